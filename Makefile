@@ -1,0 +1,39 @@
+# The README's commands. `make run` serves the demo; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := training_app
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install run test chromium bench lint
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## run: install, migrate, load the demo data, serve http://127.0.0.1:5000
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	@echo "Ouvrez http://127.0.0.1:5000 (Ctrl+C pour arrêter)."
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## chromium: Debian's Chromium for the browser tests (Playwright never downloads a browser)
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
+
+## test: every test, on SQLite, or on $$TEST_DATABASE_URL when it is set
+test: install chromium
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/python -m pip install -q ruff && $(BIN)/ruff check training_app tests

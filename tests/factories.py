@@ -1,0 +1,96 @@
+"""Short, readable test data: each helper commits what it makes."""
+import itertools
+from datetime import datetime, time
+
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import (Employer, Enrolment, EnrolmentStatus, Funder, Programme, ProgrammeObjective,
+                                 Trainee, TrainingSession, User)
+from training_app.services import sessions as session_service
+from training_app.services import trainee_links
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def make_user(role="trainer", name=None, email=None, active=True) -> User:
+    n = next(_counter)
+    user = User(email=email or f"user{n}@example.org", name=name or f"Personne {n}", role=role, active=active)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def login(client, user: User, password: str = PASSWORD):
+    response = client.post("/connexion", data={"email": user.email, "password": password})
+    assert response.status_code == 302, "sign-in failed"
+    return response
+
+
+def make_programme(title=None, objectives=("Préparer une négociation", "Suivre une négociation"),
+                   price_cents=84000, capacity=15, kind="external", **fields) -> Programme:
+    programme = Programme(title=title or f"Formation {next(_counter)}", kind=kind, price_cents=price_cents,
+                          default_capacity=capacity, default_duration_minutes=21 * 60, **fields)
+    programme.objectives = [ProgrammeObjective(position=i, text=t) for i, t in enumerate(objectives, start=1)]
+    db.session.add(programme)
+    db.session.commit()
+    return programme
+
+
+def make_session(programme=None, start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30),
+                 capacity=15, trainers=(), status="open", price_cents=84000, timetable=None) -> TrainingSession:
+    """A session with its generated slots (default: Tue 14:00 to Fri 12:30, 6 slots, 21 h)."""
+    programme = programme or make_programme()
+    data = session_service.SessionData(
+        programme=programme, start_at=start, end_at=end, place="4 rue du Bourbonnais, Rennes",
+        capacity=capacity, price_cents=price_cents, status=status, trainers=tuple(trainers),
+        timetable=timetable or session_service.DEFAULT_TIMETABLE)
+    with frozen_at(datetime(2000, 1, 1)):
+        session = session_service.create_session(data)
+    db.session.commit()
+    return session
+
+
+def make_funder(name=None) -> Funder:
+    funder = Funder(name=name or f"OPCO {next(_counter)}")
+    db.session.add(funder)
+    db.session.commit()
+    return funder
+
+
+def make_employer(name=None, siret="78324521000001", funder=None) -> Employer:
+    employer = Employer(name=name or f"Structure {next(_counter)}", siret=siret, funder=funder)
+    db.session.add(employer)
+    db.session.commit()
+    return employer
+
+
+def make_trainee(first_name="Awa", last_name=None, email=None, employer=None, **fields) -> Trainee:
+    n = next(_counter)
+    trainee = Trainee(first_name=first_name, last_name=last_name or f"Stagiaire{n}",
+                      email=email or f"stagiaire{n}@example.org", employer=employer, civility="Mme", **fields)
+    db.session.add(trainee)
+    db.session.commit()
+    return trainee
+
+
+def make_enrolment(session: TrainingSession, trainee: Trainee | None = None,
+                   status: str = EnrolmentStatus.CONFIRMED) -> Enrolment:
+    """Test data: an enrolment in a given state, inserted as it is (not through the rules)."""
+    enrolment = Enrolment(session=session, trainee=trainee or make_trainee(), status=status,
+                          requested_at=datetime(2020, 1, 1), price_cents=session.price_cents)
+    db.session.add(enrolment)
+    db.session.commit()
+    return enrolment
+
+
+def personal_path(trainee: Trainee, endpoint="trainee.home", **values) -> str:
+    """The path part of a trainee's personal link."""
+    url = trainee_links.personal_url(trainee, endpoint, **values)
+    return url[url.index("/", len("http://")):]
+
+
+def t(hhmm: str) -> time:
+    h, m = hhmm.split(":")
+    return time(int(h), int(m))

@@ -1,0 +1,119 @@
+from datetime import date, datetime, time
+
+import pytest
+
+from tests import factories
+from tests.factories import t
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.services import ServiceError
+from training_app.services import sessions as session_service
+
+
+def test_reference_timetable_gives_six_half_days_and_21_hours():
+    slots = session_service.generate_slots(datetime(2018, 12, 11, 14, 0), datetime(2018, 12, 14, 12, 30))
+    assert [(d.day, s, e) for d, s, e in slots] == [
+        (11, t("14:00"), t("18:00")),
+        (12, t("09:30"), t("12:30")), (12, t("14:00"), t("18:00")),
+        (13, t("09:30"), t("12:30")), (13, t("14:00"), t("18:00")),
+        (14, t("09:30"), t("12:30")),
+    ]
+    minutes = sum((e.hour * 60 + e.minute) - (s.hour * 60 + s.minute) for _d, s, e in slots)
+    assert minutes == 21 * 60
+
+
+def test_half_days_are_clipped_to_the_session_and_skip_weekends():
+    slots = session_service.generate_slots(datetime(2030, 3, 8, 10, 0), datetime(2030, 3, 11, 16, 0))
+    assert slots == [
+        (date(2030, 3, 8), t("10:00"), t("12:30")), (date(2030, 3, 8), t("14:00"), t("18:00")),
+        (date(2030, 3, 11), t("09:30"), t("12:30")), (date(2030, 3, 11), t("14:00"), t("16:00")),
+    ]
+
+
+def test_custom_timetable():
+    slots = session_service.generate_slots(datetime(2030, 3, 5, 9, 0), datetime(2030, 3, 5, 17, 0),
+                                           ((t("09:00"), t("12:00")), (t("13:00"), t("17:00"))))
+    assert [(s, e) for _d, s, e in slots] == [(t("09:00"), t("12:00")), (t("13:00"), t("17:00"))]
+
+
+def test_created_session_has_planned_hours_from_its_slots():
+    session = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
+    assert len(session.slots) == 6
+    assert session.planned_minutes == 21 * 60
+
+
+def test_reversed_dates_are_refused():
+    programme = factories.make_programme()
+    with pytest.raises(ServiceError) as error:
+        session_service.create_session(session_service.SessionData(
+            programme=programme, start_at=datetime(2030, 3, 8), end_at=datetime(2030, 3, 5)))
+    assert error.value.field == "end_at"
+    assert "postérieure" in error.value.message
+
+
+def test_slot_outside_the_session_or_overlapping_is_refused():
+    session = factories.make_session()
+    with frozen_at(datetime(2030, 1, 1)):
+        with pytest.raises(ServiceError, match="entre le début"):
+            session_service.add_slot(session, date(2030, 3, 12), t("09:30"), t("12:30"))
+        with pytest.raises(ServiceError, match="chevauche"):
+            session_service.add_slot(session, date(2030, 3, 6), t("11:00"), t("13:00"))
+        with pytest.raises(ServiceError, match="après l'heure de début"):
+            session_service.add_slot(session, date(2030, 3, 6), t("13:00"), t("12:00"))
+        added = session_service.add_slot(session, date(2030, 3, 6), t("12:45"), t("13:45"))
+    db.session.commit()
+    assert added.minutes == 60
+    assert session.planned_minutes == 21 * 60 + 60
+
+
+def test_slots_cannot_change_once_the_session_has_started():
+    session = factories.make_session()
+    first = session.slots[0]
+    with frozen_at(datetime(2030, 3, 6, 10, 0)):
+        with pytest.raises(ServiceError, match="a commencé"):
+            session_service.update_slot(first, first.date, t("14:30"), t("18:00"))
+        with pytest.raises(ServiceError, match="a commencé"):
+            session_service.delete_slot(first)
+
+
+def test_trainer_cannot_be_booked_on_two_overlapping_sessions():
+    trainer = factories.make_user("trainer", name="Camille")
+    factories.make_session(trainers=[trainer])
+    programme = factories.make_programme()
+    with frozen_at(datetime(2000, 1, 1)):
+        with pytest.raises(ServiceError, match="Camille anime déjà"):
+            session_service.create_session(session_service.SessionData(
+                programme=programme, start_at=datetime(2030, 3, 6, 9, 30), end_at=datetime(2030, 3, 6, 18),
+                trainers=(trainer,)))
+    db.session.rollback()
+    # the next week is free
+    with frozen_at(datetime(2000, 1, 1)):
+        other = session_service.create_session(session_service.SessionData(
+            programme=programme, start_at=datetime(2030, 3, 13, 9, 30), end_at=datetime(2030, 3, 13, 18),
+            trainers=(trainer,)))
+    assert other.trainers == [trainer]
+
+
+def test_capacity_cannot_drop_below_confirmed_enrolments():
+    session = factories.make_session(capacity=3)
+    for _ in range(3):
+        factories.make_enrolment(session)
+    data = session_service.SessionData(programme=session.programme, start_at=session.start_at,
+                                       end_at=session.end_at, capacity=2, status="open")
+    with pytest.raises(ServiceError, match=r"\(3\)"):
+        session_service.update_session(session, data)
+
+
+def test_session_takes_programme_defaults_and_internal_is_free():
+    programme = factories.make_programme(price_cents=56000, capacity=12)
+    session = factories.make_session(programme=programme, capacity=None, price_cents=None)
+    assert (session.capacity, session.price_cents) == (12, 56000)
+    internal = factories.make_programme(kind="internal", price_cents=0)
+    assert factories.make_session(programme=internal, price_cents=9900).price_cents == 0
+
+
+def test_phase():
+    session = factories.make_session()
+    assert session_service.phase(session, datetime(2030, 3, 1)) == "upcoming"
+    assert session_service.phase(session, datetime(2030, 3, 6, 10)) == "running"
+    assert session_service.phase(session, datetime(2030, 3, 9)) == "past"

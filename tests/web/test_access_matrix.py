@@ -1,0 +1,60 @@
+"""Every URL rule, with every role: a view without a declared access level fails here."""
+import pytest
+
+from tests import factories
+from tests.web.url_values import build_world
+from training_app.access import ADMIN, LEVELS, PUBLIC, STAFF, TRAINEE, access_level_of
+
+
+def _rules(app):
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+def test_every_view_declares_its_access(app):
+    undeclared = [r.endpoint for r in _rules(app) if access_level_of(r.endpoint) not in LEVELS]
+    assert undeclared == []
+
+
+def _is_sign_in_redirect(response) -> bool:
+    return response.status_code == 302 and "/connexion" in response.headers["Location"]
+
+
+def _denied(response) -> bool:
+    return response.status_code in (401, 403) or _is_sign_in_redirect(response)
+
+
+EXPECTED = {  # level -> role -> "allowed", "sign-in" or "forbidden"
+    PUBLIC: {"anonymous": "allowed", "trainer": "allowed", "admin": "allowed"},
+    TRAINEE: {"anonymous": "allowed", "trainer": "allowed", "admin": "allowed"},  # the link is the key
+    STAFF: {"anonymous": "sign-in", "trainer": "allowed", "admin": "allowed"},
+    ADMIN: {"anonymous": "sign-in", "trainer": "forbidden", "admin": "allowed"},
+}
+
+
+@pytest.mark.parametrize("role", ["anonymous", "trainer", "admin"])
+def test_access_matrix(app, role):
+    trainer = factories.make_user("trainer")
+    admin = factories.make_user("admin")
+    values = build_world(trainer)
+    client = app.test_client()
+    if role != "anonymous":
+        factories.login(client, trainer if role == "trainer" else admin)
+    failures = []
+    for rule in _rules(app):
+        if rule.endpoint in ("auth.logout",):
+            continue  # would end the signed-in session mid-walk; covered in test_auth
+        missing = [arg for arg in rule.arguments if arg not in values]
+        assert not missing, f"tests/web/url_values.py has no value for {missing} ({rule.rule})"
+        url = rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
+        method = "GET" if "GET" in rule.methods else "POST"
+        response = client.open(url, method=method)
+        expected = EXPECTED[access_level_of(rule.endpoint)][role]
+        if response.status_code >= 500:
+            failures.append(f"{method} {url}: {response.status_code}")
+        elif expected == "allowed" and _denied(response):
+            failures.append(f"{method} {url}: {role} refused ({response.status_code})")
+        elif expected == "sign-in" and not _is_sign_in_redirect(response):
+            failures.append(f"{method} {url}: {role} not sent to sign in ({response.status_code})")
+        elif expected == "forbidden" and response.status_code != 403:
+            failures.append(f"{method} {url}: {role} not forbidden ({response.status_code})")
+    assert failures == []

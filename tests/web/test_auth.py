@@ -1,0 +1,66 @@
+from tests import factories
+from training_app.extensions import db
+from training_app.models import User
+
+
+def test_sign_in_and_out(client, admin):
+    response = client.post("/connexion", data={"email": admin.email, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/tableau-de-bord").status_code == 200
+    client.post("/deconnexion")
+    assert client.get("/tableau-de-bord").status_code == 302
+
+
+def test_wrong_password_shows_a_french_message(client, admin):
+    response = client.post("/connexion", data={"email": admin.email, "password": "nope"})
+    assert response.status_code == 200
+    assert "Adresse e-mail ou mot de passe incorrect." in response.get_data(as_text=True)
+
+
+def test_inactive_account_cannot_sign_in(client):
+    user = factories.make_user(active=False)
+    response = client.post("/connexion", data={"email": user.email, "password": factories.PASSWORD})
+    assert "incorrect" in response.get_data(as_text=True)
+
+
+def test_next_parameter_cannot_leave_the_site(client, admin):
+    response = client.post("/connexion?next=//evil.example/x",
+                           data={"email": admin.email, "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/tableau-de-bord"
+
+
+def test_change_password(trainer_client, trainer):
+    response = trainer_client.post("/mot-de-passe", data={
+        "current_password": "wrong", "password": "nouveau-mot-de-passe", "confirm": "nouveau-mot-de-passe"})
+    assert "Le mot de passe actuel est incorrect." in response.get_data(as_text=True)
+    response = trainer_client.post("/mot-de-passe", data={
+        "current_password": factories.PASSWORD, "password": "court", "confirm": "court"})
+    assert "10 caractères" in response.get_data(as_text=True)
+    response = trainer_client.post("/mot-de-passe", data={
+        "current_password": factories.PASSWORD, "password": "nouveau-mot-de-passe",
+        "confirm": "nouveau-mot-de-passe"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, trainer.id).check_password("nouveau-mot-de-passe")
+
+
+def test_admin_creates_accounts_and_duplicates_are_refused(admin_client):
+    data = {"name": "Inès", "email": "ines@example.org", "role": "trainer", "password": "un-long-mot-de-passe"}
+    assert admin_client.post("/admin/comptes", data=data).status_code == 302
+    response = admin_client.post("/admin/comptes", data=data)
+    assert "Un compte existe déjà avec cette adresse e-mail." in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id)).where(User.email == "ines@example.org")) == 1
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_an_unreachable_database():
+    from training_app import create_app
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"

@@ -1,0 +1,67 @@
+from tests import factories
+from training_app.extensions import db
+from training_app.models import Programme
+
+FORM = {
+    "title": "Du dialogue à la négociation", "kind": "external", "cycle_id": "0",
+    "rationale": "Dialogue partout, négociation nulle part ?", "audience": "Professionnel.les",
+    "prerequisites": "Aucun prérequis", "objectives": "Préparer une négociation\nSuivre une négociation",
+    "content": "Jeux de rôle", "competencies": "Maîtriser la négociation raisonnée\nRéaliser le suivi",
+    "teaching_methods": "Pédagogies actives", "evaluation_methods": "Questionnaire",
+    "duration_hours": "21", "default_capacity": "15", "price": "840.00",
+    "accessibility_contact": "Référente handicap : Claire",
+}
+
+
+def test_admin_creates_a_programme_with_every_field(admin_client):
+    response = admin_client.post("/admin/formations/nouvelle", data=FORM)
+    assert response.status_code == 302
+    programme = db.session.scalar(db.select(Programme))
+    assert programme.default_duration_minutes == 21 * 60
+    assert programme.price_cents == 84000
+    assert [o.text for o in programme.objectives] == ["Préparer une négociation", "Suivre une négociation"]
+    assert programme.competency_list == ["Maîtriser la négociation raisonnée", "Réaliser le suivi"]
+
+
+def test_bad_programme_input_is_refused_in_french_and_nothing_saved(admin_client):
+    bad = dict(FORM, title="", default_capacity="0", price="-5", objectives="")
+    response = admin_client.post("/admin/formations/nouvelle", data=bad)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Indiquez l&#39;intitulé." in page or "Indiquez l'intitulé." in page
+    assert "au moins 1 place" in page
+    assert "ne peut pas être négatif" in page
+    assert "au moins un objectif" in page
+    assert db.session.scalar(db.select(db.func.count(Programme.id))) == 0
+
+
+def test_price_on_request_and_internal_programmes(admin_client):
+    admin_client.post("/admin/formations/nouvelle", data=dict(FORM, price="", price_on_request="y"))
+    admin_client.post("/admin/formations/nouvelle", data=dict(FORM, title="Interne", kind="internal", price=""))
+    prices = dict(db.session.execute(db.select(Programme.title, Programme.price_cents)).all())
+    assert prices == {"Du dialogue à la négociation": None, "Interne": 0}
+    response = admin_client.post("/admin/formations/nouvelle", data=dict(FORM, title="Sans prix", price=""))
+    assert "Tarif sur demande" in response.get_data(as_text=True)
+
+
+def test_edit_and_archive(admin_client):
+    programme = factories.make_programme(title="Ancien titre")
+    response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(FORM, title="Nouveau"))
+    assert response.status_code == 302
+    admin_client.post(f"/admin/formations/{programme.id}/archiver")
+    db.session.expire_all()
+    programme = db.session.get(Programme, programme.id)
+    assert programme.title == "Nouveau" and programme.archived
+
+
+def test_public_catalogue_shows_what_must_be_public(client):
+    programme = factories.make_programme(title="Négocier localement", prerequisites="Aucun prérequis",
+                                         accessibility_contact="Référente handicap : Claire")
+    archived = factories.make_programme(title="Vieille formation", archived=True)
+    listing = client.get("/").get_data(as_text=True)
+    assert "Négocier localement" in listing and "Vieille formation" not in listing
+    page = client.get(f"/formations/{programme.id}").get_data(as_text=True)
+    for expected in ("Aucun prérequis", "Préparer une négociation", "21 h", "840,00 €",
+                     "Référente handicap : Claire", "Dernière mise à jour"):
+        assert expected in page
+    assert client.get(f"/formations/{archived.id}").status_code == 404

@@ -1,0 +1,99 @@
+from datetime import datetime
+
+from tests import factories
+from training_app.extensions import db
+from training_app.models import Slot, TrainingSession
+
+
+def session_form(programme, **overrides):
+    data = {
+        "programme_id": str(programme.id), "start_date": "2030-03-05", "start_time": "14:00",
+        "end_date": "2030-03-08", "end_time": "12:30", "morning_start": "09:30", "morning_end": "12:30",
+        "afternoon_start": "14:00", "afternoon_end": "18:00", "place": "Rennes", "access_info": "",
+        "modality": "in_person", "capacity": "15", "price": "840", "status": "open", "contact_person": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_creates_a_session_with_generated_slots(admin_client, trainer):
+    programme = factories.make_programme()
+    response = admin_client.post("/sessions/nouvelle", data=dict(session_form(programme), trainers=[trainer.id]))
+    assert response.status_code == 302
+    session = db.session.scalar(db.select(TrainingSession))
+    assert len(session.slots) == 6 and session.planned_minutes == 21 * 60
+    assert session.trainers == [trainer]
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "21 h" in page and "Demi-journées (6)" in page
+
+
+def test_bad_session_input_gets_french_messages_and_saves_nothing(admin_client, trainer):
+    programme = factories.make_programme()
+    cases = {
+        "La fin doit être postérieure au début.": {"end_date": "2030-03-01"},
+        "pas une date valide": {"start_date": "31/02/2030"},
+        "au moins 1 place": {"capacity": "0"},
+        "ne peut pas être négatif": {"price": "-1"},
+        "se chevauchent": {"morning_end": "15:00"},
+    }
+    for message, overrides in cases.items():
+        response = admin_client.post("/sessions/nouvelle", data=session_form(programme, **overrides))
+        assert response.status_code == 200
+        assert message in response.get_data(as_text=True).replace("&#39;", "'"), message
+    assert db.session.scalar(db.select(db.func.count(TrainingSession.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(Slot.id))) == 0
+
+
+def test_double_booked_trainer_is_refused(admin_client, trainer):
+    factories.make_session(trainers=[trainer])
+    programme = factories.make_programme()
+    response = admin_client.post("/sessions/nouvelle", data=dict(
+        session_form(programme, start_date="2030-03-06", start_time="09:30", end_date="2030-03-06"),
+        trainers=[trainer.id]))
+    assert "anime déjà une autre session" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(TrainingSession.id))) == 1
+
+
+def test_slots_are_added_edited_and_removed(admin_client):
+    session = factories.make_session()
+    url = f"/sessions/{session.id}"
+    response = admin_client.post(f"{url}/creneaux", data={"date": "2030-03-20", "start_time": "09:30",
+                                                          "end_time": "12:30"}, follow_redirects=True)
+    assert "entre le début" in response.get_data(as_text=True)
+    slot = session.slots[-1]
+    response = admin_client.post(f"{url}/creneaux/{slot.id}", data={
+        "date": slot.date.isoformat(), "start_time": "09:30", "end_time": "12:00"})
+    assert response.status_code == 302
+    admin_client.post(f"{url}/creneaux/{session.slots[0].id}/supprimer")
+    db.session.expire_all()
+    session = db.session.get(TrainingSession, session.id)
+    assert len(session.slots) == 5
+    assert session.planned_minutes == 21 * 60 - 4 * 60 - 30
+
+
+def test_trainers_see_only_their_sessions(trainer_client, trainer):
+    mine = factories.make_session(trainers=[trainer])
+    other = factories.make_session(start=datetime(2031, 3, 4, 9, 30), end=datetime(2031, 3, 4, 18))
+    listing = trainer_client.get("/sessions").get_data(as_text=True)
+    assert f"/sessions/{mine.id}" in listing and f"/sessions/{other.id}\"" not in listing
+    assert trainer_client.get(f"/sessions/{mine.id}").status_code == 200
+    assert trainer_client.get(f"/sessions/{other.id}").status_code == 403
+
+
+def test_session_list_filters_and_paginates(admin_client, app, trainer):
+    programme = factories.make_programme(title="Programme A")
+    past = factories.make_session(programme=programme, start=datetime(2018, 12, 11, 14),
+                                  end=datetime(2018, 12, 14, 12, 30), trainers=[trainer])
+    upcoming = factories.make_session(start=datetime(2030, 5, 7, 9, 30), end=datetime(2030, 5, 7, 18))
+    page = admin_client.get("/sessions?phase=past").get_data(as_text=True)
+    assert f"/sessions/{past.id}\"" in page and f"/sessions/{upcoming.id}\"" not in page
+    page = admin_client.get(f"/sessions?trainer={trainer.id}").get_data(as_text=True)
+    assert f"/sessions/{past.id}\"" in page and f"/sessions/{upcoming.id}\"" not in page
+    page = admin_client.get(f"/sessions?programme={programme.id}").get_data(as_text=True)
+    assert f"/sessions/{past.id}\"" in page and f"/sessions/{upcoming.id}\"" not in page
+    app.config["SESSIONS_PER_PAGE"] = 1
+    try:
+        assert 'aria-label="Pagination"' in admin_client.get("/sessions").get_data(as_text=True)
+        assert admin_client.get("/sessions?page=2").status_code == 200
+    finally:
+        app.config["SESSIONS_PER_PAGE"] = 20

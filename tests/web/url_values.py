@@ -1,0 +1,29 @@
+"""Values for every URL parameter of the app, so that the access matrix can build each URL.
+
+A feature that adds a parameter adds it here: the matrix test fails on a rule whose
+parameters it cannot fill.
+"""
+from datetime import datetime
+
+from tests import factories
+from training_app.services import trainee_links
+
+
+def build_world(trainer) -> dict:
+    """Objects the trainer may see (their session) and the values naming them."""
+    programme = factories.make_programme()
+    session = factories.make_session(programme=programme, trainers=[trainer],
+                                     start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
+    trainee = factories.make_trainee()
+    enrolment = factories.make_enrolment(session, trainee)
+    other = factories.make_user("trainer")
+    return {
+        "programme_id": programme.id,
+        "session_id": session.id,
+        "slot_id": session.slots[0].id,
+        "user_id": other.id,
+        "token": trainee_links.make_token(trainee),
+        "enrolment_id": enrolment.id,
+        "trainee_id": trainee.id,
+        "filename": "css/app.css",
+    }

@@ -1,0 +1,115 @@
+"""training_app: funded training courses end to end."""
+import logging
+import os
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from training_app.config import CONFIGS, ProductionConfig
+from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config=None, overrides: dict | None = None) -> Flask:
+    """Build the application.
+
+    `config` is a config class or its name ("development", "testing", "production"; default:
+    $TRAINING_APP_CONFIG or development); `overrides` are settings applied on top.
+    """
+    app = Flask(__name__, instance_relative_config=False,
+                instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
+    overrides = overrides or {}
+    if config is None:
+        config = os.environ.get("TRAINING_APP_CONFIG", "development")
+    if isinstance(config, str):
+        config = CONFIGS[config]
+    if config is ProductionConfig or (isinstance(config, type) and issubclass(config, ProductionConfig)):
+        config.check()
+    app.config.from_object(config)
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///training_app.db":
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "training_app.db")
+    if not app.config.get("STORAGE_DIR"):
+        app.config["STORAGE_DIR"] = os.path.join(app.instance_path, "storage")
+    os.makedirs(app.config["STORAGE_DIR"], exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+
+    from training_app import cli
+    cli.register(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from training_app import models  # noqa: F401  (registers every table)
+    from training_app.access import enforce_access
+    from training_app.services import mail
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    # Access is checked before CSRF, so an anonymous POST is sent to sign in, not told "expired form".
+    app.before_request(enforce_access)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _("Connectez-vous pour accéder à cette page.")
+    login_manager.login_message_category = "warning"
+    mail.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from training_app.models import User
+        return db.session.get(User, int(user_id))
+
+
+
+def _register_blueprints(app: Flask) -> None:
+    from training_app.access import PUBLIC, access
+    from training_app.blueprints import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    access(PUBLIC)(app.view_functions["static"])
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: _("La demande n'a pas pu être traitée."),
+        403: _("Vous n'avez pas accès à cette page."),
+        404: _("Cette page n'existe pas."),
+        405: _("Cette action n'est pas possible ici."),
+        413: _("Le fichier envoyé est trop volumineux."),
+        429: _("Trop de demandes en peu de temps : réessayez dans quelques minutes."),
+        500: _("Une erreur inattendue s'est produite. Rien n'a été enregistré ; réessayez ou prévenez l'équipe."),
+    }
+
+    def render_error(code, message):
+        return render_template("error.html", code=code, message=message), code
+
+    for code, message in messages.items():
+        app.register_error_handler(code, lambda e, code=code, message=message: render_error(code, message))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return render_error(400, _("Le formulaire a expiré ou n'est pas valide : rechargez la page et recommencez."))
+
+    @app.errorhandler(500)
+    def server_error(e):
+        db.session.rollback()
+        return render_error(500, messages[500])
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from training_app import formatting
+
+    app.jinja_env.filters.update(formatting.FILTERS)
+    app.jinja_env.globals.update(formatting.GLOBALS)

@@ -1,0 +1,62 @@
+"""Declared access: every view says who may use it.
+
+    @access(ADMIN)       administrators only
+    @access(STAFF)       any signed-in member of staff (trainers and administrators)
+    @access(TRAINEE)     a trainee through their signed personal link (checked by the view's decorator)
+    @access(PUBLIC)      anybody
+
+`enforce_access` runs before every request and refuses a view that declares nothing,
+so a new view cannot be reachable by accident; tests/web/test_access_matrix.py walks
+every URL rule with every role.
+"""
+from flask import abort, current_app, request
+from flask_login import current_user
+
+from training_app.extensions import login_manager
+
+PUBLIC = "public"
+TRAINEE = "trainee"
+STAFF = "staff"
+ADMIN = "admin"
+LEVELS = (PUBLIC, TRAINEE, STAFF, ADMIN)
+
+
+def access(level: str):
+    if level not in LEVELS:
+        raise ValueError(f"unknown access level {level!r}")
+
+    def decorate(view):
+        view.access_level = level
+        return view
+
+    return decorate
+
+
+def access_level_of(endpoint: str) -> str | None:
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_level", None)
+
+
+def enforce_access():
+    if request.endpoint is None:  # 404 or 405: Flask answers them
+        return None
+    level = access_level_of(request.endpoint)
+    if level is None:
+        current_app.logger.error("view %s declares no access level", request.endpoint)
+        abort(403)
+    if level in (PUBLIC, TRAINEE):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if level == ADMIN and not current_user.is_admin:
+        abort(403)
+    return None
+
+
+def check_session_access(training_session) -> None:
+    """Trainers see only the sessions they teach; administrators see all."""
+    if current_user.is_admin:
+        return
+    if not training_session.has_trainer(current_user):
+        abort(403)
+

@@ -1,0 +1,20 @@
+"""One package per feature; each exposes `bp`. Register a new feature by adding it here."""
+from training_app.blueprints.auth import bp as auth
+from training_app.blueprints.catalogue import bp as catalogue
+from training_app.blueprints.dashboard import bp as dashboard
+from training_app.blueprints.health import bp as health
+from training_app.blueprints.public import bp as public
+from training_app.blueprints.sessions import bp as sessions
+from training_app.blueprints.trainee import bp as trainee
+from training_app.blueprints.users import bp as users
+
+BLUEPRINTS = [
+    auth,
+    catalogue,
+    dashboard,
+    health,
+    public,
+    sessions,
+    trainee,
+    users,
+]

@@ -1,0 +1,59 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from training_app.access import PUBLIC, STAFF, access
+from training_app.blueprints.auth import bp
+from training_app.blueprints.auth.forms import LoginForm, PasswordForm
+from training_app.extensions import db, limiter
+from training_app.forms import attach_service_error
+from training_app.services import ServiceError, users
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.home")
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = users.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.form_errors.append(_("Adresse e-mail ou mot de passe incorrect."))
+        else:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/deconnexion", methods=["POST"])
+@access(PUBLIC)
+def logout():
+    logout_user()
+    flash(_("Vous êtes déconnecté·e."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@access(STAFF)
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            users.change_password(current_user, form.current_password.data, form.password.data)
+        except ServiceError as error:
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Votre mot de passe a été changé."), "success")
+            return redirect(url_for("dashboard.home"))
+    return render_template("auth/password.html", form=form)

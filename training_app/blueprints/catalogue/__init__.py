@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("catalogue", __name__)
+
+from training_app.blueprints.catalogue import views  # noqa: E402,F401

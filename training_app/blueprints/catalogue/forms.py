@@ -1,0 +1,39 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from training_app.forms import euros_field
+
+
+class ProgrammeForm(FlaskForm):
+    title = StringField(_l("Intitulé"), validators=[DataRequired(message=_l("Indiquez l'intitulé.")),
+                                                    Length(max=300)])
+    kind = SelectField(_l("Type"), choices=[("external", _l("Externe (professionnel·les, payante)")),
+                                            ("internal", _l("Interne (adhérent·es, gratuite)"))])
+    cycle_id = SelectField(_l("Cycle"), coerce=int, validators=[Optional()])
+    rationale = TextAreaField(_l("Pourquoi cette formation ?"))
+    audience = TextAreaField(_l("Public visé"))
+    prerequisites = TextAreaField(_l("Prérequis"))
+    objectives = TextAreaField(_l("Objectifs pédagogiques (un par ligne, dans l'ordre)"),
+                               validators=[DataRequired(message=_l("Indiquez au moins un objectif."))])
+    content = TextAreaField(_l("Contenus"))
+    competencies = TextAreaField(_l("Compétences visées (une par ligne)"))
+    teaching_methods = TextAreaField(_l("Moyens pédagogiques"))
+    evaluation_methods = TextAreaField(_l("Modalités d'évaluation"))
+    duration_hours = DecimalField(_l("Durée par défaut (heures)"), places=1, validators=[
+        InputRequired(message=_l("Indiquez une durée.")),
+        NumberRange(min=0, max=1000, message=_l("La durée doit être comprise entre 0 et 1000 heures."))])
+    default_capacity = IntegerField(_l("Capacité par défaut (places)"), default=15, validators=[
+        InputRequired(message=_l("Indiquez une capacité.")),
+        NumberRange(min=1, max=1000, message=_l("La capacité doit être d'au moins 1 place."))])
+    price_on_request = BooleanField(_l("Tarif sur demande"))
+    price = euros_field(_l("Prix par stagiaire (€)"))
+    accessibility_contact = TextAreaField(_l("Accessibilité : référent·e handicap et contact"))
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and self.kind.data == "external" and not self.price_on_request.data and self.price.data is None:
+            self.price.errors = [str(_l("Indiquez un prix, ou cochez « Tarif sur demande »."))]
+            return False
+        return ok

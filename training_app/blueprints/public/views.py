@@ -1,0 +1,31 @@
+"""The public catalogue: what must be public (prerequisites, objectives, duration, price, accessibility)."""
+from flask import abort, render_template
+
+from training_app.access import PUBLIC, access
+from training_app.blueprints.public import bp
+from training_app.clock import local_now
+from training_app.extensions import db
+from training_app.models import Organisation, Programme, SessionStatus, TrainingSession
+from training_app.services import programmes as programme_service
+
+
+@bp.route("/")
+@access(PUBLIC)
+def index():
+    return render_template("public/catalogue.html", programmes=programme_service.public_programmes(),
+                           organisation=Organisation.get())
+
+
+@bp.route("/formations/<int:programme_id>")
+@access(PUBLIC)
+def programme(programme_id: int):
+    programme = db.get_or_404(Programme, programme_id)
+    if programme.archived:
+        abort(404)
+    upcoming = db.session.scalars(
+        db.select(TrainingSession)
+        .where(TrainingSession.programme_id == programme.id, TrainingSession.start_at > local_now(),
+               TrainingSession.status.in_([SessionStatus.OPEN, SessionStatus.FULL, SessionStatus.PLANNED]))
+        .order_by(TrainingSession.start_at)).all()
+    return render_template("public/programme.html", programme=programme, upcoming=upcoming,
+                           organisation=Organisation.get())

@@ -1,0 +1,61 @@
+from datetime import time
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from training_app.forms import euros_field
+
+DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
+TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SessionForm(FlaskForm):
+    programme_id = SelectField(_l("Formation"), coerce=int,
+                               validators=[DataRequired(message=_l("Choisissez une formation."))])
+    start_date = DateField(_l("Date de début"), validators=[InputRequired(message=DATE_MSG)])
+    start_time = TimeField(_l("Heure de début"), default=time(9, 30), validators=[InputRequired(message=TIME_MSG)])
+    end_date = DateField(_l("Date de fin"), validators=[InputRequired(message=DATE_MSG)])
+    end_time = TimeField(_l("Heure de fin"), default=time(18, 0), validators=[InputRequired(message=TIME_MSG)])
+    morning_start = TimeField(_l("Matin : début"), default=time(9, 30), validators=[InputRequired(message=TIME_MSG)])
+    morning_end = TimeField(_l("Matin : fin"), default=time(12, 30), validators=[InputRequired(message=TIME_MSG)])
+    afternoon_start = TimeField(_l("Après-midi : début"), default=time(14, 0),
+                                validators=[InputRequired(message=TIME_MSG)])
+    afternoon_end = TimeField(_l("Après-midi : fin"), default=time(18, 0),
+                              validators=[InputRequired(message=TIME_MSG)])
+    place = TextAreaField(_l("Lieu (adresse, ou « dans les locaux de la structure »)"))
+    access_info = TextAreaField(_l("Accès et conditions matérielles"))
+    modality = SelectField(_l("Modalité"), choices=[("in_person", _l("Présentiel")), ("remote", _l("À distance")),
+                                                    ("mixed", _l("Mixte"))])
+    capacity = IntegerField(_l("Capacité (places)"), validators=[
+        Optional(), NumberRange(min=1, max=1000, message=_l("La capacité doit être d'au moins 1 place."))])
+    price = euros_field(_l("Prix par stagiaire (€) — vide : prix de la formation"))
+    status = SelectField(_l("État"), choices=[("planned", _l("Planifiée")), ("open", _l("Inscriptions ouvertes")),
+                                              ("full", _l("Complète")), ("running", _l("En cours")),
+                                              ("completed", _l("Terminée")), ("cancelled", _l("Annulée"))])
+    contact_person = StringField(_l("Personne à contacter"))
+    trainers = MultiCheckboxField(_l("Formateur·rices"), coerce=int)
+
+
+class SlotForm(FlaskForm):
+    date = DateField(_l("Date"), validators=[InputRequired(message=DATE_MSG)])
+    start_time = TimeField(_l("Début"), validators=[InputRequired(message=TIME_MSG)])
+    end_time = TimeField(_l("Fin"), validators=[InputRequired(message=TIME_MSG)])
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    phase = SelectField(_l("Période"), choices=[("", _l("Toutes")), ("upcoming", _l("À venir")),
+                                                ("running", _l("En cours")), ("past", _l("Passées"))],
+                        validators=[Optional()])
+    programme = SelectField(_l("Formation"), coerce=int, validators=[Optional()])
+    trainer = SelectField(_l("Formateur·rice"), coerce=int, validators=[Optional()])

@@ -1,0 +1,188 @@
+"""Sessions: administrators schedule them; trainers see the ones they teach."""
+from datetime import datetime
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from training_app.access import ADMIN, STAFF, access, check_session_access
+from training_app.blueprints.sessions import bp
+from training_app.blueprints.sessions.forms import FilterForm, SessionForm, SlotForm
+from training_app.extensions import db
+from training_app.forms import attach_service_error, from_cents, to_cents
+from training_app.models import Programme, Slot, TrainingSession, User
+from training_app.services import ServiceError
+from training_app.services import sessions as session_service
+
+
+def _programme_choices(include_id=None):
+    query = db.select(Programme).order_by(Programme.title)
+    programmes = [p for p in db.session.scalars(query) if not p.archived or p.id == include_id]
+    return [(p.id, p.title) for p in programmes]
+
+
+def _prepare(form: SessionForm, session=None) -> None:
+    form.programme_id.choices = _programme_choices(session.programme_id if session else None)
+    form.trainers.choices = [(u.id, u.name) for u in session_service.trainers()]
+
+
+def _session_data(form: SessionForm) -> session_service.SessionData:
+    trainers = db.session.scalars(db.select(User).where(User.id.in_(form.trainers.data or []))).all()
+    return session_service.SessionData(
+        programme=db.session.get(Programme, form.programme_id.data),
+        start_at=datetime.combine(form.start_date.data, form.start_time.data),
+        end_at=datetime.combine(form.end_date.data, form.end_time.data),
+        place=form.place.data or "", access_info=form.access_info.data or "", modality=form.modality.data,
+        capacity=form.capacity.data, price_cents=to_cents(form.price.data), status=form.status.data,
+        contact_person=form.contact_person.data or "", trainers=tuple(trainers),
+        timetable=((form.morning_start.data, form.morning_end.data),
+                   (form.afternoon_start.data, form.afternoon_end.data)),
+    )
+
+
+def _load(session_id: int) -> TrainingSession:
+    session = db.get_or_404(TrainingSession, session_id)
+    check_session_access(session)
+    return session
+
+
+@bp.route("/sessions")
+@access(STAFF)
+def session_list():
+    form = FilterForm(request.args)
+    form.programme.choices = [(0, _("Toutes"))] + _programme_choices()
+    form.trainer.choices = [(0, _("Tous·tes"))] + [(u.id, u.name) for u in session_service.trainers()]
+    phase = form.phase.data if form.phase.data in session_service.PHASES else ""
+    query = session_service.sessions_query(
+        current_user, phase_filter=phase, programme_id=form.programme.data if form.validate() else None,
+        trainer_id=form.trainer.data or None)
+    page = db.paginate(query, per_page=current_app.config["SESSIONS_PER_PAGE"], error_out=False)
+    return render_template("sessions/list.html", page=page, form=form, phase=phase)
+
+
+@bp.route("/sessions/nouvelle", methods=["GET", "POST"])
+@access(ADMIN)
+def session_create():
+    form = SessionForm()
+    _prepare(form)
+    if not form.is_submitted() and request.args.get("programme", type=int):
+        programme = db.session.get(Programme, request.args.get("programme", type=int))
+        if programme:
+            form.programme_id.data = programme.id
+            form.capacity.data = programme.default_capacity
+            form.price.data = from_cents(programme.price_cents)
+    if form.validate_on_submit():
+        try:
+            session = session_service.create_session(_session_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            _prepare(form)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Session créée : %(n)d demi-journées, %(hours)s prévues.", n=len(session.slots),
+                    hours=f"{session.planned_minutes / 60:g} h"), "success")
+            return redirect(url_for("sessions.session_detail", session_id=session.id))
+    return render_template("sessions/form.html", form=form, session=None)
+
+
+@bp.route("/sessions/<int:session_id>")
+@access(STAFF)
+def session_detail(session_id: int):
+    session = _load(session_id)
+    return render_template("sessions/detail.html", session=session, slot_form=SlotForm(),
+                           phase=session_service.phase(session),
+                           confirmed=session_service.confirmed_count(session))
+
+
+@bp.route("/sessions/<int:session_id>/modifier", methods=["GET", "POST"])
+@access(ADMIN)
+def session_edit(session_id: int):
+    session = _load(session_id)
+    form = SessionForm(obj=session)
+    _prepare(form, session)
+    if not form.is_submitted():
+        form.start_date.data, form.start_time.data = session.start_at.date(), session.start_at.time()
+        form.end_date.data, form.end_time.data = session.end_at.date(), session.end_at.time()
+        form.price.data = from_cents(session.price_cents)
+        form.trainers.data = [t.id for t in session.trainers]
+        form.programme_id.data = session.programme_id
+    if form.validate_on_submit():
+        try:
+            regenerated = session_service.update_session(session, _session_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            session = _load(session_id)
+            _prepare(form, session)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Session mise à jour."), "success")
+            if regenerated:
+                flash(_("Les dates ont changé : les demi-journées ont été recalculées."), "info")
+            return redirect(url_for("sessions.session_detail", session_id=session.id))
+    return render_template("sessions/form.html", form=form, session=session)
+
+
+@bp.route("/sessions/<int:session_id>/creneaux", methods=["POST"])
+@access(ADMIN)
+def slot_add(session_id: int):
+    session = _load(session_id)
+    form = SlotForm()
+    if form.validate_on_submit():
+        try:
+            session_service.add_slot(session, form.date.data, form.start_time.data, form.end_time.data)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Demi-journée ajoutée."), "success")
+    else:
+        _flash_form_errors(form)
+    return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
+
+
+@bp.route("/sessions/<int:session_id>/creneaux/<int:slot_id>", methods=["GET", "POST"])
+@access(ADMIN)
+def slot_edit(session_id: int, slot_id: int):
+    session = _load(session_id)
+    slot = db.get_or_404(Slot, slot_id)
+    if slot.session_id != session.id:
+        return redirect(url_for("sessions.session_detail", session_id=session_id))
+    form = SlotForm(obj=slot)
+    if form.validate_on_submit():
+        try:
+            session_service.update_slot(slot, form.date.data, form.start_time.data, form.end_time.data)
+        except ServiceError as error:
+            db.session.rollback()
+            slot = db.session.get(Slot, slot_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Demi-journée modifiée."), "success")
+            return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
+    return render_template("sessions/slot_form.html", form=form, session=session, slot=slot)
+
+
+@bp.route("/sessions/<int:session_id>/creneaux/<int:slot_id>/supprimer", methods=["POST"])
+@access(ADMIN)
+def slot_delete(session_id: int, slot_id: int):
+    session = _load(session_id)
+    slot = db.get_or_404(Slot, slot_id)
+    if slot.session_id == session.id:
+        try:
+            session_service.delete_slot(slot)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Demi-journée supprimée."), "success")
+    return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
+
+
+def _flash_form_errors(form) -> None:
+    for field in form:
+        for message in field.errors:
+            flash(f"{field.label.text} : {message}", "danger")

@@ -1,0 +1,33 @@
+"""A trainee's own pages, reached through their personal link (no password)."""
+from flask import g, render_template
+from flask_babel import gettext as _
+
+from training_app.access import PUBLIC, access
+from training_app.blueprints.trainee import bp
+from training_app.blueprints.trainee.forms import RequestLinkForm
+from training_app.extensions import db, limiter
+from training_app.models import Enrolment, TrainingSession
+from training_app.services import trainee_links
+from training_app.services.trainee_links import trainee_view
+
+
+@bp.route("/<token>")
+@trainee_view
+def home():
+    enrolments = db.session.scalars(
+        db.select(Enrolment).join(Enrolment.session).where(Enrolment.trainee_id == g.trainee.id)
+        .order_by(TrainingSession.start_at.desc())).all()
+    return render_template("trainee/home.html", trainee=g.trainee, enrolments=enrolments)
+
+
+@bp.route("/nouveau-lien", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit("5 per minute; 30 per day", methods=["POST"])
+def request_link():
+    form = RequestLinkForm()
+    sent = False
+    if form.validate_on_submit():
+        trainee_links.send_new_link(form.email.data)
+        db.session.commit()
+        sent = True  # the same answer whether or not the address is known
+    return render_template("trainee/request_link.html", form=form, sent=sent)

@@ -1,0 +1,105 @@
+"""Configuration classes.
+
+Everything secret or site-specific comes from the environment; the defaults are
+only good for development and tests. Production refuses to start without a real
+SECRET_KEY.
+"""
+import os
+
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
+
+
+def _database_url(value: str | None, default: str) -> str:
+    url = value or default
+    # Heroku-style URLs and bare "postgresql://" use the psycopg 3 driver we ship.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"), "sqlite:///training_app.db")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Generated documents (certificates, claims, convocations, uploads); default: <instance>/storage
+    STORAGE_DIR = os.environ.get("STORAGE_DIR")
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+
+    # Mail: sent through SMTP when MAIL_SERVER is set, otherwise captured in the outbox.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 587))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "formation@example.org")
+    MAIL_OFFICE = os.environ.get("MAIL_OFFICE", "formation@example.org")  # notified of registrations
+
+    # Public address used in e-mails and QR codes (links must work outside a request).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+
+    # Trainees' personal links: valid this many days, then renewable by e-mail.
+    TRAINEE_LINK_MAX_AGE_DAYS = int(os.environ.get("TRAINEE_LINK_MAX_AGE_DAYS", 120))
+    # Wall-clock time zone of the schedule (slots are stored as local dates and times).
+    TIMEZONE = os.environ.get("TIMEZONE", "Europe/Paris")
+    # Signing window: from this many minutes before a slot starts to its end.
+    SIGNING_OPENS_MINUTES_BEFORE = int(os.environ.get("SIGNING_OPENS_MINUTES_BEFORE", 15))
+    # Records (attendance, certificates, funding evidence) are kept this many years.
+    RECORD_RETENTION_YEARS = int(os.environ.get("RECORD_RETENTION_YEARS", 6))
+    # Convert issued documents to PDF through LibreOffice when it is installed.
+    DOCUMENTS_AS_PDF = _bool("DOCUMENTS_AS_PDF", False)
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Europe/Paris")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    SESSIONS_PER_PAGE = 20
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the demo is served without the debugger (it must be safe on a room network)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL"), "sqlite://")
+    WTF_CSRF_ENABLED = False  # tests/web/test_csrf.py switches it back on and checks every form
+    RATELIMIT_ENABLED = False
+    MAIL_SERVER = None
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+
+    @classmethod
+    def check(cls) -> None:
+        key = os.environ.get("SECRET_KEY")
+        if not key or key == DEFAULT_SECRET_KEY or len(key) < 16:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a long random value in production "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,23 @@
+"""Demo data: the reference course of Si on s'alliait ? (shared/seeds/004), end to end.
+
+`seed()` runs every step in order; each step is idempotent (it looks for what it
+would create before creating it), so `flask seed-demo` can run on every start.
+A feature extends the demo by adding its step to STEPS.
+"""
+from training_app.demo import catalogue, enrolments, people, sessions
+
+STEPS = [
+    catalogue.seed,      # organisation, staff accounts, cycle and programmes
+    people.seed,         # funder, employers, trainees
+    sessions.seed,       # the past session (Dec 2018) and an upcoming one
+    enrolments.seed,     # past session: 12 confirmed; upcoming: full, with a waiting list
+]
+
+ACCOUNTS = catalogue.ACCOUNTS
+
+
+def seed() -> None:
+    from training_app.extensions import db
+    for step in STEPS:
+        step()
+        db.session.commit()

@@ -1,0 +1,90 @@
+"""How things are shown in French: dates, times, hours, money and the labels of states."""
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    # roles
+    "admin": _l("Administrateur·rice"), "trainer": _l("Formateur·rice"),
+    # programme kinds
+    "internal": _l("Interne (gratuite, adhérent·es)"), "external": _l("Externe (professionnel·les)"),
+    # modalities
+    "in_person": _l("Présentiel"), "remote": _l("À distance"), "mixed": _l("Mixte"),
+    # session states
+    "planned": _l("Planifiée"), "open": _l("Inscriptions ouvertes"), "full": _l("Complète"),
+    "running": _l("En cours"), "completed": _l("Terminée"), "cancelled": _l("Annulée"),
+    # enrolment states
+    "requested": _l("Demandée"), "confirmed": _l("Confirmée"), "waitlisted": _l("Liste d'attente"),
+    "withdrawn": _l("Abandon"),
+    # trainee categories
+    "employee": _l("Salarié·e"), "job_seeker": _l("Demandeur·se d'emploi"),
+    "individual": _l("Particulier"), "other": _l("Autre"),
+}
+
+
+def label(value) -> str:
+    return str(LABELS.get(str(value), value))
+
+
+def date_fr(value: date | datetime | None, fmt: str = "EEEE d MMMM y") -> str:
+    """"mardi 11 décembre 2018"; fmt="short" gives "11/12/2018"."""
+    if value is None:
+        return ""
+    if fmt == "short":
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, fmt)
+
+
+def time_fr(value: time | datetime | None) -> str:
+    """"9h30", "14h00"."""
+    if value is None:
+        return ""
+    return f"{value.hour}h{value.minute:02d}"
+
+
+def datetime_fr(value: datetime | None) -> str:
+    """"11/12/2018 à 14h00" for local schedule times."""
+    if value is None:
+        return ""
+    return f"{value:%d/%m/%Y} à {time_fr(value)}"
+
+
+def utc_datetime_fr(value: datetime | None) -> str:
+    """A stored UTC timestamp, shown in the local time zone."""
+    if value is None:
+        return ""
+    from training_app.clock import to_local
+    return datetime_fr(to_local(value))
+
+
+def hours(minutes: int | None) -> str:
+    """420 -> "7 h", 210 -> "3 h 30"."""
+    if minutes is None:
+        return ""
+    h, m = divmod(int(minutes), 60)
+    return f"{h} h" if m == 0 else f"{h} h {m:02d}"
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def money(cents: int | None, on_request: str | None = None) -> str:
+    """120000 -> "1 200,00 €"; None -> "sur demande"."""
+    if cents is None:
+        return on_request or str(_l("Sur demande"))
+    units, rest = divmod(abs(int(cents)), 100)
+    grouped = f"{units:,}".replace(",", "\u202f")
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{grouped},{rest:02d} €"
+
+
+FILTERS = {
+    "label": label, "date_fr": date_fr, "time_fr": time_fr, "datetime_fr": datetime_fr,
+    "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money,
+}
+GLOBALS = {"label": label}

@@ -1,0 +1,36 @@
+"""Form helpers shared by every blueprint."""
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField
+from wtforms.validators import NumberRange, Optional
+
+
+def euros_field(label, required=False):
+    """A price in euros (two decimals, not negative); services take integer cents."""
+    from wtforms.validators import InputRequired
+    validators = [InputRequired(message=_l("Indiquez un montant."))] if required else [Optional()]
+    validators.append(NumberRange(min=0, message=_l("Le montant ne peut pas être négatif.")))
+    return DecimalField(label, places=2, validators=validators,
+                        render_kw={"inputmode": "decimal", "step": "0.01", "min": "0"})
+
+
+def to_cents(value: Decimal | None) -> int | None:
+    if value is None:
+        return None
+    return int((value * 100).quantize(Decimal("1")))
+
+
+def from_cents(cents: int | None) -> Decimal | None:
+    if cents is None:
+        return None
+    return Decimal(cents) / 100
+
+
+def attach_service_error(form, error) -> None:
+    """Show a ServiceError next to its field (or at the top of the form)."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors or []) + [error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -1,0 +1,59 @@
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training_app.clock import utcnow
+from training_app.extensions import db
+from training_app.models.people import Trainee
+from training_app.models.sessions import TrainingSession
+
+
+class EnrolmentStatus(StrEnum):
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"
+
+
+LIVE_STATUSES = (EnrolmentStatus.REQUESTED, EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED)
+_LIVE_SQL = "status IN ('requested', 'confirmed', 'waitlisted')"
+
+
+class Enrolment(db.Model):
+    """A trainee in a session. The status changes only through services/enrolments.py."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('requested', 'confirmed', 'waitlisted', 'cancelled', 'withdrawn')", name="status"),
+        CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_positive"),
+        # One live enrolment per trainee per session.
+        Index("uq_enrolments_live", "session_id", "trainee_id", unique=True,
+              sqlite_where=text(_LIVE_SQL), postgresql_where=text(_LIVE_SQL)),
+        Index("ix_enrolments_session_status", "session_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id", ondelete="RESTRICT"))
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=EnrolmentStatus.REQUESTED)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    funding_mode: Mapped[str] = mapped_column(String(30), default="")  # how the trainee says it is paid
+    price_cents: Mapped[int | None] = mapped_column(Integer)  # price applied to this trainee
+
+    session: Mapped[TrainingSession] = relationship()
+    trainee: Mapped[Trainee] = relationship()
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<Enrolment {self.id} {self.status}>"

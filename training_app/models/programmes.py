@@ -1,0 +1,88 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training_app.clock import utcnow
+from training_app.extensions import db
+
+
+class ProgrammeKind(StrEnum):
+    INTERNAL = "internal"  # free, for members
+    EXTERNAL = "external"  # paid, for professionals
+
+
+class Cycle(db.Model):
+    """A group of programmes; taking three of them gives the cycle's special price."""
+
+    __tablename__ = "cycles"
+    __table_args__ = (CheckConstraint("special_price_cents IS NULL OR special_price_cents >= 0",
+                                      name="special_price_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    special_price_cents: Mapped[int | None] = mapped_column(Integer)  # per programme, from the 3rd
+    programmes: Mapped[list["Programme"]] = relationship(back_populates="cycle")
+
+
+class Programme(db.Model):
+    """A catalogue entry (formation)."""
+
+    __tablename__ = "programmes"
+    __table_args__ = (
+        CheckConstraint("kind IN ('internal', 'external')", name="kind"),
+        CheckConstraint("default_capacity >= 1", name="capacity_positive"),
+        CheckConstraint("default_duration_minutes >= 0", name="duration_positive"),
+        CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    rationale: Mapped[str] = mapped_column(Text, default="")        # Pourquoi cette formation ?
+    audience: Mapped[str] = mapped_column(Text, default="")         # Public visé
+    prerequisites: Mapped[str] = mapped_column(Text, default="")    # Prérequis
+    content: Mapped[str] = mapped_column(Text, default="")          # Contenus
+    competencies: Mapped[str] = mapped_column(Text, default="")     # one competency per line
+    teaching_methods: Mapped[str] = mapped_column(Text, default="")
+    evaluation_methods: Mapped[str] = mapped_column(Text, default="")
+    default_duration_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    default_capacity: Mapped[int] = mapped_column(Integer, default=15)
+    price_cents: Mapped[int | None] = mapped_column(Integer)        # None: "sur demande"
+    kind: Mapped[str] = mapped_column(String(20), default=ProgrammeKind.EXTERNAL)
+    accessibility_contact: Mapped[str] = mapped_column(Text, default="")
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    cycle: Mapped[Cycle | None] = relationship(back_populates="programmes")
+    objectives: Mapped[list["ProgrammeObjective"]] = relationship(
+        back_populates="programme", order_by="ProgrammeObjective.position",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == ProgrammeKind.INTERNAL
+
+    @property
+    def competency_list(self) -> list[str]:
+        return [line.strip(" •-;") for line in self.competencies.splitlines() if line.strip(" •-;")]
+
+    def __repr__(self) -> str:
+        return f"<Programme {self.id} {self.title[:30]}>"
+
+
+class ProgrammeObjective(db.Model):
+    """One learning objective: something a trainee can be assessed on. Ordered."""
+
+    __tablename__ = "programme_objectives"
+    __table_args__ = (UniqueConstraint("programme_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    programme: Mapped[Programme] = relationship(back_populates="objectives")

@@ -1,0 +1,274 @@
+"""Sessions and their half-day slots: generation from a timetable and the scheduling rules."""
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func
+
+from training_app.clock import local_now
+from training_app.extensions import db
+from training_app.models import (Enrolment, EnrolmentStatus, Programme, SessionStatus, Slot, TrainingSession,
+                                 User, session_trainers)
+from training_app.services import ServiceError, audit
+
+DEFAULT_TIMETABLE = ((time(9, 30), time(12, 30)), (time(14, 0), time(18, 0)))
+
+
+@dataclass
+class SessionData:
+    """What an administrator sets on a session (from the form or the CLI)."""
+    programme: Programme
+    start_at: datetime
+    end_at: datetime
+    place: str = ""
+    access_info: str = ""
+    modality: str = "in_person"
+    capacity: int | None = None
+    price_cents: int | None = None
+    status: str = SessionStatus.PLANNED
+    contact_person: str = ""
+    trainers: tuple[User, ...] = ()
+    timetable: tuple[tuple[time, time], ...] = DEFAULT_TIMETABLE
+
+
+def generate_slots(start_at: datetime, end_at: datetime, timetable=DEFAULT_TIMETABLE,
+                   include_weekends: bool = False) -> list[tuple[date, time, time]]:
+    """Cut [start_at, end_at] into half-days of the timetable, each clipped to the session.
+
+    Tuesday 11 Dec 2018 14:00 to Friday 14 Dec 2018 12:30 with 9:30-12:30 / 14:00-18:00
+    gives 6 half-days: 4 + 7 + 7 + 3 = 21 hours.
+    """
+    slots = []
+    day = start_at.date()
+    while day <= end_at.date():
+        if include_weekends or day.weekday() < 5:
+            for period_start, period_end in timetable:
+                begin = max(datetime.combine(day, period_start), start_at)
+                end = min(datetime.combine(day, period_end), end_at)
+                if end > begin:
+                    slots.append((day, begin.time(), end.time()))
+        day += timedelta(days=1)
+    return slots
+
+
+def validate_timetable(timetable) -> None:
+    previous_end = None
+    for start, end in timetable:
+        if end <= start:
+            raise ServiceError(_("Dans l'emploi du temps, chaque demi-journée doit finir après son début."),
+                               "timetable")
+        if previous_end and start < previous_end:
+            raise ServiceError(_("Les demi-journées de l'emploi du temps se chevauchent."), "timetable")
+        previous_end = end
+
+
+def create_session(data: SessionData) -> TrainingSession:
+    _check_times(data.start_at, data.end_at)
+    validate_timetable(data.timetable)
+    slots = generate_slots(data.start_at, data.end_at, data.timetable)
+    if not slots:
+        raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
+                           "end_at")
+    session = TrainingSession(programme=data.programme)
+    _apply(session, data)
+    session.slots = [Slot(date=d, start_time=s, end_time=e) for d, s, e in slots]
+    db.session.add(session)
+    _check_trainers_free(session, data.trainers)
+    session.trainers = list(data.trainers)
+    audit.record(session, "created", to_state=session.status)
+    return session
+
+
+def update_session(session: TrainingSession, data: SessionData) -> bool:
+    """Update a session. Returns True when its slots were regenerated (dates changed)."""
+    _check_times(data.start_at, data.end_at)
+    dates_changed = (data.start_at, data.end_at) != (session.start_at, session.end_at)
+    if dates_changed:
+        _check_not_started(session)
+        validate_timetable(data.timetable)
+        slots = generate_slots(data.start_at, data.end_at, data.timetable)
+        if not slots:
+            raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
+                               "end_at")
+    capacity = data.capacity or session.capacity
+    confirmed = confirmed_count(session)
+    if capacity < confirmed:
+        raise ServiceError(_("La capacité ne peut pas descendre sous le nombre d'inscriptions confirmées "
+                             "(%(count)d).", count=confirmed), "capacity")
+    old_status = session.status
+    _apply(session, data)
+    if dates_changed:
+        session.slots = [Slot(date=d, start_time=s, end_time=e) for d, s, e in slots]
+        db.session.flush()
+    _check_trainers_free(session, data.trainers)
+    session.trainers = list(data.trainers)
+    audit.record(session, "updated", from_state=old_status, to_state=session.status)
+    return dates_changed
+
+
+def _apply(session: TrainingSession, data: SessionData) -> None:
+    programme = data.programme
+    session.programme = programme
+    session.start_at, session.end_at = data.start_at, data.end_at
+    session.place, session.access_info = data.place, data.access_info
+    session.modality = data.modality
+    session.capacity = data.capacity if data.capacity is not None else programme.default_capacity
+    if programme.is_internal:
+        session.price_cents = 0
+    else:
+        session.price_cents = data.price_cents if data.price_cents is not None else programme.price_cents
+    session.status = data.status
+    session.contact_person = data.contact_person
+    if session.capacity < 1:
+        raise ServiceError(_("La capacité doit être d'au moins 1 place."), "capacity")
+    if session.price_cents is not None and session.price_cents < 0:
+        raise ServiceError(_("Le prix ne peut pas être négatif."), "price")
+
+
+def _check_times(start_at: datetime, end_at: datetime) -> None:
+    if end_at <= start_at:
+        raise ServiceError(_("La fin doit être postérieure au début."), "end_at")
+
+
+def _check_not_started(session: TrainingSession) -> None:
+    if session.start_at <= local_now():
+        raise ServiceError(_("La session a commencé : ses demi-journées ne peuvent plus être modifiées."))
+
+
+def confirmed_count(session: TrainingSession) -> int:
+    if session.id is None:
+        return 0
+    return db.session.scalar(
+        db.select(func.count(Enrolment.id))
+        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)) or 0
+
+
+def _check_trainers_free(session: TrainingSession, trainers) -> None:
+    """A trainer cannot teach two sessions whose half-days overlap."""
+    if not trainers:
+        return
+    db.session.flush()
+    own = [(s.date, s.start_time, s.end_time) for s in session.slots]
+    if not own:
+        return
+    dates = {d for d, _s, _e in own}
+    rows = db.session.execute(
+        db.select(User.name, Slot.date, Slot.start_time, Slot.end_time, TrainingSession.id)
+        .join(session_trainers, session_trainers.c.user_id == User.id)
+        .join(TrainingSession, TrainingSession.id == session_trainers.c.session_id)
+        .join(Slot, Slot.session_id == TrainingSession.id)
+        .where(User.id.in_([t.id for t in trainers]), TrainingSession.id != session.id,
+               TrainingSession.status != SessionStatus.CANCELLED, Slot.date.in_(dates))
+    ).all()
+    for name, day, start, end, _other_id in rows:
+        for own_day, own_start, own_end in own:
+            if own_day == day and start < own_end and own_start < end:
+                raise ServiceError(
+                    _("%(name)s anime déjà une autre session le %(day)s à ces heures.",
+                      name=name, day=day.strftime("%d/%m/%Y")), "trainers")
+
+
+# --- slots ---------------------------------------------------------------------------------------
+
+def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slot:
+    slot = Slot(date=day, start_time=start, end_time=end)
+    _check_slot(session, slot)
+    session.slots.append(slot)
+    db.session.flush()
+    _check_trainers_free(session, session.trainers)
+    audit.record(session, "slot_added", details={"slot": _describe(slot)})
+    return slot
+
+
+def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
+    session = slot.session
+    before = _describe(slot)
+    _check_not_started_slot(slot)
+    candidate = Slot(date=day, start_time=start, end_time=end)
+    _check_slot(session, candidate, ignore=slot)
+    slot.date, slot.start_time, slot.end_time = day, start, end
+    db.session.flush()
+    _check_trainers_free(session, session.trainers)
+    audit.record(session, "slot_changed", details={"before": before, "after": _describe(slot)})
+    return slot
+
+
+def delete_slot(slot: Slot) -> None:
+    session = slot.session
+    _check_not_started_slot(slot)
+    if len(session.slots) <= 1:
+        raise ServiceError(_("Une session garde au moins une demi-journée."))
+    audit.record(session, "slot_removed", details={"slot": _describe(slot)})
+    session.slots.remove(slot)
+
+
+def _check_not_started_slot(slot: Slot) -> None:
+    if slot.starts_at <= local_now():
+        raise ServiceError(_("Cette demi-journée a commencé : elle ne peut plus être modifiée."))
+
+
+def _check_slot(session: TrainingSession, slot: Slot, ignore: Slot | None = None) -> None:
+    if slot.end_time <= slot.start_time:
+        raise ServiceError(_("L'heure de fin doit être après l'heure de début."), "end_time")
+    if slot.starts_at < local_now():
+        raise ServiceError(_("On ne peut pas ajouter une demi-journée dans le passé."), "date")
+    if slot.starts_at < session.start_at or slot.ends_at > session.end_at:
+        raise ServiceError(
+            _("La demi-journée doit se situer entre le début (%(start)s) et la fin (%(end)s) de la session.",
+              start=session.start_at.strftime("%d/%m/%Y %H:%M"), end=session.end_at.strftime("%d/%m/%Y %H:%M")),
+            "date")
+    for other in session.slots:
+        if other is ignore:
+            continue
+        if other.date == slot.date and other.start_time < slot.end_time and slot.start_time < other.end_time:
+            raise ServiceError(
+                _("Cette demi-journée chevauche celle du %(day)s de %(start)s à %(end)s.",
+                  day=other.date.strftime("%d/%m/%Y"), start=other.start_time.strftime("%H:%M"),
+                  end=other.end_time.strftime("%H:%M")), "start_time")
+
+
+def _describe(slot: Slot) -> str:
+    return f"{slot.date:%d/%m/%Y} {slot.start_time:%H:%M}-{slot.end_time:%H:%M}"
+
+
+# --- lists ----------------------------------------------------------------------------------------
+
+PHASES = ("upcoming", "running", "past")
+
+
+def phase(session: TrainingSession, now: datetime | None = None) -> str:
+    now = now or local_now()
+    if now < session.start_at:
+        return "upcoming"
+    if now <= session.end_at:
+        return "running"
+    return "past"
+
+
+def sessions_query(user: User, *, phase_filter: str = "", programme_id: int | None = None,
+                   trainer_id: int | None = None):
+    """The sessions `user` may see, filtered; trainers only get the sessions they teach."""
+    now = local_now()
+    query = db.select(TrainingSession).join(TrainingSession.programme)
+    if not user.is_admin:
+        trainer_id = user.id
+    if trainer_id:
+        query = query.where(TrainingSession.id.in_(
+            db.select(session_trainers.c.session_id).where(session_trainers.c.user_id == trainer_id)))
+    if programme_id:
+        query = query.where(TrainingSession.programme_id == programme_id)
+    if phase_filter == "upcoming":
+        query = query.where(TrainingSession.start_at > now).order_by(TrainingSession.start_at)
+    elif phase_filter == "running":
+        query = query.where(TrainingSession.start_at <= now, TrainingSession.end_at >= now) \
+            .order_by(TrainingSession.start_at)
+    elif phase_filter == "past":
+        query = query.where(TrainingSession.end_at < now).order_by(TrainingSession.start_at.desc())
+    else:
+        query = query.order_by(TrainingSession.start_at.desc())
+    return query
+
+
+def trainers() -> list[User]:
+    return list(db.session.scalars(
+        db.select(User).where(User.active.is_(True)).order_by(User.name)))
