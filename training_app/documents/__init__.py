@@ -1,0 +1,1 @@
+"""Rendering and keeping documents: Word (docxtpl), Excel (openpyxl), stored files and uploads."""

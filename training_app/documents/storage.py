@@ -1,0 +1,42 @@
+"""Generated files and uploads live under STORAGE_DIR (never in the source tree).
+
+Records keep the path relative to STORAGE_DIR, so the folder can move.
+"""
+import os
+import uuid
+
+from flask import current_app
+
+
+def root() -> str:
+    return current_app.config["STORAGE_DIR"]
+
+
+def save(folder: str, filename: str, content: bytes, unique: bool = True) -> str:
+    """Write `content` under STORAGE_DIR/folder and return its relative path."""
+    safe_name = os.path.basename(filename).replace(" ", "_") or "fichier"
+    if unique:
+        safe_name = f"{uuid.uuid4().hex[:12]}-{safe_name}"
+    relative = os.path.join(folder, safe_name)
+    path = absolute(relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "xb" if unique else "wb") as handle:
+        handle.write(content)
+    return relative
+
+
+def absolute(relative: str) -> str:
+    base = os.path.realpath(root())
+    path = os.path.realpath(os.path.join(base, relative))
+    if not path.startswith(base + os.sep):
+        raise ValueError("path outside the storage folder")
+    return path
+
+
+def read(relative: str) -> bytes:
+    with open(absolute(relative), "rb") as handle:
+        return handle.read()
+
+
+def exists(relative: str) -> bool:
+    return bool(relative) and os.path.exists(absolute(relative))

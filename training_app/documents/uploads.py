@@ -1,0 +1,40 @@
+"""Checking uploaded files: the type comes from the content (magic bytes), never from the name."""
+from flask_babel import gettext as _
+
+from training_app.services import ServiceError
+
+SIGNATURES = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "docx": (b"PK\x03\x04",),  # a zip; docx content is checked by opening it
+    "xlsx": (b"PK\x03\x04",),
+}
+MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg",
+             "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def detect(content: bytes, allowed: tuple[str, ...]) -> str | None:
+    for kind in allowed:
+        if any(content.startswith(magic) for magic in SIGNATURES[kind]):
+            return kind
+    return None
+
+
+def check_upload(file_storage, allowed: tuple[str, ...], max_bytes: int) -> tuple[bytes, str]:
+    """Read an uploaded file and return (content, kind), or raise a ServiceError in French."""
+    if file_storage is None or not getattr(file_storage, "filename", ""):
+        raise ServiceError(_("Choisissez un fichier."), "file")
+    content = file_storage.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise ServiceError(_("Le fichier dépasse la taille maximale de %(size)s Mo.",
+                             size=f"{max_bytes / 1024 / 1024:g}"), "file")
+    if not content:
+        raise ServiceError(_("Le fichier est vide."), "file")
+    kind = detect(content, allowed)
+    if kind is None:
+        names = ", ".join(k.upper() for k in allowed)
+        raise ServiceError(_("Ce fichier n'est pas d'un type accepté (%(types)s), quel que soit son nom.",
+                             types=names), "file")
+    return content, kind
