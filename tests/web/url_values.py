@@ -26,4 +26,5 @@ def build_world(trainer) -> dict:
         "enrolment_id": enrolment.id,
         "trainee_id": trainee.id,
         "filename": "css/app.css",
+        "field": "logo_image",
     }

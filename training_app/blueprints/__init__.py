@@ -3,6 +3,7 @@ from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
 from training_app.blueprints.dashboard import bp as dashboard
 from training_app.blueprints.health import bp as health
+from training_app.blueprints.organisation import bp as organisation
 from training_app.blueprints.public import bp as public
 from training_app.blueprints.sessions import bp as sessions
 from training_app.blueprints.trainee import bp as trainee
@@ -13,6 +14,7 @@ BLUEPRINTS = [
     catalogue,
     dashboard,
     health,
+    organisation,
     public,
     sessions,
     trainee,

@@ -1,0 +1,52 @@
+"""Organisation settings: the identity printed on convocations, sheets, certificates and claims."""
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from training_app.access import ADMIN, access
+from training_app.blueprints.organisation import bp
+from training_app.blueprints.organisation.forms import OrganisationForm
+from training_app.extensions import db
+from training_app.forms import attach_service_error
+from training_app.models import Organisation
+from training_app.services import ServiceError
+from training_app.services import organisation as organisation_service
+
+
+@bp.route("/", methods=["GET", "POST"])
+@access(ADMIN)
+def edit():
+    organisation = Organisation.get()
+    form = OrganisationForm(obj=organisation)
+    if form.validate_on_submit():
+        try:
+            organisation_service.update({name: getattr(form, name).data
+                                         for name in organisation_service.TEXT_FIELDS})
+            for field in organisation_service.IMAGE_FIELDS:
+                if getattr(form, f"remove_{field}").data:
+                    organisation_service.remove_image(field)
+                upload = getattr(form, field).data
+                if upload and getattr(upload, "filename", ""):
+                    organisation_service.set_image(field, upload)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.field == "file":
+                error.field = next(f for f in organisation_service.IMAGE_FIELDS if getattr(form, f).data)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Les informations de l'organisme sont enregistrées."), "success")
+            return redirect(url_for("organisation.edit"))
+    return render_template("organisation/edit.html", form=form, organisation=Organisation.get(),
+                           missing=organisation_service.missing_for_documents())
+
+
+@bp.route("/image/<field>")
+@access(ADMIN)
+def image(field: str):
+    if field not in organisation_service.IMAGE_FIELDS:
+        abort(404)
+    content = organisation_service.image_bytes(field)
+    if content is None:
+        abort(404)
+    mimetype = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
+    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
