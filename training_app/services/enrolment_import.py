@@ -84,9 +84,12 @@ def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:
                        "file")
 
 
+CONTROL_BYTES = bytes(set(range(32)) - {9, 10, 13})  # a text file has no control characters but tabs and newlines
+
+
 def _looks_like_text(content: bytes) -> bool:
     sample = content[:4096]
-    return b"\x00" not in sample and _decode(sample) is not None
+    return not any(byte in CONTROL_BYTES for byte in sample) and _decode(sample) is not None
 
 
 def _decode(content: bytes) -> str | None:
