@@ -36,7 +36,8 @@ def labelled(document, label, value):
     return paragraph
 
 
-def build(path=os.path.join(HERE, "convocation.docx")):
+def build(path=None):
+    path = path or os.path.join(HERE, "convocation.docx")
     document = Document()
     style = document.styles["Normal"]
     style.font.name = "Calibri"

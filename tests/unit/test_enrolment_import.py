@@ -76,14 +76,14 @@ def test_only_valid_rows_are_imported_in_file_order_then_the_waiting_list(outbox
 
 def test_a_file_without_header_uses_the_documented_column_order():
     session = factories.make_session()
-    content = "Mme,Diallo,Awa,awa@example.org,Assistante sociale,CCAS,\n".encode()
+    content = b"Mme,Diallo,Awa,awa@example.org,Assistante sociale,CCAS,\n"
     rows = _check(session, content, "liste.csv")
     assert rows[0].ok and rows[0].details.last_name == "Diallo" and rows[0].details.job_title == "Assistante sociale"
 
 
 @pytest.mark.parametrize("content, name, message", [
     (b"", "vide.csv", "vide"),
-    (b"\x89PNG\r\n\x1a\n", "liste.xlsx", "ni un classeur Excel"),
+    (b"\x89PNG\r\n\x1a\n", "liste.xlsx", r"pas d'un type accepté \(XLSX, CSV\)"),
     (b"PK\x03\x04 pas vraiment un zip", "liste.xlsx", "illisible"),
     ("Nom;Prénom;Fonction\nDiallo;Awa;AS\n".encode(), "liste.csv", "Colonnes manquantes dans l'en-tête : E-mail"),
     (b"\n\n", "liste.csv", "aucune ligne"),
@@ -107,3 +107,12 @@ def test_the_template_workbook_reads_back_as_a_valid_list():
     session = factories.make_session()
     rows = _check(session, enrolment_import.template_workbook(), "modele.xlsx")
     assert len(rows) == 1 and rows[0].ok
+
+
+def test_csv_is_told_from_its_content_utf8_or_windows_1252_and_binaries_are_not_text():
+    from training_app.documents import uploads
+    assert uploads.detect("nom;prénom\n".encode("cp1252"), ("xlsx", "csv")) == "csv"
+    assert uploads.detect("\ufeffnom;prénom\r\n".encode(), ("xlsx", "csv")) == "csv"
+    assert uploads.detect(factories.xlsx_bytes([["a"]]), ("xlsx", "csv")) == "xlsx"
+    assert uploads.detect(b"MZ\x90\x00\x03", ("xlsx", "csv")) is None
+    assert uploads.decode_text("prénom".encode("cp1252")) == "prénom"

@@ -193,7 +193,7 @@ def test_import_preview_then_confirmation(admin_client, outbox):
 
     response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n"), "x.csv")},
                                  content_type="multipart/form-data")
-    assert "ni un classeur Excel" in _page(response)
+    assert "pas d'un type accepté (XLSX, CSV)" in _page(response)
     assert admin_client.get("/inscriptions/modele-import.xlsx").data.startswith(b"PK")
 
 

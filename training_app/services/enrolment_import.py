@@ -68,37 +68,7 @@ class ImportRow:
 
 def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:
     """The uploaded file's content and kind ("xlsx" or "csv"), told from the content, not the name."""
-    if file_storage is None or not getattr(file_storage, "filename", ""):
-        raise ServiceError(_("Choisissez un fichier .xlsx ou .csv."), "file")
-    content = file_storage.read(max_bytes + 1)
-    if len(content) > max_bytes:
-        raise ServiceError(_("Le fichier dépasse la taille maximale de %(size)s Mo.",
-                             size=f"{max_bytes / 1024 / 1024:g}"), "file")
-    if not content:
-        raise ServiceError(_("Le fichier est vide."), "file")
-    if uploads.detect(content, ("xlsx",)):
-        return content, "xlsx"
-    if _looks_like_text(content):
-        return content, "csv"
-    raise ServiceError(_("Ce fichier n'est ni un classeur Excel (.xlsx) ni un fichier CSV, quel que soit son nom."),
-                       "file")
-
-
-CONTROL_BYTES = bytes(set(range(32)) - {9, 10, 13})  # a text file has no control characters but tabs and newlines
-
-
-def _looks_like_text(content: bytes) -> bool:
-    sample = content[:4096]
-    return not any(byte in CONTROL_BYTES for byte in sample) and _decode(sample) is not None
-
-
-def _decode(content: bytes) -> str | None:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
+    return uploads.check_upload(file_storage, ("xlsx", "csv"), max_bytes)
 
 
 def read_table(content: bytes, kind: str) -> list[list[str]]:
@@ -113,7 +83,7 @@ def read_table(content: bytes, kind: str) -> list[list[str]]:
         rows = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
         workbook.close()
         return rows
-    text = _decode(content) or ""
+    text = uploads.decode_text(content) or ""
     first_line = text.splitlines()[0] if text else ""
     delimiter = max(";,\t", key=first_line.count) if first_line else ";"
     return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]

@@ -157,45 +157,42 @@ def enrolment_confirm(enrolment_id: int):
 @bp.route("/inscriptions/<int:enrolment_id>/annuler", methods=["GET", "POST"])
 @access(ADMIN)
 def enrolment_cancel(enrolment_id: int):
-    enrolment = _load_enrolment(enrolment_id)
-    form = ReasonForm()
-    if form.validate_on_submit():
-        try:
-            promoted = enrolments.cancel(enrolment, form.reason.data)
-        except ServiceError as error:
-            db.session.rollback()
-            enrolment = _load_enrolment(enrolment_id)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Inscription annulée."), "success")
-            _promoted_flash(promoted)
-            return _to_enrolment(enrolment_id)
-    return render_template("enrolments/action_form.html", form=form, enrolment=enrolment,
-                           title=_("Annuler l'inscription"), button=_("Annuler l'inscription"))
+    return _closing_form(enrolment_id, ReasonForm(), lambda e, f: enrolments.cancel(e, f.reason.data),
+                         done=_("Inscription annulée."), title=_("Annuler l'inscription"),
+                         button=_("Annuler l'inscription"))
 
 
 @bp.route("/inscriptions/<int:enrolment_id>/abandon", methods=["GET", "POST"])
 @access(ADMIN)
 def enrolment_withdraw(enrolment_id: int):
-    enrolment = _load_enrolment(enrolment_id)
     form = WithdrawForm()
-    if not form.is_submitted():
-        form.withdrawn_on.data = min(local_now().date(), enrolment.session.end_at.date())
+    return _closing_form(enrolment_id, form,
+                         lambda e, f: enrolments.withdraw(e, f.withdrawn_on.data, f.reason.data),
+                         done=_("Abandon enregistré."), title=_("Enregistrer un abandon"),
+                         button=_("Enregistrer l'abandon"),
+                         prefill=lambda e: setattr(form.withdrawn_on, "data",
+                                                   min(local_now().date(), e.session.end_at.date())))
+
+
+def _closing_form(enrolment_id: int, form, perform, *, done: str, title: str, button: str, prefill=None):
+    """Cancel or withdraw: the form, the service call (which may promote the waiting list), the answer."""
+    enrolment = _load_enrolment(enrolment_id)
+    if prefill and not form.is_submitted():
+        prefill(enrolment)
     if form.validate_on_submit():
         try:
-            promoted = enrolments.withdraw(enrolment, form.withdrawn_on.data, form.reason.data)
+            promoted = perform(enrolment, form)
         except ServiceError as error:
             db.session.rollback()
             enrolment = _load_enrolment(enrolment_id)
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(_("Abandon enregistré."), "success")
+            flash(done, "success")
             _promoted_flash(promoted)
             return _to_enrolment(enrolment_id)
-    return render_template("enrolments/action_form.html", form=form, enrolment=enrolment,
-                           title=_("Enregistrer un abandon"), button=_("Enregistrer l'abandon"))
+    return render_template("enrolments/action_form.html", form=form, enrolment=enrolment, title=title,
+                           button=button)
 
 
 @bp.route("/inscriptions/<int:enrolment_id>/deplacer", methods=["GET", "POST"])
