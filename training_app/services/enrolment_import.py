@@ -20,7 +20,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from training_app.documents import storage, uploads
 from training_app.extensions import db
-from training_app.models import Enrolment, TrainingSession, User
+from training_app.models import Enrolment, Trainee, TrainingSession, User
+from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, enrolments, registrations
 from training_app.services.registrations import PersonDetails
 
@@ -146,44 +147,63 @@ def parse(content: bytes, kind: str) -> list[ImportRow]:
 def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
     """Fill each row's details, errors and notes (nothing is written)."""
     seen: dict[str, int] = {}
-    for row in rows:
-        row.errors, row.notes, row.details = [], [], None
-        values = row.values
-        cleaned = dict(values)
-        valid = {}
-        for column, normalise in (("email", registrations.normalise_email),
-                                  ("civility", registrations.normalise_civility),
-                                  ("employer_siret", registrations.normalise_siret)):
-            try:
-                cleaned[column] = normalise(values[column])
-                valid[column] = True
-            except ServiceError as error:
-                row.errors.append(error.message)
-        if not values["last_name"]:
-            row.errors.append(_("Le nom manque."))
-        if not values["first_name"]:
-            row.errors.append(_("Le prénom manque."))
-        if values["employer_siret"] and not values["employer_name"]:
-            row.errors.append(_("Un SIRET est indiqué sans le nom de la structure."))
-        email = cleaned["email"] if valid.get("email") else ""
+    cleaned_rows = [_clean(row) for row in rows]
+    known, enrolled = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
+    for row, cleaned in zip(rows, cleaned_rows):
+        email = cleaned["email"]
         if email:
             if email in seen:
                 row.errors.append(_("Cette adresse e-mail figure déjà ligne %(line)d.", line=seen[email]))
             else:
                 seen[email] = row.line
-            trainee = registrations.find_trainee(email)
-            if trainee is not None:
-                if enrolments.live_enrolment(session, trainee) is not None:
-                    row.errors.append(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
-                else:
-                    row.notes.append(_("Stagiaire déjà connu·e (%(name)s) : sa fiche est conservée.",
-                                       name=trainee.full_name))
+            trainee = known.get(email)
+            if trainee is not None and trainee.id in enrolled:
+                row.errors.append(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+            elif trainee is not None:
+                row.notes.append(_("Stagiaire déjà connu·e (%(name)s) : sa fiche est conservée.",
+                                   name=trainee.full_name))
         if row.ok:
+            values = row.values
             row.details = PersonDetails(
                 first_name=values["first_name"], last_name=values["last_name"], email=email,
                 civility=cleaned["civility"], job_title=values["job_title"], employer_name=values["employer_name"],
                 employer_siret=cleaned["employer_siret"])
     return rows
+
+
+def _clean(row: ImportRow) -> dict:
+    """The row's normalised values (an invalid e-mail becomes ""); its errors are noted on the row."""
+    row.errors, row.notes, row.details = [], [], None
+    values = row.values
+    cleaned = dict(values)
+    for column, normalise in (("email", registrations.normalise_email),
+                              ("civility", registrations.normalise_civility),
+                              ("employer_siret", registrations.normalise_siret)):
+        try:
+            cleaned[column] = normalise(values[column])
+        except ServiceError as error:
+            row.errors.append(error.message)
+            cleaned[column] = ""
+    if not values["last_name"]:
+        row.errors.append(_("Le nom manque."))
+    if not values["first_name"]:
+        row.errors.append(_("Le prénom manque."))
+    if values["employer_siret"] and not values["employer_name"]:
+        row.errors.append(_("Un SIRET est indiqué sans le nom de la structure."))
+    return cleaned
+
+
+def _known_trainees(session: TrainingSession, emails: set[str]) -> tuple[dict[str, Trainee], set[int]]:
+    """Trainees already known by these addresses, and which of them hold a live enrolment in the session
+    (two queries for the whole file)."""
+    if not emails:
+        return {}, set()
+    known = {t.email: t for t in db.session.scalars(db.select(Trainee).where(Trainee.email.in_(emails)))}
+    enrolled = set(db.session.scalars(
+        db.select(Enrolment.trainee_id).where(Enrolment.session_id == session.id,
+                                              Enrolment.trainee_id.in_([t.id for t in known.values()]),
+                                              Enrolment.status.in_(LIVE_STATUSES))))
+    return known, enrolled
 
 
 def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User | None = None,
