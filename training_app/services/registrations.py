@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
+from training_app.identifiers import is_valid_siret
 from training_app.models import Employer, Enrolment, SessionStatus, Trainee, TrainingSession
 from training_app.services import ServiceError, enrolments, mail
 from training_app.urls import public_url
@@ -87,20 +88,10 @@ def normalise_siret(value: str) -> str:
         return ""
     if not digits.isdigit() or len(digits) != 14:
         raise ServiceError(_("Le SIRET « %(value)s » doit compter 14 chiffres.", value=value), "employer_siret")
-    if not _siret_checksum_ok(digits):
+    if not is_valid_siret(digits):
         raise ServiceError(_("Le SIRET « %(value)s » n'est pas valide (clé de contrôle) : vérifiez-le.",
                              value=value), "employer_siret")
     return digits
-
-
-def _siret_checksum_ok(digits: str) -> bool:
-    if digits.startswith("356000000"):  # La Poste: its establishments follow another rule
-        return sum(int(d) for d in digits) % 5 == 0
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 def find_or_create_employer(name: str, siret: str) -> Employer | None:
