@@ -3,8 +3,10 @@ from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
 from training_app.blueprints.dashboard import bp as dashboard
 from training_app.blueprints.health import bp as health
+from training_app.blueprints.outcomes import bp as outcomes
 from training_app.blueprints.public import bp as public
 from training_app.blueprints.sessions import bp as sessions
+from training_app.blueprints.surveys import bp as surveys
 from training_app.blueprints.trainee import bp as trainee
 from training_app.blueprints.users import bp as users
 
@@ -13,8 +15,10 @@ BLUEPRINTS = [
     catalogue,
     dashboard,
     health,
+    outcomes,
     public,
     sessions,
+    surveys,
     trainee,
     users,
 ]
