@@ -155,5 +155,5 @@ def progress(session: TrainingSession) -> dict:
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES),
                LearningOutcome.result != OutcomeResult.NOT_ASSESSED)) or 0
     review = review_for(session)
-    return {"assessed": assessed, "expected": trainees * objectives, "trainees": trainees,
+    return {"assessed": assessed, "expected": trainees * objectives, "trainees": trainees, "objectives": objectives,
             "review_written": bool(review and review.text)}

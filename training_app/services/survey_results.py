@@ -83,7 +83,7 @@ class Results:
 def _percent(part: int, whole: int) -> int:
     if not whole:
         return 0
-    return int((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return int((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def rating_label(value: int, labels) -> str:
@@ -243,7 +243,13 @@ def lineages(programme: Programme | None = None) -> list[Questionnaire]:
     latest = {}
     for questionnaire in db.session.scalars(query.order_by(Questionnaire.version)):
         latest[questionnaire.lineage_id] = questionnaire
-    return sorted(latest.values(), key=lambda q: (q.kind, q.title))
+    return sorted(latest.values(), key=lambda q: (q.kind != "satisfaction", q.kind, q.title))  # satisfaction first
+
+
+def first_session_date(programme: Programme) -> date | None:
+    first = db.session.scalar(db.select(func.min(TrainingSession.start_at))
+                              .where(TrainingSession.programme_id == programme.id))
+    return first.date() if first else None
 
 
 def programme_surveys(query: ProgrammeQuery) -> list[Survey]:

@@ -11,8 +11,8 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func
-from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
@@ -325,7 +325,7 @@ def ensure_default_positioning(programme: Programme) -> Questionnaire:
                              "de ses objectifs."))
     return create_questionnaire(
         QuestionnaireData(
-            title=f"Positionnement avant la formation — {programme.title}"[:300],
+            title="Positionnement avant la formation",
             kind=QuestionnaireKind.POSITIONING, anonymous=False,
             introduction="Avant la formation, situez-vous sur chacun de ses objectifs : vos réponses aident "
                          "les formatrices et formateurs à s'adapter au groupe. Il n'y a pas de bonne réponse."),

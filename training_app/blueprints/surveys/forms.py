@@ -31,7 +31,8 @@ class QuestionnaireForm(FlaskForm):
 class QuestionForm(FlaskForm):
     type = SelectField(_l("Type de question"), choices=TYPE_CHOICES)
     text = TextAreaField(_l("Question"), validators=[DataRequired(message=_l("Indiquez le texte de la question."))])
-    help_text = StringField(_l("Aide (facultative)"), validators=[Length(max=500, message=_l("500 caractères au plus."))])
+    help_text = StringField(_l("Aide (facultative)"),
+                            validators=[Length(max=500, message=_l("500 caractères au plus."))])
     required = BooleanField(_l("Réponse obligatoire"), default=True)
     options = TextAreaField(_l("Choix, un par ligne — ou, pour une note : les cinq libellés de 1 à 5"))
 
@@ -79,7 +80,7 @@ class ProgrammeResultsForm(FlaskForm):
 
     programme = SelectField(_l("Formation"), coerce=int, validators=[Optional()], validate_choice=False)
     questionnaire = SelectField(_l("Questionnaire"), coerce=int, validators=[Optional()], validate_choice=False)
-    start = DateField(_l("Sessions commençant du"), validators=[Optional()])
+    start = DateField(_l("Sessions du"), validators=[Optional()])
     end = DateField(_l("au"), validators=[Optional()])
 
 

@@ -370,9 +370,10 @@ def _programme_query(form: ProgrammeResultsForm) -> results_service.ProgrammeQue
     form.questionnaire.choices = [(q.lineage_id, q.title) for q in lineages] or [(0, _("— Aucun —"))]
     form.validate()
     today = local_now().date()
-    if form.start.data is None:
-        form.start.data = date(today.year - 1, 1, 1)
-    if form.end.data is None:
+    if form.start.data is None and not form.start.errors:  # default: since the programme's first session
+        form.start.data = (results_service.first_session_date(programme) if programme else None) \
+            or date(today.year - 1, 1, 1)
+    if form.end.data is None and not form.end.errors:
         form.end.data = today
     if form.start.errors or form.end.errors:
         return None
