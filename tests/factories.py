@@ -134,3 +134,20 @@ def answer_survey(survey, trainee, answers_by_position: dict):
         participation = survey_service.submit(survey, trainee, raw)
     db.session.commit()
     return participation
+
+
+class count_queries:  # noqa: N801 - used as a function: `with count_queries() as statements:`
+    """Collect the SQL statements run inside the block (for "constant queries" checks)."""
+
+    def __enter__(self) -> list[str]:
+        from sqlalchemy import event
+        self.statements = []
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        return self.statements
+
+    def _record(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+        event.remove(db.engine, "before_cursor_execute", self._record)

@@ -1,5 +1,10 @@
 """surveys and learning outcomes
 
+Questionnaires (versioned templates and their questions), surveys (a questionnaire given in a
+session, with its opening and closing times), the anonymous answer tables (responses with random
+ids, answers; no column names a trainee) and the separate "has answered" participations; learning
+outcomes per enrolment and objective, and the session review.
+
 Revision ID: 0005
 Revises: 0001
 Create Date: 2026-11-22 17:34:20.474422
@@ -118,7 +123,8 @@ def upgrade():
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('survey_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_survey_responses_survey_id_surveys'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_responses'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_responses')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('survey_responses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_survey_responses_survey_id'), ['survey_id'], unique=False)
@@ -135,7 +141,8 @@ def upgrade():
     sa.CheckConstraint('rating IS NULL OR (rating >= 1 AND rating <= 5)', name=op.f('ck_survey_answers_rating_range')),
     sa.ForeignKeyConstraint(['question_id'], ['questionnaire_questions.id'], name=op.f('fk_survey_answers_question_id_questionnaire_questions'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['response_id'], ['survey_responses.id'], name=op.f('fk_survey_answers_response_id_survey_responses'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('response_id', 'question_id', name=op.f('pk_survey_answers'))
+    sa.PrimaryKeyConstraint('response_id', 'question_id', name=op.f('pk_survey_answers')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('survey_answers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_survey_answers_question_id'), ['question_id'], unique=False)

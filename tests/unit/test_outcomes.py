@@ -1,9 +1,7 @@
 """Learning outcomes: the interface the certificates read, recording rules, the session review."""
 import threading
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from tests import factories
 from tests.conftest import is_postgres
@@ -12,20 +10,6 @@ from training_app.models import AuditEntry, LearningOutcome, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import outcomes
 from training_app.services.outcomes import Assessment
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _session_with(trainees: int, objectives=("Préparer", "Négocier", "Suivre")):
@@ -57,9 +41,9 @@ def test_results_for_session_use_constant_queries_and_cover_every_enrolment():
             outcomes.record_outcome(enrolment, objective, "acquired")
     db.session.commit()
     small, big = db.session.get(TrainingSession, small.id), db.session.get(TrainingSession, big.id)
-    with count_queries() as few:
+    with factories.count_queries() as few:
         outcomes.results_for_session(small)
-    with count_queries() as many:
+    with factories.count_queries() as many:
         results = outcomes.results_for_session(big)
     assert len(few) == len(many) <= 3
     assert set(results) == {e.id for e in enrolments} | {waiting.id}

@@ -3,8 +3,9 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests import factories
 from tests.conftest import is_postgres
@@ -186,6 +187,10 @@ def test_no_answer_table_links_to_a_trainee_at_the_database_level():
         ids = [row[0] for row in conn.execute(text("SELECT id FROM survey_responses WHERE survey_id = :s"),
                                               {"s": survey.id})]
         assert all(i > 10 ** 6 for i in ids)
+        if not is_postgres(current_app):  # no hidden sequential rowid on SQLite either
+            with pytest.raises(OperationalError):
+                conn.execute(text("SELECT rowid FROM survey_responses"))
+            conn.rollback()
         # a questionnaire that is not anonymous does link each response, through the participation only
         assert conn.execute(text("SELECT count(*) FROM survey_participations WHERE survey_id = :s "
                                  "AND response_id IS NOT NULL"), {"s": named.id}).scalar() == 3

@@ -1,11 +1,9 @@
 """Questionnaires through the web: administrators build and attach them, trainees answer through their
 personal link, staff read the results and export them; bad input gets French messages."""
 import io
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
-from sqlalchemy import event
 
 from tests import factories
 from training_app.clock import frozen_at
@@ -26,20 +24,6 @@ def _answer_url(survey, trainee):
 def _form(survey, values_by_position):
     return {f"q{q.id}": values_by_position[q.position] for q in survey.questionnaire.questions
             if q.position in values_by_position}
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 # --- trainees answer ------------------------------------------------------------------------------
@@ -250,9 +234,9 @@ def test_trainers_read_the_results_of_their_sessions_only(trainer_client, traine
 def test_the_results_page_uses_constant_queries(admin_client):
     few, _ = _answered_survey()
     many, _ = _answered_survey(answers=[(n % 5 + 1, "yes", f"Avis {n}") for n in range(12)])
-    with count_queries() as small:
+    with factories.count_queries() as small:
         assert admin_client.get(f"/sessions/{few.session_id}/questionnaires/{few.id}").status_code == 200
-    with count_queries() as large:
+    with factories.count_queries() as large:
         assert admin_client.get(f"/sessions/{many.session_id}/questionnaires/{many.id}").status_code == 200
     assert len(small) == len(large)
 

@@ -4,8 +4,8 @@ Anonymity is a property of the schema, not of the pages: the answer tables
 (`survey_responses`, `survey_answers`) have no column naming a trainee. The fact
 that a trainee answered is a separate `survey_participations` row; only for a
 questionnaire that is not anonymous does it point at the response. Response ids
-are random and answers have no id and no timestamp of their own, so the order of
-the participation rows cannot be matched with the order of the answers.
+are random and answers have no id and no timestamp of their own (and, on SQLite, no hidden
+rowid), so the order of the participation rows cannot be matched with the order of the answers.
 """
 import secrets
 from datetime import datetime
@@ -157,6 +157,8 @@ class SurveyResponse(db.Model):
     """One filled-in questionnaire. Names nobody; its id is random, it has no timestamp."""
 
     __tablename__ = "survey_responses"
+    # SQLite would otherwise keep a hidden, sequential rowid: the order of arrival.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, default=_random_id)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="RESTRICT"), index=True)
@@ -172,6 +174,7 @@ class SurveyAnswer(db.Model):
     __table_args__ = (
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
         CheckConstraint("choice IS NULL OR choice >= 0", name="choice_positive"),
+        {"sqlite_with_rowid": False},  # no hidden sequential rowid (order of arrival)
     )
 
     response_id: Mapped[int] = mapped_column(
