@@ -5,8 +5,10 @@ from training_app.blueprints.dashboard import bp as dashboard
 from training_app.blueprints.enrolments import bp as enrolments
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
+from training_app.blueprints.outcomes import bp as outcomes
 from training_app.blueprints.public import bp as public
 from training_app.blueprints.sessions import bp as sessions
+from training_app.blueprints.surveys import bp as surveys
 from training_app.blueprints.trainee import bp as trainee
 from training_app.blueprints.users import bp as users
 
@@ -17,8 +19,10 @@ BLUEPRINTS = [
     enrolments,
     health,
     organisation,
+    outcomes,
     public,
     sessions,
+    surveys,
     trainee,
     users,
 ]
