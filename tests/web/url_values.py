@@ -6,7 +6,9 @@ parameters it cannot fill.
 from datetime import datetime
 
 from tests import factories
-from training_app.services import trainee_links
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.services import attendance, trainee_links
 
 
 def build_world(trainer) -> dict:
@@ -17,6 +19,10 @@ def build_world(trainer) -> dict:
     trainee = factories.make_trainee()
     enrolment = factories.make_enrolment(session, trainee)
     other = factories.make_user("trainer")
+    slot = session.slots[0]
+    with frozen_at(datetime.combine(slot.date, slot.start_time)):
+        signature = attendance.sign(slot, enrolment, factories.signature_data_url(), method="device")
+    db.session.commit()
     return {
         "programme_id": programme.id,
         "session_id": session.id,
@@ -26,4 +32,6 @@ def build_world(trainer) -> dict:
         "enrolment_id": enrolment.id,
         "trainee_id": trainee.id,
         "filename": "css/app.css",
+        "signature_id": signature.id,
+        "qr_token": attendance.qr_token(slot),
     }

@@ -1,4 +1,6 @@
 """All models, one module per aggregate. Importing this package registers every table."""
+from training_app.models.attendance import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion,
+                                             AttendanceStatus, SheetStatus, Signature, SignatureMethod)
 from training_app.models.audit import AuditEntry
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
@@ -9,6 +11,8 @@ from training_app.models.sessions import Modality, SessionStatus, Slot, Training
 from training_app.models.users import Role, User
 
 __all__ = [
+    "AttendanceRecord", "AttendanceSheet", "AttendanceSheetVersion", "AttendanceStatus", "SheetStatus",
+    "Signature", "SignatureMethod",
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
