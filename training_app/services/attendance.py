@@ -288,16 +288,11 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
     signature = Signature(slot_id=slot.id, enrolment_id=enrolment.id, signer_name=name, signed_at=utcnow(),
                           method=method, ip_address=(ip_address or "")[:45], user_agent=(user_agent or "")[:400],
                           image=image, image_sha256=hashlib.sha256(image).hexdigest())
-    try:
-        with db.session.begin_nested():
-            db.session.add(signature)
-            if record is None:
-                db.session.add(AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id,
-                                                status=AttendanceStatus.PRESENT, minutes_attended=slot.minutes,
-                                                updated_by_id=actor.id if actor else None))
-            db.session.flush()
-    except IntegrityError:
-        raise ServiceError(_("%(name)s a déjà signé cette demi-journée.", name=name), "signature") from None
+    db.session.add(signature)
+    if record is None:
+        db.session.add(AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id, status=AttendanceStatus.PRESENT,
+                                        minutes_attended=slot.minutes, updated_by_id=actor.id if actor else None))
+    _flush_or_refuse(_("%(name)s a déjà signé cette demi-journée.", name=name))
     audit.record(sheet, "signed", actor=actor, actor_label="" if actor else _("%(name)s (stagiaire)", name=name),
                  details={"enrolment_id": enrolment.id, "trainee": name, "method": method,
                           "slot": _describe(slot)})
@@ -438,13 +433,19 @@ def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, use
                           method=SignatureMethod.DEVICE, ip_address=(ip_address or "")[:45],
                           user_agent=(user_agent or "")[:400], image=image,
                           image_sha256=hashlib.sha256(image).hexdigest())
-    try:
-        with db.session.begin_nested():
-            db.session.add(signature)
-            db.session.flush()
-    except IntegrityError:
-        raise ServiceError(_("Vous avez déjà signé cette feuille."), "signature") from None
+    db.session.add(signature)
+    _flush_or_refuse(_("Vous avez déjà signé cette feuille."))
     return signature
+
+
+def _flush_or_refuse(message: str) -> None:
+    """Flush; a unique constraint that fires (a signature written meanwhile by another process)
+    ends the transaction and refuses the operation."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError(message, "signature") from None
 
 
 def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
@@ -665,7 +666,8 @@ class SessionGrid:
 
     @property
     def missing(self) -> int:
-        return sum(c.missing for c in self.columns)
+        """Signatures missing: trainees' and trainers'."""
+        return sum(c.missing + c.trainer_missing for c in self.columns)
 
 
 def session_grid(session: TrainingSession, with_images: bool = False) -> SessionGrid:
