@@ -103,16 +103,14 @@ def test_signing_window_opens_15_minutes_before_and_ends_with_the_slot(course):
     assert db.session.scalar(db.select(db.func.count(Signature.id))) == 2
 
 
-def test_the_window_is_configurable(app, course):
+def test_the_window_is_configurable(app, course, monkeypatch):
     session, (awa, *_rest) = course
     slot = session.slots[1]
-    app.config["SIGNING_OPENS_MINUTES_BEFORE"] = 30
-    try:
-        with frozen_at(slot.starts_at - timedelta(minutes=25)):
-            attendance.sign(slot, awa, DATA_URL(), method="device")
-    finally:
-        app.config["SIGNING_OPENS_MINUTES_BEFORE"] = 15
+    monkeypatch.setitem(app.config, "SIGNING_OPENS_MINUTES_BEFORE", 30)
+    with frozen_at(slot.starts_at - timedelta(minutes=25)):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
     db.session.commit()
+    assert attendance.signing_window(slot)[0] == slot.starts_at - timedelta(minutes=30)
 
 
 def test_a_signature_records_who_when_how_where_and_the_image(course, trainer):
@@ -356,19 +354,16 @@ def _upload(content: bytes, name: str) -> FileStorage:
     return FileStorage(io.BytesIO(content), filename=name)
 
 
-def test_scans_are_checked_by_content_and_size(app, course, trainer, admin):
+def test_scans_are_checked_by_content_and_size(app, course, trainer, admin, monkeypatch):
     session, enrolments = course
     slot = session.slots[0]
     with frozen_at(at(slot)):
         with pytest.raises(ServiceError, match="type accepté"):
             attendance.attach_scan(slot, _upload(b"MZ\x90\x00 an executable", "feuille.pdf"), admin)
         db.session.rollback()
-        app.config["ATTENDANCE_UPLOAD_MAX_BYTES"] = 1000
-        try:
-            with pytest.raises(ServiceError, match="taille maximale"):
-                attendance.attach_scan(slot, _upload(b"%PDF-1.4" + b"0" * 2000, "feuille.pdf"), admin)
-        finally:
-            del app.config["ATTENDANCE_UPLOAD_MAX_BYTES"]
+        monkeypatch.setitem(app.config, "ATTENDANCE_UPLOAD_MAX_BYTES", 1000)
+        with pytest.raises(ServiceError, match="taille maximale"):
+            attendance.attach_scan(slot, _upload(b"%PDF-1.4" + b"0" * 2000, "feuille.pdf"), admin)
         db.session.rollback()
         with pytest.raises(ServiceError, match="administrateur"):
             attendance.attach_scan(slot, _upload(b"%PDF-1.4 ok", "feuille.pdf"), trainer)

@@ -302,19 +302,16 @@ def test_overview_highlights_missing_signatures_and_shows_hours(trainer_client, 
     assert re.search(r'data-testid="total-attended">8 h<', page)
 
 
-def test_scan_upload_is_checked_by_content(app, admin_client, course):
+def test_scan_upload_is_checked_by_content(app, admin_client, course, monkeypatch):
     session, _enrolments = course
     slot = session.slots[0]
     url = sheet_url(session, slot, "/scan")
     response = admin_client.post(url, data={"file": (io.BytesIO(b"MZ\x90 not a pdf"), "feuille.pdf")},
                                  content_type="multipart/form-data", follow_redirects=True)
     assert "n'est pas d'un type accepté" in text(response)
-    app.config["ATTENDANCE_UPLOAD_MAX_BYTES"] = 100
-    try:
-        response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-" + b"x" * 200), "feuille.pdf")},
-                                     content_type="multipart/form-data", follow_redirects=True)
-    finally:
-        del app.config["ATTENDANCE_UPLOAD_MAX_BYTES"]
+    monkeypatch.setitem(app.config, "ATTENDANCE_UPLOAD_MAX_BYTES", 100)
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-" + b"x" * 200), "feuille.pdf")},
+                                 content_type="multipart/form-data", follow_redirects=True)
     assert "taille maximale" in text(response)
     assert db.session.scalar(db.select(AttendanceSheet.scan_path)) in (None, "")
     response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 sheet"), "photo.png")},

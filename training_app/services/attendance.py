@@ -483,7 +483,7 @@ def attach_scan(slot: Slot, file_storage, actor: User) -> AttendanceSheet:
 
 
 def _upload_max_bytes() -> int:
-    return int(current_app.config.get("ATTENDANCE_UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES))
+    return int(current_app.config.get("ATTENDANCE_UPLOAD_MAX_BYTES") or DEFAULT_UPLOAD_MAX_BYTES)
 
 
 def _describe(slot: Slot) -> str:
