@@ -45,7 +45,7 @@ def row(page, name):
 
 def test_trainer_takes_attendance_on_the_tablet(page):
     trainer = factories.make_user("trainer", name="Camille Le Gall")
-    session, (awa, julien, sophie) = running_session(
+    _session, (awa, julien, sophie) = running_session(
         trainer, [("Awa", "Diallo"), ("Julien", "Le Bihan"), ("Sophie", "Renaud")])
 
     page.set_viewport_size({"width": 820, "height": 1180})  # a tablet in portrait

@@ -156,10 +156,10 @@ def test_the_database_refuses_a_second_signature(course):
 
 
 def test_only_confirmed_trainees_of_the_session_are_marked(course, trainer):
-    session, (awa, *_rest) = course
+    session, _enrolments = course
     slot = session.slots[0]
     waiting = factories.make_enrolment(session, status="waitlisted")
-    other_session, (stranger,) = factories.make_attendance_session(
+    _other_session, (stranger,) = factories.make_attendance_session(
         trainees=1, start=datetime(2031, 3, 4, 9, 30), end=datetime(2031, 3, 4, 18))
     with frozen_at(at(slot)):
         with pytest.raises(ServiceError, match="n'est pas confirmée"):
@@ -320,7 +320,7 @@ def test_a_real_pad_png_is_accepted():
 
 
 def test_qr_code_signs_for_the_trainee_of_the_link_only(course):
-    session, (awa, julien, _sophie) = course
+    session, (awa, *_rest) = course
     slot, other_slot = session.slots[0], session.slots[1]
     stranger = factories.make_trainee()
     with frozen_at(at(slot)):

@@ -359,3 +359,24 @@ def test_overview_queries_do_not_grow_with_the_number_of_half_days(trainer_clien
     assert len(long.slots) == 20 and len(short.slots) == 2
     counts = [_queries(trainer_client, f"/sessions/{s.id}/emargement") for s in (short, long)]
     assert counts[0] == counts[1], counts
+
+
+def test_personal_link_alone_signs_remote_sessions_but_asks_for_the_qr_code_in_the_room(app):
+    room_session, (in_room,) = factories.make_attendance_session(trainees=1)
+    remote_session, (at_home,) = factories.make_attendance_session(
+        trainees=1, modality="remote", start=datetime(2031, 3, 4, 14), end=datetime(2031, 3, 7, 12, 30))
+    phone = app.test_client()
+    with during(room_session.slots[0]):
+        home = text(phone.get(factories.personal_path(in_room.trainee)))
+        assert "scannez le QR code affiché dans la salle" in home
+        path = factories.personal_path(in_room.trainee, "attendance.trainee_sign", slot_id=room_session.slots[0].id)
+        page = text(phone.get(path))
+        assert "scannez le QR code affiché dans la salle" in page and "<canvas" not in page
+    slot = remote_session.slots[0]
+    with during(slot):
+        home = text(phone.get(factories.personal_path(at_home.trainee)))
+        path = factories.personal_path(at_home.trainee, "attendance.trainee_sign", slot_id=slot.id)
+        assert "Signer la demi-journée en cours" in home and path.split("/moi/")[1] in home
+        assert "<canvas" in text(phone.get(path))
+        assert phone.post(path, data={"signature": DATA_URL()}).status_code == 302
+    assert db.session.scalar(db.select(Signature.method)) == "personal_link"

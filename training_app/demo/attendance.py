@@ -62,7 +62,7 @@ def seed() -> None:
                 attendance.sign(slot, enrolment, _data_url(enrolment.trainee.full_name),
                                 method=SignatureMethod.QR if by_phone else SignatureMethod.DEVICE,
                                 actor=None if by_phone else trainer,
-                                ip_address="192.168.1.%d" % (40 + n if by_phone else 20),
+                                ip_address=f"192.168.1.{40 + n if by_phone else 20}",
                                 user_agent=PHONE if by_phone else ROOM_TABLET)
         with frozen_at(slot.ends_at - timedelta(minutes=5)):
             attendance.close_slot(slot, trainer, _data_url(trainer.name), ip_address="192.168.1.20",

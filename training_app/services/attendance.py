@@ -32,7 +32,7 @@ from training_app.extensions import db
 from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
                                  Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus, Signature,
                                  SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
-from training_app.models.attendance import ABSENT_STATUSES, ATTENDED_STATUSES
+from training_app.models.attendance import ABSENT_STATUSES
 from training_app.services import ServiceError, audit
 
 PNG_DATA_URL = "data:image/png;base64,"
@@ -733,10 +733,11 @@ class TodaySession:
 def todays_sessions(user: User) -> list[TodaySession]:
     """The sessions `user` teaches (all of them for an administrator) with a half-day today."""
     now = local_now()
-    query = (select(TrainingSession).join(Slot, Slot.session_id == TrainingSession.id)
-             .where(Slot.date == now.date(), TrainingSession.status != SessionStatus.CANCELLED)
+    query = (select(TrainingSession)
+             .where(TrainingSession.id.in_(select(Slot.session_id).where(Slot.date == now.date())),
+                    TrainingSession.status != SessionStatus.CANCELLED)
              .options(selectinload(TrainingSession.slots), joinedload(TrainingSession.programme))
-             .order_by(TrainingSession.start_at).distinct())
+             .order_by(TrainingSession.start_at))
     if not user.is_admin:
         query = query.where(TrainingSession.id.in_(
             select(session_trainers.c.session_id).where(session_trainers.c.user_id == user.id)))

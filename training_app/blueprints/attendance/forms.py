@@ -6,8 +6,6 @@ from wtforms.validators import DataRequired, Optional
 
 from training_app.services.attendance import STATUS_LABELS
 
-TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
-
 
 class SignatureForm(FlaskForm):
     """A signature drawn on the pad, posted as a PNG data URL (checked by the service)."""

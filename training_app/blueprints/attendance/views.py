@@ -14,7 +14,7 @@ from training_app.blueprints.attendance.forms import (CloseForm, ForgetDeviceFor
 from training_app.documents import attendance_sheet, storage, uploads
 from training_app.extensions import db
 from training_app.forms import attach_service_error
-from training_app.models import Enrolment, SignatureMethod, Slot, TrainingSession
+from training_app.models import Enrolment, Modality, SignatureMethod, Slot, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import attendance
 from training_app.services.trainee_links import LinkError, trainee_from_token, trainee_view
@@ -47,7 +47,7 @@ def _client() -> dict:
 
 
 def _flash_form_errors(form) -> None:
-    for name, messages in form.errors.items():
+    for messages in form.errors.values():
         for message in messages:
             flash(message, "danger")
 
@@ -101,7 +101,7 @@ def slot_sheet(session_id: int, slot_id: int):
 @access(STAFF)
 def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
     """A trainee signs on the trainer's tablet."""
-    session, slot = _load_slot(session_id, slot_id)
+    slot = _load_slot(session_id, slot_id)[1]
     enrolment = db.get_or_404(Enrolment, enrolment_id)
     form = SignatureForm()
     try:
@@ -182,7 +182,7 @@ def reopen(session_id: int, slot_id: int):
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/scan", methods=["POST"])
 @access(ADMIN)
 def scan_upload(session_id: int, slot_id: int):
-    session, slot = _load_slot(session_id, slot_id)
+    slot = _load_slot(session_id, slot_id)[1]
     form = ScanForm()
     try:
         if not form.validate_on_submit():
@@ -200,7 +200,7 @@ def scan_upload(session_id: int, slot_id: int):
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/scan")
 @access(STAFF)
 def scan_download(session_id: int, slot_id: int):
-    _session, slot = _load_slot(session_id, slot_id)
+    slot = _load_slot(session_id, slot_id)[1]
     data = attendance.slot_sheet(slot)
     if not data.has_scan or not storage.exists(data.sheet.scan_path):
         abort(404)
@@ -310,8 +310,9 @@ def trainee_sign(slot_id: int):
                                     qr=form.qr.data or None))
     data = attendance.slot_sheet(slot)
     row = next((r for r in data.rows if r.enrolment.id == enrolment.id), None)
+    needs_qr = slot.session.modality == Modality.IN_PERSON and not form.qr.data
     return render_template("attendance/trainee_sign.html", slot=slot, enrolment=enrolment, form=form,
-                           trainee=g.trainee, row=row, closed=data.is_closed,
+                           trainee=g.trainee, row=row, closed=data.is_closed, needs_qr=needs_qr,
                            signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
                            forget_form=ForgetDeviceForm(formdata=None)), 200 if not form.errors else 422
 
