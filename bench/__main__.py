@@ -9,7 +9,7 @@ first use and reused afterwards (--regenerate builds them again).
 import argparse
 import sys
 
-from bench import databases, generate, load, report
+from bench import databases, documents, generate, load, report
 
 
 def main(argv=None) -> None:
@@ -30,7 +30,7 @@ def main(argv=None) -> None:
             generate.generate(base, size, echo=echo)
     before = load.machine_load()
     pages = load.measure_pages(base, clients=args.clients, seconds=args.seconds, workers=args.workers, echo=echo)
-    rows = report.page_rows(pages)
+    rows = report.page_rows(pages) + report.document_rows(documents.measure_documents(base, echo=echo))
     print(report.table(rows, before=before, after=load.machine_load(), base=base, clients=args.clients,
                        workers=args.workers, seconds=args.seconds))
 

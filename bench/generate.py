@@ -15,9 +15,12 @@ Landmarks the load benchmark uses are found again by query (see `landmarks()`): 
 session with its satisfaction answers, a full upcoming session with a waiting list.
 """
 import argparse
+import hashlib
+import io
 import os
 import random
 import time as timer
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import text
@@ -27,7 +30,7 @@ from bench import databases
 
 BASE_COUNTS = {
     "programmes": 200, "sessions": 2000, "employers": 3000, "trainees": 30000, "enrolments": 30000,
-    "responses": 20000, "trainers": 40,
+    "responses": 20000, "trainers": 40, "attendance": 200000,
 }
 SCALES = {"large": 1.0, "small": 0.1}
 YEARS_PAST, YEARS_AHEAD = 6, 1
@@ -134,13 +137,10 @@ class Generator:
                 self.enrolments(conn)
                 self.questionnaires(conn)
                 self.outcomes(conn)
-                self.extra(conn)
+                self.attendance(conn)
             self.reset_sequences()
         self.echo(f"  {self.size}: {sum(self.inserted.values()):,} rows in {timer.perf_counter() - started:.0f} s")
         return self.inserted
-
-    def extra(self, conn) -> None:
-        """Hook for the tables of later features (attendance, certificates, funding)."""
 
     def reset_sequences(self) -> None:
         """Ids were given explicitly: move PostgreSQL's sequences past them."""
@@ -211,7 +211,7 @@ class Generator:
             suffix = f" ({(n - 1) // (len(THEMES) * len(ANGLES)) + 1})" if n > len(THEMES) * len(ANGLES) else ""
             internal = rng.random() < 0.15
             capacity = rng.randint(12, 20)
-            days = rng.choice([1, 2, 2, 3, 3, 3, 4])
+            days = rng.choice([3, 4, 4, 5, 5, 6, 6])  # ~9 half-days a session: 200,000 attendance rows
             programmes.append({
                 "id": n, "title": f"{theme} : {angle}{suffix}",
                 "rationale": f"Pourquoi se former à « {theme.lower()} » ? " * 3,
@@ -226,7 +226,7 @@ class Generator:
                                                                                                   rng.randint(1, 10)]),
                 "archived": rng.random() < 0.05, "created_at": self.utc_now, "updated_at": self.utc_now})
             self.programmes[n] = {"capacity": capacity, "days": days, "price": programmes[-1]["price_cents"],
-                                  "objectives": []}
+                                  "objectives": [], "archived": programmes[-1]["archived"]}
             for position in range(1, rng.randint(3, 6) + 1):
                 objective_id = len(objectives) + 1
                 objectives.append({"id": objective_id, "programme_id": n, "position": position,
@@ -246,9 +246,12 @@ class Generator:
         sessions, slots, trainers, audit = [], [], [], []
         self.sessions_info = {}
         for n in range(1, self.counts["sessions"] + 1):
+            day = first + timedelta(days=rng.randint(0, span))
             programme_id = rng.choices(programme_ids, weights)[0]
+            while self.programmes[programme_id]["archived"] and day > now.date():  # archived: no future session
+                programme_id = rng.choices(programme_ids, weights)[0]
             programme = self.programmes[programme_id]
-            days = business_days(first + timedelta(days=rng.randint(0, span)), programme["days"])
+            days = business_days(day, programme["days"])
             afternoon_start = programme["days"] > 1 and rng.random() < 0.15
             start_at = datetime.combine(days[0], time(14, 0) if afternoon_start else time(9, 30))
             end_at = datetime.combine(days[-1], time(12, 30) if afternoon_start else time(18, 0))
@@ -293,6 +296,7 @@ class Generator:
         self.insert(conn, "slots", slots)
         self.insert(conn, "session_trainers", trainers)
         self.audit_rows = audit
+        self.slot_rows, self._session_trainers = slots, trainers
 
     def _audit(self, entity_type, entity_id, action, from_state, to_state, at, actor_id=1):
         self._audit_id = getattr(self, "_audit_id", 0) + 1
@@ -492,6 +496,102 @@ class Generator:
                             "written_by_id": rng.choice(self.trainer_ids), "updated_at": info["end_at"]})
         self.insert(conn, "learning_outcomes", outcomes)
         self.insert(conn, "session_reviews", reviews)
+
+
+    # --- attendance -----------------------------------------------------------------------------
+
+    def attendance(self, conn) -> None:
+        """Closed sheets of the past half-days: a record per confirmed trainee, their signatures, the
+        trainer's, a version per sheet and the audit of each signature. Newest sessions first, up to
+        the target number of records (the oldest sessions predate the electronic sheets)."""
+        rng, target = self.rng, self.counts["attendance"]
+        image = _signature_png()
+        image_sha = hashlib.sha256(image).hexdigest()
+        sheets, records, signatures, versions, audit = [], [], [], [], []
+        slots_by_id = {}
+        past = sorted((n for n, info in self.sessions_info.items() if info["status"] in ("completed", "running")),
+                      key=lambda n: self.sessions_info[n]["start_at"], reverse=True)
+        trainers_of = defaultdict(list)
+        for row in self._session_trainers:
+            trainers_of[row["session_id"]].append(row["user_id"])
+        for session_id in past:
+            if len(records) >= target:
+                break
+            info = self.sessions_info[session_id]
+            present = [(e, t, status) for e, t, status in self.enrolments_by_session[session_id]
+                       if status in ("confirmed", "withdrawn")]
+            for slot_id in info["slots"]:
+                slot = self.slot_rows[slot_id - 1]
+                starts = datetime.combine(slot["date"], slot["start_time"])
+                if starts > self.now:
+                    continue
+                minutes = (slot["end_time"].hour * 60 + slot["end_time"].minute
+                           - slot["start_time"].hour * 60 - slot["start_time"].minute)
+                sheet_id = len(sheets) + 1
+                trainer = trainers_of[session_id][0]
+                closed_at = datetime.combine(slot["date"], slot["end_time"]) - timedelta(hours=1)  # UTC, roughly
+                sheets.append({"id": sheet_id, "slot_id": slot_id, "status": "closed", "version": 1,
+                               "closed_at": closed_at, "closed_by_id": trainer, "scan_path": "", "scan_kind": "",
+                               "scan_uploaded_at": None, "created_at": starts - timedelta(hours=1)})
+                rows = []
+                for enrolment_id, trainee_id, status in present:
+                    if status == "withdrawn" and rng.random() < 0.5:
+                        continue  # dropped out before this half-day
+                    state = rng.choices(["present", "late", "left_early", "absent_justified", "absent_unjustified"],
+                                        [90, 3, 2, 3, 2])[0]
+                    arrival = departure = None
+                    attended = minutes
+                    if state == "late":
+                        arrival = (datetime.combine(slot["date"], slot["start_time"]) + timedelta(minutes=30)).time()
+                        attended = minutes - 30
+                    elif state == "left_early":
+                        departure = (datetime.combine(slot["date"], slot["end_time"]) - timedelta(minutes=60)).time()
+                        attended = minutes - 60
+                    elif state.startswith("absent"):
+                        attended = 0
+                    records.append({
+                        "id": len(records) + 1, "slot_id": slot_id, "enrolment_id": enrolment_id, "status": state,
+                        "arrival_time": arrival, "departure_time": departure, "minutes_attended": attended,
+                        "justification": "Arrêt maladie" if state == "absent_justified" else "",
+                        "justification_path": "", "justification_kind": "", "updated_at": closed_at,
+                        "updated_by_id": trainer})
+                    rows.append({"enrolment_id": enrolment_id, "status": state, "minutes": attended})
+                    if not state.startswith("absent"):
+                        signature_id = len(signatures) + 1
+                        signatures.append({
+                            "id": signature_id, "slot_id": slot_id, "enrolment_id": enrolment_id, "trainer_id": None,
+                            "signer_name": f"Stagiaire {trainee_id}", "signed_at": starts + timedelta(minutes=5),
+                            "method": rng.choice(["device", "device", "qr", "personal_link"]),
+                            "ip_address": "192.0.2.10", "user_agent": "Mozilla/5.0 (tablette)",
+                            "image_sha256": image_sha, "image": image})
+                        audit.append(self._audit("attendance_sheets", sheet_id, "signed", None, None,
+                                                 starts + timedelta(minutes=5), actor_id=None))
+                for trainer_id in trainers_of[session_id]:
+                    signatures.append({
+                        "id": len(signatures) + 1, "slot_id": slot_id, "enrolment_id": None, "trainer_id": trainer_id,
+                        "signer_name": f"Formateur·rice {trainer_id}", "signed_at": closed_at, "method": "device",
+                        "ip_address": "192.0.2.10", "user_agent": "Mozilla/5.0 (tablette)",
+                        "image_sha256": image_sha, "image": image})
+                versions.append({"id": sheet_id, "sheet_id": sheet_id, "number": 1, "action": "closed", "reason": "",
+                                 "at": closed_at, "actor_id": trainer, "actor_name": f"Formateur·rice {trainer}",
+                                 "snapshot": {"status": "closed", "scan": False, "rows": rows}})
+                audit.append(self._audit("attendance_sheets", sheet_id, "closed", "open", "closed", closed_at,
+                                         actor_id=trainer))
+        self.insert(conn, "attendance_sheets", sheets)
+        self.insert(conn, "attendance_records", records)
+        self.insert(conn, "attendance_signatures", signatures)
+        self.insert(conn, "attendance_sheet_versions", versions)
+        self.insert(conn, "audit_entries", audit)
+
+
+def _signature_png() -> bytes:
+    """A small signature-like PNG, the same for everybody (the pages never decode it)."""
+    from PIL import Image, ImageDraw
+    picture = Image.new("RGBA", (300, 100), (255, 255, 255, 0))
+    ImageDraw.Draw(picture).line([(10, 80), (80, 20), (150, 70), (220, 25), (290, 60)], fill=(0, 0, 0, 255), width=3)
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()
 
 
 # --- building a size -------------------------------------------------------------------------------

@@ -231,18 +231,22 @@ def landmarks(url: str) -> dict[str, int]:
                 "JOIN surveys sv ON sv.session_id = s.id JOIN questionnaires q ON q.id = sv.questionnaire_id "
                 "WHERE s.status = 'completed' AND q.kind = 'satisfaction' "
                 "ORDER BY s.start_at DESC LIMIT 1")).one()
+            slot = conn.execute(text("SELECT MIN(id) FROM slots WHERE session_id = :s"), {"s": past[0]}).scalar_one()
             busiest = conn.execute(text(
                 "SELECT s.programme_id FROM training_sessions s JOIN surveys sv ON sv.session_id = s.id "
                 "GROUP BY s.programme_id ORDER BY COUNT(*) DESC, s.programme_id LIMIT 1")).scalar_one()
-            # The full upcoming session with the shortest waiting list: runs do not pile onto one session.
+            # A full upcoming session (of a programme in a cycle, when there is one: the price then depends on
+            # the trainee's other courses), the one with the shortest waiting list: runs do not pile onto one.
             full = conn.execute(text(
-                "SELECT s.id FROM training_sessions s WHERE s.status = 'full' AND s.start_at > :now "
-                "ORDER BY (SELECT COUNT(*) FROM enrolments e WHERE e.session_id = s.id), s.start_at LIMIT 1"),
+                "SELECT s.id FROM training_sessions s JOIN programmes p ON p.id = s.programme_id "
+                "WHERE s.status = 'full' AND s.start_at > :now AND NOT p.archived "
+                "ORDER BY p.cycle_id IS NULL, (SELECT COUNT(*) FROM enrolments e WHERE e.session_id = s.id), "
+                "s.start_at LIMIT 1"),
                 {"now": time.strftime("%Y-%m-%d %H:%M:%S")}).scalar_one()
     finally:
         engine.dispose()
     return {"past_session": past[0], "survey": past[1], "lineage": past[3], "busiest_programme": busiest,
-            "full_session": full}
+            "full_session": full, "slot": slot}
 
 
 def pages(marks: dict[str, int]) -> list[Page]:
@@ -251,6 +255,8 @@ def pages(marks: dict[str, int]) -> list[Page]:
         Page("session list", "/sessions", staff=True),
         Page("a session's enrolments", f"/sessions/{marks['past_session']}", staff=True,
              marker=b'data-testid="enrolment-section"'),
+        Page("a slot sheet", f"/sessions/{marks['past_session']}/emargement/{marks['slot']}", staff=True),
+        Page("attendance overview", f"/sessions/{marks['past_session']}/emargement", staff=True),
         Page("questionnaire results (session)",
              f"/sessions/{marks['past_session']}/questionnaires/{marks['survey']}", staff=True),
         Page("questionnaire results (programme, all years)",

@@ -7,23 +7,24 @@ from bench import databases
 @dataclass
 class Row:
     what: str
-    count: str       # requests (pages) or documents measured
-    rate: str        # requests/s or documents/s
-    p50: str         # ms (per request or per document)
-    p95: str
-    versus: str      # pages: % of the bare view's throughput; documents: time / bare library time
-    sql: str         # statements per request, small -> large database
+    count: str    # requests (pages) or documents measured
+    rate: str     # requests/s or documents/s
+    p50: str      # pages: latency p50; documents: median ms per document
+    p95: str      # pages: latency p95; documents: slowest round, ms per document
+    bare: str     # pages: the bare view's requests/s; documents: the bare library's ms per document
+    versus: str   # pages: throughput as a share of the bare view's; documents: time / bare time
+    sql: str      # statements per request, small -> large database (documents: per document, large)
     verdict: str
 
 
-HEADERS = Row("measure", "n", "per s", "p50 ms", "p95 ms", "vs bare", "SQL small→large", "target")
+HEADERS = Row("measure", "n", "per s", "p50 ms", "p95 ms", "bare", "vs bare", "SQL small→large", "target")
 
 
 def page_rows(result) -> list[Row]:
     from bench.load import TARGET_P95_MS, TARGET_RATIO
     bare = result.bare
     rows = [Row(bare.name, str(bare.requests), f"{bare.rate:.0f}", f"{bare.percentile(50):.1f}",
-                f"{bare.percentile(95):.1f}", "100 %", "", "ceiling" + _errors(bare))]
+                f"{bare.percentile(95):.1f}", f"{bare.rate:.0f}/s", "100 %", "", "ceiling" + _errors(bare))]
     for measure in result.measures:
         ratio = measure.rate / bare.rate if bare.rate else 0.0
         p95 = measure.percentile(95)
@@ -36,8 +37,19 @@ def page_rows(result) -> list[Row]:
         if len(set(sizes)) > 1:
             misses.append("SQL grows with data")
         rows.append(Row(measure.name, str(measure.requests), f"{measure.rate:.0f}", f"{measure.percentile(50):.1f}",
-                        f"{p95:.1f}", f"{ratio:.0%}", " → ".join(sizes),
+                        f"{p95:.1f}", f"{bare.rate:.0f}/s", f"{ratio:.0%}", " → ".join(sizes),
                         ("MISSED: " + ", ".join(misses) if misses else "ok") + _errors(measure)))
+    return rows
+
+
+def document_rows(measures) -> list[Row]:
+    from bench.documents import TARGET_RATIO
+    rows = []
+    for m in measures:
+        verdict = "ok" if m.ratio <= TARGET_RATIO else f"MISSED: > {TARGET_RATIO:g} x bare"
+        rows.append(Row(m.name, str(m.documents * len(m.product)), f"{1000 / m.product_ms:.0f}",
+                        f"{m.product_ms:.1f}", f"{max(m.product) * 1000:.1f}", f"{m.bare_ms:.1f} ms",
+                        f"{m.ratio:.2f} x", f"{m.queries}/doc", verdict + (f" ({m.note})" if m.note else "")))
     return rows
 
 
@@ -50,7 +62,7 @@ def table(rows: list[Row], *, before: str, after: str, base: str, clients: int, 
     fields = list(HEADERS.__dataclass_fields__)
     lines = [HEADERS, *rows]
     widths = {name: max(len(getattr(row, name)) for row in lines) for name in fields}
-    numeric = {"count", "rate", "p50", "p95", "versus"}
+    numeric = {"count", "rate", "p50", "p95", "bare", "versus"}
 
     def render(row: Row) -> str:
         cells = []
@@ -61,7 +73,8 @@ def table(rows: list[Row], *, before: str, after: str, base: str, clients: int, 
 
     out = [
         f"training_app benchmark — database {databases.display(base)}",
-        f"gunicorn {workers} sync workers, {clients} concurrent clients, {seconds:g} s per page, loopback",
+        f"pages: gunicorn {workers} sync workers, {clients} concurrent clients, {seconds:g} s per page, loopback; "
+        "documents: in-process, product and bare library alternately, median of the rounds",
         f"machine before: {before}; after: {after}",
         "targets: p95 < 150 ms, >= 25 % of the bare view's throughput, SQL per page the same on both sizes, "
         "documents <= 1.5 x the bare library",
