@@ -9,7 +9,7 @@ one or two answers, everybody would know whose they are).
 """
 import io
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -257,11 +257,40 @@ def _counted_values(survey_ids: list[int], by_id: dict[int, Question], key) -> t
     return counts, text_totals
 
 
+# Counted answers kept in this process, by what they were counted from (see _counted_results).
+_kept_counts: OrderedDict = OrderedDict()
+KEPT_COUNTS = 64
+
+
+def _responses_fingerprint(survey_ids: list[int]) -> tuple:
+    """How many responses these surveys have, and the lowest and highest of their random ids."""
+    if not survey_ids:
+        return (0, None, None)
+    return tuple(db.session.execute(
+        db.select(func.count(SurveyResponse.id), func.min(SurveyResponse.id), func.max(SurveyResponse.id))
+        .where(SurveyResponse.survey_id.in_(survey_ids))).one())
+
+
 def _counted_results(surveys: list[Survey], questions: list[Question], anonymous: bool, key=_spec_key) -> Results:
-    """Results for a page: counted by the database, a bounded number of written answers."""
+    """Results for a page: counted by the database, a bounded number of written answers.
+
+    A response never changes once given and its id is random, so the number of responses with their
+    lowest and highest ids tells whether new ones came: the counts are kept between requests and
+    counted again only then (a programme's results over years are read often and change rarely).
+    """
     specs, by_id = _specs(questions, key)
     ids = [s.id for s in surveys]
-    counts, text_totals = _counted_values(ids, by_id, key)
+    fingerprint = (tuple(ids), tuple((q.id, q.type, q.text, tuple(q.options or ())) for q in questions), key,
+                   TEXTS_SHOWN, _responses_fingerprint(ids))
+    counted = _kept_counts.get(fingerprint)
+    if counted is None:
+        counted = _counted_values(ids, by_id, key)
+        _kept_counts[fingerprint] = counted
+        while len(_kept_counts) > KEPT_COUNTS:
+            _kept_counts.popitem(last=False)
+    else:
+        _kept_counts.move_to_end(fingerprint)
+    counts, text_totals = counted
     return aggregate_counts(specs, counts, invited=_invited(surveys), responded=_responded(ids),
                             anonymous=anonymous, text_totals=text_totals)
 
@@ -308,7 +337,7 @@ def _by_question_id(question: Question) -> int:
 
 
 def survey_results(survey: Survey) -> Results:
-    """Results of one survey (a questionnaire in a session): five queries."""
+    """Results of one survey (a questionnaire in a session): four to six queries."""
     return _counted_results([survey], _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)
 
 
