@@ -25,6 +25,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -206,6 +207,8 @@ class Measure:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     queries: dict[str, str] = field(default_factory=dict)  # size -> statements per request
+    cpu_ms: float = 0.0  # server CPU per request (largest size, one request at a time)
+    cpu: list[float] = field(default_factory=list)  # per request under load, when the server tells
     error_sample: str = ""
 
     @property
@@ -235,12 +238,13 @@ def landmarks(url: str) -> dict[str, int]:
             busiest = conn.execute(text(
                 "SELECT s.programme_id FROM training_sessions s JOIN surveys sv ON sv.session_id = s.id "
                 "GROUP BY s.programme_id ORDER BY COUNT(*) DESC, s.programme_id LIMIT 1")).scalar_one()
-            # A full upcoming session (of a programme in a cycle, when there is one: the price then depends on
-            # the trainee's other courses), the one with the shortest waiting list: runs do not pile onto one.
+            # A full upcoming session (of a paid programme in a cycle, when there is one: the price then depends
+            # on the trainee's other courses), the one with the shortest waiting list: runs do not pile onto one.
             full = conn.execute(text(
                 "SELECT s.id FROM training_sessions s JOIN programmes p ON p.id = s.programme_id "
                 "WHERE s.status = 'full' AND s.start_at > :now AND NOT p.archived "
-                "ORDER BY p.cycle_id IS NULL, (SELECT COUNT(*) FROM enrolments e WHERE e.session_id = s.id), "
+                "ORDER BY p.cycle_id IS NULL OR p.kind = 'internal', "
+                "(SELECT COUNT(*) FROM enrolments e WHERE e.session_id = s.id), "
                 "s.start_at LIMIT 1"),
                 {"now": time.strftime("%Y-%m-%d %H:%M:%S")}).scalar_one()
     finally:
@@ -308,6 +312,7 @@ def run(page: Page, port: int, *, clients: int = CLIENTS, seconds: float = SECON
                 continue
             with lock:
                 measure.latencies.append(response.seconds)
+                measure.cpu.append(int(response.headers.get("X-CPU-Microseconds", "0")) / 1000)
                 if page.ok(response):
                     measure.requests += 1
                 else:
@@ -326,21 +331,22 @@ def run(page: Page, port: int, *, clients: int = CLIENTS, seconds: float = SECON
     return measure
 
 
-def count_queries(page: Page, port: int, repeat: int = 5, warmup: int = 2 * WORKERS) -> str:
-    """Statements per request as the server counted them ("12", or "11-13" when they vary: a page
-    that keeps what it computed counts fewer once it has it, and each worker keeps its own)."""
+def count_queries(page: Page, port: int, repeat: int = 5, warmup: int = 3) -> tuple[str, float]:
+    """Statements per request as the server counted them ("12", or "11-13" when they vary), and the
+    median CPU time the server spent per request, in ms (one request at a time)."""
     client = Client(port)
     state = page.prepare(client)
-    for _ in range(warmup):  # the first requests of each worker fill their caches
+    for _ in range(warmup):  # the first requests fill the worker's caches
         page.send(client, state)
-    counts = []
+    counts, cpu = [], []
     for _ in range(repeat):
         response = page.send(client, state)
         if not page.ok(response):
             raise RuntimeError(f"{page.name}: HTTP {response.status} while counting queries")
         counts.append(int(response.headers.get("X-SQL-Queries", "-1")))
+        cpu.append(int(response.headers.get("X-CPU-Microseconds", "0")) / 1000)
     low, high = min(counts), max(counts)
-    return str(low) if low == high else f"{low}-{high}"
+    return (str(low) if low == high else f"{low}-{high}"), statistics.median(cpu)
 
 
 def machine_load() -> str:
@@ -365,7 +371,9 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
         for size in sizes:
             url = databases.url_for_size(base, size)
             marks = landmarks(url)
-            with gunicorn("training_app:create_app()", app_env(url, instance, count_queries=True), workers,
+            # One worker, one request at a time: what a page keeps is kept for the next request, the CPU
+            # time is the page's own.
+            with gunicorn("training_app:create_app()", app_env(url, instance, count_queries=True), 1,
                           "/healthz") as port:
                 by_size[size] = {p.name: count_queries(p, port) for p in pages(marks)}
             echo(f"  SQL statements counted on the {size} database")
@@ -376,11 +384,13 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
                       "/healthz") as port:
             for page in pages(marks):
                 measure = run(page, port, clients=clients, seconds=seconds)
-                measure.queries = {size: counts[page.name] for size, counts in by_size.items()}
+                measure.queries = {size: counts[page.name][0] for size, counts in by_size.items()}
+                measure.cpu_ms = by_size[sizes[-1]][page.name][1]
                 measures.append(measure)
                 echo(f"  {page.name}: {measure.rate:.0f} req/s, p95 {measure.percentile(95):.0f} ms")
         with gunicorn("bench.bare:app", app_env(url, instance, count_queries=False), workers) as port:
             bare = run(Page("bare Flask view (ceiling)", "/"), port, clients=clients, seconds=seconds)
+            bare.cpu_ms = statistics.median(bare.cpu) if bare.cpu else 0.0
             echo(f"  bare Flask view: {bare.rate:.0f} req/s")
         return PageRun(bare, measures, marks)
     finally:

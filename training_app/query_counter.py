@@ -1,16 +1,21 @@
-"""Opt-in count of the SQL statements each request runs, for the benchmarks (bench/load.py).
+"""Opt-in measures of each request, for the benchmarks (bench/load.py).
 
-With BENCH_COUNT_QUERIES on, every response carries an `X-SQL-Queries` header with the number
-of statements the request sent to the database. It is off by default: nothing is registered
-then, so ordinary requests pay nothing for it. Never turn it on for real users: the header
-tells how much work a page does.
+With BENCH_COUNT_QUERIES on, every response carries two headers:
+- `X-SQL-Queries`: the number of statements the request sent to the database;
+- `X-CPU-Microseconds`: the CPU time the serving thread spent on it (the whole WSGI call up to
+  the response headers), a cost that does not depend on how busy the machine is.
+It is off by default: nothing is registered then, so ordinary requests pay nothing for it.
+Never turn it on for real users: the headers tell how much work a page does.
 """
+import time
+
 from flask import Flask, g, has_request_context
 from sqlalchemy import event
 
 from training_app.extensions import db
 
 HEADER = "X-SQL-Queries"
+CPU_HEADER = "X-CPU-Microseconds"
 
 
 def init_app(app: Flask) -> None:
@@ -19,6 +24,7 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", _count)
     app.after_request(_add_header)
+    app.wsgi_app = CpuTimer(app.wsgi_app)
 
 
 def _count(*_args) -> None:
@@ -29,3 +35,19 @@ def _count(*_args) -> None:
 def _add_header(response):
     response.headers[HEADER] = str(g.get("sql_queries", 0))
     return response
+
+
+class CpuTimer:
+    """WSGI middleware adding the CPU time of the request to its headers (bench/bare.py uses it too)."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        started = time.thread_time()
+
+        def timed_start_response(status, headers, exc_info=None):
+            spent = round((time.thread_time() - started) * 1_000_000)
+            return start_response(status, [*headers, (CPU_HEADER, str(spent))], exc_info)
+
+        return self.wsgi_app(environ, timed_start_response)
