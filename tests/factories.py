@@ -94,3 +94,43 @@ def personal_path(trainee: Trainee, endpoint="trainee.home", **values) -> str:
 def t(hhmm: str) -> time:
     h, m = hhmm.split(":")
     return time(int(h), int(m))
+
+
+# --- certificates (issue 6) ------------------------------------------------------------------------
+
+ORGANISATION_IDENTITY = {
+    "name": "Si on s'alliait ?", "address": "4 rue du Bourbonnais\n35000 Rennes", "siret": "44195127000004",
+    "declaration_number": "53350999935", "legal_representative": "Claire Bernard",
+    "signatory_name": "Claire Bernard", "signatory_role": "Co-présidente", "city": "Rennes",
+}
+
+
+def make_organisation(**overrides):
+    """The organisation's identity, complete enough for documents (override a field with "" to blank it)."""
+    from training_app.models import Organisation
+    organisation = Organisation.get()
+    for key, value in {**ORGANISATION_IDENTITY, **overrides}.items():
+        setattr(organisation, key, value)
+    db.session.commit()
+    return organisation
+
+
+def make_issued_certificate(enrolment: Enrolment, kind: str = "attestation", content: bytes = b"PK\x03\x04 test"):
+    """A stored document as the issuing service leaves it (without rendering a template)."""
+    import hashlib
+
+    from training_app.documents import storage
+    from training_app.models import IssuedCertificate
+    from training_app.services import certificates
+    n = next(_counter)
+    session = enrolment.session
+    doc = IssuedCertificate(
+        enrolment=enrolment, kind=kind, year=2018, sequence=n, number=f"2018-{n:05d}", version=1,
+        verification_code=certificates.new_verification_code(), sha256=hashlib.sha256(content).hexdigest(),
+        storage_path=storage.save("certificates/tests", f"doc-{n}.docx", content), filename=f"doc-{n}.docx",
+        trainee_name=enrolment.trainee.full_name, course_title=session.programme.title,
+        start_date=session.start_at.date(), end_date=session.end_at.date(),
+        planned_minutes=session.planned_minutes, attended_minutes=session.planned_minutes)
+    db.session.add(doc)
+    db.session.commit()
+    return doc

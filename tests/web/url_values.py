@@ -17,6 +17,7 @@ def build_world(trainer) -> dict:
     trainee = factories.make_trainee()
     enrolment = factories.make_enrolment(session, trainee)
     other = factories.make_user("trainer")
+    certificate = factories.make_issued_certificate(enrolment)
     return {
         "programme_id": programme.id,
         "session_id": session.id,
@@ -27,4 +28,7 @@ def build_world(trainer) -> dict:
         "trainee_id": trainee.id,
         "filename": "css/app.css",
         "field": "logo_image",
+        "certificate_id": certificate.id,
+        "kind": "attestation",
+        "code": certificate.verification_code,
     }

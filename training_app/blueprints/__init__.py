@@ -1,6 +1,7 @@
 """One package per feature; each exposes `bp`. Register a new feature by adding it here."""
 from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
+from training_app.blueprints.certificates import bp as certificates
 from training_app.blueprints.dashboard import bp as dashboard
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
@@ -12,6 +13,7 @@ from training_app.blueprints.users import bp as users
 BLUEPRINTS = [
     auth,
     catalogue,
+    certificates,
     dashboard,
     health,
     organisation,

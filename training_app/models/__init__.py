@@ -1,5 +1,7 @@
 """All models, one module per aggregate. Importing this package registers every table."""
 from training_app.models.audit import AuditEntry
+from training_app.models.certificates import (CertificateCounter, CertificateKind, CertificateTemplate,
+                                              IssuedCertificate)
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
 from training_app.models.organisation import Organisation
@@ -12,4 +14,5 @@ __all__ = [
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
+    "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",
 ]
