@@ -6,11 +6,13 @@ trainees. `Sources` stands in for the attendance and outcomes services (phase 1 
 every confirmed trainee attended every half-day and acquired every objective unless a test
 says otherwise, and every half-day is closed.
 """
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
+from docx import Document
 
 from tests import factories
 from training_app.services import certificates as certificate_service
@@ -85,3 +87,23 @@ def completed_course(trainees=("Awa Diallo", "Julien Le Bihan", "Sophie Renaud")
 def wednesday_afternoon(session):
     """The 4-hour half-day of Wed 12 Dec 2018, 14:00-18:00."""
     return next(s for s in session.slots if s.date.day == 12 and s.start_time.hour == 14)
+
+
+def word_template(paragraphs) -> bytes:
+    """A .docx whose paragraphs are these texts (docxtpl tags included)."""
+    document = Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def docx_text(content: bytes) -> str:
+    """Every paragraph and table row of a .docx, one per line, cells joined by " | "."""
+    document = Document(io.BytesIO(content))
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(lines)

@@ -9,7 +9,8 @@ from docx import Document
 from werkzeug.datastructures import FileStorage
 
 from tests import factories
-from tests.certificate_course import completed_course, sources, wednesday_afternoon  # noqa: F401
+from tests.certificate_course import (completed_course, docx_text, sources, wednesday_afternoon,  # noqa: F401
+                                     word_template)
 from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.documents import storage
@@ -19,27 +20,8 @@ from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
 
 
-def docx_text(content: bytes) -> str:
-    """Every paragraph and table cell of a .docx, one per line."""
-    document = Document(io.BytesIO(content))
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(lines)
-
-
 def stored_text(doc: IssuedCertificate) -> str:
     return docx_text(storage.read(doc.storage_path))
-
-
-def template_with(paragraphs: list[str]) -> bytes:
-    document = Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 def upload(kind: str, content: bytes, name: str = "modele.docx"):
@@ -110,7 +92,7 @@ def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_rei
     before = {doc.kind: (storage.read(doc.storage_path), doc.sha256) for doc in first}
     old_code = first[0].verification_code
 
-    upload("attestation", template_with([
+    upload("attestation", word_template([
         "NOUVEAU MODÈLE {{ trainee.formal_name }} {{ hours.attended }}",
         "{{ document.verification_code }} {{ qr_code }}"]))
     awa.trainee.last_name = "Diallo-Sow"
@@ -209,7 +191,7 @@ def test_a_waitlisted_trainee_gets_nothing(sources):
 ])
 def test_a_broken_template_is_refused_with_the_reason_and_the_current_one_stays(paragraphs, expected):
     with pytest.raises(ServiceError) as error:
-        upload("attestation", template_with(paragraphs))
+        upload("attestation", word_template(paragraphs))
     assert expected in error.value.message and error.value.field == "file"
     assert certificate_service.template_in_use("attestation") is None
 
@@ -227,11 +209,11 @@ def test_a_file_that_is_not_a_word_document_is_refused():
 
 def test_a_template_broken_after_upload_issues_nothing(sources):
     course = completed_course()
-    template = upload("realisation", template_with(["{{ document.verification_code }}"]))
+    template = upload("realisation", word_template(["{{ document.verification_code }}"]))
     db.session.commit()
     path = storage.absolute(template.storage_path)
     with open(path, "wb") as handle:  # damaged on disk after its test render
-        handle.write(template_with(["{{ trainee.formal_name }", "{{ document.verification_code }}"]))
+        handle.write(word_template(["{{ trainee.formal_name }", "{{ document.verification_code }}"]))
     before = set(_stored_certificate_files())
     with pytest.raises(ServiceError, match="Certificat de réalisation.*mal écrite"):
         certificate_service.issue_for_session(course.session)
@@ -249,7 +231,7 @@ def _stored_certificate_files():
 
 
 def test_restoring_the_shipped_template():
-    upload("attestation", template_with(["{{ document.verification_code }}"]))
+    upload("attestation", word_template(["{{ document.verification_code }}"]))
     db.session.commit()
     assert certificate_service.template_in_use("attestation") is not None
     certificate_service.restore_shipped_template("attestation")
@@ -349,48 +331,58 @@ def test_concurrent_issuers_get_distinct_sequential_numbers(app):
         pytest.skip("needs PostgreSQL: SQLite serialises writers, row locks are what is tested here")
     db.session.add(CertificateCounter(year=2031, last_number=0))
     db.session.commit()
-    numbers, errors = [], []
-    barrier = threading.Barrier(8)
-
-    def issue():
-        with app.app_context():
-            try:
-                barrier.wait()
-                for _ in range(5):
-                    numbers.append(certificate_service.next_number(2031))
-                    db.session.commit()
-            except Exception as error:  # noqa: BLE001 - reported below
-                errors.append(error)
-            finally:
-                db.session.remove()
-    threads = [threading.Thread(target=issue) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    numbers, errors = _in_threads(app, 8, lambda: [_commit(certificate_service.next_number(2031))
+                                                  for _ in range(5)])
     assert errors == []
-    assert sorted(numbers) == list(range(1, 41))
+    assert sorted(n for batch in numbers for n in batch) == list(range(1, 41))
 
 
 def test_first_number_of_a_year_under_concurrency(app):
     if not is_postgres(app):
         pytest.skip("needs PostgreSQL: concurrent creation of the year's counter row")
-    numbers, errors = [], []
-    barrier = threading.Barrier(6)
+    numbers, errors = _in_threads(app, 6, lambda: _commit(certificate_service.next_number(2032)))
+    assert errors == [] and sorted(numbers) == [1, 2, 3, 4, 5, 6]
+
+
+def test_two_people_issuing_a_session_at_once_issue_each_document_once(app, sources):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: the session row lock between two processes is what is tested here")
+    course = completed_course()
+    session_id = course.session.id
 
     def issue():
+        from training_app.models import TrainingSession
+        report = certificate_service.issue_for_session(db.session.get(TrainingSession, session_id))
+        db.session.commit()
+        return len(report.issued)
+    counts, errors = _in_threads(app, 4, issue)
+    assert errors == [] and sorted(counts) == [0, 0, 0, 6]
+    numbers = sorted(db.session.scalars(db.select(IssuedCertificate.sequence)))
+    assert numbers == [1, 2, 3, 4, 5, 6]
+
+
+def _commit(value):
+    db.session.commit()
+    return value
+
+
+def _in_threads(app, count: int, work):
+    """Run `work` in `count` threads at once, each in its own app context; (results, errors)."""
+    results, errors = [], []
+    barrier = threading.Barrier(count)
+
+    def run():
         with app.app_context():
             try:
                 barrier.wait()
-                numbers.append(certificate_service.next_number(2032))
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001
+                results.append(work())
+            except Exception as error:  # noqa: BLE001 - reported by the caller
                 errors.append(error)
             finally:
                 db.session.remove()
-    threads = [threading.Thread(target=issue) for _ in range(6)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == [] and sorted(numbers) == [1, 2, 3, 4, 5, 6]
+    return results, errors

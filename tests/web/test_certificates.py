@@ -2,10 +2,8 @@
 import io
 import zipfile
 
-from docx import Document
-
 from tests import factories
-from tests.certificate_course import completed_course, sources, wednesday_afternoon  # noqa: F401
+from tests.certificate_course import completed_course, sources, wednesday_afternoon, word_template  # noqa: F401
 from training_app import create_app
 from training_app.documents import storage
 from training_app.extensions import db
@@ -187,14 +185,14 @@ def test_admin_replaces_a_template_and_a_broken_one_is_refused(admin_client):
     shipped = admin_client.get("/admin/attestations/modeles/attestation/telecharger")
     assert shipped.status_code == 200 and shipped.data[:2] == b"PK"
 
-    broken = _docx(["{{ trainee.formal_name }", "{{ document.verification_code }}"])
+    broken = word_template(["{{ trainee.formal_name }", "{{ document.verification_code }}"])
     response = admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
                                  data={"attestation-file": (io.BytesIO(broken), "casse.docx")})
     assert response.status_code == 400
     assert "Une balise du modèle est mal écrite" in _text(response)
     assert certificate_service.template_in_use("attestation") is None
 
-    good = _docx(["Attestation de {{ trainee.formal_name }}", "{{ document.verification_code }} {{ qr_code }}"])
+    good = word_template(["Attestation de {{ trainee.formal_name }}", "{{ document.verification_code }} {{ qr_code }}"])
     response = admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
                                  data={"attestation-file": (io.BytesIO(good), "nouveau.docx")})
     assert response.status_code == 302
@@ -226,11 +224,3 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(sources, app):
     assert refused.exit_code != 0 and "ne sont pas clôturées" in refused.output
     assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
 
-
-def _docx(paragraphs) -> bytes:
-    document = Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()

@@ -36,6 +36,7 @@ from training_app.models import (CertificateCounter, CertificateKind, Certificat
                                  EnrolmentStatus, IssuedCertificate, SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, audit, mail
 from training_app.services import organisation as organisation_service
+from training_app.services.enrolments import lock_session
 from training_app.urls import public_url
 
 KINDS = (CertificateKind.ATTESTATION, CertificateKind.REALISATION)
@@ -365,7 +366,10 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False,
     """Issue both documents to every trainee of the session who attended at least one slot.
 
     Documents already issued are kept unless `reissue`, which issues new versions of all of them.
+    The session row stays locked until the transaction ends, so two people issuing at once wait for
+    each other instead of issuing twice.
     """
+    session = lock_session(session.id)
     check_can_issue(session)
     totals = attendance_totals(session)
     results = objective_results(session)
@@ -398,7 +402,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False,
 
 def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None) -> list[IssuedCertificate]:
     """Issue (or re-issue, as a new version) both documents of one trainee."""
-    session = enrolment.session
+    session = lock_session(enrolment.session_id)
     if enrolment.status not in ELIGIBLE_STATUSES:
         raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session : pas d'attestation.",
                              name=enrolment.trainee.full_name))

@@ -41,6 +41,15 @@ def _load_session(session_id: int) -> TrainingSession:
     return session
 
 
+def _load_enrolment(session_id: int, enrolment_id: int) -> Enrolment:
+    """An enrolment of a session the user may see, for a posted action button (CSRF checked)."""
+    session = _load_session(session_id)
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.session_id != session.id or not ActionForm().validate_on_submit():
+        abort(404)
+    return enrolment
+
+
 def _back(session_id: int):
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#attestations")
 
@@ -91,10 +100,7 @@ def issue_session(session_id: int):
 @bp.route("/sessions/<int:session_id>/attestations/inscription/<int:enrolment_id>/emettre", methods=["POST"])
 @access(ADMIN)
 def issue_enrolment(session_id: int, enrolment_id: int):
-    session = _load_session(session_id)
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.session_id != session.id or not ActionForm().validate_on_submit():
-        abort(404)
+    enrolment = _load_enrolment(session_id, enrolment_id)
     try:
         documents = certificate_service.issue_for_enrolment(enrolment)
     except ServiceError as error:
@@ -150,10 +156,7 @@ def send_session(session_id: int):
 @bp.route("/sessions/<int:session_id>/attestations/inscription/<int:enrolment_id>/envoyer", methods=["POST"])
 @access(ADMIN)
 def send_enrolment(session_id: int, enrolment_id: int):
-    session = _load_session(session_id)
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.session_id != session.id or not ActionForm().validate_on_submit():
-        abort(404)
+    enrolment = _load_enrolment(session_id, enrolment_id)
     try:
         certificate_service.send_to_trainee(enrolment)
     except ServiceError as error:
