@@ -224,3 +224,23 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(sources, app):
     assert refused.exit_code != 0 and "ne sont pas clôturées" in refused.output
     assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
 
+
+
+def test_the_dashboard_lists_ended_sessions_without_certificates(sources, admin_client, trainer_client):
+    course = completed_course(trainees=("Awa Diallo",))
+    factories.make_session()  # upcoming: not listed
+    page = _text(admin_client.get("/tableau-de-bord"))
+    assert "Attestations à émettre" in page and page.count(course.programme.title) == 1
+    assert "Attestations à émettre" not in _text(trainer_client.get("/tableau-de-bord"))
+    _issue(course)
+    assert "Attestations à émettre" not in _text(admin_client.get("/tableau-de-bord"))
+
+
+def test_the_templates_page_says_which_format_is_issued(admin_client, app, monkeypatch):
+    from training_app.documents import pdf
+    assert "format Word (.docx)" in _text(admin_client.get("/admin/attestations/modeles"))
+    monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
+    monkeypatch.setattr(pdf, "converter", lambda: None)
+    assert "LibreOffice n'est pas installé" in _text(admin_client.get("/admin/attestations/modeles"))
+    monkeypatch.setattr(pdf, "converter", lambda: "/usr/bin/soffice")
+    assert "émis en PDF" in _text(admin_client.get("/admin/attestations/modeles"))

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import jinja2
 import qrcode
+from flask import current_app
 from docx import Document
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -267,6 +268,13 @@ def restore_shipped_template(kind: str, actor: User | None = None) -> None:
         return
     current.retired_at = utcnow()
     audit.record(current, "template_retired", actor=actor, details={"kind": kind})
+
+
+def output_format() -> str:
+    """How documents are issued: "pdf", "docx", or "docx_no_libreoffice" (PDF asked, LibreOffice missing)."""
+    if pdf.wanted():
+        return "pdf"
+    return "docx_no_libreoffice" if current_app.config.get("DOCUMENTS_AS_PDF") else "docx"
 
 
 def test_render(content: bytes) -> bytes:
@@ -548,6 +556,20 @@ def session_overview(session: TrainingSession) -> list[tuple[Enrolment, dict[str
     """The session's eligible enrolments with their current documents (constant queries)."""
     current = current_documents_for_session(session)
     return [(enrolment, current.get(enrolment.id, {})) for enrolment in _eligible_enrolments(session)]
+
+
+def sessions_awaiting_certificates(limit: int = 5) -> list[TrainingSession]:
+    """Ended sessions with confirmed trainees of whom none has a document yet (latest first)."""
+    has_confirmed = db.select(Enrolment.id).where(
+        Enrolment.session_id == TrainingSession.id, Enrolment.status == EnrolmentStatus.CONFIRMED).exists()
+    has_documents = db.select(IssuedCertificate.id).join(IssuedCertificate.enrolment).where(
+        Enrolment.session_id == TrainingSession.id).exists()
+    return list(db.session.scalars(
+        db.select(TrainingSession)
+        .where(TrainingSession.end_at < local_now(), TrainingSession.status != SessionStatus.CANCELLED,
+               has_confirmed, ~has_documents)
+        .options(selectinload(TrainingSession.programme))
+        .order_by(TrainingSession.end_at.desc()).limit(limit)))
 
 
 def document_bytes(doc: IssuedCertificate) -> bytes:

@@ -31,6 +31,12 @@ def trainee_certificates(enrolment: Enrolment) -> list[IssuedCertificate]:
 
 
 @bp.app_template_global()
+def sessions_awaiting_certificates():
+    """For certificates/_dashboard.html (administrators)."""
+    return certificate_service.sessions_awaiting_certificates()
+
+
+@bp.app_template_global()
 def certificate_kind_label(kind: str) -> str:
     return str(certificate_service.KIND_LABELS.get(kind, kind))
 
@@ -174,7 +180,7 @@ def _templates_page(forms: dict | None = None, status: int = 200):
     forms = forms or {}
     kinds = [(kind, certificate_service.KIND_LABELS[kind], certificate_service.template_in_use(kind),
               forms.get(kind) or TemplateUploadForm(prefix=kind)) for kind in certificate_service.KINDS]
-    return render_template("certificates/templates.html", kinds=kinds, action_form=ActionForm()), status
+    return render_template("certificates/templates.html", kinds=kinds, output=certificate_service.output_format()), status
 
 
 @bp.route("/admin/attestations/modeles")
