@@ -3,6 +3,7 @@ from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
 from training_app.blueprints.certificates import bp as certificates
 from training_app.blueprints.dashboard import bp as dashboard
+from training_app.blueprints.enrolments import bp as enrolments
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
 from training_app.blueprints.public import bp as public
@@ -15,6 +16,7 @@ BLUEPRINTS = [
     catalogue,
     certificates,
     dashboard,
+    enrolments,
     health,
     organisation,
     public,

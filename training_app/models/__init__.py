@@ -2,6 +2,7 @@
 from training_app.models.audit import AuditEntry
 from training_app.models.certificates import (CertificateCounter, CertificateKind, CertificateTemplate,
                                               IssuedCertificate)
+from training_app.models.convocations import ConvocationSending, ConvocationText
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
 from training_app.models.organisation import Organisation
@@ -14,5 +15,6 @@ __all__ = [
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
+    "ConvocationSending", "ConvocationText",
     "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",
 ]
