@@ -127,6 +127,95 @@ def xlsx_bytes(rows) -> bytes:
     return out.getvalue()
 
 
+# --- questionnaires and learning outcomes (issue 5) ----------------------------------------------
+
+def make_questionnaire(questions=None, *, anonymous=True, kind="satisfaction", title=None):
+    """A questionnaire; `questions` are QuestionData (default: a rating, a yes/no and a free text)."""
+    from training_app.services import surveys as survey_service
+    from training_app.services.surveys import QuestionData, QuestionnaireData
+    if questions is None:
+        questions = [QuestionData("rating", "Comment avez-vous trouvé la formation ?"),
+                     QuestionData("yes_no", "La recommanderiez-vous ?"),
+                     QuestionData("free_text", "Un commentaire ?", required=False)]
+    questionnaire = survey_service.create_questionnaire(
+        QuestionnaireData(title=title or f"Questionnaire {next(_counter)}", kind=kind, anonymous=anonymous),
+        questions)
+    db.session.commit()
+    return questionnaire
+
+
+def make_survey(session=None, questionnaire=None, opens_at=datetime(2030, 3, 8, 9, 30),
+                closes_at=datetime(2030, 3, 22, 18, 0)):
+    """A questionnaire given in a session (default: the factory session's last half-day, two weeks)."""
+    from training_app.services import surveys as survey_service
+    session = session or make_session()
+    survey = survey_service.attach(session, questionnaire or make_questionnaire(), opens_at, closes_at)
+    db.session.commit()
+    return survey
+
+
+def answer_survey(survey, trainee, answers_by_position: dict):
+    """A trainee answers while the survey is open; values keyed by question position (1, 2, ...)."""
+    from datetime import timedelta
+
+    from training_app.services import surveys as survey_service
+    by_position = {q.position: q.id for q in survey.questionnaire.questions}
+    raw = {by_position[position]: value for position, value in answers_by_position.items()}
+    with frozen_at(survey.opens_at + timedelta(minutes=1)):
+        participation = survey_service.submit(survey, trainee, raw)
+    db.session.commit()
+    return participation
+
+
+class count_queries:  # noqa: N801 - used as a function: `with count_queries() as statements:`
+    """Collect the SQL statements run inside the block (for "constant queries" checks)."""
+
+    def __enter__(self) -> list[str]:
+        from sqlalchemy import event
+        self.statements = []
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        return self.statements
+
+    def _record(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+        event.remove(db.engine, "before_cursor_execute", self._record)
+
+
+# --- attendance (issue 4) -------------------------------------------------------------------------
+
+def signature_png(seed: int = 1, size=(300, 120)) -> bytes:
+    """A small PNG with a pen stroke, as a signature pad would send."""
+    import io
+
+    from PIL import Image, ImageDraw
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    points = [(10 + i * 25, 60 + ((i * 37 + seed * 11) % 50) - 25) for i in range(11)]
+    draw.line(points, fill=(16, 34, 77, 255), width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def signature_data_url(seed: int = 1) -> str:
+    import base64
+    return "data:image/png;base64," + base64.b64encode(signature_png(seed)).decode()
+
+
+def make_attendance_session(trainees: int = 3, trainers=(), modality: str = "in_person", **fields):
+    """The reference timetable session (Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30: 6 slots, 21 h) with
+    `trainees` confirmed enrolments. Returns (session, [enrolments])."""
+    session = make_session(trainers=trainers, **fields)
+    if modality != "in_person":
+        session.modality = modality
+        db.session.commit()
+    enrolments = [make_enrolment(session, make_trainee(last_name=f"Stagiaire{i:02d}")) for i in range(trainees)]
+    return session, enrolments
+
+
 # --- certificates (issue 6) ------------------------------------------------------------------------
 
 ORGANISATION_IDENTITY = {

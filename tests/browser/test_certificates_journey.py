@@ -2,17 +2,16 @@
 import pytest
 
 from tests import factories
-from tests.certificate_course import completed_course, sources, wednesday_afternoon  # noqa: F401
+from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course
 from training_app.services import certificates as certificate_service
 
 pytestmark = pytest.mark.browser
 
 
-def test_admin_issues_the_certificates_and_the_public_page_confirms_one(page, sources):
+def test_admin_issues_the_certificates_and_the_public_page_confirms_one(page):
     admin = factories.make_user("admin", name="Claire Bernard")
-    course = completed_course()
+    course = completed_course(absences={0: [WEDNESDAY_AFTERNOON]})
     awa = course.enrolments[0]
-    sources.absences[awa.id] = [wednesday_afternoon(course.session)]
 
     page.goto("/connexion")
     page.get_by_label("Adresse e-mail").fill(admin.email)

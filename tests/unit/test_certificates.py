@@ -9,14 +9,14 @@ from docx import Document
 from werkzeug.datastructures import FileStorage
 
 from tests import factories
-from tests.certificate_course import (completed_course, docx_text, sources, wednesday_afternoon,  # noqa: F401
+from tests.certificate_course import (WEDNESDAY_AFTERNOON, assess, completed_course, docx_text, slot_named,
                                      word_template)
 from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import CertificateCounter, IssuedCertificate, Organisation
-from training_app.services import ServiceError
+from training_app.services import ServiceError, attendance, outcomes
 from training_app.services import certificates as certificate_service
 
 
@@ -28,11 +28,10 @@ def upload(kind: str, content: bytes, name: str = "modele.docx"):
     return certificate_service.upload_template(kind, FileStorage(io.BytesIO(content), filename=name))
 
 
-def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_accepts(sources):
-    course = completed_course()
+def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_accepts():
+    course = completed_course(absences={0: [WEDNESDAY_AFTERNOON]})
     awa, julien, _sophie = course.enrolments
-    sources.absences[awa.id] = [wednesday_afternoon(course.session)]
-    sources.results[awa.id] = {2: ("partly_acquired", "À consolider"), 3: ("not_acquired", "")}
+    assess(course, awa, {1: ("acquired", ""), 2: ("partly_acquired", "À consolider"), 3: ("not_acquired", "")})
 
     report = certificate_service.issue_for_session(course.session)
     db.session.commit()
@@ -58,11 +57,13 @@ def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_
     assert "du 11 décembre 2018 au 14 décembre 2018 pour une durée de 17 heures" in realisation
     assert "pendant une durée de 3 ans" in realisation
     julien_text = stored_text(certificate_service.current_documents(julien)["realisation"])
-    assert "M" in julien_text and "salariée de la structure CCAS de Rennes" in julien_text
+    assert "M. Julien LE BIHAN, salarié de la structure CCAS de Rennes," in julien_text
     assert "pour une durée de 21 heures" in julien_text
+    julien_attestation = stored_text(certificate_service.current_documents(julien)["attestation"])
+    assert "Préparer une négociation | Non évalué" in julien_attestation  # not assessed by the trainer
 
 
-def test_a_document_is_stored_once_with_its_hash_number_and_snapshot(sources):
+def test_a_document_is_stored_once_with_its_hash_number_and_snapshot():
     course = completed_course(trainees=("Awa Diallo",))
     with frozen_at(datetime(2019, 1, 7, 10, 0)):
         docs = certificate_service.issue_for_session(course.session).issued
@@ -84,7 +85,7 @@ def test_numbers_are_sequential_per_year():
     assert db.session.get(CertificateCounter, 2018).last_number == 3
 
 
-def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_reissuing_does(sources, client):
+def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_reissuing_does(client):
     course = completed_course(trainees=("Awa Diallo",))
     awa = course.enrolments[0]
     first = certificate_service.issue_for_enrolment(awa)
@@ -117,7 +118,7 @@ def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_rei
     assert "Document valide" in client.get(f"/verify/{attestation.verification_code}").get_data(as_text=True)
 
 
-def test_session_issue_keeps_what_exists_unless_asked_to_reissue(sources):
+def test_session_issue_keeps_what_exists_unless_asked_to_reissue():
     course = completed_course()
     certificate_service.issue_for_enrolment(course.enrolments[0])
     report = certificate_service.issue_for_session(course.session)
@@ -130,9 +131,8 @@ def test_session_issue_keeps_what_exists_unless_asked_to_reissue(sources):
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 12
 
 
-def test_a_trainee_who_attended_nothing_gets_nothing(sources):
-    course = completed_course()
-    sources.no_show.add(course.enrolments[2].id)
+def test_a_trainee_who_attended_nothing_gets_nothing():
+    course = completed_course(no_show=[2])
     report = certificate_service.issue_for_session(course.session)
     assert [e.id for e in report.without_attendance] == [course.enrolments[2].id]
     assert course.enrolments[2].id not in certificate_service.current_documents_for_session(course.session)
@@ -140,16 +140,14 @@ def test_a_trainee_who_attended_nothing_gets_nothing(sources):
         certificate_service.issue_for_enrolment(course.enrolments[2])
 
 
-def test_nobody_attended(sources):
-    course = completed_course(trainees=("Awa Diallo",))
-    sources.no_show.add(course.enrolments[0].id)
+def test_nobody_attended():
+    course = completed_course(trainees=("Awa Diallo",), no_show=[0])
     with pytest.raises(ServiceError, match="Aucun·e stagiaire n'a assisté"):
         certificate_service.issue_for_session(course.session)
 
 
-def test_slots_still_open_are_refused_and_listed(sources):
-    course = completed_course()
-    sources.open = [wednesday_afternoon(course.session), course.session.slots[-1]]
+def test_slots_still_open_are_refused_and_listed():
+    course = completed_course(leave_open=[WEDNESDAY_AFTERNOON, (14, 9)])
     with pytest.raises(ServiceError) as error:
         certificate_service.issue_for_session(course.session)
     assert "mercredi 12 décembre 2018 14h00–18h00" in error.value.message
@@ -157,7 +155,7 @@ def test_slots_still_open_are_refused_and_listed(sources):
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
 
 
-def test_missing_organisation_settings_are_listed(sources):
+def test_missing_organisation_settings_are_listed():
     course = completed_course()
     factories.make_organisation(siret="", declaration_number="")
     with pytest.raises(ServiceError) as error:
@@ -165,7 +163,7 @@ def test_missing_organisation_settings_are_listed(sources):
     assert "SIRET" in error.value.message and "numéro de déclaration d'activité" in error.value.message
 
 
-def test_a_session_not_over_or_cancelled_is_refused(sources):
+def test_a_session_not_over_or_cancelled_is_refused():
     course = completed_course()
     with frozen_at(datetime(2018, 12, 13, 10)):
         with pytest.raises(ServiceError, match="n'est pas terminée"):
@@ -175,7 +173,7 @@ def test_a_session_not_over_or_cancelled_is_refused(sources):
         certificate_service.issue_for_session(course.session)
 
 
-def test_a_waitlisted_trainee_gets_nothing(sources):
+def test_a_waitlisted_trainee_gets_nothing():
     course = completed_course(trainees=("Awa Diallo",))
     waiting = factories.make_enrolment(course.session, status="waitlisted")
     with pytest.raises(ServiceError, match="pas d'inscription confirmée"):
@@ -207,7 +205,7 @@ def test_a_file_that_is_not_a_word_document_is_refused():
         upload("realisation", b"%PDF-1.4 a pdf")
 
 
-def test_a_template_broken_after_upload_issues_nothing(sources):
+def test_a_template_broken_after_upload_issues_nothing():
     course = completed_course()
     template = upload("realisation", word_template(["{{ document.verification_code }}"]))
     db.session.commit()
@@ -246,7 +244,7 @@ def factories_template_path(kind):
     return word.template_path(certificate_service.TEMPLATE_FILES[kind])
 
 
-def test_signature_stamp_and_logo_images_are_printed(sources):
+def test_signature_stamp_and_logo_images_are_printed():
     from PIL import Image
     course = completed_course(trainees=("Awa Diallo",))
     out = io.BytesIO()
@@ -259,7 +257,7 @@ def test_signature_stamp_and_logo_images_are_printed(sources):
     assert len(document.inline_shapes) == 2  # the signature and the QR code
 
 
-def test_documents_are_pdf_when_set_and_libreoffice_is_there(sources, app, monkeypatch):
+def test_documents_are_pdf_when_set_and_libreoffice_is_there(app, monkeypatch):
     from training_app.documents import pdf
     course = completed_course(trainees=("Awa Diallo",))
     monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
@@ -273,7 +271,7 @@ def test_documents_are_pdf_when_set_and_libreoffice_is_there(sources, app, monke
     assert doc.sha256 == hashlib.sha256(b"%PDF-1.7 converted").hexdigest()
 
 
-def test_the_template_context_is_plain_data(sources):
+def test_the_template_context_is_plain_data():
     course = completed_course(trainees=("Awa Diallo",))
     context = certificate_service.sample_context()
 
@@ -284,31 +282,22 @@ def test_the_template_context_is_plain_data(sources):
             return all(plain(v) for v in value)
         return isinstance(value, (str, int)) and type(value) in (str, int, bool)
     assert plain(context)
-    totals = sources.totals(course.session)[course.enrolments[0].id]
     real = certificate_service.certificate_context(
-        course.enrolments[0], totals, sources.outcome_results(course.session)[course.enrolments[0].id],
+        course.enrolments[0], attendance.totals_for(course.enrolments[0]), outcomes.results_for(course.enrolments[0]),
         {"name": "X"}, {"number": "2018-00001", "version": 1, "verification_code": "C", "verify_url": "u",
                         "issued_on": datetime(2018, 12, 14).date()})
     assert plain(real) and real["employer"]["label"] == "Aucune (à titre individuel)"
 
 
-def test_current_documents_for_session_uses_one_query(sources, app):
-    from sqlalchemy import event
+def test_current_documents_for_session_uses_one_query():
     course = completed_course()
     certificate_service.issue_for_session(course.session)
     db.session.commit()
     db.session.expire_all()
     assert course.session.id  # loaded before counting
-    statements = []
-
-    def count(*args):
-        statements.append(args[2])
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with factories.count_queries() as statements:
         current = certificate_service.current_documents_for_session(course.session)
         _ = [doc.number for docs in current.values() for doc in docs.values()]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 1 and len(current) == 3
 
 
@@ -344,7 +333,7 @@ def test_first_number_of_a_year_under_concurrency(app):
     assert errors == [] and sorted(numbers) == [1, 2, 3, 4, 5, 6]
 
 
-def test_two_people_issuing_a_session_at_once_issue_each_document_once(app, sources):
+def test_two_people_issuing_a_session_at_once_issue_each_document_once(app):
     if not is_postgres(app):
         pytest.skip("needs PostgreSQL: the session row lock between two processes is what is tested here")
     course = completed_course()

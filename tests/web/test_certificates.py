@@ -3,11 +3,12 @@ import io
 import zipfile
 
 from tests import factories
-from tests.certificate_course import completed_course, sources, wednesday_afternoon, word_template  # noqa: F401
+from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course, word_template
 from training_app import create_app
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import AuditEntry, IssuedCertificate
+from training_app.services import attendance
 from training_app.services import certificates as certificate_service
 
 
@@ -21,9 +22,8 @@ def _issue(course):
     return report
 
 
-def test_admin_issues_a_sessions_documents_from_its_page(sources, admin_client):
-    course = completed_course()
-    sources.no_show.add(course.enrolments[2].id)
+def test_admin_issues_a_sessions_documents_from_its_page(admin_client):
+    course = completed_course(no_show=[2])
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert "Émettre les documents de la session" in page and "non émis" in page
 
@@ -35,15 +35,14 @@ def test_admin_issues_a_sessions_documents_from_its_page(sources, admin_client):
     assert len(numbers) == 4 and all(f"n° {n}" in page for n in numbers)
 
 
-def test_issuing_with_open_slots_is_refused_with_the_list(sources, admin_client):
-    course = completed_course()
-    sources.open = [wednesday_afternoon(course.session)]
+def test_issuing_with_open_slots_is_refused_with_the_list(admin_client):
+    course = completed_course(leave_open=[WEDNESDAY_AFTERNOON])
     page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True))
     assert "Des demi-journées ne sont pas clôturées" in page and "mercredi 12 décembre 2018 14h00–18h00" in page
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
 
 
-def test_issuing_with_missing_settings_lists_them(sources, admin_client):
+def test_issuing_with_missing_settings_lists_them(admin_client):
     course = completed_course()
     factories.make_organisation(legal_representative="", city="")
     response = admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/"
@@ -51,7 +50,7 @@ def test_issuing_with_missing_settings_lists_them(sources, admin_client):
     assert "représentant·e légal·e, ville (« Fait à »)" in _text(response)
 
 
-def test_reissuing_one_trainee_from_the_page(sources, admin_client):
+def test_reissuing_one_trainee_from_the_page(admin_client):
     course = completed_course()
     _issue(course)
     awa = course.enrolments[0]
@@ -65,7 +64,7 @@ def test_reissuing_one_trainee_from_the_page(sources, admin_client):
     assert "remplacé le" in history and old.number in history and new.number in history
 
 
-def test_download_serves_the_stored_file_and_trainers_only_see_their_sessions(sources, admin_client, app):
+def test_download_serves_the_stored_file_and_trainers_only_see_their_sessions(admin_client, app):
     trainer = factories.make_user("trainer")
     course = completed_course(trainers=[trainer])
     _issue(course)
@@ -85,7 +84,7 @@ def test_download_serves_the_stored_file_and_trainers_only_see_their_sessions(so
     assert admin_client.get(f"/sessions/{elsewhere.id}/attestations/{doc.id}/telecharger").status_code == 404
 
 
-def test_the_session_zip_holds_every_current_document(sources, admin_client):
+def test_the_session_zip_holds_every_current_document(admin_client):
     course = completed_course()
     assert "Aucune attestation" in _text(admin_client.get(
         f"/sessions/{course.session.id}/attestations.zip", follow_redirects=True))
@@ -102,7 +101,7 @@ def test_the_session_zip_holds_every_current_document(sources, admin_client):
         assert archive.read(name) == storage.read(doc.storage_path)
 
 
-def test_documents_are_emailed_after_commit_with_the_files(sources, admin_client, outbox):
+def test_documents_are_emailed_after_commit_with_the_files(admin_client, outbox):
     course = completed_course()
     _issue(course)
     response = admin_client.post(f"/sessions/{course.session.id}/attestations/envoyer", follow_redirects=True)
@@ -118,14 +117,14 @@ def test_documents_are_emailed_after_commit_with_the_files(sources, admin_client
     assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "sent")) == 6
 
 
-def test_nothing_is_emailed_when_nothing_was_issued(sources, admin_client, outbox):
+def test_nothing_is_emailed_when_nothing_was_issued(admin_client, outbox):
     course = completed_course()
     page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/"
                                    f"{course.enrolments[0].id}/envoyer", follow_redirects=True))
     assert "Aucune attestation n'a été émise pour Awa Diallo" in page and outbox == []
 
 
-def test_a_trainee_downloads_their_own_current_documents_only(sources, client):
+def test_a_trainee_downloads_their_own_current_documents_only(client):
     course = completed_course()
     _issue(course)
     awa, julien = course.enrolments[0], course.enrolments[1]
@@ -145,9 +144,8 @@ def test_a_trainee_downloads_their_own_current_documents_only(sources, client):
     assert client.get(f"/moi/not-a-token/attestations/{mine['attestation'].id}").status_code == 403
 
 
-def test_the_verification_page_shows_only_what_is_needed(sources, client):
-    course = completed_course()
-    sources.absences[course.enrolments[0].id] = [wednesday_afternoon(course.session)]
+def test_the_verification_page_shows_only_what_is_needed(client):
+    course = completed_course(absences={0: [WEDNESDAY_AFTERNOON]})
     _issue(course)
     doc = certificate_service.current_documents(course.enrolments[0])["realisation"]
     page = _text(client.get(f"/verify/{doc.verification_code}"))
@@ -159,7 +157,7 @@ def test_the_verification_page_shows_only_what_is_needed(sources, client):
         assert hidden not in page
 
 
-def test_a_typed_code_is_found_and_an_unknown_one_is_not(sources, client):
+def test_a_typed_code_is_found_and_an_unknown_one_is_not(client):
     course = completed_course(trainees=("Awa Diallo",))
     _issue(course)
     doc = certificate_service.current_documents(course.enrolments[0])["attestation"]
@@ -202,13 +200,13 @@ def test_admin_replaces_a_template_and_a_broken_one_is_refused(admin_client):
     assert certificate_service.template_in_use("attestation") is None
 
 
-def test_trainers_cannot_issue_or_change_templates(sources, trainer_client):
+def test_trainers_cannot_issue_or_change_templates(trainer_client):
     course = completed_course()
     assert trainer_client.post(f"/sessions/{course.session.id}/attestations/emettre").status_code == 403
     assert trainer_client.get("/admin/attestations/modeles").status_code == 403
 
 
-def test_cli_issues_a_session_and_prints_where_the_files_are(sources, app):
+def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["certificates", "issue", str(course.session.id)])
@@ -219,14 +217,16 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(sources, app):
         assert storage.absolute(doc.storage_path) in result.output
     again = runner.invoke(args=["certificates", "issue", str(course.session.id)])
     assert "2 stagiaire(s) avaient déjà leurs documents" in again.output
-    sources.open = [course.session.slots[0]]
+    admin = factories.make_user("admin")
+    attendance.reopen_slot(course.session.slots[0], admin, "Signature oubliée")
+    db.session.commit()
     refused = runner.invoke(args=["certificates", "issue", str(course.session.id), "--reissue"])
     assert refused.exit_code != 0 and "ne sont pas clôturées" in refused.output
     assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
 
 
 
-def test_the_dashboard_lists_ended_sessions_without_certificates(sources, admin_client, trainer_client):
+def test_the_dashboard_lists_ended_sessions_without_certificates(admin_client, trainer_client):
     course = completed_course(trainees=("Awa Diallo",))
     factories.make_session()  # upcoming: not listed
     page = _text(admin_client.get("/tableau-de-bord"))

@@ -6,7 +6,9 @@ parameters it cannot fill.
 from datetime import datetime
 
 from tests import factories
-from training_app.services import trainee_links
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.services import attendance, trainee_links
 
 
 def build_world(trainer) -> dict:
@@ -17,6 +19,11 @@ def build_world(trainer) -> dict:
     trainee = factories.make_trainee()
     enrolment = factories.make_enrolment(session, trainee)
     other = factories.make_user("trainer")
+    survey = factories.make_survey(session)  # questionnaires (issue 5)
+    slot = session.slots[0]
+    with frozen_at(datetime.combine(slot.date, slot.start_time)):
+        signature = attendance.sign(slot, enrolment, factories.signature_data_url(), method="device")
+    db.session.commit()
     certificate = factories.make_issued_certificate(enrolment)
     return {
         "programme_id": programme.id,
@@ -28,6 +35,11 @@ def build_world(trainer) -> dict:
         "trainee_id": trainee.id,
         "filename": "css/app.css",
         "field": "logo_image",
+        "questionnaire_id": survey.questionnaire_id,
+        "question_id": survey.questionnaire.questions[0].id,
+        "survey_id": survey.id,
+        "signature_id": signature.id,
+        "qr_token": attendance.qr_token(slot),
         "certificate_id": certificate.id,
         "kind": "attestation",
         "code": certificate.verification_code,

@@ -4,13 +4,16 @@
 would create before creating it), so `flask seed-demo` can run on every start.
 A feature extends the demo by adding its step to STEPS.
 """
-from training_app.demo import catalogue, enrolments, people, sessions
+from training_app.demo import attendance, catalogue, certificates, enrolments, people, sessions, surveys
 
 STEPS = [
     catalogue.seed,      # organisation, staff accounts, cycle and programmes
     people.seed,         # funder, employers, trainees
     sessions.seed,       # the past session (Dec 2018) and an upcoming one
     enrolments.seed,     # past session: 12 confirmed; upcoming: full, with a waiting list
+    attendance.seed,     # past session: every half-day signed and closed; one afternoon absence (17 h)
+    surveys.seed,        # questionnaires (past session answered), learning outcomes and review
+    certificates.seed,   # past session: each trainee's attestation and certificat de réalisation
 ]
 
 ACCOUNTS = catalogue.ACCOUNTS

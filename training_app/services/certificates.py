@@ -6,23 +6,24 @@ number, the SHA-256 of the file and a random verification code printed on them w
 the public verification page, and never rendered again: downloads, e-mails and the .zip serve the
 stored file. A correction issues a new version and marks the previous one replaced.
 
-Hours come from services/attendance.py, results per objective from services/outcomes.py.
+Hours come from services/attendance.py (only closed half-days: issuing refuses a session with a sheet
+still open), results per objective from services/outcomes.py.
 """
 import hashlib
 import io
+import os
 import re
 import secrets
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-import os
 from datetime import date, datetime
 from types import SimpleNamespace
 
 import jinja2
 import qrcode
-from flask import current_app
 from docx import Document
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
@@ -35,7 +36,7 @@ from training_app.documents import pdf, storage, uploads, word
 from training_app.extensions import db
 from training_app.models import (CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
                                  EnrolmentStatus, IssuedCertificate, SessionStatus, Trainee, TrainingSession, User)
-from training_app.services import ServiceError, audit, mail
+from training_app.services import ServiceError, attendance, audit, mail, outcomes
 from training_app.services import organisation as organisation_service
 from training_app.services.enrolments import lock_session
 from training_app.urls import public_url
@@ -55,11 +56,6 @@ FILENAME_PREFIXES = {
 }
 # Who receives certificates: confirmed trainees, and those who dropped out (for the hours they attended).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
-# Labels of learning-outcome results, used when formatting.LABELS has none (services/outcomes.py).
-RESULT_LABELS = {
-    "acquired": _l("Acquis"), "partly_acquired": _l("Partiellement acquis"),
-    "not_acquired": _l("Non acquis"), "not_assessed": _l("Non évalué"),
-}
 IMAGE_WIDTHS_MM = {"logo": 32, "signature": 38, "stamp": 32, "qr_code": 24}
 ORGANISATION_IMAGES = {"logo": "logo_image", "signature": "signature_image", "stamp": "stamp_image"}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
@@ -88,26 +84,6 @@ def current_documents_for_session(session: TrainingSession) -> dict[int, dict[st
     for doc in documents:
         result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
     return result
-
-
-# --- where hours and results come from ----------------------------------------------------------
-
-def attendance_totals(session: TrainingSession) -> dict:
-    """enrolment_id -> AttendanceTotals (planned_minutes, attended_minutes, ...)."""
-    from training_app.services import attendance
-    return attendance.totals_for_session(session)
-
-
-def open_slots(session: TrainingSession) -> list:
-    """Half-days whose attendance a trainer has not closed yet."""
-    from training_app.services import attendance
-    return attendance.open_slots(session)
-
-
-def objective_results(session: TrainingSession) -> dict:
-    """enrolment_id -> [(objective, result code, comment)] for every objective of the programme."""
-    from training_app.services import outcomes
-    return outcomes.results_for_session(session)
 
 
 # --- the template context: plain data, built in one place ----------------------------------------
@@ -160,7 +136,7 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
             "place": session.place or "—",
             "modality": formatting.label(session.modality),
         },
-        "results": [{"objective": objective.text, "code": code, "result": result_label(code),
+        "results": [{"objective": objective.text, "code": code, "result": formatting.label(code),
                      "comment": comment or ""} for objective, code, comment in results],
         "hours": {
             "planned_minutes": planned, "attended_minutes": attended,
@@ -174,12 +150,6 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
             "issued_on": formatting.date_fr(document["issued_on"], "d MMMM y"),
         },
     }
-
-
-def result_label(code: str) -> str:
-    if code in formatting.LABELS:
-        return formatting.label(code)
-    return str(RESULT_LABELS.get(code, code))
 
 
 def format_siret(siret: str) -> str:
@@ -362,7 +332,7 @@ def check_can_issue(session: TrainingSession) -> None:
     if session.end_at > local_now():
         raise ServiceError(_("La session n'est pas terminée (fin le %(end)s) : les attestations s'émettent "
                              "une fois la formation achevée.", end=formatting.datetime_fr(session.end_at)))
-    still_open = open_slots(session)
+    still_open = attendance.open_slots(session)
     if still_open:
         raise ServiceError(_("Des demi-journées ne sont pas clôturées par les formateur·rices : %(slots)s. "
                              "Faites-les clôturer avant d'émettre les attestations.",
@@ -379,8 +349,8 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False,
     """
     session = lock_session(session.id)
     check_can_issue(session)
-    totals = attendance_totals(session)
-    results = objective_results(session)
+    totals = attendance.totals_for_session(session)
+    results = outcomes.results_for_session(session)
     current = current_documents_for_session(session)
     report = IssueReport()
     enrolments = _eligible_enrolments(session)
@@ -415,11 +385,11 @@ def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None) -> l
         raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session : pas d'attestation.",
                              name=enrolment.trainee.full_name))
     check_can_issue(session)
-    totals = attendance_totals(session).get(enrolment.id)
-    if totals is None or totals.attended_minutes <= 0:
+    totals = attendance.totals_for(enrolment)
+    if totals.attended_minutes <= 0:
         raise ServiceError(_("%(name)s n'a assisté à aucune demi-journée : pas d'attestation possible.",
                              name=enrolment.trainee.full_name))
-    results = objective_results(session).get(enrolment.id, [])
+    results = outcomes.results_for(enrolment)
     existing = current_documents(enrolment)
     batch = _Batch(actor)
     try:
