@@ -104,7 +104,7 @@ def run(session_id: int) -> bool:
     totals = certificates.attendance.totals_for_session(session)
     results = certificates.outcomes.results_for_session(session)
     jobs = []
-    for enrolment, _documents in certificates.session_overview(session):
+    for enrolment, _documents in certificates.current_documents_by_enrolment(session):
         for kind in certificates.KINDS:
             code = certificates.new_verification_code()
             link = certificates.verify_url(code)

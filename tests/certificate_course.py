@@ -94,11 +94,5 @@ def word_template(paragraphs) -> bytes:
     return out.getvalue()
 
 
-def docx_text(content: bytes) -> str:
-    """Every paragraph and table row of a .docx, one per line, cells joined by " | "."""
-    document = Document(io.BytesIO(content))
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(lines)
+
+docx_text = factories.docx_text

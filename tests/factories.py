@@ -254,3 +254,16 @@ def make_issued_certificate(enrolment: Enrolment, kind: str = "attestation", con
     db.session.add(doc)
     db.session.commit()
     return doc
+
+
+def docx_text(content: bytes) -> str:
+    """Every paragraph and table row of a .docx, one per line, cells joined by " | "."""
+    import io
+
+    from docx import Document
+    document = Document(io.BytesIO(content))
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(lines)

@@ -9,8 +9,7 @@ from docx import Document
 from werkzeug.datastructures import FileStorage
 
 from tests import factories
-from tests.certificate_course import (WEDNESDAY_AFTERNOON, assess, completed_course, docx_text, slot_named,
-                                     word_template)
+from tests.certificate_course import WEDNESDAY_AFTERNOON, assess, completed_course, docx_text, word_template
 from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.documents import storage
@@ -28,7 +27,7 @@ def upload(kind: str, content: bytes, name: str = "modele.docx"):
     return certificate_service.upload_template(kind, FileStorage(io.BytesIO(content), filename=name))
 
 
-def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_accepts():
+def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_accepts(client):
     course = completed_course(absences={0: [WEDNESDAY_AFTERNOON]})
     awa, julien, _sophie = course.enrolments
     assess(course, awa, {1: ("acquired", ""), 2: ("partly_acquired", "À consolider"), 3: ("not_acquired", "")})
@@ -50,6 +49,8 @@ def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_
     code = documents["attestation"].verification_code
     assert code in attestation
     assert certificate_service.find_by_code(code.lower().replace("-", " ")).id == documents["attestation"].id
+    page = client.get(f"/verify/{code}")
+    assert page.status_code == 200 and "Document valide" in page.get_data(as_text=True)
 
     realisation = stored_text(documents["realisation"])
     assert "Je soussigné·e Claire Bernard, représentant·e légal·e" in realisation
@@ -165,9 +166,8 @@ def test_missing_organisation_settings_are_listed():
 
 def test_a_session_not_over_or_cancelled_is_refused():
     course = completed_course()
-    with frozen_at(datetime(2018, 12, 13, 10)):
-        with pytest.raises(ServiceError, match="n'est pas terminée"):
-            certificate_service.issue_for_session(course.session)
+    with frozen_at(datetime(2018, 12, 13, 10)), pytest.raises(ServiceError, match="n'est pas terminée"):
+        certificate_service.issue_for_session(course.session)
     course.session.status = "cancelled"
     with pytest.raises(ServiceError, match="annulée"):
         certificate_service.issue_for_session(course.session)

@@ -3,7 +3,7 @@ import io
 import zipfile
 
 from tests import factories
-from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course, word_template
+from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course, docx_text, word_template
 from training_app import create_app
 from training_app.documents import storage
 from training_app.extensions import db
@@ -244,3 +244,23 @@ def test_the_templates_page_says_which_format_is_issued(admin_client, app, monke
     assert "LibreOffice n'est pas installé" in _text(admin_client.get("/admin/attestations/modeles"))
     monkeypatch.setattr(pdf, "converter", lambda: "/usr/bin/soffice")
     assert "émis en PDF" in _text(admin_client.get("/admin/attestations/modeles"))
+
+
+def test_a_sheet_corrected_after_issuing_is_flagged_until_the_documents_are_reissued(admin_client, admin):
+    from datetime import time
+
+    from tests.certificate_course import slot_named
+    course = completed_course(trainees=("Awa Diallo",))
+    _issue(course)
+    awa = course.enrolments[0]
+    assert 'data-testid="outdated"' not in _text(admin_client.get(f"/sessions/{course.session.id}"))
+    attendance.mark(slot_named(course.session, WEDNESDAY_AFTERNOON), awa, "left_early", actor=admin,
+                    departure=time(16, 0), reason="Départ à 16h signalé par la formatrice")
+    db.session.commit()
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert "19 h" in page and "les documents disent 21 h : feuilles corrigées depuis, réémettez" in page
+    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre")
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert 'data-testid="outdated"' not in page
+    assert "pour une durée de 19 heures" in docx_text(
+        storage.read(certificate_service.current_documents(awa)["realisation"].storage_path))

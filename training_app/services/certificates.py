@@ -522,8 +522,27 @@ def _describe_slot(slot) -> str:
 
 # --- reading, sending, checking ----------------------------------------------------------------
 
-def session_overview(session: TrainingSession) -> list[tuple[Enrolment, dict[str, IssuedCertificate]]]:
-    """The session's eligible enrolments with their current documents (constant queries)."""
+@dataclass
+class OverviewRow:
+    enrolment: Enrolment
+    documents: dict[str, IssuedCertificate]  # kind -> current document
+    attended_minutes: int                    # from the attendance sheets, now
+
+    @property
+    def outdated(self) -> bool:
+        """The sheets were corrected after issuing: the documents no longer say the hours attended."""
+        return any(doc.attended_minutes != self.attended_minutes for doc in self.documents.values())
+
+
+def session_overview(session: TrainingSession) -> list[OverviewRow]:
+    """The session's eligible enrolments, their current documents and hours (constant queries)."""
+    totals = attendance.totals_for_session(session)
+    return [OverviewRow(enrolment, documents, totals[enrolment.id].attended_minutes if enrolment.id in totals else 0)
+            for enrolment, documents in current_documents_by_enrolment(session)]
+
+
+def current_documents_by_enrolment(session: TrainingSession) -> list[tuple[Enrolment, dict]]:
+    """The session's eligible enrolments (by name) with their current documents (two queries)."""
     current = current_documents_for_session(session)
     return [(enrolment, current.get(enrolment.id, {})) for enrolment in _eligible_enrolments(session)]
 
@@ -590,7 +609,7 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
 def send_for_session(session: TrainingSession, actor: User | None = None) -> int:
     """E-mail every trainee of the session who has documents; returns how many were e-mailed."""
     sent = 0
-    for enrolment, documents in session_overview(session):
+    for enrolment, documents in current_documents_by_enrolment(session):
         if documents:
             send_to_trainee(enrolment, actor)
             sent += 1

@@ -79,6 +79,21 @@ def session_documents(session_id: int):
     return render_template("certificates/session_documents.html", session=session, documents=documents)
 
 
+_FAILED = object()
+
+
+def _commit_or_flash(action):
+    """Run a service call and commit; on a refusal, roll back and show why. Returns _FAILED then."""
+    try:
+        result = action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return _FAILED
+    db.session.commit()
+    return result
+
+
 @bp.route("/sessions/<int:session_id>/attestations/emettre", methods=["POST"])
 @access(ADMIN)
 def issue_session(session_id: int):
@@ -86,20 +101,15 @@ def issue_session(session_id: int):
     form = IssueForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        report = certificate_service.issue_for_session(session, reissue=form.reissue.data)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _back(session_id)
-    db.session.commit()
-    if report.issued:
-        flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
-    else:
-        flash(_("Rien à émettre : les documents de chaque stagiaire sont déjà émis."), "info")
-    if report.without_attendance:
-        flash(_("Sans présence, donc sans attestation : %(names)s.",
-                names=", ".join(e.trainee.full_name for e in report.without_attendance)), "warning")
+    report = _commit_or_flash(lambda: certificate_service.issue_for_session(session, reissue=form.reissue.data))
+    if report is not _FAILED:
+        if report.issued:
+            flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
+        else:
+            flash(_("Rien à émettre : les documents de chaque stagiaire sont déjà émis."), "info")
+        if report.without_attendance:
+            flash(_("Sans présence, donc sans attestation : %(names)s.",
+                    names=", ".join(e.trainee.full_name for e in report.without_attendance)), "warning")
     return _back(session_id)
 
 
@@ -107,15 +117,10 @@ def issue_session(session_id: int):
 @access(ADMIN)
 def issue_enrolment(session_id: int, enrolment_id: int):
     enrolment = _load_enrolment(session_id, enrolment_id)
-    try:
-        documents = certificate_service.issue_for_enrolment(enrolment)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _back(session_id)
-    db.session.commit()
-    flash(_("Documents émis pour %(name)s : %(numbers)s.", name=enrolment.trainee.full_name,
-            numbers=", ".join(doc.number for doc in documents)), "success")
+    documents = _commit_or_flash(lambda: certificate_service.issue_for_enrolment(enrolment))
+    if documents is not _FAILED:
+        flash(_("Documents émis pour %(name)s : %(numbers)s.", name=enrolment.trainee.full_name,
+                numbers=", ".join(doc.number for doc in documents)), "success")
     return _back(session_id)
 
 
@@ -147,15 +152,10 @@ def send_session(session_id: int):
     session = _load_session(session_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        count = certificate_service.send_for_session(session)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _back(session_id)
-    db.session.commit()
-    flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
-                   "Documents envoyés par e-mail à %(num)d stagiaires.", count), "success")
+    count = _commit_or_flash(lambda: certificate_service.send_for_session(session))
+    if count is not _FAILED:
+        flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
+                       "Documents envoyés par e-mail à %(num)d stagiaires.", count), "success")
     return _back(session_id)
 
 
@@ -163,14 +163,8 @@ def send_session(session_id: int):
 @access(ADMIN)
 def send_enrolment(session_id: int, enrolment_id: int):
     enrolment = _load_enrolment(session_id, enrolment_id)
-    try:
-        certificate_service.send_to_trainee(enrolment)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _back(session_id)
-    db.session.commit()
-    flash(_("Documents envoyés à %(email)s.", email=enrolment.trainee.email), "success")
+    if _commit_or_flash(lambda: certificate_service.send_to_trainee(enrolment)) is not _FAILED:
+        flash(_("Documents envoyés à %(email)s.", email=enrolment.trainee.email), "success")
     return _back(session_id)
 
 
