@@ -14,6 +14,7 @@ import os
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.shared import Cm, Pt, RGBColor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,12 +25,13 @@ def new_document() -> Document:
     document = Document()
     section = document.sections[0]
     section.page_height, section.page_width = Cm(29.7), Cm(21.0)
-    section.top_margin = section.bottom_margin = Cm(1.6)
+    section.top_margin, section.bottom_margin = Cm(1.2), Cm(1.2)
     section.left_margin = section.right_margin = Cm(2.0)
+    section.footer_distance = Cm(0.8)
     normal = document.styles["Normal"]
     normal.font.name = "Arial"
-    normal.font.size = Pt(10)
-    normal.paragraph_format.space_after = Pt(3)
+    normal.font.size = Pt(9)
+    normal.paragraph_format.space_after = Pt(2)
     return document
 
 
@@ -49,28 +51,77 @@ def paragraph(document, text="", bold=False, size=None, align=None, color=None, 
     return p
 
 
+def cell_text(cell, text, bold=False, size=None, color=None, italic=False, first=False, align=None):
+    """Write a paragraph in a table cell (its first, empty one when `first`)."""
+    p = cell.paragraphs[0] if first else cell.add_paragraph()
+    run = p.add_run(text)
+    run.bold, run.italic = bold, italic
+    if size:
+        run.font.size = Pt(size)
+    if color:
+        run.font.color.rgb = color
+    if align:
+        p.alignment = align
+    p.paragraph_format.space_after = Pt(0)
+    return p
+
+
 def organisation_header(document) -> None:
-    paragraph(document, "{{ logo }}")
-    paragraph(document, "{{ organisation.name }}", bold=True, size=12, after=0)
-    paragraph(document, "{{ organisation.address_inline }}", after=0)
-    paragraph(document, "SIRET : {{ organisation.siret }} — Déclaration d'activité n° "
-                        "{{ organisation.declaration_number }}", after=0)
-    paragraph(document, "(Cet enregistrement ne vaut pas agrément de l'État.)", size=8, color=GREY, italic=True)
+    """The organisation's identity on the left, its logo (when set) on the right."""
+    table = document.add_table(rows=1, cols=2)
+    set_widths(table, Cm(12.5), Cm(4.5))
+    identity, logo = table.rows[0].cells
+    cell_text(identity, "{{ organisation.name }}", bold=True, size=12, first=True)
+    cell_text(identity, "{{ organisation.address_inline }}")
+    cell_text(identity, "SIRET : {{ organisation.siret }} — Déclaration d'activité n° "
+                        "{{ organisation.declaration_number }}")
+    cell_text(identity, "(Cet enregistrement ne vaut pas agrément de l'État.)", size=7.5, color=GREY, italic=True)
+    cell_text(logo, "{{ logo }}", first=True, align=WD_ALIGN_PARAGRAPH.RIGHT)
+
+
+def keep_on_one_page(row) -> None:
+    properties = row._tr.get_or_add_trPr()
+    properties.append(OxmlElement("w:cantSplit"))
+
+
+def signature_block(document, left: list[str], right: list[tuple[str, dict]]) -> None:
+    """Place and date on the left; who signs, the signature and the stamp on the right."""
+    paragraph(document, "", after=4)
+    table = document.add_table(rows=1, cols=2)
+    set_widths(table, Cm(7.0), Cm(10.0))
+    keep_on_one_page(table.rows[0])
+    place, signatory = table.rows[0].cells
+    for index, text in enumerate(left):
+        cell_text(place, text, first=index == 0)
+    for index, (text, style) in enumerate(right):
+        cell_text(signatory, text, first=index == 0, **style)
 
 
 def title(document, text: str) -> None:
-    paragraph(document, text, bold=True, size=15, align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    paragraph(document, "", after=4)
+    paragraph(document, text, bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
     paragraph(document, "N° {{ document.number }}{% if document.version > 1 %} — version {{ document.version }}, "
                         "qui remplace la précédente{% endif %}", align=WD_ALIGN_PARAGRAPH.CENTER, color=GREY,
               after=10)
 
 
-def verification_block(document) -> None:
-    paragraph(document, "", after=6)
-    table = document.add_table(rows=1, cols=2)
+def set_widths(table, *widths) -> None:
+    """Column widths that both Word (cell widths) and LibreOffice (the table grid) follow."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+
+
+def verification_footer(document) -> None:
+    """On every page: the QR code to the verification page, the number and the verification code."""
+    footer = document.sections[0].footer
+    footer.paragraphs[0].text = ""
+    table = footer.add_table(rows=1, cols=2, width=Cm(17.0))
     table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    set_widths(table, Cm(2.6), Cm(14.4))
     qr_cell, text_cell = table.rows[0].cells
-    qr_cell.width, text_cell.width = Cm(3.0), Cm(14.0)
     qr_cell.paragraphs[0].add_run("{{ qr_code }}")
     first = text_cell.paragraphs[0]
     run = first.add_run("Document n° {{ document.number }} — code de vérification : ")
@@ -82,6 +133,7 @@ def verification_block(document) -> None:
     run = second.add_run("Vérifiez l'authenticité de ce document sur {{ document.verify_url }} "
                          "ou en scannant le code ci-contre.")
     run.font.size = Pt(8)
+    run.font.color.rgb = GREY
 
 
 def build_attestation() -> Document:
@@ -106,8 +158,8 @@ def build_attestation() -> Document:
     ]
     table = document.add_table(rows=len(rows), cols=2)
     table.style = "Table Grid"
+    set_widths(table, Cm(5.0), Cm(12.0))
     for (label, value), row in zip(rows, table.rows):
-        row.cells[0].width, row.cells[1].width = Cm(5.0), Cm(12.0)
         row.cells[0].paragraphs[0].add_run(label).bold = True
         row.cells[1].paragraphs[0].add_run(value)
 
@@ -122,20 +174,19 @@ def build_attestation() -> Document:
     results.rows[2].cells[0].paragraphs[0].add_run("{{ r.objective }}")
     results.rows[2].cells[1].paragraphs[0].add_run("{{ r.result }}{% if r.comment %} — {{ r.comment }}{% endif %}")
     results.rows[3].cells[0].paragraphs[0].add_run("{%tr endfor %}")
-    for row in results.rows:
-        row.cells[0].width, row.cells[1].width = Cm(11.0), Cm(6.0)
+    set_widths(results, Cm(11.5), Cm(5.5))
 
     paragraph(document, "", after=2)
     paragraph(document, "Compétences professionnelles visées", bold=True, size=11)
     paragraph(document, "{%p for c in course.competencies %}")
-    paragraph(document, "• {{ c }}")
+    paragraph(document, "• {{ c }}", size=8.5, after=1)
     paragraph(document, "{%p endfor %}")
 
-    paragraph(document, "", after=4)
-    paragraph(document, "Fait à {{ organisation.city }}, le {{ document.issued_on }}")
-    paragraph(document, "{{ organisation.signatory_name }}, {{ organisation.signatory_role }}", bold=True)
-    paragraph(document, "{{ signature }} {{ stamp }}")
-    verification_block(document)
+    signature_block(document, ["Fait à {{ organisation.city }}, le {{ document.issued_on }}"], [
+        ("{{ organisation.signatory_name }}, {{ organisation.signatory_role }}", {"bold": True}),
+        ("{{ signature }} {{ stamp }}", {}),
+    ])
+    verification_footer(document)
     return document
 
 
@@ -165,12 +216,12 @@ def build_realisation() -> Document:
                         "présent certificat pendant une durée de 3 ans à compter de la fin de l'année du dernier "
                         "paiement. En cas de cofinancement des fonds européens, la durée de conservation est "
                         "étendue conformément aux obligations conventionnelles spécifiques.", size=9, after=10)
-    paragraph(document, "Fait à : {{ organisation.city }}          Le : {{ document.issued_on }}", after=8)
-    paragraph(document, "Cachet et signature du responsable du dispensateur de formation", italic=True)
-    paragraph(document, "{{ organisation.legal_representative }}, {{ organisation.legal_representative_role }}",
-              bold=True)
-    paragraph(document, "{{ stamp }} {{ signature }}")
-    verification_block(document)
+    signature_block(document, ["Fait à : {{ organisation.city }}", "Le : {{ document.issued_on }}"], [
+        ("Cachet et signature du responsable du dispensateur de formation", {"italic": True}),
+        ("{{ organisation.legal_representative }}, {{ organisation.legal_representative_role }}", {"bold": True}),
+        ("{{ stamp }} {{ signature }}", {}),
+    ])
+    verification_footer(document)
     return document
 
 

@@ -257,13 +257,17 @@ def make_issued_certificate(enrolment: Enrolment, kind: str = "attestation", con
 
 
 def docx_text(content: bytes) -> str:
-    """Every paragraph and table row of a .docx, one per line, cells joined by " | "."""
+    """Every paragraph and table row of a .docx (body, then headers and footers), one per line,
+    cells joined by " | "."""
     import io
 
     from docx import Document
     document = Document(io.BytesIO(content))
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
+    parts = [document] + [part for section in document.sections for part in (section.header, section.footer)]
+    lines = []
+    for part in parts:
+        lines += [p.text for p in part.paragraphs]
+        for table in part.tables:
+            for row in table.rows:
+                lines.append(" | ".join(cell.text for cell in row.cells))
     return "\n".join(lines)

@@ -244,31 +244,41 @@ def factories_template_path(kind):
     return word.template_path(certificate_service.TEMPLATE_FILES[kind])
 
 
-def test_signature_stamp_and_logo_images_are_printed():
+def test_signature_stamp_and_logo_images_are_printed_and_the_qr_code_on_every_page():
     from PIL import Image
     course = completed_course(trainees=("Awa Diallo",))
-    out = io.BytesIO()
-    Image.new("RGB", (60, 20), "navy").save(out, format="PNG")
     organisation = Organisation.get()
-    organisation.signature_image = storage.save("organisation", "signature.png", out.getvalue())
+    for field, color in (("signature_image", "navy"), ("stamp_image", "red"), ("logo_image", "green")):
+        out = io.BytesIO()
+        Image.new("RGB", (60, 20), color).save(out, format="PNG")
+        setattr(organisation, field, storage.save("organisation", f"{field}.png", out.getvalue()))
     db.session.commit()
-    doc = certificate_service.issue_for_enrolment(course.enrolments[0])[0]
-    document = Document(io.BytesIO(storage.read(doc.storage_path)))
-    assert len(document.inline_shapes) == 2  # the signature and the QR code
+    for doc in certificate_service.issue_for_enrolment(course.enrolments[0]):
+        document = Document(io.BytesIO(storage.read(doc.storage_path)))
+        assert len(document.inline_shapes) == 3  # logo, signature, stamp
+        footer = document.sections[0].footer
+        assert doc.verification_code in factories.docx_text(storage.read(doc.storage_path))
+        assert any("image" in rel.reltype for rel in footer.part.rels.values())  # the QR code
 
 
-def test_documents_are_pdf_when_set_and_libreoffice_is_there(app, monkeypatch):
+def test_documents_are_pdf_when_set_and_libreoffice_is_there(app, monkeypatch, tmp_path):
+    import subprocess
+
     from training_app.documents import pdf
-    course = completed_course(trainees=("Awa Diallo",))
+    course = completed_course(trainees=("Awa Diallo",), absences={0: [WEDNESDAY_AFTERNOON]})
     monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
-    monkeypatch.setattr(pdf, "converter", lambda: None)
-    assert certificate_service.issue_for_enrolment(course.enrolments[0])[0].file_format == "docx"
-    monkeypatch.setattr(pdf, "converter", lambda: "/usr/bin/soffice")
-    monkeypatch.setattr(pdf, "convert", lambda docx: b"%PDF-1.7 converted")
-    doc = certificate_service.issue_for_enrolment(course.enrolments[0])[0]
+    with monkeypatch.context() as without:
+        without.setattr(pdf, "converter", lambda: None)
+        assert certificate_service.issue_for_enrolment(course.enrolments[0])[0].file_format == "docx"
+    assert pdf.converter(), "LibreOffice (soffice) is missing: `make test` installs it"
+    doc = next(d for d in certificate_service.issue_for_enrolment(course.enrolments[0]) if d.kind == "realisation")
+    content = storage.read(doc.storage_path)
     assert doc.file_format == "pdf" and doc.filename.endswith(".pdf") and doc.mimetype == "application/pdf"
-    assert storage.read(doc.storage_path) == b"%PDF-1.7 converted"
-    assert doc.sha256 == hashlib.sha256(b"%PDF-1.7 converted").hexdigest()
+    assert content.startswith(b"%PDF") and doc.sha256 == hashlib.sha256(content).hexdigest()
+    (tmp_path / "c.pdf").write_bytes(content)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "c.pdf"), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert "DIALLO" in text and "17 heures" in text and doc.verification_code in text
 
 
 def test_the_template_context_is_plain_data():

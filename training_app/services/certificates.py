@@ -56,7 +56,7 @@ FILENAME_PREFIXES = {
 }
 # Who receives certificates: confirmed trainees, and those who dropped out (for the hours they attended).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
-IMAGE_WIDTHS_MM = {"logo": 32, "signature": 38, "stamp": 32, "qr_code": 24}
+IMAGE_WIDTHS_MM = {"logo": 30, "signature": 32, "stamp": 26, "qr_code": 22}
 ORGANISATION_IMAGES = {"logo": "logo_image", "signature": "signature_image", "stamp": "stamp_image"}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
