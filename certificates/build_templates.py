@@ -35,8 +35,8 @@ def new_document() -> Document:
     return document
 
 
-def paragraph(document, text="", bold=False, size=None, align=None, color=None, italic=False, after=None):
-    p = document.add_paragraph()
+def write(p, text="", bold=False, size=None, align=None, color=None, italic=False, after=None):
+    """Put `text` in paragraph `p` as one run (docxtpl needs a tag whole in one run), styled."""
     if text:
         run = p.add_run(text)
         run.bold, run.italic = bold, italic
@@ -51,19 +51,13 @@ def paragraph(document, text="", bold=False, size=None, align=None, color=None, 
     return p
 
 
-def cell_text(cell, text, bold=False, size=None, color=None, italic=False, first=False, align=None):
+def paragraph(document, text="", **style):
+    return write(document.add_paragraph(), text, **style)
+
+
+def cell_text(cell, text, first=False, **style):
     """Write a paragraph in a table cell (its first, empty one when `first`)."""
-    p = cell.paragraphs[0] if first else cell.add_paragraph()
-    run = p.add_run(text)
-    run.bold, run.italic = bold, italic
-    if size:
-        run.font.size = Pt(size)
-    if color:
-        run.font.color.rgb = color
-    if align:
-        p.alignment = align
-    p.paragraph_format.space_after = Pt(0)
-    return p
+    return write(cell.paragraphs[0] if first else cell.add_paragraph(), text, after=0, **style)
 
 
 def organisation_header(document) -> None:
