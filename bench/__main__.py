@@ -1,18 +1,34 @@
 """`python -m bench` (`make bench`): generate the data if needed, run every benchmark, print one table.
 
     python -m bench [--database-url URL] [--regenerate] [--seconds S] [--clients N] [--workers W]
+    python -m bench certificates       # one module of BENCHMARKS alone, with its own figures
 
 The database: --database-url, else $BENCH_DATABASE_URL, else $DATABASE_URL, else SQLite files
 in instance/bench/ (see bench/databases.py). Each data size ("small", "large") is generated on
-first use and reused afterwards (--regenerate builds them again).
+first use and reused afterwards (--regenerate builds them again). The table has the pages
+(bench/load.py) then the documents (bench/documents.py, which includes bench/certificates.py).
 """
 import argparse
+import importlib
 import sys
 
-from bench import databases, documents, generate, load, report
+BENCHMARKS = [
+    "certificates",  # issuing a 15-trainee session's certificates vs a bare docxtpl render
+]
 
 
-def main(argv=None) -> None:
+def run_one(name: str) -> int:
+    module = importlib.import_module(f"bench.{name}")
+    print(f"== {name}")
+    return 0 if module.main() else 1
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in BENCHMARKS:
+        return max(run_one(name) for name in argv)
+    from bench import databases, documents, generate, load, report
+
     parser = argparse.ArgumentParser(description="Run every benchmark and print one table.")
     parser.add_argument("--database-url")
     parser.add_argument("--regenerate", action="store_true")
@@ -33,7 +49,8 @@ def main(argv=None) -> None:
     rows = report.page_rows(pages) + report.document_rows(documents.measure_documents(base, echo=echo))
     print(report.table(rows, before=before, after=load.machine_load(), base=base, clients=args.clients,
                        workers=args.workers, seconds=args.seconds))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,7 +3,10 @@
 - the convocations of a session: services/convocations.send_all() on the full upcoming session
   (its 15 or so confirmed trainees: context from the database, docxtpl render, stored file, the
   record of the sending, the e-mail queued), against a bare docxtpl render and save of the same
-  template with the same contexts, built beforehand.
+  template with the same contexts, built beforehand;
+- the certificates of a 15-trainee session (bench/certificates.py, on its own freshly built
+  session: two documents per trainee, numbered, stored, with their QR codes), against a bare
+  docxtpl render of the same templates with the same contexts and images.
 
 Rounds alternate product and bare so that both meet the same machine load; the figure kept
 for each is the median round. The product's work is rolled back: the data stay as they were
@@ -32,7 +35,7 @@ class DocumentMeasure:
     documents: int = 0
     product: list[float] = field(default_factory=list)  # seconds per document, one value per round
     bare: list[float] = field(default_factory=list)
-    queries: int = 0  # SQL statements per document (product)
+    queries: int | None = None  # SQL statements per document (product), when counted
     note: str = ""
 
     @property
@@ -116,6 +119,14 @@ def convocations(app) -> DocumentMeasure:
                        count_engine=db.engine)
 
 
+def certificates() -> DocumentMeasure:
+    from bench import certificates as certificate_bench
+    bare, issued = certificate_bench.rounds()
+    return DocumentMeasure(f"certificates of a {certificate_bench.TRAINEES}-trainee session",
+                           2 * certificate_bench.TRAINEES, product=issued, bare=bare,
+                           note="own SQLite session: bench/certificates.py")
+
+
 def measure_documents(base: str, size: str = "large", echo=print) -> list[DocumentMeasure]:
     from training_app.extensions import db
     storage = tempfile.mkdtemp(prefix="bench-storage-")
@@ -124,6 +135,7 @@ def measure_documents(base: str, size: str = "large", echo=print) -> list[Docume
         measures = [convocations(app)]
         with app.app_context():
             db.engine.dispose()
+        measures.append(certificates())
     finally:
         shutil.rmtree(storage, ignore_errors=True)
     for measure in measures:

@@ -52,7 +52,7 @@ def document_rows(measures) -> list[Row]:
         verdict = "ok" if m.ratio <= TARGET_RATIO else f"MISSED: > {TARGET_RATIO:g} x bare"
         rows.append(Row(m.name, str(m.documents * len(m.product)), f"{1000 / m.product_ms:.0f}",
                         f"{m.product_ms:.1f}", f"{max(m.product) * 1000:.1f}", f"{m.bare_ms:.1f} ms",
-                        f"{m.ratio:.2f} x", "", f"{m.queries}/doc", verdict + (f" ({m.note})" if m.note else "")))
+                        f"{m.ratio:.2f} x", "", f"{m.queries}/doc" if m.queries is not None else "", verdict + (f" ({m.note})" if m.note else "")))
     return rows
 
 

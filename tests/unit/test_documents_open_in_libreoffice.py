@@ -52,3 +52,18 @@ def test_convocation_opens(demo_data, tmp_path):
     text = pdf_text(tmp_path, convocations.render(enrolment), "convocation.docx")
     assert "CONVOCATION" in text and enrolment.trainee.last_name.upper() in text.upper()
     assert "Bourbonnais" in text
+
+
+def test_certificates_open(demo_data, tmp_path):
+    from training_app.documents import storage
+    from training_app.services import certificates
+    past, _upcoming = demo_data
+    karim = next(e for e, _docs in certificates.current_documents_by_enrolment(past)
+                 if e.trainee.last_name == "Benali")
+    documents = certificates.current_documents(karim)
+    attestation = pdf_text(tmp_path, storage.read(documents["attestation"].storage_path), "attestation.docx")
+    assert "ATTESTATION INDIVIDUELLE DE FIN DE FORMATION" in attestation and "BENALI" in attestation
+    assert "17 h" in attestation and documents["attestation"].verification_code in attestation
+    realisation = pdf_text(tmp_path, storage.read(documents["realisation"].storage_path), "certificat.docx")
+    assert "CERTIFICAT DE RÉALISATION" in realisation and "17 heures" in realisation
+    assert "53350999935" in realisation
