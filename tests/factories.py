@@ -94,3 +94,40 @@ def personal_path(trainee: Trainee, endpoint="trainee.home", **values) -> str:
 def t(hhmm: str) -> time:
     h, m = hhmm.split(":")
     return time(int(h), int(m))
+
+
+# --- funding (issue 7) ---------------------------------------------------------------------------------
+
+def make_agreement(session: TrainingSession, enrolments, funder: Funder | None = None, status: str = "granted",
+                   file_number: str | None = None, hourly_rate_cents: int | None = 1500,
+                   amount_cents: int | None = None, hourly_cap_cents: int | None = None, employer=None,
+                   mode: str = "subrogation", **annex_cents):
+    """Test data: a funding agreement inserted as it is, covering `enrolments`.
+
+    annex_cents: e.g. travel_agreed_cents=5000, travel_actual_cents=4200 (set on every covered trainee)."""
+    from datetime import date
+
+    from training_app.models import AgreementTrainee, FundingAgreement
+    funder = funder or make_funder()
+    agreement = FundingAgreement(
+        funder=funder, session=session, employer=employer, status=status, requested_on=date(2018, 11, 1),
+        decided_on=date(2018, 11, 20) if status != "requested" else None,
+        file_number=file_number if file_number is not None else f"DOS-{next(_counter)}", mode=mode,
+        hourly_rate_cents=hourly_rate_cents, amount_cents=amount_cents, hourly_cap_cents=hourly_cap_cents)
+    agreement.trainees = [AgreementTrainee(enrolment=e, **annex_cents) for e in enrolments]
+    db.session.add(agreement)
+    db.session.commit()
+    return agreement
+
+
+def make_claim(funder: Funder, session: TrainingSession, status: str = "draft", number: str | None = None):
+    """Test data: a claim with its figures calculated, inserted as it is (whatever the session's dates)."""
+    from training_app.models import FundingClaim
+    from training_app.services import funding as funding_service
+    claim = FundingClaim(funder=funder, sessions=[session], status="draft",
+                         number=number or f"2099-{next(_counter):04d}")
+    db.session.add(claim)
+    funding_service.refresh(claim)
+    claim.status = status
+    db.session.commit()
+    return claim

@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-user."""
+"""flask commands: seed-demo, create-user, funding export."""
 import click
 from flask import current_app
 
@@ -9,6 +9,8 @@ from training_app.services import ServiceError
 def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    from training_app.cli_funding import funding
+    app.cli.add_command(funding)
 
 
 @click.command("seed-demo")

@@ -17,6 +17,7 @@ def build_world(trainer) -> dict:
     trainee = factories.make_trainee()
     enrolment = factories.make_enrolment(session, trainee)
     other = factories.make_user("trainer")
+    funding = _funding_world(session, enrolment)
     return {
         "programme_id": programme.id,
         "session_id": session.id,
@@ -27,4 +28,17 @@ def build_world(trainer) -> dict:
         "trainee_id": trainee.id,
         "filename": "css/app.css",
         "field": "logo_image",
+        **funding,
     }
+
+
+def _funding_world(session, enrolment) -> dict:
+    """Funding (issue 7): a funder with a cap, an employer, an agreement and a draft claim."""
+    from training_app.services import funding as funding_service
+    funder = factories.make_funder()
+    cap = funding_service.set_hourly_cap(funder, 2030, 1800)
+    employer = factories.make_employer(funder=funder)
+    agreement = factories.make_agreement(session, [enrolment], funder=funder)
+    claim = factories.make_claim(funder, session)
+    return {"funder_id": funder.id, "cap_id": cap.id, "employer_id": employer.id, "agreement_id": agreement.id,
+            "claim_id": claim.id}

@@ -2,6 +2,7 @@
 from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
 from training_app.blueprints.dashboard import bp as dashboard
+from training_app.blueprints.funding import bp as funding
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
 from training_app.blueprints.public import bp as public
@@ -13,6 +14,7 @@ BLUEPRINTS = [
     auth,
     catalogue,
     dashboard,
+    funding,
     health,
     organisation,
     public,

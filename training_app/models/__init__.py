@@ -2,6 +2,8 @@
 from training_app.models.audit import AuditEntry
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
+from training_app.models.funding_files import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus,
+                                               FunderHourlyCap, FundingAgreement, FundingClaim, FundingMode)
 from training_app.models.organisation import Organisation
 from training_app.models.people import Employer, Trainee, TraineeCategory
 from training_app.models.programmes import Cycle, Programme, ProgrammeKind, ProgrammeObjective
@@ -12,4 +14,7 @@ __all__ = [
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
+    # funding files
+    "AgreementStatus", "AgreementTrainee", "ClaimPayment", "ClaimStatus", "FunderHourlyCap", "FundingAgreement",
+    "FundingClaim", "FundingMode",
 ]
