@@ -124,7 +124,6 @@ class AgreementData:
 
 def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAgreement:
     agreement = FundingAgreement(session=session, status=AgreementStatus.REQUESTED)
-    db.session.add(agreement)
     _apply_agreement(agreement, data)
     audit.record(agreement, "requested", to_state=AgreementStatus.REQUESTED,
                  details={"enrolments": [e.id for e in data.enrolments]})
@@ -141,6 +140,32 @@ def update_agreement(agreement: FundingAgreement, data: AgreementData) -> Fundin
 
 
 def _apply_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
+    with db.session.no_autoflush:
+        _check_agreement(agreement, data)
+    file_number = (data.file_number or "").strip()
+    agreement.funder = data.funder
+    agreement.employer = data.employer
+    agreement.requested_on = data.requested_on
+    agreement.file_number = file_number
+    agreement.mode = data.mode
+    agreement.hourly_rate_cents = data.hourly_rate_cents
+    agreement.amount_cents = data.amount_cents
+    agreement.hourly_cap_cents = (data.hourly_cap_cents if data.hourly_cap_cents is not None
+                                  else hourly_cap_for(data.funder, agreement.session.start_at.year))
+    agreement.notes = (data.notes or "").strip()
+    kept = {t.enrolment_id: t for t in agreement.trainees}
+    wanted = {e.id: e for e in data.enrolments}
+    for enrolment_id, covered in kept.items():
+        if enrolment_id not in wanted:
+            agreement.trainees.remove(covered)
+    for enrolment_id, enrolment in wanted.items():
+        if enrolment_id not in kept:
+            agreement.trainees.append(AgreementTrainee(enrolment=enrolment))
+    db.session.add(agreement)
+    _flush_unique(file_number, data.funder)
+
+
+def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
     session = agreement.session
     for value, name in ((data.hourly_rate_cents, "hourly_rate"), (data.amount_cents, "amount"),
                         (data.hourly_cap_cents, "hourly_cap")):
@@ -174,25 +199,6 @@ def _apply_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         if duplicate is not None:
             raise ServiceError(_("Le numéro de dossier %(number)s existe déjà chez %(funder)s.",
                                  number=file_number, funder=data.funder.name), "file_number")
-    agreement.funder = data.funder
-    agreement.employer = data.employer
-    agreement.requested_on = data.requested_on
-    agreement.file_number = file_number
-    agreement.mode = data.mode
-    agreement.hourly_rate_cents = data.hourly_rate_cents
-    agreement.amount_cents = data.amount_cents
-    agreement.hourly_cap_cents = (data.hourly_cap_cents if data.hourly_cap_cents is not None
-                                  else hourly_cap_for(data.funder, session.start_at.year))
-    agreement.notes = (data.notes or "").strip()
-    kept = {t.enrolment_id: t for t in agreement.trainees}
-    wanted = {e.id: e for e in data.enrolments}
-    for enrolment_id, covered in kept.items():
-        if enrolment_id not in wanted:
-            agreement.trainees.remove(covered)
-    for enrolment_id, enrolment in wanted.items():
-        if enrolment_id not in kept:
-            agreement.trainees.append(AgreementTrainee(enrolment=enrolment))
-    _flush_unique(file_number, data.funder)
 
 
 def _flush_unique(file_number: str, funder: Funder) -> None:
