@@ -131,7 +131,8 @@ def test_agreement_request_grant_and_annex_costs(admin_client, world):
     assert agreement.status == AgreementStatus.REQUESTED and agreement.hourly_cap_cents == 2500
     assert {t.enrolment_id for t in agreement.trainees} == {awa.id, sophie.id}
     response = admin_client.post(f"/financement/accords/{agreement.id}/accorder", data={
-        "decided_on": "2018-11-20", "file_number": "UNI-001", "amount": "630", "hourly_rate": "15"})
+        "accord-decided_on": "2018-11-20", "accord-file_number": "UNI-001", "accord-amount": "630",
+        "accord-hourly_rate": "15"})
     assert response.status_code == 302
     response = admin_client.post(f"/financement/accords/{agreement.id}/frais/{awa.id}", data={
         f"frais{awa.id}-travel_agreed": "40", f"frais{awa.id}-travel_actual": "32,50"})
@@ -177,10 +178,10 @@ def test_bad_agreement_input_is_refused_and_nothing_saved(admin_client, world):
 def test_refusal_needs_a_reason(admin_client, world):
     agreement = factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"],
                                          status="requested")
-    response = admin_client.post(f"/financement/accords/{agreement.id}/refuser", data={"decided_on": "2018-11-20"})
+    response = admin_client.post(f"/financement/accords/{agreement.id}/refuser", data={"refus-decided_on": "2018-11-20"})
     assert response.status_code == 422 and "Indiquez le motif du refus" in text(response)
     admin_client.post(f"/financement/accords/{agreement.id}/refuser",
-                      data={"decided_on": "2018-11-20", "reason": "Hors plan de développement des compétences"})
+                      data={"refus-decided_on": "2018-11-20", "refus-reason": "Hors plan de développement des compétences"})
     db.session.expire_all()
     assert db.session.get(FundingAgreement, agreement.id).status == AgreementStatus.REFUSED
 

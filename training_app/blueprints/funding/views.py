@@ -259,11 +259,11 @@ def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, ann
         form.amount.data = from_cents(agreement.amount_cents)
         form.hourly_cap.data = from_cents(agreement.hourly_cap_cents)
     today = local_now().date()
-    grant_form = grant_form or GrantForm(formdata=None, decided_on=agreement.decided_on or today,
+    grant_form = grant_form or GrantForm(formdata=None, prefix="accord", decided_on=agreement.decided_on or today,
                                          file_number=agreement.file_number,
                                          amount=from_cents(agreement.amount_cents),
                                          hourly_rate=from_cents(agreement.hourly_rate_cents))
-    refuse_form = refuse_form or RefuseForm(formdata=None, decided_on=agreement.decided_on or today)
+    refuse_form = refuse_form or RefuseForm(formdata=None, prefix="refus", decided_on=agreement.decided_on or today)
     annex_forms = dict(annex_forms or {})
     for item in agreement.trainees:
         if item.enrolment_id not in annex_forms:
@@ -279,7 +279,7 @@ def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, ann
 @access(ADMIN)
 def agreement_grant(agreement_id: int):
     agreement = db.get_or_404(FundingAgreement, agreement_id)
-    grant_form = GrantForm()
+    grant_form = GrantForm(prefix="accord")
     if grant_form.validate_on_submit():
         try:
             funding_service.grant(agreement, to_cents(grant_form.amount.data), grant_form.decided_on.data,
@@ -299,7 +299,7 @@ def agreement_grant(agreement_id: int):
 @access(ADMIN)
 def agreement_refuse(agreement_id: int):
     agreement = db.get_or_404(FundingAgreement, agreement_id)
-    refuse_form = RefuseForm()
+    refuse_form = RefuseForm(prefix="refus")
     if refuse_form.validate_on_submit():
         try:
             funding_service.refuse(agreement, refuse_form.reason.data, refuse_form.decided_on.data)
