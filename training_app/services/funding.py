@@ -253,7 +253,7 @@ def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
         for which in ("agreed", "actual"):
             key = f"{kind}_{which}_cents"
             value = amounts.get(key) or 0
-            _not_negative(value, key)
+            _not_negative(value, f"{kind}_{which}")
             setattr(covered, key, value)
     audit.record(covered.agreement, "annex_costs_set", details={"enrolment_id": covered.enrolment_id, **{
         key: getattr(covered, key) for key in amounts}})

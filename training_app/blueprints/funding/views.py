@@ -29,6 +29,25 @@ def _flash_form_errors(form) -> None:
             flash(f"{field.label.text} : {message}", "danger")
 
 
+def _submit(form, call, success, target):
+    """Validate `form` and run `call()` (one service call). Success: commit, flash `success` (a string, or
+    a function of the result), redirect to `target` (a URL, or a function of the result). Refusal: roll
+    back, show the message next to its field, return None so that the view shows the form again."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = call()
+    except ServiceError as error:
+        db.session.rollback()
+        attach_service_error(form, error)
+        return None
+    db.session.commit()
+    message = success(result) if callable(success) else success
+    for text, category in ([message] if isinstance(message, tuple) else [(message, "success")]):
+        flash(text, category)
+    return redirect(target(result) if callable(target) else target)
+
+
 # --- dashboard -----------------------------------------------------------------------------------------
 
 @bp.route("/")
@@ -54,17 +73,10 @@ def funder_create():
     form = FunderForm()
     if not form.is_submitted():
         form.accepts_annex_costs.data = True
-    if form.validate_on_submit():
-        try:
-            funder = funding_service.save_funder(None, form.data)
-        except ServiceError as error:
-            db.session.rollback()
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Financeur « %(name)s » créé.", name=funder.name), "success")
-            return redirect(url_for("funding.funder_edit", funder_id=funder.id))
-    return render_template("funding/funder_form.html", form=form, funder=None)
+    done = _submit(form, lambda: funding_service.save_funder(None, form.data),
+                   lambda funder: _("Financeur « %(name)s » créé.", name=funder.name),
+                   lambda funder: url_for("funding.funder_edit", funder_id=funder.id))
+    return done or render_template("funding/funder_form.html", form=form, funder=None)
 
 
 @bp.route("/opco/<int:funder_id>", methods=["GET", "POST"])
@@ -72,18 +84,9 @@ def funder_create():
 def funder_edit(funder_id: int):
     funder = db.get_or_404(Funder, funder_id)
     form = FunderForm(obj=funder)
-    if form.validate_on_submit():
-        try:
-            funding_service.save_funder(funder, form.data)
-        except ServiceError as error:
-            db.session.rollback()
-            funder = db.get_or_404(Funder, funder_id)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Financeur enregistré."), "success")
-            return redirect(url_for("funding.funder_edit", funder_id=funder.id))
-    return _funder_page(funder, form, HourlyCapForm(formdata=None, year=local_now().year))
+    done = _submit(form, lambda: funding_service.save_funder(funder, form.data), _("Financeur enregistré."),
+                   url_for("funding.funder_edit", funder_id=funder_id))
+    return done or _funder_page(funder, form, HourlyCapForm(formdata=None, year=local_now().year))
 
 
 def _funder_page(funder, form, cap_form):
@@ -97,19 +100,11 @@ def _funder_page(funder, form, cap_form):
 def cap_set(funder_id: int):
     funder = db.get_or_404(Funder, funder_id)
     cap_form = HourlyCapForm()
-    if cap_form.validate_on_submit():
-        try:
-            funding_service.set_hourly_cap(funder, cap_form.year.data, to_cents(cap_form.cap.data),
-                                           cap_form.note.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            funder = db.get_or_404(Funder, funder_id)
-            attach_service_error(cap_form, error)
-        else:
-            db.session.commit()
-            flash(_("Plafond horaire %(year)d enregistré.", year=cap_form.year.data), "success")
-            return redirect(url_for("funding.funder_edit", funder_id=funder.id) + "#plafonds")
-    return _funder_page(funder, FunderForm(formdata=None, obj=funder), cap_form), 422
+    done = _submit(cap_form, lambda: funding_service.set_hourly_cap(
+        funder, cap_form.year.data, to_cents(cap_form.cap.data), cap_form.note.data or ""),
+        lambda cap: _("Plafond horaire %(year)d enregistré.", year=cap.year),
+        url_for("funding.funder_edit", funder_id=funder_id) + "#plafonds")
+    return done or (_funder_page(funder, FunderForm(formdata=None, obj=funder), cap_form), 422)
 
 
 @bp.route("/opco/<int:funder_id>/plafonds/<int:cap_id>/supprimer", methods=["POST"])
@@ -140,23 +135,9 @@ def employer_edit(employer_id: int):
     form.funder_id.choices = _funder_choices(_("— Aucun —"))
     if not form.is_submitted():
         form.funder_id.data = employer.funder_id or 0
-    if form.validate_on_submit():
-        try:
-            funding_service.update_employer(employer, form.data)
-        except ServiceError as error:
-            db.session.rollback()
-            employer = db.get_or_404(Employer, employer_id)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Structure enregistrée."), "success")
-            return redirect(request.args.get("retour") if _safe_next(request.args.get("retour"))
-                            else url_for("funding.employer_edit", employer_id=employer.id))
-    return render_template("funding/employer_form.html", form=form, employer=employer)
-
-
-def _safe_next(target: str | None) -> bool:
-    return bool(target) and target.startswith("/") and not target.startswith("//")
+    done = _submit(form, lambda: funding_service.update_employer(employer, form.data), _("Structure enregistrée."),
+                   url_for("funding.employer_edit", employer_id=employer_id))
+    return done or render_template("funding/employer_form.html", form=form, employer=employer)
 
 
 # --- a session's funding: agreements and claims ---------------------------------------------------------
@@ -207,19 +188,10 @@ def agreement_create(session_id: int):
         form.requested_on.data = local_now().date()
         if request.args.get("stagiaire", type=int):
             form.enrolments.data = [request.args.get("stagiaire", type=int)]
-    if form.validate_on_submit():
-        try:
-            agreement = funding_service.create_agreement(session, _agreement_data(form, enrolments))
-        except ServiceError as error:
-            db.session.rollback()
-            session = db.get_or_404(TrainingSession, session_id)
-            enrolments = _prepare_agreement_form(form, session)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Demande de prise en charge enregistrée."), "success")
-            return redirect(url_for("funding.agreement_edit", agreement_id=agreement.id))
-    return render_template("funding/agreement_form.html", form=form, session=session, agreement=None)
+    done = _submit(form, lambda: funding_service.create_agreement(session, _agreement_data(form, enrolments)),
+                   _("Demande de prise en charge enregistrée."),
+                   lambda agreement: url_for("funding.agreement_edit", agreement_id=agreement.id))
+    return done or render_template("funding/agreement_form.html", form=form, session=session, agreement=None)
 
 
 @bp.route("/accords/<int:agreement_id>", methods=["GET", "POST"])
@@ -234,19 +206,9 @@ def agreement_edit(agreement_id: int):
         form.hourly_rate.data = from_cents(agreement.hourly_rate_cents)
         form.amount.data = from_cents(agreement.amount_cents)
         form.hourly_cap.data = from_cents(agreement.hourly_cap_cents)
-    if form.validate_on_submit():
-        try:
-            funding_service.update_agreement(agreement, _agreement_data(form, enrolments))
-        except ServiceError as error:
-            db.session.rollback()
-            agreement = db.get_or_404(FundingAgreement, agreement_id)
-            enrolments = _prepare_agreement_form(form, agreement.session)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Accord enregistré."), "success")
-            return redirect(url_for("funding.agreement_edit", agreement_id=agreement.id))
-    return _agreement_page(agreement, form)
+    done = _submit(form, lambda: funding_service.update_agreement(agreement, _agreement_data(form, enrolments)),
+                   _("Accord enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id))
+    return done or _agreement_page(agreement, form)
 
 
 def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, annex_forms=None, status=200):
@@ -280,19 +242,11 @@ def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, ann
 def agreement_grant(agreement_id: int):
     agreement = db.get_or_404(FundingAgreement, agreement_id)
     grant_form = GrantForm(prefix="accord")
-    if grant_form.validate_on_submit():
-        try:
-            funding_service.grant(agreement, to_cents(grant_form.amount.data), grant_form.decided_on.data,
-                                  grant_form.file_number.data or "", to_cents(grant_form.hourly_rate.data))
-        except ServiceError as error:
-            db.session.rollback()
-            agreement = db.get_or_404(FundingAgreement, agreement_id)
-            attach_service_error(grant_form, error)
-        else:
-            db.session.commit()
-            flash(_("Accord de prise en charge enregistré."), "success")
-            return redirect(url_for("funding.agreement_edit", agreement_id=agreement.id))
-    return _agreement_page(agreement, grant_form=grant_form, status=422)
+    done = _submit(grant_form, lambda: funding_service.grant(
+        agreement, to_cents(grant_form.amount.data), grant_form.decided_on.data, grant_form.file_number.data or "",
+        to_cents(grant_form.hourly_rate.data)),
+        _("Accord de prise en charge enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id))
+    return done or _agreement_page(agreement, grant_form=grant_form, status=422)
 
 
 @bp.route("/accords/<int:agreement_id>/refuser", methods=["POST"])
@@ -300,18 +254,10 @@ def agreement_grant(agreement_id: int):
 def agreement_refuse(agreement_id: int):
     agreement = db.get_or_404(FundingAgreement, agreement_id)
     refuse_form = RefuseForm(prefix="refus")
-    if refuse_form.validate_on_submit():
-        try:
-            funding_service.refuse(agreement, refuse_form.reason.data, refuse_form.decided_on.data)
-        except ServiceError as error:
-            db.session.rollback()
-            agreement = db.get_or_404(FundingAgreement, agreement_id)
-            attach_service_error(refuse_form, error)
-        else:
-            db.session.commit()
-            flash(_("Refus enregistré."), "success")
-            return redirect(url_for("funding.agreement_edit", agreement_id=agreement.id))
-    return _agreement_page(agreement, refuse_form=refuse_form, status=422)
+    done = _submit(refuse_form, lambda: funding_service.refuse(agreement, refuse_form.reason.data,
+                                                               refuse_form.decided_on.data),
+                   _("Refus enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id))
+    return done or _agreement_page(agreement, refuse_form=refuse_form, status=422)
 
 
 @bp.route("/accords/<int:agreement_id>/frais/<int:enrolment_id>", methods=["POST"])
@@ -324,20 +270,11 @@ def agreement_annex(agreement_id: int, enrolment_id: int):
         flash(_("Ce·tte stagiaire n'est pas couvert·e par cet accord."), "danger")
         return redirect(url_for("funding.agreement_edit", agreement_id=agreement_id))
     annex_form = AnnexCostsForm(prefix=f"frais{enrolment_id}")
-    if annex_form.validate_on_submit():
-        try:
-            funding_service.set_annex_costs(item, {f"{kind}_{which}_cents": to_cents(
-                getattr(annex_form, f"{kind}_{which}").data) for kind in ANNEX_KINDS for which in ("agreed", "actual")})
-        except ServiceError as error:
-            db.session.rollback()
-            agreement = db.get_or_404(FundingAgreement, agreement_id)
-            error.field = error.field.removesuffix("_cents") if error.field else None
-            attach_service_error(annex_form, error)
-        else:
-            db.session.commit()
-            flash(_("Frais annexes enregistrés."), "success")
-            return redirect(url_for("funding.agreement_edit", agreement_id=agreement.id) + "#frais")
-    return _agreement_page(agreement, annex_forms={enrolment_id: annex_form}, status=422)
+    amounts = {f"{kind}_{which}_cents": to_cents(getattr(annex_form, f"{kind}_{which}").data)
+               for kind in ANNEX_KINDS for which in ("agreed", "actual")}
+    done = _submit(annex_form, lambda: funding_service.set_annex_costs(item, amounts), _("Frais annexes enregistrés."),
+                   url_for("funding.agreement_edit", agreement_id=agreement_id) + "#frais")
+    return done or _agreement_page(agreement, annex_forms={enrolment_id: annex_form}, status=422)
 
 
 # --- claims --------------------------------------------------------------------------------------------
@@ -358,7 +295,7 @@ def claim_create_for_session(session_id: int):
         flash(error.message, "danger")
         return redirect(url_for("funding.session_funding", session_id=session_id))
     db.session.commit()
-    flash(_("Demande de paiement n° %(number)s créée (brouillon).", number=claim.number), "success")
+    flash(_claim_created(claim), "success")
     return redirect(url_for("funding.claim_detail", claim_id=claim.id))
 
 
@@ -367,19 +304,15 @@ def claim_create_for_session(session_id: int):
 def claim_create_period():
     form = PeriodClaimForm()
     form.funder_id.choices = _funder_choices()
-    if form.validate_on_submit():
-        try:
-            claim = funding_service.create_claim(db.session.get(Funder, form.funder_id.data),
-                                                 period_start=form.period_start.data,
-                                                 period_end=form.period_end.data)
-        except ServiceError as error:
-            db.session.rollback()
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Demande de paiement n° %(number)s créée (brouillon).", number=claim.number), "success")
-            return redirect(url_for("funding.claim_detail", claim_id=claim.id))
-    return render_template("funding/claim_period.html", form=form)
+    done = _submit(form, lambda: funding_service.create_claim(
+        db.session.get(Funder, form.funder_id.data), period_start=form.period_start.data,
+        period_end=form.period_end.data), _claim_created, lambda claim: url_for("funding.claim_detail",
+                                                                                claim_id=claim.id))
+    return done or render_template("funding/claim_period.html", form=form)
+
+
+def _claim_created(claim) -> str:
+    return _("Demande de paiement n° %(number)s créée (brouillon).", number=claim.number)
 
 
 @bp.route("/demandes/<int:claim_id>")
@@ -420,19 +353,11 @@ def claim_refresh(claim_id: int):
 def claim_send(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
     form = SendForm()
-    if form.validate_on_submit():
-        try:
-            funding_service.send(claim, form.sent_on.data)
-        except ServiceError as error:
-            db.session.rollback()
-            claim = db.get_or_404(FundingClaim, claim_id)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Demande marquée comme envoyée le %(date)s.", date=form.sent_on.data.strftime("%d/%m/%Y")),
-                  "success")
-            return redirect(url_for("funding.claim_detail", claim_id=claim.id))
-    return _claim_page(claim, send_form=form, status=422)
+    done = _submit(form, lambda: funding_service.send(claim, form.sent_on.data),
+                   lambda _r: _("Demande marquée comme envoyée le %(date)s.",
+                                date=form.sent_on.data.strftime("%d/%m/%Y")),
+                   url_for("funding.claim_detail", claim_id=claim_id))
+    return done or _claim_page(claim, send_form=form, status=422)
 
 
 @bp.route("/demandes/<int:claim_id>/paiements", methods=["POST"])
@@ -440,21 +365,11 @@ def claim_send(claim_id: int):
 def claim_payment(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
     form = PaymentForm()
-    if form.validate_on_submit():
-        try:
-            warning = funding_service.record_payment(claim, to_cents(form.amount.data), form.received_on.data,
-                                                     form.note.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            claim = db.get_or_404(FundingClaim, claim_id)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Paiement enregistré."), "success")
-            if warning:
-                flash(warning, "warning")
-            return redirect(url_for("funding.claim_detail", claim_id=claim.id))
-    return _claim_page(claim, payment_form=form, status=422)
+    done = _submit(form, lambda: funding_service.record_payment(claim, to_cents(form.amount.data),
+                                                                form.received_on.data, form.note.data or ""),
+                   lambda warning: (warning, "warning") if warning else _("Paiement enregistré."),
+                   url_for("funding.claim_detail", claim_id=claim_id))
+    return done or _claim_page(claim, payment_form=form, status=422)
 
 
 @bp.route("/demandes/<int:claim_id>/rejet", methods=["POST"])
@@ -462,18 +377,9 @@ def claim_payment(claim_id: int):
 def claim_reject(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
     form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            funding_service.reject(claim, form.reason.data, form.rejected_on.data)
-        except ServiceError as error:
-            db.session.rollback()
-            claim = db.get_or_404(FundingClaim, claim_id)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Rejet enregistré."), "success")
-            return redirect(url_for("funding.claim_detail", claim_id=claim.id))
-    return _claim_page(claim, reject_form=form, status=422)
+    done = _submit(form, lambda: funding_service.reject(claim, form.reason.data, form.rejected_on.data),
+                   _("Rejet enregistré."), url_for("funding.claim_detail", claim_id=claim_id))
+    return done or _claim_page(claim, reject_form=form, status=422)
 
 
 def _download(content: bytes, filename: str, mimetype: str) -> Response:
