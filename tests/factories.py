@@ -96,6 +96,37 @@ def t(hhmm: str) -> time:
     return time(int(h), int(m))
 
 
+# --- enrolments (issue 3) ---------------------------------------------------------------------------
+
+def make_cycle(name=None, special_price_cents=45000):
+    from training_app.models import Cycle
+    cycle = Cycle(name=name or f"Cycle {next(_counter)}", special_price_cents=special_price_cents)
+    db.session.add(cycle)
+    db.session.commit()
+    return cycle
+
+
+def enrol(session: TrainingSession, trainee: Trainee | None = None, **options) -> Enrolment:
+    """An enrolment made through the rules (capacity, waiting list, audit), committed."""
+    from training_app.services import enrolments
+    enrolment = enrolments.enrol(session, trainee or make_trainee(), **options)
+    db.session.commit()
+    return enrolment
+
+
+def xlsx_bytes(rows) -> bytes:
+    """A workbook whose first sheet holds `rows` (lists of cell values)."""
+    import io
+
+    import openpyxl
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 # --- funding (issue 7) ---------------------------------------------------------------------------------
 
 def make_agreement(session: TrainingSession, enrolments, funder: Funder | None = None, status: str = "granted",

@@ -38,6 +38,7 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_pages(app)
     _register_template_helpers(app)
+    app.after_request(_security_headers)
 
     from training_app import cli
     cli.register(app)
@@ -106,6 +107,14 @@ def _register_error_pages(app: Flask) -> None:
     def server_error(e):
         db.session.rollback()
         return render_error(500, messages[500])
+
+
+def _security_headers(response):
+    # Personal links carry a token in their path: never send it to another site as a Referer.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
 
 
 def _register_template_helpers(app: Flask) -> None:

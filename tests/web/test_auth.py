@@ -64,3 +64,9 @@ def test_healthz_reports_an_unreachable_database():
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "unreachable"
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -2,6 +2,7 @@
 from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
 from training_app.blueprints.dashboard import bp as dashboard
+from training_app.blueprints.enrolments import bp as enrolments
 from training_app.blueprints.funding import bp as funding
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
@@ -14,6 +15,7 @@ BLUEPRINTS = [
     auth,
     catalogue,
     dashboard,
+    enrolments,
     funding,
     health,
     organisation,

@@ -15,10 +15,36 @@ MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+# Text kinds have no magic bytes: plain text (UTF-8 or Windows-1252) without control characters.
+TEXT_KINDS = ("csv",)
+MIMETYPES["csv"] = "text/csv"
+_CONTROL_BYTES = frozenset(range(32)) - {9, 10, 13}
+
+
 def detect(content: bytes, allowed: tuple[str, ...]) -> str | None:
     for kind in allowed:
-        if any(content.startswith(magic) for magic in SIGNATURES[kind]):
+        if kind in TEXT_KINDS:
+            if is_text(content):
+                return kind
+        elif any(content.startswith(magic) for magic in SIGNATURES[kind]):
             return kind
+    return None
+
+
+def is_text(content: bytes) -> bool:
+    sample = content[:4096]
+    if any(byte in _CONTROL_BYTES for byte in sample):
+        return False
+    return decode_text(sample) is not None
+
+
+def decode_text(content: bytes) -> str | None:
+    """UTF-8 (with or without BOM), else Windows-1252 (what Excel writes for CSV in France)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
     return None
 
 

@@ -1,5 +1,6 @@
 """All models, one module per aggregate. Importing this package registers every table."""
 from training_app.models.audit import AuditEntry
+from training_app.models.convocations import ConvocationSending, ConvocationText
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
 from training_app.models.funding_files import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus,
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
+    "ConvocationSending", "ConvocationText",
     # funding files
     "AgreementStatus", "AgreementTrainee", "ClaimPayment", "ClaimStatus", "FunderHourlyCap", "FundingAgreement",
     "FundingClaim", "FundingMode",

@@ -1,18 +1,37 @@
 """Enrolments: the only place where an enrolment's status changes.
 
+States (domain.md): requested -> confirmed, or waitlisted when the session is full;
+confirmed -> cancelled (by the trainee or the office) or withdrawn (dropped out, with
+a date and a reason); waitlisted -> confirmed when a place frees up. Every change goes
+through `_set_status`, which writes the audit entry (who, when, from, to, why).
+
 Capacity is checked and the row inserted under a lock on the session row
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway), so a
-session never has more confirmed enrolments than seats.
+session never has more confirmed enrolments than seats, even with several server
+processes. When a place frees up (cancellation, withdrawal before the start,
+capacity raised), the first waitlisted enrolment (by request time, then id) is
+promoted in the same transaction and told by e-mail once the transaction commits.
 """
+from datetime import date
+
 from flask_babel import gettext as _
-from sqlalchemy import func
+from sqlalchemy import func, or_
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
-from training_app.models import Enrolment, EnrolmentStatus, SessionStatus, Trainee, TrainingSession, User
+from training_app.formatting import datetime_fr, label
+from training_app.models import (Enrolment, EnrolmentStatus, Programme, SessionStatus, Trainee, TrainingSession,
+                                 User)
 from training_app.models.enrolments import LIVE_STATUSES
-from training_app.services import ServiceError, audit
+from training_app.services import ServiceError, audit, mail
 
+CONFIRMED, WAITLISTED, REQUESTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED
+CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
+# Statuses that count towards the cycle's special price (the trainee took or takes that course).
+PRICED_STATUSES = (REQUESTED, CONFIRMED, WAITLISTED, WITHDRAWN)
+
+
+# --- locks and counts -------------------------------------------------------------------------------
 
 def lock_session(session_id: int) -> TrainingSession:
     """Load the session row and lock it until the end of the transaction."""
@@ -24,27 +43,318 @@ def lock_session(session_id: int) -> TrainingSession:
     return session
 
 
-def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
-          actor_label: str = "", funding_mode: str = "") -> Enrolment:
-    """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full."""
-    session = lock_session(training_session.id)
+def _lock_enrolment(enrolment: Enrolment) -> tuple[TrainingSession, Enrolment]:
+    """Lock the enrolment's session, then reload the enrolment: its status is now stable."""
+    session = lock_session(enrolment.session_id)
+    fresh = db.session.scalar(db.select(Enrolment).where(Enrolment.id == enrolment.id)
+                              .execution_options(populate_existing=True))
+    return session, fresh
+
+
+def seats_taken(session: TrainingSession) -> int:
+    """Confirmed enrolments, plus those who dropped out once the course had started (their seat was used)."""
+    return db.session.scalar(
+        db.select(func.count(Enrolment.id)).where(
+            Enrolment.session_id == session.id,
+            or_(Enrolment.status == CONFIRMED,
+                (Enrolment.status == WITHDRAWN) & (Enrolment.withdrawn_on >= session.start_at.date())))) or 0
+
+
+def seats_left(session: TrainingSession) -> int:
+    return max(0, session.capacity - seats_taken(session))
+
+
+def waitlist(session: TrainingSession) -> list[Enrolment]:
+    """The waiting list in promotion order: request time, then id."""
+    return list(db.session.scalars(
+        db.select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status == WAITLISTED)
+        .order_by(Enrolment.requested_at, Enrolment.id)))
+
+
+def waitlist_position(enrolment: Enrolment) -> int | None:
+    """1 for the next person to be promoted; None when not on the waiting list."""
+    if enrolment.status != WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        db.select(func.count(Enrolment.id)).where(
+            Enrolment.session_id == enrolment.session_id, Enrolment.status == WAITLISTED,
+            or_(Enrolment.requested_at < enrolment.requested_at,
+                (Enrolment.requested_at == enrolment.requested_at) & (Enrolment.id < enrolment.id))))
+    return (ahead or 0) + 1
+
+
+def live_enrolment(session: TrainingSession, trainee: Trainee) -> Enrolment | None:
+    return db.session.scalar(
+        db.select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.trainee_id == trainee.id,
+                                   Enrolment.status.in_(LIVE_STATUSES)))
+
+
+# --- pricing ----------------------------------------------------------------------------------------
+
+def price_for(session: TrainingSession, trainee: Trainee) -> int | None:
+    """The price this trainee pays for this session, in cents (None: on request).
+
+    Internal programmes are free. A trainee who already takes two other programmes of
+    the same cycle gets the cycle's special price for the third one (and any further).
+    """
+    programme = session.programme
+    if programme.is_internal:
+        return 0
+    price = session.price_cents
+    cycle = programme.cycle
+    if cycle is None or cycle.special_price_cents is None or trainee.id is None:
+        return price
+    others = db.session.scalar(
+        db.select(func.count(func.distinct(TrainingSession.programme_id)))
+        .select_from(Enrolment).join(Enrolment.session).join(TrainingSession.programme)
+        .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(PRICED_STATUSES),
+               Programme.cycle_id == cycle.id, Programme.id != programme.id)) or 0
+    if others >= 2 and (price is None or cycle.special_price_cents < price):
+        return cycle.special_price_cents
+    return price
+
+
+# --- the one door for status changes ------------------------------------------------------------------
+
+def _set_status(enrolment: Enrolment, status: str, action: str, *, reason: str = "", actor: User | None = None,
+                actor_label: str = "", details: dict | None = None) -> None:
+    previous = enrolment.status
+    enrolment.status = status
+    if status == CONFIRMED:
+        enrolment.confirmed_at = utcnow()
+    elif status == CANCELLED:
+        enrolment.cancelled_at = utcnow()
+    if reason:
+        enrolment.status_reason = reason
+    audit.record(enrolment, action, actor=actor, actor_label=actor_label, from_state=previous, to_state=status,
+                 reason=reason, details=details)
+
+
+def _check_open_for_enrolment(session: TrainingSession) -> None:
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : on ne peut plus s'y inscrire."))
     if session.end_at < local_now():
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
-    live = db.session.scalar(
-        db.select(Enrolment.id).where(Enrolment.session_id == session.id, Enrolment.trainee_id == trainee.id,
-                                      Enrolment.status.in_(LIVE_STATUSES)))
-    if live is not None:
+
+
+def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
+          actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False) -> Enrolment:
+    """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full.
+
+    With confirm=False the enrolment stays `requested` (e.g. a pre-registration before
+    the session opens, or funding not yet agreed) and takes no seat until `confirm()`.
+    """
+    session = lock_session(training_session.id)
+    _check_open_for_enrolment(session)
+    if live_enrolment(session, trainee) is not None:
         raise ServiceError(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
-    confirmed = db.session.scalar(
-        db.select(func.count(Enrolment.id))
-        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED))
-    status = EnrolmentStatus.CONFIRMED if confirmed < session.capacity else EnrolmentStatus.WAITLISTED
-    enrolment = Enrolment(session=session, trainee=trainee, status=status, funding_mode=funding_mode,
-                          requested_at=utcnow(), price_cents=session.price_cents,
-                          confirmed_at=utcnow() if status == EnrolmentStatus.CONFIRMED else None)
+    enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
+                          requested_at=utcnow(), price_cents=price_for(session, trainee))
     db.session.add(enrolment)
-    audit.record(enrolment, "enrolled", actor=actor, actor_label=actor_label,
-                 from_state=EnrolmentStatus.REQUESTED, to_state=status)
+    if confirm:
+        status = CONFIRMED if seats_left(session) > 0 else WAITLISTED
+        _set_status(enrolment, status, "enrolled", actor=actor, actor_label=actor_label)
+    else:
+        audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED)
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    if notify:
+        notify_state(enrolment)
     return enrolment
+
+
+def confirm(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "",
+            notify: bool = True) -> Enrolment:
+    """Give a requested (or waitlisted) enrolment a seat; a requested one joins the waiting list when full."""
+    session, enrolment = _lock_enrolment(enrolment)
+    if enrolment.status not in (REQUESTED, WAITLISTED):
+        raise ServiceError(_("Seule une demande ou une inscription en liste d'attente peut être confirmée "
+                             "(état actuel : %(state)s).", state=label(enrolment.status)))
+    _check_open_for_enrolment(session)
+    if seats_left(session) > 0:
+        _set_status(enrolment, CONFIRMED, "confirmed", actor=actor, actor_label=actor_label)
+    elif enrolment.status == REQUESTED:
+        _set_status(enrolment, WAITLISTED, "waitlisted", actor=actor, actor_label=actor_label,
+                    reason=_("Session complète"))
+    else:
+        raise ServiceError(_("La session est complète (%(taken)d places occupées sur %(capacity)d) : "
+                             "l'inscription reste en liste d'attente.",
+                             taken=seats_taken(session), capacity=session.capacity))
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    if notify:
+        notify_state(enrolment)
+    return enrolment
+
+
+def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, actor_label: str = "",
+           by_trainee: bool = False) -> list[Enrolment]:
+    """Cancel a live enrolment; a freed seat goes to the waiting list. Returns the promoted enrolments."""
+    session, enrolment = _lock_enrolment(enrolment)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Indiquez le motif de l'annulation."), "reason")
+    if enrolment.status not in LIVE_STATUSES:
+        raise ServiceError(_("Cette inscription est déjà close (%(state)s).", state=label(enrolment.status)))
+    if enrolment.status == CONFIRMED and session.start_at <= local_now():
+        raise ServiceError(_("La session a commencé : enregistrez plutôt un abandon, avec sa date et son motif."))
+    was_confirmed = enrolment.status == CONFIRMED
+    _set_status(enrolment, CANCELLED, "cancelled", reason=reason, actor=actor, actor_label=actor_label,
+                details={"by": "trainee" if by_trainee else "office"})
+    promoted = _promote(session, actor=actor, actor_label=actor_label) if was_confirmed else []
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    return promoted
+
+
+def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User | None = None,
+             actor_label: str = "") -> list[Enrolment]:
+    """Record that a confirmed trainee dropped out on `on`. Before the start, the seat goes to the waiting list."""
+    session, enrolment = _lock_enrolment(enrolment)
+    reason = (reason or "").strip()
+    if on is None:
+        raise ServiceError(_("Indiquez la date de l'abandon."), "withdrawn_on")
+    if not reason:
+        raise ServiceError(_("Indiquez le motif de l'abandon."), "reason")
+    if enrolment.status != CONFIRMED:
+        raise ServiceError(_("Seule une inscription confirmée peut faire l'objet d'un abandon "
+                             "(état actuel : %(state)s).", state=label(enrolment.status)))
+    if on > local_now().date():
+        raise ServiceError(_("La date de l'abandon ne peut pas être dans le futur."), "withdrawn_on")
+    if on > session.end_at.date():
+        raise ServiceError(_("La date de l'abandon doit précéder la fin de la session (%(end)s).",
+                             end=session.end_at.strftime("%d/%m/%Y")), "withdrawn_on")
+    enrolment.withdrawn_on = on
+    _set_status(enrolment, WITHDRAWN, "withdrawn", reason=reason, actor=actor, actor_label=actor_label,
+                details={"withdrawn_on": on.isoformat()})
+    promoted = []
+    if on < session.start_at.date():
+        promoted = _promote(session, actor=actor, actor_label=actor_label)
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    return promoted
+
+
+def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", actor: User | None = None,
+         actor_label: str = "", notify: bool = True) -> Enrolment:
+    """Move a live enrolment to another session of the same programme.
+
+    The old enrolment is cancelled (its seat goes to that session's waiting list) and a
+    new one is made in the target session, confirmed or waitlisted by its capacity.
+    """
+    if target.id == enrolment.session_id:
+        raise ServiceError(_("Choisissez une autre session que la session actuelle."), "target")
+    # Lock both sessions, always in the same order, so that two moves cannot deadlock.
+    first, second = sorted((enrolment.session_id, target.id))
+    lock_session(first)
+    lock_session(second)
+    source, enrolment = _lock_enrolment(enrolment)
+    target = lock_session(target.id)
+    if target.programme_id != source.programme_id:
+        raise ServiceError(_("On ne peut déplacer une inscription que vers une session de la même formation."),
+                           "target")
+    if enrolment.status not in LIVE_STATUSES:
+        raise ServiceError(_("Cette inscription est close (%(state)s) : elle ne peut pas être déplacée.",
+                             state=label(enrolment.status)))
+    _check_open_for_enrolment(target)
+    if target.start_at <= local_now():
+        raise ServiceError(_("La session choisie a déjà commencé."), "target")
+    trainee = enrolment.trainee
+    if live_enrolment(target, trainee) is not None:
+        raise ServiceError(_("%(name)s est déjà inscrit·e à la session choisie.", name=trainee.full_name), "target")
+    was_confirmed = enrolment.status == CONFIRMED
+    new = Enrolment(session=target, trainee=trainee, status=REQUESTED, funding_mode=enrolment.funding_mode,
+                    requested_at=utcnow(), price_cents=price_for(target, trainee))
+    db.session.add(new)
+    db.session.flush()
+    moved_reason = reason.strip() or _("Déplacement vers la session du %(start)s", start=datetime_fr(target.start_at))
+    _set_status(enrolment, CANCELLED, "moved_out", reason=moved_reason, actor=actor, actor_label=actor_label,
+                details={"to_enrolment_id": new.id, "to_session_id": target.id})
+    status = CONFIRMED if seats_left(target) > 0 else WAITLISTED
+    _set_status(new, status, "moved_in", actor=actor, actor_label=actor_label,
+                reason=_("Venant de la session du %(start)s", start=datetime_fr(source.start_at)),
+                details={"from_enrolment_id": enrolment.id, "from_session_id": source.id})
+    if was_confirmed:
+        _promote(source, actor=actor, actor_label=actor_label)
+    _sync_session_status(source, actor=actor, actor_label=actor_label)
+    _sync_session_status(target, actor=actor, actor_label=actor_label)
+    if notify:
+        notify_state(new, moved_from=source)
+    return new
+
+
+def promote_waitlist(training_session: TrainingSession, *, actor: User | None = None,
+                     actor_label: str = "") -> list[Enrolment]:
+    """Give every free seat to the waiting list, first come first served. Returns the promoted enrolments."""
+    session = lock_session(training_session.id)
+    promoted = _promote(session, actor=actor, actor_label=actor_label)
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    return promoted
+
+
+def seats_changed(training_session: TrainingSession) -> list[Enrolment]:
+    """Called by services/sessions.update_session once the capacity may have changed (lock held)."""
+    return promote_waitlist(training_session)
+
+
+def _promote(session: TrainingSession, *, actor: User | None, actor_label: str) -> list[Enrolment]:
+    """Promote waitlisted enrolments while seats are left. The caller holds the session lock."""
+    if session.status == SessionStatus.CANCELLED or session.end_at < local_now():
+        return []
+    free = seats_left(session)
+    promoted = []
+    for enrolment in waitlist(session)[:free]:
+        _set_status(enrolment, CONFIRMED, "promoted", reason=_("Une place s'est libérée."),
+                    actor=actor, actor_label=actor_label)
+        notify_state(enrolment, promoted=True)
+        promoted.append(enrolment)
+    return promoted
+
+
+def _sync_session_status(session: TrainingSession, *, actor: User | None = None, actor_label: str = "") -> None:
+    """An open session becomes full when its last seat is taken, and open again when one frees up."""
+    if session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
+        return
+    db.session.flush()
+    status = SessionStatus.FULL if seats_left(session) == 0 else SessionStatus.OPEN
+    if status != session.status:
+        previous = session.status
+        session.status = status
+        audit.record(session, "full" if status == SessionStatus.FULL else "reopened", actor=actor,
+                     actor_label=actor_label, from_state=previous, to_state=status)
+
+
+# --- telling the trainee ------------------------------------------------------------------------------
+
+def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: TrainingSession | None = None) -> None:
+    """E-mail the trainee their state and their personal link (sent after commit)."""
+    from training_app.services.trainee_links import personal_url
+
+    trainee, session = enrolment.trainee, enrolment.session
+    title = session.programme.title
+    dates = _("du %(start)s au %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at))
+    if promoted:
+        subject = _("Une place s'est libérée : votre inscription est confirmée")
+        state = _("Une place s'est libérée : votre inscription à la formation « %(title)s » (%(dates)s) est "
+                  "maintenant confirmée. Votre convocation vous sera envoyée avant la formation.",
+                  title=title, dates=dates)
+    elif enrolment.status == CONFIRMED:
+        subject = _("Votre inscription est confirmée")
+        state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. Votre convocation "
+                  "vous sera envoyée avant la formation.", title=title, dates=dates)
+    elif enrolment.status == WAITLISTED:
+        subject = _("Vous êtes sur la liste d'attente")
+        state = _("La session de la formation « %(title)s » (%(dates)s) est complète : vous êtes inscrit·e sur "
+                  "la liste d'attente, en position %(position)d. Nous vous écrirons dès qu'une place se libère.",
+                  title=title, dates=dates, position=waitlist_position(enrolment))
+    else:
+        subject = _("Votre demande d'inscription est enregistrée")
+        state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. Nous "
+                  "vous confirmerons votre place dès l'ouverture des inscriptions.", title=title, dates=dates)
+    if moved_from is not None:
+        state = _("Votre inscription a été déplacée depuis la session du %(start)s.",
+                  start=datetime_fr(moved_from.start_at)) + "\n\n" + state
+    body = "\n\n".join([
+        _("Bonjour %(name)s,", name=trainee.full_name),
+        state,
+        _("Votre espace personnel (vos inscriptions, vos documents) : %(url)s", url=personal_url(trainee)),
+        _("Ce lien est personnel : ne le partagez pas. S'il a expiré, vous pouvez en demander un nouveau "
+          "depuis la page qu'il ouvre."),
+    ]) + "\n"
+    mail.queue(trainee.email, subject, body, tag=f"enrolment:{enrolment.id}:{enrolment.status}")

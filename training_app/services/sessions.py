@@ -10,6 +10,7 @@ from training_app.extensions import db
 from training_app.models import (Enrolment, EnrolmentStatus, Programme, SessionStatus, Slot, TrainingSession,
                                  User, session_trainers)
 from training_app.services import ServiceError, audit
+from training_app.services import enrolments as enrolment_service
 
 DEFAULT_TIMETABLE = ((time(9, 30), time(12, 30)), (time(14, 0), time(18, 0)))
 
@@ -90,6 +91,7 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
         if not slots:
             raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
                                "end_at")
+    enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     capacity = data.capacity or session.capacity
     confirmed = confirmed_count(session)
     if capacity < confirmed:
@@ -103,6 +105,7 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
     audit.record(session, "updated", from_state=old_status, to_state=session.status)
+    enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
     return dates_changed
 
 

@@ -1,0 +1,52 @@
+"""A person registers on the public page: first a session with seats, then a full one, where they
+see the waiting-list message with their position; their personal link shows both enrolments."""
+from datetime import datetime
+
+import pytest
+
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+
+def _fill_and_send(page, email):
+    page.get_by_label("Civilité").select_option(label="Madame")
+    page.get_by_label("Prénom").fill("Awa")
+    page.get_by_label("Nom", exact=True).fill("Diallo")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Fonction").fill("Assistante sociale")
+    page.get_by_label("Structure employeuse").fill("CCAS de Rennes")
+    page.get_by_label("Par l'employeur, avec une prise en charge de son OPCO").check()
+    page.get_by_label("J'accepte que mes données").check()
+    page.get_by_role("button", name="Envoyer ma demande").click()
+
+
+def test_registering_on_a_session_with_seats_then_on_a_full_one(page, live_server):
+    programme = factories.make_programme(title="Du dialogue à la négociation")
+    factories.make_session(programme=programme, capacity=15)
+    full = factories.make_session(programme=programme, capacity=1, start=datetime(2030, 4, 2, 9, 30),
+                                  end=datetime(2030, 4, 5, 12, 30))
+    factories.enrol(full)   # the only seat
+    factories.enrol(full)   # first on the waiting list
+
+    page.goto(f"/formations/{programme.id}")
+    assert "15 place(s) disponible(s)" in page.content()
+    page.get_by_role("link", name="S'inscrire", exact=True).click()
+    _fill_and_send(page, "awa.diallo@example.org")
+    assert "Votre inscription est confirmée" in page.get_by_test_id("registration-result").inner_text()
+
+    page.goto(f"/formations/{programme.id}")
+    assert "14 place(s) disponible(s)" in page.content()
+    page.get_by_role("link", name="S'inscrire sur la liste d'attente").click()
+    assert "Cette session est complète" in page.get_by_role("status").first.inner_text()
+    _fill_and_send(page, "awa.diallo@example.org")
+    result = page.get_by_test_id("registration-result").inner_text()
+    assert "liste d'attente, en position 2" in result
+
+    mails = [m for m in live_server.extensions["outbox"] if m.to == ["awa.diallo@example.org"]]
+    assert "en position 2" in mails[-1].body
+    link = mails[-1].body.split(live_server.config["PUBLIC_URL"])[1].split()[0]
+    page.goto(link)
+    assert page.get_by_test_id("waitlist-position").inner_text().startswith("Vous êtes en position 2")
+    badges = page.locator(".badge").all_inner_texts()
+    assert "Confirmée" in badges and "Liste d'attente" in badges

@@ -1,0 +1,113 @@
+"""Convocations: the Word document read back, the e-mail after commit, the record of each sending."""
+import io
+from datetime import datetime
+
+import pytest
+from docx import Document
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.documents import storage
+from training_app.extensions import db
+from training_app.models import ConvocationSending, Organisation
+from training_app.services import ServiceError, convocations
+
+
+def _text(content: bytes) -> str:
+    document = Document(io.BytesIO(content))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def convoked_session():
+    organisation = Organisation.get()
+    organisation.name, organisation.city = "Si on s'alliait ?", "Rennes"
+    organisation.email, organisation.phone = "sionsalliait@example.org", "02 99 00 00 00"
+    camille = factories.make_user("trainer", name="Camille Le Gall")
+    ines = factories.make_user("trainer", name="Inès Moreau")
+    programme = factories.make_programme(title="Du dialogue à la négociation", accessibility_contact="Référente : Claire")
+    session = factories.make_session(programme=programme, trainers=[camille, ines])  # Tue 5 Mar 2030 14:00 - Fri 12:30
+    session.access_info = "Métro A, station Villejean-Université"
+    db.session.commit()
+    return session
+
+
+def test_the_convocation_names_the_trainee_the_day_by_day_timetable_and_the_place(convoked_session):
+    employer = factories.make_employer(name="CCAS de Rennes")
+    trainee = factories.make_trainee("Awa", "Diallo", employer=employer)
+    enrolment = factories.enrol(convoked_session, trainee)
+    text = _text(convocations.render(enrolment))
+    assert "Mme Awa DIALLO" in text and "CCAS de Rennes" in text
+    assert "Du dialogue à la négociation" in text
+    assert "Préparer une négociation" in text and "Suivre une négociation" in text  # the objectives
+    assert "mardi 5 mars 2030 | 14h00 – 18h00 | 4 h" in text
+    assert "mercredi 6 mars 2030 | 9h30 – 12h30 et 14h00 – 18h00 | 7 h" in text
+    assert "jeudi 7 mars 2030 | 9h30 – 12h30 et 14h00 – 18h00 | 7 h" in text
+    assert "vendredi 8 mars 2030 | 9h30 – 12h30 | 3 h" in text
+    assert "4 rue du Bourbonnais, Rennes" in text and "Métro A, station Villejean-Université" in text
+    assert "Camille Le Gall et Inès Moreau" in text
+    assert "Référente : Claire" in text                       # disability contact
+    assert "De quoi prendre des notes" in text                # what to bring (default)
+    assert "sionsalliait@example.org / 02 99 00 00 00" in text  # how to report an absence
+    assert "/moi/" in text                                    # the personal link
+    assert "mardi 5 mars 2030 à 14h00" in text and "vendredi 8 mars 2030 à 12h30" in text
+
+
+def test_session_texts_replace_the_defaults(convoked_session):
+    convocations.save_texts(convoked_session, "Votre ordinateur portable", "Appelez Claire", "Bienvenue !")
+    db.session.commit()
+    enrolment = factories.enrol(convoked_session)
+    text = _text(convocations.render(enrolment))
+    assert "Votre ordinateur portable" in text and "Appelez Claire" in text
+    assert "De quoi prendre des notes" not in text
+
+
+def test_sending_to_all_confirmed_records_each_sending_and_mails_after_commit(convoked_session, outbox, admin):
+    convoked_session.capacity = 2
+    db.session.commit()
+    seated = [factories.enrol(convoked_session) for _ in range(2)]
+    factories.enrol(convoked_session)  # waitlisted: not convoked
+    with frozen_at(datetime(2030, 2, 19, 10, 0)):
+        sent = convocations.send_all(convoked_session, actor=admin)
+    assert outbox == []
+    db.session.commit()
+    assert sorted(s.enrolment_id for s in sent) == sorted(e.id for e in seated)
+    assert sorted(m.to[0] for m in outbox) == sorted(e.trainee.email for e in seated)
+    message = outbox[0]
+    assert message.subject == "Convocation : Du dialogue à la négociation"
+    assert message.attachments[0].filename.endswith(".docx")
+    assert "mercredi 6 mars 2030 : 9h30 – 12h30 et 14h00 – 18h00" in message.body
+    record = db.session.scalar(db.select(ConvocationSending).where(ConvocationSending.enrolment_id == seated[0].id))
+    assert (record.sent_to, record.who, record.sent_at) == (seated[0].trainee.email, "Alice Admin",
+                                                            datetime(2030, 2, 19, 9, 0))  # 10:00 in Paris is 9:00 UTC
+    assert seated[0].trainee.last_name.upper() in _text(storage.read(record.document_path))
+
+    assert convocations.send_all(convoked_session, only_new=True, actor=admin) == []
+    assert len(convocations.send_all(convoked_session, actor=admin)) == 2
+
+
+def test_a_rolled_back_sending_sends_nothing(convoked_session, outbox):
+    enrolment = factories.enrol(convoked_session)
+    convocations.send(enrolment)
+    db.session.rollback()
+    db.session.commit()
+    assert outbox == []
+    assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 0
+
+
+def test_only_confirmed_trainees_of_live_sessions_are_convoked(convoked_session):
+    convoked_session.capacity = 1
+    db.session.commit()
+    factories.enrol(convoked_session)
+    waiting = factories.enrol(convoked_session)
+    with pytest.raises(ServiceError, match="confirmées"):
+        convocations.send(waiting)
+    empty = factories.make_session(start=datetime(2030, 6, 4, 9, 30), end=datetime(2030, 6, 4, 18))
+    with pytest.raises(ServiceError, match="Aucune inscription confirmée"):
+        convocations.send_all(empty)
+    with frozen_at(datetime(2030, 3, 20)), pytest.raises(ServiceError, match="terminée"):
+        convocations.send(convocations.confirmed_enrolments(convoked_session)[0])

@@ -1,0 +1,153 @@
+"""Many people at once: the session row lock keeps capacity exact across threads and processes.
+
+Real concurrency needs PostgreSQL (SELECT ... FOR UPDATE); on SQLite these tests are skipped.
+"""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from tests import factories
+from tests.conftest import is_postgres
+from training_app.extensions import db
+from training_app.models import Enrolment, Trainee, TrainingSession
+from training_app.services import enrolments
+
+pytestmark = pytest.mark.postgres_only
+
+CAPACITY, PEOPLE = 15, 40
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(app):
+    if not is_postgres(app):
+        pytest.skip("real concurrency needs PostgreSQL row locks (set TEST_DATABASE_URL)")
+
+
+def _run_together(app, count, work):
+    """Run work(i) in `count` threads released at the same moment, each in its own app context
+    (so its own SQLAlchemy session and database connection). Returns the exceptions raised."""
+    barrier = threading.Barrier(count)
+    errors = []
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                work(i)
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def _counts(session_id):
+    db.session.expire_all()
+    rows = db.session.execute(
+        db.select(Enrolment.status, db.func.count()).where(Enrolment.session_id == session_id)
+        .group_by(Enrolment.status)).all()
+    return dict(rows)
+
+
+def test_40_simultaneous_enrolments_in_threads_give_15_confirmed_and_25_waitlisted(app):
+    session_id = factories.make_session(capacity=CAPACITY).id
+    trainee_ids = [factories.make_trainee().id for _ in range(PEOPLE)]
+    db.session.remove()
+
+    def enrol(i):
+        session = db.session.get(TrainingSession, session_id)
+        enrolments.enrol(session, db.session.get(Trainee, trainee_ids[i]))
+        db.session.commit()
+
+    assert _run_together(app, PEOPLE, enrol) == []
+    assert _counts(session_id) == {"confirmed": CAPACITY, "waitlisted": PEOPLE - CAPACITY}
+    session = db.session.get(TrainingSession, session_id)
+    waiting = enrolments.waitlist(session)
+    assert [enrolments.waitlist_position(e) for e in waiting] == list(range(1, PEOPLE - CAPACITY + 1))
+    assert session.status == "full"
+
+
+def test_simultaneous_cancellations_promote_each_waitlisted_trainee_once(app, outbox):
+    session = factories.make_session(capacity=2)
+    seated = [factories.enrol(session).id for _ in range(2)]
+    waiting = [factories.enrol(session).id for _ in range(3)]
+    session_id = session.id
+    db.session.remove()
+
+    def cancel(i):
+        enrolments.cancel(db.session.get(Enrolment, seated[i]), "Empêchement")
+        db.session.commit()
+
+    assert _run_together(app, 2, cancel) == []
+    assert _counts(session_id) == {"cancelled": 2, "confirmed": 2, "waitlisted": 1}
+    statuses = [db.session.get(Enrolment, i).status for i in waiting]
+    assert statuses == ["confirmed", "confirmed", "waitlisted"]
+    assert len(outbox) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(app, tmp_path):
+    """The app served by gunicorn with four worker processes on a free local port."""
+    port = _free_port()
+    env = dict(os.environ, TRAINING_APP_CONFIG="testing", INSTANCE_PATH=str(tmp_path),
+               STORAGE_DIR=str(tmp_path / "storage"),
+               TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "--preload",
+         "--log-level", "info", "training_app:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        booted = 0
+        for line in process.stderr:  # blocks until gunicorn reports; the socket is bound before workers boot
+            if "Booting worker" in line:
+                booted += 1
+                if booted == 4:
+                    break
+        assert booted == 4, "gunicorn did not start"
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep draining its log
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_40_simultaneous_public_registrations_through_gunicorn_workers(app, gunicorn):
+    session_id = factories.make_session(capacity=CAPACITY).id
+    db.session.remove()
+    url = f"{gunicorn}/formations/sessions/{session_id}/inscription"
+    answers = [None] * PEOPLE
+
+    def register(i):
+        form = urllib.parse.urlencode({
+            "civility": "Mme", "first_name": "Personne", "last_name": f"Numéro {i}",
+            "email": f"personne{i}@example.org", "job_title": "Animatrice", "employer_name": "",
+            "funding_mode": "personal", "consent": "y"}).encode()
+        with urllib.request.urlopen(urllib.request.Request(url, data=form), timeout=120) as response:
+            answers[i] = (response.status, response.read().decode())
+
+    assert _run_together(app, PEOPLE, register) == []
+    assert all(status == 200 for status, _body in answers)
+    assert sum("est confirmée" in body for _status, body in answers) == CAPACITY
+    assert sum("liste d'attente, en position" in body for _status, body in answers) == PEOPLE - CAPACITY
+    assert _counts(session_id) == {"confirmed": CAPACITY, "waitlisted": PEOPLE - CAPACITY}
+    positions = sorted(enrolments.waitlist_position(e)
+                       for e in enrolments.waitlist(db.session.get(TrainingSession, session_id)))
+    assert positions == list(range(1, PEOPLE - CAPACITY + 1))

@@ -1,0 +1,118 @@
+"""Participant lists: .xlsx and .csv, a per-row report, only valid rows imported, in file order."""
+import io
+
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from tests import factories
+from training_app.extensions import db
+from training_app.models import Employer, Enrolment, Trainee
+from training_app.services import ServiceError, enrolment_import
+
+HEADER = ["Civilité", "Nom", "Prénom", "E-mail", "Fonction", "Structure employeuse", "SIRET"]
+
+
+def _upload(content: bytes, name: str) -> FileStorage:
+    return FileStorage(io.BytesIO(content), filename=name)
+
+
+def _check(session, content, name):
+    content, kind = enrolment_import.read_upload(_upload(content, name), 10 * 1024 * 1024)
+    return enrolment_import.check(session, enrolment_import.parse(content, kind))
+
+
+def test_xlsx_rows_are_checked_one_by_one_with_the_reason_of_each_rejection():
+    session = factories.make_session()
+    factories.make_trainee("Karim", "Benali", email="karim@example.org")
+    enrolled = factories.make_trainee("Sophie", "Renaud", email="sophie@example.org")
+    factories.enrol(session, enrolled)
+    content = factories.xlsx_bytes([
+        HEADER,
+        ["Mme", "Diallo", "Awa", "awa@example.org", "Assistante sociale", "CCAS de Rennes", "783 245 210 00001"],
+        ["Monsieur", "Benali", "Karim", "KARIM@example.org", "Coordinateur", "", ""],
+        ["", "", "Julien", "julien@example", "", "", ""],
+        ["Mme", "Renaud", "Sophie", "sophie@example.org", "", "", ""],
+        ["Mme", "Guégan", "Nolwenn", "awa@example.org", "", "", ""],
+        [None, None, None, None, None, None, None],
+        ["Dr", "Morvan", "Élise", "elise@example.org", "", "Centre social", "12345678901234"],
+        ["M.", "Kerhervé", "Yann", "yann@example.org", "", "", 78324521000001],
+    ])
+    rows = _check(session, content, "liste.xlsx")
+    report = {row.line: (row.ok, row.errors, row.notes) for row in rows}
+    assert report[2] == (True, [], [])
+    assert report[3][0] is True and "déjà connu·e (Karim Benali)" in report[3][2][0]
+    assert not report[4][0] and {"Le nom manque."} <= set(report[4][1])
+    assert any("julien@example" in e for e in report[4][1])
+    assert not report[5][0] and "déjà inscrit·e" in report[5][1][0]
+    assert not report[6][0] and "figure déjà ligne 2" in report[6][1][0]
+    assert 7 not in report  # blank lines are skipped
+    assert not report[8][0] and any("Civilité inconnue" in e for e in report[8][1])
+    assert any("clé de contrôle" in e for e in report[8][1])
+    assert not report[9][0] and any("sans le nom de la structure" in e for e in report[9][1])
+    assert rows[0].details.employer_siret == "78324521000001" and rows[1].details.civility == "M."
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1  # nothing written
+
+
+def test_only_valid_rows_are_imported_in_file_order_then_the_waiting_list(outbox):
+    session = factories.make_session(capacity=2)
+    csv_text = ("civilite;nom;prenom;email;fonction;employeur;siret\n"
+                "Mme;Diallo;Awa;awa@example.org;Assistante sociale;CCAS de Rennes;78324521000001\n"
+                "M.;Le Bihan;Julien;pas-une-adresse;Animateur;;\n"
+                "M.;Benali;Karim;karim@example.org;Coordinateur;CCAS de Rennes;\n"
+                "Mme;Ndiaye;Fatou;fatou@example.org;Médiatrice;;\n")
+    content, kind = enrolment_import.read_upload(_upload(csv_text.encode("cp1252"), "liste.csv"), 10**6)
+    assert kind == "csv"
+    rows = enrolment_import.import_rows(session, enrolment_import.parse(content, kind), notify=True)
+    db.session.commit()
+    assert [(r.line, r.outcome) for r in rows] == [(2, "confirmed"), (3, "rejected"), (4, "confirmed"),
+                                                    (5, "waitlisted")]
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 3
+    employers = db.session.scalars(db.select(Employer)).all()
+    assert [(e.name, e.siret) for e in employers] == [("CCAS de Rennes", "78324521000001")]  # found again by name
+    fatou = db.session.scalar(db.select(Trainee).where(Trainee.email == "fatou@example.org"))
+    assert fatou.category == "individual" and fatou.employer is None
+    assert len(outbox) == 3
+
+
+def test_a_file_without_header_uses_the_documented_column_order():
+    session = factories.make_session()
+    content = b"Mme,Diallo,Awa,awa@example.org,Assistante sociale,CCAS,\n"
+    rows = _check(session, content, "liste.csv")
+    assert rows[0].ok and rows[0].details.last_name == "Diallo" and rows[0].details.job_title == "Assistante sociale"
+
+
+@pytest.mark.parametrize("content, name, message", [
+    (b"", "vide.csv", "vide"),
+    (b"\x89PNG\r\n\x1a\n", "liste.xlsx", r"pas d'un type accepté \(XLSX, CSV\)"),
+    (b"PK\x03\x04 pas vraiment un zip", "liste.xlsx", "illisible"),
+    ("Nom;Prénom;Fonction\nDiallo;Awa;AS\n".encode(), "liste.csv", "Colonnes manquantes dans l'en-tête : E-mail"),
+    (b"\n\n", "liste.csv", "aucune ligne"),
+])
+def test_unreadable_files_are_refused_with_a_reason(content, name, message):
+    session = factories.make_session()
+    with pytest.raises(ServiceError, match=message):
+        _check(session, content, name)
+
+
+def test_the_stashed_file_is_bound_to_its_session():
+    session, other = factories.make_session(), factories.make_session()
+    token = enrolment_import.stash(session, b"a;b;c", "csv")
+    assert enrolment_import.unstash(session, token)[:2] == (b"a;b;c", "csv")
+    for bad_session, bad_token in ((other, token), (session, token + "x"), (session, "")):
+        with pytest.raises(ServiceError, match="plus disponible"):
+            enrolment_import.unstash(bad_session, bad_token)
+
+
+def test_the_template_workbook_reads_back_as_a_valid_list():
+    session = factories.make_session()
+    rows = _check(session, enrolment_import.template_workbook(), "modele.xlsx")
+    assert len(rows) == 1 and rows[0].ok
+
+
+def test_csv_is_told_from_its_content_utf8_or_windows_1252_and_binaries_are_not_text():
+    from training_app.documents import uploads
+    assert uploads.detect("nom;prénom\n".encode("cp1252"), ("xlsx", "csv")) == "csv"
+    assert uploads.detect("\ufeffnom;prénom\r\n".encode(), ("xlsx", "csv")) == "csv"
+    assert uploads.detect(factories.xlsx_bytes([["a"]]), ("xlsx", "csv")) == "xlsx"
+    assert uploads.detect(b"MZ\x90\x00\x03", ("xlsx", "csv")) is None
+    assert uploads.decode_text("prénom".encode("cp1252")) == "prénom"

@@ -1,0 +1,237 @@
+"""Enrolment states, capacity, the waiting list and its promotion order, moves and prices."""
+import pathlib
+import re
+from datetime import date, datetime
+
+import pytest
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import AuditEntry, Enrolment, SessionStatus
+from training_app.services import ServiceError, audit, enrolments
+from training_app.services import sessions as session_service
+
+
+def _states(session):
+    rows = db.session.scalars(db.select(Enrolment).where(Enrolment.session_id == session.id)
+                              .order_by(Enrolment.id)).all()
+    return [e.status for e in rows]
+
+
+def _waitlisted(session, when: datetime) -> Enrolment:
+    """A waitlisted enrolment requested at `when` (UTC)."""
+    enrolment = Enrolment(session=session, trainee=factories.make_trainee(), status="waitlisted", requested_at=when)
+    db.session.add(enrolment)
+    db.session.commit()
+    return enrolment
+
+
+def test_a_full_session_waitlists_in_request_order_and_shows_as_full():
+    session = factories.make_session(capacity=2)
+    made = [factories.enrol(session) for _ in range(4)]
+    assert [e.status for e in made] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
+    assert [enrolments.waitlist_position(e) for e in made] == [None, None, 1, 2]
+    assert session.status == SessionStatus.FULL
+    assert (enrolments.seats_taken(session), enrolments.seats_left(session)) == (2, 0)
+
+
+def test_promotion_takes_the_first_waitlisted_by_request_time_then_id(outbox):
+    session = factories.make_session(capacity=1)
+    seated = factories.enrol(session)
+    late = _waitlisted(session, datetime(2030, 1, 2, 9, 0))       # smallest id, latest request
+    early = _waitlisted(session, datetime(2030, 1, 1, 9, 0))      # earliest request
+    tie = _waitlisted(session, datetime(2030, 1, 1, 9, 0))        # same time as `early`, larger id
+    assert enrolments.waitlist(session) == [early, tie, late]
+    admin = factories.make_user("admin", name="Claire Bernard")
+
+    promoted = enrolments.cancel(seated, "Empêchement", actor=admin)
+    assert promoted == [early]
+    assert outbox == []  # nothing leaves before the commit
+    db.session.commit()
+
+    assert early.status == "confirmed" and early.confirmed_at is not None
+    assert [m.to for m in outbox] == [[early.trainee.email]]
+    assert "Une place s'est libérée" in outbox[0].subject
+    assert (enrolments.waitlist_position(tie), enrolments.waitlist_position(late)) == (1, 2)
+    entry = audit.history(early)[-1]
+    assert (entry.action, entry.from_state, entry.to_state, entry.who) == (
+        "promoted", "waitlisted", "confirmed", "Claire Bernard")
+    cancelled = audit.history(seated)[-1]
+    assert (cancelled.from_state, cancelled.to_state, cancelled.reason) == ("confirmed", "cancelled", "Empêchement")
+
+
+def test_a_rolled_back_cancellation_promotes_nobody_and_sends_nothing(outbox):
+    session = factories.make_session(capacity=1)
+    seated = factories.enrol(session)
+    waiting = factories.enrol(session)
+    enrolments.cancel(seated, "Erreur de saisie")
+    db.session.rollback()
+    db.session.expire_all()
+    assert (seated.status, waiting.status) == ("confirmed", "waitlisted")
+    assert outbox == []
+
+
+def test_raising_the_capacity_promotes_in_order_and_lowering_it_below_the_confirmed_count_is_refused(outbox):
+    session = factories.make_session(capacity=2)
+    made = [factories.enrol(session) for _ in range(5)]
+    data = session_service.SessionData(programme=session.programme, start_at=session.start_at, end_at=session.end_at,
+                                       capacity=4, status=session.status, place=session.place)
+    session_service.update_session(session, data)
+    db.session.commit()
+    assert [e.status for e in made] == ["confirmed"] * 4 + ["waitlisted"]
+    assert sorted(m.to[0] for m in outbox) == sorted([made[2].trainee.email, made[3].trainee.email])
+    assert session.status == SessionStatus.FULL
+
+    data.capacity = 3
+    with pytest.raises(ServiceError, match=r"\(4\)") as refused:
+        session_service.update_session(session, data)
+    assert refused.value.field == "capacity"
+
+
+def test_a_withdrawal_before_the_start_frees_the_seat_but_not_one_during_the_course():
+    session = factories.make_session(capacity=1)  # Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
+    first, waiting = factories.enrol(session), factories.enrol(session)
+    with frozen_at(datetime(2030, 3, 1, 10)):
+        assert enrolments.withdraw(first, date(2030, 3, 1), "Changement de poste") == [waiting]
+    db.session.commit()
+    assert (first.status, first.withdrawn_on, waiting.status) == ("withdrawn", date(2030, 3, 1), "confirmed")
+
+    third = factories.enrol(session)
+    assert third.status == "waitlisted"
+    with frozen_at(datetime(2030, 3, 6, 12)):
+        assert enrolments.withdraw(waiting, date(2030, 3, 6), "Malade") == []
+    db.session.commit()
+    assert third.status == "waitlisted"  # the seat was used: it is not given again
+    assert enrolments.seats_left(session) == 0
+
+
+@pytest.mark.parametrize("on, reason, message", [
+    (None, "Malade", "Indiquez la date"),
+    (date(2030, 3, 6), "", "Indiquez le motif"),
+    (date(2030, 3, 7), "Malade", "dans le futur"),
+    (date(2030, 3, 9), "Malade", "précéder la fin"),
+])
+def test_bad_withdrawals_are_refused(on, reason, message):
+    session = factories.make_session()
+    enrolment = factories.enrol(session)
+    with frozen_at(datetime(2030, 3, 6, 12) if on != date(2030, 3, 9) else datetime(2030, 3, 20)), \
+            pytest.raises(ServiceError, match=message):
+        enrolments.withdraw(enrolment, on, reason)
+
+
+def test_cancellation_rules():
+    session = factories.make_session(capacity=1)
+    seated, waiting = factories.enrol(session), factories.enrol(session)
+    with pytest.raises(ServiceError, match="motif"):
+        enrolments.cancel(seated, "  ")
+    with frozen_at(datetime(2030, 3, 6, 10)), pytest.raises(ServiceError, match="abandon"):
+        enrolments.cancel(seated, "Absent")
+    assert enrolments.cancel(waiting, "Plus disponible") == []
+    db.session.commit()
+    with pytest.raises(ServiceError, match="déjà close"):
+        enrolments.cancel(waiting, "Encore")
+
+
+def test_a_request_takes_no_seat_until_confirmed():
+    session = factories.make_session(capacity=1)
+    request = factories.enrol(session, confirm=False)
+    assert request.status == "requested" and enrolments.seats_left(session) == 1
+    other = factories.enrol(session)
+    assert other.status == "confirmed"
+    enrolments.confirm(request)
+    db.session.commit()
+    assert request.status == "waitlisted"  # the session filled up meanwhile
+    with pytest.raises(ServiceError, match="complète"):
+        enrolments.confirm(request)
+    enrolments.cancel(other, "Désistement")
+    db.session.commit()
+    assert request.status == "confirmed"  # promoted from the waiting list
+    assert [e.action for e in audit.history(request)] == ["requested", "waitlisted", "promoted"]
+
+
+def test_enrolment_is_refused_in_cancelled_or_past_sessions_and_twice():
+    cancelled = factories.make_session(status="cancelled")
+    trainee = factories.make_trainee()
+    with pytest.raises(ServiceError, match="annulée"):
+        enrolments.enrol(cancelled, trainee)
+    past = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
+    with pytest.raises(ServiceError, match="terminée"):
+        enrolments.enrol(past, trainee)
+    session = factories.make_session()
+    factories.enrol(session, trainee)
+    with pytest.raises(ServiceError, match="déjà inscrit"):
+        enrolments.enrol(session, trainee)
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
+
+
+def test_moving_to_another_session_of_the_same_programme(outbox):
+    programme = factories.make_programme()
+    source = factories.make_session(programme=programme, capacity=1)
+    target = factories.make_session(programme=programme, capacity=1, start=datetime(2030, 4, 2, 9, 30),
+                                    end=datetime(2030, 4, 3, 18))
+    moving, waiting = factories.enrol(source), factories.enrol(source)
+    factories.enrol(target)  # the target is full: the moved enrolment waits there
+
+    new = enrolments.move(moving, target, reason="Dates plus pratiques")
+    db.session.commit()
+    assert (moving.status, new.status, new.session_id, waiting.status) == (
+        "cancelled", "waitlisted", target.id, "confirmed")
+    out, arrived = audit.history(moving)[-1], audit.history(new)[-1]
+    assert (out.action, out.details["to_enrolment_id"]) == ("moved_out", new.id)
+    assert (arrived.action, arrived.details["from_enrolment_id"]) == ("moved_in", moving.id)
+    assert {m.to[0] for m in outbox} == {moving.trainee.email, waiting.trainee.email}
+
+    other = factories.make_session(programme=factories.make_programme(), start=datetime(2030, 5, 7, 9, 30),
+                                   end=datetime(2030, 5, 7, 18))
+    with pytest.raises(ServiceError, match="même formation"):
+        enrolments.move(waiting, other)
+    with pytest.raises(ServiceError, match="autre session"):
+        enrolments.move(waiting, source)
+
+
+def test_prices_internal_free_session_price_and_the_cycle_special_price_from_the_third_programme():
+    cycle = factories.make_cycle(special_price_cents=45000)
+    programmes = [factories.make_programme(cycle_id=cycle.id, price_cents=56000) for _ in range(4)]
+    sessions = [factories.make_session(programme=p, price_cents=56000, start=datetime(2030, 3 + i, 5, 14),
+                                       end=datetime(2030, 3 + i, 8, 12, 30)) for i, p in enumerate(programmes)]
+    trainee = factories.make_trainee()
+    first = factories.enrol(sessions[0], trainee)
+    second = factories.enrol(sessions[1], trainee)
+    assert (first.price_cents, second.price_cents) == (56000, 56000)
+    third = factories.enrol(sessions[2], trainee)
+    assert third.price_cents == 45000
+    assert enrolments.price_for(sessions[3], trainee) == 45000
+
+    enrolments.cancel(third, "Report")
+    enrolments.cancel(second, "Report")
+    db.session.commit()
+    assert enrolments.price_for(sessions[3], trainee) == 56000  # cancelled courses do not count
+
+    internal = factories.make_session(programme=factories.make_programme(kind="internal", price_cents=0),
+                                      start=datetime(2030, 9, 3, 9, 30), end=datetime(2030, 9, 3, 18))
+    assert factories.enrol(internal, trainee).price_cents == 0
+
+
+def test_every_change_of_state_is_audited_with_from_and_to():
+    session = factories.make_session(capacity=1)
+    a, b = factories.enrol(session), factories.enrol(session)
+    enrolments.cancel(a, "Empêchement")
+    db.session.commit()
+    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.entity_type == "enrolments")
+                                 .order_by(AuditEntry.id)).all()
+    assert [(e.entity_id, e.action, e.from_state, e.to_state) for e in entries] == [
+        (a.id, "enrolled", "requested", "confirmed"),
+        (b.id, "enrolled", "requested", "waitlisted"),
+        (a.id, "cancelled", "confirmed", "cancelled"),
+        (b.id, "promoted", "waitlisted", "confirmed"),
+    ]
+
+
+def test_nothing_outside_the_enrolment_service_assigns_an_enrolment_status():
+    root = pathlib.Path(__file__).resolve().parents[2] / "training_app"
+    assignment = re.compile(r"(enrolment|\be)\w*\.status\s*=[^=]")
+    offenders = [str(path.relative_to(root)) for path in root.rglob("*.py")
+                 if path.name != "enrolments.py" or path.parent.name != "services"
+                 if assignment.search(path.read_text(encoding="utf-8"))]
+    assert offenders == []

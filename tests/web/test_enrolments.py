@@ -1,0 +1,228 @@
+"""The office's enrolment pages: enrol, confirm, cancel, withdraw, move, import, convocations, outbox."""
+import io
+import json
+import os
+from datetime import datetime
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import ConvocationSending, Employer, Enrolment, Trainee
+from training_app.services import enrolments, mail
+
+
+def _page(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+
+
+def _enrolment(email):
+    return db.session.scalar(db.select(Enrolment).join(Enrolment.trainee).where(Trainee.email == email))
+
+
+def new_trainee_form(**overrides):
+    data = {"trainee_id": "0", "civility": "Mme", "first_name": "Awa", "last_name": "Diallo",
+            "email": "awa@example.org", "phone": "", "job_title": "Assistante sociale", "category": "employee",
+            "employer_id": "-1", "employer_name": "CCAS de Rennes", "employer_siret": "78324521000001",
+            "funding_mode": "opco", "notify": "y"}
+    data.update(overrides)
+    return data
+
+
+def test_admin_enrols_a_new_trainee_with_a_new_employer(admin_client, outbox):
+    session = factories.make_session(capacity=1)
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form())
+    assert response.status_code == 302
+    enrolment = _enrolment("awa@example.org")
+    assert enrolment.status == "confirmed" and enrolment.funding_mode == "opco"
+    assert (enrolment.trainee.employer.name, enrolment.trainee.employer.siret) == ("CCAS de Rennes", "78324521000001")
+    assert [m.to for m in outbox] == [["awa@example.org"]] and "/moi/" in outbox[0].body
+    page = _page(admin_client.get(response.headers["Location"]))
+    assert "Awa Diallo est inscrit·e : place confirmée." in page
+    assert "0 place(s) libre(s)" in page and "DIALLO Awa" in page
+
+
+def test_admin_enrols_an_existing_trainee_who_joins_the_waiting_list(admin_client):
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    employer = factories.make_employer(name="Centre social")
+    trainee = factories.make_trainee("Julien", "Le Bihan", employer=employer)
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
+        "trainee_id": str(trainee.id), "employer_id": "0", "category": "employee", "funding_mode": "employer"})
+    assert response.status_code == 302
+    page = _page(admin_client.get(response.headers["Location"]))
+    assert "liste d'attente, position 1" in page
+    assert db.session.scalar(db.select(db.func.count(Employer.id))) == 1
+
+
+def test_bad_enrolment_input_is_explained_next_to_the_field_and_nothing_is_saved(admin_client):
+    session = factories.make_session()
+    existing = factories.make_trainee(email="deja@example.org")
+    factories.enrol(session, existing)
+    cases = {
+        "Indiquez le prénom.": {"first_name": ""},
+        "Cette adresse e-mail n'est pas valide.": {"email": "awa@"},
+        "Indiquez le nom de la structure.": {"employer_name": ""},
+        "doit compter 14 chiffres": {"employer_siret": "1234"},
+        "clé de contrôle": {"employer_siret": "78324521000002"},
+        "a déjà cette adresse e-mail": {"email": "deja@example.org"},
+    }
+    for message, overrides in cases.items():
+        response = admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form(**overrides))
+        assert response.status_code == 200
+        assert message in _page(response), message
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
+        "trainee_id": str(existing.id), "employer_id": "0", "category": "employee", "funding_mode": "opco"})
+    assert "est déjà inscrit·e à cette session" in _page(response)
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
+    past = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
+    response = admin_client.post(f"/sessions/{past.id}/inscrire", data=new_trainee_form())
+    assert "Cette session est terminée" in _page(response)
+    cancelled = factories.make_session(status="cancelled", start=datetime(2030, 6, 4, 9, 30),
+                                       end=datetime(2030, 6, 4, 18))
+    response = admin_client.post(f"/sessions/{cancelled.id}/inscrire", data=new_trainee_form())
+    assert "Cette session est annulée" in _page(response)
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
+
+
+def test_the_session_page_lists_confirmed_and_waitlisted_with_seats_left(admin_client, trainer_client, trainer):
+    session = factories.make_session(capacity=2, trainers=[trainer])
+    for name in ("Awa", "Julien", "Karim", "Fatou"):
+        factories.enrol(session, factories.make_trainee(name))
+    page = _page(admin_client.get(f"/sessions/{session.id}"))
+    assert "2 place(s) occupée(s) sur 2" in page and "0 place(s) libre(s)" in page
+    assert "Confirmé·es (2)" in page and "Liste d'attente (2)" in page
+    assert "Inscrire un·e stagiaire" in page
+    trainer_page = _page(trainer_client.get(f"/sessions/{session.id}"))
+    assert "Liste d'attente (2)" in trainer_page and "Inscrire un·e stagiaire" not in trainer_page
+    enrolment = enrolments.waitlist(session)[0]
+    assert trainer_client.get(f"/inscriptions/{enrolment.id}").status_code == 200
+    assert trainer_client.post(f"/inscriptions/{enrolment.id}/confirmer").status_code == 403
+
+
+def test_the_enrolment_page_shows_the_audit_trail(admin_client, admin):
+    session = factories.make_session(capacity=1)
+    seated = factories.enrol(session, factories.make_trainee("Awa", "Diallo"))
+    waiting = factories.enrol(session, factories.make_trainee("Julien", "Le Bihan"))
+    response = admin_client.post(f"/inscriptions/{seated.id}/annuler", data={"reason": "Arrêt maladie"})
+    assert response.status_code == 302
+    page = _page(admin_client.get(f"/inscriptions/{waiting.id}"))
+    assert "Sortie de la liste d'attente" in page and "Liste d'attente → Confirmée" in page
+    assert "Alice Admin" in page and "Une place s'est libérée." in page
+    page = _page(admin_client.get(f"/inscriptions/{seated.id}"))
+    assert "Annulation" in page and "Confirmée → Annulée" in page and "Arrêt maladie" in page
+
+
+def test_cancel_and_withdraw_forms_refuse_bad_input_and_save_nothing(admin_client):
+    session = factories.make_session()
+    enrolment = factories.enrol(session)
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/annuler", data={"reason": ""})
+    assert "Indiquez le motif." in _page(response)
+    with frozen_at(datetime(2030, 3, 6, 11)):
+        response = admin_client.post(f"/inscriptions/{enrolment.id}/abandon",
+                                     data={"withdrawn_on": "2030-03-09", "reason": "Malade"})
+        assert "ne peut pas être dans le futur" in _page(response)
+        response = admin_client.post(f"/inscriptions/{enrolment.id}/abandon",
+                                     data={"withdrawn_on": "31/02/2030", "reason": "Malade"})
+        assert "pas une date valide" in _page(response)
+        db.session.expire_all()
+        assert enrolment.status == "confirmed"
+        response = admin_client.post(f"/inscriptions/{enrolment.id}/abandon",
+                                     data={"withdrawn_on": "2030-03-06", "reason": "Malade"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (enrolment.status, enrolment.status_reason) == ("withdrawn", "Malade")
+
+
+def test_admin_moves_an_enrolment_and_confirms_a_request(admin_client):
+    programme = factories.make_programme()
+    source = factories.make_session(programme=programme)
+    target = factories.make_session(programme=programme, start=datetime(2030, 4, 2, 9, 30),
+                                    end=datetime(2030, 4, 3, 18))
+    enrolment = factories.enrol(source, confirm=False)
+    page = _page(admin_client.get(f"/inscriptions/{enrolment.id}/deplacer"))
+    assert "place(s) libre(s)" in page
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/deplacer", data={"target": str(target.id)})
+    assert response.status_code == 302
+    new = db.session.scalar(db.select(Enrolment).where(Enrolment.session_id == target.id))
+    assert new.status == "confirmed" and response.headers["Location"].endswith(f"/inscriptions/{new.id}")
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/deplacer", data={"target": "0"})
+    assert "Choisissez une session." in _page(response)
+
+    request = factories.enrol(source, confirm=False)
+    admin_client.post(f"/inscriptions/{request.id}/confirmer")
+    db.session.expire_all()
+    assert request.status == "confirmed"
+
+
+def test_lowering_capacity_below_the_confirmed_count_is_refused_with_the_count(admin_client):
+    from tests.web.test_sessions import session_form
+    session = factories.make_session(capacity=3)
+    for _ in range(3):
+        factories.enrol(session)
+    response = admin_client.post(f"/sessions/{session.id}/modifier",
+                                 data=session_form(session.programme, capacity="2"))
+    assert "sous le nombre d'inscriptions confirmées (3)" in _page(response)
+    db.session.expire_all()
+    assert session.capacity == 3
+
+
+def test_import_preview_then_confirmation(admin_client, outbox):
+    session = factories.make_session(capacity=1)
+    content = factories.xlsx_bytes([
+        ["Civilité", "Nom", "Prénom", "E-mail", "Fonction", "Employeur", "SIRET"],
+        ["Mme", "Diallo", "Awa", "awa@example.org", "AS", "CCAS", ""],
+        ["M.", "", "Julien", "julien@example.org", "", "", ""],
+        ["M.", "Benali", "Karim", "karim@example.org", "", "", ""],
+    ])
+    response = admin_client.post(f"/sessions/{session.id}/import",
+                                 data={"file": (io.BytesIO(content), "liste.xlsx")},
+                                 content_type="multipart/form-data")
+    page = _page(response)
+    assert "2 ligne(s) valide(s) sur 3, 1 rejetée(s)" in page and "Le nom manque." in page
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0  # nothing before confirming
+    token = page.split('name="upload" type="hidden" value="')[1].split('"')[0]
+    response = admin_client.post(f"/sessions/{session.id}/import/confirmer", data={"upload": token})
+    page = _page(response)
+    assert "2 ligne(s) importée(s), 1 rejetée(s)" in page
+    assert [e.status for e in db.session.scalars(db.select(Enrolment).order_by(Enrolment.id))] == [
+        "confirmed", "waitlisted"]
+    assert outbox == []  # the notify box was left unticked
+    response = admin_client.post(f"/sessions/{session.id}/import/confirmer", data={"upload": token})
+    assert "n'est plus disponible" in _page(admin_client.get(response.headers["Location"]))
+
+    response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n"), "x.csv")},
+                                 content_type="multipart/form-data")
+    assert "pas d'un type accepté (XLSX, CSV)" in _page(response)
+    assert admin_client.get("/inscriptions/modele-import.xlsx").data.startswith(b"PK")
+
+
+def test_convocations_are_sent_from_the_session_and_recorded(admin_client, outbox):
+    session = factories.make_session(capacity=2)
+    seated = [factories.enrol(session) for _ in range(2)]
+    response = admin_client.post(f"/sessions/{session.id}/convocations",
+                                 data={"message": "Bienvenue !", "what_to_bring": "", "absence_procedure": ""})
+    assert response.status_code == 302
+    response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer", data={"only_new": "1"})
+    page = _page(admin_client.get(response.headers["Location"]))
+    assert "2 convocation(s) envoyée(s)." in page and seated[0].trainee.email in page
+    assert len(outbox) == 2 and outbox[0].body.startswith("Bonjour") and "Bienvenue !" in outbox[0].body
+    admin_client.post(f"/inscriptions/{seated[0].id}/convocation")
+    assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 3
+    page = _page(admin_client.get(f"/inscriptions/{seated[0].id}"))
+    assert page.count("par e-mail à " + seated[0].trainee.email) == 2
+    preview = admin_client.get(f"/inscriptions/{seated[0].id}/convocation.docx")
+    assert preview.status_code == 200 and preview.data.startswith(b"PK")
+
+
+def test_the_outbox_page_shows_captured_mail(admin_client, app):
+    path = mail.outbox_path(app)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"to": ["awa@example.org"], "subject": "Votre inscription est confirmée",
+                                 "body": "Bonjour Awa", "attachments": ["convocation.docx"],
+                                 "tag": "", "at": "2030-02-19T09:00:00"}) + "\n")
+    try:
+        page = _page(admin_client.get("/admin/courriels"))
+    finally:
+        os.remove(path)
+    assert "Votre inscription est confirmée" in page and "awa@example.org" in page and "convocation.docx" in page

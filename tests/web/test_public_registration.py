@@ -1,0 +1,228 @@
+"""Public registration on a session's page, and the trainee's personal page reached by their link."""
+import time
+from datetime import datetime
+
+import pytest
+from itsdangerous import TimestampSigner
+
+from tests import factories
+from training_app import create_app
+from training_app.extensions import db, limiter
+from training_app.models import Employer, Enrolment, Trainee
+from training_app.services import convocations
+
+
+def _page(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+
+
+def registration(**overrides):
+    data = {"civility": "Mme", "first_name": "Awa", "last_name": "Diallo", "email": "Awa.Diallo@Example.org",
+            "phone": "06 00 00 00 00", "job_title": "Assistante sociale", "employer_name": "CCAS de Rennes",
+            "employer_siret": "783 245 210 00001", "funding_mode": "opco", "consent": "y", "website": ""}
+    data.update(overrides)
+    return data
+
+
+def _url(session):
+    return f"/formations/sessions/{session.id}/inscription"
+
+
+def test_the_programme_page_offers_a_place_a_waiting_list_or_a_pre_registration(client):
+    programme = factories.make_programme()
+    open_session = factories.make_session(programme=programme, capacity=2)
+    full = factories.make_session(programme=programme, capacity=1, start=datetime(2030, 4, 2, 9, 30),
+                                  end=datetime(2030, 4, 3, 18))
+    factories.enrol(full)
+    factories.make_session(programme=programme, status="planned", start=datetime(2030, 5, 7, 9, 30),
+                           end=datetime(2030, 5, 7, 18))
+    page = _page(client.get(f"/formations/{programme.id}"))
+    assert "2 place(s) disponible(s)" in page and f'href="{_url(open_session)}"' in page
+    assert "S'inscrire sur la liste d'attente" in page and f'href="{_url(full)}"' in page
+    assert "Se pré-inscrire" in page
+
+
+def test_registering_with_seats_left_confirms_and_tells_the_person_and_the_office(client, app, outbox):
+    session = factories.make_session(capacity=2)
+    response = client.post(_url(session), data=registration())
+    assert response.status_code == 200
+    assert "Votre inscription est confirmée." in _page(response)
+    trainee = db.session.scalar(db.select(Trainee))
+    assert (trainee.email, trainee.employer.name, trainee.employer.siret, trainee.category) == (
+        "awa.diallo@example.org", "CCAS de Rennes", "78324521000001", "employee")
+    enrolment = db.session.scalar(db.select(Enrolment))
+    assert (enrolment.status, enrolment.funding_mode, enrolment.price_cents) == ("confirmed", "opco", 84000)
+    to_person, to_office = outbox
+    assert to_person.to == ["awa.diallo@example.org"] and "est confirmée" in to_person.body
+    path = to_person.body.split("http://127.0.0.1:5000")[1].split()[0]
+    assert "Awa Diallo" in _page(client.get(path))  # the personal link works
+    assert to_office.to == [app.config["MAIL_OFFICE"]] and "Awa Diallo" in to_office.subject
+    assert f"/inscriptions/{enrolment.id}" in to_office.body and "Places restantes : 1" in to_office.body
+
+
+def test_registering_for_a_full_session_gives_the_waiting_list_position(client, outbox):
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    factories.enrol(session)
+    response = client.post(_url(session), data=registration())
+    assert "sur la liste d'attente, en position 2" in _page(response)
+    assert "en position 2" in outbox[0].body and outbox[0].subject == "Vous êtes sur la liste d'attente"
+
+
+def test_a_planned_session_takes_pre_registrations_that_the_office_confirms(client, admin_client):
+    session = factories.make_session(status="planned")
+    response = client.post(_url(session), data=registration())
+    assert "nous vous confirmerons votre place" in _page(response)
+    enrolment = db.session.scalar(db.select(Enrolment))
+    assert enrolment.status == "requested"
+    assert "Demandes d'inscription à confirmer" in _page(admin_client.get("/tableau-de-bord"))
+    admin_client.post(f"/inscriptions/{enrolment.id}/confirmer")
+    db.session.expire_all()
+    assert enrolment.status == "confirmed"
+
+
+def test_a_duplicate_registration_creates_nothing_and_sends_the_summary_again(client, outbox):
+    session = factories.make_session()
+    client.post(_url(session), data=registration())
+    outbox.clear()
+    response = client.post(_url(session), data=registration(first_name="Autre", email="awa.diallo@example.org"))
+    assert "existe déjà pour cette adresse" in _page(response)
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
+    assert db.session.scalar(db.select(Trainee.first_name)) == "Awa"  # a public form never rewrites a record
+    assert [m.to for m in outbox] == [["awa.diallo@example.org"]]
+
+
+def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):
+    session = factories.make_session()
+    cases = {
+        "Indiquez le prénom.": {"first_name": " "},
+        "Indiquez l'adresse e-mail.": {"email": ""},
+        "Cette adresse e-mail n'est pas valide.": {"email": "awa@"},
+        "Choisissez un mode de financement.": {"funding_mode": ""},
+        "Cochez cette case": {"consent": ""},
+        "doit compter 14 chiffres": {"employer_siret": "123"},
+        "Indiquez le nom de la structure employeuse qui a ce SIRET.": {"employer_name": ""},
+    }
+    for message, overrides in cases.items():
+        response = client.post(_url(session), data=registration(**overrides))
+        assert response.status_code == 200
+        assert message in _page(response), message
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(Employer.id))) == 0
+    assert outbox == []
+
+
+def test_a_robot_filling_the_hidden_field_records_nothing(client, outbox):
+    session = factories.make_session()
+    response = client.post(_url(session), data=registration(website="http://spam.example"))
+    assert response.status_code == 200
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 0 and outbox == []
+
+
+def test_past_or_cancelled_sessions_are_closed_to_registration(client):
+    past = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
+    cancelled = factories.make_session(status="cancelled")
+    for session in (past, cancelled):
+        assert "Les inscriptions à cette session sont closes." in _page(client.get(_url(session)))
+        client.post(_url(session), data=registration())
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0
+    assert client.get("/formations/sessions/999/inscription").status_code == 404
+
+
+def test_registrations_are_rate_limited_per_address(app):
+    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                     "RATELIMIT_ENABLED": True})
+    try:
+        session = factories.make_session()
+        client = limited.test_client()
+        codes = [client.post(_url(session), data=registration(email=f"p{i}@example.org")).status_code
+                 for i in range(6)]
+        assert codes == [200] * 5 + [429]
+        assert "Trop de demandes" in _page(client.post(_url(session), data=registration(email="p9@example.org")))
+        assert client.get(_url(session)).status_code == 200  # reading the page is not limited
+    finally:
+        limiter.enabled = False  # the limiter is shared by every app of the test run
+        limiter.reset()
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
+
+
+# --- the trainee's personal page -------------------------------------------------------------------------
+
+def test_the_personal_page_shows_states_waiting_position_and_documents(client):
+    trainee = factories.make_trainee("Awa", "Diallo")
+    full = factories.make_session(capacity=1)
+    factories.enrol(full)
+    factories.enrol(full, trainee)
+    seated_in = factories.make_session(start=datetime(2030, 4, 2, 9, 30), end=datetime(2030, 4, 3, 18))
+    seated = factories.enrol(seated_in, trainee)
+    page = _page(client.get(factories.personal_path(trainee)))
+    assert "Vous êtes en position 1 sur la liste d'attente" in page
+    assert "Votre convocation vous sera envoyée avant la formation." in page
+    convocations.send(seated)
+    db.session.commit()
+    page = _page(client.get(factories.personal_path(trainee)))
+    assert "Convocation (Word)" in page
+    document = client.get(factories.personal_path(trainee, "enrolments.trainee_convocation", enrolment_id=seated.id))
+    assert document.status_code == 200 and document.data.startswith(b"PK")
+
+
+def test_a_trainee_cannot_reach_someone_elses_documents(client):
+    trainee, other = factories.make_trainee(), factories.make_trainee()
+    session = factories.make_session()
+    theirs = factories.enrol(session, other)
+    convocations.send(theirs)
+    db.session.commit()
+    path = factories.personal_path(trainee, "enrolments.trainee_convocation", enrolment_id=theirs.id)
+    assert client.get(path).status_code == 404
+    response = client.post(factories.personal_path(trainee, "enrolments.trainee_cancel", enrolment_id=theirs.id))
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert theirs.status == "confirmed"
+
+
+def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, outbox):
+    session = factories.make_session(capacity=1)
+    trainee = factories.make_trainee("Awa", "Diallo")
+    mine = factories.enrol(session, trainee)
+    waiting = factories.enrol(session)
+    response = client.post(factories.personal_path(trainee, "enrolments.trainee_cancel", enrolment_id=mine.id),
+                           data={"reason": "Je ne suis plus disponible"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (mine.status, waiting.status) == ("cancelled", "confirmed")
+    assert [m.to for m in outbox] == [[waiting.trainee.email]]
+    page = _page(client.get(response.headers["Location"]))
+    assert "Votre inscription est annulée." in page
+
+
+@pytest.mark.parametrize("kind", ["expired", "tampered", "replaced"])
+def test_an_expired_tampered_or_replaced_link_shows_no_data_and_offers_a_new_link(client, monkeypatch, kind):
+    trainee = factories.make_trainee("Awa", "Diallo")
+    factories.enrol(factories.make_session(), trainee)
+    if kind == "expired":
+        long_ago = time.time() - 200 * 86400
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(long_ago))
+        path = factories.personal_path(trainee)
+        monkeypatch.undo()
+    elif kind == "tampered":
+        path = factories.personal_path(trainee)[:-3] + "abc"
+    else:
+        path = factories.personal_path(trainee)
+        client.post("/moi/nouveau-lien", data={"email": trainee.email})
+    response = client.get(path)
+    page = _page(response)
+    assert response.status_code == 403
+    assert "Ce lien personnel n'est plus valable" in page and "Recevoir un nouveau lien" in page
+    assert "Diallo" not in page and "Formation" not in page.split("<main", 1)[1]
+    if kind == "expired":
+        assert "a expiré" in page
+
+
+def test_a_new_link_is_sent_by_e_mail_and_opens_the_page(client, outbox):
+    factories.make_trainee("Awa", "Diallo", email="awa@example.org")
+    response = client.post("/moi/nouveau-lien", data={"email": "AWA@example.org"})
+    assert "un nouveau lien vient d'y être envoyé" in _page(response)
+    link = outbox[0].body.split("http://127.0.0.1:5000")[1].split()[0]
+    assert "Bonjour Awa Diallo" in _page(client.get(link))
+    client.post("/moi/nouveau-lien", data={"email": "inconnu@example.org"})
+    assert len(outbox) == 1  # an unknown address gets the same answer and no e-mail

@@ -1,0 +1,118 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from training_app.services.registrations import FUNDING_LABELS
+
+CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
+CATEGORY_CHOICES = [("employee", _l("Salarié·e")), ("job_seeker", _l("Demandeur·se d'emploi")),
+                    ("individual", _l("Particulier")), ("other", _l("Autre"))]
+FUNDING_CHOICES = list(FUNDING_LABELS.items())
+EMAIL_VALIDATORS = [Optional(), Email(message=_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False),
+                    Length(max=254)]
+
+
+class PersonFieldsMixin:
+    civility = SelectField(_l("Civilité"), choices=CIVILITY_CHOICES, validators=[Optional()])
+    first_name = StringField(_l("Prénom"), validators=[Length(max=100)])
+    last_name = StringField(_l("Nom"), validators=[Length(max=100)])
+    email = EmailField(_l("Adresse e-mail"), validators=EMAIL_VALIDATORS)
+    phone = StringField(_l("Téléphone"), validators=[Length(max=40)])
+    job_title = StringField(_l("Fonction"), validators=[Length(max=200)])
+    employer_name = StringField(_l("Structure employeuse"), validators=[Length(max=300)])
+    employer_siret = StringField(_l("SIRET de la structure (14 chiffres)"), validators=[Length(max=20)])
+
+
+def _require(form, *names) -> bool:
+    ok = True
+    messages = {"first_name": _l("Indiquez le prénom."), "last_name": _l("Indiquez le nom."),
+                "email": _l("Indiquez l'adresse e-mail."), "employer_name": _l("Indiquez le nom de la structure.")}
+    for name in names:
+        field = getattr(form, name)
+        if not (field.data or "").strip():
+            field.errors = list(field.errors) + [str(messages[name])]
+            ok = False
+    return ok
+
+
+class EnrolForm(PersonFieldsMixin, FlaskForm):
+    """The office enrols an existing trainee, or a new one (with their employer)."""
+    trainee_id = SelectField(_l("Stagiaire"), coerce=int, validators=[Optional()])
+    category = SelectField(_l("Catégorie (bilan pédagogique et financier)"), choices=CATEGORY_CHOICES)
+    employer_id = SelectField(_l("Structure employeuse existante"), coerce=int, validators=[Optional()])
+    funding_mode = SelectField(_l("Financement"), choices=FUNDING_CHOICES)
+    pending = BooleanField(_l("Demande à confirmer plus tard (elle ne prend pas encore de place)"))
+    notify = BooleanField(_l("Prévenir le ou la stagiaire par e-mail (état et lien personnel)"), default=True)
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.trainee_id.data:
+            return ok
+        needed = ["first_name", "last_name", "email"]
+        if self.employer_id.data == -1:
+            needed.append("employer_name")
+        return _require(self, *needed) and ok
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Motif"), validators=[DataRequired(message=_l("Indiquez le motif.")),
+                                                    Length(max=2000)])
+
+
+class WithdrawForm(FlaskForm):
+    withdrawn_on = DateField(_l("Date de l'abandon"),
+                             validators=[InputRequired(message=_l("Indiquez une date valide (jj/mm/aaaa)."))])
+    reason = TextAreaField(_l("Motif"), validators=[DataRequired(message=_l("Indiquez le motif de l'abandon.")),
+                                                    Length(max=2000)])
+
+
+class MoveForm(FlaskForm):
+    target = SelectField(_l("Nouvelle session"), coerce=int,
+                         validators=[DataRequired(message=_l("Choisissez une session."))])
+    reason = TextAreaField(_l("Motif (facultatif)"), validators=[Length(max=2000)])
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField(_l("Liste des participant·es (.xlsx ou .csv)"))
+
+
+class ImportConfirmForm(FlaskForm):
+    upload = HiddenField()
+    notify = BooleanField(_l("Prévenir chaque stagiaire par e-mail (état et lien personnel)"), default=True)
+
+
+class ConvocationTextForm(FlaskForm):
+    message = TextAreaField(_l("Mot d'accompagnement en tête de l'e-mail (facultatif)"),
+                            validators=[Length(max=4000)])
+    what_to_bring = TextAreaField(_l("À apporter (vide : texte par défaut)"), validators=[Length(max=4000)])
+    absence_procedure = TextAreaField(_l("En cas d'absence (vide : texte par défaut)"),
+                                      validators=[Length(max=4000)])
+
+
+class SendAllForm(FlaskForm):
+    only_new = HiddenField(default="1")
+
+
+class PostForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class PublicRegistrationForm(PersonFieldsMixin, FlaskForm):
+    funding_mode = RadioField(_l("Comment la formation sera-t-elle financée ?"), choices=FUNDING_CHOICES,
+                              validators=[InputRequired(message=_l("Choisissez un mode de financement."))])
+    # A field people never see: robots that fill every field give themselves away.
+    website = StringField(_l("Ne pas remplir ce champ"), validators=[Optional()])
+    consent = BooleanField(_l("J'accepte que mes données servent à gérer mon inscription et le suivi de la "
+                              "formation."), validators=[DataRequired(message=_l("Cochez cette case pour "
+                                                                                   "envoyer votre demande."))])
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        return _require(self, "first_name", "last_name", "email") and ok
+
+
+class TraineeCancelForm(FlaskForm):
+    reason = TextAreaField(_l("Motif (facultatif)"), validators=[Length(max=2000)])

@@ -1,0 +1,481 @@
+"""Enrolments: the office enrols, confirms, cancels, records drop-outs, moves, imports lists and
+sends convocations; the public asks for a place; a trainee sees and cancels their own enrolments."""
+import io
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
+from training_app.blueprints.enrolments import bp
+from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, ImportConfirmForm,
+                                                      ImportUploadForm, MoveForm, PostForm, PublicRegistrationForm,
+                                                      ReasonForm, SendAllForm, TraineeCancelForm, WithdrawForm)
+from training_app.clock import local_now
+from training_app.documents import storage
+from training_app.extensions import db, limiter
+from training_app.forms import attach_service_error
+from training_app.models import Employer, Enrolment, Programme, SessionStatus, Trainee, TrainingSession
+from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
+from training_app.services.registrations import PersonDetails
+from training_app.services.trainee_links import trainee_view
+
+DOCX = convocations.DOCX_MIMETYPE
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _load_session(session_id: int) -> TrainingSession:
+    session = db.get_or_404(TrainingSession, session_id)
+    check_session_access(session)
+    return session
+
+
+def _load_enrolment(enrolment_id: int) -> Enrolment:
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    check_session_access(enrolment.session)
+    return enrolment
+
+
+def _to_session(session_id: int, anchor: str = "inscriptions"):
+    return redirect(url_for("sessions.session_detail", session_id=session_id) + f"#{anchor}")
+
+
+def _to_enrolment(enrolment_id: int):
+    return redirect(url_for("enrolments.enrolment_detail", enrolment_id=enrolment_id))
+
+
+def _details(form) -> PersonDetails:
+    return PersonDetails(
+        civility=form.civility.data or "", first_name=form.first_name.data or "", last_name=form.last_name.data or "",
+        email=form.email.data or "", phone=form.phone.data or "", job_title=form.job_title.data or "",
+        employer_name=form.employer_name.data or "", employer_siret=form.employer_siret.data or "",
+        category=getattr(form, "category", None) and form.category.data or "")
+
+
+def _promoted_flash(promoted) -> None:
+    for enrolment in promoted:
+        flash(_("%(name)s quitte la liste d'attente : sa place est confirmée (e-mail envoyé).",
+                name=enrolment.trainee.full_name), "info")
+
+
+# --- the office -----------------------------------------------------------------------------------
+
+@bp.route("/sessions/<int:session_id>/inscrire", methods=["GET", "POST"])
+@access(ADMIN)
+def enrol_create(session_id: int):
+    session = _load_session(session_id)
+    form = EnrolForm()
+    _enrol_choices(form)
+    if form.validate_on_submit():
+        try:
+            trainee = _trainee_for(form)
+            enrolment = enrolments.enrol(session, trainee, funding_mode=form.funding_mode.data,
+                                         confirm=not form.pending.data, notify=form.notify.data)
+        except ServiceError as error:
+            db.session.rollback()
+            session = _load_session(session_id)
+            _enrol_choices(form)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            position = enrolments.waitlist_position(enrolment)
+            message = _("%(name)s est inscrit·e : %(state)s.", name=trainee.full_name,
+                        state=_state_text(enrolment.status, position))
+            flash(message, "success")
+            return _to_session(session.id)
+    return render_template("enrolments/enrol_form.html", form=form, session=session,
+                           seats_left=enrolments.seats_left(session))
+
+
+def _enrol_choices(form: EnrolForm) -> None:
+    trainees = db.session.execute(
+        db.select(Trainee.id, Trainee.last_name, Trainee.first_name, Trainee.email)
+        .order_by(Trainee.last_name, Trainee.first_name)).all()
+    form.trainee_id.choices = [(0, _("— Nouveau ou nouvelle stagiaire (remplir ci-dessous) —"))] + [
+        (t.id, f"{t.last_name.upper()} {t.first_name} <{t.email}>") for t in trainees]
+    employers = db.session.execute(db.select(Employer.id, Employer.name, Employer.siret).order_by(Employer.name)).all()
+    form.employer_id.choices = [(0, _("— Aucune (particulier) —")), (-1, _("— Nouvelle structure (ci-dessous) —"))] + [
+        (e.id, f"{e.name} ({e.siret})" if e.siret else e.name) for e in employers]
+
+
+def _trainee_for(form: EnrolForm) -> Trainee:
+    if form.trainee_id.data:
+        trainee = db.session.get(Trainee, form.trainee_id.data)
+        if trainee is None:
+            raise ServiceError(_("Ce ou cette stagiaire n'existe plus."), "trainee_id")
+        return trainee
+    details = _details(form)
+    if form.employer_id.data and form.employer_id.data > 0:
+        employer = db.session.get(Employer, form.employer_id.data)
+        if employer is None:
+            raise ServiceError(_("Cette structure n'existe plus."), "employer_id")
+        details.employer_name, details.employer_siret = employer.name, employer.siret
+    elif form.employer_id.data == 0:
+        details.employer_name = details.employer_siret = ""
+    if registrations.find_trainee((details.email or "").strip().lower()) is not None:
+        raise ServiceError(_("Un·e stagiaire a déjà cette adresse e-mail : choisissez-le ou la dans la liste."),
+                           "email")
+    trainee, _created = registrations.find_or_create_trainee(details)
+    return trainee
+
+
+def _state_text(status: str, position: int | None) -> str:
+    if status == "waitlisted":
+        return _("liste d'attente, position %(n)d", n=position or 0)
+    return {"confirmed": _("place confirmée"), "requested": _("demande à confirmer")}.get(status, status)
+
+
+@bp.route("/inscriptions/<int:enrolment_id>")
+@access(STAFF)
+def enrolment_detail(enrolment_id: int):
+    enrolment = _load_enrolment(enrolment_id)
+    return render_template(
+        "enrolments/detail.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
+        position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
+        sendings=convocations.sendings(enrolment=enrolment), post_form=PostForm(),
+        funding=registrations.funding_label(enrolment.funding_mode))
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/confirmer", methods=["POST"])
+@access(ADMIN)
+def enrolment_confirm(enrolment_id: int):
+    enrolment = _load_enrolment(enrolment_id)
+    if PostForm().validate_on_submit():
+        try:
+            enrolment = enrolments.confirm(enrolment)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Inscription : %(state)s.", state=_state_text(enrolment.status,
+                                                                 enrolments.waitlist_position(enrolment))),
+                  "success")
+    return _to_enrolment(enrolment_id)
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/annuler", methods=["GET", "POST"])
+@access(ADMIN)
+def enrolment_cancel(enrolment_id: int):
+    return _closing_form(enrolment_id, ReasonForm(), lambda e, f: enrolments.cancel(e, f.reason.data),
+                         done=_("Inscription annulée."), title=_("Annuler l'inscription"),
+                         button=_("Annuler l'inscription"))
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/abandon", methods=["GET", "POST"])
+@access(ADMIN)
+def enrolment_withdraw(enrolment_id: int):
+    form = WithdrawForm()
+    return _closing_form(enrolment_id, form,
+                         lambda e, f: enrolments.withdraw(e, f.withdrawn_on.data, f.reason.data),
+                         done=_("Abandon enregistré."), title=_("Enregistrer un abandon"),
+                         button=_("Enregistrer l'abandon"),
+                         prefill=lambda e: setattr(form.withdrawn_on, "data",
+                                                   min(local_now().date(), e.session.end_at.date())))
+
+
+def _closing_form(enrolment_id: int, form, perform, *, done: str, title: str, button: str, prefill=None):
+    """Cancel or withdraw: the form, the service call (which may promote the waiting list), the answer."""
+    enrolment = _load_enrolment(enrolment_id)
+    if prefill and not form.is_submitted():
+        prefill(enrolment)
+    if form.validate_on_submit():
+        try:
+            promoted = perform(enrolment, form)
+        except ServiceError as error:
+            db.session.rollback()
+            enrolment = _load_enrolment(enrolment_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(done, "success")
+            _promoted_flash(promoted)
+            return _to_enrolment(enrolment_id)
+    return render_template("enrolments/action_form.html", form=form, enrolment=enrolment, title=title,
+                           button=button)
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/deplacer", methods=["GET", "POST"])
+@access(ADMIN)
+def enrolment_move(enrolment_id: int):
+    enrolment = _load_enrolment(enrolment_id)
+    form = MoveForm()
+    form.target.choices = _move_choices(enrolment)
+    if form.validate_on_submit():
+        target = db.session.get(TrainingSession, form.target.data)
+        try:
+            if target is None:
+                raise ServiceError(_("Cette session n'existe pas."), "target")
+            new = enrolments.move(enrolment, target, reason=form.reason.data or "")
+        except ServiceError as error:
+            db.session.rollback()
+            enrolment = _load_enrolment(enrolment_id)
+            form.target.choices = _move_choices(enrolment)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Inscription déplacée : %(state)s.", state=_state_text(new.status,
+                                                                          enrolments.waitlist_position(new))),
+                  "success")
+            return _to_enrolment(new.id)
+    return render_template("enrolments/action_form.html", form=form, enrolment=enrolment,
+                           title=_("Déplacer vers une autre session"), button=_("Déplacer"))
+
+
+def _move_choices(enrolment: Enrolment) -> list[tuple[int, str]]:
+    from training_app.formatting import datetime_fr, label
+    sessions = db.session.scalars(
+        db.select(TrainingSession).where(
+            TrainingSession.programme_id == enrolment.session.programme_id, TrainingSession.id != enrolment.session_id,
+            TrainingSession.start_at > local_now(), TrainingSession.status != SessionStatus.CANCELLED)
+        .order_by(TrainingSession.start_at)).all()
+    return [(0, _("— Choisir —"))] + [
+        (s.id, _("Du %(start)s au %(end)s — %(state)s, %(n)d place(s) libre(s)", start=datetime_fr(s.start_at),
+                 end=datetime_fr(s.end_at), state=label(s.status), n=enrolments.seats_left(s)))
+        for s in sessions]
+
+
+# --- convocations -----------------------------------------------------------------------------------
+
+@bp.route("/inscriptions/<int:enrolment_id>/convocation", methods=["POST"])
+@access(ADMIN)
+def convocation_send(enrolment_id: int):
+    enrolment = _load_enrolment(enrolment_id)
+    if PostForm().validate_on_submit():
+        try:
+            sending = convocations.send(enrolment, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Convocation envoyée à %(email)s.", email=sending.sent_to), "success")
+    return _to_enrolment(enrolment_id)
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/convocation.docx")
+@access(ADMIN)
+def convocation_preview(enrolment_id: int):
+    enrolment = _load_enrolment(enrolment_id)
+    content = convocations.render(enrolment)
+    return send_file(io.BytesIO(content), mimetype=DOCX, as_attachment=True,
+                     download_name=convocations.filename(enrolment))
+
+
+@bp.route("/sessions/<int:session_id>/convocations", methods=["GET", "POST"])
+@access(ADMIN)
+def session_convocations(session_id: int):
+    session = _load_session(session_id)
+    form = ConvocationTextForm(obj=convocations.texts(session))
+    if form.validate_on_submit():
+        convocations.save_texts(session, form.what_to_bring.data, form.absence_procedure.data, form.message.data)
+        db.session.commit()
+        flash(_("Textes de la convocation enregistrés."), "success")
+        return redirect(url_for("enrolments.session_convocations", session_id=session.id))
+    confirmed = convocations.confirmed_enrolments(session)
+    sent_ids = convocations.sent_enrolment_ids(session)
+    return render_template("enrolments/convocations.html", session=session, form=form, confirmed=confirmed,
+                           sent_ids=sent_ids, sendings=convocations.sendings(session=session),
+                           send_new=SendAllForm(only_new="1"), send_every=SendAllForm(only_new="0"),
+                           defaults={"what_to_bring": convocations.default_what_to_bring(),
+                                     "absence_procedure": convocations.default_absence_procedure(
+                                         convocations.Organisation.get())})
+
+
+@bp.route("/sessions/<int:session_id>/convocations/envoyer", methods=["POST"])
+@access(ADMIN)
+def convocations_send_all(session_id: int):
+    session = _load_session(session_id)
+    form = SendAllForm()
+    if form.validate_on_submit():
+        try:
+            sent = convocations.send_all(session, only_new=form.only_new.data != "0", actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            if sent:
+                flash(_("%(n)d convocation(s) envoyée(s).", n=len(sent)), "success")
+            else:
+                flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation."), "info")
+    return redirect(url_for("enrolments.session_convocations", session_id=session_id))
+
+
+# --- import -------------------------------------------------------------------------------------------
+
+@bp.route("/sessions/<int:session_id>/import", methods=["GET", "POST"])
+@access(ADMIN)
+def import_upload(session_id: int):
+    session = _load_session(session_id)
+    form = ImportUploadForm()
+    if form.validate_on_submit():
+        try:
+            content, kind = enrolment_import.read_upload(request.files.get("file"),
+                                                         current_app.config["MAX_CONTENT_LENGTH"])
+            rows = enrolment_import.check(session, enrolment_import.parse(content, kind))
+        except ServiceError as error:
+            attach_service_error(form, error)
+        else:
+            token = enrolment_import.stash(session, content, kind)
+            return render_template("enrolments/import_preview.html", session=session, rows=rows,
+                                   confirm_form=ImportConfirmForm(upload=token),
+                                   valid=[r for r in rows if r.ok], seats_left=enrolments.seats_left(session))
+    return render_template("enrolments/import_upload.html", session=session, form=form)
+
+
+@bp.route("/sessions/<int:session_id>/import/confirmer", methods=["POST"])
+@access(ADMIN)
+def import_confirm(session_id: int):
+    session = _load_session(session_id)
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("enrolments.import_upload", session_id=session_id))
+    try:
+        content, kind, path = enrolment_import.unstash(session, form.upload.data)
+        rows = enrolment_import.import_rows(session, enrolment_import.parse(content, kind), actor=current_user,
+                                            notify=form.notify.data)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("enrolments.import_upload", session_id=session_id))
+    db.session.commit()
+    enrolment_import.discard(path)
+    imported = [r for r in rows if r.outcome in ("confirmed", "waitlisted")]
+    flash(_("%(n)d ligne(s) importée(s), %(r)d rejetée(s).", n=len(imported), r=len(rows) - len(imported)),
+          "success" if imported else "warning")
+    return render_template("enrolments/import_result.html", session=session, rows=rows)
+
+
+@bp.route("/inscriptions/modele-import.xlsx")
+@access(ADMIN)
+def import_template():
+    return send_file(io.BytesIO(enrolment_import.template_workbook()), mimetype=XLSX, as_attachment=True,
+                     download_name="modele-liste-participants.xlsx")
+
+
+# --- captured e-mail ------------------------------------------------------------------------------------
+
+@bp.route("/admin/courriels")
+@access(ADMIN)
+def outbox():
+    messages = mail.captured(current_app._get_current_object())[:200]
+    return render_template("enrolments/outbox.html", messages=messages,
+                           smtp=bool(current_app.config.get("MAIL_SERVER")))
+
+
+# --- the public -----------------------------------------------------------------------------------------
+
+@bp.route("/formations/sessions/<int:session_id>/inscription", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit("5 per minute; 40 per day", methods=["POST"])
+def public_register(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    programme: Programme = session.programme
+    if programme.archived:
+        abort(404)
+    state = registrations.public_state(session)
+    form = PublicRegistrationForm()
+    if state != "closed" and form.validate_on_submit():
+        if form.website.data:  # the hidden field: a robot. Answer as if it worked; record nothing.
+            return render_template("enrolments/public_registered.html", session=session, status="requested",
+                                   position=None)
+        try:
+            registration = registrations.register_public(session, _details(form), form.funding_mode.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            enrolment = registration.enrolment
+            return render_template("enrolments/public_registered.html", session=session,
+                                   status="duplicate" if registration.duplicate else enrolment.status,
+                                   position=enrolments.waitlist_position(enrolment))
+    return render_template("enrolments/public_register.html", session=session, programme=programme, form=form,
+                           state=state, seats_left=enrolments.seats_left(session))
+
+
+# --- the trainee, through their personal link ---------------------------------------------------------
+
+def _own_enrolment(enrolment_id: int) -> Enrolment:
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.trainee_id != g.trainee.id:
+        abort(404)
+    return enrolment
+
+
+@bp.route("/moi/<token>/convocation/<int:enrolment_id>")
+@trainee_view
+def trainee_convocation(enrolment_id: int):
+    enrolment = _own_enrolment(enrolment_id)
+    sending = convocations.last_sent_document(enrolment)
+    if sending is None or not storage.exists(sending.document_path):
+        abort(404)
+    return send_file(io.BytesIO(storage.read(sending.document_path)), mimetype=DOCX, as_attachment=True,
+                     download_name=convocations.filename(enrolment))
+
+
+@bp.route("/moi/<token>/inscriptions/<int:enrolment_id>/annuler", methods=["POST"])
+@trainee_view
+def trainee_cancel(enrolment_id: int):
+    enrolment = _own_enrolment(enrolment_id)
+    form = TraineeCancelForm()
+    if form.validate_on_submit():
+        trainee = g.trainee
+        try:
+            enrolments.cancel(enrolment, form.reason.data or _("Annulée par le ou la stagiaire."),
+                              actor_label=_("%(name)s (lien personnel)", name=trainee.full_name), by_trainee=True)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Votre inscription est annulée. Merci de nous avoir prévenus."), "success")
+    return redirect(url_for("trainee.home", token=g.trainee_token))
+
+
+# --- data for the template hooks (sessions/detail.html, public/programme.html, trainee/home.html) ----
+
+@bp.app_template_global()
+def enrolment_section(session: TrainingSession) -> dict:
+    """The session page's lists: confirmed, waiting list (in promotion order), requests, closed."""
+    rows = db.session.scalars(
+        db.select(Enrolment).where(Enrolment.session_id == session.id)
+        .options(db.joinedload(Enrolment.trainee).joinedload(Trainee.employer))
+        .order_by(Enrolment.requested_at, Enrolment.id)).all()
+    by_name = sorted(rows, key=lambda e: (e.trainee.last_name.lower(), e.trainee.first_name.lower()))
+    return {
+        "confirmed": [e for e in by_name if e.status == "confirmed"],
+        "waitlisted": [e for e in rows if e.status == "waitlisted"],
+        "requested": [e for e in rows if e.status == "requested"],
+        "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
+        "seats_taken": enrolments.seats_taken(session),
+        "seats_left": enrolments.seats_left(session),
+        "convoked": convocations.sent_enrolment_ids(session),
+    }
+
+
+@bp.app_template_global()
+def public_session_offer(session: TrainingSession) -> dict:
+    """What the public page offers for a session: its state and the seats left."""
+    return {"state": registrations.public_state(session), "seats_left": enrolments.seats_left(session)}
+
+
+@bp.app_template_global()
+def trainee_enrolment_info(enrolment: Enrolment) -> dict:
+    return {
+        "position": enrolments.waitlist_position(enrolment),
+        "convocation": convocations.last_sent_document(enrolment),
+        "can_cancel": enrolment.is_live and enrolment.session.start_at > local_now(),
+        "cancel_form": TraineeCancelForm(),
+    }
+
+
+@bp.app_template_global()
+def enrolment_requests() -> list[Enrolment]:
+    """Requests waiting for the office (dashboard), oldest first."""
+    return list(db.session.scalars(
+        db.select(Enrolment).join(Enrolment.session)
+        .where(Enrolment.status == "requested", TrainingSession.end_at >= local_now())
+        .options(db.joinedload(Enrolment.trainee), db.joinedload(Enrolment.session))
+        .order_by(Enrolment.requested_at).limit(10)))

@@ -1,0 +1,190 @@
+"""Convocations: the Word document (certificates/convocation.docx) and the e-mail that carries it,
+for one confirmed trainee or all of a session's confirmed trainees. Each sending is recorded
+(when, to which address, by whom, the document sent); the e-mail leaves after the commit."""
+import re
+import unicodedata
+from itertools import groupby
+
+from docxtpl import Listing
+from flask_babel import gettext as _
+
+from training_app.clock import local_now
+from training_app.documents import storage, word
+from training_app.extensions import db
+from training_app.formatting import date_fr, datetime_fr, hours, label, time_fr
+from training_app.models import (ConvocationSending, ConvocationText, Enrolment, EnrolmentStatus, Organisation,
+                                 SessionStatus, Trainee, TrainingSession, User)
+from training_app.services import ServiceError, mail
+from training_app.services.trainee_links import personal_url
+
+TEMPLATE = "convocation.docx"
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def texts(session: TrainingSession) -> ConvocationText:
+    """The session's convocation texts (a new, unsaved row when none were written yet)."""
+    return db.session.get(ConvocationText, session.id) or ConvocationText(
+        session_id=session.id, what_to_bring="", absence_procedure="", message="")
+
+
+def save_texts(session: TrainingSession, what_to_bring: str, absence_procedure: str, message: str) -> ConvocationText:
+    row = db.session.get(ConvocationText, session.id)
+    if row is None:
+        row = ConvocationText(session_id=session.id)
+        db.session.add(row)
+    row.what_to_bring = (what_to_bring or "").strip()
+    row.absence_procedure = (absence_procedure or "").strip()
+    row.message = (message or "").strip()
+    return row
+
+
+def default_what_to_bring() -> str:
+    return _("De quoi prendre des notes, et si vous le souhaitez des exemples de situations vécues dans votre "
+             "travail. Une cuisine est à votre disposition pour le repas de midi.")
+
+
+def default_absence_procedure(organisation: Organisation) -> str:
+    contact = " / ".join(part for part in (organisation.email, organisation.phone) if part) or organisation.name
+    return _("Prévenez-nous au plus tôt (%(contact)s) en indiquant votre nom et la session. Une absence doit "
+             "être justifiée auprès de votre employeur : le financeur ne paie que les heures suivies.",
+             contact=contact)
+
+
+def long_datetime(value) -> str:
+    """"mardi 11 décembre 2018 à 14h00"."""
+    return _("%(day)s à %(time)s", day=date_fr(value), time=time_fr(value))
+
+
+def day_by_day(session: TrainingSession) -> list[dict]:
+    """One line per day: "mardi 11 décembre 2018", "9h30 – 12h30 et 14h00 – 18h00", "7 h"."""
+    days = []
+    for day, slots in groupby(session.slots, key=lambda slot: slot.date):
+        slots = list(slots)
+        days.append({
+            "date": date_fr(day),
+            "times": _(" et ").join(f"{time_fr(s.start_time)} – {time_fr(s.end_time)}" for s in slots),
+            "hours": hours(sum(s.minutes for s in slots)),
+        })
+    return days
+
+
+def context(enrolment: Enrolment) -> dict:
+    """Plain data for the template (never ORM objects)."""
+    session, trainee = enrolment.session, enrolment.trainee
+    programme = session.programme
+    organisation = Organisation.get()
+    own = texts(session)
+    contact = session.contact_person or " — ".join(
+        part for part in (organisation.name, organisation.email, organisation.phone) if part)
+    return {
+        "organisation": {
+            "name": organisation.name, "address": ", ".join(organisation.address.splitlines()),
+            "declaration_number": organisation.declaration_number or "—",
+            "email": organisation.email, "phone": organisation.phone,
+        },
+        "trainee_name": trainee.formal_name,
+        "employer": trainee.employer.name if trainee.employer else "",
+        "title": programme.title,
+        "objectives": [objective.text for objective in programme.objectives],
+        "start": long_datetime(session.start_at),
+        "end": long_datetime(session.end_at),
+        "days": day_by_day(session),
+        "total_hours": hours(session.planned_minutes),
+        "place": Listing(session.place or _("à préciser")),
+        "access_info": Listing(session.access_info or _("Nous contacter.")),
+        "modality": label(session.modality),
+        "trainers": _(" et ").join(t.name for t in session.trainers) or _("à désigner"),
+        "contact_person": contact,
+        "disability_contact": Listing(programme.accessibility_contact or organisation.accessibility_contact
+                                      or contact),
+        "what_to_bring": Listing(own.what_to_bring or default_what_to_bring()),
+        "absence_procedure": Listing(own.absence_procedure or default_absence_procedure(organisation)),
+        "personal_link": personal_url(trainee),
+        "issued_place": organisation.city or "—",
+        "issued_on": date_fr(local_now().date(), "d MMMM y"),
+    }
+
+
+def render(enrolment: Enrolment) -> bytes:
+    return word.render(word.template_path(TEMPLATE), context(enrolment))
+
+
+def filename(enrolment: Enrolment) -> str:
+    trainee = enrolment.trainee
+    raw = f"convocation-{trainee.last_name}-{trainee.first_name}"
+    ascii_name = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-").lower() + ".docx"
+
+
+def _check_sendable(enrolment: Enrolment) -> None:
+    session = enrolment.session
+    if enrolment.status != EnrolmentStatus.CONFIRMED:
+        raise ServiceError(_("La convocation n'est envoyée qu'aux inscriptions confirmées (%(name)s : %(state)s).",
+                             name=enrolment.trainee.full_name, state=label(enrolment.status)))
+    if session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée : pas de convocation."))
+    if session.end_at < local_now():
+        raise ServiceError(_("Cette session est terminée : pas de convocation."))
+
+
+def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> ConvocationSending:
+    """Render the convocation, keep it, record the sending and queue the e-mail (sent after commit)."""
+    _check_sendable(enrolment)
+    session, trainee = enrolment.session, enrolment.trainee
+    content = render(enrolment)
+    name = filename(enrolment)
+    path = storage.save(f"convocations/{session.id}", name, content)
+    sending = ConvocationSending(enrolment=enrolment, sent_to=trainee.email, channel="email", actor=actor,
+                                 actor_label=actor_label or (actor.name if actor else ""), document_path=path)
+    db.session.add(sending)
+    own = texts(session)
+    body = "\n\n".join(part for part in [
+        _("Bonjour %(name)s,", name=trainee.full_name),
+        own.message,
+        _("Vous trouverez ci-joint votre convocation à la formation « %(title)s », du %(start)s au %(end)s.",
+          title=session.programme.title, start=datetime_fr(session.start_at), end=datetime_fr(session.end_at)),
+        _("Lieu : %(place)s", place=session.place or _("à préciser")),
+        _("Horaires :") + "\n" + "\n".join(f"- {d['date']} : {d['times']}" for d in day_by_day(session)),
+        _("Votre espace personnel : %(url)s", url=personal_url(trainee)),
+    ] if part) + "\n"
+    mail.queue(trainee.email, _("Convocation : %(title)s", title=session.programme.title), body,
+               attachments=[mail.Attachment(name, content, DOCX_MIMETYPE)], tag=f"convocation:{enrolment.id}")
+    return sending
+
+
+def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> list[ConvocationSending]:
+    """Send the convocation to every confirmed trainee of the session (only to those not convoked yet
+    with only_new)."""
+    confirmed = confirmed_enrolments(session)
+    if not confirmed:
+        raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
+    already = sent_enrolment_ids(session) if only_new else set()
+    return [send(enrolment, actor=actor) for enrolment in confirmed if enrolment.id not in already]
+
+
+def confirmed_enrolments(session: TrainingSession) -> list[Enrolment]:
+    return list(db.session.scalars(
+        db.select(Enrolment).join(Enrolment.trainee)
+        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .order_by(Trainee.last_name, Trainee.first_name)))
+
+
+def sent_enrolment_ids(session: TrainingSession) -> set[int]:
+    return set(db.session.scalars(
+        db.select(ConvocationSending.enrolment_id).join(ConvocationSending.enrolment)
+        .where(Enrolment.session_id == session.id)))
+
+
+def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None) -> list[ConvocationSending]:
+    query = db.select(ConvocationSending).join(ConvocationSending.enrolment).order_by(
+        ConvocationSending.sent_at.desc(), ConvocationSending.id.desc())
+    if enrolment is not None:
+        query = query.where(ConvocationSending.enrolment_id == enrolment.id)
+    if session is not None:
+        query = query.where(Enrolment.session_id == session.id)
+    return list(db.session.scalars(query))
+
+
+def last_sent_document(enrolment: Enrolment) -> ConvocationSending | None:
+    found = sendings(enrolment=enrolment)
+    return found[0] if found else None

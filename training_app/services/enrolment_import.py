@@ -1,0 +1,275 @@
+"""Importing a participant list (.xlsx or .csv) into a session.
+
+Columns: civility, last name, first name, e-mail, job, employer, employer SIRET (a header
+row in French or English is recognised; without one, that order is assumed). The file
+is first checked row by row (a preview with what is rejected and why); the valid rows are
+imported only when the administrator confirms, each row in its own savepoint, in file order.
+"""
+import csv
+import io
+import os
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+
+import openpyxl
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from training_app.documents import storage, uploads
+from training_app.extensions import db
+from training_app.models import Enrolment, Trainee, TrainingSession, User
+from training_app.models.enrolments import LIVE_STATUSES
+from training_app.services import ServiceError, enrolments, registrations
+from training_app.services.registrations import PersonDetails
+
+COLUMNS = ("civility", "last_name", "first_name", "email", "job_title", "employer_name", "employer_siret")
+REQUIRED = ("last_name", "first_name", "email")
+COLUMN_LABELS = {
+    "civility": "Civilité", "last_name": "Nom", "first_name": "Prénom", "email": "E-mail",
+    "job_title": "Fonction", "employer_name": "Structure employeuse", "employer_siret": "SIRET de la structure",
+}
+HEADER_NAMES = {
+    "civility": ("civilite", "civ", "titre", "civility", "title"),
+    "last_name": ("nom", "nomdefamille", "nomdusage", "lastname", "surname", "name"),
+    "first_name": ("prenom", "firstname", "givenname"),
+    "email": ("email", "mail", "courriel", "adresseemail", "adressemail", "adressecourriel", "emailaddress"),
+    "job_title": ("fonction", "poste", "metier", "emploi", "job", "jobtitle"),
+    "employer_name": ("employeur", "structure", "structureemployeuse", "entreprise", "association",
+                      "organisme", "employer", "nomdelastructure", "nomemployeur"),
+    "employer_siret": ("siret", "siretemployeur", "siretdelastructure", "siretdelemployeur", "siretstructure",
+                       "employersiret"),
+}
+MAX_ROWS = 500
+SALT = "enrolment-import"
+TOKEN_MAX_AGE = 24 * 3600
+
+
+@dataclass
+class ImportRow:
+    line: int                      # the line number in the file, as the spreadsheet shows it
+    values: dict                   # raw text per column
+    details: PersonDetails | None = None
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    outcome: str = ""              # after import: confirmed, waitlisted, or rejected
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def name(self) -> str:
+        return " ".join(v for v in (self.values.get("first_name"), self.values.get("last_name")) if v) or "—"
+
+
+# --- reading the file --------------------------------------------------------------------------------
+
+def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:
+    """The uploaded file's content and kind ("xlsx" or "csv"), told from the content, not the name."""
+    return uploads.check_upload(file_storage, ("xlsx", "csv"), max_bytes)
+
+
+def read_table(content: bytes, kind: str) -> list[list[str]]:
+    """The file's rows as lists of trimmed strings."""
+    if kind == "xlsx":
+        try:
+            workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+            raise ServiceError(_("Ce classeur Excel est illisible : enregistrez-le de nouveau au format .xlsx."),
+                               "file") from None
+        sheet = workbook.worksheets[0]
+        rows = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        workbook.close()
+        return rows
+    text = uploads.decode_text(content) or ""
+    first_line = text.splitlines()[0] if text else ""
+    delimiter = max(";,\t", key=first_line.count) if first_line else ";"
+    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _header_key(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z]", "", ascii_text)
+
+
+def _column_map(row: list[str]) -> dict[int, str] | None:
+    """Column index -> field, when `row` is a header row (at least three known names)."""
+    found = {}
+    for index, cell in enumerate(row):
+        key = _header_key(cell)
+        for column, names in HEADER_NAMES.items():
+            if key in names and column not in found.values():
+                found[index] = column
+                break
+    return found if len(found) >= 3 else None
+
+
+def parse(content: bytes, kind: str) -> list[ImportRow]:
+    table = read_table(content, kind)
+    numbered = [(line, row) for line, row in enumerate(table, start=1) if any(cell for cell in row)]
+    if not numbered:
+        raise ServiceError(_("Le fichier ne contient aucune ligne."), "file")
+    mapping = _column_map(numbered[0][1])
+    if mapping is not None:
+        missing = [COLUMN_LABELS[c] for c in REQUIRED if c not in mapping.values()]
+        if missing:
+            raise ServiceError(_("Colonnes manquantes dans l'en-tête : %(columns)s.", columns=", ".join(missing)),
+                               "file")
+        numbered = numbered[1:]
+    else:
+        mapping = dict(enumerate(COLUMNS))
+    if len(numbered) > MAX_ROWS:
+        raise ServiceError(_("Le fichier compte %(n)d lignes : importez-en %(max)d au plus à la fois.",
+                             n=len(numbered), max=MAX_ROWS), "file")
+    rows = []
+    for line, cells in numbered:
+        values = {column: "" for column in COLUMNS}
+        for index, column in mapping.items():
+            if index < len(cells):
+                values[column] = cells[index]
+        rows.append(ImportRow(line=line, values=values))
+    return rows
+
+
+# --- checking and importing --------------------------------------------------------------------------
+
+def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
+    """Fill each row's details, errors and notes (nothing is written)."""
+    seen: dict[str, int] = {}
+    cleaned_rows = [_clean(row) for row in rows]
+    known, enrolled = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
+    for row, cleaned in zip(rows, cleaned_rows):
+        email = cleaned["email"]
+        if email:
+            if email in seen:
+                row.errors.append(_("Cette adresse e-mail figure déjà ligne %(line)d.", line=seen[email]))
+            else:
+                seen[email] = row.line
+            trainee = known.get(email)
+            if trainee is not None and trainee.id in enrolled:
+                row.errors.append(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+            elif trainee is not None:
+                row.notes.append(_("Stagiaire déjà connu·e (%(name)s) : sa fiche est conservée.",
+                                   name=trainee.full_name))
+        if row.ok:
+            values = row.values
+            row.details = PersonDetails(
+                first_name=values["first_name"], last_name=values["last_name"], email=email,
+                civility=cleaned["civility"], job_title=values["job_title"], employer_name=values["employer_name"],
+                employer_siret=cleaned["employer_siret"])
+    return rows
+
+
+def _clean(row: ImportRow) -> dict:
+    """The row's normalised values (an invalid e-mail becomes ""); its errors are noted on the row."""
+    row.errors, row.notes, row.details = [], [], None
+    values = row.values
+    cleaned = dict(values)
+    for column, normalise in (("email", registrations.normalise_email),
+                              ("civility", registrations.normalise_civility),
+                              ("employer_siret", registrations.normalise_siret)):
+        try:
+            cleaned[column] = normalise(values[column])
+        except ServiceError as error:
+            row.errors.append(error.message)
+            cleaned[column] = ""
+    if not values["last_name"]:
+        row.errors.append(_("Le nom manque."))
+    if not values["first_name"]:
+        row.errors.append(_("Le prénom manque."))
+    if values["employer_siret"] and not values["employer_name"]:
+        row.errors.append(_("Un SIRET est indiqué sans le nom de la structure."))
+    return cleaned
+
+
+def _known_trainees(session: TrainingSession, emails: set[str]) -> tuple[dict[str, Trainee], set[int]]:
+    """Trainees already known by these addresses, and which of them hold a live enrolment in the session
+    (two queries for the whole file)."""
+    if not emails:
+        return {}, set()
+    known = {t.email: t for t in db.session.scalars(db.select(Trainee).where(Trainee.email.in_(emails)))}
+    enrolled = set(db.session.scalars(
+        db.select(Enrolment.trainee_id).where(Enrolment.session_id == session.id,
+                                              Enrolment.trainee_id.in_([t.id for t in known.values()]),
+                                              Enrolment.status.in_(LIVE_STATUSES))))
+    return known, enrolled
+
+
+def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User | None = None,
+                notify: bool = True) -> list[ImportRow]:
+    """Enrol the valid rows, in file order (seats first, then the waiting list). Rejected rows stay reported."""
+    check(session, rows)
+    for row in rows:
+        if not row.ok:
+            row.outcome = "rejected"
+            continue
+        try:
+            with db.session.begin_nested():
+                trainee, _created = registrations.find_or_create_trainee(row.details)
+                enrolment: Enrolment = enrolments.enrol(session, trainee, actor=actor, notify=notify)
+        except ServiceError as error:
+            row.errors.append(error.message)
+            row.outcome = "rejected"
+        else:
+            row.outcome = enrolment.status
+    return rows
+
+
+# --- keeping the uploaded file between the preview and the confirmation ------------------------------
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def stash(session: TrainingSession, content: bytes, kind: str) -> str:
+    """Keep the uploaded file in storage; return a signed token naming it for the confirmation."""
+    path = storage.save("imports", f"participants.{kind}", content)
+    return _serializer().dumps({"p": path, "s": session.id, "k": kind})
+
+
+def unstash(session: TrainingSession, token: str) -> tuple[bytes, str, str]:
+    """(content, kind, path) of a stashed file; refuses a token made for another session or too old."""
+    try:
+        data = _serializer().loads(token or "", max_age=TOKEN_MAX_AGE)
+    except BadSignature:
+        data = None
+    if not isinstance(data, dict) or data.get("s") != session.id or not storage.exists(data.get("p", "")):
+        raise ServiceError(_("Le fichier à importer n'est plus disponible : envoyez-le de nouveau."), "file")
+    return storage.read(data["p"]), data["k"], data["p"]
+
+
+def discard(path: str) -> None:
+    try:
+        os.remove(storage.absolute(path))
+    except OSError:
+        pass
+
+
+def template_workbook() -> bytes:
+    """An empty participant list with the expected header, for the office to fill in."""
+    from training_app.documents.excel import write_text
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Participants"
+    for index, column in enumerate(COLUMNS, start=1):
+        write_text(sheet.cell(row=1, column=index), COLUMN_LABELS[column])
+        sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = 24
+    example = ("Mme", "Diallo", "Awa", "awa.diallo@example.org", "Assistante sociale", "CCAS de Rennes",
+               "78324521000001")
+    for index, value in enumerate(example, start=1):
+        write_text(sheet.cell(row=2, column=index), value)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,0 +1,216 @@
+"""People who ask for a place: finding or creating the trainee and their employer, the
+public registration form and the office's "enrol someone" form both end in enrolments.enrol()."""
+import re
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+
+from training_app.clock import local_now
+from training_app.extensions import db
+from training_app.formatting import datetime_fr, label
+from training_app.identifiers import is_valid_siret
+from training_app.models import Employer, Enrolment, SessionStatus, Trainee, TrainingSession
+from training_app.services import ServiceError, enrolments, mail
+from training_app.urls import public_url
+
+CIVILITIES = {"": "", "mme": "Mme", "madame": "Mme", "mlle": "Mme", "m": "M.", "m.": "M.", "monsieur": "M.",
+              "mx": "Mx", "mx.": "Mx"}
+FUNDING_LABELS = {
+    "opco": _l("Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)"),
+    "employer": _l("Par l'employeur, sur ses fonds propres"),
+    "personal": _l("À titre personnel"),
+    "other": _l("Autre (France Travail, CPF, à préciser avec nous)"),
+}
+FUNDING_MODES = tuple(FUNDING_LABELS)
+PUBLIC_LABEL = "inscription publique"
+
+
+@dataclass
+class PersonDetails:
+    """What we learn about a person asking for a place (public form, office form, import row)."""
+    first_name: str
+    last_name: str
+    email: str
+    civility: str = ""
+    phone: str = ""
+    job_title: str = ""
+    employer_name: str = ""
+    employer_siret: str = ""
+    category: str = ""
+
+    def cleaned(self) -> "PersonDetails":
+        """Trimmed values, e-mail in lower case, civility and SIRET normalised; raises ServiceError."""
+        details = PersonDetails(**{k: " ".join(str(v or "").split()) for k, v in self.__dict__.items()})
+        details.email = normalise_email(details.email)
+        details.civility = normalise_civility(details.civility)
+        details.employer_siret = normalise_siret(details.employer_siret)
+        if not details.first_name:
+            raise ServiceError(_("Indiquez le prénom."), "first_name")
+        if not details.last_name:
+            raise ServiceError(_("Indiquez le nom."), "last_name")
+        if details.employer_siret and not details.employer_name:
+            raise ServiceError(_("Indiquez le nom de la structure employeuse qui a ce SIRET."), "employer_name")
+        if not details.category:
+            details.category = "employee" if details.employer_name else "individual"
+        return details
+
+
+def funding_label(mode: str) -> str:
+    return str(FUNDING_LABELS.get(mode, mode or "—"))
+
+
+def normalise_email(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ServiceError(_("Indiquez l'adresse e-mail."), "email")
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ServiceError(_("L'adresse e-mail « %(value)s » n'est pas valide.", value=value), "email") from None
+
+
+def normalise_civility(value: str) -> str:
+    key = (value or "").strip().lower()
+    if key not in CIVILITIES:
+        raise ServiceError(_("Civilité inconnue « %(value)s » : Mme, M., Mx ou vide.", value=value), "civility")
+    return CIVILITIES[key]
+
+
+def normalise_siret(value: str) -> str:
+    """14 digits (spaces and dots removed) with a valid check digit, or empty."""
+    digits = re.sub(r"[\s.\-]", "", str(value or ""))
+    if not digits:
+        return ""
+    if not digits.isdigit() or len(digits) != 14:
+        raise ServiceError(_("Le SIRET « %(value)s » doit compter 14 chiffres.", value=value), "employer_siret")
+    if not is_valid_siret(digits):
+        raise ServiceError(_("Le SIRET « %(value)s » n'est pas valide (clé de contrôle) : vérifiez-le.",
+                             value=value), "employer_siret")
+    return digits
+
+
+def find_or_create_employer(name: str, siret: str) -> Employer | None:
+    """The employer with this SIRET, else with this name (any case), else a new one."""
+    if not name and not siret:
+        return None
+    employer = None
+    if siret:
+        employer = db.session.scalar(db.select(Employer).where(Employer.siret == siret).order_by(Employer.id))
+    if employer is None and name:
+        employer = db.session.scalar(
+            db.select(Employer).where(func.lower(Employer.name) == name.lower()).order_by(Employer.id))
+        if employer is not None and siret and employer.siret and employer.siret != siret:
+            employer = None  # same name, another establishment
+    if employer is None:
+        employer = Employer(name=name, siret=siret)
+        db.session.add(employer)
+    elif siret and not employer.siret:
+        employer.siret = siret
+    return employer
+
+
+def find_trainee(email: str) -> Trainee | None:
+    return db.session.scalar(db.select(Trainee).where(Trainee.email == email))
+
+
+def find_or_create_trainee(details: PersonDetails, *, update: bool = False) -> tuple[Trainee, bool]:
+    """The trainee with this e-mail, or a new one. Returns (trainee, created).
+
+    An existing trainee is updated only when `update` is set (the office's form); a
+    public form never changes someone's record. Two simultaneous first registrations
+    with the same address meet on the unique e-mail and end with one trainee.
+    """
+    details = details.cleaned()
+    trainee = find_trainee(details.email)
+    if trainee is not None:
+        if update:
+            _apply_details(trainee, details)
+        return trainee, False
+    trainee = Trainee(email=details.email)
+    _apply_details(trainee, details)
+    try:
+        with db.session.begin_nested():
+            db.session.add(trainee)
+    except IntegrityError:
+        trainee = find_trainee(details.email)
+        if trainee is None:
+            raise
+        return trainee, False
+    return trainee, True
+
+
+def _apply_details(trainee: Trainee, details: PersonDetails) -> None:
+    trainee.civility = details.civility
+    trainee.first_name, trainee.last_name = details.first_name, details.last_name
+    trainee.phone = details.phone or trainee.phone or ""
+    trainee.job_title = details.job_title or trainee.job_title or ""
+    trainee.category = details.category
+    employer = find_or_create_employer(details.employer_name, details.employer_siret)
+    if employer is not None:
+        trainee.employer = employer
+
+
+# --- the public form ------------------------------------------------------------------------------
+
+def public_state(session: TrainingSession) -> str:
+    """What the public page offers: "open" (a seat), "waitlist" (full), "preregister" (planned), "closed"."""
+    if session.programme.archived or session.start_at <= local_now():
+        return "closed"
+    if session.status == SessionStatus.PLANNED:
+        return "preregister"
+    if session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
+        return "closed"
+    return "open" if enrolments.seats_left(session) > 0 else "waitlist"
+
+
+@dataclass
+class Registration:
+    enrolment: Enrolment
+    duplicate: bool = False  # they already held a live enrolment: nothing new, their summary is sent again
+
+
+def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str) -> Registration:
+    """A person asks for a place on the public page: enrolled (confirmed, waitlisted, or requested
+    before the session opens); they get their state and personal link by e-mail, the office is told."""
+    state = public_state(session)
+    if state == "closed":
+        raise ServiceError(_("Les inscriptions à cette session sont closes."))
+    if funding_mode not in FUNDING_MODES:
+        raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
+    trainee, _created = find_or_create_trainee(details)
+    existing = enrolments.live_enrolment(session, trainee)
+    if existing is not None:
+        enrolments.notify_state(existing)
+        return Registration(existing, duplicate=True)
+    enrolment = enrolments.enrol(session, trainee, actor_label=PUBLIC_LABEL, funding_mode=funding_mode,
+                                 confirm=state != "preregister", notify=True)
+    _notify_office(enrolment)
+    return Registration(enrolment)
+
+
+def _notify_office(enrolment: Enrolment) -> None:
+    trainee, session = enrolment.trainee, enrolment.session
+    position = enrolments.waitlist_position(enrolment)
+    state = label(enrolment.status) + (f" (position {position})" if position else "")
+    lines = [
+        _("Nouvelle demande d'inscription depuis le site :"),
+        "",
+        f"{_('Formation')} : {session.programme.title}",
+        f"{_('Session')} : {datetime_fr(session.start_at)} → {datetime_fr(session.end_at)}",
+        f"{_('Stagiaire')} : {trainee.formal_name} <{trainee.email}>",
+        f"{_('Fonction')} : {trainee.job_title or '—'}",
+        f"{_('Structure employeuse')} : {trainee.employer.name if trainee.employer else '—'}",
+        f"{_('Financement')} : {funding_label(enrolment.funding_mode)}",
+        f"{_('État')} : {state}",
+        f"{_('Places restantes')} : {enrolments.seats_left(session)}",
+        "",
+        public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id),
+    ]
+    mail.queue(current_app.config["MAIL_OFFICE"], _("Inscription : %(name)s — %(title)s",
+                                                    name=trainee.full_name, title=session.programme.title),
+               "\n".join(lines) + "\n", tag=f"office:enrolment:{enrolment.id}")
