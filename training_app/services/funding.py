@@ -202,11 +202,12 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
 
 
 def _flush_unique(file_number: str, funder: Funder) -> None:
-    """Flush, turning a file number taken meanwhile by another request into a clear refusal."""
+    """Flush, turning a file number taken meanwhile by another request into a clear refusal (the
+    transaction is rolled back, as the view does on any refusal)."""
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         raise ServiceError(_("Le numéro de dossier %(number)s existe déjà chez %(funder)s.",
                              number=file_number, funder=funder.name), "file_number") from None
 
@@ -316,10 +317,10 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
                                  funder=funder.name), "period_start")
     for candidate in sessions:
         _check_completed(candidate)
-    claim = FundingClaim(funder=funder, sessions=sessions, status=ClaimStatus.DRAFT, number=_next_number(),
+    claim = FundingClaim(funder=funder, sessions=sessions, status=ClaimStatus.DRAFT,
                          period_start=period_start if session is None else None,
                          period_end=period_end if session is None else None)
-    db.session.add(claim)
+    _insert_numbered(claim)
     refresh(claim)
     audit.record(claim, "created", to_state=ClaimStatus.DRAFT)
     return claim
@@ -332,6 +333,21 @@ def _check_completed(session: TrainingSession) -> None:
     if session.end_at > local_now():
         raise ServiceError(_("La session du %(date)s n'est pas terminée : la demande de paiement se fait "
                              "après la formation.", date=session.start_at.strftime("%d/%m/%Y")))
+
+
+def _insert_numbered(claim: FundingClaim) -> None:
+    """Insert the claim with the next invoice number of the year; a number taken meanwhile by another
+    request (the unique index says so) is retried with the next one."""
+    for _attempt in range(5):
+        claim.number = _next_number()
+        try:
+            with db.session.begin_nested():
+                db.session.add(claim)
+                db.session.flush()
+            return
+        except IntegrityError:
+            continue
+    raise ServiceError(_("Trop de demandes créées en même temps : réessayez."))
 
 
 def _next_number() -> str:
