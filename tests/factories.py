@@ -127,6 +127,63 @@ def xlsx_bytes(rows) -> bytes:
     return out.getvalue()
 
 
+# --- questionnaires and learning outcomes (issue 5) ----------------------------------------------
+
+def make_questionnaire(questions=None, *, anonymous=True, kind="satisfaction", title=None):
+    """A questionnaire; `questions` are QuestionData (default: a rating, a yes/no and a free text)."""
+    from training_app.services import surveys as survey_service
+    from training_app.services.surveys import QuestionData, QuestionnaireData
+    if questions is None:
+        questions = [QuestionData("rating", "Comment avez-vous trouvé la formation ?"),
+                     QuestionData("yes_no", "La recommanderiez-vous ?"),
+                     QuestionData("free_text", "Un commentaire ?", required=False)]
+    questionnaire = survey_service.create_questionnaire(
+        QuestionnaireData(title=title or f"Questionnaire {next(_counter)}", kind=kind, anonymous=anonymous),
+        questions)
+    db.session.commit()
+    return questionnaire
+
+
+def make_survey(session=None, questionnaire=None, opens_at=datetime(2030, 3, 8, 9, 30),
+                closes_at=datetime(2030, 3, 22, 18, 0)):
+    """A questionnaire given in a session (default: the factory session's last half-day, two weeks)."""
+    from training_app.services import surveys as survey_service
+    session = session or make_session()
+    survey = survey_service.attach(session, questionnaire or make_questionnaire(), opens_at, closes_at)
+    db.session.commit()
+    return survey
+
+
+def answer_survey(survey, trainee, answers_by_position: dict):
+    """A trainee answers while the survey is open; values keyed by question position (1, 2, ...)."""
+    from datetime import timedelta
+
+    from training_app.services import surveys as survey_service
+    by_position = {q.position: q.id for q in survey.questionnaire.questions}
+    raw = {by_position[position]: value for position, value in answers_by_position.items()}
+    with frozen_at(survey.opens_at + timedelta(minutes=1)):
+        participation = survey_service.submit(survey, trainee, raw)
+    db.session.commit()
+    return participation
+
+
+class count_queries:  # noqa: N801 - used as a function: `with count_queries() as statements:`
+    """Collect the SQL statements run inside the block (for "constant queries" checks)."""
+
+    def __enter__(self) -> list[str]:
+        from sqlalchemy import event
+        self.statements = []
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        return self.statements
+
+    def _record(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+        event.remove(db.engine, "before_cursor_execute", self._record)
+
+
 # --- funding (issue 7) ---------------------------------------------------------------------------------
 
 def make_agreement(session: TrainingSession, enrolments, funder: Funder | None = None, status: str = "granted",

@@ -21,6 +21,14 @@ LABELS = {
     # trainee categories
     "employee": _l("Salarié·e"), "job_seeker": _l("Demandeur·se d'emploi"),
     "individual": _l("Particulier"), "other": _l("Autre"),
+    # learning outcomes (évaluation des acquis)
+    "acquired": _l("Acquis"), "partly_acquired": _l("Partiellement acquis"), "not_acquired": _l("Non acquis"),
+    "not_assessed": _l("Non évalué"),
+    # questionnaires: kinds and question types
+    "positioning": _l("Positionnement (avant la formation)"), "satisfaction": _l("Satisfaction (à chaud)"),
+    "follow_up": _l("Suivi (à froid)"),
+    "rating": _l("Note de 1 à 5"), "single_choice": _l("Choix unique"), "multiple_choice": _l("Choix multiple"),
+    "yes_no": _l("Oui / non"), "free_text": _l("Texte libre"),
 }
 
 

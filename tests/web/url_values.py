@@ -17,6 +17,7 @@ def build_world(trainer) -> dict:
     trainee = factories.make_trainee()
     enrolment = factories.make_enrolment(session, trainee)
     other = factories.make_user("trainer")
+    survey = factories.make_survey(session)  # questionnaires (issue 5)
     funding = _funding_world(session, enrolment)
     return {
         "programme_id": programme.id,
@@ -28,6 +29,9 @@ def build_world(trainer) -> dict:
         "trainee_id": trainee.id,
         "filename": "css/app.css",
         "field": "logo_image",
+        "questionnaire_id": survey.questionnaire_id,
+        "question_id": survey.questionnaire.questions[0].id,
+        "survey_id": survey.id,
         **funding,
     }
 

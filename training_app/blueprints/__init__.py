@@ -6,8 +6,10 @@ from training_app.blueprints.enrolments import bp as enrolments
 from training_app.blueprints.funding import bp as funding
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
+from training_app.blueprints.outcomes import bp as outcomes
 from training_app.blueprints.public import bp as public
 from training_app.blueprints.sessions import bp as sessions
+from training_app.blueprints.surveys import bp as surveys
 from training_app.blueprints.trainee import bp as trainee
 from training_app.blueprints.users import bp as users
 
@@ -19,8 +21,10 @@ BLUEPRINTS = [
     funding,
     health,
     organisation,
+    outcomes,
     public,
     sessions,
+    surveys,
     trainee,
     users,
 ]

@@ -6,9 +6,12 @@ from training_app.models.funding import Funder
 from training_app.models.funding_files import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus,
                                                FunderHourlyCap, FundingAgreement, FundingClaim, FundingMode)
 from training_app.models.organisation import Organisation
+from training_app.models.outcomes import LearningOutcome, OutcomeResult, SessionReview
 from training_app.models.people import Employer, Trainee, TraineeCategory
 from training_app.models.programmes import Cycle, Programme, ProgrammeKind, ProgrammeObjective
 from training_app.models.sessions import Modality, SessionStatus, Slot, TrainingSession, session_trainers
+from training_app.models.surveys import (Question, Questionnaire, QuestionnaireKind, QuestionType, Survey,
+                                         SurveyAnswer, SurveyParticipation, SurveyResponse)
 from training_app.models.users import Role, User
 
 __all__ = [
@@ -16,6 +19,9 @@ __all__ = [
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
     "ConvocationSending", "ConvocationText",
+    # surveys and learning outcomes
+    "LearningOutcome", "OutcomeResult", "Question", "Questionnaire", "QuestionnaireKind", "QuestionType",
+    "SessionReview", "Survey", "SurveyAnswer", "SurveyParticipation", "SurveyResponse",
     # funding files
     "AgreementStatus", "AgreementTrainee", "ClaimPayment", "ClaimStatus", "FunderHourlyCap", "FundingAgreement",
     "FundingClaim", "FundingMode",

@@ -1,0 +1,90 @@
+"""A trainee fills in the satisfaction questionnaire on a phone; the administrator then sees the
+updated results and chart."""
+from datetime import timedelta
+
+import pytest
+
+from tests import factories
+from training_app.clock import local_now
+from training_app.extensions import db
+from training_app.services import surveys as survey_service
+
+pytestmark = pytest.mark.browser
+
+
+def _group(page, question_text):
+    return page.get_by_role("group", name=question_text)
+
+
+def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_server, page):
+    admin = factories.make_user("admin", name="Claire Bernard")
+    session = factories.make_session(programme=factories.make_programme(title="Du dialogue à la négociation"))
+    questionnaire = survey_service.ensure_default_satisfaction()
+    now = local_now()  # the served app runs on the real clock
+    survey = survey_service.attach(session, questionnaire, now - timedelta(days=1), now + timedelta(days=7))
+    db.session.commit()
+    trainees = [factories.make_enrolment(session).trainee for _ in range(4)]
+    earlier = {1: "4", 4: "1", 5: "1", 6: "4", 7: "3", 9: "yes"}  # two earlier answers, "Bien" overall
+    for trainee in trainees[:2]:
+        factories.answer_survey(survey, trainee, earlier)
+
+    # The administrator looks first: two answers are too few to show anonymous results.
+    page.goto("/connexion")
+    page.get_by_label("Adresse e-mail").fill(admin.email)
+    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"/sessions/{session.id}")
+    page.get_by_role("link", name="Résultats").click()
+    assert "2 réponses sur 4 stagiaires (50 %)" in page.get_by_test_id("response-rate").inner_text()
+    assert page.locator("svg.survey-chart").count() == 0
+
+    # The trainee, on a phone, through the personal link of the convocation.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.config["PUBLIC_URL"],
+                                locale="fr-FR", is_mobile=True, has_touch=True)
+    phone.set_default_timeout(10_000)
+    mobile = phone.new_page()
+    try:
+        mobile.goto(factories.personal_path(trainees[2]))
+        mobile.get_by_role("link", name="Répondre : Questionnaire de satisfaction (à chaud)").click()
+        assert mobile.get_by_text("Vos réponses ne sont pas reliées à votre nom.").is_visible()
+
+        # Sent too early: every required question says so, nothing is saved.
+        mobile.get_by_role("button", name="Envoyer mes réponses").click()
+        assert mobile.get_by_text("Cette question demande une réponse.").count() == 6
+
+        overall = _group(mobile, "1. Globalement, comment avez-vous vécu cette formation ?")
+        overall.get_by_label("5 – Très bien").check()
+        mobile.get_by_label("Quel est votre ressenti sur ces journées ?").fill(
+            "Des journées denses et bienveillantes ; les jeux de rôle m'ont bousculée.")
+        mobile.get_by_label("Qu'est-ce que cette formation vous a apporté").fill(
+            "Une méthode pour préparer mes rendez-vous avec les élu·es.")
+        _group(mobile, "4. Les objectifs de la formation ont-ils été atteints ?").get_by_label("Oui, tous").check()
+        _group(mobile, "5. Le rythme de la formation était…").get_by_label("Adapté").check()
+        _group(mobile, "6. Les formatrices et formateurs ont-ils été clairs ?").get_by_label("5 – Très clairs").check()
+        _group(mobile, "7. L'organisation pratique").get_by_label("4 – Bien").check()
+        _group(mobile, "8. Qu'avez-vous le plus apprécié ?").get_by_label(
+            "Les jeux de rôle et mises en situation").check()
+        _group(mobile, "9. Recommanderiez-vous cette formation").get_by_label("Oui", exact=True).check()
+        # Nothing overflows sideways on a phone.
+        assert mobile.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        mobile.get_by_role("button", name="Envoyer mes réponses").click()
+        assert "Merci ! Vos réponses sont enregistrées." in mobile.get_by_role("status").first.inner_text()
+        assert mobile.get_by_test_id("answered").is_visible()
+        mobile.get_by_role("link", name="Mon espace").click()
+        assert "merci, vous avez répondu" in mobile.content()
+    finally:
+        phone.close()
+
+    # The administrator reloads: three answers, the chart of the first question shows the new one.
+    page.reload()
+    assert "3 réponses sur 4 stagiaires (75 %)" in page.get_by_test_id("response-rate").inner_text()
+    first = page.get_by_test_id("question-result").first
+    assert "moyenne 4,3 / 5" in first.inner_text()  # (4 + 4 + 5) / 3
+    chart = first.locator("svg.survey-chart")
+    assert chart.is_visible()
+    description = chart.locator("desc").text_content()
+    assert "4 – Bien : 2 (67 %)" in description and "5 – Très bien : 1 (33 %)" in description
+    bars = chart.get_by_test_id("chart-bar")
+    assert bars.count() == 5 and "1 (33 %)" in bars.nth(4).text_content()
+    assert "Des journées denses et bienveillantes" in page.content()
+    assert trainees[2].last_name not in page.content()  # anonymous: nobody is named

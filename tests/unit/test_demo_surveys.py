@@ -1,0 +1,39 @@
+"""The demo tells the questionnaires' and outcomes' story on the reference course, and runs twice unchanged."""
+from training_app import demo
+from training_app.demo.sessions import past_session, upcoming_session
+from training_app.extensions import db
+from training_app.models import LearningOutcome, Survey, SurveyParticipation, SurveyResponse
+from training_app.services import outcomes
+from training_app.services import survey_results
+
+
+def _counts():
+    return [db.session.scalar(db.select(db.func.count()).select_from(model))
+            for model in (Survey, SurveyParticipation, SurveyResponse, LearningOutcome)]
+
+
+def test_demo_surveys_and_outcomes():
+    demo.seed()
+    before = _counts()
+    demo.seed()
+    assert _counts() == before
+
+    past = past_session()
+    (survey,) = db.session.scalars(db.select(Survey).where(Survey.session_id == past.id)).all()
+    results = survey_results.survey_results(survey)
+    assert (results.responded, results.invited) == (10, 12) and not results.hidden
+    assert survey.questionnaire.anonymous
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id)).where(
+        SurveyParticipation.response_id.is_not(None))) == 0
+    free_texts = [text for q in results.questions for text in q.texts]
+    assert any("négoci" in text for text in free_texts)
+
+    by_enrolment = outcomes.results_for_session(past)
+    assessed = [code for rows in by_enrolment.values() for _o, code, _c in rows]
+    assert len(assessed) == 12 * 6 and assessed.count("acquired") > 50
+    assert "bilan final oral" in outcomes.review_for(past).text.lower()
+
+    upcoming = upcoming_session()
+    surveys = db.session.scalars(db.select(Survey).where(Survey.session_id == upcoming.id))
+    kinds = {s.questionnaire.kind for s in surveys}
+    assert kinds == {"positioning", "satisfaction"}

@@ -1,0 +1,147 @@
+"""Learning outcomes: the interface the certificates read, recording rules, the session review."""
+import threading
+
+import pytest
+
+from tests import factories
+from tests.conftest import is_postgres
+from training_app.extensions import db
+from training_app.models import AuditEntry, LearningOutcome, TrainingSession
+from training_app.services import ServiceError
+from training_app.services import outcomes
+from training_app.services.outcomes import Assessment
+
+
+def _session_with(trainees: int, objectives=("Préparer", "Négocier", "Suivre")):
+    session = factories.make_session(programme=factories.make_programme(objectives=objectives))
+    enrolments = [factories.make_enrolment(session) for _ in range(trainees)]
+    return session, enrolments
+
+
+def test_results_cover_every_objective_in_order_not_assessed_by_default():
+    session, (enrolment,) = _session_with(1)
+    rows = outcomes.results_for(enrolment)
+    assert [(o.text, code, comment) for o, code, comment in rows] == [
+        ("Préparer", "not_assessed", ""), ("Négocier", "not_assessed", ""), ("Suivre", "not_assessed", "")]
+    first, second, _third = session.programme.objectives
+    trainer = factories.make_user("trainer")
+    outcomes.record_outcome(enrolment, second, "acquired", "Très à l'aise en jeu de rôle", actor=trainer)
+    outcomes.record_outcome(enrolment, first, "partly_acquired", actor=trainer)
+    db.session.commit()
+    assert [(code, comment) for _o, code, comment in outcomes.results_for(enrolment)] == [
+        ("partly_acquired", ""), ("acquired", "Très à l'aise en jeu de rôle"), ("not_assessed", "")]
+
+
+def test_results_for_session_use_constant_queries_and_cover_every_enrolment():
+    small, _ = _session_with(2)
+    big, enrolments = _session_with(10)
+    waiting = factories.make_enrolment(big, status="waitlisted")
+    for enrolment in enrolments:
+        for objective in big.programme.objectives:
+            outcomes.record_outcome(enrolment, objective, "acquired")
+    db.session.commit()
+    small, big = db.session.get(TrainingSession, small.id), db.session.get(TrainingSession, big.id)
+    with factories.count_queries() as few:
+        outcomes.results_for_session(small)
+    with factories.count_queries() as many:
+        results = outcomes.results_for_session(big)
+    assert len(few) == len(many) <= 3
+    assert set(results) == {e.id for e in enrolments} | {waiting.id}
+    for enrolment in enrolments:
+        assert [code for _o, code, _c in results[enrolment.id]] == ["acquired"] * 3
+    assert [code for _o, code, _c in results[waiting.id]] == ["not_assessed"] * 3
+
+
+def test_recording_updates_in_place_writes_the_audit_and_skips_what_did_not_change():
+    session, (enrolment,) = _session_with(1)
+    objective = session.programme.objectives[0]
+    trainer = factories.make_user("trainer")
+    assert outcomes.record_outcome(enrolment, objective, "not_acquired", actor=trainer) == 1
+    assert outcomes.record_outcome(enrolment, objective, "acquired", "Rattrapé le dernier jour", actor=trainer) == 1
+    assert outcomes.record_outcome(enrolment, objective, "acquired", "Rattrapé le dernier jour", actor=trainer) == 0
+    # "not assessed" without a comment is the default: nothing to store
+    assert outcomes.record_outcome(enrolment, session.programme.objectives[1], "not_assessed", actor=trainer) == 0
+    db.session.commit()
+    rows = db.session.scalars(db.select(LearningOutcome)).all()
+    assert [(r.result, r.comment, r.assessed_by_id) for r in rows] == [("acquired", "Rattrapé le dernier jour",
+                                                                      trainer.id)]
+    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.entity_type == "learning_outcomes")
+                                 .order_by(AuditEntry.id)).all()
+    assert [(e.from_state, e.to_state, e.actor_id) for e in entries] == [
+        (None, "not_acquired", trainer.id), ("not_acquired", "acquired", trainer.id)]
+
+
+def test_bad_assessments_are_refused():
+    session, (enrolment,) = _session_with(1)
+    other_session, (stranger,) = _session_with(1)
+    objective = session.programme.objectives[0]
+    with pytest.raises(ServiceError, match="acquis, partiellement acquis") as error:
+        outcomes.record_outcomes(session, [Assessment(enrolment.id, objective.id, "brilliant")])
+    assert error.value.field == f"r_{enrolment.id}_{objective.id}"
+    with pytest.raises(ServiceError, match="pas inscrit"):
+        outcomes.record_outcomes(session, [Assessment(stranger.id, objective.id, "acquired")])
+    with pytest.raises(ServiceError, match="pas un objectif"):
+        outcomes.record_outcomes(session, [Assessment(enrolment.id, other_session.programme.objectives[0].id,
+                                                      "acquired")])
+    with pytest.raises(ServiceError, match="trop long"):
+        outcomes.record_outcomes(session, [Assessment(enrolment.id, objective.id, "acquired", "x" * 2001)])
+    cancelled = factories.make_enrolment(session, status="cancelled")
+    with pytest.raises(ServiceError, match="pas inscrit"):
+        outcomes.record_outcomes(session, [Assessment(cancelled.id, objective.id, "acquired")])
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0
+
+
+def test_the_session_review_is_written_and_rewritten():
+    session, _ = _session_with(1)
+    trainer = factories.make_user("trainer")
+    outcomes.save_review(session, "  Groupe engagé.  ", actor=trainer)
+    db.session.commit()
+    outcomes.save_review(session, "Groupe engagé ; besoin de plus de jeux de rôle.", actor=trainer)
+    db.session.commit()
+    review = outcomes.review_for(session)
+    assert review.text == "Groupe engagé ; besoin de plus de jeux de rôle." and review.written_by == trainer
+    assert outcomes.progress(session)["review_written"]
+    with pytest.raises(ServiceError, match="trop long"):
+        outcomes.save_review(session, "x" * 20001)
+
+
+def test_progress_counts_assessed_objectives():
+    session, enrolments = _session_with(2)
+    outcomes.record_outcome(enrolments[0], session.programme.objectives[0], "acquired")
+    outcomes.record_outcome(enrolments[1], session.programme.objectives[1], "not_assessed", "Absente ce jour-là")
+    db.session.commit()
+    assert outcomes.progress(session) == {"assessed": 1, "expected": 6, "trainees": 2, "objectives": 3,
+                                          "review_written": False}
+
+
+@pytest.mark.postgres_only
+def test_two_trainers_saving_at_once_do_not_collide(app):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    session, (enrolment,) = _session_with(1)
+    session_id, enrolment_id = session.id, enrolment.id
+    objective_ids = [o.id for o in session.programme.objectives]
+    barrier = threading.Barrier(2, timeout=30)
+    errors = []
+
+    def save(result):
+        with app.app_context():
+            try:
+                target = db.session.get(TrainingSession, session_id)
+                barrier.wait()
+                outcomes.record_outcomes(target, [Assessment(enrolment_id, o, result) for o in objective_ids])
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - any failure is the test's failure
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=save, args=(r,)) for r in ("acquired", "partly_acquired")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = db.session.scalars(db.select(LearningOutcome)).all()
+    assert len(rows) == 3 and len({r.result for r in rows}) == 1  # one trainer's save, then the other's

@@ -1,0 +1,117 @@
+"""Aggregation of questionnaire answers: plain data in, results out; then the loaders on real rows."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from tests import factories
+from training_app.extensions import db
+from training_app.services import survey_results as results_service
+from training_app.services import surveys as survey_service
+from training_app.services.survey_results import QuestionSpec, aggregate
+from training_app.services.surveys import QuestionData
+
+LABELS = ("Très mal", "Plutôt mal", "Moyennement", "Bien", "Très bien")
+
+
+def _bars(question):
+    return [(bar.label, bar.count, bar.percent) for bar in question.bars]
+
+
+def test_rating_average_and_distribution():
+    spec = QuestionSpec("q", "rating", "Globalement ?", LABELS)
+    results = aggregate([spec], [("q", 5), ("q", 4), ("q", 4), ("q", 2)], invited=5, responded=4, anonymous=False)
+    question = results.questions[0]
+    assert question.answered == 4
+    assert question.average == Decimal("3.8")  # 15 / 4 = 3.75, rounded half up
+    assert _bars(question) == [("1 – Très mal", 0, 0), ("2 – Plutôt mal", 1, 25), ("3 – Moyennement", 0, 0),
+                               ("4 – Bien", 2, 50), ("5 – Très bien", 1, 25)]
+    assert results.rate == 80 and not results.hidden
+
+
+def test_unanswered_optional_questions_do_not_count():
+    spec = QuestionSpec("q", "rating", "Note", LABELS)
+    question = aggregate([spec], [("q", None), ("q", 3)], invited=2, responded=2, anonymous=False).questions[0]
+    assert question.answered == 1 and question.average == Decimal("3.0")
+    empty = aggregate([spec], [], invited=2, responded=0, anonymous=False).questions[0]
+    assert empty.answered == 0 and empty.average is None and [b.count for b in empty.bars] == [0] * 5
+
+
+def test_yes_no_single_and_multiple_choices():
+    specs = [QuestionSpec("yn", "yes_no", "Recommanderiez-vous ?"),
+             QuestionSpec("one", "single_choice", "Rythme", ("Trop lent", "Adapté", "Trop rapide")),
+             QuestionSpec("many", "multiple_choice", "Apprécié", ("Apports", "Jeux de rôle", "Échanges"))]
+    values = [("yn", True), ("yn", True), ("yn", False),
+              ("one", "Adapté"), ("one", "Adapté"), ("one", "Trop rapide"),
+              ("many", ["Apports", "Jeux de rôle"]), ("many", ["Jeux de rôle"]), ("many", [])]
+    yes_no, single, multiple = aggregate(specs, values, invited=3, responded=3, anonymous=False).questions
+    assert _bars(yes_no) == [("Oui", 2, 67), ("Non", 1, 33)]
+    assert _bars(single) == [("Trop lent", 0, 0), ("Adapté", 2, 67), ("Trop rapide", 1, 33)]
+    # percentages of the people who answered the question: they may add up to more than 100
+    assert multiple.answered == 2
+    assert _bars(multiple) == [("Apports", 1, 50), ("Jeux de rôle", 2, 100), ("Échanges", 0, 0)]
+
+
+def test_free_text_answers_are_listed_and_blank_ones_dropped():
+    spec = QuestionSpec("t", "free_text", "Suggestions ?")
+    question = aggregate([spec], [("t", "Plus de pauses"), ("t", ""), ("t", "=1+1")], invited=3, responded=3,
+                         anonymous=True).questions[0]
+    assert question.texts == ["Plus de pauses", "=1+1"] and question.answered == 2 and not question.has_chart
+
+
+def test_rate_and_anonymity_threshold():
+    spec = QuestionSpec("q", "yes_no", "?")
+    assert aggregate([spec], [], invited=0, responded=0, anonymous=True).rate is None
+    assert aggregate([spec], [("q", True)] * 2, invited=12, responded=2, anonymous=True).hidden
+    assert not aggregate([spec], [("q", True)] * 2, invited=12, responded=2, anonymous=False).hidden
+    shown = aggregate([spec], [("q", True)] * 3, invited=12, responded=3, anonymous=True)
+    assert not shown.hidden and shown.rate == 25
+
+
+def _three_answers(survey):
+    trainees = [factories.make_enrolment(survey.session).trainee for _ in range(4)]
+    for trainee, (rating, yes) in zip(trainees, [(5, "yes"), (4, "yes"), (2, "no")]):
+        factories.answer_survey(survey, trainee, {1: str(rating), 2: yes, 3: f"Texte {rating}"})
+    return trainees
+
+
+def test_survey_results_read_the_stored_answers():
+    survey = factories.make_survey()
+    _three_answers(survey)
+    results = results_service.survey_results(survey)
+    assert (results.invited, results.responded, results.rate) == (4, 3, 75)
+    rating, yes_no, text = results.questions
+    assert rating.average == Decimal("3.7")
+    assert [b.count for b in rating.bars] == [0, 1, 0, 1, 1]
+    assert _bars(yes_no) == [("Oui", 2, 67), ("Non", 1, 33)]
+    assert sorted(text.texts) == ["Texte 2", "Texte 4", "Texte 5"]
+
+
+def test_programme_results_gather_every_session_of_the_period_and_every_version():
+    programme = factories.make_programme()
+    questionnaire = factories.make_questionnaire()
+    first = factories.make_session(programme=programme, start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
+    survey = factories.make_survey(first, questionnaire)
+    _three_answers(survey)
+    # the questionnaire changes: a new version with one more question; the shared ones aggregate together
+    second_version = survey_service.new_version(questionnaire)
+    survey_service.add_question(second_version, QuestionData("yes_no", "Reviendriez-vous ?"))
+    db.session.commit()
+    second = factories.make_session(programme=programme, start=datetime(2030, 6, 4, 14),
+                                    end=datetime(2030, 6, 7, 12, 30))
+    later = factories.make_survey(second, second_version, opens_at=datetime(2030, 6, 7, 9, 30),
+                                  closes_at=datetime(2030, 6, 21, 18))
+    trainee = factories.make_enrolment(second).trainee
+    factories.answer_survey(later, trainee, {1: "1", 2: "no", 4: "yes"})
+    outside = factories.make_session(programme=programme, start=datetime(2031, 1, 7, 14),
+                                     end=datetime(2031, 1, 10, 12, 30))
+    factories.make_survey(outside, second_version, opens_at=datetime(2031, 1, 10, 9), closes_at=datetime(2031, 2, 1))
+
+    query = results_service.ProgrammeQuery(programme, questionnaire.lineage_id, date(2030, 1, 1), date(2030, 12, 31))
+    results, surveys = results_service.programme_results(query)
+    assert [s.id for s in surveys] == [survey.id, later.id]
+    assert (results.invited, results.responded) == (5, 4)
+    texts = [q.text for q in results.questions]
+    assert texts == ["Comment avez-vous trouvé la formation ?", "La recommanderiez-vous ?", "Un commentaire ?",
+                     "Reviendriez-vous ?"]
+    rating = results.questions[0]
+    assert rating.answered == 4 and rating.average == Decimal("3.0")
+    assert _bars(results.questions[3]) == [("Oui", 1, 100), ("Non", 0, 0)]

@@ -1,0 +1,305 @@
+"""Questionnaires through the web: administrators build and attach them, trainees answer through their
+personal link, staff read the results and export them; bad input gets French messages."""
+import io
+from datetime import datetime, timedelta
+
+from openpyxl import load_workbook
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import Question, Questionnaire, Survey, SurveyParticipation, SurveyResponse
+
+OPEN = datetime(2030, 3, 10, 12, 0)  # inside the factory survey's window (8 to 22 March 2030)
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+
+
+def _answer_url(survey, trainee):
+    return factories.personal_path(trainee, "surveys.answer", survey_id=survey.id)
+
+
+def _form(survey, values_by_position):
+    return {f"q{q.id}": values_by_position[q.position] for q in survey.questionnaire.questions
+            if q.position in values_by_position}
+
+
+# --- trainees answer ------------------------------------------------------------------------------
+
+def test_a_trainee_answers_through_their_personal_link(client):
+    survey = factories.make_survey()
+    trainee = factories.make_enrolment(survey.session).trainee
+    with frozen_at(OPEN):
+        home = _text(client.get(factories.personal_path(trainee)))
+        assert f"/questionnaires/{survey.id}" in home and "Répondre" in home
+        page = _text(client.get(_answer_url(survey, trainee)))
+        assert "Comment avez-vous trouvé la formation ?" in page and "5 – Très satisfait·e" in page
+        response = client.post(_answer_url(survey, trainee), data=_form(survey, {1: "4", 2: "yes", 3: "Super"}))
+        assert response.status_code == 302
+        page = _text(client.get(response.headers["Location"]))
+        assert "Merci ! Vos réponses sont enregistrées." in page and "Vous avez répondu" in page
+        assert "merci, vous avez répondu" in _text(client.get(factories.personal_path(trainee)))
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 1
+
+
+def test_bad_answers_get_french_messages_next_to_the_questions_and_nothing_is_saved(client):
+    survey = factories.make_survey()
+    trainee = factories.make_enrolment(survey.session).trainee
+    rating, yes_no, _free = survey.questionnaire.questions
+    with frozen_at(OPEN):
+        page = _text(client.post(_answer_url(survey, trainee), data=_form(survey, {1: "9", 3: "x"})))
+    assert "La note doit être un nombre entier de 1 à 5." in page
+    assert "Cette question demande une réponse." in page
+    assert f'id="q{rating.id}-erreur"' in page and f'id="q{yes_no.id}-erreur"' in page
+    assert "\nx</textarea>" in page  # what was typed is kept
+    assert db.session.scalar(db.select(db.func.count(SurveyResponse.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+
+
+def test_answering_twice_and_answering_a_closed_questionnaire_are_refused(client):
+    survey = factories.make_survey()
+    trainee = factories.make_enrolment(survey.session).trainee
+    factories.answer_survey(survey, trainee, {1: "5", 2: "yes"})
+    with frozen_at(OPEN):
+        page = _text(client.post(_answer_url(survey, trainee), data=_form(survey, {1: "1", 2: "no"})))
+    assert "Vous avez déjà répondu à ce questionnaire" in page
+    late = factories.make_enrolment(survey.session).trainee
+    with frozen_at(survey.closes_at + timedelta(hours=1)):
+        assert "est fermé depuis le 22/03/2030" in _text(client.get(_answer_url(survey, late)))
+        page = _text(client.post(_answer_url(survey, late), data=_form(survey, {1: "3", 2: "no"})))
+        assert "est fermé depuis le 22/03/2030" in page
+    with frozen_at(survey.opens_at - timedelta(days=1)):
+        assert "pas encore ouvert" in _text(client.get(_answer_url(survey, late)))
+    assert db.session.scalar(db.select(db.func.count(SurveyResponse.id))) == 1
+
+
+def test_a_tampered_link_or_someone_else_s_questionnaire_shows_nothing(client):
+    survey = factories.make_survey()
+    trainee = factories.make_enrolment(survey.session).trainee
+    url = _answer_url(survey, trainee)
+    token = url.split("/")[2]
+    tampered = url.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    with frozen_at(OPEN):
+        response = client.get(tampered)
+        assert response.status_code == 403 and "n'est pas reconnu" in _text(response)
+        assert client.post(tampered, data=_form(survey, {1: "5", 2: "yes"})).status_code == 403
+        outsider = factories.make_trainee()
+        assert client.get(_answer_url(survey, outsider)).status_code == 404
+        waiting = factories.make_enrolment(survey.session, status="waitlisted").trainee
+        assert client.get(_answer_url(survey, waiting)).status_code == 404
+        assert client.get(factories.personal_path(trainee, "surveys.answer", survey_id=999999)).status_code == 404
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+
+
+# --- administrators build questionnaires ------------------------------------------------------------
+
+def test_admin_builds_a_questionnaire_and_bad_questions_are_explained(admin_client):
+    response = admin_client.post("/admin/questionnaires/nouveau", data={
+        "title": "Suivi à froid", "kind": "follow_up", "anonymous": "y", "introduction": "Trois mois après."})
+    assert response.status_code == 302
+    questionnaire = db.session.scalar(db.select(Questionnaire))
+    assert (questionnaire.kind, questionnaire.anonymous, questionnaire.follow_up_days) == ("follow_up", True, 60)
+    url = f"/admin/questionnaires/{questionnaire.id}"
+    page = _text(admin_client.post(f"{url}/questions/nouvelle", data={
+        "type": "single_choice", "text": "Avez-vous utilisé les outils ?", "options": "Oui\n", "required": "y"}))
+    assert "Indiquez au moins deux choix, un par ligne." in page
+    page = _text(admin_client.post(f"{url}/questions/nouvelle", data={"type": "rating", "text": ""}))
+    assert "Indiquez le texte de la question." in page
+    for data in ({"type": "single_choice", "text": "Avez-vous utilisé les outils ?",
+                  "options": "Souvent\nParfois\nJamais", "required": "y"},
+                 {"type": "free_text", "text": "Qu'avez-vous changé dans votre pratique ?"}):
+        assert admin_client.post(f"{url}/questions/nouvelle", data=data).status_code == 302
+    db.session.expire_all()
+    questions = db.session.scalars(db.select(Question).order_by(Question.position)).all()
+    assert [(q.position, q.type, q.required, q.options) for q in questions] == [
+        (1, "single_choice", True, ["Souvent", "Parfois", "Jamais"]), (2, "free_text", False, [])]
+    admin_client.post(f"{url}/questions/{questions[1].id}/deplacer", data={"direction": "up"})
+    db.session.expire_all()
+    assert db.session.get(Question, questions[1].id).position == 1
+    page = _text(admin_client.get(url))
+    assert page.index("Qu'avez-vous changé") < page.index("Avez-vous utilisé les outils")
+
+
+def test_editing_an_answered_questionnaire_is_refused_and_a_new_version_is_made(admin_client):
+    survey = factories.make_survey()
+    questionnaire = survey.questionnaire
+    factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "4", 2: "yes"})
+    url = f"/admin/questionnaires/{questionnaire.id}"
+    assert "ne peut plus être modifiée" in _text(admin_client.get(url))
+    response = admin_client.post(f"{url}/modifier", data={"title": "Changé", "kind": "satisfaction"},
+                                 follow_redirects=True)
+    assert "Créez-en une nouvelle version" in _text(response)
+    question = questionnaire.questions[0]
+    response = admin_client.post(f"{url}/questions/{question.id}", data={"type": "yes_no", "text": "Changé ?"},
+                                 follow_redirects=True)
+    assert "Créez-en une nouvelle version" in _text(response)
+    response = admin_client.post(f"{url}/questions/{question.id}/supprimer", follow_redirects=True)
+    assert "Créez-en une nouvelle version" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Questionnaire, questionnaire.id).title == questionnaire.title
+    assert len(db.session.get(Questionnaire, questionnaire.id).questions) == 3
+
+    response = admin_client.post(f"{url}/nouvelle-version")
+    copy = db.session.scalar(db.select(Questionnaire).where(Questionnaire.version == 2))
+    assert response.headers["Location"].endswith(f"/admin/questionnaires/{copy.id}")
+    assert admin_client.post(f"/admin/questionnaires/{copy.id}/modifier", data={
+        "title": "Satisfaction v2", "kind": "satisfaction", "anonymous": "y"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Questionnaire, copy.id).title == "Satisfaction v2"
+    assert db.session.get(Questionnaire, questionnaire.id).archived
+
+
+def test_admin_attaches_questionnaires_to_a_session(admin_client):
+    session = factories.make_session()
+    questionnaire = factories.make_questionnaire(title="Satisfaction maison")
+    url = f"/sessions/{session.id}/questionnaires"
+    page = _text(admin_client.post(f"{url}/ajouter", data={
+        "questionnaire_id": questionnaire.id, "opens_date": "2030-03-08", "opens_time": "09:30",
+        "closes_date": "2030-03-01", "closes_time": "18:00"}))
+    assert "La fermeture doit être postérieure à l'ouverture." in page
+    assert admin_client.post(f"{url}/ajouter", data={"questionnaire_id": questionnaire.id}).status_code == 302
+    survey = db.session.scalar(db.select(Survey))
+    assert (survey.opens_at, survey.closes_at) == (datetime(2030, 3, 8, 9, 30), datetime(2030, 3, 22, 23, 59))
+    assert "déjà proposé" in _text(admin_client.post(f"{url}/ajouter", data={"questionnaire_id": questionnaire.id}))
+    assert admin_client.post(f"{url}/positionnement").status_code == 302
+    positioning = db.session.scalar(db.select(Questionnaire).where(Questionnaire.kind == "positioning"))
+    assert [q.objective_id for q in positioning.questions if q.type == "rating"] == [
+        o.id for o in session.programme.objectives]
+    page = _text(admin_client.get(f"/sessions/{session.id}"))
+    assert "Satisfaction maison" in page and "Positionnement avant la formation" in page
+    assert admin_client.post(f"{url}/{survey.id}/dates", data={
+        "opens_date": "2030-03-07", "opens_time": "14:00", "closes_date": "2030-03-30",
+        "closes_time": "18:00"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Survey, survey.id).opens_at == datetime(2030, 3, 7, 14)
+    survey_id = survey.id
+    assert admin_client.post(f"{url}/{survey_id}/retirer").status_code == 302
+    db.session.expunge_all()
+    assert db.session.get(Survey, survey_id) is None
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+def _answered_survey(anonymous=True, answers=((5, "yes", "Très utile"), (4, "yes", ""), (2, "no", "=1+2"))):
+    survey = factories.make_survey(questionnaire=factories.make_questionnaire(anonymous=anonymous))
+    trainees = [factories.make_enrolment(survey.session).trainee for _ in range(len(answers) + 1)]
+    for trainee, (rating, yes, text) in zip(trainees, answers):
+        factories.answer_survey(survey, trainee, {1: str(rating), 2: yes, 3: text})
+    return survey, trainees
+
+
+def test_results_show_the_rate_the_chart_and_the_texts_but_not_who_answered(admin_client):
+    survey, trainees = _answered_survey()
+    page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
+    assert "3 réponses sur 4 stagiaires (75 %)" in page
+    assert "moyenne 3,7 / 5" in page
+    assert '<svg class="survey-chart" role="img"' in page and "<title id=" in page and "<desc id=" in page
+    assert "4 – Satisfait·e : 1 (33 %)" in page  # the numbers are in the chart's description too
+    assert "Très utile" in page and "=1+2" in page
+    for trainee in trainees:  # neither who answered nor who did not
+        assert trainee.last_name not in page
+    assert "Relancer la personne qui n'a pas répondu" not in page  # the factory survey is not open today
+
+
+def test_anonymous_results_wait_for_enough_answers(admin_client):
+    survey, _ = _answered_survey(answers=((5, "yes", "Seul avis"),))
+    page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
+    assert "1 réponse sur 2 stagiaires" in page and "à partir de 3 réponses" in page
+    assert "Seul avis" not in page and "<svg" not in page
+    response = admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}/resultats.xlsx",
+                                follow_redirects=True)
+    assert "Trop peu de réponses pour un export anonyme" in _text(response)
+
+
+def test_named_results_list_who_answered_what(admin_client):
+    survey, trainees = _answered_survey(anonymous=False)
+    page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
+    assert trainees[0].full_name in page and "Très utile" in page
+    assert f"Pas encore de réponse de : {trainees[3].full_name}" in page
+
+
+def test_trainers_read_the_results_of_their_sessions_only(trainer_client, trainer):
+    mine, _ = _answered_survey()
+    mine.session.trainers = [trainer]
+    db.session.commit()
+    other, _ = _answered_survey()
+    assert trainer_client.get(f"/sessions/{mine.session_id}/questionnaires/{mine.id}").status_code == 200
+    assert trainer_client.get(f"/sessions/{other.session_id}/questionnaires/{other.id}").status_code == 403
+    assert trainer_client.get(f"/sessions/{mine.session_id}/questionnaires/{other.id}").status_code == 404
+    assert trainer_client.get("/admin/questionnaires").status_code == 403
+
+
+def test_the_results_page_uses_constant_queries(admin_client):
+    few, _ = _answered_survey()
+    many, _ = _answered_survey(answers=[(n % 5 + 1, "yes", f"Avis {n}") for n in range(12)])
+    with factories.count_queries() as small:
+        assert admin_client.get(f"/sessions/{few.session_id}/questionnaires/{few.id}").status_code == 200
+    with factories.count_queries() as large:
+        assert admin_client.get(f"/sessions/{many.session_id}/questionnaires/{many.id}").status_code == 200
+    assert len(small) == len(large)
+
+
+def _workbook(response):
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return load_workbook(io.BytesIO(response.data))
+
+
+def test_export_is_formula_safe_and_anonymous_exports_name_nobody(admin_client):
+    survey, trainees = _answered_survey()
+    book = _workbook(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}/resultats.xlsx"))
+    assert book.sheetnames == ["Synthèse", "Réponses"]
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    formula = [cell for cell in cells if cell.value == "=1+2"]
+    assert formula and all(cell.data_type == "s" for cell in formula)
+    values = " ".join(str(cell.value) for cell in cells)
+    for trainee in trainees:
+        assert trainee.last_name not in values and trainee.email not in values
+    responses = book["Réponses"]
+    assert [c.value for c in responses[1]] == ["Comment avez-vous trouvé la formation ?", "La recommanderiez-vous ?",
+                                               "Un commentaire ?"]
+    assert sorted(row[0].value for row in responses.iter_rows(min_row=2)) == [2, 4, 5]
+
+    named, trainees = _answered_survey(anonymous=False)
+    book = _workbook(admin_client.get(f"/sessions/{named.session_id}/questionnaires/{named.id}/resultats.xlsx"))
+    names = [row[0].value for row in book["Réponses"].iter_rows(min_row=2)]
+    assert sorted(names) == sorted(t.full_name for t in trainees[:3])
+
+
+def test_reminders_e_mail_those_who_have_not_answered(admin_client, outbox):
+    survey, trainees = _answered_survey()
+    url = f"/sessions/{survey.session_id}/questionnaires/{survey.id}"
+    with frozen_at(OPEN):
+        assert "Relancer la personne qui n'a pas répondu" in _text(admin_client.get(url))
+        response = admin_client.post(f"{url}/relancer", follow_redirects=True)
+    assert "Relance envoyée à 1 stagiaire(s)" in _text(response)
+    assert [m.to for m in outbox] == [[trainees[3].email]]
+    with frozen_at(datetime(2030, 5, 1)):
+        response = admin_client.post(f"{url}/relancer", follow_redirects=True)
+    assert "pas ouvert" in _text(response) and len(outbox) == 1
+
+
+def test_programme_results_over_a_period_and_their_export(admin_client):
+    survey, _ = _answered_survey()
+    programme = survey.session.programme
+    url = (f"/questionnaires/resultats?programme={programme.id}&questionnaire={survey.questionnaire.lineage_id}"
+           f"&start=2030-01-01&end=2030-12-31")
+    page = _text(admin_client.get(url))
+    assert "3 réponses sur 4 stagiaires (75 %)" in page and "<svg" in page and "05/03/2030" in page
+    page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2030-04-01")))
+    assert "réponses sur 0 stagiaires" in page and "<svg" not in page
+    page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2031-01-01")))
+    assert "La fin de la période doit suivre son début." in page
+    assert admin_client.get("/questionnaires/resultats?programme=abc&start=zzz").status_code == 200
+    book = _workbook(admin_client.get(url.replace("/resultats?", "/resultats.xlsx?")))
+    assert "3" in " ".join(str(c.value) for c in book["Synthèse"][3])
+
+
+def test_the_session_page_lists_its_questionnaires_and_the_trainee_page_hides_closed_ones(admin_client, client):
+    survey, trainees = _answered_survey()
+    page = _text(admin_client.get(f"/sessions/{survey.session_id}"))
+    assert survey.questionnaire.title in page and "3 sur 4" in page and "Évaluation des acquis" in page
+    with frozen_at(datetime(2031, 1, 1)):
+        assert survey.questionnaire.title not in _text(client.get(factories.personal_path(trainees[3])))

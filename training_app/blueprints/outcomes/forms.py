@@ -1,0 +1,33 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import Length
+
+from training_app.services.outcomes import MAX_REVIEW, field_name
+
+RESULT_CHOICES = [("not_assessed", _l("Non évalué")), ("acquired", _l("Acquis")),
+                  ("partly_acquired", _l("Partiellement acquis")), ("not_acquired", _l("Non acquis"))]
+
+
+def outcomes_form(enrolments, objectives, current: dict):
+    """One result and one comment per trainee and objective (fields r_<enrolment>_<objective>, c_...).
+
+    `current` maps enrolment ids to results_for() rows. The service checks the codes.
+    """
+    class OutcomesForm(FlaskForm):
+        pass
+
+    for enrolment in enrolments:
+        rows = {objective.id: (result, comment) for objective, result, comment in current.get(enrolment.id, [])}
+        for objective in objectives:
+            result, comment = rows.get(objective.id, ("not_assessed", ""))
+            setattr(OutcomesForm, field_name(enrolment.id, objective.id),
+                    SelectField(objective.text, choices=RESULT_CHOICES, default=result, validate_choice=False))
+            setattr(OutcomesForm, field_name(enrolment.id, objective.id, "c"),
+                    StringField(_l("Commentaire"), default=comment))
+    return OutcomesForm()
+
+
+class ReviewForm(FlaskForm):
+    text = TextAreaField(_l("Bilan de la session (bilan final oral)"), render_kw={"rows": 8}, validators=[
+        Length(max=MAX_REVIEW, message=_l("Le bilan est trop long."))])

@@ -1,0 +1,76 @@
+"""Learning outcomes: a trainer of the session records, per trainee and objective, what was learnt,
+and writes the session review."""
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from training_app.access import STAFF, access, check_session_access
+from training_app.blueprints.outcomes import bp
+from training_app.blueprints.outcomes.forms import ReviewForm, outcomes_form
+from training_app.extensions import db
+from training_app.forms import attach_service_error
+from training_app.models import TrainingSession
+from training_app.services import ServiceError
+from training_app.services import outcomes as outcome_service
+
+
+def _load(session_id: int) -> TrainingSession:
+    session = db.get_or_404(TrainingSession, session_id)
+    check_session_access(session)
+    return session
+
+
+def _page(session, form=None, review_form=None):
+    enrolments = outcome_service.assessed_enrolments(session)
+    objectives = list(session.programme.objectives)
+    if form is None:
+        form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
+    if review_form is None:
+        review = outcome_service.review_for(session)
+        review_form = ReviewForm(text=review.text if review else "")
+    return render_template("outcomes/assess.html", session=session, enrolments=enrolments, objectives=objectives,
+                           form=form, review_form=review_form, review=outcome_service.review_for(session))
+
+
+@bp.route("/sessions/<int:session_id>/acquis", methods=["GET", "POST"])
+@access(STAFF)
+def assess(session_id: int):
+    session = _load(session_id)
+    enrolments = outcome_service.assessed_enrolments(session)
+    objectives = list(session.programme.objectives)
+    form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
+    if form.validate_on_submit():
+        assessments = [
+            outcome_service.Assessment(e.id, o.id, form[outcome_service.field_name(e.id, o.id)].data or "",
+                                       form[outcome_service.field_name(e.id, o.id, "c")].data or "")
+            for e in enrolments for o in objectives]
+        try:
+            changed = outcome_service.record_outcomes(session, assessments, actor=current_user._get_current_object())
+        except ServiceError as error:
+            db.session.rollback()
+            session = _load(session_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Évaluation des acquis enregistrée (%(n)d modification(s)).", n=changed), "success")
+            return redirect(url_for("outcomes.assess", session_id=session_id))
+    return _page(session, form=form)
+
+
+@bp.route("/sessions/<int:session_id>/bilan", methods=["POST"])
+@access(STAFF)
+def review(session_id: int):
+    session = _load(session_id)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            outcome_service.save_review(session, form.text.data, actor=current_user._get_current_object())
+        except ServiceError as error:
+            db.session.rollback()
+            session = _load(session_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Bilan de la session enregistré."), "success")
+            return redirect(url_for("outcomes.assess", session_id=session_id) + "#bilan")
+    return _page(session, review_form=form)

@@ -1,0 +1,20 @@
+from flask import Blueprint
+
+bp = Blueprint("surveys", __name__)
+
+
+@bp.app_template_global()
+def surveys_of_session(session):
+    """For surveys/_session_section.html: the session's questionnaires and their response counts."""
+    from training_app.services import surveys
+    return surveys.surveys_of_session(session)
+
+
+@bp.app_template_global()
+def surveys_for_enrolment(enrolment):
+    """For surveys/_trainee_enrolment.html: the questionnaires a trainee can open for `enrolment`."""
+    from training_app.services import surveys
+    return surveys.surveys_for_enrolment(enrolment)
+
+
+from training_app.blueprints.surveys import views  # noqa: E402,F401

@@ -1,0 +1,448 @@
+"""Questionnaires: administrators keep them and give them to sessions; trainees answer through
+their personal link; staff read the results (trainers: of their sessions)."""
+import io
+from datetime import date, timedelta
+
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from training_app.access import ADMIN, STAFF, access, check_session_access
+from training_app.blueprints.surveys import bp
+from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, ProgrammeResultsForm, QuestionForm,
+                                                   QuestionnaireForm, answer_form)
+from training_app.clock import local_now
+from training_app.documents.uploads import MIMETYPES
+from training_app.extensions import db
+from training_app.forms import attach_service_error
+from training_app.models import Programme, Question, Questionnaire, Survey, TrainingSession
+from training_app.services import ServiceError
+from training_app.services import survey_results as results_service
+from training_app.services import surveys as survey_service
+from training_app.services.trainee_links import trainee_view
+
+# --- questionnaires (administrators) -------------------------------------------------------------
+
+
+def _questionnaire_data(form: QuestionnaireForm) -> survey_service.QuestionnaireData:
+    return survey_service.QuestionnaireData(
+        title=form.title.data, kind=form.kind.data, anonymous=form.anonymous.data,
+        introduction=form.introduction.data or "", follow_up_days=form.follow_up_days.data)
+
+
+def _question_data(form: QuestionForm) -> survey_service.QuestionData:
+    return survey_service.QuestionData(
+        type=form.type.data, text=form.text.data, required=form.required.data, help_text=form.help_text.data or "",
+        options=(form.options.data or "").splitlines())
+
+
+@bp.route("/admin/questionnaires")
+@access(ADMIN)
+def questionnaire_list():
+    questionnaires = db.session.scalars(db.select(Questionnaire).order_by(
+        Questionnaire.archived, Questionnaire.kind, Questionnaire.title, Questionnaire.version.desc())).all()
+    has_default = any(q.origin == survey_service.ORIGIN_SATISFACTION and not q.archived for q in questionnaires)
+    return render_template("surveys/questionnaire_list.html", questionnaires=questionnaires, has_default=has_default)
+
+
+@bp.route("/admin/questionnaires/satisfaction-par-defaut", methods=["POST"])
+@access(ADMIN)
+def questionnaire_default():
+    questionnaire = survey_service.ensure_default_satisfaction()
+    db.session.commit()
+    return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire.id))
+
+
+@bp.route("/admin/questionnaires/nouveau", methods=["GET", "POST"])
+@access(ADMIN)
+def questionnaire_create():
+    form = QuestionnaireForm()
+    if form.validate_on_submit():
+        try:
+            questionnaire = survey_service.create_questionnaire(_questionnaire_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Questionnaire créé : ajoutez ses questions."), "success")
+            return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire.id))
+    return render_template("surveys/questionnaire_form.html", form=form, questionnaire=None)
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>")
+@access(ADMIN)
+def questionnaire_detail(questionnaire_id: int):
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
+    versions = db.session.scalars(db.select(Questionnaire).where(
+        Questionnaire.lineage_id == questionnaire.lineage_id).order_by(Questionnaire.version.desc())).all()
+    return render_template("surveys/questionnaire_detail.html", questionnaire=questionnaire, versions=versions,
+                           answered=survey_service.has_answers(questionnaire), question_form=QuestionForm())
+
+
+def _editable_or_redirect(questionnaire: Questionnaire):
+    """None when the questionnaire may change; otherwise a redirect that says why not."""
+    try:
+        survey_service.check_editable(questionnaire)
+    except ServiceError as error:
+        flash(error.message, "warning")
+        return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire.id))
+    return None
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>/modifier", methods=["GET", "POST"])
+@access(ADMIN)
+def questionnaire_edit(questionnaire_id: int):
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
+    refused = _editable_or_redirect(questionnaire)
+    if refused:
+        return refused
+    form = QuestionnaireForm(obj=questionnaire)
+    if form.validate_on_submit():
+        try:
+            survey_service.update_questionnaire(questionnaire, _questionnaire_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Questionnaire mis à jour."), "success")
+            return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire.id))
+    return render_template("surveys/questionnaire_form.html", form=form, questionnaire=questionnaire)
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>/questions/nouvelle", methods=["GET", "POST"])
+@access(ADMIN)
+def question_add(questionnaire_id: int):
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
+    refused = _editable_or_redirect(questionnaire)
+    if refused:
+        return refused
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            survey_service.add_question(questionnaire, _question_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Question ajoutée."), "success")
+            return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id) + "#questions")
+    return render_template("surveys/question_form.html", form=form, questionnaire=questionnaire, question=None)
+
+
+def _load_question(questionnaire_id: int, question_id: int) -> Question:
+    question = db.get_or_404(Question, question_id)
+    if question.questionnaire_id != questionnaire_id:
+        abort(404)
+    return question
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>/questions/<int:question_id>", methods=["GET", "POST"])
+@access(ADMIN)
+def question_edit(questionnaire_id: int, question_id: int):
+    question = _load_question(questionnaire_id, question_id)
+    refused = _editable_or_redirect(question.questionnaire)
+    if refused:
+        return refused
+    form = QuestionForm(obj=question)
+    if not form.is_submitted():
+        form.options.data = "\n".join(question.options or [])
+    if form.validate_on_submit():
+        try:
+            survey_service.update_question(question, _question_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Question modifiée."), "success")
+            return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id) + "#questions")
+    return render_template("surveys/question_form.html", form=form, questionnaire=question.questionnaire,
+                           question=question)
+
+
+def _change_question(questionnaire_id: int, question_id: int, change, done: str):
+    question = _load_question(questionnaire_id, question_id)
+    try:
+        change(question)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        if done:
+            flash(done, "success")
+    return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id) + "#questions")
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>/questions/<int:question_id>/supprimer", methods=["POST"])
+@access(ADMIN)
+def question_delete(questionnaire_id: int, question_id: int):
+    return _change_question(questionnaire_id, question_id, survey_service.delete_question, _("Question supprimée."))
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>/questions/<int:question_id>/deplacer", methods=["POST"])
+@access(ADMIN)
+def question_move(questionnaire_id: int, question_id: int):
+    direction = -1 if request.form.get("direction") == "up" else 1
+    return _change_question(questionnaire_id, question_id,
+                            lambda question: survey_service.move_question(question, direction), "")
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>/nouvelle-version", methods=["POST"])
+@access(ADMIN)
+def questionnaire_new_version(questionnaire_id: int):
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
+    try:
+        copy = survey_service.new_version(questionnaire)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id))
+    db.session.commit()
+    flash(_("Version %(n)d créée : modifiez-la. La version %(old)d reste telle que les stagiaires y ont répondu.",
+            n=copy.version, old=questionnaire.version), "success")
+    return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=copy.id))
+
+
+@bp.route("/admin/questionnaires/<int:questionnaire_id>/archiver", methods=["POST"])
+@access(ADMIN)
+def questionnaire_archive(questionnaire_id: int):
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
+    survey_service.set_archived(questionnaire, not questionnaire.archived)
+    db.session.commit()
+    flash(_("Questionnaire archivé.") if questionnaire.archived else _("Questionnaire de nouveau proposé."), "info")
+    return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id))
+
+
+# --- questionnaires of a session -----------------------------------------------------------------
+
+def _load_session(session_id: int) -> TrainingSession:
+    session = db.get_or_404(TrainingSession, session_id)
+    check_session_access(session)
+    return session
+
+
+def _load_survey(session_id: int, survey_id: int) -> Survey:
+    session = _load_session(session_id)
+    survey = db.get_or_404(Survey, survey_id)
+    if survey.session_id != session.id:
+        abort(404)
+    return survey
+
+
+def _back_to_session(session_id: int):
+    return redirect(url_for("sessions.session_detail", session_id=session_id) + "#questionnaires")
+
+
+@bp.route("/sessions/<int:session_id>/questionnaires/ajouter", methods=["GET", "POST"])
+@access(ADMIN)
+def survey_attach(session_id: int):
+    session = _load_session(session_id)
+    form = AttachForm()
+    form.questionnaire_id.choices = [(q.id, f"{q.title} (v{q.version})")
+                                     for q in survey_service.live_questionnaires()]
+    if form.validate_on_submit():
+        questionnaire = db.session.get(Questionnaire, form.questionnaire_id.data)
+        try:
+            if questionnaire is None:
+                raise ServiceError(_("Choisissez un questionnaire."), "questionnaire_id")
+            survey_service.attach(session, questionnaire, form.opens_at, form.closes_at)
+        except ServiceError as error:
+            db.session.rollback()
+            session = _load_session(session_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Questionnaire ajouté à la session."), "success")
+            return _back_to_session(session_id)
+    return render_template("surveys/survey_form.html", form=form, session=session, survey=None)
+
+
+@bp.route("/sessions/<int:session_id>/questionnaires/positionnement", methods=["POST"])
+@access(ADMIN)
+def survey_positioning(session_id: int):
+    session = _load_session(session_id)
+    try:
+        questionnaire = survey_service.ensure_default_positioning(session.programme)
+        survey_service.attach(session, questionnaire)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Questionnaire de positionnement ajouté, construit à partir des objectifs de la formation."),
+              "success")
+    return _back_to_session(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/dates", methods=["GET", "POST"])
+@access(ADMIN)
+def survey_edit(session_id: int, survey_id: int):
+    survey = _load_survey(session_id, survey_id)
+    form = EditWindowForm()
+    if not form.is_submitted():
+        form.set(survey.opens_at, survey.closes_at)
+    if form.validate_on_submit():
+        try:
+            survey_service.update_window(survey, form.opens_at, form.closes_at)
+        except ServiceError as error:
+            db.session.rollback()
+            survey = _load_survey(session_id, survey_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Dates du questionnaire modifiées."), "success")
+            return _back_to_session(session_id)
+    return render_template("surveys/survey_form.html", form=form, session=survey.session, survey=survey)
+
+
+@bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/retirer", methods=["POST"])
+@access(ADMIN)
+def survey_detach(session_id: int, survey_id: int):
+    survey = _load_survey(session_id, survey_id)
+    try:
+        survey_service.detach(survey)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Questionnaire retiré de la session."), "success")
+    return _back_to_session(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>")
+@access(STAFF)
+def survey_results(session_id: int, survey_id: int):
+    survey = _load_survey(session_id, survey_id)
+    results = results_service.survey_results(survey)
+    named = None if survey.questionnaire.anonymous else results_service.named_responses(survey)
+    waiting = survey_service.non_respondents(survey)
+    # Anonymous: who has not answered is not shown either (it would tell who has).
+    waiting_names = [] if survey.questionnaire.anonymous else [t.full_name for t in waiting]
+    return render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
+                           named=named, waiting=len(waiting), waiting_names=waiting_names,
+                           state=survey_service.window_state(survey),
+                           min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
+
+
+@bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/resultats.xlsx")
+@access(STAFF)
+def survey_export(session_id: int, survey_id: int):
+    survey = _load_survey(session_id, survey_id)
+    try:
+        content = results_service.survey_export(survey)
+    except ServiceError as error:
+        flash(error.message, "warning")
+        return redirect(url_for("surveys.survey_results", session_id=session_id, survey_id=survey_id))
+    name = f"questionnaire-{survey.id}-session-{survey.session.start_at:%Y-%m-%d}.xlsx"
+    return _xlsx(content, name)
+
+
+def _xlsx(content: bytes, name: str):
+    return send_file(io.BytesIO(content), mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
+
+
+@bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/relancer", methods=["POST"])
+@access(STAFF)
+def survey_remind(session_id: int, survey_id: int):
+    survey = _load_survey(session_id, survey_id)
+    try:
+        count = survey_service.send_reminders(survey)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+    else:
+        db.session.commit()
+        flash(_("Relance envoyée à %(n)d stagiaire(s) qui n'ont pas répondu.", n=count), "success")
+    return redirect(url_for("surveys.survey_results", session_id=session_id, survey_id=survey_id))
+
+
+# --- results per programme over a period (administrators) ----------------------------------------
+
+def _programme_query(form: ProgrammeResultsForm) -> results_service.ProgrammeQuery | None:
+    programmes = db.session.scalars(db.select(Programme).order_by(Programme.title)).all()
+    form.programme.choices = [(0, _("— Choisissez —"))] + [(p.id, p.title) for p in programmes]
+    programme = db.session.get(Programme, form.programme.data) if form.programme.data else None
+    lineages = results_service.lineages(programme) if programme else []
+    form.questionnaire.choices = [(q.lineage_id, q.title) for q in lineages] or [(0, _("— Aucun —"))]
+    form.validate()
+    today = local_now().date()
+    if form.start.data is None and not form.start.errors:  # default: since the programme's first session
+        form.start.data = (results_service.first_session_date(programme) if programme else None) \
+            or date(today.year - 1, 1, 1)
+    if form.end.data is None and not form.end.errors:
+        form.end.data = today
+    if form.start.errors or form.end.errors:
+        return None
+    if form.start.data > form.end.data:
+        form.end.errors = [_("La fin de la période doit suivre son début.")]
+        return None
+    if programme is None or not lineages:
+        return None
+    lineage = form.questionnaire.data if form.questionnaire.data in {q.lineage_id for q in lineages} \
+        else lineages[0].lineage_id
+    form.questionnaire.data = lineage
+    return results_service.ProgrammeQuery(programme, lineage, form.start.data, form.end.data)
+
+
+@bp.route("/questionnaires/resultats")
+@access(ADMIN)
+def programme_results():
+    form = ProgrammeResultsForm(request.args)
+    query = _programme_query(form)
+    results, surveys = results_service.programme_results(query) if query else (None, [])
+    return render_template("surveys/programme_results.html", form=form, query=query, results=results,
+                           surveys=surveys, export_args=request.args.to_dict(),
+                           min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
+
+
+@bp.route("/questionnaires/resultats.xlsx")
+@access(ADMIN)
+def programme_export():
+    form = ProgrammeResultsForm(request.args)
+    query = _programme_query(form)
+    if query is None:
+        flash(_("Choisissez une formation, un questionnaire et une période."), "warning")
+        return redirect(url_for("surveys.programme_results", **request.args.to_dict()))
+    try:
+        content = results_service.programme_export(query)
+    except ServiceError as error:
+        flash(error.message, "warning")
+        return redirect(url_for("surveys.programme_results", **request.args.to_dict()))
+    return _xlsx(content, f"questionnaires-formation-{query.programme.id}-{query.start}-{query.end}.xlsx")
+
+
+# --- trainees answer through their personal link -------------------------------------------------
+
+@bp.route("/moi/<token>/questionnaires/<int:survey_id>", methods=["GET", "POST"])
+@trainee_view
+def answer(survey_id: int):
+    survey = db.session.get(Survey, survey_id)
+    if survey is None or survey_service.enrolment_for(survey, g.trainee) is None:
+        abort(404)  # the same answer for a survey that does not exist and one that is not theirs
+    questions = list(survey.questionnaire.questions)
+    form = answer_form(questions)
+    if form.validate_on_submit():
+        raw = {q.id: form[f"q{q.id}"].data for q in questions}
+        try:
+            survey_service.submit(survey, g.trainee, raw)
+        except survey_service.InvalidAnswers as error:
+            db.session.rollback()
+            for question_id, message in error.errors.items():
+                form[f"q{question_id}"].errors = [message]
+            form.form_errors.append(error.message)
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Merci ! Vos réponses sont enregistrées."), "success")
+            return redirect(url_for("surveys.answer", token=g.trainee_token, survey_id=survey_id))
+        survey = db.session.get(Survey, survey_id)
+    return render_template(
+        "surveys/answer.html", survey=survey, questions=questions, form=form, trainee=g.trainee,
+        token=g.trainee_token, answered=survey_service.has_answered(survey, g.trainee),
+        state=survey_service.window_state(survey), closes_soon=survey.closes_at - local_now() < timedelta(days=1))

@@ -1,0 +1,159 @@
+"""Learning outcomes (évaluation des acquis): per trainee and objective, set by a trainer; the session review.
+
+The certificates read them through `results_for(enrolment)` and `results_for_session(session)`:
+every objective of the programme, in order, with its result code ("not_assessed" when
+nothing was recorded) and the trainer's comment. The French labels of the codes are in
+training_app.formatting.LABELS.
+"""
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlalchemy.orm import joinedload
+
+from training_app.clock import utcnow
+from training_app.extensions import db
+from training_app.models import (Enrolment, EnrolmentStatus, LearningOutcome, OutcomeResult, ProgrammeObjective,
+                                 SessionReview, Trainee, TrainingSession, User)
+from training_app.services import ServiceError, audit
+
+RESULT_CODES = tuple(OutcomeResult)
+# Who is assessed: the trainees who attend or attended (a trainee who dropped out keeps what they learnt).
+ASSESSED_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
+MAX_COMMENT = 2000
+MAX_REVIEW = 20000
+
+
+def _objectives(programme_id: int) -> list[ProgrammeObjective]:
+    return list(db.session.scalars(db.select(ProgrammeObjective).where(
+        ProgrammeObjective.programme_id == programme_id).order_by(ProgrammeObjective.position)))
+
+
+def results_for(enrolment: Enrolment) -> list[tuple[ProgrammeObjective, str, str]]:
+    """(objective, result code, comment) for every objective of the programme, in order (two queries)."""
+    objectives = _objectives(enrolment.session.programme_id)
+    recorded = {o.objective_id: o for o in db.session.scalars(
+        db.select(LearningOutcome).where(LearningOutcome.enrolment_id == enrolment.id))}
+    return [_row(objective, recorded.get(objective.id)) for objective in objectives]
+
+
+def results_for_session(session: TrainingSession) -> dict[int, list[tuple[ProgrammeObjective, str, str]]]:
+    """results_for() of every enrolment of the session, by enrolment id (three queries)."""
+    objectives = _objectives(session.programme_id)
+    enrolment_ids = list(db.session.scalars(db.select(Enrolment.id).where(Enrolment.session_id == session.id)))
+    recorded = {}
+    if enrolment_ids:
+        for outcome in db.session.scalars(db.select(LearningOutcome).where(
+                LearningOutcome.enrolment_id.in_(enrolment_ids))):
+            recorded[(outcome.enrolment_id, outcome.objective_id)] = outcome
+    return {eid: [_row(o, recorded.get((eid, o.id))) for o in objectives] for eid in enrolment_ids}
+
+
+def _row(objective: ProgrammeObjective, outcome: LearningOutcome | None) -> tuple[ProgrammeObjective, str, str]:
+    if outcome is None:
+        return objective, OutcomeResult.NOT_ASSESSED.value, ""
+    return objective, str(outcome.result), outcome.comment or ""
+
+
+def assessed_enrolments(session: TrainingSession) -> list[Enrolment]:
+    """The enrolments a trainer assesses, by trainee name."""
+    return list(db.session.scalars(
+        db.select(Enrolment).join(Enrolment.trainee)
+        .where(Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))
+        .options(joinedload(Enrolment.trainee)).order_by(Trainee.last_name, Trainee.first_name)))
+
+
+@dataclass
+class Assessment:
+    enrolment_id: int
+    objective_id: int
+    result: str
+    comment: str = ""
+
+
+def field_name(enrolment_id: int, objective_id: int, part: str = "r") -> str:
+    """The form field of one assessment ("r" result, "c" comment): errors point at it."""
+    return f"{part}_{enrolment_id}_{objective_id}"
+
+
+def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, actor: User | None = None) -> int:
+    """Record several assessments of a session at once; return how many changed.
+
+    The session row is locked so that two trainers saving at the same moment are applied
+    one after the other (the unique (enrolment, objective) is never raced).
+    """
+    db.session.scalar(db.select(TrainingSession.id).where(TrainingSession.id == session.id).with_for_update())
+    enrolments = {e.id for e in assessed_enrolments(session)}
+    objectives = {o.id for o in _objectives(session.programme_id)}
+    for item in assessments:
+        if item.enrolment_id not in enrolments:
+            raise ServiceError(_("Ce ou cette stagiaire n'est pas inscrit·e à cette session."))
+        if item.objective_id not in objectives:
+            raise ServiceError(_("Cet objectif n'est pas un objectif de la formation."))
+        if item.result not in RESULT_CODES:
+            raise ServiceError(_("Choisissez : acquis, partiellement acquis, non acquis ou non évalué."),
+                               field_name(item.enrolment_id, item.objective_id))
+        if len(item.comment or "") > MAX_COMMENT:
+            raise ServiceError(_("Le commentaire est trop long (%(n)d caractères au plus).", n=MAX_COMMENT),
+                               field_name(item.enrolment_id, item.objective_id, "c"))
+    existing = {(o.enrolment_id, o.objective_id): o for o in db.session.scalars(
+        db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0})))}
+    changed = 0
+    for item in assessments:
+        comment = (item.comment or "").strip()
+        outcome = existing.get((item.enrolment_id, item.objective_id))
+        if outcome is None:
+            if item.result == OutcomeResult.NOT_ASSESSED and not comment:
+                continue  # nothing to record: not assessed is the default
+            outcome = LearningOutcome(enrolment_id=item.enrolment_id, objective_id=item.objective_id)
+            db.session.add(outcome)
+            before = None
+        elif outcome.result == item.result and outcome.comment == comment:
+            continue
+        else:
+            before = outcome.result
+        outcome.result, outcome.comment = item.result, comment
+        outcome.assessed_by, outcome.assessed_at = actor, utcnow()
+        audit.record(outcome, "assessed", actor=actor, from_state=before, to_state=item.result,
+                     details={"enrolment_id": item.enrolment_id, "objective_id": item.objective_id})
+        changed += 1
+    return changed
+
+
+def record_outcome(enrolment: Enrolment, objective: ProgrammeObjective, result: str, comment: str = "", *,
+                   actor: User | None = None) -> int:
+    return record_outcomes(enrolment.session, [Assessment(enrolment.id, objective.id, result, comment)],
+                           actor=actor)
+
+
+def review_for(session: TrainingSession) -> SessionReview | None:
+    return db.session.scalar(db.select(SessionReview).where(SessionReview.session_id == session.id))
+
+
+def save_review(session: TrainingSession, text: str, *, actor: User | None = None) -> SessionReview:
+    """Write or rewrite the session's final review (bilan final)."""
+    text = (text or "").strip()
+    if len(text) > MAX_REVIEW:
+        raise ServiceError(_("Le bilan est trop long (%(n)d caractères au plus).", n=MAX_REVIEW), "text")
+    review = review_for(session)
+    if review is None:
+        review = SessionReview(session_id=session.id)
+        db.session.add(review)
+    review.text, review.written_by, review.updated_at = text, actor, utcnow()
+    audit.record(review, "written", actor=actor)
+    return review
+
+
+def progress(session: TrainingSession) -> dict:
+    """How far the assessment is: assessed objectives over expected ones, and whether the review is written."""
+    trainees = db.session.scalar(db.select(func.count(Enrolment.id)).where(
+        Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))) or 0
+    objectives = db.session.scalar(db.select(func.count(ProgrammeObjective.id)).where(
+        ProgrammeObjective.programme_id == session.programme_id)) or 0
+    assessed = db.session.scalar(
+        db.select(func.count(LearningOutcome.id)).join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
+        .where(Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES),
+               LearningOutcome.result != OutcomeResult.NOT_ASSESSED)) or 0
+    review = review_for(session)
+    return {"assessed": assessed, "expected": trainees * objectives, "trainees": trainees, "objectives": objectives,
+            "review_written": bool(review and review.text)}

@@ -1,0 +1,415 @@
+"""Questionnaire results: response rate, average and distribution per question, free-text answers,
+per session and per programme over a period; and their .xlsx export.
+
+`aggregate()` is pure (plain values in, plain values out) and unit-tested; the loaders
+read with a constant number of queries. Anonymous results never say who answered what:
+answers are read without any trainee, free-text answers come in the order of the random
+response ids, and below MIN_ANONYMOUS_RESPONSES responses the details stay hidden (with
+one or two answers, everybody would know whose they are).
+"""
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlalchemy import func
+
+from training_app.documents.excel import write_text
+from training_app.extensions import db
+from training_app.formatting import date_fr, label
+from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
+                                 SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
+from training_app.services import ServiceError
+from training_app.services.surveys import CHOICE_TYPES, ELIGIBLE_STATUSES
+
+MIN_ANONYMOUS_RESPONSES = 3
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """A question as results see it. Across versions, the same (type, text) is the same question."""
+    key: object
+    type: str
+    text: str
+    options: tuple[str, ...] = ()
+
+
+@dataclass
+class Bar:
+    label: str
+    count: int
+    percent: int  # of the people who answered this question
+
+
+@dataclass
+class QuestionResult:
+    number: int
+    type: str
+    text: str
+    answered: int = 0
+    average: Decimal | None = None  # ratings only, one decimal
+    bars: list[Bar] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+    @property
+    def has_chart(self) -> bool:
+        return self.type != QuestionType.FREE_TEXT
+
+
+@dataclass
+class Results:
+    invited: int
+    responded: int
+    anonymous: bool
+    questions: list[QuestionResult]
+
+    @property
+    def rate(self) -> int | None:
+        """Response rate in percent (None when nobody was asked)."""
+        if not self.invited:
+            return None
+        return _percent(min(self.responded, self.invited), self.invited)
+
+    @property
+    def hidden(self) -> bool:
+        """Anonymous results with too few responses to stay anonymous are not shown."""
+        return self.anonymous and 0 < self.responded < MIN_ANONYMOUS_RESPONSES
+
+
+def _percent(part: int, whole: int) -> int:
+    if not whole:
+        return 0
+    return int((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def rating_label(value: int, labels) -> str:
+    labels = list(labels or [])
+    return f"{value} – {labels[value - 1]}" if len(labels) >= value else str(value)
+
+
+def aggregate(specs: list[QuestionSpec], values: list[tuple[object, object]], *, invited: int, responded: int,
+              anonymous: bool) -> Results:
+    """Results from plain data.
+
+    `values` are (spec key, value) with value an int 1-5 (rating), a bool (yes/no), an option
+    label (single choice), a list of option labels (multiple choice) or a string (free text).
+    """
+    by_key = defaultdict(list)
+    for key, value in values:
+        by_key[key].append(value)
+    questions = []
+    for number, spec in enumerate(specs, start=1):
+        answers = [v for v in by_key.get(spec.key, []) if v is not None and v != "" and v != []]
+        result = QuestionResult(number=number, type=spec.type, text=spec.text, answered=len(answers))
+        if spec.type == QuestionType.RATING:
+            counts = {n: 0 for n in range(1, 6)}
+            for value in answers:
+                counts[int(value)] += 1
+            result.bars = [Bar(rating_label(n, spec.options), counts[n], _percent(counts[n], len(answers)))
+                           for n in range(1, 6)]
+            if answers:
+                result.average = (Decimal(sum(int(v) for v in answers)) / len(answers)).quantize(
+                    Decimal("0.1"), rounding=ROUND_HALF_UP)
+        elif spec.type == QuestionType.YES_NO:
+            yes = sum(1 for v in answers if v is True)
+            no = len(answers) - yes
+            result.bars = [Bar(_("Oui"), yes, _percent(yes, len(answers))),
+                           Bar(_("Non"), no, _percent(no, len(answers)))]
+        elif spec.type in CHOICE_TYPES:
+            counts = {option: 0 for option in spec.options}
+            for value in answers:
+                for option in (value if isinstance(value, (list, tuple)) else [value]):
+                    counts[option] = counts.get(option, 0) + 1
+            result.bars = [Bar(option, count, _percent(count, len(answers))) for option, count in counts.items()]
+        else:
+            result.texts = [str(v) for v in answers]
+        questions.append(result)
+    return Results(invited=invited, responded=responded, anonymous=anonymous, questions=questions)
+
+
+# --- reading answers ------------------------------------------------------------------------------
+
+def _spec_key(question: Question) -> tuple[str, str]:
+    return (question.type, " ".join(question.text.split()).casefold())
+
+
+def _specs(questions: list[Question], key=_spec_key) -> tuple[list[QuestionSpec], dict[int, Question]]:
+    """One spec per distinct question (first seen first); options merged across versions."""
+    specs: dict[object, QuestionSpec] = {}
+    for question in questions:
+        k = key(question)
+        options = tuple(question.options or ())
+        if k in specs:
+            merged = specs[k].options + tuple(o for o in options if o not in specs[k].options)
+            options = specs[k].options if question.type == QuestionType.RATING else merged
+            specs[k] = QuestionSpec(k, question.type, specs[k].text, options)
+        else:
+            specs[k] = QuestionSpec(k, question.type, question.text, options)
+    return list(specs.values()), {q.id: q for q in questions}
+
+
+def answer_value(question: Question, answer) -> object:
+    """The plain value of a stored answer (option indexes become their labels)."""
+    options = list(question.options or [])
+    if question.type == QuestionType.RATING:
+        return answer.rating
+    if question.type == QuestionType.YES_NO:
+        return answer.yes
+    if question.type == QuestionType.SINGLE_CHOICE:
+        return options[answer.choice] if answer.choice is not None and answer.choice < len(options) else None
+    if question.type == QuestionType.MULTIPLE_CHOICE:
+        return [options[i] for i in (answer.choices or []) if i < len(options)]
+    return answer.text
+
+
+def _answer_rows(survey_ids: list[int]):
+    """Every answer of these surveys, grouped by response in the order of their random ids."""
+    if not survey_ids:
+        return []
+    return db.session.execute(
+        db.select(SurveyAnswer.response_id, SurveyAnswer.question_id, SurveyAnswer.rating, SurveyAnswer.yes,
+                  SurveyAnswer.choice, SurveyAnswer.choices, SurveyAnswer.text)
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(SurveyResponse.survey_id.in_(survey_ids))
+        .order_by(SurveyAnswer.response_id, SurveyAnswer.question_id)).all()
+
+
+def _invited(surveys: list[Survey]) -> int:
+    session_ids = [s.session_id for s in surveys]
+    if not session_ids:
+        return 0
+    per_session = dict(db.session.execute(
+        db.select(Enrolment.session_id, func.count(Enrolment.id))
+        .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(ELIGIBLE_STATUSES))
+        .group_by(Enrolment.session_id)).all())
+    return sum(per_session.get(s.session_id, 0) for s in surveys)
+
+
+def _responded(survey_ids: list[int]) -> int:
+    if not survey_ids:
+        return 0
+    return db.session.scalar(db.select(func.count(SurveyParticipation.id))
+                             .where(SurveyParticipation.survey_id.in_(survey_ids))) or 0
+
+
+def _results(surveys: list[Survey], questions: list[Question], anonymous: bool,
+             key=_spec_key) -> tuple[Results, list[QuestionSpec], list]:
+    specs, by_id = _specs(questions, key)
+    ids = [s.id for s in surveys]
+    rows = _answer_rows(ids)
+    values = []
+    for row in rows:
+        question = by_id.get(row.question_id)
+        if question is not None:
+            values.append((key(question), answer_value(question, row)))
+    results = aggregate(specs, values, invited=_invited(surveys), responded=_responded(ids), anonymous=anonymous)
+    return results, specs, rows
+
+
+def _survey_questions(survey: Survey) -> list[Question]:
+    return list(db.session.scalars(db.select(Question).where(
+        Question.questionnaire_id == survey.questionnaire_id).order_by(Question.position)))
+
+
+def _by_question_id(question: Question) -> int:
+    return question.id
+
+
+def survey_results(survey: Survey) -> Results:
+    """Results of one survey (a questionnaire in a session): four queries."""
+    return _results([survey], _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)[0]
+
+
+@dataclass
+class ProgrammeQuery:
+    programme: Programme
+    lineage_id: int
+    start: date
+    end: date
+
+
+def lineages(programme: Programme | None = None) -> list[Questionnaire]:
+    """The latest version of each questionnaire (optionally: those used for this programme)."""
+    query = db.select(Questionnaire)
+    if programme is not None:
+        used = db.select(Questionnaire.lineage_id).join(Survey, Survey.questionnaire_id == Questionnaire.id) \
+            .join(TrainingSession, TrainingSession.id == Survey.session_id) \
+            .where(TrainingSession.programme_id == programme.id)
+        query = query.where(Questionnaire.lineage_id.in_(used))
+    latest = {}
+    for questionnaire in db.session.scalars(query.order_by(Questionnaire.version)):
+        latest[questionnaire.lineage_id] = questionnaire
+    return sorted(latest.values(), key=lambda q: (q.kind != "satisfaction", q.kind, q.title))  # satisfaction first
+
+
+def first_session_date(programme: Programme) -> date | None:
+    first = db.session.scalar(db.select(func.min(TrainingSession.start_at))
+                              .where(TrainingSession.programme_id == programme.id))
+    return first.date() if first else None
+
+
+def programme_surveys(query: ProgrammeQuery) -> list[Survey]:
+    """Surveys of every version of the questionnaire in the programme's sessions that start in the period."""
+    return list(db.session.scalars(
+        db.select(Survey).join(Survey.session).join(Survey.questionnaire)
+        .where(TrainingSession.programme_id == query.programme.id,
+               Questionnaire.lineage_id == query.lineage_id,
+               TrainingSession.start_at >= datetime.combine(query.start, time.min),
+               TrainingSession.start_at <= datetime.combine(query.end, time.max))
+        .order_by(TrainingSession.start_at)))
+
+
+def _programme_material(query: ProgrammeQuery) -> tuple[list[Survey], list[Questionnaire], list[Question]]:
+    """The surveys of the period, every version of the questionnaire (latest first), their questions."""
+    surveys = programme_surveys(query)
+    versions = list(db.session.scalars(db.select(Questionnaire).where(
+        Questionnaire.lineage_id == query.lineage_id).order_by(Questionnaire.version.desc())))
+    used = {s.questionnaire_id for s in surveys}
+    questions = list(db.session.scalars(
+        db.select(Question).join(Question.questionnaire)
+        .where(Question.questionnaire_id.in_(used or {0}))
+        .order_by(Questionnaire.version.desc(), Question.position)))
+    return surveys, versions, questions
+
+
+def programme_results(query: ProgrammeQuery) -> tuple[Results, list[Survey]]:
+    """Results over the programme's sessions of the period, every version of the questionnaire together."""
+    surveys, versions, questions = _programme_material(query)
+    return _results(surveys, questions, any(v.anonymous for v in versions))[0], surveys
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+def _respondent_names(survey_ids: list[int]) -> dict[int, str]:
+    """Response id -> trainee name, for questionnaires that are not anonymous."""
+    rows = db.session.execute(
+        db.select(SurveyParticipation.response_id, Trainee.first_name, Trainee.last_name)
+        .join(Trainee, Trainee.id == SurveyParticipation.trainee_id)
+        .where(SurveyParticipation.survey_id.in_(survey_ids), SurveyParticipation.response_id.is_not(None))).all()
+    return {r.response_id: f"{r.first_name} {r.last_name}" for r in rows}
+
+
+def _display(value) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("Oui") if value else _("Non")
+    if isinstance(value, list):
+        return " ; ".join(value)
+    return value
+
+
+def named_responses(survey: Survey) -> list[dict]:
+    """Who answered what, for a questionnaire that is not anonymous (by trainee name)."""
+    if survey.questionnaire.anonymous:
+        raise ServiceError(_("Ce questionnaire est anonyme : les réponses ne sont reliées à personne."))
+    questions = _survey_questions(survey)
+    people = db.session.execute(
+        db.select(SurveyParticipation.response_id, SurveyParticipation.answered_at, Trainee.first_name,
+                  Trainee.last_name)
+        .join(Trainee, Trainee.id == SurveyParticipation.trainee_id)
+        .where(SurveyParticipation.survey_id == survey.id)
+        .order_by(Trainee.last_name, Trainee.first_name)).all()
+    answers = defaultdict(dict)
+    by_id = {q.id: q for q in questions}
+    for row in _answer_rows([survey.id]):
+        if row.question_id in by_id:
+            answers[row.response_id][row.question_id] = _display(answer_value(by_id[row.question_id], row))
+    return [{"name": f"{p.first_name} {p.last_name}", "answered_at": p.answered_at,
+             "answers": [(q, answers[p.response_id].get(q.id, "")) for q in questions]} for p in people]
+
+
+def export_workbook(title: str, scope: str, surveys: list[Survey], questions: list[Question], anonymous: bool,
+                    key=_spec_key) -> bytes:
+    """A workbook: the summary per question, then one row per response (no names if anonymous).
+
+    Every value that comes from a user goes through write_text: it is never a formula.
+    """
+    results, specs, rows = _results(surveys, questions, anonymous, key)
+    if results.hidden:
+        raise ServiceError(_("Trop peu de réponses pour un export anonyme (%(n)d au moins).",
+                             n=MIN_ANONYMOUS_RESPONSES))
+    book = Workbook()
+    summary = book.active
+    summary.title = _("Synthèse")
+    bold = Font(bold=True)
+    line = 1
+
+    def put(sheet, row, column, value, font=None):
+        cell = sheet.cell(row=row, column=column)
+        write_text(cell, value)
+        if font:
+            cell.font = font
+        return cell
+
+    put(summary, line, 1, title, Font(bold=True, size=14))
+    line += 1
+    put(summary, line, 1, scope)
+    line += 1
+    put(summary, line, 1, _("Réponses"))
+    put(summary, line, 2, results.responded)
+    put(summary, line, 3, _("sur %(n)d stagiaires", n=results.invited))
+    put(summary, line, 4, f"{results.rate} %" if results.rate is not None else "")
+    put(summary, line, 5, _("Anonyme") if anonymous else _("Nominatif"))
+    line += 2
+    for question in results.questions:
+        put(summary, line, 1, f"{question.number}. {question.text}", bold)
+        put(summary, line, 2, label(question.type))
+        put(summary, line, 3, _("%(n)d réponses", n=question.answered))
+        if question.average is not None:
+            put(summary, line, 4, _("Moyenne"))
+            put(summary, line, 5, float(question.average))
+        line += 1
+        for bar in question.bars:
+            put(summary, line, 1, bar.label)
+            put(summary, line, 2, bar.count)
+            put(summary, line, 3, f"{bar.percent} %")
+            line += 1
+        for text in question.texts:
+            put(summary, line, 1, text).alignment = Alignment(wrap_text=True)
+            line += 1
+        line += 1
+    summary.column_dimensions["A"].width = 80
+
+    sheet = book.create_sheet(_("Réponses"))
+    names = {} if anonymous else _respondent_names([s.id for s in surveys])
+    column_of = {spec.key: index for index, spec in enumerate(specs, start=2 if not anonymous else 1)}
+    if not anonymous:
+        put(sheet, 1, 1, _("Stagiaire"), bold)
+    for spec in specs:
+        put(sheet, 1, column_of[spec.key], spec.text, bold).alignment = Alignment(wrap_text=True)
+    by_id = _specs(questions, key)[1]
+    line, current = 1, None
+    for row in rows:
+        question = by_id.get(row.question_id)
+        if question is None:
+            continue
+        if row.response_id != current:
+            current, line = row.response_id, line + 1
+            if not anonymous:
+                put(sheet, line, 1, names.get(row.response_id, ""))
+        put(sheet, line, column_of[key(question)], _display(answer_value(question, row)))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def survey_export(survey: Survey) -> bytes:
+    session = survey.session
+    scope = _("Session du %(start)s au %(end)s", start=date_fr(session.start_at, "short"),
+              end=date_fr(session.end_at, "short"))
+    return export_workbook(f"{survey.questionnaire.title} — {session.programme.title}", scope, [survey],
+                           _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)
+
+
+def programme_export(query: ProgrammeQuery) -> bytes:
+    surveys, versions, questions = _programme_material(query)
+    scope = _("%(programme)s — sessions commençant du %(start)s au %(end)s (%(n)d sessions)",
+              programme=query.programme.title, start=date_fr(query.start, "short"), end=date_fr(query.end, "short"),
+              n=len(surveys))
+    title = versions[0].title if versions else _("Questionnaire")
+    return export_workbook(title, scope, surveys, questions, any(v.anonymous for v in versions))

@@ -1,0 +1,615 @@
+"""Questionnaires: templates and their versions, the defaults, their use in a session,
+the trainees' answers and the reminders.
+
+A questionnaire that has answers never changes: `new_version()` copies it, and the
+sessions that nobody has answered yet move to the copy. Anonymous answers are stored
+without the trainee (see models/surveys.py); the fact that a trainee answered is a
+separate row, and one trainee answers a survey once (a unique constraint).
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from training_app.clock import local_now, utcnow
+from training_app.extensions import db
+from training_app.formatting import datetime_fr
+from training_app.models import (Enrolment, EnrolmentStatus, Programme, Question, Questionnaire, QuestionnaireKind,
+                                 QuestionType, Survey, SurveyAnswer, SurveyParticipation, SurveyResponse, Trainee,
+                                 TrainingSession)
+from training_app.services import ServiceError, audit, mail, trainee_links
+
+# Trainees who are asked to answer: those who attend or attended (not waiting, not cancelled).
+ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
+CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
+DEFAULT_RATING_LABELS = ["Pas du tout satisfait·e", "Peu satisfait·e", "Moyennement satisfait·e",
+                         "Satisfait·e", "Très satisfait·e"]
+DEFAULT_FOLLOW_UP_DAYS = 60
+MAX_TEXT_ANSWER = 5000
+MAX_OPTIONS = 20
+ORIGIN_SATISFACTION = "default_satisfaction"
+ORIGIN_POSITIONING = "default_positioning"
+
+
+# --- questionnaires ------------------------------------------------------------------------------
+
+@dataclass
+class QuestionnaireData:
+    title: str
+    kind: str = QuestionnaireKind.SATISFACTION
+    anonymous: bool = False
+    introduction: str = ""
+    follow_up_days: int | None = None
+
+
+@dataclass
+class QuestionData:
+    type: str
+    text: str
+    required: bool = True
+    help_text: str = ""
+    options: list[str] = field(default_factory=list)
+    objective_id: int | None = None
+
+
+def has_answers(questionnaire: Questionnaire) -> bool:
+    return db.session.scalar(
+        db.select(SurveyParticipation.id).join(SurveyParticipation.survey)
+        .where(Survey.questionnaire_id == questionnaire.id).limit(1)) is not None
+
+
+def check_editable(questionnaire: Questionnaire) -> None:
+    if questionnaire.archived:
+        raise ServiceError(_("Cette version est archivée : modifiez la version en cours."))
+    if has_answers(questionnaire):
+        raise ServiceError(_("Ce questionnaire a déjà des réponses : il ne peut plus être modifié. "
+                             "Créez-en une nouvelle version."))
+
+
+def _apply(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
+    title = (data.title or "").strip()
+    if not title:
+        raise ServiceError(_("Indiquez le titre du questionnaire."), "title")
+    if data.kind not in set(QuestionnaireKind):
+        raise ServiceError(_("Type de questionnaire inconnu."), "kind")
+    follow_up_days = data.follow_up_days
+    if data.kind == QuestionnaireKind.FOLLOW_UP and follow_up_days is None:
+        follow_up_days = DEFAULT_FOLLOW_UP_DAYS
+    if follow_up_days is not None and not 0 <= follow_up_days <= 730:
+        raise ServiceError(_("Le délai doit être compris entre 0 et 730 jours."), "follow_up_days")
+    questionnaire.title = title
+    questionnaire.kind = data.kind
+    questionnaire.anonymous = bool(data.anonymous)
+    questionnaire.introduction = (data.introduction or "").strip()
+    questionnaire.follow_up_days = follow_up_days if data.kind == QuestionnaireKind.FOLLOW_UP else None
+
+
+def create_questionnaire(data: QuestionnaireData, questions: list[QuestionData] = (), *, origin: str = "",
+                         programme: Programme | None = None) -> Questionnaire:
+    questionnaire = Questionnaire(version=1, origin=origin, programme=programme)
+    _apply(questionnaire, data)
+    for position, question in enumerate(questions, start=1):
+        questionnaire.questions.append(_new_question(question, position))
+    db.session.add(questionnaire)
+    db.session.flush()
+    questionnaire.lineage_id = questionnaire.id
+    audit.record(questionnaire, "created")
+    return questionnaire
+
+
+def update_questionnaire(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
+    check_editable(questionnaire)
+    _apply(questionnaire, data)
+    audit.record(questionnaire, "updated")
+
+
+def _clean_question(data: QuestionData) -> QuestionData:
+    text = (data.text or "").strip()
+    if not text:
+        raise ServiceError(_("Indiquez le texte de la question."), "text")
+    if len(text) > 2000:
+        raise ServiceError(_("La question est trop longue (2000 caractères au plus)."), "text")
+    if data.type not in set(QuestionType):
+        raise ServiceError(_("Type de question inconnu."), "type")
+    options = [o.strip() for o in data.options or [] if o and o.strip()]
+    if data.type in CHOICE_TYPES:
+        if len(options) < 2:
+            raise ServiceError(_("Indiquez au moins deux choix, un par ligne."), "options")
+        if len(options) > MAX_OPTIONS:
+            raise ServiceError(_("Pas plus de %(n)d choix.", n=MAX_OPTIONS), "options")
+        seen = set()
+        for option in options:
+            if option.casefold() in seen:
+                raise ServiceError(_("Deux choix sont identiques : « %(option)s ».", option=option), "options")
+            seen.add(option.casefold())
+    elif data.type == QuestionType.RATING:
+        if not options:
+            options = list(DEFAULT_RATING_LABELS)
+        elif len(options) != 5:
+            raise ServiceError(_("Une note de 1 à 5 a cinq libellés, un par ligne, du plus faible au plus fort "
+                                 "(laissez vide pour les libellés par défaut)."), "options")
+    else:
+        options = []
+    return QuestionData(type=data.type, text=text, required=bool(data.required),
+                        help_text=(data.help_text or "").strip(), options=options, objective_id=data.objective_id)
+
+
+def _new_question(data: QuestionData, position: int) -> Question:
+    data = _clean_question(data)
+    return Question(position=position, type=data.type, text=data.text, required=data.required,
+                    help_text=data.help_text, options=data.options, objective_id=data.objective_id)
+
+
+def add_question(questionnaire: Questionnaire, data: QuestionData) -> Question:
+    check_editable(questionnaire)
+    position = max((q.position for q in questionnaire.questions), default=0) + 1
+    question = _new_question(data, position)
+    questionnaire.questions.append(question)
+    audit.record(questionnaire, "question_added", details={"position": position})
+    return question
+
+
+def update_question(question: Question, data: QuestionData) -> None:
+    check_editable(question.questionnaire)
+    data = _clean_question(data)
+    question.type, question.text, question.required = data.type, data.text, data.required
+    question.help_text, question.options = data.help_text, data.options
+    audit.record(question.questionnaire, "question_changed", details={"position": question.position})
+
+
+def delete_question(question: Question) -> None:
+    questionnaire = question.questionnaire
+    check_editable(questionnaire)
+    position = question.position
+    questionnaire.questions.remove(question)
+    db.session.flush()
+    for other in questionnaire.questions:  # keep positions 1..n
+        if other.position > position:
+            other.position -= 1
+            db.session.flush()
+    audit.record(questionnaire, "question_removed", details={"position": position})
+
+
+def move_question(question: Question, direction: int) -> None:
+    """Swap a question with the one above (direction -1) or below (+1)."""
+    questionnaire = question.questionnaire
+    check_editable(questionnaire)
+    questions = list(questionnaire.questions)
+    index = questions.index(question)
+    other_index = index + (1 if direction > 0 else -1)
+    if not 0 <= other_index < len(questions):
+        return
+    other = questions[other_index]
+    first, second = question.position, other.position
+    question.position = -1  # the unique (questionnaire, position) allows no transient duplicate
+    db.session.flush()
+    other.position = first
+    db.session.flush()
+    question.position = second
+    db.session.flush()
+    questionnaire.questions.sort(key=lambda q: q.position)
+    audit.record(questionnaire, "question_moved", details={"from": first, "to": second})
+
+
+def new_version(questionnaire: Questionnaire) -> Questionnaire:
+    """Copy a questionnaire (typically one that has answers) into its next version.
+
+    The old version is archived; surveys of it that nobody has answered yet use the new one.
+    """
+    if questionnaire.archived:
+        raise ServiceError(_("Cette version est archivée : partez de la version en cours."))
+    lineage_id = questionnaire.lineage_id or questionnaire.id
+    latest = db.session.scalar(db.select(func.max(Questionnaire.version)).where(
+        Questionnaire.lineage_id == lineage_id)) or questionnaire.version
+    copy = Questionnaire(
+        title=questionnaire.title, kind=questionnaire.kind, anonymous=questionnaire.anonymous,
+        introduction=questionnaire.introduction, follow_up_days=questionnaire.follow_up_days,
+        origin=questionnaire.origin, programme_id=questionnaire.programme_id, lineage_id=lineage_id,
+        version=latest + 1,
+        questions=[Question(position=q.position, type=q.type, text=q.text, required=q.required,
+                            help_text=q.help_text, options=list(q.options or []), objective_id=q.objective_id)
+                   for q in questionnaire.questions])
+    db.session.add(copy)
+    questionnaire.archived = True
+    db.session.flush()
+    unanswered = db.session.scalars(db.select(Survey).where(
+        Survey.questionnaire_id == questionnaire.id,
+        ~db.select(SurveyParticipation.id).where(SurveyParticipation.survey_id == Survey.id).exists())).all()
+    taken = set(db.session.scalars(db.select(Survey.session_id).where(Survey.questionnaire_id == copy.id)))
+    moved = 0
+    for survey in unanswered:
+        if survey.session_id not in taken:
+            survey.questionnaire = copy
+            moved += 1
+    audit.record(questionnaire, "replaced", to_state="archived", details={"new_version_id": copy.id})
+    audit.record(copy, "created", details={"from_version_id": questionnaire.id, "surveys_moved": moved})
+    return copy
+
+
+def set_archived(questionnaire: Questionnaire, archived: bool) -> None:
+    questionnaire.archived = archived
+    audit.record(questionnaire, "archived" if archived else "restored")
+
+
+def live_questionnaires() -> list[Questionnaire]:
+    return list(db.session.scalars(
+        db.select(Questionnaire).where(Questionnaire.archived.is_(False))
+        .order_by(Questionnaire.kind, Questionnaire.title)))
+
+
+# --- the default questionnaires, in French --------------------------------------------------------
+
+def _rating(text, labels, required=True, help_text="", objective_id=None) -> QuestionData:
+    return QuestionData(QuestionType.RATING, text, required, help_text, list(labels), objective_id)
+
+
+SATISFACTION_TITLE = "Questionnaire de satisfaction (à chaud)"
+SATISFACTION_INTRODUCTION = (
+    "Ce questionnaire individuel recueille votre ressenti sur la formation et ce qu'elle vous a apporté. "
+    "Vos réponses sont anonymes : l'équipe sait seulement que vous avez répondu, pas ce que vous avez répondu.")
+
+
+def default_satisfaction_questions() -> list[QuestionData]:
+    """What the reference course asks: how the course felt and what it brought (see its evaluation)."""
+    return [
+        _rating("Globalement, comment avez-vous vécu cette formation ?",
+                ["Très mal", "Plutôt mal", "Moyennement", "Bien", "Très bien"]),
+        QuestionData(QuestionType.FREE_TEXT, "Quel est votre ressenti sur ces journées ? "
+                     "Qu'est-ce qui vous a marqué·e ?", required=False),
+        QuestionData(QuestionType.FREE_TEXT, "Qu'est-ce que cette formation vous a apporté, "
+                     "pour vous et pour votre pratique professionnelle ?", required=False),
+        QuestionData(QuestionType.SINGLE_CHOICE, "Les objectifs de la formation ont-ils été atteints ?",
+                     options=["Oui, tous", "En grande partie", "En partie", "Non"]),
+        QuestionData(QuestionType.SINGLE_CHOICE, "Le rythme de la formation était…",
+                     options=["Trop lent", "Adapté", "Trop rapide"]),
+        _rating("Les formatrices et formateurs ont-ils été clairs ?",
+                ["Pas du tout clairs", "Peu clairs", "Assez clairs", "Clairs", "Très clairs"]),
+        _rating("L'organisation pratique (accueil, salle, horaires, documents) vous a-t-elle convenu ?",
+                ["Pas du tout", "Peu", "Moyennement", "Bien", "Très bien"]),
+        QuestionData(QuestionType.MULTIPLE_CHOICE, "Qu'avez-vous le plus apprécié ?", required=False,
+                     help_text="Plusieurs réponses possibles.",
+                     options=["Les apports théoriques", "Les jeux de rôle et mises en situation",
+                              "Les échanges entre participant·es", "Les outils d'animation",
+                              "Les ressources documentaires"]),
+        QuestionData(QuestionType.YES_NO, "Recommanderiez-vous cette formation à un·e collègue ?"),
+        QuestionData(QuestionType.FREE_TEXT, "Avez-vous des suggestions pour améliorer cette formation ?",
+                     required=False),
+    ]
+
+
+def ensure_default_satisfaction() -> Questionnaire:
+    """The default satisfaction questionnaire (its live version), created on first use."""
+    existing = db.session.scalar(db.select(Questionnaire).where(
+        Questionnaire.origin == ORIGIN_SATISFACTION, Questionnaire.archived.is_(False))
+        .order_by(Questionnaire.version.desc()).limit(1))
+    if existing is not None:
+        return existing
+    return create_questionnaire(
+        QuestionnaireData(title=SATISFACTION_TITLE, kind=QuestionnaireKind.SATISFACTION, anonymous=True,
+                          introduction=SATISFACTION_INTRODUCTION),
+        default_satisfaction_questions(), origin=ORIGIN_SATISFACTION)
+
+
+POSITIONING_LABELS = ["Je découvre", "J'en ai une idée", "Je m'y essaie", "Je suis à l'aise", "Je maîtrise"]
+
+
+def default_positioning_questions(programme: Programme) -> list[QuestionData]:
+    questions = [
+        _rating(f"Où en êtes-vous aujourd'hui sur cet objectif : « {objective.text} » ?", POSITIONING_LABELS,
+                objective_id=objective.id)
+        for objective in programme.objectives
+    ]
+    questions += [
+        QuestionData(QuestionType.FREE_TEXT, "Qu'attendez-vous de cette formation ?", required=False),
+        QuestionData(QuestionType.FREE_TEXT, "Avez-vous une situation concrète de votre pratique que vous "
+                     "aimeriez travailler pendant la formation ?", required=False),
+        QuestionData(QuestionType.YES_NO, "Avez-vous besoin d'un aménagement (handicap, accessibilité, "
+                     "contrainte particulière) ?", required=False,
+                     help_text="Si oui, la référente handicap vous contactera avant la formation."),
+    ]
+    return questions
+
+
+def ensure_default_positioning(programme: Programme) -> Questionnaire:
+    """The programme's positioning questionnaire, one rating per objective, created on first use."""
+    existing = db.session.scalar(db.select(Questionnaire).where(
+        Questionnaire.origin == ORIGIN_POSITIONING, Questionnaire.programme_id == programme.id,
+        Questionnaire.archived.is_(False)).order_by(Questionnaire.version.desc()).limit(1))
+    if existing is not None:
+        return existing
+    if not programme.objectives:
+        raise ServiceError(_("Cette formation n'a pas d'objectifs : le positionnement se construit à partir "
+                             "de ses objectifs."))
+    return create_questionnaire(
+        QuestionnaireData(
+            title="Positionnement avant la formation",
+            kind=QuestionnaireKind.POSITIONING, anonymous=False,
+            introduction="Avant la formation, situez-vous sur chacun de ses objectifs : vos réponses aident "
+                         "les formatrices et formateurs à s'adapter au groupe. Il n'y a pas de bonne réponse."),
+        default_positioning_questions(programme), origin=ORIGIN_POSITIONING, programme=programme)
+
+
+# --- surveys: a questionnaire given in a session --------------------------------------------------
+
+def default_window(session: TrainingSession, questionnaire: Questionnaire) -> tuple[datetime, datetime]:
+    """When a questionnaire of this kind opens and closes for this session, by default.
+
+    Positioning: the three weeks before the start. Satisfaction: from the start of the last
+    half-day to two weeks after the end. Follow-up: N days after the end, for four weeks.
+    """
+    if questionnaire.kind == QuestionnaireKind.POSITIONING:
+        return session.start_at - timedelta(days=21), session.start_at
+    if questionnaire.kind == QuestionnaireKind.FOLLOW_UP:
+        days = questionnaire.follow_up_days if questionnaire.follow_up_days is not None else DEFAULT_FOLLOW_UP_DAYS
+        opens = datetime.combine(session.end_at.date() + timedelta(days=days), time(9, 0))
+        return opens, opens + timedelta(days=28)
+    last_slot = session.slots[-1] if session.slots else None
+    opens = last_slot.starts_at if last_slot else session.start_at
+    closes = datetime.combine(session.end_at.date() + timedelta(days=14), time(23, 59))
+    return opens, closes
+
+
+def _check_window(opens_at: datetime, closes_at: datetime) -> None:
+    if closes_at <= opens_at:
+        raise ServiceError(_("La fermeture doit être postérieure à l'ouverture."), "closes_date")
+
+
+def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: datetime | None = None,
+           closes_at: datetime | None = None) -> Survey:
+    """Give a questionnaire to the trainees of a session (default dates by kind)."""
+    if questionnaire.archived:
+        raise ServiceError(_("Cette version du questionnaire est archivée."), "questionnaire_id")
+    if not questionnaire.questions:
+        raise ServiceError(_("Ce questionnaire n'a aucune question."), "questionnaire_id")
+    taken = db.session.scalar(db.select(Survey.id).where(
+        Survey.session_id == session.id, Survey.questionnaire_id == questionnaire.id))
+    if taken is not None:
+        raise ServiceError(_("Ce questionnaire est déjà proposé dans cette session."), "questionnaire_id")
+    default_opens, default_closes = default_window(session, questionnaire)
+    opens_at, closes_at = opens_at or default_opens, closes_at or default_closes
+    _check_window(opens_at, closes_at)
+    survey = Survey(session=session, questionnaire=questionnaire, opens_at=opens_at, closes_at=closes_at)
+    db.session.add(survey)
+    audit.record(survey, "attached", details={"questionnaire_id": questionnaire.id,
+                                              "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()})
+    return survey
+
+
+def update_window(survey: Survey, opens_at: datetime, closes_at: datetime) -> None:
+    _check_window(opens_at, closes_at)
+    before = {"opens_at": survey.opens_at.isoformat(), "closes_at": survey.closes_at.isoformat()}
+    survey.opens_at, survey.closes_at = opens_at, closes_at
+    audit.record(survey, "window_changed", details={
+        "before": before, "after": {"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}})
+
+
+def detach(survey: Survey) -> None:
+    if response_count(survey):
+        raise ServiceError(_("Des stagiaires ont déjà répondu : ce questionnaire ne peut plus être retiré de la "
+                             "session. Vous pouvez avancer sa date de fermeture."))
+    audit.record(survey, "detached", details={"questionnaire_id": survey.questionnaire_id})
+    db.session.delete(survey)
+
+
+def window_state(survey: Survey, now: datetime | None = None) -> str:
+    """"upcoming", "open" or "closed", in local time."""
+    now = now or local_now()
+    if now < survey.opens_at:
+        return "upcoming"
+    if now > survey.closes_at:
+        return "closed"
+    return "open"
+
+
+def response_count(survey: Survey) -> int:
+    return db.session.scalar(db.select(func.count(SurveyParticipation.id))
+                             .where(SurveyParticipation.survey_id == survey.id)) or 0
+
+
+def eligible_enrolments(session_id: int):
+    return db.select(Enrolment).where(Enrolment.session_id == session_id, Enrolment.status.in_(ELIGIBLE_STATUSES))
+
+
+def invited_count(survey: Survey) -> int:
+    return db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(survey.session_id).subquery()))
+
+
+def surveys_of_session(session: TrainingSession) -> list[dict]:
+    """Each survey of the session with its response count (three queries whatever the number)."""
+    surveys = db.session.scalars(
+        db.select(Survey).where(Survey.session_id == session.id)
+        .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
+    counts = dict(db.session.execute(
+        db.select(SurveyParticipation.survey_id, func.count(SurveyParticipation.id))
+        .where(SurveyParticipation.survey_id.in_([s.id for s in surveys]))
+        .group_by(SurveyParticipation.survey_id)).all()) if surveys else {}
+    invited = db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(session.id).subquery()))
+    now = local_now()
+    return [{"survey": s, "responded": counts.get(s.id, 0), "invited": invited, "state": window_state(s, now)}
+            for s in surveys]
+
+
+# --- answering ------------------------------------------------------------------------------------
+
+class InvalidAnswers(ServiceError):
+    """Some answers are missing or wrong: `errors` maps question ids to a French message."""
+
+    def __init__(self, errors: dict[int, str]):
+        super().__init__(_("Certaines réponses manquent ou ne conviennent pas : voyez les messages sous les "
+                           "questions."))
+        self.errors = errors
+
+
+def enrolment_for(survey: Survey, trainee: Trainee) -> Enrolment | None:
+    """The trainee's enrolment that entitles them to answer, if any."""
+    return db.session.scalar(eligible_enrolments(survey.session_id).where(Enrolment.trainee_id == trainee.id)
+                             .limit(1))
+
+
+def has_answered(survey: Survey, trainee: Trainee) -> bool:
+    return db.session.scalar(db.select(SurveyParticipation.id).where(
+        SurveyParticipation.survey_id == survey.id, SurveyParticipation.trainee_id == trainee.id)) is not None
+
+
+def check_can_answer(survey: Survey, trainee: Trainee) -> None:
+    if enrolment_for(survey, trainee) is None:
+        raise ServiceError(_("Ce questionnaire ne vous est pas destiné."))
+    if has_answered(survey, trainee):
+        raise ServiceError(_("Vous avez déjà répondu à ce questionnaire : on ne répond qu'une fois. Merci !"))
+    state = window_state(survey)
+    if state == "upcoming":
+        raise ServiceError(_("Ce questionnaire n'est pas encore ouvert : il ouvrira le %(when)s.",
+                             when=datetime_fr(survey.opens_at)))
+    if state == "closed":
+        raise ServiceError(_("Ce questionnaire est fermé depuis le %(when)s : il n'est plus possible d'y répondre.",
+                             when=datetime_fr(survey.closes_at)))
+
+
+def _is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return not [v for v in value if str(v).strip()]
+    return not str(value).strip()
+
+
+def _parse_answer(question: Question, value) -> dict:
+    """The answer columns for `value`, or raise ValueError with a French message."""
+    if question.type == QuestionType.RATING:
+        try:
+            rating = int(str(value).strip())
+        except ValueError:
+            raise ValueError(_("La note doit être un nombre entier de 1 à 5.")) from None
+        if not 1 <= rating <= 5:
+            raise ValueError(_("La note doit être un nombre entier de 1 à 5."))
+        return {"rating": rating}
+    if question.type == QuestionType.YES_NO:
+        answer = str(value).strip().lower()
+        if answer not in ("yes", "no"):
+            raise ValueError(_("Répondez par oui ou par non."))
+        return {"yes": answer == "yes"}
+    if question.type in CHOICE_TYPES:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        indexes = []
+        for item in values:
+            item = str(item).strip()
+            if not item:
+                continue
+            if not item.isdigit() or int(item) >= len(question.options or []):
+                raise ValueError(_("Ce choix n'existe pas : choisissez parmi les réponses proposées."))
+            if int(item) not in indexes:
+                indexes.append(int(item))
+        if question.type == QuestionType.SINGLE_CHOICE:
+            if len(indexes) != 1:
+                raise ValueError(_("Choisissez une seule réponse."))
+            return {"choice": indexes[0]}
+        return {"choices": sorted(indexes)}
+    text = str(value).strip()
+    if len(text) > MAX_TEXT_ANSWER:
+        raise ValueError(_("Votre réponse est trop longue (%(n)d caractères au plus).", n=MAX_TEXT_ANSWER))
+    return {"text": text}
+
+
+def validate_answers(questions: list[Question], raw: dict) -> dict[int, dict]:
+    """Check every answer; return the columns per question id, or raise InvalidAnswers."""
+    errors, values = {}, {}
+    for question in questions:
+        value = raw.get(question.id)
+        if _is_blank(value):
+            if question.required:
+                errors[question.id] = _("Cette question demande une réponse.")
+            continue
+        try:
+            values[question.id] = _parse_answer(question, value)
+        except ValueError as error:
+            errors[question.id] = str(error)
+    if errors:
+        raise InvalidAnswers(errors)
+    return values
+
+
+def submit(survey: Survey, trainee: Trainee, raw: dict) -> SurveyParticipation:
+    """Record a trainee's answers: `raw` maps question ids to the submitted values.
+
+    Anonymous: the response names nobody and the participation does not point at it.
+    """
+    check_can_answer(survey, trainee)
+    questionnaire = survey.questionnaire
+    values = validate_answers(list(questionnaire.questions), raw)
+    response = SurveyResponse(survey=survey, answers=[
+        SurveyAnswer(question_id=question_id, **columns) for question_id, columns in values.items()])
+    participation = SurveyParticipation(survey=survey, trainee=trainee, answered_at=utcnow(),
+                                        response=None if questionnaire.anonymous else response)
+    db.session.add_all([response, participation])
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same trainee submitted twice at the same moment: the unique constraint kept one.
+        db.session.rollback()
+        raise ServiceError(_("Vous avez déjà répondu à ce questionnaire : on ne répond qu'une fois. Merci !")) \
+            from None
+    return participation
+
+
+# --- reminders ------------------------------------------------------------------------------------
+
+def non_respondents(survey: Survey) -> list[Trainee]:
+    answered = db.select(SurveyParticipation.trainee_id).where(SurveyParticipation.survey_id == survey.id)
+    return list(db.session.scalars(
+        db.select(Trainee).join(Enrolment, Enrolment.trainee_id == Trainee.id)
+        .where(Enrolment.session_id == survey.session_id, Enrolment.status.in_(ELIGIBLE_STATUSES),
+               Trainee.id.not_in(answered))
+        .order_by(Trainee.last_name, Trainee.first_name).distinct()))
+
+
+def send_reminders(survey: Survey) -> int:
+    """E-mail each trainee who has not answered a link to the survey (sent after commit)."""
+    if window_state(survey) != "open":
+        raise ServiceError(_("Le questionnaire n'est pas ouvert : on ne relance que pendant qu'il est ouvert."))
+    trainees = non_respondents(survey)
+    if not trainees:
+        raise ServiceError(_("Tous les stagiaires ont répondu : personne à relancer."))
+    title = survey.session.programme.title
+    first = survey.reminders_sent == 0
+    subject = (f"Votre avis sur la formation « {title} »" if first
+               else f"Rappel : votre avis sur la formation « {title} »")
+    anonymity = ("Vos réponses sont anonymes.\n\n" if survey.questionnaire.anonymous else "")
+    for trainee in trainees:
+        link = trainee_links.personal_url(trainee, "surveys.answer", survey_id=survey.id)
+        mail.queue(trainee.email, subject,
+                   f"Bonjour {trainee.full_name},\n\n"
+                   f"{'Merci de prendre quelques minutes pour' if first else 'Vous n’avez pas encore pris le temps de'}"
+                   f" répondre au questionnaire « {survey.questionnaire.title} » de la formation « {title} ».\n\n"
+                   f"{anonymity}Répondre (depuis un téléphone aussi) :\n{link}\n\n"
+                   f"Le questionnaire est ouvert jusqu'au {datetime_fr(survey.closes_at)}.\n",
+                   tag=f"survey_reminder:{survey.id}")
+    survey.reminders_sent += 1
+    survey.last_reminded_at = utcnow()
+    audit.record(survey, "reminded", details={"count": len(trainees)})  # a count: never names (anonymity)
+    return len(trainees)
+
+
+# --- the trainee's side ---------------------------------------------------------------------------
+
+def surveys_for_enrolment(enrolment: Enrolment) -> list[dict]:
+    """The surveys a trainee can see for one enrolment: open or answered ones (two queries)."""
+    if enrolment.status not in ELIGIBLE_STATUSES:
+        return []
+    surveys = db.session.scalars(
+        db.select(Survey).where(Survey.session_id == enrolment.session_id)
+        .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
+    if not surveys:
+        return []
+    answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
+        SurveyParticipation.trainee_id == enrolment.trainee_id,
+        SurveyParticipation.survey_id.in_([s.id for s in surveys]))))
+    now = local_now()
+    items = []
+    for survey in surveys:
+        state = "answered" if survey.id in answered else window_state(survey, now)
+        if state in ("open", "answered", "upcoming"):
+            items.append({"survey": survey, "state": state})
+    return items
