@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := training_app
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test chromium bench lint
+.PHONY: install run test system-packages bench lint
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,15 @@ run: install
 	@echo "Ouvrez http://127.0.0.1:5000 (Ctrl+C pour arrêter)."
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## chromium: Debian's Chromium for the browser tests (Playwright never downloads a browser)
-chromium:
-	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
+## system-packages: Debian's Chromium for the browser tests (Playwright never downloads a browser)
+## and LibreOffice, which the tests use to check that every generated document opens
+DEBIAN_PACKAGES := chromium fonts-dejavu-core libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
+system-packages:
+	@test -x /usr/bin/chromium -a -x /usr/bin/soffice -a -x /usr/bin/pdftotext || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); }
 
 ## test: every test, on SQLite, or on $$TEST_DATABASE_URL when it is set
-test: install chromium
+test: install system-packages
 	$(BIN)/python -m pytest
 
 bench: install

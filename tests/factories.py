@@ -184,6 +184,38 @@ class count_queries:  # noqa: N801 - used as a function: `with count_queries() a
         event.remove(db.engine, "before_cursor_execute", self._record)
 
 
+# --- attendance (issue 4) -------------------------------------------------------------------------
+
+def signature_png(seed: int = 1, size=(300, 120)) -> bytes:
+    """A small PNG with a pen stroke, as a signature pad would send."""
+    import io
+
+    from PIL import Image, ImageDraw
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    points = [(10 + i * 25, 60 + ((i * 37 + seed * 11) % 50) - 25) for i in range(11)]
+    draw.line(points, fill=(16, 34, 77, 255), width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def signature_data_url(seed: int = 1) -> str:
+    import base64
+    return "data:image/png;base64," + base64.b64encode(signature_png(seed)).decode()
+
+
+def make_attendance_session(trainees: int = 3, trainers=(), modality: str = "in_person", **fields):
+    """The reference timetable session (Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30: 6 slots, 21 h) with
+    `trainees` confirmed enrolments. Returns (session, [enrolments])."""
+    session = make_session(trainers=trainers, **fields)
+    if modality != "in_person":
+        session.modality = modality
+        db.session.commit()
+    enrolments = [make_enrolment(session, make_trainee(last_name=f"Stagiaire{i:02d}")) for i in range(trainees)]
+    return session, enrolments
+
+
 # --- funding (issue 7) ---------------------------------------------------------------------------------
 
 def make_agreement(session: TrainingSession, enrolments, funder: Funder | None = None, status: str = "granted",

@@ -6,7 +6,9 @@ parameters it cannot fill.
 from datetime import datetime
 
 from tests import factories
-from training_app.services import trainee_links
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.services import attendance, trainee_links
 
 
 def build_world(trainer) -> dict:
@@ -18,6 +20,10 @@ def build_world(trainer) -> dict:
     enrolment = factories.make_enrolment(session, trainee)
     other = factories.make_user("trainer")
     survey = factories.make_survey(session)  # questionnaires (issue 5)
+    slot = session.slots[0]
+    with frozen_at(datetime.combine(slot.date, slot.start_time)):
+        signature = attendance.sign(slot, enrolment, factories.signature_data_url(), method="device")
+    db.session.commit()
     funding = _funding_world(session, enrolment)
     return {
         "programme_id": programme.id,
@@ -32,6 +38,8 @@ def build_world(trainer) -> dict:
         "questionnaire_id": survey.questionnaire_id,
         "question_id": survey.questionnaire.questions[0].id,
         "survey_id": survey.id,
+        "signature_id": signature.id,
+        "qr_token": attendance.qr_token(slot),
         **funding,
     }
 

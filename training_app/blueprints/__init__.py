@@ -1,4 +1,5 @@
 """One package per feature; each exposes `bp`. Register a new feature by adding it here."""
+from training_app.blueprints.attendance import bp as attendance
 from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
 from training_app.blueprints.dashboard import bp as dashboard
@@ -14,6 +15,7 @@ from training_app.blueprints.trainee import bp as trainee
 from training_app.blueprints.users import bp as users
 
 BLUEPRINTS = [
+    attendance,
     auth,
     catalogue,
     dashboard,

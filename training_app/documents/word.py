@@ -4,6 +4,7 @@ Templates receive plain data (strings, numbers, lists, dicts), never ORM objects
 """
 import io
 import os
+from dataclasses import dataclass
 
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
@@ -16,20 +17,38 @@ def template_path(name: str) -> str:
     return os.path.join(TEMPLATES_DIR, name)
 
 
+@dataclass(frozen=True)
+class Picture:
+    """An image to place anywhere in a template's context, even inside loops (e.g. table rows)."""
+    content: bytes
+    width_mm: float
+
+
 def render(template: str | bytes, context: dict, images: dict | None = None) -> bytes:
     """Render a template (a path or the bytes of a .docx) and return the .docx bytes.
 
     `images` maps context keys to (png_or_jpeg_bytes, width_mm); they become inline images.
+    A `Picture` anywhere in the context (in lists and dicts too) becomes an inline image.
     """
     source = io.BytesIO(template) if isinstance(template, bytes) else template
     document = DocxTemplate(source)
-    context = dict(context)
+    context = _with_pictures(document, dict(context))
     for key, value in (images or {}).items():
         context[key] = image(document, *value) if value and value[0] else ""
     document.render(context, autoescape=True)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _with_pictures(document: DocxTemplate, value):
+    if isinstance(value, Picture):
+        return image(document, value.content, value.width_mm)
+    if isinstance(value, dict):
+        return {key: _with_pictures(document, item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_with_pictures(document, item) for item in value]
+    return value
 
 
 def image(document: DocxTemplate, content: bytes, width_mm: float) -> InlineImage:

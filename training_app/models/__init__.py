@@ -1,4 +1,6 @@
 """All models, one module per aggregate. Importing this package registers every table."""
+from training_app.models.attendance import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion,
+                                             AttendanceStatus, SheetStatus, Signature, SignatureMethod)
 from training_app.models.audit import AuditEntry
 from training_app.models.convocations import ConvocationSending, ConvocationText
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
@@ -15,6 +17,8 @@ from training_app.models.surveys import (Question, Questionnaire, QuestionnaireK
 from training_app.models.users import Role, User
 
 __all__ = [
+    "AttendanceRecord", "AttendanceSheet", "AttendanceSheetVersion", "AttendanceStatus", "SheetStatus",
+    "Signature", "SignatureMethod",
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",

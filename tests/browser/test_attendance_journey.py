@@ -1,0 +1,99 @@
+"""A trainer opens the current half-day, two trainees sign on the pad with the mouse, one is marked
+absent, the trainer signs and closes the sheet; a change made afterwards is refused."""
+from datetime import datetime, time, timedelta
+
+import pytest
+
+from tests import factories
+from training_app.clock import local_now
+from training_app.extensions import db
+from training_app.models import AttendanceRecord, AttendanceSheet, Signature, Slot
+
+pytestmark = pytest.mark.browser
+
+
+def running_session(trainer, names):
+    """A session whose only half-day is running now (the live server runs on the real clock)."""
+    now = local_now()
+    start = max(now - timedelta(hours=1), datetime.combine(now.date(), time(0, 0))).replace(second=0, microsecond=0)
+    end = min(now + timedelta(hours=2), datetime.combine(now.date(), time(23, 59, 59)))
+    session = factories.make_session(trainers=[trainer])
+    # Test data set as it is (the slot rules refuse the past and weekends; today may be either).
+    session.start_at, session.end_at = start, end
+    session.slots = [Slot(date=start.date(), start_time=start.time(), end_time=end.time())]
+    db.session.commit()
+    enrolments = [factories.make_enrolment(session, factories.make_trainee(first_name=first, last_name=last))
+                  for first, last in names]
+    return session, enrolments
+
+
+def draw(page, test_id):
+    canvas = page.get_by_test_id(test_id)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box["x"] + 20, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(x + i * 25, y + (20 if i % 2 else -20), steps=4)
+    page.mouse.up()
+
+
+def row(page, name):
+    return page.get_by_test_id("row").filter(has_text=name)
+
+
+def test_trainer_takes_attendance_on_the_tablet(page):
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    _session, (awa, julien, sophie) = running_session(
+        trainer, [("Awa", "Diallo"), ("Julien", "Le Bihan"), ("Sophie", "Renaud")])
+
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet in portrait
+    page.goto("/connexion")
+    page.get_by_label("Adresse e-mail").fill(trainer.email)
+    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("link", name="Émargement", exact=True).click()
+    page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
+    assert page.get_by_test_id("row").count() == 3
+
+    for name in ("Awa Diallo", "Julien Le Bihan"):
+        row(page, name).get_by_role("button", name="Faire signer").click()
+        dialog = page.locator("#pad-dialog")
+        assert name in dialog.inner_text()
+        draw(page, "pad-stagiaire")
+        dialog.get_by_role("button", name="Valider la signature").click()
+        assert f"Signature de {name} enregistrée." in page.get_by_role("status").first.inner_text()
+        assert row(page, name).get_by_role("img").count() == 1
+
+    stale = page.context.new_page()  # the same sheet, left open in another tab
+    stale.goto(page.url)
+    page.bring_to_front()
+
+    page.set_viewport_size({"width": 1180, "height": 820})  # turned to landscape
+    row(page, "Sophie Renaud").get_by_label("Statut").select_option("absent_unjustified")
+    row(page, "Sophie Renaud").get_by_role("button", name="Enregistrer le statut").click()
+    assert "Statut de Sophie Renaud enregistré." in page.get_by_role("status").first.inner_text()
+
+    page.get_by_role("button", name="Signer et clore la feuille").click()  # an empty pad is refused
+    assert page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.").is_visible()
+    draw(page, "pad-formateur")
+    page.get_by_role("button", name="Signer et clore la feuille").click()
+    assert "Feuille signée et close." in page.get_by_role("status").first.inner_text()
+    assert page.get_by_test_id("sheet-status").inner_text() == "Feuille close"
+    assert page.get_by_role("button", name="Faire signer").count() == 0
+    assert page.get_by_test_id("trainer-signature").count() == 1
+
+    stale.bring_to_front()
+    stale.set_viewport_size({"width": 1180, "height": 820})
+    row(stale, "Sophie Renaud").get_by_label("Statut").select_option("present")
+    row(stale, "Sophie Renaud").get_by_role("button", name="Enregistrer le statut").click()
+    assert "est close" in stale.content()
+
+    db.session.expire_all()
+    assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"
+    signatures = db.session.scalars(db.select(Signature).order_by(Signature.id)).all()
+    assert [s.enrolment_id for s in signatures] == [awa.id, julien.id, None]
+    assert all(s.method == "device" and len(s.image) > 200 for s in signatures)
+    assert db.session.scalar(db.select(AttendanceRecord.status).where(AttendanceRecord.enrolment_id == sophie.id)) \
+        == "absent_unjustified"

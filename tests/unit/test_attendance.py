@@ -1,0 +1,413 @@
+"""Attendance rules, without HTTP: signing window, statuses and minutes, closing, corrections, totals."""
+import base64
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import (AttendanceRecord, AttendanceSheetVersion, AuditEntry, Signature, SignatureMethod,
+                                 User)
+from training_app.services import ServiceError, attendance
+from training_app.services.attendance import AttendanceTotals
+
+DATA_URL = factories.signature_data_url
+
+
+def at(slot, minutes_after_start=5) -> datetime:
+    return slot.starts_at + timedelta(minutes=minutes_after_start)
+
+
+def run_slot(slot, enrolments, trainer, absent=(), justified=True):
+    """Everyone signs but `absent`, who are marked absent; the trainer signs and closes."""
+    with frozen_at(at(slot)):
+        for i, enrolment in enumerate(enrolments):
+            if enrolment in absent:
+                attendance.mark(slot, enrolment, "absent_justified" if justified else "absent_unjustified",
+                                actor=trainer, justification="Rendez-vous médical")
+            else:
+                attendance.sign(slot, enrolment, DATA_URL(i), method=SignatureMethod.DEVICE, actor=trainer)
+        attendance.close_slot(slot, trainer, DATA_URL(99))
+    db.session.commit()
+
+
+@pytest.fixture
+def course(trainer):
+    session, enrolments = factories.make_attendance_session(trainees=3, trainers=[trainer])
+    return session, enrolments
+
+
+def test_reference_session_trainee_absent_one_afternoon_attends_17_hours(course, trainer):
+    session, (awa, julien, sophie) = course
+    assert [s.minutes for s in session.slots] == [240, 180, 240, 180, 240, 180]
+    assert len(attendance.open_slots(session)) == 6
+    for index, slot in enumerate(session.slots):
+        run_slot(slot, [awa, julien, sophie], trainer, absent={julien} if index == 2 else set())
+    assert attendance.totals_for(julien) == AttendanceTotals(21 * 60, 17 * 60, 4 * 60, 0)
+    assert attendance.totals_for(awa) == AttendanceTotals(21 * 60, 21 * 60, 0, 0)
+    totals = attendance.totals_for_session(session)
+    assert totals[julien.id].attended_minutes == 17 * 60
+    assert set(totals) == {awa.id, julien.id, sophie.id}
+    assert attendance.open_slots(session) == []
+
+
+def test_minutes_come_from_the_status_and_the_times(course, trainer):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[1]  # Wed 9:30-12:30
+    with frozen_at(at(slot, 60)):
+        late = attendance.mark(slot, awa, "late", actor=trainer, arrival=factories.t("10:00"))
+        early = attendance.mark(slot, julien, "left_early", actor=trainer, departure=factories.t("11:30"))
+        both = attendance.mark(slot, sophie, "late", actor=trainer, arrival=factories.t("10:00"),
+                               departure=factories.t("11:30"))
+    db.session.commit()
+    assert (late.minutes_attended, early.minutes_attended, both.minutes_attended) == (150, 120, 90)
+    totals = attendance.totals_for(awa)
+    assert (totals.attended_minutes, totals.absent_unjustified_minutes, totals.absent_justified_minutes) == (150, 30, 0)
+
+
+@pytest.mark.parametrize("status, arrival, departure, message", [
+    ("late", None, None, "Indiquez l'heure d'arrivée"),
+    ("left_early", None, None, "Indiquez l'heure de départ"),
+    ("late", "11:00", "10:00", "doit précéder l'heure de départ"),
+    ("late", "08:00", None, "entre 9h30 et 12h30"),
+    ("left_early", None, "13:00", "entre 9h30 et 12h30"),
+    ("absent_justified", None, None, "motif de l'absence justifiée"),
+    ("nonsense", None, None, "Choisissez un statut"),
+])
+def test_bad_marks_are_refused_and_change_nothing(course, trainer, status, arrival, departure, message):
+    session, (awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(at(slot)), pytest.raises(ServiceError, match=message):
+        attendance.mark(slot, awa, status, actor=trainer, arrival=arrival and factories.t(arrival),
+                        departure=departure and factories.t(departure))
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
+
+
+def test_signing_window_opens_15_minutes_before_and_ends_with_the_slot(course):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[1]  # 9:30-12:30
+    for moment, enrolment in ((slot.starts_at - timedelta(minutes=16), awa), (slot.ends_at + timedelta(minutes=1), awa)):
+        with frozen_at(moment), pytest.raises(ServiceError, match="ouverte de 9h15 à 12h30"):
+            attendance.sign(slot, enrolment, DATA_URL(), method="device")
+        db.session.rollback()
+    with frozen_at(slot.starts_at - timedelta(minutes=15)):
+        attendance.sign(slot, julien, DATA_URL(), method="device")
+    with frozen_at(slot.ends_at):
+        attendance.sign(slot, sophie, DATA_URL(), method="device")
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 2
+
+
+def test_the_window_is_configurable(app, course, monkeypatch):
+    session, (awa, *_rest) = course
+    slot = session.slots[1]
+    monkeypatch.setitem(app.config, "SIGNING_OPENS_MINUTES_BEFORE", 30)
+    with frozen_at(slot.starts_at - timedelta(minutes=25)):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+    db.session.commit()
+    assert attendance.signing_window(slot)[0] == slot.starts_at - timedelta(minutes=30)
+
+
+def test_a_signature_records_who_when_how_where_and_the_image(course, trainer):
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    with frozen_at(datetime(2030, 3, 5, 14, 3)):
+        signature = attendance.sign(slot, awa, DATA_URL(), method="device", actor=trainer,
+                                    ip_address="192.0.2.7", user_agent="Tablette")
+    db.session.commit()
+    stored = attendance.signature_image(session, signature.id)
+    assert stored.signed_at == datetime(2030, 3, 5, 13, 3)  # UTC (Paris is UTC+1 in March)
+    assert (stored.method, stored.ip_address, stored.user_agent) == ("device", "192.0.2.7", "Tablette")
+    assert stored.signer_name == awa.trainee.full_name and stored.enrolment_id == awa.id
+    assert stored.image == factories.signature_png() and len(stored.image_sha256) == 64
+    record = db.session.scalar(db.select(AttendanceRecord))
+    assert (record.status, record.minutes_attended) == ("present", 240)
+    assert db.session.scalar(db.select(AuditEntry.action).where(AuditEntry.entity_type == "attendance_sheets")) \
+        == "signed"
+
+
+def test_signing_twice_is_refused(course):
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        db.session.commit()
+        with pytest.raises(ServiceError, match="a déjà signé"):
+            attendance.sign(slot, awa, DATA_URL(2), method="device")
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 1
+
+
+def test_the_database_refuses_a_second_signature(course):
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    png = factories.signature_png()
+    for _ in range(2):
+        db.session.add(Signature(slot_id=slot.id, enrolment_id=awa.id, signer_name="x", method="device",
+                                 image=png, image_sha256="0" * 64))
+    with pytest.raises(Exception, match="(?i)unique"):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_only_confirmed_trainees_of_the_session_are_marked(course, trainer):
+    session, _enrolments = course
+    slot = session.slots[0]
+    waiting = factories.make_enrolment(session, status="waitlisted")
+    _other_session, (stranger,) = factories.make_attendance_session(
+        trainees=1, start=datetime(2031, 3, 4, 9, 30), end=datetime(2031, 3, 4, 18))
+    with frozen_at(at(slot)):
+        with pytest.raises(ServiceError, match="n'est pas confirmée"):
+            attendance.mark(slot, waiting, "present", actor=trainer)
+        with pytest.raises(ServiceError, match="n'est pas confirmée"):
+            attendance.sign(slot, waiting, DATA_URL(), method="device")
+        with pytest.raises(ServiceError, match="n'est pas inscrit·e à cette session"):
+            attendance.mark(slot, stranger, "present", actor=trainer)
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
+
+
+def test_marking_before_the_window_opens_is_refused(course, trainer):
+    session, (awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at - timedelta(hours=2)), pytest.raises(ServiceError, match="pas encore commencé"):
+        attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
+
+
+def test_a_signed_trainee_is_not_marked_absent_and_an_absent_one_does_not_sign(course, trainer):
+    session, (awa, julien, _sophie) = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.mark(slot, julien, "absent_unjustified", actor=trainer)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="indiquez un retard ou un départ anticipé"):
+            attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="marqué·e absent·e"):
+            attendance.sign(slot, julien, DATA_URL(), method="device")
+        db.session.rollback()
+        attendance.mark(slot, awa, "left_early", actor=trainer, departure=factories.t("17:00"))
+    db.session.commit()
+
+
+def test_closing_needs_everyone_signed_or_absent_and_the_trainer_signature(course, trainer):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with frozen_at(slot.starts_at - timedelta(minutes=10)):
+        with pytest.raises(ServiceError, match="une fois la demi-journée commencée"):
+            attendance.close_slot(slot, trainer, DATA_URL())
+        db.session.rollback()
+    with frozen_at(at(slot)):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.mark(slot, julien, "present", actor=trainer)
+        db.session.commit()
+        with pytest.raises(ServiceError, match=sophie.trainee.full_name):
+            attendance.close_slot(slot, trainer, DATA_URL())
+        db.session.rollback()
+        attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
+        db.session.commit()
+        with pytest.raises(ServiceError, match=f"Signature manquante pour : {julien.trainee.full_name}"):
+            attendance.close_slot(slot, trainer, DATA_URL())
+        db.session.rollback()
+        attendance.sign(slot, julien, DATA_URL(), method="device")
+        db.session.commit()
+        with pytest.raises(ServiceError, match="Signez la feuille"):
+            attendance.close_slot(slot, trainer)
+        db.session.rollback()
+        outsider = factories.make_user("trainer")
+        with pytest.raises(ServiceError, match="Seul·e un·e formateur·rice de la session"):
+            attendance.close_slot(slot, outsider, DATA_URL())
+        db.session.rollback()
+        sheet = attendance.close_slot(slot, trainer, DATA_URL())
+        db.session.commit()
+    assert sheet.is_closed and sheet.version == 1
+    assert attendance.open_slots(session) == session.slots[1:]
+
+
+def test_a_closed_slot_is_locked_and_corrected_by_an_administrator_with_a_reason(course, trainer, admin):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    run_slot(slot, [awa, julien, sophie], trainer, absent={sophie}, justified=False)
+    with frozen_at(at(slot, 120)):
+        with pytest.raises(ServiceError, match="est close"):
+            attendance.mark(slot, sophie, "absent_justified", actor=trainer, justification="Malade")
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="est close"):
+            attendance.sign(slot, sophie, DATA_URL(), method="device")
+        db.session.rollback()
+    with frozen_at(at(slot, 60 * 24)):
+        with pytest.raises(ServiceError, match="motif de la correction"):
+            attendance.mark(slot, sophie, "absent_justified", actor=admin, justification="Malade")
+        db.session.rollback()
+        attendance.mark(slot, sophie, "absent_justified", actor=admin, justification="Arrêt maladie",
+                        reason="Certificat médical reçu")
+        db.session.commit()
+        with pytest.raises(ServiceError, match="Seul·e un·e administrateur·rice"):
+            attendance.reopen_slot(slot, trainer, "Oubli")
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="motif de la réouverture"):
+            attendance.reopen_slot(slot, admin, "  ")
+        db.session.rollback()
+        attendance.reopen_slot(slot, admin, "Retard de Julien à corriger")
+        db.session.commit()
+        attendance.mark(slot, julien, "late", actor=trainer, arrival=factories.t("14:20"))
+        attendance.close_slot(slot, trainer)  # the trainer's signature is already there
+        db.session.commit()
+    versions = attendance.versions(slot)
+    assert [(v.number, v.action) for v in versions] == [
+        (1, "closed"), (2, "corrected"), (3, "reopened"), (4, "closed")]
+    assert versions[1].reason == "Certificat médical reçu"
+    statuses = [{r["trainee"]: r["status"] for r in v.snapshot["rows"]} for v in versions]
+    assert statuses[0][sophie.trainee.full_name] == "absent_unjustified"
+    assert statuses[1][sophie.trainee.full_name] == "absent_justified"
+    assert statuses[3][julien.trainee.full_name] == "late"
+    assert attendance.totals_for(julien).attended_minutes == 220
+
+
+def test_versions_are_append_only(course, trainer):
+    session, enrolments = course
+    slot = session.slots[0]
+    run_slot(slot, enrolments, trainer)
+    version = db.session.scalar(db.select(AttendanceSheetVersion))
+    version.reason = "rewritten"
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.scalar(db.select(AttendanceSheetVersion)))
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.flush()
+    db.session.rollback()
+
+
+def _png(size=(200, 80), color=(0, 0, 0, 0), stroke=True, fmt="PNG") -> bytes:
+    from PIL import ImageDraw
+    image = Image.new("RGBA" if fmt == "PNG" else "RGB", size, color if fmt == "PNG" else (255, 255, 255))
+    if stroke:
+        ImageDraw.Draw(image).line([(5, 5), (size[0] - 5, size[1] - 5)], fill=(0, 0, 0), width=3)
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def _url(content: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(content).decode()
+
+
+@pytest.mark.parametrize("data_url, message", [
+    ("", "Signez dans le cadre"),
+    ("data:image/jpeg;base64,AAAA", "n'est pas une image PNG"),
+    ("data:image/png;base64,@@@notbase64", "n'est pas une image PNG"),
+    (_url(_png(fmt="JPEG")), "n'est pas une image PNG"),
+    (_url(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10), "n'est pas une image PNG"),
+    (_url(_png(stroke=False)), "La signature est vide"),
+    (_url(_png(color=(255, 255, 255, 255), stroke=False)), "La signature est vide"),
+    (_url(_png(size=(4000, 50))), "taille raisonnable"),
+    ("data:image/png;base64," + "A" * 300_000, "trop lourde"),
+])
+def test_signature_images_must_be_real_bounded_non_blank_pngs(data_url, message):
+    with pytest.raises(ServiceError, match=message):
+        attendance.decode_signature(data_url)
+
+
+def test_a_real_pad_png_is_accepted():
+    assert attendance.decode_signature(_url(_png())).startswith(b"\x89PNG")
+
+
+def test_qr_code_signs_for_the_trainee_of_the_link_only(course):
+    session, (awa, *_rest) = course
+    slot, other_slot = session.slots[0], session.slots[1]
+    stranger = factories.make_trainee()
+    with frozen_at(at(slot)):
+        with pytest.raises(ServiceError, match="ne correspond pas à cette demi-journée"):
+            attendance.sign_as_trainee(slot, awa.trainee, DATA_URL(), qr=attendance.qr_token(other_slot))
+        with pytest.raises(ServiceError, match="ne correspond pas"):
+            attendance.sign_as_trainee(slot, awa.trainee, DATA_URL(), qr="forged")
+        with pytest.raises(ServiceError, match="scannez le QR code"):
+            attendance.sign_as_trainee(slot, awa.trainee, DATA_URL())  # in person: the QR code is needed
+        with pytest.raises(ServiceError, match="pas d'inscription confirmée"):
+            attendance.sign_as_trainee(slot, stranger, DATA_URL(), qr=attendance.qr_token(slot))
+        db.session.rollback()
+        signature = attendance.sign_as_trainee(slot, awa.trainee, DATA_URL(), qr=attendance.qr_token(slot))
+        db.session.commit()
+    assert (signature.enrolment_id, signature.method) == (awa.id, "qr")
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 1
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "signed"))
+    assert entry.actor_id is None and awa.trainee.full_name in entry.actor_label
+
+
+def test_remote_sessions_accept_the_personal_link_alone():
+    session, (awa,) = factories.make_attendance_session(trainees=1, modality="remote")
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        signature = attendance.sign_as_trainee(slot, awa.trainee, DATA_URL())
+    db.session.commit()
+    assert signature.method == "personal_link"
+
+
+def _upload(content: bytes, name: str) -> FileStorage:
+    return FileStorage(io.BytesIO(content), filename=name)
+
+
+def test_scans_are_checked_by_content_and_size(app, course, trainer, admin, monkeypatch):
+    session, enrolments = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        with pytest.raises(ServiceError, match="type accepté"):
+            attendance.attach_scan(slot, _upload(b"MZ\x90\x00 an executable", "feuille.pdf"), admin)
+        db.session.rollback()
+        monkeypatch.setitem(app.config, "ATTENDANCE_UPLOAD_MAX_BYTES", 1000)
+        with pytest.raises(ServiceError, match="taille maximale"):
+            attendance.attach_scan(slot, _upload(b"%PDF-1.4" + b"0" * 2000, "feuille.pdf"), admin)
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="administrateur"):
+            attendance.attach_scan(slot, _upload(b"%PDF-1.4 ok", "feuille.pdf"), trainer)
+        db.session.rollback()
+        assert attendance.slot_sheet(slot).has_scan is False
+        sheet = attendance.attach_scan(slot, _upload(b"%PDF-1.4 the paper sheet", "scan.jpg"), admin)
+        db.session.commit()
+        assert sheet.scan_kind == "pdf"
+        # With the paper sheet attached, the slot can be closed without on-screen signatures.
+        for enrolment in enrolments:
+            attendance.mark(slot, enrolment, "present", actor=trainer)
+        attendance.close_slot(slot, admin)
+        db.session.commit()
+    grid = attendance.session_grid(session)
+    assert [c.state for c in grid.rows[0].cells][:1] == ["paper"] and grid.columns[0].trainer_missing is False
+
+
+def test_justified_absence_keeps_its_document(course, trainer):
+    from training_app.documents import storage
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        with pytest.raises(ServiceError, match="type accepté"):
+            attendance.mark(slot, awa, "absent_justified", actor=trainer, justification="Malade",
+                            document=_upload(b"<html>", "certificat.pdf"))
+        db.session.rollback()
+        record = attendance.mark(slot, awa, "absent_justified", actor=trainer, justification="Malade",
+                                 document=_upload(_png(fmt="JPEG"), "certificat.png"))
+    db.session.commit()
+    assert record.justification_kind == "jpeg" and storage.exists(record.justification_path)
+
+
+def test_today_lists_the_sessions_of_the_trainer_with_the_current_slot(course, trainer, admin):
+    session, _enrolments = course
+    other = factories.make_user("trainer")
+    wednesday = session.slots[1]
+    with frozen_at(datetime(2030, 3, 6, 12, 0)):
+        days = attendance.todays_sessions(trainer)
+        assert [d.session.id for d in days] == [session.id]
+        assert days[0].current.id == wednesday.id and len(days[0].slots) == 2
+        assert attendance.todays_sessions(other) == []
+        assert len(attendance.todays_sessions(admin)) == 1
+    with frozen_at(datetime(2030, 3, 6, 13, 0)):  # between the two half-days: the next one
+        assert attendance.todays_sessions(trainer)[0].current.id == session.slots[2].id
+    with frozen_at(datetime(2030, 3, 9, 10, 0)):
+        assert attendance.todays_sessions(trainer) == []
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 3

@@ -1,0 +1,381 @@
+"""Attendance through the test client: sheets, signing, QR flow, closing, exports, access, query counts."""
+import io
+import re
+from datetime import datetime, timedelta
+
+import openpyxl
+import pytest
+from docx import Document
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import AttendanceRecord, AttendanceSheet, Organisation, Signature
+from training_app.services import attendance
+
+DATA_URL = factories.signature_data_url
+
+
+def sheet_url(session, slot, suffix=""):
+    return f"/sessions/{session.id}/emargement/{slot.id}{suffix}"
+
+
+def during(slot, minutes=5):
+    return frozen_at(slot.starts_at + timedelta(minutes=minutes))
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'")
+
+
+@pytest.fixture
+def course(trainer):
+    return factories.make_attendance_session(trainees=3, trainers=[trainer])
+
+
+def test_trainer_takes_attendance_and_closes_then_changes_are_refused(trainer_client, course):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with during(slot):
+        page = text(trainer_client.get(sheet_url(session, slot)))
+        assert page.count('data-testid="row"') == 3 and "Faire signer" in page
+        for enrolment in (awa, julien):
+            response = trainer_client.post(sheet_url(session, slot, f"/signer/{enrolment.id}"),
+                                           data={"signature": DATA_URL()}, headers={"User-Agent": "Tablette"})
+            assert response.status_code == 302
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{sophie.id}"),
+                                       data={f"r{sophie.id}-status": "absent_unjustified"})
+        assert response.status_code == 302
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL(5)},
+                                       follow_redirects=True)
+        assert "Feuille signée et close." in text(response)
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{sophie.id}"),
+                                       data={f"r{sophie.id}-status": "present"})
+        assert "est close" in text(response)
+        response = trainer_client.post(sheet_url(session, slot, f"/signer/{sophie.id}"),
+                                       data={"signature": DATA_URL()}, follow_redirects=True)
+        assert "est close" in text(response)
+    assert db.session.scalar(db.select(AttendanceRecord.status).where(AttendanceRecord.enrolment_id == sophie.id)) \
+        == "absent_unjustified"
+    signatures = db.session.scalars(db.select(Signature).order_by(Signature.id)).all()
+    assert [(s.enrolment_id, s.trainer_id is not None) for s in signatures] == [
+        (awa.id, False), (julien.id, False), (None, True)]
+    assert signatures[0].user_agent == "Tablette" and signatures[0].ip_address == "127.0.0.1"
+
+
+def test_bad_marks_show_a_message_next_to_the_field_and_save_nothing(trainer_client, course):
+    session, (awa, *_rest) = course
+    slot = session.slots[1]  # 9:30-12:30
+    with during(slot, 60):
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"), data={
+            f"r{awa.id}-status": "late", f"r{awa.id}-arrival_time": "11:00", f"r{awa.id}-departure_time": "10:00"})
+        assert response.status_code == 422
+        page = text(response)
+        assert re.search(r'id="r\d+-arrival_time-erreur"[^>]*>L\'heure d\'arrivée \(11h00\) doit précéder', page)
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"), data={
+            f"r{awa.id}-status": "late", f"r{awa.id}-arrival_time": "25:99"})
+        assert response.status_code == 422
+    assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
+
+
+def test_marking_a_trainee_who_is_not_confirmed_is_refused(trainer_client, course):
+    session, _enrolments = course
+    slot = session.slots[0]
+    waiting = factories.make_enrolment(session, status="waitlisted")
+    with during(slot):
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{waiting.id}"),
+                                       data={f"r{waiting.id}-status": "present"})
+        assert "n'est pas confirmée" in text(response)
+        response = trainer_client.post(sheet_url(session, slot, f"/signer/{waiting.id}"),
+                                       data={"signature": DATA_URL()}, follow_redirects=True)
+        assert "n'est pas confirmée" in text(response)
+    assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
+
+
+def test_trainers_only_reach_their_own_sessions_and_admins_alone_reopen(app, trainer_client, course):
+    session, _enrolments = course
+    slot = session.slots[0]
+    outsider = factories.make_user("trainer")
+    client = app.test_client()
+    factories.login(client, outsider)
+    for url in (sheet_url(session, slot), f"/sessions/{session.id}/emargement",
+                f"/sessions/{session.id}/emargement/feuille.docx", sheet_url(session, slot, "/qr")):
+        assert client.get(url).status_code == 403, url
+    assert trainer_client.post(sheet_url(session, slot, "/rouvrir"), data={"reason": "x"}).status_code == 403
+
+
+def test_admin_reopens_with_a_reason_and_the_history_shows_every_version(admin_client, trainer, course):
+    session, enrolments = course
+    slot = session.slots[0]
+    with during(slot):
+        for i, enrolment in enumerate(enrolments):
+            attendance.sign(slot, enrolment, DATA_URL(i), method="device")
+        attendance.close_slot(slot, trainer, DATA_URL(9))
+        db.session.commit()
+    with during(slot, 60 * 30):
+        response = admin_client.post(sheet_url(session, slot, "/rouvrir"), data={"reason": ""})
+        assert response.status_code == 422 and "Indiquez le motif de la réouverture." in text(response)
+        response = admin_client.post(sheet_url(session, slot, "/rouvrir"),
+                                     data={"reason": "Arrivée tardive oubliée"}, follow_redirects=True)
+        assert "Feuille rouverte" in text(response)
+        awa = enrolments[0]
+        admin_client.post(sheet_url(session, slot, f"/statut/{awa.id}"), data={
+            f"r{awa.id}-status": "late", f"r{awa.id}-arrival_time": "14:30"})
+        response = admin_client.post(sheet_url(session, slot, "/clore"), data={}, follow_redirects=True)
+        assert "Feuille signée et close." in text(response)
+    history = text(admin_client.get(sheet_url(session, slot, "/historique")))
+    assert history.count('data-testid="version"') == 3
+    assert "Arrivée tardive oubliée" in history and "Réouverture" in history
+    assert "arrivée 14:30" in history
+
+
+def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer, course):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with during(slot):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.sign(slot, julien, DATA_URL(), method="device")
+        attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
+        attendance.close_slot(slot, trainer, DATA_URL(9))
+        db.session.commit()
+    form = {f"r{sophie.id}-status": "absent_justified", f"r{sophie.id}-justification": "Arrêt maladie"}
+    response = admin_client.post(sheet_url(session, slot, f"/statut/{sophie.id}"), data=form)
+    assert response.status_code == 422 and "Indiquez le motif de la correction." in text(response)
+    form[f"r{sophie.id}-reason"] = "Certificat reçu le lendemain"
+    assert admin_client.post(sheet_url(session, slot, f"/statut/{sophie.id}"), data=form).status_code == 302
+    db.session.expire_all()
+    assert [v.action for v in attendance.versions(slot)] == ["closed", "corrected"]
+    assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"
+
+
+def test_qr_code_flow_signs_for_the_trainee_of_the_personal_link(app, trainer_client, course):
+    session, (awa, julien, _sophie) = course
+    slot = session.slots[0]
+    with during(slot):
+        qr_page = text(trainer_client.get(sheet_url(session, slot, "/qr")))
+        room_url = re.search(r"http://[^/]+(/emargement/salle/[^<\s]+)", qr_page).group(1)
+        assert 'src="data:image/png;base64,' in qr_page
+
+        phone = app.test_client()
+        # A phone that never opened a personal link is told how to sign, and cannot sign.
+        unknown = text(phone.get(room_url))
+        assert "ne sait pas encore qui vous êtes" in unknown and "<canvas" not in unknown
+        # Awa opens her personal link on her phone; then the room QR code leads to her own signing page.
+        assert phone.get(factories.personal_path(awa.trainee)).status_code == 200
+        response = phone.get(room_url)
+        assert response.status_code == 302
+        sign_page = response.headers["Location"]
+        page = text(phone.get(sign_page))
+        assert awa.trainee.full_name in page and "<canvas" in page
+        qr = re.search(r'name="qr" type="hidden" value="([^"]+)"', page).group(1)
+        # Whatever else is posted, the signature is Awa's: the identity comes from her link.
+        response = phone.post(sign_page, data={"signature": DATA_URL(), "qr": qr, "enrolment_id": julien.id})
+        assert response.status_code == 302
+        assert "Votre signature est enregistrée" in text(phone.get(response.headers["Location"]))
+        again = phone.post(sign_page, data={"signature": DATA_URL(), "qr": qr})
+        assert "a déjà signé" in text(again)
+    signature = db.session.scalar(db.select(Signature))
+    assert (signature.enrolment_id, signature.method) == (awa.id, "qr")
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 1
+
+
+def test_qr_code_signing_is_refused_outside_the_window(app, course):
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    phone = app.test_client()
+    path = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id,
+                                   qr=attendance.qr_token(slot))
+    with frozen_at(slot.ends_at + timedelta(minutes=5)):
+        page = text(phone.get(path))
+        assert "La signature est ouverte de 13h45 à 18h00" in page and "<canvas" not in page
+        response = phone.post(path, data={"signature": DATA_URL(), "qr": attendance.qr_token(slot)})
+        assert response.status_code == 422 and "ouverte de 13h45 à 18h00 seulement" in text(response)
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
+
+
+def test_a_trainee_cannot_sign_a_session_they_are_not_in(app, course):
+    session, _enrolments = course
+    stranger = factories.make_trainee()
+    slot = session.slots[0]
+    with during(slot):
+        path = factories.personal_path(stranger, "attendance.trainee_sign", slot_id=slot.id,
+                                       qr=attendance.qr_token(slot))
+        response = app.test_client().post(path, data={"signature": DATA_URL(), "qr": attendance.qr_token(slot)})
+        assert response.status_code == 403 and "pas d'inscription confirmée" in text(response)
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
+
+
+def test_trainee_home_shows_hours_and_the_signing_hint(app, trainer, course):
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    with during(slot):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        db.session.commit()
+        page = text(app.test_client().get(factories.personal_path(awa.trainee)))
+    assert "Heures suivies : 4 h sur 21 h prévues." in page
+    assert "scannez le QR code affiché dans la salle" in page
+
+
+def _signed_course(trainer, trainees, year=2030):
+    session, enrolments = factories.make_attendance_session(
+        trainees=trainees, trainers=[trainer], start=datetime(year, 3, 5, 14), end=datetime(year, 3, 8, 12, 30))
+    for slot in session.slots[:2]:
+        with during(slot):
+            for i, enrolment in enumerate(enrolments):
+                if i == 0 and slot is session.slots[1]:
+                    attendance.mark(slot, enrolment, "absent_justified", actor=trainer, justification="Malade")
+                else:
+                    attendance.sign(slot, enrolment, DATA_URL(i), method="device")
+            attendance.close_slot(slot, trainer, DATA_URL(99))
+        db.session.commit()
+    return session, enrolments
+
+
+def test_word_sheet_holds_names_dates_times_and_signature_images(trainer_client, trainer):
+    organisation = Organisation.get()
+    organisation.name, organisation.declaration_number = "Si on s'alliait ?", "53350999935"
+    db.session.commit()
+    session, enrolments = _signed_course(trainer, trainees=3)
+    response = trainer_client.get(f"/sessions/{session.id}/emargement/feuille.docx")
+    assert response.status_code == 200
+    document = Document(io.BytesIO(response.data))
+    body = "\n".join(p.text for p in document.paragraphs)
+    cells = "\n".join(cell.text for table in document.tables for row in table.rows for cell in row.cells)
+    assert "Si on s'alliait ?" in body and "53350999935" in body and "FEUILLE D'ÉMARGEMENT" in body
+    assert session.title in body and "4 rue du Bourbonnais" in body and "Tom Trainer" in body
+    for enrolment in enrolments:
+        assert enrolment.trainee.last_name.upper() in cells
+    assert "mardi 5 mars 2030" in cells and "mercredi 6 mars 2030" in cells and "vendredi 8 mars 2030" in cells
+    assert "14h00 – 18h00" in cells and "9h30 – 12h30" in cells and "Après-midi" in cells and "Matin" in cells
+    assert "Absent·e, absence justifiée" in cells
+    # 3 trainees on the first half-day, 2 on the second (one absent), a trainer signature on each.
+    assert len(document.inline_shapes) == 3 + 2 + 2
+    assert len(document.tables) == 1 and len(document.tables[0].rows) == 1 + 3 + 1
+
+
+def test_blank_word_sheet_has_names_and_half_days_but_no_signature(trainer_client, trainer):
+    session, enrolments = _signed_course(trainer, trainees=2)
+    response = trainer_client.get(f"/sessions/{session.id}/emargement/feuille-vierge.docx")
+    document = Document(io.BytesIO(response.data))
+    cells = "\n".join(cell.text for row in document.tables[0].rows for cell in row.cells)
+    assert enrolments[1].trainee.last_name.upper() in cells and "jeudi 7 mars 2030" in cells
+    assert len(document.inline_shapes) == 0 and "Absent" not in cells
+    assert "Feuille vierge" in "\n".join(p.text for p in document.paragraphs)
+
+
+def test_word_sheet_spreads_long_sessions_over_several_tables(trainer_client, trainer):
+    session, _enrolments = factories.make_attendance_session(
+        trainees=1, trainers=[trainer], start=datetime(2030, 3, 4, 9, 30), end=datetime(2030, 3, 8, 18))
+    document = Document(io.BytesIO(trainer_client.get(f"/sessions/{session.id}/emargement/feuille.docx").data))
+    assert len(document.tables) == 2  # 10 half-days: 6 + 4
+
+
+def test_excel_grid_has_statuses_and_hours(trainer_client, trainer):
+    session, enrolments = _signed_course(trainer, trainees=2)
+    response = trainer_client.get(f"/sessions/{session.id}/emargement/grille.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    header, first, second = rows[0], rows[1], rows[2]
+    assert header[-5:] == ("Heures prévues", "Heures suivies", "Absences justifiées (h)",
+                           "Absences non justifiées (h)", "Signatures manquantes")
+    by_name = {first[0]: first, second[0]: second}
+    absent = by_name[enrolments[0].trainee.full_name]
+    assert absent[2].startswith("Présent·e (4 h)") and absent[3] == "Absent·e, absence justifiée"
+    assert absent[-5:-1] == (21, 4, 3, 0)
+    assert by_name[enrolments[1].trainee.full_name][-5:-1] == (21, 7, 0, 0)
+    assert rows[3][0] == "Total" and rows[3][-4].startswith("=SUM(")
+
+
+def test_overview_highlights_missing_signatures_and_shows_hours(trainer_client, trainer, course):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with during(slot):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.mark(slot, julien, "present", actor=trainer)
+        attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
+        db.session.commit()
+        page = text(trainer_client.get(f"/sessions/{session.id}/emargement"))
+    assert "2 signature(s) manquante(s)" in page  # Julien's, and the trainer's
+    assert page.count('class="grid-cell missing"') == 2
+    assert page.count('data-testid="grid-row"') == 3
+    assert re.search(r'data-testid="total-attended">8 h<', page)
+
+
+def test_scan_upload_is_checked_by_content(app, admin_client, course, monkeypatch):
+    session, _enrolments = course
+    slot = session.slots[0]
+    url = sheet_url(session, slot, "/scan")
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"MZ\x90 not a pdf"), "feuille.pdf")},
+                                 content_type="multipart/form-data", follow_redirects=True)
+    assert "n'est pas d'un type accepté" in text(response)
+    monkeypatch.setitem(app.config, "ATTENDANCE_UPLOAD_MAX_BYTES", 100)
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-" + b"x" * 200), "feuille.pdf")},
+                                 content_type="multipart/form-data", follow_redirects=True)
+    assert "taille maximale" in text(response)
+    assert db.session.scalar(db.select(AttendanceSheet.scan_path)) in (None, "")
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 sheet"), "photo.png")},
+                                 content_type="multipart/form-data", follow_redirects=True)
+    assert "Scan de la feuille papier joint." in text(response)
+    download = admin_client.get(url)
+    assert download.data == b"%PDF-1.4 sheet" and download.mimetype == "application/pdf"
+
+
+def test_today_page_and_dashboard_panel_lead_to_the_current_slot(trainer_client, course):
+    session, _enrolments = course
+    slot = session.slots[2]  # Wednesday afternoon
+    with frozen_at(datetime(2030, 3, 6, 14, 10)):
+        today = text(trainer_client.get("/emargement"))
+        dashboard = text(trainer_client.get("/tableau-de-bord"))
+        detail = text(trainer_client.get(f"/sessions/{session.id}"))
+    assert sheet_url(session, slot) in today and "Afficher le QR code" in today
+    assert sheet_url(session, slot) in dashboard and 'data-testid="attendance-today"' in dashboard
+    assert sheet_url(session, slot) in detail and "0 demi-journée(s) close(s) sur 6." in detail
+    with frozen_at(datetime(2030, 3, 10, 10, 0)):
+        assert "Aucune demi-journée de formation aujourd'hui." in text(trainer_client.get("/emargement"))
+
+
+def _queries(client, url) -> int:
+    with factories.count_queries() as statements:
+        assert client.get(url).status_code == 200
+    return len(statements)
+
+
+@pytest.mark.parametrize("page", ["sheet", "overview"])
+def test_sheet_and_overview_run_a_constant_number_of_queries(trainer_client, trainer, page):
+    counts = []
+    for year, size in ((2030, 2), (2035, 8)):
+        session, _enrolments = _signed_course(trainer, trainees=size, year=year)
+        url = sheet_url(session, session.slots[0]) if page == "sheet" else f"/sessions/{session.id}/emargement"
+        counts.append(_queries(trainer_client, url))
+    assert counts[0] == counts[1], counts
+
+
+def test_overview_queries_do_not_grow_with_the_number_of_half_days(trainer_client, trainer):
+    short, _ = factories.make_attendance_session(trainees=2, trainers=[trainer], start=datetime(2031, 3, 4, 9, 30),
+                                                 end=datetime(2031, 3, 4, 18))
+    long, _ = factories.make_attendance_session(trainees=2, trainers=[trainer], start=datetime(2032, 3, 1, 9, 30),
+                                                end=datetime(2032, 3, 12, 18))
+    assert len(long.slots) == 20 and len(short.slots) == 2
+    counts = [_queries(trainer_client, f"/sessions/{s.id}/emargement") for s in (short, long)]
+    assert counts[0] == counts[1], counts
+
+
+def test_personal_link_alone_signs_remote_sessions_but_asks_for_the_qr_code_in_the_room(app):
+    room_session, (in_room,) = factories.make_attendance_session(trainees=1)
+    remote_session, (at_home,) = factories.make_attendance_session(
+        trainees=1, modality="remote", start=datetime(2031, 3, 4, 14), end=datetime(2031, 3, 7, 12, 30))
+    phone = app.test_client()
+    with during(room_session.slots[0]):
+        home = text(phone.get(factories.personal_path(in_room.trainee)))
+        assert "scannez le QR code affiché dans la salle" in home
+        path = factories.personal_path(in_room.trainee, "attendance.trainee_sign", slot_id=room_session.slots[0].id)
+        page = text(phone.get(path))
+        assert "scannez le QR code affiché dans la salle" in page and "<canvas" not in page
+    slot = remote_session.slots[0]
+    with during(slot):
+        home = text(phone.get(factories.personal_path(at_home.trainee)))
+        path = factories.personal_path(at_home.trainee, "attendance.trainee_sign", slot_id=slot.id)
+        assert "Signer la demi-journée en cours" in home and path.split("/moi/")[1] in home
+        assert "<canvas" in text(phone.get(path))
+        assert phone.post(path, data={"signature": DATA_URL()}).status_code == 302
+    assert db.session.scalar(db.select(Signature.method)) == "personal_link"

@@ -1,0 +1,387 @@
+"""Attendance: the trainer's day, half-day sheets, signing (device, personal link, room QR code),
+closing and corrections, the session grid and the printable / spreadsheet exports."""
+import base64
+import io
+
+from flask import (abort, current_app, flash, g, redirect, render_template, request, send_file, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
+from training_app.blueprints.attendance import bp
+from training_app.blueprints.attendance.forms import (CloseForm, ForgetDeviceForm, MarkForm, ReopenForm, ScanForm,
+                                                      SignatureForm)
+from training_app.documents import attendance_sheet, storage, uploads
+from training_app.extensions import db
+from training_app.forms import attach_service_error
+from training_app.models import Enrolment, Modality, SignatureMethod, Slot, TrainingSession
+from training_app.services import ServiceError
+from training_app.services import attendance
+from training_app.services.trainee_links import LinkError, trainee_from_token, trainee_view
+
+DEVICE_COOKIE = "trainee_link"        # the personal link last opened on this phone
+DEVICE_COOKIE_PATH = "/emargement/salle"  # sent only to the room QR code's page
+
+
+def _load_session(session_id: int) -> TrainingSession:
+    session = db.get_or_404(TrainingSession, session_id)
+    check_session_access(session)
+    return session
+
+
+def _load_slot(session_id: int, slot_id: int) -> tuple[TrainingSession, Slot]:
+    session = _load_session(session_id)
+    slot = db.get_or_404(Slot, slot_id)
+    if slot.session_id != session.id:
+        abort(404)
+    return session, slot
+
+
+def _sheet_url(session_id: int, slot_id: int, anchor: str = "") -> str:
+    url = url_for("attendance.slot_sheet", session_id=session_id, slot_id=slot_id)
+    return url + (f"#{anchor}" if anchor else "")
+
+
+def _client() -> dict:
+    return {"ip_address": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")}
+
+
+def _flash_form_errors(form) -> None:
+    for messages in form.errors.values():
+        for message in messages:
+            flash(message, "danger")
+
+
+# --- staff pages ----------------------------------------------------------------------------------
+
+@bp.route("/emargement")
+@access(STAFF)
+def today():
+    return render_template("attendance/today.html", days=attendance.todays_sessions(current_user))
+
+
+@bp.route("/sessions/<int:session_id>/emargement")
+@access(STAFF)
+def overview(session_id: int):
+    session = _load_session(session_id)
+    return render_template("attendance/overview.html", session=session, grid=attendance.session_grid(session))
+
+
+def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,
+                  close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None, status: int = 200):
+    data = attendance.slot_sheet(slot)
+    forms = {}
+    for row in data.rows:
+        if failed and failed[0] == row.enrolment.id:
+            forms[row.enrolment.id] = failed[1]
+            continue
+        form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
+        if row.record is not None:
+            form.status.data = row.record.status
+            form.arrival_time.data, form.departure_time.data = row.record.arrival_time, row.record.departure_time
+            form.justification.data = row.record.justification
+        forms[row.enrolment.id] = form
+    return render_template(
+        "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
+        sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
+        reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=ScanForm(formdata=None),
+        signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
+        trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
+        is_trainer=session.has_trainer(current_user)), status
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>")
+@access(STAFF)
+def slot_sheet(session_id: int, slot_id: int):
+    session, slot = _load_slot(session_id, slot_id)
+    return _render_sheet(session, slot)
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/signer/<int:enrolment_id>", methods=["POST"])
+@access(STAFF)
+def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
+    """A trainee signs on the trainer's tablet."""
+    slot = _load_slot(session_id, slot_id)[1]
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    form = SignatureForm()
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Le formulaire n'est pas valide : rechargez la page."))
+        attendance.sign(slot, enrolment, form.signature.data, method=SignatureMethod.DEVICE,
+                        actor=current_user, **_client())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Signature de %(name)s enregistrée.", name=enrolment.trainee.full_name), "success")
+    return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/statut/<int:enrolment_id>", methods=["POST"])
+@access(STAFF)
+def mark(session_id: int, slot_id: int, enrolment_id: int):
+    session, slot = _load_slot(session_id, slot_id)
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    form = MarkForm(prefix=f"r{enrolment_id}")
+    if form.validate_on_submit():
+        try:
+            attendance.mark(slot, enrolment, form.status.data, actor=current_user, arrival=form.arrival_time.data,
+                            departure=form.departure_time.data, justification=form.justification.data or "",
+                            document=form.document.data, reason=form.reason.data or "")
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Statut de %(name)s enregistré.", name=enrolment.trainee.full_name), "success")
+            return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
+    if form.form_errors:
+        for message in form.form_errors:
+            flash(message, "danger")
+    return _render_sheet(session, slot, failed=(enrolment_id, form), status=422)
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/clore", methods=["POST"])
+@access(STAFF)
+def close(session_id: int, slot_id: int):
+    session, slot = _load_slot(session_id, slot_id)
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            attendance.close_slot(slot, current_user, form.signature.data or None, **_client())
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return _render_sheet(session, slot, status=422)
+        db.session.commit()
+        flash(_("Feuille signée et close."), "success")
+    else:
+        _flash_form_errors(form)
+    return redirect(_sheet_url(session_id, slot_id))
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/rouvrir", methods=["POST"])
+@access(ADMIN)
+def reopen(session_id: int, slot_id: int):
+    session, slot = _load_slot(session_id, slot_id)
+    form = ReopenForm()
+    if form.validate_on_submit():
+        try:
+            attendance.reopen_slot(slot, current_user, form.reason.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Feuille rouverte. La version close reste dans l'historique."), "success")
+            return redirect(_sheet_url(session_id, slot_id))
+    return _render_sheet(session, slot, reopen_form=form, status=422)
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/scan", methods=["POST"])
+@access(ADMIN)
+def scan_upload(session_id: int, slot_id: int):
+    slot = _load_slot(session_id, slot_id)[1]
+    form = ScanForm()
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Le formulaire n'est pas valide : rechargez la page."))
+        attendance.attach_scan(slot, form.file.data, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Scan de la feuille papier joint."), "success")
+    return redirect(_sheet_url(session_id, slot_id, "scan"))
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/scan")
+@access(STAFF)
+def scan_download(session_id: int, slot_id: int):
+    slot = _load_slot(session_id, slot_id)[1]
+    data = attendance.slot_sheet(slot)
+    if not data.has_scan or not storage.exists(data.sheet.scan_path):
+        abort(404)
+    return _send_stored(data.sheet.scan_path, data.sheet.scan_kind, f"feuille-papier-{slot.date:%Y-%m-%d}")
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/justificatif/<int:enrolment_id>")
+@access(STAFF)
+def justification_download(session_id: int, slot_id: int, enrolment_id: int):
+    _session, slot = _load_slot(session_id, slot_id)
+    row = next((r for r in attendance.slot_sheet(slot).rows if r.enrolment.id == enrolment_id), None)
+    if row is None or row.record is None or not storage.exists(row.record.justification_path):
+        abort(404)
+    return _send_stored(row.record.justification_path, row.record.justification_kind,
+                        f"justificatif-{slot.date:%Y-%m-%d}")
+
+
+def _send_stored(path: str, kind: str, name: str):
+    return send_file(io.BytesIO(storage.read(path)), mimetype=uploads.MIMETYPES[kind], as_attachment=True,
+                     download_name=f"{name}.{'jpg' if kind == 'jpeg' else kind}")
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/historique")
+@access(STAFF)
+def history(session_id: int, slot_id: int):
+    session, slot = _load_slot(session_id, slot_id)
+    return render_template("attendance/history.html", session=session, slot=slot,
+                           versions=attendance.versions(slot))
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/qr")
+@access(STAFF)
+def qr(session_id: int, slot_id: int):
+    session, slot = _load_slot(session_id, slot_id)
+    url = _public_qr_url(slot)
+    png = base64.b64encode(attendance.qr_png(url)).decode()
+    return render_template("attendance/qr.html", session=session, slot=slot, url=url, png=png,
+                           signing_open=attendance.is_signing_open(slot))
+
+
+def _public_qr_url(slot: Slot) -> str:
+    from training_app.urls import public_url
+    return public_url("attendance.room", qr_token=attendance.qr_token(slot))
+
+
+@bp.route("/sessions/<int:session_id>/emargement/signatures/<int:signature_id>.png")
+@access(STAFF)
+def signature_png(session_id: int, signature_id: int):
+    signature = attendance.signature_image(_load_session(session_id), signature_id)
+    if signature is None:
+        abort(404)
+    response = send_file(io.BytesIO(signature.image), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/sessions/<int:session_id>/emargement/feuille.docx")
+@access(STAFF)
+def word_sheet(session_id: int):
+    session = _load_session(session_id)
+    return _docx(attendance_sheet.word_sheet(session), f"feuille-emargement-{session.start_at:%Y-%m-%d}.docx")
+
+
+@bp.route("/sessions/<int:session_id>/emargement/feuille-vierge.docx")
+@access(STAFF)
+def blank_word_sheet(session_id: int):
+    session = _load_session(session_id)
+    return _docx(attendance_sheet.word_sheet(session, blank=True),
+                 f"feuille-emargement-vierge-{session.start_at:%Y-%m-%d}.docx")
+
+
+def _docx(content: bytes, name: str):
+    return send_file(io.BytesIO(content), mimetype=uploads.MIMETYPES["docx"], as_attachment=True,
+                     download_name=name)
+
+
+@bp.route("/sessions/<int:session_id>/emargement/grille.xlsx")
+@access(STAFF)
+def excel_grid(session_id: int):
+    session = _load_session(session_id)
+    return send_file(io.BytesIO(attendance_sheet.excel_grid(session)), mimetype=uploads.MIMETYPES["xlsx"],
+                     as_attachment=True, download_name=f"emargement-{session.start_at:%Y-%m-%d}.xlsx")
+
+
+# --- trainees -------------------------------------------------------------------------------------
+
+@bp.route("/moi/<token>/emargement/<int:slot_id>", methods=["GET", "POST"])
+@trainee_view
+def trainee_sign(slot_id: int):
+    """A trainee signs for themself: who signs comes from their personal link, never from the QR code."""
+    slot = db.get_or_404(Slot, slot_id)
+    enrolment = attendance.trainee_enrolment(slot, g.trainee)
+    if enrolment is None:
+        return render_template("attendance/trainee_sign.html", slot=slot, enrolment=None, form=None,
+                               trainee=g.trainee), 403
+    form = SignatureForm(qr=request.args.get("qr", ""))
+    if form.validate_on_submit():
+        try:
+            attendance.sign_as_trainee(slot, g.trainee, form.signature.data, qr=form.qr.data or "", **_client())
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Merci, votre signature est enregistrée."), "success")
+            return redirect(url_for("attendance.trainee_sign", token=g.trainee_token, slot_id=slot.id,
+                                    qr=form.qr.data or None))
+    data = attendance.slot_sheet(slot)
+    row = next((r for r in data.rows if r.enrolment.id == enrolment.id), None)
+    needs_qr = slot.session.modality == Modality.IN_PERSON and not form.qr.data
+    return render_template("attendance/trainee_sign.html", slot=slot, enrolment=enrolment, form=form,
+                           trainee=g.trainee, row=row, closed=data.is_closed, needs_qr=needs_qr,
+                           signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
+                           forget_form=ForgetDeviceForm(formdata=None)), 200 if not form.errors else 422
+
+
+@bp.route("/emargement/salle/<qr_token>")
+@access(PUBLIC)
+def room(qr_token: str):
+    """What the room's QR code opens: the signing page of the trainee remembered on this phone."""
+    slot = attendance.slot_from_qr(qr_token)
+    if slot is None:
+        return render_template("attendance/room.html", slot=None), 404
+    remembered = request.cookies.get(DEVICE_COOKIE, "")
+    if remembered:
+        try:
+            trainee_from_token(remembered)
+        except LinkError:
+            pass
+        else:
+            return redirect(url_for("attendance.trainee_sign", token=remembered, slot_id=slot.id, qr=qr_token))
+    return render_template("attendance/room.html", slot=slot)
+
+
+@bp.route("/emargement/salle/oublier", methods=["POST"])
+@access(PUBLIC)
+def forget_device():
+    form = ForgetDeviceForm()
+    response = redirect(url_for("trainee.request_link"))
+    if form.validate_on_submit():
+        response.delete_cookie(DEVICE_COOKIE, path=DEVICE_COOKIE_PATH)
+        flash(_("Ce téléphone ne vous reconnaît plus. Ouvrez votre propre lien personnel pour signer."), "info")
+    return response
+
+
+@bp.after_app_request
+def remember_trainee_device(response):
+    """A phone that opened a personal link remembers it for the room QR code (that page only)."""
+    token = g.get("trainee_token")
+    if token and response.status_code == 200 and request.cookies.get(DEVICE_COOKIE) != token:
+        response.set_cookie(DEVICE_COOKIE, token, path=DEVICE_COOKIE_PATH, httponly=True, samesite="Lax",
+                            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+                            max_age=current_app.config["TRAINEE_LINK_MAX_AGE_DAYS"] * 86400)
+    return response
+
+
+# --- helpers for the other features' pages (template hooks) --------------------------------------
+
+@bp.app_context_processor
+def template_helpers():
+    return {"attendance_today": _today, "attendance_section": _section, "attendance_trainee": _trainee_info,
+            "attendance_labels": attendance.STATUS_LABELS, "attendance_method_labels": attendance.METHOD_LABELS}
+
+
+def _today():
+    if not current_user.is_authenticated:
+        return []
+    return attendance.todays_sessions(current_user)
+
+
+def _section(session: TrainingSession) -> dict:
+    open_slots = attendance.open_slots(session)
+    return {"open": len(open_slots), "total": len(session.slots), "current": attendance.signable_slot(session)}
+
+
+def _trainee_info(enrolment: Enrolment) -> dict | None:
+    if enrolment.status not in ("confirmed", "withdrawn"):
+        return None
+    totals = attendance.totals_for(enrolment)
+    marked = totals.attended_minutes + totals.absent_justified_minutes + totals.absent_unjustified_minutes
+    current = attendance.signable_slot(enrolment.session) if enrolment.status == "confirmed" else None
+    return {"totals": totals, "marked": marked, "current": current,
+            "in_person": enrolment.session.modality == "in_person"}
+

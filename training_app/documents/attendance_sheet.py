@@ -1,0 +1,169 @@
+"""The attendance sheet as documents: the printable Word sheet (signed or blank) and the Excel grid.
+
+Both read the session grid of services/attendance (a constant number of queries) and give the
+templates plain data only.
+"""
+import io
+
+import openpyxl
+from flask_babel import gettext as _
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from training_app.clock import local_now, to_local
+from training_app.documents import excel, word
+from training_app.formatting import date_fr, hours, label, time_fr
+from training_app.models import Organisation, TrainingSession
+from training_app.services import attendance
+
+TEMPLATE = "feuille_emargement.docx"
+COLUMNS_PER_PAGE = 6
+SIGNATURE_WIDTH_MM = 28
+
+
+def _period(slot) -> str:
+    return _("Matin") if slot.is_morning else _("Après-midi")
+
+
+def _times(slot) -> str:
+    return f"{time_fr(slot.start_time)} – {time_fr(slot.end_time)}"
+
+
+def _cell_text(cell) -> str:
+    record = cell.record
+    if record is None:
+        return ""
+    if record.is_absent:
+        return str(attendance.STATUS_LABELS[record.status])
+    parts = []
+    if record.arrival_time:
+        parts.append(_("arrivée %(time)s", time=time_fr(record.arrival_time)))
+    if record.departure_time:
+        parts.append(_("départ %(time)s", time=time_fr(record.departure_time)))
+    if cell.signature is not None:
+        parts.append(_("signé à %(time)s", time=time_fr(to_local(cell.signature.signed_at))))
+    elif cell.state == "paper":
+        parts.append(_("voir la feuille papier"))
+    return ", ".join(parts)
+
+
+def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
+    """The feuille d'émargement; `blank` leaves every cell empty for signing on paper."""
+    grid = attendance.session_grid(session, with_images=not blank)
+    organisation = Organisation.get()
+    empty = {"image": "", "text": ""}
+    pages = []
+    chunks = [grid.columns[i:i + COLUMNS_PER_PAGE] for i in range(0, len(grid.columns), COLUMNS_PER_PAGE)] or [[]]
+    for number, columns in enumerate(chunks, start=1):
+        first = (number - 1) * COLUMNS_PER_PAGE
+        padding = COLUMNS_PER_PAGE - len(columns)
+        cols = [{"date": date_fr(c.slot.date), "period": _period(c.slot), "times": _times(c.slot)} for c in columns]
+        cols += [{"date": "", "period": "", "times": ""}] * padding
+        rows = []
+        for row in grid.rows:
+            cells = [empty if blank else _word_cell(cell) for cell in row.cells[first:first + len(columns)]]
+            rows.append({"name": row.enrolment.trainee.formal_name,
+                         "employer": row.enrolment.trainee.employer.name if row.enrolment.trainee.employer else "",
+                         "cells": cells + [empty] * padding})
+        trainers = [empty if blank else _trainer_cell(c) for c in columns] + [empty] * padding
+        pages.append({"label": _("Demi-journées %(first)d à %(last)d sur %(total)d", first=first + 1,
+                                 last=first + len(columns), total=len(grid.columns)),
+                      "cols": cols, "rows": rows, "trainers": trainers})
+    context = {
+        "organisation_name": organisation.name, "organisation_address": organisation.address.replace("\n", ", "),
+        "declaration_number": organisation.declaration_number, "siret": organisation.siret,
+        "title": session.title, "start": date_fr(session.start_at), "end": date_fr(session.end_at),
+        "planned_hours": hours(grid.planned_minutes), "place": session.place.replace("\n", ", "),
+        "modality": label(session.modality), "trainers": ", ".join(t.name for t in session.trainers),
+        "pages": pages, "printed_on": date_fr(local_now()),
+        "legend": _("Chaque stagiaire signe pour chaque demi-journée ; le ou la formateur·rice signe chaque "
+                    "demi-journée. Horaires en heure locale."),
+        "mode": _("Feuille vierge, à signer sur papier") if blank else
+        _("Feuille signée électroniquement (signatures horodatées, historique conservé)"),
+    }
+    return word.render(word.template_path(TEMPLATE), context)
+
+
+def _word_cell(cell) -> dict:
+    image = word.Picture(cell.signature.image, SIGNATURE_WIDTH_MM) if cell.signature is not None else ""
+    return {"image": image, "text": _cell_text(cell)}
+
+
+def _trainer_cell(column) -> dict:
+    if not column.trainer_signatures:
+        return {"image": "", "text": ""}
+    signature = column.trainer_signatures[0]
+    names = ", ".join(s.signer_name for s in column.trainer_signatures)
+    return {"image": word.Picture(signature.image, SIGNATURE_WIDTH_MM),
+            "text": _("%(names)s, signé à %(time)s", names=names, time=time_fr(to_local(signature.signed_at)))}
+
+
+def excel_grid(session: TrainingSession) -> bytes:
+    """Trainees × half-days with statuses, then hours planned, attended and absent."""
+    grid = attendance.session_grid(session)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = _("Émargement")
+    excel.write_text(sheet["A1"], session.title)
+    sheet["A1"].font = Font(bold=True, size=12)
+    excel.write_text(sheet["A2"], _("Du %(start)s au %(end)s — %(place)s", start=date_fr(session.start_at, "short"),
+                                    end=date_fr(session.end_at, "short"), place=session.place.replace("\n", ", ")))
+    header = [_("Stagiaire"), _("Structure employeuse")]
+    header += [f"{date_fr(c.slot.date, 'short')} {_period(c.slot).lower()} {_times(c.slot)}" for c in grid.columns]
+    header += [_("Heures prévues"), _("Heures suivies"), _("Absences justifiées (h)"),
+               _("Absences non justifiées (h)"), _("Signatures manquantes")]
+    top = 4
+    for col, title in enumerate(header, start=1):
+        cell = sheet.cell(row=top, column=col)
+        excel.write_text(cell, title)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    missing_fill = PatternFill("solid", fgColor="FFE3B0")
+    for index, row in enumerate(grid.rows, start=top + 1):
+        trainee = row.enrolment.trainee
+        excel.write_text(sheet.cell(row=index, column=1), trainee.full_name)
+        excel.write_text(sheet.cell(row=index, column=2), trainee.employer.name if trainee.employer else "")
+        for offset, cell in enumerate(row.cells):
+            target = sheet.cell(row=index, column=3 + offset)
+            excel.write_text(target, _excel_status(cell))
+            if cell.state == "missing":
+                target.fill = missing_fill
+        totals = row.totals
+        base = 3 + len(row.cells)
+        for offset, minutes in enumerate((totals.planned_minutes, totals.attended_minutes,
+                                          totals.absent_justified_minutes, totals.absent_unjustified_minutes)):
+            target = sheet.cell(row=index, column=base + offset, value=round(minutes / 60, 2))
+            target.number_format = "0.00"
+        sheet.cell(row=index, column=base + 4, value=sum(1 for c in row.cells if c.state == "missing"))
+    total_row = top + len(grid.rows) + 1
+    excel.write_text(sheet.cell(row=total_row, column=1), _("Total"))
+    sheet.cell(row=total_row, column=1).font = Font(bold=True)
+    base = 3 + len(grid.columns)
+    for offset in range(4):
+        column = get_column_letter(base + offset)
+        if grid.rows:
+            excel.write_formula(sheet.cell(row=total_row, column=base + offset),
+                                f"=SUM({column}{top + 1}:{column}{total_row - 1})")
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["B"].width = 30
+    for col in range(3, base + 5):
+        sheet.column_dimensions[get_column_letter(col)].width = 16
+    sheet.freeze_panes = sheet.cell(row=top + 1, column=3)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _excel_status(cell) -> str:
+    if cell.state == "upcoming":
+        return ""
+    if cell.record is None:
+        return _("non émargé")
+    text = str(attendance.STATUS_LABELS[cell.record.status])
+    detail = _cell_text(cell) if not cell.record.is_absent else ""
+    text = f"{text} ({hours(cell.record.minutes_attended)})" if not cell.record.is_absent else text
+    if cell.state == "missing":
+        text += " — " + _("signature manquante")
+    elif detail:
+        text += " — " + detail
+    return text

@@ -1,0 +1,776 @@
+"""Attendance (émargement): signing, marking, closing, reopening and correcting half-day sheets,
+and the hours attended that certificates, funding claims and the annual report use.
+
+Every write on a half-day first locks its slot row (SELECT ... FOR UPDATE on PostgreSQL;
+SQLite serialises writers), so that signatures, marks and the closing of one half-day happen
+one after the other; the unique constraints on signatures and records back this up.
+
+The interface other features call:
+    totals_for_session(session) -> {enrolment_id: AttendanceTotals}   (a constant number of queries)
+    totals_for(enrolment) -> AttendanceTotals
+    open_slots(session) -> [Slot]   (half-days whose sheet a trainer has not closed)
+"""
+import base64
+import binascii
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from PIL import Image
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
+
+from training_app.clock import local_now, utcnow
+from training_app.documents import storage, uploads
+from training_app.extensions import db
+from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
+                                 Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus, Signature,
+                                 SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
+from training_app.models.attendance import ABSENT_STATUSES
+from training_app.services import ServiceError, audit
+
+PNG_DATA_URL = "data:image/png;base64,"
+MAX_SIGNATURE_BYTES = 150 * 1024   # a pad drawing is a few kilobytes
+MAX_SIGNATURE_SIDE = 3000          # pixels
+UPLOAD_KINDS = ("pdf", "jpeg", "png")
+DEFAULT_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+QR_SALT = "attendance-room-qr"
+QR_MAX_AGE = 24 * 3600
+
+STATUS_LABELS = {
+    AttendanceStatus.PRESENT: _l("Présent·e"),
+    AttendanceStatus.LATE: _l("En retard"),
+    AttendanceStatus.LEFT_EARLY: _l("Parti·e plus tôt"),
+    AttendanceStatus.ABSENT_JUSTIFIED: _l("Absent·e, absence justifiée"),
+    AttendanceStatus.ABSENT_UNJUSTIFIED: _l("Absent·e, sans justificatif"),
+}
+METHOD_LABELS = {
+    SignatureMethod.DEVICE: _l("sur l'appareil du / de la formateur·rice"),
+    SignatureMethod.PERSONAL_LINK: _l("par le lien personnel"),
+    SignatureMethod.QR: _l("par le QR code de la salle"),
+}
+
+
+# --- the shared interface -------------------------------------------------------------------------
+
+@dataclass
+class AttendanceTotals:
+    planned_minutes: int
+    attended_minutes: int
+    absent_justified_minutes: int
+    absent_unjustified_minutes: int
+
+
+def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
+    """Totals for every confirmed or withdrawn enrolment, and any other with a record (3 queries).
+
+    Planned minutes are the session's; a half-day not marked yet counts neither as attended
+    nor as absent. Minutes missed by a late arrival or an early departure are unjustified absence.
+    """
+    slots = _session_slots(session.id)
+    records = _records(select(Slot.id).where(Slot.session_id == session.id))
+    with_records = {r.enrolment_id for r in records}
+    ids = db.session.scalars(select(Enrolment.id).where(
+        Enrolment.session_id == session.id,
+        Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))).all()
+    return _sum_totals(set(ids) | with_records, slots, records)
+
+
+def totals_for(enrolment: Enrolment) -> AttendanceTotals:
+    slots = _session_slots(enrolment.session_id)
+    records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)))
+    return _sum_totals({enrolment.id}, slots, records)[enrolment.id]
+
+
+def open_slots(session: TrainingSession) -> list[Slot]:
+    """Half-days of `session` not yet closed by a trainer (certificates refuse them)."""
+    closed = select(AttendanceSheet.slot_id).where(AttendanceSheet.status == SheetStatus.CLOSED)
+    return list(db.session.scalars(
+        select(Slot).where(Slot.session_id == session.id, Slot.id.not_in(closed))
+        .order_by(Slot.date, Slot.start_time)))
+
+
+def _session_slots(session_id: int) -> list[Slot]:
+    return list(db.session.scalars(select(Slot).where(Slot.session_id == session_id)
+                                   .order_by(Slot.date, Slot.start_time)))
+
+
+def _records(slot_ids) -> list[AttendanceRecord]:
+    return list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.slot_id.in_(slot_ids))))
+
+
+def _sum_totals(enrolment_ids, slots: list[Slot], records) -> dict[int, AttendanceTotals]:
+    planned = sum(slot.minutes for slot in slots)
+    slot_minutes = {slot.id: slot.minutes for slot in slots}
+    totals = {i: AttendanceTotals(planned, 0, 0, 0) for i in enrolment_ids}
+    for record in records:
+        total = totals.get(record.enrolment_id)
+        if total is None:
+            continue
+        missed = slot_minutes.get(record.slot_id, 0) - record.minutes_attended
+        total.attended_minutes += record.minutes_attended
+        if record.status == AttendanceStatus.ABSENT_JUSTIFIED:
+            total.absent_justified_minutes += missed
+        else:
+            total.absent_unjustified_minutes += missed
+    return totals
+
+
+# --- rules on times -------------------------------------------------------------------------------
+
+def signing_window(slot: Slot) -> tuple[datetime, datetime]:
+    """Trainees sign from SIGNING_OPENS_MINUTES_BEFORE before the start to the end (local time)."""
+    opens = slot.starts_at - timedelta(minutes=current_app.config["SIGNING_OPENS_MINUTES_BEFORE"])
+    return opens, slot.ends_at
+
+
+def is_signing_open(slot: Slot, now: datetime | None = None) -> bool:
+    opens, closes = signing_window(slot)
+    return opens <= (now or local_now()) <= closes
+
+
+def _trainer_window_closes(slot: Slot) -> datetime:
+    """A trainer may sign the sheet until the end of the half-day's day (after the last trainee left)."""
+    return datetime.combine(slot.date, time(23, 59, 59))
+
+
+def attended_minutes(slot: Slot, status: str, arrival: time | None, departure: time | None) -> int:
+    """Minutes attended for a status; checks the times given with it."""
+    if status in ABSENT_STATUSES:
+        return 0
+    if status == AttendanceStatus.LATE and arrival is None:
+        raise ServiceError(_("Indiquez l'heure d'arrivée."), "arrival_time")
+    if status == AttendanceStatus.LEFT_EARLY and departure is None:
+        raise ServiceError(_("Indiquez l'heure de départ."), "departure_time")
+    span = _("entre %(start)s et %(end)s", start=_hm(slot.start_time), end=_hm(slot.end_time))
+    if arrival is not None and not slot.start_time < arrival < slot.end_time:
+        raise ServiceError(_("L'heure d'arrivée doit se situer %(span)s.", span=span), "arrival_time")
+    if departure is not None and not slot.start_time < departure < slot.end_time:
+        raise ServiceError(_("L'heure de départ doit se situer %(span)s.", span=span), "departure_time")
+    if arrival is not None and departure is not None and arrival >= departure:
+        raise ServiceError(_("L'heure d'arrivée (%(arrival)s) doit précéder l'heure de départ (%(departure)s).",
+                             arrival=_hm(arrival), departure=_hm(departure)), "arrival_time")
+    begin, end = arrival or slot.start_time, departure or slot.end_time
+    return (end.hour * 60 + end.minute) - (begin.hour * 60 + begin.minute)
+
+
+def _hm(value: time) -> str:
+    return f"{value.hour}h{value.minute:02d}"
+
+
+# --- signature images -----------------------------------------------------------------------------
+
+def decode_signature(data_url: str | None) -> bytes:
+    """The PNG bytes of a signature pad's data URL, or a ServiceError: a real, bounded, non-blank PNG."""
+    if not data_url:
+        raise ServiceError(_("Signez dans le cadre avant de valider."), "signature")
+    if not data_url.startswith(PNG_DATA_URL):
+        raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature")
+    encoded = data_url[len(PNG_DATA_URL):]
+    if len(encoded) > (MAX_SIGNATURE_BYTES * 4) // 3 + 4:
+        raise ServiceError(_("L'image de la signature est trop lourde."), "signature")
+    try:
+        content = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature") from None
+    if uploads.detect(content, ("png",)) != "png":
+        raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature")
+    try:
+        with Image.open(io.BytesIO(content)) as probe:
+            if probe.format != "PNG" or max(probe.size) > MAX_SIGNATURE_SIDE:
+                raise ServiceError(_("La signature reçue n'est pas une image PNG de taille raisonnable."),
+                                   "signature")
+            probe.verify()
+        with Image.open(io.BytesIO(content)) as picture:
+            rgba = picture.convert("RGBA")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature") from None
+    low, high = rgba.convert("L").getextrema()
+    if rgba.getchannel("A").getbbox() is None or (low == high and rgba.getchannel("A").getextrema()[0] == 255):
+        raise ServiceError(_("La signature est vide : signez dans le cadre."), "signature")
+    return content
+
+
+# --- room QR codes --------------------------------------------------------------------------------
+
+def _qr_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=QR_SALT)
+
+
+def qr_token(slot: Slot) -> str:
+    """What the room's QR code carries: the half-day, signed. Never who signs."""
+    return _qr_serializer().dumps({"s": slot.id})
+
+
+def slot_from_qr(token: str) -> Slot | None:
+    try:
+        data = _qr_serializer().loads(token or "", max_age=QR_MAX_AGE)
+    except BadSignature:
+        return None
+    return db.session.get(Slot, data.get("s")) if isinstance(data, dict) else None
+
+
+def qr_png(url: str) -> bytes:
+    import qrcode
+
+    out = io.BytesIO()
+    qrcode.make(url, box_size=10, border=2).save(out, format="PNG")
+    return out.getvalue()
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+def _lock(slot: Slot) -> AttendanceSheet:
+    """Lock the slot row until the end of the transaction; return its sheet (created when missing)."""
+    locked = db.session.scalar(select(Slot).where(Slot.id == slot.id).with_for_update())
+    if locked is None:
+        raise ServiceError(_("Cette demi-journée n'existe plus."))
+    sheet = db.session.scalar(select(AttendanceSheet).where(AttendanceSheet.slot_id == slot.id)
+                              .execution_options(populate_existing=True))
+    if sheet is None:
+        sheet = AttendanceSheet(slot=locked, status=SheetStatus.OPEN, version=0)
+        db.session.add(sheet)
+        db.session.flush()
+    return sheet
+
+
+def _closed_error() -> ServiceError:
+    return ServiceError(_("La feuille de cette demi-journée est close : seul·e un·e administrateur·rice peut la "
+                          "corriger, avec un motif."))
+
+
+def _record(slot: Slot, enrolment: Enrolment) -> AttendanceRecord | None:
+    return db.session.scalar(select(AttendanceRecord).where(
+        AttendanceRecord.slot_id == slot.id, AttendanceRecord.enrolment_id == enrolment.id)
+        .execution_options(populate_existing=True))
+
+
+def _signature_of(slot: Slot, enrolment: Enrolment) -> int | None:
+    return db.session.scalar(select(Signature.id).where(
+        Signature.slot_id == slot.id, Signature.enrolment_id == enrolment.id))
+
+
+def _check_enrolment(slot: Slot, enrolment: Enrolment, allow_recorded: bool = False) -> None:
+    name = enrolment.trainee.full_name
+    if enrolment.session_id != slot.session_id:
+        raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session.", name=name))
+    if enrolment.status != EnrolmentStatus.CONFIRMED and not (allow_recorded and _record(slot, enrolment)):
+        raise ServiceError(_("L'inscription de %(name)s n'est pas confirmée : on ne peut pas l'émarger.",
+                             name=name))
+
+
+def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str, ip_address: str = "",
+         user_agent: str = "", actor: User | None = None) -> Signature:
+    """A trainee's signature on a half-day: inside the signing window, once, on an open sheet."""
+    image = decode_signature(data_url)
+    _check_enrolment(slot, enrolment)
+    name = enrolment.trainee.full_name
+    if slot.session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée."))
+    sheet = _lock(slot)
+    if sheet.is_closed:
+        raise _closed_error()
+    if not is_signing_open(slot):
+        raise ServiceError(_("La signature de cette demi-journée est ouverte de %(opens)s à %(closes)s seulement.",
+                             opens=_window_text(signing_window(slot)[0]), closes=_hm(slot.end_time)), "signature")
+    if _signature_of(slot, enrolment) is not None:
+        raise ServiceError(_("%(name)s a déjà signé cette demi-journée.", name=name), "signature")
+    record = _record(slot, enrolment)
+    if record is not None and record.is_absent:
+        raise ServiceError(_("%(name)s est marqué·e absent·e sur cette demi-journée : changez d'abord son statut.",
+                             name=name), "signature")
+    signature = Signature(slot_id=slot.id, enrolment_id=enrolment.id, signer_name=name, signed_at=utcnow(),
+                          method=method, ip_address=(ip_address or "")[:45], user_agent=(user_agent or "")[:400],
+                          image=image, image_sha256=hashlib.sha256(image).hexdigest())
+    db.session.add(signature)
+    if record is None:
+        db.session.add(AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id, status=AttendanceStatus.PRESENT,
+                                        minutes_attended=slot.minutes, updated_by_id=actor.id if actor else None))
+    _flush_or_refuse(_("%(name)s a déjà signé cette demi-journée.", name=name))
+    audit.record(sheet, "signed", actor=actor, actor_label="" if actor else _("%(name)s (stagiaire)", name=name),
+                 details={"enrolment_id": enrolment.id, "trainee": name, "method": method,
+                          "slot": _describe(slot)})
+    return signature
+
+
+def _window_text(moment: datetime) -> str:
+    return _hm(moment.time())
+
+
+def trainee_enrolment(slot: Slot, trainee: Trainee) -> Enrolment | None:
+    """The trainee's own confirmed enrolment in the slot's session, if any."""
+    return db.session.scalar(select(Enrolment).where(
+        Enrolment.session_id == slot.session_id, Enrolment.trainee_id == trainee.id,
+        Enrolment.status == EnrolmentStatus.CONFIRMED))
+
+
+def sign_as_trainee(slot: Slot, trainee: Trainee, data_url: str | None, *, qr: str = "", ip_address: str = "",
+                    user_agent: str = "") -> Signature:
+    """A trainee signs for themself, identified by their own personal link (never by the QR code).
+
+    With the room's QR code of this half-day the method is "qr"; without it, only remote and
+    mixed sessions accept a signature through the personal link alone.
+    """
+    enrolment = trainee_enrolment(slot, trainee)
+    if enrolment is None:
+        raise ServiceError(_("Vous n'avez pas d'inscription confirmée à cette session : vous ne pouvez pas signer."))
+    if qr:
+        scanned = slot_from_qr(qr)
+        if scanned is None or scanned.id != slot.id:
+            raise ServiceError(_("Ce QR code ne correspond pas à cette demi-journée : scannez celui affiché dans "
+                                 "la salle."), "signature")
+        method = SignatureMethod.QR
+    else:
+        if slot.session.modality == Modality.IN_PERSON:
+            raise ServiceError(_("Pour une session en présentiel, scannez le QR code affiché dans la salle pour "
+                                 "signer."), "signature")
+        method = SignatureMethod.PERSONAL_LINK
+    return sign(slot, enrolment, data_url, method=method, ip_address=ip_address, user_agent=user_agent)
+
+
+def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival: time | None = None,
+         departure: time | None = None, justification: str = "", document=None, reason: str = "") -> AttendanceRecord:
+    """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason."""
+    if status not in set(AttendanceStatus):
+        raise ServiceError(_("Choisissez un statut."), "status")
+    _check_enrolment(slot, enrolment, allow_recorded=True)
+    name = enrolment.trainee.full_name
+    if status not in (AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY):
+        arrival = departure = None  # a late arrival may also leave early, and the other way round
+    minutes = attended_minutes(slot, status, arrival, departure)
+    justification = (justification or "").strip()
+    if status == AttendanceStatus.ABSENT_JUSTIFIED and not justification:
+        raise ServiceError(_("Indiquez le motif de l'absence justifiée."), "justification")
+    upload = None
+    if status == AttendanceStatus.ABSENT_JUSTIFIED and document is not None and getattr(document, "filename", ""):
+        upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
+    sheet = _lock(slot)
+    correcting = sheet.is_closed
+    reason = (reason or "").strip()
+    if correcting:
+        if not actor.is_admin:
+            raise _closed_error()
+        if not reason:
+            raise ServiceError(_("Indiquez le motif de la correction."), "reason")
+    elif local_now() < signing_window(slot)[0]:
+        raise ServiceError(_("Cette demi-journée n'a pas encore commencé : on ne peut pas encore l'émarger."))
+    if status in ABSENT_STATUSES and _signature_of(slot, enrolment) is not None:
+        raise ServiceError(_("%(name)s a signé cette demi-journée : indiquez un retard ou un départ anticipé "
+                             "plutôt qu'une absence.", name=name), "status")
+    record = _record(slot, enrolment)
+    before = _record_state(record)
+    if record is None:
+        record = AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id)
+        db.session.add(record)
+    record.status, record.arrival_time, record.departure_time = status, arrival, departure
+    record.minutes_attended = minutes
+    if status == AttendanceStatus.ABSENT_JUSTIFIED:
+        record.justification = justification
+        if upload is not None:
+            content, kind = upload
+            record.justification_path = storage.save("attendance/justifications", f"justificatif.{kind}", content)
+            record.justification_kind = kind
+    else:
+        record.justification, record.justification_path, record.justification_kind = "", "", ""
+    record.updated_by_id = actor.id
+    db.session.flush()
+    details = {"enrolment_id": enrolment.id, "trainee": name, "slot": _describe(slot),
+               "before": before, "after": _record_state(record)}
+    audit.record(sheet, "corrected" if correcting else "marked", actor=actor, reason=reason, details=details)
+    if correcting:
+        _new_version(sheet, "corrected", actor, reason)
+    return record
+
+
+def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *, ip_address: str = "",
+               user_agent: str = "") -> AttendanceSheet:
+    """The trainer signs (if not done yet) and closes the sheet, which is then locked."""
+    image = decode_signature(signature_data_url) if signature_data_url else None
+    sheet = _lock(slot)
+    if sheet.is_closed:
+        raise ServiceError(_("Cette feuille est déjà close."))
+    now = local_now()
+    if now < slot.starts_at:
+        raise ServiceError(_("La feuille se clôt une fois la demi-journée commencée."))
+    if image is not None:
+        _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
+    data = slot_sheet(slot)
+    has_scan = bool(sheet.scan_path)
+    unmarked = [r.name for r in data.rows if r.record is None]
+    unsigned = [r.name for r in data.rows if r.record is not None and not r.record.is_absent and r.signature is None]
+    if unmarked:
+        raise ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
+                             names=", ".join(unmarked)))
+    if unsigned and not has_scan:
+        raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
+                             names=", ".join(unsigned)))
+    if not data.trainer_signatures and not has_scan:
+        raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
+    sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.CLOSED, utcnow(), actor.id
+    db.session.flush()
+    audit.record(sheet, "closed", actor=actor, from_state=SheetStatus.OPEN, to_state=SheetStatus.CLOSED,
+                 details={"slot": _describe(slot)})
+    _new_version(sheet, "closed", actor, "")
+    return sheet
+
+
+def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, user_agent: str,
+                     now: datetime) -> Signature:
+    if not slot.session.has_trainer(actor):
+        raise ServiceError(_("Seul·e un·e formateur·rice de la session signe la feuille."), "signature")
+    if not signing_window(slot)[0] <= now <= _trainer_window_closes(slot):
+        raise ServiceError(_("La feuille se signe le jour même de la demi-journée."), "signature")
+    if db.session.scalar(select(Signature.id).where(Signature.slot_id == slot.id,
+                                                     Signature.trainer_id == actor.id)) is not None:
+        raise ServiceError(_("Vous avez déjà signé cette feuille."), "signature")
+    signature = Signature(slot_id=slot.id, trainer_id=actor.id, signer_name=actor.name, signed_at=utcnow(),
+                          method=SignatureMethod.DEVICE, ip_address=(ip_address or "")[:45],
+                          user_agent=(user_agent or "")[:400], image=image,
+                          image_sha256=hashlib.sha256(image).hexdigest())
+    db.session.add(signature)
+    _flush_or_refuse(_("Vous avez déjà signé cette feuille."))
+    return signature
+
+
+def _flush_or_refuse(message: str) -> None:
+    """Flush; a unique constraint that fires (a signature written meanwhile by another process)
+    ends the transaction and refuses the operation."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError(message, "signature") from None
+
+
+def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
+    """An administrator reopens a closed sheet, with a reason; the closed version stays in the history."""
+    if not actor.is_admin:
+        raise ServiceError(_("Seul·e un·e administrateur·rice peut rouvrir une feuille close."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Indiquez le motif de la réouverture."), "reason")
+    sheet = _lock(slot)
+    if not sheet.is_closed:
+        raise ServiceError(_("Cette feuille n'est pas close."))
+    sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.OPEN, None, None
+    db.session.flush()
+    audit.record(sheet, "reopened", actor=actor, from_state=SheetStatus.CLOSED, to_state=SheetStatus.OPEN,
+                 reason=reason, details={"slot": _describe(slot)})
+    _new_version(sheet, "reopened", actor, reason)
+    return sheet
+
+
+def attach_scan(slot: Slot, file_storage, actor: User) -> AttendanceSheet:
+    """An administrator attaches the scan of a paper sheet (PDF, JPEG or PNG, checked by content)."""
+    if not actor.is_admin:
+        raise ServiceError(_("Seul·e un·e administrateur·rice peut joindre un scan."))
+    content, kind = uploads.check_upload(file_storage, UPLOAD_KINDS, _upload_max_bytes())
+    sheet = _lock(slot)
+    sheet.scan_path = storage.save("attendance/scans", f"feuille-{slot.date:%Y%m%d}-{slot.start_time:%H%M}.{kind}",
+                                   content)
+    sheet.scan_kind, sheet.scan_uploaded_at = kind, utcnow()
+    db.session.flush()
+    audit.record(sheet, "scan_attached", actor=actor, details={"slot": _describe(slot), "kind": kind})
+    if sheet.is_closed:
+        _new_version(sheet, "scan_attached", actor, _("Scan de la feuille papier joint."))
+    return sheet
+
+
+def _upload_max_bytes() -> int:
+    return int(current_app.config.get("ATTENDANCE_UPLOAD_MAX_BYTES") or DEFAULT_UPLOAD_MAX_BYTES)
+
+
+def _describe(slot: Slot) -> str:
+    return f"{slot.date:%d/%m/%Y} {slot.start_time:%H:%M}-{slot.end_time:%H:%M}"
+
+
+def _record_state(record: AttendanceRecord | None) -> dict | None:
+    if record is None:
+        return None
+    return {"status": record.status, "minutes": record.minutes_attended,
+            "arrival": record.arrival_time.strftime("%H:%M") if record.arrival_time else None,
+            "departure": record.departure_time.strftime("%H:%M") if record.departure_time else None,
+            "justification": record.justification}
+
+
+# --- versions -------------------------------------------------------------------------------------
+
+def _new_version(sheet: AttendanceSheet, action: str, actor: User, reason: str) -> AttendanceSheetVersion:
+    sheet.version += 1
+    version = AttendanceSheetVersion(sheet_id=sheet.id, number=sheet.version, action=action, reason=reason,
+                                     at=utcnow(), actor_id=actor.id, actor_name=actor.name,
+                                     snapshot=snapshot(sheet.slot, sheet))
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
+    """The sheet as plain data: what a version keeps."""
+    db.session.flush()
+    data = slot_sheet(slot)
+    return {
+        "status": sheet.status,
+        "scan": bool(sheet.scan_path),
+        "trainers": [{"name": s.signer_name, "signed_at": s.signed_at.isoformat(timespec="seconds")}
+                     for s in data.trainer_signatures],
+        "rows": [{
+            "enrolment_id": row.enrolment.id, "trainee": row.name,
+            "status": row.record.status if row.record else None,
+            "minutes": row.minutes,
+            "arrival": row.record.arrival_time.strftime("%H:%M") if row.record and row.record.arrival_time else None,
+            "departure": (row.record.departure_time.strftime("%H:%M")
+                          if row.record and row.record.departure_time else None),
+            "justification": row.record.justification if row.record else "",
+            "signed_at": row.signature.signed_at.isoformat(timespec="seconds") if row.signature else None,
+            "method": row.signature.method if row.signature else None,
+        } for row in data.rows],
+    }
+
+
+def versions(slot: Slot) -> list[AttendanceSheetVersion]:
+    return list(db.session.scalars(
+        select(AttendanceSheetVersion).join(AttendanceSheet).where(AttendanceSheet.slot_id == slot.id)
+        .order_by(AttendanceSheetVersion.number)))
+
+
+# --- reading: the slot sheet, the session grid, today's sessions -----------------------------------
+
+@dataclass
+class SheetRow:
+    enrolment: Enrolment
+    record: AttendanceRecord | None
+    signature: Signature | None
+
+    @property
+    def name(self) -> str:
+        return self.enrolment.trainee.full_name
+
+    @property
+    def status(self) -> str | None:
+        return self.record.status if self.record else None
+
+    @property
+    def minutes(self) -> int | None:
+        return self.record.minutes_attended if self.record else None
+
+    @property
+    def signature_missing(self) -> bool:
+        return self.signature is None and (self.record is None or not self.record.is_absent)
+
+
+@dataclass
+class SlotSheet:
+    slot: Slot
+    sheet: AttendanceSheet | None
+    rows: list[SheetRow]
+    trainer_signatures: list[Signature]
+
+    @property
+    def is_closed(self) -> bool:
+        return self.sheet is not None and self.sheet.is_closed
+
+    @property
+    def has_scan(self) -> bool:
+        return self.sheet is not None and bool(self.sheet.scan_path)
+
+    @property
+    def signed_count(self) -> int:
+        return sum(1 for row in self.rows if row.signature is not None)
+
+    @property
+    def absent_count(self) -> int:
+        return sum(1 for row in self.rows if row.record is not None and row.record.is_absent)
+
+
+def _enrolments_on(session_id: int, slot_ids) -> list[Enrolment]:
+    """Confirmed enrolments, and any other one with a record on those slots (e.g. withdrawn later)."""
+    recorded = select(AttendanceRecord.enrolment_id).where(AttendanceRecord.slot_id.in_(slot_ids))
+    return list(db.session.scalars(
+        select(Enrolment).join(Enrolment.trainee)
+        .options(contains_eager(Enrolment.trainee).joinedload(Trainee.employer))
+        .where(Enrolment.session_id == session_id,
+               or_(Enrolment.status == EnrolmentStatus.CONFIRMED, Enrolment.id.in_(recorded)))
+        .order_by(Trainee.last_name, Trainee.first_name, Enrolment.id)).unique())
+
+
+def slot_sheet(slot: Slot) -> SlotSheet:
+    """One half-day's sheet, in four queries whatever the number of trainees."""
+    sheet = db.session.scalar(select(AttendanceSheet).where(AttendanceSheet.slot_id == slot.id))
+    enrolments = _enrolments_on(slot.session_id, [slot.id])
+    records = {r.enrolment_id: r for r in _records([slot.id])}
+    signatures = list(db.session.scalars(select(Signature).where(Signature.slot_id == slot.id)
+                                         .order_by(Signature.signed_at, Signature.id)))
+    by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id}
+    rows = [SheetRow(e, records.get(e.id), by_enrolment.get(e.id)) for e in enrolments]
+    return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id])
+
+
+@dataclass
+class GridCell:
+    slot: Slot
+    record: AttendanceRecord | None
+    signature: Signature | None
+    state: str  # signed, missing, absent_justified, absent_unjustified, upcoming, paper
+
+    @property
+    def status(self) -> str | None:
+        return self.record.status if self.record else None
+
+
+@dataclass
+class GridRow:
+    enrolment: Enrolment
+    cells: list[GridCell]
+    totals: AttendanceTotals
+
+    @property
+    def name(self) -> str:
+        return self.enrolment.trainee.full_name
+
+
+@dataclass
+class SlotColumn:
+    slot: Slot
+    sheet: AttendanceSheet | None
+    trainer_signatures: list[Signature] = field(default_factory=list)
+    signed: int = 0
+    missing: int = 0
+    attended_minutes: int = 0
+    trainer_missing: bool = False  # started, and no trainer signature nor paper scan
+
+    @property
+    def is_closed(self) -> bool:
+        return self.sheet is not None and self.sheet.is_closed
+
+
+@dataclass
+class SessionGrid:
+    session: TrainingSession
+    columns: list[SlotColumn]
+    rows: list[GridRow]
+
+    @property
+    def planned_minutes(self) -> int:
+        return sum(c.slot.minutes for c in self.columns)
+
+    @property
+    def attended_minutes(self) -> int:
+        return sum(r.totals.attended_minutes for r in self.rows)
+
+    @property
+    def missing(self) -> int:
+        """Signatures missing: trainees' and trainers'."""
+        return sum(c.missing + c.trainer_missing for c in self.columns)
+
+
+def session_grid(session: TrainingSession, with_images: bool = False) -> SessionGrid:
+    """Trainees × half-days with statuses, signatures and hours, in five queries whatever the size."""
+    slots = _session_slots(session.id)
+    slot_ids = [s.id for s in slots]
+    sheets = {s.slot_id: s for s in db.session.scalars(
+        select(AttendanceSheet).where(AttendanceSheet.slot_id.in_(slot_ids)))}
+    enrolments = _enrolments_on(session.id, slot_ids)
+    records = _records(slot_ids)
+    query = select(Signature).where(Signature.slot_id.in_(slot_ids))
+    if with_images:
+        query = query.options(undefer(Signature.image))
+    signatures = list(db.session.scalars(query))
+    record_at = {(r.slot_id, r.enrolment_id): r for r in records}
+    signature_at = {(s.slot_id, s.enrolment_id): s for s in signatures if s.enrolment_id}
+    now = local_now()
+    columns = [SlotColumn(slot, sheets.get(slot.id)) for slot in slots]
+    for column in columns:
+        column.trainer_signatures = sorted((s for s in signatures if s.trainer_id and s.slot_id == column.slot.id),
+                                           key=lambda s: s.signed_at)
+        column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
+                                  and not (column.sheet and column.sheet.scan_path))
+    totals = _sum_totals({e.id for e in enrolments}, slots, records)
+    rows = []
+    for enrolment in enrolments:
+        cells = []
+        for column in columns:
+            slot = column.slot
+            record, signature = record_at.get((slot.id, enrolment.id)), signature_at.get((slot.id, enrolment.id))
+            state = _cell_state(column, record, signature, now)
+            column.signed += signature is not None
+            column.missing += state == "missing"
+            column.attended_minutes += record.minutes_attended if record else 0
+            cells.append(GridCell(slot, record, signature, state))
+        rows.append(GridRow(enrolment, cells, totals[enrolment.id]))
+    return SessionGrid(session, columns, rows)
+
+
+def _cell_state(column: SlotColumn, record, signature, now: datetime) -> str:
+    if record is not None and record.is_absent:
+        return record.status
+    if signature is not None:
+        return "signed"
+    if column.sheet is not None and column.sheet.scan_path and record is not None:
+        return "paper"
+    if record is None and now < signing_window(column.slot)[0]:
+        return "upcoming"
+    return "missing"
+
+
+@dataclass
+class TodaySession:
+    session: TrainingSession
+    slots: list[Slot]
+    current: Slot
+    sheets: dict[int, AttendanceSheet]
+
+    def sheet_of(self, slot: Slot) -> AttendanceSheet | None:
+        return self.sheets.get(slot.id)
+
+
+def todays_sessions(user: User) -> list[TodaySession]:
+    """The sessions `user` teaches (all of them for an administrator) with a half-day today."""
+    now = local_now()
+    query = (select(TrainingSession)
+             .where(TrainingSession.id.in_(select(Slot.session_id).where(Slot.date == now.date())),
+                    TrainingSession.status != SessionStatus.CANCELLED)
+             .options(selectinload(TrainingSession.slots), joinedload(TrainingSession.programme))
+             .order_by(TrainingSession.start_at))
+    if not user.is_admin:
+        query = query.where(TrainingSession.id.in_(
+            select(session_trainers.c.session_id).where(session_trainers.c.user_id == user.id)))
+    sessions = list(db.session.scalars(query).unique())
+    today_slots = [slot for s in sessions for slot in s.slots if slot.date == now.date()]
+    sheets = {s.slot_id: s for s in db.session.scalars(
+        select(AttendanceSheet).where(AttendanceSheet.slot_id.in_([s.id for s in today_slots])))}
+    result = []
+    for session in sessions:
+        slots = [slot for slot in session.slots if slot.date == now.date()]
+        result.append(TodaySession(session, slots, _current(slots, now), sheets))
+    return result
+
+
+def _current(slots: list[Slot], now: datetime) -> Slot:
+    """The half-day being signed now, else the next one today, else the last one."""
+    for slot in slots:
+        if is_signing_open(slot, now):
+            return slot
+    for slot in slots:
+        if now < slot.starts_at:
+            return slot
+    return slots[-1]
+
+
+def signable_slot(session: TrainingSession) -> Slot | None:
+    """The half-day of `session` open for signatures right now, if any."""
+    now = local_now()
+    return next((slot for slot in session.slots if is_signing_open(slot, now)), None)
+
+
+def signature_image(session: TrainingSession, signature_id: int) -> Signature | None:
+    """A signature of `session`, with its image."""
+    return db.session.scalar(select(Signature).join(Slot, Slot.id == Signature.slot_id)
+                             .where(Signature.id == signature_id, Slot.session_id == session.id)
+                             .options(undefer(Signature.image)))

@@ -1,0 +1,69 @@
+/* Attendance: signature pads (trainer's tablet, trainee's phone) and the status forms of a sheet. */
+(function () {
+  "use strict";
+
+  function makePad(box) {
+    var canvas = box.querySelector("canvas");
+    var pad = new window.SignaturePad(canvas, { penColor: "#10224d", minWidth: 1, maxWidth: 3 });
+    var form = box.closest("form");
+    var input = form.querySelector("input[name$='signature']");
+    var error = box.querySelector("[data-pad-error]");
+
+    function fit() {
+      var ratio = Math.max(window.devicePixelRatio || 1, 1);
+      var strokes = pad.toData();
+      canvas.width = canvas.offsetWidth * ratio;
+      canvas.height = canvas.offsetHeight * ratio;
+      canvas.getContext("2d").scale(ratio, ratio);
+      pad.clear();
+      pad.fromData(strokes);
+    }
+
+    window.addEventListener("resize", fit);
+    fit();
+    pad.addEventListener("beginStroke", function () { if (error) { error.hidden = true; } });
+    var clear = box.querySelector("[data-pad-clear]");
+    if (clear) {
+      clear.addEventListener("click", function () { pad.clear(); });
+    }
+    form.addEventListener("submit", function (event) {
+      if (pad.isEmpty()) {
+        event.preventDefault();
+        if (error) { error.hidden = false; }
+        return;
+      }
+      input.value = pad.toDataURL("image/png");
+    });
+    return { pad: pad, fit: fit };
+  }
+
+  var dialog = document.getElementById("pad-dialog");
+  if (dialog) {
+    var shared = makePad(dialog.querySelector("[data-signature-pad]"));
+    document.querySelectorAll("[data-sign-action]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        dialog.querySelector("form").action = button.getAttribute("data-sign-action");
+        dialog.querySelector("[data-sign-name]").textContent = button.getAttribute("data-sign-name");
+        shared.pad.clear();
+        dialog.showModal();
+        shared.fit();
+      });
+    });
+    dialog.querySelector("[data-pad-cancel]").addEventListener("click", function () { dialog.close(); });
+  }
+
+  document.querySelectorAll("[data-signature-pad]").forEach(function (box) {
+    if (!box.closest("dialog")) { makePad(box); }
+  });
+
+  document.querySelectorAll("[data-status-form]").forEach(function (form) {
+    var select = form.querySelector("select");
+    function sync() {
+      form.querySelectorAll("[data-show-for]").forEach(function (group) {
+        group.hidden = group.getAttribute("data-show-for").split(" ").indexOf(select.value) < 0;
+      });
+    }
+    select.addEventListener("change", sync);
+    sync();
+  });
+})();
