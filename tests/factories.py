@@ -251,3 +251,27 @@ def make_claim(funder: Funder, session: TrainingSession, status: str = "draft", 
     claim.status = status
     db.session.commit()
     return claim
+
+
+def take_attendance(session: TrainingSession, trainer: User, absent: dict | None = None) -> None:
+    """Each half-day of `session`, as it happened: trainees sign on the room's device, `absent`
+    ({(enrolment_id, slot_index): (status, justification)}) are marked absent, the trainer signs
+    and closes the sheet. Uses the attendance rules (services/attendance), time frozen in the slot."""
+    from datetime import timedelta
+
+    from training_app.services import attendance
+    absent = absent or {}
+    enrolments = db.session.scalars(db.select(Enrolment).where(
+        Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .order_by(Enrolment.id)).all()
+    for index, slot in enumerate(session.slots):
+        with frozen_at(slot.starts_at + timedelta(minutes=10)):
+            for n, enrolment in enumerate(enrolments):
+                if (enrolment.id, index) in absent:
+                    status, justification = absent[(enrolment.id, index)]
+                    attendance.mark(slot, enrolment, status, actor=trainer, justification=justification)
+                else:
+                    attendance.sign(slot, enrolment, signature_data_url(n + 1), method="device")
+        with frozen_at(slot.ends_at - timedelta(minutes=5)):
+            attendance.close_slot(slot, trainer, signature_data_url(99))
+        db.session.commit()

@@ -28,11 +28,13 @@ def evaluate_sum(sheet, formula: str) -> Decimal:
 
 @pytest.fixture
 def missed_slot_claim(monkeypatch):
-    """21-hour session; three trainees of one employer, the second missed the 4-hour Tuesday afternoon."""
+    """21-hour session; three trainees of one employer sign every half-day, except the second, absent
+    without justification on the 4-hour Tuesday afternoon; the trainer closes every sheet."""
     set_organisation()
     funder = factories.make_funder("Uniformation")
     employer = factories.make_employer("CCAS de Rennes", siret="78324521000001", funder=funder)
-    session = factories.make_session(start=PAST_START, end=PAST_END, status="completed")
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    session = factories.make_session(start=PAST_START, end=PAST_END, status="completed", trainers=[trainer])
     names = (("Awa", "Diallo"), ("Julien", "Le Bihan"), ("=SOMME(A1:A9)", "Renaud"))
     enrolments = [factories.make_enrolment(session, factories.make_trainee(first, last, employer=employer,
                                                                            job_title="Animateur"))
@@ -40,15 +42,9 @@ def missed_slot_claim(monkeypatch):
     factories.make_agreement(session, enrolments, funder=funder, file_number="UNI-2018-0042",
                              hourly_rate_cents=1500, employer=employer,
                              travel_agreed_cents=4000, travel_actual_cents=3250)
-    first_slot = session.slots[0]
-    assert first_slot.minutes == 240  # Tuesday 14:00-18:00
-    missed = enrolments[1]
-    hours = {e.id: funding_sources.Hours(1260, 1260 - (240 if e is missed else 0), 0, 240 if e is missed else 0)
-             for e in enrolments}
-    monkeypatch.setattr(funding_sources, "hours_by_enrolment", lambda s: hours)
-    monkeypatch.setattr(funding_sources, "open_slots", lambda s: [])
-    monkeypatch.setattr(funding_sources, "certificates_by_enrolment",
-                        lambda s: {e.id: {"realisation": object()} for e in enrolments})
+    assert session.slots[0].minutes == 240  # Tuesday 14:00-18:00
+    factories.take_attendance(session, trainer, absent={(enrolments[1].id, 0): ("absent_unjustified", "")})
+    assert funding_sources.open_slots(session) == []
     with frozen_at(datetime(2019, 1, 8, 10)):
         claim = funding_service.create_claim(funder, session=session)
     return claim, enrolments
@@ -102,3 +98,20 @@ def test_trainee_name_starting_with_equals_is_text():
     sheet = openpyxl.load_workbook(io.BytesIO(funding_service.workbook_bytes(claim)))["Stagiaires"]
     cell = sheet[f"{column_letters(sheet)['Stagiaire']}2"]
     assert cell.value.startswith("=HYPERLINK") and cell.data_type == "s"
+
+
+def test_preflight_lists_the_half_days_still_open_with_a_link_to_the_sheets(admin_client):
+    set_organisation()
+    funder = factories.make_funder("Uniformation")
+    trainer = factories.make_user("trainer")
+    session = factories.make_session(start=PAST_START, end=PAST_END, status="completed", trainers=[trainer])
+    enrolment = factories.make_enrolment(session, factories.make_trainee(
+        employer=factories.make_employer(funder=funder)))
+    factories.make_agreement(session, [enrolment], funder=funder)
+    with frozen_at(datetime(2019, 1, 8, 10)):
+        claim = funding_service.create_claim(funder, session=session)
+    factories.db.session.commit()
+    page = admin_client.get(f"/financement/demandes/{claim.id}").get_data(as_text=True)
+    assert "6 demi-journée(s) de la session du 11/12/2018 ne sont pas clôturées" in page
+    assert f'href="/sessions/{session.id}/emargement"' in page
+    assert claim.snapshot["lines"][0]["attended_minutes"] == 0  # nothing marked, nothing billed

@@ -1,7 +1,8 @@
 """What a funding claim takes from the other features: attendance figures and documents.
 
 Every call into the attendance and certificates features goes through this module, so
-that the claim's rules do not depend on how those features store their data.
+that the claim's rules do not depend on how those features store their data (tests of the
+claim alone replace these functions).
 """
 from dataclasses import dataclass
 
@@ -18,10 +19,8 @@ class Hours:
 
 def hours_by_enrolment(session: TrainingSession) -> dict[int, Hours]:
     """Planned, attended and absent minutes of each enrolment of `session`, from the sheets."""
-    try:
-        from training_app.services import attendance
-    except ImportError:  # the attendance feature is not installed: nothing was attended
-        return {}
+    from training_app.services import attendance
+
     return {enrolment_id: Hours(t.planned_minutes, t.attended_minutes, t.absent_justified_minutes,
                                 t.absent_unjustified_minutes)
             for enrolment_id, t in attendance.totals_for_session(session).items()}
@@ -29,16 +28,14 @@ def hours_by_enrolment(session: TrainingSession) -> dict[int, Hours]:
 
 def open_slots(session: TrainingSession) -> list[Slot]:
     """Half-days whose sheet is not closed yet (their hours may still change)."""
-    try:
-        from training_app.services import attendance
-    except ImportError:
-        return list(session.slots)
-    return list(attendance.open_slots(session))
+    from training_app.services import attendance
+
+    return attendance.open_slots(session)
 
 
 def attendance_link(session: TrainingSession) -> tuple[str, dict, str]:
     """(endpoint, values, anchor) of the page where the session's half-days are closed."""
-    return "sessions.session_detail", {"session_id": session.id}, "creneaux"
+    return "attendance.overview", {"session_id": session.id}, ""
 
 
 def certificates_by_enrolment(session: TrainingSession) -> dict[int, dict]:
@@ -69,5 +66,19 @@ def realisation_certificates(session: TrainingSession, enrolment_ids) -> dict[in
 
 
 def attendance_sheets(session: TrainingSession) -> list[tuple[str, bytes]]:
-    """The session's attendance sheets as files: [(filename, content)]."""
-    return []
+    """The session's attendance sheets as files: the signed Word sheet (every half-day, the trainees'
+    and trainers' signatures) and the scans of paper sheets attached to half-days."""
+    from training_app.documents import attendance_sheet, storage
+    from training_app.extensions import db
+    from training_app.models import AttendanceSheet
+
+    files = [(f"feuille-emargement-{session.start_at:%Y-%m-%d}.docx", attendance_sheet.word_sheet(session))]
+    sheets = db.session.scalars(
+        db.select(AttendanceSheet).join(Slot, Slot.id == AttendanceSheet.slot_id)
+        .where(Slot.session_id == session.id, AttendanceSheet.scan_path != "").order_by(Slot.date, Slot.start_time))
+    for sheet in sheets:
+        if storage.exists(sheet.scan_path):
+            extension = {"jpeg": "jpg"}.get(sheet.scan_kind, sheet.scan_kind or "pdf")
+            files.append((f"scan-emargement-{sheet.slot.date:%Y-%m-%d}-{sheet.slot.start_time:%Hh%M}.{extension}",
+                          storage.read(sheet.scan_path)))
+    return files
