@@ -142,7 +142,7 @@ def test_agreement_request_grant_and_annex_costs(admin_client, world):
     assert agreement.status == AgreementStatus.GRANTED and agreement.amount_cents == 63000
     assert agreement.trainees[0].travel_actual_cents == 3250
     page = text(admin_client.get(f"/financement/accords/{agreement.id}"))
-    assert "granted" in page and "Accordé le 20/11/2018" in page
+    assert "accord enregistré (demandé → accordé)" in page and "Accordé le 20/11/2018" in page
     negative = admin_client.post(f"/financement/accords/{agreement.id}/frais/{awa.id}", data={
         f"frais{awa.id}-meals_actual": "-5"})
     assert negative.status_code == 422 and "ne peut pas être négatif" in text(negative)
