@@ -123,7 +123,7 @@ def agreement_form(world, enrolments, **overrides):
 def test_agreement_request_grant_and_annex_costs(admin_client, world):
     funding_service.set_hourly_cap(world["funder"], 2018, 2500)
     db.session.commit()
-    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
     response = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau", data=agreement_form(
         world, [awa, sophie], employer_id=str(world["employer"].id)))
     assert response.status_code == 302
@@ -149,7 +149,7 @@ def test_agreement_request_grant_and_annex_costs(admin_client, world):
 
 
 def test_duplicate_file_number_for_one_funder_is_refused(admin_client, world):
-    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")
     response = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau",
                                  data=agreement_form(world, [sophie], file_number="UNI-001"))
@@ -163,7 +163,7 @@ def test_duplicate_file_number_for_one_funder_is_refused(admin_client, world):
 
 
 def test_bad_agreement_input_is_refused_and_nothing_saved(admin_client, world):
-    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    session, awa = world["session"], world["enrolments"][0]
     url = f"/financement/sessions/{session.id}/accords/nouveau"
     negative = admin_client.post(url, data=agreement_form(world, [awa], amount="-100"))
     assert "ne peut pas être négatif" in text(negative)
@@ -178,10 +178,11 @@ def test_bad_agreement_input_is_refused_and_nothing_saved(admin_client, world):
 def test_refusal_needs_a_reason(admin_client, world):
     agreement = factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"],
                                          status="requested")
-    response = admin_client.post(f"/financement/accords/{agreement.id}/refuser", data={"refus-decided_on": "2018-11-20"})
+    url = f"/financement/accords/{agreement.id}/refuser"
+    response = admin_client.post(url, data={"refus-decided_on": "2018-11-20"})
     assert response.status_code == 422 and "Indiquez le motif du refus" in text(response)
-    admin_client.post(f"/financement/accords/{agreement.id}/refuser",
-                      data={"refus-decided_on": "2018-11-20", "refus-reason": "Hors plan de développement des compétences"})
+    admin_client.post(url, data={"refus-decided_on": "2018-11-20",
+                                 "refus-reason": "Hors plan de développement des compétences"})
     db.session.expire_all()
     assert db.session.get(FundingAgreement, agreement.id).status == AgreementStatus.REFUSED
 
@@ -197,7 +198,7 @@ def test_a_claim_for_a_session_not_completed_is_refused(admin_client, world):
 
 
 def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources):
-    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    session, awa = world["session"], world["enrolments"][0]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="")
     world["employer"].siret = "78324521000002"
     db.session.commit()
