@@ -216,6 +216,63 @@ def make_attendance_session(trainees: int = 3, trainers=(), modality: str = "in_
     return session, enrolments
 
 
+# --- certificates (issue 6) ------------------------------------------------------------------------
+
+ORGANISATION_IDENTITY = {
+    "name": "Si on s'alliait ?", "address": "4 rue du Bourbonnais\n35000 Rennes", "siret": "44195127000004",
+    "declaration_number": "53350999935", "legal_representative": "Claire Bernard",
+    "signatory_name": "Claire Bernard", "signatory_role": "Co-présidente", "city": "Rennes",
+}
+
+
+def make_organisation(**overrides):
+    """The organisation's identity, complete enough for documents (override a field with "" to blank it)."""
+    from training_app.models import Organisation
+    organisation = Organisation.get()
+    for key, value in {**ORGANISATION_IDENTITY, **overrides}.items():
+        setattr(organisation, key, value)
+    db.session.commit()
+    return organisation
+
+
+def make_issued_certificate(enrolment: Enrolment, kind: str = "attestation", content: bytes = b"PK\x03\x04 test"):
+    """A stored document as the issuing service leaves it (without rendering a template)."""
+    import hashlib
+
+    from training_app.documents import storage
+    from training_app.models import IssuedCertificate
+    from training_app.services import certificates
+    n = next(_counter)
+    session = enrolment.session
+    doc = IssuedCertificate(
+        enrolment=enrolment, kind=kind, year=2018, sequence=n, number=f"2018-{n:05d}", version=1,
+        verification_code=certificates.new_verification_code(), sha256=hashlib.sha256(content).hexdigest(),
+        storage_path=storage.save("certificates/tests", f"doc-{n}.docx", content), filename=f"doc-{n}.docx",
+        trainee_name=enrolment.trainee.full_name, course_title=session.programme.title,
+        start_date=session.start_at.date(), end_date=session.end_at.date(),
+        planned_minutes=session.planned_minutes, attended_minutes=session.planned_minutes)
+    db.session.add(doc)
+    db.session.commit()
+    return doc
+
+
+def docx_text(content: bytes) -> str:
+    """Every paragraph and table row of a .docx (body, then headers and footers), one per line,
+    cells joined by " | "."""
+    import io
+
+    from docx import Document
+    document = Document(io.BytesIO(content))
+    parts = [document] + [part for section in document.sections for part in (section.header, section.footer)]
+    lines = []
+    for part in parts:
+        lines += [p.text for p in part.paragraphs]
+        for table in part.tables:
+            for row in table.rows:
+                lines.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(lines)
+
+
 # --- funding (issue 7) ---------------------------------------------------------------------------------
 
 def make_agreement(session: TrainingSession, enrolments, funder: Funder | None = None, status: str = "granted",

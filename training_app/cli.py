@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-user, funding export."""
+"""flask commands: seed-demo, create-user, certificates issue, funding export."""
 import click
 from flask import current_app
 
@@ -9,6 +9,7 @@ from training_app.services import ServiceError
 def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(certificates_cli)
     from training_app.cli_funding import funding
     app.cli.add_command(funding)
 
@@ -43,3 +44,35 @@ def create_user(email: str, role: str, name: str, password: str) -> None:
         raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(f"Compte créé : {user.email} ({user.role}).")
+
+
+@click.group("certificates")
+def certificates_cli() -> None:
+    """Attestations de fin de formation and certificats de réalisation."""
+
+
+@certificates_cli.command("issue")
+@click.argument("session_id", type=int)
+@click.option("--reissue", is_flag=True, help="Issue new versions of the documents already issued too.")
+def certificates_issue(session_id: int, reissue: bool) -> None:
+    """Issue the certificates of every trainee of a session who attended; print where they are."""
+    from training_app.documents import storage
+    from training_app.models import TrainingSession
+    from training_app.services import certificates
+
+    session = db.session.get(TrainingSession, session_id)
+    if session is None:
+        raise click.ClickException(f"Aucune session n°{session_id}.")
+    try:
+        report = certificates.issue_for_session(session, reissue=reissue)
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"{len(report.issued)} document(s) émis pour « {session.title} » ({session.start_at:%d/%m/%Y}).")
+    for doc in report.issued:
+        click.echo(f"  {doc.number}  {doc.trainee_name:<30}  {storage.absolute(doc.storage_path)}")
+    if report.already_issued:
+        click.echo(f"{report.already_issued} stagiaire(s) avaient déjà leurs documents (--reissue pour réémettre).")
+    for enrolment in report.without_attendance:
+        click.echo(f"Sans présence, pas de document : {enrolment.trainee.full_name}")

@@ -1,9 +1,7 @@
 """Convocations: the Word document read back, the e-mail after commit, the record of each sending."""
-import io
 from datetime import datetime
 
 import pytest
-from docx import Document
 
 from tests import factories
 from training_app.clock import frozen_at
@@ -13,13 +11,7 @@ from training_app.models import ConvocationSending, Organisation
 from training_app.services import ServiceError, convocations
 
 
-def _text(content: bytes) -> str:
-    document = Document(io.BytesIO(content))
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(parts)
+_text = factories.docx_text
 
 
 @pytest.fixture

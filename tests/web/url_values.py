@@ -24,6 +24,7 @@ def build_world(trainer) -> dict:
     with frozen_at(datetime.combine(slot.date, slot.start_time)):
         signature = attendance.sign(slot, enrolment, factories.signature_data_url(), method="device")
     db.session.commit()
+    certificate = factories.make_issued_certificate(enrolment)
     funding = _funding_world(session, enrolment)
     return {
         "programme_id": programme.id,
@@ -40,6 +41,9 @@ def build_world(trainer) -> dict:
         "survey_id": survey.id,
         "signature_id": signature.id,
         "qr_token": attendance.qr_token(slot),
+        "certificate_id": certificate.id,
+        "kind": "attestation",
+        "code": certificate.verification_code,
         **funding,
     }
 

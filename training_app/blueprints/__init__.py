@@ -2,6 +2,7 @@
 from training_app.blueprints.attendance import bp as attendance
 from training_app.blueprints.auth import bp as auth
 from training_app.blueprints.catalogue import bp as catalogue
+from training_app.blueprints.certificates import bp as certificates
 from training_app.blueprints.dashboard import bp as dashboard
 from training_app.blueprints.enrolments import bp as enrolments
 from training_app.blueprints.funding import bp as funding
@@ -18,6 +19,7 @@ BLUEPRINTS = [
     attendance,
     auth,
     catalogue,
+    certificates,
     dashboard,
     enrolments,
     funding,

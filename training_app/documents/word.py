@@ -6,6 +6,7 @@ import io
 import os
 from dataclasses import dataclass
 
+import jinja2
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
@@ -24,18 +25,20 @@ class Picture:
     width_mm: float
 
 
-def render(template: str | bytes, context: dict, images: dict | None = None) -> bytes:
+def render(template: str | bytes, context: dict, images: dict | None = None, strict: bool = False) -> bytes:
     """Render a template (a path or the bytes of a .docx) and return the .docx bytes.
 
     `images` maps context keys to (png_or_jpeg_bytes, width_mm); they become inline images.
     A `Picture` anywhere in the context (in lists and dicts too) becomes an inline image.
+    `strict` makes an unknown variable an error instead of an empty text (to check a new template).
     """
     source = io.BytesIO(template) if isinstance(template, bytes) else template
     document = DocxTemplate(source)
     context = _with_pictures(document, dict(context))
     for key, value in (images or {}).items():
         context[key] = image(document, *value) if value and value[0] else ""
-    document.render(context, autoescape=True)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined) if strict else None
+    document.render(context, environment, autoescape=True)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

@@ -2,6 +2,8 @@
 from training_app.models.attendance import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion,
                                              AttendanceStatus, SheetStatus, Signature, SignatureMethod)
 from training_app.models.audit import AuditEntry
+from training_app.models.certificates import (CertificateCounter, CertificateKind, CertificateTemplate,
+                                              IssuedCertificate)
 from training_app.models.convocations import ConvocationSending, ConvocationText
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
@@ -23,6 +25,7 @@ __all__ = [
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
     "ConvocationSending", "ConvocationText",
+    "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",
     # surveys and learning outcomes
     "LearningOutcome", "OutcomeResult", "Question", "Questionnaire", "QuestionnaireKind", "QuestionType",
     "SessionReview", "Survey", "SurveyAnswer", "SurveyParticipation", "SurveyResponse",

@@ -1,0 +1,266 @@
+"""Certificates through the web: issuing, downloads, the .zip, e-mail, trainees, templates, verification, CLI."""
+import io
+import zipfile
+
+from tests import factories
+from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course, docx_text, word_template
+from training_app import create_app
+from training_app.documents import storage
+from training_app.extensions import db
+from training_app.models import AuditEntry, IssuedCertificate
+from training_app.services import attendance
+from training_app.services import certificates as certificate_service
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def _issue(course):
+    report = certificate_service.issue_for_session(course.session)
+    db.session.commit()
+    return report
+
+
+def test_admin_issues_a_sessions_documents_from_its_page(admin_client):
+    course = completed_course(no_show=[2])
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert "Émettre les documents de la session" in page and "non émis" in page
+
+    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True)
+    page = _text(response)
+    assert "4 documents émis." in page
+    assert "Sans présence, donc sans attestation : Sophie Renaud." in page
+    numbers = [d.number for d in db.session.scalars(db.select(IssuedCertificate))]
+    assert len(numbers) == 4 and all(f"n° {n}" in page for n in numbers)
+
+
+def test_issuing_with_open_slots_is_refused_with_the_list(admin_client):
+    course = completed_course(leave_open=[WEDNESDAY_AFTERNOON])
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True))
+    assert "Des demi-journées ne sont pas clôturées" in page and "mercredi 12 décembre 2018 14h00–18h00" in page
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+
+
+def test_issuing_with_missing_settings_lists_them(admin_client):
+    course = completed_course()
+    factories.make_organisation(legal_representative="", city="")
+    response = admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/"
+                                 f"{course.enrolments[0].id}/emettre", follow_redirects=True)
+    assert "représentant·e légal·e, ville (« Fait à »)" in _text(response)
+
+
+def test_reissuing_one_trainee_from_the_page(admin_client):
+    course = completed_course()
+    _issue(course)
+    awa = course.enrolments[0]
+    old = certificate_service.current_documents(awa)["attestation"]
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre",
+                                   follow_redirects=True))
+    assert "Documents émis pour Awa Diallo" in page
+    new = certificate_service.current_documents(awa)["attestation"]
+    assert new.version == 2 and new.id != old.id
+    history = _text(admin_client.get(f"/sessions/{course.session.id}/attestations"))
+    assert "remplacé le" in history and old.number in history and new.number in history
+
+
+def test_download_serves_the_stored_file_and_trainers_only_see_their_sessions(admin_client, app):
+    trainer = factories.make_user("trainer")
+    course = completed_course(trainers=[trainer])
+    _issue(course)
+    doc = certificate_service.current_documents(course.enrolments[0])["realisation"]
+    url = f"/sessions/{course.session.id}/attestations/{doc.id}/telecharger"
+    response = admin_client.get(url)
+    assert response.status_code == 200 and response.data == storage.read(doc.storage_path)
+    assert doc.filename in response.headers["Content-Disposition"]
+
+    own = app.test_client()
+    factories.login(own, trainer)
+    assert own.get(url).status_code == 200
+    other = app.test_client()
+    factories.login(other, factories.make_user("trainer"))
+    assert other.get(url).status_code == 403
+    elsewhere = factories.make_session(start=course.session.start_at, end=course.session.end_at)
+    assert admin_client.get(f"/sessions/{elsewhere.id}/attestations/{doc.id}/telecharger").status_code == 404
+
+
+def test_the_session_zip_holds_every_current_document(admin_client):
+    course = completed_course()
+    assert "Aucune attestation" in _text(admin_client.get(
+        f"/sessions/{course.session.id}/attestations.zip", follow_redirects=True))
+    _issue(course)
+    certificate_service.issue_for_enrolment(course.enrolments[0])  # a new version replaces two files
+    db.session.commit()
+    response = admin_client.get(f"/sessions/{course.session.id}/attestations.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    current = certificate_service.current_documents_for_session(course.session)
+    expected = {doc.filename: doc for docs in current.values() for doc in docs.values()}
+    assert sorted(archive.namelist()) == sorted(expected) and len(expected) == 6
+    for name, doc in expected.items():
+        assert archive.read(name) == storage.read(doc.storage_path)
+
+
+def test_documents_are_emailed_after_commit_with_the_files(admin_client, outbox):
+    course = completed_course()
+    _issue(course)
+    response = admin_client.post(f"/sessions/{course.session.id}/attestations/envoyer", follow_redirects=True)
+    assert "Documents envoyés par e-mail à 3 stagiaires." in _text(response)
+    assert len(outbox) == 3
+    awa = course.enrolments[0]
+    message = next(m for m in outbox if m.to == [awa.trainee.email])
+    current = certificate_service.current_documents(awa)
+    assert [a.filename for a in message.attachments] == [current["attestation"].filename,
+                                                          current["realisation"].filename]
+    assert message.attachments[0].content == storage.read(current["attestation"].storage_path)
+    assert "/moi/" in message.body
+    assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "sent")) == 6
+
+
+def test_nothing_is_emailed_when_nothing_was_issued(admin_client, outbox):
+    course = completed_course()
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/"
+                                   f"{course.enrolments[0].id}/envoyer", follow_redirects=True))
+    assert "Aucune attestation n'a été émise pour Awa Diallo" in page and outbox == []
+
+
+def test_a_trainee_downloads_their_own_current_documents_only(client):
+    course = completed_course()
+    _issue(course)
+    awa, julien = course.enrolments[0], course.enrolments[1]
+    home = _text(client.get(factories.personal_path(awa.trainee)))
+    mine = certificate_service.current_documents(awa)
+    assert f"Certificat de réalisation (n° {mine['realisation'].number})" in home
+    response = client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
+                                                  certificate_id=mine["attestation"].id))
+    assert response.status_code == 200 and response.data == storage.read(mine["attestation"].storage_path)
+    theirs = certificate_service.current_documents(julien)["attestation"]
+    assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
+                                              certificate_id=theirs.id)).status_code == 404
+    certificate_service.issue_for_enrolment(awa)
+    db.session.commit()
+    assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
+                                              certificate_id=mine["attestation"].id)).status_code == 404
+    assert client.get(f"/moi/not-a-token/attestations/{mine['attestation'].id}").status_code == 403
+
+
+def test_the_verification_page_shows_only_what_is_needed(client):
+    course = completed_course(absences={0: [WEDNESDAY_AFTERNOON]})
+    _issue(course)
+    doc = certificate_service.current_documents(course.enrolments[0])["realisation"]
+    page = _text(client.get(f"/verify/{doc.verification_code}"))
+    assert "Document valide" in page
+    for shown in ("Awa Diallo", course.programme.title, "mardi 11 décembre 2018", "vendredi 14 décembre 2018",
+                  "17 h"):
+        assert shown in page
+    for hidden in (course.enrolments[0].trainee.email, "Assistante sociale", "CCAS", "Acquis", doc.sha256):
+        assert hidden not in page
+
+
+def test_a_typed_code_is_found_and_an_unknown_one_is_not(client):
+    course = completed_course(trainees=("Awa Diallo",))
+    _issue(course)
+    doc = certificate_service.current_documents(course.enrolments[0])["attestation"]
+    typed = doc.verification_code.lower().replace("-", " ")
+    response = client.get("/verify", query_string={"code": typed})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/verify/{doc.verification_code}")
+    unknown = client.get("/verify/ZZZZ-ZZZZ-ZZZZ")
+    assert unknown.status_code == 404 and "Code inconnu" in _text(unknown)
+    assert "Indiquez le code" in _text(client.get("/verify", query_string={"code": ""}))
+
+
+def test_the_verification_page_is_rate_limited(app):
+    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                     "RATELIMIT_ENABLED": True, "STORAGE_DIR": app.config["STORAGE_DIR"]})
+    client = limited.test_client()
+    statuses = [client.get(f"/verify/AAAA-BBBB-CC{i:02d}").status_code for i in range(21)]
+    assert statuses[:20] == [404] * 20 and statuses[20] == 429
+
+
+def test_admin_replaces_a_template_and_a_broken_one_is_refused(admin_client):
+    page = _text(admin_client.get("/admin/attestations/modeles"))
+    assert "En service : modèle d'origine." in page
+    shipped = admin_client.get("/admin/attestations/modeles/attestation/telecharger")
+    assert shipped.status_code == 200 and shipped.data[:2] == b"PK"
+
+    broken = word_template(["{{ trainee.formal_name }", "{{ document.verification_code }}"])
+    response = admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
+                                 data={"attestation-file": (io.BytesIO(broken), "casse.docx")})
+    assert response.status_code == 400
+    assert "Une balise du modèle est mal écrite" in _text(response)
+    assert certificate_service.template_in_use("attestation") is None
+
+    good = word_template(["Attestation de {{ trainee.formal_name }}", "{{ document.verification_code }} {{ qr_code }}"])
+    response = admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
+                                 data={"attestation-file": (io.BytesIO(good), "nouveau.docx")})
+    assert response.status_code == 302
+    assert "modèle envoyé (nouveau.docx)" in _text(admin_client.get("/admin/attestations/modeles"))
+    assert admin_client.get("/admin/attestations/modeles/attestation/telecharger").data == good
+    admin_client.post("/admin/attestations/modeles/attestation/retablir")
+    assert certificate_service.template_in_use("attestation") is None
+
+
+def test_trainers_cannot_issue_or_change_templates(trainer_client):
+    course = completed_course()
+    assert trainer_client.post(f"/sessions/{course.session.id}/attestations/emettre").status_code == 403
+    assert trainer_client.get("/admin/attestations/modeles").status_code == 403
+
+
+def test_cli_issues_a_session_and_prints_where_the_files_are(app):
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["certificates", "issue", str(course.session.id)])
+    assert result.exit_code == 0, result.output
+    docs = list(db.session.scalars(db.select(IssuedCertificate)))
+    assert len(docs) == 4 and "4 document(s) émis" in result.output
+    for doc in docs:
+        assert storage.absolute(doc.storage_path) in result.output
+    again = runner.invoke(args=["certificates", "issue", str(course.session.id)])
+    assert "2 stagiaire(s) avaient déjà leurs documents" in again.output
+    admin = factories.make_user("admin")
+    attendance.reopen_slot(course.session.slots[0], admin, "Signature oubliée")
+    db.session.commit()
+    refused = runner.invoke(args=["certificates", "issue", str(course.session.id), "--reissue"])
+    assert refused.exit_code != 0 and "ne sont pas clôturées" in refused.output
+    assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
+
+
+
+def test_the_dashboard_lists_ended_sessions_without_certificates(admin_client, trainer_client):
+    course = completed_course(trainees=("Awa Diallo",))
+    factories.make_session()  # upcoming: not listed
+    page = _text(admin_client.get("/tableau-de-bord"))
+    assert "Attestations à émettre" in page and page.count(course.programme.title) == 1
+    assert "Attestations à émettre" not in _text(trainer_client.get("/tableau-de-bord"))
+    _issue(course)
+    assert "Attestations à émettre" not in _text(admin_client.get("/tableau-de-bord"))
+
+
+def test_the_templates_page_says_which_format_is_issued(admin_client, app, monkeypatch):
+    from training_app.documents import pdf
+    assert "format Word (.docx)" in _text(admin_client.get("/admin/attestations/modeles"))
+    monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
+    monkeypatch.setattr(pdf, "converter", lambda: None)
+    assert "LibreOffice n'est pas installé" in _text(admin_client.get("/admin/attestations/modeles"))
+    monkeypatch.setattr(pdf, "converter", lambda: "/usr/bin/soffice")
+    assert "émis en PDF" in _text(admin_client.get("/admin/attestations/modeles"))
+
+
+def test_a_sheet_corrected_after_issuing_is_flagged_until_the_documents_are_reissued(admin_client, admin):
+    from datetime import time
+
+    from tests.certificate_course import slot_named
+    course = completed_course(trainees=("Awa Diallo",))
+    _issue(course)
+    awa = course.enrolments[0]
+    assert 'data-testid="outdated"' not in _text(admin_client.get(f"/sessions/{course.session.id}"))
+    attendance.mark(slot_named(course.session, WEDNESDAY_AFTERNOON), awa, "left_early", actor=admin,
+                    departure=time(16, 0), reason="Départ à 16h signalé par la formatrice")
+    db.session.commit()
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert "19 h" in page and "les documents disent 21 h : feuilles corrigées depuis, réémettez" in page
+    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre")
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert 'data-testid="outdated"' not in page
+    assert "pour une durée de 19 heures" in docx_text(
+        storage.read(certificate_service.current_documents(awa)["realisation"].storage_path))

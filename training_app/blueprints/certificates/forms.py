@@ -1,0 +1,25 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class IssueForm(FlaskForm):
+    reissue = BooleanField(_l("Réémettre aussi les documents déjà émis (nouvelles versions)"))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class TemplateUploadForm(FlaskForm):
+    file = FileField(_l("Nouveau modèle Word (.docx)"))
+
+
+class VerifyForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form that changes nothing
+
+    code = StringField(_l("Code de vérification"), validators=[
+        DataRequired(message=_l("Indiquez le code imprimé sur le document.")), Length(max=40)])

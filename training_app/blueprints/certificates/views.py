@@ -1,0 +1,257 @@
+"""Certificates: issue, download (one, or a session's .zip), e-mail, trainees' downloads, templates,
+and the public verification page."""
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
+from training_app.blueprints.certificates import bp
+from training_app.blueprints.certificates.forms import ActionForm, IssueForm, TemplateUploadForm, VerifyForm
+from training_app.extensions import db, limiter
+from training_app.forms import attach_service_error
+from training_app.models import Enrolment, IssuedCertificate, TrainingSession
+from training_app.services import ServiceError
+from training_app.services import certificates as certificate_service
+from training_app.services.trainee_links import trainee_view
+
+VERIFY_LIMIT = "20 per minute; 200 per hour"
+
+
+@bp.app_template_global()
+def certificates_overview(session: TrainingSession):
+    """For certificates/_session_section.html: eligible enrolments with their current documents."""
+    return certificate_service.session_overview(session)
+
+
+@bp.app_template_global()
+def trainee_certificates(enrolment: Enrolment) -> list[IssuedCertificate]:
+    """For certificates/_trainee_enrolment.html: the trainee's current documents, in order."""
+    documents = certificate_service.current_documents(enrolment)
+    return [documents[kind] for kind in certificate_service.KINDS if kind in documents]
+
+
+@bp.app_template_global()
+def sessions_awaiting_certificates():
+    """For certificates/_dashboard.html (administrators)."""
+    return certificate_service.sessions_awaiting_certificates()
+
+
+@bp.app_template_global()
+def certificate_kind_label(kind: str) -> str:
+    return str(certificate_service.KIND_LABELS.get(kind, kind))
+
+
+def _load_session(session_id: int) -> TrainingSession:
+    session = db.get_or_404(TrainingSession, session_id)
+    check_session_access(session)
+    return session
+
+
+def _load_enrolment(session_id: int, enrolment_id: int) -> Enrolment:
+    """An enrolment of a session the user may see, for a posted action button (CSRF checked)."""
+    session = _load_session(session_id)
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.session_id != session.id or not ActionForm().validate_on_submit():
+        abort(404)
+    return enrolment
+
+
+def _back(session_id: int):
+    return redirect(url_for("sessions.session_detail", session_id=session_id) + "#attestations")
+
+
+def _send_file(content: bytes, filename: str, mimetype: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
+# --- staff -------------------------------------------------------------------------------------------
+
+@bp.route("/sessions/<int:session_id>/attestations", methods=["GET"])
+@access(STAFF)
+def session_documents(session_id: int):
+    """Every document issued for the session, replaced versions included."""
+    session = _load_session(session_id)
+    documents = db.session.scalars(
+        db.select(IssuedCertificate).join(IssuedCertificate.enrolment)
+        .where(Enrolment.session_id == session.id)
+        .order_by(IssuedCertificate.year.desc(), IssuedCertificate.sequence.desc())).all()
+    return render_template("certificates/session_documents.html", session=session, documents=documents)
+
+
+_FAILED = object()
+
+
+def _commit_or_flash(action):
+    """Run a service call and commit; on a refusal, roll back and show why. Returns _FAILED then."""
+    try:
+        result = action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return _FAILED
+    db.session.commit()
+    return result
+
+
+@bp.route("/sessions/<int:session_id>/attestations/emettre", methods=["POST"])
+@access(ADMIN)
+def issue_session(session_id: int):
+    session = _load_session(session_id)
+    form = IssueForm()
+    if not form.validate_on_submit():
+        abort(400)
+    report = _commit_or_flash(lambda: certificate_service.issue_for_session(session, reissue=form.reissue.data))
+    if report is not _FAILED:
+        if report.issued:
+            flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
+        else:
+            flash(_("Rien à émettre : les documents de chaque stagiaire sont déjà émis."), "info")
+        if report.without_attendance:
+            flash(_("Sans présence, donc sans attestation : %(names)s.",
+                    names=", ".join(e.trainee.full_name for e in report.without_attendance)), "warning")
+    return _back(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/attestations/inscription/<int:enrolment_id>/emettre", methods=["POST"])
+@access(ADMIN)
+def issue_enrolment(session_id: int, enrolment_id: int):
+    enrolment = _load_enrolment(session_id, enrolment_id)
+    documents = _commit_or_flash(lambda: certificate_service.issue_for_enrolment(enrolment))
+    if documents is not _FAILED:
+        flash(_("Documents émis pour %(name)s : %(numbers)s.", name=enrolment.trainee.full_name,
+                numbers=", ".join(doc.number for doc in documents)), "success")
+    return _back(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/attestations/<int:certificate_id>/telecharger")
+@access(STAFF)
+def download(session_id: int, certificate_id: int):
+    session = _load_session(session_id)
+    doc = db.get_or_404(IssuedCertificate, certificate_id)
+    if doc.enrolment.session_id != session.id:
+        abort(404)
+    return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
+
+
+@bp.route("/sessions/<int:session_id>/attestations.zip")
+@access(STAFF)
+def download_zip(session_id: int):
+    session = _load_session(session_id)
+    try:
+        content = certificate_service.session_zip(session)
+    except ServiceError as error:
+        flash(error.message, "warning")
+        return _back(session_id)
+    return _send_file(content, certificate_service.zip_filename(session), "application/zip")
+
+
+@bp.route("/sessions/<int:session_id>/attestations/envoyer", methods=["POST"])
+@access(ADMIN)
+def send_session(session_id: int):
+    session = _load_session(session_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    count = _commit_or_flash(lambda: certificate_service.send_for_session(session))
+    if count is not _FAILED:
+        flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
+                       "Documents envoyés par e-mail à %(num)d stagiaires.", count), "success")
+    return _back(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/attestations/inscription/<int:enrolment_id>/envoyer", methods=["POST"])
+@access(ADMIN)
+def send_enrolment(session_id: int, enrolment_id: int):
+    enrolment = _load_enrolment(session_id, enrolment_id)
+    if _commit_or_flash(lambda: certificate_service.send_to_trainee(enrolment)) is not _FAILED:
+        flash(_("Documents envoyés à %(email)s.", email=enrolment.trainee.email), "success")
+    return _back(session_id)
+
+
+# --- templates ---------------------------------------------------------------------------------------
+
+def _templates_page(forms: dict | None = None, status: int = 200):
+    forms = forms or {}
+    kinds = [(kind, certificate_service.KIND_LABELS[kind], certificate_service.template_in_use(kind),
+              forms.get(kind) or TemplateUploadForm(prefix=kind)) for kind in certificate_service.KINDS]
+    return render_template("certificates/templates.html", kinds=kinds, output=certificate_service.output_format()), status
+
+
+@bp.route("/admin/attestations/modeles")
+@access(ADMIN)
+def templates():
+    return _templates_page()
+
+
+@bp.route("/admin/attestations/modeles/<kind>", methods=["POST"])
+@access(ADMIN)
+def template_upload(kind: str):
+    if kind not in certificate_service.KINDS:
+        abort(404)
+    form = TemplateUploadForm(prefix=kind)
+    if form.validate_on_submit():
+        try:
+            certificate_service.upload_template(kind, form.file.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Nouveau modèle « %(kind)s » en service : il a été testé avec des données d'exemple.",
+                    kind=certificate_service.KIND_LABELS[kind]), "success")
+            return redirect(url_for("certificates.templates"))
+    return _templates_page({kind: form}, 400 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/admin/attestations/modeles/<kind>/retablir", methods=["POST"])
+@access(ADMIN)
+def template_restore(kind: str):
+    if kind not in certificate_service.KINDS or not ActionForm().validate_on_submit():
+        abort(404)
+    certificate_service.restore_shipped_template(kind)
+    db.session.commit()
+    flash(_("Le modèle d'origine est de nouveau en service."), "success")
+    return redirect(url_for("certificates.templates"))
+
+
+@bp.route("/admin/attestations/modeles/<kind>/telecharger")
+@access(ADMIN)
+def template_download(kind: str):
+    if kind not in certificate_service.KINDS:
+        abort(404)
+    return _send_file(certificate_service.template_bytes(kind), certificate_service.TEMPLATE_FILES[kind],
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
+# --- trainees ----------------------------------------------------------------------------------------
+
+@bp.route("/moi/<token>/attestations/<int:certificate_id>")
+@trainee_view
+def trainee_download(certificate_id: int):
+    doc = certificate_service.trainee_document(g.trainee, certificate_id)
+    if doc is None:
+        abort(404)
+    return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
+
+
+# --- public verification -----------------------------------------------------------------------------
+
+@bp.route("/verify")
+@access(PUBLIC)
+@limiter.limit(VERIFY_LIMIT)
+def verify_form():
+    form = VerifyForm(request.args)
+    if request.args and form.validate():
+        return redirect(url_for("certificates.verify", code=certificate_service.normalise_code(form.code.data)))
+    return render_template("certificates/verify_form.html", form=form)
+
+
+@bp.route("/verify/<code>")
+@access(PUBLIC)
+@limiter.limit(VERIFY_LIMIT)
+def verify(code: str):
+    doc = certificate_service.find_by_code(code)
+    if doc is None:
+        return render_template("certificates/verify.html", doc=None, code=code[:40], form=VerifyForm()), 404
+    return render_template("certificates/verify.html", doc=doc, code=doc.verification_code,
+                           kind_label=certificate_service.KIND_LABELS[doc.kind])

@@ -1,0 +1,117 @@
+"""Certificates: the documents issued to trainees, their yearly numbering and the Word templates.
+
+An issued document never changes: its file is stored once (documents/storage) with its SHA-256,
+a number and a verification code. A correction issues a new version and marks the old one
+replaced; at most one current (not replaced) document per enrolment and kind.
+"""
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint,
+                        text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training_app.clock import utcnow
+from training_app.extensions import db
+from training_app.models.enrolments import Enrolment
+from training_app.models.users import User
+
+
+class CertificateKind(StrEnum):
+    ATTESTATION = "attestation"   # attestation individuelle de fin de formation
+    REALISATION = "realisation"   # certificat de réalisation (national model)
+
+
+_KIND_SQL = "kind IN ('attestation', 'realisation')"
+
+
+class CertificateCounter(db.Model):
+    """The last number given in a year. Incremented under the row's lock: numbers are sequential."""
+
+    __tablename__ = "certificate_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IssuedCertificate(db.Model):
+    """One issued document (a stored file), as it was given to the trainee."""
+
+    __tablename__ = "issued_certificates"
+    __table_args__ = (
+        CheckConstraint(_KIND_SQL, name="kind"),
+        CheckConstraint("file_format IN ('docx', 'pdf')", name="file_format"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("replaced_by_id IS NULL OR replaced_at IS NOT NULL", name="replaced_has_date"),
+        UniqueConstraint("year", "sequence"),
+        UniqueConstraint("enrolment_id", "kind", "version"),
+        # One current document per enrolment and kind.
+        Index("uq_issued_certificates_current", "enrolment_id", "kind", unique=True,
+              sqlite_where=text("replaced_at IS NULL"), postgresql_where=text("replaced_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(20), unique=True)          # "2018-00012"
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    verification_code: Mapped[str] = mapped_column(String(20), unique=True)  # "K7QM-2XWD-PL9A"
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(200))                    # offered on download
+    file_format: Mapped[str] = mapped_column(String(10), default="docx")
+    template_sha256: Mapped[str] = mapped_column(String(64), default="")  # the template it came from
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    replaced_at: Mapped[datetime | None] = mapped_column(DateTime)
+    replaced_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("issued_certificates.id", ondelete="SET NULL"))
+    # What the document says, as issued: the verification page shows this, whatever changes later.
+    trainee_name: Mapped[str] = mapped_column(String(250))
+    course_title: Mapped[str] = mapped_column(String(300))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    planned_minutes: Mapped[int] = mapped_column(Integer)
+    attended_minutes: Mapped[int] = mapped_column(Integer)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+    replaced_by: Mapped["IssuedCertificate | None"] = relationship(remote_side="IssuedCertificate.id")
+
+    @property
+    def is_current(self) -> bool:
+        return self.replaced_at is None
+
+    @property
+    def mimetype(self) -> str:
+        if self.file_format == "pdf":
+            return "application/pdf"
+        return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+    def __repr__(self) -> str:
+        return f"<IssuedCertificate {self.number} {self.kind} v{self.version}>"
+
+
+class CertificateTemplate(db.Model):
+    """A Word template uploaded to replace the one shipped in certificates/ (test-rendered first)."""
+
+    __tablename__ = "certificate_templates"
+    __table_args__ = (
+        CheckConstraint(_KIND_SQL, name="kind"),
+        # At most one template in use per kind; none means the shipped one.
+        Index("uq_certificate_templates_in_use", "kind", unique=True,
+              sqlite_where=text("retired_at IS NULL"), postgresql_where=text("retired_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    storage_path: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_filename: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    uploaded_by: Mapped[User | None] = relationship()

@@ -1,0 +1,638 @@
+"""Certificates: the attestation individuelle de fin de formation and the certificat de réalisation.
+
+Each trainee who attended a completed session gets both documents. They are rendered once from
+the Word templates (certificates/ or an uploaded replacement), stored with a yearly sequential
+number, the SHA-256 of the file and a random verification code printed on them with a QR code to
+the public verification page, and never rendered again: downloads, e-mails and the .zip serve the
+stored file. A correction issues a new version and marks the previous one replaced.
+
+Hours come from services/attendance.py (only closed half-days: issuing refuses a session with a sheet
+still open), results per objective from services/outcomes.py.
+"""
+import hashlib
+import io
+import os
+import re
+import secrets
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import SimpleNamespace
+
+import jinja2
+import qrcode
+from docx import Document
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
+
+from training_app import formatting
+from training_app.clock import local_now, utcnow
+from training_app.documents import pdf, storage, uploads, word
+from training_app.extensions import db
+from training_app.models import (CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
+                                 EnrolmentStatus, IssuedCertificate, SessionStatus, Trainee, TrainingSession, User)
+from training_app.services import ServiceError, attendance, audit, mail, outcomes
+from training_app.services import organisation as organisation_service
+from training_app.services.enrolments import lock_session
+from training_app.urls import public_url
+
+KINDS = (CertificateKind.ATTESTATION, CertificateKind.REALISATION)
+KIND_LABELS = {
+    CertificateKind.ATTESTATION: _l("Attestation individuelle de fin de formation"),
+    CertificateKind.REALISATION: _l("Certificat de réalisation"),
+}
+TEMPLATE_FILES = {
+    CertificateKind.ATTESTATION: "attestation_fin_formation.docx",
+    CertificateKind.REALISATION: "certificat_realisation.docx",
+}
+FILENAME_PREFIXES = {
+    CertificateKind.ATTESTATION: "attestation-fin-de-formation",
+    CertificateKind.REALISATION: "certificat-de-realisation",
+}
+# Who receives certificates: confirmed trainees, and those who dropped out (for the hours they attended).
+ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
+IMAGE_WIDTHS_MM = {"logo": 30, "signature": 32, "stamp": 26, "qr_code": 22}
+ORGANISATION_IMAGES = {"logo": "logo_image", "signature": "signature_image", "stamp": "stamp_image"}
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
+CODE_LENGTH = 12
+MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
+TICKED, UNTICKED = "\u2612", "\u2610"  # ☒ ☐
+
+
+# --- the interface other features use --------------------------------------------------------------
+
+def current_documents(enrolment: Enrolment) -> dict[str, IssuedCertificate]:
+    """kind -> the current (not replaced) document of this enrolment."""
+    documents = db.session.scalars(
+        db.select(IssuedCertificate)
+        .where(IssuedCertificate.enrolment_id == enrolment.id, IssuedCertificate.replaced_at.is_(None)))
+    return {doc.kind: doc for doc in documents}
+
+
+def current_documents_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
+    """enrolment_id -> kind -> current document, for every enrolment of the session (one query)."""
+    documents = db.session.scalars(
+        db.select(IssuedCertificate).join(IssuedCertificate.enrolment)
+        .where(Enrolment.session_id == session.id, IssuedCertificate.replaced_at.is_(None))
+        .order_by(IssuedCertificate.year, IssuedCertificate.sequence))
+    result: dict[int, dict[str, IssuedCertificate]] = {}
+    for doc in documents:
+        result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
+    return result
+
+
+# --- the template context: plain data, built in one place ----------------------------------------
+
+def certificate_context(enrolment, totals, results, organisation: dict, document: dict) -> dict:
+    """Everything the two templates print, as plain data (strings, numbers, lists, dicts).
+
+    `enrolment` gives the trainee, employer and session; `totals` the minutes (planned_minutes,
+    attended_minutes); `results` the [(objective, code, comment)] of the trainee; `organisation`
+    is organisation_service.identity(); `document` has number, version, verification_code,
+    verify_url and issued_on (a date).
+    """
+    trainee, session = enrolment.trainee, enrolment.session
+    programme = session.programme
+    employer = trainee.employer
+    planned = totals.planned_minutes or session.planned_minutes
+    attended = totals.attended_minutes
+    same_person = organisation.get("legal_representative") == organisation.get("signatory_name")
+    return {
+        "organisation": {
+            **{key: organisation.get(key, "") for key in (
+                "name", "declaration_number", "legal_representative", "signatory_name", "signatory_role",
+                "city", "email", "phone")},
+            "address_lines": list(organisation.get("address_lines", [])),
+            "address_inline": ", ".join(organisation.get("address_lines", [])),
+            "siret": format_siret(organisation.get("siret", "")),
+            "legal_representative_role": (organisation.get("signatory_role", "") if same_person
+                                          else _("représentant·e légal·e")),
+        },
+        "trainee": {
+            "civility": trainee.civility, "first_name": trainee.first_name, "last_name": trainee.last_name,
+            "full_name": trainee.full_name, "formal_name": trainee.formal_name,
+            "job_title": trainee.job_title or "—",
+        },
+        "employer": {
+            "name": employer.name if employer else "",
+            "siret": format_siret(employer.siret) if employer else "",
+            "label": (f"{employer.name} (SIRET {format_siret(employer.siret)})" if employer and employer.siret
+                      else employer.name if employer else _("Aucune (à titre individuel)")),
+            "phrase": (_("%(employee)s de la structure %(name)s", employee=_employee_word(trainee.civility),
+                         name=employer.name) if employer else _("à titre individuel")),
+        },
+        "course": {
+            "title": programme.title,
+            "nature": _("Action de formation (article L. 6313-1 du code du travail)"),
+            "objectives": [objective.text for objective in programme.objectives],
+            "competencies": list(programme.competency_list),
+            "start_date": formatting.date_fr(session.start_at, "d MMMM y"),
+            "end_date": formatting.date_fr(session.end_at, "d MMMM y"),
+            "place": session.place or "—",
+            "modality": formatting.label(session.modality),
+        },
+        "results": [{"objective": objective.text, "code": code, "result": formatting.label(code),
+                     "comment": comment or ""} for objective, code, comment in results],
+        "hours": {
+            "planned_minutes": planned, "attended_minutes": attended,
+            "planned": formatting.hours(planned), "attended": formatting.hours(attended),
+            "attended_words": hours_in_words(attended),
+        },
+        "boxes": {"formation": TICKED, "bilan": UNTICKED, "vae": UNTICKED, "apprentissage": UNTICKED},
+        "document": {
+            "number": document["number"], "version": document["version"],
+            "verification_code": document["verification_code"], "verify_url": document["verify_url"],
+            "issued_on": formatting.date_fr(document["issued_on"], "d MMMM y"),
+        },
+    }
+
+
+def format_siret(siret: str) -> str:
+    """"44195127000004" -> "441 951 270 00004"."""
+    digits = re.sub(r"\s", "", siret or "")
+    if len(digits) != 14:
+        return digits
+    return f"{digits[:3]} {digits[3:6]} {digits[6:9]} {digits[9:]}"
+
+
+def hours_in_words(minutes: int) -> str:
+    """1020 -> "17 heures", 1050 -> "17,5 heures" (decimal hours, as funders count them)."""
+    value = f"{minutes / 60:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return f"{value} {'heure' if minutes <= 60 else 'heures'}"
+
+
+def _employee_word(civility: str) -> str:
+    return {"Mme": _("salariée"), "M.": _("salarié")}.get(civility) or _("salarié·e")
+
+
+def qr_png(url: str) -> bytes:
+    # A fixed mask pattern (any of the eight is valid) spares trying all eight: a third of the time.
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=5, border=2, mask_pattern=0)
+    code.add_data(url)
+    code.make(fit=True)
+    out = io.BytesIO()
+    code.make_image().save(out, format="PNG")
+    return out.getvalue()
+
+
+def organisation_images() -> dict[str, bytes | None]:
+    """The logo, signature and stamp images set on the organisation page (None when missing)."""
+    return {key: organisation_service.image_bytes(attribute) for key, attribute in ORGANISATION_IMAGES.items()}
+
+
+def document_images(organisation: dict, link: str) -> dict:
+    """The images of a document for word.render: the organisation's, and the QR code of `link`."""
+    images = {key: (content, IMAGE_WIDTHS_MM[key]) for key, content in organisation.items()}
+    images["qr_code"] = (qr_png(link), IMAGE_WIDTHS_MM["qr_code"])
+    return images
+
+
+def verify_url(code: str) -> str:
+    return public_url("certificates.verify", code=code)
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+def template_in_use(kind: str) -> CertificateTemplate | None:
+    """The uploaded template replacing the shipped one, if any."""
+    return db.session.scalar(db.select(CertificateTemplate).where(
+        CertificateTemplate.kind == kind, CertificateTemplate.retired_at.is_(None)))
+
+
+def template_bytes(kind: str) -> bytes:
+    uploaded = template_in_use(kind)
+    if uploaded is not None:
+        return storage.read(uploaded.storage_path)
+    with open(word.template_path(TEMPLATE_FILES[kind]), "rb") as handle:
+        return handle.read()
+
+
+def upload_template(kind: str, file_storage, actor: User | None = None) -> CertificateTemplate:
+    """Replace the template of `kind` with an uploaded .docx, once it renders the sample data."""
+    if kind not in KINDS:
+        raise ServiceError(_("Type de document inconnu."), "kind")
+    content, _kind = uploads.check_upload(file_storage, ("docx",), MAX_TEMPLATE_BYTES)
+    test_render(content)
+    current = template_in_use(kind)
+    if current is not None:
+        current.retired_at = utcnow()
+        db.session.flush()
+    name = file_storage.filename or TEMPLATE_FILES[kind]
+    template = CertificateTemplate(
+        kind=kind, storage_path=storage.save("certificate_templates", f"{kind}.docx", content),
+        sha256=hashlib.sha256(content).hexdigest(), original_filename=name[:200], uploaded_at=utcnow(),
+        uploaded_by=actor or audit._current_staff())
+    db.session.add(template)
+    audit.record(template, "template_uploaded", actor=actor, details={"kind": kind, "filename": name[:200]})
+    return template
+
+
+def restore_shipped_template(kind: str, actor: User | None = None) -> None:
+    current = template_in_use(kind)
+    if current is None:
+        return
+    current.retired_at = utcnow()
+    audit.record(current, "template_retired", actor=actor, details={"kind": kind})
+
+
+def output_format() -> str:
+    """How documents are issued: "pdf", "docx", or "docx_no_libreoffice" (PDF asked, LibreOffice missing)."""
+    if pdf.wanted():
+        return "pdf"
+    return "docx_no_libreoffice" if current_app.config.get("DOCUMENTS_AS_PDF") else "docx"
+
+
+def test_render(content: bytes) -> bytes:
+    """Render a template with sample data; refuse it (ServiceError on "file") with the reason."""
+    sample_code = "ABCD-EFGH-JK23"
+    context = sample_context(sample_code)
+    images = document_images(organisation_images(), context["document"]["verify_url"])
+    try:
+        rendered = word.render(content, context, images, strict=True)
+        Document(io.BytesIO(rendered))
+    except Exception as error:  # noqa: BLE001 - every failure is explained, never a 500
+        raise ServiceError(explain_template_error(error), "file") from None
+    if sample_code not in _document_xml_text(rendered):
+        raise ServiceError(_("Le modèle n'affiche pas le code de vérification : ajoutez la balise "
+                             "{{ document.verification_code }} (et {{ qr_code }} pour le QR code)."), "file")
+    return rendered
+
+
+def explain_template_error(error: Exception) -> str:
+    """A French explanation of why docxtpl could not render a template."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        near = " ".join(line.strip() for line in getattr(error, "docx_context", []) or [] if line.strip())
+        message = _("Une balise du modèle est mal écrite (%(error)s).", error=error.message)
+        if near:
+            message += " " + _("Près du texte : « %(text)s ».", text=near[:160])
+        return message + " " + _("Une balise s'écrit {{ nom }} pour une donnée, {%% … %%} pour une instruction.")
+    if isinstance(error, jinja2.UndefinedError):
+        return _("Le modèle utilise une donnée qui n'existe pas (%(error)s) : vérifiez l'orthographe "
+                 "des balises {{ … }}.", error=error.message)
+    if isinstance(error, jinja2.TemplateError):
+        return _("Le modèle ne peut pas être rempli (%(error)s).", error=str(error))
+    if isinstance(error, (zipfile.BadZipFile, KeyError)) or type(error).__name__ == "PackageNotFoundError":
+        return _("Ce fichier n'est pas un document Word (.docx) lisible.")
+    return _("Le modèle ne peut pas être rempli : %(error)s.", error=f"{type(error).__name__}: {error}")
+
+
+def _document_xml_text(docx: bytes) -> str:
+    """The text of every part of a .docx (body, headers, footers), tags removed."""
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        parts = [archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+                 if name.startswith("word/") and name.endswith(".xml")]
+    return re.sub(r"<[^>]+>", "", "".join(parts))
+
+
+def sample_context(code: str = "ABCD-EFGH-JK23") -> dict:
+    """The context of a made-up trainee, to check a template before it is used."""
+    objectives = [SimpleNamespace(text="Préparer une négociation"), SimpleNamespace(text="Suivre une négociation")]
+    programme = SimpleNamespace(title="Du dialogue à la négociation (exemple)", objectives=objectives,
+                                competency_list=["Maîtriser les outils de la négociation raisonnée"])
+    session = SimpleNamespace(programme=programme, start_at=datetime(2018, 12, 11, 14), planned_minutes=1260,
+                              end_at=datetime(2018, 12, 14, 12, 30), place="4 rue du Bourbonnais, Rennes",
+                              modality="in_person")
+    employer = SimpleNamespace(name="Centre social d'exemple", siret="44195127000004")
+    trainee = SimpleNamespace(civility="Mme", first_name="Camille", last_name="Exemple", job_title="Animatrice",
+                              full_name="Camille Exemple", formal_name="Mme Camille EXEMPLE", employer=employer)
+    enrolment = SimpleNamespace(trainee=trainee, session=session)
+    totals = SimpleNamespace(planned_minutes=1260, attended_minutes=1020)
+    results = [(objectives[0], "acquired", ""), (objectives[1], "partly_acquired", "À consolider")]
+    organisation = organisation_service.identity()
+    for key in organisation_service.REQUIRED_FOR_DOCUMENTS:
+        organisation[key] = organisation.get(key) or f"({key})"
+    organisation["address_lines"] = organisation.get("address_lines") or ["1 rue d'Exemple", "35000 Rennes"]
+    document = {"number": f"{local_now().year}-00000", "version": 1, "verification_code": code,
+                "verify_url": verify_url(code), "issued_on": local_now().date()}
+    return certificate_context(enrolment, totals, results, organisation, document)
+
+
+# --- issuing --------------------------------------------------------------------------------------
+
+@dataclass
+class IssueReport:
+    issued: list[IssuedCertificate] = field(default_factory=list)
+    without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued
+    already_issued: int = 0  # enrolments whose documents exist and were kept
+
+
+def check_can_issue(session: TrainingSession) -> None:
+    """Refuse (ServiceError) when the session's certificates cannot be issued yet, saying why."""
+    missing = organisation_service.missing_for_documents()
+    if missing:
+        raise ServiceError(_("Complétez d'abord les informations de l'organisme : %(fields)s.",
+                             fields=", ".join(missing)))
+    if session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée : aucune attestation ne peut être émise."))
+    if session.end_at > local_now():
+        raise ServiceError(_("La session n'est pas terminée (fin le %(end)s) : les attestations s'émettent "
+                             "une fois la formation achevée.", end=formatting.datetime_fr(session.end_at)))
+    still_open = attendance.open_slots(session)
+    if still_open:
+        raise ServiceError(_("Des demi-journées ne sont pas clôturées par les formateur·rices : %(slots)s. "
+                             "Faites-les clôturer avant d'émettre les attestations.",
+                             slots="; ".join(_describe_slot(slot) for slot in still_open)))
+
+
+def issue_for_session(session: TrainingSession, *, reissue: bool = False,
+                      actor: User | None = None) -> IssueReport:
+    """Issue both documents to every trainee of the session who attended at least one slot.
+
+    Documents already issued are kept unless `reissue`, which issues new versions of all of them.
+    The session row stays locked until the transaction ends, so two people issuing at once wait for
+    each other instead of issuing twice.
+    """
+    session = lock_session(session.id)
+    check_can_issue(session)
+    totals = attendance.totals_for_session(session)
+    results = outcomes.results_for_session(session)
+    current = current_documents_for_session(session)
+    report = IssueReport()
+    enrolments = _eligible_enrolments(session)
+    batch = _Batch(actor)
+    try:
+        for enrolment in enrolments:
+            enrolment_totals = totals.get(enrolment.id)
+            if enrolment_totals is None or enrolment_totals.attended_minutes <= 0:
+                report.without_attendance.append(enrolment)
+                continue
+            existing = current.get(enrolment.id, {})
+            if not reissue and all(kind in existing for kind in KINDS):
+                report.already_issued += 1
+                continue
+            for kind in KINDS:
+                if reissue or kind not in existing:
+                    report.issued.append(batch.issue(enrolment, kind, enrolment_totals,
+                                                     results.get(enrolment.id, []), existing.get(kind)))
+    except BaseException:
+        batch.discard_files()
+        raise
+    if not report.issued and not report.already_issued:
+        raise ServiceError(_("Aucun·e stagiaire n'a assisté à une demi-journée de cette session : "
+                             "aucune attestation à émettre."))
+    return report
+
+
+def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None) -> list[IssuedCertificate]:
+    """Issue (or re-issue, as a new version) both documents of one trainee."""
+    session = lock_session(enrolment.session_id)
+    if enrolment.status not in ELIGIBLE_STATUSES:
+        raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session : pas d'attestation.",
+                             name=enrolment.trainee.full_name))
+    check_can_issue(session)
+    totals = attendance.totals_for(enrolment)
+    if totals.attended_minutes <= 0:
+        raise ServiceError(_("%(name)s n'a assisté à aucune demi-journée : pas d'attestation possible.",
+                             name=enrolment.trainee.full_name))
+    results = outcomes.results_for(enrolment)
+    existing = current_documents(enrolment)
+    batch = _Batch(actor)
+    try:
+        return [batch.issue(enrolment, kind, totals, results, existing.get(kind)) for kind in KINDS]
+    except BaseException:
+        batch.discard_files()
+        raise
+
+
+class _Batch:
+    """What a run of issuing shares: templates, organisation data and images, the files written."""
+
+    def __init__(self, actor: User | None):
+        self.actor = actor or audit._current_staff()
+        self.organisation = organisation_service.identity()
+        self.images = organisation_images()
+        self.templates: dict[str, tuple[bytes, str]] = {}
+        self.as_pdf = pdf.wanted()
+        self.written: list[str] = []
+
+    def template(self, kind: str) -> tuple[bytes, str]:
+        if kind not in self.templates:
+            content = template_bytes(kind)
+            self.templates[kind] = (content, hashlib.sha256(content).hexdigest())
+        return self.templates[kind]
+
+    def issue(self, enrolment: Enrolment, kind: str, totals, results, previous: IssuedCertificate | None):
+        template, template_sha = self.template(kind)
+        now = utcnow()
+        issued_on = local_now().date()
+        year = issued_on.year
+        sequence = next_number(year)
+        number = f"{year}-{sequence:05d}"
+        code = new_verification_code()
+        link = verify_url(code)
+        version = previous.version + 1 if previous else 1
+        context = certificate_context(enrolment, totals, results, self.organisation, {
+            "number": number, "version": version, "verification_code": code, "verify_url": link,
+            "issued_on": issued_on})
+        images = document_images(self.images, link)
+        try:
+            content = word.render(template, context, images)
+        except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
+            raise ServiceError(_("Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s",
+                                 kind=KIND_LABELS[kind], reason=explain_template_error(error))) from None
+        file_format = "docx"
+        if self.as_pdf:
+            try:
+                content, file_format = pdf.convert(content), "pdf"
+            except pdf.ConversionError as error:
+                raise ServiceError(str(error)) from None
+        filename = document_filename(kind, number, enrolment.trainee, file_format)
+        path = storage.save(f"certificates/{year}", filename, content)
+        self.written.append(path)
+        if previous is not None:  # first free the "one current document" slot, then link it
+            previous.replaced_at = now
+            db.session.flush()
+        trainee, session = enrolment.trainee, enrolment.session
+        doc = IssuedCertificate(
+            enrolment=enrolment, kind=kind, year=year, sequence=sequence, number=number, version=version,
+            verification_code=code, sha256=hashlib.sha256(content).hexdigest(), storage_path=path,
+            filename=filename, file_format=file_format, template_sha256=template_sha, issued_at=now,
+            issued_by=self.actor, trainee_name=trainee.full_name[:250], course_title=session.programme.title[:300],
+            start_date=session.start_at.date(), end_date=session.end_at.date(),
+            planned_minutes=context["hours"]["planned_minutes"], attended_minutes=totals.attended_minutes)
+        db.session.add(doc)
+        db.session.flush()
+        if previous is not None:
+            previous.replaced_by = doc
+        audit.record(doc, "issued", actor=self.actor, to_state="current", details={
+            "number": number, "kind": kind, "version": version, "sha256": doc.sha256,
+            "replaces": previous.number if previous else None})
+        return doc
+
+    def discard_files(self) -> None:
+        for path in self.written:
+            try:
+                os.remove(storage.absolute(path))
+            except OSError:
+                pass
+
+
+def next_number(year: int) -> int:
+    """The next sequential number of the year, under a row lock held until the transaction ends.
+
+    Two processes issuing at the same moment wait for each other on the counter's row
+    (PostgreSQL); the unique (year, sequence) constraint backs it up.
+    """
+    table = CertificateCounter.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(table).values(year=year, last_number=0).on_conflict_do_nothing(
+        index_elements=["year"]))
+    return db.session.execute(
+        update(table).where(table.c.year == year).values(last_number=table.c.last_number + 1)
+        .returning(table.c.last_number)).scalar_one()
+
+
+def new_verification_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def normalise_code(value: str) -> str:
+    """What a person typed ("k7qm 2xwd pl9a") -> the stored form ("K7QM-2XWD-PL9A")."""
+    raw = re.sub(r"[^A-Z0-9]", "", (value or "").upper())
+    if len(raw) != CODE_LENGTH:
+        return raw
+    return "-".join(raw[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def document_filename(kind: str, number: str, trainee, file_format: str) -> str:
+    name = f"{trainee.last_name}-{trainee.first_name}"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-")[:60] or "stagiaire"
+    return f"{FILENAME_PREFIXES[kind]}_{number}_{ascii_name}.{file_format}"
+
+
+def _eligible_enrolments(session: TrainingSession) -> list[Enrolment]:
+    return list(db.session.scalars(
+        db.select(Enrolment).join(Enrolment.trainee)
+        .where(Enrolment.session_id == session.id, Enrolment.status.in_(ELIGIBLE_STATUSES))
+        .options(selectinload(Enrolment.trainee).selectinload(Trainee.employer))
+        .order_by(Trainee.last_name, Trainee.first_name, Enrolment.id)))
+
+
+def _describe_slot(slot) -> str:
+    return f"{formatting.date_fr(slot.date)} {formatting.time_fr(slot.start_time)}–{formatting.time_fr(slot.end_time)}"
+
+
+# --- reading, sending, checking ----------------------------------------------------------------
+
+@dataclass
+class OverviewRow:
+    enrolment: Enrolment
+    documents: dict[str, IssuedCertificate]  # kind -> current document
+    attended_minutes: int                    # from the attendance sheets, now
+
+    @property
+    def outdated(self) -> bool:
+        """The sheets were corrected after issuing: the documents no longer say the hours attended."""
+        return any(doc.attended_minutes != self.attended_minutes for doc in self.documents.values())
+
+
+def session_overview(session: TrainingSession) -> list[OverviewRow]:
+    """The session's eligible enrolments, their current documents and hours (constant queries)."""
+    totals = attendance.totals_for_session(session)
+    return [OverviewRow(enrolment, documents, totals[enrolment.id].attended_minutes if enrolment.id in totals else 0)
+            for enrolment, documents in current_documents_by_enrolment(session)]
+
+
+def current_documents_by_enrolment(session: TrainingSession) -> list[tuple[Enrolment, dict]]:
+    """The session's eligible enrolments (by name) with their current documents (two queries)."""
+    current = current_documents_for_session(session)
+    return [(enrolment, current.get(enrolment.id, {})) for enrolment in _eligible_enrolments(session)]
+
+
+def sessions_awaiting_certificates(limit: int = 5) -> list[TrainingSession]:
+    """Ended sessions with confirmed trainees of whom none has a document yet (latest first)."""
+    has_confirmed = db.select(Enrolment.id).where(
+        Enrolment.session_id == TrainingSession.id, Enrolment.status == EnrolmentStatus.CONFIRMED).exists()
+    has_documents = db.select(IssuedCertificate.id).join(IssuedCertificate.enrolment).where(
+        Enrolment.session_id == TrainingSession.id).exists()
+    return list(db.session.scalars(
+        db.select(TrainingSession)
+        .where(TrainingSession.end_at < local_now(), TrainingSession.status != SessionStatus.CANCELLED,
+               has_confirmed, ~has_documents)
+        .options(selectinload(TrainingSession.programme))
+        .order_by(TrainingSession.end_at.desc()).limit(limit)))
+
+
+def document_bytes(doc: IssuedCertificate) -> bytes:
+    return storage.read(doc.storage_path)
+
+
+def session_zip(session: TrainingSession) -> bytes:
+    """Every current document of the session in one .zip (the stored files, as issued)."""
+    current = current_documents_for_session(session)
+    if not current:
+        raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for documents in current.values():
+            for doc in documents.values():
+                archive.writestr(doc.filename, document_bytes(doc))
+    return out.getvalue()
+
+
+def zip_filename(session: TrainingSession) -> str:
+    return f"attestations_session-{session.id}_{session.start_at:%Y-%m-%d}.zip"
+
+
+def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mail:
+    """E-mail the trainee their current documents (delivered once the transaction commits)."""
+    from training_app.services import trainee_links
+
+    documents = current_documents(enrolment)
+    trainee = enrolment.trainee
+    if not documents:
+        raise ServiceError(_("Aucune attestation n'a été émise pour %(name)s.", name=trainee.full_name))
+    ordered = [documents[kind] for kind in KINDS if kind in documents]
+    attachments = [mail.Attachment(doc.filename, document_bytes(doc), doc.mimetype) for doc in ordered]
+    listing = "\n".join(f"- {KIND_LABELS[doc.kind]} n° {doc.number}" for doc in ordered)
+    body = _(
+        "Bonjour %(name)s,\n\nVous trouverez ci-joints les documents de fin de la formation « %(title)s » :\n"
+        "%(listing)s\n\nVous pouvez aussi les télécharger sur votre page personnelle :\n%(link)s\n\n"
+        "Leur authenticité peut être vérifiée avec le code imprimé sur chacun d'eux.\n",
+        name=trainee.full_name, title=enrolment.session.title, listing=listing,
+        link=trainee_links.personal_url(trainee))
+    message = mail.queue(trainee.email, _("Vos attestations de formation : %(title)s", title=enrolment.session.title),
+                         body, attachments, tag=f"certificates:{enrolment.id}")
+    for doc in ordered:
+        audit.record(doc, "sent", actor=actor, details={"to": trainee.email})
+    return message
+
+
+def send_for_session(session: TrainingSession, actor: User | None = None) -> int:
+    """E-mail every trainee of the session who has documents; returns how many were e-mailed."""
+    sent = 0
+    for enrolment, documents in current_documents_by_enrolment(session):
+        if documents:
+            send_to_trainee(enrolment, actor)
+            sent += 1
+    if not sent:
+        raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
+    return sent
+
+
+def find_by_code(code: str) -> IssuedCertificate | None:
+    normalised = normalise_code(code)
+    if not normalised:
+        return None
+    return db.session.scalar(db.select(IssuedCertificate).where(IssuedCertificate.verification_code == normalised))
+
+
+def trainee_document(trainee: Trainee, certificate_id: int) -> IssuedCertificate | None:
+    """A current document of this trainee (None for anybody else's or a replaced one)."""
+    doc = db.session.get(IssuedCertificate, certificate_id)
+    if doc is None or not doc.is_current or doc.enrolment.trainee_id != trainee.id:
+        return None
+    return doc
+
+
+def issued_on_local(doc: IssuedCertificate) -> date:
+    from training_app.clock import to_local
+    return to_local(doc.issued_at).date()
