@@ -2,7 +2,6 @@
 certificates and attendance sheets."""
 import io
 import zipfile
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,15 +13,8 @@ from tests import factories
 from tests.web.test_funding import PAST_END, PAST_START, set_organisation
 from training_app.clock import frozen_at
 from training_app.documents import storage
-from training_app.services import attendance, funding_sources
+from training_app.services import attendance, certificates
 from training_app.services import funding as funding_service
-
-
-@dataclass
-class FakeCertificate:
-    number: str
-    filename: str
-    storage_path: str
 
 
 def docx_text(content: bytes) -> str:
@@ -49,25 +41,28 @@ def course():
     return {"funder": funder, "session": session, "enrolments": enrolments, "trainer": trainer}
 
 
-def issue_realisation_certificates(course, monkeypatch):
-    """Stand-in for the certificates feature: one stored .docx per trainee stating the hours attended."""
-    totals = attendance.totals_for_session(course["session"])
-    issued = {}
-    for n, enrolment in enumerate(course["enrolments"], start=1):
-        document = Document()
-        hours = totals[enrolment.id].attended_minutes / 60
-        document.add_paragraph(f"{enrolment.trainee.formal_name} a suivi l'action pour une durée de {hours:g} heures.")
-        out = io.BytesIO()
-        document.save(out)
-        filename = f"certificat-realisation-{n}.docx"
-        issued[enrolment.id] = {"realisation": FakeCertificate(f"CR-{n}", filename,
-                                                               storage.save("tests", filename, out.getvalue()))}
-    monkeypatch.setattr(funding_sources, "certificates_by_enrolment", lambda session: issued)
-    return issued
+def issue_certificates(course) -> dict:
+    """The certificates feature issues both documents to every trainee (after the course)."""
+    with frozen_at(datetime(2018, 12, 17, 10)):
+        certificates.issue_for_session(course["session"])
+    factories.db.session.commit()
+    return certificates.current_documents_for_session(course["session"])
 
 
-def test_bundle_holds_every_expected_file_and_the_figures_agree(admin_client, course, monkeypatch):
-    issued = issue_realisation_certificates(course, monkeypatch)
+def test_preflight_wants_the_certificates_then_passes(course):
+    with frozen_at(datetime(2019, 1, 8, 10)):
+        claim = funding_service.create_claim(course["funder"], session=course["session"])
+        problems = funding_service.preflight(claim)
+    assert [p.message for p in problems] == [
+        "Certificat de réalisation non émis pour : Awa Diallo, Julien Le Bihan, Sophie Renaud."]
+    assert (problems[0].endpoint, problems[0].values) == ("certificates.session_documents",
+                                                          {"session_id": course["session"].id})
+    issue_certificates(course)
+    assert funding_service.preflight(claim) == []
+
+
+def test_bundle_holds_every_expected_file_and_the_figures_agree(admin_client, course):
+    issued = issue_certificates(course)
     with frozen_at(datetime(2019, 1, 8, 10)):
         claim = funding_service.create_claim(course["funder"], session=course["session"])
         assert funding_service.preflight(claim) == []
@@ -89,16 +84,24 @@ def test_bundle_holds_every_expected_file_and_the_figures_agree(admin_client, co
     julien = next(name for name in lines if "LE BIHAN" in name)
     assert hours[julien] == 17 and amounts[julien] == Decimal("255.00")
 
-    # Certificates: the hours they state are the workbook's.
+    # Certificates of completion (as issued, byte for byte): the hours they state are the workbook's.
     for enrolment in course["enrolments"]:
+        certificate = issued[enrolment.id]["realisation"]
+        content = archive.read(f"certificats-de-realisation/{certificate.filename}")
+        assert content == storage.read(certificate.storage_path)
         name = enrolment.trainee.formal_name
-        text = docx_text(archive.read(f"certificats-de-realisation/{issued[enrolment.id]['realisation'].filename}"))
-        assert f"durée de {hours[name]:g} heures" in text
+        assert Decimal(certificate.attended_minutes) / 60 == hours[name]
+        text = docx_text(content)
+        assert enrolment.trainee.last_name.upper() in text.upper()
+        assert certificates.hours_in_words(certificate.attended_minutes) in text
 
     # Attendance sheet: every trainee, Julien's absence, the trainer; hours from the same records.
     sheet_text = docx_text(archive.read("emargement/feuille-emargement-2018-12-11.docx"))
     for enrolment in course["enrolments"]:
         assert enrolment.trainee.last_name.upper() in sheet_text.upper()
+    absent_label = str(attendance.STATUS_LABELS["absent_justified"])
+    assert sheet_text.count(absent_label) == 1  # Julien, Tuesday afternoon: the 4 hours not billed
+    assert sheet_text.count("signé à") == (3 * 6 - 1) + 6  # the trainees' other half-days, the trainer's six
     totals = attendance.totals_for_session(course["session"])
     for enrolment in course["enrolments"]:
         assert Decimal(totals[enrolment.id].attended_minutes) / 60 == hours[enrolment.trainee.formal_name]

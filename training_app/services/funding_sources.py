@@ -40,28 +40,26 @@ def attendance_link(session: TrainingSession) -> tuple[str, dict, str]:
 
 def certificates_by_enrolment(session: TrainingSession) -> dict[int, dict]:
     """The current certificates of each enrolment: {enrolment_id: {kind: issued certificate}}."""
-    try:
-        from training_app.services import certificates
-    except ImportError:
-        return {}
+    from training_app.services import certificates
+
     return certificates.current_documents_for_session(session)
 
 
 def certificates_link(session: TrainingSession) -> tuple[str, dict, str]:
     """(endpoint, values, anchor) of the page where the session's certificates are issued."""
-    return "sessions.session_detail", {"session_id": session.id}, ""
+    return "certificates.session_documents", {"session_id": session.id}, ""
 
 
 def realisation_certificates(session: TrainingSession, enrolment_ids) -> dict[int, tuple[str, bytes, object]]:
     """{enrolment_id: (filename, content, certificate)} of the current certificats de réalisation."""
-    from training_app.documents import storage
+    from training_app.services import certificates
 
     found = {}
     by_enrolment = certificates_by_enrolment(session)
     for enrolment_id in enrolment_ids:
         certificate = by_enrolment.get(enrolment_id, {}).get("realisation")
         if certificate is not None:
-            found[enrolment_id] = (certificate.filename, storage.read(certificate.storage_path), certificate)
+            found[enrolment_id] = (certificate.filename, certificates.document_bytes(certificate), certificate)
     return found
 
 
