@@ -16,7 +16,13 @@ def test_demo_funding_is_seeded_once():
     assert covered == {e.id for e in funded}  # the past session's employer-funded trainees
     claims = db.session.scalars(db.select(FundingClaim)).all()
     assert len(claims) == 1 and [s.id for s in claims[0].sessions] == [session.id]
-    assert len(claims[0].snapshot["lines"]) == len(funded)
+    claim = claims[0]
+    assert len(claim.snapshot["lines"]) == len(funded)
+    karim = next(line for line in claim.snapshot["lines"] if "BENALI" in line["trainee_name"])
+    assert karim["attended_minutes"] == 17 * 60 and karim["absent_justified_minutes"] == 4 * 60
+    assert claim.total_cents == sum(line["attended_minutes"] for line in claim.snapshot["lines"]) * 1500 // 60
+    assert claim.status == "paid" and claim.sent_on.isoformat() == "2019-01-08"
+    assert claim.paid_cents == claim.total_cents
     assert db.session.scalar(db.select(db.func.count(FunderHourlyCap.id))) == 4
 
 

@@ -2,7 +2,9 @@
 
 Every trainee of the past session whose employer belongs to Uniformation is covered by an
 agreement of their employer (one file per employer), granted in November 2018; the claim is
-built after the course and sent in January 2019 once its pre-flight check is clean.
+built from the attendance sheets after the course (Karim Benali's 4-hour absence is not billed),
+sent in January 2019 once its pre-flight check is clean (sheets closed, certificates issued) and
+paid in March 2019.
 """
 from datetime import date, datetime
 
@@ -39,15 +41,22 @@ def seed() -> None:
                 funder=funder, employer=employer, enrolments=enrolments, requested_on=date(2018, 11, 5),
                 file_number=f"UNI-2018-35-{number:04d}", hourly_rate_cents=HOURLY_RATE_CENTS,
                 notes="Demande déposée par la structure employeuse.")))
+        db.session.flush()
     with frozen_at(datetime(2018, 11, 26, 15, 0)):
         for agreement in agreements:
             planned = session.planned_minutes * len(agreement.trainees)
             funding_service.grant(agreement, HOURLY_RATE_CENTS * planned // 60, date(2018, 11, 26))
+        db.session.flush()
     if db.session.scalar(db.select(FundingClaim.id).join(claim_sessions)
                          .where(claim_sessions.c.session_id == session.id).limit(1)):
         return
     with frozen_at(datetime(2019, 1, 8, 10, 0)):
         claim = funding_service.create_claim(funder, session=session)
-        if not funding_service.preflight(claim):
-            funding_service.send(claim, date(2019, 1, 8))
+        if funding_service.preflight(claim):
+            return  # something is missing (e.g. certificates): the claim stays a draft to complete
+        funding_service.send(claim, date(2019, 1, 8))
+        db.session.flush()
+    with frozen_at(datetime(2019, 3, 4, 9, 30)):
+        funding_service.record_payment(claim, claim.total_cents, date(2019, 3, 1), "Virement Uniformation")
+        db.session.flush()
 
