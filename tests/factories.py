@@ -271,3 +271,64 @@ def docx_text(content: bytes) -> str:
             for row in table.rows:
                 lines.append(" | ".join(cell.text for cell in row.cells))
     return "\n".join(lines)
+
+
+# --- funding (issue 7) ---------------------------------------------------------------------------------
+
+def make_agreement(session: TrainingSession, enrolments, funder: Funder | None = None, status: str = "granted",
+                   file_number: str | None = None, hourly_rate_cents: int | None = 1500,
+                   amount_cents: int | None = None, hourly_cap_cents: int | None = None, employer=None,
+                   mode: str = "subrogation", **annex_cents):
+    """Test data: a funding agreement inserted as it is, covering `enrolments`.
+
+    annex_cents: e.g. travel_agreed_cents=5000, travel_actual_cents=4200 (set on every covered trainee)."""
+    from datetime import date
+
+    from training_app.models import AgreementTrainee, FundingAgreement
+    funder = funder or make_funder()
+    agreement = FundingAgreement(
+        funder=funder, session=session, employer=employer, status=status, requested_on=date(2018, 11, 1),
+        decided_on=date(2018, 11, 20) if status != "requested" else None,
+        file_number=file_number if file_number is not None else f"DOS-{next(_counter)}", mode=mode,
+        hourly_rate_cents=hourly_rate_cents, amount_cents=amount_cents, hourly_cap_cents=hourly_cap_cents)
+    agreement.trainees = [AgreementTrainee(enrolment=e, **annex_cents) for e in enrolments]
+    db.session.add(agreement)
+    db.session.commit()
+    return agreement
+
+
+def make_claim(funder: Funder, session: TrainingSession, status: str = "draft", number: str | None = None):
+    """Test data: a claim with its figures calculated, inserted as it is (whatever the session's dates)."""
+    from training_app.models import FundingClaim
+    from training_app.services import funding as funding_service
+    claim = FundingClaim(funder=funder, sessions=[session], status="draft",
+                         number=number or f"2099-{next(_counter):04d}")
+    db.session.add(claim)
+    funding_service.refresh(claim)
+    claim.status = status
+    db.session.commit()
+    return claim
+
+
+def take_attendance(session: TrainingSession, trainer: User, absent: dict | None = None) -> None:
+    """Each half-day of `session`, as it happened: trainees sign on the room's device, `absent`
+    ({(enrolment_id, slot_index): (status, justification)}) are marked absent, the trainer signs
+    and closes the sheet. Uses the attendance rules (services/attendance), time frozen in the slot."""
+    from datetime import timedelta
+
+    from training_app.services import attendance
+    absent = absent or {}
+    enrolments = db.session.scalars(db.select(Enrolment).where(
+        Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .order_by(Enrolment.id)).all()
+    for index, slot in enumerate(session.slots):
+        with frozen_at(slot.starts_at + timedelta(minutes=10)):
+            for n, enrolment in enumerate(enrolments):
+                if (enrolment.id, index) in absent:
+                    status, justification = absent[(enrolment.id, index)]
+                    attendance.mark(slot, enrolment, status, actor=trainer, justification=justification)
+                else:
+                    attendance.sign(slot, enrolment, signature_data_url(n + 1), method="device")
+        with frozen_at(slot.ends_at - timedelta(minutes=5)):
+            attendance.close_slot(slot, trainer, signature_data_url(99))
+        db.session.commit()

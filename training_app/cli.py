@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-user, certificates issue."""
+"""flask commands: seed-demo, create-user, certificates issue, funding export."""
 import click
 from flask import current_app
 
@@ -10,6 +10,8 @@ def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(certificates_cli)
+    from training_app.cli_funding import funding
+    app.cli.add_command(funding)
 
 
 @click.command("seed-demo")

@@ -6,13 +6,23 @@ from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
 
+class FrenchDecimalField(DecimalField):
+    """A decimal number typed the French way too: "25,50" and "1 200,00" are read as 25.50 and 1200.00."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [value.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
+                         for value in valuelist]
+        super().process_formdata(valuelist)
+
+
 def euros_field(label, required=False):
     """A price in euros (two decimals, not negative); services take integer cents."""
     from wtforms.validators import InputRequired
     validators = [InputRequired(message=_l("Indiquez un montant."))] if required else [Optional()]
     validators.append(NumberRange(min=0, message=_l("Le montant ne peut pas être négatif.")))
-    return DecimalField(label, places=2, validators=validators,
-                        render_kw={"inputmode": "decimal", "step": "0.01", "min": "0"})
+    return FrenchDecimalField(label, places=2, validators=validators,
+                              render_kw={"inputmode": "decimal", "step": "0.01", "min": "0"})
 
 
 def to_cents(value: Decimal | None) -> int | None:

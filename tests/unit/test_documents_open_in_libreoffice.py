@@ -67,3 +67,15 @@ def test_certificates_open(demo_data, tmp_path):
     realisation = pdf_text(tmp_path, storage.read(documents["realisation"].storage_path), "certificat.docx")
     assert "CERTIFICAT DE RÉALISATION" in realisation and "17 heures" in realisation
     assert "53350999935" in realisation
+
+
+def test_claim_workbook_and_invoice_open(demo_data, tmp_path):
+    from training_app.models.funding_files import FundingClaim
+    from training_app.services import funding
+
+    claim = db.session.scalars(db.select(FundingClaim)).first()
+    assert claim is not None, "the demo builds a funding claim for the past session"
+    workbook = pdf_text(tmp_path, funding.workbook_bytes(claim), "demande.xlsx")
+    assert "Uniformation" in workbook and "BENALI" in workbook.upper()
+    invoice = pdf_text(tmp_path, funding.invoice_bytes(claim), "facture.docx")
+    assert "Uniformation" in invoice and "53350999935" in invoice.replace(" ", "")

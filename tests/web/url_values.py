@@ -25,6 +25,7 @@ def build_world(trainer) -> dict:
         signature = attendance.sign(slot, enrolment, factories.signature_data_url(), method="device")
     db.session.commit()
     certificate = factories.make_issued_certificate(enrolment)
+    funding = _funding_world(session, enrolment)
     return {
         "programme_id": programme.id,
         "session_id": session.id,
@@ -43,4 +44,17 @@ def build_world(trainer) -> dict:
         "certificate_id": certificate.id,
         "kind": "attestation",
         "code": certificate.verification_code,
+        **funding,
     }
+
+
+def _funding_world(session, enrolment) -> dict:
+    """Funding (issue 7): a funder with a cap, an employer, an agreement and a draft claim."""
+    from training_app.services import funding as funding_service
+    funder = factories.make_funder()
+    cap = funding_service.set_hourly_cap(funder, 2030, 1800)
+    employer = factories.make_employer(funder=funder)
+    agreement = factories.make_agreement(session, [enrolment], funder=funder)
+    claim = factories.make_claim(funder, session)
+    return {"funder_id": funder.id, "cap_id": cap.id, "employer_id": employer.id, "agreement_id": agreement.id,
+            "claim_id": claim.id}

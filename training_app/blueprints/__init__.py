@@ -5,6 +5,7 @@ from training_app.blueprints.catalogue import bp as catalogue
 from training_app.blueprints.certificates import bp as certificates
 from training_app.blueprints.dashboard import bp as dashboard
 from training_app.blueprints.enrolments import bp as enrolments
+from training_app.blueprints.funding import bp as funding
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
 from training_app.blueprints.outcomes import bp as outcomes
@@ -21,6 +22,7 @@ BLUEPRINTS = [
     certificates,
     dashboard,
     enrolments,
+    funding,
     health,
     organisation,
     outcomes,

@@ -4,7 +4,7 @@
 would create before creating it), so `flask seed-demo` can run on every start.
 A feature extends the demo by adding its step to STEPS.
 """
-from training_app.demo import attendance, catalogue, certificates, enrolments, people, sessions, surveys
+from training_app.demo import attendance, catalogue, certificates, enrolments, funding, people, sessions, surveys
 
 STEPS = [
     catalogue.seed,      # organisation, staff accounts, cycle and programmes
@@ -14,6 +14,7 @@ STEPS = [
     attendance.seed,     # past session: every half-day signed and closed; one afternoon absence (17 h)
     surveys.seed,        # questionnaires (past session answered), learning outcomes and review
     certificates.seed,   # past session: each trainee's attestation and certificat de réalisation
+    funding.seed,        # Uniformation: caps, agreements for the past session, the claim (sent when complete)
 ]
 
 ACCOUNTS = catalogue.ACCOUNTS

@@ -7,6 +7,8 @@ from training_app.models.certificates import (CertificateCounter, CertificateKin
 from training_app.models.convocations import ConvocationSending, ConvocationText
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
+from training_app.models.funding_files import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus,
+                                               FunderHourlyCap, FundingAgreement, FundingClaim, FundingMode)
 from training_app.models.organisation import Organisation
 from training_app.models.outcomes import LearningOutcome, OutcomeResult, SessionReview
 from training_app.models.people import Employer, Trainee, TraineeCategory
@@ -27,4 +29,7 @@ __all__ = [
     # surveys and learning outcomes
     "LearningOutcome", "OutcomeResult", "Question", "Questionnaire", "QuestionnaireKind", "QuestionType",
     "SessionReview", "Survey", "SurveyAnswer", "SurveyParticipation", "SurveyResponse",
+    # funding files
+    "AgreementStatus", "AgreementTrainee", "ClaimPayment", "ClaimStatus", "FunderHourlyCap", "FundingAgreement",
+    "FundingClaim", "FundingMode",
 ]

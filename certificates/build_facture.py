@@ -1,0 +1,72 @@
+"""Builds certificates/facture.docx, the docxtpl template of the invoice sent with a funding claim.
+
+Run it again after changing the layout here (`.venv/bin/python certificates/build_facture.py`),
+or edit facture.docx in Word / LibreOffice directly: the {{ ... }} and {%tr ... %} tags are
+what the application fills in (see training_app/documents/funding_claim.py for the data).
+"""
+import os
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def build(path: str) -> None:
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.name = "Arial"
+    style.font.size = Pt(10)
+
+    document.add_paragraph("{{ organisation.name }}").runs[0].bold = True
+    document.add_paragraph("{% for line in organisation.address_lines %}{{ line }}\n{% endfor %}"
+                           "SIRET : {{ organisation.siret }}\n"
+                           "Déclaration d'activité n° {{ organisation.declaration_number }}\n"
+                           "{{ organisation.email }} {{ organisation.phone }}")
+
+    recipient = document.add_paragraph("{{ funder.name }}\n{{ funder.address }}\n{{ funder.contact_name }}")
+    recipient.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+    title = document.add_heading("Facture n° {{ number }}", level=1)
+    title.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    document.add_paragraph("Date : {{ invoice_date }}")
+    document.add_paragraph("Objet : frais de formation — {{ subject }}\n"
+                           "{% for s in sessions %}{{ s.title }}, du {{ s.start }} au {{ s.end }}"
+                           " ({{ s.planned_hours }} prévues), {{ s.place }}\n{% endfor %}")
+
+    table = document.add_table(rows=4, cols=7)
+    table.style = "Table Grid"
+    headers = ["Stagiaire", "Structure employeuse", "N° de dossier", "Heures réalisées", "Taux horaire",
+               "Frais pédagogiques", "Frais annexes"]
+    for cell, text in zip(table.rows[0].cells, headers + []):
+        cell.text = text
+        cell.paragraphs[0].runs[0].bold = True
+    table.rows[1].cells[0].text = "{%tr for l in lines %}"
+    values = ["{{ l.trainee_name }}", "{{ l.employer_name }}", "{{ l.file_number }}", "{{ l.attended_hours }}",
+              "{{ l.rate }}", "{{ l.pedagogical }}", "{{ l.annex }}"]
+    for cell, text in zip(table.rows[2].cells, values):
+        cell.text = text
+    table.rows[3].cells[0].text = "{%tr endfor %}"
+
+    totals = document.add_table(rows=4, cols=2)
+    totals.style = "Table Grid"
+    for row, (label, value) in zip(totals.rows, [
+            ("Total des frais pédagogiques", "{{ totals.pedagogical }}"),
+            ("Total des frais annexes", "{{ totals.annex }}"),
+            ("Total hors taxes", "{{ totals.total }}"),
+            ("Net à payer", "{{ totals.total }}")]):
+        row.cells[0].text, row.cells[1].text = label, value
+    totals.rows[3].cells[0].paragraphs[0].runs[0].bold = True
+    totals.rows[3].cells[1].paragraphs[0].runs[0].bold = True
+
+    document.add_paragraph("{{ vat_mention }}")
+    document.add_paragraph("{{ payment_mention }}")
+    document.add_paragraph("Fait à {{ organisation.city }}, le {{ invoice_date }}\n"
+                           "{{ organisation.signatory_name }}, {{ organisation.signatory_role }}")
+    document.save(path)
+
+
+if __name__ == "__main__":
+    build(os.path.join(HERE, "facture.docx"))
+    print("certificates/facture.docx écrit.")

@@ -1,0 +1,86 @@
+"""The claim's figures from plain data: absences never billed, caps, agreed amounts, half-up rounding."""
+from decimal import Decimal
+
+from training_app.services.claim_calculation import AgreementTerms, TraineeFigures, calculate, round_cents
+
+
+def trainee(enrolment_id, attended, planned=1260, justified=0, unjustified=0, name=None, annex=None):
+    return TraineeFigures(enrolment_id=enrolment_id, trainee_name=name or f"Stagiaire {enrolment_id}",
+                          employer_name="CCAS de Rennes", employer_siret="78324521000001", job_title="Assistante",
+                          planned_minutes=planned, attended_minutes=attended, absent_justified_minutes=justified,
+                          absent_unjustified_minutes=unjustified, annex=annex or {})
+
+
+def test_absences_are_never_billed():
+    terms = AgreementTerms("D-1", (trainee(1, 1260), trainee(2, 1020, unjustified=240)), hourly_rate_cents=1500)
+    result = calculate([terms])
+    full, missed = result["lines"]
+    assert full["pedagogical_cents"] == 21 * 1500
+    assert missed["attended_minutes"] == 1020 and missed["absent_unjustified_minutes"] == 240
+    assert missed["pedagogical_cents"] == 17 * 1500
+    assert result["totals"]["pedagogical_cents"] == 38 * 1500
+    assert result["totals"]["attended_minutes"] == 2280
+
+
+def test_attended_minutes_never_exceed_planned_ones():
+    result = calculate([AgreementTerms("D-1", (trainee(1, 1500, planned=1260),), hourly_rate_cents=1000)])
+    assert result["lines"][0]["attended_minutes"] == 1260
+    assert result["lines"][0]["pedagogical_cents"] == 21000
+
+
+def test_the_hourly_cap_limits_the_rate():
+    result = calculate([AgreementTerms("D-1", (trainee(1, 1260),), hourly_rate_cents=3000, hourly_cap_cents=2500)])
+    line = result["lines"][0]
+    assert Decimal(line["hourly_rate_cents"]) == 2500
+    assert line["pedagogical_cents"] == 21 * 2500
+    assert any("plafond" in note for note in line["notes"])
+
+
+def test_the_agreed_amount_limits_the_lines_of_an_agreement():
+    terms = AgreementTerms("D-1", (trainee(1, 1260), trainee(2, 1260)), hourly_rate_cents=2000, amount_cents=60000)
+    first, second = calculate([terms])["lines"]
+    assert first["pedagogical_cents"] == 42000
+    assert second["pedagogical_cents"] == 18000  # what is left of the 600 € agreed
+    assert any("accord" in note for note in second["notes"])
+
+
+def test_an_amount_without_rate_is_spread_over_the_planned_hours():
+    terms = AgreementTerms("D-1", (trainee(1, 1260), trainee(2, 630)), amount_cents=84000)
+    first, second = calculate([terms])["lines"]
+    assert Decimal(first["hourly_rate_cents"]) == Decimal("2000")
+    assert first["pedagogical_cents"] == 42000 and second["pedagogical_cents"] == 21000
+
+
+def test_rounding_is_half_up_to_the_cent_once_per_line():
+    # 1333 cents/h × 10 min = 222.1666… cents -> 222; 1335 × 10 min = 222.5 -> 223 (half up, not to even)
+    assert round_cents(Decimal("222.5")) == 223
+    assert round_cents(Decimal("221.5")) == 222
+    lines = calculate([AgreementTerms("D-1", (trainee(1, 10, planned=10),), hourly_rate_cents=1335)])["lines"]
+    assert lines[0]["pedagogical_cents"] == 223
+    lines = calculate([AgreementTerms("D-1", (trainee(1, 10, planned=10),), hourly_rate_cents=1333)])["lines"]
+    assert lines[0]["pedagogical_cents"] == 222
+
+
+def test_annex_costs_are_billed_within_the_agreed_amount_when_accepted():
+    annex = {"travel": (5000, 4200), "accommodation": (8000, 9000), "meals": (0, 1500)}
+    terms = AgreementTerms("D-1", (trainee(1, 1260, annex=annex),), hourly_rate_cents=1000)
+    line = calculate([terms])["lines"][0]
+    assert {k: v["billed_cents"] for k, v in line["annex"].items()} == {
+        "travel": 4200, "accommodation": 8000, "meals": 0}
+    assert line["annex_cents"] == 12200
+    assert line["total_cents"] == 21000 + 12200
+    refused = calculate([terms], accepts_annex_costs=False)["lines"][0]
+    assert refused["annex_cents"] == 0 and refused["total_cents"] == 21000
+
+
+def test_totals_are_the_sums_of_the_lines():
+    terms = [AgreementTerms("D-1", (trainee(1, 1260, annex={"meals": (3000, 3000)}), trainee(2, 840, justified=420)),
+                            hourly_rate_cents=1750),
+             AgreementTerms("D-2", (trainee(3, 1260),), amount_cents=31500)]
+    result = calculate(terms)
+    totals = result["totals"]
+    for key in ("planned_minutes", "attended_minutes", "absent_justified_minutes", "pedagogical_cents",
+                "annex_cents", "total_cents"):
+        assert totals[key] == sum(line[key] for line in result["lines"])
+    assert totals["annex"]["meals"] == 3000
+    assert totals["trainees"] == 3

@@ -1,0 +1,64 @@
+"""Simultaneous requests on PostgreSQL: invoice numbers stay unique and gapless, a file number is
+taken once per funder (the unique index decides; the loser gets a clear refusal, not a 500)."""
+from datetime import datetime
+
+import pytest
+
+from tests import factories
+from tests.conftest import is_postgres
+from tests.unit.test_enrolment_concurrency import _run_together
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import Enrolment, Funder, FundingAgreement, FundingClaim, TrainingSession
+from training_app.services import ServiceError
+from training_app.services import funding as funding_service
+
+pytestmark = pytest.mark.postgres_only
+SESSIONS = 5  # Monday 3 to Friday 7 December 2018
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(app):
+    if not is_postgres(app):
+        pytest.skip("real concurrency needs PostgreSQL (set TEST_DATABASE_URL)")
+
+
+def test_claims_created_at_once_get_distinct_numbers(app):
+    funder_id = factories.make_funder("Uniformation").id
+    session_ids = [factories.make_session(start=datetime(2018, 12, 3 + i, 9, 30), end=datetime(2018, 12, 3 + i, 18),
+                                          status="completed").id for i in range(SESSIONS)]
+    db.session.remove()
+
+    def create(i):
+        with frozen_at(datetime(2019, 1, 8, 10)):
+            funding_service.create_claim(db.session.get(Funder, funder_id),
+                                         session=db.session.get(TrainingSession, session_ids[i]))
+        db.session.commit()
+
+    assert _run_together(app, SESSIONS, create) == []
+    numbers = sorted(db.session.scalars(db.select(FundingClaim.number)))
+    assert numbers == [f"2019-{n:04d}" for n in range(1, SESSIONS + 1)]
+
+
+def test_one_file_number_per_funder_under_concurrency(app):
+    funder = factories.make_funder("Uniformation")
+    session = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
+    enrolment_ids = [factories.make_enrolment(session).id for _ in range(4)]
+    funder_id, session_id = funder.id, session.id
+    db.session.remove()
+    refused = []
+
+    def request(i):
+        data = funding_service.AgreementData(
+            funder=db.session.get(Funder, funder_id), enrolments=[db.session.get(Enrolment, enrolment_ids[i])],
+            requested_on=datetime(2018, 11, 2).date(), file_number="UNI-0001", hourly_rate_cents=1500)
+        try:
+            funding_service.create_agreement(db.session.get(TrainingSession, session_id), data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            refused.append(error)
+
+    assert _run_together(app, len(enrolment_ids), request) == []
+    assert db.session.scalar(db.select(db.func.count(FundingAgreement.id))) == 1
+    assert len(refused) == 3 and all(error.field == "file_number" for error in refused)

@@ -1,0 +1,344 @@
+"""Funding through the web pages and services: funders' caps, employers' SIRET, agreements, claims,
+the pre-flight check, payments and the dashboard; bad input refused with a French message."""
+from datetime import date, datetime
+
+import pytest
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import (AgreementStatus, ClaimStatus, Employer, FunderHourlyCap, FundingAgreement,
+                                 FundingClaim, Organisation)
+from training_app.services import ServiceError, funding_sources
+from training_app.services import funding as funding_service
+
+PAST_START, PAST_END = datetime(2018, 12, 11, 14, 0), datetime(2018, 12, 14, 12, 30)
+ORGANISATION = {"name": "Si on s'alliait ?", "address": "4 rue du Bourbonnais\n35000 Rennes",
+                "siret": "44195127000004", "declaration_number": "53350999935",
+                "legal_representative": "Claire Bernard", "signatory_name": "Claire Bernard",
+                "signatory_role": "Co-présidente", "city": "Rennes",
+                "vat_mention": "TVA non applicable, article 261-4-4° du CGI."}
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def set_organisation():
+    organisation = Organisation.get()
+    for key, value in ORGANISATION.items():
+        setattr(organisation, key, value)
+    db.session.commit()
+
+
+@pytest.fixture
+def world():
+    """A completed 21-hour session, Uniformation, an employer and three confirmed trainees."""
+    set_organisation()
+    funder = factories.make_funder("Uniformation")
+    employer = factories.make_employer("CCAS de Rennes", siret="78324521000001", funder=funder)
+    session = factories.make_session(start=PAST_START, end=PAST_END, status="completed")
+    enrolments = [factories.make_enrolment(session, factories.make_trainee(first, last, employer=employer,
+                                                                           job_title="Assistante sociale"))
+                  for first, last in (("Awa", "Diallo"), ("Sophie", "Renaud"), ("Leïla", "Haddad"))]
+    return {"funder": funder, "employer": employer, "session": session, "enrolments": enrolments}
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    """Attendance and certificates as the other features report them (set per test)."""
+    state = {"hours": {}, "open_slots": [], "certificates": None}
+
+    def certificates(session):
+        if state["certificates"] is not None:
+            return state["certificates"]
+        return {e_id: {"realisation": object()} for e_id in state["hours"]} if state["hours"] else {}
+
+    monkeypatch.setattr(funding_sources, "hours_by_enrolment", lambda session: state["hours"])
+    monkeypatch.setattr(funding_sources, "open_slots", lambda session: state["open_slots"])
+    monkeypatch.setattr(funding_sources, "certificates_by_enrolment", certificates)
+    return state
+
+
+def full_hours(enrolments, planned=1260):
+    return {e.id: funding_sources.Hours(planned, planned, 0, 0) for e in enrolments}
+
+
+# --- funders and caps ----------------------------------------------------------------------------------
+
+def test_admin_creates_a_funder_and_edits_its_yearly_caps(admin_client):
+    response = admin_client.post("/financement/opco/nouveau", data={
+        "name": "Uniformation", "address": "43 boulevard Diderot\n75012 Paris", "contact_name": "Service",
+        "contact_email": "financement@example.org", "accepts_annex_costs": "y"})
+    assert response.status_code == 302
+    funder = db.session.scalar(db.select(factories.Funder))
+    assert funder.accepts_annex_costs and funder.address.startswith("43 boulevard")
+    assert admin_client.post(f"/financement/opco/{funder.id}/plafonds",
+                             data={"year": "2018", "cap": "25,00", "note": "barème 2018"}).status_code == 302
+    assert admin_client.post(f"/financement/opco/{funder.id}/plafonds",
+                             data={"year": "2018", "cap": "27.50"}).status_code == 302
+    db.session.expire_all()
+    assert funding_service.hourly_cap_for(funder, 2018) == 2750
+    page = text(admin_client.get(f"/financement/opco/{funder.id}"))
+    assert "27,50 €/h" in page
+    refused = admin_client.post(f"/financement/opco/{funder.id}/plafonds", data={"year": "2019", "cap": "-3"})
+    assert refused.status_code == 422 and "ne peut pas être négatif" in text(refused)
+    assert funding_service.hourly_cap_for(funder, 2019) is None
+    cap = db.session.scalar(db.select(FunderHourlyCap))
+    admin_client.post(f"/financement/opco/{funder.id}/plafonds/{cap.id}/supprimer")
+    assert db.session.scalar(db.select(FunderHourlyCap)) is None
+
+
+def test_duplicate_funder_name_is_refused(admin_client):
+    factories.make_funder("Uniformation")
+    response = admin_client.post("/financement/opco/nouveau", data={"name": "uniformation"})
+    assert response.status_code == 200 and "Un financeur porte déjà ce nom" in text(response)
+
+
+def test_employer_siret_is_checked(admin_client, world):
+    employer = world["employer"]
+    response = admin_client.post(f"/financement/structures/{employer.id}",
+                                 data={"name": employer.name, "siret": "78324521000002", "funder_id": "0"})
+    assert "SIRET n'est pas valide" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Employer, employer.id).siret == "78324521000001"
+    response = admin_client.post(f"/financement/structures/{employer.id}",
+                                 data={"name": employer.name, "siret": "301 247 880 00018",
+                                       "funder_id": str(world["funder"].id)})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Employer, employer.id).siret == "30124788000018"
+
+
+# --- agreements ----------------------------------------------------------------------------------------
+
+def agreement_form(world, enrolments, **overrides):
+    data = {"funder_id": str(world["funder"].id), "employer_id": "0",
+            "enrolments": [str(e.id) for e in enrolments], "requested_on": "2018-11-02", "file_number": "UNI-001",
+            "mode": "subrogation", "hourly_rate": "15", "amount": "", "hourly_cap": "", "notes": ""}
+    data.update(overrides)
+    return data
+
+
+def test_agreement_request_grant_and_annex_costs(admin_client, world):
+    funding_service.set_hourly_cap(world["funder"], 2018, 2500)
+    db.session.commit()
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    response = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau", data=agreement_form(
+        world, [awa, sophie], employer_id=str(world["employer"].id)))
+    assert response.status_code == 302
+    agreement = db.session.scalar(db.select(FundingAgreement))
+    assert agreement.status == AgreementStatus.REQUESTED and agreement.hourly_cap_cents == 2500
+    assert {t.enrolment_id for t in agreement.trainees} == {awa.id, sophie.id}
+    response = admin_client.post(f"/financement/accords/{agreement.id}/accorder", data={
+        "accord-decided_on": "2018-11-20", "accord-file_number": "UNI-001", "accord-amount": "630",
+        "accord-hourly_rate": "15"})
+    assert response.status_code == 302
+    response = admin_client.post(f"/financement/accords/{agreement.id}/frais/{awa.id}", data={
+        f"frais{awa.id}-travel_agreed": "40", f"frais{awa.id}-travel_actual": "32,50"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    agreement = db.session.get(FundingAgreement, agreement.id)
+    assert agreement.status == AgreementStatus.GRANTED and agreement.amount_cents == 63000
+    assert agreement.trainees[0].travel_actual_cents == 3250
+    page = text(admin_client.get(f"/financement/accords/{agreement.id}"))
+    assert "accord enregistré (demandé → accordé)" in page and "Accordé le 20/11/2018" in page
+    negative = admin_client.post(f"/financement/accords/{agreement.id}/frais/{awa.id}", data={
+        f"frais{awa.id}-meals_actual": "-5"})
+    assert negative.status_code == 422 and "ne peut pas être négatif" in text(negative)
+
+
+def test_duplicate_file_number_for_one_funder_is_refused(admin_client, world):
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")
+    response = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau",
+                                 data=agreement_form(world, [sophie], file_number="UNI-001"))
+    assert response.status_code == 200
+    assert "Le numéro de dossier UNI-001 existe déjà chez Uniformation" in text(response)
+    assert db.session.scalar(db.select(db.func.count(FundingAgreement.id))) == 1
+    other = factories.make_funder("AFDAS")
+    response = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau",
+                                 data=agreement_form(world, [sophie], file_number="UNI-001", funder_id=str(other.id)))
+    assert response.status_code == 302  # the same number at another funder is another file
+
+
+def test_bad_agreement_input_is_refused_and_nothing_saved(admin_client, world):
+    session, awa = world["session"], world["enrolments"][0]
+    url = f"/financement/sessions/{session.id}/accords/nouveau"
+    negative = admin_client.post(url, data=agreement_form(world, [awa], amount="-100"))
+    assert "ne peut pas être négatif" in text(negative)
+    nobody = admin_client.post(url, data=agreement_form(world, []))
+    assert "au moins un·e stagiaire" in text(nobody)
+    factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-009")
+    twice = admin_client.post(url, data=agreement_form(world, [awa], file_number="UNI-010"))
+    assert "déjà couvert·e par un autre accord" in text(twice)
+    assert db.session.scalar(db.select(db.func.count(FundingAgreement.id))) == 1
+
+
+def test_refusal_needs_a_reason(admin_client, world):
+    agreement = factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"],
+                                         status="requested")
+    url = f"/financement/accords/{agreement.id}/refuser"
+    response = admin_client.post(url, data={"refus-decided_on": "2018-11-20"})
+    assert response.status_code == 422 and "Indiquez le motif du refus" in text(response)
+    admin_client.post(url, data={"refus-decided_on": "2018-11-20",
+                                 "refus-reason": "Hors plan de développement des compétences"})
+    db.session.expire_all()
+    assert db.session.get(FundingAgreement, agreement.id).status == AgreementStatus.REFUSED
+
+
+# --- claims --------------------------------------------------------------------------------------------
+
+def test_a_claim_for_a_session_not_completed_is_refused(admin_client, world):
+    future = factories.make_session(start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
+    response = admin_client.post(f"/financement/sessions/{future.id}/demandes",
+                                 data={"funder_id": str(world["funder"].id)}, follow_redirects=True)
+    assert "n'est pas terminée" in text(response)
+    assert db.session.scalar(db.select(FundingClaim)) is None
+
+
+def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources):
+    session, awa = world["session"], world["enrolments"][0]
+    factories.make_agreement(session, [awa], funder=world["funder"], file_number="")
+    world["employer"].siret = "78324521000002"
+    db.session.commit()
+    sources["open_slots"] = session.slots[-1:]
+    sources["hours"] = full_hours([awa])
+    sources["certificates"] = {}
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert "Numéro de dossier manquant pour l'accord de Awa Diallo" in page
+    assert "Sophie Renaud (CCAS de Rennes) n'a pas d'accord de financement de Uniformation" in page
+    assert "Le SIRET de CCAS de Rennes (78324521000002) n'est pas valide" in page
+    assert "ne sont pas clôturées" in page
+    assert "Certificat de réalisation non émis pour : Awa Diallo" in page
+    assert f'href="/financement/structures/{world["employer"].id}"' in page
+    assert f'href="/financement/sessions/{session.id}/accords/nouveau"' in page
+    response = admin_client.post(f"/financement/demandes/{claim.id}/envoyer", data={"sent_on": "2019-01-10"})
+    assert response.status_code == 422 and "ne peut pas partir" in text(response)
+    db.session.expire_all()
+    assert db.session.get(FundingClaim, claim.id).status == ClaimStatus.DRAFT
+
+
+def test_missing_siret_and_organisation_identity_are_listed(world, sources):
+    session, (awa, _s, _l) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa], funder=world["funder"])
+    world["employer"].siret = ""
+    Organisation.get().declaration_number = ""
+    db.session.commit()
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    messages = [p.message for p in funding_service.preflight(claim)]
+    assert "SIRET manquant pour CCAS de Rennes." in messages
+    assert any("numéro de déclaration d'activité" in m for m in messages)
+
+
+def make_sent_claim(world, sources, total_hours=True):
+    session, enrolments = world["session"], world["enrolments"]
+    factories.make_agreement(session, enrolments, funder=world["funder"], file_number="UNI-100",
+                             hourly_rate_cents=1500, employer=world["employer"])
+    sources["hours"] = full_hours(enrolments)
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        assert funding_service.preflight(claim) == []
+        funding_service.send(claim, date(2019, 1, 10))
+    db.session.commit()
+    return claim
+
+
+def test_claim_states_partial_payment_overpayment_and_dashboard(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)
+    assert claim.total_cents == 3 * 21 * 1500 == 94500
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        response = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                     data={"received_on": "2019-02-15", "amount": "500"})
+        assert response.status_code == 302
+        db.session.expire_all()
+        claim = db.session.get(FundingClaim, claim.id)
+        assert claim.status == ClaimStatus.PARTIALLY_PAID and claim.balance_cents == 44500
+        board = admin_client.get("/financement/")
+        assert "445,00 €" in text(board)  # expected
+        response = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                     data={"received_on": "2019-02-20", "amount": "450"}, follow_redirects=True)
+        assert "trop-perçu" in text(response) and "5,00 €" in text(response)
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert claim.status == ClaimStatus.PAID and claim.paid_cents == 95000 and claim.balance_cents == -500
+    assert claim.payments[-1].overpayment_cents == 500
+
+
+def test_payment_and_rejection_bad_input(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        zero = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                 data={"received_on": "2019-02-15", "amount": "0"})
+        assert zero.status_code == 422 and "doit être positif" in text(zero)
+        early = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                  data={"received_on": "2019-01-02", "amount": "10"})
+        assert "ne peut pas précéder l'envoi" in text(early)
+        no_reason = admin_client.post(f"/financement/demandes/{claim.id}/rejet", data={"rejected_on": "2019-02-01"})
+        assert "Indiquez le motif du rejet" in text(no_reason)
+        admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                          data={"rejected_on": "2019-02-01", "reason": "Feuilles d'émargement illisibles"})
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert claim.status == ClaimStatus.REJECTED and claim.paid_cents == 0
+    assert "Feuilles d'émargement illisibles" in claim.rejection_reason
+
+
+def test_overdue_claims_on_the_dashboard(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 2, 1, 10)):
+        assert funding_service.dashboard().overdue == []
+    with frozen_at(datetime(2019, 4, 1, 10)):
+        board = funding_service.dashboard()
+        assert [c.id for c in board.overdue] == [claim.id] and board.overdue_cents == 94500
+        page = text(admin_client.get("/financement/"))
+        assert "en retard" in page
+        home = text(admin_client.get("/tableau-de-bord"))
+        assert "1 demande(s) en retard" in home
+
+
+def test_a_sent_claim_is_frozen(world, sources):
+    claim = make_sent_claim(world, sources)
+    with pytest.raises(ServiceError, match="ne changent plus"):
+        funding_service.refresh(claim)
+    with pytest.raises(ServiceError, match="déjà été envoyée"):
+        funding_service.send(claim, date(2019, 1, 11))
+
+
+def test_claim_for_a_period_gathers_the_sessions(world, sources):
+    first = world["session"]
+    factories.make_agreement(first, world["enrolments"][:1], funder=world["funder"])
+    second = factories.make_session(start=datetime(2019, 1, 15, 9, 30), end=datetime(2019, 1, 16, 18, 0))
+    factories.make_agreement(second, [factories.make_enrolment(second)], funder=world["funder"])
+    with frozen_at(datetime(2019, 2, 1, 10)):
+        claim = funding_service.create_claim(world["funder"], period_start=date(2018, 12, 1),
+                                             period_end=date(2019, 1, 31))
+        assert [s.id for s in claim.sessions] == [first.id, second.id]
+        with pytest.raises(ServiceError, match="Aucune session"):
+            funding_service.create_claim(world["funder"], period_start=date(2017, 1, 1), period_end=date(2017, 12, 31))
+        with pytest.raises(ServiceError, match="suivre son début"):
+            funding_service.create_claim(world["funder"], period_start=date(2019, 1, 31), period_end=date(2018, 1, 1))
+
+
+def test_claim_files_download_and_cli_export(app, admin_client, world, sources, tmp_path):
+    claim = make_sent_claim(world, sources)
+    workbook = admin_client.get(f"/financement/demandes/{claim.id}/classeur.xlsx")
+    assert workbook.status_code == 200 and workbook.data.startswith(b"PK")
+    invoice = admin_client.get(f"/financement/demandes/{claim.id}/facture.docx")
+    assert invoice.status_code == 200 and invoice.data.startswith(b"PK")
+    out = tmp_path / "claim.xlsx"
+    result = app.test_cli_runner().invoke(args=["funding", "export", str(claim.id), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:2] == b"PK" and claim.number in result.output
+    missing = app.test_cli_runner().invoke(args=["funding", "export", "999999", "--out", str(out)])
+    assert missing.exit_code != 0 and "Aucune demande" in missing.output
+
+
+def test_trainers_cannot_see_funding(trainer_client, world):
+    assert trainer_client.get("/financement/").status_code == 403
+    page = trainer_client.get(f"/sessions/{world['session'].id}")
+    assert "Financement" not in text(page)

@@ -1,0 +1,416 @@
+"""Funding: funders and their caps, employers' SIRET, agreements, claims, payments (administrators)."""
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from training_app.access import ADMIN, access
+from training_app.blueprints.funding import bp
+from training_app.blueprints.funding.forms import (AgreementForm, AnnexCostsForm, EmployerForm, FunderForm, GrantForm,
+                                                   HourlyCapForm, PaymentForm, PeriodClaimForm, RefuseForm,
+                                                   RejectForm, SendForm, SessionClaimForm)
+from training_app.clock import local_now
+from training_app.documents.uploads import MIMETYPES
+from training_app.extensions import db
+from training_app.forms import attach_service_error, from_cents, to_cents
+from training_app.models import (AgreementTrainee, Employer, Enrolment, Funder, FunderHourlyCap, FundingAgreement,
+                                 FundingClaim, TrainingSession)
+from training_app.models.funding_files import ANNEX_KINDS
+from training_app.services import ServiceError, audit
+from training_app.services import funding as funding_service
+
+
+def _funder_choices(blank: str | None = None):
+    choices = [(f.id, f.name) for f in funding_service.funders()]
+    return ([(0, blank)] if blank else []) + choices
+
+
+def _flash_form_errors(form) -> None:
+    for field in form:
+        for message in field.errors:
+            flash(f"{field.label.text} : {message}", "danger")
+
+
+def _submit(form, call, success, target):
+    """Validate `form` and run `call()` (one service call). Success: commit, flash `success` (a string, or
+    a function of the result), redirect to `target` (a URL, or a function of the result). Refusal: roll
+    back, show the message next to its field, return None so that the view shows the form again."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = call()
+    except ServiceError as error:
+        db.session.rollback()
+        attach_service_error(form, error)
+        return None
+    db.session.commit()
+    message = success(result) if callable(success) else success
+    for text, category in ([message] if isinstance(message, tuple) else [(message, "success")]):
+        flash(text, category)
+    return redirect(target(result) if callable(target) else target)
+
+
+# --- dashboard -----------------------------------------------------------------------------------------
+
+@bp.route("/")
+@access(ADMIN)
+def dashboard():
+    form = PeriodClaimForm()
+    form.funder_id.choices = _funder_choices()
+    return render_template("funding/dashboard.html", board=funding_service.dashboard(), today=local_now().date(),
+                           is_overdue=funding_service.is_overdue, period_form=form)
+
+
+# --- funders -------------------------------------------------------------------------------------------
+
+@bp.route("/opco")
+@access(ADMIN)
+def funder_list():
+    return render_template("funding/funders.html", funders=funding_service.funders())
+
+
+@bp.route("/opco/nouveau", methods=["GET", "POST"])
+@access(ADMIN)
+def funder_create():
+    form = FunderForm()
+    if not form.is_submitted():
+        form.accepts_annex_costs.data = True
+    done = _submit(form, lambda: funding_service.save_funder(None, form.data),
+                   lambda funder: _("Financeur « %(name)s » créé.", name=funder.name),
+                   lambda funder: url_for("funding.funder_edit", funder_id=funder.id))
+    return done or render_template("funding/funder_form.html", form=form, funder=None)
+
+
+@bp.route("/opco/<int:funder_id>", methods=["GET", "POST"])
+@access(ADMIN)
+def funder_edit(funder_id: int):
+    funder = db.get_or_404(Funder, funder_id)
+    form = FunderForm(obj=funder)
+    done = _submit(form, lambda: funding_service.save_funder(funder, form.data), _("Financeur enregistré."),
+                   url_for("funding.funder_edit", funder_id=funder_id))
+    return done or _funder_page(funder, form, HourlyCapForm(formdata=None, year=local_now().year))
+
+
+def _funder_page(funder, form, cap_form):
+    caps = db.session.scalars(db.select(FunderHourlyCap).where(FunderHourlyCap.funder_id == funder.id)
+                              .order_by(FunderHourlyCap.year.desc())).all()
+    return render_template("funding/funder_form.html", form=form, funder=funder, caps=caps, cap_form=cap_form)
+
+
+@bp.route("/opco/<int:funder_id>/plafonds", methods=["POST"])
+@access(ADMIN)
+def cap_set(funder_id: int):
+    funder = db.get_or_404(Funder, funder_id)
+    cap_form = HourlyCapForm()
+    done = _submit(cap_form, lambda: funding_service.set_hourly_cap(
+        funder, cap_form.year.data, to_cents(cap_form.cap.data), cap_form.note.data or ""),
+        lambda cap: _("Plafond horaire %(year)d enregistré.", year=cap.year),
+        url_for("funding.funder_edit", funder_id=funder_id) + "#plafonds")
+    return done or (_funder_page(funder, FunderForm(formdata=None, obj=funder), cap_form), 422)
+
+
+@bp.route("/opco/<int:funder_id>/plafonds/<int:cap_id>/supprimer", methods=["POST"])
+@access(ADMIN)
+def cap_delete(funder_id: int, cap_id: int):
+    cap = db.get_or_404(FunderHourlyCap, cap_id)
+    if cap.funder_id == funder_id:
+        funding_service.delete_hourly_cap(cap)
+        db.session.commit()
+        flash(_("Plafond supprimé."), "success")
+    return redirect(url_for("funding.funder_edit", funder_id=funder_id) + "#plafonds")
+
+
+# --- employers -----------------------------------------------------------------------------------------
+
+@bp.route("/structures")
+@access(ADMIN)
+def employer_list():
+    employers = db.session.scalars(db.select(Employer).order_by(Employer.name)).all()
+    return render_template("funding/employers.html", employers=employers)
+
+
+@bp.route("/structures/<int:employer_id>", methods=["GET", "POST"])
+@access(ADMIN)
+def employer_edit(employer_id: int):
+    employer = db.get_or_404(Employer, employer_id)
+    form = EmployerForm(obj=employer)
+    form.funder_id.choices = _funder_choices(_("— Aucun —"))
+    if not form.is_submitted():
+        form.funder_id.data = employer.funder_id or 0
+    done = _submit(form, lambda: funding_service.update_employer(employer, form.data), _("Structure enregistrée."),
+                   url_for("funding.employer_edit", employer_id=employer_id))
+    return done or render_template("funding/employer_form.html", form=form, employer=employer)
+
+
+# --- a session's funding: agreements and claims ---------------------------------------------------------
+
+@bp.route("/sessions/<int:session_id>")
+@access(ADMIN)
+def session_funding(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    agreements = funding_service.agreements_for_session(session)
+    covered = {item.enrolment_id for a in agreements if a.status != "refused" for item in a.trainees}
+    enrolments = funding_service.billable_enrolments(session)
+    claims = db.session.scalars(db.select(FundingClaim).join(FundingClaim.sessions)
+                                .where(TrainingSession.id == session.id).order_by(FundingClaim.id)).all()
+    claim_form = SessionClaimForm()
+    claim_form.funder_id.choices = _funder_choices()
+    return render_template("funding/session.html", session=session, agreements=agreements, claims=claims,
+                           uncovered=[e for e in enrolments if e.id not in covered], claim_form=claim_form)
+
+
+def _prepare_agreement_form(form: AgreementForm, session: TrainingSession) -> list[Enrolment]:
+    enrolments = funding_service.billable_enrolments(session)
+    form.funder_id.choices = _funder_choices()
+    employers = sorted({e.trainee.employer for e in enrolments if e.trainee.employer}, key=lambda m: m.name)
+    form.employer_id.choices = [(0, _("— Accord individuel —"))] + [(m.id, m.name) for m in employers]
+    form.enrolments.choices = [(e.id, f"{e.trainee.full_name}" + (f" ({e.trainee.employer.name})"
+                                                                  if e.trainee.employer else ""))
+                               for e in enrolments]
+    return enrolments
+
+
+def _agreement_data(form: AgreementForm, enrolments: list[Enrolment]) -> funding_service.AgreementData:
+    chosen = set(form.enrolments.data or [])
+    return funding_service.AgreementData(
+        funder=db.session.get(Funder, form.funder_id.data), enrolments=[e for e in enrolments if e.id in chosen],
+        requested_on=form.requested_on.data, employer=db.session.get(Employer, form.employer_id.data or 0),
+        file_number=form.file_number.data or "", mode=form.mode.data,
+        hourly_rate_cents=to_cents(form.hourly_rate.data), amount_cents=to_cents(form.amount.data),
+        hourly_cap_cents=to_cents(form.hourly_cap.data), notes=form.notes.data or "")
+
+
+@bp.route("/sessions/<int:session_id>/accords/nouveau", methods=["GET", "POST"])
+@access(ADMIN)
+def agreement_create(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    form = AgreementForm()
+    enrolments = _prepare_agreement_form(form, session)
+    if not form.is_submitted():
+        form.requested_on.data = local_now().date()
+        if request.args.get("stagiaire", type=int):
+            form.enrolments.data = [request.args.get("stagiaire", type=int)]
+    done = _submit(form, lambda: funding_service.create_agreement(session, _agreement_data(form, enrolments)),
+                   _("Demande de prise en charge enregistrée."),
+                   lambda agreement: url_for("funding.agreement_edit", agreement_id=agreement.id))
+    return done or render_template("funding/agreement_form.html", form=form, session=session, agreement=None)
+
+
+@bp.route("/accords/<int:agreement_id>", methods=["GET", "POST"])
+@access(ADMIN)
+def agreement_edit(agreement_id: int):
+    agreement = db.get_or_404(FundingAgreement, agreement_id)
+    form = AgreementForm(obj=agreement)
+    enrolments = _prepare_agreement_form(form, agreement.session)
+    if not form.is_submitted():
+        form.employer_id.data = agreement.employer_id or 0
+        form.enrolments.data = [t.enrolment_id for t in agreement.trainees]
+        form.hourly_rate.data = from_cents(agreement.hourly_rate_cents)
+        form.amount.data = from_cents(agreement.amount_cents)
+        form.hourly_cap.data = from_cents(agreement.hourly_cap_cents)
+    done = _submit(form, lambda: funding_service.update_agreement(agreement, _agreement_data(form, enrolments)),
+                   _("Accord enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id))
+    return done or _agreement_page(agreement, form)
+
+
+def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, annex_forms=None, status=200):
+    if form is None:
+        form = AgreementForm(formdata=None, obj=agreement)
+        _prepare_agreement_form(form, agreement.session)
+        form.employer_id.data = agreement.employer_id or 0
+        form.enrolments.data = [t.enrolment_id for t in agreement.trainees]
+        form.hourly_rate.data = from_cents(agreement.hourly_rate_cents)
+        form.amount.data = from_cents(agreement.amount_cents)
+        form.hourly_cap.data = from_cents(agreement.hourly_cap_cents)
+    today = local_now().date()
+    grant_form = grant_form or GrantForm(formdata=None, prefix="accord", decided_on=agreement.decided_on or today,
+                                         file_number=agreement.file_number,
+                                         amount=from_cents(agreement.amount_cents),
+                                         hourly_rate=from_cents(agreement.hourly_rate_cents))
+    refuse_form = refuse_form or RefuseForm(formdata=None, prefix="refus", decided_on=agreement.decided_on or today)
+    annex_forms = dict(annex_forms or {})
+    for item in agreement.trainees:
+        if item.enrolment_id not in annex_forms:
+            annex_forms[item.enrolment_id] = AnnexCostsForm(formdata=None, prefix=f"frais{item.enrolment_id}", **{
+                f"{kind}_{which}": from_cents(getattr(item, f"{kind}_{which}_cents"))
+                for kind in ANNEX_KINDS for which in ("agreed", "actual")})
+    return render_template("funding/agreement.html", agreement=agreement, form=form, grant_form=grant_form,
+                           refuse_form=refuse_form, annex_forms=annex_forms, history=audit.history(agreement),
+                           session=agreement.session), status
+
+
+@bp.route("/accords/<int:agreement_id>/accorder", methods=["POST"])
+@access(ADMIN)
+def agreement_grant(agreement_id: int):
+    agreement = db.get_or_404(FundingAgreement, agreement_id)
+    grant_form = GrantForm(prefix="accord")
+    done = _submit(grant_form, lambda: funding_service.grant(
+        agreement, to_cents(grant_form.amount.data), grant_form.decided_on.data, grant_form.file_number.data or "",
+        to_cents(grant_form.hourly_rate.data)),
+        _("Accord de prise en charge enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id))
+    return done or _agreement_page(agreement, grant_form=grant_form, status=422)
+
+
+@bp.route("/accords/<int:agreement_id>/refuser", methods=["POST"])
+@access(ADMIN)
+def agreement_refuse(agreement_id: int):
+    agreement = db.get_or_404(FundingAgreement, agreement_id)
+    refuse_form = RefuseForm(prefix="refus")
+    done = _submit(refuse_form, lambda: funding_service.refuse(agreement, refuse_form.reason.data,
+                                                               refuse_form.decided_on.data),
+                   _("Refus enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id))
+    return done or _agreement_page(agreement, refuse_form=refuse_form, status=422)
+
+
+@bp.route("/accords/<int:agreement_id>/frais/<int:enrolment_id>", methods=["POST"])
+@access(ADMIN)
+def agreement_annex(agreement_id: int, enrolment_id: int):
+    agreement = db.get_or_404(FundingAgreement, agreement_id)
+    item = db.session.scalar(db.select(AgreementTrainee).where(AgreementTrainee.agreement_id == agreement.id,
+                                                               AgreementTrainee.enrolment_id == enrolment_id))
+    if item is None:
+        flash(_("Ce·tte stagiaire n'est pas couvert·e par cet accord."), "danger")
+        return redirect(url_for("funding.agreement_edit", agreement_id=agreement_id))
+    annex_form = AnnexCostsForm(prefix=f"frais{enrolment_id}")
+    amounts = {f"{kind}_{which}_cents": to_cents(getattr(annex_form, f"{kind}_{which}").data)
+               for kind in ANNEX_KINDS for which in ("agreed", "actual")}
+    done = _submit(annex_form, lambda: funding_service.set_annex_costs(item, amounts), _("Frais annexes enregistrés."),
+                   url_for("funding.agreement_edit", agreement_id=agreement_id) + "#frais")
+    return done or _agreement_page(agreement, annex_forms={enrolment_id: annex_form}, status=422)
+
+
+# --- claims --------------------------------------------------------------------------------------------
+
+@bp.route("/sessions/<int:session_id>/demandes", methods=["POST"])
+@access(ADMIN)
+def claim_create_for_session(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    form = SessionClaimForm()
+    form.funder_id.choices = _funder_choices()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("funding.session_funding", session_id=session.id))
+    try:
+        claim = funding_service.create_claim(db.session.get(Funder, form.funder_id.data), session=session)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("funding.session_funding", session_id=session_id))
+    db.session.commit()
+    flash(_claim_created(claim), "success")
+    return redirect(url_for("funding.claim_detail", claim_id=claim.id))
+
+
+@bp.route("/demandes/nouvelle", methods=["GET", "POST"])
+@access(ADMIN)
+def claim_create_period():
+    form = PeriodClaimForm()
+    form.funder_id.choices = _funder_choices()
+    done = _submit(form, lambda: funding_service.create_claim(
+        db.session.get(Funder, form.funder_id.data), period_start=form.period_start.data,
+        period_end=form.period_end.data), _claim_created, lambda claim: url_for("funding.claim_detail",
+                                                                                claim_id=claim.id))
+    return done or render_template("funding/claim_period.html", form=form)
+
+
+def _claim_created(claim) -> str:
+    return _("Demande de paiement n° %(number)s créée (brouillon).", number=claim.number)
+
+
+@bp.route("/demandes/<int:claim_id>")
+@access(ADMIN)
+def claim_detail(claim_id: int):
+    return _claim_page(db.get_or_404(FundingClaim, claim_id))
+
+
+def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, status=200):
+    today = local_now().date()
+    return render_template(
+        "funding/claim.html", claim=claim, snapshot=claim.snapshot,
+        problems=funding_service.preflight(claim) if claim.status == "draft" else [],
+        send_form=send_form or SendForm(formdata=None, sent_on=today),
+        payment_form=payment_form or PaymentForm(formdata=None, received_on=today,
+                                                 amount=from_cents(max(0, claim.balance_cents)) or None),
+        reject_form=reject_form or RejectForm(formdata=None, rejected_on=today),
+        history=audit.history(claim), overdue=funding_service.is_overdue(claim)), status
+
+
+@bp.route("/demandes/<int:claim_id>/recalculer", methods=["POST"])
+@access(ADMIN)
+def claim_refresh(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    try:
+        funding_service.refresh(claim)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Montants recalculés à partir des accords et des feuilles d'émargement."), "success")
+    return redirect(url_for("funding.claim_detail", claim_id=claim_id))
+
+
+@bp.route("/demandes/<int:claim_id>/envoyer", methods=["POST"])
+@access(ADMIN)
+def claim_send(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    form = SendForm()
+    done = _submit(form, lambda: funding_service.send(claim, form.sent_on.data),
+                   lambda _r: _("Demande marquée comme envoyée le %(date)s.",
+                                date=form.sent_on.data.strftime("%d/%m/%Y")),
+                   url_for("funding.claim_detail", claim_id=claim_id))
+    return done or _claim_page(claim, send_form=form, status=422)
+
+
+@bp.route("/demandes/<int:claim_id>/paiements", methods=["POST"])
+@access(ADMIN)
+def claim_payment(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    form = PaymentForm()
+    done = _submit(form, lambda: funding_service.record_payment(claim, to_cents(form.amount.data),
+                                                                form.received_on.data, form.note.data or ""),
+                   lambda warning: (warning, "warning") if warning else _("Paiement enregistré."),
+                   url_for("funding.claim_detail", claim_id=claim_id))
+    return done or _claim_page(claim, payment_form=form, status=422)
+
+
+@bp.route("/demandes/<int:claim_id>/rejet", methods=["POST"])
+@access(ADMIN)
+def claim_reject(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    form = RejectForm()
+    done = _submit(form, lambda: funding_service.reject(claim, form.reason.data, form.rejected_on.data),
+                   _("Rejet enregistré."), url_for("funding.claim_detail", claim_id=claim_id))
+    return done or _claim_page(claim, reject_form=form, status=422)
+
+
+def _download(content: bytes, filename: str, mimetype: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
+@bp.route("/demandes/<int:claim_id>/classeur.xlsx")
+@access(ADMIN)
+def claim_workbook(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    return _download(funding_service.workbook_bytes(claim), f"{funding_service.file_stem(claim)}.xlsx",
+                     MIMETYPES["xlsx"])
+
+
+@bp.route("/demandes/<int:claim_id>/facture.docx")
+@access(ADMIN)
+def claim_invoice(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    return _download(funding_service.invoice_bytes(claim), f"facture-{claim.number}.docx", MIMETYPES["docx"])
+
+
+@bp.route("/demandes/<int:claim_id>/dossier.zip")
+@access(ADMIN)
+def claim_bundle(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    return _download(funding_service.bundle_bytes(claim), f"{funding_service.file_stem(claim)}.zip",
+                     "application/zip")
+
+
+@bp.app_template_global("funding_dashboard")
+def funding_dashboard():
+    """The funding figures for the dashboard panel (funding/_dashboard.html)."""
+    return funding_service.dashboard()

@@ -1,0 +1,254 @@
+"""The files of a funding claim, from its snapshot (plain data, see services/funding.refresh):
+the Excel workbook the funder reads and the invoice (Word template certificates/facture.docx).
+
+Every value a user typed goes through excel.write_text; only totals are formulas.
+"""
+import io
+from datetime import date, datetime
+from decimal import Decimal
+
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from training_app.documents import excel, word
+from training_app.formatting import hours as hours_label
+from training_app.formatting import money
+
+EUROS = '#,##0.00 "€"'
+HOURS = "0.00"
+RATE = '#,##0.00## "€"'
+HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+ANNEX_KINDS = ("travel", "accommodation", "meals")
+ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
+
+# Sheet "Stagiaires": (title, key, kind); kind says how the cell is written and summed.
+TRAINEE_COLUMNS = [
+    ("Structure employeuse", "employer_name", "text"),
+    ("SIRET", "employer_siret", "text"),
+    ("Stagiaire", "trainee_name", "text"),
+    ("Fonction", "job_title", "text"),
+    ("N° de dossier", "file_number", "text"),
+    ("Session", "session_dates", "text"),
+    ("Heures prévues", "planned_minutes", "hours"),
+    ("Heures réalisées", "attended_minutes", "hours"),
+    ("Absences justifiées (h)", "absent_justified_minutes", "hours"),
+    ("Absences non justifiées (h)", "absent_unjustified_minutes", "hours"),
+    ("Taux horaire", "hourly_rate_cents", "rate"),
+    ("Frais pédagogiques", "pedagogical_cents", "euros"),
+    ("Frais annexes", "annex_cents", "euros"),
+    ("Total", "total_cents", "euros"),
+]
+TRAINEES_SHEET = "Stagiaires"
+ANNEX_SHEET = "Frais annexes"
+SUMMARY_SHEET = "Récapitulatif"
+
+
+def minutes_to_hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+
+
+def cents_to_euros(cents) -> Decimal:
+    return Decimal(cents) / 100
+
+
+def _d(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def workbook(snapshot: dict) -> bytes:
+    """The claim's .xlsx: a summary sheet, one line per trainee, the annex costs."""
+    book = openpyxl.Workbook()
+    summary = book.active
+    summary.title = SUMMARY_SHEET
+    trainees = book.create_sheet(TRAINEES_SHEET)
+    annex = book.create_sheet(ANNEX_SHEET)
+    trainee_totals = _trainee_sheet(trainees, snapshot["lines"])
+    annex_total = _annex_sheet(annex, snapshot["lines"], snapshot["funder"].get("accepts_annex_costs", True))
+    _summary_sheet(summary, snapshot, trainee_totals, annex_total)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _header(sheet, row: int, titles: list[str]) -> None:
+    for column, title in enumerate(titles, start=1):
+        cell = sheet.cell(row=row, column=column)
+        excel.write_text(cell, title)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _write_value(cell, value, kind: str) -> None:
+    if kind == "text":
+        excel.write_text(cell, value or "")
+    elif kind == "hours":
+        cell.value = minutes_to_hours(value)
+        cell.number_format = HOURS
+    elif kind == "rate":
+        cell.value = cents_to_euros(Decimal(value))
+        cell.number_format = RATE
+    else:
+        cell.value = cents_to_euros(value)
+        cell.number_format = EUROS
+
+
+def _trainee_sheet(sheet, lines: list[dict]) -> dict:
+    """One line per trainee and a totals row of formulas; returns {key: "Stagiaires!X9"}."""
+    _header(sheet, 1, [title for title, _key, _kind in TRAINEE_COLUMNS])
+    for row, line in enumerate(lines, start=2):
+        for column, (_title, key, kind) in enumerate(TRAINEE_COLUMNS, start=1):
+            _write_value(sheet.cell(row=row, column=column), line[key], kind)
+    total_row = len(lines) + 2
+    excel.write_text(sheet.cell(row=total_row, column=1), "Total")
+    sheet.cell(row=total_row, column=1).font = Font(bold=True)
+    references = {}
+    for column, (_title, key, kind) in enumerate(TRAINEE_COLUMNS, start=1):
+        if kind not in ("hours", "euros"):
+            continue
+        letter = get_column_letter(column)
+        cell = sheet.cell(row=total_row, column=column)
+        excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0")
+        cell.number_format = HOURS if kind == "hours" else EUROS
+        cell.font = Font(bold=True)
+        references[key] = f"'{TRAINEES_SHEET}'!{letter}{total_row}"
+    for column, width in enumerate((30, 16, 28, 26, 16, 24, 10, 10, 12, 12, 11, 14, 12, 12), start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+    return references
+
+
+def _annex_sheet(sheet, lines: list[dict], accepted: bool) -> str:
+    titles = ["Stagiaire", "N° de dossier"]
+    for kind in ANNEX_KINDS:
+        label = ANNEX_LABELS[kind]
+        titles += [f"{label} accordé", f"{label} réel", f"{label} facturé"]
+    titles.append("Total facturé")
+    _header(sheet, 1, titles)
+    for row, line in enumerate(lines, start=2):
+        excel.write_text(sheet.cell(row=row, column=1), line["trainee_name"])
+        excel.write_text(sheet.cell(row=row, column=2), line["file_number"])
+        column = 3
+        for kind in ANNEX_KINDS:
+            figures = line["annex"][kind]
+            for key in ("agreed_cents", "actual_cents", "billed_cents"):
+                _write_value(sheet.cell(row=row, column=column), figures[key], "euros")
+                column += 1
+        _write_value(sheet.cell(row=row, column=column), line["annex_cents"], "euros")
+    total_row = len(lines) + 2
+    excel.write_text(sheet.cell(row=total_row, column=1), "Total")
+    sheet.cell(row=total_row, column=1).font = Font(bold=True)
+    for column in range(3, len(titles) + 1):
+        letter = get_column_letter(column)
+        cell = sheet.cell(row=total_row, column=column)
+        excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0")
+        cell.number_format = EUROS
+        cell.font = Font(bold=True)
+    if not accepted:
+        excel.write_text(sheet.cell(row=total_row + 2, column=1),
+                         "Ce financeur ne prend pas en charge les frais annexes : rien n'est facturé.")
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["B"].width = 16
+    sheet.freeze_panes = "A2"
+    return f"'{ANNEX_SHEET}'!{get_column_letter(len(titles))}{total_row}"
+
+
+def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: str) -> None:
+    organisation, funder = snapshot["organisation"], snapshot["funder"]
+    sessions = snapshot["sessions"]
+    title = sheet.cell(row=1, column=1)
+    excel.write_text(title, f"Demande de paiement n° {snapshot['number']}")
+    title.font = Font(bold=True, size=14)
+    rows = [
+        ("Organisme de formation", organisation.get("name", "")),
+        ("Adresse", ", ".join(organisation.get("address_lines", []))),
+        ("SIRET", organisation.get("siret", "")),
+        ("N° de déclaration d'activité", organisation.get("declaration_number", "")),
+        ("Financeur", funder["name"]),
+        ("Adresse du financeur", " ".join((funder.get("address") or "").split())),
+    ]
+    if snapshot.get("period"):
+        start, end = (date.fromisoformat(d) for d in snapshot["period"])
+        rows.append(("Période", f"du {start:%d/%m/%Y} au {end:%d/%m/%Y}"))
+    row = 3
+    for label, value in rows:
+        _label(sheet, row, label)
+        excel.write_text(sheet.cell(row=row, column=2), value)
+        row += 1
+    for session in sessions:
+        row += 1
+        for label, value, kind in (
+                ("Session", session["title"], "text"),
+                ("Dates", f"du {_d(session['start']):%d/%m/%Y %H:%M} au {_d(session['end']):%d/%m/%Y %H:%M}",
+                 "text"),
+                ("Lieu", " ".join((session.get("place") or "").split()), "text"),
+                ("Heures prévues", session["planned_minutes"], "hours")):
+            _label(sheet, row, label)
+            _write_value(sheet.cell(row=row, column=2), value, kind)
+            row += 1
+    row += 1
+    _label(sheet, row, "Nombre de stagiaires")
+    sheet.cell(row=row, column=2).value = len(snapshot["lines"])
+    row += 1
+    for label, reference, number_format in (
+            ("Heures prévues (stagiaires)", totals["planned_minutes"], HOURS),
+            ("Heures réalisées", totals["attended_minutes"], HOURS),
+            ("Absences justifiées (h)", totals["absent_justified_minutes"], HOURS),
+            ("Absences non justifiées (h)", totals["absent_unjustified_minutes"], HOURS),
+            ("Frais pédagogiques", totals["pedagogical_cents"], EUROS),
+            ("Frais annexes", annex_total, EUROS),
+            ("Total demandé", totals["total_cents"], EUROS)):
+        _label(sheet, row, label)
+        cell = sheet.cell(row=row, column=2)
+        excel.write_formula(cell, f"={reference}")
+        cell.number_format = number_format
+        row += 1
+    sheet.column_dimensions["A"].width = 32
+    sheet.column_dimensions["B"].width = 70
+
+
+def _label(sheet, row: int, text: str) -> None:
+    cell = sheet.cell(row=row, column=1)
+    excel.write_text(cell, text)
+    cell.font = Font(bold=True)
+
+
+def invoice_context(snapshot: dict, invoice_date: date) -> dict:
+    """Plain data for certificates/facture.docx."""
+    organisation, funder, totals = snapshot["organisation"], snapshot["funder"], snapshot["totals"]
+    modes = {line["mode"] for line in snapshot["lines"]}
+    if modes == {"reimbursement"}:
+        payment = "Remboursement de l'employeur : facture adressée pour information au financeur."
+    else:
+        payment = "Paiement direct à l'organisme de formation (subrogation)."
+    sessions = [{"title": s["title"], "start": f"{_d(s['start']):%d/%m/%Y}", "end": f"{_d(s['end']):%d/%m/%Y}",
+                 "planned_hours": hours_label(s["planned_minutes"]), "place": " ".join((s["place"] or "").split())}
+                for s in snapshot["sessions"]]
+    return {
+        "number": snapshot["number"],
+        "invoice_date": f"{invoice_date:%d/%m/%Y}",
+        "organisation": organisation,
+        "funder": {"name": funder["name"], "address": ", ".join(
+            line.strip() for line in (funder.get("address") or "").splitlines() if line.strip()),
+            "contact_name": funder.get("contact_name", "")},
+        "subject": sessions[0]["title"] if len(sessions) == 1 else f"{len(sessions)} sessions",
+        "sessions": sessions,
+        "lines": [{"trainee_name": line["trainee_name"], "employer_name": line["employer_name"],
+                   "file_number": line["file_number"], "attended_hours": hours_label(line["attended_minutes"]),
+                   "rate": _rate_label(line["hourly_rate_cents"]), "pedagogical": money(line["pedagogical_cents"]),
+                   "annex": money(line["annex_cents"])} for line in snapshot["lines"]],
+        "totals": {"pedagogical": money(totals["pedagogical_cents"]), "annex": money(totals["annex_cents"]),
+                   "total": money(totals["total_cents"])},
+        "vat_mention": organisation.get("vat_mention") or "",
+        "payment_mention": payment,
+    }
+
+
+def _rate_label(rate_cents: str) -> str:
+    euros = (Decimal(rate_cents) / 100).quantize(Decimal("0.01"))
+    return f"{euros:.2f}".replace(".", ",") + " €/h"
+
+
+def invoice(snapshot: dict, invoice_date: date) -> bytes:
+    return word.render(word.template_path("facture.docx"), invoice_context(snapshot, invoice_date))

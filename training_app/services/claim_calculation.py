@@ -1,0 +1,121 @@
+"""The figures of a funding claim: plain data in, plain data out (no database, no request).
+
+Per trainee: pedagogical amount = hourly rate × hours attended, where
+- absences are never billed (only attended minutes count, never more than the planned ones);
+- the rate is the agreed hourly rate, or the agreed amount spread over the planned hours of the
+  trainees the agreement covers, and never more than the funder's hourly cap;
+- the lines of one agreement never add up to more than its agreed amount.
+The amount is computed in Decimal cents and rounded half-up to the cent once per line.
+Annex costs (travel, accommodation, meals) are billed at the actual amount within the agreed
+one, when the funder accepts them.
+"""
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+ANNEX_KINDS = ("travel", "accommodation", "meals")
+ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
+RATE_PLACES = Decimal("0.0001")  # rates are kept to 1/10000 of a cent, amounts to the cent
+
+
+@dataclass(frozen=True)
+class TraineeFigures:
+    """One trainee covered by an agreement, with their hours from the attendance sheets."""
+    enrolment_id: int
+    trainee_name: str
+    employer_name: str = ""
+    employer_siret: str = ""
+    job_title: str = ""
+    session_id: int | None = None
+    planned_minutes: int = 0
+    attended_minutes: int = 0
+    absent_justified_minutes: int = 0
+    absent_unjustified_minutes: int = 0
+    annex: dict = field(default_factory=dict)  # kind -> (agreed_cents, actual_cents)
+
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    file_number: str
+    trainees: tuple[TraineeFigures, ...]
+    hourly_rate_cents: int | None = None
+    amount_cents: int | None = None
+    hourly_cap_cents: int | None = None
+    mode: str = "subrogation"
+
+
+def round_cents(value: Decimal) -> int:
+    """Half-up to the cent (0.5 cent goes up), the one rounding of a line."""
+    return int(Decimal(value).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def agreement_rate(terms: AgreementTerms) -> tuple[Decimal, bool]:
+    """The hourly rate in cents applied to every trainee of an agreement, and whether the cap cut it."""
+    if terms.hourly_rate_cents is not None:
+        rate = Decimal(terms.hourly_rate_cents)
+    elif terms.amount_cents is not None:
+        planned = sum(t.planned_minutes for t in terms.trainees)
+        rate = Decimal(terms.amount_cents) * 60 / planned if planned else Decimal(0)
+    else:
+        rate = Decimal(0)
+    rate = rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    if terms.hourly_cap_cents is not None and rate > terms.hourly_cap_cents:
+        return Decimal(terms.hourly_cap_cents).quantize(RATE_PLACES), True
+    return rate, False
+
+
+def calculate(agreements: list[AgreementTerms] | tuple[AgreementTerms, ...],
+              accepts_annex_costs: bool = True) -> dict:
+    """The claim's lines (one per trainee) and totals, as plain JSON-ready data."""
+    lines = []
+    for terms in agreements:
+        rate, capped = agreement_rate(terms)
+        billed_so_far = 0
+        for trainee in terms.trainees:
+            billable_minutes = max(0, min(trainee.attended_minutes, trainee.planned_minutes))
+            amount = round_cents(rate * billable_minutes / 60)
+            notes = []
+            if capped:
+                notes.append(f"taux limité au plafond horaire ({_euros(terms.hourly_cap_cents)} €/h)")
+            if terms.amount_cents is not None and billed_so_far + amount > terms.amount_cents:
+                amount = max(0, terms.amount_cents - billed_so_far)
+                notes.append(f"montant limité à l'accord ({_euros(terms.amount_cents)} €)")
+            billed_so_far += amount
+            annex = {}
+            for kind in ANNEX_KINDS:
+                agreed, actual = trainee.annex.get(kind, (0, 0))
+                annex[kind] = {"agreed_cents": agreed, "actual_cents": actual,
+                               "billed_cents": min(agreed, actual) if accepts_annex_costs else 0}
+                if accepts_annex_costs and actual > agreed:
+                    notes.append(f"{ANNEX_LABELS[kind].lower()} : dépense au-delà de l'accord non facturée")
+            annex_cents = sum(a["billed_cents"] for a in annex.values())
+            lines.append({
+                "enrolment_id": trainee.enrolment_id, "session_id": trainee.session_id,
+                "employer_name": trainee.employer_name, "employer_siret": trainee.employer_siret,
+                "trainee_name": trainee.trainee_name, "job_title": trainee.job_title,
+                "file_number": terms.file_number, "mode": terms.mode,
+                "planned_minutes": trainee.planned_minutes, "attended_minutes": billable_minutes,
+                "absent_justified_minutes": trainee.absent_justified_minutes,
+                "absent_unjustified_minutes": trainee.absent_unjustified_minutes,
+                "hourly_rate_cents": str(rate), "pedagogical_cents": amount,
+                "annex": annex, "annex_cents": annex_cents, "total_cents": amount + annex_cents,
+                "notes": notes,
+            })
+    return {"lines": lines, "totals": totals(lines)}
+
+
+def totals(lines: list[dict]) -> dict:
+    def total(key):
+        return sum(line[key] for line in lines)
+    return {
+        "trainees": len(lines),
+        "planned_minutes": total("planned_minutes"), "attended_minutes": total("attended_minutes"),
+        "absent_justified_minutes": total("absent_justified_minutes"),
+        "absent_unjustified_minutes": total("absent_unjustified_minutes"),
+        "pedagogical_cents": total("pedagogical_cents"),
+        "annex": {kind: sum(line["annex"][kind]["billed_cents"] for line in lines) for kind in ANNEX_KINDS},
+        "annex_cents": total("annex_cents"), "total_cents": total("total_cents"),
+    }
+
+
+def _euros(cents: int) -> str:
+    return f"{Decimal(cents) / 100:.2f}".replace(".", ",")

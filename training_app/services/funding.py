@@ -1,0 +1,645 @@
+"""Funding: funders and their hourly caps, employers' SIRET, agreements, claims and payments.
+
+Every state change of an agreement or a claim goes through this module and writes an
+audit entry. The claim's figures come from services/claim_calculation.py (pure) fed with
+the attendance figures of services/funding_sources.py.
+"""
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from training_app.clock import local_now, utcnow
+from training_app.extensions import db
+from training_app.identifiers import is_valid_siret, normalise_siret
+from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus, Employer, Enrolment,
+                                 EnrolmentStatus, Funder, FunderHourlyCap, FundingAgreement, FundingClaim,
+                                 FundingMode, SessionStatus, Trainee, TrainingSession)
+from training_app.models.funding_files import ANNEX_KINDS
+from training_app.services import ServiceError, audit, claim_calculation, funding_sources
+from training_app.services import organisation as organisation_service
+
+OVERDUE_AFTER_DAYS = 60  # a sent claim not fully paid after this many days is overdue
+BILLABLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)  # withdrawn: hours attended count
+OPEN_CLAIM_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID)
+
+
+def _not_negative(value: int | None, field_name: str) -> None:
+    if value is not None and value < 0:
+        raise ServiceError(_("Un montant ne peut pas être négatif."), field_name)
+
+
+# --- funders and their hourly caps -----------------------------------------------------------------
+
+def save_funder(funder: Funder | None, data: dict) -> Funder:
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise ServiceError(_("Indiquez le nom de l'OPCO."), "name")
+    other = db.session.scalar(select(Funder.id).where(func.lower(Funder.name) == name.lower()))
+    if other is not None and (funder is None or other != funder.id):
+        raise ServiceError(_("Un financeur porte déjà ce nom."), "name")
+    creating = funder is None
+    if creating:
+        funder = Funder()
+        db.session.add(funder)
+    funder.name = name
+    funder.address = (data.get("address") or "").strip()
+    funder.contact_name = (data.get("contact_name") or "").strip()
+    funder.contact_email = (data.get("contact_email") or "").strip()
+    funder.accepts_annex_costs = bool(data.get("accepts_annex_costs"))
+    audit.record(funder, "created" if creating else "updated")
+    return funder
+
+
+def set_hourly_cap(funder: Funder, year: int, cap_cents: int, note: str = "") -> FunderHourlyCap:
+    """Set (or change) the funder's hourly cap for a year."""
+    if year is None or not 2000 <= year <= 2100:
+        raise ServiceError(_("Indiquez une année entre 2000 et 2100."), "year")
+    if cap_cents is None:
+        raise ServiceError(_("Indiquez un plafond horaire."), "cap")
+    _not_negative(cap_cents, "cap")
+    cap = db.session.scalar(select(FunderHourlyCap).where(FunderHourlyCap.funder_id == funder.id,
+                                                          FunderHourlyCap.year == year))
+    before = cap.cap_cents if cap else None
+    if cap is None:
+        cap = FunderHourlyCap(funder=funder, year=year)
+        db.session.add(cap)
+    cap.cap_cents, cap.note = cap_cents, (note or "").strip()
+    audit.record(funder, "hourly_cap_set", details={"year": year, "before": before, "after": cap_cents})
+    return cap
+
+
+def delete_hourly_cap(cap: FunderHourlyCap) -> None:
+    audit.record(cap.funder, "hourly_cap_removed", details={"year": cap.year, "before": cap.cap_cents})
+    db.session.delete(cap)
+
+
+def hourly_cap_for(funder: Funder, year: int) -> int | None:
+    return db.session.scalar(select(FunderHourlyCap.cap_cents).where(
+        FunderHourlyCap.funder_id == funder.id, FunderHourlyCap.year == year))
+
+
+def funders() -> list[Funder]:
+    return list(db.session.scalars(select(Funder).order_by(Funder.name)))
+
+
+# --- employers (their SIRET and funder) ---------------------------------------------------------------
+
+def update_employer(employer: Employer, data: dict) -> Employer:
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise ServiceError(_("Indiquez le nom de la structure."), "name")
+    siret = normalise_siret(data.get("siret"))
+    if siret and not is_valid_siret(siret):
+        raise ServiceError(_("Ce SIRET n'est pas valide (14 chiffres, clé de contrôle incorrecte)."), "siret")
+    employer.name, employer.siret = name, siret
+    for key in ("address", "contact_name", "contact_email", "phone"):
+        if key in data:
+            setattr(employer, key, (data[key] or "").strip())
+    if "funder_id" in data:
+        employer.funder_id = data["funder_id"] or None
+    audit.record(employer, "updated")
+    return employer
+
+
+# --- agreements -------------------------------------------------------------------------------------------
+
+@dataclass
+class AgreementData:
+    """What an administrator records about a funding request and the funder's answer."""
+    funder: Funder
+    enrolments: list[Enrolment]
+    requested_on: date
+    employer: Employer | None = None
+    file_number: str = ""
+    mode: str = FundingMode.SUBROGATION
+    hourly_rate_cents: int | None = None
+    amount_cents: int | None = None
+    hourly_cap_cents: int | None = None  # None: the funder's cap for the session's year
+    notes: str = ""
+
+
+def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAgreement:
+    agreement = FundingAgreement(session=session, status=AgreementStatus.REQUESTED)
+    _apply_agreement(agreement, data)
+    audit.record(agreement, "requested", to_state=AgreementStatus.REQUESTED,
+                 details={"enrolments": [e.id for e in data.enrolments]})
+    return agreement
+
+
+def update_agreement(agreement: FundingAgreement, data: AgreementData) -> FundingAgreement:
+    if data.funder.id != agreement.funder_id and _claimed(agreement):
+        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : "
+                             "son financeur ne peut plus changer."), "funder_id")
+    _apply_agreement(agreement, data)
+    audit.record(agreement, "updated", details={"enrolments": [e.id for e in data.enrolments]})
+    return agreement
+
+
+def _apply_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
+    with db.session.no_autoflush:
+        _check_agreement(agreement, data)
+    file_number = (data.file_number or "").strip()
+    agreement.funder = data.funder
+    agreement.employer = data.employer
+    agreement.requested_on = data.requested_on
+    agreement.file_number = file_number
+    agreement.mode = data.mode
+    agreement.hourly_rate_cents = data.hourly_rate_cents
+    agreement.amount_cents = data.amount_cents
+    agreement.hourly_cap_cents = (data.hourly_cap_cents if data.hourly_cap_cents is not None
+                                  else hourly_cap_for(data.funder, agreement.session.start_at.year))
+    agreement.notes = (data.notes or "").strip()
+    kept = {t.enrolment_id: t for t in agreement.trainees}
+    wanted = {e.id: e for e in data.enrolments}
+    for enrolment_id, covered in kept.items():
+        if enrolment_id not in wanted:
+            agreement.trainees.remove(covered)
+    for enrolment_id, enrolment in wanted.items():
+        if enrolment_id not in kept:
+            agreement.trainees.append(AgreementTrainee(enrolment=enrolment))
+    db.session.add(agreement)
+    _flush_unique(file_number, data.funder)
+
+
+def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
+    session = agreement.session
+    for value, name in ((data.hourly_rate_cents, "hourly_rate"), (data.amount_cents, "amount"),
+                        (data.hourly_cap_cents, "hourly_cap")):
+        _not_negative(value, name)
+    if data.mode not in (FundingMode.SUBROGATION, FundingMode.REIMBURSEMENT):
+        raise ServiceError(_("Choisissez subrogation ou remboursement de l'employeur."), "mode")
+    if not data.enrolments:
+        raise ServiceError(_("Choisissez au moins un·e stagiaire couvert·e par l'accord."), "enrolments")
+    for enrolment in data.enrolments:
+        if enrolment.session_id != session.id:
+            raise ServiceError(_("Un·e stagiaire choisi·e n'est pas inscrit·e à cette session."), "enrolments")
+        if enrolment.status not in BILLABLE_STATUSES:
+            raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session.",
+                                 name=enrolment.trainee.full_name), "enrolments")
+        if data.employer is not None and enrolment.trainee.employer_id != data.employer.id:
+            raise ServiceError(_("%(name)s n'est pas salarié·e de %(employer)s.", name=enrolment.trainee.full_name,
+                                 employer=data.employer.name), "enrolments")
+        other = db.session.scalar(
+            select(FundingAgreement).join(AgreementTrainee)
+            .where(AgreementTrainee.enrolment_id == enrolment.id, FundingAgreement.id != (agreement.id or 0),
+                   FundingAgreement.status != AgreementStatus.REFUSED))
+        if other is not None:
+            raise ServiceError(_("%(name)s est déjà couvert·e par un autre accord (dossier %(number)s).",
+                                 name=enrolment.trainee.full_name, number=other.file_number or _("sans numéro")),
+                               "enrolments")
+    file_number = (data.file_number or "").strip()
+    if file_number:
+        duplicate = db.session.scalar(select(FundingAgreement.id).where(
+            FundingAgreement.funder_id == data.funder.id, FundingAgreement.file_number == file_number,
+            FundingAgreement.id != (agreement.id or 0)))
+        if duplicate is not None:
+            raise ServiceError(_("Le numéro de dossier %(number)s existe déjà chez %(funder)s.",
+                                 number=file_number, funder=data.funder.name), "file_number")
+
+
+def _flush_unique(file_number: str, funder: Funder) -> None:
+    """Flush, turning a file number taken meanwhile by another request into a clear refusal (the
+    transaction is rolled back, as the view does on any refusal)."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError(_("Le numéro de dossier %(number)s existe déjà chez %(funder)s.",
+                             number=file_number, funder=funder.name), "file_number") from None
+
+
+def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: date, file_number: str | None = None,
+          hourly_rate_cents: int | None = None) -> None:
+    """The funder agreed: the granted amount (and its rate, when it gives one)."""
+    if agreement.status == AgreementStatus.GRANTED and _claimed(agreement):
+        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : il ne change plus."))
+    if amount_cents is None:
+        raise ServiceError(_("Indiquez le montant accordé."), "amount")
+    _not_negative(amount_cents, "amount")
+    _not_negative(hourly_rate_cents, "hourly_rate")
+    if file_number is not None and file_number.strip() != agreement.file_number:
+        data = _data_of(agreement)
+        data.file_number = file_number
+        _apply_agreement(agreement, data)
+    before = agreement.status
+    agreement.status = AgreementStatus.GRANTED
+    agreement.amount_cents = amount_cents
+    if hourly_rate_cents is not None:
+        agreement.hourly_rate_cents = hourly_rate_cents
+    agreement.decided_on = decided_on
+    agreement.refusal_reason = ""
+    audit.record(agreement, "granted", from_state=before, to_state=agreement.status,
+                 details={"amount_cents": amount_cents, "hourly_rate_cents": agreement.hourly_rate_cents})
+
+
+def refuse(agreement: FundingAgreement, reason: str, decided_on: date) -> None:
+    if _claimed(agreement):
+        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : il ne change plus."))
+    if not (reason or "").strip():
+        raise ServiceError(_("Indiquez le motif du refus."), "reason")
+    before = agreement.status
+    agreement.status = AgreementStatus.REFUSED
+    agreement.decided_on = decided_on
+    agreement.refusal_reason = reason.strip()
+    audit.record(agreement, "refused", from_state=before, to_state=agreement.status, reason=agreement.refusal_reason)
+
+
+def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
+    """amounts: {"travel_agreed_cents": ..., "travel_actual_cents": ..., ...}; none negative."""
+    for kind in ANNEX_KINDS:
+        for which in ("agreed", "actual"):
+            key = f"{kind}_{which}_cents"
+            value = amounts.get(key) or 0
+            _not_negative(value, f"{kind}_{which}")
+            setattr(covered, key, value)
+    audit.record(covered.agreement, "annex_costs_set", details={"enrolment_id": covered.enrolment_id, **{
+        key: getattr(covered, key) for key in amounts}})
+
+
+def _data_of(agreement: FundingAgreement) -> AgreementData:
+    return AgreementData(funder=agreement.funder, enrolments=agreement.enrolments, requested_on=agreement.requested_on,
+                         employer=agreement.employer, file_number=agreement.file_number, mode=agreement.mode,
+                         hourly_rate_cents=agreement.hourly_rate_cents, amount_cents=agreement.amount_cents,
+                         hourly_cap_cents=agreement.hourly_cap_cents, notes=agreement.notes)
+
+
+def _claimed(agreement: FundingAgreement) -> bool:
+    """Whether a claim already sent to the funder bills this agreement's session."""
+    return agreement.id is not None and db.session.scalar(
+        select(func.count(FundingClaim.id)).join(FundingClaim.sessions)
+        .where(TrainingSession.id == agreement.session_id, FundingClaim.funder_id == agreement.funder_id,
+               FundingClaim.status != ClaimStatus.DRAFT)) > 0
+
+
+def agreements_for_session(session: TrainingSession) -> list[FundingAgreement]:
+    return list(db.session.scalars(
+        select(FundingAgreement).where(FundingAgreement.session_id == session.id)
+        .options(selectinload(FundingAgreement.trainees).selectinload(AgreementTrainee.enrolment)
+                 .selectinload(Enrolment.trainee), selectinload(FundingAgreement.funder),
+                 selectinload(FundingAgreement.employer))
+        .order_by(FundingAgreement.id)))
+
+
+def billable_enrolments(session: TrainingSession) -> list[Enrolment]:
+    """Enrolments that can be billed: confirmed, or withdrawn after attending part of the course."""
+    return list(db.session.scalars(
+        select(Enrolment).join(Enrolment.trainee)
+        .where(Enrolment.session_id == session.id, Enrolment.status.in_(BILLABLE_STATUSES))
+        .options(selectinload(Enrolment.trainee).selectinload(Trainee.employer))
+        .order_by(Trainee.last_name, Trainee.first_name)))
+
+
+# --- claims -----------------------------------------------------------------------------------------------
+
+def create_claim(funder: Funder, session: TrainingSession | None = None, period_start: date | None = None,
+                 period_end: date | None = None) -> FundingClaim:
+    """A draft claim to `funder` for one completed session, or for the sessions of a period."""
+    if session is not None:
+        sessions = [session]
+    else:
+        if period_start is None or period_end is None:
+            raise ServiceError(_("Indiquez la session, ou le début et la fin de la période."), "period_start")
+        if period_end < period_start:
+            raise ServiceError(_("La fin de la période doit suivre son début."), "period_end")
+        sessions = list(db.session.scalars(
+            select(TrainingSession).where(
+                TrainingSession.id.in_(select(FundingAgreement.session_id).where(
+                    FundingAgreement.funder_id == funder.id, FundingAgreement.status == AgreementStatus.GRANTED)),
+                func.date(TrainingSession.start_at) >= period_start, func.date(TrainingSession.end_at) <= period_end,
+                TrainingSession.status != SessionStatus.CANCELLED)
+            .order_by(TrainingSession.start_at)))
+        if not sessions:
+            raise ServiceError(_("Aucune session de cette période n'a d'accord accordé par %(funder)s.",
+                                 funder=funder.name), "period_start")
+    for candidate in sessions:
+        _check_completed(candidate)
+    claim = FundingClaim(funder=funder, sessions=sessions, status=ClaimStatus.DRAFT,
+                         period_start=period_start if session is None else None,
+                         period_end=period_end if session is None else None)
+    _insert_numbered(claim)
+    refresh(claim)
+    audit.record(claim, "created", to_state=ClaimStatus.DRAFT)
+    return claim
+
+
+def _check_completed(session: TrainingSession) -> None:
+    if session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("La session du %(date)s est annulée : il n'y a rien à facturer.",
+                             date=session.start_at.strftime("%d/%m/%Y")))
+    if session.end_at > local_now():
+        raise ServiceError(_("La session du %(date)s n'est pas terminée : la demande de paiement se fait "
+                             "après la formation.", date=session.start_at.strftime("%d/%m/%Y")))
+
+
+def _insert_numbered(claim: FundingClaim) -> None:
+    """Insert the claim with the next invoice number of the year; a number taken meanwhile by another
+    request (the unique index says so) is retried with the next one."""
+    for _attempt in range(5):
+        claim.number = _next_number()
+        try:
+            with db.session.begin_nested():
+                db.session.add(claim)
+                db.session.flush()
+            return
+        except IntegrityError:
+            continue
+    raise ServiceError(_("Trop de demandes créées en même temps : réessayez."))
+
+
+def _next_number() -> str:
+    year = local_now().year
+    prefix = f"{year}-"
+    last = db.session.scalar(select(func.max(FundingClaim.number)).where(FundingClaim.number.like(prefix + "%")))
+    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{sequence:04d}"
+
+
+def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
+    """The granted agreements of the claim's funder for its sessions, with each trainee's hours."""
+    terms = []
+    for session in claim.sessions:
+        hours = funding_sources.hours_by_enrolment(session)
+        agreements = [a for a in agreements_for_session(session)
+                      if a.funder_id == claim.funder_id and a.status == AgreementStatus.GRANTED]
+        for agreement in agreements:
+            covered = sorted(agreement.trainees, key=lambda t: (_employer_of(agreement, t).name if
+                                                                 _employer_of(agreement, t) else "",
+                                                                 t.enrolment.trainee.last_name,
+                                                                 t.enrolment.trainee.first_name))
+            figures = []
+            for item in covered:
+                trainee = item.enrolment.trainee
+                employer = _employer_of(agreement, item)
+                h = hours.get(item.enrolment_id) or funding_sources.Hours(session.planned_minutes, 0, 0, 0)
+                figures.append(claim_calculation.TraineeFigures(
+                    enrolment_id=item.enrolment_id, trainee_name=trainee.formal_name,
+                    employer_name=employer.name if employer else "", employer_siret=employer.siret if employer else "",
+                    job_title=trainee.job_title, session_id=session.id, planned_minutes=h.planned_minutes,
+                    attended_minutes=h.attended_minutes, absent_justified_minutes=h.absent_justified_minutes,
+                    absent_unjustified_minutes=h.absent_unjustified_minutes,
+                    annex={kind: (getattr(item, f"{kind}_agreed_cents"), getattr(item, f"{kind}_actual_cents"))
+                           for kind in ANNEX_KINDS}))
+            terms.append(claim_calculation.AgreementTerms(
+                file_number=agreement.file_number, trainees=tuple(figures), mode=agreement.mode,
+                hourly_rate_cents=agreement.hourly_rate_cents, amount_cents=agreement.amount_cents,
+                hourly_cap_cents=agreement.hourly_cap_cents))
+    return terms
+
+
+def _employer_of(agreement: FundingAgreement, covered: AgreementTrainee) -> Employer | None:
+    return covered.enrolment.trainee.employer or agreement.employer
+
+
+def refresh(claim: FundingClaim) -> None:
+    """Recalculate a draft claim's figures from the agreements and the attendance sheets."""
+    if claim.status != ClaimStatus.DRAFT:
+        raise ServiceError(_("Cette demande a été envoyée : ses montants ne changent plus."))
+    result = claim_calculation.calculate(claim_terms(claim), claim.funder.accepts_annex_costs)
+    sessions = {s.id: s for s in claim.sessions}
+    for line in result["lines"]:
+        session = sessions[line["session_id"]]
+        line["session_title"] = session.title
+        line["session_dates"] = f"{session.start_at:%d/%m/%Y} – {session.end_at:%d/%m/%Y}"
+    funder = claim.funder
+    claim.snapshot = {
+        "number": claim.number,
+        "organisation": organisation_service.identity(),
+        "funder": {"name": funder.name, "address": funder.address, "contact_name": funder.contact_name,
+                   "contact_email": funder.contact_email, "accepts_annex_costs": funder.accepts_annex_costs},
+        "period": [claim.period_start.isoformat(), claim.period_end.isoformat()] if claim.period_start else None,
+        "sessions": [{"id": s.id, "title": s.title, "place": s.place, "start": s.start_at.isoformat(),
+                      "end": s.end_at.isoformat(), "planned_minutes": s.planned_minutes,
+                      "modality": s.modality} for s in claim.sessions],
+        "lines": result["lines"],
+        "totals": result["totals"],
+    }
+    claim.total_cents = result["totals"]["total_cents"]
+    claim.calculated_at = utcnow()
+
+
+@dataclass
+class Problem:
+    """Something that stops a claim from being sent, and where to fix it."""
+    message: str
+    endpoint: str
+    values: dict = field(default_factory=dict)
+    anchor: str = ""
+
+
+def preflight(claim: FundingClaim) -> list[Problem]:
+    """Every reason the funder would send the file back, each with the page that fixes it."""
+    problems = []
+    missing = organisation_service.missing_for_documents()
+    if missing:
+        problems.append(Problem(_("Identité de l'organisme incomplète : %(fields)s.", fields=", ".join(missing)),
+                                "organisation.edit"))
+    for session in claim.sessions:
+        problems.extend(_session_problems(claim, session))
+    if not claim.snapshot.get("lines"):
+        problems.append(Problem(_("Aucun·e stagiaire n'a d'accord accordé par %(funder)s pour cette demande.",
+                                  funder=claim.funder.name), "funding.claim_detail", {"claim_id": claim.id}))
+    return problems
+
+
+def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Problem]:
+    problems = []
+    session_values = {"session_id": session.id}
+    agreements = agreements_for_session(session)
+    covering = {}
+    for agreement in agreements:
+        if agreement.status == AgreementStatus.REFUSED or agreement.funder_id != claim.funder_id:
+            continue
+        for item in agreement.trainees:
+            covering[item.enrolment_id] = agreement
+        link = ("funding.agreement_edit", {"agreement_id": agreement.id})
+        names = ", ".join(e.trainee.full_name for e in agreement.enrolments)
+        if agreement.status == AgreementStatus.REQUESTED:
+            problems.append(Problem(_("Accord demandé le %(date)s pour %(names)s : la réponse du financeur n'est "
+                                      "pas enregistrée.", date=agreement.requested_on.strftime("%d/%m/%Y"),
+                                      names=names), *link))
+        if not agreement.file_number:
+            problems.append(Problem(_("Numéro de dossier manquant pour l'accord de %(names)s.", names=names), *link))
+    for enrolment in billable_enrolments(session):
+        employer = enrolment.trainee.employer
+        funded_here = enrolment.id in covering or (employer is not None and employer.funder_id == claim.funder_id)
+        if not funded_here:
+            continue
+        if enrolment.id not in covering:
+            problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
+                                      name=enrolment.trainee.full_name, employer=employer.name,
+                                      funder=claim.funder.name), "funding.agreement_create", session_values))
+        employer = employer or covering[enrolment.id].employer
+        if employer is None:
+            problems.append(Problem(_("%(name)s n'a pas de structure employeuse.", name=enrolment.trainee.full_name),
+                                    "funding.session_funding", session_values))
+        elif not employer.siret:
+            problems.append(Problem(_("SIRET manquant pour %(employer)s.", employer=employer.name),
+                                    "funding.employer_edit", {"employer_id": employer.id}))
+        elif not is_valid_siret(employer.siret):
+            problems.append(Problem(_("Le SIRET de %(employer)s (%(siret)s) n'est pas valide.",
+                                      employer=employer.name, siret=employer.siret),
+                                    "funding.employer_edit", {"employer_id": employer.id}))
+    open_slots = funding_sources.open_slots(session)
+    if open_slots:
+        endpoint, values, anchor = funding_sources.attendance_link(session)
+        problems.append(Problem(_("%(n)d demi-journée(s) de la session du %(date)s ne sont pas clôturées : "
+                                  "%(slots)s.", n=len(open_slots), date=session.start_at.strftime("%d/%m/%Y"),
+                                  slots=", ".join(f"{s.date:%d/%m} {s.start_time:%H:%M}" for s in open_slots)),
+                                endpoint, values, anchor))
+    certificates = funding_sources.certificates_by_enrolment(session)
+    without = [item.enrolment.trainee.full_name for item in _covered(agreements, claim.funder_id)
+               if "realisation" not in certificates.get(item.enrolment_id, {})]
+    if without:
+        endpoint, values, anchor = funding_sources.certificates_link(session)
+        problems.append(Problem(_("Certificat de réalisation non émis pour : %(names)s.", names=", ".join(without)),
+                                endpoint, values, anchor))
+    return problems
+
+
+def _covered(agreements: list[FundingAgreement], funder_id: int) -> list[AgreementTrainee]:
+    return [item for a in agreements if a.funder_id == funder_id and a.status == AgreementStatus.GRANTED
+            for item in a.trainees]
+
+
+def send(claim: FundingClaim, sent_on: date) -> None:
+    """draft -> sent: figures recalculated and frozen; refused while the pre-flight check finds problems."""
+    if claim.status != ClaimStatus.DRAFT:
+        raise ServiceError(_("Cette demande a déjà été envoyée."))
+    if sent_on is None:
+        raise ServiceError(_("Indiquez la date d'envoi."), "sent_on")
+    if sent_on > local_now().date():
+        raise ServiceError(_("La date d'envoi ne peut pas être dans le futur."), "sent_on")
+    refresh(claim)
+    problems = preflight(claim)
+    if problems:
+        raise ServiceError(_("La demande ne peut pas partir : %(n)d point(s) à régler (voir la liste).",
+                             n=len(problems)))
+    claim.status = ClaimStatus.SENT
+    claim.sent_on = sent_on
+    audit.record(claim, "sent", from_state=ClaimStatus.DRAFT, to_state=ClaimStatus.SENT,
+                 details={"total_cents": claim.total_cents, "sent_on": sent_on.isoformat()})
+
+
+def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: date, note: str = "") -> str | None:
+    """Money received. A partial payment leaves a balance; a payment above it is recorded with a
+    warning (returned)."""
+    if claim.status not in (*OPEN_CLAIM_STATUSES, ClaimStatus.PAID):
+        raise ServiceError(_("On enregistre un paiement sur une demande envoyée."))
+    if amount_cents is None or amount_cents <= 0:
+        raise ServiceError(_("Le montant reçu doit être positif."), "amount")
+    if received_on is None:
+        raise ServiceError(_("Indiquez la date de réception."), "received_on")
+    if claim.sent_on and received_on < claim.sent_on:
+        raise ServiceError(_("Le paiement ne peut pas précéder l'envoi de la demande (%(date)s).",
+                             date=claim.sent_on.strftime("%d/%m/%Y")), "received_on")
+    if received_on > local_now().date():
+        raise ServiceError(_("La date de réception ne peut pas être dans le futur."), "received_on")
+    before = claim.status
+    overpayment = max(0, amount_cents - max(0, claim.balance_cents))
+    claim.payments.append(ClaimPayment(amount_cents=amount_cents, received_on=received_on,
+                                       overpayment_cents=overpayment, note=(note or "").strip()))
+    claim.paid_cents += amount_cents
+    claim.status = ClaimStatus.PAID if claim.paid_cents >= claim.total_cents else ClaimStatus.PARTIALLY_PAID
+    warning = None
+    if overpayment:
+        warning = _("Paiement supérieur au montant demandé : %(amount)s de trop-perçu, à rembourser ou à "
+                    "régulariser avec le financeur.", amount=_money(overpayment))
+    audit.record(claim, "payment", from_state=before, to_state=claim.status, reason=warning or "",
+                 details={"amount_cents": amount_cents, "received_on": received_on.isoformat(),
+                          "overpayment_cents": overpayment})
+    return warning
+
+
+def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:
+    if claim.status not in OPEN_CLAIM_STATUSES:
+        raise ServiceError(_("Seule une demande envoyée peut être rejetée."))
+    if not (reason or "").strip():
+        raise ServiceError(_("Indiquez le motif du rejet."), "reason")
+    if rejected_on is None or rejected_on > local_now().date():
+        raise ServiceError(_("Indiquez une date de rejet qui n'est pas dans le futur."), "rejected_on")
+    before = claim.status
+    claim.status = ClaimStatus.REJECTED
+    claim.rejected_on = rejected_on
+    claim.rejection_reason = reason.strip()
+    audit.record(claim, "rejected", from_state=before, to_state=claim.status, reason=claim.rejection_reason)
+
+
+def _money(cents: int) -> str:
+    from training_app.formatting import money
+    return money(cents)
+
+
+# --- dashboard --------------------------------------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    expected_cents: int        # still to be received on sent claims
+    received_cents: int        # received on every claim
+    overdue_cents: int         # balance of the overdue claims
+    overdue: list[FundingClaim]
+    drafts: int
+    claims: list[FundingClaim]
+
+
+def dashboard(today: date | None = None) -> Dashboard:
+    today = today or local_now().date()
+    claims = list(db.session.scalars(
+        select(FundingClaim).options(selectinload(FundingClaim.funder), selectinload(FundingClaim.sessions)
+                                     .selectinload(TrainingSession.programme))
+        .order_by(FundingClaim.created_at.desc(), FundingClaim.id.desc())))
+    open_claims = [c for c in claims if c.status in OPEN_CLAIM_STATUSES]
+    overdue = [c for c in open_claims if c.sent_on and c.sent_on + timedelta(days=OVERDUE_AFTER_DAYS) < today]
+    return Dashboard(
+        expected_cents=sum(max(0, c.balance_cents) for c in open_claims),
+        received_cents=sum(c.paid_cents for c in claims),
+        overdue_cents=sum(max(0, c.balance_cents) for c in overdue),
+        overdue=overdue, drafts=sum(1 for c in claims if c.status == ClaimStatus.DRAFT), claims=claims)
+
+
+def is_overdue(claim: FundingClaim, today: date | None = None) -> bool:
+    today = today or local_now().date()
+    return (claim.status in OPEN_CLAIM_STATUSES and claim.sent_on is not None
+            and claim.sent_on + timedelta(days=OVERDUE_AFTER_DAYS) < today)
+
+
+# --- the claim's files ----------------------------------------------------------------------------------
+
+def workbook_bytes(claim: FundingClaim) -> bytes:
+    from training_app.documents import funding_claim
+    return funding_claim.workbook(claim.snapshot)
+
+
+def invoice_bytes(claim: FundingClaim) -> bytes:
+    from training_app.documents import funding_claim
+    return funding_claim.invoice(claim.snapshot, claim.sent_on or local_now().date())
+
+
+def file_stem(claim: FundingClaim) -> str:
+    return f"demande-{claim.number}"
+
+
+def bundle_bytes(claim: FundingClaim) -> bytes:
+    """The .zip sent to the funder: workbook, invoice, each trainee's certificat de réalisation and
+    the attendance sheets of the claimed sessions."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{file_stem(claim)}.xlsx", workbook_bytes(claim))
+        archive.writestr(f"facture-{claim.number}.docx", invoice_bytes(claim))
+        lines_by_session: dict[int, list[int]] = {}
+        for line in claim.snapshot.get("lines", []):
+            lines_by_session.setdefault(line["session_id"], []).append(line["enrolment_id"])
+        for session in claim.sessions:
+            prefix = f"session-{session.start_at:%Y-%m-%d}" if len(claim.sessions) > 1 else ""
+            certificates = funding_sources.realisation_certificates(session, lines_by_session.get(session.id, []))
+            for _enrolment_id, (filename, content, _certificate) in sorted(certificates.items()):
+                archive.writestr("/".join(p for p in (prefix, "certificats-de-realisation", filename) if p), content)
+            for filename, content in funding_sources.attendance_sheets(session):
+                archive.writestr("/".join(p for p in (prefix, "emargement", filename) if p), content)
+    return out.getvalue()
