@@ -5,7 +5,7 @@ lower(name) (services/registrations.find_or_create_employer): without this index
 lookup reads the whole employers table (3 ms at 3,000 employers, growing with them).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-22 18:30:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
