@@ -30,7 +30,7 @@ from bench import databases
 
 BASE_COUNTS = {
     "programmes": 200, "sessions": 2000, "employers": 3000, "trainees": 30000, "enrolments": 30000,
-    "responses": 20000, "trainers": 40, "attendance": 200000,
+    "responses": 20000, "trainers": 40, "attendance": 200000, "claims": 500, "claim_workbook_lines": 500,
 }
 SCALES = {"large": 1.0, "small": 0.1}
 YEARS_PAST, YEARS_AHEAD = 6, 1
@@ -117,6 +117,7 @@ class Generator:
         self.counts = counts_for(size)
         self.tables = db.metadata.tables
         self.inserted: dict[str, int] = {}
+        self.audit_extra: list[dict] = []
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -138,6 +139,7 @@ class Generator:
                 self.questionnaires(conn)
                 self.outcomes(conn)
                 self.attendance(conn)
+                self.funding(conn)
             self.reset_sequences()
         self.echo(f"  {self.size}: {sum(self.inserted.values()):,} rows in {timer.perf_counter() - started:.0f} s")
         return self.inserted
@@ -159,13 +161,14 @@ class Generator:
 
     def people(self, conn) -> None:
         rng, c = self.rng, self.counts
-        self.insert(conn, "organisation", [{
+        self.organisation_row = {
             "id": 1, "name": "Si on s'alliait ? (banc d'essai)", "address": "12 rue de la Paix\n35000 Rennes",
             "siret": siret(rng), "declaration_number": "53350000035", "legal_representative": "Camille Durand",
             "signatory_name": "Camille Durand", "signatory_role": "Co-présidente", "city": "Rennes",
             "email": "formation@example.org", "phone": "02 99 00 00 00",
             "accessibility_contact": "Référente handicap : Léa Martin, 02 99 00 00 01", "vat_mention": "",
-            "signature_image": "", "stamp_image": "", "logo_image": ""}])
+            "signature_image": "", "stamp_image": "", "logo_image": ""}
+        self.insert(conn, "organisation", [self.organisation_row])
         password = generate_password_hash(ADMIN_PASSWORD)
         users = [{"id": 1, "email": ADMIN_EMAIL, "name": "Admin Banc d'essai", "password_hash": password,
                   "role": "admin", "active": True, "created_at": self.utc_now}]
@@ -187,6 +190,7 @@ class Generator:
                 "funder_id": 1 if rng.random() < 0.7 else rng.randint(1, len(FUNDERS)),
                 "created_at": self.utc_now})
         self.insert(conn, "employers", employers)
+        self.employers = {e["id"]: e for e in employers}
         trainees = []
         for n in range(1, c["trainees"] + 1):
             employer = rng.randint(1, c["employers"]) if rng.random() < 0.85 else None
@@ -197,6 +201,7 @@ class Generator:
                 "employer_id": employer, "category": "employee" if employer else rng.choice(["individual", "job_seeker"]),
                 "link_version": 1, "created_at": self.utc_now - timedelta(days=rng.randint(0, 365 * YEARS_PAST))})
         self.insert(conn, "trainees", trainees)
+        self.trainees = {t["id"]: t for t in trainees}
 
     # --- catalogue -------------------------------------------------------------------------------
 
@@ -233,6 +238,7 @@ class Generator:
                                    "text": f"{rng.choice(OBJECTIVE_VERBS)} {rng.choice(OBJECTIVE_THINGS)}"})
                 self.programmes[n]["objectives"].append(objective_id)
         self.insert(conn, "programmes", programmes)
+        self.programme_titles = {p["id"]: p["title"] for p in programmes}
         self.insert(conn, "programme_objectives", objectives)
 
     # --- sessions and slots ----------------------------------------------------------------------
@@ -338,6 +344,7 @@ class Generator:
         rng.shuffle(pool)
         regulars = pool[: max(1, len(pool) // 6)]
         rows, sendings, cursor = [], [], 0
+        self.funding_modes: dict[int, str] = {}
         self.enrolments_by_session: dict[int, list[tuple[int, int, str]]] = {}
         for session_id, plan in plans.items():
             info = self.sessions_info[session_id]
@@ -368,6 +375,7 @@ class Generator:
                     "funding_mode": rng.choice(["opco", "opco", "employer", "personal"]),
                     "price_cents": info["price"]})
                 mine.append((enrolment_id, trainee_id, status))
+                self.funding_modes[enrolment_id] = rows[-1]["funding_mode"]
                 self.audit_rows.append(self._audit("enrolments", enrolment_id, "enrolled", None,
                                                    "confirmed" if status == "withdrawn" else status, requested))
                 if status in ("confirmed", "withdrawn") and info["status"] in ("completed", "running"):
@@ -508,6 +516,8 @@ class Generator:
         image = _signature_png()
         image_sha = hashlib.sha256(image).hexdigest()
         sheets, records, signatures, versions, audit = [], [], [], [], []
+        self.hours: dict[int, list[int]] = {}  # enrolment -> [planned, attended, absent justified, unjustified]
+        self.sessions_with_sheets: list[int] = []
         slots_by_id = {}
         past = sorted((n for n, info in self.sessions_info.items() if info["status"] in ("completed", "running")),
                       key=lambda n: self.sessions_info[n]["start_at"], reverse=True)
@@ -520,6 +530,8 @@ class Generator:
             info = self.sessions_info[session_id]
             present = [(e, t, status) for e, t, status in self.enrolments_by_session[session_id]
                        if status in ("confirmed", "withdrawn")]
+            if info["status"] == "completed":
+                self.sessions_with_sheets.append(session_id)
             for slot_id in info["slots"]:
                 slot = self.slot_rows[slot_id - 1]
                 starts = datetime.combine(slot["date"], slot["start_time"])
@@ -556,6 +568,11 @@ class Generator:
                         "justification_path": "", "justification_kind": "", "updated_at": closed_at,
                         "updated_by_id": trainer})
                     rows.append({"enrolment_id": enrolment_id, "status": state, "minutes": attended})
+                    hours = self.hours.setdefault(enrolment_id, [0, 0, 0, 0])
+                    hours[0] += minutes
+                    hours[1] += attended
+                    hours[2] += minutes if state == "absent_justified" else 0
+                    hours[3] += minutes if state == "absent_unjustified" else 0
                     if not state.startswith("absent"):
                         signature_id = len(signatures) + 1
                         signatures.append({
@@ -582,6 +599,141 @@ class Generator:
         self.insert(conn, "attendance_signatures", signatures)
         self.insert(conn, "attendance_sheet_versions", versions)
         self.insert(conn, "audit_entries", audit)
+
+    # --- funding: agreements and claims ---------------------------------------------------------
+
+    def funding(self, conn) -> None:
+        """Hourly caps; a granted agreement per session, funder and employer for the trainees who said their
+        OPCO pays; claims: one per session and funder (sent, paid, partly paid, rejected or draft) and one
+        claim over a period with exactly `claim_workbook_lines` lines. Figures by services/claim_calculation."""
+        from training_app.services.claim_calculation import AgreementTerms, TraineeFigures, calculate
+        from training_app.services.organisation import TEXT_FIELDS
+        rng = self.rng
+        caps = [{"id": len(FUNDERS) * (year - 2015) + n, "funder_id": n, "year": year, "cap_cents": 1500 + 100 * n,
+                 "note": ""} for year in range(2016, self.now.year + 2) for n in range(1, len(FUNDERS) + 1)]
+        agreements, covered, per_session = [], [], defaultdict(list)  # (session, funder) -> [agreement terms]
+        for session_id in sorted(self.sessions_with_sheets, key=lambda n: self.sessions_info[n]["start_at"]):
+            info = self.sessions_info[session_id]
+            groups = defaultdict(list)
+            for enrolment_id, trainee_id, status in self.enrolments_by_session[session_id]:
+                employer_id = self.trainees[trainee_id]["employer_id"]
+                if (status in ("confirmed", "withdrawn") and employer_id and enrolment_id in self.hours
+                        and self.funding_modes[enrolment_id] == "opco"):
+                    groups[(self.employers[employer_id]["funder_id"], employer_id)].append((enrolment_id, trainee_id))
+            for (funder_id, employer_id), people in groups.items():
+                agreement_id = len(agreements) + 1
+                year = info["start_at"].year
+                rate = rng.choice([1800, 2000, 2200, 2500])
+                agreements.append({
+                    "id": agreement_id, "funder_id": funder_id, "session_id": session_id, "employer_id": employer_id,
+                    "status": "granted", "requested_on": info["start_at"].date() - timedelta(days=45),
+                    "decided_on": info["start_at"].date() - timedelta(days=20),
+                    "file_number": f"{year}-{funder_id:02d}-{agreement_id:06d}",
+                    "mode": "subrogation" if rng.random() < 0.8 else "reimbursement", "hourly_rate_cents": rate,
+                    "amount_cents": None, "hourly_cap_cents": 1500 + 100 * funder_id, "refusal_reason": "",
+                    "notes": "", "created_at": info["start_at"] - timedelta(days=45)})
+                employer = self.employers[employer_id]
+                figures = []
+                for enrolment_id, trainee_id in people:
+                    travel = rng.choice([0, 0, 2500, 4000])
+                    covered.append({"id": len(covered) + 1, "agreement_id": agreement_id, "enrolment_id": enrolment_id,
+                                    "travel_agreed_cents": travel, "travel_actual_cents": travel,
+                                    "accommodation_agreed_cents": 0, "accommodation_actual_cents": 0,
+                                    "meals_agreed_cents": 0, "meals_actual_cents": 0})
+                    trainee = self.trainees[trainee_id]
+                    planned, attended, justified, unjustified = self.hours[enrolment_id]
+                    figures.append(TraineeFigures(
+                        enrolment_id=enrolment_id,
+                        trainee_name=" ".join(p for p in (trainee["civility"], trainee["first_name"],
+                                                          trainee["last_name"].upper()) if p),
+                        employer_name=employer["name"], employer_siret=employer["siret"],
+                        job_title=trainee["job_title"], session_id=session_id, planned_minutes=planned,
+                        attended_minutes=attended, absent_justified_minutes=justified,
+                        absent_unjustified_minutes=unjustified, annex={"travel": (travel, travel)}))
+                per_session[(session_id, funder_id)].append(AgreementTerms(
+                    file_number=agreements[-1]["file_number"], trainees=tuple(figures),
+                    hourly_rate_cents=rate, hourly_cap_cents=1500 + 100 * funder_id,
+                    mode=agreements[-1]["mode"]))
+        self.insert(conn, "funder_hourly_caps", caps)
+        self.insert(conn, "funding_agreements", agreements)
+        self.insert(conn, "funding_agreement_trainees", covered)
+
+        organisation = {name: self.organisation_row[name] for name in TEXT_FIELDS}
+        organisation["address_lines"] = [line for line in self.organisation_row["address"].splitlines() if line]
+        claims, claim_sessions, payments, numbers = [], [], [], defaultdict(int)
+        keys = list(per_session)
+        # The period claim: Uniformation's most recent files, whole sessions, trimmed to the line count wanted.
+        wanted, period_keys, period_terms, lines = self.counts["claim_workbook_lines"], [], [], 0
+        for key in reversed(keys):
+            if key[1] != 1 or lines >= wanted:
+                continue
+            for terms in per_session[key]:
+                room = wanted - lines
+                if room <= 0:
+                    break
+                trimmed = terms if len(terms.trainees) <= room else AgreementTerms(
+                    terms.file_number, terms.trainees[:room], terms.hourly_rate_cents, terms.amount_cents,
+                    terms.hourly_cap_cents, terms.mode)
+                period_terms.append(trimmed)
+                lines += len(trimmed.trainees)
+            period_keys.append(key)
+        session_keys = [key for key in keys if key not in set(period_keys)]
+        chosen = sorted(rng.sample(session_keys, min(self.counts["claims"] - 1, len(session_keys))),
+                        key=lambda key: self.sessions_info[key[0]]["end_at"])
+        for number, (group, terms) in enumerate(
+                [([key], per_session[key]) for key in chosen] + [(period_keys, period_terms)], start=1):
+            session_ids = sorted({key[0] for key in group}, key=lambda n: self.sessions_info[n]["start_at"])
+            infos = [self.sessions_info[n] for n in session_ids]
+            funder_id = group[0][1]
+            end = max(i["end_at"] for i in infos)
+            year = end.year
+            numbers[year] += 1
+            result = calculate(terms, True)
+            for line in result["lines"]:
+                session = self.sessions_info[line["session_id"]]
+                line["session_title"] = self.programme_titles[session["programme_id"]]
+                line["session_dates"] = f"{session['start_at']:%d/%m/%Y} – {session['end_at']:%d/%m/%Y}"
+            period = len(group) > 1
+            snapshot = {
+                "number": f"{year}-{numbers[year]:04d}", "organisation": organisation,
+                "funder": {"name": FUNDERS[funder_id - 1], "address": "", "contact_name": "", "contact_email": "",
+                           "accepts_annex_costs": True},
+                "period": [infos[0]["start_at"].date().isoformat(), end.date().isoformat()] if period else None,
+                "sessions": [{"id": n, "title": self.programme_titles[i["programme_id"]], "place": "",
+                              "start": i["start_at"].isoformat(), "end": i["end_at"].isoformat(),
+                              "planned_minutes": sum(self.hours_planned(n)), "modality": "in_person"}
+                             for n, i in zip(session_ids, infos)],
+                "lines": result["lines"], "totals": result["totals"]}
+            total = result["totals"]["total_cents"]
+            recent = end > self.now - timedelta(days=90)
+            status = "sent" if period else (rng.choice(["draft", "sent"]) if recent else rng.choices(
+                ["paid", "partially_paid", "rejected", "sent"], [80, 8, 4, 8])[0])
+            paid = total if status == "paid" else (total * 7 // 10 if status == "partially_paid" else 0)
+            sent_on = None if status == "draft" else end.date() + timedelta(days=10)
+            claims.append({
+                "id": number, "number": snapshot["number"], "funder_id": funder_id,
+                "period_start": infos[0]["start_at"].date() if period else None,
+                "period_end": end.date() if period else None, "status": status, "total_cents": total,
+                "paid_cents": paid, "snapshot": snapshot, "calculated_at": end + timedelta(days=9),
+                "sent_on": sent_on, "rejected_on": sent_on + timedelta(days=40) if status == "rejected" else None,
+                "rejection_reason": "Pièces manquantes" if status == "rejected" else "",
+                "created_at": end + timedelta(days=9)})
+            claim_sessions += [{"claim_id": number, "session_id": n} for n in session_ids]
+            if paid:
+                payments.append({"id": len(payments) + 1, "claim_id": number, "received_on": sent_on + timedelta(days=45),
+                                 "amount_cents": paid, "overpayment_cents": 0, "note": "",
+                                 "created_at": end + timedelta(days=55)})
+            self.audit_extra.append(self._audit("funding_claims", number, "created", None, "draft",
+                                                end + timedelta(days=9)))
+        self.insert(conn, "funding_claims", claims)
+        self.insert(conn, "funding_claim_sessions", claim_sessions)
+        self.insert(conn, "funding_claim_payments", payments)
+        self.insert(conn, "audit_entries", self.audit_extra)
+
+    def hours_planned(self, session_id: int) -> list[int]:
+        slots = [self.slot_rows[slot_id - 1] for slot_id in self.sessions_info[session_id]["slots"]]
+        return [(s["end_time"].hour * 60 + s["end_time"].minute) - (s["start_time"].hour * 60 + s["start_time"].minute)
+                for s in slots]
 
 
 def _signature_png() -> bytes:

@@ -266,6 +266,7 @@ def pages(marks: dict[str, int]) -> list[Page]:
         Page("questionnaire results (programme, all years)",
              f"/questionnaires/resultats?programme={marks['busiest_programme']}&questionnaire={marks['lineage']}",
              staff=True),
+        Page("funding dashboard", "/financement/", staff=True),
         Page("public catalogue", "/"),
         Page("public registration (waiting list)", f"/formations/sessions/{marks['full_session']}/inscription",
              post=True, marker=b"en position"),
