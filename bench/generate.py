@@ -390,9 +390,15 @@ class Generator:
     # --- questionnaires and answers --------------------------------------------------------------
 
     def questionnaires(self, conn) -> None:
-        from training_app.services.surveys import (ORIGIN_POSITIONING, ORIGIN_SATISFACTION, POSITIONING_LABELS,
-                                                   SATISFACTION_INTRODUCTION, SATISFACTION_TITLE,
-                                                   default_satisfaction_questions)
+        from training_app.services.surveys import (
+            ORIGIN_POSITIONING,
+            ORIGIN_SATISFACTION,
+            POSITIONING_LABELS,
+            SATISFACTION_INTRODUCTION,
+            SATISFACTION_TITLE,
+            default_satisfaction_questions,
+        )
+
         rng = self.rng
         questionnaires, questions = [], []
 
@@ -518,7 +524,6 @@ class Generator:
         sheets, records, signatures, versions, audit = [], [], [], [], []
         self.hours: dict[int, list[int]] = {}  # enrolment -> [planned, attended, absent justified, unjustified]
         self.sessions_with_sheets: list[int] = []
-        slots_by_id = {}
         past = sorted((n for n, info in self.sessions_info.items() if info["status"] in ("completed", "running")),
                       key=lambda n: self.sessions_info[n]["start_at"], reverse=True)
         trainers_of = defaultdict(list)
@@ -606,8 +611,13 @@ class Generator:
         """Hourly caps; a granted agreement per session, funder and employer for the trainees who said their
         OPCO pays; claims: one per session and funder (sent, paid, partly paid, rejected or draft) and one
         claim over a period with exactly `claim_workbook_lines` lines. Figures by services/claim_calculation."""
-        from training_app.services.claim_calculation import AgreementTerms, TraineeFigures, calculate
+        from training_app.services.claim_calculation import (
+            AgreementTerms,
+            TraineeFigures,
+            calculate,
+        )
         from training_app.services.organisation import TEXT_FIELDS
+
         rng = self.rng
         caps = [{"id": len(FUNDERS) * (year - 2015) + n, "funder_id": n, "year": year, "cap_cents": 1500 + 100 * n,
                  "note": ""} for year in range(2016, self.now.year + 2) for n in range(1, len(FUNDERS) + 1)]

@@ -58,32 +58,35 @@ def free_port() -> int:
 def gunicorn(app_spec: str, env: dict[str, str], workers: int = WORKERS, ready_path: str = "/"):
     """Serve `app_spec` with gunicorn on a free loopback port; yields the port. Stops it afterwards."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning", "--timeout", "60", app_spec]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn stopped (see {log.name}):\n" + open(log.name).read()[-3000:])
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                if Client(port).get(ready_path).status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer within 60 s (see {log.name})")
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop: the master stops its workers
+    with tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        os.unlink(log.name)
+            _wait_until_ready(process, port, ready_path, log.name)
+            yield port
+        finally:
+            process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop: the master stops its workers
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(process, port: int, ready_path: str, log_name: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            with open(log_name) as log:
+                raise RuntimeError("gunicorn stopped:\n" + log.read()[-3000:])
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if Client(port).get(ready_path).status == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError("gunicorn did not answer within 60 s")
+        time.sleep(0.2)
 
 
 def app_env(url: str, instance: str, *, count_queries: bool) -> dict[str, str]:
@@ -220,7 +223,7 @@ class Measure:
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
-        index = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+        index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
         return ordered[index] * 1000
 
 

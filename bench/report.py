@@ -77,11 +77,11 @@ def table(rows: list[Row], *, before: str, after: str, base: str, clients: int, 
 
     out = [
         f"training_app benchmark — database {databases.display(base)}",
-        f"pages: gunicorn {workers} sync workers, {clients} concurrent clients, {seconds:g} s per page, loopback; "
-        "documents: in-process, product and bare library alternately, best rounds compared",
+        (f"pages: gunicorn {workers} sync workers, {clients} concurrent clients, {seconds:g} s per page, loopback; "
+         "documents: in-process, product and bare library alternately, best rounds compared"),
         f"machine before: {before}; after: {after}",
-        "targets: p95 < 150 ms, >= 25 % of the bare view's throughput, SQL per page the same on both sizes, "
-        "documents <= 1.5 x the bare library",
+        ("targets: p95 < 150 ms, >= 25 % of the bare view's throughput, SQL per page the same on both sizes, "
+         "documents <= 1.5 x the bare library"),
         "",
         render(HEADERS),
         "|" + "|".join("-" * (widths[name] + 2) for name in fields) + "|",

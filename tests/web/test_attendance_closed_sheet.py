@@ -20,7 +20,7 @@ def _closed_sheet(trainer):
 
 
 def test_a_closed_sheet_offers_one_correction_form_at_a_time(admin_client, trainer):
-    session, slot, (awa, julien, sophie) = _closed_sheet(trainer)
+    session, slot, (_awa, julien, _sophie) = _closed_sheet(trainer)
     url = f"/sessions/{session.id}/emargement/{slot.id}"
     page = admin_client.get(url).get_data(as_text=True)
     assert page.count('data-testid="correct-link"') == 3 and "data-status-form" not in page

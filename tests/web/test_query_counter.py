@@ -18,9 +18,8 @@ def test_count_header_gives_the_statements_of_the_request(app):
     counted = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                                      "STORAGE_DIR": app.config["STORAGE_DIR"], "BENCH_COUNT_QUERIES": True})
     client = counted.test_client()
-    with counted.app_context():
-        with factories.count_queries() as statements:
-            response = client.get("/")
+    with counted.app_context(), factories.count_queries() as statements:
+        response = client.get("/")
     assert response.status_code == 200
     assert int(response.headers[HEADER]) == len(statements) > 0
     assert int(response.headers[CPU_HEADER]) > 0

@@ -205,7 +205,7 @@ TEXTS_SHOWN = 100  # written answers listed per question on a results page; the 
 
 class _Answer:
     """The columns answer_value() reads, from a counted row."""
-    __slots__ = ("rating", "yes", "choice", "choices", "text")
+    __slots__ = ("choice", "choices", "rating", "text", "yes")
 
     def __init__(self, rating=None, yes=None, choice=None, choices=None, text=None):
         self.rating, self.yes, self.choice, self.choices, self.text = rating, yes, choice, choices, text
