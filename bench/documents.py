@@ -154,7 +154,7 @@ def claim_workbook(app) -> DocumentMeasure:
 
         # The bare library call: the same cells, number formats, header style and total formulas in the same
         # sheets (the summary's rows too), values converted beforehand, written the plain openpyxl way.
-        from openpyxl.styles import Font
+        from openpyxl.styles import Alignment, Font
         from openpyxl.utils import get_column_letter
 
         from training_app.documents import funding_claim as claim_document
@@ -176,7 +176,7 @@ def claim_workbook(app) -> DocumentMeasure:
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
                 cell.fill = claim_document.HEADER_FILL
-                cell.alignment = claim_document.HEADER_ALIGNMENT
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
             for row, values in enumerate(rows, start=2):
                 for column, (value, kind) in enumerate(zip(values, kinds), start=1):
                     cell = sheet.cell(row=row, column=column, value=value)
