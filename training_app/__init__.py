@@ -5,6 +5,7 @@ import os
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from training_app.config import CONFIGS, ProductionConfig
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -33,6 +34,12 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     if not app.config.get("STORAGE_DIR"):
         app.config["STORAGE_DIR"] = os.path.join(app.instance_path, "storage")
     os.makedirs(app.config["STORAGE_DIR"], exist_ok=True)
+
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0:
+        # Behind the reverse proxy, the client's address (signature evidence, rate limits) and the
+        # scheme come from the proxy's headers, trusted for that many hops only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _init_extensions(app)
     _register_blueprints(app)
