@@ -149,6 +149,21 @@ def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer,
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"
 
 
+def test_an_enrolment_of_another_session_is_not_found_on_a_sheet_and_not_named(trainer_client, course):
+    session, _enrolments = course
+    slot = session.slots[0]
+    elsewhere = factories.make_session(start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
+    stranger = factories.make_enrolment(elsewhere, factories.make_trainee(first_name="Zoé", last_name="Secret"))
+    with during(slot):
+        signed = trainer_client.post(sheet_url(session, slot, f"/signer/{stranger.id}"),
+                                     data={"signature": DATA_URL()}, follow_redirects=True)
+        marked = trainer_client.post(sheet_url(session, slot, f"/statut/{stranger.id}"),
+                                     data={f"r{stranger.id}-status": "absent_unjustified"})
+    for response in (signed, marked):
+        assert response.status_code == 404 and "Secret" not in text(response)
+    assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
+
+
 def test_qr_code_flow_signs_for_the_trainee_of_the_personal_link(app, trainer_client, course):
     session, (awa, julien, _sophie) = course
     slot = session.slots[0]

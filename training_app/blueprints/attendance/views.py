@@ -39,6 +39,14 @@ def _load_slot(session_id: int, slot_id: int) -> tuple[TrainingSession, Slot]:
     return session, slot
 
 
+def _load_enrolment(session: TrainingSession, enrolment_id: int) -> Enrolment:
+    """An enrolment of this session only: another session's trainee is not found here (nor named)."""
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.session_id != session.id:
+        abort(404)
+    return enrolment
+
+
 def _sheet_url(session_id: int, slot_id: int, anchor: str = "") -> str:
     url = url_for("attendance.slot_sheet", session_id=session_id, slot_id=slot_id)
     return url + (f"#{anchor}" if anchor else "")
@@ -103,8 +111,8 @@ def slot_sheet(session_id: int, slot_id: int):
 @access(STAFF)
 def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
     """A trainee signs on the trainer's tablet."""
-    slot = _load_slot(session_id, slot_id)[1]
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    session, slot = _load_slot(session_id, slot_id)
+    enrolment = _load_enrolment(session, enrolment_id)
     form = SignatureForm()
     try:
         if not form.validate_on_submit():
@@ -124,7 +132,7 @@ def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
 @access(STAFF)
 def mark(session_id: int, slot_id: int, enrolment_id: int):
     session, slot = _load_slot(session_id, slot_id)
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    enrolment = _load_enrolment(session, enrolment_id)
     form = MarkForm(prefix=f"r{enrolment_id}")
     if form.validate_on_submit():
         try:
