@@ -214,3 +214,16 @@ def make_attendance_session(trainees: int = 3, trainers=(), modality: str = "in_
         db.session.commit()
     enrolments = [make_enrolment(session, make_trainee(last_name=f"Stagiaire{i:02d}")) for i in range(trainees)]
     return session, enrolments
+
+
+# --- review fixes ---------------------------------------------------------------------------------
+
+def make_convocation_sending(enrolment, actor=None, sent_at=None):
+    """Test data: a convocation recorded as sent (no document rendered)."""
+    from training_app.models import ConvocationSending
+    sending = ConvocationSending(enrolment=enrolment, sent_to=enrolment.trainee.email, channel="email",
+                                 actor=actor, actor_label=actor.name if actor else "",
+                                 sent_at=sent_at or datetime(2030, 2, 1, 9, 0))
+    db.session.add(sending)
+    db.session.commit()
+    return sending

@@ -7,6 +7,7 @@ from itertools import groupby
 
 from docxtpl import Listing
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager, joinedload
 
 from training_app.clock import local_now
 from training_app.documents import storage, word
@@ -176,8 +177,11 @@ def sent_enrolment_ids(session: TrainingSession) -> set[int]:
 
 
 def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None) -> list[ConvocationSending]:
-    query = db.select(ConvocationSending).join(ConvocationSending.enrolment).order_by(
-        ConvocationSending.sent_at.desc(), ConvocationSending.id.desc())
+    """Sendings, latest first, with the trainee and the sender loaded (one query)."""
+    query = (db.select(ConvocationSending).join(ConvocationSending.enrolment)
+             .options(contains_eager(ConvocationSending.enrolment).joinedload(Enrolment.trainee),
+                      joinedload(ConvocationSending.actor))
+             .order_by(ConvocationSending.sent_at.desc(), ConvocationSending.id.desc()))
     if enrolment is not None:
         query = query.where(ConvocationSending.enrolment_id == enrolment.id)
     if session is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from training_app.clock import utcnow
 from training_app.extensions import db
@@ -59,11 +59,12 @@ def _row(objective: ProgrammeObjective, outcome: LearningOutcome | None) -> tupl
 
 
 def assessed_enrolments(session: TrainingSession) -> list[Enrolment]:
-    """The enrolments a trainer assesses, by trainee name."""
+    """The enrolments a trainer assesses, by trainee name, with the trainee and their employer (one query)."""
     return list(db.session.scalars(
         db.select(Enrolment).join(Enrolment.trainee)
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))
-        .options(joinedload(Enrolment.trainee)).order_by(Trainee.last_name, Trainee.first_name)))
+        .options(contains_eager(Enrolment.trainee).joinedload(Trainee.employer))
+        .order_by(Trainee.last_name, Trainee.first_name)))
 
 
 @dataclass
