@@ -431,6 +431,29 @@ def test_justified_absence_keeps_its_document(course, trainer):
     assert record.justification_kind == "jpeg" and storage.exists(record.justification_path)
 
 
+def test_a_justification_document_stays_in_the_history_when_the_status_changes(course, trainer, admin):
+    from training_app.documents import storage
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        attendance.mark(slot, sophie, "absent_justified", actor=trainer, justification="Malade",
+                        document=_upload(_png(fmt="JPEG"), "certificat.png"))
+        db.session.commit()
+    path = db.session.scalar(db.select(AttendanceRecord.justification_path))
+    run_slot(slot, [awa, julien], trainer)  # Sophie stays absent; the trainer closes the sheet
+    with frozen_at(at(slot, 60 * 24)):
+        attendance.mark(slot, sophie, "absent_unjustified", actor=admin, reason="Certificat pour un autre jour")
+        db.session.commit()
+    closed, corrected = attendance.versions(slot)
+    kept = next(r for r in closed.snapshot["rows"] if r["enrolment_id"] == sophie.id)
+    now = next(r for r in corrected.snapshot["rows"] if r["enrolment_id"] == sophie.id)
+    assert (kept["justification_file"], kept["justification_kind"]) == (path, "jpeg") and storage.exists(path)
+    assert now["justification_file"] is None and now["status"] == "absent_unjustified"
+    entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "corrected")).one()
+    assert entry.details["before"]["justification_file"] == path and entry.details["after"]["justification_file"] \
+        is None
+
+
 def test_today_lists_the_sessions_of_the_trainer_with_the_current_slot(course, trainer, admin):
     session, _enrolments = course
     other = factories.make_user("trainer")

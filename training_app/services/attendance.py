@@ -529,7 +529,14 @@ def _record_state(record: AttendanceRecord | None) -> dict | None:
     return {"status": record.status, "minutes": record.minutes_attended,
             "arrival": record.arrival_time.strftime("%H:%M") if record.arrival_time else None,
             "departure": record.departure_time.strftime("%H:%M") if record.departure_time else None,
-            "justification": record.justification}
+            "justification": record.justification, **_justification_file(record)}
+
+
+def _justification_file(record: AttendanceRecord | None) -> dict:
+    """The stored justification document (kept in the history after a change of status clears it)."""
+    if record is None or not record.justification_path:
+        return {"justification_file": None, "justification_kind": None}
+    return {"justification_file": record.justification_path, "justification_kind": record.justification_kind}
 
 
 # --- versions -------------------------------------------------------------------------------------
@@ -561,6 +568,7 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
             "departure": (row.record.departure_time.strftime("%H:%M")
                           if row.record and row.record.departure_time else None),
             "justification": row.record.justification if row.record else "",
+            **_justification_file(row.record),
             "signed_at": row.signature.signed_at.isoformat(timespec="seconds") if row.signature else None,
             "method": row.signature.method if row.signature else None,
         } for row in data.rows],
