@@ -16,6 +16,7 @@ from training_app.formatting import date_fr, datetime_fr, hours, label, time_fr
 from training_app.models import (ConvocationSending, ConvocationText, Enrolment, EnrolmentStatus, Organisation,
                                  SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, mail
+from training_app.services.enrolments import lock_session
 from training_app.services.trainee_links import personal_url
 
 TEMPLATE = "convocation.docx"
@@ -155,7 +156,12 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
 
 def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> list[ConvocationSending]:
     """Send the convocation to every confirmed trainee of the session (only to those not convoked yet
-    with only_new)."""
+    with only_new).
+
+    Who is confirmed and who was convoked are read under the session row lock: a double click
+    waits for the first request, then finds its sendings and sends nothing twice.
+    """
+    lock_session(session.id)
     confirmed = confirmed_enrolments(session)
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
