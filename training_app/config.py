@@ -62,7 +62,7 @@ class Config:
     # Reverse proxies in front of the app (nginx, a load balancer...): with N > 0, the client's address
     # and scheme are read from the last N X-Forwarded-For / X-Forwarded-Proto values. Leave 0 when the
     # app is reached directly: those headers could then be forged by anyone.
-    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", 0))
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True

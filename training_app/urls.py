@@ -10,7 +10,7 @@ class IdConverter(IntegerConverter):
     """`<int:...>` in every route: a database id, 1 to MAX_ID. A larger number is a 404 (it matches no
     rule) instead of an "integer out of range" from the database."""
 
-    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):  # noqa: A002 - werkzeug's names
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

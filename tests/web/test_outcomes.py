@@ -76,15 +76,15 @@ def test_other_trainers_cannot_assess(trainer_client):
 def _loaded_form(page: str, action: str) -> dict:
     """The values a browser would post from the form of `page` whose action ends with `action`."""
     form = re.search(r'<form method="post" action="[^"]*' + re.escape(action) + r'"[^>]*>(.*?)</form>', page,
-                     re.S).group(1)
+                     re.DOTALL).group(1)
     data = {}
     for tag in re.findall(r"<input [^>]*>", form):
         name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
         if name:
             data[name.group(1)] = html.unescape(value.group(1)) if value else ""
-    for name, options in re.findall(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+    for name, options in re.findall(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.DOTALL):
         data[name] = re.search(r'<option selected value="([^"]*)"', options).group(1)
-    for name, text in re.findall(r'<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
+    for name, text in re.findall(r'<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.DOTALL):
         data[name] = html.unescape(text).removeprefix("\r\n").removeprefix("\n")
     return data
 

@@ -9,17 +9,17 @@ import csv
 import io
 import os
 import re
-import unicodedata
 import time
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 
 import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from openpyxl.utils.exceptions import InvalidFileException
 
 from training_app.documents import storage, uploads
 from training_app.extensions import db
