@@ -1,6 +1,5 @@
 """A double click on "send to those who have not received it" or on the questionnaire reminder
 e-mails nobody twice: the second request waits for the first under the session row lock."""
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,33 +13,6 @@ from training_app.services import ServiceError, convocations
 from training_app.services import surveys as survey_service
 
 REMINDING = datetime(2030, 3, 12, 10)  # the factory survey is open from 8 to 22 March 2030
-
-
-def _twice_at_once(app, action) -> tuple[list, list]:
-    """Run `action()` in two threads released together, each in its own app context and transaction."""
-    barrier = threading.Barrier(2, timeout=30)
-    results, errors = [], []
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(action())
-                db.session.commit()
-            except ServiceError as error:
-                db.session.rollback()
-                results.append(error.message)
-            except Exception as error:  # noqa: BLE001 - any other failure is the test's failure
-                errors.append(repr(error))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_sending_to_those_not_convoked_twice_in_a_row_sends_each_once(outbox):
@@ -64,7 +36,7 @@ def test_a_double_click_on_send_to_those_not_convoked_sends_each_convocation_onc
     def click():
         return len(convocations.send_all(db.session.get(TrainingSession, session_id), only_new=True))
 
-    results, errors = _twice_at_once(app, click)
+    results, errors = factories.run_together(app, click, click)
     assert errors == [] and sorted(results) == [0, 3]
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 3
     assert sorted(m.to[0] for m in outbox) == sorted(e.trainee.email for e in enrolments)
@@ -97,9 +69,9 @@ def test_a_double_click_on_the_reminder_e_mails_each_trainee_once(app, outbox):
         with frozen_at(REMINDING):
             return survey_service.send_reminders(db.session.get(Survey, survey_id))
 
-    results, errors = _twice_at_once(app, click)
+    results, errors = factories.run_together(app, click, click)
     assert errors == [] and 3 in results and len(results) == 2
-    assert any(isinstance(r, str) and "vient d'être envoyée" in r for r in results)
+    assert any(isinstance(r, ServiceError) and "vient d'être envoyée" in r.message for r in results)
     assert sorted(m.to[0] for m in outbox) == sorted(t.email for t in silent)
     db.session.expire_all()
     assert db.session.get(Survey, survey_id).reminders_sent == 1

@@ -143,29 +143,17 @@ def test_two_first_reviews_at_once_neither_collide_nor_overwrite(app):
         pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
     session, _ = _session_with(1)
     session_id = session.id
-    barrier = threading.Barrier(2, timeout=30)
-    saved, refused, errors = [], [], []
 
-    def save(text):
-        with app.app_context():
-            try:
-                target = db.session.get(TrainingSession, session_id)
-                barrier.wait()
-                outcomes.save_review(target, text, loaded_version=outcomes.review_version(None))
-                db.session.commit()
-                saved.append(text)
-            except outcomes.ReviewChanged:
-                refused.append(text)
-            except Exception as error:  # noqa: BLE001 - any other failure is the test's failure
-                errors.append(repr(error))
-            finally:
-                db.session.remove()
+    def first_save(text):
+        def save():
+            outcomes.save_review(db.session.get(TrainingSession, session_id), text,
+                                 loaded_version=outcomes.review_version(None))
+            return text
+        return save
 
-    threads = [threading.Thread(target=save, args=(text,)) for text in ("Version A", "Version B")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = factories.run_together(app, first_save("Version A"), first_save("Version B"))
+    saved = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, outcomes.ReviewChanged)]
     assert errors == [] and len(saved) == len(refused) == 1
     assert outcomes.review_for(session).text == saved[0]
 
