@@ -332,3 +332,47 @@ def take_attendance(session: TrainingSession, trainer: User, absent: dict | None
         with frozen_at(slot.ends_at - timedelta(minutes=5)):
             attendance.close_slot(slot, trainer, signature_data_url(99))
         db.session.commit()
+# --- review fixes ---------------------------------------------------------------------------------
+
+def make_convocation_sending(enrolment, actor=None, sent_at=None):
+    """Test data: a convocation recorded as sent (no document rendered)."""
+    from training_app.models import ConvocationSending
+    sending = ConvocationSending(enrolment=enrolment, sent_to=enrolment.trainee.email, channel="email",
+                                 actor=actor, actor_label=actor.name if actor else "",
+                                 sent_at=sent_at or datetime(2030, 2, 1, 9, 0))
+    db.session.add(sending)
+    db.session.commit()
+    return sending
+
+
+def run_together(app, *actions) -> tuple[list, list]:
+    """Run each action in its own thread, app context and transaction, released at the same moment
+    (concurrency tests, PostgreSQL). An action's return value (or its ServiceError, rolled back) goes to
+    `results`; any other exception to `errors`."""
+    import threading
+
+    from training_app.services import ServiceError
+
+    barrier = threading.Barrier(len(actions), timeout=30)
+    results, errors = [], []
+
+    def run(action):
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(action())
+                db.session.commit()
+            except ServiceError as error:
+                db.session.rollback()
+                results.append(error)
+            except Exception as error:  # noqa: BLE001 - any other failure is the test's failure
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors

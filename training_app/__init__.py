@@ -2,9 +2,11 @@
 import logging
 import os
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from training_app.config import CONFIGS, ProductionConfig
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -33,6 +35,12 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     if not app.config.get("STORAGE_DIR"):
         app.config["STORAGE_DIR"] = os.path.join(app.instance_path, "storage")
     os.makedirs(app.config["STORAGE_DIR"], exist_ok=True)
+
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0:
+        # Behind the reverse proxy, the client's address (signature evidence, rate limits) and the
+        # scheme come from the proxy's headers, trusted for that many hops only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -77,7 +85,9 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from training_app.access import PUBLIC, access
     from training_app.blueprints import BLUEPRINTS
+    from training_app.urls import IdConverter
 
+    app.url_map.converters["int"] = IdConverter  # before any rule uses it
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     access(PUBLIC)(app.view_functions["static"])
@@ -103,6 +113,16 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
         return render_error(400, _("Le formulaire a expiré ou n'est pas valide : rechargez la page et recommencez."))
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def out_of_range(e):
+        # A value the database cannot take (a huge number in a query parameter, say): the request's
+        # transaction is over, nothing of it is kept; the visitor is told, never shown a 500.
+        db.session.rollback()
+        current_app.logger.info("value refused by the database: %s", e)
+        return render_error(400, _("La demande contient une valeur impossible (un nombre trop grand, par "
+                                   "exemple) : vérifiez l'adresse ou le formulaire. Rien n'a été enregistré."))
 
     @app.errorhandler(500)
     def server_error(e):

@@ -59,6 +59,11 @@ class Config:
     # Convert issued documents to PDF through LibreOffice when it is installed.
     DOCUMENTS_AS_PDF = _bool("DOCUMENTS_AS_PDF", False)
 
+    # Reverse proxies in front of the app (nginx, a load balancer...): with N > 0, the client's address
+    # and scheme are read from the last N X-Forwarded-For / X-Forwarded-Proto values. Leave 0 when the
+    # app is reached directly: those headers could then be forged by anyone.
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

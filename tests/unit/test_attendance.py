@@ -341,6 +341,40 @@ def test_qr_code_signs_for_the_trainee_of_the_link_only(course):
     assert entry.actor_id is None and awa.trainee.full_name in entry.actor_label
 
 
+def test_the_room_qr_code_rotates_every_minute_and_is_good_for_two(course):
+    session, (awa, _julien, _sophie) = course
+    slot = session.slots[0]
+    shown_at = datetime.combine(slot.date, slot.start_time) + timedelta(seconds=10)  # 14:00:10
+    with frozen_at(shown_at):
+        shown = attendance.qr_token(slot)
+        assert attendance.slot_from_qr(shown) == slot
+    with frozen_at(shown_at + timedelta(seconds=30)):
+        assert attendance.qr_token(slot) == shown  # the same code all the minute
+    with frozen_at(shown_at + timedelta(seconds=60)):
+        assert attendance.qr_token(slot) != shown  # a new code the next minute...
+        assert attendance.slot_from_qr(shown) == slot  # ...and the previous one still scans
+    with frozen_at(shown_at + timedelta(seconds=110)):  # 14:02:00: two minutes later, a forwarded photo fails
+        assert attendance.slot_from_qr(shown) is None
+        with pytest.raises(ServiceError, match="a expiré"):
+            attendance.sign_as_trainee(slot, awa.trainee, DATA_URL(), qr=shown)
+
+
+def test_the_pass_of_a_scan_is_for_the_trainee_who_scanned_for_a_quarter_of_an_hour(course):
+    session, (awa, julien, _sophie) = course
+    slot, other_slot = session.slots[0], session.slots[1]
+    with frozen_at(at(slot)):
+        scanned = attendance.qr_pass(slot, awa.trainee)
+        assert not attendance.scanned_in_room(slot, julien.trainee, scanned)  # forwarded to a colleague
+        assert not attendance.scanned_in_room(other_slot, awa.trainee, scanned)
+        assert not attendance.scanned_in_room(slot, awa.trainee, "forged")
+    with frozen_at(at(slot, 5 + 16)), pytest.raises(ServiceError, match="a expiré"):
+        attendance.sign_as_trainee(slot, awa.trainee, DATA_URL(), qr=scanned)
+    with frozen_at(at(slot, 5 + 14)):  # drawing a signature may take a while after the scan
+        signature = attendance.sign_as_trainee(slot, awa.trainee, DATA_URL(), qr=scanned)
+        db.session.commit()
+    assert (signature.enrolment_id, signature.method) == (awa.id, "qr")
+
+
 def test_remote_sessions_accept_the_personal_link_alone():
     session, (awa,) = factories.make_attendance_session(trainees=1, modality="remote")
     slot = session.slots[0]
@@ -394,6 +428,29 @@ def test_justified_absence_keeps_its_document(course, trainer):
                                  document=_upload(_png(fmt="JPEG"), "certificat.png"))
     db.session.commit()
     assert record.justification_kind == "jpeg" and storage.exists(record.justification_path)
+
+
+def test_a_justification_document_stays_in_the_history_when_the_status_changes(course, trainer, admin):
+    from training_app.documents import storage
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        attendance.mark(slot, sophie, "absent_justified", actor=trainer, justification="Malade",
+                        document=_upload(_png(fmt="JPEG"), "certificat.png"))
+        db.session.commit()
+    path = db.session.scalar(db.select(AttendanceRecord.justification_path))
+    run_slot(slot, [awa, julien], trainer)  # Sophie stays absent; the trainer closes the sheet
+    with frozen_at(at(slot, 60 * 24)):
+        attendance.mark(slot, sophie, "absent_unjustified", actor=admin, reason="Certificat pour un autre jour")
+        db.session.commit()
+    closed, corrected = attendance.versions(slot)
+    kept = next(r for r in closed.snapshot["rows"] if r["enrolment_id"] == sophie.id)
+    now = next(r for r in corrected.snapshot["rows"] if r["enrolment_id"] == sophie.id)
+    assert (kept["justification_file"], kept["justification_kind"]) == (path, "jpeg") and storage.exists(path)
+    assert now["justification_file"] is None and now["status"] == "absent_unjustified"
+    entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "corrected")).one()
+    assert entry.details["before"]["justification_file"] == path and entry.details["after"]["justification_file"] \
+        is None
 
 
 def test_today_lists_the_sessions_of_the_trainer_with_the_current_slot(course, trainer, admin):

@@ -1,10 +1,15 @@
 """Participant lists: .xlsx and .csv, a per-row report, only valid rows imported, in file order."""
+import csv
 import io
+import os
+import time
+import zipfile
 
 import pytest
 from werkzeug.datastructures import FileStorage
 
 from tests import factories
+from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import Employer, Enrolment, Trainee
 from training_app.services import ServiceError, enrolment_import
@@ -92,6 +97,53 @@ def test_unreadable_files_are_refused_with_a_reason(content, name, message):
     session = factories.make_session()
     with pytest.raises(ServiceError, match=message):
         _check(session, content, name)
+
+
+def _damaged_workbooks() -> dict[str, bytes]:
+    """A real workbook, then damaged the ways a download or a copy damages files."""
+    good = factories.xlsx_bytes([HEADER] + [["Mme", "Diallo", f"Awa{i}", f"awa{i}@example.org", "", "", ""]
+                                            for i in range(300)])
+    sheet = zipfile.ZipFile(io.BytesIO(good)).getinfo("xl/worksheets/sheet1.xml")
+    start = sheet.header_offset + 30 + len(sheet.filename)
+    damaged = {"truncated": good[:len(good) // 2], "cut at the end": good[:-30]}
+    for name, delta in (("corrupt deflate stream", 40), ("broken XML", 400)):
+        flipped = bytearray(good)
+        flipped[start + delta] ^= 0xFF
+        damaged[name] = bytes(flipped)
+    rebuilt = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(rebuilt, "w") as target:
+        for item in source.infolist():
+            if item.filename != "[Content_Types].xml":
+                target.writestr(item.filename, source.read(item.filename))
+    damaged["no content types"] = rebuilt.getvalue()
+    return damaged
+
+
+@pytest.mark.parametrize("damage", list(_damaged_workbooks()))
+def test_a_damaged_workbook_is_refused_with_a_reason(damage):
+    content = _damaged_workbooks()[damage]
+    with pytest.raises(ServiceError, match="Ce classeur Excel est illisible"):
+        enrolment_import.parse(content, "xlsx")
+
+
+def test_a_csv_cell_beyond_the_csv_module_limit_is_refused_with_a_reason():
+    session = factories.make_session()
+    content = ("Nom;Prénom;E-mail\nDiallo;Awa;" + "x" * (csv.field_size_limit() + 10) + "\n").encode()
+    with pytest.raises(ServiceError, match="Ce fichier CSV est illisible"):
+        _check(session, content, "liste.csv")
+
+
+def test_previewed_files_never_confirmed_are_deleted_after_a_day():
+    session = factories.make_session()
+    forgotten = enrolment_import.stash(session, b"Nom;Prenom;E-mail\nDiallo;Awa;awa@example.org", "csv")
+    recent = enrolment_import.stash(session, b"Nom;Prenom;E-mail\nBenali;Karim;karim@example.org", "csv")
+    forgotten_path = enrolment_import.unstash(session, forgotten)[2]
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(storage.absolute(forgotten_path), (two_days_ago, two_days_ago))
+    latest = enrolment_import.stash(session, b"Nom;Prenom;E-mail\nLe Bihan;Julien;julien@example.org", "csv")
+    assert not storage.exists(forgotten_path)
+    for token in (recent, latest):
+        assert enrolment_import.unstash(session, token)[1] == "csv"
 
 
 def test_the_stashed_file_is_bound_to_its_session():

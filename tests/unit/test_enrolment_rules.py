@@ -190,6 +190,24 @@ def test_moving_to_another_session_of_the_same_programme(outbox):
         enrolments.move(waiting, source)
 
 
+def test_a_confirmed_trainee_cannot_be_moved_out_of_a_started_session(outbox):
+    programme = factories.make_programme()
+    source = factories.make_session(programme=programme, capacity=1)  # Tue 5 Mar 2030 14:00 to Fri 8 Mar
+    target = factories.make_session(programme=programme, start=datetime(2030, 4, 2, 9, 30),
+                                    end=datetime(2030, 4, 3, 18))
+    seated, waiting = factories.enrol(source), factories.enrol(source)
+    with frozen_at(datetime(2030, 3, 6, 10)), pytest.raises(ServiceError) as refused:
+        enrolments.move(seated, target)
+    db.session.rollback()
+    assert str(refused.value) == ("La session a commencé : enregistrez plutôt un abandon, "
+                                  "avec sa date et son motif.")
+    assert _states(source) == ["confirmed", "waitlisted"] and _states(target) == []
+    with frozen_at(datetime(2030, 3, 6, 10)):  # a waitlisted trainee may still go to a later session
+        moved = enrolments.move(waiting, target)
+    db.session.commit()
+    assert (moved.status, _states(source)) == ("confirmed", ["confirmed", "cancelled"])
+
+
 def test_prices_internal_free_session_price_and_the_cycle_special_price_from_the_third_programme():
     cycle = factories.make_cycle(special_price_cents=45000)
     programmes = [factories.make_programme(cycle_id=cycle.id, price_cents=56000) for _ in range(4)]

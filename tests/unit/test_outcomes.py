@@ -106,6 +106,58 @@ def test_the_session_review_is_written_and_rewritten():
         outcomes.save_review(session, "x" * 20001)
 
 
+def test_cells_left_as_loaded_are_not_written_so_an_earlier_page_keeps_a_later_change():
+    session, (enrolment,) = _session_with(1)
+    first, second, _third = session.programme.objectives
+    loaded = {o.id: (code, comment) for o, code, comment in outcomes.results_for(enrolment)}
+    colleague, trainer = factories.make_user("trainer"), factories.make_user("trainer")
+    outcomes.record_outcome(enrolment, first, "acquired", "Vu en jeu de rôle", actor=colleague)  # saved meanwhile
+    db.session.commit()
+    page = [Assessment(enrolment.id, o.id, *loaded[o.id], loaded_result=loaded[o.id][0],
+                       loaded_comment=loaded[o.id][1]) for o in (first, second)]
+    page[1].result = "not_acquired"  # the only cell changed on the earlier page
+    assert outcomes.record_outcomes(session, page, actor=trainer) == 1
+    db.session.commit()
+    assert [(code, comment) for _o, code, comment in outcomes.results_for(enrolment)] == [
+        ("acquired", "Vu en jeu de rôle"), ("not_acquired", ""), ("not_assessed", "")]
+
+
+def test_a_review_changed_since_the_page_was_loaded_is_not_overwritten():
+    session, _ = _session_with(1)
+    first, second = factories.make_user("trainer", name="Camille"), factories.make_user("trainer")
+    blank = outcomes.review_version(None)
+    outcomes.save_review(session, "Première version.", actor=first, loaded_version=blank)
+    db.session.commit()
+    with pytest.raises(outcomes.ReviewChanged, match="Camille a enregistré le bilan"):
+        outcomes.save_review(session, "Ma version.", actor=second, loaded_version=blank)
+    db.session.rollback()
+    loaded = outcomes.review_version(outcomes.review_for(session))
+    outcomes.save_review(session, "Ma version, après lecture.", actor=second, loaded_version=loaded)
+    db.session.commit()
+    assert outcomes.review_for(session).text == "Ma version, après lecture."
+
+
+@pytest.mark.postgres_only
+def test_two_first_reviews_at_once_neither_collide_nor_overwrite(app):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    session, _ = _session_with(1)
+    session_id = session.id
+
+    def first_save(text):
+        def save():
+            outcomes.save_review(db.session.get(TrainingSession, session_id), text,
+                                 loaded_version=outcomes.review_version(None))
+            return text
+        return save
+
+    results, errors = factories.run_together(app, first_save("Version A"), first_save("Version B"))
+    saved = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, outcomes.ReviewChanged)]
+    assert errors == [] and len(saved) == len(refused) == 1
+    assert outcomes.review_for(session).text == saved[0]
+
+
 def test_progress_counts_assessed_objectives():
     session, enrolments = _session_with(2)
     outcomes.record_outcome(enrolments[0], session.programme.objectives[0], "acquired")

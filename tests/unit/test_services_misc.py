@@ -85,3 +85,11 @@ def test_hours(minutes, shown):
 def test_money():
     assert formatting.money(123456) == "1\u202f234,56 €"
     assert formatting.money(None) == "Sur demande"
+
+
+def test_confirm_messages_cannot_break_out_of_javascript(app):
+    with app.test_request_context():
+        macros = app.jinja_env.get_template("_macros.html").module
+        html = str(macros.post_button("/x", "Supprimer", confirm="Supprimer O'Brien'); alert(1); ('"))
+    assert "alert(1); ('" not in html
+    assert 'confirm(&#34;Supprimer O&#39;Brien&#39;); alert(1); (&#39;&#34;)' in html or "\\u0027" in html

@@ -1,4 +1,5 @@
 """Attendance through the test client: sheets, signing, QR flow, closing, exports, access, query counts."""
+import base64
 import io
 import re
 from datetime import datetime, timedelta
@@ -148,23 +149,42 @@ def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer,
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"
 
 
+def test_an_enrolment_of_another_session_is_not_found_on_a_sheet_and_not_named(trainer_client, course):
+    session, _enrolments = course
+    slot = session.slots[0]
+    elsewhere = factories.make_session(start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
+    stranger = factories.make_enrolment(elsewhere, factories.make_trainee(first_name="Zoé", last_name="Secret"))
+    with during(slot):
+        signed = trainer_client.post(sheet_url(session, slot, f"/signer/{stranger.id}"),
+                                     data={"signature": DATA_URL()}, follow_redirects=True)
+        marked = trainer_client.post(sheet_url(session, slot, f"/statut/{stranger.id}"),
+                                     data={f"r{stranger.id}-status": "absent_unjustified"})
+    for response in (signed, marked):
+        assert response.status_code == 404 and "Secret" not in text(response)
+    assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
+
+
 def test_qr_code_flow_signs_for_the_trainee_of_the_personal_link(app, trainer_client, course):
     session, (awa, julien, _sophie) = course
     slot = session.slots[0]
     with during(slot):
         qr_page = text(trainer_client.get(sheet_url(session, slot, "/qr")))
-        room_url = re.search(r"http://[^/]+(/emargement/salle/[^<\s]+)", qr_page).group(1)
-        assert 'src="data:image/png;base64,' in qr_page
+        room_url = f"/emargement/salle/{attendance.qr_token(slot)}"
+        # The page shows the QR code of this minute, refreshes itself, and never prints the link itself.
+        shown = re.search(r'src="data:image/png;base64,([^"]+)"', qr_page).group(1)
+        assert base64.b64decode(shown) == attendance.qr_png(app.config["PUBLIC_URL"] + room_url)
+        assert '<meta http-equiv="refresh" content="30">' in qr_page and "/emargement/salle/" not in qr_page
 
         phone = app.test_client()
         # A phone that never opened a personal link is told how to sign, and cannot sign.
         unknown = text(phone.get(room_url))
         assert "ne sait pas encore qui vous êtes" in unknown and "<canvas" not in unknown
-        # Awa opens her personal link on her phone; then the room QR code leads to her own signing page.
+        # Awa opens her personal link on her phone; then the room QR code says whose link it is.
         assert phone.get(factories.personal_path(awa.trainee)).status_code == 200
-        response = phone.get(room_url)
-        assert response.status_code == 302
-        sign_page = response.headers["Location"]
+        room = text(phone.get(room_url))
+        assert re.search(r'data-testid="remembered">([^<]+)<', room).group(1) == awa.trainee.full_name
+        assert "Ce n'est pas moi" in room
+        sign_page = re.search(r'href="([^"]+)">C\'est moi', room).group(1).replace("&amp;", "&")
         page = text(phone.get(sign_page))
         assert awa.trainee.full_name in page and "<canvas" in page
         qr = re.search(r'name="qr" type="hidden" value="([^"]+)"', page).group(1)
@@ -179,13 +199,55 @@ def test_qr_code_flow_signs_for_the_trainee_of_the_personal_link(app, trainer_cl
     assert db.session.scalar(db.select(db.func.count(Signature.id))) == 1
 
 
+def test_on_a_shared_phone_the_next_trainee_says_it_is_not_them_and_signs_with_their_own_link(app, course):
+    session, (awa, julien, _sophie) = course
+    slot = session.slots[0]
+    phone = app.test_client()
+    with during(slot):
+        room_url = f"/emargement/salle/{attendance.qr_token(slot)}"
+        assert phone.get(factories.personal_path(awa.trainee)).status_code == 200
+        assert awa.trainee.full_name in text(phone.get(room_url))  # Julien picks up Awa's phone
+        response = phone.post("/emargement/salle/oublier", follow_redirects=True)
+        assert "ne vous reconnaît plus" in text(response)
+        room = text(phone.get(room_url))
+        assert "ne sait pas encore qui vous êtes" in room and awa.trainee.full_name not in room
+        assert phone.get(factories.personal_path(julien.trainee)).status_code == 200
+        room = text(phone.get(room_url))
+        assert re.search(r'data-testid="remembered">([^<]+)<', room).group(1) == julien.trainee.full_name
+        sign_page = re.search(r'href="([^"]+)">C\'est moi', room).group(1).replace("&amp;", "&")
+        qr = re.search(r'[?&]qr=([^&]+)', sign_page).group(1)
+        assert phone.post(sign_page, data={"signature": DATA_URL(), "qr": qr}).status_code == 302
+        # Julien's pass is no use on Awa's link: a scan proves the presence of the one who scanned.
+        awa_page = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id, qr=qr)
+        response = app.test_client().post(awa_page, data={"signature": DATA_URL(), "qr": qr})
+        assert response.status_code == 422 and "a expiré" in text(response)
+    assert [s.enrolment_id for s in db.session.scalars(db.select(Signature))] == [julien.id]
+
+
+def test_a_photo_of_the_qr_code_forwarded_later_no_longer_opens_the_signing_page(app, course):
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    phone = app.test_client()
+    assert phone.get(factories.personal_path(awa.trainee)).status_code == 200
+    with during(slot):
+        room_url = f"/emargement/salle/{attendance.qr_token(slot)}"
+    with during(slot, minutes=7):
+        response = phone.get(room_url)
+        assert response.status_code == 404 and "change chaque minute" in text(response)
+        path = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id,
+                                       qr=room_url.rsplit("/", 1)[1])
+        page = text(phone.get(path))
+        assert "Ce QR code a expiré" in page and "<canvas" not in page
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
+
+
 def test_qr_code_signing_is_refused_outside_the_window(app, course):
     session, (awa, *_rest) = course
     slot = session.slots[0]
     phone = app.test_client()
-    path = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id,
-                                   qr=attendance.qr_token(slot))
     with frozen_at(slot.ends_at + timedelta(minutes=5)):
+        path = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id,
+                                       qr=attendance.qr_token(slot))
         page = text(phone.get(path))
         assert "La signature est ouverte de 13h45 à 18h00" in page and "<canvas" not in page
         response = phone.post(path, data={"signature": DATA_URL(), "qr": attendance.qr_token(slot)})

@@ -194,6 +194,13 @@ def test_import_preview_then_confirmation(admin_client, outbox):
     response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n"), "x.csv")},
                                  content_type="multipart/form-data")
     assert "pas d'un type accepté (XLSX, CSV)" in _page(response)
+    response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(content[:-30]), "x.xlsx")},
+                                 content_type="multipart/form-data")
+    assert response.status_code == 200 and "Ce classeur Excel est illisible" in _page(response)
+    huge_cell = ("Nom;Prénom;E-mail\nDiallo;Awa;" + "x" * 200_000 + "\n").encode()
+    response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(huge_cell), "x.csv")},
+                                 content_type="multipart/form-data")
+    assert response.status_code == 200 and "Ce fichier CSV est illisible" in _page(response)
     assert admin_client.get("/inscriptions/modele-import.xlsx").data.startswith(b"PK")
 
 

@@ -1,4 +1,7 @@
 """Learning outcomes through the web: a trainer of the session assesses each trainee and writes the review."""
+import html
+import re
+
 from tests import factories
 from training_app.extensions import db
 from training_app.models import LearningOutcome
@@ -68,3 +71,69 @@ def test_other_trainers_cannot_assess(trainer_client):
     other_session, _ = _session(factories.make_user("trainer"))
     assert trainer_client.get(f"/sessions/{other_session.id}/acquis").status_code == 403
     assert trainer_client.post(f"/sessions/{other_session.id}/bilan", data={"text": "x"}).status_code == 403
+
+
+def _loaded_form(page: str, action: str) -> dict:
+    """The values a browser would post from the form of `page` whose action ends with `action`."""
+    form = re.search(r'<form method="post" action="[^"]*' + re.escape(action) + r'"[^>]*>(.*?)</form>', page,
+                     re.DOTALL).group(1)
+    data = {}
+    for tag in re.findall(r"<input [^>]*>", form):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name:
+            data[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for name, options in re.findall(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.DOTALL):
+        data[name] = re.search(r'<option selected value="([^"]*)"', options).group(1)
+    for name, text in re.findall(r'<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.DOTALL):
+        data[name] = html.unescape(text).removeprefix("\r\n").removeprefix("\n")
+    return data
+
+
+def test_two_trainers_saving_pages_loaded_at_different_times_keep_each_others_changes(app, trainer_client, trainer):
+    session, (awa, julien) = _session(trainer)
+    first, second = session.programme.objectives
+    colleague = factories.make_user("trainer")
+    session.trainers.append(colleague)
+    db.session.commit()
+    other_client = app.test_client()
+    factories.login(other_client, colleague)
+    url = f"/sessions/{session.id}/acquis"
+    mine = _loaded_form(_text(trainer_client.get(url)), "/acquis")  # loaded before the colleague saves
+    theirs = _loaded_form(_text(other_client.get(url)), "/acquis")
+    theirs[f"r_{awa.id}_{first.id}"] = "acquired"
+    assert other_client.post(url, data=theirs).status_code == 302
+    mine[f"r_{julien.id}_{second.id}"] = "not_acquired"
+    mine[f"c_{julien.id}_{second.id}"] = "Absent au jeu de rôle"
+    response = trainer_client.post(url, data=mine, follow_redirects=True)
+    assert "Évaluation des acquis enregistrée (1 modification(s))." in _text(response)
+    assert [code for _o, code, _c in outcomes.results_for(awa)] == ["acquired", "not_assessed"]
+    assert [(code, c) for _o, code, c in outcomes.results_for(julien)] == [
+        ("not_assessed", ""), ("not_acquired", "Absent au jeu de rôle")]
+
+
+def test_a_review_saved_by_someone_else_since_the_page_was_loaded_is_not_overwritten(app, trainer_client,
+                                                                                      trainer):
+    session, _ = _session(trainer)
+    colleague = factories.make_user("trainer", name="Inès Colleague")
+    session.trainers.append(colleague)
+    db.session.commit()
+    other_client = app.test_client()
+    factories.login(other_client, colleague)
+    url = f"/sessions/{session.id}/acquis"
+    mine = _loaded_form(_text(trainer_client.get(url)), "/bilan")
+    theirs = _loaded_form(_text(other_client.get(url)), "/bilan")
+    theirs["text"] = "Le groupe veut une suite en juin."
+    assert other_client.post(f"/sessions/{session.id}/bilan", data=theirs).status_code == 302
+    mine["text"] = "Groupe très engagé."
+    response = trainer_client.post(f"/sessions/{session.id}/bilan", data=mine)
+    page = _text(response)
+    assert response.status_code == 409
+    assert "Inès Colleague a enregistré le bilan" in page and "Le groupe veut une suite en juin." in page
+    assert outcomes.review_for(session).text == "Le groupe veut une suite en juin."
+    # Having read the colleague's version, the trainer merges it and saves again.
+    again = _loaded_form(page, "/bilan")
+    assert again["text"] == "Groupe très engagé."
+    again["text"] = "Groupe très engagé. Le groupe veut une suite en juin."
+    assert trainer_client.post(f"/sessions/{session.id}/bilan", data=again).status_code == 302
+    db.session.expire_all()
+    assert outcomes.review_for(session).text == "Groupe très engagé. Le groupe veut une suite en juin."

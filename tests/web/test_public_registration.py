@@ -8,8 +8,8 @@ from itsdangerous import TimestampSigner
 from tests import factories
 from training_app import create_app
 from training_app.extensions import db, limiter
-from training_app.models import Employer, Enrolment, Trainee
-from training_app.services import convocations
+from training_app.models import AuditEntry, Employer, Enrolment, Trainee
+from training_app.services import convocations, trainee_links
 
 
 def _page(response) -> str:
@@ -208,7 +208,8 @@ def test_an_expired_tampered_or_replaced_link_shows_no_data_and_offers_a_new_lin
         path = factories.personal_path(trainee)[:-3] + "abc"
     else:
         path = factories.personal_path(trainee)
-        client.post("/moi/nouveau-lien", data={"email": trainee.email})
+        trainee_links.revoke_links(trainee, actor=factories.make_user("admin"))
+        db.session.commit()
     response = client.get(path)
     page = _page(response)
     assert response.status_code == 403
@@ -226,3 +227,40 @@ def test_a_new_link_is_sent_by_e_mail_and_opens_the_page(client, outbox):
     assert "Bonjour Awa Diallo" in _page(client.get(link))
     client.post("/moi/nouveau-lien", data={"email": "inconnu@example.org"})
     assert len(outbox) == 1  # an unknown address gets the same answer and no e-mail
+
+
+def test_asking_for_a_new_link_revokes_nothing(client, outbox):
+    trainee = factories.make_trainee("Awa", "Diallo", email="awa@example.org")
+    factories.enrol(factories.make_session(), trainee)
+    link_in_use = factories.personal_path(trainee)
+    for _ in range(3):  # anyone who knows the address may ask, as often as the rate limit allows
+        client.post("/moi/nouveau-lien", data={"email": "awa@example.org"})
+    assert client.get(link_in_use).status_code == 200
+    fresh = outbox[-1].body.split("http://127.0.0.1:5000")[1].split()[0]
+    assert client.get(fresh).status_code == 200
+    db.session.expire_all()
+    assert trainee.link_version == 1 and "ne fonctionnent plus" not in outbox[-1].body
+
+
+def test_an_administrator_revokes_the_links_and_the_trainee_gets_a_new_one(app, admin_client, outbox):
+    trainee = factories.make_trainee("Awa", "Diallo", email="awa@example.org")
+    enrolment = factories.enrol(factories.make_session(), trainee)
+    old_link = factories.personal_path(trainee)
+    phone = app.test_client()
+    assert phone.get(old_link).status_code == 200
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/revoquer-liens", follow_redirects=True)
+    page = _page(response)
+    assert "Les liens personnels de Awa Diallo sont révoqués" in page and "Derniers liens révoqués le" in page
+    assert phone.get(old_link).status_code == 403
+    assert "ne fonctionnent plus" in outbox[-1].body and outbox[-1].to == ["awa@example.org"]
+    new_link = outbox[-1].body.split("http://127.0.0.1:5000")[1].split()[0]
+    assert phone.get(new_link).status_code == 200
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "links_revoked"))
+    assert (entry.entity_type, entry.entity_id, entry.details["enrolment_id"]) == ("trainees", trainee.id,
+                                                                                   enrolment.id)
+    assert entry.actor_label == "Alice Admin"
+
+
+def test_a_trainer_cannot_revoke_links(app, trainer_client):
+    enrolment = factories.enrol(factories.make_session())
+    assert trainer_client.post(f"/inscriptions/{enrolment.id}/revoquer-liens").status_code == 403

@@ -20,7 +20,7 @@ from datetime import datetime, time, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from PIL import Image
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -39,9 +39,13 @@ PNG_DATA_URL = "data:image/png;base64,"
 MAX_SIGNATURE_BYTES = 150 * 1024   # a pad drawing is a few kilobytes
 MAX_SIGNATURE_SIDE = 3000          # pixels
 UPLOAD_KINDS = ("pdf", "jpeg", "png")
+EPOCH = datetime(1970, 1, 1)
 DEFAULT_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 QR_SALT = "attendance-room-qr"
-QR_MAX_AGE = 24 * 3600
+QR_PASS_SALT = "attendance-room-qr-pass"
+QR_ROTATION_SECONDS = 60     # the room's QR code changes every minute; a scanned code is good for the
+                             # current and the previous minute, so a forwarded photo of it soon stops working
+QR_PASS_MAX_AGE = 15 * 60    # once scanned, the trainee of the phone has this long to draw their signature
 
 STATUS_LABELS = {
     AttendanceStatus.PRESENT: _l("Présent·e"),
@@ -199,21 +203,50 @@ def decode_signature(data_url: str | None) -> bytes:
 
 # --- room QR codes --------------------------------------------------------------------------------
 
-def _qr_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=QR_SALT)
+def _qr_serializer(salt: str = QR_SALT) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _epoch_seconds() -> int:
+    return int((utcnow() - EPOCH).total_seconds())
 
 
 def qr_token(slot: Slot) -> str:
-    """What the room's QR code carries: the half-day, signed. Never who signs."""
-    return _qr_serializer().dumps({"s": slot.id})
+    """What the room's QR code carries: the half-day and the current minute, signed. Never who signs."""
+    return _qr_serializer().dumps({"s": slot.id, "w": _epoch_seconds() // QR_ROTATION_SECONDS})
 
 
 def slot_from_qr(token: str) -> Slot | None:
+    """The half-day of a room QR code shown this minute or the previous one; None otherwise."""
     try:
-        data = _qr_serializer().loads(token or "", max_age=QR_MAX_AGE)
+        data = _qr_serializer().loads(token or "")
     except BadSignature:
         return None
-    return db.session.get(Slot, data.get("s")) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("s"), int):
+        return None
+    if data.get("w") not in (_epoch_seconds() // QR_ROTATION_SECONDS - i for i in range(2)):
+        return None
+    return db.session.get(Slot, data["s"])
+
+
+def qr_pass(slot: Slot, trainee: Trainee) -> str:
+    """Proof that this trainee's phone scanned the room's QR code of this half-day just now."""
+    return _qr_serializer(QR_PASS_SALT).dumps({"s": slot.id, "t": trainee.id, "at": _epoch_seconds()})
+
+
+def scanned_in_room(slot: Slot, trainee: Trainee, qr: str) -> bool:
+    """Whether `qr` is the room's QR code of this half-day (still valid) or a pass for this trainee."""
+    if not qr:
+        return False
+    scanned = slot_from_qr(qr)
+    if scanned is not None:
+        return scanned.id == slot.id
+    try:
+        data = _qr_serializer(QR_PASS_SALT).loads(qr)
+    except BadSignature:
+        return False
+    return (isinstance(data, dict) and data.get("s") == slot.id and data.get("t") == trainee.id
+            and isinstance(data.get("at"), int) and 0 <= _epoch_seconds() - data["at"] <= QR_PASS_MAX_AGE)
 
 
 def qr_png(url: str) -> bytes:
@@ -314,17 +347,17 @@ def sign_as_trainee(slot: Slot, trainee: Trainee, data_url: str | None, *, qr: s
                     user_agent: str = "") -> Signature:
     """A trainee signs for themself, identified by their own personal link (never by the QR code).
 
-    With the room's QR code of this half-day the method is "qr"; without it, only remote and
-    mixed sessions accept a signature through the personal link alone.
+    With the room's QR code of this half-day (scanned in the last two minutes, or the pass the
+    room page gave this trainee) the method is "qr"; without it, only remote and mixed sessions
+    accept a signature through the personal link alone.
     """
     enrolment = trainee_enrolment(slot, trainee)
     if enrolment is None:
         raise ServiceError(_("Vous n'avez pas d'inscription confirmée à cette session : vous ne pouvez pas signer."))
     if qr:
-        scanned = slot_from_qr(qr)
-        if scanned is None or scanned.id != slot.id:
-            raise ServiceError(_("Ce QR code ne correspond pas à cette demi-journée : scannez celui affiché dans "
-                                 "la salle."), "signature")
+        if not scanned_in_room(slot, trainee, qr):
+            raise ServiceError(_("Ce QR code ne correspond pas à cette demi-journée ou a expiré : scannez celui "
+                                 "affiché en ce moment dans la salle."), "signature")
         method = SignatureMethod.QR
     else:
         if slot.session.modality == Modality.IN_PERSON:
@@ -496,7 +529,14 @@ def _record_state(record: AttendanceRecord | None) -> dict | None:
     return {"status": record.status, "minutes": record.minutes_attended,
             "arrival": record.arrival_time.strftime("%H:%M") if record.arrival_time else None,
             "departure": record.departure_time.strftime("%H:%M") if record.departure_time else None,
-            "justification": record.justification}
+            "justification": record.justification, **_justification_file(record)}
+
+
+def _justification_file(record: AttendanceRecord | None) -> dict:
+    """The stored justification document (kept in the history after a change of status clears it)."""
+    if record is None or not record.justification_path:
+        return {"justification_file": None, "justification_kind": None}
+    return {"justification_file": record.justification_path, "justification_kind": record.justification_kind}
 
 
 # --- versions -------------------------------------------------------------------------------------
@@ -528,6 +568,7 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
             "departure": (row.record.departure_time.strftime("%H:%M")
                           if row.record and row.record.departure_time else None),
             "justification": row.record.justification if row.record else "",
+            **_justification_file(row.record),
             "signed_at": row.signature.signed_at.isoformat(timespec="seconds") if row.signature else None,
             "method": row.signature.method if row.signature else None,
         } for row in data.rows],

@@ -7,6 +7,7 @@ from itertools import groupby
 
 from docxtpl import Listing
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager, joinedload
 
 from training_app.clock import local_now
 from training_app.documents import storage, word
@@ -15,6 +16,7 @@ from training_app.formatting import date_fr, datetime_fr, hours, label, time_fr
 from training_app.models import (ConvocationSending, ConvocationText, Enrolment, EnrolmentStatus, Organisation,
                                  SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, mail
+from training_app.services.enrolments import lock_session
 from training_app.services.trainee_links import personal_url
 
 TEMPLATE = "convocation.docx"
@@ -154,7 +156,12 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
 
 def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> list[ConvocationSending]:
     """Send the convocation to every confirmed trainee of the session (only to those not convoked yet
-    with only_new)."""
+    with only_new).
+
+    Who is confirmed and who was convoked are read under the session row lock: a double click
+    waits for the first request, then finds its sendings and sends nothing twice.
+    """
+    lock_session(session.id)
     confirmed = confirmed_enrolments(session)
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
@@ -176,8 +183,11 @@ def sent_enrolment_ids(session: TrainingSession) -> set[int]:
 
 
 def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None) -> list[ConvocationSending]:
-    query = db.select(ConvocationSending).join(ConvocationSending.enrolment).order_by(
-        ConvocationSending.sent_at.desc(), ConvocationSending.id.desc())
+    """Sendings, latest first, with the trainee and the sender loaded (one query)."""
+    query = (db.select(ConvocationSending).join(ConvocationSending.enrolment)
+             .options(contains_eager(ConvocationSending.enrolment).joinedload(Enrolment.trainee),
+                      joinedload(ConvocationSending.actor))
+             .order_by(ConvocationSending.sent_at.desc(), ConvocationSending.id.desc()))
     if enrolment is not None:
         query = query.where(ConvocationSending.enrolment_id == enrolment.id)
     if session is not None:

@@ -9,14 +9,17 @@ import csv
 import io
 import os
 import re
+import time
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import openpyxl
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from openpyxl.utils.exceptions import InvalidFileException
 
 from training_app.documents import storage, uploads
 from training_app.extensions import db
@@ -43,8 +46,12 @@ HEADER_NAMES = {
                        "employersiret"),
 }
 MAX_ROWS = 500
+# What openpyxl and zipfile raise on a damaged .xlsx (ParseError is a SyntaxError).
+UNREADABLE_XLSX = (zipfile.BadZipFile, zlib.error, EOFError, InvalidFileException, SyntaxError, KeyError,
+                   IndexError, TypeError, ValueError, OSError)
 SALT = "enrolment-import"
 TOKEN_MAX_AGE = 24 * 3600
+STASH_FOLDER = "imports"
 
 
 @dataclass
@@ -75,19 +82,26 @@ def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:
 def read_table(content: bytes, kind: str) -> list[list[str]]:
     """The file's rows as lists of trimmed strings."""
     if kind == "xlsx":
+        # A read-only workbook is read lazily: a damaged file may fail while its rows are read, not only
+        # when it is opened (truncated or corrupt zip, broken XML, missing parts).
         try:
             workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+            try:
+                sheet = workbook.worksheets[0]
+                return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+            finally:
+                workbook.close()
+        except UNREADABLE_XLSX:
             raise ServiceError(_("Ce classeur Excel est illisible : enregistrez-le de nouveau au format .xlsx."),
                                "file") from None
-        sheet = workbook.worksheets[0]
-        rows = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
-        return rows
     text = uploads.decode_text(content) or ""
     first_line = text.splitlines()[0] if text else ""
     delimiter = max(";,\t", key=first_line.count) if first_line else ";"
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:
+        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    except csv.Error:  # a field longer than the csv module's limit, a NUL character...
+        raise ServiceError(_("Ce fichier CSV est illisible (une cellule trop longue ou un caractère invalide) : "
+                             "enregistrez-le de nouveau au format CSV ou .xlsx."), "file") from None
 
 
 def _cell_text(value) -> str:
@@ -233,8 +247,13 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def stash(session: TrainingSession, content: bytes, kind: str) -> str:
-    """Keep the uploaded file in storage; return a signed token naming it for the confirmation."""
-    path = storage.save("imports", f"participants.{kind}", content)
+    """Keep the uploaded file in storage; return a signed token naming it for the confirmation.
+
+    Files previewed but never confirmed hold personal data: those older than the token's life
+    (they can no longer be confirmed) are deleted first.
+    """
+    purge_stale_stashes()
+    path = storage.save(STASH_FOLDER, f"participants.{kind}", content)
     return _serializer().dumps({"p": path, "s": session.id, "k": kind})
 
 
@@ -247,6 +266,22 @@ def unstash(session: TrainingSession, token: str) -> tuple[bytes, str, str]:
     if not isinstance(data, dict) or data.get("s") != session.id or not storage.exists(data.get("p", "")):
         raise ServiceError(_("Le fichier à importer n'est plus disponible : envoyez-le de nouveau."), "file")
     return storage.read(data["p"]), data["k"], data["p"]
+
+
+def purge_stale_stashes(max_age_seconds: int = TOKEN_MAX_AGE) -> int:
+    """Delete the stashed files older than `max_age_seconds` (file time); return how many went."""
+    folder = storage.absolute(STASH_FOLDER)
+    if not os.path.isdir(folder):
+        return 0
+    limit, removed = time.time() - max_age_seconds, 0
+    for entry in os.scandir(folder):
+        try:
+            if entry.is_file() and entry.stat().st_mtime < limit:
+                os.remove(entry.path)
+                removed += 1
+        except OSError:
+            pass  # removed meanwhile by another request
+    return removed
 
 
 def discard(path: str) -> None:

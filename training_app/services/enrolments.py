@@ -137,6 +137,12 @@ def _check_open_for_enrolment(session: TrainingSession) -> None:
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
 
 
+def _check_not_started(session: TrainingSession, enrolment: Enrolment) -> None:
+    """A confirmed trainee leaves a started session only through a withdrawal (its seat was used)."""
+    if enrolment.status == CONFIRMED and session.start_at <= local_now():
+        raise ServiceError(_("La session a commencé : enregistrez plutôt un abandon, avec sa date et son motif."))
+
+
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
           actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False) -> Enrolment:
     """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full.
@@ -194,8 +200,7 @@ def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, acto
         raise ServiceError(_("Indiquez le motif de l'annulation."), "reason")
     if enrolment.status not in LIVE_STATUSES:
         raise ServiceError(_("Cette inscription est déjà close (%(state)s).", state=label(enrolment.status)))
-    if enrolment.status == CONFIRMED and session.start_at <= local_now():
-        raise ServiceError(_("La session a commencé : enregistrez plutôt un abandon, avec sa date et son motif."))
+    _check_not_started(session, enrolment)
     was_confirmed = enrolment.status == CONFIRMED
     _set_status(enrolment, CANCELLED, "cancelled", reason=reason, actor=actor, actor_label=actor_label,
                 details={"by": "trainee" if by_trainee else "office"})
@@ -252,6 +257,7 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     if enrolment.status not in LIVE_STATUSES:
         raise ServiceError(_("Cette inscription est close (%(state)s) : elle ne peut pas être déplacée.",
                              state=label(enrolment.status)))
+    _check_not_started(source, enrolment)
     _check_open_for_enrolment(target)
     if target.start_at <= local_now():
         raise ServiceError(_("La session choisie a déjà commencé."), "target")

@@ -5,17 +5,20 @@ every objective of the programme, in order, with its result code ("not_assessed"
 nothing was recorded) and the trainer's comment. The French labels of the codes are in
 training_app.formatting.LABELS.
 """
+import hashlib
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.formatting import utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, LearningOutcome, OutcomeResult, ProgrammeObjective,
                                  SessionReview, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, audit
+from training_app.services.enrolments import lock_session
 
 RESULT_CODES = tuple(OutcomeResult)
 # Who is assessed: the trainees who attend or attended (a trainee who dropped out keeps what they learnt).
@@ -56,11 +59,12 @@ def _row(objective: ProgrammeObjective, outcome: LearningOutcome | None) -> tupl
 
 
 def assessed_enrolments(session: TrainingSession) -> list[Enrolment]:
-    """The enrolments a trainer assesses, by trainee name."""
+    """The enrolments a trainer assesses, by trainee name, with the trainee and their employer (one query)."""
     return list(db.session.scalars(
         db.select(Enrolment).join(Enrolment.trainee)
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))
-        .options(joinedload(Enrolment.trainee)).order_by(Trainee.last_name, Trainee.first_name)))
+        .options(contains_eager(Enrolment.trainee).joinedload(Trainee.employer))
+        .order_by(Trainee.last_name, Trainee.first_name)))
 
 
 @dataclass
@@ -69,6 +73,15 @@ class Assessment:
     objective_id: int
     result: str
     comment: str = ""
+    # The cell as the page showed it when it was loaded (None: unknown). A cell left as it was is not
+    # written, so that two trainers saving pages loaded at different times keep each other's changes.
+    loaded_result: str | None = None
+    loaded_comment: str | None = None
+
+    @property
+    def untouched(self) -> bool:
+        return (self.loaded_result is not None and self.loaded_result == self.result
+                and (self.loaded_comment or "").strip() == (self.comment or "").strip())
 
 
 def field_name(enrolment_id: int, objective_id: int, part: str = "r") -> str:
@@ -79,10 +92,12 @@ def field_name(enrolment_id: int, objective_id: int, part: str = "r") -> str:
 def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, actor: User | None = None) -> int:
     """Record several assessments of a session at once; return how many changed.
 
-    The session row is locked so that two trainers saving at the same moment are applied
-    one after the other (the unique (enrolment, objective) is never raced).
+    Only the cells changed on the page are written (see Assessment.untouched). The session row
+    is locked so that two trainers saving at the same moment are applied one after the other
+    (the unique (enrolment, objective) is never raced).
     """
-    db.session.scalar(db.select(TrainingSession.id).where(TrainingSession.id == session.id).with_for_update())
+    assessments = [item for item in assessments if not item.untouched]
+    lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
     objectives = {o.id for o in _objectives(session.programme_id)}
     for item in assessments:
@@ -130,12 +145,35 @@ def review_for(session: TrainingSession) -> SessionReview | None:
     return db.session.scalar(db.select(SessionReview).where(SessionReview.session_id == session.id))
 
 
-def save_review(session: TrainingSession, text: str, *, actor: User | None = None) -> SessionReview:
-    """Write or rewrite the session's final review (bilan final)."""
+class ReviewChanged(ServiceError):
+    """The review was saved by someone else since the page was loaded."""
+
+
+def review_version(review: SessionReview | None) -> str:
+    """A fingerprint of the review's text, posted back by the page that showed it."""
+    return hashlib.sha256((review.text if review else "").encode()).hexdigest()[:32]
+
+
+def save_review(session: TrainingSession, text: str, *, actor: User | None = None,
+                loaded_version: str | None = None) -> SessionReview:
+    """Write or rewrite the session's final review (bilan final).
+
+    Under the session row lock (two first saves at once cannot both insert the review). With
+    `loaded_version` (review_version() of the review the page showed), a review saved meanwhile
+    is not overwritten: ReviewChanged is raised.
+    """
     text = (text or "").strip()
     if len(text) > MAX_REVIEW:
         raise ServiceError(_("Le bilan est trop long (%(n)d caractères au plus).", n=MAX_REVIEW), "text")
-    review = review_for(session)
+    lock_session(session.id)
+    review = db.session.scalar(db.select(SessionReview).where(SessionReview.session_id == session.id)
+                               .execution_options(populate_existing=True))
+    if review is not None and loaded_version is not None and review_version(review) != loaded_version:
+        raise ReviewChanged(_("%(who)s a enregistré le bilan (le %(when)s) depuis que vous avez ouvert cette page : "
+                              "sa version est affichée ci-dessous. Reprenez-la dans votre texte si besoin, puis "
+                              "enregistrez de nouveau.",
+                              who=review.written_by.name if review.written_by else _("Quelqu'un"),
+                              when=utc_datetime_fr(review.updated_at)), "text")
     if review is None:
         review = SessionReview(session_id=session.id)
         db.session.add(review)

@@ -16,11 +16,12 @@ from sqlalchemy.orm import joinedload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
-from training_app.formatting import datetime_fr
+from training_app.formatting import datetime_fr, utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, Programme, Question, Questionnaire, QuestionnaireKind,
                                  QuestionType, Survey, SurveyAnswer, SurveyParticipation, SurveyResponse, Trainee,
                                  TrainingSession)
 from training_app.services import ServiceError, audit, mail, trainee_links
+from training_app.services.enrolments import lock_session
 
 # Trainees who are asked to answer: those who attend or attended (not waiting, not cancelled).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
@@ -30,6 +31,7 @@ DEFAULT_RATING_LABELS = ["Pas du tout satisfait·e", "Peu satisfait·e", "Moyenn
 DEFAULT_FOLLOW_UP_DAYS = 60
 MAX_TEXT_ANSWER = 5000
 MAX_OPTIONS = 20
+REMINDER_GAP = timedelta(minutes=10)  # a second reminder this soon is a double click, not a decision
 ORIGIN_SATISFACTION = "default_satisfaction"
 ORIGIN_POSITIONING = "default_positioning"
 
@@ -566,7 +568,17 @@ def non_respondents(survey: Survey) -> list[Trainee]:
 
 
 def send_reminders(survey: Survey) -> int:
-    """E-mail each trainee who has not answered a link to the survey (sent after commit)."""
+    """E-mail each trainee who has not answered a link to the survey (sent after commit).
+
+    Under the session row lock, the survey is read again: a second click while the first
+    reminder is being sent waits, then finds it sent and is refused (REMINDER_GAP).
+    """
+    lock_session(survey.session_id)
+    survey = db.session.scalar(db.select(Survey).where(Survey.id == survey.id)
+                               .execution_options(populate_existing=True))
+    if survey.last_reminded_at is not None and utcnow() - survey.last_reminded_at < REMINDER_GAP:
+        raise ServiceError(_("Une relance vient d'être envoyée (le %(when)s) : attendez quelques minutes avant "
+                             "d'en envoyer une autre.", when=utc_datetime_fr(survey.last_reminded_at)))
     if window_state(survey) != "open":
         raise ServiceError(_("Le questionnaire n'est pas ouvert : on ne relance que pendant qu'il est ouvert."))
     trainees = non_respondents(survey)

@@ -1,18 +1,21 @@
 """Trainees' personal links: signed, expiring, scoped to one trainee.
 
-The token carries the trainee's id and their `link_version`; bumping the version
-revokes every link issued before. A view for trainees is decorated with
+The token carries the trainee's id and their `link_version`, and its own expiry. Asking
+for a new link (anybody may, knowing the address) sends a fresh token and revokes
+nothing; only an administrator revokes every link issued before (`revoke_links`, which
+bumps the version). A view for trainees is decorated with
 `trainee_view`, which resolves the token of the URL into `g.trainee` or shows a
 clear page (no data) with a way to get a new link.
 """
 from functools import wraps
 
 from flask import current_app, g, render_template
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from training_app.access import TRAINEE, access
 from training_app.extensions import db
-from training_app.models import Trainee
+from training_app.models import Trainee, User
 from training_app.urls import public_url
 
 SALT = "trainee-personal-link"
@@ -67,18 +70,39 @@ def trainee_view(view):
 def send_new_link(email: str) -> None:
     """E-mail a fresh personal link to the trainee with this address, if there is one.
 
-    Earlier links stop working (the link version is bumped). The caller answers the
-    same way whether or not the address is known, so nobody learns who is enrolled.
+    Nothing is revoked: the links sent earlier keep working until they expire, so that
+    someone who only knows the address cannot cut a trainee off in the middle of a session.
+    The caller answers the same way whether or not the address is known, so nobody learns
+    who is enrolled.
     """
-    from training_app.services import mail
-
     trainee = db.session.scalar(db.select(Trainee).where(Trainee.email == email.strip().lower()))
     if trainee is None:
         return
-    trainee.link_version += 1
-    db.session.flush()
-    mail.queue(trainee.email, "Votre lien personnel",
-               f"Bonjour {trainee.full_name},\n\nVoici votre nouveau lien personnel, pour signer vos "
-               f"présences, répondre aux questionnaires et télécharger vos attestations :\n\n"
-               f"{personal_url(trainee)}\n\nLes liens envoyés précédemment ne fonctionnent plus.\n",
+    _mail_link(trainee, _("Voici votre lien personnel, pour signer vos présences, répondre aux questionnaires et "
+                          "télécharger vos attestations :"), _("Ce lien est personnel : ne le partagez pas."))
+
+
+def revoke_links(trainee: Trainee, *, actor: User, reason: str = "", enrolment_id: int | None = None) -> None:
+    """An administrator revokes every personal link of the trainee (a link shared or forwarded, a phone
+    lost); a new link is e-mailed to the trainee's address. Audited on the trainee."""
+    from training_app.services import audit
+
+    trainee = db.session.scalar(db.select(Trainee).where(Trainee.id == trainee.id).with_for_update()
+                                .execution_options(populate_existing=True))
+    previous = trainee.link_version
+    trainee.link_version = previous + 1
+    audit.record(trainee, "links_revoked", actor=actor, reason=reason,
+                 details={"link_version": [previous, trainee.link_version], "enrolment_id": enrolment_id})
+    _mail_link(trainee, _("Vos liens personnels précédents ont été désactivés par l'équipe de formation. Voici "
+                          "votre nouveau lien, pour signer vos présences, répondre aux questionnaires et "
+                          "télécharger vos attestations :"),
+               _("Les liens envoyés précédemment ne fonctionnent plus."))
+
+
+def _mail_link(trainee: Trainee, intro: str, outro: str) -> None:
+    from training_app.services import mail
+
+    mail.queue(trainee.email, _("Votre lien personnel"),
+               "\n\n".join([_("Bonjour %(name)s,", name=trainee.full_name), intro, personal_url(trainee),
+                             outro]) + "\n",
                tag=f"trainee_link:{trainee.id}")

@@ -3,7 +3,8 @@ closing and corrections, the session grid and the printable / spreadsheet export
 import base64
 import io
 
-from flask import (abort, current_app, flash, g, redirect, render_template, request, send_file, url_for)
+from flask import (abort, current_app, flash, g, make_response, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,6 +22,7 @@ from training_app.services.trainee_links import LinkError, trainee_from_token, t
 
 DEVICE_COOKIE = "trainee_link"        # the personal link last opened on this phone
 DEVICE_COOKIE_PATH = "/emargement/salle"  # sent only to the room QR code's page
+QR_PAGE_REFRESH_SECONDS = 30  # the code rotates every minute and is accepted for two: the page keeps up
 
 
 def _load_session(session_id: int) -> TrainingSession:
@@ -35,6 +37,14 @@ def _load_slot(session_id: int, slot_id: int) -> tuple[TrainingSession, Slot]:
     if slot.session_id != session.id:
         abort(404)
     return session, slot
+
+
+def _load_enrolment(session: TrainingSession, enrolment_id: int) -> Enrolment:
+    """An enrolment of this session only: another session's trainee is not found here (nor named)."""
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.session_id != session.id:
+        abort(404)
+    return enrolment
 
 
 def _sheet_url(session_id: int, slot_id: int, anchor: str = "") -> str:
@@ -106,8 +116,8 @@ def slot_sheet(session_id: int, slot_id: int):
 @access(STAFF)
 def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
     """A trainee signs on the trainer's tablet."""
-    slot = _load_slot(session_id, slot_id)[1]
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    session, slot = _load_slot(session_id, slot_id)
+    enrolment = _load_enrolment(session, enrolment_id)
     form = SignatureForm()
     try:
         if not form.validate_on_submit():
@@ -127,7 +137,7 @@ def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
 @access(STAFF)
 def mark(session_id: int, slot_id: int, enrolment_id: int):
     session, slot = _load_slot(session_id, slot_id)
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    enrolment = _load_enrolment(session, enrolment_id)
     form = MarkForm(prefix=f"r{enrolment_id}")
     if form.validate_on_submit():
         try:
@@ -240,10 +250,12 @@ def history(session_id: int, slot_id: int):
 @access(STAFF)
 def qr(session_id: int, slot_id: int):
     session, slot = _load_slot(session_id, slot_id)
-    url = _public_qr_url(slot)
-    png = base64.b64encode(attendance.qr_png(url)).decode()
-    return render_template("attendance/qr.html", session=session, slot=slot, url=url, png=png,
-                           signing_open=attendance.is_signing_open(slot))
+    png = base64.b64encode(attendance.qr_png(_public_qr_url(slot))).decode()
+    response = make_response(render_template(
+        "attendance/qr.html", session=session, slot=slot, png=png, signing_open=attendance.is_signing_open(slot),
+        refresh_seconds=QR_PAGE_REFRESH_SECONDS))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _public_qr_url(slot: Slot) -> str:
@@ -302,6 +314,7 @@ def trainee_sign(slot_id: int):
         return render_template("attendance/trainee_sign.html", slot=slot, enrolment=None, form=None,
                                trainee=g.trainee), 403
     form = SignatureForm(qr=request.args.get("qr", ""))
+    scanned = attendance.scanned_in_room(slot, g.trainee, form.qr.data or "")
     if form.validate_on_submit():
         try:
             attendance.sign_as_trainee(slot, g.trainee, form.signature.data, qr=form.qr.data or "", **_client())
@@ -315,9 +328,10 @@ def trainee_sign(slot_id: int):
                                     qr=form.qr.data or None))
     data = attendance.slot_sheet(slot)
     row = next((r for r in data.rows if r.enrolment.id == enrolment.id), None)
-    needs_qr = slot.session.modality == Modality.IN_PERSON and not form.qr.data
+    needs_qr = slot.session.modality == Modality.IN_PERSON and not scanned
     return render_template("attendance/trainee_sign.html", slot=slot, enrolment=enrolment, form=form,
                            trainee=g.trainee, row=row, closed=data.is_closed, needs_qr=needs_qr,
+                           qr_expired=bool(form.qr.data) and not scanned,
                            signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
                            forget_form=ForgetDeviceForm(formdata=None)), 200 if not form.errors else 422
 
@@ -325,19 +339,28 @@ def trainee_sign(slot_id: int):
 @bp.route("/emargement/salle/<qr_token>")
 @access(PUBLIC)
 def room(qr_token: str):
-    """What the room's QR code opens: the signing page of the trainee remembered on this phone."""
+    """What the room's QR code opens: whose personal link this phone remembers, and the way to sign as them.
+
+    The phone may be shared: the page names the trainee and offers to forget them ("ce n'est pas
+    moi"). Signing always goes through that trainee's own link, with a short-lived pass of the scan.
+    """
     slot = attendance.slot_from_qr(qr_token)
     if slot is None:
         return render_template("attendance/room.html", slot=None), 404
-    remembered = request.cookies.get(DEVICE_COOKIE, "")
+    remembered, trainee = request.cookies.get(DEVICE_COOKIE, ""), None
     if remembered:
         try:
-            trainee_from_token(remembered)
+            trainee = trainee_from_token(remembered)
         except LinkError:
-            pass
-        else:
-            return redirect(url_for("attendance.trainee_sign", token=remembered, slot_id=slot.id, qr=qr_token))
-    return render_template("attendance/room.html", slot=slot)
+            trainee = None
+    sign_url = None
+    if trainee is not None:
+        sign_url = url_for("attendance.trainee_sign", token=remembered, slot_id=slot.id,
+                           qr=attendance.qr_pass(slot, trainee))
+    response = make_response(render_template("attendance/room.html", slot=slot, trainee=trainee, sign_url=sign_url,
+                                             forget_form=ForgetDeviceForm(formdata=None)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/emargement/salle/oublier", methods=["POST"])

@@ -18,6 +18,7 @@ from training_app.forms import attach_service_error
 from training_app.models import Employer, Enrolment, Programme, SessionStatus, Trainee, TrainingSession
 from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
 from training_app.services.registrations import PersonDetails
+from training_app.services import trainee_links
 from training_app.services.trainee_links import trainee_view
 
 DOCX = convocations.DOCX_MIMETYPE
@@ -133,6 +134,7 @@ def enrolment_detail(enrolment_id: int):
         "enrolments/detail.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=convocations.sendings(enrolment=enrolment), post_form=PostForm(),
+        links_revoked=[e for e in audit.history(enrolment.trainee) if e.action == "links_revoked"][-1:],
         funding=registrations.funding_label(enrolment.funding_mode))
 
 
@@ -233,6 +235,20 @@ def _move_choices(enrolment: Enrolment) -> list[tuple[int, str]]:
         (s.id, _("Du %(start)s au %(end)s — %(state)s, %(n)d place(s) libre(s)", start=datetime_fr(s.start_at),
                  end=datetime_fr(s.end_at), state=label(s.status), n=enrolments.seats_left(s)))
         for s in sessions]
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/revoquer-liens", methods=["POST"])
+@access(ADMIN)
+def revoke_links(enrolment_id: int):
+    """Every personal link of the trainee stops working; a new one goes to their address."""
+    enrolment = _load_enrolment(enrolment_id)
+    if PostForm().validate_on_submit():
+        trainee_links.revoke_links(enrolment.trainee, actor=current_user._get_current_object(),
+                                   enrolment_id=enrolment.id)
+        db.session.commit()
+        flash(_("Les liens personnels de %(name)s sont révoqués ; un nouveau lien a été envoyé à %(email)s.",
+                name=enrolment.trainee.full_name, email=enrolment.trainee.email), "success")
+    return _to_enrolment(enrolment_id)
 
 
 # --- convocations -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from training_app.services.outcomes import MAX_REVIEW, field_name
@@ -10,7 +10,8 @@ RESULT_CHOICES = [("not_assessed", _l("Non évalué")), ("acquired", _l("Acquis"
 
 
 def outcomes_form(enrolments, objectives, current: dict):
-    """One result and one comment per trainee and objective (fields r_<enrolment>_<objective>, c_...).
+    """One result and one comment per trainee and objective (fields r_<enrolment>_<objective>, c_...),
+    with the values as loaded (hidden lr_..., lc_...).
 
     `current` maps enrolment ids to results_for() rows. The service checks the codes.
     """
@@ -25,9 +26,13 @@ def outcomes_form(enrolments, objectives, current: dict):
                     SelectField(objective.text, choices=RESULT_CHOICES, default=result, validate_choice=False))
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "c"),
                     StringField(_l("Commentaire"), default=comment))
+            # The cell as loaded: only the cells changed on this page are written.
+            setattr(OutcomesForm, field_name(enrolment.id, objective.id, "lr"), HiddenField(default=result))
+            setattr(OutcomesForm, field_name(enrolment.id, objective.id, "lc"), HiddenField(default=comment))
     return OutcomesForm()
 
 
 class ReviewForm(FlaskForm):
+    loaded = HiddenField()  # services/outcomes.review_version() of the review the page showed
     text = TextAreaField(_l("Bilan de la session (bilan final oral)"), render_kw={"rows": 8}, validators=[
         Length(max=MAX_REVIEW, message=_l("Le bilan est trop long."))])

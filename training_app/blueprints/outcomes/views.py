@@ -20,16 +20,17 @@ def _load(session_id: int) -> TrainingSession:
     return session
 
 
-def _page(session, form=None, review_form=None):
-    enrolments = outcome_service.assessed_enrolments(session)
-    objectives = list(session.programme.objectives)
+def _page(session, enrolments, objectives, form=None, review_form=None, status=200):
+    review = outcome_service.review_for(session)
     if form is None:
         form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
     if review_form is None:
-        review = outcome_service.review_for(session)
         review_form = ReviewForm(text=review.text if review else "")
+    if not review_form.loaded.data or status == 409:  # after a refused save: the version now shown
+        review_form.loaded.data = outcome_service.review_version(review)
     return render_template("outcomes/assess.html", session=session, enrolments=enrolments, objectives=objectives,
-                           form=form, review_form=review_form, review=outcome_service.review_for(session))
+                           form=form, review_form=review_form, review=review,
+                           review_changed=status == 409), status
 
 
 @bp.route("/sessions/<int:session_id>/acquis", methods=["GET", "POST"])
@@ -40,10 +41,12 @@ def assess(session_id: int):
     objectives = list(session.programme.objectives)
     form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
     if form.validate_on_submit():
-        assessments = [
-            outcome_service.Assessment(e.id, o.id, form[outcome_service.field_name(e.id, o.id)].data or "",
-                                       form[outcome_service.field_name(e.id, o.id, "c")].data or "")
-            for e in enrolments for o in objectives]
+        def value(enrolment, objective, part):
+            return form[outcome_service.field_name(enrolment.id, objective.id, part)].data or ""
+
+        assessments = [outcome_service.Assessment(e.id, o.id, value(e, o, "r"), value(e, o, "c"),
+                                                  loaded_result=value(e, o, "lr"), loaded_comment=value(e, o, "lc"))
+                       for e in enrolments for o in objectives]
         try:
             changed = outcome_service.record_outcomes(session, assessments, actor=current_user._get_current_object())
         except ServiceError as error:
@@ -54,7 +57,7 @@ def assess(session_id: int):
             db.session.commit()
             flash(_("Évaluation des acquis enregistrée (%(n)d modification(s)).", n=changed), "success")
             return redirect(url_for("outcomes.assess", session_id=session_id))
-    return _page(session, form=form)
+    return _page(session, enrolments, objectives, form=form)
 
 
 @bp.route("/sessions/<int:session_id>/bilan", methods=["POST"])
@@ -62,15 +65,19 @@ def assess(session_id: int):
 def review(session_id: int):
     session = _load(session_id)
     form = ReviewForm()
+    status = 422
     if form.validate_on_submit():
         try:
-            outcome_service.save_review(session, form.text.data, actor=current_user._get_current_object())
+            outcome_service.save_review(session, form.text.data, actor=current_user._get_current_object(),
+                                        loaded_version=form.loaded.data or None)
         except ServiceError as error:
             db.session.rollback()
             session = _load(session_id)
             attach_service_error(form, error)
+            status = 409 if isinstance(error, outcome_service.ReviewChanged) else 422
         else:
             db.session.commit()
             flash(_("Bilan de la session enregistré."), "success")
             return redirect(url_for("outcomes.assess", session_id=session_id) + "#bilan")
-    return _page(session, review_form=form)
+    return _page(session, outcome_service.assessed_enrolments(session), list(session.programme.objectives),
+                 review_form=form, status=status)

@@ -1,0 +1,77 @@
+"""A double click on "send to those who have not received it" or on the questionnaire reminder
+e-mails nobody twice: the second request waits for the first under the session row lock."""
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests import factories
+from tests.conftest import is_postgres
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import ConvocationSending, Survey, TrainingSession
+from training_app.services import ServiceError, convocations
+from training_app.services import surveys as survey_service
+
+REMINDING = datetime(2030, 3, 12, 10)  # the factory survey is open from 8 to 22 March 2030
+
+
+def test_sending_to_those_not_convoked_twice_in_a_row_sends_each_once(outbox):
+    session = factories.make_session()
+    enrolments = [factories.make_enrolment(session) for _ in range(3)]
+    assert len(convocations.send_all(session, only_new=True)) == 3
+    db.session.commit()
+    assert convocations.send_all(session, only_new=True) == []
+    db.session.commit()
+    assert sorted(m.to[0] for m in outbox) == sorted(e.trainee.email for e in enrolments)
+
+
+@pytest.mark.postgres_only
+def test_a_double_click_on_send_to_those_not_convoked_sends_each_convocation_once(app, outbox):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    session = factories.make_session()
+    enrolments = [factories.make_enrolment(session) for _ in range(3)]
+    session_id = session.id
+
+    def click():
+        return len(convocations.send_all(db.session.get(TrainingSession, session_id), only_new=True))
+
+    results, errors = factories.run_together(app, click, click)
+    assert errors == [] and sorted(results) == [0, 3]
+    assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 3
+    assert sorted(m.to[0] for m in outbox) == sorted(e.trainee.email for e in enrolments)
+
+
+def test_a_second_reminder_right_after_the_first_is_refused(outbox):
+    survey = factories.make_survey()
+    silent = [factories.make_enrolment(survey.session).trainee for _ in range(2)]
+    with frozen_at(REMINDING):
+        assert survey_service.send_reminders(survey) == 2
+        db.session.commit()
+    with frozen_at(REMINDING + timedelta(seconds=2)), pytest.raises(ServiceError, match="vient d'être envoyée"):
+        survey_service.send_reminders(survey)
+    db.session.rollback()
+    with frozen_at(REMINDING + timedelta(hours=1)):  # a reminder later on is a decision: it goes
+        assert survey_service.send_reminders(survey) == 2
+        db.session.commit()
+    assert sorted(m.to[0] for m in outbox) == sorted([t.email for t in silent] * 2)
+
+
+@pytest.mark.postgres_only
+def test_a_double_click_on_the_reminder_e_mails_each_trainee_once(app, outbox):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    survey = factories.make_survey()
+    silent = [factories.make_enrolment(survey.session).trainee for _ in range(3)]
+    survey_id = survey.id
+
+    def click():
+        with frozen_at(REMINDING):
+            return survey_service.send_reminders(db.session.get(Survey, survey_id))
+
+    results, errors = factories.run_together(app, click, click)
+    assert errors == [] and 3 in results and len(results) == 2
+    assert any(isinstance(r, ServiceError) and "vient d'être envoyée" in r.message for r in results)
+    assert sorted(m.to[0] for m in outbox) == sorted(t.email for t in silent)
+    db.session.expire_all()
+    assert db.session.get(Survey, survey_id).reminders_sent == 1

@@ -1,0 +1,37 @@
+"""Heavy pages run a number of queries that does not grow with the number of trainees."""
+from tests import factories
+
+
+def _queries(client, url) -> int:
+    with factories.count_queries() as statements:
+        assert client.get(url).status_code == 200
+    return len(statements)
+
+
+def _session_with(size: int, employer_each: bool = True):
+    session = factories.make_session(programme=factories.make_programme(objectives=("Préparer", "Négocier")))
+    enrolments = [factories.make_enrolment(session, factories.make_trainee(
+        employer=factories.make_employer() if employer_each else None)) for _ in range(size)]
+    return session, enrolments
+
+
+def test_the_convocations_page_runs_a_constant_number_of_queries(admin_client):
+    counts = []
+    for size in (2, 7):
+        session, enrolments = _session_with(size)
+        for enrolment in enrolments:  # each sent by a different member of the office
+            factories.make_convocation_sending(enrolment, actor=factories.make_user("admin"))
+        page = admin_client.get(f"/sessions/{session.id}/convocations").get_data(as_text=True)
+        assert all(e.trainee.full_name in page for e in enrolments)
+        counts.append(_queries(admin_client, f"/sessions/{session.id}/convocations"))
+    assert counts[0] == counts[1], counts
+
+
+def test_the_outcomes_page_runs_a_constant_number_of_queries(admin_client):
+    counts = []
+    for size in (2, 7):
+        session, enrolments = _session_with(size)
+        page = admin_client.get(f"/sessions/{session.id}/acquis").get_data(as_text=True)
+        assert all(e.trainee.employer.name in page for e in enrolments)
+        counts.append(_queries(admin_client, f"/sessions/{session.id}/acquis"))
+    assert counts[0] == counts[1], counts
