@@ -23,6 +23,12 @@ TARGET = 1.5
 
 
 def main() -> bool:
+    return report(*rounds())
+
+
+def rounds() -> tuple[list[float], list[float]]:
+    """Seconds per document of each round: (bare renders, issuing), on a fresh session."""
+    previous_instance = os.environ.get("INSTANCE_PATH")
     with tempfile.TemporaryDirectory(prefix="bench-certificates-") as folder:
         os.environ["INSTANCE_PATH"] = folder
         from training_app import create_app
@@ -33,7 +39,14 @@ def main() -> bool:
             db.create_all()
             session_id = build_session()
             db.session.commit()
-            return run(session_id)
+            result = run(session_id)
+            db.session.remove()
+            db.engine.dispose()
+    if previous_instance is None:
+        os.environ.pop("INSTANCE_PATH", None)
+    else:
+        os.environ["INSTANCE_PATH"] = previous_instance
+    return result
 
 
 def build_session() -> int:
@@ -89,7 +102,7 @@ def record_attendance(session, enrolments, trainer) -> None:
                                        for e in enrolments for o in session.programme.objectives], actor=trainer)
 
 
-def run(session_id: int) -> bool:
+def run(session_id: int) -> tuple[list[float], list[float]]:
     from docxtpl import DocxTemplate
 
     from training_app.documents import word
@@ -139,6 +152,10 @@ def run(session_id: int) -> bool:
     for round_number in range(ROUNDS):
         bare.append(bare_round())
         issued.append(issue_round(reissue=round_number > 0))
+    return bare, issued
+
+
+def report(bare: list[float], issued: list[float]) -> bool:
     ratio = min(issued) / min(bare)
     print(f"{TRAINEES} trainees, {2 * TRAINEES} documents per round, {ROUNDS} rounds "
           f"(Python {sys.version.split()[0]}, SQLite)")

@@ -48,8 +48,9 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     _register_template_helpers(app)
     app.after_request(_security_headers)
 
-    from training_app import cli
+    from training_app import cli, query_counter
     cli.register(app)
+    query_counter.init_app(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app

@@ -75,6 +75,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     SESSIONS_PER_PAGE = 20
+    CLAIMS_PER_PAGE = 50
+    # Benchmarks only (bench/load.py): an X-SQL-Queries header on every response. Off in real use.
+    BENCH_COUNT_QUERIES = _bool("BENCH_COUNT_QUERIES", False)
 
 
 class DevelopmentConfig(Config):

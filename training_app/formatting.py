@@ -1,8 +1,10 @@
 """How things are shown in French: dates, times, hours, money and the labels of states."""
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
-from flask_babel import format_date
+from babel.dates import format_date as babel_format_date
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
@@ -32,8 +34,14 @@ LABELS = {
 }
 
 
+_labels: dict[tuple[str, str], str] = {}  # (locale, value) -> translated label
+
+
 def label(value) -> str:
-    return str(LABELS.get(str(value), value))
+    key = (str(get_locale()), str(value))
+    if key not in _labels:
+        _labels[key] = str(LABELS.get(key[1], value))
+    return _labels[key]
 
 
 def date_fr(value: date | datetime | None, fmt: str = "EEEE d MMMM y") -> str:
@@ -44,7 +52,14 @@ def date_fr(value: date | datetime | None, fmt: str = "EEEE d MMMM y") -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, fmt)
+    locale = get_locale()
+    return _formatted_date(value, fmt, str(locale) if locale else None)
+
+
+@lru_cache(maxsize=4096)
+def _formatted_date(value: date, fmt: str, locale: str | None) -> str:
+    """Babel's formatting is slow and lists show the same dates again and again."""
+    return babel_format_date(value, fmt, locale=locale)
 
 
 def time_fr(value: time | datetime | None) -> str:

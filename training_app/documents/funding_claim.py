@@ -19,6 +19,8 @@ EUROS = '#,##0.00 "€"'
 HOURS = "0.00"
 RATE = '#,##0.00## "€"'
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+BOLD = Font(bold=True)  # shared: a 500-line claim sets it on hundreds of cells
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 ANNEX_KINDS = ("travel", "accommodation", "meals")
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
 
@@ -75,9 +77,9 @@ def _header(sheet, row: int, titles: list[str]) -> None:
     for column, title in enumerate(titles, start=1):
         cell = sheet.cell(row=row, column=column)
         excel.write_text(cell, title)
-        cell.font = Font(bold=True)
+        cell.font = BOLD
         cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = HEADER_ALIGNMENT
 
 
 def _write_value(cell, value, kind: str) -> None:
@@ -102,7 +104,7 @@ def _trainee_sheet(sheet, lines: list[dict]) -> dict:
             _write_value(sheet.cell(row=row, column=column), line[key], kind)
     total_row = len(lines) + 2
     excel.write_text(sheet.cell(row=total_row, column=1), "Total")
-    sheet.cell(row=total_row, column=1).font = Font(bold=True)
+    sheet.cell(row=total_row, column=1).font = BOLD
     references = {}
     for column, (_title, key, kind) in enumerate(TRAINEE_COLUMNS, start=1):
         if kind not in ("hours", "euros"):
@@ -111,7 +113,7 @@ def _trainee_sheet(sheet, lines: list[dict]) -> dict:
         cell = sheet.cell(row=total_row, column=column)
         excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0")
         cell.number_format = HOURS if kind == "hours" else EUROS
-        cell.font = Font(bold=True)
+        cell.font = BOLD
         references[key] = f"'{TRAINEES_SHEET}'!{letter}{total_row}"
     for column, width in enumerate((30, 16, 28, 26, 16, 24, 10, 10, 12, 12, 11, 14, 12, 12), start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -138,13 +140,13 @@ def _annex_sheet(sheet, lines: list[dict], accepted: bool) -> str:
         _write_value(sheet.cell(row=row, column=column), line["annex_cents"], "euros")
     total_row = len(lines) + 2
     excel.write_text(sheet.cell(row=total_row, column=1), "Total")
-    sheet.cell(row=total_row, column=1).font = Font(bold=True)
+    sheet.cell(row=total_row, column=1).font = BOLD
     for column in range(3, len(titles) + 1):
         letter = get_column_letter(column)
         cell = sheet.cell(row=total_row, column=column)
         excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0")
         cell.number_format = EUROS
-        cell.font = Font(bold=True)
+        cell.font = BOLD
     if not accepted:
         excel.write_text(sheet.cell(row=total_row + 2, column=1),
                          "Ce financeur ne prend pas en charge les frais annexes : rien n'est facturé.")
@@ -211,7 +213,7 @@ def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: str) -> Non
 def _label(sheet, row: int, text: str) -> None:
     cell = sheet.cell(row=row, column=1)
     excel.write_text(cell, text)
-    cell.font = Font(bold=True)
+    cell.font = BOLD
 
 
 def invoice_context(snapshot: dict, invoice_date: date) -> dict:

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
@@ -36,6 +36,10 @@ class Employer(db.Model):
 
     def __repr__(self) -> str:
         return f"<Employer {self.name}>"
+
+
+# Registrations and imports look an employer up by its name in any case (registrations.find_or_create_employer).
+Index("ix_employers_name_lower", func.lower(Employer.name))
 
 
 class Trainee(db.Model):

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
@@ -582,22 +582,34 @@ class Dashboard:
     overdue_cents: int         # balance of the overdue claims
     overdue: list[FundingClaim]
     drafts: int
-    claims: list[FundingClaim]
+    count: int                 # claims in all; the list itself is claims_query(), a page at a time
 
 
 def dashboard(today: date | None = None) -> Dashboard:
+    """The funding figures, summed by the database: constant queries, however many claims years bring."""
     today = today or local_now().date()
-    claims = list(db.session.scalars(
-        select(FundingClaim).options(selectinload(FundingClaim.funder), selectinload(FundingClaim.sessions)
-                                     .selectinload(TrainingSession.programme))
-        .order_by(FundingClaim.created_at.desc(), FundingClaim.id.desc())))
-    open_claims = [c for c in claims if c.status in OPEN_CLAIM_STATUSES]
-    overdue = [c for c in open_claims if c.sent_on and c.sent_on + timedelta(days=OVERDUE_AFTER_DAYS) < today]
-    return Dashboard(
-        expected_cents=sum(max(0, c.balance_cents) for c in open_claims),
-        received_cents=sum(c.paid_cents for c in claims),
-        overdue_cents=sum(max(0, c.balance_cents) for c in overdue),
-        overdue=overdue, drafts=sum(1 for c in claims if c.status == ClaimStatus.DRAFT), claims=claims)
+    balance = case((FundingClaim.total_cents > FundingClaim.paid_cents,
+                    FundingClaim.total_cents - FundingClaim.paid_cents), else_=0)
+    is_open = FundingClaim.status.in_(OPEN_CLAIM_STATUSES)
+    count, received, expected, drafts = db.session.execute(select(
+        func.count(FundingClaim.id), func.coalesce(func.sum(FundingClaim.paid_cents), 0),
+        func.coalesce(func.sum(case((is_open, balance), else_=0)), 0),
+        func.count(FundingClaim.id).filter(FundingClaim.status == ClaimStatus.DRAFT))).one()
+    overdue = list(db.session.scalars(
+        select(FundingClaim).options(defer(FundingClaim.snapshot))
+        .where(is_open, FundingClaim.sent_on < today - timedelta(days=OVERDUE_AFTER_DAYS))
+        .order_by(FundingClaim.sent_on, FundingClaim.id)))
+    return Dashboard(expected_cents=int(expected), received_cents=int(received),
+                     overdue_cents=sum(max(0, c.balance_cents) for c in overdue), overdue=overdue,
+                     drafts=drafts, count=count)
+
+
+def claims_query():
+    """Every claim, newest first, with what the list shows (not the figures' snapshot): to paginate."""
+    return (select(FundingClaim)
+            .options(defer(FundingClaim.snapshot), selectinload(FundingClaim.funder),
+                     selectinload(FundingClaim.sessions).selectinload(TrainingSession.programme))
+            .order_by(FundingClaim.created_at.desc(), FundingClaim.id.desc()))
 
 
 def is_overdue(claim: FundingClaim, today: date | None = None) -> bool:

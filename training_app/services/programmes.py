@@ -50,6 +50,10 @@ def set_archived(programme: Programme, archived: bool) -> None:
     audit.record(programme, "archived" if archived else "restored")
 
 
-def public_programmes() -> list[Programme]:
-    return list(db.session.scalars(
-        db.select(Programme).where(Programme.archived.is_(False)).order_by(Programme.title)))
+def public_catalogue() -> list:
+    """What the public catalogue lists of each programme, as plain rows (id, title, kind, duration, price,
+    last update): the page is a function of these rows, so it can be kept once rendered."""
+    return list(db.session.execute(
+        db.select(Programme.id, Programme.title, Programme.kind, Programme.default_duration_minutes,
+                  Programme.price_cents, Programme.updated_at)
+        .where(Programme.archived.is_(False)).order_by(Programme.title, Programme.id)))

@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func
+from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
@@ -250,9 +251,14 @@ def phase(session: TrainingSession, now: datetime | None = None) -> str:
 
 def sessions_query(user: User, *, phase_filter: str = "", programme_id: int | None = None,
                    trainer_id: int | None = None):
-    """The sessions `user` may see, filtered; trainers only get the sessions they teach."""
+    """The sessions `user` may see, filtered; trainers only get the sessions they teach.
+
+    Each session comes with its programme and trainers (what the lists show), in a constant
+    number of queries whatever the page size.
+    """
     now = local_now()
-    query = db.select(TrainingSession).join(TrainingSession.programme)
+    query = db.select(TrainingSession).join(TrainingSession.programme).options(
+        contains_eager(TrainingSession.programme), selectinload(TrainingSession.trainers))
     if not user.is_admin:
         trainer_id = user.id
     if trainer_id:

@@ -8,7 +8,8 @@ response ids, and below MIN_ANONYMOUS_RESPONSES responses the details stay hidde
 one or two answers, everybody would know whose they are).
 """
 import io
-from collections import defaultdict
+import json
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import func
+from sqlalchemy import Text, cast, func
+from sqlalchemy.orm import contains_eager
 
 from training_app.documents.excel import write_text
 from training_app.extensions import db
@@ -54,6 +56,7 @@ class QuestionResult:
     average: Decimal | None = None  # ratings only, one decimal
     bars: list[Bar] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    more_texts: int = 0  # written answers not listed on the page (they are all in the export)
 
     @property
     def has_chart(self) -> bool:
@@ -98,35 +101,54 @@ def aggregate(specs: list[QuestionSpec], values: list[tuple[object, object]], *,
     `values` are (spec key, value) with value an int 1-5 (rating), a bool (yes/no), an option
     label (single choice), a list of option labels (multiple choice) or a string (free text).
     """
+    return aggregate_counts(specs, ((key, value, 1) for key, value in values), invited=invited,
+                            responded=responded, anonymous=anonymous)
+
+
+def _blank(value) -> bool:
+    return value is None or value == "" or value == [] or value == ()
+
+
+def aggregate_counts(specs: list[QuestionSpec], counts, *, invited: int, responded: int, anonymous: bool,
+                     text_totals: dict | None = None) -> Results:
+    """Results from (spec key, value, how many) triples, as the database counts them.
+
+    Values are those of aggregate(). Free-text answers come one by one, in their order; when only
+    some of them are given, `text_totals` (spec key -> number of written answers) gives the count.
+    """
     by_key = defaultdict(list)
-    for key, value in values:
-        by_key[key].append(value)
+    for key, value, count in counts:
+        if not _blank(value):
+            by_key[key].append((value, count))
     questions = []
     for number, spec in enumerate(specs, start=1):
-        answers = [v for v in by_key.get(spec.key, []) if v is not None and v != "" and v != []]
-        result = QuestionResult(number=number, type=spec.type, text=spec.text, answered=len(answers))
+        answers = by_key.get(spec.key, [])
+        answered = sum(count for _value, count in answers)
+        result = QuestionResult(number=number, type=spec.type, text=spec.text, answered=answered)
         if spec.type == QuestionType.RATING:
-            counts = {n: 0 for n in range(1, 6)}
-            for value in answers:
-                counts[int(value)] += 1
-            result.bars = [Bar(rating_label(n, spec.options), counts[n], _percent(counts[n], len(answers)))
+            per_value = {n: 0 for n in range(1, 6)}
+            for value, count in answers:
+                per_value[int(value)] += count
+            result.bars = [Bar(rating_label(n, spec.options), per_value[n], _percent(per_value[n], answered))
                            for n in range(1, 6)]
-            if answers:
-                result.average = (Decimal(sum(int(v) for v in answers)) / len(answers)).quantize(
-                    Decimal("0.1"), rounding=ROUND_HALF_UP)
+            if answered:
+                total = sum(n * per_value[n] for n in per_value)
+                result.average = (Decimal(total) / answered).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         elif spec.type == QuestionType.YES_NO:
-            yes = sum(1 for v in answers if v is True)
-            no = len(answers) - yes
-            result.bars = [Bar(_("Oui"), yes, _percent(yes, len(answers))),
-                           Bar(_("Non"), no, _percent(no, len(answers)))]
+            yes = sum(count for value, count in answers if value is True)
+            no = answered - yes
+            result.bars = [Bar(_("Oui"), yes, _percent(yes, answered)), Bar(_("Non"), no, _percent(no, answered))]
         elif spec.type in CHOICE_TYPES:
-            counts = {option: 0 for option in spec.options}
-            for value in answers:
+            per_option = {option: 0 for option in spec.options}
+            for value, count in answers:
                 for option in (value if isinstance(value, (list, tuple)) else [value]):
-                    counts[option] = counts.get(option, 0) + 1
-            result.bars = [Bar(option, count, _percent(count, len(answers))) for option, count in counts.items()]
+                    per_option[option] = per_option.get(option, 0) + count
+            result.bars = [Bar(option, count, _percent(count, answered)) for option, count in per_option.items()]
         else:
-            result.texts = [str(v) for v in answers]
+            result.texts = [str(value) for value, count in answers for _ in range(count)]
+            if text_totals is not None:
+                result.answered = max(text_totals.get(spec.key, 0), len(result.texts))
+                result.more_texts = result.answered - len(result.texts)
         questions.append(result)
     return Results(invited=invited, responded=responded, anonymous=anonymous, questions=questions)
 
@@ -178,6 +200,101 @@ def _answer_rows(survey_ids: list[int]):
         .order_by(SurveyAnswer.response_id, SurveyAnswer.question_id)).all()
 
 
+TEXTS_SHOWN = 100  # written answers listed per question on a results page; the export has them all
+
+
+class _Answer:
+    """The columns answer_value() reads, from a counted row."""
+    __slots__ = ("choice", "choices", "rating", "text", "yes")
+
+    def __init__(self, rating=None, yes=None, choice=None, choices=None, text=None):
+        self.rating, self.yes, self.choice, self.choices, self.text = rating, yes, choice, choices, text
+
+
+def _counted_values(survey_ids: list[int], by_id: dict[int, Question], key) -> tuple[list, dict]:
+    """The answers of these surveys counted by the database: (spec key, value, count) triples, and
+    the number of written answers per spec key. Two queries, whatever the number of answers:
+    choices and ratings come grouped; free texts come in the order of the random response ids,
+    at most TEXTS_SHOWN per question."""
+    text_ids = [qid for qid, q in by_id.items() if q.type == QuestionType.FREE_TEXT]
+    other_ids = [qid for qid in by_id if qid not in set(text_ids)]
+    counts, text_totals = [], defaultdict(int)
+    if not survey_ids:
+        return counts, text_totals
+    in_surveys = SurveyResponse.survey_id.in_(survey_ids)
+    choices_text = cast(SurveyAnswer.choices, Text)
+    grouped = db.session.execute(
+        db.select(SurveyAnswer.question_id, SurveyAnswer.rating, SurveyAnswer.yes, SurveyAnswer.choice,
+                  choices_text, func.count())
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(in_surveys, SurveyAnswer.question_id.in_(other_ids or [0]))
+        .group_by(SurveyAnswer.question_id, SurveyAnswer.rating, SurveyAnswer.yes, SurveyAnswer.choice,
+                  choices_text)
+        .order_by(SurveyAnswer.question_id)).all()
+    for question_id, rating, yes, choice, choices, count in grouped:
+        question = by_id[question_id]
+        answer = _Answer(rating, yes, choice, json.loads(choices) if choices else None)
+        value = answer_value(question, answer)
+        counts.append((key(question), tuple(value) if isinstance(value, list) else value, count))
+    written = (SurveyAnswer.text.is_not(None)) & (SurveyAnswer.text != "")
+    ranked = (
+        db.select(SurveyAnswer.question_id, SurveyAnswer.text, SurveyAnswer.response_id,
+                  func.row_number().over(partition_by=SurveyAnswer.question_id,
+                                         order_by=SurveyAnswer.response_id).label("rank"),
+                  func.count().over(partition_by=SurveyAnswer.question_id).label("total"))
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(in_surveys, SurveyAnswer.question_id.in_(text_ids or [0]), written)
+        .subquery())
+    seen = set()
+    for question_id, text_, rank, total in db.session.execute(
+            db.select(ranked.c.question_id, ranked.c.text, ranked.c.rank, ranked.c.total)
+            .where(ranked.c.rank <= TEXTS_SHOWN).order_by(ranked.c.response_id, ranked.c.question_id)):
+        spec_key = key(by_id[question_id])
+        counts.append((spec_key, text_, 1))
+        if question_id not in seen:
+            seen.add(question_id)
+            text_totals[spec_key] += total
+    return counts, text_totals
+
+
+# Counted answers kept in this process, by what they were counted from (see _counted_results).
+_kept_counts: OrderedDict = OrderedDict()
+KEPT_COUNTS = 64
+
+
+def _responses_fingerprint(survey_ids: list[int]) -> tuple:
+    """How many responses these surveys have, and the lowest and highest of their random ids."""
+    if not survey_ids:
+        return (0, None, None)
+    return tuple(db.session.execute(
+        db.select(func.count(SurveyResponse.id), func.min(SurveyResponse.id), func.max(SurveyResponse.id))
+        .where(SurveyResponse.survey_id.in_(survey_ids))).one())
+
+
+def _counted_results(surveys: list[Survey], questions: list[Question], anonymous: bool, key=_spec_key) -> Results:
+    """Results for a page: counted by the database, a bounded number of written answers.
+
+    A response never changes once given and its id is random, so the number of responses with their
+    lowest and highest ids tells whether new ones came: the counts are kept between requests and
+    counted again only then (a programme's results over years are read often and change rarely).
+    """
+    specs, by_id = _specs(questions, key)
+    ids = [s.id for s in surveys]
+    fingerprint = (tuple(ids), tuple((q.id, q.type, q.text, tuple(q.options or ())) for q in questions), key,
+                   TEXTS_SHOWN, _responses_fingerprint(ids))
+    counted = _kept_counts.get(fingerprint)
+    if counted is None:
+        counted = _counted_values(ids, by_id, key)
+        _kept_counts[fingerprint] = counted
+        while len(_kept_counts) > KEPT_COUNTS:
+            _kept_counts.popitem(last=False)
+    else:
+        _kept_counts.move_to_end(fingerprint)
+    counts, text_totals = counted
+    return aggregate_counts(specs, counts, invited=_invited(surveys), responded=_responded(ids),
+                            anonymous=anonymous, text_totals=text_totals)
+
+
 def _invited(surveys: list[Survey]) -> int:
     session_ids = [s.session_id for s in surveys]
     if not session_ids:
@@ -220,8 +337,8 @@ def _by_question_id(question: Question) -> int:
 
 
 def survey_results(survey: Survey) -> Results:
-    """Results of one survey (a questionnaire in a session): four queries."""
-    return _results([survey], _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)[0]
+    """Results of one survey (a questionnaire in a session): four to six queries."""
+    return _counted_results([survey], _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)
 
 
 @dataclass
@@ -255,7 +372,7 @@ def first_session_date(programme: Programme) -> date | None:
 def programme_surveys(query: ProgrammeQuery) -> list[Survey]:
     """Surveys of every version of the questionnaire in the programme's sessions that start in the period."""
     return list(db.session.scalars(
-        db.select(Survey).join(Survey.session).join(Survey.questionnaire)
+        db.select(Survey).join(Survey.session).join(Survey.questionnaire).options(contains_eager(Survey.session))
         .where(TrainingSession.programme_id == query.programme.id,
                Questionnaire.lineage_id == query.lineage_id,
                TrainingSession.start_at >= datetime.combine(query.start, time.min),
@@ -279,7 +396,7 @@ def _programme_material(query: ProgrammeQuery) -> tuple[list[Survey], list[Quest
 def programme_results(query: ProgrammeQuery) -> tuple[Results, list[Survey]]:
     """Results over the programme's sessions of the period, every version of the questionnaire together."""
     surveys, versions, questions = _programme_material(query)
-    return _results(surveys, questions, any(v.anonymous for v in versions))[0], surveys
+    return _counted_results(surveys, questions, any(v.anonymous for v in versions)), surveys
 
 
 # --- export ---------------------------------------------------------------------------------------

@@ -80,10 +80,15 @@ def overview(session_id: int):
 def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,
                   close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None, status: int = 200):
     data = attendance.slot_sheet(slot)
+    # A closed sheet is read far more often than corrected: its correction form is built for the
+    # row an administrator asked to correct (?corriger=<enrolment id>) only.
+    correcting = request.args.get("corriger", type=int)
     forms = {}
     for row in data.rows:
         if failed and failed[0] == row.enrolment.id:
             forms[row.enrolment.id] = failed[1]
+            continue
+        if data.is_closed and row.enrolment.id != correcting:
             continue
         form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
         if row.record is not None:

@@ -460,13 +460,14 @@ def enrolment_section(session: TrainingSession) -> dict:
         .options(db.joinedload(Enrolment.trainee).joinedload(Trainee.employer))
         .order_by(Enrolment.requested_at, Enrolment.id)).all()
     by_name = sorted(rows, key=lambda e: (e.trainee.last_name.lower(), e.trainee.first_name.lower()))
+    seats_taken = enrolments.seats_taken(session)
     return {
         "confirmed": [e for e in by_name if e.status == "confirmed"],
         "waitlisted": [e for e in rows if e.status == "waitlisted"],
         "requested": [e for e in rows if e.status == "requested"],
         "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
-        "seats_taken": enrolments.seats_taken(session),
-        "seats_left": enrolments.seats_left(session),
+        "seats_taken": seats_taken,
+        "seats_left": max(0, session.capacity - seats_taken),
         "convoked": convocations.sent_enrolment_ids(session),
     }
 

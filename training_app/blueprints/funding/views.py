@@ -1,5 +1,5 @@
 """Funding: funders and their caps, employers' SIRET, agreements, claims, payments (administrators)."""
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from training_app.access import ADMIN, access
@@ -55,8 +55,10 @@ def _submit(form, call, success, target):
 def dashboard():
     form = PeriodClaimForm()
     form.funder_id.choices = _funder_choices()
-    return render_template("funding/dashboard.html", board=funding_service.dashboard(), today=local_now().date(),
-                           is_overdue=funding_service.is_overdue, period_form=form)
+    page = db.paginate(funding_service.claims_query(), per_page=current_app.config["CLAIMS_PER_PAGE"],
+                       error_out=False)
+    return render_template("funding/dashboard.html", board=funding_service.dashboard(), page=page,
+                           today=local_now().date(), is_overdue=funding_service.is_overdue, period_form=form)
 
 
 # --- funders -------------------------------------------------------------------------------------------

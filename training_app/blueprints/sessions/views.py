@@ -16,9 +16,8 @@ from training_app.services import sessions as session_service
 
 
 def _programme_choices(include_id=None):
-    query = db.select(Programme).order_by(Programme.title)
-    programmes = [p for p in db.session.scalars(query) if not p.archived or p.id == include_id]
-    return [(p.id, p.title) for p in programmes]
+    rows = db.session.execute(db.select(Programme.id, Programme.title, Programme.archived).order_by(Programme.title))
+    return [(p.id, p.title) for p in rows if not p.archived or p.id == include_id]
 
 
 def _prepare(form: SessionForm, session=None) -> None:

@@ -363,7 +363,7 @@ def survey_remind(session_id: int, survey_id: int):
 # --- results per programme over a period (administrators) ----------------------------------------
 
 def _programme_query(form: ProgrammeResultsForm) -> results_service.ProgrammeQuery | None:
-    programmes = db.session.scalars(db.select(Programme).order_by(Programme.title)).all()
+    programmes = db.session.execute(db.select(Programme.id, Programme.title).order_by(Programme.title)).all()
     form.programme.choices = [(0, _("— Choisissez —"))] + [(p.id, p.title) for p in programmes]
     programme = db.session.get(Programme, form.programme.data) if form.programme.data else None
     lineages = results_service.lineages(programme) if programme else []

@@ -1,0 +1,421 @@
+"""Load the main pages served by gunicorn as in production, and measure them.
+
+    python -m bench.load [--database-url URL] [--seconds 10] [--clients 10] [--workers 4]
+
+The application runs in gunicorn (the README's production command: sync workers) on a free
+port of 127.0.0.1, with the production configuration, the benchmark database, a SECRET_KEY
+from the environment (a random one when unset), rate limiting off (RATELIMIT_ENABLED=0) and
+cookies allowed over plain HTTP on the loopback (SESSION_COOKIE_SECURE=0). This process is
+the client: CLIENTS threads, each with its own cookies (staff pages sign in first; the public
+registration reads its form's CSRF token first), each sending requests one after the other
+for a bounded time and number of requests, loopback only.
+
+Per page: requests per second, p50 and p95 latency, and SQL statements per request. The
+statement count comes from the server itself (BENCH_COUNT_QUERIES adds an X-SQL-Queries
+header); it is read in a separate pass on the small and on the large database, with the
+header off during the timed pass. A bare Flask view (bench/bare.py), served and loaded the
+same way, gives the ceiling each page's throughput is compared with.
+"""
+import argparse
+import contextlib
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+from sqlalchemy import create_engine, text
+
+from bench import databases
+from bench.generate import ADMIN_EMAIL, ADMIN_PASSWORD
+
+ROOT = databases.ROOT
+CLIENTS, WORKERS, SECONDS, MAX_REQUESTS = 10, 4, 10.0, 50000
+TARGET_P95_MS, TARGET_RATIO = 150.0, 0.25
+CSRF_RE = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)" name="csrf_token"')
+
+
+# --- the server ------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], workers: int = WORKERS, ready_path: str = "/"):
+    """Serve `app_spec` with gunicorn on a free loopback port; yields the port. Stops it afterwards."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+               "--log-level", "warning", "--timeout", "60", app_spec]
+    with tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            _wait_until_ready(process, port, ready_path, log.name)
+            yield port
+        finally:
+            process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop: the master stops its workers
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(process, port: int, ready_path: str, log_name: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            with open(log_name) as log:
+                raise RuntimeError("gunicorn stopped:\n" + log.read()[-3000:])
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if Client(port).get(ready_path).status == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError("gunicorn did not answer within 60 s")
+        time.sleep(0.2)
+
+
+def app_env(url: str, instance: str, *, count_queries: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "BENCH_", "RATELIMIT_"))}
+    env.update({
+        "TRAINING_APP_CONFIG": "production",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        "DATABASE_URL": url,
+        "INSTANCE_PATH": instance,  # captured e-mails and storage of this run, thrown away afterwards
+        "RATELIMIT_ENABLED": "0",
+        "SESSION_COOKIE_SECURE": "0",  # plain HTTP on the loopback, no TLS proxy in front
+        "BENCH_COUNT_QUERIES": "1" if count_queries else "0",
+    })
+    return env
+
+
+# --- the client ------------------------------------------------------------------------------------
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+    seconds: float
+
+
+class Client:
+    """One user: sequential requests on the loopback, with their own cookies."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None) -> Response:
+        headers = {"Host": f"127.0.0.1:{self.port}", "Connection": "close"}
+        body = None
+        if form is not None:
+            body = urlencode(form, doseq=True).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            content = response.read()
+        finally:
+            connection.close()
+        elapsed = time.perf_counter() - started
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie()
+            cookie.load(header)
+            for name, morsel in cookie.items():
+                if morsel["expires"] and "1970" in morsel["expires"] or morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return Response(response.status, response.headers, content, elapsed)
+
+    def get(self, path: str) -> Response:
+        return self.request("GET", path)
+
+    def post(self, path: str, form: dict) -> Response:
+        return self.request("POST", path, form)
+
+    def csrf_token(self, path: str) -> str:
+        page = self.get(path)
+        match = CSRF_RE.search(page.body)
+        if page.status != 200 or not match:
+            raise RuntimeError(f"no CSRF token on {path} ({page.status})")
+        return (match.group(1) or match.group(2)).decode()
+
+    def sign_in(self) -> None:
+        token = self.csrf_token("/connexion")
+        answer = self.post("/connexion", {"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        if answer.status != 302:
+            raise RuntimeError(f"sign-in refused ({answer.status}): has the benchmark database been generated?")
+
+
+# --- what is measured ------------------------------------------------------------------------------
+
+@dataclass
+class Page:
+    """A page to load: how a client prepares (sign in, read a form) and how it sends one request."""
+    name: str
+    path: str
+    staff: bool = False
+    post: bool = False
+    expect: int = 200
+    marker: bytes = b""  # must appear in the answer (e.g. the registration's result)
+
+    def prepare(self, client: Client) -> dict:
+        if self.staff:
+            client.sign_in()
+        state = {"n": 0, "tag": secrets.token_hex(4)}
+        if self.post:
+            state["csrf"] = client.csrf_token(self.path)
+        return state
+
+    def send(self, client: Client, state: dict) -> Response:
+        if not self.post:
+            return client.get(self.path)
+        state["n"] += 1
+        n, tag = state["n"], state["tag"]
+        return client.post(self.path, {
+            "csrf_token": state["csrf"], "civility": "Mme", "first_name": "Camille", "last_name": f"Essai {n}",
+            "email": f"bench-{tag}-{n}@example.org", "phone": "0600000000", "job_title": "Animatrice",
+            "employer_name": "Association du banc d'essai", "employer_siret": "", "funding_mode": "opco",
+            "consent": "y", "website": ""})
+
+    def ok(self, response: Response) -> bool:
+        return response.status == self.expect and (not self.marker or self.marker in response.body)
+
+
+@dataclass
+class Measure:
+    name: str
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    queries: dict[str, str] = field(default_factory=dict)  # size -> statements per request
+    cpu_ms: float = 0.0  # server CPU per request (largest size, one request at a time)
+    cpu: list[float] = field(default_factory=list)  # per request under load, when the server tells
+    error_sample: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank percentile of the latencies, in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+        return ordered[index] * 1000
+
+
+def landmarks(url: str) -> dict[str, int]:
+    """The ids the pages use, found in the generated data."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            past = conn.execute(text(
+                "SELECT s.id, sv.id, s.programme_id, q.lineage_id FROM training_sessions s "
+                "JOIN surveys sv ON sv.session_id = s.id JOIN questionnaires q ON q.id = sv.questionnaire_id "
+                "WHERE s.status = 'completed' AND q.kind = 'satisfaction' "
+                "ORDER BY s.start_at DESC LIMIT 1")).one()
+            slot = conn.execute(text("SELECT MIN(id) FROM slots WHERE session_id = :s"), {"s": past[0]}).scalar_one()
+            busiest = conn.execute(text(
+                "SELECT s.programme_id FROM training_sessions s JOIN surveys sv ON sv.session_id = s.id "
+                "GROUP BY s.programme_id ORDER BY COUNT(*) DESC, s.programme_id LIMIT 1")).scalar_one()
+            # A full upcoming session (of a paid programme in a cycle, when there is one: the price then depends
+            # on the trainee's other courses), the one with the shortest waiting list: runs do not pile onto one.
+            full = conn.execute(text(
+                "SELECT s.id FROM training_sessions s JOIN programmes p ON p.id = s.programme_id "
+                "WHERE s.status = 'full' AND s.start_at > :now AND NOT p.archived "
+                "ORDER BY p.cycle_id IS NULL OR p.kind = 'internal', "
+                "(SELECT COUNT(*) FROM enrolments e WHERE e.session_id = s.id), "
+                "s.start_at LIMIT 1"),
+                {"now": time.strftime("%Y-%m-%d %H:%M:%S")}).scalar_one()
+    finally:
+        engine.dispose()
+    return {"past_session": past[0], "survey": past[1], "lineage": past[3], "busiest_programme": busiest,
+            "full_session": full, "slot": slot}
+
+
+def pages(marks: dict[str, int]) -> list[Page]:
+    """The pages of the issue, in the order of the table."""
+    return [
+        Page("session list", "/sessions", staff=True),
+        Page("a session's enrolments", f"/sessions/{marks['past_session']}", staff=True,
+             marker=b'data-testid="enrolment-section"'),
+        Page("a slot sheet", f"/sessions/{marks['past_session']}/emargement/{marks['slot']}", staff=True),
+        Page("attendance overview", f"/sessions/{marks['past_session']}/emargement", staff=True),
+        Page("questionnaire results (session)",
+             f"/sessions/{marks['past_session']}/questionnaires/{marks['survey']}", staff=True),
+        Page("questionnaire results (programme, all years)",
+             f"/questionnaires/resultats?programme={marks['busiest_programme']}&questionnaire={marks['lineage']}",
+             staff=True),
+        Page("funding dashboard", "/financement/", staff=True),
+        Page("public catalogue", "/"),
+        Page("public registration (waiting list)", f"/formations/sessions/{marks['full_session']}/inscription",
+             post=True, marker=b"en position"),
+    ]
+
+
+def run(page: Page, port: int, *, clients: int = CLIENTS, seconds: float = SECONDS,
+        max_requests: int = MAX_REQUESTS, warmup: int = 2) -> Measure:
+    """`clients` threads send `page` requests for `seconds` (at most `max_requests` in all)."""
+    measure = Measure(page.name)
+    lock = threading.Lock()
+    window = {}
+    tickets = [max_requests]
+    failures: list[BaseException] = []
+
+    def open_window():  # run once, when every client is ready, before any is released
+        window["start"] = time.perf_counter()
+        window["stop"] = window["start"] + seconds
+
+    ready = threading.Barrier(clients, action=open_window)
+
+    def worker():
+        client = Client(port)
+        try:
+            state = page.prepare(client)
+            for _ in range(warmup):
+                page.send(client, state)
+        except BaseException as error:  # noqa: BLE001 - reported below; the barrier must not hang
+            failures.append(error)
+        ready.wait()
+        if failures:
+            return
+        while time.perf_counter() < window["stop"]:
+            with lock:
+                if tickets[0] <= 0:
+                    return
+                tickets[0] -= 1
+            try:
+                response = page.send(client, state)
+            except (OSError, http.client.HTTPException) as error:
+                with lock:
+                    measure.errors += 1
+                    measure.error_sample = measure.error_sample or repr(error)
+                continue
+            with lock:
+                measure.latencies.append(response.seconds)
+                measure.cpu.append(int(response.headers.get("X-CPU-Microseconds", "0")) / 1000)
+                if page.ok(response):
+                    measure.requests += 1
+                else:
+                    measure.errors += 1
+                    measure.error_sample = measure.error_sample or f"HTTP {response.status}"
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"{page.name}: a client could not prepare: {failures[0]!r}")
+    started = window["start"]
+    measure.seconds = time.perf_counter() - started
+    return measure
+
+
+def count_queries(page: Page, port: int, repeat: int = 5, warmup: int = 3) -> tuple[str, float]:
+    """Statements per request as the server counted them ("12", or "11-13" when they vary), and the
+    median CPU time the server spent per request, in ms (one request at a time)."""
+    client = Client(port)
+    state = page.prepare(client)
+    for _ in range(warmup):  # the first requests fill the worker's caches
+        page.send(client, state)
+    counts, cpu = [], []
+    for _ in range(repeat):
+        response = page.send(client, state)
+        if not page.ok(response):
+            raise RuntimeError(f"{page.name}: HTTP {response.status} while counting queries")
+        counts.append(int(response.headers.get("X-SQL-Queries", "-1")))
+        cpu.append(int(response.headers.get("X-CPU-Microseconds", "0")) / 1000)
+    low, high = min(counts), max(counts)
+    return (str(low) if low == high else f"{low}-{high}"), statistics.median(cpu)
+
+
+def machine_load() -> str:
+    with open("/proc/loadavg") as handle:
+        one, five, fifteen = handle.read().split()[:3]
+    return f"load average {one} {five} {fifteen} on {os.cpu_count()} cores"
+
+
+@dataclass
+class PageRun:
+    bare: Measure
+    measures: list[Measure]
+    marks: dict[str, int]
+
+
+def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, seconds=SECONDS, workers=WORKERS,
+                  echo=print) -> PageRun:
+    """Count statements on every size, then time every page on the largest size and the bare view."""
+    instance = tempfile.mkdtemp(prefix="bench-instance-")
+    try:
+        by_size = {}
+        for size in sizes:
+            url = databases.url_for_size(base, size)
+            marks = landmarks(url)
+            # One worker, one request at a time: what a page keeps is kept for the next request, the CPU
+            # time is the page's own.
+            with gunicorn("training_app:create_app()", app_env(url, instance, count_queries=True), 1,
+                          "/healthz") as port:
+                by_size[size] = {p.name: count_queries(p, port) for p in pages(marks)}
+            echo(f"  SQL statements counted on the {size} database")
+        url = databases.url_for_size(base, sizes[-1])
+        marks = landmarks(url)
+        measures = []
+        with gunicorn("training_app:create_app()", app_env(url, instance, count_queries=False), workers,
+                      "/healthz") as port:
+            for page in pages(marks):
+                measure = run(page, port, clients=clients, seconds=seconds)
+                measure.queries = {size: counts[page.name][0] for size, counts in by_size.items()}
+                measure.cpu_ms = by_size[sizes[-1]][page.name][1]
+                measures.append(measure)
+                echo(f"  {page.name}: {measure.rate:.0f} req/s, p95 {measure.percentile(95):.0f} ms")
+        with gunicorn("bench.bare:app", app_env(url, instance, count_queries=False), workers) as port:
+            bare = run(Page("bare Flask view (ceiling)", "/"), port, clients=clients, seconds=seconds)
+            bare.cpu_ms = statistics.median(bare.cpu) if bare.cpu else 0.0
+            echo(f"  bare Flask view: {bare.rate:.0f} req/s")
+        return PageRun(bare, measures, marks)
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def main(argv=None) -> None:
+    from bench import report
+    parser = argparse.ArgumentParser(description="Load the main pages (see bench/load.py).")
+    parser.add_argument("--database-url")
+    parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument("--clients", type=int, default=CLIENTS)
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    args = parser.parse_args(argv)
+    base = databases.base_url(args.database_url)
+    before = machine_load()
+    result = measure_pages(base, clients=args.clients, seconds=args.seconds, workers=args.workers,
+                           echo=lambda line: print(line, file=sys.stderr))
+    print(report.table(report.page_rows(result), before=before, after=machine_load(), base=base,
+                       clients=args.clients, workers=args.workers, seconds=args.seconds))
+
+
+if __name__ == "__main__":
+    main()
