@@ -168,12 +168,16 @@ def answer_survey(survey, trainee, answers_by_position: dict):
 
 
 class count_queries:  # noqa: N801 - used as a function: `with count_queries() as statements:`
-    """Collect the SQL statements run inside the block (for "constant queries" checks)."""
+    """Collect the SQL statements run inside the block (for "constant queries" checks), on the application's
+    engine and on the one that reads the data token on PostgreSQL (training_app/page_cache.py)."""
 
     def __enter__(self) -> list[str]:
+        from flask import current_app
         from sqlalchemy import event
         self.statements = []
-        event.listen(db.engine, "before_cursor_execute", self._record)
+        self.engines = [e for e in (db.engine, current_app.extensions.get("data_version_engine")) if e is not None]
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._record)
         return self.statements
 
     def _record(self, conn, cursor, statement, *args):
@@ -181,7 +185,16 @@ class count_queries:  # noqa: N801 - used as a function: `with count_queries() a
 
     def __exit__(self, *exc):
         from sqlalchemy import event
-        event.remove(db.engine, "before_cursor_execute", self._record)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._record)
+
+
+def rendered_page_queries(client, url) -> int:
+    """The statements a page runs when rendered: asked like a browser's forced reload, so that a kept
+    page (training_app/page_cache.py) is rendered again rather than given back."""
+    with count_queries() as statements:
+        assert client.get(url, headers={"Cache-Control": "no-cache"}).status_code == 200
+    return len(statements)
 
 
 # --- attendance (issue 4) -------------------------------------------------------------------------

@@ -48,8 +48,9 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     _register_template_helpers(app)
     app.after_request(_security_headers)
 
-    from training_app import cli, query_counter
+    from training_app import cli, page_cache, query_counter
     cli.register(app)
+    page_cache.init_app(app)
     query_counter.init_app(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

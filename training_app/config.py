@@ -76,6 +76,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     SESSIONS_PER_PAGE = 20
     CLAIMS_PER_PAGE = 50
+    # Rendered pages each process keeps until the data changes (training_app/page_cache.py); 0: none.
+    PAGE_CACHE_ENTRIES = 200
+    PAGE_CACHE_CHARACTERS = 20_000_000
     # Benchmarks only (bench/load.py): an X-SQL-Queries header on every response. Off in real use.
     BENCH_COUNT_QUERIES = _bool("BENCH_COUNT_QUERIES", False)
 

@@ -23,6 +23,9 @@ def init_app(app: Flask) -> None:
         return
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", _count)
+    token_engine = app.extensions.get("data_version_engine")  # training_app/page_cache.py
+    if token_engine is not None:
+        event.listen(token_engine, "before_cursor_execute", _count)
     app.after_request(_add_header)
     app.wsgi_app = CpuTimer(app.wsgi_app)
 

@@ -396,19 +396,13 @@ def test_today_page_and_dashboard_panel_lead_to_the_current_slot(trainer_client,
         assert "Aucune demi-journée de formation aujourd'hui." in text(trainer_client.get("/emargement"))
 
 
-def _queries(client, url) -> int:
-    with factories.count_queries() as statements:
-        assert client.get(url).status_code == 200
-    return len(statements)
-
-
 @pytest.mark.parametrize("page", ["sheet", "overview"])
 def test_sheet_and_overview_run_a_constant_number_of_queries(trainer_client, trainer, page):
     counts = []
     for year, size in ((2030, 2), (2035, 8)):
         session, _enrolments = _signed_course(trainer, trainees=size, year=year)
         url = sheet_url(session, session.slots[0]) if page == "sheet" else f"/sessions/{session.id}/emargement"
-        counts.append(_queries(trainer_client, url))
+        counts.append(factories.rendered_page_queries(trainer_client, url))
     assert counts[0] == counts[1], counts
 
 
@@ -418,7 +412,7 @@ def test_overview_queries_do_not_grow_with_the_number_of_half_days(trainer_clien
     long, _ = factories.make_attendance_session(trainees=2, trainers=[trainer], start=datetime(2032, 3, 1, 9, 30),
                                                 end=datetime(2032, 3, 12, 18))
     assert len(long.slots) == 20 and len(short.slots) == 2
-    counts = [_queries(trainer_client, f"/sessions/{s.id}/emargement") for s in (short, long)]
+    counts = [factories.rendered_page_queries(trainer_client, f"/sessions/{s.id}/emargement") for s in (short, long)]
     assert counts[0] == counts[1], counts
 
 

@@ -2,12 +2,6 @@
 from tests import factories
 
 
-def _queries(client, url) -> int:
-    with factories.count_queries() as statements:
-        assert client.get(url).status_code == 200
-    return len(statements)
-
-
 def _session_with(size: int, employer_each: bool = True):
     session = factories.make_session(programme=factories.make_programme(objectives=("Préparer", "Négocier")))
     enrolments = [factories.make_enrolment(session, factories.make_trainee(
@@ -23,7 +17,7 @@ def test_the_convocations_page_runs_a_constant_number_of_queries(admin_client):
             factories.make_convocation_sending(enrolment, actor=factories.make_user("admin"))
         page = admin_client.get(f"/sessions/{session.id}/convocations").get_data(as_text=True)
         assert all(e.trainee.full_name in page for e in enrolments)
-        counts.append(_queries(admin_client, f"/sessions/{session.id}/convocations"))
+        counts.append(factories.rendered_page_queries(admin_client, f"/sessions/{session.id}/convocations"))
     assert counts[0] == counts[1], counts
 
 
@@ -33,5 +27,5 @@ def test_the_outcomes_page_runs_a_constant_number_of_queries(admin_client):
         session, enrolments = _session_with(size)
         page = admin_client.get(f"/sessions/{session.id}/acquis").get_data(as_text=True)
         assert all(e.trainee.employer.name in page for e in enrolments)
-        counts.append(_queries(admin_client, f"/sessions/{session.id}/acquis"))
+        counts.append(factories.rendered_page_queries(admin_client, f"/sessions/{session.id}/acquis"))
     assert counts[0] == counts[1], counts

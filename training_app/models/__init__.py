@@ -4,6 +4,7 @@ from training_app.models.attendance import (AttendanceRecord, AttendanceSheet, A
 from training_app.models.audit import AuditEntry
 from training_app.models.certificates import (CertificateCounter, CertificateKind, CertificateTemplate,
                                               IssuedCertificate)
+from training_app.models.data_version import DataVersion
 from training_app.models.convocations import ConvocationSending, ConvocationText
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
 from training_app.models.funding import Funder
@@ -24,7 +25,7 @@ __all__ = [
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
-    "ConvocationSending", "ConvocationText",
+    "ConvocationSending", "ConvocationText", "DataVersion",
     "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",
     # surveys and learning outcomes
     "LearningOutcome", "OutcomeResult", "Question", "Questionnaire", "QuestionnaireKind", "QuestionType",

@@ -52,7 +52,7 @@ def set_archived(programme: Programme, archived: bool) -> None:
 
 def public_catalogue() -> list:
     """What the public catalogue lists of each programme, as plain rows (id, title, kind, duration, price,
-    last update): the page is a function of these rows, so it can be kept once rendered."""
+    last update)."""
     return list(db.session.execute(
         db.select(Programme.id, Programme.title, Programme.kind, Programme.default_duration_minutes,
                   Programme.price_cents, Programme.updated_at)

@@ -16,6 +16,7 @@ from training_app.documents import attendance_sheet, storage, uploads
 from training_app.extensions import db
 from training_app.forms import attach_service_error
 from training_app.models import Enrolment, Modality, SignatureMethod, Slot, TrainingSession
+from training_app.page_cache import kept_page
 from training_app.services import ServiceError
 from training_app.services import attendance
 from training_app.services.trainee_links import LinkError, trainee_from_token, trainee_view
@@ -66,12 +67,14 @@ def _flash_form_errors(form) -> None:
 
 @bp.route("/emargement")
 @access(STAFF)
+@kept_page
 def today():
     return render_template("attendance/today.html", days=attendance.todays_sessions(current_user))
 
 
 @bp.route("/sessions/<int:session_id>/emargement")
 @access(STAFF)
+@kept_page
 def overview(session_id: int):
     session = _load_session(session_id)
     return render_template("attendance/overview.html", session=session, grid=attendance.session_grid(session))
@@ -107,6 +110,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>")
 @access(STAFF)
+@kept_page
 def slot_sheet(session_id: int, slot_id: int):
     session, slot = _load_slot(session_id, slot_id)
     return _render_sheet(session, slot)

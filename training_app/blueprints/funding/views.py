@@ -14,6 +14,7 @@ from training_app.forms import attach_service_error, from_cents, to_cents
 from training_app.models import (AgreementTrainee, Employer, Enrolment, Funder, FunderHourlyCap, FundingAgreement,
                                  FundingClaim, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS
+from training_app.page_cache import kept_page
 from training_app.services import ServiceError, audit
 from training_app.services import funding as funding_service
 
@@ -52,6 +53,7 @@ def _submit(form, call, success, target):
 
 @bp.route("/")
 @access(ADMIN)
+@kept_page
 def dashboard():
     form = PeriodClaimForm()
     form.funder_id.choices = _funder_choices()

@@ -11,6 +11,7 @@ from training_app.blueprints.sessions.forms import FilterForm, SessionForm, Slot
 from training_app.extensions import db
 from training_app.forms import attach_service_error, from_cents, to_cents
 from training_app.models import Programme, Slot, TrainingSession, User
+from training_app.page_cache import kept_page
 from training_app.services import ServiceError
 from training_app.services import sessions as session_service
 
@@ -47,6 +48,7 @@ def _load(session_id: int) -> TrainingSession:
 
 @bp.route("/sessions")
 @access(STAFF)
+@kept_page
 def session_list():
     form = FilterForm(request.args)
     form.programme.choices = [(0, _("Toutes"))] + _programme_choices()
@@ -87,6 +89,7 @@ def session_create():
 
 @bp.route("/sessions/<int:session_id>")
 @access(STAFF)
+@kept_page
 def session_detail(session_id: int):
     session = _load(session_id)
     return render_template("sessions/detail.html", session=session, slot_form=SlotForm(),

@@ -1,0 +1,200 @@
+"""Pages kept once rendered, until the data changes.
+
+A page marked `@kept_page` is a function of four things: the data in the database, the
+signed-in user, its address (host, path and query string) and the time, to the minute. Rendering
+one of the busy staff pages costs 10 to 50 ms of CPU (bench/README.md); giving back the HTML
+rendered for the same four things costs about one. So:
+
+- every committed transaction that wrote something gives the one row of `data_version` a new
+  random token, in that same transaction (an engine event: the ORM, Core and text statements,
+  the CLI and every process of the application alike);
+- a kept page is found by (token, user, address, minute); otherwise the view renders it and it
+  is kept. A page can therefore never show data older than the last commit its request could
+  see, nor time-dependent states (signing windows, phases, deadlines) older than a minute.
+
+The CSRF token of a page's forms belongs to the browser session: it is kept as a placeholder and
+put back for each request. Not kept: answers other than a rendered template, pages of a request with a
+pending flash message, and the reload a browser forces (`Cache-Control: no-cache`), which renders
+the page again. Each process keeps at most PAGE_CACHE_ENTRIES pages (0 turns this off) and
+PAGE_CACHE_CHARACTERS characters of them.
+
+Not seen: a change written without this application (psql, another program); kept pages then
+last until the minute ends. Transactions that change the schema (migrations) leave the token
+alone: the application is restarted after a migration anyway, and before the migration that
+creates `data_version` there is no row to change.
+"""
+import functools
+import re
+import secrets
+import threading
+from collections import OrderedDict
+
+from flask import Flask, current_app, g, request, session
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.exc import DBAPIError
+
+from training_app.clock import utcnow
+from training_app.extensions import db
+from training_app.models import DataVersion
+
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|TRUNCATE|MERGE|REPLACE|WITH)\b", re.IGNORECASE)
+_SCHEMA = re.compile(r"\s*(CREATE|ALTER|DROP)\b", re.IGNORECASE)
+_WROTE, _CHANGED_SCHEMA = "data_version.wrote", "data_version.schema"
+_NEW_TOKEN = ("INSERT INTO data_version (id, token) VALUES (1, '{token}') "
+              "ON CONFLICT (id) DO UPDATE SET token = excluded.token")
+_READ_TOKEN = select(DataVersion.token).where(DataVersion.id == 1)
+_CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kept_pages"] = KeptPages(app.config.get("PAGE_CACHE_ENTRIES", 0),
+                                             app.config.get("PAGE_CACHE_CHARACTERS", 20_000_000))
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql":
+        app.extensions["data_version_engine"] = create_engine(engine.url, isolation_level="AUTOCOMMIT",
+                                                              pool_size=2, max_overflow=8)
+    event.listen(engine, "before_cursor_execute", _note_statement)
+    event.listen(engine, "commit", _on_commit)
+    event.listen(engine, "rollback", _forget)
+    event.listen(engine, "checkin", lambda _dbapi, record: _forget_info(record.info))
+    app.before_request_funcs.setdefault(None, []).insert(0, _serve_kept_page)
+
+
+# --- the data version ------------------------------------------------------------------------------
+
+def _note_statement(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if _WRITES.match(statement):
+        conn.info[_WROTE] = True
+    elif _SCHEMA.match(statement):
+        conn.info[_CHANGED_SCHEMA] = True
+
+
+def _on_commit(conn) -> None:
+    """Just before the transaction commits: a new token if it wrote, in the same transaction, so
+    that the token and the data it stands for become visible together."""
+    wrote = conn.info.pop(_WROTE, False)
+    if conn.info.pop(_CHANGED_SCHEMA, False) or not wrote:
+        return
+    cursor = conn.connection.cursor()  # the driver's own: not seen by _note_statement
+    try:
+        cursor.execute(_NEW_TOKEN.format(token=secrets.token_hex(16)))
+    finally:
+        cursor.close()
+
+
+def _forget(conn) -> None:
+    _forget_info(conn.info)
+
+
+def _forget_info(info: dict) -> None:
+    info.pop(_WROTE, None)
+    info.pop(_CHANGED_SCHEMA, None)
+
+
+def data_token() -> str | None:
+    """The data's current token (None before anything was ever written, or when it cannot be read).
+
+    On PostgreSQL it is read on a connection of its own in autocommit mode: one round trip, no
+    transaction to begin and end, no ping (a broken connection is dropped and the page rendered).
+    """
+    engine = current_app.extensions.get("data_version_engine")
+    if engine is None:
+        return db.session.scalar(_READ_TOKEN)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(_READ_TOKEN)
+    except DBAPIError:
+        current_app.logger.warning("data version unreadable: pages rendered without the kept ones")
+        return None
+
+
+# --- kept pages ------------------------------------------------------------------------------------
+
+class KeptPages:
+    """At most `size` pages and `max_chars` characters of this process, the least recently used going first."""
+
+    def __init__(self, size: int, max_chars: int = 20_000_000):
+        self.size, self.max_chars = size, max_chars
+        self._pages: OrderedDict = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, key) -> str | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key, page: str) -> None:
+        if len(page) > self.max_chars:
+            return
+        with self._lock:
+            previous = self._pages.pop(key, None)
+            self._chars += len(page) - (len(previous) if previous is not None else 0)
+            self._pages[key] = page
+            while len(self._pages) > self.size or self._chars > self.max_chars:
+                self._chars -= len(self._pages.popitem(last=False)[1])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self._chars = 0
+
+
+def kept_page(view):
+    """Mark `view` as giving the same page for the same data, user, address and minute (see above)."""
+
+    @functools.wraps(view)
+    def keeping(*args, **kwargs):
+        answer = view(*args, **kwargs)
+        key = g.pop("kept_page_key", None)
+        page = _keepable(answer) if key is not None else None
+        if page is not None:
+            current_app.extensions["kept_pages"].put(key, page)
+        return answer
+
+    keeping.keeps_page = True
+    return keeping
+
+
+def _serve_kept_page():
+    """Before anything else, even the access check: the page kept for this key, if any.
+
+    The key holds the signed-in user's id (from the signed session cookie) and the data's token: the
+    page was given to this same user, on this same data, after every check passed; any change of the
+    user's account, rights or sessions is a change of the data, hence of the token.
+    """
+    pages: KeptPages = current_app.extensions["kept_pages"]
+    if pages.size <= 0 or request.method != "GET" or session.get("_flashes"):
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, "keeps_page", False):
+        return None
+    token = data_token()  # read before the view reads anything: see the module's docstring
+    if token is None:
+        return None
+    key = (token, session.get("_user_id"), request.host_url, request.full_path,
+           utcnow().replace(second=0, microsecond=0))
+    g.kept_page_key = key
+    if request.cache_control.no_cache:
+        return None
+    page = pages.get(key)
+    return None if page is None else _with_csrf_token(page)
+
+
+def _keepable(answer) -> str | None:
+    """The page to keep from a view's answer (a rendered template: a string), with its CSRF token as a
+    placeholder; None if it is not to be kept (a response, a redirect, an error, a message pending)."""
+    if isinstance(answer, tuple) and len(answer) == 2 and answer[1] == 200:
+        answer = answer[0]  # (page, status)
+    if not isinstance(answer, str) or session.get("_flashes"):
+        return None
+    csrf_token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return answer.replace(csrf_token, _CSRF_PLACEHOLDER) if csrf_token else answer
+
+
+def _with_csrf_token(page: str) -> str:
+    return page.replace(_CSRF_PLACEHOLDER, generate_csrf()) if _CSRF_PLACEHOLDER in page else page
