@@ -44,6 +44,8 @@ def main(argv=None) -> int:
     for size in generate.SCALES:
         if args.regenerate or not generate.is_generated(base, size):
             generate.generate(base, size, echo=echo)
+        else:
+            generate.bring_up_to_date(base, size)
     before = load.machine_load()
     pages = load.measure_pages(base, clients=args.clients, seconds=args.seconds, workers=args.workers, echo=echo)
     rows = report.page_rows(pages) + report.document_rows(documents.measure_documents(base, echo=echo))

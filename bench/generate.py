@@ -788,6 +788,15 @@ def generate(base: str, size: str, seed: int = 8, echo=print) -> dict[str, int]:
     return inserted
 
 
+def bring_up_to_date(base: str, size: str) -> None:
+    """Apply the revisions added since the size was generated (its data is kept)."""
+    from training_app.extensions import db
+    app = make_app(databases.url_for_size(base, size))
+    migrate(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
 def is_generated(base: str, size: str) -> bool:
     """True when the size's database holds the expected organisation (same counts of its fixed parts)."""
     from sqlalchemy import create_engine

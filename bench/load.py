@@ -13,7 +13,8 @@ for a bounded time and number of requests, loopback only.
 Per page: requests per second, p50 and p95 latency, and SQL statements per request. The
 statement count comes from the server itself (BENCH_COUNT_QUERIES adds an X-SQL-Queries
 header); it is read in a separate pass on the small and on the large database, with the
-header off during the timed pass. A bare Flask view (bench/bare.py), served and loaded the
+header off during the timed pass, twice for the pages kept once rendered
+(training_app/page_cache.py): rendered (a forced reload) and given again. A bare Flask view (bench/bare.py), served and loaded the
 same way, gives the ceiling each page's throughput is compared with.
 """
 import argparse
@@ -120,8 +121,8 @@ class Client:
         self.port = port
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict | None = None) -> Response:
-        headers = {"Host": f"127.0.0.1:{self.port}", "Connection": "close"}
+    def request(self, method: str, path: str, form: dict | None = None, extra_headers: dict | None = None) -> Response:
+        headers = {"Host": f"127.0.0.1:{self.port}", "Connection": "close", **(extra_headers or {})}
         body = None
         if form is not None:
             body = urlencode(form, doseq=True).encode()
@@ -147,8 +148,8 @@ class Client:
                     self.cookies[name] = morsel.value
         return Response(response.status, response.headers, content, elapsed)
 
-    def get(self, path: str) -> Response:
-        return self.request("GET", path)
+    def get(self, path: str, headers: dict | None = None) -> Response:
+        return self.request("GET", path, extra_headers=headers)
 
     def post(self, path: str, form: dict) -> Response:
         return self.request("POST", path, form)
@@ -187,9 +188,11 @@ class Page:
             state["csrf"] = client.csrf_token(self.path)
         return state
 
-    def send(self, client: Client, state: dict) -> Response:
+    def send(self, client: Client, state: dict, *, render: bool = False) -> Response:
+        """One request; `render`: asked like a browser's forced reload, so that a kept page is rendered again
+        (training_app/page_cache.py)."""
         if not self.post:
-            return client.get(self.path)
+            return client.get(self.path, {"Cache-Control": "no-cache"} if render else None)
         state["n"] += 1
         n, tag = state["n"], state["tag"]
         return client.post(self.path, {
@@ -209,8 +212,10 @@ class Measure:
     errors: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
-    queries: dict[str, str] = field(default_factory=dict)  # size -> statements per request
-    cpu_ms: float = 0.0  # server CPU per request (largest size, one request at a time)
+    queries: dict[str, str] = field(default_factory=dict)  # size -> statements per request, rendered
+    cpu_ms: float = 0.0  # server CPU per request, rendered (largest size, one request at a time)
+    kept_queries: str = ""  # statements per request when the page is given again (largest size)
+    kept_cpu_ms: float | None = None  # server CPU per request then; None: not a kept page (a POST)
     cpu: list[float] = field(default_factory=list)  # per request under load, when the server tells
     error_sample: str = ""
 
@@ -335,22 +340,30 @@ def run(page: Page, port: int, *, clients: int = CLIENTS, seconds: float = SECON
     return measure
 
 
-def count_queries(page: Page, port: int, repeat: int = 5, warmup: int = 3) -> tuple[str, float]:
-    """Statements per request as the server counted them ("12", or "11-13" when they vary), and the
-    median CPU time the server spent per request, in ms (one request at a time)."""
+@dataclass
+class Cost:
+    """What one request costs the server, one request at a time: statements ("12", or "11-13" when they
+    vary) and the median CPU time in ms."""
+    queries: str
+    cpu_ms: float
+
+
+def server_cost(page: Page, port: int, *, render: bool, repeat: int = 5, warmup: int = 3) -> Cost:
+    """The server's cost of `page`, rendered each time (`render`) or as sent to every visitor (kept pages
+    given again while nothing changes)."""
     client = Client(port)
     state = page.prepare(client)
     for _ in range(warmup):  # the first requests fill the worker's caches
-        page.send(client, state)
+        page.send(client, state, render=render)
     counts, cpu = [], []
     for _ in range(repeat):
-        response = page.send(client, state)
+        response = page.send(client, state, render=render)
         if not page.ok(response):
             raise RuntimeError(f"{page.name}: HTTP {response.status} while counting queries")
         counts.append(int(response.headers.get("X-SQL-Queries", "-1")))
         cpu.append(int(response.headers.get("X-CPU-Microseconds", "0")) / 1000)
     low, high = min(counts), max(counts)
-    return (str(low) if low == high else f"{low}-{high}"), statistics.median(cpu)
+    return Cost(str(low) if low == high else f"{low}-{high}", statistics.median(cpu))
 
 
 def machine_load() -> str:
@@ -379,7 +392,9 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
             # time is the page's own.
             with gunicorn("training_app:create_app()", app_env(url, instance, count_queries=True), 1,
                           "/healthz") as port:
-                by_size[size] = {p.name: count_queries(p, port) for p in pages(marks)}
+                by_size[size] = {p.name: (server_cost(p, port, render=True),
+                                          None if p.post else server_cost(p, port, render=False))
+                                 for p in pages(marks)}
             echo(f"  SQL statements counted on the {size} database")
         url = databases.url_for_size(base, sizes[-1])
         marks = landmarks(url)
@@ -388,8 +403,11 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
                       "/healthz") as port:
             for page in pages(marks):
                 measure = run(page, port, clients=clients, seconds=seconds)
-                measure.queries = {size: counts[page.name][0] for size, counts in by_size.items()}
-                measure.cpu_ms = by_size[sizes[-1]][page.name][1]
+                measure.queries = {size: costs[page.name][0].queries for size, costs in by_size.items()}
+                rendered, kept = by_size[sizes[-1]][page.name]
+                measure.cpu_ms = rendered.cpu_ms
+                if kept is not None:
+                    measure.kept_queries, measure.kept_cpu_ms = kept.queries, kept.cpu_ms
                 measures.append(measure)
                 echo(f"  {page.name}: {measure.rate:.0f} req/s, p95 {measure.percentile(95):.0f} ms")
         with gunicorn("bench.bare:app", app_env(url, instance, count_queries=False), workers) as port:
