@@ -36,6 +36,21 @@ def test_a_full_session_waitlists_in_request_order_and_shows_as_full():
     assert (enrolments.seats_taken(session), enrolments.seats_left(session)) == (2, 0)
 
 
+def test_an_enrolment_is_written_once_with_its_status_and_the_last_seat_fills_the_session():
+    session = factories.make_session(capacity=2)
+    factories.enrol(session)
+    trainees = [factories.make_trainee(), factories.make_trainee()]
+    for trainee, status in zip(trainees, ("confirmed", "waitlisted")):
+        with factories.count_queries() as statements:
+            assert enrolments.enrol(session, trainee).status == status
+            db.session.flush()
+        writes = [s.split("(")[0].strip() for s in statements if s.startswith(("INSERT", "UPDATE"))]
+        assert writes.count("INSERT INTO enrolments") == 1 and not any("UPDATE enrolments" in w for w in writes)
+        assert session.status == SessionStatus.FULL  # the last seat was taken by the first of the two
+    db.session.commit()
+    assert _states(session) == ["confirmed", "confirmed", "waitlisted"]
+
+
 def test_promotion_takes_the_first_waitlisted_by_request_time_then_id(outbox):
     session = factories.make_session(capacity=1)
     seated = factories.enrol(session)

@@ -124,7 +124,8 @@ def test_past_or_cancelled_sessions_are_closed_to_registration(client):
     cancelled = factories.make_session(status="cancelled")
     for session in (past, cancelled):
         assert "Les inscriptions à cette session sont closes." in _page(client.get(_url(session)))
-        client.post(_url(session), data=registration())
+        assert "Les inscriptions à cette session sont closes." in _page(client.post(_url(session),
+                                                                                  data=registration()))
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0
     assert client.get("/formations/sessions/999/inscription").status_code == 404
 

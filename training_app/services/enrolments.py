@@ -154,15 +154,19 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     _check_open_for_enrolment(session)
     if live_enrolment(session, trainee) is not None:
         raise ServiceError(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+    # Counted before the new enrolment exists, so that it is written once, with its final status.
+    price, left = price_for(session, trainee), seats_left(session) if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
-                          requested_at=utcnow(), price_cents=price_for(session, trainee))
+                          requested_at=utcnow(), price_cents=price)
     db.session.add(enrolment)
     if confirm:
-        status = CONFIRMED if seats_left(session) > 0 else WAITLISTED
+        status = CONFIRMED if left > 0 else WAITLISTED
         _set_status(enrolment, status, "enrolled", actor=actor, actor_label=actor_label)
+        if status == CONFIRMED:
+            left -= 1
     else:
         audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED)
-    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    _sync_session_status(session, actor=actor, actor_label=actor_label, left=left)
     if notify:
         notify_state(enrolment)
     return enrolment
@@ -313,12 +317,16 @@ def _promote(session: TrainingSession, *, actor: User | None, actor_label: str) 
     return promoted
 
 
-def _sync_session_status(session: TrainingSession, *, actor: User | None = None, actor_label: str = "") -> None:
-    """An open session becomes full when its last seat is taken, and open again when one frees up."""
+def _sync_session_status(session: TrainingSession, *, actor: User | None = None, actor_label: str = "",
+                         left: int | None = None) -> None:
+    """An open session becomes full when its last seat is taken, and open again when one frees up.
+    `left`: the seats left, when the caller has just counted them under the lock."""
     if session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
         return
-    db.session.flush()
-    status = SessionStatus.FULL if seats_left(session) == 0 else SessionStatus.OPEN
+    if left is None:
+        db.session.flush()
+        left = seats_left(session)
+    status = SessionStatus.FULL if left == 0 else SessionStatus.OPEN
     if status != session.status:
         previous = session.status
         session.status = status
@@ -328,8 +336,10 @@ def _sync_session_status(session: TrainingSession, *, actor: User | None = None,
 
 # --- telling the trainee ------------------------------------------------------------------------------
 
-def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: TrainingSession | None = None) -> None:
-    """E-mail the trainee their state and their personal link (sent after commit)."""
+def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: TrainingSession | None = None,
+                 position: int | None = None) -> None:
+    """E-mail the trainee their state and their personal link (sent after commit). `position`: their place
+    on the waiting list, when the caller has it."""
     from training_app.services.trainee_links import personal_url
 
     trainee, session = enrolment.trainee, enrolment.session
@@ -348,7 +358,7 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
         subject = _("Vous êtes sur la liste d'attente")
         state = _("La session de la formation « %(title)s » (%(dates)s) est complète : vous êtes inscrit·e sur "
                   "la liste d'attente, en position %(position)d. Nous vous écrirons dès qu'une place se libère.",
-                  title=title, dates=dates, position=waitlist_position(enrolment))
+                  title=title, dates=dates, position=position or waitlist_position(enrolment))
     else:
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. Nous "

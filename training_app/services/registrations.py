@@ -172,6 +172,7 @@ def public_state(session: TrainingSession) -> str:
 class Registration:
     enrolment: Enrolment
     duplicate: bool = False  # they already held a live enrolment: nothing new, their summary is sent again
+    position: int | None = None  # on the waiting list
 
 
 def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str) -> Registration:
@@ -182,20 +183,23 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
         raise ServiceError(_("Les inscriptions à cette session sont closes."))
     if funding_mode not in FUNDING_MODES:
         raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
-    trainee, _created = find_or_create_trainee(details)
-    existing = enrolments.live_enrolment(session, trainee)
+    trainee, created = find_or_create_trainee(details)
+    existing = None if created else enrolments.live_enrolment(session, trainee)
     if existing is not None:
-        enrolments.notify_state(existing)
-        return Registration(existing, duplicate=True)
+        position = enrolments.waitlist_position(existing)
+        enrolments.notify_state(existing, position=position)
+        return Registration(existing, duplicate=True, position=position)
     enrolment = enrolments.enrol(session, trainee, actor_label=PUBLIC_LABEL, funding_mode=funding_mode,
-                                 confirm=state != "preregister", notify=True)
-    _notify_office(enrolment)
-    return Registration(enrolment)
+                                 confirm=state != "preregister")
+    registration = Registration(enrolment, position=enrolments.waitlist_position(enrolment))
+    enrolments.notify_state(enrolment, position=registration.position)
+    _notify_office(registration)
+    return registration
 
 
-def _notify_office(enrolment: Enrolment) -> None:
+def _notify_office(registration: Registration) -> None:
+    enrolment, position = registration.enrolment, registration.position
     trainee, session = enrolment.trainee, enrolment.session
-    position = enrolments.waitlist_position(enrolment)
     state = label(enrolment.status) + (f" (position {position})" if position else "")
     lines = [
         _("Nouvelle demande d'inscription depuis le site :"),

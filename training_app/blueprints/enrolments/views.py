@@ -390,9 +390,8 @@ def public_register(session_id: int):
     programme: Programme = session.programme
     if programme.archived:
         abort(404)
-    state = registrations.public_state(session)
     form = PublicRegistrationForm()
-    if state != "closed" and form.validate_on_submit():
+    if form.validate_on_submit():  # register_public() refuses a session whose registrations are closed
         if form.website.data:  # the hidden field: a robot. Answer as if it worked; record nothing.
             return render_template("enrolments/public_registered.html", session=session, status="requested",
                                    position=None)
@@ -402,13 +401,15 @@ def public_register(session_id: int):
             db.session.rollback()
             attach_service_error(form, error)
         else:
+            # Rendered before the commit, from what is loaded (after it, every row would be read again);
+            # shown only once the commit succeeded.
+            page = render_template("enrolments/public_registered.html", session=session,
+                                   status="duplicate" if registration.duplicate else registration.enrolment.status,
+                                   position=registration.position)
             db.session.commit()
-            enrolment = registration.enrolment
-            return render_template("enrolments/public_registered.html", session=session,
-                                   status="duplicate" if registration.duplicate else enrolment.status,
-                                   position=enrolments.waitlist_position(enrolment))
+            return page
     return render_template("enrolments/public_register.html", session=session, programme=programme, form=form,
-                           state=state, seats_left=enrolments.seats_left(session))
+                           state=registrations.public_state(session), seats_left=enrolments.seats_left(session))
 
 
 # --- the trainee, through their personal link ---------------------------------------------------------
