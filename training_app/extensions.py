@@ -29,3 +29,14 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring the loaded objects: they hold what was just committed, so an answer
+    rendered right after needs no row read again (every row would be, after a plain commit)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -13,7 +13,7 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
                                                       ReasonForm, SendAllForm, TraineeCancelForm, WithdrawForm)
 from training_app.clock import local_now
 from training_app.documents import storage
-from training_app.extensions import db, limiter
+from training_app.extensions import commit_keeping_loaded, db, limiter
 from training_app.forms import attach_service_error
 from training_app.models import Employer, Enrolment, Programme, SessionStatus, Trainee, TrainingSession
 from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
@@ -401,13 +401,10 @@ def public_register(session_id: int):
             db.session.rollback()
             attach_service_error(form, error)
         else:
-            # Rendered before the commit, from what is loaded (after it, every row would be read again);
-            # shown only once the commit succeeded.
-            page = render_template("enrolments/public_registered.html", session=session,
+            commit_keeping_loaded()  # the session's lock is released; the answer needs no row read again
+            return render_template("enrolments/public_registered.html", session=session,
                                    status="duplicate" if registration.duplicate else registration.enrolment.status,
                                    position=registration.position)
-            db.session.commit()
-            return page
     return render_template("enrolments/public_register.html", session=session, programme=programme, form=form,
                            state=registrations.public_state(session), seats_left=enrolments.seats_left(session))
 
