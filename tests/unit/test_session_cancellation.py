@@ -7,7 +7,7 @@ import pytest
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AuditEntry, Enrolment, Organisation, SessionStatus
+from training_app.models import AuditEntry, Enrolment, Organisation, SessionStatus, TrainingSession
 from training_app.services import ServiceError, audit, convocations, enrolments, registrations
 from training_app.services import sessions as session_service
 from training_app.services.registrations import PersonDetails
@@ -231,3 +231,48 @@ def test_the_enrolment_side_only_runs_for_a_cancelled_session(crowded_session):
         enrolments.cancel_for_cancelled_session(session, REASON)
     db.session.rollback()
     assert _statuses(session) == before
+
+
+@pytest.mark.postgres_only
+def test_a_double_click_cancels_once_and_mails_each_trainee_once(app, outbox):
+    from tests.conftest import is_postgres
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    session = factories.make_session(capacity=1)
+    made = [factories.enrol(session), factories.enrol(session)]
+    session_id = session.id
+
+    def click():
+        return len(session_service.cancel_session(db.session.get(TrainingSession, session_id), REASON))
+
+    results, errors = factories.run_together(app, click, click)
+    assert errors == [] and 2 in results
+    assert any(isinstance(r, ServiceError) and r.message == "Cette session est déjà annulée." for r in results)
+    assert sorted(m.to[0] for m in outbox) == sorted(e.trainee.email for e in made)
+    assert db.session.scalar(db.select(db.func.count(AuditEntry.id))
+                             .where(AuditEntry.action == "session_cancelled")) == 2
+
+
+@pytest.mark.postgres_only
+def test_a_registration_at_the_moment_of_the_cancellation_leaves_no_live_enrolment(app, outbox):
+    from tests.conftest import is_postgres
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    session = factories.make_session()
+    session_id = session.id
+
+    def cancel():
+        return session_service.cancel_session(db.session.get(TrainingSession, session_id), REASON)
+
+    def register():
+        details = PersonDetails(first_name="Awa", last_name="Diallo", email="awa.diallo@example.org")
+        return registrations.register_public(db.session.get(TrainingSession, session_id), details, "personal")
+
+    results, errors = factories.run_together(app, cancel, register)
+    assert errors == []
+    db.session.expire_all()
+    assert db.session.get(TrainingSession, session_id).status == "cancelled"
+    statuses = db.session.scalars(db.select(Enrolment.status).where(Enrolment.session_id == session_id)).all()
+    assert set(statuses) <= {"cancelled"}
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(statuses) + len(refused) == 1  # registered then cancelled, or refused
