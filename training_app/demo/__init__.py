@@ -4,7 +4,8 @@
 would create before creating it), so `flask seed-demo` can run on every start.
 A feature extends the demo by adding its step to STEPS.
 """
-from training_app.demo import attendance, catalogue, certificates, enrolments, funding, people, sessions, surveys
+from training_app.demo import (attendance, cancellation, catalogue, certificates, enrolments, funding, people,
+                               sessions, surveys)
 
 STEPS = [
     catalogue.seed,      # organisation, staff accounts, cycle and programmes
@@ -15,6 +16,7 @@ STEPS = [
     surveys.seed,        # questionnaires (past session answered), learning outcomes and review
     certificates.seed,   # past session: each trainee's attestation and certificat de réalisation
     funding.seed,        # Uniformation: caps, agreements for the past session, the claim (sent when complete)
+    cancellation.seed,   # a session of March 2019, six trainees convoked, cancelled a week before (trainer ill)
 ]
 
 ACCOUNTS = catalogue.ACCOUNTS

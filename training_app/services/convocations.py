@@ -161,7 +161,9 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
     Who is confirmed and who was convoked are read under the session row lock: a double click
     waits for the first request, then finds its sendings and sends nothing twice.
     """
-    lock_session(session.id)
+    session = lock_session(session.id)
+    if session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée : pas de convocation."))
     confirmed = confirmed_enrolments(session)
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
@@ -193,6 +195,11 @@ def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | N
     if session is not None:
         query = query.where(Enrolment.session_id == session.id)
     return list(db.session.scalars(query))
+
+
+def still_valid(enrolment: Enrolment) -> bool:
+    """A convocation sent for a cancelled enrolment, or a cancelled session, no longer holds."""
+    return enrolment.status != EnrolmentStatus.CANCELLED and enrolment.session.status != SessionStatus.CANCELLED
 
 
 def last_sent_document(enrolment: Enrolment) -> ConvocationSending | None:

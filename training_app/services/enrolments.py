@@ -11,17 +11,20 @@ session never has more confirmed enrolments than seats, even with several server
 processes. When a place frees up (cancellation, withdrawal before the start,
 capacity raised), the first waitlisted enrolment (by request time, then id) is
 promoted in the same transaction and told by e-mail once the transaction commits.
+When the whole session is cancelled (services/sessions.cancel_session), every live
+enrolment is cancelled with the session's reason and nobody is promoted.
 """
 from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
+from sqlalchemy.orm import joinedload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
-from training_app.models import (Enrolment, EnrolmentStatus, Programme, SessionStatus, Trainee, TrainingSession,
-                                 User)
+from training_app.models import (Enrolment, EnrolmentStatus, Organisation, Programme, SessionStatus, Trainee,
+                                 TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, mail
 
@@ -213,6 +216,31 @@ def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, acto
     return promoted
 
 
+def cancel_for_cancelled_session(training_session: TrainingSession, reason: str, *, actor: User | None = None,
+                                 actor_label: str = "") -> list[Enrolment]:
+    """The session itself is cancelled (services/sessions.cancel_session, which holds the session lock
+    and has set its status): every requested, confirmed and waitlisted enrolment is cancelled with the
+    session's reason, one audit entry each, and each trainee is told by e-mail (sent after commit).
+    Nobody is promoted: there is no session left to promote into. Returns the cancelled enrolments.
+    """
+    session = training_session
+    if session.status != SessionStatus.CANCELLED:
+        raise ServiceError(_("La session doit d'abord être annulée."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Indiquez le motif de l'annulation."), "reason")
+    live = list(db.session.scalars(
+        db.select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status.in_(LIVE_STATUSES))
+        .options(joinedload(Enrolment.trainee)).order_by(Enrolment.id)
+        .execution_options(populate_existing=True)))
+    for enrolment in live:
+        previous = enrolment.status
+        _set_status(enrolment, CANCELLED, "session_cancelled", reason=reason, actor=actor, actor_label=actor_label,
+                    details={"by": "office", "session_cancelled": True})
+        notify_session_cancelled(enrolment, reason, previous_status=previous)
+    return live
+
+
 def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User | None = None,
              actor_label: str = "") -> list[Enrolment]:
     """Record that a confirmed trainee dropped out on `on`. Before the start, the seat goes to the waiting list."""
@@ -374,3 +402,33 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
           "depuis la page qu'il ouvre."),
     ]) + "\n"
     mail.queue(trainee.email, subject, body, tag=f"enrolment:{enrolment.id}:{enrolment.status}")
+
+
+def notify_session_cancelled(enrolment: Enrolment, reason: str, *, previous_status: str) -> None:
+    """E-mail a trainee that the session they were enrolled in is cancelled (sent after commit)."""
+    from training_app.services.trainee_links import personal_url
+
+    trainee, session = enrolment.trainee, enrolment.session
+    title = session.programme.title
+    organisation = Organisation.get()
+    contact = " — ".join(part for part in (organisation.name, organisation.email, organisation.phone) if part)
+    if previous_status == CONFIRMED:
+        what = _("Votre inscription est donc annulée, et la convocation que vous avez pu recevoir n'est plus "
+                 "valable.")
+    elif previous_status == WAITLISTED:
+        what = _("Votre inscription sur la liste d'attente est donc annulée.")
+    else:
+        what = _("Votre demande d'inscription est donc annulée.")
+    body = "\n\n".join(part for part in [
+        _("Bonjour %(name)s,", name=trainee.full_name),
+        _("Nous sommes au regret de vous informer que la session de la formation « %(title)s » prévue du "
+          "%(start)s au %(end)s est annulée.", title=title, start=datetime_fr(session.start_at),
+          end=datetime_fr(session.end_at)),
+        _("Motif : %(reason)s", reason=reason),
+        what,
+        _("Pour toute question, ou pour vous inscrire à une autre session, contactez-nous : %(contact)s.",
+          contact=contact) if contact else "",
+        _("Votre espace personnel : %(url)s", url=personal_url(trainee)),
+    ] if part) + "\n"
+    mail.queue(trainee.email, _("Session annulée : %(title)s", title=title), body,
+               tag=f"session_cancelled:{enrolment.id}")

@@ -93,6 +93,7 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
             raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
+    _check_status_change(session, data.status)
     capacity = data.capacity or session.capacity
     confirmed = confirmed_count(session)
     if capacity < confirmed:
@@ -108,6 +109,71 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
     audit.record(session, "updated", from_state=old_status, to_state=session.status)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
     return dates_changed
+
+
+def _check_status_change(session: TrainingSession, status: str) -> None:
+    """Cancelling has its own door (cancel_session: the trainees are cancelled and told); a cancelled
+    session stays cancelled (its trainees were told so)."""
+    if status == SessionStatus.CANCELLED and session.status != SessionStatus.CANCELLED:
+        raise ServiceError(_("Pour annuler la session, utilisez le bouton « Annuler la session » de sa page : "
+                             "les inscriptions sont alors annulées et les stagiaires prévenu·es."), "status")
+    if session.status == SessionStatus.CANCELLED and status != SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée et ses stagiaires ont été prévenu·es : elle ne peut pas "
+                             "être rouverte. Programmez plutôt une nouvelle session."), "status")
+
+
+# --- cancelling a whole session ---------------------------------------------------------------------
+
+def cancellation_refusal(session: TrainingSession) -> str | None:
+    """Why this session cannot be cancelled (French), or None when it can: only before its end."""
+    if session.status == SessionStatus.CANCELLED:
+        return _("Cette session est déjà annulée.")
+    if session.status == SessionStatus.COMPLETED or session.end_at <= local_now():
+        return _("Cette session est terminée : elle ne peut plus être annulée.")
+    return None
+
+
+def cancel_session(training_session: TrainingSession, reason: str, *, actor: User | None = None,
+                   actor_label: str = "") -> list[Enrolment]:
+    """Cancel the session before its end: its status becomes cancelled, every requested, confirmed and
+    waitlisted enrolment is cancelled through services/enrolments.py (one audit entry each, with the
+    reason) and each trainee gets an e-mail once the transaction commits. Nobody is promoted.
+
+    The caller commits; on a ServiceError nothing was changed. Returns the cancelled enrolments.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Indiquez le motif de l'annulation."), "reason")
+    session = enrolment_service.lock_session(training_session.id)  # a double click waits, then is refused
+    refusal = cancellation_refusal(session)
+    if refusal:
+        raise ServiceError(refusal)
+    previous = session.status
+    session.status = SessionStatus.CANCELLED
+    entry = audit.record(session, "cancelled", actor=actor, actor_label=actor_label, from_state=previous,
+                         to_state=SessionStatus.CANCELLED, reason=reason)
+    cancelled = enrolment_service.cancel_for_cancelled_session(session, reason, actor=actor,
+                                                               actor_label=actor_label)
+    entry.details = {"enrolments_cancelled": len(cancelled)}
+    return cancelled
+
+
+def live_enrolment_counts(session: TrainingSession) -> dict[str, int]:
+    """How many enrolments a cancellation would cancel, by state (one query)."""
+    live = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED)
+    found = dict(db.session.execute(
+        db.select(Enrolment.status, func.count(Enrolment.id))
+        .where(Enrolment.session_id == session.id, Enrolment.status.in_(live))
+        .group_by(Enrolment.status)).all())
+    return {str(status): found.get(status, 0) for status in live}
+
+
+def cancellation(session: TrainingSession):
+    """The audit entry of the session's cancellation (who, when, why), or None."""
+    if session.status != SessionStatus.CANCELLED:
+        return None
+    entries = [e for e in audit.history(session) if e.action == "cancelled"]
+    return entries[-1] if entries else None
 
 
 def _apply(session: TrainingSession, data: SessionData) -> None:

@@ -422,6 +422,9 @@ def _own_enrolment(enrolment_id: int) -> Enrolment:
 @trainee_view
 def trainee_convocation(enrolment_id: int):
     enrolment = _own_enrolment(enrolment_id)
+    if not convocations.still_valid(enrolment):
+        flash(_("Cette inscription est annulée : sa convocation n'est plus valable."), "warning")
+        return redirect(url_for("trainee.home", token=g.trainee_token))
     sending = convocations.last_sent_document(enrolment)
     if sending is None or not storage.exists(sending.document_path):
         abort(404)
@@ -480,7 +483,7 @@ def public_session_offer(session: TrainingSession) -> dict:
 def trainee_enrolment_info(enrolment: Enrolment) -> dict:
     return {
         "position": enrolments.waitlist_position(enrolment),
-        "convocation": convocations.last_sent_document(enrolment),
+        "convocation": convocations.last_sent_document(enrolment) if convocations.still_valid(enrolment) else None,
         "can_cancel": enrolment.is_live and enrolment.session.start_at > local_now(),
         "cancel_form": TraineeCancelForm(),
     }

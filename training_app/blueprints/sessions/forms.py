@@ -3,13 +3,18 @@ from datetime import time
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from training_app.forms import euros_field
 
 DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
 TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
+
+
+STATUS_CHOICES = [("planned", _l("Planifiée")), ("open", _l("Inscriptions ouvertes")), ("full", _l("Complète")),
+                  ("running", _l("En cours")), ("completed", _l("Terminée"))]
+CANCELLED_CHOICES = [("cancelled", _l("Annulée"))]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -37,11 +42,16 @@ class SessionForm(FlaskForm):
     capacity = IntegerField(_l("Capacité (places)"), validators=[
         Optional(), NumberRange(min=1, max=1000, message=_l("La capacité doit être d'au moins 1 place."))])
     price = euros_field(_l("Prix par stagiaire (€) — vide : prix de la formation"))
-    status = SelectField(_l("État"), choices=[("planned", _l("Planifiée")), ("open", _l("Inscriptions ouvertes")),
-                                              ("full", _l("Complète")), ("running", _l("En cours")),
-                                              ("completed", _l("Terminée")), ("cancelled", _l("Annulée"))])
+    # No "cancelled" here: a session is cancelled with its own action (CancelSessionForm), which cancels
+    # its enrolments and tells the trainees. A cancelled session's form offers only "cancelled".
+    status = SelectField(_l("État"), choices=STATUS_CHOICES)
     contact_person = StringField(_l("Personne à contacter"))
     trainers = MultiCheckboxField(_l("Formateur·rices"), coerce=int)
+
+
+class CancelSessionForm(FlaskForm):
+    reason = TextAreaField(_l("Motif de l'annulation (repris dans l'e-mail aux stagiaires)"), validators=[
+        DataRequired(message=_l("Indiquez le motif de l'annulation.")), Length(max=2000)])
 
 
 class SlotForm(FlaskForm):

@@ -7,10 +7,11 @@ from flask_login import current_user
 
 from training_app.access import ADMIN, STAFF, access, check_session_access
 from training_app.blueprints.sessions import bp
-from training_app.blueprints.sessions.forms import FilterForm, SessionForm, SlotForm
+from training_app.blueprints.sessions.forms import (CANCELLED_CHOICES, STATUS_CHOICES, CancelSessionForm,
+                                                   FilterForm, SessionForm, SlotForm)
 from training_app.extensions import db
 from training_app.forms import attach_service_error, from_cents, to_cents
-from training_app.models import Programme, Slot, TrainingSession, User
+from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
 from training_app.services import sessions as session_service
@@ -24,6 +25,8 @@ def _programme_choices(include_id=None):
 def _prepare(form: SessionForm, session=None) -> None:
     form.programme_id.choices = _programme_choices(session.programme_id if session else None)
     form.trainers.choices = [(u.id, u.name) for u in session_service.trainers()]
+    cancelled = session is not None and session.status == SessionStatus.CANCELLED
+    form.status.choices = CANCELLED_CHOICES if cancelled else STATUS_CHOICES
 
 
 def _session_data(form: SessionForm) -> session_service.SessionData:
@@ -94,7 +97,9 @@ def session_detail(session_id: int):
     session = _load(session_id)
     return render_template("sessions/detail.html", session=session, slot_form=SlotForm(),
                            phase=session_service.phase(session),
-                           confirmed=session_service.confirmed_count(session))
+                           confirmed=session_service.confirmed_count(session),
+                           cancellable=session_service.cancellation_refusal(session) is None,
+                           cancellation=session_service.cancellation(session))
 
 
 @bp.route("/sessions/<int:session_id>/modifier", methods=["GET", "POST"])
@@ -124,6 +129,37 @@ def session_edit(session_id: int):
                 flash(_("Les dates ont changé : les demi-journées ont été recalculées."), "info")
             return redirect(url_for("sessions.session_detail", session_id=session.id))
     return render_template("sessions/form.html", form=form, session=session)
+
+
+@bp.route("/sessions/<int:session_id>/annuler", methods=["GET", "POST"])
+@access(ADMIN)
+def session_cancel(session_id: int):
+    """Cancel the whole session: a page with what will happen, the reason, and a last confirm()."""
+    session = _load(session_id)
+    refusal = session_service.cancellation_refusal(session)
+    if refusal:
+        flash(refusal, "danger")
+        return redirect(url_for("sessions.session_detail", session_id=session_id))
+    form = CancelSessionForm()
+    if form.validate_on_submit():
+        try:
+            cancelled = session_service.cancel_session(session, form.reason.data,
+                                                         actor=current_user._get_current_object())
+        except ServiceError as error:
+            db.session.rollback()
+            if error.field is None:  # refused (e.g. ended or cancelled meanwhile): back to the session
+                flash(error.message, "danger")
+                return redirect(url_for("sessions.session_detail", session_id=session_id))
+            session = _load(session_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Session annulée. %(n)d inscription(s) annulée(s) ; chaque stagiaire concerné·e est "
+                    "prévenu·e par e-mail.", n=len(cancelled)), "success")
+            return redirect(url_for("sessions.session_detail", session_id=session_id))
+    counts = session_service.live_enrolment_counts(session)
+    return render_template("sessions/cancel.html", session=session, form=form, counts=counts,
+                           affected=sum(counts.values()))
 
 
 @bp.route("/sessions/<int:session_id>/creneaux", methods=["POST"])
