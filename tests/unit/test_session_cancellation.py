@@ -159,6 +159,19 @@ def test_a_running_session_can_still_be_cancelled_before_its_end(outbox):
         assert "terminée" in session_service.cancellation_refusal(factories.make_session())
 
 
+def test_a_session_whose_attendance_was_taken_cannot_be_cancelled(outbox):
+    trainer = factories.make_user("trainer")
+    session = factories.make_session(trainers=[trainer])
+    enrolment = factories.enrol(session)
+    factories.take_attendance(session, trainer)
+    db.session.commit()
+    outbox.clear()
+    with frozen_at(datetime(2030, 3, 8, 12, 0)), pytest.raises(ServiceError, match="Des présences ont déjà été"):
+        session_service.cancel_session(session, REASON)
+    db.session.rollback()
+    assert (session.status, enrolment.status) == ("open", "confirmed") and outbox == []
+
+
 def test_a_cancelled_session_refuses_enrolments_public_registrations_and_convocations(crowded_session, outbox):
     session, confirmed, waitlisted, _requested, _earlier = crowded_session
     session_service.cancel_session(session, REASON)

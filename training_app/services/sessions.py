@@ -125,12 +125,25 @@ def _check_status_change(session: TrainingSession, status: str) -> None:
 # --- cancelling a whole session ---------------------------------------------------------------------
 
 def cancellation_refusal(session: TrainingSession) -> str | None:
-    """Why this session cannot be cancelled (French), or None when it can: only before its end."""
+    """Why this session cannot be cancelled (French), or None when it can: before its end, and before any
+    attendance was taken (hours attended are evidence: they are kept, trainees who stop then withdraw)."""
     if session.status == SessionStatus.CANCELLED:
         return _("Cette session est déjà annulée.")
     if session.status == SessionStatus.COMPLETED or session.end_at <= local_now():
         return _("Cette session est terminée : elle ne peut plus être annulée.")
+    if _attendance_taken(session):
+        return _("Des présences ont déjà été relevées pour cette session : elle ne peut plus être annulée, "
+                 "car ces heures doivent rester attestées. Enregistrez plutôt l'abandon de chaque stagiaire "
+                 "(avec sa date et son motif) et modifiez les demi-journées restantes.")
     return None
+
+
+def _attendance_taken(session: TrainingSession) -> bool:
+    from training_app.models import AttendanceRecord, Signature
+    in_session = db.select(Slot.id).where(Slot.session_id == session.id)
+    return bool(db.session.scalar(db.select(
+        db.exists().where(AttendanceRecord.slot_id.in_(in_session))
+        | db.exists().where(Signature.slot_id.in_(in_session)))))
 
 
 def cancel_session(training_session: TrainingSession, reason: str, *, actor: User | None = None,
