@@ -1,5 +1,6 @@
-"""A trainee fills in the satisfaction questionnaire on a phone; the administrator then sees the
-updated results and chart."""
+"""A trainee fills in the satisfaction questionnaire on a phone; the administrator sees the response
+rate move but, the questionnaire being anonymous, its answers only once it is closed: then the
+results and chart."""
 from datetime import timedelta
 
 import pytest
@@ -28,7 +29,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     for trainee in trainees[:2]:
         factories.answer_survey(survey, trainee, earlier)
 
-    # The administrator looks first: two answers are too few to show anonymous results.
+    # The administrator looks first: the questionnaire is open, its anonymous answers are not shown yet.
     page.goto("/connexion")
     page.get_by_label("Adresse e-mail").fill(admin.email)
     page.get_by_label("Mot de passe").fill(factories.PASSWORD)
@@ -37,6 +38,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     page.get_by_role("link", name="Résultats").click()
     assert "2 réponses sur 4 stagiaires (50 %)" in page.get_by_test_id("response-rate").inner_text()
     assert page.locator("svg.survey-chart").count() == 0
+    assert "seront visibles après sa clôture" in page.get_by_test_id("results-withheld").inner_text()
 
     # The trainee, on a phone, through the personal link of the convocation.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.config["PUBLIC_URL"],
@@ -75,8 +77,23 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     finally:
         phone.close()
 
-    # The administrator reloads: three answers, the chart of the first question shows the new one.
+    # The administrator reloads: three answers, but still open, so still no answers shown (the new one
+    # would be the trainee's who just answered).
     page.reload()
+    assert "3 réponses sur 4 stagiaires (75 %)" in page.get_by_test_id("response-rate").inner_text()
+    assert page.locator("svg.survey-chart").count() == 0
+    assert "Des journées denses et bienveillantes" not in page.content()
+
+    # The administrator closes the questionnaire (its closing time moved to a minute ago), then looks again:
+    # the chart of the first question shows the new answer.
+    closes = local_now() - timedelta(minutes=1)
+    page.goto(f"/sessions/{session.id}")
+    page.get_by_role("link", name="Dates").click()
+    page.get_by_label("Fermeture : date").fill(f"{closes:%Y-%m-%d}")
+    page.get_by_label("Fermeture : heure").fill(f"{closes:%H:%M}")
+    page.get_by_role("button", name="Enregistrer").click()
+    assert "Dates du questionnaire modifiées." in page.get_by_role("status").first.inner_text()
+    page.get_by_role("link", name="Résultats").click()
     assert "3 réponses sur 4 stagiaires (75 %)" in page.get_by_test_id("response-rate").inner_text()
     first = page.get_by_test_id("question-result").first
     assert "moyenne 4,3 / 5" in first.inner_text()  # (4 + 4 + 5) / 3

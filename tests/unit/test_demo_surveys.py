@@ -5,6 +5,7 @@ from training_app.extensions import db
 from training_app.models import LearningOutcome, Survey, SurveyParticipation, SurveyResponse
 from training_app.services import outcomes
 from training_app.services import survey_results
+from training_app.services import surveys as survey_service
 
 
 def _counts():
@@ -21,8 +22,9 @@ def test_demo_surveys_and_outcomes():
     past = past_session()
     (survey,) = db.session.scalars(db.select(Survey).where(Survey.session_id == past.id)).all()
     results = survey_results.survey_results(survey)
+    # anonymous: its answers show because it is closed (since 28 December 2018) with ten responses
+    assert survey.questionnaire.anonymous and survey_service.window_state(survey) == "closed"
     assert (results.responded, results.invited) == (10, 12) and not results.hidden
-    assert survey.questionnaire.anonymous
     assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id)).where(
         SurveyParticipation.response_id.is_not(None))) == 0
     free_texts = [text for q in results.questions for text in q.texts]
@@ -34,6 +36,15 @@ def test_demo_surveys_and_outcomes():
     assert "bilan final oral" in outcomes.review_for(past).text.lower()
 
     upcoming = upcoming_session()
-    surveys = db.session.scalars(db.select(Survey).where(Survey.session_id == upcoming.id))
+    surveys = db.session.scalars(db.select(Survey).where(Survey.session_id == upcoming.id)).all()
     kinds = {s.questionnaire.kind for s in surveys}
     assert kinds == {"positioning", "satisfaction"}
+
+    # The programme's satisfaction results: the past session counts, the upcoming one (not closed) waits.
+    satisfaction = next(s for s in surveys if s.questionnaire.kind == "satisfaction")
+    query = survey_results.ProgrammeQuery(past.programme, satisfaction.questionnaire.lineage_id,
+                                          past.start_at.date(), upcoming.start_at.date())
+    programme_results, split = survey_results.programme_results(query)
+    assert split.counted == [survey] and split.left_out == [(satisfaction, survey_results.WITHHELD_OPEN)]
+    assert (programme_results.responded, programme_results.invited) == (10, 12)
+    assert programme_results.questions[0].answered == 10

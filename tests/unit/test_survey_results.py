@@ -3,6 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from tests import factories
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.services import survey_results as results_service
 from training_app.services import surveys as survey_service
@@ -10,6 +11,7 @@ from training_app.services.survey_results import QuestionSpec, aggregate
 from training_app.services.surveys import QuestionData
 
 LABELS = ("Très mal", "Plutôt mal", "Moyennement", "Bien", "Très bien")
+AFTER_CLOSING = datetime(2030, 3, 23, 9, 0)  # the factory survey closes on 22 March 2030 at 18:00
 
 
 def _bars(question):
@@ -76,7 +78,8 @@ def _three_answers(survey):
 def test_survey_results_read_the_stored_answers():
     survey = factories.make_survey()
     _three_answers(survey)
-    results = results_service.survey_results(survey)
+    with frozen_at(AFTER_CLOSING):  # anonymous: shown once the questionnaire is closed
+        results = results_service.survey_results(survey)
     assert (results.invited, results.responded, results.rate) == (4, 3, 75)
     rating, yes_no, text = results.questions
     assert rating.average == Decimal("3.7")
@@ -99,19 +102,21 @@ def test_programme_results_gather_every_session_of_the_period_and_every_version(
                                     end=datetime(2030, 6, 7, 12, 30))
     later = factories.make_survey(second, second_version, opens_at=datetime(2030, 6, 7, 9, 30),
                                   closes_at=datetime(2030, 6, 21, 18))
-    trainee = factories.make_enrolment(second).trainee
-    factories.answer_survey(later, trainee, {1: "1", 2: "no", 4: "yes"})
+    # anonymous: each session counts with three answers of its own at least
+    for rating, again in (("1", "yes"), ("3", "yes"), ("5", "no")):
+        factories.answer_survey(later, factories.make_enrolment(second).trainee, {1: rating, 2: "no", 4: again})
     outside = factories.make_session(programme=programme, start=datetime(2031, 1, 7, 14),
                                      end=datetime(2031, 1, 10, 12, 30))
     factories.make_survey(outside, second_version, opens_at=datetime(2031, 1, 10, 9), closes_at=datetime(2031, 2, 1))
 
     query = results_service.ProgrammeQuery(programme, questionnaire.lineage_id, date(2030, 1, 1), date(2030, 12, 31))
-    results, surveys = results_service.programme_results(query)
-    assert [s.id for s in surveys] == [survey.id, later.id]
-    assert (results.invited, results.responded) == (5, 4)
+    with frozen_at(datetime(2030, 7, 1)):  # both questionnaires closed
+        results, surveys = results_service.programme_results(query)
+    assert [s.id for s in surveys.counted] == [survey.id, later.id] and surveys.left_out == []
+    assert (results.invited, results.responded) == (7, 6)
     texts = [q.text for q in results.questions]
     assert texts == ["Comment avez-vous trouvé la formation ?", "La recommanderiez-vous ?", "Un commentaire ?",
                      "Reviendriez-vous ?"]
     rating = results.questions[0]
-    assert rating.answered == 4 and rating.average == Decimal("3.0")
-    assert _bars(results.questions[3]) == [("Oui", 1, 100), ("Non", 0, 0)]
+    assert rating.answered == 6 and rating.average == Decimal("3.3")  # (5 + 4 + 2 + 1 + 3 + 5) / 6
+    assert _bars(results.questions[3]) == [("Oui", 2, 67), ("Non", 1, 33)]

@@ -11,6 +11,7 @@ from training_app.extensions import db
 from training_app.models import Question, Questionnaire, Survey, SurveyParticipation, SurveyResponse
 
 OPEN = datetime(2030, 3, 10, 12, 0)  # inside the factory survey's window (8 to 22 March 2030)
+CLOSED = datetime(2030, 3, 23, 9, 0)  # the morning after it closed: anonymous results show from then on
 
 
 def _text(response) -> str:
@@ -192,7 +193,8 @@ def _answered_survey(anonymous=True, answers=((5, "yes", "Très utile"), (4, "ye
 
 def test_results_show_the_rate_the_chart_and_the_texts_but_not_who_answered(admin_client):
     survey, trainees = _answered_survey()
-    page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
+    with frozen_at(CLOSED):
+        page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
     assert "3 réponses sur 4 stagiaires (75 %)" in page
     assert "moyenne 3,7 / 5" in page
     assert '<svg class="survey-chart" role="img"' in page and "<title id=" in page and "<desc id=" in page
@@ -200,17 +202,18 @@ def test_results_show_the_rate_the_chart_and_the_texts_but_not_who_answered(admi
     assert "Très utile" in page and "=1+2" in page
     for trainee in trainees:  # neither who answered nor who did not
         assert trainee.last_name not in page
-    assert "Relancer la personne qui n'a pas répondu" not in page  # the factory survey is not open today
+    assert "Relancer la personne qui n'a pas répondu" not in page  # the survey is closed
 
 
 def test_anonymous_results_wait_for_enough_answers(admin_client):
     survey, _ = _answered_survey(answers=((5, "yes", "Seul avis"),))
-    page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
-    assert "1 réponse sur 2 stagiaires" in page and "à partir de 3 réponses" in page
-    assert "Seul avis" not in page and "<svg" not in page
-    response = admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}/resultats.xlsx",
-                                follow_redirects=True)
-    assert "Trop peu de réponses pour un export anonyme" in _text(response)
+    with frozen_at(CLOSED):
+        page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
+        assert "1 réponse sur 2 stagiaires" in page and "a reçu moins de 3 réponses" in page
+        assert "Seul avis" not in page and "<svg" not in page
+        response = admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}/resultats.xlsx",
+                                    follow_redirects=True)
+    assert "a reçu moins de 3 réponses : ses résultats ne sont pas affichés" in _text(response)
 
 
 def test_named_results_list_who_answered_what(admin_client):
@@ -234,10 +237,10 @@ def test_trainers_read_the_results_of_their_sessions_only(trainer_client, traine
 def test_the_results_page_uses_constant_queries(admin_client):
     few, _ = _answered_survey()
     many, _ = _answered_survey(answers=[(n % 5 + 1, "yes", f"Avis {n}") for n in range(12)])
-    with factories.count_queries() as small:
-        assert admin_client.get(f"/sessions/{few.session_id}/questionnaires/{few.id}").status_code == 200
-    with factories.count_queries() as large:
-        assert admin_client.get(f"/sessions/{many.session_id}/questionnaires/{many.id}").status_code == 200
+    with frozen_at(CLOSED), factories.count_queries() as small:
+        assert "<svg" in _text(admin_client.get(f"/sessions/{few.session_id}/questionnaires/{few.id}"))
+    with frozen_at(CLOSED), factories.count_queries() as large:
+        assert "<svg" in _text(admin_client.get(f"/sessions/{many.session_id}/questionnaires/{many.id}"))
     assert len(small) == len(large)
 
 
@@ -249,7 +252,9 @@ def _workbook(response):
 
 def test_export_is_formula_safe_and_anonymous_exports_name_nobody(admin_client):
     survey, trainees = _answered_survey()
-    book = _workbook(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}/resultats.xlsx"))
+    with frozen_at(CLOSED):
+        book = _workbook(admin_client.get(
+            f"/sessions/{survey.session_id}/questionnaires/{survey.id}/resultats.xlsx"))
     assert book.sheetnames == ["Synthèse", "Réponses"]
     cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
     formula = [cell for cell in cells if cell.value == "=1+2"]
@@ -262,7 +267,7 @@ def test_export_is_formula_safe_and_anonymous_exports_name_nobody(admin_client):
                                                "Un commentaire ?"]
     assert sorted(row[0].value for row in responses.iter_rows(min_row=2)) == [2, 4, 5]
 
-    named, trainees = _answered_survey(anonymous=False)
+    named, trainees = _answered_survey(anonymous=False)  # named: exported whenever, even before it opens
     book = _workbook(admin_client.get(f"/sessions/{named.session_id}/questionnaires/{named.id}/resultats.xlsx"))
     names = [row[0].value for row in book["Réponses"].iter_rows(min_row=2)]
     assert sorted(names) == sorted(t.full_name for t in trainees[:3])
@@ -286,14 +291,15 @@ def test_programme_results_over_a_period_and_their_export(admin_client):
     programme = survey.session.programme
     url = (f"/questionnaires/resultats?programme={programme.id}&questionnaire={survey.questionnaire.lineage_id}"
            f"&start=2030-01-01&end=2030-12-31")
-    page = _text(admin_client.get(url))
-    assert "3 réponses sur 4 stagiaires (75 %)" in page and "<svg" in page and "05/03/2030" in page
-    page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2030-04-01")))
-    assert "réponses sur 0 stagiaires" in page and "<svg" not in page
-    page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2031-01-01")))
-    assert "La fin de la période doit suivre son début." in page
-    assert admin_client.get("/questionnaires/resultats?programme=abc&start=zzz").status_code == 200
-    book = _workbook(admin_client.get(url.replace("/resultats?", "/resultats.xlsx?")))
+    with frozen_at(CLOSED):
+        page = _text(admin_client.get(url))
+        assert "3 réponses sur 4 stagiaires (75 %)" in page and "<svg" in page and "05/03/2030" in page
+        page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2030-04-01")))
+        assert "réponses sur 0 stagiaires" in page and "<svg" not in page
+        page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2031-01-01")))
+        assert "La fin de la période doit suivre son début." in page
+        assert admin_client.get("/questionnaires/resultats?programme=abc&start=zzz").status_code == 200
+        book = _workbook(admin_client.get(url.replace("/resultats?", "/resultats.xlsx?")))
     assert "3" in " ".join(str(c.value) for c in book["Synthèse"][3])
 
 
@@ -303,3 +309,127 @@ def test_the_session_page_lists_its_questionnaires_and_the_trainee_page_hides_cl
     assert survey.questionnaire.title in page and "3 sur 4" in page and "Évaluation des acquis" in page
     with frozen_at(datetime(2031, 1, 1)):
         assert survey.questionnaire.title not in _text(client.get(factories.personal_path(trainees[3])))
+
+
+# --- anonymous answers wait for the questionnaire to close (privacy) -------------------------------
+
+def _results_url(survey, suffix=""):
+    return f"/sessions/{survey.session_id}/questionnaires/{survey.id}{suffix}"
+
+
+def test_an_open_anonymous_questionnaire_shows_its_response_rate_only(admin_client):
+    survey, trainees = _answered_survey(answers=((5, "yes", "Très utile"), (4, "yes", "Trop court"),
+                                                 (2, "no", "Salle froide")))
+    with frozen_at(OPEN):
+        page = _text(admin_client.get(_results_url(survey)))
+        assert "3 réponses sur 4 stagiaires (75 %)" in page
+        assert ("Les réponses de ce questionnaire anonyme seront visibles après sa clôture, le 22/03/2030 à 18h00, "
+                "s'il a reçu au moins 3 réponses") in page
+        for detail in ("<svg", "moyenne", "Très utile", "Trop court", "Salle froide", 'data-testid="question-result"',
+                       "resultats.xlsx"):
+            assert detail not in page
+        response = admin_client.get(_results_url(survey, "/resultats.xlsx"))
+        assert response.status_code == 302 and response.headers["Location"].endswith(_results_url(survey))
+        page = _text(admin_client.get(response.headers["Location"]))
+        assert "seront visibles après sa clôture, le 22/03/2030 à 18h00" in page and "Très utile" not in page
+        # a fourth answer comes in: still the rate only
+        factories.answer_survey(survey, trainees[3], {1: "1", 2: "no", 3: "Dernier avis"})
+        page = _text(admin_client.get(_results_url(survey)))
+        assert "4 réponses sur 4 stagiaires (100 %)" in page and "Dernier avis" not in page
+
+    with frozen_at(CLOSED):  # closed: everything shows, and exports
+        page = _text(admin_client.get(_results_url(survey)))
+        assert "4 réponses sur 4 stagiaires (100 %)" in page and "moyenne 3,0 / 5" in page and "<svg" in page
+        assert all(text in page for text in ("Très utile", "Trop court", "Salle froide", "Dernier avis"))
+        assert "seront visibles après sa clôture" not in page
+        book = _workbook(admin_client.get(_results_url(survey, "/resultats.xlsx")))
+    assert sorted(row[0].value for row in book["Réponses"].iter_rows(min_row=2)) == [1, 2, 4, 5]
+
+
+def test_a_closed_anonymous_questionnaire_with_two_answers_stays_hidden(admin_client):
+    survey, _ = _answered_survey(answers=((5, "yes", "Premier avis"), (1, "no", "Second avis")))
+    with frozen_at(CLOSED):
+        page = _text(admin_client.get(_results_url(survey)))
+        assert "2 réponses sur 3 stagiaires (67 %)" in page
+        assert "Ce questionnaire anonyme a reçu moins de 3 réponses : ses résultats ne sont pas affichés" in page
+        assert "Premier avis" not in page and "Second avis" not in page and "<svg" not in page
+        response = admin_client.get(_results_url(survey, "/resultats.xlsx"), follow_redirects=True)
+    assert response.status_code == 200 and "a reçu moins de 3 réponses" in _text(response)
+    assert "Premier avis" not in _text(response)
+
+
+def test_a_named_questionnaire_shows_its_answers_while_open(admin_client):
+    survey, trainees = _answered_survey(anonymous=False, answers=((5, "yes", "Très utile"),))
+    with frozen_at(OPEN):
+        page = _text(admin_client.get(_results_url(survey)))
+        assert "1 réponse sur 2 stagiaires (50 %)" in page and "<svg" in page and "moyenne 5,0 / 5" in page
+        assert trainees[0].full_name in page and "Très utile" in page
+        assert "seront visibles après sa clôture" not in page
+        book = _workbook(admin_client.get(_results_url(survey, "/resultats.xlsx")))
+    assert [row[0].value for row in book["Réponses"].iter_rows(min_row=2)] == [trainees[0].full_name]
+
+
+def _programme_survey(programme, questionnaire, day, ratings, closes_at=datetime(2030, 3, 22, 18)):
+    session = factories.make_session(programme=programme, start=datetime(2030, 3, day, 14),
+                                     end=datetime(2030, 3, day + 3, 12, 30))
+    survey = factories.make_survey(session, questionnaire, opens_at=datetime(2030, 3, 8, 9, 30), closes_at=closes_at)
+    for rating in ratings:
+        factories.answer_survey(survey, factories.make_enrolment(session).trainee,
+                                {1: str(rating), 2: "yes", 3: f"Avis de la session du {day}"})
+    factories.make_enrolment(session)  # one trainee who did not answer
+    return survey
+
+
+def test_programme_results_leave_out_open_and_small_anonymous_sessions(admin_client):
+    programme = factories.make_programme()
+    questionnaire = factories.make_questionnaire()
+    _programme_survey(programme, questionnaire, 2, [5, 5, 4])
+    _programme_survey(programme, questionnaire, 3, [3, 2, 4, 1])
+    _programme_survey(programme, questionnaire, 4, [1, 1])  # closed, two answers
+    _programme_survey(programme, questionnaire, 5, [1, 1, 1], closes_at=datetime(2030, 4, 30, 18))  # still open
+    url = (f"/questionnaires/resultats?programme={programme.id}&questionnaire={questionnaire.lineage_id}"
+           f"&start=2030-01-01&end=2030-12-31")
+    with frozen_at(CLOSED):
+        page = _text(admin_client.get(url))
+        book = _workbook(admin_client.get(url.replace("/resultats?", "/resultats.xlsx?")))
+        alone = _text(admin_client.get(url.replace("start=2030-01-01", "start=2030-03-04")
+                                       .replace("end=2030-12-31", "end=2030-03-04")))
+    # counted: the sessions of 2 and 3 March, 7 answers out of 9 trainees, average (5+5+4+3+2+4+1) / 7 = 3.4
+    assert "7 réponses sur 9 stagiaires (78 %)" in page and "moyenne 3,4 / 5" in page
+    assert "Avis de la session du 2" in page and "Avis de la session du 3" in page
+    assert "Avis de la session du 4" not in page and "Avis de la session du 5" not in page
+    assert ("2 sessions ne sont pas comptées : leur questionnaire anonyme n'est pas encore clos ou a reçu moins de "
+            "3 réponses, et l'on pourrait sinon deviner par différence les réponses d'un petit groupe.") in page
+    assert "Non comptées : " in page and "04/03/2030" in page and "05/03/2030" in page
+    summary = [c.value for row in book["Synthèse"].iter_rows(max_row=3) for c in row if c.value is not None]
+    assert "(2 sessions) — 2 sessions ne sont pas comptées" in summary[1]
+    assert summary[2:5] == ["Réponses", 7, "sur 9 stagiaires"]
+    assert sorted(row[0].value for row in book["Réponses"].iter_rows(min_row=2)) == [1, 2, 3, 4, 4, 5, 5]
+    # the small session alone: nothing to subtract
+    assert "1 session n'est pas comptée" in alone and "Avis de la session du 4" not in alone
+    assert "<svg" not in alone and "Exporter (.xlsx)" not in alone
+
+
+def test_programme_results_run_a_constant_number_of_queries(admin_client):
+    counts = []
+    for sessions in (2, 5):
+        programme = factories.make_programme()
+        questionnaire = factories.make_questionnaire()
+        for day in range(1, sessions + 1):  # every other session left out (too few answers)
+            _programme_survey(programme, questionnaire, day, [4, 5, 3] if day % 2 else [2])
+        url = (f"/questionnaires/resultats?programme={programme.id}&questionnaire={questionnaire.lineage_id}"
+               f"&start=2030-01-01&end=2030-12-31")
+        with frozen_at(CLOSED), factories.count_queries() as statements:
+            assert "<svg" in _text(admin_client.get(url))
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
+def test_a_closed_anonymous_questionnaire_whose_answers_show_cannot_be_reopened(admin_client):
+    survey, _ = _answered_survey()
+    form = {"opens_date": "2030-03-08", "opens_time": "09:30", "closes_date": "2030-03-30", "closes_time": "18:00"}
+    with frozen_at(CLOSED):
+        page = _text(admin_client.post(_results_url(survey, "/dates"), data=form))
+    assert "Ce questionnaire anonyme est clos et ses résultats sont visibles : le rouvrir permettrait" in page
+    db.session.expire_all()
+    assert db.session.get(Survey, survey.id).closes_at == datetime(2030, 3, 22, 18)

@@ -4,8 +4,12 @@ per session and per programme over a period; and their .xlsx export.
 `aggregate()` is pure (plain values in, plain values out) and unit-tested; the loaders
 read with a constant number of queries. Anonymous results never say who answered what:
 answers are read without any trainee, free-text answers come in the order of the random
-response ids, and below MIN_ANONYMOUS_RESPONSES responses the details stay hidden (with
-one or two answers, everybody would know whose they are).
+response ids, and the details of an anonymous survey are shown only once it is closed and
+has at least MIN_ANONYMOUS_RESPONSES responses (see `withheld_reason`). While it is open,
+staff see who has answered, so a new response appearing right after someone answered
+would be theirs; with one or two answers, everybody would know whose they are. Programme
+results leave such surveys out, session by session, so that two periods cannot be
+subtracted down to a small group.
 """
 import io
 import json
@@ -15,20 +19,23 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import Text, cast, func
 from sqlalchemy.orm import contains_eager
 
+from training_app.clock import local_now
 from training_app.documents.excel import write_text
 from training_app.extensions import db
-from training_app.formatting import date_fr, label
+from training_app.formatting import date_fr, datetime_fr, label
 from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
 from training_app.services import ServiceError
-from training_app.services.surveys import CHOICE_TYPES, ELIGIBLE_STATUSES
+from training_app.services.surveys import CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES, window_state
 
-MIN_ANONYMOUS_RESPONSES = 3
+WITHHELD_OPEN = "open"  # an anonymous survey not closed yet (open, or not open yet)
+WITHHELD_TOO_FEW = "too_few"  # an anonymous survey closed with fewer than MIN_ANONYMOUS_RESPONSES responses
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class Results:
     responded: int
     anonymous: bool
     questions: list[QuestionResult]
+    withheld: str | None = None  # why an anonymous survey's details are not shown (WITHHELD_*), if so
+    closes_at: datetime | None = None  # when the survey closes (set when withheld because it is not closed)
 
     @property
     def rate(self) -> int | None:
@@ -79,8 +88,36 @@ class Results:
 
     @property
     def hidden(self) -> bool:
-        """Anonymous results with too few responses to stay anonymous are not shown."""
-        return self.anonymous and 0 < self.responded < MIN_ANONYMOUS_RESPONSES
+        """Anonymous results that could tell who answered what are not shown: a survey still open,
+        or too few responses to stay anonymous."""
+        return self.withheld is not None or (self.anonymous and 0 < self.responded < MIN_ANONYMOUS_RESPONSES)
+
+
+def withheld_reason(survey: Survey, responded: int, now: datetime | None = None) -> str | None:
+    """Why the answers of this survey may not be shown (WITHHELD_OPEN, WITHHELD_TOO_FEW), or None.
+
+    Named questionnaires are always shown. An anonymous one only once its window has ended (before,
+    a response appearing right after a trainee answered would be theirs) and with at least
+    MIN_ANONYMOUS_RESPONSES responses (with fewer, one would guess whose they are).
+    """
+    if not survey.questionnaire.anonymous:
+        return None
+    if window_state(survey, now) != "closed":
+        return WITHHELD_OPEN
+    if responded < MIN_ANONYMOUS_RESPONSES:
+        return WITHHELD_TOO_FEW
+    return None
+
+
+def withheld_message(reason: str, survey: Survey) -> str:
+    """The French explanation of `withheld_reason` for this survey."""
+    if reason == WITHHELD_OPEN:
+        return _("Les réponses de ce questionnaire anonyme seront visibles après sa clôture, le %(when)s, s'il a "
+                 "reçu au moins %(n)d réponses : tant qu'il est ouvert, une réponse qui apparaît juste après le "
+                 "passage d'un·e stagiaire pourrait lui être attribuée.",
+                 when=datetime_fr(survey.closes_at), n=MIN_ANONYMOUS_RESPONSES)
+    return _("Ce questionnaire anonyme a reçu moins de %(n)d réponses : ses résultats ne sont pas affichés, on "
+             "devinerait qui a répondu quoi.", n=MIN_ANONYMOUS_RESPONSES)
 
 
 def _percent(part: int, whole: int) -> int:
@@ -271,12 +308,14 @@ def _responses_fingerprint(survey_ids: list[int]) -> tuple:
         .where(SurveyResponse.survey_id.in_(survey_ids))).one())
 
 
-def _counted_results(surveys: list[Survey], questions: list[Question], anonymous: bool, key=_spec_key) -> Results:
+def _counted_results(surveys: list[Survey], questions: list[Question], anonymous: bool, key=_spec_key, *,
+                     responded: int | None = None) -> Results:
     """Results for a page: counted by the database, a bounded number of written answers.
 
     A response never changes once given and its id is random, so the number of responses with their
     lowest and highest ids tells whether new ones came: the counts are kept between requests and
     counted again only then (a programme's results over years are read often and change rarely).
+    `responded`, when the caller has counted it already, saves a query.
     """
     specs, by_id = _specs(questions, key)
     ids = [s.id for s in surveys]
@@ -291,7 +330,9 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
     else:
         _kept_counts.move_to_end(fingerprint)
     counts, text_totals = counted
-    return aggregate_counts(specs, counts, invited=_invited(surveys), responded=_responded(ids),
+    if responded is None:
+        responded = _responded(ids)
+    return aggregate_counts(specs, counts, invited=_invited(surveys), responded=responded,
                             anonymous=anonymous, text_totals=text_totals)
 
 
@@ -311,6 +352,16 @@ def _responded(survey_ids: list[int]) -> int:
         return 0
     return db.session.scalar(db.select(func.count(SurveyParticipation.id))
                              .where(SurveyParticipation.survey_id.in_(survey_ids))) or 0
+
+
+def _responded_per_survey(survey_ids: list[int]) -> dict[int, int]:
+    """Survey id -> number of trainees who answered it (one query)."""
+    if not survey_ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(SurveyParticipation.survey_id, func.count(SurveyParticipation.id))
+        .where(SurveyParticipation.survey_id.in_(survey_ids))
+        .group_by(SurveyParticipation.survey_id)).all())
 
 
 def _results(surveys: list[Survey], questions: list[Question], anonymous: bool,
@@ -336,9 +387,19 @@ def _by_question_id(question: Question) -> int:
     return question.id
 
 
-def survey_results(survey: Survey) -> Results:
-    """Results of one survey (a questionnaire in a session): four to six queries."""
-    return _counted_results([survey], _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)
+def survey_results(survey: Survey, now: datetime | None = None) -> Results:
+    """Results of one survey (a questionnaire in a session): four to six queries.
+
+    An anonymous survey that is not closed, or closed with too few responses, gives its response
+    rate only (see withheld_reason): its answers are not even read.
+    """
+    responded = _responded([survey.id])
+    withheld = withheld_reason(survey, responded, now)
+    if withheld is not None:
+        return Results(invited=_invited([survey]), responded=responded, anonymous=True, questions=[],
+                       withheld=withheld, closes_at=survey.closes_at if withheld == WITHHELD_OPEN else None)
+    return _counted_results([survey], _survey_questions(survey), survey.questionnaire.anonymous,
+                            key=_by_question_id, responded=responded)
 
 
 @dataclass
@@ -372,7 +433,8 @@ def first_session_date(programme: Programme) -> date | None:
 def programme_surveys(query: ProgrammeQuery) -> list[Survey]:
     """Surveys of every version of the questionnaire in the programme's sessions that start in the period."""
     return list(db.session.scalars(
-        db.select(Survey).join(Survey.session).join(Survey.questionnaire).options(contains_eager(Survey.session))
+        db.select(Survey).join(Survey.session).join(Survey.questionnaire)
+        .options(contains_eager(Survey.session), contains_eager(Survey.questionnaire))
         .where(TrainingSession.programme_id == query.programme.id,
                Questionnaire.lineage_id == query.lineage_id,
                TrainingSession.start_at >= datetime.combine(query.start, time.min),
@@ -380,9 +442,35 @@ def programme_surveys(query: ProgrammeQuery) -> list[Survey]:
         .order_by(TrainingSession.start_at)))
 
 
-def _programme_material(query: ProgrammeQuery) -> tuple[list[Survey], list[Questionnaire], list[Question]]:
-    """The surveys of the period, every version of the questionnaire (latest first), their questions."""
-    surveys = programme_surveys(query)
+@dataclass
+class ProgrammeSurveys:
+    """The surveys of a programme's period: those counted, and those left out (anonymous ones that are
+    not closed, or closed with fewer than MIN_ANONYMOUS_RESPONSES responses of their own)."""
+    counted: list[Survey]
+    left_out: list[tuple[Survey, str]]  # (survey, WITHHELD_* reason)
+    responded: int  # trainees who answered the counted surveys
+
+
+def _split_programme_surveys(surveys: list[Survey], now: datetime | None = None) -> ProgrammeSurveys:
+    """Apply withheld_reason session by session (one query): a total over several sessions must not
+    let one subtract two periods down to a small group, nor watch an open survey through the total."""
+    per_survey = _responded_per_survey([s.id for s in surveys])
+    now = now or local_now()
+    counted, left_out = [], []
+    for survey in surveys:
+        reason = withheld_reason(survey, per_survey.get(survey.id, 0), now)
+        if reason is None:
+            counted.append(survey)
+        else:
+            left_out.append((survey, reason))
+    return ProgrammeSurveys(counted, left_out, sum(per_survey.get(s.id, 0) for s in counted))
+
+
+def _programme_material(query: ProgrammeQuery) -> tuple[ProgrammeSurveys, list[Questionnaire], list[Question]]:
+    """The surveys of the period (counted and left out), every version of the questionnaire (latest first),
+    the questions of the counted ones."""
+    split = _split_programme_surveys(programme_surveys(query))
+    surveys = split.counted
     versions = list(db.session.scalars(db.select(Questionnaire).where(
         Questionnaire.lineage_id == query.lineage_id).order_by(Questionnaire.version.desc())))
     used = {s.questionnaire_id for s in surveys}
@@ -390,13 +478,15 @@ def _programme_material(query: ProgrammeQuery) -> tuple[list[Survey], list[Quest
         db.select(Question).join(Question.questionnaire)
         .where(Question.questionnaire_id.in_(used or {0}))
         .order_by(Questionnaire.version.desc(), Question.position)))
-    return surveys, versions, questions
+    return split, versions, questions
 
 
-def programme_results(query: ProgrammeQuery) -> tuple[Results, list[Survey]]:
-    """Results over the programme's sessions of the period, every version of the questionnaire together."""
-    surveys, versions, questions = _programme_material(query)
-    return _counted_results(surveys, questions, any(v.anonymous for v in versions)), surveys
+def programme_results(query: ProgrammeQuery) -> tuple[Results, ProgrammeSurveys]:
+    """Results over the programme's sessions of the period, every version of the questionnaire together
+    (anonymous surveys only once closed and with enough responses of their own)."""
+    split, versions, questions = _programme_material(query)
+    return _counted_results(split.counted, questions, any(v.anonymous for v in versions),
+                            responded=split.responded), split
 
 
 # --- export ---------------------------------------------------------------------------------------
@@ -515,7 +605,20 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
     return out.getvalue()
 
 
+def left_out_sentence(count: int) -> str:
+    """Why some sessions are not in a programme's results (one French sentence)."""
+    return ngettext(
+        "%(num)d session n'est pas comptée : son questionnaire anonyme n'est pas encore clos ou a reçu moins de "
+        "%(min)d réponses, et l'on pourrait sinon deviner par différence les réponses d'un petit groupe.",
+        "%(num)d sessions ne sont pas comptées : leur questionnaire anonyme n'est pas encore clos ou a reçu moins "
+        "de %(min)d réponses, et l'on pourrait sinon deviner par différence les réponses d'un petit groupe.",
+        count, min=MIN_ANONYMOUS_RESPONSES)
+
+
 def survey_export(survey: Survey) -> bytes:
+    reason = withheld_reason(survey, _responded([survey.id]))
+    if reason is not None:
+        raise ServiceError(withheld_message(reason, survey))
     session = survey.session
     scope = _("Session du %(start)s au %(end)s", start=date_fr(session.start_at, "short"),
               end=date_fr(session.end_at, "short"))
@@ -524,9 +627,13 @@ def survey_export(survey: Survey) -> bytes:
 
 
 def programme_export(query: ProgrammeQuery) -> bytes:
-    surveys, versions, questions = _programme_material(query)
-    scope = _("%(programme)s — sessions commençant du %(start)s au %(end)s (%(n)d sessions)",
-              programme=query.programme.title, start=date_fr(query.start, "short"), end=date_fr(query.end, "short"),
-              n=len(surveys))
+    split, versions, questions = _programme_material(query)
+    surveys = split.counted
+    scope = ngettext("%(programme)s — sessions commençant du %(start)s au %(end)s (%(num)d session)",
+                     "%(programme)s — sessions commençant du %(start)s au %(end)s (%(num)d sessions)", len(surveys),
+                     programme=query.programme.title, start=date_fr(query.start, "short"),
+                     end=date_fr(query.end, "short"))
+    if split.left_out:
+        scope += " — " + left_out_sentence(len(split.left_out))
     title = versions[0].title if versions else _("Questionnaire")
     return export_workbook(title, scope, surveys, questions, any(v.anonymous for v in versions))

@@ -34,6 +34,9 @@ MAX_OPTIONS = 20
 REMINDER_GAP = timedelta(minutes=10)  # a second reminder this soon is a double click, not a decision
 ORIGIN_SATISFACTION = "default_satisfaction"
 ORIGIN_POSITIONING = "default_positioning"
+# An anonymous survey shows its answers only once closed and with at least this many responses
+# (see survey_results.withheld_reason).
+MIN_ANONYMOUS_RESPONSES = 3
 
 
 # --- questionnaires ------------------------------------------------------------------------------
@@ -381,7 +384,20 @@ def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: dat
 
 
 def update_window(survey: Survey, opens_at: datetime, closes_at: datetime) -> None:
+    """Change when a survey opens and closes.
+
+    A closed anonymous survey whose answers are visible (enough responses) is not reopened: the
+    answers given after reopening would be told apart by comparing the results, and so would be
+    linked to the trainees who answered late.
+    """
     _check_window(opens_at, closes_at)
+    now = local_now()
+    if (survey.questionnaire.anonymous and window_state(survey, now) == "closed" and not now > closes_at
+            and response_count(survey) >= MIN_ANONYMOUS_RESPONSES):
+        raise ServiceError(_("Ce questionnaire anonyme est clos et ses résultats sont visibles : le rouvrir "
+                             "permettrait de relier les réponses tardives à leurs auteurs, par comparaison. Pour "
+                             "interroger à nouveau les stagiaires, proposez une nouvelle version du "
+                             "questionnaire."), "closes_date")
     before = {"opens_at": survey.opens_at.isoformat(), "closes_at": survey.closes_at.isoformat()}
     survey.opens_at, survey.closes_at = opens_at, closes_at
     audit.record(survey, "window_changed", details={

@@ -322,9 +322,10 @@ def survey_results(session_id: int, survey_id: int):
     waiting = survey_service.non_respondents(survey)
     # Anonymous: who has not answered is not shown either (it would tell who has).
     waiting_names = [] if survey.questionnaire.anonymous else [t.full_name for t in waiting]
+    withheld = results_service.withheld_message(results.withheld, survey) if results.withheld else None
     return render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
                            named=named, waiting=len(waiting), waiting_names=waiting_names,
-                           state=survey_service.window_state(survey),
+                           state=survey_service.window_state(survey), withheld=withheld,
                            min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
 
 
@@ -393,9 +394,11 @@ def _programme_query(form: ProgrammeResultsForm) -> results_service.ProgrammeQue
 def programme_results():
     form = ProgrammeResultsForm(request.args)
     query = _programme_query(form)
-    results, surveys = results_service.programme_results(query) if query else (None, [])
+    results, split = results_service.programme_results(query) if query else (None, None)
+    surveys, left_out = (split.counted, split.left_out) if split else ([], [])
     return render_template("surveys/programme_results.html", form=form, query=query, results=results,
-                           surveys=surveys, export_args=request.args.to_dict(),
+                           surveys=surveys, left_out=left_out, export_args=request.args.to_dict(),
+                           left_out_sentence=results_service.left_out_sentence(len(left_out)) if left_out else None,
                            min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
 
 
