@@ -15,6 +15,7 @@ from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import db
 from training_app.forms import attach_service_error
 from training_app.models import Programme, Question, Questionnaire, Survey, TrainingSession
+from training_app.page_cache import kept_page
 from training_app.services import ServiceError
 from training_app.services import survey_results as results_service
 from training_app.services import surveys as survey_service
@@ -315,6 +316,7 @@ def survey_detach(session_id: int, survey_id: int):
 
 @bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>")
 @access(STAFF)
+@kept_page
 def survey_results(session_id: int, survey_id: int):
     survey = _load_survey(session_id, survey_id)
     results = results_service.survey_results(survey)
@@ -391,6 +393,7 @@ def _programme_query(form: ProgrammeResultsForm) -> results_service.ProgrammeQue
 
 @bp.route("/questionnaires/resultats")
 @access(ADMIN)
+@kept_page
 def programme_results():
     form = ProgrammeResultsForm(request.args)
     query = _programme_query(form)
