@@ -153,12 +153,13 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     With confirm=False the enrolment stays `requested` (e.g. a pre-registration before
     the session opens, or funding not yet agreed) and takes no seat until `confirm()`.
     """
+    price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
     _check_open_for_enrolment(session)
     if live_enrolment(session, trainee) is not None:
         raise ServiceError(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
     # Counted before the new enrolment exists, so that it is written once, with its final status.
-    price, left = price_for(session, trainee), seats_left(session) if confirm else None
+    left = seats_left(session) if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price)
     db.session.add(enrolment)

@@ -211,7 +211,7 @@ def _notify_office(registration: Registration) -> None:
         f"{_('Structure employeuse')} : {trainee.employer.name if trainee.employer else '—'}",
         f"{_('Financement')} : {funding_label(enrolment.funding_mode)}",
         f"{_('État')} : {state}",
-        f"{_('Places restantes')} : {enrolments.seats_left(session)}",
+        f"{_('Places restantes')} : {0 if position else enrolments.seats_left(session)}",
         "",
         public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id),
     ]
