@@ -78,7 +78,7 @@ class Config:
     CLAIMS_PER_PAGE = 50
     # Rendered pages each process keeps until the data changes (training_app/page_cache.py); 0: none.
     PAGE_CACHE_ENTRIES = 200
-    PAGE_CACHE_CHARACTERS = 20_000_000
+    PAGE_CACHE_BYTES = 20_000_000
     # Benchmarks only (bench/load.py): an X-SQL-Queries header on every response. Off in real use.
     BENCH_COUNT_QUERIES = _bool("BENCH_COUNT_QUERIES", False)
 

@@ -13,15 +13,19 @@ rendered for the same four things costs about one. So:
   see, nor time-dependent states (signing windows, phases, deadlines) older than a minute.
 
 The CSRF token of a page's forms belongs to the browser session: it is kept as a placeholder and
-put back for each request. Not kept: answers other than a rendered template, pages of a request with a
-pending flash message, and the reload a browser forces (`Cache-Control: no-cache`), which renders
-the page again. Each process keeps at most PAGE_CACHE_ENTRIES pages (0 turns this off) and
-PAGE_CACHE_CHARACTERS characters of them.
+put back for each request. Not kept: answers other than a rendered template, pages of a request
+that shows a flash message, the reload a browser forces (`Cache-Control: no-cache`), which renders
+the page again, and requests whose user is not in the session yet (signed in by the "remember me"
+cookie: Flask-Login finds them during the request). Each process keeps at most
+PAGE_CACHE_ENTRIES pages (0 turns this off) and PAGE_CACHE_BYTES bytes of them.
 
-Not seen: a change written without this application (psql, another program); kept pages then
-last until the minute ends. Transactions that change the schema (migrations) leave the token
-alone: the application is restarted after a migration anyway, and before the migration that
-creates `data_version` there is no row to change.
+Not seen: a change written without this application (psql, another program), or by statements
+the application does not send (COPY, procedures, a raw driver cursor, two-phase commits); kept
+pages then last until the minute ends. Transactions that change the schema (migrations) leave the
+token alone: the application is restarted after a migration. The table must exist before the
+application serves (`flask db upgrade` first, as the README says): every write renews its row.
+On PostgreSQL, writers queue on that row from their renewal to their commit (a few milliseconds at
+the end of each writing transaction; it is the last lock they take, so it cannot deadlock).
 """
 import functools
 import re
@@ -30,6 +34,8 @@ import threading
 from collections import OrderedDict
 
 from flask import Flask, current_app, g, request, session
+from flask.globals import request_ctx
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.exc import DBAPIError
@@ -44,12 +50,12 @@ _WROTE, _CHANGED_SCHEMA = "data_version.wrote", "data_version.schema"
 _NEW_TOKEN = ("INSERT INTO data_version (id, token) VALUES (1, '{token}') "
               "ON CONFLICT (id) DO UPDATE SET token = excluded.token")
 _READ_TOKEN = select(DataVersion.token).where(DataVersion.id == 1)
-_CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+_CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
 
 
 def init_app(app: Flask) -> None:
     app.extensions["kept_pages"] = KeptPages(app.config.get("PAGE_CACHE_ENTRIES", 0),
-                                             app.config.get("PAGE_CACHE_CHARACTERS", 20_000_000))
+                                             app.config.get("PAGE_CACHE_BYTES", 20_000_000))
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "postgresql":
@@ -113,35 +119,35 @@ def data_token() -> str | None:
 # --- kept pages ------------------------------------------------------------------------------------
 
 class KeptPages:
-    """At most `size` pages and `max_chars` characters of this process, the least recently used going first."""
+    """At most `size` pages and `max_bytes` bytes of this process, the least recently used going first."""
 
-    def __init__(self, size: int, max_chars: int = 20_000_000):
-        self.size, self.max_chars = size, max_chars
+    def __init__(self, size: int, max_bytes: int = 20_000_000):
+        self.size, self.max_bytes = size, max_bytes
         self._pages: OrderedDict = OrderedDict()
-        self._chars = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key) -> str | None:
+    def get(self, key) -> bytes | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
             return page
 
-    def put(self, key, page: str) -> None:
-        if len(page) > self.max_chars:
+    def put(self, key, page: bytes) -> None:
+        if len(page) > self.max_bytes:
             return
         with self._lock:
             previous = self._pages.pop(key, None)
-            self._chars += len(page) - (len(previous) if previous is not None else 0)
+            self._bytes += len(page) - (len(previous) if previous is not None else 0)
             self._pages[key] = page
-            while len(self._pages) > self.size or self._chars > self.max_chars:
-                self._chars -= len(self._pages.popitem(last=False)[1])
+            while len(self._pages) > self.size or self._bytes > self.max_bytes:
+                self._bytes -= len(self._pages.popitem(last=False)[1])
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
-            self._chars = 0
+            self._bytes = 0
 
 
 def kept_page(view):
@@ -151,7 +157,8 @@ def kept_page(view):
     def keeping(*args, **kwargs):
         answer = view(*args, **kwargs)
         key = g.pop("kept_page_key", None)
-        page = _keepable(answer) if key is not None else None
+        # Kept only for the user it was looked up for (the one the view saw, checked again here).
+        page = _keepable(answer) if key is not None and key[1] == current_user.get_id() else None
         if page is not None:
             current_app.extensions["kept_pages"].put(key, page)
         return answer
@@ -173,10 +180,13 @@ def _serve_kept_page():
     view = current_app.view_functions.get(request.endpoint)
     if not getattr(view, "keeps_page", False):
         return None
+    user = session.get("_user_id")
+    if user is None and _remembered():
+        return None  # Flask-Login will sign them in from their cookie during this request
     token = data_token()  # read before the view reads anything: see the module's docstring
     if token is None:
         return None
-    key = (token, session.get("_user_id"), request.host_url, request.full_path,
+    key = (token, user, request.host_url, request.path, request.query_string,
            utcnow().replace(second=0, microsecond=0))
     g.kept_page_key = key
     if request.cache_control.no_cache:
@@ -185,16 +195,23 @@ def _serve_kept_page():
     return None if page is None else _with_csrf_token(page)
 
 
-def _keepable(answer) -> str | None:
-    """The page to keep from a view's answer (a rendered template: a string), with its CSRF token as a
-    placeholder; None if it is not to be kept (a response, a redirect, an error, a message pending)."""
+def _remembered() -> bool:
+    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return cookie in request.cookies and session.get("_remember") != "clear"
+
+
+def _keepable(answer) -> bytes | None:
+    """The page to keep from a view's answer (a rendered template: a string), in UTF-8 with its CSRF token
+    as a placeholder; None if it is not to be kept (a response, a redirect, an error, a message shown or
+    pending)."""
     if isinstance(answer, tuple) and len(answer) == 2 and answer[1] == 200:
         answer = answer[0]  # (page, status)
-    if not isinstance(answer, str) or session.get("_flashes"):
+    if not isinstance(answer, str) or session.get("_flashes") or request_ctx.flashes:
         return None
+    page = answer.encode()
     csrf_token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
-    return answer.replace(csrf_token, _CSRF_PLACEHOLDER) if csrf_token else answer
+    return page.replace(csrf_token.encode(), _CSRF_PLACEHOLDER) if csrf_token else page
 
 
-def _with_csrf_token(page: str) -> str:
-    return page.replace(_CSRF_PLACEHOLDER, generate_csrf()) if _CSRF_PLACEHOLDER in page else page
+def _with_csrf_token(page: bytes) -> bytes:
+    return page.replace(_CSRF_PLACEHOLDER, generate_csrf().encode()) if _CSRF_PLACEHOLDER in page else page

@@ -100,22 +100,22 @@ def test_a_transaction_that_changes_the_schema_leaves_the_token_alone(app):
 
 def test_kept_pages_forget_the_least_recently_used_beyond_their_size():
     pages = KeptPages(2)
-    pages.put("a", "A")
-    pages.put("b", "B")
-    assert pages.get("a") == "A"  # "b" is now the least recently used
-    pages.put("c", "C")
-    assert (pages.get("a"), pages.get("b"), pages.get("c")) == ("A", None, "C")
+    pages.put("a", b"A")
+    pages.put("b", b"B")
+    assert pages.get("a") == b"A"  # "b" is now the least recently used
+    pages.put("c", b"C")
+    assert (pages.get("a"), pages.get("b"), pages.get("c")) == (b"A", None, b"C")
 
 
-def test_kept_pages_stay_within_their_characters():
-    pages = KeptPages(10, max_chars=10)
-    pages.put("a", "x" * 6)
-    pages.put("b", "y" * 4)
-    pages.put("b", "y" * 3)  # replaced, not counted twice
-    pages.put("c", "z" * 3)  # 6 + 3 + 3 > 10: "a" goes
-    assert (pages.get("a"), pages.get("b"), pages.get("c")) == (None, "yyy", "zzz")
-    pages.put("d", "w" * 11)  # larger than everything: never kept
-    assert pages.get("d") is None and pages.get("b") == "yyy"
+def test_kept_pages_stay_within_their_bytes():
+    pages = KeptPages(10, max_bytes=10)
+    pages.put("a", b"x" * 6)
+    pages.put("b", b"y" * 4)
+    pages.put("b", b"y" * 3)  # replaced, not counted twice
+    pages.put("c", b"z" * 3)  # 6 + 3 + 3 > 10: "a" goes
+    assert (pages.get("a"), pages.get("b"), pages.get("c")) == (None, b"yyy", b"zzz")
+    pages.put("d", b"w" * 11)  # larger than everything: never kept
+    assert pages.get("d") is None and pages.get("b") == b"yyy"
 
 
 # --- staff pages -----------------------------------------------------------------------------------
@@ -178,11 +178,39 @@ def test_a_message_for_the_next_page_is_shown_once(admin_client):
     assert "Bien enregistré." not in _statements(admin_client, f"/sessions/{session.id}")[1]
 
 
+def test_a_user_signed_in_by_their_remember_me_cookie_never_shares_their_page(app):
+    trainer = factories.make_user("trainer", name="Tom Formateur")
+    factories.make_session(trainers=[trainer])
+    tom = app.test_client()
+    answer = tom.post("/connexion", data={"email": trainer.email, "password": factories.PASSWORD, "remember": "y"})
+    assert answer.status_code == 302 and tom.get_cookie("remember_token") is not None
+    tom.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
+    assert "Tom Formateur" in _statements(tom, "/tableau-de-bord")[1]
+    assert "Tom Formateur" in _statements(tom, "/tableau-de-bord")[1]
+    stranger = app.test_client()
+    answer = stranger.get("/tableau-de-bord")
+    assert answer.status_code == 302 and "/connexion" in answer.headers["Location"]
+    assert "Tom Formateur" not in stranger.get("/").get_data(as_text=True)
+
+
+def test_a_query_string_that_is_not_utf8_is_no_error(client):
+    factories.make_programme(title="Négocier localement")
+    for _ in range(2):
+        answer = client.get("/", environ_overrides={"QUERY_STRING": "x=\xff"})  # a raw byte, as proxies pass it
+        assert answer.status_code == 200 and "Négocier localement" in answer.get_data(as_text=True)
+
+
 @pytest.fixture
 def protected(app):
     """The application with CSRF on, as in production."""
-    return create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                                  "WTF_CSRF_ENABLED": True})
+    application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                         "WTF_CSRF_ENABLED": True})
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+    token_engine = application.extensions.get("data_version_engine")
+    if token_engine is not None:
+        token_engine.dispose()
 
 
 def _csrf_token(page: str) -> str:
