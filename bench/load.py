@@ -237,11 +237,13 @@ def landmarks(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
+            # The most recent completed session whose (anonymous) satisfaction questionnaire has closed: its
+            # answers are shown (an open one shows the response rate only, a lighter page).
             past = conn.execute(text(
                 "SELECT s.id, sv.id, s.programme_id, q.lineage_id FROM training_sessions s "
                 "JOIN surveys sv ON sv.session_id = s.id JOIN questionnaires q ON q.id = sv.questionnaire_id "
-                "WHERE s.status = 'completed' AND q.kind = 'satisfaction' "
-                "ORDER BY s.start_at DESC LIMIT 1")).one()
+                "WHERE s.status = 'completed' AND q.kind = 'satisfaction' AND sv.closes_at < :now "
+                "ORDER BY s.start_at DESC LIMIT 1"), {"now": time.strftime("%Y-%m-%d %H:%M:%S")}).one()
             slot = conn.execute(text("SELECT MIN(id) FROM slots WHERE session_id = :s"), {"s": past[0]}).scalar_one()
             busiest = conn.execute(text(
                 "SELECT s.programme_id FROM training_sessions s JOIN surveys sv ON sv.session_id = s.id "
