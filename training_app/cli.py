@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-user, certificates issue, funding export."""
+"""flask commands: seed-demo, create-user, certificates issue, surveys release, funding export."""
 import click
 from flask import current_app
 
@@ -10,6 +10,7 @@ def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(surveys_cli)
     from training_app.cli_funding import funding
     app.cli.add_command(funding)
 
@@ -76,3 +77,19 @@ def certificates_issue(session_id: int, reissue: bool) -> None:
         click.echo(f"{report.already_issued} stagiaire(s) avaient déjà leurs documents (--reissue pour réémettre).")
     for enrolment in report.without_attendance:
         click.echo(f"Sans présence, pas de document : {enrolment.trainee.full_name}")
+
+
+@click.group("surveys")
+def surveys_cli() -> None:
+    """Questionnaires."""
+
+
+@surveys_cli.command("release")
+def surveys_release() -> None:
+    """Release the anonymous answers of every closed questionnaire, shuffled, in one transaction (nightly)."""
+    from training_app.services import surveys
+
+    closed = surveys.closed_with_pending()
+    released = surveys.release_closed(closed)
+    db.session.commit()
+    click.echo(f"{released} réponse(s) anonyme(s) publiée(s), {len(closed)} questionnaire(s) clos.")

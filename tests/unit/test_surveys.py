@@ -11,16 +11,29 @@ from tests import factories
 from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import Questionnaire, Survey, SurveyAnswer, SurveyParticipation, SurveyResponse, Trainee
+from training_app.models import (Questionnaire, Survey, SurveyAnswer, SurveyParticipation, SurveyPendingAnswers,
+                                 SurveyResponse, Trainee)
 from training_app.services import ServiceError
 from training_app.services import surveys as survey_service
 from training_app.services.surveys import InvalidAnswers, QuestionData
 
-ANSWER_TABLES = ("survey_responses", "survey_answers")
+ANSWER_TABLES = ("survey_responses", "survey_answers", "survey_pending_answers")
 
 
 def _ids(survey):
     return [q.id for q in survey.questionnaire.questions]
+
+
+def _count(column) -> int:
+    return db.session.scalar(db.select(db.func.count(column)))
+
+
+def _release_after_closing(survey) -> int:
+    """The survey closes; its pending anonymous answers are released and committed."""
+    with frozen_at(survey.closes_at + timedelta(minutes=1)):
+        released = survey_service.release_pending(survey)
+    db.session.commit()
+    return released
 
 
 # --- defaults -------------------------------------------------------------------------------------
@@ -153,6 +166,7 @@ def test_anonymous_answers_are_stored_without_the_trainee():
     trainee = factories.make_enrolment(survey.session).trainee
     participation = factories.answer_survey(survey, trainee, {1: "5", 2: "yes", 3: "Très riche"})
     assert participation.trainee_id == trainee.id and participation.response_id is None
+    _release_after_closing(survey)
     response = db.session.scalar(db.select(SurveyResponse))
     stored = {a.question_id: (a.rating, a.yes, a.text) for a in response.answers}
     assert [stored[k] for k in sorted(stored)] == [(5, None, None), (None, True, None), (None, None, "Très riche")]
@@ -166,6 +180,7 @@ def test_no_answer_table_links_to_a_trainee_at_the_database_level():
     for trainee in trainees:
         factories.answer_survey(survey, trainee, {1: "4", 2: "yes", 3: trainee.last_name})
         factories.answer_survey(named, trainee, {1: "2", 2: "no"})
+    _release_after_closing(survey)
     inspector = inspect(db.engine)
     person_tables = {"trainees", "enrolments", "users", "survey_participations", "audit_entries"}
     for table in ANSWER_TABLES:
@@ -206,7 +221,7 @@ def test_one_answer_per_trainee_is_enforced_by_the_database():
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
-    assert db.session.scalar(db.select(db.func.count(SurveyResponse.id))) == 1
+    assert _count(SurveyPendingAnswers.id) == 1 and _count(SurveyParticipation.id) == 1
 
 
 def test_closed_upcoming_and_foreign_surveys_are_refused():
@@ -255,6 +270,7 @@ def test_missing_and_wrong_answers_are_reported_per_question_and_nothing_is_save
     participation = factories.answer_survey(survey, trainee, {1: "3", 2: "1", 3: ["1", "0", "1"], 4: "no",
                                                                5: "Bien"})
     assert participation.id
+    _release_after_closing(survey)
     answer = db.session.scalar(db.select(SurveyAnswer).where(SurveyAnswer.question_id == multiple))
     assert answer.choices == [0, 1]
 
@@ -302,8 +318,8 @@ def test_two_simultaneous_submissions_of_one_trainee_keep_one(app, monkeypatch):
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["refused", "saved"]
-    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 1
-    assert db.session.scalar(db.select(db.func.count(SurveyResponse.id))) == 1
+    assert _count(SurveyParticipation.id) == 1
+    assert _count(SurveyPendingAnswers.id) == 1  # anonymous: the answers wait for the survey to close
 
 
 # --- reminders ------------------------------------------------------------------------------------

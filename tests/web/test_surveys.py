@@ -8,7 +8,8 @@ from openpyxl import load_workbook
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import Question, Questionnaire, Survey, SurveyParticipation, SurveyResponse
+from training_app.models import (Question, Questionnaire, Survey, SurveyParticipation, SurveyPendingAnswers,
+                                 SurveyResponse)
 
 OPEN = datetime(2030, 3, 10, 12, 0)  # inside the factory survey's window (8 to 22 March 2030)
 CLOSED = datetime(2030, 3, 23, 9, 0)  # the morning after it closed: anonymous results show from then on
@@ -73,7 +74,7 @@ def test_answering_twice_and_answering_a_closed_questionnaire_are_refused(client
         assert "est fermé depuis le 22/03/2030" in page
     with frozen_at(survey.opens_at - timedelta(days=1)):
         assert "pas encore ouvert" in _text(client.get(_answer_url(survey, late)))
-    assert db.session.scalar(db.select(db.func.count(SurveyResponse.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 1  # anonymous: until it closes
 
 
 def test_a_tampered_link_or_someone_else_s_questionnaire_shows_nothing(client):
@@ -433,3 +434,64 @@ def test_a_closed_anonymous_questionnaire_whose_answers_show_cannot_be_reopened(
     assert "Ce questionnaire anonyme est clos et ses résultats sont visibles : le rouvrir permettrait" in page
     db.session.expire_all()
     assert db.session.get(Survey, survey.id).closes_at == datetime(2030, 3, 22, 18)
+
+
+# --- anonymous answers released when the questionnaire closes ----------------------------------------
+
+def _pending(survey) -> int:
+    return db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))
+                             .where(SurveyPendingAnswers.survey_id == survey.id))
+
+
+def _responses(survey) -> int:
+    return db.session.scalar(db.select(db.func.count(SurveyResponse.id)).where(SurveyResponse.survey_id == survey.id))
+
+
+def test_the_results_page_after_closing_releases_and_shows_the_answers(admin_client):
+    survey, _ = _answered_survey(answers=((5, "yes", "Très utile"), (4, "yes", "Trop court"),
+                                          (2, "no", "Salle froide")))
+    with frozen_at(OPEN):
+        assert "Très utile" not in _text(admin_client.get(_results_url(survey)))
+    assert (_pending(survey), _responses(survey)) == (3, 0)  # looking while open releases nothing
+    with frozen_at(CLOSED):
+        page = _text(admin_client.get(_results_url(survey)))
+    assert "3 réponses sur 4 stagiaires (75 %)" in page and "moyenne 3,7 / 5" in page
+    assert all(text in page for text in ("Très utile", "Trop court", "Salle froide"))
+    db.session.expire_all()
+    assert (_pending(survey), _responses(survey)) == (0, 3)  # committed by the page
+    with frozen_at(CLOSED):
+        assert "moyenne 3,7 / 5" in _text(admin_client.get(_results_url(survey), headers={"Cache-Control": "no-cache"}))
+    db.session.expire_all()
+    assert _responses(survey) == 3
+
+
+def test_the_export_after_closing_releases_the_answers_first(admin_client):
+    survey, _ = _answered_survey(answers=((5, "yes", "Très utile"), (4, "yes", "Trop court"),
+                                          (2, "no", "Salle froide")))
+    with frozen_at(CLOSED):
+        book = _workbook(admin_client.get(_results_url(survey, "/resultats.xlsx")))
+    assert sorted(row[0].value for row in book["Réponses"].iter_rows(min_row=2)) == [2, 4, 5]
+    assert sorted(row[2].value for row in book["Réponses"].iter_rows(min_row=2)) == [
+        "Salle froide", "Trop court", "Très utile"]
+    db.session.expire_all()
+    assert (_pending(survey), _responses(survey)) == (0, 3)
+
+
+def test_the_programme_results_and_export_release_the_closed_surveys_only(admin_client):
+    programme = factories.make_programme()
+    questionnaire = factories.make_questionnaire()
+    closed = _programme_survey(programme, questionnaire, 2, [5, 4, 3])
+    still_open = _programme_survey(programme, questionnaire, 4, [1, 2, 2], closes_at=datetime(2030, 4, 30, 18))
+    url = (f"/questionnaires/resultats?programme={programme.id}&questionnaire={questionnaire.lineage_id}"
+           f"&start=2030-01-01&end=2030-12-31")
+    with frozen_at(CLOSED):
+        page = _text(admin_client.get(url))
+    assert "Avis de la session du 2" in page and "Avis de la session du 4" not in page
+    db.session.expire_all()
+    assert (_pending(closed), _responses(closed)) == (0, 3)
+    assert (_pending(still_open), _responses(still_open)) == (3, 0)
+    with frozen_at(datetime(2030, 5, 1, 9)):
+        book = _workbook(admin_client.get(url.replace("/resultats?", "/resultats.xlsx?")))
+    assert sorted(row[0].value for row in book["Réponses"].iter_rows(min_row=2)) == [1, 2, 2, 3, 4, 5]
+    db.session.expire_all()
+    assert (_pending(still_open), _responses(still_open)) == (0, 3)

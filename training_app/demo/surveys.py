@@ -95,15 +95,16 @@ def _answer_satisfaction(session, satisfaction) -> None:
     if survey is None:
         with frozen_at(datetime(2018, 12, 13, 18, 30)):
             survey = survey_service.attach(session, satisfaction, SATISFACTION_OPENS, SATISFACTION_CLOSES)
-    if survey_service.response_count(survey):
-        return
-    ids = {q.position: q.id for q in survey.questionnaire.questions}
-    enrolments = _past_confirmed(session)
-    # Two trainees did not answer (they left at the lunch break); nobody knows who answered what.
-    for index, (enrolment, answers) in enumerate(zip(enrolments[:len(ANSWERS)], ANSWERS)):
-        with frozen_at(datetime(2018, 12, 14, 12, 5) + timedelta(minutes=3 * index)):
-            survey_service.submit(survey, enrolment.trainee, {ids[p]: v for p, v in answers.items()})
-        db.session.flush()
+    if not survey_service.response_count(survey):
+        ids = {q.position: q.id for q in survey.questionnaire.questions}
+        enrolments = _past_confirmed(session)
+        # Two trainees did not answer (they left at the lunch break); nobody knows who answered what.
+        for index, (enrolment, answers) in enumerate(zip(enrolments[:len(ANSWERS)], ANSWERS)):
+            with frozen_at(datetime(2018, 12, 14, 12, 5) + timedelta(minutes=3 * index)):
+                survey_service.submit(survey, enrolment.trainee, {ids[p]: v for p, v in answers.items()})
+            db.session.flush()
+    # Closed since 28 December 2018: its anonymous answers are released, shuffled (a no-op the second time).
+    survey_service.release_pending(survey)
 
 
 def _assess(session) -> None:

@@ -16,7 +16,8 @@ from training_app.models.people import Employer, Trainee, TraineeCategory
 from training_app.models.programmes import Cycle, Programme, ProgrammeKind, ProgrammeObjective
 from training_app.models.sessions import Modality, SessionStatus, Slot, TrainingSession, session_trainers
 from training_app.models.surveys import (Question, Questionnaire, QuestionnaireKind, QuestionType, Survey,
-                                         SurveyAnswer, SurveyParticipation, SurveyResponse)
+                                         SurveyAnswer, SurveyParticipation, SurveyPendingAnswers,
+                                         SurveyResponse)
 from training_app.models.users import Role, User
 
 __all__ = [
@@ -29,7 +30,8 @@ __all__ = [
     "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",
     # surveys and learning outcomes
     "LearningOutcome", "OutcomeResult", "Question", "Questionnaire", "QuestionnaireKind", "QuestionType",
-    "SessionReview", "Survey", "SurveyAnswer", "SurveyParticipation", "SurveyResponse",
+    "SessionReview", "Survey", "SurveyAnswer", "SurveyParticipation",
+    "SurveyPendingAnswers", "SurveyResponse",
     # funding files
     "AgreementStatus", "AgreementTrainee", "ClaimPayment", "ClaimStatus", "FunderHourlyCap", "FundingAgreement",
     "FundingClaim", "FundingMode",

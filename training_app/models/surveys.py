@@ -6,6 +6,12 @@ that a trainee answered is a separate `survey_participations` row; only for a
 questionnaire that is not anonymous does it point at the response. Response ids
 are random and answers have no id and no timestamp of their own (and, on SQLite, no hidden
 rowid), so the order of the participation rows cannot be matched with the order of the answers.
+
+On PostgreSQL every row also carries the id of the transaction that wrote it (`xmin`): a
+response written with its participation could be matched through it. So an anonymous
+questionnaire keeps its answers in `survey_pending_answers` until it closes; then they are
+all released together, in a shuffled order, as responses written by one transaction
+(services/surveys.release_pending).
 """
 import secrets
 from datetime import datetime
@@ -167,6 +173,24 @@ class SurveyResponse(db.Model):
     answers: Mapped[list["SurveyAnswer"]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
 
+class SurveyPendingAnswers(db.Model):
+    """The answers of one trainee to an anonymous survey that is still open, waiting to be released.
+
+    `answers` is what services/surveys.validate_answers() returns (question id -> answer columns).
+    Names nobody, no timestamp, no link to the participation; its id is random. Deleted once the
+    answers become responses, after the survey closed.
+    """
+
+    __tablename__ = "survey_pending_answers"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # no hidden sequential rowid (order of arrival)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, default=_random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="RESTRICT"), index=True)
+    answers: Mapped[dict] = mapped_column(JSON)
+
+    survey: Mapped[Survey] = relationship()
+
+
 class SurveyAnswer(db.Model):
     """The answer to one question: the column used depends on the question's type."""
 
@@ -184,7 +208,8 @@ class SurveyAnswer(db.Model):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     yes: Mapped[bool | None] = mapped_column(Boolean)
     choice: Mapped[int | None] = mapped_column(Integer)       # index in the question's options
-    choices: Mapped[list | None] = mapped_column(JSON)        # indexes, multiple choice
+    # indexes, multiple choice; None is SQL NULL (not JSON null) when given in a bulk insert
+    choices: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     text: Mapped[str | None] = mapped_column(Text)
 
     response: Mapped[SurveyResponse] = relationship(back_populates="answers")

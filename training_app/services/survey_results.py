@@ -10,6 +10,10 @@ staff see who has answered, so a new response appearing right after someone answ
 would be theirs; with one or two answers, everybody would know whose they are. Programme
 results leave such surveys out, session by session, so that two periods cannot be
 subtracted down to a small group.
+
+Anonymous answers become responses only when their survey is closed (services/surveys.release_pending):
+the loaders of closed results release them first, in the caller's transaction, which the views commit.
+The number of trainees who answered always comes from the participations, released or not.
 """
 import io
 import json
@@ -32,7 +36,8 @@ from training_app.formatting import date_fr, datetime_fr, label
 from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
 from training_app.services import ServiceError
-from training_app.services.surveys import CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES, window_state
+from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES, release_closed,
+                                          release_pending, window_state)
 
 WITHHELD_OPEN = "open"  # an anonymous survey not closed yet (open, or not open yet)
 WITHHELD_TOO_FEW = "too_few"  # an anonymous survey closed with fewer than MIN_ANONYMOUS_RESPONSES responses
@@ -391,8 +396,10 @@ def survey_results(survey: Survey, now: datetime | None = None) -> Results:
     """Results of one survey (a questionnaire in a session): four to six queries.
 
     An anonymous survey that is not closed, or closed with too few responses, gives its response
-    rate only (see withheld_reason): its answers are not even read.
+    rate only (see withheld_reason): its answers are not even read. A closed one first releases its
+    pending answers (release_pending: the caller commits).
     """
+    release_pending(survey)
     responded = _responded([survey.id])
     withheld = withheld_reason(survey, responded, now)
     if withheld is not None:
@@ -468,8 +475,11 @@ def _split_programme_surveys(surveys: list[Survey], now: datetime | None = None)
 
 def _programme_material(query: ProgrammeQuery) -> tuple[ProgrammeSurveys, list[Questionnaire], list[Question]]:
     """The surveys of the period (counted and left out), every version of the questionnaire (latest first),
-    the questions of the counted ones."""
-    split = _split_programme_surveys(programme_surveys(query))
+    the questions of the counted ones. The closed anonymous surveys first release their pending answers
+    (release_closed: the caller commits)."""
+    surveys = programme_surveys(query)
+    release_closed(surveys)
+    split = _split_programme_surveys(surveys)
     surveys = split.counted
     versions = list(db.session.scalars(db.select(Questionnaire).where(
         Questionnaire.lineage_id == query.lineage_id).order_by(Questionnaire.version.desc())))
@@ -616,6 +626,7 @@ def left_out_sentence(count: int) -> str:
 
 
 def survey_export(survey: Survey) -> bytes:
+    release_pending(survey)
     reason = withheld_reason(survey, _responded([survey.id]))
     if reason is not None:
         raise ServiceError(withheld_message(reason, survey))

@@ -4,13 +4,16 @@ the trainees' answers and the reminders.
 A questionnaire that has answers never changes: `new_version()` copies it, and the
 sessions that nobody has answered yet move to the copy. Anonymous answers are stored
 without the trainee (see models/surveys.py); the fact that a trainee answered is a
-separate row, and one trainee answers a survey once (a unique constraint).
+separate row, and one trainee answers a survey once (a unique constraint). Anonymous
+answers wait as pending rows until the survey closes, then `release_pending()` turns them
+into responses, shuffled, in one transaction.
 """
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func
+from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -18,8 +21,9 @@ from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, Programme, Question, Questionnaire, QuestionnaireKind,
-                                 QuestionType, Survey, SurveyAnswer, SurveyParticipation, SurveyResponse, Trainee,
-                                 TrainingSession)
+                                 QuestionType, Survey, SurveyAnswer, SurveyParticipation, SurveyPendingAnswers,
+                                 SurveyResponse, Trainee, TrainingSession)
+from training_app.models.surveys import _random_id
 from training_app.services import ServiceError, audit, mail, trainee_links
 from training_app.services.enrolments import lock_session
 
@@ -552,16 +556,21 @@ def validate_answers(questions: list[Question], raw: dict) -> dict[int, dict]:
 def submit(survey: Survey, trainee: Trainee, raw: dict) -> SurveyParticipation:
     """Record a trainee's answers: `raw` maps question ids to the submitted values.
 
-    Anonymous: the response names nobody and the participation does not point at it.
+    Anonymous: the answers wait, naming nobody, in a pending row that `release_pending()` turns into a
+    response once the survey is closed; the participation points at nothing. Both are written in this
+    transaction: a trainee counts as having answered if and only if their answers are kept.
     """
     check_can_answer(survey, trainee)
     questionnaire = survey.questionnaire
     values = validate_answers(list(questionnaire.questions), raw)
-    response = SurveyResponse(survey=survey, answers=[
-        SurveyAnswer(question_id=question_id, **columns) for question_id, columns in values.items()])
-    participation = SurveyParticipation(survey=survey, trainee=trainee, answered_at=utcnow(),
-                                        response=None if questionnaire.anonymous else response)
-    db.session.add_all([response, participation])
+    if questionnaire.anonymous:
+        kept = SurveyPendingAnswers(survey=survey, answers={str(qid): columns for qid, columns in values.items()})
+        participation = SurveyParticipation(survey=survey, trainee=trainee, answered_at=utcnow())
+    else:
+        kept = SurveyResponse(survey=survey, answers=[
+            SurveyAnswer(question_id=question_id, **columns) for question_id, columns in values.items()])
+        participation = SurveyParticipation(survey=survey, trainee=trainee, answered_at=utcnow(), response=kept)
+    db.session.add_all([kept, participation])
     try:
         db.session.flush()
     except IntegrityError:
@@ -570,6 +579,77 @@ def submit(survey: Survey, trainee: Trainee, raw: dict) -> SurveyParticipation:
         raise ServiceError(_("Vous avez déjà répondu à ce questionnaire : on ne répond qu'une fois. Merci !")) \
             from None
     return participation
+
+
+# --- releasing anonymous answers ------------------------------------------------------------------
+
+_ANSWER_COLUMNS = {"rating": None, "yes": None, "choice": None, "choices": None, "text": None}
+
+
+def release_pending(survey: Survey) -> int:
+    """Once an anonymous survey is closed, turn its pending answers into responses; return how many.
+
+    All of them at once, in a shuffled order, in the caller's transaction (the caller commits): on
+    PostgreSQL they then share the release's transaction id (xmin), not that of each participation.
+    Does nothing while the survey is open, for a named questionnaire, or when nothing is pending.
+    """
+    if not survey.questionnaire.anonymous or window_state(survey) != "closed":
+        return 0
+    if db.session.scalar(db.select(SurveyPendingAnswers.id)
+                         .where(SurveyPendingAnswers.survey_id == survey.id).limit(1)) is None:
+        return 0
+    return _release([survey.id])
+
+
+def release_closed(surveys: list[Survey]) -> int:
+    """release_pending() for several surveys in a constant number of queries (one when nothing is pending)."""
+    now = local_now()
+    closed = [s.id for s in surveys if s.questionnaire.anonymous and window_state(s, now) == "closed"]
+    if not closed:
+        return 0
+    waiting = db.session.scalars(db.select(SurveyPendingAnswers.survey_id)
+                                 .where(SurveyPendingAnswers.survey_id.in_(closed)).distinct()).all()
+    return _release(waiting) if waiting else 0
+
+
+def closed_with_pending() -> list[Survey]:
+    """Every closed survey that has pending answers (for `flask surveys release`)."""
+    return list(db.session.scalars(
+        db.select(Survey).options(joinedload(Survey.questionnaire))
+        .where(Survey.closes_at < local_now(),
+               Survey.id.in_(db.select(SurveyPendingAnswers.survey_id)))
+        .order_by(Survey.id)))
+
+
+def _release(survey_ids: list[int]) -> int:
+    """Under the surveys' row locks (taken in id order), release the pending answers of those still closed:
+    a second release waits, then finds nothing left (five queries whatever the number of answers)."""
+    locked = db.session.execute(
+        db.select(Survey.id, Survey.opens_at, Survey.closes_at).where(Survey.id.in_(survey_ids))
+        .order_by(Survey.id).with_for_update()).all()
+    now = local_now()
+    closed = [row.id for row in locked if now > row.closes_at]
+    if not closed:
+        return 0
+    pending = list(db.session.execute(
+        db.select(SurveyPendingAnswers.id, SurveyPendingAnswers.survey_id, SurveyPendingAnswers.answers)
+        .where(SurveyPendingAnswers.survey_id.in_(closed))).all())
+    if not pending:
+        return 0
+    secrets.SystemRandom().shuffle(pending)
+    responses, answers = [], []
+    for row in pending:
+        response_id = _random_id()
+        responses.append({"id": response_id, "survey_id": row.survey_id})
+        answers.extend({**_ANSWER_COLUMNS, **columns, "response_id": response_id, "question_id": int(question_id)}
+                       for question_id, columns in row.answers.items())
+    # Core statements: one executemany each (the ORM's bulk insert would group the answers by their columns).
+    db.session.execute(insert(SurveyResponse.__table__), responses)
+    if answers:
+        db.session.execute(insert(SurveyAnswer.__table__), answers)
+    db.session.execute(delete(SurveyPendingAnswers).where(
+        SurveyPendingAnswers.id.in_([row.id for row in pending])).execution_options(synchronize_session=False))
+    return len(pending)
 
 
 # --- reminders ------------------------------------------------------------------------------------

@@ -325,10 +325,12 @@ def survey_results(session_id: int, survey_id: int):
     # Anonymous: who has not answered is not shown either (it would tell who has).
     waiting_names = [] if survey.questionnaire.anonymous else [t.full_name for t in waiting]
     withheld = results_service.withheld_message(results.withheld, survey) if results.withheld else None
-    return render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
+    page = render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
                            named=named, waiting=len(waiting), waiting_names=waiting_names,
                            state=survey_service.window_state(survey), withheld=withheld,
                            min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
+    db.session.commit()  # the anonymous answers released now that the survey is closed, if any
+    return page
 
 
 @bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/resultats.xlsx")
@@ -338,9 +340,11 @@ def survey_export(session_id: int, survey_id: int):
     try:
         content = results_service.survey_export(survey)
     except ServiceError as error:
+        db.session.commit()  # the anonymous answers released, if any (the export was refused, not the release)
         flash(error.message, "warning")
         return redirect(url_for("surveys.survey_results", session_id=session_id, survey_id=survey_id))
     name = f"questionnaire-{survey.id}-session-{survey.session.start_at:%Y-%m-%d}.xlsx"
+    db.session.commit()  # the anonymous answers released now that the survey is closed, if any
     return _xlsx(content, name)
 
 
@@ -399,10 +403,12 @@ def programme_results():
     query = _programme_query(form)
     results, split = results_service.programme_results(query) if query else (None, None)
     surveys, left_out = (split.counted, split.left_out) if split else ([], [])
-    return render_template("surveys/programme_results.html", form=form, query=query, results=results,
+    page = render_template("surveys/programme_results.html", form=form, query=query, results=results,
                            surveys=surveys, left_out=left_out, export_args=request.args.to_dict(),
                            left_out_sentence=results_service.left_out_sentence(len(left_out)) if left_out else None,
                            min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
+    db.session.commit()  # the anonymous answers of closed surveys released, if any
+    return page
 
 
 @bp.route("/questionnaires/resultats.xlsx")
@@ -416,9 +422,12 @@ def programme_export():
     try:
         content = results_service.programme_export(query)
     except ServiceError as error:
+        db.session.commit()  # the anonymous answers released, if any (the export was refused, not the release)
         flash(error.message, "warning")
         return redirect(url_for("surveys.programme_results", **request.args.to_dict()))
-    return _xlsx(content, f"questionnaires-formation-{query.programme.id}-{query.start}-{query.end}.xlsx")
+    name = f"questionnaires-formation-{query.programme.id}-{query.start}-{query.end}.xlsx"
+    db.session.commit()  # the anonymous answers of closed surveys released, if any
+    return _xlsx(content, name)
 
 
 # --- trainees answer through their personal link -------------------------------------------------
