@@ -12,7 +12,7 @@ from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, P
                                                    QuestionnaireForm, answer_form)
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
-from training_app.extensions import db
+from training_app.extensions import commit_keeping_loaded, db
 from training_app.forms import attach_service_error
 from training_app.models import Programme, Question, Questionnaire, Survey, TrainingSession
 from training_app.page_cache import kept_page
@@ -325,12 +325,11 @@ def survey_results(session_id: int, survey_id: int):
     # Anonymous: who has not answered is not shown either (it would tell who has).
     waiting_names = [] if survey.questionnaire.anonymous else [t.full_name for t in waiting]
     withheld = results_service.withheld_message(results.withheld, survey) if results.withheld else None
-    page = render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
+    commit_keeping_loaded()  # the anonymous answers released now that the survey is closed, if any
+    return render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
                            named=named, waiting=len(waiting), waiting_names=waiting_names,
                            state=survey_service.window_state(survey), withheld=withheld,
                            min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
-    db.session.commit()  # the anonymous answers released now that the survey is closed, if any
-    return page
 
 
 @bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/resultats.xlsx")
@@ -403,12 +402,11 @@ def programme_results():
     query = _programme_query(form)
     results, split = results_service.programme_results(query) if query else (None, None)
     surveys, left_out = (split.counted, split.left_out) if split else ([], [])
-    page = render_template("surveys/programme_results.html", form=form, query=query, results=results,
+    commit_keeping_loaded()  # the anonymous answers of closed surveys released, if any
+    return render_template("surveys/programme_results.html", form=form, query=query, results=results,
                            surveys=surveys, left_out=left_out, export_args=request.args.to_dict(),
                            left_out_sentence=results_service.left_out_sentence(len(left_out)) if left_out else None,
                            min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
-    db.session.commit()  # the anonymous answers of closed surveys released, if any
-    return page
 
 
 @bp.route("/questionnaires/resultats.xlsx")
