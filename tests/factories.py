@@ -28,6 +28,14 @@ def login(client, user: User, password: str = PASSWORD):
     return response
 
 
+def sign_in_browser(page, user: User, password: str = PASSWORD) -> None:
+    """Sign in through the sign-in page, in a browser test (Playwright's `page`)."""
+    page.goto("/connexion")
+    page.get_by_label("Adresse e-mail").fill(user.email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
 def make_programme(title=None, objectives=("Préparer une négociation", "Suivre une négociation"),
                    price_cents=84000, capacity=15, kind="external", **fields) -> Programme:
     programme = Programme(title=title or f"Formation {next(_counter)}", kind=kind, price_cents=price_cents,
@@ -189,12 +197,18 @@ class count_queries:  # noqa: N801 - used as a function: `with count_queries() a
             event.remove(engine, "before_cursor_execute", self._record)
 
 
+def page_statements(client, url, **headers) -> tuple[int, str]:
+    """GET a page (status 200): the number of statements it ran and its text."""
+    with count_queries() as statements:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    return len(statements), response.get_data(as_text=True)
+
+
 def rendered_page_queries(client, url) -> int:
     """The statements a page runs when rendered: asked like a browser's forced reload, so that a kept
     page (training_app/page_cache.py) is rendered again rather than given back."""
-    with count_queries() as statements:
-        assert client.get(url, headers={"Cache-Control": "no-cache"}).status_code == 200
-    return len(statements)
+    return page_statements(client, url, **{"Cache-Control": "no-cache"})[0]
 
 
 # --- attendance (issue 4) -------------------------------------------------------------------------

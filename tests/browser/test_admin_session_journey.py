@@ -11,10 +11,7 @@ def test_admin_creates_a_session(page):
     trainer = factories.make_user("trainer", name="Camille Le Gall")
     factories.make_programme(title="Du dialogue à la négociation")
 
-    page.goto("/connexion")
-    page.get_by_label("Adresse e-mail").fill(admin.email)
-    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    factories.sign_in_browser(page, admin)
     page.get_by_role("link", name="Programmer une session").first.click()
 
     page.get_by_label("Formation", exact=True).select_option(label="Du dialogue à la négociation")

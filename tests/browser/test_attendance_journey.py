@@ -49,10 +49,7 @@ def test_trainer_takes_attendance_on_the_tablet(page):
         trainer, [("Awa", "Diallo"), ("Julien", "Le Bihan"), ("Sophie", "Renaud")])
 
     page.set_viewport_size({"width": 820, "height": 1180})  # a tablet in portrait
-    page.goto("/connexion")
-    page.get_by_label("Adresse e-mail").fill(trainer.email)
-    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    factories.sign_in_browser(page, trainer)
     page.get_by_role("link", name="Émargement", exact=True).click()
     page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
     assert page.get_by_test_id("row").count() == 3

@@ -13,10 +13,7 @@ def test_admin_issues_the_certificates_and_the_public_page_confirms_one(page):
     course = completed_course(absences={0: [WEDNESDAY_AFTERNOON]})
     awa = course.enrolments[0]
 
-    page.goto("/connexion")
-    page.get_by_label("Adresse e-mail").fill(admin.email)
-    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{course.session.id}")
     section = page.get_by_test_id("certificates-section")
     assert section.get_by_test_id("certificate-row").count() == 3

@@ -25,10 +25,7 @@ def test_admin_builds_sends_and_follows_a_claim(page, monkeypatch):
     monkeypatch.setattr(funding_sources, "certificates_by_enrolment",
                         lambda s: {e: {"realisation": object()} for e in hours})
 
-    page.goto("/connexion")
-    page.get_by_label("Adresse e-mail").fill(admin.email)
-    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")
     page.get_by_role("link", name="Accords de prise en charge et demandes de paiement").click()
     page.get_by_role("link", name="Nouvelle demande de prise en charge").click()

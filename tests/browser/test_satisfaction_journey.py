@@ -30,10 +30,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
         factories.answer_survey(survey, trainee, earlier)
 
     # The administrator looks first: the questionnaire is open, its anonymous answers are not shown yet.
-    page.goto("/connexion")
-    page.get_by_label("Adresse e-mail").fill(admin.email)
-    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")
     page.get_by_role("link", name="Résultats").click()
     assert "2 réponses sur 4 stagiaires (50 %)" in page.get_by_test_id("response-rate").inner_text()

@@ -16,10 +16,7 @@ def test_admin_cancels_a_session_after_confirming(page, live_server):
     seated, waiting = factories.enrol(session), factories.enrol(session)
     sent_before = len(live_server.extensions["outbox"])
 
-    page.goto("/connexion")
-    page.get_by_label("Adresse e-mail").fill(admin.email)
-    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")
     page.get_by_role("link", name="Annuler la session").click()
     assert "2 inscription(s) seront annulée(s)" in page.get_by_test_id("cancel-consequences").inner_text()

@@ -120,37 +120,30 @@ def test_kept_pages_stay_within_their_bytes():
 
 # --- staff pages -----------------------------------------------------------------------------------
 
-def _statements(client, url, **headers) -> tuple[int, str]:
-    with factories.count_queries() as statements:
-        response = client.get(url, headers=headers)
-    assert response.status_code == 200
-    return len(statements), response.get_data(as_text=True)
-
-
 def test_a_kept_page_is_given_again_until_the_data_changes(admin_client):
     session = factories.make_session(programme=factories.make_programme(title="Négocier localement"))
-    rendered, page = _statements(admin_client, "/sessions")
-    kept, again = _statements(admin_client, "/sessions")
+    rendered, page = factories.page_statements(admin_client, "/sessions")
+    kept, again = factories.page_statements(admin_client, "/sessions")
     assert "Négocier localement" in page and again == page
     assert rendered > 3 and kept == 1  # the data token only
 
     session.programme.title = "Négocier ensemble"
     db.session.commit()
-    _, changed = _statements(admin_client, "/sessions")
+    _, changed = factories.page_statements(admin_client, "/sessions")
     assert "Négocier ensemble" in changed and "Négocier localement" not in changed
 
-    forced, _ = _statements(admin_client, "/sessions", **{"Cache-Control": "no-cache"})  # a forced reload
+    forced, _ = factories.page_statements(admin_client, "/sessions", **{"Cache-Control": "no-cache"})  # a forced reload
     assert forced == rendered
 
 
 def test_a_kept_page_lasts_the_minute_it_was_rendered_in(admin_client):
     factories.make_session()
     with frozen_at(datetime(2030, 3, 5, 10, 0, 5)):
-        _statements(admin_client, "/tableau-de-bord")
+        factories.page_statements(admin_client, "/tableau-de-bord")
     with frozen_at(datetime(2030, 3, 5, 10, 0, 55)):
-        assert _statements(admin_client, "/tableau-de-bord")[0] == 1
+        assert factories.page_statements(admin_client, "/tableau-de-bord")[0] == 1
     with frozen_at(datetime(2030, 3, 5, 10, 1, 0)):  # time-dependent states (phases, signing windows)
-        assert _statements(admin_client, "/tableau-de-bord")[0] > 1
+        assert factories.page_statements(admin_client, "/tableau-de-bord")[0] > 1
 
 
 def test_each_user_gets_their_own_page(app, admin, trainer):
@@ -159,23 +152,23 @@ def test_each_user_gets_their_own_page(app, admin, trainer):
     admin_client, trainer_client = app.test_client(), app.test_client()
     factories.login(admin_client, admin)
     factories.login(trainer_client, trainer)
-    assert f'href="/sessions/{others.id}"' in _statements(admin_client, "/sessions")[1]
-    page = _statements(trainer_client, "/sessions")[1]
+    assert f'href="/sessions/{others.id}"' in factories.page_statements(admin_client, "/sessions")[1]
+    page = factories.page_statements(trainer_client, "/sessions")[1]
     assert f'href="/sessions/{mine.id}"' in page and f'href="/sessions/{others.id}"' not in page
     other = app.test_client()
     factories.login(other, factories.make_user("trainer"))
-    assert f'href="/sessions/{mine.id}"' not in _statements(other, "/sessions")[1]
+    assert f'href="/sessions/{mine.id}"' not in factories.page_statements(other, "/sessions")[1]
     assert other.get(f"/sessions/{mine.id}").status_code == 403  # the page kept for its trainer is not given
     assert trainer_client.get(f"/sessions/{mine.id}").status_code == 200
 
 
 def test_a_message_for_the_next_page_is_shown_once(admin_client):
     session = factories.make_session()
-    _statements(admin_client, f"/sessions/{session.id}")  # kept
+    factories.page_statements(admin_client, f"/sessions/{session.id}")  # kept
     with admin_client.session_transaction() as browser_session:
         browser_session["_flashes"] = [("success", "Bien enregistré.")]
-    assert "Bien enregistré." in _statements(admin_client, f"/sessions/{session.id}")[1]
-    assert "Bien enregistré." not in _statements(admin_client, f"/sessions/{session.id}")[1]
+    assert "Bien enregistré." in factories.page_statements(admin_client, f"/sessions/{session.id}")[1]
+    assert "Bien enregistré." not in factories.page_statements(admin_client, f"/sessions/{session.id}")[1]
 
 
 def test_a_user_signed_in_by_their_remember_me_cookie_never_shares_their_page(app):
@@ -185,8 +178,8 @@ def test_a_user_signed_in_by_their_remember_me_cookie_never_shares_their_page(ap
     answer = tom.post("/connexion", data={"email": trainer.email, "password": factories.PASSWORD, "remember": "y"})
     assert answer.status_code == 302 and tom.get_cookie("remember_token") is not None
     tom.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
-    assert "Tom Formateur" in _statements(tom, "/tableau-de-bord")[1]
-    assert "Tom Formateur" in _statements(tom, "/tableau-de-bord")[1]
+    assert "Tom Formateur" in factories.page_statements(tom, "/tableau-de-bord")[1]
+    assert "Tom Formateur" in factories.page_statements(tom, "/tableau-de-bord")[1]
     stranger = app.test_client()
     answer = stranger.get("/tableau-de-bord")
     assert answer.status_code == 302 and "/connexion" in answer.headers["Location"]

@@ -593,12 +593,7 @@ def release_pending(survey: Survey) -> int:
     PostgreSQL they then share the release's transaction id (xmin), not that of each participation.
     Does nothing while the survey is open, for a named questionnaire, or when nothing is pending.
     """
-    if not survey.questionnaire.anonymous or window_state(survey) != "closed":
-        return 0
-    if db.session.scalar(db.select(SurveyPendingAnswers.id)
-                         .where(SurveyPendingAnswers.survey_id == survey.id).limit(1)) is None:
-        return 0
-    return _release([survey.id])
+    return release_closed([survey])
 
 
 def release_closed(surveys: list[Survey]) -> int:
