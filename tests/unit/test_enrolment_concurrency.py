@@ -3,6 +3,7 @@
 Real concurrency needs PostgreSQL (SELECT ... FOR UPDATE); on SQLite these tests are skipped.
 """
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -147,6 +148,9 @@ def test_40_simultaneous_public_registrations_through_gunicorn_workers(app, guni
     assert all(status == 200 for status, _body in answers)
     assert sum("est confirmée" in body for _status, body in answers) == CAPACITY
     assert sum("liste d'attente, en position" in body for _status, body in answers) == PEOPLE - CAPACITY
+    # Each waitlisted person was told a different place, counted under the lock: 1 to 25, each once.
+    told = sorted(int(n) for _status, body in answers for n in re.findall(r"en position (\d+)", body))
+    assert told == list(range(1, PEOPLE - CAPACITY + 1))
     assert _counts(session_id) == {"confirmed": CAPACITY, "waitlisted": PEOPLE - CAPACITY}
     positions = sorted(enrolments.waitlist_position(e)
                        for e in enrolments.waitlist(db.session.get(TrainingSession, session_id)))

@@ -51,6 +51,37 @@ def test_an_enrolment_is_written_once_with_its_status_and_the_last_seat_fills_th
     assert _states(session) == ["confirmed", "confirmed", "waitlisted"]
 
 
+def test_places_are_counted_in_one_statement_with_the_trainees_own_live_enrolment():
+    session = factories.make_session(capacity=3)  # starts 5 Mar 2030
+    seated, cancelled, left_before = factories.enrol(session), factories.enrol(session), factories.enrol(session)
+    enrolments.cancel(cancelled, "Empêchée")
+    with frozen_at(datetime(2030, 3, 1, 10)):
+        enrolments.withdraw(left_before, date(2030, 3, 1), "Changement de poste")  # before the start: seat freed
+    others = [factories.enrol(session) for _ in range(3)]
+    db.session.commit()
+    assert [e.status for e in [seated, cancelled, left_before, *others]] == [
+        "confirmed", "cancelled", "withdrawn", "confirmed", "confirmed", "waitlisted"]
+    outsider = factories.make_trainee()
+    db.session.refresh(session), db.session.refresh(outsider)  # loaded: only the counting is counted
+    with factories.count_queries() as statements:
+        places = enrolments.count_places(session, outsider)
+    assert len(statements) == 1
+    assert (places.taken, places.waiting, places.left, places.trainee_live) == (3, 1, 0, 0)
+    assert enrolments.count_places(session, seated.trainee).trainee_live == 1
+    assert enrolments.count_places(session, others[-1].trainee).trainee_live == 1  # waitlisted is live
+    assert enrolments.count_places(session, cancelled.trainee).trainee_live == 0
+    assert enrolments.count_places(session, left_before.trainee).trainee_live == 0
+
+
+def test_a_waitlisted_enrolment_gets_its_place_counted_under_the_lock():
+    session = factories.make_session(capacity=1)
+    made = [factories.enrol(session) for _ in range(4)]
+    assert [e.position_when_enrolled for e in made] == [None, 1, 2, 3]
+    assert [enrolments.waitlist_position(e) for e in made] == [None, 1, 2, 3]
+    requested = enrolments.enrol(factories.make_session(), factories.make_trainee(), confirm=False)
+    assert (requested.status, requested.position_when_enrolled) == ("requested", None)
+
+
 def test_promotion_takes_the_first_waitlisted_by_request_time_then_id(outbox):
     session = factories.make_session(capacity=1)
     seated = factories.enrol(session)

@@ -69,6 +69,21 @@ def test_registering_for_a_full_session_gives_the_waiting_list_position(client, 
     assert "en position 2" in outbox[0].body and outbox[0].subject == "Vous êtes sur la liste d'attente"
 
 
+def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(client):
+    counts = []
+    for waiting in (1, 8):
+        session = factories.make_session(capacity=1)
+        for _ in range(1 + waiting):
+            factories.enrol(session)
+        url, data = _url(session), registration(email=f"file-{waiting}@example.org", employer_name="",
+                                                employer_siret="")
+        with factories.count_queries() as statements:
+            response = client.post(url, data=data)
+        assert f"en position {waiting + 1}" in _page(response)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
 def test_a_planned_session_takes_pre_registrations_that_the_office_confirms(client, admin_client):
     session = factories.make_session(status="planned")
     response = client.post(_url(session), data=registration())

@@ -51,6 +51,10 @@ class Enrolment(db.Model):
     session: Mapped[TrainingSession] = relationship()
     trainee: Mapped[Trainee] = relationship()
 
+    # Not stored: the place on the waiting list given by services/enrolments.enrol(), counted under the session
+    # lock (None otherwise; services/enrolments.waitlist_position() tells the current place).
+    position_when_enrolled = None
+
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES

@@ -14,6 +14,7 @@ promoted in the same transaction and told by e-mail once the transaction commits
 When the whole session is cancelled (services/sessions.cancel_session), every live
 enrolment is cancelled with the session's reason and nobody is promoted.
 """
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
@@ -54,17 +55,39 @@ def _lock_enrolment(enrolment: Enrolment) -> tuple[TrainingSession, Enrolment]:
     return session, fresh
 
 
+@dataclass
+class Places:
+    """A session's enrolments, counted in one statement."""
+    capacity: int
+    taken: int  # confirmed, plus those who dropped out once the course had started (their seat was used)
+    waiting: int  # on the waiting list
+    trainee_live: int = 0  # live enrolments of the trainee asked about (0 or 1)
+
+    @property
+    def left(self) -> int:
+        return max(0, self.capacity - self.taken)
+
+
+def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Places:
+    """Seats taken and waiting list of `session`, and whether `trainee` already holds a live enrolment there."""
+    counted = func.count(Enrolment.id)
+    columns = [
+        counted.filter(or_(Enrolment.status == CONFIRMED,
+                           (Enrolment.status == WITHDRAWN) & (Enrolment.withdrawn_on >= session.start_at.date()))),
+        counted.filter(Enrolment.status == WAITLISTED),
+    ]
+    if trainee is not None:
+        columns.append(counted.filter((Enrolment.trainee_id == trainee.id) & Enrolment.status.in_(LIVE_STATUSES)))
+    row = db.session.execute(db.select(*columns).where(Enrolment.session_id == session.id)).one()
+    return Places(session.capacity, *row)
+
+
 def seats_taken(session: TrainingSession) -> int:
-    """Confirmed enrolments, plus those who dropped out once the course had started (their seat was used)."""
-    return db.session.scalar(
-        db.select(func.count(Enrolment.id)).where(
-            Enrolment.session_id == session.id,
-            or_(Enrolment.status == CONFIRMED,
-                (Enrolment.status == WITHDRAWN) & (Enrolment.withdrawn_on >= session.start_at.date())))) or 0
+    return count_places(session).taken
 
 
 def seats_left(session: TrainingSession) -> int:
-    return max(0, session.capacity - seats_taken(session))
+    return count_places(session).left
 
 
 def waitlist(session: TrainingSession) -> list[Enrolment]:
@@ -156,10 +179,11 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
     _check_open_for_enrolment(session)
-    if live_enrolment(session, trainee) is not None:
+    # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
+    places = count_places(session, trainee)
+    if places.trainee_live:
         raise ServiceError(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
-    # Counted before the new enrolment exists, so that it is written once, with its final status.
-    left = seats_left(session) if confirm else None
+    left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price)
     db.session.add(enrolment)
@@ -168,6 +192,8 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
         _set_status(enrolment, status, "enrolled", actor=actor, actor_label=actor_label)
         if status == CONFIRMED:
             left -= 1
+        else:  # the latest request under the lock: behind everyone already waiting
+            enrolment.position_when_enrolled = places.waiting + 1
     else:
         audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED)
     _sync_session_status(session, actor=actor, actor_label=actor_label, left=left)
@@ -387,7 +413,8 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
         subject = _("Vous êtes sur la liste d'attente")
         state = _("La session de la formation « %(title)s » (%(dates)s) est complète : vous êtes inscrit·e sur "
                   "la liste d'attente, en position %(position)d. Nous vous écrirons dès qu'une place se libère.",
-                  title=title, dates=dates, position=position or waitlist_position(enrolment))
+                  title=title, dates=dates,
+                  position=position or enrolment.position_when_enrolled or waitlist_position(enrolment))
     else:
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. Nous "

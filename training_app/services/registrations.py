@@ -8,7 +8,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.clock import local_now
 from training_app.extensions import db
@@ -131,17 +132,26 @@ def find_or_create_trainee(details: PersonDetails, *, update: bool = False) -> t
         if update:
             _apply_details(trainee, details)
         return trainee, False
-    trainee = Trainee(email=details.email)
-    _apply_details(trainee, details)
-    try:
-        with db.session.begin_nested():
-            db.session.add(trainee)
-    except IntegrityError:
-        trainee = find_trainee(details.email)
-        if trainee is None:
-            raise
-        return trainee, False
+    employer = find_or_create_employer(details.employer_name, details.employer_siret)
+    if employer is not None and employer.id is None:
+        db.session.flush()  # the new employer's id
+    # INSERT ... ON CONFLICT (email) DO NOTHING: nothing comes back when a simultaneous registration with this
+    # address has just created the trainee (its INSERT is waited for), who is then read.
+    trainee = db.session.scalar(
+        _dialect_insert()(Trainee).values(
+            email=details.email, civility=details.civility, first_name=details.first_name,
+            last_name=details.last_name, phone=details.phone, job_title=details.job_title,
+            category=details.category, employer_id=employer.id if employer else None)
+        .on_conflict_do_nothing(index_elements=[Trainee.email]).returning(Trainee))
+    if trainee is None:
+        return find_trainee(details.email), False
+    set_committed_value(trainee, "employer", employer)  # as written: nothing to load again
     return trainee, True
+
+
+def _dialect_insert():
+    """The INSERT of this database's dialect, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _apply_details(trainee: Trainee, details: PersonDetails) -> None:
@@ -159,13 +169,21 @@ def _apply_details(trainee: Trainee, details: PersonDetails) -> None:
 
 def public_state(session: TrainingSession) -> str:
     """What the public page offers: "open" (a seat), "waitlist" (full), "preregister" (planned), "closed"."""
+    window = _registration_window(session)
+    if window != "enrol":
+        return window
+    return "open" if enrolments.seats_left(session) > 0 else "waitlist"
+
+
+def _registration_window(session: TrainingSession) -> str:
+    """"closed", "preregister" (planned: requests only) or "enrol" (a seat or the waiting list: enrol() decides)."""
     if session.programme.archived or session.start_at <= local_now():
         return "closed"
     if session.status == SessionStatus.PLANNED:
         return "preregister"
     if session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
         return "closed"
-    return "open" if enrolments.seats_left(session) > 0 else "waitlist"
+    return "enrol"
 
 
 @dataclass
@@ -178,7 +196,7 @@ class Registration:
 def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str) -> Registration:
     """A person asks for a place on the public page: enrolled (confirmed, waitlisted, or requested
     before the session opens); they get their state and personal link by e-mail, the office is told."""
-    state = public_state(session)
+    state = _registration_window(session)
     if state == "closed":
         raise ServiceError(_("Les inscriptions à cette session sont closes."))
     if funding_mode not in FUNDING_MODES:
@@ -191,7 +209,7 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
         return Registration(existing, duplicate=True, position=position)
     enrolment = enrolments.enrol(session, trainee, actor_label=PUBLIC_LABEL, funding_mode=funding_mode,
                                  confirm=state != "preregister")
-    registration = Registration(enrolment, position=enrolments.waitlist_position(enrolment))
+    registration = Registration(enrolment, position=enrolment.position_when_enrolled)
     enrolments.notify_state(enrolment, position=registration.position)
     _notify_office(registration)
     return registration

@@ -5,6 +5,7 @@ import io
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
 from training_app.blueprints.enrolments import bp
@@ -386,7 +387,9 @@ def outbox():
 @access(PUBLIC)
 @limiter.limit("5 per minute; 40 per day", methods=["POST"])
 def public_register(session_id: int):
-    session = db.get_or_404(TrainingSession, session_id)
+    # The programme and its cycle come with the session: the page and the price need them.
+    session = db.get_or_404(TrainingSession, session_id,
+                            options=[joinedload(TrainingSession.programme).joinedload(Programme.cycle)])
     programme: Programme = session.programme
     if programme.archived:
         abort(404)
