@@ -59,6 +59,19 @@ def test_an_address_registered_meanwhile_meets_the_unique_e_mail_and_gives_that_
     assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
 
 
+def test_a_person_created_after_a_rolled_back_one_is_the_new_person():
+    """An import row rolled back to its savepoint, then the next row: SQLite gives the next trainee the
+    freed id, and the new person must not come back as the earlier, rolled-back object."""
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        first, _created = registrations.find_or_create_trainee(_details(email="anne@example.org", first_name="Anne"))
+        raise RuntimeError("the row's enrolment failed")
+    second, created = registrations.find_or_create_trainee(_details(email="bruno@example.org", first_name="Bruno"))
+    # Before the commit, as the e-mail telling them their state is written.
+    assert created and (second.email, second.first_name) == ("bruno@example.org", "Bruno")
+    db.session.commit()
+    assert db.session.scalars(db.select(Trainee.email)).all() == ["bruno@example.org"]
+
+
 def test_two_simultaneous_first_registrations_with_one_address_give_one_person_and_one_enrolment(app):
     if not is_postgres(app):
         pytest.skip("real concurrency needs PostgreSQL (set TEST_DATABASE_URL)")

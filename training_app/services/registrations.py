@@ -142,7 +142,10 @@ def find_or_create_trainee(details: PersonDetails, *, update: bool = False) -> t
             email=details.email, civility=details.civility, first_name=details.first_name,
             last_name=details.last_name, phone=details.phone, job_title=details.job_title,
             category=details.category, employer_id=employer.id if employer else None)
-        .on_conflict_do_nothing(index_elements=[Trainee.email]).returning(Trainee))
+        .on_conflict_do_nothing(index_elements=[Trainee.email]).returning(Trainee)
+        # What was written, even over an object of a rolled-back savepoint that had the same id (SQLite reuses
+        # it): the ORM would otherwise hand back that stale object as the new trainee.
+        .execution_options(populate_existing=True))
     if trainee is None:
         return find_trainee(details.email), False
     set_committed_value(trainee, "employer", employer)  # as written: nothing to load again
