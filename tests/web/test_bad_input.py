@@ -49,19 +49,6 @@ TYPED_INPUTS = {"number", "date", "time", "datetime-local", "month", "week", "hi
 FILLERS = {"email": "essai@example.org", "password": "Un-mot-de-passe-assez-long-42", "number": "1",
            "date": "2030-03-06", "time": "10:00", "datetime-local": "2030-03-06T10:00",
            "url": "https://example.org", "checkbox": "y"}
-# Known 500s, to fix in the app: (endpoint, payload label) -> (database, or None for both; reason). The
-# rule's test is then an xfail, strict: it fails if the case is fixed, or if any other case answers 500.
-KNOWN_FAILURES: dict[tuple[str, str], tuple[str | None, str]] = {
-    ("surveys.question_edit", "empty body"): (None, (
-        "an empty POST fills QuestionForm from the question (formdata None): options is then a list, and "
-        "_question_data calls .splitlines() on it (training_app/blueprints/surveys/views.py:36), AttributeError")),
-}
-
-
-class KnownBadInput(AssertionError):
-    """Only the known cases of a rule answered 500."""
-
-
 def _post_endpoints() -> list[str]:
     """The endpoints accepting POST, read from the blueprints (collecting needs no database)."""
     probe = Flask(__name__)
@@ -267,15 +254,10 @@ def _quick_passwords(monkeypatch):
 
 
 @pytest.mark.parametrize("endpoint", _post_endpoints())
-def test_bad_input_never_answers_500(app, request, endpoint):
+def test_bad_input_never_answers_500(app, endpoint):
     if endpoint in SKIPPED:
         pytest.skip(SKIPPED[endpoint])
     database = "postgresql" if is_postgres(app) else "sqlite"
-    known = {label: reason for (known_endpoint, label), (on, reason) in KNOWN_FAILURES.items()
-             if known_endpoint == endpoint and on in (None, database)}
-    if known:
-        request.applymarker(pytest.mark.xfail(strict=True, raises=KnownBadInput,
-                                              reason="; ".join(known.values())))
     trainer = factories.make_user("trainer")
     admin = factories.make_user("admin")
     values = build_world(trainer)
@@ -285,7 +267,7 @@ def test_bad_input_never_answers_500(app, request, endpoint):
     client = app.test_client()
     if not _as_visitor(endpoint):
         factories.login(client, admin)
-    failures, known_failures = [], []
+    failures = []
     with frozen_at(MOMENTS.get(endpoint, SLOT_OPEN)):
         for label, data in _payloads(fields):
             try:
@@ -300,11 +282,9 @@ def test_bad_input_never_answers_500(app, request, endpoint):
                                         f"not a page of the app (French)")
                     continue
                 failure = f"POST {rule.rule} [{label}] on {database}: {response.status_code}"
-            (known_failures if label in known else failures).append(failure)
+            failures.append(failure)
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
-    if known_failures:
-        raise KnownBadInput("\n".join(known_failures))
 
 
 def test_every_post_rule_is_walked(app):

@@ -147,8 +147,8 @@ def question_edit(questionnaire_id: int, question_id: int):
     if refused:
         return refused
     form = QuestionForm(obj=question)
-    if not form.is_submitted():
-        form.options.data = "\n".join(question.options or [])
+    if isinstance(form.options.data, list):  # the question's own choices (a GET, or a POST without them)
+        form.options.data = "\n".join(form.options.data)
     if form.validate_on_submit():
         try:
             survey_service.update_question(question, _question_data(form))
