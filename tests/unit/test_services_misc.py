@@ -77,6 +77,18 @@ def test_mail_is_sent_only_after_commit(outbox):
     assert [m.to for m in outbox] == [["b@example.org"]]
 
 
+def test_a_serving_process_captures_mail_in_the_outbox_file_only(app, monkeypatch, tmp_path):
+    """Without MAIL_SERVER outside tests (development, the demo): the file, read by the outbox page; nothing
+    kept in the process's memory, which would grow with every message."""
+    monkeypatch.setitem(app.config, "TESTING", False)
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    before = len(app.extensions["outbox"])
+    for n in range(3):
+        mail.deliver(mail.Mail(to=[f"personne{n}@example.org"], subject="Sujet", body="Corps"))
+    assert len(app.extensions["outbox"]) == before
+    assert [m["to"] for m in mail.captured(app)] == [[f"personne{n}@example.org"] for n in (2, 1, 0)]
+
+
 @pytest.mark.parametrize("minutes, shown", [(420, "7 h"), (210, "3 h 30"), (0, "0 h")])
 def test_hours(minutes, shown):
     assert formatting.hours(minutes) == shown

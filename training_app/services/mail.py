@@ -2,8 +2,8 @@
 
 `queue()` attaches a message to the current SQLAlchemy session; the session's
 after_commit hook delivers it, a rollback drops it. Without MAIL_SERVER (development,
-tests) messages are captured: kept in `app.extensions["outbox"]` and appended to
-<instance>/outbox.jsonl, where the administrators' outbox page reads them.
+tests) messages are captured: appended to <instance>/outbox.jsonl, where the administrators'
+outbox page reads them (tests: kept in `app.extensions["outbox"]` instead).
 """
 import json
 import os
@@ -79,9 +79,10 @@ def captured(app) -> list[dict]:
 
 
 def _capture(app, message: Mail) -> None:
-    app.extensions["outbox"].append(message)
     if app.testing:
+        app.extensions["outbox"].append(message)  # what the tests read
         return
+    # A serving process keeps nothing in memory (it would grow with every message): the file is the outbox.
     record = asdict(message)
     record["attachments"] = [a.filename for a in message.attachments]
     record["at"] = utcnow().isoformat(timespec="seconds")
