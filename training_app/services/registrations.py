@@ -170,12 +170,17 @@ def _apply_details(trainee: Trainee, details: PersonDetails) -> None:
 
 # --- the public form ------------------------------------------------------------------------------
 
-def public_state(session: TrainingSession) -> str:
-    """What the public page offers: "open" (a seat), "waitlist" (full), "preregister" (planned), "closed"."""
-    window = _registration_window(session)
+def public_offer(session: TrainingSession) -> tuple[str, int]:
+    """What the public page offers, and the seats left (counted once): "open" (a seat), "waitlist" (full),
+    "preregister" (planned) or "closed"."""
+    window, left = _registration_window(session), enrolments.seats_left(session)
     if window != "enrol":
-        return window
-    return "open" if enrolments.seats_left(session) > 0 else "waitlist"
+        return window, left
+    return ("open" if left > 0 else "waitlist"), left
+
+
+def public_state(session: TrainingSession) -> str:
+    return public_offer(session)[0]
 
 
 def _registration_window(session: TrainingSession) -> str:

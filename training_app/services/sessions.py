@@ -10,6 +10,7 @@ from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.models import (Enrolment, EnrolmentStatus, Programme, SessionStatus, Slot, TrainingSession,
                                  User, session_trainers)
+from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit
 from training_app.services import enrolments as enrolment_service
 
@@ -173,12 +174,11 @@ def cancel_session(training_session: TrainingSession, reason: str, *, actor: Use
 
 def live_enrolment_counts(session: TrainingSession) -> dict[str, int]:
     """How many enrolments a cancellation would cancel, by state (one query)."""
-    live = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED)
     found = dict(db.session.execute(
         db.select(Enrolment.status, func.count(Enrolment.id))
-        .where(Enrolment.session_id == session.id, Enrolment.status.in_(live))
+        .where(Enrolment.session_id == session.id, Enrolment.status.in_(LIVE_STATUSES))
         .group_by(Enrolment.status)).all())
-    return {str(status): found.get(status, 0) for status in live}
+    return {str(status): found.get(status, 0) for status in LIVE_STATUSES}
 
 
 def cancellation(session: TrainingSession):

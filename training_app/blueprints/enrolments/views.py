@@ -408,8 +408,9 @@ def public_register(session_id: int):
             return render_template("enrolments/public_registered.html", session=session,
                                    status="duplicate" if registration.duplicate else registration.enrolment.status,
                                    position=registration.position)
+    state, seats_left = registrations.public_offer(session)
     return render_template("enrolments/public_register.html", session=session, programme=programme, form=form,
-                           state=registrations.public_state(session), seats_left=enrolments.seats_left(session))
+                           state=state, seats_left=seats_left)
 
 
 # --- the trainee, through their personal link ---------------------------------------------------------
@@ -464,14 +465,14 @@ def enrolment_section(session: TrainingSession) -> dict:
         .options(db.joinedload(Enrolment.trainee).joinedload(Trainee.employer))
         .order_by(Enrolment.requested_at, Enrolment.id)).all()
     by_name = sorted(rows, key=lambda e: (e.trainee.last_name.lower(), e.trainee.first_name.lower()))
-    seats_taken = enrolments.seats_taken(session)
+    places = enrolments.count_places(session)
     return {
         "confirmed": [e for e in by_name if e.status == "confirmed"],
         "waitlisted": [e for e in rows if e.status == "waitlisted"],
         "requested": [e for e in rows if e.status == "requested"],
         "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
-        "seats_taken": seats_taken,
-        "seats_left": max(0, session.capacity - seats_taken),
+        "seats_taken": places.taken,
+        "seats_left": places.left,
         "convoked": convocations.sent_enrolment_ids(session),
     }
 
@@ -479,7 +480,8 @@ def enrolment_section(session: TrainingSession) -> dict:
 @bp.app_template_global()
 def public_session_offer(session: TrainingSession) -> dict:
     """What the public page offers for a session: its state and the seats left."""
-    return {"state": registrations.public_state(session), "seats_left": enrolments.seats_left(session)}
+    state, seats_left = registrations.public_offer(session)
+    return {"state": state, "seats_left": seats_left}
 
 
 @bp.app_template_global()
