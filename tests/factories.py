@@ -1,5 +1,6 @@
 """Short, readable test data: each helper commits what it makes."""
 import itertools
+import socket
 from datetime import datetime, time
 
 from training_app.clock import frozen_at
@@ -403,3 +404,10 @@ def run_together(app, *actions) -> tuple[list, list]:
     for thread in threads:
         thread.join()
     return results, errors
+
+
+def free_port() -> int:
+    """A TCP port of the loopback that nothing listens on (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -4,7 +4,6 @@ Real concurrency needs PostgreSQL (SELECT ... FOR UPDATE); on SQLite these tests
 """
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -98,16 +97,10 @@ def test_simultaneous_cancellations_promote_each_waitlisted_trainee_once(app, ou
     assert len(outbox) == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(app, tmp_path):
     """The app served by gunicorn with four worker processes on a free local port."""
-    port = _free_port()
+    port = factories.free_port()
     env = dict(os.environ, TRAINING_APP_CONFIG="testing", INSTANCE_PATH=str(tmp_path),
                STORAGE_DIR=str(tmp_path / "storage"),
                TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""))

@@ -1,13 +1,20 @@
 """E-mail, sent only once the database transaction has committed.
 
 `queue()` attaches a message to the current SQLAlchemy session; the session's
-after_commit hook delivers it, a rollback drops it. Without MAIL_SERVER (development,
-tests) messages are captured: appended to <instance>/outbox.jsonl, where the administrators'
-outbox page reads them (tests: kept in `app.extensions["outbox"]` instead).
+after_commit hook delivers it, a rollback drops it. With MAIL_SERVER, delivering hands the
+message to this process's SMTP sender, a thread of its own: no request waits for the SMTP
+server (see SmtpSender). Without MAIL_SERVER (development, tests) messages are captured:
+appended to <instance>/outbox.jsonl, where the administrators' outbox page reads them (tests:
+kept in `app.extensions["outbox"]` instead).
 """
+import atexit
 import json
+import logging
 import os
+import queue as queues
 import smtplib
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 
@@ -60,7 +67,7 @@ def _after_commit(session) -> None:
 def deliver(message: Mail) -> None:
     app = current_app
     if app.config.get("MAIL_SERVER"):
-        _send_smtp(app, message)
+        smtp_sender(app).put(message)
     else:
         _capture(app, message)
 
@@ -90,23 +97,129 @@ def _capture(app, message: Mail) -> None:
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _send_smtp(app, message: Mail) -> None:
-    email = EmailMessage()
-    email["From"] = app.config["MAIL_SENDER"]
-    email["To"] = ", ".join(message.to)
-    email["Subject"] = message.subject
-    email.set_content(message.body)
-    for attachment in message.attachments:
-        maintype, _, subtype = attachment.mimetype.partition("/")
-        email.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
-                             filename=attachment.filename)
-    try:
-        with smtplib.SMTP(app.config["MAIL_SERVER"], app.config["MAIL_PORT"], timeout=20) as smtp:
-            if app.config["MAIL_USE_TLS"]:
+def smtp_sender(app) -> "SmtpSender":
+    """This application's SMTP sender in this process (created on first use)."""
+    sender = app.extensions.get("smtp_sender")
+    if sender is None:
+        sender = app.extensions.setdefault("smtp_sender", SmtpSender(app.config, app.logger))
+    return sender
+
+
+class SmtpSender:
+    """Sends this process's e-mail to the SMTP server from threads of their own.
+
+    A request only puts its messages in the sender's queue: it never waits for the SMTP server,
+    which takes from a few to hundreds of milliseconds a message, and up to the 20-second timeout
+    when it is unreachable (4 workers waiting on it would stop the whole site). Each of `threads`
+    threads takes a message, opens a connection, and sends over it whatever else is waiting. When
+    the connection fails, its messages are tried again after each of RETRY_DELAYS, then logged as
+    lost; a message the server refuses (a bad recipient) is logged at once and the others go on.
+    When the process ends, the queue is emptied for at most DRAIN_SECONDS (gunicorn gives a stopping
+    worker 30 s); the messages still waiting then are lost, as they would be on a crash.
+    """
+    RETRY_DELAYS = (2.0, 10.0, 60.0)
+    DRAIN_SECONDS = 20.0
+    TIMEOUT = 20
+    THREADS = 4
+
+    def __init__(self, config, logger: logging.Logger, threads: int = THREADS):
+        self.server, self.port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        self.use_tls, self.sender = config["MAIL_USE_TLS"], config["MAIL_SENDER"]
+        self.username, self.password = config.get("MAIL_USERNAME"), config.get("MAIL_PASSWORD")
+        self.logger = logger
+        self.threads = threads
+        self.retry_delays = self.RETRY_DELAYS
+        self.pause = time.sleep  # between attempts (tests replace it)
+        self._queue: queues.Queue[Mail] = queues.Queue()
+        self._unsent = 0  # queued and not yet sent (or given up)
+        self._done = threading.Condition()
+        self._running: list[threading.Thread] = []
+        self._pid = None
+
+    def put(self, message: Mail) -> None:
+        with self._done:
+            self._unsent += 1
+        self._start()
+        self._queue.put(message)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until every message queued so far is sent or given up; False when `timeout` ran out first."""
+        with self._done:
+            return self._done.wait_for(lambda: self._unsent == 0, timeout)
+
+    def _finished(self, count: int = 1) -> None:
+        with self._done:
+            self._unsent -= count
+            self._done.notify_all()
+
+    def _start(self) -> None:
+        with self._done:
+            # A forked process (a gunicorn worker) does not have its parent's threads.
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._running = [threading.Thread(target=self._run, name=f"smtp-sender-{n}", daemon=True)
+                             for n in range(self.threads)]
+            for thread in self._running:
+                thread.start()
+        atexit.register(self.wait, self.DRAIN_SECONDS)
+
+    def _run(self) -> None:
+        while True:
+            unsent = [self._queue.get()]
+            try:
+                self._send_with_retries(unsent)
+            except Exception:  # the thread must outlive any message
+                self.logger.exception("e-mail sender: unexpected error, %d message(s) lost", len(unsent))
+                self._finished(len(unsent))
+
+    def _send_with_retries(self, unsent: list[Mail]) -> None:
+        for delay in (*self.retry_delays, None):
+            try:
+                self._send(unsent)
+                return
+            except (OSError, smtplib.SMTPException) as error:
+                if delay is None:
+                    for message in unsent:
+                        self.logger.error("could not send e-mail %r to %s: %s", message.subject, message.to, error)
+                    self._finished(len(unsent))
+                    unsent.clear()
+                    return
+                self.logger.warning("SMTP server %s unavailable (%s): %d message(s) tried again in %s s",
+                                    self.server, error, len(unsent), delay)
+                self.pause(delay)
+
+    def _send(self, unsent: list[Mail]) -> None:
+        """Send `unsent` over one connection, then whatever else is waiting; each message leaves `unsent` once
+        the server took or refused it."""
+        with smtplib.SMTP(self.server, self.port, timeout=self.TIMEOUT) as smtp:
+            if self.use_tls:
                 smtp.starttls()
-            if app.config.get("MAIL_USERNAME"):
-                smtp.login(app.config["MAIL_USERNAME"], app.config["MAIL_PASSWORD"])
-            smtp.send_message(email)
-    except (OSError, smtplib.SMTPException):
-        # The transaction is committed; losing the e-mail must not turn into a 500.
-        app.logger.exception("could not send e-mail %r to %s", message.subject, message.to)
+            if self.username:
+                smtp.login(self.username, self.password)
+            while unsent:
+                message = unsent[0]
+                try:
+                    smtp.send_message(self._email(message))
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                    self.logger.error("e-mail %r to %s refused by the SMTP server: %s", message.subject,
+                                      message.to, error)
+                unsent.pop(0)
+                self._finished()
+                if not unsent:
+                    try:
+                        unsent.append(self._queue.get_nowait())
+                    except queues.Empty:
+                        pass
+
+    def _email(self, message: Mail) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = ", ".join(message.to)
+        email["Subject"] = message.subject
+        email.set_content(message.body)
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.mimetype.partition("/")
+            email.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                                 filename=attachment.filename)
+        return email
