@@ -38,12 +38,13 @@ from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
-from bench import databases
+from bench import databases, relay
 from bench.generate import ADMIN_EMAIL, ADMIN_PASSWORD
 
 ROOT = databases.ROOT
 CLIENTS, WORKERS, SECONDS, MAX_REQUESTS = 10, 4, 10.0, 50000
 TARGET_P95_MS, TARGET_RATIO = 150.0, 0.25
+RELAY_LATENCY_MS = 20.0  # the SMTP relay's answers (bench/relay.py): a provider's relay over the Internet
 CSRF_RE = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)" name="csrf_token"')
 
 
@@ -90,8 +91,11 @@ def _wait_until_ready(process, port: int, ready_path: str, log_name: str) -> Non
         time.sleep(0.2)
 
 
-def app_env(url: str, instance: str, *, count_queries: bool) -> dict[str, str]:
+def app_env(url: str, instance: str, *, count_queries: bool, smtp_port: int | None = None) -> dict[str, str]:
+    """The production configuration; e-mail captured in `instance`, or sent to the relay on `smtp_port`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "BENCH_", "RATELIMIT_"))}
+    if smtp_port is not None:
+        env.update({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "MAIL_USE_TLS": "0"})
     env.update({
         "TRAINING_APP_CONFIG": "production",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
@@ -179,6 +183,7 @@ class Page:
     post: bool = False
     expect: int = 200
     marker: bytes = b""  # must appear in the answer (e.g. the registration's result)
+    smtp: bool = False  # served with MAIL_SERVER set: e-mail sent to the SMTP relay (bench/relay.py), not captured
 
     def prepare(self, client: Client) -> dict:
         if self.staff:
@@ -280,6 +285,9 @@ def pages(marks: dict[str, int]) -> list[Page]:
         Page("public catalogue", "/"),
         Page("public registration (waiting list)", f"/formations/sessions/{marks['full_session']}/inscription",
              post=True, marker=b"en position"),
+        Page(f"public registration, e-mail by SMTP (relay {RELAY_LATENCY_MS:.0f} ms away)",
+             f"/formations/sessions/{marks['full_session']}/inscription", post=True, marker=b"en position",
+             smtp=True),
     ]
 
 
@@ -385,33 +393,39 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
                   echo=print) -> PageRun:
     """Count statements on every size, then time every page on the largest size and the bare view."""
     instance = tempfile.mkdtemp(prefix="bench-instance-")
+    smtp_port = free_port()
     try:
-        by_size = {}
-        for size in sizes:
-            url = databases.url_for_size(base, size)
+        with relay.running(smtp_port, RELAY_LATENCY_MS):
+            by_size = {}
+            for size in sizes:
+                url = databases.url_for_size(base, size)
+                by_size[size] = {}
+                # One worker, one request at a time: what a page keeps is kept for the next request, the CPU
+                # time is the page's own.
+                for smtp, group in _by_mail(pages(landmarks(url))):
+                    with gunicorn("training_app:create_app()", app_env(
+                            url, instance, count_queries=True, smtp_port=smtp_port if smtp else None), 1,
+                            "/healthz") as port:
+                        by_size[size].update({p.name: (server_cost(p, port, render=True),
+                                                       None if p.post else server_cost(p, port, render=False))
+                                              for p in group})
+                echo(f"  SQL statements counted on the {size} database")
+            url = databases.url_for_size(base, sizes[-1])
             marks = landmarks(url)
-            # One worker, one request at a time: what a page keeps is kept for the next request, the CPU
-            # time is the page's own.
-            with gunicorn("training_app:create_app()", app_env(url, instance, count_queries=True), 1,
-                          "/healthz") as port:
-                by_size[size] = {p.name: (server_cost(p, port, render=True),
-                                          None if p.post else server_cost(p, port, render=False))
-                                 for p in pages(marks)}
-            echo(f"  SQL statements counted on the {size} database")
-        url = databases.url_for_size(base, sizes[-1])
-        marks = landmarks(url)
-        measures = []
-        with gunicorn("training_app:create_app()", app_env(url, instance, count_queries=False), workers,
-                      "/healthz") as port:
-            for page in pages(marks):
-                measure = run(page, port, clients=clients, seconds=seconds)
-                measure.queries = {size: costs[page.name][0].queries for size, costs in by_size.items()}
-                rendered, kept = by_size[sizes[-1]][page.name]
-                measure.cpu_ms = rendered.cpu_ms
-                if kept is not None:
-                    measure.kept_queries, measure.kept_cpu_ms = kept.queries, kept.cpu_ms
-                measures.append(measure)
-                echo(f"  {page.name}: {measure.rate:.0f} req/s, p95 {measure.percentile(95):.0f} ms")
+            measures = []
+            for smtp, group in _by_mail(pages(marks)):
+                with gunicorn("training_app:create_app()", app_env(
+                        url, instance, count_queries=False, smtp_port=smtp_port if smtp else None), workers,
+                        "/healthz") as port:
+                    for page in group:
+                        measure = run(page, port, clients=clients, seconds=seconds)
+                        measure.queries = {size: costs[page.name][0].queries for size, costs in by_size.items()}
+                        rendered, kept = by_size[sizes[-1]][page.name]
+                        measure.cpu_ms = rendered.cpu_ms
+                        if kept is not None:
+                            measure.kept_queries, measure.kept_cpu_ms = kept.queries, kept.cpu_ms
+                        measures.append(measure)
+                        echo(f"  {page.name}: {measure.rate:.0f} req/s, p95 {measure.percentile(95):.0f} ms")
         with gunicorn("bench.bare:app", app_env(url, instance, count_queries=False), workers) as port:
             bare = run(Page("bare Flask view (ceiling)", "/"), port, clients=clients, seconds=seconds)
             bare.cpu_ms = statistics.median(bare.cpu) if bare.cpu else 0.0
@@ -419,6 +433,11 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
         return PageRun(bare, measures, marks)
     finally:
         shutil.rmtree(instance, ignore_errors=True)
+
+
+def _by_mail(all_pages: list[Page]) -> list[tuple[bool, list[Page]]]:
+    """The pages served with e-mail captured, then those served with e-mail sent to the relay."""
+    return [(smtp, [p for p in all_pages if p.smtp == smtp]) for smtp in (False, True)]
 
 
 def main(argv=None) -> None:
