@@ -1,4 +1,5 @@
-"""Bad input on every form gets a clear answer (a page of the app, in French), never a 500.
+"""Bad input on every form gets a clear answer (a page of the app, in French), never a 500, and a refused
+request loses nothing: no table gains or loses a row (no half-written record).
 
 Every URL rule accepting POST gets a few hostile bodies, as the access matrix walks every rule:
 an empty body, every field 5,000 characters long, each number / date / choice field in turn set to
@@ -19,6 +20,7 @@ from io import BytesIO
 import pytest
 from flask import Flask
 from flask_wtf import FlaskForm
+from sqlalchemy import func, literal, union_all
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 from wtforms import FileField, HiddenField, StringField
@@ -29,6 +31,7 @@ from tests.web.url_values import build_world
 from training_app.access import PUBLIC, TRAINEE, access_level_of
 from training_app.blueprints import BLUEPRINTS
 from training_app.clock import frozen_at
+from training_app.extensions import db
 from training_app.models import users as user_model
 
 SKIPPED = {
@@ -245,6 +248,35 @@ def _french_page_or_redirect(response) -> bool:
     return 'lang="fr"' in response.get_data(as_text=True)
 
 
+REFUSAL_MARKS = ('class="invalid-feedback', 'class="alert alert-danger"', 'class="alert alert-warning"')
+REFUSAL_FLASHES = {"danger", "warning"}
+
+
+def _refused(response, client) -> bool:
+    """The app said no: an error status, a form shown again with its errors, or a redirect with an error
+    message waiting to be shown."""
+    if response.status_code >= 400:
+        return True
+    if response.status_code == 200 and response.mimetype == "text/html":
+        page = response.get_data(as_text=True)
+        return any(mark in page for mark in REFUSAL_MARKS)
+    with client.session_transaction() as session:
+        return any(category in REFUSAL_FLASHES for category, _ in session.get("_flashes", []))
+
+
+def _row_counts() -> dict[str, int]:
+    """Every table's number of rows, in one statement."""
+    tables = db.metadata.sorted_tables
+    counts = union_all(*(db.select(literal(t.name).label("name"), func.count().label("rows")).select_from(t)
+                         for t in tables))
+    with db.engine.connect() as conn:
+        return dict(conn.execute(counts).all())
+
+
+def _changed(before: dict, after: dict) -> str:
+    return ", ".join(f"{name} {before[name]} → {after[name]}" for name in before if after[name] != before[name])
+
+
 @pytest.fixture(autouse=True)
 def _quick_passwords(monkeypatch):
     """Accounts with a one-round hash: the walk makes and signs in accounts for each rule."""
@@ -254,7 +286,7 @@ def _quick_passwords(monkeypatch):
 
 
 @pytest.mark.parametrize("endpoint", _post_endpoints())
-def test_bad_input_never_answers_500(app, endpoint):
+def test_bad_input_never_answers_500_and_a_refusal_writes_nothing(app, endpoint):
     if endpoint in SKIPPED:
         pytest.skip(SKIPPED[endpoint])
     database = "postgresql" if is_postgres(app) else "sqlite"
@@ -270,6 +302,7 @@ def test_bad_input_never_answers_500(app, endpoint):
     failures = []
     with frozen_at(MOMENTS.get(endpoint, SLOT_OPEN)):
         for label, data in _payloads(fields):
+            before = _row_counts()
             try:
                 response = client.post(url, data=data)
             except Exception as error:  # noqa: BLE001 - the test client raises what would be a 500
@@ -280,6 +313,9 @@ def test_bad_input_never_answers_500(app, endpoint):
                     if not _french_page_or_redirect(response):
                         failures.append(f"POST {rule.rule} [{label}] on {database}: {response.status_code}, "
                                         f"not a page of the app (French)")
+                    if _refused(response, client) and (changed := _changed(before, _row_counts())):
+                        failures.append(f"POST {rule.rule} [{label}] on {database}: refused "
+                                        f"({response.status_code}) but rows changed: {changed}")
                     continue
                 failure = f"POST {rule.rule} [{label}] on {database}: {response.status_code}"
             failures.append(failure)
