@@ -25,8 +25,10 @@ class DistantRelay:
     def __init__(self, latency: float):
         self.latency = latency
         self.received = 0
+        self.connections = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
         await asyncio.sleep(self.latency * 2)  # the greeting, then EHLO
         session.host_name = hostname
         return responses
@@ -77,7 +79,8 @@ def main(argv=None) -> None:
             time.sleep(0.2)
     finally:
         controller.stop()
-        print(f"received {handler.received} e-mails, {time.process_time():.1f} s of CPU", file=sys.stderr)
+        print(f"the relay received {handler.received} e-mails over {handler.connections} connections, "
+              f"{time.process_time():.1f} s of CPU", file=sys.stderr)
 
 
 if __name__ == "__main__":
