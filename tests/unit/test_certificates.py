@@ -281,6 +281,58 @@ def test_documents_are_pdf_when_set_and_libreoffice_is_there(app, monkeypatch, t
     assert "DIALLO" in text and "17 heures" in text and doc.verification_code in text
 
 
+def _pdf_text(content: bytes, tmp_path, name: str) -> str:
+    import subprocess
+    (tmp_path / name).write_bytes(content)
+    return subprocess.run(["pdftotext", "-layout", str(tmp_path / name), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _count_libreoffice_starts(monkeypatch) -> list:
+    """The LibreOffice runs the conversion makes (each is one start of LibreOffice, the costly part)."""
+    import subprocess
+
+    from training_app.documents import pdf
+    starts, real_run = [], subprocess.run
+
+    def run(command, *args, **kwargs):
+        if command and command[0] == pdf.converter():
+            starts.append(command)
+        return real_run(command, *args, **kwargs)
+    monkeypatch.setattr(pdf.subprocess, "run", run)
+    return starts
+
+
+def test_a_session_s_documents_are_converted_to_pdf_in_one_start_of_libreoffice(app, monkeypatch, tmp_path):
+    course = completed_course()
+    monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
+    starts = _count_libreoffice_starts(monkeypatch)
+    report = certificate_service.issue_for_session(course.session)
+    db.session.commit()
+    assert len(starts) == 1 and len(report.issued) == 6
+    for n, doc in enumerate(report.issued):  # each PDF is its own trainee's document, with its own code
+        content = storage.read(doc.storage_path)
+        assert doc.file_format == "pdf" and doc.sha256 == hashlib.sha256(content).hexdigest()
+        text = _pdf_text(content, tmp_path, f"{n}.pdf")
+        assert doc.enrolment.trainee.last_name.upper() in text and doc.verification_code in text
+    assert {(d.enrolment_id, d.kind) for d in report.issued} == {
+        (e.id, kind) for e in course.enrolments for kind in certificate_service.KINDS}
+
+
+def test_pdf_conversion_keeps_the_documents_order(app, tmp_path):
+    from training_app.documents import pdf
+    documents = []
+    for name in ("Awa Diallo", "Julien Le Bihan", "Sophie Renaud"):
+        document, content = Document(), io.BytesIO()
+        document.add_paragraph(f"Attestation de {name}")
+        document.save(content)
+        documents.append(content.getvalue())
+    converted = pdf.convert_all(documents)
+    texts = [_pdf_text(c, tmp_path, f"{n}.pdf") for n, c in enumerate(converted)]
+    assert ["Awa" in texts[0], "Julien" in texts[1], "Sophie" in texts[2]] == [True, True, True]
+    assert pdf.convert_all([]) == []
+
+
 def test_the_template_context_is_plain_data():
     course = completed_course(trainees=("Awa Diallo",))
     context = certificate_service.sample_context()

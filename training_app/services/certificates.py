@@ -367,8 +367,9 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False,
                 continue
             for kind in KINDS:
                 if reissue or kind not in existing:
-                    report.issued.append(batch.issue(enrolment, kind, enrolment_totals,
-                                                     results.get(enrolment.id, []), existing.get(kind)))
+                    batch.render(enrolment, kind, enrolment_totals, results.get(enrolment.id, []),
+                                 existing.get(kind))
+        report.issued = batch.finish()
     except BaseException:
         batch.discard_files()
         raise
@@ -393,14 +394,34 @@ def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None) -> l
     existing = current_documents(enrolment)
     batch = _Batch(actor)
     try:
-        return [batch.issue(enrolment, kind, totals, results, existing.get(kind)) for kind in KINDS]
+        for kind in KINDS:
+            batch.render(enrolment, kind, totals, results, existing.get(kind))
+        return batch.finish()
     except BaseException:
         batch.discard_files()
         raise
 
 
+@dataclass
+class _Rendered:
+    """A document rendered, numbered, not yet stored nor recorded."""
+    enrolment: Enrolment
+    kind: str
+    previous: IssuedCertificate | None
+    year: int
+    sequence: int
+    number: str
+    version: int
+    code: str
+    template_sha: str
+    planned_minutes: int
+    attended_minutes: int
+    content: bytes  # the Word document
+
+
 class _Batch:
-    """What a run of issuing shares: templates, organisation data and images, the files written."""
+    """What a run of issuing shares: templates, organisation data and images, the documents rendered (all
+    converted to PDF in one start of LibreOffice, which costs more than converting them), the files written."""
 
     def __init__(self, actor: User | None):
         self.actor = actor or audit._current_staff()
@@ -408,6 +429,7 @@ class _Batch:
         self.images = organisation_images()
         self.templates: dict[str, tuple[bytes, str]] = {}
         self.as_pdf = pdf.wanted()
+        self.rendered: list[_Rendered] = []
         self.written: list[str] = []
 
     def template(self, kind: str) -> tuple[bytes, str]:
@@ -416,9 +438,9 @@ class _Batch:
             self.templates[kind] = (content, hashlib.sha256(content).hexdigest())
         return self.templates[kind]
 
-    def issue(self, enrolment: Enrolment, kind: str, totals, results, previous: IssuedCertificate | None):
+    def render(self, enrolment: Enrolment, kind: str, totals, results, previous: IssuedCertificate | None) -> None:
+        """Number and render one document; finish() stores and records them all."""
         template, template_sha = self.template(kind)
-        now = utcnow()
         issued_on = local_now().date()
         year = issued_on.year
         sequence = next_number(year)
@@ -435,32 +457,43 @@ class _Batch:
         except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
             raise ServiceError(_("Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s",
                                  kind=KIND_LABELS[kind], reason=explain_template_error(error))) from None
-        file_format = "docx"
-        if self.as_pdf:
+        self.rendered.append(_Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
+                                       context["hours"]["planned_minutes"], totals.attended_minutes, content))
+
+    def finish(self) -> list[IssuedCertificate]:
+        """Convert the rendered documents (PDF when set), store them and record them as issued."""
+        contents, file_format = [r.content for r in self.rendered], "docx"
+        if self.as_pdf and contents:
             try:
-                content, file_format = pdf.convert(content), "pdf"
+                contents, file_format = pdf.convert_all(contents), "pdf"
             except pdf.ConversionError as error:
                 raise ServiceError(str(error)) from None
-        filename = document_filename(kind, number, enrolment.trainee, file_format)
-        path = storage.save(f"certificates/{year}", filename, content)
+        return [self._record(rendered, content, file_format) for rendered, content in zip(self.rendered, contents)]
+
+    def _record(self, rendered: _Rendered, content: bytes, file_format: str) -> IssuedCertificate:
+        now = utcnow()
+        enrolment, previous = rendered.enrolment, rendered.previous
+        filename = document_filename(rendered.kind, rendered.number, enrolment.trainee, file_format)
+        path = storage.save(f"certificates/{rendered.year}", filename, content)
         self.written.append(path)
         if previous is not None:  # first free the "one current document" slot, then link it
             previous.replaced_at = now
             db.session.flush()
         trainee, session = enrolment.trainee, enrolment.session
         doc = IssuedCertificate(
-            enrolment=enrolment, kind=kind, year=year, sequence=sequence, number=number, version=version,
-            verification_code=code, sha256=hashlib.sha256(content).hexdigest(), storage_path=path,
-            filename=filename, file_format=file_format, template_sha256=template_sha, issued_at=now,
-            issued_by=self.actor, trainee_name=trainee.full_name[:250], course_title=session.programme.title[:300],
+            enrolment=enrolment, kind=rendered.kind, year=rendered.year, sequence=rendered.sequence,
+            number=rendered.number, version=rendered.version, verification_code=rendered.code,
+            sha256=hashlib.sha256(content).hexdigest(), storage_path=path, filename=filename,
+            file_format=file_format, template_sha256=rendered.template_sha, issued_at=now, issued_by=self.actor,
+            trainee_name=trainee.full_name[:250], course_title=session.programme.title[:300],
             start_date=session.start_at.date(), end_date=session.end_at.date(),
-            planned_minutes=context["hours"]["planned_minutes"], attended_minutes=totals.attended_minutes)
+            planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes)
         db.session.add(doc)
         db.session.flush()
         if previous is not None:
             previous.replaced_by = doc
         audit.record(doc, "issued", actor=self.actor, to_state="current", details={
-            "number": number, "kind": kind, "version": version, "sha256": doc.sha256,
+            "number": rendered.number, "kind": rendered.kind, "version": rendered.version, "sha256": doc.sha256,
             "replaces": previous.number if previous else None})
         return doc
 
