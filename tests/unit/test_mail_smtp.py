@@ -21,7 +21,7 @@ from training_app.models import Enrolment
 from training_app.services import mail
 from training_app.services.convocations import DOCX_MIMETYPE
 
-WAIT = 3  # seconds: the most a test waits for the sender (it returns as soon as the messages are sent)
+WAIT = 30  # seconds: the most a test waits for the sender (it returns as soon as the messages are sent)
 
 
 class Recorder:
@@ -31,6 +31,7 @@ class Recorder:
         self.messages: list[email.message.EmailMessage] = []
         self.connections = 0
         self.refuse: set[str] = set()
+        self.busy: dict[str, int] = {}  # address -> how many times it is answered "try again later" first
         self.hold = threading.Event()
         self.hold.set()
         self.holding = threading.Event()  # set once a message waits for `hold`
@@ -45,6 +46,9 @@ class Recorder:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 Destinataire inconnu"
+        if self.busy.get(address):
+            self.busy[address] -= 1
+            return "450 4.2.0 Boîte occupée, réessayez plus tard"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -52,7 +56,7 @@ class Recorder:
         if not self.hold.is_set():
             self._count_held(+1)
             self.holding.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, WAIT)
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)  # released at teardown at last
             self._count_held(-1)
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 Message accepted for delivery"
@@ -76,9 +80,8 @@ def smtp_app(app, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
     monkeypatch.delitem(app.extensions, "smtp_sender", raising=False)
     yield app
-    sender = app.extensions.get("smtp_sender")
-    assert sender is None or sender.wait(WAIT), "the sender still had messages at the end of the test"
-    app.extensions.pop("smtp_sender", None)
+    sender = app.extensions.pop("smtp_sender", None)
+    assert sender is None or sender.close(WAIT), "the sender still had messages at the end of the test"
 
 
 @pytest.fixture
@@ -88,6 +91,8 @@ def smtp_server(smtp_app):
     controller.start()
     yield recorder
     recorder.hold.set()
+    sender = smtp_app.extensions.get("smtp_sender")
+    assert sender is None or sender.wait(WAIT), "the sender still had messages at the end of the test"
     controller.stop()
 
 
@@ -109,6 +114,7 @@ def test_a_registration_is_answered_without_waiting_for_the_smtp_server(smtp_app
     assert to_person["To"] == "awa.diallo@example.org"
     assert to_person["Subject"] == "Votre inscription est confirmée"
     assert to_person["From"] == smtp_app.config["MAIL_SENDER"]
+    assert to_person["Message-ID"].endswith("@example.org>") and to_person["Message-ID"] != to_office["Message-ID"]
     body = to_person.get_content()
     assert "Bonjour Awa Diallo," in body and "/moi/" in body
     assert to_office["To"] == smtp_app.config["MAIL_OFFICE"] and "Awa Diallo" in to_office["Subject"]
@@ -206,3 +212,49 @@ def test_a_server_back_after_a_failure_gets_the_messages(smtp_app):
     finally:
         for controller in started:
             controller.stop()
+
+
+def test_a_temporary_refusal_is_tried_again(smtp_app, smtp_server, caplog):
+    """450 (greylisting, a full mailbox): not a refusal for good; the message goes once the server takes it."""
+    sender = smtp_app.extensions["smtp_sender"] = mail.SmtpSender(smtp_app.config, smtp_app.logger)
+    sender.pause = lambda _delay: None
+    smtp_server.busy["awa@example.org"] = 2
+    with caplog.at_level(logging.WARNING):
+        mail.deliver(mail.Mail(to=["awa@example.org"], subject="Bienvenue", body="Corps"))
+        assert sender.wait(WAIT)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Bienvenue"]
+    assert len([r for r in caplog.records if "tried again" in r.getMessage()]) == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_messages_left_when_the_process_ends_are_logged_as_lost(smtp_app, smtp_server, caplog):
+    sender = smtp_app.extensions["smtp_sender"] = mail.SmtpSender(smtp_app.config, smtp_app.logger, threads=1)
+    sender.DRAIN_SECONDS = 0
+    smtp_server.hold.clear()
+    mail.deliver(mail.Mail(to=["premier@example.org"], subject="Premier", body="Corps"))
+    mail.deliver(mail.Mail(to=["second@example.org"], subject="Second", body="Corps"))
+    assert smtp_server.holding.wait(WAIT)
+    with caplog.at_level(logging.ERROR):
+        sender._drain_at_exit()  # what runs when the process ends
+    assert any("2 e-mail(s) not sent" in r.getMessage() for r in caplog.records)
+    smtp_server.hold.set()
+    assert sender.wait(WAIT)  # this process goes on: they are sent
+
+
+def test_a_forked_process_does_not_send_its_parent_s_messages(smtp_app, smtp_server):
+    """A gunicorn worker is a fork: it starts with an empty queue and threads of its own."""
+    import os
+    sender = smtp_app.extensions["smtp_sender"] = mail.SmtpSender(smtp_app.config, smtp_app.logger, threads=1)
+    smtp_server.hold.clear()
+    mail.deliver(mail.Mail(to=["premier@example.org"], subject="Premier", body="Corps"))
+    assert smtp_server.holding.wait(WAIT)
+    mail.deliver(mail.Mail(to=["second@example.org"], subject="Second", body="Corps"))  # waits in the queue
+    child = os.fork()
+    if child == 0:  # the child: nothing inherited to send, nothing to wait for
+        os._exit(0 if (sender._unsent, sender._queue.qsize(), sender._running, sender.wait(0)) == (0, 0, [], True)
+                 else 1)
+    _, status = os.waitpid(child, 0)
+    smtp_server.hold.set()
+    assert sender.wait(WAIT)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [m["Subject"] for m in smtp_server.messages] == ["Premier", "Second"]  # each once

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
+from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import event
@@ -39,6 +40,7 @@ class Mail:
     body: str
     attachments: list[Attachment] = field(default_factory=list)
     tag: str = ""  # what the message is about, e.g. "convocation:12"
+    message_id: str = ""  # given by the SMTP sender on the first attempt, kept by the next ones
 
 
 def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str = "") -> Mail:
@@ -105,17 +107,24 @@ def smtp_sender(app) -> "SmtpSender":
     return sender
 
 
+class TryAgainLater(Exception):
+    """The server answered a message with a temporary error (4xx: greylisting, a full queue): send it later."""
+
+
 class SmtpSender:
     """Sends this process's e-mail to the SMTP server from threads of their own.
 
     A request only puts its messages in the sender's queue: it never waits for the SMTP server,
     which takes from a few to hundreds of milliseconds a message, and up to the 20-second timeout
     when it is unreachable (4 workers waiting on it would stop the whole site). Each of `threads`
-    threads takes a message, opens a connection, and sends over it whatever else is waiting. When
-    the connection fails, its messages are tried again after each of RETRY_DELAYS, then logged as
-    lost; a message the server refuses (a bad recipient) is logged at once and the others go on.
-    When the process ends, the queue is emptied for at most DRAIN_SECONDS (gunicorn gives a stopping
-    worker 30 s); the messages still waiting then are lost, as they would be on a crash.
+    threads takes a message, opens a connection, and sends over it whatever else is waiting.
+
+    When the connection fails, or the server answers a temporary error (4xx), the thread's messages
+    are tried again after each of RETRY_DELAYS, then logged as lost. A message the server refuses
+    for good (5xx: a bad recipient) is logged at once and the others go on. A message whose
+    connection dropped after it was sent may arrive twice; both copies carry one Message-ID.
+    When the process ends, the queue is emptied for at most DRAIN_SECONDS (gunicorn gives a
+    stopping worker 30 s); the messages left then are logged as lost.
     """
     RETRY_DELAYS = (2.0, 10.0, 60.0)
     DRAIN_SECONDS = 20.0
@@ -126,20 +135,26 @@ class SmtpSender:
         self.server, self.port = config["MAIL_SERVER"], config["MAIL_PORT"]
         self.use_tls, self.sender = config["MAIL_USE_TLS"], config["MAIL_SENDER"]
         self.username, self.password = config.get("MAIL_USERNAME"), config.get("MAIL_PASSWORD")
+        self.domain = self.sender.rpartition("@")[2] or "localhost"  # of the Message-IDs (no DNS look-up)
         self.logger = logger
         self.threads = threads
         self.retry_delays = self.RETRY_DELAYS
         self.pause = time.sleep  # between attempts (tests replace it)
-        self._queue: queues.Queue[Mail] = queues.Queue()
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        """Empty and without threads: new, or in a forked process, whose parent sends what it had queued."""
+        self._queue: queues.Queue[Mail | None] = queues.Queue()
         self._unsent = 0  # queued and not yet sent (or given up)
         self._done = threading.Condition()
         self._running: list[threading.Thread] = []
-        self._pid = None
 
     def put(self, message: Mail) -> None:
         with self._done:
             self._unsent += 1
-        self._start()
+            if not self._running:
+                self._start()
         self._queue.put(message)
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -147,26 +162,39 @@ class SmtpSender:
         with self._done:
             return self._done.wait_for(lambda: self._unsent == 0, timeout)
 
+    def close(self, timeout: float | None = None) -> bool:
+        """Send what is queued (see wait()), then stop the threads. False when `timeout` ran out first."""
+        sent = self.wait(timeout)
+        with self._done:
+            running, self._running = self._running, []
+        for _ in running:
+            self._queue.put(None)
+        for thread in running:
+            thread.join(timeout)
+        return sent
+
     def _finished(self, count: int = 1) -> None:
         with self._done:
             self._unsent -= count
             self._done.notify_all()
 
     def _start(self) -> None:
-        with self._done:
-            # A forked process (a gunicorn worker) does not have its parent's threads.
-            if self._pid == os.getpid():
-                return
-            self._pid = os.getpid()
-            self._running = [threading.Thread(target=self._run, name=f"smtp-sender-{n}", daemon=True)
-                             for n in range(self.threads)]
-            for thread in self._running:
-                thread.start()
-        atexit.register(self.wait, self.DRAIN_SECONDS)
+        self._running = [threading.Thread(target=self._run, name=f"smtp-sender-{n}", daemon=True)
+                         for n in range(self.threads)]
+        for thread in self._running:
+            thread.start()
+        atexit.register(self._drain_at_exit)
+
+    def _drain_at_exit(self) -> None:
+        if not self.wait(self.DRAIN_SECONDS):
+            with self._done:
+                left = self._unsent
+            self.logger.error("process ending: %d e-mail(s) not sent after %s s, lost (the SMTP server %s "
+                              "was slow or unreachable)", left, self.DRAIN_SECONDS, self.server)
 
     def _run(self) -> None:
-        while True:
-            unsent = [self._queue.get()]
+        while (message := self._queue.get()) is not None:
+            unsent = [message]
             try:
                 self._send_with_retries(unsent)
             except Exception:  # the thread must outlive any message
@@ -178,7 +206,7 @@ class SmtpSender:
             try:
                 self._send(unsent)
                 return
-            except (OSError, smtplib.SMTPException) as error:
+            except (OSError, smtplib.SMTPException, TryAgainLater) as error:
                 if delay is None:
                     for message in unsent:
                         self.logger.error("could not send e-mail %r to %s: %s", message.subject, message.to, error)
@@ -191,7 +219,7 @@ class SmtpSender:
 
     def _send(self, unsent: list[Mail]) -> None:
         """Send `unsent` over one connection, then whatever else is waiting; each message leaves `unsent` once
-        the server took or refused it."""
+        the server took it or refused it for good."""
         with smtplib.SMTP(self.server, self.port, timeout=self.TIMEOUT) as smtp:
             if self.use_tls:
                 smtp.starttls()
@@ -201,19 +229,27 @@ class SmtpSender:
                 message = unsent[0]
                 try:
                     smtp.send_message(self._email(message))
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
+                        smtplib.SMTPNotSupportedError) as error:
+                    if _temporary(error):
+                        raise TryAgainLater(str(error)) from error
                     self.logger.error("e-mail %r to %s refused by the SMTP server: %s", message.subject,
                                       message.to, error)
                 unsent.pop(0)
                 self._finished()
                 if not unsent:
                     try:
-                        unsent.append(self._queue.get_nowait())
+                        if (following := self._queue.get_nowait()) is None:
+                            self._queue.put(None)  # close(): for this thread's next turn
+                        else:
+                            unsent.append(following)
                     except queues.Empty:
                         pass
 
     def _email(self, message: Mail) -> EmailMessage:
+        message.message_id = message.message_id or make_msgid(domain=self.domain)
         email = EmailMessage()
+        email["Message-ID"] = message.message_id
         email["From"] = self.sender
         email["To"] = ", ".join(message.to)
         email["Subject"] = message.subject
@@ -223,3 +259,10 @@ class SmtpSender:
             email.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
                                  filename=attachment.filename)
         return email
+
+
+def _temporary(error: smtplib.SMTPException) -> bool:
+    """A 4xx answer (try again later), as opposed to a 5xx refusal (or a feature the server lacks)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(400 <= code < 500 for code, _ in error.recipients.values())
+    return 400 <= getattr(error, "smtp_code", 0) < 500
