@@ -3,6 +3,7 @@ import hashlib
 import io
 import threading
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from docx import Document
@@ -321,16 +322,41 @@ def test_a_session_s_documents_are_converted_to_pdf_in_one_start_of_libreoffice(
 
 def test_pdf_conversion_keeps_the_documents_order(app, tmp_path):
     from training_app.documents import pdf
-    documents = []
+    sources = []
     for name in ("Awa Diallo", "Julien Le Bihan", "Sophie Renaud"):
-        document, content = Document(), io.BytesIO()
+        document = Document()
         document.add_paragraph(f"Attestation de {name}")
-        document.save(content)
-        documents.append(content.getvalue())
-    converted = pdf.convert_all(documents)
-    texts = [_pdf_text(c, tmp_path, f"{n}.pdf") for n, c in enumerate(converted)]
+        sources.append(str(tmp_path / f"{len(sources)}.docx"))
+        document.save(sources[-1])
+    converted = pdf.convert_files(sources)
+    texts = [_pdf_text(Path(path).read_bytes(), tmp_path, f"lu-{n}.pdf") for n, path in enumerate(converted)]
     assert ["Awa" in texts[0], "Julien" in texts[1], "Sophie" in texts[2]] == [True, True, True]
-    assert pdf.convert_all([]) == []
+    assert pdf.convert_files([]) == []
+
+
+def test_a_document_libreoffice_cannot_convert_is_named_and_nothing_is_issued(app, monkeypatch, caplog):
+    import os
+    import subprocess
+
+    from training_app.documents import pdf
+    course = completed_course()
+    monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
+    real_run = subprocess.run
+
+    def losing_the_third(command, *args, **kwargs):  # LibreOffice skips a document it cannot read
+        done = real_run(command, *args, **kwargs)
+        third = [part for part in command if part.endswith(".docx")][2]
+        os.remove(third.removesuffix(".docx") + ".pdf")
+        return done
+    monkeypatch.setattr(pdf.subprocess, "run", losing_the_third)
+    certificates_folder = os.path.join(storage.root(), "certificates")
+    stored_before = sorted(os.walk(certificates_folder))
+    with pytest.raises(ServiceError, match="document n° 3 sur 6"):
+        certificate_service.issue_for_session(course.session)
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+    assert sorted(os.walk(certificates_folder)) == stored_before  # no file stored
+    assert any("did not convert" in r.getMessage() for r in caplog.records)
 
 
 def test_the_template_context_is_plain_data():

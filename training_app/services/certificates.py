@@ -14,6 +14,7 @@ import io
 import os
 import re
 import secrets
+import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -416,12 +417,12 @@ class _Rendered:
     template_sha: str
     planned_minutes: int
     attended_minutes: int
-    content: bytes  # the Word document
 
 
 class _Batch:
-    """What a run of issuing shares: templates, organisation data and images, the documents rendered (all
-    converted to PDF in one start of LibreOffice, which costs more than converting them), the files written."""
+    """What a run of issuing shares: templates, organisation data and images, the files written. A Word
+    document is recorded as soon as it is rendered. For PDF, the rendered documents wait in a folder of the
+    batch until finish() converts them all in one start of LibreOffice (which costs more than converting)."""
 
     def __init__(self, actor: User | None):
         self.actor = actor or audit._current_staff()
@@ -429,7 +430,9 @@ class _Batch:
         self.images = organisation_images()
         self.templates: dict[str, tuple[bytes, str]] = {}
         self.as_pdf = pdf.wanted()
-        self.rendered: list[_Rendered] = []
+        self.to_convert: list[tuple[_Rendered, str]] = []  # (document, its .docx in the batch's folder)
+        self.folder: tempfile.TemporaryDirectory | None = None
+        self.issued: list[IssuedCertificate] = []
         self.written: list[str] = []
 
     def template(self, kind: str) -> tuple[bytes, str]:
@@ -457,18 +460,37 @@ class _Batch:
         except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
             raise ServiceError(_("Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s",
                                  kind=KIND_LABELS[kind], reason=explain_template_error(error))) from None
-        self.rendered.append(_Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
-                                       context["hours"]["planned_minutes"], totals.attended_minutes, content))
+        rendered = _Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
+                             context["hours"]["planned_minutes"], totals.attended_minutes)
+        if not self.as_pdf:
+            self.issued.append(self._record(rendered, content, "docx"))
+            return
+        if self.folder is None:
+            self.folder = tempfile.TemporaryDirectory(prefix="certificates-")
+        path = os.path.join(self.folder.name, f"{len(self.to_convert):05d}.docx")
+        with open(path, "wb") as handle:
+            handle.write(content)
+        self.to_convert.append((rendered, path))
 
     def finish(self) -> list[IssuedCertificate]:
-        """Convert the rendered documents (PDF when set), store them and record them as issued."""
-        contents, file_format = [r.content for r in self.rendered], "docx"
-        if self.as_pdf and contents:
+        """The documents issued: those waiting for PDF are converted, stored and recorded, one in memory at a
+        time."""
+        try:
             try:
-                contents, file_format = pdf.convert_all(contents), "pdf"
+                converted = pdf.convert_files([path for _rendered, path in self.to_convert])
             except pdf.ConversionError as error:
                 raise ServiceError(str(error)) from None
-        return [self._record(rendered, content, file_format) for rendered, content in zip(self.rendered, contents)]
+            for (rendered, _docx), path in zip(self.to_convert, converted, strict=True):
+                with open(path, "rb") as handle:
+                    self.issued.append(self._record(rendered, handle.read(), "pdf"))
+        finally:
+            self._remove_folder()
+        return self.issued
+
+    def _remove_folder(self) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
+            self.folder = None
 
     def _record(self, rendered: _Rendered, content: bytes, file_format: str) -> IssuedCertificate:
         now = utcnow()
@@ -498,6 +520,7 @@ class _Batch:
         return doc
 
     def discard_files(self) -> None:
+        self._remove_folder()
         for path in self.written:
             try:
                 os.remove(storage.absolute(path))
