@@ -7,11 +7,16 @@ alone on the same template with the same context and images, in the same run. Ta
 1.5 times the bare render. Rounds alternate between the two so that a busy machine slows both;
 the best round of each is compared (and the median shown).
 
+As PDF (DOCUMENTS_AS_PDF, when LibreOffice is installed), both sides also convert their 30
+documents: the bare side with one `soffice --convert-to pdf` run on the files it rendered.
+
     python -m bench certificates
 """
 import io
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +24,7 @@ from datetime import datetime
 
 TRAINEES = 15
 ROUNDS = 5
+PDF_ROUNDS = 3  # a PDF round takes seconds
 TARGET = 1.5
 
 
@@ -26,20 +32,21 @@ def main() -> bool:
     return report(*rounds())
 
 
-def rounds() -> tuple[list[float], list[float]]:
-    """Seconds per document of each round: (bare renders, issuing), on a fresh session."""
+def rounds(as_pdf: bool = False) -> tuple[list[float], list[float]]:
+    """Seconds per document of each round: (bare renders, issuing), on a fresh session; `as_pdf`: both
+    convert to PDF too."""
     previous_instance = os.environ.get("INSTANCE_PATH")
     with tempfile.TemporaryDirectory(prefix="bench-certificates-") as folder:
         os.environ["INSTANCE_PATH"] = folder
         from training_app import create_app
         from training_app.extensions import db
         app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite",
-                                     "STORAGE_DIR": os.path.join(folder, "storage")})
+                                     "STORAGE_DIR": os.path.join(folder, "storage"), "DOCUMENTS_AS_PDF": as_pdf})
         with app.app_context():
             db.create_all()
             session_id = build_session()
             db.session.commit()
-            result = run(session_id)
+            result = run(session_id, as_pdf)
             db.session.remove()
             db.engine.dispose()
     if previous_instance is None:
@@ -102,7 +109,7 @@ def record_attendance(session, enrolments, trainer) -> None:
                                        for e in enrolments for o in session.programme.objectives], actor=trainer)
 
 
-def run(session_id: int) -> tuple[list[float], list[float]]:
+def run(session_id: int, as_pdf: bool = False) -> tuple[list[float], list[float]]:
     from docxtpl import DocxTemplate
 
     from training_app.documents import word
@@ -130,13 +137,17 @@ def run(session_id: int) -> tuple[list[float], list[float]]:
 
     def bare_round() -> float:
         start = time.perf_counter()
+        rendered = []
         for template, context, images in jobs:
             document = DocxTemplate(io.BytesIO(template))
             filled = dict(context)
             for key, (content, width) in images.items():
                 filled[key] = word.image(document, content, width) if content else ""
             document.render(filled, autoescape=True)
-            document.save(io.BytesIO())
+            rendered.append(io.BytesIO())
+            document.save(rendered[-1])
+        if as_pdf:
+            bare_pdf([r.getvalue() for r in rendered])
         return (time.perf_counter() - start) / len(jobs)
 
     def issue_round(reissue: bool) -> float:
@@ -149,10 +160,26 @@ def run(session_id: int) -> tuple[list[float], list[float]]:
 
     bare_round()  # warm-up: imports, caches
     bare, issued = [], []
-    for round_number in range(ROUNDS):
+    for round_number in range(PDF_ROUNDS if as_pdf else ROUNDS):
         bare.append(bare_round())
         issued.append(issue_round(reissue=round_number > 0))
     return bare, issued
+
+
+def bare_pdf(documents: list[bytes]) -> list[bytes]:
+    """LibreOffice alone: one run converting the files, read back."""
+    with tempfile.TemporaryDirectory(prefix="bench-pdf-") as folder:
+        names = [os.path.join(folder, f"{n}.docx") for n in range(len(documents))]
+        for name, content in zip(names, documents):
+            with open(name, "wb") as handle:
+                handle.write(content)
+        subprocess.run([shutil.which("soffice"), f"-env:UserInstallation=file://{folder}/profile", "--headless",
+                        "--convert-to", "pdf", "--outdir", folder, *names], check=True, capture_output=True)
+        converted = []
+        for name in names:
+            with open(name.removesuffix(".docx") + ".pdf", "rb") as handle:
+                converted.append(handle.read())
+        return converted
 
 
 def report(bare: list[float], issued: list[float]) -> bool:

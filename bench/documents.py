@@ -10,7 +10,9 @@
   written the plain openpyxl way from values converted beforehand, saved;
 - the certificates of a 15-trainee session (bench/certificates.py, on its own freshly built
   session: two documents per trainee, numbered, stored, with their QR codes), against a bare
-  docxtpl render of the same templates with the same contexts and images.
+  docxtpl render of the same templates with the same contexts and images; and the same as PDF
+  (DOCUMENTS_AS_PDF, when LibreOffice is installed), against that render plus one LibreOffice run
+  converting the 30 files.
 
 Rounds alternate product and bare so that both meet the same machine load; the ratio compares
 the best round of each (on a machine shared with other work, the least disturbed one; the median
@@ -212,12 +214,12 @@ def claim_workbook(app) -> DocumentMeasure:
         return measure
 
 
-def certificates() -> DocumentMeasure:
+def certificates(as_pdf: bool = False) -> DocumentMeasure:
     from bench import certificates as certificate_bench
-    bare, issued = certificate_bench.rounds()
-    return DocumentMeasure(f"certificates of a {certificate_bench.TRAINEES}-trainee session",
-                           2 * certificate_bench.TRAINEES, product=issued, bare=bare,
-                           note="own SQLite session: bench/certificates.py")
+    bare, issued = certificate_bench.rounds(as_pdf)
+    return DocumentMeasure(f"certificates of a {certificate_bench.TRAINEES}-trainee session"
+                           + (", as PDF" if as_pdf else ""), 2 * certificate_bench.TRAINEES, product=issued,
+                           bare=bare, note="own SQLite session: bench/certificates.py")
 
 
 def measure_documents(base: str, size: str = "large", echo=print) -> list[DocumentMeasure]:
@@ -229,6 +231,8 @@ def measure_documents(base: str, size: str = "large", echo=print) -> list[Docume
         with app.app_context():
             db.engine.dispose()
         measures.append(certificates())
+        if shutil.which("soffice"):  # DOCUMENTS_AS_PDF needs LibreOffice
+            measures.append(certificates(as_pdf=True))
     finally:
         shutil.rmtree(storage, ignore_errors=True)
     for measure in measures:
