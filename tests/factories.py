@@ -1,6 +1,11 @@
 """Short, readable test data: each helper commits what it makes."""
+import contextlib
 import itertools
+import os
 import socket
+import subprocess
+import sys
+import threading
 from datetime import datetime, time
 
 from training_app.clock import frozen_at
@@ -411,3 +416,30 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn_serving(app, folder, *, workers: int, config: str = "testing", **environment):
+    """The application served by gunicorn (`workers` processes, forked from a preloaded master) on a free
+    port of the loopback, on the tests' database; yields its base URL. `environment`: more settings."""
+    port, url = free_port(), app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")
+    env = dict(os.environ, TRAINING_APP_CONFIG=config, INSTANCE_PATH=str(folder),
+               STORAGE_DIR=os.path.join(folder, "storage"), TEST_DATABASE_URL=url, DATABASE_URL=url, **environment)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--preload",
+         "--log-level", "info", "training_app:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        booted, log = 0, []
+        for line in process.stderr:  # blocks until gunicorn reports; the socket is bound before workers boot
+            log.append(line)
+            if "Booting worker" in line:
+                booted += 1
+                if booted == workers:
+                    break
+        assert booted == workers, "gunicorn did not start:\n" + "".join(log[-30:])
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep draining its log
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -2,10 +2,7 @@
 
 Real concurrency needs PostgreSQL (SELECT ... FOR UPDATE); on SQLite these tests are skipped.
 """
-import os
 import re
-import subprocess
-import sys
 import threading
 import urllib.parse
 import urllib.request
@@ -100,27 +97,8 @@ def test_simultaneous_cancellations_promote_each_waitlisted_trainee_once(app, ou
 @pytest.fixture
 def gunicorn(app, tmp_path):
     """The app served by gunicorn with four worker processes on a free local port."""
-    port = factories.free_port()
-    env = dict(os.environ, TRAINING_APP_CONFIG="testing", INSTANCE_PATH=str(tmp_path),
-               STORAGE_DIR=str(tmp_path / "storage"),
-               TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "--preload",
-         "--log-level", "info", "training_app:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        booted = 0
-        for line in process.stderr:  # blocks until gunicorn reports; the socket is bound before workers boot
-            if "Booting worker" in line:
-                booted += 1
-                if booted == 4:
-                    break
-        assert booted == 4, "gunicorn did not start"
-        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep draining its log
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with factories.gunicorn_serving(app, tmp_path, workers=4) as url:
+        yield url
 
 
 def test_40_simultaneous_public_registrations_through_gunicorn_workers(app, gunicorn):
