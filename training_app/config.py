@@ -40,6 +40,8 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    # Connections each process opens at once to the SMTP server (some providers allow only a few).
+    MAIL_SENDER_THREADS = int(os.environ.get("MAIL_SENDER_THREADS", 4))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "formation@example.org")
     MAIL_OFFICE = os.environ.get("MAIL_OFFICE", "formation@example.org")  # notified of registrations
 

@@ -133,6 +133,11 @@ def test_messages_waiting_go_over_the_open_connection(smtp_app, smtp_server):
     assert smtp_server.connections == 1  # the four that waited went over the first message's connection
 
 
+def test_the_number_of_connections_is_a_setting(smtp_app, monkeypatch):
+    monkeypatch.setitem(smtp_app.config, "MAIL_SENDER_THREADS", 2)
+    assert mail.smtp_sender(smtp_app).threads == 2
+
+
 def test_the_threads_send_at_the_same_time(smtp_app, smtp_server):
     """A slow server does not make the messages queue behind each other: each thread has its connection."""
     smtp_server.hold.clear()

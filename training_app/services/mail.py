@@ -103,7 +103,8 @@ def smtp_sender(app) -> "SmtpSender":
     """This application's SMTP sender in this process (created on first use)."""
     sender = app.extensions.get("smtp_sender")
     if sender is None:
-        sender = app.extensions.setdefault("smtp_sender", SmtpSender(app.config, app.logger))
+        sender = app.extensions.setdefault("smtp_sender", SmtpSender(app.config, app.logger,
+                                                                     threads=app.config["MAIL_SENDER_THREADS"]))
     return sender
 
 
@@ -117,7 +118,8 @@ class SmtpSender:
     A request only puts its messages in the sender's queue: it never waits for the SMTP server,
     which takes from a few to hundreds of milliseconds a message, and up to the 20-second timeout
     when it is unreachable (4 workers waiting on it would stop the whole site). Each of `threads`
-    threads takes a message, opens a connection, and sends over it whatever else is waiting.
+    threads (MAIL_SENDER_THREADS) takes a message, opens a connection, and sends over it whatever
+    else is waiting.
 
     When the connection fails, or the server answers a temporary error (4xx), the thread's messages
     are tried again after each of RETRY_DELAYS, then logged as lost. A message the server refuses
