@@ -16,6 +16,10 @@ header); it is read in a separate pass on the small and on the large database, w
 header off during the timed pass, twice for the pages kept once rendered
 (training_app/page_cache.py): rendered (a forced reload) and given again. A bare Flask view (bench/bare.py), served and loaded the
 same way, gives the ceiling each page's throughput is compared with.
+
+E-mail is captured (no MAIL_SERVER) except for the pages marked `smtp`: a second gunicorn serves
+them with MAIL_SERVER set to an SMTP relay on the loopback that answers like a distant one
+(bench/relay.py, in a process of its own), as production sends e-mail.
 """
 import argparse
 import contextlib
