@@ -33,17 +33,6 @@ def wanted() -> bool:
     return bool(current_app.config.get("DOCUMENTS_AS_PDF")) and converter() is not None
 
 
-def convert(docx: bytes) -> bytes:
-    """Convert the bytes of a .docx to PDF bytes."""
-    with tempfile.TemporaryDirectory(prefix="docx2pdf-") as folder:
-        source = os.path.join(folder, "document.docx")
-        with open(source, "wb") as handle:
-            handle.write(docx)
-        (target,) = convert_files([source])
-        with open(target, "rb") as handle:
-            return handle.read()
-
-
 def convert_files(sources: list[str]) -> list[str]:
     """Convert .docx files of one folder to PDF files beside them (same names, .pdf), in one run of
     LibreOffice; returns their paths in the same order. Starting LibreOffice takes about a second,
