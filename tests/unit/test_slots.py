@@ -6,7 +6,8 @@ from tests import factories
 from tests.factories import t
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.services import ServiceError
+from training_app.models import AttendanceRecord, Signature, SignatureMethod
+from training_app.services import ServiceError, attendance
 from training_app.services import sessions as session_service
 
 
@@ -76,6 +77,73 @@ def test_slots_cannot_change_once_the_session_has_started():
             session_service.delete_slot(first)
 
 
+def _dates(session, start, end, **fields):
+    return session_service.SessionData(programme=session.programme, start_at=start, end_at=end,
+                                       capacity=session.capacity, status=session.status, place=session.place,
+                                       **fields)
+
+
+def test_changing_the_dates_keeps_the_half_days_that_do_not_move():
+    session = factories.make_session()  # Tue 5 Mar 14:00 to Fri 8 Mar 12:30
+    kept = {(s.date, s.start_time): s.id for s in session.slots}
+    with frozen_at(datetime(2030, 1, 10)):  # the end moves to Friday evening: one half-day more
+        assert session_service.update_session(session, _dates(session, session.start_at, datetime(2030, 3, 8, 18)))
+    db.session.commit()
+    assert [(s.date.day, s.start_time, s.end_time) for s in session.slots] == [
+        (5, t("14:00"), t("18:00")), (6, t("09:30"), t("12:30")), (6, t("14:00"), t("18:00")),
+        (7, t("09:30"), t("12:30")), (7, t("14:00"), t("18:00")), (8, t("09:30"), t("12:30")),
+        (8, t("14:00"), t("18:00"))]
+    assert all(kept[(s.date, s.start_time)] == s.id for s in session.slots[:6])  # the same rows, kept
+    with frozen_at(datetime(2030, 1, 10)):  # a day earlier, ending at 16:00: one removed, one shortened
+        session_service.update_session(session, _dates(session, datetime(2030, 3, 5, 9, 30),
+                                                       datetime(2030, 3, 7, 16)))
+    db.session.commit()
+    assert [(s.date.day, s.start_time, s.end_time) for s in session.slots] == [
+        (5, t("09:30"), t("12:30")), (5, t("14:00"), t("18:00")), (6, t("09:30"), t("12:30")),
+        (6, t("14:00"), t("18:00")), (7, t("09:30"), t("12:30")), (7, t("14:00"), t("16:00"))]
+    assert session.planned_minutes == 3 * 7 * 60 - 120
+
+
+def test_the_schedule_is_fixed_once_trainees_may_sign():
+    """Trainees sign from 15 minutes before a half-day starts: from then on (or once anything is recorded)
+    the half-day cannot be moved or removed, nor the session's dates changed, or a signature would end up
+    on another half-day than the one it was given for, or be deleted."""
+    trainer = factories.make_user("trainer")
+    session, (awa, *_others) = factories.make_attendance_session(trainers=[trainer])
+    first, wednesday = session.slots[0], session.slots[1]  # Tue 14:00, Wed 9:30
+    moved_later = _dates(session, datetime(2030, 3, 5, 14, 30), session.end_at, trainers=(trainer,))
+    with frozen_at(datetime(2030, 3, 5, 13, 46)):  # signing opens at 13:45
+        with pytest.raises(ServiceError, match="a commencé"):
+            session_service.update_session(session, moved_later)
+        attendance.sign(first, awa, factories.signature_data_url(), method=SignatureMethod.DEVICE, actor=trainer)
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 6, 9, 20)):
+        with pytest.raises(ServiceError, match="a commencé"):
+            session_service.update_slot(wednesday, wednesday.date, t("10:30"), t("12:30"))
+        with pytest.raises(ServiceError, match="a commencé"):
+            session_service.delete_slot(wednesday)
+    db.session.rollback()
+    assert (wednesday.start_time, len(session.slots)) == (t("09:30"), 6)
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 1
+    with frozen_at(datetime(2030, 3, 6, 9, 14)):  # before its own margin, Wednesday morning may still move
+        session_service.update_slot(wednesday, wednesday.date, t("10:00"), t("12:30"))
+    db.session.commit()
+    assert wednesday.minutes == 150
+
+
+def test_a_signature_fixes_its_half_day_even_before_the_margin():
+    """A record made ahead of time (the office may note a justified absence in advance) fixes the half-day."""
+    session, (awa, *_others) = factories.make_attendance_session()
+    friday = session.slots[-1]
+    db.session.add(AttendanceRecord(slot=friday, enrolment=awa, status="absent_justified", minutes_attended=0))
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 1)):
+        with pytest.raises(ServiceError, match="a commencé"):
+            session_service.delete_slot(friday)
+        with pytest.raises(ServiceError, match="a commencé"):
+            session_service.update_session(session, _dates(session, session.start_at, datetime(2030, 3, 8, 18)))
+
+
 def test_trainer_cannot_be_booked_on_two_overlapping_sessions():
     trainer = factories.make_user("trainer", name="Camille")
     factories.make_session(trainers=[trainer])
@@ -102,6 +170,20 @@ def test_capacity_cannot_drop_below_confirmed_enrolments():
                                        end_at=session.end_at, capacity=2, status="open")
     with pytest.raises(ServiceError, match=r"\(3\)"):
         session_service.update_session(session, data)
+
+
+def test_an_emptied_capacity_field_cannot_take_the_capacity_below_the_confirmed():
+    """An empty capacity means the programme's default: the check compares with that, not the old capacity."""
+    programme = factories.make_programme(capacity=15)
+    session = factories.make_session(programme=programme, capacity=20)
+    for _ in range(18):
+        factories.enrol(session)
+    emptied = session_service.SessionData(programme=programme, start_at=session.start_at, end_at=session.end_at,
+                                          capacity=None, status=session.status)
+    with frozen_at(datetime(2030, 1, 10)), pytest.raises(ServiceError, match=r"\(18\)"):
+        session_service.update_session(session, emptied)
+    db.session.rollback()
+    assert session.capacity == 20
 
 
 def test_session_takes_programme_defaults_and_internal_is_free():

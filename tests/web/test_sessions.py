@@ -54,6 +54,29 @@ def test_double_booked_trainer_is_refused(admin_client, trainer):
     assert db.session.scalar(db.select(db.func.count(TrainingSession.id))) == 1
 
 
+def test_moving_a_sessions_end_keeps_its_other_half_days(admin_client):
+    session = factories.make_session()  # Tue 5 Mar 14:00 to Fri 8 Mar 12:30
+    first_id = session.slots[0].id
+    response = admin_client.post(f"/sessions/{session.id}/modifier",
+                                 data=session_form(session.programme, end_time="18:00"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    session = db.session.get(TrainingSession, session.id)
+    assert len(session.slots) == 7 and session.planned_minutes == 25 * 60 and session.slots[0].id == first_id
+
+
+def test_an_emptied_capacity_is_refused_below_the_confirmed(admin_client):
+    session = factories.make_session(programme=factories.make_programme(capacity=15), capacity=20)
+    for _ in range(18):
+        factories.enrol(session)
+    response = admin_client.post(f"/sessions/{session.id}/modifier",
+                                 data=session_form(session.programme, capacity=""))
+    assert response.status_code == 200
+    assert "sous le nombre d'inscriptions confirmées (18)" in response.get_data(as_text=True).replace("&#39;", "'")
+    db.session.expire_all()
+    assert db.session.get(TrainingSession, session.id).capacity == 20
+
+
 def test_slots_are_added_edited_and_removed(admin_client):
     session = factories.make_session()
     url = f"/sessions/{session.id}"

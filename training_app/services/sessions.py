@@ -8,10 +8,10 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
-from training_app.models import (Enrolment, EnrolmentStatus, Programme, SessionStatus, Slot, TrainingSession,
-                                 User, session_trainers)
+from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, Programme, SessionStatus, Signature,
+                                 Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
-from training_app.services import ServiceError, audit
+from training_app.services import ServiceError, attendance, audit
 from training_app.services import enrolments as enrolment_service
 
 DEFAULT_TIMETABLE = ((time(9, 30), time(12, 30)), (time(14, 0), time(18, 0)))
@@ -95,7 +95,7 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     _check_status_change(session, data.status)
-    capacity = data.capacity or session.capacity
+    capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
     confirmed = confirmed_count(session)
     if capacity < confirmed:
         raise ServiceError(_("La capacité ne peut pas descendre sous le nombre d'inscriptions confirmées "
@@ -103,13 +103,26 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
     old_status = session.status
     _apply(session, data)
     if dates_changed:
-        session.slots = [Slot(date=d, start_time=s, end_time=e) for d, s, e in slots]
-        db.session.flush()
+        _replace_slots(session, slots)
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
     audit.record(session, "updated", from_state=old_status, to_state=session.status)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
     return dates_changed
+
+
+def _replace_slots(session: TrainingSession, wanted: list[tuple[date, time, time]]) -> None:
+    """Give the session the `wanted` half-days: one that starts at the same day and time as an existing one
+    is that one, kept (its end may move); the others are added or removed. Inserting a new half-day beside
+    the old one with the same start would break the unique (session, date, start) constraint."""
+    existing = {(slot.date, slot.start_time): slot for slot in session.slots}
+    kept = []
+    for day, start, end in wanted:
+        slot = existing.pop((day, start), None) or Slot(date=day, start_time=start)
+        slot.end_time = end
+        kept.append(slot)
+    session.slots = kept  # the half-days left in `existing` are orphans: deleted
+    db.session.flush()
 
 
 def _check_status_change(session: TrainingSession, status: str) -> None:
@@ -140,11 +153,18 @@ def cancellation_refusal(session: TrainingSession) -> str | None:
 
 
 def _attendance_taken(session: TrainingSession) -> bool:
-    from training_app.models import AttendanceRecord, Signature
-    in_session = db.select(Slot.id).where(Slot.session_id == session.id)
+    return _any_attendance(db.select(Slot.id).where(Slot.session_id == session.id))
+
+
+def _slot_attendance_taken(slot: Slot) -> bool:
+    return slot.id is not None and _any_attendance(db.select(Slot.id).where(Slot.id == slot.id))
+
+
+def _any_attendance(slot_ids) -> bool:
+    """Whether any attendance record or signature exists on the half-days selected by `slot_ids`."""
     return bool(db.session.scalar(db.select(
-        db.exists().where(AttendanceRecord.slot_id.in_(in_session))
-        | db.exists().where(Signature.slot_id.in_(in_session)))))
+        db.exists().where(AttendanceRecord.slot_id.in_(slot_ids))
+        | db.exists().where(Signature.slot_id.in_(slot_ids)))))
 
 
 def cancel_session(training_session: TrainingSession, reason: str, *, actor: User | None = None,
@@ -195,7 +215,7 @@ def _apply(session: TrainingSession, data: SessionData) -> None:
     session.start_at, session.end_at = data.start_at, data.end_at
     session.place, session.access_info = data.place, data.access_info
     session.modality = data.modality
-    session.capacity = data.capacity if data.capacity is not None else programme.default_capacity
+    session.capacity = _capacity(data)
     if programme.is_internal:
         session.price_cents = 0
     else:
@@ -208,14 +228,32 @@ def _apply(session: TrainingSession, data: SessionData) -> None:
         raise ServiceError(_("Le prix ne peut pas être négatif."), "price")
 
 
+def _capacity(data: SessionData) -> int:
+    return data.capacity if data.capacity is not None else data.programme.default_capacity
+
+
+MAX_SESSION_DAYS = 366  # beyond, a date typed wrong (2099 for 2030) would create thousands of half-days
+
+
 def _check_times(start_at: datetime, end_at: datetime) -> None:
     if end_at <= start_at:
         raise ServiceError(_("La fin doit être postérieure au début."), "end_at")
+    if end_at - start_at > timedelta(days=MAX_SESSION_DAYS):
+        raise ServiceError(_("Une session dure au plus un an : vérifiez la date de fin, ou découpez la formation "
+                             "en plusieurs sessions."), "end_date")
 
 
 def _check_not_started(session: TrainingSession) -> None:
-    if session.start_at <= local_now():
+    """Half-days are regenerated only before anyone could sign: trainees sign from a few minutes before a
+    half-day starts (attendance.signing_window), and a signature must keep the half-day it was given for."""
+    first = session.slots[0] if session.slots else None
+    if (session.start_at <= local_now() or (first is not None and _signing_opened(first))
+            or _attendance_taken(session)):
         raise ServiceError(_("La session a commencé : ses demi-journées ne peuvent plus être modifiées."))
+
+
+def _signing_opened(slot: Slot) -> bool:
+    return attendance.signing_window(slot)[0] <= local_now()
 
 
 def confirmed_count(session: TrainingSession) -> int:
@@ -286,7 +324,8 @@ def delete_slot(slot: Slot) -> None:
 
 
 def _check_not_started_slot(slot: Slot) -> None:
-    if slot.starts_at <= local_now():
+    """As _check_not_started(), for one half-day: its signatures and attendance records stay as given."""
+    if _signing_opened(slot) or _slot_attendance_taken(slot):
         raise ServiceError(_("Cette demi-journée a commencé : elle ne peut plus être modifiée."))
 
 
