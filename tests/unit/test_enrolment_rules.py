@@ -8,8 +8,8 @@ import pytest
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AuditEntry, Enrolment, SessionStatus
-from training_app.services import ServiceError, audit, enrolments
+from training_app.models import AuditEntry, Enrolment, SessionStatus, SignatureMethod
+from training_app.services import ServiceError, attendance, audit, enrolments
 from training_app.services import sessions as session_service
 
 
@@ -150,6 +150,47 @@ def test_a_withdrawal_before_the_start_frees_the_seat_but_not_one_during_the_cou
     db.session.commit()
     assert third.status == "waitlisted"  # the seat was used: it is not given again
     assert enrolments.seats_left(session) == 0
+
+
+def test_a_withdrawal_on_the_first_day_before_the_start_is_a_cancellation():
+    """The seat counts as used from the first day on: before the start time that day, the office cancels."""
+    session = factories.make_session(capacity=1)  # starts Tue 5 Mar 2030 14:00
+    seated, waiting = factories.enrol(session), factories.enrol(session)
+    with frozen_at(datetime(2030, 3, 5, 9)):
+        with pytest.raises(ServiceError, match="annulez plutôt") as refused:
+            enrolments.withdraw(seated, date(2030, 3, 5), "Ne viendra pas")
+        assert refused.value.field == "withdrawn_on"
+        db.session.rollback()
+        assert enrolments.cancel(seated, "Ne viendra pas") == [waiting]
+    with frozen_at(datetime(2030, 3, 5, 15)):  # once started, the same date is a withdrawal
+        assert enrolments.withdraw(waiting, date(2030, 3, 5), "Malade") == []
+
+
+def test_a_withdrawal_cannot_be_dated_before_attendance_on_record():
+    """Hours after the withdrawal date would still count (certificates, claims), and a seat already used
+    would go to the waiting list again."""
+    trainer = factories.make_user("trainer")
+    session, (awa, julien, _third) = factories.make_attendance_session(trainers=[trainer])
+    tuesday, wednesday = session.slots[0], session.slots[1]
+    with frozen_at(tuesday.starts_at):
+        attendance.sign(tuesday, awa, factories.signature_data_url(), method=SignatureMethod.DEVICE, actor=trainer)
+        attendance.sign(tuesday, julien, factories.signature_data_url(2), method=SignatureMethod.DEVICE,
+                        actor=trainer)
+    with frozen_at(wednesday.starts_at):
+        attendance.sign(wednesday, awa, factories.signature_data_url(), method=SignatureMethod.DEVICE, actor=trainer)
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 7, 10)):
+        with pytest.raises(ServiceError, match="présent·e le 06/03/2030") as refused:
+            enrolments.withdraw(awa, date(2030, 3, 5), "Abandon")
+        assert refused.value.field == "withdrawn_on"
+        with pytest.raises(ServiceError, match="présent·e le 05/03/2030"):  # before the start: a seat freed
+            enrolments.withdraw(julien, date(2030, 3, 4), "Ne vient plus")
+        db.session.rollback()
+        enrolments.withdraw(awa, date(2030, 3, 6), "Abandon")
+        enrolments.withdraw(julien, date(2030, 3, 5), "Ne vient plus")
+    db.session.commit()
+    assert (awa.status, julien.status) == ("withdrawn", "withdrawn")
+    assert enrolments.seats_taken(session) == 3
 
 
 @pytest.mark.parametrize("on, reason, message", [

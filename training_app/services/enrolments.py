@@ -21,11 +21,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_
 from sqlalchemy.orm import joinedload
 
-from training_app.clock import local_now, utcnow
+from training_app.clock import local_now, to_local, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
-from training_app.models import (Enrolment, EnrolmentStatus, Organisation, Programme, SessionStatus, Trainee,
-                                 TrainingSession, User)
+from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, Organisation, Programme,
+                                 SessionStatus, Signature, Slot, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, mail
 
@@ -285,6 +285,21 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     if on > session.end_at.date():
         raise ServiceError(_("La date de l'abandon doit précéder la fin de la session (%(end)s).",
                              end=session.end_at.strftime("%d/%m/%Y")), "withdrawn_on")
+    # Not before the trainee asked for a place, except for an enrolment recorded once the course had started.
+    earliest = min(to_local(enrolment.requested_at).date(), session.start_at.date())
+    if on < earliest:
+        raise ServiceError(_("La date de l'abandon ne peut pas précéder le %(day)s (demande d'inscription ou "
+                             "début de la session).", day=earliest.strftime("%d/%m/%Y")), "withdrawn_on")
+    if on == session.start_at.date() and local_now() < session.start_at:
+        # The seat counts as used from the first day on (count_places): a trainee who stops before the
+        # start on that day is a cancellation, which gives the seat to the waiting list.
+        raise ServiceError(_("La session n'a pas encore commencé : annulez plutôt l'inscription (sa place "
+                             "revient à la liste d'attente)."), "withdrawn_on")
+    last_present = last_attended_day(enrolment)
+    if last_present is not None and on < last_present:
+        raise ServiceError(_("%(name)s a été présent·e le %(day)s : l'abandon ne peut pas être daté d'avant.",
+                             name=enrolment.trainee.full_name, day=last_present.strftime("%d/%m/%Y")),
+                           "withdrawn_on")
     enrolment.withdrawn_on = on
     _set_status(enrolment, WITHDRAWN, "withdrawn", reason=reason, actor=actor, actor_label=actor_label,
                 details={"withdrawn_on": on.isoformat()})
@@ -293,6 +308,15 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
         promoted = _promote(session, actor=actor, actor_label=actor_label)
     _sync_session_status(session, actor=actor, actor_label=actor_label)
     return promoted
+
+
+def last_attended_day(enrolment: Enrolment) -> date | None:
+    """The last day this trainee signed or was recorded attending (some minutes), or None."""
+    attended = (db.select(Slot.date).join(AttendanceRecord, AttendanceRecord.slot_id == Slot.id)
+                .where(AttendanceRecord.enrolment_id == enrolment.id, AttendanceRecord.minutes_attended > 0))
+    signed = db.select(Slot.date).join(Signature, Signature.slot_id == Slot.id).where(
+        Signature.enrolment_id == enrolment.id)
+    return db.session.scalar(db.select(func.max(db.union_all(attended, signed).subquery().c.date)))
 
 
 def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", actor: User | None = None,
