@@ -200,6 +200,19 @@ def test_admin_replaces_a_template_and_a_broken_one_is_refused(admin_client):
     assert certificate_service.template_in_use("attestation") is None
 
 
+def test_a_template_cannot_reach_pythons_internals(admin_client, tmp_path):
+    """Templates are rendered in Jinja's sandbox: an uploaded one cannot run a command on the server."""
+    marker = tmp_path / "ran"
+    hostile = word_template([f"{{{{ cycler.__init__.__globals__.os.system('touch {marker}') }}}}",
+                             "{{ document.verification_code }} {{ qr_code }}"])
+    response = admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
+                                 data={"attestation-file": (io.BytesIO(hostile), "modele.docx")})
+    assert response.status_code == 400
+    assert "balise interdite" in _text(response)
+    assert not marker.exists()
+    assert certificate_service.template_in_use("attestation") is None
+
+
 def test_trainers_cannot_issue_or_change_templates(trainer_client):
     course = completed_course()
     assert trainer_client.post(f"/sessions/{course.session.id}/attestations/emettre").status_code == 403

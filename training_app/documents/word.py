@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
@@ -37,7 +38,9 @@ def render(template: str | bytes, context: dict, images: dict | None = None, str
     context = _with_pictures(document, dict(context))
     for key, value in (images or {}).items():
         context[key] = image(document, *value) if value and value[0] else ""
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined) if strict else None
+    # Sandboxed: templates can be uploaded by an administrator, and a template's expressions must not reach
+    # Python's internals (e.g. os.system through a function's globals).
+    environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined if strict else jinja2.Undefined)
     document.render(context, environment, autoescape=True)
     out = io.BytesIO()
     document.save(out)

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 
 import jinja2
+from jinja2.sandbox import SecurityError
 import qrcode
 from docx import Document
 from flask import current_app
@@ -275,6 +276,9 @@ def explain_template_error(error: Exception) -> str:
     if isinstance(error, jinja2.UndefinedError):
         return _("Le modèle utilise une donnée qui n'existe pas (%(error)s) : vérifiez l'orthographe "
                  "des balises {{ … }}.", error=error.message)
+    if isinstance(error, SecurityError):
+        return _("Le modèle utilise une balise interdite : une balise ne peut lire que les données du document "
+                 "(par exemple {{ trainee.formal_name }}), pas le fonctionnement interne de l'application.")
     if isinstance(error, jinja2.TemplateError):
         return _("Le modèle ne peut pas être rempli (%(error)s).", error=str(error))
     if isinstance(error, (zipfile.BadZipFile, KeyError)) or type(error).__name__ == "PackageNotFoundError":
