@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from training_app.config import CONFIGS, ProductionConfig
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from training_app.form_input import CleanFormRequest
 
 
 def create_app(config=None, overrides: dict | None = None) -> Flask:
@@ -20,6 +21,7 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     """
     app = Flask(__name__, instance_relative_config=False,
                 instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
+    app.request_class = CleanFormRequest  # form values without invisible characters (form_input.py)
     overrides = overrides or {}
     if config is None:
         config = os.environ.get("TRAINING_APP_CONFIG", "development")

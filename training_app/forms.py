@@ -6,21 +6,31 @@ from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
 
+CAPACITY_RANGE = (NumberRange(min=1, message=_l("La capacité doit être d'au moins 1 place.")),
+                  NumberRange(max=1000, message=_l("La capacité ne peut pas dépasser 1000 places.")))
+MAX_EUROS = 10_000_000  # amounts are stored in integer cents (a 32-bit column): far above any course's figures
+
+
 class FrenchDecimalField(DecimalField):
-    """A decimal number typed the French way too: "25,50" and "1 200,00" are read as 25.50 and 1200.00."""
+    """A decimal number typed the French way too: "25,50" and "1 200,00" are read as 25.50 and 1200.00.
+    "NaN", "Infinity" and the like are not numbers here (a browser's number input lets "1e30" through)."""
 
     def process_formdata(self, valuelist):
         if valuelist:
             valuelist = [value.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
                          for value in valuelist]
         super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(_l("Indiquez un nombre, par exemple 840 ou 840,50."))
 
 
 def euros_field(label, required=False):
-    """A price in euros (two decimals, not negative); services take integer cents."""
+    """A price in euros (two decimals, not negative, at most MAX_EUROS); services take integer cents."""
     from wtforms.validators import InputRequired
     validators = [InputRequired(message=_l("Indiquez un montant."))] if required else [Optional()]
-    validators.append(NumberRange(min=0, message=_l("Le montant ne peut pas être négatif.")))
+    validators += [NumberRange(min=0, message=_l("Le montant ne peut pas être négatif.")),
+                   NumberRange(max=MAX_EUROS, message=_l("Le montant ne peut pas dépasser 10 000 000 €."))]
     return FrenchDecimalField(label, places=2, validators=validators,
                               render_kw={"inputmode": "decimal", "step": "0.01", "min": "0"})
 

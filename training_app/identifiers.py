@@ -9,7 +9,7 @@ def normalise_siret(value: str | None) -> str:
 def is_valid_siret(value: str | None) -> bool:
     """14 digits whose Luhn checksum is right (La Poste's establishments excepted by INSEE rules)."""
     siret = normalise_siret(value)
-    if not re.fullmatch(r"\d{14}", siret):
+    if not re.fullmatch(r"[0-9]{14}", siret):  # \d would let other scripts' digits through
         return False
     if siret.startswith("356000000"):  # La Poste: the digits add up to a multiple of 5
         return sum(int(c) for c in siret) % 5 == 0

@@ -23,6 +23,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from training_app.documents import storage, uploads
 from training_app.extensions import db
+from training_app.form_input import without_invisible
 from training_app.models import Enrolment, Trainee, TrainingSession, User
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, enrolments, registrations
@@ -98,7 +99,8 @@ def read_table(content: bytes, kind: str) -> list[list[str]]:
     first_line = text.splitlines()[0] if text else ""
     delimiter = max(";,\t", key=first_line.count) if first_line else ";"
     try:
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return [[without_invisible(cell).strip() for cell in row]
+                for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     except csv.Error:  # a field longer than the csv module's limit, a NUL character...
         raise ServiceError(_("Ce fichier CSV est illisible (une cellule trop longue ou un caractère invalide) : "
                              "enregistrez-le de nouveau au format CSV ou .xlsx."), "file") from None
@@ -109,7 +111,7 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return without_invisible(str(value)).strip()
 
 
 def _header_key(text: str) -> str:
@@ -204,6 +206,7 @@ def _clean(row: ImportRow) -> dict:
         row.errors.append(_("Le prénom manque."))
     if values["employer_siret"] and not values["employer_name"]:
         row.errors.append(_("Un SIRET est indiqué sans le nom de la structure."))
+    row.errors.extend(message for _field, message in registrations.too_long(values))
     return cleaned
 
 

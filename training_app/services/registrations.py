@@ -56,9 +56,29 @@ class PersonDetails:
             raise ServiceError(_("Indiquez le nom."), "last_name")
         if details.employer_siret and not details.employer_name:
             raise ServiceError(_("Indiquez le nom de la structure employeuse qui a ce SIRET."), "employer_name")
+        for field, message in too_long(details.__dict__):
+            raise ServiceError(message, field)
         if not details.category:
             details.category = "employee" if details.employer_name else "individual"
         return details
+
+
+# The longest text each detail may hold: its column's size (PostgreSQL refuses longer text).
+MAX_LENGTHS = {
+    "first_name": (Trainee.first_name, _l("Le prénom")), "last_name": (Trainee.last_name, _l("Le nom")),
+    "phone": (Trainee.phone, _l("Le téléphone")), "job_title": (Trainee.job_title, _l("La fonction")),
+    "employer_name": (Employer.name, _l("Le nom de la structure")),
+}
+
+
+def too_long(values: dict) -> list[tuple[str, str]]:
+    """(field, French message) for each value longer than its column allows."""
+    found = []
+    for field, (column, what) in MAX_LENGTHS.items():
+        limit = column.type.length
+        if len(values.get(field) or "") > limit:
+            found.append((field, _("%(what)s dépasse %(max)d caractères.", what=what, max=limit)))
+    return found
 
 
 def funding_label(mode: str) -> str:
@@ -87,7 +107,7 @@ def normalise_siret(value: str) -> str:
     digits = re.sub(r"[\s.\-]", "", str(value or ""))
     if not digits:
         return ""
-    if not digits.isdigit() or len(digits) != 14:
+    if not re.fullmatch(r"[0-9]{14}", digits):  # str.isdigit() accepts other scripts' digits
         raise ServiceError(_("Le SIRET « %(value)s » doit compter 14 chiffres.", value=value), "employer_siret")
     if not is_valid_siret(digits):
         raise ServiceError(_("Le SIRET « %(value)s » n'est pas valide (clé de contrôle) : vérifiez-le.",

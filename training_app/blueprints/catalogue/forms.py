@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from training_app.forms import euros_field
+from training_app.forms import CAPACITY_RANGE, euros_field
 
 
 class ProgrammeForm(FlaskForm):
@@ -26,7 +26,7 @@ class ProgrammeForm(FlaskForm):
         NumberRange(min=0, max=1000, message=_l("La durée doit être comprise entre 0 et 1000 heures."))])
     default_capacity = IntegerField(_l("Capacité par défaut (places)"), default=15, validators=[
         InputRequired(message=_l("Indiquez une capacité.")),
-        NumberRange(min=1, max=1000, message=_l("La capacité doit être d'au moins 1 place."))])
+        *CAPACITY_RANGE])
     price_on_request = BooleanField(_l("Tarif sur demande"))
     price = euros_field(_l("Prix par stagiaire (€)"))
     accessibility_contact = TextAreaField(_l("Accessibilité : référent·e handicap et contact"))

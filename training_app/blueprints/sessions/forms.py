@@ -3,10 +3,10 @@ from datetime import time
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from training_app.forms import euros_field
+from training_app.forms import CAPACITY_RANGE, euros_field
 
 DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
 TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
@@ -40,12 +40,12 @@ class SessionForm(FlaskForm):
     modality = SelectField(_l("Modalité"), choices=[("in_person", _l("Présentiel")), ("remote", _l("À distance")),
                                                     ("mixed", _l("Mixte"))])
     capacity = IntegerField(_l("Capacité (places)"), validators=[
-        Optional(), NumberRange(min=1, max=1000, message=_l("La capacité doit être d'au moins 1 place."))])
+        Optional(), *CAPACITY_RANGE])
     price = euros_field(_l("Prix par stagiaire (€) — vide : prix de la formation"))
     # No "cancelled" here: a session is cancelled with its own action (CancelSessionForm), which cancels
     # its enrolments and tells the trainees. A cancelled session's form offers only "cancelled".
     status = SelectField(_l("État"), choices=STATUS_CHOICES)
-    contact_person = StringField(_l("Personne à contacter"))
+    contact_person = StringField(_l("Personne à contacter"), validators=[Length(max=200)])
     trainers = MultiCheckboxField(_l("Formateur·rices"), coerce=int)
 
 
