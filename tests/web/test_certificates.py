@@ -167,6 +167,8 @@ def test_a_typed_code_is_found_and_an_unknown_one_is_not(client):
     unknown = client.get("/verify/ZZZZ-ZZZZ-ZZZZ")
     assert unknown.status_code == 404 and "Code inconnu" in _text(unknown)
     assert "Indiquez le code" in _text(client.get("/verify", query_string={"code": ""}))
+    no_code = client.get("/verify", query_string={"code": "éé -"})
+    assert no_code.status_code == 200 and "ni lettre ni chiffre" in _text(no_code)
 
 
 def test_the_verification_page_is_rate_limited(app):

@@ -242,7 +242,10 @@ def trainee_download(certificate_id: int):
 def verify_form():
     form = VerifyForm(request.args)
     if request.args and form.validate():
-        return redirect(url_for("certificates.verify", code=certificate_service.normalise_code(form.code.data)))
+        code = certificate_service.normalise_code(form.code.data)
+        if code:
+            return redirect(url_for("certificates.verify", code=code))
+        form.code.errors.append(_("Ce code ne contient ni lettre ni chiffre : recopiez-le depuis le document."))
     return render_template("certificates/verify_form.html", form=form)
 
 
