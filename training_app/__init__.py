@@ -77,9 +77,9 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from training_app.models import User
-        return db.session.get(User, int(user_id))
+    def load_user(sign_in_id: str):
+        from training_app.services.users import signed_in_user
+        return signed_in_user(sign_in_id)
 
 
 
