@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from training_app.config import CONFIGS, ProductionConfig
+from training_app.config import CONFIGS, ProductionConfig, instance_secret_key
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -30,6 +30,8 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///training_app.db":
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "training_app.db")
     if not app.config.get("STORAGE_DIR"):
