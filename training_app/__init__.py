@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from training_app.config import CONFIGS, ProductionConfig
+from training_app.config import CONFIGS, ProductionConfig, instance_secret_key
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from training_app.form_input import CleanFormRequest
 
@@ -32,6 +32,8 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///training_app.db":
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "training_app.db")
     if not app.config.get("STORAGE_DIR"):
@@ -79,9 +81,9 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from training_app.models import User
-        return db.session.get(User, int(user_id))
+    def load_user(sign_in_id: str):
+        from training_app.services.users import signed_in_user
+        return signed_in_user(sign_in_id)
 
 
 

@@ -2,11 +2,14 @@
 
 Everything secret or site-specific comes from the environment; the defaults are
 only good for development and tests. Production refuses to start without a real
-SECRET_KEY.
+SECRET_KEY; development without one uses a random key kept in the instance folder.
 """
+import logging
 import os
+import secrets
 
-DEFAULT_SECRET_KEY = "dev-only-not-secret"
+# The development default of earlier versions, public in this repository: refused in production.
+PUBLIC_SECRET_KEY = "dev-only-not-secret"
 
 
 def _database_url(value: str | None, default: str) -> str:
@@ -27,7 +30,7 @@ def _bool(name: str, default: bool) -> bool:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # None: instance_secret_key() (production refuses to start)
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"), "sqlite:///training_app.db")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Generated documents (certificates, claims, convocations, uploads); default: <instance>/storage
@@ -106,11 +109,30 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         key = os.environ.get("SECRET_KEY")
-        if not key or key == DEFAULT_SECRET_KEY or len(key) < 16:
+        if not key or key == PUBLIC_SECRET_KEY or len(key) < 16:
             raise RuntimeError(
                 "SECRET_KEY must be set to a long random value in production "
                 "(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """A random key made on the first run and kept in <instance>/secret_key, readable by its owner only,
+    so that restarts keep sessions and trainees' links valid (development without SECRET_KEY)."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, encoding="ascii") as file:
+            key = file.read().strip()
+        if len(key) < 32:
+            raise RuntimeError(f"{path} holds no usable key: delete it (a new one is made) or set SECRET_KEY.")
+        return key
+    key = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(key + "\n")
+    logging.getLogger(__name__).warning("SECRET_KEY is not set: a random key was made and kept in %s", path)
+    return key
 
 
 CONFIGS = {

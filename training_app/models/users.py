@@ -1,3 +1,4 @@
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -34,6 +35,12 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What the session and the "remember me" cookie hold: the id and a fingerprint of the password,
+        so that changing the password signs out every browser signed in with the former one."""
+        fingerprint = hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        return f"{self.id}:{fingerprint}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

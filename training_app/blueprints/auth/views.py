@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -54,6 +54,10 @@ def change_password():
             attach_service_error(form, error)
         else:
             db.session.commit()
+            # Every browser signed in with the former password is now signed out; this one stays signed
+            # in (and remembered, if it was) under the new password.
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(current_user._get_current_object(), remember=remembered)
             flash(_("Votre mot de passe a été changé."), "success")
             return redirect(url_for("dashboard.home"))
     return render_template("auth/password.html", form=form)

@@ -1,0 +1,57 @@
+"""The key that signs sessions and trainees' links: never a value published in the repository."""
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from training_app import create_app
+from training_app.config import PUBLIC_SECRET_KEY, instance_secret_key
+
+PRINT_KEY = "from training_app import create_app; print(create_app().config['SECRET_KEY'])"
+
+
+def start_without_configuration(instance):
+    """create_app() in a new process, as `flask run` starts it, with neither SECRET_KEY nor TRAINING_APP_CONFIG."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in {"SECRET_KEY", "TRAINING_APP_CONFIG", "DATABASE_URL"}}
+    started = subprocess.run([sys.executable, "-c", PRINT_KEY], env={**env, "INSTANCE_PATH": str(instance)},
+                             capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+    return started.stdout.strip(), started.stderr
+
+
+def test_development_without_secret_key_makes_a_random_key_once_and_keeps_it(tmp_path):
+    key, said = start_without_configuration(tmp_path)
+    assert len(key) >= 32 and key != PUBLIC_SECRET_KEY
+    assert "SECRET_KEY is not set: a random key was made" in said
+    kept = tmp_path / "secret_key"
+    assert kept.read_text().strip() == key
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600  # readable by its owner only
+    again, said = start_without_configuration(tmp_path)
+    assert again == key and "SECRET_KEY is not set" not in said  # a restart keeps sessions and links valid
+
+
+def test_each_instance_folder_has_its_own_key(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert instance_secret_key(str(tmp_path / "a")) != instance_secret_key(str(tmp_path / "b"))
+
+
+def test_a_damaged_key_file_is_refused(tmp_path):
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(RuntimeError, match="holds no usable key"):
+        instance_secret_key(str(tmp_path))
+
+
+@pytest.mark.parametrize("key", [None, PUBLIC_SECRET_KEY, "short"])
+def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, monkeypatch, key):
+    if key is None:
+        monkeypatch.delenv("SECRET_KEY", raising=False)
+    else:
+        monkeypatch.setenv("SECRET_KEY", key)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+        create_app("production")
+    assert not (tmp_path / "secret_key").exists()
