@@ -103,7 +103,7 @@ def test_a_post_without_csrf_token_is_refused(app, admin, enrolled_session, outb
                                        "WTF_CSRF_ENABLED": True})
     client = protected.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(admin.id)
+        session["_user_id"] = admin.get_id()
         session["_fresh"] = True
     session_id = enrolled_session.id
     outbox.clear()
