@@ -47,7 +47,7 @@ def world():
 @pytest.fixture
 def sources(monkeypatch):
     """Attendance and certificates as the other features report them (set per test)."""
-    state = {"hours": {}, "open_slots": [], "certificates": None}
+    state = {"hours": {}, "open_slots": [], "certificates": None, "outdated": set()}
 
     def certificates(session):
         if state["certificates"] is not None:
@@ -57,6 +57,7 @@ def sources(monkeypatch):
     monkeypatch.setattr(funding_sources, "hours_by_enrolment", lambda session: state["hours"])
     monkeypatch.setattr(funding_sources, "open_slots", lambda session: state["open_slots"])
     monkeypatch.setattr(funding_sources, "certificates_by_enrolment", certificates)
+    monkeypatch.setattr(funding_sources, "outdated_certificates", lambda session: state["outdated"])
     return state
 
 
@@ -220,6 +221,19 @@ def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources)
     assert response.status_code == 422 and "ne peut pas partir" in text(response)
     db.session.expire_all()
     assert db.session.get(FundingClaim, claim.id).status == ClaimStatus.DRAFT
+
+
+def test_preflight_lists_certificates_to_reissue_with_a_link(admin_client, world, sources):
+    session, awa = world["session"], world["enrolments"][0]
+    factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")
+    sources["hours"] = full_hours([awa])
+    sources["outdated"] = {awa.id}  # the sheets were corrected after the certificate was issued
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Awa Diallo." in page
+    assert f'href="/sessions/{session.id}/attestations"' in page
 
 
 def test_missing_siret_and_organisation_identity_are_listed(world, sources):

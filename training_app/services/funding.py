@@ -490,13 +490,31 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                   "%(slots)s.", n=len(open_slots), date=session.start_at.strftime("%d/%m/%Y"),
                                   slots=", ".join(f"{s.date:%d/%m} {s.start_time:%H:%M}" for s in open_slots)),
                                 endpoint, values, anchor))
+    problems.extend(_certificate_problems(claim, session, agreements))
+    return problems
+
+
+def _certificate_problems(claim: FundingClaim, session: TrainingSession,
+                          agreements: list[FundingAgreement]) -> list[Problem]:
+    """Each covered trainee who attended needs a certificat de réalisation stating the hours the sheets
+    show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €."""
+    hours = funding_sources.hours_by_enrolment(session)
+    attended = [item for item in _covered(agreements, claim.funder_id)
+                if item.enrolment_id in hours and hours[item.enrolment_id].attended_minutes > 0]
     certificates = funding_sources.certificates_by_enrolment(session)
-    without = [item.enrolment.trainee.full_name for item in _covered(agreements, claim.funder_id)
+    outdated = funding_sources.outdated_certificates(session)
+    without = [item.enrolment.trainee.full_name for item in attended
                if "realisation" not in certificates.get(item.enrolment_id, {})]
+    stale = [item.enrolment.trainee.full_name for item in attended
+             if item.enrolment_id in outdated and "realisation" in certificates.get(item.enrolment_id, {})]
+    endpoint, values, anchor = funding_sources.certificates_link(session)
+    problems = []
     if without:
-        endpoint, values, anchor = funding_sources.certificates_link(session)
         problems.append(Problem(_("Certificat de réalisation non émis pour : %(names)s.", names=", ".join(without)),
                                 endpoint, values, anchor))
+    if stale:
+        problems.append(Problem(_("Certificat de réalisation à réémettre, les heures ont changé depuis son "
+                                  "émission : %(names)s.", names=", ".join(stale)), endpoint, values, anchor))
     return problems
 
 
