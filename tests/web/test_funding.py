@@ -188,6 +188,21 @@ def test_refusal_needs_a_reason(admin_client, world):
     assert db.session.get(FundingAgreement, agreement.id).status == AgreementStatus.REFUSED
 
 
+def test_answer_cannot_precede_the_request(admin_client, world):
+    agreement = factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"],
+                                         status="requested")  # requested on 01/11/2018
+    message = "La réponse du financeur ne peut pas précéder la demande (01/11/2018)."
+    granted = admin_client.post(f"/financement/accords/{agreement.id}/accorder",
+                                data={"accord-decided_on": "2018-10-31", "accord-amount": "100"})
+    assert granted.status_code == 422 and message in text(granted)
+    refused = admin_client.post(f"/financement/accords/{agreement.id}/refuser",
+                                data={"refus-decided_on": "2018-10-31", "refus-reason": "Hors plan"})
+    assert refused.status_code == 422 and message in text(refused)
+    db.session.expire_all()
+    agreement = db.session.get(FundingAgreement, agreement.id)
+    assert agreement.status == AgreementStatus.REQUESTED and agreement.decided_on is None
+
+
 # --- claims --------------------------------------------------------------------------------------------
 
 def test_a_claim_for_a_session_not_completed_is_refused(admin_client, world):
@@ -300,6 +315,35 @@ def test_payment_and_rejection_bad_input(admin_client, world, sources):
     claim = db.session.get(FundingClaim, claim.id)
     assert claim.status == ClaimStatus.REJECTED and claim.paid_cents == 0
     assert "Feuilles d'émargement illisibles" in claim.rejection_reason
+
+
+def test_rejection_cannot_precede_the_sending(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)  # sent on 10/01/2019
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-01-09", "reason": "Feuilles illisibles"})
+    assert response.status_code == 422
+    assert "Le rejet ne peut pas précéder l'envoi de la demande (10/01/2019)." in text(response)
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert claim.status == ClaimStatus.SENT and claim.rejected_on is None
+
+
+def test_sending_cannot_precede_the_training_nor_the_claim(admin_client, world, sources):
+    session, enrolments = world["session"], world["enrolments"]  # 11/12/2018 - 14/12/2018
+    factories.make_agreement(session, enrolments, funder=world["funder"], file_number="UNI-100",
+                             employer=world["employer"])
+    sources["hours"] = full_hours(enrolments)
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        db.session.commit()
+        for sent_on, message in (("2018-12-13", "ne peut pas précéder la fin de la formation (14/12/2018)"),
+                                 ("2019-01-09", "ne peut pas précéder la création de la demande (10/01/2019)")):
+            response = admin_client.post(f"/financement/demandes/{claim.id}/envoyer", data={"sent_on": sent_on})
+            assert response.status_code == 422 and message in text(response)
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert claim.status == ClaimStatus.DRAFT and claim.sent_on is None
 
 
 def test_overdue_claims_on_the_dashboard(admin_client, world, sources):
