@@ -203,6 +203,17 @@ def test_answer_cannot_precede_the_request(admin_client, world):
     assert agreement.status == AgreementStatus.REQUESTED and agreement.decided_on is None
 
 
+def test_annex_costs_refused_by_the_form_are_not_converted(admin_client, world):
+    awa = world["enrolments"][0]
+    agreement = factories.make_agreement(world["session"], [awa], funder=world["funder"])
+    # -1e30 is refused as negative; read before validating, it could not even be turned into cents (500)
+    response = admin_client.post(f"/financement/accords/{agreement.id}/frais/{awa.id}",
+                                 data={f"frais{awa.id}-travel_agreed": "-1e30"})
+    assert response.status_code == 422 and "ne peut pas être négatif" in text(response)
+    db.session.expire_all()
+    assert db.session.get(FundingAgreement, agreement.id).trainees[0].travel_agreed_cents == 0
+
+
 # --- claims --------------------------------------------------------------------------------------------
 
 def test_a_claim_for_a_session_not_completed_is_refused(admin_client, world):
