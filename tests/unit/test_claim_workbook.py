@@ -87,3 +87,30 @@ def test_invoice_lists_trainees_totals_and_vat_mention():
     assert "Awa DIALLO" in cells and "Julien LE BIHAN" in cells and "UNI-1" in cells
     assert "570,00 €" in cells  # 315 + 255
     assert "17 h" in cells
+
+
+def test_rate_of_an_amount_spread_over_hours_times_hours_gives_each_line():
+    # 1 000 € over 3 × 21 h: 15,873016 €/h. Rounded to 15,87 €/h, 21 h would make 333,27 €, not 333,33 €.
+    data = snapshot([AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260), figures(2, "Julien LE BIHAN", 1020),
+                                              figures(3, "Sophie RENAUD", 1260)), amount_cents=100000)])
+    document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
+    rows = [[cell.text for cell in row.cells] for table in document.tables for row in table.rows]
+    printed = [(row[i - 1], row[i], row[i + 1]) for row in rows for i, cell in enumerate(row) if cell.endswith("€/h")]
+    assert [rate for _hours, rate, _amount in printed] == ["15,873016 €/h"] * 3
+    for hours, rate, amount in printed:
+        hours = Decimal(hours.removesuffix(" h"))
+        rate = Decimal(rate.removesuffix(" €/h").replace(",", "."))
+        amount = Decimal(amount.removesuffix(" €").replace("\u202f", "").replace(",", "."))
+        assert (rate * hours).quantize(Decimal("0.01")) == amount
+    assert [amount for _h, _r, amount in printed] == ["333,33 €", "269,84 €", "333,33 €"]
+
+    sheet = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data)))["Stagiaires"]
+    col = {cell.value: cell.column_letter for cell in sheet[1]}
+    for row in range(2, 5):
+        rate_cell = sheet[f"{col['Taux horaire']}{row}"]
+        rate = Decimal(str(rate_cell.value))
+        hours = Decimal(str(sheet[f"{col['Heures réalisées']}{row}"].value))
+        amount = Decimal(str(sheet[f"{col['Frais pédagogiques']}{row}"].value))
+        assert rate == Decimal("15.873016") and (rate * hours).quantize(Decimal("0.01")) == amount
+        shown_decimals = len(re.search(r"\.([0#]+)", rate_cell.number_format).group(1))
+        assert shown_decimals >= 6  # the cell shows the rate it holds, not 15,8730

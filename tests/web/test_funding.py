@@ -47,7 +47,7 @@ def world():
 @pytest.fixture
 def sources(monkeypatch):
     """Attendance and certificates as the other features report them (set per test)."""
-    state = {"hours": {}, "open_slots": [], "certificates": None}
+    state = {"hours": {}, "open_slots": [], "certificates": None, "outdated": set()}
 
     def certificates(session):
         if state["certificates"] is not None:
@@ -57,6 +57,7 @@ def sources(monkeypatch):
     monkeypatch.setattr(funding_sources, "hours_by_enrolment", lambda session: state["hours"])
     monkeypatch.setattr(funding_sources, "open_slots", lambda session: state["open_slots"])
     monkeypatch.setattr(funding_sources, "certificates_by_enrolment", certificates)
+    monkeypatch.setattr(funding_sources, "outdated_certificates", lambda session: state["outdated"])
     return state
 
 
@@ -187,6 +188,32 @@ def test_refusal_needs_a_reason(admin_client, world):
     assert db.session.get(FundingAgreement, agreement.id).status == AgreementStatus.REFUSED
 
 
+def test_answer_cannot_precede_the_request(admin_client, world):
+    agreement = factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"],
+                                         status="requested")  # requested on 01/11/2018
+    message = "La réponse du financeur ne peut pas précéder la demande (01/11/2018)."
+    granted = admin_client.post(f"/financement/accords/{agreement.id}/accorder",
+                                data={"accord-decided_on": "2018-10-31", "accord-amount": "100"})
+    assert granted.status_code == 422 and message in text(granted)
+    refused = admin_client.post(f"/financement/accords/{agreement.id}/refuser",
+                                data={"refus-decided_on": "2018-10-31", "refus-reason": "Hors plan"})
+    assert refused.status_code == 422 and message in text(refused)
+    db.session.expire_all()
+    agreement = db.session.get(FundingAgreement, agreement.id)
+    assert agreement.status == AgreementStatus.REQUESTED and agreement.decided_on is None
+
+
+def test_annex_costs_refused_by_the_form_are_not_converted(admin_client, world):
+    awa = world["enrolments"][0]
+    agreement = factories.make_agreement(world["session"], [awa], funder=world["funder"])
+    # -1e30 is refused as negative; read before validating, it could not even be turned into cents (500)
+    response = admin_client.post(f"/financement/accords/{agreement.id}/frais/{awa.id}",
+                                 data={f"frais{awa.id}-travel_agreed": "-1e30"})
+    assert response.status_code == 422 and "ne peut pas être négatif" in text(response)
+    db.session.expire_all()
+    assert db.session.get(FundingAgreement, agreement.id).trainees[0].travel_agreed_cents == 0
+
+
 # --- claims --------------------------------------------------------------------------------------------
 
 def test_a_claim_for_a_session_not_completed_is_refused(admin_client, world):
@@ -220,6 +247,19 @@ def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources)
     assert response.status_code == 422 and "ne peut pas partir" in text(response)
     db.session.expire_all()
     assert db.session.get(FundingClaim, claim.id).status == ClaimStatus.DRAFT
+
+
+def test_preflight_lists_certificates_to_reissue_with_a_link(admin_client, world, sources):
+    session, awa = world["session"], world["enrolments"][0]
+    factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")
+    sources["hours"] = full_hours([awa])
+    sources["outdated"] = {awa.id}  # the sheets were corrected after the certificate was issued
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Awa Diallo." in page
+    assert f'href="/sessions/{session.id}/attestations"' in page
 
 
 def test_missing_siret_and_organisation_identity_are_listed(world, sources):
@@ -286,6 +326,35 @@ def test_payment_and_rejection_bad_input(admin_client, world, sources):
     claim = db.session.get(FundingClaim, claim.id)
     assert claim.status == ClaimStatus.REJECTED and claim.paid_cents == 0
     assert "Feuilles d'émargement illisibles" in claim.rejection_reason
+
+
+def test_rejection_cannot_precede_the_sending(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)  # sent on 10/01/2019
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-01-09", "reason": "Feuilles illisibles"})
+    assert response.status_code == 422
+    assert "Le rejet ne peut pas précéder l'envoi de la demande (10/01/2019)." in text(response)
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert claim.status == ClaimStatus.SENT and claim.rejected_on is None
+
+
+def test_sending_cannot_precede_the_training_nor_the_claim(admin_client, world, sources):
+    session, enrolments = world["session"], world["enrolments"]  # 11/12/2018 - 14/12/2018
+    factories.make_agreement(session, enrolments, funder=world["funder"], file_number="UNI-100",
+                             employer=world["employer"])
+    sources["hours"] = full_hours(enrolments)
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        db.session.commit()
+        for sent_on, message in (("2018-12-13", "ne peut pas précéder la fin de la formation (14/12/2018)"),
+                                 ("2019-01-09", "ne peut pas précéder la création de la demande (10/01/2019)")):
+            response = admin_client.post(f"/financement/demandes/{claim.id}/envoyer", data={"sent_on": sent_on})
+            assert response.status_code == 422 and message in text(response)
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert claim.status == ClaimStatus.DRAFT and claim.sent_on is None
 
 
 def test_overdue_claims_on_the_dashboard(admin_client, world, sources):

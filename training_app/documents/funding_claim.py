@@ -17,7 +17,7 @@ from training_app.formatting import money
 
 EUROS = '#,##0.00 "€"'
 HOURS = "0.00"
-RATE = '#,##0.00## "€"'
+RATE = '#,##0.00#### "€"'  # every decimal of the rate applied (kept to 1/10000 of a cent), so rate × hours = amount
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BOLD = Font(bold=True)  # shared: a 500-line claim sets it on hundreds of cells
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
@@ -248,8 +248,11 @@ def invoice_context(snapshot: dict, invoice_date: date) -> dict:
 
 
 def _rate_label(rate_cents: str) -> str:
-    euros = (Decimal(rate_cents) / 100).quantize(Decimal("0.01"))
-    return f"{euros:.2f}".replace(".", ",") + " €/h"
+    """The rate applied, with every decimal it has (at least two): an agreed amount spread over the
+    hours gives 15,873016 €/h, which times 21 h gives the line's 333,33 €; rounded to 15,87 it would not."""
+    euros = f"{Decimal(rate_cents) / 100:.6f}".rstrip("0")
+    whole, decimals = euros.split(".")
+    return f"{whole},{decimals.ljust(2, '0')} €/h"
 
 
 def invoice(snapshot: dict, invoice_date: date) -> bytes:

@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
-from training_app.clock import local_now, utcnow
+from training_app.clock import local_now, to_local, utcnow
 from training_app.extensions import db
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus, Employer, Enrolment,
@@ -221,6 +221,7 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
         raise ServiceError(_("Indiquez le montant accordé."), "amount")
     _not_negative(amount_cents, "amount")
     _not_negative(hourly_rate_cents, "hourly_rate")
+    _check_decided_on(agreement, decided_on)
     if file_number is not None and file_number.strip() != agreement.file_number:
         data = _data_of(agreement)
         data.file_number = file_number
@@ -241,11 +242,21 @@ def refuse(agreement: FundingAgreement, reason: str, decided_on: date) -> None:
         raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : il ne change plus."))
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du refus."), "reason")
+    _check_decided_on(agreement, decided_on)
     before = agreement.status
     agreement.status = AgreementStatus.REFUSED
     agreement.decided_on = decided_on
     agreement.refusal_reason = reason.strip()
     audit.record(agreement, "refused", from_state=before, to_state=agreement.status, reason=agreement.refusal_reason)
+
+
+def _check_decided_on(agreement: FundingAgreement, decided_on: date) -> None:
+    """The funder answers a request once it was made."""
+    if decided_on is None:
+        raise ServiceError(_("Indiquez la date de la réponse."), "decided_on")
+    if decided_on < agreement.requested_on:
+        raise ServiceError(_("La réponse du financeur ne peut pas précéder la demande (%(date)s).",
+                             date=agreement.requested_on.strftime("%d/%m/%Y")), "decided_on")
 
 
 def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
@@ -490,13 +501,31 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                   "%(slots)s.", n=len(open_slots), date=session.start_at.strftime("%d/%m/%Y"),
                                   slots=", ".join(f"{s.date:%d/%m} {s.start_time:%H:%M}" for s in open_slots)),
                                 endpoint, values, anchor))
+    problems.extend(_certificate_problems(claim, session, agreements))
+    return problems
+
+
+def _certificate_problems(claim: FundingClaim, session: TrainingSession,
+                          agreements: list[FundingAgreement]) -> list[Problem]:
+    """Each covered trainee who attended needs a certificat de réalisation stating the hours the sheets
+    show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €."""
+    hours = funding_sources.hours_by_enrolment(session)
+    attended = [item for item in _covered(agreements, claim.funder_id)
+                if item.enrolment_id in hours and hours[item.enrolment_id].attended_minutes > 0]
     certificates = funding_sources.certificates_by_enrolment(session)
-    without = [item.enrolment.trainee.full_name for item in _covered(agreements, claim.funder_id)
+    outdated = funding_sources.outdated_certificates(session)
+    without = [item.enrolment.trainee.full_name for item in attended
                if "realisation" not in certificates.get(item.enrolment_id, {})]
+    stale = [item.enrolment.trainee.full_name for item in attended
+             if item.enrolment_id in outdated and "realisation" in certificates.get(item.enrolment_id, {})]
+    endpoint, values, anchor = funding_sources.certificates_link(session)
+    problems = []
     if without:
-        endpoint, values, anchor = funding_sources.certificates_link(session)
         problems.append(Problem(_("Certificat de réalisation non émis pour : %(names)s.", names=", ".join(without)),
                                 endpoint, values, anchor))
+    if stale:
+        problems.append(Problem(_("Certificat de réalisation à réémettre, les heures ont changé depuis son "
+                                  "émission : %(names)s.", names=", ".join(stale)), endpoint, values, anchor))
     return problems
 
 
@@ -513,6 +542,14 @@ def send(claim: FundingClaim, sent_on: date) -> None:
         raise ServiceError(_("Indiquez la date d'envoi."), "sent_on")
     if sent_on > local_now().date():
         raise ServiceError(_("La date d'envoi ne peut pas être dans le futur."), "sent_on")
+    training_end = max(s.end_at for s in claim.sessions).date()
+    if sent_on < training_end:
+        raise ServiceError(_("La date d'envoi ne peut pas précéder la fin de la formation (%(date)s).",
+                             date=training_end.strftime("%d/%m/%Y")), "sent_on")
+    created_on = to_local(claim.created_at).date()
+    if sent_on < created_on:
+        raise ServiceError(_("La date d'envoi ne peut pas précéder la création de la demande (%(date)s).",
+                             date=created_on.strftime("%d/%m/%Y")), "sent_on")
     refresh(claim)
     problems = preflight(claim)
     if problems:
@@ -561,6 +598,9 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:
         raise ServiceError(_("Indiquez le motif du rejet."), "reason")
     if rejected_on is None or rejected_on > local_now().date():
         raise ServiceError(_("Indiquez une date de rejet qui n'est pas dans le futur."), "rejected_on")
+    if claim.sent_on and rejected_on < claim.sent_on:
+        raise ServiceError(_("Le rejet ne peut pas précéder l'envoi de la demande (%(date)s).",
+                             date=claim.sent_on.strftime("%d/%m/%Y")), "rejected_on")
     before = claim.status
     claim.status = ClaimStatus.REJECTED
     claim.rejected_on = rejected_on

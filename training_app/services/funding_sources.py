@@ -45,6 +45,14 @@ def certificates_by_enrolment(session: TrainingSession) -> dict[int, dict]:
     return certificates.current_documents_for_session(session)
 
 
+def outdated_certificates(session: TrainingSession) -> set[int]:
+    """Enrolments whose issued documents state other hours than the sheets now do (a closed sheet was
+    corrected after issuing): their documents must be issued again."""
+    from training_app.services import certificates
+
+    return {row.enrolment.id for row in certificates.session_overview(session) if row.outdated}
+
+
 def certificates_link(session: TrainingSession) -> tuple[str, dict, str]:
     """(endpoint, values, anchor) of the page where the session's certificates are issued."""
     return "certificates.session_documents", {"session_id": session.id}, ""

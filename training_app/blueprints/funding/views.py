@@ -274,11 +274,16 @@ def agreement_annex(agreement_id: int, enrolment_id: int):
         flash(_("Ce·tte stagiaire n'est pas couvert·e par cet accord."), "danger")
         return redirect(url_for("funding.agreement_edit", agreement_id=agreement_id))
     annex_form = AnnexCostsForm(prefix=f"frais{enrolment_id}")
-    amounts = {f"{kind}_{which}_cents": to_cents(getattr(annex_form, f"{kind}_{which}").data)
-               for kind in ANNEX_KINDS for which in ("agreed", "actual")}
-    done = _submit(annex_form, lambda: funding_service.set_annex_costs(item, amounts), _("Frais annexes enregistrés."),
+    done = _submit(annex_form, lambda: funding_service.set_annex_costs(item, _annex_amounts(annex_form)),
+                   _("Frais annexes enregistrés."),
                    url_for("funding.agreement_edit", agreement_id=agreement_id) + "#frais")
     return done or _agreement_page(agreement, annex_forms={enrolment_id: annex_form}, status=422)
+
+
+def _annex_amounts(annex_form: AnnexCostsForm) -> dict:
+    """The validated form's amounts in cents (read only once the form is valid: a refused entry is no amount)."""
+    return {f"{kind}_{which}_cents": to_cents(getattr(annex_form, f"{kind}_{which}").data)
+            for kind in ANNEX_KINDS for which in ("agreed", "actual")}
 
 
 # --- claims --------------------------------------------------------------------------------------------
