@@ -31,6 +31,8 @@ def _times(slot) -> str:
 
 def _cell_text(cell) -> str:
     record = cell.record
+    if cell.state == "withdrawn":
+        return _withdrawn_text(cell)
     if record is None:
         return ""
     if record.is_absent:
@@ -45,6 +47,10 @@ def _cell_text(cell) -> str:
     elif cell.state == "paper":
         parts.append(_("voir la feuille papier"))
     return ", ".join(parts)
+
+
+def _withdrawn_text(cell) -> str:
+    return _("abandon le %(date)s", date=date_fr(cell.withdrawn_on, "short"))
 
 
 def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
@@ -157,6 +163,8 @@ def excel_grid(session: TrainingSession) -> bytes:
 def _excel_status(cell) -> str:
     if cell.state == "upcoming":
         return ""
+    if cell.state == "withdrawn":
+        return _withdrawn_text(cell)
     if cell.record is None:
         return _("non émargé")
     text = str(attendance.STATUS_LABELS[cell.record.status])

@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -75,21 +75,39 @@ def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
     """Totals for every confirmed or withdrawn enrolment, and any other with a record (3 queries).
 
     Planned minutes are the session's; a half-day not marked yet counts neither as attended
-    nor as absent. Minutes missed by a late arrival or an early departure are unjustified absence.
+    nor as absent, but one missed after a withdrawal is unjustified absence (see `after_withdrawal`).
+    Minutes missed by a late arrival or an early departure are unjustified absence.
     """
     slots = _session_slots(session.id)
     records = _records(select(Slot.id).where(Slot.session_id == session.id))
-    with_records = {r.enrolment_id for r in records}
-    ids = db.session.scalars(select(Enrolment.id).where(
+    listed = dict.fromkeys(r.enrolment_id for r in records)
+    listed.update(db.session.execute(select(Enrolment.id, Enrolment.withdrawn_on).where(
         Enrolment.session_id == session.id,
-        Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))).all()
-    return _sum_totals(set(ids) | with_records, slots, records)
+        Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))).all())
+    return _sum_totals(listed, slots, records)
 
 
 def totals_for(enrolment: Enrolment) -> AttendanceTotals:
     slots = _session_slots(enrolment.session_id)
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)))
-    return _sum_totals({enrolment.id}, slots, records)[enrolment.id]
+    return _sum_totals({enrolment.id: _withdrawn_on(enrolment)}, slots, records)[enrolment.id]
+
+
+def after_withdrawal(slot: Slot, withdrawn_on: date | None) -> bool:
+    """Whether a trainee who withdrew on `withdrawn_on` (None: did not) had dropped out by `slot`.
+
+    The rule, for a half-day without an attendance record (a record always wins): it falls on or
+    after the day of the withdrawal. A withdrawn trainee can no longer sign nor be marked, so a
+    half-day of the withdrawal day left without a record would otherwise stay "missing" forever;
+    a half-day attended that day was signed or marked before the withdrawal and keeps its record.
+    Such a half-day is unjustified absence: the reason of the dropout is in the enrolment, it does
+    not justify each half-day.
+    """
+    return withdrawn_on is not None and slot.date >= withdrawn_on
+
+
+def _withdrawn_on(enrolment: Enrolment) -> date | None:
+    return enrolment.withdrawn_on if enrolment.status == EnrolmentStatus.WITHDRAWN else None
 
 
 def open_slots(session: TrainingSession) -> list[Slot]:
@@ -109,10 +127,11 @@ def _records(slot_ids) -> list[AttendanceRecord]:
     return list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.slot_id.in_(slot_ids))))
 
 
-def _sum_totals(enrolment_ids, slots: list[Slot], records) -> dict[int, AttendanceTotals]:
+def _sum_totals(withdrawn_on: dict[int, date | None], slots: list[Slot], records) -> dict[int, AttendanceTotals]:
+    """Totals of the enrolments keyed in `withdrawn_on` (their withdrawal day, or None)."""
     planned = sum(slot.minutes for slot in slots)
     slot_minutes = {slot.id: slot.minutes for slot in slots}
-    totals = {i: AttendanceTotals(planned, 0, 0, 0) for i in enrolment_ids}
+    totals = {i: AttendanceTotals(planned, 0, 0, 0) for i in withdrawn_on}
     for record in records:
         total = totals.get(record.enrolment_id)
         if total is None:
@@ -123,6 +142,11 @@ def _sum_totals(enrolment_ids, slots: list[Slot], records) -> dict[int, Attendan
             total.absent_justified_minutes += missed
         else:
             total.absent_unjustified_minutes += missed
+    recorded = {(r.slot_id, r.enrolment_id) for r in records}
+    for enrolment_id, on in withdrawn_on.items():
+        totals[enrolment_id].absent_unjustified_minutes += sum(
+            slot.minutes for slot in slots
+            if after_withdrawal(slot, on) and (slot.id, enrolment_id) not in recorded)
     return totals
 
 
@@ -658,7 +682,8 @@ class GridCell:
     slot: Slot
     record: AttendanceRecord | None
     signature: Signature | None
-    state: str  # signed, missing, absent_justified, absent_unjustified, upcoming, paper
+    state: str  # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn
+    withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
 
     @property
     def status(self) -> str | None:
@@ -732,29 +757,33 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
                                            key=lambda s: s.signed_at)
         column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
                                   and not (column.sheet and column.sheet.scan_path))
-    totals = _sum_totals({e.id for e in enrolments}, slots, records)
+    withdrawn_on = {e.id: _withdrawn_on(e) for e in enrolments}
+    totals = _sum_totals(withdrawn_on, slots, records)
     rows = []
     for enrolment in enrolments:
         cells = []
         for column in columns:
             slot = column.slot
             record, signature = record_at.get((slot.id, enrolment.id)), signature_at.get((slot.id, enrolment.id))
-            state = _cell_state(column, record, signature, now)
+            state = _cell_state(column, record, signature, now, withdrawn_on[enrolment.id])
             column.signed += signature is not None
             column.missing += state == "missing"
             column.attended_minutes += record.minutes_attended if record else 0
-            cells.append(GridCell(slot, record, signature, state))
+            cells.append(GridCell(slot, record, signature, state,
+                                  withdrawn_on[enrolment.id] if state == "withdrawn" else None))
         rows.append(GridRow(enrolment, cells, totals[enrolment.id]))
     return SessionGrid(session, columns, rows)
 
 
-def _cell_state(column: SlotColumn, record, signature, now: datetime) -> str:
+def _cell_state(column: SlotColumn, record, signature, now: datetime, withdrawn_on: date | None) -> str:
     if record is not None and record.is_absent:
         return record.status
     if signature is not None:
         return "signed"
     if column.sheet is not None and column.sheet.scan_path and record is not None:
         return "paper"
+    if record is None and after_withdrawal(column.slot, withdrawn_on):
+        return "withdrawn"
     if record is None and now < signing_window(column.slot)[0]:
         return "upcoming"
     return "missing"
