@@ -4,6 +4,7 @@ import pytest
 
 from tests import factories
 from training_app import formatting
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, EnrolmentStatus
 from training_app.services import ServiceError, audit, enrolments, mail, programmes, users
@@ -87,6 +88,17 @@ def test_a_serving_process_captures_mail_in_the_outbox_file_only(app, monkeypatc
         mail.deliver(mail.Mail(to=[f"personne{n}@example.org"], subject="Sujet", body="Corps"))
     assert len(app.extensions["outbox"]) == before
     assert [m["to"] for m in mail.captured(app)] == [[f"personne{n}@example.org"] for n in (2, 1, 0)]
+
+
+def test_captured_mail_is_dated_when_it_was_written(app, monkeypatch, tmp_path):
+    """Not when the transaction's commit delivered it: the demo writes its 2018 convocations at a frozen time
+    and commits after; the outbox said they were sent the day the demo was loaded."""
+    monkeypatch.setitem(app.config, "TESTING", False)
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    with frozen_at(datetime(2018, 11, 26, 9, 30)):
+        message = mail.Mail(to=["awa@example.org"], subject="Convocation", body="Corps")
+    mail.deliver(message)
+    assert mail.captured(app)[0]["at"] == datetime(2018, 11, 26, 8, 30)  # UTC
 
 
 @pytest.mark.parametrize("minutes, shown", [(420, "7 h"), (210, "3 h 30"), (0, "0 h")])

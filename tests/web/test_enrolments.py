@@ -233,3 +233,4 @@ def test_the_outbox_page_shows_captured_mail(admin_client, app):
     finally:
         os.remove(path)
     assert "Votre inscription est confirmée" in page and "awa@example.org" in page and "convocation.docx" in page
+    assert "19/02/2030 à 10h00" in page  # written at 09:00 UTC, shown in French local time

@@ -16,6 +16,7 @@ import smtplib
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -41,6 +42,7 @@ class Mail:
     attachments: list[Attachment] = field(default_factory=list)
     tag: str = ""  # what the message is about, e.g. "convocation:12"
     message_id: str = ""  # given by the SMTP sender on the first attempt, kept by the next ones
+    queued_at: datetime = field(default_factory=utcnow)  # UTC: when the application wrote it
 
 
 def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str = "") -> Mail:
@@ -84,7 +86,10 @@ def captured(app) -> list[dict]:
     if not os.path.exists(path):
         return []
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()][::-1]
+        records = [json.loads(line) for line in handle if line.strip()][::-1]
+    for record in records:  # "at": when the message was written (UTC)
+        record["at"] = datetime.fromisoformat(record["at"]) if record.get("at") else None
+    return records
 
 
 def _capture(app, message: Mail) -> None:
@@ -94,7 +99,7 @@ def _capture(app, message: Mail) -> None:
     # A serving process keeps nothing in memory (it would grow with every message): the file is the outbox.
     record = asdict(message)
     record["attachments"] = [a.filename for a in message.attachments]
-    record["at"] = utcnow().isoformat(timespec="seconds")
+    record["at"] = record.pop("queued_at").isoformat(timespec="seconds")
     with open(outbox_path(app), "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
