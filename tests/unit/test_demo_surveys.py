@@ -2,7 +2,7 @@
 from training_app import demo
 from training_app.demo.sessions import past_session, upcoming_session
 from training_app.extensions import db
-from training_app.models import LearningOutcome, Survey, SurveyParticipation, SurveyResponse
+from training_app.models import AttendanceRecord, LearningOutcome, Survey, SurveyParticipation, SurveyResponse
 from training_app.services import outcomes
 from training_app.services import survey_results
 from training_app.services import surveys as survey_service
@@ -33,6 +33,12 @@ def test_demo_surveys_and_outcomes():
     by_enrolment = outcomes.results_for_session(past)
     assessed = [code for rows in by_enrolment.values() for _o, code, _c in rows]
     assert len(assessed) == 12 * 6 and assessed.count("acquired") > 50
+    # The comments, printed on the attestations beside the hours, speak of an absence only where the sheets
+    # show one: Karim Benali's Thursday afternoon.
+    absent = {r.enrolment_id for r in db.session.scalars(db.select(AttendanceRecord)) if r.is_absent}
+    mentions = {enrolment_id for enrolment_id, rows in by_enrolment.items()
+                for _o, _code, comment in rows if "absen" in (comment or "").lower() or "manqué" in (comment or "")}
+    assert len(absent) == 1 and mentions == absent
     assert "bilan final oral" in outcomes.review_for(past).text.lower()
 
     upcoming = upcoming_session()
