@@ -20,13 +20,14 @@ def register(app) -> None:
 def seed_demo(force: bool) -> None:
     """Load the reference course and its demo accounts (idempotent)."""
     from training_app import demo
+    from training_app.formatting import label
 
     if current_app.config.get("SESSION_COOKIE_SECURE") and not force:
         raise click.ClickException("seed-demo refuses to run with the production configuration.")
     demo.seed()
     click.echo("Données de démonstration prêtes. Comptes de démonstration :")
     for email, name, role, password in demo.ACCOUNTS:
-        click.echo(f"  {role:<8} {email:<34} mot de passe : {password}   ({name})")
+        click.echo(f"  {label(role):<20} {email:<34} mot de passe : {password}   ({name})")
 
 
 @click.command("create-user")
