@@ -3,7 +3,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from training_app.documents import storage, uploads
-from training_app.extensions import db
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import Organisation
 from training_app.services import ServiceError, audit

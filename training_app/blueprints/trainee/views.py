@@ -1,6 +1,5 @@
 """A trainee's own pages, reached through their personal link (no password)."""
 from flask import g, render_template
-from flask_babel import gettext as _
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.trainee import bp
