@@ -442,15 +442,32 @@ def invited_count(survey: Survey) -> int:
     return db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(survey.session_id).subquery()))
 
 
+def is_invited(participation=SurveyParticipation, survey=Survey):
+    """SQL condition: the participation's trainee is still invited to the survey (an eligible enrolment
+    in its session); `participation` and `survey` are the (possibly aliased) entities of the query."""
+    return db.select(Enrolment.id).where(
+        Enrolment.session_id == survey.session_id, Enrolment.trainee_id == participation.trainee_id,
+        Enrolment.status.in_(ELIGIBLE_STATUSES)).exists()
+
+
+def responded_per_survey(survey_ids: list[int]) -> dict[int, int]:
+    """Survey id -> number of invited trainees who answered it (one query). Someone who answered and then
+    cancelled is no longer counted, as they are no longer among the invited (nor in non_respondents)."""
+    if not survey_ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(SurveyParticipation.survey_id, func.count(SurveyParticipation.id))
+        .join(Survey, Survey.id == SurveyParticipation.survey_id)
+        .where(SurveyParticipation.survey_id.in_(survey_ids), is_invited())
+        .group_by(SurveyParticipation.survey_id)).all())
+
+
 def surveys_of_session(session: TrainingSession) -> list[dict]:
     """Each survey of the session with its response count (three queries whatever the number)."""
     surveys = db.session.scalars(
         db.select(Survey).where(Survey.session_id == session.id)
         .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
-    counts = dict(db.session.execute(
-        db.select(SurveyParticipation.survey_id, func.count(SurveyParticipation.id))
-        .where(SurveyParticipation.survey_id.in_([s.id for s in surveys]))
-        .group_by(SurveyParticipation.survey_id)).all()) if surveys else {}
+    counts = responded_per_survey([s.id for s in surveys])
     invited = db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(session.id).subquery()))
     now = local_now()
     return [{"survey": s, "responded": counts.get(s.id, 0), "invited": invited, "state": window_state(s, now)}
