@@ -369,15 +369,26 @@ def _check_window(opens_at: datetime, closes_at: datetime) -> None:
 
 def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: datetime | None = None,
            closes_at: datetime | None = None) -> Survey:
-    """Give a questionnaire to the trainees of a session (default dates by kind)."""
+    """Give a questionnaire to the trainees of a session (default dates by kind).
+
+    One version of a questionnaire per session: with two, a trainee would answer it twice (the version
+    they answered stays, see new_version) and the programme's results would count them twice.
+    """
     if questionnaire.archived:
         raise ServiceError(_("Cette version du questionnaire est archivée."), "questionnaire_id")
     if not questionnaire.questions:
         raise ServiceError(_("Ce questionnaire n'a aucune question."), "questionnaire_id")
-    taken = db.session.scalar(db.select(Survey.id).where(
-        Survey.session_id == session.id, Survey.questionnaire_id == questionnaire.id))
-    if taken is not None:
+    lineage_id = questionnaire.lineage_id or questionnaire.id
+    taken = db.session.execute(
+        db.select(Questionnaire.id, Questionnaire.version).join(Survey, Survey.questionnaire_id == Questionnaire.id)
+        .where(Survey.session_id == session.id,
+               func.coalesce(Questionnaire.lineage_id, Questionnaire.id) == lineage_id).limit(1)).first()
+    if taken is not None and taken.id == questionnaire.id:
         raise ServiceError(_("Ce questionnaire est déjà proposé dans cette session."), "questionnaire_id")
+    if taken is not None:
+        raise ServiceError(_("Ce questionnaire est déjà proposé dans cette session, dans sa version %(version)d : "
+                             "les stagiaires qui y ont répondu répondraient une seconde fois.",
+                             version=taken.version), "questionnaire_id")
     default_opens, default_closes = default_window(session, questionnaire)
     opens_at, closes_at = opens_at or default_opens, closes_at or default_closes
     _check_window(opens_at, closes_at)
