@@ -13,7 +13,8 @@ subtracted down to a small group.
 
 Anonymous answers become responses only when their survey is closed (services/surveys.release_pending):
 the loaders of closed results release them first, in the caller's transaction, which the views commit.
-The number of trainees who answered always comes from the participations, released or not.
+The number of trainees who answered always comes from the participations, released or not, of the
+trainees still invited (responded_per_survey): one who answered and then cancelled is not counted.
 """
 import io
 import json
