@@ -134,3 +134,47 @@ def test_released_responses_share_the_release_transaction_id_not_the_participati
     assert len(released) == 3 and len(set(released)) == 1
     assert answers == set(released)
     assert still == answered and not set(released) & answered
+
+
+REOPENED = (datetime(2030, 3, 23, 9, 0), datetime(2030, 3, 30, 18, 0))
+CLOSED_AGAIN = datetime(2030, 3, 31, 9, 0)
+
+
+def _released_then_reopened_and_released_again():
+    """One answer, released at the first closing (too few to show); the office reopens the survey for a
+    week, two more trainees answer, it closes again and is released again. Returns the survey and the id
+    of the response released first."""
+    survey, _ = _answered([(1, "no", "Très déçue par l'accueil")])
+    with frozen_at(CLOSED):
+        assert survey_service.release_pending(survey) == 1
+        db.session.commit()
+        first_id = db.session.scalar(db.select(SurveyResponse.id))
+        survey_service.update_window(survey, *REOPENED)  # fewer than 3 responses: allowed
+        db.session.commit()
+    for comment in ("Super", "Bien"):
+        factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee,
+                                {1: "5", 2: "yes", 3: comment})
+    with frozen_at(CLOSED_AGAIN):
+        assert survey_service.release_pending(survey) == 2  # the two new ones were pending
+        db.session.commit()
+    return survey, first_id
+
+
+def test_a_reopened_survey_releases_its_earlier_answers_again_with_the_new_ones():
+    survey, first_id = _released_then_reopened_and_released_again()
+    assert _stored_answers(survey) == [(1, False, "Très déçue par l'accueil"), (5, True, "Bien"),
+                                       (5, True, "Super")]
+    assert db.session.get(SurveyResponse, first_id) is None  # written again, under a new random id
+    assert _count(SurveyPendingAnswers.id) == 0 and _count(SurveyParticipation.response_id) == 0
+
+
+@pytest.mark.postgres_only
+def test_a_reopened_survey_has_all_its_responses_written_by_one_transaction(app):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: xmin is PostgreSQL's transaction id")
+    survey, _ = _released_then_reopened_and_released_again()
+    with db.engine.connect() as conn:
+        responses = {row[0] for row in conn.execute(
+            text("SELECT xmin::text FROM survey_responses WHERE survey_id = :s"), {"s": survey.id})}
+        answers = {row[0] for row in conn.execute(text("SELECT xmin::text FROM survey_answers"))}
+    assert len(responses) == 1 and answers == responses  # the early respondent is not alone in a batch

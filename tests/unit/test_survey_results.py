@@ -5,6 +5,7 @@ from decimal import Decimal
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
+from training_app.services import enrolments as enrolment_service
 from training_app.services import survey_results as results_service
 from training_app.services import surveys as survey_service
 from training_app.services.survey_results import QuestionSpec, aggregate
@@ -86,6 +87,27 @@ def test_survey_results_read_the_stored_answers():
     assert [b.count for b in rating.bars] == [0, 1, 0, 1, 1]
     assert _bars(yes_no) == [("Oui", 2, 67), ("Non", 1, 33)]
     assert sorted(text.texts) == ["Texte 2", "Texte 4", "Texte 5"]
+
+
+def test_a_trainee_who_answered_then_cancelled_leaves_the_rate_and_the_named_answers():
+    survey = factories.make_survey(questionnaire=factories.make_questionnaire(anonymous=False))
+    a, b, c, d = (factories.make_enrolment(survey.session) for _ in range(4))
+    for enrolment, rating in ((a, "1"), (b, "4"), (c, "5")):
+        factories.answer_survey(survey, enrolment.trainee, {1: rating, 2: "yes"})
+    with frozen_at(AFTER_CLOSING):
+        before = results_service.survey_results(survey)  # counted, and kept between requests
+    assert (before.invited, before.responded, before.questions[0].average) == (4, 3, Decimal("3.3"))
+    enrolment_service.cancel(a, "Empêchement")  # before the start: a is no longer invited
+    db.session.commit()
+    with frozen_at(AFTER_CLOSING):
+        results = results_service.survey_results(survey)
+        named = results_service.named_responses(survey)
+        listed = survey_service.surveys_of_session(survey.session)[0]
+    assert (results.invited, results.responded, results.rate) == (3, 2, 67)  # not 3 of 3
+    assert results.questions[0].answered == 2 and results.questions[0].average == Decimal("4.5")
+    assert {row["name"] for row in named} == {b.trainee.full_name, c.trainee.full_name}
+    assert (listed["responded"], listed["invited"]) == (2, 3)
+    assert [t.id for t in survey_service.non_respondents(survey)] == [d.trainee_id]
 
 
 def test_programme_results_gather_every_session_of_the_period_and_every_version():

@@ -152,6 +152,20 @@ def test_attach_refuses_twice_and_a_bad_window():
         survey_service.attach(session, factories.make_questionnaire(questions=[]))
 
 
+def test_attach_refuses_another_version_of_a_questionnaire_the_session_has():
+    survey = factories.make_survey()
+    factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "5", 2: "yes"})
+    second = survey_service.new_version(survey.questionnaire)  # the answered survey keeps version 1
+    third = survey_service.new_version(second)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="dans sa version 1 : les stagiaires qui y ont répondu") as error:
+        survey_service.attach(survey.session, third)
+    assert error.value.field == "questionnaire_id"
+    survey_service.attach(survey.session, factories.make_questionnaire())  # another questionnaire: fine
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(Survey.id))) == 2
+
+
 def test_detaching_is_refused_once_answered():
     survey = factories.make_survey()
     factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "3", 2: "no"})

@@ -10,6 +10,7 @@ from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import (Question, Questionnaire, Survey, SurveyParticipation, SurveyPendingAnswers,
                                  SurveyResponse)
+from training_app.services import surveys as survey_service
 
 OPEN = datetime(2030, 3, 10, 12, 0)  # inside the factory survey's window (8 to 22 March 2030)
 CLOSED = datetime(2030, 3, 23, 9, 0)  # the morning after it closed: anonymous results show from then on
@@ -151,6 +152,18 @@ def test_editing_an_answered_questionnaire_is_refused_and_a_new_version_is_made(
     db.session.expire_all()
     assert db.session.get(Questionnaire, copy.id).title == "Satisfaction v2"
     assert db.session.get(Questionnaire, questionnaire.id).archived
+
+
+def test_attaching_a_new_version_to_a_session_that_answered_the_old_one_is_refused_on_the_form(admin_client):
+    survey = factories.make_survey()
+    factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "5", 2: "yes"})
+    second = survey_service.new_version(survey.questionnaire)
+    db.session.commit()
+    response = admin_client.post(f"/sessions/{survey.session_id}/questionnaires/ajouter",
+                                 data={"questionnaire_id": second.id})
+    assert response.status_code == 200
+    assert "déjà proposé dans cette session, dans sa version 1" in _text(response)
+    assert db.session.scalars(db.select(Survey.questionnaire_id)).all() == [survey.questionnaire_id]
 
 
 def test_admin_attaches_questionnaires_to_a_session(admin_client):

@@ -11,7 +11,13 @@ On PostgreSQL every row also carries the id of the transaction that wrote it (`x
 response written with its participation could be matched through it. So an anonymous
 questionnaire keeps its answers in `survey_pending_answers` until it closes; then they are
 all released together, in a shuffled order, as responses written by one transaction
-(services/surveys.release_pending).
+(services/surveys.release_pending); a survey reopened and closed again has all its responses,
+the earlier ones too, released again together.
+
+What is protected: the released responses. What is not: a pending row is written by the
+trainee's own transaction, so while the survey is open it shares its xmin with the trainee's
+participation; anyone reading the database (not the pages, which never show pending answers)
+can link the two until the release.
 """
 import secrets
 from datetime import datetime
@@ -177,8 +183,10 @@ class SurveyPendingAnswers(db.Model):
     """The answers of one trainee to an anonymous survey that is still open, waiting to be released.
 
     `answers` is what services/surveys.validate_answers() returns (question id -> answer columns).
-    Names nobody, no timestamp, no link to the participation; its id is random. Deleted once the
-    answers become responses, after the survey closed.
+    Names nobody, no timestamp, no column pointing at the participation; its id is random. But on
+    PostgreSQL it carries the same transaction id (xmin) as the participation written with it, so
+    until the release it can be linked to the trainee by whoever reads the database. Deleted once
+    the answers become responses, after the survey closed.
     """
 
     __tablename__ = "survey_pending_answers"

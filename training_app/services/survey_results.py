@@ -13,7 +13,8 @@ subtracted down to a small group.
 
 Anonymous answers become responses only when their survey is closed (services/surveys.release_pending):
 the loaders of closed results release them first, in the caller's transaction, which the views commit.
-The number of trainees who answered always comes from the participations, released or not.
+The number of trainees who answered always comes from the participations, released or not, of the
+trainees still invited (responded_per_survey): one who answered and then cancelled is not counted.
 """
 import io
 import json
@@ -27,7 +28,7 @@ from flask_babel import ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import Text, cast, func
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
 from training_app.clock import local_now
 from training_app.documents.excel import write_text
@@ -36,8 +37,8 @@ from training_app.formatting import date_fr, datetime_fr, label
 from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
 from training_app.services import ServiceError
-from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES, release_closed,
-                                          release_pending, window_state)
+from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES, is_invited,
+                                          release_closed, release_pending, responded_per_survey, window_state)
 
 WITHHELD_OPEN = "open"  # an anonymous survey not closed yet (open, or not open yet)
 WITHHELD_TOO_FEW = "too_few"  # an anonymous survey closed with fewer than MIN_ANONYMOUS_RESPONSES responses
@@ -230,6 +231,16 @@ def answer_value(question: Question, answer) -> object:
     return answer.text
 
 
+def _counted_responses(survey_ids: list[int]):
+    """SQL condition on SurveyResponse: of these surveys, and not the named response of a trainee who is no
+    longer invited (who answered, then cancelled), so that answers agree with the number of respondents.
+    Anonymous responses name nobody: they are all counted."""
+    participation, survey = aliased(SurveyParticipation), aliased(Survey)
+    uninvited = db.select(participation.id).join(survey, survey.id == participation.survey_id).where(
+        participation.response_id == SurveyResponse.id, ~is_invited(participation, survey))
+    return SurveyResponse.survey_id.in_(survey_ids) & ~uninvited.exists()
+
+
 def _answer_rows(survey_ids: list[int]):
     """Every answer of these surveys, grouped by response in the order of their random ids."""
     if not survey_ids:
@@ -238,7 +249,7 @@ def _answer_rows(survey_ids: list[int]):
         db.select(SurveyAnswer.response_id, SurveyAnswer.question_id, SurveyAnswer.rating, SurveyAnswer.yes,
                   SurveyAnswer.choice, SurveyAnswer.choices, SurveyAnswer.text)
         .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-        .where(SurveyResponse.survey_id.in_(survey_ids))
+        .where(_counted_responses(survey_ids))
         .order_by(SurveyAnswer.response_id, SurveyAnswer.question_id)).all()
 
 
@@ -263,7 +274,7 @@ def _counted_values(survey_ids: list[int], by_id: dict[int, Question], key) -> t
     counts, text_totals = [], defaultdict(int)
     if not survey_ids:
         return counts, text_totals
-    in_surveys = SurveyResponse.survey_id.in_(survey_ids)
+    in_surveys = _counted_responses(survey_ids)
     choices_text = cast(SurveyAnswer.choices, Text)
     grouped = db.session.execute(
         db.select(SurveyAnswer.question_id, SurveyAnswer.rating, SurveyAnswer.yes, SurveyAnswer.choice,
@@ -305,21 +316,23 @@ KEPT_COUNTS = 64
 
 
 def _responses_fingerprint(survey_ids: list[int]) -> tuple:
-    """How many responses these surveys have, and the lowest and highest of their random ids."""
+    """How many responses of these surveys are counted, the lowest and highest of their random ids and a
+    checksum of them all (a named response leaves the count when its trainee cancels)."""
     if not survey_ids:
-        return (0, None, None)
+        return (0, None, None, None)
     return tuple(db.session.execute(
-        db.select(func.count(SurveyResponse.id), func.min(SurveyResponse.id), func.max(SurveyResponse.id))
-        .where(SurveyResponse.survey_id.in_(survey_ids))).one())
+        db.select(func.count(SurveyResponse.id), func.min(SurveyResponse.id), func.max(SurveyResponse.id),
+                  func.sum(SurveyResponse.id % 1000003))
+        .where(_counted_responses(survey_ids))).one())
 
 
 def _counted_results(surveys: list[Survey], questions: list[Question], anonymous: bool, key=_spec_key, *,
                      responded: int | None = None) -> Results:
     """Results for a page: counted by the database, a bounded number of written answers.
 
-    A response never changes once given and its id is random, so the number of responses with their
-    lowest and highest ids tells whether new ones came: the counts are kept between requests and
-    counted again only then (a programme's results over years are read often and change rarely).
+    A response never changes once given and its id is random, so the number of counted responses with
+    their lowest and highest ids and a checksum of the ids tells whether the set changed: the counts are
+    kept between requests and counted again only then (a programme's results over years are read often and change rarely).
     `responded`, when the caller has counted it already, saves a query.
     """
     specs, by_id = _specs(questions, key)
@@ -353,20 +366,8 @@ def _invited(surveys: list[Survey]) -> int:
 
 
 def _responded(survey_ids: list[int]) -> int:
-    if not survey_ids:
-        return 0
-    return db.session.scalar(db.select(func.count(SurveyParticipation.id))
-                             .where(SurveyParticipation.survey_id.in_(survey_ids))) or 0
-
-
-def _responded_per_survey(survey_ids: list[int]) -> dict[int, int]:
-    """Survey id -> number of trainees who answered it (one query)."""
-    if not survey_ids:
-        return {}
-    return dict(db.session.execute(
-        db.select(SurveyParticipation.survey_id, func.count(SurveyParticipation.id))
-        .where(SurveyParticipation.survey_id.in_(survey_ids))
-        .group_by(SurveyParticipation.survey_id)).all())
+    """Invited trainees who answered these surveys (see responded_per_survey)."""
+    return sum(responded_per_survey(survey_ids).values())
 
 
 def _results(surveys: list[Survey], questions: list[Question], anonymous: bool,
@@ -461,7 +462,7 @@ class ProgrammeSurveys:
 def _split_programme_surveys(surveys: list[Survey], now: datetime | None = None) -> ProgrammeSurveys:
     """Apply withheld_reason session by session (one query): a total over several sessions must not
     let one subtract two periods down to a small group, nor watch an open survey through the total."""
-    per_survey = _responded_per_survey([s.id for s in surveys])
+    per_survey = responded_per_survey([s.id for s in surveys])
     now = now or local_now()
     counted, left_out = [], []
     for survey in surveys:
@@ -521,7 +522,8 @@ def _display(value) -> object:
 
 
 def named_responses(survey: Survey) -> list[dict]:
-    """Who answered what, for a questionnaire that is not anonymous (by trainee name)."""
+    """Who answered what, for a questionnaire that is not anonymous (by trainee name): the trainees still
+    invited, those counted in the response rate."""
     if survey.questionnaire.anonymous:
         raise ServiceError(_("Ce questionnaire est anonyme : les réponses ne sont reliées à personne."))
     questions = _survey_questions(survey)
@@ -529,7 +531,8 @@ def named_responses(survey: Survey) -> list[dict]:
         db.select(SurveyParticipation.response_id, SurveyParticipation.answered_at, Trainee.first_name,
                   Trainee.last_name)
         .join(Trainee, Trainee.id == SurveyParticipation.trainee_id)
-        .where(SurveyParticipation.survey_id == survey.id)
+        .join(Survey, Survey.id == SurveyParticipation.survey_id)
+        .where(SurveyParticipation.survey_id == survey.id, is_invited())
         .order_by(Trainee.last_name, Trainee.first_name)).all()
     answers = defaultdict(dict)
     by_id = {q.id: q for q in questions}

@@ -6,7 +6,8 @@ sessions that nobody has answered yet move to the copy. Anonymous answers are st
 without the trainee (see models/surveys.py); the fact that a trainee answered is a
 separate row, and one trainee answers a survey once (a unique constraint). Anonymous
 answers wait as pending rows until the survey closes, then `release_pending()` turns them
-into responses, shuffled, in one transaction.
+into responses, shuffled, in one transaction (with those released before, if the survey was
+reopened: a survey's responses are always written together).
 """
 import secrets
 from dataclasses import dataclass, field
@@ -368,15 +369,26 @@ def _check_window(opens_at: datetime, closes_at: datetime) -> None:
 
 def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: datetime | None = None,
            closes_at: datetime | None = None) -> Survey:
-    """Give a questionnaire to the trainees of a session (default dates by kind)."""
+    """Give a questionnaire to the trainees of a session (default dates by kind).
+
+    One version of a questionnaire per session: with two, a trainee would answer it twice (the version
+    they answered stays, see new_version) and the programme's results would count them twice.
+    """
     if questionnaire.archived:
         raise ServiceError(_("Cette version du questionnaire est archivée."), "questionnaire_id")
     if not questionnaire.questions:
         raise ServiceError(_("Ce questionnaire n'a aucune question."), "questionnaire_id")
-    taken = db.session.scalar(db.select(Survey.id).where(
-        Survey.session_id == session.id, Survey.questionnaire_id == questionnaire.id))
-    if taken is not None:
+    lineage_id = questionnaire.lineage_id or questionnaire.id
+    taken = db.session.execute(
+        db.select(Questionnaire.id, Questionnaire.version).join(Survey, Survey.questionnaire_id == Questionnaire.id)
+        .where(Survey.session_id == session.id,
+               func.coalesce(Questionnaire.lineage_id, Questionnaire.id) == lineage_id).limit(1)).first()
+    if taken is not None and taken.id == questionnaire.id:
         raise ServiceError(_("Ce questionnaire est déjà proposé dans cette session."), "questionnaire_id")
+    if taken is not None:
+        raise ServiceError(_("Ce questionnaire est déjà proposé dans cette session, dans sa version %(version)d : "
+                             "les stagiaires qui y ont répondu répondraient une seconde fois.",
+                             version=taken.version), "questionnaire_id")
     default_opens, default_closes = default_window(session, questionnaire)
     opens_at, closes_at = opens_at or default_opens, closes_at or default_closes
     _check_window(opens_at, closes_at)
@@ -392,7 +404,9 @@ def update_window(survey: Survey, opens_at: datetime, closes_at: datetime) -> No
 
     A closed anonymous survey whose answers are visible (enough responses) is not reopened: the
     answers given after reopening would be told apart by comparing the results, and so would be
-    linked to the trainees who answered late.
+    linked to the trainees who answered late. With fewer responses nothing was shown, so it may be
+    reopened: its answers already released are released again with the late ones, all together
+    (see _release), so that the first ones are not left as a small batch of their own.
     """
     _check_window(opens_at, closes_at)
     now = local_now()
@@ -439,15 +453,32 @@ def invited_count(survey: Survey) -> int:
     return db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(survey.session_id).subquery()))
 
 
+def is_invited(participation=SurveyParticipation, survey=Survey):
+    """SQL condition: the participation's trainee is still invited to the survey (an eligible enrolment
+    in its session); `participation` and `survey` are the (possibly aliased) entities of the query."""
+    return db.select(Enrolment.id).where(
+        Enrolment.session_id == survey.session_id, Enrolment.trainee_id == participation.trainee_id,
+        Enrolment.status.in_(ELIGIBLE_STATUSES)).exists()
+
+
+def responded_per_survey(survey_ids: list[int]) -> dict[int, int]:
+    """Survey id -> number of invited trainees who answered it (one query). Someone who answered and then
+    cancelled is no longer counted, as they are no longer among the invited (nor in non_respondents)."""
+    if not survey_ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(SurveyParticipation.survey_id, func.count(SurveyParticipation.id))
+        .join(Survey, Survey.id == SurveyParticipation.survey_id)
+        .where(SurveyParticipation.survey_id.in_(survey_ids), is_invited())
+        .group_by(SurveyParticipation.survey_id)).all())
+
+
 def surveys_of_session(session: TrainingSession) -> list[dict]:
     """Each survey of the session with its response count (three queries whatever the number)."""
     surveys = db.session.scalars(
         db.select(Survey).where(Survey.session_id == session.id)
         .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
-    counts = dict(db.session.execute(
-        db.select(SurveyParticipation.survey_id, func.count(SurveyParticipation.id))
-        .where(SurveyParticipation.survey_id.in_([s.id for s in surveys]))
-        .group_by(SurveyParticipation.survey_id)).all()) if surveys else {}
+    counts = responded_per_survey([s.id for s in surveys])
     invited = db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(session.id).subquery()))
     now = local_now()
     return [{"survey": s, "responded": counts.get(s.id, 0), "invited": invited, "state": window_state(s, now)}
@@ -589,9 +620,14 @@ _ANSWER_COLUMNS = {"rating": None, "yes": None, "choice": None, "choices": None,
 def release_pending(survey: Survey) -> int:
     """Once an anonymous survey is closed, turn its pending answers into responses; return how many.
 
-    All of them at once, in a shuffled order, in the caller's transaction (the caller commits): on
-    PostgreSQL they then share the release's transaction id (xmin), not that of each participation.
+    All of them at once, in a shuffled order, in the caller's transaction (the caller commits), together
+    with the survey's responses released before it was reopened, if it was: on PostgreSQL every response
+    of the survey then carries the release's transaction id (xmin), not that of a participation.
     Does nothing while the survey is open, for a named questionnaire, or when nothing is pending.
+
+    What this does not protect: while the survey is open, a pending row is written by the trainee's
+    transaction, so on PostgreSQL it shares its xmin with the trainee's participation, and anyone who
+    can read the database can link the two until the release (the pages never show pending answers).
     """
     return release_closed([survey])
 
@@ -617,8 +653,16 @@ def closed_with_pending() -> list[Survey]:
 
 
 def _release(survey_ids: list[int]) -> int:
-    """Under the surveys' row locks (taken in id order), release the pending answers of those still closed:
-    a second release waits, then finds nothing left (five queries whatever the number of answers)."""
+    """Under the surveys' row locks (taken in id order), release the pending answers of those still closed;
+    return how many were pending. A second release waits, then finds nothing left (five queries whatever
+    the number of answers, three more when the survey was released before).
+
+    A survey reopened after a release (allowed while it has fewer than MIN_ANONYMOUS_RESPONSES responses,
+    see update_window) would otherwise get a second, smaller batch: on PostgreSQL its responses would carry
+    two transaction ids, and the participations' times would tell who answered before the first closing.
+    So the responses released before are taken back and released again with the new ones: every response
+    of a survey is always written by one transaction, in one shuffled order, under new random ids.
+    """
     locked = db.session.execute(
         db.select(Survey.id, Survey.opens_at, Survey.closes_at).where(Survey.id.in_(survey_ids))
         .order_by(Survey.id).with_for_update()).all()
@@ -631,13 +675,14 @@ def _release(survey_ids: list[int]) -> int:
         .where(SurveyPendingAnswers.survey_id.in_(closed))).all())
     if not pending:
         return 0
-    secrets.SystemRandom().shuffle(pending)
+    batch = [(row.survey_id, row.answers) for row in pending] + _take_back({row.survey_id for row in pending})
+    secrets.SystemRandom().shuffle(batch)
     responses, answers = [], []
-    for row in pending:
+    for survey_id, columns_per_question in batch:
         response_id = _random_id()
-        responses.append({"id": response_id, "survey_id": row.survey_id})
+        responses.append({"id": response_id, "survey_id": survey_id})
         answers.extend({**_ANSWER_COLUMNS, **columns, "response_id": response_id, "question_id": int(question_id)}
-                       for question_id, columns in row.answers.items())
+                       for question_id, columns in columns_per_question.items())
     # Core statements: one executemany each (the ORM's bulk insert would group the answers by their columns).
     db.session.execute(insert(SurveyResponse.__table__), responses)
     if answers:
@@ -645,6 +690,28 @@ def _release(survey_ids: list[int]) -> int:
     db.session.execute(delete(SurveyPendingAnswers).where(
         SurveyPendingAnswers.id.in_([row.id for row in pending])).execution_options(synchronize_session=False))
     return len(pending)
+
+
+def _take_back(survey_ids: set[int]) -> list[tuple[int, dict]]:
+    """Delete the responses already released for these anonymous surveys; return them as
+    (survey id, answers) like pending rows, to be released again (one query, two more if any)."""
+    rows = db.session.execute(
+        db.select(SurveyResponse.id, SurveyResponse.survey_id, SurveyAnswer.question_id,
+                  *(getattr(SurveyAnswer, column) for column in _ANSWER_COLUMNS))
+        .outerjoin(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(SurveyResponse.survey_id.in_(survey_ids))).all()
+    taken: dict[int, tuple[int, dict]] = {}
+    for row in rows:
+        _survey_id, columns_per_question = taken.setdefault(row.id, (row.survey_id, {}))
+        if row.question_id is not None:
+            columns_per_question[str(row.question_id)] = {column: getattr(row, column) for column in _ANSWER_COLUMNS}
+    if taken:
+        ids = list(taken)
+        db.session.execute(delete(SurveyAnswer).where(SurveyAnswer.response_id.in_(ids))
+                           .execution_options(synchronize_session=False))
+        db.session.execute(delete(SurveyResponse).where(SurveyResponse.id.in_(ids))
+                           .execution_options(synchronize_session=False))
+    return list(taken.values())
 
 
 # --- reminders ------------------------------------------------------------------------------------
