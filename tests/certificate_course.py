@@ -18,6 +18,7 @@ from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import SignatureMethod
 from training_app.services import attendance, outcomes
+from training_app.services import certificates as certificate_service
 
 OBJECTIVES = ("Identifier les leviers d'une négociation", "Préparer une négociation",
               "Adopter une posture adaptée à chaque interlocuteur")
@@ -77,6 +78,25 @@ def assess(course, enrolment, results: dict) -> None:
     for position, (code, comment) in results.items():
         outcomes.record_outcome(enrolment, objectives[position], code, comment, actor=course.trainer)
     db.session.commit()
+
+
+def corrected_to_no_attendance():
+    """Sophie (absent throughout) is marked present on Wednesday afternoon by mistake, her documents are
+    issued (4 h), then the mistake is corrected: she attended nothing. Returns (course, sophie, that
+    half-day, the administrator who corrected, her documents as issued {kind: document})."""
+    course = completed_course(no_show=(2,))
+    sophie = course.enrolments[2]
+    admin = factories.make_user("admin")
+    slot = slot_named(course.session, WEDNESDAY_AFTERNOON)
+    attendance.mark(slot, sophie, "present", actor=admin, reason="Oubli : elle était là")
+    db.session.commit()
+    certificate_service.issue_for_session(course.session)
+    db.session.commit()
+    issued = certificate_service.current_documents(sophie)
+    assert issued["realisation"].attended_minutes == 240
+    attendance.mark(slot, sophie, "absent_unjustified", actor=admin, reason="Erreur : c'était sa collègue")
+    db.session.commit()
+    return course, sophie, slot, admin, issued
 
 
 def slot_named(session, name):

@@ -16,13 +16,13 @@ def test_objective_lines_strip_bullets_and_blank_lines():
                                                 "de savoir suivre"]
 
 
-def test_editing_objectives_keeps_their_identity_by_position():
+def test_editing_objectives_keeps_a_reworded_one_at_its_place():
     programme = programmes.save_programme(None, {"title": "Négocier", "kind": "external"}, ["A", "B", "C"])
     db.session.commit()
     first_id = programme.objectives[0].id
-    programmes.save_programme(programme, {}, ["A reformulé", "B"])
+    programmes.save_programme(programme, {}, ["A reformulé", "B", "C"])
     db.session.commit()
-    assert [(o.position, o.text) for o in programme.objectives] == [(1, "A reformulé"), (2, "B")]
+    assert [(o.position, o.text) for o in programme.objectives] == [(1, "A reformulé"), (2, "B"), (3, "C")]
     assert programme.objectives[0].id == first_id
     assert [e.action for e in audit.history(programme)] == ["created", "updated"]
 

@@ -1,6 +1,7 @@
 from tests import factories
 from training_app.extensions import db
 from training_app.models import Programme
+from training_app.services import outcomes
 
 FORM = {
     "title": "Du dialogue à la négociation", "kind": "external", "cycle_id": "0",
@@ -65,3 +66,19 @@ def test_public_catalogue_shows_what_must_be_public(client):
                      "Référente handicap : Claire", "Dernière mise à jour"):
         assert expected in page
     assert client.get(f"/formations/{archived.id}").status_code == 404
+
+
+def test_removing_an_assessed_objective_is_refused_on_the_objectives_field(admin_client):
+    programme = factories.make_programme(title="Ancien titre", objectives=("Préparer", "Négocier"))
+    session = factories.make_session(programme=programme)
+    outcomes.record_outcome(factories.make_enrolment(session), programme.objectives[1], "acquired")
+    db.session.commit()
+    response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
+                                 data=dict(FORM, title="Nouveau", objectives="Préparer"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Impossible de retirer « Négocier » (acquis évalués dans 1 session)" in page
+    db.session.expire_all()
+    programme = db.session.get(Programme, programme.id)
+    assert programme.title == "Ancien titre"
+    assert [o.text for o in programme.objectives] == ["Préparer", "Négocier"]

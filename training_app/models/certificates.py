@@ -2,13 +2,15 @@
 
 An issued document never changes: its file is stored once (documents/storage) with its SHA-256,
 a number and a verification code. A correction issues a new version and marks the old one
-replaced; at most one current (not replaced) document per enrolment and kind.
+replaced; a document that can no longer be issued (no attendance left after a correction) is
+withdrawn: no longer current, replaced by nothing, with the reason. At most one current (neither
+replaced nor withdrawn) document per enrolment and kind.
 """
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint,
-                        text)
+from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
@@ -68,6 +70,8 @@ class IssuedCertificate(db.Model):
     replaced_at: Mapped[datetime | None] = mapped_column(DateTime)
     replaced_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("issued_certificates.id", ondelete="SET NULL"))
+    # Withdrawn (replaced_at is then the date), why; a new version issued later replaces it as usual.
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(300))
     # What the document says, as issued: the verification page shows this, whatever changes later.
     trainee_name: Mapped[str] = mapped_column(String(250))
     course_title: Mapped[str] = mapped_column(String(300))
@@ -75,6 +79,9 @@ class IssuedCertificate(db.Model):
     end_date: Mapped[date] = mapped_column(Date)
     planned_minutes: Mapped[int] = mapped_column(Integer)
     attended_minutes: Mapped[int] = mapped_column(Integer)
+    # The results per objective an attestation states, [{"objective", "code", "comment"}]; None for a
+    # certificat de réalisation, and for attestations issued before they were kept (revision 0011).
+    results: Mapped[list | None] = mapped_column(JSON)
 
     enrolment: Mapped[Enrolment] = relationship()
     issued_by: Mapped[User | None] = relationship()
@@ -83,6 +90,10 @@ class IssuedCertificate(db.Model):
     @property
     def is_current(self) -> bool:
         return self.replaced_at is None
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_reason is not None
 
     @property
     def mimetype(self) -> str:

@@ -4,7 +4,9 @@ Each trainee who attended a completed session gets both documents. They are rend
 the Word templates (certificates/ or an uploaded replacement), stored with a yearly sequential
 number, the SHA-256 of the file and a random verification code printed on them with a QR code to
 the public verification page, and never rendered again: downloads, e-mails and the .zip serve the
-stored file. A correction issues a new version and marks the previous one replaced.
+stored file. A correction issues a new version and marks the previous one replaced; when a correction
+leaves a trainee with no attendance at all, reissuing withdraws their documents (no longer valid, kept
+in the history with the reason) without issuing new ones.
 
 Hours come from services/attendance.py (only closed half-days: issuing refuses a session with a sheet
 still open), results per objective from services/outcomes.py.
@@ -64,6 +66,7 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or
 CODE_LENGTH = 12
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
 TICKED, UNTICKED = "\u2612", "\u2610"  # ☒ ☐
+NO_ATTENDANCE = _l("aucune demi-journée suivie d'après les feuilles d'émargement corrigées")
 
 
 # --- the interface other features use --------------------------------------------------------------
@@ -86,6 +89,25 @@ def current_documents_for_session(session: TrainingSession) -> dict[int, dict[st
     for doc in documents:
         result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
     return result
+
+
+def last_versions_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
+    """enrolment_id -> kind -> the last version of each document: current, or withdrawn (one query)."""
+    return _last_versions(IssuedCertificate.enrolment.has(Enrolment.session_id == session.id))
+
+
+def _last_versions(where) -> dict[int, dict[str, IssuedCertificate]]:
+    result: dict[int, dict[str, IssuedCertificate]] = {}
+    documents = db.session.scalars(
+        db.select(IssuedCertificate).where(where, IssuedCertificate.replaced_by_id.is_(None))
+        .order_by(IssuedCertificate.year, IssuedCertificate.sequence))
+    for doc in documents:
+        result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
+    return result
+
+
+def _current(documents: dict[str, IssuedCertificate]) -> dict[str, IssuedCertificate]:
+    return {kind: doc for kind, doc in documents.items() if doc.is_current}
 
 
 # --- the template context: plain data, built in one place ----------------------------------------
@@ -138,8 +160,8 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
             "place": session.place or "—",
             "modality": formatting.label(session.modality),
         },
-        "results": [{"objective": objective.text, "code": code, "result": formatting.label(code),
-                     "comment": comment or ""} for objective, code, comment in results],
+        "results": [{**result, "result": formatting.label(result["code"])}
+                    for result in stated_results(results)],
         "hours": {
             "planned_minutes": planned, "attended_minutes": attended,
             "planned": formatting.hours(planned), "attended": formatting.hours(attended),
@@ -152,6 +174,12 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
             "issued_on": formatting.date_fr(document["issued_on"], "d MMMM y"),
         },
     }
+
+
+def stated_results(results) -> list[dict]:
+    """What an attestation states of [(objective, code, comment)]; kept on it (IssuedCertificate.results)."""
+    return [{"objective": objective.text, "code": code, "comment": comment or ""}
+            for objective, code, comment in results]
 
 
 def format_siret(siret: str) -> str:
@@ -324,6 +352,7 @@ class IssueReport:
     issued: list[IssuedCertificate] = field(default_factory=list)
     without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued
     already_issued: int = 0  # enrolments whose documents exist and were kept
+    withdrawn: list[IssuedCertificate] = field(default_factory=list)  # no attendance left: no longer valid
 
 
 def check_can_issue(session: TrainingSession) -> None:
@@ -356,55 +385,77 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False,
     check_can_issue(session)
     totals = attendance.totals_for_session(session)
     results = outcomes.results_for_session(session)
-    current = current_documents_for_session(session)
+    last = last_versions_for_session(session)
     report = IssueReport()
     enrolments = _eligible_enrolments(session)
     batch = _Batch(actor)
     try:
         for enrolment in enrolments:
             enrolment_totals = totals.get(enrolment.id)
+            documents = last.get(enrolment.id, {})
+            existing = _current(documents)
             if enrolment_totals is None or enrolment_totals.attended_minutes <= 0:
                 report.without_attendance.append(enrolment)
+                if reissue:
+                    report.withdrawn += withdraw(existing.values(), str(NO_ATTENDANCE), actor=batch.actor)
                 continue
-            existing = current.get(enrolment.id, {})
             if not reissue and all(kind in existing for kind in KINDS):
                 report.already_issued += 1
                 continue
             for kind in KINDS:
                 if reissue or kind not in existing:
                     batch.render(enrolment, kind, enrolment_totals, results.get(enrolment.id, []),
-                                 existing.get(kind))
+                                 documents.get(kind))
         report.issued = batch.finish()
     except BaseException:
         batch.discard_files()
         raise
-    if not report.issued and not report.already_issued:
+    if not report.issued and not report.already_issued and not report.withdrawn:
         raise ServiceError(_("Aucun·e stagiaire n'a assisté à une demi-journée de cette session : "
                              "aucune attestation à émettre."))
     return report
 
 
 def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None) -> list[IssuedCertificate]:
-    """Issue (or re-issue, as a new version) both documents of one trainee."""
+    """Issue (or re-issue, as a new version) both documents of one trainee.
+
+    A trainee left with no attendance gets nothing: their current documents, if any, are withdrawn
+    (see withdraw()) and the list returned is empty; with none, the refusal says why.
+    """
     session = lock_session(enrolment.session_id)
     if enrolment.status not in ELIGIBLE_STATUSES:
         raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session : pas d'attestation.",
                              name=enrolment.trainee.full_name))
     check_can_issue(session)
     totals = attendance.totals_for(enrolment)
+    documents = _last_versions(IssuedCertificate.enrolment_id == enrolment.id).get(enrolment.id, {})
     if totals.attended_minutes <= 0:
+        if _current(documents):
+            withdraw(_current(documents).values(), str(NO_ATTENDANCE), actor=actor)
+            return []
         raise ServiceError(_("%(name)s n'a assisté à aucune demi-journée : pas d'attestation possible.",
                              name=enrolment.trainee.full_name))
     results = outcomes.results_for(enrolment)
-    existing = current_documents(enrolment)
     batch = _Batch(actor)
     try:
         for kind in KINDS:
-            batch.render(enrolment, kind, totals, results, existing.get(kind))
+            batch.render(enrolment, kind, totals, results, documents.get(kind))
         return batch.finish()
     except BaseException:
         batch.discard_files()
         raise
+
+
+def withdraw(documents, reason: str, *, actor: User | None = None) -> list[IssuedCertificate]:
+    """Mark current documents no longer valid without issuing new ones (the verification page says so); they
+    stay in the history with the reason. A later issue replaces them with a new version."""
+    withdrawn = list(documents)
+    now = utcnow()
+    for doc in withdrawn:
+        doc.replaced_at, doc.withdrawn_reason = now, reason[:300]
+        audit.record(doc, "withdrawn", actor=actor, from_state="current", to_state="withdrawn", reason=reason,
+                     details={"number": doc.number, "kind": doc.kind, "version": doc.version})
+    return withdrawn
 
 
 @dataclass
@@ -421,6 +472,7 @@ class _Rendered:
     template_sha: str
     planned_minutes: int
     attended_minutes: int
+    results: list[dict] | None  # what an attestation states per objective
 
 
 class _Batch:
@@ -446,7 +498,8 @@ class _Batch:
         return self.templates[kind]
 
     def render(self, enrolment: Enrolment, kind: str, totals, results, previous: IssuedCertificate | None) -> None:
-        """Number and render one document; finish() stores and records them all."""
+        """Number and render one document; finish() stores and records them all. `previous`: the last version
+        (current, or withdrawn), which the new one replaces."""
         template, template_sha = self.template(kind)
         issued_on = local_now().date()
         year = issued_on.year
@@ -465,7 +518,8 @@ class _Batch:
             raise ServiceError(_("Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s",
                                  kind=KIND_LABELS[kind], reason=explain_template_error(error))) from None
         rendered = _Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
-                             context["hours"]["planned_minutes"], totals.attended_minutes)
+                             context["hours"]["planned_minutes"], totals.attended_minutes,
+                             stated_results(results) if kind == CertificateKind.ATTESTATION else None)
         if not self.as_pdf:
             self.issued.append(self._record(rendered, content, "docx"))
             return
@@ -502,7 +556,7 @@ class _Batch:
         filename = document_filename(rendered.kind, rendered.number, enrolment.trainee, file_format)
         path = storage.save(f"certificates/{rendered.year}", filename, content)
         self.written.append(path)
-        if previous is not None:  # first free the "one current document" slot, then link it
+        if previous is not None and previous.is_current:  # first free the "one current" slot, then link it
             previous.replaced_at = now
             db.session.flush()
         trainee, session = enrolment.trainee, enrolment.session
@@ -513,7 +567,8 @@ class _Batch:
             file_format=file_format, template_sha256=rendered.template_sha, issued_at=now, issued_by=self.actor,
             trainee_name=trainee.full_name[:250], course_title=session.programme.title[:300],
             start_date=session.start_at.date(), end_date=session.end_at.date(),
-            planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes)
+            planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes,
+            results=rendered.results)
         db.session.add(doc)
         db.session.flush()
         if previous is not None:
@@ -587,18 +642,42 @@ class OverviewRow:
     enrolment: Enrolment
     documents: dict[str, IssuedCertificate]  # kind -> current document
     attended_minutes: int                    # from the attendance sheets, now
+    results: list[dict] | None = None        # the results per objective recorded now (stated_results())
+    withdrawn: dict[str, IssuedCertificate] = field(default_factory=dict)  # kind -> withdrawn, not reissued
 
     @property
     def outdated(self) -> bool:
-        """The sheets were corrected after issuing: the documents no longer say the hours attended."""
+        """The current documents no longer state what the data says: the sheets (hours attended) or the
+        results per objective were corrected after issuing."""
+        return self.hours_outdated or self.results_outdated
+
+    @property
+    def hours_outdated(self) -> bool:
         return any(doc.attended_minutes != self.attended_minutes for doc in self.documents.values())
+
+    @property
+    def results_outdated(self) -> bool:
+        """An attestation states other results than those recorded now (objective, result or comment).
+        Attestations issued before their results were kept on them (revision 0011) are not compared."""
+        return self.results is not None and any(
+            doc.results is not None and doc.results != self.results for doc in self.documents.values())
 
 
 def session_overview(session: TrainingSession) -> list[OverviewRow]:
-    """The session's eligible enrolments, their current documents and hours (constant queries)."""
+    """The session's eligible enrolments, their current (or withdrawn) documents, hours and results (constant
+    queries)."""
     totals = attendance.totals_for_session(session)
-    return [OverviewRow(enrolment, documents, totals[enrolment.id].attended_minutes if enrolment.id in totals else 0)
-            for enrolment, documents in current_documents_by_enrolment(session)]
+    results = outcomes.results_for_session(session)
+    last = last_versions_for_session(session)
+    rows = []
+    for enrolment in _eligible_enrolments(session):
+        documents = last.get(enrolment.id, {})
+        current = _current(documents)
+        rows.append(OverviewRow(
+            enrolment, current, totals[enrolment.id].attended_minutes if enrolment.id in totals else 0,
+            stated_results(results.get(enrolment.id, [])),
+            {kind: doc for kind, doc in documents.items() if kind not in current}))
+    return rows
 
 
 def current_documents_by_enrolment(session: TrainingSession) -> list[tuple[Enrolment, dict]]:

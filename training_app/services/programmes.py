@@ -1,7 +1,11 @@
 """Catalogue: programmes and their ordered objectives."""
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import distinct, func
+
 from training_app.extensions import db
-from training_app.models import Programme, ProgrammeObjective
-from training_app.services import audit
+from training_app.models import Enrolment, LearningOutcome, Programme, ProgrammeObjective
+from training_app.services import ServiceError, audit
 
 PROGRAMME_FIELDS = (
     "title", "rationale", "audience", "prerequisites", "content", "competencies", "teaching_methods",
@@ -23,9 +27,17 @@ def objective_lines(text: str) -> list[str]:
 def save_programme(programme: Programme | None, data: dict, objectives: list[str]) -> Programme:
     """Create (programme=None) or update a programme with its objectives, in order.
 
-    Objectives keep their identity by position, so assessments recorded against an
-    objective survive a rewording; extra ones are removed from the end.
+    The learning outcomes recorded against an objective stay with it (they are printed on the
+    attestations, reissued ones included), so an edited list keeps each objective's identity:
+    - an unchanged text keeps its row, whatever its new position;
+    - a reworded objective keeps its row only when the list keeps its length and the new text
+      stands at the old one's position (both texts found nowhere else in the other list);
+    - any other new text is a new objective, and an old text no longer in the list is removed;
+      removing one with recorded outcomes is refused (ServiceError on "objectives"), nothing written.
     """
+    existing = list(programme.objectives) if programme is not None else []
+    kept, removed = _match_objectives(existing, objectives)
+    _refuse_removing_assessed(removed)
     creating = programme is None
     if creating:
         programme = Programme()
@@ -33,16 +45,59 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
     for name in PROGRAMME_FIELDS:
         if name in data:
             setattr(programme, name, data[name])
-    existing = list(programme.objectives)
-    for position, text in enumerate(objectives, start=1):
-        if position <= len(existing):
-            existing[position - 1].text = text
-        else:
-            programme.objectives.append(ProgrammeObjective(position=position, text=text))
-    for objective in existing[len(objectives):]:
+    for objective in removed:
         programme.objectives.remove(objective)
+    for offset, objective in enumerate(kept.values(), start=1):
+        objective.position = -offset  # out of the way of (programme, position) while they move
+    if existing:
+        db.session.flush()
+    for position, text in enumerate(objectives, start=1):
+        objective = kept.get(position)
+        if objective is None:
+            programme.objectives.append(ProgrammeObjective(position=position, text=text))
+        else:
+            objective.position, objective.text = position, text
+    programme.objectives.sort(key=lambda objective: objective.position)
     audit.record(programme, "created" if creating else "updated")
     return programme
+
+
+def _match_objectives(existing: list[ProgrammeObjective], texts: list[str]):
+    """({new position: existing objective kept there}, [existing objectives removed]) (see save_programme)."""
+    free = list(existing)
+    kept = {}
+    for position, text in enumerate(texts, start=1):
+        same = next((objective for objective in free if objective.text == text), None)
+        if same is not None:
+            kept[position] = same
+            free.remove(same)
+    if len(texts) == len(existing):
+        for position in range(1, len(texts) + 1):
+            reworded = existing[position - 1]
+            if position not in kept and reworded in free:
+                kept[position] = reworded
+                free.remove(reworded)
+    return dict(sorted(kept.items())), free
+
+
+def _refuse_removing_assessed(removed: list[ProgrammeObjective]) -> None:
+    """Refuse to remove objectives whose outcomes were recorded, naming them and how many sessions."""
+    ids = [objective.id for objective in removed if objective.id is not None]
+    if not ids:
+        return
+    sessions = dict(db.session.execute(
+        db.select(LearningOutcome.objective_id, func.count(distinct(Enrolment.session_id)))
+        .join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
+        .where(LearningOutcome.objective_id.in_(ids)).group_by(LearningOutcome.objective_id)).all())
+    assessed = [_("« %(text)s » (acquis évalués dans %(sessions)s)", text=objective.text,
+                  sessions=ngettext("%(num)d session", "%(num)d sessions", sessions[objective.id]))
+                for objective in removed if objective.id in sessions]
+    if assessed:
+        raise ServiceError(_("Impossible de retirer %(objectives)s : les résultats enregistrés figurent sur les "
+                             "attestations. Gardez ces objectifs dans la liste ; pour en reformuler un, changez "
+                             "son texte sans ajouter ni retirer d'objectif en même temps.",
+                             objectives=", ".join(assessed)),
+                           "objectives")
 
 
 def set_archived(programme: Programme, archived: bool) -> None:

@@ -8,8 +8,9 @@ from training_app.access import ADMIN, access
 from training_app.blueprints.catalogue import bp
 from training_app.blueprints.catalogue.forms import ProgrammeForm
 from training_app.extensions import db
-from training_app.forms import from_cents, to_cents
+from training_app.forms import attach_service_error, from_cents, to_cents
 from training_app.models import Cycle, Programme
+from training_app.services import ServiceError
 from training_app.services import programmes as programme_service
 
 
@@ -76,11 +77,16 @@ def programme_edit(programme_id: int):
         form.price_on_request.data = programme.price_cents is None and not programme.is_internal
         form.price.data = from_cents(programme.price_cents)
     if form.validate_on_submit():
-        programme_service.save_programme(programme, _form_data(form),
-                                         programme_service.objective_lines(form.objectives.data))
-        db.session.commit()
-        flash(_("La formation a été mise à jour."), "success")
-        return redirect(url_for("catalogue.programme_detail", programme_id=programme.id))
+        try:
+            programme_service.save_programme(programme, _form_data(form),
+                                             programme_service.objective_lines(form.objectives.data))
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("La formation a été mise à jour."), "success")
+            return redirect(url_for("catalogue.programme_detail", programme_id=programme.id))
     return render_template("catalogue/form.html", form=form, programme=programme)
 
 

@@ -110,6 +110,9 @@ def issue_session(session_id: int):
         if report.without_attendance:
             flash(_("Sans présence, donc sans attestation : %(names)s.",
                     names=", ".join(e.trainee.full_name for e in report.without_attendance)), "warning")
+        if report.withdrawn:
+            flash(_("Documents retirés (plus aucune présence après correction des feuilles) : %(numbers)s.",
+                    numbers=", ".join(doc.number for doc in report.withdrawn)), "warning")
     return _back(session_id)
 
 
@@ -118,9 +121,14 @@ def issue_session(session_id: int):
 def issue_enrolment(session_id: int, enrolment_id: int):
     enrolment = _load_enrolment(session_id, enrolment_id)
     documents = _commit_or_flash(lambda: certificate_service.issue_for_enrolment(enrolment))
-    if documents is not _FAILED:
+    if documents is _FAILED:
+        return _back(session_id)
+    if documents:
         flash(_("Documents émis pour %(name)s : %(numbers)s.", name=enrolment.trainee.full_name,
                 numbers=", ".join(doc.number for doc in documents)), "success")
+    else:
+        flash(_("Documents de %(name)s retirés : plus aucune présence après correction des feuilles.",
+                name=enrolment.trainee.full_name), "warning")
     return _back(session_id)
 
 

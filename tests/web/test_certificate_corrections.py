@@ -1,0 +1,41 @@
+"""Certificates after a correction, through the web: withdrawn when no attendance is left, flagged when a
+result changed."""
+from tests import factories
+from tests.certificate_course import assess, completed_course, corrected_to_no_attendance
+from training_app.extensions import db
+from training_app.services import certificates as certificate_service
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def test_documents_withdrawn_after_attendance_corrected_to_none_are_no_longer_valid_anywhere(admin_client):
+    course, sophie, _slot, _admin, issued = corrected_to_no_attendance()
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert "les documents disent 4 h : feuilles corrigées depuis, plus aucune présence ; réémettre les retire" in page
+
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", data={"reissue": "y"},
+                                   follow_redirects=True))
+    assert "Documents retirés (plus aucune présence après correction des feuilles)" in page
+    assert f"n° {issued['attestation'].number} (retiré)" in page
+    assert "documents retirés le" in page and 'data-testid="outdated"' not in page
+    history = _text(admin_client.get(f"/sessions/{course.session.id}/attestations"))
+    assert history.count("retiré le") == 2 and "aucune demi-journée suivie" in history
+
+    verify = _text(admin_client.get(f"/verify/{issued['realisation'].verification_code}"))
+    assert "Document valide" not in verify and "n'est plus valable" in verify
+    home = _text(admin_client.get(factories.personal_path(sophie.trainee)))
+    assert "Du dialogue à la négociation" in home and issued["realisation"].number not in home
+    assert admin_client.get(factories.personal_path(sophie.trainee, "certificates.trainee_download",
+                                                    certificate_id=issued["realisation"].id)).status_code == 404
+
+
+def test_a_result_corrected_after_issuing_is_flagged_on_the_session_page(admin_client):
+    course = completed_course(trainees=("Awa Diallo",))
+    certificate_service.issue_for_session(course.session)
+    db.session.commit()
+    assert 'data-testid="outdated-results"' not in _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assess(course, course.enrolments[0], {3: ("not_acquired", "")})
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert "l'attestation indique d'autres résultats par objectif que ceux enregistrés depuis : réémettez" in page
