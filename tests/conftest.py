@@ -18,7 +18,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from training_app import create_app
-from training_app.extensions import db
+from training_app.extensions import db, limiter
 
 from tests import factories
 
@@ -60,6 +60,17 @@ def app(tmp_path_factory):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def rate_limited_app(app):
+    """Another app on the test run's database, with rate limiting on. The limiter is one object shared by
+    every app of the run: it is turned off and emptied again afterwards, or later tests would be limited."""
+    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                     "STORAGE_DIR": app.config["STORAGE_DIR"], "RATELIMIT_ENABLED": True})
+    yield limited
+    limiter.enabled = False
+    limiter.reset()
 
 
 def _normalise(url: str) -> str:

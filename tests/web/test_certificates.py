@@ -4,7 +4,6 @@ import zipfile
 
 from tests import factories
 from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course, docx_text, word_template
-from training_app import create_app
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import AuditEntry, IssuedCertificate
@@ -171,10 +170,8 @@ def test_a_typed_code_is_found_and_an_unknown_one_is_not(client):
     assert no_code.status_code == 200 and "ni lettre ni chiffre" in _text(no_code)
 
 
-def test_the_verification_page_is_rate_limited(app):
-    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                                     "RATELIMIT_ENABLED": True, "STORAGE_DIR": app.config["STORAGE_DIR"]})
-    client = limited.test_client()
+def test_the_verification_page_is_rate_limited(rate_limited_app):
+    client = rate_limited_app.test_client()
     statuses = [client.get(f"/verify/AAAA-BBBB-CC{i:02d}").status_code for i in range(21)]
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
 

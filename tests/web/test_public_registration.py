@@ -6,8 +6,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from tests import factories
-from training_app import create_app
-from training_app.extensions import db, limiter
+from training_app.extensions import db
 from training_app.models import AuditEntry, Employer, Enrolment, Trainee
 from training_app.services import convocations, trainee_links
 
@@ -145,20 +144,14 @@ def test_past_or_cancelled_sessions_are_closed_to_registration(client):
     assert client.get("/formations/sessions/999/inscription").status_code == 404
 
 
-def test_registrations_are_rate_limited_per_address(app):
-    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                                     "RATELIMIT_ENABLED": True})
-    try:
-        session = factories.make_session()
-        client = limited.test_client()
-        codes = [client.post(_url(session), data=registration(email=f"p{i}@example.org")).status_code
-                 for i in range(6)]
-        assert codes == [200] * 5 + [429]
-        assert "Trop de demandes" in _page(client.post(_url(session), data=registration(email="p9@example.org")))
-        assert client.get(_url(session)).status_code == 200  # reading the page is not limited
-    finally:
-        limiter.enabled = False  # the limiter is shared by every app of the test run
-        limiter.reset()
+def test_registrations_are_rate_limited_per_address(rate_limited_app):
+    session = factories.make_session()
+    client = rate_limited_app.test_client()
+    codes = [client.post(_url(session), data=registration(email=f"p{i}@example.org")).status_code
+             for i in range(6)]
+    assert codes == [200] * 5 + [429]
+    assert "Trop de demandes" in _page(client.post(_url(session), data=registration(email="p9@example.org")))
+    assert client.get(_url(session)).status_code == 200  # reading the page is not limited
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
 
 
