@@ -50,7 +50,9 @@ def outdated_certificates(session: TrainingSession) -> set[int]:
     corrected after issuing): their documents must be issued again."""
     from training_app.services import certificates
 
-    return {row.enrolment.id for row in certificates.session_overview(session) if row.outdated}
+    # The certificat de réalisation states hours only: a changed learning result outdates the attestation,
+    # which does not go to the funder.
+    return {row.enrolment.id for row in certificates.session_overview(session) if row.hours_outdated}
 
 
 def certificates_link(session: TrainingSession) -> tuple[str, dict, str]:
