@@ -7,7 +7,7 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.documents import storage
 from training_app.extensions import db
-from training_app.models import ConvocationSending, Organisation
+from training_app.models import ConvocationSending
 from training_app.services import ServiceError, convocations
 
 
@@ -16,9 +16,7 @@ _text = factories.docx_text
 
 @pytest.fixture
 def convoked_session():
-    organisation = Organisation.get()
-    organisation.name, organisation.city = "Si on s'alliait ?", "Rennes"
-    organisation.email, organisation.phone = "sionsalliait@example.org", "02 99 00 00 00"
+    factories.make_organisation(email="sionsalliait@example.org", phone="02 99 00 00 00")
     camille = factories.make_user("trainer", name="Camille Le Gall")
     ines = factories.make_user("trainer", name="Inès Moreau")
     programme = factories.make_programme(title="Du dialogue à la négociation", accessibility_contact="Référente : Claire")
@@ -103,3 +101,19 @@ def test_only_confirmed_trainees_of_live_sessions_are_convoked(convoked_session)
         convocations.send_all(empty)
     with frozen_at(datetime(2030, 3, 20)), pytest.raises(ServiceError, match="terminée"):
         convocations.send(convocations.confirmed_enrolments(convoked_session)[0])
+
+
+def test_no_convocation_leaves_while_the_organisation_identity_is_incomplete(convoked_session, outbox):
+    factories.make_organisation(declaration_number="", name="")
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        with pytest.raises(ServiceError, match="Complétez d'abord les informations de l'organisme.*nom de "
+                                               "l'organisme, numéro de déclaration d'activité"):
+            convocations.send(enrolment)
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="Complétez d'abord les informations de l'organisme"):
+            convocations.send_all(convoked_session)
+        db.session.rollback()
+    db.session.commit()
+    assert outbox == []
+    assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 0

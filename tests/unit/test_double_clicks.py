@@ -16,6 +16,7 @@ REMINDING = datetime(2030, 3, 12, 10)  # the factory survey is open from 8 to 22
 
 
 def test_sending_to_those_not_convoked_twice_in_a_row_sends_each_once(outbox):
+    factories.make_organisation()
     session = factories.make_session()
     enrolments = [factories.make_enrolment(session) for _ in range(3)]
     assert len(convocations.send_all(session, only_new=True)) == 3
@@ -29,6 +30,7 @@ def test_sending_to_those_not_convoked_twice_in_a_row_sends_each_once(outbox):
 def test_a_double_click_on_send_to_those_not_convoked_sends_each_convocation_once(app, outbox):
     if not is_postgres(app):
         pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    factories.make_organisation()
     session = factories.make_session()
     enrolments = [factories.make_enrolment(session) for _ in range(3)]
     session_id = session.id

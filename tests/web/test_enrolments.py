@@ -205,6 +205,7 @@ def test_import_preview_then_confirmation(admin_client, outbox):
 
 
 def test_convocations_are_sent_from_the_session_and_recorded(admin_client, outbox):
+    factories.make_organisation()
     session = factories.make_session(capacity=2)
     seated = [factories.enrol(session) for _ in range(2)]
     response = admin_client.post(f"/sessions/{session.id}/convocations",
@@ -234,3 +235,19 @@ def test_the_outbox_page_shows_captured_mail(admin_client, app):
         os.remove(path)
     assert "Votre inscription est confirmée" in page and "awa@example.org" in page and "convocation.docx" in page
     assert "19/02/2030 à 10h00" in page  # written at 09:00 UTC, shown in French local time
+
+
+def test_no_convocation_is_sent_while_the_organisation_identity_is_incomplete(admin_client, outbox):
+    factories.make_organisation(siret="", declaration_number="")
+    session = factories.make_session()
+    enrolment = factories.enrol(session)
+    page = _page(admin_client.get(f"/sessions/{session.id}/convocations"))
+    assert "tant que l'identité de l'organisme est incomplète : SIRET, numéro de déclaration d'activité." in page
+    assert 'href="/admin/organisme/"' in page and "Envoyer à toutes les personnes confirmées" not in page
+    response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer", data={"only_new": "0"},
+                                 follow_redirects=True)
+    assert "Complétez d'abord les informations de l'organisme" in _page(response)
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/convocation", follow_redirects=True)
+    page = _page(response)
+    assert "Complétez d'abord les informations de l'organisme" in page and 'href="/admin/organisme/"' in page
+    assert outbox == [] and db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 0

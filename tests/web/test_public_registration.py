@@ -158,6 +158,7 @@ def test_registrations_are_rate_limited_per_address(rate_limited_app):
 # --- the trainee's personal page -------------------------------------------------------------------------
 
 def test_the_personal_page_shows_states_waiting_position_and_documents(client):
+    factories.make_organisation()
     trainee = factories.make_trainee("Awa", "Diallo")
     full = factories.make_session(capacity=1)
     factories.enrol(full)
@@ -176,6 +177,7 @@ def test_the_personal_page_shows_states_waiting_position_and_documents(client):
 
 
 def test_a_trainee_cannot_reach_someone_elses_documents(client):
+    factories.make_organisation()
     trainee, other = factories.make_trainee(), factories.make_trainee()
     session = factories.make_session()
     theirs = factories.enrol(session, other)

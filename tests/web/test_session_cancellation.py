@@ -8,7 +8,7 @@ from tests import factories
 from tests.web.test_sessions import session_form
 from training_app import create_app
 from training_app.extensions import db
-from training_app.models import AuditEntry, Enrolment, Organisation, TrainingSession
+from training_app.models import AuditEntry, Enrolment, TrainingSession
 
 REASON = "Formatrice indisponible : la session est reportée."
 
@@ -20,10 +20,7 @@ def _page(response) -> str:
 @pytest.fixture
 def enrolled_session(trainer):
     """Capacity 1, taught by `trainer`: one confirmed (convoked), one waitlisted, one request."""
-    organisation = Organisation.get()
-    organisation.name, organisation.email, organisation.phone = (
-        "Si on s'alliait ?", "sionsalliait@example.org", "02 99 00 00 00")
-    db.session.commit()
+    factories.make_organisation(email="sionsalliait@example.org", phone="02 99 00 00 00")
     programme = factories.make_programme(title="Du dialogue à la négociation")
     session = factories.make_session(programme=programme, capacity=1, trainers=[trainer])
     confirmed = factories.enrol(session)

@@ -16,6 +16,7 @@ from training_app.formatting import date_fr, datetime_fr, hours, label, time_fr
 from training_app.models import (ConvocationSending, ConvocationText, Enrolment, EnrolmentStatus, Organisation,
                                  SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, mail
+from training_app.services import organisation as organisation_service
 from training_app.services.enrolments import lock_session
 from training_app.services.trainee_links import personal_url
 
@@ -118,6 +119,11 @@ def filename(enrolment: Enrolment) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-").lower() + ".docx"
 
 
+def missing_identity() -> list[str]:
+    """The organisation's settings to fill in before a convocation can be sent (French names)."""
+    return organisation_service.missing_for_documents()
+
+
 def _check_sendable(enrolment: Enrolment) -> None:
     session = enrolment.session
     if enrolment.status != EnrolmentStatus.CONFIRMED:
@@ -127,6 +133,10 @@ def _check_sendable(enrolment: Enrolment) -> None:
         raise ServiceError(_("Cette session est annulée : pas de convocation."))
     if session.end_at < local_now():
         raise ServiceError(_("Cette session est terminée : pas de convocation."))
+    missing = missing_identity()
+    if missing:
+        raise ServiceError(_("Complétez d'abord les informations de l'organisme, imprimées sur la convocation : "
+                             "%(fields)s.", fields=", ".join(missing)))
 
 
 def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> ConvocationSending:

@@ -135,6 +135,7 @@ def enrolment_detail(enrolment_id: int):
         "enrolments/detail.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=convocations.sendings(enrolment=enrolment), post_form=PostForm(),
+        missing_identity=convocations.missing_identity(),
         links_revoked=[e for e in audit.history(enrolment.trainee) if e.action == "links_revoked"][-1:],
         funding=registrations.funding_label(enrolment.funding_mode))
 
@@ -292,7 +293,8 @@ def session_convocations(session_id: int):
     confirmed = convocations.confirmed_enrolments(session)
     sent_ids = convocations.sent_enrolment_ids(session)
     return render_template("enrolments/convocations.html", session=session, form=form, confirmed=confirmed,
-                           sent_ids=sent_ids, sendings=convocations.sendings(session=session),
+                           sent_ids=sent_ids, missing_identity=convocations.missing_identity(),
+                           sendings=convocations.sendings(session=session),
                            send_new=SendAllForm(only_new="1"), send_every=SendAllForm(only_new="0"),
                            defaults={"what_to_bring": convocations.default_what_to_bring(),
                                      "absence_procedure": convocations.default_absence_procedure(
