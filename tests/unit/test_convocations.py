@@ -1,14 +1,18 @@
 """Convocations: the Word document read back, the e-mail after commit, the record of each sending."""
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 
 from tests import factories
+from tests.factories import t
+from tests.unit.test_slots import _dates
 from training_app.clock import frozen_at
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import ConvocationSending
 from training_app.services import ServiceError, convocations
+from training_app.services import sessions as session_service
 
 
 _text = factories.docx_text
@@ -101,6 +105,43 @@ def test_only_confirmed_trainees_of_live_sessions_are_convoked(convoked_session)
         convocations.send_all(empty)
     with frozen_at(datetime(2030, 3, 20)), pytest.raises(ServiceError, match="terminée"):
         convocations.send(convocations.confirmed_enrolments(convoked_session)[0])
+
+
+def test_a_change_of_the_dates_a_half_day_or_the_place_outdates_the_convocations_sent(convoked_session, admin,
+                                                                                        outbox):
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        convocations.send(enrolment, actor=admin)
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == set()
+        assert convocations.send_all(convoked_session, only_new=True) == []
+
+        # the last half-day ends at 12h00 instead of 12h30: the convocation states a wrong timetable
+        session_service.update_slot(convoked_session.slots[-1], convoked_session.slots[-1].date, t("09:30"),
+                                    t("12:00"))
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+        assert convocations.is_outdated(convocations.last_sent_document(enrolment))
+        outbox.clear()
+        resent = convocations.send_all(convoked_session, only_new=True, actor=admin)
+        db.session.commit()
+        assert [s.enrolment_id for s in resent] == [enrolment.id] and len(outbox) == 1
+        assert "vendredi 8 mars 2030 : 9h30 – 12h00" in outbox[0].body
+        assert convocations.outdated_enrolment_ids(convoked_session) == set()
+
+        # a week later
+        session_service.update_session(convoked_session, _dates(convoked_session, datetime(2030, 3, 12, 14, 0),
+                                                                 datetime(2030, 3, 15, 12, 30)))
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+        convocations.send_all(convoked_session, only_new=True, actor=admin)
+        db.session.commit()
+
+        # elsewhere
+        same_dates = _dates(convoked_session, convoked_session.start_at, convoked_session.end_at)
+        session_service.update_session(convoked_session, replace(same_dates, place="Maison des associations"))
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
 
 
 def test_no_convocation_leaves_while_the_organisation_identity_is_incomplete(convoked_session, outbox):

@@ -237,6 +237,37 @@ def test_the_outbox_page_shows_captured_mail(admin_client, app):
     assert "19/02/2030 à 10h00" in page  # written at 09:00 UTC, shown in French local time
 
 
+def test_a_convocation_outdated_by_a_changed_half_day_is_flagged_withheld_and_sent_again(admin_client, app, outbox):
+    factories.make_organisation()
+    session = factories.make_session()
+    enrolment = factories.enrol(session)
+    trainee = enrolment.trainee
+    admin_client.post(f"/sessions/{session.id}/convocations/envoyer", data={"only_new": "1"})
+    last = session.slots[-1]  # Friday 8 March, 9h30 - 12h30: now ends at 12h00
+    response = admin_client.post(f"/sessions/{session.id}/creneaux/{last.id}",
+                                 data={"date": "2030-03-08", "start_time": "09:30", "end_time": "12:00"})
+    page = _page(admin_client.get(response.headers["Location"]))
+    assert "1 convocation(s) déjà envoyée(s) ne sont plus à jour : envoyez à nouveau les convocations" in page
+    assert "1 convocation(s) envoyée(s) ne sont plus à jour" in page and "convocation à renvoyer" in page
+    page = _page(admin_client.get(f"/sessions/{session.id}/convocations"))
+    assert "1 convocation(s) envoyée(s) ne sont plus à jour" in page
+
+    trainee_client = app.test_client()
+    page = _page(trainee_client.get(factories.personal_path(trainee)))
+    assert "Une nouvelle convocation vous sera envoyée par e-mail." in page and "Convocation (Word)" not in page
+    download = trainee_client.get(factories.personal_path(trainee, "enrolments.trainee_convocation",
+                                                          enrolment_id=enrolment.id), follow_redirects=True)
+    assert not download.data.startswith(b"PK") and "n'est plus valable" in _page(download)
+
+    outbox.clear()
+    response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer", data={"only_new": "1"})
+    assert "1 convocation(s) envoyée(s)." in _page(admin_client.get(response.headers["Location"]))
+    assert [m.to for m in outbox] == [[trainee.email]]
+    download = trainee_client.get(factories.personal_path(trainee, "enrolments.trainee_convocation",
+                                                          enrolment_id=enrolment.id))
+    assert "vendredi 8 mars 2030 | 9h30 – 12h00 | 2 h 30" in factories.docx_text(download.data)
+
+
 def test_no_convocation_is_sent_while_the_organisation_identity_is_incomplete(admin_client, outbox):
     factories.make_organisation(siret="", declaration_number="")
     session = factories.make_session()

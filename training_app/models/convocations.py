@@ -24,7 +24,7 @@ class ConvocationText(db.Model):
 
 
 class ConvocationSending(db.Model):
-    """One convocation sent: when, to which address, by whom, how, and the document sent."""
+    """One convocation sent: when, to which address, by whom, how, the document sent and what it states."""
 
     __tablename__ = "convocation_sendings"
 
@@ -36,6 +36,9 @@ class ConvocationSending(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_label: Mapped[str] = mapped_column(String(200), default="")
     document_path: Mapped[str] = mapped_column(String(300), default="")  # relative to STORAGE_DIR
+    # What the document states that a later change of the session can make wrong (the half-days and
+    # the place), hashed; "" for sendings recorded before it was kept.
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
 
     enrolment: Mapped[Enrolment] = relationship()
     actor: Mapped[User | None] = relationship()

@@ -1,6 +1,10 @@
 """Convocations: the Word document (certificates/convocation.docx) and the e-mail that carries it,
 for one confirmed trainee or all of a session's confirmed trainees. Each sending is recorded
-(when, to which address, by whom, the document sent); the e-mail leaves after the commit."""
+(when, to which address, by whom, the document sent, a fingerprint of what it states); the e-mail
+leaves after the commit. A convocation whose session's half-days or place changed since is outdated:
+it no longer holds, and sending "to those who have not received it" sends it again."""
+import hashlib
+import json
 import re
 import unicodedata
 from itertools import groupby
@@ -119,6 +123,15 @@ def filename(enrolment: Enrolment) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-").lower() + ".docx"
 
 
+def fingerprint(session: TrainingSession) -> str:
+    """A hash of what a convocation states that the session's later changes can make wrong: the
+    half-days (so the dates and the day-by-day timetable) and the place."""
+    stated = {"slots": sorted((s.date.isoformat(), s.start_time.isoformat(), s.end_time.isoformat())
+                              for s in session.slots),
+              "place": session.place or ""}
+    return hashlib.sha256(json.dumps(stated).encode()).hexdigest()
+
+
 def missing_identity() -> list[str]:
     """The organisation's settings to fill in before a convocation can be sent (French names)."""
     return organisation_service.missing_for_documents()
@@ -147,7 +160,8 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
     name = filename(enrolment)
     path = storage.save(f"convocations/{session.id}", name, content)
     sending = ConvocationSending(enrolment=enrolment, sent_to=trainee.email, channel="email", actor=actor,
-                                 actor_label=actor_label or (actor.name if actor else ""), document_path=path)
+                                 actor_label=actor_label or (actor.name if actor else ""), document_path=path,
+                                 fingerprint=fingerprint(session))
     db.session.add(sending)
     own = texts(session)
     body = "\n\n".join(part for part in [
@@ -165,8 +179,8 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
 
 
 def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> list[ConvocationSending]:
-    """Send the convocation to every confirmed trainee of the session (only to those not convoked yet
-    with only_new).
+    """Send the convocation to every confirmed trainee of the session (with only_new, only to those not
+    convoked yet or whose convocation is outdated).
 
     Who is confirmed and who was convoked are read under the session row lock: a double click
     waits for the first request, then finds its sendings and sends nothing twice.
@@ -177,7 +191,7 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
     confirmed = confirmed_enrolments(session)
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
-    already = sent_enrolment_ids(session) if only_new else set()
+    already = sent_enrolment_ids(session) - outdated_enrolment_ids(session) if only_new else set()
     return [send(enrolment, actor=actor) for enrolment in confirmed if enrolment.id not in already]
 
 
@@ -192,6 +206,28 @@ def sent_enrolment_ids(session: TrainingSession) -> set[int]:
     return set(db.session.scalars(
         db.select(ConvocationSending.enrolment_id).join(ConvocationSending.enrolment)
         .where(Enrolment.session_id == session.id)))
+
+
+def outdated_enrolment_ids(session: TrainingSession) -> set[int]:
+    """The confirmed enrolments whose last convocation states other half-days or another place than the
+    session now has (sendings recorded without a fingerprint are not known to be outdated)."""
+    rows = db.session.execute(
+        db.select(ConvocationSending.enrolment_id, ConvocationSending.fingerprint).join(ConvocationSending.enrolment)
+        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .order_by(ConvocationSending.sent_at, ConvocationSending.id))
+    last = {enrolment_id: stated for enrolment_id, stated in rows}  # the latest sending of each one wins
+    current = fingerprint(session)
+    return {enrolment_id for enrolment_id, stated in last.items() if stated and stated != current}
+
+
+def is_outdated(sending: ConvocationSending) -> bool:
+    return bool(sending.fingerprint) and sending.fingerprint != fingerprint(sending.enrolment.session)
+
+
+def outdated_notice() -> str:
+    """What the trainee reads instead of an outdated convocation."""
+    return _("Les dates, les horaires ou le lieu de la formation ont changé depuis l'envoi de votre convocation : "
+             "elle n'est plus valable. Une nouvelle convocation vous sera envoyée par e-mail.")
 
 
 def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None) -> list[ConvocationSending]:

@@ -136,6 +136,7 @@ def enrolment_detail(enrolment_id: int):
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=convocations.sendings(enrolment=enrolment), post_form=PostForm(),
         missing_identity=convocations.missing_identity(),
+        convocation_outdated=enrolment.id in convocations.outdated_enrolment_ids(enrolment.session),
         links_revoked=[e for e in audit.history(enrolment.trainee) if e.action == "links_revoked"][-1:],
         funding=registrations.funding_label(enrolment.funding_mode))
 
@@ -293,7 +294,8 @@ def session_convocations(session_id: int):
     confirmed = convocations.confirmed_enrolments(session)
     sent_ids = convocations.sent_enrolment_ids(session)
     return render_template("enrolments/convocations.html", session=session, form=form, confirmed=confirmed,
-                           sent_ids=sent_ids, missing_identity=convocations.missing_identity(),
+                           sent_ids=sent_ids, outdated_ids=convocations.outdated_enrolment_ids(session),
+                           missing_identity=convocations.missing_identity(),
                            sendings=convocations.sendings(session=session),
                            send_new=SendAllForm(only_new="1"), send_every=SendAllForm(only_new="0"),
                            defaults={"what_to_bring": convocations.default_what_to_bring(),
@@ -317,7 +319,7 @@ def convocations_send_all(session_id: int):
             if sent:
                 flash(_("%(n)d convocation(s) envoyée(s).", n=len(sent)), "success")
             else:
-                flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation."), "info")
+                flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation à jour."), "info")
     return redirect(url_for("enrolments.session_convocations", session_id=session_id))
 
 
@@ -434,6 +436,9 @@ def trainee_convocation(enrolment_id: int):
     sending = convocations.last_sent_document(enrolment)
     if sending is None or not storage.exists(sending.document_path):
         abort(404)
+    if convocations.is_outdated(sending):
+        flash(convocations.outdated_notice(), "warning")
+        return redirect(url_for("trainee.home", token=g.trainee_token))
     return send_file(io.BytesIO(storage.read(sending.document_path)), mimetype=DOCX, as_attachment=True,
                      download_name=convocations.filename(enrolment))
 
@@ -476,6 +481,7 @@ def enrolment_section(session: TrainingSession) -> dict:
         "seats_taken": places.taken,
         "seats_left": places.left,
         "convoked": convocations.sent_enrolment_ids(session),
+        "outdated": convocations.outdated_enrolment_ids(session),
     }
 
 
@@ -488,9 +494,12 @@ def public_session_offer(session: TrainingSession) -> dict:
 
 @bp.app_template_global()
 def trainee_enrolment_info(enrolment: Enrolment) -> dict:
+    convocation = convocations.last_sent_document(enrolment) if convocations.still_valid(enrolment) else None
     return {
         "position": enrolments.waitlist_position(enrolment),
-        "convocation": convocations.last_sent_document(enrolment) if convocations.still_valid(enrolment) else None,
+        "convocation": convocation,
+        "convocation_outdated": (convocations.outdated_notice()  # instead of the link: not valid any more
+                                 if convocation and convocations.is_outdated(convocation) else ""),
         "can_cancel": enrolment.is_live and enrolment.session.start_at > local_now(),
         "cancel_form": TraineeCancelForm(),
     }

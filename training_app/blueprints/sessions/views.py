@@ -13,7 +13,7 @@ from training_app.extensions import db
 from training_app.forms import attach_service_error, from_cents, to_cents
 from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
-from training_app.services import ServiceError
+from training_app.services import ServiceError, convocations
 from training_app.services import sessions as session_service
 
 
@@ -127,6 +127,7 @@ def session_edit(session_id: int):
             flash(_("Session mise à jour."), "success")
             if regenerated:
                 flash(_("Les dates ont changé : les demi-journées ont été recalculées."), "info")
+            _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
     return render_template("sessions/form.html", form=form, session=session)
 
@@ -176,6 +177,7 @@ def slot_add(session_id: int):
         else:
             db.session.commit()
             flash(_("Demi-journée ajoutée."), "success")
+            _flash_outdated_convocations(session)
     else:
         _flash_form_errors(form)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
@@ -199,6 +201,7 @@ def slot_edit(session_id: int, slot_id: int):
         else:
             db.session.commit()
             flash(_("Demi-journée modifiée."), "success")
+            _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
     return render_template("sessions/slot_form.html", form=form, session=session, slot=slot)
 
@@ -217,7 +220,16 @@ def slot_delete(session_id: int, slot_id: int):
         else:
             db.session.commit()
             flash(_("Demi-journée supprimée."), "success")
+            _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
+
+
+def _flash_outdated_convocations(session: TrainingSession) -> None:
+    """After a change of the half-days or the place: the convocations that now state wrong ones."""
+    outdated = convocations.outdated_enrolment_ids(session)
+    if outdated:
+        flash(_("%(n)d convocation(s) déjà envoyée(s) ne sont plus à jour : envoyez à nouveau les convocations "
+                "(page « Convocations »).", n=len(outdated)), "warning")
 
 
 def _flash_form_errors(form) -> None:
