@@ -25,6 +25,11 @@ def during(slot, minutes=5):
     return frozen_at(slot.starts_at + timedelta(minutes=minutes))
 
 
+def near_end(slot):
+    """When a trainer can close the sheet: a few minutes before the end of the half-day."""
+    return frozen_at(slot.ends_at - timedelta(minutes=5))
+
+
 def text(response) -> str:
     return response.get_data(as_text=True).replace("&#39;", "'")
 
@@ -37,9 +42,10 @@ def course(trainer):
 def test_trainer_takes_attendance_and_closes_then_changes_are_refused(trainer_client, course):
     session, (awa, julien, sophie) = course
     slot = session.slots[0]
-    with during(slot):
+    with near_end(slot):
         page = text(trainer_client.get(sheet_url(session, slot)))
         assert page.count('data-testid="row"') == 3 and "Faire signer" in page
+        assert "Elle se clôt à partir de 17h30" in page
         for enrolment in (awa, julien):
             response = trainer_client.post(sheet_url(session, slot, f"/signer/{enrolment.id}"),
                                            data={"signature": DATA_URL()}, headers={"User-Agent": "Tablette"})
@@ -108,7 +114,7 @@ def test_trainers_only_reach_their_own_sessions_and_admins_alone_reopen(app, tra
 def test_admin_reopens_with_a_reason_and_the_history_shows_every_version(admin_client, trainer, course):
     session, enrolments = course
     slot = session.slots[0]
-    with during(slot):
+    with near_end(slot):
         for i, enrolment in enumerate(enrolments):
             attendance.sign(slot, enrolment, DATA_URL(i), method="device")
         attendance.close_slot(slot, trainer, DATA_URL(9))
@@ -133,7 +139,7 @@ def test_admin_reopens_with_a_reason_and_the_history_shows_every_version(admin_c
 def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer, course):
     session, (awa, julien, sophie) = course
     slot = session.slots[0]
-    with during(slot):
+    with near_end(slot):
         attendance.sign(slot, awa, DATA_URL(), method="device")
         attendance.sign(slot, julien, DATA_URL(), method="device")
         attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
@@ -282,7 +288,7 @@ def _signed_course(trainer, trainees, year=2030):
     session, enrolments = factories.make_attendance_session(
         trainees=trainees, trainers=[trainer], start=datetime(year, 3, 5, 14), end=datetime(year, 3, 8, 12, 30))
     for slot in session.slots[:2]:
-        with during(slot):
+        with near_end(slot):
             for i, enrolment in enumerate(enrolments):
                 if i == 0 and slot is session.slots[1]:
                     attendance.mark(slot, enrolment, "absent_justified", actor=trainer, justification="Malade")

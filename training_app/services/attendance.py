@@ -163,6 +163,16 @@ def is_signing_open(slot: Slot, now: datetime | None = None) -> bool:
     return opens <= (now or local_now()) <= closes
 
 
+def closing_opens(slot: Slot) -> datetime:
+    """When a sheet can be closed: CLOSING_OPENS_MINUTES_BEFORE_END before the end, not before the start.
+
+    Closing locks the sheet and the trainer signs for the hours of the whole half-day: an earlier
+    closing would keep the trainer from recording a departure before the end.
+    """
+    opens = slot.ends_at - timedelta(minutes=current_app.config["CLOSING_OPENS_MINUTES_BEFORE_END"])
+    return max(opens, slot.starts_at)
+
+
 def _trainer_window_closes(slot: Slot) -> datetime:
     """A trainer may sign the sheet until the end of the half-day's day (after the last trainee left)."""
     return datetime.combine(slot.date, time(23, 59, 59))
@@ -453,8 +463,11 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if sheet.is_closed:
         raise ServiceError(_("Cette feuille est déjà close."))
     now = local_now()
-    if now < slot.starts_at:
-        raise ServiceError(_("La feuille se clôt une fois la demi-journée commencée."))
+    opens = closing_opens(slot)
+    if now < opens:
+        raise ServiceError(_("Cette feuille se signe et se clôt à partir du %(day)s à %(time)s, peu avant la fin "
+                             "de la demi-journée (%(end)s) : notez d'ici là les retards et départs anticipés.",
+                             day=f"{opens:%d/%m/%Y}", time=_window_text(opens), end=_hm(slot.end_time)))
     if image is not None:
         _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
     data = slot_sheet(slot)
