@@ -9,6 +9,7 @@ from werkzeug.datastructures import FileStorage
 
 from tests import factories
 from training_app.clock import frozen_at
+from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import (AttendanceRecord, AttendanceSheetVersion, AuditEntry, Signature, SignatureMethod,
                                  User)
@@ -446,7 +447,6 @@ def test_scans_are_checked_by_content_and_size(app, course, trainer, admin, monk
 
 
 def test_justified_absence_keeps_its_document(course, trainer):
-    from training_app.documents import storage
     session, (awa, *_rest) = course
     slot = session.slots[0]
     with frozen_at(at(slot)):
@@ -460,8 +460,38 @@ def test_justified_absence_keeps_its_document(course, trainer):
     assert record.justification_kind == "jpeg" and storage.exists(record.justification_path)
 
 
+def test_replacing_the_scan_of_a_closed_sheet_needs_a_reason_and_keeps_the_first_scan(course, trainer, admin):
+    session, enrolments = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        attendance.attach_scan(slot, _upload(b"%PDF-1.4 first paper sheet", "scan.pdf"), admin)
+        for enrolment in enrolments:
+            attendance.mark(slot, enrolment, "present", actor=trainer)
+        db.session.commit()
+    with frozen_at(near_the_end(slot)):
+        attendance.close_slot(slot, trainer)
+        db.session.commit()
+    first = attendance.slot_sheet(slot).sheet.scan_path
+    with frozen_at(datetime(2030, 3, 20, 10, 0)):
+        with pytest.raises(ServiceError, match="motif du remplacement") as refused:
+            attendance.attach_scan(slot, _upload(b"%PDF-1.4 second scan", "scan.pdf"), admin, "  ")
+        db.session.rollback()
+        assert refused.value.field == "reason" and attendance.slot_sheet(slot).sheet.scan_path == first
+        attendance.attach_scan(slot, _upload(b"%PDF-1.4 second scan", "scan.pdf"), admin,
+                               "Page 2 manquait sur le premier scan")
+        db.session.commit()
+    second = attendance.slot_sheet(slot).sheet.scan_path
+    assert second != first and storage.read(first) == b"%PDF-1.4 first paper sheet"
+    closed, replaced = attendance.versions(slot)
+    assert (closed.action, closed.snapshot["scan_file"]) == ("closed", first)
+    assert (replaced.action, replaced.reason, replaced.snapshot["scan_file"]) == (
+        "scan_replaced", "Page 2 manquait sur le premier scan", second)
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "scan_replaced"))
+    assert entry.reason == "Page 2 manquait sur le premier scan"
+    assert entry.details["replaced"]["scan_file"] == first and entry.details["scan_file"] == second
+
+
 def test_a_justification_document_stays_in_the_history_when_the_status_changes(course, trainer, admin):
-    from training_app.documents import storage
     session, (awa, julien, sophie) = course
     slot = session.slots[0]
     with frozen_at(at(slot)):

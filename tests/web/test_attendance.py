@@ -388,6 +388,30 @@ def test_scan_upload_is_checked_by_content(app, admin_client, course, monkeypatc
     assert download.data == b"%PDF-1.4 sheet" and download.mimetype == "application/pdf"
 
 
+def test_replacing_the_scan_of_a_closed_sheet_asks_for_a_reason_on_the_form(admin_client, trainer, course):
+    session, enrolments = course
+    slot = session.slots[0]
+    url = sheet_url(session, slot, "/scan")
+    admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 first"), "a.pdf")}, content_type="multipart/form-data")
+    with near_end(slot):
+        for enrolment in enrolments:
+            attendance.mark(slot, enrolment, "present", actor=trainer)
+        attendance.close_slot(slot, trainer)
+        db.session.commit()
+    first = db.session.scalar(db.select(AttendanceSheet.scan_path))
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 second"), "b.pdf")},
+                                 content_type="multipart/form-data")
+    assert response.status_code == 422 and "Indiquez le motif du remplacement du scan" in text(response)
+    assert 'name="reason"' in text(response)
+    assert db.session.scalar(db.select(AttendanceSheet.scan_path)) == first
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 second"), "b.pdf"),
+                                            "reason": "Scan illisible"}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    history = text(admin_client.get(sheet_url(session, slot, "/historique")))
+    assert "Scan remplacé" in history and "Scan illisible" in history
+    assert first.rsplit("/", 1)[-1] in history
+
+
 def test_today_page_and_dashboard_panel_lead_to_the_current_slot(trainer_client, course):
     session, _enrolments = course
     slot = session.slots[2]  # Wednesday afternoon

@@ -536,20 +536,39 @@ def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
     return sheet
 
 
-def attach_scan(slot: Slot, file_storage, actor: User) -> AttendanceSheet:
-    """An administrator attaches the scan of a paper sheet (PDF, JPEG or PNG, checked by content)."""
+def attach_scan(slot: Slot, file_storage, actor: User, reason: str = "") -> AttendanceSheet:
+    """An administrator attaches the scan of a paper sheet (PDF, JPEG or PNG, checked by content).
+
+    Replacing the scan of a closed sheet needs a reason. A replaced scan is evidence: its file is
+    never deleted, and its storage path stays in the audit entry and in the sheet's versions.
+    """
     if not actor.is_admin:
         raise ServiceError(_("Seul·e un·e administrateur·rice peut joindre un scan."))
+    reason = (reason or "").strip()
     content, kind = uploads.check_upload(file_storage, UPLOAD_KINDS, _upload_max_bytes())
     sheet = _lock(slot)
+    replaced = _scan_file(sheet)
+    if sheet.is_closed and replaced["scan_file"] and not reason:
+        raise ServiceError(_("Indiquez le motif du remplacement du scan : la feuille est close et le scan actuel "
+                             "reste conservé dans l'historique."), "reason")
     sheet.scan_path = storage.save("attendance/scans", f"feuille-{slot.date:%Y%m%d}-{slot.start_time:%H%M}.{kind}",
                                    content)
     sheet.scan_kind, sheet.scan_uploaded_at = kind, utcnow()
     db.session.flush()
-    audit.record(sheet, "scan_attached", actor=actor, details={"slot": _describe(slot), "kind": kind})
+    action = "scan_replaced" if replaced["scan_file"] else "scan_attached"
+    audit.record(sheet, action, actor=actor, reason=reason,
+                 details={"slot": _describe(slot), "kind": kind, **_scan_file(sheet),
+                          "replaced": replaced if replaced["scan_file"] else None})
     if sheet.is_closed:
-        _new_version(sheet, "scan_attached", actor, _("Scan de la feuille papier joint."))
+        _new_version(sheet, action, actor, reason or _("Scan de la feuille papier joint."))
     return sheet
+
+
+def _scan_file(sheet: AttendanceSheet) -> dict:
+    """The stored scan of the paper sheet (kept in the history when a new scan replaces it)."""
+    return {"scan_file": sheet.scan_path or None, "scan_kind": sheet.scan_kind or None,
+            "scan_uploaded_at": sheet.scan_uploaded_at.isoformat(timespec="seconds")
+            if sheet.scan_path and sheet.scan_uploaded_at else None}
 
 
 def _upload_max_bytes() -> int:
@@ -595,6 +614,7 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
     return {
         "status": sheet.status,
         "scan": bool(sheet.scan_path),
+        **_scan_file(sheet),
         "trainers": [{"name": s.signer_name, "signed_at": s.signed_at.isoformat(timespec="seconds")}
                      for s in data.trainer_signatures],
         "rows": [{
