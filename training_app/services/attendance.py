@@ -26,10 +26,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 
-from training_app.clock import local_now, utcnow
+from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage, uploads
 from training_app.extensions import db
-from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
+from training_app.models import (AttendanceRecord, AuditEntry, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
                                  Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus, Signature,
                                  SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
 from training_app.models.attendance import ABSENT_STATUSES
@@ -711,12 +711,24 @@ def slot_sheet(slot: Slot) -> SlotSheet:
 
 
 @dataclass
+class Correction:
+    """An administrator's correction of a closed sheet, behind a trainee's current status there."""
+    at: datetime  # UTC
+    reason: str
+
+    @property
+    def day(self) -> date:
+        return to_local(self.at).date()
+
+
+@dataclass
 class GridCell:
     slot: Slot
     record: AttendanceRecord | None
     signature: Signature | None
-    state: str  # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn
+    state: str  # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn, corrected
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
+    correction: Correction | None = None  # when the status comes from an administrator's correction
 
     @property
     def status(self) -> str | None:
@@ -770,7 +782,7 @@ class SessionGrid:
 
 
 def session_grid(session: TrainingSession, with_images: bool = False) -> SessionGrid:
-    """Trainees × half-days with statuses, signatures and hours, in five queries whatever the size."""
+    """Trainees × half-days with statuses, signatures, corrections and hours, in six queries whatever the size."""
     slots = _session_slots(session.id)
     slot_ids = [s.id for s in slots]
     sheets = {s.slot_id: s for s in db.session.scalars(
@@ -790,6 +802,7 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
                                            key=lambda s: s.signed_at)
         column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
                                   and not (column.sheet and column.sheet.scan_path))
+    corrections = _corrections([sheet.id for sheet in sheets.values()])
     withdrawn_on = {e.id: _withdrawn_on(e) for e in enrolments}
     totals = _sum_totals(withdrawn_on, slots, records)
     rows = []
@@ -798,23 +811,40 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
         for column in columns:
             slot = column.slot
             record, signature = record_at.get((slot.id, enrolment.id)), signature_at.get((slot.id, enrolment.id))
-            state = _cell_state(column, record, signature, now, withdrawn_on[enrolment.id])
+            correction = corrections.get((column.sheet.id, enrolment.id)) if column.sheet and record else None
+            state = _cell_state(column, record, signature, now, withdrawn_on[enrolment.id], correction)
             column.signed += signature is not None
             column.missing += state == "missing"
             column.attended_minutes += record.minutes_attended if record else 0
             cells.append(GridCell(slot, record, signature, state,
-                                  withdrawn_on[enrolment.id] if state == "withdrawn" else None))
+                                  withdrawn_on[enrolment.id] if state == "withdrawn" else None, correction))
         rows.append(GridRow(enrolment, cells, totals[enrolment.id]))
     return SessionGrid(session, columns, rows)
 
 
-def _cell_state(column: SlotColumn, record, signature, now: datetime, withdrawn_on: date | None) -> str:
+def _corrections(sheet_ids: list[int]) -> dict[tuple[int, int], Correction]:
+    """{(sheet id, enrolment id): Correction} where a trainee's latest change of status on that sheet
+    was an administrator's correction of the closed sheet (one query)."""
+    entries = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.entity_type == AttendanceSheet.__tablename__, AuditEntry.entity_id.in_(sheet_ids),
+        AuditEntry.action.in_(("marked", "corrected"))).order_by(AuditEntry.at, AuditEntry.id))
+    latest = {}
+    for entry in entries:
+        key = (entry.entity_id, (entry.details or {}).get("enrolment_id"))
+        latest[key] = Correction(entry.at, entry.reason) if entry.action == "corrected" else None
+    return {key: correction for key, correction in latest.items() if correction is not None}
+
+
+def _cell_state(column: SlotColumn, record, signature, now: datetime, withdrawn_on: date | None,
+                correction: Correction | None) -> str:
     if record is not None and record.is_absent:
         return record.status
     if signature is not None:
         return "signed"
     if column.sheet is not None and column.sheet.scan_path and record is not None:
         return "paper"
+    if correction is not None:
+        return "corrected"  # attended without a signature, on the administrator's word: not a missing signature
     if record is None and after_withdrawal(column.slot, withdrawn_on):
         return "withdrawn"
     if record is None and now < signing_window(column.slot)[0]:
