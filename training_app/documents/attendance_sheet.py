@@ -31,8 +31,8 @@ def _times(slot) -> str:
 
 def _cell_text(cell) -> str:
     record = cell.record
-    if cell.state == "withdrawn":
-        return _withdrawn_text(cell)
+    if cell.state in ("withdrawn", "not_enrolled"):
+        return _not_expected_text(cell)
     if record is None:
         return ""
     if record.is_absent:
@@ -69,7 +69,10 @@ def _notes_text(notes: list[str]) -> str:
                     for n, reason in enumerate(notes, start=1))
 
 
-def _withdrawn_text(cell) -> str:
+def _not_expected_text(cell) -> str:
+    """A half-day the trainee was not expected at: after their withdrawal, or over before they enrolled."""
+    if cell.state == "not_enrolled":
+        return _("pas encore inscrit·e")
     return _("abandon le %(date)s", date=date_fr(cell.withdrawn_on, "short"))
 
 
@@ -185,8 +188,8 @@ def excel_grid(session: TrainingSession) -> bytes:
 def _excel_status(cell) -> str:
     if cell.state == "upcoming":
         return ""
-    if cell.state == "withdrawn":
-        return _withdrawn_text(cell)
+    if cell.state in ("withdrawn", "not_enrolled"):
+        return _not_expected_text(cell)
     if cell.record is None:
         return _("non émargé")
     text = str(attendance.STATUS_LABELS[cell.record.status])

@@ -74,23 +74,25 @@ class AttendanceTotals:
 def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
     """Totals for every confirmed or withdrawn enrolment, and any other with a record (3 queries).
 
-    Planned minutes are the session's; a half-day not marked yet counts neither as attended
-    nor as absent, but one missed after a withdrawal is unjustified absence (see `after_withdrawal`).
+    Planned minutes are the session's, but for half-days over before the trainee joined (see
+    `before_enrolment`); a half-day not marked yet counts neither as attended nor as absent, but one
+    missed after a withdrawal is unjustified absence (see `after_withdrawal`).
     Minutes missed by a late arrival or an early departure are unjustified absence.
     """
     slots = _session_slots(session.id)
     records = _records(select(Slot.id).where(Slot.session_id == session.id))
-    listed = dict.fromkeys(r.enrolment_id for r in records)
-    listed.update(db.session.execute(select(Enrolment.id, Enrolment.withdrawn_on).where(
-        Enrolment.session_id == session.id,
-        Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))).all())
+    listed = {r.enrolment_id: Span() for r in records}
+    listed.update((id_, Span(withdrawn_on, confirmed_at)) for id_, withdrawn_on, confirmed_at in db.session.execute(
+        select(Enrolment.id, Enrolment.withdrawn_on, Enrolment.confirmed_at).where(
+            Enrolment.session_id == session.id,
+            Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))))
     return _sum_totals(listed, slots, records)
 
 
 def totals_for(enrolment: Enrolment) -> AttendanceTotals:
     slots = _session_slots(enrolment.session_id)
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)))
-    return _sum_totals({enrolment.id: _withdrawn_on(enrolment)}, slots, records)[enrolment.id]
+    return _sum_totals({enrolment.id: _span(enrolment)}, slots, records)[enrolment.id]
 
 
 def after_withdrawal(slot: Slot, withdrawn_on: date | None) -> bool:
@@ -106,8 +108,27 @@ def after_withdrawal(slot: Slot, withdrawn_on: date | None) -> bool:
     return withdrawn_on is not None and slot.date >= withdrawn_on
 
 
-def _withdrawn_on(enrolment: Enrolment) -> date | None:
-    return enrolment.withdrawn_on if enrolment.status == EnrolmentStatus.WITHDRAWN else None
+def before_enrolment(slot: Slot, confirmed_at: datetime | None) -> bool:
+    """Whether `slot` was over when the trainee's enrolment was confirmed (UTC; None: not known).
+
+    The rule, for a half-day without an attendance record (a record always wins): a half-day that
+    ended before the enrolment was confirmed (enrolments are accepted while the session runs, and a
+    trainee taken off the waiting list joins when confirmed) was not expected of the trainee: it is
+    neither planned for them, nor missing, nor absent. A half-day running or to come at that moment is.
+    """
+    return confirmed_at is not None and slot.ends_at <= to_local(confirmed_at)
+
+
+@dataclass(frozen=True)
+class Span:
+    """When an enrolment joined (confirmed, UTC) and left (withdrawal day) the session; None: did not."""
+    withdrawn_on: date | None = None
+    confirmed_at: datetime | None = None
+
+
+def _span(enrolment: Enrolment) -> Span:
+    withdrawn_on = enrolment.withdrawn_on if enrolment.status == EnrolmentStatus.WITHDRAWN else None
+    return Span(withdrawn_on, enrolment.confirmed_at)
 
 
 def open_slots(session: TrainingSession) -> list[Slot]:
@@ -127,11 +148,14 @@ def _records(slot_ids) -> list[AttendanceRecord]:
     return list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.slot_id.in_(slot_ids))))
 
 
-def _sum_totals(withdrawn_on: dict[int, date | None], slots: list[Slot], records) -> dict[int, AttendanceTotals]:
-    """Totals of the enrolments keyed in `withdrawn_on` (their withdrawal day, or None)."""
-    planned = sum(slot.minutes for slot in slots)
+def _sum_totals(spans: dict[int, Span], slots: list[Slot], records) -> dict[int, AttendanceTotals]:
+    """Totals of the enrolments keyed in `spans`: planned = attended + justified + unjustified absence
+    once every half-day expected of them is marked (the half-days over before they joined are not)."""
+    recorded = {(r.slot_id, r.enrolment_id) for r in records}
     slot_minutes = {slot.id: slot.minutes for slot in slots}
-    totals = {i: AttendanceTotals(planned, 0, 0, 0) for i in withdrawn_on}
+    expected = {i: [slot for slot in slots if (slot.id, i) in recorded or not before_enrolment(slot, span.confirmed_at)]
+                for i, span in spans.items()}
+    totals = {i: AttendanceTotals(sum(slot.minutes for slot in expected[i]), 0, 0, 0) for i in spans}
     for record in records:
         total = totals.get(record.enrolment_id)
         if total is None:
@@ -142,11 +166,10 @@ def _sum_totals(withdrawn_on: dict[int, date | None], slots: list[Slot], records
             total.absent_justified_minutes += missed
         else:
             total.absent_unjustified_minutes += missed
-    recorded = {(r.slot_id, r.enrolment_id) for r in records}
-    for enrolment_id, on in withdrawn_on.items():
+    for enrolment_id, span in spans.items():
         totals[enrolment_id].absent_unjustified_minutes += sum(
-            slot.minutes for slot in slots
-            if after_withdrawal(slot, on) and (slot.id, enrolment_id) not in recorded)
+            slot.minutes for slot in expected[enrolment_id]
+            if after_withdrawal(slot, span.withdrawn_on) and (slot.id, enrolment_id) not in recorded)
     return totals
 
 
@@ -706,7 +729,8 @@ def slot_sheet(slot: Slot) -> SlotSheet:
     signatures = list(db.session.scalars(select(Signature).where(Signature.slot_id == slot.id)
                                          .order_by(Signature.signed_at, Signature.id)))
     by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id}
-    rows = [SheetRow(e, records.get(e.id), by_enrolment.get(e.id)) for e in enrolments]
+    rows = [SheetRow(e, records.get(e.id), by_enrolment.get(e.id)) for e in enrolments
+            if e.id in records or not before_enrolment(slot, e.confirmed_at)]
     return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id])
 
 
@@ -726,7 +750,8 @@ class GridCell:
     slot: Slot
     record: AttendanceRecord | None
     signature: Signature | None
-    state: str  # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn, corrected
+    # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn, corrected, not_enrolled
+    state: str
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
     correction: Correction | None = None  # when the status comes from an administrator's correction
 
@@ -803,8 +828,8 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
         column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
                                   and not (column.sheet and column.sheet.scan_path))
     corrections = _corrections([sheet.id for sheet in sheets.values()])
-    withdrawn_on = {e.id: _withdrawn_on(e) for e in enrolments}
-    totals = _sum_totals(withdrawn_on, slots, records)
+    spans = {e.id: _span(e) for e in enrolments}
+    totals = _sum_totals(spans, slots, records)
     rows = []
     for enrolment in enrolments:
         cells = []
@@ -812,12 +837,12 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
             slot = column.slot
             record, signature = record_at.get((slot.id, enrolment.id)), signature_at.get((slot.id, enrolment.id))
             correction = corrections.get((column.sheet.id, enrolment.id)) if column.sheet and record else None
-            state = _cell_state(column, record, signature, now, withdrawn_on[enrolment.id], correction)
+            state = _cell_state(column, record, signature, now, spans[enrolment.id], correction)
             column.signed += signature is not None
             column.missing += state == "missing"
             column.attended_minutes += record.minutes_attended if record else 0
             cells.append(GridCell(slot, record, signature, state,
-                                  withdrawn_on[enrolment.id] if state == "withdrawn" else None, correction))
+                                  spans[enrolment.id].withdrawn_on if state == "withdrawn" else None, correction))
         rows.append(GridRow(enrolment, cells, totals[enrolment.id]))
     return SessionGrid(session, columns, rows)
 
@@ -835,7 +860,7 @@ def _corrections(sheet_ids: list[int]) -> dict[tuple[int, int], Correction]:
     return {key: correction for key, correction in latest.items() if correction is not None}
 
 
-def _cell_state(column: SlotColumn, record, signature, now: datetime, withdrawn_on: date | None,
+def _cell_state(column: SlotColumn, record, signature, now: datetime, span: Span,
                 correction: Correction | None) -> str:
     if record is not None and record.is_absent:
         return record.status
@@ -845,7 +870,9 @@ def _cell_state(column: SlotColumn, record, signature, now: datetime, withdrawn_
         return "paper"
     if correction is not None:
         return "corrected"  # attended without a signature, on the administrator's word: not a missing signature
-    if record is None and after_withdrawal(column.slot, withdrawn_on):
+    if record is None and before_enrolment(column.slot, span.confirmed_at):
+        return "not_enrolled"
+    if record is None and after_withdrawal(column.slot, span.withdrawn_on):
         return "withdrawn"
     if record is None and now < signing_window(column.slot)[0]:
         return "upcoming"
