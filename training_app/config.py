@@ -57,6 +57,8 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Europe/Paris")
     # Signing window: from this many minutes before a slot starts to its end.
     SIGNING_OPENS_MINUTES_BEFORE = int(os.environ.get("SIGNING_OPENS_MINUTES_BEFORE", 15))
+    # A trainer closes a half-day's sheet from this many minutes before its end (early departures first).
+    CLOSING_OPENS_MINUTES_BEFORE_END = int(os.environ.get("CLOSING_OPENS_MINUTES_BEFORE_END", 30))
     # Largest scan of a paper attendance sheet or absence justification (checked by content too).
     ATTENDANCE_UPLOAD_MAX_BYTES = int(os.environ.get("ATTENDANCE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
     # Records (attendance, certificates, funding evidence) are kept this many years.

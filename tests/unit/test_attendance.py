@@ -9,6 +9,7 @@ from werkzeug.datastructures import FileStorage
 
 from tests import factories
 from training_app.clock import frozen_at
+from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import (AttendanceRecord, AttendanceSheetVersion, AuditEntry, Signature, SignatureMethod,
                                  User)
@@ -31,8 +32,14 @@ def run_slot(slot, enrolments, trainer, absent=(), justified=True):
                                 actor=trainer, justification="Rendez-vous médical")
             else:
                 attendance.sign(slot, enrolment, DATA_URL(i), method=SignatureMethod.DEVICE, actor=trainer)
+    with frozen_at(near_the_end(slot)):
         attendance.close_slot(slot, trainer, DATA_URL(99))
     db.session.commit()
+
+
+def near_the_end(slot) -> datetime:
+    """When a trainer closes the sheet: a few minutes before the end of the half-day."""
+    return slot.ends_at - timedelta(minutes=5)
 
 
 @pytest.fixture
@@ -199,11 +206,11 @@ def test_a_signed_trainee_is_not_marked_absent_and_an_absent_one_does_not_sign(c
 def test_closing_needs_everyone_signed_or_absent_and_the_trainer_signature(course, trainer):
     session, (awa, julien, sophie) = course
     slot = session.slots[0]
-    with frozen_at(slot.starts_at - timedelta(minutes=10)):
-        with pytest.raises(ServiceError, match="une fois la demi-journée commencée"):
+    for moment in (slot.starts_at - timedelta(minutes=10), at(slot, 1)):
+        with frozen_at(moment), pytest.raises(ServiceError, match="à partir du 05/03/2030 à 17h30"):
             attendance.close_slot(slot, trainer, DATA_URL())
         db.session.rollback()
-    with frozen_at(at(slot)):
+    with frozen_at(near_the_end(slot)):
         attendance.sign(slot, awa, DATA_URL(), method="device")
         attendance.mark(slot, julien, "present", actor=trainer)
         db.session.commit()
@@ -228,6 +235,29 @@ def test_closing_needs_everyone_signed_or_absent_and_the_trainer_signature(cours
         db.session.commit()
     assert sheet.is_closed and sheet.version == 1
     assert attendance.open_slots(session) == session.slots[1:]
+
+
+def test_a_trainer_closes_only_near_the_end_so_an_early_departure_can_still_be_recorded(app, course, trainer,
+                                                                                        monkeypatch):
+    session, (awa, julien, sophie) = course
+    slot = session.slots[1]  # Wed 6 March, 9:30-12:30
+    with frozen_at(at(slot, 1)):
+        for i, enrolment in enumerate((awa, julien, sophie)):
+            attendance.sign(slot, enrolment, DATA_URL(i), method="device", actor=trainer)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="à partir du 06/03/2030 à 12h00"):
+            attendance.close_slot(slot, trainer, DATA_URL(9))
+        db.session.rollback()
+    assert attendance.slot_sheet(slot).trainer_signatures == []  # refused before the trainer's signature
+    with frozen_at(at(slot, 31)):
+        attendance.mark(slot, julien, "left_early", actor=trainer, departure=factories.t("10:00"))
+        db.session.commit()
+    monkeypatch.setitem(app.config, "CLOSING_OPENS_MINUTES_BEFORE_END", 60)
+    with frozen_at(slot.ends_at - timedelta(minutes=60)):
+        attendance.close_slot(slot, trainer, DATA_URL(9))
+        db.session.commit()
+    assert attendance.slot_sheet(slot).is_closed
+    assert attendance.totals_for(julien).attended_minutes == 30
 
 
 def test_a_closed_slot_is_locked_and_corrected_by_an_administrator_with_a_reason(course, trainer, admin):
@@ -409,6 +439,7 @@ def test_scans_are_checked_by_content_and_size(app, course, trainer, admin, monk
         # With the paper sheet attached, the slot can be closed without on-screen signatures.
         for enrolment in enrolments:
             attendance.mark(slot, enrolment, "present", actor=trainer)
+    with frozen_at(near_the_end(slot)):
         attendance.close_slot(slot, admin)
         db.session.commit()
     grid = attendance.session_grid(session)
@@ -416,7 +447,6 @@ def test_scans_are_checked_by_content_and_size(app, course, trainer, admin, monk
 
 
 def test_justified_absence_keeps_its_document(course, trainer):
-    from training_app.documents import storage
     session, (awa, *_rest) = course
     slot = session.slots[0]
     with frozen_at(at(slot)):
@@ -430,8 +460,38 @@ def test_justified_absence_keeps_its_document(course, trainer):
     assert record.justification_kind == "jpeg" and storage.exists(record.justification_path)
 
 
+def test_replacing_the_scan_of_a_closed_sheet_needs_a_reason_and_keeps_the_first_scan(course, trainer, admin):
+    session, enrolments = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        attendance.attach_scan(slot, _upload(b"%PDF-1.4 first paper sheet", "scan.pdf"), admin)
+        for enrolment in enrolments:
+            attendance.mark(slot, enrolment, "present", actor=trainer)
+        db.session.commit()
+    with frozen_at(near_the_end(slot)):
+        attendance.close_slot(slot, trainer)
+        db.session.commit()
+    first = attendance.slot_sheet(slot).sheet.scan_path
+    with frozen_at(datetime(2030, 3, 20, 10, 0)):
+        with pytest.raises(ServiceError, match="motif du remplacement") as refused:
+            attendance.attach_scan(slot, _upload(b"%PDF-1.4 second scan", "scan.pdf"), admin, "  ")
+        db.session.rollback()
+        assert refused.value.field == "reason" and attendance.slot_sheet(slot).sheet.scan_path == first
+        attendance.attach_scan(slot, _upload(b"%PDF-1.4 second scan", "scan.pdf"), admin,
+                               "Page 2 manquait sur le premier scan")
+        db.session.commit()
+    second = attendance.slot_sheet(slot).sheet.scan_path
+    assert second != first and storage.read(first) == b"%PDF-1.4 first paper sheet"
+    closed, replaced = attendance.versions(slot)
+    assert (closed.action, closed.snapshot["scan_file"]) == ("closed", first)
+    assert (replaced.action, replaced.reason, replaced.snapshot["scan_file"]) == (
+        "scan_replaced", "Page 2 manquait sur le premier scan", second)
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "scan_replaced"))
+    assert entry.reason == "Page 2 manquait sur le premier scan"
+    assert entry.details["replaced"]["scan_file"] == first and entry.details["scan_file"] == second
+
+
 def test_a_justification_document_stays_in_the_history_when_the_status_changes(course, trainer, admin):
-    from training_app.documents import storage
     session, (awa, julien, sophie) = course
     slot = session.slots[0]
     with frozen_at(at(slot)):

@@ -25,6 +25,11 @@ def during(slot, minutes=5):
     return frozen_at(slot.starts_at + timedelta(minutes=minutes))
 
 
+def near_end(slot):
+    """When a trainer can close the sheet: a few minutes before the end of the half-day."""
+    return frozen_at(slot.ends_at - timedelta(minutes=5))
+
+
 def text(response) -> str:
     return response.get_data(as_text=True).replace("&#39;", "'")
 
@@ -37,9 +42,10 @@ def course(trainer):
 def test_trainer_takes_attendance_and_closes_then_changes_are_refused(trainer_client, course):
     session, (awa, julien, sophie) = course
     slot = session.slots[0]
-    with during(slot):
+    with near_end(slot):
         page = text(trainer_client.get(sheet_url(session, slot)))
         assert page.count('data-testid="row"') == 3 and "Faire signer" in page
+        assert "Elle se clôt à partir de 17h30" in page
         for enrolment in (awa, julien):
             response = trainer_client.post(sheet_url(session, slot, f"/signer/{enrolment.id}"),
                                            data={"signature": DATA_URL()}, headers={"User-Agent": "Tablette"})
@@ -108,7 +114,7 @@ def test_trainers_only_reach_their_own_sessions_and_admins_alone_reopen(app, tra
 def test_admin_reopens_with_a_reason_and_the_history_shows_every_version(admin_client, trainer, course):
     session, enrolments = course
     slot = session.slots[0]
-    with during(slot):
+    with near_end(slot):
         for i, enrolment in enumerate(enrolments):
             attendance.sign(slot, enrolment, DATA_URL(i), method="device")
         attendance.close_slot(slot, trainer, DATA_URL(9))
@@ -133,7 +139,7 @@ def test_admin_reopens_with_a_reason_and_the_history_shows_every_version(admin_c
 def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer, course):
     session, (awa, julien, sophie) = course
     slot = session.slots[0]
-    with during(slot):
+    with near_end(slot):
         attendance.sign(slot, awa, DATA_URL(), method="device")
         attendance.sign(slot, julien, DATA_URL(), method="device")
         attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
@@ -282,7 +288,7 @@ def _signed_course(trainer, trainees, year=2030):
     session, enrolments = factories.make_attendance_session(
         trainees=trainees, trainers=[trainer], start=datetime(year, 3, 5, 14), end=datetime(year, 3, 8, 12, 30))
     for slot in session.slots[:2]:
-        with during(slot):
+        with near_end(slot):
             for i, enrolment in enumerate(enrolments):
                 if i == 0 and slot is session.slots[1]:
                     attendance.mark(slot, enrolment, "absent_justified", actor=trainer, justification="Malade")
@@ -380,6 +386,30 @@ def test_scan_upload_is_checked_by_content(app, admin_client, course, monkeypatc
     assert "Scan de la feuille papier joint." in text(response)
     download = admin_client.get(url)
     assert download.data == b"%PDF-1.4 sheet" and download.mimetype == "application/pdf"
+
+
+def test_replacing_the_scan_of_a_closed_sheet_asks_for_a_reason_on_the_form(admin_client, trainer, course):
+    session, enrolments = course
+    slot = session.slots[0]
+    url = sheet_url(session, slot, "/scan")
+    admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 first"), "a.pdf")}, content_type="multipart/form-data")
+    with near_end(slot):
+        for enrolment in enrolments:
+            attendance.mark(slot, enrolment, "present", actor=trainer)
+        attendance.close_slot(slot, trainer)
+        db.session.commit()
+    first = db.session.scalar(db.select(AttendanceSheet.scan_path))
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 second"), "b.pdf")},
+                                 content_type="multipart/form-data")
+    assert response.status_code == 422 and "Indiquez le motif du remplacement du scan" in text(response)
+    assert 'name="reason"' in text(response)
+    assert db.session.scalar(db.select(AttendanceSheet.scan_path)) == first
+    response = admin_client.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 second"), "b.pdf"),
+                                            "reason": "Scan illisible"}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    history = text(admin_client.get(sheet_url(session, slot, "/historique")))
+    assert "Scan remplacé" in history and "Scan illisible" in history
+    assert first.rsplit("/", 1)[-1] in history
 
 
 def test_today_page_and_dashboard_panel_lead_to_the_current_slot(trainer_client, course):

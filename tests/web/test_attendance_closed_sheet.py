@@ -11,7 +11,7 @@ from training_app.services import attendance
 def _closed_sheet(trainer):
     session, enrolments = factories.make_attendance_session(trainees=3, trainers=[trainer])
     slot = session.slots[0]
-    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):  # the trainer closes near the end
         for enrolment in enrolments:
             attendance.sign(slot, enrolment, factories.signature_data_url(), method="device")
         attendance.close_slot(slot, trainer, factories.signature_data_url(9))

@@ -31,8 +31,8 @@ def _times(slot) -> str:
 
 def _cell_text(cell) -> str:
     record = cell.record
-    if cell.state == "withdrawn":
-        return _withdrawn_text(cell)
+    if cell.state in ("withdrawn", "not_enrolled"):
+        return _not_expected_text(cell)
     if record is None:
         return ""
     if record.is_absent:
@@ -49,7 +49,30 @@ def _cell_text(cell) -> str:
     return ", ".join(parts)
 
 
-def _withdrawn_text(cell) -> str:
+def _word_text(cell, notes: list[str]) -> str:
+    """A Word cell's text; a corrected status says so, its reason goes in a numbered note below the table."""
+    text = _cell_text(cell)
+    if cell.correction is None:
+        return text
+    notes.append(cell.correction.reason)
+    status = str(attendance.STATUS_LABELS[cell.record.status])
+    parts = [text if cell.record.is_absent else ", ".join(p for p in (status, text) if p), _correction_text(cell)]
+    return " — ".join(parts) + f" ({len(notes)})"
+
+
+def _correction_text(cell) -> str:
+    return _("corrigé par l'administration le %(date)s", date=date_fr(cell.correction.day, "short"))
+
+
+def _notes_text(notes: list[str]) -> str:
+    return " ".join(_("(%(n)d) Motif de la correction : %(reason)s.", n=n, reason=reason)
+                    for n, reason in enumerate(notes, start=1))
+
+
+def _not_expected_text(cell) -> str:
+    """A half-day the trainee was not expected at: after their withdrawal, or over before they enrolled."""
+    if cell.state == "not_enrolled":
+        return _("pas encore inscrit·e")
     return _("abandon le %(date)s", date=date_fr(cell.withdrawn_on, "short"))
 
 
@@ -58,6 +81,7 @@ def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
     grid = attendance.session_grid(session, with_images=not blank)
     organisation = Organisation.get()
     empty = {"image": "", "text": ""}
+    notes = []  # reasons of the administrator's corrections, numbered in the cells
     pages = []
     chunks = [grid.columns[i:i + COLUMNS_PER_PAGE] for i in range(0, len(grid.columns), COLUMNS_PER_PAGE)] or [[]]
     for number, columns in enumerate(chunks, start=1):
@@ -67,7 +91,7 @@ def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
         cols += [{"date": "", "period": "", "times": ""}] * padding
         rows = []
         for row in grid.rows:
-            cells = [empty if blank else _word_cell(cell) for cell in row.cells[first:first + len(columns)]]
+            cells = [empty if blank else _word_cell(cell, notes) for cell in row.cells[first:first + len(columns)]]
             rows.append({"name": row.enrolment.trainee.formal_name,
                          "employer": row.enrolment.trainee.employer.name if row.enrolment.trainee.employer else "",
                          "cells": cells + [empty] * padding})
@@ -82,17 +106,18 @@ def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
         "planned_hours": hours(grid.planned_minutes), "place": session.place.replace("\n", ", "),
         "modality": label(session.modality), "trainers": ", ".join(t.name for t in session.trainers),
         "pages": pages, "printed_on": date_fr(local_now()),
-        "legend": _("Chaque stagiaire signe pour chaque demi-journée ; le ou la formateur·rice signe chaque "
-                    "demi-journée. Horaires en heure locale."),
+        "legend": " ".join(filter(None, [
+            _("Chaque stagiaire signe pour chaque demi-journée ; le ou la formateur·rice signe chaque "
+              "demi-journée. Horaires en heure locale."), _notes_text(notes)])),
         "mode": _("Feuille vierge, à signer sur papier") if blank else
         _("Feuille signée électroniquement (signatures horodatées, historique conservé)"),
     }
     return word.render(word.template_path(TEMPLATE), context)
 
 
-def _word_cell(cell) -> dict:
+def _word_cell(cell, notes: list[str]) -> dict:
     image = word.Picture(cell.signature.image, SIGNATURE_WIDTH_MM) if cell.signature is not None else ""
-    return {"image": image, "text": _cell_text(cell)}
+    return {"image": image, "text": _word_text(cell, notes)}
 
 
 def _trainer_cell(column) -> dict:
@@ -163,8 +188,8 @@ def excel_grid(session: TrainingSession) -> bytes:
 def _excel_status(cell) -> str:
     if cell.state == "upcoming":
         return ""
-    if cell.state == "withdrawn":
-        return _withdrawn_text(cell)
+    if cell.state in ("withdrawn", "not_enrolled"):
+        return _not_expected_text(cell)
     if cell.record is None:
         return _("non émargé")
     text = str(attendance.STATUS_LABELS[cell.record.status])
@@ -174,4 +199,6 @@ def _excel_status(cell) -> str:
         text += " — " + _("signature manquante")
     elif detail:
         text += " — " + detail
+    if cell.correction is not None:
+        text += " — " + _("%(correction)s : %(reason)s", correction=_correction_text(cell), reason=cell.correction.reason)
     return text

@@ -26,10 +26,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 
-from training_app.clock import local_now, utcnow
+from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage, uploads
 from training_app.extensions import db
-from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
+from training_app.models import (AttendanceRecord, AuditEntry, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
                                  Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus, Signature,
                                  SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
 from training_app.models.attendance import ABSENT_STATUSES
@@ -74,23 +74,25 @@ class AttendanceTotals:
 def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
     """Totals for every confirmed or withdrawn enrolment, and any other with a record (3 queries).
 
-    Planned minutes are the session's; a half-day not marked yet counts neither as attended
-    nor as absent, but one missed after a withdrawal is unjustified absence (see `after_withdrawal`).
+    Planned minutes are the session's, but for half-days over before the trainee joined (see
+    `before_enrolment`); a half-day not marked yet counts neither as attended nor as absent, but one
+    missed after a withdrawal is unjustified absence (see `after_withdrawal`).
     Minutes missed by a late arrival or an early departure are unjustified absence.
     """
     slots = _session_slots(session.id)
     records = _records(select(Slot.id).where(Slot.session_id == session.id))
-    listed = dict.fromkeys(r.enrolment_id for r in records)
-    listed.update(db.session.execute(select(Enrolment.id, Enrolment.withdrawn_on).where(
-        Enrolment.session_id == session.id,
-        Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))).all())
+    listed = {r.enrolment_id: Span() for r in records}
+    listed.update((id_, Span(withdrawn_on, confirmed_at)) for id_, withdrawn_on, confirmed_at in db.session.execute(
+        select(Enrolment.id, Enrolment.withdrawn_on, Enrolment.confirmed_at).where(
+            Enrolment.session_id == session.id,
+            Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))))
     return _sum_totals(listed, slots, records)
 
 
 def totals_for(enrolment: Enrolment) -> AttendanceTotals:
     slots = _session_slots(enrolment.session_id)
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)))
-    return _sum_totals({enrolment.id: _withdrawn_on(enrolment)}, slots, records)[enrolment.id]
+    return _sum_totals({enrolment.id: _span(enrolment)}, slots, records)[enrolment.id]
 
 
 def after_withdrawal(slot: Slot, withdrawn_on: date | None) -> bool:
@@ -106,8 +108,27 @@ def after_withdrawal(slot: Slot, withdrawn_on: date | None) -> bool:
     return withdrawn_on is not None and slot.date >= withdrawn_on
 
 
-def _withdrawn_on(enrolment: Enrolment) -> date | None:
-    return enrolment.withdrawn_on if enrolment.status == EnrolmentStatus.WITHDRAWN else None
+def before_enrolment(slot: Slot, confirmed_at: datetime | None) -> bool:
+    """Whether `slot` was over when the trainee's enrolment was confirmed (UTC; None: not known).
+
+    The rule, for a half-day without an attendance record (a record always wins): a half-day that
+    ended before the enrolment was confirmed (enrolments are accepted while the session runs, and a
+    trainee taken off the waiting list joins when confirmed) was not expected of the trainee: it is
+    neither planned for them, nor missing, nor absent. A half-day running or to come at that moment is.
+    """
+    return confirmed_at is not None and slot.ends_at <= to_local(confirmed_at)
+
+
+@dataclass(frozen=True)
+class Span:
+    """When an enrolment joined (confirmed, UTC) and left (withdrawal day) the session; None: did not."""
+    withdrawn_on: date | None = None
+    confirmed_at: datetime | None = None
+
+
+def _span(enrolment: Enrolment) -> Span:
+    withdrawn_on = enrolment.withdrawn_on if enrolment.status == EnrolmentStatus.WITHDRAWN else None
+    return Span(withdrawn_on, enrolment.confirmed_at)
 
 
 def open_slots(session: TrainingSession) -> list[Slot]:
@@ -127,11 +148,14 @@ def _records(slot_ids) -> list[AttendanceRecord]:
     return list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.slot_id.in_(slot_ids))))
 
 
-def _sum_totals(withdrawn_on: dict[int, date | None], slots: list[Slot], records) -> dict[int, AttendanceTotals]:
-    """Totals of the enrolments keyed in `withdrawn_on` (their withdrawal day, or None)."""
-    planned = sum(slot.minutes for slot in slots)
+def _sum_totals(spans: dict[int, Span], slots: list[Slot], records) -> dict[int, AttendanceTotals]:
+    """Totals of the enrolments keyed in `spans`: planned = attended + justified + unjustified absence
+    once every half-day expected of them is marked (the half-days over before they joined are not)."""
+    recorded = {(r.slot_id, r.enrolment_id) for r in records}
     slot_minutes = {slot.id: slot.minutes for slot in slots}
-    totals = {i: AttendanceTotals(planned, 0, 0, 0) for i in withdrawn_on}
+    expected = {i: [slot for slot in slots if (slot.id, i) in recorded or not before_enrolment(slot, span.confirmed_at)]
+                for i, span in spans.items()}
+    totals = {i: AttendanceTotals(sum(slot.minutes for slot in expected[i]), 0, 0, 0) for i in spans}
     for record in records:
         total = totals.get(record.enrolment_id)
         if total is None:
@@ -142,11 +166,10 @@ def _sum_totals(withdrawn_on: dict[int, date | None], slots: list[Slot], records
             total.absent_justified_minutes += missed
         else:
             total.absent_unjustified_minutes += missed
-    recorded = {(r.slot_id, r.enrolment_id) for r in records}
-    for enrolment_id, on in withdrawn_on.items():
+    for enrolment_id, span in spans.items():
         totals[enrolment_id].absent_unjustified_minutes += sum(
-            slot.minutes for slot in slots
-            if after_withdrawal(slot, on) and (slot.id, enrolment_id) not in recorded)
+            slot.minutes for slot in expected[enrolment_id]
+            if after_withdrawal(slot, span.withdrawn_on) and (slot.id, enrolment_id) not in recorded)
     return totals
 
 
@@ -161,6 +184,16 @@ def signing_window(slot: Slot) -> tuple[datetime, datetime]:
 def is_signing_open(slot: Slot, now: datetime | None = None) -> bool:
     opens, closes = signing_window(slot)
     return opens <= (now or local_now()) <= closes
+
+
+def closing_opens(slot: Slot) -> datetime:
+    """When a sheet can be closed: CLOSING_OPENS_MINUTES_BEFORE_END before the end, not before the start.
+
+    Closing locks the sheet and the trainer signs for the hours of the whole half-day: an earlier
+    closing would keep the trainer from recording a departure before the end.
+    """
+    opens = slot.ends_at - timedelta(minutes=current_app.config["CLOSING_OPENS_MINUTES_BEFORE_END"])
+    return max(opens, slot.starts_at)
 
 
 def _trainer_window_closes(slot: Slot) -> datetime:
@@ -453,8 +486,11 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if sheet.is_closed:
         raise ServiceError(_("Cette feuille est déjà close."))
     now = local_now()
-    if now < slot.starts_at:
-        raise ServiceError(_("La feuille se clôt une fois la demi-journée commencée."))
+    opens = closing_opens(slot)
+    if now < opens:
+        raise ServiceError(_("Cette feuille se signe et se clôt à partir du %(day)s à %(time)s, peu avant la fin "
+                             "de la demi-journée (%(end)s) : notez d'ici là les retards et départs anticipés.",
+                             day=f"{opens:%d/%m/%Y}", time=_window_text(opens), end=_hm(slot.end_time)))
     if image is not None:
         _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
     data = slot_sheet(slot)
@@ -523,20 +559,39 @@ def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
     return sheet
 
 
-def attach_scan(slot: Slot, file_storage, actor: User) -> AttendanceSheet:
-    """An administrator attaches the scan of a paper sheet (PDF, JPEG or PNG, checked by content)."""
+def attach_scan(slot: Slot, file_storage, actor: User, reason: str = "") -> AttendanceSheet:
+    """An administrator attaches the scan of a paper sheet (PDF, JPEG or PNG, checked by content).
+
+    Replacing the scan of a closed sheet needs a reason. A replaced scan is evidence: its file is
+    never deleted, and its storage path stays in the audit entry and in the sheet's versions.
+    """
     if not actor.is_admin:
         raise ServiceError(_("Seul·e un·e administrateur·rice peut joindre un scan."))
+    reason = (reason or "").strip()
     content, kind = uploads.check_upload(file_storage, UPLOAD_KINDS, _upload_max_bytes())
     sheet = _lock(slot)
+    replaced = _scan_file(sheet)
+    if sheet.is_closed and replaced["scan_file"] and not reason:
+        raise ServiceError(_("Indiquez le motif du remplacement du scan : la feuille est close et le scan actuel "
+                             "reste conservé dans l'historique."), "reason")
     sheet.scan_path = storage.save("attendance/scans", f"feuille-{slot.date:%Y%m%d}-{slot.start_time:%H%M}.{kind}",
                                    content)
     sheet.scan_kind, sheet.scan_uploaded_at = kind, utcnow()
     db.session.flush()
-    audit.record(sheet, "scan_attached", actor=actor, details={"slot": _describe(slot), "kind": kind})
+    action = "scan_replaced" if replaced["scan_file"] else "scan_attached"
+    audit.record(sheet, action, actor=actor, reason=reason,
+                 details={"slot": _describe(slot), "kind": kind, **_scan_file(sheet),
+                          "replaced": replaced if replaced["scan_file"] else None})
     if sheet.is_closed:
-        _new_version(sheet, "scan_attached", actor, _("Scan de la feuille papier joint."))
+        _new_version(sheet, action, actor, reason or _("Scan de la feuille papier joint."))
     return sheet
+
+
+def _scan_file(sheet: AttendanceSheet) -> dict:
+    """The stored scan of the paper sheet (kept in the history when a new scan replaces it)."""
+    return {"scan_file": sheet.scan_path or None, "scan_kind": sheet.scan_kind or None,
+            "scan_uploaded_at": sheet.scan_uploaded_at.isoformat(timespec="seconds")
+            if sheet.scan_path and sheet.scan_uploaded_at else None}
 
 
 def _upload_max_bytes() -> int:
@@ -582,6 +637,7 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
     return {
         "status": sheet.status,
         "scan": bool(sheet.scan_path),
+        **_scan_file(sheet),
         "trainers": [{"name": s.signer_name, "signed_at": s.signed_at.isoformat(timespec="seconds")}
                      for s in data.trainer_signatures],
         "rows": [{
@@ -673,8 +729,20 @@ def slot_sheet(slot: Slot) -> SlotSheet:
     signatures = list(db.session.scalars(select(Signature).where(Signature.slot_id == slot.id)
                                          .order_by(Signature.signed_at, Signature.id)))
     by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id}
-    rows = [SheetRow(e, records.get(e.id), by_enrolment.get(e.id)) for e in enrolments]
+    rows = [SheetRow(e, records.get(e.id), by_enrolment.get(e.id)) for e in enrolments
+            if e.id in records or not before_enrolment(slot, e.confirmed_at)]
     return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id])
+
+
+@dataclass
+class Correction:
+    """An administrator's correction of a closed sheet, behind a trainee's current status there."""
+    at: datetime  # UTC
+    reason: str
+
+    @property
+    def day(self) -> date:
+        return to_local(self.at).date()
 
 
 @dataclass
@@ -682,8 +750,10 @@ class GridCell:
     slot: Slot
     record: AttendanceRecord | None
     signature: Signature | None
-    state: str  # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn
+    # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn, corrected, not_enrolled
+    state: str
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
+    correction: Correction | None = None  # when the status comes from an administrator's correction
 
     @property
     def status(self) -> str | None:
@@ -737,7 +807,7 @@ class SessionGrid:
 
 
 def session_grid(session: TrainingSession, with_images: bool = False) -> SessionGrid:
-    """Trainees × half-days with statuses, signatures and hours, in five queries whatever the size."""
+    """Trainees × half-days with statuses, signatures, corrections and hours, in six queries whatever the size."""
     slots = _session_slots(session.id)
     slot_ids = [s.id for s in slots]
     sheets = {s.slot_id: s for s in db.session.scalars(
@@ -757,32 +827,52 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
                                            key=lambda s: s.signed_at)
         column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
                                   and not (column.sheet and column.sheet.scan_path))
-    withdrawn_on = {e.id: _withdrawn_on(e) for e in enrolments}
-    totals = _sum_totals(withdrawn_on, slots, records)
+    corrections = _corrections([sheet.id for sheet in sheets.values()])
+    spans = {e.id: _span(e) for e in enrolments}
+    totals = _sum_totals(spans, slots, records)
     rows = []
     for enrolment in enrolments:
         cells = []
         for column in columns:
             slot = column.slot
             record, signature = record_at.get((slot.id, enrolment.id)), signature_at.get((slot.id, enrolment.id))
-            state = _cell_state(column, record, signature, now, withdrawn_on[enrolment.id])
+            correction = corrections.get((column.sheet.id, enrolment.id)) if column.sheet and record else None
+            state = _cell_state(column, record, signature, now, spans[enrolment.id], correction)
             column.signed += signature is not None
             column.missing += state == "missing"
             column.attended_minutes += record.minutes_attended if record else 0
             cells.append(GridCell(slot, record, signature, state,
-                                  withdrawn_on[enrolment.id] if state == "withdrawn" else None))
+                                  spans[enrolment.id].withdrawn_on if state == "withdrawn" else None, correction))
         rows.append(GridRow(enrolment, cells, totals[enrolment.id]))
     return SessionGrid(session, columns, rows)
 
 
-def _cell_state(column: SlotColumn, record, signature, now: datetime, withdrawn_on: date | None) -> str:
+def _corrections(sheet_ids: list[int]) -> dict[tuple[int, int], Correction]:
+    """{(sheet id, enrolment id): Correction} where a trainee's latest change of status on that sheet
+    was an administrator's correction of the closed sheet (one query)."""
+    entries = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.entity_type == AttendanceSheet.__tablename__, AuditEntry.entity_id.in_(sheet_ids),
+        AuditEntry.action.in_(("marked", "corrected"))).order_by(AuditEntry.at, AuditEntry.id))
+    latest = {}
+    for entry in entries:
+        key = (entry.entity_id, (entry.details or {}).get("enrolment_id"))
+        latest[key] = Correction(entry.at, entry.reason) if entry.action == "corrected" else None
+    return {key: correction for key, correction in latest.items() if correction is not None}
+
+
+def _cell_state(column: SlotColumn, record, signature, now: datetime, span: Span,
+                correction: Correction | None) -> str:
     if record is not None and record.is_absent:
         return record.status
     if signature is not None:
         return "signed"
     if column.sheet is not None and column.sheet.scan_path and record is not None:
         return "paper"
-    if record is None and after_withdrawal(column.slot, withdrawn_on):
+    if correction is not None:
+        return "corrected"  # attended without a signature, on the administrator's word: not a missing signature
+    if record is None and before_enrolment(column.slot, span.confirmed_at):
+        return "not_enrolled"
+    if record is None and after_withdrawal(column.slot, span.withdrawn_on):
         return "withdrawn"
     if record is None and now < signing_window(column.slot)[0]:
         return "upcoming"

@@ -35,6 +35,7 @@ class ReopenForm(FlaskForm):
 
 class ScanForm(FlaskForm):
     file = FileField(_l("Scan de la feuille papier (PDF, JPEG ou PNG)"))
+    reason = StringField(_l("Motif du remplacement (obligatoire pour remplacer le scan d'une feuille close)"))
 
 
 class ForgetDeviceForm(FlaskForm):

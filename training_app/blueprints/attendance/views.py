@@ -81,7 +81,8 @@ def overview(session_id: int):
 
 
 def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,
-                  close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None, status: int = 200):
+                  close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None,
+                  scan_form: ScanForm | None = None, status: int = 200):
     data = attendance.slot_sheet(slot)
     # A closed sheet is read far more often than corrected: its correction form is built for the
     # row an administrator asked to correct (?corriger=<enrolment id>) only.
@@ -102,9 +103,9 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
-        reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=ScanForm(formdata=None),
+        reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
         signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
-        trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
+        closing_opens=attendance.closing_opens(slot), trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
         is_trainer=session.has_trainer(current_user)), status
 
 
@@ -201,18 +202,18 @@ def reopen(session_id: int, slot_id: int):
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/scan", methods=["POST"])
 @access(ADMIN)
 def scan_upload(session_id: int, slot_id: int):
-    slot = _load_slot(session_id, slot_id)[1]
+    session, slot = _load_slot(session_id, slot_id)
     form = ScanForm()
     try:
         if not form.validate_on_submit():
             raise ServiceError(_("Le formulaire n'est pas valide : rechargez la page."))
-        attendance.attach_scan(slot, form.file.data, current_user)
+        attendance.attach_scan(slot, form.file.data, current_user, form.reason.data or "")
     except ServiceError as error:
         db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("Scan de la feuille papier joint."), "success")
+        attach_service_error(form, error)
+        return _render_sheet(session, slot, scan_form=form, status=422)
+    db.session.commit()
+    flash(_("Scan de la feuille papier joint."), "success")
     return redirect(_sheet_url(session_id, slot_id, "scan"))
 
 

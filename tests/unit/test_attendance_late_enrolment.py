@@ -1,0 +1,84 @@
+"""A trainee enrolled while the session runs is expected from the half-days not yet over when their
+enrolment was confirmed: the half-days before are neither planned for them nor missing signatures.
+
+The reference session (Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30, half-days of 4, 3, 4, 3, 4 and 3 h):
+Zoé is enrolled on Wednesday 6 at 8:00, after Tuesday afternoon's sheet was closed.
+"""
+import io
+from datetime import date, datetime, timedelta
+
+import openpyxl
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.documents import attendance_sheet
+from training_app.extensions import db
+from training_app.services import attendance, enrolments
+from training_app.services.attendance import AttendanceTotals
+
+
+def run_slot(slot, present, trainer):
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        for i, enrolment in enumerate(present):
+            attendance.sign(slot, enrolment, factories.signature_data_url(i), method="device", actor=trainer)
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        attendance.close_slot(slot, trainer, factories.signature_data_url(99))
+    db.session.commit()
+
+
+def late_course(trainer, admin):
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    run_slot(session.slots[0], [awa], trainer)
+    with frozen_at(datetime(2030, 3, 6, 8, 0)):
+        zoe = enrolments.enrol(session, factories.make_trainee("Zoé", "Tardive"), actor=admin)
+        db.session.commit()
+    assert zoe.status == "confirmed"
+    return session, awa, zoe
+
+
+def test_the_half_days_over_before_the_enrolment_are_not_expected_of_the_trainee(trainer, admin):
+    session, awa, zoe = late_course(trainer, admin)
+    first = session.slots[0]
+    assert [row.enrolment for row in attendance.slot_sheet(first).rows] == [awa]
+    assert attendance.before_enrolment(first, zoe.confirmed_at)
+    assert not attendance.before_enrolment(session.slots[1], zoe.confirmed_at)
+    with frozen_at(datetime(2030, 3, 6, 8, 0)):
+        grid = attendance.session_grid(session)
+    row = next(r for r in grid.rows if r.enrolment == zoe)
+    assert [c.state for c in row.cells] == ["not_enrolled"] + ["upcoming"] * 5
+    assert grid.missing == 0 and grid.columns[0].missing == 0
+    assert attendance.totals_for(zoe) == AttendanceTotals(17 * 60, 0, 0, 0)
+    for slot in session.slots[1:]:
+        run_slot(slot, [awa, zoe], trainer)
+    assert attendance.totals_for(zoe) == AttendanceTotals(17 * 60, 17 * 60, 0, 0)
+    assert attendance.totals_for_session(session)[zoe.id] == AttendanceTotals(17 * 60, 17 * 60, 0, 0)
+    assert attendance.totals_for_session(session)[awa.id] == AttendanceTotals(21 * 60, 21 * 60, 0, 0)
+    workbook = openpyxl.load_workbook(io.BytesIO(attendance_sheet.excel_grid(session)))
+    cells = next(r for r in workbook.active.iter_rows(values_only=True) if r[0] == zoe.trainee.full_name)
+    assert cells[2] == "pas encore inscrit·e" and cells[-1] == 0
+
+
+def test_a_late_trainee_who_withdraws_keeps_planned_equal_to_attended_plus_absences(trainer, admin):
+    session, awa, zoe = late_course(trainer, admin)
+    run_slot(session.slots[1], [awa, zoe], trainer)           # Wednesday morning, 3 h
+    with frozen_at(datetime(2030, 3, 6, 13, 0)):
+        enrolments.withdraw(zoe, date(2030, 3, 6), "Reprise d'un emploi")
+        db.session.commit()
+    for slot in session.slots[2:]:
+        run_slot(slot, [awa], trainer)
+    totals = attendance.totals_for(zoe)
+    assert totals == AttendanceTotals(17 * 60, 3 * 60, 0, 14 * 60)
+    assert totals.planned_minutes == (totals.attended_minutes + totals.absent_justified_minutes
+                                      + totals.absent_unjustified_minutes)
+    assert attendance.totals_for_session(session)[zoe.id] == totals
+    states = [c.state for c in next(r for r in attendance.session_grid(session).rows if r.enrolment == zoe).cells]
+    assert states == ["not_enrolled", "signed"] + ["withdrawn"] * 4
+
+
+def test_a_record_wins_over_the_rule(trainer, admin):
+    session, _awa, zoe = late_course(trainer, admin)
+    with frozen_at(datetime(2030, 3, 6, 9, 0)):
+        attendance.mark(session.slots[0], zoe, "present", actor=admin, reason="Présente dès mardi, inscrite en retard")
+        db.session.commit()
+    assert attendance.totals_for(zoe) == AttendanceTotals(21 * 60, 4 * 60, 0, 0)
+    assert zoe in [row.enrolment for row in attendance.slot_sheet(session.slots[0]).rows]
