@@ -67,7 +67,8 @@ def take_attendance(slot, enrolments, trainer, absent=(), close=True) -> None:
             else:
                 attendance.sign(slot, enrolment, factories.signature_data_url(index), method=SignatureMethod.DEVICE,
                                 actor=trainer)
-        if close:
+    if close:
+        with frozen_at(slot.ends_at - timedelta(minutes=5)):  # a trainer closes near the end
             attendance.close_slot(slot, trainer, factories.signature_data_url(99))
     db.session.commit()
 

@@ -13,10 +13,11 @@ pytestmark = pytest.mark.browser
 
 
 def running_session(trainer, names):
-    """A session whose only half-day is running now (the live server runs on the real clock)."""
+    """A session whose only half-day is running now and ends in 20 minutes, so that the trainer may already
+    close it (CLOSING_OPENS_MINUTES_BEFORE_END) (the live server runs on the real clock)."""
     now = local_now()
     start = max(now - timedelta(hours=1), datetime.combine(now.date(), time(0, 0))).replace(second=0, microsecond=0)
-    end = min(now + timedelta(hours=2), datetime.combine(now.date(), time(23, 59, 59)))
+    end = min(now + timedelta(minutes=20), datetime.combine(now.date(), time(23, 59, 59)))
     session = factories.make_session(trainers=[trainer])
     # Test data set as it is (the slot rules refuse the past and weekends; today may be either).
     session.start_at, session.end_at = start, end
