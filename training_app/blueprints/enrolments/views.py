@@ -131,12 +131,12 @@ def _state_text(status: str, position: int | None) -> str:
 @access(STAFF)
 def enrolment_detail(enrolment_id: int):
     enrolment = _load_enrolment(enrolment_id)
+    sendings = convocations.sendings(enrolment=enrolment)  # latest first
     return render_template(
         "enrolments/detail.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
-        sendings=convocations.sendings(enrolment=enrolment), post_form=PostForm(),
-        missing_identity=convocations.missing_identity(),
-        convocation_outdated=enrolment.id in convocations.outdated_enrolment_ids(enrolment.session),
+        sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
+        convocation_outdated=bool(sendings) and convocations.is_outdated(sendings[0]),
         links_revoked=[e for e in audit.history(enrolment.trainee) if e.action == "links_revoked"][-1:],
         funding=registrations.funding_label(enrolment.funding_mode))
 
