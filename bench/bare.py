@@ -1,18 +1,79 @@
-"""The ceiling: a bare Flask view returning a short text, served exactly like the product.
+"""The ceilings: what Flask and gunicorn alone manage, served exactly like the product.
 
 Not part of the product (training_app knows nothing of it). bench/load.py serves it with the
 same gunicorn command line and loads it with the same client, so that each page's throughput
 can be given as a fraction of what Flask and gunicorn alone manage on this machine. Like the
 product with BENCH_COUNT_QUERIES, it tells the CPU time of each request in a header.
+
+- `/`: a bare view returning a short text, the ceiling of every page (the issue's reference);
+- `/write` and `/locked-write`: the ceilings of a write, posted the registration's form. `/write`
+  inserts one row and commits. `/locked-write` does the database work of a public registration
+  with none of the product around it (no ORM, no form, no page, no e-mail): it locks one row with
+  `SELECT … FOR UPDATE`, as the registration locks its session, sends as many INSERTs as the
+  registration has other statements, and commits. Their GET gives a form with a token field, as
+  the registration's page does, so the same client posts to them.
 """
-from flask import Flask
+import os
+
+from flask import Flask, request
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
 
 from training_app.query_counter import CpuTimer
 
+REGISTRATION_STATEMENTS = 9  # the public registration's statements, commit not counted (bench/README.md)
+
+metadata = MetaData()
+locked_rows = Table("bench_bare_locked_rows", metadata, Column("id", Integer, primary_key=True))
+written_rows = Table("bench_bare_written_rows", metadata, Column("id", Integer, primary_key=True),
+                     Column("email", String(254)))
+
 app = Flask(__name__)
 app.wsgi_app = CpuTimer(app.wsgi_app)
+_engine = None
+
+
+def prepare(url: str) -> None:
+    """Create the two tables in `url` (empty) and the row that /locked-write locks; before serving."""
+    engine = create_engine(url)
+    try:
+        metadata.drop_all(engine)
+        metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(insert(locked_rows).values(id=1))
+    finally:
+        engine.dispose()
+
+
+def engine():
+    global _engine
+    if _engine is None:  # in each gunicorn worker, after the fork
+        _engine = create_engine(os.environ["DATABASE_URL"])
+    return _engine
 
 
 @app.route("/")
 def hello():
     return "Bonjour"
+
+
+FORM = '<form method="post"><input name="csrf_token" type="hidden" value="-"></form>'
+
+
+@app.route("/write", methods=["GET", "POST"])
+def write():
+    if request.method == "GET":
+        return FORM
+    with engine().begin() as connection:
+        connection.execute(insert(written_rows).values(email=request.form["email"]))
+    return "Enregistré"
+
+
+@app.route("/locked-write", methods=["GET", "POST"])
+def locked_write():
+    if request.method == "GET":
+        return FORM
+    with engine().begin() as connection:
+        connection.execute(select(locked_rows.c.id).where(locked_rows.c.id == 1).with_for_update())
+        for _ in range(REGISTRATION_STATEMENTS - 1):
+            connection.execute(insert(written_rows).values(email=request.form["email"]))
+    return "Enregistré"

@@ -42,6 +42,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
+from bench import bare as bare_app
 from bench import databases, relay
 from bench.generate import ADMIN_EMAIL, ADMIN_PASSWORD
 
@@ -391,6 +392,15 @@ class PageRun:
     bare: Measure
     measures: list[Measure]
     marks: dict[str, int]
+    writes: list[Measure] = field(default_factory=list)  # the ceilings of a write (bench/bare.py)
+
+
+BARE_PAGES = [  # bench/bare.py: the bare view first, the ceiling
+    Page("bare Flask view (ceiling)", "/"),
+    Page("bare write: 1 INSERT, plain SQL", "/write", post=True),
+    Page(f"bare write: row lock + {bare_app.REGISTRATION_STATEMENTS - 1} INSERTs, plain SQL", "/locked-write",
+         post=True),
+]
 
 
 def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, seconds=SECONDS, workers=WORKERS,
@@ -430,11 +440,13 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
                             measure.kept_queries, measure.kept_cpu_ms = kept.queries, kept.cpu_ms
                         measures.append(measure)
                         echo(f"  {page.name}: {measure.rate:.0f} req/s, p95 {measure.percentile(95):.0f} ms")
+        bare_app.prepare(url)
         with gunicorn("bench.bare:app", app_env(url, instance, count_queries=False), workers) as port:
-            bare = run(Page("bare Flask view (ceiling)", "/"), port, clients=clients, seconds=seconds)
-            bare.cpu_ms = statistics.median(bare.cpu) if bare.cpu else 0.0
-            echo(f"  bare Flask view: {bare.rate:.0f} req/s")
-        return PageRun(bare, measures, marks)
+            bare, *writes = [run(page, port, clients=clients, seconds=seconds) for page in BARE_PAGES]
+            for measure in (bare, *writes):
+                measure.cpu_ms = statistics.median(measure.cpu) if measure.cpu else 0.0
+                echo(f"  {measure.name}: {measure.rate:.0f} req/s, p95 {measure.percentile(95):.0f} ms")
+        return PageRun(bare, measures, marks, writes)
     finally:
         shutil.rmtree(instance, ignore_errors=True)
 
