@@ -1,5 +1,6 @@
 import io
 
+from tests import factories
 from training_app.extensions import db
 from training_app.identifiers import is_valid_siret
 from training_app.models import Organisation
@@ -50,3 +51,11 @@ def test_invalid_siret_and_disguised_image_are_refused_and_nothing_saved(admin_c
     db.session.expire_all()
     organisation = Organisation.get()
     assert organisation.name == "" and organisation.stamp_image == ""
+
+
+def test_public_pages_are_titled_with_the_organisations_name(client):
+    factories.make_organisation(name="Si on s'alliait ?")
+    programme = factories.make_programme(title="Négocier localement")
+    for path in ("/", f"/formations/{programme.id}"):
+        head = client.get(path).get_data(as_text=True).split("</title>")[0]
+        assert "Si on s&#39;alliait ?" in head and "training_app" not in head
