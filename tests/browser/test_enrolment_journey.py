@@ -182,10 +182,6 @@ def test_admin_imports_a_participant_list_with_one_invalid_row(page, served_outb
         "awa.diallo@example.org", "karim.benali@example.org", "sophie.renaud@example.org"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ImportConfirmForm declares notify default=True, but the preview builds it while answering the upload's "
-    "POST, so Flask-WTF binds it to that request's form data (no 'notify' there) and the box is rendered "
-    "unticked: trainees imported are not told unless the administrator ticks it"))
 def test_the_import_preview_offers_to_tell_each_trainee_by_default(page):
     admin = factories.make_user("admin", name="Claire Bernard")
     session = factories.make_session(capacity=2)

@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import re
 from datetime import datetime
 
 from tests import factories
@@ -182,6 +183,7 @@ def test_import_preview_then_confirmation(admin_client, outbox):
     assert "2 ligne(s) valide(s) sur 3, 1 rejetée(s)" in page and "Le nom manque." in page
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0  # nothing before confirming
     token = page.split('name="upload" type="hidden" value="')[1].split('"')[0]
+    assert re.search(r'<input checked[^>]*name="notify"', page)  # told by e-mail unless the office unticks it
     response = admin_client.post(f"/sessions/{session.id}/import/confirmer", data={"upload": token})
     page = _page(response)
     assert "2 ligne(s) importée(s), 1 rejetée(s)" in page

@@ -340,7 +340,7 @@ def import_upload(session_id: int):
         else:
             token = enrolment_import.stash(session, content, kind)
             return render_template("enrolments/import_preview.html", session=session, rows=rows,
-                                   confirm_form=ImportConfirmForm(upload=token),
+                                   confirm_form=ImportConfirmForm(formdata=None, upload=token),
                                    valid=[r for r in rows if r.ok], seats_left=enrolments.seats_left(session))
     return render_template("enrolments/import_upload.html", session=session, form=form)
 
