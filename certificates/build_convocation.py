@@ -46,8 +46,9 @@ def build(path=None):
     header = document.add_paragraph()
     header.add_run("{{ organisation.name }}").bold = True
     document.add_paragraph("{{ organisation.address }}")
-    document.add_paragraph("Déclaration d'activité n° {{ organisation.declaration_number }} — "
-                           "{{ organisation.email }} — {{ organisation.phone }}")
+    document.add_paragraph("Déclaration d'activité n° {{ organisation.declaration_number }}"
+                           "{% if organisation.email %} — {{ organisation.email }}{% endif %}"
+                           "{% if organisation.phone %} — {{ organisation.phone }}{% endif %}")
 
     recipient = document.add_paragraph()
     recipient.alignment = WD_ALIGN_PARAGRAPH.RIGHT

@@ -158,3 +158,10 @@ def test_no_convocation_leaves_while_the_organisation_identity_is_incomplete(con
     db.session.commit()
     assert outbox == []
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 0
+
+
+def test_an_organisation_without_e_mail_or_phone_leaves_no_empty_separators(convoked_session):
+    factories.make_organisation(email="", phone="")
+    text = _text(convocations.render(factories.enrol(convoked_session)))
+    assert "Déclaration d'activité n° 53350999935\n" in text + "\n"
+    assert "—  —" not in text and " / " not in text
