@@ -154,9 +154,6 @@ def test_a_tampered_or_expired_link_shows_a_clear_page_and_a_new_link_can_be_ask
     assert card(page, NEXT_TITLE).get_by_role("link", name="Convocation (Word)").is_visible()
 
 
-@pytest.mark.xfail(strict=True, reason="Product bug: the personal page promises a convocation for a course that "
-                                       "has ended, which the convocation service refuses to send ('Cette session "
-                                       "est terminée : pas de convocation.').")
 def test_a_completed_course_never_convoked_does_not_promise_a_convocation(page):
     _course, awa, _following = awa_with_two_courses()
     page.goto(factories.personal_path(awa.trainee))

@@ -85,6 +85,17 @@ def test_invisible_characters_are_removed_from_what_is_typed(client, admin_clien
     assert any("Diallo" in str(value) for value in cells)
 
 
+def test_line_breaks_arrive_as_one_character_each(admin_client):
+    """Browsers send a text box's line breaks as CR LF but count them as one character against its maxlength:
+    stored as one, a text as long as the box allows is not refused as too long."""
+    response = admin_client.post("/admin/formations/nouvelle", data=programme_form(
+        objectives="Préparer\r\nSuivre\rConclure", rationale="Pourquoi ?\r\nParce que."))
+    assert response.status_code == 302
+    programme = db.session.scalar(db.select(Programme))
+    assert programme.rationale == "Pourquoi ?\nParce que."
+    assert [o.text for o in programme.objectives] == ["Préparer", "Suivre", "Conclure"]
+
+
 def test_text_stored_with_control_characters_is_still_exported():
     """Text stored before forms cleaned it (or written by a script) must not stop an export."""
     sheet = openpyxl.Workbook().active

@@ -137,15 +137,28 @@ def missing_identity() -> list[str]:
     return organisation_service.missing_for_documents()
 
 
-def _check_sendable(enrolment: Enrolment) -> None:
+def may_be_convoked(enrolment: Enrolment) -> bool:
+    """Whether the enrolment may (still) receive a convocation: confirmed, in a session neither cancelled nor
+    ended. The organisation's identity, also needed before sending, is the office's business."""
+    return _refusal(enrolment) is None
+
+
+def _refusal(enrolment: Enrolment) -> str | None:
     session = enrolment.session
     if enrolment.status != EnrolmentStatus.CONFIRMED:
-        raise ServiceError(_("La convocation n'est envoyée qu'aux inscriptions confirmées (%(name)s : %(state)s).",
-                             name=enrolment.trainee.full_name, state=label(enrolment.status)))
+        return _("La convocation n'est envoyée qu'aux inscriptions confirmées (%(name)s : %(state)s).",
+                 name=enrolment.trainee.full_name, state=label(enrolment.status))
     if session.status == SessionStatus.CANCELLED:
-        raise ServiceError(_("Cette session est annulée : pas de convocation."))
+        return _("Cette session est annulée : pas de convocation.")
     if session.end_at < local_now():
-        raise ServiceError(_("Cette session est terminée : pas de convocation."))
+        return _("Cette session est terminée : pas de convocation.")
+    return None
+
+
+def _check_sendable(enrolment: Enrolment) -> None:
+    refusal = _refusal(enrolment)
+    if refusal:
+        raise ServiceError(refusal)
     missing = missing_identity()
     if missing:
         raise ServiceError(_("Complétez d'abord les informations de l'organisme, imprimées sur la convocation : "

@@ -500,6 +500,7 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
         "convocation": convocation,
         "convocation_outdated": (convocations.outdated_notice()  # instead of the link: not valid any more
                                  if convocation and convocations.is_outdated(convocation) else ""),
+        "convocation_to_come": convocation is None and convocations.may_be_convoked(enrolment),
         "can_cancel": enrolment.is_live and enrolment.session.start_at > local_now(),
         "cancel_form": TraineeCancelForm(),
     }
