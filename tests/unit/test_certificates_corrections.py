@@ -67,10 +67,11 @@ def test_a_result_changed_after_issuing_flags_the_attestation_until_reissued():
     certificate_service.issue_for_enrolment(awa)
     db.session.commit()
     assert outdated() == {awa.id: False, julien.id: False}
-    # a comment added, or an objective reworded, changes what the attestation would say too
+    # a comment added changes what the attestation would say too; an objective reworded in the catalogue
+    # afterwards does not: the session keeps the wording it was taught under
     assess(course, julien, {1: ("not_assessed", "Absent lors de l'exercice")})
     assert outdated() == {awa.id: False, julien.id: True}
     texts = [o.text for o in course.programme.objectives]
     programmes.save_programme(course.programme, {}, [texts[0] + " (reformulé)"] + texts[1:])
     db.session.commit()
-    assert outdated() == {awa.id: True, julien.id: True}
+    assert outdated() == {awa.id: False, julien.id: True}

@@ -35,8 +35,10 @@ def test_removing_or_reordering_objectives_keeps_the_results_on_their_objective(
     # the first one (never assessed) goes, the last two swap, a new one comes at the end
     programmes.save_programme(course.programme, {}, [OBJECTIVES[2], OBJECTIVES[1], "Suivre une négociation"])
     db.session.commit()
-    assert _results(awa) == [(OBJECTIVES[2], "partly_acquired", "C"), (OBJECTIVES[1], "not_acquired", "B"),
-                             ("Suivre une négociation", "not_assessed", "")]
+    # the 2018 session keeps the course it was taught (its results on their objectives); the catalogue moved
+    assert _results(awa) == [(OBJECTIVES[0], "not_assessed", ""), (OBJECTIVES[1], "not_acquired", "B"),
+                             (OBJECTIVES[2], "partly_acquired", "C")]
+    assert [o.text for o in course.programme.objectives] == [OBJECTIVES[2], OBJECTIVES[1], "Suivre une négociation"]
     assert [o.id for o in course.programme.objectives][:2] == [ids[OBJECTIVES[2]], ids[OBJECTIVES[1]]]
     assert [o.position for o in course.programme.objectives] == [1, 2, 3]
 

@@ -1,4 +1,9 @@
+import html
+import re
+from datetime import date, datetime
+
 from tests import factories
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import Programme
 from training_app.services import outcomes
@@ -82,3 +87,34 @@ def test_removing_an_assessed_objective_is_refused_on_the_objectives_field(admin
     programme = db.session.get(Programme, programme.id)
     assert programme.title == "Ancien titre"
     assert [o.text for o in programme.objectives] == ["Préparer", "Négocier"]
+
+
+def test_duration_takes_a_french_decimal_and_must_be_positive(admin_client):
+    for zero in ("0", "0,001"):
+        response = admin_client.post("/admin/formations/nouvelle", data=dict(FORM, duration_hours=zero))
+        assert response.status_code == 200
+        assert "La durée doit être supérieure à 0 heure" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Programme.id))) == 0
+    response = admin_client.post("/admin/formations/nouvelle", data=dict(FORM, duration_hours="10,5", price="840,50"))
+    assert response.status_code == 302
+    programme = db.session.scalar(db.select(Programme))
+    assert (programme.default_duration_minutes, programme.price_cents) == (630, 84050)
+    form = admin_client.get(f"/admin/formations/{programme.id}/modifier").get_data(as_text=True)
+    assert 'name="duration_hours"' in form and 'value="10.5"' in form  # a number input: the browser shows 10,5
+    assert "Durée 10 h 30" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", admin_client.get(
+        f"/formations/{programme.id}").get_data(as_text=True)))
+
+
+def test_last_update_moves_when_only_the_objectives_change(admin_client):
+    with frozen_at(datetime(2024, 1, 10, 10)):
+        admin_client.post("/admin/formations/nouvelle", data=FORM)
+    programme = db.session.scalar(db.select(Programme))
+    with frozen_at(datetime(2025, 6, 1, 10)):
+        response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
+                                     data=dict(FORM, objectives=FORM["objectives"] + "\nÉvaluer un accord"))
+        assert response.status_code == 302
+    db.session.expire_all()
+    programme = db.session.get(Programme, programme.id)
+    assert len(programme.objectives) == 3 and programme.updated_at.date() == date(2025, 6, 1)
+    page = html.unescape(admin_client.get(f"/formations/{programme.id}").get_data(as_text=True))
+    assert "1 juin 2025" in page and "10 janvier 2024" not in page

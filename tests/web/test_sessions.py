@@ -120,3 +120,39 @@ def test_session_list_filters_and_paginates(admin_client, app, trainer):
         assert admin_client.get("/sessions?page=2").status_code == 200
     finally:
         app.config["SESSIONS_PER_PAGE"] = 20
+
+
+def test_editing_a_session_keeps_its_deactivated_trainer(admin_client):
+    gone = factories.make_user("trainer", name="Camille Le Gall")
+    other = factories.make_user("trainer", name="Yann Morvan")
+    session = factories.make_session(trainers=[gone, other])
+    admin_client.post(f"/admin/comptes/{gone.id}/activation")
+    db.session.expire_all()
+    assert not db.session.get(type(gone), gone.id).active
+    form = admin_client.get(f"/sessions/{session.id}/modifier").get_data(as_text=True)
+    assert "Camille Le Gall (compte désactivé)" in form
+    response = admin_client.post(f"/sessions/{session.id}/modifier",
+                                 data=session_form(session.programme, place="Rennes, salle 2",
+                                                   trainers=[gone.id, other.id]))
+    assert response.status_code == 302
+    db.session.expire_all()
+    session = db.session.get(TrainingSession, session.id)
+    assert [t.name for t in session.trainers] == ["Camille Le Gall", "Yann Morvan"]
+    assert session.place == "Rennes, salle 2"
+    # a deactivated account is offered only on the sessions it already teaches
+    other_session = factories.make_session(start=datetime(2030, 4, 1, 9, 30), end=datetime(2030, 4, 2, 18))
+    assert "Camille Le Gall" not in admin_client.get(f"/sessions/{other_session.id}/modifier").get_data(as_text=True)
+    response = admin_client.post(f"/sessions/{other_session.id}/modifier",
+                                 data=session_form(other_session.programme, start_date="2030-04-01",
+                                                   start_time="09:30", end_date="2030-04-02", end_time="18:00",
+                                                   trainers=[gone.id]))
+    assert response.status_code == 200
+    assert db.session.get(TrainingSession, other_session.id).trainers == []
+
+
+def test_the_session_created_message_gives_hours_the_french_way(admin_client):
+    programme = factories.make_programme()
+    response = admin_client.post("/sessions/nouvelle", data=session_form(
+        programme, start_date="2030-03-05", start_time="09:30", end_date="2030-03-07", end_time="18:00",
+        morning_start="09:30", morning_end="12:00"), follow_redirects=True)
+    assert "Session créée : 6 demi-journées, 19 h 30 prévues." in response.get_data(as_text=True)

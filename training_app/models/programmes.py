@@ -69,10 +69,15 @@ class Programme(db.Model):
 
     @property
     def competency_list(self) -> list[str]:
-        return [line.strip(" •-;") for line in self.competencies.splitlines() if line.strip(" •-;")]
+        return competency_lines(self.competencies)
 
     def __repr__(self) -> str:
         return f"<Programme {self.id} {self.title[:30]}>"
+
+
+def competency_lines(text: str | None) -> list[str]:
+    """The competencies of a text kept one per line, bullets removed."""
+    return [line.strip(" •-;") for line in (text or "").splitlines() if line.strip(" •-;")]
 
 
 class ProgrammeObjective(db.Model):

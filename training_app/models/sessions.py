@@ -1,13 +1,15 @@
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
+from functools import cached_property
 
-from sqlalchemy import (CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table,
+from sqlalchemy import (JSON, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table,
                         Text, Time, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
-from training_app.models.programmes import Programme
+from training_app.models.programmes import Programme, ProgrammeObjective, competency_lines
 from training_app.models.users import User
 
 
@@ -60,6 +62,11 @@ class TrainingSession(db.Model):
     contact_person: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What the session was taught under, kept when the catalogue entry is edited after the session started
+    # (services/programmes.save_programme); None: the session follows its programme (see `course`).
+    taught_title: Mapped[str | None] = mapped_column(String(300))
+    taught_objectives: Mapped[list | None] = mapped_column(JSON)  # [{"id": objective id, "text": ...}], in order
+    taught_competencies: Mapped[str | None] = mapped_column(Text)  # one competency per line
 
     programme: Mapped[Programme] = relationship()
     slots: Mapped[list["Slot"]] = relationship(
@@ -71,14 +78,59 @@ class TrainingSession(db.Model):
         return sum(slot.minutes for slot in self.slots)
 
     @property
+    def course(self) -> "CourseContent":
+        """What this session teaches: its title, ordered objectives and competencies. Every document, outcome
+        and certificate reads them here, never from the programme directly."""
+        return CourseContent(self)
+
+    @property
     def title(self) -> str:
-        return self.programme.title
+        return self.course.title
 
     def has_trainer(self, user: User) -> bool:
         return any(t.id == user.id for t in self.trainers)
 
     def __repr__(self) -> str:
         return f"<TrainingSession {self.id} {self.start_at:%Y-%m-%d}>"
+
+
+@dataclass(frozen=True)
+class CourseObjective:
+    """An objective as a session teaches it: the catalogue objective's id (outcomes are recorded against it;
+    the row may have been removed from the catalogue since) and its text as taught."""
+    id: int
+    text: str
+
+
+class CourseContent:
+    """A session's course content: what was kept on the session when its catalogue entry was edited after
+    it had started, otherwise the programme's current entry (upcoming sessions follow the catalogue).
+    Objectives are read with one query (the programme itself is not loaded for them)."""
+
+    def __init__(self, session: TrainingSession):
+        self.session = session
+
+    @property
+    def kept(self) -> bool:
+        return self.session.taught_title is not None
+
+    @property
+    def title(self) -> str:
+        return self.session.taught_title if self.kept else self.session.programme.title
+
+    @cached_property
+    def objectives(self) -> list[CourseObjective]:
+        if self.kept:
+            return [CourseObjective(item["id"], item["text"]) for item in self.session.taught_objectives or []]
+        return [CourseObjective(row.id, row.text) for row in db.session.execute(
+            db.select(ProgrammeObjective.id, ProgrammeObjective.text)
+            .where(ProgrammeObjective.programme_id == self.session.programme_id)
+            .order_by(ProgrammeObjective.position))]
+
+    @property
+    def competencies(self) -> list[str]:
+        session = self.session
+        return competency_lines(session.taught_competencies if self.kept else session.programme.competencies)
 
 
 class Slot(db.Model):

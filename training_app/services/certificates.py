@@ -121,7 +121,7 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
     verify_url and issued_on (a date).
     """
     trainee, session = enrolment.trainee, enrolment.session
-    programme = session.programme
+    course = session.course  # what the session was taught under, not the catalogue entry as it is now
     employer = trainee.employer
     planned = totals.planned_minutes or session.planned_minutes
     attended = totals.attended_minutes
@@ -151,10 +151,10 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
                          name=employer.name) if employer else _("à titre individuel")),
         },
         "course": {
-            "title": programme.title,
+            "title": course.title,
             "nature": _("Action de formation (article L. 6313-1 du code du travail)"),
-            "objectives": [objective.text for objective in programme.objectives],
-            "competencies": list(programme.competency_list),
+            "objectives": [objective.text for objective in course.objectives],
+            "competencies": list(course.competencies),
             "start_date": formatting.date_fr(session.start_at, "d MMMM y"),
             "end_date": formatting.date_fr(session.end_at, "d MMMM y"),
             "place": session.place or "—",
@@ -325,9 +325,9 @@ def _document_xml_text(docx: bytes) -> str:
 def sample_context(code: str = "ABCD-EFGH-JK23") -> dict:
     """The context of a made-up trainee, to check a template before it is used."""
     objectives = [SimpleNamespace(text="Préparer une négociation"), SimpleNamespace(text="Suivre une négociation")]
-    programme = SimpleNamespace(title="Du dialogue à la négociation (exemple)", objectives=objectives,
-                                competency_list=["Maîtriser les outils de la négociation raisonnée"])
-    session = SimpleNamespace(programme=programme, start_at=datetime(2018, 12, 11, 14), planned_minutes=1260,
+    course = SimpleNamespace(title="Du dialogue à la négociation (exemple)", objectives=objectives,
+                             competencies=["Maîtriser les outils de la négociation raisonnée"])
+    session = SimpleNamespace(course=course, start_at=datetime(2018, 12, 11, 14), planned_minutes=1260,
                               end_at=datetime(2018, 12, 14, 12, 30), place="4 rue du Bourbonnais, Rennes",
                               modality="in_person")
     employer = SimpleNamespace(name="Centre social d'exemple", siret="44195127000004")
@@ -565,7 +565,7 @@ class _Batch:
             number=rendered.number, version=rendered.version, verification_code=rendered.code,
             sha256=hashlib.sha256(content).hexdigest(), storage_path=path, filename=filename,
             file_format=file_format, template_sha256=rendered.template_sha, issued_at=now, issued_by=self.actor,
-            trainee_name=trainee.full_name[:250], course_title=session.programme.title[:300],
+            trainee_name=trainee.full_name[:250], course_title=session.title[:300],
             start_date=session.start_at.date(), end_date=session.end_at.date(),
             planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes,
             results=rendered.results)

@@ -91,8 +91,8 @@ def context(enrolment: Enrolment) -> dict:
         },
         "trainee_name": trainee.formal_name,
         "employer": trainee.employer.name if trainee.employer else "",
-        "title": programme.title,
-        "objectives": [objective.text for objective in programme.objectives],
+        "title": session.course.title,
+        "objectives": [objective.text for objective in session.course.objectives],
         "start": long_datetime(session.start_at),
         "end": long_datetime(session.end_at),
         "days": day_by_day(session),
@@ -181,12 +181,12 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
         _("Bonjour %(name)s,", name=trainee.full_name),
         own.message,
         _("Vous trouverez ci-joint votre convocation à la formation « %(title)s », du %(start)s au %(end)s.",
-          title=session.programme.title, start=datetime_fr(session.start_at), end=datetime_fr(session.end_at)),
+          title=session.title, start=datetime_fr(session.start_at), end=datetime_fr(session.end_at)),
         _("Lieu : %(place)s", place=session.place or _("à préciser")),
         _("Horaires :") + "\n" + "\n".join(f"- {d['date']} : {d['times']}" for d in day_by_day(session)),
         _("Votre espace personnel : %(url)s", url=personal_url(trainee)),
     ] if part) + "\n"
-    mail.queue(trainee.email, _("Convocation : %(title)s", title=session.programme.title), body,
+    mail.queue(trainee.email, _("Convocation : %(title)s", title=session.title), body,
                attachments=[mail.Attachment(name, content, DOCX_MIMETYPE)], tag=f"convocation:{enrolment.id}")
     return sending
 

@@ -422,7 +422,7 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
     from training_app.services.trainee_links import personal_url
 
     trainee, session = enrolment.trainee, enrolment.session
-    title = session.programme.title
+    title = session.title
     dates = _("du %(start)s au %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at))
     if promoted:
         subject = _("Une place s'est libérée : votre inscription est confirmée")
@@ -461,7 +461,7 @@ def notify_session_cancelled(enrolment: Enrolment, reason: str, *, previous_stat
     from training_app.services.trainee_links import personal_url
 
     trainee, session = enrolment.trainee, enrolment.session
-    title = session.programme.title
+    title = session.title
     organisation = Organisation.get()
     contact = " — ".join(part for part in (organisation.name, organisation.email, organisation.phone) if part)
     if previous_status == CONFIRMED:

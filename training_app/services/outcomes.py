@@ -1,9 +1,9 @@
 """Learning outcomes (évaluation des acquis): per trainee and objective, set by a trainer; the session review.
 
 The certificates read them through `results_for(enrolment)` and `results_for_session(session)`:
-every objective of the programme, in order, with its result code ("not_assessed" when
-nothing was recorded) and the trainer's comment. The French labels of the codes are in
-training_app.formatting.LABELS.
+every objective of the session's course (TrainingSession.course: what it was taught under), in
+order, with its result code ("not_assessed" when nothing was recorded) and the trainer's comment.
+The French labels of the codes are in training_app.formatting.LABELS.
 """
 import hashlib
 from dataclasses import dataclass
@@ -17,6 +17,7 @@ from training_app.extensions import db
 from training_app.formatting import utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, LearningOutcome, OutcomeResult, ProgrammeObjective,
                                  SessionReview, Trainee, TrainingSession, User)
+from training_app.models.sessions import CourseObjective
 from training_app.services import ServiceError, audit
 from training_app.services.enrolments import lock_session
 
@@ -27,22 +28,29 @@ MAX_COMMENT = 2000
 MAX_REVIEW = 20000
 
 
-def _objectives(programme_id: int) -> list[ProgrammeObjective]:
-    return list(db.session.scalars(db.select(ProgrammeObjective).where(
-        ProgrammeObjective.programme_id == programme_id).order_by(ProgrammeObjective.position)))
+def assessable_objectives(session: TrainingSession) -> list[CourseObjective]:
+    """The objectives of the session's course that a trainer can assess: all of them, but those the catalogue
+    removed since the session kept its course (nothing can be recorded against a removed objective)."""
+    course = session.course
+    if not course.kept:
+        return course.objectives
+    present = set(db.session.scalars(db.select(ProgrammeObjective.id).where(
+        ProgrammeObjective.programme_id == session.programme_id,
+        ProgrammeObjective.id.in_([objective.id for objective in course.objectives] or [0]))))
+    return [objective for objective in course.objectives if objective.id in present]
 
 
-def results_for(enrolment: Enrolment) -> list[tuple[ProgrammeObjective, str, str]]:
-    """(objective, result code, comment) for every objective of the programme, in order (two queries)."""
-    objectives = _objectives(enrolment.session.programme_id)
+def results_for(enrolment: Enrolment) -> list[tuple[CourseObjective, str, str]]:
+    """(objective, result code, comment) for every objective of the session's course, in order (two queries)."""
+    objectives = enrolment.session.course.objectives
     recorded = {o.objective_id: o for o in db.session.scalars(
         db.select(LearningOutcome).where(LearningOutcome.enrolment_id == enrolment.id))}
     return [_row(objective, recorded.get(objective.id)) for objective in objectives]
 
 
-def results_for_session(session: TrainingSession) -> dict[int, list[tuple[ProgrammeObjective, str, str]]]:
+def results_for_session(session: TrainingSession) -> dict[int, list[tuple[CourseObjective, str, str]]]:
     """results_for() of every enrolment of the session, by enrolment id (three queries)."""
-    objectives = _objectives(session.programme_id)
+    objectives = session.course.objectives
     enrolment_ids = list(db.session.scalars(db.select(Enrolment.id).where(Enrolment.session_id == session.id)))
     recorded = {}
     if enrolment_ids:
@@ -52,7 +60,7 @@ def results_for_session(session: TrainingSession) -> dict[int, list[tuple[Progra
     return {eid: [_row(o, recorded.get((eid, o.id))) for o in objectives] for eid in enrolment_ids}
 
 
-def _row(objective: ProgrammeObjective, outcome: LearningOutcome | None) -> tuple[ProgrammeObjective, str, str]:
+def _row(objective: CourseObjective, outcome: LearningOutcome | None) -> tuple[CourseObjective, str, str]:
     if outcome is None:
         return objective, OutcomeResult.NOT_ASSESSED.value, ""
     return objective, str(outcome.result), outcome.comment or ""
@@ -99,7 +107,7 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     assessments = [item for item in assessments if not item.untouched]
     lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
-    objectives = {o.id for o in _objectives(session.programme_id)}
+    objectives = {o.id for o in assessable_objectives(session)}
     for item in assessments:
         if item.enrolment_id not in enrolments:
             raise ServiceError(_("Ce ou cette stagiaire n'est pas inscrit·e à cette session."))
@@ -135,8 +143,8 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     return changed
 
 
-def record_outcome(enrolment: Enrolment, objective: ProgrammeObjective, result: str, comment: str = "", *,
-                   actor: User | None = None) -> int:
+def record_outcome(enrolment: Enrolment, objective: ProgrammeObjective | CourseObjective, result: str,
+                   comment: str = "", *, actor: User | None = None) -> int:
     return record_outcomes(enrolment.session, [Assessment(enrolment.id, objective.id, result, comment)],
                            actor=actor)
 
@@ -186,8 +194,7 @@ def progress(session: TrainingSession) -> dict:
     """How far the assessment is: assessed objectives over expected ones, and whether the review is written."""
     trainees = db.session.scalar(db.select(func.count(Enrolment.id)).where(
         Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))) or 0
-    objectives = db.session.scalar(db.select(func.count(ProgrammeObjective.id)).where(
-        ProgrammeObjective.programme_id == session.programme_id)) or 0
+    objectives = len(assessable_objectives(session))
     assessed = db.session.scalar(
         db.select(func.count(LearningOutcome.id)).join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES),

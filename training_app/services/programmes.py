@@ -3,8 +3,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import distinct, func
 
+from training_app.clock import local_now, utcnow
 from training_app.extensions import db
-from training_app.models import Enrolment, LearningOutcome, Programme, ProgrammeObjective
+from training_app.models import Enrolment, LearningOutcome, Programme, ProgrammeObjective, TrainingSession
 from training_app.services import ServiceError, audit
 
 PROGRAMME_FIELDS = (
@@ -34,11 +35,18 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
       stands at the old one's position (both texts found nowhere else in the other list);
     - any other new text is a new objective, and an old text no longer in the list is removed;
       removing one with recorded outcomes is refused (ServiceError on "objectives"), nothing written.
+
+    Sessions that have already started keep the title, objectives and competencies they were taught under
+    (see _keep_taught_content); upcoming ones follow the catalogue. "Dernière mise à jour" (updated_at)
+    moves when the objectives alone change too.
     """
     existing = list(programme.objectives) if programme is not None else []
     kept, removed = _match_objectives(existing, objectives)
     _refuse_removing_assessed(removed)
     creating = programme is None
+    objectives_changed = [objective.text for objective in existing] != list(objectives)
+    if not creating:
+        _keep_taught_content(programme, data, existing, objectives_changed)
     if creating:
         programme = Programme()
         db.session.add(programme)
@@ -58,8 +66,27 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
         else:
             objective.position, objective.text = position, text
     programme.objectives.sort(key=lambda objective: objective.position)
+    if objectives_changed and not creating:
+        programme.updated_at = utcnow()  # the programme's own row may not change: its onupdate would not fire
     audit.record(programme, "created" if creating else "updated")
     return programme
+
+
+def _keep_taught_content(programme: Programme, data: dict, existing: list[ProgrammeObjective],
+                         objectives_changed: bool) -> None:
+    """Before the title, objectives or competencies of `programme` change: every session of it that has
+    started and keeps nothing yet keeps the current ones (one UPDATE). Its attestations, certificates,
+    sheets and claims go on stating the course it was; its results stay on the objectives it had."""
+    if not (objectives_changed or data.get("title", programme.title) != programme.title
+            or data.get("competencies", programme.competencies) != programme.competencies):
+        return
+    db.session.execute(
+        db.update(TrainingSession)
+        .where(TrainingSession.programme_id == programme.id, TrainingSession.start_at <= local_now(),
+               TrainingSession.taught_title.is_(None))
+        .values(taught_title=programme.title,
+                taught_objectives=[{"id": objective.id, "text": objective.text} for objective in existing],
+                taught_competencies=programme.competencies or ""))
 
 
 def _match_objectives(existing: list[ProgrammeObjective], texts: list[str]):

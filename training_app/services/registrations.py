@@ -250,7 +250,7 @@ def _notify_office(registration: Registration) -> None:
     lines = [
         _("Nouvelle demande d'inscription depuis le site :"),
         "",
-        f"{_('Formation')} : {session.programme.title}",
+        f"{_('Formation')} : {session.title}",
         f"{_('Session')} : {datetime_fr(session.start_at)} → {datetime_fr(session.end_at)}",
         f"{_('Stagiaire')} : {trainee.formal_name} <{trainee.email}>",
         f"{_('Fonction')} : {trainee.job_title or '—'}",
@@ -262,5 +262,5 @@ def _notify_office(registration: Registration) -> None:
         public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id),
     ]
     mail.queue(current_app.config["MAIL_OFFICE"], _("Inscription : %(name)s — %(title)s",
-                                                    name=trainee.full_name, title=session.programme.title),
+                                                    name=trainee.full_name, title=session.title),
                "\n".join(lines) + "\n", tag=f"office:enrolment:{enrolment.id}")

@@ -8,8 +8,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
-from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, Programme, SessionStatus, Signature,
-                                 Slot, TrainingSession, User, session_trainers)
+from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, IssuedCertificate, LearningOutcome,
+                                 Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, attendance, audit
 from training_app.services import enrolments as enrolment_service
@@ -85,6 +85,8 @@ def create_session(data: SessionData) -> TrainingSession:
 def update_session(session: TrainingSession, data: SessionData) -> bool:
     """Update a session. Returns True when its slots were regenerated (dates changed)."""
     _check_times(data.start_at, data.end_at)
+    if data.programme.id != session.programme_id:
+        _check_programme_changeable(session)
     dates_changed = (data.start_at, data.end_at) != (session.start_at, session.end_at)
     if dates_changed:
         _check_not_started(session)
@@ -250,6 +252,18 @@ def _check_not_started(session: TrainingSession) -> None:
     if (session.start_at <= local_now() or (first is not None and _signing_opened(first))
             or _attendance_taken(session)):
         raise ServiceError(_("La session a commencé : ses demi-journées ne peuvent plus être modifiées."))
+
+
+def _check_programme_changeable(session: TrainingSession) -> None:
+    """A session runs one programme once it has started or holds evidence of it: its sheets, results and
+    certificates name that course and its objectives (results are recorded against them)."""
+    enrolments = db.select(Enrolment.id).where(Enrolment.session_id == session.id)
+    if (session.start_at <= local_now() or _attendance_taken(session) or db.session.scalar(db.select(
+            db.exists().where(LearningOutcome.enrolment_id.in_(enrolments))
+            | db.exists().where(IssuedCertificate.enrolment_id.in_(enrolments))))):
+        raise ServiceError(_("La formation d'une session ne peut plus être changée une fois la session commencée, "
+                             "ni quand des présences, des acquis ou des attestations y sont enregistrés : ils "
+                             "portent sur cette formation. Programmez plutôt une nouvelle session."), "programme_id")
 
 
 def _signing_opened(slot: Slot) -> bool:

@@ -636,7 +636,7 @@ def survey_export(survey: Survey) -> bytes:
     session = survey.session
     scope = _("Session du %(start)s au %(end)s", start=date_fr(session.start_at, "short"),
               end=date_fr(session.end_at, "short"))
-    return export_workbook(f"{survey.questionnaire.title} — {session.programme.title}", scope, [survey],
+    return export_workbook(f"{survey.questionnaire.title} — {session.title}", scope, [survey],
                            _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)
 
 

@@ -742,7 +742,7 @@ def send_reminders(survey: Survey) -> int:
     trainees = non_respondents(survey)
     if not trainees:
         raise ServiceError(_("Tous les stagiaires ont répondu : personne à relancer."))
-    title = survey.session.programme.title
+    title = survey.session.title
     first = survey.reminders_sent == 0
     subject = (f"Votre avis sur la formation « {title} »" if first
                else f"Rappel : votre avis sur la formation « {title} »")

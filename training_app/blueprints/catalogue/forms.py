@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from training_app.forms import CAPACITY_RANGE, euros_field
+from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, euros_field
 
 
 class ProgrammeForm(FlaskForm):
@@ -21,15 +21,20 @@ class ProgrammeForm(FlaskForm):
     competencies = TextAreaField(_l("Compétences visées (une par ligne)"))
     teaching_methods = TextAreaField(_l("Moyens pédagogiques"))
     evaluation_methods = TextAreaField(_l("Modalités d'évaluation"))
-    duration_hours = DecimalField(_l("Durée par défaut (heures)"), places=1, validators=[
+    duration_hours = FrenchDecimalField(_l("Durée par défaut (heures)"), places=None, validators=[
         InputRequired(message=_l("Indiquez une durée.")),
-        NumberRange(min=0, max=1000, message=_l("La durée doit être comprise entre 0 et 1000 heures."))])
+        NumberRange(max=1000, message=_l("La durée ne peut pas dépasser 1000 heures."))],
+        render_kw={"inputmode": "decimal", "step": "any", "min": "0"})
     default_capacity = IntegerField(_l("Capacité par défaut (places)"), default=15, validators=[
         InputRequired(message=_l("Indiquez une capacité.")),
         *CAPACITY_RANGE])
     price_on_request = BooleanField(_l("Tarif sur demande"))
     price = euros_field(_l("Prix par stagiaire (€)"))
     accessibility_contact = TextAreaField(_l("Accessibilité : référent·e handicap et contact"))
+
+    def validate_duration_hours(self, field):
+        if field.data is not None and round(field.data * 60) < 1:
+            raise ValidationError(_l("La durée doit être supérieure à 0 heure (par exemple 21 ou 10,5)."))
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)

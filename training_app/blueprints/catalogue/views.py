@@ -28,11 +28,18 @@ def _form_data(form: ProgrammeForm) -> dict:
         "prerequisites": form.prerequisites.data, "content": form.content.data,
         "competencies": form.competencies.data, "teaching_methods": form.teaching_methods.data,
         "evaluation_methods": form.evaluation_methods.data,
-        "default_duration_minutes": int(form.duration_hours.data * 60),
+        "default_duration_minutes": int(round(form.duration_hours.data * 60)),
         "default_capacity": form.default_capacity.data,
         "price_cents": 0 if internal else (None if form.price_on_request.data else to_cents(form.price.data)),
         "accessibility_contact": form.accessibility_contact.data,
     }
+
+
+def _hours(minutes: int) -> Decimal:
+    """Minutes as the duration field shows them: 1260 -> 21, 630 -> 10.5, 200 -> 3.33."""
+    if minutes % 60 == 0:
+        return Decimal(minutes // 60)
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01")).normalize()
 
 
 @bp.route("/admin/formations")
@@ -73,7 +80,7 @@ def programme_edit(programme_id: int):
     if not form.is_submitted():
         form.cycle_id.data = programme.cycle_id or 0
         form.objectives.data = "\n".join(o.text for o in programme.objectives)
-        form.duration_hours.data = Decimal(programme.default_duration_minutes) / 60
+        form.duration_hours.data = _hours(programme.default_duration_minutes)
         form.price_on_request.data = programme.price_cents is None and not programme.is_internal
         form.price.data = from_cents(programme.price_cents)
     if form.validate_on_submit():

@@ -38,7 +38,7 @@ def _page(session, enrolments, objectives, form=None, review_form=None, status=2
 def assess(session_id: int):
     session = _load(session_id)
     enrolments = outcome_service.assessed_enrolments(session)
-    objectives = list(session.programme.objectives)
+    objectives = outcome_service.assessable_objectives(session)
     form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
     if form.validate_on_submit():
         def value(enrolment, objective, part):
@@ -79,5 +79,6 @@ def review(session_id: int):
             db.session.commit()
             flash(_("Bilan de la session enregistré."), "success")
             return redirect(url_for("outcomes.assess", session_id=session_id) + "#bilan")
-    return _page(session, outcome_service.assessed_enrolments(session), list(session.programme.objectives),
+    return _page(session, outcome_service.assessed_enrolments(session),
+                 outcome_service.assessable_objectives(session),
                  review_form=form, status=status)

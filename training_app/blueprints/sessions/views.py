@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from training_app import formatting
 from training_app.access import ADMIN, STAFF, access, check_session_access
 from training_app.blueprints.sessions import bp
 from training_app.blueprints.sessions.forms import (CANCELLED_CHOICES, STATUS_CHOICES, CancelSessionForm,
@@ -22,9 +23,17 @@ def _programme_choices(include_id=None):
     return [(p.id, p.title) for p in rows if not p.archived or p.id == include_id]
 
 
+def _trainer_choices(session=None):
+    """The active accounts, and the session's own trainers whose account was deactivated since (unticking
+    them is a choice, not a side effect of editing the session)."""
+    active = session_service.trainers()
+    kept = [u for u in (session.trainers if session else []) if not u.active]
+    return [(u.id, u.name) for u in active] + [(u.id, _("%(name)s (compte désactivé)", name=u.name)) for u in kept]
+
+
 def _prepare(form: SessionForm, session=None) -> None:
     form.programme_id.choices = _programme_choices(session.programme_id if session else None)
-    form.trainers.choices = [(u.id, u.name) for u in session_service.trainers()]
+    form.trainers.choices = _trainer_choices(session)
     cancelled = session is not None and session.status == SessionStatus.CANCELLED
     form.status.choices = CANCELLED_CHOICES if cancelled else STATUS_CHOICES
 
@@ -85,7 +94,7 @@ def session_create():
         else:
             db.session.commit()
             flash(_("Session créée : %(n)d demi-journées, %(hours)s prévues.", n=len(session.slots),
-                    hours=f"{session.planned_minutes / 60:g} h"), "success")
+                    hours=formatting.hours(session.planned_minutes)), "success")
             return redirect(url_for("sessions.session_detail", session_id=session.id))
     return render_template("sessions/form.html", form=form, session=None)
 
