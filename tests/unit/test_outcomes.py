@@ -1,15 +1,28 @@
 """Learning outcomes: the interface the certificates read, recording rules, the session review."""
 import threading
+from datetime import datetime
 
 import pytest
 
 from tests import factories
+from training_app.clock import frozen_at
 from tests.conftest import is_postgres
 from training_app.extensions import db
 from training_app.models import AuditEntry, LearningOutcome, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import outcomes
 from training_app.services.outcomes import Assessment
+
+
+# Objectives are assessed from the session's start: these tests run on the last half-day of the default session
+# (factories.make_session: Tue 5 March 2030 14:00 to Fri 8 March 12:30).
+DURING_THE_COURSE = datetime(2030, 3, 8, 11, 0)
+
+
+@pytest.fixture(autouse=True)
+def during_the_course():
+    with frozen_at(DURING_THE_COURSE):
+        yield
 
 
 def _session_with(trainees: int, objectives=("Préparer", "Négocier", "Suivre")):
@@ -90,6 +103,20 @@ def test_bad_assessments_are_refused():
         outcomes.record_outcomes(session, [Assessment(cancelled.id, objective.id, "acquired")])
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0
+
+
+def test_objectives_are_not_assessed_before_the_session_starts():
+    session, (enrolment,) = _session_with(1)  # starts Tue 5 March 2030 at 14:00
+    objective = session.programme.objectives[0]
+    with frozen_at(datetime(2030, 3, 5, 13, 59)):
+        assert "à partir du début de la session (05/03/2030" in outcomes.not_yet_assessable(session)
+        with pytest.raises(ServiceError, match="à partir du début de la session"):
+            outcomes.record_outcomes(session, [Assessment(enrolment.id, objective.id, "acquired")])
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0
+    with frozen_at(datetime(2030, 3, 5, 14, 0)):
+        assert outcomes.not_yet_assessable(session) == ""
+        assert outcomes.record_outcomes(session, [Assessment(enrolment.id, objective.id, "acquired")]) == 1
 
 
 def test_the_session_review_is_written_and_rewritten():
@@ -178,7 +205,7 @@ def test_two_trainers_saving_at_once_do_not_collide(app):
     errors = []
 
     def save(result):
-        with app.app_context():
+        with app.app_context(), frozen_at(DURING_THE_COURSE):  # a new thread does not inherit the frozen clock
             try:
                 target = db.session.get(TrainingSession, session_id)
                 barrier.wait()

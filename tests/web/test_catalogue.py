@@ -76,7 +76,8 @@ def test_public_catalogue_shows_what_must_be_public(client):
 def test_removing_an_assessed_objective_is_refused_on_the_objectives_field(admin_client):
     programme = factories.make_programme(title="Ancien titre", objectives=("Préparer", "Négocier"))
     session = factories.make_session(programme=programme)
-    outcomes.record_outcome(factories.make_enrolment(session), programme.objectives[1], "acquired")
+    with frozen_at(datetime(2030, 3, 8, 11, 0)):  # assessed on the course's last half-day
+        outcomes.record_outcome(factories.make_enrolment(session), programme.objectives[1], "acquired")
     db.session.commit()
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
                                  data=dict(FORM, title="Nouveau", objectives="Préparer"))

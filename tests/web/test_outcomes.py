@@ -1,11 +1,26 @@
 """Learning outcomes through the web: a trainer of the session assesses each trainee and writes the review."""
 import html
 import re
+from datetime import datetime
+
+import pytest
 
 from tests import factories
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import LearningOutcome
 from training_app.services import outcomes
+
+
+# Objectives are assessed from the session's start: these tests run on the last half-day of the default session
+# (factories.make_session: Tue 5 March 2030 14:00 to Fri 8 March 12:30).
+DURING_THE_COURSE = datetime(2030, 3, 8, 11, 0)
+
+
+@pytest.fixture(autouse=True)
+def during_the_course():
+    with frozen_at(DURING_THE_COURSE):
+        yield
 
 
 def _text(response) -> str:
@@ -137,3 +152,16 @@ def test_a_review_saved_by_someone_else_since_the_page_was_loaded_is_not_overwri
     assert trainer_client.post(f"/sessions/{session.id}/bilan", data=again).status_code == 302
     db.session.expire_all()
     assert outcomes.review_for(session).text == "Groupe très engagé. Le groupe veut une suite en juin."
+
+
+def test_before_the_start_the_page_says_when_objectives_can_be_assessed(trainer_client, trainer):
+    session, enrolments = _session(trainer)
+    objective = session.programme.objectives[0]
+    with frozen_at(datetime(2030, 3, 1, 10, 0)):
+        page = _text(trainer_client.get(f"/sessions/{session.id}/acquis"))
+        assert "Les acquis s'évaluent à partir du début de la session (05/03/2030" in page
+        assert 'data-testid="trainee-outcomes"' not in page
+        response = trainer_client.post(f"/sessions/{session.id}/acquis", data={
+            f"r_{enrolments[0].id}_{objective.id}": "acquired", f"lr_{enrolments[0].id}_{objective.id}": "not_assessed"})
+        assert response.status_code == 200 and "à partir du début de la session" in _text(response)
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0

@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy.orm import contains_eager
 
-from training_app.clock import utcnow
+from training_app.clock import local_now, utcnow
 from training_app.extensions import db
-from training_app.formatting import utc_datetime_fr
+from training_app.formatting import datetime_fr, utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, LearningOutcome, OutcomeResult, ProgrammeObjective,
                                  SessionReview, Trainee, TrainingSession, User)
 from training_app.models.sessions import CourseObjective
@@ -97,6 +97,16 @@ def field_name(enrolment_id: int, objective_id: int, part: str = "r") -> str:
     return f"{part}_{enrolment_id}_{objective_id}"
 
 
+def not_yet_assessable(session: TrainingSession) -> str:
+    """Why the session's objectives cannot be assessed yet ("" when they can). They are assessed from the
+    session's start (during the course or at its end), never before: a result recorded before the course is no
+    evidence of what it taught."""
+    if session.start_at > local_now():
+        return _("Les acquis s'évaluent à partir du début de la session (%(start)s).",
+                 start=datetime_fr(session.start_at))
+    return ""
+
+
 def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, actor: User | None = None) -> int:
     """Record several assessments of a session at once; return how many changed.
 
@@ -105,6 +115,8 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     (the unique (enrolment, objective) is never raced).
     """
     assessments = [item for item in assessments if not item.untouched]
+    if not_yet_assessable(session):
+        raise ServiceError(not_yet_assessable(session))
     lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
     objectives = {o.id for o in assessable_objectives(session)}

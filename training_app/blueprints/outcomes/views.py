@@ -30,6 +30,7 @@ def _page(session, enrolments, objectives, form=None, review_form=None, status=2
         review_form.loaded.data = outcome_service.review_version(review)
     return render_template("outcomes/assess.html", session=session, enrolments=enrolments, objectives=objectives,
                            form=form, review_form=review_form, review=review,
+                           not_yet=outcome_service.not_yet_assessable(session),
                            review_changed=status == 409), status
 
 
