@@ -31,6 +31,8 @@ def login():
             form.form_errors.append(_("Adresse e-mail ou mot de passe incorrect."))
         else:
             login_user(user, remember=form.remember.data)
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -60,4 +62,4 @@ def change_password():
             login_user(current_user._get_current_object(), remember=remembered)
             flash(_("Votre mot de passe a été changé."), "success")
             return redirect(url_for("dashboard.home"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, temporary=current_user.must_change_password)
