@@ -137,3 +137,18 @@ def test_changing_a_temporary_password_makes_it_the_owners():
     assert trainer.check_password(NEW) and not trainer.must_change_password
     assert users.signed_in_user(former_id) is None  # browsers signed in before are signed out
     assert users.signed_in_user(trainer.get_id()) == trainer
+
+
+def test_a_password_link_works_until_the_password_changes():
+    trainer, other = factories.make_user("trainer"), factories.make_user("trainer")
+    token = users.make_reset_link_token(trainer)
+    assert users.user_from_reset_link(token) == trainer
+    with pytest.raises(ServiceError, match="10 caractères"):
+        users.set_password_from_link(trainer, "court")
+    users.set_password_from_link(trainer, NEW)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.user_from_reset_link(token)
+    assert users.user_from_reset_link(users.make_reset_link_token(other)) == other
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.user_from_reset_link("pas-un-lien")

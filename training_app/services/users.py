@@ -6,20 +6,29 @@ administrators stepping down at once cannot both succeed); nobody deactivates th
 set by somebody else (an administrator at creation or reset, or `flask reset-password`) is temporary: its
 owner must choose their own at the next sign-in. A new password changes the sign-in id (User.get_id()), which
 signs out every browser signed in with the former one.
+
+A member of staff who forgot their password may ask for a link by e-mail (`send_reset_link`): signed, valid
+RESET_LINK_MAX_AGE_MINUTES, and only until the password changes (it carries a fingerprint of the password),
+so it works once.
 """
+import hashlib
 import hmac
 import secrets
 
+from flask import current_app
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from training_app.extensions import db
 from training_app.models import Role, User
-from training_app.services import ServiceError, audit
+from training_app.services import ServiceError, audit, mail
 
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254
 ROLES = (Role.ADMIN, Role.TRAINER)
+RESET_LINK_MAX_AGE_MINUTES = 60
+RESET_LINK_SALT = "staff-password-reset"
 
 
 def check_password_strength(password: str) -> None:
@@ -96,6 +105,57 @@ def change_password(user: User, current: str, new: str) -> None:
     user.set_password(new)
     user.must_change_password = False
     audit.record(user, "password_changed", actor=user)
+
+
+def send_reset_link(email: str) -> None:
+    """E-mail a link to choose a new password to the active account with this address, if there is one.
+    The caller answers the same way whether or not the address is known, so nobody learns who has an account.
+    The current password keeps working until a new one is chosen."""
+    from training_app.urls import public_url
+
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return
+    link = public_url("auth.reset_with_link", link=make_reset_link_token(user))
+    mail.queue(user.email, _("Choisir un nouveau mot de passe"), _(
+        "Bonjour %(name)s,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien dans l'heure :\n%(link)s\n\n"
+        "Il ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : votre mot de passe "
+        "reste le même.", name=user.name, link=link), tag=f"password-reset:{user.id}")
+
+
+def make_reset_link_token(user: User) -> str:
+    return _reset_serializer().dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_from_reset_link(token: str) -> User:
+    """The active account a password link names, if it is still valid (not expired, password unchanged)."""
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_LINK_MAX_AGE_MINUTES * 60)
+    except BadSignature:  # SignatureExpired included
+        data = None
+    user_id = data.get("u") if isinstance(data, dict) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active or not hmac.compare_digest(str(data.get("p")), _password_fingerprint(user)):
+        raise ServiceError(_("Ce lien n'est plus valable (il sert une fois, pendant une heure) : "
+                             "demandez-en un nouveau."))
+    return user
+
+
+def set_password_from_link(user: User, new: str) -> None:
+    """The owner, from an e-mailed link, chooses a new password (their own: no longer temporary)."""
+    check_password_strength(new)
+    user.set_password(new)
+    user.must_change_password = False
+    audit.record(user, "password_reset_by_link", actor=user)
+
+
+def _password_fingerprint(user: User) -> str:
+    """Names the current password (a link works until it changes), unlike the sign-in id it does not give."""
+    return hashlib.sha256(f"password link:{user.password_hash}".encode()).hexdigest()[:16]
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_LINK_SALT)
 
 
 def signed_in_user(sign_in_id: str) -> User | None:
