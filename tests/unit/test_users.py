@@ -152,3 +152,12 @@ def test_a_password_link_works_until_the_password_changes():
     assert users.user_from_reset_link(users.make_reset_link_token(other)) == other
     with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
         users.user_from_reset_link("pas-un-lien")
+
+
+def test_a_password_link_sent_to_a_former_address_is_dead():
+    trainer = factories.make_user("trainer", email="ancienne@example.org")
+    token = users.make_reset_link_token(trainer)
+    users.update_user(trainer, name=trainer.name, email="nouvelle@example.org", role="trainer")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.user_from_reset_link(token)

@@ -8,8 +8,8 @@ owner must choose their own at the next sign-in. A new password changes the sign
 signs out every browser signed in with the former one.
 
 A member of staff who forgot their password may ask for a link by e-mail (`send_reset_link`): signed, valid
-RESET_LINK_MAX_AGE_MINUTES, and only until the password changes (it carries a fingerprint of the password),
-so it works once.
+RESET_LINK_MAX_AGE_MINUTES, and only until the password or the address changes (it carries a fingerprint of
+both), so it works once.
 """
 import hashlib
 import hmac
@@ -150,8 +150,9 @@ def set_password_from_link(user: User, new: str) -> None:
 
 
 def _password_fingerprint(user: User) -> str:
-    """Names the current password (a link works until it changes), unlike the sign-in id it does not give."""
-    return hashlib.sha256(f"password link:{user.password_hash}".encode()).hexdigest()[:16]
+    """Names the current password and address (a link works until either changes; a link sent to a former
+    address is dead), unlike the sign-in id, which it does not give away."""
+    return hashlib.sha256(f"password link:{user.email}:{user.password_hash}".encode()).hexdigest()[:16]
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
