@@ -7,9 +7,10 @@
 
 `enforce_access` runs before every request and refuses a view that declares nothing,
 so a new view cannot be reachable by accident; tests/web/test_access_matrix.py walks
-every URL rule with every role.
+every URL rule with every role. A member of staff whose password is temporary is sent to the
+change-password page from every staff page until they choose their own.
 """
-from flask import abort, current_app, request
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from training_app.extensions import login_manager
@@ -19,6 +20,7 @@ TRAINEE = "trainee"
 STAFF = "staff"
 ADMIN = "admin"
 LEVELS = (PUBLIC, TRAINEE, STAFF, ADMIN)
+PASSWORD_CHANGE = "auth.change_password"  # the only staff page open to a user whose password is temporary
 
 
 def access(level: str):
@@ -50,6 +52,9 @@ def enforce_access():
         return login_manager.unauthorized()
     if level == ADMIN and not current_user.is_admin:
         abort(403)
+    if current_user.must_change_password and request.endpoint != PASSWORD_CHANGE:
+        # a temporary password (set by an administrator): nothing else until its owner chooses theirs
+        return redirect(url_for(PASSWORD_CHANGE))
     return None
 
 

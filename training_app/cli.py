@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-user, certificates issue, surveys release, funding export."""
+"""flask commands: seed-demo, create-user, reset-password, certificates issue, surveys release, funding export."""
 import click
 from flask import current_app
 
@@ -9,6 +9,7 @@ from training_app.services import ServiceError
 def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(reset_password)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(surveys_cli)
     from training_app.cli_funding import funding
@@ -34,18 +35,49 @@ def seed_demo(force: bool) -> None:
 @click.argument("email")
 @click.option("--role", type=click.Choice(["admin", "trainer"]), required=True)
 @click.option("--name", required=True)
+@click.option("--temporary", is_flag=True, help="The password is temporary: to be changed at the first sign-in.")
 @click.password_option(prompt="Mot de passe", confirmation_prompt="Confirmez le mot de passe")
-def create_user(email: str, role: str, name: str, password: str) -> None:
+def create_user(email: str, role: str, name: str, temporary: bool, password: str) -> None:
     """Create a staff account; asks for the password."""
     from training_app.services import users
 
     try:
-        user = users.create_user(email, name, role, password)
+        user = users.create_user(email, name, role, password, temporary=temporary)
     except ServiceError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(f"Compte créé : {user.email} ({user.role}).")
+
+
+@click.command("reset-password")
+@click.argument("email")
+@click.option("--generate", is_flag=True, help="Make up the temporary password and print it instead of asking.")
+def reset_password(email: str, generate: bool) -> None:
+    """Give an account a temporary password, to be changed at its next sign-in (e.g. for the last
+    administrator, who has nobody to do it on the web); signs out its browsers."""
+    from training_app.services import users
+
+    user = users.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"Aucun compte avec l'adresse {email.strip()}.")
+    if generate:
+        password = users.generate_password()
+    else:
+        password = click.prompt("Mot de passe provisoire", hide_input=True,
+                                confirmation_prompt="Confirmez le mot de passe")
+    try:
+        users.reset_password(user, password, actor_label="ligne de commande")
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"Mot de passe provisoire enregistré pour {user.email} ({user.name}), "
+               f"à changer à la prochaine connexion.")
+    if generate:
+        click.echo(f"Mot de passe provisoire : {password}")
+    if not user.active:
+        click.echo("Attention : ce compte est désactivé ; un·e administrateur·rice doit le réactiver.")
 
 
 @click.group("certificates")

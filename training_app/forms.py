@@ -54,3 +54,19 @@ def attach_service_error(form, error) -> None:
         field.errors = list(field.errors or []) + [error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def committed(form, operation) -> bool:
+    """Run `operation` (a service call) and commit it; if a rule refuses it, roll back (nothing half-written)
+    and show the refusal on `form`. True when committed."""
+    from training_app.extensions import db
+    from training_app.services import ServiceError
+
+    try:
+        operation()
+    except ServiceError as error:
+        db.session.rollback()
+        attach_service_error(form, error)
+        return False
+    db.session.commit()
+    return True

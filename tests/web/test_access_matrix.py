@@ -3,7 +3,8 @@ import pytest
 
 from tests import factories
 from tests.web.url_values import build_world
-from training_app.access import ADMIN, LEVELS, PUBLIC, STAFF, TRAINEE, access_level_of
+from training_app.access import ADMIN, LEVELS, PASSWORD_CHANGE, PUBLIC, STAFF, TRAINEE, access_level_of
+from training_app.extensions import db
 
 
 def _rules(app):
@@ -59,4 +60,41 @@ def test_access_matrix(app, role):
             failures.append(f"{method} {url}: {role} not sent to sign in ({response.status_code})")
         elif expected == "forbidden" and response.status_code != 403:
             failures.append(f"{method} {url}: {role} not forbidden ({response.status_code})")
+    assert failures == []
+
+
+def _is_password_change_redirect(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].endswith("/mot-de-passe")
+
+
+@pytest.mark.parametrize("role", ["trainer", "admin"])
+def test_a_temporary_password_opens_only_the_password_change(app, role):
+    """Signed in with a temporary password (set by an administrator), every staff page sends to the
+    change-password page (an administrators' page still refuses a trainer); public pages stay open."""
+    user = factories.make_user(role)
+    values = build_world(user if role == "trainer" else factories.make_user("trainer"))
+    client = app.test_client()
+    factories.login(client, user)
+    user.must_change_password = True
+    db.session.commit()
+    failures = []
+    for rule in _rules(app):
+        if rule.endpoint in ("auth.logout", "static", "enrolments.revoke_links"):
+            continue
+        url = rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
+        method = "GET" if "GET" in rule.methods else "POST"
+        response = client.open(url, method=method)
+        level = access_level_of(rule.endpoint)
+        if response.status_code >= 500:
+            failures.append(f"{method} {url}: {response.status_code}")
+        elif rule.endpoint == PASSWORD_CHANGE:
+            if response.status_code != 200:
+                failures.append(f"{method} {url}: the password change refused ({response.status_code})")
+        elif level == ADMIN and role == "trainer":
+            if response.status_code != 403:
+                failures.append(f"{method} {url}: trainer not forbidden ({response.status_code})")
+        elif level in (STAFF, ADMIN) and not _is_password_change_redirect(response):
+            failures.append(f"{method} {url}: not sent to the password change ({response.status_code})")
+        elif level in (PUBLIC, TRAINEE) and _denied(response):
+            failures.append(f"{method} {url}: refused ({response.status_code})")
     assert failures == []

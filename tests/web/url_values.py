@@ -8,7 +8,7 @@ from datetime import datetime
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.services import attendance, trainee_links
+from training_app.services import attendance, trainee_links, users
 
 
 def build_world(trainer) -> dict:
@@ -32,6 +32,7 @@ def build_world(trainer) -> dict:
         "slot_id": session.slots[0].id,
         "user_id": other.id,
         "token": trainee_links.make_token(trainee),
+        "link": users.make_reset_link_token(trainer),  # a staff password link (e-mailed)
         "enrolment_id": enrolment.id,
         "trainee_id": trainee.id,
         "filename": "css/app.css",

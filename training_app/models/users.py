@@ -28,6 +28,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default=Role.TRAINER)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A temporary password (set by an administrator at creation or reset): to be changed at the next sign-in
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     def set_password(self, password: str) -> None:

@@ -1,13 +1,34 @@
-"""Staff accounts."""
-import hmac
+"""Staff accounts.
 
+Rules: e-mails are unique (kept in lower case); at least one active administrator always remains (an
+account change that would leave none is refused, and the check locks the administrators' rows so that two
+administrators stepping down at once cannot both succeed); nobody deactivates their own account. A password
+set by somebody else (an administrator at creation or reset, or `flask reset-password`) is temporary: its
+owner must choose their own at the next sign-in. A new password changes the sign-in id (User.get_id()), which
+signs out every browser signed in with the former one.
+
+A member of staff who forgot their password may ask for a link by e-mail (`send_reset_link`): signed, valid
+RESET_LINK_MAX_AGE_MINUTES, and only until the password or the address changes (it carries a fingerprint of
+both), so it works once.
+"""
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from training_app.extensions import db
 from training_app.models import Role, User
-from training_app.services import ServiceError, audit
+from training_app.services import ServiceError, audit, mail
 
 MIN_PASSWORD_LENGTH = 10
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
+ROLES = (Role.ADMIN, Role.TRAINER)
+RESET_LINK_MAX_AGE_MINUTES = 60
+RESET_LINK_SALT = "staff-password-reset"
 
 
 def check_password_strength(password: str) -> None:
@@ -16,31 +37,126 @@ def check_password_strength(password: str) -> None:
                            "password")
 
 
-def create_user(email: str, name: str, role: str, password: str) -> User:
-    email = email.strip().lower()
-    if role not in (Role.ADMIN, Role.TRAINER):
-        raise ServiceError(_("Rôle inconnu : %(role)s.", role=role), "role")
-    if db.session.scalar(db.select(User.id).where(User.email == email)) is not None:
-        raise ServiceError(_("Un compte existe déjà avec cette adresse e-mail."), "email")
+def generate_password() -> str:
+    """A temporary password to hand over (16 characters, letters, digits, - and _)."""
+    return secrets.token_urlsafe(12)
+
+
+def create_user(email: str, name: str, role: str, password: str, *, temporary: bool = True) -> User:
+    """A new active account. `temporary`: the password was chosen for its owner, who must change it."""
+    email = _checked_email(email)
+    name = _checked_name(name)
+    _check_role(role)
+    _check_email_free(email)
     check_password_strength(password)
-    user = User(email=email, name=name.strip(), role=role, active=True)
+    user = User(email=email, name=name, role=role, active=True, must_change_password=temporary)
     user.set_password(password)
     db.session.add(user)
     audit.record(user, "created", to_state=role)
     return user
 
 
+def update_user(user: User, *, name: str, email: str, role: str, actor: User | None = None) -> None:
+    """Correct an account's name and e-mail, or change its role. Every check runs before anything changes."""
+    name, email = _checked_name(name), _checked_email(email)
+    _check_role(role)
+    if email != user.email:
+        _check_email_free(email, but=user)
+    if role != user.role:
+        _ensure_an_active_admin_remains(user, role=role, active=user.active)
+    changes = {key: {"from": getattr(user, key), "to": value}
+               for key, value in (("name", name), ("email", email)) if getattr(user, key) != value}
+    if changes:
+        user.name, user.email = name, email
+        audit.record(user, "updated", actor=actor, details=changes)
+    if role != user.role:
+        previous, user.role = user.role, role
+        audit.record(user, "role_changed", actor=actor, from_state=previous, to_state=role)
+
+
+def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
+    if active == user.active:
+        return
+    if not active:
+        if actor is not None and actor.id == user.id:
+            raise ServiceError(_("Vous ne pouvez pas désactiver votre propre compte."))
+        _ensure_an_active_admin_remains(user, role=user.role, active=False)
+    user.active = active
+    audit.record(user, "activated" if active else "deactivated", actor=actor)
+
+
+def reset_password(user: User, password: str, *, actor: User | None = None, actor_label: str = "") -> None:
+    """Set a temporary password, to be changed at the next sign-in; every browser signed in is signed out."""
+    if actor is not None and actor.id == user.id:
+        raise ServiceError(_("Pour votre propre compte, utilisez « Changer de mot de passe »."), "password")
+    check_password_strength(password)
+    user.set_password(password)
+    user.must_change_password = True
+    audit.record(user, "password_reset", actor=actor, actor_label=actor_label)
+
+
 def change_password(user: User, current: str, new: str) -> None:
+    """The owner chooses their password (required after a temporary one)."""
     if not user.check_password(current):
         raise ServiceError(_("Le mot de passe actuel est incorrect."), "current_password")
     check_password_strength(new)
+    if new == current:
+        raise ServiceError(_("Choisissez un mot de passe différent de l'actuel."), "password")
     user.set_password(new)
+    user.must_change_password = False
     audit.record(user, "password_changed", actor=user)
 
 
-def set_active(user: User, active: bool) -> None:
-    user.active = active
-    audit.record(user, "activated" if active else "deactivated")
+def send_reset_link(email: str) -> None:
+    """E-mail a link to choose a new password to the active account with this address, if there is one.
+    The caller answers the same way whether or not the address is known, so nobody learns who has an account.
+    The current password keeps working until a new one is chosen."""
+    from training_app.urls import public_url
+
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return
+    link = public_url("auth.reset_with_link", link=make_reset_link_token(user))
+    mail.queue(user.email, _("Choisir un nouveau mot de passe"), _(
+        "Bonjour %(name)s,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien dans l'heure :\n%(link)s\n\n"
+        "Il ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : votre mot de passe "
+        "reste le même.", name=user.name, link=link), tag=f"password-reset:{user.id}")
+
+
+def make_reset_link_token(user: User) -> str:
+    return _reset_serializer().dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_from_reset_link(token: str) -> User:
+    """The active account a password link names, if it is still valid (not expired, password unchanged)."""
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_LINK_MAX_AGE_MINUTES * 60)
+    except BadSignature:  # SignatureExpired included
+        data = None
+    user_id = data.get("u") if isinstance(data, dict) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active or not hmac.compare_digest(str(data.get("p")), _password_fingerprint(user)):
+        raise ServiceError(_("Ce lien n'est plus valable (il sert une fois, pendant une heure) : "
+                             "demandez-en un nouveau."))
+    return user
+
+
+def set_password_from_link(user: User, new: str) -> None:
+    """The owner, from an e-mailed link, chooses a new password (their own: no longer temporary)."""
+    check_password_strength(new)
+    user.set_password(new)
+    user.must_change_password = False
+    audit.record(user, "password_reset_by_link", actor=user)
+
+
+def _password_fingerprint(user: User) -> str:
+    """Names the current password and address (a link works until either changes; a link sent to a former
+    address is dead), unlike the sign-in id, which it does not give away."""
+    return hashlib.sha256(f"password link:{user.email}:{user.password_hash}".encode()).hexdigest()[:16]
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_LINK_SALT)
 
 
 def signed_in_user(sign_in_id: str) -> User | None:
@@ -54,7 +170,53 @@ def signed_in_user(sign_in_id: str) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    user = db.session.scalar(db.select(User).where(User.email == (email or "").strip().lower()))
+    user = find_by_email(email)
     if user is None or not user.active or not user.check_password(password or ""):
         return None
     return user
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == (email or "").strip().lower()))
+
+
+def _checked_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_("Indiquez le nom."), "name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ServiceError(_("Le nom ne peut pas dépasser %(n)d caractères.", n=MAX_NAME_LENGTH), "name")
+    return name
+
+
+def _checked_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    local, at, domain = email.partition("@")
+    if not (local and at and domain) or len(email) > MAX_EMAIL_LENGTH:
+        raise ServiceError(_("Cette adresse e-mail n'est pas valide."), "email")
+    return email
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ServiceError(_("Rôle inconnu : %(role)s.", role=role), "role")
+
+
+def _check_email_free(email: str, but: User | None = None) -> None:
+    query = db.select(User.id).where(User.email == email)
+    if but is not None:
+        query = query.where(User.id != but.id)
+    if db.session.scalar(query) is not None:
+        raise ServiceError(_("Un compte existe déjà avec cette adresse e-mail."), "email")
+
+
+def _ensure_an_active_admin_remains(user: User, *, role: str, active: bool) -> None:
+    """Refuse a change of `user` to (`role`, `active`) that would leave no active administrator. The
+    active administrators' rows are locked in id order (PostgreSQL), so that concurrent changes queue."""
+    if not (user.role == Role.ADMIN and user.active) or (role == Role.ADMIN and active):
+        return
+    admins = db.session.scalars(db.select(User.id).where(User.role == Role.ADMIN, User.active.is_(True))
+                                .order_by(User.id).with_for_update()).all()
+    if not [admin_id for admin_id in admins if admin_id != user.id]:
+        raise ServiceError(_("Il doit rester au moins un compte administrateur actif : nommez d'abord "
+                             "un·e autre administrateur·rice."), "role")

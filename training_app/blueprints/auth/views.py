@@ -6,9 +6,9 @@ from flask_login import current_user, login_user, logout_user
 
 from training_app.access import PUBLIC, STAFF, access
 from training_app.blueprints.auth import bp
-from training_app.blueprints.auth.forms import LoginForm, PasswordForm
+from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordForm
 from training_app.extensions import db, limiter
-from training_app.forms import attach_service_error
+from training_app.forms import attach_service_error, committed
 from training_app.services import ServiceError, users
 
 
@@ -31,6 +31,8 @@ def login():
             form.form_errors.append(_("Adresse e-mail ou mot de passe incorrect."))
         else:
             login_user(user, remember=form.remember.data)
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -60,4 +62,32 @@ def change_password():
             login_user(current_user._get_current_object(), remember=remembered)
             flash(_("Votre mot de passe a été changé."), "success")
             return redirect(url_for("dashboard.home"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, temporary=current_user.must_change_password)
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit("5 per minute; 30 per day", methods=["POST"])
+def forgotten_password():
+    form = ForgottenPasswordForm()
+    sent = form.validate_on_submit()  # then the same answer whether or not the address is known
+    if sent:
+        users.send_reset_link(form.email.data)
+        db.session.commit()
+    return render_template("auth/forgotten.html", form=form, sent=sent)
+
+
+@bp.route("/mot-de-passe-oublie/<link>", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_with_link(link: str):
+    try:
+        user = users.user_from_reset_link(link)
+    except ServiceError as error:
+        return render_template("auth/reset_link_invalid.html", message=error.message), 403
+    form = NewPasswordForm()
+    if form.validate_on_submit() and committed(form, lambda: users.set_password_from_link(user, form.password.data)):
+        logout_user()  # whoever was signed in on this browser signs in again, with the new password
+        flash(_("Votre mot de passe a été changé : connectez-vous avec le nouveau."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/password.html", form=form, account=user)

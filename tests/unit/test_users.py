@@ -1,0 +1,163 @@
+"""Staff accounts' rules (services/users.py): corrections, roles, the last administrator, temporary passwords."""
+import pytest
+
+from tests import factories
+from training_app.extensions import db
+from training_app.models import User
+from training_app.services import ServiceError, audit, users
+
+NEW = "un-nouveau-mot-de-passe"
+
+
+def _reloaded(user: User) -> User:
+    db.session.expire_all()
+    return db.session.get(User, user.id)
+
+
+def test_an_account_made_by_an_administrator_has_a_temporary_password():
+    user = users.create_user("Ines@Example.org ", " Inès Martin ", "trainer", "mot-de-passe-provisoire")
+    db.session.commit()
+    assert (user.email, user.name, user.must_change_password) == ("ines@example.org", "Inès Martin", True)
+    own = users.create_user("root@example.org", "Root", "admin", "mot-de-passe-choisi", temporary=False)
+    assert own.must_change_password is False
+
+
+def test_update_corrects_the_name_and_email_and_audits_both():
+    admin = factories.make_user("admin")
+    trainer = factories.make_user("trainer", name="Tom Trainr", email="tom@example.org")
+    users.update_user(trainer, name="  Tom Trainer ", email="TOM.TRAINER@example.org", role="trainer", actor=admin)
+    db.session.commit()
+    trainer = _reloaded(trainer)
+    assert (trainer.name, trainer.email, trainer.role) == ("Tom Trainer", "tom.trainer@example.org", "trainer")
+    [entry] = audit.history(trainer)
+    assert (entry.action, entry.actor_id) == ("updated", admin.id)
+    assert entry.details == {"name": {"from": "Tom Trainr", "to": "Tom Trainer"},
+                             "email": {"from": "tom@example.org", "to": "tom.trainer@example.org"}}
+
+
+def test_update_without_change_writes_no_audit_entry():
+    trainer = factories.make_user("trainer")
+    users.update_user(trainer, name=trainer.name, email=trainer.email.upper(), role="trainer")
+    db.session.commit()
+    assert audit.history(trainer) == []
+
+
+def test_a_trainer_becomes_an_administrator_keeping_their_email():
+    trainer = factories.make_user("trainer", email="awa@example.org")
+    users.update_user(trainer, name=trainer.name, email="awa@example.org", role="admin")
+    db.session.commit()
+    trainer = _reloaded(trainer)
+    assert trainer.is_admin
+    [entry] = audit.history(trainer)
+    assert (entry.action, entry.from_state, entry.to_state) == ("role_changed", "trainer", "admin")
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"email": "other@example.org"}, "email", "Un compte existe déjà avec cette adresse e-mail."),
+    ({"email": "OTHER@example.org "}, "email", "Un compte existe déjà avec cette adresse e-mail."),
+    ({"email": "pas-une-adresse"}, "email", "Cette adresse e-mail n'est pas valide."),
+    ({"name": "   "}, "name", "Indiquez le nom."),
+    ({"name": "x" * 201}, "name", "Le nom ne peut pas dépasser 200 caractères."),
+    ({"role": "boss"}, "role", "Rôle inconnu : boss."),
+])
+def test_a_refused_update_changes_nothing(changes, field, message):
+    factories.make_user("trainer", email="other@example.org")
+    trainer = factories.make_user("trainer", name="Tom", email="tom@example.org")
+    data = {"name": "Tom Trainer", "email": "tom@example.org", "role": "admin", **changes}
+    with pytest.raises(ServiceError) as refused:
+        users.update_user(trainer, **data)
+    assert (refused.value.field, refused.value.message) == (field, message)
+    db.session.rollback()
+    trainer = _reloaded(trainer)
+    assert (trainer.name, trainer.email, trainer.role) == ("Tom", "tom@example.org", "trainer")
+    assert audit.history(trainer) == []
+
+
+def test_the_last_active_administrator_cannot_step_down():
+    admin = factories.make_user("admin")
+    factories.make_user("admin", active=False)  # a deactivated administrator does not count
+    with pytest.raises(ServiceError, match="Il doit rester au moins un compte administrateur actif"):
+        users.update_user(admin, name=admin.name, email=admin.email, role="trainer", actor=admin)
+    with pytest.raises(ServiceError, match="Il doit rester au moins un compte administrateur actif"):
+        users.set_active(admin, False)  # e.g. from the command line, without an actor
+    db.session.rollback()
+    assert _reloaded(admin).is_admin and _reloaded(admin).active
+
+
+def test_an_administrator_steps_down_when_another_remains():
+    admin, other = factories.make_user("admin"), factories.make_user("admin")
+    users.update_user(admin, name=admin.name, email=admin.email, role="trainer", actor=admin)
+    db.session.commit()
+    assert _reloaded(admin).is_trainer
+    with pytest.raises(ServiceError, match="Il doit rester au moins un compte administrateur actif"):
+        users.update_user(other, name=other.name, email=other.email, role="trainer", actor=other)
+
+
+def test_nobody_deactivates_their_own_account():
+    admin, other = factories.make_user("admin"), factories.make_user("admin")
+    with pytest.raises(ServiceError, match="Vous ne pouvez pas désactiver votre propre compte."):
+        users.set_active(admin, False, actor=admin)
+    users.set_active(admin, False, actor=other)
+    db.session.commit()
+    assert not _reloaded(admin).active
+    assert [e.action for e in audit.history(admin)] == ["deactivated"]
+
+
+def test_a_reset_sets_a_temporary_password_and_audits_it():
+    admin, trainer = factories.make_user("admin"), factories.make_user("trainer")
+    users.reset_password(trainer, "provisoire-123", actor=admin)
+    db.session.commit()
+    trainer = _reloaded(trainer)
+    assert trainer.check_password("provisoire-123") and not trainer.check_password(factories.PASSWORD)
+    assert trainer.must_change_password
+    [entry] = audit.history(trainer)
+    assert (entry.action, entry.actor_id) == ("password_reset", admin.id)
+
+
+def test_a_reset_refuses_a_short_password_and_an_administrators_own_account():
+    admin, trainer = factories.make_user("admin"), factories.make_user("trainer")
+    with pytest.raises(ServiceError, match="10 caractères"):
+        users.reset_password(trainer, "court", actor=admin)
+    with pytest.raises(ServiceError, match="Changer de mot de passe"):
+        users.reset_password(admin, "provisoire-123", actor=admin)
+    db.session.rollback()
+    assert _reloaded(trainer).check_password(factories.PASSWORD) and not _reloaded(trainer).must_change_password
+
+
+def test_changing_a_temporary_password_makes_it_the_owners():
+    trainer = factories.make_user("trainer")
+    users.reset_password(trainer, "provisoire-123")
+    db.session.commit()
+    former_id = trainer.get_id()
+    with pytest.raises(ServiceError, match="différent"):
+        users.change_password(trainer, "provisoire-123", "provisoire-123")
+    users.change_password(trainer, "provisoire-123", NEW)
+    db.session.commit()
+    trainer = _reloaded(trainer)
+    assert trainer.check_password(NEW) and not trainer.must_change_password
+    assert users.signed_in_user(former_id) is None  # browsers signed in before are signed out
+    assert users.signed_in_user(trainer.get_id()) == trainer
+
+
+def test_a_password_link_works_until_the_password_changes():
+    trainer, other = factories.make_user("trainer"), factories.make_user("trainer")
+    token = users.make_reset_link_token(trainer)
+    assert users.user_from_reset_link(token) == trainer
+    with pytest.raises(ServiceError, match="10 caractères"):
+        users.set_password_from_link(trainer, "court")
+    users.set_password_from_link(trainer, NEW)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.user_from_reset_link(token)
+    assert users.user_from_reset_link(users.make_reset_link_token(other)) == other
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.user_from_reset_link("pas-un-lien")
+
+
+def test_a_password_link_sent_to_a_former_address_is_dead():
+    trainer = factories.make_user("trainer", email="ancienne@example.org")
+    token = users.make_reset_link_token(trainer)
+    users.update_user(trainer, name=trainer.name, email="nouvelle@example.org", role="trainer")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.user_from_reset_link(token)

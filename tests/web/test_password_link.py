@@ -1,0 +1,85 @@
+"""A member of staff who forgot their password asks for a link by e-mail: valid an hour, once; the same
+answer whether or not the address has an account."""
+import re
+
+from tests import factories
+from tests.web.test_accounts import _reloaded, _text
+from training_app.extensions import db
+from training_app.models import AuditEntry
+from training_app.services import users
+
+NEW = "mon-nouveau-mot-de-passe"
+
+
+def _link_path(message) -> str:
+    return re.search(r"https?://[^/\s]+(/mot-de-passe-oublie/\S+)", message.body).group(1)
+
+
+def test_the_sign_in_page_links_to_the_forgotten_password_page(client):
+    assert 'href="/mot-de-passe-oublie"' in client.get("/connexion").get_data(as_text=True)
+
+
+def test_the_answer_is_the_same_for_a_known_an_unknown_and_a_deactivated_address(client, outbox):
+    trainer = factories.make_user("trainer")
+    inactive = factories.make_user("trainer", active=False)
+    answers = [_text(client.post("/mot-de-passe-oublie", data={"email": email}))
+               for email in (trainer.email.upper(), "personne@example.org", inactive.email)]
+    assert "Si cette adresse correspond à un compte de l'équipe" in answers[0]
+    assert answers[0] == answers[1] == answers[2]
+    assert [m.to for m in outbox] == [[trainer.email]]
+
+
+def test_a_link_sets_a_new_password_once_and_signs_out_every_browser(app, client, outbox):
+    trainer = factories.make_user("trainer")
+    users.reset_password(trainer, "provisoire-123")  # even a temporary password is replaced
+    db.session.commit()
+    signed_in = app.test_client()
+    factories.login(signed_in, trainer, "provisoire-123")
+    client.post("/mot-de-passe-oublie", data={"email": trainer.email})
+    path = _link_path(outbox[0])
+    assert trainer.email in _text(client.get(path))
+
+    for data, message in (({"password": NEW, "confirm": "autre-chose-encore"}, "Les deux mots de passe diffèrent."),
+                          ({"password": "court", "confirm": "court"}, "10 caractères")):
+        response = client.post(path, data=data)
+        assert response.status_code == 200 and message in _text(response)
+    assert _reloaded(trainer).check_password("provisoire-123")
+
+    response = client.post(path, data={"password": NEW, "confirm": NEW})
+    assert response.status_code == 302 and response.headers["Location"] == "/connexion"
+    trainer = _reloaded(trainer)
+    assert trainer.check_password(NEW) and not trainer.must_change_password
+    assert signed_in.get("/tableau-de-bord").status_code == 302  # signed out
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "password_reset_by_link"))
+    assert (entry.entity_id, entry.actor_id) == (trainer.id, trainer.id)
+
+    again = client.post(path, data={"password": "encore-un-autre-mot", "confirm": "encore-un-autre-mot"})
+    assert again.status_code == 403 and "Ce lien n'est plus valable" in _text(again)
+    assert _reloaded(trainer).check_password(NEW)
+    assert factories.login(app.test_client(), trainer, NEW).headers["Location"] == "/tableau-de-bord"
+
+
+def test_an_expired_or_altered_link_is_refused_in_french(client, monkeypatch):
+    trainer = factories.make_user("trainer")
+    path = f"/mot-de-passe-oublie/{users.make_reset_link_token(trainer)}"
+    altered = client.get(path[:-3] + "abc")
+    assert altered.status_code == 403 and "Ce lien n'est plus valable" in _text(altered)
+    monkeypatch.setattr(users, "RESET_LINK_MAX_AGE_MINUTES", -1)  # any age is beyond it
+    expired = client.post(path, data={"password": NEW, "confirm": NEW})
+    assert expired.status_code == 403 and "Ce lien n'est plus valable" in _text(expired)
+    assert _reloaded(trainer).check_password(factories.PASSWORD)
+
+
+def test_a_link_of_a_deactivated_account_is_refused(client):
+    trainer = factories.make_user("trainer")
+    path = f"/mot-de-passe-oublie/{users.make_reset_link_token(trainer)}"
+    trainer.active = False
+    db.session.commit()
+    assert client.get(path).status_code == 403
+
+
+def test_asking_for_links_is_rate_limited(rate_limited_app):
+    trainer = factories.make_user("trainer")
+    client = rate_limited_app.test_client()
+    codes = [client.post("/mot-de-passe-oublie", data={"email": trainer.email}).status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]
