@@ -82,9 +82,11 @@ def send_new_link(email: str) -> None:
                           "télécharger vos attestations :"), _("Ce lien est personnel : ne le partagez pas."))
 
 
-def revoke_links(trainee: Trainee, *, actor: User, reason: str = "", enrolment_id: int | None = None) -> None:
+def revoke_links(trainee: Trainee, *, actor: User, reason: str = "", enrolment_id: int | None = None,
+                 intro: str = "") -> None:
     """An administrator revokes every personal link of the trainee (a link shared or forwarded, a phone
-    lost); a new link is e-mailed to the trainee's address. Audited on the trainee."""
+    lost, a new e-mail address); a new link is e-mailed to the trainee's address, `intro` first (the reason
+    it is sent) when given. Audited on the trainee."""
     from training_app.services import audit
 
     trainee = db.session.scalar(db.select(Trainee).where(Trainee.id == trainee.id).with_for_update()
@@ -93,9 +95,9 @@ def revoke_links(trainee: Trainee, *, actor: User, reason: str = "", enrolment_i
     trainee.link_version = previous + 1
     audit.record(trainee, "links_revoked", actor=actor, reason=reason,
                  details={"link_version": [previous, trainee.link_version], "enrolment_id": enrolment_id})
-    _mail_link(trainee, _("Vos liens personnels précédents ont été désactivés par l'équipe de formation. Voici "
-                          "votre nouveau lien, pour signer vos présences, répondre aux questionnaires et "
-                          "télécharger vos attestations :"),
+    _mail_link(trainee, intro or _("Vos liens personnels précédents ont été désactivés par l'équipe de formation. "
+                                   "Voici votre nouveau lien, pour signer vos présences, répondre aux "
+                                   "questionnaires et télécharger vos attestations :"),
                _("Les liens envoyés précédemment ne fonctionnent plus."))
 
 
