@@ -37,7 +37,9 @@ def personal_url(trainee: Trainee, endpoint: str = "trainee.home", **values) -> 
 class LinkError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
-        self.reason = reason  # "expired" or "invalid"
+        # "expired"; "invalid" (incomplete or altered); "revoked" (by an administrator, or a new e-mail address);
+        # "unknown" (well signed, but its trainee is not in the database)
+        self.reason = reason
 
 
 def trainee_from_token(token: str) -> Trainee:
@@ -48,9 +50,13 @@ def trainee_from_token(token: str) -> Trainee:
         raise LinkError("expired") from None
     except BadSignature:
         raise LinkError("invalid") from None
-    trainee = db.session.get(Trainee, data.get("t")) if isinstance(data, dict) else None
-    if trainee is None or trainee.link_version != data.get("v"):
+    if not isinstance(data, dict):
         raise LinkError("invalid")
+    trainee = db.session.get(Trainee, data.get("t")) if isinstance(data.get("t"), int) else None
+    if trainee is None:
+        raise LinkError("unknown")
+    if trainee.link_version != data.get("v"):
+        raise LinkError("revoked")
     return trainee
 
 
