@@ -122,8 +122,9 @@ def _register_error_pages(app: Flask) -> None:
         reached = limiter.current_limit
         if reached is None or not reached.breached:
             return render_error(429, _("Trop de demandes en peu de temps : réessayez plus tard."))
+        wait = min(reached.reset_at - time.time(), reached.limit.get_expiry())  # reset_at is a second late
         return render_error(429, _("Trop de demandes en peu de temps : réessayez dans %(wait)s.",
-                                   wait=wait_fr(reached.reset_at - time.time())))
+                                   wait=wait_fr(wait)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):

@@ -1,5 +1,5 @@
 """A trainee's own pages, reached through their personal link (no password)."""
-from flask import g, render_template, request
+from flask import current_app, g, render_template, request
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.trainee import bp
@@ -20,10 +20,14 @@ def home():
 
 
 # A whole group asks from the room's Wi-Fi (one address): the limit that protects each trainee's mailbox is
-# per e-mail address; the one per network address is only there against a robot writing to many addresses.
-# Both apply whether or not the address is known, so that the answer tells nobody who is enrolled.
-LINKS_PER_ADDRESS = "3 per hour"
-LINKS_PER_NETWORK = "30 per minute; 300 per day"
+# per e-mail address; the one per network address, much looser, is there against a robot writing to many
+# addresses. Both apply whether or not the address is known, so that the answer tells nobody who is enrolled.
+def _per_address() -> str:
+    return current_app.config["LINK_REQUESTS_PER_ADDRESS"]
+
+
+def _per_network() -> str:
+    return current_app.config["LINK_REQUESTS_PER_NETWORK"]
 
 
 def _asked_address() -> str:
@@ -34,8 +38,8 @@ def _asked_address() -> str:
 
 @bp.route("/nouveau-lien", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit(LINKS_PER_ADDRESS, methods=["POST"], key_func=_asked_address)
-@limiter.limit(LINKS_PER_NETWORK, methods=["POST"])
+@limiter.limit(_per_address, methods=["POST"], key_func=_asked_address)
+@limiter.limit(_per_network, methods=["POST"])
 def request_link():
     form = RequestLinkForm()
     sent = False
