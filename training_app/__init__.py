@@ -1,6 +1,7 @@
 """training_app: funded training courses end to end."""
 import logging
 import os
+import time
 
 from flask import Flask, current_app, render_template
 from flask_babel import gettext as _
@@ -11,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from training_app.config import CONFIGS, ProductionConfig, instance_secret_key
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from training_app.form_input import CleanFormRequest
+from training_app.formatting import wait_fr
 
 
 def create_app(config=None, overrides: dict | None = None) -> Flask:
@@ -105,7 +107,6 @@ def _register_error_pages(app: Flask) -> None:
         404: _("Cette page n'existe pas."),
         405: _("Cette action n'est pas possible ici."),
         413: _("Le fichier envoyé est trop volumineux."),
-        429: _("Trop de demandes en peu de temps : réessayez dans quelques minutes."),
         500: _("Une erreur inattendue s'est produite. Rien n'a été enregistré ; réessayez ou prévenez l'équipe."),
     }
 
@@ -114,6 +115,16 @@ def _register_error_pages(app: Flask) -> None:
 
     for code, message in messages.items():
         app.register_error_handler(code, lambda e, code=code, message=message: render_error(code, message))
+
+    @app.errorhandler(429)
+    def too_many_requests(e):
+        # The limit that was reached says when it lets requests through again: in a minute, an hour or a day.
+        reached = limiter.current_limit
+        if reached is None or not reached.breached:
+            return render_error(429, _("Trop de demandes en peu de temps : réessayez plus tard."))
+        wait = min(reached.reset_at - time.time(), reached.limit.get_expiry())  # reset_at is a second late
+        return render_error(429, _("Trop de demandes en peu de temps : réessayez dans %(wait)s.",
+                                   wait=wait_fr(wait)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):

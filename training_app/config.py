@@ -73,6 +73,10 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # "Recevoir un nouveau lien" (blueprints/trainee/views.py): per e-mail address typed, and per network address
+    # (a whole group asks from the room's Wi-Fi: one address for all of them).
+    LINK_REQUESTS_PER_ADDRESS = os.environ.get("LINK_REQUESTS_PER_ADDRESS", "3 per hour")
+    LINK_REQUESTS_PER_NETWORK = os.environ.get("LINK_REQUESTS_PER_NETWORK", "30 per minute; 300 per day")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     BABEL_DEFAULT_LOCALE = "fr"

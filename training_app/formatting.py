@@ -1,10 +1,11 @@
 """How things are shown in French: dates, times, hours, money and the labels of states."""
+import math
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from babel.dates import format_date as babel_format_date
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
@@ -42,6 +43,15 @@ def label(value) -> str:
     if key not in _labels:
         _labels[key] = str(LABELS.get(key[1], value))
     return _labels[key]
+
+
+def wait_fr(seconds: float) -> str:
+    """A wait, rounded up (never shorter than it is): "1 minute", "12 minutes", "3 heures"."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes < 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    hours_ = math.ceil(minutes / 60)
+    return ngettext("%(num)d heure", "%(num)d heures", hours_)
 
 
 def date_fr(value: date | datetime | None, fmt: str = "EEEE d MMMM y") -> str:

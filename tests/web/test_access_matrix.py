@@ -25,20 +25,24 @@ def _denied(response) -> bool:
 
 
 EXPECTED = {  # level -> role -> "allowed", "sign-in" or "forbidden"
-    PUBLIC: {"anonymous": "allowed", "trainer": "allowed", "admin": "allowed"},
-    TRAINEE: {"anonymous": "allowed", "trainer": "allowed", "admin": "allowed"},  # the link is the key
-    STAFF: {"anonymous": "sign-in", "trainer": "allowed", "admin": "allowed"},
-    ADMIN: {"anonymous": "sign-in", "trainer": "forbidden", "admin": "allowed"},
+    # "trainee": a phone that opened the world's trainee's personal link (it remembers it; no account)
+    PUBLIC: {"anonymous": "allowed", "trainee": "allowed", "trainer": "allowed", "admin": "allowed"},
+    # TRAINEE: the link in the URL is the key
+    TRAINEE: {"anonymous": "allowed", "trainee": "allowed", "trainer": "allowed", "admin": "allowed"},
+    STAFF: {"anonymous": "sign-in", "trainee": "sign-in", "trainer": "allowed", "admin": "allowed"},
+    ADMIN: {"anonymous": "sign-in", "trainee": "sign-in", "trainer": "forbidden", "admin": "allowed"},
 }
 
 
-@pytest.mark.parametrize("role", ["anonymous", "trainer", "admin"])
+@pytest.mark.parametrize("role", ["anonymous", "trainee", "trainer", "admin"])
 def test_access_matrix(app, role):
     trainer = factories.make_user("trainer")
     admin = factories.make_user("admin")
     values = build_world(trainer)
     client = app.test_client()
-    if role != "anonymous":
+    if role == "trainee":
+        assert client.get(f"/moi/{values['token']}").status_code == 200
+    elif role != "anonymous":
         factories.login(client, trainer if role == "trainer" else admin)
     failures = []
     for rule in _rules(app):

@@ -468,3 +468,31 @@ def test_personal_link_alone_signs_remote_sessions_but_asks_for_the_qr_code_in_t
         assert "<canvas" in text(phone.get(path))
         assert phone.post(path, data={"signature": DATA_URL()}).status_code == 302
     assert db.session.scalar(db.select(Signature.method)) == "personal_link"
+
+
+@pytest.mark.parametrize("kind", ["expired", "revoked"])
+def test_a_phone_whose_remembered_link_no_longer_opens_is_told_why(app, course, monkeypatch, kind):
+    """The room's QR code on a phone that opened a link long ago (expired) or before the office revoked it:
+    the page says so, instead of "this phone does not know you yet"."""
+    from itsdangerous import TimestampSigner
+
+    from training_app.services import trainee_links
+
+    session, (awa, _julien, _sophie) = course
+    slot = session.slots[0]
+    phone = app.test_client()
+    if kind == "expired":
+        long_ago = datetime.now().timestamp() - (app.config["TRAINEE_LINK_MAX_AGE_DAYS"] + 1) * 86400
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(long_ago))
+        phone.set_cookie("trainee_link", trainee_links.make_token(awa.trainee), path="/emargement/salle")
+        monkeypatch.undo()
+    else:
+        assert phone.get(factories.personal_path(awa.trainee)).status_code == 200
+        trainee_links.revoke_links(awa.trainee, actor=factories.make_user("admin"))
+        db.session.commit()
+    with during(slot):
+        room = text(phone.get(f"/emargement/salle/{attendance.qr_token(slot)}"))
+    assert "ne sait pas encore qui vous êtes" not in room and awa.trainee.full_name not in room
+    said = {"expired": "Le lien personnel ouvert sur ce téléphone a expiré",
+            "revoked": "Le lien personnel ouvert sur ce téléphone a été désactivé par l'équipe de formation"}
+    assert said[kind] in room and "Recevoir mon lien personnel par e-mail" in room and "<canvas" not in room

@@ -9,14 +9,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
 from training_app.identifiers import is_valid_siret
-from training_app.models import Employer, Enrolment, SessionStatus, Trainee, TrainingSession
-from training_app.services import ServiceError, enrolments, mail
+from training_app.models import (Employer, Enrolment, SessionStatus, Trainee, TraineeCategory, TrainingSession,
+                                 User)
+from training_app.services import ServiceError, audit, enrolments, mail, trainee_links
 from training_app.urls import public_url
 
 CIVILITIES = {"": "", "mme": "Mme", "madame": "Mme", "mlle": "Mme", "m": "M.", "m.": "M.", "monsieur": "M.",
@@ -186,6 +188,72 @@ def _apply_details(trainee: Trainee, details: PersonDetails) -> None:
     employer = find_or_create_employer(details.employer_name, details.employer_siret)
     if employer is not None:
         trainee.employer = employer
+
+
+# --- the office corrects a trainee's details -------------------------------------------------------
+
+EDITED_FIELDS = ("civility", "first_name", "last_name", "email", "phone", "job_title", "category", "employer")
+
+
+def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> dict[str, list]:
+    """An administrator corrects a trainee's details, e-mail included (a typo at registration, a new address).
+
+    Returns the changes {field: [before, after]} (empty: nothing changed, nothing written). The e-mail stays
+    unique: another trainee's address is refused, nothing changed. A new address revokes every personal link
+    (they went to the old one) and e-mails a new link to the new address. Audited on the trainee.
+    """
+    details = details.cleaned()
+    if details.category not in set(TraineeCategory):
+        raise ServiceError(_("Choisissez une catégorie de la liste."), "category")
+    trainee = db.session.scalar(db.select(Trainee).where(Trainee.id == trainee.id).with_for_update()
+                                .execution_options(populate_existing=True))
+    _refuse_taken_email(trainee, details.email)
+    before = _snapshot(trainee)
+    employer = trainee.employer
+    if not details.employer_name:
+        employer = None
+    elif employer is None or (employer.name, employer.siret or "") != (details.employer_name, details.employer_siret):
+        employer = find_or_create_employer(details.employer_name, details.employer_siret)
+    after = {**{field: getattr(details, field) for field in EDITED_FIELDS if field != "employer"},
+             "employer": employer.name if employer else None}
+    changes = {field: [before[field], after[field]] for field in EDITED_FIELDS if before[field] != after[field]}
+    if not changes:
+        return changes
+    for field in EDITED_FIELDS:
+        if field != "employer":
+            setattr(trainee, field, after[field])
+    trainee.employer = employer
+    try:
+        with db.session.begin_nested():  # a simultaneous change gave the address to another trainee
+            db.session.flush()
+    except IntegrityError:
+        raise ServiceError(_taken_message(), "email") from None
+    audit.record(trainee, "details_changed", actor=actor, details={"changes": changes})
+    if "email" in changes:
+        trainee_links.revoke_links(
+            trainee, actor=actor, reason=_("Adresse e-mail modifiée"),
+            intro=_("L'équipe de formation a enregistré cette adresse e-mail pour votre inscription. Voici votre "
+                    "nouveau lien personnel, pour signer vos présences, répondre aux questionnaires et "
+                    "télécharger vos attestations :"))
+    return changes
+
+
+def _snapshot(trainee: Trainee) -> dict:
+    values = {field: getattr(trainee, field) or "" for field in EDITED_FIELDS if field != "employer"}
+    return {**values, "employer": trainee.employer.name if trainee.employer else None}
+
+
+def _refuse_taken_email(trainee: Trainee, email: str) -> None:
+    other = find_trainee(email)
+    if other is not None and other.id != trainee.id:
+        raise ServiceError(_taken_message(other), "email")
+
+
+def _taken_message(other: Trainee | None = None) -> str:
+    if other is None:
+        return _("Un·e autre stagiaire a déjà cette adresse e-mail : rien n'a été modifié.")
+    return _("Un·e autre stagiaire (%(name)s) a déjà cette adresse e-mail : rien n'a été modifié.",
+             name=other.formal_name)
 
 
 # --- the public form ------------------------------------------------------------------------------

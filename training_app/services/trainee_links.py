@@ -37,7 +37,9 @@ def personal_url(trainee: Trainee, endpoint: str = "trainee.home", **values) -> 
 class LinkError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
-        self.reason = reason  # "expired" or "invalid"
+        # "expired"; "invalid" (incomplete or altered); "revoked" (by an administrator, or a new e-mail address);
+        # "unknown" (well signed, but its trainee is not in the database)
+        self.reason = reason
 
 
 def trainee_from_token(token: str) -> Trainee:
@@ -48,9 +50,13 @@ def trainee_from_token(token: str) -> Trainee:
         raise LinkError("expired") from None
     except BadSignature:
         raise LinkError("invalid") from None
-    trainee = db.session.get(Trainee, data.get("t")) if isinstance(data, dict) else None
-    if trainee is None or trainee.link_version != data.get("v"):
+    if not isinstance(data, dict):
         raise LinkError("invalid")
+    trainee = db.session.get(Trainee, data.get("t")) if isinstance(data.get("t"), int) else None
+    if trainee is None:
+        raise LinkError("unknown")
+    if trainee.link_version != data.get("v"):
+        raise LinkError("revoked")
     return trainee
 
 
@@ -82,9 +88,11 @@ def send_new_link(email: str) -> None:
                           "télécharger vos attestations :"), _("Ce lien est personnel : ne le partagez pas."))
 
 
-def revoke_links(trainee: Trainee, *, actor: User, reason: str = "", enrolment_id: int | None = None) -> None:
+def revoke_links(trainee: Trainee, *, actor: User, reason: str = "", enrolment_id: int | None = None,
+                 intro: str = "") -> None:
     """An administrator revokes every personal link of the trainee (a link shared or forwarded, a phone
-    lost); a new link is e-mailed to the trainee's address. Audited on the trainee."""
+    lost, a new e-mail address); a new link is e-mailed to the trainee's address, `intro` first (the reason
+    it is sent) when given. Audited on the trainee."""
     from training_app.services import audit
 
     trainee = db.session.scalar(db.select(Trainee).where(Trainee.id == trainee.id).with_for_update()
@@ -93,9 +101,9 @@ def revoke_links(trainee: Trainee, *, actor: User, reason: str = "", enrolment_i
     trainee.link_version = previous + 1
     audit.record(trainee, "links_revoked", actor=actor, reason=reason,
                  details={"link_version": [previous, trainee.link_version], "enrolment_id": enrolment_id})
-    _mail_link(trainee, _("Vos liens personnels précédents ont été désactivés par l'équipe de formation. Voici "
-                          "votre nouveau lien, pour signer vos présences, répondre aux questionnaires et "
-                          "télécharger vos attestations :"),
+    _mail_link(trainee, intro or _("Vos liens personnels précédents ont été désactivés par l'équipe de formation. "
+                                   "Voici votre nouveau lien, pour signer vos présences, répondre aux "
+                                   "questionnaires et télécharger vos attestations :"),
                _("Les liens envoyés précédemment ne fonctionnent plus."))
 
 

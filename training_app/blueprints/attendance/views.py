@@ -352,18 +352,18 @@ def room(qr_token: str):
     slot = attendance.slot_from_qr(qr_token)
     if slot is None:
         return render_template("attendance/room.html", slot=None), 404
-    remembered, trainee = request.cookies.get(DEVICE_COOKIE, ""), None
+    remembered, trainee, link_problem = request.cookies.get(DEVICE_COOKIE, ""), None, None
     if remembered:
         try:
             trainee = trainee_from_token(remembered)
-        except LinkError:
-            trainee = None
+        except LinkError as error:  # expired, revoked...: the page says so, not "who are you?"
+            link_problem = error.reason
     sign_url = None
     if trainee is not None:
         sign_url = url_for("attendance.trainee_sign", token=remembered, slot_id=slot.id,
                            qr=attendance.qr_pass(slot, trainee))
     response = make_response(render_template("attendance/room.html", slot=slot, trainee=trainee, sign_url=sign_url,
-                                             forget_form=ForgetDeviceForm(formdata=None)))
+                                             link_problem=link_problem, forget_form=ForgetDeviceForm(formdata=None)))
     response.headers["Cache-Control"] = "no-store"
     return response
 

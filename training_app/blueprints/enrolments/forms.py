@@ -57,6 +57,15 @@ class EnrolForm(PersonFieldsMixin, FlaskForm):
         return _require(self, *needed) and ok
 
 
+class TraineeForm(PersonFieldsMixin, FlaskForm):
+    """The office corrects a trainee's details (e-mail included)."""
+    category = SelectField(_l("Catégorie (bilan pédagogique et financier)"), choices=CATEGORY_CHOICES)
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        return _require(self, "first_name", "last_name", "email") and ok
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Motif"), validators=[DataRequired(message=_l("Indiquez le motif.")),
                                                     Length(max=2000)])

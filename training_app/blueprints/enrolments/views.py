@@ -11,7 +11,8 @@ from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_acce
 from training_app.blueprints.enrolments import bp
 from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, ImportConfirmForm,
                                                       ImportUploadForm, MoveForm, PostForm, PublicRegistrationForm,
-                                                      ReasonForm, SendAllForm, TraineeCancelForm, WithdrawForm)
+                                                      ReasonForm, SendAllForm, TraineeCancelForm, TraineeForm,
+                                                      WithdrawForm)
 from training_app.clock import local_now
 from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, db, limiter
@@ -252,6 +253,37 @@ def revoke_links(enrolment_id: int):
         flash(_("Les liens personnels de %(name)s sont révoqués ; un nouveau lien a été envoyé à %(email)s.",
                 name=enrolment.trainee.full_name, email=enrolment.trainee.email), "success")
     return _to_enrolment(enrolment_id)
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/stagiaire", methods=["GET", "POST"])
+@access(ADMIN)
+def trainee_edit(enrolment_id: int):
+    """Correct the trainee's details; a new e-mail address revokes the links sent to the old one."""
+    enrolment = _load_enrolment(enrolment_id)
+    trainee = enrolment.trainee
+    form = TraineeForm(obj=trainee)
+    if not form.is_submitted() and trainee.employer:
+        form.employer_name.data, form.employer_siret.data = trainee.employer.name, trainee.employer.siret
+    if form.validate_on_submit():
+        try:
+            changes = registrations.update_trainee(trainee, _details(form), actor=current_user._get_current_object())
+        except ServiceError as error:
+            db.session.rollback()
+            enrolment = _load_enrolment(enrolment_id)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            if not changes:
+                flash(_("Aucune modification : la fiche est déjà à jour."), "info")
+            elif "email" in changes:
+                flash(_("Fiche de %(name)s enregistrée. Ses liens personnels précédents sont révoqués ; un nouveau "
+                        "lien a été envoyé à %(email)s.", name=trainee.full_name, email=trainee.email), "success")
+            else:
+                flash(_("Fiche de %(name)s enregistrée.", name=trainee.full_name), "success")
+            return _to_enrolment(enrolment_id)
+    return render_template("enrolments/trainee_form.html", form=form, enrolment=enrolment,
+                           trainee=enrolment.trainee, history=[e for e in audit.history(enrolment.trainee)
+                                                               if e.action == "details_changed"])
 
 
 # --- convocations -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """A trainee's own pages, reached through their personal link (no password)."""
-from flask import g, render_template
+from flask import current_app, g, render_template, request
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.trainee import bp
@@ -19,9 +19,27 @@ def home():
     return render_template("trainee/home.html", trainee=g.trainee, enrolments=enrolments)
 
 
+# A whole group asks from the room's Wi-Fi (one address): the limit that protects each trainee's mailbox is
+# per e-mail address; the one per network address, much looser, is there against a robot writing to many
+# addresses. Both apply whether or not the address is known, so that the answer tells nobody who is enrolled.
+def _per_address() -> str:
+    return current_app.config["LINK_REQUESTS_PER_ADDRESS"]
+
+
+def _per_network() -> str:
+    return current_app.config["LINK_REQUESTS_PER_NETWORK"]
+
+
+def _asked_address() -> str:
+    """The e-mail address typed, as a rate-limit key ("" when none: that limit is then skipped)."""
+    email = (request.form.get("email") or "").strip().lower()
+    return f"email:{email}" if email else ""
+
+
 @bp.route("/nouveau-lien", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit("5 per minute; 30 per day", methods=["POST"])
+@limiter.limit(_per_address, methods=["POST"], key_func=_asked_address)
+@limiter.limit(_per_network, methods=["POST"])
 def request_link():
     form = RequestLinkForm()
     sent = False
