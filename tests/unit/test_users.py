@@ -161,3 +161,19 @@ def test_a_password_link_sent_to_a_former_address_is_dead():
     db.session.commit()
     with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
         users.user_from_reset_link(token)
+
+
+def test_an_address_taken_by_another_request_past_the_check_is_refused_in_french(monkeypatch):
+    """Two requests giving the same address at the same moment both pass the check; the unique index refuses
+    the second: a French message on the e-mail field and nothing of it written, never a 500."""
+    factories.make_user("trainer", email="camille@example.org")
+    ines = factories.make_user("trainer", name="Inès Moreau", email="ines@example.org")
+    monkeypatch.setattr(users, "_check_email_free", lambda *args, **kwargs: None)  # the other request's moment
+    with pytest.raises(ServiceError, match="Un compte existe déjà avec cette adresse e-mail") as error:
+        users.create_user("camille@example.org", "Camille Bis", "trainer", "un-mot-de-passe-solide")
+    assert error.value.field == "email"
+    db.session.rollback()  # as every view does on a refusal
+    with pytest.raises(ServiceError, match="Un compte existe déjà avec cette adresse e-mail"):
+        users.update_user(ines, name="Inès Moreau", email="camille@example.org", role="trainer")
+    db.session.rollback()
+    assert sorted(db.session.scalars(db.select(User.email))) == ["camille@example.org", "ines@example.org"]

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.clock import local_now
@@ -18,7 +17,7 @@ from training_app.formatting import datetime_fr, label
 from training_app.identifiers import is_valid_siret
 from training_app.models import (Employer, Enrolment, SessionStatus, Trainee, TraineeCategory, TrainingSession,
                                  User)
-from training_app.services import ServiceError, audit, enrolments, mail, trainee_links
+from training_app.services import ServiceError, audit, enrolments, flush_or_refuse, mail, trainee_links
 from training_app.urls import public_url
 
 CIVILITIES = {"": "", "mme": "Mme", "madame": "Mme", "mlle": "Mme", "m": "M.", "m.": "M.", "monsieur": "M.",
@@ -223,11 +222,7 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
         if field != "employer":
             setattr(trainee, field, after[field])
     trainee.employer = employer
-    try:
-        with db.session.begin_nested():  # a simultaneous change gave the address to another trainee
-            db.session.flush()
-    except IntegrityError:
-        raise ServiceError(_taken_message(), "email") from None
+    flush_or_refuse(_taken_message(), "email")  # a simultaneous change gave the address to another trainee
     audit.record(trainee, "details_changed", actor=actor, details={"changes": changes})
     if "email" in changes:
         trainee_links.revoke_links(

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from training_app.extensions import db
 from training_app.models import Role, User
-from training_app.services import ServiceError, audit, mail
+from training_app.services import ServiceError, audit, flush_or_refuse, mail
 
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 200
@@ -52,6 +52,7 @@ def create_user(email: str, name: str, role: str, password: str, *, temporary: b
     user = User(email=email, name=name, role=role, active=True, must_change_password=temporary)
     user.set_password(password)
     db.session.add(user)
+    flush_or_refuse(_email_taken(), "email")  # the same address given at the same moment in another request
     audit.record(user, "created", to_state=role)
     return user
 
@@ -68,6 +69,7 @@ def update_user(user: User, *, name: str, email: str, role: str, actor: User | N
                for key, value in (("name", name), ("email", email)) if getattr(user, key) != value}
     if changes:
         user.name, user.email = name, email
+        flush_or_refuse(_email_taken(), "email")
         audit.record(user, "updated", actor=actor, details=changes)
     if role != user.role:
         previous, user.role = user.role, role
@@ -202,12 +204,16 @@ def _check_role(role: str) -> None:
         raise ServiceError(_("Rôle inconnu : %(role)s.", role=role), "role")
 
 
+def _email_taken() -> str:
+    return _("Un compte existe déjà avec cette adresse e-mail.")
+
+
 def _check_email_free(email: str, but: User | None = None) -> None:
     query = db.select(User.id).where(User.email == email)
     if but is not None:
         query = query.where(User.id != but.id)
     if db.session.scalar(query) is not None:
-        raise ServiceError(_("Un compte existe déjà avec cette adresse e-mail."), "email")
+        raise ServiceError(_email_taken(), "email")
 
 
 def _ensure_an_active_admin_remains(user: User, *, role: str, active: bool) -> None:
