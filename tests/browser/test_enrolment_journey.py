@@ -37,7 +37,7 @@ def _enrol_new(page, first_name, last_name, email):
 
 def _names(page, test_id):
     """The trainees named in a list of the session page ("LAST First"), in its order."""
-    return page.get_by_test_id(test_id).get_by_role("link").all_inner_texts()
+    return page.get_by_test_id(test_id).locator("td > a:first-child").all_inner_texts()  # not "modifier la fiche"
 
 
 def _ranks(page):
