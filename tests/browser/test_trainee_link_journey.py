@@ -119,7 +119,7 @@ def test_a_tampered_or_expired_link_shows_a_clear_page_and_a_new_link_can_be_ask
 
     # Awa changes her link to reach Julien's page: refused, and nobody is named.
     page.goto(_tampered(home, julien))
-    main = _invalid_link_page(page, "Ce lien n'est pas reconnu : il est incomplet, a été modifié")
+    main = _invalid_link_page(page, "Ce lien n'est pas reconnu : il est incomplet ou a été modifié")
     assert "Julien" not in main and "Awa" not in main and TITLE not in main
 
     # A link cut short when copied, here the convocation's.
