@@ -107,6 +107,7 @@ def _register_error_pages(app: Flask) -> None:
         404: _("Cette page n'existe pas."),
         405: _("Cette action n'est pas possible ici."),
         413: _("Le fichier envoyé est trop volumineux."),
+        416: _("Cette partie du fichier n'existe pas : téléchargez-le en entier."),  # a download resumed too far
         500: _("Une erreur inattendue s'est produite. Rien n'a été enregistré ; réessayez ou prévenez l'équipe."),
     }
 

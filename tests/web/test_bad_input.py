@@ -327,3 +327,15 @@ def test_bad_input_never_answers_500_and_a_refusal_writes_nothing(app, endpoint)
 def test_every_post_rule_is_walked(app):
     """The POST rules the app serves are those read from the blueprints (none added elsewhere)."""
     assert sorted({r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}) == _post_endpoints()
+
+
+@pytest.mark.parametrize("method, path, headers, status, message", [
+    ("get", "/nulle-part", {}, 404, "Cette page n'existe pas."),
+    ("get", "/deconnexion", {}, 405, "Cette action n'est pas possible ici."),
+    ("get", "/static/css/app.css", {"Range": "bytes=99999999-"}, 416,
+     "Cette partie du fichier n'existe pas : téléchargez-le en entier."),
+])
+def test_error_pages_speak_french(client, method, path, headers, status, message):
+    response = getattr(client, method)(path, headers=headers)
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == status and message in page and '<html lang="fr">' in page
