@@ -95,6 +95,25 @@ def test_a_planned_session_takes_pre_registrations_that_the_office_confirms(clie
     assert enrolment.status == "confirmed"
 
 
+def test_an_internal_course_for_members_takes_requests_that_the_office_confirms(client, admin_client, outbox):
+    """An internal course is free and for the association's members: the public asks for a place, the office
+    confirms it (a visitor is never given a free seat by the form alone)."""
+    session = factories.make_session(programme=factories.make_programme(kind="internal"), capacity=5,
+                                     price_cents=0)
+    page = _page(client.get(f"/formations/{session.programme_id}"))
+    assert "Formation réservée aux adhérent·es" in page and "Demander une place" in page
+    assert "place(s) disponible(s)" not in page
+    assert "votre demande sera confirmée par l'équipe" in _page(client.get(_url(session)))
+    response = client.post(_url(session), data=registration())
+    assert "Votre demande est enregistrée : nous vous confirmerons votre place." in _page(response)
+    enrolment = db.session.scalar(db.select(Enrolment))
+    assert enrolment.status == "requested" and enrolment.price_cents == 0
+    assert "Demandes d'inscription à confirmer" in _page(admin_client.get("/tableau-de-bord"))
+    admin_client.post(f"/inscriptions/{enrolment.id}/confirmer")
+    db.session.expire_all()
+    assert enrolment.status == "confirmed"
+
+
 def test_a_duplicate_registration_creates_nothing_and_sends_the_summary_again(client, outbox):
     session = factories.make_session()
     client.post(_url(session), data=registration())

@@ -15,7 +15,7 @@ from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
 from training_app.identifiers import is_valid_siret
-from training_app.models import (Employer, Enrolment, SessionStatus, Trainee, TraineeCategory, TrainingSession,
+from training_app.models import (Employer, Enrolment, ProgrammeKind, SessionStatus, Trainee, TraineeCategory, TrainingSession,
                                  User)
 from training_app.services import ServiceError, audit, enrolments, flush_or_refuse, mail, trainee_links
 from training_app.urls import public_url
@@ -255,7 +255,7 @@ def _taken_message(other: Trainee | None = None) -> str:
 
 def public_offer(session: TrainingSession) -> tuple[str, int]:
     """What the public page offers, and the seats left (counted once): "open" (a seat), "waitlist" (full),
-    "preregister" (planned) or "closed"."""
+    "preregister" (planned), "members" (an internal course: requests the office confirms) or "closed"."""
     window, left = _registration_window(session), enrolments.seats_left(session)
     if window != "enrol":
         return window, left
@@ -267,11 +267,15 @@ def public_state(session: TrainingSession) -> str:
 
 
 def _registration_window(session: TrainingSession) -> str:
-    """"closed", "preregister" (planned: requests only) or "enrol" (a seat or the waiting list: enrol() decides)."""
+    """"closed", "preregister" (planned: requests only), "members" (an internal course, free and for the
+    association's members: requests only, the office confirms each) or "enrol" (a seat or the waiting list:
+    enrol() decides)."""
     if session.programme.archived or session.start_at <= local_now():
         return "closed"
     if session.status == SessionStatus.PLANNED:
         return "preregister"
+    if session.programme.kind == ProgrammeKind.INTERNAL and session.status in (SessionStatus.OPEN, SessionStatus.FULL):
+        return "members"
     if session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
         return "closed"
     return "enrol"
@@ -299,7 +303,7 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
         enrolments.notify_state(existing, position=position)
         return Registration(existing, duplicate=True, position=position)
     enrolment = enrolments.enrol(session, trainee, actor_label=PUBLIC_LABEL, funding_mode=funding_mode,
-                                 confirm=state != "preregister")
+                                 confirm=state == "enrol")
     registration = Registration(enrolment, position=enrolment.position_when_enrolled)
     enrolments.notify_state(enrolment, position=registration.position)
     _notify_office(registration)
