@@ -141,7 +141,7 @@ def test_the_employer_is_changed_found_or_removed():
     awa = _awa(employer=factories.make_employer("CCAS de Rennes"))
     admin = factories.make_user("admin")
     assert registrations.update_trainee(awa, _details(awa, employer_name="mission LOCALE", employer_siret=""),
-                                        actor=admin) == {"employer": ["CCAS de Rennes", "Mission locale"]}
+                                        actor=admin) == {"employer": ["CCAS de Rennes (SIRET 78324521000001)", "Mission locale (SIRET 78324521000001)"]}
     assert awa.employer.id == known.id
     registrations.update_trainee(awa, _details(awa, employer_name="Nouvelle asso", employer_siret=""), actor=admin)
     assert awa.employer.name == "Nouvelle asso" and awa.employer.id != known.id
@@ -151,6 +151,37 @@ def test_the_employer_is_changed_found_or_removed():
     db.session.commit()
     db.session.expire_all()
     assert awa.employer is None and db.session.scalar(db.select(db.func.count(Employer.id))) == 3
+
+
+def test_a_siret_correction_moves_the_trainee_to_that_establishment_and_is_audited(outbox):
+    awa = _awa(employer=factories.make_employer("Mission locale", siret="78324521000001"))
+    changes = registrations.update_trainee(awa, _details(awa, employer_siret="44195127000004"),
+                                           actor=factories.make_user("admin"))
+    db.session.commit()
+    db.session.expire_all()
+    assert changes == {"employer": ["Mission locale (SIRET 78324521000001)", "Mission locale (SIRET 44195127000004)"]}
+    assert awa.employer.siret == "44195127000004" and _audit("details_changed")[0].details["changes"] == changes
+
+
+def test_a_siret_completed_on_the_employer_is_audited():
+    employer = factories.make_employer("Mission locale", siret="")
+    awa = _awa(employer=employer)
+    changes = registrations.update_trainee(awa, _details(awa, employer_siret="44195127000004"),
+                                           actor=factories.make_user("admin"))
+    db.session.commit()
+    assert changes == {"employer": ["Mission locale", "Mission locale (SIRET 44195127000004)"]}
+    assert awa.employer.id == employer.id and len(_audit("details_changed")) == 1
+
+
+def test_a_siret_left_blank_keeps_the_trainee_at_their_establishment():
+    factories.make_employer("Mission locale", siret="44195127000004")  # a namesake, older
+    awa = _awa(employer=factories.make_employer("Mission locale", siret="78324521000001"))
+    before = awa.employer.id
+    changes = registrations.update_trainee(awa, _details(awa, employer_siret="", phone="07 00 00 00 00"),
+                                           actor=factories.make_user("admin"))
+    db.session.commit()
+    assert changes == {"phone": ["06 00 00 00 00", "07 00 00 00 00"]} and awa.employer.id == before
+    assert db.session.scalar(db.select(db.func.count(Employer.id))) == 2  # nothing new written
 
 
 @pytest.mark.parametrize("kind", ["expired", "invalid", "revoked", "unknown"])

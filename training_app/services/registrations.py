@@ -208,13 +208,9 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
                                 .execution_options(populate_existing=True))
     _refuse_taken_email(trainee, details.email)
     before = _snapshot(trainee)
-    employer = trainee.employer
-    if not details.employer_name:
-        employer = None
-    elif employer is None or (employer.name, employer.siret or "") != (details.employer_name, details.employer_siret):
-        employer = find_or_create_employer(details.employer_name, details.employer_siret)
+    employer = _edited_employer(trainee.employer, details.employer_name, details.employer_siret)
     after = {**{field: getattr(details, field) for field in EDITED_FIELDS if field != "employer"},
-             "employer": employer.name if employer else None}
+             "employer": _employer_label(employer)}
     changes = {field: [before[field], after[field]] for field in EDITED_FIELDS if before[field] != after[field]}
     if not changes:
         return changes
@@ -235,7 +231,25 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
 
 def _snapshot(trainee: Trainee) -> dict:
     values = {field: getattr(trainee, field) or "" for field in EDITED_FIELDS if field != "employer"}
-    return {**values, "employer": trainee.employer.name if trainee.employer else None}
+    return {**values, "employer": _employer_label(trainee.employer)}
+
+
+def _edited_employer(current: Employer | None, name: str, siret: str) -> Employer | None:
+    """The employer the office's form names. The same name (any case) with the same SIRET, or with the SIRET
+    left blank, is the current employer: a blank SIRET never moves the trainee to a namesake establishment.
+    Otherwise the employer is found or created as everywhere (a SIRET it lacked is completed)."""
+    if not name:
+        return None
+    if current is not None and current.name.lower() == name.lower() and siret in ("", current.siret or ""):
+        return current
+    return find_or_create_employer(name, siret)
+
+
+def _employer_label(employer: Employer | None) -> str | None:
+    """How the history names an employer: a change of establishment or of SIRET is a change."""
+    if employer is None:
+        return None
+    return f"{employer.name} (SIRET {employer.siret})" if employer.siret else employer.name
 
 
 def _refuse_taken_email(trainee: Trainee, email: str) -> None:
