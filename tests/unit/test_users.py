@@ -55,7 +55,7 @@ def test_a_trainer_becomes_an_administrator_keeping_their_email():
 @pytest.mark.parametrize("changes, field, message", [
     ({"email": "other@example.org"}, "email", "Un compte existe déjà avec cette adresse e-mail."),
     ({"email": "OTHER@example.org "}, "email", "Un compte existe déjà avec cette adresse e-mail."),
-    ({"email": "pas-une-adresse"}, "email", "Cette adresse e-mail n'est pas valide."),
+    ({"email": "pas-une-adresse"}, "email", "L'adresse e-mail « pas-une-adresse » n'est pas valide."),
     ({"name": "   "}, "name", "Indiquez le nom."),
     ({"name": "x" * 201}, "name", "Le nom ne peut pas dépasser 200 caractères."),
     ({"role": "boss"}, "role", "Rôle inconnu : boss."),
@@ -177,3 +177,13 @@ def test_an_address_taken_by_another_request_past_the_check_is_refused_in_french
         users.update_user(ines, name="Inès Moreau", email="camille@example.org", role="trainer")
     db.session.rollback()
     assert sorted(db.session.scalars(db.select(User.email))) == ["camille@example.org", "ines@example.org"]
+
+
+def test_an_address_the_forms_refuse_is_refused_everywhere(app):
+    """The command line took addresses (a special-use domain) that the forms then refused: such an account
+    could never be edited nor get a password link."""
+    result = app.test_cli_runner().invoke(args=["create-user", "formatrice@asso.local", "--role", "trainer",
+                                                "--name", "Zoé Martin"],
+                                          input="un-mot-de-passe-solide\nun-mot-de-passe-solide\n")
+    assert "n'est pas valide" in result.output
+    assert users.find_by_email("formatrice@asso.local") is None

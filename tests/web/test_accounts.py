@@ -8,6 +8,7 @@ import pytest
 from tests import factories
 from training_app.extensions import db
 from training_app.models import AuditEntry, User
+from training_app.services import users
 
 TEMPORARY = "provisoire-2024"
 OWN = "mon-propre-mot-de-passe"
@@ -247,3 +248,10 @@ def test_create_user_on_the_command_line_keeps_the_chosen_password_unless_tempor
         assert result.exit_code == 0, result.output
     temporary = dict(db.session.execute(db.select(User.email, User.must_change_password)).all())
     assert temporary == {"a@example.org": False, "b@example.org": True}
+
+
+def test_the_history_names_a_password_chosen_through_an_e_mailed_link(admin_client, trainer):
+    users.set_password_from_link(trainer, "un-nouveau-mot-de-passe")
+    db.session.commit()
+    page = admin_client.get(f"/admin/comptes/{trainer.id}/modifier").get_data(as_text=True)
+    assert "Mot de passe choisi par la personne (lien par e-mail)" in page and "password_reset_by_link" not in page

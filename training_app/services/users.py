@@ -192,9 +192,12 @@ def _checked_name(name: str) -> str:
 
 
 def _checked_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    local, at, domain = email.partition("@")
-    if not (local and at and domain) or len(email) > MAX_EMAIL_LENGTH:
+    """The address as the forms accept it (the command line too: an address the forms refuse could never be
+    edited, nor get a password link)."""
+    from training_app.services.registrations import normalise_email
+
+    email = normalise_email(email)
+    if len(email) > MAX_EMAIL_LENGTH:
         raise ServiceError(_("Cette adresse e-mail n'est pas valide."), "email")
     return email
 
