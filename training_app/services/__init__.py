@@ -12,14 +12,14 @@ class ServiceError(Exception):
 
 
 def flush_or_refuse(message: str, field: str | None = None) -> None:
-    """Write the pending changes now, in a savepoint; if the database refuses them as a duplicate (a unique
-    index: another request took the same e-mail address a moment ago, past the service's own check), undo
-    them alone and refuse with `message`, as that check would have."""
+    """Write the pending changes now; if the database refuses them as a duplicate (a unique index: another
+    request took the same e-mail address a moment ago, past the service's own check), refuse with `message`,
+    as that check would have. The transaction is then spoiled: the caller rolls back, as every view does on
+    a ServiceError."""
     from sqlalchemy.exc import IntegrityError
 
     from training_app.extensions import db
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:
         raise ServiceError(message, field) from None
