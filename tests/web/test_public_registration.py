@@ -106,6 +106,8 @@ def test_an_internal_course_for_members_takes_requests_that_the_office_confirms(
     assert "votre demande sera confirmée par l'équipe" in _page(client.get(_url(session)))
     response = client.post(_url(session), data=registration())
     assert "Votre demande est enregistrée : nous vous confirmerons votre place." in _page(response)
+    mail = next(m for m in outbox if m.subject == "Votre demande d'inscription est enregistrée")
+    assert "L'équipe vous confirmera votre place." in mail.body and "ouverture des inscriptions" not in mail.body
     enrolment = db.session.scalar(db.select(Enrolment))
     assert enrolment.status == "requested" and enrolment.price_cents == 0
     assert "Demandes d'inscription à confirmer" in _page(admin_client.get("/tableau-de-bord"))

@@ -439,10 +439,14 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
                   "la liste d'attente, en position %(position)d. Nous vous écrirons dès qu'une place se libère.",
                   title=title, dates=dates,
                   position=position or enrolment.position_when_enrolled or waitlist_position(enrolment))
-    else:
+    elif session.status == SessionStatus.PLANNED:
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. Nous "
                   "vous confirmerons votre place dès l'ouverture des inscriptions.", title=title, dates=dates)
+    else:  # registrations are open but the office confirms each request (an internal course, for members)
+        subject = _("Votre demande d'inscription est enregistrée")
+        state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. "
+                  "L'équipe vous confirmera votre place.", title=title, dates=dates)
     if moved_from is not None:
         state = _("Votre inscription a été déplacée depuis la session du %(start)s.",
                   start=datetime_fr(moved_from.start_at)) + "\n\n" + state
