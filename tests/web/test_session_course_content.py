@@ -143,3 +143,26 @@ def test_an_upcoming_session_without_records_can_change_programme(admin_client):
     session = db.session.get(TrainingSession, session.id)
     assert session.title == "Mobiliser les habitant·es"
     assert [o.text for o in session.course.objectives] == ["Aller vers"]
+
+
+def test_an_upcoming_session_with_trainees_keeps_its_programme(admin_client):
+    """Its trainees were told the course's title and price, and may hold its convocation."""
+    session = factories.make_session(start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
+    factories.enrol(session)
+    other = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",))
+    response = admin_client.post(f"/sessions/{session.id}/modifier", data=session_form(other))
+    assert response.status_code == 200 and "ni quand des stagiaires y sont inscrit·es" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(TrainingSession, session.id).programme_id != other.id
+
+
+def test_saving_the_catalogue_entry_unchanged_keeps_nothing_on_past_sessions(admin_client):
+    """Competencies stored with CR LF line breaks (before forms sent one character per line break) are the
+    same course when saved again unchanged: past sessions keep following the catalogue."""
+    course, _awa = _certified_course(certify=False)
+    programme = course.programme
+    programme.competencies = "\r\n".join(COMPETENCIES)
+    db.session.commit()
+    _edit_catalogue(admin_client, programme, [o.text for o in programme.objectives],
+                    competencies="\r\n".join(COMPETENCIES))
+    assert not db.session.get(TrainingSession, course.session.id).course.kept

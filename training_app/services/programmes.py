@@ -6,6 +6,7 @@ from sqlalchemy import distinct, func
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.models import Enrolment, LearningOutcome, Programme, ProgrammeObjective, TrainingSession
+from training_app.models.programmes import competency_lines
 from training_app.services import ServiceError, audit
 
 PROGRAMME_FIELDS = (
@@ -77,9 +78,10 @@ def _keep_taught_content(programme: Programme, data: dict, existing: list[Progra
     """Before the title, objectives or competencies of `programme` change: every session of it that has
     started and keeps nothing yet keeps the current ones (one UPDATE). Its attestations, certificates,
     sheets and claims go on stating the course it was; its results stay on the objectives it had."""
+    competencies = data.get("competencies", programme.competencies)
     if not (objectives_changed or data.get("title", programme.title) != programme.title
-            or data.get("competencies", programme.competencies) != programme.competencies):
-        return
+            or competency_lines(competencies) != competency_lines(programme.competencies)):
+        return  # the same course (competencies compared as printed: line breaks and bullets aside)
     db.session.execute(
         db.update(TrainingSession)
         .where(TrainingSession.programme_id == programme.id, TrainingSession.start_at <= local_now(),

@@ -255,15 +255,18 @@ def _check_not_started(session: TrainingSession) -> None:
 
 
 def _check_programme_changeable(session: TrainingSession) -> None:
-    """A session runs one programme once it has started or holds evidence of it: its sheets, results and
+    """A session runs one programme once it has started, has trainees or holds evidence of it: its trainees
+    were told the course's title and price (and may hold its convocation), its sheets, results and
     certificates name that course and its objectives (results are recorded against them)."""
     enrolments = db.select(Enrolment.id).where(Enrolment.session_id == session.id)
     if (session.start_at <= local_now() or _attendance_taken(session) or db.session.scalar(db.select(
-            db.exists().where(LearningOutcome.enrolment_id.in_(enrolments))
+            db.exists().where(Enrolment.session_id == session.id, Enrolment.status.in_(LIVE_STATUSES))
+            | db.exists().where(LearningOutcome.enrolment_id.in_(enrolments))
             | db.exists().where(IssuedCertificate.enrolment_id.in_(enrolments))))):
         raise ServiceError(_("La formation d'une session ne peut plus être changée une fois la session commencée, "
-                             "ni quand des présences, des acquis ou des attestations y sont enregistrés : ils "
-                             "portent sur cette formation. Programmez plutôt une nouvelle session."), "programme_id")
+                             "ni quand des stagiaires y sont inscrit·es (l'intitulé et le tarif leur ont été "
+                             "annoncés) ou que des présences, des acquis ou des attestations y sont enregistrés. "
+                             "Programmez plutôt une nouvelle session."), "programme_id")
 
 
 def _signing_opened(slot: Slot) -> bool:
