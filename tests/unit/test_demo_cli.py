@@ -1,5 +1,9 @@
 """`flask seed-demo`, as `make run` calls it: the demo accounts are printed, in French."""
+from training_app import demo
 from training_app.demo import ACCOUNTS
+from training_app.extensions import db
+from training_app.models import Programme
+from training_app.services import programmes as programme_service
 
 
 def test_seed_demo_prints_the_demo_accounts_in_french(app):
@@ -11,3 +15,17 @@ def test_seed_demo_prints_the_demo_accounts_in_french(app):
         assert password in line and name in line
     assert "Administrateur·rice" in result.output and "Formateur·rice" in result.output
     assert "admin " not in result.output and "trainer " not in result.output
+
+
+def test_seed_demo_runs_again_after_the_office_renamed_the_reference_course(app):
+    """`make run` loads the demo on every start: renaming a demo course in the app must not break it."""
+    demo.seed()
+    reference = demo.catalogue.reference_programme()
+    programme_service.save_programme(reference, {"title": reference.title + " (édition 2026)"},
+                                     [o.text for o in reference.objectives])
+    db.session.commit()
+    count = db.session.scalar(db.select(db.func.count(Programme.id)))
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(db.select(db.func.count(Programme.id))) == count  # nothing made twice
+    assert demo.catalogue.reference_programme().id == reference.id

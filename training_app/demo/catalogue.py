@@ -1,6 +1,6 @@
 """The organisation, its staff and its catalogue, from the association's own pages."""
 from training_app.extensions import db
-from training_app.models import Cycle, Organisation, Programme, Role, User
+from training_app.models import Cycle, Organisation, Programme, Role, TrainingSession, User
 from training_app.services import programmes as programme_service
 
 # Demo accounts: for the local demo only (seed-demo refuses to run in production).
@@ -161,7 +161,7 @@ def seed() -> None:
         db.session.add(cycle)
         db.session.flush()
     for spec in [REFERENCE, *OTHER_PROGRAMMES]:
-        if db.session.scalar(db.select(Programme.id).where(Programme.title == spec["title"])) is None:
+        if programme_titled(spec["title"]) is None:
             data = {k: v for k, v in spec.items() if k != "objectives"}
             if spec["kind"] == "external":
                 data["cycle_id"] = cycle.id
@@ -172,4 +172,12 @@ def seed() -> None:
 
 
 def reference_programme() -> Programme:
-    return db.session.scalar(db.select(Programme).where(Programme.title == REFERENCE_TITLE))
+    return programme_titled(REFERENCE_TITLE)
+
+
+def programme_titled(title: str) -> Programme | None:
+    """The demo's programme of this title, also once the office has renamed it: its sessions that had started
+    keep the title they were taught under (so a second `seed-demo` finds it rather than making another)."""
+    return db.session.scalar(db.select(Programme).where(Programme.title == title)) or db.session.scalar(
+        db.select(Programme).join(TrainingSession, TrainingSession.programme_id == Programme.id)
+        .where(TrainingSession.taught_title == title).order_by(Programme.id).limit(1))
