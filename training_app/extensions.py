@@ -1,4 +1,5 @@
 """Every Flask extension, created once here and initialised in create_app()."""
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -29,6 +30,14 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def typed_email_key() -> str:
+    """A rate-limit key: the e-mail address typed in the form ("" when none: that limit is then skipped). A
+    form that mails someone a link is limited per address, so that nobody's mailbox is flooded from many
+    network addresses, whether or not the address is known (the answer tells nobody)."""
+    email = (request.form.get("email") or "").strip().lower()
+    return f"email:{email}" if email else ""
 
 
 def commit_keeping_loaded() -> None:

@@ -78,8 +78,20 @@ def test_a_link_of_a_deactivated_account_is_refused(client):
     assert client.get(path).status_code == 403
 
 
-def test_asking_for_links_is_rate_limited(rate_limited_app):
+def test_asking_for_links_is_rate_limited_per_network_address(rate_limited_app):
+    client = rate_limited_app.test_client()
+    codes = [client.post("/mot-de-passe-oublie", data={"email": f"personne{n}@example.org"}).status_code
+             for n in range(6)]
+    assert codes == [200] * 5 + [429]
+
+
+def test_one_address_gets_three_links_an_hour_from_any_network(rate_limited_app):
+    """Nobody's mailbox is flooded: the limit per typed address holds whatever the network address."""
     trainer = factories.make_user("trainer")
     client = rate_limited_app.test_client()
-    codes = [client.post("/mot-de-passe-oublie", data={"email": trainer.email}).status_code for _ in range(6)]
-    assert codes == [200] * 5 + [429]
+    statuses = [client.post("/mot-de-passe-oublie", data={"email": trainer.email},
+                            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}).status_code for n in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    other = client.post("/mot-de-passe-oublie", data={"email": "personne@example.org"},
+                        environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200  # another address is not held back

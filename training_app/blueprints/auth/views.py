@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 from training_app.access import PUBLIC, STAFF, access
 from training_app.blueprints.auth import bp
 from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordForm
-from training_app.extensions import db, limiter
+from training_app.extensions import db, limiter, typed_email_key
 from training_app.forms import attach_service_error, committed
 from training_app.services import ServiceError, users
 
@@ -67,6 +67,7 @@ def change_password():
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
 @access(PUBLIC)
+@limiter.limit("3 per hour", methods=["POST"], key_func=typed_email_key)  # each person's mailbox
 @limiter.limit("5 per minute; 30 per day", methods=["POST"])
 def forgotten_password():
     form = ForgottenPasswordForm()

@@ -1,10 +1,10 @@
 """A trainee's own pages, reached through their personal link (no password)."""
-from flask import current_app, g, render_template, request
+from flask import current_app, g, render_template
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.trainee import bp
 from training_app.blueprints.trainee.forms import RequestLinkForm
-from training_app.extensions import db, limiter
+from training_app.extensions import db, limiter, typed_email_key
 from training_app.models import Enrolment, TrainingSession
 from training_app.services import trainee_links
 from training_app.services.trainee_links import trainee_view
@@ -30,15 +30,9 @@ def _per_network() -> str:
     return current_app.config["LINK_REQUESTS_PER_NETWORK"]
 
 
-def _asked_address() -> str:
-    """The e-mail address typed, as a rate-limit key ("" when none: that limit is then skipped)."""
-    email = (request.form.get("email") or "").strip().lower()
-    return f"email:{email}" if email else ""
-
-
 @bp.route("/nouveau-lien", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit(_per_address, methods=["POST"], key_func=_asked_address)
+@limiter.limit(_per_address, methods=["POST"], key_func=typed_email_key)
 @limiter.limit(_per_network, methods=["POST"])
 def request_link():
     form = RequestLinkForm()
