@@ -200,5 +200,6 @@ def _excel_status(cell) -> str:
     elif detail:
         text += " — " + detail
     if cell.correction is not None:
-        text += " — " + _("%(correction)s : %(reason)s", correction=_correction_text(cell), reason=cell.correction.reason)
+        text += " — " + _("%(correction)s : %(reason)s", correction=_correction_text(cell),
+                          reason=cell.correction.reason)
     return text

@@ -29,9 +29,9 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage, uploads
 from training_app.extensions import db
-from training_app.models import (AttendanceRecord, AuditEntry, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
-                                 Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus, Signature,
-                                 SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
+from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
+                                 AuditEntry, Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus,
+                                 Signature, SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
 from training_app.models.attendance import ABSENT_STATUSES
 from training_app.services import ServiceError, audit
 

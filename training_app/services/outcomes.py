@@ -115,8 +115,9 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     (the unique (enrolment, objective) is never raced).
     """
     assessments = [item for item in assessments if not item.untouched]
-    if not_yet_assessable(session):
-        raise ServiceError(not_yet_assessable(session))
+    refusal = not_yet_assessable(session)
+    if refusal:
+        raise ServiceError(refusal)
     lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
     objectives = {o.id for o in assessable_objectives(session)}

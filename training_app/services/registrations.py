@@ -15,8 +15,8 @@ from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
 from training_app.identifiers import is_valid_siret
-from training_app.models import (Employer, Enrolment, ProgrammeKind, SessionStatus, Trainee, TraineeCategory, TrainingSession,
-                                 User)
+from training_app.models import (Employer, Enrolment, ProgrammeKind, SessionStatus, Trainee, TraineeCategory,
+                                 TrainingSession, User)
 from training_app.services import ServiceError, audit, enrolments, flush_or_refuse, mail, trainee_links
 from training_app.urls import public_url
 

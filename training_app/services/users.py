@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from training_app.extensions import db
 from training_app.models import Role, User
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
+from training_app.services.registrations import normalise_email
 
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 200
@@ -194,8 +195,6 @@ def _checked_name(name: str) -> str:
 def _checked_email(email: str) -> str:
     """The address as the forms accept it (the command line too: an address the forms refuse could never be
     edited, nor get a password link)."""
-    from training_app.services.registrations import normalise_email
-
     email = normalise_email(email)
     if len(email) > MAX_EMAIL_LENGTH:
         raise ServiceError(_("Cette adresse e-mail n'est pas valide."), "email")

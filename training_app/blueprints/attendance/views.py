@@ -105,7 +105,8 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
         signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
-        closing_opens=attendance.closing_opens(slot), trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
+        closing_opens=attendance.closing_opens(slot),
+        trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
         is_trainer=session.has_trainer(current_user)), status
 
 

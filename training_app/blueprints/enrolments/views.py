@@ -16,7 +16,7 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
 from training_app.clock import local_now
 from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, db, limiter
-from training_app.forms import attach_service_error
+from training_app.forms import attach_service_error, committed
 from training_app.models import Employer, Enrolment, Programme, SessionStatus, Trainee, TrainingSession
 from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
 from training_app.services.registrations import PersonDetails
@@ -264,23 +264,17 @@ def trainee_edit(enrolment_id: int):
     form = TraineeForm(obj=trainee)
     if not form.is_submitted() and trainee.employer:
         form.employer_name.data, form.employer_siret.data = trainee.employer.name, trainee.employer.siret
-    if form.validate_on_submit():
-        try:
-            changes = registrations.update_trainee(trainee, _details(form), actor=current_user._get_current_object())
-        except ServiceError as error:
-            db.session.rollback()
-            enrolment = _load_enrolment(enrolment_id)
-            attach_service_error(form, error)
+    changes = {}
+    if form.validate_on_submit() and committed(form, lambda: changes.update(registrations.update_trainee(
+            trainee, _details(form), actor=current_user._get_current_object()))):
+        if not changes:
+            flash(_("Aucune modification : la fiche est déjà à jour."), "info")
+        elif "email" in changes:
+            flash(_("Fiche de %(name)s enregistrée. Ses liens personnels précédents sont révoqués ; un nouveau "
+                    "lien a été envoyé à %(email)s.", name=trainee.full_name, email=trainee.email), "success")
         else:
-            db.session.commit()
-            if not changes:
-                flash(_("Aucune modification : la fiche est déjà à jour."), "info")
-            elif "email" in changes:
-                flash(_("Fiche de %(name)s enregistrée. Ses liens personnels précédents sont révoqués ; un nouveau "
-                        "lien a été envoyé à %(email)s.", name=trainee.full_name, email=trainee.email), "success")
-            else:
-                flash(_("Fiche de %(name)s enregistrée.", name=trainee.full_name), "success")
-            return _to_enrolment(enrolment_id)
+            flash(_("Fiche de %(name)s enregistrée.", name=trainee.full_name), "success")
+        return _to_enrolment(enrolment_id)
     return render_template("enrolments/trainee_form.html", form=form, enrolment=enrolment,
                            trainee=enrolment.trainee, history=[e for e in audit.history(enrolment.trainee)
                                                                if e.action == "details_changed"])
