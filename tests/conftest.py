@@ -147,10 +147,16 @@ def trainer_client(app, trainer):
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app served on a free local port, with CSRF on, as a browser sees it."""
+    yield from serve(app)
+
+
+def serve(app, **settings):
+    """Serve an app on the test run's database on a free local port, with CSRF on and `settings`; yields it."""
     served = create_app("testing", {
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "STORAGE_DIR": app.config["STORAGE_DIR"],
         "WTF_CSRF_ENABLED": True,
+        **settings,
     })
     server = make_server("127.0.0.1", 0, served, threaded=True)
     served.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"

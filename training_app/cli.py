@@ -1,4 +1,5 @@
-"""flask commands: seed-demo, create-user, reset-password, certificates issue, surveys release, funding export."""
+"""flask commands: seed-demo, create-user, reset-password, send-mail, certificates issue, surveys release, funding
+export."""
 import click
 from flask import current_app
 
@@ -10,6 +11,7 @@ def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(reset_password)
+    app.cli.add_command(send_mail)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(surveys_cli)
     from training_app.cli_funding import funding
@@ -48,6 +50,24 @@ def create_user(email: str, role: str, name: str, temporary: bool, password: str
         raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(f"Compte créé : {user.email} ({user.role}).")
+
+
+@click.command("send-mail")
+@click.option("--wait", "wait_seconds", type=float, default=120.0, show_default=True,
+              help="How long to wait for the SMTP server before leaving what is not sent for the next run.")
+def send_mail(wait_seconds: float) -> None:
+    """Send the e-mail left pending (the SMTP server was away, a process stopped first); e.g. from cron. Each
+    serving process also does it every MAIL_RETRY_MINUTES."""
+    from training_app.services import mail
+
+    app = current_app._get_current_object()
+    if not app.config.get("MAIL_SERVER"):
+        raise click.ClickException("Aucun serveur SMTP n'est configuré (MAIL_SERVER) : rien n'est envoyé.")
+    handed = mail.send_pending(app)
+    finished = mail.smtp_sender(app).close(wait_seconds)
+    failed = mail.count_failed()
+    click.echo(f"{handed} courriel(s) en attente repris ; "
+               f"{'tous traités' if finished else 'certains restent en attente'} ; {failed} en échec au total.")
 
 
 @click.command("reset-password")

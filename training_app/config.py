@@ -45,6 +45,12 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
     # Connections each process opens at once to the SMTP server (some providers allow only a few).
     MAIL_SENDER_THREADS = int(os.environ.get("MAIL_SENDER_THREADS", 4))
+    # A message the SMTP server did not take is tried again every MAIL_RETRY_MINUTES by each serving process
+    # (and by `flask send-mail`), then marked failed MAIL_GIVE_UP_HOURS after it was written. A process sending a
+    # message holds it for MAIL_CLAIM_MINUTES (longer than its own retries: no other process sends it meanwhile).
+    MAIL_RETRY_MINUTES = int(os.environ.get("MAIL_RETRY_MINUTES", 5))
+    MAIL_CLAIM_MINUTES = int(os.environ.get("MAIL_CLAIM_MINUTES", 10))
+    MAIL_GIVE_UP_HOURS = int(os.environ.get("MAIL_GIVE_UP_HOURS", 72))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "formation@example.org")
     MAIL_OFFICE = os.environ.get("MAIL_OFFICE", "formation@example.org")  # notified of registrations
 

@@ -56,6 +56,25 @@ def attach_service_error(form, error) -> None:
         form.form_errors.append(error.message)
 
 
+def committed_or_flashed(operation, done: str) -> bool:
+    """A button's action: run `operation` (a service call) and commit, then flash `done`; if a rule refuses it,
+    roll back (nothing half-written) and flash the refusal. True when committed."""
+    from flask import flash
+
+    from training_app.extensions import db
+    from training_app.services import ServiceError
+
+    try:
+        operation()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return False
+    db.session.commit()
+    flash(done, "success")
+    return True
+
+
 def committed(form, operation) -> bool:
     """Run `operation` (a service call) and commit it; if a rule refuses it, roll back (nothing half-written)
     and show the refusal on `form`. True when committed."""

@@ -8,7 +8,9 @@ import email
 import email.policy
 import io
 import logging
+import re
 import threading
+from datetime import datetime
 
 import docx
 import pytest
@@ -16,8 +18,9 @@ from aiosmtpd.controller import Controller
 
 from tests import factories
 from tests.web.test_public_registration import registration
+from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import Enrolment
+from training_app.models import Enrolment, OutgoingMail, OutgoingMailAttachment
 from training_app.services import mail
 from training_app.services.convocations import DOCX_MIMETYPE
 
@@ -232,16 +235,17 @@ def test_a_temporary_refusal_is_tried_again(smtp_app, smtp_server, caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def test_messages_left_when_the_process_ends_are_logged_as_lost(smtp_app, smtp_server, caplog):
+def test_messages_left_when_the_process_ends_are_logged_as_kept_pending(smtp_app, smtp_server, caplog):
     sender = smtp_app.extensions["smtp_sender"] = mail.SmtpSender(smtp_app.config, smtp_app.logger, threads=1)
     sender.DRAIN_SECONDS = 0
     smtp_server.hold.clear()
     mail.deliver(mail.Mail(to=["premier@example.org"], subject="Premier", body="Corps"))
     mail.deliver(mail.Mail(to=["second@example.org"], subject="Second", body="Corps"))
     assert smtp_server.holding.wait(WAIT)
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         sender._drain_at_exit()  # what runs when the process ends
-    assert any("2 e-mail(s) not sent" in r.getMessage() for r in caplog.records)
+    assert any("2 e-mail(s) not sent" in r.getMessage() and "stay pending" in r.getMessage()
+               for r in caplog.records)
     smtp_server.hold.set()
     assert sender.wait(WAIT)  # this process goes on: they are sent
 
@@ -263,3 +267,175 @@ def test_a_forked_process_does_not_send_its_parent_s_messages(smtp_app, smtp_ser
     assert sender.wait(WAIT)
     assert os.waitstatus_to_exitcode(status) == 0
     assert [m["Subject"] for m in smtp_server.messages] == ["Premier", "Second"]  # each once
+
+
+# --- every message is a row: what became of it is recorded, and nothing is lost with a process -------------
+
+def _records() -> list[OutgoingMail]:
+    db.session.expire_all()
+    return list(db.session.scalars(db.select(OutgoingMail).order_by(OutgoingMail.id)))
+
+
+def _queue(subject: str, to: str = "awa@example.org", attachments=()) -> None:
+    mail.queue(to, subject, "Corps", attachments)
+    db.session.commit()
+
+
+def test_what_the_server_took_is_recorded_sent_with_its_message_id(smtp_app, smtp_server):
+    _queue("Votre convocation", attachments=[mail.Attachment("convocation.docx", b"PK-contenu", DOCX_MIMETYPE)])
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    (received,) = smtp_server.messages
+    assert (record.status, record.attempts, record.error) == ("sent", 1, "")
+    assert record.sent_at is not None and record.message_id == received["Message-ID"]
+    assert record.attachment_names == ["convocation.docx"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutgoingMailAttachment)) == 0  # sent: gone
+
+
+def test_a_refused_address_is_recorded_failed_with_the_server_s_words_then_sent_again(smtp_app, smtp_server,
+                                                                                       admin_client):
+    smtp_server.refuse.add("inconnu@example.org")
+    _queue("Votre lien personnel", to="inconnu@example.org")
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    assert record.status == "failed" and "550" in record.error and "Destinataire inconnu" in record.error
+    page = admin_client.get("/admin/courriels").get_data(as_text=True)
+    assert "En échec" in page and "Destinataire inconnu" in page and "Renvoyer" in page
+    assert "1 courriel n'a pas pu partir" in admin_client.get("/tableau-de-bord").get_data(as_text=True)
+
+    smtp_server.refuse.clear()  # e.g. the mailbox was created meanwhile
+    answer = admin_client.post(f"/admin/courriels/{record.id}/renvoyer", follow_redirects=True)
+    assert "Le courriel à inconnu@example.org est renvoyé." in answer.get_data(as_text=True)
+    assert _sender(smtp_app).wait(WAIT)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Votre lien personnel"]
+    assert _records()[0].status == "sent"
+    assert "pas pu partir" not in admin_client.get("/tableau-de-bord").get_data(as_text=True)
+
+
+def test_only_a_failed_message_can_be_sent_again(smtp_app, smtp_server, admin_client):
+    _queue("Bienvenue")
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    answer = admin_client.post(f"/admin/courriels/{record.id}/renvoyer", follow_redirects=True)
+    assert "Seul un courriel en échec peut être renvoyé." in answer.get_data(as_text=True)
+    assert len(smtp_server.messages) == 1 and _records()[0].attempts == 1
+    assert admin_client.post("/admin/courriels/999999/renvoyer").status_code == 404
+
+
+def test_a_server_away_longer_than_the_retries_leaves_the_messages_pending_until_it_is_back(smtp_app, caplog):
+    """Before, such messages were logged as lost; the registration's e-mail with the personal link never came."""
+    sender = mail.smtp_sender(smtp_app)
+    sender.retry_delays = (0,)
+    with caplog.at_level(logging.WARNING):
+        _queue("Votre inscription est confirmée")
+        assert sender.wait(WAIT)
+    (record,) = _records()
+    assert record.status == "pending" and record.claimed_at is None and record.attempts == 1
+    assert "Connection refused" in record.error or "Errno" in record.error
+    assert any("left pending" in r.getMessage() for r in caplog.records)
+
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=smtp_app.config["MAIL_PORT"])
+    controller.start()
+    try:
+        assert mail.send_pending(smtp_app) == 1
+        assert sender.wait(WAIT)
+    finally:
+        controller.stop()
+    assert [m["Subject"] for m in recorder.messages] == ["Votre inscription est confirmée"]
+    assert _records()[0].status == "sent"
+    assert mail.send_pending(smtp_app) == 0  # nothing twice
+
+
+def test_messages_of_a_process_that_stopped_are_sent_by_another_once_their_claim_ran_out(smtp_app, smtp_server):
+    """A message is written with its process's claim: another process leaves it alone for MAIL_CLAIM_MINUTES
+    (its own process may still be sending it), then sends it."""
+    with frozen_at(datetime(2030, 3, 1, 9, 0)):
+        mail.queue("awa@example.org", "Convocation", "Corps")
+        smtp_app.extensions["smtp_sender"] = stopped = mail.SmtpSender(smtp_app.config, smtp_app.logger, app=smtp_app)
+        stopped.put = lambda message: None  # the process stops before its sender sends anything
+        db.session.commit()
+    smtp_app.extensions.pop("smtp_sender")
+    assert _records()[0].status == "pending"
+    with frozen_at(datetime(2030, 3, 1, 9, 5)):  # 5 minutes later: still claimed
+        assert mail.send_pending(smtp_app) == 0
+    with frozen_at(datetime(2030, 3, 1, 9, 11)):
+        assert mail.send_pending(smtp_app) == 1
+    assert _sender(smtp_app).wait(WAIT)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Convocation"]
+
+
+def test_a_message_not_taken_for_days_is_marked_failed(smtp_app):
+    with frozen_at(datetime(2030, 3, 1, 10, 0)):
+        mail.queue("awa@example.org", "Convocation", "Corps")
+        db.session.info["pending_mail"] = []  # not handed to a sender: left pending, unclaimed after 10 minutes
+        db.session.commit()
+    with frozen_at(datetime(2030, 3, 4, 10, 30)):  # more than MAIL_GIVE_UP_HOURS (72) later
+        assert mail.send_pending(smtp_app) == 0
+    assert _records()[0].status == "failed"
+    assert mail.count_failed() == 1
+
+
+def test_two_processes_looking_for_pending_messages_at_once_send_each_once(smtp_app, smtp_server):
+    for n in range(20):
+        mail.queue(f"personne{n}@example.org", f"Message {n}", "Corps")
+    db.session.info["pending_mail"] = []
+    db.session.commit()
+    db.session.execute(db.update(OutgoingMail).values(claimed_at=None))
+    db.session.commit()
+    handed, barrier = [], threading.Barrier(2)
+
+    def look():
+        with smtp_app.app_context():
+            barrier.wait()
+            handed.append(mail.send_pending(smtp_app))
+            db.session.remove()
+
+    threads = [threading.Thread(target=look) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert _sender(smtp_app).wait(WAIT)
+    assert sum(handed) == 20
+    assert sorted(m["Subject"] for m in smtp_server.messages) == sorted(f"Message {n}" for n in range(20))
+    assert {r.status for r in _records()} == {"sent"}
+
+
+def test_flask_send_mail_sends_what_is_pending(smtp_app, smtp_server):
+    mail.queue("awa@example.org", "Convocation", "Corps")
+    db.session.info["pending_mail"] = []
+    db.session.commit()
+    db.session.execute(db.update(OutgoingMail).values(claimed_at=None))
+    db.session.commit()
+    result = smtp_app.test_cli_runner().invoke(args=["send-mail", "--wait", str(WAIT)])
+    assert result.exit_code == 0, result.output
+    assert "1 courriel(s) en attente repris" in result.output and "0 en échec" in result.output
+    assert [m["Subject"] for m in smtp_server.messages] == ["Convocation"]
+    assert _records()[0].status == "sent"
+
+
+def test_flask_send_mail_without_a_server_says_so(app):
+    result = app.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code != 0 and "Aucun serveur SMTP" in result.output
+
+
+def test_the_office_never_sees_the_recipients_links(smtp_app, smtp_server, client, admin_client):
+    """A trainee's personal link lets whoever holds it sign as the trainee; a password link, sign in as its
+    owner. The outbox page hides them, and a sent message keeps no working link."""
+    smtp_server.refuse.add("karim.benali@example.org")
+    session = factories.make_session(capacity=2)
+    assert client.post(f"/formations/sessions/{session.id}/inscription", data=registration()).status_code == 200
+    assert client.post(f"/formations/sessions/{session.id}/inscription", data=registration(
+        first_name="Karim", last_name="Benali", email="karim.benali@example.org")).status_code == 200
+    assert _sender(smtp_app).wait(WAIT)
+    (received,) = [m for m in smtp_server.messages if m["To"] == "awa.diallo@example.org"]
+    link = re.search(r"/moi/[^\s/]+", received.get_content()).group(0)
+    assert len(link) > len("/moi/") + 20  # the real link went to Awa
+
+    sent, failed = (next(r for r in _records() if r.recipients == [address])
+                    for address in ("awa.diallo@example.org", "karim.benali@example.org"))
+    assert sent.status == "sent" and link not in sent.body and "/moi/[masqué]" in sent.body
+    assert failed.status == "failed" and re.search(r"/moi/[^\s/\[]{20,}", failed.body)  # kept whole: sent again
+    page = admin_client.get("/admin/courriels").get_data(as_text=True)
+    assert link not in page and not re.search(r"/moi/[^\s/\[]{20,}", page) and "/moi/[masqué]" in page

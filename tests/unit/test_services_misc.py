@@ -71,34 +71,51 @@ def test_mail_is_sent_only_after_commit(outbox):
     assert outbox == []
     db.session.rollback()
     db.session.commit()
-    assert outbox == []
+    assert outbox == [] and mail.outbox() == []  # the rollback took its row too
     factories.make_trainee()  # commits
     mail.queue("b@example.org", "Sujet", "Corps")
     db.session.commit()
     assert [m.to for m in outbox] == [["b@example.org"]]
+    (record,) = mail.outbox()
+    assert (record.recipients, record.status, outbox[0].record_id) == (["b@example.org"], "captured", record.id)
 
 
-def test_a_serving_process_captures_mail_in_the_outbox_file_only(app, monkeypatch, tmp_path):
-    """Without MAIL_SERVER outside tests (development, the demo): the file, read by the outbox page; nothing
+def test_mail_written_in_a_rolled_back_savepoint_is_not_sent(outbox):
+    """E.g. a row of an imported list refused after its e-mail was written: neither the row nor the e-mail."""
+    factories.make_trainee()
+    mail.queue("avant@example.org", "Sujet", "Corps")  # before: the import's rows already enrolled
+    with pytest.raises(ServiceError):
+        with db.session.begin_nested():
+            mail.queue("refuse@example.org", "Sujet", "Corps")
+            raise ServiceError("refusé")
+    mail.queue("apres@example.org", "Sujet", "Corps")
+    db.session.commit()
+    assert [m.to for m in outbox] == [["avant@example.org"], ["apres@example.org"]]  # the first was dropped too
+    assert [r.recipients for r in mail.outbox()] == [["apres@example.org"], ["avant@example.org"]]
+
+
+def test_a_serving_process_keeps_captured_mail_in_the_database_only(app, monkeypatch):
+    """Without MAIL_SERVER outside tests (development, the demo): rows, read by the outbox page; nothing
     kept in the process's memory, which would grow with every message."""
     monkeypatch.setitem(app.config, "TESTING", False)
-    monkeypatch.setattr(app, "instance_path", str(tmp_path))
     before = len(app.extensions["outbox"])
     for n in range(3):
-        mail.deliver(mail.Mail(to=[f"personne{n}@example.org"], subject="Sujet", body="Corps"))
+        mail.queue(f"personne{n}@example.org", "Sujet", "Corps")
+    db.session.commit()
     assert len(app.extensions["outbox"]) == before
-    assert [m["to"] for m in mail.captured(app)] == [[f"personne{n}@example.org"] for n in (2, 1, 0)]
+    records = mail.outbox()
+    assert [m.recipients for m in records] == [[f"personne{n}@example.org"] for n in (2, 1, 0)]
+    assert {m.status for m in records} == {"captured"} and {m.claimed_at for m in records} == {None}
 
 
-def test_captured_mail_is_dated_when_it_was_written(app, monkeypatch, tmp_path):
-    """Not when the transaction's commit delivered it: the demo writes its 2018 convocations at a frozen time
-    and commits after; the outbox said they were sent the day the demo was loaded."""
+def test_captured_mail_is_dated_when_it_was_written(app, monkeypatch):
+    """Not when the transaction committed: the demo writes its 2018 convocations at a frozen time and commits
+    after; the outbox said they were sent the day the demo was loaded."""
     monkeypatch.setitem(app.config, "TESTING", False)
-    monkeypatch.setattr(app, "instance_path", str(tmp_path))
     with frozen_at(datetime(2018, 11, 26, 9, 30)):
-        message = mail.Mail(to=["awa@example.org"], subject="Convocation", body="Corps")
-    mail.deliver(message)
-    assert mail.captured(app)[0]["at"] == datetime(2018, 11, 26, 8, 30)  # UTC
+        mail.queue("awa@example.org", "Convocation", "Corps")
+    db.session.commit()
+    assert mail.outbox()[0].queued_at == datetime(2018, 11, 26, 8, 30)  # UTC
 
 
 @pytest.mark.parametrize("minutes, shown", [(420, "7 h"), (210, "3 h 30"), (0, "0 h")])

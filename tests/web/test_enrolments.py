@@ -1,7 +1,5 @@
 """The office's enrolment pages: enrol, confirm, cancel, withdraw, move, import, convocations, outbox."""
 import io
-import json
-import os
 import re
 from datetime import datetime
 
@@ -226,17 +224,15 @@ def test_convocations_are_sent_from_the_session_and_recorded(admin_client, outbo
 
 
 def test_the_outbox_page_shows_captured_mail(admin_client, app):
-    path = mail.outbox_path(app)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps({"to": ["awa@example.org"], "subject": "Votre inscription est confirmée",
-                                 "body": "Bonjour Awa", "attachments": ["convocation.docx"],
-                                 "tag": "", "at": "2030-02-19T09:00:00"}) + "\n")
-    try:
-        page = _page(admin_client.get("/admin/courriels"))
-    finally:
-        os.remove(path)
+    with frozen_at(datetime(2030, 2, 19, 10)):
+        mail.queue("awa@example.org", "Votre inscription est confirmée", "Bonjour Awa",
+                   [mail.Attachment("convocation.docx", b"PK...")])
+    db.session.commit()
+    page = _page(admin_client.get("/admin/courriels"))
     assert "Votre inscription est confirmée" in page and "awa@example.org" in page and "convocation.docx" in page
     assert "19/02/2030 à 10h00" in page  # written at 09:00 UTC, shown in French local time
+    assert "Conservé, non envoyé" in page and "Aucun serveur SMTP n'est configuré" in page
+    assert "Renvoyer" not in page  # nothing to send it with
 
 
 def test_a_convocation_outdated_by_a_changed_half_day_is_flagged_withheld_and_sent_again(admin_client, app, outbox):

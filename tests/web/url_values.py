@@ -8,7 +8,7 @@ from datetime import datetime
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.services import attendance, trainee_links, users
+from training_app.services import attendance, mail, trainee_links, users
 
 
 def build_world(trainer) -> dict:
@@ -26,6 +26,8 @@ def build_world(trainer) -> dict:
     db.session.commit()
     certificate = factories.make_issued_certificate(enrolment)
     funding = _funding_world(session, enrolment)
+    mail.queue(trainee.email, "Votre inscription est confirmée", "Bonjour")  # the outbox (a captured message)
+    db.session.commit()
     return {
         "programme_id": programme.id,
         "session_id": session.id,
@@ -45,6 +47,7 @@ def build_world(trainer) -> dict:
         "certificate_id": certificate.id,
         "kind": "attestation",
         "code": certificate.verification_code,
+        "mail_id": mail.outbox(limit=1)[0].id,
         **funding,
     }
 

@@ -7,6 +7,7 @@ from training_app.models.certificates import (CertificateCounter, CertificateKin
 from training_app.models.data_version import DataVersion
 from training_app.models.convocations import ConvocationSending, ConvocationText
 from training_app.models.enrolments import Enrolment, EnrolmentStatus
+from training_app.models.mail import MailStatus, OutgoingMail, OutgoingMailAttachment
 from training_app.models.funding import Funder
 from training_app.models.funding_files import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus,
                                                FunderHourlyCap, FundingAgreement, FundingClaim, FundingMode)
@@ -26,7 +27,7 @@ __all__ = [
     "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
-    "ConvocationSending", "ConvocationText", "DataVersion",
+    "ConvocationSending", "ConvocationText", "DataVersion", "MailStatus", "OutgoingMail", "OutgoingMailAttachment",
     "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",
     # surveys and learning outcomes
     "LearningOutcome", "OutcomeResult", "Question", "Questionnaire", "QuestionnaireKind", "QuestionType",

@@ -16,8 +16,8 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
 from training_app.clock import local_now
 from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, db, limiter
-from training_app.forms import attach_service_error, committed
-from training_app.models import Employer, Enrolment, Programme, SessionStatus, Trainee, TrainingSession
+from training_app.forms import attach_service_error, committed, committed_or_flashed
+from training_app.models import Employer, Enrolment, OutgoingMail, Programme, SessionStatus, Trainee, TrainingSession
 from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
 from training_app.services.registrations import PersonDetails
 from training_app.services import trainee_links
@@ -401,14 +401,23 @@ def import_template():
                      download_name="modele-liste-participants.xlsx")
 
 
-# --- captured e-mail ------------------------------------------------------------------------------------
+# --- e-mail written by the application -------------------------------------------------------------------
 
 @bp.route("/admin/courriels")
 @access(ADMIN)
 def outbox():
-    messages = mail.captured(current_app._get_current_object())[:200]
-    return render_template("enrolments/outbox.html", messages=messages,
-                           smtp=bool(current_app.config.get("MAIL_SERVER")))
+    return render_template("enrolments/outbox.html", messages=mail.outbox(), form=PostForm(),
+                           shown_body=mail.shown_body, smtp=bool(current_app.config.get("MAIL_SERVER")))
+
+
+@bp.route("/admin/courriels/<int:mail_id>/renvoyer", methods=["POST"])
+@access(ADMIN)
+def outbox_send_again(mail_id: int):
+    record = db.get_or_404(OutgoingMail, mail_id)
+    if PostForm().validate_on_submit():
+        committed_or_flashed(lambda: mail.send_again(record),
+                             _("Le courriel à %(to)s est renvoyé.", to=", ".join(record.recipients)))
+    return redirect(url_for("enrolments.outbox"))
 
 
 # --- the public -----------------------------------------------------------------------------------------
@@ -540,3 +549,9 @@ def enrolment_requests() -> list[Enrolment]:
         .where(Enrolment.status == "requested", TrainingSession.end_at >= local_now())
         .options(db.joinedload(Enrolment.trainee), db.joinedload(Enrolment.session))
         .order_by(Enrolment.requested_at).limit(10)))
+
+
+@bp.app_template_global()
+def failed_mail_count() -> int:
+    """E-mail the SMTP server refused or never took (dashboard: the office must know)."""
+    return mail.count_failed()
