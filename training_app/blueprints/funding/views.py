@@ -10,7 +10,7 @@ from training_app.blueprints.funding.forms import (AgreementForm, AnnexCostsForm
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import db
-from training_app.forms import attach_service_error, from_cents, to_cents
+from training_app.forms import attach_service_error, committed_or_flashed, from_cents, to_cents
 from training_app.models import (AgreementTrainee, Employer, Enrolment, Funder, FunderHourlyCap, FundingAgreement,
                                  FundingClaim, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS
@@ -346,14 +346,8 @@ def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, stat
 @access(ADMIN)
 def claim_refresh(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
-    try:
-        funding_service.refresh(claim)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("Montants recalculés à partir des accords et des feuilles d'émargement."), "success")
+    committed_or_flashed(lambda: funding_service.refresh(claim),
+                         _("Montants recalculés à partir des accords et des feuilles d'émargement."))
     return redirect(url_for("funding.claim_detail", claim_id=claim_id))
 
 

@@ -11,7 +11,7 @@ from training_app.blueprints.sessions import bp
 from training_app.blueprints.sessions.forms import (CANCELLED_CHOICES, STATUS_CHOICES, CancelSessionForm,
                                                    FilterForm, SessionForm, SlotForm)
 from training_app.extensions import db
-from training_app.forms import attach_service_error, from_cents, to_cents
+from training_app.forms import attach_service_error, committed_or_flashed, from_cents, to_cents
 from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError, convocations
@@ -220,16 +220,9 @@ def slot_edit(session_id: int, slot_id: int):
 def slot_delete(session_id: int, slot_id: int):
     session = _load(session_id)
     slot = db.get_or_404(Slot, slot_id)
-    if slot.session_id == session.id:
-        try:
-            session_service.delete_slot(slot)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Demi-journée supprimée."), "success")
-            _flash_outdated_convocations(session)
+    if slot.session_id == session.id and committed_or_flashed(lambda: session_service.delete_slot(slot),
+                                                               _("Demi-journée supprimée.")):
+        _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
 
 

@@ -13,7 +13,7 @@ from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, P
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import commit_keeping_loaded, db
-from training_app.forms import attach_service_error
+from training_app.forms import attach_service_error, committed_or_flashed
 from training_app.models import Programme, Question, Questionnaire, Survey, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
@@ -303,14 +303,7 @@ def survey_edit(session_id: int, survey_id: int):
 @access(ADMIN)
 def survey_detach(session_id: int, survey_id: int):
     survey = _load_survey(session_id, survey_id)
-    try:
-        survey_service.detach(survey)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("Questionnaire retiré de la session."), "success")
+    committed_or_flashed(lambda: survey_service.detach(survey), _("Questionnaire retiré de la session."))
     return _back_to_session(session_id)
 
 
