@@ -8,6 +8,7 @@ from tests import factories
 from training_app.extensions import db
 from training_app.models import AuditEntry, Questionnaire, Survey
 from training_app.services import programmes as programme_service
+from training_app.services import sessions as session_service
 from training_app.services import survey_results
 from training_app.services import surveys as survey_service
 from training_app.services.surveys import QuestionData
@@ -168,3 +169,29 @@ def test_programme_results_gather_every_version():
                for q in results.questions if q.type == "rating"}
     # the objective unchanged gathers both sessions; the reworded one is asked apart, under each wording
     assert ratings == {OLD[0]: (2, 3.5), OLD[1]: (1, 4), NEW[1]: (1, 3)}
+
+
+def test_a_session_moved_to_another_programme_before_anyone_answered_is_asked_about_its_objectives():
+    programme = factories.make_programme(objectives=OLD)
+    session = _session(programme, 2030)
+    survey = survey_service.attach_positioning(session)
+    db.session.commit()
+    other = factories.make_programme(objectives=("Animer une réunion", "Rédiger un compte rendu"))
+    data = session_service.SessionData(
+        programme=other, start_at=session.start_at, end_at=session.end_at, place=session.place,
+        capacity=session.capacity, price_cents=session.price_cents, status=session.status, trainers=(),
+        timetable=session_service.DEFAULT_TIMETABLE)
+    session_service.update_session(session, data)
+    db.session.commit()
+    survey = db.session.get(Survey, survey.id)
+    assert _asked(survey.questionnaire) == ["Animer une réunion", "Rédiger un compte rendu"]
+    assert survey.questionnaire.programme_id == other.id
+
+
+def test_objectives_emptied_leave_the_unanswered_positioning_as_it_is():
+    programme = factories.make_programme(objectives=OLD)
+    survey = survey_service.attach_positioning(_session(programme, 2030))
+    db.session.commit()
+    v1 = survey.questionnaire_id
+    _edit(programme, ())  # the service takes it (the form asks for one at least): no positioning to build
+    assert db.session.get(Survey, survey.id).questionnaire_id == v1

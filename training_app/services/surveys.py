@@ -11,8 +11,9 @@ reopened: a survey's responses are always written together).
 
 The positioning questionnaire built from objectives asks about the objectives of the session it is
 given in (`session.course`): one lineage per programme, one version per list of objectives
-(`ensure_positioning`); when the catalogue's objectives change, the unanswered positioning surveys of
-the sessions that follow the catalogue move to the matching version (`realign_positioning`).
+(`ensure_positioning`); when the catalogue's objectives change, or a session moves to another programme,
+the unanswered positioning surveys of the sessions that follow the catalogue move to the matching version
+(`realign_positioning`, `realign_session_positioning`).
 """
 import secrets
 from dataclasses import dataclass, field
@@ -435,20 +436,31 @@ def realign_positioning(programme: Programme) -> int:
     """After the programme's objectives changed: each positioning survey that nobody has answered yet, in
     a session of it that follows the catalogue, moves to the version asking about the current objectives
     (its dates stay). Answered ones keep the version answered; sessions that keep the objectives they were
-    taught are not concerned. Return how many moved.
+    taught are not concerned. Return how many moved."""
+    return _realign((TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))
+
+
+def realign_session_positioning(session: TrainingSession) -> int:
+    """After a session moved to another programme: its positioning survey, if nobody has answered it yet,
+    moves to the new programme's version asking about its objectives (0 or 1)."""
+    return _realign(Survey.session_id == session.id)
+
+
+def _realign(condition) -> int:
+    """Move the unanswered positioning surveys matching `condition`, in sessions that follow the catalogue,
+    to ensure_positioning()'s version; a session whose course has no objectives keeps its survey as it is.
 
     The surveys' rows are locked first, then their answers counted: an answer being written (its row
     holds a key lock on the survey's) is waited for, and seen."""
     surveys = db.session.scalars(
         db.select(Survey).join(Survey.session).join(Survey.questionnaire)
-        .where(TrainingSession.programme_id == programme.id, TrainingSession.taught_title.is_(None),
-               Questionnaire.origin == ORIGIN_POSITIONING, Questionnaire.programme_id == programme.id)
+        .where(condition, TrainingSession.taught_title.is_(None), Questionnaire.origin == ORIGIN_POSITIONING)
         .order_by(Survey.id).with_for_update(of=Survey)).all()
     answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
         SurveyParticipation.survey_id.in_([survey.id for survey in surveys])).distinct())) if surveys else set()
     moved = 0
     for survey in surveys:
-        if survey.id in answered:
+        if survey.id in answered or not survey.session.course.objectives:
             continue
         questionnaire = ensure_positioning(survey.session)
         if questionnaire.id != survey.questionnaire_id:
