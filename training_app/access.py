@@ -8,7 +8,7 @@
 `enforce_access` runs before every request and refuses a view that declares nothing,
 so a new view cannot be reachable by accident; tests/web/test_access_matrix.py walks
 every URL rule with every role. A member of staff whose password is temporary is sent to the
-change-password page from every staff page until they choose their own.
+change-password page from every staff page until they choose their own, then on to the page they asked for.
 """
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
@@ -53,8 +53,12 @@ def enforce_access():
     if level == ADMIN and not current_user.is_admin:
         abort(403)
     if current_user.must_change_password and request.endpoint != PASSWORD_CHANGE:
-        # a temporary password (set by an administrator): nothing else until its owner chooses theirs
-        return redirect(url_for(PASSWORD_CHANGE))
+        # a temporary password (set by an administrator): nothing else until its owner chooses theirs, then
+        # back to the page asked for (a page, not a form's POST; this site's path only)
+        next_page = None
+        if request.method in ("GET", "HEAD"):
+            next_page = request.script_root + request.full_path.rstrip("?")
+        return redirect(url_for(PASSWORD_CHANGE, next=next_page))
     return None
 
 

@@ -52,17 +52,20 @@ def test_default_satisfaction_asks_what_the_reference_course_asks():
     assert survey_service.ensure_default_satisfaction().id == questionnaire.id  # created once
 
 
-def test_default_positioning_rates_each_objective_of_the_programme():
-    programme = factories.make_programme(objectives=("Préparer une négociation", "Suivre une négociation"))
-    questionnaire = survey_service.ensure_default_positioning(programme)
+def test_default_positioning_rates_each_objective_of_the_session():
+    session = factories.make_session(factories.make_programme(
+        objectives=("Préparer une négociation", "Suivre une négociation")))
+    questionnaire = survey_service.ensure_positioning(session)
     db.session.commit()
-    assert questionnaire.kind == "positioning" and not questionnaire.anonymous
+    assert questionnaire.kind == "positioning" and not questionnaire.anonymous and not questionnaire.archived
     ratings = [q for q in questionnaire.questions if q.type == "rating"]
-    assert [q.objective_id for q in ratings] == [o.id for o in programme.objectives]
+    assert [q.objective_id for q in ratings] == [o.id for o in session.programme.objectives]
     assert "Préparer une négociation" in ratings[0].text
-    assert survey_service.ensure_default_positioning(programme).id == questionnaire.id
+    assert survey_service.ensure_positioning(session).id == questionnaire.id
+    other = factories.make_session(session.programme, start=datetime(2031, 3, 4, 14), end=datetime(2031, 3, 7, 12))
+    assert survey_service.ensure_positioning(other).id == questionnaire.id  # the same objectives: reused
     with pytest.raises(ServiceError, match="pas d'objectifs"):
-        survey_service.ensure_default_positioning(factories.make_programme(objectives=()))
+        survey_service.ensure_positioning(factories.make_session(factories.make_programme(objectives=())))
 
 
 def test_default_windows_by_kind():

@@ -157,11 +157,11 @@ def test_a_temporary_password_set_by_an_administrator(admin_client, admin, app):
     response = factories.login(client, trainer, TEMPORARY)
     assert response.headers["Location"] == "/mot-de-passe"
     for url in (page, "/tableau-de-bord", "/sessions"):  # nothing else until a password is chosen
-        assert client.get(url).headers["Location"] == "/mot-de-passe"
+        assert client.get(url).headers["Location"] == f"/mot-de-passe?next={url}"  # then back there
     response = client.post("/mot-de-passe", data={"current_password": TEMPORARY, "password": TEMPORARY,
                                                   "confirm": TEMPORARY})
     assert "Choisissez un mot de passe différent de l'actuel." in _text(response)
-    assert client.get(page).headers["Location"] == "/mot-de-passe"
+    assert client.get(page).headers["Location"] == f"/mot-de-passe?next={page}"
     response = client.post("/mot-de-passe", data={"current_password": TEMPORARY, "password": OWN, "confirm": OWN})
     assert response.status_code == 302
     assert client.get(page).status_code == 200

@@ -70,3 +70,58 @@ def test_security_headers(client):
     response = client.get("/")
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- a temporary password keeps the address the person was going to ------------------------------------
+
+NEW_PASSWORD = "nouveau-mot-de-passe"
+
+
+def _temporary(role="trainer"):
+    user = factories.make_user(role)
+    user.must_change_password = True
+    db.session.commit()
+    return user
+
+
+def _choose_password(client, url):
+    return client.post(url, data={"current_password": factories.PASSWORD, "password": NEW_PASSWORD,
+                                  "confirm": NEW_PASSWORD})
+
+
+def test_a_temporary_password_sends_to_the_password_page_then_to_the_page_asked_for(client):
+    user = _temporary("admin")
+    session = factories.make_session()
+    asked = client.get(f"/sessions/{session.id}?onglet=inscriptions")
+    assert asked.status_code == 302 and "/connexion?next=" in asked.headers["Location"]
+    response = client.post(asked.headers["Location"], data={"email": user.email, "password": factories.PASSWORD})
+    password_page = response.headers["Location"]
+    assert password_page.startswith("/mot-de-passe?next=")
+    assert client.get(password_page).status_code == 200
+    assert client.get("/tableau-de-bord").headers["Location"].startswith("/mot-de-passe")  # nothing else yet
+    response = _choose_password(client, password_page)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/sessions/{session.id}?onglet=inscriptions"
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_a_signed_in_temporary_password_keeps_the_page_opened(client):
+    user = _temporary()
+    factories.login(client, user)
+    response = client.get("/sessions?page=1")
+    assert response.status_code == 302
+    password_page = response.headers["Location"]
+    assert _choose_password(client, password_page).headers["Location"] == "/sessions?page=1"
+
+
+def test_a_temporary_password_keeps_only_local_addresses(client):
+    user = _temporary()
+    response = client.post("/connexion?next=//evil.example/x",
+                           data={"email": user.email, "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/mot-de-passe"
+    passwords = [factories.PASSWORD, NEW_PASSWORD]
+    for target in ("//evil.example/x", "https://evil.example/x", "javascript:alert(1)", "tableau-de-bord"):
+        response = client.post("/mot-de-passe", query_string={"next": target}, data={
+            "current_password": passwords[0], "password": passwords[1], "confirm": passwords[1]})
+        assert response.headers["Location"] == "/tableau-de-bord", target
+        passwords.reverse()

@@ -195,6 +195,35 @@ def test_admin_attaches_questionnaires_to_a_session(admin_client):
     assert db.session.get(Survey, survey_id) is None
 
 
+def test_positioning_asks_a_session_planned_after_an_edit_about_the_new_objectives(admin_client):
+    """The office rewords an objective and adds one: the next session's positioning rates those, while the
+    questionnaire answered under the old ones keeps its questions (and its answers their meaning)."""
+    from tests.web.test_catalogue import FORM
+    first = factories.make_session()
+    programme = first.programme
+    assert admin_client.post(f"/sessions/{first.id}/questionnaires/positionnement").status_code == 302
+    answered = db.session.scalar(db.select(Survey).where(Survey.session_id == first.id))
+    factories.answer_survey(answered, factories.make_enrolment(first).trainee, {1: "2", 2: "3"})
+    old_questions = [q.text for q in answered.questionnaire.questions]
+    response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(
+        FORM, title=programme.title,
+        objectives="Préparer une négociation raisonnée\nSuivre une négociation\nConduire une délégation"))
+    assert response.status_code == 302
+    later = factories.make_session(programme, start=datetime(2031, 3, 4, 14), end=datetime(2031, 3, 7, 12, 30))
+    assert admin_client.post(f"/sessions/{later.id}/questionnaires/positionnement").status_code == 302
+    db.session.expire_all()
+    survey = db.session.scalar(db.select(Survey).where(Survey.session_id == later.id))
+    asked = [q.text for q in survey.questionnaire.questions if q.type == "rating"]
+    assert [text.split("« ")[1].split(" »")[0] for text in asked] == [
+        "Préparer une négociation raisonnée", "Suivre une négociation", "Conduire une délégation"]
+    assert [q.objective_id for q in survey.questionnaire.questions if q.type == "rating"] == [
+        o.id for o in db.session.get(type(programme), programme.id).objectives]
+    answered = db.session.get(Survey, answered.id)
+    assert [q.text for q in answered.questionnaire.questions] == old_questions
+    assert survey.questionnaire.lineage_id == answered.questionnaire.lineage_id  # one questionnaire, two versions
+    assert "Positionnement avant la formation" in _text(admin_client.get(f"/sessions/{later.id}"))
+
+
 # --- results ---------------------------------------------------------------------------------------
 
 def _answered_survey(anonymous=True, answers=((5, "yes", "Très utile"), (4, "yes", ""), (2, "no", "=1+2"))):

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from training_app.clock import frozen_at, local_now
 from training_app.demo.attendance import ABSENT_EMAIL
-from training_app.demo.catalogue import reference_programme
 from training_app.demo.sessions import past_session, upcoming_session
 from training_app.extensions import db
 from training_app.models import Enrolment, EnrolmentStatus, LearningOutcome, Questionnaire, Survey, User
@@ -87,6 +86,12 @@ def _survey(session, questionnaire) -> Survey | None:
         Survey.session_id == session.id, Questionnaire.lineage_id == questionnaire.lineage_id))
 
 
+def _positioning_survey(session) -> Survey | None:
+    """The session's positioning survey built from objectives, whatever its version."""
+    return db.session.scalar(db.select(Survey).join(Survey.questionnaire).where(
+        Survey.session_id == session.id, Questionnaire.origin == survey_service.ORIGIN_POSITIONING))
+
+
 def _past_confirmed(session) -> list[Enrolment]:
     return list(db.session.scalars(
         db.select(Enrolment).join(Enrolment.trainee)
@@ -140,7 +145,6 @@ def _review(session) -> None:
 
 def seed() -> None:
     satisfaction = survey_service.ensure_default_satisfaction()
-    positioning = survey_service.ensure_default_positioning(reference_programme())
     past = past_session()
     if past is not None:
         _answer_satisfaction(past, satisfaction)
@@ -148,10 +152,11 @@ def seed() -> None:
         _review(past)
     upcoming = upcoming_session()
     if upcoming is not None:
-        if _survey(upcoming, positioning) is None:
+        if _positioning_survey(upcoming) is None:
+            positioning = survey_service.ensure_positioning(upcoming)  # on the objectives the session teaches
             opens, closes = survey_service.default_window(upcoming, positioning)
-            survey_service.attach(upcoming, positioning, min(opens, local_now().replace(second=0, microsecond=0)),
-                                  closes)
+            survey_service.attach_positioning(upcoming, min(opens, local_now().replace(second=0, microsecond=0)),
+                                              closes)
         if _survey(upcoming, satisfaction) is None:
             survey_service.attach(upcoming, satisfaction)
     db.session.flush()

@@ -7,7 +7,7 @@ from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.models import Enrolment, LearningOutcome, Programme, ProgrammeObjective, TrainingSession
 from training_app.models.programmes import competency_lines
-from training_app.services import ServiceError, audit
+from training_app.services import ServiceError, audit, surveys
 
 PROGRAMME_FIELDS = (
     "title", "rationale", "audience", "prerequisites", "content", "competencies", "teaching_methods",
@@ -69,6 +69,8 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
     programme.objectives.sort(key=lambda objective: objective.position)
     if objectives_changed and not creating:
         programme.updated_at = utcnow()  # the programme's own row may not change: its onupdate would not fire
+        db.session.flush()
+        surveys.realign_positioning(programme)  # unanswered positioning follows the new objectives
     audit.record(programme, "created" if creating else "updated")
     return programme
 

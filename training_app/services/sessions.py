@@ -11,7 +11,7 @@ from training_app.extensions import db
 from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, IssuedCertificate, LearningOutcome,
                                  Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
-from training_app.services import ServiceError, attendance, audit
+from training_app.services import ServiceError, attendance, audit, surveys
 from training_app.services import enrolments as enrolment_service
 
 DEFAULT_TIMETABLE = ((time(9, 30), time(12, 30)), (time(14, 0), time(18, 0)))
@@ -85,7 +85,8 @@ def create_session(data: SessionData) -> TrainingSession:
 def update_session(session: TrainingSession, data: SessionData) -> bool:
     """Update a session. Returns True when its slots were regenerated (dates changed)."""
     _check_times(data.start_at, data.end_at)
-    if data.programme.id != session.programme_id:
+    programme_changed = data.programme.id != session.programme_id
+    if programme_changed:
         _check_programme_changeable(session)
     dates_changed = (data.start_at, data.end_at) != (session.start_at, session.end_at)
     if dates_changed:
@@ -104,6 +105,9 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
                              "(%(count)d).", count=confirmed), "capacity")
     old_status = session.status
     _apply(session, data)
+    if programme_changed:
+        db.session.flush()
+        surveys.realign_session_positioning(session)  # its positioning asks about the new programme's objectives
     if dates_changed:
         _replace_slots(session, slots)
     _check_trainers_free(session, data.trainers)

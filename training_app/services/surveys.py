@@ -8,6 +8,12 @@ separate row, and one trainee answers a survey once (a unique constraint). Anony
 answers wait as pending rows until the survey closes, then `release_pending()` turns them
 into responses, shuffled, in one transaction (with those released before, if the survey was
 reopened: a survey's responses are always written together).
+
+The positioning questionnaire built from objectives asks about the objectives of the session it is
+given in (`session.course`): one lineage per programme, one version per list of objectives
+(`ensure_positioning`); when the catalogue's objectives change, or a session moves to another programme,
+the unanswered positioning surveys of the sessions that follow the catalogue move to the matching version
+(`realign_positioning`, `realign_session_positioning`).
 """
 import secrets
 from dataclasses import dataclass, field
@@ -16,14 +22,15 @@ from datetime import datetime, time, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, utc_datetime_fr
-from training_app.models import (Enrolment, EnrolmentStatus, Programme, Question, Questionnaire, QuestionnaireKind,
-                                 QuestionType, Survey, SurveyAnswer, SurveyParticipation, SurveyPendingAnswers,
-                                 SurveyResponse, Trainee, TrainingSession)
+from training_app.models import (Enrolment, EnrolmentStatus, Programme, ProgrammeObjective, Question, Questionnaire,
+                                 QuestionnaireKind, QuestionType, Survey, SurveyAnswer, SurveyParticipation,
+                                 SurveyPendingAnswers, SurveyResponse, Trainee, TrainingSession)
+from training_app.models.sessions import CourseObjective
 from training_app.models.surveys import _random_id
 from training_app.services import ServiceError, audit, mail, trainee_links
 from training_app.services.enrolments import lock_session
@@ -304,14 +311,23 @@ def ensure_default_satisfaction() -> Questionnaire:
 
 
 POSITIONING_LABELS = ["Je découvre", "J'en ai une idée", "Je m'y essaie", "Je suis à l'aise", "Je maîtrise"]
+POSITIONING_TITLE = "Positionnement avant la formation"
+POSITIONING_INTRODUCTION = (
+    "Avant la formation, situez-vous sur chacun de ses objectifs : vos réponses aident "
+    "les formatrices et formateurs à s'adapter au groupe. Il n'y a pas de bonne réponse.")
+OBJECTIVE_QUESTION = "Où en êtes-vous aujourd'hui sur cet objectif : « {} » ?"
+_OBJECTIVE_PREFIX, _OBJECTIVE_SUFFIX = OBJECTIVE_QUESTION.split("{}")
 
 
-def default_positioning_questions(programme: Programme) -> list[QuestionData]:
-    questions = [
-        _rating(f"Où en êtes-vous aujourd'hui sur cet objectif : « {objective.text} » ?", POSITIONING_LABELS,
-                objective_id=objective.id)
-        for objective in programme.objectives
-    ]
+def objective_question(text: str) -> str:
+    return OBJECTIVE_QUESTION.format(text)
+
+
+def default_positioning_questions(objectives) -> list[QuestionData]:
+    """One rating per objective (`objectives`: anything with an id and a text, e.g. session.course.objectives),
+    then what the trainee expects and needs."""
+    questions = [_rating(objective_question(objective.text), POSITIONING_LABELS, objective_id=objective.id)
+                 for objective in objectives]
     questions += [
         QuestionData(QuestionType.FREE_TEXT, "Qu'attendez-vous de cette formation ?", required=False),
         QuestionData(QuestionType.FREE_TEXT, "Avez-vous une situation concrète de votre pratique que vous "
@@ -323,23 +339,136 @@ def default_positioning_questions(programme: Programme) -> list[QuestionData]:
     return questions
 
 
-def ensure_default_positioning(programme: Programme) -> Questionnaire:
-    """The programme's positioning questionnaire, one rating per objective, created on first use."""
-    existing = db.session.scalar(db.select(Questionnaire).where(
-        Questionnaire.origin == ORIGIN_POSITIONING, Questionnaire.programme_id == programme.id,
-        Questionnaire.archived.is_(False)).order_by(Questionnaire.version.desc()).limit(1))
-    if existing is not None:
-        return existing
-    if not programme.objectives:
+def _asks_about_an_objective(question: Question) -> bool:
+    """A positioning question about an objective: it points at one, or did (the objective has been removed
+    from the catalogue since, its pointer set to NULL) and still reads as built."""
+    return question.objective_id is not None or (
+        question.type == QuestionType.RATING and question.text.startswith(_OBJECTIVE_PREFIX)
+        and question.text.endswith(_OBJECTIVE_SUFFIX))
+
+
+def objectives_asked(questionnaire: Questionnaire) -> list[str]:
+    """The texts of a positioning questionnaire's questions about objectives, in order."""
+    return [q.text for q in questionnaire.questions if _asks_about_an_objective(q)]
+
+
+def ensure_positioning(session: TrainingSession) -> Questionnaire:
+    """The positioning questionnaire for this session: one rating per objective the session teaches
+    (session.course: the catalogue's current objectives, or those an edit left it with once started).
+
+    All the versions of a programme's positioning questionnaire form one lineage, so that its results per
+    programme gather every session. The newest version asking exactly about these objectives (same texts,
+    same order) is reused, archived or not; otherwise a new version is made from the latest one, its
+    objective questions rebuilt and its other questions kept. No question is ever changed: answers keep
+    the questions they answered. The version used for a session that follows the catalogue becomes the
+    live one (offered on the attach form; the others are archived); one made for a session that keeps
+    former objectives is archived at once (the catalogue no longer teaches them).
+    """
+    # One at a time per programme: two versions made together would take the same number.
+    db.session.execute(db.select(Programme.id).where(Programme.id == session.programme_id).with_for_update())
+    course = session.course
+    if not course.objectives:
         raise ServiceError(_("Cette formation n'a pas d'objectifs : le positionnement se construit à partir "
                              "de ses objectifs."))
-    return create_questionnaire(
-        QuestionnaireData(
-            title="Positionnement avant la formation",
-            kind=QuestionnaireKind.POSITIONING, anonymous=False,
-            introduction="Avant la formation, situez-vous sur chacun de ses objectifs : vos réponses aident "
-                         "les formatrices et formateurs à s'adapter au groupe. Il n'y a pas de bonne réponse."),
-        default_positioning_questions(programme), origin=ORIGIN_POSITIONING, programme=programme)
+    wanted = [objective_question(objective.text) for objective in course.objectives]
+    versions = list(db.session.scalars(
+        db.select(Questionnaire).where(Questionnaire.origin == ORIGIN_POSITIONING,
+                                       Questionnaire.programme_id == session.programme_id)
+        .options(selectinload(Questionnaire.questions))
+        .order_by(Questionnaire.version.desc(), Questionnaire.id.desc())))
+    for version in versions:
+        if objectives_asked(version) == wanted:
+            if version.archived and not course.kept:  # the catalogue teaches these objectives again
+                _make_live(version)
+                audit.record(version, "restored", details={"for_session_id": session.id})
+            return version
+    return _new_positioning_version(session, course.objectives, versions[0] if versions else None)
+
+
+def _make_live(questionnaire: Questionnaire) -> None:
+    """The live version of its lineage: the others are archived."""
+    db.session.execute(db.update(Questionnaire).where(
+        Questionnaire.lineage_id == questionnaire.lineage_id, Questionnaire.id != questionnaire.id,
+        Questionnaire.archived.is_(False)).values(archived=True))
+    questionnaire.archived = False
+
+
+def _new_positioning_version(session: TrainingSession, objectives, latest: Questionnaire | None) -> Questionnaire:
+    existing = set(db.session.scalars(db.select(ProgrammeObjective.id).where(
+        ProgrammeObjective.id.in_([objective.id for objective in objectives]))))
+    # An objective removed from the catalogue since the session started has no row left to point at.
+    objectives = [CourseObjective(o.id if o.id in existing else None, o.text) for o in objectives]
+    live = not session.course.kept
+    if latest is None:
+        questionnaire = create_questionnaire(
+            QuestionnaireData(title=POSITIONING_TITLE, kind=QuestionnaireKind.POSITIONING, anonymous=False,
+                              introduction=POSITIONING_INTRODUCTION),
+            default_positioning_questions(objectives), origin=ORIGIN_POSITIONING, programme=session.programme)
+        questionnaire.archived = not live
+        return questionnaire
+    lineage_id = latest.lineage_id or latest.id
+    number = db.session.scalar(db.select(func.max(Questionnaire.version)).where(
+        Questionnaire.lineage_id == lineage_id)) or latest.version
+    questions = default_positioning_questions(objectives)[:len(objectives)] + [
+        QuestionData(q.type, q.text, q.required, q.help_text, list(q.options or []))
+        for q in latest.questions if not _asks_about_an_objective(q)]
+    copy = Questionnaire(
+        title=latest.title, kind=latest.kind, anonymous=latest.anonymous, introduction=latest.introduction,
+        follow_up_days=latest.follow_up_days, origin=ORIGIN_POSITIONING, programme_id=session.programme_id,
+        lineage_id=lineage_id, version=number + 1, archived=not live,
+        questions=[_new_question(question, position) for position, question in enumerate(questions, start=1)])
+    db.session.add(copy)
+    db.session.flush()
+    if live:
+        _make_live(copy)
+    audit.record(copy, "created", details={"from_version_id": latest.id, "for_session_id": session.id})
+    return copy
+
+
+def attach_positioning(session: TrainingSession, opens_at: datetime | None = None,
+                       closes_at: datetime | None = None) -> Survey:
+    """Give the session its positioning questionnaire (ensure_positioning), even an archived version of it:
+    that is the one asking about the objectives this session keeps."""
+    return attach(session, ensure_positioning(session), opens_at, closes_at, archived_ok=True)
+
+
+def realign_positioning(programme: Programme) -> int:
+    """After the programme's objectives changed: each positioning survey that nobody has answered yet, in
+    a session of it that follows the catalogue, moves to the version asking about the current objectives
+    (its dates stay). Answered ones keep the version answered; sessions that keep the objectives they were
+    taught are not concerned. Return how many moved."""
+    return _realign((TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))
+
+
+def realign_session_positioning(session: TrainingSession) -> int:
+    """After a session moved to another programme: its positioning survey, if nobody has answered it yet,
+    moves to the new programme's version asking about its objectives (0 or 1)."""
+    return _realign(Survey.session_id == session.id)
+
+
+def _realign(condition) -> int:
+    """Move the unanswered positioning surveys matching `condition`, in sessions that follow the catalogue,
+    to ensure_positioning()'s version; a session whose course has no objectives keeps its survey as it is.
+
+    The surveys' rows are locked first, then their answers counted: an answer being written (its row
+    holds a key lock on the survey's) is waited for, and seen."""
+    surveys = db.session.scalars(
+        db.select(Survey).join(Survey.session).join(Survey.questionnaire)
+        .where(condition, TrainingSession.taught_title.is_(None), Questionnaire.origin == ORIGIN_POSITIONING)
+        .order_by(Survey.id).with_for_update(of=Survey)).all()
+    answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
+        SurveyParticipation.survey_id.in_([survey.id for survey in surveys])).distinct())) if surveys else set()
+    moved = 0
+    for survey in surveys:
+        if survey.id in answered or not survey.session.course.objectives:
+            continue
+        questionnaire = ensure_positioning(survey.session)
+        if questionnaire.id != survey.questionnaire_id:
+            audit.record(survey, "questionnaire_changed", details={
+                "from_questionnaire_id": survey.questionnaire_id, "to_questionnaire_id": questionnaire.id})
+            survey.questionnaire = questionnaire
+            moved += 1
+    return moved
 
 
 # --- surveys: a questionnaire given in a session --------------------------------------------------
@@ -368,13 +497,15 @@ def _check_window(opens_at: datetime, closes_at: datetime) -> None:
 
 
 def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: datetime | None = None,
-           closes_at: datetime | None = None) -> Survey:
+           closes_at: datetime | None = None, *, archived_ok: bool = False) -> Survey:
     """Give a questionnaire to the trainees of a session (default dates by kind).
 
     One version of a questionnaire per session: with two, a trainee would answer it twice (the version
     they answered stays, see new_version) and the programme's results would count them twice.
+    An archived version is refused unless `archived_ok` (attach_positioning: the version asking about
+    the objectives a session keeps may be an archived one).
     """
-    if questionnaire.archived:
+    if questionnaire.archived and not archived_ok:
         raise ServiceError(_("Cette version du questionnaire est archivée."), "questionnaire_id")
     if not questionnaire.questions:
         raise ServiceError(_("Ce questionnaire n'a aucune question."), "questionnaire_id")

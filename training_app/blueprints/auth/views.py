@@ -12,10 +12,15 @@ from training_app.forms import attach_service_error, committed
 from training_app.services import ServiceError, users
 
 
-def _safe_next(target: str | None) -> str:
+def _local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site (never another site's address), else None."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("dashboard.home")
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    return _local_path(target) or url_for("dashboard.home")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -31,8 +36,8 @@ def login():
             form.form_errors.append(_("Adresse e-mail ou mot de passe incorrect."))
         else:
             login_user(user, remember=form.remember.data)
-            if user.must_change_password:
-                return redirect(url_for("auth.change_password"))
+            if user.must_change_password:  # then on to where they were going (?next= kept)
+                return redirect(url_for("auth.change_password", next=_local_path(request.args.get("next"))))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -61,7 +66,7 @@ def change_password():
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             login_user(current_user._get_current_object(), remember=remembered)
             flash(_("Votre mot de passe a été changé."), "success")
-            return redirect(url_for("dashboard.home"))
+            return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/password.html", form=form, temporary=current_user.must_change_password)
 
 

@@ -266,8 +266,7 @@ def survey_attach(session_id: int):
 def survey_positioning(session_id: int):
     session = _load_session(session_id)
     try:
-        questionnaire = survey_service.ensure_default_positioning(session.programme)
-        survey_service.attach(session, questionnaire)
+        survey_service.attach_positioning(session)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")

@@ -1,0 +1,197 @@
+"""A session's positioning questionnaire asks about the objectives that session teaches (session.course):
+after the office edits a programme's objectives, later sessions are asked about the new ones, a session
+started under the old ones keeps them, answered questionnaires never change, and the programme's results
+gather every version."""
+from datetime import datetime
+
+from tests import factories
+from training_app.extensions import db
+from training_app.models import AuditEntry, Questionnaire, Survey
+from training_app.services import programmes as programme_service
+from training_app.services import sessions as session_service
+from training_app.services import survey_results
+from training_app.services import surveys as survey_service
+from training_app.services.surveys import QuestionData
+
+OLD = ("Préparer une négociation", "Suivre une négociation")
+NEW = ("Préparer une négociation", "Suivre et évaluer une négociation")  # the second one reworded
+
+
+def _asked(questionnaire) -> list[str]:
+    """The objectives a positioning questionnaire rates, as written in its questions."""
+    return [q.text.split("« ", 1)[1].rsplit(" »", 1)[0] for q in questionnaire.questions
+            if q.type == "rating"]
+
+
+def _session(programme, year):
+    return factories.make_session(programme, start=datetime(year, 3, 5, 14), end=datetime(year, 3, 8, 12, 30))
+
+
+def _edit(programme, objectives):
+    programme_service.save_programme(programme, {}, list(objectives))
+    db.session.commit()
+    db.session.expire_all()
+
+
+def _answer(survey):
+    factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "2", 2: "4"})
+
+
+def test_a_later_session_is_asked_about_the_new_objectives_and_the_answered_version_stays():
+    programme = factories.make_programme(objectives=OLD)
+    first = survey_service.attach_positioning(_session(programme, 2030))
+    db.session.commit()
+    _answer(first)
+    old = first.questionnaire
+    old_questions = [(q.id, q.text) for q in old.questions]
+
+    _edit(programme, NEW)
+    later = survey_service.attach_positioning(_session(programme, 2031))
+    db.session.commit()
+    new = later.questionnaire
+    assert _asked(new) == list(NEW) and new.id != old.id
+    assert [q.objective_id for q in new.questions if q.type == "rating"] == [o.id for o in programme.objectives]
+    assert (new.lineage_id, new.version, new.archived) == (old.lineage_id, 2, False)
+    assert old.archived and [(q.id, q.text) for q in old.questions] == old_questions
+    assert db.session.get(Survey, first.id).questionnaire_id == old.id  # answered: keeps its questions
+    assert survey_service.attach_positioning(_session(programme, 2032)).questionnaire_id == new.id  # reused
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(Questionnaire.id))) == 2
+
+
+def test_a_session_started_under_the_old_objectives_keeps_them():
+    programme = factories.make_programme(objectives=OLD)
+    started = _session(programme, 2024)
+    upcoming = _session(programme, 2030)
+    v1 = survey_service.ensure_positioning(upcoming)
+    db.session.commit()
+    _edit(programme, NEW)
+    assert [o.text for o in db.session.get(type(started), started.id).course.objectives] == list(OLD)
+
+    live = survey_service.ensure_positioning(db.session.get(type(upcoming), upcoming.id))
+    kept = survey_service.attach_positioning(db.session.get(type(started), started.id))
+    db.session.commit()
+    assert _asked(live) == list(NEW) and not live.archived
+    assert kept.questionnaire_id == v1.id and v1.archived  # the archived version it was taught under
+
+
+def test_a_version_made_for_a_session_that_keeps_former_objectives_is_not_offered_as_the_live_one():
+    programme = factories.make_programme(objectives=OLD)
+    started = _session(programme, 2024)
+    _edit(programme, NEW)  # the session keeps OLD; no positioning questionnaire was ever made
+    survey = survey_service.attach_positioning(db.session.get(type(started), started.id))
+    db.session.commit()
+    assert _asked(survey.questionnaire) == list(OLD) and survey.questionnaire.archived
+    assert survey.questionnaire not in survey_service.live_questionnaires()
+    live = survey_service.ensure_positioning(_session(programme, 2030))
+    db.session.commit()
+    assert _asked(live) == list(NEW) and not live.archived
+    assert live.lineage_id == survey.questionnaire.lineage_id and live.version == 2
+
+
+def test_an_objective_removed_from_the_catalogue_stays_asked_in_the_session_that_taught_it():
+    programme = factories.make_programme(objectives=OLD)
+    started = _session(programme, 2024)
+    v1 = survey_service.ensure_positioning(_session(programme, 2030))
+    db.session.commit()
+    _edit(programme, OLD[:1])  # "Suivre une négociation" removed: its row is gone
+    kept = survey_service.attach_positioning(db.session.get(type(started), started.id))
+    db.session.commit()
+    assert kept.questionnaire_id == v1.id and _asked(v1) == list(OLD)
+    later = survey_service.ensure_positioning(_session(programme, 2031))
+    db.session.commit()
+    assert _asked(later) == list(OLD[:1])
+
+    # No version at all yet: the question about the removed objective points at nothing (no dangling id).
+    other = factories.make_programme(objectives=OLD)
+    started = _session(other, 2024)
+    _edit(other, OLD[:1])
+    questionnaire = survey_service.ensure_positioning(db.session.get(type(started), started.id))
+    db.session.commit()
+    assert _asked(questionnaire) == list(OLD)
+    assert questionnaire.questions[1].objective_id is None
+
+
+def test_unanswered_positioning_of_upcoming_sessions_follows_an_edit_answered_and_started_ones_stay():
+    programme = factories.make_programme(objectives=OLD)
+    started = survey_service.attach_positioning(_session(programme, 2024))
+    answered = survey_service.attach_positioning(_session(programme, 2030))
+    waiting = survey_service.attach_positioning(_session(programme, 2031), datetime(2031, 1, 5, 9),
+                                                datetime(2031, 3, 1, 18))
+    db.session.commit()
+    _answer(answered)
+    v1 = answered.questionnaire_id
+
+    _edit(programme, NEW)
+    assert db.session.get(Survey, started.id).questionnaire_id == v1
+    assert db.session.get(Survey, answered.id).questionnaire_id == v1
+    moved = db.session.get(Survey, waiting.id)
+    assert moved.questionnaire_id != v1 and _asked(moved.questionnaire) == list(NEW)
+    assert (moved.opens_at, moved.closes_at) == (datetime(2031, 1, 5, 9), datetime(2031, 3, 1, 18))
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "questionnaire_changed"))
+    assert (entry.entity_id, entry.details) == (waiting.id, {"from_questionnaire_id": v1,
+                                                             "to_questionnaire_id": moved.questionnaire_id})
+
+    _edit(programme, OLD)  # back to the former objectives: the version asking about them again, live again
+    assert db.session.get(Survey, waiting.id).questionnaire_id == v1
+    assert [q.id for q in survey_service.live_questionnaires()] == [v1]
+
+
+def test_a_new_version_keeps_the_questions_the_office_added():
+    programme = factories.make_programme(objectives=OLD)
+    v1 = survey_service.ensure_positioning(_session(programme, 2030))
+    survey_service.add_question(v1, QuestionData("yes_no", "Avez-vous déjà suivi une formation sur ce thème ?"))
+    db.session.commit()
+    _edit(programme, OLD + ("Conduire une délégation",))
+    v2 = survey_service.ensure_positioning(_session(programme, 2031))
+    db.session.commit()
+    assert _asked(v2) == list(OLD) + ["Conduire une délégation"]
+    assert [q.text for q in v2.questions][3:] == [q.text for q in v1.questions][2:]
+    assert [q.position for q in v2.questions] == list(range(1, len(v1.questions) + 2))
+
+
+def test_programme_results_gather_every_version():
+    programme = factories.make_programme(objectives=OLD)
+    first = survey_service.attach_positioning(_session(programme, 2030))
+    db.session.commit()
+    _answer(first)
+    _edit(programme, NEW)
+    later = survey_service.attach_positioning(_session(programme, 2031))
+    db.session.commit()
+    factories.answer_survey(later, factories.make_enrolment(later.session).trainee, {1: "5", 2: "3"})
+
+    (lineage,) = survey_results.lineages(programme)
+    query = survey_results.ProgrammeQuery(programme, lineage.lineage_id, datetime(2030, 1, 1).date(),
+                                          datetime(2031, 12, 31).date())
+    results, split = survey_results.programme_results(query)
+    assert {s.id for s in split.counted} == {first.id, later.id} and results.responded == 2
+    ratings = {q.text.split("« ")[1].split(" »")[0]: (q.answered, q.average)
+               for q in results.questions if q.type == "rating"}
+    # the objective unchanged gathers both sessions; the reworded one is asked apart, under each wording
+    assert ratings == {OLD[0]: (2, 3.5), OLD[1]: (1, 4), NEW[1]: (1, 3)}
+
+
+def test_a_session_moved_to_another_programme_before_anyone_answered_is_asked_about_its_objectives():
+    programme = factories.make_programme(objectives=OLD)
+    session = _session(programme, 2030)
+    survey = survey_service.attach_positioning(session)
+    db.session.commit()
+    other = factories.make_programme(objectives=("Animer une réunion", "Rédiger un compte rendu"))
+    data = session_service.SessionData(
+        programme=other, start_at=session.start_at, end_at=session.end_at, place=session.place,
+        capacity=session.capacity, price_cents=session.price_cents, status=session.status, trainers=(),
+        timetable=session_service.DEFAULT_TIMETABLE)
+    session_service.update_session(session, data)
+    db.session.commit()
+    survey = db.session.get(Survey, survey.id)
+    assert _asked(survey.questionnaire) == ["Animer une réunion", "Rédiger un compte rendu"]
+    assert survey.questionnaire.programme_id == other.id
+
+
+def test_objectives_emptied_leave_the_unanswered_positioning_as_it_is():
+    programme = factories.make_programme(objectives=OLD)
+    survey = survey_service.attach_positioning(_session(programme, 2030))
+    db.session.commit()
+    v1 = survey.questionnaire_id
+    _edit(programme, ())  # the service takes it (the form asks for one at least): no positioning to build
+    assert db.session.get(Survey, survey.id).questionnaire_id == v1
