@@ -17,7 +17,7 @@ header off during the timed pass, twice for the pages kept once rendered
 (training_app/page_cache.py): rendered (a forced reload) and given again. A bare Flask view (bench/bare.py), served and loaded the
 same way, gives the ceiling each page's throughput is compared with.
 
-E-mail is captured (no MAIL_SERVER) except for the pages marked `smtp`: a second gunicorn serves
+E-mail is kept as rows, not sent (no MAIL_SERVER), except for the pages marked `smtp`: a second gunicorn serves
 them with MAIL_SERVER set to an SMTP relay on the loopback that answers like a distant one
 (bench/relay.py, in a process of its own), as production sends e-mail.
 """
@@ -97,7 +97,7 @@ def _wait_until_ready(process, port: int, ready_path: str, log_name: str) -> Non
 
 
 def app_env(url: str, instance: str, *, count_queries: bool, smtp_port: int | None = None) -> dict[str, str]:
-    """The production configuration; e-mail captured in `instance`, or sent to the relay on `smtp_port`."""
+    """The production configuration; e-mail kept, not sent, or sent to the relay on `smtp_port`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "BENCH_", "RATELIMIT_"))}
     if smtp_port is not None:
         env.update({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "MAIL_USE_TLS": "0"})
@@ -105,7 +105,7 @@ def app_env(url: str, instance: str, *, count_queries: bool, smtp_port: int | No
         "TRAINING_APP_CONFIG": "production",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
         "DATABASE_URL": url,
-        "INSTANCE_PATH": instance,  # captured e-mails and storage of this run, thrown away afterwards
+        "INSTANCE_PATH": instance,  # storage of this run, thrown away afterwards
         "RATELIMIT_ENABLED": "0",
         "SESSION_COOKIE_SECURE": "0",  # plain HTTP on the loopback, no TLS proxy in front
         "BENCH_COUNT_QUERIES": "1" if count_queries else "0",
