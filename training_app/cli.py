@@ -65,9 +65,10 @@ def send_mail(wait_seconds: float) -> None:
         raise click.ClickException("Aucun serveur SMTP n'est configuré (MAIL_SERVER) : rien n'est envoyé.")
     handed = mail.send_pending(app)
     finished = mail.smtp_sender(app).close(wait_seconds)
-    failed = mail.count_failed()
+    attention = mail.count_needing_attention()
     click.echo(f"{handed} courriel(s) en attente repris ; "
-               f"{'tous traités' if finished else 'certains restent en attente'} ; {failed} en échec au total.")
+               f"{'tous traités' if finished else 'certains restent en attente'} ; "
+               f"{attention} à regarder (en échec, ou en attente depuis plus de 30 minutes).")
 
 
 @click.command("reset-password")

@@ -30,12 +30,13 @@ def upgrade():
     sa.Column('attachment_names', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('queued_at', sa.DateTime(), nullable=False),
+    sa.Column('claim', sa.String(length=32), nullable=True),
     sa.Column('claimed_at', sa.DateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('message_id', sa.String(length=200), nullable=False),
     sa.Column('error', sa.Text(), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'captured')", name=op.f('ck_outgoing_mail_status')),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'captured', 'dismissed')", name=op.f('ck_outgoing_mail_status')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_mail'))
     )
     with op.batch_alter_table('outgoing_mail', schema=None) as batch_op:

@@ -47,7 +47,9 @@ def test_a_refused_convocation_is_shown_failed_then_sent_again(page, live_server
     assert sender.wait(WAIT)
 
     page.get_by_role("link", name="Courriels").click()
-    message = page.get_by_test_id("outbox-message").filter(has_text="Convocation : Du dialogue à la négociation")
+    # Listed first, among the messages to look at (and again among the newest).
+    message = page.get_by_test_id("mail-attention").get_by_test_id("outbox-message").filter(
+        has_text="Convocation : Du dialogue à la négociation")
     expect(message.get_by_test_id("mail-status")).to_have_text("En échec")
     message.locator("summary").click()
     expect(message.get_by_test_id("mail-error")).to_contain_text("Destinataire inconnu")
@@ -55,9 +57,10 @@ def test_a_refused_convocation_is_shown_failed_then_sent_again(page, live_server
 
     recorder.refuse.clear()  # the address now exists
     message.get_by_role("button", name="Renvoyer").click()
-    expect(page.get_by_role("status").first).to_contain_text("Le courriel à awa.diallo@example.org est renvoyé.")
+    expect(page.get_by_role("status").first).to_contain_text("Le courriel à awa.diallo@example.org est remis en file d'envoi.")
     assert sender.wait(WAIT)
     page.reload()
+    expect(page.get_by_test_id("mail-attention")).to_have_count(0)  # nothing left to look at
     message = page.get_by_test_id("outbox-message").filter(has_text="Convocation : Du dialogue à la négociation")
     expect(message.get_by_test_id("mail-status")).to_have_text("Envoyé")
     (received,) = recorder.messages

@@ -10,7 +10,7 @@ import io
 import logging
 import re
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import docx
 import pytest
@@ -18,10 +18,13 @@ from aiosmtpd.controller import Controller
 
 from tests import factories
 from tests.web.test_public_registration import registration
-from training_app.clock import frozen_at
+from sqlalchemy import create_engine
+
+from training_app.clock import frozen_at, utcnow
 from training_app.extensions import db
 from training_app.models import Enrolment, OutgoingMail, OutgoingMailAttachment
-from training_app.services import mail
+from training_app.page_cache import data_token
+from training_app.services import ServiceError, mail
 from training_app.services.convocations import DOCX_MIMETYPE
 
 WAIT = 30  # seconds: the most a test waits for the sender (it returns as soon as the messages are sent)
@@ -305,7 +308,7 @@ def test_a_refused_address_is_recorded_failed_with_the_server_s_words_then_sent_
 
     smtp_server.refuse.clear()  # e.g. the mailbox was created meanwhile
     answer = admin_client.post(f"/admin/courriels/{record.id}/renvoyer", follow_redirects=True)
-    assert "Le courriel à inconnu@example.org est renvoyé." in answer.get_data(as_text=True)
+    assert "Le courriel à inconnu@example.org est remis en file" in answer.get_data(as_text=True)
     assert _sender(smtp_app).wait(WAIT)
     assert [m["Subject"] for m in smtp_server.messages] == ["Votre lien personnel"]
     assert _records()[0].status == "sent"
@@ -373,7 +376,7 @@ def test_a_message_not_taken_for_days_is_marked_failed(smtp_app):
     with frozen_at(datetime(2030, 3, 4, 10, 30)):  # more than MAIL_GIVE_UP_HOURS (72) later
         assert mail.send_pending(smtp_app) == 0
     assert _records()[0].status == "failed"
-    assert mail.count_failed() == 1
+    assert mail.count_needing_attention() == 1
 
 
 def test_two_processes_looking_for_pending_messages_at_once_send_each_once(smtp_app, smtp_server):
@@ -410,7 +413,7 @@ def test_flask_send_mail_sends_what_is_pending(smtp_app, smtp_server):
     db.session.commit()
     result = smtp_app.test_cli_runner().invoke(args=["send-mail", "--wait", str(WAIT)])
     assert result.exit_code == 0, result.output
-    assert "1 courriel(s) en attente repris" in result.output and "0 en échec" in result.output
+    assert "1 courriel(s) en attente repris" in result.output and "0 à regarder" in result.output
     assert [m["Subject"] for m in smtp_server.messages] == ["Convocation"]
     assert _records()[0].status == "sent"
 
@@ -439,3 +442,178 @@ def test_the_office_never_sees_the_recipients_links(smtp_app, smtp_server, clien
     assert failed.status == "failed" and re.search(r"/moi/[^\s/\[]{20,}", failed.body)  # kept whole: sent again
     page = admin_client.get("/admin/courriels").get_data(as_text=True)
     assert link not in page and not re.search(r"/moi/[^\s/\[]{20,}", page) and "/moi/[masqué]" in page
+
+
+# --- claims: a message is sent once, whatever waits, fails or is clicked twice ------------------------------
+
+def test_a_message_waiting_in_its_process_past_its_claim_is_not_sent_twice(smtp_app, smtp_server):
+    """A slow server: the second message waits in this process's queue while the retry round comes (later
+    than MAIL_CLAIM_MINUTES): that round leaves it to the queue instead of sending a second copy."""
+    smtp_app.extensions["smtp_sender"] = mail.SmtpSender(smtp_app.config, smtp_app.logger, threads=1, app=smtp_app)
+    smtp_server.hold.clear()
+    _queue("Premier", to="a@example.org")
+    _queue("Second", to="b@example.org")
+    assert smtp_server.holding.wait(WAIT)  # the first at the server, the second in the queue
+    assert mail.send_pending(smtp_app, now=utcnow() + timedelta(minutes=11)) == 0
+    smtp_server.hold.set()
+    assert _sender(smtp_app).wait(WAIT)
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Premier", "Second"]
+    assert {r.status for r in _records()} == {"sent"}
+
+
+def test_a_message_another_process_claimed_meanwhile_is_left_to_it(smtp_app, smtp_server, caplog):
+    """This process's copy waited past half its claim: before sending, it renews the claim, finds the row
+    held by another process (which claimed it once the claim ran out) and sends nothing."""
+    sender = smtp_app.extensions["smtp_sender"] = mail.SmtpSender(smtp_app.config, smtp_app.logger, threads=1,
+                                                                  app=smtp_app)
+    smtp_server.hold.clear()
+    _queue("Premier", to="a@example.org")
+    assert smtp_server.holding.wait(WAIT)
+    message = mail.queue("b@example.org", "Second", "Corps")
+    db.session.info["pending_mail"] = []  # handed to the sender by hand below, aged
+    db.session.commit()
+    record = _records()[-1]
+    message.record_id, message.claimed_at = record.id, utcnow() - timedelta(minutes=11)
+    db.session.execute(db.update(OutgoingMail).where(OutgoingMail.id == record.id)
+                       .values(claim="another-process", claimed_at=utcnow()))
+    db.session.commit()
+    sender.put(message)
+    with caplog.at_level(logging.INFO):
+        smtp_server.hold.set()
+        assert sender.wait(WAIT)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Premier"]
+    assert _records()[-1].status == "pending" and _records()[-1].claim == "another-process"
+    assert any("taken by another sender" in r.getMessage() for r in caplog.records)
+
+
+def test_send_again_twice_at_once_sends_once(smtp_app, smtp_server, app):
+    """Two administrators (or a double click): both read the row failed; the second is told, nothing sent."""
+    smtp_server.refuse.add("x@example.org")
+    _queue("Lien", to="x@example.org")
+    assert _sender(smtp_app).wait(WAIT)
+    record_id = _records()[0].id
+    smtp_server.refuse.clear()
+    db.session.remove()
+    first, second = app.app_context(), app.app_context()
+    first.push()
+    seen_by_first = db.session.get(OutgoingMail, record_id)
+    assert seen_by_first.status == "failed"
+    second.push()
+    mail.send_again(db.session.get(OutgoingMail, record_id))
+    db.session.commit()
+    second.pop()
+    with pytest.raises(ServiceError, match="Seul un courriel en échec"):
+        mail.send_again(seen_by_first)
+    db.session.rollback()
+    first.pop()
+    assert _sender(smtp_app).wait(WAIT)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Lien"]
+
+
+def test_a_send_again_rolled_back_sends_nothing(smtp_app, smtp_server):
+    smtp_server.refuse.add("x@example.org")
+    _queue("Lien", to="x@example.org")
+    assert _sender(smtp_app).wait(WAIT)
+    smtp_server.refuse.clear()
+    mail.send_again(_records()[0])
+    db.session.rollback()  # whatever made the request give up
+    factories.make_trainee()  # a later commit in the same session
+    assert _sender(smtp_app).wait(WAIT)
+    assert smtp_server.messages == [] and _records()[0].status == "failed"
+
+
+def test_a_sent_message_the_database_could_not_record_is_recorded_later_not_sent_again(smtp_app, smtp_server):
+    outcomes = mail.smtp_sender(smtp_app).outcomes
+    outcomes.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")  # the database away
+    _queue("Une fois")
+    assert _sender(smtp_app).wait(WAIT)  # taken by the server; its record failed
+    assert _records()[0].status == "pending"
+    outcomes.engine = db.engine  # back
+    assert mail.send_pending(smtp_app, now=utcnow() + timedelta(minutes=11)) == 0
+    assert _sender(smtp_app).wait(WAIT)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Une fois"]
+    assert _records()[0].status == "sent"
+
+
+def test_some_recipients_refused_is_said_on_a_sent_message(smtp_app, smtp_server):
+    smtp_server.refuse.add("bad@example.org")
+    mail.queue(["ok@example.org", "bad@example.org"], "Deux", "Corps")
+    db.session.commit()
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    assert record.status == "sent" and "bad@example.org" in record.error and "550" in record.error
+
+
+def test_a_round_with_nothing_to_send_writes_nothing(smtp_app):
+    """Kept pages (page_cache.py) last until the data changes: a round that changed nothing keeps them."""
+    factories.make_trainee()
+    before = data_token()
+    assert mail.send_pending(smtp_app) == 0
+    assert data_token() == before
+
+
+# --- what the office does with a message that did not leave -------------------------------------------------
+
+def test_a_failed_message_dealt_with_otherwise_is_filed(smtp_app, smtp_server, admin_client):
+    smtp_server.refuse.add("inconnu@example.org")
+    _queue("Convocation", to="inconnu@example.org")
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    answer = admin_client.post(f"/admin/courriels/{record.id}/classer", follow_redirects=True)
+    assert "Le courriel à inconnu@example.org est classé." in answer.get_data(as_text=True)
+    assert _records()[0].status == "dismissed" and mail.count_needing_attention() == 0
+    assert "pas pu partir" not in admin_client.get("/tableau-de-bord").get_data(as_text=True)
+    again = admin_client.post(f"/admin/courriels/{record.id}/classer", follow_redirects=True)
+    assert "Seul un courriel en échec peut être classé." in again.get_data(as_text=True)
+
+
+def test_a_password_link_is_never_sent_again(smtp_app, smtp_server, admin_client):
+    """It works an hour: sent days later it would only be a dead link."""
+    smtp_server.refuse.add("camille@example.org")
+    mail.queue("camille@example.org", "Choisir un nouveau mot de passe", "Lien", tag="password-reset:3")
+    db.session.commit()
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    page = admin_client.get("/admin/courriels").get_data(as_text=True)
+    assert "Classer (traité autrement)" in page and "Renvoyer" not in page
+    answer = admin_client.post(f"/admin/courriels/{record.id}/renvoyer", follow_redirects=True)
+    assert "ne sert qu" in answer.get_data(as_text=True) and _records()[0].status == "failed"
+
+
+def test_messages_pending_for_half_an_hour_are_shown_to_the_office_however_old(smtp_app, admin_client):
+    """A wrong SMTP password leaves every message pending: the office is told within half an hour, not after
+    the three days of retries; old ones stay listed above the newest 200."""
+    with frozen_at(datetime(2030, 3, 1, 9, 0)):
+        mail.queue("awa@example.org", "Convocation ancienne", "Corps")
+        db.session.info["pending_mail"] = []  # the server refused the login: never taken
+        db.session.commit()
+    with frozen_at(datetime(2030, 3, 1, 9, 40)):
+        for n in range(3):
+            mail.queue(f"personne{n}@example.org", f"Récent {n}", "Corps")
+        db.session.info["pending_mail"] = []
+        db.session.commit()
+    with frozen_at(datetime(2030, 3, 1, 9, 45)):
+        assert [r.subject for r in mail.needing_attention()] == ["Convocation ancienne"]
+        assert mail.count_needing_attention() == 1
+        dashboard = admin_client.get("/tableau-de-bord").get_data(as_text=True)
+        page = admin_client.get("/admin/courriels").get_data(as_text=True)
+    assert "1 courriel n'a pas pu partir" in dashboard.replace("&#39;", "'")
+    attention = page.split('data-testid="mail-attention"')[1].split("Derniers courriels")[0]
+    assert "Convocation ancienne" in attention and "Récent" not in attention
+
+
+def test_each_serving_process_sends_what_is_pending_from_its_first_request(app, smtp_server):
+    """With MAIL_SERVER set when the application starts (production), the first request starts the retrying
+    thread, which sends at once the messages no process holds (e.g. left by a worker that stopped)."""
+    from tests.conftest import serve
+    mail.queue("awa@example.org", "Laissée par un autre processus", "Corps")
+    db.session.info["pending_mail"] = []
+    db.session.commit()
+    db.session.execute(db.update(OutgoingMail).values(status="pending", claim=None, claimed_at=None))
+    db.session.commit()
+    for served in serve(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=app.config["MAIL_PORT"], MAIL_USE_TLS=False):
+        assert served.test_client().get("/healthz").status_code == 200
+        sender = mail.smtp_sender(served)
+        assert sender.close(WAIT)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Laissée par un autre processus"]
+    assert _records()[0].status == "sent"

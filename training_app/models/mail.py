@@ -16,12 +16,13 @@ class MailStatus(StrEnum):
     SENT = "sent"  # the SMTP server took it
     FAILED = "failed"  # refused for good (a bad address), or not taken for MAIL_GIVE_UP_HOURS
     CAPTURED = "captured"  # no SMTP server configured (development): kept here, never sent
+    DISMISSED = "dismissed"  # failed, then filed by the office (dealt with otherwise)
 
 
 class OutgoingMail(db.Model):
     __tablename__ = "outgoing_mail"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'failed', 'captured')", name="status"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'captured', 'dismissed')", name="status"),
         # The sender's look-up of what is left to send: only pending rows, oldest first.
         Index("ix_outgoing_mail_pending", "status", "queued_at"),
     )
@@ -34,7 +35,9 @@ class OutgoingMail(db.Model):
     attachment_names: Mapped[list] = mapped_column(JSON, default=list)  # kept once the files are gone
     status: Mapped[str] = mapped_column(String(20), default=MailStatus.PENDING)
     queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # UTC, like every stored time
-    # A sender holds a pending message from this time (UTC) for MAIL_CLAIM_MINUTES: no other sends it meanwhile.
+    # A sender holds a pending message (its random claim) from this time (UTC) for MAIL_CLAIM_MINUTES: no other
+    # sends it meanwhile, and only the holder records what became of it.
+    claim: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -7,8 +7,10 @@ sends it and records the outcome on the row: sent, refused for good (failed), or
 the server's answer. A pending message that its process could not send (the server unreachable for
 longer than the sender's retries, the process stopped first) is sent again by `send_pending()`: every
 MAIL_RETRY_MINUTES by each serving process, and by `flask send-mail`, until MAIL_GIVE_UP_HOURS after it
-was written; then it is marked failed. The office sees every message and its state on the outbox page
-and can send a failed one again.
+was written; then it is marked failed. Each pending message is held by one sender at a time (a random
+claim, renewed while it waits; see send_pending and SmtpSender._still_ours), so that none is sent twice.
+The office sees every message and its state on the outbox page, those failed or pending for more than
+half an hour first (and on the dashboard), and sends a failed one again or files it.
 
 Without MAIL_SERVER (development, tests) nothing is sent: messages are kept as "captured" rows, which the
 outbox page shows (tests also read them in `app.extensions["outbox"]`).
@@ -18,6 +20,7 @@ import logging
 import os
 import queue as queues
 import re
+import secrets
 import smtplib
 import threading
 import time
@@ -56,6 +59,16 @@ class Mail:
     message_id: str = ""  # given by the SMTP sender on the first attempt, kept by the next ones
     queued_at: datetime = field(default_factory=utcnow)  # UTC: when the application wrote it
     record_id: int | None = None  # its row of outgoing_mail, once committed (None: a message of no row)
+    claim: str = ""  # the sender's hold on its row: only the holder sends it and records what became of it
+    claimed_at: datetime | None = None
+
+
+LATE = timedelta(minutes=30)  # a message pending for longer is shown to the office (the server may be down)
+PASSWORD_TAG = "password-reset:"  # a staff member's password link: dead after an hour, never sent again
+
+
+def _new_claim() -> str:
+    return secrets.token_hex(16)
 
 
 def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str = "") -> Mail:
@@ -63,16 +76,25 @@ def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str
     message = Mail(to=[to] if isinstance(to, str) else list(to), subject=subject, body=body,
                    attachments=list(attachments), tag=tag)
     sending = bool(current_app.config.get("MAIL_SERVER"))
+    if sending:  # this process sends it, right after the commit
+        message.claim, message.claimed_at = _new_claim(), message.queued_at
     record = OutgoingMail(
         recipients=message.to, subject=subject, body=body, tag=tag, queued_at=message.queued_at,
         attachment_names=[a.filename for a in message.attachments],
         attachments=[OutgoingMailAttachment(filename=a.filename, mimetype=a.mimetype, content=a.content)
                      for a in message.attachments],
         status=MailStatus.PENDING if sending else MailStatus.CAPTURED,
-        claimed_at=message.queued_at if sending else None)  # this process sends it, right after the commit
+        claim=message.claim or None, claimed_at=message.claimed_at)
     db.session.add(record)
-    db.session.info.setdefault("pending_mail", []).append((message, record))
+    _after_this_transaction(message, record)
     return message
+
+
+def _after_this_transaction(message: Mail, record: OutgoingMail) -> None:
+    """Deliver `message` once the current transaction commits; drop it if it (or its savepoint) rolls back."""
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault("pending_mail", []).append((message, record, transaction))
 
 
 def init_app(app) -> None:
@@ -83,20 +105,25 @@ def init_app(app) -> None:
         app.before_request(lambda: smtp_sender(app).start_retrying())
 
 
-def _after_rollback(session, _transaction) -> None:
-    """Drop the messages whose row the rollback took: every one for the transaction, those written since the
-    savepoint for a savepoint (the messages written before it are still to be sent)."""
+def _after_rollback(session, rolled_back) -> None:
+    """Drop the messages written in the transaction or savepoint rolled back (those written before a savepoint
+    are still to be sent)."""
     pending = session.info.get("pending_mail")
     if pending:
-        session.info["pending_mail"] = [(message, record) for message, record in pending if record in session]
+        session.info["pending_mail"] = [entry for entry in pending if not _within(entry[2], rolled_back)]
+
+
+def _within(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _after_commit(session) -> None:
-    for message, record in session.info.pop("pending_mail", []):
-        identity = inspect_row(record).identity  # no row read: the identity stays after the commit
-        if identity is None:
-            continue  # written in a savepoint that was rolled back: like its row, never sent
-        message.record_id = identity[0]
+    for message, record, _transaction in session.info.pop("pending_mail", []):
+        message.record_id = inspect_row(record).identity[0]  # no row read: the identity stays after the commit
         deliver(message)
 
 
@@ -129,85 +156,157 @@ def outbox(limit: int = 200) -> list[OutgoingMail]:
     return list(db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id.desc()).limit(limit)))
 
 
-def count_failed() -> int:
-    return db.session.scalar(select(db.func.count()).where(OutgoingMail.status == MailStatus.FAILED))
+def _needing_attention():
+    """Failed, or pending for longer than LATE (the SMTP server refuses the login, is down...)."""
+    return or_(OutgoingMail.status == MailStatus.FAILED,
+               (OutgoingMail.status == MailStatus.PENDING) & (OutgoingMail.queued_at < utcnow() - LATE))
+
+
+def needing_attention() -> list[OutgoingMail]:
+    """Every message the office should look at, oldest first, however old (the outbox page's first list)."""
+    return list(db.session.scalars(select(OutgoingMail).where(_needing_attention()).order_by(OutgoingMail.id)))
+
+
+def count_needing_attention() -> int:
+    return db.session.scalar(select(db.func.count()).where(_needing_attention()))
 
 
 def send_again(record: OutgoingMail) -> Mail:
-    """The office sends a failed message again: pending anew, and sent after the commit like a new one."""
-    if record.status != MailStatus.FAILED:
-        raise ServiceError(_("Seul un courriel en échec peut être renvoyé."))
+    """The office sends a failed message again: pending anew (one UPDATE conditional on its being failed: a
+    second click, or another administrator at the same moment, sends nothing more), sent after the commit."""
     if not current_app.config.get("MAIL_SERVER"):
         raise ServiceError(_("Aucun serveur SMTP n'est configuré : les courriels ne partent pas."))
-    message = _mail_of(record)
-    record.status, record.claimed_at, record.queued_at = MailStatus.PENDING, utcnow(), utcnow()
-    db.session.info.setdefault("pending_mail", []).append((message, record))
+    if record.tag.startswith(PASSWORD_TAG):
+        raise ServiceError(_("Le lien de ce courriel ne sert qu'une heure : la personne doit en demander un "
+                             "nouveau (« Mot de passe oublié ? ») ou recevoir un mot de passe temporaire."))
+    claim, now = _new_claim(), utcnow()
+    if not _change_if_failed(record, status=MailStatus.PENDING, claim=claim, claimed_at=now):
+        raise ServiceError(_("Seul un courriel en échec peut être renvoyé."))
+    message = _mail_of(record, claim, now)
+    _after_this_transaction(message, record)
     return message
 
 
-def _mail_of(record: OutgoingMail) -> Mail:
+def dismiss(record: OutgoingMail) -> None:
+    """The office has dealt with a failed message otherwise (a corrected address, a phone call): it is filed
+    and no longer shown as needing attention."""
+    if not _change_if_failed(record, status=MailStatus.DISMISSED):
+        raise ServiceError(_("Seul un courriel en échec peut être classé."))
+
+
+def _change_if_failed(record: OutgoingMail, **values) -> bool:
+    changed = db.session.execute(update(OutgoingMail).where(
+        OutgoingMail.id == record.id, OutgoingMail.status == MailStatus.FAILED).values(**values)).rowcount == 1
+    db.session.refresh(record)
+    return changed
+
+
+def _mail_of(record: OutgoingMail, claim: str, claimed_at: datetime) -> Mail:
     return Mail(to=list(record.recipients), subject=record.subject, body=record.body, tag=record.tag,
                 attachments=[Attachment(a.filename, a.content, a.mimetype) for a in record.attachments],
-                message_id=record.message_id, queued_at=record.queued_at, record_id=record.id)
+                message_id=record.message_id, queued_at=record.queued_at, record_id=record.id,
+                claim=claim, claimed_at=claimed_at)
 
 
 def send_pending(app, now: datetime | None = None) -> int:
     """Hand this process's sender the pending messages nobody is sending (a claim older than
-    MAIL_CLAIM_MINUTES, or none); mark failed those written more than MAIL_GIVE_UP_HOURS ago.
-    Returns how many were handed over. Each message is claimed by one conditional UPDATE, so that two
-    processes doing this at once never send the same message twice."""
+    MAIL_CLAIM_MINUTES, or none), but those already in its queue; mark failed those written more than
+    MAIL_GIVE_UP_HOURS ago. Returns how many were handed over. Each message is claimed by one conditional
+    UPDATE, so that two processes doing this at once never both send it."""
     now = now or utcnow()
+    sender = smtp_sender(app)
+    sender.outcomes.record_unrecorded()
     stale = now - timedelta(minutes=app.config["MAIL_CLAIM_MINUTES"])
     unclaimed = (OutgoingMail.status == MailStatus.PENDING) & or_(OutgoingMail.claimed_at.is_(None),
                                                                   OutgoingMail.claimed_at < stale)
-    db.session.execute(update(OutgoingMail).where(
+    gave_up = db.session.execute(update(OutgoingMail).where(
         unclaimed, OutgoingMail.queued_at < now - timedelta(hours=app.config["MAIL_GIVE_UP_HOURS"]))
-        .values(status=MailStatus.FAILED))
-    ids = db.session.scalars(select(OutgoingMail.id).where(unclaimed).order_by(OutgoingMail.queued_at).limit(500))
-    claimed = [record_id for record_id in ids.all()
-               if db.session.execute(update(OutgoingMail).where(OutgoingMail.id == record_id, unclaimed)
-                                     .values(claimed_at=now)).rowcount == 1]
-    records = db.session.scalars(select(OutgoingMail).where(OutgoingMail.id.in_(claimed))
+        .values(status=MailStatus.FAILED)).rowcount
+    queued_here = sender.queued_ids()
+    candidates = select(OutgoingMail.id).where(unclaimed).order_by(OutgoingMail.queued_at).limit(500)
+    if queued_here:
+        candidates = candidates.where(OutgoingMail.id.not_in(queued_here))
+    claims = {}
+    for record_id in db.session.scalars(candidates).all():
+        claim = _new_claim()
+        if db.session.execute(update(OutgoingMail).where(OutgoingMail.id == record_id, unclaimed)
+                              .values(claim=claim, claimed_at=now)).rowcount == 1:
+            claims[record_id] = claim
+    if not gave_up and not claims:
+        db.session.rollback()  # nothing written: the cached pages stay valid (page_cache.py)
+        return 0
+    records = db.session.scalars(select(OutgoingMail).where(OutgoingMail.id.in_(claims))
                                  .options(selectinload(OutgoingMail.attachments)).order_by(OutgoingMail.queued_at))
-    messages = [_mail_of(record) for record in records]
+    messages = [_mail_of(record, claims[record.id], now) for record in records]
     db.session.commit()
-    sender = smtp_sender(app)
     for message in messages:
         sender.put(message)
     return len(messages)
 
 
 class Outcomes:
-    """Writes what became of each message on its row (from the sender's threads: a connection of their own)."""
+    """Writes what became of each message on its row, from the sender's threads (a connection of their own),
+    only while the sender still holds the row's claim: a sender whose claim ran out records nothing over
+    another's. An outcome the database could not take is kept and written again at the next round of
+    send_pending(), before the claim runs out: a message sent is not sent again for want of its record."""
 
     def __init__(self, engine, logger: logging.Logger):
         self.engine, self.logger = engine, logger
+        self._unrecorded: list[tuple[Mail, dict]] = []
+        self._lock = threading.Lock()
 
-    def sent(self, message: Mail) -> None:
+    def sent(self, message: Mail, refused: str = "") -> None:
         """Sent: its files and the secret part of its links are not kept (nobody needs them any more)."""
-        self._write(message, status=MailStatus.SENT, sent_at=utcnow(), message_id=message.message_id, error="",
-                    body=mask_links(message.body), delete_files=True)
+        self._write(message, status=MailStatus.SENT, sent_at=utcnow(), message_id=message.message_id,
+                    error=refused, body=mask_links(message.body))
 
     def refused(self, message: Mail, error: str) -> None:
         self._write(message, status=MailStatus.FAILED, message_id=message.message_id, error=error)
 
     def not_taken(self, message: Mail, error: str) -> None:
         """Still pending: released, for send_pending() to try again later."""
-        self._write(message, claimed_at=None, message_id=message.message_id, error=error)
+        self._write(message, claim=None, claimed_at=None, message_id=message.message_id, error=error)
 
-    def _write(self, message: Mail, *, delete_files: bool = False, **values) -> None:
+    def renew(self, message: Mail, now: datetime) -> bool:
+        """Hold the row a while longer; False when the claim was lost (another sender has it, or it is no
+        longer pending): then this sender must not send it."""
+        if message.record_id is None or self.engine is None:
+            return True
+        try:
+            with self.engine.begin() as connection:
+                held = connection.execute(self._ours(message).values(claimed_at=now)).rowcount == 1
+        except SQLAlchemyError:  # the database away: nobody else can claim it meanwhile
+            self.logger.exception("e-mail %r to %s: could not renew its claim", message.subject, message.to)
+            return True
+        if held:
+            message.claimed_at = now
+        return held
+
+    def record_unrecorded(self) -> None:
+        with self._lock:
+            waiting, self._unrecorded = self._unrecorded, []
+        for message, values in waiting:
+            self._write(message, **values)
+
+    @staticmethod
+    def _ours(message: Mail):
+        return update(OutgoingMail).where(OutgoingMail.id == message.record_id, OutgoingMail.claim == message.claim,
+                                          OutgoingMail.status == MailStatus.PENDING)
+
+    def _write(self, message: Mail, **values) -> None:
         if message.record_id is None or self.engine is None:
             return
         try:
             with self.engine.begin() as connection:
-                connection.execute(update(OutgoingMail).where(OutgoingMail.id == message.record_id)
-                                   .values(attempts=OutgoingMail.attempts + 1, **values))
-                if delete_files and message.attachments:
+                if connection.execute(self._ours(message).values(
+                        attempts=OutgoingMail.attempts + 1, **values)).rowcount and values.get("status") == "sent":
                     connection.execute(delete(OutgoingMailAttachment)
                                        .where(OutgoingMailAttachment.mail_id == message.record_id))
-        except SQLAlchemyError:  # the database away: the message stays pending, sent again once its claim ends
-            self.logger.exception("e-mail %r to %s: could not record that it was %s", message.subject, message.to,
-                                  values.get("status", "not taken"))
+        except SQLAlchemyError:  # the database away: written again at the next round of send_pending()
+            self.logger.exception("e-mail %r to %s: could not record what became of it (kept for the next round)",
+                                  message.subject, message.to)
+            with self._lock:
+                self._unrecorded.append((message, values))
 
 
 def smtp_sender(app) -> "SmtpSender":
@@ -258,6 +357,8 @@ class SmtpSender:
         self.app = app
         self.outcomes = Outcomes(db.engine if app is not None else None, logger)
         self.retry_every = 60 * config.get("MAIL_RETRY_MINUTES", 5)
+        # A message whose claim is older than this is claimed again before it is sent (see _still_ours).
+        self.renew_after = timedelta(minutes=config.get("MAIL_CLAIM_MINUTES", 10)) / 2
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
 
@@ -265,6 +366,7 @@ class SmtpSender:
         """Empty and without threads: new, or in a forked process, whose parent sends what it had queued."""
         self._queue: queues.Queue[Mail | None] = queues.Queue()
         self._unsent = 0  # queued and not yet sent (or given up)
+        self._queued_ids: set[int] = set()  # the rows of the messages queued: send_pending() leaves them alone
         self._done = threading.Condition()
         self._running: list[threading.Thread] = []
         self._retrying: threading.Thread | None = None
@@ -273,6 +375,8 @@ class SmtpSender:
     def put(self, message: Mail) -> None:
         with self._done:
             self._unsent += 1
+            if message.record_id is not None:
+                self._queued_ids.add(message.record_id)
             if not self._running:
                 self._start()
         self._queue.put(message)
@@ -296,15 +400,22 @@ class SmtpSender:
             if self._stop_retrying.wait(self.retry_every):
                 return
 
+    def queued_ids(self) -> set[int]:
+        with self._done:
+            return set(self._queued_ids)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Until every message queued so far is sent or given up; False when `timeout` ran out first."""
         with self._done:
             return self._done.wait_for(lambda: self._unsent == 0, timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Send what is queued (see wait()), then stop the threads. False when `timeout` ran out first."""
-        sent = self.wait(timeout)
+        """Stop retrying (after the round under way), send what is queued (see wait()), then stop the threads.
+        False when `timeout` ran out first."""
         self._stop_retrying.set()
+        if self._retrying is not None:
+            self._retrying.join(timeout)
+        sent = self.wait(timeout)
         with self._done:
             running, self._running = self._running, []
         for _thread in running:
@@ -313,9 +424,10 @@ class SmtpSender:
             thread.join(timeout)
         return sent
 
-    def _finished(self, count: int = 1) -> None:
+    def _finished(self, messages: list[Mail]) -> None:
         with self._done:
-            self._unsent -= count
+            self._unsent -= len(messages)
+            self._queued_ids.difference_update(m.record_id for m in messages)
             self._done.notify_all()
 
     def _start(self) -> None:
@@ -340,7 +452,7 @@ class SmtpSender:
                 self._send_with_retries(unsent)
             except Exception:  # the thread must outlive any message
                 self.logger.exception("e-mail sender: unexpected error, %d message(s) left pending", len(unsent))
-                self._finished(len(unsent))
+                self._finished(unsent)
 
     def _send_with_retries(self, unsent: list[Mail]) -> None:
         for delay in (*self.retry_delays, None):
@@ -353,7 +465,7 @@ class SmtpSender:
                         self.logger.error("could not send e-mail %r to %s, left pending: %s", message.subject,
                                           message.to, error)
                         self.outcomes.not_taken(message, str(error))
-                    self._finished(len(unsent))
+                    self._finished(unsent)
                     unsent.clear()
                     return
                 self.logger.warning("SMTP server %s unavailable (%s): %d message(s) tried again in %s s",
@@ -370,19 +482,20 @@ class SmtpSender:
                 smtp.login(self.username, self.password)
             while unsent:
                 message = unsent[0]
-                try:
-                    smtp.send_message(self._email(message))
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
-                        smtplib.SMTPNotSupportedError) as error:
-                    if _temporary(error):
-                        raise TryAgainLater(str(error)) from error
-                    self.logger.error("e-mail %r to %s refused by the SMTP server: %s", message.subject,
-                                      message.to, error)
-                    self.outcomes.refused(message, _answer(error))
-                else:
-                    self.outcomes.sent(message)
+                if self._still_ours(message):
+                    try:
+                        refused = smtp.send_message(self._email(message))
+                    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
+                            smtplib.SMTPNotSupportedError) as error:
+                        if _temporary(error):
+                            raise TryAgainLater(str(error)) from error
+                        self.logger.error("e-mail %r to %s refused by the SMTP server: %s", message.subject,
+                                          message.to, error)
+                        self.outcomes.refused(message, _answer(error))
+                    else:  # some of several recipients may have been refused: said on the row
+                        self.outcomes.sent(message, _recipients_answer(refused))
                 unsent.pop(0)
-                self._finished()
+                self._finished([message])
                 if not unsent:
                     try:
                         if (following := self._queue.get_nowait()) is None:
@@ -391,6 +504,17 @@ class SmtpSender:
                             unsent.append(following)
                     except queues.Empty:
                         pass
+
+    def _still_ours(self, message: Mail) -> bool:
+        """False when the message waited here so long that its claim ran out and another sender took it (or
+        the office filed it): then it is not sent twice. Renewed once it is half-way to running out."""
+        if message.claimed_at is None or utcnow() - message.claimed_at < self.renew_after:
+            return True
+        if self.outcomes.renew(message, utcnow()):
+            return True
+        self.logger.info("e-mail %r to %s: taken by another sender meanwhile, not sent from here", message.subject,
+                         message.to)
+        return False
 
     def _email(self, message: Mail) -> EmailMessage:
         message.message_id = message.message_id or make_msgid(domain=self.domain)
@@ -417,8 +541,13 @@ def _temporary(error: smtplib.SMTPException) -> bool:
 def _answer(error: smtplib.SMTPException) -> str:
     """The server's own words, as the outbox page shows them."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return "; ".join(f"{address} : {code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
-                         for address, (code, text) in error.recipients.items())
+        return _recipients_answer(error.recipients)
     text = getattr(error, "smtp_error", b"")
     text = text.decode(errors="replace") if isinstance(text, bytes) else str(text or error)
     return f"{getattr(error, 'smtp_code', '')} {text}".strip()
+
+
+def _recipients_answer(recipients: dict) -> str:
+    """{address: (code, text)}, as the SMTP library gives the recipients it refused: "address : code text; ..."."""
+    return "; ".join(f"{address} : {code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+                     for address, (code, text) in recipients.items())

@@ -406,17 +406,28 @@ def import_template():
 @bp.route("/admin/courriels")
 @access(ADMIN)
 def outbox():
-    return render_template("enrolments/outbox.html", messages=mail.outbox(), form=PostForm(),
-                           shown_body=mail.shown_body, smtp=bool(current_app.config.get("MAIL_SERVER")))
+    return render_template("enrolments/outbox.html", attention=mail.needing_attention(), messages=mail.outbox(),
+                           form=PostForm(), shown_body=mail.shown_body, password_tag=mail.PASSWORD_TAG,
+                           retry_minutes=current_app.config["MAIL_RETRY_MINUTES"],
+                           smtp=bool(current_app.config.get("MAIL_SERVER")))
 
 
 @bp.route("/admin/courriels/<int:mail_id>/renvoyer", methods=["POST"])
 @access(ADMIN)
 def outbox_send_again(mail_id: int):
+    return _outbox_button(mail_id, mail.send_again, _("Le courriel à %(to)s est remis en file d'envoi."))
+
+
+@bp.route("/admin/courriels/<int:mail_id>/classer", methods=["POST"])
+@access(ADMIN)
+def outbox_dismiss(mail_id: int):
+    return _outbox_button(mail_id, mail.dismiss, _("Le courriel à %(to)s est classé."))
+
+
+def _outbox_button(mail_id: int, operation, done: str):
     record = db.get_or_404(OutgoingMail, mail_id)
     if PostForm().validate_on_submit():
-        committed_or_flashed(lambda: mail.send_again(record),
-                             _("Le courriel à %(to)s est renvoyé.", to=", ".join(record.recipients)))
+        committed_or_flashed(lambda: operation(record), done % {"to": ", ".join(record.recipients)})
     return redirect(url_for("enrolments.outbox"))
 
 
@@ -553,5 +564,5 @@ def enrolment_requests() -> list[Enrolment]:
 
 @bp.app_template_global()
 def failed_mail_count() -> int:
-    """E-mail the SMTP server refused or never took (dashboard: the office must know)."""
-    return mail.count_failed()
+    """E-mail the SMTP server refused, or has not taken for a while (dashboard: the office must know)."""
+    return mail.count_needing_attention()
