@@ -355,7 +355,7 @@ class SmtpSender:
         self.retry_delays = self.RETRY_DELAYS
         self.pause = time.sleep  # between attempts (tests replace it)
         self.app = app
-        self.outcomes = Outcomes(db.engine if app is not None else None, logger)
+        self._engine = db.engine if app is not None else None
         self.retry_every = 60 * config.get("MAIL_RETRY_MINUTES", 5)
         # A message whose claim is older than this is claimed again before it is sent (see _still_ours).
         self.renew_after = timedelta(minutes=config.get("MAIL_CLAIM_MINUTES", 10)) / 2
@@ -371,6 +371,7 @@ class SmtpSender:
         self._running: list[threading.Thread] = []
         self._retrying: threading.Thread | None = None
         self._stop_retrying = threading.Event()
+        self.outcomes = Outcomes(self._engine, self.logger)  # its lock and list are this process's own
 
     def put(self, message: Mail) -> None:
         with self._done:
