@@ -162,9 +162,10 @@ def _needing_attention():
                (OutgoingMail.status == MailStatus.PENDING) & (OutgoingMail.queued_at < utcnow() - LATE))
 
 
-def needing_attention() -> list[OutgoingMail]:
-    """Every message the office should look at, oldest first, however old (the outbox page's first list)."""
-    return list(db.session.scalars(select(OutgoingMail).where(_needing_attention()).order_by(OutgoingMail.id)))
+def needing_attention(limit: int = 200) -> list[OutgoingMail]:
+    """The messages the office should look at, oldest first, however old (the outbox page's first list)."""
+    return list(db.session.scalars(select(OutgoingMail).where(_needing_attention()).order_by(OutgoingMail.id)
+                                   .limit(limit)))
 
 
 def count_needing_attention() -> int:

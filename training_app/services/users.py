@@ -123,7 +123,7 @@ def send_reset_link(email: str) -> None:
     mail.queue(user.email, _("Choisir un nouveau mot de passe"), _(
         "Bonjour %(name)s,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien dans l'heure :\n%(link)s\n\n"
         "Il ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : votre mot de passe "
-        "reste le même.", name=user.name, link=link), tag=f"password-reset:{user.id}")
+        "reste le même.", name=user.name, link=link), tag=f"{mail.PASSWORD_TAG}{user.id}")
 
 
 def make_reset_link_token(user: User) -> str:

@@ -406,7 +406,8 @@ def import_template():
 @bp.route("/admin/courriels")
 @access(ADMIN)
 def outbox():
-    return render_template("enrolments/outbox.html", attention=mail.needing_attention(), messages=mail.outbox(),
+    return render_template("enrolments/outbox.html", attention=mail.needing_attention(),
+                           attention_count=mail.count_needing_attention(), messages=mail.outbox(),
                            form=PostForm(), shown_body=mail.shown_body, password_tag=mail.PASSWORD_TAG,
                            retry_minutes=current_app.config["MAIL_RETRY_MINUTES"],
                            smtp=bool(current_app.config.get("MAIL_SERVER")))
