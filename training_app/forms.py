@@ -56,21 +56,33 @@ def attach_service_error(form, error) -> None:
         form.form_errors.append(error.message)
 
 
-def committed_or_flashed(operation, done: str) -> bool:
-    """A button's action: run `operation` (a service call) and commit, then flash `done`; if a rule refuses it,
-    roll back (nothing half-written) and flash the refusal. True when committed."""
+REFUSED = object()  # what commit_or_flash() returns when a rule refused the operation
+
+
+def commit_or_flash(operation):
+    """A button's action: run `operation` (a service call) and commit; if a rule refuses it, roll back (nothing
+    half-written) and flash the refusal. Returns what `operation` returned, or REFUSED."""
     from flask import flash
 
     from training_app.extensions import db
     from training_app.services import ServiceError
 
     try:
-        operation()
+        result = operation()
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
-        return False
+        return REFUSED
     db.session.commit()
+    return result
+
+
+def committed_or_flashed(operation, done: str) -> bool:
+    """commit_or_flash(), then flash `done` when committed. True when committed."""
+    from flask import flash
+
+    if commit_or_flash(operation) is REFUSED:
+        return False
     flash(done, "success")
     return True
 

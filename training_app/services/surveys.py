@@ -459,10 +459,14 @@ def _realign(condition) -> int:
     answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
         SurveyParticipation.survey_id.in_([survey.id for survey in surveys])).distinct())) if surveys else set()
     moved = 0
+    by_programme: dict[int, Questionnaire] = {}  # these sessions follow the catalogue: one version per programme
     for survey in surveys:
         if survey.id in answered or not survey.session.course.objectives:
             continue
-        questionnaire = ensure_positioning(survey.session)
+        programme_id = survey.session.programme_id
+        if programme_id not in by_programme:
+            by_programme[programme_id] = ensure_positioning(survey.session)
+        questionnaire = by_programme[programme_id]
         if questionnaire.id != survey.questionnaire_id:
             audit.record(survey, "questionnaire_changed", details={
                 "from_questionnaire_id": survey.questionnaire_id, "to_questionnaire_id": questionnaire.id})

@@ -8,7 +8,7 @@ from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_acce
 from training_app.blueprints.certificates import bp
 from training_app.blueprints.certificates.forms import ActionForm, IssueForm, TemplateUploadForm, VerifyForm
 from training_app.extensions import db, limiter
-from training_app.forms import attach_service_error
+from training_app.forms import REFUSED, attach_service_error, commit_or_flash
 from training_app.models import Enrolment, IssuedCertificate, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
@@ -79,21 +79,6 @@ def session_documents(session_id: int):
     return render_template("certificates/session_documents.html", session=session, documents=documents)
 
 
-_FAILED = object()
-
-
-def _commit_or_flash(action):
-    """Run a service call and commit; on a refusal, roll back and show why. Returns _FAILED then."""
-    try:
-        result = action()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _FAILED
-    db.session.commit()
-    return result
-
-
 @bp.route("/sessions/<int:session_id>/attestations/emettre", methods=["POST"])
 @access(ADMIN)
 def issue_session(session_id: int):
@@ -101,8 +86,8 @@ def issue_session(session_id: int):
     form = IssueForm()
     if not form.validate_on_submit():
         abort(400)
-    report = _commit_or_flash(lambda: certificate_service.issue_for_session(session, reissue=form.reissue.data))
-    if report is not _FAILED:
+    report = commit_or_flash(lambda: certificate_service.issue_for_session(session, reissue=form.reissue.data))
+    if report is not REFUSED:
         if report.issued:
             flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
         else:
@@ -120,8 +105,8 @@ def issue_session(session_id: int):
 @access(ADMIN)
 def issue_enrolment(session_id: int, enrolment_id: int):
     enrolment = _load_enrolment(session_id, enrolment_id)
-    documents = _commit_or_flash(lambda: certificate_service.issue_for_enrolment(enrolment))
-    if documents is _FAILED:
+    documents = commit_or_flash(lambda: certificate_service.issue_for_enrolment(enrolment))
+    if documents is REFUSED:
         return _back(session_id)
     if documents:
         flash(_("Documents émis pour %(name)s : %(numbers)s.", name=enrolment.trainee.full_name,
@@ -160,8 +145,8 @@ def send_session(session_id: int):
     session = _load_session(session_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    count = _commit_or_flash(lambda: certificate_service.send_for_session(session))
-    if count is not _FAILED:
+    count = commit_or_flash(lambda: certificate_service.send_for_session(session))
+    if count is not REFUSED:
         flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
                        "Documents envoyés par e-mail à %(num)d stagiaires.", count), "success")
     return _back(session_id)
@@ -171,7 +156,7 @@ def send_session(session_id: int):
 @access(ADMIN)
 def send_enrolment(session_id: int, enrolment_id: int):
     enrolment = _load_enrolment(session_id, enrolment_id)
-    if _commit_or_flash(lambda: certificate_service.send_to_trainee(enrolment)) is not _FAILED:
+    if commit_or_flash(lambda: certificate_service.send_to_trainee(enrolment)) is not REFUSED:
         flash(_("Documents envoyés à %(email)s.", email=enrolment.trainee.email), "success")
     return _back(session_id)
 
