@@ -2,11 +2,15 @@
 after the office edits a programme's objectives, later sessions are asked about the new ones, a session
 started under the old ones keeps them, answered questionnaires never change, and the programme's results
 gather every version."""
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import pytest
 
 from tests import factories
+from tests.unit.test_enrolment_concurrency import _run_together
+from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AuditEntry, Questionnaire, Survey
+from training_app.models import AuditEntry, Programme, Questionnaire, Survey, SurveyParticipation
 from training_app.services import programmes as programme_service
 from training_app.services import sessions as session_service
 from training_app.services import survey_results
@@ -195,3 +199,26 @@ def test_objectives_emptied_leave_the_unanswered_positioning_as_it_is():
     v1 = survey.questionnaire_id
     _edit(programme, ())  # the service takes it (the form asks for one at least): no positioning to build
     assert db.session.get(Survey, survey.id).questionnaire_id == v1
+
+
+def test_an_answer_sent_while_the_office_changed_the_objectives_is_refused_not_kept_on_the_old_questions(app):
+    programme = factories.make_programme(objectives=OLD)
+    waiting = survey_service.attach_positioning(_session(programme, 2031))
+    db.session.commit()
+    trainee = factories.make_enrolment(waiting.session).trainee
+    survey = db.session.get(Survey, waiting.id)
+    old_id = survey.questionnaire_id
+    raw = {q.id: "3" for q in survey.questionnaire.questions if q.type == "rating"}  # the page as answered
+    programme_id = programme.id
+
+    def office_saves(_):  # in its own transaction, between the trainee's page and the answer being kept
+        _edit(db.session.get(Programme, programme_id), NEW)
+
+    assert _run_together(app, 1, office_saves) == []
+    with frozen_at(survey.opens_at + timedelta(minutes=1)), pytest.raises(survey_service.QuestionnaireChanged):
+        survey_service.submit(survey, trainee, raw)
+    db.session.rollback()
+
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+    moved = db.session.get(Survey, waiting.id)
+    assert moved.questionnaire_id != old_id and _asked(moved.questionnaire) == list(NEW)

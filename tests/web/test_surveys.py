@@ -224,6 +224,37 @@ def test_positioning_asks_a_session_planned_after_an_edit_about_the_new_objectiv
     assert "Positionnement avant la formation" in _text(admin_client.get(f"/sessions/{later.id}"))
 
 
+def test_answers_sent_while_the_office_changed_the_objectives_lead_to_the_new_questions(app, client, monkeypatch):
+    """The office saves new objectives while the trainee's answers are on their way: the answers to questions
+    no longer asked are not kept; the trainee is told and shown the new questions."""
+    from tests.unit.test_enrolment_concurrency import _run_together
+    from training_app.models import Programme
+    from training_app.services import programmes as programme_service
+    session = factories.make_session(start=datetime(2030, 3, 25, 9, 30), end=datetime(2030, 3, 26, 18))
+    survey = survey_service.attach_positioning(session, datetime(2030, 3, 1, 9), datetime(2030, 3, 24, 18))
+    trainee = factories.make_enrolment(session).trainee
+    db.session.commit()
+    programme_id, survey_id = session.programme_id, survey.id
+    real_submit = survey_service.submit
+
+    def office_saves_first(*args):
+        def save(_):
+            programme_service.save_programme(db.session.get(Programme, programme_id), {}, ["Conduire une délégation"])
+            db.session.commit()
+        assert _run_together(app, 1, save) == []
+        return real_submit(*args)
+
+    monkeypatch.setattr(survey_service, "submit", office_saves_first)
+    with frozen_at(OPEN):
+        response = client.post(_answer_url(survey, trainee), data=_form(survey, {1: "2", 2: "3"}))
+        assert response.status_code == 302
+        page = _text(client.get(response.headers["Location"]))
+    assert "L'organisme vient de mettre à jour ce questionnaire" in page
+    assert "« Conduire une délégation »" in page and "Préparer une négociation" not in page
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+    assert db.session.get(Survey, survey_id).questionnaire.lineage_id == survey.questionnaire.lineage_id
+
+
 # --- results ---------------------------------------------------------------------------------------
 
 def _answered_survey(anonymous=True, answers=((5, "yes", "Très utile"), (4, "yes", ""), (2, "no", "=1+2"))):

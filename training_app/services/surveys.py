@@ -21,7 +21,7 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
 from training_app.clock import local_now, utcnow
@@ -450,8 +450,8 @@ def _realign(condition) -> int:
     """Move the unanswered positioning surveys matching `condition`, in sessions that follow the catalogue,
     to ensure_positioning()'s version; a session whose course has no objectives keeps its survey as it is.
 
-    The surveys' rows are locked first, then their answers counted: an answer being written (its row
-    holds a key lock on the survey's) is waited for, and seen."""
+    The surveys' rows are locked first, then their answers counted: an answer being written (`submit` holds
+    a shared lock on its survey's row) is waited for, and seen; an answer coming after is refused."""
     surveys = db.session.scalars(
         db.select(Survey).join(Survey.session).join(Survey.questionnaire)
         .where(condition, TrainingSession.taught_title.is_(None), Questionnaire.origin == ORIGIN_POSITIONING)
@@ -631,6 +631,14 @@ class InvalidAnswers(ServiceError):
         self.errors = errors
 
 
+class QuestionnaireChanged(ServiceError):
+    """The survey moved to another version of its questionnaire while the trainee was answering."""
+
+    def __init__(self):
+        super().__init__(_("L'organisme vient de mettre à jour ce questionnaire : les questions ont changé. "
+                           "Merci de répondre aux questions ci-dessous."))
+
+
 def enrolment_for(survey: Survey, trainee: Trainee) -> Enrolment | None:
     """The trainee's enrolment that entitles them to answer, if any."""
     return db.session.scalar(eligible_enrolments(survey.session_id).where(Enrolment.trainee_id == trainee.id)
@@ -725,7 +733,19 @@ def submit(survey: Survey, trainee: Trainee, raw: dict) -> SurveyParticipation:
     Anonymous: the answers wait, naming nobody, in a pending row that `release_pending()` turns into a
     response once the survey is closed; the participation points at nothing. Both are written in this
     transaction: a trainee counts as having answered if and only if their answers are kept.
+
+    The survey's row is read again under a shared lock first, so that the office's changes and this answer
+    happen one after the other: a realignment (`_realign`) waiting for the lock then sees this answer and
+    leaves the survey alone; one that went first makes this answer refused (QuestionnaireChanged), never
+    stored against questions the survey no longer asks. A window changed meanwhile is seen too.
     """
+    questionnaire_id = survey.questionnaire_id
+    try:
+        db.session.refresh(survey, with_for_update={"read": True})
+    except InvalidRequestError:  # removed from the session meanwhile (only possible before any answer)
+        raise ServiceError(_("Ce questionnaire n'est plus proposé.")) from None
+    if survey.questionnaire_id != questionnaire_id:
+        raise QuestionnaireChanged()
     check_can_answer(survey, trainee)
     questionnaire = survey.questionnaire
     values = validate_answers(list(questionnaire.questions), raw)

@@ -439,6 +439,10 @@ def answer(survey_id: int):
             for question_id, message in error.errors.items():
                 form[f"q{question_id}"].errors = [message]
             form.form_errors.append(error.message)
+        except survey_service.QuestionnaireChanged as error:
+            db.session.rollback()
+            flash(error.message, "warning")  # the answers were to questions no longer asked: show the new ones
+            return redirect(url_for("surveys.answer", token=g.trainee_token, survey_id=survey_id))
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(error.message)
