@@ -15,7 +15,7 @@ notifications tagged with an enrolment) and `audit_entries` (by entity).
 """
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -27,7 +27,7 @@ from training_app.formatting import label
 from training_app.models import (AgreementTrainee, AttendanceRecord, AuditEntry, ConvocationSending, Enrolment,
                                  IssuedCertificate, LearningOutcome, MailStatus, OutgoingMail, OutgoingMailAttachment,
                                  Signature,
-                                 SurveyParticipation, SurveyResponse, Trainee, TrainingSession, User)
+                                 SurveyParticipation, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit
 
@@ -160,15 +160,14 @@ def export(trainee: Trainee) -> dict:
 
 def _enrolment_export(enrolment: Enrolment) -> dict:
     session = enrolment.session
-    records = db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)
-                                 .order_by(AttendanceRecord.slot_id)).all()
+    records = {r.slot_id: r for r in db.session.scalars(
+        select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id))}
     signatures = {s.slot_id: s for s in db.session.scalars(
         select(Signature).where(Signature.enrolment_id == enrolment.id))}
-    slots = {s.id: s for s in session.slots}
     attendance = []
-    for slot_id in sorted(set(slots) & ({r.slot_id for r in records} | set(signatures))):
-        slot, record, signature = slots[slot_id], None, signatures.get(slot_id)
-        record = next((r for r in records if r.slot_id == slot_id), None)
+    for slot in sorted((s for s in session.slots if s.id in records or s.id in signatures),
+                       key=lambda s: (s.date, s.start_time)):
+        record, signature = records.get(slot.id), signatures.get(slot.id)
         attendance.append({
             "demi_journee": {"date": _iso(slot.date), "debut": _iso(slot.start_time), "fin": _iso(slot.end_time)},
             "statut": _word(record.status) if record else None,
@@ -189,7 +188,7 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
                                .order_by(AgreementTrainee.id)).all()
     sendings = db.session.scalars(select(ConvocationSending).where(ConvocationSending.enrolment_id == enrolment.id)
                                   .order_by(ConvocationSending.sent_at)).all()
-    record_ids = [r.id for r in records]
+    record_ids = [r.id for r in records.values()]
     return {
         "id": enrolment.id,
         "session": {"id": session.id, "titre": session.title, "debut": _iso(session.start_at),
