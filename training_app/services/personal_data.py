@@ -29,7 +29,7 @@ from training_app.models import (AgreementTrainee, AttendanceRecord, AuditEntry,
                                  Signature,
                                  SurveyParticipation, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
-from training_app.services import ServiceError, audit
+from training_app.services import ServiceError, audit, flush_or_refuse
 
 # Every table pointing at a trainee (trainee_id) or at one of their enrolments (enrolment_id), and what the
 # export calls it. tests/unit/test_personal_data.py compares this with the foreign keys of the schema.
@@ -296,7 +296,9 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         db.session.execute(delete(AuditEntry).where(AuditEntry.entity_type == "trainees",
                                                     AuditEntry.entity_id == trainee_id))
         db.session.delete(trainee)
-        db.session.flush()
+        # An enrolment made for them at this very moment keeps them (its foreign key refuses the delete).
+        flush_or_refuse(_("Une inscription de cette personne vient d'être enregistrée : rien n'a été effacé. "
+                          "Rechargez la page."))
         erasure = Erasure(trainee_id, deleted=True, removed=removed)
         entity = _Gone(trainee_id)
     else:
