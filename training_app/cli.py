@@ -1,5 +1,5 @@
-"""flask commands: seed-demo, create-user, reset-password, send-mail, certificates issue, surveys release, funding
-export."""
+"""flask commands: seed-demo, create-user, reset-password, send-mail, purge-expired, certificates issue, surveys
+release, funding export."""
 import click
 from flask import current_app
 
@@ -12,6 +12,7 @@ def register(app) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(reset_password)
     app.cli.add_command(send_mail)
+    app.cli.add_command(purge_expired)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(surveys_cli)
     from training_app.cli_funding import funding
@@ -69,6 +70,37 @@ def send_mail(wait_seconds: float) -> None:
     click.echo(f"{handed} courriel(s) en attente repris ; "
                f"{'tous traités' if finished else 'certains restent en attente'} ; "
                f"{attention} à regarder (en échec, ou en attente depuis plus de 30 minutes).")
+
+
+@click.command("purge-expired")
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted or erased, change nothing.")
+def purge_expired(dry_run: bool) -> None:
+    """Delete the e-mails sent or filed more than MAIL_KEEP_DAYS ago, and erase the personal data of the trainees
+    whose last session ended more than RECORD_RETENTION_YEARS ago (e.g. from cron, monthly)."""
+    from training_app.services import personal_data
+
+    plan = personal_data.purge_plan()
+    config = current_app.config
+    verb = "seraient" if dry_run else "sont"
+    click.echo(f"{len(plan.mail_ids)} courriel(s) envoyé(s) ou classé(s) depuis plus de {config['MAIL_KEEP_DAYS']} "
+               f"jours {verb} supprimé(s).")
+    click.echo(f"{len(plan.trainees)} stagiaire(s) dont la dernière session s'est terminée il y a plus de "
+               f"{config['RECORD_RETENTION_YEARS']} ans {verb} effacé(e)s :")
+    for trainee in plan.trainees:
+        click.echo(f"  n° {trainee.id} {trainee.full_name}")
+    if dry_run:
+        db.session.rollback()
+        click.echo("Essai (--dry-run) : rien n'a été modifié.")
+        return
+    try:
+        erasures = personal_data.purge(plan)
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    deleted = sum(1 for e in erasures if e.deleted)
+    click.echo(f"Fait : {len(plan.mail_ids)} courriel(s) supprimé(s), {len(erasures)} stagiaire(s) effacé(e)s "
+               f"(dont {deleted} supprimé(e)s entièrement, sans document à conserver).")
 
 
 @click.command("reset-password")

@@ -69,6 +69,8 @@ class Config:
     ATTENDANCE_UPLOAD_MAX_BYTES = int(os.environ.get("ATTENDANCE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
     # Records (attendance, certificates, funding evidence) are kept this many years.
     RECORD_RETENTION_YEARS = int(os.environ.get("RECORD_RETENTION_YEARS", 6))
+    # `flask purge-expired` deletes the e-mails sent or filed more than this many days ago.
+    MAIL_KEEP_DAYS = int(os.environ.get("MAIL_KEEP_DAYS", 90))
     # Convert issued documents to PDF through LibreOffice when it is installed.
     DOCUMENTS_AS_PDF = _bool("DOCUMENTS_AS_PDF", False)
 

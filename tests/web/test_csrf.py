@@ -23,6 +23,7 @@ def test_every_post_route_requires_a_csrf_token(app):
         assert "Le formulaire a expiré" in response.get_data(as_text=True)
         checked.append(url)
     assert "/sessions/nouvelle" in checked
+    assert f"/stagiaires/{values['trainee_id']}/effacer" in checked  # a trainee's personal data erased
     user_id = values["user_id"]  # staff accounts: edit, temporary password, activation
     assert {f"/admin/comptes/{user_id}/modifier", f"/admin/comptes/{user_id}/mot-de-passe",
             f"/admin/comptes/{user_id}/activation"} <= set(checked)

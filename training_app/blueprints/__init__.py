@@ -9,6 +9,7 @@ from training_app.blueprints.funding import bp as funding
 from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
 from training_app.blueprints.outcomes import bp as outcomes
+from training_app.blueprints.personal_data import bp as personal_data
 from training_app.blueprints.public import bp as public
 from training_app.blueprints.sessions import bp as sessions
 from training_app.blueprints.surveys import bp as surveys
@@ -26,6 +27,7 @@ BLUEPRINTS = [
     health,
     organisation,
     outcomes,
+    personal_data,
     public,
     sessions,
     surveys,

@@ -62,8 +62,15 @@ class Trainee(db.Model):
     # Bumped to revoke every personal link issued so far.
     link_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Personal data erased on request or at the end of the retention period (services/personal_data.erase):
+    # the names, employer and job title the kept records need stay; the e-mail address is a placeholder.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     employer: Mapped[Employer | None] = relationship()
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def full_name(self) -> str:

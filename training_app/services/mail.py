@@ -72,9 +72,16 @@ def _new_claim() -> str:
 
 
 def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str = "") -> Mail:
-    """Write a message in the current transaction; it leaves once the transaction commits."""
-    message = Mail(to=[to] if isinstance(to, str) else list(to), subject=subject, body=body,
-                   attachments=list(attachments), tag=tag)
+    """Write a message in the current transaction; it leaves once the transaction commits.
+
+    The placeholder address of a trainee whose data was erased (services/personal_data) receives nothing: a
+    message to nobody else is not written at all."""
+    from training_app.services.personal_data import is_erased_address
+
+    message = Mail(to=[a for a in ([to] if isinstance(to, str) else list(to)) if not is_erased_address(a)],
+                   subject=subject, body=body, attachments=list(attachments), tag=tag)
+    if not message.to:
+        return message
     sending = bool(current_app.config.get("MAIL_SERVER"))
     if sending:  # this process sends it, right after the commit
         message.claim, message.claimed_at = _new_claim(), message.queued_at

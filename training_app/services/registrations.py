@@ -201,6 +201,8 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
     unique: another trainee's address is refused, nothing changed. A new address revokes every personal link
     (they went to the old one) and e-mails a new link to the new address. Audited on the trainee.
     """
+    if trainee.erased_at is not None:
+        raise ServiceError(_("Les données de cette personne ont été effacées : sa fiche ne se modifie plus."))
     details = details.cleaned()
     if details.category not in set(TraineeCategory):
         raise ServiceError(_("Choisissez une catégorie de la liste."), "category")

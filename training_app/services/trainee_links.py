@@ -26,7 +26,16 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def make_token(trainee: Trainee) -> str:
-    return _serializer().dumps({"t": trainee.id, "v": trainee.link_version})
+    data = {"t": trainee.id, "v": trainee.link_version}
+    if trainee.created_at is not None:
+        data["c"] = _created(trainee)
+    return _serializer().dumps(data)
+
+
+def _created(trainee: Trainee) -> str:
+    """When the trainee was created: a link names this person, not whoever gets their id once they were
+    deleted (services/personal_data; SQLite gives the highest id again once its row is gone)."""
+    return trainee.created_at.isoformat()
 
 
 def personal_url(trainee: Trainee, endpoint: str = "trainee.home", **values) -> str:
@@ -53,7 +62,7 @@ def trainee_from_token(token: str) -> Trainee:
     if not isinstance(data, dict):
         raise LinkError("invalid")
     trainee = db.session.get(Trainee, data.get("t")) if isinstance(data.get("t"), int) else None
-    if trainee is None:
+    if trainee is None or ("c" in data and trainee.created_at is not None and data["c"] != _created(trainee)):
         raise LinkError("unknown")
     if trainee.link_version != data.get("v"):
         raise LinkError("revoked")

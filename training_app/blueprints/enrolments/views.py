@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
 from training_app.blueprints.enrolments import bp
+from training_app.blueprints.personal_data.forms import EraseForm
 from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, ImportConfirmForm,
                                                       ImportUploadForm, MoveForm, PostForm, PublicRegistrationForm,
                                                       ReasonForm, SendAllForm, TraineeCancelForm, TraineeForm,
@@ -93,7 +94,7 @@ def enrol_create(session_id: int):
 def _enrol_choices(form: EnrolForm) -> None:
     trainees = db.session.execute(
         db.select(Trainee.id, Trainee.last_name, Trainee.first_name, Trainee.email)
-        .order_by(Trainee.last_name, Trainee.first_name)).all()
+        .where(Trainee.erased_at.is_(None)).order_by(Trainee.last_name, Trainee.first_name)).all()
     form.trainee_id.choices = [(0, _("— Nouveau ou nouvelle stagiaire (remplir ci-dessous) —"))] + [
         (t.id, f"{t.last_name.upper()} {t.first_name} <{t.email}>") for t in trainees]
     employers = db.session.execute(db.select(Employer.id, Employer.name, Employer.siret).order_by(Employer.name)).all()
@@ -104,7 +105,7 @@ def _enrol_choices(form: EnrolForm) -> None:
 def _trainee_for(form: EnrolForm) -> Trainee:
     if form.trainee_id.data:
         trainee = db.session.get(Trainee, form.trainee_id.data)
-        if trainee is None:
+        if trainee is None or trainee.erased_at is not None:
             raise ServiceError(_("Ce ou cette stagiaire n'existe plus."), "trainee_id")
         return trainee
     details = _details(form)
@@ -275,7 +276,7 @@ def trainee_edit(enrolment_id: int):
         else:
             flash(_("Fiche de %(name)s enregistrée.", name=trainee.full_name), "success")
         return _to_enrolment(enrolment_id)
-    return render_template("enrolments/trainee_form.html", form=form, enrolment=enrolment,
+    return render_template("enrolments/trainee_form.html", form=form, enrolment=enrolment, erase_form=EraseForm(),
                            trainee=enrolment.trainee, history=[e for e in audit.history(enrolment.trainee)
                                                                if e.action == "details_changed"])
 

@@ -1,0 +1,332 @@
+"""A trainee's personal data (services/personal_data.py): export, erasure on request, retention."""
+import io
+import json
+from datetime import datetime
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from tests import certificate_course, factories
+from training_app.clock import frozen_at
+from training_app.documents import attendance_sheet, storage
+from training_app.extensions import db
+from training_app.models import (AgreementTrainee, AttendanceRecord, AuditEntry, ConvocationSending, Enrolment,
+                                 IssuedCertificate, LearningOutcome, OutgoingMail, Signature, SurveyAnswer,
+                                 SurveyParticipation, SurveyResponse, Trainee)
+from training_app.services import ServiceError, audit, mail, personal_data, trainee_links
+from training_app.services import certificates as certificate_service
+from training_app.services import funding as funding_service
+from training_app.services import registrations
+from training_app.services.registrations import PersonDetails
+from training_app.services.surveys import QuestionData
+
+SURVEY_OPENS, SURVEY_CLOSES = datetime(2018, 12, 14, 9, 30), datetime(2018, 12, 28, 18, 0)
+
+
+def _count(model, **where) -> int:
+    query = db.select(db.func.count()).select_from(model)
+    for name, value in where.items():
+        query = query.where(getattr(model, name) == value)
+    return db.session.scalar(query)
+
+
+def _course_with_everything():
+    """The completed December 2018 course: Awa (no employer) and Julien signed every half-day; Awa has a
+    result per objective, both documents issued, a funding line, a named and an anonymous answer, a convocation
+    and e-mails. Returns (course, awa's enrolment, julien's enrolment, claim)."""
+    course = certificate_course.completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    awa.trainee.phone = "06 11 22 33 44"
+    db.session.commit()
+    certificate_course.assess(course, awa, {1: ("acquired", "Très bien"), 2: ("partly_acquired", "À consolider")})
+    certificate_service.issue_for_session(course.session)
+    db.session.commit()
+    funder = factories.make_funder("Uniformation")
+    factories.make_agreement(course.session, [awa, julien], funder=funder, file_number="UNI-2018-42",
+                             travel_agreed_cents=3000, travel_actual_cents=2500)
+    claim = factories.make_claim(funder, course.session)
+    named = factories.make_survey(course.session, factories.make_questionnaire(
+        [QuestionData("rating", "Votre note ?"), QuestionData("free_text", "Un mot ?", required=False)],
+        anonymous=False, title="Bilan nominatif"), SURVEY_OPENS, SURVEY_CLOSES)
+    anonymous = factories.make_survey(course.session, factories.make_questionnaire(
+        [QuestionData("free_text", "Secret ?", required=False)], anonymous=True, title="Bilan anonyme"),
+        SURVEY_OPENS, SURVEY_CLOSES)
+    factories.answer_survey(named, awa.trainee, {1: 4, 2: "Merci pour tout"})
+    factories.answer_survey(named, julien.trainee, {1: 5, 2: "Parfait, Julien"})
+    factories.answer_survey(anonymous, awa.trainee, {1: "réponse anonyme d'Awa"})
+    factories.make_convocation_sending(awa)
+    audit.record(awa, "confirmed", actor_label="Claire Bernard", from_state="requested", to_state="confirmed")
+    mail.queue(awa.trainee.email, "Votre convocation", "Bonjour Awa, votre lien : http://exemple/moi/SECRET")
+    mail.queue(julien.trainee.email, "Votre convocation", "Bonjour Julien")
+    db.session.commit()
+    return course, awa, julien, claim
+
+
+def _dump(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+# --- export ------------------------------------------------------------------------------------------------
+
+def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_another():
+    course, awa, julien, _claim = _course_with_everything()
+    data = personal_data.export(awa.trainee)
+    json.dumps(data, ensure_ascii=False)  # plain data: it is written as JSON as it is
+    person = data["personne"]
+    assert (person["prenom"], person["nom"], person["adresse_email"], person["telephone"], person["fonction"]) == (
+        "Awa", "Diallo", awa.trainee.email, "06 11 22 33 44", "Assistante sociale")
+    assert data["structure_employeuse"] is None  # Awa pays for herself in the course
+    [enrolment] = data["inscriptions"]
+    assert enrolment["etat"] == "Confirmée" and enrolment["session"]["titre"] == course.session.title
+    [entry] = enrolment["historique"]
+    assert (entry["par"], entry["etat_precedent"], entry["nouvel_etat"]) == ("Claire Bernard", "requested", "confirmed")
+    assert len(enrolment["emargement"]) == 6
+    first = enrolment["emargement"][0]
+    assert first["statut"] == "présent·e" and first["minutes_suivies"] == 240
+    signature = first["signature"]
+    assert signature["methode"] == "sur l'appareil du formateur ou de la formatrice"
+    assert signature["image"] == "image de signature conservée" and "adresse_ip" in signature
+    assert "appareil" in signature and signature["signee_le"].startswith("2018-12-11T")
+    assert [(o["objectif"], o["resultat"], o["commentaire"]) for o in enrolment["acquis"]] == [
+        (certificate_course.OBJECTIVES[0], "Acquis", "Très bien"),
+        (certificate_course.OBJECTIVES[1], "Partiellement acquis", "À consolider")]
+    documents = {d["type"]: d for d in enrolment["attestations"]}
+    issued = certificate_service.current_documents(awa)
+    assert set(documents) == {"attestation individuelle de fin de formation", "certificat de réalisation"}
+    assert documents["certificat de réalisation"]["numero"] == issued["realisation"].number
+    assert documents["certificat de réalisation"]["code_de_verification"] == issued["realisation"].verification_code
+    [line] = enrolment["financements"]
+    assert (line["financeur"], line["numero_de_dossier"], line["frais_annexes_centimes"]["travel"]) == (
+        "Uniformation", "UNI-2018-42", {"accordes": 3000, "reels": 2500})
+    [sending] = enrolment["convocations"]
+    assert sending["a"] == awa.trainee.email
+    surveys = {s["questionnaire"]: s for s in data["questionnaires"]}
+    assert surveys["Bilan nominatif"]["reponses"] == [{"question": "Votre note ?", "reponse": 4},
+                                                     {"question": "Un mot ?", "reponse": "Merci pour tout"}]
+    assert surveys["Bilan anonyme"]["anonyme"] is True
+    assert "sans lien avec vous" in surveys["Bilan anonyme"]["reponses"]
+    assert [m["objet"] for m in data["courriels"]] == ["Votre convocation"]
+    text = _dump(data)
+    assert "réponse anonyme d'Awa" not in text  # anonymous answers are not tied to her
+    assert "SECRET" not in text and "http" not in text  # never the bodies (their personal links)
+    # Nothing of Julien.
+    assert "Julien" not in text and "Bihan" not in text and julien.trainee.email not in text
+    assert "Parfait" not in text
+
+
+def test_every_table_pointing_at_a_trainee_or_an_enrolment_is_covered():
+    """A new table with a trainee_id or enrolment_id must be added to the export and the erasure
+    (personal_data.PERSON_TABLES), or this fails."""
+    pointing = set()
+    for table in db.metadata.sorted_tables:
+        for key in table.foreign_keys:
+            if key.column.table.name in ("trainees", "enrolments"):
+                pointing.add(table.name)
+    assert pointing | {"enrolments"} == set(personal_data.PERSON_TABLES)
+
+
+# --- erasure -----------------------------------------------------------------------------------------------
+
+def _rows() -> dict:
+    with db.engine.connect() as conn:
+        return {table.name: sorted(map(tuple, conn.execute(table.select())), key=repr)
+                for table in db.metadata.sorted_tables}
+
+
+def test_erasure_is_refused_while_an_upcoming_enrolment_is_live(outbox):
+    trainee = factories.make_trainee("Awa", "Diallo", phone="06 00 00 00 00")
+    factories.enrol(factories.make_session(start=datetime(2030, 3, 5, 14, 0)), trainee)  # waiting for it
+    admin = factories.make_user("admin")
+    before = _rows()
+    with frozen_at(datetime(2029, 6, 1, 10, 0)):
+        with pytest.raises(ServiceError) as refused:
+            personal_data.erase(trainee, "Demande de la personne", admin)
+    db.session.rollback()
+    assert "inscription en cours" in refused.value.message and "annulez-la d'abord" in refused.value.message
+    assert _rows() == before
+
+
+def test_a_reason_is_required():
+    trainee = factories.make_trainee()
+    with pytest.raises(ServiceError) as refused:
+        personal_data.erase(trainee, "  ", None)
+    assert refused.value.field == "reason" and "motif" in refused.value.message
+
+
+def test_a_person_without_kept_records_is_deleted_entirely(outbox):
+    admin = factories.make_user("admin", name="Alice Admin")
+    other = factories.make_trainee("Julien", "Martin")
+    session = factories.make_session(start=datetime(2030, 3, 5, 14, 0))
+    kept = factories.enrol(session, other)
+    trainee = factories.make_trainee("Awa", "Diallo", email="awa@exemple.org")
+    enrolment = factories.enrol(session, trainee)
+    from training_app.services import enrolments
+    enrolments.cancel(enrolment, "Ne peut pas venir")
+    registrations.update_trainee(trainee, PersonDetails(
+        civility="Mme", first_name="Awa", last_name="Diallo", email="awa.diallo@exemple.org", phone="",
+        job_title="", category="employee", employer_name="", employer_siret=""), actor=admin)
+    factories.make_convocation_sending(enrolment)
+    old_link = factories.personal_path(trainee).rsplit("/", 1)[1]
+    mail.queue("awa@exemple.org", "Votre inscription", "Bonjour")  # to her former address
+    mail.queue("formation@example.org", "Inscription : Awa Diallo", "awa@exemple.org",
+               tag=f"office:enrolment:{enrolment.id}")  # the office told of her registration
+    to_julien = mail.queue(other.email, "Votre inscription", "Bonjour")
+    db.session.commit()
+    trainee_id, enrolment_id = trainee.id, enrolment.id
+    assert _count(OutgoingMail) == 4 and _count(Enrolment) == 2 and _count(ConvocationSending) == 1
+    mails_to_others = [to_julien.record_id]
+    with frozen_at(datetime(2029, 6, 1, 10, 0)):
+        erasure = personal_data.erase(trainee, "Demande de la personne du 1er juin", admin)
+    db.session.commit()
+    assert erasure.deleted
+    assert db.session.get(Trainee, trainee_id) is None and db.session.get(Enrolment, enrolment_id) is None
+    assert _count(Enrolment) == 1 and _count(Trainee) == 1 and _count(ConvocationSending) == 0
+    assert [m.id for m in db.session.scalars(db.select(OutgoingMail))] == mails_to_others
+    assert db.session.get(Enrolment, kept.id) is not None
+    entries = db.session.scalars(db.select(AuditEntry).where(db.or_(
+        (AuditEntry.entity_type == "trainees") & (AuditEntry.entity_id == trainee_id),
+        (AuditEntry.entity_type == "enrolments") & (AuditEntry.entity_id == enrolment_id)))).all()
+    [entry] = entries
+    assert (entry.action, entry.reason, entry.actor_id) == (
+        "personal_data_erased", "Demande de la personne du 1er juin", admin.id)
+    assert "awa" not in json.dumps(entry.details).lower() and "diallo" not in json.dumps(entry.details).lower()
+    # A new registration with the same address makes a new person, whom her old links never open (even when
+    # the database gives her id again, as SQLite does), and whose export does not show her erasure.
+    again, created = registrations.find_or_create_trainee(PersonDetails(
+        civility="Mme", first_name="Awa", last_name="Diallo", email="awa@exemple.org", phone="", job_title="",
+        category="employee", employer_name="", employer_siret=""))
+    db.session.commit()
+    assert created and db.session.get(Trainee, trainee_id) in (None, again)
+    with pytest.raises(trainee_links.LinkError) as refused:
+        trainee_links.trainee_from_token(old_link)
+    assert refused.value.reason == "unknown"
+    assert trainee_links.trainee_from_token(trainee_links.make_token(again)).id == again.id
+    assert personal_data.export(again)["historique_de_la_fiche"] == []
+
+
+def _documents_read_back(course, claim) -> dict:
+    docs = db.session.scalars(db.select(IssuedCertificate).order_by(IssuedCertificate.id)).all()
+    claim = db.session.get(type(claim), claim.id)
+    with frozen_at(datetime(2019, 1, 10, 10, 0)):
+        funding_service.refresh(claim)
+    book = openpyxl.load_workbook(io.BytesIO(funding_service.workbook_bytes(claim)))
+    grid = openpyxl.load_workbook(io.BytesIO(attendance_sheet.excel_grid(course.session)))
+    return {
+        "sheet": factories.docx_text(attendance_sheet.word_sheet(course.session)),
+        "grid": [[c.value for c in row] for ws in grid for row in ws.iter_rows()],
+        "certificates": [(d.number, d.sha256, factories.docx_text(storage.read(d.storage_path))) for d in docs],
+        "claim": [[c.value for c in row] for ws in book for row in ws.iter_rows()],
+    }
+
+
+def test_a_person_with_kept_records_keeps_them_unchanged_and_loses_the_rest(outbox):
+    course, awa, julien, claim = _course_with_everything()
+    admin = factories.make_user("admin", name="Alice Admin")
+    trainee = awa.trainee
+    old_email, old_link = trainee.email, factories.personal_path(trainee).rsplit("/", 1)[1]
+    before = _documents_read_back(course, claim)
+    assert "Awa DIALLO" in before["sheet"] or "DIALLO" in before["sheet"]
+    assert any("Assistante sociale" in str(row) for row in before["claim"])
+    kept_counts = {m: _count(m) for m in (AttendanceRecord, Signature, IssuedCertificate, AgreementTrainee,
+                                          LearningOutcome)}
+    answers_before = _count(SurveyAnswer)
+    with frozen_at(datetime(2019, 6, 1, 10, 0)):
+        erasure = personal_data.erase(trainee, "Demande de la personne", admin)
+    db.session.commit()
+    db.session.expire_all()
+    assert not erasure.deleted and erasure.kept["attendance_records"] == 6 and erasure.kept["certificates"] == 2
+    assert _documents_read_back(course, claim) == before  # sheets, certificates and the claim say the same
+    assert {m: _count(m) for m in kept_counts} == kept_counts
+    trainee = db.session.get(Trainee, trainee.id)
+    assert (trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title) == (
+        "Awa", "Diallo", "Mme", "Assistante sociale")
+    assert trainee.email != old_email and personal_data.is_erased_address(trainee.email)
+    assert trainee.phone == "" and trainee.erased_at.date() == datetime(2019, 6, 1).date()
+    # The signatures' address and device stay: they are the attendance record's evidence.
+    assert all(s.signer_name for s in db.session.scalars(db.select(Signature).where(
+        Signature.enrolment_id == awa.id)))
+    # Named answers gone (hers only), the fact that she answered kept; the anonymous answers untouched.
+    assert _count(SurveyAnswer) == answers_before - 2
+    assert _count(SurveyParticipation, trainee_id=trainee.id) == 2
+    assert _count(SurveyResponse) == 1
+    # E-mails to her gone, Julien's kept.
+    assert [m.recipients for m in db.session.scalars(db.select(OutgoingMail))] == [[julien.trainee.email]]
+    # Her convocation's sending stays (when and how), without the address.
+    [sending] = db.session.scalars(db.select(ConvocationSending)).all()
+    assert sending.enrolment_id == awa.id and sending.sent_to == "[effacé]"
+    # Her old personal links no longer open.
+    with pytest.raises(trainee_links.LinkError) as refused:
+        trainee_links.trainee_from_token(old_link)
+    assert refused.value.reason == "revoked"
+    # One audit entry, without the erased data; no trace of her address or phone left in the audit trail.
+    [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "personal_data_erased")).all()
+    assert (entry.entity_type, entry.entity_id, entry.actor_id, entry.reason) == (
+        "trainees", trainee.id, admin.id, "Demande de la personne")
+    trail = json.dumps([(e.reason, e.details) for e in db.session.scalars(db.select(AuditEntry))], default=str)
+    assert old_email not in trail and "06 11 22 33 44" not in trail
+    # She receives no more e-mail, and is erased once only.
+    outbox.clear()
+    mail.queue(trainee.email, "Rappel", "Bonjour")
+    trainee_links.send_new_link(old_email)
+    db.session.commit()
+    assert outbox == [] and _count(OutgoingMail) == 1
+    with pytest.raises(ServiceError):
+        personal_data.erase(trainee, "Encore", admin)
+    # The export says what is left.
+    data = personal_data.export(trainee)
+    assert data["personne"]["adresse_email"] == "" and data["personne"]["donnees_effacees_le"]
+
+
+def test_a_failure_in_the_middle_leaves_everything_as_it_was(monkeypatch):
+    course, awa, julien, claim = _course_with_everything()
+    before = _rows()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disque plein")
+    monkeypatch.setattr(personal_data, "_scrub_audit", broken)  # after mails, answers and enrolments went
+    with pytest.raises(RuntimeError):
+        personal_data.erase(awa.trainee, "Demande", None, actor_label="test")
+    db.session.rollback()
+    assert _rows() == before
+
+
+# --- retention ---------------------------------------------------------------------------------------------
+
+def _run(app, *args):
+    result = CliRunner().invoke(app.cli, ["purge-expired", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what_expired(app):
+    course, awa, julien, _claim = _course_with_everything()  # the course ended on 14 Dec 2018
+    recent = factories.make_trainee("Karim", "Recent", email="karim@exemple.org")
+    factories.make_enrolment(factories.make_session(start=datetime(2024, 3, 5, 14, 0), end=datetime(2024, 3, 8, 12, 30),
+                                                    status="completed"), recent)
+    with frozen_at(datetime(2018, 12, 20, 8, 0)):
+        old_sent = mail.queue("ancien@exemple.org", "Ancien", "x")
+    db.session.commit()
+    db.session.execute(db.update(OutgoingMail).where(OutgoingMail.id == old_sent.record_id).values(
+        status="sent", sent_at=datetime(2018, 12, 20, 8, 1)))
+    db.session.commit()
+    captured = _count(OutgoingMail)
+    before = _rows()
+    with frozen_at(datetime(2025, 1, 15, 10, 0)):  # six years after December 2018
+        output = _run(app, "--dry-run")
+    assert "1 courriel(s)" in output and "2 stagiaire(s)" in output and "Awa Diallo" in output
+    assert "Karim" not in output and "rien n'a été modifié" in output
+    assert _rows() == before
+    with frozen_at(datetime(2025, 1, 15, 10, 0)):
+        output = _run(app)
+    assert "Fait : 1 courriel(s) supprimé(s), 2 stagiaire(s) effacé(e)s" in output
+    db.session.expire_all()
+    assert db.session.get(OutgoingMail, old_sent.record_id) is None
+    assert _count(OutgoingMail) == captured - 1 - 2  # the captured messages to Awa and Julien went with them
+    erased = {t.last_name: t for t in db.session.scalars(db.select(Trainee))}
+    assert erased["Diallo"].erased_at and erased["Le Bihan"].erased_at and erased["Recent"].erased_at is None
+    [entry, _other] = db.session.scalars(db.select(AuditEntry).where(
+        AuditEntry.action == "personal_data_erased").order_by(AuditEntry.entity_id)).all()
+    assert (entry.reason, entry.actor_label) == ("durée de conservation échue", "flask purge-expired")
+    with frozen_at(datetime(2025, 1, 15, 10, 0)):
+        assert "0 stagiaire(s)" in _run(app, "--dry-run")

@@ -1,0 +1,130 @@
+"""The trainee's page: "Exporter ses données" and "Effacer ses données" (administrators only)."""
+import html
+import json
+import re
+from datetime import datetime
+
+import pytest
+
+from tests import certificate_course, factories
+from training_app.extensions import db
+from training_app.models import AuditEntry, Trainee
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.unescape(response.get_data(as_text=True))))
+
+
+def _rows():
+    with db.engine.connect() as conn:
+        return {table.name: sorted(map(tuple, conn.execute(table.select())), key=repr)
+                for table in db.metadata.sorted_tables if table.name != "data_version"}
+
+
+def _page(enrolment) -> str:
+    return f"/inscriptions/{enrolment.id}/stagiaire"
+
+
+def _attended():
+    """Élodie attended the completed December 2018 course: her attendance is kept."""
+    course = certificate_course.completed_course(trainees=("Élodie Le Goff", "Julien Le Bihan"))
+    enrolment = course.enrolments[0]
+    enrolment.trainee.phone = "06 12 34 56 78"
+    db.session.commit()
+    return enrolment
+
+
+def test_the_export_downloads_as_indented_utf8_json(admin_client):
+    enrolment = _attended()
+    trainee = enrolment.trainee
+    page = _text(admin_client.get(_page(enrolment)))
+    assert "Exporter ses données" in page and "Effacer ses données" in page
+    response = admin_client.get(f"/stagiaires/{trainee.id}/donnees.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="donnees-{trainee.id}.json"'
+    raw = response.get_data()
+    assert "Élodie".encode() in raw and b'\n  "personne": {' in raw  # UTF-8 as it is, indented
+    data = json.loads(raw.decode("utf-8"))
+    assert data["personne"]["prenom"] == "Élodie" and data["personne"]["telephone"] == "06 12 34 56 78"
+    assert len(data["inscriptions"][0]["emargement"]) == 6
+
+
+@pytest.mark.parametrize("who", ["trainer", "trainee", "anonymous"])
+def test_only_administrators_export_or_erase(app, trainer_client, who):
+    enrolment = _attended()
+    trainee = enrolment.trainee
+    if who == "trainer":
+        client = trainer_client
+    else:
+        client = app.test_client()
+        if who == "trainee":
+            assert client.get(factories.personal_path(trainee)).status_code == 200
+    for response in (client.get(f"/stagiaires/{trainee.id}/donnees.json"),
+                     client.post(f"/stagiaires/{trainee.id}/effacer", data={"reason": "x", "confirm": "y"})):
+        if who == "trainer":
+            assert response.status_code == 403
+        else:
+            assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(Trainee, trainee.id).erased_at is None
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"reason": "", "confirm": "y"}, "Indiquez le motif de l'effacement"),
+    ({"reason": "   ", "confirm": "y"}, "Indiquez le motif de l'effacement"),
+    ({"reason": "Demande de la personne"}, "Cochez la case pour confirmer l'effacement"),
+    ({"reason": "x" * 501, "confirm": "y"}, "Le motif dépasse 500 caractères"),
+])
+def test_a_missing_reason_or_confirmation_erases_nothing(admin_client, data, message):
+    enrolment = _attended()
+    before = _rows()
+    response = admin_client.post(f"/stagiaires/{enrolment.trainee_id}/effacer", data=data)
+    assert response.status_code == 200 and message in _text(response)
+    assert _rows() == before
+
+
+def test_a_live_upcoming_enrolment_is_refused_with_a_french_message(admin_client):
+    trainee = factories.make_trainee("Awa", "Diallo")
+    enrolment = factories.enrol(factories.make_session(start=datetime(2030, 3, 5, 14, 0)), trainee)
+    before = _rows()
+    response = admin_client.post(f"/stagiaires/{trainee.id}/effacer",
+                                 data={"reason": "Demande", "confirm": "y"}, follow_redirects=True)
+    text = _text(response)
+    assert "Awa Diallo a une inscription en cours" in text and "annulez-la d'abord" in text
+    assert "Modifier la fiche de Mme Awa DIALLO" in text  # back on her page
+    assert _rows() == before and enrolment.id
+
+
+def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbox):
+    enrolment = _attended()
+    trainee = enrolment.trainee
+    email, link = trainee.email, factories.personal_path(trainee)
+    response = admin_client.post(f"/stagiaires/{trainee.id}/effacer",
+                                 data={"reason": "Demande écrite du 2 mars", "confirm": "y"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(_page(enrolment))
+    text = _text(admin_client.get(response.headers["Location"]))
+    assert "Les données de Élodie Le Goff sont effacées" in text
+    assert "Conservés, car les documents obligatoires les impriment" in text and "feuilles d'émargement (6)" in text
+    assert "Données effacées le" in text and email not in text and "06 12 34 56 78" not in text
+    assert 'name="email"' not in admin_client.get(_page(enrolment)).get_data(as_text=True)
+    detail = _text(admin_client.get(f"/inscriptions/{enrolment.id}"))
+    assert "Données effacées le" in detail and email not in detail and "06 12 34 56 78" not in detail
+    assert app.test_client().get(link).status_code == 403
+    [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "personal_data_erased")).all()
+    assert (entry.reason, entry.actor_label) == ("Demande écrite du 2 mars", "Alice Admin")
+    # The form is gone; a second erasure is refused.
+    again = admin_client.post(f"/stagiaires/{trainee.id}/effacer", data={"reason": "Encore", "confirm": "y"},
+                              follow_redirects=True)
+    assert "ont déjà été effacées" in _text(again)
+
+
+def test_a_person_without_records_is_deleted_and_the_flash_says_so(admin_client):
+    trainee = factories.make_trainee("Awa", "Diallo")
+    enrolment = factories.make_enrolment(factories.make_session(), trainee, status="cancelled")
+    trainee_id, page = trainee.id, _page(enrolment)
+    response = admin_client.post(f"/stagiaires/{trainee_id}/effacer",
+                                 data={"reason": "Demande", "confirm": "y"}, follow_redirects=True)
+    assert "la personne a été supprimée entièrement" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Trainee, trainee_id) is None
+    assert admin_client.get(page).status_code == 404

@@ -1,0 +1,55 @@
+"""Export and erasure of a trainee's personal data, from the trainee's page (administrators only)."""
+import json
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from training_app.access import ADMIN, access
+from training_app.blueprints.personal_data import bp
+from training_app.blueprints.personal_data.forms import EraseForm
+from training_app.extensions import db
+from training_app.forms import REFUSED, commit_or_flash
+from training_app.models import Enrolment, Trainee
+from training_app.services import personal_data
+
+
+def trainee_page(trainee: Trainee):
+    """The trainee's page (their details, reached through an enrolment), or the erasure page without one."""
+    enrolment_id = db.session.scalar(db.select(Enrolment.id).where(Enrolment.trainee_id == trainee.id)
+                                     .order_by(Enrolment.requested_at.desc(), Enrolment.id.desc()).limit(1))
+    if enrolment_id is None:
+        return url_for("personal_data.erase", trainee_id=trainee.id)
+    return url_for("enrolments.trainee_edit", enrolment_id=enrolment_id)
+
+
+@bp.route("/stagiaires/<int:trainee_id>/donnees.json")
+@access(ADMIN)
+def export(trainee_id: int):
+    trainee = db.get_or_404(Trainee, trainee_id)
+    body = json.dumps(personal_data.export(trainee), ensure_ascii=False, indent=2, default=str)
+    return Response(body.encode("utf-8"), mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="donnees-{trainee.id}.json"', "Cache-Control": "no-store"})
+
+
+@bp.route("/stagiaires/<int:trainee_id>/effacer", methods=["GET", "POST"])
+@access(ADMIN)
+def erase(trainee_id: int):
+    trainee = db.get_or_404(Trainee, trainee_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        name, back = trainee.full_name, trainee_page(trainee)
+        erasure = commit_or_flash(lambda: personal_data.erase(
+            trainee, form.reason.data, current_user._get_current_object()))
+        if erasure is REFUSED:
+            return redirect(back)
+        if erasure.deleted:
+            flash(_("Les données de %(name)s sont effacées : sans émargement, attestation ni financement à "
+                    "conserver, la personne a été supprimée entièrement.", name=name), "success")
+            return redirect(url_for("dashboard.home"))
+        flash(_("Les données de %(name)s sont effacées (adresse e-mail, téléphone, réponses nominatives, "
+                "courriels, liens personnels). Conservés, car les documents obligatoires les impriment pendant "
+                "la durée de conservation : nom, civilité, structure employeuse, fonction, et %(kept)s.",
+                name=name, kept=erasure.kept_text), "success")
+        return redirect(trainee_page(trainee))
+    return render_template("personal_data/erase.html", form=form, trainee=trainee, back=trainee_page(trainee))
