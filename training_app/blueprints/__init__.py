@@ -10,6 +10,7 @@ from training_app.blueprints.health import bp as health
 from training_app.blueprints.organisation import bp as organisation
 from training_app.blueprints.outcomes import bp as outcomes
 from training_app.blueprints.public import bp as public
+from training_app.blueprints.reports import bp as reports
 from training_app.blueprints.sessions import bp as sessions
 from training_app.blueprints.surveys import bp as surveys
 from training_app.blueprints.trainee import bp as trainee
@@ -27,6 +28,7 @@ BLUEPRINTS = [
     organisation,
     outcomes,
     public,
+    reports,
     sessions,
     surveys,
     trainee,

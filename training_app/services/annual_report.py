@@ -19,6 +19,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,6 +31,7 @@ from sqlalchemy.orm import contains_eager
 from training_app.clock import local_now
 from training_app.documents.excel import write_text
 from training_app.extensions import db
+from training_app.formatting import cents_to_decimal
 from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, ProgrammeKind, Questionnaire,
                                  QuestionnaireKind, SessionStatus, Slot, Survey, Trainee, TraineeCategory,
                                  TrainingSession, session_trainers)
@@ -246,13 +248,13 @@ def _indicators(ending: set[int], first: date, last: date, cancelled: int) -> In
 
 # --- the workbook -------------------------------------------------------------------------------------------
 
-def hours(minutes: int) -> float | int:
-    """Minutes as hours for a cell or a page: whole hours stay integers (17), others keep two decimals."""
-    return minutes // 60 if minutes % 60 == 0 else round(minutes / 60, 2)
+def hours(minutes: int) -> Decimal:
+    """Minutes as hours for a cell: 1020 -> 17, 1005 -> 16.75 (two decimals)."""
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize() + 0
 
 
-def euros(cents: int):
-    return cents // 100 if cents % 100 == 0 else cents / 100
+def euros(cents: int) -> Decimal:
+    return cents_to_decimal(cents)
 
 
 def workbook_bytes(report: AnnualReport) -> bytes:
