@@ -118,3 +118,11 @@ def test_the_command_writes_the_workbook(app, year_2030, tmp_path):
     assert load_workbook(out)["Stagiaires"]["C8"].value == 60
     refused = app.test_cli_runner().invoke(args=["annual-report", "deux-mille", "--out", str(out)])
     assert refused.exit_code != 0 and "Indiquez une année entre 2000 et 2100" in refused.output
+
+
+def test_the_page_runs_the_same_number_of_statements_for_1_and_5_sessions(admin_client):
+    from tests.unit.test_annual_report import _year_with_sessions
+    _year_with_sessions(1, 2030)
+    _year_with_sessions(5, 2032)
+    counts = [factories.rendered_page_queries(admin_client, f"/rapports/bilan?annee={year}") for year in (2030, 2032)]
+    assert counts[0] == counts[1], counts

@@ -26,33 +26,31 @@ def _page(report=None, error: str | None = None):
                            indicators=annual_report.indicator_rows(report) if report else [])
 
 
-def _refused(error: ServiceError):
-    """A bad year: the page with its French message and the year selector, nothing computed."""
-    return _page(error=error.message), 400
+def _asked_report():
+    """(the report of the year asked for, None), or (None, the page refusing a bad year: 400, nothing computed)."""
+    try:
+        year = _year()
+    except ServiceError as error:
+        return None, (_page(error=error.message), 400)
+    report = annual_report.build(year)
+    db.session.commit()  # closed anonymous questionnaires release their pending answers when first counted
+    return report, None
 
 
 @bp.route("/bilan")
 @access(ADMIN)
 def annual():
-    try:
-        year = _year()
-    except ServiceError as error:
-        return _refused(error)
-    report = annual_report.build(year)
-    db.session.commit()  # closed anonymous questionnaires release their pending answers when first counted
-    return _page(report)
+    report, refusal = _asked_report()
+    return refusal or _page(report)
 
 
 @bp.route("/bilan.xlsx")
 @access(ADMIN)
 def annual_workbook():
-    try:
-        year = _year()
-    except ServiceError as error:
-        return _refused(error)
-    report = annual_report.build(year)
-    db.session.commit()
+    report, refusal = _asked_report()
+    if refusal:
+        return refusal
     response = send_file(io.BytesIO(annual_report.workbook_bytes(report)), mimetype=MIMETYPES["xlsx"],
-                         as_attachment=True, download_name=annual_report.filename(year))
+                         as_attachment=True, download_name=annual_report.filename(report.year))
     response.headers["Cache-Control"] = "private, no-store"
     return response
