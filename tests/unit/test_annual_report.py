@@ -183,6 +183,33 @@ def test_revenue_by_kind_of_payer():
     assert report.revenue_cents == 17 * 1500 + 21 * 2000 + 84000 + 84000 + 45000 + 60000 + 30000
 
 
+def test_a_claim_over_a_period_counts_each_line_in_its_session_s_year():
+    from training_app.models import FundingClaim
+    from training_app.services import funding as funding_service
+    trainer = factories.make_user("trainer")
+    funder = factories.make_funder()
+    december, (first,) = factories.make_attendance_session(trainees=1, trainers=[trainer],
+                                                           start=datetime(2030, 12, 3, 14, 0),
+                                                           end=datetime(2030, 12, 6, 12, 30))
+    january, (second,) = factories.make_attendance_session(trainees=1, trainers=[trainer],
+                                                           start=datetime(2031, 1, 7, 14, 0),
+                                                           end=datetime(2031, 1, 10, 12, 30))
+    for session, enrolment in ((december, first), (january, second)):
+        _mark(session, trainer)
+        _set(session, status="completed")
+        _set(enrolment, funding_mode="opco")
+        factories.make_agreement(session, [enrolment], funder=funder, hourly_rate_cents=1000)
+    claim = FundingClaim(funder=funder, sessions=[december, january], status="draft", number="2031-0001",
+                         period_start=date(2030, 12, 1), period_end=date(2031, 1, 31))
+    db.session.add(claim)
+    funding_service.refresh(claim)
+    _set(claim, status="paid", paid_cents=claim.total_cents)
+
+    for year in (2030, 2031):
+        revenue = {line.key: line.cents for line in annual_report.build(year).revenue}
+        assert revenue["opco"] == 21 * 1000 and revenue["opco_not_claimed"] == 0
+
+
 def test_revenue_belongs_to_the_year_the_session_ends():
     session = factories.make_session(start=datetime(2030, 12, 30, 14, 0), end=datetime(2031, 1, 2, 12, 30))
     _set(factories.make_enrolment(session), funding_mode="employer", price_cents=84000)

@@ -17,7 +17,7 @@ A constant number of SQL statements whatever the number of sessions or trainees.
 """
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -110,7 +110,6 @@ class AnnualReport:
     revenue_cents: int
     indicators: Indicators
     sessions: int  # sessions not cancelled with a half-day in the year
-    notes: list[str] = field(default_factory=list)
 
 
 def _percent(part: int, whole: int) -> int | None:
