@@ -17,6 +17,8 @@ def register(app) -> None:
     app.cli.add_command(surveys_cli)
     from training_app.cli_funding import funding
     app.cli.add_command(funding)
+    from training_app.cli_reports import annual_report
+    app.cli.add_command(annual_report)
 
 
 @click.command("seed-demo")

@@ -41,11 +41,7 @@ def test_access_matrix(app, role):
     trainer = factories.make_user("trainer")
     admin = factories.make_user("admin")
     values = build_world(trainer)
-    client = app.test_client()
-    if role == "trainee":
-        assert client.get(f"/moi/{values['token']}").status_code == 200
-    elif role != "anonymous":
-        factories.login(client, trainer if role == "trainer" else admin)
+    client = _client_as(app, role, values, trainer, admin)
     failures = []
     for rule in _rules(app):
         if rule.endpoint in ("auth.logout",):
@@ -67,6 +63,16 @@ def test_access_matrix(app, role):
         elif expected == "forbidden" and response.status_code != 403:
             failures.append(f"{method} {url}: {role} not forbidden ({response.status_code})")
     assert failures == []
+
+
+def _client_as(app, role, values, trainer, admin):
+    """A client as `role`: "trainee" opened the world's personal link; staff signed in; "anonymous" neither."""
+    client = app.test_client()
+    if role == "trainee":
+        assert client.get(f"/moi/{values['token']}").status_code == 200
+    elif role != "anonymous":
+        factories.login(client, trainer if role == "trainer" else admin)
+    return client
 
 
 def _is_password_change_redirect(response) -> bool:
@@ -105,3 +111,22 @@ def test_a_temporary_password_opens_only_the_password_change(app, role):
         elif level in (PUBLIC, TRAINEE) and _denied(response):
             failures.append(f"{method} {url}: refused ({response.status_code})")
     assert failures == []
+
+
+@pytest.mark.parametrize("path", ["/rapports/bilan?annee=2030", "/rapports/bilan.xlsx?annee=2030"])
+@pytest.mark.parametrize("role, expected", [("anonymous", "sign-in"), ("trainee", "sign-in"),
+                                            ("trainer", "forbidden"), ("admin", "allowed")])
+def test_the_annual_report_is_for_administrators(app, path, role, expected):
+    """The walk above builds the report's URLs without a year; here with one, for each role."""
+    assert access_level_of("reports.annual") == access_level_of("reports.annual_workbook") == ADMIN
+    trainer, admin = factories.make_user("trainer"), factories.make_user("admin")
+    client = _client_as(app, role, build_world(trainer), trainer, admin)
+    response = client.get(path)
+    if expected == "sign-in":
+        assert _is_sign_in_redirect(response)
+    elif expected == "forbidden":
+        assert response.status_code == 403
+    elif path.startswith("/rapports/bilan.xlsx"):
+        assert response.status_code == 200 and "bilan-2030.xlsx" in response.headers["Content-Disposition"]
+    else:
+        assert response.status_code == 200 and "Bilan pédagogique et financier 2030" in response.get_data(as_text=True)

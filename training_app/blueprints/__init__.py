@@ -11,6 +11,7 @@ from training_app.blueprints.organisation import bp as organisation
 from training_app.blueprints.outcomes import bp as outcomes
 from training_app.blueprints.personal_data import bp as personal_data
 from training_app.blueprints.public import bp as public
+from training_app.blueprints.reports import bp as reports
 from training_app.blueprints.sessions import bp as sessions
 from training_app.blueprints.surveys import bp as surveys
 from training_app.blueprints.trainee import bp as trainee
@@ -29,6 +30,7 @@ BLUEPRINTS = [
     outcomes,
     personal_data,
     public,
+    reports,
     sessions,
     surveys,
     trainee,

@@ -17,8 +17,9 @@ UPCOMING_COUNT = 18  # 15 seats: the last three wait
 def _enrol_all(session, trainees) -> None:
     if db.session.scalar(db.select(Enrolment.id).where(Enrolment.session_id == session.id).limit(1)):
         return
-    for trainee in trainees:
-        enrolment_service.enrol(session, trainee, actor_label="démo", funding_mode="opco")
+    for trainee in trainees:  # an employee's OPCO pays; someone without an employer pays for themselves
+        enrolment_service.enrol(session, trainee, actor_label="démo",
+                                funding_mode="opco" if trainee.employer_id else "personal")
         db.session.flush()
 
 

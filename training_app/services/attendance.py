@@ -8,6 +8,7 @@ one after the other; the unique constraints on signatures and records back this 
 The interface other features call:
     totals_for_session(session) -> {enrolment_id: AttendanceTotals}   (a constant number of queries)
     totals_for(enrolment) -> AttendanceTotals
+    attended_between(first_day, last_day, *columns) -> rows   (one query: the annual report's hours)
     open_slots(session) -> [Slot]   (half-days whose sheet a trainer has not closed)
 """
 import base64
@@ -22,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from PIL import Image
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 
@@ -93,6 +94,29 @@ def totals_for(enrolment: Enrolment) -> AttendanceTotals:
     slots = _session_slots(enrolment.session_id)
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)))
     return _sum_totals({enrolment.id: _span(enrolment)}, slots, records)[enrolment.id]
+
+
+def attended_minutes_sql():
+    """Minutes attended over attendance records, in SQL: the sum of each record's `minutes_attended` (set by
+    attended_minutes() when signed or marked), as _sum_totals adds them up. Every record counts, whatever
+    its enrolment's state; a half-day without a record counts nothing attended."""
+    return func.coalesce(func.sum(AttendanceRecord.minutes_attended), 0)
+
+
+def attended_between(first_day: date, last_day: date, *columns):
+    """Minutes attended on the half-days dated `first_day` to `last_day` (both included) of the sessions that
+    are not cancelled, per trainee and session and per each of `columns` (of Trainee, Enrolment, Slot or
+    TrainingSession): rows (trainee_id, session_id, *columns, minutes). One query, whatever the data;
+    the rule is the one of totals_for_session (attended_minutes_sql)."""
+    return db.session.execute(
+        select(Enrolment.trainee_id, Slot.session_id, *columns, attended_minutes_sql().label("minutes"))
+        .select_from(AttendanceRecord)
+        .join(Slot, Slot.id == AttendanceRecord.slot_id)
+        .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
+        .join(Trainee, Trainee.id == Enrolment.trainee_id)
+        .join(TrainingSession, TrainingSession.id == Slot.session_id)
+        .where(Slot.date >= first_day, Slot.date <= last_day, TrainingSession.status != SessionStatus.CANCELLED)
+        .group_by(Enrolment.trainee_id, Slot.session_id, *columns)).all()
 
 
 def after_withdrawal(slot: Slot, withdrawn_on: date | None) -> bool:

@@ -500,6 +500,50 @@ def programme_results(query: ProgrammeQuery) -> tuple[Results, ProgrammeSurveys]
                             responded=split.responded), split
 
 
+@dataclass
+class RatingsSummary:
+    """Rating answers of several surveys together: how many, and how many at or above a threshold;
+    with the response rate of every survey (those whose answers are withheld too)."""
+    invited: int
+    responded: int
+    ratings: int
+    ratings_at_least: int
+    threshold: int
+    left_out: int  # anonymous surveys whose answers are not counted (open, or too few responses)
+
+    @property
+    def rate(self) -> int | None:
+        """Response rate in percent (None when nobody was asked), as Results.rate."""
+        return Results(self.invited, self.responded, False, []).rate
+
+    @property
+    def share(self) -> int | None:
+        """Percent of the ratings at or above the threshold (None without any rating)."""
+        return _percent(self.ratings_at_least, self.ratings) if self.ratings else None
+
+
+def ratings_summary(surveys: list[Survey], threshold: int = 4) -> RatingsSummary:
+    """The rating answers of `surveys` counted as a programme's results count them (anonymous surveys only
+    once closed and with enough responses of their own; the caller commits the release of pending answers),
+    and the response rate over all of them. A constant number of queries."""
+    release_closed(surveys)
+    split = _split_programme_surveys(surveys)
+    used = {s.questionnaire_id for s in split.counted}
+    questions = list(db.session.scalars(
+        db.select(Question).where(Question.questionnaire_id.in_(used or {0}), Question.type == QuestionType.RATING)))
+    results = _counted_results(split.counted, questions, any(s.questionnaire.anonymous for s in split.counted),
+                               responded=split.responded)
+    per_value = defaultdict(int)
+    for question in results.questions:
+        for value, bar in enumerate(question.bars, start=1):
+            per_value[value] += bar.count
+    per_survey = responded_per_survey([s.id for s in surveys])
+    return RatingsSummary(invited=_invited(surveys), responded=sum(per_survey.values()),
+                          ratings=sum(per_value.values()),
+                          ratings_at_least=sum(n for value, n in per_value.items() if value >= threshold),
+                          threshold=threshold, left_out=len(split.left_out))
+
+
 # --- export ---------------------------------------------------------------------------------------
 
 def _respondent_names(survey_ids: list[int]) -> dict[int, str]:

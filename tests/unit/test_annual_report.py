@@ -1,0 +1,308 @@
+"""The annual report (bilan pédagogique et financier) and quality indicators, from hand-built data."""
+from datetime import date, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from tests import factories
+from tests.factories import t
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.services import ServiceError, annual_report, attendance
+
+
+def _mark(session, trainer, special=None):
+    """Every confirmed trainee present on every half-day of `session`, but `special`:
+    {(enrolment_id, slot_index): (status, {arrival/departure/justification})}. Through the attendance rules."""
+    from training_app.models import Enrolment, EnrolmentStatus
+    special = special or {}
+    enrolments = db.session.scalars(db.select(Enrolment).where(
+        Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)).all()
+    for index, slot in enumerate(session.slots):
+        with frozen_at(slot.starts_at + timedelta(minutes=10)):
+            for enrolment in enrolments:
+                status, details = special.get((enrolment.id, index), ("present", {}))
+                attendance.mark(slot, enrolment, status, actor=trainer, **details)
+        db.session.commit()
+
+
+def _set(obj, **values):
+    """Test data: attributes set as they are (a state reached by the rules elsewhere)."""
+    for name, value in values.items():
+        setattr(obj, name, value)
+    db.session.commit()
+    return obj
+
+
+def _category(report, key):
+    return next(line for line in report.categories if line.key == key)
+
+
+def test_hours_attended_by_category_deduct_absences_and_count_late_arrivals_in_minutes():
+    trainer = factories.make_user("trainer")
+    session, (employee, job_seeker, individual) = factories.make_attendance_session(trainees=3, trainers=[trainer])
+    _set(job_seeker.trainee, category="job_seeker")
+    _set(individual.trainee, category="individual", employer=None)
+    # 6 half-days, 21 h: Tue 14-18, Wed and Thu 9:30-12:30 and 14-18, Fri 9:30-12:30
+    _mark(session, trainer, {
+        (employee.id, 1): ("absent_justified", {"justification": "Rendez-vous médical"}),   # Wed morning, 3 h
+        (job_seeker.id, 0): ("late", {"arrival": t("14:25")}),                              # 25 minutes missed
+        (individual.id, 5): ("left_early", {"departure": t("11:50")}),                      # 40 minutes missed
+    })
+
+    report = annual_report.build(2030)
+
+    assert (_category(report, "employee").trainees, _category(report, "employee").minutes) == (1, 18 * 60)
+    assert (_category(report, "job_seeker").trainees, _category(report, "job_seeker").minutes) == (1, 21 * 60 - 25)
+    assert (_category(report, "individual").trainees, _category(report, "individual").minutes) == (1, 21 * 60 - 40)
+    assert (_category(report, "other").trainees, _category(report, "other").minutes) == (0, 0)
+    assert report.category_total.trainees == 3
+    assert report.category_total.minutes == 18 * 60 + 21 * 60 - 25 + 21 * 60 - 40
+    # the same rule as the sheets' totals of the session
+    assert report.category_total.minutes == sum(
+        total.attended_minutes for total in attendance.totals_for_session(session).values())
+    assert [str(line.label) for line in report.categories] == [
+        "Salarié·es d'employeurs privés ou publics", "Demandeur·ses d'emploi", "Particuliers à leurs propres frais",
+        "Autres stagiaires"]
+    # one trainer, every half-day: 21 h taught
+    assert (report.trainers, report.trainer_minutes) == (1, 21 * 60)
+
+
+def test_a_trainee_in_two_sessions_is_one_person_and_a_trainer_counts_each_session_taught():
+    trainer, other = factories.make_user("trainer"), factories.make_user("trainer")
+    programme = factories.make_programme(title="Négocier")
+    first = factories.make_session(programme=programme, trainers=[trainer, other])
+    second = factories.make_session(programme=programme, trainers=[trainer], start=datetime(2030, 6, 4, 14, 0),
+                                    end=datetime(2030, 6, 7, 12, 30))
+    trainee = factories.make_trainee()
+    factories.make_enrolment(first, trainee)
+    factories.make_enrolment(second, trainee)
+    _mark(first, trainer)
+    _mark(second, trainer)
+
+    report = annual_report.build(2030)
+
+    assert report.category_total.trainees == 1 and report.category_total.minutes == 42 * 60
+    assert [(p.title, p.sessions, p.trainees, p.minutes) for p in report.programmes] == [("Négocier", 2, 1, 42 * 60)]
+    # both trainers teach the first session (21 h each), one the second: 2 people, 63 h
+    assert (report.trainers, report.trainer_minutes) == (2, 63 * 60)
+
+
+def test_a_session_over_new_year_splits_its_hours_between_the_two_years():
+    trainer = factories.make_user("trainer")
+    session, (enrolment,) = factories.make_attendance_session(
+        trainees=1, trainers=[trainer], start=datetime(2030, 12, 30, 14, 0), end=datetime(2031, 1, 2, 12, 30))
+    assert [(s.date, s.minutes) for s in session.slots] == [
+        (date(2030, 12, 30), 240), (date(2030, 12, 31), 180), (date(2030, 12, 31), 240),
+        (date(2031, 1, 1), 180), (date(2031, 1, 1), 240), (date(2031, 1, 2), 180)]
+    _mark(session, trainer, {(enrolment.id, 4): ("absent_unjustified", {})})  # 1 Jan afternoon missed
+
+    in_2030, in_2031 = annual_report.build(2030), annual_report.build(2031)
+
+    assert (in_2030.category_total.trainees, in_2030.category_total.minutes) == (1, 11 * 60)
+    assert (in_2031.category_total.trainees, in_2031.category_total.minutes) == (1, 6 * 60)
+    assert (in_2030.trainer_minutes, in_2031.trainer_minutes) == (11 * 60, 10 * 60)
+    assert in_2030.programmes[0].sessions == in_2031.programmes[0].sessions == 1
+    assert annual_report.years_with_sessions() == [2031, 2030]
+
+
+def test_completion_and_dropout_count_the_trainees_of_completed_sessions():
+    trainer = factories.make_user("trainer")
+    session, enrolments = factories.make_attendance_session(trainees=4, trainers=[trainer])
+    _mark(session, trainer)
+    _set(enrolments[0], status="withdrawn", withdrawn_on=date(2030, 3, 7))
+    factories.make_enrolment(session, status="cancelled")  # cancelled before the course: neither
+    _set(session, status="completed")
+    running = factories.make_session(start=datetime(2030, 9, 3, 14, 0), end=datetime(2030, 9, 6, 12, 30))
+    factories.make_enrolment(running, status="withdrawn")  # not completed: not counted
+
+    indicators = annual_report.build(2030).indicators
+
+    assert (indicators.completed_sessions, indicators.confirmed, indicators.withdrawn) == (1, 3, 1)
+    assert (indicators.completion_rate, indicators.dropout_rate) == (75, 25)
+
+
+def test_a_cancelled_session_counts_for_nothing_but_its_number():
+    trainer = factories.make_user("trainer")
+    kept, _ = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    _mark(kept, trainer)
+    cancelled, (enrolment,) = factories.make_attendance_session(
+        trainees=1, trainers=[trainer], programme=factories.make_programme(title="Annulée"),
+        start=datetime(2030, 5, 7, 14, 0), end=datetime(2030, 5, 10, 12, 30))
+    enrolment.price_cents, enrolment.funding_mode = 50000, "personal"
+    _mark(cancelled, trainer)
+    _set(cancelled, status="cancelled")
+
+    report = annual_report.build(2030)
+
+    assert report.category_total.minutes == 21 * 60 and report.trainer_minutes == 21 * 60
+    assert "Annulée" not in [p.title for p in report.programmes]
+    assert report.sessions == 1 and report.indicators.cancelled_sessions == 1
+    assert next(line for line in report.revenue if line.key == "personal").cents == 0
+
+
+def test_a_programme_without_a_session_in_the_year_is_absent():
+    trainer = factories.make_user("trainer")
+    this_year, _ = factories.make_attendance_session(trainees=1, trainers=[trainer],
+                                                     programme=factories.make_programme(title="Cette année"))
+    _mark(this_year, trainer)
+    factories.make_session(programme=factories.make_programme(title="L'an prochain"),
+                           start=datetime(2031, 3, 4, 14, 0), end=datetime(2031, 3, 7, 12, 30))
+    factories.make_programme(title="Jamais programmée")
+
+    assert [p.title for p in annual_report.build(2030).programmes] == ["Cette année"]
+    assert [p.title for p in annual_report.build(2031).programmes] == ["L'an prochain"]
+
+
+def test_revenue_by_kind_of_payer():
+    trainer = factories.make_user("trainer")
+    session, enrolments = factories.make_attendance_session(trainees=7, trainers=[trainer])
+    subrogation, reimbursement, not_claimed, employer, personal, other, unknown = enrolments
+    for enrolment, mode, price in ((subrogation, "opco", 84000), (reimbursement, "opco", 84000),
+                                   (not_claimed, "opco", 84000), (employer, "employer", 84000),
+                                   (personal, "personal", 45000), (other, "other", 60000), (unknown, "", 30000)):
+        _set(enrolment, funding_mode=mode, price_cents=price)
+    _mark(session, trainer, {(subrogation.id, 0): ("absent_unjustified", {})})  # 4 h not billed: 17 h
+    _set(session, status="completed")
+    funder = factories.make_funder()
+    factories.make_agreement(session, [subrogation], funder=funder, hourly_rate_cents=1500)
+    factories.make_agreement(session, [reimbursement], funder=funder, hourly_rate_cents=2000, mode="reimbursement")
+    factories.make_claim(funder, session, status="sent")
+    draft_funder = factories.make_funder()
+    factories.make_agreement(session, [not_claimed], funder=draft_funder)
+    factories.make_claim(draft_funder, session, status="draft")  # not sent: the enrolment counts at its price
+    internal = factories.make_session(programme=factories.make_programme(kind="internal", price_cents=None),
+                                      start=datetime(2030, 6, 4, 14, 0), end=datetime(2030, 6, 7, 12, 30))
+    _set(factories.make_enrolment(internal), funding_mode="personal", price_cents=45000)  # free for members
+
+    report = annual_report.build(2030)
+
+    assert {line.key: line.cents for line in report.revenue} == {
+        "opco": 17 * 1500, "employer": 21 * 2000 + 84000, "opco_not_claimed": 84000, "personal": 45000,
+        "other": 60000, "unknown": 30000}
+    assert report.revenue_cents == 17 * 1500 + 21 * 2000 + 84000 + 84000 + 45000 + 60000 + 30000
+
+
+def test_a_claim_over_a_period_counts_each_line_in_its_session_s_year():
+    from training_app.models import FundingClaim
+    from training_app.services import funding as funding_service
+    trainer = factories.make_user("trainer")
+    funder = factories.make_funder()
+    december, (first,) = factories.make_attendance_session(trainees=1, trainers=[trainer],
+                                                           start=datetime(2030, 12, 3, 14, 0),
+                                                           end=datetime(2030, 12, 6, 12, 30))
+    january, (second,) = factories.make_attendance_session(trainees=1, trainers=[trainer],
+                                                           start=datetime(2031, 1, 7, 14, 0),
+                                                           end=datetime(2031, 1, 10, 12, 30))
+    for session, enrolment in ((december, first), (january, second)):
+        _mark(session, trainer)
+        _set(session, status="completed")
+        _set(enrolment, funding_mode="opco")
+        factories.make_agreement(session, [enrolment], funder=funder, hourly_rate_cents=1000)
+    claim = FundingClaim(funder=funder, sessions=[december, january], status="draft", number="2031-0001",
+                         period_start=date(2030, 12, 1), period_end=date(2031, 1, 31))
+    db.session.add(claim)
+    funding_service.refresh(claim)
+    _set(claim, status="paid", paid_cents=claim.total_cents)
+
+    for year in (2030, 2031):
+        revenue = {line.key: line.cents for line in annual_report.build(year).revenue}
+        assert revenue["opco"] == 21 * 1000 and revenue["opco_not_claimed"] == 0
+
+
+def test_revenue_belongs_to_the_year_the_session_ends():
+    session = factories.make_session(start=datetime(2030, 12, 30, 14, 0), end=datetime(2031, 1, 2, 12, 30))
+    _set(factories.make_enrolment(session), funding_mode="employer", price_cents=84000)
+
+    assert annual_report.build(2030).revenue_cents == 0
+    assert annual_report.build(2031).revenue_cents == 84000
+
+
+def test_satisfaction_is_the_share_of_ratings_of_4_or_5_and_the_response_rate_is_given():
+    session, enrolments = factories.make_attendance_session(trainees=4)
+    survey = factories.make_survey(session, factories.make_questionnaire(anonymous=False))
+    for enrolment, rating in zip(enrolments[:3], (5, 4, 2)):
+        factories.answer_survey(survey, enrolment.trainee, {1: rating, 2: "yes"})
+    positioning = factories.make_survey(session, factories.make_questionnaire(anonymous=False, kind="positioning"))
+    factories.answer_survey(positioning, enrolments[3].trainee, {1: 1, 2: "no"})  # not a satisfaction survey
+
+    satisfaction = annual_report.build(2030).indicators.satisfaction
+
+    assert (satisfaction.ratings, satisfaction.ratings_at_least, satisfaction.share) == (3, 2, 67)
+    assert (satisfaction.responded, satisfaction.invited, satisfaction.rate) == (3, 4, 75)
+    assert annual_report.build(2031).indicators.satisfaction.share is None
+
+
+def test_an_anonymous_survey_with_too_few_answers_gives_its_response_rate_only():
+    session, enrolments = factories.make_attendance_session(trainees=3)
+    survey = factories.make_survey(session, factories.make_questionnaire(anonymous=True))
+    factories.answer_survey(survey, enrolments[0].trainee, {1: 5, 2: "yes"})
+
+    with frozen_at(datetime(2030, 4, 1)):  # closed, one answer: withheld
+        satisfaction = annual_report.build(2030).indicators.satisfaction
+
+    assert (satisfaction.ratings, satisfaction.left_out) == (0, 1)
+    assert (satisfaction.responded, satisfaction.invited) == (1, 3)
+
+
+def _year_with_sessions(count: int, year: int):
+    """`count` completed sessions of two trainees present throughout; returns their trainee-minutes."""
+    trainer = factories.make_user("trainer")
+    funder = factories.make_funder()
+    minutes = 0
+    for n in range(count):
+        start = datetime(year, 1 + n, 7, 14, 0)
+        session, enrolments = factories.make_attendance_session(
+            trainees=2, trainers=[trainer], start=start, end=start + timedelta(days=3, hours=-1, minutes=-30),
+            programme=factories.make_programme(title=f"Formation {year}-{n}"))
+        _set(enrolments[1].trainee, category="job_seeker")
+        _mark(session, trainer)
+        _set(session, status="completed")
+        factories.make_agreement(session, [enrolments[0]], funder=funder)
+        factories.make_claim(funder, session, status="sent")
+        survey = factories.make_survey(session, factories.make_questionnaire(anonymous=False),
+                                       opens_at=session.slots[-1].starts_at,
+                                       closes_at=session.slots[-1].starts_at + timedelta(days=14))
+        factories.answer_survey(survey, enrolments[0].trainee, {1: 5, 2: "yes"})
+        minutes += 2 * session.planned_minutes
+    return minutes
+
+
+def test_the_report_runs_the_same_number_of_statements_for_1_and_5_sessions():
+    minutes = {2030: _year_with_sessions(1, 2030), 2032: _year_with_sessions(5, 2032)}
+    counts = []
+    for year, sessions in ((2030, 1), (2032, 5)):
+        with factories.count_queries() as statements:
+            report = annual_report.build(year)
+        assert report.sessions == sessions and report.category_total.minutes == minutes[year]
+        assert report.indicators.completed_sessions == sessions and report.revenue[0].cents > 0
+        assert report.indicators.satisfaction.ratings == sessions
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("typed", ["abc", "0", "99999", "", "-1", "2030.5", " ", "1999", "2101"])
+def test_a_bad_year_is_refused_in_french(typed):
+    with pytest.raises(ServiceError) as refused:
+        annual_report.check_year(typed)
+    assert "Indiquez une année entre 2000 et 2100" in refused.value.message
+
+
+def test_the_workbook_has_one_sheet_per_table_and_never_a_formula():
+    trainer = factories.make_user("trainer")
+    session, (enrolment,) = factories.make_attendance_session(
+        trainees=1, trainers=[trainer], programme=factories.make_programme(title="=HYPERLINK(\"x\")"))
+    _mark(session, trainer, {(enrolment.id, 0): ("late", {"arrival": t("14:15")})})
+
+    import io
+    workbook = load_workbook(io.BytesIO(annual_report.workbook_bytes(annual_report.build(2030))))
+
+    assert workbook.sheetnames == ["Stagiaires", "Formations", "Formateurs", "Produits", "Indicateurs"]
+    programmes = workbook["Formations"]
+    assert programmes["A4"].value == "=HYPERLINK(\"x\")" and programmes["A4"].data_type == "s"
+    assert programmes["D4"].value == pytest.approx(20.75)  # 21 h less 15 minutes
+    trainees = workbook["Stagiaires"]
+    assert [trainees.cell(row, 1).value for row in range(4, 9)] == [
+        "Salarié·es d'employeurs privés ou publics", "Demandeur·ses d'emploi", "Particuliers à leurs propres frais",
+        "Autres stagiaires", "Total"]
+    assert (trainees["B8"].value, trainees["C8"].value) == (1, pytest.approx(20.75))

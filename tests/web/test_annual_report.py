@@ -1,0 +1,128 @@
+"""The Bilan annuel page and its workbook (administrators), and `flask annual-report`."""
+import io
+import re
+from datetime import date, datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from tests import factories
+from tests.unit.test_annual_report import _mark, _set
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import AuditEntry, Enrolment
+
+
+@pytest.fixture
+def year_2030():
+    """A completed session of March 2030: three trainees (an employee, a job seeker absent Wednesday
+    morning, a withdrawn individual who left on Thursday), an employer-paid and a personal enrolment."""
+    trainer = factories.make_user("trainer", name="Tom Trainer")
+    session, (employee, job_seeker, individual) = factories.make_attendance_session(
+        trainees=3, trainers=[trainer], programme=factories.make_programme(title="Du dialogue à la négociation"))
+    _set(employee, funding_mode="employer", price_cents=84000)
+    _set(job_seeker.trainee, category="job_seeker")
+    _set(job_seeker, funding_mode="other", price_cents=60000)
+    _set(individual.trainee, category="individual", employer=None)
+    _mark(session, trainer, {(job_seeker.id, 1): ("absent_unjustified", {})})
+    _set(individual, status="withdrawn", withdrawn_on=date(2030, 3, 8), funding_mode="personal", price_cents=45000)
+    _set(session, status="completed")
+    return session
+
+
+def _cells(page: str, testid: str) -> list[str]:
+    row = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+
+
+def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
+    response = admin_client.get("/rapports/bilan?annee=2030")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "Bilan pédagogique et financier 2030" in page
+    assert _cells(page, "category-employee") == ["Salarié·es d&#39;employeurs privés ou publics", "1", "21 h"]
+    assert _cells(page, "category-job_seeker") == ["Demandeur·ses d&#39;emploi", "1", "18 h"]
+    assert _cells(page, "category-individual") == ["Particuliers à leurs propres frais", "1", "21 h"]
+    assert _cells(page, "category-total") == ["Total", "3", "60 h"]
+    assert _cells(page, "programme-row") == ["Du dialogue à la négociation", "1", "3", "60 h"]
+    assert _cells(page, "revenue-employer")[1] == "840,00 €"
+    assert _cells(page, "revenue-other")[1] == "600,00 €"
+    assert _cells(page, "revenue-personal")[1] == "0,00 €"  # withdrawn: not a confirmed enrolment
+    assert _cells(page, "revenue-total")[1] == "1\u202f440,00 €"
+    assert "1 personne(s), 21 h de formation dispensées" in page
+    assert "Taux d&#39;achèvement</th><td class=\"text-end\">67 %" in page
+    assert "Taux d&#39;abandon</th><td class=\"text-end\">33 %" in page
+    assert "une session à cheval sur deux années est partagée entre elles" in page
+    assert "OPCO = lignes des demandes de paiement envoyées" in page
+    assert 'href="/rapports/bilan.xlsx?annee=2030"' in page
+
+
+def test_the_page_shows_last_year_by_default_and_offers_the_years_with_sessions(admin_client, year_2030):
+    factories.make_session(start=datetime(2027, 3, 2, 14, 0), end=datetime(2027, 3, 5, 12, 30))
+    with frozen_at(datetime(2031, 4, 15, 10, 0)):
+        page = admin_client.get("/rapports/bilan").get_data(as_text=True)
+
+    assert "Bilan pédagogique et financier 2030" in page
+    assert re.findall(r'<option value="(\d+)"( selected)?>', page) == [("2030", " selected"), ("2027", "")]
+
+
+def test_the_workbook_gives_the_figures_of_the_page(admin_client, year_2030):
+    page = admin_client.get("/rapports/bilan?annee=2030").get_data(as_text=True)
+    response = admin_client.get("/rapports/bilan.xlsx?annee=2030")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == "attachment; filename=bilan-2030.xlsx"
+    workbook = load_workbook(io.BytesIO(response.data))
+    trainees = workbook["Stagiaires"]
+    rows = {trainees.cell(r, 1).value: (trainees.cell(r, 2).value, trainees.cell(r, 3).value) for r in range(4, 9)}
+    assert rows["Total"] == (int(_cells(page, "category-total")[1]), 60)
+    assert rows["Demandeur·ses d'emploi"] == (1, 18)
+    programmes = workbook["Formations"]
+    assert [c.value for c in programmes[4]] == ["Du dialogue à la négociation", 1, 3, 60]
+    revenue = {row[0].value: row[1].value for row in workbook["Produits"].iter_rows(min_row=4)}
+    assert revenue["Total"] == 1440 and revenue["Autres financeurs (France Travail, CPF…)"] == 600
+    assert workbook["Formateurs"]["B4"].value == 1 and workbook["Formateurs"]["C4"].value == 21
+    indicators = {row[0].value: row[1].value for row in workbook["Indicateurs"].iter_rows(min_row=4)}
+    assert indicators["Taux d'achèvement"] == "67 %" and indicators["Taux d'abandon"] == "33 %"
+    assert indicators["Sessions annulées"] == 0
+
+
+@pytest.mark.parametrize("year", ["abc", "0", "99999", "", "2030abc", "-5", "1e3"])
+@pytest.mark.parametrize("path", ["/rapports/bilan", "/rapports/bilan.xlsx"])
+def test_a_bad_year_gets_a_french_message_and_writes_nothing(admin_client, year_2030, path, year):
+    audits = db.session.scalar(db.select(db.func.count(AuditEntry.id)))
+
+    response = admin_client.get(path, query_string={"annee": year})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "Indiquez une année entre 2000 et 2100" in page and '<html lang="fr">' in page
+    assert 'name="annee"' in page  # the year selector, to choose again
+    assert db.session.scalar(db.select(db.func.count(AuditEntry.id))) == audits
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 3
+
+
+def test_the_menu_shows_the_report_to_administrators_only(admin_client, trainer_client):
+    assert 'href="/rapports/bilan">Bilan annuel</a>' in admin_client.get("/").get_data(as_text=True)
+    assert "Bilan annuel" not in trainer_client.get("/").get_data(as_text=True)
+
+
+def test_the_command_writes_the_workbook(app, year_2030, tmp_path):
+    out = tmp_path / "bilan.xlsx"
+
+    result = app.test_cli_runner().invoke(args=["annual-report", "2030", "--out", str(out)])
+
+    assert result.exit_code == 0, result.output
+    assert "Bilan 2030 : 3 stagiaires, 60 h suivies" in result.output
+    assert load_workbook(out)["Stagiaires"]["C8"].value == 60
+    refused = app.test_cli_runner().invoke(args=["annual-report", "deux-mille", "--out", str(out)])
+    assert refused.exit_code != 0 and "Indiquez une année entre 2000 et 2100" in refused.output
+
+
+def test_the_page_runs_the_same_number_of_statements_for_1_and_5_sessions(admin_client):
+    from tests.unit.test_annual_report import _year_with_sessions
+    _year_with_sessions(1, 2030)
+    _year_with_sessions(5, 2032)
+    counts = [factories.rendered_page_queries(admin_client, f"/rapports/bilan?annee={year}") for year in (2030, 2032)]
+    assert counts[0] == counts[1], counts

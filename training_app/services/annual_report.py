@@ -1,0 +1,316 @@
+"""The annual report (bilan pédagogique et financier, Cerfa 10443) and the quality indicators (Qualiopi)
+of one calendar year, computed from what the application already holds: attendance sheets, enrolments,
+funding claims and satisfaction questionnaires. Nothing is stored.
+
+Rules (each is said on the page):
+- hours are counted per half-day date: a session over New Year splits between the two years;
+  only hours actually attended count (services/attendance.attended_between, the rule of the sheets);
+  a trainee is counted when they attended at least one minute in the year, in their category of today;
+- a session belongs to the year of its last day for revenue and indicators (it is invoiced and
+  assessed when over); cancelled sessions count for nothing but their number;
+- revenue: OPCO = the lines of the funding claims sent, partly paid or paid for those sessions, in
+  subrogation (the funder pays us); a line in reimbursement is paid by the employer; any other
+  confirmed enrolment counts at its price, by the funding mode given when enrolling; internal
+  (free) programmes count 0.
+
+A constant number of SQL statements whatever the number of sessions or trainees.
+"""
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import contains_eager
+
+from training_app.clock import local_now
+from training_app.documents.excel import write_text
+from training_app.extensions import db
+from training_app.formatting import cents_to_decimal
+from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, ProgrammeKind, Questionnaire,
+                                 QuestionnaireKind, SessionStatus, Slot, Survey, Trainee, TraineeCategory,
+                                 TrainingSession, session_trainers)
+from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
+from training_app.services import ServiceError, attendance, survey_results
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+CATEGORY_LABELS = {  # the F-1 lines of the BPF
+    TraineeCategory.EMPLOYEE: _l("Salarié·es d'employeurs privés ou publics"),
+    TraineeCategory.JOB_SEEKER: _l("Demandeur·ses d'emploi"),
+    TraineeCategory.INDIVIDUAL: _l("Particuliers à leurs propres frais"),
+    TraineeCategory.OTHER: _l("Autres stagiaires"),
+}
+REVENUE_LABELS = {
+    "opco": _l("OPCO (demandes de paiement envoyées ou payées, en subrogation)"),
+    "employer": _l("Employeurs, pour la formation de leurs salarié·es"),
+    "opco_not_claimed": _l("Prise en charge OPCO annoncée, pas encore demandée (prix de l'inscription)"),
+    "personal": _l("Particuliers à leurs propres frais"),
+    "other": _l("Autres financeurs (France Travail, CPF…)"),
+    "unknown": _l("Mode de financement non précisé"),
+}
+CLAIMED_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID, ClaimStatus.PAID)
+SATISFIED_FROM = 4  # a rating of 4 or 5 out of 5 is a satisfied answer
+
+
+@dataclass
+class CategoryLine:
+    key: str
+    label: str
+    trainees: int = 0
+    minutes: int = 0
+
+
+@dataclass
+class ProgrammeLine:
+    title: str
+    sessions: int = 0
+    trainees: int = 0
+    minutes: int = 0
+
+
+@dataclass
+class RevenueLine:
+    key: str
+    label: str
+    cents: int = 0
+
+
+@dataclass
+class Indicators:
+    satisfaction: survey_results.RatingsSummary
+    completed_sessions: int
+    confirmed: int   # trainees of completed sessions who went to the end
+    withdrawn: int   # ... who dropped out
+    cancelled_sessions: int
+
+    @property
+    def completion_rate(self) -> int | None:
+        return _percent(self.confirmed, self.confirmed + self.withdrawn)
+
+    @property
+    def dropout_rate(self) -> int | None:
+        return _percent(self.withdrawn, self.confirmed + self.withdrawn)
+
+
+@dataclass
+class AnnualReport:
+    year: int
+    categories: list[CategoryLine]
+    category_total: CategoryLine
+    programmes: list[ProgrammeLine]
+    programme_total: ProgrammeLine
+    trainers: int
+    trainer_minutes: int
+    revenue: list[RevenueLine]
+    revenue_cents: int
+    indicators: Indicators
+    sessions: int  # sessions not cancelled with a half-day in the year
+
+
+def _percent(part: int, whole: int) -> int | None:
+    if not whole:
+        return None
+    return (part * 200 + whole) // (2 * whole)  # rounded half up, in integers
+
+
+def check_year(value) -> int:
+    """A year typed in a form, a URL or on the command line; raises ServiceError with a French message."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or not FIRST_YEAR <= int(text) <= LAST_YEAR:
+        raise ServiceError(_("Indiquez une année entre %(first)d et %(last)d, par exemple %(example)d.",
+                             first=FIRST_YEAR, last=LAST_YEAR, example=default_year()), "year")
+    return int(text)
+
+
+def default_year() -> int:
+    """The report is due each spring for the previous calendar year."""
+    return local_now().year - 1
+
+
+def years_with_sessions() -> list[int]:
+    """Years in which a half-day of a session falls, latest first (one query)."""
+    years = db.session.scalars(select(func.extract("year", Slot.date)).distinct())
+    return sorted({int(y) for y in years if y is not None}, reverse=True)
+
+
+def build(year: int) -> AnnualReport:
+    """The figures of `year` (see the module's rules)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    in_year = exists().where(Slot.session_id == TrainingSession.id, Slot.date >= first, Slot.date <= last)
+    sessions = db.session.execute(
+        select(TrainingSession.id.label("session_id"), TrainingSession.status, TrainingSession.end_at,
+               Programme.id.label("programme_id"), Programme.title, Programme.kind)
+        .join(Programme, Programme.id == TrainingSession.programme_id).where(in_year)).all()
+    held = [s for s in sessions if s.status != SessionStatus.CANCELLED]
+    ending = {s.session_id for s in held if first <= s.end_at.date() <= last}  # revenue and indicators
+    internal = {s.session_id for s in held if s.kind == ProgrammeKind.INTERNAL}
+
+    categories, category_total, programmes, programme_total = _trainees_and_hours(first, last, held)
+    trainers, trainer_minutes = _trainers(first, last)
+    revenue = _revenue(ending, internal)
+    return AnnualReport(
+        year=year, categories=categories, category_total=category_total, programmes=programmes,
+        programme_total=programme_total, trainers=trainers, trainer_minutes=trainer_minutes, revenue=revenue,
+        revenue_cents=sum(line.cents for line in revenue),
+        indicators=_indicators(ending, first, last, len(sessions) - len(held)), sessions=len(held))
+
+
+def _trainees_and_hours(first: date, last: date, held):
+    rows = attendance.attended_between(first, last, Trainee.category, TrainingSession.programme_id)
+    titles = {s.programme_id: s.title for s in held}
+    session_count = defaultdict(int)
+    for s in held:
+        session_count[s.programme_id] += 1
+    by_category = {key: (set(), [0]) for key in CATEGORY_LABELS}
+    by_programme = {programme_id: (set(), [0]) for programme_id in titles}
+    everyone = set()
+    for trainee_id, _session_id, category, programme_id, minutes in rows:
+        if not minutes:
+            continue
+        for bucket in (by_category.setdefault(category, (set(), [0])), by_programme[programme_id]):
+            bucket[0].add(trainee_id)
+            bucket[1][0] += minutes
+        everyone.add(trainee_id)
+    total_minutes = sum(bucket[1][0] for bucket in by_category.values())
+    categories = [CategoryLine(key, str(CATEGORY_LABELS.get(key, key)), len(people), minutes[0])
+                  for key, (people, minutes) in by_category.items()]
+    programmes = sorted((ProgrammeLine(titles[pid], session_count[pid], len(people), minutes[0])
+                         for pid, (people, minutes) in by_programme.items()),
+                        key=lambda line: (-line.minutes, line.title))
+    return (categories, CategoryLine("total", _("Total"), len(everyone), total_minutes), programmes,
+            ProgrammeLine(_("Total"), sum(line.sessions for line in programmes), len(everyone), total_minutes))
+
+
+def _trainers(first: date, last: date) -> tuple[int, int]:
+    """People who taught in the year and their hours: each half-day's hours for each trainer of its session."""
+    rows = db.session.execute(
+        select(session_trainers.c.user_id, Slot.start_time, Slot.end_time)
+        .join(Slot, Slot.session_id == session_trainers.c.session_id)
+        .join(TrainingSession, TrainingSession.id == Slot.session_id)
+        .where(Slot.date >= first, Slot.date <= last, TrainingSession.status != SessionStatus.CANCELLED)).all()
+    minutes = sum(Slot.minutes_between(start, end) for _user, start, end in rows)
+    return len({row.user_id for row in rows}), minutes
+
+
+def _revenue(ending: set[int], internal: set[int]) -> list[RevenueLine]:
+    lines = {key: RevenueLine(key, str(label)) for key, label in REVENUE_LABELS.items()}
+    claimed = set()
+    snapshots = db.session.scalars(
+        select(FundingClaim.snapshot).where(
+            FundingClaim.status.in_(CLAIMED_STATUSES),
+            exists().where(claim_sessions.c.claim_id == FundingClaim.id,
+                           claim_sessions.c.session_id.in_(ending or {0}))))
+    for snapshot in snapshots:
+        for line in (snapshot or {}).get("lines", []):
+            if line.get("session_id") not in ending:
+                continue  # a claim over a period: this line is another year's
+            claimed.add(line["enrolment_id"])
+            kind = "employer" if line.get("mode") == FundingMode.REIMBURSEMENT else "opco"
+            lines[kind].cents += int(line.get("total_cents") or 0)
+    enrolments = db.session.execute(
+        select(Enrolment.id, Enrolment.session_id, Enrolment.funding_mode, Enrolment.price_cents)
+        .where(Enrolment.session_id.in_(ending or {0}), Enrolment.status == EnrolmentStatus.CONFIRMED)).all()
+    for enrolment_id, session_id, mode, price_cents in enrolments:
+        if enrolment_id in claimed or session_id in internal:
+            continue
+        kind = {"opco": "opco_not_claimed", "employer": "employer", "personal": "personal",
+                "other": "other"}.get(mode, "unknown")
+        lines[kind].cents += price_cents or 0
+    return list(lines.values())
+
+
+def _indicators(ending: set[int], first: date, last: date, cancelled: int) -> Indicators:
+    completed = db.session.execute(
+        select(Enrolment.status, func.count(Enrolment.id))
+        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+        .where(TrainingSession.id.in_(ending or {0}), TrainingSession.status == SessionStatus.COMPLETED,
+               Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))
+        .group_by(Enrolment.status)).all()
+    counts = dict(completed)
+    completed_sessions = db.session.scalar(
+        select(func.count(TrainingSession.id))
+        .where(TrainingSession.id.in_(ending or {0}), TrainingSession.status == SessionStatus.COMPLETED))
+    surveys = list(db.session.scalars(
+        select(Survey).join(Survey.questionnaire).options(contains_eager(Survey.questionnaire))
+        .where(Survey.session_id.in_(ending or {0}), Questionnaire.kind == QuestionnaireKind.SATISFACTION)
+        .order_by(Survey.id)))
+    return Indicators(satisfaction=survey_results.ratings_summary(surveys, SATISFIED_FROM),
+                      completed_sessions=completed_sessions or 0,
+                      confirmed=counts.get(EnrolmentStatus.CONFIRMED, 0),
+                      withdrawn=counts.get(EnrolmentStatus.WITHDRAWN, 0), cancelled_sessions=cancelled)
+
+
+# --- the workbook -------------------------------------------------------------------------------------------
+
+def hours(minutes: int) -> Decimal:
+    """Minutes as hours for a cell: 1020 -> 17, 1005 -> 16.75 (two decimals)."""
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize() + 0
+
+
+def euros(cents: int) -> Decimal:
+    return cents_to_decimal(cents)
+
+
+def workbook_bytes(report: AnnualReport) -> bytes:
+    """The report's tables, one sheet each; every text cell is written as text (never a formula)."""
+    workbook = Workbook()
+    bold = Font(bold=True)
+
+    def sheet(title, heading, rows, first=False):
+        ws = workbook.active if first else workbook.create_sheet()
+        ws.title = title
+        write_text(ws.cell(1, 1), _("Bilan pédagogique et financier %(year)d", year=report.year))
+        ws.cell(1, 1).font = bold
+        for column, text in enumerate(heading, start=1):
+            write_text(ws.cell(3, column), text)
+            ws.cell(3, column).font = bold
+            ws.column_dimensions[chr(64 + column)].width = 60 if column == 1 else 18
+        for r, row in enumerate(rows, start=4):
+            for column, value in enumerate(row, start=1):
+                write_text(ws.cell(r, column), value)
+
+    sheet(_("Stagiaires"), [_("Catégorie de stagiaires"), _("Stagiaires"), _("Heures-stagiaires")],
+          [(line.label, line.trainees, hours(line.minutes))
+           for line in [*report.categories, report.category_total]], first=True)
+    sheet(_("Formations"), [_("Formation"), _("Sessions"), _("Stagiaires"), _("Heures-stagiaires")],
+          [(line.title, line.sessions, line.trainees, hours(line.minutes))
+           for line in [*report.programmes, report.programme_total]])
+    sheet(_("Formateurs"), [_("Formateur·rices"), _("Personnes"), _("Heures dispensées")],
+          [(_("Formateur·rices de l'organisme"), report.trainers, hours(report.trainer_minutes))])
+    sheet(_("Produits"), [_("Origine des produits"), _("Montant (€)")],
+          [(line.label, euros(line.cents)) for line in report.revenue] + [(_("Total"), euros(report.revenue_cents))])
+    sheet(_("Indicateurs"), [_("Indicateur"), _("Valeur")], indicator_rows(report))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def indicator_rows(report: AnnualReport) -> list[tuple[str, object]]:
+    """(label, value) of each quality indicator; a rate that cannot be computed is "—"."""
+    ind = report.indicators
+    sat = ind.satisfaction
+
+    def rate(value):
+        return "—" if value is None else f"{value} %"
+
+    return [
+        (_("Taux de satisfaction (notes de 4 ou 5 sur 5)"), rate(sat.share)),
+        (_("Notes données aux questionnaires de satisfaction"), sat.ratings),
+        (_("Taux de réponse aux questionnaires de satisfaction"), rate(sat.rate)),
+        (_("Stagiaires ayant répondu / interrogé·es"), f"{sat.responded} / {sat.invited}"),
+        (_("Sessions terminées"), ind.completed_sessions),
+        (_("Taux d'achèvement"), rate(ind.completion_rate)),
+        (_("Taux d'abandon"), rate(ind.dropout_rate)),
+        (_("Stagiaires ayant abandonné"), ind.withdrawn),
+        (_("Sessions annulées"), ind.cancelled_sessions),
+    ]
+
+
+def filename(year: int) -> str:
+    return f"bilan-{year}.xlsx"
+
