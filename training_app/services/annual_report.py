@@ -128,8 +128,10 @@ def check_year(value) -> int:
 
 
 def default_year() -> int:
-    """The report is due each spring for the previous calendar year."""
-    return local_now().year - 1
+    """The report is due each spring for the previous calendar year: that one, or the latest year before it
+    that has sessions (an organisation that paused; the demo, whose reference course ran in 2018)."""
+    last_year = local_now().year - 1
+    return next((year for year in years_with_sessions() if year <= last_year), last_year)
 
 
 def years_with_sessions() -> list[int]:
