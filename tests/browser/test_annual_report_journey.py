@@ -38,4 +38,4 @@ def test_admin_reads_and_downloads_the_annual_report(page):
     workbook = load_workbook(io.BytesIO(open(download.value.path(), "rb").read()))
     assert [c.value for c in workbook["Stagiaires"][8]] == ["Total", 2, 38]
     assert [c.value for c in workbook["Formations"][4]] == ["Organiser une mobilisation", 1, 2, 38]
-    assert workbook["Produits"]["B10"].value == 1290
+    assert {row[0].value: row[1].value for row in workbook["Produits"].iter_rows(min_row=4)}["Total"] == 1290

@@ -62,7 +62,7 @@ def test_hours_attended_by_category_deduct_absences_and_count_late_arrivals_in_m
     assert report.category_total.minutes == sum(
         total.attended_minutes for total in attendance.totals_for_session(session).values())
     assert [str(line.label) for line in report.categories] == [
-        "Salarié·es d'employeurs privés ou publics", "Demandeur·ses d'emploi", "Particuliers à leurs propres frais",
+        "Salarié·es d'employeurs privés ou publics", "Demandeur·euses d'emploi", "Particuliers à leurs propres frais",
         "Autres stagiaires"]
     # one trainer, every half-day: 21 h taught
     assert (report.trainers, report.trainer_minutes) == (1, 21 * 60)
@@ -122,6 +122,20 @@ def test_completion_and_dropout_count_the_trainees_of_completed_sessions():
     assert (indicators.completion_rate, indicators.dropout_rate) == (75, 25)
 
 
+def test_a_session_whose_last_day_has_passed_is_over_even_if_the_office_did_not_mark_it_completed():
+    trainer = factories.make_user("trainer")
+    session, enrolments = factories.make_attendance_session(trainees=4, trainers=[trainer])  # still "open"
+    _mark(session, trainer)
+    _set(enrolments[0], status="withdrawn", withdrawn_on=date(2030, 3, 7))
+
+    with frozen_at(session.end_at - timedelta(hours=1)):
+        assert annual_report.build(2030).indicators.completed_sessions == 0  # not over yet
+    with frozen_at(datetime(2031, 2, 1, 10, 0)):
+        indicators = annual_report.build(2030).indicators
+    assert (indicators.completed_sessions, indicators.confirmed, indicators.withdrawn) == (1, 3, 1)
+    assert indicators.dropout_rate == 25
+
+
 def test_a_cancelled_session_counts_for_nothing_but_its_number():
     trainer = factories.make_user("trainer")
     kept, _ = factories.make_attendance_session(trainees=1, trainers=[trainer])
@@ -177,10 +191,41 @@ def test_revenue_by_kind_of_payer():
 
     report = annual_report.build(2030)
 
+    # subrogation: the funder pays 17 h at 15 €, the employer the rest of the price; reimbursement: the price
     assert {line.key: line.cents for line in report.revenue} == {
-        "opco": 17 * 1500, "employer": 21 * 2000 + 84000, "opco_not_claimed": 84000, "personal": 45000,
-        "other": 60000, "unknown": 30000}
-    assert report.revenue_cents == 17 * 1500 + 21 * 2000 + 84000 + 84000 + 45000 + 60000 + 30000
+        "opco": 17 * 1500, "employer": (84000 - 17 * 1500) + 84000 + 84000, "opco_not_claimed": 84000,
+        "opco_refused": 0, "personal": 45000, "other": 60000, "unknown": 30000}
+    assert report.revenue_cents == 84000 * 4 + 45000 + 60000 + 30000
+
+
+def test_a_rejected_claim_a_claim_made_twice_a_withdrawal_and_an_internal_programme():
+    trainer = factories.make_user("trainer")
+    session, (refused, twice, withdrawn) = factories.make_attendance_session(trainees=3, trainers=[trainer])
+    for enrolment, mode in ((refused, "opco"), (twice, "opco"), (withdrawn, "personal")):
+        _set(enrolment, funding_mode=mode, price_cents=84000)
+    _mark(session, trainer)
+    _set(withdrawn, status="withdrawn", withdrawn_on=date(2030, 3, 7))  # attended, then left: still billed
+    _set(session, status="completed")
+    refusing, paying = factories.make_funder(), factories.make_funder()
+    factories.make_agreement(session, [refused], funder=refusing, hourly_rate_cents=4000)
+    factories.make_claim(refusing, session, status="rejected")
+    factories.make_agreement(session, [twice], funder=paying, hourly_rate_cents=4000)
+    factories.make_claim(paying, session, status="sent")
+    factories.make_claim(paying, session, status="paid")  # the same line claimed again
+    internal, (member,) = factories.make_attendance_session(
+        trainees=1, trainers=[trainer], programme=factories.make_programme(kind="internal", price_cents=None),
+        start=datetime(2030, 6, 4, 14, 0), end=datetime(2030, 6, 7, 12, 30))
+    _set(member, funding_mode="opco", price_cents=45000)
+    _mark(internal, trainer)
+    factories.make_agreement(internal, [member], funder=paying, hourly_rate_cents=1000)
+    factories.make_claim(paying, internal, status="sent")  # money claimed for a free course still counts
+
+    revenue = {line.key: line.cents for line in annual_report.build(2030).revenue}
+
+    assert revenue["opco_refused"] == 84000
+    assert revenue["opco"] == 21 * 4000 + 21 * 1000  # the line claimed twice counted once; the internal claim
+    assert revenue["personal"] == 84000
+    assert revenue["employer"] == 0 and revenue["opco_not_claimed"] == 0
 
 
 def test_a_claim_over_a_period_counts_each_line_in_its_session_s_year():
@@ -281,7 +326,7 @@ def test_the_report_runs_the_same_number_of_statements_for_1_and_5_sessions():
     assert counts[0] == counts[1], counts
 
 
-@pytest.mark.parametrize("typed", ["abc", "0", "99999", "", "-1", "2030.5", " ", "1999", "2101"])
+@pytest.mark.parametrize("typed", ["abc", "0", "99999", "", "-1", "2030.5", " ", "1999", "2101", "²", "２０３０", pytest.param("1" * 5000, id="5000-digits")])
 def test_a_bad_year_is_refused_in_french(typed):
     with pytest.raises(ServiceError) as refused:
         annual_report.check_year(typed)
@@ -303,6 +348,8 @@ def test_the_workbook_has_one_sheet_per_table_and_never_a_formula():
     assert programmes["D4"].value == pytest.approx(20.75)  # 21 h less 15 minutes
     trainees = workbook["Stagiaires"]
     assert [trainees.cell(row, 1).value for row in range(4, 9)] == [
-        "Salarié·es d'employeurs privés ou publics", "Demandeur·ses d'emploi", "Particuliers à leurs propres frais",
+        "Salarié·es d'employeurs privés ou publics", "Demandeur·euses d'emploi", "Particuliers à leurs propres frais",
         "Autres stagiaires", "Total"]
     assert (trainees["B8"].value, trainees["C8"].value) == (1, pytest.approx(20.75))
+    assert (trainees["C8"].number_format, programmes["D4"].number_format) == ("0.00", "0.00")  # hours
+    assert workbook["Produits"]["B4"].number_format == '#,##0.00 "€"'

@@ -42,19 +42,19 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
     assert response.status_code == 200
     assert "Bilan pédagogique et financier 2030" in page
     assert _cells(page, "category-employee") == ["Salarié·es d&#39;employeurs privés ou publics", "1", "21 h"]
-    assert _cells(page, "category-job_seeker") == ["Demandeur·ses d&#39;emploi", "1", "18 h"]
+    assert _cells(page, "category-job_seeker") == ["Demandeur·euses d&#39;emploi", "1", "18 h"]
     assert _cells(page, "category-individual") == ["Particuliers à leurs propres frais", "1", "21 h"]
     assert _cells(page, "category-total") == ["Total", "3", "60 h"]
     assert _cells(page, "programme-row") == ["Du dialogue à la négociation", "1", "3", "60 h"]
     assert _cells(page, "revenue-employer")[1] == "840,00 €"
     assert _cells(page, "revenue-other")[1] == "600,00 €"
-    assert _cells(page, "revenue-personal")[1] == "0,00 €"  # withdrawn: not a confirmed enrolment
-    assert _cells(page, "revenue-total")[1] == "1\u202f440,00 €"
+    assert _cells(page, "revenue-personal")[1] == "450,00 €"  # withdrawn after attending: still billed
+    assert _cells(page, "revenue-total")[1] == "1\u202f890,00 €"
     assert "1 personne(s), 21 h de formation dispensées" in page
     assert "Taux d&#39;achèvement</th><td class=\"text-end\">67 %" in page
     assert "Taux d&#39;abandon</th><td class=\"text-end\">33 %" in page
     assert "une session à cheval sur deux années est partagée entre elles" in page
-    assert "OPCO = lignes des demandes de paiement envoyées" in page
+    assert "chaque inscription facturée (confirmée, ou abandon en cours de formation) compte une fois" in page
     assert 'href="/rapports/bilan.xlsx?annee=2030"' in page
 
 
@@ -86,18 +86,18 @@ def test_the_workbook_gives_the_figures_of_the_page(admin_client, year_2030):
     trainees = workbook["Stagiaires"]
     rows = {trainees.cell(r, 1).value: (trainees.cell(r, 2).value, trainees.cell(r, 3).value) for r in range(4, 9)}
     assert rows["Total"] == (int(_cells(page, "category-total")[1]), 60)
-    assert rows["Demandeur·ses d'emploi"] == (1, 18)
+    assert rows["Demandeur·euses d'emploi"] == (1, 18)
     programmes = workbook["Formations"]
     assert [c.value for c in programmes[4]] == ["Du dialogue à la négociation", 1, 3, 60]
     revenue = {row[0].value: row[1].value for row in workbook["Produits"].iter_rows(min_row=4)}
-    assert revenue["Total"] == 1440 and revenue["Autres financeurs (France Travail, CPF…)"] == 600
+    assert revenue["Total"] == 1890 and revenue["Autres financeurs (France Travail, CPF…)"] == 600
     assert workbook["Formateurs"]["B4"].value == 1 and workbook["Formateurs"]["C4"].value == 21
     indicators = {row[0].value: row[1].value for row in workbook["Indicateurs"].iter_rows(min_row=4)}
     assert indicators["Taux d'achèvement"] == "67 %" and indicators["Taux d'abandon"] == "33 %"
     assert indicators["Sessions annulées"] == 0
 
 
-@pytest.mark.parametrize("year", ["abc", "0", "99999", "", "2030abc", "-5", "1e3"])
+@pytest.mark.parametrize("year", ["abc", "0", "99999", "", "2030abc", "-5", "1e3", "²", pytest.param("1" * 5000, id="5000-digits")])
 @pytest.mark.parametrize("path", ["/rapports/bilan", "/rapports/bilan.xlsx"])
 def test_a_bad_year_gets_a_french_message_and_writes_nothing(admin_client, year_2030, path, year):
     audits = db.session.scalar(db.select(db.func.count(AuditEntry.id)))

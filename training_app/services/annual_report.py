@@ -7,15 +7,19 @@ Rules (each is said on the page):
   only hours actually attended count (services/attendance.attended_between, the rule of the sheets);
   a trainee is counted when they attended at least one minute in the year, in their category of today;
 - a session belongs to the year of its last day for revenue and indicators (it is invoiced and
-  assessed when over); cancelled sessions count for nothing but their number;
-- revenue: OPCO = the lines of the funding claims sent, partly paid or paid for those sessions, in
-  subrogation (the funder pays us); a line in reimbursement is paid by the employer; any other
-  confirmed enrolment counts at its price, by the funding mode given when enrolling; internal
-  (free) programmes count 0.
+  assessed when over; a session is over once its last day has passed, or the office marked it completed);
+  cancelled sessions count for nothing but their number;
+- revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed), each counted once:
+  in a funding claim sent, partly paid or paid, in subrogation: the claim's line goes to the OPCO and what
+  the price leaves (absences, a rate below the price) to the employer; in reimbursement: the employer
+  pays the price (the claim's line when there is no price); in a rejected claim only: its price, on a line
+  of its own; otherwise its price, by the funding mode given when enrolling. Enrolments in internal (free)
+  programmes have no price; money claimed for them still counts.
 
 A constant number of SQL statements whatever the number of sessions or trainees.
 """
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +34,7 @@ from sqlalchemy.orm import contains_eager
 
 from training_app.clock import local_now
 from training_app.documents.excel import write_text
+from training_app.documents.funding_claim import EUROS, HOURS
 from training_app.extensions import db
 from training_app.formatting import cents_to_decimal
 from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, ProgrammeKind, Questionnaire,
@@ -37,11 +42,12 @@ from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Progr
                                  TrainingSession, session_trainers)
 from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
 from training_app.services import ServiceError, attendance, survey_results
+from training_app.services.funding import BILLABLE_STATUSES
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 CATEGORY_LABELS = {  # the F-1 lines of the BPF
     TraineeCategory.EMPLOYEE: _l("Salarié·es d'employeurs privés ou publics"),
-    TraineeCategory.JOB_SEEKER: _l("Demandeur·ses d'emploi"),
+    TraineeCategory.JOB_SEEKER: _l("Demandeur·euses d'emploi"),
     TraineeCategory.INDIVIDUAL: _l("Particuliers à leurs propres frais"),
     TraineeCategory.OTHER: _l("Autres stagiaires"),
 }
@@ -49,11 +55,13 @@ REVENUE_LABELS = {
     "opco": _l("OPCO (demandes de paiement envoyées ou payées, en subrogation)"),
     "employer": _l("Employeurs, pour la formation de leurs salarié·es"),
     "opco_not_claimed": _l("Prise en charge OPCO annoncée, pas encore demandée (prix de l'inscription)"),
+    "opco_refused": _l("Prise en charge OPCO refusée (prix de l'inscription, dû par l'employeur)"),
     "personal": _l("Particuliers à leurs propres frais"),
     "other": _l("Autres financeurs (France Travail, CPF…)"),
     "unknown": _l("Mode de financement non précisé"),
 }
 CLAIMED_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID, ClaimStatus.PAID)
+MODE_LINES = {"opco": "opco_not_claimed", "employer": "employer", "personal": "personal", "other": "other"}
 SATISFIED_FROM = 4  # a rating of 4 or 5 out of 5 is a satisfied answer
 
 
@@ -121,7 +129,7 @@ def _percent(part: int, whole: int) -> int | None:
 def check_year(value) -> int:
     """A year typed in a form, a URL or on the command line; raises ServiceError with a French message."""
     text = str(value if value is not None else "").strip()
-    if not text.isdigit() or not FIRST_YEAR <= int(text) <= LAST_YEAR:
+    if not re.fullmatch(r"[0-9]{4}", text) or not FIRST_YEAR <= int(text) <= LAST_YEAR:
         raise ServiceError(_("Indiquez une année entre %(first)d et %(last)d, par exemple %(example)d.",
                              first=FIRST_YEAR, last=LAST_YEAR, example=default_year()), "year")
     return int(text)
@@ -150,6 +158,8 @@ def build(year: int) -> AnnualReport:
         .join(Programme, Programme.id == TrainingSession.programme_id).where(in_year)).all()
     held = [s for s in sessions if s.status != SessionStatus.CANCELLED]
     ending = {s.session_id for s in held if first <= s.end_at.date() <= last}  # revenue and indicators
+    over = {s.session_id for s in held if s.session_id in ending
+            and (s.status == SessionStatus.COMPLETED or s.end_at <= local_now())}
     internal = {s.session_id for s in held if s.kind == ProgrammeKind.INTERNAL}
 
     categories, category_total, programmes, programme_total = _trainees_and_hours(first, last, held)
@@ -159,7 +169,7 @@ def build(year: int) -> AnnualReport:
         year=year, categories=categories, category_total=category_total, programmes=programmes,
         programme_total=programme_total, trainers=trainers, trainer_minutes=trainer_minutes, revenue=revenue,
         revenue_cents=sum(line.cents for line in revenue),
-        indicators=_indicators(ending, first, last, len(sessions) - len(held)), sessions=len(held))
+        indicators=_indicators(ending, over, len(sessions) - len(held)), sessions=len(held))
 
 
 def _trainees_and_hours(first: date, last: date, held):
@@ -201,48 +211,66 @@ def _trainers(first: date, last: date) -> tuple[int, int]:
 
 def _revenue(ending: set[int], internal: set[int]) -> list[RevenueLine]:
     lines = {key: RevenueLine(key, str(label)) for key, label in REVENUE_LABELS.items()}
-    claimed = set()
-    snapshots = db.session.scalars(
-        select(FundingClaim.snapshot).where(
-            FundingClaim.status.in_(CLAIMED_STATUSES),
-            exists().where(claim_sessions.c.claim_id == FundingClaim.id,
-                           claim_sessions.c.session_id.in_(ending or {0}))))
-    for snapshot in snapshots:
-        for line in (snapshot or {}).get("lines", []):
-            if line.get("session_id") not in ending:
-                continue  # a claim over a period: this line is another year's
-            claimed.add(line["enrolment_id"])
-            kind = "employer" if line.get("mode") == FundingMode.REIMBURSEMENT else "opco"
-            lines[kind].cents += int(line.get("total_cents") or 0)
+    claimed = _claim_lines(ending)
     enrolments = db.session.execute(
         select(Enrolment.id, Enrolment.session_id, Enrolment.funding_mode, Enrolment.price_cents)
-        .where(Enrolment.session_id.in_(ending or {0}), Enrolment.status == EnrolmentStatus.CONFIRMED)).all()
+        .where(Enrolment.session_id.in_(ending or {0}), Enrolment.status.in_(BILLABLE_STATUSES))).all()
     for enrolment_id, session_id, mode, price_cents in enrolments:
-        if enrolment_id in claimed or session_id in internal:
-            continue
-        kind = {"opco": "opco_not_claimed", "employer": "employer", "personal": "personal",
-                "other": "other"}.get(mode, "unknown")
-        lines[kind].cents += price_cents or 0
+        price = 0 if session_id in internal else price_cents or 0
+        status, line = claimed.pop(enrolment_id, (None, None))
+        if line is None:
+            lines[MODE_LINES.get(mode, "unknown")].cents += price
+        elif status == ClaimStatus.REJECTED:
+            lines["opco_refused"].cents += price
+        else:
+            _count_claim_line(lines, line, price)
+    for status, line in claimed.values():  # money claimed for an enrolment no longer billed (cancelled since)
+        if status != ClaimStatus.REJECTED:
+            _count_claim_line(lines, line, 0)
     return list(lines.values())
 
 
-def _indicators(ending: set[int], first: date, last: date, cancelled: int) -> Indicators:
-    completed = db.session.execute(
+def _claim_lines(ending: set[int]) -> dict[int, tuple[str, dict]]:
+    """{enrolment id: (claim status, its line)} of the claims sent, paid or rejected for the sessions ending in
+    the year; an enrolment in several claims counts once, a live claim before a rejected one."""
+    claims = db.session.execute(
+        select(FundingClaim.status, FundingClaim.snapshot).where(
+            FundingClaim.status.in_((*CLAIMED_STATUSES, ClaimStatus.REJECTED)),
+            exists().where(claim_sessions.c.claim_id == FundingClaim.id,
+                           claim_sessions.c.session_id.in_(ending or {0}))).order_by(FundingClaim.id))
+    found: dict[int, tuple[str, dict]] = {}
+    for status, snapshot in claims:
+        for line in (snapshot or {}).get("lines", []):
+            if line.get("session_id") not in ending:
+                continue  # a claim over a period: this line is another year's
+            kept = found.get(line["enrolment_id"])
+            if kept is None or (kept[0] == ClaimStatus.REJECTED and status != ClaimStatus.REJECTED):
+                found[line["enrolment_id"]] = (status, line)
+    return found
+
+
+def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int) -> None:
+    """Subrogation: the funder pays the line, the employer what the price leaves; reimbursement: the employer
+    pays the price (the line when there is none) and the funder reimburses the employer, not us."""
+    total = int(line.get("total_cents") or 0)
+    if line.get("mode") == FundingMode.REIMBURSEMENT:
+        lines["employer"].cents += price or total
+    else:
+        lines["opco"].cents += total
+        lines["employer"].cents += max(0, price - int(line.get("pedagogical_cents") or 0))
+
+
+def _indicators(ending: set[int], over: set[int], cancelled: int) -> Indicators:
+    counts = dict(db.session.execute(
         select(Enrolment.status, func.count(Enrolment.id))
-        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .where(TrainingSession.id.in_(ending or {0}), TrainingSession.status == SessionStatus.COMPLETED,
-               Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))
-        .group_by(Enrolment.status)).all()
-    counts = dict(completed)
-    completed_sessions = db.session.scalar(
-        select(func.count(TrainingSession.id))
-        .where(TrainingSession.id.in_(ending or {0}), TrainingSession.status == SessionStatus.COMPLETED))
+        .where(Enrolment.session_id.in_(over or {0}), Enrolment.status.in_(BILLABLE_STATUSES))
+        .group_by(Enrolment.status)).all())
     surveys = list(db.session.scalars(
         select(Survey).join(Survey.questionnaire).options(contains_eager(Survey.questionnaire))
         .where(Survey.session_id.in_(ending or {0}), Questionnaire.kind == QuestionnaireKind.SATISFACTION)
         .order_by(Survey.id)))
     return Indicators(satisfaction=survey_results.ratings_summary(surveys, SATISFIED_FROM),
-                      completed_sessions=completed_sessions or 0,
+                      completed_sessions=len(over),
                       confirmed=counts.get(EnrolmentStatus.CONFIRMED, 0),
                       withdrawn=counts.get(EnrolmentStatus.WITHDRAWN, 0), cancelled_sessions=cancelled)
 
@@ -263,7 +291,8 @@ def workbook_bytes(report: AnnualReport) -> bytes:
     workbook = Workbook()
     bold = Font(bold=True)
 
-    def sheet(title, heading, rows, first=False):
+    def sheet(title, heading, rows, first=False, formats=None):
+        """`formats`: {column: number format} (hours, euros), so that the figures read as in the page."""
         ws = workbook.active if first else workbook.create_sheet()
         ws.title = title
         write_text(ws.cell(1, 1), _("Bilan pédagogique et financier %(year)d", year=report.year))
@@ -275,17 +304,21 @@ def workbook_bytes(report: AnnualReport) -> bytes:
         for r, row in enumerate(rows, start=4):
             for column, value in enumerate(row, start=1):
                 write_text(ws.cell(r, column), value)
+                if formats and column in formats:
+                    ws.cell(r, column).number_format = formats[column]
 
     sheet(_("Stagiaires"), [_("Catégorie de stagiaires"), _("Stagiaires"), _("Heures-stagiaires")],
           [(line.label, line.trainees, hours(line.minutes))
-           for line in [*report.categories, report.category_total]], first=True)
+           for line in [*report.categories, report.category_total]], first=True, formats={3: HOURS})
     sheet(_("Formations"), [_("Formation"), _("Sessions"), _("Stagiaires"), _("Heures-stagiaires")],
           [(line.title, line.sessions, line.trainees, hours(line.minutes))
-           for line in [*report.programmes, report.programme_total]])
+           for line in [*report.programmes, report.programme_total]], formats={4: HOURS})
     sheet(_("Formateurs"), [_("Formateur·rices"), _("Personnes"), _("Heures dispensées")],
-          [(_("Formateur·rices de l'organisme"), report.trainers, hours(report.trainer_minutes))])
+          [(_("Formateur·rices de l'organisme"), report.trainers, hours(report.trainer_minutes))],
+          formats={3: HOURS})
     sheet(_("Produits"), [_("Origine des produits"), _("Montant (€)")],
-          [(line.label, euros(line.cents)) for line in report.revenue] + [(_("Total"), euros(report.revenue_cents))])
+          [(line.label, euros(line.cents)) for line in report.revenue] + [(_("Total"), euros(report.revenue_cents))],
+          formats={2: EUROS})
     sheet(_("Indicateurs"), [_("Indicateur"), _("Valeur")], indicator_rows(report))
     out = io.BytesIO()
     workbook.save(out)
