@@ -62,3 +62,27 @@ def test_one_file_number_per_funder_under_concurrency(app):
     assert _run_together(app, len(enrolment_ids), request) == []
     assert db.session.scalar(db.select(db.func.count(FundingAgreement.id))) == 1
     assert len(refused) == 3 and all(error.field == "file_number" for error in refused)
+
+
+def test_two_claims_for_the_same_session_made_at_once_give_one(app):
+    funder = factories.make_funder("Uniformation")
+    session = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30),
+                                     status="completed")
+    factories.make_agreement(session, [factories.make_enrolment(session)], funder=funder)
+    funder_id, session_id = funder.id, session.id
+    db.session.remove()
+    refused = []
+
+    def create(_):
+        try:
+            with frozen_at(datetime(2019, 1, 8, 10)):
+                funding_service.create_claim(db.session.get(Funder, funder_id),
+                                             session=db.session.get(TrainingSession, session_id))
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            refused.append(error)
+
+    assert _run_together(app, 4, create) == []
+    assert db.session.scalar(db.select(db.func.count(FundingClaim.id))) == 1
+    assert len(refused) == 3 and all("figure déjà" in error.message for error in refused)

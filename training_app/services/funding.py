@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
@@ -18,13 +19,17 @@ from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus, Employer, Enrolment,
                                  EnrolmentStatus, Funder, FunderHourlyCap, FundingAgreement, FundingClaim,
                                  FundingMode, SessionStatus, Trainee, TrainingSession)
-from training_app.models.funding_files import ANNEX_KINDS
+from training_app.models.funding_files import ANNEX_KINDS, claim_sessions
 from training_app.services import ServiceError, audit, claim_calculation, funding_sources
 from training_app.services import organisation as organisation_service
+from training_app.services.enrolments import lock_session
 
 OVERDUE_AFTER_DAYS = 60  # a sent claim not fully paid after this many days is overdue
 BILLABLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)  # withdrawn: hours attended count
 OPEN_CLAIM_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID)
+CLAIM_STATES = {ClaimStatus.DRAFT: _l("brouillon"), ClaimStatus.SENT: _l("envoyée"),  # in a sentence
+                ClaimStatus.PARTIALLY_PAID: _l("payée en partie"), ClaimStatus.PAID: _l("payée"),
+                ClaimStatus.REJECTED: _l("rejetée")}
 
 
 def _not_negative(value: int | None, field_name: str) -> None:
@@ -328,6 +333,7 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
                                  funder=funder.name), "period_start")
     for candidate in sessions:
         _check_completed(candidate)
+    _refuse_claiming_twice(funder, sessions)
     claim = FundingClaim(funder=funder, sessions=sessions, status=ClaimStatus.DRAFT,
                          period_start=period_start if session is None else None,
                          period_end=period_end if session is None else None)
@@ -335,6 +341,27 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
     refresh(claim)
     audit.record(claim, "created", to_state=ClaimStatus.DRAFT)
     return claim
+
+
+def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> None:
+    """One claim to a funder per session, but for a rejected one (which may be made again): the same hours are
+    never billed twice. The sessions' rows are locked first (in id order), so that two claims made at once
+    for the same session see each other."""
+    for session_id in sorted(s.id for s in sessions):
+        lock_session(session_id)
+    earlier = db.session.execute(
+        select(FundingClaim.number, FundingClaim.status, TrainingSession.start_at)
+        .join(claim_sessions, claim_sessions.c.claim_id == FundingClaim.id)
+        .join(TrainingSession, TrainingSession.id == claim_sessions.c.session_id)
+        .where(FundingClaim.funder_id == funder.id, FundingClaim.status != ClaimStatus.REJECTED,
+               claim_sessions.c.session_id.in_([s.id for s in sessions]))
+        .order_by(TrainingSession.start_at).limit(1)).first()
+    if earlier is not None:
+        raise ServiceError(_("La session du %(date)s figure déjà dans la demande de paiement n° %(number)s à "
+                             "%(funder)s (%(state)s) : les mêmes heures ne se facturent pas deux fois. Ouvrez "
+                             "cette demande, ou choisissez une autre période.",
+                             date=earlier.start_at.strftime("%d/%m/%Y"), number=earlier.number,
+                             funder=funder.name, state=CLAIM_STATES[earlier.status]))
 
 
 def _check_completed(session: TrainingSession) -> None:
