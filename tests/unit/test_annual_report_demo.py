@@ -19,6 +19,7 @@ def test_the_demo_s_past_session_shows_in_its_year_s_report():
     assert (report.trainers, report.trainer_minutes) == (2, 2 * 21 * 60)
     revenue = {line.key: line.cents for line in report.revenue}
     assert revenue["opco"] > 0 and revenue["personal"] == 84000 and revenue["opco_not_claimed"] == 0
+    assert report.revenue_cents == 12 * 84000  # what the OPCO does not pay of a price, the employer does
     assert report.indicators.completed_sessions == 1 and report.indicators.completion_rate == 100
     assert report.indicators.satisfaction.ratings > 0 and report.indicators.satisfaction.rate is not None
 

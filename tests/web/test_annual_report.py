@@ -69,11 +69,13 @@ def test_the_page_shows_last_year_by_default_and_offers_the_years_with_sessions(
 
 def test_without_sessions_last_year_the_page_opens_on_the_latest_year_before_it_that_has_some(admin_client, year_2030):
     factories.make_session(start=datetime(2033, 3, 1, 14, 0), end=datetime(2033, 3, 4, 12, 30))  # ahead: not due
+    factories.make_session(start=datetime(2031, 3, 4, 14, 0), end=datetime(2031, 3, 7, 12, 30), status="cancelled")
     with frozen_at(datetime(2033, 1, 10, 10, 0)):
         page = admin_client.get("/rapports/bilan").get_data(as_text=True)
 
     assert "Bilan pédagogique et financier 2030" in page
     assert ("2030", " selected") in re.findall(r'<option value="(\d+)"( selected)?>', page)
+    assert ("2031", "") in re.findall(r'<option value="(\d+)"( selected)?>', page)  # offered, not chosen
 
 
 def test_the_workbook_gives_the_figures_of_the_page(admin_client, year_2030):

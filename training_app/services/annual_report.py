@@ -137,15 +137,23 @@ def check_year(value) -> int:
 
 def default_year() -> int:
     """The report is due each spring for the previous calendar year: that one, or the latest year before it
-    that has sessions (an organisation that paused; the demo, whose reference course ran in 2018)."""
+    in which a session took place (an organisation that paused; the demo, whose reference course ran in
+    2018 and whose 2019 session was cancelled)."""
     last_year = local_now().year - 1
-    return next((year for year in years_with_sessions() if year <= last_year), last_year)
+    return next((year for year in _years(held_only=True) if year <= last_year), last_year)
 
 
 def years_with_sessions() -> list[int]:
     """Years in which a half-day of a session falls, latest first (one query)."""
-    years = db.session.scalars(select(func.extract("year", Slot.date)).distinct())
-    return sorted({int(y) for y in years if y is not None}, reverse=True)
+    return _years(held_only=False)
+
+
+def _years(held_only: bool) -> list[int]:
+    query = select(func.extract("year", Slot.date)).distinct()
+    if held_only:
+        query = query.join(TrainingSession, TrainingSession.id == Slot.session_id).where(
+            TrainingSession.status != SessionStatus.CANCELLED)
+    return sorted({int(y) for y in db.session.scalars(query) if y is not None}, reverse=True)
 
 
 def build(year: int) -> AnnualReport:
