@@ -330,3 +330,84 @@ def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what
     assert (entry.reason, entry.actor_label) == ("durée de conservation échue", "flask purge-expired")
     with frozen_at(datetime(2025, 1, 15, 10, 0)):
         assert "0 stagiaire(s)" in _run(app, "--dry-run")
+
+
+# --- an erasure racing an enrolment or an edit -------------------------------------------------------------
+
+def _erased_in_another_request(app, trainee_id: int) -> None:
+    """Another request (its own session and connection) erases the trainee and commits."""
+    with app.app_context():
+        personal_data.erase(db.session.get(Trainee, trainee_id), "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+
+
+def _kept_person():
+    """Awa, who signed the December 2018 course (kept on erasure), and an upcoming open session."""
+    course = certificate_course.completed_course(trainees=("Awa Diallo",))
+    [awa] = course.enrolments
+    later = factories.make_session(start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30), status="open")
+    db.session.commit()
+    return awa.trainee, later
+
+
+def test_an_enrolment_of_someone_erased_since_the_page_was_read_is_refused_and_nothing_is_written(app, outbox):
+    from training_app.services import enrolments
+    trainee, later = _kept_person()
+    assert trainee.erased_at is None  # what the office's page (or the public look-up) read
+    _erased_in_another_request(app, trainee.id)
+    before = _count(Enrolment)
+    with pytest.raises(ServiceError) as refused:
+        enrolments.enrol(later, trainee, notify=True)
+    db.session.rollback()
+    assert "viennent d'être effacées" in refused.value.message
+    assert _count(Enrolment) == before and _count(OutgoingMail) == 0 and outbox == []
+
+
+def test_an_enrolment_of_someone_deleted_since_the_page_was_read_is_refused():
+    from training_app.services import enrolments
+    trainee = factories.make_trainee("Awa", "Diallo")
+    later = factories.make_session(start=datetime(2030, 3, 5, 14, 0), status="open")
+    db.session.commit()
+    trainee_id = trainee.id
+    db.session.execute(db.delete(Trainee).where(Trainee.id == trainee_id))  # another request, on SQLite as well
+    with pytest.raises(ServiceError) as refused:
+        enrolments.enrol(later, trainee)
+    db.session.rollback()
+    assert "viennent d'être effacées" in refused.value.message
+    assert _count(Enrolment, trainee_id=trainee_id) == 0
+
+
+def test_a_public_registration_whose_person_is_erased_after_the_look_up_is_refused_in_french(app, outbox,
+                                                                                              monkeypatch):
+    trainee, later = _kept_person()
+    real_email = trainee.email
+    found = registrations.find_trainee(real_email)  # register_public's look-up, before the erasure
+    assert found is trainee
+    _erased_in_another_request(app, trainee.id)
+    monkeypatch.setattr(registrations, "find_trainee", lambda email: found)  # as it was found before
+    with pytest.raises(ServiceError) as refused:
+        registrations.register_public(later, PersonDetails(first_name="Awa", last_name="Diallo", email=real_email,
+                                                           category="individual"), "personal")
+    monkeypatch.undo()
+    db.session.rollback()
+    assert "viennent d'être effacées" in refused.value.message
+    assert _count(Enrolment, session_id=later.id) == 0 and outbox == []
+    assert db.session.get(Trainee, trainee.id).erased_at is not None
+
+
+def test_an_edit_of_someone_erased_since_the_page_was_read_is_refused_and_writes_no_address_back(app):
+    trainee, _later = _kept_person()
+    admin = factories.make_user("admin")
+    assert trainee.erased_at is None  # what the edit page read
+    real_email = trainee.email
+    _erased_in_another_request(app, trainee.id)
+    details = PersonDetails(first_name=trainee.first_name, last_name=trainee.last_name, email=real_email,
+                            civility=trainee.civility, phone="06 99 99 99 99", job_title=trainee.job_title,
+                            category=trainee.category or "individual")
+    with pytest.raises(ServiceError) as refused:
+        registrations.update_trainee(trainee, details, actor=admin)
+    db.session.rollback()
+    assert "ont été effacées" in refused.value.message
+    db.session.expire_all()
+    erased = db.session.get(Trainee, trainee.id)
+    assert personal_data.is_erased_address(erased.email) and erased.phone == ""
