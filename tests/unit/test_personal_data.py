@@ -411,3 +411,37 @@ def test_an_edit_of_someone_erased_since_the_page_was_read_is_refused_and_writes
     db.session.expire_all()
     erased = db.session.get(Trainee, trainee.id)
     assert personal_data.is_erased_address(erased.email) and erased.phone == ""
+
+
+# --- what the kept audit trail still says ------------------------------------------------------------------
+
+def _details_of(trainee: Trainee, **changed) -> PersonDetails:
+    values = dict(first_name=trainee.first_name, last_name=trainee.last_name, email=trainee.email,
+                  civility=trainee.civility, phone=trainee.phone, job_title=trainee.job_title,
+                  category=trainee.category or "individual")
+    return PersonDetails(**{**values, **changed})
+
+
+def test_past_phones_and_addresses_of_a_kept_person_leave_the_audit_trail_which_keeps_what_changed():
+    course = certificate_course.completed_course(trainees=("Awa Diallo",))
+    [awa] = course.enrolments
+    admin = factories.make_user("admin")
+    registrations.update_trainee(awa.trainee, _details_of(awa.trainee, phone="06 11 11 11 11"), actor=admin)
+    db.session.commit()
+    registrations.update_trainee(awa.trainee, _details_of(awa.trainee, phone="06 22 22 22 22",
+                                                          email="awa.ancienne@exemple.org"), actor=admin)
+    db.session.commit()
+    registrations.update_trainee(awa.trainee, _details_of(awa.trainee, email="awa.nouvelle@exemple.org",
+                                                          job_title="Éducatrice"), actor=admin)
+    db.session.commit()
+    personal_data.erase(awa.trainee, "Demande de la personne", admin)
+    db.session.commit()
+    dump = _dump([e.details for e in db.session.scalars(db.select(AuditEntry))])
+    for value in ("06 11 11 11 11", "06 22 22 22 22", "awa.ancienne@exemple.org", "awa.nouvelle@exemple.org"):
+        assert value not in dump
+    changes = [e.details["changes"] for e in audit.history(awa.trainee) if e.action == "details_changed"]
+    assert sorted(sorted(c) for c in changes) == [["email", "job_title"], ["email", "phone"], ["phone"]]
+    assert {"phone": ["", "[effacé]"]} in changes  # the phone was set: kept, its value is not
+    assert ["Assistante sociale", "Éducatrice"] in [c.get("job_title") for c in changes]  # not a contact detail
+    export = _dump(personal_data.export(db.session.get(Trainee, awa.trainee_id)))
+    assert "06 11 11 11 11" not in export and "awa.ancienne" not in export

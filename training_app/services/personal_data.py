@@ -403,10 +403,10 @@ def _delete_enrolments(enrolments: list[Enrolment]) -> int:
 
 
 def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -> None:
-    """The audit trail about the person keeps what happened, not their address or phone."""
+    """The audit trail about the person keeps what happened, not their address or phone: neither those they
+    have now (wherever they appear) nor any they had before (the `email` and `phone` of a change of details,
+    by key)."""
     values = {v for v in values if v}
-    if not values:
-        return
     certificate_ids = list(db.session.scalars(select(IssuedCertificate.id).where(
         IssuedCertificate.enrolment_id.in_(enrolment_ids))))
     entries = db.session.scalars(select(AuditEntry).where(db.or_(
@@ -415,11 +415,24 @@ def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -
         (AuditEntry.entity_type == "issued_certificates") & AuditEntry.entity_id.in_(certificate_ids or [-1]))))
     lowered = {v.lower() for v in values}
     for entry in entries:
-        scrubbed = _scrub(entry.details, lowered)
+        scrubbed = _scrub_changes(_scrub(entry.details, lowered))
         if scrubbed != entry.details:
             entry.details = scrubbed
         if any(v in (entry.reason or "").lower() for v in lowered):
             entry.reason = ERASED_TEXT
+
+
+CONTACT_KEYS = ("email", "phone")
+
+
+def _scrub_changes(details):
+    """A change of details keeps which contact field changed, not its values (before or after)."""
+    changes = details.get("changes") if isinstance(details, dict) else None
+    if not isinstance(changes, dict) or not any(k in changes for k in CONTACT_KEYS):
+        return details
+    blank = {k: ([ERASED_TEXT if v else v for v in change] if isinstance(change, list) else ERASED_TEXT)
+             for k, change in changes.items() if k in CONTACT_KEYS}
+    return {**details, "changes": {**changes, **blank}}
 
 
 def _scrub(value, lowered: set[str]):
