@@ -445,3 +445,21 @@ def test_past_phones_and_addresses_of_a_kept_person_leave_the_audit_trail_which_
     assert ["Assistante sociale", "Éducatrice"] in [c.get("job_title") for c in changes]  # not a contact detail
     export = _dump(personal_data.export(db.session.get(Trainee, awa.trainee_id)))
     assert "06 11 11 11 11" not in export and "awa.ancienne" not in export
+
+
+def test_mails_to_an_address_with_accents_are_exported_and_erased():
+    someone, _created = registrations.find_or_create_trainee(PersonDetails(
+        first_name="Élodie", last_name="Lé", email="élodie@exemple.org", category="individual"))
+    db.session.commit()
+    assert someone.email == "élodie@exemple.org"
+    session = factories.make_session(start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30))
+    factories.make_enrolment(session, someone, status="cancelled")
+    mail.queue(someone.email, "Votre inscription", "Bonjour Élodie, votre lien http://exemple/moi/SECRET")
+    mail.queue(["élodie@exemple.org", "bureau@exemple.org"], "Copie", "Pour Élodie et le bureau")
+    mail.queue("autre@exemple.org", "Autre", "Rien à voir")
+    db.session.commit()
+    assert sorted(m["objet"] for m in personal_data.export(someone)["courriels"]) == ["Copie", "Votre inscription"]
+    personal_data.erase(someone, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    left = sorted((m.subject, m.recipients) for m in db.session.scalars(db.select(OutgoingMail)))
+    assert left == [("Autre", ["autre@exemple.org"]), ("Copie", ["bureau@exemple.org"])]

@@ -13,6 +13,7 @@ PERSON_TABLES; tests/unit/test_personal_data.py fails when a new one is not, so 
 erasure cannot forget it. Outside those: `outgoing_mail` (by recipient address, and the office's
 notifications tagged with an enrolment) and `audit_entries` (by entity).
 """
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -115,12 +116,14 @@ def addresses(trainee: Trainee) -> set[str]:
 
 
 def _mails_to(emails: set[str]) -> list[OutgoingMail]:
-    """Messages with one of these addresses among their recipients (a LIKE narrows, the list decides)."""
+    """Messages with one of these addresses among their recipients (a LIKE narrows, the list decides). The JSON
+    text may hold an address as it is or with \\uXXXX escapes for its non-ASCII letters: both are looked for."""
     if not emails:
         return []
     text = cast(OutgoingMail.recipients, Text)
+    forms = {form for e in emails for form in (e, json.dumps(e)[1:-1])}
     candidates = db.session.scalars(select(OutgoingMail).where(db.or_(*(
-        text.like("%" + _escaped(e) + "%", escape="\\") for e in emails))).order_by(OutgoingMail.queued_at))
+        text.like("%" + _escaped(f) + "%", escape="\\") for f in sorted(forms)))).order_by(OutgoingMail.queued_at))
     return [m for m in candidates if emails & {r.lower() for r in m.recipients or []}]
 
 
