@@ -88,6 +88,11 @@ def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_anothe
     assert signature["methode"] == "sur l'appareil du formateur ou de la formatrice"
     assert signature["image"] == "image de signature conservée" and "adresse_ip" in signature
     assert "appareil" in signature and signature["signee_le"].startswith("2018-12-11T")
+    # The sheets' audit trail of her own signatures (not the sheets' closing, not Julien's).
+    history = enrolment["historique_emargement"]
+    assert [e["action"] for e in history] == ["signed"] * 6
+    assert {e["details"]["trainee"] for e in history} == {"Awa Diallo"}
+    assert [e["details"]["method"] for e in history] == ["device"] * 6
     assert [(o["objectif"], o["resultat"], o["commentaire"]) for o in enrolment["acquis"]] == [
         (certificate_course.OBJECTIVES[0], "Acquis", "Très bien"),
         (certificate_course.OBJECTIVES[1], "Partiellement acquis", "À consolider")]

@@ -25,10 +25,10 @@ from sqlalchemy import Text, cast, delete, func, select, update
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import label
-from training_app.models import (AgreementTrainee, AttendanceRecord, AuditEntry, ConvocationSending, Enrolment,
-                                 IssuedCertificate, LearningOutcome, MailStatus, OutgoingMail, OutgoingMailAttachment,
-                                 Signature,
-                                 SurveyParticipation, Trainee, TrainingSession, User)
+from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceSheet, AuditEntry, ConvocationSending,
+                                 Enrolment, IssuedCertificate, LearningOutcome, MailStatus, OutgoingMail,
+                                 OutgoingMailAttachment, Signature, Slot, SurveyParticipation, Trainee,
+                                 TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, flush_or_refuse
 
@@ -191,7 +191,6 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
                                .order_by(AgreementTrainee.id)).all()
     sendings = db.session.scalars(select(ConvocationSending).where(ConvocationSending.enrolment_id == enrolment.id)
                                   .order_by(ConvocationSending.sent_at)).all()
-    record_ids = [r.id for r in records.values()]
     return {
         "id": enrolment.id,
         "session": {"id": session.id, "titre": session.title, "debut": _iso(session.start_at),
@@ -202,7 +201,7 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
         "financement_indique": enrolment.funding_mode, "prix_centimes": enrolment.price_cents,
         "historique": _audit_rows(_history("enrolments", [enrolment.id])),
         "emargement": attendance,
-        "historique_emargement": _audit_rows(_history("attendance_records", record_ids)),
+        "historique_emargement": _audit_rows(_sheet_history(enrolment)),
         "convocations": [{"envoyee_le": _iso(s.sent_at), "a": s.sent_to, "canal": s.channel} for s in sendings],
         "acquis": [{"objectif": o.objective.text, "resultat": label(o.result), "commentaire": o.comment,
                     "evalue_le": _iso(o.assessed_at)} for o in outcomes],
@@ -217,6 +216,15 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
                                      "reels": getattr(line, f"{kind}_actual_cents")}
                               for kind in ("travel", "accommodation", "meals")}} for line in lines],
     }
+
+
+def _sheet_history(enrolment: Enrolment) -> list[AuditEntry]:
+    """What the attendance sheets of the session recorded about this enrolment (signed, marked, corrected):
+    audited on the sheet, with the enrolment in the details."""
+    sheet_ids = list(db.session.scalars(select(AttendanceSheet.id).join(Slot, Slot.id == AttendanceSheet.slot_id)
+                                        .where(Slot.session_id == enrolment.session_id)))
+    return [e for e in _history("attendance_sheets", sheet_ids)
+            if isinstance(e.details, dict) and e.details.get("enrolment_id") == enrolment.id]
 
 
 def _surveys_export(trainee: Trainee) -> list[dict]:
