@@ -468,3 +468,37 @@ def test_mails_to_an_address_with_accents_are_exported_and_erased():
     db.session.commit()
     left = sorted((m.subject, m.recipients) for m in db.session.scalars(db.select(OutgoingMail)))
     assert left == [("Autre", ["autre@exemple.org"]), ("Copie", ["bureau@exemple.org"])]
+
+
+# --- personal links issued before links named their trainee's creation ("c") -------------------------------
+
+def _legacy_link(trainee: Trainee, monkeypatch, signed_at: datetime) -> str:
+    """A link as mailed before this feature: no "c", signed at `signed_at` (UTC)."""
+    import calendar
+
+    from itsdangerous import TimestampSigner
+    with monkeypatch.context() as patched:
+        patched.setattr(TimestampSigner, "get_timestamp", lambda self: calendar.timegm(signed_at.timetuple()))
+        return trainee_links._serializer().dumps({"t": trainee.id, "v": trainee.link_version})
+
+
+def test_an_old_link_of_someone_deleted_does_not_open_the_page_of_whoever_gets_their_id(monkeypatch):
+    from datetime import timedelta
+
+    from training_app.clock import utcnow
+    someone = factories.make_trainee("Ancien", "Inscrit")
+    someone.created_at = utcnow() - timedelta(days=20)
+    factories.make_enrolment(factories.make_session(start=datetime(2030, 3, 5, 14, 0)), someone, status="cancelled")
+    db.session.commit()
+    legacy = _legacy_link(someone, monkeypatch, utcnow() - timedelta(days=10))
+    assert trainee_links.trainee_from_token(legacy).id == someone.id  # an old link of an existing person works
+    old_id = someone.id
+    assert personal_data.erase(someone, "Demande de la personne", None, actor_label="x").deleted
+    db.session.commit()
+    # The database gives the id again (SQLite does; PostgreSQL is told to here) to someone created later.
+    newcomer = factories.make_trainee("Nouvelle", "Personne", id=old_id)
+    assert newcomer.id == old_id and newcomer.link_version == 1
+    with pytest.raises(trainee_links.LinkError) as refused:
+        trainee_links.trainee_from_token(legacy)
+    assert refused.value.reason == "unknown"
+    assert trainee_links.trainee_from_token(trainee_links.make_token(newcomer)).id == old_id  # their own link works
