@@ -502,3 +502,20 @@ def test_an_old_link_of_someone_deleted_does_not_open_the_page_of_whoever_gets_t
         trainee_links.trainee_from_token(legacy)
     assert refused.value.reason == "unknown"
     assert trainee_links.trainee_from_token(trainee_links.make_token(newcomer)).id == old_id  # their own link works
+
+
+def test_erasure_deletes_the_attachments_of_the_messages_it_deletes():
+    from training_app.models import OutgoingMailAttachment
+    someone = factories.make_trainee("Pièce", "Jointe")
+    other = factories.make_trainee("Autre", "Personne")
+    factories.make_enrolment(factories.make_session(start=datetime(2030, 3, 5, 14, 0)), someone, status="cancelled")
+    mail.queue(someone.email, "Convocation", "Bonjour",
+               attachments=[mail.Attachment("convocation-Jointe.docx", b"PK secret", "application/x")])
+    mail.queue(other.email, "Convocation", "Bonjour",
+               attachments=[mail.Attachment("convocation-Autre.docx", b"PK autre", "application/x")])
+    db.session.commit()
+    assert _count(OutgoingMailAttachment) == 2
+    personal_data.erase(someone, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    assert [a.filename for a in db.session.scalars(db.select(OutgoingMailAttachment))] == ["convocation-Autre.docx"]
+    assert [m.recipients for m in db.session.scalars(db.select(OutgoingMail))] == [[other.email]]

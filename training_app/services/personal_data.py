@@ -366,19 +366,27 @@ def _kept_counts(ids: list[int]) -> dict:
 def _delete_mails(emails: set[str], enrolment_ids: list[int]) -> int:
     """Messages to them are deleted; one also to others loses their address only. And the office's
     notifications of their registrations."""
-    n = 0
+    n, gone = 0, []
     for message in _mails_to(emails):
         others = [r for r in message.recipients if r.lower() not in emails]
         if others:
             message.recipients = others
         else:
-            db.session.delete(message)
+            gone.append(message.id)
         n += 1
     for message in _office_mails(enrolment_ids):
-        db.session.delete(message)
+        gone.append(message.id)
         n += 1
     db.session.flush()
+    _delete_mail_rows(gone)
     return n
+
+
+def _delete_mail_rows(ids: list[int]) -> None:
+    """Delete these messages and their attachments (said explicitly: SQLite does not cascade)."""
+    if ids:
+        db.session.execute(delete(OutgoingMailAttachment).where(OutgoingMailAttachment.mail_id.in_(ids)))
+        db.session.execute(delete(OutgoingMail).where(OutgoingMail.id.in_(ids)))
 
 
 def _delete_named_answers(trainee: Trainee) -> int:
@@ -489,7 +497,5 @@ def purge_plan() -> PurgePlan:
 
 def purge(plan: PurgePlan) -> list[Erasure]:
     """Carry out `plan` in the caller's transaction."""
-    if plan.mail_ids:
-        db.session.execute(delete(OutgoingMailAttachment).where(OutgoingMailAttachment.mail_id.in_(plan.mail_ids)))
-        db.session.execute(delete(OutgoingMail).where(OutgoingMail.id.in_(plan.mail_ids)))
+    _delete_mail_rows(plan.mail_ids)
     return [erase(t, RETENTION_REASON, None, actor_label="flask purge-expired") for t in plan.trainees]
