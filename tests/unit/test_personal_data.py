@@ -519,3 +519,25 @@ def test_erasure_deletes_the_attachments_of_the_messages_it_deletes():
     db.session.commit()
     assert [a.filename for a in db.session.scalars(db.select(OutgoingMailAttachment))] == ["convocation-Autre.docx"]
     assert [m.recipients for m in db.session.scalars(db.select(OutgoingMail))] == [[other.email]]
+
+
+def test_the_free_text_reasons_of_kept_enrolments_are_erased_and_nobody_elses():
+    from training_app.services import enrolments
+    course = certificate_course.completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    last_day = course.session.end_at.date()
+    enrolments.withdraw(awa, last_day, "Hospitalisée pour une opération du dos")
+    enrolments.withdraw(julien, last_day, "Garde de son enfant malade")
+    db.session.commit()
+    personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Enrolment, awa.id).status_reason == "[effacé]"
+    assert db.session.get(Enrolment, awa.id).status == "withdrawn"  # what happened stays
+    [withdrawal] = [e for e in audit.history(db.session.get(Enrolment, awa.id)) if e.action == "withdrawn"]
+    assert withdrawal.reason == "[effacé]" and withdrawal.details == {"withdrawn_on": last_day.isoformat()}
+    assert db.session.get(Enrolment, julien.id).status_reason == "Garde de son enfant malade"
+    assert [e.reason for e in audit.history(db.session.get(Enrolment, julien.id))
+            if e.action == "withdrawn"] == ["Garde de son enfant malade"]
+    dump = _dump([(e.reason, e.details) for e in db.session.scalars(db.select(AuditEntry))])
+    assert "Hospitalisée" not in dump

@@ -4,7 +4,8 @@ end of the retention period.
 Attendance records (with their signatures), issued certificates and funding agreement lines are kept
 RECORD_RETENTION_YEARS (6 by default, see domain.md, "Keeping records"): they and what they print (civility,
 names, employer, job title: certificates/ and the claim workbook) survive an erasure. Everything else about
-the person goes: e-mail address (replaced by a placeholder that cannot receive mail), phone, named
+the person goes: e-mail address (replaced by a placeholder that cannot receive mail), phone (and past ones in
+the audit trail), the free-text reasons of their kept enrolments (cancellation, withdrawal), named
 questionnaire answers, e-mails written to them, enrolments that hold no kept record and what hangs on them,
 their personal links. A person with no kept record is deleted entirely.
 
@@ -316,6 +317,9 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         _scrub_audit(trainee, sorted(kept_ids), emails | ({trainee.phone} if trainee.phone else set()))
         db.session.execute(update(ConvocationSending).where(ConvocationSending.enrolment_id.in_(kept_ids))
                            .values(sent_to=ERASED_TEXT))
+        # Free text about the person (why they cancelled or dropped out); no kept document prints it.
+        db.session.execute(update(Enrolment).where(Enrolment.id.in_(kept_ids), Enrolment.status_reason != "")
+                           .values(status_reason=ERASED_TEXT).execution_options(synchronize_session="fetch"))
         trainee.email = f"efface-{trainee.id}-{secrets.token_hex(6)}@{ERASED_DOMAIN}"
         trainee.phone = ""
         trainee.link_version += 1  # every personal link stops working
@@ -424,7 +428,7 @@ def _delete_enrolments(enrolments: list[Enrolment]) -> int:
 def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -> None:
     """The audit trail about the person keeps what happened, not their address or phone: neither those they
     have now (wherever they appear) nor any they had before (the `email` and `phone` of a change of details,
-    by key)."""
+    by key); nor the free-text reasons of their enrolments' changes."""
     values = {v for v in values if v}
     certificate_ids = list(db.session.scalars(select(IssuedCertificate.id).where(
         IssuedCertificate.enrolment_id.in_(enrolment_ids))))
@@ -437,8 +441,8 @@ def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -
         scrubbed = _scrub_changes(_scrub(entry.details, lowered))
         if scrubbed != entry.details:
             entry.details = scrubbed
-        if any(v in (entry.reason or "").lower() for v in lowered):
-            entry.reason = ERASED_TEXT
+        if entry.reason and (entry.entity_type == "enrolments" or any(v in entry.reason.lower() for v in lowered)):
+            entry.reason = ERASED_TEXT  # an enrolment's reasons are free text about the person (health, family...)
 
 
 CONTACT_KEYS = ("email", "phone")
