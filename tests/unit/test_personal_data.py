@@ -541,3 +541,26 @@ def test_the_free_text_reasons_of_kept_enrolments_are_erased_and_nobody_elses():
             if e.action == "withdrawn"] == ["Garde de son enfant malade"]
     dump = _dump([(e.reason, e.details) for e in db.session.scalars(db.select(AuditEntry))])
     assert "Hospitalisée" not in dump
+
+
+def test_purge_takes_people_never_enrolled_created_long_ago_and_captured_mail_kept_too_long(app):
+    lonely = factories.make_trainee("Sans", "Inscription", phone="06 00 00 00 00")
+    lonely.created_at = datetime(2018, 6, 1, 9, 0)
+    newcomer = factories.make_trainee("Nouvelle", "Venue")
+    newcomer.created_at = datetime(2024, 6, 1, 9, 0)
+    db.session.commit()
+    with frozen_at(datetime(2024, 6, 1, 9, 0)):
+        old_captured = mail.queue("bureau@exemple.org", "Ancien", "jamais envoyé")
+    with frozen_at(datetime(2025, 1, 10, 9, 0)):
+        recent_captured = mail.queue("bureau@exemple.org", "Récent", "jamais envoyé")
+    db.session.commit()
+    assert {m.status for m in db.session.scalars(db.select(OutgoingMail))} == {"captured"}  # no mail server
+    with frozen_at(datetime(2025, 1, 15, 10, 0)):
+        plan = personal_data.purge_plan()
+        assert [t.full_name for t in plan.trainees] == ["Sans Inscription"]
+        assert plan.mail_ids == [old_captured.record_id]
+        output = _run(app)
+    assert "Fait : 1 courriel(s) supprimé(s), 1 stagiaire(s) effacé(e)s (dont 1 supprimé(e)s entièrement" in output
+    db.session.expire_all()
+    assert db.session.get(Trainee, lonely.id) is None and db.session.get(Trainee, newcomer.id) is not None
+    assert [m.id for m in db.session.scalars(db.select(OutgoingMail))] == [recent_captured.record_id]

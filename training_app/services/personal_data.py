@@ -477,26 +477,35 @@ class PurgePlan:
 
 
 def purge_plan() -> PurgePlan:
-    """What `purge` would do now: the messages sent or filed more than MAIL_KEEP_DAYS ago (a failed one waits
-    for the office's decision), and the trainees whose last session ended more than RECORD_RETENTION_YEARS
-    ago (so none of their enrolments is still live), not erased yet."""
+    """What `purge` would do now: the messages sent, filed or captured (never sent: no mail server) more than
+    MAIL_KEEP_DAYS ago (a failed one waits for the office's decision), and the trainees not erased yet whose
+    last session ended more than RECORD_RETENTION_YEARS ago (so none of their enrolments is still live), or
+    who have no enrolment at all and were created more than RECORD_RETENTION_YEARS ago."""
     config = current_app.config
     mail_cutoff = utcnow() - timedelta(days=config["MAIL_KEEP_DAYS"])
     mail_ids = list(db.session.scalars(select(OutgoingMail.id).where(
-        OutgoingMail.status.in_((MailStatus.SENT, MailStatus.DISMISSED)),
+        OutgoingMail.status.in_((MailStatus.SENT, MailStatus.DISMISSED, MailStatus.CAPTURED)),
         func.coalesce(OutgoingMail.sent_at, OutgoingMail.queued_at) < mail_cutoff).order_by(OutgoingMail.id)))
-    now, years = local_now(), config["RECORD_RETENTION_YEARS"]
-    try:
-        session_cutoff = now.replace(year=now.year - years)
-    except ValueError:  # 29 February
-        session_cutoff = now.replace(year=now.year - years, day=28)
+    years = config["RECORD_RETENTION_YEARS"]
+    session_cutoff = _years_before(local_now(), years)  # sessions are in local time
+    created_cutoff = _years_before(utcnow(), years)  # created_at is UTC
     last_end = (select(Enrolment.trainee_id, func.max(TrainingSession.end_at).label("last_end"))
                 .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
                 .group_by(Enrolment.trainee_id).subquery())
     trainees = list(db.session.scalars(
-        select(Trainee).join(last_end, last_end.c.trainee_id == Trainee.id)
-        .where(Trainee.erased_at.is_(None), last_end.c.last_end < session_cutoff).order_by(Trainee.id)))
+        select(Trainee).outerjoin(last_end, last_end.c.trainee_id == Trainee.id)
+        .where(Trainee.erased_at.is_(None), db.or_(
+            last_end.c.last_end < session_cutoff,
+            last_end.c.trainee_id.is_(None) & (Trainee.created_at < created_cutoff)))
+        .order_by(Trainee.id)))
     return PurgePlan(mail_ids=mail_ids, trainees=trainees)
+
+
+def _years_before(moment, years: int):
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - years, day=28)
 
 
 def purge(plan: PurgePlan) -> list[Erasure]:
