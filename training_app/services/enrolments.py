@@ -51,9 +51,11 @@ def lock_trainee(trainee: Trainee) -> Trainee:
     """Reload the trainee's row and hold it (FOR SHARE) until the end of the transaction, so that an erasure
     (services/personal_data, which locks it FOR UPDATE) cannot happen in between; refuse one who is gone or
     whose data was erased meanwhile (a page or a look-up read them before)."""
+    if trainee.id is None:  # created in this transaction, not written yet
+        db.session.flush()
     fresh = db.session.scalar(
         db.select(Trainee).where(Trainee.id == trainee.id)
-        .with_for_update(read=True).execution_options(populate_existing=True)) if trainee.id is not None else None
+        .with_for_update(read=True).execution_options(populate_existing=True))
     if fresh is None or fresh.erased_at is not None:
         raise ServiceError(_("Les données de cette personne viennent d'être effacées : l'inscription n'a pas été "
                              "enregistrée. Rechargez la page et recommencez."))
