@@ -564,3 +564,18 @@ def test_purge_takes_people_never_enrolled_created_long_ago_and_captured_mail_ke
     db.session.expire_all()
     assert db.session.get(Trainee, lonely.id) is None and db.session.get(Trainee, newcomer.id) is not None
     assert [m.id for m in db.session.scalars(db.select(OutgoingMail))] == [recent_captured.record_id]
+
+
+def test_an_enrolment_tells_the_address_the_trainee_has_now_not_the_one_the_page_read(app, outbox):
+    from training_app.services import enrolments
+    trainee, later = _kept_person()
+    read_before = trainee.email  # what the page read
+    with app.app_context():  # another request corrects the address and commits
+        other = db.session.get(Trainee, trainee.id)
+        registrations.update_trainee(other, _details_of(other, email="awa.corrigee@exemple.org"),
+                                     actor=factories.make_user("admin"))
+        db.session.commit()
+    assert trainee.email == read_before  # this request's copy is stale
+    enrolments.enrol(later, trainee, notify=True)
+    db.session.commit()
+    assert [m.to for m in outbox if "inscription" in m.subject.lower()] == [["awa.corrigee@exemple.org"]]
