@@ -448,8 +448,10 @@ def test_past_phones_and_addresses_of_a_kept_person_leave_the_audit_trail_which_
     assert sorted(sorted(c) for c in changes) == [["email", "job_title"], ["email", "phone"], ["phone"]]
     assert {"phone": ["", "[effacé]"]} in changes  # the phone was set: kept, its value is not
     assert ["Assistante sociale", "Éducatrice"] in [c.get("job_title") for c in changes]  # not a contact detail
-    export = _dump(personal_data.export(db.session.get(Trainee, awa.trainee_id)))
+    erased = db.session.get(Trainee, awa.trainee_id)
+    export = _dump(personal_data.export(erased))
     assert "06 11 11 11 11" not in export and "awa.ancienne" not in export
+    assert personal_data.addresses(erased) == set()  # the blanked values are no address to look for
 
 
 def test_mails_to_an_address_with_accents_are_exported_and_erased():

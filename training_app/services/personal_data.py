@@ -112,7 +112,7 @@ def addresses(trainee: Trainee) -> set[str]:
     for entry in _history("trainees", [trainee.id]):
         change = (entry.details or {}).get("changes", {}).get("email")
         if isinstance(change, list):
-            found.update(value for value in change if isinstance(value, str) and value)
+            found.update(value for value in change if isinstance(value, str) and value != ERASED_TEXT)
     return {a.lower() for a in found if a and not is_erased_address(a)}
 
 
