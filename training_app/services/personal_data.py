@@ -50,6 +50,7 @@ KEPT_RECORDS = (AttendanceRecord, Signature, IssuedCertificate, AgreementTrainee
 
 ERASED_DOMAIN = "efface.invalid"  # ".invalid" is reserved (RFC 2606): no mail can ever be delivered there
 ERASED_TEXT = "[effacé]"
+CONTACT_KEYS = ("email", "phone")  # a change of details keeps that they changed, not their values
 RETENTION_REASON = "durée de conservation échue"
 REASON_MAX = 500
 SIGNATURE_IMAGE = "image de signature conservée"
@@ -443,9 +444,6 @@ def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -
             entry.details = scrubbed
         if entry.reason and (entry.entity_type == "enrolments" or any(v in entry.reason.lower() for v in lowered)):
             entry.reason = ERASED_TEXT  # an enrolment's reasons are free text about the person (health, family...)
-
-
-CONTACT_KEYS = ("email", "phone")
 
 
 def _scrub_changes(details):
