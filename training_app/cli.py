@@ -77,17 +77,18 @@ def send_mail(wait_seconds: float) -> None:
 @click.command("purge-expired")
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted or erased, change nothing.")
 def purge_expired(dry_run: bool) -> None:
-    """Delete the e-mails sent or filed more than MAIL_KEEP_DAYS ago, and erase the personal data of the trainees
-    whose last session ended more than RECORD_RETENTION_YEARS ago (e.g. from cron, monthly)."""
+    """Delete the e-mails sent, filed or captured more than MAIL_KEEP_DAYS ago, and erase the personal data of the
+    trainees whose last session ended (or who were created, without any enrolment) more than
+    RECORD_RETENTION_YEARS ago (e.g. from cron, monthly)."""
     from training_app.services import personal_data
 
     plan = personal_data.purge_plan()
     config = current_app.config
     verb = "seraient" if dry_run else "sont"
-    click.echo(f"{len(plan.mail_ids)} courriel(s) envoyé(s) ou classé(s) depuis plus de {config['MAIL_KEEP_DAYS']} "
-               f"jours {verb} supprimé(s).")
-    click.echo(f"{len(plan.trainees)} stagiaire(s) dont la dernière session s'est terminée il y a plus de "
-               f"{config['RECORD_RETENTION_YEARS']} ans {verb} effacé(e)s :")
+    click.echo(f"{len(plan.mail_ids)} courriel(s) envoyé(s), classé(s) ou conservé(s) depuis plus de "
+               f"{config['MAIL_KEEP_DAYS']} jours {verb} supprimé(s).")
+    click.echo(f"{len(plan.trainees)} stagiaire(s) dont la dernière session s'est terminée (ou, sans inscription, "
+               f"la fiche a été créée) il y a plus de {config['RECORD_RETENTION_YEARS']} ans {verb} effacé(e)s :")
     for trainee in plan.trainees:
         click.echo(f"  n° {trainee.id} {trainee.full_name}")
     if dry_run:

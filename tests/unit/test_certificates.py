@@ -463,3 +463,25 @@ def _in_threads(app, count: int, work):
     for thread in threads:
         thread.join()
     return results, errors
+
+
+def test_nothing_is_sent_counted_or_audited_for_a_trainee_whose_data_was_erased(outbox):
+    from training_app.models import AuditEntry, OutgoingMail
+    from training_app.services import personal_data
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    certificate_service.issue_for_session(course.session)
+    db.session.commit()
+    personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    with pytest.raises(ServiceError) as refused:
+        certificate_service.send_to_trainee(awa)
+    db.session.rollback()
+    assert "Les données de Awa Diallo ont été effacées" in refused.value.message
+    assert certificate_service.send_for_session(course.session) == 1  # Julien only
+    db.session.commit()
+    assert [m.to for m in outbox] == [[julien.trainee.email]]
+    assert [m.recipients for m in db.session.scalars(db.select(OutgoingMail))] == [[julien.trainee.email]]
+    sent = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "sent")).all()
+    julien_documents = {d.id for d in certificate_service.current_documents(julien).values()}
+    assert len(sent) == 2 and {e.entity_id for e in sent} == julien_documents

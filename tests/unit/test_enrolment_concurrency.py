@@ -126,3 +126,60 @@ def test_40_simultaneous_public_registrations_through_gunicorn_workers(app, guni
     positions = sorted(enrolments.waitlist_position(e)
                        for e in enrolments.waitlist(db.session.get(TrainingSession, session_id)))
     assert positions == list(range(1, PEOPLE - CAPACITY + 1))
+
+
+def _someone_waits_for_a_row_lock() -> bool:
+    with db.engine.connect() as connection:  # a new transaction: pg_stat_activity is read afresh
+        return bool(connection.scalar(db.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
+
+
+def test_an_enrolment_waiting_for_an_erasure_under_way_is_refused_in_french_once_it_commits(app, outbox):
+    from datetime import datetime
+
+    from training_app.services import ServiceError, personal_data
+    trainee = factories.make_trainee("Course", "Concurrente")
+    factories.make_enrolment(factories.make_session(start=datetime(2018, 3, 5, 14, 0), end=datetime(2018, 3, 8, 12, 30)),
+                             trainee, status="cancelled")  # no kept record: the erasure deletes the person
+    trainee_id, session_id = trainee.id, factories.make_session(capacity=5, status="open").id
+    db.session.remove()
+    flushed, release, outcome = threading.Event(), threading.Event(), {}
+
+    def erase():
+        with app.app_context():
+            personal_data.erase(db.session.get(Trainee, trainee_id), "Demande de la personne", None, actor_label="x")
+            db.session.flush()  # the row is locked and deleted, not yet committed
+            flushed.set()
+            release.wait()
+            db.session.commit()
+            db.session.remove()
+
+    def enrol():
+        with app.app_context():
+            flushed.wait()
+            try:
+                enrolments.enrol(db.session.get(TrainingSession, session_id), db.session.get(Trainee, trainee_id),
+                                 notify=True)
+                db.session.commit()
+                outcome["enrol"] = "committed"
+            except ServiceError as error:
+                db.session.rollback()
+                outcome["enrol"] = error.message
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                db.session.rollback()
+                outcome["enrol"] = repr(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=erase), threading.Thread(target=enrol)]
+    for thread in threads:
+        thread.start()
+    flushed.wait()
+    waited = any(_someone_waits_for_a_row_lock() for _ in range(100_000))  # the enrolment waits for the erasure
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert waited
+    assert "viennent d'être effacées" in outcome["enrol"]
+    assert db.session.get(Trainee, trainee_id) is None
+    assert _counts(session_id) == {} and outbox == []

@@ -88,6 +88,11 @@ def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_anothe
     assert signature["methode"] == "sur l'appareil du formateur ou de la formatrice"
     assert signature["image"] == "image de signature conservée" and "adresse_ip" in signature
     assert "appareil" in signature and signature["signee_le"].startswith("2018-12-11T")
+    # The sheets' audit trail of her own signatures (not the sheets' closing, not Julien's).
+    history = enrolment["historique_emargement"]
+    assert [e["action"] for e in history] == ["signed"] * 6
+    assert {e["details"]["trainee"] for e in history} == {"Awa Diallo"}
+    assert [e["details"]["method"] for e in history] == ["device"] * 6
     assert [(o["objectif"], o["resultat"], o["commentaire"]) for o in enrolment["acquis"]] == [
         (certificate_course.OBJECTIVES[0], "Acquis", "Très bien"),
         (certificate_course.OBJECTIVES[1], "Partiellement acquis", "À consolider")]
@@ -330,3 +335,249 @@ def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what
     assert (entry.reason, entry.actor_label) == ("durée de conservation échue", "flask purge-expired")
     with frozen_at(datetime(2025, 1, 15, 10, 0)):
         assert "0 stagiaire(s)" in _run(app, "--dry-run")
+
+
+# --- an erasure racing an enrolment or an edit -------------------------------------------------------------
+
+def _erased_in_another_request(app, trainee_id: int) -> None:
+    """Another request (its own session and connection) erases the trainee and commits."""
+    with app.app_context():
+        personal_data.erase(db.session.get(Trainee, trainee_id), "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+
+
+def _kept_person():
+    """Awa, who signed the December 2018 course (kept on erasure), and an upcoming open session."""
+    course = certificate_course.completed_course(trainees=("Awa Diallo",))
+    [awa] = course.enrolments
+    later = factories.make_session(start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30), status="open")
+    db.session.commit()
+    return awa.trainee, later
+
+
+def test_an_enrolment_of_someone_erased_since_the_page_was_read_is_refused_and_nothing_is_written(app, outbox):
+    from training_app.services import enrolments
+    trainee, later = _kept_person()
+    assert trainee.erased_at is None  # what the office's page (or the public look-up) read
+    _erased_in_another_request(app, trainee.id)
+    before = _count(Enrolment)
+    with pytest.raises(ServiceError) as refused:
+        enrolments.enrol(later, trainee, notify=True)
+    db.session.rollback()
+    assert "viennent d'être effacées" in refused.value.message
+    assert _count(Enrolment) == before and _count(OutgoingMail) == 0 and outbox == []
+
+
+def test_an_enrolment_of_someone_deleted_since_the_page_was_read_is_refused():
+    from training_app.services import enrolments
+    trainee = factories.make_trainee("Awa", "Diallo")
+    later = factories.make_session(start=datetime(2030, 3, 5, 14, 0), status="open")
+    db.session.commit()
+    trainee_id = trainee.id
+    db.session.execute(db.delete(Trainee).where(Trainee.id == trainee_id))  # another request, on SQLite as well
+    with pytest.raises(ServiceError) as refused:
+        enrolments.enrol(later, trainee)
+    db.session.rollback()
+    assert "viennent d'être effacées" in refused.value.message
+    assert _count(Enrolment, trainee_id=trainee_id) == 0
+
+
+def test_a_public_registration_whose_person_is_erased_after_the_look_up_is_refused_in_french(app, outbox,
+                                                                                              monkeypatch):
+    trainee, later = _kept_person()
+    real_email = trainee.email
+    found = registrations.find_trainee(real_email)  # register_public's look-up, before the erasure
+    assert found is trainee
+    _erased_in_another_request(app, trainee.id)
+    monkeypatch.setattr(registrations, "find_trainee", lambda email: found)  # as it was found before
+    with pytest.raises(ServiceError) as refused:
+        registrations.register_public(later, PersonDetails(first_name="Awa", last_name="Diallo", email=real_email,
+                                                           category="individual"), "personal")
+    monkeypatch.undo()
+    db.session.rollback()
+    assert "viennent d'être effacées" in refused.value.message
+    assert _count(Enrolment, session_id=later.id) == 0 and outbox == []
+    assert db.session.get(Trainee, trainee.id).erased_at is not None
+
+
+def test_an_edit_of_someone_erased_since_the_page_was_read_is_refused_and_writes_no_address_back(app):
+    trainee, _later = _kept_person()
+    admin = factories.make_user("admin")
+    assert trainee.erased_at is None  # what the edit page read
+    real_email = trainee.email
+    _erased_in_another_request(app, trainee.id)
+    details = PersonDetails(first_name=trainee.first_name, last_name=trainee.last_name, email=real_email,
+                            civility=trainee.civility, phone="06 99 99 99 99", job_title=trainee.job_title,
+                            category=trainee.category or "individual")
+    with pytest.raises(ServiceError) as refused:
+        registrations.update_trainee(trainee, details, actor=admin)
+    db.session.rollback()
+    assert "ont été effacées" in refused.value.message
+    db.session.expire_all()
+    erased = db.session.get(Trainee, trainee.id)
+    assert personal_data.is_erased_address(erased.email) and erased.phone == ""
+
+
+# --- what the kept audit trail still says ------------------------------------------------------------------
+
+def _details_of(trainee: Trainee, **changed) -> PersonDetails:
+    values = dict(first_name=trainee.first_name, last_name=trainee.last_name, email=trainee.email,
+                  civility=trainee.civility, phone=trainee.phone, job_title=trainee.job_title,
+                  category=trainee.category or "individual")
+    return PersonDetails(**{**values, **changed})
+
+
+def test_past_phones_and_addresses_of_a_kept_person_leave_the_audit_trail_which_keeps_what_changed():
+    course = certificate_course.completed_course(trainees=("Awa Diallo",))
+    [awa] = course.enrolments
+    admin = factories.make_user("admin")
+    registrations.update_trainee(awa.trainee, _details_of(awa.trainee, phone="06 11 11 11 11"), actor=admin)
+    db.session.commit()
+    registrations.update_trainee(awa.trainee, _details_of(awa.trainee, phone="06 22 22 22 22",
+                                                          email="awa.ancienne@exemple.org"), actor=admin)
+    db.session.commit()
+    registrations.update_trainee(awa.trainee, _details_of(awa.trainee, email="awa.nouvelle@exemple.org",
+                                                          job_title="Éducatrice"), actor=admin)
+    db.session.commit()
+    personal_data.erase(awa.trainee, "Demande de la personne", admin)
+    db.session.commit()
+    dump = _dump([e.details for e in db.session.scalars(db.select(AuditEntry))])
+    for value in ("06 11 11 11 11", "06 22 22 22 22", "awa.ancienne@exemple.org", "awa.nouvelle@exemple.org"):
+        assert value not in dump
+    changes = [e.details["changes"] for e in audit.history(awa.trainee) if e.action == "details_changed"]
+    assert sorted(sorted(c) for c in changes) == [["email", "job_title"], ["email", "phone"], ["phone"]]
+    assert {"phone": ["", "[effacé]"]} in changes  # the phone was set: kept, its value is not
+    assert ["Assistante sociale", "Éducatrice"] in [c.get("job_title") for c in changes]  # not a contact detail
+    erased = db.session.get(Trainee, awa.trainee_id)
+    export = _dump(personal_data.export(erased))
+    assert "06 11 11 11 11" not in export and "awa.ancienne" not in export
+    assert personal_data.addresses(erased) == set()  # the blanked values are no address to look for
+
+
+def test_mails_to_an_address_with_accents_are_exported_and_erased():
+    someone, _created = registrations.find_or_create_trainee(PersonDetails(
+        first_name="Élodie", last_name="Lé", email="élodie@exemple.org", category="individual"))
+    db.session.commit()
+    assert someone.email == "élodie@exemple.org"
+    session = factories.make_session(start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30))
+    factories.make_enrolment(session, someone, status="cancelled")
+    mail.queue(someone.email, "Votre inscription", "Bonjour Élodie, votre lien http://exemple/moi/SECRET")
+    mail.queue(["élodie@exemple.org", "bureau@exemple.org"], "Copie", "Pour Élodie et le bureau")
+    mail.queue("autre@exemple.org", "Autre", "Rien à voir")
+    db.session.commit()
+    assert sorted(m["objet"] for m in personal_data.export(someone)["courriels"]) == ["Copie", "Votre inscription"]
+    personal_data.erase(someone, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    left = sorted((m.subject, m.recipients) for m in db.session.scalars(db.select(OutgoingMail)))
+    assert left == [("Autre", ["autre@exemple.org"]), ("Copie", ["bureau@exemple.org"])]
+
+
+# --- personal links issued before links named their trainee's creation ("c") -------------------------------
+
+def _legacy_link(trainee: Trainee, monkeypatch, signed_at: datetime) -> str:
+    """A link as mailed before this feature: no "c", signed at `signed_at` (UTC)."""
+    import calendar
+
+    from itsdangerous import TimestampSigner
+    with monkeypatch.context() as patched:
+        patched.setattr(TimestampSigner, "get_timestamp", lambda self: calendar.timegm(signed_at.timetuple()))
+        return trainee_links._serializer().dumps({"t": trainee.id, "v": trainee.link_version})
+
+
+def test_an_old_link_of_someone_deleted_does_not_open_the_page_of_whoever_gets_their_id(monkeypatch):
+    from datetime import timedelta
+
+    from training_app.clock import utcnow
+    someone = factories.make_trainee("Ancien", "Inscrit")
+    someone.created_at = utcnow() - timedelta(days=20)
+    factories.make_enrolment(factories.make_session(start=datetime(2030, 3, 5, 14, 0)), someone, status="cancelled")
+    db.session.commit()
+    legacy = _legacy_link(someone, monkeypatch, utcnow() - timedelta(days=10))
+    assert trainee_links.trainee_from_token(legacy).id == someone.id  # an old link of an existing person works
+    old_id = someone.id
+    assert personal_data.erase(someone, "Demande de la personne", None, actor_label="x").deleted
+    db.session.commit()
+    # The database gives the id again (SQLite does; PostgreSQL is told to here) to someone created later.
+    newcomer = factories.make_trainee("Nouvelle", "Personne", id=old_id)
+    assert newcomer.id == old_id and newcomer.link_version == 1
+    with pytest.raises(trainee_links.LinkError) as refused:
+        trainee_links.trainee_from_token(legacy)
+    assert refused.value.reason == "unknown"
+    assert trainee_links.trainee_from_token(trainee_links.make_token(newcomer)).id == old_id  # their own link works
+
+
+def test_erasure_deletes_the_attachments_of_the_messages_it_deletes():
+    from training_app.models import OutgoingMailAttachment
+    someone = factories.make_trainee("Pièce", "Jointe")
+    other = factories.make_trainee("Autre", "Personne")
+    factories.make_enrolment(factories.make_session(start=datetime(2030, 3, 5, 14, 0)), someone, status="cancelled")
+    mail.queue(someone.email, "Convocation", "Bonjour",
+               attachments=[mail.Attachment("convocation-Jointe.docx", b"PK secret", "application/x")])
+    mail.queue(other.email, "Convocation", "Bonjour",
+               attachments=[mail.Attachment("convocation-Autre.docx", b"PK autre", "application/x")])
+    db.session.commit()
+    assert _count(OutgoingMailAttachment) == 2
+    personal_data.erase(someone, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    assert [a.filename for a in db.session.scalars(db.select(OutgoingMailAttachment))] == ["convocation-Autre.docx"]
+    assert [m.recipients for m in db.session.scalars(db.select(OutgoingMail))] == [[other.email]]
+
+
+def test_the_free_text_reasons_of_kept_enrolments_are_erased_and_nobody_elses():
+    from training_app.services import enrolments
+    course = certificate_course.completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    last_day = course.session.end_at.date()
+    enrolments.withdraw(awa, last_day, "Hospitalisée pour une opération du dos")
+    enrolments.withdraw(julien, last_day, "Garde de son enfant malade")
+    db.session.commit()
+    personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Enrolment, awa.id).status_reason == "[effacé]"
+    assert db.session.get(Enrolment, awa.id).status == "withdrawn"  # what happened stays
+    [withdrawal] = [e for e in audit.history(db.session.get(Enrolment, awa.id)) if e.action == "withdrawn"]
+    assert withdrawal.reason == "[effacé]" and withdrawal.details == {"withdrawn_on": last_day.isoformat()}
+    assert db.session.get(Enrolment, julien.id).status_reason == "Garde de son enfant malade"
+    assert [e.reason for e in audit.history(db.session.get(Enrolment, julien.id))
+            if e.action == "withdrawn"] == ["Garde de son enfant malade"]
+    dump = _dump([(e.reason, e.details) for e in db.session.scalars(db.select(AuditEntry))])
+    assert "Hospitalisée" not in dump
+
+
+def test_purge_takes_people_never_enrolled_created_long_ago_and_captured_mail_kept_too_long(app):
+    lonely = factories.make_trainee("Sans", "Inscription", phone="06 00 00 00 00")
+    lonely.created_at = datetime(2018, 6, 1, 9, 0)
+    newcomer = factories.make_trainee("Nouvelle", "Venue")
+    newcomer.created_at = datetime(2024, 6, 1, 9, 0)
+    db.session.commit()
+    with frozen_at(datetime(2024, 6, 1, 9, 0)):
+        old_captured = mail.queue("bureau@exemple.org", "Ancien", "jamais envoyé")
+    with frozen_at(datetime(2025, 1, 10, 9, 0)):
+        recent_captured = mail.queue("bureau@exemple.org", "Récent", "jamais envoyé")
+    db.session.commit()
+    assert {m.status for m in db.session.scalars(db.select(OutgoingMail))} == {"captured"}  # no mail server
+    with frozen_at(datetime(2025, 1, 15, 10, 0)):
+        plan = personal_data.purge_plan()
+        assert [t.full_name for t in plan.trainees] == ["Sans Inscription"]
+        assert plan.mail_ids == [old_captured.record_id]
+        output = _run(app)
+    assert "Fait : 1 courriel(s) supprimé(s), 1 stagiaire(s) effacé(e)s (dont 1 supprimé(e)s entièrement" in output
+    db.session.expire_all()
+    assert db.session.get(Trainee, lonely.id) is None and db.session.get(Trainee, newcomer.id) is not None
+    assert [m.id for m in db.session.scalars(db.select(OutgoingMail))] == [recent_captured.record_id]
+
+
+def test_an_enrolment_tells_the_address_the_trainee_has_now_not_the_one_the_page_read(app, outbox):
+    from training_app.services import enrolments
+    trainee, later = _kept_person()
+    read_before = trainee.email  # what the page read
+    with app.app_context():  # another request corrects the address and commits
+        other = db.session.get(Trainee, trainee.id)
+        registrations.update_trainee(other, _details_of(other, email="awa.corrigee@exemple.org"),
+                                     actor=factories.make_user("admin"))
+        db.session.commit()
+    assert trainee.email == read_before  # this request's copy is stale
+    enrolments.enrol(later, trainee, notify=True)
+    db.session.commit()
+    assert [m.to for m in outbox if "inscription" in m.subject.lower()] == [["awa.corrigee@exemple.org"]]

@@ -280,3 +280,23 @@ def test_no_convocation_is_sent_while_the_organisation_identity_is_incomplete(ad
     page = _page(response)
     assert "Complétez d'abord les informations de l'organisme" in page and 'href="/admin/organisme/"' in page
     assert outbox == [] and db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 0
+
+
+def test_enrolling_someone_deleted_by_another_request_meanwhile_is_refused_in_french(admin_client, outbox,
+                                                                                     monkeypatch):
+    session = factories.make_session(capacity=5)
+    trainee = factories.make_trainee("Awa", "Diallo")
+    trainee_id = trainee.id
+    real_price_for = enrolments.price_for
+
+    def deleted_meanwhile(training_session, someone):  # after the view found them, before the enrolment
+        with db.engine.begin() as other_request:
+            other_request.execute(db.delete(Trainee).where(Trainee.id == trainee_id))
+        return real_price_for(training_session, someone)
+
+    monkeypatch.setattr(enrolments, "price_for", deleted_meanwhile)
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
+        "trainee_id": str(trainee_id), "employer_id": "0", "category": "employee", "funding_mode": "opco"})
+    assert response.status_code == 200
+    assert "viennent d'être effacées : l'inscription n'a pas été enregistrée" in _page(response)
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0 and outbox == []

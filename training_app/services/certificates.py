@@ -727,6 +727,9 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
 
     documents = current_documents(enrolment)
     trainee = enrolment.trainee
+    if trainee.erased_at is not None:  # their address is a placeholder: nothing would be written or sent
+        raise ServiceError(_("Les données de %(name)s ont été effacées : aucune adresse e-mail où envoyer ses "
+                             "attestations.", name=trainee.full_name))
     if not documents:
         raise ServiceError(_("Aucune attestation n'a été émise pour %(name)s.", name=trainee.full_name))
     ordered = [documents[kind] for kind in KINDS if kind in documents]
@@ -746,10 +749,11 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
 
 
 def send_for_session(session: TrainingSession, actor: User | None = None) -> int:
-    """E-mail every trainee of the session who has documents; returns how many were e-mailed."""
+    """E-mail every trainee of the session who has documents; returns how many were e-mailed (not those whose
+    data was erased: they have no address)."""
     sent = 0
     for enrolment, documents in current_documents_by_enrolment(session):
-        if documents:
+        if documents and enrolment.trainee.erased_at is None:
             send_to_trainee(enrolment, actor)
             sent += 1
     if not sent:

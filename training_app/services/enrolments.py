@@ -27,7 +27,7 @@ from training_app.formatting import datetime_fr, label
 from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, Organisation, Programme,
                                  SessionStatus, Signature, Slot, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
-from training_app.services import ServiceError, audit, mail
+from training_app.services import ServiceError, audit, flush_or_refuse, mail
 
 CONFIRMED, WAITLISTED, REQUESTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED
 CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
@@ -45,6 +45,21 @@ def lock_session(session_id: int) -> TrainingSession:
     if session is None:
         raise ServiceError(_("Cette session n'existe pas."))
     return session
+
+
+def lock_trainee(trainee: Trainee) -> Trainee:
+    """Reload the trainee's row and hold it (FOR SHARE) until the end of the transaction, so that an erasure
+    (services/personal_data, which locks it FOR UPDATE) cannot happen in between; refuse one who is gone or
+    whose data was erased meanwhile (a page or a look-up read them before)."""
+    if trainee.id is None:  # created in this transaction, not written yet
+        db.session.flush()
+    fresh = db.session.scalar(
+        db.select(Trainee).where(Trainee.id == trainee.id)
+        .with_for_update(read=True).execution_options(populate_existing=True))
+    if fresh is None or fresh.erased_at is not None:
+        raise ServiceError(_("Les données de cette personne viennent d'être effacées : l'inscription n'a pas été "
+                             "enregistrée. Rechargez la page et recommencez."))
+    return fresh
 
 
 def _lock_enrolment(enrolment: Enrolment) -> tuple[TrainingSession, Enrolment]:
@@ -178,6 +193,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     """
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
+    trainee = lock_trainee(trainee)
     _check_open_for_enrolment(session)
     # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
     places = count_places(session, trainee)
@@ -197,6 +213,10 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     else:
         audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED)
     _sync_session_status(session, actor=actor, actor_label=actor_label, left=left)
+    # Written now: a trainee deleted by another request in spite of the lock above (a database without row
+    # locks) is a French refusal, not an error page.
+    flush_or_refuse(_("L'inscription n'a pas été enregistrée : cette personne vient d'être effacée ou inscrite "
+                      "par ailleurs. Rechargez la page et recommencez."))
     if notify:
         notify_state(enrolment)
     return enrolment

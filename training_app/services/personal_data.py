@@ -4,7 +4,8 @@ end of the retention period.
 Attendance records (with their signatures), issued certificates and funding agreement lines are kept
 RECORD_RETENTION_YEARS (6 by default, see domain.md, "Keeping records"): they and what they print (civility,
 names, employer, job title: certificates/ and the claim workbook) survive an erasure. Everything else about
-the person goes: e-mail address (replaced by a placeholder that cannot receive mail), phone, named
+the person goes: e-mail address (replaced by a placeholder that cannot receive mail), phone (and past ones in
+the audit trail), the free-text reasons of their kept enrolments (cancellation, withdrawal), named
 questionnaire answers, e-mails written to them, enrolments that hold no kept record and what hangs on them,
 their personal links. A person with no kept record is deleted entirely.
 
@@ -13,6 +14,7 @@ PERSON_TABLES; tests/unit/test_personal_data.py fails when a new one is not, so 
 erasure cannot forget it. Outside those: `outgoing_mail` (by recipient address, and the office's
 notifications tagged with an enrolment) and `audit_entries` (by entity).
 """
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,10 +26,10 @@ from sqlalchemy import Text, cast, delete, func, select, update
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import label
-from training_app.models import (AgreementTrainee, AttendanceRecord, AuditEntry, ConvocationSending, Enrolment,
-                                 IssuedCertificate, LearningOutcome, MailStatus, OutgoingMail, OutgoingMailAttachment,
-                                 Signature,
-                                 SurveyParticipation, Trainee, TrainingSession, User)
+from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceSheet, AuditEntry, ConvocationSending,
+                                 Enrolment, IssuedCertificate, LearningOutcome, MailStatus, OutgoingMail,
+                                 OutgoingMailAttachment, Signature, Slot, SurveyParticipation, Trainee,
+                                 TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, flush_or_refuse
 
@@ -48,6 +50,7 @@ KEPT_RECORDS = (AttendanceRecord, Signature, IssuedCertificate, AgreementTrainee
 
 ERASED_DOMAIN = "efface.invalid"  # ".invalid" is reserved (RFC 2606): no mail can ever be delivered there
 ERASED_TEXT = "[effacé]"
+CONTACT_KEYS = ("email", "phone")  # a change of details keeps that they changed, not their values
 RETENTION_REASON = "durée de conservation échue"
 REASON_MAX = 500
 SIGNATURE_IMAGE = "image de signature conservée"
@@ -110,17 +113,19 @@ def addresses(trainee: Trainee) -> set[str]:
     for entry in _history("trainees", [trainee.id]):
         change = (entry.details or {}).get("changes", {}).get("email")
         if isinstance(change, list):
-            found.update(value for value in change if isinstance(value, str) and value)
+            found.update(value for value in change if isinstance(value, str) and value != ERASED_TEXT)
     return {a.lower() for a in found if a and not is_erased_address(a)}
 
 
 def _mails_to(emails: set[str]) -> list[OutgoingMail]:
-    """Messages with one of these addresses among their recipients (a LIKE narrows, the list decides)."""
+    """Messages with one of these addresses among their recipients (a LIKE narrows, the list decides). The JSON
+    text may hold an address as it is or with \\uXXXX escapes for its non-ASCII letters: both are looked for."""
     if not emails:
         return []
     text = cast(OutgoingMail.recipients, Text)
+    forms = {form for e in emails for form in (e, json.dumps(e)[1:-1])}
     candidates = db.session.scalars(select(OutgoingMail).where(db.or_(*(
-        text.like("%" + _escaped(e) + "%", escape="\\") for e in emails))).order_by(OutgoingMail.queued_at))
+        text.like("%" + _escaped(f) + "%", escape="\\") for f in sorted(forms)))).order_by(OutgoingMail.queued_at))
     return [m for m in candidates if emails & {r.lower() for r in m.recipients or []}]
 
 
@@ -188,7 +193,6 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
                                .order_by(AgreementTrainee.id)).all()
     sendings = db.session.scalars(select(ConvocationSending).where(ConvocationSending.enrolment_id == enrolment.id)
                                   .order_by(ConvocationSending.sent_at)).all()
-    record_ids = [r.id for r in records.values()]
     return {
         "id": enrolment.id,
         "session": {"id": session.id, "titre": session.title, "debut": _iso(session.start_at),
@@ -199,7 +203,7 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
         "financement_indique": enrolment.funding_mode, "prix_centimes": enrolment.price_cents,
         "historique": _audit_rows(_history("enrolments", [enrolment.id])),
         "emargement": attendance,
-        "historique_emargement": _audit_rows(_history("attendance_records", record_ids)),
+        "historique_emargement": _audit_rows(_sheet_history(enrolment)),
         "convocations": [{"envoyee_le": _iso(s.sent_at), "a": s.sent_to, "canal": s.channel} for s in sendings],
         "acquis": [{"objectif": o.objective.text, "resultat": label(o.result), "commentaire": o.comment,
                     "evalue_le": _iso(o.assessed_at)} for o in outcomes],
@@ -214,6 +218,15 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
                                      "reels": getattr(line, f"{kind}_actual_cents")}
                               for kind in ("travel", "accommodation", "meals")}} for line in lines],
     }
+
+
+def _sheet_history(enrolment: Enrolment) -> list[AuditEntry]:
+    """What the attendance sheets of the session recorded about this enrolment (signed, marked, corrected):
+    audited on the sheet, with the enrolment in the details."""
+    sheet_ids = list(db.session.scalars(select(AttendanceSheet.id).join(Slot, Slot.id == AttendanceSheet.slot_id)
+                                        .where(Slot.session_id == enrolment.session_id)))
+    return [e for e in _history("attendance_sheets", sheet_ids)
+            if isinstance(e.details, dict) and e.details.get("enrolment_id") == enrolment.id]
 
 
 def _surveys_export(trainee: Trainee) -> list[dict]:
@@ -305,6 +318,9 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         _scrub_audit(trainee, sorted(kept_ids), emails | ({trainee.phone} if trainee.phone else set()))
         db.session.execute(update(ConvocationSending).where(ConvocationSending.enrolment_id.in_(kept_ids))
                            .values(sent_to=ERASED_TEXT))
+        # Free text about the person (why they cancelled or dropped out); no kept document prints it.
+        db.session.execute(update(Enrolment).where(Enrolment.id.in_(kept_ids), Enrolment.status_reason != "")
+                           .values(status_reason=ERASED_TEXT).execution_options(synchronize_session="fetch"))
         trainee.email = f"efface-{trainee.id}-{secrets.token_hex(6)}@{ERASED_DOMAIN}"
         trainee.phone = ""
         trainee.link_version += 1  # every personal link stops working
@@ -355,19 +371,27 @@ def _kept_counts(ids: list[int]) -> dict:
 def _delete_mails(emails: set[str], enrolment_ids: list[int]) -> int:
     """Messages to them are deleted; one also to others loses their address only. And the office's
     notifications of their registrations."""
-    n = 0
+    n, gone = 0, []
     for message in _mails_to(emails):
         others = [r for r in message.recipients if r.lower() not in emails]
         if others:
             message.recipients = others
         else:
-            db.session.delete(message)
+            gone.append(message.id)
         n += 1
     for message in _office_mails(enrolment_ids):
-        db.session.delete(message)
+        gone.append(message.id)
         n += 1
     db.session.flush()
+    _delete_mail_rows(gone)
     return n
+
+
+def _delete_mail_rows(ids: list[int]) -> None:
+    """Delete these messages and their attachments (said explicitly: SQLite does not cascade)."""
+    if ids:
+        db.session.execute(delete(OutgoingMailAttachment).where(OutgoingMailAttachment.mail_id.in_(ids)))
+        db.session.execute(delete(OutgoingMail).where(OutgoingMail.id.in_(ids)))
 
 
 def _delete_named_answers(trainee: Trainee) -> int:
@@ -403,10 +427,10 @@ def _delete_enrolments(enrolments: list[Enrolment]) -> int:
 
 
 def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -> None:
-    """The audit trail about the person keeps what happened, not their address or phone."""
+    """The audit trail about the person keeps what happened, not their address or phone: neither those they
+    have now (wherever they appear) nor any they had before (the `email` and `phone` of a change of details,
+    by key); nor the free-text reasons of their enrolments' changes."""
     values = {v for v in values if v}
-    if not values:
-        return
     certificate_ids = list(db.session.scalars(select(IssuedCertificate.id).where(
         IssuedCertificate.enrolment_id.in_(enrolment_ids))))
     entries = db.session.scalars(select(AuditEntry).where(db.or_(
@@ -415,11 +439,21 @@ def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -
         (AuditEntry.entity_type == "issued_certificates") & AuditEntry.entity_id.in_(certificate_ids or [-1]))))
     lowered = {v.lower() for v in values}
     for entry in entries:
-        scrubbed = _scrub(entry.details, lowered)
+        scrubbed = _scrub_changes(_scrub(entry.details, lowered))
         if scrubbed != entry.details:
             entry.details = scrubbed
-        if any(v in (entry.reason or "").lower() for v in lowered):
-            entry.reason = ERASED_TEXT
+        if entry.reason and (entry.entity_type == "enrolments" or any(v in entry.reason.lower() for v in lowered)):
+            entry.reason = ERASED_TEXT  # an enrolment's reasons are free text about the person (health, family...)
+
+
+def _scrub_changes(details):
+    """A change of details keeps which contact field changed, not its values (before or after)."""
+    changes = details.get("changes") if isinstance(details, dict) else None
+    if not isinstance(changes, dict) or not any(k in changes for k in CONTACT_KEYS):
+        return details
+    blank = {k: ([ERASED_TEXT if v else v for v in change] if isinstance(change, list) else ERASED_TEXT)
+             for k, change in changes.items() if k in CONTACT_KEYS}
+    return {**details, "changes": {**changes, **blank}}
 
 
 def _scrub(value, lowered: set[str]):
@@ -441,31 +475,38 @@ class PurgePlan:
 
 
 def purge_plan() -> PurgePlan:
-    """What `purge` would do now: the messages sent or filed more than MAIL_KEEP_DAYS ago (a failed one waits
-    for the office's decision), and the trainees whose last session ended more than RECORD_RETENTION_YEARS
-    ago (so none of their enrolments is still live), not erased yet."""
+    """What `purge` would do now: the messages sent, filed or captured (never sent: no mail server) more than
+    MAIL_KEEP_DAYS ago (a failed one waits for the office's decision), and the trainees not erased yet whose
+    last session ended more than RECORD_RETENTION_YEARS ago (so none of their enrolments is still live), or
+    who have no enrolment at all and were created more than RECORD_RETENTION_YEARS ago."""
     config = current_app.config
     mail_cutoff = utcnow() - timedelta(days=config["MAIL_KEEP_DAYS"])
     mail_ids = list(db.session.scalars(select(OutgoingMail.id).where(
-        OutgoingMail.status.in_((MailStatus.SENT, MailStatus.DISMISSED)),
+        OutgoingMail.status.in_((MailStatus.SENT, MailStatus.DISMISSED, MailStatus.CAPTURED)),
         func.coalesce(OutgoingMail.sent_at, OutgoingMail.queued_at) < mail_cutoff).order_by(OutgoingMail.id)))
-    now, years = local_now(), config["RECORD_RETENTION_YEARS"]
-    try:
-        session_cutoff = now.replace(year=now.year - years)
-    except ValueError:  # 29 February
-        session_cutoff = now.replace(year=now.year - years, day=28)
+    years = config["RECORD_RETENTION_YEARS"]
+    session_cutoff = _years_before(local_now(), years)  # sessions are in local time
+    created_cutoff = _years_before(utcnow(), years)  # created_at is UTC
     last_end = (select(Enrolment.trainee_id, func.max(TrainingSession.end_at).label("last_end"))
                 .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
                 .group_by(Enrolment.trainee_id).subquery())
     trainees = list(db.session.scalars(
-        select(Trainee).join(last_end, last_end.c.trainee_id == Trainee.id)
-        .where(Trainee.erased_at.is_(None), last_end.c.last_end < session_cutoff).order_by(Trainee.id)))
+        select(Trainee).outerjoin(last_end, last_end.c.trainee_id == Trainee.id)
+        .where(Trainee.erased_at.is_(None), db.or_(
+            last_end.c.last_end < session_cutoff,
+            last_end.c.trainee_id.is_(None) & (Trainee.created_at < created_cutoff)))
+        .order_by(Trainee.id)))
     return PurgePlan(mail_ids=mail_ids, trainees=trainees)
+
+
+def _years_before(moment, years: int):
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - years, day=28)
 
 
 def purge(plan: PurgePlan) -> list[Erasure]:
     """Carry out `plan` in the caller's transaction."""
-    if plan.mail_ids:
-        db.session.execute(delete(OutgoingMailAttachment).where(OutgoingMailAttachment.mail_id.in_(plan.mail_ids)))
-        db.session.execute(delete(OutgoingMail).where(OutgoingMail.id.in_(plan.mail_ids)))
+    _delete_mail_rows(plan.mail_ids)
     return [erase(t, RETENTION_REASON, None, actor_label="flask purge-expired") for t in plan.trainees]

@@ -208,6 +208,10 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
         raise ServiceError(_("Choisissez une catégorie de la liste."), "category")
     trainee = db.session.scalar(db.select(Trainee).where(Trainee.id == trainee.id).with_for_update()
                                 .execution_options(populate_existing=True))
+    if trainee is None:
+        raise ServiceError(_("Cette personne n'existe plus."))
+    if trainee.erased_at is not None:  # erased by another request since the page was read
+        raise ServiceError(_("Les données de cette personne ont été effacées : sa fiche ne se modifie plus."))
     _refuse_taken_email(trainee, details.email)
     before = _snapshot(trainee)
     employer = _edited_employer(trainee.employer, details.employer_name, details.employer_siret)

@@ -7,6 +7,7 @@ bumps the version). A view for trainees is decorated with
 `trainee_view`, which resolves the token of the URL into `g.trainee` or shows a
 clear page (no data) with a way to get a new link.
 """
+from datetime import datetime, timezone
 from functools import wraps
 
 from flask import current_app, g, render_template
@@ -54,7 +55,7 @@ class LinkError(Exception):
 def trainee_from_token(token: str) -> Trainee:
     max_age = current_app.config["TRAINEE_LINK_MAX_AGE_DAYS"] * 86400
     try:
-        data = _serializer().loads(token, max_age=max_age)
+        data, signed_at = _serializer().loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired:
         raise LinkError("expired") from None
     except BadSignature:
@@ -64,9 +65,18 @@ def trainee_from_token(token: str) -> Trainee:
     trainee = db.session.get(Trainee, data.get("t")) if isinstance(data.get("t"), int) else None
     if trainee is None or ("c" in data and trainee.created_at is not None and data["c"] != _created(trainee)):
         raise LinkError("unknown")
+    if "c" not in data and _signed_before_created(signed_at, trainee):
+        raise LinkError("unknown")  # a link issued before "c" existed, to someone deleted whose id was given again
     if trainee.link_version != data.get("v"):
         raise LinkError("revoked")
     return trainee
+
+
+def _signed_before_created(signed_at: datetime, trainee: Trainee) -> bool:
+    """Whether a token was signed before its trainee existed (to the second: the token's time has no more)."""
+    if trainee.created_at is None:
+        return False
+    return signed_at.astimezone(timezone.utc).replace(tzinfo=None) < trainee.created_at.replace(microsecond=0)
 
 
 def trainee_view(view):
