@@ -93,6 +93,11 @@ REFERENCE = {
         "Référente handicap : Claire Bernard, sionsalliait@gmail.com. Les locaux sont de plain-pied ; contactez-"
         "nous avant l'inscription pour adapter la formation à vos besoins."
     ),
+    "access_delay": (
+        "Inscription par courriel (sionsalliait@gmail.com) ou sur ce site jusqu'à 10 jours avant le début de la "
+        "session, dans la limite des places disponibles ; réponse sous 48 h (jours ouvrés). Pour une prise en "
+        "charge par votre OPCO, prévoyez un mois entre la demande de financement et le début de la formation."
+    ),
 }
 
 OTHER_PROGRAMMES = [
@@ -169,6 +174,9 @@ def seed() -> None:
             data.setdefault("teaching_methods", "Pédagogies actives issues de l'éducation populaire.")
             data.setdefault("evaluation_methods", "Feuille d'émargement, bilan oral, questionnaire individuel.")
             programme_service.save_programme(None, data, spec["objectives"])
+    reference = reference_programme()
+    if not reference.access_delay:  # a demo seeded before the access delays were kept
+        reference.access_delay = REFERENCE["access_delay"]
 
 
 def reference_programme() -> Programme:

@@ -52,6 +52,7 @@ class Programme(db.Model):
     price_cents: Mapped[int | None] = mapped_column(Integer)        # None: "sur demande"
     kind: Mapped[str] = mapped_column(String(20), default=ProgrammeKind.EXTERNAL)
     accessibility_contact: Mapped[str] = mapped_column(Text, default="")
+    access_delay: Mapped[str] = mapped_column(Text, default="")  # Délais d'accès (Qualiopi, indicator 1)
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

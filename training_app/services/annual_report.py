@@ -120,6 +120,15 @@ class AnnualReport:
     sessions: int  # sessions not cancelled with a half-day in the year
 
 
+@dataclass
+class SessionResults:
+    """What a group of sessions that are over achieved, by this report's rules (the results a programme's
+    public page shows: Qualiopi indicator 2)."""
+    sessions: int
+    trainees: int  # distinct people with at least one minute attended
+    indicators: Indicators
+
+
 def _percent(part: int, whole: int) -> int | None:
     if not whole:
         return None
@@ -178,6 +187,18 @@ def build(year: int) -> AnnualReport:
         programme_total=programme_total, trainers=trainers, trainer_minutes=trainer_minutes, revenue=revenue,
         revenue_cents=sum(line.cents for line in revenue),
         indicators=_indicators(ending, over, len(sessions) - len(held)), sessions=len(held))
+
+
+def results_of_sessions(session_ids: set[int]) -> SessionResults:
+    """The results of the sessions `session_ids`, chosen by the caller among those that are over and not
+    cancelled, counted as the report counts a year's: the people who attended at least one minute, completion
+    (confirmed against withdrawn, _indicators) and satisfaction (ratings of SATISFIED_FROM or more in their
+    satisfaction questionnaires; anonymous ones only once closed with enough responses). Closed anonymous
+    questionnaires release their pending answers: the caller commits. A constant number of SQL statements."""
+    ids = set(session_ids)
+    attended = attendance.attended_in_sessions(ids)
+    trainees = {trainee_id for trainee_id, _session_id, minutes in attended if minutes}
+    return SessionResults(sessions=len(ids), trainees=len(trainees), indicators=_indicators(ids, ids, 0))
 
 
 def _trainees_and_hours(first: date, last: date, held):

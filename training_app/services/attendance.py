@@ -9,6 +9,7 @@ The interface other features call:
     totals_for_session(session) -> {enrolment_id: AttendanceTotals}   (a constant number of queries)
     totals_for(enrolment) -> AttendanceTotals
     attended_between(first_day, last_day, *columns) -> rows   (one query: the annual report's hours)
+    attended_in_sessions(session_ids, *columns) -> rows   (one query: a programme's public results)
     open_slots(session) -> [Slot]   (half-days whose sheet a trainer has not closed)
 """
 import base64
@@ -108,6 +109,16 @@ def attended_between(first_day: date, last_day: date, *columns):
     are not cancelled, per trainee and session and per each of `columns` (of Trainee, Enrolment, Slot or
     TrainingSession): rows (trainee_id, session_id, *columns, minutes). One query, whatever the data;
     the rule is the one of totals_for_session (attended_minutes_sql)."""
+    return _attended(columns, Slot.date >= first_day, Slot.date <= last_day)
+
+
+def attended_in_sessions(session_ids, *columns):
+    """As attended_between, over every half-day of the sessions `session_ids` (those not cancelled), whatever
+    their dates: rows (trainee_id, session_id, *columns, minutes). One query."""
+    return _attended(columns, Slot.session_id.in_(set(session_ids) or {0}))
+
+
+def _attended(columns, *conditions):
     return db.session.execute(
         select(Enrolment.trainee_id, Slot.session_id, *columns, attended_minutes_sql().label("minutes"))
         .select_from(AttendanceRecord)
@@ -115,7 +126,7 @@ def attended_between(first_day: date, last_day: date, *columns):
         .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
         .join(Trainee, Trainee.id == Enrolment.trainee_id)
         .join(TrainingSession, TrainingSession.id == Slot.session_id)
-        .where(Slot.date >= first_day, Slot.date <= last_day, TrainingSession.status != SessionStatus.CANCELLED)
+        .where(*conditions, TrainingSession.status != SessionStatus.CANCELLED)
         .group_by(Enrolment.trainee_id, Slot.session_id, *columns)).all()
 
 

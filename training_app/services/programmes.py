@@ -12,7 +12,7 @@ from training_app.services import ServiceError, audit, surveys
 PROGRAMME_FIELDS = (
     "title", "rationale", "audience", "prerequisites", "content", "competencies", "teaching_methods",
     "evaluation_methods", "default_duration_minutes", "default_capacity", "price_cents", "kind",
-    "accessibility_contact", "cycle_id",
+    "accessibility_contact", "access_delay", "cycle_id",
 )
 
 

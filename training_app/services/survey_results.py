@@ -510,6 +510,7 @@ class RatingsSummary:
     ratings_at_least: int
     threshold: int
     left_out: int  # anonymous surveys whose answers are not counted (open, or too few responses)
+    counted_responded: int = 0  # trainees who answered the surveys whose answers are counted
 
     @property
     def rate(self) -> int | None:
@@ -541,7 +542,7 @@ def ratings_summary(surveys: list[Survey], threshold: int = 4) -> RatingsSummary
     return RatingsSummary(invited=_invited(surveys), responded=sum(per_survey.values()),
                           ratings=sum(per_value.values()),
                           ratings_at_least=sum(n for value, n in per_value.items() if value >= threshold),
-                          threshold=threshold, left_out=len(split.left_out))
+                          threshold=threshold, left_out=len(split.left_out), counted_responded=split.responded)
 
 
 # --- export ---------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, euros_field
 
+ACCESS_DELAY_MAX_LENGTH = 1000  # a sentence or two, shown on the public page
+
 
 class ProgrammeForm(FlaskForm):
     title = StringField(_l("Intitulé"), validators=[DataRequired(message=_l("Indiquez l'intitulé.")),
@@ -31,6 +33,9 @@ class ProgrammeForm(FlaskForm):
     price_on_request = BooleanField(_l("Tarif sur demande"))
     price = euros_field(_l("Prix par stagiaire (€)"))
     accessibility_contact = TextAreaField(_l("Accessibilité : référent·e handicap et contact"))
+    access_delay = TextAreaField(_l("Délais d'accès"), validators=[Length(
+        max=ACCESS_DELAY_MAX_LENGTH,
+        message=_l("Les délais d'accès tiennent en %(max)d caractères au plus (ici %(length)d)."))])
 
     def validate_duration_hours(self, field):
         if field.data is not None and round(field.data * 60) < 1:

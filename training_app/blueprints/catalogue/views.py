@@ -32,6 +32,7 @@ def _form_data(form: ProgrammeForm) -> dict:
         "default_capacity": form.default_capacity.data,
         "price_cents": 0 if internal else (None if form.price_on_request.data else to_cents(form.price.data)),
         "accessibility_contact": form.accessibility_contact.data,
+        "access_delay": (form.access_delay.data or "").strip(),
     }
 
 

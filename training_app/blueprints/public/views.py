@@ -1,12 +1,14 @@
-"""The public catalogue: what must be public (prerequisites, objectives, duration, price, accessibility)."""
+"""The public catalogue: what must be public (prerequisites, objectives, duration, price, accessibility, access
+delays, and each programme's results: Qualiopi indicators 1 and 2)."""
 from flask import abort, render_template
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.public import bp
 from training_app.clock import local_now
-from training_app.extensions import db
+from training_app.extensions import commit_keeping_loaded, db
 from training_app.models import Organisation, Programme, SessionStatus, TrainingSession
 from training_app.page_cache import kept_page
+from training_app.services import programme_results
 from training_app.services import programmes as programme_service
 
 
@@ -30,5 +32,7 @@ def programme(programme_id: int):
         .where(TrainingSession.programme_id == programme.id, TrainingSession.start_at > local_now(),
                TrainingSession.status.in_([SessionStatus.OPEN, SessionStatus.FULL, SessionStatus.PLANNED]))
         .order_by(TrainingSession.start_at)).all()
-    return render_template("public/programme.html", programme=programme, upcoming=upcoming,
-                           organisation=Organisation.get())
+    results = programme_results.results(programme.id)
+    commit_keeping_loaded()  # closed anonymous questionnaires release their pending answers when first counted
+    return render_template("public/programme.html", programme=programme, upcoming=upcoming, results=results,
+                           min_ratings=programme_results.MIN_RATINGS, organisation=Organisation.get())

@@ -1,0 +1,67 @@
+"""A programme's results on its public page (Qualiopi indicator 2, *indicateurs de résultats*): computed from
+the sessions, never typed.
+
+Rules (the page says the period):
+- the sessions counted are the programme's sessions that are over (their last day has passed, or the office
+  marked them completed) and not cancelled, which ended in the RECENT_YEARS calendar years before this one or
+  in this year so far; when none did, every such session of the programme's history ("depuis <first year>");
+- their figures are those of the annual report (annual_report.results_of_sessions): people trained (at least
+  one minute attended), completion rate (confirmed against withdrawn), satisfaction rate (ratings of 4 or 5
+  out of 5 in the satisfaction questionnaires; anonymous ones only once closed with enough responses);
+- a satisfaction rate resting on fewer than MIN_RATINGS ratings is not given.
+
+A constant number of SQL statements, whatever the number of sessions. Closed anonymous questionnaires release
+their pending answers when first counted: the caller commits.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import or_, select
+
+from training_app.clock import local_now
+from training_app.extensions import db
+from training_app.models import SessionStatus, TrainingSession
+from training_app.services import annual_report
+
+RECENT_YEARS = 3  # the calendar years before this one that the results cover, with this year so far
+MIN_RATINGS = 3  # fewer ratings give no satisfaction rate ("pas encore assez de réponses")
+
+
+@dataclass
+class ProgrammeResults:
+    since: int  # calendar year of the first session counted (of the period's start when `recent`)
+    recent: bool  # True: the RECENT_YEARS years before this one and this year; False: since the first session
+    sessions: int
+    trainees: int
+    completion_rate: int | None  # percent; None without any trainee confirmed or withdrawn
+    satisfaction_rate: int | None  # percent of ratings of 4 or 5; None below MIN_RATINGS ratings
+    ratings: int  # ratings counted
+    respondents: int  # trainees whose answers are counted
+    satisfied_from: int = annual_report.SATISFIED_FROM
+
+
+def over_sessions(programme_id: int) -> list[tuple[int, date]]:
+    """(id, last day) of the programme's sessions that are over and not cancelled (one query)."""
+    rows = db.session.execute(
+        select(TrainingSession.id, TrainingSession.end_at).where(
+            TrainingSession.programme_id == programme_id, TrainingSession.status != SessionStatus.CANCELLED,
+            or_(TrainingSession.status == SessionStatus.COMPLETED, TrainingSession.end_at <= local_now()))).all()
+    return [(row.id, row.end_at.date()) for row in rows]
+
+
+def results(programme_id: int) -> ProgrammeResults | None:
+    """The programme's results (see the module's rules), or None when none of its sessions is over yet."""
+    over = over_sessions(programme_id)
+    if not over:
+        return None
+    start = local_now().year - RECENT_YEARS
+    recent = [(session_id, day) for session_id, day in over if day.year >= start]
+    counted = recent or over
+    since = start if recent else min(day.year for _id, day in over)
+    figures = annual_report.results_of_sessions({session_id for session_id, _day in counted})
+    satisfaction = figures.indicators.satisfaction
+    return ProgrammeResults(
+        since=since, recent=bool(recent), sessions=figures.sessions, trainees=figures.trainees,
+        completion_rate=figures.indicators.completion_rate,
+        satisfaction_rate=satisfaction.share if satisfaction.ratings >= MIN_RATINGS else None,
+        ratings=satisfaction.ratings, respondents=satisfaction.counted_responded)
