@@ -3,6 +3,7 @@ absent, the trainer signs and closes the sheet; a change made afterwards is refu
 from datetime import datetime, time, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from training_app.clock import local_now
@@ -74,7 +75,7 @@ def test_trainer_takes_attendance_on_the_tablet(page):
     assert "Statut de Sophie Renaud enregistré." in page.get_by_role("status").first.inner_text()
 
     page.get_by_role("button", name="Signer et clore la feuille").click()  # an empty pad is refused
-    assert page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.").is_visible()
+    expect(page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.")).to_be_visible()
     draw(page, "pad-formateur")
     page.get_by_role("button", name="Signer et clore la feuille").click()
     assert "Feuille signée et close." in page.get_by_role("status").first.inner_text()

@@ -77,13 +77,13 @@ def test_admin_publishes_a_programme_and_its_session_then_archives_it(page, visi
     assert visitor.get_by_role("heading", level=1).inner_text() == TITLE
     assert visitor.locator(".programme-fields ol li").all_inner_texts() == OBJECTIVES
     assert "Salarié·es et bénévoles d'associations de quartier" in visitor.content()
-    assert visitor.get_by_text(DELAY).is_visible()
+    expect(visitor.get_by_text(DELAY)).to_be_visible()
     results = visitor.get_by_role("region", name="Résultats de la formation")
     assert "Première session à venir" in results.inner_text()
-    assert visitor.get_by_text("Du 11/06/2030 à 9h30 au 12/06/2030 à 18h00").is_visible()
-    assert visitor.get_by_text("Maison de quartier de Villejean, Rennes").is_visible()
-    assert visitor.get_by_text("12 place(s) disponible(s)").is_visible()
-    assert visitor.get_by_role("link", name="S'inscrire", exact=True).is_visible()
+    expect(visitor.get_by_text("Du 11/06/2030 à 9h30 au 12/06/2030 à 18h00")).to_be_visible()
+    expect(visitor.get_by_text("Maison de quartier de Villejean, Rennes")).to_be_visible()
+    expect(visitor.get_by_text("12 place(s) disponible(s)")).to_be_visible()
+    expect(visitor.get_by_role("link", name="S'inscrire", exact=True)).to_be_visible()
 
     # The administrator archives the programme: the catalogue the visitor reloads no longer shows it.
     page.get_by_role("link", name="Catalogue", exact=True).click()
@@ -130,7 +130,7 @@ def test_a_visitor_reads_the_results_of_a_programme_s_sessions_over(visitor):
 
     visitor.goto("/")
     visitor.get_by_role("link", name=TITLE).click()
-    assert visitor.get_by_text(DELAY).is_visible()
+    expect(visitor.get_by_text(DELAY)).to_be_visible()
     results = visitor.get_by_role("region", name="Résultats de la formation")
     text = results.inner_text()
     assert f"Sessions terminées de {date.today().year - 3} à aujourd'hui" in text

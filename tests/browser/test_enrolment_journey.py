@@ -58,7 +58,7 @@ def test_admin_enrols_up_to_capacity_then_the_waiting_list_is_promoted(page, ser
 
     # The session is full: the form says so, and the next two join the waiting list in order.
     page.get_by_role("link", name="Inscrire un·e stagiaire").click()
-    assert page.get_by_text("La session est complète : l'inscription rejoindra la liste d'attente.").is_visible()
+    expect(page.get_by_text("La session est complète : l'inscription rejoindra la liste d'attente.")).to_be_visible()
     page.get_by_role("link", name="Retour à la session").click()
     _enrol_new(page, "Sophie", "Renaud", "sophie.renaud@example.org")
     expect(_flash(page)).to_contain_text("Sophie Renaud est inscrit·e : liste d'attente, position 1.")
@@ -188,7 +188,7 @@ def test_the_import_preview_offers_to_tell_each_trainee_by_default(page):
 
     factories.sign_in_browser(page, admin)
     _upload_participants(page, session)
-    assert page.get_by_test_id("import-summary").is_visible()
+    expect(page.get_by_test_id("import-summary")).to_be_visible()
     assert page.get_by_label("Prévenir chaque stagiaire par e-mail (état et lien personnel)").is_checked()
 
 
@@ -204,8 +204,8 @@ def test_admin_sends_the_convocations_and_each_trainee_receives_theirs(browser, 
     factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")
     page.get_by_role("link", name="Convocations", exact=True).click()
-    assert page.get_by_text("2 personne(s) confirmée(s), dont 0 déjà convoquée(s).").is_visible()
-    assert page.get_by_text("Aucune convocation envoyée pour cette session.").is_visible()
+    expect(page.get_by_text("2 personne(s) confirmée(s), dont 0 déjà convoquée(s).")).to_be_visible()
+    expect(page.get_by_text("Aucune convocation envoyée pour cette session.")).to_be_visible()
 
     page.get_by_label("Mot d'accompagnement en tête de l'e-mail (facultatif)").fill(
         "Nous avons hâte de vous accueillir à Rennes.")
@@ -214,7 +214,7 @@ def test_admin_sends_the_convocations_and_each_trainee_receives_theirs(browser, 
 
     page.get_by_role("button", name="Envoyer à celles et ceux qui ne l'ont pas reçue").click()
     expect(_flash(page)).to_contain_text("2 convocation(s) envoyée(s).")
-    assert page.get_by_text("2 personne(s) confirmée(s), dont 2 déjà convoquée(s).").is_visible()
+    expect(page.get_by_text("2 personne(s) confirmée(s), dont 2 déjà convoquée(s).")).to_be_visible()
     sendings = page.get_by_test_id("sendings").locator("tbody tr")
     assert sendings.count() == 2
     for row_text in sendings.all_inner_texts():

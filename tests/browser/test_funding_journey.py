@@ -2,6 +2,7 @@
 from datetime import datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.web.test_funding import set_organisation
@@ -47,7 +48,7 @@ def test_admin_builds_sends_and_follows_a_claim(page, monkeypatch):
     page.get_by_role("link", name=session.title).first.click()
     page.get_by_label("Financeur").select_option(label="Uniformation")
     page.get_by_role("button", name="Préparer la demande de paiement").click()
-    assert page.get_by_test_id("no-problem").is_visible()
+    expect(page.get_by_test_id("no-problem")).to_be_visible()
     lines = page.get_by_test_id("claim-line")
     assert lines.count() == 2
     assert "17 h" in lines.nth(1).inner_text() and "255,00 €" in lines.nth(1).inner_text()

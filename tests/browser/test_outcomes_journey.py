@@ -4,6 +4,7 @@ what the trainer typed is kept for them to merge."""
 from datetime import datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 
@@ -57,7 +58,7 @@ def test_a_trainer_assesses_the_objectives_of_the_trainees_of_their_own_session(
     factories.sign_in_browser(page, camille)
     menu = page.get_by_role("navigation", name="Navigation principale")
     menu.get_by_role("link", name="Sessions", exact=True).click()
-    assert page.get_by_role("heading", name="Mes sessions").is_visible()
+    expect(page.get_by_role("heading", name="Mes sessions")).to_be_visible()
     assert listed_titles(page) == [TITLE]
     assert page.get_by_label("Formateur·rice").count() == 0  # no choosing another trainer's sessions
     page.goto(f"/sessions?trainer={other.trainers[0].id}")  # nor by typing it in the address
@@ -67,7 +68,7 @@ def test_a_trainer_assesses_the_objectives_of_the_trainees_of_their_own_session(
     assert "0 objectifs évalués sur 4 (2 stagiaires, 2 objectifs chacun)." in \
         page.get_by_test_id("outcomes-progress").inner_text()
     page.get_by_role("link", name="Évaluer les acquis et rédiger le bilan").click()
-    assert page.get_by_role("heading", name="Évaluation des acquis", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Évaluation des acquis", exact=True)).to_be_visible()
     # The confirmed trainees only, by name; every objective starts "not assessed".
     assert [h.strip() for h in page.get_by_test_id("trainee-outcomes").get_by_role("heading").all_inner_texts()] \
         == ["Awa Diallo", "Julien Le Bihan"]
@@ -104,7 +105,7 @@ def test_a_trainer_assesses_the_objectives_of_the_trainees_of_their_own_session(
     # Another trainer's session: neither its page nor its assessment opens, and nobody of it is named.
     for path in (f"/sessions/{other.id}/acquis", f"/sessions/{other.id}"):
         page.goto(path)
-        assert page.get_by_role("heading", name="Erreur 403").is_visible()
+        expect(page.get_by_role("heading", name="Erreur 403")).to_be_visible()
         assert "Vous n'avez pas accès à cette page." in page.locator("main").inner_text()
         assert "Karim" not in page.content() and "Animer une réunion publique" not in page.content()
 

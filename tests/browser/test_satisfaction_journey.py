@@ -4,6 +4,7 @@ results and chart."""
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from training_app.clock import local_now
@@ -45,7 +46,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     try:
         mobile.goto(factories.personal_path(trainees[2]))
         mobile.get_by_role("link", name="Répondre : Questionnaire de satisfaction (à chaud)").click()
-        assert mobile.get_by_text("Vos réponses ne sont pas reliées à votre nom.").is_visible()
+        expect(mobile.get_by_text("Vos réponses ne sont pas reliées à votre nom.")).to_be_visible()
 
         # Sent too early: every required question says so, nothing is saved.
         mobile.get_by_role("button", name="Envoyer mes réponses").click()
@@ -68,7 +69,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
         assert mobile.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         mobile.get_by_role("button", name="Envoyer mes réponses").click()
         assert "Merci ! Vos réponses sont enregistrées." in mobile.get_by_role("status").first.inner_text()
-        assert mobile.get_by_test_id("answered").is_visible()
+        expect(mobile.get_by_test_id("answered")).to_be_visible()
         mobile.get_by_role("link", name="Mon espace").click()
         assert "merci, vous avez répondu" in mobile.content()
     finally:
@@ -95,7 +96,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     first = page.get_by_test_id("question-result").first
     assert "moyenne 4,3 / 5" in first.inner_text()  # (4 + 4 + 5) / 3
     chart = first.locator("svg.survey-chart")
-    assert chart.is_visible()
+    expect(chart).to_be_visible()
     description = chart.locator("desc").text_content()
     assert "4 – Bien : 2 (67 %)" in description and "5 – Très bien : 1 (33 %)" in description
     bars = chart.get_by_test_id("chart-bar")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from itsdangerous import TimestampSigner
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.certificate_course import assess, completed_course, docx_text
@@ -53,7 +54,7 @@ def test_a_trainee_sees_their_courses_and_downloads_their_convocation_and_certif
     course, awa, _following = awa_with_two_courses()
 
     page.goto(factories.personal_path(awa.trainee))
-    assert page.get_by_role("heading", name="Bonjour Awa Diallo").is_visible()
+    expect(page.get_by_role("heading", name="Bonjour Awa Diallo")).to_be_visible()
     upcoming, completed = card(page, NEXT_TITLE), card(page, TITLE)
     assert "Du 05/03/2030 à 14h00 au 08/03/2030 à 12h30" in upcoming.inner_text()
     assert upcoming.locator(".badge").inner_text() == "Confirmée"
@@ -85,12 +86,12 @@ def test_a_trainee_sees_their_courses_and_downloads_their_convocation_and_certif
     assert name == realisation.filename
     assert "Mme Awa DIALLO, à titre individuel," in text and f"a suivi l'action : {TITLE}" in text
     assert "pour une durée de 21 heures" in text
-    assert page.get_by_role("heading", name="Bonjour Awa Diallo").is_visible()  # still on her page
+    expect(page.get_by_role("heading", name="Bonjour Awa Diallo")).to_be_visible()  # still on her page
 
     # Her link does not open a classmate's certificate, even with its number in the address.
     julien_document = certificate_service.current_documents(course.enrolments[1])["attestation"]
     page.goto(factories.personal_path(awa.trainee, "certificates.trainee_download", certificate_id=julien_document.id))
-    assert page.get_by_role("heading", name="Erreur 404").is_visible()
+    expect(page.get_by_role("heading", name="Erreur 404")).to_be_visible()
     assert "Cette page n'existe pas." in page.locator("main").inner_text()
     assert "Julien" not in page.content()
 
@@ -105,9 +106,9 @@ def _tampered(path: str, other_trainee) -> str:
 
 def _invalid_link_page(page, expected):
     main = page.locator("main").inner_text()
-    assert page.get_by_role("heading", name="Ce lien personnel n'est plus valable").is_visible()
+    expect(page.get_by_role("heading", name="Ce lien personnel n'est plus valable")).to_be_visible()
     assert expected in main
-    assert page.get_by_role("link", name="Recevoir un nouveau lien").is_visible()
+    expect(page.get_by_role("link", name="Recevoir un nouveau lien")).to_be_visible()
     return main
 
 
@@ -150,13 +151,13 @@ def test_a_tampered_or_expired_link_shows_a_clear_page_and_a_new_link_can_be_ask
     mails = [m for m in live_server.extensions["outbox"] if m.to == [awa.trainee.email]]
     link = mails[-1].body.split(live_server.config["PUBLIC_URL"])[1].split()[0]
     page.goto(link)
-    assert page.get_by_role("heading", name="Bonjour Awa Diallo").is_visible()
-    assert card(page, NEXT_TITLE).get_by_role("link", name="Convocation (Word)").is_visible()
+    expect(page.get_by_role("heading", name="Bonjour Awa Diallo")).to_be_visible()
+    expect(card(page, NEXT_TITLE).get_by_role("link", name="Convocation (Word)")).to_be_visible()
 
 
 def test_a_completed_course_never_convoked_does_not_promise_a_convocation(page):
     _course, awa, _following = awa_with_two_courses()
     page.goto(factories.personal_path(awa.trainee))
     completed = card(page, TITLE)
-    assert completed.get_by_test_id("trainee-certificates").is_visible()
+    expect(completed.get_by_test_id("trainee-certificates")).to_be_visible()
     assert "Votre convocation vous sera envoyée avant la formation." not in completed.inner_text()
