@@ -121,17 +121,32 @@ def test_an_anonymous_questionnaire_counts_once_closed_with_enough_answers():
     assert (results.ratings, results.respondents, results.satisfaction_rate) == (4, 4, 75)
 
 
-def test_fewer_than_three_ratings_give_no_satisfaction_rate():
+def test_a_named_questionnaire_answered_by_fewer_than_three_is_not_published():
+    """The staff see who answered a named questionnaire; the public must not read one trainee's ratings."""
     trainer = factories.make_user("trainer")
     programme = factories.make_programme()
     session, enrolments = _session(programme, datetime(2030, 3, 5, 14, 0), 3, trainer)
     _survey(session, enrolments, [5, 5])
+    _survey(session, enrolments[:1], [5, 2])  # one trainee, two ratings
 
     with frozen_at(AFTER_2030):
         results = programme_results.results(programme.id)
 
-    assert (results.ratings, results.respondents, results.satisfaction_rate) == (2, 2, None)
+    assert (results.ratings, results.respondents, results.satisfaction_rate) == (0, 0, None)
     assert (results.sessions, results.trainees, results.completion_rate) == (1, 3, 100)
+
+
+def test_a_named_questionnaire_counts_once_closed_not_while_answers_arrive():
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme()
+    session, enrolments = _session(programme, datetime(2030, 3, 5, 14, 0), 4, trainer)
+    survey = _survey(session, enrolments[:3], [5, 4, 1])
+
+    with frozen_at(survey.closes_at - timedelta(hours=1)):  # over, the questionnaire still open
+        assert programme_results.results(programme.id).satisfaction_rate is None
+    with frozen_at(survey.closes_at + timedelta(minutes=1)):
+        results = programme_results.results(programme.id)
+    assert (results.ratings, results.respondents, results.satisfaction_rate) == (3, 3, 67)
 
 
 def test_the_period_is_the_last_three_years_and_this_one_else_the_whole_history():
@@ -163,8 +178,8 @@ def test_the_figures_are_the_annual_report_s_for_the_same_sessions():
     programme = factories.make_programme()
     session, enrolments = _session(programme, datetime(2030, 3, 5, 14, 0), 3, trainer)
     _set(enrolments[0], status="withdrawn", withdrawn_on=date(2030, 3, 7))
-    _survey(session, enrolments[1:], [5, 3])
-    _survey(session, enrolments[1:], [4, 4])
+    _survey(session, enrolments, [5, 3, 4])
+    _survey(session, enrolments, [4, 4, 2])
 
     with frozen_at(AFTER_2030):
         report = annual_report.build(2030).indicators
@@ -172,7 +187,7 @@ def test_the_figures_are_the_annual_report_s_for_the_same_sessions():
 
     assert results.completion_rate == report.completion_rate == 67
     assert (results.ratings, results.satisfaction_rate) == (report.satisfaction.ratings, report.satisfaction.share)
-    assert (results.ratings, results.satisfaction_rate) == (4, 75)
+    assert (results.ratings, results.satisfaction_rate) == (6, 67)
 
 
 def test_statements_do_not_grow_with_the_number_of_sessions():

@@ -189,16 +189,17 @@ def build(year: int) -> AnnualReport:
         indicators=_indicators(ending, over, len(sessions) - len(held)), sessions=len(held))
 
 
-def results_of_sessions(session_ids: set[int]) -> SessionResults:
+def results_of_sessions(session_ids: set[int], *, public: bool = False) -> SessionResults:
     """The results of the sessions `session_ids`, chosen by the caller among those that are over and not
     cancelled, counted as the report counts a year's: the people who attended at least one minute, completion
     (confirmed against withdrawn, _indicators) and satisfaction (ratings of SATISFIED_FROM or more in their
-    satisfaction questionnaires; anonymous ones only once closed with enough responses). Closed anonymous
+    satisfaction questionnaires; anonymous ones, or every one when the figures are `public`, only once closed
+    with enough responses). Closed anonymous
     questionnaires release their pending answers: the caller commits. A constant number of SQL statements."""
     ids = set(session_ids)
     attended = attendance.attended_in_sessions(ids)
     trainees = {trainee_id for trainee_id, _session_id, minutes in attended if minutes}
-    return SessionResults(sessions=len(ids), trainees=len(trainees), indicators=_indicators(ids, ids, 0))
+    return SessionResults(sessions=len(ids), trainees=len(trainees), indicators=_indicators(ids, ids, 0, public=public))
 
 
 def _trainees_and_hours(first: date, last: date, held):
@@ -289,7 +290,7 @@ def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int) -> 
         lines["employer"].cents += max(0, price - int(line.get("pedagogical_cents") or 0))
 
 
-def _indicators(ending: set[int], over: set[int], cancelled: int) -> Indicators:
+def _indicators(ending: set[int], over: set[int], cancelled: int, *, public: bool = False) -> Indicators:
     counts = dict(db.session.execute(
         select(Enrolment.status, func.count(Enrolment.id))
         .where(Enrolment.session_id.in_(over or {0}), Enrolment.status.in_(BILLABLE_STATUSES))
@@ -298,7 +299,7 @@ def _indicators(ending: set[int], over: set[int], cancelled: int) -> Indicators:
         select(Survey).join(Survey.questionnaire).options(contains_eager(Survey.questionnaire))
         .where(Survey.session_id.in_(ending or {0}), Questionnaire.kind == QuestionnaireKind.SATISFACTION)
         .order_by(Survey.id)))
-    return Indicators(satisfaction=survey_results.ratings_summary(surveys, SATISFIED_FROM),
+    return Indicators(satisfaction=survey_results.ratings_summary(surveys, SATISFIED_FROM, public=public),
                       completed_sessions=len(over),
                       confirmed=counts.get(EnrolmentStatus.CONFIRMED, 0),
                       withdrawn=counts.get(EnrolmentStatus.WITHDRAWN, 0), cancelled_sessions=cancelled)

@@ -8,7 +8,9 @@ Rules (the page says the period):
 - their figures are those of the annual report (annual_report.results_of_sessions): people trained (at least
   one minute attended), completion rate (confirmed against withdrawn), satisfaction rate (ratings of 4 or 5
   out of 5 in the satisfaction questionnaires; anonymous ones only once closed with enough responses);
-- a satisfaction rate resting on fewer than MIN_RATINGS ratings is not given.
+- shown to the public, every satisfaction questionnaire counts as an anonymous one does: once closed, with at
+  least MIN_RESPONDENTS respondents in its session (a named one is no exception: the public must not read
+  one trainee's ratings, nor watch them arrive); no rate is given on fewer than MIN_RESPONDENTS respondents.
 
 A constant number of SQL statements, whatever the number of sessions. Closed anonymous questionnaires release
 their pending answers when first counted: the caller commits.
@@ -21,10 +23,10 @@ from sqlalchemy import or_, select
 from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.models import SessionStatus, TrainingSession
-from training_app.services import annual_report
+from training_app.services import annual_report, survey_results
 
 RECENT_YEARS = 3  # the calendar years before this one that the results cover, with this year so far
-MIN_RATINGS = 3  # fewer ratings give no satisfaction rate ("pas encore assez de réponses")
+MIN_RESPONDENTS = survey_results.MIN_ANONYMOUS_RESPONSES  # per questionnaire counted, and for a rate at all
 
 
 @dataclass
@@ -34,7 +36,7 @@ class ProgrammeResults:
     sessions: int
     trainees: int
     completion_rate: int | None  # percent; None without any trainee confirmed or withdrawn
-    satisfaction_rate: int | None  # percent of ratings of 4 or 5; None below MIN_RATINGS ratings
+    satisfaction_rate: int | None  # percent of ratings of 4 or 5; None below MIN_RESPONDENTS respondents
     ratings: int  # ratings counted
     respondents: int  # trainees whose answers are counted
     satisfied_from: int = annual_report.SATISFIED_FROM
@@ -58,10 +60,10 @@ def results(programme_id: int) -> ProgrammeResults | None:
     recent = [(session_id, day) for session_id, day in over if day.year >= start]
     counted = recent or over
     since = start if recent else min(day.year for _id, day in over)
-    figures = annual_report.results_of_sessions({session_id for session_id, _day in counted})
+    figures = annual_report.results_of_sessions({session_id for session_id, _day in counted}, public=True)
     satisfaction = figures.indicators.satisfaction
     return ProgrammeResults(
         since=since, recent=bool(recent), sessions=figures.sessions, trainees=figures.trainees,
         completion_rate=figures.indicators.completion_rate,
-        satisfaction_rate=satisfaction.share if satisfaction.ratings >= MIN_RATINGS else None,
+        satisfaction_rate=satisfaction.share if satisfaction.counted_responded >= MIN_RESPONDENTS else None,
         ratings=satisfaction.ratings, respondents=satisfaction.counted_responded)

@@ -99,14 +99,17 @@ class Results:
         return self.withheld is not None or (self.anonymous and 0 < self.responded < MIN_ANONYMOUS_RESPONSES)
 
 
-def withheld_reason(survey: Survey, responded: int, now: datetime | None = None) -> str | None:
+def withheld_reason(survey: Survey, responded: int, now: datetime | None = None, *,
+                    public: bool = False) -> str | None:
     """Why the answers of this survey may not be shown (WITHHELD_OPEN, WITHHELD_TOO_FEW), or None.
 
-    Named questionnaires are always shown. An anonymous one only once its window has ended (before,
-    a response appearing right after a trainee answered would be theirs) and with at least
-    MIN_ANONYMOUS_RESPONSES responses (with fewer, one would guess whose they are).
+    Named questionnaires are always shown to the staff. An anonymous one only once its window has ended
+    (before, a response appearing right after a trainee answered would be theirs) and with at least
+    MIN_ANONYMOUS_RESPONSES responses (with fewer, one would guess whose they are). Figures shown to the
+    public (`public`) treat every questionnaire as anonymous: the staff may know who answered what, the
+    public may not.
     """
-    if not survey.questionnaire.anonymous:
+    if not survey.questionnaire.anonymous and not public:
         return None
     if window_state(survey, now) != "closed":
         return WITHHELD_OPEN
@@ -459,14 +462,15 @@ class ProgrammeSurveys:
     responded: int  # trainees who answered the counted surveys
 
 
-def _split_programme_surveys(surveys: list[Survey], now: datetime | None = None) -> ProgrammeSurveys:
+def _split_programme_surveys(surveys: list[Survey], now: datetime | None = None, *,
+                             public: bool = False) -> ProgrammeSurveys:
     """Apply withheld_reason session by session (one query): a total over several sessions must not
     let one subtract two periods down to a small group, nor watch an open survey through the total."""
     per_survey = responded_per_survey([s.id for s in surveys])
     now = now or local_now()
     counted, left_out = [], []
     for survey in surveys:
-        reason = withheld_reason(survey, per_survey.get(survey.id, 0), now)
+        reason = withheld_reason(survey, per_survey.get(survey.id, 0), now, public=public)
         if reason is None:
             counted.append(survey)
         else:
@@ -523,12 +527,13 @@ class RatingsSummary:
         return _percent(self.ratings_at_least, self.ratings) if self.ratings else None
 
 
-def ratings_summary(surveys: list[Survey], threshold: int = 4) -> RatingsSummary:
+def ratings_summary(surveys: list[Survey], threshold: int = 4, *, public: bool = False) -> RatingsSummary:
     """The rating answers of `surveys` counted as a programme's results count them (anonymous surveys only
-    once closed and with enough responses of their own; the caller commits the release of pending answers),
-    and the response rate over all of them. A constant number of queries."""
+    once closed and with enough responses of their own, every survey so when the figures are `public`; the
+    caller commits the release of pending answers), and the response rate over all of them. A constant
+    number of queries."""
     release_closed(surveys)
-    split = _split_programme_surveys(surveys)
+    split = _split_programme_surveys(surveys, public=public)
     used = {s.questionnaire_id for s in split.counted}
     questions = list(db.session.scalars(
         db.select(Question).where(Question.questionnaire_id.in_(used or {0}), Question.type == QuestionType.RATING)))

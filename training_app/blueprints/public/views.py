@@ -35,4 +35,4 @@ def programme(programme_id: int):
     results = programme_results.results(programme.id)
     commit_keeping_loaded()  # closed anonymous questionnaires release their pending answers when first counted
     return render_template("public/programme.html", programme=programme, upcoming=upcoming, results=results,
-                           min_ratings=programme_results.MIN_RATINGS, organisation=Organisation.get())
+                           min_respondents=programme_results.MIN_RESPONDENTS, organisation=Organisation.get())
