@@ -83,6 +83,20 @@ def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(c
     assert counts[0] == counts[1], counts
 
 
+def test_checking_the_person_under_lock_reads_only_what_an_erasure_changes(client):
+    """The registration locks the trainee's row (an erasure may not happen in between) without reloading the
+    rest: the employer looked up before is not read again for the office's notification."""
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    with factories.count_queries() as statements:
+        response = client.post(_url(session), data=registration(email="verrou@example.org"))
+    assert "en position 1" in _page(response)
+    employers = [s for s in statements if s.startswith("SELECT employers.")]
+    assert len(employers) == 2, employers  # by SIRET, then by name; not a third time after the lock
+    locked = [s for s in statements if s.startswith("SELECT trainees.email, trainees.phone")]
+    assert len(locked) == 1
+
+
 def test_a_planned_session_takes_pre_registrations_that_the_office_confirms(client, admin_client):
     session = factories.make_session(status="planned")
     response = client.post(_url(session), data=registration())

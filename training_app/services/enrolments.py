@@ -19,6 +19,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload
 
 from training_app.clock import local_now, to_local, utcnow
@@ -53,13 +54,16 @@ def lock_trainee(trainee: Trainee) -> Trainee:
     whose data was erased meanwhile (a page or a look-up read them before)."""
     if trainee.id is None:  # created in this transaction, not written yet
         db.session.flush()
-    fresh = db.session.scalar(
-        db.select(Trainee).where(Trainee.id == trainee.id)
-        .with_for_update(read=True).execution_options(populate_existing=True))
-    if fresh is None or fresh.erased_at is not None:
+    try:
+        # Only what an erasure or an edit changes is read again: the rest (the employer the office's
+        # notification names) stays loaded, so the registration sends no more statements than this one.
+        db.session.refresh(trainee, ["email", "phone", "erased_at", "link_version"], with_for_update={"read": True})
+    except InvalidRequestError:  # its row is gone
+        trainee = None
+    if trainee is None or trainee.erased_at is not None:
         raise ServiceError(_("Les données de cette personne viennent d'être effacées : l'inscription n'a pas été "
                              "enregistrée. Rechargez la page et recommencez."))
-    return fresh
+    return trainee
 
 
 def _lock_enrolment(enrolment: Enrolment) -> tuple[TrainingSession, Enrolment]:
