@@ -51,7 +51,10 @@ def lock_session(session_id: int) -> TrainingSession:
 def lock_trainee(trainee: Trainee) -> Trainee:
     """Reload the trainee's row and hold it (FOR SHARE) until the end of the transaction, so that an erasure
     (services/personal_data, which locks it FOR UPDATE) cannot happen in between; refuse one who is gone or
-    whose data was erased meanwhile (a page or a look-up read them before)."""
+    whose data was erased meanwhile (a page or a look-up read them before).
+
+    Lock order: the session's row (lock_session), then the trainee's. A transaction that updates a trainee's
+    row must not then lock a session: with this shared lock the two would deadlock (no code path does)."""
     if trainee.id is None:  # created in this transaction, not written yet
         db.session.flush()
     try:
