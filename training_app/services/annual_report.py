@@ -194,12 +194,13 @@ def results_of_sessions(session_ids: set[int], *, public: bool = False) -> Sessi
     cancelled, counted as the report counts a year's: the people who attended at least one minute, completion
     (confirmed against withdrawn, _indicators) and satisfaction (ratings of SATISFIED_FROM or more in their
     satisfaction questionnaires; anonymous ones, or every one when the figures are `public`, only once closed
-    with enough responses). Closed anonymous
-    questionnaires release their pending answers: the caller commits. A constant number of SQL statements."""
+    with enough responses). Closed anonymous questionnaires release their pending answers: the caller commits.
+    A constant number of SQL statements."""
     ids = set(session_ids)
     attended = attendance.attended_in_sessions(ids)
     trainees = {trainee_id for trainee_id, _session_id, minutes in attended if minutes}
-    return SessionResults(sessions=len(ids), trainees=len(trainees), indicators=_indicators(ids, ids, 0, public=public))
+    return SessionResults(sessions=len(ids), trainees=len(trainees),
+                          indicators=_indicators(ids, ids, 0, public=public))
 
 
 def _trainees_and_hours(first: date, last: date, held):
