@@ -88,6 +88,37 @@ def test_a_trainee_in_two_sessions_is_one_person_and_a_trainer_counts_each_sessi
     assert (report.trainers, report.trainer_minutes) == (2, 63 * 60)
 
 
+def test_trainees_and_hours_by_objective_f3_and_by_speciality_f4_come_from_the_programmes_rows():
+    trainer = factories.make_user("trainer")
+    social = factories.make_programme(title="Négocier", bpf_objective="e", nsf_code="332", nsf_label="Travail social")
+    review = factories.make_programme(title="Bilan", bpf_objective="f", nsf_code="413",
+                                      nsf_label="Développement des capacités comportementales et relationnelles")
+    unknown = factories.make_programme(title="Sans code", bpf_objective="e")
+    people = [factories.make_trainee() for _ in range(3)]  # the first in two programmes
+    starts = [datetime(2030, 3, 5, 14, 0), datetime(2030, 4, 2, 14, 0), datetime(2030, 5, 7, 14, 0)]
+    for (programme, trainees), start in zip(
+            [(social, people[:1]), (review, people[1:2]), (unknown, [people[0], people[2]])], starts):
+        session = factories.make_session(programme=programme, trainers=[trainer], start=start,
+                                         end=start + timedelta(days=3, hours=-1, minutes=-30))
+        for trainee in trainees:
+            factories.make_enrolment(session, trainee)
+        _mark(session, trainer)
+
+    report = annual_report.build(2030)
+
+    assert (report.category_total.trainees, report.category_total.minutes) == (3, 4 * 21 * 60)
+    assert [(line.key, line.label, line.trainees, line.minutes) for line in report.objectives] == [
+        ("e", "e) Autres formations professionnelles", 2, 3 * 21 * 60),
+        ("f", "f) Bilans de compétences", 1, 21 * 60)]
+    assert [(line.key, line.label, line.trainees, line.minutes) for line in report.specialities] == [
+        ("332", "Travail social", 1, 21 * 60),
+        ("413", "Développement des capacités comportementales et relationnelles", 1, 21 * 60),
+        ("", "Spécialité non renseignée", 2, 2 * 21 * 60)]
+    for table in (report.objectives, report.specialities):  # the F-1 total, hours and people counted once
+        assert sum(line.minutes for line in table) == report.category_total.minutes
+    assert sum(line.trainees for line in report.objectives) == 3
+
+
 def test_a_session_over_new_year_splits_its_hours_between_the_two_years():
     trainer = factories.make_user("trainer")
     session, (enrolment,) = factories.make_attendance_session(
@@ -299,7 +330,8 @@ def _year_with_sessions(count: int, year: int):
         start = datetime(year, 1 + n, 7, 14, 0)
         session, enrolments = factories.make_attendance_session(
             trainees=2, trainers=[trainer], start=start, end=start + timedelta(days=3, hours=-1, minutes=-30),
-            programme=factories.make_programme(title=f"Formation {year}-{n}"))
+            programme=factories.make_programme(title=f"Formation {year}-{n}", bpf_objective="aeg"[n % 3],
+                                               nsf_code=("", "332", "413")[n % 3], nsf_label="Spécialité"))
         _set(enrolments[1].trainee, category="job_seeker")
         _mark(session, trainer)
         _set(session, status="completed")
@@ -322,6 +354,7 @@ def test_the_report_runs_the_same_number_of_statements_for_1_and_5_sessions():
         assert report.sessions == sessions and report.category_total.minutes == minutes[year]
         assert report.indicators.completed_sessions == sessions and report.revenue[0].cents > 0
         assert report.indicators.satisfaction.ratings == sessions
+        assert sum(line.minutes for line in report.specialities) == minutes[year]
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
 
@@ -342,7 +375,8 @@ def test_the_workbook_has_one_sheet_per_table_and_never_a_formula():
     import io
     workbook = load_workbook(io.BytesIO(annual_report.workbook_bytes(annual_report.build(2030))))
 
-    assert workbook.sheetnames == ["Stagiaires", "Formations", "Formateurs", "Produits", "Indicateurs"]
+    assert workbook.sheetnames == ["Stagiaires", "Formations", "Objectifs", "Spécialités", "Formateurs", "Produits",
+                                   "Indicateurs"]
     programmes = workbook["Formations"]
     assert programmes["A4"].value == "=HYPERLINK(\"x\")" and programmes["A4"].data_type == "s"
     assert programmes["D4"].value == pytest.approx(20.75)  # 21 h less 15 minutes

@@ -58,6 +58,53 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
     assert 'href="/rapports/bilan.xlsx?annee=2030"' in page
 
 
+def test_the_page_and_the_workbook_give_the_f3_and_f4_tables(admin_client, year_2030):
+    other = factories.make_programme(title="Relations", bpf_objective="f", nsf_code="413", nsf_label="=Relations")
+    trainer = factories.make_user("trainer")
+    session, _enrolments = factories.make_attendance_session(
+        trainees=2, trainers=[trainer], programme=other, start=datetime(2030, 4, 2, 14, 0),
+        end=datetime(2030, 4, 5, 12, 30))
+    _mark(session, trainer)
+    unknown = factories.make_programme(title="Sans code")
+    session, _enrolments = factories.make_attendance_session(
+        trainees=1, trainers=[trainer], programme=unknown, start=datetime(2030, 5, 7, 14, 0),
+        end=datetime(2030, 5, 10, 12, 30))
+    _mark(session, trainer)
+    db.session.get(type(unknown), year_2030.programme_id).nsf_code = "332"
+    db.session.get(type(unknown), year_2030.programme_id).nsf_label = "Travail social"
+    db.session.commit()
+
+    page = admin_client.get("/rapports/bilan?annee=2030").get_data(as_text=True)
+
+    assert "Par objectif (F-3)" in page and "Par spécialité (F-4)" in page
+    assert _cells(page, "objective-e") == ["e) Autres formations professionnelles", "4", "81 h"]
+    assert _cells(page, "objective-f") == ["f) Bilans de compétences", "2", "42 h"]
+    assert _cells(page, "objective-total") == ["Total", "6", "123 h"]
+    assert _cells(page, "speciality-332") == ["332", "Travail social", "3", "60 h"]
+    assert _cells(page, "speciality-413") == ["413", "=Relations", "2", "42 h"]
+    assert _cells(page, "speciality-none") == ["", "Spécialité non renseignée", "1", "21 h"]
+    assert _cells(page, "speciality-total") == ["Total", "6", "123 h"]
+    assert "renseignez leur spécialité de formation dans le catalogue" in page
+
+    workbook = load_workbook(io.BytesIO(admin_client.get("/rapports/bilan.xlsx?annee=2030").data))
+    rows = [[cell.value for cell in row] for row in workbook["Spécialités"].iter_rows(min_row=4)]
+    assert rows == [["332", "Travail social", 3, 60], ["413", "=Relations", 2, 42],
+                    [None, "Spécialité non renseignée", 1, 21], [None, "Total", 6, 123]]
+    assert workbook["Spécialités"]["B5"].data_type == "s"  # text, never a formula
+    assert workbook["Spécialités"]["D4"].number_format == "0.00"
+    objectives = [[cell.value for cell in row] for row in workbook["Objectifs"].iter_rows(min_row=4)]
+    assert objectives == [["e) Autres formations professionnelles", 4, 81], ["f) Bilans de compétences", 2, 42],
+                          ["Total", 6, 123]]
+
+
+def test_without_a_programme_lacking_its_code_the_page_does_not_ask_to_fill_it(admin_client, year_2030):
+    db.session.get(type(year_2030.programme), year_2030.programme_id).nsf_code = "332"
+    db.session.commit()
+    page = admin_client.get("/rapports/bilan?annee=2030").get_data(as_text=True)
+    assert _cells(page, "speciality-332") == ["332", "", "3", "60 h"]
+    assert "Spécialité non renseignée" not in page and "renseignez leur spécialité" not in page
+
+
 def test_the_page_shows_last_year_by_default_and_offers_the_years_with_sessions(admin_client, year_2030):
     factories.make_session(start=datetime(2027, 3, 2, 14, 0), end=datetime(2027, 3, 5, 12, 30))
     with frozen_at(datetime(2031, 4, 15, 10, 0)):

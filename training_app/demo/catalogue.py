@@ -15,6 +15,7 @@ REFERENCE_TITLE = "Du dialogue à la négociation : quels moyens pour agir local
 REFERENCE = {
     "title": REFERENCE_TITLE,
     "kind": "external",
+    "bpf_objective": "e", "nsf_code": "332", "nsf_label": "Travail social",  # BPF F-3 and F-4
     "rationale": (
         "Comment pourrions-nous être contre le « dialogue », surtout quand il est « social » ? Et dans le même "
         "temps, pourquoi avons-nous l'impression de nous faire avoir dès que ce mot sort du chapeau ? Et puis s'il "
@@ -177,6 +178,8 @@ def seed() -> None:
     reference = reference_programme()
     if not reference.access_delay:  # a demo seeded before the access delays were kept
         reference.access_delay = REFERENCE["access_delay"]
+    if not reference.nsf_code:  # a demo seeded before the BPF specialities were kept
+        reference.nsf_code, reference.nsf_label = REFERENCE["nsf_code"], REFERENCE["nsf_label"]
 
 
 def reference_programme() -> Programme:

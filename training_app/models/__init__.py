@@ -14,7 +14,7 @@ from training_app.models.funding_files import (AgreementStatus, AgreementTrainee
 from training_app.models.organisation import Organisation
 from training_app.models.outcomes import LearningOutcome, OutcomeResult, SessionReview
 from training_app.models.people import Employer, Trainee, TraineeCategory
-from training_app.models.programmes import Cycle, Programme, ProgrammeKind, ProgrammeObjective
+from training_app.models.programmes import BpfObjective, Cycle, Programme, ProgrammeKind, ProgrammeObjective
 from training_app.models.sessions import Modality, SessionStatus, Slot, TrainingSession, session_trainers
 from training_app.models.surveys import (Question, Questionnaire, QuestionnaireKind, QuestionType, Survey,
                                          SurveyAnswer, SurveyParticipation, SurveyPendingAnswers,
@@ -24,7 +24,7 @@ from training_app.models.users import Role, User
 __all__ = [
     "AttendanceRecord", "AttendanceSheet", "AttendanceSheetVersion", "AttendanceStatus", "SheetStatus",
     "Signature", "SignatureMethod",
-    "AuditEntry", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
+    "AuditEntry", "BpfObjective", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
     "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
     "ConvocationSending", "ConvocationText", "DataVersion", "MailStatus", "OutgoingMail", "OutgoingMailAttachment",

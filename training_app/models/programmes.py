@@ -13,6 +13,17 @@ class ProgrammeKind(StrEnum):
     EXTERNAL = "external"  # paid, for professionals
 
 
+class BpfObjective(StrEnum):
+    """The general objective of a programme, section F-3 of the BPF (Cerfa 10443)."""
+    RNCP = "a"         # diplôme ou titre à finalité professionnelle enregistré au RNCP
+    CQP = "b"          # certificat de qualification professionnelle
+    RS = "c"           # certification ou habilitation enregistrée au répertoire spécifique
+    CQP_NO_LEVEL = "d" # CQP sans niveau de qualification
+    OTHER = "e"        # autres formations professionnelles
+    SKILLS_REVIEW = "f"  # bilans de compétences
+    VAE = "g"          # accompagnement à la validation des acquis de l'expérience
+
+
 class Cycle(db.Model):
     """A group of programmes; taking three of them gives the cycle's special price."""
 
@@ -53,6 +64,9 @@ class Programme(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default=ProgrammeKind.EXTERNAL)
     accessibility_contact: Mapped[str] = mapped_column(Text, default="")
     access_delay: Mapped[str] = mapped_column(Text, default="")  # Délais d'accès (Qualiopi, indicator 1)
+    bpf_objective: Mapped[str] = mapped_column(String(1), default=BpfObjective.OTHER)  # BPF, section F-3
+    nsf_code: Mapped[str] = mapped_column(String(4), default="")     # BPF F-4: NSF speciality, "332" or "332t"
+    nsf_label: Mapped[str] = mapped_column(String(200), default="")  # its label, "Travail social"
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

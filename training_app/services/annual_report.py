@@ -43,6 +43,7 @@ from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Progr
 from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
 from training_app.services import ServiceError, attendance, survey_results
 from training_app.services.funding import BILLABLE_STATUSES
+from training_app.services.programmes import bpf_objective_label
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 CATEGORY_LABELS = {  # the F-1 lines of the BPF
@@ -82,6 +83,16 @@ class ProgrammeLine:
 
 
 @dataclass
+class GroupLine:
+    """A line of the F-3 (objective) or F-4 (speciality) table: `key` is the objective's letter or the NSF code
+    ("" for the programmes without one)."""
+    key: str
+    label: str
+    trainees: int = 0
+    minutes: int = 0
+
+
+@dataclass
 class RevenueLine:
     key: str
     label: str
@@ -112,6 +123,8 @@ class AnnualReport:
     category_total: CategoryLine
     programmes: list[ProgrammeLine]
     programme_total: ProgrammeLine
+    objectives: list[GroupLine]     # F-3, the seven letters in order, those with no trainee left out
+    specialities: list[GroupLine]   # F-4, by NSF code; "" (Spécialité non renseignée) last
     trainers: int
     trainer_minutes: int
     revenue: list[RevenueLine]
@@ -171,7 +184,8 @@ def build(year: int) -> AnnualReport:
     in_year = exists().where(Slot.session_id == TrainingSession.id, Slot.date >= first, Slot.date <= last)
     sessions = db.session.execute(
         select(TrainingSession.id.label("session_id"), TrainingSession.status, TrainingSession.end_at,
-               Programme.id.label("programme_id"), Programme.title, Programme.kind)
+               Programme.id.label("programme_id"), Programme.title, Programme.kind, Programme.bpf_objective,
+               Programme.nsf_code, Programme.nsf_label)
         .join(Programme, Programme.id == TrainingSession.programme_id).where(in_year)).all()
     held = [s for s in sessions if s.status != SessionStatus.CANCELLED]
     ending = {s.session_id for s in held if first <= s.end_at.date() <= last}  # revenue and indicators
@@ -179,12 +193,14 @@ def build(year: int) -> AnnualReport:
             and (s.status == SessionStatus.COMPLETED or s.end_at <= local_now())}
     internal = {s.session_id for s in held if s.kind == ProgrammeKind.INTERNAL}
 
-    categories, category_total, programmes, programme_total = _trainees_and_hours(first, last, held)
+    categories, category_total, programmes, programme_total, objectives, specialities = _trainees_and_hours(
+        first, last, held)
     trainers, trainer_minutes = _trainers(first, last)
     revenue = _revenue(ending, internal)
     return AnnualReport(
         year=year, categories=categories, category_total=category_total, programmes=programmes,
-        programme_total=programme_total, trainers=trainers, trainer_minutes=trainer_minutes, revenue=revenue,
+        programme_total=programme_total, objectives=objectives, specialities=specialities, trainers=trainers,
+        trainer_minutes=trainer_minutes, revenue=revenue,
         revenue_cents=sum(line.cents for line in revenue),
         indicators=_indicators(ending, over, len(sessions) - len(held)), sessions=len(held))
 
@@ -211,11 +227,16 @@ def _trainees_and_hours(first: date, last: date, held):
         session_count[s.programme_id] += 1
     by_category = {key: (set(), [0]) for key in CATEGORY_LABELS}
     by_programme = {programme_id: (set(), [0]) for programme_id in titles}
+    objective_of = {s.programme_id: s.bpf_objective for s in held}
+    speciality_of = {s.programme_id: (s.nsf_code or "", s.nsf_label or "") for s in held}
+    by_objective = defaultdict(lambda: (set(), [0]))
+    by_speciality = defaultdict(lambda: (set(), [0]))
     everyone = set()
     for trainee_id, _session_id, category, programme_id, minutes in rows:
         if not minutes:
             continue
-        for bucket in (by_category.setdefault(category, (set(), [0])), by_programme[programme_id]):
+        for bucket in (by_category.setdefault(category, (set(), [0])), by_programme[programme_id],
+                       by_objective[objective_of[programme_id]], by_speciality[speciality_of[programme_id][0]]):
             bucket[0].add(trainee_id)
             bucket[1][0] += minutes
         everyone.add(trainee_id)
@@ -225,8 +246,19 @@ def _trainees_and_hours(first: date, last: date, held):
     programmes = sorted((ProgrammeLine(titles[pid], session_count[pid], len(people), minutes[0])
                          for pid, (people, minutes) in by_programme.items()),
                         key=lambda line: (-line.minutes, line.title))
+    objectives = [GroupLine(key, bpf_objective_label(key), len(people), minutes[0])
+                  for key, (people, minutes) in sorted(by_objective.items())]
+    labels = {}
+    for code, label in sorted(speciality_of.values()):  # one label per code: the first one written
+        if label:
+            labels.setdefault(code, label)
+    specialities = [GroupLine(code, labels.get(code, "") if code else _("Spécialité non renseignée"),
+                              len(people), minutes[0])
+                    for code, (people, minutes) in sorted(by_speciality.items(),
+                                                          key=lambda item: (not item[0], item[0]))]
     return (categories, CategoryLine("total", _("Total"), len(everyone), total_minutes), programmes,
-            ProgrammeLine(_("Total"), sum(line.sessions for line in programmes), len(everyone), total_minutes))
+            ProgrammeLine(_("Total"), sum(line.sessions for line in programmes), len(everyone), total_minutes),
+            objectives, specialities)
 
 
 def _trainers(first: date, last: date) -> tuple[int, int]:
@@ -344,6 +376,14 @@ def workbook_bytes(report: AnnualReport) -> bytes:
     sheet(_("Formations"), [_("Formation"), _("Sessions"), _("Stagiaires"), _("Heures-stagiaires")],
           [(line.title, line.sessions, line.trainees, hours(line.minutes))
            for line in [*report.programmes, report.programme_total]], formats={4: HOURS})
+    sheet(_("Objectifs"), [_("Objectif général des prestations (F-3)"), _("Stagiaires"), _("Heures-stagiaires")],
+          [(line.label, line.trainees, hours(line.minutes))
+           for line in [*report.objectives, report.category_total]], formats={3: HOURS})
+    sheet(_("Spécialités"), [_("Code NSF"), _("Spécialité de formation (F-4)"), _("Stagiaires"),
+                             _("Heures-stagiaires")],
+          [(line.key, line.label, line.trainees, hours(line.minutes)) for line in report.specialities]
+          + [("", _("Total"), report.category_total.trainees, hours(report.category_total.minutes))],
+          formats={4: HOURS})
     sheet(_("Formateurs"), [_("Formateur·rices"), _("Personnes"), _("Heures dispensées")],
           [(_("Formateur·rices de l'organisme"), report.trainers, hours(report.trainer_minutes))],
           formats={3: HOURS})

@@ -1,19 +1,36 @@
 """Catalogue: programmes and their ordered objectives."""
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import distinct, func
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
-from training_app.models import Enrolment, LearningOutcome, Programme, ProgrammeObjective, TrainingSession
+from training_app.models import (BpfObjective, Enrolment, LearningOutcome, Programme, ProgrammeObjective,
+                                 TrainingSession)
 from training_app.models.programmes import competency_lines
 from training_app.services import ServiceError, audit, surveys
 
 PROGRAMME_FIELDS = (
     "title", "rationale", "audience", "prerequisites", "content", "competencies", "teaching_methods",
     "evaluation_methods", "default_duration_minutes", "default_capacity", "price_cents", "kind",
-    "accessibility_contact", "access_delay", "cycle_id",
+    "accessibility_contact", "access_delay", "cycle_id", "bpf_objective", "nsf_code", "nsf_label",
 )
+# Section F-3 of the BPF (Cerfa 10443): the general objective of the programme, the official wording shortened
+BPF_OBJECTIVE_LABELS = {
+    BpfObjective.RNCP: _l("a) Diplôme ou titre à finalité professionnelle enregistré au RNCP"),
+    BpfObjective.CQP: _l("b) Certificat de qualification professionnelle (CQP)"),
+    BpfObjective.RS: _l("c) Certification ou habilitation enregistrée au répertoire spécifique (RS)"),
+    BpfObjective.CQP_NO_LEVEL: _l("d) CQP sans niveau de qualification"),
+    BpfObjective.OTHER: _l("e) Autres formations professionnelles"),
+    BpfObjective.SKILLS_REVIEW: _l("f) Bilans de compétences"),
+    BpfObjective.VAE: _l("g) Accompagnement à la validation des acquis de l'expérience (VAE)"),
+}
+NSF_CODE_PATTERN = r"^[0-9]{3}[a-z]?$"  # nomenclature des spécialités de formation: "332", "332t"
+
+
+def bpf_objective_label(letter: str) -> str:
+    return str(BPF_OBJECTIVE_LABELS.get(letter, letter))
 
 
 def objective_lines(text: str) -> list[str]:

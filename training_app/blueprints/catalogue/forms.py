@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, euros_field
+from training_app.services.programmes import BPF_OBJECTIVE_LABELS, NSF_CODE_PATTERN
 
 ACCESS_DELAY_MAX_LENGTH = 1000  # a sentence or two, shown on the public page
 
@@ -36,6 +37,16 @@ class ProgrammeForm(FlaskForm):
     access_delay = TextAreaField(_l("Délais d'accès"), validators=[Length(
         max=ACCESS_DELAY_MAX_LENGTH,
         message=_l("Les délais d'accès tiennent en %(max)d caractères au plus (ici %(length)d)."))])
+    bpf_objective = SelectField(_l("Objectif général (bilan pédagogique et financier, F-3)"),
+                                choices=list(BPF_OBJECTIVE_LABELS.items()), default="e")
+    nsf_code = StringField(_l("Code NSF (spécialité de formation, F-4)"), filters=[
+        lambda value: (value or "").strip().lower()], validators=[Optional(), Regexp(
+            NSF_CODE_PATTERN, message=_l("Le code NSF s'écrit avec trois chiffres, suivis éventuellement "
+                                         "d'une lettre : par exemple 332 ou 332t."))],
+        render_kw={"maxlength": 4})
+    nsf_label = StringField(_l("Libellé de la spécialité"), filters=[lambda value: (value or "").strip()],
+                            validators=[Length(max=200, message=_l(
+                                "Le libellé de la spécialité tient en %(max)d caractères au plus."))])
 
     def validate_duration_hours(self, field):
         if field.data is not None and round(field.data * 60) < 1:

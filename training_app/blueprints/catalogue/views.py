@@ -33,6 +33,8 @@ def _form_data(form: ProgrammeForm) -> dict:
         "price_cents": 0 if internal else (None if form.price_on_request.data else to_cents(form.price.data)),
         "accessibility_contact": form.accessibility_contact.data,
         "access_delay": (form.access_delay.data or "").strip(),
+        "bpf_objective": form.bpf_objective.data, "nsf_code": form.nsf_code.data or "",
+        "nsf_label": form.nsf_label.data or "",
     }
 
 
@@ -69,7 +71,8 @@ def programme_create():
 @access(ADMIN)
 def programme_detail(programme_id: int):
     programme = db.get_or_404(Programme, programme_id)
-    return render_template("catalogue/detail.html", programme=programme)
+    return render_template("catalogue/detail.html", programme=programme,
+                           bpf_objective_label=programme_service.bpf_objective_label(programme.bpf_objective))
 
 
 @bp.route("/admin/formations/<int:programme_id>/modifier", methods=["GET", "POST"])
