@@ -42,6 +42,7 @@ from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Progr
                                  TrainingSession, session_trainers)
 from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
 from training_app.services import ServiceError, attendance, survey_results
+from training_app.services import sessions as session_service
 from training_app.services.funding import BILLABLE_STATUSES
 from training_app.services.programmes import bpf_objective_label
 
@@ -143,9 +144,8 @@ class SessionResults:
 
 
 def _percent(part: int, whole: int) -> int | None:
-    if not whole:
-        return None
-    return (part * 200 + whole) // (2 * whole)  # rounded half up, in integers
+    """As the questionnaires' results round a percent; None when there is nothing to count."""
+    return survey_results.percent(part, whole) if whole else None
 
 
 def check_year(value) -> int:
@@ -189,8 +189,7 @@ def build(year: int) -> AnnualReport:
         .join(Programme, Programme.id == TrainingSession.programme_id).where(in_year)).all()
     held = [s for s in sessions if s.status != SessionStatus.CANCELLED]
     ending = {s.session_id for s in held if first <= s.end_at.date() <= last}  # revenue and indicators
-    over = {s.session_id for s in held if s.session_id in ending
-            and (s.status == SessionStatus.COMPLETED or s.end_at <= local_now())}
+    over = {s.session_id for s in held if s.session_id in ending and session_service.is_over(s)}
     internal = {s.session_id for s in held if s.kind == ProgrammeKind.INTERNAL}
 
     categories, category_total, programmes, programme_total, objectives, specialities = _trainees_and_hours(

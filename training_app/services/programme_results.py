@@ -18,12 +18,13 @@ their pending answers when first counted: the caller commits.
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.models import SessionStatus, TrainingSession
 from training_app.services import annual_report, survey_results
+from training_app.services import sessions as session_service
 
 RECENT_YEARS = 3  # the calendar years before this one that the results cover, with this year so far
 MIN_RESPONDENTS = survey_results.MIN_ANONYMOUS_RESPONSES  # per questionnaire counted, and for a rate at all
@@ -47,7 +48,7 @@ def over_sessions(programme_id: int) -> list[tuple[int, date]]:
     rows = db.session.execute(
         select(TrainingSession.id, TrainingSession.end_at).where(
             TrainingSession.programme_id == programme_id, TrainingSession.status != SessionStatus.CANCELLED,
-            or_(TrainingSession.status == SessionStatus.COMPLETED, TrainingSession.end_at <= local_now()))).all()
+            session_service.over_condition())).all()
     return [(row.id, row.end_at.date()) for row in rows]
 
 

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
@@ -142,6 +142,19 @@ def _check_status_change(session: TrainingSession, status: str) -> None:
                              "être rouverte. Programmez plutôt une nouvelle session."), "status")
 
 
+# --- over ------------------------------------------------------------------------------------------
+
+def is_over(session) -> bool:
+    """A session (or a row with its `status` and `end_at`) is over once its last day has passed, or once the
+    office marked it completed."""
+    return session.status == SessionStatus.COMPLETED or session.end_at <= local_now()
+
+
+def over_condition():
+    """is_over() as an SQL condition on training_sessions."""
+    return or_(TrainingSession.status == SessionStatus.COMPLETED, TrainingSession.end_at <= local_now())
+
+
 # --- cancelling a whole session ---------------------------------------------------------------------
 
 def cancellation_refusal(session: TrainingSession) -> str | None:
@@ -149,7 +162,7 @@ def cancellation_refusal(session: TrainingSession) -> str | None:
     attendance was taken (hours attended are evidence: they are kept, trainees who stop then withdraw)."""
     if session.status == SessionStatus.CANCELLED:
         return _("Cette session est déjà annulée.")
-    if session.status == SessionStatus.COMPLETED or session.end_at <= local_now():
+    if is_over(session):
         return _("Cette session est terminée : elle ne peut plus être annulée.")
     if _attendance_taken(session):
         return _("Des présences ont déjà été relevées pour cette session : elle ne peut plus être annulée, "

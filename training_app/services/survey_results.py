@@ -90,7 +90,7 @@ class Results:
         """Response rate in percent (None when nobody was asked)."""
         if not self.invited:
             return None
-        return _percent(min(self.responded, self.invited), self.invited)
+        return percent(min(self.responded, self.invited), self.invited)
 
     @property
     def hidden(self) -> bool:
@@ -129,7 +129,8 @@ def withheld_message(reason: str, survey: Survey) -> str:
              "devinerait qui a répondu quoi.", n=MIN_ANONYMOUS_RESPONSES)
 
 
-def _percent(part: int, whole: int) -> int:
+def percent(part: int, whole: int) -> int:
+    """`part` of `whole` in percent, rounded half up (0 without a whole)."""
     if not whole:
         return 0
     return int((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -175,7 +176,7 @@ def aggregate_counts(specs: list[QuestionSpec], counts, *, invited: int, respond
             per_value = {n: 0 for n in range(1, 6)}
             for value, count in answers:
                 per_value[int(value)] += count
-            result.bars = [Bar(rating_label(n, spec.options), per_value[n], _percent(per_value[n], answered))
+            result.bars = [Bar(rating_label(n, spec.options), per_value[n], percent(per_value[n], answered))
                            for n in range(1, 6)]
             if answered:
                 total = sum(n * per_value[n] for n in per_value)
@@ -183,13 +184,13 @@ def aggregate_counts(specs: list[QuestionSpec], counts, *, invited: int, respond
         elif spec.type == QuestionType.YES_NO:
             yes = sum(count for value, count in answers if value is True)
             no = answered - yes
-            result.bars = [Bar(_("Oui"), yes, _percent(yes, answered)), Bar(_("Non"), no, _percent(no, answered))]
+            result.bars = [Bar(_("Oui"), yes, percent(yes, answered)), Bar(_("Non"), no, percent(no, answered))]
         elif spec.type in CHOICE_TYPES:
             per_option = {option: 0 for option in spec.options}
             for value, count in answers:
                 for option in (value if isinstance(value, (list, tuple)) else [value]):
                     per_option[option] = per_option.get(option, 0) + count
-            result.bars = [Bar(option, count, _percent(count, answered)) for option, count in per_option.items()]
+            result.bars = [Bar(option, count, percent(count, answered)) for option, count in per_option.items()]
         else:
             result.texts = [str(value) for value, count in answers for _ in range(count)]
             if text_totals is not None:
@@ -524,7 +525,7 @@ class RatingsSummary:
     @property
     def share(self) -> int | None:
         """Percent of the ratings at or above the threshold (None without any rating)."""
-        return _percent(self.ratings_at_least, self.ratings) if self.ratings else None
+        return percent(self.ratings_at_least, self.ratings) if self.ratings else None
 
 
 def ratings_summary(surveys: list[Survey], threshold: int = 4, *, public: bool = False) -> RatingsSummary:
