@@ -162,12 +162,24 @@ def test_a_typed_code_is_found_and_an_unknown_one_is_not(client):
     doc = certificate_service.current_documents(course.enrolments[0])["attestation"]
     typed = doc.verification_code.lower().replace("-", " ")
     response = client.get("/verify", query_string={"code": typed})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/verify/{doc.verification_code}")
-    unknown = client.get("/verify/ZZZZ-ZZZZ-ZZZZ")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/verifier/{doc.verification_code}")
+    assert "Document valide" in _text(client.get(response.headers["Location"]))
+    unknown = client.get("/verifier/ZZZZ-ZZZZ-ZZZZ")
     assert unknown.status_code == 404 and "Code inconnu" in _text(unknown)
-    assert "Indiquez le code" in _text(client.get("/verify", query_string={"code": ""}))
+    assert "Indiquez le code" in _text(client.get("/verifier", query_string={"code": ""}))
     no_code = client.get("/verify", query_string={"code": "éé -"})
     assert no_code.status_code == 200 and "ni lettre ni chiffre" in _text(no_code)
+
+
+def test_certificates_print_the_french_address_and_the_english_one_still_answers(client):
+    course = completed_course(trainees=("Awa Diallo",))
+    _issue(course)
+    doc = certificate_service.current_documents(course.enrolments[0])["attestation"]
+    assert certificate_service.verify_url(doc.verification_code).endswith(f"/verifier/{doc.verification_code}")
+    assert f"/verifier/{doc.verification_code}" in docx_text(certificate_service.document_bytes(doc))
+    # certificates issued before the French address printed /verify/<code>: it must keep answering
+    assert "Document valide" in _text(client.get(f"/verify/{doc.verification_code}"))
+    assert client.get("/verify", query_string={"code": doc.verification_code}).status_code == 302
 
 
 def test_the_verification_page_is_rate_limited(rate_limited_app):

@@ -228,8 +228,11 @@ def trainee_download(certificate_id: int):
 
 
 # --- public verification -----------------------------------------------------------------------------
+# "/verifier" is the address printed on certificates; "/verify" stays for those issued before it (url_for builds
+# the first rule registered, i.e. the decorator nearest the function).
 
 @bp.route("/verify")
+@bp.route("/verifier")
 @access(PUBLIC)
 @limiter.limit(VERIFY_LIMIT)
 def verify_form():
@@ -243,6 +246,7 @@ def verify_form():
 
 
 @bp.route("/verify/<code>")
+@bp.route("/verifier/<code>")
 @access(PUBLIC)
 @limiter.limit(VERIFY_LIMIT)
 def verify(code: str):
