@@ -74,8 +74,10 @@ def test_trainer_takes_attendance_on_the_tablet(page):
     row(page, "Sophie Renaud").get_by_role("button", name="Enregistrer le statut").click()
     assert "Statut de Sophie Renaud enregistré." in page.get_by_role("status").first.inner_text()
 
+    pad_error = page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.")
+    expect(pad_error).to_be_hidden()  # no reproach before anyone has tried
     page.get_by_role("button", name="Signer et clore la feuille").click()  # an empty pad is refused
-    expect(page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.")).to_be_visible()
+    expect(pad_error).to_be_visible()
     draw(page, "pad-formateur")
     page.get_by_role("button", name="Signer et clore la feuille").click()
     assert "Feuille signée et close." in page.get_by_role("status").first.inner_text()
