@@ -51,6 +51,15 @@ def test_the_convocation_names_the_trainee_the_day_by_day_timetable_and_the_plac
     assert "mardi 5 mars 2030 à 14h00" in text and "vendredi 8 mars 2030 à 12h30" in text
 
 
+def test_the_convocation_gives_the_dates_of_the_half_days_left(convoked_session):
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        session_service.delete_slot(convoked_session.slots[0])  # the Tuesday afternoon is dropped
+        db.session.commit()
+    text = _text(convocations.render(enrolment))
+    assert "mercredi 6 mars 2030 à 9h30" in text and "mardi 5 mars" not in text
+
+
 def test_session_texts_replace_the_defaults(convoked_session):
     convocations.save_texts(convoked_session, "Votre ordinateur portable", "Appelez Claire", "Bienvenue !")
     db.session.commit()

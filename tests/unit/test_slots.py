@@ -52,11 +52,32 @@ def test_reversed_dates_are_refused():
     assert "postérieure" in error.value.message
 
 
-def test_slot_outside_the_session_or_overlapping_is_refused():
+def test_the_session_runs_from_its_first_half_day_to_its_last():
+    """Convocations, public pages and certificates print the session's dates: they follow its half-days."""
+    session = factories.make_session()  # Tue 5 Mar 14:00 to Fri 8 Mar 12:30
+    with frozen_at(datetime(2030, 1, 1)):
+        first = session.slots[0]
+        session_service.update_slot(first, first.date, t("14:30"), t("18:00"))
+        assert session.start_at == datetime(2030, 3, 5, 14, 30)
+        session_service.delete_slot(first)
+        assert session.start_at == datetime(2030, 3, 6, 9, 30)
+        session_service.add_slot(session, date(2030, 3, 12), t("09:30"), t("12:30"))  # a follow-up morning
+        assert session.end_at == datetime(2030, 3, 12, 12, 30)
+        session_service.delete_slot(session.slots[-1])
+        assert session.end_at == datetime(2030, 3, 8, 12, 30)
+        with pytest.raises(ServiceError, match="au plus un an"):
+            session_service.add_slot(session, date(2031, 3, 12), t("09:30"), t("12:30"))
+    db.session.commit()
+    db.session.expire_all()
+    assert (session.start_at, session.end_at) == (datetime(2030, 3, 6, 9, 30), datetime(2030, 3, 8, 12, 30))
+    assert session.planned_minutes == 17 * 60
+
+
+def test_slot_in_the_past_or_overlapping_is_refused():
     session = factories.make_session()
     with frozen_at(datetime(2030, 1, 1)):
-        with pytest.raises(ServiceError, match="entre le début"):
-            session_service.add_slot(session, date(2030, 3, 12), t("09:30"), t("12:30"))
+        with pytest.raises(ServiceError, match="dans le passé"):
+            session_service.add_slot(session, date(2029, 12, 31), t("09:30"), t("12:30"))
         with pytest.raises(ServiceError, match="chevauche"):
             session_service.add_slot(session, date(2030, 3, 6), t("11:00"), t("13:00"))
         with pytest.raises(ServiceError, match="après l'heure de début"):

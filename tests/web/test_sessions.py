@@ -80,18 +80,25 @@ def test_an_emptied_capacity_is_refused_below_the_confirmed(admin_client):
 def test_slots_are_added_edited_and_removed(admin_client):
     session = factories.make_session()
     url = f"/sessions/{session.id}"
-    response = admin_client.post(f"{url}/creneaux", data={"date": "2030-03-20", "start_time": "09:30",
+    response = admin_client.post(f"{url}/creneaux", data={"date": "2031-04-20", "start_time": "09:30",
                                                           "end_time": "12:30"}, follow_redirects=True)
-    assert "entre le début" in response.get_data(as_text=True)
-    slot = session.slots[-1]
+    assert "au plus un an" in response.get_data(as_text=True)
+    response = admin_client.post(f"{url}/creneaux", data={"date": "2030-03-20", "start_time": "09:30",
+                                                          "end_time": "12:30"})  # a follow-up morning
+    assert response.status_code == 302
+    slot = session.slots[-2]
     response = admin_client.post(f"{url}/creneaux/{slot.id}", data={
         "date": slot.date.isoformat(), "start_time": "09:30", "end_time": "12:00"})
     assert response.status_code == 302
     admin_client.post(f"{url}/creneaux/{session.slots[0].id}/supprimer")
     db.session.expire_all()
     session = db.session.get(TrainingSession, session.id)
-    assert len(session.slots) == 5
-    assert session.planned_minutes == 21 * 60 - 4 * 60 - 30
+    assert len(session.slots) == 6
+    assert session.planned_minutes == 21 * 60 - 4 * 60 - 30 + 3 * 60
+    # the session's dates follow its half-days: Wednesday 9:30 to the follow-up morning
+    assert (session.start_at, session.end_at) == (datetime(2030, 3, 6, 9, 30), datetime(2030, 3, 20, 12, 30))
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "20/03/2030" in page or "20 mars 2030" in page
 
 
 def test_trainers_see_only_their_sessions(trainer_client, trainer):

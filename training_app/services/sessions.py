@@ -329,6 +329,7 @@ def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slo
     slot = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, slot)
     session.slots.append(slot)
+    _fit_dates_to_slots(session)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_added", details={"slot": _describe(slot)})
@@ -342,6 +343,7 @@ def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
     candidate = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, candidate, ignore=slot)
     slot.date, slot.start_time, slot.end_time = day, start, end
+    _fit_dates_to_slots(session)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_changed", details={"before": before, "after": _describe(slot)})
@@ -355,6 +357,14 @@ def delete_slot(slot: Slot) -> None:
         raise ServiceError(_("Une session garde au moins une demi-journée."))
     audit.record(session, "slot_removed", details={"slot": _describe(slot)})
     session.slots.remove(slot)
+    _fit_dates_to_slots(session)
+
+
+def _fit_dates_to_slots(session: TrainingSession) -> None:
+    """Once its half-days are edited one by one, a session runs from the first one's start to the last one's
+    end: the convocations, the public pages, the certificates and the enrolment window read these dates."""
+    slots = sorted(session.slots, key=lambda slot: slot.starts_at)
+    session.start_at, session.end_at = slots[0].starts_at, slots[-1].ends_at
 
 
 def _check_not_started_slot(slot: Slot) -> None:
@@ -368,11 +378,10 @@ def _check_slot(session: TrainingSession, slot: Slot, ignore: Slot | None = None
         raise ServiceError(_("L'heure de fin doit être après l'heure de début."), "end_time")
     if slot.starts_at < local_now():
         raise ServiceError(_("On ne peut pas ajouter une demi-journée dans le passé."), "date")
-    if slot.starts_at < session.start_at or slot.ends_at > session.end_at:
-        raise ServiceError(
-            _("La demi-journée doit se situer entre le début (%(start)s) et la fin (%(end)s) de la session.",
-              start=session.start_at.strftime("%d/%m/%Y %H:%M"), end=session.end_at.strftime("%d/%m/%Y %H:%M")),
-            "date")
+    others = [other for other in session.slots if other is not ignore]
+    if others and (max([slot.ends_at] + [other.ends_at for other in others])
+                   - min([slot.starts_at] + [other.starts_at for other in others])) > timedelta(days=MAX_SESSION_DAYS):
+        raise ServiceError(_("Une session dure au plus un an : vérifiez la date de cette demi-journée."), "date")
     for other in session.slots:
         if other is ignore:
             continue
