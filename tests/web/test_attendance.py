@@ -99,6 +99,20 @@ def test_marking_a_trainee_who_is_not_confirmed_is_refused(trainer_client, cours
     assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
 
 
+def test_a_half_day_not_yet_begun_shows_no_missing_signature(trainer_client, course):
+    course, _enrolments = course
+    slot = course.slots[0]
+    with frozen_at(slot.starts_at - timedelta(days=1)):
+        before = text(trainer_client.get(sheet_url(course, slot)))
+    with near_end(slot):
+        during_slot = text(trainer_client.get(sheet_url(course, slot)))
+    with frozen_at(slot.ends_at + timedelta(hours=2)):
+        after = text(trainer_client.get(sheet_url(course, slot)))
+    assert "Signature manquante" not in before
+    assert "Faire signer" in during_slot
+    assert "Signature manquante" in after
+
+
 def test_trainers_only_reach_their_own_sessions_and_admins_alone_reopen(app, trainer_client, course):
     session, _enrolments = course
     slot = session.slots[0]

@@ -12,6 +12,7 @@ from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_acce
 from training_app.blueprints.attendance import bp
 from training_app.blueprints.attendance.forms import (CloseForm, ForgetDeviceForm, MarkForm, ReopenForm, ScanForm,
                                                       SignatureForm)
+from training_app.clock import local_now
 from training_app.documents import attendance_sheet, storage, uploads
 from training_app.extensions import db
 from training_app.forms import attach_service_error
@@ -105,7 +106,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
         signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
-        closing_opens=attendance.closing_opens(slot),
+        signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
         is_trainer=session.has_trainer(current_user)), status
 
