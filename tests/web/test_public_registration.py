@@ -75,7 +75,7 @@ def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(c
         for _ in range(1 + waiting):
             factories.enrol(session)
         url, data = _url(session), registration(email=f"file-{waiting}@example.org", employer_name="",
-                                                employer_siret="")
+                                                employer_siret="", funding_mode="personal")
         with factories.count_queries() as statements:
             response = client.post(url, data=data)
         assert f"en position {waiting + 1}" in _page(response)
@@ -150,7 +150,9 @@ def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):
         "Choisissez un mode de financement.": {"funding_mode": ""},
         "Cochez cette case": {"consent": ""},
         "doit compter 14 chiffres": {"employer_siret": "123"},
-        "Indiquez le nom de la structure employeuse qui a ce SIRET.": {"employer_name": ""},
+        "Indiquez le nom de la structure employeuse qui a ce SIRET.": {"employer_name": "", "funding_mode": "personal"},
+        "Indiquez le nom de votre structure employeuse : c'est elle qui finance": {
+            "employer_name": "", "employer_siret": "", "funding_mode": "employer"},
     }
     for message, overrides in cases.items():
         response = client.post(_url(session), data=registration(**overrides))

@@ -29,6 +29,7 @@ FUNDING_LABELS = {
     "other": _l("Autre (France Travail, CPF, à préciser avec nous)"),
 }
 FUNDING_MODES = tuple(FUNDING_LABELS)
+EMPLOYER_FUNDED = ("opco", "employer")  # a public registration naming these modes names its employer
 PUBLIC_LABEL = "inscription publique"
 
 
@@ -316,6 +317,9 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
         raise ServiceError(_("Les inscriptions à cette session sont closes."))
     if funding_mode not in FUNDING_MODES:
         raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
+    if funding_mode in EMPLOYER_FUNDED and not (details.employer_name or "").strip():
+        raise ServiceError(_("Indiquez le nom de votre structure employeuse : c'est elle qui finance la formation "
+                             "(ou choisissez « À titre personnel »)."), "employer_name")
     trainee, created = find_or_create_trainee(details)
     existing = None if created else enrolments.live_enrolment(session, trainee)
     if existing is not None:
