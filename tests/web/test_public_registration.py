@@ -192,6 +192,18 @@ def test_registrations_are_rate_limited_per_address(rate_limited_app):
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
 
 
+def test_a_mistyped_form_does_not_count_against_the_limit(rate_limited_app):
+    session = factories.make_session()
+    client = rate_limited_app.test_client()
+    for _ in range(6):  # six corrections of a mistyped address
+        assert "n'est pas valide" in _page(client.post(_url(session), data=registration(email="awa@")))
+    codes = [client.post(_url(session), data=registration(email=f"p{i}@example.org")).status_code
+             for i in range(5)]
+    assert codes == [200] * 5
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
+    assert client.post(_url(session), data=registration(email="p9@example.org")).status_code == 429
+
+
 # --- the trainee's personal page -------------------------------------------------------------------------
 
 def test_the_personal_page_shows_states_waiting_position_and_documents(client):

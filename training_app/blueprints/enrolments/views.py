@@ -437,8 +437,11 @@ def _outbox_button(mail_id: int, operation, done: str):
 
 @bp.route("/formations/sessions/<int:session_id>/inscription", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit("5 per minute; 40 per day", methods=["POST"])
+@limiter.limit("5 per minute; 40 per day", methods=["POST"],
+               deduct_when=lambda _response: g.get("registration_counted", False))
 def public_register(session_id: int):
+    """Only registrations (and robots' answers) count against the limit: a person correcting a mistyped form,
+    or an office registering its staff one after another from one address, is not turned away for it."""
     # The programme and its cycle come with the session: the page and the price need them.
     session = db.get_or_404(TrainingSession, session_id,
                             options=[joinedload(TrainingSession.programme).joinedload(Programme.cycle)])
@@ -447,6 +450,7 @@ def public_register(session_id: int):
         abort(404)
     form = PublicRegistrationForm()
     if form.validate_on_submit():  # register_public() refuses a session whose registrations are closed
+        g.registration_counted = True
         if form.website.data:  # the hidden field: a robot. Answer as if it worked; record nothing.
             return render_template("enrolments/public_registered.html", session=session, status="requested",
                                    position=None)
@@ -455,6 +459,7 @@ def public_register(session_id: int):
         except ServiceError as error:
             db.session.rollback()
             attach_service_error(form, error)
+            g.registration_counted = False
         else:
             commit_keeping_loaded()  # the session's lock is released; the answer needs no row read again
             return render_template("enrolments/public_registered.html", session=session,
