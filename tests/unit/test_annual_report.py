@@ -90,10 +90,10 @@ def test_a_trainee_in_two_sessions_is_one_person_and_a_trainer_counts_each_sessi
 
 def test_trainees_and_hours_by_objective_f3_and_by_speciality_f4_come_from_the_programmes_rows():
     trainer = factories.make_user("trainer")
-    social = factories.make_programme(title="Négocier", bpf_objective="e", nsf_code="332", nsf_label="Travail social")
-    review = factories.make_programme(title="Bilan", bpf_objective="f", nsf_code="413",
+    social = factories.make_programme(title="Négocier", bpf_objective="d", nsf_code="332", nsf_label="Travail social")
+    review = factories.make_programme(title="Bilan", bpf_objective="e", nsf_code="413",
                                       nsf_label="Développement des capacités comportementales et relationnelles")
-    unknown = factories.make_programme(title="Sans code", bpf_objective="e")
+    unknown = factories.make_programme(title="Sans code", bpf_objective="d")
     people = [factories.make_trainee() for _ in range(3)]  # the first in two programmes
     starts = [datetime(2030, 3, 5, 14, 0), datetime(2030, 4, 2, 14, 0), datetime(2030, 5, 7, 14, 0)]
     for (programme, trainees), start in zip(
@@ -108,8 +108,8 @@ def test_trainees_and_hours_by_objective_f3_and_by_speciality_f4_come_from_the_p
 
     assert (report.category_total.trainees, report.category_total.minutes) == (3, 4 * 21 * 60)
     assert [(line.key, line.label, line.trainees, line.minutes) for line in report.objectives] == [
-        ("e", "e) Autres formations professionnelles", 2, 3 * 21 * 60),
-        ("f", "f) Bilans de compétences", 1, 21 * 60)]
+        ("d", "d) Autres formations professionnelles", 2, 3 * 21 * 60),
+        ("e", "e) Bilans de compétences", 1, 21 * 60)]
     assert [(line.key, line.label, line.trainees, line.minutes) for line in report.specialities] == [
         ("332", "Travail social", 1, 21 * 60),
         ("413", "Développement des capacités comportementales et relationnelles", 1, 21 * 60),
@@ -330,7 +330,7 @@ def _year_with_sessions(count: int, year: int):
         start = datetime(year, 1 + n, 7, 14, 0)
         session, enrolments = factories.make_attendance_session(
             trainees=2, trainers=[trainer], start=start, end=start + timedelta(days=3, hours=-1, minutes=-30),
-            programme=factories.make_programme(title=f"Formation {year}-{n}", bpf_objective="aeg"[n % 3],
+            programme=factories.make_programme(title=f"Formation {year}-{n}", bpf_objective="adf"[n % 3],
                                                nsf_code=("", "332", "413")[n % 3], nsf_label="Spécialité"))
         _set(enrolments[1].trainee, category="job_seeker")
         _mark(session, trainer)

@@ -59,7 +59,7 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
 
 
 def test_the_page_and_the_workbook_give_the_f3_and_f4_tables(admin_client, year_2030):
-    other = factories.make_programme(title="Relations", bpf_objective="f", nsf_code="413", nsf_label="=Relations")
+    other = factories.make_programme(title="Relations", bpf_objective="e", nsf_code="413", nsf_label="=Relations")
     trainer = factories.make_user("trainer")
     session, _enrolments = factories.make_attendance_session(
         trainees=2, trainers=[trainer], programme=other, start=datetime(2030, 4, 2, 14, 0),
@@ -77,8 +77,8 @@ def test_the_page_and_the_workbook_give_the_f3_and_f4_tables(admin_client, year_
     page = admin_client.get("/rapports/bilan?annee=2030").get_data(as_text=True)
 
     assert "Par objectif (F-3)" in page and "Par spécialité (F-4)" in page
-    assert _cells(page, "objective-e") == ["e) Autres formations professionnelles", "4", "81 h"]
-    assert _cells(page, "objective-f") == ["f) Bilans de compétences", "2", "42 h"]
+    assert _cells(page, "objective-d") == ["d) Autres formations professionnelles", "4", "81 h"]
+    assert _cells(page, "objective-e") == ["e) Bilans de compétences", "2", "42 h"]
     assert _cells(page, "objective-total") == ["Total", "6", "123 h"]
     assert _cells(page, "speciality-332") == ["332", "Travail social", "3", "60 h"]
     assert _cells(page, "speciality-413") == ["413", "=Relations", "2", "42 h"]
@@ -93,7 +93,7 @@ def test_the_page_and_the_workbook_give_the_f3_and_f4_tables(admin_client, year_
     assert workbook["Spécialités"]["B5"].data_type == "s"  # text, never a formula
     assert workbook["Spécialités"]["D4"].number_format == "0.00"
     objectives = [[cell.value for cell in row] for row in workbook["Objectifs"].iter_rows(min_row=4)]
-    assert objectives == [["e) Autres formations professionnelles", 4, 81], ["f) Bilans de compétences", 2, 42],
+    assert objectives == [["d) Autres formations professionnelles", 4, 81], ["e) Bilans de compétences", 2, 42],
                           ["Total", 6, 123]]
 
 

@@ -4,6 +4,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, euros_field
+from training_app.models import BpfObjective
 from training_app.services.programmes import BPF_OBJECTIVE_LABELS, NSF_CODE_PATTERN
 
 ACCESS_DELAY_MAX_LENGTH = 1000  # a sentence or two, shown on the public page
@@ -38,7 +39,7 @@ class ProgrammeForm(FlaskForm):
         max=ACCESS_DELAY_MAX_LENGTH,
         message=_l("Les délais d'accès tiennent en %(max)d caractères au plus (ici %(length)d)."))])
     bpf_objective = SelectField(_l("Objectif général (bilan pédagogique et financier, F-3)"),
-                                choices=list(BPF_OBJECTIVE_LABELS.items()), default="e")
+                                choices=list(BPF_OBJECTIVE_LABELS.items()), default=BpfObjective.OTHER)
     nsf_code = StringField(_l("Code NSF (spécialité de formation, F-4)"), filters=[
         lambda value: (value or "").strip().lower()], validators=[Optional(), Regexp(
             NSF_CODE_PATTERN, message=_l("Le code NSF s'écrit avec trois chiffres, suivis éventuellement "
