@@ -68,7 +68,7 @@ def test_hours_attended_by_category_deduct_absences_and_count_late_arrivals_in_m
     assert (report.trainers, report.trainer_minutes) == (1, 21 * 60)
 
 
-def test_a_trainee_in_two_sessions_is_one_person_and_a_trainer_counts_each_session_taught():
+def test_a_trainee_in_two_sessions_counts_once_per_session_and_a_trainer_counts_each_session_taught():
     trainer, other = factories.make_user("trainer"), factories.make_user("trainer")
     programme = factories.make_programme(title="Négocier")
     first = factories.make_session(programme=programme, trainers=[trainer, other])
@@ -82,8 +82,9 @@ def test_a_trainee_in_two_sessions_is_one_person_and_a_trainer_counts_each_sessi
 
     report = annual_report.build(2030)
 
-    assert report.category_total.trainees == 1 and report.category_total.minutes == 42 * 60
-    assert [(p.title, p.sessions, p.trainees, p.minutes) for p in report.programmes] == [("Négocier", 2, 1, 42 * 60)]
+    # one person, two training actions followed: counted twice, as on the BPF
+    assert report.category_total.trainees == 2 and report.category_total.minutes == 42 * 60
+    assert [(p.title, p.sessions, p.trainees, p.minutes) for p in report.programmes] == [("Négocier", 2, 2, 42 * 60)]
     # both trainers teach the first session (21 h each), one the second: 2 people, 63 h
     assert (report.trainers, report.trainer_minutes) == (2, 63 * 60)
 
@@ -106,17 +107,69 @@ def test_trainees_and_hours_by_objective_f3_and_by_speciality_f4_come_from_the_p
 
     report = annual_report.build(2030)
 
-    assert (report.category_total.trainees, report.category_total.minutes) == (3, 4 * 21 * 60)
+    assert (report.category_total.trainees, report.category_total.minutes) == (4, 4 * 21 * 60)
     assert [(line.key, line.label, line.trainees, line.minutes) for line in report.objectives] == [
-        ("d", "d) Autres formations professionnelles", 2, 3 * 21 * 60),
+        ("d", "d) Autres formations professionnelles", 3, 3 * 21 * 60),
         ("e", "e) Bilans de compétences", 1, 21 * 60)]
     assert [(line.key, line.label, line.trainees, line.minutes) for line in report.specialities] == [
         ("332", "Travail social", 1, 21 * 60),
         ("413", "Développement des capacités comportementales et relationnelles", 1, 21 * 60),
         ("", "Spécialité non renseignée", 2, 2 * 21 * 60)]
-    for table in (report.objectives, report.specialities):  # the F-1 total, hours and people counted once
-        assert sum(line.minutes for line in table) == report.category_total.minutes
-    assert sum(line.trainees for line in report.objectives) == 3
+    _assert_every_table_adds_up_to_the_same_total(report)
+
+
+def _assert_every_table_adds_up_to_the_same_total(report):
+    total = (report.category_total.trainees, report.category_total.minutes)
+    assert (report.programme_total.trainees, report.programme_total.minutes) == total
+    for table in (report.categories, report.programmes, report.objectives, report.specialities):
+        assert (sum(line.trainees for line in table), sum(line.minutes for line in table)) == total
+
+
+def _held_session(programme, start, trainer, trainees):
+    session = factories.make_session(programme=programme, trainers=[trainer], start=start,
+                                     end=start + timedelta(days=3, hours=-1, minutes=-30))
+    for trainee in trainees:
+        factories.make_enrolment(session, trainee)
+    _mark(session, trainer)
+    return session
+
+
+def test_one_person_in_two_programmes_of_different_objectives_and_specialities_counts_in_each_and_tables_add_up():
+    """The BPF counts a trainee once per training action followed: one unit per enrolment with hours in the
+    year, in every table, so that each table's lines add up to its total and all totals are equal."""
+    trainer = factories.make_user("trainer")
+    social = factories.make_programme(title="Négocier", bpf_objective="d", nsf_code="332", nsf_label="Travail social")
+    review = factories.make_programme(title="Bilan", bpf_objective="e", nsf_code="413", nsf_label="Dév. personnel")
+    both, only = factories.make_trainee(), factories.make_trainee()
+    _held_session(social, datetime(2030, 3, 5, 14, 0), trainer, [both, only])
+    _held_session(review, datetime(2030, 4, 2, 14, 0), trainer, [both])
+
+    report = annual_report.build(2030)
+
+    assert (report.category_total.trainees, report.category_total.minutes) == (3, 3 * 21 * 60)
+    assert [(line.key, line.trainees) for line in report.objectives] == [("d", 2), ("e", 1)]
+    assert [(line.key, line.trainees) for line in report.specialities] == [("332", 2), ("413", 1)]
+    assert sorted((line.title, line.trainees) for line in report.programmes) == [("Bilan", 1), ("Négocier", 2)]
+    _assert_every_table_adds_up_to_the_same_total(report)
+
+
+def test_f4_groups_on_the_three_digits_of_the_nsf_code_with_the_label_of_most_programmes():
+    trainer = factories.make_user("trainer")
+    programmes = [factories.make_programme(title=title, nsf_code=code, nsf_label=label) for title, code, label in [
+        ("A", "332", "Travail social"), ("B", "332t", "Travail social (enseignement)"),
+        ("C", "332", "Travail social"), ("D", "413", "Relations interpersonnelles"),
+        ("E", "413", "Développement personnel"), ("F", "", "Libellé sans code"), ("G", "315", "")]]
+    for n, programme in enumerate(programmes):
+        _held_session(programme, datetime(2030, 1 + n, 8, 14, 0), trainer, [factories.make_trainee()])
+
+    report = annual_report.build(2030)
+
+    assert [(line.key, line.label, line.trainees) for line in report.specialities] == [
+        ("315", "", 1),
+        ("332", "Travail social", 3),  # 332 and 332t are one speciality; the label of two programmes out of three
+        ("413", "Développement personnel", 2),  # one programme each: the first in alphabetical order
+        ("", "Spécialité non renseignée", 1)]
+    _assert_every_table_adds_up_to_the_same_total(report)
 
 
 def test_a_session_over_new_year_splits_its_hours_between_the_two_years():

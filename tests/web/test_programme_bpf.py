@@ -90,3 +90,18 @@ def test_the_objectives_are_the_six_lines_of_the_cerfa_10443_with_their_letters(
     assert labels["e"] == "e) Bilans de compétences"
     assert "validation des acquis de l'expérience" in labels["f"]
     assert BpfObjective.OTHER == "d" and Programme.__table__.c.bpf_objective.default.arg == "d"
+
+
+def test_an_nsf_code_without_its_label_is_refused_in_french_and_nothing_is_written(admin_client):
+    response = admin_client.post("/admin/formations/nouvelle", data=dict(FORM, nsf_code="332", nsf_label="  "))
+    assert response.status_code == 200
+    assert "Indiquez le libellé de la spécialité du code NSF 332" in _text(response)
+    assert db.session.scalar(db.select(db.func.count(Programme.id))) == 0
+
+    programme = factories.make_programme(title="Négocier", nsf_code="413", nsf_label="Relations")
+    response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
+                                 data=dict(FORM, title="Autre titre", nsf_code="332", nsf_label=""))
+    assert "Indiquez le libellé de la spécialité du code NSF 332" in _text(response)
+    db.session.expire_all()
+    programme = db.session.get(Programme, programme.id)
+    assert (programme.title, programme.nsf_code, programme.nsf_label) == ("Négocier", "413", "Relations")

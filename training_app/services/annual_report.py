@@ -5,7 +5,9 @@ funding claims and satisfaction questionnaires. Nothing is stored.
 Rules (each is said on the page):
 - hours are counted per half-day date: a session over New Year splits between the two years;
   only hours actually attended count (services/attendance.attended_between, the rule of the sheets);
-  a trainee is counted when they attended at least one minute in the year, in their category of today;
+  a trainee is counted once per session followed (an enrolment) in which they attended at least one minute in
+  the year, in their category of today (as the BPF counts a trainee once per training action), so that every
+  table's lines add up to its total and all tables have the same total;
 - a session belongs to the year of its last day for revenue and indicators (it is invoiced and
   assessed when over; a session is over once its last day has passed, or the office marked it completed);
   cancelled sessions count for nothing but their number;
@@ -85,8 +87,8 @@ class ProgrammeLine:
 
 @dataclass
 class GroupLine:
-    """A line of the F-3 (objective) or F-4 (speciality) table: `key` is the objective's letter or the NSF code
-    ("" for the programmes without one)."""
+    """A line of the F-3 (objective) or F-4 (speciality) table: `key` is the objective's letter or the NSF code's
+    three digits ("" for the programmes without one)."""
     key: str
     label: str
     trainees: int = 0
@@ -124,8 +126,8 @@ class AnnualReport:
     category_total: CategoryLine
     programmes: list[ProgrammeLine]
     programme_total: ProgrammeLine
-    objectives: list[GroupLine]     # F-3, the seven letters in order, those with no trainee left out
-    specialities: list[GroupLine]   # F-4, by NSF code; "" (Spécialité non renseignée) last
+    objectives: list[GroupLine]     # F-3, the six letters in order, those with no trainee left out
+    specialities: list[GroupLine]   # F-4, by NSF code's three digits; "" (Spécialité non renseignée) last
     trainers: int
     trainer_minutes: int
     revenue: list[RevenueLine]
@@ -219,45 +221,56 @@ def results_of_sessions(session_ids: set[int], *, public: bool = False) -> Sessi
 
 
 def _trainees_and_hours(first: date, last: date, held):
+    """Every table counts one unit per enrolment (a trainee in a session) with at least one minute attended in the
+    year, as the BPF counts a trainee once per training action followed: a person in two sessions counts twice,
+    so that each table's lines add up to its total and every table has the same total."""
     rows = attendance.attended_between(first, last, Trainee.category, TrainingSession.programme_id)
     titles = {s.programme_id: s.title for s in held}
     session_count = defaultdict(int)
     for s in held:
         session_count[s.programme_id] += 1
-    by_category = {key: (set(), [0]) for key in CATEGORY_LABELS}
-    by_programme = {programme_id: (set(), [0]) for programme_id in titles}
+    by_category = {key: [0, 0] for key in CATEGORY_LABELS}  # [enrolments, minutes]
+    by_programme = {programme_id: [0, 0] for programme_id in titles}
     objective_of = {s.programme_id: s.bpf_objective for s in held}
-    speciality_of = {s.programme_id: (s.nsf_code or "", s.nsf_label or "") for s in held}
-    by_objective = defaultdict(lambda: (set(), [0]))
-    by_speciality = defaultdict(lambda: (set(), [0]))
-    everyone = set()
-    for trainee_id, _session_id, category, programme_id, minutes in rows:
+    speciality_of = {s.programme_id: _speciality(s.nsf_code) for s in held}
+    by_objective = defaultdict(lambda: [0, 0])
+    by_speciality = defaultdict(lambda: [0, 0])
+    for _trainee_id, _session_id, category, programme_id, minutes in rows:
         if not minutes:
             continue
-        for bucket in (by_category.setdefault(category, (set(), [0])), by_programme[programme_id],
-                       by_objective[objective_of[programme_id]], by_speciality[speciality_of[programme_id][0]]):
-            bucket[0].add(trainee_id)
-            bucket[1][0] += minutes
-        everyone.add(trainee_id)
-    total_minutes = sum(bucket[1][0] for bucket in by_category.values())
-    categories = [CategoryLine(key, str(CATEGORY_LABELS.get(key, key)), len(people), minutes[0])
-                  for key, (people, minutes) in by_category.items()]
-    programmes = sorted((ProgrammeLine(titles[pid], session_count[pid], len(people), minutes[0])
-                         for pid, (people, minutes) in by_programme.items()),
+        for bucket in (by_category.setdefault(category, [0, 0]), by_programme[programme_id],
+                       by_objective[objective_of[programme_id]], by_speciality[speciality_of[programme_id]]):
+            bucket[0] += 1
+            bucket[1] += minutes
+    total = [sum(bucket[i] for bucket in by_category.values()) for i in (0, 1)]
+    categories = [CategoryLine(key, str(CATEGORY_LABELS.get(key, key)), count, minutes)
+                  for key, (count, minutes) in by_category.items()]
+    programmes = sorted((ProgrammeLine(titles[pid], session_count[pid], count, minutes)
+                         for pid, (count, minutes) in by_programme.items()),
                         key=lambda line: (-line.minutes, line.title))
-    objectives = [GroupLine(key, bpf_objective_label(key), len(people), minutes[0])
-                  for key, (people, minutes) in sorted(by_objective.items())]
-    labels = {}
-    for code, label in sorted(speciality_of.values()):  # one label per code: the first one written
-        if label:
-            labels.setdefault(code, label)
-    specialities = [GroupLine(code, labels.get(code, "") if code else _("Spécialité non renseignée"),
-                              len(people), minutes[0])
-                    for code, (people, minutes) in sorted(by_speciality.items(),
-                                                          key=lambda item: (not item[0], item[0]))]
-    return (categories, CategoryLine("total", _("Total"), len(everyone), total_minutes), programmes,
-            ProgrammeLine(_("Total"), sum(line.sessions for line in programmes), len(everyone), total_minutes),
-            objectives, specialities)
+    objectives = [GroupLine(key, bpf_objective_label(key), count, minutes)
+                  for key, (count, minutes) in sorted(by_objective.items())]
+    labels = _speciality_labels({s.programme_id: (s.nsf_code, s.nsf_label) for s in held})
+    specialities = [GroupLine(code, labels.get(code, "") if code else _("Spécialité non renseignée"), count, minutes)
+                    for code, (count, minutes) in sorted(by_speciality.items(),
+                                                         key=lambda item: (not item[0], item[0]))]
+    return (categories, CategoryLine("total", _("Total"), *total), programmes,
+            ProgrammeLine(_("Total"), sum(line.sessions for line in programmes), *total), objectives, specialities)
+
+
+def _speciality(nsf_code: str | None) -> str:
+    """The F-4 speciality of an NSF code: its three digits ("332t" and "332" are one speciality), "" for none."""
+    return (nsf_code or "")[:3]
+
+
+def _speciality_labels(programmes: dict[int, tuple[str, str]]) -> dict[str, str]:
+    """{speciality: its label}: the label written on the most programmes of that speciality ({id: (code,
+    label)}), the alphabetically first on a tie; programmes without a label are not counted."""
+    used = defaultdict(lambda: defaultdict(int))
+    for code, label in programmes.values():
+        if _speciality(code) and label:
+            used[_speciality(code)][label] += 1
+    return {code: min(counts, key=lambda label: (-counts[label], label)) for code, counts in used.items()}
 
 
 def _trainers(first: date, last: date) -> tuple[int, int]:

@@ -53,6 +53,11 @@ class ProgrammeForm(FlaskForm):
         if field.data is not None and round(field.data * 60) < 1:
             raise ValidationError(_l("La durée doit être supérieure à 0 heure (par exemple 21 ou 10,5)."))
 
+    def validate_nsf_label(self, field):
+        if self.nsf_code.data and not field.data:  # the F-4 table prints a label for each code
+            raise ValidationError(_l("Indiquez le libellé de la spécialité du code NSF %(code)s "
+                                     "(par exemple : Travail social).", code=self.nsf_code.data))
+
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         if ok and self.kind.data == "external" and not self.price_on_request.data and self.price.data is None:
