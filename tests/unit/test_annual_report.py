@@ -271,7 +271,7 @@ def test_revenue_by_kind_of_payer():
     factories.make_claim(draft_funder, session, status="draft")  # not sent: the enrolment counts at its price
     internal = factories.make_session(programme=factories.make_programme(kind="internal", price_cents=None),
                                       start=datetime(2030, 6, 4, 14, 0), end=datetime(2030, 6, 7, 12, 30))
-    _set(factories.make_enrolment(internal), funding_mode="personal", price_cents=45000)  # free for members
+    _set(factories.make_enrolment(internal), funding_mode="personal", price_cents=0)  # free for members (price_for)
 
     report = annual_report.build(2030)
 
@@ -299,7 +299,7 @@ def test_a_rejected_claim_a_claim_made_twice_a_withdrawal_and_an_internal_progra
     internal, (member,) = factories.make_attendance_session(
         trainees=1, trainers=[trainer], programme=factories.make_programme(kind="internal", price_cents=None),
         start=datetime(2030, 6, 4, 14, 0), end=datetime(2030, 6, 7, 12, 30))
-    _set(member, funding_mode="opco", price_cents=45000)
+    _set(member, funding_mode="opco", price_cents=0)  # free for members: priced 0 at enrolment (price_for)
     _mark(internal, trainer)
     factories.make_agreement(internal, [member], funder=paying, hourly_rate_cents=1000)
     factories.make_claim(paying, internal, status="sent")  # money claimed for a free course still counts
@@ -310,6 +310,33 @@ def test_a_rejected_claim_a_claim_made_twice_a_withdrawal_and_an_internal_progra
     assert revenue["opco"] == 21 * 4000 + 21 * 1000  # the line claimed twice counted once; the internal claim
     assert revenue["personal"] == 84000
     assert revenue["employer"] == 0 and revenue["opco_not_claimed"] == 0
+
+
+def test_revenue_is_the_price_fixed_at_enrolment_whatever_the_catalogue_says_since():
+    """Enrolled through the rules (enrolments.price_for): 0 in an internal programme, the cycle's special price
+    for a third programme of the cycle. Turning a programme internal, or an internal one paying, afterwards does
+    not change the year's revenue."""
+    from training_app.services import enrolments as enrolment_service
+    cycle = factories.make_cycle(special_price_cents=45000)
+    paying = [factories.make_programme(title=f"Cycle {n}", cycle=cycle, price_cents=84000) for n in range(3)]
+    free = factories.make_programme(title="Adhérent·es", kind="internal", price_cents=None)
+    trainee = factories.make_trainee()
+    for n, programme in enumerate([*paying, free]):
+        start = datetime(2030, 3 + n, 5, 14, 0)
+        session = factories.make_session(programme=programme, start=start,
+                                         end=start + timedelta(days=3, hours=-1, minutes=-30))
+        enrolment_service.enrol(session, trainee, funding_mode="employer")
+        db.session.commit()
+    before = annual_report.build(2030)
+    assert before.revenue_cents == 84000 + 84000 + 45000
+
+    _set(paying[0], kind="internal", price_cents=None)  # in 2031 the course becomes free for members
+    _set(paying[1], price_cents=99000)
+    _set(free, kind="external", price_cents=30000)
+
+    after = annual_report.build(2030)
+    assert {line.key: line.cents for line in after.revenue} == {line.key: line.cents for line in before.revenue}
+    assert after.revenue_cents == 84000 + 84000 + 45000
 
 
 def test_a_claim_over_a_period_counts_each_line_in_its_session_s_year():
@@ -440,3 +467,29 @@ def test_the_workbook_has_one_sheet_per_table_and_never_a_formula():
     assert (trainees["B8"].value, trainees["C8"].value) == (1, pytest.approx(20.75))
     assert (trainees["C8"].number_format, programmes["D4"].number_format) == ("0.00", "0.00")  # hours
     assert workbook["Produits"]["B4"].number_format == '#,##0.00 "€"'
+
+
+def _one_trainee_claimed_with_travel(mode: str, price_cents: int | None):
+    trainer = factories.make_user("trainer")
+    session, (enrolment,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    _mark(session, trainer)
+    _set(enrolment, funding_mode="opco", price_cents=price_cents)
+    _set(session, status="completed")
+    funder = factories.make_funder()
+    factories.make_agreement(session, [enrolment], funder=funder, hourly_rate_cents=1500, mode=mode,
+                             travel_agreed_cents=5000, travel_actual_cents=5000)
+    claim = factories.make_claim(funder, session, status="sent")
+    line = claim.snapshot["lines"][0]
+    assert (line["pedagogical_cents"], line["annex_cents"], line["total_cents"]) == (21 * 1500, 5000, 21 * 1500 + 5000)
+    return {key: cents for key, cents in ((r.key, r.cents) for r in annual_report.build(2030).revenue) if cents}
+
+
+@pytest.mark.parametrize("mode, price_cents, revenue", [
+    ("subrogation", 84000, {"opco": 21 * 1500 + 5000, "employer": 84000 - 21 * 1500}),
+    ("reimbursement", 84000, {"employer": 84000}),
+    ("reimbursement", None, {"employer": 21 * 1500}),  # no price (on request): the pedagogical costs, no travel
+])
+def test_annex_costs_are_revenue_in_subrogation_only(mode, price_cents, revenue):
+    """Subrogation: the OPCO pays us the claim's line, its annex costs (travel) included, the employer the rest of
+    the price. Reimbursement: the employer pays us the price and reclaims its own travel costs from the OPCO."""
+    assert _one_trainee_claimed_with_travel(mode, price_cents) == revenue

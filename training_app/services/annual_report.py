@@ -13,10 +13,13 @@ Rules (each is said on the page):
   cancelled sessions count for nothing but their number;
 - revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed), each counted once:
   in a funding claim sent, partly paid or paid, in subrogation: the claim's line goes to the OPCO and what
-  the price leaves (absences, a rate below the price) to the employer; in reimbursement: the employer
-  pays the price (the claim's line when there is no price); in a rejected claim only: its price, on a line
-  of its own; otherwise its price, by the funding mode given when enrolling. Enrolments in internal (free)
-  programmes have no price; money claimed for them still counts.
+  the price leaves (absences, a rate below the price) to the employer, annex costs (travel, meals) included
+  in the line, since the funder pays them to us; in reimbursement: the employer pays the price (the line's
+  pedagogical costs when there is no price) and reclaims its own annex costs from the funder, so they are not
+  our revenue; in a rejected claim only: its price, on a line
+  of its own; otherwise its price, by the funding mode given when enrolling. The price is the one fixed at
+  enrolment (0 in an internal programme, the cycle's special price), whatever the catalogue says today;
+  money claimed for a free enrolment still counts.
 
 A constant number of SQL statements whatever the number of sessions or trainees.
 """
@@ -39,7 +42,7 @@ from training_app.documents.excel import write_text
 from training_app.documents.funding_claim import EUROS, HOURS
 from training_app.extensions import db
 from training_app.formatting import cents_to_decimal
-from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, ProgrammeKind, Questionnaire,
+from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, Questionnaire,
                                  QuestionnaireKind, SessionStatus, Slot, Survey, Trainee, TraineeCategory,
                                  TrainingSession, session_trainers)
 from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
@@ -67,6 +70,7 @@ REVENUE_LABELS = {
 CLAIMED_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID, ClaimStatus.PAID)
 MODE_LINES = {"opco": "opco_not_claimed", "employer": "employer", "personal": "personal", "other": "other"}
 SATISFIED_FROM = 4  # a rating of 4 or 5 out of 5 is a satisfied answer
+PERCENT = "0%"  # the workbook's rates: numbers (0.67) shown as 67 %
 
 
 @dataclass
@@ -186,18 +190,17 @@ def build(year: int) -> AnnualReport:
     in_year = exists().where(Slot.session_id == TrainingSession.id, Slot.date >= first, Slot.date <= last)
     sessions = db.session.execute(
         select(TrainingSession.id.label("session_id"), TrainingSession.status, TrainingSession.end_at,
-               Programme.id.label("programme_id"), Programme.title, Programme.kind, Programme.bpf_objective,
+               Programme.id.label("programme_id"), Programme.title, Programme.bpf_objective,
                Programme.nsf_code, Programme.nsf_label)
         .join(Programme, Programme.id == TrainingSession.programme_id).where(in_year)).all()
     held = [s for s in sessions if s.status != SessionStatus.CANCELLED]
     ending = {s.session_id for s in held if first <= s.end_at.date() <= last}  # revenue and indicators
     over = {s.session_id for s in held if s.session_id in ending and session_service.is_over(s)}
-    internal = {s.session_id for s in held if s.kind == ProgrammeKind.INTERNAL}
 
     categories, category_total, programmes, programme_total, objectives, specialities = _trainees_and_hours(
         first, last, held)
     trainers, trainer_minutes = _trainers(first, last)
-    revenue = _revenue(ending, internal)
+    revenue = _revenue(ending)
     return AnnualReport(
         year=year, categories=categories, category_total=category_total, programmes=programmes,
         programme_total=programme_total, objectives=objectives, specialities=specialities, trainers=trainers,
@@ -284,14 +287,17 @@ def _trainers(first: date, last: date) -> tuple[int, int]:
     return len({row.user_id for row in rows}), minutes
 
 
-def _revenue(ending: set[int], internal: set[int]) -> list[RevenueLine]:
+def _revenue(ending: set[int]) -> list[RevenueLine]:
+    """The price is the one fixed at enrolment (Enrolment.price_cents, enrolments.price_for: 0 in an internal
+    programme, the cycle's special price from the third programme), so that editing the catalogue (a programme
+    turned internal, a new price) never changes a past year's report."""
     lines = {key: RevenueLine(key, str(label)) for key, label in REVENUE_LABELS.items()}
     claimed = _claim_lines(ending)
     enrolments = db.session.execute(
-        select(Enrolment.id, Enrolment.session_id, Enrolment.funding_mode, Enrolment.price_cents)
+        select(Enrolment.id, Enrolment.funding_mode, Enrolment.price_cents)
         .where(Enrolment.session_id.in_(ending or {0}), Enrolment.status.in_(BILLABLE_STATUSES))).all()
-    for enrolment_id, session_id, mode, price_cents in enrolments:
-        price = 0 if session_id in internal else price_cents or 0
+    for enrolment_id, mode, price_cents in enrolments:
+        price = price_cents or 0
         status, line = claimed.pop(enrolment_id, (None, None))
         if line is None:
             lines[MODE_LINES.get(mode, "unknown")].cents += price
@@ -325,14 +331,16 @@ def _claim_lines(ending: set[int]) -> dict[int, tuple[str, dict]]:
 
 
 def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int) -> None:
-    """Subrogation: the funder pays the line, the employer what the price leaves; reimbursement: the employer
-    pays the price (the line when there is none) and the funder reimburses the employer, not us."""
-    total = int(line.get("total_cents") or 0)
+    """Subrogation: the funder pays us the line, pedagogical and annex costs (travel, meals) alike, and the
+    employer what the price leaves; reimbursement: the employer pays us the price (the line's pedagogical costs
+    when there is none) and reclaims from the funder what it paid, its own annex costs included: those are
+    never our revenue."""
+    pedagogical = int(line.get("pedagogical_cents") or 0)
     if line.get("mode") == FundingMode.REIMBURSEMENT:
-        lines["employer"].cents += price or total
+        lines["employer"].cents += price or pedagogical
     else:
-        lines["opco"].cents += total
-        lines["employer"].cents += max(0, price - int(line.get("pedagogical_cents") or 0))
+        lines["opco"].cents += int(line.get("total_cents") or 0)
+        lines["employer"].cents += max(0, price - pedagogical)
 
 
 def _indicators(ending: set[int], over: set[int], cancelled: int, *, public: bool = False) -> Indicators:
@@ -381,6 +389,7 @@ def workbook_bytes(report: AnnualReport) -> bytes:
                 write_text(ws.cell(r, column), value)
                 if formats and column in formats:
                     ws.cell(r, column).number_format = formats[column]
+        return ws
 
     sheet(_("Stagiaires"), [_("Catégorie de stagiaires"), _("Stagiaires"), _("Heures-stagiaires")],
           [(line.label, line.trainees, hours(line.minutes))
@@ -402,30 +411,33 @@ def workbook_bytes(report: AnnualReport) -> bytes:
     sheet(_("Produits"), [_("Origine des produits"), _("Montant (€)")],
           [(line.label, euros(line.cents)) for line in report.revenue] + [(_("Total"), euros(report.revenue_cents))],
           formats={2: EUROS})
-    sheet(_("Indicateurs"), [_("Indicateur"), _("Valeur")], indicator_rows(report))
+    indicators = indicator_rows(report)
+    ws = sheet(_("Indicateurs"), [_("Indicateur"), _("Valeur")],
+               [(label, "—" if value is None else Decimal(value) / 100 if rate else value)
+                for label, value, rate in indicators])
+    for r, (_label, value, rate) in enumerate(indicators, start=4):
+        if rate and value is not None:  # a number, read as a rate: 0.67 shown 67 %
+            ws.cell(r, 2).number_format = PERCENT
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def indicator_rows(report: AnnualReport) -> list[tuple[str, object]]:
-    """(label, value) of each quality indicator; a rate that cannot be computed is "—"."""
+def indicator_rows(report: AnnualReport) -> list[tuple[str, object, bool]]:
+    """(label, value, whether it is a rate) of each quality indicator: a rate is a whole percent (67), or None
+    when it cannot be computed (the page and the workbook show "—")."""
     ind = report.indicators
     sat = ind.satisfaction
-
-    def rate(value):
-        return "—" if value is None else f"{value} %"
-
     return [
-        (_("Taux de satisfaction (notes de 4 ou 5 sur 5)"), rate(sat.share)),
-        (_("Notes données aux questionnaires de satisfaction"), sat.ratings),
-        (_("Taux de réponse aux questionnaires de satisfaction"), rate(sat.rate)),
-        (_("Stagiaires ayant répondu / interrogé·es"), f"{sat.responded} / {sat.invited}"),
-        (_("Sessions terminées"), ind.completed_sessions),
-        (_("Taux d'achèvement"), rate(ind.completion_rate)),
-        (_("Taux d'abandon"), rate(ind.dropout_rate)),
-        (_("Stagiaires ayant abandonné"), ind.withdrawn),
-        (_("Sessions annulées"), ind.cancelled_sessions),
+        (_("Taux de satisfaction (notes de 4 ou 5 sur 5)"), sat.share, True),
+        (_("Notes données aux questionnaires de satisfaction"), sat.ratings, False),
+        (_("Taux de réponse aux questionnaires de satisfaction"), sat.rate, True),
+        (_("Stagiaires ayant répondu / interrogé·es"), f"{sat.responded} / {sat.invited}", False),
+        (_("Sessions terminées"), ind.completed_sessions, False),
+        (_("Taux d'achèvement"), ind.completion_rate, True),
+        (_("Taux d'abandon"), ind.dropout_rate, True),
+        (_("Stagiaires ayant abandonné"), ind.withdrawn, False),
+        (_("Sessions annulées"), ind.cancelled_sessions, False),
     ]
 
 
