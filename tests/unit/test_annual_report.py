@@ -493,3 +493,26 @@ def test_annex_costs_are_revenue_in_subrogation_only(mode, price_cents, revenue)
     """Subrogation: the OPCO pays us the claim's line, its annex costs (travel) included, the employer the rest of
     the price. Reimbursement: the employer pays us the price and reclaims its own travel costs from the OPCO."""
     assert _one_trainee_claimed_with_travel(mode, price_cents) == revenue
+
+
+def test_trainer_hours_count_only_the_half_days_that_took_place():
+    """A session left open but never held (no sheet, no record), and the half-days still to come of a session
+    under way, teach nothing; a half-day whose sheet was closed with nobody marked did take place."""
+    from training_app.models.attendance import AttendanceSheet, SheetStatus
+    trainer, idle, closing = (factories.make_user("trainer") for _ in range(3))
+    programme = factories.make_programme(title="Négocier")
+    held = factories.make_session(programme=programme, trainers=[trainer])
+    factories.make_enrolment(held)
+    _mark(held, trainer)                                                  # 21 h
+    factories.make_session(programme=programme, trainers=[idle], start=datetime(2030, 6, 4, 14, 0),
+                           end=datetime(2030, 6, 7, 12, 30))             # never held: 0 h
+    under_way = factories.make_session(programme=programme, trainers=[closing], start=datetime(2030, 12, 10, 14, 0),
+                                       end=datetime(2030, 12, 13, 12, 30))
+    first = under_way.slots[0]                                            # Tue 14-18: closed, nobody enrolled
+    db.session.add(AttendanceSheet(slot_id=first.id, status=SheetStatus.CLOSED, closed_at=datetime(2030, 12, 10, 18)))
+    db.session.commit()
+
+    with frozen_at(datetime(2030, 12, 11, 8, 0)):
+        report = annual_report.build(2030)
+
+    assert (report.trainers, report.trainer_minutes) == (2, 21 * 60 + 4 * 60)

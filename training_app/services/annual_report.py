@@ -10,7 +10,8 @@ Rules (each is said on the page):
   table's lines add up to its total and all tables have the same total;
 - a session belongs to the year of its last day for revenue and indicators (it is invoiced and
   assessed when over; a session is over once its last day has passed, or the office marked it completed);
-  cancelled sessions count for nothing but their number;
+  cancelled sessions count for nothing but their number; trainers' hours count only the half-days that took
+  place (a closed sheet, or attendance recorded);
 - revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed), each counted once:
   in a funding claim sent, partly paid or paid, in subrogation: the claim's line goes to the OPCO and what
   the price leaves (absences, a rate below the price) to the employer, annex costs (travel, meals) included
@@ -34,7 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from training_app.clock import local_now
@@ -45,6 +46,7 @@ from training_app.formatting import cents_to_decimal
 from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, Questionnaire,
                                  QuestionnaireKind, SessionStatus, Slot, Survey, Trainee, TraineeCategory,
                                  TrainingSession, session_trainers)
+from training_app.models.attendance import AttendanceRecord, AttendanceSheet, SheetStatus
 from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
 from training_app.services import ServiceError, attendance, survey_results
 from training_app.services import sessions as session_service
@@ -277,12 +279,18 @@ def _speciality_labels(programmes: dict[int, tuple[str, str]]) -> dict[str, str]
 
 
 def _trainers(first: date, last: date) -> tuple[int, int]:
-    """People who taught in the year and their hours: each half-day's hours for each trainer of its session."""
+    """People who taught in the year and their hours: each half-day's hours for each trainer of its session,
+    counting only the half-days that took place: their sheet was closed, or attendance was recorded on them
+    (a session left open that was never held, a half-day still to come teach nothing)."""
+    took_place = or_(
+        exists().where(AttendanceSheet.slot_id == Slot.id, AttendanceSheet.status == SheetStatus.CLOSED),
+        exists().where(AttendanceRecord.slot_id == Slot.id))
     rows = db.session.execute(
         select(session_trainers.c.user_id, Slot.start_time, Slot.end_time)
         .join(Slot, Slot.session_id == session_trainers.c.session_id)
         .join(TrainingSession, TrainingSession.id == Slot.session_id)
-        .where(Slot.date >= first, Slot.date <= last, TrainingSession.status != SessionStatus.CANCELLED)).all()
+        .where(Slot.date >= first, Slot.date <= last, TrainingSession.status != SessionStatus.CANCELLED,
+               took_place)).all()
     minutes = sum(Slot.minutes_between(start, end) for _user, start, end in rows)
     return len({row.user_id for row in rows}), minutes
 
