@@ -21,7 +21,12 @@ def annual_report(year: str, out: str) -> None:
     report = report_service.build(year_number)
     content = report_service.workbook_bytes(report)
     db.session.commit()  # closed anonymous questionnaires release their pending answers when first counted
-    with open(out, "wb") as handle:
-        handle.write(content)
+    try:
+        with open(out, "wb") as handle:
+            handle.write(content)
+    except OSError as error:  # a missing folder, a directory, no permission, a full disk
+        raise click.ClickException(
+            f"Impossible d'écrire le classeur dans {out} : {error.strerror or error}. "
+            "Vérifiez que le dossier existe et que vous pouvez y écrire.") from None
     click.echo(f"Bilan {year_number} : {report.category_total.trainees} stagiaires, "
                f"{hours(report.category_total.minutes)} suivies ; classeur écrit dans {out}.")

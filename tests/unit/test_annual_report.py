@@ -68,7 +68,7 @@ def test_hours_attended_by_category_deduct_absences_and_count_late_arrivals_in_m
     assert (report.trainers, report.trainer_minutes) == (1, 21 * 60)
 
 
-def test_a_trainee_in_two_sessions_is_one_person_and_a_trainer_counts_each_session_taught():
+def test_a_trainee_in_two_sessions_counts_once_per_session_and_a_trainer_counts_each_session_taught():
     trainer, other = factories.make_user("trainer"), factories.make_user("trainer")
     programme = factories.make_programme(title="Négocier")
     first = factories.make_session(programme=programme, trainers=[trainer, other])
@@ -82,18 +82,19 @@ def test_a_trainee_in_two_sessions_is_one_person_and_a_trainer_counts_each_sessi
 
     report = annual_report.build(2030)
 
-    assert report.category_total.trainees == 1 and report.category_total.minutes == 42 * 60
-    assert [(p.title, p.sessions, p.trainees, p.minutes) for p in report.programmes] == [("Négocier", 2, 1, 42 * 60)]
+    # one person, two training actions followed: counted twice, as on the BPF
+    assert report.category_total.trainees == 2 and report.category_total.minutes == 42 * 60
+    assert [(p.title, p.sessions, p.trainees, p.minutes) for p in report.programmes] == [("Négocier", 2, 2, 42 * 60)]
     # both trainers teach the first session (21 h each), one the second: 2 people, 63 h
     assert (report.trainers, report.trainer_minutes) == (2, 63 * 60)
 
 
 def test_trainees_and_hours_by_objective_f3_and_by_speciality_f4_come_from_the_programmes_rows():
     trainer = factories.make_user("trainer")
-    social = factories.make_programme(title="Négocier", bpf_objective="e", nsf_code="332", nsf_label="Travail social")
-    review = factories.make_programme(title="Bilan", bpf_objective="f", nsf_code="413",
+    social = factories.make_programme(title="Négocier", bpf_objective="d", nsf_code="332", nsf_label="Travail social")
+    review = factories.make_programme(title="Bilan", bpf_objective="e", nsf_code="413",
                                       nsf_label="Développement des capacités comportementales et relationnelles")
-    unknown = factories.make_programme(title="Sans code", bpf_objective="e")
+    unknown = factories.make_programme(title="Sans code", bpf_objective="d")
     people = [factories.make_trainee() for _ in range(3)]  # the first in two programmes
     starts = [datetime(2030, 3, 5, 14, 0), datetime(2030, 4, 2, 14, 0), datetime(2030, 5, 7, 14, 0)]
     for (programme, trainees), start in zip(
@@ -106,17 +107,69 @@ def test_trainees_and_hours_by_objective_f3_and_by_speciality_f4_come_from_the_p
 
     report = annual_report.build(2030)
 
-    assert (report.category_total.trainees, report.category_total.minutes) == (3, 4 * 21 * 60)
+    assert (report.category_total.trainees, report.category_total.minutes) == (4, 4 * 21 * 60)
     assert [(line.key, line.label, line.trainees, line.minutes) for line in report.objectives] == [
-        ("e", "e) Autres formations professionnelles", 2, 3 * 21 * 60),
-        ("f", "f) Bilans de compétences", 1, 21 * 60)]
+        ("d", "d) Autres formations professionnelles", 3, 3 * 21 * 60),
+        ("e", "e) Bilans de compétences", 1, 21 * 60)]
     assert [(line.key, line.label, line.trainees, line.minutes) for line in report.specialities] == [
         ("332", "Travail social", 1, 21 * 60),
         ("413", "Développement des capacités comportementales et relationnelles", 1, 21 * 60),
         ("", "Spécialité non renseignée", 2, 2 * 21 * 60)]
-    for table in (report.objectives, report.specialities):  # the F-1 total, hours and people counted once
-        assert sum(line.minutes for line in table) == report.category_total.minutes
-    assert sum(line.trainees for line in report.objectives) == 3
+    _assert_every_table_adds_up_to_the_same_total(report)
+
+
+def _assert_every_table_adds_up_to_the_same_total(report):
+    total = (report.category_total.trainees, report.category_total.minutes)
+    assert (report.programme_total.trainees, report.programme_total.minutes) == total
+    for table in (report.categories, report.programmes, report.objectives, report.specialities):
+        assert (sum(line.trainees for line in table), sum(line.minutes for line in table)) == total
+
+
+def _held_session(programme, start, trainer, trainees):
+    session = factories.make_session(programme=programme, trainers=[trainer], start=start,
+                                     end=start + timedelta(days=3, hours=-1, minutes=-30))
+    for trainee in trainees:
+        factories.make_enrolment(session, trainee)
+    _mark(session, trainer)
+    return session
+
+
+def test_one_person_in_two_programmes_of_different_objectives_and_specialities_counts_in_each_and_tables_add_up():
+    """The BPF counts a trainee once per training action followed: one unit per enrolment with hours in the
+    year, in every table, so that each table's lines add up to its total and all totals are equal."""
+    trainer = factories.make_user("trainer")
+    social = factories.make_programme(title="Négocier", bpf_objective="d", nsf_code="332", nsf_label="Travail social")
+    review = factories.make_programme(title="Bilan", bpf_objective="e", nsf_code="413", nsf_label="Dév. personnel")
+    both, only = factories.make_trainee(), factories.make_trainee()
+    _held_session(social, datetime(2030, 3, 5, 14, 0), trainer, [both, only])
+    _held_session(review, datetime(2030, 4, 2, 14, 0), trainer, [both])
+
+    report = annual_report.build(2030)
+
+    assert (report.category_total.trainees, report.category_total.minutes) == (3, 3 * 21 * 60)
+    assert [(line.key, line.trainees) for line in report.objectives] == [("d", 2), ("e", 1)]
+    assert [(line.key, line.trainees) for line in report.specialities] == [("332", 2), ("413", 1)]
+    assert sorted((line.title, line.trainees) for line in report.programmes) == [("Bilan", 1), ("Négocier", 2)]
+    _assert_every_table_adds_up_to_the_same_total(report)
+
+
+def test_f4_groups_on_the_three_digits_of_the_nsf_code_with_the_label_of_most_programmes():
+    trainer = factories.make_user("trainer")
+    programmes = [factories.make_programme(title=title, nsf_code=code, nsf_label=label) for title, code, label in [
+        ("A", "332", "Travail social"), ("B", "332t", "Travail social (enseignement)"),
+        ("C", "332", "Travail social"), ("D", "413", "Relations interpersonnelles"),
+        ("E", "413", "Développement personnel"), ("F", "", "Libellé sans code"), ("G", "315", "")]]
+    for n, programme in enumerate(programmes):
+        _held_session(programme, datetime(2030, 1 + n, 8, 14, 0), trainer, [factories.make_trainee()])
+
+    report = annual_report.build(2030)
+
+    assert [(line.key, line.label, line.trainees) for line in report.specialities] == [
+        ("315", "", 1),
+        ("332", "Travail social", 3),  # 332 and 332t are one speciality; the label of two programmes out of three
+        ("413", "Développement personnel", 2),  # one programme each: the first in alphabetical order
+        ("", "Spécialité non renseignée", 1)]
+    _assert_every_table_adds_up_to_the_same_total(report)
 
 
 def test_a_session_over_new_year_splits_its_hours_between_the_two_years():
@@ -218,7 +271,7 @@ def test_revenue_by_kind_of_payer():
     factories.make_claim(draft_funder, session, status="draft")  # not sent: the enrolment counts at its price
     internal = factories.make_session(programme=factories.make_programme(kind="internal", price_cents=None),
                                       start=datetime(2030, 6, 4, 14, 0), end=datetime(2030, 6, 7, 12, 30))
-    _set(factories.make_enrolment(internal), funding_mode="personal", price_cents=45000)  # free for members
+    _set(factories.make_enrolment(internal), funding_mode="personal", price_cents=0)  # free for members (price_for)
 
     report = annual_report.build(2030)
 
@@ -246,7 +299,7 @@ def test_a_rejected_claim_a_claim_made_twice_a_withdrawal_and_an_internal_progra
     internal, (member,) = factories.make_attendance_session(
         trainees=1, trainers=[trainer], programme=factories.make_programme(kind="internal", price_cents=None),
         start=datetime(2030, 6, 4, 14, 0), end=datetime(2030, 6, 7, 12, 30))
-    _set(member, funding_mode="opco", price_cents=45000)
+    _set(member, funding_mode="opco", price_cents=0)  # free for members: priced 0 at enrolment (price_for)
     _mark(internal, trainer)
     factories.make_agreement(internal, [member], funder=paying, hourly_rate_cents=1000)
     factories.make_claim(paying, internal, status="sent")  # money claimed for a free course still counts
@@ -257,6 +310,33 @@ def test_a_rejected_claim_a_claim_made_twice_a_withdrawal_and_an_internal_progra
     assert revenue["opco"] == 21 * 4000 + 21 * 1000  # the line claimed twice counted once; the internal claim
     assert revenue["personal"] == 84000
     assert revenue["employer"] == 0 and revenue["opco_not_claimed"] == 0
+
+
+def test_revenue_is_the_price_fixed_at_enrolment_whatever_the_catalogue_says_since():
+    """Enrolled through the rules (enrolments.price_for): 0 in an internal programme, the cycle's special price
+    for a third programme of the cycle. Turning a programme internal, or an internal one paying, afterwards does
+    not change the year's revenue."""
+    from training_app.services import enrolments as enrolment_service
+    cycle = factories.make_cycle(special_price_cents=45000)
+    paying = [factories.make_programme(title=f"Cycle {n}", cycle=cycle, price_cents=84000) for n in range(3)]
+    free = factories.make_programme(title="Adhérent·es", kind="internal", price_cents=None)
+    trainee = factories.make_trainee()
+    for n, programme in enumerate([*paying, free]):
+        start = datetime(2030, 3 + n, 5, 14, 0)
+        session = factories.make_session(programme=programme, start=start,
+                                         end=start + timedelta(days=3, hours=-1, minutes=-30))
+        enrolment_service.enrol(session, trainee, funding_mode="employer")
+        db.session.commit()
+    before = annual_report.build(2030)
+    assert before.revenue_cents == 84000 + 84000 + 45000
+
+    _set(paying[0], kind="internal", price_cents=None)  # in 2031 the course becomes free for members
+    _set(paying[1], price_cents=99000)
+    _set(free, kind="external", price_cents=30000)
+
+    after = annual_report.build(2030)
+    assert {line.key: line.cents for line in after.revenue} == {line.key: line.cents for line in before.revenue}
+    assert after.revenue_cents == 84000 + 84000 + 45000
 
 
 def test_a_claim_over_a_period_counts_each_line_in_its_session_s_year():
@@ -330,7 +410,7 @@ def _year_with_sessions(count: int, year: int):
         start = datetime(year, 1 + n, 7, 14, 0)
         session, enrolments = factories.make_attendance_session(
             trainees=2, trainers=[trainer], start=start, end=start + timedelta(days=3, hours=-1, minutes=-30),
-            programme=factories.make_programme(title=f"Formation {year}-{n}", bpf_objective="aeg"[n % 3],
+            programme=factories.make_programme(title=f"Formation {year}-{n}", bpf_objective="adf"[n % 3],
                                                nsf_code=("", "332", "413")[n % 3], nsf_label="Spécialité"))
         _set(enrolments[1].trainee, category="job_seeker")
         _mark(session, trainer)
@@ -387,3 +467,52 @@ def test_the_workbook_has_one_sheet_per_table_and_never_a_formula():
     assert (trainees["B8"].value, trainees["C8"].value) == (1, pytest.approx(20.75))
     assert (trainees["C8"].number_format, programmes["D4"].number_format) == ("0.00", "0.00")  # hours
     assert workbook["Produits"]["B4"].number_format == '#,##0.00 "€"'
+
+
+def _one_trainee_claimed_with_travel(mode: str, price_cents: int | None):
+    trainer = factories.make_user("trainer")
+    session, (enrolment,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    _mark(session, trainer)
+    _set(enrolment, funding_mode="opco", price_cents=price_cents)
+    _set(session, status="completed")
+    funder = factories.make_funder()
+    factories.make_agreement(session, [enrolment], funder=funder, hourly_rate_cents=1500, mode=mode,
+                             travel_agreed_cents=5000, travel_actual_cents=5000)
+    claim = factories.make_claim(funder, session, status="sent")
+    line = claim.snapshot["lines"][0]
+    assert (line["pedagogical_cents"], line["annex_cents"], line["total_cents"]) == (21 * 1500, 5000, 21 * 1500 + 5000)
+    return {key: cents for key, cents in ((r.key, r.cents) for r in annual_report.build(2030).revenue) if cents}
+
+
+@pytest.mark.parametrize("mode, price_cents, revenue", [
+    ("subrogation", 84000, {"opco": 21 * 1500 + 5000, "employer": 84000 - 21 * 1500}),
+    ("reimbursement", 84000, {"employer": 84000}),
+    ("reimbursement", None, {"employer": 21 * 1500}),  # no price (on request): the pedagogical costs, no travel
+])
+def test_annex_costs_are_revenue_in_subrogation_only(mode, price_cents, revenue):
+    """Subrogation: the OPCO pays us the claim's line, its annex costs (travel) included, the employer the rest of
+    the price. Reimbursement: the employer pays us the price and reclaims its own travel costs from the OPCO."""
+    assert _one_trainee_claimed_with_travel(mode, price_cents) == revenue
+
+
+def test_trainer_hours_count_only_the_half_days_that_took_place():
+    """A session left open but never held (no sheet, no record), and the half-days still to come of a session
+    under way, teach nothing; a half-day whose sheet was closed with nobody marked did take place."""
+    from training_app.models.attendance import AttendanceSheet, SheetStatus
+    trainer, idle, closing = (factories.make_user("trainer") for _ in range(3))
+    programme = factories.make_programme(title="Négocier")
+    held = factories.make_session(programme=programme, trainers=[trainer])
+    factories.make_enrolment(held)
+    _mark(held, trainer)                                                  # 21 h
+    factories.make_session(programme=programme, trainers=[idle], start=datetime(2030, 6, 4, 14, 0),
+                           end=datetime(2030, 6, 7, 12, 30))             # never held: 0 h
+    under_way = factories.make_session(programme=programme, trainers=[closing], start=datetime(2030, 12, 10, 14, 0),
+                                       end=datetime(2030, 12, 13, 12, 30))
+    first = under_way.slots[0]                                            # Tue 14-18: closed, nobody enrolled
+    db.session.add(AttendanceSheet(slot_id=first.id, status=SheetStatus.CLOSED, closed_at=datetime(2030, 12, 10, 18)))
+    db.session.commit()
+
+    with frozen_at(datetime(2030, 12, 11, 8, 0)):
+        report = annual_report.build(2030)
+
+    assert (report.trainers, report.trainer_minutes) == (2, 21 * 60 + 4 * 60)

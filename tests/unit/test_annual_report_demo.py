@@ -18,7 +18,7 @@ def test_the_demo_s_past_session_shows_in_its_year_s_report():
     assert (programme.sessions, programme.trainees, programme.minutes) == (1, 12, 248 * 60)
     assert [(line.key, line.label, line.trainees, line.minutes) for line in report.specialities] == [
         ("332", "Travail social", 12, 248 * 60)]  # the F-4 line
-    assert [(line.key, line.trainees, line.minutes) for line in report.objectives] == [("e", 12, 248 * 60)]
+    assert [(line.key, line.trainees, line.minutes) for line in report.objectives] == [("d", 12, 248 * 60)]
     assert (report.trainers, report.trainer_minutes) == (2, 2 * 21 * 60)
     revenue = {line.key: line.cents for line in report.revenue}
     assert revenue["opco"] > 0 and revenue["personal"] == 84000 and revenue["opco_not_claimed"] == 0
@@ -42,4 +42,4 @@ def test_a_demo_seeded_before_the_specialities_gets_its_reference_speciality_on_
     demo.seed()
 
     programme = reference_programme()
-    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("e", "332", "Travail social")
+    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("d", "332", "Travail social")

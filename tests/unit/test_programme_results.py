@@ -204,3 +204,21 @@ def test_statements_do_not_grow_with_the_number_of_sessions():
         assert (results.sessions, results.trainees, results.ratings) == (size, 3 * size, 6 * size)
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_no_public_rate_on_fewer_than_three_ratings_even_with_three_respondents():
+    """The rating question is optional: three people responded, one rated. A rate would be that person's rating."""
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme(title="Négocier")
+    session, enrolments = _session(programme, datetime(2030, 3, 5, 14, 0), 3, trainer)
+    questionnaire = factories.make_questionnaire(
+        [QuestionData("rating", "Comment avez-vous trouvé la formation ?", required=False),
+         QuestionData("yes_no", "La recommanderiez-vous ?")], anonymous=True)
+    survey = factories.make_survey(session, questionnaire, opens_at=session.end_at.replace(hour=9, minute=30),
+                                   closes_at=session.end_at + timedelta(days=14))
+    factories.answer_survey(survey, enrolments[0].trainee, {1: 1, 2: "no"})  # the only rating
+    factories.answer_survey(survey, enrolments[1].trainee, {2: "yes"})
+    factories.answer_survey(survey, enrolments[2].trainee, {2: "yes"})
+    with frozen_at(AFTER_2030):
+        results = programme_results.results(programme.id)
+    assert (results.ratings, results.respondents, results.satisfaction_rate) == (1, 3, None)

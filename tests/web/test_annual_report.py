@@ -51,15 +51,22 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
     assert _cells(page, "revenue-personal")[1] == "450,00 €"  # withdrawn after attending: still billed
     assert _cells(page, "revenue-total")[1] == "1\u202f890,00 €"
     assert "1 personne(s), 21 h de formation dispensées" in page
+    assert "demi-journée tenue, c'est-à-dire dont la feuille d'émargement est close ou porte des présences" in page
     assert "Taux d&#39;achèvement</th><td class=\"text-end\">67 %" in page
     assert "Taux d&#39;abandon</th><td class=\"text-end\">33 %" in page
     assert "une session à cheval sur deux années est partagée entre elles" in page
     assert "chaque inscription facturée (confirmée, ou abandon en cours de formation) compte une fois" in page
+    # the rules of the counts and of the revenue, said on the page
+    assert "une personne inscrite à deux sessions compte deux fois" in page
+    assert "chaque tableau a le même total, somme de ses lignes" in page
+    assert "terminées ou à venir d'ici le 31 décembre" in page and "au prix fixé à l'inscription" in page
+    assert "en subrogation : sa ligne va à l'OPCO, frais annexes (transport, repas) compris" in page
+    assert "frais annexes compris, qui sont les siens et non des produits de l'organisme" in page
     assert 'href="/rapports/bilan.xlsx?annee=2030"' in page
 
 
 def test_the_page_and_the_workbook_give_the_f3_and_f4_tables(admin_client, year_2030):
-    other = factories.make_programme(title="Relations", bpf_objective="f", nsf_code="413", nsf_label="=Relations")
+    other = factories.make_programme(title="Relations", bpf_objective="e", nsf_code="413", nsf_label="=Relations")
     trainer = factories.make_user("trainer")
     session, _enrolments = factories.make_attendance_session(
         trainees=2, trainers=[trainer], programme=other, start=datetime(2030, 4, 2, 14, 0),
@@ -77,8 +84,8 @@ def test_the_page_and_the_workbook_give_the_f3_and_f4_tables(admin_client, year_
     page = admin_client.get("/rapports/bilan?annee=2030").get_data(as_text=True)
 
     assert "Par objectif (F-3)" in page and "Par spécialité (F-4)" in page
-    assert _cells(page, "objective-e") == ["e) Autres formations professionnelles", "4", "81 h"]
-    assert _cells(page, "objective-f") == ["f) Bilans de compétences", "2", "42 h"]
+    assert _cells(page, "objective-d") == ["d) Autres formations professionnelles", "4", "81 h"]
+    assert _cells(page, "objective-e") == ["e) Bilans de compétences", "2", "42 h"]
     assert _cells(page, "objective-total") == ["Total", "6", "123 h"]
     assert _cells(page, "speciality-332") == ["332", "Travail social", "3", "60 h"]
     assert _cells(page, "speciality-413") == ["413", "=Relations", "2", "42 h"]
@@ -93,7 +100,7 @@ def test_the_page_and_the_workbook_give_the_f3_and_f4_tables(admin_client, year_
     assert workbook["Spécialités"]["B5"].data_type == "s"  # text, never a formula
     assert workbook["Spécialités"]["D4"].number_format == "0.00"
     objectives = [[cell.value for cell in row] for row in workbook["Objectifs"].iter_rows(min_row=4)]
-    assert objectives == [["e) Autres formations professionnelles", 4, 81], ["f) Bilans de compétences", 2, 42],
+    assert objectives == [["d) Autres formations professionnelles", 4, 81], ["e) Bilans de compétences", 2, 42],
                           ["Total", 6, 123]]
 
 
@@ -141,8 +148,12 @@ def test_the_workbook_gives_the_figures_of_the_page(admin_client, year_2030):
     revenue = {row[0].value: row[1].value for row in workbook["Produits"].iter_rows(min_row=4)}
     assert revenue["Total"] == 1890 and revenue["Autres financeurs (France Travail, CPF…)"] == 600
     assert workbook["Formateurs"]["B4"].value == 1 and workbook["Formateurs"]["C4"].value == 21
-    indicators = {row[0].value: row[1].value for row in workbook["Indicateurs"].iter_rows(min_row=4)}
-    assert indicators["Taux d'achèvement"] == "67 %" and indicators["Taux d'abandon"] == "33 %"
+    cells = {row[0].value: row[1] for row in workbook["Indicateurs"].iter_rows(min_row=4)}
+    indicators = {label: cell.value for label, cell in cells.items()}
+    # rates are numbers shown as percents, not text
+    assert indicators["Taux d'achèvement"] == pytest.approx(0.67) and indicators["Taux d'abandon"] == pytest.approx(0.33)
+    assert cells["Taux d'achèvement"].data_type == "n" and cells["Taux d'achèvement"].number_format == "0%"
+    assert indicators["Taux de satisfaction (notes de 4 ou 5 sur 5)"] == "—"  # no questionnaire
     assert indicators["Sessions annulées"] == 0
 
 
@@ -176,6 +187,15 @@ def test_the_command_writes_the_workbook(app, year_2030, tmp_path):
     assert load_workbook(out)["Stagiaires"]["C8"].value == 60
     refused = app.test_cli_runner().invoke(args=["annual-report", "deux-mille", "--out", str(out)])
     assert refused.exit_code != 0 and "Indiquez une année entre 2000 et 2100" in refused.output
+
+
+def test_the_command_refuses_a_file_in_a_missing_folder_in_french_without_a_traceback(app, year_2030, tmp_path):
+    out = tmp_path / "absent" / "bilan.xlsx"
+
+    result = app.test_cli_runner().invoke(args=["annual-report", "2030", "--out", str(out)])
+
+    assert result.exit_code == 1 and not isinstance(result.exception, OSError)
+    assert "Impossible d'écrire le classeur" in result.output and "Traceback" not in result.output
 
 
 def test_the_page_runs_the_same_number_of_statements_for_1_and_5_sessions(admin_client):

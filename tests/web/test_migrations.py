@@ -41,3 +41,39 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url, tmp_path):
         leftover = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
         db.engine.dispose()
     assert leftover == set()
+
+
+def test_0020_gives_the_f3_objectives_their_official_letters_and_back(empty_database_url, tmp_path):
+    """Revision 0018 stored seven letters (e "Autres"); the Cerfa 10443 has six (d autres formations, e bilans de
+    compétences): stored values are mapped, the column's default becomes 'd', and the downgrade maps back."""
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    old_letters = "abcdefg"
+    with migrated.app_context():
+        upgrade(revision="0018")
+        with db.engine.begin() as conn:
+            for letter in old_letters:
+                conn.execute(text("INSERT INTO programmes (title, rationale, audience, prerequisites, content, "
+                                  "competencies, teaching_methods, evaluation_methods, default_duration_minutes, "
+                                  "default_capacity, kind, accessibility_contact, archived, created_at, updated_at, "
+                                  "bpf_objective) VALUES (:title, '', '', '', '', '', '', '', 0, 15, 'external', '', "
+                                  ":no, '2026-01-01', '2026-01-01', :letter)"),
+                             {"title": letter, "letter": letter, "no": False})
+
+        def letters():
+            with db.engine.connect() as conn:
+                return dict(conn.execute(text("SELECT title, bpf_objective FROM programmes")).all())
+
+        upgrade(revision="0020")
+        assert letters() == {"a": "a", "b": "c", "c": "b", "d": "a", "e": "d", "f": "e", "g": "f"}
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO programmes (title, rationale, audience, prerequisites, content, "
+                              "competencies, teaching_methods, evaluation_methods, default_duration_minutes, "
+                              "default_capacity, kind, accessibility_contact, archived, created_at, updated_at) "
+                              "VALUES ('new', '', '', '', '', '', '', '', 0, 15, 'external', '', :no, "
+                              "'2026-01-01', '2026-01-01')"), {"no": False})
+        assert letters()["new"] == "d"
+        downgrade(revision="0018")
+        assert letters() == {"a": "a", "b": "b", "c": "c", "d": "a", "e": "e", "f": "f", "g": "g", "new": "e"}
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -17,29 +17,29 @@ def _text(response) -> str:
 
 def test_the_catalogue_form_saves_the_objective_and_the_speciality(admin_client):
     response = admin_client.post("/admin/formations/nouvelle", data=dict(
-        FORM, bpf_objective="f", nsf_code=" 332T ", nsf_label="  Travail social "))
+        FORM, bpf_objective="e", nsf_code=" 332T ", nsf_label="  Travail social "))
     assert response.status_code == 302
     programme = db.session.scalar(db.select(Programme))
-    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("f", "332t", "Travail social")
+    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("e", "332t", "Travail social")
     detail = _text(admin_client.get(f"/admin/formations/{programme.id}"))
-    assert "f) Bilans de compétences" in detail and "332t Travail social" in detail
+    assert "e) Bilans de compétences" in detail and "332t Travail social" in detail
     form = html.unescape(admin_client.get(f"/admin/formations/{programme.id}/modifier").get_data(as_text=True))
-    assert re.search(r'<option [^>]*selected[^>]*value="f"|<option [^>]*value="f"[^>]*selected', form)
+    assert re.search(r'<option [^>]*selected[^>]*value="e"|<option [^>]*value="e"[^>]*selected', form)
     assert re.search(r'<input [^>]*name="nsf_code"[^>]*value="332t"', form)
 
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                 data=dict(FORM, bpf_objective="e", nsf_code="", nsf_label=""))
+                                 data=dict(FORM, bpf_objective="d", nsf_code="", nsf_label=""))
     assert response.status_code == 302
     db.session.expire_all()
     programme = db.session.get(Programme, programme.id)
-    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("e", "", "")
+    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("d", "", "")
     assert "Non renseignée" in _text(admin_client.get(f"/admin/formations/{programme.id}"))
 
 
-def test_a_programme_created_without_the_fields_is_e_with_no_speciality(admin_client):
+def test_a_programme_created_without_the_fields_is_d_with_no_speciality(admin_client):
     assert admin_client.post("/admin/formations/nouvelle", data=FORM).status_code == 302
     programme = db.session.scalar(db.select(Programme))
-    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("e", "", "")
+    assert (programme.bpf_objective, programme.nsf_code, programme.nsf_label) == ("d", "", "")
 
 
 @pytest.mark.parametrize("code", ["33", "3322", "33a", "332tt", "abc", "332-", "３３２"])
@@ -68,8 +68,40 @@ def test_an_unknown_objective_or_a_too_long_label_is_refused_and_nothing_is_writ
 
 
 def test_the_public_page_does_not_show_the_bpf_fields(client):
-    programme = factories.make_programme(title="Négocier", bpf_objective="f", nsf_code="332",
+    programme = factories.make_programme(title="Négocier", bpf_objective="e", nsf_code="332",
                                          nsf_label="Travail social")
     page = _text(client.get(f"/formations/{programme.id}"))
     assert "Négocier" in page
     assert "Travail social" not in page and "NSF" not in page and "Bilans de compétences" not in page
+
+
+def test_the_objectives_are_the_six_lines_of_the_cerfa_10443_with_their_letters():
+    """F-3 "Objectif général des prestations dispensées": a RNCP (CQP sans niveau among its "dont" lines), b RS,
+    c CQP non enregistré, d autres formations professionnelles (the default), e bilans de compétences, f VAE."""
+    from training_app.models import BpfObjective
+    from training_app.services.programmes import BPF_OBJECTIVE_LABELS
+
+    labels = {str(letter): str(label) for letter, label in BPF_OBJECTIVE_LABELS.items()}
+    assert list(labels) == list("abcdef")
+    assert "RNCP" in labels["a"] and "CQP sans niveau" in labels["a"]
+    assert "répertoire spécifique" in labels["b"]
+    assert "CQP non enregistré" in labels["c"]
+    assert labels["d"] == "d) Autres formations professionnelles"
+    assert labels["e"] == "e) Bilans de compétences"
+    assert "validation des acquis de l'expérience" in labels["f"]
+    assert BpfObjective.OTHER == "d" and Programme.__table__.c.bpf_objective.default.arg == "d"
+
+
+def test_an_nsf_code_without_its_label_is_refused_in_french_and_nothing_is_written(admin_client):
+    response = admin_client.post("/admin/formations/nouvelle", data=dict(FORM, nsf_code="332", nsf_label="  "))
+    assert response.status_code == 200
+    assert "Indiquez le libellé de la spécialité du code NSF 332" in _text(response)
+    assert db.session.scalar(db.select(db.func.count(Programme.id))) == 0
+
+    programme = factories.make_programme(title="Négocier", nsf_code="413", nsf_label="Relations")
+    response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
+                                 data=dict(FORM, title="Autre titre", nsf_code="332", nsf_label=""))
+    assert "Indiquez le libellé de la spécialité du code NSF 332" in _text(response)
+    db.session.expire_all()
+    programme = db.session.get(Programme, programme.id)
+    assert (programme.title, programme.nsf_code, programme.nsf_label) == ("Négocier", "413", "Relations")

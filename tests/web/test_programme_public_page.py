@@ -115,7 +115,7 @@ def test_without_a_session_over_or_with_too_few_ratings_the_page_says_so(client)
         page = _text(client.get(f"/formations/{other.id}"))
     assert "Sessions terminées depuis 2024" in page and "Stagiaires formé·es 3 " in page
     assert "Taux de satisfaction Pas encore assez de réponses pour donner un taux de satisfaction : il faut un " \
-           "questionnaire clos auquel au moins 3 stagiaires ont répondu." in page
+           "questionnaire clos auquel au moins 3 stagiaires ont répondu, et au moins 3 notes." in page
 
 
 def test_the_public_page_runs_a_constant_number_of_statements(client):

@@ -15,7 +15,7 @@ REFERENCE_TITLE = "Du dialogue à la négociation : quels moyens pour agir local
 REFERENCE = {
     "title": REFERENCE_TITLE,
     "kind": "external",
-    "bpf_objective": "e", "nsf_code": "332", "nsf_label": "Travail social",  # BPF F-3 and F-4
+    "bpf_objective": "d", "nsf_code": "332", "nsf_label": "Travail social",  # BPF F-3 and F-4
     "rationale": (
         "Comment pourrions-nous être contre le « dialogue », surtout quand il est « social » ? Et dans le même "
         "temps, pourquoi avons-nous l'impression de nous faire avoir dès que ce mot sort du chapeau ? Et puis s'il "

@@ -14,14 +14,13 @@ class ProgrammeKind(StrEnum):
 
 
 class BpfObjective(StrEnum):
-    """The general objective of a programme, section F-3 of the BPF (Cerfa 10443)."""
-    RNCP = "a"         # diplôme ou titre à finalité professionnelle enregistré au RNCP
-    CQP = "b"          # certificat de qualification professionnelle
-    RS = "c"           # certification ou habilitation enregistrée au répertoire spécifique
-    CQP_NO_LEVEL = "d" # CQP sans niveau de qualification
-    OTHER = "e"        # autres formations professionnelles
-    SKILLS_REVIEW = "f"  # bilans de compétences
-    VAE = "g"          # accompagnement à la validation des acquis de l'expérience
+    """The general objective of a programme, section F-3 of the BPF (Cerfa 10443), its six lines."""
+    RNCP = "a"           # diplôme, titre à finalité professionnelle ou CQP enregistré au RNCP (CQP sans niveau too)
+    RS = "b"             # certification ou habilitation enregistrée au répertoire spécifique
+    CQP = "c"            # CQP non enregistré au RNCP ou au RS
+    OTHER = "d"          # autres formations professionnelles
+    SKILLS_REVIEW = "e"  # bilans de compétences
+    VAE = "f"            # actions d'accompagnement à la validation des acquis de l'expérience
 
 
 class Cycle(db.Model):

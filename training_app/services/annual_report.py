@@ -5,16 +5,22 @@ funding claims and satisfaction questionnaires. Nothing is stored.
 Rules (each is said on the page):
 - hours are counted per half-day date: a session over New Year splits between the two years;
   only hours actually attended count (services/attendance.attended_between, the rule of the sheets);
-  a trainee is counted when they attended at least one minute in the year, in their category of today;
+  a trainee is counted once per session followed (an enrolment) in which they attended at least one minute in
+  the year, in their category of today (as the BPF counts a trainee once per training action), so that every
+  table's lines add up to its total and all tables have the same total;
 - a session belongs to the year of its last day for revenue and indicators (it is invoiced and
   assessed when over; a session is over once its last day has passed, or the office marked it completed);
-  cancelled sessions count for nothing but their number;
+  cancelled sessions count for nothing but their number; trainers' hours count only the half-days that took
+  place (a closed sheet, or attendance recorded);
 - revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed), each counted once:
   in a funding claim sent, partly paid or paid, in subrogation: the claim's line goes to the OPCO and what
-  the price leaves (absences, a rate below the price) to the employer; in reimbursement: the employer
-  pays the price (the claim's line when there is no price); in a rejected claim only: its price, on a line
-  of its own; otherwise its price, by the funding mode given when enrolling. Enrolments in internal (free)
-  programmes have no price; money claimed for them still counts.
+  the price leaves (absences, a rate below the price) to the employer, annex costs (travel, meals) included
+  in the line, since the funder pays them to us; in reimbursement: the employer pays the price (the line's
+  pedagogical costs when there is no price) and reclaims its own annex costs from the funder, so they are not
+  our revenue; in a rejected claim only: its price, on a line
+  of its own; otherwise its price, by the funding mode given when enrolling. The price is the one fixed at
+  enrolment (0 in an internal programme, the cycle's special price), whatever the catalogue says today;
+  money claimed for a free enrolment still counts.
 
 A constant number of SQL statements whatever the number of sessions or trainees.
 """
@@ -29,7 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from training_app.clock import local_now
@@ -37,9 +43,10 @@ from training_app.documents.excel import write_text
 from training_app.documents.funding_claim import EUROS, HOURS
 from training_app.extensions import db
 from training_app.formatting import cents_to_decimal
-from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, ProgrammeKind, Questionnaire,
+from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, Questionnaire,
                                  QuestionnaireKind, SessionStatus, Slot, Survey, Trainee, TraineeCategory,
                                  TrainingSession, session_trainers)
+from training_app.models.attendance import AttendanceRecord, AttendanceSheet, SheetStatus
 from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
 from training_app.services import ServiceError, attendance, survey_results
 from training_app.services import sessions as session_service
@@ -65,6 +72,7 @@ REVENUE_LABELS = {
 CLAIMED_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID, ClaimStatus.PAID)
 MODE_LINES = {"opco": "opco_not_claimed", "employer": "employer", "personal": "personal", "other": "other"}
 SATISFIED_FROM = 4  # a rating of 4 or 5 out of 5 is a satisfied answer
+PERCENT = "0%"  # the workbook's rates: numbers (0.67) shown as 67 %
 
 
 @dataclass
@@ -85,8 +93,8 @@ class ProgrammeLine:
 
 @dataclass
 class GroupLine:
-    """A line of the F-3 (objective) or F-4 (speciality) table: `key` is the objective's letter or the NSF code
-    ("" for the programmes without one)."""
+    """A line of the F-3 (objective) or F-4 (speciality) table: `key` is the objective's letter or the NSF code's
+    three digits ("" for the programmes without one)."""
     key: str
     label: str
     trainees: int = 0
@@ -124,8 +132,8 @@ class AnnualReport:
     category_total: CategoryLine
     programmes: list[ProgrammeLine]
     programme_total: ProgrammeLine
-    objectives: list[GroupLine]     # F-3, the seven letters in order, those with no trainee left out
-    specialities: list[GroupLine]   # F-4, by NSF code; "" (Spécialité non renseignée) last
+    objectives: list[GroupLine]     # F-3, the six letters in order, those with no trainee left out
+    specialities: list[GroupLine]   # F-4, by NSF code's three digits; "" (Spécialité non renseignée) last
     trainers: int
     trainer_minutes: int
     revenue: list[RevenueLine]
@@ -184,18 +192,17 @@ def build(year: int) -> AnnualReport:
     in_year = exists().where(Slot.session_id == TrainingSession.id, Slot.date >= first, Slot.date <= last)
     sessions = db.session.execute(
         select(TrainingSession.id.label("session_id"), TrainingSession.status, TrainingSession.end_at,
-               Programme.id.label("programme_id"), Programme.title, Programme.kind, Programme.bpf_objective,
+               Programme.id.label("programme_id"), Programme.title, Programme.bpf_objective,
                Programme.nsf_code, Programme.nsf_label)
         .join(Programme, Programme.id == TrainingSession.programme_id).where(in_year)).all()
     held = [s for s in sessions if s.status != SessionStatus.CANCELLED]
     ending = {s.session_id for s in held if first <= s.end_at.date() <= last}  # revenue and indicators
     over = {s.session_id for s in held if s.session_id in ending and session_service.is_over(s)}
-    internal = {s.session_id for s in held if s.kind == ProgrammeKind.INTERNAL}
 
     categories, category_total, programmes, programme_total, objectives, specialities = _trainees_and_hours(
         first, last, held)
     trainers, trainer_minutes = _trainers(first, last)
-    revenue = _revenue(ending, internal)
+    revenue = _revenue(ending)
     return AnnualReport(
         year=year, categories=categories, category_total=category_total, programmes=programmes,
         programme_total=programme_total, objectives=objectives, specialities=specialities, trainers=trainers,
@@ -219,66 +226,86 @@ def results_of_sessions(session_ids: set[int], *, public: bool = False) -> Sessi
 
 
 def _trainees_and_hours(first: date, last: date, held):
+    """Every table counts one unit per enrolment (a trainee in a session) with at least one minute attended in the
+    year, as the BPF counts a trainee once per training action followed: a person in two sessions counts twice,
+    so that each table's lines add up to its total and every table has the same total."""
     rows = attendance.attended_between(first, last, Trainee.category, TrainingSession.programme_id)
     titles = {s.programme_id: s.title for s in held}
     session_count = defaultdict(int)
     for s in held:
         session_count[s.programme_id] += 1
-    by_category = {key: (set(), [0]) for key in CATEGORY_LABELS}
-    by_programme = {programme_id: (set(), [0]) for programme_id in titles}
+    by_category = {key: [0, 0] for key in CATEGORY_LABELS}  # [enrolments, minutes]
+    by_programme = {programme_id: [0, 0] for programme_id in titles}
     objective_of = {s.programme_id: s.bpf_objective for s in held}
-    speciality_of = {s.programme_id: (s.nsf_code or "", s.nsf_label or "") for s in held}
-    by_objective = defaultdict(lambda: (set(), [0]))
-    by_speciality = defaultdict(lambda: (set(), [0]))
-    everyone = set()
-    for trainee_id, _session_id, category, programme_id, minutes in rows:
+    speciality_of = {s.programme_id: _speciality(s.nsf_code) for s in held}
+    by_objective = defaultdict(lambda: [0, 0])
+    by_speciality = defaultdict(lambda: [0, 0])
+    for _trainee_id, _session_id, category, programme_id, minutes in rows:
         if not minutes:
             continue
-        for bucket in (by_category.setdefault(category, (set(), [0])), by_programme[programme_id],
-                       by_objective[objective_of[programme_id]], by_speciality[speciality_of[programme_id][0]]):
-            bucket[0].add(trainee_id)
-            bucket[1][0] += minutes
-        everyone.add(trainee_id)
-    total_minutes = sum(bucket[1][0] for bucket in by_category.values())
-    categories = [CategoryLine(key, str(CATEGORY_LABELS.get(key, key)), len(people), minutes[0])
-                  for key, (people, minutes) in by_category.items()]
-    programmes = sorted((ProgrammeLine(titles[pid], session_count[pid], len(people), minutes[0])
-                         for pid, (people, minutes) in by_programme.items()),
+        for bucket in (by_category.setdefault(category, [0, 0]), by_programme[programme_id],
+                       by_objective[objective_of[programme_id]], by_speciality[speciality_of[programme_id]]):
+            bucket[0] += 1
+            bucket[1] += minutes
+    total = [sum(bucket[i] for bucket in by_category.values()) for i in (0, 1)]
+    categories = [CategoryLine(key, str(CATEGORY_LABELS.get(key, key)), count, minutes)
+                  for key, (count, minutes) in by_category.items()]
+    programmes = sorted((ProgrammeLine(titles[pid], session_count[pid], count, minutes)
+                         for pid, (count, minutes) in by_programme.items()),
                         key=lambda line: (-line.minutes, line.title))
-    objectives = [GroupLine(key, bpf_objective_label(key), len(people), minutes[0])
-                  for key, (people, minutes) in sorted(by_objective.items())]
-    labels = {}
-    for code, label in sorted(speciality_of.values()):  # one label per code: the first one written
-        if label:
-            labels.setdefault(code, label)
-    specialities = [GroupLine(code, labels.get(code, "") if code else _("Spécialité non renseignée"),
-                              len(people), minutes[0])
-                    for code, (people, minutes) in sorted(by_speciality.items(),
-                                                          key=lambda item: (not item[0], item[0]))]
-    return (categories, CategoryLine("total", _("Total"), len(everyone), total_minutes), programmes,
-            ProgrammeLine(_("Total"), sum(line.sessions for line in programmes), len(everyone), total_minutes),
-            objectives, specialities)
+    objectives = [GroupLine(key, bpf_objective_label(key), count, minutes)
+                  for key, (count, minutes) in sorted(by_objective.items())]
+    labels = _speciality_labels({s.programme_id: (s.nsf_code, s.nsf_label) for s in held})
+    specialities = [GroupLine(code, labels.get(code, "") if code else _("Spécialité non renseignée"), count, minutes)
+                    for code, (count, minutes) in sorted(by_speciality.items(),
+                                                         key=lambda item: (not item[0], item[0]))]
+    return (categories, CategoryLine("total", _("Total"), *total), programmes,
+            ProgrammeLine(_("Total"), sum(line.sessions for line in programmes), *total), objectives, specialities)
+
+
+def _speciality(nsf_code: str | None) -> str:
+    """The F-4 speciality of an NSF code: its three digits ("332t" and "332" are one speciality), "" for none."""
+    return (nsf_code or "")[:3]
+
+
+def _speciality_labels(programmes: dict[int, tuple[str, str]]) -> dict[str, str]:
+    """{speciality: its label}: the label written on the most programmes of that speciality ({id: (code,
+    label)}), the alphabetically first on a tie; programmes without a label are not counted."""
+    used = defaultdict(lambda: defaultdict(int))
+    for code, label in programmes.values():
+        if _speciality(code) and label:
+            used[_speciality(code)][label] += 1
+    return {code: min(counts, key=lambda label: (-counts[label], label)) for code, counts in used.items()}
 
 
 def _trainers(first: date, last: date) -> tuple[int, int]:
-    """People who taught in the year and their hours: each half-day's hours for each trainer of its session."""
+    """People who taught in the year and their hours: each half-day's hours for each trainer of its session,
+    counting only the half-days that took place: their sheet was closed, or attendance was recorded on them
+    (a session left open that was never held, a half-day still to come teach nothing)."""
+    took_place = or_(
+        exists().where(AttendanceSheet.slot_id == Slot.id, AttendanceSheet.status == SheetStatus.CLOSED),
+        exists().where(AttendanceRecord.slot_id == Slot.id))
     rows = db.session.execute(
         select(session_trainers.c.user_id, Slot.start_time, Slot.end_time)
         .join(Slot, Slot.session_id == session_trainers.c.session_id)
         .join(TrainingSession, TrainingSession.id == Slot.session_id)
-        .where(Slot.date >= first, Slot.date <= last, TrainingSession.status != SessionStatus.CANCELLED)).all()
+        .where(Slot.date >= first, Slot.date <= last, TrainingSession.status != SessionStatus.CANCELLED,
+               took_place)).all()
     minutes = sum(Slot.minutes_between(start, end) for _user, start, end in rows)
     return len({row.user_id for row in rows}), minutes
 
 
-def _revenue(ending: set[int], internal: set[int]) -> list[RevenueLine]:
+def _revenue(ending: set[int]) -> list[RevenueLine]:
+    """The price is the one fixed at enrolment (Enrolment.price_cents, enrolments.price_for: 0 in an internal
+    programme, the cycle's special price from the third programme), so that editing the catalogue (a programme
+    turned internal, a new price) never changes a past year's report."""
     lines = {key: RevenueLine(key, str(label)) for key, label in REVENUE_LABELS.items()}
     claimed = _claim_lines(ending)
     enrolments = db.session.execute(
-        select(Enrolment.id, Enrolment.session_id, Enrolment.funding_mode, Enrolment.price_cents)
+        select(Enrolment.id, Enrolment.funding_mode, Enrolment.price_cents)
         .where(Enrolment.session_id.in_(ending or {0}), Enrolment.status.in_(BILLABLE_STATUSES))).all()
-    for enrolment_id, session_id, mode, price_cents in enrolments:
-        price = 0 if session_id in internal else price_cents or 0
+    for enrolment_id, mode, price_cents in enrolments:
+        price = price_cents or 0
         status, line = claimed.pop(enrolment_id, (None, None))
         if line is None:
             lines[MODE_LINES.get(mode, "unknown")].cents += price
@@ -312,14 +339,16 @@ def _claim_lines(ending: set[int]) -> dict[int, tuple[str, dict]]:
 
 
 def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int) -> None:
-    """Subrogation: the funder pays the line, the employer what the price leaves; reimbursement: the employer
-    pays the price (the line when there is none) and the funder reimburses the employer, not us."""
-    total = int(line.get("total_cents") or 0)
+    """Subrogation: the funder pays us the line, pedagogical and annex costs (travel, meals) alike, and the
+    employer what the price leaves; reimbursement: the employer pays us the price (the line's pedagogical costs
+    when there is none) and reclaims from the funder what it paid, its own annex costs included: those are
+    never our revenue."""
+    pedagogical = int(line.get("pedagogical_cents") or 0)
     if line.get("mode") == FundingMode.REIMBURSEMENT:
-        lines["employer"].cents += price or total
+        lines["employer"].cents += price or pedagogical
     else:
-        lines["opco"].cents += total
-        lines["employer"].cents += max(0, price - int(line.get("pedagogical_cents") or 0))
+        lines["opco"].cents += int(line.get("total_cents") or 0)
+        lines["employer"].cents += max(0, price - pedagogical)
 
 
 def _indicators(ending: set[int], over: set[int], cancelled: int, *, public: bool = False) -> Indicators:
@@ -368,6 +397,7 @@ def workbook_bytes(report: AnnualReport) -> bytes:
                 write_text(ws.cell(r, column), value)
                 if formats and column in formats:
                     ws.cell(r, column).number_format = formats[column]
+        return ws
 
     sheet(_("Stagiaires"), [_("Catégorie de stagiaires"), _("Stagiaires"), _("Heures-stagiaires")],
           [(line.label, line.trainees, hours(line.minutes))
@@ -389,30 +419,33 @@ def workbook_bytes(report: AnnualReport) -> bytes:
     sheet(_("Produits"), [_("Origine des produits"), _("Montant (€)")],
           [(line.label, euros(line.cents)) for line in report.revenue] + [(_("Total"), euros(report.revenue_cents))],
           formats={2: EUROS})
-    sheet(_("Indicateurs"), [_("Indicateur"), _("Valeur")], indicator_rows(report))
+    indicators = indicator_rows(report)
+    ws = sheet(_("Indicateurs"), [_("Indicateur"), _("Valeur")],
+               [(label, "—" if value is None else Decimal(value) / 100 if rate else value)
+                for label, value, rate in indicators])
+    for r, (_label, value, rate) in enumerate(indicators, start=4):
+        if rate and value is not None:  # a number, read as a rate: 0.67 shown 67 %
+            ws.cell(r, 2).number_format = PERCENT
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def indicator_rows(report: AnnualReport) -> list[tuple[str, object]]:
-    """(label, value) of each quality indicator; a rate that cannot be computed is "—"."""
+def indicator_rows(report: AnnualReport) -> list[tuple[str, object, bool]]:
+    """(label, value, whether it is a rate) of each quality indicator: a rate is a whole percent (67), or None
+    when it cannot be computed (the page and the workbook show "—")."""
     ind = report.indicators
     sat = ind.satisfaction
-
-    def rate(value):
-        return "—" if value is None else f"{value} %"
-
     return [
-        (_("Taux de satisfaction (notes de 4 ou 5 sur 5)"), rate(sat.share)),
-        (_("Notes données aux questionnaires de satisfaction"), sat.ratings),
-        (_("Taux de réponse aux questionnaires de satisfaction"), rate(sat.rate)),
-        (_("Stagiaires ayant répondu / interrogé·es"), f"{sat.responded} / {sat.invited}"),
-        (_("Sessions terminées"), ind.completed_sessions),
-        (_("Taux d'achèvement"), rate(ind.completion_rate)),
-        (_("Taux d'abandon"), rate(ind.dropout_rate)),
-        (_("Stagiaires ayant abandonné"), ind.withdrawn),
-        (_("Sessions annulées"), ind.cancelled_sessions),
+        (_("Taux de satisfaction (notes de 4 ou 5 sur 5)"), sat.share, True),
+        (_("Notes données aux questionnaires de satisfaction"), sat.ratings, False),
+        (_("Taux de réponse aux questionnaires de satisfaction"), sat.rate, True),
+        (_("Stagiaires ayant répondu / interrogé·es"), f"{sat.responded} / {sat.invited}", False),
+        (_("Sessions terminées"), ind.completed_sessions, False),
+        (_("Taux d'achèvement"), ind.completion_rate, True),
+        (_("Taux d'abandon"), ind.dropout_rate, True),
+        (_("Stagiaires ayant abandonné"), ind.withdrawn, False),
+        (_("Sessions annulées"), ind.cancelled_sessions, False),
     ]
 
 

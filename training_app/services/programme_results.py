@@ -10,7 +10,9 @@ Rules (the page says the period):
   out of 5 in the satisfaction questionnaires; anonymous ones only once closed with enough responses);
 - shown to the public, every satisfaction questionnaire counts as an anonymous one does: once closed, with at
   least MIN_RESPONDENTS respondents in its session (a named one is no exception: the public must not read
-  one trainee's ratings, nor watch them arrive); no rate is given on fewer than MIN_RESPONDENTS respondents.
+  one trainee's ratings, nor watch them arrive); no rate is given on fewer than MIN_RESPONDENTS respondents, nor
+  on fewer than MIN_RESPONDENTS ratings (a rating question left unanswered by all but one respondent would give
+  that one person's rating).
 
 A constant number of SQL statements, whatever the number of sessions. Closed anonymous questionnaires release
 their pending answers when first counted: the caller commits.
@@ -37,7 +39,7 @@ class ProgrammeResults:
     sessions: int
     trainees: int
     completion_rate: int | None  # percent; None without any trainee confirmed or withdrawn
-    satisfaction_rate: int | None  # percent of ratings of 4 or 5; None below MIN_RESPONDENTS respondents
+    satisfaction_rate: int | None  # percent of ratings of 4 or 5; None below MIN_RESPONDENTS respondents or ratings
     ratings: int  # ratings counted
     respondents: int  # trainees whose answers are counted
     satisfied_from: int = annual_report.SATISFIED_FROM
@@ -66,5 +68,6 @@ def results(programme_id: int) -> ProgrammeResults | None:
     return ProgrammeResults(
         since=since, recent=bool(recent), sessions=figures.sessions, trainees=figures.trainees,
         completion_rate=figures.indicators.completion_rate,
-        satisfaction_rate=satisfaction.share if satisfaction.counted_responded >= MIN_RESPONDENTS else None,
+        satisfaction_rate=satisfaction.share if min(satisfaction.counted_responded, satisfaction.ratings)
+        >= MIN_RESPONDENTS else None,
         ratings=satisfaction.ratings, respondents=satisfaction.counted_responded)

@@ -16,15 +16,16 @@ PROGRAMME_FIELDS = (
     "evaluation_methods", "default_duration_minutes", "default_capacity", "price_cents", "kind",
     "accessibility_contact", "access_delay", "cycle_id", "bpf_objective", "nsf_code", "nsf_label",
 )
-# Section F-3 of the BPF (Cerfa 10443): the general objective of the programme, the official wording shortened
+# Section F-3 of the BPF (Cerfa 10443), "Objectif général des prestations dispensées": its six lines, the
+# official wording shortened
 BPF_OBJECTIVE_LABELS = {
-    BpfObjective.RNCP: _l("a) Diplôme ou titre à finalité professionnelle enregistré au RNCP"),
-    BpfObjective.CQP: _l("b) Certificat de qualification professionnelle (CQP)"),
-    BpfObjective.RS: _l("c) Certification ou habilitation enregistrée au répertoire spécifique (RS)"),
-    BpfObjective.CQP_NO_LEVEL: _l("d) CQP sans niveau de qualification"),
-    BpfObjective.OTHER: _l("e) Autres formations professionnelles"),
-    BpfObjective.SKILLS_REVIEW: _l("f) Bilans de compétences"),
-    BpfObjective.VAE: _l("g) Accompagnement à la validation des acquis de l'expérience (VAE)"),
+    BpfObjective.RNCP: _l("a) Diplôme, titre à finalité professionnelle ou CQP enregistré au RNCP "
+                          "(CQP sans niveau de qualification compris)"),
+    BpfObjective.RS: _l("b) Certification ou habilitation enregistrée au répertoire spécifique (RS)"),
+    BpfObjective.CQP: _l("c) CQP non enregistré au RNCP ou au RS"),
+    BpfObjective.OTHER: _l("d) Autres formations professionnelles"),
+    BpfObjective.SKILLS_REVIEW: _l("e) Bilans de compétences"),
+    BpfObjective.VAE: _l("f) Actions d'accompagnement à la validation des acquis de l'expérience (VAE)"),
 }
 NSF_CODE_PATTERN = r"^[0-9]{3}[a-z]?$"  # nomenclature des spécialités de formation: "332", "332t"
 

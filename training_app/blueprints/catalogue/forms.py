@@ -4,6 +4,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, euros_field
+from training_app.models import BpfObjective
 from training_app.services.programmes import BPF_OBJECTIVE_LABELS, NSF_CODE_PATTERN
 
 ACCESS_DELAY_MAX_LENGTH = 1000  # a sentence or two, shown on the public page
@@ -38,7 +39,7 @@ class ProgrammeForm(FlaskForm):
         max=ACCESS_DELAY_MAX_LENGTH,
         message=_l("Les délais d'accès tiennent en %(max)d caractères au plus (ici %(length)d)."))])
     bpf_objective = SelectField(_l("Objectif général (bilan pédagogique et financier, F-3)"),
-                                choices=list(BPF_OBJECTIVE_LABELS.items()), default="e")
+                                choices=list(BPF_OBJECTIVE_LABELS.items()), default=BpfObjective.OTHER)
     nsf_code = StringField(_l("Code NSF (spécialité de formation, F-4)"), filters=[
         lambda value: (value or "").strip().lower()], validators=[Optional(), Regexp(
             NSF_CODE_PATTERN, message=_l("Le code NSF s'écrit avec trois chiffres, suivis éventuellement "
@@ -51,6 +52,11 @@ class ProgrammeForm(FlaskForm):
     def validate_duration_hours(self, field):
         if field.data is not None and round(field.data * 60) < 1:
             raise ValidationError(_l("La durée doit être supérieure à 0 heure (par exemple 21 ou 10,5)."))
+
+    def validate_nsf_label(self, field):
+        if self.nsf_code.data and not field.data:  # the F-4 table prints a label for each code
+            raise ValidationError(_l("Indiquez le libellé de la spécialité du code NSF %(code)s "
+                                     "(par exemple : Travail social).", code=self.nsf_code.data))
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
