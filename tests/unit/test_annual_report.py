@@ -220,6 +220,19 @@ def test_a_session_whose_last_day_has_passed_is_over_even_if_the_office_did_not_
     assert indicators.dropout_rate == 25
 
 
+def test_a_session_over_that_nobody_attended_was_not_held():
+    trainer = factories.make_user("trainer")
+    held, _ = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    _mark(held, trainer)
+    factories.make_attendance_session(trainees=1, trainers=[trainer], programme=held.programme,
+                                      start=datetime(2030, 5, 7, 14, 0), end=datetime(2030, 5, 10, 12, 30))
+    with frozen_at(datetime(2031, 2, 1, 10, 0)):
+        report = annual_report.build(2030)
+    assert report.indicators.completed_sessions == 1
+    assert [(p.sessions, p.trainees) for p in report.programmes] == [(1, 2)]
+    assert report.programme_total.sessions == 1
+
+
 def test_a_cancelled_session_counts_for_nothing_but_its_number():
     trainer = factories.make_user("trainer")
     kept, _ = factories.make_attendance_session(trainees=1, trainers=[trainer])

@@ -173,6 +173,13 @@ def test_a_programme_without_any_session_over_has_no_results():
         assert programme_results.results(programme.id) is None
 
 
+def test_a_session_over_that_nobody_attended_is_not_a_session_held():
+    programme = factories.make_programme()
+    factories.make_session(programme=programme)  # March 2030, nobody enrolled: typed in, never held
+    with frozen_at(datetime(2030, 6, 10, 10, 0)):
+        assert programme_results.results(programme.id) is None
+
+
 def test_the_figures_are_the_annual_report_s_for_the_same_sessions():
     trainer = factories.make_user("trainer")
     programme = factories.make_programme()

@@ -10,6 +10,7 @@ Rules (each is said on the page):
   table's lines add up to its total and all tables have the same total;
 - a session belongs to the year of its last day for revenue and indicators (it is invoiced and
   assessed when over; a session is over once its last day has passed, or the office marked it completed);
+  a session counts as held (completed, or in a programme's sessions) once somebody attended it;
   cancelled sessions count for nothing but their number; trainers' hours count only the half-days that took
   place (a closed sheet, or attendance recorded);
 - revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed), each counted once:
@@ -208,7 +209,8 @@ def build(year: int) -> AnnualReport:
         programme_total=programme_total, objectives=objectives, specialities=specialities, trainers=trainers,
         trainer_minutes=trainer_minutes, revenue=revenue,
         revenue_cents=sum(line.cents for line in revenue),
-        indicators=_indicators(ending, over, len(sessions) - len(held)), sessions=len(held))
+        indicators=_indicators(ending, over, len(sessions) - len(held),
+                               attended=attendance.attended_in_sessions(over)), sessions=len(held))
 
 
 def results_of_sessions(session_ids: set[int], *, public: bool = False) -> SessionResults:
@@ -221,8 +223,8 @@ def results_of_sessions(session_ids: set[int], *, public: bool = False) -> Sessi
     ids = set(session_ids)
     attended = attendance.attended_in_sessions(ids)
     trainees = {trainee_id for trainee_id, _session_id, minutes in attended if minutes}
-    return SessionResults(sessions=len(ids), trainees=len(trainees),
-                          indicators=_indicators(ids, ids, 0, public=public))
+    indicators = _indicators(ids, ids, 0, attended=attended, public=public)
+    return SessionResults(sessions=indicators.completed_sessions, trainees=len(trainees), indicators=indicators)
 
 
 def _trainees_and_hours(first: date, last: date, held):
@@ -231,18 +233,17 @@ def _trainees_and_hours(first: date, last: date, held):
     so that each table's lines add up to its total and every table has the same total."""
     rows = attendance.attended_between(first, last, Trainee.category, TrainingSession.programme_id)
     titles = {s.programme_id: s.title for s in held}
-    session_count = defaultdict(int)
-    for s in held:
-        session_count[s.programme_id] += 1
     by_category = {key: [0, 0] for key in CATEGORY_LABELS}  # [enrolments, minutes]
     by_programme = {programme_id: [0, 0] for programme_id in titles}
     objective_of = {s.programme_id: s.bpf_objective for s in held}
     speciality_of = {s.programme_id: _speciality(s.nsf_code) for s in held}
     by_objective = defaultdict(lambda: [0, 0])
     by_speciality = defaultdict(lambda: [0, 0])
-    for _trainee_id, _session_id, category, programme_id, minutes in rows:
+    attended_sessions = defaultdict(set)  # a programme's sessions in the year that somebody attended
+    for _trainee_id, session_id, category, programme_id, minutes in rows:
         if not minutes:
             continue
+        attended_sessions[programme_id].add(session_id)
         for bucket in (by_category.setdefault(category, [0, 0]), by_programme[programme_id],
                        by_objective[objective_of[programme_id]], by_speciality[speciality_of[programme_id]]):
             bucket[0] += 1
@@ -250,7 +251,7 @@ def _trainees_and_hours(first: date, last: date, held):
     total = [sum(bucket[i] for bucket in by_category.values()) for i in (0, 1)]
     categories = [CategoryLine(key, str(CATEGORY_LABELS.get(key, key)), count, minutes)
                   for key, (count, minutes) in by_category.items()]
-    programmes = sorted((ProgrammeLine(titles[pid], session_count[pid], count, minutes)
+    programmes = sorted((ProgrammeLine(titles[pid], len(attended_sessions[pid]), count, minutes)
                          for pid, (count, minutes) in by_programme.items()),
                         key=lambda line: (-line.minutes, line.title))
     objectives = [GroupLine(key, bpf_objective_label(key), count, minutes)
@@ -351,7 +352,9 @@ def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int) -> 
         lines["employer"].cents += max(0, price - pedagogical)
 
 
-def _indicators(ending: set[int], over: set[int], cancelled: int, *, public: bool = False) -> Indicators:
+def _indicators(ending: set[int], over: set[int], cancelled: int, *, attended, public: bool = False) -> Indicators:
+    """`attended`: attendance.attended_in_sessions(over). A session over counts as completed once somebody
+    attended it: one scheduled in the past that nobody came to (or typed in by mistake) was not held."""
     counts = dict(db.session.execute(
         select(Enrolment.status, func.count(Enrolment.id))
         .where(Enrolment.session_id.in_(over or {0}), Enrolment.status.in_(BILLABLE_STATUSES))
@@ -361,7 +364,7 @@ def _indicators(ending: set[int], over: set[int], cancelled: int, *, public: boo
         .where(Survey.session_id.in_(ending or {0}), Questionnaire.kind == QuestionnaireKind.SATISFACTION)
         .order_by(Survey.id)))
     return Indicators(satisfaction=survey_results.ratings_summary(surveys, SATISFIED_FROM, public=public),
-                      completed_sessions=len(over),
+                      completed_sessions=len({session_id for _trainee, session_id, minutes in attended if minutes}),
                       confirmed=counts.get(EnrolmentStatus.CONFIRMED, 0),
                       withdrawn=counts.get(EnrolmentStatus.WITHDRAWN, 0), cancelled_sessions=cancelled)
 

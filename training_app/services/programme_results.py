@@ -55,7 +55,8 @@ def over_sessions(programme_id: int) -> list[tuple[int, date]]:
 
 
 def results(programme_id: int) -> ProgrammeResults | None:
-    """The programme's results (see the module's rules), or None when none of its sessions is over yet."""
+    """The programme's results (see the module's rules), or None before one of its sessions is over and was
+    attended by somebody (a session scheduled in the past that nobody came to was not held)."""
     over = over_sessions(programme_id)
     if not over:
         return None
@@ -64,6 +65,8 @@ def results(programme_id: int) -> ProgrammeResults | None:
     counted = recent or over
     since = start if recent else min(day.year for _id, day in over)
     figures = annual_report.results_of_sessions({session_id for session_id, _day in counted}, public=True)
+    if not figures.sessions:  # over, but nobody attended: none was held
+        return None
     satisfaction = figures.indicators.satisfaction
     return ProgrammeResults(
         since=since, recent=bool(recent), sessions=figures.sessions, trainees=figures.trainees,
