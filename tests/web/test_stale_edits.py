@@ -199,3 +199,26 @@ def test_a_form_opened_before_a_status_change_still_saves(admin_client):
     assert response.status_code == 302
     assert _stored(Programme, programme.id, "audience") == "Tout public"
     assert _stored(Programme, programme.id, "version") == 2
+
+
+def test_another_write_to_a_row_a_form_saved_meanwhile_is_refused_in_french_not_a_500(admin_client, monkeypatch):
+    """Archiving reads the programme, a catalogue form is saved by someone else before it writes: the
+    version_id_col check refuses the archiving (409, nothing kept) rather than write over a row it did not read."""
+    from sqlalchemy import update
+
+    from training_app.services import programmes as programme_service
+    programme = factories.make_programme()
+    archive = programme_service.set_archived
+
+    def saved_meanwhile_then_archive(record, archived):
+        db.session.execute(update(Programme).where(Programme.id == record.id).values(version=2)
+                           .execution_options(synchronize_session=False))
+        archive(record, archived)
+
+    monkeypatch.setattr(programme_service, "set_archived", saved_meanwhile_then_archive)
+    response = admin_client.post(f"/admin/formations/{programme.id}/archiver")
+    assert response.status_code == 409
+    assert "Cette fiche vient d'être modifiée par quelqu'un d'autre : rien n'a été enregistré." in unescape(
+        response.get_data(as_text=True))
+    assert _stored(Programme, programme.id, "archived") is False
+    assert _stored(Programme, programme.id, "version") == 1
