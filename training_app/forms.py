@@ -2,7 +2,8 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, HiddenField
+from wtforms import BooleanField, DecimalField, FileField, HiddenField, PasswordField, SubmitField
+from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import NumberRange, Optional, StopValidation
 
 
@@ -169,7 +170,7 @@ def edit_committed(form, record, operation, stored_form):
     return result
 
 
-NOT_COMPARED = ("CSRFTokenField", "VersionField", "SubmitField", "FileField", "PasswordField")
+NOT_COMPARED = (HiddenField, SubmitField, FileField, PasswordField)  # not typed, or not stored as typed
 
 
 def show_stale(form, stored) -> None:
@@ -181,7 +182,7 @@ def show_stale(form, stored) -> None:
     form.stale_differences = [
         (stored_field.label.text, _shown(stored_field))
         for name, stored_field in stored._fields.items()
-        if stored_field.type not in NOT_COMPARED and name in form._fields
+        if not isinstance(stored_field, NOT_COMPARED) and name in form._fields
         and _comparable(stored_field.data) != _comparable(form[name].data)]
     form.version.data = stored.version.data
     form.stale = True
@@ -206,9 +207,9 @@ def _shown(field) -> str:
     """A stored field's value as the user reads it: a choice's label, Oui/Non, the text."""
     from flask_babel import gettext as _
 
-    if field.type == "BooleanField":
+    if isinstance(field, BooleanField):
         return _("Oui") if field.data else _("Non")
-    if field.type in ("SelectField", "SelectMultipleField", "RadioField"):
+    if isinstance(field, SelectFieldBase):
         labels = [str(choice[1]) for choice in field.iter_choices() if choice[2]]
         return ", ".join(labels) or _("(vide)")
     return field._value() or _("(vide)")

@@ -222,3 +222,18 @@ def test_another_write_to_a_row_a_form_saved_meanwhile_is_refused_in_french_not_
         response.get_data(as_text=True))
     assert _stored(Programme, programme.id, "archived") is False
     assert _stored(Programme, programme.id, "version") == 1
+
+
+def test_the_differences_name_choices_and_ticked_boxes_by_their_labels(admin_client, other_admin_client):
+    session = factories.make_session(status="open")
+    factories.make_user("trainer", name="Camille Le Gall")
+    url = f"/sessions/{session.id}/modifier"
+    mine, theirs = edit_form(admin_client, url), edit_form(other_admin_client, url)
+    camille = db.session.scalar(db.select(User.id).where(User.name == "Camille Le Gall"))
+    assert other_admin_client.post(url, data=dict(theirs, status="planned", trainers=[camille])).status_code == 302
+
+    refused = admin_client.post(url, data=mine)  # she changed nothing: only Bob's changes differ
+    assert refused.status_code == 409
+    differences = unescape(refused.get_data(as_text=True).split('class="mb-0 stale-differences"')[1].split("</ul>")[0])
+    items = [re.sub(r"<[^>]+>", "", item).strip() for item in differences.split("<li>")[1:]]
+    assert items == ["État : Planifiée", "Formateur·rices : Camille Le Gall"]
