@@ -5,14 +5,14 @@ trainees and accounts still load a row a form saved in between."""
 from datetime import datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import Programme, Trainee, TrainingSession, User
-from training_app.services import edit_versions, enrolments, personal_data, users
+from training_app.models import Employer, Programme, Trainee, TrainingSession, User
+from training_app.services import ServiceError, edit_versions, enrolments, personal_data, users
 from training_app.services import programmes as programme_service
 
 
@@ -53,6 +53,13 @@ def test_a_stale_version_is_refused_before_anything_runs():
         edit_versions.save(programme, 1, lambda: ran.append(True))
     assert ran == [] and "modifiée par quelqu'un d'autre" in refused.value.message
     assert refused.value.record is programme and programme.version == 2
+
+
+def test_a_record_deleted_since_the_form_was_opened_is_refused_in_french():
+    employer = factories.make_employer()
+    db.session.execute(delete(Employer).where(Employer.id == employer.id))
+    with pytest.raises(ServiceError, match="Cette fiche vient d'être supprimée"):
+        edit_versions.save(employer, 1, lambda: None)
 
 
 def test_a_save_that_raced_past_the_check_is_refused_by_the_version_compare_and_set():

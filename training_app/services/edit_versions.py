@@ -10,6 +10,7 @@ erasure and the other paths that update the row leave it alone, so they never ma
 that changes nothing leaves it alone too."""
 from flask_babel import gettext as _
 from sqlalchemy import event, inspect, update
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.extensions import db
@@ -35,7 +36,11 @@ def save(record, opened_version: int, operation):
     """Run `operation()` (a service call that changes `record`) if `record` is still at `opened_version`, under
     its row lock; move the version by one when the record changed. Returns what `operation` returned; raises
     StaleEdit when the record moved on (the caller rolls back: nothing is written)."""
-    db.session.refresh(record, with_for_update=True)
+    try:
+        db.session.refresh(record, with_for_update=True)
+    except InvalidRequestError:  # its row is gone since the page read it
+        raise ServiceError(_("Cette fiche vient d'être supprimée : vos modifications n'ont pas été "
+                             "enregistrées.")) from None
     if record.version != opened_version:
         raise StaleEdit(record, opened_version)
     changed = []
