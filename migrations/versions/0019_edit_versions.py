@@ -21,13 +21,15 @@ TABLES = ('programmes', 'training_sessions', 'trainees', 'employers', 'funders',
           'organisation', 'users')
 
 
+# Plain ALTER TABLE (SQLite 3.35+ drops a column itself): a batch "move and copy" of the table would lose the
+# indexes it cannot reflect (employers' lower(name) index).
+
+
 def upgrade():
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default=sa.text('1')))
+        op.add_column(table, sa.Column('version', sa.Integer(), nullable=False, server_default=sa.text('1')))
 
 
 def downgrade():
     for table in reversed(TABLES):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('version')
+        op.drop_column(table, 'version')
