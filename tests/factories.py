@@ -8,6 +8,8 @@ import sys
 import threading
 from datetime import datetime, time
 
+from sqlalchemy import inspect
+
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import (Employer, Enrolment, EnrolmentStatus, Funder, Programme, ProgrammeObjective,
@@ -443,3 +445,9 @@ def gunicorn_serving(app, folder, *, workers: int, config: str = "testing", **en
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def version_of(record) -> int:
+    """The stored version of a record with an edit form (what its edit page puts in the hidden `version`)."""
+    model = type(record)
+    return db.session.scalar(db.select(model.version).where(inspect(model).primary_key[0] == record.id))

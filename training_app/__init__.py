@@ -7,6 +7,7 @@ from flask import Flask, current_app, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from training_app.config import CONFIGS, ProductionConfig, instance_secret_key
@@ -140,6 +141,15 @@ def _register_error_pages(app: Flask) -> None:
         current_app.logger.info("value refused by the database: %s", e)
         return render_error(400, _("La demande contient une valeur impossible (un nombre trop grand, par "
                                    "exemple) : vérifiez l'adresse ou le formulaire. Rien n'a été enregistré."))
+
+    @app.errorhandler(StaleDataError)
+    def saved_meanwhile(e):
+        # A write to a record whose edit form was saved by someone else since this request read it (the
+        # version_id_col check of models/edit_version.py), outside the edit forms, which say it themselves:
+        # nothing of the request is kept, the user is told, never shown a 500.
+        db.session.rollback()
+        return render_error(409, _("Cette fiche vient d'être modifiée par quelqu'un d'autre : rien n'a été "
+                                   "enregistré. Rechargez la page et recommencez."))
 
     @app.errorhandler(500)
     def server_error(e):

@@ -2,8 +2,9 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField
-from wtforms.validators import NumberRange, Optional
+from wtforms import BooleanField, DecimalField, FileField, HiddenField, PasswordField, SubmitField
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.validators import NumberRange, Optional, StopValidation
 
 
 CAPACITY_RANGE = (NumberRange(min=1, message=_l("La capacité doit être d'au moins 1 place.")),
@@ -101,3 +102,114 @@ def committed(form, operation) -> bool:
         return False
     db.session.commit()
     return True
+
+
+# --- edit forms with a version (optimistic locking: services/edit_versions.py) ----------------------------
+
+class VersionField(HiddenField):
+    """The version of the record the form was opened at (hidden). Missing or not a whole number: the form
+    was not sent by our page as it is, refused with a message at the top of the form."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist:
+            try:
+                self.data = int(valuelist[0])
+            except (TypeError, ValueError):
+                self.data = None
+
+    def pre_validate(self, form):
+        if not isinstance(self.data, int) or not 1 <= self.data <= 2**31 - 1:
+            raise StopValidation(str(_l(
+                "Le formulaire ne dit pas quelle version de la fiche vous avez ouverte : rien n'a été "
+                "enregistré. Rechargez la page de modification, puis saisissez à nouveau vos changements.")))
+
+
+class Versioned:
+    """Mixin of an edit form carrying the version of its record (filled from `obj=record`): edit_committed()."""
+
+    version = VersionField()
+
+
+def edit_form(form_class, record, stored: bool = False, prepare=None, fill=None):
+    """An edit form of `record`: as typed when submitted, else (or with `stored`: what edit_committed() compares
+    with) filled from the record as stored, `fill(form)` setting what `obj=record` does not. `prepare(form)`
+    sets what both need (choices)."""
+    form = form_class(formdata=None, obj=record) if stored else form_class(obj=record)
+    if prepare is not None:
+        prepare(form)
+    if fill is not None and (stored or not form.is_submitted()):
+        fill(form)
+    return form
+
+
+def edit_committed(form, record, operation, stored_form):
+    """Save an edit form: run `operation` (the service call changing `record`) and commit, only if `record` is
+    still at the version `form` was opened at. Returns what `operation` returned, or REFUSED:
+    - a rule refused it: rolled back, the refusal shown on `form` (as committed());
+    - someone else saved the record since (or saves it while we do): nothing written, `form` keeps what was
+      typed and shows the message, the fields whose stored value now differs from it with that value, and
+      carries the new version, so that saving again is a deliberate overwrite; edit_status(form) is 409.
+    `stored_form()` builds the same form filled from the record as it is stored (as the edit page opens)."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from training_app.extensions import db
+    from training_app.services import ServiceError, edit_versions
+
+    try:
+        result = edit_versions.save(record, form.version.data, operation)
+        db.session.commit()
+    except (edit_versions.StaleEdit, StaleDataError):
+        db.session.rollback()
+        show_stale(form, stored_form())
+        return REFUSED
+    except ServiceError as error:
+        db.session.rollback()
+        attach_service_error(form, error)
+        return REFUSED
+    return result
+
+
+NOT_COMPARED = (HiddenField, SubmitField, FileField, PasswordField)  # not typed, or not stored as typed
+
+
+def show_stale(form, stored) -> None:
+    """Tell on `form` (as typed) that its record changed: the message, the stored values that differ from
+    what was typed (form.stale_differences: [(label, stored value shown)]) and the stored version."""
+    from training_app.services.edit_versions import stale_message
+
+    form.form_errors.append(stale_message())
+    form.stale_differences = [
+        (stored_field.label.text, _shown(stored_field))
+        for name, stored_field in stored._fields.items()
+        if not isinstance(stored_field, NOT_COMPARED) and name in form._fields
+        and _comparable(stored_field.data) != _comparable(form[name].data)]
+    form.version.data = stored.version.data
+    form.stale = True
+
+
+def edit_status(form) -> int:
+    """The HTTP status of an edit page showing `form`: 409 when it came back stale, 200 otherwise."""
+    return 409 if getattr(form, "stale", False) else 200
+
+
+def _comparable(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").strip()
+    if isinstance(value, (list, tuple, set)):
+        return sorted(str(item) for item in value)
+    return value
+
+
+def _shown(field) -> str:
+    """A stored field's value as the user reads it: a choice's label, Oui/Non, the text."""
+    from flask_babel import gettext as _
+
+    if isinstance(field, BooleanField):
+        return _("Oui") if field.data else _("Non")
+    if isinstance(field, SelectFieldBase):
+        labels = [str(choice[1]) for choice in field.iter_choices() if choice[2]]
+        return ", ".join(labels) or _("(vide)")
+    return field._value() or _("(vide)")

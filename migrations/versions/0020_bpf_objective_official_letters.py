@@ -17,7 +17,7 @@ and the column's default becomes 'd' (autres formations professionnelles). The d
 niveau becomes an old a: the new lettering no longer tells them apart).
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-23 16:50:00
 """
 from alembic import op
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

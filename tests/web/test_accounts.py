@@ -24,7 +24,7 @@ def _reloaded(user: User) -> User:
 
 
 def _account(user, **changes) -> dict:
-    return {"name": user.name, "email": user.email, "role": user.role, **changes}
+    return {"name": user.name, "email": user.email, "role": user.role, "version": user.version, **changes}
 
 
 def _audit_count() -> int:

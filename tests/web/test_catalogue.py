@@ -52,7 +52,7 @@ def test_price_on_request_and_internal_programmes(admin_client):
 
 def test_edit_and_archive(admin_client):
     programme = factories.make_programme(title="Ancien titre")
-    response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(FORM, title="Nouveau"))
+    response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(FORM, version=factories.version_of(programme), title="Nouveau"))
     assert response.status_code == 302
     admin_client.post(f"/admin/formations/{programme.id}/archiver")
     db.session.expire_all()
@@ -80,7 +80,7 @@ def test_removing_an_assessed_objective_is_refused_on_the_objectives_field(admin
         outcomes.record_outcome(factories.make_enrolment(session), programme.objectives[1], "acquired")
     db.session.commit()
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                 data=dict(FORM, title="Nouveau", objectives="Préparer"))
+                                 data=dict(FORM, version=factories.version_of(programme), title="Nouveau", objectives="Préparer"))
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Impossible de retirer « Négocier » (acquis évalués dans 1 session)" in page
@@ -112,7 +112,7 @@ def test_last_update_moves_when_only_the_objectives_change(admin_client):
     programme = db.session.scalar(db.select(Programme))
     with frozen_at(datetime(2025, 6, 1, 10)):
         response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                     data=dict(FORM, objectives=FORM["objectives"] + "\nÉvaluer un accord"))
+                                     data=dict(FORM, version=factories.version_of(programme), objectives=FORM["objectives"] + "\nÉvaluer un accord"))
         assert response.status_code == 302
     db.session.expire_all()
     programme = db.session.get(Programme, programme.id)

@@ -99,12 +99,13 @@ def test_duplicate_funder_name_is_refused(admin_client):
 def test_employer_siret_is_checked(admin_client, world):
     employer = world["employer"]
     response = admin_client.post(f"/financement/structures/{employer.id}",
-                                 data={"name": employer.name, "siret": "78324521000002", "funder_id": "0"})
+                                 data={"name": employer.name, "siret": "78324521000002", "funder_id": "0",
+                                       "version": factories.version_of(employer)})
     assert "SIRET n'est pas valide" in text(response)
     db.session.expire_all()
     assert db.session.get(Employer, employer.id).siret == "78324521000001"
     response = admin_client.post(f"/financement/structures/{employer.id}",
-                                 data={"name": employer.name, "siret": "301 247 880 00018",
+                                 data={"name": employer.name, "siret": "301 247 880 00018", "version": factories.version_of(employer),
                                        "funder_id": str(world["funder"].id)})
     assert response.status_code == 302
     db.session.expire_all()

@@ -11,7 +11,8 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 FORM = {"name": "Si on s'alliait ?", "address": "4 rue du Bourbonnais\n35000 Rennes", "siret": "441 951 270 00004",
         "declaration_number": "53350999935", "legal_representative": "Claire Bernard",
         "signatory_name": "Claire Bernard", "signatory_role": "Co-présidente", "city": "Rennes",
-        "email": "contact@example.org", "phone": "", "accessibility_contact": "", "vat_mention": ""}
+        "email": "contact@example.org", "phone": "", "accessibility_contact": "", "vat_mention": "",
+        "version": 1}  # the row is made at its first save, at version 1
 
 
 def test_siret_checksum():

@@ -28,7 +28,8 @@ def test_the_catalogue_form_saves_the_objective_and_the_speciality(admin_client)
     assert re.search(r'<input [^>]*name="nsf_code"[^>]*value="332t"', form)
 
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                 data=dict(FORM, bpf_objective="d", nsf_code="", nsf_label=""))
+                                 data=dict(FORM, version=factories.version_of(programme), bpf_objective="d",
+                                           nsf_code="", nsf_label=""))
     assert response.status_code == 302
     db.session.expire_all()
     programme = db.session.get(Programme, programme.id)
@@ -51,7 +52,8 @@ def test_a_bad_nsf_code_is_refused_in_french_and_nothing_is_written(admin_client
 
     programme = factories.make_programme(title="Négocier", nsf_code="413", nsf_label="Relations")
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                 data=dict(FORM, title="Autre titre", nsf_code=code))
+                                 data=dict(FORM, version=factories.version_of(programme), title="Autre titre",
+                                           nsf_code=code))
     assert "Le code NSF s'écrit avec trois chiffres" in _text(response)
     db.session.expire_all()
     programme = db.session.get(Programme, programme.id)
@@ -100,7 +102,8 @@ def test_an_nsf_code_without_its_label_is_refused_in_french_and_nothing_is_writt
 
     programme = factories.make_programme(title="Négocier", nsf_code="413", nsf_label="Relations")
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                 data=dict(FORM, title="Autre titre", nsf_code="332", nsf_label=""))
+                                 data=dict(FORM, version=factories.version_of(programme), title="Autre titre",
+                                           nsf_code="332", nsf_label=""))
     assert "Indiquez le libellé de la spécialité du code NSF 332" in _text(response)
     db.session.expire_all()
     programme = db.session.get(Programme, programme.id)

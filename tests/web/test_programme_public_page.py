@@ -56,7 +56,7 @@ def test_the_catalogue_form_saves_the_access_delay_and_the_office_reads_it(admin
     assert re.search(r'<textarea [^>]*name="access_delay"[^>]*>\s*' + re.escape(DELAY) + "</textarea>", form)
 
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                 data=dict(FORM, access_delay="Réponse sous 48 h."))
+                                 data=dict(FORM, version=factories.version_of(programme), access_delay="Réponse sous 48 h."))
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Programme, programme.id).access_delay == "Réponse sous 48 h."
@@ -70,7 +70,7 @@ def test_a_too_long_access_delay_is_refused_in_french_and_nothing_is_saved(admin
 
     programme = factories.make_programme(title="Négocier", access_delay=DELAY)
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
-                                 data=dict(FORM, title="Autre titre", access_delay=too_long))
+                                 data=dict(FORM, version=factories.version_of(programme), title="Autre titre", access_delay=too_long))
     assert "Les délais d'accès tiennent en 1000 caractères au plus" in _text(response)
     db.session.expire_all()
     programme = db.session.get(Programme, programme.id)

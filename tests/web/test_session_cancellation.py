@@ -129,7 +129,8 @@ def test_the_edit_form_no_longer_cancels_and_points_to_the_action(admin_client, 
     assert 'value="cancelled"' not in form and "utilisez le bouton « Annuler la session »" in form
     before = _state(session_id)
     response = admin_client.post(f"/sessions/{session_id}/modifier",
-                                 data=session_form(enrolled_session.programme, status="cancelled", capacity="1"))
+                                 data=session_form(enrolled_session.programme, status="cancelled", capacity="1",
+                                                   version=factories.version_of(enrolled_session)))
     assert response.status_code == 200
     assert "N'est pas un choix valide." in _page(response)  # the form offers no "cancelled" any more
     assert _state(session_id) == before and outbox == []
@@ -138,7 +139,8 @@ def test_the_edit_form_no_longer_cancels_and_points_to_the_action(admin_client, 
     form = _page(admin_client.get(f"/sessions/{session_id}/modifier"))
     assert 'value="cancelled"' in form and 'value="open"' not in form
     response = admin_client.post(f"/sessions/{session_id}/modifier", data=session_form(
-        enrolled_session.programme, status="cancelled", capacity="1", place="Salle B"))
+        enrolled_session.programme, status="cancelled", capacity="1", place="Salle B",
+        version=factories.version_of(enrolled_session)))
     assert response.status_code == 302
     db.session.expire_all()
     session = db.session.get(TrainingSession, session_id)

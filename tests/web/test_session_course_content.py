@@ -37,7 +37,7 @@ def _certified_course(results: dict | None = None, *, certify: bool = True):
 
 def _edit_catalogue(admin_client, programme, objectives, **fields):
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(
-        FORM, title=fields.pop("title", programme.title), objectives="\n".join(objectives), **fields))
+        FORM, version=factories.version_of(programme), title=fields.pop("title", programme.title), objectives="\n".join(objectives), **fields))
     assert response.status_code == 302, _text(response)[-400:]
     db.session.expire_all()
 
@@ -123,7 +123,8 @@ def test_the_programme_of_a_started_or_assessed_session_cannot_be_switched(admin
     course, awa = _certified_course({1: ("acquired", ""), 2: ("acquired", ""), 3: ("partly_acquired", "")})
     other = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",))
     data = session_form(other, start_date="2018-12-11", start_time="14:00", end_date="2018-12-14",
-                        end_time="12:30", status="completed", trainers=[course.trainer.id])
+                        end_time="12:30", status="completed", trainers=[course.trainer.id],
+                        version=factories.version_of(course.session))
     response = admin_client.post(f"/sessions/{course.session.id}/modifier", data=data)
     assert response.status_code == 200
     assert "La formation d'une session ne peut plus être changée" in _text(response)
@@ -137,7 +138,7 @@ def test_the_programme_of_a_started_or_assessed_session_cannot_be_switched(admin
 def test_an_upcoming_session_without_records_can_change_programme(admin_client):
     session = factories.make_session(start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
     other = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",))
-    response = admin_client.post(f"/sessions/{session.id}/modifier", data=session_form(other))
+    response = admin_client.post(f"/sessions/{session.id}/modifier", data=session_form(version=factories.version_of(session), programme=other))
     assert response.status_code == 302
     db.session.expire_all()
     session = db.session.get(TrainingSession, session.id)
@@ -150,7 +151,7 @@ def test_an_upcoming_session_with_trainees_keeps_its_programme(admin_client):
     session = factories.make_session(start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
     factories.enrol(session)
     other = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",))
-    response = admin_client.post(f"/sessions/{session.id}/modifier", data=session_form(other))
+    response = admin_client.post(f"/sessions/{session.id}/modifier", data=session_form(version=factories.version_of(session), programme=other))
     assert response.status_code == 200 and "ni quand des stagiaires y sont inscrit·es" in _text(response)
     db.session.expire_all()
     assert db.session.get(TrainingSession, session.id).programme_id != other.id

@@ -58,7 +58,7 @@ def test_moving_a_sessions_end_keeps_its_other_half_days(admin_client):
     session = factories.make_session()  # Tue 5 Mar 14:00 to Fri 8 Mar 12:30
     first_id = session.slots[0].id
     response = admin_client.post(f"/sessions/{session.id}/modifier",
-                                 data=session_form(session.programme, end_time="18:00"))
+                                 data=session_form(version=factories.version_of(session), programme=session.programme, end_time="18:00"))
     assert response.status_code == 302
     db.session.expire_all()
     session = db.session.get(TrainingSession, session.id)
@@ -70,7 +70,7 @@ def test_an_emptied_capacity_is_refused_below_the_confirmed(admin_client):
     for _ in range(18):
         factories.enrol(session)
     response = admin_client.post(f"/sessions/{session.id}/modifier",
-                                 data=session_form(session.programme, capacity=""))
+                                 data=session_form(version=factories.version_of(session), programme=session.programme, capacity=""))
     assert response.status_code == 200
     assert "sous le nombre d'inscriptions confirmées (18)" in response.get_data(as_text=True).replace("&#39;", "'")
     db.session.expire_all()
@@ -139,7 +139,7 @@ def test_editing_a_session_keeps_its_deactivated_trainer(admin_client):
     form = admin_client.get(f"/sessions/{session.id}/modifier").get_data(as_text=True)
     assert "Camille Le Gall (compte désactivé)" in form
     response = admin_client.post(f"/sessions/{session.id}/modifier",
-                                 data=session_form(session.programme, place="Rennes, salle 2",
+                                 data=session_form(version=factories.version_of(session), programme=session.programme, place="Rennes, salle 2",
                                                    trainers=[gone.id, other.id]))
     assert response.status_code == 302
     db.session.expire_all()
@@ -150,7 +150,7 @@ def test_editing_a_session_keeps_its_deactivated_trainer(admin_client):
     other_session = factories.make_session(start=datetime(2030, 4, 1, 9, 30), end=datetime(2030, 4, 2, 18))
     assert "Camille Le Gall" not in admin_client.get(f"/sessions/{other_session.id}/modifier").get_data(as_text=True)
     response = admin_client.post(f"/sessions/{other_session.id}/modifier",
-                                 data=session_form(other_session.programme, start_date="2030-04-01",
+                                 data=session_form(version=factories.version_of(other_session), programme=other_session.programme, start_date="2030-04-01",
                                                    start_time="09:30", end_date="2030-04-02", end_time="18:00",
                                                    trainers=[gone.id]))
     assert response.status_code == 200

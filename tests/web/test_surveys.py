@@ -206,7 +206,7 @@ def test_positioning_asks_a_session_planned_after_an_edit_about_the_new_objectiv
     factories.answer_survey(answered, factories.make_enrolment(first).trainee, {1: "2", 2: "3"})
     old_questions = [q.text for q in answered.questionnaire.questions]
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(
-        FORM, title=programme.title,
+        FORM, version=factories.version_of(programme), title=programme.title,
         objectives="Préparer une négociation raisonnée\nSuivre une négociation\nConduire une délégation"))
     assert response.status_code == 302
     later = factories.make_session(programme, start=datetime(2031, 3, 4, 14), end=datetime(2031, 3, 7, 12, 30))

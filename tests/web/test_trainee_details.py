@@ -28,7 +28,8 @@ def _form(enrolment, **overrides) -> dict:
     trainee = enrolment.trainee
     data = {"civility": trainee.civility, "first_name": trainee.first_name, "last_name": trainee.last_name,
             "email": trainee.email, "phone": trainee.phone, "job_title": trainee.job_title,
-            "category": trainee.category, "employer_name": "", "employer_siret": ""}
+            "category": trainee.category, "employer_name": "", "employer_siret": "",
+            "version": factories.version_of(trainee)}
     data.update(overrides)
     return data
 

@@ -2,9 +2,10 @@ from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersionChecked
 
 
-class Funder(db.Model):
+class Funder(EditVersionChecked, db.Model):
     """An OPCO (called OPCA before 2019), e.g. Uniformation."""
 
     __tablename__ = "funders"

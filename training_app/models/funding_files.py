@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersionChecked
 from training_app.models.enrolments import Enrolment
 from training_app.models.funding import Funder
 from training_app.models.people import Employer
@@ -48,7 +49,7 @@ class FundingMode(StrEnum):
     REIMBURSEMENT = "reimbursement"   # the funder reimburses the employer
 
 
-class FundingAgreement(db.Model):
+class FundingAgreement(EditVersionChecked, db.Model):
     """A funder's agreement (prise en charge) for one enrolment, or for several trainees of
     one employer in one session."""
 

@@ -2,9 +2,10 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersionChecked
 
 
-class Organisation(db.Model):
+class Organisation(EditVersionChecked, db.Model):
     """The training organisation running the app (one row): its identity on every document."""
 
     __tablename__ = "organisation"

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersionChecked, EditVersioned
 from training_app.models.funding import Funder
 
 
@@ -17,7 +18,7 @@ class TraineeCategory(StrEnum):
     OTHER = "other"
 
 
-class Employer(db.Model):
+class Employer(EditVersionChecked, db.Model):
     """Structure employeuse: the organisation a trainee works for."""
 
     __tablename__ = "employers"
@@ -42,7 +43,7 @@ class Employer(db.Model):
 Index("ix_employers_name_lower", func.lower(Employer.name))
 
 
-class Trainee(db.Model):
+class Trainee(EditVersioned, db.Model):
     """Stagiaire. Has no password: reaches their pages through a signed personal link."""
 
     __tablename__ = "trainees"

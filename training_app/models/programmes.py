@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersionChecked
 
 
 class ProgrammeKind(StrEnum):
@@ -37,7 +38,7 @@ class Cycle(db.Model):
     programmes: Mapped[list["Programme"]] = relationship(back_populates="cycle")
 
 
-class Programme(db.Model):
+class Programme(EditVersionChecked, db.Model):
     """A catalogue entry (formation)."""
 
     __tablename__ = "programmes"

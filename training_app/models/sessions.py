@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersioned
 from training_app.models.programmes import Programme, ProgrammeObjective, competency_lines
 from training_app.models.users import User
 
@@ -36,7 +37,7 @@ session_trainers = Table(
 )
 
 
-class TrainingSession(db.Model):
+class TrainingSession(EditVersioned, db.Model):
     """One run of a programme. Start and end are local wall-clock times."""
 
     __tablename__ = "training_sessions"

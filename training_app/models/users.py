@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersioned
 
 
 class Role(StrEnum):
@@ -16,7 +17,7 @@ class Role(StrEnum):
     TRAINER = "trainer"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, EditVersioned, db.Model):
     """A member of staff who signs in: an administrator or a trainer."""
 
     __tablename__ = "users"

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, euros_field
+from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, Versioned, euros_field
 from training_app.models import BpfObjective
 from training_app.services.programmes import BPF_OBJECTIVE_LABELS, NSF_CODE_PATTERN
 
@@ -64,3 +64,7 @@ class ProgrammeForm(FlaskForm):
             self.price.errors = [str(_l("Indiquez un prix, ou cochez « Tarif sur demande »."))]
             return False
         return ok
+
+
+class ProgrammeEditForm(Versioned, ProgrammeForm):
+    """The catalogue form of an existing programme, with the version it was opened at."""

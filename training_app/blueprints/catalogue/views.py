@@ -6,11 +6,10 @@ from flask_babel import gettext as _
 
 from training_app.access import ADMIN, access
 from training_app.blueprints.catalogue import bp
-from training_app.blueprints.catalogue.forms import ProgrammeForm
+from training_app.blueprints.catalogue.forms import ProgrammeEditForm, ProgrammeForm
 from training_app.extensions import db
-from training_app.forms import attach_service_error, from_cents, to_cents
+from training_app.forms import REFUSED, edit_committed, edit_form, edit_status, from_cents, to_cents
 from training_app.models import Cycle, Programme
-from training_app.services import ServiceError
 from training_app.services import programmes as programme_service
 
 
@@ -75,30 +74,32 @@ def programme_detail(programme_id: int):
                            bpf_objective_label=programme_service.bpf_objective_label(programme.bpf_objective))
 
 
-@bp.route("/admin/formations/<int:programme_id>/modifier", methods=["GET", "POST"])
-@access(ADMIN)
-def programme_edit(programme_id: int):
-    programme = db.get_or_404(Programme, programme_id)
-    form = ProgrammeForm(obj=programme)
-    form.cycle_id.choices = _cycle_choices()
-    if not form.is_submitted():
+def _edit_form(programme: Programme, stored: bool = False) -> ProgrammeEditForm:
+    def fill(form):
         form.cycle_id.data = programme.cycle_id or 0
         form.objectives.data = "\n".join(o.text for o in programme.objectives)
         form.duration_hours.data = _hours(programme.default_duration_minutes)
         form.price_on_request.data = programme.price_cents is None and not programme.is_internal
         form.price.data = from_cents(programme.price_cents)
-    if form.validate_on_submit():
-        try:
-            programme_service.save_programme(programme, _form_data(form),
-                                             programme_service.objective_lines(form.objectives.data))
-        except ServiceError as error:
-            db.session.rollback()
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("La formation a été mise à jour."), "success")
-            return redirect(url_for("catalogue.programme_detail", programme_id=programme.id))
-    return render_template("catalogue/form.html", form=form, programme=programme)
+
+    def prepare(form):
+        form.cycle_id.choices = _cycle_choices()
+
+    return edit_form(ProgrammeEditForm, programme, stored, prepare, fill)
+
+
+@bp.route("/admin/formations/<int:programme_id>/modifier", methods=["GET", "POST"])
+@access(ADMIN)
+def programme_edit(programme_id: int):
+    programme = db.get_or_404(Programme, programme_id)
+    form = _edit_form(programme)
+    if form.validate_on_submit() and edit_committed(
+            form, programme, lambda: programme_service.save_programme(
+                programme, _form_data(form), programme_service.objective_lines(form.objectives.data)),
+            lambda: _edit_form(programme, stored=True)) is not REFUSED:
+        flash(_("La formation a été mise à jour."), "success")
+        return redirect(url_for("catalogue.programme_detail", programme_id=programme.id))
+    return render_template("catalogue/form.html", form=form, programme=programme), edit_status(form)
 
 
 @bp.route("/admin/formations/<int:programme_id>/archiver", methods=["POST"])

@@ -5,6 +5,7 @@ from wtforms import (BooleanField, DateField, EmailField, HiddenField, RadioFiel
                      TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
+from training_app.forms import Versioned
 from training_app.services.registrations import FUNDING_LABELS
 
 CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
@@ -57,7 +58,7 @@ class EnrolForm(PersonFieldsMixin, FlaskForm):
         return _require(self, *needed) and ok
 
 
-class TraineeForm(PersonFieldsMixin, FlaskForm):
+class TraineeForm(Versioned, PersonFieldsMixin, FlaskForm):
     """The office corrects a trainee's details (e-mail included)."""
     category = SelectField(_l("Catégorie (bilan pédagogique et financier)"), choices=CATEGORY_CHOICES)
 

@@ -17,7 +17,8 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
 from training_app.clock import local_now
 from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, db, limiter
-from training_app.forms import attach_service_error, committed, committed_or_flashed
+from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed,
+                                 edit_form, edit_status)
 from training_app.models import Employer, Enrolment, OutgoingMail, Programme, SessionStatus, Trainee, TrainingSession
 from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
 from training_app.services.registrations import PersonDetails
@@ -262,12 +263,11 @@ def trainee_edit(enrolment_id: int):
     """Correct the trainee's details; a new e-mail address revokes the links sent to the old one."""
     enrolment = _load_enrolment(enrolment_id)
     trainee = enrolment.trainee
-    form = TraineeForm(obj=trainee)
-    if not form.is_submitted() and trainee.employer:
-        form.employer_name.data, form.employer_siret.data = trainee.employer.name, trainee.employer.siret
+    form = _trainee_form(trainee)
     changes = {}
-    if form.validate_on_submit() and committed(form, lambda: changes.update(registrations.update_trainee(
-            trainee, _details(form), actor=current_user._get_current_object()))):
+    if form.validate_on_submit() and edit_committed(form, trainee, lambda: changes.update(registrations.update_trainee(
+            trainee, _details(form), actor=current_user._get_current_object())),
+            lambda: _trainee_form(trainee, stored=True)) is not REFUSED:
         if not changes:
             flash(_("Aucune modification : la fiche est déjà à jour."), "info")
         elif "email" in changes:
@@ -278,7 +278,15 @@ def trainee_edit(enrolment_id: int):
         return _to_enrolment(enrolment_id)
     return render_template("enrolments/trainee_form.html", form=form, enrolment=enrolment, erase_form=EraseForm(),
                            trainee=enrolment.trainee, history=[e for e in audit.history(enrolment.trainee)
-                                                               if e.action == "details_changed"])
+                                                               if e.action == "details_changed"]), edit_status(form)
+
+
+def _trainee_form(trainee, stored: bool = False) -> TraineeForm:
+    def fill(form):
+        if trainee.employer:
+            form.employer_name.data, form.employer_siret.data = trainee.employer.name, trainee.employer.siret
+
+    return edit_form(TraineeForm, trainee, stored, fill=fill)
 
 
 # --- convocations -----------------------------------------------------------------------------------

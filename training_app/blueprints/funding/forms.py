@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectFie
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
-from training_app.forms import euros_field
+from training_app.forms import Versioned, euros_field
 
 DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
 
@@ -27,7 +27,7 @@ class HourlyCapForm(FlaskForm):
     note = StringField(_l("Remarque"), validators=[Length(max=300)])
 
 
-class EmployerForm(FlaskForm):
+class EmployerForm(Versioned, FlaskForm):
     name = StringField(_l("Nom de la structure"), validators=[DataRequired(message=_l("Indiquez le nom.")),
                                                               Length(max=300)])
     siret = StringField(_l("SIRET (14 chiffres)"), validators=[Length(max=20)])
@@ -100,3 +100,11 @@ class PaymentForm(FlaskForm):
 class RejectForm(FlaskForm):
     rejected_on = DateField(_l("Date du rejet"), validators=[InputRequired(message=DATE_MSG)])
     reason = TextAreaField(_l("Motif du rejet"), validators=[DataRequired(message=_l("Indiquez le motif du rejet."))])
+
+
+class FunderEditForm(Versioned, FunderForm):
+    """The form of an existing funder, with the version it was opened at."""
+
+
+class AgreementEditForm(Versioned, AgreementForm):
+    """The form of an existing funding agreement, with the version it was opened at."""

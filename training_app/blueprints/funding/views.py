@@ -4,13 +4,15 @@ from flask_babel import gettext as _
 
 from training_app.access import ADMIN, access
 from training_app.blueprints.funding import bp
-from training_app.blueprints.funding.forms import (AgreementForm, AnnexCostsForm, EmployerForm, FunderForm, GrantForm,
+from training_app.blueprints.funding.forms import (AgreementEditForm, AgreementForm, AnnexCostsForm, EmployerForm,
+                                                   FunderEditForm, FunderForm, GrantForm,
                                                    HourlyCapForm, PaymentForm, PeriodClaimForm, RefuseForm,
                                                    RejectForm, SendForm, SessionClaimForm)
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import db
-from training_app.forms import attach_service_error, committed_or_flashed, from_cents, to_cents
+from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed, edit_form,
+                                 edit_status, from_cents, to_cents)
 from training_app.models import (AgreementTrainee, Employer, Enrolment, Funder, FunderHourlyCap, FundingAgreement,
                                  FundingClaim, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS
@@ -30,19 +32,25 @@ def _flash_form_errors(form) -> None:
             flash(f"{field.label.text} : {message}", "danger")
 
 
-def _submit(form, call, success, target):
+def _submit(form, call, success, target, record=None, stored_form=None):
     """Validate `form` and run `call()` (one service call). Success: commit, flash `success` (a string, or
     a function of the result), redirect to `target` (a URL, or a function of the result). Refusal: roll
-    back, show the message next to its field, return None so that the view shows the form again."""
+    back, show the message next to its field, return None so that the view shows the form again.
+    An edit form of `record` is saved only if the record is still at the form's version (edit_committed)."""
     if not form.validate_on_submit():
         return None
-    try:
-        result = call()
-    except ServiceError as error:
-        db.session.rollback()
-        attach_service_error(form, error)
-        return None
-    db.session.commit()
+    if record is not None:
+        result = edit_committed(form, record, call, stored_form)
+        if result is REFUSED:
+            return None
+    else:
+        try:
+            result = call()
+        except ServiceError as error:
+            db.session.rollback()
+            attach_service_error(form, error)
+            return None
+        db.session.commit()
     message = success(result) if callable(success) else success
     for text, category in ([message] if isinstance(message, tuple) else [(message, "success")]):
         flash(text, category)
@@ -87,16 +95,18 @@ def funder_create():
 @access(ADMIN)
 def funder_edit(funder_id: int):
     funder = db.get_or_404(Funder, funder_id)
-    form = FunderForm(obj=funder)
+    form = FunderEditForm(obj=funder)
     done = _submit(form, lambda: funding_service.save_funder(funder, form.data), _("Financeur enregistré."),
-                   url_for("funding.funder_edit", funder_id=funder_id))
+                   url_for("funding.funder_edit", funder_id=funder_id),
+                   funder, lambda: FunderEditForm(formdata=None, obj=funder))
     return done or _funder_page(funder, form, HourlyCapForm(formdata=None, year=local_now().year))
 
 
-def _funder_page(funder, form, cap_form):
+def _funder_page(funder, form, cap_form, status=None):
     caps = db.session.scalars(db.select(FunderHourlyCap).where(FunderHourlyCap.funder_id == funder.id)
                               .order_by(FunderHourlyCap.year.desc())).all()
-    return render_template("funding/funder_form.html", form=form, funder=funder, caps=caps, cap_form=cap_form)
+    return render_template("funding/funder_form.html", form=form, funder=funder, caps=caps,
+                           cap_form=cap_form), status or edit_status(form)
 
 
 @bp.route("/opco/<int:funder_id>/plafonds", methods=["POST"])
@@ -108,7 +118,7 @@ def cap_set(funder_id: int):
         funder, cap_form.year.data, to_cents(cap_form.cap.data), cap_form.note.data or ""),
         lambda cap: _("Plafond horaire %(year)d enregistré.", year=cap.year),
         url_for("funding.funder_edit", funder_id=funder_id) + "#plafonds")
-    return done or (_funder_page(funder, FunderForm(formdata=None, obj=funder), cap_form), 422)
+    return done or _funder_page(funder, FunderEditForm(formdata=None, obj=funder), cap_form, 422)
 
 
 @bp.route("/opco/<int:funder_id>/plafonds/<int:cap_id>/supprimer", methods=["POST"])
@@ -131,17 +141,25 @@ def employer_list():
     return render_template("funding/employers.html", employers=employers)
 
 
+def _employer_form(employer: Employer, stored: bool = False) -> EmployerForm:
+    def prepare(form):
+        form.funder_id.choices = _funder_choices(_("— Aucun —"))
+
+    def fill(form):
+        form.funder_id.data = employer.funder_id or 0
+
+    return edit_form(EmployerForm, employer, stored, prepare, fill)
+
+
 @bp.route("/structures/<int:employer_id>", methods=["GET", "POST"])
 @access(ADMIN)
 def employer_edit(employer_id: int):
     employer = db.get_or_404(Employer, employer_id)
-    form = EmployerForm(obj=employer)
-    form.funder_id.choices = _funder_choices(_("— Aucun —"))
-    if not form.is_submitted():
-        form.funder_id.data = employer.funder_id or 0
+    form = _employer_form(employer)
     done = _submit(form, lambda: funding_service.update_employer(employer, form.data), _("Structure enregistrée."),
-                   url_for("funding.employer_edit", employer_id=employer_id))
-    return done or render_template("funding/employer_form.html", form=form, employer=employer)
+                   url_for("funding.employer_edit", employer_id=employer_id),
+                   employer, lambda: _employer_form(employer, stored=True))
+    return done or (render_template("funding/employer_form.html", form=form, employer=employer), edit_status(form))
 
 
 # --- a session's funding: agreements and claims ---------------------------------------------------------
@@ -198,32 +216,37 @@ def agreement_create(session_id: int):
     return done or render_template("funding/agreement_form.html", form=form, session=session, agreement=None)
 
 
+def _agreement_form(agreement: FundingAgreement, stored: bool = False):
+    """(the edit form, the billable enrolments)."""
+    enrolments = []
+
+    def prepare(form):
+        enrolments.extend(_prepare_agreement_form(form, agreement.session))
+
+    def fill(form):
+        form.employer_id.data = agreement.employer_id or 0
+        form.enrolments.data = [t.enrolment_id for t in agreement.trainees]
+        form.hourly_rate.data = from_cents(agreement.hourly_rate_cents)
+        form.amount.data = from_cents(agreement.amount_cents)
+        form.hourly_cap.data = from_cents(agreement.hourly_cap_cents)
+
+    return edit_form(AgreementEditForm, agreement, stored, prepare, fill), enrolments
+
+
 @bp.route("/accords/<int:agreement_id>", methods=["GET", "POST"])
 @access(ADMIN)
 def agreement_edit(agreement_id: int):
     agreement = db.get_or_404(FundingAgreement, agreement_id)
-    form = AgreementForm(obj=agreement)
-    enrolments = _prepare_agreement_form(form, agreement.session)
-    if not form.is_submitted():
-        form.employer_id.data = agreement.employer_id or 0
-        form.enrolments.data = [t.enrolment_id for t in agreement.trainees]
-        form.hourly_rate.data = from_cents(agreement.hourly_rate_cents)
-        form.amount.data = from_cents(agreement.amount_cents)
-        form.hourly_cap.data = from_cents(agreement.hourly_cap_cents)
+    form, enrolments = _agreement_form(agreement)
     done = _submit(form, lambda: funding_service.update_agreement(agreement, _agreement_data(form, enrolments)),
-                   _("Accord enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id))
-    return done or _agreement_page(agreement, form)
+                   _("Accord enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id),
+                   agreement, lambda: _agreement_form(agreement, stored=True)[0])
+    return done or _agreement_page(agreement, form, status=edit_status(form))
 
 
 def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, annex_forms=None, status=200):
     if form is None:
-        form = AgreementForm(formdata=None, obj=agreement)
-        _prepare_agreement_form(form, agreement.session)
-        form.employer_id.data = agreement.employer_id or 0
-        form.enrolments.data = [t.enrolment_id for t in agreement.trainees]
-        form.hourly_rate.data = from_cents(agreement.hourly_rate_cents)
-        form.amount.data = from_cents(agreement.amount_cents)
-        form.hourly_cap.data = from_cents(agreement.hourly_cap_cents)
+        form = _agreement_form(agreement, stored=True)[0]
     today = local_now().date()
     grant_form = grant_form or GrantForm(formdata=None, prefix="accord", decided_on=agreement.decided_on or today,
                                          file_number=agreement.file_number,

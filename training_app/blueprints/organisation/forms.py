@@ -4,8 +4,10 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from training_app.forms import Versioned
 
-class OrganisationForm(FlaskForm):
+
+class OrganisationForm(Versioned, FlaskForm):
     name = StringField(_l("Nom de l'organisme"), validators=[DataRequired(message=_l("Indiquez le nom.")),
                                                              Length(max=300)])
     address = TextAreaField(_l("Adresse"))

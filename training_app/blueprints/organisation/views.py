@@ -5,8 +5,7 @@ from flask_babel import gettext as _
 from training_app.access import ADMIN, access
 from training_app.blueprints.organisation import bp
 from training_app.blueprints.organisation.forms import OrganisationForm
-from training_app.extensions import db
-from training_app.forms import attach_service_error
+from training_app.forms import REFUSED, edit_committed, edit_status
 from training_app.models import Organisation
 from training_app.services import ServiceError
 from training_app.services import organisation as organisation_service
@@ -17,27 +16,29 @@ from training_app.services import organisation as organisation_service
 def edit():
     organisation = Organisation.get()
     form = OrganisationForm(obj=organisation)
-    if form.validate_on_submit():
-        try:
-            organisation_service.update({name: getattr(form, name).data
-                                         for name in organisation_service.TEXT_FIELDS})
-            for field in organisation_service.IMAGE_FIELDS:
-                if getattr(form, f"remove_{field}").data:
-                    organisation_service.remove_image(field)
-                upload = getattr(form, field).data
-                if upload and getattr(upload, "filename", ""):
-                    organisation_service.set_image(field, upload)
-        except ServiceError as error:
-            db.session.rollback()
-            if error.field == "file":
-                error.field = next(f for f in organisation_service.IMAGE_FIELDS if getattr(form, f).data)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Les informations de l'organisme sont enregistrées."), "success")
-            return redirect(url_for("organisation.edit"))
+    if form.validate_on_submit() and edit_committed(form, organisation, lambda: _save(form),
+                                                    lambda: OrganisationForm(formdata=None, obj=organisation)) \
+            is not REFUSED:
+        flash(_("Les informations de l'organisme sont enregistrées."), "success")
+        return redirect(url_for("organisation.edit"))
     return render_template("organisation/edit.html", form=form, organisation=Organisation.get(),
-                           missing=organisation_service.missing_for_documents())
+                           missing=organisation_service.missing_for_documents()), edit_status(form)
+
+
+def _save(form: OrganisationForm) -> None:
+    """The texts, then each image removed or replaced; a refused image names its own field."""
+    try:
+        organisation_service.update({name: getattr(form, name).data for name in organisation_service.TEXT_FIELDS})
+        for field in organisation_service.IMAGE_FIELDS:
+            if getattr(form, f"remove_{field}").data:
+                organisation_service.remove_image(field)
+            upload = getattr(form, field).data
+            if upload and getattr(upload, "filename", ""):
+                organisation_service.set_image(field, upload)
+    except ServiceError as error:
+        if error.field == "file":
+            error.field = next(f for f in organisation_service.IMAGE_FIELDS if getattr(form, f).data)
+        raise
 
 
 @bp.route("/image/<field>")

@@ -6,7 +6,7 @@ from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, S
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from training_app.forms import CAPACITY_RANGE, euros_field
+from training_app.forms import CAPACITY_RANGE, Versioned, euros_field
 
 DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
 TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
@@ -69,3 +69,7 @@ class FilterForm(FlaskForm):
                         validators=[Optional()])
     programme = SelectField(_l("Formation"), coerce=int, validators=[Optional()])
     trainer = SelectField(_l("Formateur·rice"), coerce=int, validators=[Optional()])
+
+
+class SessionEditForm(Versioned, SessionForm):
+    """The form of an existing session, with the version it was opened at."""

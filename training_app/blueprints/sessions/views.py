@@ -9,9 +9,10 @@ from training_app import formatting
 from training_app.access import ADMIN, STAFF, access, check_session_access
 from training_app.blueprints.sessions import bp
 from training_app.blueprints.sessions.forms import (CANCELLED_CHOICES, STATUS_CHOICES, CancelSessionForm,
-                                                   FilterForm, SessionForm, SlotForm)
+                                                   FilterForm, SessionEditForm, SessionForm, SlotForm)
 from training_app.extensions import db
-from training_app.forms import attach_service_error, committed_or_flashed, from_cents, to_cents
+from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed, edit_form,
+                                 edit_status, from_cents, to_cents)
 from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError, convocations
@@ -111,34 +112,33 @@ def session_detail(session_id: int):
                            cancellation=session_service.cancellation(session))
 
 
-@bp.route("/sessions/<int:session_id>/modifier", methods=["GET", "POST"])
-@access(ADMIN)
-def session_edit(session_id: int):
-    session = _load(session_id)
-    form = SessionForm(obj=session)
-    _prepare(form, session)
-    if not form.is_submitted():
+def _edit_form(session: TrainingSession, stored: bool = False) -> SessionEditForm:
+    def fill(form):
         form.start_date.data, form.start_time.data = session.start_at.date(), session.start_at.time()
         form.end_date.data, form.end_time.data = session.end_at.date(), session.end_at.time()
         form.price.data = from_cents(session.price_cents)
         form.trainers.data = [t.id for t in session.trainers]
         form.programme_id.data = session.programme_id
+
+    return edit_form(SessionEditForm, session, stored, lambda form: _prepare(form, session), fill)
+
+
+@bp.route("/sessions/<int:session_id>/modifier", methods=["GET", "POST"])
+@access(ADMIN)
+def session_edit(session_id: int):
+    session = _load(session_id)
+    form = _edit_form(session)
     if form.validate_on_submit():
-        try:
-            regenerated = session_service.update_session(session, _session_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            session = _load(session_id)
-            _prepare(form, session)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
+        regenerated = edit_committed(form, session, lambda: session_service.update_session(
+            session, _session_data(form)), lambda: _edit_form(session, stored=True))
+        if regenerated is not REFUSED:
             flash(_("Session mise à jour."), "success")
             if regenerated:
                 flash(_("Les dates ont changé : les demi-journées ont été recalculées."), "info")
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
-    return render_template("sessions/form.html", form=form, session=session)
+        _prepare(form, session)
+    return render_template("sessions/form.html", form=form, session=session), edit_status(form)
 
 
 @bp.route("/sessions/<int:session_id>/annuler", methods=["GET", "POST"])

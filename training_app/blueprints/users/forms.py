@@ -3,6 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
+from training_app.forms import Versioned
+
 ROLE_CHOICES = [("trainer", _l("Formateur·rice")), ("admin", _l("Administrateur·rice"))]
 
 
@@ -32,3 +34,7 @@ class UserForm(AccountForm):
 
 class TemporaryPasswordForm(FlaskForm):
     password = temporary_password_field()
+
+
+class AccountEditForm(Versioned, AccountForm):
+    """The form of an existing staff account, with the version it was opened at."""

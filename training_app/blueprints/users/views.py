@@ -5,9 +5,9 @@ from flask_login import current_user
 
 from training_app.access import ADMIN, access
 from training_app.blueprints.users import bp
-from training_app.blueprints.users.forms import AccountForm, TemporaryPasswordForm, UserForm
+from training_app.blueprints.users.forms import AccountEditForm, TemporaryPasswordForm, UserForm
 from training_app.extensions import db
-from training_app.forms import committed
+from training_app.forms import REFUSED, committed, edit_committed, edit_status
 from training_app.models import User
 from training_app.services import ServiceError, audit, users
 
@@ -29,15 +29,15 @@ def user_list():
 @access(ADMIN)
 def user_edit(user_id: int):
     user = db.get_or_404(User, user_id)
-    form = AccountForm(obj=user)
-    if form.validate_on_submit() and committed(form, lambda: users.update_user(
+    form = AccountEditForm(obj=user)
+    if form.validate_on_submit() and edit_committed(form, user, lambda: users.update_user(
             user, name=form.name.data, email=form.email.data, role=form.role.data,
-            actor=current_user._get_current_object())):
+            actor=current_user._get_current_object()), lambda: AccountEditForm(formdata=None, obj=user)) is not REFUSED:
         flash(_("Compte de %(name)s enregistré.", name=user.name), "success")
         if not current_user.is_admin:  # stepped down: the accounts pages are no longer theirs
             return redirect(url_for("dashboard.home"))
         return redirect(url_for("users.user_list"))
-    return render_template("users/edit.html", user=user, form=form, history=audit.history(user))
+    return render_template("users/edit.html", user=user, form=form, history=audit.history(user)), edit_status(form)
 
 
 @bp.route("/admin/comptes/<int:user_id>/mot-de-passe", methods=["GET", "POST"])

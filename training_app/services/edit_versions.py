@@ -1,0 +1,73 @@
+"""Optimistic locking of the records office staff edit with a full form (programmes, sessions, trainees,
+employers, funders, funding agreements, the organisation, staff accounts: models/edit_version.py).
+
+An edit form carries the version of the record it was opened at. Saving it locks the row (FOR UPDATE, held
+until the commit) and compares: a record saved by someone else since is refused (StaleEdit), nothing written,
+so that nobody silently undoes another's changes; otherwise the changes are made and the version moves by one,
+with `UPDATE ... SET version = n + 1 WHERE id = ... AND version = n`, which also refuses a save that raced
+past the check where rows are not locked (SQLite). Only these saves move it: status changes, enrolment locks,
+erasure and the other paths that update the row leave it alone, so they never make an open form stale; a save
+that changes nothing leaves it alone too."""
+from flask_babel import gettext as _
+from sqlalchemy import event, inspect, update
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from training_app.extensions import db
+from training_app.services import ServiceError
+
+
+class StaleEdit(ServiceError):
+    """The record was saved by someone else since the form was opened at `opened_version`."""
+
+    def __init__(self, record, opened_version):
+        super().__init__(stale_message())
+        self.record = record
+        self.opened_version = opened_version
+
+
+def stale_message() -> str:
+    return _("Cette fiche a été modifiée par quelqu'un d'autre depuis que vous l'avez ouverte ; vos modifications "
+             "n'ont pas été enregistrées. Les valeurs enregistrées entre-temps sont indiquées ci-dessous : "
+             "vérifiez le formulaire, puis enregistrez à nouveau pour remplacer la fiche par votre version.")
+
+
+def save(record, opened_version: int, operation):
+    """Run `operation()` (a service call that changes `record`) if `record` is still at `opened_version`, under
+    its row lock; move the version by one when the record changed. Returns what `operation` returned; raises
+    StaleEdit when the record moved on (the caller rolls back: nothing is written)."""
+    try:
+        db.session.refresh(record, with_for_update=True)
+    except InvalidRequestError:  # its row is gone since the page read it
+        raise ServiceError(_("Cette fiche vient d'être supprimée : vos modifications n'ont pas été "
+                             "enregistrées.")) from None
+    if record.version != opened_version:
+        raise StaleEdit(record, opened_version)
+    changed = []
+
+    def note_change(session, *_flush):
+        """Services flush half-way: a change is seen before each flush, and once more at the end."""
+        if not changed and session.is_modified(record):
+            changed.append(True)
+
+    session = db.session()
+    event.listen(session, "before_flush", note_change)
+    try:
+        result = operation()
+        db.session.flush()
+    finally:
+        event.remove(session, "before_flush", note_change)
+    if changed:
+        _bump(record, opened_version)
+    return result
+
+
+def _bump(record, version: int) -> None:
+    model = type(record)
+    key = inspect(model).primary_key[0]
+    moved = db.session.execute(
+        update(model).where(key == record.id, model.version == version).values(version=version + 1)
+        .execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        raise StaleEdit(record, version)
+    set_committed_value(record, "version", version + 1)
