@@ -1,6 +1,7 @@
 """Funding through the web pages and services: funders' caps, employers' SIRET, agreements, claims,
 the pre-flight check, payments and the dashboard; bad input refused with a French message."""
 from datetime import date, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -52,11 +53,17 @@ def sources(monkeypatch):
     def certificates(session):
         if state["certificates"] is not None:
             return state["certificates"]
-        return {e_id: {"realisation": object()} for e_id in state["hours"]} if state["hours"] else {}
+        return {e_id: {"realisation": SimpleNamespace(attended_minutes=hours.attended_minutes, version=1)}
+                for e_id, hours in state["hours"].items()}
+
+    def realisation_files(session, enrolment_ids):
+        return {e_id: (f"certificat-{e_id}.docx", b"certificat", None) for e_id in enrolment_ids
+                if "realisation" in certificates(session).get(e_id, {})}
 
     monkeypatch.setattr(funding_sources, "hours_by_enrolment", lambda session: state["hours"])
     monkeypatch.setattr(funding_sources, "open_slots", lambda session: state["open_slots"])
     monkeypatch.setattr(funding_sources, "certificates_by_enrolment", certificates)
+    monkeypatch.setattr(funding_sources, "realisation_certificates", realisation_files)
     monkeypatch.setattr(funding_sources, "outdated_certificates", lambda session: state["outdated"])
     return state
 

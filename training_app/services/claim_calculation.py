@@ -119,3 +119,24 @@ def totals(lines: list[dict]) -> dict:
 
 def _euros(cents: int) -> str:
     return f"{Decimal(cents) / 100:.2f}".replace(".", ",")
+
+
+def hours_changes(lines: list[dict], sheet_minutes: dict[int, int],
+                  certificates: dict[int, tuple[int, int]]) -> list[dict]:
+    """The lines of a sent claim whose billed hours differ from what the attendance sheets, or the current
+    certificats de réalisation, state now (a sheet corrected, a certificate issued again after sending).
+
+    sheet_minutes: {enrolment_id: minutes attended now}; certificates: {enrolment_id: (minutes attended,
+    version)} of the current certificat de réalisation (none: withdrawn, or never issued). Minutes beyond
+    the planned ones are never billed, so they change nothing."""
+    changes = []
+    for line in lines:
+        enrolment_id, billed, planned = line["enrolment_id"], line["attended_minutes"], line["planned_minutes"]
+        on_sheets = max(0, min(sheet_minutes.get(enrolment_id, 0), planned))
+        certificate = certificates.get(enrolment_id)
+        certified = max(0, min(certificate[0], planned)) if certificate else None
+        if on_sheets != billed or certified != billed and (certificate is not None or billed > 0):
+            changes.append({"enrolment_id": enrolment_id, "trainee_name": line["trainee_name"],
+                            "billed_minutes": billed, "sheet_minutes": on_sheets, "certificate_minutes": certified,
+                            "certificate_version": certificate[1] if certificate else None})
+    return changes

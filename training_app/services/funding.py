@@ -584,8 +584,27 @@ def send(claim: FundingClaim, sent_on: date) -> None:
                              n=len(problems)))
     claim.status = ClaimStatus.SENT
     claim.sent_on = sent_on
+    _store_bundle(claim)
     audit.record(claim, "sent", from_state=ClaimStatus.DRAFT, to_state=ClaimStatus.SENT,
-                 details={"total_cents": claim.total_cents, "sent_on": sent_on.isoformat()})
+                 details={"total_cents": claim.total_cents, "sent_on": sent_on.isoformat(),
+                          "dossier_sha256": claim.dossier_sha256})
+
+
+def changes_since_sent(claim: FundingClaim) -> list[dict]:
+    """Trainees whose hours billed by this sent (or paid) claim are no longer those the attendance sheets or
+    their current certificat de réalisation state (claim_calculation.hours_changes): the dossier sent stays
+    as it was, the office must settle the difference with the funder."""
+    if claim.status not in (*OPEN_CLAIM_STATUSES, ClaimStatus.PAID):
+        return []
+    sheet_minutes, certificates = {}, {}
+    for session in claim.sessions:
+        sheet_minutes.update({enrolment_id: hours.attended_minutes
+                              for enrolment_id, hours in funding_sources.hours_by_enrolment(session).items()})
+        for enrolment_id, documents in funding_sources.certificates_by_enrolment(session).items():
+            if "realisation" in documents:
+                certificates[enrolment_id] = (documents["realisation"].attended_minutes,
+                                              documents["realisation"].version)
+    return claim_calculation.hours_changes(claim.snapshot.get("lines", []), sheet_minutes, certificates)
 
 
 def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: date, note: str = "") -> str | None:
@@ -702,6 +721,36 @@ def file_stem(claim: FundingClaim) -> str:
 
 
 def bundle_bytes(claim: FundingClaim) -> bytes:
+    """The dossier (.zip) of the claim. A draft's is built from today's data; a sent (paid, rejected) claim's
+    is the one stored when it was sent, byte for byte: documents sent to a funder do not change afterwards.
+    A claim sent before dossiers were stored (revision 0021) gets its dossier stored at its first download
+    (the caller commits)."""
+    if claim.status == ClaimStatus.DRAFT:
+        return _build_bundle(claim)
+    if not claim.dossier_path:
+        return _store_bundle(claim)
+    import hashlib
+
+    from training_app.documents import storage
+    content = storage.read(claim.dossier_path)
+    if hashlib.sha256(content).hexdigest() != claim.dossier_sha256:
+        raise ServiceError(_("Le dossier enregistré de la demande n° %(number)s ne correspond plus à son empreinte "
+                             "(SHA-256) : le fichier a été modifié sur le serveur.", number=claim.number))
+    return content
+
+
+def _store_bundle(claim: FundingClaim) -> bytes:
+    """Build the dossier and store it (documents/storage) with its SHA-256: from now on it is the one sent."""
+    import hashlib
+
+    from training_app.documents import storage
+    content = _build_bundle(claim)
+    claim.dossier_path = storage.save(f"funding_claims/{claim.number[:4]}", f"{file_stem(claim)}.zip", content)
+    claim.dossier_sha256 = hashlib.sha256(content).hexdigest()
+    return content
+
+
+def _build_bundle(claim: FundingClaim) -> bytes:
     """The .zip sent to the funder: workbook, invoice, each trainee's certificat de réalisation and
     the attendance sheets of the claimed sessions."""
     import io
