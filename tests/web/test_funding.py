@@ -269,6 +269,21 @@ def test_preflight_lists_certificates_to_reissue_with_a_link(admin_client, world
     assert f'href="/sessions/{session.id}/attestations"' in page
 
 
+def test_a_trainee_is_never_billed_more_than_their_enrolments_price(admin_client, world, sources):
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    awa.price_cents, sophie.price_cents = 12050, None  # a session sold 120,50 €; Sophie's price not set
+    factories.make_agreement(session, [awa, sophie], funder=world["funder"], file_number="UNI-099",
+                             hourly_rate_cents=9900)
+    sources["hours"] = full_hours([awa, sophie])
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    amounts = {line["enrolment_id"]: line["pedagogical_cents"] for line in claim.snapshot["lines"]}
+    assert amounts == {awa.id: 12050, sophie.id: 21 * 9900}
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert "montant limité au prix de l'inscription (120,50 €)" in page
+
+
 def test_missing_siret_and_organisation_identity_are_listed(world, sources):
     session, (awa, _s, _l) = world["session"], world["enrolments"]
     factories.make_agreement(session, [awa], funder=world["funder"])

@@ -418,7 +418,7 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
                     employer_name=employer.name if employer else "", employer_siret=employer.siret if employer else "",
                     job_title=trainee.job_title, session_id=session.id, planned_minutes=h.planned_minutes,
                     attended_minutes=h.attended_minutes, absent_justified_minutes=h.absent_justified_minutes,
-                    absent_unjustified_minutes=h.absent_unjustified_minutes,
+                    absent_unjustified_minutes=h.absent_unjustified_minutes, price_cents=item.enrolment.price_cents,
                     annex={kind: (getattr(item, f"{kind}_agreed_cents"), getattr(item, f"{kind}_actual_cents"))
                            for kind in ANNEX_KINDS}))
             terms.append(claim_calculation.AgreementTerms(
