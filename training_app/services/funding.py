@@ -177,6 +177,9 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         _not_negative(value, name)
     if data.mode not in (FundingMode.SUBROGATION, FundingMode.REIMBURSEMENT):
         raise ServiceError(_("Choisissez subrogation ou remboursement de l'employeur."), "mode")
+    if data.requested_on is None:
+        raise ServiceError(_("Indiquez la date de la demande."), "requested_on")
+    _not_in_future(data.requested_on, _("La date de la demande ne peut pas être dans le futur."), "requested_on")
     if not data.enrolments:
         raise ServiceError(_("Choisissez au moins un·e stagiaire couvert·e par l'accord."), "enrolments")
     for enrolment in data.enrolments:
@@ -259,9 +262,17 @@ def _check_decided_on(agreement: FundingAgreement, decided_on: date) -> None:
     """The funder answers a request once it was made."""
     if decided_on is None:
         raise ServiceError(_("Indiquez la date de la réponse."), "decided_on")
+    _not_in_future(decided_on, _("La date de la réponse ne peut pas être dans le futur."), "decided_on")
     if decided_on < agreement.requested_on:
         raise ServiceError(_("La réponse du financeur ne peut pas précéder la demande (%(date)s).",
                              date=agreement.requested_on.strftime("%d/%m/%Y")), "decided_on")
+
+
+def _not_in_future(day: date, message: str, field_name: str) -> None:
+    """The one rule for the dates of what already happened (a request, an answer, a sending, a payment): not
+    after today, in the organisation's time zone."""
+    if day > local_now().date():
+        raise ServiceError(message, field_name)
 
 
 def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
@@ -567,8 +578,7 @@ def send(claim: FundingClaim, sent_on: date) -> None:
         raise ServiceError(_("Cette demande a déjà été envoyée."))
     if sent_on is None:
         raise ServiceError(_("Indiquez la date d'envoi."), "sent_on")
-    if sent_on > local_now().date():
-        raise ServiceError(_("La date d'envoi ne peut pas être dans le futur."), "sent_on")
+    _not_in_future(sent_on, _("La date d'envoi ne peut pas être dans le futur."), "sent_on")
     training_end = max(s.end_at for s in claim.sessions).date()
     if sent_on < training_end:
         raise ServiceError(_("La date d'envoi ne peut pas précéder la fin de la formation (%(date)s).",
@@ -619,8 +629,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     if claim.sent_on and received_on < claim.sent_on:
         raise ServiceError(_("Le paiement ne peut pas précéder l'envoi de la demande (%(date)s).",
                              date=claim.sent_on.strftime("%d/%m/%Y")), "received_on")
-    if received_on > local_now().date():
-        raise ServiceError(_("La date de réception ne peut pas être dans le futur."), "received_on")
+    _not_in_future(received_on, _("La date de réception ne peut pas être dans le futur."), "received_on")
     before = claim.status
     overpayment = max(0, amount_cents - max(0, claim.balance_cents))
     claim.payments.append(ClaimPayment(amount_cents=amount_cents, received_on=received_on,
@@ -642,8 +651,9 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:
         raise ServiceError(_("Seule une demande envoyée peut être rejetée."))
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du rejet."), "reason")
-    if rejected_on is None or rejected_on > local_now().date():
-        raise ServiceError(_("Indiquez une date de rejet qui n'est pas dans le futur."), "rejected_on")
+    if rejected_on is None:
+        raise ServiceError(_("Indiquez la date du rejet."), "rejected_on")
+    _not_in_future(rejected_on, _("La date du rejet ne peut pas être dans le futur."), "rejected_on")
     if claim.sent_on and rejected_on < claim.sent_on:
         raise ServiceError(_("Le rejet ne peut pas précéder l'envoi de la demande (%(date)s).",
                              date=claim.sent_on.strftime("%d/%m/%Y")), "rejected_on")
