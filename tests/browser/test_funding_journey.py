@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.web.test_funding import set_organisation
+from tests.web.test_funding import issued, set_organisation, stub_certificates
 from training_app.services import funding_sources
 
 pytestmark = pytest.mark.browser
@@ -23,8 +23,7 @@ def test_admin_builds_sends_and_follows_a_claim(page, monkeypatch):
     hours = {awa.id: funding_sources.Hours(1260, 1260, 0, 0), julien.id: funding_sources.Hours(1260, 1020, 0, 240)}
     monkeypatch.setattr(funding_sources, "hours_by_enrolment", lambda s: hours)
     monkeypatch.setattr(funding_sources, "open_slots", lambda s: [])
-    monkeypatch.setattr(funding_sources, "certificates_by_enrolment",
-                        lambda s: {e: {"realisation": object()} for e in hours})
+    stub_certificates(monkeypatch, lambda s: {e: {"realisation": issued(h)} for e, h in hours.items()})
 
     factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")

@@ -1,14 +1,15 @@
 """The claim's figures from plain data: absences never billed, caps, agreed amounts, half-up rounding."""
 from decimal import Decimal
 
-from training_app.services.claim_calculation import AgreementTerms, TraineeFigures, calculate, round_cents
+from training_app.services.claim_calculation import (AgreementTerms, TraineeFigures, calculate, hours_changes,
+                                                     round_cents)
 
 
-def trainee(enrolment_id, attended, planned=1260, justified=0, unjustified=0, name=None, annex=None):
+def trainee(enrolment_id, attended, planned=1260, justified=0, unjustified=0, name=None, annex=None, price=None):
     return TraineeFigures(enrolment_id=enrolment_id, trainee_name=name or f"Stagiaire {enrolment_id}",
                           employer_name="CCAS de Rennes", employer_siret="78324521000001", job_title="Assistante",
                           planned_minutes=planned, attended_minutes=attended, absent_justified_minutes=justified,
-                          absent_unjustified_minutes=unjustified, annex=annex or {})
+                          absent_unjustified_minutes=unjustified, annex=annex or {}, price_cents=price)
 
 
 def test_absences_are_never_billed():
@@ -84,3 +85,55 @@ def test_totals_are_the_sums_of_the_lines():
         assert totals[key] == sum(line[key] for line in result["lines"])
     assert totals["annex"]["meals"] == 3000
     assert totals["trainees"] == 3
+
+
+def test_a_trainee_is_never_billed_more_than_the_price_of_their_enrolment():
+    # 99 €/h agreed on a session sold 120,50 €: 21 h would bill 2 079 €; the price is the most billed.
+    terms = AgreementTerms("D-1", (trainee(1, 1260, price=12050), trainee(2, 60, price=12050), trainee(3, 1260)),
+                           hourly_rate_cents=9900)
+    capped, below, without_price = calculate([terms])["lines"]
+    assert capped["pedagogical_cents"] == 12050
+    assert "montant limité au prix de l'inscription (120,50 €)" in capped["notes"]
+    assert below["pedagogical_cents"] == 9900 and below["notes"] == []  # 1 h at 99 €: under the price
+    assert without_price["pedagogical_cents"] == 21 * 9900  # no price set: nothing to cap
+
+
+def test_the_price_cap_comes_before_the_agreed_amount_and_the_hourly_cap_still_shows():
+    terms = AgreementTerms("D-1", (trainee(1, 1260, price=30000), trainee(2, 1260, price=30000)),
+                           hourly_rate_cents=5000, hourly_cap_cents=4000, amount_cents=50000)
+    first, second = calculate([terms])["lines"]
+    assert first["pedagogical_cents"] == 30000 and second["pedagogical_cents"] == 20000
+    assert any("plafond horaire" in note for note in first["notes"])
+    assert any("prix de l'inscription" in note for note in first["notes"])
+    assert any("limité à l'accord" in note for note in second["notes"])
+
+
+def sent_line(enrolment_id, attended, planned=1260, name="M. Karim BENALI"):
+    return {"enrolment_id": enrolment_id, "trainee_name": name, "attended_minutes": attended,
+            "planned_minutes": planned}
+
+
+def test_hours_changes_names_the_trainees_whose_hours_changed_since_sending():
+    lines = [sent_line(1, 1020), sent_line(2, 1260, name="Mme Awa DIALLO"), sent_line(3, 840, name="Mme Sophie RENAUD")]
+    sheets = {1: 1140, 2: 1260, 3: 840}
+    certificates = {1: (1140, 2), 2: (1260, 1), 3: (1020, 2)}
+    changes = hours_changes(lines, sheets, certificates)
+    assert changes == [
+        {"enrolment_id": 1, "trainee_name": "M. Karim BENALI", "billed_minutes": 1020, "sheet_minutes": 1140,
+         "certificate_minutes": 1140, "certificate_version": 2},  # sheet corrected, certificate issued again
+        {"enrolment_id": 3, "trainee_name": "Mme Sophie RENAUD", "billed_minutes": 840, "sheet_minutes": 840,
+         "certificate_minutes": 1020, "certificate_version": 2},  # the certificate alone says other hours
+    ]
+
+
+def test_hours_changes_sees_a_corrected_sheet_before_the_certificate_is_issued_again_and_a_withdrawn_one():
+    lines = [sent_line(1, 1020), sent_line(2, 240), sent_line(3, 0)]
+    changes = hours_changes(lines, {1: 1140, 2: 0}, {1: (1020, 1)})
+    assert [(c["enrolment_id"], c["sheet_minutes"], c["certificate_minutes"]) for c in changes] == [
+        (1, 1140, 1020),  # sheet corrected, certificate not issued again yet
+        (2, 0, None),     # no attendance left: certificate withdrawn
+    ]  # 3 attended nothing, billed nothing, has no certificate: nothing changed
+
+
+def test_hours_beyond_the_planned_ones_change_nothing():
+    assert hours_changes([sent_line(1, 1260)], {1: 1300}, {1: (1300, 1)}) == []

@@ -1,6 +1,8 @@
 """Funding through the web pages and services: funders' caps, employers' SIRET, agreements, claims,
 the pre-flight check, payments and the dashboard; bad input refused with a French message."""
+import re
 from datetime import date, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -52,13 +54,27 @@ def sources(monkeypatch):
     def certificates(session):
         if state["certificates"] is not None:
             return state["certificates"]
-        return {e_id: {"realisation": object()} for e_id in state["hours"]} if state["hours"] else {}
+        return {e_id: {"realisation": issued(hours)} for e_id, hours in state["hours"].items()}
 
     monkeypatch.setattr(funding_sources, "hours_by_enrolment", lambda session: state["hours"])
     monkeypatch.setattr(funding_sources, "open_slots", lambda session: state["open_slots"])
-    monkeypatch.setattr(funding_sources, "certificates_by_enrolment", certificates)
+    stub_certificates(monkeypatch, certificates)
     monkeypatch.setattr(funding_sources, "outdated_certificates", lambda session: state["outdated"])
     return state
+
+
+def issued(hours: funding_sources.Hours) -> SimpleNamespace:
+    """A stand-in for a current certificat de réalisation stating `hours`."""
+    return SimpleNamespace(attended_minutes=hours.attended_minutes, version=1)
+
+
+def stub_certificates(monkeypatch, certificates) -> None:
+    """The certificates feature replaced: certificates(session) gives {enrolment_id: {"realisation": issued(…)}};
+    the dossier stored when a claim is sent holds a stand-in file for each."""
+    monkeypatch.setattr(funding_sources, "certificates_by_enrolment", certificates)
+    monkeypatch.setattr(funding_sources, "realisation_certificates", lambda session, enrolment_ids: {
+        e_id: (f"certificat-{e_id}.docx", b"certificat", None) for e_id in enrolment_ids
+        if "realisation" in certificates(session).get(e_id, {})})
 
 
 def full_hours(enrolments, planned=1260):
@@ -204,6 +220,54 @@ def test_answer_cannot_precede_the_request(admin_client, world):
     assert agreement.status == AgreementStatus.REQUESTED and agreement.decided_on is None
 
 
+def field_error(response, field_id: str) -> str:
+    """The message shown under a form's field (empty when none)."""
+    found = re.search(rf'id="{field_id}-erreur"[^>]*>([^<]*)<', text(response))
+    return found.group(1) if found else ""
+
+
+def test_a_request_dated_in_the_future_is_refused_and_nothing_saved(admin_client, world):
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    message = "La date de la demande ne peut pas être dans le futur."
+    with frozen_at(datetime(2018, 11, 5, 10)):
+        create = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau",
+                                   data=agreement_form(world, [awa], requested_on="2018-11-06"))
+        assert field_error(create, "requested_on") == message
+        assert db.session.scalar(db.select(db.func.count(FundingAgreement.id))) == 0
+        today = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau",
+                                  data=agreement_form(world, [awa], requested_on="2018-11-05"))
+        assert today.status_code == 302  # today is not the future
+        agreement = db.session.scalar(db.select(FundingAgreement))
+        edit = admin_client.post(f"/financement/accords/{agreement.id}",
+                                 data=agreement_form(world, [awa, sophie], requested_on="2019-01-01",
+                                                     version=factories.version_of(agreement)))
+        assert field_error(edit, "requested_on") == message
+    db.session.expire_all()
+    agreement = db.session.get(FundingAgreement, agreement.id)
+    assert agreement.requested_on == date(2018, 11, 5) and [t.enrolment_id for t in agreement.trainees] == [awa.id]
+
+
+def test_an_answer_dated_in_the_future_is_refused_and_nothing_saved(admin_client, world):
+    agreement = factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"],
+                                         status="requested", file_number="UNI-001")  # requested on 01/11/2018
+    message = "La date de la réponse ne peut pas être dans le futur."
+    with frozen_at(datetime(2018, 11, 20, 10)):
+        granted = admin_client.post(f"/financement/accords/{agreement.id}/accorder", data={
+            "accord-decided_on": "2018-11-21", "accord-amount": "315", "accord-file_number": "UNI-002"})
+        assert granted.status_code == 422 and field_error(granted, "accord-decided_on") == message
+        refused = admin_client.post(f"/financement/accords/{agreement.id}/refuser",
+                                    data={"refus-decided_on": "2018-12-01", "refus-reason": "Hors plan"})
+        assert refused.status_code == 422 and field_error(refused, "refus-decided_on") == message
+    db.session.expire_all()
+    agreement = db.session.get(FundingAgreement, agreement.id)
+    assert (agreement.status, agreement.decided_on, agreement.amount_cents, agreement.file_number) == (
+        AgreementStatus.REQUESTED, None, None, "UNI-001")
+    with frozen_at(datetime(2018, 11, 21, 10)):
+        granted = admin_client.post(f"/financement/accords/{agreement.id}/accorder", data={
+            "accord-decided_on": "2018-11-21", "accord-amount": "315", "accord-file_number": "UNI-001"})
+        assert granted.status_code == 302  # the same answer, the next day
+
+
 def test_annex_costs_refused_by_the_form_are_not_converted(admin_client, world):
     awa = world["enrolments"][0]
     agreement = factories.make_agreement(world["session"], [awa], funder=world["funder"])
@@ -261,6 +325,21 @@ def test_preflight_lists_certificates_to_reissue_with_a_link(admin_client, world
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
     assert "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Awa Diallo." in page
     assert f'href="/sessions/{session.id}/attestations"' in page
+
+
+def test_a_trainee_is_never_billed_more_than_their_enrolments_price(admin_client, world, sources):
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    awa.price_cents, sophie.price_cents = 12050, None  # a session sold 120,50 €; Sophie's price not set
+    factories.make_agreement(session, [awa, sophie], funder=world["funder"], file_number="UNI-099",
+                             hourly_rate_cents=9900)
+    sources["hours"] = full_hours([awa, sophie])
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    amounts = {line["enrolment_id"]: line["pedagogical_cents"] for line in claim.snapshot["lines"]}
+    assert amounts == {awa.id: 12050, sophie.id: 21 * 9900}
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert "montant limité au prix de l'inscription (120,50 €)" in page
 
 
 def test_missing_siret_and_organisation_identity_are_listed(world, sources):
@@ -327,6 +406,22 @@ def test_payment_and_rejection_bad_input(admin_client, world, sources):
     claim = db.session.get(FundingClaim, claim.id)
     assert claim.status == ClaimStatus.REJECTED and claim.paid_cents == 0
     assert "Feuilles d'émargement illisibles" in claim.rejection_reason
+
+
+def test_a_payment_or_a_rejection_dated_in_the_future_is_refused(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        paid = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                 data={"received_on": "2019-03-02", "amount": "10"})
+        assert paid.status_code == 422
+        assert field_error(paid, "received_on") == "La date de réception ne peut pas être dans le futur."
+        rejected = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-03-02", "reason": "Illisible"})
+        assert rejected.status_code == 422
+        assert field_error(rejected, "rejected_on") == "La date du rejet ne peut pas être dans le futur."
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert (claim.status, claim.paid_cents, claim.payments) == (ClaimStatus.SENT, 0, [])
 
 
 def test_rejection_cannot_precede_the_sending(admin_client, world, sources):

@@ -26,6 +26,10 @@ def docx_text(content: bytes) -> str:
 
 @pytest.fixture
 def course():
+    return make_course()
+
+
+def make_course() -> dict:
     """21-hour session, three trainees of one employer; the second missed the 4-hour Tuesday afternoon
     (justified); every sheet signed and closed."""
     set_organisation()

@@ -33,3 +33,35 @@ def test_the_outcomes_page_runs_a_constant_number_of_queries(admin_client):
             assert all(e.trainee.employer.name in page for e in enrolments)
             counts.append(factories.rendered_page_queries(admin_client, f"/sessions/{session.id}/acquis"))
     assert counts[0] == counts[1], counts
+
+
+def test_the_claim_page_runs_a_constant_number_of_queries(admin_client):
+    """A draft (its pre-flight check) and a sent claim (its check of the hours since sending)."""
+    from datetime import date
+
+    from tests.web.test_funding import PAST_END, PAST_START, set_organisation
+    from training_app.services import certificates
+    from training_app.services import funding as funding_service
+
+    set_organisation()
+    counts = {"draft": [], "sent": []}
+    for size in (2, 7):
+        funder = factories.make_funder()
+        employer = factories.make_employer(siret="78324521000001", funder=funder)
+        trainer = factories.make_user("trainer")
+        session = factories.make_session(start=PAST_START, end=PAST_END, status="completed", trainers=[trainer])
+        enrolments = [factories.make_enrolment(session, factories.make_trainee(employer=employer))
+                      for _ in range(size)]
+        factories.make_agreement(session, enrolments, funder=funder, employer=employer)
+        factories.take_attendance(session, trainer)
+        with frozen_at(datetime(2019, 1, 8, 10)):
+            certificates.issue_for_session(session)
+            claim = funding_service.create_claim(funder, session=session)
+            factories.db.session.commit()
+            url = f"/financement/demandes/{claim.id}"
+            assert admin_client.get(url).get_data(as_text=True).count('data-testid="claim-line"') == size
+            counts["draft"].append(factories.rendered_page_queries(admin_client, url))
+            funding_service.send(claim, date(2019, 1, 8))
+            factories.db.session.commit()
+            counts["sent"].append(factories.rendered_page_queries(admin_client, url))
+    assert counts["draft"][0] == counts["draft"][1] and counts["sent"][0] == counts["sent"][1], counts

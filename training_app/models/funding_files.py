@@ -142,7 +142,7 @@ class FundingClaim(db.Model):
     """A claim (demande de paiement) to one funder for one session or the sessions of a period.
 
     `snapshot` holds the figures as last calculated (plain data: lines and totals); it is
-    recalculated while the claim is a draft and frozen once it is sent.
+    recalculated while the claim is a draft and frozen once it is sent, with the dossier's files.
     """
 
     __tablename__ = "funding_claims"
@@ -165,6 +165,10 @@ class FundingClaim(db.Model):
     sent_on: Mapped[date | None] = mapped_column(Date)
     rejected_on: Mapped[date | None] = mapped_column(Date)
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    # The dossier (.zip) as sent to the funder, stored once when the claim is sent (documents/storage), and
+    # its SHA-256: what the funder received, whatever changes afterwards. None while a draft.
+    dossier_path: Mapped[str | None] = mapped_column(String(300))
+    dossier_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     funder: Mapped[Funder] = relationship()

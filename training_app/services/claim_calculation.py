@@ -4,6 +4,8 @@ Per trainee: pedagogical amount = hourly rate × hours attended, where
 - absences are never billed (only attended minutes count, never more than the planned ones);
 - the rate is the agreed hourly rate, or the agreed amount spread over the planned hours of the
   trainees the agreement covers, and never more than the funder's hourly cap;
+- the amount for a trainee is never more than the price of their enrolment (when it has one): a funder
+  is never billed more than the training costs;
 - the lines of one agreement never add up to more than its agreed amount.
 The amount is computed in Decimal cents and rounded half-up to the cent once per line.
 Annex costs (travel, accommodation, meals) are billed at the actual amount within the agreed
@@ -30,6 +32,7 @@ class TraineeFigures:
     attended_minutes: int = 0
     absent_justified_minutes: int = 0
     absent_unjustified_minutes: int = 0
+    price_cents: int | None = None  # the enrolment's price (None: not set, nothing to cap)
     annex: dict = field(default_factory=dict)  # kind -> (agreed_cents, actual_cents)
 
 
@@ -76,6 +79,9 @@ def calculate(agreements: list[AgreementTerms] | tuple[AgreementTerms, ...],
             notes = []
             if capped:
                 notes.append(f"taux limité au plafond horaire ({_euros(terms.hourly_cap_cents)} €/h)")
+            if trainee.price_cents is not None and amount > trainee.price_cents:
+                amount = trainee.price_cents
+                notes.append(f"montant limité au prix de l'inscription ({_euros(trainee.price_cents)} €)")
             if terms.amount_cents is not None and billed_so_far + amount > terms.amount_cents:
                 amount = max(0, terms.amount_cents - billed_so_far)
                 notes.append(f"montant limité à l'accord ({_euros(terms.amount_cents)} €)")
@@ -119,3 +125,24 @@ def totals(lines: list[dict]) -> dict:
 
 def _euros(cents: int) -> str:
     return f"{Decimal(cents) / 100:.2f}".replace(".", ",")
+
+
+def hours_changes(lines: list[dict], sheet_minutes: dict[int, int],
+                  certificates: dict[int, tuple[int, int]]) -> list[dict]:
+    """The lines of a sent claim whose billed hours differ from what the attendance sheets, or the current
+    certificats de réalisation, state now (a sheet corrected, a certificate issued again after sending).
+
+    sheet_minutes: {enrolment_id: minutes attended now}; certificates: {enrolment_id: (minutes attended,
+    version)} of the current certificat de réalisation (none: withdrawn, or never issued). Minutes beyond
+    the planned ones are never billed, so they change nothing."""
+    changes = []
+    for line in lines:
+        enrolment_id, billed, planned = line["enrolment_id"], line["attended_minutes"], line["planned_minutes"]
+        on_sheets = max(0, min(sheet_minutes.get(enrolment_id, 0), planned))
+        certificate = certificates.get(enrolment_id)
+        certified = max(0, min(certificate[0], planned)) if certificate else None
+        if on_sheets != billed or certified != billed and (certificate is not None or billed > 0):
+            changes.append({"enrolment_id": enrolment_id, "trainee_name": line["trainee_name"],
+                            "billed_minutes": billed, "sheet_minutes": on_sheets, "certificate_minutes": certified,
+                            "certificate_version": certificate[1] if certificate else None})
+    return changes

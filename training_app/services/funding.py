@@ -177,6 +177,9 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         _not_negative(value, name)
     if data.mode not in (FundingMode.SUBROGATION, FundingMode.REIMBURSEMENT):
         raise ServiceError(_("Choisissez subrogation ou remboursement de l'employeur."), "mode")
+    if data.requested_on is None:
+        raise ServiceError(_("Indiquez la date de la demande."), "requested_on")
+    _not_in_future(data.requested_on, _("La date de la demande ne peut pas être dans le futur."), "requested_on")
     if not data.enrolments:
         raise ServiceError(_("Choisissez au moins un·e stagiaire couvert·e par l'accord."), "enrolments")
     for enrolment in data.enrolments:
@@ -259,9 +262,17 @@ def _check_decided_on(agreement: FundingAgreement, decided_on: date) -> None:
     """The funder answers a request once it was made."""
     if decided_on is None:
         raise ServiceError(_("Indiquez la date de la réponse."), "decided_on")
+    _not_in_future(decided_on, _("La date de la réponse ne peut pas être dans le futur."), "decided_on")
     if decided_on < agreement.requested_on:
         raise ServiceError(_("La réponse du financeur ne peut pas précéder la demande (%(date)s).",
                              date=agreement.requested_on.strftime("%d/%m/%Y")), "decided_on")
+
+
+def _not_in_future(day: date, message: str, field_name: str) -> None:
+    """The one rule for the dates of what already happened (a request, an answer, a sending, a payment): not
+    after today, in the organisation's time zone."""
+    if day > local_now().date():
+        raise ServiceError(message, field_name)
 
 
 def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
@@ -418,7 +429,7 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
                     employer_name=employer.name if employer else "", employer_siret=employer.siret if employer else "",
                     job_title=trainee.job_title, session_id=session.id, planned_minutes=h.planned_minutes,
                     attended_minutes=h.attended_minutes, absent_justified_minutes=h.absent_justified_minutes,
-                    absent_unjustified_minutes=h.absent_unjustified_minutes,
+                    absent_unjustified_minutes=h.absent_unjustified_minutes, price_cents=item.enrolment.price_cents,
                     annex={kind: (getattr(item, f"{kind}_agreed_cents"), getattr(item, f"{kind}_actual_cents"))
                            for kind in ANNEX_KINDS}))
             terms.append(claim_calculation.AgreementTerms(
@@ -567,8 +578,7 @@ def send(claim: FundingClaim, sent_on: date) -> None:
         raise ServiceError(_("Cette demande a déjà été envoyée."))
     if sent_on is None:
         raise ServiceError(_("Indiquez la date d'envoi."), "sent_on")
-    if sent_on > local_now().date():
-        raise ServiceError(_("La date d'envoi ne peut pas être dans le futur."), "sent_on")
+    _not_in_future(sent_on, _("La date d'envoi ne peut pas être dans le futur."), "sent_on")
     training_end = max(s.end_at for s in claim.sessions).date()
     if sent_on < training_end:
         raise ServiceError(_("La date d'envoi ne peut pas précéder la fin de la formation (%(date)s).",
@@ -584,8 +594,27 @@ def send(claim: FundingClaim, sent_on: date) -> None:
                              n=len(problems)))
     claim.status = ClaimStatus.SENT
     claim.sent_on = sent_on
+    _store_bundle(claim)
     audit.record(claim, "sent", from_state=ClaimStatus.DRAFT, to_state=ClaimStatus.SENT,
-                 details={"total_cents": claim.total_cents, "sent_on": sent_on.isoformat()})
+                 details={"total_cents": claim.total_cents, "sent_on": sent_on.isoformat(),
+                          "dossier_sha256": claim.dossier_sha256})
+
+
+def changes_since_sent(claim: FundingClaim) -> list[dict]:
+    """Trainees whose hours billed by this sent (or paid) claim are no longer those the attendance sheets or
+    their current certificat de réalisation state (claim_calculation.hours_changes): the dossier sent stays
+    as it was, the office must settle the difference with the funder."""
+    if claim.status not in (*OPEN_CLAIM_STATUSES, ClaimStatus.PAID):
+        return []
+    sheet_minutes, certificates = {}, {}
+    for session in claim.sessions:
+        sheet_minutes.update({enrolment_id: hours.attended_minutes
+                              for enrolment_id, hours in funding_sources.hours_by_enrolment(session).items()})
+        for enrolment_id, documents in funding_sources.certificates_by_enrolment(session).items():
+            if "realisation" in documents:
+                certificates[enrolment_id] = (documents["realisation"].attended_minutes,
+                                              documents["realisation"].version)
+    return claim_calculation.hours_changes(claim.snapshot.get("lines", []), sheet_minutes, certificates)
 
 
 def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: date, note: str = "") -> str | None:
@@ -600,8 +629,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     if claim.sent_on and received_on < claim.sent_on:
         raise ServiceError(_("Le paiement ne peut pas précéder l'envoi de la demande (%(date)s).",
                              date=claim.sent_on.strftime("%d/%m/%Y")), "received_on")
-    if received_on > local_now().date():
-        raise ServiceError(_("La date de réception ne peut pas être dans le futur."), "received_on")
+    _not_in_future(received_on, _("La date de réception ne peut pas être dans le futur."), "received_on")
     before = claim.status
     overpayment = max(0, amount_cents - max(0, claim.balance_cents))
     claim.payments.append(ClaimPayment(amount_cents=amount_cents, received_on=received_on,
@@ -623,8 +651,9 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:
         raise ServiceError(_("Seule une demande envoyée peut être rejetée."))
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du rejet."), "reason")
-    if rejected_on is None or rejected_on > local_now().date():
-        raise ServiceError(_("Indiquez une date de rejet qui n'est pas dans le futur."), "rejected_on")
+    if rejected_on is None:
+        raise ServiceError(_("Indiquez la date du rejet."), "rejected_on")
+    _not_in_future(rejected_on, _("La date du rejet ne peut pas être dans le futur."), "rejected_on")
     if claim.sent_on and rejected_on < claim.sent_on:
         raise ServiceError(_("Le rejet ne peut pas précéder l'envoi de la demande (%(date)s).",
                              date=claim.sent_on.strftime("%d/%m/%Y")), "rejected_on")
@@ -702,6 +731,36 @@ def file_stem(claim: FundingClaim) -> str:
 
 
 def bundle_bytes(claim: FundingClaim) -> bytes:
+    """The dossier (.zip) of the claim. A draft's is built from today's data; a sent (paid, rejected) claim's
+    is the one stored when it was sent, byte for byte: documents sent to a funder do not change afterwards.
+    A claim sent before dossiers were stored (revision 0021) gets its dossier stored at its first download
+    (the caller commits)."""
+    if claim.status == ClaimStatus.DRAFT:
+        return _build_bundle(claim)
+    if not claim.dossier_path:
+        return _store_bundle(claim)
+    import hashlib
+
+    from training_app.documents import storage
+    content = storage.read(claim.dossier_path)
+    if hashlib.sha256(content).hexdigest() != claim.dossier_sha256:
+        raise ServiceError(_("Le dossier enregistré de la demande n° %(number)s ne correspond plus à son empreinte "
+                             "(SHA-256) : le fichier a été modifié sur le serveur.", number=claim.number))
+    return content
+
+
+def _store_bundle(claim: FundingClaim) -> bytes:
+    """Build the dossier and store it (documents/storage) with its SHA-256: from now on it is the one sent."""
+    import hashlib
+
+    from training_app.documents import storage
+    content = _build_bundle(claim)
+    claim.dossier_path = storage.save(f"funding_claims/{claim.number[:4]}", f"{file_stem(claim)}.zip", content)
+    claim.dossier_sha256 = hashlib.sha256(content).hexdigest()
+    return content
+
+
+def _build_bundle(claim: FundingClaim) -> bytes:
     """The .zip sent to the funder: workbook, invoice, each trainee's certificat de réalisation and
     the attendance sheets of the claimed sessions."""
     import io

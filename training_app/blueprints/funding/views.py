@@ -11,8 +11,8 @@ from training_app.blueprints.funding.forms import (AgreementEditForm, AgreementF
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import db
-from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed, edit_form,
-                                 edit_status, from_cents, to_cents)
+from training_app.forms import (REFUSED, attach_service_error, commit_or_flash, committed_or_flashed, edit_committed,
+                                edit_form, edit_status, from_cents, to_cents)
 from training_app.models import (AgreementTrainee, Employer, Enrolment, Funder, FunderHourlyCap, FundingAgreement,
                                  FundingClaim, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS
@@ -358,6 +358,7 @@ def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, stat
     return render_template(
         "funding/claim.html", claim=claim, snapshot=claim.snapshot,
         problems=funding_service.preflight(claim) if claim.status == "draft" else [],
+        changes=funding_service.changes_since_sent(claim),
         send_form=send_form or SendForm(formdata=None, sent_on=today),
         payment_form=payment_form or PaymentForm(formdata=None, received_on=today,
                                                  amount=from_cents(max(0, claim.balance_cents)) or None),
@@ -432,8 +433,11 @@ def claim_invoice(claim_id: int):
 @access(ADMIN)
 def claim_bundle(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
-    return _download(funding_service.bundle_bytes(claim), f"{funding_service.file_stem(claim)}.zip",
-                     "application/zip")
+    # Committed: a claim sent before dossiers were stored keeps, from now on, the one built here.
+    content = commit_or_flash(lambda: funding_service.bundle_bytes(claim))
+    if content is REFUSED:
+        return redirect(url_for("funding.claim_detail", claim_id=claim_id))
+    return _download(content, f"{funding_service.file_stem(claim)}.zip", "application/zip")
 
 
 @bp.app_template_global("funding_dashboard")
