@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DecimalField, FileField, HiddenField, PasswordField, SubmitField
+from wtforms import BooleanField, DateField, DecimalField, FileField, HiddenField, PasswordField, SubmitField
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import NumberRange, Optional, StopValidation
 
@@ -24,6 +24,21 @@ class FrenchDecimalField(DecimalField):
         if self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError(_l("Indiquez un nombre, par exemple 840 ou 840,50."))
+
+
+DATE_YEARS = (2000, 2100)  # a date typed outside is a typo (9999 for 2029): refused before any rule sees it
+
+
+class FrenchDateField(DateField):
+    """A date of the training office's work: a year outside DATE_YEARS is refused next to the field, with
+    what was typed kept (a date near 9999 overflowed once combined with a time: a 400 page, the form lost)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not DATE_YEARS[0] <= self.data.year <= DATE_YEARS[1]:
+            self.data = None
+            raise ValueError(_l("Indiquez une date entre %(first)d et %(last)d.", first=DATE_YEARS[0],
+                                last=DATE_YEARS[1]))
 
 
 def euros_field(label, required=False):

@@ -65,6 +65,35 @@ def test_a_session_of_several_years_is_refused(admin_client):
     assert db.session.scalar(db.select(db.func.count(Slot.id))) == 0
 
 
+@pytest.mark.parametrize("field, value", [("start_date", "9999-12-30"), ("end_date", "9999-12-31"),
+                                          ("start_date", "0001-01-01"), ("end_date", "2999-03-08")])
+def test_a_date_of_an_impossible_year_is_refused_on_its_field_and_the_form_kept(admin_client, field, value):
+    programme = factories.make_programme()
+    response = admin_client.post("/sessions/nouvelle",
+                                 data=session_form(programme, place="Salle Jean Jaurès", **{field: value}))
+    page = _text(response)
+    assert response.status_code == 200
+    assert "Indiquez une date entre 2000 et 2100." in page
+    assert "Salle Jean Jaurès" in page  # what was typed is still there
+    assert db.session.scalar(db.select(db.func.count(TrainingSession.id))) == 0
+
+
+def test_a_half_day_or_a_funding_date_of_an_impossible_year_is_refused_on_its_field(admin_client):
+    session = factories.make_session()
+    with frozen_at(BEFORE):
+        added = admin_client.post(f"/sessions/{session.id}/creneaux",
+                                  data={"date": "9999-12-31", "start_time": "09:30", "end_time": "12:30"},
+                                  follow_redirects=True)
+        assert "Indiquez une date entre 2000 et 2100." in _text(added)
+        funder = factories.make_funder()
+        agreement = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau", data={
+            "funder_id": str(funder.id), "employer_id": "0", "enrolments": [], "requested_on": "9999-01-01",
+            "file_number": "", "mode": "subrogation", "hourly_rate": "15", "amount": "", "hourly_cap": "",
+            "notes": ""})
+        assert "Indiquez une date entre 2000 et 2100." in _text(agreement)
+    assert db.session.scalar(db.select(db.func.count(Slot.id))) == 6
+
+
 def test_invisible_characters_are_removed_from_what_is_typed(client, admin_client):
     """A backspace pasted into a name cannot be written to Excel (the grid was a 500); a name made of zero-width
     spaces only is no name."""
@@ -139,7 +168,7 @@ def test_a_withdrawal_cannot_be_dated_before_the_enrolment(admin_client):
     enrolment = factories.enrol(session)
     with frozen_at(datetime(2030, 3, 6, 10)):
         response = admin_client.post(f"/inscriptions/{enrolment.id}/abandon",
-                                     data={"withdrawn_on": "1900-01-01", "reason": "Ne vient plus"},
+                                     data={"withdrawn_on": "2001-01-01", "reason": "Ne vient plus"},
                                      follow_redirects=True)
     assert "ne peut pas précéder le" in _text(response)
     db.session.expire_all()

@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, RadioField, SelectField, StringField,
+from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from training_app.forms import Versioned
+from training_app.forms import FrenchDateField, Versioned
 from training_app.services.registrations import FUNDING_LABELS
 
 CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
@@ -73,7 +73,7 @@ class ReasonForm(FlaskForm):
 
 
 class WithdrawForm(FlaskForm):
-    withdrawn_on = DateField(_l("Date de l'abandon"),
+    withdrawn_on = FrenchDateField(_l("Date de l'abandon"),
                              validators=[InputRequired(message=_l("Indiquez une date valide (jj/mm/aaaa)."))])
     reason = TextAreaField(_l("Motif"), validators=[DataRequired(message=_l("Indiquez le motif de l'abandon.")),
                                                     Length(max=2000)])

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
-from training_app.forms import Versioned, euros_field
+from training_app.forms import FrenchDateField, Versioned, euros_field
 
 DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
 
@@ -44,7 +44,7 @@ class AgreementForm(FlaskForm):
                             validators=[DataRequired(message=_l("Choisissez le financeur."))])
     employer_id = SelectField(_l("Structure employeuse (accord collectif pour ses salarié·es)"), coerce=int)
     enrolments = MultiCheckboxField(_l("Stagiaires couvert·es"), coerce=int)
-    requested_on = DateField(_l("Date de la demande"), validators=[InputRequired(message=DATE_MSG)])
+    requested_on = FrenchDateField(_l("Date de la demande"), validators=[InputRequired(message=DATE_MSG)])
     file_number = StringField(_l("Numéro de dossier"), validators=[Length(max=60)])
     mode = SelectField(_l("Paiement"), choices=[("subrogation", _l("Subrogation (le financeur paie l'organisme)")),
                                                 ("reimbursement", _l("Remboursement de l'employeur"))])
@@ -55,14 +55,14 @@ class AgreementForm(FlaskForm):
 
 
 class GrantForm(FlaskForm):
-    decided_on = DateField(_l("Date de la réponse"), validators=[InputRequired(message=DATE_MSG)])
+    decided_on = FrenchDateField(_l("Date de la réponse"), validators=[InputRequired(message=DATE_MSG)])
     file_number = StringField(_l("Numéro de dossier"), validators=[Length(max=60)])
     amount = euros_field(_l("Montant accordé (€)"), required=True)
     hourly_rate = euros_field(_l("Taux horaire accordé (€/h)"))
 
 
 class RefuseForm(FlaskForm):
-    decided_on = DateField(_l("Date de la réponse"), validators=[InputRequired(message=DATE_MSG)])
+    decided_on = FrenchDateField(_l("Date de la réponse"), validators=[InputRequired(message=DATE_MSG)])
     reason = TextAreaField(_l("Motif du refus"), validators=[DataRequired(message=_l("Indiquez le motif du refus."))])
 
 
@@ -83,22 +83,22 @@ class SessionClaimForm(FlaskForm):
 class PeriodClaimForm(FlaskForm):
     funder_id = SelectField(_l("Financeur"), coerce=int,
                             validators=[DataRequired(message=_l("Choisissez le financeur."))])
-    period_start = DateField(_l("Du"), validators=[InputRequired(message=DATE_MSG)])
-    period_end = DateField(_l("Au"), validators=[InputRequired(message=DATE_MSG)])
+    period_start = FrenchDateField(_l("Du"), validators=[InputRequired(message=DATE_MSG)])
+    period_end = FrenchDateField(_l("Au"), validators=[InputRequired(message=DATE_MSG)])
 
 
 class SendForm(FlaskForm):
-    sent_on = DateField(_l("Date d'envoi"), validators=[InputRequired(message=DATE_MSG)])
+    sent_on = FrenchDateField(_l("Date d'envoi"), validators=[InputRequired(message=DATE_MSG)])
 
 
 class PaymentForm(FlaskForm):
-    received_on = DateField(_l("Date de réception"), validators=[InputRequired(message=DATE_MSG)])
+    received_on = FrenchDateField(_l("Date de réception"), validators=[InputRequired(message=DATE_MSG)])
     amount = euros_field(_l("Montant reçu (€)"), required=True)
     note = StringField(_l("Remarque (référence du virement…)"), validators=[Length(max=300)])
 
 
 class RejectForm(FlaskForm):
-    rejected_on = DateField(_l("Date du rejet"), validators=[InputRequired(message=DATE_MSG)])
+    rejected_on = FrenchDateField(_l("Date du rejet"), validators=[InputRequired(message=DATE_MSG)])
     reason = TextAreaField(_l("Motif du rejet"), validators=[DataRequired(message=_l("Indiquez le motif du rejet."))])
 
 

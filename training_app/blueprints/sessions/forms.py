@@ -2,11 +2,11 @@ from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from training_app.forms import CAPACITY_RANGE, Versioned, euros_field
+from training_app.forms import CAPACITY_RANGE, FrenchDateField, Versioned, euros_field
 
 DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
 TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
@@ -25,9 +25,9 @@ class MultiCheckboxField(SelectMultipleField):
 class SessionForm(FlaskForm):
     programme_id = SelectField(_l("Formation"), coerce=int,
                                validators=[DataRequired(message=_l("Choisissez une formation."))])
-    start_date = DateField(_l("Date de début"), validators=[InputRequired(message=DATE_MSG)])
+    start_date = FrenchDateField(_l("Date de début"), validators=[InputRequired(message=DATE_MSG)])
     start_time = TimeField(_l("Heure de début"), default=time(9, 30), validators=[InputRequired(message=TIME_MSG)])
-    end_date = DateField(_l("Date de fin"), validators=[InputRequired(message=DATE_MSG)])
+    end_date = FrenchDateField(_l("Date de fin"), validators=[InputRequired(message=DATE_MSG)])
     end_time = TimeField(_l("Heure de fin"), default=time(18, 0), validators=[InputRequired(message=TIME_MSG)])
     morning_start = TimeField(_l("Matin : début"), default=time(9, 30), validators=[InputRequired(message=TIME_MSG)])
     morning_end = TimeField(_l("Matin : fin"), default=time(12, 30), validators=[InputRequired(message=TIME_MSG)])
@@ -55,7 +55,7 @@ class CancelSessionForm(FlaskForm):
 
 
 class SlotForm(FlaskForm):
-    date = DateField(_l("Date"), validators=[InputRequired(message=DATE_MSG)])
+    date = FrenchDateField(_l("Date"), validators=[InputRequired(message=DATE_MSG)])
     start_time = TimeField(_l("Début"), validators=[InputRequired(message=TIME_MSG)])
     end_time = TimeField(_l("Fin"), validators=[InputRequired(message=TIME_MSG)])
 

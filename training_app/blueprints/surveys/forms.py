@@ -2,11 +2,12 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField,
+from wtforms import (BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField,
                      TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import DATE_MSG, TIME_MSG, MultiCheckboxField
+from training_app.forms import FrenchDateField
 from training_app.models import QuestionType
 from training_app.services.survey_results import rating_label
 
@@ -38,9 +39,9 @@ class QuestionForm(FlaskForm):
 
 
 class WindowForm(FlaskForm):
-    opens_date = DateField(_l("Ouverture : date"), validators=[Optional()])
+    opens_date = FrenchDateField(_l("Ouverture : date"), validators=[Optional()])
     opens_time = TimeField(_l("Ouverture : heure"), validators=[Optional()])
-    closes_date = DateField(_l("Fermeture : date"), validators=[Optional()])
+    closes_date = FrenchDateField(_l("Fermeture : date"), validators=[Optional()])
     closes_time = TimeField(_l("Fermeture : heure"), validators=[Optional()])
 
     def _moment(self, day, hour):
@@ -68,9 +69,9 @@ class AttachForm(WindowForm):
 
 class EditWindowForm(WindowForm):
     """Changing the dates of a survey: both are needed."""
-    opens_date = DateField(_l("Ouverture : date"), validators=[InputRequired(message=DATE_MSG)])
+    opens_date = FrenchDateField(_l("Ouverture : date"), validators=[InputRequired(message=DATE_MSG)])
     opens_time = TimeField(_l("Ouverture : heure"), validators=[InputRequired(message=TIME_MSG)])
-    closes_date = DateField(_l("Fermeture : date"), validators=[InputRequired(message=DATE_MSG)])
+    closes_date = FrenchDateField(_l("Fermeture : date"), validators=[InputRequired(message=DATE_MSG)])
     closes_time = TimeField(_l("Fermeture : heure"), validators=[InputRequired(message=TIME_MSG)])
 
 
@@ -80,8 +81,8 @@ class ProgrammeResultsForm(FlaskForm):
 
     programme = SelectField(_l("Formation"), coerce=int, validators=[Optional()], validate_choice=False)
     questionnaire = SelectField(_l("Questionnaire"), coerce=int, validators=[Optional()], validate_choice=False)
-    start = DateField(_l("Sessions du"), validators=[Optional()])
-    end = DateField(_l("au"), validators=[Optional()])
+    start = FrenchDateField(_l("Sessions du"), validators=[Optional()])
+    end = FrenchDateField(_l("au"), validators=[Optional()])
 
 
 def answer_form(questions):
