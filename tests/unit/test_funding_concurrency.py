@@ -86,3 +86,24 @@ def test_two_claims_for_the_same_session_made_at_once_give_one(app):
     assert _run_together(app, 4, create) == []
     assert db.session.scalar(db.select(db.func.count(FundingClaim.id))) == 1
     assert len(refused) == 3 and all("figure déjà" in error.message for error in refused)
+
+
+def test_a_double_click_on_send_sends_the_claim_once(app):
+    from tests.unit.test_claim_certificates import funded_course, new_claim
+    from training_app.models import AuditEntry
+
+    claim_id = new_claim(funded_course()).id
+    db.session.remove()
+
+    def click():
+        with frozen_at(datetime(2019, 1, 10, 10)):
+            funding_service.send(db.session.get(FundingClaim, claim_id), datetime(2019, 1, 10).date())
+        return "sent"
+
+    results, errors = factories.run_together(app, click, click)
+    assert errors == []
+    assert "sent" in results and any(isinstance(r, ServiceError) and "déjà été envoyée" in r.message
+                                     for r in results)
+    sent = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "sent")).all()
+    assert len(sent) == 1
+

@@ -574,6 +574,7 @@ def _covered(agreements: list[FundingAgreement], funder_id: int) -> list[Agreeme
 
 def send(claim: FundingClaim, sent_on: date) -> None:
     """draft -> sent: figures recalculated and frozen; refused while the pre-flight check finds problems."""
+    _lock(claim)  # a double click waits for the first sending, then is refused: one dossier, one audit entry
     if claim.status != ClaimStatus.DRAFT:
         raise ServiceError(_("Cette demande a déjà été envoyée."))
     if sent_on is None:
@@ -598,6 +599,11 @@ def send(claim: FundingClaim, sent_on: date) -> None:
     audit.record(claim, "sent", from_state=ClaimStatus.DRAFT, to_state=ClaimStatus.SENT,
                  details={"total_cents": claim.total_cents, "sent_on": sent_on.isoformat(),
                           "dossier_sha256": claim.dossier_sha256})
+
+
+def _lock(claim: FundingClaim) -> None:
+    """The claim's row, read again under a lock held until the commit: its state changes one at a time."""
+    db.session.refresh(claim, with_for_update=True)
 
 
 def changes_since_sent(claim: FundingClaim) -> list[dict]:
@@ -647,6 +653,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
 
 
 def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:
+    _lock(claim)
     if claim.status not in OPEN_CLAIM_STATUSES:
         raise ServiceError(_("Seule une demande envoyée peut être rejetée."))
     if not (reason or "").strip():
