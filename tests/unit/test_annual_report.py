@@ -315,12 +315,12 @@ def test_a_rejected_claim_a_claim_made_twice_a_withdrawal_and_an_internal_progra
     _set(member, funding_mode="opco", price_cents=0)  # free for members: priced 0 at enrolment (price_for)
     _mark(internal, trainer)
     factories.make_agreement(internal, [member], funder=paying, hourly_rate_cents=1000)
-    factories.make_claim(paying, internal, status="sent")  # money claimed for a free course still counts
+    factories.make_claim(paying, internal, status="sent")  # a free course: its line is capped at its price, 0
 
     revenue = {line.key: line.cents for line in annual_report.build(2030).revenue}
 
     assert revenue["opco_refused"] == 84000
-    assert revenue["opco"] == 21 * 4000 + 21 * 1000  # the line claimed twice counted once; the internal claim
+    assert revenue["opco"] == 21 * 4000  # the line claimed twice counted once; the internal claim brings nothing
     assert revenue["personal"] == 84000
     assert revenue["employer"] == 0 and revenue["opco_not_claimed"] == 0
 

@@ -20,8 +20,8 @@ Rules (each is said on the page):
   pedagogical costs when there is no price) and reclaims its own annex costs from the funder, so they are not
   our revenue; in a rejected claim only: its price, on a line
   of its own; otherwise its price, by the funding mode given when enrolling. The price is the one fixed at
-  enrolment (0 in an internal programme, the cycle's special price), whatever the catalogue says today;
-  money claimed for a free enrolment still counts.
+  enrolment (0 in an internal programme, the cycle's special price), whatever the catalogue says today
+  (a claim's pedagogical amount never exceeds that price: claim_calculation caps it).
 
 A constant number of SQL statements whatever the number of sessions or trainees.
 """
