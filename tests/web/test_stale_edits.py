@@ -237,3 +237,23 @@ def test_the_differences_name_choices_and_ticked_boxes_by_their_labels(admin_cli
     differences = unescape(refused.get_data(as_text=True).split('class="mb-0 stale-differences"')[1].split("</ul>")[0])
     items = [re.sub(r"<[^>]+>", "", item).strip() for item in differences.split("<li>")[1:]]
     assert items == ["État : Planifiée", "Formateur·rices : Camille Le Gall"]
+
+
+@pytest.mark.parametrize("answer", ["accorder", "refuser"])
+def test_an_agreement_form_opened_before_the_funder_s_answer_cannot_undo_it(answer, admin_client,
+                                                                           other_admin_client):
+    _model, agreement, url, _field = _agreement()
+    agreement_id, url = agreement.id, url.format(id=agreement.id)
+    mine = edit_form(admin_client, url)
+    data = ({"accord-amount": "315", "accord-decided_on": "2018-11-20", "accord-file_number": "UNI-2018-042",
+             "accord-hourly_rate": "15"}
+            if answer == "accorder" else {"refus-reason": "Hors des priorités", "refus-decided_on": "2018-11-20"})
+    answered = other_admin_client.post(f"{url}/{answer}", data=data)
+    assert answered.status_code == 302
+    status = _stored(FundingAgreement, agreement_id, "status")
+
+    refused = admin_client.post(url, data=dict(mine, notes="Relancé par téléphone"))
+    assert refused.status_code == 409 and STALE in unescape(refused.get_data(as_text=True))
+    assert _stored(FundingAgreement, agreement_id, "status") == status
+    assert _stored(FundingAgreement, agreement_id, "notes") != "Relancé par téléphone"
+

@@ -241,6 +241,7 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
         agreement.hourly_rate_cents = hourly_rate_cents
     agreement.decided_on = decided_on
     agreement.refusal_reason = ""
+    _answered(agreement)
     audit.record(agreement, "granted", from_state=before, to_state=agreement.status,
                  details={"amount_cents": amount_cents, "hourly_rate_cents": agreement.hourly_rate_cents})
 
@@ -255,7 +256,15 @@ def refuse(agreement: FundingAgreement, reason: str, decided_on: date) -> None:
     agreement.status = AgreementStatus.REFUSED
     agreement.decided_on = decided_on
     agreement.refusal_reason = reason.strip()
+    _answered(agreement)
     audit.record(agreement, "refused", from_state=before, to_state=agreement.status, reason=agreement.refusal_reason)
+
+
+def _answered(agreement: FundingAgreement) -> None:
+    """The funder's answer changes what the agreement's edit form holds (amount, rate, file number): it moves
+    the form's version (edit_versions; the ORM writes `WHERE version = <old>`), so that a form opened before
+    the answer cannot put the request's figures back over it."""
+    agreement.version += 1
 
 
 def _check_decided_on(agreement: FundingAgreement, decided_on: date) -> None:
