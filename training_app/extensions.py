@@ -7,6 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from limits import parse_many
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -30,6 +31,17 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def count_against(limits: str, scope: str) -> bool:
+    """Count one more `scope` for this client's address against `limits` ("5 per minute; 40 per day"), in the
+    limiter's storage, atomically: False once one of them is spent. For a limit on what succeeded only: the
+    caller does the work, counts it, and undoes it when refused, so that requests arriving together cannot all
+    pass a check made before any of them is counted (Flask-Limiter's deduct_when)."""
+    if not limiter.enabled:
+        return True
+    key = get_remote_address()
+    return all(limiter.limiter.hit(item, scope, key) for item in parse_many(limits))
 
 
 def typed_email_key() -> str:

@@ -192,6 +192,43 @@ def test_registrations_are_rate_limited_per_address(rate_limited_app):
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
 
 
+def test_registrations_sent_at_the_same_moment_cannot_pass_the_limit_together(app, rate_limited_app):
+    """Counted where each registration is made, atomically: a check before the request and a count after it
+    (Flask-Limiter's deduct_when) let every request arriving together through."""
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    session = factories.make_session(capacity=100)
+    server = make_server("127.0.0.1", 0, rate_limited_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}{_url(session)}"
+    barrier, codes = threading.Barrier(9, timeout=30), []
+
+    def post(i):
+        body = urllib.parse.urlencode(registration(email=f"ensemble{i}@example.org"), doseq=True).encode()
+        barrier.wait()
+        try:
+            codes.append(urllib.request.urlopen(url, data=body, timeout=60).status)
+        except urllib.error.HTTPError as error:
+            codes.append(error.code)
+
+    try:
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(9)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+    db.session.expire_all()
+    assert sorted(codes) == [200] * 5 + [429] * 4
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
+
+
 def test_a_mistyped_form_does_not_count_against_the_limit(rate_limited_app):
     session = factories.make_session()
     client = rate_limited_app.test_client()

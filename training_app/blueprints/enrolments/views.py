@@ -16,7 +16,7 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
                                                       WithdrawForm)
 from training_app.clock import local_now
 from training_app.documents import storage
-from training_app.extensions import commit_keeping_loaded, db, limiter
+from training_app.extensions import commit_keeping_loaded, count_against, db
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed,
                                  edit_form, edit_status)
 from training_app.models import Employer, Enrolment, OutgoingMail, Programme, SessionStatus, Trainee, TrainingSession
@@ -443,13 +443,14 @@ def _outbox_button(mail_id: int, operation, done: str):
 
 # --- the public -----------------------------------------------------------------------------------------
 
+REGISTRATION_LIMITS = "5 per minute; 40 per day"  # per address: registrations made (robots' included)
+
 @bp.route("/formations/sessions/<int:session_id>/inscription", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit("5 per minute; 40 per day", methods=["POST"],
-               deduct_when=lambda _response: g.get("registration_counted", False))
 def public_register(session_id: int):
-    """Only registrations (and robots' answers) count against the limit: a person correcting a mistyped form,
-    or an office registering its staff one after another from one address, is not turned away for it."""
+    """Only registrations (and robots' answers) count against REGISTRATION_LIMITS: a person correcting a
+    mistyped form, or an office registering its staff one after another from one address, is not turned away
+    for it. A registration is counted once made, before its commit, and undone when over the limit."""
     # The programme and its cycle come with the session: the page and the price need them.
     session = db.get_or_404(TrainingSession, session_id,
                             options=[joinedload(TrainingSession.programme).joinedload(Programme.cycle)])
@@ -457,9 +458,11 @@ def public_register(session_id: int):
     if programme.archived:
         abort(404)
     form = PublicRegistrationForm()
+    status = 200
     if form.validate_on_submit():  # register_public() refuses a session whose registrations are closed
-        g.registration_counted = True
         if form.website.data:  # the hidden field: a robot. Answer as if it worked; record nothing.
+            if not count_against(REGISTRATION_LIMITS, "public_register"):
+                abort(429)
             return render_template("enrolments/public_registered.html", session=session, status="requested",
                                    position=None)
         try:
@@ -467,15 +470,20 @@ def public_register(session_id: int):
         except ServiceError as error:
             db.session.rollback()
             attach_service_error(form, error)
-            g.registration_counted = False
         else:
-            commit_keeping_loaded()  # the session's lock is released; the answer needs no row read again
-            return render_template("enrolments/public_registered.html", session=session,
-                                   status="duplicate" if registration.duplicate else registration.enrolment.status,
-                                   position=registration.position)
+            if count_against(REGISTRATION_LIMITS, "public_register"):
+                commit_keeping_loaded()  # the session's lock is released; the answer needs no row read again
+                return render_template(
+                    "enrolments/public_registered.html", session=session,
+                    status="duplicate" if registration.duplicate else registration.enrolment.status,
+                    position=registration.position)
+            db.session.rollback()  # nothing recorded, nobody e-mailed; what was typed stays in the form
+            form.form_errors.append(_("Trop de demandes d'inscription depuis votre adresse en peu de temps : "
+                                      "celle-ci n'a pas été enregistrée. Réessayez dans quelques minutes."))
+            status = 429
     state, seats_left = registrations.public_offer(session)
     return render_template("enrolments/public_register.html", session=session, programme=programme, form=form,
-                           state=state, seats_left=seats_left)
+                           state=state, seats_left=seats_left), status
 
 
 # --- the trainee, through their personal link ---------------------------------------------------------
