@@ -257,3 +257,19 @@ def test_an_agreement_form_opened_before_the_funder_s_answer_cannot_undo_it(answ
     assert _stored(FundingAgreement, agreement_id, "status") == status
     assert _stored(FundingAgreement, agreement_id, "notes") != "Relancé par téléphone"
 
+
+def test_a_session_form_opened_before_a_half_day_change_cannot_rebuild_the_old_half_days(admin_client,
+                                                                                        other_admin_client):
+    _model, session, url, _field = _session()
+    session_id, url = session.id, url.format(id=session.id)
+    mine = edit_form(admin_client, url)  # Tuesday 5 to Friday 8 March 2030, 6 half-days
+    added = other_admin_client.post(f"/sessions/{session_id}/creneaux",
+                                    data={"date": "2030-03-20", "start_time": "09:30", "end_time": "12:30"})
+    assert added.status_code == 302
+
+    refused = admin_client.post(url, data=dict(mine, place="Salle du fond"))
+    assert refused.status_code == 409 and STALE in unescape(refused.get_data(as_text=True))
+    db.session.expire_all()
+    kept = db.session.get(TrainingSession, session_id)
+    assert len(kept.slots) == 7 and kept.end_at.date().isoformat() == "2030-03-20" and kept.place != "Salle du fond"
+

@@ -326,10 +326,11 @@ def _check_trainers_free(session: TrainingSession, trainers) -> None:
 # --- slots ---------------------------------------------------------------------------------------
 
 def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slot:
+    enrolment_service.lock_session(session.id)  # one change of the timetable at a time (see _half_days_changed)
     slot = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, slot)
     session.slots.append(slot)
-    _fit_dates_to_slots(session)
+    _half_days_changed(session)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_added", details={"slot": _describe(slot)})
@@ -337,13 +338,13 @@ def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slo
 
 
 def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
-    session = slot.session
+    session = enrolment_service.lock_session(slot.session_id)
     before = _describe(slot)
     _check_not_started_slot(slot)
     candidate = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, candidate, ignore=slot)
     slot.date, slot.start_time, slot.end_time = day, start, end
-    _fit_dates_to_slots(session)
+    _half_days_changed(session)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_changed", details={"before": before, "after": _describe(slot)})
@@ -351,20 +352,23 @@ def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
 
 
 def delete_slot(slot: Slot) -> None:
-    session = slot.session
+    session = enrolment_service.lock_session(slot.session_id)
     _check_not_started_slot(slot)
     if len(session.slots) <= 1:
         raise ServiceError(_("Une session garde au moins une demi-journée."))
     audit.record(session, "slot_removed", details={"slot": _describe(slot)})
     session.slots.remove(slot)
-    _fit_dates_to_slots(session)
+    _half_days_changed(session)
 
 
-def _fit_dates_to_slots(session: TrainingSession) -> None:
+def _half_days_changed(session: TrainingSession) -> None:
     """Once its half-days are edited one by one, a session runs from the first one's start to the last one's
-    end: the convocations, the public pages, the certificates and the enrolment window read these dates."""
+    end: the convocations, the public pages, the certificates and the enrolment window read these dates. The
+    session's edit version moves (services/edit_versions, under the session's row lock taken by the caller):
+    a session form opened before holds the old dates, and saving it would rebuild the old half-days."""
     slots = sorted(session.slots, key=lambda slot: slot.starts_at)
     session.start_at, session.end_at = slots[0].starts_at, slots[-1].ends_at
+    session.version += 1
 
 
 def _check_not_started_slot(slot: Slot) -> None:
