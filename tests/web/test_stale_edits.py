@@ -273,3 +273,19 @@ def test_a_session_form_opened_before_a_half_day_change_cannot_rebuild_the_old_h
     kept = db.session.get(TrainingSession, session_id)
     assert len(kept.slots) == 7 and kept.end_at.date().isoformat() == "2030-03-20" and kept.place != "Salle du fond"
 
+
+def test_an_employer_form_opened_before_a_registration_gave_its_siret_cannot_blank_it(admin_client, client):
+    from tests.web.test_public_registration import registration
+
+    employer = factories.make_employer(name="CCAS de Rennes", siret="")
+    employer_id, url = employer.id, f"/financement/structures/{employer.id}"
+    mine = edit_form(admin_client, url)
+    session = factories.make_session()
+    registered = client.post(f"/formations/sessions/{session.id}/inscription", data=registration(
+        employer_name="CCAS de Rennes", employer_siret="783 245 210 00001"))
+    assert registered.status_code == 200 and _stored(Employer, employer_id, "siret") == "78324521000001"
+
+    refused = admin_client.post(url, data=dict(mine, contact_name="Claire"))
+    assert refused.status_code == 409
+    assert _stored(Employer, employer_id, "siret") == "78324521000001"
+

@@ -134,6 +134,7 @@ def find_or_create_employer(name: str, siret: str) -> Employer | None:
         db.session.add(employer)
     elif siret and not employer.siret:
         employer.siret = siret
+        employer.version += 1  # an employer form opened before must not blank it (services/edit_versions)
     return employer
 
 
