@@ -129,6 +129,19 @@ def test_a_stored_dossier_changed_on_disk_is_refused(admin_client):
     assert "ne correspond plus à son empreinte" in page_text(response)
 
 
+def test_a_stored_dossier_gone_from_the_server_is_reported_in_french(admin_client):
+    import os
+
+    funder, session, _enrolments, _trainer = _course_data()
+    claim = factories.make_claim(funder, session, status="sent")
+    admin_client.get(f"/financement/demandes/{claim.id}/dossier.zip")
+    db.session.refresh(claim)
+    os.remove(storage.absolute(claim.dossier_path))
+    response = admin_client.get(f"/financement/demandes/{claim.id}/dossier.zip", follow_redirects=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "est introuvable sur le serveur" in page_text(response)
+
+
 def _course_data():
     """The bundle tests' course (tests/web/test_funding_bundle.py), certificates issued."""
     from tests.web.test_funding_bundle import issue_certificates

@@ -754,11 +754,17 @@ def bundle_bytes(claim: FundingClaim) -> bytes:
     if claim.status == ClaimStatus.DRAFT:
         return _build_bundle(claim)
     if not claim.dossier_path:
-        return _store_bundle(claim)
+        _lock(claim)  # two first downloads at once: the second waits, then reads the one the first stored
+        if not claim.dossier_path:
+            return _store_bundle(claim)
     import hashlib
 
     from training_app.documents import storage
-    content = storage.read(claim.dossier_path)
+    try:
+        content = storage.read(claim.dossier_path)
+    except OSError:
+        raise ServiceError(_("Le dossier enregistré de la demande n° %(number)s est introuvable sur le serveur : "
+                             "restaurez-le depuis la sauvegarde.", number=claim.number)) from None
     if hashlib.sha256(content).hexdigest() != claim.dossier_sha256:
         raise ServiceError(_("Le dossier enregistré de la demande n° %(number)s ne correspond plus à son empreinte "
                              "(SHA-256) : le fichier a été modifié sur le serveur.", number=claim.number))
