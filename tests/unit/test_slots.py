@@ -73,6 +73,19 @@ def test_the_session_runs_from_its_first_half_day_to_its_last():
     assert session.planned_minutes == 17 * 60
 
 
+def test_no_half_day_is_added_to_a_session_that_is_over():
+    session = factories.make_session()  # Tue 5 Mar 14:00 to Fri 8 Mar 2030 12:30
+    with frozen_at(datetime(2030, 3, 9, 10)), pytest.raises(ServiceError, match="Cette session est terminée"):
+        session_service.add_slot(session, date(2030, 3, 20), t("09:30"), t("12:30"))
+    db.session.rollback()
+    session.status = "completed"  # marked completed by the office before its last day
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 8, 9, 0)), pytest.raises(ServiceError, match="Cette session est terminée"):
+        session_service.add_slot(session, date(2030, 3, 20), t("09:30"), t("12:30"))
+    db.session.rollback()
+    assert len(session.slots) == 6 and session.end_at == datetime(2030, 3, 8, 12, 30)
+
+
 def test_slot_in_the_past_or_overlapping_is_refused():
     session = factories.make_session()
     with frozen_at(datetime(2030, 1, 1)):

@@ -327,6 +327,9 @@ def _check_trainers_free(session: TrainingSession, trainers) -> None:
 
 def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slot:
     enrolment_service.lock_session(session.id)  # one change of the timetable at a time (see _half_days_changed)
+    if is_over(session):  # its certificates, claims and results say when it ended
+        raise ServiceError(_("Cette session est terminée : programmez la suite (un retour d'expérience, par "
+                             "exemple) comme une nouvelle session."), "date")
     slot = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, slot)
     session.slots.append(slot)
