@@ -4,6 +4,9 @@ Every state change of an agreement or a claim goes through this module and write
 audit entry. The claim's figures come from services/claim_calculation.py (pure) fed with
 the attendance figures of services/funding_sources.py.
 """
+import hashlib
+import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -14,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
 from training_app.clock import local_now, to_local, utcnow
+from training_app.documents import storage
 from training_app.extensions import db
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus, Employer, Enrolment,
@@ -757,9 +761,6 @@ def bundle_bytes(claim: FundingClaim) -> bytes:
         _lock(claim)  # two first downloads at once: the second waits, then reads the one the first stored
         if not claim.dossier_path:
             return _store_bundle(claim)
-    import hashlib
-
-    from training_app.documents import storage
     try:
         content = storage.read(claim.dossier_path)
     except OSError:
@@ -773,9 +774,6 @@ def bundle_bytes(claim: FundingClaim) -> bytes:
 
 def _store_bundle(claim: FundingClaim) -> bytes:
     """Build the dossier and store it (documents/storage) with its SHA-256: from now on it is the one sent."""
-    import hashlib
-
-    from training_app.documents import storage
     content = _build_bundle(claim)
     claim.dossier_path = storage.save(f"funding_claims/{claim.number[:4]}", f"{file_stem(claim)}.zip", content)
     claim.dossier_sha256 = hashlib.sha256(content).hexdigest()
@@ -785,9 +783,6 @@ def _store_bundle(claim: FundingClaim) -> bytes:
 def _build_bundle(claim: FundingClaim) -> bytes:
     """The .zip sent to the funder: workbook, invoice, each trainee's certificat de réalisation and
     the attendance sheets of the claimed sessions."""
-    import io
-    import zipfile
-
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{file_stem(claim)}.xlsx", workbook_bytes(claim))
