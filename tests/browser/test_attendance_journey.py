@@ -57,9 +57,10 @@ def test_trainer_takes_attendance_on_the_tablet(page):
     assert page.get_by_test_id("row").count() == 3
 
     for name in ("Awa Diallo", "Julien Le Bihan"):
+        page.wait_for_load_state()  # the sheet's script is bound to the buttons (a click before would be lost)
         row(page, name).get_by_role("button", name="Faire signer").click()
         dialog = page.locator("#pad-dialog")
-        assert name in dialog.inner_text()
+        expect(dialog).to_contain_text(name)
         draw(page, "pad-stagiaire")
         dialog.get_by_role("button", name="Valider la signature").click()
         assert f"Signature de {name} enregistrée." in page.get_by_role("status").first.inner_text()
@@ -74,6 +75,7 @@ def test_trainer_takes_attendance_on_the_tablet(page):
     row(page, "Sophie Renaud").get_by_role("button", name="Enregistrer le statut").click()
     assert "Statut de Sophie Renaud enregistré." in page.get_by_role("status").first.inner_text()
 
+    page.wait_for_load_state()  # the pad's script checks the signature before the form leaves
     pad_error = page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.")
     expect(pad_error).to_be_hidden()  # no reproach before anyone has tried
     page.get_by_role("button", name="Signer et clore la feuille").click()  # an empty pad is refused
