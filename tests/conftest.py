@@ -181,10 +181,20 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
+def _new_page(browser, live_server):
+    """A page in a browser context of its own (its own cookies: another person), on the live server."""
     context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR")
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
+    yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    yield from _new_page(browser, live_server)
+
+
+@pytest.fixture
+def second_page(browser, live_server):
+    """Another person's browser: a second administrator, or a visitor never signed in."""
+    yield from _new_page(browser, live_server)

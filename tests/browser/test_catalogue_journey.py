@@ -22,12 +22,9 @@ OBJECTIVES = ["Identifier les personnes concernées et leurs intérêts",
 
 
 @pytest.fixture
-def visitor(browser, live_server):
+def visitor(second_page):
     """A second browser, never signed in: the public."""
-    context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR")
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+    return second_page
 
 
 def _public_titles(page):

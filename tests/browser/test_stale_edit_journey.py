@@ -11,15 +11,6 @@ from training_app.models import Programme
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def second_page(browser, live_server):
-    """The other administrator's browser."""
-    context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR")
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
-
-
 def _stored(programme_id):
     db.session.expire_all()
     return db.session.get(Programme, programme_id)
