@@ -107,3 +107,41 @@ def test_a_double_click_on_send_sends_the_claim_once(app):
     sent = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "sent")).all()
     assert len(sent) == 1
 
+
+
+def _sent_claim_id() -> int:
+    from tests.unit.test_claim_certificates import funded_course, new_claim
+    claim = new_claim(funded_course())
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        funding_service.send(claim, datetime(2019, 1, 10).date())
+    db.session.commit()
+    claim_id = claim.id
+    db.session.remove()
+    return claim_id
+
+
+def _pay(claim_id, cents, payments_seen):
+    def pay():
+        with frozen_at(datetime(2019, 3, 1, 10)):
+            return funding_service.record_payment(db.session.get(FundingClaim, claim_id), cents,
+                                                  datetime(2019, 2, 15).date(), payments_seen=payments_seen)
+    return pay
+
+
+def test_a_double_click_on_record_payment_records_it_once(app):
+    claim_id = _sent_claim_id()
+    results, errors = factories.run_together(app, _pay(claim_id, 10000, 0), _pay(claim_id, 10000, 0))
+    assert errors == []
+    assert sum(isinstance(r, ServiceError) and "vient d'être enregistré" in r.message for r in results) == 1
+    claim = db.session.get(FundingClaim, claim_id)
+    assert (len(claim.payments), claim.paid_cents) == (1, 10000)
+
+
+def test_two_payments_recorded_at_once_add_up(app):
+    """Two different payments (the claim's state is read under its lock: no update of paid_cents is lost)."""
+    claim_id = _sent_claim_id()
+    results, errors = factories.run_together(app, _pay(claim_id, 10000, None), _pay(claim_id, 2500, None))
+    assert errors == [] and not any(isinstance(r, ServiceError) for r in results)
+    claim = db.session.get(FundingClaim, claim_id)
+    assert sorted(p.amount_cents for p in claim.payments) == [2500, 10000]
+    assert claim.paid_cents == 12500

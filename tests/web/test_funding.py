@@ -389,6 +389,34 @@ def test_claim_states_partial_payment_overpayment_and_dashboard(admin_client, wo
     assert claim.payments[-1].overpayment_cents == 500
 
 
+def payments_seen(page) -> str:
+    return re.search(r'name="payments_seen" type="hidden" value="(\d+)"', text(page)).group(1)
+
+
+def test_the_same_payment_form_sent_twice_records_one_payment(admin_client, world, sources):
+    """A double click (or a colleague's entry in between): the form says how many payments the page showed;
+    the second sending is refused and shows the list, and sent again from there it is another payment."""
+    claim = make_sent_claim(world, sources)
+    url = f"/financement/demandes/{claim.id}/paiements"
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        typed = {"received_on": "2019-02-15", "amount": "300",
+                 "payments_seen": payments_seen(admin_client.get(f"/financement/demandes/{claim.id}"))}
+        assert typed["payments_seen"] == "0"
+        assert admin_client.post(url, data=typed).status_code == 302
+        again = admin_client.post(url, data=typed)
+        assert again.status_code == 422
+        assert "Un paiement vient d'être enregistré sur cette demande" in text(again)
+        assert re.search(r'name="amount"[^>]*value="300', text(again))  # what was typed is kept
+        assert payments_seen(again) == "1"
+        db.session.expire_all()
+        assert [p.amount_cents for p in db.session.get(FundingClaim, claim.id).payments] == [30000]
+        confirmed = admin_client.post(url, data={**typed, "payments_seen": payments_seen(again)})
+        assert confirmed.status_code == 302
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert [p.amount_cents for p in claim.payments] == [30000, 30000] and claim.paid_cents == 60000
+
+
 def test_payment_and_rejection_bad_input(admin_client, world, sources):
     claim = make_sent_claim(world, sources)
     with frozen_at(datetime(2019, 3, 1, 10)):

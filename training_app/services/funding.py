@@ -636,9 +636,20 @@ def changes_since_sent(claim: FundingClaim) -> list[dict]:
     return claim_calculation.hours_changes(claim.snapshot.get("lines", []), sheet_minutes, certificates)
 
 
-def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: date, note: str = "") -> str | None:
+def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: date, note: str = "",
+                   payments_seen: int | None = None) -> str | None:
     """Money received. A partial payment leaves a balance; a payment above it is recorded with a
-    warning (returned)."""
+    warning (returned).
+
+    Payments are recorded one at a time under the claim's row lock, so that two of them add up.
+    `payments_seen` is the number of payments the office's form showed: if one has been recorded since
+    (the same form sent twice by a double click, or a colleague's entry), this one is refused and the
+    page shows the list; sent again from there, it is recorded."""
+    _lock(claim)
+    if payments_seen is not None and payments_seen != _payment_count(claim):
+        raise ServiceError(_("Un paiement vient d'être enregistré sur cette demande pendant votre saisie : "
+                             "vérifiez la liste des paiements. S'il s'agit bien d'un autre versement, "
+                             "enregistrez-le à nouveau."))
     if claim.status not in (*OPEN_CLAIM_STATUSES, ClaimStatus.PAID):
         raise ServiceError(_("On enregistre un paiement sur une demande envoyée."))
     if amount_cents is None or amount_cents <= 0:
@@ -663,6 +674,11 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
                  details={"amount_cents": amount_cents, "received_on": received_on.isoformat(),
                           "overpayment_cents": overpayment})
     return warning
+
+
+def _payment_count(claim: FundingClaim) -> int:
+    """The payments recorded on the claim, counted in the database (not from a collection loaded earlier)."""
+    return db.session.scalar(select(func.count(ClaimPayment.id)).where(ClaimPayment.claim_id == claim.id))
 
 
 def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:

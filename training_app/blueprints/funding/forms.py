@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
@@ -95,6 +95,10 @@ class PaymentForm(FlaskForm):
     received_on = FrenchDateField(_l("Date de réception"), validators=[InputRequired(message=DATE_MSG)])
     amount = euros_field(_l("Montant reçu (€)"), required=True)
     note = StringField(_l("Remarque (référence du virement…)"), validators=[Length(max=300)])
+    payments_seen = HiddenField()  # how many payments the page showed: a second click is not a second payment
+
+    def seen(self) -> int | None:
+        return int(self.payments_seen.data) if (self.payments_seen.data or "").isdigit() else None
 
 
 class RejectForm(FlaskForm):

@@ -360,8 +360,7 @@ def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, stat
         problems=funding_service.preflight(claim) if claim.status == "draft" else [],
         changes=funding_service.changes_since_sent(claim),
         send_form=send_form or SendForm(formdata=None, sent_on=today),
-        payment_form=payment_form or PaymentForm(formdata=None, received_on=today,
-                                                 amount=from_cents(max(0, claim.balance_cents)) or None),
+        payment_form=_payment_form(claim, payment_form, today),
         reject_form=reject_form or RejectForm(formdata=None, rejected_on=today),
         history=audit.history(claim), overdue=funding_service.is_overdue(claim)), status
 
@@ -373,6 +372,15 @@ def claim_refresh(claim_id: int):
     committed_or_flashed(lambda: funding_service.refresh(claim),
                          _("Montants recalculés à partir des accords et des feuilles d'émargement."))
     return redirect(url_for("funding.claim_detail", claim_id=claim_id))
+
+
+def _payment_form(claim, form, today):
+    """The payment form as typed (after a refusal) or filled with the balance; either way it carries the
+    number of payments the page now lists."""
+    form = form or PaymentForm(formdata=None, received_on=today,
+                               amount=from_cents(max(0, claim.balance_cents)) or None)
+    form.payments_seen.data = str(len(claim.payments))
+    return form
 
 
 @bp.route("/demandes/<int:claim_id>/envoyer", methods=["POST"])
@@ -393,7 +401,8 @@ def claim_payment(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
     form = PaymentForm()
     done = _submit(form, lambda: funding_service.record_payment(claim, to_cents(form.amount.data),
-                                                                form.received_on.data, form.note.data or ""),
+                                                                form.received_on.data, form.note.data or "",
+                                                                form.seen()),
                    lambda warning: (warning, "warning") if warning else _("Paiement enregistré."),
                    url_for("funding.claim_detail", claim_id=claim_id))
     return done or _claim_page(claim, payment_form=form, status=422)
