@@ -48,7 +48,7 @@ def test_half_days_after_the_withdrawal_are_unjustified_absence():
     assert attendance.totals_for_session(session)[julien.id] == expected
     assert attendance.totals_for(awa) == AttendanceTotals(21 * 60, 21 * 60, 0, 0)
     factories.make_agreement(session, [awa, julien], funder=funder, hourly_rate_cents=1500)
-    line = next(l for l in factories.make_claim(funder, session).snapshot["lines"] if l["enrolment_id"] == julien.id)
+    line = next(row for row in factories.make_claim(funder, session).snapshot["lines"] if row["enrolment_id"] == julien.id)
     assert (line["planned_minutes"], line["attended_minutes"], line["absent_justified_minutes"],
             line["absent_unjustified_minutes"], line["pedagogical_cents"]) == (1260, 420, 0, 840, 7 * 1500)
 
