@@ -1,8 +1,10 @@
 """Questionnaires through the web: administrators build and attach them, trainees answer through their
 personal link, staff read the results and export them; bad input gets French messages."""
 import io
+import re
 from datetime import datetime, timedelta
 
+import pytest
 from openpyxl import load_workbook
 
 from tests import factories
@@ -11,6 +13,7 @@ from training_app.extensions import db
 from training_app.models import (Question, Questionnaire, Survey, SurveyParticipation, SurveyPendingAnswers,
                                  SurveyResponse)
 from training_app.services import surveys as survey_service
+from training_app.services.surveys import QuestionData
 
 OPEN = datetime(2030, 3, 10, 12, 0)  # inside the factory survey's window (8 to 22 March 2030)
 CLOSED = datetime(2030, 3, 23, 9, 0)  # the morning after it closed: anonymous results show from then on
@@ -237,12 +240,12 @@ def test_answers_sent_while_the_office_changed_the_objectives_lead_to_the_new_qu
     programme_id, survey_id = session.programme_id, survey.id
     real_submit = survey_service.submit
 
-    def office_saves_first(*args):
+    def office_saves_first(*args, **kwargs):
         def save(_):
             programme_service.save_programme(db.session.get(Programme, programme_id), {}, ["Conduire une délégation"])
             db.session.commit()
         assert _run_together(app, 1, save) == []
-        return real_submit(*args)
+        return real_submit(*args, **kwargs)
 
     monkeypatch.setattr(survey_service, "submit", office_saves_first)
     with frozen_at(OPEN):
@@ -253,6 +256,35 @@ def test_answers_sent_while_the_office_changed_the_objectives_lead_to_the_new_qu
     assert "« Conduire une délégation »" in page and "Préparer une négociation" not in page
     assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
     assert db.session.get(Survey, survey_id).questionnaire.lineage_id == survey.questionnaire.lineage_id
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_answers_to_a_version_replaced_since_the_page_was_opened_are_not_recorded(client, required):
+    """The trainee opens the questionnaire; the office makes a new version (the session's survey moves to it)
+    before they send: their answers were to the old questions. Nothing is recorded (not even an empty answer
+    when every question is optional, which would close the questionnaire to them) and they are shown the new
+    questions with a message."""
+    questionnaire = factories.make_questionnaire(
+        [QuestionData("rating", "Note ?", required=required), QuestionData("free_text", "Un commentaire ?", required=False)],
+        anonymous=False)
+    answered, opened = (factories.make_survey(factories.make_session(), questionnaire) for _ in range(2))
+    factories.answer_survey(answered, factories.make_enrolment(answered.session).trainee, {1: "4"})
+    trainee = factories.make_enrolment(opened.session).trainee
+    path = _answer_url(opened, trainee)
+    old_ids = [q.id for q in questionnaire.questions]
+    with frozen_at(OPEN):
+        shown = re.search(r'name="questionnaire" type="hidden" value="(\d+)"', _text(client.get(path))).group(1)
+        assert shown == str(questionnaire.id)
+        survey_service.new_version(questionnaire)
+        db.session.commit()
+        response = client.post(path, data={"questionnaire": shown, f"q{old_ids[0]}": "5",
+                                           f"q{old_ids[1]}": "Texte soigneusement rédigé"})
+        assert response.status_code == 302
+        page = _text(client.get(response.headers["Location"]))
+    assert "L'organisme vient de mettre à jour ce questionnaire" in page and "Vous avez répondu" not in page
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id)).where(
+        SurveyParticipation.trainee_id == trainee.id)) == 0
+    assert db.session.get(Survey, opened.id).questionnaire_id != questionnaire.id
 
 
 # --- results ---------------------------------------------------------------------------------------

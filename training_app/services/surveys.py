@@ -727,7 +727,8 @@ def validate_answers(questions: list[Question], raw: dict) -> dict[int, dict]:
     return values
 
 
-def submit(survey: Survey, trainee: Trainee, raw: dict) -> SurveyParticipation:
+def submit(survey: Survey, trainee: Trainee, raw: dict, asked_questionnaire_id: int | None = None
+           ) -> SurveyParticipation:
     """Record a trainee's answers: `raw` maps question ids to the submitted values.
 
     Anonymous: the answers wait, naming nobody, in a pending row that `release_pending()` turns into a
@@ -738,8 +739,10 @@ def submit(survey: Survey, trainee: Trainee, raw: dict) -> SurveyParticipation:
     happen one after the other: a realignment (`_realign`) waiting for the lock then sees this answer and
     leaves the survey alone; one that went first makes this answer refused (QuestionnaireChanged), never
     stored against questions the survey no longer asks. A window changed meanwhile is seen too.
+    `asked_questionnaire_id` is the version the trainee's page showed (the answer form says it), when the
+    change came before this request.
     """
-    questionnaire_id = survey.questionnaire_id
+    questionnaire_id = asked_questionnaire_id or survey.questionnaire_id
     try:
         db.session.refresh(survey, with_for_update={"read": True})
     except InvalidRequestError:  # removed from the session meanwhile (only possible before any answer)

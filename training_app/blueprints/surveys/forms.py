@@ -2,7 +2,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField,
+from wtforms import (BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField,
                      TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -85,11 +85,16 @@ class ProgrammeResultsForm(FlaskForm):
     end = FrenchDateField(_l("au"), validators=[Optional()])
 
 
-def answer_form(questions):
+def answer_form(questions, questionnaire_id: int):
     """A form with one field per question, named q<id>. The service checks the answers
-    (in French, all at once); the fields only carry the values and their errors."""
+    (in French, all at once); the fields only carry the values and their errors. It also carries the
+    questionnaire (version) its page showed: answers to another version's questions are not answers."""
     class AnswerForm(FlaskForm):
-        pass
+        questionnaire = HiddenField(default=str(questionnaire_id))
+
+        def asked_questionnaire_id(self) -> int | None:
+            value = self.questionnaire.data or ""
+            return int(value) if value.isdigit() and len(value) < 19 else None
 
     for question in questions:
         name = f"q{question.id}"
