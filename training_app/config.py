@@ -92,6 +92,9 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # A form's CSRF token lasts as long as the browser's session (to which it is bound), not one hour: a
+    # trainee who leaves the follow-up questionnaire half-filled and comes back in the evening keeps their answers.
+    WTF_CSRF_TIME_LIMIT = None
     REMEMBER_COOKIE_HTTPONLY = True
     SESSIONS_PER_PAGE = 20
     CLAIMS_PER_PAGE = 50
