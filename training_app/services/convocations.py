@@ -75,8 +75,9 @@ def day_by_day(session: TrainingSession) -> list[dict]:
     return days
 
 
-def context(enrolment: Enrolment) -> dict:
-    """Plain data for the template (never ORM objects)."""
+def context(enrolment: Enrolment, *, for_office: bool = False) -> dict:
+    """Plain data for the template (never ORM objects). `for_office`: the office's preview, whose personal
+    link is shown as the outbox shows it (mail.shown_to_staff)."""
     session, trainee = enrolment.session, enrolment.trainee
     programme = session.programme
     organisation = Organisation.get()
@@ -106,14 +107,14 @@ def context(enrolment: Enrolment) -> dict:
                                       or contact),
         "what_to_bring": Listing(own.what_to_bring or default_what_to_bring()),
         "absence_procedure": Listing(own.absence_procedure or default_absence_procedure(organisation)),
-        "personal_link": personal_url(trainee),
+        "personal_link": mail.shown_to_staff(personal_url(trainee)) if for_office else personal_url(trainee),
         "issued_place": organisation.city or "—",
         "issued_on": date_fr(local_now().date(), "d MMMM y"),
     }
 
 
-def render(enrolment: Enrolment) -> bytes:
-    return word.render(word.template_path(TEMPLATE), context(enrolment))
+def render(enrolment: Enrolment, *, for_office: bool = False) -> bytes:
+    return word.render(word.template_path(TEMPLATE), context(enrolment, for_office=for_office))
 
 
 def filename(enrolment: Enrolment) -> str:

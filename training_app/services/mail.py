@@ -152,10 +152,16 @@ def mask_links(text: str) -> str:
     return _SECRET_LINKS.sub(lambda found: found.group(1) + _("[masqué]"), text)
 
 
+def shown_to_staff(text: str) -> str:
+    """What the office is shown of a text that holds recipients' links (a message in the outbox, a
+    convocation's preview): with MAIL_SERVER, the links are the recipients' own (an administrator must not
+    sign or sign in as them); without, nothing leaves and the office hands the messages over itself."""
+    return mask_links(text) if current_app.config.get("MAIL_SERVER") else text
+
+
 def shown_body(record: OutgoingMail) -> str:
-    """What the outbox page shows of a message: with MAIL_SERVER, the links are the recipients' own (an
-    administrator must not sign or sign in as them); without, nothing leaves and the page is the mailbox."""
-    return mask_links(record.body) if current_app.config.get("MAIL_SERVER") else record.body
+    """What the outbox page shows of a message (shown_to_staff)."""
+    return shown_to_staff(record.body)
 
 
 def outbox(limit: int = 200) -> list[OutgoingMail]:

@@ -311,7 +311,7 @@ def convocation_send(enrolment_id: int):
 @access(ADMIN)
 def convocation_preview(enrolment_id: int):
     enrolment = _load_enrolment(enrolment_id)
-    content = convocations.render(enrolment)
+    content = convocations.render(enrolment, for_office=True)
     return send_file(io.BytesIO(content), mimetype=DOCX, as_attachment=True,
                      download_name=convocations.filename(enrolment))
 
