@@ -263,7 +263,7 @@ def test_a_person_with_kept_records_keeps_them_unchanged_and_loses_the_rest(outb
     # Her old personal links no longer open.
     with pytest.raises(trainee_links.LinkError) as refused:
         trainee_links.trainee_from_token(old_link)
-    assert refused.value.reason == "revoked"
+    assert refused.value.reason == "erased"
     # One audit entry, without the erased data; no trace of her address or phone left in the audit trail.
     [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "personal_data_erased")).all()
     assert (entry.entity_type, entry.entity_id, entry.actor_id, entry.reason) == (

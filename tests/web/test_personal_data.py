@@ -109,7 +109,11 @@ def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbo
     assert 'name="email"' not in admin_client.get(_page(enrolment)).get_data(as_text=True)
     detail = _text(admin_client.get(f"/inscriptions/{enrolment.id}"))
     assert "Données effacées le" in detail and email not in detail and "06 12 34 56 78" not in detail
-    assert app.test_client().get(link).status_code == 403
+    old_link = app.test_client().get(link)
+    assert old_link.status_code == 403
+    assert "Les données personnelles liées à ce lien ont été effacées" in _text(old_link)
+    assert "Un nouveau lien a alors été envoyé" not in _text(old_link)  # nothing is sent to an erased person
+    assert "Recevoir un nouveau lien" not in _text(old_link)
     [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "personal_data_erased")).all()
     assert (entry.reason, entry.actor_label) == ("Demande écrite du 2 mars", "Alice Admin")
     # The form is gone; a second erasure is refused.

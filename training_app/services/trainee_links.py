@@ -48,7 +48,8 @@ class LinkError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         # "expired"; "invalid" (incomplete or altered); "revoked" (by an administrator, or a new e-mail address);
-        # "unknown" (well signed, but its trainee is not in the database)
+        # "unknown" (well signed, but its trainee is not in the database); "erased" (their personal data was
+        # erased, services/personal_data.py: no new link can be sent)
         self.reason = reason
 
 
@@ -67,6 +68,8 @@ def trainee_from_token(token: str) -> Trainee:
         raise LinkError("unknown")
     if "c" not in data and _signed_before_created(signed_at, trainee):
         raise LinkError("unknown")  # a link issued before "c" existed, to someone deleted whose id was given again
+    if trainee.erased_at is not None:
+        raise LinkError("erased")
     if trainee.link_version != data.get("v"):
         raise LinkError("revoked")
     return trainee
