@@ -1,5 +1,6 @@
 """Certificates through the web: issuing, downloads, the .zip, e-mail, trainees, templates, verification, CLI."""
 import io
+import re
 import zipfile
 
 from tests import factories
@@ -141,6 +142,32 @@ def test_a_trainee_downloads_their_own_current_documents_only(client):
     assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                               certificate_id=mine["attestation"].id)).status_code == 404
     assert client.get(f"/moi/not-a-token/attestations/{mine['attestation'].id}").status_code == 403
+
+
+def test_a_missing_or_altered_stored_file_is_explained_not_a_500(admin_client, client, outbox):
+    """The stored file is the document as issued (its SHA-256 is kept): gone or changed on the server, every way
+    to it says so in French (staff: which document, what to do; the trainee: to tell the office)."""
+    import os
+    course = completed_course()
+    _issue(course)
+    awa = course.enrolments[0]
+    docs = certificate_service.current_documents(awa)
+    os.remove(storage.absolute(docs["realisation"].storage_path))
+    with open(storage.absolute(docs["attestation"].storage_path), "ab") as altered:
+        altered.write(b"!")
+    session_page = f"/sessions/{course.session.id}"
+    for doc, problem in ((docs["realisation"], "est introuvable sur le serveur"),
+                         (docs["attestation"], "ne correspond plus à son empreinte")):
+        staff = admin_client.get(f"{session_page}/attestations/{doc.id}/telecharger", follow_redirects=True)
+        assert staff.status_code == 200 and f"n° {doc.number} {problem}" in _text(staff)
+        trainee = client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
+                                                     certificate_id=doc.id), follow_redirects=True)
+        assert trainee.status_code == 200 and "Ce document est momentanément indisponible" in _text(trainee)
+    refused = re.compile(r"n° \S+ (est introuvable sur le serveur|ne correspond plus à son empreinte)")
+    archive = admin_client.get(f"{session_page}/attestations.zip", follow_redirects=True)
+    assert archive.status_code == 200 and refused.search(_text(archive))
+    sent = admin_client.post(f"{session_page}/attestations/inscription/{awa.id}/envoyer", follow_redirects=True)
+    assert sent.status_code == 200 and refused.search(_text(sent)) and outbox == []
 
 
 def test_the_verification_page_shows_only_what_is_needed(client):

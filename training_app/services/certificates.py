@@ -701,7 +701,17 @@ def sessions_awaiting_certificates(limit: int = 5) -> list[TrainingSession]:
 
 
 def document_bytes(doc: IssuedCertificate) -> bytes:
-    return storage.read(doc.storage_path)
+    """The stored file, as issued: refused in French when it is missing or no longer matches its SHA-256."""
+    label = KIND_LABELS.get(doc.kind, doc.kind)
+    try:
+        content = storage.read(doc.storage_path)
+    except OSError:
+        raise ServiceError(_("Le fichier du document « %(label)s » n° %(number)s est introuvable sur le serveur : "
+                             "restaurez-le depuis la sauvegarde.", label=label, number=doc.number)) from None
+    if hashlib.sha256(content).hexdigest() != doc.sha256:
+        raise ServiceError(_("Le fichier du document « %(label)s » n° %(number)s ne correspond plus à son empreinte "
+                             "(SHA-256) : il a été modifié sur le serveur.", label=label, number=doc.number))
+    return content
 
 
 def session_zip(session: TrainingSession) -> bytes:

@@ -1,6 +1,6 @@
 """Certificates: issue, download (one, or a session's .zip), e-mail, trainees' downloads, templates,
 and the public verification page."""
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -124,7 +124,11 @@ def download(session_id: int, certificate_id: int):
     doc = db.get_or_404(IssuedCertificate, certificate_id)
     if doc.enrolment.session_id != session.id:
         abort(404)
-    return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
+    try:
+        return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return _back(session_id)
 
 
 @bp.route("/sessions/<int:session_id>/attestations.zip")
@@ -224,7 +228,12 @@ def trainee_download(certificate_id: int):
     doc = certificate_service.trainee_document(g.trainee, certificate_id)
     if doc is None:
         abort(404)
-    return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
+    try:
+        return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
+    except ServiceError:
+        flash(_("Ce document est momentanément indisponible : signalez-le à l'équipe de formation."), "warning")
+        current_app.logger.error("certificate %s: stored file missing or altered", doc.number)
+        return redirect(url_for("trainee.home", token=g.trainee_token))
 
 
 # --- public verification -----------------------------------------------------------------------------
