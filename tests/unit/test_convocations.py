@@ -89,8 +89,13 @@ def test_sending_to_all_confirmed_records_each_sending_and_mails_after_commit(co
                                                             datetime(2030, 2, 19, 9, 0))  # 10:00 in Paris is 9:00 UTC
     assert seated[0].trainee.last_name.upper() in _text(storage.read(record.document_path))
 
-    assert convocations.send_all(convoked_session, only_new=True, actor=admin) == []
-    assert len(convocations.send_all(convoked_session, actor=admin)) == 2
+    with frozen_at(datetime(2030, 2, 19, 10, 1)):
+        assert convocations.send_all(convoked_session, only_new=True, actor=admin) == []
+        with pytest.raises(ServiceError, match="vient de lui être envoyée"):  # "send to all" clicked twice
+            convocations.send_all(convoked_session, actor=admin)
+        db.session.rollback()
+    with frozen_at(datetime(2030, 2, 19, 10, 5)):  # sent to all again on purpose
+        assert len(convocations.send_all(convoked_session, actor=admin)) == 2
 
 
 def test_a_rolled_back_sending_sends_nothing(convoked_session, outbox):

@@ -8,7 +8,7 @@ from tests import factories
 from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import ConvocationSending, Survey, TrainingSession
+from training_app.models import ConvocationSending, Enrolment, Survey, TrainingSession
 from training_app.services import ServiceError, convocations
 from training_app.services import surveys as survey_service
 
@@ -42,6 +42,22 @@ def test_a_double_click_on_send_to_those_not_convoked_sends_each_convocation_onc
     assert errors == [] and sorted(results) == [0, 3]
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 3
     assert sorted(m.to[0] for m in outbox) == sorted(e.trainee.email for e in enrolments)
+
+
+@pytest.mark.postgres_only
+def test_a_double_click_on_one_trainee_s_convocation_sends_it_once(app, outbox):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    factories.make_organisation()
+    enrolment_id = factories.make_enrolment(factories.make_session()).id
+
+    def click():
+        return convocations.send_one(db.session.get(Enrolment, enrolment_id))
+
+    results, errors = factories.run_together(app, click, click)
+    assert errors == []
+    assert sum(isinstance(r, ServiceError) and "vient de lui être envoyée" in r.message for r in results) == 1
+    assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 1 and len(outbox) == 1
 
 
 def test_a_second_reminder_right_after_the_first_is_refused(outbox):

@@ -211,11 +211,15 @@ def test_convocations_are_sent_from_the_session_and_recorded(admin_client, outbo
     response = admin_client.post(f"/sessions/{session.id}/convocations",
                                  data={"message": "Bienvenue !", "what_to_bring": "", "absence_procedure": ""})
     assert response.status_code == 302
-    response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer", data={"only_new": "1"})
-    page = _page(admin_client.get(response.headers["Location"]))
-    assert "2 convocation(s) envoyée(s)." in page and seated[0].trainee.email in page
-    assert len(outbox) == 2 and outbox[0].body.startswith("Bonjour") and "Bienvenue !" in outbox[0].body
-    admin_client.post(f"/inscriptions/{seated[0].id}/convocation")
+    with frozen_at(datetime(2030, 2, 19, 10)):
+        response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer", data={"only_new": "1"})
+        page = _page(admin_client.get(response.headers["Location"]))
+        assert "2 convocation(s) envoyée(s)." in page and seated[0].trainee.email in page
+        assert len(outbox) == 2 and outbox[0].body.startswith("Bonjour") and "Bienvenue !" in outbox[0].body
+        again = _page(admin_client.post(f"/inscriptions/{seated[0].id}/convocation", follow_redirects=True))
+        assert "vient de lui être envoyée (à 10h00)" in again and len(outbox) == 2  # a double click
+    with frozen_at(datetime(2030, 2, 19, 10, 5)):  # sent again on purpose, a few minutes later
+        admin_client.post(f"/inscriptions/{seated[0].id}/convocation")
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 3
     page = _page(admin_client.get(f"/inscriptions/{seated[0].id}"))
     assert page.count("par e-mail à " + seated[0].trainee.email) == 2

@@ -7,13 +7,14 @@ import hashlib
 import json
 import re
 import unicodedata
+from datetime import timedelta
 from itertools import groupby
 
 from docxtpl import Listing
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload
 
-from training_app.clock import local_now
+from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage, word
 from training_app.extensions import db
 from training_app.formatting import date_fr, datetime_fr, hours, label, time_fr
@@ -25,6 +26,7 @@ from training_app.services.enrolments import lock_session
 from training_app.services.trainee_links import personal_url
 
 TEMPLATE = "convocation.docx"
+RESEND_GAP = timedelta(minutes=2)  # the same convocation to the same address this soon is a double click
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -166,16 +168,26 @@ def _check_sendable(enrolment: Enrolment) -> None:
                              "%(fields)s.", fields=", ".join(missing)))
 
 
+def send_one(enrolment: Enrolment, *, actor: User | None = None) -> ConvocationSending:
+    """The office's "send the convocation" to one trainee, under the session row lock (as send_all): a double
+    click waits for the first request, then finds its sending and is refused (RESEND_GAP)."""
+    lock_session(enrolment.session_id)
+    return send(enrolment, actor=actor)
+
+
 def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> ConvocationSending:
-    """Render the convocation, keep it, record the sending and queue the e-mail (sent after commit)."""
+    """Render the convocation, keep it, record the sending and queue the e-mail (sent after commit).
+    The same convocation (same half-days and place) to the same address within RESEND_GAP is refused."""
     _check_sendable(enrolment)
     session, trainee = enrolment.session, enrolment.trainee
+    stated = fingerprint(session)
+    _check_not_just_sent(enrolment, stated)
     content = render(enrolment)
     name = filename(enrolment)
     path = storage.save(f"convocations/{session.id}", name, content)
     sending = ConvocationSending(enrolment=enrolment, sent_to=trainee.email, channel="email", actor=actor,
                                  actor_label=actor_label or (actor.name if actor else ""), document_path=path,
-                                 fingerprint=fingerprint(session))
+                                 fingerprint=stated)
     db.session.add(sending)
     own = texts(session)
     body = "\n\n".join(part for part in [
@@ -190,6 +202,18 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
     mail.queue(trainee.email, _("Convocation : %(title)s", title=session.title), body,
                attachments=[mail.Attachment(name, content, DOCX_MIMETYPE)], tag=f"convocation:{enrolment.id}")
     return sending
+
+
+def _check_not_just_sent(enrolment: Enrolment, stated: str) -> None:
+    last = db.session.execute(
+        db.select(ConvocationSending.sent_at, ConvocationSending.sent_to, ConvocationSending.fingerprint)
+        .where(ConvocationSending.enrolment_id == enrolment.id)
+        .order_by(ConvocationSending.sent_at.desc(), ConvocationSending.id.desc()).limit(1)).first()
+    if (last is not None and utcnow() - last.sent_at < RESEND_GAP and last.sent_to == enrolment.trainee.email
+            and last.fingerprint == stated):
+        raise ServiceError(_("La convocation de %(name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
+                             "nouveau, attendez quelques minutes.", name=enrolment.trainee.full_name,
+                             time=time_fr(to_local(last.sent_at))))
 
 
 def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> list[ConvocationSending]:

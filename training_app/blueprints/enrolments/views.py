@@ -297,7 +297,7 @@ def convocation_send(enrolment_id: int):
     enrolment = _load_enrolment(enrolment_id)
     if PostForm().validate_on_submit():
         try:
-            sending = convocations.send(enrolment, actor=current_user)
+            sending = convocations.send_one(enrolment, actor=current_user)
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "danger")
