@@ -372,3 +372,42 @@ def test_questionnaire_rows_are_plain(app):
     questionnaire = factories.make_questionnaire()
     assert questionnaire.lineage_id == questionnaire.id and questionnaire.version == 1
     assert db.session.get(Questionnaire, questionnaire.id).questions[0].position == 1
+
+
+@pytest.mark.parametrize("released", [False, True])
+def test_answers_kept_after_their_author_was_erased_still_freeze_the_questionnaire(released):
+    """An anonymous answer outlives its author's erasure (it names nobody); so does its questionnaire's meaning:
+    the questionnaire stays frozen, the survey stays attached and moves to no new version, and the release
+    still works (it used to be edited in place, then released against a question that no longer existed)."""
+    from training_app.services import enrolments, personal_data
+    admin = factories.make_user("admin")
+    session = factories.make_session()  # 5 to 8 March 2030
+    questionnaire = factories.make_questionnaire(anonymous=True, kind="positioning", title="Attentes")
+    survey = factories.make_survey(session, questionnaire, opens_at=datetime(2030, 2, 10, 9),
+                                   closes_at=datetime(2030, 2, 25, 23))
+    enrolment = factories.make_enrolment(session)
+    factories.answer_survey(survey, enrolment.trainee, {1: "2", 2: "yes", 3: "Je suis inquiète pour mon poste"})
+    with frozen_at(datetime(2030, 2, 20, 10)):
+        enrolments.cancel(enrolment, "Raison personnelle", actor=admin)
+        db.session.commit()
+        personal_data.erase(enrolment.trainee, "Demande écrite", admin)
+        db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0  # deleted with the person
+    if released:
+        with frozen_at(datetime(2030, 3, 1)):
+            assert survey_service.release_pending(survey) == 1
+            db.session.commit()
+    assert survey_service.has_answers(questionnaire) and survey_service.response_count(survey) == 1
+    with pytest.raises(ServiceError, match="déjà des réponses"):
+        survey_service.update_question(questionnaire.questions[0], QuestionData("rating", "Autre chose ?"))
+    with pytest.raises(ServiceError, match="déjà répondu"):
+        survey_service.detach(survey)
+    db.session.rollback()
+    copy = survey_service.new_version(questionnaire)
+    db.session.commit()
+    assert db.session.get(Survey, survey.id).questionnaire_id == questionnaire.id != copy.id
+    with frozen_at(datetime(2030, 3, 1)):
+        survey_service.release_pending(survey)
+        db.session.commit()
+    kept = db.session.scalars(db.select(SurveyAnswer)).all()
+    assert sorted(a.question_id for a in kept) == sorted(q.id for q in questionnaire.questions)

@@ -273,8 +273,8 @@ def test_answers_to_a_version_replaced_since_the_page_was_opened_are_not_recorde
     path = _answer_url(opened, trainee)
     old_ids = [q.id for q in questionnaire.questions]
     with frozen_at(OPEN):
-        shown = re.search(r'name="questionnaire" type="hidden" value="(\d+)"', _text(client.get(path))).group(1)
-        assert shown == str(questionnaire.id)
+        shown = _shown(client.get(path))
+        assert shown.startswith(f"{questionnaire.id}-")
         survey_service.new_version(questionnaire)
         db.session.commit()
         response = client.post(path, data={"questionnaire": shown, f"q{old_ids[0]}": "5",
@@ -285,6 +285,41 @@ def test_answers_to_a_version_replaced_since_the_page_was_opened_are_not_recorde
     assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id)).where(
         SurveyParticipation.trainee_id == trainee.id)) == 0
     assert db.session.get(Survey, opened.id).questionnaire_id != questionnaire.id
+
+
+def _shown(page) -> str:
+    return re.search(r'name="questionnaire" type="hidden" value="([\w-]+)"', _text(page)).group(1)
+
+
+@pytest.mark.parametrize("change", ["choices", "anonymity"])
+def test_answers_to_a_questionnaire_edited_in_place_since_the_page_was_opened_are_not_recorded(client, change):
+    """Before anyone answered, the office may still edit the questionnaire in place. A trainee whose page showed
+    the old choices (their "Oui" would be stored as the new first choice) or the promise of anonymity (their
+    answer would be stored under their name) is refused and shown the questionnaire as it now is."""
+    from training_app.services.surveys import QuestionnaireData
+    questionnaire = factories.make_questionnaire(
+        [QuestionData("single_choice", "Les objectifs ont-ils été atteints ?", options=["Oui", "En partie", "Non"]),
+         QuestionData("free_text", "Un commentaire ?", required=False)], anonymous=True)
+    survey = factories.make_survey(questionnaire=questionnaire)
+    trainee = factories.make_enrolment(survey.session).trainee
+    path = _answer_url(survey, trainee)
+    first, comment = questionnaire.questions
+    with frozen_at(OPEN):
+        shown = _shown(client.get(path))
+        if change == "choices":
+            survey_service.update_question(first, QuestionData("single_choice", first.text,
+                                                               options=["Non", "En partie", "Oui"]))
+        else:
+            survey_service.update_questionnaire(questionnaire, QuestionnaireData(
+                title=questionnaire.title, kind=questionnaire.kind, anonymous=False))
+        db.session.commit()
+        response = client.post(path, data={"questionnaire": shown, f"q{first.id}": "0",
+                                           f"q{comment.id}": "Le formateur m'a mise mal à l'aise"})
+        assert response.status_code == 302
+        page = client.get(response.headers["Location"])
+    assert "L'organisme vient de mettre à jour ce questionnaire" in _text(page) and _shown(page) != shown
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(SurveyResponse.id))) == 0
 
 
 # --- results ---------------------------------------------------------------------------------------

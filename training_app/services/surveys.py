@@ -15,12 +15,14 @@ given in (`session.course`): one lineage per programme, one version per list of 
 the unanswered positioning surveys of the sessions that follow the catalogue move to the matching version
 (`realign_positioning`, `realign_session_positioning`).
 """
+import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, func, insert, or_
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -72,13 +74,26 @@ class QuestionData:
     objective_id: int | None = None
 
 
+def answered(survey=Survey):
+    """SQL condition: the survey (`survey`: the entity, or an alias, of the query) has answers. A participation
+    says so; so do answers kept without one: the anonymous answers (released or pending) of a person whose
+    data was erased since, which still count in the results and still answer these questions."""
+    return or_(db.select(SurveyParticipation.id).where(SurveyParticipation.survey_id == survey.id).exists(),
+               db.select(SurveyResponse.id).where(SurveyResponse.survey_id == survey.id).exists(),
+               db.select(SurveyPendingAnswers.id).where(SurveyPendingAnswers.survey_id == survey.id).exists())
+
+
 def has_answers(questionnaire: Questionnaire) -> bool:
     return db.session.scalar(
-        db.select(SurveyParticipation.id).join(SurveyParticipation.survey)
-        .where(Survey.questionnaire_id == questionnaire.id).limit(1)) is not None
+        db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id, answered()).limit(1)) is not None
 
 
 def check_editable(questionnaire: Questionnaire) -> None:
+    """Refused once answered. The surveys giving the questionnaire are locked first: an answer being written
+    (submit holds a shared lock on its survey) is waited for and seen; one coming after this change is made
+    finds its page no longer shows the questionnaire (shown_version) and is refused."""
+    db.session.execute(db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id)
+                       .order_by(Survey.id).with_for_update())
     if questionnaire.archived:
         raise ServiceError(_("Cette version est archivée : modifiez la version en cours."))
     if has_answers(questionnaire):
@@ -233,8 +248,7 @@ def new_version(questionnaire: Questionnaire) -> Questionnaire:
     questionnaire.archived = True
     db.session.flush()
     unanswered = db.session.scalars(db.select(Survey).where(
-        Survey.questionnaire_id == questionnaire.id,
-        ~db.select(SurveyParticipation.id).where(SurveyParticipation.survey_id == Survey.id).exists())).all()
+        Survey.questionnaire_id == questionnaire.id, ~answered())).all()
     taken = set(db.session.scalars(db.select(Survey.session_id).where(Survey.questionnaire_id == copy.id)))
     moved = 0
     for survey in unanswered:
@@ -456,12 +470,12 @@ def _realign(condition) -> int:
         db.select(Survey).join(Survey.session).join(Survey.questionnaire)
         .where(condition, TrainingSession.taught_title.is_(None), Questionnaire.origin == ORIGIN_POSITIONING)
         .order_by(Survey.id).with_for_update(of=Survey)).all()
-    answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
-        SurveyParticipation.survey_id.in_([survey.id for survey in surveys])).distinct())) if surveys else set()
+    with_answers = set(db.session.scalars(db.select(Survey.id).where(
+        Survey.id.in_([survey.id for survey in surveys]), answered()))) if surveys else set()
     moved = 0
     by_programme: dict[int, Questionnaire] = {}  # these sessions follow the catalogue: one version per programme
     for survey in surveys:
-        if survey.id in answered or not survey.session.course.objectives:
+        if survey.id in with_answers or not survey.session.course.objectives:
             continue
         programme_id = survey.session.programme_id
         if programme_id not in by_programme:
@@ -576,8 +590,11 @@ def window_state(survey: Survey, now: datetime | None = None) -> str:
 
 
 def response_count(survey: Survey) -> int:
-    return db.session.scalar(db.select(func.count(SurveyParticipation.id))
-                             .where(SurveyParticipation.survey_id == survey.id)) or 0
+    """How many answered: the participations, or the answers kept if more (anonymous answers of people whose
+    data was erased since: see answered())."""
+    def count(model) -> int:
+        return db.session.scalar(db.select(func.count(model.id)).where(model.survey_id == survey.id)) or 0
+    return max(count(SurveyParticipation), count(SurveyResponse) + count(SurveyPendingAnswers))
 
 
 def eligible_enrolments(session_id: int):
@@ -727,8 +744,20 @@ def validate_answers(questions: list[Question], raw: dict) -> dict[int, dict]:
     return values
 
 
-def submit(survey: Survey, trainee: Trainee, raw: dict, asked_questionnaire_id: int | None = None
-           ) -> SurveyParticipation:
+def shown_version(questionnaire_id: int) -> str:
+    """What an answer page shows of a questionnaire, in a few characters: its id and a digest of its questions
+    (type, text, help, choices, required) and of its anonymity, read from the database as they are now. The
+    answer form sends it back: answers given to another wording, other choices or a promise of anonymity
+    that no longer holds are not answers to these questions."""
+    anonymous = db.session.scalar(db.select(Questionnaire.anonymous).where(Questionnaire.id == questionnaire_id))
+    questions = db.session.execute(
+        db.select(Question.id, Question.type, Question.text, Question.help_text, Question.options, Question.required)
+        .where(Question.questionnaire_id == questionnaire_id).order_by(Question.position)).all()
+    stated = json.dumps([bool(anonymous), [list(row) for row in questions]], ensure_ascii=False, default=str)
+    return f"{questionnaire_id}-{hashlib.sha256(stated.encode()).hexdigest()[:24]}"
+
+
+def submit(survey: Survey, trainee: Trainee, raw: dict, shown: str | None = None) -> SurveyParticipation:
     """Record a trainee's answers: `raw` maps question ids to the submitted values.
 
     Anonymous: the answers wait, naming nobody, in a pending row that `release_pending()` turns into a
@@ -739,15 +768,17 @@ def submit(survey: Survey, trainee: Trainee, raw: dict, asked_questionnaire_id: 
     happen one after the other: a realignment (`_realign`) waiting for the lock then sees this answer and
     leaves the survey alone; one that went first makes this answer refused (QuestionnaireChanged), never
     stored against questions the survey no longer asks. A window changed meanwhile is seen too.
-    `asked_questionnaire_id` is the version the trainee's page showed (the answer form says it), when the
-    change came before this request.
+    `shown` is what the trainee's page showed (shown_version, sent back by the answer form): a change made
+    before this request (a new version, a question or the anonymity edited in place) is seen by it.
     """
-    questionnaire_id = asked_questionnaire_id or survey.questionnaire_id
+    questionnaire_id = survey.questionnaire_id
     try:
         db.session.refresh(survey, with_for_update={"read": True})
     except InvalidRequestError:  # removed from the session meanwhile (only possible before any answer)
         raise ServiceError(_("Ce questionnaire n'est plus proposé.")) from None
     if survey.questionnaire_id != questionnaire_id:
+        raise QuestionnaireChanged()
+    if shown is not None and shown != shown_version(survey.questionnaire_id):
         raise QuestionnaireChanged()
     check_can_answer(survey, trainee)
     questionnaire = survey.questionnaire

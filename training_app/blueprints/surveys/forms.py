@@ -85,16 +85,12 @@ class ProgrammeResultsForm(FlaskForm):
     end = FrenchDateField(_l("au"), validators=[Optional()])
 
 
-def answer_form(questions, questionnaire_id: int):
+def answer_form(questions, shown: str):
     """A form with one field per question, named q<id>. The service checks the answers
-    (in French, all at once); the fields only carry the values and their errors. It also carries the
-    questionnaire (version) its page showed: answers to another version's questions are not answers."""
+    (in French, all at once); the fields only carry the values and their errors. It also carries what its
+    page showed of the questionnaire (surveys.shown_version), which the service compares."""
     class AnswerForm(FlaskForm):
-        questionnaire = HiddenField(default=str(questionnaire_id))
-
-        def asked_questionnaire_id(self) -> int | None:
-            value = self.questionnaire.data or ""
-            return int(value) if value.isdigit() and len(value) < 19 else None
+        questionnaire = HiddenField(default=shown)
 
     for question in questions:
         name = f"q{question.id}"

@@ -429,11 +429,11 @@ def answer(survey_id: int):
     if survey is None or survey_service.enrolment_for(survey, g.trainee) is None:
         abort(404)  # the same answer for a survey that does not exist and one that is not theirs
     questions = list(survey.questionnaire.questions)
-    form = answer_form(questions, survey.questionnaire_id)
+    form = answer_form(questions, survey_service.shown_version(survey.questionnaire_id))
     if form.validate_on_submit():
         raw = {q.id: form[f"q{q.id}"].data for q in questions}
         try:
-            survey_service.submit(survey, g.trainee, raw, asked_questionnaire_id=form.asked_questionnaire_id())
+            survey_service.submit(survey, g.trainee, raw, shown=form.questionnaire.data or None)
         except survey_service.InvalidAnswers as error:
             db.session.rollback()
             for question_id, message in error.errors.items():
