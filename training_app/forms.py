@@ -75,6 +75,17 @@ def attach_service_error(form, error) -> None:
 REFUSED = object()  # what commit_or_flash() returns when a rule refused the operation
 
 
+def posted_state(name: str) -> bool:
+    """The yes/no state a button asks for (`post_button(..., fields={name: 1})`), not a toggle: a double
+    click, or a page left open while a colleague acted, asks for the same state again and changes nothing."""
+    from flask import abort, request
+
+    value = request.form.get(name)
+    if value not in ("0", "1"):
+        abort(400)
+    return value == "1"
+
+
 def commit_or_flash(operation):
     """A button's action: run `operation` (a service call) and commit; if a rule refuses it, roll back (nothing
     half-written) and flash the refusal. Returns what `operation` returned, or REFUSED."""

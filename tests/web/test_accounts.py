@@ -8,7 +8,7 @@ import pytest
 from tests import factories
 from training_app.extensions import db
 from training_app.models import AuditEntry, User
-from training_app.services import users
+from training_app.services import audit, users
 
 TEMPORARY = "provisoire-2024"
 OWN = "mon-propre-mot-de-passe"
@@ -113,17 +113,23 @@ def test_an_administrator_steps_down_when_another_remains(admin_client, admin):
 
 def test_an_administrator_cannot_deactivate_themselves(admin_client, admin):
     factories.make_user("admin")
-    response = admin_client.post(f"/admin/comptes/{admin.id}/activation", follow_redirects=True)
+    response = admin_client.post(f"/admin/comptes/{admin.id}/activation", data={"active": "0"}, follow_redirects=True)
     assert "Vous ne pouvez pas désactiver votre propre compte." in _text(response)
     assert _reloaded(admin).active
 
 
 def test_an_administrator_deactivates_and_reactivates_another_administrator(admin_client, admin):
     other = factories.make_user("admin")
-    assert admin_client.post(f"/admin/comptes/{other.id}/activation").status_code == 302
+    assert 'name="active" value="0"' in admin_client.get("/admin/comptes").get_data(as_text=True)  # a state asked
+    assert admin_client.post(f"/admin/comptes/{other.id}/activation", data={"active": "0"}).status_code == 302
     assert not _reloaded(other).active
-    assert admin_client.post(f"/admin/comptes/{other.id}/activation").status_code == 302
+    # A double click (or a list left open while a colleague deactivated it) asks the same: it stays deactivated.
+    assert admin_client.post(f"/admin/comptes/{other.id}/activation", data={"active": "0"}).status_code == 302
+    assert not _reloaded(other).active
+    assert admin_client.post(f"/admin/comptes/{other.id}/activation", data={"active": "1"}).status_code == 302
     assert _reloaded(other).active
+    assert admin_client.post(f"/admin/comptes/{other.id}/activation", data={}).status_code == 400
+    assert [e.action for e in audit.history(_reloaded(other))].count("deactivated") == 1
 
 
 def test_an_account_created_on_the_web_must_change_its_password_at_first_sign_in(admin_client, app):

@@ -54,10 +54,13 @@ def test_edit_and_archive(admin_client):
     programme = factories.make_programme(title="Ancien titre")
     response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(FORM, version=factories.version_of(programme), title="Nouveau"))
     assert response.status_code == 302
-    admin_client.post(f"/admin/formations/{programme.id}/archiver")
+    admin_client.post(f"/admin/formations/{programme.id}/archiver", data={"archived": "1"})
+    admin_client.post(f"/admin/formations/{programme.id}/archiver", data={"archived": "1"})  # a double click
     db.session.expire_all()
     programme = db.session.get(Programme, programme.id)
     assert programme.title == "Nouveau" and programme.archived
+    assert "Ancien titre" not in admin_client.get("/").get_data(as_text=True)
+    assert "Nouveau" not in admin_client.get("/").get_data(as_text=True)
 
 
 def test_public_catalogue_shows_what_must_be_public(client):

@@ -133,7 +133,7 @@ def test_editing_a_session_keeps_its_deactivated_trainer(admin_client):
     gone = factories.make_user("trainer", name="Camille Le Gall")
     other = factories.make_user("trainer", name="Yann Morvan")
     session = factories.make_session(trainers=[gone, other])
-    admin_client.post(f"/admin/comptes/{gone.id}/activation")
+    admin_client.post(f"/admin/comptes/{gone.id}/activation", data={"active": "0"})
     db.session.expire_all()
     assert not db.session.get(type(gone), gone.id).active
     form = admin_client.get(f"/sessions/{session.id}/modifier").get_data(as_text=True)

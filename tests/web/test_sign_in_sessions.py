@@ -65,6 +65,6 @@ def test_a_refused_password_change_signs_nobody_out(app):
 def test_deactivating_an_account_signs_out_its_browsers(app, admin_client):
     trainer = factories.make_user("trainer")
     remembered = sign_in(app, trainer, remember=True)
-    assert admin_client.post(f"/admin/comptes/{trainer.id}/activation").status_code == 302
+    assert admin_client.post(f"/admin/comptes/{trainer.id}/activation", data={"active": "0"}).status_code == 302
     assert signed_out(remembered.get("/tableau-de-bord"))
     assert signed_out(with_only_the_remember_cookie(app, remembered).get("/tableau-de-bord"))

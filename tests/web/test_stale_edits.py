@@ -193,7 +193,7 @@ def test_a_form_opened_before_a_status_change_still_saves(admin_client):
     programme = factories.make_programme()
     url = f"/admin/formations/{programme.id}/modifier"
     form = edit_form(admin_client, url)
-    assert admin_client.post(f"/admin/formations/{programme.id}/archiver").status_code == 302
+    assert admin_client.post(f"/admin/formations/{programme.id}/archiver", data={"archived": "1"}).status_code == 302
     assert _stored(Programme, programme.id, "archived") is True
     response = admin_client.post(url, data=dict(form, audience="Tout public"))
     assert response.status_code == 302
@@ -216,7 +216,7 @@ def test_another_write_to_a_row_a_form_saved_meanwhile_is_refused_in_french_not_
         archive(record, archived)
 
     monkeypatch.setattr(programme_service, "set_archived", saved_meanwhile_then_archive)
-    response = admin_client.post(f"/admin/formations/{programme.id}/archiver")
+    response = admin_client.post(f"/admin/formations/{programme.id}/archiver", data={"archived": "1"})
     assert response.status_code == 409
     assert "Cette fiche vient d'être modifiée par quelqu'un d'autre : rien n'a été enregistré." in unescape(
         response.get_data(as_text=True))

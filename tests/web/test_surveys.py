@@ -157,6 +157,20 @@ def test_editing_an_answered_questionnaire_is_refused_and_a_new_version_is_made(
     assert db.session.get(Questionnaire, questionnaire.id).archived
 
 
+def test_archiving_a_questionnaire_twice_leaves_it_archived(admin_client):
+    questionnaire = factories.make_questionnaire()
+    url = f"/admin/questionnaires/{questionnaire.id}"
+    assert 'name="archived" value="1"' in _text(admin_client.get(url))
+    for _ in range(2):  # a double click
+        assert admin_client.post(f"{url}/archiver", data={"archived": "1"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Questionnaire, questionnaire.id).archived
+    assert 'name="archived" value="0"' in _text(admin_client.get(url))
+    admin_client.post(f"{url}/archiver", data={"archived": "0"})
+    db.session.expire_all()
+    assert not db.session.get(Questionnaire, questionnaire.id).archived
+
+
 def test_attaching_a_new_version_to_a_session_that_answered_the_old_one_is_refused_on_the_form(admin_client):
     survey = factories.make_survey()
     factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "5", 2: "yes"})

@@ -150,6 +150,8 @@ def _refuse_removing_assessed(removed: list[ProgrammeObjective]) -> None:
 
 
 def set_archived(programme: Programme, archived: bool) -> None:
+    if programme.archived == archived:  # asked twice (a double click): nothing to change or record
+        return
     programme.archived = archived
     audit.record(programme, "archived" if archived else "restored")
 

@@ -261,6 +261,8 @@ def new_version(questionnaire: Questionnaire) -> Questionnaire:
 
 
 def set_archived(questionnaire: Questionnaire, archived: bool) -> None:
+    if questionnaire.archived == archived:  # asked twice (a double click): nothing to change or record
+        return
     questionnaire.archived = archived
     audit.record(questionnaire, "archived" if archived else "restored")
 

@@ -8,7 +8,7 @@ from training_app.access import ADMIN, access
 from training_app.blueprints.catalogue import bp
 from training_app.blueprints.catalogue.forms import ProgrammeEditForm, ProgrammeForm
 from training_app.extensions import db
-from training_app.forms import REFUSED, edit_committed, edit_form, edit_status, from_cents, to_cents
+from training_app.forms import REFUSED, edit_committed, edit_form, edit_status, from_cents, posted_state, to_cents
 from training_app.models import Cycle, Programme
 from training_app.services import programmes as programme_service
 
@@ -106,7 +106,7 @@ def programme_edit(programme_id: int):
 @access(ADMIN)
 def programme_archive(programme_id: int):
     programme = db.get_or_404(Programme, programme_id)
-    programme_service.set_archived(programme, not programme.archived)
+    programme_service.set_archived(programme, posted_state("archived"))
     db.session.commit()
     if programme.archived:
         flash(_("La formation est archivée : elle n'apparaît plus dans le catalogue public."), "info")

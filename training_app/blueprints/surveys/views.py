@@ -13,7 +13,7 @@ from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, P
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import commit_keeping_loaded, db
-from training_app.forms import attach_service_error, committed_or_flashed
+from training_app.forms import attach_service_error, committed_or_flashed, posted_state
 from training_app.models import Programme, Question, Questionnaire, Survey, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
@@ -211,7 +211,7 @@ def questionnaire_new_version(questionnaire_id: int):
 @access(ADMIN)
 def questionnaire_archive(questionnaire_id: int):
     questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
-    survey_service.set_archived(questionnaire, not questionnaire.archived)
+    survey_service.set_archived(questionnaire, posted_state("archived"))
     db.session.commit()
     flash(_("Questionnaire archivé.") if questionnaire.archived else _("Questionnaire de nouveau proposé."), "info")
     return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id))

@@ -7,7 +7,7 @@ from training_app.access import ADMIN, access
 from training_app.blueprints.users import bp
 from training_app.blueprints.users.forms import AccountEditForm, TemporaryPasswordForm, UserForm
 from training_app.extensions import db
-from training_app.forms import REFUSED, committed, edit_committed, edit_status
+from training_app.forms import REFUSED, committed, edit_committed, edit_status, posted_state
 from training_app.models import User
 from training_app.services import ServiceError, audit, users
 
@@ -61,7 +61,7 @@ def user_password(user_id: int):
 def user_toggle(user_id: int):
     user = db.get_or_404(User, user_id)
     try:
-        users.set_active(user, not user.active, actor=current_user._get_current_object())
+        users.set_active(user, posted_state("active"), actor=current_user._get_current_object())
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
