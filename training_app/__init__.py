@@ -67,6 +67,7 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from training_app import models  # noqa: F401  (registers every table)
     from training_app.access import enforce_access
+    from training_app.documents import storage
     from training_app.services import mail
 
     db.init_app(app)
@@ -82,6 +83,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = _("Connectez-vous pour accéder à cette page.")
     login_manager.login_message_category = "warning"
     mail.init_app(app)
+    storage.init_app(app)
 
     @login_manager.user_loader
     def load_user(sign_in_id: str):

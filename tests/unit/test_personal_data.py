@@ -581,3 +581,34 @@ def test_an_enrolment_tells_the_address_the_trainee_has_now_not_the_one_the_page
     enrolments.enrol(later, trainee, notify=True)
     db.session.commit()
     assert [m.to for m in outbox if "inscription" in m.subject.lower()] == [["awa.corrigee@exemple.org"]]
+
+
+def _stored_convocation(enrolment) -> str:
+    sending = factories.make_convocation_sending(enrolment)
+    sending.document_path = storage.save("convocations/test", "convocation-diallo-awa.docx", b"PK Awa DIALLO")
+    db.session.commit()
+    return sending.document_path
+
+
+@pytest.mark.parametrize("kept_records", [False, True])
+def test_erasure_deletes_the_convocation_files_once_committed_and_not_if_rolled_back(kept_records):
+    """A convocation's Word file prints the name, the employer and a personal link; no law keeps it. Its rows
+    go (or are emptied) with the erasure, and the file once the erasure is committed: a rolled-back erasure
+    keeps it, as it keeps the rows naming it."""
+    if kept_records:
+        enrolment = _course_with_everything()[1]
+    else:
+        enrolment = factories.enrol(factories.make_session(start=datetime(2030, 3, 5, 14, 0)))
+        from training_app.services import enrolments
+        enrolments.cancel(enrolment, "Ne peut pas venir")
+        db.session.commit()
+    trainee_id, path = enrolment.trainee_id, _stored_convocation(enrolment)
+    personal_data.erase(enrolment.trainee, "Demande", None, actor_label="test")
+    assert storage.exists(path)  # not before the commit
+    db.session.rollback()
+    assert storage.exists(path)
+    personal_data.erase(db.session.get(Trainee, trainee_id), "Demande", None, actor_label="test")
+    db.session.commit()
+    assert not storage.exists(path)
+    assert db.session.scalar(db.select(db.func.count(ConvocationSending.id)).where(
+        ConvocationSending.document_path != "")) == 0

@@ -7,6 +7,8 @@ import uuid
 
 from flask import current_app
 
+from training_app import after_commit
+
 
 def root() -> str:
     return current_app.config["STORAGE_DIR"]
@@ -40,3 +42,27 @@ def read(relative: str) -> bytes:
 
 def exists(relative: str) -> bool:
     return bool(relative) and os.path.exists(absolute(relative))
+
+
+def delete_after_commit(paths) -> None:
+    """Delete these stored files once the current transaction commits (the rows naming them are gone by then);
+    none is deleted if it, or the savepoint they were named in, rolls back."""
+    for relative in paths:
+        if relative:
+            after_commit.later("files_to_delete", relative)
+
+
+def init_app(app) -> None:
+    after_commit.listen(_delete_committed, _keep_rolled_back)
+
+
+def _delete_committed(session) -> None:
+    for relative in after_commit.done(session, "files_to_delete"):
+        try:
+            os.remove(absolute(relative))
+        except (OSError, ValueError):  # already gone, or not a stored file: nothing to delete
+            pass
+
+
+def _keep_rolled_back(session, rolled_back) -> None:
+    after_commit.forget_rolled_back(session, rolled_back, "files_to_delete")

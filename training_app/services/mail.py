@@ -31,11 +31,12 @@ from email.utils import make_msgid
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
+from training_app import after_commit
 from training_app.clock import utcnow
 from training_app.extensions import db
 from training_app.models import MailStatus, OutgoingMail, OutgoingMailAttachment
@@ -99,37 +100,22 @@ def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str
 
 def _after_this_transaction(message: Mail, record: OutgoingMail) -> None:
     """Deliver `message` once the current transaction commits; drop it if it (or its savepoint) rolls back."""
-    session = db.session()
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault("pending_mail", []).append((message, record, transaction))
+    after_commit.later("pending_mail", (message, record))
 
 
 def init_app(app) -> None:
     app.extensions["outbox"] = []
-    event.listen(db.session, "after_commit", _after_commit)
-    event.listen(db.session, "after_soft_rollback", _after_rollback)
+    after_commit.listen(_after_commit, _after_rollback)
     if app.config.get("MAIL_SERVER"):
         app.before_request(lambda: smtp_sender(app).start_retrying())
 
 
 def _after_rollback(session, rolled_back) -> None:
-    """Drop the messages written in the transaction or savepoint rolled back (those written before a savepoint
-    are still to be sent)."""
-    pending = session.info.get("pending_mail")
-    if pending:
-        session.info["pending_mail"] = [entry for entry in pending if not _within(entry[2], rolled_back)]
-
-
-def _within(transaction, ancestor) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
+    after_commit.forget_rolled_back(session, rolled_back, "pending_mail")
 
 
 def _after_commit(session) -> None:
-    for message, record, _transaction in session.info.pop("pending_mail", []):
+    for message, record in after_commit.done(session, "pending_mail"):
         message.record_id = inspect_row(record).identity[0]  # no row read: the identity stays after the commit
         deliver(message)
 

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Text, cast, delete, func, select, update
 
 from training_app.clock import local_now, utcnow
+from training_app.documents import storage
 from training_app.extensions import db
 from training_app.formatting import label
 from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceSheet, AuditEntry, ConvocationSending,
@@ -300,6 +301,9 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
     emails = addresses(trainee)
     removed = {"enrolments": 0, "named_answers": 0, "mails": 0}
     gone = [e for e in enrolments if e.id not in kept_ids]
+    # The convocations' Word files print the name, the employer and a personal link; no law keeps them.
+    storage.delete_after_commit(db.session.scalars(select(ConvocationSending.document_path).where(
+        ConvocationSending.enrolment_id.in_([e.id for e in enrolments]))))
     removed["mails"] = _delete_mails(emails, [e.id for e in enrolments])
     removed["named_answers"] = _delete_named_answers(trainee)
     removed["enrolments"] = _delete_enrolments(gone)
@@ -317,7 +321,7 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
     else:
         _scrub_audit(trainee, sorted(kept_ids), emails | ({trainee.phone} if trainee.phone else set()))
         db.session.execute(update(ConvocationSending).where(ConvocationSending.enrolment_id.in_(kept_ids))
-                           .values(sent_to=ERASED_TEXT))
+                           .values(sent_to=ERASED_TEXT, document_path=""))
         # Free text about the person (why they cancelled or dropped out); no kept document prints it.
         db.session.execute(update(Enrolment).where(Enrolment.id.in_(kept_ids), Enrolment.status_reason != "")
                            .values(status_reason=ERASED_TEXT).execution_options(synchronize_session="fetch"))
