@@ -60,6 +60,31 @@ def test_a_double_click_on_one_trainee_s_convocation_sends_it_once(app, outbox):
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 1 and len(outbox) == 1
 
 
+@pytest.mark.postgres_only
+def test_a_double_click_on_new_version_or_on_attach_makes_one_and_explains_the_other(app):
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    from training_app.models import Questionnaire
+    questionnaire_id = factories.make_questionnaire().id
+    session_id = factories.make_session().id
+
+    def new_version():
+        return survey_service.new_version(db.session.get(Questionnaire, questionnaire_id)).version
+
+    results, errors = factories.run_together(app, new_version, new_version)
+    assert errors == [] and 2 in results
+    assert any(isinstance(r, ServiceError) and "archivée" in r.message for r in results)
+    latest = db.session.scalar(db.select(Questionnaire).where(Questionnaire.version == 2))
+
+    def attach():
+        return survey_service.attach(db.session.get(TrainingSession, session_id),
+                                     db.session.get(Questionnaire, latest.id)).id
+
+    results, errors = factories.run_together(app, attach, attach)
+    assert errors == [] and any(isinstance(r, ServiceError) and "déjà proposé" in r.message for r in results)
+    assert db.session.scalar(db.select(db.func.count(Survey.id))) == 1
+
+
 def test_a_second_reminder_right_after_the_first_is_refused(outbox):
     survey = factories.make_survey()
     silent = [factories.make_enrolment(survey.session).trainee for _ in range(2)]

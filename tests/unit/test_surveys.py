@@ -411,3 +411,17 @@ def test_answers_kept_after_their_author_was_erased_still_freeze_the_questionnai
         db.session.commit()
     kept = db.session.scalars(db.select(SurveyAnswer)).all()
     assert sorted(a.question_id for a in kept) == sorted(q.id for q in questionnaire.questions)
+
+
+def test_reminders_go_to_those_who_can_receive_them(outbox):
+    """A trainee whose data was erased (a completed session keeps their enrolment) has no address left: the
+    reminder neither writes to them nor counts them."""
+    survey = factories.make_survey()
+    erased, waiting = (factories.make_enrolment(survey.session).trainee for _ in range(2))
+    erased.erased_at = datetime(2030, 3, 1)  # as personal_data.erase leaves a kept person (tested there)
+    erased.email = "efface-1@efface.invalid"
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 12, 10)):
+        assert survey_service.send_reminders(survey) == 1
+        db.session.commit()
+    assert [m.to for m in outbox] == [[waiting.email]]

@@ -230,7 +230,9 @@ def new_version(questionnaire: Questionnaire) -> Questionnaire:
     """Copy a questionnaire (typically one that has answers) into its next version.
 
     The old version is archived; surveys of it that nobody has answered yet use the new one.
+    The questionnaire's row is locked first: a second click waits, then finds it archived.
     """
+    db.session.refresh(questionnaire, with_for_update=True)
     if questionnaire.archived:
         raise ServiceError(_("Cette version est archivée : partez de la version en cours."))
     lineage_id = questionnaire.lineage_id or questionnaire.id
@@ -525,6 +527,7 @@ def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: dat
     An archived version is refused unless `archived_ok` (attach_positioning: the version asking about
     the objectives a session keeps may be an archived one).
     """
+    lock_session(session.id)  # a second click waits, then finds the questionnaire given
     if questionnaire.archived and not archived_ok:
         raise ServiceError(_("Cette version du questionnaire est archivée."), "questionnaire_id")
     if not questionnaire.questions:
@@ -912,7 +915,7 @@ def non_respondents(survey: Survey) -> list[Trainee]:
     return list(db.session.scalars(
         db.select(Trainee).join(Enrolment, Enrolment.trainee_id == Trainee.id)
         .where(Enrolment.session_id == survey.session_id, Enrolment.status.in_(ELIGIBLE_STATUSES),
-               Trainee.id.not_in(answered))
+               Trainee.id.not_in(answered), Trainee.erased_at.is_(None))  # no address left to write to
         .order_by(Trainee.last_name, Trainee.first_name).distinct()))
 
 
