@@ -197,6 +197,20 @@ def test_the_figures_are_the_annual_report_s_for_the_same_sessions():
     assert (results.ratings, results.satisfaction_rate) == (6, 67)
 
 
+def test_a_person_who_followed_two_sessions_counts_twice_as_in_the_annual_report():
+    """"Stagiaires formé·es" counts as the BPF and the annual report count: once per session followed."""
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme()
+    first, (awa, _other) = _session(programme, datetime(2030, 3, 5, 14, 0), 2, trainer)
+    second = factories.make_session(programme=programme, start=datetime(2030, 5, 14, 14, 0),
+                                    end=datetime(2030, 5, 17, 12, 30), trainers=[trainer])
+    _mark(second, trainer, [factories.make_enrolment(second, awa.trainee)])
+    with frozen_at(AFTER_2030):
+        report = annual_report.build(2030)
+        results = programme_results.results(programme.id)
+    assert results.trainees == report.programmes[0].trainees == 3
+
+
 def test_statements_do_not_grow_with_the_number_of_sessions():
     counts = []
     for size in (1, 5):

@@ -215,14 +215,16 @@ def build(year: int) -> AnnualReport:
 
 def results_of_sessions(session_ids: set[int], *, public: bool = False) -> SessionResults:
     """The results of the sessions `session_ids`, chosen by the caller among those that are over and not
-    cancelled, counted as the report counts a year's: the people who attended at least one minute, completion
+    cancelled, counted as the report counts a year's: the trainees who attended at least one minute (a person
+    once per session followed), completion
     (confirmed against withdrawn, _indicators) and satisfaction (ratings of SATISFIED_FROM or more in their
     satisfaction questionnaires; anonymous ones, or every one when the figures are `public`, only once closed
     with enough responses). Closed anonymous questionnaires release their pending answers: the caller commits.
     A constant number of SQL statements."""
     ids = set(session_ids)
     attended = attendance.attended_in_sessions(ids)
-    trainees = {trainee_id for trainee_id, _session_id, minutes in attended if minutes}
+    # one per trainee and session attended, as the report's tables count (_trainees_and_hours)
+    trainees = {(trainee_id, session_id) for trainee_id, session_id, minutes in attended if minutes}
     indicators = _indicators(ids, ids, 0, attended=attended, public=public)
     return SessionResults(sessions=indicators.completed_sessions, trainees=len(trainees), indicators=indicators)
 
