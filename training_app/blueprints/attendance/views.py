@@ -314,11 +314,14 @@ def excel_grid(session_id: int):
 @bp.route("/moi/<token>/emargement/<int:slot_id>", methods=["GET", "POST"])
 @trainee_view
 def trainee_sign(slot_id: int):
-    """A trainee signs for themself: who signs comes from their personal link, never from the QR code."""
-    slot = db.get_or_404(Slot, slot_id)
-    enrolment = attendance.trainee_enrolment(slot, g.trainee)
+    """A trainee signs for themself: who signs comes from their personal link, never from the QR code.
+
+    Outside their own sessions the page names nothing (neither the session nor the date) and is the same
+    whether the half-day exists or not: a personal link walking slot ids learns nothing of other sessions."""
+    slot = db.session.get(Slot, slot_id)
+    enrolment = attendance.trainee_enrolment(slot, g.trainee) if slot is not None else None
     if enrolment is None:
-        return render_template("attendance/trainee_sign.html", slot=slot, enrolment=None, form=None,
+        return render_template("attendance/trainee_sign.html", slot=None, enrolment=None, form=None,
                                trainee=g.trainee), 403
     form = SignatureForm(qr=request.args.get("qr", ""))
     scanned = attendance.scanned_in_room(slot, g.trainee, form.qr.data or "")
