@@ -40,6 +40,10 @@ from training_app.services import ServiceError, audit
 PNG_DATA_URL = "data:image/png;base64,"
 MAX_SIGNATURE_BYTES = 150 * 1024   # a pad drawing is a few kilobytes
 MAX_SIGNATURE_SIDE = 3000          # pixels
+PAD_EXPORT_MAX_SIDE = 1500         # the pads' script draws (and exports) at most this many pixels a side, whatever
+                                   # the screen's pixel ratio: well inside MAX_SIGNATURE_SIDE and the byte limit
+INK_LEVEL = 128                    # a pixel is ink when darker than this (0-255) once laid on white paper
+MIN_INK_PIXELS = 20                # a pen stroke of a few millimetres has hundreds
 UPLOAD_KINDS = ("pdf", "jpeg", "png")
 EPOCH = datetime(1970, 1, 1)
 DEFAULT_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
@@ -263,7 +267,9 @@ def _hm(value: time) -> str:
 # --- signature images -----------------------------------------------------------------------------
 
 def decode_signature(data_url: str | None) -> bytes:
-    """The PNG bytes of a signature pad's data URL, or a ServiceError: a real, bounded, non-blank PNG."""
+    """The PNG bytes of a signature pad's data URL, or a ServiceError: a real, bounded, non-blank PNG
+    whose ink shows on paper (some pixels dark enough once the image is laid on white, as the sheets print
+    it: an almost transparent or a white stroke is refused)."""
     if not data_url:
         raise ServiceError(_("Signez dans le cadre avant de valider."), "signature")
     if not data_url.startswith(PNG_DATA_URL):
@@ -290,6 +296,9 @@ def decode_signature(data_url: str | None) -> bytes:
     low, high = rgba.convert("L").getextrema()
     if rgba.getchannel("A").getbbox() is None or (low == high and rgba.getchannel("A").getextrema()[0] == 255):
         raise ServiceError(_("La signature est vide : signez dans le cadre."), "signature")
+    on_paper = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("L")
+    if sum(on_paper.histogram()[:INK_LEVEL]) < MIN_INK_PIXELS:
+        raise ServiceError(_("La signature est vide ou invisible : signez dans le cadre."), "signature")
     return content
 
 

@@ -397,6 +397,9 @@ def remember_trainee_device(response):
 
 # --- helpers for the other features' pages (template hooks) --------------------------------------
 
+bp.add_app_template_global(attendance.PAD_EXPORT_MAX_SIDE, "signature_pad_max_side")  # read by the pad macro
+
+
 @bp.app_context_processor
 def template_helpers():
     return {"attendance_today": _today, "attendance_section": _section, "attendance_trainee": _trainee_info,
