@@ -36,6 +36,7 @@ from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSh
                                  Signature, SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
 from training_app.models.attendance import ABSENT_STATUSES
 from training_app.services import ServiceError, audit
+from training_app.services.enrolments import lock_session
 
 PNG_DATA_URL = "data:image/png;base64,"
 MAX_SIGNATURE_BYTES = 150 * 1024   # a pad drawing is a few kilobytes
@@ -361,7 +362,14 @@ def qr_png(url: str) -> bytes:
 # --- writing --------------------------------------------------------------------------------------
 
 def _lock(slot: Slot) -> AttendanceSheet:
-    """Lock the slot row until the end of the transaction; return its sheet (created when missing)."""
+    """Lock the session row, then the slot row, until the end of the transaction; return the slot's sheet
+    (created when missing).
+
+    The session row first: withdrawals, moves and the cancellation of the session change the enrolments and
+    the session under that lock (services/enrolments.lock_session), so what is checked after _lock is what
+    they committed; and taking it first, as they do, keeps two paths from each waiting for the other's lock.
+    """
+    lock_session(slot.session_id)
     locked = db.session.scalar(select(Slot).where(Slot.id == slot.id).with_for_update())
     if locked is None:
         raise ServiceError(_("Cette demi-journée n'existe plus."))
@@ -390,6 +398,12 @@ def _signature_of(slot: Slot, enrolment: Enrolment) -> int | None:
         Signature.slot_id == slot.id, Signature.enrolment_id == enrolment.id))
 
 
+def _fresh(enrolment: Enrolment) -> Enrolment:
+    """The enrolment as committed now (call under _lock: its status is then stable)."""
+    return db.session.scalar(select(Enrolment).where(Enrolment.id == enrolment.id)
+                             .execution_options(populate_existing=True))
+
+
 def _check_enrolment(slot: Slot, enrolment: Enrolment, allow_recorded: bool = False) -> None:
     name = enrolment.trainee.full_name
     if enrolment.session_id != slot.session_id:
@@ -403,11 +417,12 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
          user_agent: str = "", actor: User | None = None) -> Signature:
     """A trainee's signature on a half-day: inside the signing window, once, on an open sheet."""
     image = decode_signature(data_url)
+    sheet = _lock(slot)  # then check: a withdrawal or a cancellation committed meanwhile is seen
+    enrolment = _fresh(enrolment)
     _check_enrolment(slot, enrolment)
     name = enrolment.trainee.full_name
     if slot.session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée."))
-    sheet = _lock(slot)
     if sheet.is_closed:
         raise _closed_error()
     if not is_signing_open(slot):
@@ -473,7 +488,6 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason."""
     if status not in set(AttendanceStatus):
         raise ServiceError(_("Choisissez un statut."), "status")
-    _check_enrolment(slot, enrolment, allow_recorded=True)
     name = enrolment.trainee.full_name
     if status not in (AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY):
         arrival = departure = None  # a late arrival may also leave early, and the other way round
@@ -484,7 +498,9 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     upload = None
     if status == AttendanceStatus.ABSENT_JUSTIFIED and document is not None and getattr(document, "filename", ""):
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
-    sheet = _lock(slot)
+    sheet = _lock(slot)  # then check: a withdrawal or a move committed meanwhile is seen
+    enrolment = _fresh(enrolment)
+    _check_enrolment(slot, enrolment, allow_recorded=True)
     correcting = sheet.is_closed
     reason = (reason or "").strip()
     if correcting:
