@@ -404,11 +404,16 @@ def _fresh(enrolment: Enrolment) -> Enrolment:
                              .execution_options(populate_existing=True))
 
 
-def _check_enrolment(slot: Slot, enrolment: Enrolment, allow_recorded: bool = False) -> None:
+def _check_enrolment(slot: Slot, enrolment: Enrolment, marking: bool = False) -> None:
+    """Only a confirmed enrolment signs. Marking also reaches a trainee who withdrew later, on a half-day
+    before the withdrawal day (they were expected there: totals_for_session plans it), and corrects one
+    who already has a record on the half-day."""
     name = enrolment.trainee.full_name
     if enrolment.session_id != slot.session_id:
         raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session.", name=name))
-    if enrolment.status != EnrolmentStatus.CONFIRMED and not (allow_recorded and _record(slot, enrolment)):
+    withdrawn_later = (enrolment.status == EnrolmentStatus.WITHDRAWN
+                       and not after_withdrawal(slot, enrolment.withdrawn_on))
+    if enrolment.status != EnrolmentStatus.CONFIRMED and not (marking and (withdrawn_later or _record(slot, enrolment))):
         raise ServiceError(_("L'inscription de %(name)s n'est pas confirmée : on ne peut pas l'émarger.",
                              name=name))
 
@@ -500,7 +505,7 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
     sheet = _lock(slot)  # then check: a withdrawal or a move committed meanwhile is seen
     enrolment = _fresh(enrolment)
-    _check_enrolment(slot, enrolment, allow_recorded=True)
+    _check_enrolment(slot, enrolment, marking=True)
     correcting = sheet.is_closed
     reason = (reason or "").strip()
     if correcting:
@@ -555,7 +560,7 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
         _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
     data = slot_sheet(slot)
     has_scan = bool(sheet.scan_path)
-    unmarked = [r.name for r in data.rows if r.record is None]
+    unmarked = [r.name for r in data.rows if r.record is None and r.withdrawn_on is None]
     unsigned = [r.name for r in data.rows if r.record is not None and not r.record.is_absent and r.signature is None]
     if unmarked:
         raise ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
@@ -711,6 +716,7 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
             **_justification_file(row.record),
             "signed_at": row.signature.signed_at.isoformat(timespec="seconds") if row.signature else None,
             "method": row.signature.method if row.signature else None,
+            "withdrawn_on": row.withdrawn_on.isoformat() if row.withdrawn_on else None,
         } for row in data.rows],
     }
 
@@ -728,6 +734,9 @@ class SheetRow:
     enrolment: Enrolment
     record: AttendanceRecord | None
     signature: Signature | None
+    # The withdrawal day, on a half-day on or after it left without a record: unjustified absence in the
+    # totals (after_withdrawal), neither signed nor marked any more.
+    withdrawn_on: date | None = None
 
     @property
     def name(self) -> str:
@@ -742,8 +751,12 @@ class SheetRow:
         return self.record.minutes_attended if self.record else None
 
     @property
+    def is_absent(self) -> bool:
+        return self.withdrawn_on is not None or (self.record is not None and self.record.is_absent)
+
+    @property
     def signature_missing(self) -> bool:
-        return self.signature is None and (self.record is None or not self.record.is_absent)
+        return self.signature is None and not self.is_absent
 
 
 @dataclass
@@ -767,17 +780,20 @@ class SlotSheet:
 
     @property
     def absent_count(self) -> int:
-        return sum(1 for row in self.rows if row.record is not None and row.record.is_absent)
+        return sum(1 for row in self.rows if row.is_absent)
 
 
 def _enrolments_on(session_id: int, slot_ids) -> list[Enrolment]:
-    """Confirmed enrolments, and any other one with a record on those slots (e.g. withdrawn later)."""
+    """The enrolments totals_for_session counts: confirmed and withdrawn ones (a trainee who withdrew before
+    anyone marked them still counts, their half-days after the withdrawal as unjustified absence), and any
+    other one with a record on those slots."""
     recorded = select(AttendanceRecord.enrolment_id).where(AttendanceRecord.slot_id.in_(slot_ids))
     return list(db.session.scalars(
         select(Enrolment).join(Enrolment.trainee)
         .options(contains_eager(Enrolment.trainee).joinedload(Trainee.employer))
         .where(Enrolment.session_id == session_id,
-               or_(Enrolment.status == EnrolmentStatus.CONFIRMED, Enrolment.id.in_(recorded)))
+               or_(Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)),
+                   Enrolment.id.in_(recorded)))
         .order_by(Trainee.last_name, Trainee.first_name, Enrolment.id)).unique())
 
 
@@ -789,8 +805,14 @@ def slot_sheet(slot: Slot) -> SlotSheet:
     signatures = list(db.session.scalars(select(Signature).where(Signature.slot_id == slot.id)
                                          .order_by(Signature.signed_at, Signature.id)))
     by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id}
-    rows = [SheetRow(e, records.get(e.id), by_enrolment.get(e.id)) for e in enrolments
-            if e.id in records or not before_enrolment(slot, e.confirmed_at)]
+    rows = []
+    for enrolment in enrolments:
+        record = records.get(enrolment.id)
+        if record is None and before_enrolment(slot, enrolment.confirmed_at):
+            continue
+        withdrawn_on = _span(enrolment).withdrawn_on
+        rows.append(SheetRow(enrolment, record, by_enrolment.get(enrolment.id),
+                             withdrawn_on if record is None and after_withdrawal(slot, withdrawn_on) else None))
     return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id])
 
 

@@ -93,8 +93,8 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         if failed and failed[0] == row.enrolment.id:
             forms[row.enrolment.id] = failed[1]
             continue
-        if data.is_closed and row.enrolment.id != correcting:
-            continue
+        if row.withdrawn_on is not None or (data.is_closed and row.enrolment.id != correcting):
+            continue  # a half-day after the trainee's withdrawal is neither signed nor marked
         form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
         if row.record is not None:
             form.status.data = row.record.status
