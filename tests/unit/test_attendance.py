@@ -186,15 +186,17 @@ def test_marking_before_the_window_opens_is_refused(course, trainer):
         attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
 
 
-def test_a_signed_trainee_is_not_marked_absent_and_an_absent_one_does_not_sign(course, trainer):
+def test_a_signed_trainee_is_not_marked_absent_without_a_reason_and_an_absent_one_does_not_sign(course, trainer):
     session, (awa, julien, _sophie) = course
     slot = session.slots[0]
     with frozen_at(at(slot)):
         attendance.sign(slot, awa, DATA_URL(), method="device")
         attendance.mark(slot, julien, "absent_unjustified", actor=trainer)
         db.session.commit()
-        with pytest.raises(ServiceError, match="indiquez un retard ou un départ anticipé"):
+        with pytest.raises(ServiceError, match="choisissez ce statut ; si la signature a été faite sur sa ligne "
+                                               "par quelqu'un d'autre, indiquez le motif") as refused:
             attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
+        assert refused.value.field == "reason"
         db.session.rollback()
         with pytest.raises(ServiceError, match="marqué·e absent·e"):
             attendance.sign(slot, julien, DATA_URL(), method="device")

@@ -50,14 +50,35 @@ def _cell_text(cell) -> str:
 
 
 def _word_text(cell, notes: list[str]) -> str:
-    """A Word cell's text; a corrected status says so, its reason goes in a numbered note below the table."""
-    text = _cell_text(cell)
-    if cell.correction is None:
-        return text
-    notes.append(cell.correction.reason)
-    status = str(attendance.STATUS_LABELS[cell.record.status])
-    parts = [text if cell.record.is_absent else ", ".join(p for p in (status, text) if p), _correction_text(cell)]
-    return " — ".join(parts) + f" ({len(notes)})"
+    """A Word cell's text; a corrected status and a voided signature say so, their reasons go in numbered
+    notes below the table."""
+    text, numbers = _cell_text(cell), []
+    if cell.correction is not None:
+        status = str(attendance.STATUS_LABELS[cell.record.status])
+        text = text if cell.record.is_absent else ", ".join(p for p in (status, text) if p)
+    text = " — ".join(p for p in (text, _voided_text(cell), cell.correction and _correction_text(cell)) if p)
+    if cell.correction is not None:
+        numbers.append(_note(notes, _("Motif de la correction : %(reason)s", reason=cell.correction.reason)))
+    numbers += [_note(notes, _("Motif de l'annulation de la signature : %(reason)s", reason=reason))
+                for reason in _voided_reasons(cell)]
+    return text + "".join(f" ({n})" for n in numbers)
+
+
+def _note(notes: list[str], note: str) -> int:
+    notes.append(note)
+    return len(notes)
+
+
+def _voided_text(cell) -> str:
+    """A signature made in this cell's row by someone else, then voided: kept, counted for nothing."""
+    return _("signature annulée") if cell.voided else ""
+
+
+def _voided_reasons(cell) -> list[str]:
+    """The reasons of the cell's voided signatures, but the one its correction already gives (the office
+    voids a signature by correcting the status, with one reason)."""
+    covered = cell.correction.reason if cell.correction is not None else None
+    return [v.voided_reason for v in cell.voided if v.voided_reason != covered]
 
 
 def _correction_text(cell) -> str:
@@ -65,8 +86,7 @@ def _correction_text(cell) -> str:
 
 
 def _notes_text(notes: list[str]) -> str:
-    return " ".join(_("(%(n)d) Motif de la correction : %(reason)s.", n=n, reason=reason)
-                    for n, reason in enumerate(notes, start=1))
+    return " ".join(f"({n}) {note}." for n, note in enumerate(notes, start=1))
 
 
 def _not_expected_text(cell) -> str:
@@ -199,6 +219,10 @@ def _excel_status(cell) -> str:
         text += " — " + _("signature manquante")
     elif detail:
         text += " — " + detail
+    if cell.voided:
+        reasons = _voided_reasons(cell)
+        text += " — " + (_("signature annulée : %(reason)s", reason=" ; ".join(reasons)) if reasons
+                         else _voided_text(cell))
     if cell.correction is not None:
         text += " — " + _("%(correction)s : %(reason)s", correction=_correction_text(cell),
                           reason=cell.correction.reason)

@@ -393,9 +393,10 @@ def _record(slot: Slot, enrolment: Enrolment) -> AttendanceRecord | None:
         .execution_options(populate_existing=True))
 
 
-def _signature_of(slot: Slot, enrolment: Enrolment) -> int | None:
-    return db.session.scalar(select(Signature.id).where(
-        Signature.slot_id == slot.id, Signature.enrolment_id == enrolment.id))
+def _signature_of(slot: Slot, enrolment: Enrolment) -> Signature | None:
+    """The trainee's valid (not voided) signature on the half-day."""
+    return db.session.scalar(select(Signature).where(
+        Signature.slot_id == slot.id, Signature.enrolment_id == enrolment.id, Signature.voided_at.is_(None)))
 
 
 def _fresh(enrolment: Enrolment) -> Enrolment:
@@ -490,7 +491,12 @@ def sign_as_trainee(slot: Slot, trainee: Trainee, data_url: str | None, *, qr: s
 
 def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival: time | None = None,
          departure: time | None = None, justification: str = "", document=None, reason: str = "") -> AttendanceRecord:
-    """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason."""
+    """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason.
+
+    Marking absent a trainee who signed voids their signature (see _void_signature): it was made in the
+    wrong row (the trainer opened this trainee's row and someone else signed). That takes a reason, and on
+    an open sheet a trainer may do it on the half-day's day only (the room still remembers who signed
+    where); afterwards, and on a closed sheet, it is an administrator's correction."""
     if status not in set(AttendanceStatus):
         raise ServiceError(_("Choisissez un statut."), "status")
     name = enrolment.trainee.full_name
@@ -515,9 +521,9 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
             raise ServiceError(_("Indiquez le motif de la correction."), "reason")
     elif local_now() < signing_window(slot)[0]:
         raise ServiceError(_("Cette demi-journée n'a pas encore commencé : on ne peut pas encore l'émarger."))
-    if status in ABSENT_STATUSES and _signature_of(slot, enrolment) is not None:
-        raise ServiceError(_("%(name)s a signé cette demi-journée : indiquez un retard ou un départ anticipé "
-                             "plutôt qu'une absence.", name=name), "status")
+    signature = _signature_of(slot, enrolment) if status in ABSENT_STATUSES else None
+    if signature is not None:
+        _void_signature(slot, sheet, signature, actor, reason)
     record = _record(slot, enrolment)
     before = _record_state(record)
     if record is None:
@@ -541,6 +547,25 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     if correcting:
         _new_version(sheet, "corrected", actor, reason)
     return record
+
+
+def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, actor: User, reason: str) -> None:
+    """Void a trainee's signature (the caller marks them absent): kept with its image, when, by whom and why,
+    shown as voided on the sheet, its versions and documents; it no longer counts as attendance."""
+    name = signature.signer_name
+    if not reason:
+        raise ServiceError(_("%(name)s a signé cette demi-journée. Pour un retard ou un départ anticipé, choisissez "
+                             "ce statut ; si la signature a été faite sur sa ligne par quelqu'un d'autre, indiquez "
+                             "le motif de son annulation.", name=name), "reason")
+    if not sheet.is_closed and not actor.is_admin and local_now() > _trainer_window_closes(slot):
+        raise ServiceError(_("La signature de %(name)s ne s'annule que le jour même de la demi-journée : "
+                             "adressez-vous à un·e administrateur·rice.", name=name), "status")
+    signature.voided_at, signature.voided_by_id, signature.voided_reason = utcnow(), actor.id, reason
+    db.session.flush()
+    audit.record(sheet, "signature_voided", actor=actor, reason=reason, details={
+        "enrolment_id": signature.enrolment_id, "trainee": name, "slot": _describe(slot),
+        "signature_id": signature.id, "signed_at": signature.signed_at.isoformat(timespec="seconds"),
+        "method": signature.method, "image_sha256": signature.image_sha256})
 
 
 def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *, ip_address: str = "",
@@ -717,6 +742,10 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
             "signed_at": row.signature.signed_at.isoformat(timespec="seconds") if row.signature else None,
             "method": row.signature.method if row.signature else None,
             "withdrawn_on": row.withdrawn_on.isoformat() if row.withdrawn_on else None,
+            "voided": [{"signed_at": s.signed_at.isoformat(timespec="seconds"), "method": s.method,
+                        "image_sha256": s.image_sha256, "voided_at": s.voided_at.isoformat(timespec="seconds"),
+                        "voided_by": s.voided_by.name if s.voided_by else "", "reason": s.voided_reason}
+                       for s in row.voided],
         } for row in data.rows],
     }
 
@@ -737,6 +766,7 @@ class SheetRow:
     # The withdrawal day, on a half-day on or after it left without a record: unjustified absence in the
     # totals (after_withdrawal), neither signed nor marked any more.
     withdrawn_on: date | None = None
+    voided: list[Signature] = field(default_factory=list)  # signatures made in this row, then voided
 
     @property
     def name(self) -> str:
@@ -803,8 +833,10 @@ def slot_sheet(slot: Slot) -> SlotSheet:
     enrolments = _enrolments_on(slot.session_id, [slot.id])
     records = {r.enrolment_id: r for r in _records([slot.id])}
     signatures = list(db.session.scalars(select(Signature).where(Signature.slot_id == slot.id)
+                                         .options(selectinload(Signature.voided_by))
                                          .order_by(Signature.signed_at, Signature.id)))
-    by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id}
+    by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id and not s.is_voided}
+    voided = _voided_by_key(signatures)
     rows = []
     for enrolment in enrolments:
         record = records.get(enrolment.id)
@@ -812,8 +844,17 @@ def slot_sheet(slot: Slot) -> SlotSheet:
             continue
         withdrawn_on = _span(enrolment).withdrawn_on
         rows.append(SheetRow(enrolment, record, by_enrolment.get(enrolment.id),
-                             withdrawn_on if record is None and after_withdrawal(slot, withdrawn_on) else None))
+                             withdrawn_on if record is None and after_withdrawal(slot, withdrawn_on) else None,
+                             voided.get((slot.id, enrolment.id), [])))
     return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id])
+
+
+def _voided_by_key(signatures) -> dict[tuple[int, int], list[Signature]]:
+    """{(slot id, enrolment id): [voided signatures, oldest first]}."""
+    voided = {}
+    for signature in sorted((s for s in signatures if s.is_voided), key=lambda s: (s.signed_at, s.id)):
+        voided.setdefault((signature.slot_id, signature.enrolment_id), []).append(signature)
+    return voided
 
 
 @dataclass
@@ -836,6 +877,7 @@ class GridCell:
     state: str
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
     correction: Correction | None = None  # when the status comes from an administrator's correction
+    voided: list[Signature] = field(default_factory=list)  # signatures made in this cell, then voided
 
     @property
     def status(self) -> str | None:
@@ -896,12 +938,13 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
         select(AttendanceSheet).where(AttendanceSheet.slot_id.in_(slot_ids)))}
     enrolments = _enrolments_on(session.id, slot_ids)
     records = _records(slot_ids)
-    query = select(Signature).where(Signature.slot_id.in_(slot_ids))
+    query = select(Signature).where(Signature.slot_id.in_(slot_ids)).options(selectinload(Signature.voided_by))
     if with_images:
         query = query.options(undefer(Signature.image))
     signatures = list(db.session.scalars(query))
     record_at = {(r.slot_id, r.enrolment_id): r for r in records}
-    signature_at = {(s.slot_id, s.enrolment_id): s for s in signatures if s.enrolment_id}
+    signature_at = {(s.slot_id, s.enrolment_id): s for s in signatures if s.enrolment_id and not s.is_voided}
+    voided = _voided_by_key(signatures)
     now = local_now()
     columns = [SlotColumn(slot, sheets.get(slot.id)) for slot in slots]
     for column in columns:
@@ -924,7 +967,8 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
             column.missing += state == "missing"
             column.attended_minutes += record.minutes_attended if record else 0
             cells.append(GridCell(slot, record, signature, state,
-                                  spans[enrolment.id].withdrawn_on if state == "withdrawn" else None, correction))
+                                  spans[enrolment.id].withdrawn_on if state == "withdrawn" else None, correction,
+                                  voided.get((slot.id, enrolment.id), [])))
         rows.append(GridRow(enrolment, cells, totals[enrolment.id]))
     return SessionGrid(session, columns, rows)
 

@@ -91,16 +91,18 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     forms = {}
     for row in data.rows:
         if failed and failed[0] == row.enrolment.id:
-            forms[row.enrolment.id] = failed[1]
-            continue
-        if row.withdrawn_on is not None or (data.is_closed and row.enrolment.id != correcting):
+            forms[row.enrolment.id] = form = failed[1]
+        elif row.withdrawn_on is not None or (data.is_closed and row.enrolment.id != correcting):
             continue  # a half-day after the trainee's withdrawal is neither signed nor marked
-        form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
-        if row.record is not None:
-            form.status.data = row.record.status
-            form.arrival_time.data, form.departure_time.data = row.record.arrival_time, row.record.departure_time
-            form.justification.data = row.record.justification
-        forms[row.enrolment.id] = form
+        else:
+            form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
+            if row.record is not None:
+                form.status.data = row.record.status
+                form.arrival_time.data, form.departure_time.data = row.record.arrival_time, row.record.departure_time
+                form.justification.data = row.record.justification
+            forms[row.enrolment.id] = form
+        if row.signature is not None and not data.is_closed:  # an absence would void the signature
+            form.reason.label.text = _("Motif de l'annulation de la signature")
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
