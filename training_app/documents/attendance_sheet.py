@@ -140,9 +140,14 @@ def _word_cell(cell, notes: list[str]) -> dict:
     return {"image": image, "text": _word_text(cell, notes)}
 
 
+def _office_closing_text(column) -> str:
+    return _("Clôturée par l'administration sans signature du / de la formateur·rice : %(reason)s",
+             reason=column.office_closing_reason)
+
+
 def _trainer_cell(column) -> dict:
     if not column.trainer_signatures:
-        return {"image": "", "text": ""}
+        return {"image": "", "text": _office_closing_text(column) if column.office_closing_reason else ""}
     signature = column.trainer_signatures[0]
     names = ", ".join(s.signer_name for s in column.trainer_signatures)
     return {"image": word.Picture(signature.image, SIGNATURE_WIDTH_MM),
@@ -189,6 +194,10 @@ def excel_grid(session: TrainingSession) -> bytes:
     total_row = top + len(grid.rows) + 1
     excel.write_text(sheet.cell(row=total_row, column=1), _("Total"))
     sheet.cell(row=total_row, column=1).font = Font(bold=True)
+    excel.write_text(sheet.cell(row=total_row + 1, column=1), _("Formateur·rice"))
+    sheet.cell(row=total_row + 1, column=1).font = Font(bold=True)
+    for offset, column in enumerate(grid.columns):
+        excel.write_text(sheet.cell(row=total_row + 1, column=3 + offset), _excel_trainer(column))
     base = 3 + len(grid.columns)
     for offset in range(4):
         column = get_column_letter(base + offset)
@@ -203,6 +212,15 @@ def excel_grid(session: TrainingSession) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _excel_trainer(column) -> str:
+    """Who signed the half-day as trainer, or why the office closed it without."""
+    if column.trainer_signatures:
+        return _("signé par %(names)s", names=", ".join(s.signer_name for s in column.trainer_signatures))
+    if column.office_closing_reason:
+        return _office_closing_text(column)
+    return _("signature manquante") if column.trainer_missing else ""
 
 
 def _excel_status(cell) -> str:

@@ -71,6 +71,8 @@ class AttendanceSheet(db.Model):
     scan_path: Mapped[str] = mapped_column(String(300), default="")
     scan_kind: Mapped[str] = mapped_column(String(10), default="")
     scan_uploaded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Why an administrator closed it without a trainer's signature (too late for one); "" otherwise.
+    office_closing_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     slot: Mapped[Slot] = relationship()

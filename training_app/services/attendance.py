@@ -241,6 +241,11 @@ def _trainer_window_closes(slot: Slot) -> datetime:
     return datetime.combine(slot.date, time(23, 59, 59))
 
 
+def trainer_signing_over(slot: Slot, now: datetime | None = None) -> bool:
+    """Whether the half-day's day is over: no trainer can sign its sheet any more (see close_slot)."""
+    return (now or local_now()) > _trainer_window_closes(slot)
+
+
 def attended_minutes(slot: Slot, status: str, arrival: time | None, departure: time | None) -> int:
     """Minutes attended for a status; checks the times given with it."""
     if status in ABSENT_STATUSES:
@@ -557,7 +562,7 @@ def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, ac
         raise ServiceError(_("%(name)s a signé cette demi-journée. Pour un retard ou un départ anticipé, choisissez "
                              "ce statut ; si la signature a été faite sur sa ligne par quelqu'un d'autre, indiquez "
                              "le motif de son annulation.", name=name), "reason")
-    if not sheet.is_closed and not actor.is_admin and local_now() > _trainer_window_closes(slot):
+    if not sheet.is_closed and not actor.is_admin and trainer_signing_over(slot):
         raise ServiceError(_("La signature de %(name)s ne s'annule que le jour même de la demi-journée : "
                              "adressez-vous à un·e administrateur·rice.", name=name), "status")
     signature.voided_at, signature.voided_by_id, signature.voided_reason = utcnow(), actor.id, reason
@@ -568,9 +573,13 @@ def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, ac
         "method": signature.method, "image_sha256": signature.image_sha256})
 
 
-def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *, ip_address: str = "",
-               user_agent: str = "") -> AttendanceSheet:
-    """The trainer signs (if not done yet) and closes the sheet, which is then locked."""
+def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *, reason: str = "",
+               ip_address: str = "", user_agent: str = "") -> AttendanceSheet:
+    """The trainer signs (if not done yet) and closes the sheet, which is then locked.
+
+    Without a trainer's signature (nor a paper scan) once the half-day's day is over, when no trainer can
+    sign any more, an administrator closes it with a `reason`: the sheet, its versions and its documents
+    say it was closed by the office without the trainer's signature, and why."""
     image = decode_signature(signature_data_url) if signature_data_url else None
     sheet = _lock(slot)
     if sheet.is_closed:
@@ -593,13 +602,20 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if unsigned and not has_scan:
         raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
                              names=", ".join(unsigned)))
-    if not data.trainer_signatures and not has_scan:
+    by_office = not data.trainer_signatures and not has_scan
+    reason = (reason or "").strip() if by_office else ""
+    if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
         raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
+    if by_office and not reason:
+        raise ServiceError(_("Aucun·e formateur·rice n'a signé cette feuille le jour de la demi-journée et il est "
+                             "trop tard pour le faire : indiquez le motif de la clôture par l'administration."),
+                           "reason")
     sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.CLOSED, utcnow(), actor.id
+    sheet.office_closing_reason = reason
     db.session.flush()
     audit.record(sheet, "closed", actor=actor, from_state=SheetStatus.OPEN, to_state=SheetStatus.CLOSED,
-                 details={"slot": _describe(slot)})
-    _new_version(sheet, "closed", actor, "")
+                 reason=reason, details={"slot": _describe(slot), "without_trainer_signature": by_office})
+    _new_version(sheet, "closed_by_office" if by_office else "closed", actor, reason)
     return sheet
 
 
@@ -608,7 +624,8 @@ def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, use
     if not slot.session.has_trainer(actor):
         raise ServiceError(_("Seul·e un·e formateur·rice de la session signe la feuille."), "signature")
     if not signing_window(slot)[0] <= now <= _trainer_window_closes(slot):
-        raise ServiceError(_("La feuille se signe le jour même de la demi-journée."), "signature")
+        raise ServiceError(_("La feuille se signe le jour même de la demi-journée : un·e administrateur·rice peut "
+                             "maintenant la clore sans votre signature, avec un motif."), "signature")
     if db.session.scalar(select(Signature.id).where(Signature.slot_id == slot.id,
                                                      Signature.trainer_id == actor.id)) is not None:
         raise ServiceError(_("Vous avez déjà signé cette feuille."), "signature")
@@ -642,6 +659,7 @@ def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
     if not sheet.is_closed:
         raise ServiceError(_("Cette feuille n'est pas close."))
     sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.OPEN, None, None
+    sheet.office_closing_reason = ""  # the closed version keeps it
     db.session.flush()
     audit.record(sheet, "reopened", actor=actor, from_state=SheetStatus.CLOSED, to_state=SheetStatus.OPEN,
                  reason=reason, details={"slot": _describe(slot)})
@@ -726,6 +744,7 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
     data = slot_sheet(slot)
     return {
         "status": sheet.status,
+        "office_closing_reason": sheet.office_closing_reason,
         "scan": bool(sheet.scan_path),
         **_scan_file(sheet),
         "trainers": [{"name": s.signer_name, "signed_at": s.signed_at.isoformat(timespec="seconds")}
@@ -909,6 +928,11 @@ class SlotColumn:
     def is_closed(self) -> bool:
         return self.sheet is not None and self.sheet.is_closed
 
+    @property
+    def office_closing_reason(self) -> str:
+        """Why the office closed it without a trainer's signature ("" when it did not)."""
+        return self.sheet.office_closing_reason if self.is_closed else ""
+
 
 @dataclass
 class SessionGrid:
@@ -951,7 +975,8 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
         column.trainer_signatures = sorted((s for s in signatures if s.trainer_id and s.slot_id == column.slot.id),
                                            key=lambda s: s.signed_at)
         column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
-                                  and not (column.sheet and column.sheet.scan_path))
+                                  and not (column.sheet and column.sheet.scan_path)
+                                  and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])
     spans = {e.id: _span(e) for e in enrolments}
     totals = _sum_totals(spans, slots, records)

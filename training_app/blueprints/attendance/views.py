@@ -110,7 +110,9 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
-        is_trainer=session.has_trainer(current_user)), status
+        is_trainer=session.has_trainer(current_user),
+        office_closing=(current_user.is_admin and not data.is_closed and not data.trainer_signatures
+                        and not data.has_scan and attendance.trainer_signing_over(slot))), status
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>")
@@ -173,13 +175,18 @@ def close(session_id: int, slot_id: int):
     form = CloseForm()
     if form.validate_on_submit():
         try:
-            attendance.close_slot(slot, current_user, form.signature.data or None, **_client())
+            sheet = attendance.close_slot(slot, current_user, form.signature.data or None,
+                                          reason=form.reason.data or "", **_client())
         except ServiceError as error:
             db.session.rollback()
-            flash(error.message, "danger")
-            return _render_sheet(session, slot, status=422)
+            if error.field == "reason":
+                attach_service_error(form, error)
+            else:
+                flash(error.message, "danger")
+            return _render_sheet(session, slot, close_form=form, status=422)
         db.session.commit()
-        flash(_("Feuille signée et close."), "success")
+        flash(_("Feuille close par l'administration, sans signature du / de la formateur·rice.")
+              if sheet.office_closing_reason else _("Feuille signée et close."), "success")
     else:
         _flash_form_errors(form)
     return redirect(_sheet_url(session_id, slot_id))

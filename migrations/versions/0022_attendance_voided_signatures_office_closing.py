@@ -1,10 +1,13 @@
-"""attendance: voided signatures
+"""attendance: voided signatures, and sheets closed by the office without a trainer's signature
 
 A trainee's signature made in the wrong row (the trainer opened one trainee's row, another signed) is voided
 when that trainee is marked absent with a reason (services/attendance.mark): it is kept, with when, by whom
 and why, and no longer counts. One *valid* signature per trainee and half-day: the unique constraint on
 (slot_id, enrolment_id) becomes a unique index on the signatures not voided, so that the trainee of the row
 can still sign it themself.
+
+A sheet left open on its day can no longer get its trainer's signature: an administrator closes it with a
+reason, kept in attendance_sheets.office_closing_reason (emptied by a reopening; the versions keep it).
 
 Revision ID: 0022
 Revises: 0021
@@ -23,6 +26,8 @@ VALID = sa.text('voided_at IS NULL')
 
 
 def upgrade():
+    with op.batch_alter_table('attendance_sheets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('office_closing_reason', sa.Text(), nullable=False, server_default=''))
     with op.batch_alter_table('attendance_signatures', schema=None) as batch_op:
         batch_op.add_column(sa.Column('voided_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('voided_by_id', sa.Integer(), nullable=True))
@@ -51,3 +56,5 @@ def downgrade():
         batch_op.drop_column('voided_reason')
         batch_op.drop_column('voided_by_id')
         batch_op.drop_column('voided_at')
+    with op.batch_alter_table('attendance_sheets', schema=None) as batch_op:
+        batch_op.drop_column('office_closing_reason')
