@@ -100,3 +100,41 @@ def test_trainer_takes_attendance_on_the_tablet(page):
     assert all(s.method == "device" and len(s.image) > 200 for s in signatures)
     assert db.session.scalar(db.select(AttendanceRecord.status).where(AttendanceRecord.enrolment_id == sophie.id)) \
         == "absent_unjustified"
+
+
+def test_a_high_density_screen_signs_within_the_image_limits(browser, live_server):
+    """On a 3x screen the trainer's closing pad, which fills the page width, would be a canvas of some
+    3,900 pixels: the pads draw at a capped resolution, so the PNG they send is accepted and bounded."""
+    import io
+
+    from PIL import Image
+
+    from training_app.services import attendance
+
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    _session, (awa,) = running_session(trainer, [("Awa", "Diallo")])
+    context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR",
+                                  viewport={"width": 1400, "height": 900}, device_scale_factor=3)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        factories.sign_in_browser(page, trainer)
+        page.get_by_role("link", name="Émargement", exact=True).click()
+        page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
+        page.wait_for_load_state()
+        row(page, "Awa Diallo").get_by_role("button", name="Faire signer").click()
+        draw(page, "pad-stagiaire")
+        page.locator("#pad-dialog").get_by_role("button", name="Valider la signature").click()
+        assert "Signature de Awa Diallo enregistrée." in page.get_by_role("status").first.inner_text()
+        page.wait_for_load_state()
+        draw(page, "pad-formateur")
+        page.get_by_role("button", name="Signer et clore la feuille").click()
+        assert "Feuille signée et close." in page.get_by_role("status").first.inner_text()
+    finally:
+        context.close()
+    db.session.expire_all()
+    signatures = db.session.scalars(db.select(Signature).order_by(Signature.id)).all()
+    assert [s.enrolment_id for s in signatures] == [awa.id, None]
+    sizes = [Image.open(io.BytesIO(s.image)).size for s in signatures]
+    assert all(max(size) <= attendance.PAD_EXPORT_MAX_SIDE for size in sizes), sizes
+    assert sizes[1][0] > 1000  # still sharp: the wide pad is drawn at more than one pixel per CSS pixel

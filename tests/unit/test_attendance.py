@@ -186,15 +186,17 @@ def test_marking_before_the_window_opens_is_refused(course, trainer):
         attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
 
 
-def test_a_signed_trainee_is_not_marked_absent_and_an_absent_one_does_not_sign(course, trainer):
+def test_a_signed_trainee_is_not_marked_absent_without_a_reason_and_an_absent_one_does_not_sign(course, trainer):
     session, (awa, julien, _sophie) = course
     slot = session.slots[0]
     with frozen_at(at(slot)):
         attendance.sign(slot, awa, DATA_URL(), method="device")
         attendance.mark(slot, julien, "absent_unjustified", actor=trainer)
         db.session.commit()
-        with pytest.raises(ServiceError, match="indiquez un retard ou un départ anticipé"):
+        with pytest.raises(ServiceError, match="choisissez ce statut ; si la signature a été faite sur sa ligne "
+                                               "par quelqu'un d'autre, indiquez le motif") as refused:
             attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
+        assert refused.value.field == "reason"
         db.session.rollback()
         with pytest.raises(ServiceError, match="marqué·e absent·e"):
             attendance.sign(slot, julien, DATA_URL(), method="device")
@@ -347,6 +349,38 @@ def test_signature_images_must_be_real_bounded_non_blank_pngs(data_url, message)
 
 def test_a_real_pad_png_is_accepted():
     assert attendance.decode_signature(_url(_png())).startswith(b"\x89PNG")
+
+
+def _stroke(mode: str, background, ink, size=(300, 120)) -> str:
+    from PIL import ImageDraw
+    image = Image.new(mode, size, background)
+    ImageDraw.Draw(image).line([(10, 60), (290, 70)], fill=ink, width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return _url(out.getvalue())
+
+
+@pytest.mark.parametrize("data_url", [
+    _stroke("RGBA", (0, 0, 0, 0), (0, 0, 0, 1)),            # an almost fully transparent stroke
+    _stroke("RGBA", (0, 0, 0, 0), (0, 0, 0, 40)),           # a faint one
+    _stroke("RGBA", (0, 0, 0, 0), (255, 255, 255, 255)),    # white on transparent: white on the printed sheet
+    _stroke("RGBA", (255, 255, 255, 255), (235, 235, 235, 255)),  # light grey on white
+    _stroke("LA", (0, 0), (200, 255)),
+])
+def test_an_invisible_signature_is_refused(data_url):
+    """What counts is what a printed sheet shows: the image laid on white paper needs some dark ink."""
+    with pytest.raises(ServiceError, match="vide ou invisible"):
+        attendance.decode_signature(data_url)
+
+
+@pytest.mark.parametrize("data_url", [
+    _stroke("RGBA", (0, 0, 0, 0), (16, 34, 77, 255)),       # the pad's pen on its transparent background
+    _stroke("L", 255, 0),                                    # black on white
+    _stroke("LA", (0, 0), (0, 255)),
+    _stroke("RGBA", (0, 0, 0, 0), (16, 34, 77, 255), size=(1500, 300)),  # the capped export of a wide pad
+])
+def test_a_visible_signature_in_any_png_mode_is_accepted(data_url):
+    assert attendance.decode_signature(data_url).startswith(b"\x89PNG")
 
 
 def test_qr_code_signs_for_the_trainee_of_the_link_only(course):

@@ -7,16 +7,17 @@ Wednesday 12 at 13:00; his absence on Wednesday afternoon and after is unjustifi
 missing signature.
 """
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import openpyxl
+import pytest
 
 from tests import certificate_course as cc
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.documents import attendance_sheet
 from training_app.extensions import db
-from training_app.services import attendance, enrolments
+from training_app.services import ServiceError, attendance, enrolments
 from training_app.services.attendance import AttendanceTotals
 
 WITHDRAWN = "abandon le 12/12/2018"
@@ -86,3 +87,62 @@ def test_word_sheet_says_abandon_and_the_blank_sheet_stays_blank():
     julien_row = text.split("Julien BIHAN")[1].split("Awa DIALLO")[0]   # a table row over several lines
     assert julien_row.count("signé à") == 2 and julien_row.count(WITHDRAWN) == 4
     assert WITHDRAWN not in factories.docx_text(attendance_sheet.word_sheet(session, blank=True))
+
+
+def no_show_course(trainer, admin):
+    """Bob never came: withdrawn on the first day, before anyone marked him; the course then ran."""
+    factories.make_organisation()
+    session, (awa, bob) = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    first = session.slots[0]
+    with frozen_at(first.starts_at + timedelta(minutes=20)):
+        enrolments.withdraw(bob, first.date, "Ne s'est jamais présenté", actor=admin)
+        db.session.commit()
+    factories.take_attendance(session, trainer)
+    return session, awa, bob
+
+
+def test_a_no_show_withdrawn_before_any_mark_is_on_the_grid_as_the_totals_count_him(trainer, admin):
+    session, awa, bob = no_show_course(trainer, admin)
+    totals = attendance.totals_for_session(session)
+    assert totals[bob.id] == AttendanceTotals(21 * 60, 0, 0, 21 * 60)
+    grid = attendance.session_grid(session)
+    assert {row.enrolment.id: row.totals for row in grid.rows} == totals  # the grid, the claim: the same people
+    bob_row = next(row for row in grid.rows if row.enrolment == bob)
+    assert [c.state for c in bob_row.cells] == ["withdrawn"] * 6 and grid.missing == 0
+    sheet = attendance.slot_sheet(session.slots[0])
+    bob_line = next(row for row in sheet.rows if row.enrolment == bob)
+    assert bob_line.withdrawn_on == session.slots[0].date and not bob_line.signature_missing
+    assert sheet.is_closed  # the trainer closed it: a withdrawn row is neither to sign nor to mark
+
+
+def test_the_word_and_excel_sheets_of_the_claim_show_the_no_show(trainer, admin):
+    session, awa, bob = no_show_course(trainer, admin)
+    text = factories.docx_text(attendance_sheet.word_sheet(session))
+    assert bob.trainee.formal_name in text and text.count("abandon le 05/03/2030") == 6
+    book = openpyxl.load_workbook(io.BytesIO(attendance_sheet.excel_grid(session)))
+    bob_row = next(r for r in book.active.iter_rows(min_row=5, values_only=True) if r[0] == bob.trainee.full_name)
+    assert list(bob_row[2:8]) == ["abandon le 05/03/2030"] * 6
+    assert bob_row[8:] == (21, 0, 0, 21, 0)  # hours planned, attended, justified, unjustified; missing signatures
+
+
+def test_a_half_day_before_the_withdrawal_left_unmarked_is_marked_before_its_sheet_closes(trainer, admin):
+    """Tuesday's sheet is still open when Bob's withdrawal is recorded from Wednesday: he was expected on
+    Tuesday (the totals plan it), so Tuesday's sheet lists him and asks for his status before closing."""
+    session, (awa, bob) = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    tuesday, wednesday = session.slots[0], session.slots[1]
+    with frozen_at(tuesday.starts_at + timedelta(minutes=10)):
+        attendance.sign(tuesday, awa, factories.signature_data_url(), method="device")
+        db.session.commit()
+    with frozen_at(wednesday.starts_at + timedelta(minutes=10)):
+        enrolments.withdraw(bob, wednesday.date, "Arrêt maladie", actor=admin)
+        db.session.commit()
+        assert [r.enrolment for r in attendance.slot_sheet(tuesday).rows] == [awa, bob]
+        with pytest.raises(ServiceError, match=f"marquez absent·e : {bob.trainee.full_name}"):
+            attendance.close_slot(tuesday, admin)
+        db.session.rollback()
+        attendance.mark(tuesday, bob, "absent_unjustified", actor=trainer)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="n'est pas confirmée"):
+            attendance.mark(wednesday, bob, "absent_unjustified", actor=trainer)  # withdrawn by then
+        db.session.rollback()
+    assert attendance.totals_for(bob).absent_unjustified_minutes == 21 * 60

@@ -287,6 +287,23 @@ def test_a_trainee_cannot_sign_a_session_they_are_not_in(app, course):
     assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
 
 
+def test_the_refusal_names_nothing_of_a_session_the_trainee_is_not_in(app, course):
+    """A personal link walking slot ids reads nothing of other sessions (an internal one, a cancelled one):
+    the same refusal, without the title nor the date, whether the half-day exists or not."""
+    _session, (awa, *_rest) = course
+    internal = factories.make_session(
+        programme=factories.make_programme(title="Formation interne confidentielle", kind="internal"),
+        start=datetime(2030, 4, 2, 9, 30), end=datetime(2030, 4, 2, 18, 0))
+    client = app.test_client()
+    pages = []
+    for slot_id in (internal.slots[0].id, internal.slots[-1].id + 1000):
+        response = client.get(factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot_id))
+        assert response.status_code == 403 and "pas d'inscription confirmée" in text(response)
+        pages.append(text(response))
+    assert "confidentielle" not in pages[0] and "2 avril" not in pages[0] and "9h30" not in pages[0]
+    assert pages[0] == pages[1]
+
+
 def test_trainee_home_shows_hours_and_the_signing_hint(app, trainer, course):
     session, (awa, *_rest) = course
     slot = session.slots[0]

@@ -50,14 +50,35 @@ def _cell_text(cell) -> str:
 
 
 def _word_text(cell, notes: list[str]) -> str:
-    """A Word cell's text; a corrected status says so, its reason goes in a numbered note below the table."""
-    text = _cell_text(cell)
-    if cell.correction is None:
-        return text
-    notes.append(cell.correction.reason)
-    status = str(attendance.STATUS_LABELS[cell.record.status])
-    parts = [text if cell.record.is_absent else ", ".join(p for p in (status, text) if p), _correction_text(cell)]
-    return " — ".join(parts) + f" ({len(notes)})"
+    """A Word cell's text; a corrected status and a voided signature say so, their reasons go in numbered
+    notes below the table."""
+    text, numbers = _cell_text(cell), []
+    if cell.correction is not None:
+        status = str(attendance.STATUS_LABELS[cell.record.status])
+        text = text if cell.record.is_absent else ", ".join(p for p in (status, text) if p)
+    text = " — ".join(p for p in (text, _voided_text(cell), cell.correction and _correction_text(cell)) if p)
+    if cell.correction is not None:
+        numbers.append(_note(notes, _("Motif de la correction : %(reason)s", reason=cell.correction.reason)))
+    numbers += [_note(notes, _("Motif de l'annulation de la signature : %(reason)s", reason=reason))
+                for reason in _voided_reasons(cell)]
+    return text + "".join(f" ({n})" for n in numbers)
+
+
+def _note(notes: list[str], note: str) -> int:
+    notes.append(note)
+    return len(notes)
+
+
+def _voided_text(cell) -> str:
+    """A signature made in this cell's row by someone else, then voided: kept, counted for nothing."""
+    return _("signature annulée") if cell.voided else ""
+
+
+def _voided_reasons(cell) -> list[str]:
+    """The reasons of the cell's voided signatures, but the one its correction already gives (the office
+    voids a signature by correcting the status, with one reason)."""
+    covered = cell.correction.reason if cell.correction is not None else None
+    return [v.voided_reason for v in cell.voided if v.voided_reason != covered]
 
 
 def _correction_text(cell) -> str:
@@ -65,8 +86,7 @@ def _correction_text(cell) -> str:
 
 
 def _notes_text(notes: list[str]) -> str:
-    return " ".join(_("(%(n)d) Motif de la correction : %(reason)s.", n=n, reason=reason)
-                    for n, reason in enumerate(notes, start=1))
+    return " ".join(f"({n}) {note}." for n, note in enumerate(notes, start=1))
 
 
 def _not_expected_text(cell) -> str:
@@ -120,9 +140,14 @@ def _word_cell(cell, notes: list[str]) -> dict:
     return {"image": image, "text": _word_text(cell, notes)}
 
 
+def _office_closing_text(column) -> str:
+    return _("Clôturée par l'administration sans signature du / de la formateur·rice : %(reason)s",
+             reason=column.office_closing_reason)
+
+
 def _trainer_cell(column) -> dict:
     if not column.trainer_signatures:
-        return {"image": "", "text": ""}
+        return {"image": "", "text": _office_closing_text(column) if column.office_closing_reason else ""}
     signature = column.trainer_signatures[0]
     names = ", ".join(s.signer_name for s in column.trainer_signatures)
     return {"image": word.Picture(signature.image, SIGNATURE_WIDTH_MM),
@@ -169,6 +194,10 @@ def excel_grid(session: TrainingSession) -> bytes:
     total_row = top + len(grid.rows) + 1
     excel.write_text(sheet.cell(row=total_row, column=1), _("Total"))
     sheet.cell(row=total_row, column=1).font = Font(bold=True)
+    excel.write_text(sheet.cell(row=total_row + 1, column=1), _("Formateur·rice"))
+    sheet.cell(row=total_row + 1, column=1).font = Font(bold=True)
+    for offset, column in enumerate(grid.columns):
+        excel.write_text(sheet.cell(row=total_row + 1, column=3 + offset), _excel_trainer(column))
     base = 3 + len(grid.columns)
     for offset in range(4):
         column = get_column_letter(base + offset)
@@ -185,6 +214,15 @@ def excel_grid(session: TrainingSession) -> bytes:
     return out.getvalue()
 
 
+def _excel_trainer(column) -> str:
+    """Who signed the half-day as trainer, or why the office closed it without."""
+    if column.trainer_signatures:
+        return _("signé par %(names)s", names=", ".join(s.signer_name for s in column.trainer_signatures))
+    if column.office_closing_reason:
+        return _office_closing_text(column)
+    return _("signature manquante") if column.trainer_missing else ""
+
+
 def _excel_status(cell) -> str:
     if cell.state == "upcoming":
         return ""
@@ -199,6 +237,10 @@ def _excel_status(cell) -> str:
         text += " — " + _("signature manquante")
     elif detail:
         text += " — " + detail
+    if cell.voided:
+        reasons = _voided_reasons(cell)
+        text += " — " + (_("signature annulée : %(reason)s", reason=" ; ".join(reasons)) if reasons
+                         else _voided_text(cell))
     if cell.correction is not None:
         text += " — " + _("%(correction)s : %(reason)s", correction=_correction_text(cell),
                           reason=cell.correction.reason)

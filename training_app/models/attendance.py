@@ -4,15 +4,17 @@
 - AttendanceRecord: one trainee's status on one slot and the minutes attended (one per
   enrolment and slot, enforced by a unique constraint).
 - Signature: who signed which slot, when (UTC), how, from where, with the image (PNG, kept in
-  the database so that the evidence and its image are written in one transaction). One per
-  trainee per slot and one per trainer per slot, enforced by unique constraints.
+  the database so that the evidence and its image are written in one transaction). One valid
+  signature per trainee per slot and one per trainer per slot, enforced by unique indexes. A
+  trainee's signature made in the wrong row is voided (when, by whom, why), never deleted: it
+  stays as evidence and no longer counts as attendance.
 - AttendanceSheetVersion: append-only snapshots of a sheet at each close, reopen and correction.
 """
 from datetime import datetime, time
 from enum import StrEnum
 
-from sqlalchemy import (JSON, CheckConstraint, DateTime, ForeignKey, Integer, LargeBinary, String, Text, Time,
-                        UniqueConstraint, event)
+from sqlalchemy import (JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, Time,
+                        UniqueConstraint, event, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
@@ -69,6 +71,8 @@ class AttendanceSheet(db.Model):
     scan_path: Mapped[str] = mapped_column(String(300), default="")
     scan_kind: Mapped[str] = mapped_column(String(10), default="")
     scan_uploaded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Why an administrator closed it without a trainer's signature (too late for one); "" otherwise.
+    office_closing_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     slot: Mapped[Slot] = relationship()
@@ -112,16 +116,26 @@ class AttendanceRecord(db.Model):
         return self.status in ABSENT_STATUSES
 
 
+_VALID_SQL = "voided_at IS NULL"
+
+
 class Signature(db.Model):
-    """A signature: a trainee's (enrolment_id) or a trainer's (trainer_id) on one half-day."""
+    """A signature: a trainee's (enrolment_id) or a trainer's (trainer_id) on one half-day.
+
+    A trainee's signature can be voided (voided_at, voided_by, voided_reason: services/attendance.mark, when a
+    signed trainee is marked absent with a reason): it is kept, shown as voided, and counts for nothing."""
 
     __tablename__ = "attendance_signatures"
     __table_args__ = (
-        UniqueConstraint("slot_id", "enrolment_id"),  # one signature per trainee per slot
+        # One valid signature per trainee per slot (voided ones stay beside it).
+        Index("uq_attendance_signatures_valid", "slot_id", "enrolment_id", unique=True,
+              sqlite_where=text(_VALID_SQL), postgresql_where=text(_VALID_SQL)),
         UniqueConstraint("slot_id", "trainer_id"),    # one signature per trainer per slot
         CheckConstraint("(enrolment_id IS NULL AND trainer_id IS NOT NULL) OR "
                         "(enrolment_id IS NOT NULL AND trainer_id IS NULL)", name="one_signer"),
         CheckConstraint(f"method IN ({_in(SignatureMethod)})", name="method"),
+        CheckConstraint("voided_at IS NULL OR (enrolment_id IS NOT NULL AND voided_reason != '')",
+                        name="voided_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,10 +149,18 @@ class Signature(db.Model):
     user_agent: Mapped[str] = mapped_column(String(400), default="")
     image_sha256: Mapped[str] = mapped_column(String(64))
     image: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # PNG, size-bounded
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)  # UTC
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    voided_reason: Mapped[str] = mapped_column(Text, default="")
 
     slot: Mapped[Slot] = relationship()
     enrolment: Mapped[Enrolment | None] = relationship()
-    trainer: Mapped[User | None] = relationship()
+    trainer: Mapped[User | None] = relationship(foreign_keys=[trainer_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
 
 
 class AttendanceSheetVersion(db.Model):

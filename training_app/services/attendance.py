@@ -36,10 +36,15 @@ from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSh
                                  Signature, SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
 from training_app.models.attendance import ABSENT_STATUSES
 from training_app.services import ServiceError, audit
+from training_app.services.enrolments import lock_session
 
 PNG_DATA_URL = "data:image/png;base64,"
 MAX_SIGNATURE_BYTES = 150 * 1024   # a pad drawing is a few kilobytes
 MAX_SIGNATURE_SIDE = 3000          # pixels
+PAD_EXPORT_MAX_SIDE = 1500         # the pads' script draws (and exports) at most this many pixels a side, whatever
+                                   # the screen's pixel ratio: well inside MAX_SIGNATURE_SIDE and the byte limit
+INK_LEVEL = 128                    # a pixel is ink when darker than this (0-255) once laid on white paper
+MIN_INK_PIXELS = 20                # a pen stroke of a few millimetres has hundreds
 UPLOAD_KINDS = ("pdf", "jpeg", "png")
 EPOCH = datetime(1970, 1, 1)
 DEFAULT_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
@@ -236,6 +241,11 @@ def _trainer_window_closes(slot: Slot) -> datetime:
     return datetime.combine(slot.date, time(23, 59, 59))
 
 
+def trainer_signing_over(slot: Slot, now: datetime | None = None) -> bool:
+    """Whether the half-day's day is over: no trainer can sign its sheet any more (see close_slot)."""
+    return (now or local_now()) > _trainer_window_closes(slot)
+
+
 def attended_minutes(slot: Slot, status: str, arrival: time | None, departure: time | None) -> int:
     """Minutes attended for a status; checks the times given with it."""
     if status in ABSENT_STATUSES:
@@ -263,7 +273,9 @@ def _hm(value: time) -> str:
 # --- signature images -----------------------------------------------------------------------------
 
 def decode_signature(data_url: str | None) -> bytes:
-    """The PNG bytes of a signature pad's data URL, or a ServiceError: a real, bounded, non-blank PNG."""
+    """The PNG bytes of a signature pad's data URL, or a ServiceError: a real, bounded, non-blank PNG
+    whose ink shows on paper (some pixels dark enough once the image is laid on white, as the sheets print
+    it: an almost transparent or a white stroke is refused)."""
     if not data_url:
         raise ServiceError(_("Signez dans le cadre avant de valider."), "signature")
     if not data_url.startswith(PNG_DATA_URL):
@@ -290,6 +302,9 @@ def decode_signature(data_url: str | None) -> bytes:
     low, high = rgba.convert("L").getextrema()
     if rgba.getchannel("A").getbbox() is None or (low == high and rgba.getchannel("A").getextrema()[0] == 255):
         raise ServiceError(_("La signature est vide : signez dans le cadre."), "signature")
+    on_paper = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("L")
+    if sum(on_paper.histogram()[:INK_LEVEL]) < MIN_INK_PIXELS:
+        raise ServiceError(_("La signature est vide ou invisible : signez dans le cadre."), "signature")
     return content
 
 
@@ -352,7 +367,14 @@ def qr_png(url: str) -> bytes:
 # --- writing --------------------------------------------------------------------------------------
 
 def _lock(slot: Slot) -> AttendanceSheet:
-    """Lock the slot row until the end of the transaction; return its sheet (created when missing)."""
+    """Lock the session row, then the slot row, until the end of the transaction; return the slot's sheet
+    (created when missing).
+
+    The session row first: withdrawals, moves and the cancellation of the session change the enrolments and
+    the session under that lock (services/enrolments.lock_session), so what is checked after _lock is what
+    they committed; and taking it first, as they do, keeps two paths from each waiting for the other's lock.
+    """
+    lock_session(slot.session_id)
     locked = db.session.scalar(select(Slot).where(Slot.id == slot.id).with_for_update())
     if locked is None:
         raise ServiceError(_("Cette demi-journée n'existe plus."))
@@ -376,16 +398,28 @@ def _record(slot: Slot, enrolment: Enrolment) -> AttendanceRecord | None:
         .execution_options(populate_existing=True))
 
 
-def _signature_of(slot: Slot, enrolment: Enrolment) -> int | None:
-    return db.session.scalar(select(Signature.id).where(
-        Signature.slot_id == slot.id, Signature.enrolment_id == enrolment.id))
+def _signature_of(slot: Slot, enrolment: Enrolment) -> Signature | None:
+    """The trainee's valid (not voided) signature on the half-day."""
+    return db.session.scalar(select(Signature).where(
+        Signature.slot_id == slot.id, Signature.enrolment_id == enrolment.id, Signature.voided_at.is_(None)))
 
 
-def _check_enrolment(slot: Slot, enrolment: Enrolment, allow_recorded: bool = False) -> None:
+def _fresh(enrolment: Enrolment) -> Enrolment:
+    """The enrolment as committed now (call under _lock: its status is then stable)."""
+    return db.session.scalar(select(Enrolment).where(Enrolment.id == enrolment.id)
+                             .execution_options(populate_existing=True))
+
+
+def _check_enrolment(slot: Slot, enrolment: Enrolment, marking: bool = False) -> None:
+    """Only a confirmed enrolment signs. Marking also reaches a trainee who withdrew later, on a half-day
+    before the withdrawal day (they were expected there: totals_for_session plans it), and corrects one
+    who already has a record on the half-day."""
     name = enrolment.trainee.full_name
     if enrolment.session_id != slot.session_id:
         raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session.", name=name))
-    if enrolment.status != EnrolmentStatus.CONFIRMED and not (allow_recorded and _record(slot, enrolment)):
+    withdrawn_later = (enrolment.status == EnrolmentStatus.WITHDRAWN
+                       and not after_withdrawal(slot, enrolment.withdrawn_on))
+    if enrolment.status != EnrolmentStatus.CONFIRMED and not (marking and (withdrawn_later or _record(slot, enrolment))):
         raise ServiceError(_("L'inscription de %(name)s n'est pas confirmée : on ne peut pas l'émarger.",
                              name=name))
 
@@ -394,11 +428,12 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
          user_agent: str = "", actor: User | None = None) -> Signature:
     """A trainee's signature on a half-day: inside the signing window, once, on an open sheet."""
     image = decode_signature(data_url)
+    sheet = _lock(slot)  # then check: a withdrawal or a cancellation committed meanwhile is seen
+    enrolment = _fresh(enrolment)
     _check_enrolment(slot, enrolment)
     name = enrolment.trainee.full_name
     if slot.session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée."))
-    sheet = _lock(slot)
     if sheet.is_closed:
         raise _closed_error()
     if not is_signing_open(slot):
@@ -461,10 +496,14 @@ def sign_as_trainee(slot: Slot, trainee: Trainee, data_url: str | None, *, qr: s
 
 def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival: time | None = None,
          departure: time | None = None, justification: str = "", document=None, reason: str = "") -> AttendanceRecord:
-    """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason."""
+    """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason.
+
+    Marking absent a trainee who signed voids their signature (see _void_signature): it was made in the
+    wrong row (the trainer opened this trainee's row and someone else signed). That takes a reason, and on
+    an open sheet a trainer may do it on the half-day's day only (the room still remembers who signed
+    where); afterwards, and on a closed sheet, it is an administrator's correction."""
     if status not in set(AttendanceStatus):
         raise ServiceError(_("Choisissez un statut."), "status")
-    _check_enrolment(slot, enrolment, allow_recorded=True)
     name = enrolment.trainee.full_name
     if status not in (AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY):
         arrival = departure = None  # a late arrival may also leave early, and the other way round
@@ -475,7 +514,9 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     upload = None
     if status == AttendanceStatus.ABSENT_JUSTIFIED and document is not None and getattr(document, "filename", ""):
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
-    sheet = _lock(slot)
+    sheet = _lock(slot)  # then check: a withdrawal or a move committed meanwhile is seen
+    enrolment = _fresh(enrolment)
+    _check_enrolment(slot, enrolment, marking=True)
     correcting = sheet.is_closed
     reason = (reason or "").strip()
     if correcting:
@@ -485,9 +526,9 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
             raise ServiceError(_("Indiquez le motif de la correction."), "reason")
     elif local_now() < signing_window(slot)[0]:
         raise ServiceError(_("Cette demi-journée n'a pas encore commencé : on ne peut pas encore l'émarger."))
-    if status in ABSENT_STATUSES and _signature_of(slot, enrolment) is not None:
-        raise ServiceError(_("%(name)s a signé cette demi-journée : indiquez un retard ou un départ anticipé "
-                             "plutôt qu'une absence.", name=name), "status")
+    signature = _signature_of(slot, enrolment) if status in ABSENT_STATUSES else None
+    if signature is not None:
+        _void_signature(slot, sheet, signature, actor, reason)
     record = _record(slot, enrolment)
     before = _record_state(record)
     if record is None:
@@ -513,9 +554,32 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     return record
 
 
-def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *, ip_address: str = "",
-               user_agent: str = "") -> AttendanceSheet:
-    """The trainer signs (if not done yet) and closes the sheet, which is then locked."""
+def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, actor: User, reason: str) -> None:
+    """Void a trainee's signature (the caller marks them absent): kept with its image, when, by whom and why,
+    shown as voided on the sheet, its versions and documents; it no longer counts as attendance."""
+    name = signature.signer_name
+    if not reason:
+        raise ServiceError(_("%(name)s a signé cette demi-journée. Pour un retard ou un départ anticipé, choisissez "
+                             "ce statut ; si la signature a été faite sur sa ligne par quelqu'un d'autre, indiquez "
+                             "le motif de son annulation.", name=name), "reason")
+    if not sheet.is_closed and not actor.is_admin and trainer_signing_over(slot):
+        raise ServiceError(_("La signature de %(name)s ne s'annule que le jour même de la demi-journée : "
+                             "adressez-vous à un·e administrateur·rice.", name=name), "status")
+    signature.voided_at, signature.voided_by_id, signature.voided_reason = utcnow(), actor.id, reason
+    db.session.flush()
+    audit.record(sheet, "signature_voided", actor=actor, reason=reason, details={
+        "enrolment_id": signature.enrolment_id, "trainee": name, "slot": _describe(slot),
+        "signature_id": signature.id, "signed_at": signature.signed_at.isoformat(timespec="seconds"),
+        "method": signature.method, "image_sha256": signature.image_sha256})
+
+
+def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *, reason: str = "",
+               ip_address: str = "", user_agent: str = "") -> AttendanceSheet:
+    """The trainer signs (if not done yet) and closes the sheet, which is then locked.
+
+    Without a trainer's signature (nor a paper scan) once the half-day's day is over, when no trainer can
+    sign any more, an administrator closes it with a `reason`: the sheet, its versions and its documents
+    say it was closed by the office without the trainer's signature, and why."""
     image = decode_signature(signature_data_url) if signature_data_url else None
     sheet = _lock(slot)
     if sheet.is_closed:
@@ -530,7 +594,7 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
         _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
     data = slot_sheet(slot)
     has_scan = bool(sheet.scan_path)
-    unmarked = [r.name for r in data.rows if r.record is None]
+    unmarked = [r.name for r in data.rows if r.record is None and r.withdrawn_on is None]
     unsigned = [r.name for r in data.rows if r.record is not None and not r.record.is_absent and r.signature is None]
     if unmarked:
         raise ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
@@ -538,13 +602,20 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if unsigned and not has_scan:
         raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
                              names=", ".join(unsigned)))
-    if not data.trainer_signatures and not has_scan:
+    by_office = not data.trainer_signatures and not has_scan
+    reason = (reason or "").strip() if by_office else ""
+    if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
         raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
+    if by_office and not reason:
+        raise ServiceError(_("Aucun·e formateur·rice n'a signé cette feuille le jour de la demi-journée et il est "
+                             "trop tard pour le faire : indiquez le motif de la clôture par l'administration."),
+                           "reason")
     sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.CLOSED, utcnow(), actor.id
+    sheet.office_closing_reason = reason
     db.session.flush()
     audit.record(sheet, "closed", actor=actor, from_state=SheetStatus.OPEN, to_state=SheetStatus.CLOSED,
-                 details={"slot": _describe(slot)})
-    _new_version(sheet, "closed", actor, "")
+                 reason=reason, details={"slot": _describe(slot), "without_trainer_signature": by_office})
+    _new_version(sheet, "closed_by_office" if by_office else "closed", actor, reason)
     return sheet
 
 
@@ -553,7 +624,8 @@ def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, use
     if not slot.session.has_trainer(actor):
         raise ServiceError(_("Seul·e un·e formateur·rice de la session signe la feuille."), "signature")
     if not signing_window(slot)[0] <= now <= _trainer_window_closes(slot):
-        raise ServiceError(_("La feuille se signe le jour même de la demi-journée."), "signature")
+        raise ServiceError(_("La feuille se signe le jour même de la demi-journée : un·e administrateur·rice peut "
+                             "maintenant la clore sans votre signature, avec un motif."), "signature")
     if db.session.scalar(select(Signature.id).where(Signature.slot_id == slot.id,
                                                      Signature.trainer_id == actor.id)) is not None:
         raise ServiceError(_("Vous avez déjà signé cette feuille."), "signature")
@@ -587,6 +659,7 @@ def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
     if not sheet.is_closed:
         raise ServiceError(_("Cette feuille n'est pas close."))
     sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.OPEN, None, None
+    sheet.office_closing_reason = ""  # the closed version keeps it
     db.session.flush()
     audit.record(sheet, "reopened", actor=actor, from_state=SheetStatus.CLOSED, to_state=SheetStatus.OPEN,
                  reason=reason, details={"slot": _describe(slot)})
@@ -671,6 +744,7 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
     data = slot_sheet(slot)
     return {
         "status": sheet.status,
+        "office_closing_reason": sheet.office_closing_reason,
         "scan": bool(sheet.scan_path),
         **_scan_file(sheet),
         "trainers": [{"name": s.signer_name, "signed_at": s.signed_at.isoformat(timespec="seconds")}
@@ -686,6 +760,11 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
             **_justification_file(row.record),
             "signed_at": row.signature.signed_at.isoformat(timespec="seconds") if row.signature else None,
             "method": row.signature.method if row.signature else None,
+            "withdrawn_on": row.withdrawn_on.isoformat() if row.withdrawn_on else None,
+            "voided": [{"signed_at": s.signed_at.isoformat(timespec="seconds"), "method": s.method,
+                        "image_sha256": s.image_sha256, "voided_at": s.voided_at.isoformat(timespec="seconds"),
+                        "voided_by": s.voided_by.name if s.voided_by else "", "reason": s.voided_reason}
+                       for s in row.voided],
         } for row in data.rows],
     }
 
@@ -703,6 +782,10 @@ class SheetRow:
     enrolment: Enrolment
     record: AttendanceRecord | None
     signature: Signature | None
+    # The withdrawal day, on a half-day on or after it left without a record: unjustified absence in the
+    # totals (after_withdrawal), neither signed nor marked any more.
+    withdrawn_on: date | None = None
+    voided: list[Signature] = field(default_factory=list)  # signatures made in this row, then voided
 
     @property
     def name(self) -> str:
@@ -717,8 +800,12 @@ class SheetRow:
         return self.record.minutes_attended if self.record else None
 
     @property
+    def is_absent(self) -> bool:
+        return self.withdrawn_on is not None or (self.record is not None and self.record.is_absent)
+
+    @property
     def signature_missing(self) -> bool:
-        return self.signature is None and (self.record is None or not self.record.is_absent)
+        return self.signature is None and not self.is_absent
 
 
 @dataclass
@@ -742,17 +829,20 @@ class SlotSheet:
 
     @property
     def absent_count(self) -> int:
-        return sum(1 for row in self.rows if row.record is not None and row.record.is_absent)
+        return sum(1 for row in self.rows if row.is_absent)
 
 
 def _enrolments_on(session_id: int, slot_ids) -> list[Enrolment]:
-    """Confirmed enrolments, and any other one with a record on those slots (e.g. withdrawn later)."""
+    """The enrolments totals_for_session counts: confirmed and withdrawn ones (a trainee who withdrew before
+    anyone marked them still counts, their half-days after the withdrawal as unjustified absence), and any
+    other one with a record on those slots."""
     recorded = select(AttendanceRecord.enrolment_id).where(AttendanceRecord.slot_id.in_(slot_ids))
     return list(db.session.scalars(
         select(Enrolment).join(Enrolment.trainee)
         .options(contains_eager(Enrolment.trainee).joinedload(Trainee.employer))
         .where(Enrolment.session_id == session_id,
-               or_(Enrolment.status == EnrolmentStatus.CONFIRMED, Enrolment.id.in_(recorded)))
+               or_(Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)),
+                   Enrolment.id.in_(recorded)))
         .order_by(Trainee.last_name, Trainee.first_name, Enrolment.id)).unique())
 
 
@@ -762,11 +852,28 @@ def slot_sheet(slot: Slot) -> SlotSheet:
     enrolments = _enrolments_on(slot.session_id, [slot.id])
     records = {r.enrolment_id: r for r in _records([slot.id])}
     signatures = list(db.session.scalars(select(Signature).where(Signature.slot_id == slot.id)
+                                         .options(selectinload(Signature.voided_by))
                                          .order_by(Signature.signed_at, Signature.id)))
-    by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id}
-    rows = [SheetRow(e, records.get(e.id), by_enrolment.get(e.id)) for e in enrolments
-            if e.id in records or not before_enrolment(slot, e.confirmed_at)]
+    by_enrolment = {s.enrolment_id: s for s in signatures if s.enrolment_id and not s.is_voided}
+    voided = _voided_by_key(signatures)
+    rows = []
+    for enrolment in enrolments:
+        record = records.get(enrolment.id)
+        if record is None and before_enrolment(slot, enrolment.confirmed_at):
+            continue
+        withdrawn_on = _span(enrolment).withdrawn_on
+        rows.append(SheetRow(enrolment, record, by_enrolment.get(enrolment.id),
+                             withdrawn_on if record is None and after_withdrawal(slot, withdrawn_on) else None,
+                             voided.get((slot.id, enrolment.id), [])))
     return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id])
+
+
+def _voided_by_key(signatures) -> dict[tuple[int, int], list[Signature]]:
+    """{(slot id, enrolment id): [voided signatures, oldest first]}."""
+    voided = {}
+    for signature in sorted((s for s in signatures if s.is_voided), key=lambda s: (s.signed_at, s.id)):
+        voided.setdefault((signature.slot_id, signature.enrolment_id), []).append(signature)
+    return voided
 
 
 @dataclass
@@ -789,6 +896,7 @@ class GridCell:
     state: str
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
     correction: Correction | None = None  # when the status comes from an administrator's correction
+    voided: list[Signature] = field(default_factory=list)  # signatures made in this cell, then voided
 
     @property
     def status(self) -> str | None:
@@ -820,6 +928,11 @@ class SlotColumn:
     def is_closed(self) -> bool:
         return self.sheet is not None and self.sheet.is_closed
 
+    @property
+    def office_closing_reason(self) -> str:
+        """Why the office closed it without a trainer's signature ("" when it did not)."""
+        return self.sheet.office_closing_reason if self.is_closed else ""
+
 
 @dataclass
 class SessionGrid:
@@ -849,19 +962,21 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
         select(AttendanceSheet).where(AttendanceSheet.slot_id.in_(slot_ids)))}
     enrolments = _enrolments_on(session.id, slot_ids)
     records = _records(slot_ids)
-    query = select(Signature).where(Signature.slot_id.in_(slot_ids))
+    query = select(Signature).where(Signature.slot_id.in_(slot_ids)).options(selectinload(Signature.voided_by))
     if with_images:
         query = query.options(undefer(Signature.image))
     signatures = list(db.session.scalars(query))
     record_at = {(r.slot_id, r.enrolment_id): r for r in records}
-    signature_at = {(s.slot_id, s.enrolment_id): s for s in signatures if s.enrolment_id}
+    signature_at = {(s.slot_id, s.enrolment_id): s for s in signatures if s.enrolment_id and not s.is_voided}
+    voided = _voided_by_key(signatures)
     now = local_now()
     columns = [SlotColumn(slot, sheets.get(slot.id)) for slot in slots]
     for column in columns:
         column.trainer_signatures = sorted((s for s in signatures if s.trainer_id and s.slot_id == column.slot.id),
                                            key=lambda s: s.signed_at)
         column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
-                                  and not (column.sheet and column.sheet.scan_path))
+                                  and not (column.sheet and column.sheet.scan_path)
+                                  and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])
     spans = {e.id: _span(e) for e in enrolments}
     totals = _sum_totals(spans, slots, records)
@@ -877,7 +992,8 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
             column.missing += state == "missing"
             column.attended_minutes += record.minutes_attended if record else 0
             cells.append(GridCell(slot, record, signature, state,
-                                  spans[enrolment.id].withdrawn_on if state == "withdrawn" else None, correction))
+                                  spans[enrolment.id].withdrawn_on if state == "withdrawn" else None, correction,
+                                  voided.get((slot.id, enrolment.id), [])))
         rows.append(GridRow(enrolment, cells, totals[enrolment.id]))
     return SessionGrid(session, columns, rows)
 

@@ -26,6 +26,8 @@ class MarkForm(FlaskForm):
 
 class CloseForm(FlaskForm):
     signature = HiddenField(_l("Signature du / de la formateur·rice"))
+    # Only when an administrator closes a sheet no trainer signed on its day (services/attendance.close_slot).
+    reason = StringField(_l("Motif de la clôture sans signature du / de la formateur·rice"))
 
 
 class ReopenForm(FlaskForm):

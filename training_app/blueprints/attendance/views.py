@@ -91,16 +91,18 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     forms = {}
     for row in data.rows:
         if failed and failed[0] == row.enrolment.id:
-            forms[row.enrolment.id] = failed[1]
-            continue
-        if data.is_closed and row.enrolment.id != correcting:
-            continue
-        form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
-        if row.record is not None:
-            form.status.data = row.record.status
-            form.arrival_time.data, form.departure_time.data = row.record.arrival_time, row.record.departure_time
-            form.justification.data = row.record.justification
-        forms[row.enrolment.id] = form
+            forms[row.enrolment.id] = form = failed[1]
+        elif row.withdrawn_on is not None or (data.is_closed and row.enrolment.id != correcting):
+            continue  # a half-day after the trainee's withdrawal is neither signed nor marked
+        else:
+            form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
+            if row.record is not None:
+                form.status.data = row.record.status
+                form.arrival_time.data, form.departure_time.data = row.record.arrival_time, row.record.departure_time
+                form.justification.data = row.record.justification
+            forms[row.enrolment.id] = form
+        if row.signature is not None and not data.is_closed:  # an absence would void the signature
+            form.reason.label.text = _("Motif de l'annulation de la signature")
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
@@ -108,7 +110,9 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
-        is_trainer=session.has_trainer(current_user)), status
+        is_trainer=session.has_trainer(current_user),
+        office_closing=(current_user.is_admin and not data.is_closed and not data.trainer_signatures
+                        and not data.has_scan and attendance.trainer_signing_over(slot))), status
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>")
@@ -171,13 +175,18 @@ def close(session_id: int, slot_id: int):
     form = CloseForm()
     if form.validate_on_submit():
         try:
-            attendance.close_slot(slot, current_user, form.signature.data or None, **_client())
+            sheet = attendance.close_slot(slot, current_user, form.signature.data or None,
+                                          reason=form.reason.data or "", **_client())
         except ServiceError as error:
             db.session.rollback()
-            flash(error.message, "danger")
-            return _render_sheet(session, slot, status=422)
+            if error.field == "reason":
+                attach_service_error(form, error)
+            else:
+                flash(error.message, "danger")
+            return _render_sheet(session, slot, close_form=form, status=422)
         db.session.commit()
-        flash(_("Feuille signée et close."), "success")
+        flash(_("Feuille close par l'administration, sans signature du / de la formateur·rice.")
+              if sheet.office_closing_reason else _("Feuille signée et close."), "success")
     else:
         _flash_form_errors(form)
     return redirect(_sheet_url(session_id, slot_id))
@@ -314,11 +323,14 @@ def excel_grid(session_id: int):
 @bp.route("/moi/<token>/emargement/<int:slot_id>", methods=["GET", "POST"])
 @trainee_view
 def trainee_sign(slot_id: int):
-    """A trainee signs for themself: who signs comes from their personal link, never from the QR code."""
-    slot = db.get_or_404(Slot, slot_id)
-    enrolment = attendance.trainee_enrolment(slot, g.trainee)
+    """A trainee signs for themself: who signs comes from their personal link, never from the QR code.
+
+    Outside their own sessions the page names nothing (neither the session nor the date) and is the same
+    whether the half-day exists or not: a personal link walking slot ids learns nothing of other sessions."""
+    slot = db.session.get(Slot, slot_id)
+    enrolment = attendance.trainee_enrolment(slot, g.trainee) if slot is not None else None
     if enrolment is None:
-        return render_template("attendance/trainee_sign.html", slot=slot, enrolment=None, form=None,
+        return render_template("attendance/trainee_sign.html", slot=None, enrolment=None, form=None,
                                trainee=g.trainee), 403
     form = SignatureForm(qr=request.args.get("qr", ""))
     scanned = attendance.scanned_in_room(slot, g.trainee, form.qr.data or "")
@@ -393,6 +405,9 @@ def remember_trainee_device(response):
 
 
 # --- helpers for the other features' pages (template hooks) --------------------------------------
+
+bp.add_app_template_global(attendance.PAD_EXPORT_MAX_SIDE, "signature_pad_max_side")  # read by the pad macro
+
 
 @bp.app_context_processor
 def template_helpers():

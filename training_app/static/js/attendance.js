@@ -8,12 +8,16 @@
     var form = box.closest("form");
     var input = form.querySelector("input[name$='signature']");
     var error = box.querySelector("[data-pad-error]");
+    var maxSide = parseInt(box.getAttribute("data-max-side"), 10) || 1500;
 
     function fit() {
-      var ratio = Math.max(window.devicePixelRatio || 1, 1);
+      var width = canvas.offsetWidth, height = canvas.offsetHeight;
+      // Sharp on a high-density screen, but never more than maxSide pixels a side (the PNG sent is the
+      // canvas): a wide pad on a 3x screen would otherwise exceed what the server accepts.
+      var ratio = Math.min(Math.max(window.devicePixelRatio || 1, 1), maxSide / Math.max(width, height, 1));
       var strokes = pad.toData();
-      canvas.width = canvas.offsetWidth * ratio;
-      canvas.height = canvas.offsetHeight * ratio;
+      canvas.width = Math.floor(width * ratio);
+      canvas.height = Math.floor(height * ratio);
       canvas.getContext("2d").scale(ratio, ratio);
       pad.clear();
       pad.fromData(strokes);
