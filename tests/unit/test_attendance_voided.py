@@ -167,3 +167,20 @@ def test_a_voided_signature_does_not_date_a_withdrawal(trainer, admin):
         assert enrolments.last_attended_day(awa) is None
         enrolments.withdraw(awa, tuesday.date, "Jamais venue", actor=admin)
     db.session.rollback()
+
+
+def test_the_personal_data_export_shows_the_valid_signature_and_the_voided_one_with_its_reason(trainer):
+    from training_app.services import personal_data
+    session, slot, awa, julien = wrong_row(trainer)
+    with frozen_at(slot.starts_at + timedelta(minutes=10)):
+        attendance.mark(slot, awa, "absent_unjustified", actor=trainer, reason=REASON)
+        db.session.commit()
+    with frozen_at(slot.starts_at + timedelta(minutes=40)):
+        attendance.mark(slot, awa, "late", actor=trainer, arrival=factories.t("14:35"))
+        attendance.sign(slot, awa, factories.signature_data_url(3), method="device", actor=trainer)
+        db.session.commit()
+    [half_day] = personal_data.export(awa.trainee)["inscriptions"][0]["emargement"]
+    assert half_day["signature"]["signee_le"].startswith(f"{slot.date.isoformat()}T13:4")  # 14h40 in Paris
+    [voided] = half_day["signatures_annulees"]
+    assert voided["motif_annulation"] == REASON and voided["annulee_le"]
+    assert voided["signee_le"].startswith(f"{slot.date.isoformat()}T13:0")

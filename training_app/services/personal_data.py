@@ -16,6 +16,7 @@ notifications tagged with an enrolment) and `audit_entries` (by entity).
 """
 import json
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -164,16 +165,25 @@ def export(trainee: Trainee) -> dict:
     }
 
 
+def _signature_export(signature: Signature) -> dict:
+    return {"signee_le": _iso(signature.signed_at), "methode": _word(signature.method),
+            "nom_signataire": signature.signer_name, "adresse_ip": signature.ip_address,
+            "appareil": signature.user_agent, "image": _(SIGNATURE_IMAGE)}
+
+
 def _enrolment_export(enrolment: Enrolment) -> dict:
     session = enrolment.session
     records = {r.slot_id: r for r in db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id))}
-    signatures = {s.slot_id: s for s in db.session.scalars(
-        select(Signature).where(Signature.enrolment_id == enrolment.id))}
+    signatures = defaultdict(list)  # a half-day's valid signature, and those voided (made in the wrong row)
+    for signature in db.session.scalars(select(Signature).where(Signature.enrolment_id == enrolment.id)
+                                        .order_by(Signature.signed_at, Signature.id)):
+        signatures[signature.slot_id].append(signature)
     attendance = []
     for slot in sorted((s for s in session.slots if s.id in records or s.id in signatures),
                        key=lambda s: (s.date, s.start_time)):
-        record, signature = records.get(slot.id), signatures.get(slot.id)
+        record = records.get(slot.id)
+        signature = next((s for s in signatures[slot.id] if not s.is_voided), None)
         attendance.append({
             "demi_journee": {"date": _iso(slot.date), "debut": _iso(slot.start_time), "fin": _iso(slot.end_time)},
             "statut": _word(record.status) if record else None,
@@ -181,10 +191,10 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
             "heure_arrivee": _iso(record.arrival_time) if record else None,
             "heure_depart": _iso(record.departure_time) if record else None,
             "justification": record.justification if record else None,
-            "signature": None if signature is None else {
-                "signee_le": _iso(signature.signed_at), "methode": _word(signature.method),
-                "nom_signataire": signature.signer_name, "adresse_ip": signature.ip_address,
-                "appareil": signature.user_agent, "image": _(SIGNATURE_IMAGE)},
+            "signature": None if signature is None else _signature_export(signature),
+            "signatures_annulees": [{**_signature_export(s), "annulee_le": _iso(s.voided_at),
+                                     "motif_annulation": s.voided_reason}
+                                    for s in signatures[slot.id] if s.is_voided],
         })
     outcomes = db.session.scalars(select(LearningOutcome).where(LearningOutcome.enrolment_id == enrolment.id)
                                   .order_by(LearningOutcome.objective_id)).all()
