@@ -53,10 +53,11 @@ def test_an_enrolment_is_written_once_with_its_status_and_the_last_seat_fills_th
 
 def test_places_are_counted_in_one_statement_with_the_trainees_own_live_enrolment():
     session = factories.make_session(capacity=3)  # starts 5 Mar 2030
-    seated, cancelled, left_before = factories.enrol(session), factories.enrol(session), factories.enrol(session)
+    seated, cancelled = factories.enrol(session), factories.enrol(session)
     enrolments.cancel(cancelled, "Empêchée")
-    with frozen_at(datetime(2030, 3, 1, 10)):
-        enrolments.withdraw(left_before, date(2030, 3, 1), "Changement de poste")  # before the start: seat freed
+    # Recorded before withdrawals were dated from the first day on: its seat went to the waiting list.
+    left_before = factories.make_enrolment(session, status="withdrawn")
+    left_before.withdrawn_on = date(2030, 3, 1)
     others = [factories.enrol(session) for _ in range(3)]
     db.session.commit()
     assert [e.status for e in [seated, cancelled, left_before, *others]] == [
@@ -135,21 +136,49 @@ def test_raising_the_capacity_promotes_in_order_and_lowering_it_below_the_confir
     assert refused.value.field == "capacity"
 
 
-def test_a_withdrawal_before_the_start_frees_the_seat_but_not_one_during_the_course():
+def test_a_withdrawal_is_dated_from_the_first_day_on_and_frees_no_seat(outbox):
+    """Before the start, a trainee who will not come is a cancellation (the seat goes to the waiting list); a
+    withdrawal is billed (its seat was used): dated before the start, the seat would be billed twice."""
     session = factories.make_session(capacity=1)  # Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
     first, waiting = factories.enrol(session), factories.enrol(session)
-    with frozen_at(datetime(2030, 3, 1, 10)):
-        assert enrolments.withdraw(first, date(2030, 3, 1), "Changement de poste") == [waiting]
-    db.session.commit()
-    assert (first.status, first.withdrawn_on, waiting.status) == ("withdrawn", date(2030, 3, 1), "confirmed")
+    for now, on in ((datetime(2030, 3, 1, 10), date(2030, 3, 1)),    # before the start
+                    (datetime(2030, 3, 7, 10), date(2030, 3, 4))):   # recorded later, dated before the start
+        with frozen_at(now), pytest.raises(ServiceError) as refused:
+            enrolments.withdraw(first, on, "Changement de poste")
+        db.session.rollback()
+        assert refused.value.field == "withdrawn_on"
+        assert str(refused.value) == ("Un abandon se date à partir du premier jour de la session (05/03/2030) : "
+                                      "avant, annulez plutôt l'inscription (sa place revient à la liste d'attente).")
+    assert (first.status, waiting.status) == ("confirmed", "waitlisted")
 
-    third = factories.enrol(session)
-    assert third.status == "waitlisted"
+    outbox.clear()
     with frozen_at(datetime(2030, 3, 6, 12)):
-        assert enrolments.withdraw(waiting, date(2030, 3, 6), "Malade") == []
+        assert enrolments.withdraw(first, date(2030, 3, 6), "Malade") == []
     db.session.commit()
-    assert third.status == "waitlisted"  # the seat was used: it is not given again
-    assert enrolments.seats_left(session) == 0
+    assert (first.status, first.withdrawn_on, waiting.status) == ("withdrawn", date(2030, 3, 6), "waitlisted")
+    assert enrolments.seats_left(session) == 0  # the seat was used: it is not given again
+    assert outbox == []
+
+
+def test_nobody_is_promoted_into_a_started_session_the_office_confirms_if_it_wants(outbox):
+    """A seat freed once the course has begun (here by raising the capacity) stays free: the waiting list is
+    not told « votre convocation vous sera envoyée avant la formation » two days into it."""
+    session = factories.make_session(capacity=1)  # Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
+    factories.enrol(session)
+    waiting = factories.enrol(session)
+    outbox.clear()
+    data = session_service.SessionData(programme=session.programme, start_at=session.start_at, end_at=session.end_at,
+                                       capacity=2, status=session.status, place=session.place)
+    with frozen_at(datetime(2030, 3, 6, 10)):
+        session_service.update_session(session, data)
+        assert enrolments.promote_waitlist(session) == []
+        db.session.commit()
+        assert (waiting.status, enrolments.seats_left(session)) == ("waitlisted", 1)
+        assert session.status == SessionStatus.OPEN and outbox == []
+        enrolments.confirm(waiting)  # the office's decision
+        db.session.commit()
+    assert waiting.status == "confirmed"
+    assert "convocation" not in outbox[-1].body  # the course has begun: no convocation « avant la formation »
 
 
 def test_a_withdrawal_on_the_first_day_before_the_start_is_a_cancellation():
@@ -183,7 +212,7 @@ def test_a_withdrawal_cannot_be_dated_before_attendance_on_record():
         with pytest.raises(ServiceError, match="présent·e le 06/03/2030") as refused:
             enrolments.withdraw(awa, date(2030, 3, 5), "Abandon")
         assert refused.value.field == "withdrawn_on"
-        with pytest.raises(ServiceError, match="présent·e le 05/03/2030"):  # before the start: a seat freed
+        with pytest.raises(ServiceError, match="à partir du premier jour"):  # before the start: a cancellation
             enrolments.withdraw(julien, date(2030, 3, 4), "Ne vient plus")
         db.session.rollback()
         enrolments.withdraw(awa, date(2030, 3, 6), "Abandon")

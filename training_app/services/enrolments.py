@@ -8,9 +8,11 @@ through `_set_status`, which writes the audit entry (who, when, from, to, why).
 Capacity is checked and the row inserted under a lock on the session row
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway), so a
 session never has more confirmed enrolments than seats, even with several server
-processes. When a place frees up (cancellation, withdrawal before the start,
-capacity raised), the first waitlisted enrolment (by request time, then id) is
-promoted in the same transaction and told by e-mail once the transaction commits.
+processes. When a place frees up before the start (cancellation, capacity raised),
+the first waitlisted enrolment (by request time, then id) is promoted in the same
+transaction and told by e-mail once the transaction commits. A withdrawal (from the
+first day on) frees no seat, and once the session has started nobody is promoted
+automatically: the office confirms a waitlisted trainee itself if they can still join.
 When the whole session is cancelled (services/sessions.cancel_session), every live
 enrolment is cancelled with the session's reason and nobody is promoted.
 """
@@ -22,7 +24,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload
 
-from training_app.clock import local_now, to_local, utcnow
+from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
 from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, Organisation, Programme,
@@ -297,7 +299,9 @@ def cancel_for_cancelled_session(training_session: TrainingSession, reason: str,
 
 def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User | None = None,
              actor_label: str = "") -> list[Enrolment]:
-    """Record that a confirmed trainee dropped out on `on`. Before the start, the seat goes to the waiting list."""
+    """Record that a confirmed trainee dropped out on `on`, from the session's first day on (before, it is a
+    cancellation). The seat was used: it stays taken, nobody is promoted. Returns [] (as cancel() does its
+    promoted enrolments)."""
     session, enrolment = _lock_enrolment(enrolment)
     reason = (reason or "").strip()
     if on is None:
@@ -312,12 +316,13 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     if on > session.end_at.date():
         raise ServiceError(_("La date de l'abandon doit précéder la fin de la session (%(end)s).",
                              end=session.end_at.strftime("%d/%m/%Y")), "withdrawn_on")
-    # Not before the trainee asked for a place, except for an enrolment recorded once the course had started.
-    earliest = min(to_local(enrolment.requested_at).date(), session.start_at.date())
-    if on < earliest:
-        raise ServiceError(_("La date de l'abandon ne peut pas précéder le %(day)s (demande d'inscription ou "
-                             "début de la session).", day=earliest.strftime("%d/%m/%Y")), "withdrawn_on")
-    if on == session.start_at.date() and local_now() < session.start_at:
+    # A drop-out happens during the course: its seat was used (count_places counts it, funding bills it).
+    # Before the first day, the trainee who will not come is a cancellation, which frees the seat.
+    if on < session.start_at.date():
+        raise ServiceError(_("Un abandon se date à partir du premier jour de la session (%(day)s) : avant, "
+                             "annulez plutôt l'inscription (sa place revient à la liste d'attente).",
+                             day=session.start_at.strftime("%d/%m/%Y")), "withdrawn_on")
+    if local_now() < session.start_at:
         # The seat counts as used from the first day on (count_places): a trainee who stops before the
         # start on that day is a cancellation, which gives the seat to the waiting list.
         raise ServiceError(_("La session n'a pas encore commencé : annulez plutôt l'inscription (sa place "
@@ -330,11 +335,8 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     enrolment.withdrawn_on = on
     _set_status(enrolment, WITHDRAWN, "withdrawn", reason=reason, actor=actor, actor_label=actor_label,
                 details={"withdrawn_on": on.isoformat()})
-    promoted = []
-    if on < session.start_at.date():
-        promoted = _promote(session, actor=actor, actor_label=actor_label)
     _sync_session_status(session, actor=actor, actor_label=actor_label)
-    return promoted
+    return []  # the seat was used: nobody is promoted into it
 
 
 def last_attended_day(enrolment: Enrolment) -> date | None:
@@ -410,8 +412,12 @@ def seats_changed(training_session: TrainingSession) -> list[Enrolment]:
 
 
 def _promote(session: TrainingSession, *, actor: User | None, actor_label: str) -> list[Enrolment]:
-    """Promote waitlisted enrolments while seats are left. The caller holds the session lock."""
-    if session.status == SessionStatus.CANCELLED or session.end_at < local_now():
+    """Promote waitlisted enrolments while seats are left. The caller holds the session lock.
+
+    Only before the start: once the course has begun, a freed seat stays free (someone confirmed two days
+    into the course would be told their convocation comes before it); the office may confirm a waitlisted
+    trainee itself (confirm()) when they can still join."""
+    if session.status == SessionStatus.CANCELLED or session.start_at <= local_now():
         return []
     free = seats_left(session)
     promoted = []
@@ -456,6 +462,10 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
         state = _("Une place s'est libérée : votre inscription à la formation « %(title)s » (%(dates)s) est "
                   "maintenant confirmée. Votre convocation vous sera envoyée avant la formation.",
                   title=title, dates=dates)
+    elif enrolment.status == CONFIRMED and session.start_at <= local_now():  # the office confirms during it
+        subject = _("Votre inscription est confirmée")
+        state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. La formation a "
+                  "commencé : l'équipe de formation vous dira comment la rejoindre.", title=title, dates=dates)
     elif enrolment.status == CONFIRMED:
         subject = _("Votre inscription est confirmée")
         state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. Votre convocation "

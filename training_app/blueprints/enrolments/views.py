@@ -137,6 +137,7 @@ def enrolment_detail(enrolment_id: int):
     sendings = convocations.sendings(enrolment=enrolment)  # latest first
     return render_template(
         "enrolments/detail.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
+        started=enrolment.session.start_at <= local_now(),
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
         convocation_outdated=bool(sendings) and convocations.is_outdated(sendings[0]),
@@ -549,6 +550,7 @@ def enrolment_section(session: TrainingSession) -> dict:
         "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
         "seats_taken": places.taken,
         "seats_left": places.left,
+        "started": session.start_at <= local_now(),
         "convoked": convocations.sent_enrolment_ids(session),
         "outdated": convocations.outdated_enrolment_ids(session),
     }
