@@ -347,6 +347,34 @@ def test_prices_internal_free_session_price_and_the_cycle_special_price_from_the
     assert factories.enrol(internal, trainee).price_cents == 0
 
 
+def test_a_move_keeps_the_agreed_price_when_the_list_price_is_the_same_else_takes_the_targets():
+    """The cycle's special price goes to the third course taken: moving the first course to another date once
+    the trainee holds two others must not silently lower (or otherwise change) what was agreed."""
+    cycle = factories.make_cycle(special_price_cents=45000)
+    programmes = [factories.make_programme(cycle_id=cycle.id, price_cents=56000) for _ in range(3)]
+    sessions = [factories.make_session(programme=p, price_cents=56000, start=datetime(2030, 3 + i, 5, 14),
+                                       end=datetime(2030, 3 + i, 8, 12, 30)) for i, p in enumerate(programmes)]
+    same_price = factories.make_session(programme=programmes[0], price_cents=56000, start=datetime(2030, 9, 3, 14),
+                                        end=datetime(2030, 9, 6, 12, 30))
+    dearer = factories.make_session(programme=programmes[0], price_cents=60000, start=datetime(2030, 10, 1, 14),
+                                    end=datetime(2030, 10, 4, 12, 30))
+    trainee = factories.make_trainee()
+    first, second, third = (factories.enrol(s, trainee) for s in sessions)
+    assert [e.price_cents for e in (first, second, third)] == [56000, 56000, 45000]
+
+    moved = enrolments.move(first, same_price)
+    db.session.commit()
+    assert moved.price_cents == 56000  # as agreed, though the trainee now holds two other courses of the cycle
+    moved_third = enrolments.move(third, factories.make_session(
+        programme=programmes[2], price_cents=56000, start=datetime(2030, 11, 5, 14), end=datetime(2030, 11, 8, 12)))
+    db.session.commit()
+    assert moved_third.price_cents == 45000  # the special price agreed stays too
+
+    again = enrolments.move(moved, dearer)  # another list price: the target's price for this trainee, today
+    db.session.commit()
+    assert again.price_cents == enrolments.price_for(dearer, trainee) == 45000
+
+
 def test_every_change_of_state_is_audited_with_from_and_to():
     session = factories.make_session(capacity=1)
     a, b = factories.enrol(session), factories.enrol(session)

@@ -353,7 +353,8 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     """Move a live enrolment to another session of the same programme.
 
     The old enrolment is cancelled (its seat goes to that session's waiting list) and a
-    new one is made in the target session, confirmed or waitlisted by its capacity.
+    new one is made in the target session, confirmed or waitlisted by its capacity, at the
+    price agreed when both sessions have the same list price (see _moved_price).
     """
     if target.id == enrolment.session_id:
         raise ServiceError(_("Choisissez une autre session que la session actuelle."), "target")
@@ -378,7 +379,7 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
         raise ServiceError(_("%(name)s est déjà inscrit·e à la session choisie.", name=trainee.full_name), "target")
     was_confirmed = enrolment.status == CONFIRMED
     new = Enrolment(session=target, trainee=trainee, status=REQUESTED, funding_mode=enrolment.funding_mode,
-                    requested_at=utcnow(), price_cents=price_for(target, trainee))
+                    requested_at=utcnow(), price_cents=_moved_price(enrolment, source, target))
     db.session.add(new)
     db.session.flush()
     moved_reason = reason.strip() or _("Déplacement vers la session du %(start)s", start=datetime_fr(target.start_at))
@@ -395,6 +396,14 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     if notify:
         notify_state(new, moved_from=source)
     return new
+
+
+def _moved_price(enrolment: Enrolment, source: TrainingSession, target: TrainingSession) -> int | None:
+    """The price a moved enrolment keeps: the one agreed (a cycle's special price included) when the target
+    session has the same list price as the source; otherwise the target's price for this trainee today."""
+    if target.price_cents == source.price_cents:
+        return enrolment.price_cents
+    return price_for(target, enrolment.trainee)
 
 
 def promote_waitlist(training_session: TrainingSession, *, actor: User | None = None,
