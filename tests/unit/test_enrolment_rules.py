@@ -397,3 +397,21 @@ def test_nothing_outside_the_enrolment_service_assigns_an_enrolment_status():
                  if path.name != "enrolments.py" or path.parent.name != "services"
                  if assignment.search(path.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_asking_for_full_or_open_keeps_the_status_the_seats_give():
+    """« Complète » is counted, not chosen (the session form no longer offers it): asked for by another caller,
+    it opens the session, which is full only when its seats are taken."""
+    session = factories.make_session(capacity=1, status="planned")
+    data = session_service.SessionData(programme=session.programme, start_at=session.start_at, end_at=session.end_at,
+                                       capacity=1, status="full", place=session.place)
+    session_service.update_session(session, data)
+    db.session.commit()
+    assert session.status == SessionStatus.OPEN
+    factories.enrol(session)
+    assert session.status == SessionStatus.FULL
+    data.status = "open"
+    session_service.update_session(session, data)
+    db.session.commit()
+    assert session.status == SessionStatus.FULL
+    assert [(e.action, e.from_state, e.to_state) for e in audit.history(session)][-1] == ("updated", "full", "full")

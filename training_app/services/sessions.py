@@ -1,5 +1,5 @@
 """Sessions and their half-day slots: generation from a timetable and the scheduling rules."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
@@ -66,6 +66,7 @@ def validate_timetable(timetable) -> None:
 
 
 def create_session(data: SessionData) -> TrainingSession:
+    data = replace(data, status=_status_asked(None, data.status))
     _check_times(data.start_at, data.end_at)
     validate_timetable(data.timetable)
     slots = generate_slots(data.start_at, data.end_at, data.timetable)
@@ -98,6 +99,7 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     _check_status_change(session, data.status)
+    data = replace(data, status=_status_asked(session.status, data.status))
     capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
     confirmed = confirmed_count(session)
     if capacity < confirmed:
@@ -129,6 +131,15 @@ def _replace_slots(session: TrainingSession, wanted: list[tuple[date, time, time
         kept.append(slot)
     session.slots = kept  # the half-days left in `existing` are orphans: deleted
     db.session.flush()
+
+
+def _status_asked(current: str | None, asked: str) -> str:
+    """"Full" is not chosen but counted (services/enrolments keeps an open session full while its seats are
+    taken, and open again when one frees up): asking for "open" (or "full") keeps an open or full session as it
+    is, and opens any other one (the count then says whether it is full)."""
+    if asked in (SessionStatus.OPEN, SessionStatus.FULL):
+        return current if current in (SessionStatus.OPEN, SessionStatus.FULL) else SessionStatus.OPEN
+    return asked
 
 
 def _check_status_change(session: TrainingSession, status: str) -> None:

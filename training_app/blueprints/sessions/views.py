@@ -119,6 +119,8 @@ def _edit_form(session: TrainingSession, stored: bool = False) -> SessionEditFor
         form.price.data = from_cents(session.price_cents)
         form.trainers.data = [t.id for t in session.trainers]
         form.programme_id.data = session.programme_id
+        if session.status == SessionStatus.FULL:  # not a choice: an open session whose seats are all taken
+            form.status.data = SessionStatus.OPEN
 
     return edit_form(SessionEditForm, session, stored, lambda form: _prepare(form, session), fill)
 
