@@ -193,3 +193,21 @@ def test_full_is_counted_from_the_seats_not_chosen_in_the_form(admin_client):
     session = db.session.get(TrainingSession, session.id)
     assert (session.status, session.place) == ("full", "Rennes, salle 2")  # still full: its seats are taken
     assert "Complète" in admin_client.get(f"/sessions/{session.id}").get_data(as_text=True)
+
+
+def test_opening_a_planned_session_gives_its_pre_registrations_their_seats(admin_client, client, outbox):
+    session = factories.make_session(capacity=1, status="planned")
+    for n in (1, 2):
+        client.post(f"/formations/sessions/{session.id}/inscription", data={
+            "first_name": f"Personne{n}", "last_name": "Test", "email": f"personne{n}@example.org",
+            "funding_mode": "personal", "consent": "y"})
+    outbox.clear()
+    response = admin_client.post(f"/sessions/{session.id}/modifier", follow_redirects=True,
+                                 data=session_form(session.programme, version=factories.version_of(session),
+                                                   capacity="1", status="open"))
+    page = response.get_data(as_text=True)
+    assert ("Inscriptions ouvertes : 1 pré-inscription(s) confirmée(s), 1 en liste d&#39;attente, dans l&#39;ordre "
+            "des demandes") in page
+    assert [(m.to[0], m.subject) for m in outbox] == [
+        ("personne1@example.org", "Votre inscription est confirmée"),
+        ("personne2@example.org", "Vous êtes sur la liste d'attente")]

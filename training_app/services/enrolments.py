@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
-from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, Organisation, Programme,
+from training_app.models import (AttendanceRecord, AuditEntry, Enrolment, EnrolmentStatus, Organisation, Programme,
                                  SessionStatus, Signature, Slot, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
@@ -36,6 +36,7 @@ CONFIRMED, WAITLISTED, REQUESTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WA
 CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
 # Statuses that count towards the cycle's special price (the trainee took or takes that course).
 PRICED_STATUSES = (REQUESTED, CONFIRMED, WAITLISTED, WITHDRAWN)
+PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made on the public page
 
 
 # --- locks and counts -------------------------------------------------------------------------------
@@ -194,16 +195,25 @@ def _check_not_started(session: TrainingSession, enrolment: Enrolment) -> None:
 
 
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
-          actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False) -> Enrolment:
+          actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
+          public: bool = False) -> Enrolment:
     """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full.
 
-    With confirm=False the enrolment stays `requested` (e.g. a pre-registration before
-    the session opens, or funding not yet agreed) and takes no seat until `confirm()`.
+    With confirm=False the enrolment stays `requested` (e.g. funding not yet agreed) and
+    takes no seat until `confirm()`. With public=True (the public page) the session's state
+    decides, under its lock: a pre-registration while it is planned (given a seat when it
+    opens, see open_registrations), a request the office confirms for an internal course,
+    otherwise a seat or the waiting list.
     """
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
     trainee = lock_trainee(trainee)
     _check_open_for_enrolment(session)
+    if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
+        if session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL):
+            raise ServiceError(_("Les inscriptions à cette session sont closes."))
+        actor_label = actor_label or PUBLIC_LABEL
+        confirm = session.status != SessionStatus.PLANNED and not session.programme.is_internal
     # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
     places = count_places(session, trainee)
     if places.trainee_live:
@@ -398,6 +408,68 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     return new
 
 
+def preregistrations(session: TrainingSession) -> list[Enrolment]:
+    """The session's pre-registrations, in request order: the requests made on the public page while the session
+    was planned, who were told « Nous vous confirmerons votre place dès l'ouverture des inscriptions ».
+
+    Told apart from the session's other requests by who made them: the public page (the audit's "requested"
+    entry, by nobody signed in, labelled PUBLIC_LABEL), on an external course, where a public request made once
+    registrations are open takes a seat or the waiting list at once (enrol(public=True)). The office's requests
+    (« à confirmer plus tard »: funding awaited, a case to look at) and the requests for an internal course (the
+    office checks each member) stay for the office to confirm."""
+    if session.programme.is_internal:
+        return []
+    return list(db.session.scalars(
+        db.select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status == REQUESTED,
+                                   _requested_on_the_public_page(Enrolment.id))
+        .options(joinedload(Enrolment.trainee)).order_by(Enrolment.requested_at, Enrolment.id)))
+
+
+def is_preregistration(enrolment: Enrolment) -> bool:
+    """Whether `enrolment` is one of its session's preregistrations() (one query)."""
+    return (enrolment.status == REQUESTED and not enrolment.session.programme.is_internal
+            and db.session.scalar(db.select(_requested_on_the_public_page(enrolment.id))))
+
+
+def _requested_on_the_public_page(enrolment_id):
+    return db.exists().where(
+        AuditEntry.entity_type == Enrolment.__tablename__, AuditEntry.entity_id == enrolment_id,
+        AuditEntry.action == "requested", AuditEntry.actor_id.is_(None), AuditEntry.actor_label == PUBLIC_LABEL)
+
+
+def open_registrations(session: TrainingSession, *, actor: User | None = None,
+                       actor_label: str = "") -> list[Enrolment]:
+    """The session has just opened to registrations (services/sessions.update_session, which holds its lock):
+    its pre-registrations get seats in request order, confirmed while seats are left, the others waitlisted,
+    each told their new state by e-mail (after commit), as they were promised. Someone already waiting who
+    asked earlier goes first (the waiting list is in request order). Nothing once the session has started: a
+    seat is then given by the office (see _promote). Returns the pre-registrations given a state."""
+    if session.start_at <= local_now() or session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
+        return []
+    pending = preregistrations(session)
+    if not pending:
+        return []
+    free = seats_left(session)
+    reason = _("Ouverture des inscriptions")
+    told = []
+    for enrolment in sorted(waitlist(session) + pending, key=lambda e: (e.requested_at, e.id)):
+        if free > 0:
+            promoted = enrolment.status == WAITLISTED
+            _set_status(enrolment, CONFIRMED, "promoted" if promoted else "confirmed", actor=actor,
+                        actor_label=actor_label, reason=_("Une place s'est libérée.") if promoted else reason)
+            free -= 1
+            told.append((enrolment, promoted))
+        elif enrolment.status == REQUESTED:
+            _set_status(enrolment, WAITLISTED, "waitlisted", actor=actor, actor_label=actor_label,
+                        reason=_("Ouverture des inscriptions : session complète"))
+            told.append((enrolment, False))
+    db.session.flush()  # the waiting list as it now is: each one's position
+    for enrolment, promoted in told:
+        notify_state(enrolment, promoted=promoted)
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    return [enrolment for enrolment, _promoted in told if enrolment in pending]
+
+
 def _moved_price(enrolment: Enrolment, source: TrainingSession, target: TrainingSession) -> int | None:
     """The price a moved enrolment keeps: the one agreed (a cycle's special price included) when the target
     session has the same list price as the source; otherwise the target's price for this trainee today."""
@@ -485,11 +557,11 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
                   "la liste d'attente, en position %(position)d. Nous vous écrirons dès qu'une place se libère.",
                   title=title, dates=dates,
                   position=position or enrolment.position_when_enrolled or waitlist_position(enrolment))
-    elif session.status == SessionStatus.PLANNED:
+    elif session.status == SessionStatus.PLANNED and is_preregistration(enrolment):
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. Nous "
                   "vous confirmerons votre place dès l'ouverture des inscriptions.", title=title, dates=dates)
-    else:  # registrations are open but the office confirms each request (an internal course, for members)
+    else:  # the office confirms each request (an internal course, for members; funding awaited; ...)
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. "
                   "L'équipe vous confirmera votre place.", title=title, dates=dates)

@@ -83,8 +83,16 @@ def create_session(data: SessionData) -> TrainingSession:
     return session
 
 
-def update_session(session: TrainingSession, data: SessionData) -> bool:
-    """Update a session. Returns True when its slots were regenerated (dates changed)."""
+@dataclass
+class SessionUpdate:
+    """What update_session() did beyond saving the form."""
+    slots_regenerated: bool  # the dates changed: the half-days were generated again
+    preregistrations: list[Enrolment]  # given a seat or the waiting list as the session opened
+
+
+def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
+    """Update a session. Opening it to registrations (leaving "planned") gives its pre-registrations their seats
+    (services/enrolments.open_registrations)."""
     _check_times(data.start_at, data.end_at)
     programme_changed = data.programme.id != session.programme_id
     if programme_changed:
@@ -115,8 +123,11 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
     audit.record(session, "updated", from_state=old_status, to_state=session.status)
+    opened = []
+    if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
+        opened = enrolment_service.open_registrations(session)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return dates_changed
+    return SessionUpdate(dates_changed, opened)
 
 
 def _replace_slots(session: TrainingSession, wanted: list[tuple[date, time, time]]) -> None:
