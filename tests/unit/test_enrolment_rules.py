@@ -98,8 +98,9 @@ def test_promotion_takes_the_first_waitlisted_by_request_time_then_id(outbox):
     db.session.commit()
 
     assert early.status == "confirmed" and early.confirmed_at is not None
-    assert [m.to for m in outbox] == [[early.trainee.email]]
+    assert [m.to for m in outbox] == [[early.trainee.email], [seated.trainee.email]]
     assert "Une place s'est libérée" in outbox[0].subject
+    assert outbox[1].subject.startswith("Inscription annulée")
     assert (enrolments.waitlist_position(tie), enrolments.waitlist_position(late)) == (1, 2)
     entry = audit.history(early)[-1]
     assert (entry.action, entry.from_state, entry.to_state, entry.who) == (
@@ -247,6 +248,31 @@ def test_cancellation_rules():
     db.session.commit()
     with pytest.raises(ServiceError, match="déjà close"):
         enrolments.cancel(waiting, "Encore")
+
+
+@pytest.mark.parametrize("status, what", [
+    ("confirmed", "est annulée : la convocation que vous avez pu recevoir n'est plus valable."),
+    ("waitlisted", "Votre inscription sur la liste d'attente de la formation"),
+    ("requested", "Votre demande d'inscription à la formation"),
+])
+def test_the_office_cancelling_an_enrolment_tells_the_trainee_why(outbox, status, what):
+    factories.make_organisation(email="contact@sionsalliait.org")
+    session = factories.make_session(capacity=1)
+    if status == "waitlisted":
+        factories.enrol(session)
+    enrolment = factories.enrol(session, factories.make_trainee("Awa", "Diallo"), confirm=status != "requested")
+    assert enrolment.status == status
+    outbox.clear()
+    enrolments.cancel(enrolment, "Financement refusé par l'OPCO", actor=factories.make_user("admin"))
+    assert outbox == []  # queued in the same transaction: nothing leaves before the commit
+    db.session.commit()
+    (message,) = [m for m in outbox if m.to == [enrolment.trainee.email]]
+    assert message.subject == f"Inscription annulée : {session.title}"
+    assert message.body.startswith("Bonjour Awa Diallo,")
+    assert what in message.body and f"« {session.title} »" in message.body
+    assert "du 05/03/2030 à 14h00 au 08/03/2030 à 12h30" in message.body
+    assert "Motif : Financement refusé par l'OPCO" in message.body
+    assert "contact@sionsalliait.org" in message.body and "/moi/" in message.body
 
 
 def test_a_request_takes_no_seat_until_confirmed():

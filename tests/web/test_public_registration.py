@@ -277,7 +277,7 @@ def test_a_trainee_cannot_reach_someone_elses_documents(client):
     assert theirs.status == "confirmed"
 
 
-def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, outbox):
+def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, app, outbox):
     session = factories.make_session(capacity=1)
     trainee = factories.make_trainee("Awa", "Diallo")
     mine = factories.enrol(session, trainee)
@@ -287,7 +287,19 @@ def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, outbox):
     assert response.status_code == 302
     db.session.expire_all()
     assert (mine.status, waiting.status) == ("cancelled", "confirmed")
-    assert [m.to for m in outbox] == [[waiting.trainee.email]]
+    promoted, acknowledgement, to_office = outbox
+    assert promoted.to == [waiting.trainee.email] and "Une place s'est libérée" in promoted.subject
+    # The trainee gets an acknowledgement, the office is told (as of a request made on the public page).
+    assert acknowledgement.to == [trainee.email] and acknowledgement.subject == f"Annulation enregistrée : {session.title}"
+    assert "Nous avons bien enregistré l'annulation de votre inscription à la formation" in acknowledgement.body
+    assert "du 05/03/2030 à 14h00 au 08/03/2030 à 12h30" in acknowledgement.body
+    assert "La convocation que vous avez pu recevoir n'est plus valable." in acknowledgement.body
+    assert to_office.to == [app.config["MAIL_OFFICE"]]
+    assert to_office.subject == f"Annulation : Awa Diallo — {session.title}"
+    for line in ("Stagiaire : Mme Awa DIALLO", "État avant l'annulation : Confirmée",
+                 "Motif : Je ne suis plus disponible", f"/inscriptions/{mine.id}",
+                 f"Place redonnée à : {waiting.trainee.formal_name}"):
+        assert line in to_office.body, line
     page = _page(client.get(response.headers["Location"]))
     assert "Votre inscription est annulée." in page
 

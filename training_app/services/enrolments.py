@@ -19,6 +19,7 @@ enrolment is cancelled with the session's reason and nobody is promoted.
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
 from sqlalchemy.exc import InvalidRequestError
@@ -31,6 +32,7 @@ from training_app.models import (AttendanceRecord, AuditEntry, Enrolment, Enrolm
                                  SessionStatus, Signature, Slot, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
+from training_app.urls import public_url
 
 CONFIRMED, WAITLISTED, REQUESTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED
 CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
@@ -266,7 +268,10 @@ def confirm(enrolment: Enrolment, *, actor: User | None = None, actor_label: str
 
 def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, actor_label: str = "",
            by_trainee: bool = False) -> list[Enrolment]:
-    """Cancel a live enrolment; a freed seat goes to the waiting list. Returns the promoted enrolments."""
+    """Cancel a live enrolment; a freed seat goes to the waiting list. Returns the promoted enrolments.
+
+    Cancelled by the office, the trainee is told why; by the trainee (personal link), the office is told
+    and the trainee gets an acknowledgement (e-mails sent after commit)."""
     session, enrolment = _lock_enrolment(enrolment)
     reason = (reason or "").strip()
     if not reason:
@@ -274,11 +279,15 @@ def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, acto
     if enrolment.status not in LIVE_STATUSES:
         raise ServiceError(_("Cette inscription est déjà close (%(state)s).", state=label(enrolment.status)))
     _check_not_started(session, enrolment)
-    was_confirmed = enrolment.status == CONFIRMED
+    previous = enrolment.status
     _set_status(enrolment, CANCELLED, "cancelled", reason=reason, actor=actor, actor_label=actor_label,
                 details={"by": "trainee" if by_trainee else "office"})
-    promoted = _promote(session, actor=actor, actor_label=actor_label) if was_confirmed else []
+    promoted = _promote(session, actor=actor, actor_label=actor_label) if previous == CONFIRMED else []
     _sync_session_status(session, actor=actor, actor_label=actor_label)
+    if by_trainee:
+        notify_cancelled_by_trainee(enrolment, reason, previous_status=previous, promoted=promoted)
+    else:
+        notify_cancelled_by_office(enrolment, reason, previous_status=previous)
     return promoted
 
 
@@ -580,12 +589,7 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
 
 def notify_session_cancelled(enrolment: Enrolment, reason: str, *, previous_status: str) -> None:
     """E-mail a trainee that the session they were enrolled in is cancelled (sent after commit)."""
-    from training_app.services.trainee_links import personal_url
-
-    trainee, session = enrolment.trainee, enrolment.session
-    title = session.title
-    organisation = Organisation.get()
-    contact = " — ".join(part for part in (organisation.name, organisation.email, organisation.phone) if part)
+    session = enrolment.session
     if previous_status == CONFIRMED:
         what = _("Votre inscription est donc annulée, et la convocation que vous avez pu recevoir n'est plus "
                  "valable.")
@@ -593,16 +597,76 @@ def notify_session_cancelled(enrolment: Enrolment, reason: str, *, previous_stat
         what = _("Votre inscription sur la liste d'attente est donc annulée.")
     else:
         what = _("Votre demande d'inscription est donc annulée.")
-    body = "\n\n".join(part for part in [
-        _("Bonjour %(name)s,", name=trainee.full_name),
+    _queue_to_trainee(enrolment, _("Session annulée : %(title)s", title=session.title), [
         _("Nous sommes au regret de vous informer que la session de la formation « %(title)s » prévue du "
-          "%(start)s au %(end)s est annulée.", title=title, start=datetime_fr(session.start_at),
+          "%(start)s au %(end)s est annulée.", title=session.title, start=datetime_fr(session.start_at),
           end=datetime_fr(session.end_at)),
         _("Motif : %(reason)s", reason=reason),
         what,
+    ], tag=f"session_cancelled:{enrolment.id}")
+
+
+def notify_cancelled_by_office(enrolment: Enrolment, reason: str, *, previous_status: str) -> None:
+    """E-mail a trainee that the office cancelled their enrolment, and why (sent after commit): they may hold
+    a convocation, or be waiting for a seat."""
+    session = enrolment.session
+    course = {"title": session.title, "start": datetime_fr(session.start_at), "end": datetime_fr(session.end_at)}
+    if previous_status == CONFIRMED:
+        what = _("Votre inscription à la formation « %(title)s » prévue du %(start)s au %(end)s est annulée : la "
+                 "convocation que vous avez pu recevoir n'est plus valable.", **course)
+    elif previous_status == WAITLISTED:
+        what = _("Votre inscription sur la liste d'attente de la formation « %(title)s » prévue du %(start)s au "
+                 "%(end)s est annulée.", **course)
+    else:
+        what = _("Votre demande d'inscription à la formation « %(title)s » prévue du %(start)s au %(end)s est "
+                 "annulée.", **course)
+    _queue_to_trainee(enrolment, _("Inscription annulée : %(title)s", title=session.title),
+                      [what, _("Motif : %(reason)s", reason=reason)], tag=f"cancelled:{enrolment.id}")
+
+
+def notify_cancelled_by_trainee(enrolment: Enrolment, reason: str, *, previous_status: str,
+                                promoted: list[Enrolment]) -> None:
+    """A trainee cancelled from their personal link: the office is told (as of a public request), the trainee
+    gets an acknowledgement (sent after commit)."""
+    trainee, session = enrolment.trainee, enrolment.session
+    dates = _("du %(start)s au %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at))
+    _queue_to_trainee(enrolment, _("Annulation enregistrée : %(title)s", title=session.title), [
+        _("Nous avons bien enregistré l'annulation de votre inscription à la formation « %(title)s » (%(dates)s).",
+          title=session.title, dates=dates)
+        + (" " + _("La convocation que vous avez pu recevoir n'est plus valable.") if previous_status == CONFIRMED
+           else ""),
+        _("Merci de nous avoir prévenus."),
+    ], tag=f"cancelled:{enrolment.id}")
+    lines = [
+        _("Un·e stagiaire a annulé son inscription depuis son lien personnel :"),
+        "",
+        _("Formation : %(title)s", title=session.title),
+        _("Session : %(start)s → %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at)),
+        _("Stagiaire : %(name)s <%(email)s>", name=trainee.formal_name, email=trainee.email),
+        _("État avant l'annulation : %(state)s", state=label(previous_status)),
+        _("Motif : %(reason)s", reason=reason),
+    ]
+    if promoted:
+        lines.append(_("Place redonnée à : %(names)s (liste d'attente, prévenu·e par e-mail)",
+                       names=", ".join(e.trainee.formal_name for e in promoted)))
+    lines += ["", public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id)]
+    mail.queue(current_app.config["MAIL_OFFICE"], _("Annulation : %(name)s — %(title)s",
+                                                    name=trainee.full_name, title=session.title),
+               "\n".join(lines) + "\n", tag=f"office:cancelled:{enrolment.id}")
+
+
+def _queue_to_trainee(enrolment: Enrolment, subject: str, paragraphs: list[str], *, tag: str) -> None:
+    """An e-mail to the trainee: greeting, `paragraphs`, the organisation's contact, their personal link."""
+    from training_app.services.trainee_links import personal_url
+
+    trainee = enrolment.trainee
+    organisation = Organisation.get()
+    contact = " — ".join(part for part in (organisation.name, organisation.email, organisation.phone) if part)
+    body = "\n\n".join(part for part in [
+        _("Bonjour %(name)s,", name=trainee.full_name),
+        *paragraphs,
         _("Pour toute question, ou pour vous inscrire à une autre session, contactez-nous : %(contact)s.",
           contact=contact) if contact else "",
         _("Votre espace personnel : %(url)s", url=personal_url(trainee)),
     ] if part) + "\n"
-    mail.queue(trainee.email, _("Session annulée : %(title)s", title=title), body,
-               tag=f"session_cancelled:{enrolment.id}")
+    mail.queue(trainee.email, subject, body, tag=tag)

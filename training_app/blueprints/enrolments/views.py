@@ -528,7 +528,8 @@ def trainee_cancel(enrolment_id: int):
             flash(error.message, "danger")
         else:
             db.session.commit()
-            flash(_("Votre inscription est annulée. Merci de nous avoir prévenus."), "success")
+            flash(_("Votre inscription est annulée. Merci de nous avoir prévenus : un e-mail vous le confirme."),
+                  "success")
     return redirect(url_for("trainee.home", token=g.trainee_token))
 
 
