@@ -1,4 +1,5 @@
 """Public registration on a session's page, and the trainee's personal page reached by their link."""
+import re
 import time
 from datetime import datetime
 
@@ -6,6 +7,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from tests import factories
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, Employer, Enrolment, Trainee
 from training_app.services import convocations, trainee_links
@@ -302,6 +304,32 @@ def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, app, out
         assert line in to_office.body, line
     page = _page(client.get(response.headers["Location"]))
     assert "Votre inscription est annulée." in page
+
+
+def test_a_trainee_cancelling_too_late_or_with_too_long_a_reason_is_told_in_their_words(client, outbox):
+    session = factories.make_session()  # Tue 5 Mar 2030 14:00
+    trainee = factories.make_trainee("Awa", "Diallo")
+    mine = factories.enrol(session, trainee)
+    outbox.clear()
+    path = factories.personal_path(trainee, "enrolments.trainee_cancel", enrolment_id=mine.id)
+    home = _page(client.get(factories.personal_path(trainee)))
+    assert re.search(r'<textarea[^>]*name="reason"[^>]*maxlength="2000"', home)
+
+    typed = "Je ne pourrai pas venir. " * 100  # 2 500 characters: more than the 2 000 kept
+    response = client.post(path, data={"reason": typed})
+    page = _page(response)
+    assert response.status_code == 200
+    assert "Le motif dépasse 2000 caractères" in page and typed.strip() in page
+    assert "Votre inscription n'est pas encore annulée" in page
+
+    with frozen_at(datetime(2030, 3, 5, 15)):  # the page was opened before the start, sent after it
+        response = client.post(path, data={"reason": "Empêchée"}, follow_redirects=True)
+    page = _page(response)
+    assert "La formation a commencé : votre inscription ne peut plus être annulée ici. Prévenez l'équipe de " \
+           "formation." in page
+    assert "abandon" not in page
+    db.session.expire_all()
+    assert mine.status == "confirmed" and outbox == []
 
 
 @pytest.mark.parametrize("kind", ["expired", "tampered", "replaced"])

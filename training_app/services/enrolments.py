@@ -190,9 +190,13 @@ def _check_open_for_enrolment(session: TrainingSession) -> None:
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
 
 
-def _check_not_started(session: TrainingSession, enrolment: Enrolment) -> None:
-    """A confirmed trainee leaves a started session only through a withdrawal (its seat was used)."""
+def _check_not_started(session: TrainingSession, enrolment: Enrolment, *, by_trainee: bool = False) -> None:
+    """A confirmed trainee leaves a started session only through a withdrawal (its seat was used), which the
+    office records: a trainee is told to let the office know."""
     if enrolment.status == CONFIRMED and session.start_at <= local_now():
+        if by_trainee:
+            raise ServiceError(_("La formation a commencé : votre inscription ne peut plus être annulée ici. "
+                                 "Prévenez l'équipe de formation."))
         raise ServiceError(_("La session a commencé : enregistrez plutôt un abandon, avec sa date et son motif."))
 
 
@@ -278,7 +282,7 @@ def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, acto
         raise ServiceError(_("Indiquez le motif de l'annulation."), "reason")
     if enrolment.status not in LIVE_STATUSES:
         raise ServiceError(_("Cette inscription est déjà close (%(state)s).", state=label(enrolment.status)))
-    _check_not_started(session, enrolment)
+    _check_not_started(session, enrolment, by_trainee=by_trainee)
     previous = enrolment.status
     _set_status(enrolment, CANCELLED, "cancelled", reason=reason, actor=actor, actor_label=actor_label,
                 details={"by": "trainee" if by_trainee else "office"})

@@ -530,6 +530,8 @@ def trainee_cancel(enrolment_id: int):
             db.session.commit()
             flash(_("Votre inscription est annulée. Merci de nous avoir prévenus : un e-mail vous le confirme."),
                   "success")
+    elif form.reason.errors:  # too long: said under the field, with what was typed, to send again
+        return render_template("enrolments/trainee_cancel.html", enrolment=enrolment, form=form)
     return redirect(url_for("trainee.home", token=g.trainee_token))
 
 
