@@ -1,7 +1,7 @@
 """Enrolment states, capacity, the waiting list and its promotion order, moves and prices."""
 import pathlib
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -441,3 +441,37 @@ def test_asking_for_full_or_open_keeps_the_status_the_seats_give():
     db.session.commit()
     assert session.status == SessionStatus.FULL
     assert [(e.action, e.from_state, e.to_state) for e in audit.history(session)][-1] == ("updated", "full", "full")
+
+
+def test_no_seat_is_given_once_the_last_half_days_sheet_is_closed(trainer):
+    """The new trainee would show "missing" on a sheet nobody can sign any more (planned hours never accounted
+    for): enrolling, confirming and moving into the session are refused from then on."""
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer], capacity=1)
+    waiting = factories.make_enrolment(session, status="waitlisted")
+    last = session.slots[-1]  # Fri 8 Mar 2030 9:30-12:30
+    factories.take_attendance(session, trainer)
+    db.session.commit()
+    source = factories.make_session(programme=session.programme, start=datetime(2030, 2, 5, 9, 30),
+                                    end=datetime(2030, 2, 6, 18))
+    moving = factories.make_enrolment(source, status="waitlisted")
+    message = "La feuille d'émargement de la dernière demi-journée (08/03/2030) est close"
+    with frozen_at(last.ends_at - timedelta(minutes=2)):  # the session has not ended yet
+        with pytest.raises(ServiceError, match=re.escape(message)):
+            enrolments.enrol(session, factories.make_trainee())
+        db.session.rollback()
+        session.capacity = 2
+        db.session.commit()
+        with pytest.raises(ServiceError, match=re.escape(message)):
+            enrolments.confirm(waiting)
+        db.session.rollback()
+        with pytest.raises(ServiceError, match=re.escape(message)):
+            enrolments.move(moving, session)
+        db.session.rollback()
+    assert _states(session) == ["confirmed", "waitlisted"]
+
+
+def test_a_trainee_may_join_a_running_session_until_its_last_sheet_is_closed(trainer):
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    with frozen_at(session.slots[-1].starts_at + timedelta(minutes=30)):  # the last half-day runs, sheet open
+        late = enrolments.enrol(session, factories.make_trainee("Zoé", "Tardive"))
+    assert late.status == "confirmed"

@@ -326,3 +326,14 @@ def test_enrolling_someone_deleted_by_another_request_meanwhile_is_refused_in_fr
     assert response.status_code == 200
     assert "viennent d'être effacées : l'inscription n'a pas été enregistrée" in _page(response)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0 and outbox == []
+
+
+def test_enrolling_after_the_last_sheet_is_closed_is_refused_in_french(admin_client, trainer):
+    session, _enrolments = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    factories.take_attendance(session, trainer)
+    with frozen_at(datetime(2030, 3, 8, 12, 28)):  # the last half-day ends at 12:30: its sheet is closed
+        response = admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form())
+    assert response.status_code == 200
+    assert ("La feuille d'émargement de la dernière demi-journée (08/03/2030) est close : on ne peut plus "
+            "s'inscrire à cette session.") in _page(response)
+    assert _enrolment("awa@example.org") is None

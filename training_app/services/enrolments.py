@@ -28,8 +28,9 @@ from sqlalchemy.orm import joinedload
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
-from training_app.models import (AttendanceRecord, AuditEntry, Enrolment, EnrolmentStatus, Organisation, Programme,
-                                 SessionStatus, Signature, Slot, Trainee, TrainingSession, User)
+from training_app.models import (AttendanceRecord, AttendanceSheet, AuditEntry, Enrolment, EnrolmentStatus,
+                                 Organisation, Programme, SessionStatus, SheetStatus, Signature, Slot, Trainee,
+                                 TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
 from training_app.urls import public_url
@@ -184,10 +185,29 @@ def _set_status(enrolment: Enrolment, status: str, action: str, *, reason: str =
 
 
 def _check_open_for_enrolment(session: TrainingSession) -> None:
+    """Whether a seat may be given in `session` (enrol, confirm, move into it); the caller holds its lock."""
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : on ne peut plus s'y inscrire."))
     if session.end_at < local_now():
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
+    if session.start_at <= local_now():  # a sheet closes once its half-day has begun (attendance.closing_opens)
+        _check_last_sheet_open(session)
+
+
+def _check_last_sheet_open(session: TrainingSession) -> None:
+    """Once the last half-day's sheet is closed, a new trainee would show "missing" on a sheet nobody can sign any
+    more, with planned hours never accounted for: refused. The last half-day's row is held (FOR SHARE) until the
+    end of the transaction: a trainer closing that sheet (attendance locks the row FOR UPDATE) waits for this
+    enrolment and then finds the trainee to mark, or this enrolment waits for the closing and is refused."""
+    last = db.session.scalar(
+        db.select(Slot).where(Slot.session_id == session.id).order_by(Slot.date.desc(), Slot.start_time.desc())
+        .limit(1).with_for_update(read=True))
+    if last is None:
+        return
+    status = db.session.scalar(db.select(AttendanceSheet.status).where(AttendanceSheet.slot_id == last.id))
+    if status == SheetStatus.CLOSED:
+        raise ServiceError(_("La feuille d'émargement de la dernière demi-journée (%(day)s) est close : on ne peut "
+                             "plus s'inscrire à cette session.", day=last.date.strftime("%d/%m/%Y")))
 
 
 def _check_not_started(session: TrainingSession, enrolment: Enrolment, *, by_trainee: bool = False) -> None:
