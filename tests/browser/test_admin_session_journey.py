@@ -2,6 +2,9 @@
 import pytest
 
 from tests import factories
+from training_app.extensions import db
+from training_app.services import registrations
+from training_app.services.registrations import PersonDetails
 
 pytestmark = pytest.mark.browser
 
@@ -33,3 +36,27 @@ def test_admin_creates_a_session(page):
     assert "vendredi 13 décembre 2030" in rows.nth(5).inner_text()
     assert "9h30 – 12h30" in rows.nth(5).inner_text()
     assert "Camille Le Gall" in page.content()
+
+
+def test_admin_opens_a_planned_session_and_its_pre_registrations_get_their_seats(page):
+    """The form offers no « Complète »; opening the session gives the pre-registrations their seats in request
+    order, and the office is told so."""
+    admin = factories.make_user("admin", name="Claire Bernard")
+    session = factories.make_session(capacity=1, status="planned")
+    for first_name in ("Awa", "Julien"):
+        registrations.register_public(session, PersonDetails(first_name, "Test", f"{first_name}@example.org"),
+                                      "personal")
+    db.session.commit()
+
+    factories.sign_in_browser(page, admin)
+    page.goto(f"/sessions/{session.id}/modifier")
+    status = page.get_by_label("État")
+    assert [o.strip() for o in status.locator("option").all_inner_texts()] == [
+        "Planifiée", "Inscriptions ouvertes", "En cours", "Terminée"]
+    status.select_option(label="Inscriptions ouvertes")
+    page.get_by_role("button", name="Enregistrer").click()
+
+    assert any("Inscriptions ouvertes : 1 pré-inscription(s) confirmée(s), 1 en liste d'attente" in text
+               for text in page.get_by_role("status").all_inner_texts())
+    assert "TEST Awa" in page.get_by_test_id("confirmed").inner_text()
+    assert "TEST Julien" in page.get_by_test_id("waitlisted").inner_text()

@@ -13,7 +13,7 @@ from tests import factories
 from tests.conftest import is_postgres
 from training_app.extensions import db
 from training_app.models import Enrolment, Trainee, TrainingSession
-from training_app.services import enrolments
+from training_app.services import ServiceError, enrolments
 
 pytestmark = pytest.mark.postgres_only
 
@@ -91,7 +91,10 @@ def test_simultaneous_cancellations_promote_each_waitlisted_trainee_once(app, ou
     assert _counts(session_id) == {"cancelled": 2, "confirmed": 2, "waitlisted": 1}
     statuses = [db.session.get(Enrolment, i).status for i in waiting]
     assert statuses == ["confirmed", "confirmed", "waitlisted"]
-    assert len(outbox) == 2
+    promoted = [m for m in outbox if "Une place s'est libérée" in m.subject]
+    assert sorted(m.to[0] for m in promoted) == sorted(db.session.get(Enrolment, i).trainee.email
+                                                       for i in waiting[:2])
+    assert len(outbox) == 4  # and each cancelled trainee is told
 
 
 @pytest.fixture
@@ -137,7 +140,7 @@ def _someone_waits_for_a_row_lock() -> bool:
 def test_an_enrolment_waiting_for_an_erasure_under_way_is_refused_in_french_once_it_commits(app, outbox):
     from datetime import datetime
 
-    from training_app.services import ServiceError, personal_data
+    from training_app.services import personal_data
     trainee = factories.make_trainee("Course", "Concurrente")
     factories.make_enrolment(factories.make_session(start=datetime(2018, 3, 5, 14, 0), end=datetime(2018, 3, 8, 12, 30)),
                              trainee, status="cancelled")  # no kept record: the erasure deletes the person
@@ -183,3 +186,120 @@ def test_an_enrolment_waiting_for_an_erasure_under_way_is_refused_in_french_once
     assert "viennent d'être effacées" in outcome["enrol"]
     assert db.session.get(Trainee, trainee_id) is None
     assert _counts(session_id) == {} and outbox == []
+
+
+def _first_holds_second_waits(app, first, second) -> dict:
+    """Run first() until its flush (its locks taken, nothing committed), then second() in another thread, which
+    must wait for a lock; then commit first. Returns {"first": ..., "second": ...}: "committed" or the French
+    refusal."""
+    flushed, release, outcome = threading.Event(), threading.Event(), {}
+
+    def run(name, action, before=None, after=None):
+        with app.app_context():
+            if before:
+                before.wait()
+            try:
+                action()
+                db.session.flush()
+                if after:
+                    after.set()
+                    release.wait()
+                db.session.commit()
+                outcome[name] = "committed"
+            except ServiceError as error:
+                db.session.rollback()
+                outcome[name] = error.message
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                db.session.rollback()
+                outcome[name] = repr(error)
+            finally:
+                if after:
+                    after.set()
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=("first", first, None, flushed)),
+               threading.Thread(target=run, args=("second", second, flushed, None))]
+    for thread in threads:
+        thread.start()
+    flushed.wait()
+    outcome["waited"] = any(_someone_waits_for_a_row_lock() for _ in range(100_000))
+    release.set()
+    for thread in threads:
+        thread.join()
+    return outcome
+
+
+@pytest.mark.parametrize("first", ["close", "enrol"])
+def test_closing_the_last_sheet_and_enrolling_happen_one_after_the_other(app, first):
+    """Either the sheet is closed and the late enrolment refused, or the trainee is enrolled and the closing asks
+    for them to be marked: never a trainee "missing" on a closed sheet."""
+    from datetime import timedelta
+
+    from training_app.clock import frozen_at
+    from training_app.models import Slot, User
+    from training_app.services import attendance
+
+    trainer = factories.make_user("trainer")
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    *earlier, last = session.slots
+    for slot in earlier:
+        with frozen_at(slot.ends_at - timedelta(minutes=5)):
+            attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
+            attendance.close_slot(slot, trainer, factories.signature_data_url(99))
+    with frozen_at(last.starts_at + timedelta(minutes=5)):
+        attendance.sign(last, awa, factories.signature_data_url(1), method="device")
+    db.session.commit()
+    ids = {"session": session.id, "slot": last.id, "trainer": trainer.id, "trainee": factories.make_trainee().id}
+    closing_time = last.ends_at - timedelta(minutes=5)
+    db.session.remove()
+
+    def close():
+        with frozen_at(closing_time):
+            attendance.close_slot(db.session.get(Slot, ids["slot"]), db.session.get(User, ids["trainer"]),
+                                  factories.signature_data_url(99))
+
+    def enrol():
+        with frozen_at(closing_time):
+            enrolments.enrol(db.session.get(TrainingSession, ids["session"]), db.session.get(Trainee, ids["trainee"]))
+
+    actions = {"close": close, "enrol": enrol}
+    second = "enrol" if first == "close" else "close"
+    outcome = _first_holds_second_waits(app, actions[first], actions[second])
+    assert outcome["waited"] and outcome["first"] == "committed"
+    if first == "close":
+        assert "dernière demi-journée (08/03/2030) est close" in outcome["second"]
+        assert _counts(ids["session"]) == {"confirmed": 1}
+    else:
+        assert outcome["second"].startswith("Avant de clore, faites signer ou marquez absent·e")
+        assert _counts(ids["session"]) == {"confirmed": 2}
+
+
+def test_a_public_request_and_the_opening_at_once_leave_no_pre_registration_behind(app, outbox):
+    """The public page read the session planned; the office opens it meanwhile. Whichever takes the session's
+    lock first, the pre-registration made before gets the seat and the new request joins the waiting list."""
+    from training_app.services import registrations
+    from training_app.services import sessions as session_service
+    from training_app.services.registrations import PersonDetails
+
+    session = factories.make_session(capacity=1, status="planned")
+    early = registrations.register_public(session, PersonDetails("Awa", "Diallo", "awa@example.org"), "personal")
+    db.session.commit()
+    ids = {"session": session.id, "early": early.enrolment.id}
+    db.session.remove()
+
+    def open_it():
+        session = db.session.get(TrainingSession, ids["session"])
+        session_service.update_session(session, session_service.SessionData(
+            programme=session.programme, start_at=session.start_at, end_at=session.end_at, capacity=1,
+            status="open", place=session.place, price_cents=session.price_cents))
+
+    def register():
+        session = db.session.get(TrainingSession, ids["session"])
+        return registrations.register_public(session, PersonDetails("Léa", "Martin", "lea@example.org"),
+                                             "personal")
+
+    results, errors = factories.run_together(app, open_it, register)
+    assert errors == [] and not any(isinstance(r, ServiceError) for r in results)
+    assert db.session.get(Enrolment, ids["early"]).status == "confirmed"
+    late = db.session.scalar(db.select(Enrolment).join(Enrolment.trainee).where(Trainee.email == "lea@example.org"))
+    assert late.status == "waitlisted" and enrolments.waitlist_position(late) == 1

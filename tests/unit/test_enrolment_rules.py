@@ -1,7 +1,7 @@
 """Enrolment states, capacity, the waiting list and its promotion order, moves and prices."""
 import pathlib
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -53,10 +53,11 @@ def test_an_enrolment_is_written_once_with_its_status_and_the_last_seat_fills_th
 
 def test_places_are_counted_in_one_statement_with_the_trainees_own_live_enrolment():
     session = factories.make_session(capacity=3)  # starts 5 Mar 2030
-    seated, cancelled, left_before = factories.enrol(session), factories.enrol(session), factories.enrol(session)
+    seated, cancelled = factories.enrol(session), factories.enrol(session)
     enrolments.cancel(cancelled, "Empêchée")
-    with frozen_at(datetime(2030, 3, 1, 10)):
-        enrolments.withdraw(left_before, date(2030, 3, 1), "Changement de poste")  # before the start: seat freed
+    # Recorded before withdrawals were dated from the first day on: its seat went to the waiting list.
+    left_before = factories.make_enrolment(session, status="withdrawn")
+    left_before.withdrawn_on = date(2030, 3, 1)
     others = [factories.enrol(session) for _ in range(3)]
     db.session.commit()
     assert [e.status for e in [seated, cancelled, left_before, *others]] == [
@@ -97,8 +98,9 @@ def test_promotion_takes_the_first_waitlisted_by_request_time_then_id(outbox):
     db.session.commit()
 
     assert early.status == "confirmed" and early.confirmed_at is not None
-    assert [m.to for m in outbox] == [[early.trainee.email]]
+    assert [m.to for m in outbox] == [[early.trainee.email], [seated.trainee.email]]
     assert "Une place s'est libérée" in outbox[0].subject
+    assert outbox[1].subject.startswith("Inscription annulée")
     assert (enrolments.waitlist_position(tie), enrolments.waitlist_position(late)) == (1, 2)
     entry = audit.history(early)[-1]
     assert (entry.action, entry.from_state, entry.to_state, entry.who) == (
@@ -135,21 +137,49 @@ def test_raising_the_capacity_promotes_in_order_and_lowering_it_below_the_confir
     assert refused.value.field == "capacity"
 
 
-def test_a_withdrawal_before_the_start_frees_the_seat_but_not_one_during_the_course():
+def test_a_withdrawal_is_dated_from_the_first_day_on_and_frees_no_seat(outbox):
+    """Before the start, a trainee who will not come is a cancellation (the seat goes to the waiting list); a
+    withdrawal is billed (its seat was used): dated before the start, the seat would be billed twice."""
     session = factories.make_session(capacity=1)  # Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
     first, waiting = factories.enrol(session), factories.enrol(session)
-    with frozen_at(datetime(2030, 3, 1, 10)):
-        assert enrolments.withdraw(first, date(2030, 3, 1), "Changement de poste") == [waiting]
-    db.session.commit()
-    assert (first.status, first.withdrawn_on, waiting.status) == ("withdrawn", date(2030, 3, 1), "confirmed")
+    for now, on in ((datetime(2030, 3, 1, 10), date(2030, 3, 1)),    # before the start
+                    (datetime(2030, 3, 7, 10), date(2030, 3, 4))):   # recorded later, dated before the start
+        with frozen_at(now), pytest.raises(ServiceError) as refused:
+            enrolments.withdraw(first, on, "Changement de poste")
+        db.session.rollback()
+        assert refused.value.field == "withdrawn_on"
+        assert str(refused.value) == ("Un abandon se date à partir du premier jour de la session (05/03/2030) : "
+                                      "avant, annulez plutôt l'inscription (sa place revient à la liste d'attente).")
+    assert (first.status, waiting.status) == ("confirmed", "waitlisted")
 
-    third = factories.enrol(session)
-    assert third.status == "waitlisted"
+    outbox.clear()
     with frozen_at(datetime(2030, 3, 6, 12)):
-        assert enrolments.withdraw(waiting, date(2030, 3, 6), "Malade") == []
+        assert enrolments.withdraw(first, date(2030, 3, 6), "Malade") == []
     db.session.commit()
-    assert third.status == "waitlisted"  # the seat was used: it is not given again
-    assert enrolments.seats_left(session) == 0
+    assert (first.status, first.withdrawn_on, waiting.status) == ("withdrawn", date(2030, 3, 6), "waitlisted")
+    assert enrolments.seats_left(session) == 0  # the seat was used: it is not given again
+    assert outbox == []
+
+
+def test_nobody_is_promoted_into_a_started_session_the_office_confirms_if_it_wants(outbox):
+    """A seat freed once the course has begun (here by raising the capacity) stays free: the waiting list is
+    not told « votre convocation vous sera envoyée avant la formation » two days into it."""
+    session = factories.make_session(capacity=1)  # Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
+    factories.enrol(session)
+    waiting = factories.enrol(session)
+    outbox.clear()
+    data = session_service.SessionData(programme=session.programme, start_at=session.start_at, end_at=session.end_at,
+                                       capacity=2, status=session.status, place=session.place)
+    with frozen_at(datetime(2030, 3, 6, 10)):
+        session_service.update_session(session, data)
+        assert enrolments.promote_waitlist(session) == []
+        db.session.commit()
+        assert (waiting.status, enrolments.seats_left(session)) == ("waitlisted", 1)
+        assert session.status == SessionStatus.OPEN and outbox == []
+        enrolments.confirm(waiting)  # the office's decision
+        db.session.commit()
+    assert waiting.status == "confirmed"
+    assert "convocation" not in outbox[-1].body  # the course has begun: no convocation « avant la formation »
 
 
 def test_a_withdrawal_on_the_first_day_before_the_start_is_a_cancellation():
@@ -183,7 +213,7 @@ def test_a_withdrawal_cannot_be_dated_before_attendance_on_record():
         with pytest.raises(ServiceError, match="présent·e le 06/03/2030") as refused:
             enrolments.withdraw(awa, date(2030, 3, 5), "Abandon")
         assert refused.value.field == "withdrawn_on"
-        with pytest.raises(ServiceError, match="présent·e le 05/03/2030"):  # before the start: a seat freed
+        with pytest.raises(ServiceError, match="à partir du premier jour"):  # before the start: a cancellation
             enrolments.withdraw(julien, date(2030, 3, 4), "Ne vient plus")
         db.session.rollback()
         enrolments.withdraw(awa, date(2030, 3, 6), "Abandon")
@@ -218,6 +248,31 @@ def test_cancellation_rules():
     db.session.commit()
     with pytest.raises(ServiceError, match="déjà close"):
         enrolments.cancel(waiting, "Encore")
+
+
+@pytest.mark.parametrize("status, what", [
+    ("confirmed", "est annulée : la convocation que vous avez pu recevoir n'est plus valable."),
+    ("waitlisted", "Votre inscription sur la liste d'attente de la formation"),
+    ("requested", "Votre demande d'inscription à la formation"),
+])
+def test_the_office_cancelling_an_enrolment_tells_the_trainee_why(outbox, status, what):
+    factories.make_organisation(email="contact@sionsalliait.org")
+    session = factories.make_session(capacity=1)
+    if status == "waitlisted":
+        factories.enrol(session)
+    enrolment = factories.enrol(session, factories.make_trainee("Awa", "Diallo"), confirm=status != "requested")
+    assert enrolment.status == status
+    outbox.clear()
+    enrolments.cancel(enrolment, "Financement refusé par l'OPCO", actor=factories.make_user("admin"))
+    assert outbox == []  # queued in the same transaction: nothing leaves before the commit
+    db.session.commit()
+    (message,) = [m for m in outbox if m.to == [enrolment.trainee.email]]
+    assert message.subject == f"Inscription annulée : {session.title}"
+    assert message.body.startswith("Bonjour Awa Diallo,")
+    assert what in message.body and f"« {session.title} »" in message.body
+    assert "du 05/03/2030 à 14h00 au 08/03/2030 à 12h30" in message.body
+    assert "Motif : Financement refusé par l'OPCO" in message.body
+    assert "contact@sionsalliait.org" in message.body and "/moi/" in message.body
 
 
 def test_a_request_takes_no_seat_until_confirmed():
@@ -318,6 +373,34 @@ def test_prices_internal_free_session_price_and_the_cycle_special_price_from_the
     assert factories.enrol(internal, trainee).price_cents == 0
 
 
+def test_a_move_keeps_the_agreed_price_when_the_list_price_is_the_same_else_takes_the_targets():
+    """The cycle's special price goes to the third course taken: moving the first course to another date once
+    the trainee holds two others must not silently lower (or otherwise change) what was agreed."""
+    cycle = factories.make_cycle(special_price_cents=45000)
+    programmes = [factories.make_programme(cycle_id=cycle.id, price_cents=56000) for _ in range(3)]
+    sessions = [factories.make_session(programme=p, price_cents=56000, start=datetime(2030, 3 + i, 5, 14),
+                                       end=datetime(2030, 3 + i, 8, 12, 30)) for i, p in enumerate(programmes)]
+    same_price = factories.make_session(programme=programmes[0], price_cents=56000, start=datetime(2030, 9, 3, 14),
+                                        end=datetime(2030, 9, 6, 12, 30))
+    dearer = factories.make_session(programme=programmes[0], price_cents=60000, start=datetime(2030, 10, 1, 14),
+                                    end=datetime(2030, 10, 4, 12, 30))
+    trainee = factories.make_trainee()
+    first, second, third = (factories.enrol(s, trainee) for s in sessions)
+    assert [e.price_cents for e in (first, second, third)] == [56000, 56000, 45000]
+
+    moved = enrolments.move(first, same_price)
+    db.session.commit()
+    assert moved.price_cents == 56000  # as agreed, though the trainee now holds two other courses of the cycle
+    moved_third = enrolments.move(third, factories.make_session(
+        programme=programmes[2], price_cents=56000, start=datetime(2030, 11, 5, 14), end=datetime(2030, 11, 8, 12)))
+    db.session.commit()
+    assert moved_third.price_cents == 45000  # the special price agreed stays too
+
+    again = enrolments.move(moved, dearer)  # another list price: the target's price for this trainee, today
+    db.session.commit()
+    assert again.price_cents == enrolments.price_for(dearer, trainee) == 45000
+
+
 def test_every_change_of_state_is_audited_with_from_and_to():
     session = factories.make_session(capacity=1)
     a, b = factories.enrol(session), factories.enrol(session)
@@ -340,3 +423,55 @@ def test_nothing_outside_the_enrolment_service_assigns_an_enrolment_status():
                  if path.name != "enrolments.py" or path.parent.name != "services"
                  if assignment.search(path.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_asking_for_full_or_open_keeps_the_status_the_seats_give():
+    """« Complète » is counted, not chosen (the session form no longer offers it): asked for by another caller,
+    it opens the session, which is full only when its seats are taken."""
+    session = factories.make_session(capacity=1, status="planned")
+    data = session_service.SessionData(programme=session.programme, start_at=session.start_at, end_at=session.end_at,
+                                       capacity=1, status="full", place=session.place)
+    session_service.update_session(session, data)
+    db.session.commit()
+    assert session.status == SessionStatus.OPEN
+    factories.enrol(session)
+    assert session.status == SessionStatus.FULL
+    data.status = "open"
+    session_service.update_session(session, data)
+    db.session.commit()
+    assert session.status == SessionStatus.FULL
+    assert [(e.action, e.from_state, e.to_state) for e in audit.history(session)][-1] == ("updated", "full", "full")
+
+
+def test_no_seat_is_given_once_the_last_half_days_sheet_is_closed(trainer):
+    """The new trainee would show "missing" on a sheet nobody can sign any more (planned hours never accounted
+    for): enrolling, confirming and moving into the session are refused from then on."""
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer], capacity=1)
+    waiting = factories.make_enrolment(session, status="waitlisted")
+    last = session.slots[-1]  # Fri 8 Mar 2030 9:30-12:30
+    factories.take_attendance(session, trainer)
+    db.session.commit()
+    source = factories.make_session(programme=session.programme, start=datetime(2030, 2, 5, 9, 30),
+                                    end=datetime(2030, 2, 6, 18))
+    moving = factories.make_enrolment(source, status="waitlisted")
+    message = "La feuille d'émargement de la dernière demi-journée (08/03/2030) est close"
+    with frozen_at(last.ends_at - timedelta(minutes=2)):  # the session has not ended yet
+        with pytest.raises(ServiceError, match=re.escape(message)):
+            enrolments.enrol(session, factories.make_trainee())
+        db.session.rollback()
+        session.capacity = 2
+        db.session.commit()
+        with pytest.raises(ServiceError, match=re.escape(message)):
+            enrolments.confirm(waiting)
+        db.session.rollback()
+        with pytest.raises(ServiceError, match=re.escape(message)):
+            enrolments.move(moving, session)
+        db.session.rollback()
+    assert _states(session) == ["confirmed", "waitlisted"]
+
+
+def test_a_trainee_may_join_a_running_session_until_its_last_sheet_is_closed(trainer):
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    with frozen_at(session.slots[-1].starts_at + timedelta(minutes=30)):  # the last half-day runs, sheet open
+        late = enrolments.enrol(session, factories.make_trainee("Zoé", "Tardive"))
+    assert late.status == "confirmed"

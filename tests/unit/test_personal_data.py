@@ -167,7 +167,7 @@ def test_a_person_without_kept_records_is_deleted_entirely(outbox):
     trainee = factories.make_trainee("Awa", "Diallo", email="awa@exemple.org")
     enrolment = factories.enrol(session, trainee)
     from training_app.services import enrolments
-    enrolments.cancel(enrolment, "Ne peut pas venir")
+    enrolments.cancel(enrolment, "Ne peut pas venir")  # she is told by e-mail
     registrations.update_trainee(trainee, PersonDetails(
         civility="Mme", first_name="Awa", last_name="Diallo", email="awa.diallo@exemple.org", phone="",
         job_title="", category="employee", employer_name="", employer_siret=""), actor=admin)
@@ -179,7 +179,7 @@ def test_a_person_without_kept_records_is_deleted_entirely(outbox):
     to_julien = mail.queue(other.email, "Votre inscription", "Bonjour")
     db.session.commit()
     trainee_id, enrolment_id = trainee.id, enrolment.id
-    assert _count(OutgoingMail) == 4 and _count(Enrolment) == 2 and _count(ConvocationSending) == 1
+    assert _count(OutgoingMail) == 5 and _count(Enrolment) == 2 and _count(ConvocationSending) == 1
     mails_to_others = [to_julien.record_id]
     with frozen_at(datetime(2029, 6, 1, 10, 0)):
         erasure = personal_data.erase(trainee, "Demande de la personne du 1er juin", admin)

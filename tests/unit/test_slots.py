@@ -121,7 +121,8 @@ def test_changing_the_dates_keeps_the_half_days_that_do_not_move():
     session = factories.make_session()  # Tue 5 Mar 14:00 to Fri 8 Mar 12:30
     kept = {(s.date, s.start_time): s.id for s in session.slots}
     with frozen_at(datetime(2030, 1, 10)):  # the end moves to Friday evening: one half-day more
-        assert session_service.update_session(session, _dates(session, session.start_at, datetime(2030, 3, 8, 18)))
+        assert session_service.update_session(session, _dates(session, session.start_at,
+                                                              datetime(2030, 3, 8, 18))).slots_regenerated
     db.session.commit()
     assert [(s.date.day, s.start_time, s.end_time) for s in session.slots] == [
         (5, t("14:00"), t("18:00")), (6, t("09:30"), t("12:30")), (6, t("14:00"), t("18:00")),

@@ -133,6 +133,32 @@ def test_cancel_and_withdraw_forms_refuse_bad_input_and_save_nothing(admin_clien
     assert (enrolment.status, enrolment.status_reason) == ("withdrawn", "Malade")
 
 
+def test_withdrawal_is_offered_from_the_start_on_and_a_date_before_it_is_refused_on_the_field(admin_client):
+    session = factories.make_session(capacity=1)  # Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
+    enrolment = factories.enrol(session)
+    waiting = factories.enrol(session)
+    withdraw_url = f"/inscriptions/{enrolment.id}/abandon"
+    with frozen_at(datetime(2030, 3, 4, 10)):  # before the start: a cancellation, not a withdrawal
+        page = _page(admin_client.get(f"/inscriptions/{enrolment.id}"))
+        assert withdraw_url not in page and "Enregistrer un abandon" not in page
+        assert f"/inscriptions/{enrolment.id}/annuler" in page
+    with frozen_at(datetime(2030, 3, 6, 11)):
+        page = _page(admin_client.get(f"/inscriptions/{enrolment.id}"))
+        assert f'href="{withdraw_url}"' in page and f"/inscriptions/{enrolment.id}/annuler" not in page
+        response = admin_client.post(withdraw_url, data={"withdrawn_on": "2030-03-04", "reason": "Jamais venue"})
+        assert response.status_code == 200
+        assert re.search(r'id="withdrawn_on-erreur"[^>]*>Un abandon se date à partir du premier jour de la '
+                         r'session \(05/03/2030\)', _page(response))
+        db.session.expire_all()
+        assert (enrolment.status, waiting.status) == ("confirmed", "waitlisted")
+        # A seat freed during the course (capacity raised) stays free: the page says so, the office decides.
+        session.capacity = 2
+        db.session.commit()
+        page = _page(admin_client.get(f"/sessions/{session.id}"))
+        assert "1 place(s) libre(s)" in page and 'data-testid="free-seat-started"' in page
+        assert waiting.status == "waitlisted"
+
+
 def test_admin_moves_an_enrolment_and_confirms_a_request(admin_client):
     programme = factories.make_programme()
     source = factories.make_session(programme=programme)
@@ -304,3 +330,14 @@ def test_enrolling_someone_deleted_by_another_request_meanwhile_is_refused_in_fr
     assert response.status_code == 200
     assert "viennent d'être effacées : l'inscription n'a pas été enregistrée" in _page(response)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0 and outbox == []
+
+
+def test_enrolling_after_the_last_sheet_is_closed_is_refused_in_french(admin_client, trainer):
+    session, _enrolments = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    factories.take_attendance(session, trainer)
+    with frozen_at(datetime(2030, 3, 8, 12, 28)):  # the last half-day ends at 12:30: its sheet is closed
+        response = admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form())
+    assert response.status_code == 200
+    assert ("La feuille d'émargement de la dernière demi-journée (08/03/2030) est close : on ne peut plus "
+            "s'inscrire à cette session.") in _page(response)
+    assert _enrolment("awa@example.org") is None

@@ -163,13 +163,13 @@ def test_an_imported_cell_longer_than_its_column_is_reported_on_its_row(admin_cl
     assert emails == ["awa@example.org"]
 
 
-def test_a_withdrawal_cannot_be_dated_before_the_enrolment(admin_client):
+def test_a_withdrawal_cannot_be_dated_before_the_session(admin_client):
     session = factories.make_session()
     enrolment = factories.enrol(session)
     with frozen_at(datetime(2030, 3, 6, 10)):
         response = admin_client.post(f"/inscriptions/{enrolment.id}/abandon",
                                      data={"withdrawn_on": "2001-01-01", "reason": "Ne vient plus"},
                                      follow_redirects=True)
-    assert "ne peut pas précéder le" in _text(response)
+    assert "Un abandon se date à partir du premier jour de la session (05/03/2030)" in _text(response)
     db.session.expire_all()
     assert db.session.get(Enrolment, enrolment.id).status == "confirmed"

@@ -1,4 +1,5 @@
 """Public registration on a session's page, and the trainee's personal page reached by their link."""
+import re
 import time
 from datetime import datetime
 
@@ -6,6 +7,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from tests import factories
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, Employer, Enrolment, Trainee
 from training_app.services import convocations, trainee_links
@@ -277,7 +279,7 @@ def test_a_trainee_cannot_reach_someone_elses_documents(client):
     assert theirs.status == "confirmed"
 
 
-def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, outbox):
+def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, app, outbox):
     session = factories.make_session(capacity=1)
     trainee = factories.make_trainee("Awa", "Diallo")
     mine = factories.enrol(session, trainee)
@@ -287,9 +289,47 @@ def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, outbox):
     assert response.status_code == 302
     db.session.expire_all()
     assert (mine.status, waiting.status) == ("cancelled", "confirmed")
-    assert [m.to for m in outbox] == [[waiting.trainee.email]]
+    promoted, acknowledgement, to_office = outbox
+    assert promoted.to == [waiting.trainee.email] and "Une place s'est libérée" in promoted.subject
+    # The trainee gets an acknowledgement, the office is told (as of a request made on the public page).
+    assert acknowledgement.to == [trainee.email] and acknowledgement.subject == f"Annulation enregistrée : {session.title}"
+    assert "Nous avons bien enregistré l'annulation de votre inscription à la formation" in acknowledgement.body
+    assert "du 05/03/2030 à 14h00 au 08/03/2030 à 12h30" in acknowledgement.body
+    assert "La convocation que vous avez pu recevoir n'est plus valable." in acknowledgement.body
+    assert to_office.to == [app.config["MAIL_OFFICE"]]
+    assert to_office.subject == f"Annulation : Awa Diallo — {session.title}"
+    for line in ("Stagiaire : Mme Awa DIALLO", "État avant l'annulation : Confirmée",
+                 "Motif : Je ne suis plus disponible", f"/inscriptions/{mine.id}",
+                 f"Place redonnée à : {waiting.trainee.formal_name}"):
+        assert line in to_office.body, line
     page = _page(client.get(response.headers["Location"]))
     assert "Votre inscription est annulée." in page
+
+
+def test_a_trainee_cancelling_too_late_or_with_too_long_a_reason_is_told_in_their_words(client, outbox):
+    session = factories.make_session()  # Tue 5 Mar 2030 14:00
+    trainee = factories.make_trainee("Awa", "Diallo")
+    mine = factories.enrol(session, trainee)
+    outbox.clear()
+    path = factories.personal_path(trainee, "enrolments.trainee_cancel", enrolment_id=mine.id)
+    home = _page(client.get(factories.personal_path(trainee)))
+    assert re.search(r'<textarea[^>]*name="reason"[^>]*maxlength="2000"', home)
+
+    typed = "Je ne pourrai pas venir. " * 100  # 2 500 characters: more than the 2 000 kept
+    response = client.post(path, data={"reason": typed})
+    page = _page(response)
+    assert response.status_code == 200
+    assert "Le motif dépasse 2000 caractères" in page and typed.strip() in page
+    assert "Votre inscription n'est pas encore annulée" in page
+
+    with frozen_at(datetime(2030, 3, 5, 15)):  # the page was opened before the start, sent after it
+        response = client.post(path, data={"reason": "Empêchée"}, follow_redirects=True)
+    page = _page(response)
+    assert "La formation a commencé : votre inscription ne peut plus être annulée ici. Prévenez l'équipe de " \
+           "formation." in page
+    assert "abandon" not in page
+    db.session.expire_all()
+    assert mine.status == "confirmed" and outbox == []
 
 
 @pytest.mark.parametrize("kind", ["expired", "tampered", "replaced"])

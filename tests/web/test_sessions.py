@@ -163,3 +163,51 @@ def test_the_session_created_message_gives_hours_the_french_way(admin_client):
         programme, start_date="2030-03-05", start_time="09:30", end_date="2030-03-07", end_time="18:00",
         morning_start="09:30", morning_end="12:00"), follow_redirects=True)
     assert "Session créée : 6 demi-journées, 19 h 30 prévues." in response.get_data(as_text=True)
+
+
+def test_full_is_counted_from_the_seats_not_chosen_in_the_form(admin_client):
+    """Choosing « Complète » was silently undone (a seat left reopens the session): the form does not offer it;
+    « Inscriptions ouvertes » covers open and full, and the session page says which it is."""
+    session = factories.make_session(capacity=1)
+    form = admin_client.get(f"/sessions/{session.id}/modifier").get_data(as_text=True)
+    assert 'value="full"' not in form and "Complète" not in form
+    assert '<option selected value="open">Inscriptions ouvertes</option>' in form
+    response = admin_client.post(f"/sessions/{session.id}/modifier",
+                                 data=session_form(session.programme, version=factories.version_of(session),
+                                                   capacity="1", status="full"))
+    assert response.status_code == 200 and "pas un choix valide" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(TrainingSession, session.id).status == "open"
+
+    factories.enrol(session)  # the last seat: the session is full, by the count
+    db.session.expire_all()
+    session = db.session.get(TrainingSession, session.id)
+    assert session.status == "full"
+    form = admin_client.get(f"/sessions/{session.id}/modifier").get_data(as_text=True)
+    assert '<option selected value="open">Inscriptions ouvertes</option>' in form
+    response = admin_client.post(f"/sessions/{session.id}/modifier",
+                                 data=session_form(session.programme, version=factories.version_of(session),
+                                                   capacity="1", place="Rennes, salle 2"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    session = db.session.get(TrainingSession, session.id)
+    assert (session.status, session.place) == ("full", "Rennes, salle 2")  # still full: its seats are taken
+    assert "Complète" in admin_client.get(f"/sessions/{session.id}").get_data(as_text=True)
+
+
+def test_opening_a_planned_session_gives_its_pre_registrations_their_seats(admin_client, client, outbox):
+    session = factories.make_session(capacity=1, status="planned")
+    for n in (1, 2):
+        client.post(f"/formations/sessions/{session.id}/inscription", data={
+            "first_name": f"Personne{n}", "last_name": "Test", "email": f"personne{n}@example.org",
+            "funding_mode": "personal", "consent": "y"})
+    outbox.clear()
+    response = admin_client.post(f"/sessions/{session.id}/modifier", follow_redirects=True,
+                                 data=session_form(session.programme, version=factories.version_of(session),
+                                                   capacity="1", status="open"))
+    page = response.get_data(as_text=True)
+    assert ("Inscriptions ouvertes : 1 pré-inscription(s) confirmée(s), 1 en liste d&#39;attente, dans l&#39;ordre "
+            "des demandes") in page
+    assert [(m.to[0], m.subject) for m in outbox] == [
+        ("personne1@example.org", "Votre inscription est confirmée"),
+        ("personne2@example.org", "Vous êtes sur la liste d'attente")]

@@ -8,32 +8,38 @@ through `_set_status`, which writes the audit entry (who, when, from, to, why).
 Capacity is checked and the row inserted under a lock on the session row
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway), so a
 session never has more confirmed enrolments than seats, even with several server
-processes. When a place frees up (cancellation, withdrawal before the start,
-capacity raised), the first waitlisted enrolment (by request time, then id) is
-promoted in the same transaction and told by e-mail once the transaction commits.
+processes. When a place frees up before the start (cancellation, capacity raised),
+the first waitlisted enrolment (by request time, then id) is promoted in the same
+transaction and told by e-mail once the transaction commits. A withdrawal (from the
+first day on) frees no seat, and once the session has started nobody is promoted
+automatically: the office confirms a waitlisted trainee itself if they can still join.
 When the whole session is cancelled (services/sessions.cancel_session), every live
 enrolment is cancelled with the session's reason and nobody is promoted.
 """
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload
 
-from training_app.clock import local_now, to_local, utcnow
+from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
-from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, Organisation, Programme,
-                                 SessionStatus, Signature, Slot, Trainee, TrainingSession, User)
+from training_app.models import (AttendanceRecord, AttendanceSheet, AuditEntry, Enrolment, EnrolmentStatus,
+                                 Organisation, Programme, SessionStatus, SheetStatus, Signature, Slot, Trainee,
+                                 TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
+from training_app.urls import public_url
 
 CONFIRMED, WAITLISTED, REQUESTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED
 CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
 # Statuses that count towards the cycle's special price (the trainee took or takes that course).
 PRICED_STATUSES = (REQUESTED, CONFIRMED, WAITLISTED, WITHDRAWN)
+PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made on the public page
 
 
 # --- locks and counts -------------------------------------------------------------------------------
@@ -179,29 +185,61 @@ def _set_status(enrolment: Enrolment, status: str, action: str, *, reason: str =
 
 
 def _check_open_for_enrolment(session: TrainingSession) -> None:
+    """Whether a seat may be given in `session` (enrol, confirm, move into it); the caller holds its lock."""
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : on ne peut plus s'y inscrire."))
     if session.end_at < local_now():
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
+    if session.start_at <= local_now():  # a sheet closes once its half-day has begun (attendance.closing_opens)
+        _check_last_sheet_open(session)
 
 
-def _check_not_started(session: TrainingSession, enrolment: Enrolment) -> None:
-    """A confirmed trainee leaves a started session only through a withdrawal (its seat was used)."""
+def _check_last_sheet_open(session: TrainingSession) -> None:
+    """Once the last half-day's sheet is closed, a new trainee would show "missing" on a sheet nobody can sign any
+    more, with planned hours never accounted for: refused. The last half-day's row is held (FOR SHARE) until the
+    end of the transaction: a trainer closing that sheet (attendance locks the row FOR UPDATE) waits for this
+    enrolment and then finds the trainee to mark, or this enrolment waits for the closing and is refused."""
+    last = db.session.scalar(
+        db.select(Slot).where(Slot.session_id == session.id).order_by(Slot.date.desc(), Slot.start_time.desc())
+        .limit(1).with_for_update(read=True))
+    if last is None:
+        return
+    status = db.session.scalar(db.select(AttendanceSheet.status).where(AttendanceSheet.slot_id == last.id))
+    if status == SheetStatus.CLOSED:
+        raise ServiceError(_("La feuille d'émargement de la dernière demi-journée (%(day)s) est close : on ne peut "
+                             "plus s'inscrire à cette session.", day=last.date.strftime("%d/%m/%Y")))
+
+
+def _check_not_started(session: TrainingSession, enrolment: Enrolment, *, by_trainee: bool = False) -> None:
+    """A confirmed trainee leaves a started session only through a withdrawal (its seat was used), which the
+    office records: a trainee is told to let the office know."""
     if enrolment.status == CONFIRMED and session.start_at <= local_now():
+        if by_trainee:
+            raise ServiceError(_("La formation a commencé : votre inscription ne peut plus être annulée ici. "
+                                 "Prévenez l'équipe de formation."))
         raise ServiceError(_("La session a commencé : enregistrez plutôt un abandon, avec sa date et son motif."))
 
 
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
-          actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False) -> Enrolment:
+          actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
+          public: bool = False) -> Enrolment:
     """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full.
 
-    With confirm=False the enrolment stays `requested` (e.g. a pre-registration before
-    the session opens, or funding not yet agreed) and takes no seat until `confirm()`.
+    With confirm=False the enrolment stays `requested` (e.g. funding not yet agreed) and
+    takes no seat until `confirm()`. With public=True (the public page) the session's state
+    decides, under its lock: a pre-registration while it is planned (given a seat when it
+    opens, see open_registrations), a request the office confirms for an internal course,
+    otherwise a seat or the waiting list.
     """
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
     trainee = lock_trainee(trainee)
     _check_open_for_enrolment(session)
+    if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
+        if session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL):
+            raise ServiceError(_("Les inscriptions à cette session sont closes."))
+        actor_label = actor_label or PUBLIC_LABEL
+        confirm = session.status != SessionStatus.PLANNED and not session.programme.is_internal
     # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
     places = count_places(session, trainee)
     if places.trainee_live:
@@ -254,19 +292,26 @@ def confirm(enrolment: Enrolment, *, actor: User | None = None, actor_label: str
 
 def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, actor_label: str = "",
            by_trainee: bool = False) -> list[Enrolment]:
-    """Cancel a live enrolment; a freed seat goes to the waiting list. Returns the promoted enrolments."""
+    """Cancel a live enrolment; a freed seat goes to the waiting list. Returns the promoted enrolments.
+
+    Cancelled by the office, the trainee is told why; by the trainee (personal link), the office is told
+    and the trainee gets an acknowledgement (e-mails sent after commit)."""
     session, enrolment = _lock_enrolment(enrolment)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError(_("Indiquez le motif de l'annulation."), "reason")
     if enrolment.status not in LIVE_STATUSES:
         raise ServiceError(_("Cette inscription est déjà close (%(state)s).", state=label(enrolment.status)))
-    _check_not_started(session, enrolment)
-    was_confirmed = enrolment.status == CONFIRMED
+    _check_not_started(session, enrolment, by_trainee=by_trainee)
+    previous = enrolment.status
     _set_status(enrolment, CANCELLED, "cancelled", reason=reason, actor=actor, actor_label=actor_label,
                 details={"by": "trainee" if by_trainee else "office"})
-    promoted = _promote(session, actor=actor, actor_label=actor_label) if was_confirmed else []
+    promoted = _promote(session, actor=actor, actor_label=actor_label) if previous == CONFIRMED else []
     _sync_session_status(session, actor=actor, actor_label=actor_label)
+    if by_trainee:
+        notify_cancelled_by_trainee(enrolment, reason, previous_status=previous, promoted=promoted)
+    else:
+        notify_cancelled_by_office(enrolment, reason, previous_status=previous)
     return promoted
 
 
@@ -297,7 +342,9 @@ def cancel_for_cancelled_session(training_session: TrainingSession, reason: str,
 
 def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User | None = None,
              actor_label: str = "") -> list[Enrolment]:
-    """Record that a confirmed trainee dropped out on `on`. Before the start, the seat goes to the waiting list."""
+    """Record that a confirmed trainee dropped out on `on`, from the session's first day on (before, it is a
+    cancellation). The seat was used: it stays taken, nobody is promoted. Returns [] (as cancel() does its
+    promoted enrolments)."""
     session, enrolment = _lock_enrolment(enrolment)
     reason = (reason or "").strip()
     if on is None:
@@ -312,12 +359,13 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     if on > session.end_at.date():
         raise ServiceError(_("La date de l'abandon doit précéder la fin de la session (%(end)s).",
                              end=session.end_at.strftime("%d/%m/%Y")), "withdrawn_on")
-    # Not before the trainee asked for a place, except for an enrolment recorded once the course had started.
-    earliest = min(to_local(enrolment.requested_at).date(), session.start_at.date())
-    if on < earliest:
-        raise ServiceError(_("La date de l'abandon ne peut pas précéder le %(day)s (demande d'inscription ou "
-                             "début de la session).", day=earliest.strftime("%d/%m/%Y")), "withdrawn_on")
-    if on == session.start_at.date() and local_now() < session.start_at:
+    # A drop-out happens during the course: its seat was used (count_places counts it, funding bills it).
+    # Before the first day, the trainee who will not come is a cancellation, which frees the seat.
+    if on < session.start_at.date():
+        raise ServiceError(_("Un abandon se date à partir du premier jour de la session (%(day)s) : avant, "
+                             "annulez plutôt l'inscription (sa place revient à la liste d'attente).",
+                             day=session.start_at.strftime("%d/%m/%Y")), "withdrawn_on")
+    if local_now() < session.start_at:
         # The seat counts as used from the first day on (count_places): a trainee who stops before the
         # start on that day is a cancellation, which gives the seat to the waiting list.
         raise ServiceError(_("La session n'a pas encore commencé : annulez plutôt l'inscription (sa place "
@@ -330,11 +378,8 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     enrolment.withdrawn_on = on
     _set_status(enrolment, WITHDRAWN, "withdrawn", reason=reason, actor=actor, actor_label=actor_label,
                 details={"withdrawn_on": on.isoformat()})
-    promoted = []
-    if on < session.start_at.date():
-        promoted = _promote(session, actor=actor, actor_label=actor_label)
     _sync_session_status(session, actor=actor, actor_label=actor_label)
-    return promoted
+    return []  # the seat was used: nobody is promoted into it
 
 
 def last_attended_day(enrolment: Enrolment) -> date | None:
@@ -351,7 +396,8 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     """Move a live enrolment to another session of the same programme.
 
     The old enrolment is cancelled (its seat goes to that session's waiting list) and a
-    new one is made in the target session, confirmed or waitlisted by its capacity.
+    new one is made in the target session, confirmed or waitlisted by its capacity, at the
+    price agreed when both sessions have the same list price (see _moved_price).
     """
     if target.id == enrolment.session_id:
         raise ServiceError(_("Choisissez une autre session que la session actuelle."), "target")
@@ -376,7 +422,7 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
         raise ServiceError(_("%(name)s est déjà inscrit·e à la session choisie.", name=trainee.full_name), "target")
     was_confirmed = enrolment.status == CONFIRMED
     new = Enrolment(session=target, trainee=trainee, status=REQUESTED, funding_mode=enrolment.funding_mode,
-                    requested_at=utcnow(), price_cents=price_for(target, trainee))
+                    requested_at=utcnow(), price_cents=_moved_price(enrolment, source, target))
     db.session.add(new)
     db.session.flush()
     moved_reason = reason.strip() or _("Déplacement vers la session du %(start)s", start=datetime_fr(target.start_at))
@@ -395,6 +441,76 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     return new
 
 
+def preregistrations(session: TrainingSession) -> list[Enrolment]:
+    """The session's pre-registrations, in request order: the requests made on the public page while the session
+    was planned, who were told « Nous vous confirmerons votre place dès l'ouverture des inscriptions ».
+
+    Told apart from the session's other requests by who made them: the public page (the audit's "requested"
+    entry, by nobody signed in, labelled PUBLIC_LABEL), on an external course, where a public request made once
+    registrations are open takes a seat or the waiting list at once (enrol(public=True)). The office's requests
+    (« à confirmer plus tard »: funding awaited, a case to look at) and the requests for an internal course (the
+    office checks each member) stay for the office to confirm."""
+    if session.programme.is_internal:
+        return []
+    return list(db.session.scalars(
+        db.select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status == REQUESTED,
+                                   _requested_on_the_public_page(Enrolment.id))
+        .options(joinedload(Enrolment.trainee)).order_by(Enrolment.requested_at, Enrolment.id)))
+
+
+def is_preregistration(enrolment: Enrolment) -> bool:
+    """Whether `enrolment` is one of its session's preregistrations() (one query)."""
+    return (enrolment.status == REQUESTED and not enrolment.session.programme.is_internal
+            and db.session.scalar(db.select(_requested_on_the_public_page(enrolment.id))))
+
+
+def _requested_on_the_public_page(enrolment_id):
+    return db.exists().where(
+        AuditEntry.entity_type == Enrolment.__tablename__, AuditEntry.entity_id == enrolment_id,
+        AuditEntry.action == "requested", AuditEntry.actor_id.is_(None), AuditEntry.actor_label == PUBLIC_LABEL)
+
+
+def open_registrations(session: TrainingSession, *, actor: User | None = None,
+                       actor_label: str = "") -> list[Enrolment]:
+    """The session has just opened to registrations (services/sessions.update_session, which holds its lock):
+    its pre-registrations get seats in request order, confirmed while seats are left, the others waitlisted,
+    each told their new state by e-mail (after commit), as they were promised. Someone already waiting who
+    asked earlier goes first (the waiting list is in request order). Nothing once the session has started: a
+    seat is then given by the office (see _promote). Returns the pre-registrations given a state."""
+    if session.start_at <= local_now() or session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
+        return []
+    pending = preregistrations(session)
+    if not pending:
+        return []
+    free = seats_left(session)
+    reason = _("Ouverture des inscriptions")
+    told = []
+    for enrolment in sorted(waitlist(session) + pending, key=lambda e: (e.requested_at, e.id)):
+        if free > 0:
+            promoted = enrolment.status == WAITLISTED
+            _set_status(enrolment, CONFIRMED, "promoted" if promoted else "confirmed", actor=actor,
+                        actor_label=actor_label, reason=_("Une place s'est libérée.") if promoted else reason)
+            free -= 1
+            told.append((enrolment, promoted))
+        elif enrolment.status == REQUESTED:
+            _set_status(enrolment, WAITLISTED, "waitlisted", actor=actor, actor_label=actor_label,
+                        reason=_("Ouverture des inscriptions : session complète"))
+            told.append((enrolment, False))
+    db.session.flush()  # the waiting list as it now is: each one's position
+    for enrolment, promoted in told:
+        notify_state(enrolment, promoted=promoted)
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    return [enrolment for enrolment, _promoted in told if enrolment in pending]
+
+
+def _moved_price(enrolment: Enrolment, source: TrainingSession, target: TrainingSession) -> int | None:
+    """The price a moved enrolment keeps: the one agreed (a cycle's special price included) when the target
+    session has the same list price as the source; otherwise the target's price for this trainee today."""
+    if target.price_cents == source.price_cents:
+        return enrolment.price_cents
+    return price_for(target, enrolment.trainee)
+
+
 def promote_waitlist(training_session: TrainingSession, *, actor: User | None = None,
                      actor_label: str = "") -> list[Enrolment]:
     """Give every free seat to the waiting list, first come first served. Returns the promoted enrolments."""
@@ -410,8 +526,12 @@ def seats_changed(training_session: TrainingSession) -> list[Enrolment]:
 
 
 def _promote(session: TrainingSession, *, actor: User | None, actor_label: str) -> list[Enrolment]:
-    """Promote waitlisted enrolments while seats are left. The caller holds the session lock."""
-    if session.status == SessionStatus.CANCELLED or session.end_at < local_now():
+    """Promote waitlisted enrolments while seats are left. The caller holds the session lock.
+
+    Only before the start: once the course has begun, a freed seat stays free (someone confirmed two days
+    into the course would be told their convocation comes before it); the office may confirm a waitlisted
+    trainee itself (confirm()) when they can still join."""
+    if session.status == SessionStatus.CANCELLED or session.start_at <= local_now():
         return []
     free = seats_left(session)
     promoted = []
@@ -456,6 +576,10 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
         state = _("Une place s'est libérée : votre inscription à la formation « %(title)s » (%(dates)s) est "
                   "maintenant confirmée. Votre convocation vous sera envoyée avant la formation.",
                   title=title, dates=dates)
+    elif enrolment.status == CONFIRMED and session.start_at <= local_now():  # the office confirms during it
+        subject = _("Votre inscription est confirmée")
+        state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. La formation a "
+                  "commencé : l'équipe de formation vous dira comment la rejoindre.", title=title, dates=dates)
     elif enrolment.status == CONFIRMED:
         subject = _("Votre inscription est confirmée")
         state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. Votre convocation "
@@ -466,11 +590,11 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
                   "la liste d'attente, en position %(position)d. Nous vous écrirons dès qu'une place se libère.",
                   title=title, dates=dates,
                   position=position or enrolment.position_when_enrolled or waitlist_position(enrolment))
-    elif session.status == SessionStatus.PLANNED:
+    elif session.status == SessionStatus.PLANNED and is_preregistration(enrolment):
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. Nous "
                   "vous confirmerons votre place dès l'ouverture des inscriptions.", title=title, dates=dates)
-    else:  # registrations are open but the office confirms each request (an internal course, for members)
+    else:  # the office confirms each request (an internal course, for members; funding awaited; ...)
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. "
                   "L'équipe vous confirmera votre place.", title=title, dates=dates)
@@ -489,12 +613,7 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
 
 def notify_session_cancelled(enrolment: Enrolment, reason: str, *, previous_status: str) -> None:
     """E-mail a trainee that the session they were enrolled in is cancelled (sent after commit)."""
-    from training_app.services.trainee_links import personal_url
-
-    trainee, session = enrolment.trainee, enrolment.session
-    title = session.title
-    organisation = Organisation.get()
-    contact = " — ".join(part for part in (organisation.name, organisation.email, organisation.phone) if part)
+    session = enrolment.session
     if previous_status == CONFIRMED:
         what = _("Votre inscription est donc annulée, et la convocation que vous avez pu recevoir n'est plus "
                  "valable.")
@@ -502,16 +621,76 @@ def notify_session_cancelled(enrolment: Enrolment, reason: str, *, previous_stat
         what = _("Votre inscription sur la liste d'attente est donc annulée.")
     else:
         what = _("Votre demande d'inscription est donc annulée.")
-    body = "\n\n".join(part for part in [
-        _("Bonjour %(name)s,", name=trainee.full_name),
+    _queue_to_trainee(enrolment, _("Session annulée : %(title)s", title=session.title), [
         _("Nous sommes au regret de vous informer que la session de la formation « %(title)s » prévue du "
-          "%(start)s au %(end)s est annulée.", title=title, start=datetime_fr(session.start_at),
+          "%(start)s au %(end)s est annulée.", title=session.title, start=datetime_fr(session.start_at),
           end=datetime_fr(session.end_at)),
         _("Motif : %(reason)s", reason=reason),
         what,
+    ], tag=f"session_cancelled:{enrolment.id}")
+
+
+def notify_cancelled_by_office(enrolment: Enrolment, reason: str, *, previous_status: str) -> None:
+    """E-mail a trainee that the office cancelled their enrolment, and why (sent after commit): they may hold
+    a convocation, or be waiting for a seat."""
+    session = enrolment.session
+    course = {"title": session.title, "start": datetime_fr(session.start_at), "end": datetime_fr(session.end_at)}
+    if previous_status == CONFIRMED:
+        what = _("Votre inscription à la formation « %(title)s » prévue du %(start)s au %(end)s est annulée : la "
+                 "convocation que vous avez pu recevoir n'est plus valable.", **course)
+    elif previous_status == WAITLISTED:
+        what = _("Votre inscription sur la liste d'attente de la formation « %(title)s » prévue du %(start)s au "
+                 "%(end)s est annulée.", **course)
+    else:
+        what = _("Votre demande d'inscription à la formation « %(title)s » prévue du %(start)s au %(end)s est "
+                 "annulée.", **course)
+    _queue_to_trainee(enrolment, _("Inscription annulée : %(title)s", title=session.title),
+                      [what, _("Motif : %(reason)s", reason=reason)], tag=f"cancelled:{enrolment.id}")
+
+
+def notify_cancelled_by_trainee(enrolment: Enrolment, reason: str, *, previous_status: str,
+                                promoted: list[Enrolment]) -> None:
+    """A trainee cancelled from their personal link: the office is told (as of a public request), the trainee
+    gets an acknowledgement (sent after commit)."""
+    trainee, session = enrolment.trainee, enrolment.session
+    dates = _("du %(start)s au %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at))
+    _queue_to_trainee(enrolment, _("Annulation enregistrée : %(title)s", title=session.title), [
+        _("Nous avons bien enregistré l'annulation de votre inscription à la formation « %(title)s » (%(dates)s).",
+          title=session.title, dates=dates)
+        + (" " + _("La convocation que vous avez pu recevoir n'est plus valable.") if previous_status == CONFIRMED
+           else ""),
+        _("Merci de nous avoir prévenus."),
+    ], tag=f"cancelled:{enrolment.id}")
+    lines = [
+        _("Un·e stagiaire a annulé son inscription depuis son lien personnel :"),
+        "",
+        _("Formation : %(title)s", title=session.title),
+        _("Session : %(start)s → %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at)),
+        _("Stagiaire : %(name)s <%(email)s>", name=trainee.formal_name, email=trainee.email),
+        _("État avant l'annulation : %(state)s", state=label(previous_status)),
+        _("Motif : %(reason)s", reason=reason),
+    ]
+    if promoted:
+        lines.append(_("Place redonnée à : %(names)s (liste d'attente, prévenu·e par e-mail)",
+                       names=", ".join(e.trainee.formal_name for e in promoted)))
+    lines += ["", public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id)]
+    mail.queue(current_app.config["MAIL_OFFICE"], _("Annulation : %(name)s — %(title)s",
+                                                    name=trainee.full_name, title=session.title),
+               "\n".join(lines) + "\n", tag=f"office:cancelled:{enrolment.id}")
+
+
+def _queue_to_trainee(enrolment: Enrolment, subject: str, paragraphs: list[str], *, tag: str) -> None:
+    """An e-mail to the trainee: greeting, `paragraphs`, the organisation's contact, their personal link."""
+    from training_app.services.trainee_links import personal_url
+
+    trainee = enrolment.trainee
+    organisation = Organisation.get()
+    contact = " — ".join(part for part in (organisation.name, organisation.email, organisation.phone) if part)
+    body = "\n\n".join(part for part in [
+        _("Bonjour %(name)s,", name=trainee.full_name),
+        *paragraphs,
         _("Pour toute question, ou pour vous inscrire à une autre session, contactez-nous : %(contact)s.",
           contact=contact) if contact else "",
         _("Votre espace personnel : %(url)s", url=personal_url(trainee)),
     ] if part) + "\n"
-    mail.queue(trainee.email, _("Session annulée : %(title)s", title=title), body,
-               tag=f"session_cancelled:{enrolment.id}")
+    mail.queue(trainee.email, subject, body, tag=tag)

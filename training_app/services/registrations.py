@@ -30,7 +30,7 @@ FUNDING_LABELS = {
 }
 FUNDING_MODES = tuple(FUNDING_LABELS)
 EMPLOYER_FUNDED = ("opco", "employer")  # a public registration naming these modes names its employer
-PUBLIC_LABEL = "inscription publique"
+PUBLIC_LABEL = enrolments.PUBLIC_LABEL
 
 
 @dataclass
@@ -289,15 +289,18 @@ def public_state(session: TrainingSession) -> str:
 
 
 def _registration_window(session: TrainingSession) -> str:
-    """"closed", "preregister" (planned: requests only), "members" (an internal course, free and for the
-    association's members: requests only, the office confirms each) or "enrol" (a seat or the waiting list:
-    enrol() decides)."""
+    """"closed", "preregister" (planned: requests only, given seats when it opens), "members" (an internal course,
+    free and for the association's members: requests only, the office confirms each) or "enrol" (a seat or the
+    waiting list: enrol() decides)."""
     if session.programme.archived or session.start_at <= local_now():
         return "closed"
+    # An internal course's requests are confirmed by the office, also before it opens: they are not
+    # pre-registrations given seats at the opening (enrolments.open_registrations).
+    if session.programme.kind == ProgrammeKind.INTERNAL and session.status in (
+            SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL):
+        return "members"
     if session.status == SessionStatus.PLANNED:
         return "preregister"
-    if session.programme.kind == ProgrammeKind.INTERNAL and session.status in (SessionStatus.OPEN, SessionStatus.FULL):
-        return "members"
     if session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
         return "closed"
     return "enrol"
@@ -327,8 +330,8 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
         position = enrolments.waitlist_position(existing)
         enrolments.notify_state(existing, position=position)
         return Registration(existing, duplicate=True, position=position)
-    enrolment = enrolments.enrol(session, trainee, actor_label=PUBLIC_LABEL, funding_mode=funding_mode,
-                                 confirm=state == "enrol")
+    # The session's state is read again under its lock (it may have opened meanwhile): enrol(public=True).
+    enrolment = enrolments.enrol(session, trainee, funding_mode=funding_mode, public=True)
     registration = Registration(enrolment, position=enrolment.position_when_enrolled)
     enrolments.notify_state(enrolment, position=registration.position)
     _notify_office(registration)

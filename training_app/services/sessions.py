@@ -1,5 +1,5 @@
 """Sessions and their half-day slots: generation from a timetable and the scheduling rules."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
@@ -66,6 +66,7 @@ def validate_timetable(timetable) -> None:
 
 
 def create_session(data: SessionData) -> TrainingSession:
+    data = replace(data, status=_status_asked(None, data.status))
     _check_times(data.start_at, data.end_at)
     validate_timetable(data.timetable)
     slots = generate_slots(data.start_at, data.end_at, data.timetable)
@@ -82,8 +83,16 @@ def create_session(data: SessionData) -> TrainingSession:
     return session
 
 
-def update_session(session: TrainingSession, data: SessionData) -> bool:
-    """Update a session. Returns True when its slots were regenerated (dates changed)."""
+@dataclass
+class SessionUpdate:
+    """What update_session() did beyond saving the form."""
+    slots_regenerated: bool  # the dates changed: the half-days were generated again
+    preregistrations: list[Enrolment]  # given a seat or the waiting list as the session opened
+
+
+def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
+    """Update a session. Opening it to registrations (leaving "planned") gives its pre-registrations their seats
+    (services/enrolments.open_registrations)."""
     _check_times(data.start_at, data.end_at)
     programme_changed = data.programme.id != session.programme_id
     if programme_changed:
@@ -98,6 +107,7 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     _check_status_change(session, data.status)
+    data = replace(data, status=_status_asked(session.status, data.status))
     capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
     confirmed = confirmed_count(session)
     if capacity < confirmed:
@@ -113,8 +123,11 @@ def update_session(session: TrainingSession, data: SessionData) -> bool:
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
     audit.record(session, "updated", from_state=old_status, to_state=session.status)
+    opened = []
+    if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
+        opened = enrolment_service.open_registrations(session)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return dates_changed
+    return SessionUpdate(dates_changed, opened)
 
 
 def _replace_slots(session: TrainingSession, wanted: list[tuple[date, time, time]]) -> None:
@@ -129,6 +142,15 @@ def _replace_slots(session: TrainingSession, wanted: list[tuple[date, time, time
         kept.append(slot)
     session.slots = kept  # the half-days left in `existing` are orphans: deleted
     db.session.flush()
+
+
+def _status_asked(current: str | None, asked: str) -> str:
+    """"Full" is not chosen but counted (services/enrolments keeps an open session full while its seats are
+    taken, and open again when one frees up): asking for "open" (or "full") keeps an open or full session as it
+    is, and opens any other one (the count then says whether it is full)."""
+    if asked in (SessionStatus.OPEN, SessionStatus.FULL):
+        return current if current in (SessionStatus.OPEN, SessionStatus.FULL) else SessionStatus.OPEN
+    return asked
 
 
 def _check_status_change(session: TrainingSession, status: str) -> None:

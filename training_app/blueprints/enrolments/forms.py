@@ -125,4 +125,5 @@ class PublicRegistrationForm(PersonFieldsMixin, FlaskForm):
 
 
 class TraineeCancelForm(FlaskForm):
-    reason = TextAreaField(_l("Motif (facultatif)"), validators=[Length(max=2000)])
+    reason = TextAreaField(_l("Motif (facultatif)"), validators=[Length(
+        max=2000, message=_l("Le motif dépasse %(max)d caractères : raccourcissez-le, s'il vous plaît."))])

@@ -137,6 +137,7 @@ def enrolment_detail(enrolment_id: int):
     sendings = convocations.sendings(enrolment=enrolment)  # latest first
     return render_template(
         "enrolments/detail.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
+        started=enrolment.session.start_at <= local_now(),
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
         convocation_outdated=bool(sendings) and convocations.is_outdated(sendings[0]),
@@ -527,7 +528,10 @@ def trainee_cancel(enrolment_id: int):
             flash(error.message, "danger")
         else:
             db.session.commit()
-            flash(_("Votre inscription est annulée. Merci de nous avoir prévenus."), "success")
+            flash(_("Votre inscription est annulée. Merci de nous avoir prévenus : un e-mail vous le confirme."),
+                  "success")
+    elif form.reason.errors:  # too long: said under the field, with what was typed, to send again
+        return render_template("enrolments/trainee_cancel.html", enrolment=enrolment, form=form)
     return redirect(url_for("trainee.home", token=g.trainee_token))
 
 
@@ -549,6 +553,7 @@ def enrolment_section(session: TrainingSession) -> dict:
         "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
         "seats_taken": places.taken,
         "seats_left": places.left,
+        "started": session.start_at <= local_now(),
         "convoked": convocations.sent_enrolment_ids(session),
         "outdated": convocations.outdated_enrolment_ids(session),
     }

@@ -12,7 +12,9 @@ DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
 TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
 
 
-STATUS_CHOICES = [("planned", _l("Planifiée")), ("open", _l("Inscriptions ouvertes")), ("full", _l("Complète")),
+# No "full" either: a session is full when its seats are taken, open again when one frees up (counted by
+# services/enrolments.py). "Inscriptions ouvertes" covers both; the session page shows which it is.
+STATUS_CHOICES = [("planned", _l("Planifiée")), ("open", _l("Inscriptions ouvertes")),
                   ("running", _l("En cours")), ("completed", _l("Terminée"))]
 CANCELLED_CHOICES = [("cancelled", _l("Annulée"))]
 

@@ -119,6 +119,8 @@ def _edit_form(session: TrainingSession, stored: bool = False) -> SessionEditFor
         form.price.data = from_cents(session.price_cents)
         form.trainers.data = [t.id for t in session.trainers]
         form.programme_id.data = session.programme_id
+        if session.status == SessionStatus.FULL:  # not a choice: an open session whose seats are all taken
+            form.status.data = SessionStatus.OPEN
 
     return edit_form(SessionEditForm, session, stored, lambda form: _prepare(form, session), fill)
 
@@ -129,12 +131,17 @@ def session_edit(session_id: int):
     session = _load(session_id)
     form = _edit_form(session)
     if form.validate_on_submit():
-        regenerated = edit_committed(form, session, lambda: session_service.update_session(
+        update = edit_committed(form, session, lambda: session_service.update_session(
             session, _session_data(form)), lambda: _edit_form(session, stored=True))
-        if regenerated is not REFUSED:
+        if update is not REFUSED:
             flash(_("Session mise à jour."), "success")
-            if regenerated:
+            if update.slots_regenerated:
                 flash(_("Les dates ont changé : les demi-journées ont été recalculées."), "info")
+            if update.preregistrations:
+                statuses = [enrolment.status for enrolment in update.preregistrations]
+                flash(_("Inscriptions ouvertes : %(confirmed)d pré-inscription(s) confirmée(s), %(waiting)d en "
+                        "liste d'attente, dans l'ordre des demandes ; chaque personne est prévenue par e-mail.",
+                        confirmed=statuses.count("confirmed"), waiting=statuses.count("waitlisted")), "info")
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
         _prepare(form, session)
