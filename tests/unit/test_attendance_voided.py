@@ -152,8 +152,6 @@ def test_the_database_keeps_one_valid_signature_per_trainee_beside_the_voided_on
     db.session.rollback()
 
 
-@pytest.mark.xfail(strict=True, reason="services/enrolments.last_attended_day still reads voided signatures: "
-                                       "it needs `Signature.voided_at.is_(None)` (not this change's file)")
 def test_a_voided_signature_does_not_date_a_withdrawal(trainer, admin):
     """Awa never came: the signature in her row on Wednesday was voided; her withdrawal dated Tuesday
     (the first day) is accepted."""

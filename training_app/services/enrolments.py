@@ -383,11 +383,12 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
 
 
 def last_attended_day(enrolment: Enrolment) -> date | None:
-    """The last day this trainee signed or was recorded attending (some minutes), or None."""
+    """The last day this trainee signed (a signature not voided) or was recorded attending (some minutes),
+    or None."""
     attended = (db.select(Slot.date).join(AttendanceRecord, AttendanceRecord.slot_id == Slot.id)
                 .where(AttendanceRecord.enrolment_id == enrolment.id, AttendanceRecord.minutes_attended > 0))
     signed = db.select(Slot.date).join(Signature, Signature.slot_id == Slot.id).where(
-        Signature.enrolment_id == enrolment.id)
+        Signature.enrolment_id == enrolment.id, Signature.voided_at.is_(None))
     return db.session.scalar(db.select(func.max(db.union_all(attended, signed).subquery().c.date)))
 
 
