@@ -1,5 +1,5 @@
 """Sessions and their half-day slots: generation from a timetable and the scheduling rules."""
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
@@ -88,6 +88,7 @@ class SessionUpdate:
     """What update_session() did beyond saving the form."""
     slots_regenerated: bool  # the dates changed: the half-days were generated again
     preregistrations: list[Enrolment]  # given a seat or the waiting list as the session opened
+    surveys_left: list = field(default_factory=list)  # questionnaires already answered, not moved with the dates
 
 
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
@@ -114,12 +115,15 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
         raise ServiceError(_("La capacité ne peut pas descendre sous le nombre d'inscriptions confirmées "
                              "(%(count)d).", count=confirmed), "capacity")
     old_status = session.status
+    windows = surveys.windows_before(session) if dates_changed else []
     _apply(session, data)
     if programme_changed:
         db.session.flush()
         surveys.realign_session_positioning(session)  # its positioning asks about the new programme's objectives
+    surveys_left = []
     if dates_changed:
         _replace_slots(session, slots)
+        surveys_left = surveys.follow_session_dates(session, windows)
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
     audit.record(session, "updated", from_state=old_status, to_state=session.status)
@@ -127,7 +131,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
         opened = enrolment_service.open_registrations(session)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return SessionUpdate(dates_changed, opened)
+    return SessionUpdate(dates_changed, opened, surveys_left)
 
 
 def _replace_slots(session: TrainingSession, wanted: list[tuple[date, time, time]]) -> None:
@@ -354,8 +358,9 @@ def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slo
                              "exemple) comme une nouvelle session."), "date")
     slot = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, slot)
+    windows = surveys.windows_before(session)
     session.slots.append(slot)
-    _half_days_changed(session)
+    _half_days_changed(session, windows)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_added", details={"slot": _describe(slot)})
@@ -368,8 +373,9 @@ def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
     _check_not_started_slot(slot)
     candidate = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, candidate, ignore=slot)
+    windows = surveys.windows_before(session)
     slot.date, slot.start_time, slot.end_time = day, start, end
-    _half_days_changed(session)
+    _half_days_changed(session, windows)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_changed", details={"before": before, "after": _describe(slot)})
@@ -382,18 +388,21 @@ def delete_slot(slot: Slot) -> None:
     if len(session.slots) <= 1:
         raise ServiceError(_("Une session garde au moins une demi-journée."))
     audit.record(session, "slot_removed", details={"slot": _describe(slot)})
+    windows = surveys.windows_before(session)
     session.slots.remove(slot)
-    _half_days_changed(session)
+    _half_days_changed(session, windows)
 
 
-def _half_days_changed(session: TrainingSession) -> None:
+def _half_days_changed(session: TrainingSession, windows: list) -> None:
     """Once its half-days are edited one by one, a session runs from the first one's start to the last one's
-    end: the convocations, the public pages, the certificates and the enrolment window read these dates. The
-    session's edit version moves (services/edit_versions, under the session's row lock taken by the caller):
-    a session form opened before holds the old dates, and saving it would rebuild the old half-days."""
+    end: the convocations, the public pages, the certificates, the enrolment window and its questionnaires
+    (`windows`, read before the change: surveys.follow_session_dates) follow these dates. The session's edit
+    version moves (services/edit_versions, under the session's row lock taken by the caller): a session form
+    opened before holds the old dates, and saving it would rebuild the old half-days."""
     slots = sorted(session.slots, key=lambda slot: slot.starts_at)
     session.start_at, session.end_at = slots[0].starts_at, slots[-1].ends_at
     session.version += 1
+    surveys.follow_session_dates(session, windows)
 
 
 def _check_not_started_slot(slot: Slot) -> None:

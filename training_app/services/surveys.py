@@ -507,10 +507,55 @@ def default_window(session: TrainingSession, questionnaire: Questionnaire) -> tu
         days = questionnaire.follow_up_days if questionnaire.follow_up_days is not None else DEFAULT_FOLLOW_UP_DAYS
         opens = datetime.combine(session.end_at.date() + timedelta(days=days), time(9, 0))
         return opens, opens + timedelta(days=28)
-    last_slot = session.slots[-1] if session.slots else None
+    last_slot = max(session.slots, key=lambda slot: slot.starts_at, default=None)
     opens = last_slot.starts_at if last_slot else session.start_at
     closes = datetime.combine(session.end_at.date() + timedelta(days=14), time(23, 59))
     return opens, closes
+
+
+@dataclass
+class WindowBefore:
+    """A survey's window before its session's dates change, and where it stood against them."""
+    survey: Survey
+    was_default: bool
+    start_at: datetime
+    end_at: datetime
+
+
+def windows_before(session: TrainingSession) -> list[WindowBefore]:
+    """Read before the session's dates or half-days change (see follow_session_dates)."""
+    return [WindowBefore(survey, (survey.opens_at, survey.closes_at) == default_window(session, survey.questionnaire),
+                         session.start_at, session.end_at)
+            for survey in db.session.scalars(db.select(Survey).where(Survey.session_id == session.id)
+                                             .order_by(Survey.id))]
+
+
+def follow_session_dates(session: TrainingSession, before: list[WindowBefore]) -> list[Survey]:
+    """The session's dates moved: each questionnaire nobody has answered moves with them. One with the default
+    window gets the default for the new dates; one with a window chosen by hand keeps its place against the
+    course (moved as much as the start, for a positioning, or as the end, for the others). Those with answers
+    stay as they are: returned when their course moved, for the office to look at."""
+    answered_ids = set(db.session.scalars(db.select(Survey.id).where(
+        Survey.id.in_([w.survey.id for w in before]), answered()))) if before else set()
+    left = []
+    for window in before:
+        survey = window.survey
+        anchor_moved = (session.start_at - window.start_at if survey.questionnaire.kind == QuestionnaireKind.POSITIONING
+                        else session.end_at - window.end_at)
+        if survey.id in answered_ids:
+            if anchor_moved:
+                left.append(survey)
+            continue
+        if window.was_default:
+            opens_at, closes_at = default_window(session, survey.questionnaire)
+        else:
+            opens_at, closes_at = survey.opens_at + anchor_moved, survey.closes_at + anchor_moved
+        if (opens_at, closes_at) != (survey.opens_at, survey.closes_at):
+            audit.record(survey, "window_followed_session", details={
+                "before": {"opens_at": survey.opens_at.isoformat(), "closes_at": survey.closes_at.isoformat()},
+                "after": {"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}})
+            survey.opens_at, survey.closes_at = opens_at, closes_at
+    return left
 
 
 def _check_window(opens_at: datetime, closes_at: datetime) -> None:

@@ -136,7 +136,12 @@ def session_edit(session_id: int):
         if update is not REFUSED:
             flash(_("Session mise à jour."), "success")
             if update.slots_regenerated:
-                flash(_("Les dates ont changé : les demi-journées ont été recalculées."), "info")
+                flash(_("Les dates ont changé : les demi-journées ont été recalculées, et les dates des "
+                        "questionnaires sans réponse les ont suivies."), "info")
+            for survey in update.surveys_left:
+                flash(_("Le questionnaire « %(title)s » a déjà des réponses : ses dates (du %(opens)s au %(closes)s) "
+                        "n'ont pas bougé ; vérifiez-les.", title=survey.questionnaire.title,
+                        opens=formatting.datetime_fr(survey.opens_at), closes=formatting.datetime_fr(survey.closes_at)), "warning")
             if update.preregistrations:
                 statuses = [enrolment.status for enrolment in update.preregistrations]
                 flash(_("Inscriptions ouvertes : %(confirmed)d pré-inscription(s) confirmée(s), %(waiting)d en "
