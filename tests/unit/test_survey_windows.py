@@ -1,6 +1,5 @@
 """A session moved to other dates takes its questionnaires with it (those nobody has answered yet): a default
 window becomes the new dates' default, a window chosen by hand keeps its place against the course."""
-from dataclasses import replace
 from datetime import date, datetime, time
 
 from tests import factories
