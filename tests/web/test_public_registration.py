@@ -175,10 +175,12 @@ def test_a_robot_filling_the_hidden_field_records_nothing(client, outbox):
 def test_past_or_cancelled_sessions_are_closed_to_registration(client):
     past = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
     cancelled = factories.make_session(status="cancelled")
-    for session in (past, cancelled):
-        assert "Les inscriptions à cette session sont closes." in _page(client.get(_url(session)))
-        assert "Les inscriptions à cette session sont closes." in _page(client.post(_url(session),
-                                                                                  data=registration()))
+    for session, told in ((past, "Les inscriptions à cette session sont closes."),
+                          (cancelled, "Cette session (du mardi 5 mars 2030 au vendredi 8 mars 2030) a été annulée.")):
+        for page in (_page(client.get(_url(session))), _page(client.post(_url(session), data=registration()))):
+            assert told in page and 'name="email"' not in page
+    cancelled_page = _page(client.get(_url(cancelled)))
+    assert "Voir les autres dates de la formation" in cancelled_page and "840,00" not in cancelled_page
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0
     assert client.get("/formations/sessions/999/inscription").status_code == 404
 
