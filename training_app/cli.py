@@ -80,7 +80,7 @@ def purge_expired(dry_run: bool) -> None:
     """Delete the e-mails sent, filed or captured more than MAIL_KEEP_DAYS ago, and erase the personal data of the
     trainees whose last session ended (or who were created, without any enrolment) more than
     RECORD_RETENTION_YEARS ago (e.g. from cron, monthly)."""
-    from training_app.services import personal_data
+    from training_app.services import enrolment_import, personal_data
 
     plan = personal_data.purge_plan()
     config = current_app.config
@@ -91,6 +91,8 @@ def purge_expired(dry_run: bool) -> None:
                f"la fiche a été créée) il y a plus de {config['RECORD_RETENTION_YEARS']} ans {verb} effacé(e)s :")
     for trainee in plan.trainees:
         click.echo(f"  n° {trainee.id} {trainee.full_name}")
+    click.echo(f"{len(enrolment_import.stale_stashes())} fichier(s) d'import de participant·es prévisualisé(s) il y a "
+               f"plus d'un jour, jamais confirmé(s), {verb} supprimé(s).")
     if dry_run:
         db.session.rollback()
         click.echo("Essai (--dry-run) : rien n'a été modifié.")
@@ -101,6 +103,7 @@ def purge_expired(dry_run: bool) -> None:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
+    enrolment_import.purge_stale_stashes()
     deleted = sum(1 for e in erasures if e.deleted)
     click.echo(f"Fait : {len(plan.mail_ids)} courriel(s) supprimé(s), {len(erasures)} stagiaire(s) effacé(e)s "
                f"(dont {deleted} supprimé(e)s entièrement, sans document à conserver).")

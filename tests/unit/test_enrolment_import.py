@@ -168,3 +168,74 @@ def test_csv_is_told_from_its_content_utf8_or_windows_1252_and_binaries_are_not_
     assert uploads.detect(factories.xlsx_bytes([["a"]]), ("xlsx", "csv")) == "xlsx"
     assert uploads.detect(b"MZ\x90\x00\x03", ("xlsx", "csv")) is None
     assert uploads.decode_text("prénom".encode("cp1252")) == "prénom"
+
+
+def _sheet_declaring(dimension: str, rows: dict[int, list[str]]) -> bytes:
+    """A minimal .xlsx whose sheet declares `dimension` (e.g. 'A1:XFD1048576') and holds `rows` {number: cells},
+    as a hostile or broken file may: openpyxl fills the missing rows, each as wide as the declared sheet."""
+    def cell(row, col, text):
+        return f'<c r="{chr(65 + col)}{row}" t="inlineStr"><is><t>{text}</t></is></c>'
+    sheet_rows = "".join(f'<row r="{n}">{"".join(cell(n, i, t) for i, t in enumerate(cells))}</row>'
+                         for n, cells in sorted(rows.items()))
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    relations = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{relations}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{relations}"><sheets>'
+        '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        f'relationships"><Relationship Id="rId1" Type="{relations}/worksheet" Target="worksheets/sheet1.xml"/>'
+        '</Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><dimension ref="{dimension}"/>'
+        f'<sheetData>{sheet_rows}</sheetData></worksheet>',
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, xml in parts.items():
+            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8"?>' + xml)
+    return out.getvalue()
+
+
+NAME_AND_EMAIL = ["Nom", "Prénom", "E-mail"]
+
+
+def test_a_small_file_declaring_a_huge_sheet_is_read_within_bounds():
+    """1.6 KB declaring 16,384 columns and a last row far down: the rows are read up to MAX_COLUMNS columns,
+    and reading stops at MAX_SCANNED_ROWS with a French message (it took 343 MB, or all the memory)."""
+    wide = _sheet_declaring("A1:XFD30", {1: NAME_AND_EMAIL, 2: ["Diallo", "Awa", "awa@example.org"], 30: ["fin"]})
+    rows = enrolment_import.parse(wide, "xlsx")
+    assert [row.values["email"] for row in rows] == ["awa@example.org", ""]
+    assert [row.line for row in rows] == [2, 30]
+    far = _sheet_declaring("A1:XFD1048576", {1: NAME_AND_EMAIL, 2: ["Diallo", "Awa", "awa@example.org"], 1048576: ["z"]})
+    with pytest.raises(ServiceError, match="plus de 20.000 lignes \\(vides comprises\\)"):
+        enrolment_import.parse(far, "xlsx")
+
+
+def test_more_than_the_allowed_rows_are_refused_without_reading_the_rest():
+    rows = {1: NAME_AND_EMAIL, **{n: ["Nom", f"P{n}", f"p{n}@example.org"] for n in range(2, 2 + enrolment_import.MAX_ROWS + 50)}}
+    with pytest.raises(ServiceError, match="plus de 500 lignes : importez-en 500 au plus"):
+        enrolment_import.parse(_sheet_declaring("A1:C600", rows), "xlsx")
+    assert len(enrolment_import.parse(_sheet_declaring("A1:C501", dict(list(rows.items())[:501])), "xlsx")) == 500
+
+
+def test_flask_purge_expired_deletes_the_import_files_previewed_and_never_confirmed(app):
+    """A preview nobody confirmed leaves a list of names and addresses behind: the monthly purge takes those
+    older than a day (the token's life), even if nobody previews another import."""
+    from click.testing import CliRunner
+    session = factories.make_session()
+    forgotten = enrolment_import.unstash(session, enrolment_import.stash(session, b"Nom;Prenom\nDiallo;Awa", "csv"))[2]
+    recent = enrolment_import.unstash(session, enrolment_import.stash(session, b"Nom;Prenom\nRenaud;Sophie", "csv"))[2]
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(storage.absolute(forgotten), (two_days_ago, two_days_ago))
+    dry = CliRunner().invoke(app.cli, ["purge-expired", "--dry-run"], catch_exceptions=False).output
+    assert "1 fichier(s) d'import de participant·es prévisualisé(s) il y a plus d'un jour" in dry
+    assert storage.exists(forgotten)
+    CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False)
+    assert not storage.exists(forgotten) and storage.exists(recent)

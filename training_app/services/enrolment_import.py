@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import openpyxl
 from flask import current_app
+from flask_babel import format_number
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from openpyxl.utils.exceptions import InvalidFileException
@@ -47,6 +48,8 @@ HEADER_NAMES = {
                        "employersiret"),
 }
 MAX_ROWS = 500
+MAX_COLUMNS = 50  # an import's columns are read up to here (a sheet may declare 16,384 of them)
+MAX_SCANNED_ROWS = 20_000  # a sheet's rows read at most, empty ones included (it may declare a million)
 # What openpyxl and zipfile raise on a damaged .xlsx (ParseError is a SyntaxError).
 UNREADABLE_XLSX = (zipfile.BadZipFile, zlib.error, EOFError, InvalidFileException, SyntaxError, KeyError,
                    IndexError, TypeError, ValueError, OSError)
@@ -80,27 +83,55 @@ def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:
     return uploads.check_upload(file_storage, ("xlsx", "csv"), max_bytes)
 
 
-def read_table(content: bytes, kind: str) -> list[list[str]]:
-    """The file's rows as lists of trimmed strings."""
+def read_table(content: bytes, kind: str) -> list[tuple[int, list[str]]]:
+    """The file's non-empty rows, numbered as the spreadsheet numbers them, as lists of trimmed strings; at
+    most MAX_ROWS + 2 of them (a header and one row too many tell parse() the file is too long), whatever
+    size the file declares: a small .xlsx may declare a sheet of millions of empty cells, which openpyxl
+    would otherwise build in memory."""
     if kind == "xlsx":
-        # A read-only workbook is read lazily: a damaged file may fail while its rows are read, not only
-        # when it is opened (truncated or corrupt zip, broken XML, missing parts).
+        rows = _xlsx_rows(content)
+    else:
+        rows = _csv_rows(content)
+    found = []
+    try:
+        for line, row in enumerate(rows, start=1):
+            if line > MAX_SCANNED_ROWS:
+                raise ServiceError(_("Ce fichier compte plus de %(n)s lignes (vides comprises) : enregistrez "
+                                     "seulement le tableau des participant·es.",
+                                     n=format_number(MAX_SCANNED_ROWS)), "file")
+            if any(row):
+                found.append((line, row))
+                if len(found) > MAX_ROWS + 1:
+                    break
+    finally:
+        close = getattr(rows, "close", None)
+        if close:
+            close()
+    return found
+
+
+def _xlsx_rows(content: bytes):
+    # A read-only workbook is read lazily: a damaged file may fail while its rows are read, not only
+    # when it is opened (truncated or corrupt zip, broken XML, missing parts).
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:
-            workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            try:
-                sheet = workbook.worksheets[0]
-                return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-            finally:
-                workbook.close()
-        except UNREADABLE_XLSX:
-            raise ServiceError(_("Ce classeur Excel est illisible : enregistrez-le de nouveau au format .xlsx."),
-                               "file") from None
+            for row in workbook.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True):
+                yield [_cell_text(value) for value in row]
+        finally:
+            workbook.close()
+    except UNREADABLE_XLSX:
+        raise ServiceError(_("Ce classeur Excel est illisible : enregistrez-le de nouveau au format .xlsx."),
+                           "file") from None
+
+
+def _csv_rows(content: bytes):
     text = uploads.decode_text(content) or ""
     first_line = text.splitlines()[0] if text else ""
     delimiter = max(";,\t", key=first_line.count) if first_line else ";"
     try:
-        return [[without_invisible(cell).strip() for cell in row]
-                for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            yield [without_invisible(cell).strip() for cell in row[:MAX_COLUMNS]]
     except csv.Error:  # a field longer than the csv module's limit, a NUL character...
         raise ServiceError(_("Ce fichier CSV est illisible (une cellule trop longue ou un caractère invalide) : "
                              "enregistrez-le de nouveau au format CSV ou .xlsx."), "file") from None
@@ -132,8 +163,7 @@ def _column_map(row: list[str]) -> dict[int, str] | None:
 
 
 def parse(content: bytes, kind: str) -> list[ImportRow]:
-    table = read_table(content, kind)
-    numbered = [(line, row) for line, row in enumerate(table, start=1) if any(cell for cell in row)]
+    numbered = read_table(content, kind)
     if not numbered:
         raise ServiceError(_("Le fichier ne contient aucune ligne."), "file")
     mapping = _column_map(numbered[0][1])
@@ -146,8 +176,8 @@ def parse(content: bytes, kind: str) -> list[ImportRow]:
     else:
         mapping = dict(enumerate(COLUMNS))
     if len(numbered) > MAX_ROWS:
-        raise ServiceError(_("Le fichier compte %(n)d lignes : importez-en %(max)d au plus à la fois.",
-                             n=len(numbered), max=MAX_ROWS), "file")
+        raise ServiceError(_("Le fichier compte plus de %(max)d lignes : importez-en %(max)d au plus à la fois.",
+                             max=MAX_ROWS), "file")
     rows = []
     for line, cells in numbered:
         values = {column: "" for column in COLUMNS}
@@ -271,17 +301,29 @@ def unstash(session: TrainingSession, token: str) -> tuple[bytes, str, str]:
     return storage.read(data["p"]), data["k"], data["p"]
 
 
-def purge_stale_stashes(max_age_seconds: int = TOKEN_MAX_AGE) -> int:
-    """Delete the stashed files older than `max_age_seconds` (file time); return how many went."""
+def stale_stashes(max_age_seconds: int = TOKEN_MAX_AGE) -> list[str]:
+    """The stashed files older than `max_age_seconds` (file time): previewed, never confirmed, no longer
+    confirmable, and holding personal data."""
     folder = storage.absolute(STASH_FOLDER)
     if not os.path.isdir(folder):
-        return 0
-    limit, removed = time.time() - max_age_seconds, 0
+        return []
+    limit, found = time.time() - max_age_seconds, []
     for entry in os.scandir(folder):
         try:
             if entry.is_file() and entry.stat().st_mtime < limit:
-                os.remove(entry.path)
-                removed += 1
+                found.append(entry.path)
+        except OSError:
+            pass  # removed meanwhile by another request
+    return found
+
+
+def purge_stale_stashes(max_age_seconds: int = TOKEN_MAX_AGE) -> int:
+    """Delete the stale stashes (stale_stashes); return how many went."""
+    removed = 0
+    for path in stale_stashes(max_age_seconds):
+        try:
+            os.remove(path)
+            removed += 1
         except OSError:
             pass  # removed meanwhile by another request
     return removed
