@@ -91,7 +91,7 @@ def test_sending_to_all_confirmed_records_each_sending_and_mails_after_commit(co
 
     with frozen_at(datetime(2030, 2, 19, 10, 1)):
         assert convocations.send_all(convoked_session, only_new=True, actor=admin) == []
-        with pytest.raises(ServiceError, match="vient de lui être envoyée"):  # "send to all" clicked twice
+        with pytest.raises(ServiceError, match="Ces convocations viennent d'être envoyées"):  # clicked twice
             convocations.send_all(convoked_session, actor=admin)
         db.session.rollback()
     with frozen_at(datetime(2030, 2, 19, 10, 5)):  # sent to all again on purpose
@@ -179,3 +179,17 @@ def test_an_organisation_without_e_mail_or_phone_leaves_no_empty_separators(conv
     text = _text(convocations.render(factories.enrol(convoked_session)))
     assert "Déclaration d'activité n° 53350999935\n" in text + "\n"
     assert "—  —" not in text and " / " not in text
+
+
+def test_send_to_all_leaves_out_only_those_whose_convocation_just_went(convoked_session, outbox, admin):
+    """One trainee's convocation sent a minute ago on its own: "send to all" sends the others, and says whom it
+    left out, rather than refusing everyone."""
+    first, second = factories.enrol(convoked_session), factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 19, 10, 0)):
+        convocations.send_one(first, actor=admin)
+        db.session.commit()
+    with frozen_at(datetime(2030, 2, 19, 10, 1)):
+        sent = convocations.send_all(convoked_session, actor=admin)
+        db.session.commit()
+    assert [s.enrolment_id for s in sent] == [second.id] and sent.skipped == [first]
+    assert sorted(m.to[0] for m in outbox) == sorted([first.trainee.email, second.trainee.email])

@@ -179,9 +179,17 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
     """Render the convocation, keep it, record the sending and queue the e-mail (sent after commit).
     The same convocation (same half-days and place) to the same address within RESEND_GAP is refused."""
     _check_sendable(enrolment)
+    stated = fingerprint(enrolment.session)
+    just_sent = _just_sent(enrolment, stated)
+    if just_sent is not None:
+        raise ServiceError(_("La convocation de %(name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
+                             "nouveau, attendez quelques minutes.", name=enrolment.trainee.full_name,
+                             time=time_fr(to_local(just_sent))))
+    return _send(enrolment, stated, actor, actor_label)
+
+
+def _send(enrolment: Enrolment, stated: str, actor: User | None, actor_label: str) -> ConvocationSending:
     session, trainee = enrolment.session, enrolment.trainee
-    stated = fingerprint(session)
-    _check_not_just_sent(enrolment, stated)
     content = render(enrolment)
     name = filename(enrolment)
     path = storage.save(f"convocations/{session.id}", name, content)
@@ -204,24 +212,34 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
     return sending
 
 
-def _check_not_just_sent(enrolment: Enrolment, stated: str) -> None:
+def _just_sent(enrolment: Enrolment, stated: str):
+    """When the same convocation (`stated`: fingerprint) went to the trainee's address less than RESEND_GAP
+    ago (UTC), else None."""
     last = db.session.execute(
         db.select(ConvocationSending.sent_at, ConvocationSending.sent_to, ConvocationSending.fingerprint)
         .where(ConvocationSending.enrolment_id == enrolment.id)
         .order_by(ConvocationSending.sent_at.desc(), ConvocationSending.id.desc()).limit(1)).first()
     if (last is not None and utcnow() - last.sent_at < RESEND_GAP and last.sent_to == enrolment.trainee.email
             and last.fingerprint == stated):
-        raise ServiceError(_("La convocation de %(name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
-                             "nouveau, attendez quelques minutes.", name=enrolment.trainee.full_name,
-                             time=time_fr(to_local(last.sent_at))))
+        return last.sent_at
+    return None
 
 
-def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> list[ConvocationSending]:
+class Sendings(list):
+    """The convocations send_all() sent; `skipped`: the trainees it left out because theirs had just gone."""
+
+    def __init__(self, sent, skipped):
+        super().__init__(sent)
+        self.skipped = skipped
+
+
+def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> Sendings:
     """Send the convocation to every confirmed trainee of the session (with only_new, only to those not
     convoked yet or whose convocation is outdated).
 
     Who is confirmed and who was convoked are read under the session row lock: a double click
-    waits for the first request, then finds its sendings and sends nothing twice.
+    waits for the first request, then finds its sendings and sends nothing twice. A trainee whose same
+    convocation went less than RESEND_GAP ago is left out (Sendings.skipped); if all were, it is refused.
     """
     session = lock_session(session.id)
     if session.status == SessionStatus.CANCELLED:
@@ -230,7 +248,18 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
     already = sent_enrolment_ids(session) - outdated_enrolment_ids(session) if only_new else set()
-    return [send(enrolment, actor=actor) for enrolment in confirmed if enrolment.id not in already]
+    stated = fingerprint(session)
+    wanted = [enrolment for enrolment in confirmed if enrolment.id not in already]
+    skipped = [enrolment for enrolment in wanted if _just_sent(enrolment, stated) is not None]
+    if wanted and len(skipped) == len(wanted):  # "send to all" clicked twice
+        raise ServiceError(_("Ces convocations viennent d'être envoyées : pour les envoyer de nouveau, attendez "
+                             "quelques minutes."))
+    sent = []
+    for enrolment in wanted:
+        if enrolment not in skipped:
+            _check_sendable(enrolment)
+            sent.append(_send(enrolment, stated, actor, ""))
+    return Sendings(sent, skipped)
 
 
 def confirmed_enrolments(session: TrainingSession) -> list[Enrolment]:

@@ -354,6 +354,9 @@ def convocations_send_all(session_id: int):
             db.session.commit()
             if sent:
                 flash(_("%(n)d convocation(s) envoyée(s).", n=len(sent)), "success")
+                if sent.skipped:
+                    flash(_("Pas renvoyée(s), car envoyée(s) il y a moins de deux minutes : %(names)s.",
+                            names=", ".join(e.trainee.full_name for e in sent.skipped)), "info")
             else:
                 flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation à jour."), "info")
     return redirect(url_for("enrolments.session_convocations", session_id=session_id))
