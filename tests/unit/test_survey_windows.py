@@ -1,5 +1,6 @@
 """A session moved to other dates takes its questionnaires with it (those nobody has answered yet): a default
-window becomes the new dates' default, a window chosen by hand keeps its place against the course."""
+window becomes the new dates' default, a window chosen by hand keeps its place against the course. Half-days
+edited one by one (a follow-up added weeks later) move none."""
 from datetime import date, datetime, time
 
 from tests import factories
@@ -45,7 +46,7 @@ def test_a_rescheduled_session_takes_its_unanswered_questionnaires_along():
         assert survey_service.window_state(satisfaction) == "open"
 
 
-def test_an_answered_questionnaire_stays_and_is_reported_and_half_day_edits_move_the_others():
+def test_an_answered_questionnaire_stays_and_is_reported_and_a_follow_up_half_day_moves_none():
     session, satisfaction, positioning, follow_up = _with_surveys()
     factories.answer_survey(positioning, factories.make_enrolment(session).trainee,
                             {q.position: "3" for q in positioning.questionnaire.questions if q.type == "rating"})
@@ -56,12 +57,13 @@ def test_an_answered_questionnaire_stays_and_is_reported_and_half_day_edits_move
         db.session.commit()
     assert update.surveys_left == [positioning] and (positioning.opens_at, positioning.closes_at) == before
     assert satisfaction.closes_at == datetime(2030, 3, 29, 23, 59)
-    with frozen_at(PLANNING):  # a follow-up half-day added a month later: the end moves, so do the others
+    moved = (satisfaction.opens_at, satisfaction.closes_at)
+    with frozen_at(PLANNING):  # a follow-up half-day added a month later is not the end of the course
         session_service.add_slot(session, date(2030, 4, 15), time(9, 30), time(12, 30))
         db.session.commit()
-    assert (satisfaction.opens_at, satisfaction.closes_at) == (datetime(2030, 4, 15, 9, 30),
-                                                              datetime(2030, 4, 29, 23, 59))
-    assert (positioning.opens_at, positioning.closes_at) == before
+    assert session.end_at == datetime(2030, 4, 15, 12, 30)
+    assert (satisfaction.opens_at, satisfaction.closes_at) == moved == (datetime(2030, 3, 15, 9, 30),
+                                                                       datetime(2030, 3, 29, 23, 59))
 
 
 def test_the_office_is_told_which_answered_questionnaire_did_not_move(admin_client):

@@ -358,9 +358,8 @@ def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slo
                              "exemple) comme une nouvelle session."), "date")
     slot = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, slot)
-    windows = surveys.windows_before(session)
     session.slots.append(slot)
-    _half_days_changed(session, windows)
+    _half_days_changed(session)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_added", details={"slot": _describe(slot)})
@@ -373,9 +372,8 @@ def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
     _check_not_started_slot(slot)
     candidate = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, candidate, ignore=slot)
-    windows = surveys.windows_before(session)
     slot.date, slot.start_time, slot.end_time = day, start, end
-    _half_days_changed(session, windows)
+    _half_days_changed(session)
     db.session.flush()
     _check_trainers_free(session, session.trainers)
     audit.record(session, "slot_changed", details={"before": before, "after": _describe(slot)})
@@ -388,21 +386,21 @@ def delete_slot(slot: Slot) -> None:
     if len(session.slots) <= 1:
         raise ServiceError(_("Une session garde au moins une demi-journée."))
     audit.record(session, "slot_removed", details={"slot": _describe(slot)})
-    windows = surveys.windows_before(session)
     session.slots.remove(slot)
-    _half_days_changed(session, windows)
+    _half_days_changed(session)
 
 
-def _half_days_changed(session: TrainingSession, windows: list) -> None:
+def _half_days_changed(session: TrainingSession) -> None:
     """Once its half-days are edited one by one, a session runs from the first one's start to the last one's
-    end: the convocations, the public pages, the certificates, the enrolment window and its questionnaires
-    (`windows`, read before the change: surveys.follow_session_dates) follow these dates. The session's edit
-    version moves (services/edit_versions, under the session's row lock taken by the caller): a session form
-    opened before holds the old dates, and saving it would rebuild the old half-days."""
+    end: the convocations, the public pages, the certificates and the enrolment window read these dates. Its
+    questionnaires keep their dates (a half-day added weeks later is a follow-up, not the course's end: the
+    satisfaction questionnaire stays on the course's last day); moving the session's dates moves them
+    (update_session). The session's edit version moves (services/edit_versions, under the session's row lock
+    taken by the caller): a session form opened before holds the old dates, and saving it would rebuild the
+    old half-days."""
     slots = sorted(session.slots, key=lambda slot: slot.starts_at)
     session.start_at, session.end_at = slots[0].starts_at, slots[-1].ends_at
     session.version += 1
-    surveys.follow_session_dates(session, windows)
 
 
 def _check_not_started_slot(slot: Slot) -> None:

@@ -88,12 +88,19 @@ def has_answers(questionnaire: Questionnaire) -> bool:
         db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id, answered()).limit(1)) is not None
 
 
-def check_editable(questionnaire: Questionnaire) -> None:
-    """Refused once answered. The surveys giving the questionnaire are locked first: an answer being written
-    (submit holds a shared lock on its survey) is waited for and seen; one coming after this change is made
-    finds its page no longer shows the questionnaire (shown_version) and is refused."""
+def _lock_with_its_surveys(questionnaire: Questionnaire) -> None:
+    """Lock the questionnaire's row, then the rows of the surveys giving it (in id order): every change of a
+    questionnaire takes them in this order (no deadlock between two of them), and an answer being written
+    (submit holds a shared lock on its survey) is waited for, then seen by the answers counted next."""
+    db.session.refresh(questionnaire, with_for_update=True)
     db.session.execute(db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id)
                        .order_by(Survey.id).with_for_update())
+
+
+def check_editable(questionnaire: Questionnaire) -> None:
+    """Refused once answered (counted under _lock_with_its_surveys). An answer coming after this change is made
+    finds its page no longer shows the questionnaire (shown_version) and is refused."""
+    _lock_with_its_surveys(questionnaire)
     if questionnaire.archived:
         raise ServiceError(_("Cette version est archivée : modifiez la version en cours."))
     if has_answers(questionnaire):
@@ -230,9 +237,10 @@ def new_version(questionnaire: Questionnaire) -> Questionnaire:
     """Copy a questionnaire (typically one that has answers) into its next version.
 
     The old version is archived; surveys of it that nobody has answered yet use the new one.
-    The questionnaire's row is locked first: a second click waits, then finds it archived.
+    The questionnaire and its surveys are locked first (_lock_with_its_surveys): a second click waits, then
+    finds it archived; an answer being written is seen, and its survey stays with this version.
     """
-    db.session.refresh(questionnaire, with_for_update=True)
+    _lock_with_its_surveys(questionnaire)
     if questionnaire.archived:
         raise ServiceError(_("Cette version est archivée : partez de la version en cours."))
     lineage_id = questionnaire.lineage_id or questionnaire.id
