@@ -77,3 +77,39 @@ def test_0020_gives_the_f3_objectives_their_official_letters_and_back(empty_data
         assert letters() == {"a": "a", "b": "b", "c": "c", "d": "a", "e": "e", "f": "f", "g": "g", "new": "e"}
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_0023_turns_withdrawals_dated_before_the_start_into_cancellations_and_back(empty_database_url, tmp_path):
+    """A withdrawal dated before its session's start (possible before 23 November 2026) is a cancellation: it
+    holds no seat, is not billed and is on no sheet. One dated on a day of the session stays a withdrawal."""
+    from datetime import date
+
+    from tests import factories
+    from training_app.models import AuditEntry, Enrolment
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with migrated.app_context():
+        upgrade(revision="0022")  # data only: the models' schema is 0022's
+        session = factories.make_session()  # Tue 5 - Fri 8 March 2030
+        early, during = factories.make_enrolment(session), factories.make_enrolment(session)
+        early.status, early.withdrawn_on = "withdrawn", date(2030, 3, 1)
+        during.status, during.withdrawn_on = "withdrawn", date(2030, 3, 6)
+        db.session.commit()
+        ids = early.id, during.id
+        db.session.remove()
+
+        def states():
+            db.session.remove()
+            return [db.session.get(Enrolment, i).status for i in ids]
+
+        upgrade(revision="0023")
+        assert states() == ["cancelled", "withdrawn"]
+        [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.actor_label == "migration 0023")).all()
+        assert (entry.entity_id, entry.from_state, entry.to_state) == (ids[0], "withdrawn", "cancelled")
+        assert "c'est une annulation" in entry.reason
+        db.session.remove()
+        downgrade(revision="0022")
+        assert states() == ["withdrawn", "withdrawn"]
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
