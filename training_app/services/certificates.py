@@ -30,6 +30,7 @@ from docx import Document
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
@@ -294,7 +295,19 @@ def test_render(content: bytes) -> bytes:
 
 
 def explain_template_error(error: Exception) -> str:
-    """A French explanation of why docxtpl could not render a template."""
+    """A French explanation of why docxtpl could not render a template: a tag of the template, the file itself,
+    or one of the organisation's images (stored before they were checked) that cannot be placed."""
+    return _organisation_image_problems(error) or _explain_template_itself(error)
+
+
+def explain_issue_error(kind: str, error: Exception) -> str:
+    """Why a document of `kind` could not be issued: its template, unless an organisation image is the cause."""
+    return _organisation_image_problems(error) or _(
+        "Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s", kind=KIND_LABELS[kind],
+        reason=_explain_template_itself(error))
+
+
+def _explain_template_itself(error: Exception) -> str:
     if isinstance(error, jinja2.TemplateSyntaxError):
         near = " ".join(line.strip() for line in getattr(error, "docx_context", []) or [] if line.strip())
         message = _("Une balise du modèle est mal écrite (%(error)s).", error=error.message)
@@ -312,6 +325,18 @@ def explain_template_error(error: Exception) -> str:
     if isinstance(error, (zipfile.BadZipFile, KeyError)) or type(error).__name__ == "PackageNotFoundError":
         return _("Ce fichier n'est pas un document Word (.docx) lisible.")
     return _("Le modèle ne peut pas être rempli : %(error)s.", error=f"{type(error).__name__}: {error}")
+
+
+def _organisation_image_problems(error: Exception) -> str:
+    """What is wrong with the organisation's images, when one of them (rather than a tag) made rendering fail."""
+    if isinstance(error, jinja2.TemplateError):
+        return ""
+    problems = organisation_service.image_problems()
+    if not problems:
+        return ""
+    return " ".join(problems) + " " + ngettext(
+        "Remplacez-la ou retirez-la sur la page « Organisme » : le modèle n'est pas en cause.",
+        "Remplacez-les ou retirez-les sur la page « Organisme » : le modèle n'est pas en cause.", len(problems))
 
 
 def _document_xml_text(docx: bytes) -> str:
@@ -515,8 +540,7 @@ class _Batch:
         try:
             content = word.render(template, context, images)
         except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
-            raise ServiceError(_("Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s",
-                                 kind=KIND_LABELS[kind], reason=explain_template_error(error))) from None
+            raise ServiceError(explain_issue_error(kind, error)) from None
         rendered = _Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
                              context["hours"]["planned_minutes"], totals.attended_minutes,
                              stated_results(results) if kind == CertificateKind.ATTESTATION else None)
