@@ -19,6 +19,7 @@ import secrets
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -66,6 +67,10 @@ ORGANISATION_IMAGES = {"logo": "logo_image", "signature": "signature_image", "st
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
+# What the parts of an uploaded template may add up to once unpacked (a Word file is a zip: 345 Ko can unpack to
+# 300 Mo, which rendering holds in memory twice over). Real templates, images included, stay far below.
+MAX_TEMPLATE_UNPACKED_BYTES = 50 * 1024 * 1024
+WORD_MAIN_PART = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 TICKED, UNTICKED = "\u2612", "\u2610"  # ☒ ☐
 NO_ATTENDANCE = _l("aucune demi-journée suivie d'après les feuilles d'émargement corrigées")
 
@@ -280,6 +285,7 @@ def output_format() -> str:
 
 def test_render(content: bytes) -> bytes:
     """Render a template with sample data; refuse it (ServiceError on "file") with the reason."""
+    check_word_package(content)
     sample_code = "ABCD-EFGH-JK23"
     context = sample_context(sample_code)
     images = document_images(organisation_images(), context["document"]["verify_url"])
@@ -292,6 +298,25 @@ def test_render(content: bytes) -> bytes:
         raise ServiceError(_("Le modèle n'affiche pas le code de vérification : ajoutez la balise "
                              "{{ document.verification_code }} (et {{ qr_code }} pour le QR code)."), "file")
     return rendered
+
+
+def check_word_package(content: bytes) -> None:
+    """Refuse (ServiceError on "file") what is not a Word document, or unpacks to more than
+    MAX_TEMPLATE_UNPACKED_BYTES, before anything reads its parts. The sizes the zip declares bind: Python's zipfile
+    stops at them and refuses a part that holds more (its checksum then fails)."""
+    not_word = _("Ce fichier n'est pas un document Word (.docx) lisible.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+            if unpacked > MAX_TEMPLATE_UNPACKED_BYTES:
+                raise ServiceError(_("Ce document Word est trop volumineux une fois décompressé (plus de %(max)s "
+                                     "Mo) : allégez-le (des images plus petites, par exemple) puis envoyez-le.",
+                                     max=f"{MAX_TEMPLATE_UNPACKED_BYTES / 1024 / 1024:g}"), "file")
+            content_types = archive.read("[Content_Types].xml")
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, zlib.error):
+        raise ServiceError(not_word, "file") from None
+    if WORD_MAIN_PART not in content_types:  # a spreadsheet or a presentation is a zip of the same kind
+        raise ServiceError(not_word, "file")
 
 
 def explain_template_error(error: Exception) -> str:
