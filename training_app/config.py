@@ -85,6 +85,10 @@ class Config:
     # (a whole group asks from the room's Wi-Fi: one address for all of them).
     LINK_REQUESTS_PER_ADDRESS = os.environ.get("LINK_REQUESTS_PER_ADDRESS", "3 per hour")
     LINK_REQUESTS_PER_NETWORK = os.environ.get("LINK_REQUESTS_PER_NETWORK", "30 per minute; 300 per day")
+    # Sign-in attempts (POST /connexion), successful or not: per e-mail address typed, whatever the network address
+    # (against guessing one account's password from many machines), and per network address.
+    SIGN_IN_ATTEMPTS_PER_ACCOUNT = os.environ.get("SIGN_IN_ATTEMPTS_PER_ACCOUNT", "10 per hour; 30 per day")
+    SIGN_IN_ATTEMPTS_PER_NETWORK = os.environ.get("SIGN_IN_ATTEMPTS_PER_NETWORK", "10 per minute; 300 per day")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     BABEL_DEFAULT_LOCALE = "fr"
