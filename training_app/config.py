@@ -7,6 +7,7 @@ SECRET_KEY; development without one uses a random key kept in the instance folde
 import logging
 import os
 import secrets
+from datetime import timedelta
 
 # The development default of earlier versions, public in this repository: refused in production.
 PUBLIC_SECRET_KEY = "dev-only-not-secret"
@@ -100,6 +101,9 @@ class Config:
     # trainee who leaves the follow-up questionnaire half-filled and comes back in the evening keeps their answers.
     WTF_CSRF_TIME_LIMIT = None
     REMEMBER_COOKIE_HTTPONLY = True
+    # "Se souvenir de moi": a month, not Flask-Login's year, and not sent along with another site's requests.
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS", 30)))
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     SESSIONS_PER_PAGE = 20
     CLAIMS_PER_PAGE = 50
     # Rendered pages each process keeps until the data changes (training_app/page_cache.py); 0: none.

@@ -213,3 +213,18 @@ def test_a_deactivated_account_costs_a_password_check_too_and_is_refused():
     inactive = factories.make_user("trainer", active=False)
     assert users.authenticate(inactive.email, factories.PASSWORD) is None
     assert users.authenticate(inactive.email, "faux") is None
+
+
+def test_a_deactivation_changes_the_sign_in_id_for_good_and_no_other_account_s():
+    """An account never deactivated keeps the sign-in id it had (nobody is signed out by the upgrade)."""
+    import hashlib
+    admin, trainer, other = (factories.make_user(role) for role in ("admin", "trainer", "trainer"))
+    former = f"{trainer.id}:{hashlib.sha256(trainer.password_hash.encode()).hexdigest()[:16]}"
+    assert trainer.get_id() == former and users.signed_in_user(former) == trainer
+    other_id = other.get_id()
+    users.set_active(trainer, False, actor=admin)
+    users.set_active(trainer, True, actor=admin)
+    db.session.commit()
+    assert trainer.get_id() != former and users.signed_in_user(former) is None
+    assert users.signed_in_user(trainer.get_id()) == trainer
+    assert _reloaded(other).get_id() == other_id

@@ -5,7 +5,8 @@ account change that would leave none is refused, and the check locks the adminis
 administrators stepping down at once cannot both succeed); nobody deactivates their own account. A password
 set by somebody else (an administrator at creation or reset, or `flask reset-password`) is temporary: its
 owner must choose their own at the next sign-in. A new password changes the sign-in id (User.get_id()), which
-signs out every browser signed in with the former one.
+signs out every browser signed in with the former one; so does a deactivation, for good (reactivating the account
+brings none of them back).
 
 A member of staff who forgot their password may ask for a link by e-mail (`send_reset_link`): signed, valid
 RESET_LINK_MAX_AGE_MINUTES, and only until the password or the address changes (it carries a fingerprint of
@@ -19,6 +20,7 @@ import secrets
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import undefer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from training_app.extensions import db
@@ -88,6 +90,9 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
         _ensure_an_active_admin_remains(user, role=user.role, active=False)
     user.active = active
     audit.record(user, "activated" if active else "deactivated", actor=actor)
+    if not active:  # the sign-in id changes (User.get_id): its browsers stay signed out once it is reactivated
+        db.session.flush()
+        db.session.expire(user, ["last_deactivation"])
 
 
 def reset_password(user: User, password: str, *, actor: User | None = None, actor_label: str = "") -> None:
@@ -166,9 +171,11 @@ def _reset_serializer() -> URLSafeTimedSerializer:
 
 def signed_in_user(sign_in_id: str) -> User | None:
     """The user a session or "remember me" cookie names (User.get_id()), if signed in with the current
-    password; inactive accounts are returned too (Flask-Login then treats them as signed out)."""
+    password and since the account was last deactivated; inactive accounts are returned too (Flask-Login then
+    treats them as signed out)."""
     user_id = sign_in_id.partition(":")[0]
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id), options=[undefer(User.last_deactivation)]) \
+        if user_id.isdigit() else None
     if user is None:
         return None
     return user if hmac.compare_digest(user.get_id().encode(), sign_in_id.encode()) else None
