@@ -7,6 +7,7 @@ SECRET_KEY; development without one uses a random key kept in the instance folde
 import logging
 import os
 import secrets
+from datetime import timedelta
 
 # The development default of earlier versions, public in this repository: refused in production.
 PUBLIC_SECRET_KEY = "dev-only-not-secret"
@@ -85,6 +86,10 @@ class Config:
     # (a whole group asks from the room's Wi-Fi: one address for all of them).
     LINK_REQUESTS_PER_ADDRESS = os.environ.get("LINK_REQUESTS_PER_ADDRESS", "3 per hour")
     LINK_REQUESTS_PER_NETWORK = os.environ.get("LINK_REQUESTS_PER_NETWORK", "30 per minute; 300 per day")
+    # Sign-in attempts (POST /connexion), successful or not: per e-mail address typed, whatever the network address
+    # (against guessing one account's password from many machines), and per network address.
+    SIGN_IN_ATTEMPTS_PER_ACCOUNT = os.environ.get("SIGN_IN_ATTEMPTS_PER_ACCOUNT", "10 per hour; 30 per day")
+    SIGN_IN_ATTEMPTS_PER_NETWORK = os.environ.get("SIGN_IN_ATTEMPTS_PER_NETWORK", "10 per minute; 300 per day")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     BABEL_DEFAULT_LOCALE = "fr"
@@ -96,6 +101,9 @@ class Config:
     # trainee who leaves the follow-up questionnaire half-filled and comes back in the evening keeps their answers.
     WTF_CSRF_TIME_LIMIT = None
     REMEMBER_COOKIE_HTTPONLY = True
+    # "Se souvenir de moi": a month, not Flask-Login's year, and not sent along with another site's requests.
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS", 30)))
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     SESSIONS_PER_PAGE = 20
     CLAIMS_PER_PAGE = 50
     # Rendered pages each process keeps until the data changes (training_app/page_cache.py); 0: none.

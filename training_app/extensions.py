@@ -47,7 +47,8 @@ def count_against(limits: str, scope: str) -> bool:
 def typed_email_key() -> str:
     """A rate-limit key: the e-mail address typed in the form ("" when none: that limit is then skipped). A
     form that mails someone a link is limited per address, so that nobody's mailbox is flooded from many
-    network addresses, whether or not the address is known (the answer tells nobody)."""
+    network addresses, whether or not the address is known (the answer tells nobody); so is signing in, so that
+    one account's password is not guessed from many network addresses."""
     email = (request.form.get("email") or "").strip().lower()
     return f"email:{email}" if email else ""
 

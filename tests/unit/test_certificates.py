@@ -206,6 +206,44 @@ def test_a_file_that_is_not_a_word_document_is_refused():
         upload("realisation", b"%PDF-1.4 a pdf")
 
 
+def test_a_spreadsheet_sent_as_a_template_is_refused_in_french():
+    """An .xlsx is a zip too: python-docx's English "ValueError: file '<_io.BytesIO…>' is not a Word file" was
+    shown inside the French message."""
+    from openpyxl import Workbook
+    out = io.BytesIO()
+    Workbook().save(out)
+    with pytest.raises(ServiceError) as refused:
+        upload("attestation", out.getvalue(), name="modele.docx")
+    assert refused.value.message == "Ce fichier n'est pas un document Word (.docx) lisible."
+    assert refused.value.field == "file"
+    assert certificate_service.template_in_use("attestation") is None
+
+
+def test_a_template_that_unpacks_to_more_than_50_mo_is_refused_before_it_is_read(monkeypatch):
+    """A 345 Ko .docx unpacking to 300 Mo took 705 Mo of memory to render: the sizes of its parts are added up
+    first, and rendering never starts."""
+    import zipfile
+    with open(factories_template_path("attestation"), "rb") as handle:
+        shipped = handle.read()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(shipped)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body><!--" + b"a" * (51 * 1024 * 1024) + b"-->", 1)
+            bomb.writestr(item, data)
+    assert len(out.getvalue()) < certificate_service.MAX_TEMPLATE_BYTES  # it passes the upload's own limit
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("the template was rendered")
+    monkeypatch.setattr(certificate_service.word, "render", no_rendering)
+    with pytest.raises(ServiceError) as refused:
+        upload("attestation", out.getvalue())
+    assert "trop volumineux une fois décompressé (plus de 50 Mo)" in refused.value.message
+    assert refused.value.field == "file" and certificate_service.template_in_use("attestation") is None
+
+
 def test_a_template_broken_after_upload_issues_nothing():
     course = completed_course()
     template = upload("realisation", word_template(["{{ document.verification_code }}"]))

@@ -1,6 +1,14 @@
+import html
+import re
+
 from tests import factories
-from training_app.extensions import db
+from training_app import create_app
+from training_app.extensions import db, limiter
 from training_app.models import User
+
+
+def _text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
 
 
 def test_sign_in_and_out(client, admin):
@@ -125,3 +133,48 @@ def test_a_temporary_password_keeps_only_local_addresses(client):
             "current_password": passwords[0], "password": passwords[1], "confirm": passwords[1]})
         assert response.headers["Location"] == "/tableau-de-bord", target
         passwords.reverse()
+
+
+# --- sign-in attempts: limited per account typed (from any network) and per network address ---------------
+
+def _attempt(client, email, password="pas-le-bon-mot-de-passe", network="10.0.0.1"):
+    return client.post("/connexion", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": network})
+
+
+def test_one_account_gets_ten_attempts_an_hour_from_any_network(rate_limited_app):
+    """It was 10 a minute per network address only: one account's password could be guessed from many
+    machines. The right password is held back too once the account's attempts are spent."""
+    admin = factories.make_user("admin")
+    client = rate_limited_app.test_client()
+    codes = [_attempt(client, admin.email, network=f"10.0.{n}.1").status_code for n in range(10)]
+    assert codes == [200] * 10
+    refused = _attempt(client, f"  {admin.email.upper()} ", password=factories.PASSWORD, network="10.9.9.9")
+    assert refused.status_code == 429
+    assert re.search(r"Trop de demandes en peu de temps : réessayez dans (\d+ minutes|1 heure)\.", _text(refused))
+    assert client.get("/tableau-de-bord").status_code == 302  # not signed in
+    other = factories.make_user("trainer")
+    assert _attempt(client, other.email, password=factories.PASSWORD, network="10.9.9.9").status_code == 302
+
+
+def test_one_network_address_gets_ten_attempts_a_minute_whatever_the_account(rate_limited_app):
+    client = rate_limited_app.test_client()
+    codes = [_attempt(client, f"personne{n}@example.org").status_code for n in range(11)]
+    assert codes == [200] * 10 + [429]
+    assert _attempt(client, "autre@example.org", network="10.0.0.2").status_code == 200
+
+
+def test_the_limits_have_a_daily_cap_and_come_from_the_configuration(app):
+    assert "per day" in app.config["SIGN_IN_ATTEMPTS_PER_ACCOUNT"]
+    assert "per day" in app.config["SIGN_IN_ATTEMPTS_PER_NETWORK"]
+    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                     "STORAGE_DIR": app.config["STORAGE_DIR"], "RATELIMIT_ENABLED": True,
+                                     "SIGN_IN_ATTEMPTS_PER_ACCOUNT": "100 per hour; 3 per day"})
+    try:
+        client = limited.test_client()
+        codes = [_attempt(client, "camille@example.org", network=f"10.0.{n}.1").status_code for n in range(4)]
+        assert codes == [200, 200, 200, 429]
+        assert re.search(r"réessayez dans 2[34] heures\.", _text(_attempt(client, "camille@example.org")))
+    finally:
+        limiter.enabled = False
+        limiter.reset()

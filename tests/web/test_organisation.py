@@ -1,5 +1,7 @@
 import io
 
+import pytest
+
 from tests import factories
 from training_app.extensions import db
 from training_app.identifiers import is_valid_siret
@@ -7,7 +9,7 @@ from training_app.models import Organisation
 from training_app.services import organisation as organisation_service
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+       b"\x89\x00\x00\x00\rIDATx\x9cc````\x00\x00\x00\x05\x00\x01\xa5\xf6E@\x00\x00\x00\x00IEND\xaeB`\x82")
 FORM = {"name": "Si on s'alliait ?", "address": "4 rue du Bourbonnais\n35000 Rennes", "siret": "441 951 270 00004",
         "declaration_number": "53350999935", "legal_representative": "Claire Bernard",
         "signatory_name": "Claire Bernard", "signatory_role": "Co-présidente", "city": "Rennes",
@@ -60,3 +62,116 @@ def test_public_pages_are_titled_with_the_organisations_name(client):
     for path in ("/", f"/formations/{programme.id}"):
         head = client.get(path).get_data(as_text=True).split("</title>")[0]
         assert "Si on s&#39;alliait ?" in head and "training_app" not in head
+
+
+# --- the signature, stamp and logo: whole images of a sensible size, or refused on their own field ----------
+
+def _png(size=(60, 20), mode="RGB") -> bytes:
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new(mode, size, "red" if mode == "RGB" else 0).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _jpeg(size=(60, 20)) -> bytes:
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", size, "navy").save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that says it is width × height pixels, with its first row only (its size tells nothing)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b""))
+
+
+def _stored_organisation_files() -> list[str]:
+    import os
+
+    from training_app.documents import storage
+    folder = os.path.join(storage.root(), "organisation")
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def _error_under(page: str, field: str) -> str:
+    """The error shown under the form's `field` (_macros.html: the element with id "<field>-erreur")."""
+    import html
+    import re
+    found = re.search(rf'id="{field}-erreur"[^>]*>(.*?)</', page, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+@pytest.mark.parametrize("field, content, expected", [
+    ("stamp_image", b"\x89PNG\r\n\x1a\n" + b"junk" * 100, "L'image « cachet » est illisible ou abîmée"),
+    ("signature_image", b"\xff\xd8\xff" + b"\x00" * 400, "L'image « signature » est illisible ou abîmée"),
+    ("logo_image", _jpeg((400, 300))[:600], "L'image « logo » est illisible ou abîmée"),  # cut short
+    ("stamp_image", _png()[:-20], "L'image « cachet » est illisible ou abîmée"),  # its end chunk lost
+    ("stamp_image", _png_header(30000, 30000), "L'image « cachet » est trop grande : 4000 pixels de côté"),
+    ("signature_image", _png((4001, 2), "L"), "L'image « signature » est trop grande"),
+    ("logo_image", _jpeg()[:2] + _jpeg()[20:], "JPEG que Word ne sait pas placer"),  # without its JFIF segment
+], ids=["damaged-png", "jpeg-of-zeros", "jpeg-cut-short", "png-without-end", "900-mpx-png", "4001-px-png",
+        "jpeg-without-jfif"])
+def test_a_damaged_or_huge_image_is_refused_on_its_field_and_nothing_is_stored(admin_client, field, content,
+                                                                                 expected):
+    """A damaged image used to be taken on its first bytes, then every certificate and template upload failed
+    blaming the Word template; a 900-megapixel PNG of 875 Ko was taken too."""
+    before = _stored_organisation_files()
+    data = dict(FORM, logo_image=(io.BytesIO(_png()), "logo.png"))  # a good image sent along is not kept either
+    data[field] = (io.BytesIO(content), "image.png")
+    response = admin_client.post("/admin/organisme/", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert expected in _error_under(response.get_data(as_text=True), field)
+    db.session.expire_all()
+    organisation = Organisation.get()
+    assert (organisation.signature_image, organisation.stamp_image, organisation.logo_image) == ("", "", "")
+    assert organisation.name == ""  # the texts of the form are not saved either
+    assert _stored_organisation_files() == before
+
+
+def test_images_up_to_4000_pixels_a_side_are_taken(admin_client):
+    data = dict(FORM, stamp_image=(io.BytesIO(_png((4000, 3), "L")), "cachet.png"),
+                signature_image=(io.BytesIO(_jpeg()), "signature.jpg"))
+    response = admin_client.post("/admin/organisme/", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert Organisation.get().stamp_image.endswith(".png") and Organisation.get().signature_image.endswith(".jpg")
+    assert organisation_service.image_problems() == []
+
+
+def test_a_damaged_image_stored_earlier_is_named_not_the_template(admin_client):
+    """An image stored before images were checked: the template upload, the issuing and the organisation page
+    say which image to replace, and that the template is not the cause."""
+    from werkzeug.datastructures import FileStorage
+
+    from tests.certificate_course import completed_course
+    from training_app.documents import storage
+    from training_app.models import IssuedCertificate
+    from training_app.services import ServiceError
+    from training_app.services import certificates as certificate_service
+    course = completed_course(trainees=("Awa Diallo",))
+    organisation = Organisation.get()
+    organisation.stamp_image = storage.save("organisation", "stamp_image.png", b"\x89PNG\r\n\x1a\n" + b"junk" * 50)
+    db.session.commit()
+    with open(certificate_service.word.template_path("attestation_fin_formation.docx"), "rb") as handle:
+        shipped = handle.read()
+
+    with pytest.raises(ServiceError) as refused:
+        certificate_service.upload_template("attestation", FileStorage(io.BytesIO(shipped), filename="modele.docx"))
+    assert "L'image « cachet » est illisible" in refused.value.message
+    assert "le modèle n'est pas en cause" in refused.value.message and "Le modèle ne peut" not in refused.value.message
+    db.session.rollback()
+
+    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True)
+    import html
+    text = html.unescape(response.get_data(as_text=True))
+    assert "L'image « cachet » est illisible" in text and "ne peut pas être utilisé" not in text
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+
+    page = html.unescape(admin_client.get("/admin/organisme/").get_data(as_text=True))
+    assert "L'image « cachet » est illisible" in page

@@ -2,6 +2,8 @@
 answer whether or not the address has an account."""
 import re
 
+import pytest
+
 from tests import factories
 from tests.web.test_accounts import _reloaded, _text
 from training_app.extensions import db
@@ -95,3 +97,34 @@ def test_one_address_gets_three_links_an_hour_from_any_network(rate_limited_app)
     other = client.post("/mot-de-passe-oublie", data={"email": "personne@example.org"},
                         environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 200  # another address is not held back
+
+
+def test_another_administrator_cannot_take_an_account_from_its_password_link_in_the_outbox(client, admin_client,
+                                                                                          outbox):
+    """Without a mail server, a link asked for an administrator's address on the public page was shown whole on
+    the outbox page, where any other administrator could open it and choose that account's password."""
+    target = factories.make_user("admin", name="Bérénice Admin")
+    client.post("/mot-de-passe-oublie", data={"email": target.email})
+    path = _link_path(outbox[0])  # what the owner's mailbox would get
+    page = admin_client.get("/admin/courriels").get_data(as_text=True)
+    assert "Choisir un nouveau mot de passe" in page
+    assert path not in page and path.rsplit("/", 1)[1] not in page
+    assert "/mot-de-passe-oublie/[masqué]" in page
+
+
+@pytest.mark.parametrize("mail_server", [None, "127.0.0.1"])
+def test_password_links_are_always_hidden_from_staff_personal_links_only_when_mail_leaves(app, monkeypatch,
+                                                                                        mail_server):
+    from training_app.services import mail
+    monkeypatch.setitem(app.config, "MAIL_SERVER", mail_server)
+    text = ("Votre espace : https://formation.example.org/moi/eyJ0IjoxMn0.abcdefghijklmnop/\n"
+            "Mot de passe : https://formation.example.org/mot-de-passe-oublie/eyJ1IjozfQ.ZZZZZZZZZZZZ")
+    with app.test_request_context():
+        shown = mail.shown_to_staff(text)
+        assert mail.mask_links(text) == ("Votre espace : https://formation.example.org/moi/[masqué]/\n"
+                                         "Mot de passe : https://formation.example.org/mot-de-passe-oublie/[masqué]")
+    assert "/mot-de-passe-oublie/[masqué]" in shown and "ZZZZZZZZZZZZ" not in shown
+    if mail_server:
+        assert "/moi/[masqué]/" in shown and "abcdefghijklmnop" not in shown
+    else:  # the office hands the convocations over itself
+        assert "/moi/eyJ0IjoxMn0.abcdefghijklmnop/" in shown

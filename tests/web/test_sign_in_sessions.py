@@ -1,5 +1,8 @@
 """Who stays signed in when a password changes or an account is deactivated: the session and the
-"remember me" cookie hold the user's id with a fingerprint of the password (User.get_id())."""
+"remember me" cookie hold the user's id with a fingerprint of the password and of the last deactivation
+(User.get_id())."""
+from datetime import datetime, timedelta, timezone
+
 from tests import factories
 
 NEW_PASSWORD = "un-tout-nouveau-mot-de-passe"
@@ -68,3 +71,31 @@ def test_deactivating_an_account_signs_out_its_browsers(app, admin_client):
     assert admin_client.post(f"/admin/comptes/{trainer.id}/activation", data={"active": "0"}).status_code == 302
     assert signed_out(remembered.get("/tableau-de-bord"))
     assert signed_out(with_only_the_remember_cookie(app, remembered).get("/tableau-de-bord"))
+
+
+def test_reactivating_an_account_does_not_bring_its_former_browsers_back(app, admin_client):
+    """The sign-in id named the password only: an account deactivated (a trainer leaving, a lost laptop) then
+    reactivated was signed in again on every browser that had it, a "remember me" cookie kept for months
+    included. Its owner now signs in again; a new sign-in after the reactivation stays."""
+    trainer = factories.make_user("trainer")
+    remembered, current = sign_in(app, trainer, remember=True), sign_in(app, trainer)
+    kept_cookie = with_only_the_remember_cookie(app, remembered)
+    assert kept_cookie.get("/tableau-de-bord").status_code == 200
+    for active in ("0", "1"):  # deactivated, then reactivated
+        assert admin_client.post(f"/admin/comptes/{trainer.id}/activation", data={"active": active}).status_code \
+            == 302
+    assert signed_out(remembered.get("/tableau-de-bord"))
+    assert signed_out(current.get("/tableau-de-bord"))
+    assert signed_out(kept_cookie.get("/tableau-de-bord"))
+    again = sign_in(app, trainer, remember=True)
+    assert again.get("/tableau-de-bord").status_code == 200
+    assert with_only_the_remember_cookie(app, again).get("/tableau-de-bord").status_code == 200
+
+
+def test_remember_me_lasts_30_days_and_is_not_sent_from_other_sites(app):
+    trainer = factories.make_user("trainer")
+    client = sign_in(app, trainer, remember=True)
+    cookie = client.get_cookie(REMEMBER)
+    assert cookie.same_site == "Lax" and cookie.http_only
+    lifetime = cookie.expires - datetime.now(timezone.utc)
+    assert timedelta(days=29) < lifetime <= timedelta(days=30)

@@ -3,13 +3,18 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, column, func, select, table
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from training_app.clock import utcnow
 from training_app.extensions import db
 from training_app.models.edit_version import EditVersioned
+
+
+# The audit entries (models/audit.py, which imports this module), as far as the sign-in id reads them.
+_audit_entries = table("audit_entries", column("id", Integer), column("entity_type", String),
+                       column("entity_id", Integer), column("action", String))
 
 
 class Role(StrEnum):
@@ -32,6 +37,13 @@ class User(UserMixin, EditVersioned, db.Model):
     # A temporary password (set by an administrator at creation or reset): to be changed at the next sign-in
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The last time the account was deactivated (its audit entry's id), None if never: part of the sign-in id.
+    # Loaded when asked for (the sign-in loader asks for it with the account: services/users.signed_in_user).
+    last_deactivation: Mapped[int | None] = column_property(
+        select(func.max(_audit_entries.c.id)).where(
+            _audit_entries.c.entity_type == "users", _audit_entries.c.entity_id == id,
+            _audit_entries.c.action == "deactivated").scalar_subquery(),
+        deferred=True)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -40,9 +52,12 @@ class User(UserMixin, EditVersioned, db.Model):
         return check_password_hash(self.password_hash, password)
 
     def get_id(self) -> str:
-        """What the session and the "remember me" cookie hold: the id and a fingerprint of the password,
-        so that changing the password signs out every browser signed in with the former one."""
-        fingerprint = hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        """What the session and the "remember me" cookie hold: the id and a fingerprint of the password and of
+        the last deactivation, so that changing the password signs out every browser signed in with the former
+        one, and a deactivated account, once reactivated, is signed in on none of the browsers it had before."""
+        signed = self.password_hash if self.last_deactivation is None else \
+            f"{self.password_hash}:deactivated {self.last_deactivation}"
+        fingerprint = hashlib.sha256(signed.encode()).hexdigest()[:16]
         return f"{self.id}:{fingerprint}"
 
     @property

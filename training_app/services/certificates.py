@@ -19,6 +19,7 @@ import secrets
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -30,6 +31,7 @@ from docx import Document
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
@@ -65,6 +67,10 @@ ORGANISATION_IMAGES = {"logo": "logo_image", "signature": "signature_image", "st
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
+# What the parts of an uploaded template may add up to once unpacked (a Word file is a zip: 345 Ko can unpack to
+# 300 Mo, which rendering holds in memory twice over). Real templates, images included, stay far below.
+MAX_TEMPLATE_UNPACKED_BYTES = 50 * 1024 * 1024
+WORD_MAIN_PART = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 TICKED, UNTICKED = "\u2612", "\u2610"  # ☒ ☐
 NO_ATTENDANCE = _l("aucune demi-journée suivie d'après les feuilles d'émargement corrigées")
 
@@ -279,6 +285,7 @@ def output_format() -> str:
 
 def test_render(content: bytes) -> bytes:
     """Render a template with sample data; refuse it (ServiceError on "file") with the reason."""
+    check_word_package(content)
     sample_code = "ABCD-EFGH-JK23"
     context = sample_context(sample_code)
     images = document_images(organisation_images(), context["document"]["verify_url"])
@@ -293,8 +300,39 @@ def test_render(content: bytes) -> bytes:
     return rendered
 
 
+def check_word_package(content: bytes) -> None:
+    """Refuse (ServiceError on "file") what is not a Word document, or unpacks to more than
+    MAX_TEMPLATE_UNPACKED_BYTES, before anything reads its parts. The sizes the zip declares bind: Python's zipfile
+    stops at them and refuses a part that holds more (its checksum then fails)."""
+    not_word = _("Ce fichier n'est pas un document Word (.docx) lisible.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+            if unpacked > MAX_TEMPLATE_UNPACKED_BYTES:
+                raise ServiceError(_("Ce document Word est trop volumineux une fois décompressé (plus de %(max)s "
+                                     "Mo) : allégez-le (des images plus petites, par exemple) puis envoyez-le.",
+                                     max=f"{MAX_TEMPLATE_UNPACKED_BYTES / 1024 / 1024:g}"), "file")
+            content_types = archive.read("[Content_Types].xml")
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, zlib.error):
+        raise ServiceError(not_word, "file") from None
+    if WORD_MAIN_PART not in content_types:  # a spreadsheet or a presentation is a zip of the same kind
+        raise ServiceError(not_word, "file")
+
+
 def explain_template_error(error: Exception) -> str:
-    """A French explanation of why docxtpl could not render a template."""
+    """A French explanation of why docxtpl could not render a template: a tag of the template, the file itself,
+    or one of the organisation's images (stored before they were checked) that cannot be placed."""
+    return _organisation_image_problems(error) or _explain_template_itself(error)
+
+
+def explain_issue_error(kind: str, error: Exception) -> str:
+    """Why a document of `kind` could not be issued: its template, unless an organisation image is the cause."""
+    return _organisation_image_problems(error) or _(
+        "Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s", kind=KIND_LABELS[kind],
+        reason=_explain_template_itself(error))
+
+
+def _explain_template_itself(error: Exception) -> str:
     if isinstance(error, jinja2.TemplateSyntaxError):
         near = " ".join(line.strip() for line in getattr(error, "docx_context", []) or [] if line.strip())
         message = _("Une balise du modèle est mal écrite (%(error)s).", error=error.message)
@@ -312,6 +350,18 @@ def explain_template_error(error: Exception) -> str:
     if isinstance(error, (zipfile.BadZipFile, KeyError)) or type(error).__name__ == "PackageNotFoundError":
         return _("Ce fichier n'est pas un document Word (.docx) lisible.")
     return _("Le modèle ne peut pas être rempli : %(error)s.", error=f"{type(error).__name__}: {error}")
+
+
+def _organisation_image_problems(error: Exception) -> str:
+    """What is wrong with the organisation's images, when one of them (rather than a tag) made rendering fail."""
+    if isinstance(error, jinja2.TemplateError):
+        return ""
+    problems = organisation_service.image_problems()
+    if not problems:
+        return ""
+    return " ".join(problems) + " " + ngettext(
+        "Remplacez-la ou retirez-la sur la page « Organisme » : le modèle n'est pas en cause.",
+        "Remplacez-les ou retirez-les sur la page « Organisme » : le modèle n'est pas en cause.", len(problems))
 
 
 def _document_xml_text(docx: bytes) -> str:
@@ -515,8 +565,7 @@ class _Batch:
         try:
             content = word.render(template, context, images)
         except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
-            raise ServiceError(_("Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s",
-                                 kind=KIND_LABELS[kind], reason=explain_template_error(error))) from None
+            raise ServiceError(explain_issue_error(kind, error)) from None
         rendered = _Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
                              context["hours"]["planned_minutes"], totals.attended_minutes,
                              stated_results(results) if kind == CertificateKind.ATTESTATION else None)

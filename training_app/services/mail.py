@@ -130,19 +130,28 @@ def deliver(message: Mail) -> None:
 
 # The secret part of the links an e-mail may carry: a trainee's personal link (/moi/<token>/...) and a staff
 # member's password link (/mot-de-passe-oublie/<link>). Whoever reads them can act as their owner.
-_SECRET_LINKS = re.compile(r"(/moi/|/mot-de-passe-oublie/)[^\s/]+")
+_PERSONAL_LINKS = re.compile(r"(/moi/)[^\s/]+")
+_PASSWORD_LINKS = re.compile(r"(/mot-de-passe-oublie/)[^\s/]+")
+
+
+def _masked(pattern: re.Pattern, text: str) -> str:
+    return pattern.sub(lambda found: found.group(1) + _("[masqué]"), text)
 
 
 def mask_links(text: str) -> str:
     """`text` with the secret part of its personal and password links hidden."""
-    return _SECRET_LINKS.sub(lambda found: found.group(1) + _("[masqué]"), text)
+    return _masked(_PERSONAL_LINKS, _masked(_PASSWORD_LINKS, text))
 
 
 def shown_to_staff(text: str) -> str:
     """What the office is shown of a text that holds recipients' links (a message in the outbox, a
-    convocation's preview): with MAIL_SERVER, the links are the recipients' own (an administrator must not
-    sign or sign in as them); without, nothing leaves and the office hands the messages over itself."""
-    return mask_links(text) if current_app.config.get("MAIL_SERVER") else text
+    convocation's preview). A password link, always hidden: anybody may ask for one for an administrator's
+    address on the public « Mot de passe oublié ? » page, and whoever opens it takes the account (without
+    MAIL_SERVER, an administrator sets a temporary password instead). A trainee's personal link: hidden with
+    MAIL_SERVER, where it is the trainee's own (nobody may sign as them); without, nothing leaves and the office
+    hands the messages over itself."""
+    text = _masked(_PASSWORD_LINKS, text)
+    return _masked(_PERSONAL_LINKS, text) if current_app.config.get("MAIL_SERVER") else text
 
 
 def shown_body(record: OutgoingMail) -> str:

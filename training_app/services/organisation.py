@@ -1,6 +1,10 @@
 """The organisation's identity, printed on every document."""
+import io
+
+from docx.image.image import Image as WordImage
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from PIL import Image
 
 from training_app.documents import storage, uploads
 from training_app.identifiers import is_valid_siret, normalise_siret
@@ -11,6 +15,9 @@ TEXT_FIELDS = ("name", "address", "siret", "declaration_number", "legal_represen
                "signatory_role", "city", "email", "phone", "accessibility_contact", "vat_mention")
 IMAGE_FIELDS = {"signature_image": _l("signature"), "stamp_image": _l("cachet"), "logo_image": _l("logo")}
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# A stamp, signature or logo is printed a few centimetres wide: 4000 pixels a side is far more than print needs
+# (3 cm at 300 dpi is 354 pixels), and bounds what Word, LibreOffice and Pillow must decode (64 Mo at most).
+MAX_IMAGE_SIDE = 4000
 
 # What each kind of document needs, with the French names shown when something is missing.
 REQUIRED_FOR_DOCUMENTS = {
@@ -35,14 +42,73 @@ def update(data: dict) -> Organisation:
 
 
 def set_image(field: str, file_storage) -> None:
-    """Store an uploaded PNG or JPEG (checked from its content) as the signature, stamp or logo."""
-    if field not in IMAGE_FIELDS:
-        raise ValueError(field)
-    content, kind = uploads.check_upload(file_storage, ("png", "jpeg"), MAX_IMAGE_BYTES)
+    """Store an uploaded PNG or JPEG as the signature, stamp or logo (set_images)."""
+    set_images({field: file_storage})
+
+
+def set_images(uploaded: dict) -> None:
+    """Store uploaded PNG or JPEG images ({field: file}) as the signature, stamp or logo, once each is known
+    to be a whole image of a sensible size that Word can place (image_problem). A refusal names its image's
+    field, and then no file is written at all."""
+    checked = {}
+    for field, file_storage in uploaded.items():
+        if field not in IMAGE_FIELDS:
+            raise ValueError(field)
+        try:
+            content, kind = uploads.check_upload(file_storage, ("png", "jpeg"), MAX_IMAGE_BYTES)
+        except ServiceError as error:
+            raise ServiceError(error.message, field) from None
+        problem = image_problem(field, content)
+        if problem:
+            raise ServiceError(problem, field)
+        checked[field] = (content, kind)
     organisation = Organisation.get()
-    organisation_path = storage.save("organisation", f"{field}.{'png' if kind == 'png' else 'jpg'}", content)
-    setattr(organisation, field, organisation_path)
-    audit.record(organisation, "image_changed", details={"field": field})
+    for field, (content, kind) in checked.items():
+        setattr(organisation, field, storage.save("organisation", f"{field}.{'png' if kind == 'png' else 'jpg'}",
+                                                  content))
+        audit.record(organisation, "image_changed", details={"field": field})
+
+
+def image_problem(field: str, content: bytes) -> str | None:
+    """Why the image `content` cannot be the organisation's `field` (in French), or None: it must open and
+    decode whole as PNG or JPEG (a damaged file would make every document fail), be at most MAX_IMAGE_SIDE
+    pixels a side, and have the header Word reads to place it."""
+    label = IMAGE_FIELDS[field]
+    unreadable = _("L'image « %(image)s » est illisible ou abîmée : enregistrez-la à nouveau en PNG ou en JPEG, "
+                   "puis envoyez-la.", image=label)
+    too_big = _("L'image « %(image)s » est trop grande : %(max)d pixels de côté au plus, ce qui suffit largement "
+                "à l'impression.", image=label, max=MAX_IMAGE_SIDE)
+    try:
+        with Image.open(io.BytesIO(content)) as probe:
+            if probe.format not in ("PNG", "JPEG"):
+                return unreadable
+            if max(probe.size) > MAX_IMAGE_SIDE:
+                return too_big
+            probe.verify()
+        with Image.open(io.BytesIO(content)) as picture:
+            picture.load()  # every pixel: verify() does not decode a JPEG
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours: refused before reading a pixel
+        return too_big
+    except (OSError, SyntaxError, ValueError):
+        return unreadable
+    try:
+        WordImage.from_blob(content)
+    except Exception:  # noqa: BLE001 - whatever python-docx stumbles on, the image cannot go into a document
+        return _("L'image « %(image)s » est d'une variante de JPEG que Word ne sait pas placer : enregistrez-la "
+                 "en PNG, puis envoyez-la.", image=label)
+    return None
+
+
+def image_problems() -> list[str]:
+    """What is wrong with the images stored on the organisation page (an image stored before they were
+    checked), one French sentence each: documents cannot be made while one is wrong."""
+    problems = []
+    for field in IMAGE_FIELDS:
+        content = image_bytes(field)
+        problem = image_problem(field, content) if content is not None else None
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 def remove_image(field: str) -> None:

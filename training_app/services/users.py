@@ -5,12 +5,14 @@ account change that would leave none is refused, and the check locks the adminis
 administrators stepping down at once cannot both succeed); nobody deactivates their own account. A password
 set by somebody else (an administrator at creation or reset, or `flask reset-password`) is temporary: its
 owner must choose their own at the next sign-in. A new password changes the sign-in id (User.get_id()), which
-signs out every browser signed in with the former one.
+signs out every browser signed in with the former one; so does a deactivation, for good (reactivating the account
+brings none of them back).
 
 A member of staff who forgot their password may ask for a link by e-mail (`send_reset_link`): signed, valid
 RESET_LINK_MAX_AGE_MINUTES, and only until the password or the address changes (it carries a fingerprint of
 both), so it works once.
 """
+import functools
 import hashlib
 import hmac
 import secrets
@@ -18,6 +20,8 @@ import secrets
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import undefer
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from training_app.extensions import db
 from training_app.models import Role, User
@@ -86,6 +90,9 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
         _ensure_an_active_admin_remains(user, role=user.role, active=False)
     user.active = active
     audit.record(user, "activated" if active else "deactivated", actor=actor)
+    if not active:  # the sign-in id changes (User.get_id): its browsers stay signed out once it is reactivated
+        db.session.flush()
+        db.session.expire(user, ["last_deactivation"])
 
 
 def reset_password(user: User, password: str, *, actor: User | None = None, actor_label: str = "") -> None:
@@ -164,19 +171,33 @@ def _reset_serializer() -> URLSafeTimedSerializer:
 
 def signed_in_user(sign_in_id: str) -> User | None:
     """The user a session or "remember me" cookie names (User.get_id()), if signed in with the current
-    password; inactive accounts are returned too (Flask-Login then treats them as signed out)."""
+    password and since the account was last deactivated; inactive accounts are returned too (Flask-Login then
+    treats them as signed out)."""
     user_id = sign_in_id.partition(":")[0]
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id), options=[undefer(User.last_deactivation)]) \
+        if user_id.isdigit() else None
     if user is None:
         return None
     return user if hmac.compare_digest(user.get_id().encode(), sign_in_id.encode()) else None
 
 
 def authenticate(email: str, password: str) -> User | None:
+    """The active account with this address and password, or None. An unknown address costs the same password
+    check as a known one, so that the time of the answer does not tell who has an account (a hash was computed
+    for known addresses only: about 200 ms against 13 ms)."""
     user = find_by_email(email)
-    if user is None or not user.active or not user.check_password(password or ""):
+    if user is None:
+        check_password_hash(_unused_password_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
         return None
     return user
+
+
+@functools.cache
+def _unused_password_hash() -> str:
+    """A hash made as the accounts' are (same method and cost), of a password nobody has, once per process."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def find_by_email(email: str) -> User | None:

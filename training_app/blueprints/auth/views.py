@@ -23,9 +23,18 @@ def _safe_next(target: str | None) -> str:
     return _local_path(target) or url_for("dashboard.home")
 
 
+def _sign_ins_per_account() -> str:
+    return current_app.config["SIGN_IN_ATTEMPTS_PER_ACCOUNT"]
+
+
+def _sign_ins_per_network() -> str:
+    return current_app.config["SIGN_IN_ATTEMPTS_PER_NETWORK"]
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(_sign_ins_per_account, methods=["POST"], key_func=typed_email_key)  # known address or not
+@limiter.limit(_sign_ins_per_network, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))

@@ -7,7 +7,6 @@ from training_app.blueprints.organisation import bp
 from training_app.blueprints.organisation.forms import OrganisationForm
 from training_app.forms import REFUSED, edit_committed, edit_status
 from training_app.models import Organisation
-from training_app.services import ServiceError
 from training_app.services import organisation as organisation_service
 
 
@@ -22,23 +21,18 @@ def edit():
         flash(_("Les informations de l'organisme sont enregistrées."), "success")
         return redirect(url_for("organisation.edit"))
     return render_template("organisation/edit.html", form=form, organisation=Organisation.get(),
-                           missing=organisation_service.missing_for_documents()), edit_status(form)
+                           missing=organisation_service.missing_for_documents(),
+                           image_problems=organisation_service.image_problems()), edit_status(form)
 
 
 def _save(form: OrganisationForm) -> None:
-    """The texts, then each image removed or replaced; a refused image names its own field."""
-    try:
-        organisation_service.update({name: getattr(form, name).data for name in organisation_service.TEXT_FIELDS})
-        for field in organisation_service.IMAGE_FIELDS:
-            if getattr(form, f"remove_{field}").data:
-                organisation_service.remove_image(field)
-            upload = getattr(form, field).data
-            if upload and getattr(upload, "filename", ""):
-                organisation_service.set_image(field, upload)
-    except ServiceError as error:
-        if error.field == "file":
-            error.field = next(f for f in organisation_service.IMAGE_FIELDS if getattr(form, f).data)
-        raise
+    """The texts, then each image removed or replaced; a refused image names its own field (set_image)."""
+    organisation_service.update({name: getattr(form, name).data for name in organisation_service.TEXT_FIELDS})
+    for field in organisation_service.IMAGE_FIELDS:
+        if getattr(form, f"remove_{field}").data:
+            organisation_service.remove_image(field)
+    organisation_service.set_images({field: getattr(form, field).data for field in organisation_service.IMAGE_FIELDS
+                                     if getattr(getattr(form, field).data, "filename", "")})
 
 
 @bp.route("/image/<field>")
