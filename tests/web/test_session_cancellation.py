@@ -167,7 +167,7 @@ def test_after_cancelling_the_entry_points_refuse_in_french(app, admin_client, e
     response = visitor.post(f"/formations/sessions/{session_id}/inscription", data={
         "first_name": "Awa", "last_name": "Diallo", "email": "awa.diallo@example.org", "funding_mode": "personal",
         "consent": "y"})
-    assert "Les inscriptions à cette session sont closes." in _page(response)
+    assert "a été annulée." in _page(response) and 'name="email"' not in _page(response)
 
     response = admin_client.post(f"/sessions/{session_id}/inscrire", data={
         "trainee_id": "0", "civility": "Mme", "first_name": "Inès", "last_name": "Barbier",
