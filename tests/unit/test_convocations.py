@@ -75,7 +75,7 @@ def test_sending_to_all_confirmed_records_each_sending_and_mails_after_commit(co
     seated = [factories.enrol(convoked_session) for _ in range(2)]
     factories.enrol(convoked_session)  # waitlisted: not convoked
     with frozen_at(datetime(2030, 2, 19, 10, 0)):
-        sent = convocations.send_all(convoked_session, actor=admin)
+        sent = convocations.send_all(convoked_session, actor=admin).sent
     assert outbox == []
     db.session.commit()
     assert sorted(s.enrolment_id for s in sent) == sorted(e.id for e in seated)
@@ -90,12 +90,12 @@ def test_sending_to_all_confirmed_records_each_sending_and_mails_after_commit(co
     assert seated[0].trainee.last_name.upper() in _text(storage.read(record.document_path))
 
     with frozen_at(datetime(2030, 2, 19, 10, 1)):
-        assert convocations.send_all(convoked_session, only_new=True, actor=admin) == []
+        assert convocations.send_all(convoked_session, only_new=True, actor=admin).sent == []
         with pytest.raises(ServiceError, match="Ces convocations viennent d'être envoyées"):  # clicked twice
             convocations.send_all(convoked_session, actor=admin)
         db.session.rollback()
     with frozen_at(datetime(2030, 2, 19, 10, 5)):  # sent to all again on purpose
-        assert len(convocations.send_all(convoked_session, actor=admin)) == 2
+        assert len(convocations.send_all(convoked_session, actor=admin).sent) == 2
 
 
 def test_a_rolled_back_sending_sends_nothing(convoked_session, outbox):
@@ -128,7 +128,7 @@ def test_a_change_of_the_dates_a_half_day_or_the_place_outdates_the_convocations
         convocations.send(enrolment, actor=admin)
         db.session.commit()
         assert convocations.outdated_enrolment_ids(convoked_session) == set()
-        assert convocations.send_all(convoked_session, only_new=True) == []
+        assert convocations.send_all(convoked_session, only_new=True).sent == []
 
         # the last half-day ends at 12h00 instead of 12h30: the convocation states a wrong timetable
         session_service.update_slot(convoked_session.slots[-1], convoked_session.slots[-1].date, t("09:30"),
@@ -137,7 +137,7 @@ def test_a_change_of_the_dates_a_half_day_or_the_place_outdates_the_convocations
         assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
         assert convocations.is_outdated(convocations.last_sent_document(enrolment))
         outbox.clear()
-        resent = convocations.send_all(convoked_session, only_new=True, actor=admin)
+        resent = convocations.send_all(convoked_session, only_new=True, actor=admin).sent
         db.session.commit()
         assert [s.enrolment_id for s in resent] == [enrolment.id] and len(outbox) == 1
         assert "vendredi 8 mars 2030 : 9h30 – 12h00" in outbox[0].body
@@ -156,6 +156,68 @@ def test_a_change_of_the_dates_a_half_day_or_the_place_outdates_the_convocations
         session_service.update_session(convoked_session, replace(same_dates, place="Maison des associations"))
         db.session.commit()
         assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+
+
+@pytest.mark.parametrize("change", ["access_info", "modality", "trainers"])
+def test_a_change_of_access_modality_or_trainers_outdates_the_convocations_sent(convoked_session, admin, change):
+    """The convocation prints how to get there, whether the course is held in person and who teaches it."""
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        convocations.send(enrolment, actor=admin)
+        db.session.commit()
+        data = _dates(convoked_session, convoked_session.start_at, convoked_session.end_at)
+        data = replace(data, trainers=tuple(convoked_session.trainers))
+        changed = {"access_info": {"access_info": "Bus C4, arrêt République"}, "modality": {"modality": "remote"},
+                   "trainers": {"trainers": (convoked_session.trainers[0],)}}[change]
+        session_service.update_session(convoked_session, replace(data, **changed))
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+        assert convocations.is_outdated(convocations.last_sent_document(enrolment))
+        assert "formateur·rices" in convocations.outdated_notice()
+
+
+def test_a_sending_recorded_before_the_wider_fingerprint_is_judged_on_its_half_days_and_place(convoked_session,
+                                                                                                admin):
+    """Sendings recorded before the fingerprint covered access, modality and trainers hold a bare hash of the
+    half-days and the place: they are not outdated by the new fingerprint itself, only by a change they cover."""
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        sending = convocations.send(enrolment, actor=admin)
+        sending.fingerprint = convocations._first_fingerprint(convoked_session)
+        assert len(sending.fingerprint) == 64 and len(convocations.fingerprint(convoked_session)) == 64
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == set()
+        assert convocations.send_all(convoked_session, only_new=True).sent == []
+        data = replace(_dates(convoked_session, convoked_session.start_at, convoked_session.end_at),
+                       trainers=tuple(convoked_session.trainers), place="Maison des associations")
+        session_service.update_session(convoked_session, data)
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+
+
+def test_sending_to_all_reads_the_last_sendings_in_one_query_whatever_the_number_of_trainees(convoked_session,
+                                                                                              admin):
+    from sqlalchemy import event
+
+    def sending_reads(count):
+        session = factories.make_session(start=datetime(2030, 6, 4, 9, 30), end=datetime(2030, 6, 4, 18))
+        for _ in range(count):
+            factories.enrol(session)
+        statements = []
+
+        def record(_conn, _cursor, statement, *_args):
+            if statement.lstrip().upper().startswith("SELECT") and "convocation_sendings" in statement:
+                statements.append(statement)
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with frozen_at(datetime(2030, 2, 1, 10, 0)):
+                assert len(convocations.send_all(session, only_new=True, actor=admin).sent) == count
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.commit()
+        return len(statements)
+
+    assert sending_reads(2) == sending_reads(5) == 1
 
 
 def test_no_convocation_leaves_while_the_organisation_identity_is_incomplete(convoked_session, outbox):
@@ -189,7 +251,7 @@ def test_send_to_all_leaves_out_only_those_whose_convocation_just_went(convoked_
         convocations.send_one(first, actor=admin)
         db.session.commit()
     with frozen_at(datetime(2030, 2, 19, 10, 1)):
-        sent = convocations.send_all(convoked_session, actor=admin)
+        done = convocations.send_all(convoked_session, actor=admin)
         db.session.commit()
-    assert [s.enrolment_id for s in sent] == [second.id] and sent.skipped == [first]
+    assert [s.enrolment_id for s in done.sent] == [second.id] and done.skipped == [first]
     assert sorted(m.to[0] for m in outbox) == sorted([first.trainee.email, second.trainee.email])

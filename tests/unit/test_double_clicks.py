@@ -19,9 +19,9 @@ def test_sending_to_those_not_convoked_twice_in_a_row_sends_each_once(outbox):
     factories.make_organisation()
     session = factories.make_session()
     enrolments = [factories.make_enrolment(session) for _ in range(3)]
-    assert len(convocations.send_all(session, only_new=True)) == 3
+    assert len(convocations.send_all(session, only_new=True).sent) == 3
     db.session.commit()
-    assert convocations.send_all(session, only_new=True) == []
+    assert convocations.send_all(session, only_new=True).sent == []
     db.session.commit()
     assert sorted(m.to[0] for m in outbox) == sorted(e.trainee.email for e in enrolments)
 
@@ -36,7 +36,7 @@ def test_a_double_click_on_send_to_those_not_convoked_sends_each_convocation_onc
     session_id = session.id
 
     def click():
-        return len(convocations.send_all(db.session.get(TrainingSession, session_id), only_new=True))
+        return len(convocations.send_all(db.session.get(TrainingSession, session_id), only_new=True).sent)
 
     results, errors = factories.run_together(app, click, click)
     assert errors == [] and sorted(results) == [0, 3]

@@ -1,12 +1,14 @@
 """Convocations: the Word document (certificates/convocation.docx) and the e-mail that carries it,
 for one confirmed trainee or all of a session's confirmed trainees. Each sending is recorded
 (when, to which address, by whom, the document sent, a fingerprint of what it states); the e-mail
-leaves after the commit. A convocation whose session's half-days or place changed since is outdated:
-it no longer holds, and sending "to those who have not received it" sends it again."""
+leaves after the commit. A convocation whose session's half-days, place, access, modality or trainers
+changed since is outdated: it no longer holds, and sending "to those who have not received it" sends it
+again."""
 import hashlib
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
 
@@ -126,13 +128,39 @@ def filename(enrolment: Enrolment) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-").lower() + ".docx"
 
 
+FINGERPRINT_VERSION = "v2:"  # sendings before it hold a bare hash of the half-days and the place only
+
+
 def fingerprint(session: TrainingSession) -> str:
-    """A hash of what a convocation states that the session's later changes can make wrong: the
-    half-days (so the dates and the day-by-day timetable) and the place."""
-    stated = {"slots": sorted((s.date.isoformat(), s.start_time.isoformat(), s.end_time.isoformat())
-                              for s in session.slots),
-              "place": session.place or ""}
+    """A hash of what a convocation states that the session's later changes can make wrong: the half-days
+    (so the dates and the day-by-day timetable), the place, how to get there, the modality and the
+    trainers. It fits the 64 characters of ConvocationSending.fingerprint."""
+    stated = {"slots": _stated_slots(session), "place": session.place or "",
+              "access_info": session.access_info or "", "modality": str(session.modality or ""),
+              "trainers": sorted(trainer.name for trainer in session.trainers)}
+    digest = hashlib.sha256(json.dumps(stated).encode()).hexdigest()
+    return FINGERPRINT_VERSION + digest[:64 - len(FINGERPRINT_VERSION)]
+
+
+def _first_fingerprint(session: TrainingSession) -> str:
+    """The fingerprint sendings recorded before FINGERPRINT_VERSION: the half-days and the place."""
+    stated = {"slots": _stated_slots(session), "place": session.place or ""}
     return hashlib.sha256(json.dumps(stated).encode()).hexdigest()
+
+
+def _stated_slots(session: TrainingSession) -> list:
+    return sorted((s.date.isoformat(), s.start_time.isoformat(), s.end_time.isoformat()) for s in session.slots)
+
+
+def _no_longer_holds(stated: str, session: TrainingSession, current: str | None = None) -> bool:
+    """Whether a sending's fingerprint (`stated`) differs from what the session states now (`current`:
+    fingerprint(session), when the caller has it). Sendings recorded without a fingerprint are not known
+    to be outdated; older ones are compared on what they covered."""
+    if not stated:
+        return False
+    if not stated.startswith(FINGERPRINT_VERSION):
+        return stated != _first_fingerprint(session)
+    return stated != (current or fingerprint(session))
 
 
 def missing_identity() -> list[str]:
@@ -147,10 +175,13 @@ def may_be_convoked(enrolment: Enrolment) -> bool:
 
 
 def _refusal(enrolment: Enrolment) -> str | None:
-    session = enrolment.session
     if enrolment.status != EnrolmentStatus.CONFIRMED:
         return _("La convocation n'est envoyée qu'aux inscriptions confirmées (%(name)s : %(state)s).",
                  name=enrolment.trainee.full_name, state=label(enrolment.status))
+    return _session_refusal(enrolment.session)
+
+
+def _session_refusal(session: TrainingSession) -> str | None:
     if session.status == SessionStatus.CANCELLED:
         return _("Cette session est annulée : pas de convocation.")
     if session.end_at < local_now():
@@ -162,6 +193,10 @@ def _check_sendable(enrolment: Enrolment) -> None:
     refusal = _refusal(enrolment)
     if refusal:
         raise ServiceError(refusal)
+    _check_identity()
+
+
+def _check_identity() -> None:
     missing = missing_identity()
     if missing:
         raise ServiceError(_("Complétez d'abord les informations de l'organisme, imprimées sur la convocation : "
@@ -177,14 +212,14 @@ def send_one(enrolment: Enrolment, *, actor: User | None = None) -> ConvocationS
 
 def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> ConvocationSending:
     """Render the convocation, keep it, record the sending and queue the e-mail (sent after commit).
-    The same convocation (same half-days and place) to the same address within RESEND_GAP is refused."""
+    The same convocation (same fingerprint) to the same address within RESEND_GAP is refused."""
     _check_sendable(enrolment)
     stated = fingerprint(enrolment.session)
-    just_sent = _just_sent(enrolment, stated)
-    if just_sent is not None:
+    last = _last_sendings(enrolment_id=enrolment.id).get(enrolment.id)
+    if _just_sent(last, enrolment, stated):
         raise ServiceError(_("La convocation de %(name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
                              "nouveau, attendez quelques minutes.", name=enrolment.trainee.full_name,
-                             time=time_fr(to_local(just_sent))))
+                             time=time_fr(to_local(last.sent_at))))
     return _send(enrolment, stated, actor, actor_label)
 
 
@@ -212,34 +247,42 @@ def _send(enrolment: Enrolment, stated: str, actor: User | None, actor_label: st
     return sending
 
 
-def _just_sent(enrolment: Enrolment, stated: str):
-    """When the same convocation (`stated`: fingerprint) went to the trainee's address less than RESEND_GAP
-    ago (UTC), else None."""
-    last = db.session.execute(
-        db.select(ConvocationSending.sent_at, ConvocationSending.sent_to, ConvocationSending.fingerprint)
-        .where(ConvocationSending.enrolment_id == enrolment.id)
-        .order_by(ConvocationSending.sent_at.desc(), ConvocationSending.id.desc()).limit(1)).first()
-    if (last is not None and utcnow() - last.sent_at < RESEND_GAP and last.sent_to == enrolment.trainee.email
-            and last.fingerprint == stated):
-        return last.sent_at
-    return None
+def _last_sendings(*, session_id: int | None = None, enrolment_id: int | None = None) -> dict:
+    """The latest sending (sent_at, sent_to, fingerprint) of each confirmed enrolment of a session, or of one
+    enrolment, by enrolment id, in one query."""
+    query = (db.select(ConvocationSending.enrolment_id, ConvocationSending.sent_at, ConvocationSending.sent_to,
+                       ConvocationSending.fingerprint)
+             .order_by(ConvocationSending.sent_at, ConvocationSending.id))
+    if enrolment_id is not None:
+        query = query.where(ConvocationSending.enrolment_id == enrolment_id)
+    if session_id is not None:
+        query = query.join(ConvocationSending.enrolment).where(Enrolment.session_id == session_id,
+                                                               Enrolment.status == EnrolmentStatus.CONFIRMED)
+    return {row.enrolment_id: row for row in db.session.execute(query)}  # the latest of each one wins
 
 
-class Sendings(list):
-    """The convocations send_all() sent; `skipped`: the trainees it left out because theirs had just gone."""
+def _just_sent(last, enrolment: Enrolment, stated: str) -> bool:
+    """Whether `last` (the enrolment's latest sending, or None) is the same convocation (`stated`: fingerprint)
+    to the trainee's address less than RESEND_GAP ago."""
+    return (last is not None and utcnow() - last.sent_at < RESEND_GAP and last.sent_to == enrolment.trainee.email
+            and last.fingerprint == stated)
 
-    def __init__(self, sent, skipped):
-        super().__init__(sent)
-        self.skipped = skipped
+
+@dataclass
+class SendAllResult:
+    """What send_all() did: the convocations it sent, and the trainees it left out because theirs had just
+    gone (`skipped`, enrolments)."""
+    sent: list[ConvocationSending]
+    skipped: list[Enrolment]
 
 
-def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> Sendings:
+def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | None = None) -> SendAllResult:
     """Send the convocation to every confirmed trainee of the session (with only_new, only to those not
     convoked yet or whose convocation is outdated).
 
     Who is confirmed and who was convoked are read under the session row lock: a double click
     waits for the first request, then finds its sendings and sends nothing twice. A trainee whose same
-    convocation went less than RESEND_GAP ago is left out (Sendings.skipped); if all were, it is refused.
+    convocation went less than RESEND_GAP ago is left out (`skipped`); if all were, it is refused.
     """
     session = lock_session(session.id)
     if session.status == SessionStatus.CANCELLED:
@@ -247,19 +290,22 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
     confirmed = confirmed_enrolments(session)
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
-    already = sent_enrolment_ids(session) - outdated_enrolment_ids(session) if only_new else set()
     stated = fingerprint(session)
-    wanted = [enrolment for enrolment in confirmed if enrolment.id not in already]
-    skipped = [enrolment for enrolment in wanted if _just_sent(enrolment, stated) is not None]
-    if wanted and len(skipped) == len(wanted):  # "send to all" clicked twice
+    last = _last_sendings(session_id=session.id)
+    if only_new:
+        confirmed = [enrolment for enrolment in confirmed if enrolment.id not in last
+                     or _no_longer_holds(last[enrolment.id].fingerprint, session, stated)]
+    skipped = [enrolment for enrolment in confirmed if _just_sent(last.get(enrolment.id), enrolment, stated)]
+    if confirmed and len(skipped) == len(confirmed):  # "send to all" clicked twice
         raise ServiceError(_("Ces convocations viennent d'être envoyées : pour les envoyer de nouveau, attendez "
                              "quelques minutes."))
-    sent = []
-    for enrolment in wanted:
-        if enrolment not in skipped:
-            _check_sendable(enrolment)
-            sent.append(_send(enrolment, stated, actor, ""))
-    return Sendings(sent, skipped)
+    wanted = [enrolment for enrolment in confirmed if enrolment not in skipped]
+    if wanted:
+        refusal = _session_refusal(session)
+        if refusal:
+            raise ServiceError(refusal)
+        _check_identity()
+    return SendAllResult([_send(enrolment, stated, actor, "") for enrolment in wanted], skipped)
 
 
 def confirmed_enrolments(session: TrainingSession) -> list[Enrolment]:
@@ -276,25 +322,22 @@ def sent_enrolment_ids(session: TrainingSession) -> set[int]:
 
 
 def outdated_enrolment_ids(session: TrainingSession) -> set[int]:
-    """The confirmed enrolments whose last convocation states other half-days or another place than the
-    session now has (sendings recorded without a fingerprint are not known to be outdated)."""
-    rows = db.session.execute(
-        db.select(ConvocationSending.enrolment_id, ConvocationSending.fingerprint).join(ConvocationSending.enrolment)
-        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
-        .order_by(ConvocationSending.sent_at, ConvocationSending.id))
-    last = {enrolment_id: stated for enrolment_id, stated in rows}  # the latest sending of each one wins
+    """The confirmed enrolments whose last convocation states other half-days, place, access, modality or
+    trainers than the session now has (sendings recorded without a fingerprint are not known to be outdated)."""
     current = fingerprint(session)
-    return {enrolment_id for enrolment_id, stated in last.items() if stated and stated != current}
+    return {enrolment_id for enrolment_id, last in _last_sendings(session_id=session.id).items()
+            if _no_longer_holds(last.fingerprint, session, current)}
 
 
 def is_outdated(sending: ConvocationSending) -> bool:
-    return bool(sending.fingerprint) and sending.fingerprint != fingerprint(sending.enrolment.session)
+    return _no_longer_holds(sending.fingerprint, sending.enrolment.session)
 
 
 def outdated_notice() -> str:
     """What the trainee reads instead of an outdated convocation."""
-    return _("Les dates, les horaires ou le lieu de la formation ont changé depuis l'envoi de votre convocation : "
-             "elle n'est plus valable. Une nouvelle convocation vous sera envoyée par e-mail.")
+    return _("Les dates, les horaires, le lieu, l'accès, les modalités ou les formateur·rices de la formation ont "
+             "changé depuis l'envoi de votre convocation : elle n'est plus valable. Une nouvelle convocation vous "
+             "sera envoyée par e-mail.")
 
 
 def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None) -> list[ConvocationSending]:

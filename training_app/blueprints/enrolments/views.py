@@ -346,17 +346,17 @@ def convocations_send_all(session_id: int):
     form = SendAllForm()
     if form.validate_on_submit():
         try:
-            sent = convocations.send_all(session, only_new=form.only_new.data != "0", actor=current_user)
+            done = convocations.send_all(session, only_new=form.only_new.data != "0", actor=current_user)
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "danger")
         else:
             db.session.commit()
-            if sent:
-                flash(_("%(n)d convocation(s) envoyée(s).", n=len(sent)), "success")
-                if sent.skipped:
+            if done.sent:
+                flash(_("%(n)d convocation(s) envoyée(s).", n=len(done.sent)), "success")
+                if done.skipped:
                     flash(_("Pas renvoyée(s), car envoyée(s) il y a moins de deux minutes : %(names)s.",
-                            names=", ".join(e.trainee.full_name for e in sent.skipped)), "info")
+                            names=", ".join(e.trainee.full_name for e in done.skipped)), "info")
             else:
                 flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation à jour."), "info")
     return redirect(url_for("enrolments.session_convocations", session_id=session_id))

@@ -239,7 +239,7 @@ def slot_delete(session_id: int, slot_id: int):
 
 
 def _flash_outdated_convocations(session: TrainingSession) -> None:
-    """After a change of the half-days or the place: the convocations that now state wrong ones."""
+    """After a change of the session or its half-days: the convocations that now state wrong ones."""
     outdated = convocations.outdated_enrolment_ids(session)
     if outdated:
         flash(_("%(n)d convocation(s) déjà envoyée(s) ne sont plus à jour : envoyez à nouveau les convocations "
