@@ -211,3 +211,28 @@ def test_opening_a_planned_session_gives_its_pre_registrations_their_seats(admin
     assert [(m.to[0], m.subject) for m in outbox] == [
         ("personne1@example.org", "Votre inscription est confirmée"),
         ("personne2@example.org", "Vous êtes sur la liste d'attente")]
+
+
+def test_the_state_shown_follows_the_calendar_unless_the_session_is_cancelled(admin_client):
+    """The office does not have to move each session to "En cours" then "Terminée": the list and the page show
+    it from the dates. A cancelled session stays cancelled, an upcoming one keeps its stored state."""
+    from training_app.clock import frozen_at
+    from training_app.services import sessions as session_service
+    upcoming = factories.make_session(start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30))
+    running = factories.make_session(start=datetime(2030, 2, 4, 9, 30), end=datetime(2030, 2, 8, 12, 30))
+    past = factories.make_session(start=datetime(2030, 1, 7, 9, 30), end=datetime(2030, 1, 8, 18, 0))
+    cancelled = factories.make_session(start=datetime(2030, 1, 14, 9, 30), end=datetime(2030, 1, 15, 18, 0),
+                                       status="cancelled")
+    with frozen_at(datetime(2030, 2, 5, 10, 0)):
+        assert [session_service.shown_status(s) for s in (upcoming, running, past, cancelled)] == [
+            "open", "running", "completed", "cancelled"]
+        listed = admin_client.get("/sessions").get_data(as_text=True)
+        shown = {s.id: admin_client.get(f"/sessions/{s.id}").get_data(as_text=True)
+                 for s in (upcoming, running, past, cancelled)}
+    badges = [state for state in ("Inscriptions ouvertes", "En cours", "Terminée", "Annulée")
+              for _ in range(listed.count(f'text-bg-light">{state}<'))]
+    assert sorted(badges) == sorted(["Inscriptions ouvertes", "En cours", "Terminée", "Annulée"])
+    for session, state in ((upcoming, "Inscriptions ouvertes"), (running, "En cours"), (past, "Terminée"),
+                           (cancelled, "Annulée")):
+        assert f'text-bg-light">{state}<' in shown[session.id]
+    assert db.session.get(TrainingSession, running.id).status == "open"  # shown, not stored

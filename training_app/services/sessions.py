@@ -181,6 +181,18 @@ def over_condition():
     return or_(TrainingSession.status == SessionStatus.COMPLETED, TrainingSession.end_at <= local_now())
 
 
+def shown_status(session: TrainingSession) -> str:
+    """The state the pages show: the stored one, except that the calendar moves it on, so the office does not
+    have to: a session neither cancelled nor over is running from its start, and one over is completed."""
+    if session.status == SessionStatus.CANCELLED:
+        return session.status
+    if is_over(session):
+        return SessionStatus.COMPLETED
+    if phase(session) == "running":
+        return SessionStatus.RUNNING
+    return session.status
+
+
 # --- cancelling a whole session ---------------------------------------------------------------------
 
 def cancellation_refusal(session: TrainingSession) -> str | None:

@@ -59,6 +59,12 @@ def _load(session_id: int) -> TrainingSession:
     return session
 
 
+@bp.app_template_filter("session_state")
+def session_state(session: TrainingSession) -> str:
+    """{{ session|session_state }}: the state to show, moved on by the calendar (session_service.shown_status)."""
+    return formatting.label(session_service.shown_status(session))
+
+
 @bp.route("/sessions")
 @access(STAFF)
 @kept_page
