@@ -35,7 +35,7 @@ from training_app.models import (Enrolment, EnrolmentStatus, Programme, Programm
 from training_app.models.sessions import CourseObjective
 from training_app.models.surveys import _random_id
 from training_app.services import ServiceError, audit, mail, trainee_links
-from training_app.services.enrolments import lock_session
+from training_app.services.enrolments import lock_session, lock_trainee
 
 # Trainees who are asked to answer: those who attend or attended (not waiting, not cancelled).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
@@ -838,6 +838,9 @@ def submit(survey: Survey, trainee: Trainee, raw: dict, shown: str | None = None
         raise QuestionnaireChanged()
     if shown is not None and shown != shown_version(survey.questionnaire_id):
         raise QuestionnaireChanged()
+    # an erasure running meanwhile either went first (refused here) or waits for this answer, then removes it
+    lock_trainee(trainee, _("Les données de cette personne viennent d'être effacées : les réponses n'ont pas été "
+                            "enregistrées."))
     check_can_answer(survey, trainee)
     questionnaire = survey.questionnaire
     values = validate_answers(list(questionnaire.questions), raw)
