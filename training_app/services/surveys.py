@@ -581,7 +581,11 @@ def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: dat
     the objectives a session keeps may be an archived one).
     """
     lock_session(session.id)  # a second click waits, then finds the questionnaire given
-    if questionnaire.archived and not archived_ok:
+    # The version's row is read again under a key-share lock (the one the new survey's foreign key takes anyway):
+    # a new version being made of it (new_version locks it for update) is waited for, then seen archived.
+    archived = db.session.scalar(db.select(Questionnaire.archived).where(Questionnaire.id == questionnaire.id)
+                                 .with_for_update(read=True, key_share=True))
+    if archived and not archived_ok:
         raise ServiceError(_("Cette version du questionnaire est archivée."), "questionnaire_id")
     if not questionnaire.questions:
         raise ServiceError(_("Ce questionnaire n'a aucune question."), "questionnaire_id")
