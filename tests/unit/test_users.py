@@ -144,14 +144,52 @@ def test_a_password_link_works_until_the_password_changes():
     token = users.make_reset_link_token(trainer)
     assert users.user_from_reset_link(token) == trainer
     with pytest.raises(ServiceError, match="10 caractères"):
-        users.set_password_from_link(trainer, "court")
-    users.set_password_from_link(trainer, NEW)
+        users.set_password_from_link(token, "court")
+    assert users.set_password_from_link(token, NEW) == trainer
     db.session.commit()
     with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
         users.user_from_reset_link(token)
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable") as used:
+        users.set_password_from_link(token, "encore-un-autre-mot")  # once only
+    assert used.value.field is None
+    db.session.rollback()
+    assert _reloaded(trainer).check_password(NEW)
     assert users.user_from_reset_link(users.make_reset_link_token(other)) == other
     with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
         users.user_from_reset_link("pas-un-lien")
+
+
+@pytest.mark.parametrize("change", ["owner", "administrator", "command line"])
+def test_a_password_link_made_before_a_password_change_is_dead(change):
+    trainer, admin = factories.make_user("trainer"), factories.make_user("admin")
+    token = users.make_reset_link_token(trainer)
+    if change == "owner":
+        users.change_password(trainer, factories.PASSWORD, NEW)
+    elif change == "administrator":
+        users.reset_password(trainer, NEW, actor=admin)
+    else:
+        users.reset_password(trainer, NEW, actor_label="ligne de commande")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.set_password_from_link(token, "encore-un-autre-mot")
+    db.session.rollback()
+    assert _reloaded(trainer).check_password(NEW)
+
+
+def test_a_password_link_made_before_a_deactivation_or_a_reactivation_is_dead():
+    admin = factories.make_user("admin")
+    trainer, other = factories.make_user("trainer"), factories.make_user("trainer")
+    before_deactivation, others = users.make_reset_link_token(trainer), users.make_reset_link_token(other)
+    users.set_active(trainer, False, actor=admin)
+    db.session.commit()
+    while_inactive = users.make_reset_link_token(trainer)  # refused while inactive; not brought back after
+    users.set_active(trainer, True, actor=admin)
+    db.session.commit()
+    for token in (before_deactivation, while_inactive):
+        with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+            users.user_from_reset_link(token)
+    assert users.user_from_reset_link(users.make_reset_link_token(trainer)) == trainer
+    assert users.user_from_reset_link(others) == other  # nobody else's links
 
 
 def test_a_password_link_sent_to_a_former_address_is_dead():

@@ -9,8 +9,9 @@ signs out every browser signed in with the former one; so does a deactivation, f
 brings none of them back).
 
 A member of staff who forgot their password may ask for a link by e-mail (`send_reset_link`): signed, valid
-RESET_LINK_MAX_AGE_MINUTES, and only until the password or the address changes (it carries a fingerprint of
-both), so it works once.
+RESET_LINK_MAX_AGE_MINUTES, and only until the password, the address or the account's activation changes (it
+carries a fingerprint of them): it works once (checked under the account's row lock, so that two requests
+with the same link cannot both use it), and a deactivation, even followed by a reactivation, ends it.
 """
 import functools
 import hashlib
@@ -20,11 +21,12 @@ import secrets
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func
 from sqlalchemy.orm import undefer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from training_app.extensions import db
-from training_app.models import Role, User
+from training_app.models import AuditEntry, Role, User
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
 from training_app.services.registrations import normalise_email
 
@@ -134,35 +136,52 @@ def send_reset_link(email: str) -> None:
 
 
 def make_reset_link_token(user: User) -> str:
-    return _reset_serializer().dumps({"u": user.id, "p": _password_fingerprint(user)})
+    return _reset_serializer().dumps({"u": user.id, "p": _link_fingerprint(user)})
 
 
-def user_from_reset_link(token: str) -> User:
-    """The active account a password link names, if it is still valid (not expired, password unchanged)."""
+def user_from_reset_link(token: str, *, lock: bool = False) -> User:
+    """The active account a password link names, if the link is still valid (not expired; password, address and
+    activation unchanged since it was made). `lock`: the account's row is locked and read afresh first (PostgreSQL),
+    so that of two requests using the same link, the second sees the password the first set."""
     try:
         data = _reset_serializer().loads(token, max_age=RESET_LINK_MAX_AGE_MINUTES * 60)
     except BadSignature:  # SignatureExpired included
         data = None
     user_id = data.get("u") if isinstance(data, dict) else None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active or not hmac.compare_digest(str(data.get("p")), _password_fingerprint(user)):
+    user = None
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        query = db.select(User).where(User.id == user_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        user = db.session.scalar(query)
+    if user is None or not user.active or not hmac.compare_digest(str(data.get("p")), _link_fingerprint(user)):
         raise ServiceError(_("Ce lien n'est plus valable (il sert une fois, pendant une heure) : "
                              "demandez-en un nouveau."))
     return user
 
 
-def set_password_from_link(user: User, new: str) -> None:
-    """The owner, from an e-mailed link, chooses a new password (their own: no longer temporary)."""
+def set_password_from_link(token: str, new: str) -> User:
+    """The owner, from an e-mailed link, chooses a new password (their own: no longer temporary). The link is then
+    dead (the password changed); a link dead meanwhile is refused (a ServiceError without a field)."""
     check_password_strength(new)
+    user = user_from_reset_link(token, lock=True)
     user.set_password(new)
     user.must_change_password = False
     audit.record(user, "password_reset_by_link", actor=user)
+    return user
 
 
-def _password_fingerprint(user: User) -> str:
+def _link_fingerprint(user: User) -> str:
     """Names the current password and address (a link works until either changes; a link sent to a former
-    address is dead), unlike the sign-in id, which it does not give away."""
-    return hashlib.sha256(f"password link:{user.email}:{user.password_hash}".encode()).hexdigest()[:16]
+    address is dead) and the account's last deactivation or reactivation (a link made before either is dead),
+    unlike the sign-in id, which it does not give away."""
+    activation = db.session.scalar(db.select(func.max(AuditEntry.id)).where(
+        AuditEntry.entity_type == User.__tablename__, AuditEntry.entity_id == user.id,
+        AuditEntry.action.in_(("activated", "deactivated"))))
+    named = f"password link:{user.email}:{user.password_hash}"
+    if activation is not None:  # never (de)activated: the links made before this rule still work
+        named += f":activation {activation}"
+    return hashlib.sha256(named.encode()).hexdigest()[:16]
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:

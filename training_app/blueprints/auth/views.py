@@ -8,7 +8,7 @@ from training_app.access import PUBLIC, STAFF, access
 from training_app.blueprints.auth import bp
 from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordForm
 from training_app.extensions import db, limiter, typed_email_key
-from training_app.forms import attach_service_error, committed
+from training_app.forms import attach_service_error
 from training_app.services import ServiceError, users
 
 
@@ -99,10 +99,23 @@ def reset_with_link(link: str):
     try:
         user = users.user_from_reset_link(link)
     except ServiceError as error:
-        return render_template("auth/reset_link_invalid.html", message=error.message), 403
+        return _dead_link(error)
     form = NewPasswordForm()
-    if form.validate_on_submit() and committed(form, lambda: users.set_password_from_link(user, form.password.data)):
-        logout_user()  # whoever was signed in on this browser signs in again, with the new password
-        flash(_("Votre mot de passe a été changé : connectez-vous avec le nouveau."), "success")
-        return redirect(url_for("auth.login"))
+    if form.validate_on_submit():
+        try:
+            users.set_password_from_link(link, form.password.data)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.field is None:  # used (or made dead) by another request since this one read it
+                return _dead_link(error)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()  # whoever was signed in on this browser signs in again, with the new password
+            flash(_("Votre mot de passe a été changé : connectez-vous avec le nouveau."), "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/password.html", form=form, account=user)
+
+
+def _dead_link(error: ServiceError):
+    return render_template("auth/reset_link_invalid.html", message=error.message), 403
