@@ -132,6 +132,7 @@ class AgreementData:
 
 
 def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAgreement:
+    session = lock_session(session.id)  # a double click waits for the first request, then finds the trainees covered
     agreement = FundingAgreement(session=session, status=AgreementStatus.REQUESTED)
     _apply_agreement(agreement, data)
     audit.record(agreement, "requested", to_state=AgreementStatus.REQUESTED,
@@ -140,6 +141,7 @@ def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAg
 
 
 def update_agreement(agreement: FundingAgreement, data: AgreementData) -> FundingAgreement:
+    lock_session(agreement.session_id)
     if data.funder.id != agreement.funder_id and _claimed(agreement):
         raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : "
                              "son financeur ne peut plus changer."), "funder_id")
@@ -195,14 +197,7 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         if data.employer is not None and enrolment.trainee.employer_id != data.employer.id:
             raise ServiceError(_("%(name)s n'est pas salarié·e de %(employer)s.", name=enrolment.trainee.full_name,
                                  employer=data.employer.name), "enrolments")
-        other = db.session.scalar(
-            select(FundingAgreement).join(AgreementTrainee)
-            .where(AgreementTrainee.enrolment_id == enrolment.id, FundingAgreement.id != (agreement.id or 0),
-                   FundingAgreement.status != AgreementStatus.REFUSED))
-        if other is not None:
-            raise ServiceError(_("%(name)s est déjà couvert·e par un autre accord (dossier %(number)s).",
-                                 name=enrolment.trainee.full_name, number=other.file_number or _("sans numéro")),
-                               "enrolments")
+    _check_coverage(agreement, data.enrolments)
     file_number = (data.file_number or "").strip()
     if file_number:
         duplicate = db.session.scalar(select(FundingAgreement.id).where(
@@ -211,6 +206,22 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         if duplicate is not None:
             raise ServiceError(_("Le numéro de dossier %(number)s existe déjà chez %(funder)s.",
                                  number=file_number, funder=data.funder.name), "file_number")
+
+
+def _check_coverage(agreement: FundingAgreement, enrolments: list[Enrolment]) -> None:
+    """A trainee is covered by one agreement at most (a refused one aside): the same hours are never billed
+    twice. Checked on every change and on every grant (a refused request granted on appeal after another
+    covered the same trainees). The caller holds the session's row lock (lock_session): two requests made
+    at once see each other."""
+    for enrolment in enrolments:
+        other = db.session.scalar(
+            select(FundingAgreement).join(AgreementTrainee)
+            .where(AgreementTrainee.enrolment_id == enrolment.id, FundingAgreement.id != (agreement.id or 0),
+                   FundingAgreement.status != AgreementStatus.REFUSED))
+        if other is not None:
+            raise ServiceError(_("%(name)s est déjà couvert·e par un autre accord (dossier %(number)s).",
+                                 name=enrolment.trainee.full_name, number=other.file_number or _("sans numéro")),
+                               "enrolments")
 
 
 def _flush_unique(file_number: str, funder: Funder) -> None:
@@ -227,6 +238,7 @@ def _flush_unique(file_number: str, funder: Funder) -> None:
 def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: date, file_number: str | None = None,
           hourly_rate_cents: int | None = None) -> None:
     """The funder agreed: the granted amount (and its rate, when it gives one)."""
+    lock_session(agreement.session_id)
     if agreement.status == AgreementStatus.GRANTED and _claimed(agreement):
         raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : il ne change plus."))
     if amount_cents is None:
@@ -238,6 +250,9 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
         data = _data_of(agreement)
         data.file_number = file_number
         _apply_agreement(agreement, data)
+    else:
+        with db.session.no_autoflush:
+            _check_coverage(agreement, agreement.enrolments)
     before = agreement.status
     agreement.status = AgreementStatus.GRANTED
     agreement.amount_cents = amount_cents
@@ -525,6 +540,7 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                       names=names), *link))
         if not agreement.file_number:
             problems.append(Problem(_("Numéro de dossier manquant pour l'accord de %(names)s.", names=names), *link))
+    problems.extend(_twice_covered(claim, agreements))
     for enrolment in billable_enrolments(session):
         employer = enrolment.trainee.employer
         funded_here = enrolment.id in covering or (employer is not None and employer.funder_id == claim.funder_id)
@@ -553,6 +569,29 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                   slots=", ".join(f"{s.date:%d/%m} {s.start_time:%H:%M}" for s in open_slots)),
                                 endpoint, values, anchor))
     problems.extend(_certificate_problems(claim, session, agreements))
+    return problems
+
+
+def _twice_covered(claim: FundingClaim, agreements: list[FundingAgreement]) -> list[Problem]:
+    """Trainees covered by two granted agreements (one of them the claim's funder's): their hours would be
+    billed twice. grant() refuses it; data recorded before that rule may still hold it."""
+    granted: dict[int, list[FundingAgreement]] = {}
+    enrolments = {}
+    for agreement in agreements:
+        if agreement.status == AgreementStatus.GRANTED:
+            for item in agreement.trainees:
+                granted.setdefault(item.enrolment_id, []).append(agreement)
+                enrolments[item.enrolment_id] = item.enrolment
+    problems = []
+    for enrolment_id, covering in granted.items():
+        if len(covering) > 1 and any(a.funder_id == claim.funder_id for a in covering):
+            enrolment = enrolments[enrolment_id]
+            problems.append(Problem(
+                _("%(name)s est couvert·e par %(n)d accords accordés (dossiers %(numbers)s) : ses heures seraient "
+                  "facturées deux fois. Enregistrez le refus de l'un d'eux, ou retirez-le·la de l'un d'eux.",
+                  name=enrolment.trainee.full_name, n=len(covering),
+                  numbers=", ".join(a.file_number or _("sans numéro") for a in covering)),
+                "funding.agreement_edit", {"agreement_id": covering[-1].id}))
     return problems
 
 

@@ -1,0 +1,75 @@
+"""Who a claim bills, on real attendance and certificates: a trainee's hours are billed once (a refused request
+granted on appeal after another covered the same trainees is refused; two granted agreements stop the claim),
+and a claim asks for an agreement only for trainees who said an OPCO pays and whom no other funder covers."""
+from datetime import date, datetime
+
+import pytest
+
+from tests import factories
+from tests.web.test_funding import text
+from tests.web.test_funding_bundle import issue_certificates, make_course
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import AgreementStatus, FundingAgreement
+from training_app.services import ServiceError, funding
+
+
+def _agreement() -> FundingAgreement:
+    return db.session.scalar(db.select(FundingAgreement))
+
+
+def _claim(course):
+    with frozen_at(datetime(2019, 1, 8, 10)):
+        claim = funding.create_claim(course["funder"], session=course["session"])
+    db.session.commit()
+    return claim
+
+
+def _refused_then_covered_again(course) -> tuple[FundingAgreement, FundingAgreement]:
+    """The course's agreement refused, a second request for the same trainees granted."""
+    first = _agreement()
+    first.status = AgreementStatus.REQUESTED
+    db.session.commit()
+    funding.refuse(first, "dossier incomplet", date(2018, 11, 25))
+    db.session.commit()
+    data = funding._data_of(first)
+    data.file_number = "UNI-2018-0099"
+    second = funding.create_agreement(course["session"], data)
+    funding.grant(second, 94500, date(2018, 11, 28))
+    db.session.commit()
+    return first, second
+
+
+def test_a_refused_request_granted_on_appeal_after_another_covered_its_trainees_is_refused(admin_client):
+    course = make_course()
+    first, _second = _refused_then_covered_again(course)
+    with pytest.raises(ServiceError, match="Awa Diallo est déjà couvert·e par un autre accord "
+                                           r"\(dossier UNI-2018-0099\)"):
+        funding.grant(first, 94500, date(2018, 11, 30))
+    db.session.rollback()
+
+    # Through the page, with the file number unchanged: refused with the reason, nothing recorded.
+    response = admin_client.post(f"/financement/accords/{first.id}/accorder", data={
+        "accord-decided_on": "2018-11-30", "accord-file_number": first.file_number, "accord-amount": "945",
+        "accord-hourly_rate": "15"})
+    assert response.status_code == 422
+    assert "déjà couvert·e par un autre accord (dossier UNI-2018-0099)" in text(response)
+    db.session.expire_all()
+    assert db.session.get(FundingAgreement, first.id).status == AgreementStatus.REFUSED
+    issue_certificates(course)
+    claim = _claim(course)
+    assert len(claim.snapshot["lines"]) == 3 and funding.preflight(claim) == []
+
+
+def test_a_trainee_covered_by_two_granted_agreements_stops_the_claim():
+    """Recorded before grant() checked it (or by hand): the pre-send check names the trainee and the files."""
+    course = make_course()
+    awa = course["enrolments"][0]
+    factories.make_agreement(course["session"], [awa], funder=course["funder"], file_number="UNI-BIS")
+    issue_certificates(course)
+    claim = _claim(course)
+    assert [p.message for p in funding.preflight(claim)] == [
+        "Awa Diallo est couvert·e par 2 accords accordés (dossiers UNI-2018-0042, UNI-BIS) : ses heures seraient "
+        "facturées deux fois. Enregistrez le refus de l'un d'eux, ou retirez-le·la de l'un d'eux."]
+    with frozen_at(datetime(2019, 1, 8, 10)), pytest.raises(ServiceError, match="ne peut pas partir"):
+        funding.send(claim, date(2019, 1, 8))
