@@ -73,3 +73,36 @@ def test_a_trainee_covered_by_two_granted_agreements_stops_the_claim():
         "facturées deux fois. Enregistrez le refus de l'un d'eux, ou retirez-le·la de l'un d'eux."]
     with frozen_at(datetime(2019, 1, 8, 10)), pytest.raises(ServiceError, match="ne peut pas partir"):
         funding.send(claim, date(2019, 1, 8))
+
+
+def _sophie_not_covered(course, funding_mode):
+    agreement = _agreement()
+    sophie = course["enrolments"][2]
+    agreement.trainees = [item for item in agreement.trainees if item.enrolment_id != sophie.id]
+    for enrolment in course["enrolments"]:
+        enrolment.funding_mode = "opco"
+    sophie.funding_mode = funding_mode
+    db.session.commit()
+    issue_certificates(course)
+    return sophie
+
+
+def test_a_trainee_whose_employer_pays_on_its_own_funds_does_not_stop_the_claim():
+    course = make_course()
+    _sophie_not_covered(course, "employer")
+    claim = _claim(course)
+    assert funding.preflight(claim) == []
+    with frozen_at(datetime(2019, 1, 8, 10)):
+        funding.send(claim, date(2019, 1, 8))
+    assert [line["trainee_name"] for line in claim.snapshot["lines"]] == ["Mme Awa DIALLO", "Mme Julien LE BIHAN"]
+
+
+def test_a_trainee_covered_by_another_funder_does_not_stop_the_claim():
+    course = make_course()
+    sophie = _sophie_not_covered(course, "opco")
+    claim = _claim(course)
+    assert [p.message for p in funding.preflight(claim)] == [
+        "Sophie Renaud (CCAS de Rennes) n'a pas d'accord de financement de Uniformation."]
+    factories.make_agreement(course["session"], [sophie], funder=factories.make_funder("AFDAS"), status="requested",
+                             file_number="AF-1")
+    assert funding.preflight(claim) == []

@@ -541,16 +541,19 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
         if not agreement.file_number:
             problems.append(Problem(_("Numéro de dossier manquant pour l'accord de %(names)s.", names=names), *link))
     problems.extend(_twice_covered(claim, agreements))
+    covered_elsewhere = {item.enrolment_id for agreement in agreements
+                         if agreement.status != AgreementStatus.REFUSED and agreement.funder_id != claim.funder_id
+                         for item in agreement.trainees}
     for enrolment in billable_enrolments(session):
         employer = enrolment.trainee.employer
-        funded_here = enrolment.id in covering or (employer is not None and employer.funder_id == claim.funder_id)
-        if not funded_here:
-            continue
-        if enrolment.id not in covering:
+        if enrolment.id in covering:
+            employer = employer or covering[enrolment.id].employer
+        elif _needs_agreement(claim, enrolment, covered_elsewhere):
             problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
                                       name=enrolment.trainee.full_name, employer=employer.name,
                                       funder=claim.funder.name), "funding.agreement_create", session_values))
-        employer = employer or covering[enrolment.id].employer
+        else:
+            continue
         if employer is None:
             problems.append(Problem(_("%(name)s n'a pas de structure employeuse.", name=enrolment.trainee.full_name),
                                     "funding.session_funding", session_values))
@@ -570,6 +573,15 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                 endpoint, values, anchor))
     problems.extend(_certificate_problems(claim, session, agreements))
     return problems
+
+
+def _needs_agreement(claim: FundingClaim, enrolment: Enrolment, covered_elsewhere: set[int]) -> bool:
+    """A trainee not covered by the claim's funder whom it should cover: one who said an OPCO pays
+    (funding_mode), whose employer belongs to this funder, and whom no other funder's request covers. One
+    whose employer pays on its own funds, or whom another OPCO covers, is none of this claim's business."""
+    employer = enrolment.trainee.employer
+    return (enrolment.funding_mode == "opco" and employer is not None and employer.funder_id == claim.funder_id
+            and enrolment.id not in covered_elsewhere)
 
 
 def _twice_covered(claim: FundingClaim, agreements: list[FundingAgreement]) -> list[Problem]:
