@@ -6,6 +6,7 @@ the attendance figures of services/funding_sources.py.
 """
 import hashlib
 import io
+import json
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -475,6 +476,27 @@ def refresh(claim: FundingClaim) -> None:
     """Recalculate a draft claim's figures from the agreements and the attendance sheets."""
     if claim.status != ClaimStatus.DRAFT:
         raise ServiceError(_("Cette demande a été envoyée : ses montants ne changent plus."))
+    _store_figures(claim, _figures(claim))
+
+
+def bring_up_to_date(claim: FundingClaim) -> bool:
+    """A draft shows, and its files state, today's figures: recalculated from the agreements and the sheets,
+    stored when they changed (a sheet corrected since, an agreement edited). True when they changed; the
+    caller commits. A sent claim's figures never change."""
+    if claim.status != ClaimStatus.DRAFT:
+        return False
+    snapshot = _figures(claim)
+    if snapshot == claim.snapshot:
+        return False
+    _lock(claim)  # not over a sending under way: its figures are the ones sent
+    if claim.status != ClaimStatus.DRAFT:
+        return False
+    _store_figures(claim, snapshot)
+    return True
+
+
+def _figures(claim: FundingClaim) -> dict:
+    """The claim's snapshot as calculated now (plain JSON data, as stored)."""
     result = claim_calculation.calculate(claim_terms(claim), claim.funder.accepts_annex_costs)
     sessions = {s.id: s for s in claim.sessions}
     for line in result["lines"]:
@@ -482,7 +504,7 @@ def refresh(claim: FundingClaim) -> None:
         line["session_title"] = session.title
         line["session_dates"] = f"{session.start_at:%d/%m/%Y} – {session.end_at:%d/%m/%Y}"
     funder = claim.funder
-    claim.snapshot = {
+    snapshot = {
         "number": claim.number,
         "organisation": organisation_service.identity(),
         "funder": {"name": funder.name, "address": funder.address, "contact_name": funder.contact_name,
@@ -494,7 +516,12 @@ def refresh(claim: FundingClaim) -> None:
         "lines": result["lines"],
         "totals": result["totals"],
     }
-    claim.total_cents = result["totals"]["total_cents"]
+    return json.loads(json.dumps(snapshot))  # as read back from the database: compared with the stored one
+
+
+def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
+    claim.snapshot = snapshot
+    claim.total_cents = snapshot["totals"]["total_cents"]
     claim.calculated_at = utcnow()
 
 
@@ -804,11 +831,23 @@ def is_overdue(claim: FundingClaim, today: date | None = None) -> bool:
 # --- the claim's files ----------------------------------------------------------------------------------
 
 def workbook_bytes(claim: FundingClaim) -> bytes:
+    """The claim's workbook; a draft's with today's figures (bring_up_to_date: the caller commits)."""
+    bring_up_to_date(claim)
+    return _workbook(claim)
+
+
+def invoice_bytes(claim: FundingClaim) -> bytes:
+    """The claim's invoice; a draft's with today's figures (bring_up_to_date: the caller commits)."""
+    bring_up_to_date(claim)
+    return _invoice(claim)
+
+
+def _workbook(claim: FundingClaim) -> bytes:
     from training_app.documents import funding_claim
     return funding_claim.workbook(claim.snapshot)
 
 
-def invoice_bytes(claim: FundingClaim) -> bytes:
+def _invoice(claim: FundingClaim) -> bytes:
     from training_app.documents import funding_claim
     return funding_claim.invoice(claim.snapshot, claim.sent_on or local_now().date())
 
@@ -818,11 +857,13 @@ def file_stem(claim: FundingClaim) -> str:
 
 
 def bundle_bytes(claim: FundingClaim) -> bytes:
-    """The dossier (.zip) of the claim. A draft's is built from today's data; a sent (paid, rejected) claim's
+    """The dossier (.zip) of the claim. A draft's is built from today's data (its figures brought up to date:
+    the caller commits); a sent (paid, rejected) claim's
     is the one stored when it was sent, byte for byte: documents sent to a funder do not change afterwards.
     A claim sent before dossiers were stored (revision 0021) gets its dossier stored at its first download
     (the caller commits)."""
     if claim.status == ClaimStatus.DRAFT:
+        bring_up_to_date(claim)
         return _build_bundle(claim)
     if not claim.dossier_path:
         _lock(claim)  # two first downloads at once: the second waits, then reads the one the first stored
@@ -852,8 +893,8 @@ def _build_bundle(claim: FundingClaim) -> bytes:
     the attendance sheets of the claimed sessions."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{file_stem(claim)}.xlsx", workbook_bytes(claim))
-        archive.writestr(f"facture-{claim.number}.docx", invoice_bytes(claim))
+        archive.writestr(f"{file_stem(claim)}.xlsx", _workbook(claim))
+        archive.writestr(f"facture-{claim.number}.docx", _invoice(claim))
         lines_by_session: dict[int, list[int]] = {}
         for line in claim.snapshot.get("lines", []):
             lines_by_session.setdefault(line["session_id"], []).append(line["enrolment_id"])
