@@ -123,3 +123,34 @@ def test_a_draft_shows_and_its_files_state_todays_figures(app, admin_client, tmp
     assert [line["attended_minutes"] for line in claim.snapshot["lines"]] == [19.5 * 60, 18.5 * 60]
     workbook = admin_client.get(f"/financement/demandes/{claim.id}/classeur.xlsx").data
     assert _workbook_hours(workbook) == {awa.trainee.formal_name: 19.5, julien.trainee.formal_name: 18.5}
+
+
+def test_a_trainee_corrected_to_no_attendance_keeps_no_certificate_in_the_dossier():
+    """Julien's sheets corrected after issuing (he signed on the wrong line): 0 h. His certificate stating 21 h
+    stops the claim until issued again (which withdraws it), and never goes into the dossier."""
+    course = funded_course()
+    julien = course.enrolments[1]
+    admin = factories.make_user("admin")
+    for slot in course.session.slots:
+        attendance.mark(slot, julien, "absent_unjustified", actor=admin, reason="Signé sur la mauvaise ligne")
+    db.session.commit()
+    claim = new_claim(course)
+    assert [p.message for p in funding.preflight(claim)] == [
+        "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Julien Le Bihan."]
+    draft = zipfile.ZipFile(io.BytesIO(funding.bundle_bytes(claim)))
+    assert not [name for name in draft.namelist() if "Le-Bihan" in name]
+    with frozen_at(datetime(2019, 1, 10, 10)), pytest.raises(ServiceError, match="ne peut pas partir"):
+        funding.send(claim, date(2019, 1, 10))
+    db.session.rollback()
+
+    with frozen_at(datetime(2019, 1, 9, 10)):
+        assert certificates.issue_for_enrolment(julien) == []  # withdrawn
+    db.session.commit()
+    assert funding.preflight(claim) == []
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        funding.send(claim, date(2019, 1, 10))
+    db.session.commit()
+    assert funding.changes_since_sent(claim) == []
+    sent = zipfile.ZipFile(io.BytesIO(funding.bundle_bytes(claim)))
+    assert [name for name in sent.namelist() if "certificat" in name and "Diallo" in name]
+    assert not [name for name in sent.namelist() if "Le-Bihan" in name]

@@ -637,15 +637,17 @@ def _twice_covered(claim: FundingClaim, agreements: list[FundingAgreement]) -> l
 def _certificate_problems(claim: FundingClaim, session: TrainingSession,
                           agreements: list[FundingAgreement]) -> list[Problem]:
     """Each covered trainee who attended needs a certificat de réalisation stating the hours the sheets
-    show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €."""
+    show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €; one
+    corrected to 0 h after issuing keeps a certificate stating other hours: issued again, it is withdrawn."""
     hours = funding_sources.hours_by_enrolment(session)
-    attended = [item for item in _covered(agreements, claim.funder_id)
+    covered = _covered(agreements, claim.funder_id)
+    attended = [item for item in covered
                 if item.enrolment_id in hours and hours[item.enrolment_id].attended_minutes > 0]
     certificates = funding_sources.certificates_by_enrolment(session)
     outdated = funding_sources.outdated_certificates(session)
     without = [item.enrolment.trainee.full_name for item in attended
                if "realisation" not in certificates.get(item.enrolment_id, {})]
-    stale = [item.enrolment.trainee.full_name for item in attended
+    stale = [item.enrolment.trainee.full_name for item in covered
              if item.enrolment_id in outdated and "realisation" in certificates.get(item.enrolment_id, {})]
     endpoint, values, anchor = funding_sources.certificates_link(session)
     problems = []
@@ -897,7 +899,8 @@ def _build_bundle(claim: FundingClaim) -> bytes:
         archive.writestr(f"facture-{claim.number}.docx", _invoice(claim))
         lines_by_session: dict[int, list[int]] = {}
         for line in claim.snapshot.get("lines", []):
-            lines_by_session.setdefault(line["session_id"], []).append(line["enrolment_id"])
+            if line["attended_minutes"] > 0:  # a trainee who attended nothing bills 0 € and has no certificate
+                lines_by_session.setdefault(line["session_id"], []).append(line["enrolment_id"])
         for session in claim.sessions:
             prefix = f"session-{session.start_at:%Y-%m-%d}" if len(claim.sessions) > 1 else ""
             certificates = funding_sources.realisation_certificates(session, lines_by_session.get(session.id, []))
