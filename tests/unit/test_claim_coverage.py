@@ -106,3 +106,30 @@ def test_a_trainee_covered_by_another_funder_does_not_stop_the_claim():
     factories.make_agreement(course["session"], [sophie], funder=factories.make_funder("AFDAS"), status="requested",
                              file_number="AF-1")
     assert funding.preflight(claim) == []
+
+
+def test_a_covered_trainee_cancelled_before_the_course_gets_no_line_nor_their_share():
+    """Uniformation granted 630 € for Awa and Julien (2 × 21 h); Julien cancelled before the course: the claim
+    bills Awa's 21 h at 15 €/h, no line with planned hours and nothing attended for Julien."""
+    from tests.web.test_funding import PAST_END, PAST_START, set_organisation
+    from training_app.services import enrolments as enrolment_service
+    set_organisation()
+    funder = factories.make_funder("Uniformation")
+    employer = factories.make_employer("CCAS de Rennes", siret="78324521000001", funder=funder)
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    session = factories.make_session(start=PAST_START, end=PAST_END, status="open", trainers=[trainer])
+    awa, julien = [factories.make_enrolment(session, factories.make_trainee(first, last, employer=employer))
+                   for first, last in (("Awa", "Diallo"), ("Julien", "Le Bihan"))]
+    factories.make_agreement(session, [awa, julien], funder=funder, file_number="UNI-1", hourly_rate_cents=None,
+                             amount_cents=63000, employer=employer)
+    with frozen_at(datetime(2018, 12, 1, 10)):
+        enrolment_service.cancel(julien, "empêchement", actor=factories.make_user("admin"))
+    db.session.commit()
+    factories.take_attendance(session, trainer)
+    session.status = "completed"
+    db.session.commit()
+    issue_certificates({"session": session})
+    claim = _claim({"funder": funder, "session": session})
+    assert [(line["trainee_name"], line["planned_minutes"], line["attended_minutes"], line["total_cents"])
+            for line in claim.snapshot["lines"]] == [("Mme Awa DIALLO", 1260, 1260, 31500)]
+    assert claim.total_cents == 31500 and funding.preflight(claim) == []

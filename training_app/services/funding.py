@@ -444,7 +444,10 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
         agreements = [a for a in agreements_for_session(session)
                       if a.funder_id == claim.funder_id and a.status == AgreementStatus.GRANTED]
         for agreement in agreements:
-            covered = sorted(agreement.trainees, key=lambda t: (_employer_of(agreement, t).name if
+            # A covered trainee whose enrolment was cancelled (or never confirmed) attended nothing and gets no
+            # line; the agreed amount was spread over their planned hours too (their share is not billed).
+            unbilled = [t for t in agreement.trainees if t.enrolment.status not in BILLABLE_STATUSES]
+            covered = sorted((t for t in agreement.trainees if t not in unbilled), key=lambda t: (_employer_of(agreement, t).name if
                                                                  _employer_of(agreement, t) else "",
                                                                  t.enrolment.trainee.last_name,
                                                                  t.enrolment.trainee.first_name))
@@ -464,7 +467,8 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
             terms.append(claim_calculation.AgreementTerms(
                 file_number=agreement.file_number, trainees=tuple(figures), mode=agreement.mode,
                 hourly_rate_cents=agreement.hourly_rate_cents, amount_cents=agreement.amount_cents,
-                hourly_cap_cents=agreement.hourly_cap_cents))
+                hourly_cap_cents=agreement.hourly_cap_cents,
+                unbilled_planned_minutes=session.planned_minutes * len(unbilled)))
     return terms
 
 
