@@ -906,7 +906,8 @@ def _build_bundle(claim: FundingClaim) -> bytes:
             if line["attended_minutes"] > 0:  # a trainee who attended nothing bills 0 € and has no certificate
                 lines_by_session.setdefault(line["session_id"], []).append(line["enrolment_id"])
         for session in claim.sessions:
-            prefix = f"session-{session.start_at:%Y-%m-%d}" if len(claim.sessions) > 1 else ""
+            # two sessions may start the same day: the id keeps their folders apart
+            prefix = f"session-{session.start_at:%Y-%m-%d}-{session.id}" if len(claim.sessions) > 1 else ""
             certificates = funding_sources.realisation_certificates(session, lines_by_session.get(session.id, []))
             for _enrolment_id, (filename, content, _certificate) in sorted(certificates.items()):
                 archive.writestr("/".join(p for p in (prefix, "certificats-de-realisation", filename) if p), content)
