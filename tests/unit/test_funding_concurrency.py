@@ -189,3 +189,27 @@ def test_a_grant_waits_for_a_request_covering_the_same_trainee(app):
     assert outcome["waited"] and outcome["first"] == "committed"
     assert "est déjà couvert·e par un autre accord (dossier A-2)" in outcome["second"]
     assert db.session.get(FundingAgreement, refused_id).status == "refused"
+
+
+def test_a_double_click_on_a_new_funder_is_refused_in_french(app):
+    def create():
+        funding_service.save_funder(None, {"name": "AFDAS"})
+
+    outcome = _first_holds_second_waits(app, create, create)
+    assert outcome == {"first": "committed", "second": "Un financeur porte déjà ce nom.", "waited": True}
+    assert db.session.scalar(db.select(db.func.count(Funder.id))) == 1
+
+
+def test_an_hourly_cap_saved_twice_at_once_is_recorded_once(app):
+    from training_app.models import FunderHourlyCap
+    funder_id = factories.make_funder("Uniformation").id
+    db.session.remove()
+
+    def save():
+        funding_service.set_hourly_cap(db.session.get(Funder, funder_id), 2024, 2500)
+
+    outcome = _first_holds_second_waits(app, save, save)
+    assert outcome["waited"] and outcome["first"] == "committed"
+    assert outcome["second"] == ("Un plafond horaire 2024 vient d'être enregistré pour Uniformation : vérifiez-le "
+                                 "dans la liste, puis enregistrez à nouveau si besoin.")
+    assert db.session.scalar(db.select(db.func.count(FunderHourlyCap.id))) == 1

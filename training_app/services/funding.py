@@ -25,7 +25,7 @@ from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment
                                  EnrolmentStatus, Funder, FunderHourlyCap, FundingAgreement, FundingClaim,
                                  FundingMode, SessionStatus, Trainee, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS, claim_sessions
-from training_app.services import ServiceError, audit, claim_calculation, funding_sources
+from training_app.services import ServiceError, audit, claim_calculation, flush_or_refuse, funding_sources
 from training_app.services import organisation as organisation_service
 from training_app.services.enrolments import lock_session
 
@@ -60,6 +60,7 @@ def save_funder(funder: Funder | None, data: dict) -> Funder:
     funder.contact_name = (data.get("contact_name") or "").strip()
     funder.contact_email = (data.get("contact_email") or "").strip()
     funder.accepts_annex_costs = bool(data.get("accepts_annex_costs"))
+    flush_or_refuse(_("Un financeur porte déjà ce nom."), "name")  # one created meanwhile (a double click)
     audit.record(funder, "created" if creating else "updated")
     return funder
 
@@ -78,6 +79,9 @@ def set_hourly_cap(funder: Funder, year: int, cap_cents: int, note: str = "") ->
         cap = FunderHourlyCap(funder=funder, year=year)
         db.session.add(cap)
     cap.cap_cents, cap.note = cap_cents, (note or "").strip()
+    # A cap for the same year saved meanwhile (a double click, a colleague): refused, the page lists it.
+    flush_or_refuse(_("Un plafond horaire %(year)d vient d'être enregistré pour %(funder)s : vérifiez-le dans la "
+                      "liste, puis enregistrez à nouveau si besoin.", year=year, funder=funder.name), "year")
     audit.record(funder, "hourly_cap_set", details={"year": year, "before": before, "after": cap_cents})
     return cap
 
