@@ -133,3 +133,16 @@ def test_a_covered_trainee_cancelled_before_the_course_gets_no_line_nor_their_sh
     assert [(line["trainee_name"], line["planned_minutes"], line["attended_minutes"], line["total_cents"])
             for line in claim.snapshot["lines"]] == [("Mme Awa DIALLO", 1260, 1260, 31500)]
     assert claim.total_cents == 31500 and funding.preflight(claim) == []
+
+
+def test_a_claim_line_names_the_employer_of_the_agreement_not_the_trainees_new_one():
+    """Awa changed jobs after the course: the agreement of the CCAS de Rennes still pays for her hours."""
+    course = make_course()
+    awa = course["enrolments"][0]
+    awa.trainee.employer = factories.make_employer("Mairie de Brest", siret="")
+    db.session.commit()
+    issue_certificates(course)
+    claim = _claim(course)
+    assert {(line["employer_name"], line["employer_siret"]) for line in claim.snapshot["lines"]} == {
+        ("CCAS de Rennes", "78324521000001")}
+    assert funding.preflight(claim) == []  # the new employer's missing SIRET is none of this claim's business

@@ -477,7 +477,8 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
 
 
 def _employer_of(agreement: FundingAgreement, covered: AgreementTrainee) -> Employer | None:
-    return covered.enrolment.trainee.employer or agreement.employer
+    """The employer the funder pays for: the agreement's (its request named it), else the trainee's now."""
+    return agreement.employer or covered.enrolment.trainee.employer
 
 
 def refresh(claim: FundingClaim) -> None:
@@ -582,7 +583,7 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
     for enrolment in billable_enrolments(session):
         employer = enrolment.trainee.employer
         if enrolment.id in covering:
-            employer = employer or covering[enrolment.id].employer
+            employer = covering[enrolment.id].employer or employer  # as the claim's line (_employer_of)
         elif _needs_agreement(claim, enrolment, covered_elsewhere):
             problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
                                       name=enrolment.trainee.full_name, employer=employer.name,
