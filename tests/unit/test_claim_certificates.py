@@ -101,6 +101,8 @@ def test_a_draft_shows_and_its_files_state_todays_figures(app, admin_client, tmp
     awa, julien = course.enrolments
     claim = new_claim(course)
     assert claim.total_cents == (21 + 21) * 1500
+    db.session.expire_all()
+    assert funding.bring_up_to_date(claim) is False  # nothing changed: nothing written
 
     _left_early(course, julien, time(14, 30))  # 3 h 30 missed
     bundle = zipfile.ZipFile(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/dossier.zip").data))

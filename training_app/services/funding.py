@@ -137,7 +137,7 @@ class AgreementData:
 
 
 def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAgreement:
-    session = lock_session(session.id)  # a double click waits for the first request, then finds the trainees covered
+    session = lock_session(session.id)  # a double click waits for the first request, then finds its trainees covered
     agreement = FundingAgreement(session=session, status=AgreementStatus.REQUESTED)
     _apply_agreement(agreement, data)
     audit.record(agreement, "requested", to_state=AgreementStatus.REQUESTED,
@@ -451,10 +451,9 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
             # A covered trainee whose enrolment was cancelled (or never confirmed) attended nothing and gets no
             # line; the agreed amount was spread over their planned hours too (their share is not billed).
             unbilled = [t for t in agreement.trainees if t.enrolment.status not in BILLABLE_STATUSES]
-            covered = sorted((t for t in agreement.trainees if t not in unbilled), key=lambda t: (_employer_of(agreement, t).name if
-                                                                 _employer_of(agreement, t) else "",
-                                                                 t.enrolment.trainee.last_name,
-                                                                 t.enrolment.trainee.first_name))
+            covered = sorted((t for t in agreement.trainees if t not in unbilled),
+                             key=lambda t: (_employer_of(agreement, t).name if _employer_of(agreement, t) else "",
+                                            t.enrolment.trainee.last_name, t.enrolment.trainee.first_name))
             figures = []
             for item in covered:
                 trainee = item.enrolment.trainee
