@@ -146,3 +146,40 @@ def test_a_claim_line_names_the_employer_of_the_agreement_not_the_trainees_new_o
     assert {(line["employer_name"], line["employer_siret"]) for line in claim.snapshot["lines"]} == {
         ("CCAS de Rennes", "78324521000001")}
     assert funding.preflight(claim) == []  # the new employer's missing SIRET is none of this claim's business
+
+
+def test_once_a_claim_is_sent_what_it_states_of_the_agreement_no_longer_changes(admin_client):
+    """The claim sent names the agreement's file number, rate and trainees: editing them afterwards would leave
+    the funder's copy and ours disagreeing, unseen. The notes may change; after a rejection, all may."""
+    course = make_course()
+    issue_certificates(course)
+    claim = _claim(course)
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        funding.send(claim, date(2019, 1, 10))
+    db.session.commit()
+    agreement = _agreement()
+    for change in ({"file_number": "AUTRE-999"}, {"hourly_rate_cents": 900},
+                   {"enrolments": agreement.enrolments[:1]}):
+        data = funding._data_of(agreement)
+        for field, value in change.items():
+            setattr(data, field, value)
+        with pytest.raises(ServiceError, match="ne change plus ; seules les notes"):
+            funding.update_agreement(agreement, data)
+        db.session.rollback()
+    with pytest.raises(ServiceError, match="ses frais annexes ne changent plus"):
+        funding.set_annex_costs(agreement.trainees[0], {"travel_actual_cents": 1200})
+    db.session.rollback()
+    data = funding._data_of(agreement)
+    data.notes = "Relancé par téléphone le 12 février."
+    funding.update_agreement(agreement, data)
+    db.session.commit()
+    assert _agreement().notes == "Relancé par téléphone le 12 février." and _agreement().file_number != "AUTRE-999"
+
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding.reject(claim, "Numéro de dossier inconnu", date(2019, 3, 1))
+    db.session.commit()
+    data = funding._data_of(agreement)
+    data.file_number = "UNI-2018-0100"
+    funding.update_agreement(agreement, data)
+    db.session.commit()
+    assert _agreement().file_number == "UNI-2018-0100"

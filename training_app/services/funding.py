@@ -147,9 +147,8 @@ def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAg
 
 def update_agreement(agreement: FundingAgreement, data: AgreementData) -> FundingAgreement:
     lock_session(agreement.session_id)
-    if data.funder.id != agreement.funder_id and _claimed(agreement):
-        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : "
-                             "son financeur ne peut plus changer."), "funder_id")
+    if _claimed(agreement):
+        _refuse_changing_what_was_claimed(agreement, data)
     _apply_agreement(agreement, data)
     audit.record(agreement, "updated", details={"enrolments": [e.id for e in data.enrolments]})
     return agreement
@@ -309,7 +308,11 @@ def _not_in_future(day: date, message: str, field_name: str) -> None:
 
 
 def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
-    """amounts: {"travel_agreed_cents": ..., "travel_actual_cents": ..., ...}; none negative."""
+    """amounts: {"travel_agreed_cents": ..., "travel_actual_cents": ..., ...}; none negative. Not once a claim
+    sent bills them."""
+    if _claimed(covered.agreement):
+        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : ses frais annexes ne "
+                             "changent plus."))
     for kind in ANNEX_KINDS:
         for which in ("agreed", "actual"):
             key = f"{kind}_{which}_cents"
@@ -328,11 +331,34 @@ def _data_of(agreement: FundingAgreement) -> AgreementData:
 
 
 def _claimed(agreement: FundingAgreement) -> bool:
-    """Whether a claim already sent to the funder bills this agreement's session."""
+    """Whether a claim sent to the funder, and not rejected, bills this agreement's session. (A rejected claim
+    stays as it was sent; the agreement may then be corrected for the next one.)"""
     return agreement.id is not None and db.session.scalar(
         select(func.count(FundingClaim.id)).join(FundingClaim.sessions)
         .where(TrainingSession.id == agreement.session_id, FundingClaim.funder_id == agreement.funder_id,
-               FundingClaim.status != ClaimStatus.DRAFT)) > 0
+               FundingClaim.status.not_in([ClaimStatus.DRAFT, ClaimStatus.REJECTED]))) > 0
+
+
+def _refuse_changing_what_was_claimed(agreement: FundingAgreement, data: AgreementData) -> None:
+    """A claim sent states the agreement's funder, employer, file number, mode, rate, amount, cap and trainees:
+    they no longer change (the notes may)."""
+    if data.funder.id != agreement.funder_id:
+        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : "
+                             "son financeur ne peut plus changer."), "funder_id")
+    stored = _data_of(agreement)
+    for name in ("employer", "requested_on", "file_number", "mode", "hourly_rate_cents", "amount_cents",
+                 "hourly_cap_cents", "enrolments"):
+        wanted, kept = getattr(data, name), getattr(stored, name)
+        if name == "file_number":
+            wanted, kept = (wanted or "").strip(), (kept or "").strip()
+        elif name == "enrolments":
+            wanted, kept = sorted(e.id for e in wanted), sorted(e.id for e in kept)
+        elif name == "hourly_cap_cents" and wanted is None:
+            continue  # the form's "the funder's cap for the year": the stored one, unchanged
+        if wanted != kept:
+            raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : ce qu'elle en indique "
+                                 "(numéro de dossier, mode, taux, montant, plafond, stagiaires) ne change plus ; "
+                                 "seules les notes peuvent encore être modifiées."))
 
 
 def agreements_for_session(session: TrainingSession) -> list[FundingAgreement]:
