@@ -5,16 +5,16 @@ an edit version (existing rows: 1), moved by one at each saved form, so that a f
 else's save is refused instead of silently undoing it (services/edit_versions.py). Questionnaires already have
 a `version` (the version trainees answered): theirs is `edit_version`.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-11-30 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0024'
-down_revision = '0023'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
