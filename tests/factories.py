@@ -460,4 +460,6 @@ def gunicorn_serving(app, folder, *, workers: int, config: str = "testing", **en
 def version_of(record) -> int:
     """The stored version of a record with an edit form (what its edit page puts in the hidden `version`)."""
     model = type(record)
-    return db.session.scalar(db.select(model.version).where(inspect(model).primary_key[0] == record.id))
+    [identity] = inspect(record).identity
+    return db.session.scalar(db.select(getattr(model, model.edit_version_key))
+                             .where(inspect(model).primary_key[0] == identity))

@@ -161,11 +161,15 @@ def edit_form(form_class, record, stored: bool = False, prepare=None, fill=None)
     """An edit form of `record`: as typed when submitted, else (or with `stored`: what edit_committed() compares
     with) filled from the record as stored, `fill(form)` setting what `obj=record` does not. `prepare(form)`
     sets what both need (choices)."""
+    from training_app.services.edit_versions import version_of
+
     form = form_class(formdata=None, obj=record) if stored else form_class(obj=record)
     if prepare is not None:
         prepare(form)
-    if fill is not None and (stored or not form.is_submitted()):
-        fill(form)
+    if stored or not form.is_submitted():
+        form.version.data = version_of(record)  # not always `record.version` (questionnaires)
+        if fill is not None:
+            fill(form)
     return form
 
 
@@ -177,17 +181,29 @@ def edit_committed(form, record, operation, stored_form):
       typed and shows the message, the fields whose stored value now differs from it with that value, and
       carries the new version, so that saving again is a deliberate overwrite; edit_status(form) is 409.
     `stored_form()` builds the same form filled from the record as it is stored (as the edit page opens)."""
+    from training_app.services import edit_versions
+
+    return committed_unless_stale(form, lambda: edit_versions.save(record, form.version.data, operation),
+                                  lambda _error: show_stale(form, stored_form()))
+
+
+def committed_unless_stale(form, operation, on_stale):
+    """edit_committed() for an `operation` that checks the version itself, under its lock (a service given the
+    form's version: convocation texts, the assessment grid): run it and commit. A rule refusing it: rolled back,
+    the refusal on `form`. Someone else saved meanwhile (StaleEdit, or the ORM's StaleDataError): rolled back,
+    then `on_stale(error)` shows it on `form` (show_stale), so that edit_status(form) is 409. Returns what
+    `operation` returned, or REFUSED."""
     from sqlalchemy.orm.exc import StaleDataError
 
     from training_app.extensions import db
     from training_app.services import ServiceError, edit_versions
 
     try:
-        result = edit_versions.save(record, form.version.data, operation)
+        result = operation()
         db.session.commit()
-    except (edit_versions.StaleEdit, StaleDataError):
+    except (edit_versions.StaleEdit, StaleDataError) as error:
         db.session.rollback()
-        show_stale(form, stored_form())
+        on_stale(error)
         return REFUSED
     except ServiceError as error:
         db.session.rollback()
@@ -199,18 +215,21 @@ def edit_committed(form, record, operation, stored_form):
 NOT_COMPARED = (HiddenField, SubmitField, FileField, PasswordField)  # not typed, or not stored as typed
 
 
-def show_stale(form, stored) -> None:
-    """Tell on `form` (as typed) that its record changed: the message, the stored values that differ from
-    what was typed (form.stale_differences: [(label, stored value shown)]) and the stored version."""
+def show_stale(form, stored, names=None, message: str | None = None) -> None:
+    """Tell on `form` (as typed) that its record changed: the message (`message`, or stale_message()), the
+    stored values that differ from what was typed (form.stale_differences: [(label, stored value shown)];
+    form.stale_values: {field name: stored value shown}), among the fields `names` (all by default), and the
+    stored version, if the form carries one."""
     from training_app.services.edit_versions import stale_message
 
-    form.form_errors.append(stale_message())
-    form.stale_differences = [
-        (stored_field.label.text, _shown(stored_field))
-        for name, stored_field in stored._fields.items()
-        if not isinstance(stored_field, NOT_COMPARED) and name in form._fields
-        and _comparable(stored_field.data) != _comparable(form[name].data)]
-    form.version.data = stored.version.data
+    form.form_errors.append(message or stale_message())
+    form.stale_values = {
+        name: _shown(stored_field) for name, stored_field in stored._fields.items()
+        if not isinstance(stored_field, NOT_COMPARED) and name in form._fields and (names is None or name in names)
+        and _comparable(stored_field.data) != _comparable(form[name].data)}
+    form.stale_differences = [(stored[name].label.text, shown) for name, shown in form.stale_values.items()]
+    if "version" in form._fields:
+        form.version.data = stored.version.data
     form.stale = True
 
 

@@ -8,7 +8,7 @@ import pytest
 from tests import factories
 from tests.conftest import is_postgres
 from tests.unit.test_enrolment_concurrency import _run_together
-from tests.web.test_stale_edits import RECORDS, edit_form
+from tests.web.test_stale_edits import RECORDS, edit_form, key_of
 from training_app.extensions import db
 from training_app.models import Programme
 from training_app.services import edit_versions
@@ -26,7 +26,8 @@ def _postgres_only(app):
 @pytest.mark.parametrize("kind", RECORDS)
 def test_two_saves_of_the_same_version_at_once_give_one_success_and_one_refusal(app, kind):
     model, record, url, field = RECORDS[kind]()
-    record_id, url = record.id, url.format(id=record.id)
+    record_id = key_of(record)
+    url = url.format(id=record_id)
     clients = []
     for name in ("Alice Admin", "Bob Bureau"):
         client = app.test_client()
@@ -51,7 +52,7 @@ def test_two_saves_of_the_same_version_at_once_give_one_success_and_one_refusal(
     assert sorted(statuses) == [302, 409]
     stored = db.session.get(model, record_id)
     assert getattr(stored, field) == typed[statuses.index(302)]  # the winner's, not a mix
-    assert stored.version == 2
+    assert getattr(stored, model.edit_version_key) == 2
 
 
 def test_the_service_alone_refuses_the_second_of_two_saves_at_once(app):
@@ -76,3 +77,24 @@ def test_the_service_alone_refuses_the_second_of_two_saves_at_once(app):
     assert sorted(outcomes) == ["refused", "saved"]
     programme = db.session.get(Programme, programme_id)
     assert programme.title in titles and programme.version == 2
+
+
+def test_two_first_saves_of_convocation_texts_at_once_give_one_save_and_one_refusal(app):
+    """No texts stored yet: the second save waits for the first (the session's row lock), then finds the row it
+    wrote at the next version and is refused; not two inserts of the same row (an IntegrityError, a 500)."""
+    from tests.unit.test_enrolment_concurrency import _first_holds_second_waits
+    from training_app.models import ConvocationText, TrainingSession
+    from training_app.services import convocations
+
+    session_id = factories.make_session().id
+    db.session.remove()
+
+    def save(message):
+        return lambda: convocations.save_texts(db.session.get(TrainingSession, session_id), "", "", message,
+                                               opened_version=1)
+
+    outcome = _first_holds_second_waits(app, save("Premier"), save("Second"))
+    assert outcome["waited"]
+    assert outcome["first"] == "committed" and outcome["second"] == edit_versions.stale_message()
+    texts = db.session.get(ConvocationText, session_id)
+    assert (texts.message, texts.version) == ("Premier", 2)

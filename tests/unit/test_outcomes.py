@@ -8,7 +8,7 @@ from tests import factories
 from training_app.clock import frozen_at
 from tests.conftest import is_postgres
 from training_app.extensions import db
-from training_app.models import AuditEntry, LearningOutcome, TrainingSession
+from training_app.models import AuditEntry, Enrolment, LearningOutcome, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import outcomes
 from training_app.services.outcomes import Assessment
@@ -224,3 +224,36 @@ def test_two_trainers_saving_at_once_do_not_collide(app):
     assert errors == []
     rows = db.session.scalars(db.select(LearningOutcome)).all()
     assert len(rows) == 3 and len({r.result for r in rows}) == 1  # one trainer's save, then the other's
+
+
+@pytest.mark.postgres_only
+def test_a_cell_changed_by_a_trainer_whose_save_waited_for_another_s_is_refused(app):
+    """The second trainer's page was read before the first saved; their save waits for the session's row lock,
+    then compares with what the first wrote (read again, not the values it had loaded) and writes nothing."""
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    from tests.unit.test_enrolment_concurrency import _first_holds_second_waits
+
+    session, (enrolment,) = _session_with(1)
+    objective = session.programme.objectives[0]
+    outcomes.record_outcome(enrolment, objective, "not_acquired", "Au début")
+    db.session.commit()
+    ids = (session.id, enrolment.id, objective.id)
+    db.session.remove()
+
+    def save(result):
+        def run():
+            with frozen_at(DURING_THE_COURSE):
+                target = db.session.get(TrainingSession, ids[0])
+                # The page, read before the other save is committed, its rows still held in this session.
+                page = db.session.scalars(db.select(LearningOutcome)).all()
+                outcomes.record_outcomes(target, [Assessment(ids[1], ids[2], result, "Au début",
+                                                             loaded_result="not_acquired", loaded_comment="Au début")])
+                assert page
+        return run
+
+    outcome = _first_holds_second_waits(app, save("acquired"), save("partly_acquired"))
+    assert outcome["waited"]
+    assert outcome["first"] == "committed" and outcome["second"].startswith("Des évaluations de cette grille")
+    assert [(code, comment) for _o, code, comment in outcomes.results_for(db.session.get(Enrolment, ids[1]))][0] == (
+        "acquired", "Au début")

@@ -235,7 +235,8 @@ def test_convocations_are_sent_from_the_session_and_recorded(admin_client, outbo
     session = factories.make_session(capacity=2)
     seated = [factories.enrol(session) for _ in range(2)]
     response = admin_client.post(f"/sessions/{session.id}/convocations",
-                                 data={"message": "Bienvenue !", "what_to_bring": "", "absence_procedure": ""})
+                                 data={"message": "Bienvenue !", "what_to_bring": "", "absence_procedure": "",
+                                       "version": "1"})
     assert response.status_code == 302
     with frozen_at(datetime(2030, 2, 19, 10)):
         response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer", data={"only_new": "1"})

@@ -104,15 +104,19 @@ def _loaded_form(page: str, action: str) -> dict:
     return data
 
 
-def test_two_trainers_saving_pages_loaded_at_different_times_keep_each_others_changes(app, trainer_client, trainer):
-    session, (awa, julien) = _session(trainer)
-    first, second = session.programme.objectives
-    colleague = factories.make_user("trainer")
+def _two_trainers(app, trainer_client, trainer):
+    session, enrolments = _session(trainer)
+    colleague = factories.make_user("trainer", name="Inès Colleague")
     session.trainers.append(colleague)
     db.session.commit()
     other_client = app.test_client()
     factories.login(other_client, colleague)
-    url = f"/sessions/{session.id}/acquis"
+    return session, enrolments, other_client, f"/sessions/{session.id}/acquis"
+
+
+def test_two_trainers_saving_pages_loaded_at_different_times_keep_each_others_changes(app, trainer_client, trainer):
+    session, (awa, julien), other_client, url = _two_trainers(app, trainer_client, trainer)
+    first, second = session.programme.objectives
     mine = _loaded_form(_text(trainer_client.get(url)), "/acquis")  # loaded before the colleague saves
     theirs = _loaded_form(_text(other_client.get(url)), "/acquis")
     theirs[f"r_{awa.id}_{first.id}"] = "acquired"
@@ -128,13 +132,7 @@ def test_two_trainers_saving_pages_loaded_at_different_times_keep_each_others_ch
 
 def test_a_review_saved_by_someone_else_since_the_page_was_loaded_is_not_overwritten(app, trainer_client,
                                                                                       trainer):
-    session, _ = _session(trainer)
-    colleague = factories.make_user("trainer", name="Inès Colleague")
-    session.trainers.append(colleague)
-    db.session.commit()
-    other_client = app.test_client()
-    factories.login(other_client, colleague)
-    url = f"/sessions/{session.id}/acquis"
+    session, _, other_client, url = _two_trainers(app, trainer_client, trainer)
     mine = _loaded_form(_text(trainer_client.get(url)), "/bilan")
     theirs = _loaded_form(_text(other_client.get(url)), "/bilan")
     theirs["text"] = "Le groupe veut une suite en juin."
@@ -165,3 +163,81 @@ def test_before_the_start_the_page_says_when_objectives_can_be_assessed(trainer_
             f"r_{enrolments[0].id}_{objective.id}": "acquired", f"lr_{enrolments[0].id}_{objective.id}": "not_assessed"})
         assert response.status_code == 200 and "à partir du début de la session" in _text(response)
     assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0
+
+
+STALE_GRID = "Des évaluations de cette grille ont été enregistrées par quelqu'un d'autre"
+
+
+def _differences(page: str) -> list[str]:
+    listed = page.split('class="mb-0 stale-differences"')[1].split("</ul>")[0]
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in listed.split("<li>")[1:]]
+
+
+def _the_colleague_saves_first(app, trainer_client, trainer, changes):
+    """Both trainers open the grid; the colleague then saves `changes(awa, julien, first, second)` ({field: value}).
+    Returns the two enrolments, the two objectives, the page's address and my form as I loaded it."""
+    session, enrolments, other_client, url = _two_trainers(app, trainer_client, trainer)
+    objectives = session.programme.objectives
+    mine = _loaded_form(_text(trainer_client.get(url)), "/acquis")
+    theirs = _loaded_form(_text(other_client.get(url)), "/acquis")
+    assert other_client.post(url, data=dict(theirs, **changes(*enrolments, *objectives))).status_code == 302
+    return enrolments, objectives, url, mine
+
+
+def test_a_cell_both_trainers_changed_is_refused_keeping_what_was_typed_then_saved_again_on_purpose(
+        app, trainer_client, trainer):
+    (awa, julien), (first, second), url, mine = _the_colleague_saves_first(
+        app, trainer_client, trainer, lambda awa, julien, first, second: {
+            f"r_{awa.id}_{first.id}": "acquired", f"c_{awa.id}_{first.id}": "Très à l'aise",  # both change it
+            f"r_{julien.id}_{second.id}": "not_acquired"})  # a cell only the colleague changes
+    mine[f"r_{awa.id}_{first.id}"] = "partly_acquired"
+    mine[f"c_{julien.id}_{first.id}"] = "Absent le matin"  # a cell only I change
+    response = trainer_client.post(url, data=mine)
+    assert response.status_code == 409
+    page = _text(response)
+    assert STALE_GRID in page
+    # Nothing of mine written; the colleague's values stay.
+    assert [(code, c) for _o, code, c in outcomes.results_for(awa)] == [("acquired", "Très à l'aise"),
+                                                                       ("not_assessed", "")]
+    assert [(code, c) for _o, code, c in outcomes.results_for(julien)] == [("not_assessed", ""), ("not_acquired", "")]
+    # Only the result both changed is listed, with the stored value (the comment was mine to leave alone).
+    assert _differences(page) == [f"{awa.trainee.full_name}, objectif 1 (Préparer) : Acquis"]
+    assert "Enregistré entre-temps : Acquis" in page  # and marked on the grid
+    again = _loaded_form(page, "/acquis")
+    assert again[f"r_{awa.id}_{first.id}"] == "partly_acquired"  # what I typed is kept
+    assert again[f"c_{julien.id}_{first.id}"] == "Absent le matin"
+    assert again[f"c_{awa.id}_{first.id}"] == "Très à l'aise"  # cells I left alone show what is stored
+    assert again[f"r_{julien.id}_{second.id}"] == "not_acquired"
+    assert again[f"lr_{awa.id}_{first.id}"] == "acquired"  # as loaded: the stored values
+
+    response = trainer_client.post(url, data=again, follow_redirects=True)
+    assert "Évaluation des acquis enregistrée (2 modification(s))." in _text(response)
+    db.session.expire_all()
+    assert [(code, c) for _o, code, c in outcomes.results_for(awa)] == [("partly_acquired", "Très à l'aise"),
+                                                                       ("not_assessed", "")]
+    assert [(code, c) for _o, code, c in outcomes.results_for(julien)] == [
+        ("not_assessed", "Absent le matin"), ("not_acquired", "")]
+
+
+def test_the_same_change_or_the_two_halves_of_a_cell_changed_by_two_trainers_are_no_conflict(
+        app, trainer_client, trainer):
+    (awa, julien), (first, _second), url, mine = _the_colleague_saves_first(
+        app, trainer_client, trainer, lambda awa, julien, first, _second: {
+            f"r_{awa.id}_{first.id}": "acquired", f"r_{julien.id}_{first.id}": "not_acquired"})
+    mine[f"r_{awa.id}_{first.id}"] = "acquired"  # the same result
+    mine[f"c_{julien.id}_{first.id}"] = "Absent le matin"  # the comment of the cell whose result they set
+    response = trainer_client.post(url, data=mine, follow_redirects=True)
+    assert "Évaluation des acquis enregistrée (1 modification(s))." in _text(response)
+    assert [code for _o, code, _c in outcomes.results_for(awa)] == ["acquired", "not_assessed"]
+    assert [(code, c) for _o, code, c in outcomes.results_for(julien)][0] == ("not_acquired", "Absent le matin")
+
+
+def test_a_refused_grid_does_not_mark_the_review_as_changed(app, trainer_client, trainer):
+    """The review form below the grid keeps its own state when the grid is refused."""
+    (awa, _julien), (first, _second), url, mine = _the_colleague_saves_first(
+        app, trainer_client, trainer, lambda awa, _julien, first, _second: {f"r_{awa.id}_{first.id}": "acquired"})
+    outcomes.save_review(awa.session, "Groupe engagé.")
+    db.session.commit()
+    mine[f"r_{awa.id}_{first.id}"] = "not_acquired"
+    response = trainer_client.post(url, data=mine)
+    assert response.status_code == 409 and 'data-testid="saved-review"' not in _text(response)

@@ -1,17 +1,19 @@
 """Two people edit the same record: the second save from a stale form is refused (409), writes nothing, keeps
 what was typed, says so in French with the stored values that differ, and carries the new version so that
 saving again is a deliberate overwrite. Every full edit form of the office (programme, session, trainee,
-employer, funder, funding agreement, organisation, staff account) is walked the same way."""
+employer, funder, funding agreement, organisation, staff account, questionnaire, question, convocation texts)
+is walked the same way."""
 import re
 from html import unescape
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import inspect
 
 from tests import factories
 from training_app.extensions import db
-from training_app.models import (Employer, Funder, FundingAgreement, Organisation, Programme, Trainee,
-                                 TrainingSession, User)
+from training_app.models import (ConvocationText, Employer, Funder, FundingAgreement, Organisation, Programme,
+                                 Question, Questionnaire, Trainee, TrainingSession, User)
 
 STALE = "Cette fiche a été modifiée par quelqu'un d'autre depuis que vous l'avez ouverte"
 BAD_VERSION = "Le formulaire ne dit pas quelle version de la fiche vous avez ouverte"
@@ -112,8 +114,32 @@ def _account():
     return User, factories.make_user("trainer", name="Tom Trainer"), "/admin/comptes/{id}/modifier", "name"
 
 
+def _questionnaire():
+    return (Questionnaire, factories.make_questionnaire(), "/admin/questionnaires/{id}/modifier",
+            "introduction")
+
+
+def _question():
+    question = factories.make_questionnaire().questions[0]
+    return Question, question, f"/admin/questionnaires/{question.questionnaire_id}/questions/{{id}}", "help_text"
+
+
+def _convocation_texts():
+    from training_app.services import convocations
+    session = factories.make_session()
+    texts = convocations.save_texts(session, "", "", "Bonjour")
+    db.session.commit()
+    return ConvocationText, texts, f"/sessions/{session.id}/convocations", "message"
+
+
 RECORDS = {"programme": _programme, "session": _session, "trainee": _trainee, "employer": _employer,
-           "funder": _funder, "agreement": _agreement, "organisation": _organisation, "account": _account}
+           "funder": _funder, "agreement": _agreement, "organisation": _organisation, "account": _account,
+           "questionnaire": _questionnaire, "question": _question, "convocation_texts": _convocation_texts}
+
+
+def key_of(record):
+    """The primary key of `record` (convocation texts are keyed by their session)."""
+    return getattr(record, inspect(type(record)).primary_key[0].key)
 
 
 @pytest.fixture
@@ -124,15 +150,17 @@ def other_admin_client(app):
 
 
 def _stored(model, record_id, field):
+    """A stored column of the record; "version": its edit version (a questionnaire's `edit_version`)."""
     db.session.expire_all()
-    return getattr(db.session.get(model, record_id), field)
+    return getattr(db.session.get(model, record_id), model.edit_version_key if field == "version" else field)
 
 
 @pytest.mark.parametrize("kind", RECORDS)
 def test_a_stale_form_is_refused_keeps_what_was_typed_and_saves_again_on_purpose(kind, admin_client,
                                                                                   other_admin_client):
     model, record, url, field = RECORDS[kind]()
-    record_id, url = record.id, url.format(id=record.id)
+    record_id = key_of(record)
+    url = url.format(id=record_id)
     mine = edit_form(admin_client, url)
     theirs = edit_form(other_admin_client, url)
     assert mine["version"] == theirs["version"] == "1"
@@ -165,7 +193,8 @@ def test_a_stale_form_is_refused_keeps_what_was_typed_and_saves_again_on_purpose
 @pytest.mark.parametrize("version", [None, "", "abc", "1.5", "-1", "0", "99999999999999999999"])
 def test_a_missing_or_bad_version_is_refused_in_french_writing_nothing(kind, version, admin_client):
     model, record, url, field = RECORDS[kind]()
-    record_id, url = record.id, url.format(id=record.id)
+    record_id = key_of(record)
+    url = url.format(id=record_id)
     before = _stored(model, record_id, field)
     data = dict(edit_form(admin_client, url), **{field: "Saisie sans version"})
     if version is None:
@@ -289,3 +318,50 @@ def test_an_employer_form_opened_before_a_registration_gave_its_siret_cannot_bla
     assert refused.status_code == 409
     assert _stored(Employer, employer_id, "siret") == "78324521000001"
 
+
+
+def test_convocation_texts_opened_before_any_were_written_the_second_first_save_is_refused(admin_client,
+                                                                                           other_admin_client):
+    """No texts stored yet: both forms are at version 1; the first save writes them, the second is stale."""
+    session = factories.make_session()
+    url = f"/sessions/{session.id}/convocations"
+    mine, theirs = edit_form(admin_client, url), edit_form(other_admin_client, url)
+    assert mine["version"] == theirs["version"] == "1"
+    assert other_admin_client.post(url, data=dict(theirs, what_to_bring="Un ordinateur")).status_code == 302
+    refused = admin_client.post(url, data=dict(mine, message="Bienvenue !"))
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert STALE in unescape(page)
+    again = form_of(page)
+    assert again["message"] == "Bienvenue !" and again["version"] == "2"
+    assert "Un ordinateur" in unescape(page.split('class="mb-0 stale-differences"')[1].split("</ul>")[0])
+    assert _stored(ConvocationText, session.id, "what_to_bring") == "Un ordinateur"
+    assert _stored(ConvocationText, session.id, "message") == ""
+    assert admin_client.post(url, data=dict(again, what_to_bring="Un ordinateur")).status_code == 302
+    assert (_stored(ConvocationText, session.id, "message"), _stored(ConvocationText, session.id, "version")) == (
+        "Bienvenue !", 3)
+
+
+def test_a_question_form_stays_valid_when_other_questions_change_or_move(admin_client, other_admin_client):
+    """Each question has its own version: editing, adding or moving others (or the questionnaire's own form)
+    does not make a form opened on one stale; nor does a change of questions make the questionnaire's form."""
+    questionnaire = factories.make_questionnaire()
+    first, second, _third = questionnaire.questions
+    base = f"/admin/questionnaires/{questionnaire.id}"
+    mine = edit_form(admin_client, f"{base}/questions/{first.id}")
+    mine_too = edit_form(admin_client, f"{base}/modifier")
+    theirs = edit_form(other_admin_client, f"{base}/questions/{second.id}")
+    assert other_admin_client.post(f"{base}/questions/{second.id}",
+                                   data=dict(theirs, help_text="Une seule réponse")).status_code == 302
+    assert other_admin_client.post(f"{base}/questions/{first.id}/deplacer", data={"direction": "down"}
+                                   ).status_code == 302
+    assert other_admin_client.post(f"{base}/questions/nouvelle", data={"type": "yes_no", "text": "Encore ?"}
+                                   ).status_code == 302
+    assert admin_client.post(f"{base}/questions/{first.id}", data=dict(mine, help_text="De 1 à 5")).status_code == 302
+    assert admin_client.post(f"{base}/modifier", data=dict(mine_too, introduction="Merci !")).status_code == 302
+    assert (_stored(Question, first.id, "help_text"), _stored(Question, second.id, "help_text")) == (
+        "De 1 à 5", "Une seule réponse")
+    assert _stored(Question, first.id, "position") == 2
+    assert (_stored(Questionnaire, questionnaire.id, "introduction"),
+            _stored(Questionnaire, questionnaire.id, "version")) == ("Merci !", 2)
+    assert db.session.get(Questionnaire, questionnaire.id).version == 1  # the version trainees answer: untouched

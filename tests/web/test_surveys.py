@@ -151,7 +151,7 @@ def test_editing_an_answered_questionnaire_is_refused_and_a_new_version_is_made(
     copy = db.session.scalar(db.select(Questionnaire).where(Questionnaire.version == 2))
     assert response.headers["Location"].endswith(f"/admin/questionnaires/{copy.id}")
     assert admin_client.post(f"/admin/questionnaires/{copy.id}/modifier", data={
-        "title": "Satisfaction v2", "kind": "satisfaction", "anonymous": "y"}).status_code == 302
+        "title": "Satisfaction v2", "kind": "satisfaction", "anonymous": "y", "version": "1"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Questionnaire, copy.id).title == "Satisfaction v2"
     assert db.session.get(Questionnaire, questionnaire.id).archived

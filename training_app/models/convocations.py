@@ -7,12 +7,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersioned
 from training_app.models.enrolments import Enrolment
 from training_app.models.users import User
 
 
-class ConvocationText(db.Model):
-    """Per-session texts of the convocation; empty fields fall back to the defaults."""
+class ConvocationText(EditVersioned, db.Model):
+    """Per-session texts of the convocation; empty fields fall back to the defaults. Their form is checked
+    against `version` (services/edit_versions; a session without a row yet is at version 1)."""
 
     __tablename__ = "convocation_texts"
 

@@ -4,15 +4,29 @@ from sqlalchemy import Integer, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 
+def _counter():
+    return mapped_column(Integer, default=1, server_default=text("1"))
+
+
 class EditVersioned:
     """A `version` counter, moved by one at each saved edit form (services/edit_versions.py, which checks it
     under the row lock), never by the other paths that update the row (enrolment status, erasure, locks...).
 
     Used alone on the tables that other paths load FOR UPDATE / FOR SHARE (sessions, trainees, staff
-    accounts): with SQLAlchemy's version_id_col, such a load of a row already in the session raises
-    StaleDataError whenever a form was saved in between, and a partial refresh must name the column."""
+    accounts, questions, convocation texts): with SQLAlchemy's version_id_col, such a load of a row already in
+    the session raises StaleDataError whenever a form was saved in between, and a partial refresh must name the
+    column."""
 
-    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    edit_version_key = "version"  # the attribute holding the counter (services/edit_versions reads it)
+    version: Mapped[int] = _counter()
+
+
+class EditVersionedAside:
+    """EditVersioned on a table whose `version` already says something else (questionnaires: which version of
+    a questionnaire the trainees answered): the counter is `edit_version`."""
+
+    edit_version_key = "edit_version"
+    edit_version: Mapped[int] = _counter()
 
 
 class EditVersionChecked(EditVersioned):

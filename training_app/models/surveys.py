@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
+from training_app.models.edit_version import EditVersioned, EditVersionedAside
 from training_app.models.people import Trainee
 from training_app.models.programmes import Programme, ProgrammeObjective
 from training_app.models.sessions import TrainingSession
@@ -48,11 +49,12 @@ class QuestionType(StrEnum):
     FREE_TEXT = "free_text"
 
 
-class Questionnaire(db.Model):
+class Questionnaire(EditVersionedAside, db.Model):
     """A questionnaire template. Once answered it never changes: a new version is made instead.
 
     Versions of one questionnaire share `lineage_id` (the id of the first version); only the
-    latest version is live, the older ones are archived.
+    latest version is live, the older ones are archived. Until then the office edits it in place, its form
+    checked against `edit_version` (services/edit_versions), not against `version`.
     """
 
     __tablename__ = "questionnaires"
@@ -86,8 +88,10 @@ class Questionnaire(db.Model):
         return f"<Questionnaire {self.id} v{self.version} {self.title[:30]}>"
 
 
-class Question(db.Model):
-    """One question. `options` holds the choices (choice questions) or the five labels of a rating."""
+class Question(EditVersioned, db.Model):
+    """One question. `options` holds the choices (choice questions) or the five labels of a rating. Its edit
+    form is checked against its own `version` (services/edit_versions): moving it, or editing another question,
+    leaves a form opened on it valid."""
 
     __tablename__ = "questionnaire_questions"
     __table_args__ = (

@@ -22,7 +22,7 @@ from training_app.extensions import db
 from training_app.formatting import date_fr, datetime_fr, hours, label, time_fr
 from training_app.models import (ConvocationSending, ConvocationText, Enrolment, EnrolmentStatus, Organisation,
                                  SessionStatus, Trainee, TrainingSession, User)
-from training_app.services import ServiceError, mail
+from training_app.services import ServiceError, edit_versions, mail
 from training_app.services import organisation as organisation_service
 from training_app.services.enrolments import lock_session
 from training_app.services.trainee_links import personal_url
@@ -38,14 +38,27 @@ def texts(session: TrainingSession) -> ConvocationText:
         session_id=session.id, what_to_bring="", absence_procedure="", message="")
 
 
-def save_texts(session: TrainingSession, what_to_bring: str, absence_procedure: str, message: str) -> ConvocationText:
+def save_texts(session: TrainingSession, what_to_bring: str, absence_procedure: str, message: str, *,
+               opened_version: int | None = None) -> ConvocationText:
+    """Write the session's convocation texts, under the session row lock: two first saves at once are one
+    after the other (the second finds the row the first wrote). With `opened_version` (the version the office's
+    form was opened at), texts saved by someone else since are not overwritten: StaleEdit (edit_versions)."""
+    lock_session(session.id)
     row = db.session.get(ConvocationText, session.id)
     if row is None:
         row = ConvocationText(session_id=session.id)
         db.session.add(row)
-    row.what_to_bring = (what_to_bring or "").strip()
-    row.absence_procedure = (absence_procedure or "").strip()
-    row.message = (message or "").strip()
+        db.session.flush()
+
+    def write():
+        row.what_to_bring = (what_to_bring or "").strip()
+        row.absence_procedure = (absence_procedure or "").strip()
+        row.message = (message or "").strip()
+
+    if opened_version is None:
+        write()
+    else:
+        edit_versions.save(row, opened_version, write)
     return row
 
 

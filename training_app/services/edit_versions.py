@@ -1,5 +1,6 @@
 """Optimistic locking of the records office staff edit with a full form (programmes, sessions, trainees,
-employers, funders, funding agreements, the organisation, staff accounts: models/edit_version.py).
+employers, funders, funding agreements, the organisation, staff accounts, questionnaires and their questions,
+convocation texts: models/edit_version.py).
 
 An edit form carries the version of the record it was opened at. Saving it locks the row (FOR UPDATE, held
 until the commit) and compares: a record saved by someone else since is refused (StaleEdit), nothing written,
@@ -18,10 +19,11 @@ from training_app.services import ServiceError
 
 
 class StaleEdit(ServiceError):
-    """The record was saved by someone else since the form was opened at `opened_version`."""
+    """The record was saved by someone else since the form was opened at `opened_version`. `message`: another
+    wording of stale_message(), for a page that is not one record's form (the assessment grid)."""
 
-    def __init__(self, record, opened_version):
-        super().__init__(stale_message())
+    def __init__(self, record, opened_version, message: str | None = None):
+        super().__init__(message or stale_message())
         self.record = record
         self.opened_version = opened_version
 
@@ -30,6 +32,12 @@ def stale_message() -> str:
     return _("Cette fiche a été modifiée par quelqu'un d'autre depuis que vous l'avez ouverte ; vos modifications "
              "n'ont pas été enregistrées. Les valeurs enregistrées entre-temps sont indiquées ci-dessous : "
              "vérifiez le formulaire, puis enregistrez à nouveau pour remplacer la fiche par votre version.")
+
+
+def version_of(record) -> int:
+    """The edit version of `record` (what its edit form carries); 1 for a record not stored yet (the column's
+    default: a form opened before the first save, such as a session's convocation texts)."""
+    return getattr(record, type(record).edit_version_key) or 1
 
 
 def save(record, opened_version: int, operation):
@@ -41,7 +49,7 @@ def save(record, opened_version: int, operation):
     except InvalidRequestError:  # its row is gone since the page read it
         raise ServiceError(_("Cette fiche vient d'être supprimée : vos modifications n'ont pas été "
                              "enregistrées.")) from None
-    if record.version != opened_version:
+    if version_of(record) != opened_version:
         raise StaleEdit(record, opened_version)
     changed = []
 
@@ -64,10 +72,12 @@ def save(record, opened_version: int, operation):
 
 def _bump(record, version: int) -> None:
     model = type(record)
-    key = inspect(model).primary_key[0]
+    name = model.edit_version_key
+    [key] = inspect(model).primary_key
+    [identity] = inspect(record).identity
     moved = db.session.execute(
-        update(model).where(key == record.id, model.version == version).values(version=version + 1)
+        update(model).where(key == identity, getattr(model, name) == version).values({name: version + 1})
         .execution_options(synchronize_session=False))
     if moved.rowcount != 1:
         raise StaleEdit(record, version)
-    set_committed_value(record, "version", version + 1)
+    set_committed_value(record, name, version + 1)

@@ -19,6 +19,7 @@ from training_app.models import (Enrolment, EnrolmentStatus, LearningOutcome, Ou
                                  SessionReview, Trainee, TrainingSession, User)
 from training_app.models.sessions import CourseObjective
 from training_app.services import ServiceError, audit
+from training_app.services.edit_versions import StaleEdit
 from training_app.services.enrolments import lock_session
 
 RESULT_CODES = tuple(OutcomeResult)
@@ -81,15 +82,42 @@ class Assessment:
     objective_id: int
     result: str
     comment: str = ""
-    # The cell as the page showed it when it was loaded (None: unknown). A cell left as it was is not
-    # written, so that two trainers saving pages loaded at different times keep each other's changes.
+    # The cell as the page showed it when it was loaded (None: unknown, the cell is written as given). Only
+    # what was changed on the page is written (its result, its comment, or both), so that two trainers saving
+    # pages loaded at different times keep each other's changes; a result or comment that both changed,
+    # differently, is refused (AssessmentsChanged).
     loaded_result: str | None = None
     loaded_comment: str | None = None
 
     @property
+    def changes_result(self) -> bool:
+        return self.loaded_result is None or self.result != self.loaded_result
+
+    @property
+    def changes_comment(self) -> bool:
+        return self.loaded_result is None or _clean(self.comment) != _clean(self.loaded_comment)
+
+    @property
     def untouched(self) -> bool:
-        return (self.loaded_result is not None and self.loaded_result == self.result
-                and (self.loaded_comment or "").strip() == (self.comment or "").strip())
+        return not self.changes_result and not self.changes_comment
+
+
+def _clean(comment: str | None) -> str:
+    return (comment or "").strip()
+
+
+class AssessmentsChanged(StaleEdit):
+    """Results or comments changed on the page were saved differently by someone else since it was loaded:
+    nothing is written. `fields`: their form fields (field_name)."""
+
+    def __init__(self, session: TrainingSession, fields: list[str]):
+        super().__init__(session, None, _(
+            "Des évaluations de cette grille ont été enregistrées par quelqu'un d'autre depuis que vous l'avez "
+            "ouverte ; vos modifications n'ont pas été enregistrées. Les cases que vous aviez changées et qui "
+            "l'ont été entre-temps sont indiquées ci-dessous avec la valeur enregistrée ; vos saisies sont "
+            "conservées et les autres cases montrent les valeurs enregistrées. Vérifiez la grille, puis "
+            "enregistrez à nouveau pour remplacer ces valeurs par les vôtres."))
+        self.fields = fields
 
 
 def field_name(enrolment_id: int, objective_id: int, part: str = "r") -> str:
@@ -110,9 +138,13 @@ def not_yet_assessable(session: TrainingSession) -> str:
 def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, actor: User | None = None) -> int:
     """Record several assessments of a session at once; return how many changed.
 
-    Only the cells changed on the page are written (see Assessment.untouched). The session row
-    is locked so that two trainers saving at the same moment are applied one after the other
-    (the unique (enrolment, objective) is never raced).
+    Only what was changed on the page is written (see Assessment): a colleague's changes to other cells, or
+    to the other half of a cell (its comment, its result), are kept. A result or comment changed on the page
+    that someone else changed too since it was loaded, to another value, refuses the whole save
+    (AssessmentsChanged, nothing written): the page shows the stored values and, once saved again from it,
+    overwrites them on purpose. The session row is locked so that two trainers saving at the same moment are
+    applied one after the other, the second one compared with what the first wrote (the unique
+    (enrolment, objective) is never raced).
     """
     assessments = [item for item in assessments if not item.untouched]
     refusal = not_yet_assessable(session)
@@ -133,24 +165,43 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
             raise ServiceError(_("Le commentaire est trop long (%(n)d caractères au plus).", n=MAX_COMMENT),
                                field_name(item.enrolment_id, item.objective_id, "c"))
     existing = {(o.enrolment_id, o.objective_id): o for o in db.session.scalars(
-        db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0})))}
+        db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0}))
+        .execution_options(populate_existing=True))}
+
+    def stored(item: Assessment) -> tuple[str, str]:
+        outcome = existing.get((item.enrolment_id, item.objective_id))
+        return (str(outcome.result), _clean(outcome.comment)) if outcome else (OutcomeResult.NOT_ASSESSED.value, "")
+
+    conflicts = []
+    for item in assessments:
+        if item.loaded_result is None:
+            continue
+        result, comment = stored(item)
+        if item.changes_result and result not in (item.loaded_result, item.result):
+            conflicts.append(field_name(item.enrolment_id, item.objective_id))
+        if item.changes_comment and comment not in (_clean(item.loaded_comment), _clean(item.comment)):
+            conflicts.append(field_name(item.enrolment_id, item.objective_id, "c"))
+    if conflicts:
+        raise AssessmentsChanged(session, conflicts)
     changed = 0
     for item in assessments:
-        comment = (item.comment or "").strip()
+        before_result, before_comment = stored(item)
+        result = item.result if item.changes_result else before_result
+        comment = _clean(item.comment) if item.changes_comment else before_comment
         outcome = existing.get((item.enrolment_id, item.objective_id))
         if outcome is None:
-            if item.result == OutcomeResult.NOT_ASSESSED and not comment:
+            if result == OutcomeResult.NOT_ASSESSED and not comment:
                 continue  # nothing to record: not assessed is the default
             outcome = LearningOutcome(enrolment_id=item.enrolment_id, objective_id=item.objective_id)
             db.session.add(outcome)
             before = None
-        elif outcome.result == item.result and outcome.comment == comment:
+        elif (before_result, before_comment) == (result, comment):
             continue
         else:
             before = outcome.result
-        outcome.result, outcome.comment = item.result, comment
+        outcome.result, outcome.comment = result, comment
         outcome.assessed_by, outcome.assessed_at = actor, utcnow()
-        audit.record(outcome, "assessed", actor=actor, from_state=before, to_state=item.result,
+        audit.record(outcome, "assessed", actor=actor, from_state=before, to_state=result,
                      details={"enrolment_id": item.enrolment_id, "objective_id": item.objective_id})
         changed += 1
     return changed

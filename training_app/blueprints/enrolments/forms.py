@@ -94,7 +94,7 @@ class ImportConfirmForm(FlaskForm):
     notify = BooleanField(_l("Prévenir chaque stagiaire par e-mail (état et lien personnel)"), default=True)
 
 
-class ConvocationTextForm(FlaskForm):
+class ConvocationTextForm(Versioned, FlaskForm):
     message = TextAreaField(_l("Mot d'accompagnement en tête de l'e-mail (facultatif)"),
                             validators=[Length(max=4000)])
     what_to_bring = TextAreaField(_l("À apporter (vide : texte par défaut)"), validators=[Length(max=4000)])

@@ -17,8 +17,8 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
 from training_app.clock import local_now
 from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, count_against, db
-from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed,
-                                 edit_form, edit_status)
+from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, committed_unless_stale,
+                                 edit_committed, edit_form, edit_status, show_stale)
 from training_app.models import Employer, Enrolment, OutgoingMail, Programme, SessionStatus, Trainee, TrainingSession
 from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
 from training_app.services.registrations import PersonDetails
@@ -321,12 +321,13 @@ def convocation_preview(enrolment_id: int):
 @access(ADMIN)
 def session_convocations(session_id: int):
     session = _load_session(session_id)
-    form = ConvocationTextForm(obj=convocations.texts(session))
-    if form.validate_on_submit():
-        convocations.save_texts(session, form.what_to_bring.data, form.absence_procedure.data, form.message.data)
-        db.session.commit()
+    form = _convocation_text_form(session)
+    if form.validate_on_submit() and committed_unless_stale(form, lambda: convocations.save_texts(
+            session, form.what_to_bring.data, form.absence_procedure.data, form.message.data,
+            opened_version=form.version.data),
+            lambda _error: show_stale(form, _convocation_text_form(session, stored=True))) is not REFUSED:
         flash(_("Textes de la convocation enregistrés."), "success")
-        return redirect(url_for("enrolments.session_convocations", session_id=session.id))
+        return redirect(url_for("enrolments.session_convocations", session_id=session_id))
     confirmed = convocations.confirmed_enrolments(session)
     sent_ids = convocations.sent_enrolment_ids(session)
     return render_template("enrolments/convocations.html", session=session, form=form, confirmed=confirmed,
@@ -336,7 +337,12 @@ def session_convocations(session_id: int):
                            send_new=SendAllForm(only_new="1"), send_every=SendAllForm(only_new="0"),
                            defaults={"what_to_bring": convocations.default_what_to_bring(),
                                      "absence_procedure": convocations.default_absence_procedure(
-                                         convocations.Organisation.get())})
+                                         convocations.Organisation.get())}), edit_status(form)
+
+
+def _convocation_text_form(session: TrainingSession, stored: bool = False) -> ConvocationTextForm:
+    """The form of the session's convocation texts (edit_versions: a session without texts yet is at 1)."""
+    return edit_form(ConvocationTextForm, convocations.texts(session), stored)
 
 
 @bp.route("/sessions/<int:session_id>/convocations/envoyer", methods=["POST"])

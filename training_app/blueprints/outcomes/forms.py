@@ -9,27 +9,42 @@ RESULT_CHOICES = [("not_assessed", _l("Non évalué")), ("acquired", _l("Acquis"
                   ("partly_acquired", _l("Partiellement acquis")), ("not_acquired", _l("Non acquis"))]
 
 
-def outcomes_form(enrolments, objectives, current: dict):
+def outcomes_form(enrolments, objectives, current: dict, stored: bool = False):
     """One result and one comment per trainee and objective (fields r_<enrolment>_<objective>, c_...),
-    with the values as loaded (hidden lr_..., lc_...).
+    with the values as loaded (hidden lr_..., lc_...): as posted, or with `stored` as `current` says only.
 
-    `current` maps enrolment ids to results_for() rows. The service checks the codes.
+    `current` maps enrolment ids to results_for() rows. The service checks the codes. The fields' labels name
+    the trainee and the objective (the list of values saved meanwhile shows them: forms.show_stale).
     """
     class OutcomesForm(FlaskForm):
         pass
 
     for enrolment in enrolments:
         rows = {objective.id: (result, comment) for objective, result, comment in current.get(enrolment.id, [])}
-        for objective in objectives:
+        for number, objective in enumerate(objectives, start=1):
             result, comment = rows.get(objective.id, ("not_assessed", ""))
+            cell = _l("%(name)s, objectif %(n)d (%(objective)s)", name=enrolment.trainee.full_name, n=number,
+                      objective=objective.text)
             setattr(OutcomesForm, field_name(enrolment.id, objective.id),
-                    SelectField(objective.text, choices=RESULT_CHOICES, default=result, validate_choice=False))
+                    SelectField(cell, choices=RESULT_CHOICES, default=result, validate_choice=False))
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "c"),
-                    StringField(_l("Commentaire"), default=comment))
+                    StringField(_l("%(cell)s : commentaire", cell=cell), default=comment))
             # The cell as loaded: only the cells changed on this page are written.
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "lr"), HiddenField(default=result))
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "lc"), HiddenField(default=comment))
-    return OutcomesForm()
+    return OutcomesForm(formdata=None) if stored else OutcomesForm()
+
+
+def show_stored_cells(form, stored) -> None:
+    """After a save refused because cells changed meanwhile (`stored`: outcomes_form(stored=True) as they are
+    now): each result or comment changed on the page keeps what was typed, the others show the stored value,
+    and all are 'as loaded' at the stored value, so that saving again writes exactly the changes typed."""
+    for name, stored_field in stored._fields.items():
+        if name[:2] in ("r_", "c_") and name in form._fields:
+            typed, loaded = form[name], form["l" + name]
+            if (typed.data or "").strip() == (loaded.data or "").strip():
+                typed.data = stored_field.data
+            loaded.data = stored_field.data
 
 
 class ReviewForm(FlaskForm):

@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from training_app.access import STAFF, access, check_session_access
 from training_app.blueprints.outcomes import bp
-from training_app.blueprints.outcomes.forms import ReviewForm, outcomes_form
+from training_app.blueprints.outcomes.forms import ReviewForm, outcomes_form, show_stored_cells
 from training_app.extensions import db
-from training_app.forms import attach_service_error
+from training_app.forms import REFUSED, attach_service_error, committed_unless_stale, edit_status, show_stale
 from training_app.models import TrainingSession
 from training_app.services import ServiceError
 from training_app.services import outcomes as outcome_service
@@ -20,18 +20,18 @@ def _load(session_id: int) -> TrainingSession:
     return session
 
 
-def _page(session, enrolments, objectives, form=None, review_form=None, status=200):
+def _page(session, enrolments, objectives, form=None, review_form=None, status=200, review_changed=False):
     review = outcome_service.review_for(session)
     if form is None:
         form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
     if review_form is None:
         review_form = ReviewForm(text=review.text if review else "")
-    if not review_form.loaded.data or status == 409:  # after a refused save: the version now shown
+    if not review_form.loaded.data or review_changed:  # after a refused save: the version now shown
         review_form.loaded.data = outcome_service.review_version(review)
     return render_template("outcomes/assess.html", session=session, enrolments=enrolments, objectives=objectives,
                            form=form, review_form=review_form, review=review,
                            not_yet=outcome_service.not_yet_assessable(session),
-                           review_changed=status == 409), status
+                           review_changed=review_changed), status
 
 
 @bp.route("/sessions/<int:session_id>/acquis", methods=["GET", "POST"])
@@ -48,17 +48,21 @@ def assess(session_id: int):
         assessments = [outcome_service.Assessment(e.id, o.id, value(e, o, "r"), value(e, o, "c"),
                                                   loaded_result=value(e, o, "lr"), loaded_comment=value(e, o, "lc"))
                        for e in enrolments for o in objectives]
-        try:
-            changed = outcome_service.record_outcomes(session, assessments, actor=current_user._get_current_object())
-        except ServiceError as error:
-            db.session.rollback()
-            session = _load(session_id)
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
+
+        def show_changed_cells(error):
+            stored = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session), stored=True)
+            show_stale(form, stored, error.fields, error.message)
+            for name, shown in form.stale_values.items():
+                form[name].errors = [_("Enregistré entre-temps : %(value)s", value=shown)]
+            show_stored_cells(form, stored)
+
+        changed = committed_unless_stale(form, lambda: outcome_service.record_outcomes(
+            session, assessments, actor=current_user._get_current_object()), show_changed_cells)
+        if changed is not REFUSED:
             flash(_("Évaluation des acquis enregistrée (%(n)d modification(s)).", n=changed), "success")
             return redirect(url_for("outcomes.assess", session_id=session_id))
-    return _page(session, enrolments, objectives, form=form)
+        session = _load(session_id)
+    return _page(session, enrolments, objectives, form=form, status=edit_status(form))
 
 
 @bp.route("/sessions/<int:session_id>/bilan", methods=["POST"])
@@ -82,4 +86,4 @@ def review(session_id: int):
             return redirect(url_for("outcomes.assess", session_id=session_id) + "#bilan")
     return _page(session, outcome_service.assessed_enrolments(session),
                  outcome_service.assessable_objectives(session),
-                 review_form=form, status=status)
+                 review_form=form, status=status, review_changed=status == 409)

@@ -7,7 +7,7 @@ from wtforms import (BooleanField, HiddenField, IntegerField, RadioField, Select
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import DATE_MSG, TIME_MSG, MultiCheckboxField
-from training_app.forms import FrenchDateField
+from training_app.forms import FrenchDateField, Versioned
 from training_app.models import QuestionType
 from training_app.services.survey_results import rating_label
 
@@ -29,6 +29,10 @@ class QuestionnaireForm(FlaskForm):
     introduction = TextAreaField(_l("Texte d'introduction montré aux stagiaires"))
 
 
+class QuestionnaireEditForm(Versioned, QuestionnaireForm):
+    """The form of an existing questionnaire, with the edit version it was opened at."""
+
+
 class QuestionForm(FlaskForm):
     type = SelectField(_l("Type de question"), choices=TYPE_CHOICES)
     text = TextAreaField(_l("Question"), validators=[DataRequired(message=_l("Indiquez le texte de la question."))])
@@ -36,6 +40,10 @@ class QuestionForm(FlaskForm):
                             validators=[Length(max=500, message=_l("500 caractères au plus."))])
     required = BooleanField(_l("Réponse obligatoire"), default=True)
     options = TextAreaField(_l("Choix, un par ligne — ou, pour une note : les cinq libellés de 1 à 5"))
+
+
+class QuestionEditForm(Versioned, QuestionForm):
+    """The form of an existing question, with the version it was opened at."""
 
 
 class WindowForm(FlaskForm):

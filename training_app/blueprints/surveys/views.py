@@ -8,12 +8,14 @@ from flask_babel import gettext as _
 
 from training_app.access import ADMIN, STAFF, access, check_session_access
 from training_app.blueprints.surveys import bp
-from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, ProgrammeResultsForm, QuestionForm,
+from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, ProgrammeResultsForm,
+                                                   QuestionEditForm, QuestionForm, QuestionnaireEditForm,
                                                    QuestionnaireForm, answer_form)
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import commit_keeping_loaded, db
-from training_app.forms import attach_service_error, committed_or_flashed, posted_state
+from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed, edit_form,
+                                 edit_status, posted_state)
 from training_app.models import Programme, Question, Questionnaire, Survey, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
@@ -97,18 +99,14 @@ def questionnaire_edit(questionnaire_id: int):
     refused = _editable_or_redirect(questionnaire)
     if refused:
         return refused
-    form = QuestionnaireForm(obj=questionnaire)
-    if form.validate_on_submit():
-        try:
-            survey_service.update_questionnaire(questionnaire, _questionnaire_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Questionnaire mis à jour."), "success")
-            return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire.id))
-    return render_template("surveys/questionnaire_form.html", form=form, questionnaire=questionnaire)
+    form = edit_form(QuestionnaireEditForm, questionnaire)
+    if form.validate_on_submit() and edit_committed(
+            form, questionnaire, lambda: survey_service.update_questionnaire(questionnaire, _questionnaire_data(form)),
+            lambda: edit_form(QuestionnaireEditForm, questionnaire, stored=True)) is not REFUSED:
+        flash(_("Questionnaire mis à jour."), "success")
+        return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id))
+    return render_template("surveys/questionnaire_form.html", form=form, questionnaire=questionnaire), \
+        edit_status(form)
 
 
 @bp.route("/admin/questionnaires/<int:questionnaire_id>/questions/nouvelle", methods=["GET", "POST"])
@@ -146,21 +144,24 @@ def question_edit(questionnaire_id: int, question_id: int):
     refused = _editable_or_redirect(question.questionnaire)
     if refused:
         return refused
-    form = QuestionForm(obj=question)
-    if isinstance(form.options.data, list):  # the question's own choices (a GET, or a POST without them)
-        form.options.data = "\n".join(form.options.data)
-    if form.validate_on_submit():
-        try:
-            survey_service.update_question(question, _question_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            attach_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Question modifiée."), "success")
-            return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id) + "#questions")
+    form = _question_form(question)
+    # The questionnaire and its surveys are locked (_editable_or_redirect) before the question's row
+    # (edit_versions.save), in the order every change of a questionnaire takes them.
+    if form.validate_on_submit() and edit_committed(
+            form, question, lambda: survey_service.update_question(question, _question_data(form)),
+            lambda: _question_form(question, stored=True)) is not REFUSED:
+        flash(_("Question modifiée."), "success")
+        return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id) + "#questions")
     return render_template("surveys/question_form.html", form=form, questionnaire=question.questionnaire,
-                           question=question)
+                           question=question), edit_status(form)
+
+
+def _question_form(question: Question, stored: bool = False) -> QuestionEditForm:
+    def prepare(form):
+        if isinstance(form.options.data, list):  # the question's own choices (a GET, or a POST without them)
+            form.options.data = "\n".join(form.options.data)
+
+    return edit_form(QuestionEditForm, question, stored, prepare)
 
 
 def _change_question(questionnaire_id: int, question_id: int, change, done: str):
