@@ -17,7 +17,7 @@ def _text(response) -> str:
 
 
 def _issue(course):
-    report = certificate_service.issue_for_session(course.session)
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     return report
 
@@ -27,7 +27,8 @@ def test_admin_issues_a_sessions_documents_from_its_page(admin_client):
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert "Émettre les documents de la session" in page and "non émis" in page
 
-    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True)
+    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre",
+                                 data={"confirm_unrecorded": "y"}, follow_redirects=True)
     page = _text(response)
     assert "4 documents émis." in page
     assert "Sans présence, donc sans attestation : Sophie Renaud." in page
@@ -56,7 +57,7 @@ def test_reissuing_one_trainee_from_the_page(admin_client):
     awa = course.enrolments[0]
     old = certificate_service.current_documents(awa)["attestation"]
     page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre",
-                                   follow_redirects=True))
+                                   data={"confirm_unrecorded": "y"}, follow_redirects=True))
     assert "Documents émis pour Awa Diallo" in page
     new = certificate_service.current_documents(awa)["attestation"]
     assert new.version == 2 and new.id != old.id
@@ -89,7 +90,8 @@ def test_the_session_zip_holds_every_current_document(admin_client):
     assert "Aucune attestation" in _text(admin_client.get(
         f"/sessions/{course.session.id}/attestations.zip", follow_redirects=True))
     _issue(course)
-    certificate_service.issue_for_enrolment(course.enrolments[0])  # a new version replaces two files
+    # a new version replaces two files
+    certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
     db.session.commit()
     response = admin_client.get(f"/sessions/{course.session.id}/attestations.zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
@@ -137,7 +139,7 @@ def test_a_trainee_downloads_their_own_current_documents_only(client):
     theirs = certificate_service.current_documents(julien)["attestation"]
     assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                               certificate_id=theirs.id)).status_code == 404
-    certificate_service.issue_for_enrolment(awa)
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
     db.session.commit()
     assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                               certificate_id=mine["attestation"].id)).status_code == 404
@@ -310,7 +312,8 @@ def test_a_sheet_corrected_after_issuing_is_flagged_until_the_documents_are_reis
     db.session.commit()
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert "19 h" in page and "les documents disent 21 h : feuilles corrigées depuis, réémettez" in page
-    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre")
+    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre",
+                      data={"confirm_unrecorded": "y"})
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert 'data-testid="outdated"' not in page
     assert "pour une durée de 19 heures" in docx_text(

@@ -4,6 +4,10 @@ The certificates read them through `results_for(enrolment)` and `results_for_ses
 every objective of the session's course (TrainingSession.course: what it was taught under), in
 order, with its result code ("not_assessed" when nothing was recorded) and the trainer's comment.
 The French labels of the codes are in training_app.formatting.LABELS.
+
+A trainer's explicit "non évalué" is recorded like any other result, so that an objective the trainer chose
+not to assess can be told from one nobody filled in yet: `unrecorded_for_session(session)` lists the latter,
+which the certificates ask to confirm before printing them as "Non évalué".
 """
 import hashlib
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from training_app.services import ServiceError, audit
 from training_app.services.enrolments import lock_session
 
 RESULT_CODES = tuple(OutcomeResult)
+NOT_RECORDED = ""  # a cell of the assessment page nobody filled in yet ("à renseigner"): nothing is written
 # Who is assessed: the trainees who attend or attended (a trainee who dropped out keeps what they learnt).
 ASSESSED_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
 MAX_COMMENT = 2000
@@ -58,6 +63,33 @@ def results_for_session(session: TrainingSession) -> dict[int, list[tuple[Course
                 LearningOutcome.enrolment_id.in_(enrolment_ids))):
             recorded[(outcome.enrolment_id, outcome.objective_id)] = outcome
     return {eid: [_row(o, recorded.get((eid, o.id))) for o in objectives] for eid in enrolment_ids}
+
+
+def unrecorded_for_session(session: TrainingSession) -> dict[int, list[CourseObjective]]:
+    """enrolment id -> the objectives of the session's course that nothing was recorded for (not even an explicit
+    "non évalué"), for the assessed enrolments that have some (two queries, with the course's objectives)."""
+    objectives = session.course.objectives
+    if not objectives:
+        return {}
+    enrolment_ids = list(db.session.scalars(db.select(Enrolment.id).where(
+        Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))))
+    recorded = set(db.session.execute(
+        db.select(LearningOutcome.enrolment_id, LearningOutcome.objective_id)
+        .join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
+        .where(Enrolment.session_id == session.id)).tuples())
+    missing = {eid: [o for o in objectives if (eid, o.id) not in recorded] for eid in enrolment_ids}
+    return {eid: unrecorded for eid, unrecorded in missing.items() if unrecorded}
+
+
+def recorded_cells(session: TrainingSession) -> dict[int, dict[int, tuple[str, str]]]:
+    """enrolment id -> objective id -> (result, comment) of what was recorded (the cells nobody filled in are
+    absent), for the assessment page (one query)."""
+    cells: dict[int, dict[int, tuple[str, str]]] = {}
+    for outcome in db.session.scalars(
+            db.select(LearningOutcome).join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
+            .where(Enrolment.session_id == session.id)):
+        cells.setdefault(outcome.enrolment_id, {})[outcome.objective_id] = (str(outcome.result), outcome.comment or "")
+    return cells
 
 
 def _row(objective: CourseObjective, outcome: LearningOutcome | None) -> tuple[CourseObjective, str, str]:
@@ -110,9 +142,12 @@ def not_yet_assessable(session: TrainingSession) -> str:
 def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, actor: User | None = None) -> int:
     """Record several assessments of a session at once; return how many changed.
 
-    Only the cells changed on the page are written (see Assessment.untouched). The session row
-    is locked so that two trainers saving at the same moment are applied one after the other
-    (the unique (enrolment, objective) is never raced).
+    Only the cells changed on the page are written (see Assessment.untouched). A result of NOT_RECORDED ("")
+    leaves a cell nobody filled in as it is; "not_assessed" is the trainer's explicit "non évalué", recorded
+    like the other results. The session row is locked so that two trainers saving at the same moment are
+    applied one after the other (the unique (enrolment, objective) is never raced), and so that an objective
+    is not removed from the catalogue meanwhile (services/programmes.save_programme locks the programme's
+    started sessions before removing one): what assessable_objectives() reads after the lock stays.
     """
     assessments = [item for item in assessments if not item.untouched]
     refusal = not_yet_assessable(session)
@@ -121,26 +156,30 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
     objectives = {o.id for o in assessable_objectives(session)}
+    existing = {(o.enrolment_id, o.objective_id): o for o in db.session.scalars(
+        db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0})))}
     for item in assessments:
         if item.enrolment_id not in enrolments:
             raise ServiceError(_("Ce ou cette stagiaire n'est pas inscrit·e à cette session."))
         if item.objective_id not in objectives:
             raise ServiceError(_("Cet objectif n'est pas un objectif de la formation."))
-        if item.result not in RESULT_CODES:
+        left_blank = item.result == NOT_RECORDED and (item.enrolment_id, item.objective_id) not in existing
+        if item.result not in RESULT_CODES and not left_blank:
             raise ServiceError(_("Choisissez : acquis, partiellement acquis, non acquis ou non évalué."),
                                field_name(item.enrolment_id, item.objective_id))
+        if left_blank and (item.comment or "").strip():
+            raise ServiceError(_("Choisissez un résultat pour ce commentaire (« non évalué » si l'objectif n'a pas "
+                                 "été évalué)."), field_name(item.enrolment_id, item.objective_id))
         if len(item.comment or "") > MAX_COMMENT:
             raise ServiceError(_("Le commentaire est trop long (%(n)d caractères au plus).", n=MAX_COMMENT),
                                field_name(item.enrolment_id, item.objective_id, "c"))
-    existing = {(o.enrolment_id, o.objective_id): o for o in db.session.scalars(
-        db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0})))}
     changed = 0
     for item in assessments:
+        if item.result == NOT_RECORDED:
+            continue  # still nothing recorded (checked above)
         comment = (item.comment or "").strip()
         outcome = existing.get((item.enrolment_id, item.objective_id))
         if outcome is None:
-            if item.result == OutcomeResult.NOT_ASSESSED and not comment:
-                continue  # nothing to record: not assessed is the default
             outcome = LearningOutcome(enrolment_id=item.enrolment_id, objective_id=item.objective_id)
             db.session.add(outcome)
             before = None

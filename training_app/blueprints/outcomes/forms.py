@@ -3,27 +3,31 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from training_app.services.outcomes import MAX_REVIEW, field_name
+from training_app.services.outcomes import MAX_REVIEW, NOT_RECORDED, field_name
 
 RESULT_CHOICES = [("not_assessed", _l("Non évalué")), ("acquired", _l("Acquis")),
                   ("partly_acquired", _l("Partiellement acquis")), ("not_acquired", _l("Non acquis"))]
+# A cell nobody filled in yet: left so, nothing is recorded; "Non évalué" is the trainer's explicit choice.
+BLANK_CHOICE = (NOT_RECORDED, _l("— à renseigner —"))
 
 
-def outcomes_form(enrolments, objectives, current: dict):
+def outcomes_form(enrolments, objectives, recorded: dict):
     """One result and one comment per trainee and objective (fields r_<enrolment>_<objective>, c_...),
     with the values as loaded (hidden lr_..., lc_...).
 
-    `current` maps enrolment ids to results_for() rows. The service checks the codes.
+    `recorded` is services/outcomes.recorded_cells(): a cell without a recorded result offers "à renseigner"
+    and starts on it. The service checks the codes.
     """
     class OutcomesForm(FlaskForm):
         pass
 
     for enrolment in enrolments:
-        rows = {objective.id: (result, comment) for objective, result, comment in current.get(enrolment.id, [])}
+        cells = recorded.get(enrolment.id, {})
         for objective in objectives:
-            result, comment = rows.get(objective.id, ("not_assessed", ""))
+            result, comment = cells.get(objective.id, (NOT_RECORDED, ""))
+            choices = RESULT_CHOICES if objective.id in cells else [BLANK_CHOICE, *RESULT_CHOICES]
             setattr(OutcomesForm, field_name(enrolment.id, objective.id),
-                    SelectField(objective.text, choices=RESULT_CHOICES, default=result, validate_choice=False))
+                    SelectField(objective.text, choices=choices, default=result, validate_choice=False))
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "c"),
                     StringField(_l("Commentaire"), default=comment))
             # The cell as loaded: only the cells changed on this page are written.
