@@ -4,7 +4,7 @@ import re
 import zipfile
 
 from tests import factories
-from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course, docx_text, word_template
+from tests.certificate_course import WEDNESDAY_AFTERNOON, assess, completed_course, docx_text, word_template
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import AuditEntry, IssuedCertificate
@@ -318,3 +318,43 @@ def test_a_sheet_corrected_after_issuing_is_flagged_until_the_documents_are_reis
     assert 'data-testid="outdated"' not in page
     assert "pour une durée de 19 heures" in docx_text(
         storage.read(certificate_service.current_documents(awa)["realisation"].storage_path))
+
+
+def test_the_section_lists_outcomes_never_recorded_and_issuing_them_needs_the_box_ticked(admin_client):
+    course = completed_course(no_show=[2])  # Sophie attended nothing: she gets no document, she is not listed
+    awa, julien, _sophie = course.enrolments
+    assess(course, awa, {1: ("acquired", ""), 2: ("not_assessed", "Absente à l'exercice"), 3: ("acquired", "")})
+    assess(course, julien, {1: ("acquired", "")})
+    url = f"/sessions/{course.session.id}"
+    page = _text(admin_client.get(url))
+    listed = page[page.index('data-testid="unrecorded-outcomes"'):]
+    listed = listed[:listed.index("</div>")]
+    assert "Julien Le Bihan : 2 objectifs non renseignés" in listed
+    assert "Awa Diallo" not in listed and "Sophie Renaud" not in listed
+    assert f'href="/sessions/{course.session.id}/acquis"' in listed
+    assert 'name="confirm_unrecorded"' in page
+
+    page = _text(admin_client.post(f"{url}/attestations/emettre", follow_redirects=True))
+    assert "Acquis jamais renseignés par les formateur·rices pour : Julien Le Bihan (2 objectifs sur 3)" in page
+    assert "cochez « Émettre malgré les acquis non renseignés »" in page
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+    page = _text(admin_client.post(f"{url}/attestations/inscription/{julien.id}/emettre", follow_redirects=True))
+    assert "Julien Le Bihan (2 objectifs sur 3)" in page
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+    # Awa's outcomes are all recorded: her own button issues without the box
+    page = _text(admin_client.post(f"{url}/attestations/inscription/{awa.id}/emettre", follow_redirects=True))
+    assert "Documents émis pour Awa Diallo" in page
+
+    page = _text(admin_client.post(f"{url}/attestations/emettre", data={"confirm_unrecorded": "y"},
+                                   follow_redirects=True))
+    assert "2 documents émis." in page
+    assert set(certificate_service.current_documents(julien)) == {"attestation", "realisation"}
+
+
+def test_a_session_whose_outcomes_are_all_recorded_shows_no_list_nor_box(admin_client):
+    course = completed_course(trainees=("Awa Diallo",))
+    assess(course, course.enrolments[0], {1: ("acquired", ""), 2: ("not_assessed", ""), 3: ("not_acquired", "")})
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert 'data-testid="unrecorded-outcomes"' not in page and 'name="confirm_unrecorded"' not in page
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True))
+    assert "2 documents émis." in page

@@ -54,7 +54,8 @@ def test_a_trainer_assesses_the_trainees_of_their_session(trainer_client, traine
     response = trainer_client.post(url, data=_form(
         session, enrolments, [("acquired", "partly_acquired"), ("not_acquired", "not_assessed")],
         {(enrolments[0].id, second.id): "À consolider en situation réelle"}), follow_redirects=True)
-    assert "Évaluation des acquis enregistrée (3 modification(s))." in _text(response)
+    # the explicit "non évalué" is recorded too: it is the trainer's choice, not a cell left to fill
+    assert "Évaluation des acquis enregistrée (4 modification(s))." in _text(response)
     rows = outcomes.results_for(enrolments[0])
     assert [(code, comment) for _o, code, comment in rows] == [
         ("acquired", ""), ("partly_acquired", "À consolider en situation réelle")]
@@ -62,6 +63,35 @@ def test_a_trainer_assesses_the_trainees_of_their_session(trainer_client, traine
     assert '<option selected value="partly_acquired">' in _text(trainer_client.get(url))
     session_page = _text(trainer_client.get(f"/sessions/{session.id}"))
     assert "3 objectifs évalués sur 4 (2 stagiaires, 2 objectifs chacun)" in session_page
+
+
+def test_cells_nobody_filled_start_on_to_fill_and_an_explicit_not_assessed_is_kept(trainer_client, trainer):
+    session, (awa, julien) = _session(trainer)
+    first, second = session.programme.objectives
+    url = f"/sessions/{session.id}/acquis"
+    page = _text(trainer_client.get(url))
+    assert page.count('<option selected value="">— à renseigner —</option>') == 4
+    # the page as loaded, Awa's first objective chosen "non évalué", the rest left to fill
+    data = {f"{part}_{e.id}_{o.id}": "" for e in (awa, julien) for o in (first, second)
+            for part in ("r", "c", "lr", "lc")}
+    data[f"r_{awa.id}_{first.id}"] = "not_assessed"
+    response = trainer_client.post(url, data=data, follow_redirects=True)
+    assert "Évaluation des acquis enregistrée (1 modification(s))." in _text(response)
+    assert [(o.enrolment_id, o.objective_id, o.result) for o in db.session.scalars(db.select(LearningOutcome))] == [
+        (awa.id, first.id, "not_assessed")]
+    page = _text(trainer_client.get(url))
+    assert page.count('<option selected value="">— à renseigner —</option>') == 3
+    assert '<option selected value="not_assessed">Non évalué</option>' in page
+    assert {e: [o.text for o in objectives] for e, objectives in outcomes.unrecorded_for_session(session).items()} == {
+        awa.id: ["Négocier"], julien.id: ["Préparer", "Négocier"]}
+
+    # a comment with no result is refused on its cell; what was typed stays on the page
+    data[f"r_{awa.id}_{first.id}"], data[f"lr_{awa.id}_{first.id}"] = "not_assessed", "not_assessed"
+    data[f"c_{julien.id}_{second.id}"] = "Absent le dernier jour"
+    page = _text(trainer_client.post(url, data=data))
+    assert "Choisissez un résultat pour ce commentaire (« non évalué » si l'objectif n'a pas été évalué)." in page
+    assert 'value="Absent le dernier jour"' in page
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 1
 
 
 def test_a_tampered_result_is_refused_with_a_message_and_nothing_is_saved(trainer_client, trainer):

@@ -73,10 +73,10 @@ def unrecorded_for_session(session: TrainingSession) -> dict[int, list[CourseObj
         return {}
     enrolment_ids = list(db.session.scalars(db.select(Enrolment.id).where(
         Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))))
-    recorded = set(db.session.execute(
+    recorded = {(enrolment_id, objective_id) for enrolment_id, objective_id in db.session.execute(
         db.select(LearningOutcome.enrolment_id, LearningOutcome.objective_id)
         .join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
-        .where(Enrolment.session_id == session.id)).tuples())
+        .where(Enrolment.session_id == session.id))}
     missing = {eid: [o for o in objectives if (eid, o.id) not in recorded] for eid in enrolment_ids}
     return {eid: unrecorded for eid, unrecorded in missing.items() if unrecorded}
 
