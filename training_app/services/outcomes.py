@@ -145,9 +145,9 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     Only the cells changed on the page are written (see Assessment.untouched). A result of NOT_RECORDED ("")
     leaves a cell nobody filled in as it is; "not_assessed" is the trainer's explicit "non évalué", recorded
     like the other results. The session row is locked so that two trainers saving at the same moment are
-    applied one after the other (the unique (enrolment, objective) is never raced), and so that an objective
-    is not removed from the catalogue meanwhile (services/programmes.save_programme locks the programme's
-    started sessions before removing one): what assessable_objectives() reads after the lock stays.
+    applied one after the other (the unique (enrolment, objective) is never raced), then the rows of the
+    objectives written on, so that an objective removed from the catalogue at the same moment never takes a
+    committed result with it (see _lock_written_objectives).
     """
     assessments = [item for item in assessments if not item.untouched]
     refusal = not_yet_assessable(session)
@@ -156,6 +156,7 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
     objectives = {o.id for o in assessable_objectives(session)}
+    objectives = _lock_written_objectives(objectives, assessments)
     existing = {(o.enrolment_id, o.objective_id): o for o in db.session.scalars(
         db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0})))}
     for item in assessments:
@@ -193,6 +194,21 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
                      details={"enrolment_id": item.enrolment_id, "objective_id": item.objective_id})
         changed += 1
     return changed
+
+
+def _lock_written_objectives(objectives: set[int], assessments: list[Assessment]) -> set[int]:
+    """Hold the rows of the objectives about to be written on (FOR KEY SHARE, after the session's row: the order
+    services/programmes.save_programme follows) until the transaction ends, and return `objectives` less those
+    removed from the catalogue meanwhile. An objective being removed is waited for and then found gone; one
+    locked here cannot be removed before these results are committed, and then its removal sees them."""
+    written = sorted({item.objective_id for item in assessments
+                      if item.objective_id in objectives and item.result != NOT_RECORDED})
+    if not written:
+        return objectives
+    still_there = set(db.session.scalars(
+        db.select(ProgrammeObjective.id).where(ProgrammeObjective.id.in_(written))
+        .order_by(ProgrammeObjective.id).with_for_update(read=True, key_share=True)))
+    return objectives - (set(written) - still_there)
 
 
 def record_outcome(enrolment: Enrolment, objective: ProgrammeObjective | CourseObjective, result: str,

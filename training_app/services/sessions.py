@@ -9,8 +9,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
-from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, EnrolmentStatus, IssuedCertificate, LearningOutcome,
-                                 Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
+from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, EnrolmentStatus, IssuedCertificate,
+                                 LearningOutcome, Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, attendance, audit, surveys
 from training_app.services import enrolments as enrolment_service
