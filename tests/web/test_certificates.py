@@ -262,7 +262,10 @@ def test_trainers_cannot_issue_or_change_templates(trainer_client):
 def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["certificates", "issue", str(course.session.id)])
+    refused = runner.invoke(args=["certificates", "issue", str(course.session.id)])
+    assert refused.exit_code != 0 and "Acquis jamais renseignés" in refused.output and "Awa Diallo" in refused.output
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+    result = runner.invoke(args=["certificates", "issue", str(course.session.id), "--allow-unrecorded"])
     assert result.exit_code == 0, result.output
     docs = list(db.session.scalars(db.select(IssuedCertificate)))
     assert len(docs) == 4 and "4 document(s) émis" in result.output
@@ -273,7 +276,7 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     admin = factories.make_user("admin")
     attendance.reopen_slot(course.session.slots[0], admin, "Signature oubliée")
     db.session.commit()
-    refused = runner.invoke(args=["certificates", "issue", str(course.session.id), "--reissue"])
+    refused = runner.invoke(args=["certificates", "issue", str(course.session.id), "--reissue", "--allow-unrecorded"])
     assert refused.exit_code != 0 and "ne sont pas clôturées" in refused.output
     assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
 
