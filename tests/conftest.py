@@ -73,6 +73,12 @@ def rate_limited_app(app):
     limiter.reset()
 
 
+@pytest.fixture
+def month_long_sign_ins(app, monkeypatch):
+    """The lifetime of a sign-in outside the tests (TestingConfig lengthens it: tests move the clock by years)."""
+    monkeypatch.setitem(app.config, "SIGN_IN_LIFETIME", app.config["REMEMBER_COOKIE_DURATION"])
+
+
 def _normalise(url: str) -> str:
     from training_app.config import _database_url
     return _database_url(url, url)

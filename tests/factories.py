@@ -36,6 +36,16 @@ def login(client, user: User, password: str = PASSWORD):
     return response
 
 
+def sign_in_session(client, user: User) -> None:
+    """Sign `client` in as `user` without going through the form (the sign-in the form would start)."""
+    from training_app.services import users
+    users.start_sign_in(user)
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
 def sign_in_browser(page, user: User, password: str = PASSWORD) -> None:
     """Sign in through the sign-in page, in a browser test (Playwright's `page`)."""
     page.goto("/connexion")

@@ -104,6 +104,9 @@ class Config:
     # "Se souvenir de moi": a month, not Flask-Login's year, and not sent along with another site's requests.
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS", 30)))
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # How long a sign-in lasts, "remember me" or not, whatever the browser keeps (a copy of a cookie, a browser
+    # that ignores its expiry): the server refuses it afterwards (services/users.py). As long as "remember me".
+    SIGN_IN_LIFETIME = REMEMBER_COOKIE_DURATION
     SESSIONS_PER_PAGE = 20
     CLAIMS_PER_PAGE = 50
     # Rendered pages each process keeps until the data changes (training_app/page_cache.py); 0: none.
@@ -119,6 +122,9 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    # Tests move the clock years away from the moment their clients signed in; those of the rule
+    # (tests/web/test_sign_in_sessions.py, tests/unit/test_users.py) set the month back.
+    SIGN_IN_LIFETIME = timedelta(days=36500)
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL"), "sqlite://")
     WTF_CSRF_ENABLED = False  # tests/web/test_csrf.py switches it back on and checks every form

@@ -52,6 +52,13 @@ def test_an_amount_without_rate_is_spread_over_the_planned_hours():
     assert first["pedagogical_cents"] == 42000 and second["pedagogical_cents"] == 21000
 
 
+def test_the_planned_hours_of_trainees_not_billed_still_share_the_agreed_amount():
+    """630 € agreed for two trainees of 21 h; one cancelled (not billed): the other's 21 h at 15 €/h."""
+    terms = AgreementTerms("UNI-1", (TraineeFigures(1, "A", planned_minutes=1260, attended_minutes=1260),),
+                           amount_cents=63000, unbilled_planned_minutes=1260)
+    assert calculate([terms])["totals"]["total_cents"] == 31500
+
+
 def test_rounding_is_half_up_to_the_cent_once_per_line():
     # 1333 cents/h × 10 min = 222.1666… cents -> 222; 1335 × 10 min = 222.5 -> 223 (half up, not to even)
     assert round_cents(Decimal("222.5")) == 223

@@ -75,3 +75,84 @@ def test_covered_trainee_who_attended_nothing_needs_no_certificate():
     with frozen_at(datetime(2019, 1, 10, 10)):
         funding.send(claim, date(2019, 1, 10))
     assert claim.status == ClaimStatus.SENT
+
+
+def _workbook_hours(content: bytes) -> dict[str, float]:
+    import openpyxl
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["Stagiaires"]
+    col = {cell.value: cell.column_letter for cell in sheet[1]}
+    return {sheet[f"{col['Stagiaire']}{r}"].value: sheet[f"{col['Heures réalisées']}{r}"].value
+            for r in range(2, sheet.max_row + 1) if sheet[f"{col['Stagiaire']}{r}"].value}
+
+
+def _left_early(course, enrolment, departure):
+    """A closed sheet corrected after the claim was made, the certificates issued again."""
+    attendance.mark(cc.slot_named(course.session, cc.WEDNESDAY_AFTERNOON), enrolment, "left_early",
+                    actor=factories.make_user("admin"), departure=departure, reason="Correction de la feuille")
+    with frozen_at(datetime(2019, 1, 9, 10)):
+        certificates.issue_for_enrolment(enrolment)
+    db.session.commit()
+
+
+def test_a_draft_shows_and_its_files_state_todays_figures(app, admin_client, tmp_path):
+    """A sheet corrected after the claim was made: the draft's page, its dossier and the exported workbook
+    state the hours the sheets state now (sending would recalculate them anyway)."""
+    course = funded_course()
+    awa, julien = course.enrolments
+    claim = new_claim(course)
+    assert claim.total_cents == (21 + 21) * 1500
+    db.session.expire_all()
+    assert funding.bring_up_to_date(claim) is False  # nothing changed: nothing written
+
+    _left_early(course, julien, time(14, 30))  # 3 h 30 missed
+    bundle = zipfile.ZipFile(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/dossier.zip").data))
+    assert _workbook_hours(bundle.read(f"demande-{claim.number}.xlsx"))[julien.trainee.formal_name] == 17.5
+    assert "577,50 €" in factories.docx_text(bundle.read(f"facture-{claim.number}.docx")).replace("\u202f", "")
+    db.session.expire_all()
+    assert claim.total_cents == (21 + 17.5) * 1500
+
+    _left_early(course, julien, time(15, 30))  # 2 h 30 missed
+    out = tmp_path / "claim.xlsx"
+    result = app.test_cli_runner().invoke(args=["funding", "export", str(claim.id), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _workbook_hours(out.read_bytes())[julien.trainee.formal_name] == 18.5
+
+    _left_early(course, awa, time(16, 30))  # 1 h 30 missed
+    page = admin_client.get(f"/financement/demandes/{claim.id}").get_data(as_text=True)
+    assert "Le dossier est complet et cohérent" in page
+    db.session.expire_all()
+    assert claim.total_cents == (19.5 + 18.5) * 1500
+    assert [line["attended_minutes"] for line in claim.snapshot["lines"]] == [19.5 * 60, 18.5 * 60]
+    workbook = admin_client.get(f"/financement/demandes/{claim.id}/classeur.xlsx").data
+    assert _workbook_hours(workbook) == {awa.trainee.formal_name: 19.5, julien.trainee.formal_name: 18.5}
+
+
+def test_a_trainee_corrected_to_no_attendance_keeps_no_certificate_in_the_dossier():
+    """Julien's sheets corrected after issuing (he signed on the wrong line): 0 h. His certificate stating 21 h
+    stops the claim until issued again (which withdraws it), and never goes into the dossier."""
+    course = funded_course()
+    julien = course.enrolments[1]
+    admin = factories.make_user("admin")
+    for slot in course.session.slots:
+        attendance.mark(slot, julien, "absent_unjustified", actor=admin, reason="Signé sur la mauvaise ligne")
+    db.session.commit()
+    claim = new_claim(course)
+    assert [p.message for p in funding.preflight(claim)] == [
+        "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Julien Le Bihan."]
+    draft = zipfile.ZipFile(io.BytesIO(funding.bundle_bytes(claim)))
+    assert not [name for name in draft.namelist() if "Le-Bihan" in name]
+    with frozen_at(datetime(2019, 1, 10, 10)), pytest.raises(ServiceError, match="ne peut pas partir"):
+        funding.send(claim, date(2019, 1, 10))
+    db.session.rollback()
+
+    with frozen_at(datetime(2019, 1, 9, 10)):
+        assert certificates.issue_for_enrolment(julien) == []  # withdrawn
+    db.session.commit()
+    assert funding.preflight(claim) == []
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        funding.send(claim, date(2019, 1, 10))
+    db.session.commit()
+    assert funding.changes_since_sent(claim) == []
+    sent = zipfile.ZipFile(io.BytesIO(funding.bundle_bytes(claim)))
+    assert [name for name in sent.namelist() if "certificat" in name and "Diallo" in name]
+    assert not [name for name in sent.namelist() if "Le-Bihan" in name]

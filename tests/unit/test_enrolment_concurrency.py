@@ -131,10 +131,15 @@ def test_40_simultaneous_public_registrations_through_gunicorn_workers(app, guni
     assert positions == list(range(1, PEOPLE - CAPACITY + 1))
 
 
-def _someone_waits_for_a_row_lock() -> bool:
+def _waiting_for_a_row_lock() -> int:
+    """How many connections to the test database wait for a lock at this moment."""
     with db.engine.connect() as connection:  # a new transaction: pg_stat_activity is read afresh
-        return bool(connection.scalar(db.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
+        return connection.scalar(db.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+
+
+def _someone_waits_for_a_row_lock() -> bool:
+    return _waiting_for_a_row_lock() > 0
 
 
 def test_an_enrolment_waiting_for_an_erasure_under_way_is_refused_in_french_once_it_commits(app, outbox):
@@ -191,8 +196,16 @@ def test_an_enrolment_waiting_for_an_erasure_under_way_is_refused_in_french_once
 def _first_holds_second_waits(app, first, second) -> dict:
     """Run first() until its flush (its locks taken, nothing committed), then second() in another thread, which
     must wait for a lock; then commit first. Returns {"first": ..., "second": ...}: "committed" or the French
-    refusal."""
-    flushed, release, outcome = threading.Event(), threading.Event(), {}
+    refusal, and "waited" (true if second was waiting for a lock then)."""
+    return _first_holds_the_others_wait(app, first, second=second)
+
+
+def _first_holds_the_others_wait(app, first, **others) -> dict:
+    """Run first() until its flush (its locks taken, nothing committed), then each of the others (name=action) in
+    a thread of its own; commit first once every other has finished or waits for a lock. Returns {"first": ...,
+    name: ...}: "committed", the French refusal or the unexpected exception's repr, and "waited": how many were
+    waiting for a lock when first committed."""
+    flushed, release, outcome, finished = threading.Event(), threading.Event(), {}, []
 
     def run(name, action, before=None, after=None):
         with app.app_context():
@@ -216,13 +229,17 @@ def _first_holds_second_waits(app, first, second) -> dict:
                 if after:
                     after.set()
                 db.session.remove()
+                finished.append(name)
 
-    threads = [threading.Thread(target=run, args=("first", first, None, flushed)),
-               threading.Thread(target=run, args=("second", second, flushed, None))]
+    threads = [threading.Thread(target=run, args=("first", first, None, flushed))]
+    threads += [threading.Thread(target=run, args=(name, action, flushed, None)) for name, action in others.items()]
     for thread in threads:
         thread.start()
     flushed.wait()
-    outcome["waited"] = any(_someone_waits_for_a_row_lock() for _ in range(100_000))
+    for _ in range(100_000):
+        outcome["waited"] = _waiting_for_a_row_lock()
+        if outcome["waited"] + len([name for name in finished if name in others]) >= len(others):
+            break
     release.set()
     for thread in threads:
         thread.join()

@@ -6,7 +6,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import is_postgres
-from tests.unit.test_enrolment_concurrency import _run_together
+from tests.unit.test_enrolment_concurrency import _first_holds_second_waits, _run_together
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import Enrolment, Funder, FundingAgreement, FundingClaim, TrainingSession
@@ -145,3 +145,71 @@ def test_two_payments_recorded_at_once_add_up(app):
     claim = db.session.get(FundingClaim, claim_id)
     assert sorted(p.amount_cents for p in claim.payments) == [2500, 10000]
     assert claim.paid_cents == 12500
+
+
+def _agreement_request(funder_id, session_id, enrolment_ids, file_number=""):
+    def request():
+        data = funding_service.AgreementData(
+            funder=db.session.get(Funder, funder_id), enrolments=[db.session.get(Enrolment, i) for i in enrolment_ids],
+            requested_on=datetime(2018, 11, 2).date(), file_number=file_number, hourly_rate_cents=1500)
+        funding_service.create_agreement(db.session.get(TrainingSession, session_id), data)
+    return request
+
+
+def test_a_double_click_on_a_new_agreement_records_it_once(app):
+    """The second request waits for the first (the session's row lock), then finds the trainees covered."""
+    funder = factories.make_funder("Uniformation")
+    session = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
+    enrolment_ids = [factories.make_enrolment(session).id for _ in range(2)]
+    request = _agreement_request(funder.id, session.id, enrolment_ids)
+    db.session.remove()
+    outcome = _first_holds_second_waits(app, request, request)
+    assert outcome["waited"] and outcome["first"] == "committed"
+    assert "est déjà couvert·e par un autre accord" in outcome["second"]
+    assert db.session.scalar(db.select(db.func.count(FundingAgreement.id))) == 1
+
+
+def test_a_grant_waits_for_a_request_covering_the_same_trainee(app):
+    """Two colleagues: one records a new request for Awa while the other grants an old refused one for her
+    on appeal; the grant waits, then is refused: her hours are billed once."""
+    from datetime import date
+    funder = factories.make_funder("Uniformation")
+    session = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30),
+                                     status="completed")
+    enrolment = factories.make_enrolment(session)
+    refused_id = factories.make_agreement(session, [enrolment], funder=funder, status="refused",
+                                          file_number="A-1").id
+    request = _agreement_request(funder.id, session.id, [enrolment.id], "A-2")
+    db.session.remove()
+
+    def grant():
+        funding_service.grant(db.session.get(FundingAgreement, refused_id), 31500, date(2018, 11, 30))
+
+    outcome = _first_holds_second_waits(app, request, grant)
+    assert outcome["waited"] and outcome["first"] == "committed"
+    assert "est déjà couvert·e par un autre accord (dossier A-2)" in outcome["second"]
+    assert db.session.get(FundingAgreement, refused_id).status == "refused"
+
+
+def test_a_double_click_on_a_new_funder_is_refused_in_french(app):
+    def create():
+        funding_service.save_funder(None, {"name": "AFDAS"})
+
+    outcome = _first_holds_second_waits(app, create, create)
+    assert outcome == {"first": "committed", "second": "Un financeur porte déjà ce nom.", "waited": True}
+    assert db.session.scalar(db.select(db.func.count(Funder.id))) == 1
+
+
+def test_an_hourly_cap_saved_twice_at_once_is_recorded_once(app):
+    from training_app.models import FunderHourlyCap
+    funder_id = factories.make_funder("Uniformation").id
+    db.session.remove()
+
+    def save():
+        funding_service.set_hourly_cap(db.session.get(Funder, funder_id), 2024, 2500)
+
+    outcome = _first_holds_second_waits(app, save, save)
+    assert outcome["waited"] and outcome["first"] == "committed"
+    assert outcome["second"] == ("Un plafond horaire 2024 vient d'être enregistré pour Uniformation : vérifiez-le "
+                                 "dans la liste, puis enregistrez à nouveau si besoin.")
+    assert db.session.scalar(db.select(db.func.count(FunderHourlyCap.id))) == 1

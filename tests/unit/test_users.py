@@ -127,15 +127,18 @@ def test_a_reset_refuses_a_short_password_and_an_administrators_own_account():
 def test_changing_a_temporary_password_makes_it_the_owners():
     trainer = factories.make_user("trainer")
     users.reset_password(trainer, "provisoire-123")
+    users.start_sign_in(trainer)
     db.session.commit()
     former_id = trainer.get_id()
     with pytest.raises(ServiceError, match="différent"):
         users.change_password(trainer, "provisoire-123", "provisoire-123")
     users.change_password(trainer, "provisoire-123", NEW)
     db.session.commit()
+    assert users.signed_in_user(former_id) is None  # browsers signed in before are signed out
     trainer = _reloaded(trainer)
     assert trainer.check_password(NEW) and not trainer.must_change_password
-    assert users.signed_in_user(former_id) is None  # browsers signed in before are signed out
+    users.start_sign_in(trainer)
+    db.session.commit()
     assert users.signed_in_user(trainer.get_id()) == trainer
 
 
@@ -144,14 +147,52 @@ def test_a_password_link_works_until_the_password_changes():
     token = users.make_reset_link_token(trainer)
     assert users.user_from_reset_link(token) == trainer
     with pytest.raises(ServiceError, match="10 caractères"):
-        users.set_password_from_link(trainer, "court")
-    users.set_password_from_link(trainer, NEW)
+        users.set_password_from_link(token, "court")
+    assert users.set_password_from_link(token, NEW) == trainer
     db.session.commit()
     with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
         users.user_from_reset_link(token)
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable") as used:
+        users.set_password_from_link(token, "encore-un-autre-mot")  # once only
+    assert used.value.field is None
+    db.session.rollback()
+    assert _reloaded(trainer).check_password(NEW)
     assert users.user_from_reset_link(users.make_reset_link_token(other)) == other
     with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
         users.user_from_reset_link("pas-un-lien")
+
+
+@pytest.mark.parametrize("change", ["owner", "administrator", "command line"])
+def test_a_password_link_made_before_a_password_change_is_dead(change):
+    trainer, admin = factories.make_user("trainer"), factories.make_user("admin")
+    token = users.make_reset_link_token(trainer)
+    if change == "owner":
+        users.change_password(trainer, factories.PASSWORD, NEW)
+    elif change == "administrator":
+        users.reset_password(trainer, NEW, actor=admin)
+    else:
+        users.reset_password(trainer, NEW, actor_label="ligne de commande")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+        users.set_password_from_link(token, "encore-un-autre-mot")
+    db.session.rollback()
+    assert _reloaded(trainer).check_password(NEW)
+
+
+def test_a_password_link_made_before_a_deactivation_or_a_reactivation_is_dead():
+    admin = factories.make_user("admin")
+    trainer, other = factories.make_user("trainer"), factories.make_user("trainer")
+    before_deactivation, others = users.make_reset_link_token(trainer), users.make_reset_link_token(other)
+    users.set_active(trainer, False, actor=admin)
+    db.session.commit()
+    while_inactive = users.make_reset_link_token(trainer)  # refused while inactive; not brought back after
+    users.set_active(trainer, True, actor=admin)
+    db.session.commit()
+    for token in (before_deactivation, while_inactive):
+        with pytest.raises(ServiceError, match="Ce lien n'est plus valable"):
+            users.user_from_reset_link(token)
+    assert users.user_from_reset_link(users.make_reset_link_token(trainer)) == trainer
+    assert users.user_from_reset_link(others) == other  # nobody else's links
 
 
 def test_a_password_link_sent_to_a_former_address_is_dead():
@@ -219,12 +260,81 @@ def test_a_deactivation_changes_the_sign_in_id_for_good_and_no_other_account_s()
     """An account never deactivated keeps the sign-in id it had (nobody is signed out by the upgrade)."""
     import hashlib
     admin, trainer, other = (factories.make_user(role) for role in ("admin", "trainer", "trainer"))
-    former = f"{trainer.id}:{hashlib.sha256(trainer.password_hash.encode()).hexdigest()[:16]}"
-    assert trainer.get_id() == former and users.signed_in_user(former) == trainer
+    for user in (trainer, other):
+        users.start_sign_in(user)
+    db.session.commit()
+    account = f"{trainer.id}:{hashlib.sha256(trainer.password_hash.encode()).hexdigest()[:16]}"
+    former = trainer.get_id()
+    assert former == f"{account}:{trainer.sign_in_token}" and users.signed_in_user(former) == trainer
     other_id = other.get_id()
     users.set_active(trainer, False, actor=admin)
     users.set_active(trainer, True, actor=admin)
     db.session.commit()
-    assert trainer.get_id() != former and users.signed_in_user(former) is None
+    assert not trainer.get_id().startswith(account) and users.signed_in_user(former) is None
+    users.start_sign_in(trainer)
+    db.session.commit()
     assert users.signed_in_user(trainer.get_id()) == trainer
-    assert _reloaded(other).get_id() == other_id
+    assert users.signed_in_user(other_id) == other and other.get_id() == other_id
+
+
+def test_a_sign_in_is_refused_from_the_minute_it_is_30_days_old(month_long_sign_ins):
+    """Whatever the browser keeps (a copy of the "remember me" cookie), the server ends a sign-in 30 days after
+    the password was typed, at the start of that minute (a page kept for the minute never outlives it)."""
+    from datetime import datetime, timedelta
+
+    from training_app.clock import frozen_at
+    trainer = factories.make_user("trainer")
+    signed_in_at = datetime(2030, 5, 6, 9, 0, 30)  # local time, no change to summer time in the month
+    with frozen_at(signed_in_at):
+        users.start_sign_in(trainer)
+        db.session.commit()
+        sign_in_id = trainer.get_id()
+        assert users.signed_in_user(sign_in_id) == trainer
+    for moment, signed_in in ((timedelta(days=30, seconds=-31), True), (timedelta(days=30, seconds=-30), False),
+                              (timedelta(days=400), False)):
+        with frozen_at(signed_in_at + moment):
+            assert (users.signed_in_user(sign_in_id) == trainer) is signed_in, moment
+
+
+def test_a_sign_in_id_naming_no_current_sign_in_signs_nobody_in():
+    """Sessions and cookies from before sign-ins were recorded named the account only: signed in again once."""
+    trainer = factories.make_user("trainer")
+    users.start_sign_in(trainer)
+    db.session.commit()
+    sign_in_id = trainer.get_id()
+    account, _sep, token = sign_in_id.rpartition(":")
+    assert users.signed_in_user(sign_in_id) == trainer
+    assert users.signed_in_user(account) is None
+    assert users.signed_in_user(f"{account}:{token}x") is None
+    other = factories.make_user("trainer")
+    assert users.signed_in_user(f"{other.id}:{account.partition(':')[2]}:{token}") is None  # another's sign-in
+    assert users.signed_in_user("pas un identifiant") is None
+
+
+def test_sign_ins_end_one_by_one_and_are_deleted_when_over(month_long_sign_ins):
+    from datetime import datetime
+
+    from training_app.clock import frozen_at
+    from training_app.models import SignIn
+    admin, trainer = factories.make_user("admin"), factories.make_user("trainer")
+
+    def sign_in_ids():
+        users.start_sign_in(trainer)
+        db.session.commit()
+        first = trainer.get_id()
+        users.start_sign_in(trainer)
+        db.session.commit()
+        return first, trainer.get_id()
+
+    with frozen_at(datetime(2030, 5, 6, 9, 0)):
+        old, _second = sign_in_ids()
+    with frozen_at(datetime(2030, 6, 10, 9, 0)):  # more than a month later
+        leaving, staying = sign_in_ids()  # the sign-ins that are over are deleted
+        assert db.session.scalar(db.select(db.func.count()).select_from(SignIn)) == 2
+        users.end_sign_in(users.signed_in_user(leaving))
+        db.session.commit()
+        assert users.signed_in_user(leaving) is None and users.signed_in_user(staying) == trainer
+        assert users.signed_in_user(old) is None
+        users.set_active(trainer, False, actor=admin)
+        db.session.commit()
+        assert db.session.scalar(db.select(db.func.count()).select_from(SignIn)) == 0  # a deactivation ends all

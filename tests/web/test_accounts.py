@@ -257,7 +257,7 @@ def test_create_user_on_the_command_line_keeps_the_chosen_password_unless_tempor
 
 
 def test_the_history_names_a_password_chosen_through_an_e_mailed_link(admin_client, trainer):
-    users.set_password_from_link(trainer, "un-nouveau-mot-de-passe")
+    users.set_password_from_link(users.make_reset_link_token(trainer), "un-nouveau-mot-de-passe")
     db.session.commit()
     page = admin_client.get(f"/admin/comptes/{trainer.id}/modifier").get_data(as_text=True)
     assert "Mot de passe choisi par la personne (lien par e-mail)" in page and "password_reset_by_link" not in page

@@ -18,9 +18,7 @@ def test_every_post_route_requires_a_csrf_token(app):
     admin = factories.make_user("admin")
     values = build_world(factories.make_user("trainer"))
     client = protected.test_client()
-    with client.session_transaction() as session:  # signed in without going through the form
-        session["_user_id"] = admin.get_id()
-        session["_fresh"] = True
+    factories.sign_in_session(client, admin)  # signed in without going through the form
     checked = []
     for rule in protected.url_map.iter_rules():
         if "POST" not in rule.methods:

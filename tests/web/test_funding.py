@@ -293,6 +293,7 @@ def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources)
     session, awa = world["session"], world["enrolments"][0]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="")
     world["employer"].siret = "78324521000002"
+    world["enrolments"][1].funding_mode = "opco"  # Sophie said her employer's OPCO pays
     db.session.commit()
     sources["open_slots"] = session.slots[-1:]
     sources["hours"] = full_hours([awa])

@@ -115,3 +115,21 @@ def test_bundle_holds_every_expected_file_and_the_figures_agree(admin_client, co
     assert "UNI-2018-0042" in invoice and "255,00 €" in invoice and "17 h" in invoice
     assert f"{Decimal(claim.total_cents) / 100:.2f}".replace(".", ",") + " €" in invoice.replace("\u202f", "")
     assert claim.total_cents == int(sum(amounts.values()) * 100) == (21 + 17 + 21) * 1500
+
+
+def test_a_period_dossier_keeps_the_sheets_of_two_sessions_starting_the_same_day():
+    import warnings
+    set_organisation()
+    funder = factories.make_funder("Uniformation")
+    sessions = [factories.make_session(start=datetime(2018, 12, 11, 9, 30), end=datetime(2018, 12, 11, 18),
+                                       status="completed") for _ in range(2)]
+    for session in sessions:
+        factories.make_agreement(session, [factories.make_enrolment(session)], funder=funder)
+    with frozen_at(datetime(2019, 1, 8, 10)):
+        claim = funding_service.create_claim(funder, period_start=datetime(2018, 12, 1).date(),
+                                             period_end=datetime(2018, 12, 31).date())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # zipfile warns of a duplicate name
+            names = zipfile.ZipFile(io.BytesIO(funding_service.bundle_bytes(claim))).namelist()
+    assert sorted(n for n in names if "emargement" in n) == [
+        f"session-2018-12-11-{session.id}/emargement/feuille-emargement-2018-12-11.docx" for session in sessions]

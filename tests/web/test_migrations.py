@@ -1,4 +1,5 @@
 """`flask db upgrade` on an empty database gives exactly the models' schema."""
+import logging
 import os
 import uuid
 
@@ -41,6 +42,27 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url, tmp_path):
         leftover = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
         db.engine.dispose()
     assert leftover == set()
+
+
+def test_running_the_migrations_leaves_the_process_loggers_enabled(empty_database_url, tmp_path):
+    """alembic.ini's logging configuration is applied by migrations/env.py in the process that migrates (the tests,
+    bench/generate.py): it must not disable the loggers already there, such as the application's (the e-mail
+    sender's failures are logged through it)."""
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    migrated.logger.debug("the application's logger exists before the migrations run")
+
+    def enabled():
+        return {name for name, logger in logging.Logger.manager.loggerDict.items()
+                if isinstance(logger, logging.Logger) and not logger.disabled}
+
+    before = enabled()
+    with migrated.app_context():
+        upgrade(revision="0001")
+        downgrade(revision="base")
+        db.engine.dispose()
+    assert migrated.logger.name in before
+    assert before - enabled() == set()
 
 
 def test_0020_gives_the_f3_objectives_their_official_letters_and_back(empty_database_url, tmp_path):

@@ -80,6 +80,37 @@ def test_a_link_of_a_deactivated_account_is_refused(client):
     assert client.get(path).status_code == 403
 
 
+def test_a_link_sent_before_a_deactivation_is_dead_once_the_account_is_reactivated(client, admin_client, outbox):
+    """The link named the password and the address only: an account deactivated (a trainer leaving, a mailbox
+    read by someone else) then reactivated within the hour could still have its password chosen through it."""
+    trainer = factories.make_user("trainer")
+    client.post("/mot-de-passe-oublie", data={"email": trainer.email})
+    path = _link_path(outbox[0])
+    for active in ("0", "1"):
+        assert admin_client.post(f"/admin/comptes/{trainer.id}/activation", data={"active": active}).status_code \
+            == 302
+    assert _reloaded(trainer).active
+    for response in (client.get(path), client.post(path, data={"password": NEW, "confirm": NEW})):
+        assert response.status_code == 403 and "Ce lien n'est plus valable" in _text(response)
+    assert _reloaded(trainer).check_password(factories.PASSWORD)
+    client.post("/mot-de-passe-oublie", data={"email": trainer.email})  # a link asked for after it works
+    response = client.post(_link_path(outbox[-1]), data={"password": NEW, "confirm": NEW})
+    assert response.status_code == 302 and _reloaded(trainer).check_password(NEW)
+
+
+def test_a_link_sent_before_the_owner_changed_their_password_is_dead(app, client, outbox):
+    trainer = factories.make_user("trainer")
+    client.post("/mot-de-passe-oublie", data={"email": trainer.email})
+    path = _link_path(outbox[0])
+    owner = app.test_client()
+    factories.login(owner, trainer)
+    assert owner.post("/mot-de-passe", data={"current_password": factories.PASSWORD, "password": NEW,
+                                             "confirm": NEW}).status_code == 302
+    response = client.post(path, data={"password": "encore-un-autre-mot", "confirm": "encore-un-autre-mot"})
+    assert response.status_code == 403 and "Ce lien n'est plus valable" in _text(response)
+    assert _reloaded(trainer).check_password(NEW)
+
+
 def test_asking_for_links_is_rate_limited_per_network_address(rate_limited_app):
     client = rate_limited_app.test_client()
     codes = [client.post("/mot-de-passe-oublie", data={"email": f"personne{n}@example.org"}).status_code

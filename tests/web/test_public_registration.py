@@ -306,6 +306,13 @@ def test_a_trainee_cancels_and_the_first_waitlisted_is_promoted(client, app, out
         assert line in to_office.body, line
     page = _page(client.get(response.headers["Location"]))
     assert "Votre inscription est annulée." in page
+    # her name is on her own enrolment's history only, never on the one she freed a seat for
+    from training_app.models import AuditEntry
+    entries = db.session.execute(db.select(AuditEntry.entity_id, AuditEntry.action, AuditEntry.actor_label)
+                                 .where(AuditEntry.entity_type == "enrolments")).all()
+    assert (mine.id, "cancelled", "Awa Diallo (lien personnel)") in entries
+    assert (waiting.id, "promoted", "système") in entries
+    assert not [e for e in entries if e.entity_id != mine.id and "Awa" in e.actor_label]
 
 
 def test_a_trainee_cancelling_too_late_or_with_too_long_a_reason_is_told_in_their_words(client, outbox):

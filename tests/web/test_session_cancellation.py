@@ -99,9 +99,7 @@ def test_a_post_without_csrf_token_is_refused(app, admin, enrolled_session, outb
     protected = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                                        "WTF_CSRF_ENABLED": True})
     client = protected.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = admin.get_id()
-        session["_fresh"] = True
+    factories.sign_in_session(client, admin)
     session_id = enrolled_session.id
     outbox.clear()
     before = _state(session_id)

@@ -148,9 +148,7 @@ def test_the_form_refuses_a_post_without_its_csrf_token(app, admin):
                                        "STORAGE_DIR": app.config["STORAGE_DIR"], "WTF_CSRF_ENABLED": True})
     enrolment = _awa()
     client = protected.test_client()
-    with client.session_transaction() as session:  # signed in without going through the form
-        session["_user_id"] = admin.get_id()
-        session["_fresh"] = True
+    factories.sign_in_session(client, admin)  # signed in without going through the form
     before = _rows()
     response = client.post(_url(enrolment), data=_form(enrolment, email="autre@example.org"))
     assert response.status_code == 400 and "Le formulaire a expiré" in _text(response)

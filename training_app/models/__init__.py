@@ -19,14 +19,14 @@ from training_app.models.sessions import Modality, SessionStatus, Slot, Training
 from training_app.models.surveys import (Question, Questionnaire, QuestionnaireKind, QuestionType, Survey,
                                          SurveyAnswer, SurveyParticipation, SurveyPendingAnswers,
                                          SurveyResponse)
-from training_app.models.users import Role, User
+from training_app.models.users import Role, SignIn, User
 
 __all__ = [
     "AttendanceRecord", "AttendanceSheet", "AttendanceSheetVersion", "AttendanceStatus", "SheetStatus",
     "Signature", "SignatureMethod",
     "AuditEntry", "BpfObjective", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
     "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
-    "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
+    "SignIn", "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
     "ConvocationSending", "ConvocationText", "DataVersion", "MailStatus", "OutgoingMail", "OutgoingMailAttachment",
     "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",
     # surveys and learning outcomes

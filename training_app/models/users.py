@@ -3,7 +3,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, column, func, select, table
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, column, func, select, table
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -51,14 +51,21 @@ class User(UserMixin, EditVersioned, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    # This browser's sign-in (a SignIn's secret token), when the account was signed in or loaded by this request
+    # (services/users.start_sign_in and signed_in_user); never stored here.
+    sign_in_token = None  # str
+
     def get_id(self) -> str:
-        """What the session and the "remember me" cookie hold: the id and a fingerprint of the password and of
-        the last deactivation, so that changing the password signs out every browser signed in with the former
-        one, and a deactivated account, once reactivated, is signed in on none of the browsers it had before."""
+        """What the session and the "remember me" cookie hold: the id, a fingerprint of the password and of
+        the last deactivation, and this browser's sign-in token, so that changing the password signs out every
+        browser signed in with the former one, a deactivated account, once reactivated, is signed in on none of
+        the browsers it had before, and a sign-in ends at its sign-out or after SIGN_IN_LIFETIME whatever
+        the browser keeps (SignIn)."""
         signed = self.password_hash if self.last_deactivation is None else \
             f"{self.password_hash}:deactivated {self.last_deactivation}"
         fingerprint = hashlib.sha256(signed.encode()).hexdigest()[:16]
-        return f"{self.id}:{fingerprint}"
+        account = f"{self.id}:{fingerprint}"
+        return f"{account}:{self.sign_in_token}" if self.sign_in_token else account
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -74,3 +81,18 @@ class User(UserMixin, EditVersioned, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class SignIn(db.Model):
+    """One sign-in on one browser: from the password typed at /connexion to the sign-out, or for
+    SIGN_IN_LIFETIME (as long as "remember me") at most. The session and the "remember me" cookie name it
+    (User.get_id()); the browser is signed in only while its row is here and young enough, so a copy of either
+    cookie stops working at the sign-out and at the end of the lifetime, whatever expiry the browser was told
+    (services/users.py)."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token the cookies hold
+    signed_in_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # UTC

@@ -44,7 +44,7 @@ from training_app.models import (CertificateCounter, CertificateKind, Certificat
                                  EnrolmentStatus, IssuedCertificate, SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, attendance, audit, mail, outcomes
 from training_app.services import organisation as organisation_service
-from training_app.services.enrolments import lock_session
+from training_app.services.enrolments import lock_session, lock_trainee
 from training_app.urls import public_url
 
 KINDS = (CertificateKind.ATTESTATION, CertificateKind.REALISATION)
@@ -818,6 +818,9 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
 
     documents = current_documents(enrolment)
     trainee = enrolment.trainee
+    if trainee.erased_at is None:  # read again under a shared lock: an erasure runs before this or after it
+        lock_trainee(trainee, _("Les données de %(name)s viennent d'être effacées : rien n'a été envoyé.",
+                                name=trainee.full_name))
     if trainee.erased_at is not None:  # their address is a placeholder: nothing would be written or sent
         raise ServiceError(_("Les données de %(name)s ont été effacées : aucune adresse e-mail où envoyer ses "
                              "attestations.", name=trainee.full_name))

@@ -3,7 +3,8 @@
 Per trainee: pedagogical amount = hourly rate × hours attended, where
 - absences are never billed (only attended minutes count, never more than the planned ones);
 - the rate is the agreed hourly rate, or the agreed amount spread over the planned hours of the
-  trainees the agreement covers, and never more than the funder's hourly cap;
+  trainees the agreement covers (those whose enrolment was cancelled included: their share is not
+  billed), and never more than the funder's hourly cap;
 - the amount for a trainee is never more than the price of their enrolment (when it has one): a funder
   is never billed more than the training costs;
 - the lines of one agreement never add up to more than its agreed amount.
@@ -44,6 +45,7 @@ class AgreementTerms:
     amount_cents: int | None = None
     hourly_cap_cents: int | None = None
     mode: str = "subrogation"
+    unbilled_planned_minutes: int = 0  # planned hours of trainees covered but not billed (enrolment cancelled)
 
 
 def round_cents(value: Decimal) -> int:
@@ -56,7 +58,7 @@ def agreement_rate(terms: AgreementTerms) -> tuple[Decimal, bool]:
     if terms.hourly_rate_cents is not None:
         rate = Decimal(terms.hourly_rate_cents)
     elif terms.amount_cents is not None:
-        planned = sum(t.planned_minutes for t in terms.trainees)
+        planned = sum(t.planned_minutes for t in terms.trainees) + terms.unbilled_planned_minutes
         rate = Decimal(terms.amount_cents) * 60 / planned if planned else Decimal(0)
     else:
         rate = Decimal(0)

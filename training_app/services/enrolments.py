@@ -54,10 +54,11 @@ def lock_session(session_id: int) -> TrainingSession:
     return session
 
 
-def lock_trainee(trainee: Trainee) -> Trainee:
+def lock_trainee(trainee: Trainee, refusal: str = "") -> Trainee:
     """Reload the trainee's row and hold it (FOR SHARE) until the end of the transaction, so that an erasure
     (services/personal_data, which locks it FOR UPDATE) cannot happen in between; refuse one who is gone or
-    whose data was erased meanwhile (a page or a look-up read them before).
+    whose data was erased meanwhile (a page or a look-up read them before), with `refusal` when the caller
+    writes something else than an enrolment.
 
     Lock order: the session's row (lock_session), then the trainee's. A transaction that updates a trainee's
     row must not then lock a session: with this shared lock the two would deadlock (no code path does)."""
@@ -70,8 +71,8 @@ def lock_trainee(trainee: Trainee) -> Trainee:
     except InvalidRequestError:  # its row is gone
         trainee = None
     if trainee is None or trainee.erased_at is not None:
-        raise ServiceError(_("Les données de cette personne viennent d'être effacées : l'inscription n'a pas été "
-                             "enregistrée. Rechargez la page et recommencez."))
+        raise ServiceError(refusal or _("Les données de cette personne viennent d'être effacées : l'inscription "
+                                        "n'a pas été enregistrée. Rechargez la page et recommencez."))
     return trainee
 
 
@@ -306,8 +307,11 @@ def cancel(enrolment: Enrolment, reason: str, *, actor: User | None = None, acto
     previous = enrolment.status
     _set_status(enrolment, CANCELLED, "cancelled", reason=reason, actor=actor, actor_label=actor_label,
                 details={"by": "trainee" if by_trainee else "office"})
-    promoted = _promote(session, actor=actor, actor_label=actor_label) if previous == CONFIRMED else []
-    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    # what follows (a seat given, the session open again) is not the trainee's doing: the audit of other
+    # people's enrolments never names them ("système")
+    knock_on = {"actor": None, "actor_label": ""} if by_trainee else {"actor": actor, "actor_label": actor_label}
+    promoted = _promote(session, **knock_on) if previous == CONFIRMED else []
+    _sync_session_status(session, **knock_on)
     if by_trainee:
         notify_cancelled_by_trainee(enrolment, reason, previous_status=previous, promoted=promoted)
     else:

@@ -6,6 +6,7 @@ the attendance figures of services/funding_sources.py.
 """
 import hashlib
 import io
+import json
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,7 +25,7 @@ from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment
                                  EnrolmentStatus, Funder, FunderHourlyCap, FundingAgreement, FundingClaim,
                                  FundingMode, SessionStatus, Trainee, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS, claim_sessions
-from training_app.services import ServiceError, audit, claim_calculation, funding_sources
+from training_app.services import ServiceError, audit, claim_calculation, flush_or_refuse, funding_sources
 from training_app.services import organisation as organisation_service
 from training_app.services.enrolments import lock_session
 
@@ -59,6 +60,7 @@ def save_funder(funder: Funder | None, data: dict) -> Funder:
     funder.contact_name = (data.get("contact_name") or "").strip()
     funder.contact_email = (data.get("contact_email") or "").strip()
     funder.accepts_annex_costs = bool(data.get("accepts_annex_costs"))
+    flush_or_refuse(_("Un financeur porte déjà ce nom."), "name")  # one created meanwhile (a double click)
     audit.record(funder, "created" if creating else "updated")
     return funder
 
@@ -77,6 +79,9 @@ def set_hourly_cap(funder: Funder, year: int, cap_cents: int, note: str = "") ->
         cap = FunderHourlyCap(funder=funder, year=year)
         db.session.add(cap)
     cap.cap_cents, cap.note = cap_cents, (note or "").strip()
+    # A cap for the same year saved meanwhile (a double click, a colleague): refused, the page lists it.
+    flush_or_refuse(_("Un plafond horaire %(year)d vient d'être enregistré pour %(funder)s : vérifiez-le dans la "
+                      "liste, puis enregistrez à nouveau si besoin.", year=year, funder=funder.name), "year")
     audit.record(funder, "hourly_cap_set", details={"year": year, "before": before, "after": cap_cents})
     return cap
 
@@ -132,6 +137,7 @@ class AgreementData:
 
 
 def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAgreement:
+    session = lock_session(session.id)  # a double click waits for the first request, then finds its trainees covered
     agreement = FundingAgreement(session=session, status=AgreementStatus.REQUESTED)
     _apply_agreement(agreement, data)
     audit.record(agreement, "requested", to_state=AgreementStatus.REQUESTED,
@@ -140,6 +146,7 @@ def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAg
 
 
 def update_agreement(agreement: FundingAgreement, data: AgreementData) -> FundingAgreement:
+    lock_session(agreement.session_id)
     if data.funder.id != agreement.funder_id and _claimed(agreement):
         raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : "
                              "son financeur ne peut plus changer."), "funder_id")
@@ -195,14 +202,7 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         if data.employer is not None and enrolment.trainee.employer_id != data.employer.id:
             raise ServiceError(_("%(name)s n'est pas salarié·e de %(employer)s.", name=enrolment.trainee.full_name,
                                  employer=data.employer.name), "enrolments")
-        other = db.session.scalar(
-            select(FundingAgreement).join(AgreementTrainee)
-            .where(AgreementTrainee.enrolment_id == enrolment.id, FundingAgreement.id != (agreement.id or 0),
-                   FundingAgreement.status != AgreementStatus.REFUSED))
-        if other is not None:
-            raise ServiceError(_("%(name)s est déjà couvert·e par un autre accord (dossier %(number)s).",
-                                 name=enrolment.trainee.full_name, number=other.file_number or _("sans numéro")),
-                               "enrolments")
+    _check_coverage(agreement, data.enrolments)
     file_number = (data.file_number or "").strip()
     if file_number:
         duplicate = db.session.scalar(select(FundingAgreement.id).where(
@@ -211,6 +211,22 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         if duplicate is not None:
             raise ServiceError(_("Le numéro de dossier %(number)s existe déjà chez %(funder)s.",
                                  number=file_number, funder=data.funder.name), "file_number")
+
+
+def _check_coverage(agreement: FundingAgreement, enrolments: list[Enrolment]) -> None:
+    """A trainee is covered by one agreement at most (a refused one aside): the same hours are never billed
+    twice. Checked on every change and on every grant (a refused request granted on appeal after another
+    covered the same trainees). The caller holds the session's row lock (lock_session): two requests made
+    at once see each other."""
+    for enrolment in enrolments:
+        other = db.session.scalar(
+            select(FundingAgreement).join(AgreementTrainee)
+            .where(AgreementTrainee.enrolment_id == enrolment.id, FundingAgreement.id != (agreement.id or 0),
+                   FundingAgreement.status != AgreementStatus.REFUSED))
+        if other is not None:
+            raise ServiceError(_("%(name)s est déjà couvert·e par un autre accord (dossier %(number)s).",
+                                 name=enrolment.trainee.full_name, number=other.file_number or _("sans numéro")),
+                               "enrolments")
 
 
 def _flush_unique(file_number: str, funder: Funder) -> None:
@@ -227,6 +243,7 @@ def _flush_unique(file_number: str, funder: Funder) -> None:
 def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: date, file_number: str | None = None,
           hourly_rate_cents: int | None = None) -> None:
     """The funder agreed: the granted amount (and its rate, when it gives one)."""
+    lock_session(agreement.session_id)
     if agreement.status == AgreementStatus.GRANTED and _claimed(agreement):
         raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : il ne change plus."))
     if amount_cents is None:
@@ -238,6 +255,9 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
         data = _data_of(agreement)
         data.file_number = file_number
         _apply_agreement(agreement, data)
+    else:
+        with db.session.no_autoflush:
+            _check_coverage(agreement, agreement.enrolments)
     before = agreement.status
     agreement.status = AgreementStatus.GRANTED
     agreement.amount_cents = amount_cents
@@ -428,10 +448,12 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
         agreements = [a for a in agreements_for_session(session)
                       if a.funder_id == claim.funder_id and a.status == AgreementStatus.GRANTED]
         for agreement in agreements:
-            covered = sorted(agreement.trainees, key=lambda t: (_employer_of(agreement, t).name if
-                                                                 _employer_of(agreement, t) else "",
-                                                                 t.enrolment.trainee.last_name,
-                                                                 t.enrolment.trainee.first_name))
+            # A covered trainee whose enrolment was cancelled (or never confirmed) attended nothing and gets no
+            # line; the agreed amount was spread over their planned hours too (their share is not billed).
+            unbilled = [t for t in agreement.trainees if t.enrolment.status not in BILLABLE_STATUSES]
+            covered = sorted((t for t in agreement.trainees if t not in unbilled),
+                             key=lambda t: (_employer_of(agreement, t).name if _employer_of(agreement, t) else "",
+                                            t.enrolment.trainee.last_name, t.enrolment.trainee.first_name))
             figures = []
             for item in covered:
                 trainee = item.enrolment.trainee
@@ -448,18 +470,41 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
             terms.append(claim_calculation.AgreementTerms(
                 file_number=agreement.file_number, trainees=tuple(figures), mode=agreement.mode,
                 hourly_rate_cents=agreement.hourly_rate_cents, amount_cents=agreement.amount_cents,
-                hourly_cap_cents=agreement.hourly_cap_cents))
+                hourly_cap_cents=agreement.hourly_cap_cents,
+                unbilled_planned_minutes=session.planned_minutes * len(unbilled)))
     return terms
 
 
 def _employer_of(agreement: FundingAgreement, covered: AgreementTrainee) -> Employer | None:
-    return covered.enrolment.trainee.employer or agreement.employer
+    """The employer the funder pays for: the agreement's (its request named it), else the trainee's now."""
+    return agreement.employer or covered.enrolment.trainee.employer
 
 
 def refresh(claim: FundingClaim) -> None:
     """Recalculate a draft claim's figures from the agreements and the attendance sheets."""
     if claim.status != ClaimStatus.DRAFT:
         raise ServiceError(_("Cette demande a été envoyée : ses montants ne changent plus."))
+    _store_figures(claim, _figures(claim))
+
+
+def bring_up_to_date(claim: FundingClaim) -> bool:
+    """A draft shows, and its files state, today's figures: recalculated from the agreements and the sheets,
+    stored when they changed (a sheet corrected since, an agreement edited). True when they changed; the
+    caller commits. A sent claim's figures never change."""
+    if claim.status != ClaimStatus.DRAFT:
+        return False
+    snapshot = _figures(claim)
+    if snapshot == claim.snapshot:
+        return False
+    _lock(claim)  # not over a sending under way: its figures are the ones sent
+    if claim.status != ClaimStatus.DRAFT:
+        return False
+    _store_figures(claim, snapshot)
+    return True
+
+
+def _figures(claim: FundingClaim) -> dict:
+    """The claim's snapshot as calculated now (plain JSON data, as stored)."""
     result = claim_calculation.calculate(claim_terms(claim), claim.funder.accepts_annex_costs)
     sessions = {s.id: s for s in claim.sessions}
     for line in result["lines"]:
@@ -467,7 +512,7 @@ def refresh(claim: FundingClaim) -> None:
         line["session_title"] = session.title
         line["session_dates"] = f"{session.start_at:%d/%m/%Y} – {session.end_at:%d/%m/%Y}"
     funder = claim.funder
-    claim.snapshot = {
+    snapshot = {
         "number": claim.number,
         "organisation": organisation_service.identity(),
         "funder": {"name": funder.name, "address": funder.address, "contact_name": funder.contact_name,
@@ -479,7 +524,12 @@ def refresh(claim: FundingClaim) -> None:
         "lines": result["lines"],
         "totals": result["totals"],
     }
-    claim.total_cents = result["totals"]["total_cents"]
+    return json.loads(json.dumps(snapshot))  # as read back from the database: compared with the stored one
+
+
+def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
+    claim.snapshot = snapshot
+    claim.total_cents = snapshot["totals"]["total_cents"]
     claim.calculated_at = utcnow()
 
 
@@ -525,16 +575,20 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                       names=names), *link))
         if not agreement.file_number:
             problems.append(Problem(_("Numéro de dossier manquant pour l'accord de %(names)s.", names=names), *link))
+    problems.extend(_twice_covered(claim, agreements))
+    covered_elsewhere = {item.enrolment_id for agreement in agreements
+                         if agreement.status != AgreementStatus.REFUSED and agreement.funder_id != claim.funder_id
+                         for item in agreement.trainees}
     for enrolment in billable_enrolments(session):
         employer = enrolment.trainee.employer
-        funded_here = enrolment.id in covering or (employer is not None and employer.funder_id == claim.funder_id)
-        if not funded_here:
-            continue
-        if enrolment.id not in covering:
+        if enrolment.id in covering:
+            employer = covering[enrolment.id].employer or employer  # as the claim's line (_employer_of)
+        elif _needs_agreement(claim, enrolment, covered_elsewhere):
             problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
                                       name=enrolment.trainee.full_name, employer=employer.name,
                                       funder=claim.funder.name), "funding.agreement_create", session_values))
-        employer = employer or covering[enrolment.id].employer
+        else:
+            continue
         if employer is None:
             problems.append(Problem(_("%(name)s n'a pas de structure employeuse.", name=enrolment.trainee.full_name),
                                     "funding.session_funding", session_values))
@@ -556,18 +610,52 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
     return problems
 
 
+def _needs_agreement(claim: FundingClaim, enrolment: Enrolment, covered_elsewhere: set[int]) -> bool:
+    """A trainee not covered by the claim's funder whom it should cover: one who said an OPCO pays
+    (funding_mode), whose employer belongs to this funder, and whom no other funder's request covers. One
+    whose employer pays on its own funds, or whom another OPCO covers, is none of this claim's business."""
+    employer = enrolment.trainee.employer
+    return (enrolment.funding_mode == "opco" and employer is not None and employer.funder_id == claim.funder_id
+            and enrolment.id not in covered_elsewhere)
+
+
+def _twice_covered(claim: FundingClaim, agreements: list[FundingAgreement]) -> list[Problem]:
+    """Trainees covered by two granted agreements (one of them the claim's funder's): their hours would be
+    billed twice. grant() refuses it; data recorded before that rule may still hold it."""
+    granted: dict[int, list[FundingAgreement]] = {}
+    enrolments = {}
+    for agreement in agreements:
+        if agreement.status == AgreementStatus.GRANTED:
+            for item in agreement.trainees:
+                granted.setdefault(item.enrolment_id, []).append(agreement)
+                enrolments[item.enrolment_id] = item.enrolment
+    problems = []
+    for enrolment_id, covering in granted.items():
+        if len(covering) > 1 and any(a.funder_id == claim.funder_id for a in covering):
+            enrolment = enrolments[enrolment_id]
+            problems.append(Problem(
+                _("%(name)s est couvert·e par %(n)d accords accordés (dossiers %(numbers)s) : ses heures seraient "
+                  "facturées deux fois. Enregistrez le refus de l'un d'eux, ou retirez-le·la de l'un d'eux.",
+                  name=enrolment.trainee.full_name, n=len(covering),
+                  numbers=", ".join(a.file_number or _("sans numéro") for a in covering)),
+                "funding.agreement_edit", {"agreement_id": covering[-1].id}))
+    return problems
+
+
 def _certificate_problems(claim: FundingClaim, session: TrainingSession,
                           agreements: list[FundingAgreement]) -> list[Problem]:
     """Each covered trainee who attended needs a certificat de réalisation stating the hours the sheets
-    show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €."""
+    show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €; one
+    corrected to 0 h after issuing keeps a certificate stating other hours: issued again, it is withdrawn."""
     hours = funding_sources.hours_by_enrolment(session)
-    attended = [item for item in _covered(agreements, claim.funder_id)
+    covered = _covered(agreements, claim.funder_id)
+    attended = [item for item in covered
                 if item.enrolment_id in hours and hours[item.enrolment_id].attended_minutes > 0]
     certificates = funding_sources.certificates_by_enrolment(session)
     outdated = funding_sources.outdated_certificates(session)
     without = [item.enrolment.trainee.full_name for item in attended
                if "realisation" not in certificates.get(item.enrolment_id, {})]
-    stale = [item.enrolment.trainee.full_name for item in attended
+    stale = [item.enrolment.trainee.full_name for item in covered
              if item.enrolment_id in outdated and "realisation" in certificates.get(item.enrolment_id, {})]
     endpoint, values, anchor = funding_sources.certificates_link(session)
     problems = []
@@ -753,11 +841,23 @@ def is_overdue(claim: FundingClaim, today: date | None = None) -> bool:
 # --- the claim's files ----------------------------------------------------------------------------------
 
 def workbook_bytes(claim: FundingClaim) -> bytes:
+    """The claim's workbook; a draft's with today's figures (bring_up_to_date: the caller commits)."""
+    bring_up_to_date(claim)
+    return _workbook(claim)
+
+
+def invoice_bytes(claim: FundingClaim) -> bytes:
+    """The claim's invoice; a draft's with today's figures (bring_up_to_date: the caller commits)."""
+    bring_up_to_date(claim)
+    return _invoice(claim)
+
+
+def _workbook(claim: FundingClaim) -> bytes:
     from training_app.documents import funding_claim
     return funding_claim.workbook(claim.snapshot)
 
 
-def invoice_bytes(claim: FundingClaim) -> bytes:
+def _invoice(claim: FundingClaim) -> bytes:
     from training_app.documents import funding_claim
     return funding_claim.invoice(claim.snapshot, claim.sent_on or local_now().date())
 
@@ -767,11 +867,13 @@ def file_stem(claim: FundingClaim) -> str:
 
 
 def bundle_bytes(claim: FundingClaim) -> bytes:
-    """The dossier (.zip) of the claim. A draft's is built from today's data; a sent (paid, rejected) claim's
+    """The dossier (.zip) of the claim. A draft's is built from today's data (its figures brought up to date:
+    the caller commits); a sent (paid, rejected) claim's
     is the one stored when it was sent, byte for byte: documents sent to a funder do not change afterwards.
     A claim sent before dossiers were stored (revision 0021) gets its dossier stored at its first download
     (the caller commits)."""
     if claim.status == ClaimStatus.DRAFT:
+        bring_up_to_date(claim)
         return _build_bundle(claim)
     if not claim.dossier_path:
         _lock(claim)  # two first downloads at once: the second waits, then reads the one the first stored
@@ -801,13 +903,15 @@ def _build_bundle(claim: FundingClaim) -> bytes:
     the attendance sheets of the claimed sessions."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{file_stem(claim)}.xlsx", workbook_bytes(claim))
-        archive.writestr(f"facture-{claim.number}.docx", invoice_bytes(claim))
+        archive.writestr(f"{file_stem(claim)}.xlsx", _workbook(claim))
+        archive.writestr(f"facture-{claim.number}.docx", _invoice(claim))
         lines_by_session: dict[int, list[int]] = {}
         for line in claim.snapshot.get("lines", []):
-            lines_by_session.setdefault(line["session_id"], []).append(line["enrolment_id"])
+            if line["attended_minutes"] > 0:  # a trainee who attended nothing bills 0 € and has no certificate
+                lines_by_session.setdefault(line["session_id"], []).append(line["enrolment_id"])
         for session in claim.sessions:
-            prefix = f"session-{session.start_at:%Y-%m-%d}" if len(claim.sessions) > 1 else ""
+            # two sessions may start the same day: the id keeps their folders apart
+            prefix = f"session-{session.start_at:%Y-%m-%d}-{session.id}" if len(claim.sessions) > 1 else ""
             certificates = funding_sources.realisation_certificates(session, lines_by_session.get(session.id, []))
             for _enrolment_id, (filename, content, _certificate) in sorted(certificates.items()):
                 archive.writestr("/".join(p for p in (prefix, "certificats-de-realisation", filename) if p), content)

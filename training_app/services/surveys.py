@@ -35,7 +35,7 @@ from training_app.models import (Enrolment, EnrolmentStatus, Programme, Programm
 from training_app.models.sessions import CourseObjective
 from training_app.models.surveys import _random_id
 from training_app.services import ServiceError, audit, mail, trainee_links
-from training_app.services.enrolments import lock_session
+from training_app.services.enrolments import lock_session, lock_trainee
 
 # Trainees who are asked to answer: those who attend or attended (not waiting, not cancelled).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
@@ -581,7 +581,11 @@ def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: dat
     the objectives a session keeps may be an archived one).
     """
     lock_session(session.id)  # a second click waits, then finds the questionnaire given
-    if questionnaire.archived and not archived_ok:
+    # The version's row is read again under a key-share lock (the one the new survey's foreign key takes anyway):
+    # a new version being made of it (new_version locks it for update) is waited for, then seen archived.
+    archived = db.session.scalar(db.select(Questionnaire.archived).where(Questionnaire.id == questionnaire.id)
+                                 .with_for_update(read=True, key_share=True))
+    if archived and not archived_ok:
         raise ServiceError(_("Cette version du questionnaire est archivée."), "questionnaire_id")
     if not questionnaire.questions:
         raise ServiceError(_("Ce questionnaire n'a aucune question."), "questionnaire_id")
@@ -838,6 +842,9 @@ def submit(survey: Survey, trainee: Trainee, raw: dict, shown: str | None = None
         raise QuestionnaireChanged()
     if shown is not None and shown != shown_version(survey.questionnaire_id):
         raise QuestionnaireChanged()
+    # an erasure running meanwhile either went first (refused here) or waits for this answer, then removes it
+    lock_trainee(trainee, _("Les données de cette personne viennent d'être effacées : les réponses n'ont pas été "
+                            "enregistrées."))
     check_can_answer(survey, trainee)
     questionnaire = survey.questionnaire
     values = validate_answers(list(questionnaire.questions), raw)

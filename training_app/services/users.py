@@ -4,27 +4,35 @@ Rules: e-mails are unique (kept in lower case); at least one active administrato
 account change that would leave none is refused, and the check locks the administrators' rows so that two
 administrators stepping down at once cannot both succeed); nobody deactivates their own account. A password
 set by somebody else (an administrator at creation or reset, or `flask reset-password`) is temporary: its
-owner must choose their own at the next sign-in. A new password changes the sign-in id (User.get_id()), which
-signs out every browser signed in with the former one; so does a deactivation, for good (reactivating the account
-brings none of them back).
+owner must choose their own at the next sign-in.
+
+Each sign-in on a browser is a SignIn row, named by the session and the "remember me" cookie (User.get_id()): it
+ends at the sign-out (its row is deleted: a copy of either cookie no longer signs in) and SIGN_IN_LIFETIME (as long
+as "remember me", a month) after the password was typed, whatever expiry the browser keeps. A new password
+changes the sign-in id, which signs out every browser signed in with the former one; so does a deactivation, for
+good (its sign-ins are deleted, and reactivating the account brings none of them back).
 
 A member of staff who forgot their password may ask for a link by e-mail (`send_reset_link`): signed, valid
-RESET_LINK_MAX_AGE_MINUTES, and only until the password or the address changes (it carries a fingerprint of
-both), so it works once.
+RESET_LINK_MAX_AGE_MINUTES, and only until the password, the address or the account's activation changes (it
+carries a fingerprint of them): it works once (checked under the account's row lock, so that two requests
+with the same link cannot both use it), and a deactivation, even followed by a reactivation, ends it.
 """
 import functools
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func
 from sqlalchemy.orm import undefer
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from training_app.clock import utcnow
 from training_app.extensions import db
-from training_app.models import Role, User
+from training_app.models import AuditEntry, Role, SignIn, User
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
 from training_app.services.registrations import normalise_email
 
@@ -91,6 +99,7 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
     user.active = active
     audit.record(user, "activated" if active else "deactivated", actor=actor)
     if not active:  # the sign-in id changes (User.get_id): its browsers stay signed out once it is reactivated
+        db.session.execute(delete(SignIn).where(SignIn.user_id == user.id))
         db.session.flush()
         db.session.expire(user, ["last_deactivation"])
 
@@ -134,51 +143,110 @@ def send_reset_link(email: str) -> None:
 
 
 def make_reset_link_token(user: User) -> str:
-    return _reset_serializer().dumps({"u": user.id, "p": _password_fingerprint(user)})
+    return _reset_serializer().dumps({"u": user.id, "p": _link_fingerprint(user)})
 
 
-def user_from_reset_link(token: str) -> User:
-    """The active account a password link names, if it is still valid (not expired, password unchanged)."""
+def user_from_reset_link(token: str, *, lock: bool = False) -> User:
+    """The active account a password link names, if the link is still valid (not expired; password, address and
+    activation unchanged since it was made). `lock`: the account's row is locked and read afresh first (PostgreSQL),
+    so that of two requests using the same link, the second sees the password the first set."""
     try:
         data = _reset_serializer().loads(token, max_age=RESET_LINK_MAX_AGE_MINUTES * 60)
     except BadSignature:  # SignatureExpired included
         data = None
     user_id = data.get("u") if isinstance(data, dict) else None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active or not hmac.compare_digest(str(data.get("p")), _password_fingerprint(user)):
+    user = None
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        query = db.select(User).where(User.id == user_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        user = db.session.scalar(query)
+    if user is None or not user.active or not hmac.compare_digest(str(data.get("p")), _link_fingerprint(user)):
         raise ServiceError(_("Ce lien n'est plus valable (il sert une fois, pendant une heure) : "
                              "demandez-en un nouveau."))
     return user
 
 
-def set_password_from_link(user: User, new: str) -> None:
-    """The owner, from an e-mailed link, chooses a new password (their own: no longer temporary)."""
+def set_password_from_link(token: str, new: str) -> User:
+    """The owner, from an e-mailed link, chooses a new password (their own: no longer temporary). The link is then
+    dead (the password changed); a link dead meanwhile is refused (a ServiceError without a field)."""
     check_password_strength(new)
+    user = user_from_reset_link(token, lock=True)
     user.set_password(new)
     user.must_change_password = False
     audit.record(user, "password_reset_by_link", actor=user)
+    return user
 
 
-def _password_fingerprint(user: User) -> str:
+def _link_fingerprint(user: User) -> str:
     """Names the current password and address (a link works until either changes; a link sent to a former
-    address is dead), unlike the sign-in id, which it does not give away."""
-    return hashlib.sha256(f"password link:{user.email}:{user.password_hash}".encode()).hexdigest()[:16]
+    address is dead) and the account's last deactivation or reactivation (a link made before either is dead),
+    unlike the sign-in id, which it does not give away."""
+    activation = db.session.scalar(db.select(func.max(AuditEntry.id)).where(
+        AuditEntry.entity_type == User.__tablename__, AuditEntry.entity_id == user.id,
+        AuditEntry.action.in_(("activated", "deactivated"))))
+    named = f"password link:{user.email}:{user.password_hash}"
+    if activation is not None:  # never (de)activated: the links made before this rule still work
+        named += f":activation {activation}"
+    return hashlib.sha256(named.encode()).hexdigest()[:16]
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_LINK_SALT)
 
 
+def sign_in_lifetime() -> timedelta:
+    """How long a sign-in lasts at most, "remember me" or not (SIGN_IN_LIFETIME: REMEMBER_COOKIE_DURATION)."""
+    return current_app.config["SIGN_IN_LIFETIME"]
+
+
+def start_sign_in(user: User) -> None:
+    """A new sign-in of `user` on this browser, who just typed their password (then `login_user`, after the
+    commit); their sign-ins that are over are deleted."""
+    now = utcnow()
+    db.session.execute(delete(SignIn).where(SignIn.user_id == user.id,
+                                            SignIn.signed_in_at <= now - sign_in_lifetime()))
+    token = secrets.token_urlsafe(24)
+    db.session.add(SignIn(user_id=user.id, token_hash=_sign_in_hash(token), signed_in_at=now))
+    user.sign_in_token = token
+
+
+def end_sign_in(user: User) -> None:
+    """The sign-out of `user` (loaded by `signed_in_user`) on this browser: its session and "remember me" cookie,
+    and any copy of them, no longer sign in."""
+    if user.sign_in_token:
+        db.session.execute(delete(SignIn).where(SignIn.user_id == user.id,
+                                                SignIn.token_hash == _sign_in_hash(user.sign_in_token)))
+
+
 def signed_in_user(sign_in_id: str) -> User | None:
-    """The user a session or "remember me" cookie names (User.get_id()), if signed in with the current
-    password and since the account was last deactivated; inactive accounts are returned too (Flask-Login then
-    treats them as signed out)."""
-    user_id = sign_in_id.partition(":")[0]
-    user = db.session.get(User, int(user_id), options=[undefer(User.last_deactivation)]) \
-        if user_id.isdigit() else None
-    if user is None:
+    """The user a session or "remember me" cookie names (User.get_id()), if that sign-in was not ended (signed out,
+    or started more than `sign_in_lifetime()` ago), with the current password and since the account was last
+    deactivated; inactive accounts are returned too (Flask-Login then treats them as signed out). One statement."""
+    user_id, _sep, rest = sign_in_id.partition(":")
+    token = rest.partition(":")[2]
+    if not user_id.isdigit() or not token:
         return None
+    found = db.session.execute(
+        db.select(User, SignIn.signed_in_at).join(SignIn, SignIn.user_id == User.id)
+        .where(User.id == int(user_id), SignIn.token_hash == _sign_in_hash(token))
+        .options(undefer(User.last_deactivation))).first()
+    if found is None or not _sign_in_lasting(found.signed_in_at):
+        return None
+    user = found.User
+    user.sign_in_token = token
     return user if hmac.compare_digest(user.get_id().encode(), sign_in_id.encode()) else None
+
+
+def _sign_in_lasting(signed_in_at: datetime) -> bool:
+    """A sign-in ends at the start of the minute in which it is `sign_in_lifetime()` old: a page kept for its user
+    (page_cache.py keeps them for the minute) is therefore never served once it has ended."""
+    ends_at = (signed_in_at + sign_in_lifetime()).replace(second=0, microsecond=0)
+    return utcnow() < ends_at
+
+
+def _sign_in_hash(token: str) -> str:
+    return hashlib.sha256(f"sign-in:{token}".encode()).hexdigest()
 
 
 def authenticate(email: str, password: str) -> User | None:

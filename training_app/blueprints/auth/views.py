@@ -7,8 +7,8 @@ from flask_login import current_user, login_user, logout_user
 from training_app.access import PUBLIC, STAFF, access
 from training_app.blueprints.auth import bp
 from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordForm
-from training_app.extensions import db, limiter, typed_email_key
-from training_app.forms import attach_service_error, committed
+from training_app.extensions import commit_keeping_loaded, db, limiter, typed_email_key
+from training_app.forms import attach_service_error
 from training_app.services import ServiceError, users
 
 
@@ -44,6 +44,8 @@ def login():
         if user is None:
             form.form_errors.append(_("Adresse e-mail ou mot de passe incorrect."))
         else:
+            users.start_sign_in(user)
+            commit_keeping_loaded()
             login_user(user, remember=form.remember.data)
             if user.must_change_password:  # then on to where they were going (?next= kept)
                 return redirect(url_for("auth.change_password", next=_local_path(request.args.get("next"))))
@@ -54,6 +56,8 @@ def login():
 @bp.route("/deconnexion", methods=["POST"])
 @access(PUBLIC)
 def logout():
+    _end_this_sign_in()
+    db.session.commit()
     logout_user()
     flash(_("Vous êtes déconnecté·e."), "info")
     return redirect(url_for("auth.login"))
@@ -99,10 +103,30 @@ def reset_with_link(link: str):
     try:
         user = users.user_from_reset_link(link)
     except ServiceError as error:
-        return render_template("auth/reset_link_invalid.html", message=error.message), 403
+        return _dead_link(error)
     form = NewPasswordForm()
-    if form.validate_on_submit() and committed(form, lambda: users.set_password_from_link(user, form.password.data)):
-        logout_user()  # whoever was signed in on this browser signs in again, with the new password
-        flash(_("Votre mot de passe a été changé : connectez-vous avec le nouveau."), "success")
-        return redirect(url_for("auth.login"))
+    if form.validate_on_submit():
+        try:
+            users.set_password_from_link(link, form.password.data)
+            _end_this_sign_in()
+        except ServiceError as error:
+            db.session.rollback()
+            if error.field is None:  # used (or made dead) by another request since this one read it
+                return _dead_link(error)
+            attach_service_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()  # whoever was signed in on this browser signs in again, with the new password
+            flash(_("Votre mot de passe a été changé : connectez-vous avec le nouveau."), "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/password.html", form=form, account=user)
+
+
+def _dead_link(error: ServiceError):
+    return render_template("auth/reset_link_invalid.html", message=error.message), 403
+
+
+def _end_this_sign_in() -> None:
+    """This browser's sign-in is over, for any copy of its cookies too (before the commit, then `logout_user`)."""
+    if current_user.is_authenticated:
+        users.end_sign_in(current_user._get_current_object())

@@ -354,6 +354,8 @@ def claim_detail(claim_id: int):
 
 
 def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, status=200):
+    if funding_service.bring_up_to_date(claim):  # a draft shows today's figures, as sending would make them
+        db.session.commit()
     today = local_now().date()
     return render_template(
         "funding/claim.html", claim=claim, snapshot=claim.snapshot,
@@ -427,22 +429,26 @@ def _download(content: bytes, filename: str, mimetype: str) -> Response:
 @access(ADMIN)
 def claim_workbook(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
-    return _download(funding_service.workbook_bytes(claim), f"{funding_service.file_stem(claim)}.xlsx",
-                     MIMETYPES["xlsx"])
+    content = funding_service.workbook_bytes(claim)
+    db.session.commit()  # a draft's figures brought up to date
+    return _download(content, f"{funding_service.file_stem(claim)}.xlsx", MIMETYPES["xlsx"])
 
 
 @bp.route("/demandes/<int:claim_id>/facture.docx")
 @access(ADMIN)
 def claim_invoice(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
-    return _download(funding_service.invoice_bytes(claim), f"facture-{claim.number}.docx", MIMETYPES["docx"])
+    content = funding_service.invoice_bytes(claim)
+    db.session.commit()  # a draft's figures brought up to date
+    return _download(content, f"facture-{claim.number}.docx", MIMETYPES["docx"])
 
 
 @bp.route("/demandes/<int:claim_id>/dossier.zip")
 @access(ADMIN)
 def claim_bundle(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
-    # Committed: a claim sent before dossiers were stored keeps, from now on, the one built here.
+    # Committed: a draft's figures brought up to date; a claim sent before dossiers were stored keeps, from now
+    # on, the one built here.
     content = commit_or_flash(lambda: funding_service.bundle_bytes(claim))
     if content is REFUSED:
         return redirect(url_for("funding.claim_detail", claim_id=claim_id))
