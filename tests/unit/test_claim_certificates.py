@@ -90,7 +90,7 @@ def _left_early(course, enrolment, departure):
     attendance.mark(cc.slot_named(course.session, cc.WEDNESDAY_AFTERNOON), enrolment, "left_early",
                     actor=factories.make_user("admin"), departure=departure, reason="Correction de la feuille")
     with frozen_at(datetime(2019, 1, 9, 10)):
-        certificates.issue_for_enrolment(enrolment)
+        certificates.issue_for_enrolment(enrolment, unrecorded_confirmed=True)
     db.session.commit()
 
 
