@@ -91,7 +91,7 @@ def corrected_to_no_attendance():
     slot = slot_named(course.session, WEDNESDAY_AFTERNOON)
     attendance.mark(slot, sophie, "present", actor=admin, reason="Oubli : elle était là")
     db.session.commit()
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     issued = certificate_service.current_documents(sophie)
     assert issued["realisation"].attended_minutes == 240

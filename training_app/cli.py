@@ -147,7 +147,9 @@ def certificates_cli() -> None:
 @certificates_cli.command("issue")
 @click.argument("session_id", type=int)
 @click.option("--reissue", is_flag=True, help="Issue new versions of the documents already issued too.")
-def certificates_issue(session_id: int, reissue: bool) -> None:
+@click.option("--allow-unrecorded", is_flag=True,
+              help="Issue even to trainees with objectives whose outcome was never recorded (printed « Non évalué »).")
+def certificates_issue(session_id: int, reissue: bool, allow_unrecorded: bool) -> None:
     """Issue the certificates of every trainee of a session who attended; print where they are."""
     from training_app.documents import storage
     from training_app.models import TrainingSession
@@ -157,7 +159,7 @@ def certificates_issue(session_id: int, reissue: bool) -> None:
     if session is None:
         raise click.ClickException(f"Aucune session n°{session_id}.")
     try:
-        report = certificates.issue_for_session(session, reissue=reissue)
+        report = certificates.issue_for_session(session, reissue=reissue, unrecorded_confirmed=allow_unrecorded)
     except ServiceError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None

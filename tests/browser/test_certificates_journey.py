@@ -17,6 +17,15 @@ def test_admin_issues_the_certificates_and_the_public_page_confirms_one(page):
     page.goto(f"/sessions/{course.session.id}")
     section = page.get_by_test_id("certificates-section")
     assert section.get_by_test_id("certificate-row").count() == 3
+    # Nobody recorded the outcomes: the section says so, and issuing needs the office's explicit confirmation.
+    unrecorded = section.get_by_test_id("unrecorded-outcomes").inner_text()
+    assert "Awa Diallo : 3 objectifs non renseignés" in unrecorded and "Sophie Renaud" in unrecorded
+    section.get_by_role("button", name="Émettre les documents de la session").click()
+    assert "Acquis jamais renseignés par les formateur·rices pour : Awa Diallo (3 objectifs sur 3)" in page.get_by_role(
+        "alert").first.inner_text()
+    assert certificate_service.current_documents(awa) == {}
+    section = page.get_by_test_id("certificates-section")
+    section.get_by_label("Émettre malgré les acquis non renseignés").check()
     section.get_by_role("button", name="Émettre les documents de la session").click()
 
     assert "6 documents émis." in page.get_by_role("status").first.inner_text()

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 TITLE = "Du dialogue à la négociation : quels moyens pour agir localement ?"
 OBJECTIVES = ("Identifier les leviers d'une négociation", "Préparer une négociation")
 LEVELS = ["Non évalué", "Acquis", "Partiellement acquis", "Non acquis"]
+TO_FILL = "— à renseigner —"  # a cell nobody filled in yet: "Non évalué" is the trainer's explicit choice
 
 
 def december_course():
@@ -69,24 +70,31 @@ def test_a_trainer_assesses_the_objectives_of_the_trainees_of_their_own_session(
         page.get_by_test_id("outcomes-progress").inner_text()
     page.get_by_role("link", name="Évaluer les acquis et rédiger le bilan").click()
     expect(page.get_by_role("heading", name="Évaluation des acquis", exact=True)).to_be_visible()
-    # The confirmed trainees only, by name; every objective starts "not assessed".
+    # The confirmed trainees only, by name; every objective starts "to fill in".
     assert [h.strip() for h in page.get_by_test_id("trainee-outcomes").get_by_role("heading").all_inner_texts()] \
         == ["Awa Diallo", "Julien Le Bihan"]
     assert "Sophie Renaud" not in page.content()
-    assert result(page, "Awa Diallo", 1).locator("option").all_inner_texts() == LEVELS
-    assert shown(result(page, "Julien Le Bihan", 2)) == "Non évalué"
+    assert result(page, "Awa Diallo", 1).locator("option").all_inner_texts() == [TO_FILL, *LEVELS]
+    assert shown(result(page, "Julien Le Bihan", 2)) == TO_FILL
 
     result(page, "Awa Diallo", 1).select_option(label="Acquis")
     result(page, "Awa Diallo", 2).select_option(label="Partiellement acquis")
     comment(page, "Awa Diallo", 2).fill("À consolider en situation réelle")
     result(page, "Julien Le Bihan", 1).select_option(label="Non acquis")
-    comment(page, "Julien Le Bihan", 2).fill("Absent au jeu de rôle : à évaluer plus tard")  # left not assessed
+    comment(page, "Julien Le Bihan", 2).fill("Absent au jeu de rôle : à évaluer plus tard")
+    page.get_by_role("button", name="Enregistrer l'évaluation").click()
+    # a comment needs a result: refused on its cell, nothing saved, what was typed kept
+    assert "Choisissez un résultat pour ce commentaire" in page.get_by_role("alert").first.inner_text()
+    assert shown(result(page, "Awa Diallo", 2)) == "Partiellement acquis"
+    assert comment(page, "Julien Le Bihan", 2).input_value() == "Absent au jeu de rôle : à évaluer plus tard"
+    result(page, "Julien Le Bihan", 2).select_option(label="Non évalué")  # left not assessed, on purpose
     page.get_by_role("button", name="Enregistrer l'évaluation").click()
     assert "Évaluation des acquis enregistrée (4 modification(s))." in page.get_by_role("status").first.inner_text()
 
     page.reload()
     assert [shown(result(page, "Awa Diallo", n)) for n in (1, 2)] == ["Acquis", "Partiellement acquis"]
     assert [shown(result(page, "Julien Le Bihan", n)) for n in (1, 2)] == ["Non acquis", "Non évalué"]
+    assert result(page, "Awa Diallo", 1).locator("option").all_inner_texts() == LEVELS  # recorded: no way back
     assert comment(page, "Awa Diallo", 2).input_value() == "À consolider en situation réelle"
     assert comment(page, "Julien Le Bihan", 2).input_value() == "Absent au jeu de rôle : à évaluer plus tard"
     assert comment(page, "Awa Diallo", 1).input_value() == ""

@@ -40,7 +40,7 @@ def awa_with_two_courses():
     course = completed_course()
     awa = course.enrolments[0]
     assess(course, awa, {1: ("acquired", ""), 2: ("partly_acquired", "À consolider"), 3: ("acquired", "")})
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     upcoming = factories.make_session(programme=factories.make_programme(title=NEXT_TITLE),
                                       start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30))

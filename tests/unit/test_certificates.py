@@ -33,7 +33,7 @@ def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_
     awa, julien, _sophie = course.enrolments
     assess(course, awa, {1: ("acquired", ""), 2: ("partly_acquired", "À consolider"), 3: ("not_acquired", "")})
 
-    report = certificate_service.issue_for_session(course.session)
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
 
     assert len(report.issued) == 6 and report.without_attendance == []
@@ -68,7 +68,7 @@ def test_issued_documents_carry_name_attended_hours_results_and_a_code_the_page_
 def test_a_document_is_stored_once_with_its_hash_number_and_snapshot():
     course = completed_course(trainees=("Awa Diallo",))
     with frozen_at(datetime(2019, 1, 7, 10, 0)):
-        docs = certificate_service.issue_for_session(course.session).issued
+        docs = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True).issued
     db.session.commit()
     assert [d.number for d in docs] == ["2019-00001", "2019-00002"]
     for doc in docs:
@@ -90,7 +90,7 @@ def test_numbers_are_sequential_per_year():
 def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_reissuing_does(client):
     course = completed_course(trainees=("Awa Diallo",))
     awa = course.enrolments[0]
-    first = certificate_service.issue_for_enrolment(awa)
+    first = certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
     db.session.commit()
     before = {doc.kind: (storage.read(doc.storage_path), doc.sha256) for doc in first}
     old_code = first[0].verification_code
@@ -107,7 +107,7 @@ def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_rei
     page = client.get(f"/verify/{old_code}").get_data(as_text=True)
     assert "Awa Diallo" in page and "Diallo-Sow" not in page and "Document valide" in page
 
-    second = certificate_service.issue_for_enrolment(awa)
+    second = certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
     db.session.commit()
     attestation = next(d for d in second if d.kind == "attestation")
     assert attestation.version == 2 and attestation.number != first[0].number
@@ -122,12 +122,12 @@ def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_rei
 
 def test_session_issue_keeps_what_exists_unless_asked_to_reissue():
     course = completed_course()
-    certificate_service.issue_for_enrolment(course.enrolments[0])
-    report = certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     assert len(report.issued) == 4 and report.already_issued == 1
-    report = certificate_service.issue_for_session(course.session)
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     assert report.issued == [] and report.already_issued == 3
-    report = certificate_service.issue_for_session(course.session, reissue=True)
+    report = certificate_service.issue_for_session(course.session, reissue=True, unrecorded_confirmed=True)
     db.session.commit()
     assert len(report.issued) == 6 and {d.version for d in report.issued} == {2}
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 12
@@ -135,23 +135,23 @@ def test_session_issue_keeps_what_exists_unless_asked_to_reissue():
 
 def test_a_trainee_who_attended_nothing_gets_nothing():
     course = completed_course(no_show=[2])
-    report = certificate_service.issue_for_session(course.session)
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     assert [e.id for e in report.without_attendance] == [course.enrolments[2].id]
     assert course.enrolments[2].id not in certificate_service.current_documents_for_session(course.session)
     with pytest.raises(ServiceError, match="n'a assisté à aucune demi-journée"):
-        certificate_service.issue_for_enrolment(course.enrolments[2])
+        certificate_service.issue_for_enrolment(course.enrolments[2], unrecorded_confirmed=True)
 
 
 def test_nobody_attended():
     course = completed_course(trainees=("Awa Diallo",), no_show=[0])
     with pytest.raises(ServiceError, match="Aucun·e stagiaire n'a assisté"):
-        certificate_service.issue_for_session(course.session)
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
 
 
 def test_slots_still_open_are_refused_and_listed():
     course = completed_course(leave_open=[WEDNESDAY_AFTERNOON, (14, 9)])
     with pytest.raises(ServiceError) as error:
-        certificate_service.issue_for_session(course.session)
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     assert "mercredi 12 décembre 2018 14h00–18h00" in error.value.message
     assert "vendredi 14 décembre 2018 9h30–12h30" in error.value.message
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
@@ -161,24 +161,24 @@ def test_missing_organisation_settings_are_listed():
     course = completed_course()
     factories.make_organisation(siret="", declaration_number="")
     with pytest.raises(ServiceError) as error:
-        certificate_service.issue_for_enrolment(course.enrolments[0])
+        certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
     assert "SIRET" in error.value.message and "numéro de déclaration d'activité" in error.value.message
 
 
 def test_a_session_not_over_or_cancelled_is_refused():
     course = completed_course()
     with frozen_at(datetime(2018, 12, 13, 10)), pytest.raises(ServiceError, match="n'est pas terminée"):
-        certificate_service.issue_for_session(course.session)
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     course.session.status = "cancelled"
     with pytest.raises(ServiceError, match="annulée"):
-        certificate_service.issue_for_session(course.session)
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
 
 
 def test_a_waitlisted_trainee_gets_nothing():
     course = completed_course(trainees=("Awa Diallo",))
     waiting = factories.make_enrolment(course.session, status="waitlisted")
     with pytest.raises(ServiceError, match="pas d'inscription confirmée"):
-        certificate_service.issue_for_enrolment(waiting)
+        certificate_service.issue_for_enrolment(waiting, unrecorded_confirmed=True)
 
 
 @pytest.mark.parametrize("paragraphs, expected", [
@@ -253,7 +253,7 @@ def test_a_template_broken_after_upload_issues_nothing():
         handle.write(word_template(["{{ trainee.formal_name }", "{{ document.verification_code }}"]))
     before = set(_stored_certificate_files())
     with pytest.raises(ServiceError, match="Certificat de réalisation.*mal écrite"):
-        certificate_service.issue_for_session(course.session)
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
     assert set(_stored_certificate_files()) == before  # the files of the batch were removed
@@ -292,7 +292,7 @@ def test_signature_stamp_and_logo_images_are_printed_and_the_qr_code_on_every_pa
         Image.new("RGB", (60, 20), color).save(out, format="PNG")
         setattr(organisation, field, storage.save("organisation", f"{field}.png", out.getvalue()))
     db.session.commit()
-    for doc in certificate_service.issue_for_enrolment(course.enrolments[0]):
+    for doc in certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True):
         document = Document(io.BytesIO(storage.read(doc.storage_path)))
         assert len(document.inline_shapes) == 3  # logo, signature, stamp
         footer = document.sections[0].footer
@@ -308,9 +308,11 @@ def test_documents_are_pdf_when_set_and_libreoffice_is_there(app, monkeypatch, t
     monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
     with monkeypatch.context() as without:
         without.setattr(pdf, "converter", lambda: None)
-        assert certificate_service.issue_for_enrolment(course.enrolments[0])[0].file_format == "docx"
+        first = certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)[0]
+        assert first.file_format == "docx"
     assert pdf.converter(), "LibreOffice (soffice) is missing: `make test` installs it"
-    doc = next(d for d in certificate_service.issue_for_enrolment(course.enrolments[0]) if d.kind == "realisation")
+    doc = next(d for d in certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
+               if d.kind == "realisation")
     content = storage.read(doc.storage_path)
     assert doc.file_format == "pdf" and doc.filename.endswith(".pdf") and doc.mimetype == "application/pdf"
     assert content.startswith(b"%PDF") and doc.sha256 == hashlib.sha256(content).hexdigest()
@@ -346,7 +348,7 @@ def test_a_session_s_documents_are_converted_to_pdf_in_one_start_of_libreoffice(
     course = completed_course()
     monkeypatch.setitem(app.config, "DOCUMENTS_AS_PDF", True)
     starts = _count_libreoffice_starts(monkeypatch)
-    report = certificate_service.issue_for_session(course.session)
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     assert len(starts) == 1 and len(report.issued) == 6
     for n, doc in enumerate(report.issued):  # each PDF is its own trainee's document, with its own code
@@ -390,7 +392,7 @@ def test_a_document_libreoffice_cannot_convert_is_named_and_nothing_is_issued(ap
     certificates_folder = os.path.join(storage.root(), "certificates")
     stored_before = sorted(os.walk(certificates_folder))
     with pytest.raises(ServiceError, match="document n° 3 sur 6"):
-        certificate_service.issue_for_session(course.session)
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
     assert sorted(os.walk(certificates_folder)) == stored_before  # no file stored
@@ -417,7 +419,7 @@ def test_the_template_context_is_plain_data():
 
 def test_current_documents_for_session_uses_one_query():
     course = completed_course()
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     db.session.expire_all()
     assert course.session.id  # loaded before counting
@@ -467,7 +469,8 @@ def test_two_people_issuing_a_session_at_once_issue_each_document_once(app):
 
     def issue():
         from training_app.models import TrainingSession
-        report = certificate_service.issue_for_session(db.session.get(TrainingSession, session_id))
+        report = certificate_service.issue_for_session(db.session.get(TrainingSession, session_id),
+                                                       unrecorded_confirmed=True)
         db.session.commit()
         return len(report.issued)
     counts, errors = _in_threads(app, 4, issue)
@@ -508,7 +511,7 @@ def test_nothing_is_sent_counted_or_audited_for_a_trainee_whose_data_was_erased(
     from training_app.services import personal_data
     course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
     awa, julien = course.enrolments
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
     db.session.commit()

@@ -13,7 +13,7 @@ def test_reissuing_withdraws_the_documents_of_a_trainee_left_with_no_attendance(
     row = next(r for r in certificate_service.session_overview(course.session) if r.enrolment.id == sophie.id)
     assert row.outdated and row.hours_outdated
 
-    report = certificate_service.issue_for_session(course.session, reissue=True)
+    report = certificate_service.issue_for_session(course.session, reissue=True, unrecorded_confirmed=True)
     db.session.commit()
     assert sorted(doc.number for doc in report.withdrawn) == sorted(doc.number for doc in issued.values())
     assert sophie in report.without_attendance
@@ -25,14 +25,14 @@ def test_reissuing_withdraws_the_documents_of_a_trainee_left_with_no_attendance(
     row = next(r for r in certificate_service.session_overview(course.session) if r.enrolment.id == sophie.id)
     assert not row.outdated and set(row.withdrawn) == {"attestation", "realisation"}
     with pytest.raises(ServiceError, match="aucune demi-journée"):
-        certificate_service.issue_for_enrolment(sophie)
+        certificate_service.issue_for_enrolment(sophie, unrecorded_confirmed=True)
     db.session.rollback()
 
     # she was there after all: a new version replaces the withdrawn one, whose withdrawal stays in the history
     withdrawn_at = issued["realisation"].replaced_at
     attendance.mark(slot, sophie, "present", actor=admin, reason="Vérifié avec la formatrice")
     db.session.commit()
-    new = {doc.kind: doc for doc in certificate_service.issue_for_enrolment(sophie)}
+    new = {doc.kind: doc for doc in certificate_service.issue_for_enrolment(sophie, unrecorded_confirmed=True)}
     db.session.commit()
     assert new["realisation"].version == 2 and issued["realisation"].replaced_by == new["realisation"]
     assert issued["realisation"].replaced_at == withdrawn_at and issued["realisation"].is_withdrawn
@@ -40,7 +40,7 @@ def test_reissuing_withdraws_the_documents_of_a_trainee_left_with_no_attendance(
 
 def test_reissuing_one_trainee_left_with_no_attendance_withdraws_their_documents():
     _course, sophie, _slot, _admin, issued = corrected_to_no_attendance()
-    assert certificate_service.issue_for_enrolment(sophie) == []
+    assert certificate_service.issue_for_enrolment(sophie, unrecorded_confirmed=True) == []
     db.session.commit()
     assert certificate_service.current_documents(sophie) == {}
     assert all(doc.is_withdrawn for doc in issued.values())
@@ -50,7 +50,7 @@ def test_a_result_changed_after_issuing_flags_the_attestation_until_reissued():
     course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
     awa, julien = course.enrolments
     assess(course, awa, {1: ("acquired", ""), 2: ("acquired", ""), 3: ("acquired", "")})
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     documents = certificate_service.current_documents(awa)
     assert documents["attestation"].results[2] == {
@@ -64,7 +64,7 @@ def test_a_result_changed_after_issuing_flags_the_attestation_until_reissued():
     assert outdated() == {awa.id: False, julien.id: False}
     assess(course, awa, {3: ("not_acquired", "")})  # the trainer corrects: objective 3 was not acquired
     assert outdated() == {awa.id: True, julien.id: False}
-    certificate_service.issue_for_enrolment(awa)
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
     db.session.commit()
     assert outdated() == {awa.id: False, julien.id: False}
     # a comment added changes what the attestation would say too; an objective reworded in the catalogue

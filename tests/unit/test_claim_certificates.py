@@ -25,7 +25,7 @@ def funded_course(no_show=()):
     db.session.commit()
     factories.make_agreement(course.session, course.enrolments, funder=funder, hourly_rate_cents=1500)
     with frozen_at(datetime(2018, 12, 17, 10)):
-        certificates.issue_for_session(course.session)
+        certificates.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     course.funder = funder
     return course
@@ -53,7 +53,7 @@ def test_certificate_outdated_by_a_corrected_sheet_stops_the_claim_until_reissue
     db.session.rollback()
 
     with frozen_at(datetime(2019, 1, 9, 10)):
-        certificates.issue_for_enrolment(julien)
+        certificates.issue_for_enrolment(julien, unrecorded_confirmed=True)
     db.session.commit()
     assert funding.preflight(claim) == []
     with frozen_at(datetime(2019, 1, 10, 10)):
@@ -90,7 +90,7 @@ def _left_early(course, enrolment, departure):
     attendance.mark(cc.slot_named(course.session, cc.WEDNESDAY_AFTERNOON), enrolment, "left_early",
                     actor=factories.make_user("admin"), departure=departure, reason="Correction de la feuille")
     with frozen_at(datetime(2019, 1, 9, 10)):
-        certificates.issue_for_enrolment(enrolment)
+        certificates.issue_for_enrolment(enrolment, unrecorded_confirmed=True)
     db.session.commit()
 
 

@@ -72,16 +72,52 @@ def test_recording_updates_in_place_writes_the_audit_and_skips_what_did_not_chan
     assert outcomes.record_outcome(enrolment, objective, "not_acquired", actor=trainer) == 1
     assert outcomes.record_outcome(enrolment, objective, "acquired", "Rattrapé le dernier jour", actor=trainer) == 1
     assert outcomes.record_outcome(enrolment, objective, "acquired", "Rattrapé le dernier jour", actor=trainer) == 0
-    # "not assessed" without a comment is the default: nothing to store
+    # an explicit "not assessed", even without a comment, is the trainer's choice: it is recorded (once)
+    assert outcomes.record_outcome(enrolment, session.programme.objectives[1], "not_assessed", actor=trainer) == 1
     assert outcomes.record_outcome(enrolment, session.programme.objectives[1], "not_assessed", actor=trainer) == 0
     db.session.commit()
-    rows = db.session.scalars(db.select(LearningOutcome)).all()
-    assert [(r.result, r.comment, r.assessed_by_id) for r in rows] == [("acquired", "Rattrapé le dernier jour",
-                                                                      trainer.id)]
+    rows = db.session.scalars(db.select(LearningOutcome).order_by(LearningOutcome.id)).all()
+    assert [(r.result, r.comment, r.assessed_by_id) for r in rows] == [
+        ("acquired", "Rattrapé le dernier jour", trainer.id), ("not_assessed", "", trainer.id)]
     entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.entity_type == "learning_outcomes")
                                  .order_by(AuditEntry.id)).all()
     assert [(e.from_state, e.to_state, e.actor_id) for e in entries] == [
-        (None, "not_acquired", trainer.id), ("not_acquired", "acquired", trainer.id)]
+        (None, "not_acquired", trainer.id), ("not_acquired", "acquired", trainer.id), (None, "not_assessed", trainer.id)]
+
+
+def test_what_nobody_recorded_is_told_from_an_explicit_not_assessed():
+    session, (awa, julien) = _session_with(2)
+    waiting = factories.make_enrolment(session, status="waitlisted")
+    first, second, third = session.programme.objectives
+    assert outcomes.unrecorded_for_session(session) == {
+        awa.id: outcomes.assessable_objectives(session), julien.id: outcomes.assessable_objectives(session)}
+    outcomes.record_outcomes(session, [Assessment(awa.id, o.id, "not_assessed") for o in (first, second, third)]
+                             + [Assessment(julien.id, second.id, "acquired")])
+    db.session.commit()
+    assert {eid: [o.text for o in objectives] for eid, objectives in outcomes.unrecorded_for_session(session).items()} \
+        == {julien.id: ["Préparer", "Suivre"]}
+    assert waiting.id not in outcomes.unrecorded_for_session(session)
+    # results_for() still prints both as "Non évalué": only the certificates' check tells them apart
+    assert [code for _o, code, _c in outcomes.results_for(julien)] == ["not_assessed", "acquired", "not_assessed"]
+
+
+def test_a_cell_left_to_fill_writes_nothing_and_cannot_carry_a_comment_alone():
+    session, (enrolment,) = _session_with(1)
+    first, second, _third = session.programme.objectives
+    blank = outcomes.NOT_RECORDED
+    assert outcomes.record_outcomes(session, [Assessment(enrolment.id, first.id, blank, loaded_result=None)]) == 0
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0
+    with pytest.raises(ServiceError, match="Choisissez un résultat pour ce commentaire") as refused:
+        outcomes.record_outcomes(session, [Assessment(enrolment.id, first.id, blank, "Absente", loaded_result=blank)])
+    assert refused.value.field == f"r_{enrolment.id}_{first.id}"
+    db.session.rollback()
+    # a recorded result cannot be emptied again: "non évalué" says it was not assessed
+    outcomes.record_outcome(enrolment, second, "acquired")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="acquis, partiellement acquis"):
+        outcomes.record_outcomes(session, [Assessment(enrolment.id, second.id, blank, loaded_result="acquired")])
+    db.session.rollback()
+    assert [code for _o, code, _c in outcomes.results_for(enrolment)] == ["not_assessed", "acquired", "not_assessed"]
 
 
 def test_bad_assessments_are_refused():
@@ -136,7 +172,8 @@ def test_the_session_review_is_written_and_rewritten():
 def test_cells_left_as_loaded_are_not_written_so_an_earlier_page_keeps_a_later_change():
     session, (enrolment,) = _session_with(1)
     first, second, _third = session.programme.objectives
-    loaded = {o.id: (code, comment) for o, code, comment in outcomes.results_for(enrolment)}
+    cells = outcomes.recorded_cells(session).get(enrolment.id, {})  # what the page showed: nothing recorded
+    loaded = {o.id: cells.get(o.id, (outcomes.NOT_RECORDED, "")) for o in (first, second)}
     colleague, trainer = factories.make_user("trainer"), factories.make_user("trainer")
     outcomes.record_outcome(enrolment, first, "acquired", "Vu en jeu de rôle", actor=colleague)  # saved meanwhile
     db.session.commit()

@@ -40,7 +40,7 @@ def _course_with_everything():
     awa.trainee.phone = "06 11 22 33 44"
     db.session.commit()
     certificate_course.assess(course, awa, {1: ("acquired", "Très bien"), 2: ("partly_acquired", "À consolider")})
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     funder = factories.make_funder("Uniformation")
     factories.make_agreement(course.session, [awa, julien], funder=funder, file_number="UNI-2018-42",

@@ -55,3 +55,98 @@ def test_a_reworded_objective_keeps_its_row_only_at_its_place_in_a_list_of_the_s
     db.session.commit()
     assert [o.id for o in programme.objectives][0::2] == [ids[0], ids[2]]
     assert ids[1] not in [o.id for o in programme.objectives]
+
+
+# --- a session under way, and a trainer recording a result while the objective is removed ---------------------
+
+def _running_course():
+    """The reference programme's session of 5-8 March 2030, on its Thursday (frozen), with one trainee."""
+    programme = factories.make_programme(objectives=OBJECTIVES)
+    session = factories.make_session(programme=programme)  # Tue 5 March 2030 14:00 to Fri 8 March 12:30
+    return programme, session, factories.make_enrolment(session)
+
+
+def test_an_objective_a_running_session_teaches_cannot_be_removed_and_stays_assessable_there():
+    from datetime import datetime
+
+    from training_app.clock import frozen_at
+    programme, session, enrolment = _running_course()
+    with frozen_at(datetime(2030, 3, 7, 10, 0)):
+        with pytest.raises(ServiceError) as refused:
+            programmes.save_programme(programme, {"title": "Nouveau titre"}, list(OBJECTIVES[1:]))
+        db.session.rollback()
+        assert refused.value.field == "objectives"
+        assert refused.value.message.startswith(
+            f"Impossible de retirer « {OBJECTIVES[0]} » : une session en cours l'enseigne jusqu'au ")
+        assert "jusqu'au 08/03/2030 à 12h30 (ses formateur·rices l'évaluent" in refused.value.message
+        assert [o.text for o in programme.objectives] == list(OBJECTIVES) and programme.title != "Nouveau titre"
+        assert [o.text for o in outcomes.assessable_objectives(session)] == list(OBJECTIVES)
+        assert outcomes.record_outcome(enrolment, programme.objectives[0], "acquired") == 1
+        db.session.commit()
+        # reordering and rewording in place stay possible: no objective goes
+        programmes.save_programme(programme, {}, [OBJECTIVES[1], OBJECTIVES[0], OBJECTIVES[2] + " (reformulé)"])
+        db.session.commit()
+    with frozen_at(datetime(2030, 3, 8, 12, 30)):  # once the session is over, an objective never assessed can go
+        programmes.save_programme(programme, {}, [OBJECTIVES[1], OBJECTIVES[0]])
+        db.session.commit()
+    assert [o.text for o in programme.objectives] == [OBJECTIVES[1], OBJECTIVES[0]]
+
+
+def test_a_cancelled_or_upcoming_session_does_not_keep_an_objective():
+    from datetime import datetime
+
+    from training_app.clock import frozen_at
+    programme, session, _enrolment = _running_course()
+    session.status = "cancelled"
+    factories.make_session(programme=programme, start=datetime(2030, 6, 3, 9, 30), end=datetime(2030, 6, 4, 18))
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 7, 10, 0)):
+        programmes.save_programme(programme, {}, list(OBJECTIVES[1:]))
+        db.session.commit()
+    assert [o.text for o in programme.objectives] == list(OBJECTIVES[1:])
+
+
+def _kept_course():
+    """The completed 2018 course, which keeps what it was taught since a first edit of the catalogue: no
+    removal touches its row, so a trainer recording a result waits for nothing but the objective's row."""
+    course = completed_course(trainees=("Awa Diallo",))
+    programmes.save_programme(course.programme, {"title": "Négocier localement"}, list(OBJECTIVES))
+    db.session.commit()
+    assert course.session.taught_title is not None
+    return course
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("first", ["trainer", "admin"])
+def test_a_result_recorded_while_its_objective_is_removed_is_never_lost(app, first):
+    """Either the trainer's result is committed and the removal refused, or the objective is removed and the
+    trainer's save refused in French: never a committed result deleted with its objective."""
+    from tests.conftest import is_postgres
+    from tests.unit.test_enrolment_concurrency import _first_holds_second_waits
+    from training_app.models import Enrolment, Programme, ProgrammeObjective
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    course = _kept_course()
+    programme_id, enrolment_id = course.programme.id, course.enrolments[0].id
+    objective_id = course.programme.objectives[0].id
+    db.session.remove()
+
+    def record():
+        outcomes.record_outcome(db.session.get(Enrolment, enrolment_id), db.session.get(ProgrammeObjective, objective_id),
+                                "acquired", "Vu en jeu de rôle")
+
+    def remove():
+        programmes.save_programme(db.session.get(Programme, programme_id), {}, list(OBJECTIVES[1:]))
+
+    actions = {"trainer": record, "admin": remove}
+    second = "admin" if first == "trainer" else "trainer"
+    outcome = _first_holds_second_waits(app, actions[first], actions[second])
+    assert outcome["waited"] and outcome["first"] == "committed", outcome
+    kept = db.session.scalars(db.select(LearningOutcome)).all()
+    if first == "trainer":
+        assert f"Impossible de retirer « {OBJECTIVES[0]} » (acquis évalués dans 1 session)" in outcome["second"]
+        assert [(o.objective_id, o.result, o.comment) for o in kept] == [(objective_id, "acquired", "Vu en jeu de rôle")]
+        assert db.session.get(ProgrammeObjective, objective_id) is not None
+    else:
+        assert outcome["second"] == "Cet objectif n'est pas un objectif de la formation."
+        assert kept == [] and db.session.get(ProgrammeObjective, objective_id) is None

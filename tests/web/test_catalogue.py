@@ -93,6 +93,22 @@ def test_removing_an_assessed_objective_is_refused_on_the_objectives_field(admin
     assert [o.text for o in programme.objectives] == ["Préparer", "Négocier"]
 
 
+def test_removing_an_objective_a_running_session_teaches_is_refused_and_the_form_keeps_what_was_typed(admin_client):
+    programme = factories.make_programme(title="Ancien titre", objectives=("Préparer", "Négocier"))
+    factories.make_session(programme=programme)  # Tue 5 March 2030 14:00 to Fri 8 March 12:30
+    with frozen_at(datetime(2030, 3, 7, 10, 0)):  # nothing assessed yet, but the course is under way
+        response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(
+            FORM, version=factories.version_of(programme), title="Nouveau", objectives="Préparer\nSuivre\nConclure"))
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert ("Impossible de retirer « Négocier » : une session en cours l'enseigne jusqu'au 08/03/2030 à 12h30"
+            in page)
+    assert "Préparer\nSuivre\nConclure</textarea>" in page and 'value="Nouveau"' in page
+    db.session.expire_all()
+    programme = db.session.get(Programme, programme.id)
+    assert programme.title == "Ancien titre" and [o.text for o in programme.objectives] == ["Préparer", "Négocier"]
+
+
 def test_duration_takes_a_french_decimal_and_must_be_positive(admin_client):
     for zero in ("0", "0,001"):
         response = admin_client.post("/admin/formations/nouvelle", data=dict(FORM, duration_hours=zero))

@@ -15,8 +15,8 @@ def test_documents_withdrawn_after_attendance_corrected_to_none_are_no_longer_va
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert "les documents disent 4 h : feuilles corrigées depuis, plus aucune présence ; réémettre les retire" in page
 
-    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", data={"reissue": "y"},
-                                   follow_redirects=True))
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre",
+                                   data={"reissue": "y", "confirm_unrecorded": "y"}, follow_redirects=True))
     assert "Documents retirés (plus aucune présence après correction des feuilles)" in page
     assert f"n° {issued['attestation'].number} (retiré)" in page
     assert "documents retirés le" in page and 'data-testid="outdated"' not in page
@@ -33,7 +33,7 @@ def test_documents_withdrawn_after_attendance_corrected_to_none_are_no_longer_va
 
 def test_a_result_corrected_after_issuing_is_flagged_on_the_session_page(admin_client):
     course = completed_course(trainees=("Awa Diallo",))
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     assert 'data-testid="outdated-results"' not in _text(admin_client.get(f"/sessions/{course.session.id}"))
     assess(course, course.enrolments[0], {3: ("not_acquired", "")})

@@ -4,7 +4,7 @@ import re
 import zipfile
 
 from tests import factories
-from tests.certificate_course import WEDNESDAY_AFTERNOON, completed_course, docx_text, word_template
+from tests.certificate_course import WEDNESDAY_AFTERNOON, assess, completed_course, docx_text, word_template
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import AuditEntry, IssuedCertificate
@@ -17,7 +17,7 @@ def _text(response) -> str:
 
 
 def _issue(course):
-    report = certificate_service.issue_for_session(course.session)
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     return report
 
@@ -27,7 +27,8 @@ def test_admin_issues_a_sessions_documents_from_its_page(admin_client):
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert "Émettre les documents de la session" in page and "non émis" in page
 
-    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True)
+    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre",
+                                 data={"confirm_unrecorded": "y"}, follow_redirects=True)
     page = _text(response)
     assert "4 documents émis." in page
     assert "Sans présence, donc sans attestation : Sophie Renaud." in page
@@ -56,7 +57,7 @@ def test_reissuing_one_trainee_from_the_page(admin_client):
     awa = course.enrolments[0]
     old = certificate_service.current_documents(awa)["attestation"]
     page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre",
-                                   follow_redirects=True))
+                                   data={"confirm_unrecorded": "y"}, follow_redirects=True))
     assert "Documents émis pour Awa Diallo" in page
     new = certificate_service.current_documents(awa)["attestation"]
     assert new.version == 2 and new.id != old.id
@@ -89,7 +90,8 @@ def test_the_session_zip_holds_every_current_document(admin_client):
     assert "Aucune attestation" in _text(admin_client.get(
         f"/sessions/{course.session.id}/attestations.zip", follow_redirects=True))
     _issue(course)
-    certificate_service.issue_for_enrolment(course.enrolments[0])  # a new version replaces two files
+    # a new version replaces two files
+    certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
     db.session.commit()
     response = admin_client.get(f"/sessions/{course.session.id}/attestations.zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
@@ -137,7 +139,7 @@ def test_a_trainee_downloads_their_own_current_documents_only(client):
     theirs = certificate_service.current_documents(julien)["attestation"]
     assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                               certificate_id=theirs.id)).status_code == 404
-    certificate_service.issue_for_enrolment(awa)
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
     db.session.commit()
     assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                               certificate_id=mine["attestation"].id)).status_code == 404
@@ -260,7 +262,10 @@ def test_trainers_cannot_issue_or_change_templates(trainer_client):
 def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["certificates", "issue", str(course.session.id)])
+    refused = runner.invoke(args=["certificates", "issue", str(course.session.id)])
+    assert refused.exit_code != 0 and "Acquis jamais renseignés" in refused.output and "Awa Diallo" in refused.output
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+    result = runner.invoke(args=["certificates", "issue", str(course.session.id), "--allow-unrecorded"])
     assert result.exit_code == 0, result.output
     docs = list(db.session.scalars(db.select(IssuedCertificate)))
     assert len(docs) == 4 and "4 document(s) émis" in result.output
@@ -271,7 +276,7 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     admin = factories.make_user("admin")
     attendance.reopen_slot(course.session.slots[0], admin, "Signature oubliée")
     db.session.commit()
-    refused = runner.invoke(args=["certificates", "issue", str(course.session.id), "--reissue"])
+    refused = runner.invoke(args=["certificates", "issue", str(course.session.id), "--reissue", "--allow-unrecorded"])
     assert refused.exit_code != 0 and "ne sont pas clôturées" in refused.output
     assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
 
@@ -310,8 +315,49 @@ def test_a_sheet_corrected_after_issuing_is_flagged_until_the_documents_are_reis
     db.session.commit()
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert "19 h" in page and "les documents disent 21 h : feuilles corrigées depuis, réémettez" in page
-    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre")
+    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre",
+                      data={"confirm_unrecorded": "y"})
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert 'data-testid="outdated"' not in page
     assert "pour une durée de 19 heures" in docx_text(
         storage.read(certificate_service.current_documents(awa)["realisation"].storage_path))
+
+
+def test_the_section_lists_outcomes_never_recorded_and_issuing_them_needs_the_box_ticked(admin_client):
+    course = completed_course(no_show=[2])  # Sophie attended nothing: she gets no document, she is not listed
+    awa, julien, _sophie = course.enrolments
+    assess(course, awa, {1: ("acquired", ""), 2: ("not_assessed", "Absente à l'exercice"), 3: ("acquired", "")})
+    assess(course, julien, {1: ("acquired", "")})
+    url = f"/sessions/{course.session.id}"
+    page = _text(admin_client.get(url))
+    listed = page[page.index('data-testid="unrecorded-outcomes"'):]
+    listed = listed[:listed.index("</div>")]
+    assert "Julien Le Bihan : 2 objectifs non renseignés" in listed
+    assert "Awa Diallo" not in listed and "Sophie Renaud" not in listed
+    assert f'href="/sessions/{course.session.id}/acquis"' in listed
+    assert 'name="confirm_unrecorded"' in page
+
+    page = _text(admin_client.post(f"{url}/attestations/emettre", follow_redirects=True))
+    assert "Acquis jamais renseignés par les formateur·rices pour : Julien Le Bihan (2 objectifs sur 3)" in page
+    assert "cochez « Émettre malgré les acquis non renseignés »" in page
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+    page = _text(admin_client.post(f"{url}/attestations/inscription/{julien.id}/emettre", follow_redirects=True))
+    assert "Julien Le Bihan (2 objectifs sur 3)" in page
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+    # Awa's outcomes are all recorded: her own button issues without the box
+    page = _text(admin_client.post(f"{url}/attestations/inscription/{awa.id}/emettre", follow_redirects=True))
+    assert "Documents émis pour Awa Diallo" in page
+
+    page = _text(admin_client.post(f"{url}/attestations/emettre", data={"confirm_unrecorded": "y"},
+                                   follow_redirects=True))
+    assert "2 documents émis." in page
+    assert set(certificate_service.current_documents(julien)) == {"attestation", "realisation"}
+
+
+def test_a_session_whose_outcomes_are_all_recorded_shows_no_list_nor_box(admin_client):
+    course = completed_course(trainees=("Awa Diallo",))
+    assess(course, course.enrolments[0], {1: ("acquired", ""), 2: ("not_assessed", ""), 3: ("not_acquired", "")})
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert 'data-testid="unrecorded-outcomes"' not in page and 'name="confirm_unrecorded"' not in page
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True))
+    assert "2 documents émis." in page

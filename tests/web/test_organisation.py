@@ -167,7 +167,8 @@ def test_a_damaged_image_stored_earlier_is_named_not_the_template(admin_client):
     assert "le modèle n'est pas en cause" in refused.value.message and "Le modèle ne peut" not in refused.value.message
     db.session.rollback()
 
-    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True)
+    response = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre",
+                                 data={"confirm_unrecorded": "y"}, follow_redirects=True)
     import html
     text = html.unescape(response.get_data(as_text=True))
     assert "L'image « cachet » est illisible" in text and "ne peut pas être utilisé" not in text

@@ -54,7 +54,8 @@ def test_a_trainer_assesses_the_trainees_of_their_session(trainer_client, traine
     response = trainer_client.post(url, data=_form(
         session, enrolments, [("acquired", "partly_acquired"), ("not_acquired", "not_assessed")],
         {(enrolments[0].id, second.id): "À consolider en situation réelle"}), follow_redirects=True)
-    assert "Évaluation des acquis enregistrée (3 modification(s))." in _text(response)
+    # the explicit "non évalué" is recorded too: it is the trainer's choice, not a cell left to fill
+    assert "Évaluation des acquis enregistrée (4 modification(s))." in _text(response)
     rows = outcomes.results_for(enrolments[0])
     assert [(code, comment) for _o, code, comment in rows] == [
         ("acquired", ""), ("partly_acquired", "À consolider en situation réelle")]
@@ -62,6 +63,35 @@ def test_a_trainer_assesses_the_trainees_of_their_session(trainer_client, traine
     assert '<option selected value="partly_acquired">' in _text(trainer_client.get(url))
     session_page = _text(trainer_client.get(f"/sessions/{session.id}"))
     assert "3 objectifs évalués sur 4 (2 stagiaires, 2 objectifs chacun)" in session_page
+
+
+def test_cells_nobody_filled_start_on_to_fill_and_an_explicit_not_assessed_is_kept(trainer_client, trainer):
+    session, (awa, julien) = _session(trainer)
+    first, second = session.programme.objectives
+    url = f"/sessions/{session.id}/acquis"
+    page = _text(trainer_client.get(url))
+    assert page.count('<option selected value="">— à renseigner —</option>') == 4
+    # the page as loaded, Awa's first objective chosen "non évalué", the rest left to fill
+    data = {f"{part}_{e.id}_{o.id}": "" for e in (awa, julien) for o in (first, second)
+            for part in ("r", "c", "lr", "lc")}
+    data[f"r_{awa.id}_{first.id}"] = "not_assessed"
+    response = trainer_client.post(url, data=data, follow_redirects=True)
+    assert "Évaluation des acquis enregistrée (1 modification(s))." in _text(response)
+    assert [(o.enrolment_id, o.objective_id, o.result) for o in db.session.scalars(db.select(LearningOutcome))] == [
+        (awa.id, first.id, "not_assessed")]
+    page = _text(trainer_client.get(url))
+    assert page.count('<option selected value="">— à renseigner —</option>') == 3
+    assert '<option selected value="not_assessed">Non évalué</option>' in page
+    assert {e: [o.text for o in objectives] for e, objectives in outcomes.unrecorded_for_session(session).items()} == {
+        awa.id: ["Négocier"], julien.id: ["Préparer", "Négocier"]}
+
+    # a comment with no result is refused on its cell; what was typed stays on the page
+    data[f"r_{awa.id}_{first.id}"], data[f"lr_{awa.id}_{first.id}"] = "not_assessed", "not_assessed"
+    data[f"c_{julien.id}_{second.id}"] = "Absent le dernier jour"
+    page = _text(trainer_client.post(url, data=data))
+    assert "Choisissez un résultat pour ce commentaire (« non évalué » si l'objectif n'a pas été évalué)." in page
+    assert 'value="Absent le dernier jour"' in page
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 1
 
 
 def test_a_tampered_result_is_refused_with_a_message_and_nothing_is_saved(trainer_client, trainer):
@@ -191,7 +221,8 @@ def test_a_cell_both_trainers_changed_is_refused_keeping_what_was_typed_then_sav
             f"r_{awa.id}_{first.id}": "acquired", f"c_{awa.id}_{first.id}": "Très à l'aise",  # both change it
             f"r_{julien.id}_{second.id}": "not_acquired"})  # a cell only the colleague changes
     mine[f"r_{awa.id}_{first.id}"] = "partly_acquired"
-    mine[f"c_{julien.id}_{first.id}"] = "Absent le matin"  # a cell only I change
+    mine[f"r_{julien.id}_{first.id}"] = "not_assessed"  # a cell only I change (explicitly not assessed)
+    mine[f"c_{julien.id}_{first.id}"] = "Absent le matin"
     response = trainer_client.post(url, data=mine)
     assert response.status_code == 409
     page = _text(response)
@@ -206,6 +237,7 @@ def test_a_cell_both_trainers_changed_is_refused_keeping_what_was_typed_then_sav
     again = _loaded_form(page, "/acquis")
     assert again[f"r_{awa.id}_{first.id}"] == "partly_acquired"  # what I typed is kept
     assert again[f"c_{julien.id}_{first.id}"] == "Absent le matin"
+    assert again[f"r_{julien.id}_{first.id}"] == "not_assessed"
     assert again[f"c_{awa.id}_{first.id}"] == "Très à l'aise"  # cells I left alone show what is stored
     assert again[f"r_{julien.id}_{second.id}"] == "not_acquired"
     assert again[f"lr_{awa.id}_{first.id}"] == "acquired"  # as loaded: the stored values

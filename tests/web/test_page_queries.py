@@ -55,7 +55,7 @@ def test_the_claim_page_runs_a_constant_number_of_queries(admin_client):
         factories.make_agreement(session, enrolments, funder=funder, employer=employer)
         factories.take_attendance(session, trainer)
         with frozen_at(datetime(2019, 1, 8, 10)):
-            certificates.issue_for_session(session)
+            certificates.issue_for_session(session, unrecorded_confirmed=True)
             claim = funding_service.create_claim(funder, session=session)
             factories.db.session.commit()
             url = f"/financement/demandes/{claim.id}"

@@ -30,7 +30,7 @@ def _certified_course(results: dict | None = None, *, certify: bool = True):
     if results:
         assess(course, course.enrolments[0], results)
     if certify:
-        certificate_service.issue_for_session(course.session)
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     return course, course.enrolments[0]
 
@@ -51,7 +51,8 @@ def test_an_objective_added_to_the_catalogue_later_stays_off_past_attestations(a
     row = certificate_service.session_overview(session)[0]
     assert not row.results_outdated and not row.outdated  # nothing to reissue
     assert [o.text for o, _code, _c in outcomes.results_for(row.enrolment)] == list(OBJECTIVES)
-    docs = certificate_service.issue_for_enrolment(row.enrolment)  # a reissue (e.g. after an hours correction)
+    # a reissue (e.g. after an hours correction)
+    docs = certificate_service.issue_for_enrolment(row.enrolment, unrecorded_confirmed=True)
     db.session.commit()
     attestation = next(d for d in docs if d.kind == "attestation")
     assert [r["objective"] for r in attestation.results] == list(OBJECTIVES)
@@ -73,7 +74,7 @@ def test_a_renamed_programme_keeps_the_old_title_on_reissued_past_documents(admi
                     competencies="Négocier")
 
     awa = db.session.get(Enrolment, awa.id)
-    again = {d.kind: d for d in certificate_service.issue_for_enrolment(awa)}
+    again = {d.kind: d for d in certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)}
     db.session.commit()
     assert first["realisation"].course_title == again["realisation"].course_title == TITLE
     for kind in ("realisation", "attestation"):

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 
 from tests import factories
@@ -236,3 +237,32 @@ def test_the_state_shown_follows_the_calendar_unless_the_session_is_cancelled(ad
                            (cancelled, "Annulée")):
         assert f'text-bg-light">{state}<' in shown[session.id]
     assert db.session.get(TrainingSession, running.id).status == "open"  # shown, not stored
+
+
+def test_removing_a_trainer_who_signed_the_sheets_is_refused_on_the_field_and_the_form_keeps_what_was_typed(
+        admin_client):
+    from tests.certificate_course import completed_course
+
+    camille = factories.make_user("trainer", name="Camille Le Gall")  # signs and closes every half-day
+    yann = factories.make_user("trainer", name="Yann Morvan")
+    session = completed_course(trainers=[camille]).session
+    data = session_form(session.programme, version=factories.version_of(session), start_date="2018-12-11",
+                        end_date="2018-12-14", status="completed", place="Rennes, salle 3", trainers=[yann.id])
+    response = admin_client.post(f"/sessions/{session.id}/modifier", data=data)
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == 200
+    assert "Camille Le Gall a signé des feuilles d'émargement de cette session : impossible de l'en retirer" in page
+    assert "Rennes, salle 3</textarea>" in page  # what was typed stays
+    assert re.search(rf'<input checked class="form-check-input" id="trainers-\d+" name="trainers" type="checkbox" '
+                     rf'value="{yann.id}">', page)
+    assert 'id="trainers-erreur"' in page
+    db.session.expire_all()
+    stored = db.session.get(TrainingSession, session.id)
+    assert [t.name for t in stored.trainers] == ["Camille Le Gall"] and stored.place != "Rennes, salle 3"
+
+    # adding a trainer stays possible
+    response = admin_client.post(f"/sessions/{session.id}/modifier", data=dict(data, trainers=[camille.id, yann.id]))
+    assert response.status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(TrainingSession, session.id)
+    assert [t.name for t in stored.trainers] == ["Camille Le Gall", "Yann Morvan"] and stored.place == "Rennes, salle 3"

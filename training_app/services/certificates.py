@@ -423,35 +423,64 @@ def check_can_issue(session: TrainingSession) -> None:
                              slots="; ".join(_describe_slot(slot) for slot in still_open)))
 
 
-def issue_for_session(session: TrainingSession, *, reissue: bool = False,
-                      actor: User | None = None) -> IssueReport:
+def check_unrecorded_outcomes(session: TrainingSession, enrolments: list[Enrolment], *,
+                              unrecorded_confirmed: bool = False) -> None:
+    """Refuse (ServiceError on "confirm_unrecorded") to issue attestations to `enrolments` when some of their
+    objectives were never recorded (not even as an explicit "non évalué"): they would print "Non évalué", which
+    only a new version can change. Issuing so anyway takes the office's explicit confirmation."""
+    if unrecorded_confirmed or not enrolments:
+        return
+    unrecorded = outcomes.unrecorded_for_session(session)
+    missing = [(enrolment, unrecorded[enrolment.id]) for enrolment in enrolments if enrolment.id in unrecorded]
+    if not missing:
+        return
+    total = len(session.course.objectives)
+    names = "; ".join(_("%(name)s (%(count)s sur %(total)d)", name=enrolment.trainee.full_name, total=total,
+                        count=ngettext("%(num)d objectif", "%(num)d objectifs", len(objectives)))
+                      for enrolment, objectives in missing)
+    raise ServiceError(_("Acquis jamais renseignés par les formateur·rices pour : %(names)s. Les attestations "
+                         "indiqueraient « Non évalué » pour ces objectifs. Faites renseigner les acquis (« non "
+                         "évalué » compris), ou cochez « Émettre malgré les acquis non renseignés » pour confirmer.",
+                         names=names), "confirm_unrecorded")
+
+
+def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor: User | None = None,
+                      unrecorded_confirmed: bool = False) -> IssueReport:
     """Issue both documents to every trainee of the session who attended at least one slot.
 
     Documents already issued are kept unless `reissue`, which issues new versions of all of them.
+    Trainees with objectives whose outcome was never recorded get them only with `unrecorded_confirmed`
+    (check_unrecorded_outcomes); nothing is issued otherwise.
     The session row stays locked until the transaction ends, so two people issuing at once wait for
     each other instead of issuing twice.
     """
     session = lock_session(session.id)
     check_can_issue(session)
     totals = attendance.totals_for_session(session)
-    results = outcomes.results_for_session(session)
     last = last_versions_for_session(session)
     report = IssueReport()
-    enrolments = _eligible_enrolments(session)
+    to_render = []  # (enrolment, its totals, its last documents)
+    to_withdraw = []
+    for enrolment in _eligible_enrolments(session):
+        enrolment_totals = totals.get(enrolment.id)
+        documents = last.get(enrolment.id, {})
+        existing = _current(documents)
+        if enrolment_totals is None or enrolment_totals.attended_minutes <= 0:
+            report.without_attendance.append(enrolment)
+            if reissue:
+                to_withdraw += existing.values()
+        elif not reissue and all(kind in existing for kind in KINDS):
+            report.already_issued += 1
+        else:
+            to_render.append((enrolment, enrolment_totals, documents))
+    check_unrecorded_outcomes(session, [enrolment for enrolment, _totals, _documents in to_render],
+                              unrecorded_confirmed=unrecorded_confirmed)
+    results = outcomes.results_for_session(session)
     batch = _Batch(actor)
     try:
-        for enrolment in enrolments:
-            enrolment_totals = totals.get(enrolment.id)
-            documents = last.get(enrolment.id, {})
+        report.withdrawn = withdraw(to_withdraw, str(NO_ATTENDANCE), actor=batch.actor)
+        for enrolment, enrolment_totals, documents in to_render:
             existing = _current(documents)
-            if enrolment_totals is None or enrolment_totals.attended_minutes <= 0:
-                report.without_attendance.append(enrolment)
-                if reissue:
-                    report.withdrawn += withdraw(existing.values(), str(NO_ATTENDANCE), actor=batch.actor)
-                continue
-            if not reissue and all(kind in existing for kind in KINDS):
-                report.already_issued += 1
-                continue
             for kind in KINDS:
                 if reissue or kind not in existing:
                     batch.render(enrolment, kind, enrolment_totals, results.get(enrolment.id, []),
@@ -466,11 +495,13 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False,
     return report
 
 
-def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None) -> list[IssuedCertificate]:
+def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None,
+                        unrecorded_confirmed: bool = False) -> list[IssuedCertificate]:
     """Issue (or re-issue, as a new version) both documents of one trainee.
 
     A trainee left with no attendance gets nothing: their current documents, if any, are withdrawn
-    (see withdraw()) and the list returned is empty; with none, the refusal says why.
+    (see withdraw()) and the list returned is empty; with none, the refusal says why. One with objectives
+    whose outcome was never recorded gets them only with `unrecorded_confirmed` (check_unrecorded_outcomes).
     """
     session = lock_session(enrolment.session_id)
     if enrolment.status not in ELIGIBLE_STATUSES:
@@ -485,6 +516,7 @@ def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None) -> l
             return []
         raise ServiceError(_("%(name)s n'a assisté à aucune demi-journée : pas d'attestation possible.",
                              name=enrolment.trainee.full_name))
+    check_unrecorded_outcomes(session, [enrolment], unrecorded_confirmed=unrecorded_confirmed)
     results = outcomes.results_for(enrolment)
     batch = _Batch(actor)
     try:

@@ -4,6 +4,10 @@ The certificates read them through `results_for(enrolment)` and `results_for_ses
 every objective of the session's course (TrainingSession.course: what it was taught under), in
 order, with its result code ("not_assessed" when nothing was recorded) and the trainer's comment.
 The French labels of the codes are in training_app.formatting.LABELS.
+
+A trainer's explicit "non évalué" is recorded like any other result, so that an objective the trainer chose
+not to assess can be told from one nobody filled in yet: `unrecorded_for_session(session)` lists the latter,
+which the certificates ask to confirm before printing them as "Non évalué".
 """
 import hashlib
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from training_app.services.edit_versions import StaleEdit
 from training_app.services.enrolments import lock_session
 
 RESULT_CODES = tuple(OutcomeResult)
+NOT_RECORDED = ""  # a cell of the assessment page nobody filled in yet ("à renseigner"): nothing is written
 # Who is assessed: the trainees who attend or attended (a trainee who dropped out keeps what they learnt).
 ASSESSED_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
 MAX_COMMENT = 2000
@@ -59,6 +64,33 @@ def results_for_session(session: TrainingSession) -> dict[int, list[tuple[Course
                 LearningOutcome.enrolment_id.in_(enrolment_ids))):
             recorded[(outcome.enrolment_id, outcome.objective_id)] = outcome
     return {eid: [_row(o, recorded.get((eid, o.id))) for o in objectives] for eid in enrolment_ids}
+
+
+def unrecorded_for_session(session: TrainingSession) -> dict[int, list[CourseObjective]]:
+    """enrolment id -> the objectives of the session's course that nothing was recorded for (not even an explicit
+    "non évalué"), for the assessed enrolments that have some (two queries, with the course's objectives)."""
+    objectives = session.course.objectives
+    if not objectives:
+        return {}
+    enrolment_ids = list(db.session.scalars(db.select(Enrolment.id).where(
+        Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))))
+    recorded = {(enrolment_id, objective_id) for enrolment_id, objective_id in db.session.execute(
+        db.select(LearningOutcome.enrolment_id, LearningOutcome.objective_id)
+        .join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
+        .where(Enrolment.session_id == session.id))}
+    missing = {eid: [o for o in objectives if (eid, o.id) not in recorded] for eid in enrolment_ids}
+    return {eid: unrecorded for eid, unrecorded in missing.items() if unrecorded}
+
+
+def recorded_cells(session: TrainingSession) -> dict[int, dict[int, tuple[str, str]]]:
+    """enrolment id -> objective id -> (result, comment) of what was recorded (the cells nobody filled in are
+    absent), for the assessment page (one query)."""
+    cells: dict[int, dict[int, tuple[str, str]]] = {}
+    for outcome in db.session.scalars(
+            db.select(LearningOutcome).join(Enrolment, Enrolment.id == LearningOutcome.enrolment_id)
+            .where(Enrolment.session_id == session.id)):
+        cells.setdefault(outcome.enrolment_id, {})[outcome.objective_id] = (str(outcome.result), outcome.comment or "")
+    return cells
 
 
 def _row(objective: CourseObjective, outcome: LearningOutcome | None) -> tuple[CourseObjective, str, str]:
@@ -142,9 +174,12 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     to the other half of a cell (its comment, its result), are kept. A result or comment changed on the page
     that someone else changed too since it was loaded, to another value, refuses the whole save
     (AssessmentsChanged, nothing written): the page shows the stored values and, once saved again from it,
-    overwrites them on purpose. The session row is locked so that two trainers saving at the same moment are
-    applied one after the other, the second one compared with what the first wrote (the unique
-    (enrolment, objective) is never raced).
+    overwrites them on purpose. A result of NOT_RECORDED ("") leaves a cell nobody filled in as it is;
+    "not_assessed" is the trainer's explicit "non évalué", recorded like the other results. The session row is
+    locked so that two trainers saving at the same moment are applied one after the other, the second one
+    compared with what the first wrote (the unique (enrolment, objective) is never raced), then the rows of the
+    objectives written on, so that an objective removed from the catalogue at the same moment never takes a
+    committed result with it (see _lock_written_objectives).
     """
     assessments = [item for item in assessments if not item.untouched]
     refusal = not_yet_assessable(session)
@@ -153,24 +188,29 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
     objectives = {o.id for o in assessable_objectives(session)}
+    objectives = _lock_written_objectives(objectives, assessments)
+    existing = {(o.enrolment_id, o.objective_id): o for o in db.session.scalars(
+        db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0}))
+        .execution_options(populate_existing=True))}
     for item in assessments:
         if item.enrolment_id not in enrolments:
             raise ServiceError(_("Ce ou cette stagiaire n'est pas inscrit·e à cette session."))
         if item.objective_id not in objectives:
             raise ServiceError(_("Cet objectif n'est pas un objectif de la formation."))
-        if item.result not in RESULT_CODES:
+        left_blank = item.result == NOT_RECORDED and (item.enrolment_id, item.objective_id) not in existing
+        if item.changes_result and item.result not in RESULT_CODES and not left_blank:
             raise ServiceError(_("Choisissez : acquis, partiellement acquis, non acquis ou non évalué."),
                                field_name(item.enrolment_id, item.objective_id))
+        if left_blank and (item.comment or "").strip():
+            raise ServiceError(_("Choisissez un résultat pour ce commentaire (« non évalué » si l'objectif n'a pas "
+                                 "été évalué)."), field_name(item.enrolment_id, item.objective_id))
         if len(item.comment or "") > MAX_COMMENT:
             raise ServiceError(_("Le commentaire est trop long (%(n)d caractères au plus).", n=MAX_COMMENT),
                                field_name(item.enrolment_id, item.objective_id, "c"))
-    existing = {(o.enrolment_id, o.objective_id): o for o in db.session.scalars(
-        db.select(LearningOutcome).where(LearningOutcome.enrolment_id.in_(enrolments or {0}))
-        .execution_options(populate_existing=True))}
 
     def stored(item: Assessment) -> tuple[str, str]:
         outcome = existing.get((item.enrolment_id, item.objective_id))
-        return (str(outcome.result), _clean(outcome.comment)) if outcome else (OutcomeResult.NOT_ASSESSED.value, "")
+        return (str(outcome.result), _clean(outcome.comment)) if outcome else (NOT_RECORDED, "")
 
     conflicts = []
     for item in assessments:
@@ -188,10 +228,10 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
         before_result, before_comment = stored(item)
         result = item.result if item.changes_result else before_result
         comment = _clean(item.comment) if item.changes_comment else before_comment
+        if result == NOT_RECORDED:
+            continue  # still nothing recorded (checked above)
         outcome = existing.get((item.enrolment_id, item.objective_id))
         if outcome is None:
-            if result == OutcomeResult.NOT_ASSESSED and not comment:
-                continue  # nothing to record: not assessed is the default
             outcome = LearningOutcome(enrolment_id=item.enrolment_id, objective_id=item.objective_id)
             db.session.add(outcome)
             before = None
@@ -205,6 +245,21 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
                      details={"enrolment_id": item.enrolment_id, "objective_id": item.objective_id})
         changed += 1
     return changed
+
+
+def _lock_written_objectives(objectives: set[int], assessments: list[Assessment]) -> set[int]:
+    """Hold the rows of the objectives about to be written on (FOR KEY SHARE, after the session's row: the order
+    services/programmes.save_programme follows) until the transaction ends, and return `objectives` less those
+    removed from the catalogue meanwhile. An objective being removed is waited for and then found gone; one
+    locked here cannot be removed before these results are committed, and then its removal sees them."""
+    written = sorted({item.objective_id for item in assessments
+                      if item.objective_id in objectives and item.result != NOT_RECORDED})
+    if not written:
+        return objectives
+    still_there = set(db.session.scalars(
+        db.select(ProgrammeObjective.id).where(ProgrammeObjective.id.in_(written))
+        .order_by(ProgrammeObjective.id).with_for_update(read=True, key_share=True)))
+    return objectives - (set(written) - still_there)
 
 
 def record_outcome(enrolment: Enrolment, objective: ProgrammeObjective | CourseObjective, result: str,

@@ -6,8 +6,9 @@ from sqlalchemy import distinct, func
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
+from training_app.formatting import datetime_fr
 from training_app.models import (BpfObjective, Enrolment, LearningOutcome, Programme, ProgrammeObjective,
-                                 TrainingSession)
+                                 SessionStatus, TrainingSession)
 from training_app.models.programmes import competency_lines
 from training_app.services import ServiceError, audit, surveys
 
@@ -53,7 +54,11 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
     - a reworded objective keeps its row only when the list keeps its length and the new text
       stands at the old one's position (both texts found nowhere else in the other list);
     - any other new text is a new objective, and an old text no longer in the list is removed;
-      removing one with recorded outcomes is refused (ServiceError on "objectives"), nothing written.
+      removing one with recorded outcomes, or one that a session under way teaches (it could no longer be
+      assessed there, yet its attestations would print it), is refused (ServiceError on "objectives"); the
+      caller rolls back: nothing written.
+
+    A trainer recording a result meanwhile cannot lose it: see _lock_removed.
 
     Sessions that have already started keep the title, objectives and competencies they were taught under
     (see _keep_taught_content); upcoming ones follow the catalogue. "Dernière mise à jour" (updated_at)
@@ -61,11 +66,13 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
     """
     existing = list(programme.objectives) if programme is not None else []
     kept, removed = _match_objectives(existing, objectives)
-    _refuse_removing_assessed(removed)
     creating = programme is None
     objectives_changed = [objective.text for objective in existing] != list(objectives)
     if not creating:
         _keep_taught_content(programme, data, existing, objectives_changed)
+    _lock_removed(removed)
+    _refuse_removing_taught(programme, removed)
+    _refuse_removing_assessed(removed)
     if creating:
         programme = Programme()
         db.session.add(programme)
@@ -127,6 +134,53 @@ def _match_objectives(existing: list[ProgrammeObjective], texts: list[str]):
                 kept[position] = reworded
                 free.remove(reworded)
     return dict(sorted(kept.items())), free
+
+
+def _lock_removed(removed: list[ProgrammeObjective]) -> None:
+    """Lock the rows of the objectives about to be removed (FOR UPDATE), before the refusals look for results.
+
+    services/outcomes.record_outcomes locks its session's row, then the rows of the objectives it writes
+    (FOR KEY SHARE), and writes only on those still there. So a result being recorded is waited for and then
+    seen (the removal is refused), and one recorded after finds its objective gone (refused in French):
+    never a committed result deleted with its objective (learning_outcomes.objective_id cascades).
+    Lock order: the started sessions following the catalogue were locked by _keep_taught_content's UPDATE
+    before, as a trainer locks their session before the objective: the two never wait for each other."""
+    ids = sorted(objective.id for objective in removed if objective.id is not None)
+    if ids:
+        db.session.execute(db.select(ProgrammeObjective.id).where(ProgrammeObjective.id.in_(ids))
+                           .order_by(ProgrammeObjective.id).with_for_update())
+
+
+def _refuse_removing_taught(programme: Programme, removed: list[ProgrammeObjective]) -> None:
+    """Refuse to remove an objective that a session under way teaches (started, not over, not cancelled):
+    its trainers assess it until the end, and its attestations print it. Sessions over keep it as taught;
+    upcoming ones follow the catalogue."""
+    ids = {objective.id for objective in removed if objective.id is not None}
+    if not ids:
+        return
+    now = local_now()
+    running = db.session.scalars(
+        db.select(TrainingSession).where(
+            TrainingSession.programme_id == programme.id, TrainingSession.start_at <= now,
+            TrainingSession.end_at > now,
+            TrainingSession.status.not_in((SessionStatus.CANCELLED, SessionStatus.COMPLETED)))
+        .order_by(TrainingSession.start_at, TrainingSession.id)).all()
+    teaching = {objective.id: [session for session in running
+                               if objective.id in {item.id for item in session.course.objectives}]
+                for objective in removed}
+    taught = [objective for objective in removed if teaching[objective.id]]
+    if taught:
+        ends = max(session.end_at for objective in taught for session in teaching[objective.id])
+        raise ServiceError(ngettext(
+            "Impossible de retirer %(objectives)s : une session en cours l'enseigne jusqu'au %(end)s (ses "
+            "formateur·rices l'évaluent, ses attestations l'indiquent). Retirez-le une fois la session terminée ; "
+            "pour le reformuler, changez son texte sans ajouter ni retirer d'objectif en même temps.",
+            "Impossible de retirer %(objectives)s : une session en cours les enseigne jusqu'au %(end)s (ses "
+            "formateur·rices les évaluent, ses attestations les indiquent). Retirez-les une fois la session "
+            "terminée ; pour reformuler un objectif, changez son texte sans ajouter ni retirer d'objectif en même "
+            "temps.", len(taught),
+            objectives=", ".join(f"« {objective.text} »" for objective in taught), end=datetime_fr(ends)),
+            "objectives")
 
 
 def _refuse_removing_assessed(removed: list[ProgrammeObjective]) -> None:

@@ -3,13 +3,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_
 from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
-from training_app.models import (AttendanceRecord, Enrolment, EnrolmentStatus, IssuedCertificate, LearningOutcome,
-                                 Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
+from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, EnrolmentStatus, IssuedCertificate,
+                                 LearningOutcome, Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, attendance, audit, surveys
 from training_app.services import enrolments as enrolment_service
@@ -108,6 +109,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     _check_status_change(session, data.status)
+    _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
     capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
     confirmed = confirmed_count(session)
@@ -132,6 +134,33 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
         opened = enrolment_service.open_registrations(session)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
     return SessionUpdate(dates_changed, opened, surveys_left)
+
+
+def _check_signing_trainers_kept(session: TrainingSession, trainers) -> None:
+    """Refuse (on "trainers") to remove a trainer who signed a half-day sheet of the session (or closed one they
+    signed on paper, its scan attached): the sheets name the session's trainers, the annual report counts their
+    hours, and they keep access to the session they taught. Adding a trainer is always possible."""
+    db.session.expire(session, ["trainers"])  # as committed, read under the row lock the sheets are signed under
+    kept = {trainer.id for trainer in trainers}
+    removed = [trainer for trainer in session.trainers if trainer.id not in kept]
+    if not removed:
+        return
+    removed_ids = [trainer.id for trainer in removed]
+    session_slots = db.select(Slot.id).where(Slot.session_id == session.id)
+    signed = set(db.session.scalars(db.select(Signature.trainer_id).where(
+        Signature.slot_id.in_(session_slots), Signature.trainer_id.in_(removed_ids))))
+    signed |= set(db.session.scalars(db.select(AttendanceSheet.closed_by_id).where(
+        AttendanceSheet.slot_id.in_(session_slots), AttendanceSheet.closed_by_id.in_(removed_ids),
+        AttendanceSheet.office_closing_reason == "")))
+    names = [trainer.name for trainer in removed if trainer.id in signed]
+    if names:
+        raise ServiceError(ngettext(
+            "%(names)s a signé des feuilles d'émargement de cette session : impossible de l'en retirer (les "
+            "feuilles, le bilan annuel et son accès à la session en dépendent). Ajouter des formateur·rices reste "
+            "possible.",
+            "%(names)s ont signé des feuilles d'émargement de cette session : impossible de les en retirer (les "
+            "feuilles, le bilan annuel et leur accès à la session en dépendent). Ajouter des formateur·rices reste "
+            "possible.", len(names), names=", ".join(names)), "trainers")
 
 
 def _replace_slots(session: TrainingSession, wanted: list[tuple[date, time, time]]) -> None:

@@ -5,7 +5,12 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
 
-class IssueForm(FlaskForm):
+class EnrolmentIssueForm(FlaskForm):
+    """Issue one trainee's documents; the box is shown when some of their outcomes were never recorded."""
+    confirm_unrecorded = BooleanField(_l("Émettre malgré les acquis non renseignés"))
+
+
+class IssueForm(EnrolmentIssueForm):
     reissue = BooleanField(_l("Réémettre aussi les documents déjà émis (nouvelles versions)"))
 
 

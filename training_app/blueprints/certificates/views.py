@@ -6,12 +6,14 @@ from flask_babel import ngettext
 
 from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
 from training_app.blueprints.certificates import bp
-from training_app.blueprints.certificates.forms import ActionForm, IssueForm, TemplateUploadForm, VerifyForm
+from training_app.blueprints.certificates.forms import (ActionForm, EnrolmentIssueForm, IssueForm, TemplateUploadForm,
+                                                        VerifyForm)
 from training_app.extensions import db, limiter
 from training_app.forms import REFUSED, attach_service_error, commit_or_flash
 from training_app.models import Enrolment, IssuedCertificate, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
+from training_app.services import outcomes as outcome_service
 from training_app.services.trainee_links import trainee_view
 
 VERIFY_LIMIT = "20 per minute; 200 per hour"
@@ -21,6 +23,14 @@ VERIFY_LIMIT = "20 per minute; 200 per hour"
 def certificates_overview(session: TrainingSession):
     """For certificates/_session_section.html: eligible enrolments with their current documents."""
     return certificate_service.session_overview(session)
+
+
+@bp.app_template_global()
+def unrecorded_outcomes(session: TrainingSession) -> dict[int, int]:
+    """For certificates/_session_section.html: enrolment id -> how many objectives of the course nothing was
+    recorded for (only the enrolments that have some)."""
+    return {enrolment_id: len(objectives)
+            for enrolment_id, objectives in outcome_service.unrecorded_for_session(session).items()}
 
 
 @bp.app_template_global()
@@ -86,7 +96,8 @@ def issue_session(session_id: int):
     form = IssueForm()
     if not form.validate_on_submit():
         abort(400)
-    report = commit_or_flash(lambda: certificate_service.issue_for_session(session, reissue=form.reissue.data))
+    report = commit_or_flash(lambda: certificate_service.issue_for_session(
+        session, reissue=form.reissue.data, unrecorded_confirmed=form.confirm_unrecorded.data))
     if report is not REFUSED:
         if report.issued:
             flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
@@ -105,7 +116,9 @@ def issue_session(session_id: int):
 @access(ADMIN)
 def issue_enrolment(session_id: int, enrolment_id: int):
     enrolment = _load_enrolment(session_id, enrolment_id)
-    documents = commit_or_flash(lambda: certificate_service.issue_for_enrolment(enrolment))
+    confirmed = EnrolmentIssueForm().confirm_unrecorded.data
+    documents = commit_or_flash(lambda: certificate_service.issue_for_enrolment(
+        enrolment, unrecorded_confirmed=confirmed))
     if documents is REFUSED:
         return _back(session_id)
     if documents:

@@ -3,30 +3,34 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from training_app.services.outcomes import MAX_REVIEW, field_name
+from training_app.services.outcomes import MAX_REVIEW, NOT_RECORDED, field_name
 
 RESULT_CHOICES = [("not_assessed", _l("Non évalué")), ("acquired", _l("Acquis")),
                   ("partly_acquired", _l("Partiellement acquis")), ("not_acquired", _l("Non acquis"))]
+# A cell nobody filled in yet: left so, nothing is recorded; "Non évalué" is the trainer's explicit choice.
+BLANK_CHOICE = (NOT_RECORDED, _l("— à renseigner —"))
 
 
-def outcomes_form(enrolments, objectives, current: dict, stored: bool = False):
+def outcomes_form(enrolments, objectives, recorded: dict, stored: bool = False):
     """One result and one comment per trainee and objective (fields r_<enrolment>_<objective>, c_...),
-    with the values as loaded (hidden lr_..., lc_...): as posted, or with `stored` as `current` says only.
+    with the values as loaded (hidden lr_..., lc_...): as posted, or with `stored` as `recorded` says only.
 
-    `current` maps enrolment ids to results_for() rows. The service checks the codes. The fields' labels name
-    the trainee and the objective (the list of values saved meanwhile shows them: forms.show_stale).
+    `recorded` is services/outcomes.recorded_cells(): a cell without a recorded result offers "à renseigner"
+    and starts on it. The service checks the codes. The fields' labels name the trainee and the objective (the
+    list of values saved meanwhile shows them: forms.show_stale).
     """
     class OutcomesForm(FlaskForm):
         pass
 
     for enrolment in enrolments:
-        rows = {objective.id: (result, comment) for objective, result, comment in current.get(enrolment.id, [])}
+        cells = recorded.get(enrolment.id, {})
         for number, objective in enumerate(objectives, start=1):
-            result, comment = rows.get(objective.id, ("not_assessed", ""))
+            result, comment = cells.get(objective.id, (NOT_RECORDED, ""))
+            choices = RESULT_CHOICES if objective.id in cells else [BLANK_CHOICE, *RESULT_CHOICES]
             cell = _l("%(name)s, objectif %(n)d (%(objective)s)", name=enrolment.trainee.full_name, n=number,
                       objective=objective.text)
             setattr(OutcomesForm, field_name(enrolment.id, objective.id),
-                    SelectField(cell, choices=RESULT_CHOICES, default=result, validate_choice=False))
+                    SelectField(cell, choices=choices, default=result, validate_choice=False))
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "c"),
                     StringField(_l("%(cell)s : commentaire", cell=cell), default=comment))
             # The cell as loaded: only the cells changed on this page are written.

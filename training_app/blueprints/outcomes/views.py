@@ -23,7 +23,7 @@ def _load(session_id: int) -> TrainingSession:
 def _page(session, enrolments, objectives, form=None, review_form=None, status=200, review_changed=False):
     review = outcome_service.review_for(session)
     if form is None:
-        form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
+        form = outcomes_form(enrolments, objectives, outcome_service.recorded_cells(session))
     if review_form is None:
         review_form = ReviewForm(text=review.text if review else "")
     if not review_form.loaded.data or review_changed:  # after a refused save: the version now shown
@@ -40,7 +40,7 @@ def assess(session_id: int):
     session = _load(session_id)
     enrolments = outcome_service.assessed_enrolments(session)
     objectives = outcome_service.assessable_objectives(session)
-    form = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session))
+    form = outcomes_form(enrolments, objectives, outcome_service.recorded_cells(session))
     if form.validate_on_submit():
         def value(enrolment, objective, part):
             return form[outcome_service.field_name(enrolment.id, objective.id, part)].data or ""
@@ -50,7 +50,7 @@ def assess(session_id: int):
                        for e in enrolments for o in objectives]
 
         def show_changed_cells(error):
-            stored = outcomes_form(enrolments, objectives, outcome_service.results_for_session(session), stored=True)
+            stored = outcomes_form(enrolments, objectives, outcome_service.recorded_cells(session), stored=True)
             show_stale(form, stored, error.fields, error.message)
             for name, shown in form.stale_values.items():
                 form[name].errors = [_("Enregistré entre-temps : %(value)s", value=shown)]
