@@ -99,6 +99,25 @@ def test_the_session_page_lists_confirmed_and_waitlisted_with_seats_left(admin_c
     assert trainer_client.post(f"/inscriptions/{enrolment.id}/confirmer").status_code == 403
 
 
+def test_a_request_confirmed_late_is_listed_behind_those_already_waiting(admin_client):
+    """The session page's waiting list is in the order of joining it, with when each one joined."""
+    session = factories.make_session(capacity=1)
+    with frozen_at(datetime(2030, 1, 10, 9)):
+        asked = factories.enrol(session, factories.make_trainee("Awa", "Diallo"), confirm=False)
+    with frozen_at(datetime(2030, 1, 11, 9)):
+        factories.enrol(session)
+        factories.enrol(session, factories.make_trainee("Julien", "Le Bihan"))
+    with frozen_at(datetime(2030, 1, 12, 9)):
+        response = admin_client.post(f"/inscriptions/{asked.id}/confirmer", follow_redirects=True)
+    page = _page(response)
+    assert "Inscription : liste d'attente, position 2." in page
+    assert re.search(r"En attente depuis</dt><dd[^>]*>12/01/2030 à 9h00</dd>", page)
+    page = _page(admin_client.get(f"/sessions/{session.id}"))
+    waiting_list = page[page.index('data-testid="waitlisted"'):]
+    assert "En attente depuis" in waiting_list
+    assert re.findall(r"(LE BIHAN Julien|DIALLO Awa)</a>", waiting_list) == ["LE BIHAN Julien", "DIALLO Awa"]
+
+
 def test_the_enrolment_page_shows_the_audit_trail(admin_client, admin):
     session = factories.make_session(capacity=1)
     seated = factories.enrol(session, factories.make_trainee("Awa", "Diallo"))
