@@ -200,14 +200,15 @@ def _set_status(enrolment: Enrolment, status: str, action: str, *, reason: str =
                  reason=reason, details=details)
 
 
-def _join_waitlist(enrolment: Enrolment, places: Places, action: str, **audit_fields) -> None:
+def _join_waitlist(enrolment: Enrolment, places: Places, action: str, *, now: datetime | None = None,
+                   **audit_fields) -> None:
     """Put `enrolment` at the end of its session's waiting list; the caller holds the session's lock and has
     counted `places` under it (kept up to date here, for a caller that waitlists several in a row).
 
     It joins now, or just after the last one waiting when the clock says otherwise (frozen in tests and the
     demo, set back on the server): nobody already waiting is passed, so a position once told never gets worse.
     """
-    now = utcnow()
+    now = now or utcnow()
     last = places.last_joined
     enrolment.waitlisted_at = now if last is None or now > last else last + timedelta(microseconds=1)
     places.last_joined = enrolment.waitlisted_at
@@ -282,8 +283,9 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     if confirm and left > 0:
         _set_status(enrolment, CONFIRMED, "enrolled", actor=actor, actor_label=actor_label)
         left -= 1
-    elif confirm:  # behind everyone already waiting
-        _join_waitlist(enrolment, places, "enrolled", actor=actor, actor_label=actor_label)
+    elif confirm:  # behind everyone already waiting, from the moment of the request
+        _join_waitlist(enrolment, places, "enrolled", now=enrolment.requested_at, actor=actor,
+                       actor_label=actor_label)
         enrolment.position_when_enrolled = places.waiting
     else:
         audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED)
@@ -470,7 +472,7 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     if places.left > 0:
         _set_status(new, CONFIRMED, "moved_in", **moved_in)
     else:  # behind those already waiting in the target session
-        _join_waitlist(new, places, "moved_in", **moved_in)
+        _join_waitlist(new, places, "moved_in", now=new.requested_at, **moved_in)
     if was_confirmed:
         _promote(source, actor=actor, actor_label=actor_label)
     _sync_session_status(source, actor=actor, actor_label=actor_label)
