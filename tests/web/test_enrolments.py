@@ -351,6 +351,20 @@ def test_enrolling_someone_deleted_by_another_request_meanwhile_is_refused_in_fr
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0 and outbox == []
 
 
+def test_the_import_preview_says_the_session_takes_nobody_once_its_last_sheet_is_closed(admin_client, trainer):
+    session, _enrolments = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    factories.take_attendance(session, trainer)
+    content = factories.xlsx_bytes([["Nom", "Prénom", "E-mail"], ["Diallo", "Awa", "awa@example.org"]])
+    with frozen_at(datetime(2030, 3, 8, 12, 28)):  # the last half-day ends at 12:30: its sheet is closed
+        response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(content), "l.xlsx")},
+                                     content_type="multipart/form-data")
+    page = _page(response)
+    assert "0 ligne(s) valide(s) sur 1, 1 rejetée(s)" in page
+    assert ("La feuille d'émargement de la dernière demi-journée (08/03/2030) est close : on ne peut plus "
+            "s'inscrire à cette session.") in page
+    assert "Importer les" not in page and _enrolment("awa@example.org") is None
+
+
 def test_enrolling_after_the_last_sheet_is_closed_is_refused_in_french(admin_client, trainer):
     session, _enrolments = factories.make_attendance_session(trainees=1, trainers=[trainer])
     factories.take_attendance(session, trainer)

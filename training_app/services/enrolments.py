@@ -216,24 +216,27 @@ def _join_waitlist(enrolment: Enrolment, places: Places, action: str, *, now: da
     _set_status(enrolment, WAITLISTED, action, **audit_fields)
 
 
-def _check_open_for_enrolment(session: TrainingSession) -> None:
-    """Whether a seat may be given in `session` (enrol, confirm, move into it); the caller holds its lock."""
+def check_open_for_enrolment(session: TrainingSession, *, lock: bool = True) -> None:
+    """Whether a seat may be given in `session` (enrol, confirm, move into it); the caller holds its lock.
+    With lock=False, the same rule read without holding anything: what a preview says now (an import's,
+    services/enrolment_import.check), which the enrolment checks again under the locks."""
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : on ne peut plus s'y inscrire."))
     if session.end_at < local_now():
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
     if session.start_at <= local_now():  # a sheet closes once its half-day has begun (attendance.closing_opens)
-        _check_last_sheet_open(session)
+        _check_last_sheet_open(session, lock=lock)
 
 
-def _check_last_sheet_open(session: TrainingSession) -> None:
+def _check_last_sheet_open(session: TrainingSession, *, lock: bool) -> None:
     """Once the last half-day's sheet is closed, a new trainee would show "missing" on a sheet nobody can sign any
-    more, with planned hours never accounted for: refused. The last half-day's row is held (FOR SHARE) until the
-    end of the transaction: a trainer closing that sheet (attendance locks the row FOR UPDATE) waits for this
-    enrolment and then finds the trainee to mark, or this enrolment waits for the closing and is refused."""
-    last = db.session.scalar(
-        db.select(Slot).where(Slot.session_id == session.id).order_by(Slot.date.desc(), Slot.start_time.desc())
-        .limit(1).with_for_update(read=True))
+    more, with planned hours never accounted for: refused. With `lock`, the last half-day's row is held (FOR
+    SHARE) until the end of the transaction: a trainer closing that sheet (attendance locks the row FOR UPDATE)
+    waits for this enrolment and then finds the trainee to mark, or this enrolment waits for the closing and is
+    refused."""
+    query = (db.select(Slot).where(Slot.session_id == session.id)
+             .order_by(Slot.date.desc(), Slot.start_time.desc()).limit(1))
+    last = db.session.scalar(query.with_for_update(read=True) if lock else query)
     if last is None:
         return
     status = db.session.scalar(db.select(AttendanceSheet.status).where(AttendanceSheet.slot_id == last.id))
@@ -266,7 +269,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
     trainee = lock_trainee(trainee)
-    _check_open_for_enrolment(session)
+    check_open_for_enrolment(session)
     if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
         if session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL):
             raise ServiceError(_("Les inscriptions à cette session sont closes."))
@@ -306,7 +309,7 @@ def confirm(enrolment: Enrolment, *, actor: User | None = None, actor_label: str
     if enrolment.status not in (REQUESTED, WAITLISTED):
         raise ServiceError(_("Seule une demande ou une inscription en liste d'attente peut être confirmée "
                              "(état actuel : %(state)s).", state=label(enrolment.status)))
-    _check_open_for_enrolment(session)
+    check_open_for_enrolment(session)
     places = count_places(session)
     if places.left > 0:
         _set_status(enrolment, CONFIRMED, "confirmed", actor=actor, actor_label=actor_label)
@@ -451,7 +454,7 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
         raise ServiceError(_("Cette inscription est close (%(state)s) : elle ne peut pas être déplacée.",
                              state=label(enrolment.status)))
     _check_not_started(source, enrolment)
-    _check_open_for_enrolment(target)
+    check_open_for_enrolment(target)
     if target.start_at <= local_now():
         raise ServiceError(_("La session choisie a déjà commencé."), "target")
     trainee = enrolment.trainee
