@@ -13,9 +13,10 @@ the first waitlisted enrolment is promoted in the same transaction and told by e
 once the transaction commits. The waiting list is first come, first served by the moment
 each one joined it (Enrolment.waitlisted_at, see _join_waitlist), not by request time: a
 request the office confirms late, or a pre-registration waitlisted at the opening, goes
-behind those already waiting, so that a position once told never gets worse. A withdrawal (from the
-first day on) frees no seat, and once the session has started nobody is promoted
-automatically: the office confirms a waitlisted trainee itself if they can still join.
+behind those already waiting, so that a position once told never gets worse. A
+withdrawal (from the first day on) frees no seat, and once the session has started nobody
+is promoted automatically: the office confirms a waitlisted trainee itself if they can
+still join.
 When the whole session is cancelled (services/sessions.cancel_session), every live
 enrolment is cancelled with the session's reason and nobody is promoted.
 """
