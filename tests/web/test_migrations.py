@@ -159,7 +159,7 @@ def _audit_row(enrolment_id: int, at: datetime, to_state: str, action: str = "en
     db.session.commit()
 
 
-def test_0024_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(empty_database_url, tmp_path):
+def test_0026_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(empty_database_url, tmp_path):
     """The waiting list's order (enrolments.waitlisted_at) is the last audit entry that put the enrolment on
     it; a waitlisted enrolment without one keeps its request time; one never waitlisted has none."""
     from sqlalchemy.exc import IntegrityError
@@ -168,7 +168,7 @@ def test_0024_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(e
     os.environ["INSTANCE_PATH"] = str(tmp_path)
     migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with migrated.app_context():
-        upgrade(revision="0023")
+        upgrade(revision="0025")
         session_id = factories.make_session().id
         late_confirmed = _old_enrolment(session_id, "waitlisted", requested_at=datetime(2029, 12, 1, 9))
         _audit_row(late_confirmed, datetime(2029, 12, 1, 9), "requested", action="requested")
@@ -182,7 +182,7 @@ def test_0024_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(e
         seated = _old_enrolment(session_id, "confirmed")
         db.session.remove()
 
-        upgrade(revision="0024")
+        upgrade(revision="0026")
         joined = {i: _stored(i, "waitlisted_at") for i in (late_confirmed, waiting, promoted, unaudited, seated)}
         as_datetime = {i: None if v is None else datetime.fromisoformat(str(v)) for i, v in joined.items()}
         assert as_datetime == {late_confirmed: datetime(2029, 12, 20, 9), waiting: datetime(2029, 12, 10, 9),
@@ -197,7 +197,7 @@ def test_0024_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(e
             _old_enrolment(session_id, "waitlisted")
         db.session.rollback()
         db.session.remove()
-        downgrade(revision="0023")
+        downgrade(revision="0025")
         assert "waitlisted_at" not in {c["name"] for c in inspect(db.engine).get_columns("enrolments")}
         db.session.remove()
         downgrade(revision="base")

@@ -7,16 +7,16 @@ enrolments.waitlisted_at. Filled from the audit trail (the last entry that put t
 list); a waitlisted enrolment without such an entry (none should be) keeps its request time. A waitlisted
 enrolment must have it.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-11-24 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0024'
-down_revision = '0023'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
