@@ -105,7 +105,8 @@ def make_enrolment(session: TrainingSession, trainee: Trainee | None = None,
                    status: str = EnrolmentStatus.CONFIRMED) -> Enrolment:
     """Test data: an enrolment in a given state, inserted as it is (not through the rules)."""
     enrolment = Enrolment(session=session, trainee=trainee or make_trainee(), status=status,
-                          requested_at=datetime(2020, 1, 1), price_cents=session.price_cents)
+                          requested_at=datetime(2020, 1, 1), price_cents=session.price_cents,
+                          waitlisted_at=datetime(2020, 1, 1) if status == EnrolmentStatus.WAITLISTED else None)
     db.session.add(enrolment)
     db.session.commit()
     return enrolment

@@ -29,3 +29,14 @@ def test_seed_demo_runs_again_after_the_office_renamed_the_reference_course(app)
     assert result.exit_code == 0, result.output
     assert db.session.scalar(db.select(db.func.count(Programme.id))) == count  # nothing made twice
     assert demo.catalogue.reference_programme().id == reference.id
+
+
+def test_the_demo_waiting_list_is_in_the_order_its_people_joined_it(app):
+    """The upcoming session is full with three people waiting, each told their place as they joined."""
+    from training_app.services import enrolments
+    demo.seed()
+    upcoming = demo.sessions.upcoming_session()
+    waiting = enrolments.waitlist(upcoming)
+    assert [e.id for e in waiting] == sorted(e.id for e in waiting) and len(waiting) == 3
+    assert [enrolments.waitlist_position(e) for e in waiting] == [1, 2, 3]
+    assert all(e.waitlisted_at == e.requested_at for e in waiting)  # enrolled straight onto the list

@@ -5,14 +5,17 @@ import os
 import time
 import zipfile
 
+from datetime import datetime
+
 import pytest
 from werkzeug.datastructures import FileStorage
 
 from tests import factories
+from training_app.clock import frozen_at
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import Employer, Enrolment, Trainee
-from training_app.services import ServiceError, enrolment_import
+from training_app.services import ServiceError, enrolment_import, enrolments
 
 HEADER = ["Civilité", "Nom", "Prénom", "E-mail", "Fonction", "Structure employeuse", "SIRET"]
 
@@ -56,6 +59,35 @@ def test_xlsx_rows_are_checked_one_by_one_with_the_reason_of_each_rejection():
     assert not report[9][0] and any("sans le nom de la structure" in e for e in report[9][1])
     assert rows[0].details.employer_siret == "78324521000001" and rows[1].details.civility == "M."
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1  # nothing written
+
+
+def test_the_preview_refuses_the_rows_that_the_confirmation_would_once_the_last_sheet_is_closed(trainer):
+    """The last half-day's sheet is closed: nobody may join the session any more. The preview says so on each
+    row otherwise valid, in the words the confirmation uses, instead of offering to import them."""
+    session, _seated = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    factories.take_attendance(session, trainer)
+    db.session.commit()
+    content = factories.xlsx_bytes([HEADER, ["Mme", "Diallo", "Awa", "awa@example.org", "", "", ""],
+                                    ["M.", "", "Julien", "julien@example.org", "", "", ""]])
+    with frozen_at(datetime(2030, 3, 8, 12, 28)):  # the session has not ended; its last sheet is closed
+        awa, julien = _check(session, content, "liste.xlsx")
+        with pytest.raises(ServiceError) as refused:
+            enrolments.enrol(session, factories.make_trainee())
+        db.session.rollback()
+        confirmed = enrolment_import.import_rows(session, enrolment_import.parse(content, "xlsx"))
+        db.session.rollback()
+    message = ("La feuille d'émargement de la dernière demi-journée (08/03/2030) est close : on ne peut plus "
+               "s'inscrire à cette session.")
+    assert str(refused.value) == message
+    assert (awa.ok, awa.errors) == (False, [message])
+    assert julien.errors == ["Le nom manque."]  # already refused for its own reason
+    assert [(r.outcome, r.errors) for r in confirmed] == [("rejected", [message]), ("rejected", ["Le nom manque."])]
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
+
+    running, _seated = factories.make_attendance_session(trainees=1)
+    with frozen_at(datetime(2030, 3, 8, 12, 28)):  # the same moment, the last sheet not closed
+        [awa, _julien] = _check(running, content, "liste.xlsx")
+    assert awa.ok
 
 
 def test_only_valid_rows_are_imported_in_file_order_then_the_waiting_list(outbox):

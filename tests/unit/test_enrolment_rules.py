@@ -9,8 +9,9 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, Enrolment, SessionStatus, SignatureMethod
-from training_app.services import ServiceError, attendance, audit, enrolments
+from training_app.services import ServiceError, attendance, audit, enrolments, registrations
 from training_app.services import sessions as session_service
+from training_app.services.registrations import PersonDetails
 
 
 def _states(session):
@@ -19,9 +20,10 @@ def _states(session):
     return [e.status for e in rows]
 
 
-def _waitlisted(session, when: datetime) -> Enrolment:
-    """A waitlisted enrolment requested at `when` (UTC)."""
-    enrolment = Enrolment(session=session, trainee=factories.make_trainee(), status="waitlisted", requested_at=when)
+def _waitlisted(session, joined: datetime, requested: datetime = datetime(2029, 12, 1)) -> Enrolment:
+    """A waitlisted enrolment that joined the waiting list at `joined` (UTC)."""
+    enrolment = Enrolment(session=session, trainee=factories.make_trainee(), status="waitlisted",
+                          requested_at=requested, waitlisted_at=joined)
     db.session.add(enrolment)
     db.session.commit()
     return enrolment
@@ -83,12 +85,12 @@ def test_a_waitlisted_enrolment_gets_its_place_counted_under_the_lock():
     assert (requested.status, requested.position_when_enrolled) == ("requested", None)
 
 
-def test_promotion_takes_the_first_waitlisted_by_request_time_then_id(outbox):
+def test_promotion_takes_the_first_to_join_the_waiting_list_then_id(outbox):
     session = factories.make_session(capacity=1)
     seated = factories.enrol(session)
-    late = _waitlisted(session, datetime(2030, 1, 2, 9, 0))       # smallest id, latest request
-    early = _waitlisted(session, datetime(2030, 1, 1, 9, 0))      # earliest request
-    tie = _waitlisted(session, datetime(2030, 1, 1, 9, 0))        # same time as `early`, larger id
+    late = _waitlisted(session, datetime(2030, 1, 2, 9, 0), requested=datetime(2029, 11, 1))  # asked first
+    early = _waitlisted(session, datetime(2030, 1, 1, 9, 0))      # joined first
+    tie = _waitlisted(session, datetime(2030, 1, 1, 9, 0))        # same moment as `early`, larger id
     assert enrolments.waitlist(session) == [early, tie, late]
     admin = factories.make_user("admin", name="Claire Bernard")
 
@@ -107,6 +109,52 @@ def test_promotion_takes_the_first_waitlisted_by_request_time_then_id(outbox):
         "promoted", "waitlisted", "confirmed", "Claire Bernard")
     cancelled = audit.history(seated)[-1]
     assert (cancelled.from_state, cancelled.to_state, cancelled.reason) == ("confirmed", "cancelled", "Empêchement")
+
+
+def test_a_request_confirmed_late_joins_the_waiting_list_behind_those_already_waiting(outbox):
+    """A member's public request for an internal course waits for the office; confirmed once the session is
+    full, it joins the waiting list then, behind someone already told « position 1 », though it was asked for
+    first. Promotion follows the same order."""
+    session = factories.make_session(programme=factories.make_programme(kind="internal", price_cents=0),
+                                     capacity=1)
+    with frozen_at(datetime(2030, 1, 10, 9)):
+        asked = registrations.register_public(session, PersonDetails("Awa", "Diallo", "awa@example.org"),
+                                              "personal").enrolment
+        db.session.commit()
+    with frozen_at(datetime(2030, 1, 11, 9)):
+        seated = factories.enrol(session)
+        waiting = factories.enrol(session, notify=True)
+    assert (asked.status, waiting.status) == ("requested", "waitlisted")
+    assert "en position 1" in outbox[-1].body
+    with frozen_at(datetime(2030, 1, 12, 9)):
+        enrolments.confirm(asked)
+        db.session.commit()
+    assert asked.status == "waitlisted" and asked.waitlisted_at == datetime(2030, 1, 12, 8)  # UTC
+    assert "en position 2" in outbox[-1].body and outbox[-1].to == ["awa@example.org"]
+    assert (enrolments.waitlist_position(waiting), enrolments.waitlist_position(asked)) == (1, 2)
+    assert enrolments.waitlist(session) == [waiting, asked]
+
+    assert enrolments.cancel(seated, "Empêchement") == [waiting]
+    db.session.commit()
+    assert (waiting.status, asked.status, enrolments.waitlist_position(asked)) == ("confirmed", "waitlisted", 1)
+
+
+def test_nobody_already_waiting_is_passed_when_the_clock_does_not_move(outbox):
+    """Joining the waiting list at the very moment of the last one to join it (a frozen clock, a clock set back)
+    still comes after them: an earlier request (a smaller id) does not pass anyone already told their place."""
+    session = factories.make_session(capacity=1)
+    with frozen_at(datetime(2030, 1, 10, 9)):
+        asked = factories.enrol(session, confirm=False)  # « à confirmer plus tard »
+        factories.enrol(session)
+        waiting = factories.enrol(session)
+    with frozen_at(datetime(2030, 1, 9, 9)):  # the server's clock was set back
+        enrolments.confirm(asked)
+        late = factories.enrol(session)
+    db.session.commit()
+    assert enrolments.waitlist(session) == [waiting, asked, late]
+    assert [enrolments.waitlist_position(e) for e in (waiting, asked, late)] == [1, 2, 3]
+    assert late.position_when_enrolled == 3
+    assert waiting.waitlisted_at < asked.waitlisted_at < late.waitlisted_at
 
 
 def test_a_rolled_back_cancellation_promotes_nobody_and_sends_nothing(outbox):

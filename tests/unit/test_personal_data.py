@@ -79,6 +79,7 @@ def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_anothe
     assert data["structure_employeuse"] is None  # Awa pays for herself in the course
     [enrolment] = data["inscriptions"]
     assert enrolment["etat"] == "Confirmée" and enrolment["session"]["titre"] == course.session.title
+    assert enrolment["en_liste_d_attente_le"] is None  # every stored date of the enrolment, this one never set
     [entry] = enrolment["historique"]
     assert (entry["par"], entry["etat_precedent"], entry["nouvel_etat"]) == ("Claire Bernard", "requested", "confirmed")
     assert len(enrolment["emargement"]) == 6

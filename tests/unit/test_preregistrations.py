@@ -80,6 +80,49 @@ def test_someone_waiting_who_asked_earlier_goes_first_and_nothing_happens_once_s
     assert late.status == "requested" and outbox == []
 
 
+def test_someone_the_office_waitlisted_is_not_passed_by_an_earlier_pre_registration(outbox):
+    """The office put someone on the waiting list of the planned session (told « position 1 ») after a
+    pre-registration was made: at the opening, the pre-registration joins the waiting list behind them, and
+    the seats freed later go in that order."""
+    session = factories.make_session(capacity=1, status="planned")
+    with frozen_at(datetime(2030, 1, 10, 9)):
+        pre = _register(session, 1)
+    with frozen_at(datetime(2030, 1, 11, 9)):
+        seated = factories.enrol(session)
+        waiting = factories.enrol(session, notify=True)
+    assert "en position 1" in outbox[-1].body
+    outbox.clear()
+    with frozen_at(datetime(2030, 1, 12, 9)):
+        update = session_service.update_session(session, _data(session))
+        db.session.commit()
+    assert update.preregistrations == [pre]
+    assert (pre.status, waiting.status) == ("waitlisted", "waitlisted")
+    assert [m.to[0] for m in outbox] == [pre.trainee.email]
+    assert "liste d'attente, en position 2" in outbox[0].body
+    assert (enrolments.waitlist_position(waiting), enrolments.waitlist_position(pre)) == (1, 2)
+
+    with frozen_at(datetime(2030, 1, 13, 9)):
+        assert enrolments.cancel(seated, "Empêchement") == [waiting]
+        db.session.commit()
+    assert enrolments.waitlist_position(pre) == 1
+
+
+def test_at_the_opening_the_waiting_list_gets_the_seats_before_the_pre_registrations(outbox):
+    """Seats given at the opening (the capacity raised at once) go first to those already waiting, then to the
+    pre-registrations in request order, whoever asked first."""
+    session = factories.make_session(capacity=1, status="planned")
+    with frozen_at(datetime(2030, 1, 10, 9)):
+        pre = [_register(session, n) for n in (1, 2)]
+    with frozen_at(datetime(2030, 1, 11, 9)):
+        factories.enrol(session)
+        waiting = factories.enrol(session)
+    with frozen_at(datetime(2030, 1, 12, 9)):
+        session_service.update_session(session, _data(session, capacity=3))
+        db.session.commit()
+    assert [e.status for e in (waiting, *pre)] == ["confirmed", "confirmed", "waitlisted"]
+    assert enrolments.waitlist_position(pre[1]) == 1
+
+
 def test_only_public_pre_registrations_are_promised_a_seat_at_the_opening(outbox):
     """The office's requests « à confirmer plus tard » and the requests for an internal course (members only,
     the office confirms each one) are not pre-registrations: not given seats, not promised one."""

@@ -99,6 +99,25 @@ def test_the_session_page_lists_confirmed_and_waitlisted_with_seats_left(admin_c
     assert trainer_client.post(f"/inscriptions/{enrolment.id}/confirmer").status_code == 403
 
 
+def test_a_request_confirmed_late_is_listed_behind_those_already_waiting(admin_client):
+    """The session page's waiting list is in the order of joining it, with when each one joined."""
+    session = factories.make_session(capacity=1)
+    with frozen_at(datetime(2030, 1, 10, 9)):
+        asked = factories.enrol(session, factories.make_trainee("Awa", "Diallo"), confirm=False)
+    with frozen_at(datetime(2030, 1, 11, 9)):
+        factories.enrol(session)
+        factories.enrol(session, factories.make_trainee("Julien", "Le Bihan"))
+    with frozen_at(datetime(2030, 1, 12, 9)):
+        response = admin_client.post(f"/inscriptions/{asked.id}/confirmer", follow_redirects=True)
+    page = _page(response)
+    assert "Inscription : liste d'attente, position 2." in page
+    assert re.search(r"En attente depuis</dt><dd[^>]*>12/01/2030 à 9h00</dd>", page)
+    page = _page(admin_client.get(f"/sessions/{session.id}"))
+    waiting_list = page[page.index('data-testid="waitlisted"'):]
+    assert "En attente depuis" in waiting_list
+    assert re.findall(r"(LE BIHAN Julien|DIALLO Awa)</a>", waiting_list) == ["LE BIHAN Julien", "DIALLO Awa"]
+
+
 def test_the_enrolment_page_shows_the_audit_trail(admin_client, admin):
     session = factories.make_session(capacity=1)
     seated = factories.enrol(session, factories.make_trainee("Awa", "Diallo"))
@@ -331,6 +350,20 @@ def test_enrolling_someone_deleted_by_another_request_meanwhile_is_refused_in_fr
     assert response.status_code == 200
     assert "viennent d'être effacées : l'inscription n'a pas été enregistrée" in _page(response)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0 and outbox == []
+
+
+def test_the_import_preview_says_the_session_takes_nobody_once_its_last_sheet_is_closed(admin_client, trainer):
+    session, _enrolments = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    factories.take_attendance(session, trainer)
+    content = factories.xlsx_bytes([["Nom", "Prénom", "E-mail"], ["Diallo", "Awa", "awa@example.org"]])
+    with frozen_at(datetime(2030, 3, 8, 12, 28)):  # the last half-day ends at 12:30: its sheet is closed
+        response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(content), "l.xlsx")},
+                                     content_type="multipart/form-data")
+    page = _page(response)
+    assert "0 ligne(s) valide(s) sur 1, 1 rejetée(s)" in page
+    assert ("La feuille d'émargement de la dernière demi-journée (08/03/2030) est close : on ne peut plus "
+            "s'inscrire à cette session.") in page
+    assert "Importer les" not in page and _enrolment("awa@example.org") is None
 
 
 def test_enrolling_after_the_last_sheet_is_closed_is_refused_in_french(admin_client, trainer):

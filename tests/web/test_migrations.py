@@ -2,11 +2,13 @@
 import logging
 import os
 import uuid
+from datetime import datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+import sqlalchemy as sa
 from sqlalchemy import create_engine, inspect, text
 
 from training_app import create_app
@@ -107,22 +109,19 @@ def test_0023_turns_withdrawals_dated_before_the_start_into_cancellations_and_ba
     from datetime import date
 
     from tests import factories
-    from training_app.models import AuditEntry, Enrolment
+    from training_app.models import AuditEntry
     os.environ["INSTANCE_PATH"] = str(tmp_path)
     migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with migrated.app_context():
-        upgrade(revision="0022")  # data only: the models' schema is 0022's
-        session = factories.make_session()  # Tue 5 - Fri 8 March 2030
-        early, during = factories.make_enrolment(session), factories.make_enrolment(session)
-        early.status, early.withdrawn_on = "withdrawn", date(2030, 3, 1)
-        during.status, during.withdrawn_on = "withdrawn", date(2030, 3, 6)
-        db.session.commit()
-        ids = early.id, during.id
+        upgrade(revision="0022")  # data only: the models' schema of sessions and trainees is 0022's
+        session_id = factories.make_session().id  # Tue 5 - Fri 8 March 2030
+        ids = (_old_enrolment(session_id, "withdrawn", withdrawn_on=date(2030, 3, 1)),
+               _old_enrolment(session_id, "withdrawn", withdrawn_on=date(2030, 3, 6)))
         db.session.remove()
 
         def states():
             db.session.remove()
-            return [db.session.get(Enrolment, i).status for i in ids]
+            return [_stored(i, "status") for i in ids]
 
         upgrade(revision="0023")
         assert states() == ["cancelled", "withdrawn"]
@@ -132,6 +131,74 @@ def test_0023_turns_withdrawals_dated_before_the_start_into_cancellations_and_ba
         db.session.remove()
         downgrade(revision="0022")
         assert states() == ["withdrawn", "withdrawn"]
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def _old_enrolment(session_id: int, status: str, **values) -> int:
+    """An enrolment written with the columns every revision since 0003 has (the model may have more)."""
+    from tests import factories
+    row = {"session_id": session_id, "trainee_id": factories.make_trainee().id, "status": status,
+           "requested_at": datetime(2029, 12, 1, 9), "status_reason": "", "funding_mode": "", **values}
+    table = sa.table("enrolments", *(sa.column(name) for name in row))
+    enrolment_id = db.session.execute(table.insert().values(**row).returning(sa.column("id"))).scalar_one()
+    db.session.commit()
+    return enrolment_id
+
+
+def _stored(enrolment_id: int, column: str):
+    return db.session.execute(text(f"SELECT {column} FROM enrolments WHERE id = :id"), {"id": enrolment_id}).scalar()
+
+
+def _audit_row(enrolment_id: int, at: datetime, to_state: str, action: str = "enrolled") -> None:
+    table = sa.table("audit_entries", *(sa.column(name) for name in (
+        "at", "actor_label", "entity_type", "entity_id", "action", "to_state", "reason")))
+    db.session.execute(table.insert().values(at=at, actor_label="démo", entity_type="enrolments",
+                                             entity_id=enrolment_id, action=action, to_state=to_state, reason=""))
+    db.session.commit()
+
+
+def test_0026_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(empty_database_url, tmp_path):
+    """The waiting list's order (enrolments.waitlisted_at) is the last audit entry that put the enrolment on
+    it; a waitlisted enrolment without one keeps its request time; one never waitlisted has none."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tests import factories
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with migrated.app_context():
+        upgrade(revision="0025")
+        session_id = factories.make_session().id
+        late_confirmed = _old_enrolment(session_id, "waitlisted", requested_at=datetime(2029, 12, 1, 9))
+        _audit_row(late_confirmed, datetime(2029, 12, 1, 9), "requested", action="requested")
+        _audit_row(late_confirmed, datetime(2029, 12, 20, 9), "waitlisted", action="waitlisted")
+        waiting = _old_enrolment(session_id, "waitlisted", requested_at=datetime(2029, 12, 10, 9))
+        _audit_row(waiting, datetime(2029, 12, 10, 9), "waitlisted")
+        promoted = _old_enrolment(session_id, "confirmed", requested_at=datetime(2029, 12, 5, 9))
+        _audit_row(promoted, datetime(2029, 12, 5, 9), "waitlisted")
+        _audit_row(promoted, datetime(2029, 12, 15, 9), "confirmed", action="promoted")
+        unaudited = _old_enrolment(session_id, "waitlisted", requested_at=datetime(2029, 12, 25, 9))
+        seated = _old_enrolment(session_id, "confirmed")
+        db.session.remove()
+
+        upgrade(revision="0026")
+        joined = {i: _stored(i, "waitlisted_at") for i in (late_confirmed, waiting, promoted, unaudited, seated)}
+        as_datetime = {i: None if v is None else datetime.fromisoformat(str(v)) for i, v in joined.items()}
+        assert as_datetime == {late_confirmed: datetime(2029, 12, 20, 9), waiting: datetime(2029, 12, 10, 9),
+                               promoted: datetime(2029, 12, 5, 9), unaudited: datetime(2029, 12, 25, 9),
+                               seated: None}
+        from training_app.models import Enrolment
+        from training_app.services import enrolments
+        db.session.remove()
+        assert [e.id for e in enrolments.waitlist(db.session.get(Enrolment, waiting).session)] == [
+            waiting, late_confirmed, unaudited]
+        with pytest.raises(IntegrityError):  # a waitlisted enrolment says when it joined the list
+            _old_enrolment(session_id, "waitlisted")
+        db.session.rollback()
+        db.session.remove()
+        downgrade(revision="0025")
+        assert "waitlisted_at" not in {c["name"] for c in inspect(db.engine).get_columns("enrolments")}
         db.session.remove()
         downgrade(revision="base")
         db.engine.dispose()

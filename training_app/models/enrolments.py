@@ -30,6 +30,8 @@ class Enrolment(db.Model):
         CheckConstraint(
             "status IN ('requested', 'confirmed', 'waitlisted', 'cancelled', 'withdrawn')", name="status"),
         CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_positive"),
+        # The waiting list's order is the moment each one joined it: never unknown.
+        CheckConstraint("status != 'waitlisted' OR waitlisted_at IS NOT NULL", name="waitlisted_at"),
         # One live enrolment per trainee per session.
         Index("uq_enrolments_live", "session_id", "trainee_id", unique=True,
               sqlite_where=text(_LIVE_SQL), postgresql_where=text(_LIVE_SQL)),
@@ -41,6 +43,10 @@ class Enrolment(db.Model):
     trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id", ondelete="RESTRICT"), index=True)
     status: Mapped[str] = mapped_column(String(20), default=EnrolmentStatus.REQUESTED)
     requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When it joined the waiting list (set by services/enrolments, kept once it leaves it): the list is first
+    # come, first served by this moment, not by the request's (a request the office confirms late, a
+    # pre-registration given its state at the opening, join it then, behind those already waiting).
+    waitlisted_at: Mapped[datetime | None] = mapped_column(DateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     withdrawn_on: Mapped[date | None] = mapped_column(Date)

@@ -191,7 +191,13 @@ def parse(content: bytes, kind: str) -> list[ImportRow]:
 # --- checking and importing --------------------------------------------------------------------------
 
 def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
-    """Fill each row's details, errors and notes (nothing is written)."""
+    """Fill each row's details, errors and notes (nothing is written). When the session takes nobody any more
+    (cancelled, ended, its last sheet closed), every row otherwise valid says so, as its enrolment would."""
+    try:
+        enrolments.check_open_for_enrolment(session, lock=False)
+        refused = ""
+    except ServiceError as error:
+        refused = error.message
     seen: dict[str, int] = {}
     cleaned_rows = [_clean(row) for row in rows]
     known, enrolled = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
@@ -208,6 +214,8 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
             elif trainee is not None:
                 row.notes.append(_("Stagiaire déjà connu·e (%(name)s) : sa fiche est conservée.",
                                    name=trainee.full_name))
+        if row.ok and refused:
+            row.errors.append(refused)
         if row.ok:
             values = row.values
             row.details = PersonDetails(

@@ -9,15 +9,19 @@ Capacity is checked and the row inserted under a lock on the session row
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway), so a
 session never has more confirmed enrolments than seats, even with several server
 processes. When a place frees up before the start (cancellation, capacity raised),
-the first waitlisted enrolment (by request time, then id) is promoted in the same
-transaction and told by e-mail once the transaction commits. A withdrawal (from the
-first day on) frees no seat, and once the session has started nobody is promoted
-automatically: the office confirms a waitlisted trainee itself if they can still join.
+the first waitlisted enrolment is promoted in the same transaction and told by e-mail
+once the transaction commits. The waiting list is first come, first served by the moment
+each one joined it (Enrolment.waitlisted_at, see _join_waitlist), not by request time: a
+request the office confirms late, or a pre-registration waitlisted at the opening, goes
+behind those already waiting, so that a position once told never gets worse. A
+withdrawal (from the first day on) frees no seat, and once the session has started nobody
+is promoted automatically: the office confirms a waitlisted trainee itself if they can
+still join.
 When the whole session is cancelled (services/sessions.cancel_session), every live
 enrolment is cancelled with the session's reason and nobody is promoted.
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -90,6 +94,7 @@ class Places:
     capacity: int
     taken: int  # confirmed, plus those who dropped out once the course had started (their seat was used)
     waiting: int  # on the waiting list
+    last_joined: datetime | None = None  # when the last one still waiting joined the list
     trainee_live: int = 0  # live enrolments of the trainee asked about (0 or 1)
 
     @property
@@ -104,6 +109,7 @@ def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Pl
         counted.filter(or_(Enrolment.status == CONFIRMED,
                            (Enrolment.status == WITHDRAWN) & (Enrolment.withdrawn_on >= session.start_at.date()))),
         counted.filter(Enrolment.status == WAITLISTED),
+        func.max(Enrolment.waitlisted_at).filter(Enrolment.status == WAITLISTED),
     ]
     if trainee is not None:
         columns.append(counted.filter((Enrolment.trainee_id == trainee.id) & Enrolment.status.in_(LIVE_STATUSES)))
@@ -119,11 +125,21 @@ def seats_left(session: TrainingSession) -> int:
     return count_places(session).left
 
 
+# The waiting list's order: when each one joined it, then id (only enrolments that joined it in the same
+# operation can share a moment: see _join_waitlist).
+WAITLIST_ORDER = (Enrolment.waitlisted_at, Enrolment.id)
+
+
+def waitlist_key(enrolment: Enrolment) -> tuple:
+    """WAITLIST_ORDER, for enrolments already loaded."""
+    return enrolment.waitlisted_at, enrolment.id
+
+
 def waitlist(session: TrainingSession) -> list[Enrolment]:
-    """The waiting list in promotion order: request time, then id."""
+    """The waiting list in promotion order (WAITLIST_ORDER)."""
     return list(db.session.scalars(
         db.select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status == WAITLISTED)
-        .order_by(Enrolment.requested_at, Enrolment.id)))
+        .order_by(*WAITLIST_ORDER)))
 
 
 def waitlist_position(enrolment: Enrolment) -> int | None:
@@ -133,8 +149,8 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
     ahead = db.session.scalar(
         db.select(func.count(Enrolment.id)).where(
             Enrolment.session_id == enrolment.session_id, Enrolment.status == WAITLISTED,
-            or_(Enrolment.requested_at < enrolment.requested_at,
-                (Enrolment.requested_at == enrolment.requested_at) & (Enrolment.id < enrolment.id))))
+            or_(Enrolment.waitlisted_at < enrolment.waitlisted_at,
+                (Enrolment.waitlisted_at == enrolment.waitlisted_at) & (Enrolment.id < enrolment.id))))
     return (ahead or 0) + 1
 
 
@@ -185,24 +201,43 @@ def _set_status(enrolment: Enrolment, status: str, action: str, *, reason: str =
                  reason=reason, details=details)
 
 
-def _check_open_for_enrolment(session: TrainingSession) -> None:
-    """Whether a seat may be given in `session` (enrol, confirm, move into it); the caller holds its lock."""
+def _join_waitlist(enrolment: Enrolment, places: Places, action: str, *, now: datetime | None = None,
+                   **audit_fields) -> None:
+    """Put `enrolment` at the end of its session's waiting list; the caller holds the session's lock and has
+    counted `places` under it (kept up to date here, for a caller that waitlists several in a row).
+
+    It joins now, or just after the last one waiting when the clock says otherwise (frozen in tests and the
+    demo, set back on the server): nobody already waiting is passed, so a position once told never gets worse.
+    """
+    now = now or utcnow()
+    last = places.last_joined
+    enrolment.waitlisted_at = now if last is None or now > last else last + timedelta(microseconds=1)
+    places.last_joined = enrolment.waitlisted_at
+    places.waiting += 1
+    _set_status(enrolment, WAITLISTED, action, **audit_fields)
+
+
+def check_open_for_enrolment(session: TrainingSession, *, lock: bool = True) -> None:
+    """Whether a seat may be given in `session` (enrol, confirm, move into it); the caller holds its lock.
+    With lock=False, the same rule read without holding anything: what a preview says now (an import's,
+    services/enrolment_import.check), which the enrolment checks again under the locks."""
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : on ne peut plus s'y inscrire."))
     if session.end_at < local_now():
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
     if session.start_at <= local_now():  # a sheet closes once its half-day has begun (attendance.closing_opens)
-        _check_last_sheet_open(session)
+        _check_last_sheet_open(session, lock=lock)
 
 
-def _check_last_sheet_open(session: TrainingSession) -> None:
+def _check_last_sheet_open(session: TrainingSession, *, lock: bool) -> None:
     """Once the last half-day's sheet is closed, a new trainee would show "missing" on a sheet nobody can sign any
-    more, with planned hours never accounted for: refused. The last half-day's row is held (FOR SHARE) until the
-    end of the transaction: a trainer closing that sheet (attendance locks the row FOR UPDATE) waits for this
-    enrolment and then finds the trainee to mark, or this enrolment waits for the closing and is refused."""
-    last = db.session.scalar(
-        db.select(Slot).where(Slot.session_id == session.id).order_by(Slot.date.desc(), Slot.start_time.desc())
-        .limit(1).with_for_update(read=True))
+    more, with planned hours never accounted for: refused. With `lock`, the last half-day's row is held (FOR
+    SHARE) until the end of the transaction: a trainer closing that sheet (attendance locks the row FOR UPDATE)
+    waits for this enrolment and then finds the trainee to mark, or this enrolment waits for the closing and is
+    refused."""
+    query = (db.select(Slot).where(Slot.session_id == session.id)
+             .order_by(Slot.date.desc(), Slot.start_time.desc()).limit(1))
+    last = db.session.scalar(query.with_for_update(read=True) if lock else query)
     if last is None:
         return
     status = db.session.scalar(db.select(AttendanceSheet.status).where(AttendanceSheet.slot_id == last.id))
@@ -235,7 +270,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
     trainee = lock_trainee(trainee)
-    _check_open_for_enrolment(session)
+    check_open_for_enrolment(session)
     if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
         if session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL):
             raise ServiceError(_("Les inscriptions à cette session sont closes."))
@@ -249,13 +284,13 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price)
     db.session.add(enrolment)
-    if confirm:
-        status = CONFIRMED if left > 0 else WAITLISTED
-        _set_status(enrolment, status, "enrolled", actor=actor, actor_label=actor_label)
-        if status == CONFIRMED:
-            left -= 1
-        else:  # the latest request under the lock: behind everyone already waiting
-            enrolment.position_when_enrolled = places.waiting + 1
+    if confirm and left > 0:
+        _set_status(enrolment, CONFIRMED, "enrolled", actor=actor, actor_label=actor_label)
+        left -= 1
+    elif confirm:  # behind everyone already waiting, from the moment of the request
+        _join_waitlist(enrolment, places, "enrolled", now=enrolment.requested_at, actor=actor,
+                       actor_label=actor_label)
+        enrolment.position_when_enrolled = places.waiting
     else:
         audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED)
     _sync_session_status(session, actor=actor, actor_label=actor_label, left=left)
@@ -275,16 +310,17 @@ def confirm(enrolment: Enrolment, *, actor: User | None = None, actor_label: str
     if enrolment.status not in (REQUESTED, WAITLISTED):
         raise ServiceError(_("Seule une demande ou une inscription en liste d'attente peut être confirmée "
                              "(état actuel : %(state)s).", state=label(enrolment.status)))
-    _check_open_for_enrolment(session)
-    if seats_left(session) > 0:
+    check_open_for_enrolment(session)
+    places = count_places(session)
+    if places.left > 0:
         _set_status(enrolment, CONFIRMED, "confirmed", actor=actor, actor_label=actor_label)
-    elif enrolment.status == REQUESTED:
-        _set_status(enrolment, WAITLISTED, "waitlisted", actor=actor, actor_label=actor_label,
-                    reason=_("Session complète"))
+    elif enrolment.status == REQUESTED:  # it joins the waiting list now, behind those already waiting
+        _join_waitlist(enrolment, places, "waitlisted", actor=actor, actor_label=actor_label,
+                       reason=_("Session complète"))
     else:
         raise ServiceError(_("La session est complète (%(taken)d places occupées sur %(capacity)d) : "
                              "l'inscription reste en liste d'attente.",
-                             taken=seats_taken(session), capacity=session.capacity))
+                             taken=places.taken, capacity=session.capacity))
     _sync_session_status(session, actor=actor, actor_label=actor_label)
     if notify:
         notify_state(enrolment)
@@ -419,7 +455,7 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
         raise ServiceError(_("Cette inscription est close (%(state)s) : elle ne peut pas être déplacée.",
                              state=label(enrolment.status)))
     _check_not_started(source, enrolment)
-    _check_open_for_enrolment(target)
+    check_open_for_enrolment(target)
     if target.start_at <= local_now():
         raise ServiceError(_("La session choisie a déjà commencé."), "target")
     trainee = enrolment.trainee
@@ -433,10 +469,14 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     moved_reason = reason.strip() or _("Déplacement vers la session du %(start)s", start=datetime_fr(target.start_at))
     _set_status(enrolment, CANCELLED, "moved_out", reason=moved_reason, actor=actor, actor_label=actor_label,
                 details={"to_enrolment_id": new.id, "to_session_id": target.id})
-    status = CONFIRMED if seats_left(target) > 0 else WAITLISTED
-    _set_status(new, status, "moved_in", actor=actor, actor_label=actor_label,
-                reason=_("Venant de la session du %(start)s", start=datetime_fr(source.start_at)),
-                details={"from_enrolment_id": enrolment.id, "from_session_id": source.id})
+    places = count_places(target)
+    moved_in = {"actor": actor, "actor_label": actor_label, "details": {"from_enrolment_id": enrolment.id,
+                                                                       "from_session_id": source.id},
+                "reason": _("Venant de la session du %(start)s", start=datetime_fr(source.start_at))}
+    if places.left > 0:
+        _set_status(new, CONFIRMED, "moved_in", **moved_in)
+    else:  # behind those already waiting in the target session
+        _join_waitlist(new, places, "moved_in", now=new.requested_at, **moved_in)
     if was_confirmed:
         _promote(source, actor=actor, actor_label=actor_label)
     _sync_session_status(source, actor=actor, actor_label=actor_label)
@@ -479,18 +519,20 @@ def open_registrations(session: TrainingSession, *, actor: User | None = None,
                        actor_label: str = "") -> list[Enrolment]:
     """The session has just opened to registrations (services/sessions.update_session, which holds its lock):
     its pre-registrations get seats in request order, confirmed while seats are left, the others waitlisted,
-    each told their new state by e-mail (after commit), as they were promised. Someone already waiting who
-    asked earlier goes first (the waiting list is in request order). Nothing once the session has started: a
-    seat is then given by the office (see _promote). Returns the pre-registrations given a state."""
+    each told their new state by e-mail (after commit), as they were promised. Anyone the office had already
+    put on the waiting list goes first, whenever the pre-registrations were made: they joined the list (and
+    were told their position) before the pre-registrations, which join it now. Nothing once the session has
+    started: a seat is then given by the office (see _promote). Returns the pre-registrations given a state."""
     if session.start_at <= local_now() or session.status not in (SessionStatus.OPEN, SessionStatus.FULL):
         return []
     pending = preregistrations(session)
     if not pending:
         return []
-    free = seats_left(session)
+    places = count_places(session)
+    free = places.left
     reason = _("Ouverture des inscriptions")
     told = []
-    for enrolment in sorted(waitlist(session) + pending, key=lambda e: (e.requested_at, e.id)):
+    for enrolment in waitlist(session) + pending:
         if free > 0:
             promoted = enrolment.status == WAITLISTED
             _set_status(enrolment, CONFIRMED, "promoted" if promoted else "confirmed", actor=actor,
@@ -498,8 +540,8 @@ def open_registrations(session: TrainingSession, *, actor: User | None = None,
             free -= 1
             told.append((enrolment, promoted))
         elif enrolment.status == REQUESTED:
-            _set_status(enrolment, WAITLISTED, "waitlisted", actor=actor, actor_label=actor_label,
-                        reason=_("Ouverture des inscriptions : session complète"))
+            _join_waitlist(enrolment, places, "waitlisted", actor=actor, actor_label=actor_label,
+                           reason=_("Ouverture des inscriptions : session complète"))
             told.append((enrolment, False))
     db.session.flush()  # the waiting list as it now is: each one's position
     for enrolment, promoted in told:

@@ -209,6 +209,7 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
         "session": {"id": session.id, "titre": session.title, "debut": _iso(session.start_at),
                     "fin": _iso(session.end_at), "lieu": session.place},
         "etat": label(enrolment.status), "demandee_le": _iso(enrolment.requested_at),
+        "en_liste_d_attente_le": _iso(enrolment.waitlisted_at),
         "confirmee_le": _iso(enrolment.confirmed_at), "annulee_le": _iso(enrolment.cancelled_at),
         "abandon_le": _iso(enrolment.withdrawn_on), "motif": enrolment.status_reason,
         "financement_indique": enrolment.funding_mode, "prix_centimes": enrolment.price_cents,

@@ -557,7 +557,7 @@ def enrolment_section(session: TrainingSession) -> dict:
     places = enrolments.count_places(session)
     return {
         "confirmed": [e for e in by_name if e.status == "confirmed"],
-        "waitlisted": [e for e in rows if e.status == "waitlisted"],
+        "waitlisted": sorted((e for e in rows if e.status == "waitlisted"), key=enrolments.waitlist_key),
         "requested": [e for e in rows if e.status == "requested"],
         "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
         "seats_taken": places.taken,
