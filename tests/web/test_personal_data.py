@@ -106,6 +106,9 @@ def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbo
     assert "Les données de Élodie Le Goff sont effacées" in text
     assert "Conservés, car les documents obligatoires les impriment" in text and "feuilles d'émargement (6)" in text
     assert "Données effacées le" in text and email not in text and "06 12 34 56 78" not in text
+    # The course ended on 14 December 2018: the records are kept six years from then.
+    assert "rendues anonymes, et leurs fichiers supprimés, à partir du 14 décembre 2024" in text
+    assert "conservés jusqu'au 14 décembre 2024 (6 ans après la fin de sa dernière session" in text
     assert 'name="email"' not in admin_client.get(_page(enrolment)).get_data(as_text=True)
     detail = _text(admin_client.get(f"/inscriptions/{enrolment.id}"))
     assert "Données effacées le" in detail and email not in detail and "06 12 34 56 78" not in detail
@@ -132,3 +135,40 @@ def test_a_person_without_records_is_deleted_and_the_flash_says_so(admin_client)
     db.session.expire_all()
     assert db.session.get(Trainee, trainee_id) is None
     assert admin_client.get(page).status_code == 404
+
+
+def test_once_the_records_expired_the_pages_say_so_and_name_nobody(app, admin_client, client):
+    """After `flask purge-expired` at the end of the retention period: her page, the sheets, the certificates'
+    downloads and the public verification page."""
+    from click.testing import CliRunner
+
+    from training_app.clock import frozen_at
+    from training_app.models import IssuedCertificate, Signature
+    from training_app.services import certificates as certificate_service
+    enrolment = _attended()
+    certificate_service.issue_for_session(enrolment.session)
+    db.session.commit()
+    doc = certificate_service.current_documents(enrolment)["attestation"]
+    session_id, slot_id = enrolment.session_id, enrolment.session.slots[0].id
+    signature_id = db.session.scalar(db.select(Signature.id).where(Signature.enrolment_id == enrolment.id).limit(1))
+    assert client.get(f"/verifier/{doc.verification_code}").status_code == 200
+    assert "Élodie" in _text(client.get(f"/verifier/{doc.verification_code}"))
+    with frozen_at(datetime(2025, 1, 15, 10, 0)):
+        output = CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False).output
+    assert "rendues anonymes" in output
+    page = _text(admin_client.get(_page(enrolment)))
+    assert "Pièces conservées rendues anonymes le" in page and "au terme de leur durée de conservation" in page
+    assert "Élodie" not in page and "Le Goff" not in page
+    verify = client.get(f"/verifier/{doc.verification_code}")
+    text = _text(verify)
+    assert verify.status_code == 200 and "ont été supprimées le 15 janvier 2025, au terme de leur durée de conservation" in text
+    assert doc.number in text and "Élodie" not in text and "Goff" not in text
+    download = admin_client.get(f"/sessions/{session_id}/attestations/{doc.id}/telecharger", follow_redirects=True)
+    assert download.status_code == 200 and "ont été supprimés le 15 janvier 2025" in _text(download)
+    archive = admin_client.get(f"/sessions/{session_id}/attestations.zip", follow_redirects=True)
+    assert archive.status_code == 200 and "ont été supprimés le 15 janvier 2025" in _text(archive)
+    sheet = admin_client.get(f"/sessions/{session_id}/emargement/{slot_id}")
+    assert sheet.status_code == 200 and "Image de la signature supprimée" in _text(sheet)
+    assert "Le Goff" not in _text(sheet)
+    assert admin_client.get(f"/sessions/{session_id}/emargement/signatures/{signature_id}.png").status_code == 404
+    assert db.session.get(IssuedCertificate, doc.id).number == doc.number

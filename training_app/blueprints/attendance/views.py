@@ -283,7 +283,7 @@ def _public_qr_url(slot: Slot) -> str:
 @access(STAFF)
 def signature_png(session_id: int, signature_id: int):
     signature = attendance.signature_image(_load_session(session_id), signature_id)
-    if signature is None:
+    if signature is None or not signature.image:  # deleted at the end of the retention period
         abort(404)
     response = send_file(io.BytesIO(signature.image), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"
