@@ -89,7 +89,7 @@ def test_0023_turns_withdrawals_dated_before_the_start_into_cancellations_and_ba
     os.environ["INSTANCE_PATH"] = str(tmp_path)
     migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with migrated.app_context():
-        upgrade(revision="0022")  # data only: the models' schema is 0022's
+        upgrade()  # the models' schema, to write the data with them; then back to 0022 with the data
         session = factories.make_session()  # Tue 5 - Fri 8 March 2030
         early, during = factories.make_enrolment(session), factories.make_enrolment(session)
         early.status, early.withdrawn_on = "withdrawn", date(2030, 3, 1)
@@ -97,6 +97,7 @@ def test_0023_turns_withdrawals_dated_before_the_start_into_cancellations_and_ba
         db.session.commit()
         ids = early.id, during.id
         db.session.remove()
+        downgrade(revision="0022")
 
         def states():
             db.session.remove()
