@@ -172,3 +172,46 @@ def test_once_the_records_expired_the_pages_say_so_and_name_nobody(app, admin_cl
     assert "Le Goff" not in _text(sheet)
     assert admin_client.get(f"/sessions/{session_id}/emargement/signatures/{signature_id}.png").status_code == 404
     assert db.session.get(IssuedCertificate, doc.id).number == doc.number
+
+
+def test_a_sheets_scan_and_a_claims_dossier_go_with_the_last_person_they_print(app, admin, admin_client):
+    """Élodie's records expire in 2025, Julien's (back in 2024) in 2030: the paper scan of a sheet printing both,
+    and the dossier sent to the funder for both, stay until his expire."""
+    import io as _io
+    from datetime import date
+
+    from click.testing import CliRunner
+    from werkzeug.datastructures import FileStorage
+
+    from training_app.clock import frozen_at
+    from training_app.documents import storage
+    from training_app.services import attendance
+    from training_app.services import funding as funding_service
+    course = certificate_course.completed_course(trainees=("Élodie Le Goff", "Julien Le Bihan"))
+    elodie, julien = course.enrolments
+    factories.make_enrolment(factories.make_session(start=datetime(2024, 3, 5, 14, 0), end=datetime(2024, 3, 8, 12, 30),
+                                                    status="completed"), julien.trainee)
+    slot = course.session.slots[0]
+    with frozen_at(datetime(2018, 12, 20, 10, 0)):
+        sheet = attendance.attach_scan(slot, FileStorage(_io.BytesIO(b"%PDF-1.4 la feuille papier"),
+                                                         filename="feuille.pdf"), admin)
+        db.session.commit()
+    scan = sheet.scan_path
+    funder = factories.make_funder("Uniformation")
+    factories.make_agreement(course.session, [elodie, julien], funder=funder)
+    claim = factories.make_claim(funder, course.session, status="sent")
+    claim.sent_on = date(2019, 1, 10)
+    funding_service.bundle_bytes(claim)  # stored at its first download
+    db.session.commit()
+    dossier, claim_id = claim.dossier_path, claim.id
+    scan_url = f"/sessions/{course.session.id}/emargement/{slot.id}/scan"
+    for when, gone in ((datetime(2025, 1, 15, 10, 0), False), (datetime(2030, 3, 15, 10, 0), True)):
+        with frozen_at(when):
+            CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False)
+        assert storage.exists(scan) is not gone and storage.exists(dossier) is not gone
+    db.session.expire_all()
+    assert all(t.records_expired_at for t in (elodie.trainee, julien.trainee))
+    response = admin_client.get(scan_url, follow_redirects=True)
+    assert response.status_code == 200 and "Le scan de cette feuille a été supprimé" in _text(response)
+    response = admin_client.get(f"/financement/demandes/{claim_id}/dossier.zip", follow_redirects=True)
+    assert response.status_code == 200 and "Le dossier envoyé a été supprimé" in _text(response)

@@ -699,7 +699,9 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
       public verification page then says the document's data were deleted);
     - learning outcomes: the comment (the result stays); funding lines keep their amounts;
     - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name and
-      justification, any text naming them (their names, past and present) loses it.
+      justification, any text naming them (their names, past and present) loses it;
+    - the files that print several people (the paper scans of a session's sheets, a claim's dossier as sent) go
+      with the last of them whose records expire.
     The erasure must have been done (erase): contact details, answers and e-mails are gone already."""
     trainee = db.session.scalar(select(Trainee).where(Trainee.id == trainee.id).with_for_update()
                                 .execution_options(populate_existing=True))
@@ -715,7 +717,7 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     names = _names_pattern(trainee, ids)
     files: list[str] = []
     counts = {"signatures": 0, "attendance_records": 0, "certificates": 0, "learning_outcomes": 0,
-              "sheet_versions": 0, "claims": 0, "audit_entries": 0}
+              "sheet_versions": 0, "claims": 0, "shared_files": 0, "audit_entries": 0}
     if ids:
         counts["signatures"] = _expire_signatures(ids)
         counts["attendance_records"] = _expire_justifications(ids, files)
@@ -725,6 +727,7 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
             .values(comment=ERASED_TEXT).execution_options(synchronize_session=False)).rowcount
         counts["sheet_versions"] = _expire_sheet_versions(session_ids, set(ids), names, files)
         counts["claims"] = _expire_claims(session_ids, set(ids), names)
+        counts["shared_files"] = _expire_shared_files(trainee.id, session_ids, set(ids), files)
     counts["audit_entries"] = _expire_audit(trainee, ids, session_ids, names, files)
     trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title = "", ERASED_TEXT, "", ""
     trainee.employer = None
@@ -855,9 +858,9 @@ def _expire_sheet_versions(session_ids, ids: set[int], names: re.Pattern | None,
 def _expire_claims(session_ids, ids: set[int], names: re.Pattern | None) -> int:
     """The claims' figures (their snapshot: the workbook and the invoice are made from it) keep the person's
     lines, without their name and job title; the agreements' free texts lose their names."""
-    claims = db.session.scalars(select(FundingClaim).join(
-        claim_sessions, claim_sessions.c.claim_id == FundingClaim.id)
-        .where(claim_sessions.c.session_id.in_(session_ids or {0})).distinct()).all()
+    claims = db.session.scalars(select(FundingClaim).where(FundingClaim.id.in_(
+        select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(session_ids or {0}))))
+        .order_by(FundingClaim.id)).all()
     changed = 0
     for claim in claims:
         lines = (claim.snapshot or {}).get("lines") or []
@@ -866,13 +869,66 @@ def _expire_claims(session_ids, ids: set[int], names: re.Pattern | None) -> int:
                 {**line, "trainee_name": ERASED_TEXT, "job_title": ""} if line.get("enrolment_id") in ids else line
                 for line in lines]}
             changed += 1
-    agreements = db.session.scalars(select(FundingAgreement).join(
-        AgreementTrainee, AgreementTrainee.agreement_id == FundingAgreement.id)
-        .where(AgreementTrainee.enrolment_id.in_(ids or {0})).distinct()).all()
+    agreements = db.session.scalars(select(FundingAgreement).where(FundingAgreement.id.in_(
+        select(AgreementTrainee.agreement_id).where(AgreementTrainee.enrolment_id.in_(ids or {0}))))
+        .order_by(FundingAgreement.id)).all()
     for agreement in agreements:
         agreement.notes = _without_names(agreement.notes, names)
         agreement.refusal_reason = _without_names(agreement.refusal_reason, names)
     return changed
+
+
+def is_expired_file(path: str | None) -> bool:
+    """Whether a stored file's row points at the file deleted at the end of the retention period."""
+    return bool(path) and path.startswith(EXPIRED_FOLDER + "/")
+
+
+def _expired_path(path: str) -> str:
+    return f"{EXPIRED_FOLDER}/{path.rsplit('/', 1)[-1]}"
+
+
+def _still_kept(trainee_id: int, enrolment_ids=None, session_ids=None) -> set[int]:
+    """Among these enrolments (or those the sheets of these sessions print: confirmed, withdrawn, or with a
+    record), the sessions, or the enrolments, of someone other than `trainee_id` whose records have not expired."""
+    query = (select(Enrolment.session_id if session_ids is not None else Enrolment.id)
+             .join(Trainee, Trainee.id == Enrolment.trainee_id)
+             .where(Trainee.id != trainee_id, Trainee.records_expired_at.is_(None)))
+    if session_ids is not None:
+        recorded = select(AttendanceRecord.enrolment_id).where(AttendanceRecord.enrolment_id == Enrolment.id).exists()
+        query = query.where(Enrolment.session_id.in_(session_ids or {0}), db.or_(
+            Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)), recorded))
+    else:
+        query = query.where(Enrolment.id.in_(enrolment_ids or {0}))
+    return set(db.session.scalars(query))
+
+
+def _expire_shared_files(trainee_id: int, session_ids, ids: set[int], files: list[str]) -> int:
+    """The paper scans of the sheets of a session (and those they replaced, named by the versions), once
+    nobody they print keeps records; a claim's dossier (.zip) as sent, once nobody on its lines does. Their rows
+    point at no file any more (is_expired_file): a download says why."""
+    n = 0
+    done = set(session_ids) - _still_kept(trainee_id, session_ids=set(session_ids))
+    sheet_ids = _sheet_ids(done)
+    for sheet in db.session.scalars(select(AttendanceSheet).where(AttendanceSheet.id.in_(sheet_ids or [-1]),
+                                                                  AttendanceSheet.scan_path != "")):
+        if not is_expired_file(sheet.scan_path):
+            files.append(sheet.scan_path)
+            sheet.scan_path = _expired_path(sheet.scan_path)
+            n += 1
+    table = AttendanceSheetVersion.__table__
+    files.extend(snapshot["scan_file"] for snapshot in db.session.scalars(
+        select(table.c.snapshot).where(table.c.sheet_id.in_(sheet_ids or [-1])))
+        if isinstance(snapshot, dict) and snapshot.get("scan_file") and not is_expired_file(snapshot["scan_file"]))
+    claims = db.session.scalars(select(FundingClaim).where(FundingClaim.id.in_(
+        select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(session_ids or {0}))),
+        FundingClaim.dossier_path.is_not(None), FundingClaim.dossier_path != "")).all()
+    for claim in claims:
+        on_lines = {line.get("enrolment_id") for line in (claim.snapshot or {}).get("lines") or []} - {None}
+        if on_lines & ids and not is_expired_file(claim.dossier_path) and not _still_kept(trainee_id, on_lines):
+            files.append(claim.dossier_path)
+            claim.dossier_path = _expired_path(claim.dossier_path)
+            n += 1
+    return n
 
 
 def _expire_audit(trainee: Trainee, ids: list[int], session_ids, names: re.Pattern | None, files: list[str]) -> int:
