@@ -952,7 +952,8 @@ def _expire_audit(trainee: Trainee, ids: list[int], session_ids, names: re.Patte
         if about_row and not (isinstance(entry.details, dict) and entry.details.get("enrolment_id") in wanted):
             continue  # another trainee's row, or the sheet itself
         before = (entry.actor_label, entry.reason, entry.details)
-        entry.actor_label = _without_names(entry.actor_label, names)
+        if entry.actor_id is None:  # the person acting ("Awa Diallo (lien personnel)"), not a staff member
+            entry.actor_label = _without_names(entry.actor_label, names)
         entry.reason = ERASED_TEXT if about_row and entry.reason else _without_names(entry.reason, names)
         details = _scrub_changes(entry.details, IDENTITY_KEYS)
         details = _expire_row(details, names, files) if about_row else _expire_texts(details, names)
