@@ -4,16 +4,16 @@ An erasure keeps the attendance records, signatures, certificates and funding li
 for RECORD_RETENTION_YEARS; once that period is over, `flask purge-expired` removes or anonymises them too
 (services/personal_data.expire_records) and records when here.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-11-24 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0024'
-down_revision = '0023'
+revision = '0027'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
