@@ -77,9 +77,11 @@ def send_mail(wait_seconds: float) -> None:
 @click.command("purge-expired")
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted or erased, change nothing.")
 def purge_expired(dry_run: bool) -> None:
-    """Delete the e-mails sent, filed or captured more than MAIL_KEEP_DAYS ago, and erase the personal data of the
+    """Delete the e-mails sent, filed or captured more than MAIL_KEEP_DAYS ago, erase the personal data of the
     trainees whose last session ended (or who were created, without any enrolment) more than
-    RECORD_RETENTION_YEARS ago (e.g. from cron, monthly)."""
+    RECORD_RETENTION_YEARS ago, and make anonymous the kept records (attendance, certificates, funding) of those
+    whose retention period is over: RECORD_RETENTION_YEARS after their last session, or after the last payment
+    of their funding when later (e.g. from cron, monthly)."""
     from training_app.services import enrolment_import, personal_data
 
     plan = personal_data.purge_plan()
@@ -91,6 +93,12 @@ def purge_expired(dry_run: bool) -> None:
                f"la fiche a été créée) il y a plus de {config['RECORD_RETENTION_YEARS']} ans {verb} effacé(e)s :")
     for trainee in plan.trainees:
         click.echo(f"  n° {trainee.id} {trainee.full_name}")
+    click.echo(f"{len(plan.expired)} stagiaire(s) dont les pièces conservées (émargement, attestations, financements) "
+               f"ont passé leur durée de conservation ({config['RECORD_RETENTION_YEARS']} ans après la dernière "
+               f"session, ou le dernier paiement de leur financement) : ces pièces {verb} rendues anonymes et leurs "
+               f"fichiers supprimés :")
+    for trainee in plan.expired:
+        click.echo(f"  n° {trainee.id} {trainee.full_name}")
     click.echo(f"{len(enrolment_import.stale_stashes())} fichier(s) d'import de participant·es prévisualisé(s) il y a "
                f"plus d'un jour, jamais confirmé(s), {verb} supprimé(s).")
     if dry_run:
@@ -98,15 +106,16 @@ def purge_expired(dry_run: bool) -> None:
         click.echo("Essai (--dry-run) : rien n'a été modifié.")
         return
     try:
-        erasures = personal_data.purge(plan)
+        done = personal_data.purge(plan)
     except ServiceError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
     enrolment_import.purge_stale_stashes()
-    deleted = sum(1 for e in erasures if e.deleted)
-    click.echo(f"Fait : {len(plan.mail_ids)} courriel(s) supprimé(s), {len(erasures)} stagiaire(s) effacé(e)s "
-               f"(dont {deleted} supprimé(e)s entièrement, sans document à conserver).")
+    deleted = sum(1 for e in done.erasures if e.deleted)
+    click.echo(f"Fait : {len(plan.mail_ids)} courriel(s) supprimé(s), {len(done.erasures)} stagiaire(s) effacé(e)s "
+               f"(dont {deleted} supprimé(e)s entièrement, sans document à conserver), {len(done.expiries)} dont "
+               f"les pièces conservées sont rendues anonymes.")
 
 
 @click.command("reset-password")

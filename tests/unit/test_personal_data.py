@@ -169,12 +169,12 @@ def test_a_person_without_kept_records_is_deleted_entirely(outbox):
     enrolment = factories.enrol(session, trainee)
     from training_app.services import enrolments
     enrolments.cancel(enrolment, "Ne peut pas venir")  # she is told by e-mail
+    mail.queue("awa@exemple.org", "Votre inscription", "Bonjour")  # to her address, before she changed it
     registrations.update_trainee(trainee, PersonDetails(
         civility="Mme", first_name="Awa", last_name="Diallo", email="awa.diallo@exemple.org", phone="",
         job_title="", category="employee", employer_name="", employer_siret=""), actor=admin)
     factories.make_convocation_sending(enrolment)
     old_link = factories.personal_path(trainee).rsplit("/", 1)[1]
-    mail.queue("awa@exemple.org", "Votre inscription", "Bonjour")  # to her former address
     mail.queue("formation@example.org", "Inscription : Awa Diallo", "awa@exemple.org",
                tag=f"office:enrolment:{enrolment.id}")  # the office told of her registration
     to_julien = mail.queue(other.email, "Votre inscription", "Bonjour")
@@ -320,22 +320,27 @@ def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what
     before = _rows()
     with frozen_at(datetime(2025, 1, 15, 10, 0)):  # six years after December 2018
         output = _run(app, "--dry-run")
-    assert "1 courriel(s)" in output and "2 stagiaire(s)" in output and "Awa Diallo" in output
+    assert "1 courriel(s)" in output and "2 stagiaire(s) dont la dernière session" in output and "Awa Diallo" in output
+    assert "2 stagiaire(s) dont les pièces conservées" in output
     assert "Karim" not in output and "rien n'a été modifié" in output
     assert _rows() == before
     with frozen_at(datetime(2025, 1, 15, 10, 0)):
         output = _run(app)
     assert "Fait : 1 courriel(s) supprimé(s), 2 stagiaire(s) effacé(e)s" in output
+    assert "2 dont les pièces conservées sont rendues anonymes" in output  # their retention period is over too
     db.session.expire_all()
     assert db.session.get(OutgoingMail, old_sent.record_id) is None
     assert _count(OutgoingMail) == captured - 1 - 2  # the captured messages to Awa and Julien went with them
-    erased = {t.last_name: t for t in db.session.scalars(db.select(Trainee))}
-    assert erased["Diallo"].erased_at and erased["Le Bihan"].erased_at and erased["Recent"].erased_at is None
+    for erased in (awa.trainee_id, julien.trainee_id):
+        trainee = db.session.get(Trainee, erased)
+        assert trainee.erased_at and trainee.records_expired_at and trainee.last_name == "[effacé]"
+    assert (recent.erased_at, recent.records_expired_at, recent.last_name) == (None, None, "Recent")
     [entry, _other] = db.session.scalars(db.select(AuditEntry).where(
         AuditEntry.action == "personal_data_erased").order_by(AuditEntry.entity_id)).all()
     assert (entry.reason, entry.actor_label) == ("durée de conservation échue", "flask purge-expired")
     with frozen_at(datetime(2025, 1, 15, 10, 0)):
-        assert "0 stagiaire(s)" in _run(app, "--dry-run")
+        again = _run(app, "--dry-run")
+    assert "0 stagiaire(s) dont la dernière session" in again and "0 stagiaire(s) dont les pièces" in again
 
 
 # --- an erasure racing an enrolment or an edit -------------------------------------------------------------
@@ -613,3 +618,108 @@ def test_erasure_deletes_the_convocation_files_once_committed_and_not_if_rolled_
     assert not storage.exists(path)
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id)).where(
         ConvocationSending.document_path != "")) == 0
+
+
+# --- what the erasure and the export find -------------------------------------------------------------------
+
+def test_the_office_is_told_of_a_cancellation_and_that_notice_is_exported_and_erased_with_her(outbox):
+    from training_app.services import enrolments
+    session = factories.make_session(start=datetime(2030, 3, 5, 14, 0), status="open")
+    awa = factories.make_trainee("Awa", "Diallo", email="awa@exemple.org")
+    other = factories.enrol(session, factories.make_trainee("Julien", "Martin"))
+    enrolment = factories.enrol(session, awa)
+    with frozen_at(datetime(2029, 6, 1, 10, 0)):
+        enrolments.cancel(enrolment, "Hospitalisée pour une opération", actor_label="Awa Diallo (lien personnel)",
+                          by_trainee=True)  # the office is told, with her reason
+        enrolments.cancel(other, "Empêché", actor_label="Julien Martin (lien personnel)", by_trainee=True)
+        db.session.commit()
+        notice = db.session.scalar(db.select(OutgoingMail).where(OutgoingMail.tag == f"office:cancelled:{enrolment.id}"))
+        assert notice is not None and "Hospitalisée" in notice.body
+        assert [m["objet"] for m in personal_data.export(awa)["courriels_au_bureau"]] == [notice.subject]
+        personal_data.erase(awa, "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+    left = db.session.scalars(db.select(OutgoingMail)).all()
+    assert not any("Hospitalisée" in m.body or "awa@exemple.org" in m.body for m in left)
+    assert any(m.tag == f"office:cancelled:{other.id}" for m in left)  # Julien's notice stays
+
+
+def test_a_former_address_given_to_someone_else_brings_none_of_their_mail(outbox):
+    from training_app.services import enrolments
+    admin = factories.make_user("admin")
+    awa = factories.make_trainee("Awa", "Diallo", email="partagee@exemple.org")
+    with frozen_at(datetime(2029, 5, 1, 10, 0)):
+        mail.queue("partagee@exemple.org", "Pour Awa", "Bonjour Awa")  # while the address was hers
+        db.session.commit()
+    with frozen_at(datetime(2029, 5, 2, 10, 0)):
+        registrations.update_trainee(awa, _details_of(awa, email="awa@exemple.org"), actor=admin)
+        db.session.commit()
+    bruno = factories.make_trainee("Bruno", "Autre", email="partagee@exemple.org")  # the address is his now
+    session = factories.make_session(start=datetime(2030, 3, 5, 14, 0), status="open")
+    with frozen_at(datetime(2029, 6, 1, 10, 0)):
+        enrolments.enrol(session, bruno, notify=True)
+        mail.queue(["partagee@exemple.org", "bureau@exemple.org"], "Copie pour Bruno", "Bonjour Bruno")
+        db.session.commit()
+    brunos = {m.id: (m.subject, list(m.recipients), m.status) for m in db.session.scalars(
+        db.select(OutgoingMail).where(OutgoingMail.queued_at >= datetime(2029, 6, 1)))}
+    assert len(brunos) == 2
+    subjects = [m["objet"] for m in personal_data.export(awa)["courriels"]]
+    assert "Pour Awa" in subjects and "Copie pour Bruno" not in subjects
+    assert not any("inscription" in s.lower() for s in subjects)
+    personal_data.erase(awa, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    left = {m.id: (m.subject, list(m.recipients), m.status) for m in db.session.scalars(db.select(OutgoingMail))}
+    assert {i: left.get(i) for i in brunos} == brunos  # Bruno's messages whole, his address with them
+    assert "Pour Awa" not in [subject for subject, _to, _status in left.values()]
+    assert personal_data.export(bruno)["courriels"] and "Pour Awa" not in _dump(personal_data.export(bruno))
+
+
+def _withdrawn_without_a_record():
+    """A 2030 session: Zoé Partie withdrew on its first day before anybody marked her, the others signed every
+    half-day, the trainer closed each sheet: the sheets print her ("abandon le ..."), the report counts her."""
+    from datetime import date
+
+    from training_app.services import enrolments
+    trainer = factories.make_user("trainer", name="Tom")
+    session, (stays, gone) = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    gone.trainee.first_name, gone.trainee.last_name = "Zoé", "Partie"
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 5, 14, 5)):
+        enrolments.withdraw(gone, date(2030, 3, 5), "Problème familial grave")
+        db.session.commit()
+    factories.take_attendance(session, trainer)
+    return session, gone
+
+
+def _sheet_and_report(session):
+    from training_app.services import annual_report
+    db.session.expire_all()
+    session = db.session.get(type(session), session.id)
+    with frozen_at(datetime(2030, 4, 1, 10, 0)):
+        report = annual_report.build(2030)
+    return factories.docx_text(attendance_sheet.word_sheet(session)), report.indicators
+
+
+def test_a_withdrawal_without_attendance_is_kept_as_the_sheets_print_it_and_the_report_counts_it():
+    factories.make_organisation()
+    session, gone = _withdrawn_without_a_record()
+    sheet, indicators = _sheet_and_report(session)
+    assert "PARTIE" in sheet.upper() and "abandon" in sheet.lower() and indicators.withdrawn == 1
+    with frozen_at(datetime(2030, 4, 1, 10, 0)):
+        erasure = personal_data.erase(gone.trainee, "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+    assert not erasure.deleted and erasure.kept["enrolments"] == 1
+    assert _sheet_and_report(session) == (sheet, indicators)
+    enrolment = db.session.get(Enrolment, gone.id)
+    assert (enrolment.status, enrolment.status_reason) == ("withdrawn", "[effacé]")
+
+
+def test_a_confirmed_trainee_a_closed_sheet_prints_without_a_record_is_kept():
+    factories.make_organisation()
+    session, _gone = _withdrawn_without_a_record()
+    late = factories.make_enrolment(session, factories.make_trainee("Lina", "Tardive"))  # no record, on every sheet
+    sheet, _indicators = _sheet_and_report(session)
+    assert "TARDIVE" in sheet.upper()
+    with frozen_at(datetime(2030, 4, 1, 10, 0)):
+        erasure = personal_data.erase(late.trainee, "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+    assert not erasure.deleted and _sheet_and_report(session)[0] == sheet

@@ -106,6 +106,9 @@ def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbo
     assert "Les données de Élodie Le Goff sont effacées" in text
     assert "Conservés, car les documents obligatoires les impriment" in text and "feuilles d'émargement (6)" in text
     assert "Données effacées le" in text and email not in text and "06 12 34 56 78" not in text
+    # The course ended on 14 December 2018: the records are kept six years from then.
+    assert "rendues anonymes, et leurs fichiers supprimés, à partir du 14 décembre 2024" in text
+    assert "conservés jusqu'au 14 décembre 2024 (6 ans après la fin de sa dernière session" in text
     assert 'name="email"' not in admin_client.get(_page(enrolment)).get_data(as_text=True)
     detail = _text(admin_client.get(f"/inscriptions/{enrolment.id}"))
     assert "Données effacées le" in detail and email not in detail and "06 12 34 56 78" not in detail
@@ -132,3 +135,83 @@ def test_a_person_without_records_is_deleted_and_the_flash_says_so(admin_client)
     db.session.expire_all()
     assert db.session.get(Trainee, trainee_id) is None
     assert admin_client.get(page).status_code == 404
+
+
+def test_once_the_records_expired_the_pages_say_so_and_name_nobody(app, admin_client, client):
+    """After `flask purge-expired` at the end of the retention period: her page, the sheets, the certificates'
+    downloads and the public verification page."""
+    from click.testing import CliRunner
+
+    from training_app.clock import frozen_at
+    from training_app.models import IssuedCertificate, Signature
+    from training_app.services import certificates as certificate_service
+    enrolment = _attended()
+    certificate_service.issue_for_session(enrolment.session)
+    db.session.commit()
+    doc = certificate_service.current_documents(enrolment)["attestation"]
+    session_id, slot_id = enrolment.session_id, enrolment.session.slots[0].id
+    signature_id = db.session.scalar(db.select(Signature.id).where(Signature.enrolment_id == enrolment.id).limit(1))
+    assert client.get(f"/verifier/{doc.verification_code}").status_code == 200
+    assert "Élodie" in _text(client.get(f"/verifier/{doc.verification_code}"))
+    with frozen_at(datetime(2025, 1, 15, 10, 0)):
+        output = CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False).output
+    assert "rendues anonymes" in output
+    page = _text(admin_client.get(_page(enrolment)))
+    assert "Pièces conservées rendues anonymes le" in page and "au terme de leur durée de conservation" in page
+    assert "Élodie" not in page and "Le Goff" not in page
+    verify = client.get(f"/verifier/{doc.verification_code}")
+    text = _text(verify)
+    assert verify.status_code == 200 and "ont été supprimées le 15 janvier 2025, au terme de leur durée de conservation" in text
+    assert doc.number in text and "Élodie" not in text and "Goff" not in text
+    download = admin_client.get(f"/sessions/{session_id}/attestations/{doc.id}/telecharger", follow_redirects=True)
+    assert download.status_code == 200 and "ont été supprimés le 15 janvier 2025" in _text(download)
+    archive = admin_client.get(f"/sessions/{session_id}/attestations.zip", follow_redirects=True)
+    assert archive.status_code == 200 and "ont été supprimés le 15 janvier 2025" in _text(archive)
+    sheet = admin_client.get(f"/sessions/{session_id}/emargement/{slot_id}")
+    assert sheet.status_code == 200 and "Image de la signature supprimée" in _text(sheet)
+    assert "Le Goff" not in _text(sheet)
+    assert admin_client.get(f"/sessions/{session_id}/emargement/signatures/{signature_id}.png").status_code == 404
+    assert db.session.get(IssuedCertificate, doc.id).number == doc.number
+
+
+def test_a_sheets_scan_and_a_claims_dossier_go_with_the_last_person_they_print(app, admin, admin_client):
+    """Élodie's records expire in 2025, Julien's (back in 2024) in 2030: the paper scan of a sheet printing both,
+    and the dossier sent to the funder for both, stay until his expire."""
+    import io as _io
+    from datetime import date
+
+    from click.testing import CliRunner
+    from werkzeug.datastructures import FileStorage
+
+    from training_app.clock import frozen_at
+    from training_app.documents import storage
+    from training_app.services import attendance
+    from training_app.services import funding as funding_service
+    course = certificate_course.completed_course(trainees=("Élodie Le Goff", "Julien Le Bihan"))
+    elodie, julien = course.enrolments
+    factories.make_enrolment(factories.make_session(start=datetime(2024, 3, 5, 14, 0), end=datetime(2024, 3, 8, 12, 30),
+                                                    status="completed"), julien.trainee)
+    slot = course.session.slots[0]
+    with frozen_at(datetime(2018, 12, 20, 10, 0)):
+        sheet = attendance.attach_scan(slot, FileStorage(_io.BytesIO(b"%PDF-1.4 la feuille papier"),
+                                                         filename="feuille.pdf"), admin)
+        db.session.commit()
+    scan = sheet.scan_path
+    funder = factories.make_funder("Uniformation")
+    factories.make_agreement(course.session, [elodie, julien], funder=funder)
+    claim = factories.make_claim(funder, course.session, status="sent")
+    claim.sent_on = date(2019, 1, 10)
+    funding_service.bundle_bytes(claim)  # stored at its first download
+    db.session.commit()
+    dossier, claim_id = claim.dossier_path, claim.id
+    scan_url = f"/sessions/{course.session.id}/emargement/{slot.id}/scan"
+    for when, gone in ((datetime(2025, 1, 15, 10, 0), False), (datetime(2030, 3, 15, 10, 0), True)):
+        with frozen_at(when):
+            CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False)
+        assert storage.exists(scan) is not gone and storage.exists(dossier) is not gone
+    db.session.expire_all()
+    assert all(t.records_expired_at for t in (elodie.trainee, julien.trainee))
+    response = admin_client.get(scan_url, follow_redirects=True)
+    assert response.status_code == 200 and "Le scan de cette feuille a été supprimé" in _text(response)
+    response = admin_client.get(f"/financement/demandes/{claim_id}/dossier.zip", follow_redirects=True)
+    assert response.status_code == 200 and "Le dossier envoyé a été supprimé" in _text(response)

@@ -136,7 +136,9 @@ def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
 
 
 def _word_cell(cell, notes: list[str]) -> dict:
-    image = word.Picture(cell.signature.image, SIGNATURE_WIDTH_MM) if cell.signature is not None else ""
+    # An image deleted at the end of the retention period (services/personal_data.expire_records) prints nothing.
+    image = (word.Picture(cell.signature.image, SIGNATURE_WIDTH_MM)
+             if cell.signature is not None and cell.signature.image else "")
     return {"image": image, "text": _word_text(cell, notes)}
 
 

@@ -66,6 +66,9 @@ class Trainee(EditVersioned, db.Model):
     # Personal data erased on request or at the end of the retention period (services/personal_data.erase):
     # the names, employer and job title the kept records need stay; the e-mail address is a placeholder.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # At the end of the retention period the kept records went too (services/personal_data.expire_records): names
+    # replaced, signatures' images and evidence, certificates' files deleted; what the annual report counts stays.
+    records_expired_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     employer: Mapped[Employer | None] = relationship()
 
@@ -74,8 +77,12 @@ class Trainee(EditVersioned, db.Model):
         return self.erased_at is not None
 
     @property
+    def records_expired(self) -> bool:
+        return self.records_expired_at is not None
+
+    @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
 
     @property
     def formal_name(self) -> str:

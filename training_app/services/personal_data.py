@@ -2,38 +2,51 @@
 end of the retention period.
 
 Attendance records (with their signatures), issued certificates and funding agreement lines are kept
-RECORD_RETENTION_YEARS (6 by default, see domain.md, "Keeping records"): they and what they print (civility,
-names, employer, job title: certificates/ and the claim workbook) survive an erasure. Everything else about
-the person goes: e-mail address (replaced by a placeholder that cannot receive mail), phone (and past ones in
-the audit trail), the free-text reasons of their kept enrolments (cancellation, withdrawal), named
-questionnaire answers, e-mails written to them, enrolments that hold no kept record and what hangs on them,
-their personal links. A person with no kept record is deleted entirely.
+RECORD_RETENTION_YEARS (6 by default, see domain.md, "Keeping records"), and so are the enrolments the closed
+sheets print or the annual report counts (withdrawals): they and what they print (civility, names, employer,
+job title: certificates/ and the claim workbook) survive an erasure. Everything else about the person goes:
+e-mail address (replaced by a placeholder that cannot receive mail), phone (and past ones in the audit trail),
+the free-text reasons of their kept enrolments (cancellation, withdrawal), named questionnaire answers, e-mails
+written to them, enrolments that hold no kept record and what hangs on them, their personal links. A person
+with no kept record is deleted entirely.
+
+The retention period runs from the end of the person's last session, or from the last payment received for a
+claim covering one of their funding lines when later (retention_end). Once it is over, `flask purge-expired`
+erases the person (if not done yet) and then expires the kept records (expire_records): the names are replaced
+in every kept row (sheets and their versions, certificates, claims' figures, the audit trail), the signatures
+lose their image, address and device, the certificates' and justifications' files are deleted; the rows
+themselves stay, nameless, with what the annual report counts (statuses, minutes, amounts, the category).
 
 Where the data is: every table with a foreign key to `trainees` or `enrolments` is listed in
 PERSON_TABLES; tests/unit/test_personal_data.py fails when a new one is not, so that an export or an
-erasure cannot forget it. Outside those: `outgoing_mail` (by recipient address, and the office's
-notifications tagged with an enrolment) and `audit_entries` (by entity).
+erasure cannot forget it. Outside those: `outgoing_mail` (by recipient address while it was theirs, and the
+office's notifications tagged with an enrolment), `audit_entries` (by entity), `attendance_sheet_versions` and
+`funding_claims` (their snapshots name the enrolment).
 """
 import json
+import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Text, cast, delete, func, select, update
+from sqlalchemy import Text, case, cast, delete, func, select, update
 
 from training_app.clock import local_now, utcnow
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.formatting import label
-from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceSheet, AuditEntry, ConvocationSending,
-                                 Enrolment, IssuedCertificate, LearningOutcome, MailStatus, OutgoingMail,
-                                 OutgoingMailAttachment, Signature, Slot, SurveyParticipation, Trainee,
-                                 TrainingSession, User)
+from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceSheet, AttendanceSheetVersion,
+                                 AuditEntry, ClaimPayment, ConvocationSending, Enrolment, EnrolmentStatus,
+                                 FundingAgreement, FundingClaim, IssuedCertificate, LearningOutcome, MailStatus,
+                                 OutgoingMail, OutgoingMailAttachment, Signature, Slot, SheetStatus,
+                                 SurveyParticipation, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
+from training_app.models.funding_files import claim_sessions
 from training_app.services import ServiceError, audit, flush_or_refuse
+from training_app.services.attendance import before_enrolment
 
 # Every table pointing at a trainee (trainee_id) or at one of their enrolments (enrolment_id), and what the
 # export calls it. tests/unit/test_personal_data.py compares this with the foreign keys of the schema.
@@ -56,6 +69,14 @@ CONTACT_KEYS = ("email", "phone")  # a change of details keeps that they changed
 RETENTION_REASON = "durée de conservation échue"
 REASON_MAX = 500
 SIGNATURE_IMAGE = "image de signature conservée"
+SIGNATURE_IMAGE_EXPIRED = "image de signature supprimée au terme de la durée de conservation"
+PURGE_ACTOR = "flask purge-expired"
+EXPIRED_FOLDER = "supprime"  # where an expired certificate's row points: no file is ever stored there
+# What a change of details keeps once the records expired: which field changed, not its values.
+IDENTITY_KEYS = ("civility", "first_name", "last_name", "job_title", "employer")
+# Tags of the messages written about one enrolment ("convocation:12") or one trainee ("trainee_link:7").
+ENROLMENT_TAGS = ("enrolment", "convocation", "certificates", "cancelled", "session_cancelled")
+TRAINEE_TAGS = ("trainee_link",)
 
 
 # French words for the stored codes the export shows (formatting.label has the others).
@@ -109,14 +130,61 @@ def _audit_rows(entries: list[AuditEntry]) -> list[dict]:
              "nouvel_etat": e.to_state, "motif": e.reason, "details": e.details} for e in entries]
 
 
+Period = tuple[datetime | None, datetime | None]  # (from, until), UTC; None: open
+
+
+def address_periods(trainee: Trainee) -> dict[str, list[Period]]:
+    """{address: when it was the trainee's}: the address they have now, since their last change of address
+    (ever, without one), and those they had before, each until the change that replaced it (the changes of
+    details recorded in the audit trail). An address given up may have gone to somebody else since."""
+    periods: dict[str, list[Period]] = defaultdict(list)
+    since = None
+    for entry in _history("trainees", [trainee.id]):
+        change = ((entry.details or {}).get("changes") or {}).get("email")
+        if not (isinstance(change, list) and len(change) == 2 and all(isinstance(v, str) for v in change)):
+            continue
+        periods[change[0].lower()].append((since, entry.at))
+        since = entry.at
+    periods[(trainee.email or "").lower()].append((since, None))
+    return {address: spans for address, spans in periods.items()
+            if address and address != ERASED_TEXT and not is_erased_address(address)}
+
+
 def addresses(trainee: Trainee) -> set[str]:
     """The trainee's address and those they had before (changes recorded in the audit trail)."""
-    found = {trainee.email}
-    for entry in _history("trainees", [trainee.id]):
-        change = (entry.details or {}).get("changes", {}).get("email")
-        if isinstance(change, list):
-            found.update(value for value in change if isinstance(value, str) and value != ERASED_TEXT)
-    return {a.lower() for a in found if a and not is_erased_address(a)}
+    return set(address_periods(trainee))
+
+
+def _held(spans: list[Period], moment: datetime) -> bool:
+    return any((start is None or start <= moment) and (end is None or moment <= end) for start, end in spans)
+
+
+def _about_someone_else(tag: str, trainee_id: int, enrolment_ids: set[int]) -> bool:
+    """Whether the message's tag names another trainee or another trainee's enrolment ("convocation:12")."""
+    kind, _sep, rest = (tag or "").partition(":")
+    number = rest.split(":", 1)[0]
+    if not number.isdigit():
+        return False
+    if kind in ENROLMENT_TAGS:
+        return int(number) not in enrolment_ids
+    if kind in TRAINEE_TAGS:
+        return int(number) != trainee_id
+    return False
+
+
+def _mails_of(trainee: Trainee, enrolment_ids) -> list[tuple[OutgoingMail, set[str]]]:
+    """The messages written to the trainee, each with the recipients that were the trainee: sent to an address
+    while it was theirs (a former address given to somebody else since brings none of that person's mail), and
+    not about another trainee or their enrolment (its tag)."""
+    periods = address_periods(trainee)
+    ids = set(enrolment_ids)
+    found = []
+    for message in _mails_to(set(periods)):
+        theirs = {r.lower() for r in message.recipients or []
+                  if r.lower() in periods and _held(periods[r.lower()], message.queued_at)}
+        if theirs and not _about_someone_else(message.tag, trainee.id, ids):
+            found.append((message, theirs))
+    return found
 
 
 def _mails_to(emails: set[str]) -> list[OutgoingMail]:
@@ -151,6 +219,8 @@ def export(trainee: Trainee) -> dict:
             "adresse_email": "" if is_erased_address(trainee.email) else trainee.email,
             "telephone": trainee.phone, "fonction": trainee.job_title, "categorie": label(trainee.category),
             "cree_le": _iso(trainee.created_at), "donnees_effacees_le": _iso(trainee.erased_at),
+            "pieces_conservees_anonymisees_le": _iso(trainee.records_expired_at),
+            "pieces_conservees_jusqu_au": _iso(None if trainee.records_expired_at else retention_end(trainee)),
         },
         "structure_employeuse": None if employer is None else {
             "nom": employer.name, "siret": employer.siret, "adresse": employer.address},
@@ -159,20 +229,21 @@ def export(trainee: Trainee) -> dict:
         "questionnaires": _surveys_export(trainee),
         "courriels": [{"objet": m.subject, "mis_en_file_le": _iso(m.queued_at), "envoye_le": _iso(m.sent_at),
                        "etat": _word(m.status), "destinataires": m.recipients}
-                      for m in _mails_to(addresses(trainee))],
+                      for m, _theirs in _mails_of(trainee, ids)],
         "courriels_au_bureau": [{"objet": m.subject, "mis_en_file_le": _iso(m.queued_at), "etat": _word(m.status)}
                                 for m in _office_mails(ids)],
     }
 
 
-def _signature_export(signature: Signature) -> dict:
+def _signature_export(signature: Signature, expired: bool) -> dict:
     return {"signee_le": _iso(signature.signed_at), "methode": _word(signature.method),
             "nom_signataire": signature.signer_name, "adresse_ip": signature.ip_address,
-            "appareil": signature.user_agent, "image": _(SIGNATURE_IMAGE)}
+            "appareil": signature.user_agent, "image": _(SIGNATURE_IMAGE_EXPIRED if expired else SIGNATURE_IMAGE)}
 
 
 def _enrolment_export(enrolment: Enrolment) -> dict:
     session = enrolment.session
+    expired = enrolment.trainee.records_expired
     records = {r.slot_id: r for r in db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id))}
     signatures = defaultdict(list)  # a half-day's valid signature, and those voided (made in the wrong row)
@@ -191,8 +262,8 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
             "heure_arrivee": _iso(record.arrival_time) if record else None,
             "heure_depart": _iso(record.departure_time) if record else None,
             "justification": record.justification if record else None,
-            "signature": None if signature is None else _signature_export(signature),
-            "signatures_annulees": [{**_signature_export(s), "annulee_le": _iso(s.voided_at),
+            "signature": None if signature is None else _signature_export(signature, expired),
+            "signatures_annulees": [{**_signature_export(s, expired), "annulee_le": _iso(s.voided_at),
                                      "motif_annulation": s.voided_reason}
                                     for s in signatures[slot.id] if s.is_voided],
         })
@@ -268,11 +339,15 @@ def _answer(answer) -> object:
 
 
 def _office_mails(enrolment_ids: list[int]) -> list[OutgoingMail]:
-    """The office's notifications of the trainee's registrations (they name them and give their address)."""
+    """The office's notifications about the trainee's enrolments, whatever they tell (registration
+    "office:enrolment:12", cancellation "office:cancelled:12", ...): they name them, give their address, their
+    reasons."""
     if not enrolment_ids:
         return []
-    return list(db.session.scalars(select(OutgoingMail).where(
-        OutgoingMail.tag.in_([f"office:enrolment:{i}" for i in enrolment_ids])).order_by(OutgoingMail.queued_at)))
+    wanted = {str(i) for i in enrolment_ids}
+    candidates = db.session.scalars(select(OutgoingMail).where(db.or_(*(
+        OutgoingMail.tag.like(f"office:%:{i}") for i in sorted(set(enrolment_ids))))).order_by(OutgoingMail.queued_at))
+    return [m for m in candidates if m.tag.rsplit(":", 1)[-1] in wanted]
 
 
 # --- erasure -----------------------------------------------------------------------------------------------
@@ -287,7 +362,8 @@ class Erasure:
     @property
     def kept_text(self) -> str:
         names = {"attendance_records": _("feuilles d'émargement"), "signatures": _("signatures"),
-                 "certificates": _("attestations"), "funding_lines": _("lignes de financement")}
+                 "certificates": _("attestations"), "funding_lines": _("lignes de financement"),
+                 "enrolments": _("inscriptions (imprimées sur les feuilles, comptées au bilan)")}
         return ", ".join(f"{names[k]} ({n})" for k, n in self.kept.items() if n)
 
 
@@ -308,14 +384,14 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         raise ServiceError(_("Les données de cette personne ont déjà été effacées."))
     _refuse_live_enrolments(trainee)
     enrolments = _enrolments(trainee)
-    kept_ids = _enrolments_with_records([e.id for e in enrolments])
+    kept_ids = _kept_enrolments(enrolments)
     emails = addresses(trainee)
     removed = {"enrolments": 0, "named_answers": 0, "mails": 0}
     gone = [e for e in enrolments if e.id not in kept_ids]
     # The convocations' Word files print the name, the employer and a personal link; no law keeps them.
     storage.delete_after_commit(db.session.scalars(select(ConvocationSending.document_path).where(
         ConvocationSending.enrolment_id.in_([e.id for e in enrolments]))))
-    removed["mails"] = _delete_mails(emails, [e.id for e in enrolments])
+    removed["mails"] = _delete_mails(trainee, [e.id for e in enrolments])
     removed["named_answers"] = _delete_named_answers(trainee)
     removed["enrolments"] = _delete_enrolments(gone)
     trainee_id = trainee.id
@@ -367,12 +443,24 @@ def _refuse_live_enrolments(trainee: Trainee) -> None:
                              "puis effacez ses données.", name=trainee.full_name, start=date_fr(live.start_at)))
 
 
-def _enrolments_with_records(ids: list[int]) -> set[int]:
+def _kept_enrolments(enrolments: list[Enrolment]) -> set[int]:
+    """The enrolments that stay: those holding a kept record, the withdrawals (the closed sheets print "abandon
+    le ...", the annual report counts them), and any other one a closed sheet prints (a confirmed trainee
+    without a record, on a half-day not over when they were confirmed: services/attendance.slot_sheet)."""
+    ids = [e.id for e in enrolments]
     if not ids:
         return set()
-    kept = set()
+    kept = {e.id for e in enrolments if e.status == EnrolmentStatus.WITHDRAWN}
     for model in KEPT_RECORDS:
         kept.update(db.session.scalars(select(model.enrolment_id).where(model.enrolment_id.in_(ids))))
+    confirmed = [e for e in enrolments if e.status == EnrolmentStatus.CONFIRMED and e.id not in kept]
+    if confirmed:
+        closed = defaultdict(list)
+        for slot in db.session.scalars(select(Slot).join(AttendanceSheet, AttendanceSheet.slot_id == Slot.id).where(
+                Slot.session_id.in_({e.session_id for e in confirmed}), AttendanceSheet.status == SheetStatus.CLOSED)):
+            closed[slot.session_id].append(slot)
+        kept.update(e.id for e in confirmed
+                    if any(not before_enrolment(slot, e.confirmed_at) for slot in closed[e.session_id]))
     return kept
 
 
@@ -380,15 +468,16 @@ def _kept_counts(ids: list[int]) -> dict:
     def count(model) -> int:
         return db.session.scalar(select(func.count()).select_from(model).where(model.enrolment_id.in_(ids)))
     return {"attendance_records": count(AttendanceRecord), "signatures": count(Signature),
-            "certificates": count(IssuedCertificate), "funding_lines": count(AgreementTrainee)}
+            "certificates": count(IssuedCertificate), "funding_lines": count(AgreementTrainee),
+            "enrolments": len(ids)}
 
 
-def _delete_mails(emails: set[str], enrolment_ids: list[int]) -> int:
-    """Messages to them are deleted; one also to others loses their address only. And the office's
-    notifications of their registrations."""
+def _delete_mails(trainee: Trainee, enrolment_ids: list[int]) -> int:
+    """Messages to them (_mails_of) are deleted; one also to others loses their address only. And the office's
+    notifications about their enrolments."""
     n, gone = 0, []
-    for message in _mails_to(emails):
-        others = [r for r in message.recipients if r.lower() not in emails]
+    for message, theirs in _mails_of(trainee, enrolment_ids):
+        others = [r for r in message.recipients if r.lower() not in theirs]
         if others:
             message.recipients = others
         else:
@@ -461,13 +550,13 @@ def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -
             entry.reason = ERASED_TEXT  # an enrolment's reasons are free text about the person (health, family...)
 
 
-def _scrub_changes(details):
-    """A change of details keeps which contact field changed, not its values (before or after)."""
+def _scrub_changes(details, keys=CONTACT_KEYS):
+    """A change of details keeps which field (contact, by default) changed, not its values (before or after)."""
     changes = details.get("changes") if isinstance(details, dict) else None
-    if not isinstance(changes, dict) or not any(k in changes for k in CONTACT_KEYS):
+    if not isinstance(changes, dict) or not any(k in changes for k in keys):
         return details
     blank = {k: ([ERASED_TEXT if v else v for v in change] if isinstance(change, list) else ERASED_TEXT)
-             for k, change in changes.items() if k in CONTACT_KEYS}
+             for k, change in changes.items() if k in keys}
     return {**details, "changes": {**changes, **blank}}
 
 
@@ -483,17 +572,54 @@ def _scrub(value, lowered: set[str]):
 
 # --- retention ---------------------------------------------------------------------------------------------
 
+def _last_session_ends():
+    """(trainee_id, the end of their last session), local time."""
+    return (select(Enrolment.trainee_id.label("trainee_id"), func.max(TrainingSession.end_at).label("last_end"))
+            .join(TrainingSession, TrainingSession.id == Enrolment.session_id).group_by(Enrolment.trainee_id))
+
+
+def _last_payments():
+    """(trainee_id, the last payment received for a claim covering one of their funding lines: a claim of the
+    line's funder for the line's session)."""
+    return (select(Enrolment.trainee_id.label("trainee_id"), func.max(ClaimPayment.received_on).label("last_paid"))
+            .select_from(Enrolment)
+            .join(AgreementTrainee, AgreementTrainee.enrolment_id == Enrolment.id)
+            .join(FundingAgreement, FundingAgreement.id == AgreementTrainee.agreement_id)
+            .join(claim_sessions, claim_sessions.c.session_id == FundingAgreement.session_id)
+            .join(FundingClaim, (FundingClaim.id == claim_sessions.c.claim_id)
+                  & (FundingClaim.funder_id == FundingAgreement.funder_id))
+            .join(ClaimPayment, ClaimPayment.claim_id == FundingClaim.id)
+            .group_by(Enrolment.trainee_id))
+
+
+def retention_end(trainee: Trainee) -> date | None:
+    """The day the trainee's kept records expire (`flask purge-expired` removes or anonymises them from then
+    on): RECORD_RETENTION_YEARS after the end of their last session, or after the last payment received for
+    their funding when later. None for someone without any enrolment (nothing is kept)."""
+    last_end = db.session.execute(_last_session_ends().where(Enrolment.trainee_id == trainee.id)).first()
+    if last_end is None:
+        return None
+    last_paid = db.session.execute(_last_payments().where(Enrolment.trainee_id == trainee.id)).first()
+    years = current_app.config["RECORD_RETENTION_YEARS"]
+    ends = _years_after(last_end.last_end.date(), years)
+    if last_paid is not None and last_paid.last_paid is not None:
+        ends = max(ends, _years_after(last_paid.last_paid, years))
+    return ends
+
+
 @dataclass
 class PurgePlan:
     mail_ids: list[int]
-    trainees: list[Trainee]
+    trainees: list[Trainee]  # to erase
+    expired: list[Trainee] = field(default_factory=list)  # whose kept records expire (erased first if need be)
 
 
 def purge_plan() -> PurgePlan:
     """What `purge` would do now: the messages sent, filed or captured (never sent: no mail server) more than
-    MAIL_KEEP_DAYS ago (a failed one waits for the office's decision), and the trainees not erased yet whose
+    MAIL_KEEP_DAYS ago (a failed one waits for the office's decision); the trainees not erased yet whose
     last session ended more than RECORD_RETENTION_YEARS ago (so none of their enrolments is still live), or
-    who have no enrolment at all and were created more than RECORD_RETENTION_YEARS ago."""
+    who have no enrolment at all and were created more than RECORD_RETENTION_YEARS ago; and the trainees, erased
+    or not, whose kept records expired (retention_end passed) and are still there."""
     config = current_app.config
     mail_cutoff = utcnow() - timedelta(days=config["MAIL_KEEP_DAYS"])
     mail_ids = list(db.session.scalars(select(OutgoingMail.id).where(
@@ -502,16 +628,22 @@ def purge_plan() -> PurgePlan:
     years = config["RECORD_RETENTION_YEARS"]
     session_cutoff = _years_before(local_now(), years)  # sessions are in local time
     created_cutoff = _years_before(utcnow(), years)  # created_at is UTC
-    last_end = (select(Enrolment.trainee_id, func.max(TrainingSession.end_at).label("last_end"))
-                .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-                .group_by(Enrolment.trainee_id).subquery())
+    payment_cutoff = session_cutoff.date()  # payments are local dates
+    last_end = _last_session_ends().subquery()
+    last_paid = _last_payments().subquery()
     trainees = list(db.session.scalars(
         select(Trainee).outerjoin(last_end, last_end.c.trainee_id == Trainee.id)
         .where(Trainee.erased_at.is_(None), db.or_(
             last_end.c.last_end < session_cutoff,
             last_end.c.trainee_id.is_(None) & (Trainee.created_at < created_cutoff)))
         .order_by(Trainee.id)))
-    return PurgePlan(mail_ids=mail_ids, trainees=trainees)
+    expired = list(db.session.scalars(
+        select(Trainee).join(last_end, last_end.c.trainee_id == Trainee.id)
+        .outerjoin(last_paid, last_paid.c.trainee_id == Trainee.id)
+        .where(Trainee.records_expired_at.is_(None), last_end.c.last_end < session_cutoff,
+               db.or_(last_paid.c.last_paid.is_(None), last_paid.c.last_paid < payment_cutoff))
+        .order_by(Trainee.id)))
+    return PurgePlan(mail_ids=mail_ids, trainees=trainees, expired=expired)
 
 
 def _years_before(moment, years: int):
@@ -521,7 +653,320 @@ def _years_before(moment, years: int):
         return moment.replace(year=moment.year - years, day=28)
 
 
-def purge(plan: PurgePlan) -> list[Erasure]:
-    """Carry out `plan` in the caller's transaction."""
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+@dataclass
+class PurgeResult:
+    erasures: list[Erasure]
+    expiries: list["Expiry"]
+
+
+def purge(plan: PurgePlan) -> PurgeResult:
+    """Carry out `plan` in the caller's transaction: delete the old messages, erase, then expire the records
+    of those whose retention period is over (someone erased just now and deleted entirely has none left)."""
     _delete_mail_rows(plan.mail_ids)
-    return [erase(t, RETENTION_REASON, None, actor_label="flask purge-expired") for t in plan.trainees]
+    erasures = [erase(t, RETENTION_REASON, None, actor_label=PURGE_ACTOR) for t in plan.trainees]
+    deleted = {e.trainee_id for e in erasures if e.deleted}
+    expired_ids = [t.id for t in plan.expired if t.id not in deleted]
+    expiries = []
+    for trainee_id in expired_ids:
+        trainee = db.session.get(Trainee, trainee_id)
+        if trainee is not None:
+            expiries.append(expire_records(trainee))
+    return PurgeResult(erasures=erasures, expiries=expiries)
+
+
+# --- the end of the retention period: the kept records expire ----------------------------------------------
+
+@dataclass
+class Expiry:
+    trainee_id: int
+    counts: dict  # what was emptied and how many: {"signatures": 6, "certificates": 2, ...}
+
+
+def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expiry:
+    """The retention period of the trainee's kept records is over (retention_end; the caller checked it): they
+    lose what names or shows the person, in the caller's transaction (the files go once it commits).
+
+    - the trainee: names, civility, job title and employer; the category stays (the annual report counts it);
+    - signatures: image, IP address, device, signer's name, the reason of a voided one (time, method stay);
+    - attendance records: the justification and its file (status and minutes stay);
+    - certificates: the file, the name, the results stated (number, code, SHA-256, dates, hours stay; the
+      public verification page then says the document's data were deleted);
+    - learning outcomes: the comment (the result stays); funding lines keep their amounts;
+    - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name and
+      justification, any text naming them (their names, past and present) loses it;
+    - the files that print several people (the paper scans of a session's sheets, a claim's dossier as sent) go
+      with the last of them whose records expire.
+    The erasure must have been done (erase): contact details, answers and e-mails are gone already."""
+    trainee = db.session.scalar(select(Trainee).where(Trainee.id == trainee.id).with_for_update()
+                                .execution_options(populate_existing=True))
+    if trainee is None:
+        raise ServiceError(_("Cette personne n'existe plus."))
+    if trainee.erased_at is None:
+        raise ServiceError(_("Effacez d'abord les données de cette personne."))
+    if trainee.records_expired_at is not None:
+        raise ServiceError(_("Les pièces conservées de cette personne ont déjà été rendues anonymes."))
+    enrolments = _enrolments(trainee)
+    ids = [e.id for e in enrolments]
+    session_ids = {e.session_id for e in enrolments}
+    names = _names_pattern(trainee, ids)
+    files: list[str] = []
+    counts = {"signatures": 0, "attendance_records": 0, "certificates": 0, "learning_outcomes": 0,
+              "sheet_versions": 0, "claims": 0, "shared_files": 0, "audit_entries": 0}
+    if ids:
+        counts["signatures"] = _expire_signatures(ids)
+        counts["attendance_records"] = _expire_justifications(ids, files)
+        counts["certificates"] = _expire_certificates(ids, files)
+        counts["learning_outcomes"] = db.session.execute(
+            update(LearningOutcome).where(LearningOutcome.enrolment_id.in_(ids), LearningOutcome.comment != "")
+            .values(comment=ERASED_TEXT).execution_options(synchronize_session=False)).rowcount
+        counts["sheet_versions"] = _expire_sheet_versions(session_ids, set(ids), names, files)
+        counts["claims"] = _expire_claims(session_ids, set(ids), names)
+        counts["shared_files"] = _expire_shared_files(trainee.id, session_ids, set(ids), files)
+    counts["audit_entries"] = _expire_audit(trainee, ids, session_ids, names, files)
+    trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title = "", ERASED_TEXT, "", ""
+    trainee.employer = None
+    trainee.records_expired_at = utcnow()
+    storage.delete_after_commit(sorted(set(files)))
+    audit.record(trainee, "records_expired", actor_label=actor_label, reason=RETENTION_REASON,
+                 details={"counts": counts})
+    db.session.flush()
+    for loaded in list(db.session.identity_map.values()):  # written past the ORM above: read again when used
+        if isinstance(loaded, (Signature, AttendanceRecord, LearningOutcome, AttendanceSheetVersion)):
+            db.session.expire(loaded)
+    return Expiry(trainee.id, counts)
+
+
+def expired_trainee_with_documents(session: TrainingSession) -> Trainee | None:
+    """A trainee of `session` whose certificates' files were deleted at the end of the retention period, if any
+    of its current documents is theirs (one query)."""
+    return db.session.scalar(
+        select(Trainee).join(Enrolment, Enrolment.trainee_id == Trainee.id)
+        .join(IssuedCertificate, IssuedCertificate.enrolment_id == Enrolment.id)
+        .where(Enrolment.session_id == session.id, IssuedCertificate.replaced_at.is_(None),
+               Trainee.records_expired_at.is_not(None)).order_by(Trainee.id).limit(1))
+
+
+def _names_pattern(trainee: Trainee, enrolment_ids: list[int]) -> re.Pattern | None:
+    """The person's names as any kept text may hold them: today's, those changed since (the audit trail), as
+    signed and as printed on their certificates; matched as whole words, in any case."""
+    values = {trainee.first_name, trainee.last_name, trainee.full_name, trainee.formal_name}
+    for entry in _history("trainees", [trainee.id]):
+        changes = (entry.details or {}).get("changes") or {}
+        for key in ("first_name", "last_name"):
+            if isinstance(changes.get(key), list):
+                values.update(v for v in changes[key] if isinstance(v, str))
+    if enrolment_ids:
+        values.update(db.session.scalars(select(Signature.signer_name).distinct().where(
+            Signature.enrolment_id.in_(enrolment_ids))))
+        values.update(db.session.scalars(select(IssuedCertificate.trainee_name).distinct().where(
+            IssuedCertificate.enrolment_id.in_(enrolment_ids))))
+    words = sorted({v.strip() for v in values if v and len(v.strip()) >= 2 and v.strip() != ERASED_TEXT},
+                   key=lambda v: (-len(v), v))
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+
+
+def _without_names(text, names: re.Pattern | None):
+    if not isinstance(text, str) or names is None:
+        return text
+    return names.sub(ERASED_TEXT, text)
+
+
+def _expire_signatures(ids: list[int]) -> int:
+    return db.session.execute(
+        update(Signature).where(Signature.enrolment_id.in_(ids))
+        .values(image=b"", ip_address="", user_agent="", signer_name=ERASED_TEXT,
+                voided_reason=case((Signature.voided_reason != "", ERASED_TEXT), else_=""))
+        .execution_options(synchronize_session=False)).rowcount
+
+
+def _expire_justifications(ids: list[int], files: list[str]) -> int:
+    records = db.session.execute(select(AttendanceRecord.id, AttendanceRecord.justification_path).where(
+        AttendanceRecord.enrolment_id.in_(ids),
+        (AttendanceRecord.justification != "") | (AttendanceRecord.justification_path != ""))).all()
+    files.extend(path for _id, path in records if path)
+    if records:
+        db.session.execute(
+            update(AttendanceRecord).where(AttendanceRecord.id.in_([r.id for r in records]))
+            .values(justification=case((AttendanceRecord.justification != "", ERASED_TEXT), else_=""),
+                    justification_path="", justification_kind="", updated_at=AttendanceRecord.updated_at)
+            .execution_options(synchronize_session=False))
+    return len(records)
+
+
+def _expire_certificates(ids: list[int], files: list[str]) -> int:
+    """The stored file goes, and its name, which names the person: the row points at no file (a download says it
+    is missing); it keeps its number, verification code, SHA-256, kind, version, dates and hours."""
+    documents = db.session.scalars(select(IssuedCertificate).where(IssuedCertificate.enrolment_id.in_(ids))).all()
+    for doc in documents:
+        files.append(doc.storage_path)
+        doc.storage_path = f"{EXPIRED_FOLDER}/{doc.number}.{doc.file_format}"
+        doc.trainee_name = ERASED_TEXT
+        doc.results = None
+        doc.filename = f"{doc.kind}-{doc.number}.{doc.file_format}"
+    return len(documents)
+
+
+def _expire_row(value, names: re.Pattern | None, files: list[str]):
+    """A sheet's row (or an audit entry's details) about the person: no name, justification, reason."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "justification_file":
+                if item:
+                    files.append(item)
+                out[key] = None
+            elif key in ("trainee", "justification", "reason") and isinstance(item, str):
+                out[key] = ERASED_TEXT if item else item
+            else:
+                out[key] = _expire_row(item, names, files)
+        return out
+    if isinstance(value, list):
+        return [_expire_row(item, names, files) for item in value]
+    return _without_names(value, names)
+
+
+def _sheet_ids(session_ids) -> list[int]:
+    return list(db.session.scalars(select(AttendanceSheet.id).join(Slot, Slot.id == AttendanceSheet.slot_id)
+                                   .where(Slot.session_id.in_(session_ids or {0}))))
+
+
+def _expire_sheet_versions(session_ids, ids: set[int], names: re.Pattern | None, files: list[str]) -> int:
+    """The versions are append-only (models/attendance): the end of the retention period is the one change they
+    take, written past the ORM's guard. Only the person's rows change (the others are other people's)."""
+    table = AttendanceSheetVersion.__table__
+    changed = 0
+    for version_id, reason, snapshot in db.session.execute(
+            select(table.c.id, table.c.reason, table.c.snapshot).where(table.c.sheet_id.in_(_sheet_ids(session_ids)))):
+        rows = (snapshot or {}).get("rows") or []
+        new_rows = [_expire_row(row, names, files) if row.get("enrolment_id") in ids else row for row in rows]
+        new_reason = _without_names(reason, names)
+        if new_rows != rows or new_reason != reason:
+            db.session.execute(table.update().where(table.c.id == version_id)
+                               .values(snapshot={**snapshot, "rows": new_rows}, reason=new_reason))
+            changed += 1
+    return changed
+
+
+def _expire_claims(session_ids, ids: set[int], names: re.Pattern | None) -> int:
+    """The claims' figures (their snapshot: the workbook and the invoice are made from it) keep the person's
+    lines, without their name and job title; the agreements' free texts lose their names."""
+    claims = db.session.scalars(select(FundingClaim).where(FundingClaim.id.in_(
+        select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(session_ids or {0}))))
+        .order_by(FundingClaim.id)).all()
+    changed = 0
+    for claim in claims:
+        lines = (claim.snapshot or {}).get("lines") or []
+        if any(line.get("enrolment_id") in ids for line in lines):
+            claim.snapshot = {**claim.snapshot, "lines": [
+                {**line, "trainee_name": ERASED_TEXT, "job_title": ""} if line.get("enrolment_id") in ids else line
+                for line in lines]}
+            changed += 1
+    agreements = db.session.scalars(select(FundingAgreement).where(FundingAgreement.id.in_(
+        select(AgreementTrainee.agreement_id).where(AgreementTrainee.enrolment_id.in_(ids or {0}))))
+        .order_by(FundingAgreement.id)).all()
+    for agreement in agreements:
+        agreement.notes = _without_names(agreement.notes, names)
+        agreement.refusal_reason = _without_names(agreement.refusal_reason, names)
+    return changed
+
+
+def is_expired_file(path: str | None) -> bool:
+    """Whether a stored file's row points at the file deleted at the end of the retention period."""
+    return bool(path) and path.startswith(EXPIRED_FOLDER + "/")
+
+
+def _expired_path(path: str) -> str:
+    return f"{EXPIRED_FOLDER}/{path.rsplit('/', 1)[-1]}"
+
+
+def _still_kept(trainee_id: int, enrolment_ids=None, session_ids=None) -> set[int]:
+    """Among these enrolments (or those the sheets of these sessions print: confirmed, withdrawn, or with a
+    record), the sessions, or the enrolments, of someone other than `trainee_id` whose records have not expired."""
+    query = (select(Enrolment.session_id if session_ids is not None else Enrolment.id)
+             .join(Trainee, Trainee.id == Enrolment.trainee_id)
+             .where(Trainee.id != trainee_id, Trainee.records_expired_at.is_(None)))
+    if session_ids is not None:
+        recorded = select(AttendanceRecord.enrolment_id).where(AttendanceRecord.enrolment_id == Enrolment.id).exists()
+        query = query.where(Enrolment.session_id.in_(session_ids or {0}), db.or_(
+            Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)), recorded))
+    else:
+        query = query.where(Enrolment.id.in_(enrolment_ids or {0}))
+    return set(db.session.scalars(query))
+
+
+def _expire_shared_files(trainee_id: int, session_ids, ids: set[int], files: list[str]) -> int:
+    """The paper scans of the sheets of a session (and those they replaced, named by the versions), once
+    nobody they print keeps records; a claim's dossier (.zip) as sent, once nobody on its lines does. Their rows
+    point at no file any more (is_expired_file): a download says why."""
+    n = 0
+    done = set(session_ids) - _still_kept(trainee_id, session_ids=set(session_ids))
+    sheet_ids = _sheet_ids(done)
+    for sheet in db.session.scalars(select(AttendanceSheet).where(AttendanceSheet.id.in_(sheet_ids or [-1]),
+                                                                  AttendanceSheet.scan_path != "")):
+        if not is_expired_file(sheet.scan_path):
+            files.append(sheet.scan_path)
+            sheet.scan_path = _expired_path(sheet.scan_path)
+            n += 1
+    table = AttendanceSheetVersion.__table__
+    files.extend(snapshot["scan_file"] for snapshot in db.session.scalars(
+        select(table.c.snapshot).where(table.c.sheet_id.in_(sheet_ids or [-1])))
+        if isinstance(snapshot, dict) and snapshot.get("scan_file") and not is_expired_file(snapshot["scan_file"]))
+    claims = db.session.scalars(select(FundingClaim).where(FundingClaim.id.in_(
+        select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(session_ids or {0}))),
+        FundingClaim.dossier_path.is_not(None), FundingClaim.dossier_path != "")).all()
+    for claim in claims:
+        on_lines = {line.get("enrolment_id") for line in (claim.snapshot or {}).get("lines") or []} - {None}
+        if on_lines & ids and not is_expired_file(claim.dossier_path) and not _still_kept(trainee_id, on_lines):
+            files.append(claim.dossier_path)
+            claim.dossier_path = _expired_path(claim.dossier_path)
+            n += 1
+    return n
+
+
+def _expire_audit(trainee: Trainee, ids: list[int], session_ids, names: re.Pattern | None, files: list[str]) -> int:
+    """The audit trail about the person keeps what happened, not who: their names leave the texts (who acted,
+    why, details), a change of their details keeps which field changed, the sheets' entries about them lose
+    the name, justification and reason."""
+    certificate_ids = list(db.session.scalars(select(IssuedCertificate.id).where(
+        IssuedCertificate.enrolment_id.in_(ids or [-1]))))
+    outcome_ids = list(db.session.scalars(select(LearningOutcome.id).where(
+        LearningOutcome.enrolment_id.in_(ids or [-1]))))
+    entries = db.session.scalars(select(AuditEntry).where(db.or_(
+        (AuditEntry.entity_type == "trainees") & (AuditEntry.entity_id == trainee.id),
+        (AuditEntry.entity_type == "enrolments") & AuditEntry.entity_id.in_(ids or [-1]),
+        (AuditEntry.entity_type == "issued_certificates") & AuditEntry.entity_id.in_(certificate_ids or [-1]),
+        (AuditEntry.entity_type == "learning_outcomes") & AuditEntry.entity_id.in_(outcome_ids or [-1]),
+        (AuditEntry.entity_type == "attendance_sheets") & AuditEntry.entity_id.in_(_sheet_ids(session_ids) or [-1]))))
+    wanted = set(ids)
+    changed = 0
+    for entry in entries:
+        about_row = entry.entity_type == "attendance_sheets"
+        if about_row and not (isinstance(entry.details, dict) and entry.details.get("enrolment_id") in wanted):
+            continue  # another trainee's row, or the sheet itself
+        before = (entry.actor_label, entry.reason, entry.details)
+        if entry.actor_id is None:  # the person acting ("Awa Diallo (lien personnel)"), not a staff member
+            entry.actor_label = _without_names(entry.actor_label, names)
+        entry.reason = ERASED_TEXT if about_row and entry.reason else _without_names(entry.reason, names)
+        details = _scrub_changes(entry.details, IDENTITY_KEYS)
+        details = _expire_row(details, names, files) if about_row else _expire_texts(details, names)
+        if details != entry.details:
+            entry.details = details
+        changed += (entry.actor_label, entry.reason, entry.details) != before
+    return changed
+
+
+def _expire_texts(value, names: re.Pattern | None):
+    if isinstance(value, dict):
+        return {key: _expire_texts(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expire_texts(item, names) for item in value]
+    return _without_names(value, names)

@@ -19,7 +19,7 @@ from training_app.forms import attach_service_error
 from training_app.models import Enrolment, Modality, SignatureMethod, Slot, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
-from training_app.services import attendance
+from training_app.services import attendance, personal_data
 from training_app.services.trainee_links import LinkError, trainee_from_token, trainee_view
 
 DEVICE_COOKIE = "trainee_link"        # the personal link last opened on this phone
@@ -233,6 +233,10 @@ def scan_upload(session_id: int, slot_id: int):
 def scan_download(session_id: int, slot_id: int):
     slot = _load_slot(session_id, slot_id)[1]
     data = attendance.slot_sheet(slot)
+    if data.has_scan and personal_data.is_expired_file(data.sheet.scan_path):
+        flash(_("Le scan de cette feuille a été supprimé au terme de la durée de conservation des pièces des "
+                "stagiaires qu'elle imprime."), "warning")
+        return redirect(_sheet_url(session_id, slot_id, "scan"))
     if not data.has_scan or not storage.exists(data.sheet.scan_path):
         abort(404)
     return _send_stored(data.sheet.scan_path, data.sheet.scan_kind, f"feuille-papier-{slot.date:%Y-%m-%d}")
@@ -283,7 +287,7 @@ def _public_qr_url(slot: Slot) -> str:
 @access(STAFF)
 def signature_png(session_id: int, signature_id: int):
     signature = attendance.signature_image(_load_session(session_id), signature_id)
-    if signature is None:
+    if signature is None or not signature.image:  # deleted at the end of the retention period
         abort(404)
     response = send_file(io.BytesIO(signature.image), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"

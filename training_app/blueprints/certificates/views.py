@@ -11,7 +11,8 @@ from training_app.blueprints.certificates.forms import (ActionForm, EnrolmentIss
 from training_app.extensions import db, limiter
 from training_app.forms import REFUSED, attach_service_error, commit_or_flash
 from training_app.models import Enrolment, IssuedCertificate, TrainingSession
-from training_app.services import ServiceError
+from training_app.formatting import date_fr
+from training_app.services import ServiceError, personal_data
 from training_app.services import certificates as certificate_service
 from training_app.services import outcomes as outcome_service
 from training_app.services.trainee_links import trainee_view
@@ -68,6 +69,12 @@ def _load_enrolment(session_id: int, enrolment_id: int) -> Enrolment:
 
 def _back(session_id: int):
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#attestations")
+
+
+def _expired_message(trainee) -> str:
+    return _("Les fichiers des documents de cette personne ont été supprimés le %(date)s, au terme de la durée de "
+             "conservation : seuls leurs numéros, codes de vérification et dates restent.",
+             date=date_fr(trainee.records_expired_at, "d MMMM y"))
 
 
 def _send_file(content: bytes, filename: str, mimetype: str) -> Response:
@@ -137,6 +144,9 @@ def download(session_id: int, certificate_id: int):
     doc = db.get_or_404(IssuedCertificate, certificate_id)
     if doc.enrolment.session_id != session.id:
         abort(404)
+    if doc.enrolment.trainee.records_expired:
+        flash(_expired_message(doc.enrolment.trainee), "warning")
+        return _back(session_id)
     try:
         return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
     except ServiceError as error:
@@ -148,6 +158,10 @@ def download(session_id: int, certificate_id: int):
 @access(STAFF)
 def download_zip(session_id: int):
     session = _load_session(session_id)
+    expired = personal_data.expired_trainee_with_documents(session)
+    if expired is not None:
+        flash(_expired_message(expired), "warning")
+        return _back(session_id)
     try:
         content = certificate_service.session_zip(session)
     except ServiceError as error:
@@ -276,4 +290,5 @@ def verify(code: str):
     if doc is None:
         return render_template("certificates/verify.html", doc=None, code=code[:40], form=VerifyForm()), 404
     return render_template("certificates/verify.html", doc=doc, code=doc.verification_code,
-                           kind_label=certificate_service.KIND_LABELS[doc.kind])
+                           kind_label=certificate_service.KIND_LABELS[doc.kind],
+                           expired_at=doc.enrolment.trainee.records_expired_at)

@@ -17,7 +17,7 @@ from training_app.models import (AgreementTrainee, Employer, Enrolment, Funder, 
                                  FundingClaim, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS
 from training_app.page_cache import kept_page
-from training_app.services import ServiceError, audit
+from training_app.services import ServiceError, audit, personal_data
 from training_app.services import funding as funding_service
 
 
@@ -447,6 +447,10 @@ def claim_invoice(claim_id: int):
 @access(ADMIN)
 def claim_bundle(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
+    if personal_data.is_expired_file(claim.dossier_path):
+        flash(_("Le dossier envoyé a été supprimé au terme de la durée de conservation des pièces des stagiaires "
+                "qu'il imprime : restent les chiffres de la demande et ses paiements."), "warning")
+        return redirect(url_for("funding.claim_detail", claim_id=claim_id))
     # Committed: a draft's figures brought up to date; a claim sent before dossiers were stored keeps, from now
     # on, the one built here.
     content = commit_or_flash(lambda: funding_service.bundle_bytes(claim))

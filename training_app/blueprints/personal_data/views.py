@@ -1,7 +1,7 @@
 """Export and erasure of a trainee's personal data, from the trainee's page (administrators only)."""
 import json
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,9 +9,16 @@ from training_app.access import ADMIN, access
 from training_app.blueprints.personal_data import bp
 from training_app.blueprints.personal_data.forms import EraseForm
 from training_app.extensions import db
+from training_app.formatting import date_fr
 from training_app.forms import REFUSED, commit_or_flash
 from training_app.models import Enrolment, Trainee
 from training_app.services import personal_data
+
+
+@bp.app_template_global()
+def kept_records_until(trainee: Trainee):
+    """For personal_data/_section.html: (the day the kept records expire or None, the retention in years)."""
+    return personal_data.retention_end(trainee), current_app.config["RECORD_RETENTION_YEARS"]
 
 
 def trainee_page(trainee: Trainee):
@@ -51,5 +58,9 @@ def erase(trainee_id: int):
                 "courriels, liens personnels). Conservés, car les documents obligatoires les impriment pendant "
                 "la durée de conservation : nom, civilité, structure employeuse, fonction, et %(kept)s.",
                 name=name, kept=erasure.kept_text), "success")
+        until = personal_data.retention_end(trainee)
+        if until is not None:
+            flash(_("Ces pièces seront rendues anonymes, et leurs fichiers supprimés, à partir du %(date)s (fin de la "
+                    "durée de conservation).", date=date_fr(until, "d MMMM y")), "info")
         return redirect(trainee_page(trainee))
     return render_template("personal_data/erase.html", form=form, trainee=trainee, back=trainee_page(trainee))

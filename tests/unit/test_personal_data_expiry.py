@@ -1,0 +1,172 @@
+"""The end of the retention period (services/personal_data.expire_records, `flask purge-expired`): the records
+kept by an erasure (attendance, signatures, certificates, funding) lose the person, and the annual report keeps
+its figures."""
+import io
+import json
+import re
+from datetime import date, datetime
+
+import openpyxl
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from tests import factories
+from tests.unit.test_personal_data import _count, _course_with_everything, _details_of, _rows, _run
+from training_app.clock import frozen_at
+from training_app.documents import attendance_sheet, storage
+from training_app.extensions import db
+from training_app.models import (AttendanceRecord, AttendanceSheetVersion, AuditEntry, ClaimPayment,
+                                 IssuedCertificate, LearningOutcome, Signature, Trainee)
+from training_app.services import annual_report, attendance, personal_data, registrations
+from training_app.services import funding as funding_service
+
+EXPIRED = datetime(2025, 1, 15, 10, 0)  # more than six years after the course of December 2018
+
+
+def _dump() -> str:
+    """Every row of every table but the anonymous answers (not tied to anybody), as text."""
+    return json.dumps({name: rows for name, rows in _rows().items()
+                       if name not in ("survey_answers", "survey_pending_answers")},
+                      default=str, ensure_ascii=False)
+
+
+def _erased_on_request():
+    """The December 2018 course (_course_with_everything) and, on top: Awa married and changed her name; an
+    administrator corrected a closed sheet (she was absent, a certificate attached: her signature voided); Julien
+    came back for a 2024 session (his records are kept longer). Awa asked for her erasure in June 2019."""
+    course, awa, julien, claim = _course_with_everything()
+    admin = factories.make_user("admin", name="Alice Admin")
+    later = factories.make_session(start=datetime(2024, 3, 5, 14, 0), end=datetime(2024, 3, 8, 12, 30),
+                                   status="completed")
+    factories.make_enrolment(later, julien.trainee)
+    first = course.session.slots[0]
+    with frozen_at(datetime(2018, 12, 20, 10, 0)):
+        attendance.mark(first, awa, "absent_justified", actor=admin, justification="Hospitalisée (Awa Diallo)",
+                        document=FileStorage(io.BytesIO(factories.signature_png()), filename="certificat.png"),
+                        reason="Awa Diallo a signé par erreur sur la ligne de Julien")
+        registrations.update_trainee(awa.trainee, _details_of(awa.trainee, last_name="Diallo-Sow"), actor=admin)
+        db.session.commit()
+    justification = db.session.scalar(db.select(AttendanceRecord.justification_path).where(
+        AttendanceRecord.enrolment_id == awa.id, AttendanceRecord.justification_path != ""))
+    with frozen_at(datetime(2019, 6, 1, 10, 0)):
+        personal_data.erase(awa.trainee, "Demande de la personne", admin)
+        db.session.commit()
+    return course, awa, julien, claim, justification
+
+
+def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and_the_report_its_nothing(app):
+    course, awa, julien, claim, justification = _erased_on_request()
+    awa_id, julien_id = awa.trainee_id, julien.trainee_id
+    documents = {d.id: (d.number, d.verification_code, d.sha256, d.issued_at, d.attended_minutes, d.storage_path)
+                 for d in db.session.scalars(db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))}
+    assert len(documents) == 2 and all(storage.exists(d[-1]) for d in documents.values()) and storage.exists(justification)
+    report = annual_report.build(2018)
+    kept = {m: _count(m) for m in (AttendanceRecord, Signature, IssuedCertificate, LearningOutcome,
+                                   AttendanceSheetVersion)}
+    assert "diallo" in _dump().lower()  # what an erasure keeps, until now
+    with frozen_at(EXPIRED):
+        plan = personal_data.purge_plan()
+        # erased on request in 2019, she is not erased again, but her records expire
+        assert [t.id for t in plan.trainees] == [] and [t.id for t in plan.expired] == [awa_id]
+        output = _run(app)
+    assert "1 stagiaire(s) dont les pièces conservées" in output and "1 dont les pièces conservées sont rendues anonymes" in output
+    db.session.expire_all()
+    # Nothing names her any more: not the rows, the sheets' versions, the claim's figures or the audit trail.
+    dump = _dump()
+    assert "diallo" not in dump.lower() and "hospitalis" not in dump.lower()
+    assert not re.search(r"\bawa\b", dump, re.IGNORECASE)
+    trainee = db.session.get(Trainee, awa_id)
+    assert (trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title, trainee.employer_id) == (
+        "", "[effacé]", "", "", None)
+    assert trainee.records_expired_at.date() == EXPIRED.date() and trainee.category == "employee"
+    # The rows stay, with what the annual report counts: the same figures for 2018.
+    assert {m: _count(m) for m in kept} == kept
+    assert annual_report.build(2018) == report
+    for signature in db.session.scalars(db.select(Signature).where(Signature.enrolment_id == awa.id)):
+        assert (signature.image, signature.ip_address, signature.user_agent, signature.signer_name) == (
+            b"", "", "", "[effacé]")
+        assert signature.signed_at and signature.image_sha256
+    # Her certificates keep their number, code, fingerprint and dates; their files are deleted, as the
+    # justification's.
+    for doc in db.session.scalars(db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id)):
+        number, code, sha256, issued_at, minutes, path = documents[doc.id]
+        assert (doc.number, doc.verification_code, doc.sha256, doc.issued_at, doc.attended_minutes) == (
+            number, code, sha256, issued_at, minutes)
+        assert doc.trainee_name == "[effacé]" and not storage.exists(path)
+    assert not storage.exists(justification)
+    [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "records_expired")).all()
+    assert (entry.entity_id, entry.actor_label, entry.reason) == (awa_id, "flask purge-expired",
+                                                                   "durée de conservation échue")
+    # The documents made today no longer print her; Julien, whose retention runs from 2024, keeps everything.
+    sheet = factories.docx_text(attendance_sheet.word_sheet(course.session))
+    grid = json.dumps([[c.value for c in row] for ws in openpyxl.load_workbook(
+        io.BytesIO(attendance_sheet.excel_grid(course.session))) for row in ws.iter_rows()], default=str)
+    claim = db.session.get(type(claim), claim.id)
+    with frozen_at(EXPIRED):
+        funding_service.refresh(claim)
+    book = json.dumps([[c.value for c in row] for ws in openpyxl.load_workbook(
+        io.BytesIO(funding_service.workbook_bytes(claim))) for row in ws.iter_rows()], default=str)
+    for text in (sheet, grid, book):
+        assert "DIALLO" not in text.upper() and "LE BIHAN" in text.upper()
+    julien = db.session.get(Trainee, julien_id)
+    assert (julien.first_name, julien.records_expired_at, julien.erased_at) == ("Julien", None, None)
+    assert all(s.image and s.signer_name == "Julien Le Bihan" for s in db.session.scalars(
+        db.select(Signature).where(Signature.enrolment_id == course.enrolments[1].id)))
+    # Her export says what is left; the next run has nothing more to do.
+    data = personal_data.export(trainee)
+    assert data["personne"]["pieces_conservees_anonymisees_le"] and "diallo" not in json.dumps(data).lower()
+    assert data["inscriptions"][0]["emargement"][1]["signature"]["image"] == personal_data.SIGNATURE_IMAGE_EXPIRED
+    with frozen_at(EXPIRED):
+        plan = personal_data.purge_plan()
+    assert plan.trainees == [] and plan.expired == []
+
+
+def test_someone_never_erased_is_erased_then_expired_in_the_same_run(app):
+    course, awa, julien, _claim = _course_with_everything()
+    with frozen_at(EXPIRED):
+        plan = personal_data.purge_plan()
+        assert {t.id for t in plan.trainees} == {t.id for t in plan.expired} == {awa.trainee_id, julien.trainee_id}
+        output = _run(app)
+    assert "2 stagiaire(s) effacé(e)s (dont 0 supprimé(e)s entièrement" in output
+    assert "2 dont les pièces conservées sont rendues anonymes" in output
+    db.session.expire_all()
+    assert all(t.erased_at and t.records_expired_at for t in db.session.scalars(db.select(Trainee)))
+    assert "diallo" not in _dump().lower() and "bihan" not in _dump().lower()
+
+
+def test_the_retention_period_runs_from_the_last_payment_of_the_funding_when_later(app):
+    _course, awa, julien, claim = _course_with_everything()
+    claim.status, claim.sent_on = "paid", date(2019, 1, 10)
+    db.session.add(ClaimPayment(claim=claim, received_on=date(2019, 3, 4), amount_cents=1000))
+    db.session.add(ClaimPayment(claim=claim, received_on=date(2020, 3, 2), amount_cents=1000))
+    db.session.commit()
+    assert personal_data.retention_end(awa.trainee) == date(2026, 3, 2)
+    with frozen_at(EXPIRED):  # six years after the session: contact details go, the funding evidence stays
+        plan = personal_data.purge_plan()
+        assert awa.trainee in plan.trainees and plan.expired == []
+        _run(app)
+    db.session.expire_all()
+    trainee = db.session.get(Trainee, awa.trainee_id)
+    assert trainee.erased_at and trainee.records_expired_at is None and trainee.last_name == "Diallo"
+    with frozen_at(datetime(2026, 3, 2, 23, 0)):
+        assert personal_data.purge_plan().expired == []
+    with frozen_at(datetime(2026, 3, 3, 1, 0)):
+        assert {t.id for t in personal_data.purge_plan().expired} == {awa.trainee_id, julien.trainee_id}
+        _run(app)
+    db.session.expire_all()
+    assert db.session.get(Trainee, awa.trainee_id).records_expired_at is not None
+
+
+def test_a_failure_while_expiring_leaves_everything_and_every_file_as_it_was(app, monkeypatch):
+    _course, awa, _julien, _claim, justification = _erased_on_request()
+    paths = [d.storage_path for d in db.session.scalars(db.select(IssuedCertificate))]
+    before = _rows()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disque plein")
+    monkeypatch.setattr(personal_data, "_expire_audit", broken)  # after the signatures, sheets and claims
+    with frozen_at(EXPIRED), pytest.raises(RuntimeError):
+        personal_data.purge(personal_data.purge_plan())
+    db.session.rollback()
+    assert _rows() == before
+    assert all(storage.exists(p) for p in [*paths, justification])
