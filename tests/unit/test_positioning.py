@@ -222,3 +222,58 @@ def test_an_answer_sent_while_the_office_changed_the_objectives_is_refused_not_k
     assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
     moved = db.session.get(Survey, waiting.id)
     assert moved.questionnaire_id != old_id and _asked(moved.questionnaire) == list(NEW)
+
+
+def test_giving_a_session_its_positioning_locks_the_session_before_the_programme(app):
+    """While the session's row is held (an edit of the session, or of its programme, under way), giving it its
+    positioning waits for it without holding the programme's row: the order every other path takes, so the
+    two cannot deadlock."""
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from tests.conftest import is_postgres
+    from tests.unit.test_enrolment_concurrency import _someone_waits_for_a_row_lock
+    from training_app.services.enrolments import lock_session
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no lock order to test")
+    programme = factories.make_programme(objectives=list(OLD))
+    session = _session(programme, 2030)
+    session_id, programme_id = session.id, programme.id
+    db.session.remove()
+    held, release, outcome = threading.Event(), threading.Event(), {}
+
+    def hold_the_session():
+        with app.app_context():
+            lock_session(session_id)
+            held.set()
+            release.wait()
+            db.session.rollback()
+            db.session.remove()
+
+    def give_positioning():
+        with app.app_context():
+            held.wait()
+            try:
+                survey_service.attach_positioning(db.session.get(type(session), session_id))
+                db.session.commit()
+                outcome["given"] = True
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=hold_the_session), threading.Thread(target=give_positioning)]
+    for thread in threads:
+        thread.start()
+    held.wait()
+    assert any(_someone_waits_for_a_row_lock() for _ in range(100_000))
+    try:
+        with db.engine.connect() as connection:  # the programme's row is free meanwhile
+            connection.execute(db.text("SELECT id FROM programmes WHERE id = :id FOR UPDATE NOWAIT"),
+                               {"id": programme_id})
+            programme_free = True
+    except OperationalError:
+        programme_free = False
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert programme_free and outcome == {"given": True}

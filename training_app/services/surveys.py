@@ -454,7 +454,12 @@ def _new_positioning_version(session: TrainingSession, objectives, latest: Quest
 def attach_positioning(session: TrainingSession, opens_at: datetime | None = None,
                        closes_at: datetime | None = None) -> Survey:
     """Give the session its positioning questionnaire (ensure_positioning), even an archived version of it:
-    that is the one asking about the objectives this session keeps."""
+    that is the one asking about the objectives this session keeps.
+
+    The session's row is locked before the programme's (ensure_positioning), the order every other path takes
+    (a programme's edit updates its started sessions, then the programme; a session moved to another programme
+    realigns its positioning under the session's lock): taken the other way round, the two could deadlock."""
+    lock_session(session.id)
     return attach(session, ensure_positioning(session), opens_at, closes_at, archived_ok=True)
 
 
