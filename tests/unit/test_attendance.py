@@ -562,3 +562,24 @@ def test_today_lists_the_sessions_of_the_trainer_with_the_current_slot(course, t
     with frozen_at(datetime(2030, 3, 9, 10, 0)):
         assert attendance.todays_sessions(trainer) == []
     assert db.session.scalar(db.select(db.func.count(User.id))) == 3
+
+
+def test_only_a_trainer_of_the_session_as_it_is_now_signs_the_sheet(course, trainer):
+    """Another trainer is refused; so is one taken off the session after their page loaded its trainers (the
+    session's lock reads the session, and its trainers, again)."""
+    from training_app.models import session_trainers
+    session, enrolments = course
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        for i, enrolment in enumerate(enrolments):
+            attendance.sign(slot, enrolment, DATA_URL(i), method=SignatureMethod.DEVICE, actor=trainer)
+    db.session.commit()
+    other = factories.make_user("trainer")
+    with frozen_at(near_the_end(slot)), pytest.raises(ServiceError, match="Seul·e un·e formateur·rice de la session"):
+        attendance.close_slot(slot, other, DATA_URL(99))
+    db.session.rollback()
+    assert session.has_trainer(trainer)  # loaded, as a page would have
+    db.session.execute(session_trainers.delete().where(session_trainers.c.session_id == session.id))
+    with frozen_at(near_the_end(slot)), pytest.raises(ServiceError, match="Seul·e un·e formateur·rice de la session"):
+        attendance.close_slot(slot, trainer, DATA_URL(99))
+    db.session.rollback()
