@@ -192,9 +192,11 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         if enrolment.status not in BILLABLE_STATUSES:
             raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session.",
                                  name=enrolment.trainee.full_name), "enrolments")
-        if data.employer is not None and enrolment.trainee.employer_id != data.employer.id:
-            raise ServiceError(_("%(name)s n'est pas salarié·e de %(employer)s.", name=enrolment.trainee.full_name,
-                                 employer=data.employer.name), "enrolments")
+        if data.employer is not None and enrolment.employer_id != data.employer.id:
+            # the employer the trainee follows this course for (kept on the enrolment), not their record now
+            raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session comme salarié·e de %(employer)s "
+                                 "(corrigez la structure employeuse de son inscription si besoin).",
+                                 name=enrolment.trainee.full_name, employer=data.employer.name), "enrolments")
         other = db.session.scalar(
             select(FundingAgreement).join(AgreementTrainee)
             .where(AgreementTrainee.enrolment_id == enrolment.id, FundingAgreement.id != (agreement.id or 0),
@@ -319,7 +321,8 @@ def agreements_for_session(session: TrainingSession) -> list[FundingAgreement]:
     return list(db.session.scalars(
         select(FundingAgreement).where(FundingAgreement.session_id == session.id)
         .options(selectinload(FundingAgreement.trainees).selectinload(AgreementTrainee.enrolment)
-                 .selectinload(Enrolment.trainee), selectinload(FundingAgreement.funder),
+                 .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer)),
+                 selectinload(FundingAgreement.funder),
                  selectinload(FundingAgreement.employer))
         .order_by(FundingAgreement.id)))
 
@@ -329,7 +332,7 @@ def billable_enrolments(session: TrainingSession) -> list[Enrolment]:
     return list(db.session.scalars(
         select(Enrolment).join(Enrolment.trainee)
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(BILLABLE_STATUSES))
-        .options(selectinload(Enrolment.trainee).selectinload(Trainee.employer))
+        .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer))
         .order_by(Trainee.last_name, Trainee.first_name)))
 
 
@@ -453,7 +456,9 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
 
 
 def _employer_of(agreement: FundingAgreement, covered: AgreementTrainee) -> Employer | None:
-    return covered.enrolment.trainee.employer or agreement.employer
+    """The employer the claim names: the agreement's, else the one the trainee followed the course for (kept on the
+    enrolment), as the certificates name it (enrolments.course_employers)."""
+    return agreement.employer or covered.enrolment.employer
 
 
 def refresh(claim: FundingClaim) -> None:
@@ -526,7 +531,7 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
         if not agreement.file_number:
             problems.append(Problem(_("Numéro de dossier manquant pour l'accord de %(names)s.", names=names), *link))
     for enrolment in billable_enrolments(session):
-        employer = enrolment.trainee.employer
+        employer = enrolment.employer  # the employer of the course, not the trainee's record now
         funded_here = enrolment.id in covering or (employer is not None and employer.funder_id == claim.funder_id)
         if not funded_here:
             continue
@@ -534,7 +539,8 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
             problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
                                       name=enrolment.trainee.full_name, employer=employer.name,
                                       funder=claim.funder.name), "funding.agreement_create", session_values))
-        employer = employer or covering[enrolment.id].employer
+        agreement = covering.get(enrolment.id)
+        employer = (agreement.employer if agreement else None) or employer  # the agreement's, when it names one
         if employer is None:
             problems.append(Problem(_("%(name)s n'a pas de structure employeuse.", name=enrolment.trainee.full_name),
                                     "funding.session_funding", session_values))
