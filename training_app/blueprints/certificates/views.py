@@ -12,6 +12,7 @@ from training_app.forms import REFUSED, attach_service_error, commit_or_flash
 from training_app.models import Enrolment, IssuedCertificate, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
+from training_app.services import organisation as organisation_service
 from training_app.services.trainee_links import trainee_view
 
 VERIFY_LIMIT = "20 per minute; 200 per hour"
@@ -34,6 +35,12 @@ def trainee_certificates(enrolment: Enrolment) -> list[IssuedCertificate]:
 def sessions_awaiting_certificates():
     """For certificates/_dashboard.html (administrators)."""
     return certificate_service.sessions_awaiting_certificates()
+
+
+@bp.app_template_global()
+def certificate_signature_missing() -> str | None:
+    """For certificates/_signature_missing.html: the signature image the certificat de réalisation lacks."""
+    return organisation_service.missing_signature_image()
 
 
 @bp.app_template_global()
