@@ -117,13 +117,13 @@ def test_0023_turns_withdrawals_dated_before_the_start_into_cancellations_and_ba
         db.engine.dispose()
 
 
-def test_0024_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_url, tmp_path):
+def test_0028_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_url, tmp_path):
     """Existing enrolments take the employer of the funding agreement covering them when it names one (a refused
     agreement does not count), else the trainee's employer as recorded."""
     os.environ["INSTANCE_PATH"] = str(tmp_path)
     migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with migrated.app_context():
-        upgrade(revision="0023")
+        upgrade(revision="0027")
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO funders (id, name, address, contact_name, contact_email, "
                               "accepts_annex_costs, version) VALUES (1, 'OPCO', '', '', '', :yes, 1)"), {"yes": True})
@@ -161,10 +161,10 @@ def test_0024_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_
                                   "accommodation_actual_cents, meals_agreed_cents, meals_actual_cents) "
                                   "VALUES (:agreement, :enrolment, 0, 0, 0, 0, 0, 0)"),
                              {"agreement": agreement_id, "enrolment": enrolment_id})
-        upgrade(revision="0024")
+        upgrade(revision="0028")
         with db.engine.connect() as conn:
             employers = conn.execute(text("SELECT id, employer_id FROM enrolments ORDER BY id")).all()
         assert [tuple(row) for row in employers] == [(1, 3), (2, 2), (3, None), (4, 1)]
-        downgrade(revision="0023")
+        downgrade(revision="0027")
         downgrade(revision="base")
         db.engine.dispose()

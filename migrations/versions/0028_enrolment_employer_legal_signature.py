@@ -9,16 +9,16 @@ one known).
 The certificat de réalisation is signed by the legal representative, the attestation by its signatory: when they
 are two people, the certificat carries organisation.legal_representative_signature_image (empty: none yet).
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-11-24 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0024'
-down_revision = '0023'
+revision = '0028'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
