@@ -103,8 +103,10 @@ def make_trainee(first_name="Awa", last_name=None, email=None, employer=None, **
 
 def make_enrolment(session: TrainingSession, trainee: Trainee | None = None,
                    status: str = EnrolmentStatus.CONFIRMED) -> Enrolment:
-    """Test data: an enrolment in a given state, inserted as it is (not through the rules)."""
-    enrolment = Enrolment(session=session, trainee=trainee or make_trainee(), status=status,
+    """Test data: an enrolment in a given state, inserted as it is (not through the rules), for the trainee's
+    employer (as enrolments.enrol() keeps it)."""
+    trainee = trainee or make_trainee()
+    enrolment = Enrolment(session=session, trainee=trainee, status=status, employer=trainee.employer,
                           requested_at=datetime(2020, 1, 1), price_cents=session.price_cents,
                           waitlisted_at=datetime(2020, 1, 1) if status == EnrolmentStatus.WAITLISTED else None)
     db.session.add(enrolment)

@@ -1,6 +1,7 @@
 """Work that must happen only once the current transaction commits (an e-mail sent, a file deleted), and
 never if it rolls back: each piece is kept in the session with the transaction or savepoint it was asked
-in, and dropped when that one (or one around it) rolls back."""
+in, and dropped when that one (or one around it) rolls back (forget_rolled_back hands the dropped pieces over:
+a file written for the rolled-back rows is deleted then, see documents/storage.save_in_transaction)."""
 from sqlalchemy import event
 
 from training_app.extensions import db
@@ -18,12 +19,14 @@ def done(session, key: str) -> list:
     return [item for item, _transaction in session.info.pop(key, [])]
 
 
-def forget_rolled_back(session, rolled_back, key: str) -> None:
+def forget_rolled_back(session, rolled_back, key: str) -> list:
     """At a rollback: drop the items asked in the transaction or savepoint rolled back (those asked before a
-    savepoint still wait for the commit)."""
+    savepoint still wait for the commit); returns the items dropped, in order."""
     kept = session.info.get(key)
-    if kept:
-        session.info[key] = [entry for entry in kept if not _within(entry[1], rolled_back)]
+    if not kept:
+        return []
+    session.info[key] = [entry for entry in kept if not _within(entry[1], rolled_back)]
+    return [item for item, transaction in kept if _within(transaction, rolled_back)]
 
 
 def _within(transaction, ancestor) -> bool:

@@ -19,8 +19,8 @@ def funded_course(no_show=()):
     """The completed 21-hour course of Awa and Julien, both covered by Uniformation at 15 €/h."""
     course = cc.completed_course(trainees=("Awa Diallo", "Julien Le Bihan"), no_show=no_show)
     funder = factories.make_funder("Uniformation")
-    for enrolment in course.enrolments:
-        enrolment.trainee.employer = course.employer
+    for enrolment in course.enrolments:  # both employees of the CCAS when they enrolled
+        enrolment.trainee.employer = enrolment.employer = course.employer
     course.employer.funder = funder
     db.session.commit()
     factories.make_agreement(course.session, course.enrolments, funder=funder, hourly_rate_cents=1500)

@@ -213,5 +213,56 @@ def test_0026_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(e
         downgrade(revision="0025")
         assert "waitlisted_at" not in {c["name"] for c in inspect(db.engine).get_columns("enrolments")}
         db.session.remove()
+
+
+def test_0028_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_url, tmp_path):
+    """Existing enrolments take the employer of the funding agreement covering them when it names one (a refused
+    agreement does not count), else the trainee's employer as recorded."""
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with migrated.app_context():
+        upgrade(revision="0027")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO funders (id, name, address, contact_name, contact_email, "
+                              "accepts_annex_costs, version) VALUES (1, 'OPCO', '', '', '', :yes, 1)"), {"yes": True})
+            for employer_id, name in ((1, "A"), (2, "B"), (3, "C")):
+                conn.execute(text("INSERT INTO employers (id, name, siret, address, contact_name, contact_email, "
+                                  "phone, created_at, version) VALUES (:id, :name, '', '', '', '', '', "
+                                  "'2018-01-01', 1)"), {"id": employer_id, "name": name})
+            conn.execute(text("INSERT INTO programmes (id, title, rationale, audience, prerequisites, content, "
+                              "competencies, teaching_methods, evaluation_methods, default_duration_minutes, "
+                              "default_capacity, kind, accessibility_contact, archived, created_at, updated_at) "
+                              "VALUES (1, 'p', '', '', '', '', '', '', '', 0, 15, 'external', '', :no, '2018-01-01', "
+                              "'2018-01-01')"), {"no": False})
+            conn.execute(text("INSERT INTO training_sessions (id, programme_id, start_at, end_at, place, access_info, "
+                              "modality, capacity, status, contact_person, notes, created_at) VALUES (1, 1, "
+                              "'2018-12-11 14:00', '2018-12-14 12:30', '', '', 'in_person', 10, 'completed', '', '', "
+                              "'2018-01-01')"))
+            for n, employer_id in ((1, 1), (2, 2), (3, None), (4, 1)):
+                conn.execute(text("INSERT INTO trainees (id, civility, first_name, last_name, email, phone, job_title, "
+                                  "category, employer_id, created_at, link_version, version) VALUES (:n, '', 'x', "
+                                  "'y', :email, '', '', 'employee', :employer, '2018-01-01', 1, 1)"),
+                             {"n": n, "email": f"{n}@example.org", "employer": employer_id})
+                conn.execute(text("INSERT INTO enrolments (id, session_id, trainee_id, status, requested_at, "
+                                  "status_reason, funding_mode) VALUES (:n, 1, :n, 'confirmed', '2018-01-01', '', '')"),
+                             {"n": n})
+            # 1 works for A now, their granted agreement names C; 4's refused agreement names B
+            for agreement_id, employer_id, status, enrolment_id in ((1, 3, "granted", 1), (2, 2, "refused", 4)):
+                conn.execute(text("INSERT INTO funding_agreements (id, funder_id, session_id, employer_id, status, "
+                                  "requested_on, file_number, mode, refusal_reason, notes, created_at, version) "
+                                  "VALUES (:id, 1, 1, :employer, :status, '2018-11-01', :number, 'subrogation', '', "
+                                  "'', '2018-11-01', 1)"),
+                             {"id": agreement_id, "employer": employer_id, "status": status,
+                              "number": f"F{agreement_id}"})
+                conn.execute(text("INSERT INTO funding_agreement_trainees (agreement_id, enrolment_id, "
+                                  "travel_agreed_cents, travel_actual_cents, accommodation_agreed_cents, "
+                                  "accommodation_actual_cents, meals_agreed_cents, meals_actual_cents) "
+                                  "VALUES (:agreement, :enrolment, 0, 0, 0, 0, 0, 0)"),
+                             {"agreement": agreement_id, "enrolment": enrolment_id})
+        upgrade(revision="0028")
+        with db.engine.connect() as conn:
+            employers = conn.execute(text("SELECT id, employer_id FROM enrolments ORDER BY id")).all()
+        assert [tuple(row) for row in employers] == [(1, 3), (2, 2), (3, None), (4, 1)]
+        downgrade(revision="0027")
         downgrade(revision="base")
         db.engine.dispose()

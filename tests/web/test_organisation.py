@@ -176,3 +176,43 @@ def test_a_damaged_image_stored_earlier_is_named_not_the_template(admin_client):
 
     page = html.unescape(admin_client.get("/admin/organisme/").get_data(as_text=True))
     assert "L'image « cachet » est illisible" in page
+
+
+# --- the legal representative's own signature, for the certificat de réalisation -------------------------------
+
+def test_the_legal_representative_s_signature_is_asked_for_when_someone_else_signs_the_attestations(admin_client):
+    import html
+    data = dict(FORM, signatory_name="Paul Martin", signature_image=(io.BytesIO(_png()), "signature.png"))
+    assert admin_client.post("/admin/organisme/", data=data, content_type="multipart/form-data").status_code == 302
+    page = html.unescape(admin_client.get("/admin/organisme/").get_data(as_text=True))
+    assert ("Image manquante : la signature de Claire Bernard, représentant·e légal·e, qui signe les certificats "
+            "de réalisation (Paul Martin signe les attestations)") in page
+
+    legal = _jpeg()
+    data = dict(FORM, signatory_name="Paul Martin", version=2,
+                legal_representative_signature_image=(io.BytesIO(legal), "claire.jpg"))
+    assert admin_client.post("/admin/organisme/", data=data, content_type="multipart/form-data").status_code == 302
+    db.session.expire_all()
+    assert Organisation.get().legal_representative_signature_image.endswith(".jpg")
+    assert admin_client.get("/admin/organisme/image/legal_representative_signature_image").data == legal
+    page = html.unescape(admin_client.get("/admin/organisme/").get_data(as_text=True))
+    assert "Image manquante" not in page and 'data-testid="missing-signature"' not in page
+
+    data = dict(FORM, signatory_name="Paul Martin", version=3, remove_legal_representative_signature_image="y")
+    assert admin_client.post("/admin/organisme/", data=data).status_code == 302
+    db.session.expire_all()
+    assert Organisation.get().legal_representative_signature_image == ""
+
+
+@pytest.mark.parametrize("content, expected", [
+    (_png()[:-20], "L'image « signature du ou de la représentant·e légal·e » est illisible ou abîmée"),
+    (_png((4001, 2), "L"), "L'image « signature du ou de la représentant·e légal·e » est trop grande"),
+], ids=["damaged", "4001-px"])
+def test_a_damaged_or_huge_legal_representative_signature_is_refused_on_its_field(admin_client, content, expected):
+    before = _stored_organisation_files()
+    data = dict(FORM, legal_representative_signature_image=(io.BytesIO(content), "claire.png"))
+    response = admin_client.post("/admin/organisme/", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert expected in _error_under(response.get_data(as_text=True), "legal_representative_signature_image")
+    db.session.expire_all()
+    assert Organisation.get().legal_representative_signature_image == "" and _stored_organisation_files() == before

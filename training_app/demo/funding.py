@@ -31,7 +31,7 @@ def seed() -> None:
         return
     by_employer = {}
     for enrolment in funding_service.billable_enrolments(session):
-        employer = enrolment.trainee.employer
+        employer = enrolment.employer  # the employer the trainee follows the course for
         if employer is not None and employer.funder_id == funder.id:
             by_employer.setdefault(employer, []).append(enrolment)
     with frozen_at(datetime(2018, 11, 5, 11, 0)):

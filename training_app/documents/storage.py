@@ -27,6 +27,14 @@ def save(folder: str, filename: str, content: bytes, unique: bool = True) -> str
     return relative
 
 
+def save_in_transaction(folder: str, filename: str, content: bytes) -> str:
+    """save(), for a file that a row written in the current transaction names: the file is deleted if that
+    transaction (or the savepoint it was written in) rolls back, so that no file is left that nothing names."""
+    relative = save(folder, filename, content)
+    after_commit.later("files_written", relative)
+    return relative
+
+
 def absolute(relative: str) -> str:
     base = os.path.realpath(root())
     path = os.path.realpath(os.path.join(base, relative))
@@ -57,12 +65,18 @@ def init_app(app) -> None:
 
 
 def _delete_committed(session) -> None:
-    for relative in after_commit.done(session, "files_to_delete"):
-        try:
-            os.remove(absolute(relative))
-        except (OSError, ValueError):  # already gone, or not a stored file: nothing to delete
-            pass
+    after_commit.done(session, "files_written")  # named by committed rows: kept
+    _remove(after_commit.done(session, "files_to_delete"))
 
 
 def _keep_rolled_back(session, rolled_back) -> None:
     after_commit.forget_rolled_back(session, rolled_back, "files_to_delete")
+    _remove(after_commit.forget_rolled_back(session, rolled_back, "files_written"))
+
+
+def _remove(paths) -> None:
+    for relative in paths:
+        try:
+            os.remove(absolute(relative))
+        except (OSError, ValueError):  # already gone, or not a stored file: nothing to delete
+            pass

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_app.clock import utcnow
 from training_app.extensions import db
-from training_app.models.people import Trainee
+from training_app.models.people import Employer, Trainee
 from training_app.models.sessions import TrainingSession
 
 
@@ -53,9 +53,16 @@ class Enrolment(db.Model):
     status_reason: Mapped[str] = mapped_column(Text, default="")
     funding_mode: Mapped[str] = mapped_column(String(30), default="")  # how the trainee says it is paid
     price_cents: Mapped[int | None] = mapped_column(Integer)  # price applied to this trainee
+    # The employer the trainee follows this course for (None: on their own account): the trainee's employer when
+    # the enrolment is made, following the trainee's record until the session ends (services/enrolments), then
+    # kept, whatever the trainee's record says later; the office corrects it on the enrolment. Certificates and
+    # funding claims name it, or the employer of the funding agreement covering the enrolment when that names one
+    # (enrolments.course_employers).
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id", ondelete="SET NULL"), index=True)
 
     session: Mapped[TrainingSession] = relationship()
     trainee: Mapped[Trainee] = relationship()
+    employer: Mapped[Employer | None] = relationship()
 
     # Not stored: the place on the waiting list given by services/enrolments.enrol(), counted under the session
     # lock (None otherwise; services/enrolments.waitlist_position() tells the current place).

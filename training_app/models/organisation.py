@@ -27,6 +27,9 @@ class Organisation(EditVersionChecked, db.Model):
     signature_image: Mapped[str] = mapped_column(String(300), default="")
     stamp_image: Mapped[str] = mapped_column(String(300), default="")
     logo_image: Mapped[str] = mapped_column(String(300), default="")
+    # The legal representative's signature, on the certificat de réalisation they sign, when they are not the
+    # signatory of the attestations (whose signature is signature_image).
+    legal_representative_signature_image: Mapped[str] = mapped_column(String(300), default="")
 
     @classmethod
     def get(cls) -> "Organisation":

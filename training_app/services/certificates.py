@@ -40,9 +40,11 @@ from training_app import formatting
 from training_app.clock import local_now, utcnow
 from training_app.documents import pdf, storage, uploads, word
 from training_app.extensions import db
-from training_app.models import (CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
-                                 EnrolmentStatus, IssuedCertificate, SessionStatus, Trainee, TrainingSession, User)
+from training_app.models import (BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
+                                 EnrolmentStatus, IssuedCertificate, Organisation, SessionStatus, Trainee,
+                                 TrainingSession, User)
 from training_app.services import ServiceError, attendance, audit, mail, outcomes
+from training_app.services import enrolments as enrolment_service
 from training_app.services import organisation as organisation_service
 from training_app.services.enrolments import lock_session, lock_trainee
 from training_app.urls import public_url
@@ -63,7 +65,20 @@ FILENAME_PREFIXES = {
 # Who receives certificates: confirmed trainees, and those who dropped out (for the hours they attended).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
 IMAGE_WIDTHS_MM = {"logo": 30, "signature": 32, "stamp": 26, "qr_code": 22}
+# The images of the organisation page a template places ({{ logo }}, {{ signature }}, {{ stamp }}): the signature is
+# that of the person the document names as signing it (document_organisation_images).
 ORGANISATION_IMAGES = {"logo": "logo_image", "signature": "signature_image", "stamp": "stamp_image"}
+LEGAL_REPRESENTATIVE_SIGNATURE = "legal_representative_signature"
+# The nature of the action (article L. 6313-1 of the code du travail), from the programme's BPF objective (F-3):
+# the box ticked on the certificat de réalisation and the words of the attestation. There is no apprenticeship
+# objective in the BPF's F-3 lines, so its box is never ticked.
+NATURES = {
+    BpfObjective.SKILLS_REVIEW: ("bilan", _l("Bilan de compétences (article L. 6313-1 du code du travail)")),
+    BpfObjective.VAE: ("vae", _l("Action de validation des acquis de l'expérience (article L. 6313-1 du code du "
+                                 "travail)")),
+}
+TRAINING_NATURE = ("formation", _l("Action de formation (article L. 6313-1 du code du travail)"))
+_EMPLOYER_OF_ENROLMENT = object()  # certificate_context(): the employer is the enrolment's (course_employer)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
@@ -118,20 +133,26 @@ def _current(documents: dict[str, IssuedCertificate]) -> dict[str, IssuedCertifi
 
 # --- the template context: plain data, built in one place ----------------------------------------
 
-def certificate_context(enrolment, totals, results, organisation: dict, document: dict) -> dict:
+def certificate_context(enrolment, totals, results, organisation: dict, document: dict,
+                        employer=_EMPLOYER_OF_ENROLMENT) -> dict:
     """Everything the two templates print, as plain data (strings, numbers, lists, dicts).
 
-    `enrolment` gives the trainee, employer and session; `totals` the minutes (planned_minutes,
+    `enrolment` gives the trainee and session; `totals` the minutes (planned_minutes,
     attended_minutes); `results` the [(objective, code, comment)] of the trainee; `organisation`
     is organisation_service.identity(); `document` has number, version, verification_code,
-    verify_url and issued_on (a date).
+    verify_url and issued_on (a date); `employer` the employer the trainee followed the course for
+    (None: on their own account), by default the enrolment's (enrolments.course_employer), never the
+    trainee's record as it is now.
     """
     trainee, session = enrolment.trainee, enrolment.session
     course = session.course  # what the session was taught under, not the catalogue entry as it is now
-    employer = trainee.employer
+    if employer is _EMPLOYER_OF_ENROLMENT:
+        employer = enrolment_service.course_employer(enrolment)
     planned = totals.planned_minutes or session.planned_minutes
     attended = totals.attended_minutes
-    same_person = organisation.get("legal_representative") == organisation.get("signatory_name")
+    same_person = organisation_service.same_person(organisation.get("legal_representative"),
+                                                   organisation.get("signatory_name"))
+    nature_box, nature = course_nature(session.programme.bpf_objective)
     return {
         "organisation": {
             **{key: organisation.get(key, "") for key in (
@@ -158,7 +179,7 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
         },
         "course": {
             "title": course.title,
-            "nature": _("Action de formation (article L. 6313-1 du code du travail)"),
+            "nature": str(nature),
             "objectives": [objective.text for objective in course.objectives],
             "competencies": list(course.competencies),
             "start_date": formatting.date_fr(session.start_at, "d MMMM y"),
@@ -173,13 +194,20 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
             "planned": formatting.hours(planned), "attended": formatting.hours(attended),
             "attended_words": hours_in_words(attended),
         },
-        "boxes": {"formation": TICKED, "bilan": UNTICKED, "vae": UNTICKED, "apprentissage": UNTICKED},
+        "boxes": {box: TICKED if box == nature_box else UNTICKED
+                  for box in ("formation", "bilan", "vae", "apprentissage")},
         "document": {
             "number": document["number"], "version": document["version"],
             "verification_code": document["verification_code"], "verify_url": document["verify_url"],
             "issued_on": formatting.date_fr(document["issued_on"], "d MMMM y"),
         },
     }
+
+
+def course_nature(bpf_objective: str) -> tuple[str, str]:
+    """(the box ticked on the certificat de réalisation, the nature the attestation states) of a programme with
+    this BPF objective: a bilan de compétences (e), a VAE (f), otherwise an action de formation."""
+    return NATURES.get(bpf_objective, TRAINING_NATURE)
 
 
 def stated_results(results) -> list[dict]:
@@ -217,8 +245,22 @@ def qr_png(url: str) -> bytes:
 
 
 def organisation_images() -> dict[str, bytes | None]:
-    """The logo, signature and stamp images set on the organisation page (None when missing)."""
-    return {key: organisation_service.image_bytes(attribute) for key, attribute in ORGANISATION_IMAGES.items()}
+    """The logo, signature, stamp and legal representative's signature images set on the organisation page (None
+    when missing)."""
+    images = {key: organisation_service.image_bytes(attribute) for key, attribute in ORGANISATION_IMAGES.items()}
+    images[LEGAL_REPRESENTATIVE_SIGNATURE] = organisation_service.image_bytes("legal_representative_signature_image")
+    return images
+
+
+def document_organisation_images(kind: str, organisation: dict, images: dict) -> dict[str, bytes | None]:
+    """The logo, signature and stamp a document of `kind` carries (organisation_images() chosen for it). The
+    attestation is signed by its signatory (signature_image); the certificat de réalisation by the legal
+    representative: when that is someone else, it carries their own image, or no signature image at all, never
+    the signatory's."""
+    chosen = {key: images.get(key) for key in ORGANISATION_IMAGES}
+    if kind == CertificateKind.REALISATION and not organisation_service.one_signature(organisation):
+        chosen["signature"] = images.get(LEGAL_REPRESENTATIVE_SIGNATURE)
+    return chosen
 
 
 def document_images(organisation: dict, link: str) -> dict:
@@ -249,18 +291,22 @@ def template_bytes(kind: str) -> bytes:
 
 
 def upload_template(kind: str, file_storage, actor: User | None = None) -> CertificateTemplate:
-    """Replace the template of `kind` with an uploaded .docx, once it renders the sample data."""
+    """Replace the template of `kind` with an uploaded .docx, once it renders the sample data.
+
+    Two uploads at once (a double click) replace the template one after the other (_lock_templates): the second
+    retires the first's. The file is deleted if the transaction rolls back (storage.save_in_transaction)."""
     if kind not in KINDS:
         raise ServiceError(_("Type de document inconnu."), "kind")
     content, _kind = uploads.check_upload(file_storage, ("docx",), MAX_TEMPLATE_BYTES)
-    test_render(content)
+    test_render(content, kind)
+    _lock_templates()
     current = template_in_use(kind)
     if current is not None:
         current.retired_at = utcnow()
         db.session.flush()
     name = file_storage.filename or TEMPLATE_FILES[kind]
     template = CertificateTemplate(
-        kind=kind, storage_path=storage.save("certificate_templates", f"{kind}.docx", content),
+        kind=kind, storage_path=storage.save_in_transaction("certificate_templates", f"{kind}.docx", content),
         sha256=hashlib.sha256(content).hexdigest(), original_filename=name[:200], uploaded_at=utcnow(),
         uploaded_by=actor or audit._current_staff())
     db.session.add(template)
@@ -269,11 +315,19 @@ def upload_template(kind: str, file_storage, actor: User | None = None) -> Certi
 
 
 def restore_shipped_template(kind: str, actor: User | None = None) -> None:
+    _lock_templates()
     current = template_in_use(kind)
     if current is None:
         return
     current.retired_at = utcnow()
     audit.record(current, "template_retired", actor=actor, details={"kind": kind})
+
+
+def _lock_templates() -> None:
+    """Hold the organisation's row until the transaction ends: whoever changes the template in use waits for a
+    change under way to commit, then reads the template it left in use."""
+    Organisation.get()  # made on first use
+    db.session.execute(db.select(Organisation.id).where(Organisation.id == 1).with_for_update())
 
 
 def output_format() -> str:
@@ -283,12 +337,14 @@ def output_format() -> str:
     return "docx_no_libreoffice" if current_app.config.get("DOCUMENTS_AS_PDF") else "docx"
 
 
-def test_render(content: bytes) -> bytes:
-    """Render a template with sample data; refuse it (ServiceError on "file") with the reason."""
+def test_render(content: bytes, kind: str = CertificateKind.ATTESTATION) -> bytes:
+    """Render a template of `kind` with sample data; refuse it (ServiceError on "file") with the reason."""
     check_word_package(content)
     sample_code = "ABCD-EFGH-JK23"
     context = sample_context(sample_code)
-    images = document_images(organisation_images(), context["document"]["verify_url"])
+    organisation = organisation_service.identity()
+    images = document_images(document_organisation_images(kind, organisation, organisation_images()),
+                             context["document"]["verify_url"])
     try:
         rendered = word.render(content, context, images, strict=True)
         Document(io.BytesIO(rendered))
@@ -377,7 +433,8 @@ def sample_context(code: str = "ABCD-EFGH-JK23") -> dict:
     objectives = [SimpleNamespace(text="Préparer une négociation"), SimpleNamespace(text="Suivre une négociation")]
     course = SimpleNamespace(title="Du dialogue à la négociation (exemple)", objectives=objectives,
                              competencies=["Maîtriser les outils de la négociation raisonnée"])
-    session = SimpleNamespace(course=course, start_at=datetime(2018, 12, 11, 14), planned_minutes=1260,
+    session = SimpleNamespace(course=course, programme=SimpleNamespace(bpf_objective=BpfObjective.OTHER),
+                              start_at=datetime(2018, 12, 11, 14), planned_minutes=1260,
                               end_at=datetime(2018, 12, 14, 12, 30), place="4 rue du Bourbonnais, Rennes",
                               modality="in_person")
     employer = SimpleNamespace(name="Centre social d'exemple", siret="44195127000004")
@@ -392,7 +449,7 @@ def sample_context(code: str = "ABCD-EFGH-JK23") -> dict:
     organisation["address_lines"] = organisation.get("address_lines") or ["1 rue d'Exemple", "35000 Rennes"]
     document = {"number": f"{local_now().year}-00000", "version": 1, "verification_code": code,
                 "verify_url": verify_url(code), "issued_on": local_now().date()}
-    return certificate_context(enrolment, totals, results, organisation, document)
+    return certificate_context(enrolment, totals, results, organisation, document, employer=employer)
 
 
 # --- issuing --------------------------------------------------------------------------------------
@@ -461,7 +518,8 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     report = IssueReport()
     to_render = []  # (enrolment, its totals, its last documents)
     to_withdraw = []
-    for enrolment in _eligible_enrolments(session):
+    enrolments = _eligible_enrolments(session)
+    for enrolment in enrolments:
         enrolment_totals = totals.get(enrolment.id)
         documents = last.get(enrolment.id, {})
         existing = _current(documents)
@@ -477,6 +535,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
                               unrecorded_confirmed=unrecorded_confirmed)
     results = outcomes.results_for_session(session)
     batch = _Batch(actor)
+    batch.employers = enrolment_service.course_employers(enrolments)
     try:
         report.withdrawn = withdraw(to_withdraw, str(NO_ATTENDANCE), actor=batch.actor)
         for enrolment, enrolment_totals, documents in to_render:
@@ -566,6 +625,7 @@ class _Batch:
         self.actor = actor or audit._current_staff()
         self.organisation = organisation_service.identity()
         self.images = organisation_images()
+        self.employers: dict[int, object] = {}  # enrolment id -> the employer of the course (course_employers)
         self.templates: dict[str, tuple[bytes, str]] = {}
         self.as_pdf = pdf.wanted()
         self.to_convert: list[tuple[_Rendered, str]] = []  # (document, its .docx in the batch's folder)
@@ -590,10 +650,12 @@ class _Batch:
         code = new_verification_code()
         link = verify_url(code)
         version = previous.version + 1 if previous else 1
+        if enrolment.id not in self.employers:
+            self.employers[enrolment.id] = enrolment_service.course_employer(enrolment)
         context = certificate_context(enrolment, totals, results, self.organisation, {
             "number": number, "version": version, "verification_code": code, "verify_url": link,
-            "issued_on": issued_on})
-        images = document_images(self.images, link)
+            "issued_on": issued_on}, employer=self.employers[enrolment.id])
+        images = document_images(document_organisation_images(kind, self.organisation, self.images), link)
         try:
             content = word.render(template, context, images)
         except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
@@ -708,7 +770,7 @@ def _eligible_enrolments(session: TrainingSession) -> list[Enrolment]:
     return list(db.session.scalars(
         db.select(Enrolment).join(Enrolment.trainee)
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(ELIGIBLE_STATUSES))
-        .options(selectinload(Enrolment.trainee).selectinload(Trainee.employer))
+        .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer))
         .order_by(Trainee.last_name, Trainee.first_name, Enrolment.id)))
 
 

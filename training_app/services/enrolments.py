@@ -26,15 +26,16 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
-from training_app.models import (AttendanceRecord, AttendanceSheet, AuditEntry, Enrolment, EnrolmentStatus,
-                                 Organisation, Programme, SessionStatus, SheetStatus, Signature, Slot, Trainee,
-                                 TrainingSession, User)
+from training_app.models import (AgreementStatus, AgreementTrainee, AttendanceRecord, AttendanceSheet, AuditEntry,
+                                 Employer, Enrolment, EnrolmentStatus, FundingAgreement, Organisation, Programme,
+                                 SessionStatus, SheetStatus, Signature, Slot, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
 from training_app.urls import public_url
@@ -282,7 +283,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
         raise ServiceError(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
-                          requested_at=utcnow(), price_cents=price)
+                          requested_at=utcnow(), price_cents=price, employer_id=trainee.employer_id)
     db.session.add(enrolment)
     if confirm and left > 0:
         _set_status(enrolment, CONFIRMED, "enrolled", actor=actor, actor_label=actor_label)
@@ -463,7 +464,8 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
         raise ServiceError(_("%(name)s est déjà inscrit·e à la session choisie.", name=trainee.full_name), "target")
     was_confirmed = enrolment.status == CONFIRMED
     new = Enrolment(session=target, trainee=trainee, status=REQUESTED, funding_mode=enrolment.funding_mode,
-                    requested_at=utcnow(), price_cents=_moved_price(enrolment, source, target))
+                    requested_at=utcnow(), price_cents=_moved_price(enrolment, source, target),
+                    employer_id=enrolment.employer_id)
     db.session.add(new)
     db.session.flush()
     moved_reason = reason.strip() or _("Déplacement vers la session du %(start)s", start=datetime_fr(target.start_at))
@@ -484,6 +486,67 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     if notify:
         notify_state(new, moved_from=source)
     return new
+
+
+# --- the employer of the course ------------------------------------------------------------------------
+
+def course_employers(enrolments) -> dict[int, Employer | None]:
+    """enrolment id -> the employer its trainee follows the course for, as certificates and funding claims name
+    it: the employer named by the funding agreement covering the enrolment (requested or granted), else the one
+    kept on the enrolment (enrolment.employer), never the trainee's record as it is now. One query, plus the
+    enrolments' employers not loaded yet."""
+    enrolments = list(enrolments)
+    named = dict(db.session.execute(
+        db.select(AgreementTrainee.enrolment_id, Employer)
+        .join(FundingAgreement, AgreementTrainee.agreement_id == FundingAgreement.id)
+        .join(Employer, FundingAgreement.employer_id == Employer.id)
+        .where(AgreementTrainee.enrolment_id.in_([e.id for e in enrolments]),
+               FundingAgreement.status != AgreementStatus.REFUSED)).all()) if enrolments else {}
+    return {e.id: named.get(e.id) or e.employer for e in enrolments}
+
+
+def course_employer(enrolment: Enrolment) -> Employer | None:
+    return course_employers([enrolment])[enrolment.id]
+
+
+def _agreement_naming_an_employer(enrolment: Enrolment) -> FundingAgreement | None:
+    return db.session.scalar(
+        db.select(FundingAgreement).join(AgreementTrainee, AgreementTrainee.agreement_id == FundingAgreement.id)
+        .where(AgreementTrainee.enrolment_id == enrolment.id, FundingAgreement.status != AgreementStatus.REFUSED,
+               FundingAgreement.employer_id.is_not(None)))
+
+
+def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User | None = None) -> bool:
+    """The office corrects the employer the trainee follows this course for (None: on their own account).
+    Refused when a funding agreement covering the enrolment names another one: the agreement's employer is the
+    one on the documents. Returns False when nothing changed."""
+    agreement = _agreement_naming_an_employer(enrolment)
+    if agreement is not None and (employer is None or agreement.employer_id != employer.id):
+        raise ServiceError(_("Cette inscription est couverte par l'accord de financement %(number)s de %(funder)s, "
+                             "au nom de %(employer)s : c'est cette structure qui figure sur les attestations et la "
+                             "demande de paiement. Corrigez l'accord si ce n'est pas la bonne.",
+                             number=agreement.file_number or _("sans numéro"), funder=agreement.funder.name,
+                             employer=agreement.employer.name), "employer_id")
+    before = enrolment.employer
+    if (before.id if before else None) == (employer.id if employer else None):
+        return False
+    enrolment.employer = employer
+    names = [e.name if e else _("à titre individuel") for e in (before, employer)]
+    audit.record(enrolment, "employer_changed", actor=actor, reason=" → ".join(names), details={
+        "from": before.name if before else None, "to": employer.name if employer else None})
+    return True
+
+
+def follow_trainee_employer(trainee: Trainee, previous_employer_id: int | None) -> None:
+    """The trainee's record names another employer: their live enrolments in courses not over yet that named the
+    previous one follow it. A course over keeps the employer it was followed for, and an enrolment the office
+    gave another employer keeps it."""
+    db.session.execute(
+        sa_update(Enrolment)
+        .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(LIVE_STATUSES),
+               Enrolment.employer_id.is_not_distinct_from(previous_employer_id),
+               Enrolment.session_id.in_(db.select(TrainingSession.id).where(TrainingSession.end_at > local_now())))
+        .values(employer_id=trainee.employer_id).execution_options(synchronize_session="fetch"))
 
 
 def preregistrations(session: TrainingSession) -> list[Enrolment]:

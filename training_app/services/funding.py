@@ -198,9 +198,11 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
         if enrolment.status not in BILLABLE_STATUSES:
             raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session.",
                                  name=enrolment.trainee.full_name), "enrolments")
-        if data.employer is not None and enrolment.trainee.employer_id != data.employer.id:
-            raise ServiceError(_("%(name)s n'est pas salarié·e de %(employer)s.", name=enrolment.trainee.full_name,
-                                 employer=data.employer.name), "enrolments")
+        if data.employer is not None and enrolment.employer_id != data.employer.id:
+            # the employer the trainee follows this course for (kept on the enrolment), not their record now
+            raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session comme salarié·e de %(employer)s "
+                                 "(corrigez la structure employeuse de son inscription si besoin).",
+                                 name=enrolment.trainee.full_name, employer=data.employer.name), "enrolments")
     _check_coverage(agreement, data.enrolments)
     file_number = (data.file_number or "").strip()
     if file_number:
@@ -365,7 +367,8 @@ def agreements_for_session(session: TrainingSession) -> list[FundingAgreement]:
     return list(db.session.scalars(
         select(FundingAgreement).where(FundingAgreement.session_id == session.id)
         .options(selectinload(FundingAgreement.trainees).selectinload(AgreementTrainee.enrolment)
-                 .selectinload(Enrolment.trainee), selectinload(FundingAgreement.funder),
+                 .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer)),
+                 selectinload(FundingAgreement.funder),
                  selectinload(FundingAgreement.employer))
         .order_by(FundingAgreement.id)))
 
@@ -375,7 +378,7 @@ def billable_enrolments(session: TrainingSession) -> list[Enrolment]:
     return list(db.session.scalars(
         select(Enrolment).join(Enrolment.trainee)
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(BILLABLE_STATUSES))
-        .options(selectinload(Enrolment.trainee).selectinload(Trainee.employer))
+        .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer))
         .order_by(Trainee.last_name, Trainee.first_name)))
 
 
@@ -502,8 +505,9 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
 
 
 def _employer_of(agreement: FundingAgreement, covered: AgreementTrainee) -> Employer | None:
-    """The employer the funder pays for: the agreement's (its request named it), else the trainee's now."""
-    return agreement.employer or covered.enrolment.trainee.employer
+    """The employer the claim names: the agreement's (its request named it), else the one the trainee followed the
+    course for (kept on the enrolment), as the certificates name it (enrolments.course_employers)."""
+    return agreement.employer or covered.enrolment.employer
 
 
 def refresh(claim: FundingClaim) -> None:
@@ -606,7 +610,7 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                          if agreement.status != AgreementStatus.REFUSED and agreement.funder_id != claim.funder_id
                          for item in agreement.trainees}
     for enrolment in billable_enrolments(session):
-        employer = enrolment.trainee.employer
+        employer = enrolment.employer  # the employer of the course, not the trainee's record now
         if enrolment.id in covering:
             employer = covering[enrolment.id].employer or employer  # as the claim's line (_employer_of)
         elif _needs_agreement(claim, enrolment, covered_elsewhere):
@@ -640,7 +644,7 @@ def _needs_agreement(claim: FundingClaim, enrolment: Enrolment, covered_elsewher
     """A trainee not covered by the claim's funder whom it should cover: one who said an OPCO pays
     (funding_mode), whose employer belongs to this funder, and whom no other funder's request covers. One
     whose employer pays on its own funds, or whom another OPCO covers, is none of this claim's business."""
-    employer = enrolment.trainee.employer
+    employer = enrolment.employer  # the employer of the course
     return (enrolment.funding_mode == "opco" and employer is not None and employer.funder_id == claim.funder_id
             and enrolment.id not in covered_elsewhere)
 

@@ -13,7 +13,8 @@ from training_app.services import ServiceError, audit
 
 TEXT_FIELDS = ("name", "address", "siret", "declaration_number", "legal_representative", "signatory_name",
                "signatory_role", "city", "email", "phone", "accessibility_contact", "vat_mention")
-IMAGE_FIELDS = {"signature_image": _l("signature"), "stamp_image": _l("cachet"), "logo_image": _l("logo")}
+IMAGE_FIELDS = {"signature_image": _l("signature"), "stamp_image": _l("cachet"), "logo_image": _l("logo"),
+                "legal_representative_signature_image": _l("signature du ou de la représentant·e légal·e")}
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # A stamp, signature or logo is printed a few centimetres wide: 4000 pixels a side is far more than print needs
 # (3 cm at 300 dpi is 354 pixels), and bounds what Word, LibreOffice and Pillow must decode (64 Mo at most).
@@ -120,6 +121,37 @@ def remove_image(field: str) -> None:
 def image_bytes(field: str) -> bytes | None:
     path = getattr(Organisation.get(), field, "")
     return storage.read(path) if path and storage.exists(path) else None
+
+
+def same_person(first: str | None, second: str | None) -> bool:
+    """Whether two names written on the organisation page name the same person (case and spaces aside)."""
+    def key(name):
+        return " ".join((name or "").split()).casefold()
+    return bool(key(first)) and key(first) == key(second)
+
+
+def one_signature(identity: dict) -> bool:
+    """Whether one signature image serves both documents: the legal representative, who signs the certificat de
+    réalisation, is the signatory of the attestations (or is not named)."""
+    legal = identity.get("legal_representative")
+    return not (legal or "").strip() or same_person(legal, identity.get("signatory_name"))
+
+
+def missing_signature_image() -> str | None:
+    """The signature image the certificat de réalisation lacks, in French, or None. When the legal
+    representative is not the signatory of the attestations, the certificat carries the legal representative's
+    signature image, never the signatory's: without it (while the attestations carry one), it is issued without
+    a signature image."""
+    organisation = Organisation.get()
+    if (one_signature({"legal_representative": organisation.legal_representative,
+                       "signatory_name": organisation.signatory_name})
+            or not organisation.signature_image or organisation.legal_representative_signature_image):
+        return None
+    return _("Image manquante : la signature de %(legal)s, représentant·e légal·e, qui signe les certificats de "
+             "réalisation (%(signatory)s signe les attestations). Ajoutez-la sur la page « Organisme » "
+             "(« %(field)s ») ; d'ici là, les certificats de réalisation sont émis sans image de signature.",
+             legal=organisation.legal_representative, signatory=organisation.signatory_name,
+             field=_("Image de la signature du ou de la représentant·e légal·e"))
 
 
 def missing_for_documents() -> list[str]:

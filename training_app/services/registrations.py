@@ -225,8 +225,11 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
     for field in EDITED_FIELDS:
         if field != "employer":
             setattr(trainee, field, after[field])
+    previous_employer_id = trainee.employer_id
     trainee.employer = employer
     flush_or_refuse(_taken_message(), "email")  # a simultaneous change gave the address to another trainee
+    if "employer" in changes:
+        enrolments.follow_trainee_employer(trainee, previous_employer_id)
     audit.record(trainee, "details_changed", actor=actor, details={"changes": changes})
     if "email" in changes:
         trainee_links.revoke_links(

@@ -14,6 +14,7 @@ from training_app.models import Enrolment, IssuedCertificate, TrainingSession
 from training_app.formatting import date_fr
 from training_app.services import ServiceError, personal_data
 from training_app.services import certificates as certificate_service
+from training_app.services import organisation as organisation_service
 from training_app.services import outcomes as outcome_service
 from training_app.services.trainee_links import trainee_view
 
@@ -45,6 +46,12 @@ def trainee_certificates(enrolment: Enrolment) -> list[IssuedCertificate]:
 def sessions_awaiting_certificates():
     """For certificates/_dashboard.html (administrators)."""
     return certificate_service.sessions_awaiting_certificates()
+
+
+@bp.app_template_global()
+def certificate_signature_missing() -> str | None:
+    """For certificates/_signature_missing.html: the signature image the certificat de réalisation lacks."""
+    return organisation_service.missing_signature_image()
 
 
 @bp.app_template_global()

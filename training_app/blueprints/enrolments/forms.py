@@ -67,6 +67,11 @@ class TraineeForm(Versioned, PersonFieldsMixin, FlaskForm):
         return _require(self, "first_name", "last_name", "email") and ok
 
 
+class EnrolmentEmployerForm(FlaskForm):
+    """The office corrects the employer a trainee follows one course for (certificates and claims name it)."""
+    employer_id = SelectField(_l("Structure employeuse pour cette formation"), coerce=int, validate_choice=False)
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Motif"), validators=[DataRequired(message=_l("Indiquez le motif.")),
                                                     Length(max=2000)])

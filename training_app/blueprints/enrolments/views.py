@@ -5,15 +5,16 @@ import io
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import func
 from sqlalchemy.orm import joinedload
 
 from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
 from training_app.blueprints.enrolments import bp
 from training_app.blueprints.personal_data.forms import EraseForm
-from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, ImportConfirmForm,
-                                                      ImportUploadForm, MoveForm, PostForm, PublicRegistrationForm,
-                                                      ReasonForm, SendAllForm, TraineeCancelForm, TraineeForm,
-                                                      WithdrawForm)
+from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, EnrolmentEmployerForm,
+                                                      ImportConfirmForm, ImportUploadForm, MoveForm, PostForm,
+                                                      PublicRegistrationForm, ReasonForm, SendAllForm,
+                                                      TraineeCancelForm, TraineeForm, WithdrawForm)
 from training_app.clock import local_now
 from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, count_against, db
@@ -142,7 +143,8 @@ def enrolment_detail(enrolment_id: int):
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
         convocation_outdated=bool(sendings) and convocations.is_outdated(sendings[0]),
         links_revoked=[e for e in audit.history(enrolment.trainee) if e.action == "links_revoked"][-1:],
-        funding=registrations.funding_label(enrolment.funding_mode))
+        funding=registrations.funding_label(enrolment.funding_mode),
+        course_employer=enrolments.course_employer(enrolment))
 
 
 @bp.route("/inscriptions/<int:enrolment_id>/confirmer", methods=["POST"])
@@ -184,7 +186,8 @@ def enrolment_withdraw(enrolment_id: int):
 
 
 def _closing_form(enrolment_id: int, form, perform, *, done: str, title: str, button: str, prefill=None):
-    """Cancel or withdraw: the form, the service call (which may promote the waiting list), the answer."""
+    """Cancel, withdraw or correct the employer: the form, the service call (which may promote the waiting list),
+    the answer."""
     enrolment = _load_enrolment(enrolment_id)
     if prefill and not form.is_submitted():
         prefill(enrolment)
@@ -242,6 +245,33 @@ def _move_choices(enrolment: Enrolment) -> list[tuple[int, str]]:
         (s.id, _("Du %(start)s au %(end)s — %(state)s, %(n)d place(s) libre(s)", start=datetime_fr(s.start_at),
                  end=datetime_fr(s.end_at), state=label(s.status), n=enrolments.seats_left(s)))
         for s in sessions]
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/employeur", methods=["GET", "POST"])
+@access(ADMIN)
+def enrolment_employer(enrolment_id: int):
+    """Correct the employer the trainee follows this course for (named by the certificates and claims)."""
+    form = EnrolmentEmployerForm()
+    form.employer_id.choices = _employer_choices()
+    return _closing_form(enrolment_id, form, _set_employer,
+                         done=_("Structure employeuse de l'inscription enregistrée. Les documents déjà émis ne "
+                                "changent pas : réémettez-les depuis la page de la session."),
+                         title=_("Structure employeuse pour cette formation"), button=_("Enregistrer"),
+                         prefill=lambda e: setattr(form.employer_id, "data", e.employer_id or 0))
+
+
+def _set_employer(enrolment: Enrolment, form: EnrolmentEmployerForm) -> list:
+    employer = db.session.get(Employer, form.employer_id.data) if form.employer_id.data else None
+    if form.employer_id.data and employer is None:
+        raise ServiceError(_("Cette structure n'existe plus : choisissez-en une autre."), "employer_id")
+    enrolments.set_employer(enrolment, employer, actor=current_user._get_current_object())
+    return []  # nobody promoted
+
+
+def _employer_choices() -> list[tuple[int, str]]:
+    employers = db.session.scalars(db.select(Employer).order_by(func.lower(Employer.name), Employer.id))
+    return [(0, _("Aucune (à titre individuel)"))] + [
+        (e.id, f"{e.name} (SIRET {e.siret})" if e.siret else e.name) for e in employers]
 
 
 @bp.route("/inscriptions/<int:enrolment_id>/revoquer-liens", methods=["POST"])

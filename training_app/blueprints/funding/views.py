@@ -182,10 +182,9 @@ def session_funding(session_id: int):
 def _prepare_agreement_form(form: AgreementForm, session: TrainingSession) -> list[Enrolment]:
     enrolments = funding_service.billable_enrolments(session)
     form.funder_id.choices = _funder_choices()
-    employers = sorted({e.trainee.employer for e in enrolments if e.trainee.employer}, key=lambda m: m.name)
+    employers = sorted({e.employer for e in enrolments if e.employer}, key=lambda m: m.name)  # of the course
     form.employer_id.choices = [(0, _("— Accord individuel —"))] + [(m.id, m.name) for m in employers]
-    form.enrolments.choices = [(e.id, f"{e.trainee.full_name}" + (f" ({e.trainee.employer.name})"
-                                                                  if e.trainee.employer else ""))
+    form.enrolments.choices = [(e.id, f"{e.trainee.full_name}" + (f" ({e.employer.name})" if e.employer else ""))
                                for e in enrolments]
     return enrolments
 

@@ -23,8 +23,13 @@ class OrganisationForm(Versioned, FlaskForm):
     accessibility_contact = TextAreaField(_l("Référent·e handicap et contact"))
     vat_mention = TextAreaField(_l("Mention TVA des factures"))
     signature_image = FileField(_l("Image de la signature (PNG ou JPEG, 2 Mo et 4000 pixels de côté au plus)"))
+    legal_representative_signature_image = FileField(_l(
+        "Image de la signature du ou de la représentant·e légal·e, si ce n'est pas le ou la signataire des "
+        "attestations (PNG ou JPEG, 2 Mo et 4000 pixels de côté au plus)"))
     stamp_image = FileField(_l("Image du cachet (PNG ou JPEG, 2 Mo et 4000 pixels de côté au plus)"))
     logo_image = FileField(_l("Logo (PNG ou JPEG, 2 Mo et 4000 pixels de côté au plus)"))
     remove_signature_image = BooleanField(_l("Retirer la signature"))
     remove_stamp_image = BooleanField(_l("Retirer le cachet"))
     remove_logo_image = BooleanField(_l("Retirer le logo"))
+    remove_legal_representative_signature_image = BooleanField(_l("Retirer la signature du ou de la "
+                                                                  "représentant·e légal·e"))

@@ -22,7 +22,8 @@ def edit():
         return redirect(url_for("organisation.edit"))
     return render_template("organisation/edit.html", form=form, organisation=Organisation.get(),
                            missing=organisation_service.missing_for_documents(),
-                           image_problems=organisation_service.image_problems()), edit_status(form)
+                           image_problems=organisation_service.image_problems(),
+                           missing_signature=organisation_service.missing_signature_image()), edit_status(form)
 
 
 def _save(form: OrganisationForm) -> None:
