@@ -42,11 +42,11 @@ def _move_to(trainee, employer_name: str) -> None:
 def test_a_reissue_after_the_trainee_changed_employer_names_the_employer_of_the_course():
     course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
     julien = course.enrolments[1]
-    certificate_service.issue_for_session(course.session)
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     db.session.commit()
     _move_to(julien.trainee, "Mairie de Vitré")  # after the course
 
-    certificate_service.issue_for_enrolment(julien)
+    certificate_service.issue_for_enrolment(julien, unrecorded_confirmed=True)
     db.session.commit()
     texts = _documents(julien)
     assert "M. Julien LE BIHAN, salarié de la structure CCAS de Rennes," in texts["realisation"]
@@ -76,7 +76,7 @@ def test_the_funding_agreement_s_employer_wins_on_the_certificates_and_the_claim
     funder = factories.make_funder("Uniformation")
     association = factories.make_employer(name="Association Les Liens", siret="44195127000004", funder=funder)
     factories.make_agreement(course.session, [julien], funder=funder, employer=association)
-    certificate_service.issue_for_enrolment(julien)
+    certificate_service.issue_for_enrolment(julien, unrecorded_confirmed=True)
     db.session.commit()
 
     assert "salarié de la structure Association Les Liens," in _documents(julien)["realisation"]
@@ -94,7 +94,7 @@ def test_the_office_corrects_the_employer_of_one_enrolment_and_the_certificates_
     assert enrolments.set_employer(awa, association, actor=admin)
     assert not enrolments.set_employer(awa, association, actor=admin)  # nothing changed, nothing audited
     db.session.commit()
-    certificate_service.issue_for_enrolment(awa)
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
     db.session.commit()
 
     texts = _documents(awa)
@@ -158,7 +158,7 @@ def test_the_nature_of_the_action_comes_from_the_programme_s_bpf_objective(objec
     course = completed_course(trainees=("Awa Diallo",))
     course.programme.bpf_objective = objective
     db.session.commit()
-    certificate_service.issue_for_enrolment(course.enrolments[0])
+    certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
     db.session.commit()
     texts = _documents(course.enrolments[0])
 
@@ -196,7 +196,7 @@ def _signed_course(legal_representative: str, legal_image: bytes | None):
         if content:
             setattr(organisation, field, storage.save("organisation", f"{field}.png", content))
     db.session.commit()
-    documents = {doc.kind: doc for doc in certificate_service.issue_for_enrolment(course.enrolments[0])}
+    documents = {doc.kind: doc for doc in certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)}
     db.session.commit()
     return {kind: _pictures(storage.read(doc.storage_path)) for kind, doc in documents.items()}
 
