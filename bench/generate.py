@@ -373,7 +373,9 @@ class Generator:
                     "cancelled_at": requested + timedelta(days=3) if status == "cancelled" else None,
                     "withdrawn_on": withdrawn_on, "status_reason": "Empêchement" if status == "cancelled" else "",
                     "funding_mode": rng.choice(["opco", "opco", "employer", "personal"]),
-                    "price_cents": info["price"]})
+                    "price_cents": info["price"],
+                    "waitlisted_at": requested if status == "waitlisted" else None,
+                    "employer_id": self.trainees[trainee_id]["employer_id"]})
                 mine.append((enrolment_id, trainee_id, status))
                 self.funding_modes[enrolment_id] = rows[-1]["funding_mode"]
                 self.audit_rows.append(self._audit("enrolments", enrolment_id, "enrolled", None,

@@ -1,0 +1,48 @@
+"""bench/generate.py fills a database through bulk inserts that bypass the models: every new column or
+constraint of the schema must be filled there too, or `make bench` stops at its first insert. A tiny
+organisation (a hundredth of the large one) is generated here, migrated as the benchmark does, on the suite's
+database engine (a SQLite file, or a schema of the PostgreSQL test database)."""
+import pytest
+from sqlalchemy import create_engine, text
+
+from bench import databases, generate, load
+
+TINY = "tiny"
+
+
+@pytest.fixture
+def tiny_base(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(generate.SCALES, TINY, 0.01)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not databases.is_postgres(url):
+        yield f"sqlite:///{tmp_path / 'bench.db'}"
+        return
+    yield url
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{databases.schema_name(TINY)}" CASCADE'))
+    engine.dispose()
+
+
+def test_the_generator_fills_the_current_schema_and_the_load_benchmark_finds_its_pages(tiny_base, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    inserted = generate.generate(tiny_base, TINY, echo=lambda line: None)
+
+    counts = generate.counts_for(TINY)
+    assert inserted["enrolments"] == counts["enrolments"]
+    assert inserted["training_sessions"] == counts["sessions"]
+    assert generate.is_generated(tiny_base, TINY)
+    engine = create_engine(databases.url_for_size(tiny_base, TINY))
+    with engine.connect() as conn:
+        waiting_without_date = conn.scalar(text(
+            "SELECT COUNT(*) FROM enrolments WHERE status = 'waitlisted' AND waitlisted_at IS NULL"))
+        waiting = conn.scalar(text("SELECT COUNT(*) FROM enrolments WHERE status = 'waitlisted'"))
+        without_employer = conn.scalar(text(
+            "SELECT COUNT(*) FROM enrolments e JOIN trainees t ON t.id = e.trainee_id "
+            "WHERE t.employer_id IS NOT NULL AND e.employer_id IS NULL"))
+    engine.dispose()
+    assert waiting > 0 and waiting_without_date == 0
+    assert without_employer == 0
+    marks = load.landmarks(databases.url_for_size(tiny_base, TINY))
+    assert set(marks) == {"past_session", "survey", "lineage", "busiest_programme", "full_session", "slot"}
