@@ -121,7 +121,7 @@ def convocations(app) -> DocumentMeasure:
         def product():
             try:
                 sent = convocation_service.send_all(db.session.get(TrainingSession, session_id))
-                assert len(sent) == len(contexts)
+                assert len(sent.sent) == len(contexts)
             finally:
                 db.session.rollback()
                 db.session.expire_all()

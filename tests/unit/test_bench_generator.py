@@ -1,11 +1,12 @@
 """bench/generate.py fills a database through bulk inserts that bypass the models: every new column or
 constraint of the schema must be filled there too, or `make bench` stops at its first insert. A tiny
 organisation (a hundredth of the large one) is generated here, migrated as the benchmark does, on the suite's
-database engine (a SQLite file, or a schema of the PostgreSQL test database)."""
+database engine (a SQLite file, or a schema of the PostgreSQL test database); the load benchmark's landmarks
+and the document benchmarks, which call the services as the product does, then run on it once."""
 import pytest
 from sqlalchemy import create_engine, text
 
-from bench import databases, generate, load
+from bench import databases, documents, generate, load
 
 TINY = "tiny"
 
@@ -46,3 +47,13 @@ def test_the_generator_fills_the_current_schema_and_the_load_benchmark_finds_its
     assert without_employer == 0
     marks = load.landmarks(databases.url_for_size(tiny_base, TINY))
     assert set(marks) == {"past_session", "survey", "lineage", "busiest_programme", "full_session", "slot"}
+
+    # The document benchmarks call the services as the product does: they follow the services' signatures.
+    bench_app = documents.make_app(databases.url_for_size(tiny_base, TINY), str(tmp_path / "storage"))
+    measures = [documents.convocations(bench_app), documents.claim_workbook(bench_app)]
+    with bench_app.app_context():
+        from training_app.extensions import db
+        db.engine.dispose()
+    convocations, workbook = measures
+    assert convocations.documents > 0 and workbook.documents == 1
+    assert all(measure.product and measure.bare for measure in measures)
