@@ -202,6 +202,19 @@ def test_csv_is_told_from_its_content_utf8_or_windows_1252_and_binaries_are_not_
     assert uploads.decode_text("prénom".encode("cp1252")) == "prénom"
 
 
+def test_a_utf8_list_whose_first_4096_bytes_end_inside_an_accented_letter_is_text():
+    """The type is told from the first 4,096 bytes: cut in the middle of « é », they are still UTF-8. Read as
+    Windows-1252 they would not be, because of « č » earlier (a byte that Windows-1252 does not define)."""
+    from training_app.documents import uploads
+    head = "Nom;Prénom;E-mail\nKovačević;Ana;ana@example.org\n".encode()
+    filler = b"Martin;Jean;jean@example.org\n" * ((4095 - len(head)) // 29)
+    content = head + filler + b"x" * (4095 - len(head) - len(filler)) + "é;Léa;lea@example.org\n".encode()
+    assert content[4095] == 0xC3  # the sample ends with the first of the two bytes of « é »
+    assert uploads.is_text(content)
+    assert uploads.detect(content, ("xlsx", "csv")) == "csv"
+    assert not uploads.is_text("Kovačević;".encode() + b"\xc3")  # a whole file cut inside a letter is not text
+
+
 def _sheet_declaring(dimension: str, rows: dict[int, list[str]]) -> bytes:
     """A minimal .xlsx whose sheet declares `dimension` (e.g. 'A1:XFD1048576') and holds `rows` {number: cells},
     as a hostile or broken file may: openpyxl fills the missing rows, each as wide as the declared sheet."""

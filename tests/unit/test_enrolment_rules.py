@@ -76,6 +76,22 @@ def test_places_are_counted_in_one_statement_with_the_trainees_own_live_enrolmen
     assert enrolments.count_places(session, left_before.trainee).trainee_live == 0
 
 
+def test_capacity_cannot_go_below_the_seats_that_trainees_who_dropped_out_keep():
+    session = factories.make_session(capacity=3)  # starts 5 Mar 2030
+    seated = [factories.enrol(session) for _ in range(3)]
+    with frozen_at(datetime(2030, 3, 6, 10, 0)):
+        enrolments.withdraw(seated[0], date(2030, 3, 6), "Malade")
+        db.session.commit()
+        data = session_service.SessionData(programme=session.programme, start_at=session.start_at,
+                                           end_at=session.end_at, capacity=2, price_cents=session.price_cents,
+                                           status=session.status)
+        with pytest.raises(ServiceError) as refused:
+            session_service.update_session(session, data)
+        db.session.rollback()
+    assert "places occupées (3)" in str(refused.value) and refused.value.field == "capacity"
+    assert db.session.get(type(session), session.id).capacity == 3
+
+
 def test_a_waitlisted_enrolment_gets_its_place_counted_under_the_lock():
     session = factories.make_session(capacity=1)
     made = [factories.enrol(session) for _ in range(4)]

@@ -206,7 +206,7 @@ def test_lowering_capacity_below_the_confirmed_count_is_refused_with_the_count(a
         factories.enrol(session)
     response = admin_client.post(f"/sessions/{session.id}/modifier",
                                  data=session_form(version=factories.version_of(session), programme=session.programme, capacity="2"))
-    assert "sous le nombre d'inscriptions confirmées (3)" in _page(response)
+    assert "sous le nombre de places occupées (3)" in _page(response)
     db.session.expire_all()
     assert session.capacity == 3
 

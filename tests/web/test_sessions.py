@@ -73,7 +73,7 @@ def test_an_emptied_capacity_is_refused_below_the_confirmed(admin_client):
     response = admin_client.post(f"/sessions/{session.id}/modifier",
                                  data=session_form(version=factories.version_of(session), programme=session.programme, capacity=""))
     assert response.status_code == 200
-    assert "sous le nombre d'inscriptions confirmées (18)" in response.get_data(as_text=True).replace("&#39;", "'")
+    assert "sous le nombre de places occupées (18)" in response.get_data(as_text=True).replace("&#39;", "'")
     db.session.expire_all()
     assert db.session.get(TrainingSession, session.id).capacity == 20
 

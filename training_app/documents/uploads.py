@@ -1,4 +1,6 @@
 """Checking uploaded files: the type comes from the content (magic bytes), never from the name."""
+import codecs
+
 from flask_babel import gettext as _
 
 from training_app.services import ServiceError
@@ -19,6 +21,7 @@ MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg",
 TEXT_KINDS = ("csv",)
 MIMETYPES["csv"] = "text/csv"
 _CONTROL_BYTES = frozenset(range(32)) - {9, 10, 13}
+TEXT_SAMPLE_BYTES = 4096
 
 
 def detect(content: bytes, allowed: tuple[str, ...]) -> str | None:
@@ -32,10 +35,14 @@ def detect(content: bytes, allowed: tuple[str, ...]) -> str | None:
 
 
 def is_text(content: bytes) -> bool:
-    sample = content[:4096]
+    sample = content[:TEXT_SAMPLE_BYTES]
     if any(byte in _CONTROL_BYTES for byte in sample):
         return False
-    return decode_text(sample) is not None
+    try:  # the sample may end inside a character of several bytes: UTF-8 is read as a stream cut there
+        codecs.getincrementaldecoder("utf-8-sig")().decode(sample, final=len(content) <= TEXT_SAMPLE_BYTES)
+        return True
+    except UnicodeDecodeError:
+        return decode_text(sample) is not None
 
 
 def decode_text(content: bytes) -> str | None:

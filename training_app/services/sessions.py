@@ -112,10 +112,11 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
     capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
-    confirmed = confirmed_count(session)
-    if capacity < confirmed:
-        raise ServiceError(_("La capacité ne peut pas descendre sous le nombre d'inscriptions confirmées "
-                             "(%(count)d).", count=confirmed), "capacity")
+    taken = enrolment_service.seats_taken(session)  # a trainee who dropped out after the start keeps the seat
+    if capacity < taken:
+        raise ServiceError(_("La capacité ne peut pas descendre sous le nombre de places occupées (%(count)d), "
+                             "inscriptions confirmées et abandons en cours de formation compris.",
+                             count=taken), "capacity")
     old_status = session.status
     windows = surveys.windows_before(session) if dates_changed else []
     _apply(session, data)
