@@ -124,6 +124,7 @@ def run(session_id: int, as_pdf: bool = False) -> tuple[list[float], list[float]
     organisation = certificates.organisation_service.identity()
     totals = certificates.attendance.totals_for_session(session)
     results = certificates.outcomes.results_for_session(session)
+    images = certificates.organisation_images()
     jobs = []
     for enrolment, _documents in certificates.current_documents_by_enrolment(session):
         for kind in certificates.KINDS:
@@ -134,7 +135,7 @@ def run(session_id: int, as_pdf: bool = False) -> tuple[list[float], list[float]
                 {"number": "2018-00001", "version": 1, "verification_code": code, "verify_url": link,
                  "issued_on": datetime(2018, 12, 14).date()})
             jobs.append((templates[kind], context, certificates.document_images(
-                certificates.organisation_images(), link)))
+                certificates.document_organisation_images(kind, organisation, images), link)))
 
     def bare_round() -> float:
         start = time.perf_counter()

@@ -6,6 +6,7 @@ and the document benchmarks, which call the services as the product does, then r
 import pytest
 from sqlalchemy import create_engine, text
 
+from bench import certificates as certificate_bench
 from bench import databases, documents, generate, load
 
 TINY = "tiny"
@@ -57,3 +58,9 @@ def test_the_generator_fills_the_current_schema_and_the_load_benchmark_finds_its
     convocations, workbook = measures
     assert convocations.documents > 0 and workbook.documents == 1
     assert all(measure.product and measure.bare for measure in measures)
+
+
+def test_the_certificates_benchmark_issues_a_session_as_the_product_does(monkeypatch):
+    monkeypatch.setattr(certificate_bench, "ROUNDS", 2)  # the first issues, the second re-issues
+    bare, issued = certificate_bench.rounds()
+    assert len(bare) == len(issued) == 2 and min(bare) > 0 and min(issued) > 0
