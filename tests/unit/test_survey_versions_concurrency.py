@@ -3,8 +3,10 @@ given to a session: whichever takes the locks first, the answer is kept against 
 refused in French (never kept against the new version's questions, never lost without a word), the session is
 given the current version or told the one chosen was archived, and nobody deadlocks.
 
-new_version locks the questionnaire then its surveys (_lock_with_its_surveys); submit holds a shared lock on its
-survey; attach locks the session then the questionnaire. Real concurrency needs PostgreSQL: skipped on SQLite."""
+new_version locks the questionnaire then its surveys (_lock_with_its_surveys), and so does archiving it; submit holds a
+shared lock on its survey; attach locks the session then the questionnaire. A positioning questionnaire's changes
+and the realignment after an edit of the programme's objectives lock the programme's row first. Real concurrency
+needs PostgreSQL: skipped on SQLite."""
 import re
 from datetime import datetime
 
