@@ -81,8 +81,9 @@ def purge_expired(dry_run: bool) -> None:
     trainees whose last session ended (or who were created, without any enrolment) more than
     RECORD_RETENTION_YEARS ago, and make anonymous the kept records (attendance, certificates, funding) of those
     whose retention period is over: RECORD_RETENTION_YEARS after their last session, or after the last payment
-    of their funding when later (e.g. from cron, monthly)."""
-    from training_app.services import enrolment_import, personal_data
+    of their funding when later (e.g. from cron, monthly). The staff's sign-ins that are over (SIGN_IN_LIFETIME)
+    are deleted too."""
+    from training_app.services import enrolment_import, personal_data, users
 
     plan = personal_data.purge_plan()
     config = current_app.config
@@ -101,6 +102,8 @@ def purge_expired(dry_run: bool) -> None:
         click.echo(f"  n° {trainee.id} {trainee.full_name}")
     click.echo(f"{len(enrolment_import.stale_stashes())} fichier(s) d'import de participant·es prévisualisé(s) il y a "
                f"plus d'un jour, jamais confirmé(s), {verb} supprimé(s).")
+    click.echo(f"{users.sign_ins_over()} connexion(s) de l'équipe terminée(s) (ouvertes il y a "
+               f"{config['SIGN_IN_LIFETIME'].days} jours ou plus) {verb} supprimée(s).")
     if dry_run:
         db.session.rollback()
         click.echo("Essai (--dry-run) : rien n'a été modifié.")
@@ -110,12 +113,14 @@ def purge_expired(dry_run: bool) -> None:
     except ServiceError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
+    sign_ins = users.delete_sign_ins_over()
     db.session.commit()
     enrolment_import.purge_stale_stashes()
     deleted = sum(1 for e in done.erasures if e.deleted)
     click.echo(f"Fait : {len(plan.mail_ids)} courriel(s) supprimé(s), {len(done.erasures)} stagiaire(s) effacé(e)s "
                f"(dont {deleted} supprimé(e)s entièrement, sans document à conserver), {len(done.expiries)} dont "
                f"les pièces conservées sont rendues anonymes.")
+    click.echo(f"{sign_ins} connexion(s) terminée(s) supprimée(s).")
 
 
 @click.command("reset-password")

@@ -40,3 +40,23 @@ def test_the_demo_waiting_list_is_in_the_order_its_people_joined_it(app):
     assert [e.id for e in waiting] == sorted(e.id for e in waiting) and len(waiting) == 3
     assert [enrolments.waitlist_position(e) for e in waiting] == [1, 2, 3]
     assert all(e.waitlisted_at == e.requested_at for e in waiting)  # enrolled straight onto the list
+
+
+def test_the_demo_upcoming_session_has_one_request_waiting_for_the_office(app):
+    """Besides the full session and its waiting list, one request the office recorded « à confirmer plus tard »
+    (her employer's OPCO has not agreed yet): it takes no seat, is on no list, and is made once, however often
+    the demo is loaded."""
+    from training_app.models import AuditEntry, Enrolment
+    from training_app.services import enrolments
+    demo.seed()
+    demo.seed()
+    upcoming = demo.sessions.upcoming_session()
+    [request] = db.session.scalars(db.select(Enrolment).where(Enrolment.session_id == upcoming.id,
+                                                             Enrolment.status == "requested")).all()
+    assert (request.trainee.full_name, request.trainee.employer.name) == ("Nadia Belkacem",
+                                                                          "Maison de quartier de Villejean")
+    assert request.funding_mode == "opco" and not enrolments.is_preregistration(request)
+    assert enrolments.seats_left(upcoming) == 0 and len(enrolments.waitlist(upcoming)) == 3
+    [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.entity_type == "enrolments",
+                                                             AuditEntry.entity_id == request.id)).all()
+    assert (entry.action, entry.actor.name) == ("requested", "Claire Bernard")

@@ -131,15 +131,47 @@ def test_40_simultaneous_public_registrations_through_gunicorn_workers(app, guni
     assert positions == list(range(1, PEOPLE - CAPACITY + 1))
 
 
+# How long a test looks for a thread waiting for a lock before failing: LOCK_LOOKS looks, LOCK_PAUSE seconds apart
+# at most (a few seconds in all; a thread reaches its lock in milliseconds). A bounded wait for a condition,
+# never a timing asserted: the look stops as soon as the condition holds.
+LOCK_LOOKS = 400
+LOCK_PAUSE = 0.025
+JOIN_TIMEOUT = 60  # seconds for the threads to end once released (they wait for nothing then)
+
+
+def _statements_waiting_for_a_lock() -> list[str]:
+    """The statements of the connections to the test database that wait for a lock at this moment."""
+    with db.engine.connect() as connection:  # a new transaction: pg_stat_activity is read afresh
+        return list(connection.scalars(db.text(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
+
+
 def _waiting_for_a_row_lock() -> int:
     """How many connections to the test database wait for a lock at this moment."""
-    with db.engine.connect() as connection:  # a new transaction: pg_stat_activity is read afresh
-        return connection.scalar(db.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+    return len(_statements_waiting_for_a_lock())
 
 
 def _someone_waits_for_a_row_lock() -> bool:
     return _waiting_for_a_row_lock() > 0
+
+
+def _look_until(condition, changed: threading.Event | None = None) -> bool:
+    """Look at condition() until it holds, LOCK_LOOKS times at most, pausing up to LOCK_PAUSE seconds between two
+    looks (less when `changed` is set meanwhile, e.g. by a thread that ends). Returns whether it held."""
+    changed = changed or threading.Event()
+    for _ in range(LOCK_LOOKS):
+        if condition():
+            return True
+        changed.wait(LOCK_PAUSE)
+        changed.clear()
+    return False
+
+
+def _join(threads) -> None:
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    assert not stuck, f"threads still running {JOIN_TIMEOUT} s after they were released: {stuck}"
 
 
 def test_an_enrolment_waiting_for_an_erasure_under_way_is_refused_in_french_once_it_commits(app, outbox):
@@ -183,11 +215,11 @@ def test_an_enrolment_waiting_for_an_erasure_under_way_is_refused_in_french_once
     for thread in threads:
         thread.start()
     flushed.wait()
-    waited = any(_someone_waits_for_a_row_lock() for _ in range(100_000))  # the enrolment waits for the erasure
+    # the enrolment waits for the erasure (one that finished first did not)
+    waited = _look_until(lambda: "enrol" in outcome or _someone_waits_for_a_row_lock()) and "enrol" not in outcome
     release.set()
-    for thread in threads:
-        thread.join()
-    assert waited
+    _join(threads)
+    assert waited, f"the enrolment did not wait for the erasure's lock: {outcome}"
     assert "viennent d'être effacées" in outcome["enrol"]
     assert db.session.get(Trainee, trainee_id) is None
     assert _counts(session_id) == {} and outbox == []
@@ -204,8 +236,17 @@ def _first_holds_the_others_wait(app, first, **others) -> dict:
     """Run first() until its flush (its locks taken, nothing committed), then each of the others (name=action) in
     a thread of its own; commit first once every other has finished or waits for a lock. Returns {"first": ...,
     name: ...}: "committed", the French refusal or the unexpected exception's repr, and "waited": how many were
-    waiting for a lock when first committed."""
-    flushed, release, outcome, finished = threading.Event(), threading.Event(), {}, []
+    waiting for a lock when first committed (see _first_holds_others_wait_at)."""
+    return _first_holds_others_wait_at(app, first, others)[0]
+
+
+def _first_holds_others_wait_at(app, first, others: dict) -> tuple[dict, list[str]]:
+    """_first_holds_the_others_wait(app, first, **others), and the statements that were waiting for a lock when
+    first committed (where each waited, e.g. at a programme's row). Fails at once, naming them, when some of the
+    others neither wait nor finish within a few seconds (LOCK_LOOKS), rather than let a caller's assertion find
+    out much later (or never)."""
+    flushed, release, changed, outcome, finished = (threading.Event(), threading.Event(), threading.Event(), {},
+                                                    [])
 
     def run(name, action, before=None, after=None):
         with app.app_context():
@@ -230,20 +271,28 @@ def _first_holds_the_others_wait(app, first, **others) -> dict:
                     after.set()
                 db.session.remove()
                 finished.append(name)
+                changed.set()
 
-    threads = [threading.Thread(target=run, args=("first", first, None, flushed))]
-    threads += [threading.Thread(target=run, args=(name, action, flushed, None)) for name, action in others.items()]
+    waiting = []
+
+    def all_waiting_or_finished() -> bool:
+        waiting[:] = _statements_waiting_for_a_lock()
+        outcome["waited"] = len(waiting)
+        return outcome["waited"] + len([name for name in finished if name in others]) >= len(others)
+
+    threads = [threading.Thread(target=run, args=("first", first, None, flushed), name="first")]
+    threads += [threading.Thread(target=run, args=(name, action, flushed, None), name=name)
+                for name, action in others.items()]
     for thread in threads:
         thread.start()
     flushed.wait()
-    for _ in range(100_000):
-        outcome["waited"] = _waiting_for_a_row_lock()
-        if outcome["waited"] + len([name for name in finished if name in others]) >= len(others):
-            break
+    settled = _look_until(all_waiting_or_finished, changed)
+    seen = (f"{len(others)} other(s) started while first held its locks, but after {LOCK_LOOKS} looks only "
+            f"{outcome['waited']} waited for a lock and {[n for n in finished if n in others]} had finished")
     release.set()
-    for thread in threads:
-        thread.join()
-    return outcome
+    _join(threads)
+    assert settled, f"{seen} (then: {outcome}, waiting at: {waiting})"
+    return outcome, waiting
 
 
 @pytest.mark.parametrize("first", ["close", "enrol"])
@@ -320,3 +369,19 @@ def test_a_public_request_and_the_opening_at_once_leave_no_pre_registration_behi
     assert db.session.get(Enrolment, ids["early"]).status == "confirmed"
     late = db.session.scalar(db.select(Enrolment).join(Enrolment.trainee).where(Trainee.email == "lea@example.org"))
     assert late.status == "waitlisted" and enrolments.waitlist_position(late) == 1
+
+
+def test_a_thread_that_neither_waits_for_a_lock_nor_finishes_fails_the_race_at_once_naming_it(app, monkeypatch):
+    """The helper gives up after LOCK_LOOKS looks (here three) and says what it saw, instead of looking for
+    minutes: `slow` is held up by something else than a lock (here an event nobody sets; it gives up after a
+    few seconds, so that its thread ends)."""
+    monkeypatch.setattr(f"{__name__}.LOCK_LOOKS", 3)
+    trainee_id = factories.make_trainee().id
+    db.session.remove()
+    never = threading.Event()
+
+    def first():
+        enrolments.lock_trainee(db.session.get(Trainee, trainee_id))
+
+    with pytest.raises(AssertionError, match=r"after 3 looks only 0 waited for a lock and \[\] had finished"):
+        _first_holds_second_waits(app, first, lambda: never.wait(3))

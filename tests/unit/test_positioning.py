@@ -233,7 +233,7 @@ def test_giving_a_session_its_positioning_locks_the_session_before_the_programme
     from sqlalchemy.exc import OperationalError
 
     from tests.conftest import is_postgres
-    from tests.unit.test_enrolment_concurrency import _someone_waits_for_a_row_lock
+    from tests.unit.test_enrolment_concurrency import _join, _look_until, _someone_waits_for_a_row_lock
     from training_app.services.enrolments import lock_session
     if not is_postgres(app):
         pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no lock order to test")
@@ -259,13 +259,14 @@ def test_giving_a_session_its_positioning_locks_the_session_before_the_programme
                 db.session.commit()
                 outcome["given"] = True
             finally:
+                outcome.setdefault("given", False)
                 db.session.remove()
 
     threads = [threading.Thread(target=hold_the_session), threading.Thread(target=give_positioning)]
     for thread in threads:
         thread.start()
     held.wait()
-    assert any(_someone_waits_for_a_row_lock() for _ in range(100_000))
+    waited = _look_until(lambda: "given" in outcome or _someone_waits_for_a_row_lock()) and "given" not in outcome
     try:
         with db.engine.connect() as connection:  # the programme's row is free meanwhile
             connection.execute(db.text("SELECT id FROM programmes WHERE id = :id FOR UPDATE NOWAIT"),
@@ -274,6 +275,6 @@ def test_giving_a_session_its_positioning_locks_the_session_before_the_programme
     except OperationalError:
         programme_free = False
     release.set()
-    for thread in threads:
-        thread.join()
+    _join(threads)
+    assert waited, f"giving the positioning did not wait for the session's lock: {outcome}"
     assert programme_free and outcome == {"given": True}

@@ -338,3 +338,43 @@ def test_sign_ins_end_one_by_one_and_are_deleted_when_over(month_long_sign_ins):
         users.set_active(trainer, False, actor=admin)
         db.session.commit()
         assert db.session.scalar(db.select(db.func.count()).select_from(SignIn)) == 0  # a deactivation ends all
+
+
+def test_purge_expired_deletes_the_sign_ins_that_are_over_of_people_who_no_longer_sign_in(app, month_long_sign_ins):
+    """start_sign_in deletes the sign-ins that are over of whoever signs in; `flask purge-expired` deletes those
+    of everybody else (`--dry-run` counts them), and leaves those still running, which still sign in."""
+    from datetime import datetime
+
+    from click.testing import CliRunner
+
+    from training_app.clock import frozen_at
+    from training_app.models import SignIn
+    gone, staying = factories.make_user("trainer"), factories.make_user("admin")
+
+    def sign_in(user, when):
+        with frozen_at(when):
+            users.start_sign_in(user)
+            db.session.commit()
+        return user.get_id()
+
+    sign_in(gone, datetime(2030, 5, 6, 9, 0))
+    sign_in(gone, datetime(2030, 5, 7, 9, 0))  # on a second browser; never again since
+    staying_id = sign_in(staying, datetime(2030, 6, 1, 9, 0))
+
+    def purge(*args) -> str:
+        with frozen_at(datetime(2030, 6, 10, 9, 0)):  # more than a month after the first two, not the third
+            result = CliRunner().invoke(app.cli, ["purge-expired", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def left() -> list[int]:
+        db.session.expire_all()
+        return list(db.session.scalars(db.select(SignIn.user_id)))
+
+    assert "2 connexion(s) de l'équipe terminée(s) (ouvertes il y a 30 jours ou plus) seraient supprimée(s)." \
+        in purge("--dry-run")
+    assert sorted(left()) == sorted([gone.id, gone.id, staying.id])
+    assert "2 connexion(s) terminée(s) supprimée(s)." in purge()
+    assert left() == [staying.id]
+    with frozen_at(datetime(2030, 6, 10, 9, 0)):
+        assert users.signed_in_user(staying_id) == staying

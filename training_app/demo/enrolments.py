@@ -1,17 +1,24 @@
 """Past session: twelve trainees confirmed and convoked. Upcoming session: full (15), three on the
-waiting list, convocations sent to the confirmed trainees, and one pre-registration request."""
+waiting list, convocations sent to the confirmed trainees, and one request waiting for the office: a person
+who asked by telephone, recorded « à confirmer plus tard » until her employer's OPCO agrees to fund her (it
+takes no seat meanwhile; confirmed, she would join the waiting list)."""
 from datetime import datetime, timedelta
 
 from training_app.clock import frozen_at, local_now
-from training_app.demo.people import demo_trainees
+from training_app.demo.people import EMPLOYERS, demo_email, demo_trainees
 from training_app.demo.sessions import past_session, upcoming_session
 from training_app.extensions import db
-from training_app.models import ConvocationSending, Enrolment
+from training_app.models import ConvocationSending, Enrolment, Trainee, User
 from training_app.services import convocations
 from training_app.services import enrolments as enrolment_service
+from training_app.services import registrations
 
 PAST_COUNT = 12
 UPCOMING_COUNT = 18  # 15 seats: the last three wait
+REQUEST = registrations.PersonDetails(  # works at the Maison de quartier de Villejean
+    civility="Mme", first_name="Nadia", last_name="Belkacem", email=demo_email("Nadia", "Belkacem"),
+    job_title="Conseillère en insertion professionnelle", employer_name=EMPLOYERS[3][0],
+    employer_siret=EMPLOYERS[3][1], category="employee")
 
 
 def _enrol_all(session, trainees) -> None:
@@ -32,6 +39,18 @@ def _convoke_all(session) -> None:
             convocations.send(enrolment, actor_label="Claire Bernard (démo)")
 
 
+def _request(session) -> None:
+    """REQUEST's request for `session`, recorded by the office (once: whatever became of it since)."""
+    trainee = db.session.scalar(db.select(Trainee).where(Trainee.email == REQUEST.email))
+    if trainee is not None and db.session.scalar(db.select(Enrolment.id).where(
+            Enrolment.session_id == session.id, Enrolment.trainee_id == trainee.id).limit(1)):
+        return
+    trainee, _created = registrations.find_or_create_trainee(REQUEST)
+    office = db.session.scalar(db.select(User).where(User.role == "admin").order_by(User.id))
+    enrolment_service.enrol(session, trainee, actor=office, actor_label="" if office else "démo",
+                            funding_mode="opco", confirm=False)
+
+
 def seed() -> None:
     trainees = demo_trainees()
     with frozen_at(datetime(2018, 11, 5, 10, 0)):
@@ -43,3 +62,4 @@ def seed() -> None:
     # Convocations go out about two weeks before the course (or today, if that is sooner).
     with frozen_at(min(local_now(), upcoming.start_at - timedelta(days=14)).replace(microsecond=0)):
         _convoke_all(upcoming)
+    _request(upcoming)

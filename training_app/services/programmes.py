@@ -70,6 +70,9 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
     objectives_changed = [objective.text for objective in existing] != list(objectives)
     if not creating:
         _keep_taught_content(programme, data, existing, objectives_changed)
+        # Its row before its objectives' (moved, reworded or removed below) and its questionnaires': the order a
+        # new version of its positioning questionnaire takes (surveys.lock_programme), or the two could deadlock.
+        surveys.lock_programme(programme.id)
     _lock_removed(removed)
     _refuse_removing_taught(programme, removed)
     _refuse_removing_assessed(removed)

@@ -88,10 +88,25 @@ def has_answers(questionnaire: Questionnaire) -> bool:
         db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id, answered()).limit(1)) is not None
 
 
+def lock_programme(programme_id: int | None) -> None:
+    """Lock a programme's row (FOR UPDATE), e.g. while its positioning questionnaires change.
+
+    The order of the row locks, everywhere: a session's row (enrolments.lock_session), then its programme's, then
+    the programme's objectives', then a questionnaire's, then its surveys'. A programme's edit locks its started
+    sessions, then its own row, then its objectives (services/programmes.save_programme); a session's positioning
+    is given or realigned under the session's lock; a change of a positioning questionnaire (new_version, an
+    edit, archiving, whose new questions point at the objectives) and a realignment lock the programme's row
+    first: the second of two waits there, before it holds anything the first one needs."""
+    if programme_id is not None:
+        db.session.execute(db.select(Programme.id).where(Programme.id == programme_id).with_for_update())
+
+
 def _lock_with_its_surveys(questionnaire: Questionnaire) -> None:
-    """Lock the questionnaire's row, then the rows of the surveys giving it (in id order): every change of a
-    questionnaire takes them in this order (no deadlock between two of them), and an answer being written
-    (submit holds a shared lock on its survey) is waited for, then seen by the answers counted next."""
+    """Lock the questionnaire's row, then the rows of the surveys giving it (in id order), after its programme's
+    row for a positioning questionnaire (lock_programme): every change of a questionnaire takes them in this
+    order (no deadlock between two of them, nor with a realignment), and an answer being written (submit holds a
+    shared lock on its survey) is waited for, then seen by the answers counted next."""
+    lock_programme(questionnaire.programme_id)
     db.session.refresh(questionnaire, with_for_update=True)
     db.session.execute(db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id)
                        .order_by(Survey.id).with_for_update())
@@ -237,8 +252,9 @@ def new_version(questionnaire: Questionnaire) -> Questionnaire:
     """Copy a questionnaire (typically one that has answers) into its next version.
 
     The old version is archived; surveys of it that nobody has answered yet use the new one.
-    The questionnaire and its surveys are locked first (_lock_with_its_surveys): a second click waits, then
-    finds it archived; an answer being written is seen, and its survey stays with this version.
+    The questionnaire and its surveys are locked first (_lock_with_its_surveys; a positioning questionnaire's
+    programme before them, as a realignment does): a second click waits, then finds it archived; an answer
+    being written is seen, and its survey stays with this version.
     """
     _lock_with_its_surveys(questionnaire)
     if questionnaire.archived:
@@ -271,6 +287,12 @@ def new_version(questionnaire: Questionnaire) -> Questionnaire:
 
 
 def set_archived(questionnaire: Questionnaire, archived: bool) -> None:
+    """Archive a questionnaire (no longer offered to sessions; those giving it keep it) or restore it.
+
+    Under the locks every change of a questionnaire takes (_lock_with_its_surveys), its state read again: a
+    session being given it (attach holds a key-share lock on its row) is waited for, and one given it after is
+    refused; a new version under way is waited for, then seen (the questionnaire is archived already)."""
+    _lock_with_its_surveys(questionnaire)
     if questionnaire.archived == archived:  # asked twice (a double click): nothing to change or record
         return
     questionnaire.archived = archived
@@ -391,7 +413,7 @@ def ensure_positioning(session: TrainingSession) -> Questionnaire:
     former objectives is archived at once (the catalogue no longer teaches them).
     """
     # One at a time per programme: two versions made together would take the same number.
-    db.session.execute(db.select(Programme.id).where(Programme.id == session.programme_id).with_for_update())
+    lock_programme(session.programme_id)
     course = session.course
     if not course.objectives:
         raise ServiceError(_("Cette formation n'a pas d'objectifs : le positionnement se construit à partir "
@@ -468,21 +490,25 @@ def realign_positioning(programme: Programme) -> int:
     a session of it that follows the catalogue, moves to the version asking about the current objectives
     (its dates stay). Answered ones keep the version answered; sessions that keep the objectives they were
     taught are not concerned. Return how many moved."""
-    return _realign((TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))
+    return _realign(programme.id,
+                    (TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))
 
 
 def realign_session_positioning(session: TrainingSession) -> int:
     """After a session moved to another programme: its positioning survey, if nobody has answered it yet,
     moves to the new programme's version asking about its objectives (0 or 1)."""
-    return _realign(Survey.session_id == session.id)
+    return _realign(session.programme_id, Survey.session_id == session.id)
 
 
-def _realign(condition) -> int:
-    """Move the unanswered positioning surveys matching `condition`, in sessions that follow the catalogue,
-    to ensure_positioning()'s version; a session whose course has no objectives keeps its survey as it is.
+def _realign(programme_id: int, condition) -> int:
+    """Move the unanswered positioning surveys matching `condition`, in sessions of the programme `programme_id`
+    that follow the catalogue, to ensure_positioning()'s version; a session whose course has no objectives keeps
+    its survey as it is.
 
-    The surveys' rows are locked first, then their answers counted: an answer being written (`submit` holds
-    a shared lock on its survey's row) is waited for, and seen; an answer coming after is refused."""
+    The programme's row is locked first (lock_programme: the order new_version and the other changes of its
+    questionnaires take), then the surveys' rows, then their answers counted: an answer being written (`submit`
+    holds a shared lock on its survey's row) is waited for, and seen; an answer coming after is refused."""
+    lock_programme(programme_id)
     surveys = db.session.scalars(
         db.select(Survey).join(Survey.session).join(Survey.questionnaire)
         .where(condition, TrainingSession.taught_title.is_(None), Questionnaire.origin == ORIGIN_POSITIONING)

@@ -200,12 +200,17 @@ def sign_in_lifetime() -> timedelta:
     return current_app.config["SIGN_IN_LIFETIME"]
 
 
+def _sign_in_over(now: datetime):
+    """SQL condition: the sign-in is over (started `sign_in_lifetime()` ago or more): it no longer signs in."""
+    return SignIn.signed_in_at <= now - sign_in_lifetime()
+
+
 def start_sign_in(user: User) -> None:
     """A new sign-in of `user` on this browser, who just typed their password (then `login_user`, after the
-    commit); their sign-ins that are over are deleted."""
+    commit); their sign-ins that are over are deleted (those of people who no longer sign in go with
+    `flask purge-expired`: delete_sign_ins_over)."""
     now = utcnow()
-    db.session.execute(delete(SignIn).where(SignIn.user_id == user.id,
-                                            SignIn.signed_in_at <= now - sign_in_lifetime()))
+    db.session.execute(delete(SignIn).where(SignIn.user_id == user.id, _sign_in_over(now)))
     token = secrets.token_urlsafe(24)
     db.session.add(SignIn(user_id=user.id, token_hash=_sign_in_hash(token), signed_in_at=now))
     user.sign_in_token = token
@@ -217,6 +222,19 @@ def end_sign_in(user: User) -> None:
     if user.sign_in_token:
         db.session.execute(delete(SignIn).where(SignIn.user_id == user.id,
                                                 SignIn.token_hash == _sign_in_hash(user.sign_in_token)))
+
+
+def sign_ins_over() -> int:
+    """How many sign-ins are over and still recorded (`flask purge-expired --dry-run`)."""
+    return db.session.scalar(db.select(func.count(SignIn.id)).where(_sign_in_over(utcnow())))
+
+
+def delete_sign_ins_over() -> int:
+    """Delete every sign-in that is over, whoever it belongs to (`flask purge-expired`): a member of staff who
+    no longer signs in would otherwise keep theirs (start_sign_in deletes only those of who signs in). Returns how
+    many were deleted. None of them signs in any more: nobody is signed out."""
+    return db.session.execute(delete(SignIn).where(_sign_in_over(utcnow()))
+                              .execution_options(synchronize_session=False)).rowcount
 
 
 def signed_in_user(sign_in_id: str) -> User | None:
