@@ -460,6 +460,7 @@ class IssueReport:
     without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued
     already_issued: int = 0  # enrolments whose documents exist and were kept
     withdrawn: list[IssuedCertificate] = field(default_factory=list)  # no attendance left: no longer valid
+    records_expired: list[Enrolment] = field(default_factory=list)  # their names are gone: nothing issued
 
 
 def check_can_issue(session: TrainingSession) -> None:
@@ -478,6 +479,26 @@ def check_can_issue(session: TrainingSession) -> None:
         raise ServiceError(_("Des demi-journées ne sont pas clôturées par les formateur·rices : %(slots)s. "
                              "Faites-les clôturer avant d'émettre les attestations.",
                              slots="; ".join(_describe_slot(slot) for slot in still_open)))
+
+
+def records_expired_refusal(count: int = 1) -> str:
+    """Why documents cannot be issued (again) to `count` trainees whose kept records were made anonymous at the end
+    of the retention period (personal_data.expire_records): they would print « [effacé] » instead of the name."""
+    return ngettext(
+        "Les pièces conservées de %(num)d stagiaire ont été rendues anonymes au terme de la durée de conservation : "
+        "ses documents ne peuvent plus être émis ni réémis (ils porteraient « [effacé] » au lieu de son nom).",
+        "Les pièces conservées de %(num)d stagiaires ont été rendues anonymes au terme de la durée de conservation : "
+        "leurs documents ne peuvent plus être émis ni réémis (ils porteraient « [effacé] » au lieu de leur nom).",
+        count)
+
+
+def _read_records_expiry(trainee_ids: list[int]) -> None:
+    """Read the trainees again under a shared lock held until the transaction ends: the end of their retention
+    period (personal_data.expire_records, which locks their row FOR UPDATE) comes before this issuing, which then
+    sees it, or after it, and then makes anonymous what it issued too."""
+    if trainee_ids:
+        db.session.scalars(db.select(Trainee).where(Trainee.id.in_(trainee_ids)).with_for_update(read=True)
+                           .execution_options(populate_existing=True)).all()
 
 
 def check_unrecorded_outcomes(session: TrainingSession, enrolments: list[Enrolment], *,
@@ -519,6 +540,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     to_render = []  # (enrolment, its totals, its last documents)
     to_withdraw = []
     enrolments = _eligible_enrolments(session)
+    _read_records_expiry([enrolment.trainee_id for enrolment in enrolments])
     for enrolment in enrolments:
         enrolment_totals = totals.get(enrolment.id)
         documents = last.get(enrolment.id, {})
@@ -529,6 +551,8 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
                 to_withdraw += existing.values()
         elif not reissue and all(kind in existing for kind in KINDS):
             report.already_issued += 1
+        elif enrolment.trainee.records_expired:
+            report.records_expired.append(enrolment)
         else:
             to_render.append((enrolment, enrolment_totals, documents))
     check_unrecorded_outcomes(session, [enrolment for enrolment, _totals, _documents in to_render],
@@ -549,6 +573,8 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
         batch.discard_files()
         raise
     if not report.issued and not report.already_issued and not report.withdrawn:
+        if report.records_expired:
+            raise ServiceError(records_expired_refusal(len(report.records_expired)))
         raise ServiceError(_("Aucun·e stagiaire n'a assisté à une demi-journée de cette session : "
                              "aucune attestation à émettre."))
     return report
@@ -575,6 +601,9 @@ def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None,
             return []
         raise ServiceError(_("%(name)s n'a assisté à aucune demi-journée : pas d'attestation possible.",
                              name=enrolment.trainee.full_name))
+    _read_records_expiry([enrolment.trainee_id])
+    if enrolment.trainee.records_expired:
+        raise ServiceError(records_expired_refusal())
     check_unrecorded_outcomes(session, [enrolment], unrecorded_confirmed=unrecorded_confirmed)
     results = outcomes.results_for(enrolment)
     batch = _Batch(actor)
