@@ -15,6 +15,7 @@ from training_app.documents import excel, word
 from training_app.formatting import date_fr, hours, label, time_fr
 from training_app.models import Organisation, TrainingSession
 from training_app.services import attendance
+from training_app.services.enrolments import course_employers
 
 TEMPLATE = "feuille_emargement.docx"
 COLUMNS_PER_PAGE = 6
@@ -96,9 +97,21 @@ def _not_expected_text(cell) -> str:
     return _("abandon le %(date)s", date=date_fr(cell.withdrawn_on, "short"))
 
 
+def employer_names(sheet) -> dict[int, str]:
+    """enrolment id -> the employer a sheet (a session's grid, or a half-day's sheet: rows with their enrolment)
+    prints on the trainee's row: the one they followed the course for, as the certificates name it
+    (enrolments.course_employers), not their record as it is now; "" on their own account, and once their records
+    expired (personal_data.expire_records: the sheet no longer names them)."""
+    enrolments = [row.enrolment for row in sheet.rows]
+    employers = course_employers(enrolments)
+    return {e.id: employers[e.id].name if employers[e.id] and not e.trainee.records_expired else ""
+            for e in enrolments}
+
+
 def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
     """The feuille d'émargement; `blank` leaves every cell empty for signing on paper."""
     grid = attendance.session_grid(session, with_images=not blank)
+    employers = employer_names(grid)
     organisation = Organisation.get()
     empty = {"image": "", "text": ""}
     notes = []  # reasons of the administrator's corrections, numbered in the cells
@@ -113,7 +126,7 @@ def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
         for row in grid.rows:
             cells = [empty if blank else _word_cell(cell, notes) for cell in row.cells[first:first + len(columns)]]
             rows.append({"name": row.enrolment.trainee.formal_name,
-                         "employer": row.enrolment.trainee.employer.name if row.enrolment.trainee.employer else "",
+                         "employer": employers[row.enrolment.id],
                          "cells": cells + [empty] * padding})
         trainers = [empty if blank else _trainer_cell(c) for c in columns] + [empty] * padding
         pages.append({"label": _("Demi-journées %(first)d à %(last)d sur %(total)d", first=first + 1,
@@ -159,6 +172,7 @@ def _trainer_cell(column) -> dict:
 def excel_grid(session: TrainingSession) -> bytes:
     """Trainees × half-days with statuses, then hours planned, attended and absent."""
     grid = attendance.session_grid(session)
+    employers = employer_names(grid)
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = _("Émargement")
@@ -180,7 +194,7 @@ def excel_grid(session: TrainingSession) -> bytes:
     for index, row in enumerate(grid.rows, start=top + 1):
         trainee = row.enrolment.trainee
         excel.write_text(sheet.cell(row=index, column=1), trainee.full_name)
-        excel.write_text(sheet.cell(row=index, column=2), trainee.employer.name if trainee.employer else "")
+        excel.write_text(sheet.cell(row=index, column=2), employers[row.enrolment.id])
         for offset, cell in enumerate(row.cells):
             target = sheet.cell(row=index, column=3 + offset)
             excel.write_text(target, _excel_status(cell))

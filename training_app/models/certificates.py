@@ -9,7 +9,7 @@ replaced nor withdrawn) document per enrolment and kind.
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
+from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,6 +82,13 @@ class IssuedCertificate(db.Model):
     # The results per objective an attestation states, [{"objective", "code", "comment"}]; None for a
     # certificat de réalisation, and for attestations issued before they were kept (revision 0011).
     results: Mapped[list | None] = mapped_column(JSON)
+    # The session's place and modality, and the employer (name and SIRET, "" on the trainee's own account) the
+    # document was issued with: when they change, it is outdated (certificates.OverviewRow). None for documents
+    # issued before they were kept (revision 0029): not compared.
+    place: Mapped[str | None] = mapped_column(Text)
+    modality: Mapped[str | None] = mapped_column(String(20))
+    employer_name: Mapped[str | None] = mapped_column(String(300))
+    employer_siret: Mapped[str | None] = mapped_column(String(14))
 
     enrolment: Mapped[Enrolment] = relationship()
     issued_by: Mapped[User | None] = relationship()

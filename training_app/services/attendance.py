@@ -839,7 +839,7 @@ def _enrolments_on(session_id: int, slot_ids) -> list[Enrolment]:
     recorded = select(AttendanceRecord.enrolment_id).where(AttendanceRecord.slot_id.in_(slot_ids))
     return list(db.session.scalars(
         select(Enrolment).join(Enrolment.trainee)
-        .options(contains_eager(Enrolment.trainee).joinedload(Trainee.employer))
+        .options(contains_eager(Enrolment.trainee), joinedload(Enrolment.employer))  # the sheets print it
         .where(Enrolment.session_id == session_id,
                or_(Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)),
                    Enrolment.id.in_(recorded)))

@@ -216,6 +216,12 @@ def stated_results(results) -> list[dict]:
             for objective, code, comment in results]
 
 
+def stated_employer(employer) -> tuple[str, str]:
+    """(name, SIRET) of the employer of the course as a document keeps them (IssuedCertificate.employer_name,
+    employer_siret): ("", "") on the trainee's own account."""
+    return (employer.name[:300], employer.siret or "") if employer else ("", "")
+
+
 def format_siret(siret: str) -> str:
     """"44195127000004" -> "441 951 270 00004"."""
     digits = re.sub(r"\s", "", siret or "")
@@ -460,6 +466,7 @@ class IssueReport:
     without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued
     already_issued: int = 0  # enrolments whose documents exist and were kept
     withdrawn: list[IssuedCertificate] = field(default_factory=list)  # no attendance left: no longer valid
+    records_expired: list[Enrolment] = field(default_factory=list)  # their names are gone: nothing issued
 
 
 def check_can_issue(session: TrainingSession) -> None:
@@ -478,6 +485,26 @@ def check_can_issue(session: TrainingSession) -> None:
         raise ServiceError(_("Des demi-journées ne sont pas clôturées par les formateur·rices : %(slots)s. "
                              "Faites-les clôturer avant d'émettre les attestations.",
                              slots="; ".join(_describe_slot(slot) for slot in still_open)))
+
+
+def records_expired_refusal(count: int = 1) -> str:
+    """Why documents cannot be issued (again) to `count` trainees whose kept records were made anonymous at the end
+    of the retention period (personal_data.expire_records): they would print « [effacé] » instead of the name."""
+    return ngettext(
+        "Les pièces conservées de %(num)d stagiaire ont été rendues anonymes au terme de la durée de conservation : "
+        "ses documents ne peuvent plus être émis ni réémis (ils porteraient « [effacé] » au lieu de son nom).",
+        "Les pièces conservées de %(num)d stagiaires ont été rendues anonymes au terme de la durée de conservation : "
+        "leurs documents ne peuvent plus être émis ni réémis (ils porteraient « [effacé] » au lieu de leur nom).",
+        count)
+
+
+def _read_records_expiry(trainee_ids: list[int]) -> None:
+    """Read the trainees again under a shared lock held until the transaction ends: the end of their retention
+    period (personal_data.expire_records, which locks their row FOR UPDATE) comes before this issuing, which then
+    sees it, or after it, and then makes anonymous what it issued too."""
+    if trainee_ids:
+        db.session.scalars(db.select(Trainee).where(Trainee.id.in_(trainee_ids)).with_for_update(read=True)
+                           .execution_options(populate_existing=True)).all()
 
 
 def check_unrecorded_outcomes(session: TrainingSession, enrolments: list[Enrolment], *,
@@ -519,6 +546,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     to_render = []  # (enrolment, its totals, its last documents)
     to_withdraw = []
     enrolments = _eligible_enrolments(session)
+    _read_records_expiry([enrolment.trainee_id for enrolment in enrolments])
     for enrolment in enrolments:
         enrolment_totals = totals.get(enrolment.id)
         documents = last.get(enrolment.id, {})
@@ -529,6 +557,8 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
                 to_withdraw += existing.values()
         elif not reissue and all(kind in existing for kind in KINDS):
             report.already_issued += 1
+        elif enrolment.trainee.records_expired:
+            report.records_expired.append(enrolment)
         else:
             to_render.append((enrolment, enrolment_totals, documents))
     check_unrecorded_outcomes(session, [enrolment for enrolment, _totals, _documents in to_render],
@@ -549,6 +579,8 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
         batch.discard_files()
         raise
     if not report.issued and not report.already_issued and not report.withdrawn:
+        if report.records_expired:
+            raise ServiceError(records_expired_refusal(len(report.records_expired)))
         raise ServiceError(_("Aucun·e stagiaire n'a assisté à une demi-journée de cette session : "
                              "aucune attestation à émettre."))
     return report
@@ -575,6 +607,9 @@ def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None,
             return []
         raise ServiceError(_("%(name)s n'a assisté à aucune demi-journée : pas d'attestation possible.",
                              name=enrolment.trainee.full_name))
+    _read_records_expiry([enrolment.trainee_id])
+    if enrolment.trainee.records_expired:
+        raise ServiceError(records_expired_refusal())
     check_unrecorded_outcomes(session, [enrolment], unrecorded_confirmed=unrecorded_confirmed)
     results = outcomes.results_for(enrolment)
     batch = _Batch(actor)
@@ -703,6 +738,7 @@ class _Batch:
             previous.replaced_at = now
             db.session.flush()
         trainee, session = enrolment.trainee, enrolment.session
+        employer_name, employer_siret = stated_employer(self.employers.get(enrolment.id))
         doc = IssuedCertificate(
             enrolment=enrolment, kind=rendered.kind, year=rendered.year, sequence=rendered.sequence,
             number=rendered.number, version=rendered.version, verification_code=rendered.code,
@@ -711,7 +747,8 @@ class _Batch:
             trainee_name=trainee.full_name[:250], course_title=session.title[:300],
             start_date=session.start_at.date(), end_date=session.end_at.date(),
             planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes,
-            results=rendered.results)
+            results=rendered.results, place=session.place, modality=session.modality, employer_name=employer_name,
+            employer_siret=employer_siret)
         db.session.add(doc)
         db.session.flush()
         if previous is not None:
@@ -787,12 +824,29 @@ class OverviewRow:
     attended_minutes: int                    # from the attendance sheets, now
     results: list[dict] | None = None        # the results per objective recorded now (stated_results())
     withdrawn: dict[str, IssuedCertificate] = field(default_factory=dict)  # kind -> withdrawn, not reissued
+    employer: object = None                  # the employer of the course now (enrolments.course_employers)
 
     @property
     def outdated(self) -> bool:
-        """The current documents no longer state what the data says: the sheets (hours attended) or the
-        results per objective were corrected after issuing."""
-        return self.hours_outdated or self.results_outdated
+        """The current documents no longer state what the data says: the sheets (hours attended), the results
+        per objective, the session's place or modality, or the employer of the course changed after issuing."""
+        return self.hours_outdated or self.results_outdated or self.place_outdated or self.employer_outdated
+
+    @property
+    def place_outdated(self) -> bool:
+        """A document states another place or modality than the session's now."""
+        return any(_states_other_place(doc, self.enrolment.session) for doc in self.documents.values())
+
+    @property
+    def employer_outdated(self) -> bool:
+        """A document names another employer than the one the trainee follows the course for now."""
+        return any(_states_other_employer(doc, self.employer) for doc in self.documents.values())
+
+    @property
+    def stated_employer(self) -> str:
+        """The employer the outdated documents name ("" on the trainee's own account)."""
+        return next((doc.employer_name for doc in self.documents.values()
+                     if _states_other_employer(doc, self.employer)), "")
 
     @property
     def hours_outdated(self) -> bool:
@@ -806,20 +860,40 @@ class OverviewRow:
             doc.results is not None and doc.results != self.results for doc in self.documents.values())
 
 
+def _states_other_place(doc: IssuedCertificate, session: TrainingSession) -> bool:
+    """Documents issued before their place and modality were kept (revision 0029) are not compared."""
+    return doc.place is not None and (doc.place, doc.modality) != (session.place, session.modality)
+
+
+def _states_other_employer(doc: IssuedCertificate, employer) -> bool:
+    """Documents issued before their employer was kept (revision 0029) are not compared."""
+    return doc.employer_name is not None and (doc.employer_name, doc.employer_siret) != stated_employer(employer)
+
+
+def naming_another_employer(enrolment: Enrolment) -> list[IssuedCertificate]:
+    """The enrolment's current documents that name another employer than the one of the course now (after the
+    office corrected it): outdated, to be re-issued."""
+    employer = enrolment_service.course_employer(enrolment)
+    documents = current_documents(enrolment)
+    return [documents[kind] for kind in KINDS if kind in documents and _states_other_employer(documents[kind], employer)]
+
+
 def session_overview(session: TrainingSession) -> list[OverviewRow]:
     """The session's eligible enrolments, their current (or withdrawn) documents, hours and results (constant
     queries)."""
     totals = attendance.totals_for_session(session)
     results = outcomes.results_for_session(session)
     last = last_versions_for_session(session)
+    enrolments = _eligible_enrolments(session)
+    employers = enrolment_service.course_employers(enrolments)
     rows = []
-    for enrolment in _eligible_enrolments(session):
+    for enrolment in enrolments:
         documents = last.get(enrolment.id, {})
         current = _current(documents)
         rows.append(OverviewRow(
             enrolment, current, totals[enrolment.id].attended_minutes if enrolment.id in totals else 0,
             stated_results(results.get(enrolment.id, [])),
-            {kind: doc for kind, doc in documents.items() if kind not in current}))
+            {kind: doc for kind, doc in documents.items() if kind not in current}, employers[enrolment.id]))
     return rows
 
 

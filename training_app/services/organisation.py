@@ -50,7 +50,8 @@ def set_image(field: str, file_storage) -> None:
 def set_images(uploaded: dict) -> None:
     """Store uploaded PNG or JPEG images ({field: file}) as the signature, stamp or logo, once each is known
     to be a whole image of a sensible size that Word can place (image_problem). A refusal names its image's
-    field, and then no file is written at all."""
+    field, and then no file is written at all; a file written is deleted if the transaction (or the savepoint it
+    was written in) rolls back (storage.save_in_transaction)."""
     checked = {}
     for field, file_storage in uploaded.items():
         if field not in IMAGE_FIELDS:
@@ -65,8 +66,8 @@ def set_images(uploaded: dict) -> None:
         checked[field] = (content, kind)
     organisation = Organisation.get()
     for field, (content, kind) in checked.items():
-        setattr(organisation, field, storage.save("organisation", f"{field}.{'png' if kind == 'png' else 'jpg'}",
-                                                  content))
+        setattr(organisation, field, storage.save_in_transaction(
+            "organisation", f"{field}.{'png' if kind == 'png' else 'jpg'}", content))
         audit.record(organisation, "image_changed", details={"field": field})
 
 

@@ -105,6 +105,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
             form.reason.label.text = _("Motif de l'annulation de la signature")
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
+        employers=attendance_sheet.employer_names(data),
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
         signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),

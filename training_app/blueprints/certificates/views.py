@@ -123,6 +123,8 @@ def issue_session(session_id: int):
         if report.withdrawn:
             flash(_("Documents retirés (plus aucune présence après correction des feuilles) : %(numbers)s.",
                     numbers=", ".join(doc.number for doc in report.withdrawn)), "warning")
+        if report.records_expired:
+            flash(certificate_service.records_expired_refusal(len(report.records_expired)), "warning")
     return _back(session_id)
 
 

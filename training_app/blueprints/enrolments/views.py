@@ -21,7 +21,8 @@ from training_app.extensions import commit_keeping_loaded, count_against, db
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, committed_unless_stale,
                                  edit_committed, edit_form, edit_status, show_stale)
 from training_app.models import Employer, Enrolment, OutgoingMail, Programme, SessionStatus, Trainee, TrainingSession
-from training_app.services import ServiceError, audit, convocations, enrolment_import, enrolments, mail, registrations
+from training_app.services import (ServiceError, audit, certificates, convocations, enrolment_import, enrolments, mail,
+                                   registrations)
 from training_app.services.registrations import PersonDetails
 from training_app.services import trainee_links
 from training_app.services.trainee_links import trainee_view
@@ -254,8 +255,7 @@ def enrolment_employer(enrolment_id: int):
     form = EnrolmentEmployerForm()
     form.employer_id.choices = _employer_choices()
     return _closing_form(enrolment_id, form, _set_employer,
-                         done=_("Structure employeuse de l'inscription enregistrée. Les documents déjà émis ne "
-                                "changent pas : réémettez-les depuis la page de la session."),
+                         done=_("Structure employeuse de l'inscription enregistrée."),
                          title=_("Structure employeuse pour cette formation"), button=_("Enregistrer"),
                          prefill=lambda e: setattr(form.employer_id, "data", e.employer_id or 0))
 
@@ -265,6 +265,13 @@ def _set_employer(enrolment: Enrolment, form: EnrolmentEmployerForm) -> list:
     if form.employer_id.data and employer is None:
         raise ServiceError(_("Cette structure n'existe plus : choisissez-en une autre."), "employer_id")
     enrolments.set_employer(enrolment, employer, actor=current_user._get_current_object())
+    outdated = certificates.naming_another_employer(enrolment)
+    if outdated:
+        flash(_("Les documents déjà émis nomment encore %(employer)s : %(numbers)s. Ils sont signalés comme à "
+                "réémettre dans la section « Attestations » de la page de la session.",
+                employer=outdated[0].employer_name or _("aucune structure (à titre individuel)"),
+                numbers=", ".join(f"{certificates.KIND_LABELS[doc.kind]} n° {doc.number}" for doc in outdated)),
+              "warning")
     return []  # nobody promoted
 
 

@@ -1,0 +1,117 @@
+"""Certificates are flagged outdated (certificates.OverviewRow) when what they state changes after issuing: the
+session's place or modality, the employer of the course (corrected on the enrolment, or named by a funding
+agreement), as they already were for the hours attended and the results per objective."""
+import html
+
+from tests import factories
+from tests.certificate_course import completed_course
+from training_app.extensions import db
+from training_app.models import Enrolment, IssuedCertificate
+from training_app.services import enrolments
+from training_app.services import certificates as certificate_service
+
+
+def _rows(session) -> dict[str, certificate_service.OverviewRow]:
+    return {row.enrolment.trainee.first_name: row for row in certificate_service.session_overview(session)}
+
+
+def _issued_course():
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    return course
+
+
+def test_a_new_place_or_modality_after_issuing_makes_every_document_of_the_session_outdated():
+    course = _issued_course()
+    session = course.session
+    assert not any(row.outdated for row in _rows(session).values())
+    place = session.place
+
+    session.place = "Maison des associations, 6 cours des Alliés, Rennes"
+    db.session.commit()
+    rows = _rows(session)
+    assert all(row.place_outdated and row.outdated for row in rows.values())
+    assert not any(row.employer_outdated or row.hours_outdated for row in rows.values())
+
+    session.place = place
+    session.modality = "remote"
+    db.session.commit()
+    assert all(row.place_outdated for row in _rows(session).values())
+
+    certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
+    db.session.commit()
+    rows = _rows(session)
+    assert not rows["Awa"].outdated and rows["Julien"].place_outdated
+    assert {doc.version for doc in rows["Awa"].documents.values()} == {2}
+
+
+def test_documents_issued_before_the_place_was_kept_are_not_compared():
+    course = completed_course(trainees=("Awa Diallo",))
+    factories.make_issued_certificate(course.enrolments[0])  # as revision 0029 leaves older ones: NULL
+    course.session.place, course.session.modality = "Ailleurs", "remote"
+    db.session.commit()
+    row = _rows(course.session)["Awa"]
+    assert row.documents and not row.place_outdated and not row.employer_outdated
+
+
+def test_correcting_the_employer_of_an_enrolment_makes_its_documents_outdated():
+    course = _issued_course()
+    awa, julien = course.enrolments
+    association = factories.make_employer(name="Association Les Liens", siret="44195127000004")
+    assert certificate_service.naming_another_employer(awa) == []
+
+    enrolments.set_employer(awa, association)  # she followed the course on her own account, the office says not
+    db.session.commit()
+    rows = _rows(course.session)
+    assert rows["Awa"].employer_outdated and rows["Awa"].outdated and rows["Awa"].stated_employer == ""
+    assert not rows["Julien"].outdated
+    assert [doc.kind for doc in certificate_service.naming_another_employer(awa)] == ["attestation", "realisation"]
+
+    enrolments.set_employer(julien, None)
+    db.session.commit()
+    assert _rows(course.session)["Julien"].stated_employer == "CCAS de Rennes"
+
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
+    db.session.commit()
+    assert not _rows(course.session)["Awa"].outdated and certificate_service.naming_another_employer(awa) == []
+    current = certificate_service.current_documents(db.session.get(Enrolment, awa.id))
+    assert {(doc.employer_name, doc.employer_siret) for doc in current.values()} == {
+        ("Association Les Liens", "44195127000004")}
+
+
+def test_a_funding_agreement_naming_another_employer_after_issuing_makes_the_documents_outdated():
+    course = _issued_course()
+    association = factories.make_employer(name="Association Les Liens", siret="44195127000004")
+    factories.make_agreement(course.session, [course.enrolments[1]], employer=association)
+    db.session.commit()
+    rows = _rows(course.session)
+    assert rows["Julien"].employer_outdated and rows["Julien"].stated_employer == "CCAS de Rennes"
+    assert not rows["Awa"].outdated
+
+
+def test_the_session_page_shows_them_and_offers_the_reissue(admin_client):
+    course = _issued_course()
+    awa = course.enrolments[0]
+    course.session.modality = "mixed"
+    db.session.commit()
+    association = factories.make_employer(name="Association Les Liens", siret="")
+    response = admin_client.post(f"/inscriptions/{awa.id}/employeur", data={"employer_id": association.id},
+                                 follow_redirects=True)
+    text = html.unescape(response.get_data(as_text=True))
+    numbers = [doc.number for doc in db.session.scalars(
+        db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id)
+        .order_by(IssuedCertificate.kind))]
+    assert (f"Les documents déjà émis nomment encore aucune structure (à titre individuel) : Attestation "
+            f"individuelle de fin de formation n° {numbers[0]}, Certificat de réalisation n° {numbers[1]}.") in text
+
+    page = html.unescape(admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True))
+    assert page.count('data-testid="outdated-place"') == 2 and page.count('data-testid="outdated-employer"') == 1
+    assert "les documents nomment aucune structure (à titre individuel) : structure employeuse corrigée" in page
+    assert f'action="/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre"' in page
+    assert page.count("btn btn-sm btn-warning") == 2  # the « Réémettre » buttons of both rows stand out
+
+    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre",
+                      data={"confirm_unrecorded": "y"})
+    page = admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True)
+    assert page.count('data-testid="outdated-place"') == 1 and 'data-testid="outdated-employer"' not in page
