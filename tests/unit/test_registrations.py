@@ -59,6 +59,28 @@ def test_an_address_registered_meanwhile_meets_the_unique_e_mail_and_gives_that_
     assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
 
 
+def test_an_enrolment_made_meanwhile_is_found_under_the_lock_and_answered_as_a_repeated_request(monkeypatch, outbox):
+    """A simultaneous request enrolled the address after our look-up: enrol() finds it under the session's lock;
+    the request gets the answer of a repeated one (its enrolment, nothing new), not an error naming the person."""
+    from training_app.services import enrolments
+
+    session = factories.make_session()
+    enrolment = factories.enrol(session, factories.make_trainee(last_name="Diallo", email="awa.diallo@example.org"))
+    real_live = enrolments.live_enrolment
+    looked_up = []
+
+    def not_yet_there(*args):  # the look-up before the lock ran before the other request committed
+        looked_up.append(args)
+        return None if len(looked_up) == 1 else real_live(*args)
+
+    monkeypatch.setattr(enrolments, "live_enrolment", not_yet_there)
+    registration = registrations.register_public(session, _details(), "personal")
+    db.session.commit()
+    assert (registration.duplicate, registration.enrolment.id, len(looked_up)) == (True, enrolment.id, 2)
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
+    assert [m.subject for m in outbox] == ["Nouvelle demande reçue : votre inscription existe déjà"]
+
+
 def test_a_person_created_after_a_rolled_back_one_is_the_new_person():
     """An import row rolled back to its savepoint, then the next row: SQLite gives the next trainee the
     freed id, and the new person must not come back as the earlier, rolled-back object."""

@@ -132,15 +132,40 @@ def test_an_internal_course_for_members_takes_requests_that_the_office_confirms(
     assert enrolment.status == "confirmed"
 
 
-def test_a_duplicate_registration_creates_nothing_and_sends_the_summary_again(client, outbox):
+def _result(response) -> str:
+    """The registration page without what depends on the session (its title and dates)."""
+    return _page(response).split('data-testid="registration-result">')[1].split("</div>")[0].strip()
+
+
+def test_a_duplicate_registration_creates_nothing_and_answers_as_a_new_one_would(client, outbox):
+    """The page does not tell whether an address was already enrolled (anyone may type anyone's address):
+    it shows the existing enrolment's state as a new request's; the e-mail, to that address, says so."""
     session = factories.make_session()
-    client.post(_url(session), data=registration())
+    first = client.post(_url(session), data=registration())
     outbox.clear()
     response = client.post(_url(session), data=registration(first_name="Autre", email="awa.diallo@example.org"))
-    assert "existe déjà pour cette adresse" in _page(response)
+    assert response.status_code == 200 and _result(response) == _result(first)
+    assert "Votre inscription est confirmée." in _result(response) and "existe" not in _page(response)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
     assert db.session.scalar(db.select(Trainee.first_name)) == "Awa"  # a public form never rewrites a record
-    assert [m.to for m in outbox] == [["awa.diallo@example.org"]]
+    [to_person] = outbox  # the office is not told again
+    assert to_person.to == ["awa.diallo@example.org"] and to_person.subject.startswith("Nouvelle demande reçue")
+    assert "nouvelle demande d'inscription à cette session" in to_person.body and "est confirmée" in to_person.body
+
+
+def test_a_duplicate_on_the_waiting_list_or_pre_registered_shows_its_own_state(client, outbox):
+    full = factories.make_session(capacity=1)
+    factories.enrol(full)
+    waiting = client.post(_url(full), data=registration(email="attente@example.org"))
+    assert "en position 1" in _result(waiting)
+    client.post(_url(full), data=registration(email="apres@example.org"))
+    again = client.post(_url(full), data=registration(email="attente@example.org"))
+    assert _result(again) == _result(waiting)  # their true position, worded as a new request's
+    planned = factories.make_session(status="planned", start=datetime(2030, 5, 7, 9, 30), end=datetime(2030, 5, 7, 18))
+    asked = client.post(_url(planned), data=registration(email="tot@example.org"))
+    again = client.post(_url(planned), data=registration(email="tot@example.org"))
+    assert _result(again) == _result(asked) and "Votre demande est enregistrée" in _result(again)
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 4  # one each, none again
 
 
 def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):

@@ -303,7 +303,11 @@ def test_a_session_form_opened_before_a_half_day_change_cannot_rebuild_the_old_h
     assert len(kept.slots) == 7 and kept.end_at.date().isoformat() == "2030-03-20" and kept.place != "Salle du fond"
 
 
-def test_an_employer_form_opened_before_a_registration_gave_its_siret_cannot_blank_it(admin_client, client):
+def test_an_employer_form_opened_before_an_enrolment_gave_its_siret_cannot_blank_it(admin_client, other_admin_client,
+                                                                                     client):
+    """The office's enrol form completes an employer's missing SIRET (a new version): a form opened before
+    cannot blank it. The public form changes no employer (it tells the office the SIRET typed)."""
+    from tests.web.test_enrolments import new_trainee_form
     from tests.web.test_public_registration import registration
 
     employer = factories.make_employer(name="CCAS de Rennes", siret="")
@@ -312,12 +316,14 @@ def test_an_employer_form_opened_before_a_registration_gave_its_siret_cannot_bla
     session = factories.make_session()
     registered = client.post(f"/formations/sessions/{session.id}/inscription", data=registration(
         employer_name="CCAS de Rennes", employer_siret="783 245 210 00001"))
-    assert registered.status_code == 200 and _stored(Employer, employer_id, "siret") == "78324521000001"
+    assert registered.status_code == 200 and _stored(Employer, employer_id, "siret") == ""
+    enrolled = other_admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form(
+        email="autre@example.org", employer_name="ccas de rennes", employer_siret="783 245 210 00001"))
+    assert enrolled.status_code == 302 and _stored(Employer, employer_id, "siret") == "78324521000001"
 
     refused = admin_client.post(url, data=dict(mine, contact_name="Claire"))
     assert refused.status_code == 409
     assert _stored(Employer, employer_id, "siret") == "78324521000001"
-
 
 
 def test_convocation_texts_opened_before_any_were_written_the_second_first_save_is_refused(admin_client,

@@ -257,9 +257,13 @@ def _check_not_started(session: TrainingSession, enrolment: Enrolment, *, by_tra
         raise ServiceError(_("La session a commencé : enregistrez plutôt un abandon, avec sa date et son motif."))
 
 
+class AlreadyEnrolled(ServiceError):
+    """enrol() found, under the session's lock, a live enrolment of the trainee in the session."""
+
+
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
           actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
-          public: bool = False) -> Enrolment:
+          public: bool = False, employer: Employer | None = None, audit_details: dict | None = None) -> Enrolment:
     """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full.
 
     With confirm=False the enrolment stays `requested` (e.g. funding not yet agreed) and
@@ -267,6 +271,10 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     decides, under its lock: a pre-registration while it is planned (given a seat when it
     opens, see open_registrations), a request the office confirms for an internal course,
     otherwise a seat or the waiting list.
+
+    `employer`: the employer of the course (written, with its id), when not the one the trainee's record names
+    (the public form's, for a known person whose course their employer funds). `audit_details` go in the
+    enrolment's first history entry. A live enrolment of the trainee in the session: AlreadyEnrolled.
     """
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
@@ -280,20 +288,22 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
     places = count_places(session, trainee)
     if places.trainee_live:
-        raise ServiceError(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+        raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
-                          requested_at=utcnow(), price_cents=price, employer_id=trainee.employer_id)
+                          requested_at=utcnow(), price_cents=price,
+                          employer_id=trainee.employer_id if employer is None else employer.id)
     db.session.add(enrolment)
     if confirm and left > 0:
-        _set_status(enrolment, CONFIRMED, "enrolled", actor=actor, actor_label=actor_label)
+        _set_status(enrolment, CONFIRMED, "enrolled", actor=actor, actor_label=actor_label, details=audit_details)
         left -= 1
     elif confirm:  # behind everyone already waiting, from the moment of the request
         _join_waitlist(enrolment, places, "enrolled", now=enrolment.requested_at, actor=actor,
-                       actor_label=actor_label)
+                       actor_label=actor_label, details=audit_details)
         enrolment.position_when_enrolled = places.waiting
     else:
-        audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED)
+        audit.record(enrolment, "requested", actor=actor, actor_label=actor_label, to_state=REQUESTED,
+                     details=audit_details)
     _sync_session_status(session, actor=actor, actor_label=actor_label, left=left)
     # Written now: a trainee deleted by another request in spite of the lock above (a database without row
     # locks) is a French refusal, not an error page.
@@ -673,9 +683,10 @@ def _sync_session_status(session: TrainingSession, *, actor: User | None = None,
 # --- telling the trainee ------------------------------------------------------------------------------
 
 def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: TrainingSession | None = None,
-                 position: int | None = None) -> None:
+                 position: int | None = None, asked_again: bool = False) -> None:
     """E-mail the trainee their state and their personal link (sent after commit). `position`: their place
-    on the waiting list, when the caller has it."""
+    on the waiting list, when the caller has it. `asked_again`: the public page received a request for this
+    existing enrolment (nothing new was recorded)."""
     from training_app.services.trainee_links import personal_url
 
     trainee, session = enrolment.trainee, enrolment.session
@@ -708,6 +719,11 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
         subject = _("Votre demande d'inscription est enregistrée")
         state = _("Votre demande d'inscription à la formation « %(title)s » (%(dates)s) est enregistrée. "
                   "L'équipe vous confirmera votre place.", title=title, dates=dates)
+    if asked_again:
+        subject = _("Nouvelle demande reçue : votre inscription existe déjà")
+        state = _("Nous avons reçu une nouvelle demande d'inscription à cette session pour votre adresse e-mail. "
+                  "Votre inscription existait déjà : rien n'a été modifié. Si cette demande ne vient pas de vous, "
+                  "vous n'avez rien à faire. Voici où en est votre inscription.") + "\n\n" + state
     if moved_from is not None:
         state = _("Votre inscription a été déplacée depuis la session du %(start)s.",
                   start=datetime_fr(moved_from.start_at)) + "\n\n" + state

@@ -117,8 +117,10 @@ def normalise_siret(value: str) -> str:
     return digits
 
 
-def find_or_create_employer(name: str, siret: str) -> Employer | None:
-    """The employer with this SIRET, else with this name (any case), else a new one."""
+def find_or_create_employer(name: str, siret: str, *, complete: bool = True) -> Employer | None:
+    """The employer with this SIRET, else with this name (any case), else a new one. An employer found by its
+    name that has no SIRET is given this one, unless `complete` is False (the public form: an anonymous visitor
+    never changes an existing record; the office is told the SIRET typed, see _notify_office)."""
     if not name and not siret:
         return None
     employer = None
@@ -132,7 +134,7 @@ def find_or_create_employer(name: str, siret: str) -> Employer | None:
     if employer is None:
         employer = Employer(name=name, siret=siret)
         db.session.add(employer)
-    elif siret and not employer.siret:
+    elif siret and not employer.siret and complete:
         employer.siret = siret
         employer.version += 1  # an employer form opened before must not blank it (services/edit_versions)
     return employer
@@ -142,12 +144,14 @@ def find_trainee(email: str) -> Trainee | None:
     return db.session.scalar(db.select(Trainee).where(Trainee.email == email))
 
 
-def find_or_create_trainee(details: PersonDetails, *, update: bool = False) -> tuple[Trainee, bool]:
+def find_or_create_trainee(details: PersonDetails, *, update: bool = False,
+                           complete_employer: bool = True) -> tuple[Trainee, bool]:
     """The trainee with this e-mail, or a new one. Returns (trainee, created).
 
     An existing trainee is updated only when `update` is set (the office's form); a
-    public form never changes someone's record. Two simultaneous first registrations
-    with the same address meet on the unique e-mail and end with one trainee.
+    public form never changes someone's record, nor an existing employer's (complete_employer=False).
+    Two simultaneous first registrations with the same address meet on the unique e-mail and end with
+    one trainee.
     """
     details = details.cleaned()
     trainee = find_trainee(details.email)
@@ -155,7 +159,7 @@ def find_or_create_trainee(details: PersonDetails, *, update: bool = False) -> t
         if update:
             _apply_details(trainee, details)
         return trainee, False
-    employer = find_or_create_employer(details.employer_name, details.employer_siret)
+    employer = find_or_create_employer(details.employer_name, details.employer_siret, complete=complete_employer)
     if employer is not None and employer.id is None:
         db.session.flush()  # the new employer's id
     # INSERT ... ON CONFLICT (email) DO NOTHING: nothing comes back when a simultaneous registration with this
@@ -245,15 +249,16 @@ def _snapshot(trainee: Trainee) -> dict:
     return {**values, "employer": _employer_label(trainee.employer)}
 
 
-def _edited_employer(current: Employer | None, name: str, siret: str) -> Employer | None:
-    """The employer the office's form names. The same name (any case) with the same SIRET, or with the SIRET
-    left blank, is the current employer: a blank SIRET never moves the trainee to a namesake establishment.
-    Otherwise the employer is found or created as everywhere (a SIRET it lacked is completed)."""
+def _edited_employer(current: Employer | None, name: str, siret: str, *, complete: bool = True) -> Employer | None:
+    """The employer a form names for someone whose record names `current`. The same name (any case) with the
+    same SIRET, or with the SIRET left blank, is the current employer: a blank SIRET never moves the trainee to a
+    namesake establishment. Otherwise the employer is found or created as everywhere (a SIRET it lacked is
+    completed, unless `complete` is False)."""
     if not name:
         return None
     if current is not None and current.name.lower() == name.lower() and siret in ("", current.siret or ""):
         return current
-    return find_or_create_employer(name, siret)
+    return find_or_create_employer(name, siret, complete=complete)
 
 
 def _employer_label(employer: Employer | None) -> str | None:
@@ -318,7 +323,13 @@ class Registration:
 
 def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str) -> Registration:
     """A person asks for a place on the public page: enrolled (confirmed, waitlisted, or requested
-    before the session opens); they get their state and personal link by e-mail, the office is told."""
+    before the session opens); they get their state and personal link by e-mail, the office is told.
+
+    A known address keeps its record as it is (anonymous input never changes a person's or an employer's
+    record): the enrolment names the employer typed when that employer funds the course, and the office's
+    e-mail and the enrolment's history show what was typed that the records do not hold. An address already
+    enrolled gets the answer a new request gets, with its enrolment's state: the page tells nobody whether an
+    address was enrolled before; the e-mail, sent to that address, says so."""
     state = _registration_window(session)
     if state == "closed":
         raise ServiceError(_("Les inscriptions à cette session sont closes."))
@@ -327,32 +338,80 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
     if funding_mode in EMPLOYER_FUNDED and not (details.employer_name or "").strip():
         raise ServiceError(_("Indiquez le nom de votre structure employeuse : c'est elle qui finance la formation "
                              "(ou choisissez « À titre personnel »)."), "employer_name")
-    trainee, created = find_or_create_trainee(details)
+    details = details.cleaned()
+    trainee, created = find_or_create_trainee(details, complete_employer=False)
     existing = None if created else enrolments.live_enrolment(session, trainee)
     if existing is not None:
-        position = enrolments.waitlist_position(existing)
-        enrolments.notify_state(existing, position=position)
-        return Registration(existing, duplicate=True, position=position)
-    # The session's state is read again under its lock (it may have opened meanwhile): enrol(public=True).
-    enrolment = enrolments.enrol(session, trainee, funding_mode=funding_mode, public=True)
+        return _asked_again(existing)
+    employer = None  # the trainee's: the one just found or created for a new trainee
+    if not created and funding_mode in EMPLOYER_FUNDED:  # the one funding this course, as typed
+        employer = _edited_employer(trainee.employer, details.employer_name, details.employer_siret, complete=False)
+        if employer.id is None:
+            db.session.flush()  # the new employer's id
+    typed = _typed_unrecorded(details, trainee, employer or trainee.employer)
+    try:
+        # The session's state is read again under its lock (it may have opened meanwhile): enrol(public=True).
+        enrolment = enrolments.enrol(session, trainee, funding_mode=funding_mode, public=True, employer=employer,
+                                     audit_details={"typed": typed} if typed else None)
+    except enrolments.AlreadyEnrolled:  # by a simultaneous request, after the look-up above
+        return _asked_again(enrolments.live_enrolment(session, trainee))
     registration = Registration(enrolment, position=enrolment.position_when_enrolled)
     enrolments.notify_state(enrolment, position=registration.position)
-    _notify_office(registration)
+    _notify_office(registration, details, typed)
     return registration
 
 
-def _notify_office(registration: Registration) -> None:
+def _asked_again(existing: Enrolment) -> Registration:
+    """A request for an enrolment that exists: nothing new; its state is e-mailed again to its address."""
+    position = enrolments.waitlist_position(existing)
+    enrolments.notify_state(existing, position=position, asked_again=True)
+    return Registration(existing, duplicate=True, position=position)
+
+
+def _typed_unrecorded(details: PersonDetails, trainee: Trainee, employer: Employer | None) -> dict:
+    """What the public form typed that the records do not hold: a job title or an employer other than the
+    trainee's record names (a field left blank says nothing), a SIRET the employer named for the course has not
+    (its record is left as it is)."""
+    typed = {}
+    if details.job_title and details.job_title != (trainee.job_title or ""):
+        typed["job_title"] = details.job_title
+    if details.employer_name and _other_employer(details, trainee.employer):
+        typed["employer_name"] = details.employer_name
+    if details.employer_siret and details.employer_siret != (employer.siret if employer else ""):
+        typed["employer_siret"] = details.employer_siret
+    return typed
+
+
+def _other_employer(details: PersonDetails, recorded: Employer | None) -> bool:
+    if recorded is None or details.employer_name.lower() != recorded.name.lower():
+        return True
+    return bool(details.employer_siret and recorded.siret and details.employer_siret != recorded.siret)
+
+
+def _notify_office(registration: Registration, details: PersonDetails, typed: dict) -> None:
+    """The office's e-mail shows what was typed, flagged where the records say otherwise (`typed`)."""
     enrolment, position = registration.enrolment, registration.position
     trainee, session = enrolment.trainee, enrolment.session
     state = label(enrolment.status) + (f" (position {position})" if position else "")
+
+    def flagged(field: str, value: str, recorded: str | None) -> str:  # a blank field: what the record says
+        return (value or recorded or "—") + (" " + _("(différent de la fiche : %(recorded)s)",
+                                                     recorded=recorded or "—") if field in typed else "")
+
     lines = [
         _("Nouvelle demande d'inscription depuis le site :"),
         "",
         f"{_('Formation')} : {session.title}",
         f"{_('Session')} : {datetime_fr(session.start_at)} → {datetime_fr(session.end_at)}",
         f"{_('Stagiaire')} : {trainee.formal_name} <{trainee.email}>",
-        f"{_('Fonction')} : {trainee.job_title or '—'}",
-        f"{_('Structure employeuse')} : {trainee.employer.name if trainee.employer else '—'}",
+        f"{_('Fonction')} : {flagged('job_title', details.job_title, trainee.job_title)}",
+        f"{_('Structure employeuse')} : "
+        f"{flagged('employer_name', details.employer_name, _employer_label(trainee.employer))}",
+    ]
+    if "employer_siret" in typed:
+        lines.append(_("SIRET indiqué : %(siret)s (pas sur la fiche de la structure : à vérifier)",
+                       siret=typed["employer_siret"]))
+    lines += [
         f"{_('Financement')} : {funding_label(enrolment.funding_mode)}",
         f"{_('État')} : {state}",
         f"{_('Places restantes')} : {0 if position else enrolments.seats_left(session)}",

@@ -520,10 +520,10 @@ def public_register(session_id: int):
         else:
             if count_against(REGISTRATION_LIMITS, "public_register"):
                 commit_keeping_loaded()  # the session's lock is released; the answer needs no row read again
-                return render_template(
-                    "enrolments/public_registered.html", session=session,
-                    status="duplicate" if registration.duplicate else registration.enrolment.status,
-                    position=registration.position)
+                # An address enrolled before gets the page a new request gets, with its enrolment's state: the
+                # page tells nobody whether it was (its e-mail does, to that address).
+                return render_template("enrolments/public_registered.html", session=session,
+                                       status=registration.enrolment.status, position=registration.position)
             db.session.rollback()  # nothing recorded, nobody e-mailed; what was typed stays in the form
             form.form_errors.append(_("Trop de demandes d'inscription depuis votre adresse en peu de temps : "
                                       "celle-ci n'a pas été enregistrée. Réessayez dans quelques minutes."))
