@@ -43,22 +43,29 @@ def build(path: str) -> None:
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
     table.rows[1].cells[0].text = "{%tr for l in lines %}"
-    values = ["{{ l.trainee_name }}", "{{ l.employer_name }}", "{{ l.file_number }}", "{{ l.attended_hours }}",
+    values = ["{{ l.trainee_name }}", "{{ l.employer_name }}", "{{ l.file_number }}{{ l.mode_note }}",
+              "{{ l.attended_hours }}",
               "{{ l.rate }}", "{{ l.pedagogical }}", "{{ l.annex }}"]
     for cell, text in zip(table.rows[2].cells, values):
         cell.text = text
     table.rows[3].cells[0].text = "{%tr endfor %}"
 
-    totals = document.add_table(rows=4, cols=2)
+    # A claim mixing both modes lists the reimbursement lines for information: the employer pays them (the
+    # funder reimburses the employer), so they are taken off what the funder is asked to pay.
+    totals = document.add_table(rows=7, cols=2)
     totals.style = "Table Grid"
     for row, (label, value) in zip(totals.rows, [
             ("Total des frais pédagogiques", "{{ totals.pedagogical }}"),
             ("Total des frais annexes", "{{ totals.annex }}"),
             ("Total hors taxes", "{{ totals.total }}"),
-            ("Net à payer", "{{ totals.total }}")]):
+            ("{%tr if totals.employer_pays %}", ""),
+            ("Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)",
+             "− {{ totals.employer_pays }}"),
+            ("{%tr endif %}", ""),
+            ("Net à payer", "{{ totals.due }}")]):
         row.cells[0].text, row.cells[1].text = label, value
-    totals.rows[3].cells[0].paragraphs[0].runs[0].bold = True
-    totals.rows[3].cells[1].paragraphs[0].runs[0].bold = True
+    totals.rows[6].cells[0].paragraphs[0].runs[0].bold = True
+    totals.rows[6].cells[1].paragraphs[0].runs[0].bold = True
 
     document.add_paragraph("{{ vat_mention }}")
     document.add_paragraph("{{ payment_mention }}")

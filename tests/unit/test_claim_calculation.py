@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from training_app.services.claim_calculation import (AgreementTerms, TraineeFigures, calculate, hours_changes,
-                                                     round_cents)
+                                                     received_by_line, round_cents)
 
 
 def trainee(enrolment_id, attended, planned=1260, justified=0, unjustified=0, name=None, annex=None, price=None):
@@ -144,3 +144,15 @@ def test_hours_changes_sees_a_corrected_sheet_before_the_certificate_is_issued_a
 
 def test_hours_beyond_the_planned_ones_change_nothing():
     assert hours_changes([sent_line(1, 1260)], {1: 1300}, {1: (1300, 1)}) == []
+
+
+def test_money_received_is_spread_over_the_subrogation_lines():
+    lines = [{"total_cents": 31500, "mode": "subrogation"}, {"total_cents": 25500, "mode": "subrogation"},
+             {"total_cents": 34000, "mode": "reimbursement"}, {"total_cents": 10000, "mode": "subrogation"}]
+    shares = received_by_line(lines, 20000)
+    # 200 € over 670 € due: 94,0298… €, 76,1194… €, 29,8507… €; the two cents left to the largest fractions
+    assert shares == [9403, 7612, 0, 2985] and sum(shares) == 20000
+    assert received_by_line(lines, 67000) == [31500, 25500, 0, 10000]
+    assert received_by_line(lines, 90000) == [31500, 25500, 0, 10000]  # never above a line
+    assert received_by_line(lines, 0) == [0, 0, 0, 0]
+    assert received_by_line([{"total_cents": 0, "mode": "subrogation"}], 500) == [0]

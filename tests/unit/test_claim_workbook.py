@@ -114,3 +114,102 @@ def test_rate_of_an_amount_spread_over_hours_times_hours_gives_each_line():
         assert rate == Decimal("15.873016") and (rate * hours).quantize(Decimal("0.01")) == amount
         shown_decimals = len(re.search(r"\.([0#]+)", rate_cell.number_format).group(1))
         assert shown_decimals >= 6  # the cell shows the rate it holds, not 15,8730
+
+
+def mixed_snapshot():
+    """UNI-1 in subrogation (Awa 21 h, Julien 17 h at 15 €: 570 €), UNI-2 in reimbursement of the employer
+    (Sophie 21 h at 15 € and 25 € of travel: 340 €)."""
+    return snapshot([
+        AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260), figures(2, "Julien LE BIHAN", 1020)),
+                       hourly_rate_cents=1500),
+        AgreementTerms("UNI-2", (figures(3, "Sophie RENAUD", 1260, employer="Mairie",
+                                         annex={"travel": (3000, 2500)}),),
+                       hourly_rate_cents=1500, mode="reimbursement")])
+
+
+def summary_values(book, data_only=False) -> dict:
+    summary = book["Récapitulatif"]
+    return {summary[f"A{r}"].value: summary[f"B{r}"].value for r in range(1, summary.max_row + 1)}
+
+
+def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only():
+    """The reimbursement lines are the employer's to pay us (the funder reimburses the employer): listed for
+    information, never in what the funder is asked to pay."""
+    data = mixed_snapshot()
+    assert (data["totals"]["total_cents"], data["totals"]["due_cents"], data["totals"]["reimbursement_cents"]) == (
+        91000, 57000, 34000)
+    document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
+    rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
+    assert rows["Total hors taxes"] == "910,00 €"
+    assert rows["Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)"] == "− 340,00 €"
+    assert rows["Net à payer"] == "570,00 €"
+    cells = [cell.text for row in document.tables[0].rows for cell in row.cells]
+    assert "UNI-2 (remboursement de l'employeur, pour information)" in cells and "UNI-1" in cells
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Paiement direct à l'organisme de formation (subrogation) du net à payer" in text
+    assert "remboursement de l'employeur (UNI-2)" in text and "ne sont pas demandés au financeur" in text
+
+    book = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data)), data_only=True)
+    values = summary_values(book)
+    assert values["Total des stagiaires"] == 910
+    assert values["Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)"] == 340
+    assert values["Total demandé"] == 570
+    assert "ne sont pas demandés au financeur" in values["Paiement"]
+    trainees = book["Stagiaires"]
+    col = {cell.value: cell.column_letter for cell in trainees[1]}
+    assert [trainees[f"{col['Mode de financement']}{r}"].value for r in range(2, 5)] == [
+        "Subrogation", "Subrogation", "Remboursement de l'employeur"]
+    formulas = summary_values(openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data))))
+    assert formulas["Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)"] == (
+        f"=SUMIF('Stagiaires'!{col['Mode de financement']}2:{col['Mode de financement']}4,"
+        f"\"Remboursement de l'employeur\",'Stagiaires'!{col['Total']}2:{col['Total']}4)")
+
+    # in subrogation only, the invoice has no reimbursement row
+    data = snapshot([AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260),), hourly_rate_cents=1500)])
+    document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
+    rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
+    assert rows == {"Total des frais pédagogiques": "315,00 €", "Total des frais annexes": "0,00 €",
+                    "Total hors taxes": "315,00 €", "Net à payer": "315,00 €"}
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Paiement direct à l'organisme de formation (subrogation)." in text
+
+
+def test_a_claim_in_reimbursement_only_asks_the_funder_nothing():
+    data = snapshot([AgreementTerms("UNI-2", (figures(1, "Awa DIALLO", 1260),), hourly_rate_cents=1500,
+                                    mode="reimbursement")])
+    document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
+    rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
+    assert rows["Net à payer"] == "0,00 €"
+    assert "facture adressée pour information au financeur" in "\n".join(p.text for p in document.paragraphs)
+
+
+def test_the_workbook_totals_show_without_recalculation():
+    """A reader that does not calculate (openpyxl data_only, a preview) reads the totals' values: each formula
+    is saved with its result, and stays a formula."""
+    data = mixed_snapshot()
+    content = funding_claim.workbook(data)
+    book = openpyxl.load_workbook(io.BytesIO(content), data_only=True)
+    trainees = book["Stagiaires"]
+    col = {cell.value: cell.column_letter for cell in trainees[1]}
+    assert trainees["A5"].value == "Total"
+    assert Decimal(str(trainees[f"{col['Heures réalisées']}5"].value)) == 21 + 17 + 21
+    assert Decimal(str(trainees[f"{col['Frais pédagogiques']}5"].value)) == Decimal("885")
+    assert Decimal(str(trainees[f"{col['Frais annexes']}5"].value)) == Decimal("25")
+    assert Decimal(str(trainees[f"{col['Total']}5"].value)) == Decimal("910")
+    annex = book["Frais annexes"]
+    assert Decimal(str(annex.cell(row=5, column=annex.max_column).value)) == Decimal("25")
+    values = summary_values(book)
+    assert Decimal(str(values["Heures réalisées"])) == 59 and values["Frais pédagogiques"] == 885
+    assert values["Frais annexes"] == 25
+    for sheet in openpyxl.load_workbook(io.BytesIO(content)).worksheets:  # the same cells hold formulas
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cached = book[sheet.title][cell.coordinate].value
+                    assert cached is not None, (sheet.title, cell.coordinate, cell.value)
+
+
+def test_an_empty_claim_workbook_shows_zero_totals():
+    data = snapshot([])
+    book = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data)), data_only=True)
+    assert summary_values(book)["Total demandé"] == 0

@@ -147,6 +147,23 @@ def test_two_payments_recorded_at_once_add_up(app):
     assert claim.paid_cents == 12500
 
 
+def test_a_rejection_recorded_while_a_payment_is_under_way_refuses_the_balance(app):
+    """A colleague records the funder's payment while another records its refusal: the refusal waits for the
+    claim's lock, then reads the money received: the balance is refused, what was paid stays paid."""
+    from training_app.models import ClaimStatus
+    claim_id = _sent_claim_id()
+
+    def reject():
+        with frozen_at(datetime(2019, 3, 1, 10)):
+            funding_service.reject(db.session.get(FundingClaim, claim_id), "Dossier incomplet",
+                                   datetime(2019, 2, 20).date())
+
+    outcome = _first_holds_second_waits(app, _pay(claim_id, 10000, None), reject)
+    assert outcome["waited"] and outcome["first"] == outcome["second"] == "committed"
+    claim = db.session.get(FundingClaim, claim_id)
+    assert (claim.status, claim.paid_cents) == (ClaimStatus.BALANCE_REFUSED, 10000)
+
+
 def _agreement_request(funder_id, session_id, enrolment_ids, file_number=""):
     def request():
         data = funding_service.AgreementData(

@@ -1,17 +1,21 @@
 """Funding through the web pages and services: funders' caps, employers' SIRET, agreements, claims,
-the pre-flight check, payments and the dashboard; bad input refused with a French message."""
+the pre-flight check, payments and the dashboard; bad input refused with a French message. What a claim asks of
+the funder (subrogation lines only) and what stays paid when the funder refuses the balance."""
+import io
 import re
 from datetime import date, datetime
 from types import SimpleNamespace
 
+import openpyxl
 import pytest
+from docx import Document
 
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import (AgreementStatus, ClaimStatus, Employer, FunderHourlyCap, FundingAgreement,
                                  FundingClaim, Organisation)
-from training_app.services import ServiceError, funding_sources
+from training_app.services import ServiceError, annual_report, funding_sources
 from training_app.services import funding as funding_service
 
 PAST_START, PAST_END = datetime(2018, 12, 11, 14, 0), datetime(2018, 12, 14, 12, 30)
@@ -558,3 +562,178 @@ def test_trainers_cannot_see_funding(trainer_client, world):
     assert trainer_client.get("/financement/").status_code == 403
     page = trainer_client.get(f"/sessions/{world['session'].id}")
     assert "Financement" not in text(page)
+
+
+# --- what a claim asks of the funder, what stays paid ---------------------------------------------------------
+def make_mixed_claim(world, sources, sent_on=date(2019, 1, 10)):
+    """Awa and Sophie in subrogation (UNI-100), Leïla in reimbursement of her employer (UNI-200): 21 h at 15 €."""
+    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa, sophie], funder=world["funder"], file_number="UNI-100",
+                             hourly_rate_cents=1500, employer=world["employer"])
+    factories.make_agreement(session, [leila], funder=world["funder"], file_number="UNI-200",
+                             hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement")
+    sources["hours"] = full_hours(world["enrolments"])
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        assert funding_service.preflight(claim) == []
+        funding_service.send(claim, sent_on)
+    db.session.commit()
+    return claim
+
+
+def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only(admin_client, world, sources):
+    claim = make_mixed_claim(world, sources)
+    assert claim.total_cents == 2 * 21 * 1500 == 63000  # Leïla's 315 € are her employer's to pay
+    assert claim.snapshot["totals"]["total_cents"] == 94500
+    assert claim.snapshot["totals"]["reimbursement_cents"] == 31500
+
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert 'data-testid="claim-total">630,00 €' in page
+    assert "315,00 € pour 1 stagiaire(s), pour information : l'employeur nous les paie" in page
+    assert page.count('data-testid="employer-pays"') == 1
+    board = funding_service.dashboard()
+    assert board.expected_cents == 63000
+    assert 'data-testid="expected">630,00 €' in text(admin_client.get("/financement/"))
+
+    invoice = Document(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/facture.docx").data))
+    totals = {row.cells[0].text: row.cells[1].text for row in invoice.tables[1].rows}
+    assert totals["Net à payer"] == "630,00 €" and totals["Total hors taxes"] == "945,00 €"
+    mention = "\n".join(p.text for p in invoice.paragraphs)
+    assert "remboursement de l'employeur (UNI-200)" in mention
+    workbook = openpyxl.load_workbook(io.BytesIO(admin_client.get(
+        f"/financement/demandes/{claim.id}/classeur.xlsx").data), data_only=True)
+    summary = workbook["Récapitulatif"]
+    values = {summary[f"A{r}"].value: summary[f"B{r}"].value for r in range(1, summary.max_row + 1)}
+    assert values["Total demandé"] == 630
+
+    with frozen_at(datetime(2019, 3, 1, 10)):  # the funder pays what it was asked: the claim is paid
+        assert funding_service.record_payment(claim, 63000, date(2019, 2, 20)) is None
+    assert claim.status == ClaimStatus.PAID and claim.balance_cents == 0
+    db.session.commit()
+    # the annual report counts for the OPCO what the claim asked of it; the employers what the prices leave,
+    # Leïla's price in full (her employer pays it, the funder reimburses the employer)
+    prices = [e.price_cents for e in world["enrolments"]]
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert revenue["opco"] == claim.total_cents
+    assert revenue["employer"] == sum(prices) - claim.total_cents and prices[2] >= 31500
+
+
+def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, sources):
+    session = world["session"]
+    factories.make_agreement(session, world["enrolments"], funder=world["funder"], file_number="UNI-300",
+                             hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement")
+    sources["hours"] = full_hours(world["enrolments"])
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        funding_service.send(claim, date(2019, 1, 10))
+    db.session.commit()
+    assert claim.total_cents == 0
+    with frozen_at(datetime(2019, 6, 1, 10)):
+        board = funding_service.dashboard()
+        assert (board.expected_cents, board.overdue) == (0, [])
+        assert not funding_service.is_overdue(claim)
+
+
+def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)  # 945 €
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 50000, date(2019, 2, 15), "Acompte")
+        db.session.commit()
+        page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+        assert "Refus du solde par le financeur" in page and "500,00 € ont été reçus : ils restent acquis" in page
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-02-25", "reason": "Heures non justifiées"},
+                                     follow_redirects=True)
+        assert "Solde refusé enregistré : les 500,00 € reçus restent acquis" in text(response)
+        db.session.expire_all()
+        claim = db.session.get(FundingClaim, claim.id)
+        assert (claim.status, claim.paid_cents, claim.balance_cents) == (ClaimStatus.BALANCE_REFUSED, 50000, 44500)
+        page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+        assert "Payée en partie, solde refusé" in page and "Heures non justifiées" in page
+        assert 'data-testid="claim-balance">500,00 € / 445,00 €' in page
+        assert "payée en partie → payée en partie, solde refusé" in page  # the history
+        board = funding_service.dashboard()
+        assert (board.received_cents, board.expected_cents) == (50000, 0)
+        assert not funding_service.is_overdue(claim)
+        # the same hours are not billed again: no new claim for the session to this funder
+        with pytest.raises(ServiceError, match="payée en partie, solde refusé"):
+            funding_service.create_claim(world["funder"], session=world["session"])
+        db.session.rollback()
+    # what the claim states of the agreement no longer changes (_claimed counts the claim)
+    agreement = db.session.scalar(db.select(FundingAgreement))
+    data = funding_service._data_of(agreement)
+    data.hourly_rate_cents = 2000
+    with pytest.raises(ServiceError, match="ne change plus"):
+        funding_service.update_agreement(agreement, data)
+    db.session.rollback()
+    # the annual report counts what the funder paid, spread over the trainees' lines
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert revenue["opco"] == 50000
+
+
+def test_the_funder_may_still_pay_a_refused_balance(world, sources):
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 50000, date(2019, 2, 15))
+        assert funding_service.reject(claim, "Dossier incomplet", date(2019, 2, 20)) == ClaimStatus.BALANCE_REFUSED
+        funding_service.record_payment(claim, 20000, date(2019, 2, 25))
+        assert claim.status == ClaimStatus.BALANCE_REFUSED and claim.paid_cents == 70000
+        funding_service.record_payment(claim, 24500, date(2019, 2, 28))
+        assert claim.status == ClaimStatus.PAID and claim.balance_cents == 0
+        with pytest.raises(ServiceError, match="Seule une demande envoyée peut être rejetée"):
+            funding_service.reject(claim, "Trop tard", date(2019, 2, 28))
+
+
+def test_a_rejection_without_any_payment_still_rejects_the_claim(world, sources):
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        assert funding_service.reject(claim, "Dossier incomplet", date(2019, 2, 20)) == ClaimStatus.REJECTED
+    assert claim.paid_cents == 0
+
+
+def test_the_annual_report_splits_the_money_of_a_refused_balance_over_the_lines(world, sources):
+    """Three trainees at 315 € each, their price 400 €: 500 € received then the balance refused. Each line gets
+    its share of the 500 € for the OPCO; the employer owes what each price leaves."""
+    for enrolment in world["enrolments"]:
+        enrolment.price_cents, enrolment.funding_mode = 40000, "opco"
+    db.session.commit()
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 50000, date(2019, 2, 15))
+        funding_service.reject(claim, "Dossier incomplet", date(2019, 2, 20))
+    db.session.commit()
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert revenue["opco"] == 50000 and revenue["opco_refused"] == 3 * 40000 - 50000
+    assert annual_report.build(2018).revenue_cents == 3 * 40000
+
+
+# --- flask funding export ----------------------------------------------------------------------------------
+
+def test_export_to_a_path_it_cannot_write_says_so_in_french(app, world, sources, tmp_path):
+    claim = make_sent_claim(world, sources)
+    runner = app.test_cli_runner()
+    missing_folder = tmp_path / "absent" / "claim.xlsx"
+    result = runner.invoke(args=["funding", "export", str(claim.id), "--out", str(missing_folder)])
+    assert result.exit_code == 1 and not isinstance(result.exception, OSError)
+    assert "Impossible d'écrire le classeur" in result.output and "le dossier n'existe pas" in result.output
+    assert "Traceback" not in result.output and not missing_folder.parent.exists()
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    result = runner.invoke(args=["funding", "export", str(claim.id), "--out", str(folder)])
+    assert result.exit_code == 1 and "c'est un dossier" in result.output
+    assert list(folder.iterdir()) == []
+
+
+def test_export_failing_while_writing_leaves_no_file(app, world, sources, tmp_path, monkeypatch):
+    """The disk fills up while writing: no half-written workbook, no temporary file left; an earlier export at
+    the same path stays whole."""
+    claim = make_sent_claim(world, sources)
+    out = tmp_path / "claim.xlsx"
+    out.write_bytes(b"earlier export")
+
+    def full_disk(source, target):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("training_app.cli_funding.os.replace", full_disk)
+    result = app.test_cli_runner().invoke(args=["funding", "export", str(claim.id), "--out", str(out)])
+    assert result.exit_code == 1 and "le disque est plein" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["claim.xlsx"] and out.read_bytes() == b"earlier export"

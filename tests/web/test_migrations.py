@@ -216,6 +216,17 @@ def test_0026_fills_when_each_one_joined_the_waiting_list_from_the_audit_trail(e
         db.session.remove()
 
 
+def _insert_funder_and_programme(conn) -> None:
+    """Funder 1 and programme 1, as the tables of revisions 0027 to 0030 hold them."""
+    conn.execute(text("INSERT INTO funders (id, name, address, contact_name, contact_email, "
+                      "accepts_annex_costs, version) VALUES (1, 'OPCO', '', '', '', :yes, 1)"), {"yes": True})
+    conn.execute(text("INSERT INTO programmes (id, title, rationale, audience, prerequisites, content, "
+                      "competencies, teaching_methods, evaluation_methods, default_duration_minutes, "
+                      "default_capacity, kind, accessibility_contact, archived, created_at, updated_at) "
+                      "VALUES (1, 'p', '', '', '', '', '', '', '', 0, 15, 'external', '', :no, '2018-01-01', "
+                      "'2018-01-01')"), {"no": False})
+
+
 def test_0028_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_url, tmp_path):
     """Existing enrolments take the employer of the funding agreement covering them when it names one (a refused
     agreement does not count), else the trainee's employer as recorded."""
@@ -224,17 +235,11 @@ def test_0028_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_
     with migrated.app_context():
         upgrade(revision="0027")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO funders (id, name, address, contact_name, contact_email, "
-                              "accepts_annex_costs, version) VALUES (1, 'OPCO', '', '', '', :yes, 1)"), {"yes": True})
+            _insert_funder_and_programme(conn)
             for employer_id, name in ((1, "A"), (2, "B"), (3, "C")):
                 conn.execute(text("INSERT INTO employers (id, name, siret, address, contact_name, contact_email, "
                                   "phone, created_at, version) VALUES (:id, :name, '', '', '', '', '', "
                                   "'2018-01-01', 1)"), {"id": employer_id, "name": name})
-            conn.execute(text("INSERT INTO programmes (id, title, rationale, audience, prerequisites, content, "
-                              "competencies, teaching_methods, evaluation_methods, default_duration_minutes, "
-                              "default_capacity, kind, accessibility_contact, archived, created_at, updated_at) "
-                              "VALUES (1, 'p', '', '', '', '', '', '', '', 0, 15, 'external', '', :no, '2018-01-01', "
-                              "'2018-01-01')"), {"no": False})
             conn.execute(text("INSERT INTO training_sessions (id, programme_id, start_at, end_at, place, access_info, "
                               "modality, capacity, status, contact_person, notes, created_at) VALUES (1, 1, "
                               "'2018-12-11 14:00', '2018-12-14 12:30', '', '', 'in_person', 10, 'completed', '', '', "
@@ -265,5 +270,41 @@ def test_0028_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_
             employers = conn.execute(text("SELECT id, employer_id FROM enrolments ORDER BY id")).all()
         assert [tuple(row) for row in employers] == [(1, 3), (2, 2), (3, None), (4, 1)]
         downgrade(revision="0027")
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_0030_turns_a_rejected_claim_that_received_money_into_a_refused_balance(empty_database_url, tmp_path):
+    """A rejected claim with money received becomes 'balance_refused', unless another claim to the same funder
+    (not rejected) has since taken one of its sessions; one that received nothing stays rejected. Back: rejected."""
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with migrated.app_context():
+        upgrade(revision="0029")
+        with db.engine.begin() as conn:
+            _insert_funder_and_programme(conn)
+            for session_id in (1, 2, 3):
+                conn.execute(text("INSERT INTO training_sessions (id, programme_id, start_at, end_at, place, "
+                                  "access_info, modality, capacity, status, contact_person, notes, created_at) "
+                                  "VALUES (:id, 1, '2018-12-11 14:00', '2018-12-14 12:30', '', '', 'in_person', 10, "
+                                  "'completed', '', '', '2018-01-01')"), {"id": session_id})
+            # 1: paid part, rejected; 2: nothing paid, rejected; 3: paid part, rejected, its session claimed again (4)
+            for claim_id, status, paid, session_id in ((1, "rejected", 20000, 1), (2, "rejected", 0, 2),
+                                                        (3, "rejected", 5000, 3), (4, "sent", 0, 3)):
+                conn.execute(text("INSERT INTO funding_claims (id, number, funder_id, status, total_cents, paid_cents, "
+                                  "snapshot, rejection_reason, created_at) VALUES (:id, :number, 1, :status, 50000, "
+                                  ":paid, '{}', '', '2019-01-01')"),
+                             {"id": claim_id, "number": f"2019-000{claim_id}", "status": status, "paid": paid})
+                conn.execute(text("INSERT INTO funding_claim_sessions (claim_id, session_id) VALUES (:c, :s)"),
+                             {"c": claim_id, "s": session_id})
+        upgrade(revision="0030")
+        with db.engine.connect() as conn:
+            statuses = conn.execute(text("SELECT id, status FROM funding_claims ORDER BY id")).all()
+        assert [tuple(row) for row in statuses] == [(1, "balance_refused"), (2, "rejected"), (3, "rejected"),
+                                                    (4, "sent")]
+        downgrade(revision="0029")
+        with db.engine.connect() as conn:
+            statuses = conn.execute(text("SELECT status FROM funding_claims ORDER BY id")).scalars().all()
+        assert statuses == ["rejected", "rejected", "rejected", "sent"]
         downgrade(revision="base")
         db.engine.dispose()

@@ -1,9 +1,12 @@
 """The files of a funding claim, from its snapshot (plain data, see services/funding.refresh):
 the Excel workbook the funder reads and the invoice (Word template certificates/facture.docx).
 
-Every value a user typed goes through excel.write_text; only totals are formulas.
+Every value a user typed goes through excel.write_text; only totals are formulas, saved with their value
+(excel.save), so that a reader that does not calculate shows them too.
+
+A claim may hold reimbursement lines beside subrogation ones: the funder reimburses the employer, who pays us;
+they are listed for information and never in what the funder is asked to pay ("Total demandé", "Net à payer").
 """
-import io
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -14,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from training_app.documents import excel, word
 from training_app.formatting import hours as hours_label
 from training_app.formatting import money
+from training_app.services.claim_calculation import REIMBURSEMENT, due_cents, is_reimbursement
 
 EUROS = '#,##0.00 "€"'
 HOURS = "0.00"
@@ -23,6 +27,7 @@ BOLD = Font(bold=True)  # shared: a 500-line claim sets it on hundreds of cells
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 ANNEX_KINDS = ("travel", "accommodation", "meals")
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
+MODE_LABELS = {"subrogation": "Subrogation", REIMBURSEMENT: "Remboursement de l'employeur"}
 
 # Sheet "Stagiaires": (title, key, kind); kind says how the cell is written and summed.
 TRAINEE_COLUMNS = [
@@ -31,6 +36,7 @@ TRAINEE_COLUMNS = [
     ("Stagiaire", "trainee_name", "text"),
     ("Fonction", "job_title", "text"),
     ("N° de dossier", "file_number", "text"),
+    ("Mode de financement", "mode", "mode"),
     ("Session", "session_dates", "text"),
     ("Heures prévues", "planned_minutes", "hours"),
     ("Heures réalisées", "attended_minutes", "hours"),
@@ -68,9 +74,7 @@ def workbook(snapshot: dict) -> bytes:
     trainee_totals = _trainee_sheet(trainees, snapshot["lines"])
     annex_total = _annex_sheet(annex, snapshot["lines"], snapshot["funder"].get("accepts_annex_costs", True))
     _summary_sheet(summary, snapshot, trainee_totals, annex_total)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return excel.save(book)
 
 
 def _header(sheet, row: int, titles: list[str]) -> None:
@@ -82,9 +86,16 @@ def _header(sheet, row: int, titles: list[str]) -> None:
         cell.alignment = HEADER_ALIGNMENT
 
 
+def _cell_value(value, kind: str) -> Decimal:
+    """The number a cell of this kind holds (hours, euros): what a SUM over it gives, to the cent."""
+    return minutes_to_hours(value) if kind == "hours" else cents_to_euros(value)
+
+
 def _write_value(cell, value, kind: str) -> None:
     if kind == "text":
         excel.write_text(cell, value or "")
+    elif kind == "mode":
+        excel.write_text(cell, MODE_LABELS.get(value, value or ""))
     elif kind == "hours":
         cell.value = minutes_to_hours(value)
         cell.number_format = HOURS
@@ -97,7 +108,8 @@ def _write_value(cell, value, kind: str) -> None:
 
 
 def _trainee_sheet(sheet, lines: list[dict]) -> dict:
-    """One line per trainee and a totals row of formulas; returns {key: "Stagiaires!X9"}."""
+    """One line per trainee and a totals row of formulas; returns {key: ("'Stagiaires'!X9", value)} and
+    {"range:key": ("'Stagiaires'!X2:X8", None)} for the columns the summary reads line by line."""
     _header(sheet, 1, [title for title, _key, _kind in TRAINEE_COLUMNS])
     for row, line in enumerate(lines, start=2):
         for column, (_title, key, kind) in enumerate(TRAINEE_COLUMNS, start=1):
@@ -107,21 +119,23 @@ def _trainee_sheet(sheet, lines: list[dict]) -> dict:
     sheet.cell(row=total_row, column=1).font = BOLD
     references = {}
     for column, (_title, key, kind) in enumerate(TRAINEE_COLUMNS, start=1):
+        letter = get_column_letter(column)
+        references[f"range:{key}"] = (f"'{TRAINEES_SHEET}'!{letter}2:{letter}{max(2, total_row - 1)}", None)
         if kind not in ("hours", "euros"):
             continue
-        letter = get_column_letter(column)
         cell = sheet.cell(row=total_row, column=column)
-        excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0")
+        value = sum((_cell_value(line[key], kind) for line in lines), Decimal(0))
+        excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0", value)
         cell.number_format = HOURS if kind == "hours" else EUROS
         cell.font = BOLD
-        references[key] = f"'{TRAINEES_SHEET}'!{letter}{total_row}"
-    for column, width in enumerate((30, 16, 28, 26, 16, 24, 10, 10, 12, 12, 11, 14, 12, 12), start=1):
+        references[key] = (f"'{TRAINEES_SHEET}'!{letter}{total_row}", value)
+    for column, width in enumerate((30, 16, 28, 26, 16, 18, 24, 10, 10, 12, 12, 11, 14, 12, 12), start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
     return references
 
 
-def _annex_sheet(sheet, lines: list[dict], accepted: bool) -> str:
+def _annex_sheet(sheet, lines: list[dict], accepted: bool) -> tuple[str, Decimal]:
     titles = ["Stagiaire", "N° de dossier"]
     for kind in ANNEX_KINDS:
         label = ANNEX_LABELS[kind]
@@ -141,10 +155,14 @@ def _annex_sheet(sheet, lines: list[dict], accepted: bool) -> str:
     total_row = len(lines) + 2
     excel.write_text(sheet.cell(row=total_row, column=1), "Total")
     sheet.cell(row=total_row, column=1).font = BOLD
-    for column in range(3, len(titles) + 1):
+    column_values = [[line["annex"][kind][key] for line in lines]
+                     for kind in ANNEX_KINDS for key in ("agreed_cents", "actual_cents", "billed_cents")]
+    column_values.append([line["annex_cents"] for line in lines])
+    for column, cents in enumerate(column_values, start=3):
         letter = get_column_letter(column)
         cell = sheet.cell(row=total_row, column=column)
-        excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0")
+        excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0",
+                            cents_to_euros(sum(cents)))
         cell.number_format = EUROS
         cell.font = BOLD
     if not accepted:
@@ -153,10 +171,11 @@ def _annex_sheet(sheet, lines: list[dict], accepted: bool) -> str:
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 16
     sheet.freeze_panes = "A2"
-    return f"'{ANNEX_SHEET}'!{get_column_letter(len(titles))}{total_row}"
+    return (f"'{ANNEX_SHEET}'!{get_column_letter(len(titles))}{total_row}",
+            cents_to_euros(sum(line["annex_cents"] for line in lines)))
 
 
-def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: str) -> None:
+def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: tuple[str, Decimal]) -> None:
     organisation, funder = snapshot["organisation"], snapshot["funder"]
     sessions = snapshot["sessions"]
     title = sheet.cell(row=1, column=1)
@@ -193,19 +212,34 @@ def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: str) -> Non
     _label(sheet, row, "Nombre de stagiaires")
     sheet.cell(row=row, column=2).value = len(snapshot["lines"])
     row += 1
-    for label, reference, number_format in (
-            ("Heures prévues (stagiaires)", totals["planned_minutes"], HOURS),
-            ("Heures réalisées", totals["attended_minutes"], HOURS),
-            ("Absences justifiées (h)", totals["absent_justified_minutes"], HOURS),
-            ("Absences non justifiées (h)", totals["absent_unjustified_minutes"], HOURS),
-            ("Frais pédagogiques", totals["pedagogical_cents"], EUROS),
-            ("Frais annexes", annex_total, EUROS),
-            ("Total demandé", totals["total_cents"], EUROS)):
+    figures = [("Heures prévues (stagiaires)", totals["planned_minutes"], HOURS),
+               ("Heures réalisées", totals["attended_minutes"], HOURS),
+               ("Absences justifiées (h)", totals["absent_justified_minutes"], HOURS),
+               ("Absences non justifiées (h)", totals["absent_unjustified_minutes"], HOURS),
+               ("Frais pédagogiques", totals["pedagogical_cents"], EUROS),
+               ("Frais annexes", annex_total, EUROS)]
+    total_reference, total_value = totals["total_cents"]
+    employer_pays = employer_pays_cents(snapshot["lines"])
+    if employer_pays:
+        # "=SUMIF(modes, label, totals)": the reimbursement lines, taken off what the funder is asked to pay
+        modes, line_totals = totals["range:mode"][0], totals["range:total_cents"][0]
+        employer_row = row + len(figures) + 1
+        figures += [("Total des stagiaires", totals["total_cents"], EUROS),
+                    ("Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)",
+                     (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",{line_totals})', cents_to_euros(employer_pays)),
+                     EUROS),
+                    ("Total demandé", (f"{total_reference}-B{employer_row}", total_value - cents_to_euros(employer_pays)),
+                     EUROS)]
+    else:
+        figures.append(("Total demandé", totals["total_cents"], EUROS))
+    for label, (reference, value), number_format in figures:
         _label(sheet, row, label)
         cell = sheet.cell(row=row, column=2)
-        excel.write_formula(cell, f"={reference}")
+        excel.write_formula(cell, f"={reference}", value)
         cell.number_format = number_format
         row += 1
+    _label(sheet, row, "Paiement")
+    excel.write_text(sheet.cell(row=row, column=2), payment_mention(snapshot["lines"]))
     sheet.column_dimensions["A"].width = 32
     sheet.column_dimensions["B"].width = 70
 
@@ -219,11 +253,7 @@ def _label(sheet, row: int, text: str) -> None:
 def invoice_context(snapshot: dict, invoice_date: date) -> dict:
     """Plain data for certificates/facture.docx."""
     organisation, funder, totals = snapshot["organisation"], snapshot["funder"], snapshot["totals"]
-    modes = {line["mode"] for line in snapshot["lines"]}
-    if modes == {"reimbursement"}:
-        payment = "Remboursement de l'employeur : facture adressée pour information au financeur."
-    else:
-        payment = "Paiement direct à l'organisme de formation (subrogation)."
+    employer_pays = employer_pays_cents(snapshot["lines"])
     sessions = [{"title": s["title"], "start": f"{_d(s['start']):%d/%m/%Y}", "end": f"{_d(s['end']):%d/%m/%Y}",
                  "planned_hours": hours_label(s["planned_minutes"]), "place": " ".join((s["place"] or "").split())}
                 for s in snapshot["sessions"]]
@@ -238,13 +268,37 @@ def invoice_context(snapshot: dict, invoice_date: date) -> dict:
         "sessions": sessions,
         "lines": [{"trainee_name": line["trainee_name"], "employer_name": line["employer_name"],
                    "file_number": line["file_number"], "attended_hours": hours_label(line["attended_minutes"]),
+                   "mode_note": " (remboursement de l'employeur, pour information)"
+                   if is_reimbursement(line) else "",
                    "rate": _rate_label(line["hourly_rate_cents"]), "pedagogical": money(line["pedagogical_cents"]),
                    "annex": money(line["annex_cents"])} for line in snapshot["lines"]],
         "totals": {"pedagogical": money(totals["pedagogical_cents"]), "annex": money(totals["annex_cents"]),
-                   "total": money(totals["total_cents"])},
+                   "total": money(totals["total_cents"]),
+                   "employer_pays": money(employer_pays) if employer_pays else "",
+                   "due": money(totals["total_cents"] - employer_pays)},
         "vat_mention": organisation.get("vat_mention") or "",
-        "payment_mention": payment,
+        "payment_mention": payment_mention(snapshot["lines"]),
     }
+
+
+def employer_pays_cents(lines: list[dict]) -> int:
+    """The reimbursement lines' total: the employer pays it, the funder reimburses the employer (read from the
+    lines, so that a claim stored before the totals said it reads the same)."""
+    return sum(line["total_cents"] for line in lines) - due_cents(lines)
+
+
+def payment_mention(lines: list[dict]) -> str:
+    """Who pays what, as the invoice and the workbook state it."""
+    reimbursed = sorted({line["file_number"] for line in lines if is_reimbursement(line)})
+    if not reimbursed:
+        return "Paiement direct à l'organisme de formation (subrogation)."
+    if all(is_reimbursement(line) for line in lines):
+        return ("Remboursement de l'employeur : l'employeur règle la formation à l'organisme, le financeur le "
+                "rembourse ; facture adressée pour information au financeur, rien ne lui est demandé.")
+    return ("Paiement direct à l'organisme de formation (subrogation) du net à payer. Dossier(s) en remboursement "
+            f"de l'employeur ({', '.join(n or 'sans numéro' for n in reimbursed)}) : réglés à l'organisme par "
+            "l'employeur, que le financeur rembourse ; indiqués pour information, ils ne sont pas demandés au "
+            "financeur.")
 
 
 def _rate_label(rate_cents: str) -> str:

@@ -127,7 +127,8 @@ class ClaimStatus(StrEnum):
     SENT = "sent"
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
-    REJECTED = "rejected"
+    REJECTED = "rejected"                # the funder paid nothing and refused the claim: it may be made again
+    BALANCE_REFUSED = "balance_refused"  # the funder paid part and refused the rest: what was paid stays paid
 
 
 claim_sessions = Table(
@@ -147,7 +148,8 @@ class FundingClaim(db.Model):
 
     __tablename__ = "funding_claims"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'sent', 'partially_paid', 'paid', 'rejected')", name="status"),
+        CheckConstraint("status IN ('draft', 'sent', 'partially_paid', 'paid', 'rejected', 'balance_refused')",
+                        name="status"),
         CheckConstraint("total_cents >= 0", name="total_positive"),
         CheckConstraint("paid_cents >= 0", name="paid_positive"),
     )
@@ -158,7 +160,7 @@ class FundingClaim(db.Model):
     period_start: Mapped[date | None] = mapped_column(Date)  # set for a claim over a date range
     period_end: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default=ClaimStatus.DRAFT, index=True)
-    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)  # asked of the funder: the subrogation lines
     paid_cents: Mapped[int] = mapped_column(Integer, default=0)
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
     calculated_at: Mapped[datetime | None] = mapped_column(DateTime)

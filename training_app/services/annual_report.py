@@ -18,8 +18,9 @@ Rules (each is said on the page):
   the price leaves (absences, a rate below the price) to the employer, annex costs (travel, meals) included
   in the line, since the funder pays them to us; in reimbursement: the employer pays the price (the line's
   pedagogical costs when there is no price) and reclaims its own annex costs from the funder, so they are not
-  our revenue; in a rejected claim only: its price, on a line
-  of its own; otherwise its price, by the funding mode given when enrolling. The price is the one fixed at
+  our revenue; in a claim whose balance the funder refused after paying part of it: the line's share of the
+  money received to the OPCO, what the price leaves to the employer (refused line); in a rejected claim only:
+  its price, on a line of its own; otherwise its price, by the funding mode given when enrolling. The price is the one fixed at
   enrolment (0 in an internal programme, the cycle's special price), whatever the catalogue says today
   (a claim's pedagogical amount never exceeds that price: claim_calculation caps it).
 
@@ -49,7 +50,7 @@ from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Progr
                                  TrainingSession, session_trainers)
 from training_app.models.attendance import AttendanceRecord, AttendanceSheet, SheetStatus
 from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
-from training_app.services import ServiceError, attendance, survey_results
+from training_app.services import ServiceError, attendance, claim_calculation, survey_results
 from training_app.services import sessions as session_service
 from training_app.services.funding import BILLABLE_STATUSES
 from training_app.services.programmes import bpf_objective_label
@@ -70,7 +71,7 @@ REVENUE_LABELS = {
     "other": _l("Autres financeurs (France Travail, CPF…)"),
     "unknown": _l("Mode de financement non précisé"),
 }
-CLAIMED_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID, ClaimStatus.PAID)
+CLAIMED_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID, ClaimStatus.PAID, ClaimStatus.BALANCE_REFUSED)
 MODE_LINES = {"opco": "opco_not_claimed", "employer": "employer", "personal": "personal", "other": "other"}
 SATISFIED_FROM = 4  # a rating of 4 or 5 out of 5 is a satisfied answer
 PERCENT = "0%"  # the workbook's rates: numbers (0.67) shown as 67 %
@@ -315,10 +316,10 @@ def _revenue(ending: set[int]) -> list[RevenueLine]:
         elif status == ClaimStatus.REJECTED:
             lines["opco_refused"].cents += price
         else:
-            _count_claim_line(lines, line, price)
+            _count_claim_line(lines, line, price, status)
     for status, line in claimed.values():  # money claimed for an enrolment no longer billed (cancelled since)
         if status != ClaimStatus.REJECTED:
-            _count_claim_line(lines, line, 0)
+            _count_claim_line(lines, line, 0, status)
     return list(lines.values())
 
 
@@ -326,13 +327,17 @@ def _claim_lines(ending: set[int]) -> dict[int, tuple[str, dict]]:
     """{enrolment id: (claim status, its line)} of the claims sent, paid or rejected for the sessions ending in
     the year; an enrolment in several claims counts once, a live claim before a rejected one."""
     claims = db.session.execute(
-        select(FundingClaim.status, FundingClaim.snapshot).where(
+        select(FundingClaim.status, FundingClaim.snapshot, FundingClaim.paid_cents).where(
             FundingClaim.status.in_((*CLAIMED_STATUSES, ClaimStatus.REJECTED)),
             exists().where(claim_sessions.c.claim_id == FundingClaim.id,
                            claim_sessions.c.session_id.in_(ending or {0}))).order_by(FundingClaim.id))
     found: dict[int, tuple[str, dict]] = {}
-    for status, snapshot in claims:
-        for line in (snapshot or {}).get("lines", []):
+    for status, snapshot, paid_cents in claims:
+        claim_lines = (snapshot or {}).get("lines", [])
+        if status == ClaimStatus.BALANCE_REFUSED:  # each line with its share of the money received
+            shares = claim_calculation.received_by_line(claim_lines, paid_cents)
+            claim_lines = [{**line, "received_cents": share} for line, share in zip(claim_lines, shares)]
+        for line in claim_lines:
             if line.get("session_id") not in ending:
                 continue  # a claim over a period: this line is another year's
             kept = found.get(line["enrolment_id"])
@@ -341,14 +346,19 @@ def _claim_lines(ending: set[int]) -> dict[int, tuple[str, dict]]:
     return found
 
 
-def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int) -> None:
+def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int, status: str) -> None:
     """Subrogation: the funder pays us the line, pedagogical and annex costs (travel, meals) alike, and the
     employer what the price leaves; reimbursement: the employer pays us the price (the line's pedagogical costs
     when there is none) and reclaims from the funder what it paid, its own annex costs included: those are
-    never our revenue."""
+    never our revenue. A subrogation line whose balance the funder refused: the funder paid its share of the
+    money received (claim_calculation.received_by_line), the employer owes what the price leaves."""
     pedagogical = int(line.get("pedagogical_cents") or 0)
     if line.get("mode") == FundingMode.REIMBURSEMENT:
         lines["employer"].cents += price or pedagogical
+    elif status == ClaimStatus.BALANCE_REFUSED:
+        received = int(line.get("received_cents") or 0)
+        lines["opco"].cents += received
+        lines["opco_refused"].cents += max(0, price - received)
     else:
         lines["opco"].cents += int(line.get("total_cents") or 0)
         lines["employer"].cents += max(0, price - pedagogical)

@@ -11,6 +11,10 @@ Per trainee: pedagogical amount = hourly rate × hours attended, where
 The amount is computed in Decimal cents and rounded half-up to the cent once per line.
 Annex costs (travel, accommodation, meals) are billed at the actual amount within the agreed
 one, when the funder accepts them.
+
+A claim may hold lines of both modes: the funder pays the training organisation the subrogation lines only
+(`due_cents`); a reimbursement line is the employer's to pay us, the funder reimbursing the employer: it is
+listed for information (`reimbursement_cents`), never asked of the funder.
 """
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 ANNEX_KINDS = ("travel", "accommodation", "meals")
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
 RATE_PLACES = Decimal("0.0001")  # rates are kept to 1/10000 of a cent, amounts to the cent
+REIMBURSEMENT = "reimbursement"
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,35 @@ def totals(lines: list[dict]) -> dict:
         "pedagogical_cents": total("pedagogical_cents"),
         "annex": {kind: sum(line["annex"][kind]["billed_cents"] for line in lines) for kind in ANNEX_KINDS},
         "annex_cents": total("annex_cents"), "total_cents": total("total_cents"),
+        "due_cents": due_cents(lines), "reimbursement_cents": total("total_cents") - due_cents(lines),
     }
+
+
+def is_reimbursement(line: dict) -> bool:
+    """A line the employer pays us (the funder reimburses the employer): not asked of the funder."""
+    return line.get("mode") == REIMBURSEMENT
+
+
+def due_cents(lines: list[dict]) -> int:
+    """What the funder owes the training organisation: the subrogation lines."""
+    return sum(line["total_cents"] for line in lines if not is_reimbursement(line))
+
+
+def received_by_line(lines: list[dict], received_cents: int) -> list[int]:
+    """The money a funder paid on a claim, spread over its subrogation lines in proportion to their totals (to
+    the cent, the remainders to the largest fractions, then the first lines): what each line was paid when the
+    funder refused the balance. Reimbursement lines get nothing; no line more than its total."""
+    due = due_cents(lines)
+    received = max(0, min(received_cents, due))
+    if not due:
+        return [0] * len(lines)
+    exact = [Decimal(0) if is_reimbursement(line) else Decimal(line["total_cents"]) * received / due
+             for line in lines]
+    shares = [int(value) for value in exact]  # floored: never above the line's total
+    order = sorted(range(len(lines)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in order[:received - sum(shares)]:
+        shares[i] += 1
+    return shares
 
 
 def _euros(cents: int) -> str:

@@ -32,9 +32,10 @@ from training_app.services.enrolments import lock_session
 OVERDUE_AFTER_DAYS = 60  # a sent claim not fully paid after this many days is overdue
 BILLABLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)  # withdrawn: hours attended count
 OPEN_CLAIM_STATUSES = (ClaimStatus.SENT, ClaimStatus.PARTIALLY_PAID)
+SETTLED_OR_OPEN = (*OPEN_CLAIM_STATUSES, ClaimStatus.PAID, ClaimStatus.BALANCE_REFUSED)  # sent, not rejected
 CLAIM_STATES = {ClaimStatus.DRAFT: _l("brouillon"), ClaimStatus.SENT: _l("envoyée"),  # in a sentence
                 ClaimStatus.PARTIALLY_PAID: _l("payée en partie"), ClaimStatus.PAID: _l("payée"),
-                ClaimStatus.REJECTED: _l("rejetée")}
+                ClaimStatus.REJECTED: _l("rejetée"), ClaimStatus.BALANCE_REFUSED: _l("payée en partie, solde refusé")}
 
 
 def _not_negative(value: int | None, field_name: str) -> None:
@@ -333,8 +334,9 @@ def _data_of(agreement: FundingAgreement) -> AgreementData:
 
 
 def _claimed(agreement: FundingAgreement) -> bool:
-    """Whether a claim sent to the funder, and not rejected, bills this agreement's session. (A rejected claim
-    stays as it was sent; the agreement may then be corrected for the next one.)"""
+    """Whether a claim sent to the funder, and not rejected, bills this agreement's session (one whose balance
+    was refused counts: the funder paid part of it). A rejected claim stays as it was sent; the agreement may
+    then be corrected for the next one."""
     return agreement.id is not None and db.session.scalar(
         select(func.count(FundingClaim.id)).join(FundingClaim.sessions)
         .where(TrainingSession.id == agreement.session_id, FundingClaim.funder_id == agreement.funder_id,
@@ -417,8 +419,8 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
 
 
 def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> None:
-    """One claim to a funder per session, but for a rejected one (which may be made again): the same hours are
-    never billed twice. The sessions' rows are locked first (in id order), so that two claims made at once
+    """One claim to a funder per session, but for a rejected one (which may be made again; one whose balance was
+    refused may not: the funder paid part of it): the same hours are never billed twice. The sessions' rows are locked first (in id order), so that two claims made at once
     for the same session see each other."""
     for session_id in sorted(s.id for s in sessions):
         lock_session(session_id)
@@ -559,7 +561,7 @@ def _figures(claim: FundingClaim) -> dict:
 
 def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
     claim.snapshot = snapshot
-    claim.total_cents = snapshot["totals"]["total_cents"]
+    claim.total_cents = snapshot["totals"]["due_cents"]  # reimbursement lines: the employer pays them
     claim.calculated_at = utcnow()
 
 
@@ -741,7 +743,7 @@ def changes_since_sent(claim: FundingClaim) -> list[dict]:
     """Trainees whose hours billed by this sent (or paid) claim are no longer those the attendance sheets or
     their current certificat de réalisation state (claim_calculation.hours_changes): the dossier sent stays
     as it was, the office must settle the difference with the funder."""
-    if claim.status not in (*OPEN_CLAIM_STATUSES, ClaimStatus.PAID):
+    if claim.status not in SETTLED_OR_OPEN:
         return []
     sheet_minutes, certificates = {}, {}
     for session in claim.sessions:
@@ -757,7 +759,7 @@ def changes_since_sent(claim: FundingClaim) -> list[dict]:
 def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: date, note: str = "",
                    payments_seen: int | None = None) -> str | None:
     """Money received. A partial payment leaves a balance; a payment above it is recorded with a
-    warning (returned).
+    warning (returned). A claim whose balance was refused still takes a payment (the funder paid it after all).
 
     Payments are recorded one at a time under the claim's row lock, so that two of them add up.
     `payments_seen` is the number of payments the office's form showed: if one has been recorded since
@@ -768,7 +770,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
         raise ServiceError(_("Un paiement vient d'être enregistré sur cette demande pendant votre saisie : "
                              "vérifiez la liste des paiements. S'il s'agit bien d'un autre versement, "
                              "enregistrez-le à nouveau."))
-    if claim.status not in (*OPEN_CLAIM_STATUSES, ClaimStatus.PAID):
+    if claim.status not in SETTLED_OR_OPEN:
         raise ServiceError(_("On enregistre un paiement sur une demande envoyée."))
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError(_("Le montant reçu doit être positif."), "amount")
@@ -783,7 +785,10 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     claim.payments.append(ClaimPayment(amount_cents=amount_cents, received_on=received_on,
                                        overpayment_cents=overpayment, note=(note or "").strip()))
     claim.paid_cents += amount_cents
-    claim.status = ClaimStatus.PAID if claim.paid_cents >= claim.total_cents else ClaimStatus.PARTIALLY_PAID
+    if claim.paid_cents >= claim.total_cents:
+        claim.status = ClaimStatus.PAID
+    elif claim.status != ClaimStatus.BALANCE_REFUSED:
+        claim.status = ClaimStatus.PARTIALLY_PAID
     warning = None
     if overpayment:
         warning = _("Paiement supérieur au montant demandé : %(amount)s de trop-perçu, à rembourser ou à "
@@ -799,7 +804,10 @@ def _payment_count(claim: FundingClaim) -> int:
     return db.session.scalar(select(func.count(ClaimPayment.id)).where(ClaimPayment.claim_id == claim.id))
 
 
-def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:
+def reject(claim: FundingClaim, reason: str, rejected_on: date) -> str:
+    """The funder refuses the claim, or what is left of it. Once money was received (read under the claim's
+    lock, so a payment recorded meanwhile counts) it refuses the balance: the claim becomes "solde refusé", what
+    was paid stays paid and the sessions are not billed to this funder again. Returns the new status."""
     _lock(claim)
     if claim.status not in OPEN_CLAIM_STATUSES:
         raise ServiceError(_("Seule une demande envoyée peut être rejetée."))
@@ -812,10 +820,13 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> None:
         raise ServiceError(_("Le rejet ne peut pas précéder l'envoi de la demande (%(date)s).",
                              date=claim.sent_on.strftime("%d/%m/%Y")), "rejected_on")
     before = claim.status
-    claim.status = ClaimStatus.REJECTED
+    claim.status = ClaimStatus.BALANCE_REFUSED if claim.paid_cents > 0 else ClaimStatus.REJECTED
     claim.rejected_on = rejected_on
     claim.rejection_reason = reason.strip()
-    audit.record(claim, "rejected", from_state=before, to_state=claim.status, reason=claim.rejection_reason)
+    audit.record(claim, "rejected" if claim.status == ClaimStatus.REJECTED else "balance_refused",
+                 from_state=before, to_state=claim.status, reason=claim.rejection_reason,
+                 details={"paid_cents": claim.paid_cents, "refused_cents": max(0, claim.balance_cents)})
+    return claim.status
 
 
 def _money(cents: int) -> str:
@@ -827,7 +838,7 @@ def _money(cents: int) -> str:
 
 @dataclass
 class Dashboard:
-    expected_cents: int        # still to be received on sent claims
+    expected_cents: int        # still to be received on sent claims (their subrogation lines)
     received_cents: int        # received on every claim
     overdue_cents: int         # balance of the overdue claims
     overdue: list[FundingClaim]
@@ -847,7 +858,8 @@ def dashboard(today: date | None = None) -> Dashboard:
         func.count(FundingClaim.id).filter(FundingClaim.status == ClaimStatus.DRAFT))).one()
     overdue = list(db.session.scalars(
         select(FundingClaim).options(defer(FundingClaim.snapshot))
-        .where(is_open, FundingClaim.sent_on < today - timedelta(days=OVERDUE_AFTER_DAYS))
+        .where(is_open, FundingClaim.total_cents > FundingClaim.paid_cents,
+               FundingClaim.sent_on < today - timedelta(days=OVERDUE_AFTER_DAYS))
         .order_by(FundingClaim.sent_on, FundingClaim.id)))
     return Dashboard(expected_cents=int(expected), received_cents=int(received),
                      overdue_cents=sum(max(0, c.balance_cents) for c in overdue), overdue=overdue,
@@ -864,7 +876,7 @@ def claims_query():
 
 def is_overdue(claim: FundingClaim, today: date | None = None) -> bool:
     today = today or local_now().date()
-    return (claim.status in OPEN_CLAIM_STATUSES and claim.sent_on is not None
+    return (claim.status in OPEN_CLAIM_STATUSES and claim.sent_on is not None and claim.balance_cents > 0
             and claim.sent_on + timedelta(days=OVERDUE_AFTER_DAYS) < today)
 
 

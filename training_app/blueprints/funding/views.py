@@ -13,8 +13,9 @@ from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import db
 from training_app.forms import (REFUSED, attach_service_error, commit_or_flash, committed_or_flashed, edit_committed,
                                 edit_form, edit_status, from_cents, to_cents)
-from training_app.models import (AgreementTrainee, Employer, Enrolment, Funder, FunderHourlyCap, FundingAgreement,
-                                 FundingClaim, TrainingSession)
+from training_app.formatting import money
+from training_app.models import (AgreementTrainee, ClaimStatus, Employer, Enrolment, Funder, FunderHourlyCap,
+                                 FundingAgreement, FundingClaim, TrainingSession)
 from training_app.models.funding_files import ANNEX_KINDS
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError, audit, personal_data
@@ -415,7 +416,10 @@ def claim_reject(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
     form = RejectForm()
     done = _submit(form, lambda: funding_service.reject(claim, form.reason.data, form.rejected_on.data),
-                   _("Rejet enregistré."), url_for("funding.claim_detail", claim_id=claim_id))
+                   lambda status: _("Rejet enregistré.") if status == ClaimStatus.REJECTED else _(
+                       "Solde refusé enregistré : les %(amount)s reçus restent acquis, la demande est close.",
+                       amount=money(claim.paid_cents)),
+                   url_for("funding.claim_detail", claim_id=claim_id))
     return done or _claim_page(claim, reject_form=form, status=422)
 
 
