@@ -383,6 +383,9 @@ def test_excel_grid_has_statuses_and_hours(trainer_client, trainer):
     assert absent[-5:-1] == (21, 4, 3, 0)
     assert by_name[enrolments[1].trainee.full_name][-5:-1] == (21, 7, 0, 0)
     assert rows[3][0] == "Total" and rows[3][-4].startswith("=SUM(")
+    # the totals carry their values: a preview or a program that does not recalculate shows them too
+    values = openpyxl.load_workbook(io.BytesIO(response.data), data_only=True).active
+    assert list(values.iter_rows(min_row=7, max_row=7, values_only=True))[0][-5:-1] == (42, 11, 3, 0)
 
 
 def test_overview_highlights_missing_signatures_and_shows_hours(trainer_client, trainer, course):

@@ -3,7 +3,6 @@
 Both read the session grid of services/attendance (a constant number of queries) and give the
 templates plain data only.
 """
-import io
 
 import openpyxl
 from flask_babel import gettext as _
@@ -191,6 +190,7 @@ def excel_grid(session: TrainingSession) -> bytes:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     missing_fill = PatternFill("solid", fgColor="FFE3B0")
+    column_hours = [[], [], [], []]  # each total column's figures, whose sum the total formula carries
     for index, row in enumerate(grid.rows, start=top + 1):
         trainee = row.enrolment.trainee
         excel.write_text(sheet.cell(row=index, column=1), trainee.full_name)
@@ -206,6 +206,7 @@ def excel_grid(session: TrainingSession) -> bytes:
                                           totals.absent_justified_minutes, totals.absent_unjustified_minutes)):
             target = sheet.cell(row=index, column=base + offset, value=round(minutes / 60, 2))
             target.number_format = "0.00"
+            column_hours[offset].append(target.value)
         sheet.cell(row=index, column=base + 4, value=sum(1 for c in row.cells if c.state == "missing"))
     total_row = top + len(grid.rows) + 1
     excel.write_text(sheet.cell(row=total_row, column=1), _("Total"))
@@ -219,15 +220,14 @@ def excel_grid(session: TrainingSession) -> bytes:
         column = get_column_letter(base + offset)
         if grid.rows:
             excel.write_formula(sheet.cell(row=total_row, column=base + offset),
-                                f"=SUM({column}{top + 1}:{column}{total_row - 1})")
+                                f"=SUM({column}{top + 1}:{column}{total_row - 1})",
+                                round(sum(column_hours[offset]), 2))
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 30
     for col in range(3, base + 5):
         sheet.column_dimensions[get_column_letter(col)].width = 16
     sheet.freeze_panes = sheet.cell(row=top + 1, column=3)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return excel.save(workbook)
 
 
 def _excel_trainer(column) -> str:
