@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from training_app.config import CONFIGS, ProductionConfig, instance_secret_key
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
-from training_app.form_input import CleanFormRequest
+from training_app.form_input import CleanFormRequest, install_form_data
 from training_app.formatting import wait_fr
 
 
@@ -25,6 +25,7 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False,
                 instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
     app.request_class = CleanFormRequest  # form values without invisible characters (form_input.py)
+    install_form_data()  # forms read files in their file fields only (form_input.py)
     overrides = overrides or {}
     if config is None:
         config = os.environ.get("TRAINING_APP_CONFIG", "development")

@@ -6,11 +6,19 @@ a name look filled in while it shows nothing. They are removed from every submit
 any form or service reads it. Tabs and line breaks stay, each line break as one character ("\n"): a browser
 sends a text box's line breaks as two (CR LF) while its `maxlength` counts them as one, so a text as long as
 the box allows would otherwise be refused as too long.
+
+A form reads the submitted text values, and files only in its file fields (`form_data`): Flask-WTF hands
+every field the request's files with its values, so a file posted under the name of a text or hidden field
+(a hand-made request) reached the application as a file object where text is expected, a 500. Such a field
+now gets nothing, and is refused as an empty field would be. A JSON body is not a form: it fills no field
+(none of the app's pages posts JSON; its values could be numbers or lists where text is expected).
 """
 import re
 
-from flask import Request
-from werkzeug.datastructures import ImmutableMultiDict
+from flask import Request, request
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict, MultiDict
+from wtforms import FileField
 
 # C0 and C1 controls except tab, line feed and carriage return; zero-width space, non-joiner and joiner;
 # word joiner; byte order mark (zero-width no-break space).
@@ -31,3 +39,25 @@ class CleanFormRequest(Request):
         if form:
             self.__dict__["form"] = ImmutableMultiDict(
                 [(key, without_invisible(value)) for key, value in form.items(multi=True)])
+
+
+_flask_wtf_form_data = FlaskForm.Meta.wrap_formdata
+
+
+def form_data(meta, form, formdata):
+    """What `form`'s fields read (FlaskForm.Meta.wrap_formdata, for every form of the app: install_form_data()): as
+    Flask-WTF, but from the request only its form values, and its files posted under the name of one of
+    `form`'s file fields (FileField, MultipleFileField). Data given explicitly (`formdata=`) is kept as is."""
+    wrapped = _flask_wtf_form_data(meta, form, formdata)
+    if wrapped is None or wrapped is formdata:
+        return wrapped
+    file_fields = {field.name for field in form if isinstance(field, FileField)}
+    files = MultiDict([(name, file) for name, file in request.files.items(multi=True) if name in file_fields])
+    if files:
+        return CombinedMultiDict((files, request.form))
+    return request.form or None
+
+
+def install_form_data() -> None:
+    """Every form of the app (all are FlaskForms) reads its submitted data through form_data()."""
+    FlaskForm.Meta.wrap_formdata = form_data

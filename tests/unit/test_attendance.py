@@ -383,6 +383,15 @@ def test_a_visible_signature_in_any_png_mode_is_accepted(data_url):
     assert attendance.decode_signature(data_url).startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("posted", [
+    FileStorage(io.BytesIO(b"data:image/png;base64,"), filename="s.png"),  # a file where the pad's text goes
+    12, ["data:image/png;base64,"], b"data:image/png;base64,",
+])
+def test_a_signature_that_is_not_text_is_refused(posted):
+    with pytest.raises(ServiceError, match="pas une image PNG"):
+        attendance.decode_signature(posted)
+
+
 def test_qr_code_signs_for_the_trainee_of_the_link_only(course):
     session, (awa, *_rest) = course
     slot, other_slot = session.slots[0], session.slots[1]
@@ -446,6 +455,23 @@ def test_remote_sessions_accept_the_personal_link_alone():
         signature = attendance.sign_as_trainee(slot, awa.trainee, DATA_URL())
     db.session.commit()
     assert signature.method == "personal_link"
+
+
+@pytest.mark.parametrize("modality", ["mixed", "remote"])
+def test_outside_the_room_an_expired_pass_does_not_keep_the_personal_link_from_signing(modality):
+    """A trainee of a mixed session who came through the room's QR code and drew their signature after their
+    pass expired signs through their personal link, as they could without scanning (in person, still refused:
+    test_the_pass_of_a_scan_is_for_the_trainee_who_scanned_for_a_quarter_of_an_hour)."""
+    session, (awa, bob) = factories.make_attendance_session(trainees=2, modality=modality)
+    slot = session.slots[0]
+    with frozen_at(at(slot)):
+        scanned = attendance.qr_pass(slot, awa.trainee)
+    with frozen_at(at(slot, 5 + 20)):
+        signature = attendance.sign_as_trainee(slot, awa.trainee, DATA_URL(), qr=scanned)
+        forwarded = attendance.sign_as_trainee(slot, bob.trainee, DATA_URL(), qr=scanned)  # Awa's pass, Bob's link
+        db.session.commit()
+    assert [signature.method, forwarded.method] == ["personal_link", "personal_link"]
+    assert forwarded.enrolment_id == bob.id  # who signs comes from the link, never from the pass
 
 
 def _upload(content: bytes, name: str) -> FileStorage:

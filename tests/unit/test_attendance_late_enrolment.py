@@ -1,5 +1,6 @@
 """A trainee enrolled while the session runs is expected from the half-days not yet over when their
-enrolment was confirmed: the half-days before are neither planned for them nor missing signatures.
+enrolment was confirmed and whose sheet was not closed then: the half-days before are neither planned for
+them nor missing signatures.
 
 The reference session (Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30, half-days of 4, 3, 4, 3, 4 and 3 h):
 Zoé is enrolled on Wednesday 6 at 8:00, after Tuesday afternoon's sheet was closed.
@@ -8,12 +9,13 @@ import io
 from datetime import date, datetime, timedelta
 
 import openpyxl
+import pytest
 
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.documents import attendance_sheet
 from training_app.extensions import db
-from training_app.services import attendance, enrolments
+from training_app.services import ServiceError, attendance, enrolments
 from training_app.services.attendance import AttendanceTotals
 
 
@@ -82,3 +84,48 @@ def test_a_record_wins_over_the_rule(trainer, admin):
         db.session.commit()
     assert attendance.totals_for(zoe) == AttendanceTotals(21 * 60, 4 * 60, 0, 0)
     assert zoe in [row.enrolment for row in attendance.slot_sheet(session.slots[0]).rows]
+
+
+def confirmed_after_the_sheet_closed(trainer, admin):
+    """Zoé is confirmed at 17:58 on Tuesday: the half-day (14:00-18:00) is not over, but the trainer closed its
+    sheet at 17:55 (trainers close up to 30 minutes before the end): nobody can sign nor mark her there."""
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    first = session.slots[0]
+    run_slot(first, [awa], trainer)
+    with frozen_at(first.ends_at - timedelta(minutes=2)):
+        zoe = enrolments.enrol(session, factories.make_trainee("Zoé", "Tardive"), actor=admin)
+        db.session.commit()
+    assert zoe.status == "confirmed" and attendance.slot_sheet(first).is_closed
+    return session, awa, zoe
+
+
+def test_a_half_day_closed_before_the_enrolment_is_not_expected_of_the_trainee_until_reopened(trainer, admin):
+    session, awa, zoe = confirmed_after_the_sheet_closed(trainer, admin)
+    first = session.slots[0]
+    assert attendance.before_enrolment(first, zoe.confirmed_at, attendance.slot_sheet(first).sheet.closed_at)
+    assert not attendance.before_enrolment(first, zoe.confirmed_at)  # the half-day itself was not over
+    assert [row.enrolment for row in attendance.slot_sheet(first).rows] == [awa]
+    for slot in session.slots[1:]:
+        run_slot(slot, [awa, zoe], trainer)
+    totals = attendance.totals_for(zoe)
+    assert totals == AttendanceTotals(17 * 60, 17 * 60, 0, 0)
+    assert attendance.totals_for_session(session)[zoe.id] == totals
+    row = next(r for r in attendance.session_grid(session).rows if r.enrolment == zoe)
+    assert [c.state for c in row.cells] == ["not_enrolled"] + ["signed"] * 5 and row.totals == totals
+    assert attendance.open_slots(session) == []
+    workbook = openpyxl.load_workbook(io.BytesIO(attendance_sheet.excel_grid(session)))
+    cells = next(r for r in workbook.active.iter_rows(values_only=True) if r[0] == zoe.trainee.full_name)
+    assert cells[2] == "pas encore inscrit·e"
+    # Reopened (someone saw her there), the half-day is expected of her: she is marked before it closes again.
+    with frozen_at(datetime(2030, 3, 8, 14, 0)):
+        attendance.reopen_slot(first, admin, "Zoé était là dès mardi")
+        db.session.commit()
+        assert [row.enrolment for row in attendance.slot_sheet(first).rows] == [awa, zoe]
+        assert attendance.totals_for(zoe).planned_minutes == 21 * 60
+        with pytest.raises(ServiceError, match="Zoé Tardive"):
+            attendance.close_slot(first, admin, reason="Clôture après correction")
+        db.session.rollback()
+        attendance.mark(first, zoe, "absent_unjustified", actor=admin)
+        attendance.close_slot(first, admin, reason="Clôture après correction")
+        db.session.commit()
+    assert attendance.totals_for(zoe) == AttendanceTotals(21 * 60, 17 * 60, 0, 4 * 60)

@@ -244,6 +244,26 @@ def test_on_a_shared_phone_the_next_trainee_says_it_is_not_them_and_signs_with_t
     assert [s.enrolment_id for s in db.session.scalars(db.select(Signature))] == [julien.id]
 
 
+def test_a_mixed_session_trainee_whose_room_pass_expired_signs_through_the_personal_link(app, trainer):
+    """Came through the room's QR code, drew the signature 20 minutes later: the page neither says the pass
+    expired nor sends it again, and the signature is the personal link's (it is enough outside the room)."""
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer], modality="mixed")
+    slot = session.slots[0]
+    with during(slot):
+        qr = attendance.qr_pass(slot, awa.trainee)
+    path = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id, qr=qr)
+    phone = app.test_client()
+    with during(slot, minutes=25):
+        page = text(phone.get(path))
+        assert "<canvas" in page and "a expiré" not in page and qr not in page
+        hidden_qr = re.search(r'<input[^>]*name="qr"[^>]*>', page).group(0)
+        assert 'value=""' in hidden_qr or "value=" not in hidden_qr
+        response = phone.post(path, data={"signature": DATA_URL(), "qr": ""})
+        assert response.status_code == 302 and "qr=" not in response.headers["Location"]
+    signature = db.session.scalar(db.select(Signature))
+    assert (signature.enrolment_id, signature.method) == (awa.id, "personal_link")
+
+
 def test_a_photo_of_the_qr_code_forwarded_later_no_longer_opens_the_signing_page(app, course):
     session, (awa, *_rest) = course
     slot = session.slots[0]
@@ -530,3 +550,58 @@ def test_a_phone_whose_remembered_link_no_longer_opens_is_told_why(app, course, 
     said = {"expired": "Le lien personnel ouvert sur ce téléphone a expiré",
             "revoked": "Le lien personnel ouvert sur ce téléphone a été désactivé par l'équipe de formation"}
     assert said[kind] in room and "Recevoir mon lien personnel par e-mail" in room and "<canvas" not in room
+
+
+
+def _file():
+    return (io.BytesIO(b"data:image/png;base64,"), "s.png")
+
+
+def _counts():
+    return [db.session.scalar(db.select(db.func.count(model.id))) for model in (Signature, AttendanceRecord)]
+
+
+@pytest.mark.parametrize("suffix, data, message", [
+    ("/signer/{awa}", {"signature": _file}, "Signez dans le cadre avant de valider."),
+    ("/statut/{awa}", {"r{awa}-status": "absent_unjustified", "r{awa}-reason": _file},
+     "indiquez le motif de son annulation"),
+    ("/statut/{awa}", {"r{awa}-status": "absent_justified", "r{awa}-justification": _file},
+     "Indiquez le motif de l'absence justifiée."),
+    ("/clore", {"signature": _file}, "Avant de clore, faites signer ou marquez absent·e"),
+])
+def test_a_file_posted_where_the_sheet_expects_text_is_refused_in_french(trainer_client, course, suffix, data,
+                                                                         message):
+    """A hand-made request posting a file in a text or hidden field: the field gets nothing (as if left empty),
+    the usual French refusal, nothing written. (Awa signed: marking her absent asks why her signature goes.)"""
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    form = {name.format(awa=awa.id): value() if callable(value) else value for name, value in data.items()}
+    with near_end(slot):
+        trainer_client.post(sheet_url(session, slot, f"/signer/{awa.id}"), data={"signature": DATA_URL()})
+        before = _counts()
+        response = trainer_client.post(sheet_url(session, slot, suffix.format(awa=awa.id)), data=form,
+                                       follow_redirects=True)
+    assert response.status_code in (200, 422) and message in text(response)
+    assert _counts() == before == [1, 1]
+
+
+def test_a_file_posted_where_the_trainee_page_expects_text_is_refused_or_ignored(app, course):
+    """The signature as a file: refused as an empty pad. The QR code as a file: ignored, as no QR code (a remote
+    session signs by the personal link alone, an in-person one asks for the room's QR code)."""
+    room_session, (in_room, *_rest) = course
+    remote_session, (at_home,) = factories.make_attendance_session(
+        trainees=1, modality="remote", start=datetime(2031, 3, 4, 14), end=datetime(2031, 3, 7, 12, 30))
+    phone = app.test_client()
+
+    def sign(enrolment, slot, data):
+        with during(slot):
+            path = factories.personal_path(enrolment.trainee, "attendance.trainee_sign", slot_id=slot.id)
+            return phone.post(path, data=data)
+
+    response = sign(at_home, remote_session.slots[0], {"signature": _file()})
+    assert response.status_code == 422 and "Signez dans le cadre avant de valider." in text(response)
+    response = sign(in_room, room_session.slots[0], {"signature": DATA_URL(), "qr": _file()})
+    assert response.status_code == 422 and "scannez le QR code affiché dans la salle" in text(response)
+    assert sign(at_home, remote_session.slots[0], {"signature": DATA_URL(), "qr": _file()}).status_code == 302
+    assert [(s.enrolment_id, s.method) for s in db.session.scalars(db.select(Signature))] == [
+        (at_home.id, "personal_link")]

@@ -3,13 +3,14 @@ request loses nothing and half-writes nothing: every table's rows are as they we
 
 Every URL rule accepting POST gets a few hostile bodies, as the access matrix walks every rule:
 an empty body, every field 5,000 characters long, each number / date / choice field in turn set to
-"abc", "-1", a 20-digit number and 30 February, a NUL character in the text fields, and a text
-file named .xlsx / .png where a file is expected. Field names are those of the forms the app
-renders on the pages of the world (tests/web/url_values.py), read once; a form no page shows is
-read from the form classes its view uses, else a generic set of names is sent. Administrators'
-and staff rules are posted signed in as an administrator; public rules and trainees' rules
-(the personal link in the URL is the key) without signing in. Time is frozen while the world's
-first half-day is open for signing (and, for the questionnaire, while it is open for answers).
+"abc", "-1", a 20-digit number and 30 February, a NUL character in the text fields, a text
+file named .xlsx / .png where a file is expected, and each other field in turn posted as a file
+(a hand-made request: the field gets nothing, training_app/form_input.form_data). Field names are
+those of the forms the app renders on the pages of the world (tests/web/url_values.py), read once;
+a form no page shows is read from the form classes its view uses, else a generic set of names is
+sent. Administrators' and staff rules are posted signed in as an administrator; public rules and
+trainees' rules (the personal link in the URL is the key) without signing in. Time is frozen while
+the world's first half-day is open for signing (and, for the questionnaire, while it is open for answers).
 """
 import inspect
 import traceback
@@ -47,6 +48,7 @@ LONG = ("Élodie " * 715)[:5000]
 BAD_VALUES = ("abc", "-1", "99999999999999999999", "2024-02-30")
 NUL = "avant\x00après"
 BAD_FILE_NAMES = ("x.xlsx", "x.png")
+FILE_AS_TEXT = b"data:image/png;base64,"  # a file (multipart part with a file name) where text is expected
 GENERIC_FIELDS = {"reason": "text", "id": "typed"}  # for a form without fields (a button) or none found
 TYPED_INPUTS = {"number", "date", "time", "datetime-local", "month", "week", "hidden", "radio", "checkbox",
                 "select", "range"}
@@ -230,6 +232,7 @@ def _payloads(fields: dict) -> list[tuple[str, dict]]:
         payloads += [(f"a text file {file_name} as {', '.join(files)}",
                       {**base, **{n: (BytesIO(b"pas ce que dit son nom\n"), file_name) for n in files}})
                      for file_name in BAD_FILE_NAMES]
+    payloads += [(f"a file as {name}", {**base, name: (BytesIO(FILE_AS_TEXT), "x.png")}) for name in names]
     return payloads
 
 
@@ -327,6 +330,13 @@ def test_bad_input_never_answers_500_and_a_refusal_writes_nothing(app, endpoint)
 def test_every_post_rule_is_walked(app):
     """The POST rules the app serves are those read from the blueprints (none added elsewhere)."""
     assert sorted({r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}) == _post_endpoints()
+
+
+def test_a_json_body_fills_no_form(client):
+    """None of the app's pages posts JSON; a JSON body's numbers and lists would land where text is expected:
+    the form gets nothing, as an empty one (training_app/form_input.form_data)."""
+    response = client.post("/connexion", json={"email": 5, "password": ["Un-mot-de-passe-assez-long-42"]})
+    assert response.status_code < 500 and _refused(response, client) and _french_page_or_redirect(response)
 
 
 @pytest.mark.parametrize("method, path, headers, status, message", [

@@ -86,20 +86,20 @@ def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
     missed after a withdrawal is unjustified absence (see `after_withdrawal`).
     Minutes missed by a late arrival or an early departure are unjustified absence.
     """
-    slots = _session_slots(session.id)
+    slots, closed = _session_slots(session.id)
     records = _records(select(Slot.id).where(Slot.session_id == session.id))
     listed = {r.enrolment_id: Span() for r in records}
     listed.update((id_, Span(withdrawn_on, confirmed_at)) for id_, withdrawn_on, confirmed_at in db.session.execute(
         select(Enrolment.id, Enrolment.withdrawn_on, Enrolment.confirmed_at).where(
             Enrolment.session_id == session.id,
             Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))))
-    return _sum_totals(listed, slots, records)
+    return _sum_totals(listed, slots, records, closed)
 
 
 def totals_for(enrolment: Enrolment) -> AttendanceTotals:
-    slots = _session_slots(enrolment.session_id)
+    slots, closed = _session_slots(enrolment.session_id)
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)))
-    return _sum_totals({enrolment.id: _span(enrolment)}, slots, records)[enrolment.id]
+    return _sum_totals({enrolment.id: _span(enrolment)}, slots, records, closed)[enrolment.id]
 
 
 def attended_minutes_sql():
@@ -148,15 +148,27 @@ def after_withdrawal(slot: Slot, withdrawn_on: date | None) -> bool:
     return withdrawn_on is not None and slot.date >= withdrawn_on
 
 
-def before_enrolment(slot: Slot, confirmed_at: datetime | None) -> bool:
-    """Whether `slot` was over when the trainee's enrolment was confirmed (UTC; None: not known).
+def before_enrolment(slot: Slot, confirmed_at: datetime | None, closed_at: datetime | None = None) -> bool:
+    """Whether `slot` was over when the trainee's enrolment was confirmed (UTC; None: not known), its sheet
+    being closed since `closed_at` (UTC; None: not closed).
 
     The rule, for a half-day without an attendance record (a record always wins): a half-day that
     ended before the enrolment was confirmed (enrolments are accepted while the session runs, and a
     trainee taken off the waiting list joins when confirmed) was not expected of the trainee: it is
-    neither planned for them, nor missing, nor absent. A half-day running or to come at that moment is.
+    neither planned for them, nor missing, nor absent. Nor is a half-day whose sheet was closed before
+    (trainers close up to CLOSING_OPENS_MINUTES_BEFORE_END before the end): nobody can sign nor mark on a
+    closed sheet, so the trainee could never be either attending or absent there. Once an administrator
+    reopens the sheet (closed_at None), the half-day is expected again and they are marked before it closes
+    again. A half-day running or to come at that moment, its sheet open, is expected.
     """
-    return confirmed_at is not None and slot.ends_at <= to_local(confirmed_at)
+    if confirmed_at is None:
+        return False
+    return slot.ends_at <= to_local(confirmed_at) or (closed_at is not None and closed_at <= confirmed_at)
+
+
+def _closed_at(sheet: AttendanceSheet | None) -> datetime | None:
+    """When `sheet` was closed (UTC), None while it is open (or missing): before_enrolment's `closed_at`."""
+    return sheet.closed_at if sheet is not None and sheet.is_closed else None
 
 
 @dataclass(frozen=True)
@@ -179,21 +191,29 @@ def open_slots(session: TrainingSession) -> list[Slot]:
         .order_by(Slot.date, Slot.start_time)))
 
 
-def _session_slots(session_id: int) -> list[Slot]:
-    return list(db.session.scalars(select(Slot).where(Slot.session_id == session_id)
-                                   .order_by(Slot.date, Slot.start_time)))
+def _session_slots(session_id: int) -> tuple[list[Slot], dict[int, datetime]]:
+    """The session's half-days in order, and {slot id: when its sheet was closed} for the closed ones
+    (before_enrolment's `closed_at`). One query."""
+    rows = db.session.execute(
+        select(Slot, AttendanceSheet.closed_at)
+        .outerjoin(AttendanceSheet, (AttendanceSheet.slot_id == Slot.id) & (AttendanceSheet.status == SheetStatus.CLOSED))
+        .where(Slot.session_id == session_id).order_by(Slot.date, Slot.start_time)).all()
+    return [slot for slot, _closed in rows], {slot.id: closed for slot, closed in rows if closed is not None}
 
 
 def _records(slot_ids) -> list[AttendanceRecord]:
     return list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.slot_id.in_(slot_ids))))
 
 
-def _sum_totals(spans: dict[int, Span], slots: list[Slot], records) -> dict[int, AttendanceTotals]:
+def _sum_totals(spans: dict[int, Span], slots: list[Slot], records,
+                closed: dict[int, datetime]) -> dict[int, AttendanceTotals]:
     """Totals of the enrolments keyed in `spans`: planned = attended + justified + unjustified absence
-    once every half-day expected of them is marked (the half-days over before they joined are not)."""
+    once every half-day expected of them is marked (the half-days over, or whose sheet was closed, before they
+    joined are not: before_enrolment, `closed` giving when each closed sheet was closed)."""
     recorded = {(r.slot_id, r.enrolment_id) for r in records}
     slot_minutes = {slot.id: slot.minutes for slot in slots}
-    expected = {i: [slot for slot in slots if (slot.id, i) in recorded or not before_enrolment(slot, span.confirmed_at)]
+    expected = {i: [slot for slot in slots if (slot.id, i) in recorded
+                    or not before_enrolment(slot, span.confirmed_at, closed.get(slot.id))]
                 for i, span in spans.items()}
     totals = {i: AttendanceTotals(sum(slot.minutes for slot in expected[i]), 0, 0, 0) for i in spans}
     for record in records:
@@ -273,12 +293,12 @@ def _hm(value: time) -> str:
 # --- signature images -----------------------------------------------------------------------------
 
 def decode_signature(data_url: str | None) -> bytes:
-    """The PNG bytes of a signature pad's data URL, or a ServiceError: a real, bounded, non-blank PNG
+    """The PNG bytes of a signature pad's data URL (text), or a ServiceError: a real, bounded, non-blank PNG
     whose ink shows on paper (some pixels dark enough once the image is laid on white, as the sheets print
     it: an almost transparent or a white stroke is refused)."""
     if not data_url:
         raise ServiceError(_("Signez dans le cadre avant de valider."), "signature")
-    if not data_url.startswith(PNG_DATA_URL):
+    if not isinstance(data_url, str) or not data_url.startswith(PNG_DATA_URL):
         raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature")
     encoded = data_url[len(PNG_DATA_URL):]
     if len(encoded) > (MAX_SIGNATURE_BYTES * 4) // 3 + 4:
@@ -476,21 +496,22 @@ def sign_as_trainee(slot: Slot, trainee: Trainee, data_url: str | None, *, qr: s
 
     With the room's QR code of this half-day (scanned in the last two minutes, or the pass the
     room page gave this trainee) the method is "qr"; without it, only remote and mixed sessions
-    accept a signature through the personal link alone.
+    accept a signature through the personal link alone. There, a QR code that no longer holds (the
+    pass of a scan made more than QR_PASS_MAX_AGE ago) is ignored: the personal link is enough.
     """
     enrolment = trainee_enrolment(slot, trainee)
     if enrolment is None:
         raise ServiceError(_("Vous n'avez pas d'inscription confirmée à cette session : vous ne pouvez pas signer."))
-    if qr:
-        if not scanned_in_room(slot, trainee, qr):
-            raise ServiceError(_("Ce QR code ne correspond pas à cette demi-journée ou a expiré : scannez celui "
-                                 "affiché en ce moment dans la salle."), "signature")
+    if qr and scanned_in_room(slot, trainee, qr):
         method = SignatureMethod.QR
-    else:
-        if slot.session.modality == Modality.IN_PERSON:
-            raise ServiceError(_("Pour une session en présentiel, scannez le QR code affiché dans la salle pour "
-                                 "signer."), "signature")
+    elif slot.session.modality != Modality.IN_PERSON:
         method = SignatureMethod.PERSONAL_LINK
+    elif qr:
+        raise ServiceError(_("Ce QR code ne correspond pas à cette demi-journée ou a expiré : scannez celui "
+                             "affiché en ce moment dans la salle."), "signature")
+    else:
+        raise ServiceError(_("Pour une session en présentiel, scannez le QR code affiché dans la salle pour "
+                             "signer."), "signature")
     return sign(slot, enrolment, data_url, method=method, ip_address=ip_address, user_agent=user_agent)
 
 
@@ -859,7 +880,7 @@ def slot_sheet(slot: Slot) -> SlotSheet:
     rows = []
     for enrolment in enrolments:
         record = records.get(enrolment.id)
-        if record is None and before_enrolment(slot, enrolment.confirmed_at):
+        if record is None and before_enrolment(slot, enrolment.confirmed_at, _closed_at(sheet)):
             continue
         withdrawn_on = _span(enrolment).withdrawn_on
         rows.append(SheetRow(enrolment, record, by_enrolment.get(enrolment.id),
@@ -956,7 +977,7 @@ class SessionGrid:
 
 def session_grid(session: TrainingSession, with_images: bool = False) -> SessionGrid:
     """Trainees × half-days with statuses, signatures, corrections and hours, in six queries whatever the size."""
-    slots = _session_slots(session.id)
+    slots, closed = _session_slots(session.id)
     slot_ids = [s.id for s in slots]
     sheets = {s.slot_id: s for s in db.session.scalars(
         select(AttendanceSheet).where(AttendanceSheet.slot_id.in_(slot_ids)))}
@@ -979,7 +1000,7 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
                                   and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])
     spans = {e.id: _span(e) for e in enrolments}
-    totals = _sum_totals(spans, slots, records)
+    totals = _sum_totals(spans, slots, records, closed)
     rows = []
     for enrolment in enrolments:
         cells = []
@@ -1021,7 +1042,7 @@ def _cell_state(column: SlotColumn, record, signature, now: datetime, span: Span
         return "paper"
     if correction is not None:
         return "corrected"  # attended without a signature, on the administrator's word: not a missing signature
-    if record is None and before_enrolment(column.slot, span.confirmed_at):
+    if record is None and before_enrolment(column.slot, span.confirmed_at, _closed_at(column.sheet)):
         return "not_enrolled"
     if record is None and after_withdrawal(column.slot, span.withdrawn_on):
         return "withdrawn"

@@ -339,6 +339,10 @@ def trainee_sign(slot_id: int):
                                trainee=g.trainee), 403
     form = SignatureForm(qr=request.args.get("qr", ""))
     scanned = attendance.scanned_in_room(slot, g.trainee, form.qr.data or "")
+    needs_qr = slot.session.modality == Modality.IN_PERSON and not scanned
+    qr_expired = bool(form.qr.data) and not scanned
+    if qr_expired and not needs_qr:  # remote or mixed: the personal link is enough, an expired pass is dropped
+        form.qr.data = ""
     if form.validate_on_submit():
         try:
             attendance.sign_as_trainee(slot, g.trainee, form.signature.data, qr=form.qr.data or "", **_client())
@@ -352,10 +356,9 @@ def trainee_sign(slot_id: int):
                                     qr=form.qr.data or None))
     data = attendance.slot_sheet(slot)
     row = next((r for r in data.rows if r.enrolment.id == enrolment.id), None)
-    needs_qr = slot.session.modality == Modality.IN_PERSON and not scanned
     return render_template("attendance/trainee_sign.html", slot=slot, enrolment=enrolment, form=form,
                            trainee=g.trainee, row=row, closed=data.is_closed, needs_qr=needs_qr,
-                           qr_expired=bool(form.qr.data) and not scanned,
+                           qr_expired=qr_expired,
                            signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
                            forget_form=ForgetDeviceForm(formdata=None)), 200 if not form.errors else 422
 
