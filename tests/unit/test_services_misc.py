@@ -134,3 +134,14 @@ def test_confirm_messages_cannot_break_out_of_javascript(app):
         html = str(macros.post_button("/x", "Supprimer", confirm="Supprimer O'Brien'); alert(1); ('"))
     assert "alert(1); ('" not in html
     assert 'confirm(&#34;Supprimer O&#39;Brien&#39;); alert(1); (&#39;&#34;)' in html or "\\u0027" in html
+
+
+def test_the_outbox_lists_the_most_recent_messages_first_whatever_order_they_were_written_in(app, monkeypatch):
+    """The demo writes its 2019 messages after those of 2026: the outbox page says newest first."""
+    monkeypatch.setitem(app.config, "TESTING", False)
+    with frozen_at(datetime(2026, 11, 24, 9, 0)):
+        mail.queue("recent@example.org", "Convocation", "Corps")
+    with frozen_at(datetime(2019, 3, 1, 9, 0)):
+        mail.queue("ancien@example.org", "Annulation", "Corps")
+    db.session.commit()
+    assert [m.recipients for m in mail.outbox()] == [["recent@example.org"], ["ancien@example.org"]]

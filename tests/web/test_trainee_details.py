@@ -52,6 +52,8 @@ def test_the_form_is_reached_from_the_enrolment_list_and_page(admin_client):
     form = _page(admin_client.get(_url(enrolment)))
     assert "Modifier la fiche de Mme Awa DIALLO" in form
     assert 'value="awa@exemple.org"' in form and 'value="06 00 00 00 00"' in form
+    (title,) = re.findall(r"<title>(.*?)</title>", form, re.S)
+    assert "Modifier la fiche de Awa Diallo" in title and "<" not in title  # no section's markup in the tab
 
 
 def test_an_administrator_corrects_a_mistyped_address_and_the_trainee_gets_a_working_link(app, admin_client,

@@ -161,7 +161,8 @@ def shown_body(record: OutgoingMail) -> str:
 
 def outbox(limit: int = 200) -> list[OutgoingMail]:
     """The newest messages first (the outbox page)."""
-    return list(db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id.desc()).limit(limit)))
+    return list(db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.queued_at.desc(),
+                                                                 OutgoingMail.id.desc()).limit(limit)))
 
 
 def _needing_attention():
