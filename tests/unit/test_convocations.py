@@ -11,7 +11,7 @@ from training_app.clock import frozen_at
 from training_app.documents import storage
 from training_app.extensions import db
 from training_app.models import ConvocationSending
-from training_app.services import ServiceError, convocations
+from training_app.services import ServiceError, convocations, enrolments
 from training_app.services import sessions as session_service
 
 
@@ -184,10 +184,61 @@ def test_a_sending_recorded_before_the_wider_fingerprint_is_judged_on_its_half_d
     with frozen_at(datetime(2030, 2, 1, 10, 0)):
         sending = convocations.send(enrolment, actor=admin)
         sending.fingerprint = convocations._first_fingerprint(convoked_session)
-        assert len(sending.fingerprint) == 64 and len(convocations.fingerprint(convoked_session)) == 64
+        assert len(sending.fingerprint) == 64 and len(convocations.fingerprint(convoked_session, None)) == 64
         db.session.commit()
         assert convocations.outdated_enrolment_ids(convoked_session) == set()
         assert convocations.send_all(convoked_session, only_new=True).sent == []
+        data = replace(_dates(convoked_session, convoked_session.start_at, convoked_session.end_at),
+                       trainers=tuple(convoked_session.trainers), place="Maison des associations")
+        session_service.update_session(convoked_session, data)
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+
+
+def test_the_convocation_names_the_employer_of_the_course_and_a_correction_of_it_outdates_it(convoked_session, admin,
+                                                                                          outbox):
+    """The employer the trainee follows the course for (enrolments.course_employers: the funding agreement's,
+    else the enrolment's), as the sheets and certificates name it, not the one their record names now."""
+    enrolment = factories.enrol(convoked_session, factories.make_trainee(
+        "Awa", "Diallo", employer=factories.make_employer(name="CCAS de Rennes")))
+    enrolment.trainee.employer = factories.make_employer(name="Mairie de Rennes")  # her record, not this course
+    db.session.commit()
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        sending = convocations.send(enrolment, actor=admin)
+        db.session.commit()
+        text = _text(storage.read(sending.document_path))
+        assert "CCAS de Rennes" in text and "Mairie de Rennes" not in text
+        assert convocations.outdated_enrolment_ids(convoked_session) == set()
+
+        enrolments.set_employer(enrolment, factories.make_employer(name="Association Les Liens"), actor=admin)
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+        assert convocations.is_outdated(convocations.last_sent_document(enrolment))
+        assert "structure employeuse" in convocations.outdated_notice()
+        outbox.clear()
+        [resent] = convocations.send_all(convoked_session, only_new=True, actor=admin).sent
+        db.session.commit()
+        assert "Association Les Liens" in _text(outbox[0].attachments[0].content)
+        assert convocations.outdated_enrolment_ids(convoked_session) == set()
+
+        # a funding agreement names the employer: it is the one of the course
+        factories.make_agreement(convoked_session, [enrolment], employer=factories.make_employer(name="Le Relais"))
+        assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+        assert "Le Relais" in _text(convocations.render(enrolment))
+
+
+def test_a_sending_recorded_before_the_fingerprint_covered_the_employer_is_judged_on_the_session(convoked_session,
+                                                                                                  admin):
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        sending = convocations.send(enrolment, actor=admin)
+        sending.fingerprint = convocations._hashed(convocations.SESSION_FINGERPRINT_VERSION,
+                                                   convocations._stated(convoked_session))
+        db.session.commit()
+        enrolments.set_employer(enrolment, factories.make_employer(name="Association Les Liens"), actor=admin)
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == set()  # not known
+        assert not convocations.is_outdated(sending)
         data = replace(_dates(convoked_session, convoked_session.start_at, convoked_session.end_at),
                        trainers=tuple(convoked_session.trainers), place="Maison des associations")
         session_service.update_session(convoked_session, data)

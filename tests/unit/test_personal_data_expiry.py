@@ -17,22 +17,25 @@ from training_app.documents import attendance_sheet, storage
 from training_app.extensions import db
 from training_app.models import (AttendanceRecord, AttendanceSheetVersion, AuditEntry, ClaimPayment,
                                  IssuedCertificate, LearningOutcome, Signature, Trainee)
-from training_app.services import annual_report, attendance, personal_data, registrations
+from training_app.services import annual_report, attendance, enrolments, personal_data, registrations
+from training_app.services import certificates as certificate_service
 from training_app.services import funding as funding_service
 
 EXPIRED = datetime(2025, 1, 15, 10, 0)  # more than six years after the course of December 2018
+AWA_EMPLOYER = ("Association Les Tilleuls", "35600000000048")  # the employer of her course, corrected by the office
 
 
-def _dump() -> str:
-    """Every row of every table but the anonymous answers (not tied to anybody), as text."""
+def _dump(*, but=()) -> str:
+    """Every row of every table but the anonymous answers (not tied to anybody) and `but`, as text."""
     return json.dumps({name: rows for name, rows in _rows().items()
-                       if name not in ("survey_answers", "survey_pending_answers")},
+                       if name not in ("survey_answers", "survey_pending_answers", *but)},
                       default=str, ensure_ascii=False)
 
 
 def _erased_on_request():
     """The December 2018 course (_course_with_everything) and, on top: Awa married and changed her name; an
-    administrator corrected a closed sheet (she was absent, a certificate attached: her signature voided); Julien
+    administrator corrected a closed sheet (she was absent, a certificate attached: her signature voided) and the
+    employer of her course (AWA_EMPLOYER: her documents were issued again, the claim's figures name it); Julien
     came back for a 2024 session (his records are kept longer). Awa asked for her erasure in June 2019."""
     course, awa, julien, claim = _course_with_everything()
     admin = factories.make_user("admin", name="Alice Admin")
@@ -45,6 +48,9 @@ def _erased_on_request():
                         document=FileStorage(io.BytesIO(factories.signature_png()), filename="certificat.png"),
                         reason="Awa Diallo a signé par erreur sur la ligne de Julien")
         registrations.update_trainee(awa.trainee, _details_of(awa.trainee, last_name="Diallo-Sow"), actor=admin)
+        enrolments.set_employer(awa, factories.make_employer(*AWA_EMPLOYER), actor=admin)
+        certificate_service.issue_for_enrolment(awa, actor=admin, unrecorded_confirmed=True)
+        funding_service.refresh(claim)
         db.session.commit()
     justification = db.session.scalar(db.select(AttendanceRecord.justification_path).where(
         AttendanceRecord.enrolment_id == awa.id, AttendanceRecord.justification_path != ""))
@@ -59,7 +65,11 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
     awa_id, julien_id = awa.trainee_id, julien.trainee_id
     documents = {d.id: (d.number, d.verification_code, d.sha256, d.issued_at, d.attended_minutes, d.storage_path)
                  for d in db.session.scalars(db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))}
-    assert len(documents) == 2 and all(storage.exists(d[-1]) for d in documents.values()) and storage.exists(justification)
+    assert len(documents) == 4 and all(storage.exists(d[-1]) for d in documents.values()) and storage.exists(justification)
+    assert {(d.employer_name, d.employer_siret) for d in certificate_service.current_documents(awa).values()} == {
+        AWA_EMPLOYER}
+    name, siret = AWA_EMPLOYER
+    assert name in _dump() and siret in _dump(but=["employers"])  # the enrolment, documents, claim, audit trail
     report = annual_report.build(2018)
     kept = {m: _count(m) for m in (AttendanceRecord, Signature, IssuedCertificate, LearningOutcome,
                                    AttendanceSheetVersion)}
@@ -75,6 +85,13 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
     dump = _dump()
     assert "diallo" not in dump.lower() and "hospitalis" not in dump.lower()
     assert not re.search(r"\bawa\b", dump, re.IGNORECASE)
+    # Nor the employer of her course (it stays among the employers, it may have other employees)
+    assert name not in _dump(but=["employers"]) and siret not in _dump(but=["employers"])
+    assert db.session.get(type(awa), awa.id).employer_id is None
+    assert {(d.employer_name, d.employer_siret) for d in db.session.scalars(
+        db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))} == {(None, None)}
+    [corrected] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "employer_changed")).all()
+    assert (corrected.reason, corrected.details) == ("[effacé]", {"from": None, "to": "[effacé]"})
     trainee = db.session.get(Trainee, awa_id)
     assert (trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title, trainee.employer_id) == (
         "", "[effacé]", "", "", None)

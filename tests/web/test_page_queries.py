@@ -1,6 +1,8 @@
 """Heavy pages run a number of queries that does not grow with the number of trainees."""
 from datetime import datetime
 
+import pytest
+
 from tests import factories
 from training_app.clock import frozen_at
 
@@ -32,6 +34,36 @@ def test_the_outcomes_page_runs_a_constant_number_of_queries(admin_client):
             page = admin_client.get(f"/sessions/{session.id}/acquis").get_data(as_text=True)
             assert all(e.trainee.employer.name in page for e in enrolments)
             counts.append(factories.rendered_page_queries(admin_client, f"/sessions/{session.id}/acquis"))
+    assert counts[0] == counts[1], counts
+
+
+def _moved_on(enrolments) -> tuple[list[str], list[str]]:
+    """Each trainee's record names a new employer now, their enrolment keeps the one of the course; the first
+    one's course is covered by a funding agreement naming a third. Returns (the employers of the courses, the
+    employers the records name now)."""
+    named = factories.make_employer(name=f"Structure nommée par un accord {enrolments[0].id}")
+    factories.make_agreement(enrolments[0].session, enrolments[:1], employer=named)
+    now = []
+    for enrolment in enrolments:
+        enrolment.trainee.employer = factories.make_employer(name=f"Nouvelle structure {enrolment.id}")
+        now.append(enrolment.trainee.employer.name)
+    factories.db.session.commit()
+    return [named.name] + [e.employer.name for e in enrolments[1:]], now
+
+
+@pytest.mark.parametrize("page", ["/sessions/{id}", "/sessions/{id}/acquis"])
+def test_the_staff_lists_name_the_employer_of_the_course_in_a_constant_number_of_queries(admin_client, page):
+    """The session page's enrolments and the outcomes page: the employer the trainee follows the course for
+    (enrolments.course_employers), not the one their record names now."""
+    counts = []
+    for size in (2, 7):
+        session, enrolments = _session_with(size)
+        of_the_course, now = _moved_on(enrolments)
+        url = page.format(id=session.id)
+        with frozen_at(datetime(2030, 3, 8, 11, 0)):  # during the course: objectives can be assessed
+            shown = admin_client.get(url).get_data(as_text=True)
+            assert all(name in shown for name in of_the_course) and not any(name in shown for name in now)
+            counts.append(factories.rendered_page_queries(admin_client, url))
     assert counts[0] == counts[1], counts
 
 

@@ -1,9 +1,9 @@
 """Convocations: the Word document (certificates/convocation.docx) and the e-mail that carries it,
 for one confirmed trainee or all of a session's confirmed trainees. Each sending is recorded
 (when, to which address, by whom, the document sent, a fingerprint of what it states); the e-mail
-leaves after the commit. A convocation whose session's half-days, place, access, modality or trainers
-changed since is outdated: it no longer holds, and sending "to those who have not received it" sends it
-again."""
+leaves after the commit. A convocation whose session's half-days, place, access, modality or trainers, or
+the employer of the trainee's course (enrolments.course_employers: the one the certificates name) changed
+since is outdated: it no longer holds, and sending "to those who have not received it" sends it again."""
 import hashlib
 import json
 import re
@@ -24,12 +24,13 @@ from training_app.models import (ConvocationSending, ConvocationText, Enrolment,
                                  SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, edit_versions, mail
 from training_app.services import organisation as organisation_service
-from training_app.services.enrolments import lock_session
+from training_app.services.enrolments import course_employer, course_employers, lock_session
 from training_app.services.trainee_links import personal_url
 
 TEMPLATE = "convocation.docx"
 RESEND_GAP = timedelta(minutes=2)  # the same convocation to the same address this soon is a double click
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_OF_THE_COURSE = object()  # context(): the employer is the one of the enrolment's course (course_employer)
 
 
 def texts(session: TrainingSession) -> ConvocationText:
@@ -92,10 +93,13 @@ def day_by_day(session: TrainingSession) -> list[dict]:
     return days
 
 
-def context(enrolment: Enrolment, *, for_office: bool = False) -> dict:
+def context(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_COURSE) -> dict:
     """Plain data for the template (never ORM objects). `for_office`: the office's preview, whose personal
-    link is shown as the outbox shows it (mail.shown_to_staff)."""
+    link is shown as the outbox shows it (mail.shown_to_staff); `employer`: the employer of the course
+    (course_employer, None: on their own account) when the caller has it, never the trainee's record now."""
     session, trainee = enrolment.session, enrolment.trainee
+    if employer is _OF_THE_COURSE:
+        employer = course_employer(enrolment)
     programme = session.programme
     organisation = Organisation.get()
     own = texts(session)
@@ -108,7 +112,7 @@ def context(enrolment: Enrolment, *, for_office: bool = False) -> dict:
             "email": organisation.email, "phone": organisation.phone,
         },
         "trainee_name": trainee.formal_name,
-        "employer": trainee.employer.name if trainee.employer else "",
+        "employer": _employer_name(employer),
         "title": session.course.title,
         "objectives": [objective.text for objective in session.course.objectives],
         "start": long_datetime(session.start_at),
@@ -130,8 +134,12 @@ def context(enrolment: Enrolment, *, for_office: bool = False) -> dict:
     }
 
 
-def render(enrolment: Enrolment, *, for_office: bool = False) -> bytes:
-    return word.render(word.template_path(TEMPLATE), context(enrolment, for_office=for_office))
+def render(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_COURSE) -> bytes:
+    return word.render(word.template_path(TEMPLATE), context(enrolment, for_office=for_office, employer=employer))
+
+
+def _employer_name(employer) -> str:
+    return employer.name if employer else ""
 
 
 def filename(enrolment: Enrolment) -> str:
@@ -141,22 +149,32 @@ def filename(enrolment: Enrolment) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-").lower() + ".docx"
 
 
-FINGERPRINT_VERSION = "v2:"  # sendings before it hold a bare hash of the half-days and the place only
+FINGERPRINT_VERSION = "v3:"
+SESSION_FINGERPRINT_VERSION = "v2:"  # sendings recorded before the employer was covered: the session's part only
+# Sendings before "v2:" hold a bare hash of the half-days and the place only (_first_fingerprint).
 
 
-def fingerprint(session: TrainingSession) -> str:
-    """A hash of what a convocation states that the session's later changes can make wrong: the half-days
-    (so the dates and the day-by-day timetable), the place, how to get there, the modality and the
-    trainers. It fits the 64 characters of ConvocationSending.fingerprint."""
-    stated = {"slots": _stated_slots(session), "place": session.place or "",
-              "access_info": session.access_info or "", "modality": str(session.modality or ""),
-              "trainers": sorted(trainer.name for trainer in session.trainers)}
+def fingerprint(session: TrainingSession, employer) -> str:
+    """A hash of what a trainee's convocation states that later changes can make wrong: the session's half-days
+    (so the dates and the day-by-day timetable), the place, how to get there, the modality and the trainers,
+    and the employer of the course (`employer`: course_employer, None: on their own account). It fits the 64
+    characters of ConvocationSending.fingerprint."""
+    return _hashed(FINGERPRINT_VERSION, {**_stated(session), "employer": _employer_name(employer)})
+
+
+def _stated(session: TrainingSession) -> dict:
+    return {"slots": _stated_slots(session), "place": session.place or "",
+            "access_info": session.access_info or "", "modality": str(session.modality or ""),
+            "trainers": sorted(trainer.name for trainer in session.trainers)}
+
+
+def _hashed(version: str, stated: dict) -> str:
     digest = hashlib.sha256(json.dumps(stated).encode()).hexdigest()
-    return FINGERPRINT_VERSION + digest[:64 - len(FINGERPRINT_VERSION)]
+    return version + digest[:64 - len(version)]
 
 
 def _first_fingerprint(session: TrainingSession) -> str:
-    """The fingerprint sendings recorded before FINGERPRINT_VERSION: the half-days and the place."""
+    """The fingerprint sendings recorded before SESSION_FINGERPRINT_VERSION: the half-days and the place."""
     stated = {"slots": _stated_slots(session), "place": session.place or ""}
     return hashlib.sha256(json.dumps(stated).encode()).hexdigest()
 
@@ -165,15 +183,17 @@ def _stated_slots(session: TrainingSession) -> list:
     return sorted((s.date.isoformat(), s.start_time.isoformat(), s.end_time.isoformat()) for s in session.slots)
 
 
-def _no_longer_holds(stated: str, session: TrainingSession, current: str | None = None) -> bool:
-    """Whether a sending's fingerprint (`stated`) differs from what the session states now (`current`:
-    fingerprint(session), when the caller has it). Sendings recorded without a fingerprint are not known
-    to be outdated; older ones are compared on what they covered."""
+def _no_longer_holds(stated: str, session: TrainingSession, employer) -> bool:
+    """Whether a sending's fingerprint (`stated`) differs from what the trainee's convocation would state now
+    (`employer`: the employer of their course now). Sendings recorded without a fingerprint are not known to be
+    outdated; older ones are compared on what they covered."""
     if not stated:
         return False
-    if not stated.startswith(FINGERPRINT_VERSION):
-        return stated != _first_fingerprint(session)
-    return stated != (current or fingerprint(session))
+    if stated.startswith(FINGERPRINT_VERSION):
+        return stated != fingerprint(session, employer)
+    if stated.startswith(SESSION_FINGERPRINT_VERSION):
+        return stated != _hashed(SESSION_FINGERPRINT_VERSION, _stated(session))
+    return stated != _first_fingerprint(session)
 
 
 def missing_identity() -> list[str]:
@@ -227,18 +247,19 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
     """Render the convocation, keep it, record the sending and queue the e-mail (sent after commit).
     The same convocation (same fingerprint) to the same address within RESEND_GAP is refused."""
     _check_sendable(enrolment)
-    stated = fingerprint(enrolment.session)
+    employer = course_employer(enrolment)
+    stated = fingerprint(enrolment.session, employer)
     last = _last_sendings(enrolment_id=enrolment.id).get(enrolment.id)
     if _just_sent(last, enrolment, stated):
         raise ServiceError(_("La convocation de %(name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
                              "nouveau, attendez quelques minutes.", name=enrolment.trainee.full_name,
                              time=time_fr(to_local(last.sent_at))))
-    return _send(enrolment, stated, actor, actor_label)
+    return _send(enrolment, employer, stated, actor, actor_label)
 
 
-def _send(enrolment: Enrolment, stated: str, actor: User | None, actor_label: str) -> ConvocationSending:
+def _send(enrolment: Enrolment, employer, stated: str, actor: User | None, actor_label: str) -> ConvocationSending:
     session, trainee = enrolment.session, enrolment.trainee
-    content = render(enrolment)
+    content = render(enrolment, employer=employer)
     name = filename(enrolment)
     path = storage.save(f"convocations/{session.id}", name, content)
     sending = ConvocationSending(enrolment=enrolment, sent_to=trainee.email, channel="email", actor=actor,
@@ -303,12 +324,14 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
     confirmed = confirmed_enrolments(session)
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
-    stated = fingerprint(session)
+    employers = course_employers(confirmed)
+    stated = {enrolment.id: fingerprint(session, employers[enrolment.id]) for enrolment in confirmed}
     last = _last_sendings(session_id=session.id)
     if only_new:
         confirmed = [enrolment for enrolment in confirmed if enrolment.id not in last
-                     or _no_longer_holds(last[enrolment.id].fingerprint, session, stated)]
-    skipped = [enrolment for enrolment in confirmed if _just_sent(last.get(enrolment.id), enrolment, stated)]
+                     or _no_longer_holds(last[enrolment.id].fingerprint, session, employers[enrolment.id])]
+    skipped = [enrolment for enrolment in confirmed
+               if _just_sent(last.get(enrolment.id), enrolment, stated[enrolment.id])]
     if confirmed and len(skipped) == len(confirmed):  # "send to all" clicked twice
         raise ServiceError(_("Ces convocations viennent d'être envoyées : pour les envoyer de nouveau, attendez "
                              "quelques minutes."))
@@ -318,13 +341,16 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
         if refusal:
             raise ServiceError(refusal)
         _check_identity()
-    return SendAllResult([_send(enrolment, stated, actor, "") for enrolment in wanted], skipped)
+    return SendAllResult([_send(enrolment, employers[enrolment.id], stated[enrolment.id], actor, "")
+                          for enrolment in wanted], skipped)
 
 
 def confirmed_enrolments(session: TrainingSession) -> list[Enrolment]:
+    """With their trainee and the employer kept on the enrolment (course_employers reads no more of them)."""
     return list(db.session.scalars(
         db.select(Enrolment).join(Enrolment.trainee)
         .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)
+        .options(contains_eager(Enrolment.trainee), joinedload(Enrolment.employer))
         .order_by(Trainee.last_name, Trainee.first_name)))
 
 
@@ -334,23 +360,30 @@ def sent_enrolment_ids(session: TrainingSession) -> set[int]:
         .where(Enrolment.session_id == session.id)))
 
 
-def outdated_enrolment_ids(session: TrainingSession) -> set[int]:
+def outdated_enrolment_ids(session: TrainingSession, employers: dict | None = None) -> set[int]:
     """The confirmed enrolments whose last convocation states other half-days, place, access, modality or
-    trainers than the session now has (sendings recorded without a fingerprint are not known to be outdated)."""
-    current = fingerprint(session)
-    return {enrolment_id for enrolment_id, last in _last_sendings(session_id=session.id).items()
-            if _no_longer_holds(last.fingerprint, session, current)}
+    trainers than the session now has, or another employer than the one of their course now (`employers`:
+    course_employers of the session's enrolments, when the caller has them). Sendings recorded without a
+    fingerprint are not known to be outdated."""
+    last = _last_sendings(session_id=session.id)
+    if employers is None:
+        employers = course_employers(db.session.scalars(
+            db.select(Enrolment).where(Enrolment.id.in_(list(last))).options(joinedload(Enrolment.employer)))
+            if last else [])
+    return {enrolment_id for enrolment_id, sending in last.items()
+            if _no_longer_holds(sending.fingerprint, session, employers.get(enrolment_id))}
 
 
 def is_outdated(sending: ConvocationSending) -> bool:
-    return _no_longer_holds(sending.fingerprint, sending.enrolment.session)
+    enrolment = sending.enrolment
+    return _no_longer_holds(sending.fingerprint, enrolment.session, course_employer(enrolment))
 
 
 def outdated_notice() -> str:
     """What the trainee reads instead of an outdated convocation."""
-    return _("Les dates, les horaires, le lieu, l'accès, les modalités ou les formateur·rices de la formation ont "
-             "changé depuis l'envoi de votre convocation : elle n'est plus valable. Une nouvelle convocation vous "
-             "sera envoyée par e-mail.")
+    return _("Les dates, les horaires, le lieu, l'accès, les modalités ou les formateur·rices de la formation, ou "
+             "la structure employeuse pour laquelle vous la suivez, ont changé depuis l'envoi de votre convocation : "
+             "elle n'est plus valable. Une nouvelle convocation vous sera envoyée par e-mail.")
 
 
 def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None) -> list[ConvocationSending]:

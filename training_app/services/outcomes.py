@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
@@ -100,11 +100,12 @@ def _row(objective: CourseObjective, outcome: LearningOutcome | None) -> tuple[C
 
 
 def assessed_enrolments(session: TrainingSession) -> list[Enrolment]:
-    """The enrolments a trainer assesses, by trainee name, with the trainee and their employer (one query)."""
+    """The enrolments a trainer assesses, by trainee name, with the trainee and the employer kept on the
+    enrolment (one query; enrolments.course_employers tells the employer of their course)."""
     return list(db.session.scalars(
         db.select(Enrolment).join(Enrolment.trainee)
         .where(Enrolment.session_id == session.id, Enrolment.status.in_(ASSESSED_STATUSES))
-        .options(contains_eager(Enrolment.trainee).joinedload(Trainee.employer))
+        .options(contains_eager(Enrolment.trainee), joinedload(Enrolment.employer))
         .order_by(Trainee.last_name, Trainee.first_name)))
 
 

@@ -694,13 +694,14 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     lose what names or shows the person, in the caller's transaction (the files go once it commits).
 
     - the trainee: names, civility, job title and employer; the category stays (the annual report counts it);
+    - enrolments: the employer of the course (a funding agreement keeps the one it names: its own party);
     - signatures: image, IP address, device, signer's name, the reason of a voided one (time, method stay);
     - attendance records: the justification and its file (status and minutes stay);
-    - certificates: the file, the name, the results stated (number, code, SHA-256, dates, hours stay; the
-      public verification page then says the document's data were deleted);
+    - certificates: the file, the name, the results and the employer stated (number, code, SHA-256, dates,
+      hours, place and modality stay; the public verification page then says the document's data were deleted);
     - learning outcomes: the comment (the result stays); funding lines keep their amounts;
-    - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name and
-      justification, any text naming them (their names, past and present) loses it;
+    - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name,
+      justification and employer, any text naming them (their names, past and present) loses it;
     - the files that print several people (the paper scans of a session's sheets, a claim's dossier as sent) go
       with the last of them whose records expire.
     The erasure must have been done (erase): contact details, answers and e-mails are gone already."""
@@ -732,6 +733,8 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     counts["audit_entries"] = _expire_audit(trainee, ids, session_ids, names, files)
     trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title = "", ERASED_TEXT, "", ""
     trainee.employer = None
+    for enrolment in enrolments:
+        enrolment.employer = None
     trainee.records_expired_at = utcnow()
     storage.delete_after_commit(sorted(set(files)))
     audit.record(trainee, "records_expired", actor_label=actor_label, reason=RETENTION_REASON,
@@ -804,13 +807,16 @@ def _expire_justifications(ids: list[int], files: list[str]) -> int:
 
 def _expire_certificates(ids: list[int], files: list[str]) -> int:
     """The stored file goes, and its name, which names the person: the row points at no file (a download says it
-    is missing); it keeps its number, verification code, SHA-256, kind, version, dates and hours."""
+    is missing); it keeps its number, verification code, SHA-256, kind, version, dates, hours, place and modality.
+    The employer it names goes too: NULL, not known (as on documents issued before revision 0029), so the
+    document is never found to name another employer than the enrolment's (which has none any more)."""
     documents = db.session.scalars(select(IssuedCertificate).where(IssuedCertificate.enrolment_id.in_(ids))).all()
     for doc in documents:
         files.append(doc.storage_path)
         doc.storage_path = f"{EXPIRED_FOLDER}/{doc.number}.{doc.file_format}"
         doc.trainee_name = ERASED_TEXT
         doc.results = None
+        doc.employer_name = doc.employer_siret = None
         doc.filename = f"{doc.kind}-{doc.number}.{doc.file_format}"
     return len(documents)
 
@@ -858,7 +864,8 @@ def _expire_sheet_versions(session_ids, ids: set[int], names: re.Pattern | None,
 
 def _expire_claims(session_ids, ids: set[int], names: re.Pattern | None) -> int:
     """The claims' figures (their snapshot: the workbook and the invoice are made from it) keep the person's
-    lines, without their name and job title; the agreements' free texts lose their names."""
+    lines, without their name, job title and employer (the agreement keeps the one it names: its own party); the
+    agreements' free texts lose their names."""
     claims = db.session.scalars(select(FundingClaim).where(FundingClaim.id.in_(
         select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(session_ids or {0}))))
         .order_by(FundingClaim.id)).all()
@@ -867,7 +874,8 @@ def _expire_claims(session_ids, ids: set[int], names: re.Pattern | None) -> int:
         lines = (claim.snapshot or {}).get("lines") or []
         if any(line.get("enrolment_id") in ids for line in lines):
             claim.snapshot = {**claim.snapshot, "lines": [
-                {**line, "trainee_name": ERASED_TEXT, "job_title": ""} if line.get("enrolment_id") in ids else line
+                {**line, "trainee_name": ERASED_TEXT, "job_title": "", "employer_name": "", "employer_siret": ""}
+                if line.get("enrolment_id") in ids else line
                 for line in lines]}
             changed += 1
     agreements = db.session.scalars(select(FundingAgreement).where(FundingAgreement.id.in_(
@@ -934,8 +942,9 @@ def _expire_shared_files(trainee_id: int, session_ids, ids: set[int], files: lis
 
 def _expire_audit(trainee: Trainee, ids: list[int], session_ids, names: re.Pattern | None, files: list[str]) -> int:
     """The audit trail about the person keeps what happened, not who: their names leave the texts (who acted,
-    why, details), a change of their details keeps which field changed, the sheets' entries about them lose
-    the name, justification and reason."""
+    why, details), a change of their details keeps which field changed, as a correction of the employer of
+    their course keeps that it was corrected, the sheets' entries about them lose the name, justification and
+    reason."""
     certificate_ids = list(db.session.scalars(select(IssuedCertificate.id).where(
         IssuedCertificate.enrolment_id.in_(ids or [-1]))))
     outcome_ids = list(db.session.scalars(select(LearningOutcome.id).where(
@@ -957,6 +966,9 @@ def _expire_audit(trainee: Trainee, ids: list[int], session_ids, names: re.Patte
             entry.actor_label = _without_names(entry.actor_label, names)
         entry.reason = ERASED_TEXT if about_row and entry.reason else _without_names(entry.reason, names)
         details = _scrub_changes(entry.details, IDENTITY_KEYS)
+        if entry.entity_type == "enrolments" and entry.action == "employer_changed" and isinstance(details, dict):
+            entry.reason = ERASED_TEXT  # "Association A → Association B" (enrolments.set_employer)
+            details = {**details, **{key: ERASED_TEXT for key in ("from", "to") if details.get(key)}}
         details = _expire_row(details, names, files) if about_row else _expire_texts(details, names)
         if details != entry.details:
             entry.details = details

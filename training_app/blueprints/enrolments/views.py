@@ -585,23 +585,26 @@ def trainee_cancel(enrolment_id: int):
 
 @bp.app_template_global()
 def enrolment_section(session: TrainingSession) -> dict:
-    """The session page's lists: confirmed, waiting list (in promotion order), requests, closed."""
+    """The session page's lists: confirmed, waiting list (in promotion order), requests, closed; with the
+    employer of each one's course (enrolments.course_employers, as the sheets and certificates name it)."""
     rows = db.session.scalars(
         db.select(Enrolment).where(Enrolment.session_id == session.id)
-        .options(db.joinedload(Enrolment.trainee).joinedload(Trainee.employer))
+        .options(db.joinedload(Enrolment.trainee), db.joinedload(Enrolment.employer))
         .order_by(Enrolment.requested_at, Enrolment.id)).all()
     by_name = sorted(rows, key=lambda e: (e.trainee.last_name.lower(), e.trainee.first_name.lower()))
     places = enrolments.count_places(session)
+    employers = enrolments.course_employers(rows)
     return {
         "confirmed": [e for e in by_name if e.status == "confirmed"],
         "waitlisted": sorted((e for e in rows if e.status == "waitlisted"), key=enrolments.waitlist_key),
         "requested": [e for e in rows if e.status == "requested"],
         "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
+        "employers": employers,
         "seats_taken": places.taken,
         "seats_left": places.left,
         "started": session.start_at <= local_now(),
         "convoked": convocations.sent_enrolment_ids(session),
-        "outdated": convocations.outdated_enrolment_ids(session),
+        "outdated": convocations.outdated_enrolment_ids(session, employers),
     }
 
 

@@ -11,6 +11,7 @@ from training_app.extensions import db
 from training_app.forms import REFUSED, attach_service_error, committed_unless_stale, edit_status, show_stale
 from training_app.models import TrainingSession
 from training_app.services import ServiceError
+from training_app.services import enrolments as enrolment_service
 from training_app.services import outcomes as outcome_service
 
 
@@ -29,6 +30,7 @@ def _page(session, enrolments, objectives, form=None, review_form=None, status=2
     if not review_form.loaded.data or review_changed:  # after a refused save: the version now shown
         review_form.loaded.data = outcome_service.review_version(review)
     return render_template("outcomes/assess.html", session=session, enrolments=enrolments, objectives=objectives,
+                           employers=enrolment_service.course_employers(enrolments),  # of their course
                            form=form, review_form=review_form, review=review,
                            not_yet=outcome_service.not_yet_assessable(session),
                            review_changed=review_changed), status
