@@ -60,6 +60,20 @@ def test_the_convocation_gives_the_dates_of_the_half_days_left(convoked_session)
     assert "mercredi 6 mars 2030 à 9h30" in text and "mardi 5 mars" not in text
 
 
+@pytest.mark.parametrize("employer, funding_mode, told", [
+    ("CCAS de Rennes", "personal", True), (None, "opco", True), (None, "employer", True), (None, "personal", False)])
+def test_the_absence_procedure_speaks_of_the_employer_and_the_funder_only_to_those_concerned(convoked_session,
+                                                                                            employer, funding_mode,
+                                                                                            told):
+    """Someone paying for their course themselves, with no employer, is not told to justify an absence to
+    their employer because the funder pays only the hours attended."""
+    trainee = factories.make_trainee(employer=factories.make_employer(name=employer) if employer else None)
+    enrolment = factories.enrol(convoked_session, trainee, funding_mode=funding_mode)
+    text = _text(convocations.render(enrolment))
+    assert "Prévenez-nous au plus tôt (sionsalliait@example.org / 02 99 00 00 00)" in text
+    assert ("justifiée auprès de votre employeur" in text) is told and ("le financeur ne paie" in text) is told
+
+
 def test_session_texts_replace_the_defaults(convoked_session):
     convocations.save_texts(convoked_session, "Votre ordinateur portable", "Appelez Claire", "Bienvenue !")
     db.session.commit()

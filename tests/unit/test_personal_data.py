@@ -1,7 +1,7 @@
 """A trainee's personal data (services/personal_data.py): export, erasure on request, retention."""
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
@@ -723,3 +723,14 @@ def test_a_confirmed_trainee_a_closed_sheet_prints_without_a_record_is_kept():
         erasure = personal_data.erase(late.trainee, "Demande de la personne", None, actor_label="x")
         db.session.commit()
     assert not erasure.deleted and _sheet_and_report(session)[0] == sheet
+
+
+def test_a_trainee_confirmed_after_the_only_closed_sheet_was_closed_is_not_kept_for_it(trainer, admin):
+    """The closed sheet does not print her (services/attendance.before_enrolment): nothing of hers is kept. (The
+    other half-days' sheets were never closed: nothing prints her.)"""
+    from tests.unit.test_attendance_late_enrolment import confirmed_after_the_sheet_closed
+    session, _awa, zoe = confirmed_after_the_sheet_closed(trainer, admin)
+    with frozen_at(session.end_at + timedelta(days=30)):
+        erasure = personal_data.erase(zoe.trainee, "Demande de la personne", admin)
+        db.session.commit()
+    assert erasure.deleted and db.session.get(Enrolment, zoe.id) is None

@@ -187,3 +187,22 @@ def test_a_failure_while_expiring_leaves_everything_and_every_file_as_it_was(app
     db.session.rollback()
     assert _rows() == before
     assert all(storage.exists(p) for p in [*paths, justification])
+
+
+def test_what_the_public_form_typed_beside_the_records_goes_at_the_end_of_the_retention_period(app):
+    """A returning trainee's registration keeps in its history the job title and employer typed that the records
+    did not hold (registrations._typed_unrecorded): they name the person's work like the record's own."""
+    from training_app.services import audit
+    _course, awa, _julien, _claim = _course_with_everything()
+    audit.record(awa, "enrolled", actor_label="Awa Diallo (inscription publique)",
+                 details={"typed": {"job_title": "Coordinatrice petite enfance", "employer_name": "Crèche Les Lutins",
+                                    "employer_siret": "73282932000074"}})
+    db.session.commit()
+    with frozen_at(EXPIRED):
+        _run(app)
+    db.session.expire_all()
+    (entry,) = [entry for entry in db.session.scalars(db.select(AuditEntry).where(
+        AuditEntry.entity_type == "enrolments", AuditEntry.entity_id == awa.id)) if "typed" in (entry.details or {})]
+    assert entry.details["typed"] == dict.fromkeys(("job_title", "employer_name", "employer_siret"),
+                                                   personal_data.ERASED_TEXT)
+    assert "Lutins" not in _dump() and "petite enfance" not in _dump()

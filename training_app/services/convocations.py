@@ -25,6 +25,7 @@ from training_app.models import (ConvocationSending, ConvocationText, Enrolment,
 from training_app.services import ServiceError, edit_versions, mail
 from training_app.services import organisation as organisation_service
 from training_app.services.enrolments import course_employer, course_employers, lock_session
+from training_app.services.registrations import EMPLOYER_FUNDED
 from training_app.services.trainee_links import personal_url
 
 TEMPLATE = "convocation.docx"
@@ -68,11 +69,15 @@ def default_what_to_bring() -> str:
              "travail. Une cuisine est à votre disposition pour le repas de midi.")
 
 
-def default_absence_procedure(organisation: Organisation) -> str:
+def default_absence_procedure(organisation: Organisation, *, employed: bool = True) -> str:
+    """What to do when absent. The sentence about the employer and the funder only for a trainee whose course
+    an employer or an OPCO pays, or who has an employer (`employed`): not for someone paying for themselves."""
     contact = " / ".join(part for part in (organisation.email, organisation.phone) if part) or organisation.name
-    return _("Prévenez-nous au plus tôt (%(contact)s) en indiquant votre nom et la session. Une absence doit "
-             "être justifiée auprès de votre employeur : le financeur ne paie que les heures suivies.",
-             contact=contact)
+    text = _("Prévenez-nous au plus tôt (%(contact)s) en indiquant votre nom et la session.", contact=contact)
+    if not employed:
+        return text
+    return text + " " + _("Une absence doit être justifiée auprès de votre employeur : le financeur ne paie que "
+                          "les heures suivies.")
 
 
 def long_datetime(value) -> str:
@@ -127,7 +132,8 @@ def context(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_
         "disability_contact": Listing(programme.accessibility_contact or organisation.accessibility_contact
                                       or contact),
         "what_to_bring": Listing(own.what_to_bring or default_what_to_bring()),
-        "absence_procedure": Listing(own.absence_procedure or default_absence_procedure(organisation)),
+        "absence_procedure": Listing(own.absence_procedure or default_absence_procedure(
+            organisation, employed=employer is not None or enrolment.funding_mode in EMPLOYER_FUNDED)),
         "personal_link": mail.shown_to_staff(personal_url(trainee)) if for_office else personal_url(trainee),
         "issued_place": organisation.city or "—",
         "issued_on": date_fr(local_now().date(), "d MMMM y"),

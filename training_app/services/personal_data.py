@@ -446,7 +446,8 @@ def _refuse_live_enrolments(trainee: Trainee) -> None:
 def _kept_enrolments(enrolments: list[Enrolment]) -> set[int]:
     """The enrolments that stay: those holding a kept record, the withdrawals (the closed sheets print "abandon
     le ...", the annual report counts them), and any other one a closed sheet prints (a confirmed trainee
-    without a record, on a half-day not over when they were confirmed: services/attendance.slot_sheet)."""
+    without a record, on a half-day not over and whose sheet was not closed when they were confirmed:
+    services/attendance.before_enrolment)."""
     ids = [e.id for e in enrolments]
     if not ids:
         return set()
@@ -456,11 +457,13 @@ def _kept_enrolments(enrolments: list[Enrolment]) -> set[int]:
     confirmed = [e for e in enrolments if e.status == EnrolmentStatus.CONFIRMED and e.id not in kept]
     if confirmed:
         closed = defaultdict(list)
-        for slot in db.session.scalars(select(Slot).join(AttendanceSheet, AttendanceSheet.slot_id == Slot.id).where(
-                Slot.session_id.in_({e.session_id for e in confirmed}), AttendanceSheet.status == SheetStatus.CLOSED)):
-            closed[slot.session_id].append(slot)
-        kept.update(e.id for e in confirmed
-                    if any(not before_enrolment(slot, e.confirmed_at) for slot in closed[e.session_id]))
+        for slot, closed_at in db.session.execute(
+                select(Slot, AttendanceSheet.closed_at).join(AttendanceSheet, AttendanceSheet.slot_id == Slot.id)
+                .where(Slot.session_id.in_({e.session_id for e in confirmed}),
+                       AttendanceSheet.status == SheetStatus.CLOSED)):
+            closed[slot.session_id].append((slot, closed_at))
+        kept.update(e.id for e in confirmed if any(not before_enrolment(slot, e.confirmed_at, closed_at)
+                                                   for slot, closed_at in closed[e.session_id]))
     return kept
 
 
@@ -969,6 +972,9 @@ def _expire_audit(trainee: Trainee, ids: list[int], session_ids, names: re.Patte
         if entry.entity_type == "enrolments" and entry.action == "employer_changed" and isinstance(details, dict):
             entry.reason = ERASED_TEXT  # "Association A → Association B" (enrolments.set_employer)
             details = {**details, **{key: ERASED_TEXT for key in ("from", "to") if details.get(key)}}
+        if entry.entity_type == "enrolments" and isinstance(details, dict) and isinstance(details.get("typed"), dict):
+            # what the public form typed that the records did not hold: job title, employer (registrations)
+            details = {**details, "typed": {key: ERASED_TEXT for key in details["typed"]}}
         details = _expire_row(details, names, files) if about_row else _expire_texts(details, names)
         if details != entry.details:
             entry.details = details
