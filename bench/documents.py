@@ -162,7 +162,8 @@ def claim_workbook(app) -> DocumentMeasure:
         from training_app.documents import funding_claim as claim_document
         formats = {"hours": claim_document.HOURS, "rate": claim_document.RATE, "euros": claim_document.EUROS}
         convert = {"hours": claim_document.minutes_to_hours, "euros": claim_document.cents_to_euros,
-                   "rate": lambda value: claim_document.cents_to_euros(Decimal(value)), "text": lambda value: value}
+                   "rate": lambda value: claim_document.cents_to_euros(Decimal(value)), "text": lambda value: value,
+                   "mode": lambda value: claim_document.MODE_LABELS.get(value, value or "")}
         trainee_kinds = [kind for _title, _key, kind in claim_document.TRAINEE_COLUMNS]
         trainee_rows = [[convert[kind](line[key]) for _title, key, kind in claim_document.TRAINEE_COLUMNS]
                         for line in lines]
@@ -182,7 +183,7 @@ def claim_workbook(app) -> DocumentMeasure:
             for row, values in enumerate(rows, start=2):
                 for column, (value, kind) in enumerate(zip(values, kinds), start=1):
                     cell = sheet.cell(row=row, column=column, value=value)
-                    if kind != "text":
+                    if kind in formats:
                         cell.number_format = formats[kind]
             total = len(rows) + 2
             for column, kind in enumerate(kinds, start=1):
