@@ -29,6 +29,17 @@ def _url(session):
     return f"/formations/sessions/{session.id}/inscription"
 
 
+# The one answer to every request accepted: nothing on it depends on the address typed nor on its enrolment.
+ANSWER = ("Votre demande est enregistrée. Nous vous avons envoyé un e-mail à l'adresse indiquée : il vous dit si "
+          "votre place est confirmée, si vous êtes sur la liste d'attente (et à quelle position) ou si l'organisme "
+          "doit d'abord valider votre demande, et comment annuler.")
+
+
+def _told(outbox, email: str):
+    """The last e-mail sent to `email`: where the person learns their state."""
+    return [m for m in outbox if m.to == [email]][-1]
+
+
 def test_the_programme_page_offers_a_place_a_waiting_list_or_a_pre_registration(client):
     programme = factories.make_programme()
     open_session = factories.make_session(programme=programme, capacity=2)
@@ -47,7 +58,7 @@ def test_registering_with_seats_left_confirms_and_tells_the_person_and_the_offic
     session = factories.make_session(capacity=2)
     response = client.post(_url(session), data=registration())
     assert response.status_code == 200
-    assert "Votre inscription est confirmée." in _page(response)
+    assert ANSWER in _page(response) and "confirmée." not in _result(response)
     trainee = db.session.scalar(db.select(Trainee))
     assert (trainee.email, trainee.employer.name, trainee.employer.siret, trainee.category) == (
         "awa.diallo@example.org", "CCAS de Rennes", "78324521000001", "employee")
@@ -55,6 +66,7 @@ def test_registering_with_seats_left_confirms_and_tells_the_person_and_the_offic
     assert (enrolment.status, enrolment.funding_mode, enrolment.price_cents) == ("confirmed", "opco", 84000)
     to_person, to_office = outbox
     assert to_person.to == ["awa.diallo@example.org"] and "est confirmée" in to_person.body
+    assert "Pour annuler, ouvrez votre espace personnel" in to_person.body  # as the page says
     path = to_person.body.split("http://127.0.0.1:5000")[1].split()[0]
     assert "Awa Diallo" in _page(client.get(path))  # the personal link works
     assert to_office.to == [app.config["MAIL_OFFICE"]] and "Awa Diallo" in to_office.subject
@@ -66,11 +78,11 @@ def test_registering_for_a_full_session_gives_the_waiting_list_position(client, 
     factories.enrol(session)
     factories.enrol(session)
     response = client.post(_url(session), data=registration())
-    assert "sur la liste d'attente, en position 2" in _page(response)
+    assert ANSWER in _page(response) and "en position" not in _page(response)
     assert "en position 2" in outbox[0].body and outbox[0].subject == "Vous êtes sur la liste d'attente"
 
 
-def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(client):
+def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(client, outbox):
     counts = []
     for waiting in (1, 8):
         session = factories.make_session(capacity=1)
@@ -80,29 +92,30 @@ def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(c
                                                 employer_siret="", funding_mode="personal")
         with factories.count_queries() as statements:
             response = client.post(url, data=data)
-        assert f"en position {waiting + 1}" in _page(response)
+        assert ANSWER in _page(response) and f"en position {waiting + 1}" in _told(outbox, data["email"]).body
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
 
 
-def test_checking_the_person_under_lock_reads_only_what_an_erasure_changes(client):
+def test_checking_the_person_under_lock_reads_only_what_an_erasure_changes(client, outbox):
     """The registration locks the trainee's row (an erasure may not happen in between) without reloading the
     rest: the employer looked up before is not read again for the office's notification."""
     session = factories.make_session(capacity=1)
     factories.enrol(session)
     with factories.count_queries() as statements:
         response = client.post(_url(session), data=registration(email="verrou@example.org"))
-    assert "en position 1" in _page(response)
+    assert ANSWER in _page(response) and "en position 1" in _told(outbox, "verrou@example.org").body
     employers = [s for s in statements if s.startswith("SELECT employers.")]
     assert len(employers) == 2, employers  # by SIRET, then by name; not a third time after the lock
     locked = [s for s in statements if s.startswith("SELECT trainees.email, trainees.phone")]
     assert len(locked) == 1
 
 
-def test_a_planned_session_takes_pre_registrations_that_the_office_confirms(client, admin_client):
+def test_a_planned_session_takes_pre_registrations_that_the_office_confirms(client, admin_client, outbox):
     session = factories.make_session(status="planned")
     response = client.post(_url(session), data=registration())
-    assert "nous vous confirmerons votre place" in _page(response)
+    assert ANSWER in _page(response)
+    assert "dès l'ouverture des inscriptions" in _told(outbox, "awa.diallo@example.org").body
     enrolment = db.session.scalar(db.select(Enrolment))
     assert enrolment.status == "requested"
     assert "Demandes d'inscription à confirmer" in _page(admin_client.get("/tableau-de-bord"))
@@ -121,7 +134,7 @@ def test_an_internal_course_for_members_takes_requests_that_the_office_confirms(
     assert "place(s) disponible(s)" not in page
     assert "votre demande sera confirmée par l'équipe" in _page(client.get(_url(session)))
     response = client.post(_url(session), data=registration())
-    assert "Votre demande est enregistrée : nous vous confirmerons votre place." in _page(response)
+    assert ANSWER in _page(response)
     mail = next(m for m in outbox if m.subject == "Votre demande d'inscription est enregistrée")
     assert "L'équipe vous confirmera votre place." in mail.body and "ouverture des inscriptions" not in mail.body
     enrolment = db.session.scalar(db.select(Enrolment))
@@ -133,19 +146,19 @@ def test_an_internal_course_for_members_takes_requests_that_the_office_confirms(
 
 
 def _result(response) -> str:
-    """The registration page without what depends on the session (its title and dates)."""
+    """The registration page's answer (its result box)."""
     return _page(response).split('data-testid="registration-result">')[1].split("</div>")[0].strip()
 
 
-def test_a_duplicate_registration_creates_nothing_and_answers_as_a_new_one_would(client, outbox):
-    """The page does not tell whether an address was already enrolled (anyone may type anyone's address):
-    it shows the existing enrolment's state as a new request's; the e-mail, to that address, says so."""
+def test_a_duplicate_registration_creates_nothing_and_its_e_mail_says_so(client, outbox):
+    """The page does not tell whether an address was already enrolled (anyone may type anyone's address); the
+    e-mail, to that address, says a new request came for the enrolment it holds, and its state."""
     session = factories.make_session()
     first = client.post(_url(session), data=registration())
     outbox.clear()
     response = client.post(_url(session), data=registration(first_name="Autre", email="awa.diallo@example.org"))
-    assert response.status_code == 200 and _result(response) == _result(first)
-    assert "Votre inscription est confirmée." in _result(response) and "existe" not in _page(response)
+    assert response.status_code == 200 and _result(response) == _result(first) == ANSWER
+    assert "existe" not in _page(response)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
     assert db.session.scalar(db.select(Trainee.first_name)) == "Awa"  # a public form never rewrites a record
     [to_person] = outbox  # the office is not told again
@@ -153,19 +166,73 @@ def test_a_duplicate_registration_creates_nothing_and_answers_as_a_new_one_would
     assert "nouvelle demande d'inscription à cette session" in to_person.body and "est confirmée" in to_person.body
 
 
-def test_a_duplicate_on_the_waiting_list_or_pre_registered_shows_its_own_state(client, outbox):
-    full = factories.make_session(capacity=1)
-    factories.enrol(full)
-    waiting = client.post(_url(full), data=registration(email="attente@example.org"))
-    assert "en position 1" in _result(waiting)
-    client.post(_url(full), data=registration(email="apres@example.org"))
-    again = client.post(_url(full), data=registration(email="attente@example.org"))
-    assert _result(again) == _result(waiting)  # their true position, worded as a new request's
-    planned = factories.make_session(status="planned", start=datetime(2030, 5, 7, 9, 30), end=datetime(2030, 5, 7, 18))
-    asked = client.post(_url(planned), data=registration(email="tot@example.org"))
-    again = client.post(_url(planned), data=registration(email="tot@example.org"))
-    assert _result(again) == _result(asked) and "Votre demande est enregistrée" in _result(again)
-    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 4  # one each, none again
+def _answer_page(response) -> str:
+    """The whole answer page less its CSRF tokens (the one thing a page of this site varies per request)."""
+    return re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value=""', _page(response))
+
+
+def test_every_accepted_request_gets_the_same_page_whatever_the_address_and_its_enrolment(client, outbox):
+    """Anyone may type anyone's address: the answer is the same for a new address and for one already confirmed,
+    waitlisted or awaiting the office, on an open, a full, a planned or an internal session, and for a robot.
+    Before, on a full session, an enrolled address got "confirmée" and any other the waiting list. Only the
+    e-mail, sent to that address, tells the state and the position (and that the enrolment existed)."""
+    factories.make_organisation(email="contact@si-on-s-alliait.example", phone="02 99 00 00 00")
+    programme = factories.make_programme()
+    open_ = factories.make_session(programme=programme, capacity=2)
+    full = factories.make_session(programme=programme, capacity=1)
+    seated = factories.enrol(full).trainee.email  # confirmed, on the session now full
+    planned = factories.make_session(programme=programme, status="planned")
+    internal = factories.make_session(programme=factories.make_programme(kind="internal"), price_cents=0)
+    confirmed, requested = "est confirmée", "L'équipe vous confirmera votre place"
+    cases = [  # (session, address, enrolled before, what the e-mail to that address says)
+        (open_, "nouvelle@example.org", False, confirmed),
+        (open_, "nouvelle@example.org", True, confirmed),
+        (full, "attente@example.org", False, "en position 1"),
+        (full, "apres@example.org", False, "en position 2"),
+        (full, "attente@example.org", True, "en position 1"),
+        (full, seated, True, confirmed),  # the review's probe: an address confirmed on a full session
+        (planned, "tot@example.org", False, "dès l'ouverture des inscriptions"),
+        (planned, "tot@example.org", True, "dès l'ouverture des inscriptions"),
+        (internal, "membre@example.org", False, requested),
+        (internal, "membre@example.org", True, requested),
+    ]
+    pages = {}
+    for session, address, again, state in cases:
+        response = client.post(_url(session), data=registration(email=address))
+        assert response.status_code == 200
+        pages.setdefault(session.id, set()).add(_answer_page(response))
+        mail = _told(outbox, address)
+        assert state in mail.body and mail.subject.startswith("Nouvelle demande reçue") == again, (address, mail)
+        assert "Pour annuler, ouvrez votre espace personnel" in mail.body
+    robot = client.post(_url(open_), data=registration(email="robot@example.org", website="http://spam.example"))
+    pages[open_.id].add(_answer_page(robot))
+    assert [len(answers) for answers in pages.values()] == [1, 1, 1, 1]  # byte for byte, per session
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 6  # one each, none again
+    by_session = {session_id: answers.pop() for session_id, answers in pages.items()}
+    for page in by_session.values():
+        assert _result_of(page) == ANSWER and "Une question ? Contactez Si on s'alliait ?" in page
+        assert 'href="mailto:contact@si-on-s-alliait.example"' in page and "</a> · 02 99 00 00 00</p>" in page
+    # Across sessions, only what names the session differs: its title and dates, the link to its programme.
+    assert len({re.sub(r'<p class="lead">.*?</p>|/formations/\d+"', "", page) for page in by_session.values()}) == 1
+
+
+def _result_of(page: str) -> str:
+    return page.split('data-testid="registration-result">')[1].split("</div>")[0].strip()
+
+
+def test_the_load_benchmark_counts_an_accepted_registration_by_its_answer(client):
+    """bench/load.py posts registrations on a full session and counts those whose answer has its marker."""
+    from bench import load
+
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    posted = [page for page in load.pages(dict.fromkeys(["past_session", "survey", "lineage", "busiest_programme",
+                                                         "full_session", "slot"], session.id)) if page.post]
+    accepted = client.post(_url(session), data=registration()).data
+    again = client.post(_url(session), data=registration()).data
+    refused = client.post(_url(session), data=registration(email="awa@")).data
+    assert len(posted) == 2 and all(page.marker in accepted and page.marker in again for page in posted)
+    assert not any(page.marker in refused for page in posted)
 
 
 def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):

@@ -2,7 +2,7 @@
 change to a known person's record nor to an existing employer. What was typed that the records do not hold
 reaches the office (its e-mail, the enrolment's history) and the enrolment's employer when it funds the course."""
 from tests import factories
-from tests.web.test_public_registration import _page, _url, registration
+from tests.web.test_public_registration import ANSWER, _page, _url, registration
 from training_app.extensions import db
 from training_app.models import AuditEntry, Employer, Enrolment, Trainee
 from training_app.services import enrolments
@@ -30,7 +30,8 @@ def test_a_returning_trainee_funded_by_another_employer_enrols_for_it_and_keeps_
     response = client.post(_url(session), data=registration(
         first_name="Awa", last_name=trainee.last_name, email="awa@example.org", funding_mode="opco",
         employer_name="Nouvelle Structure", employer_siret="732 829 320 00074", job_title="Cheffe de service"))
-    assert response.status_code == 200 and "Votre inscription est confirmée." in _page(response)
+    assert response.status_code == 200 and ANSWER in _page(response)
+    assert outbox[0].to == ["awa@example.org"] and "est confirmée" in outbox[0].body
     db.session.expire_all()
     kept = db.session.get(Trainee, trainee_id)
     assert (kept.employer_id, kept.job_title) == (old_id, "Animatrice")  # anonymous input changes no record

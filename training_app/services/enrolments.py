@@ -727,9 +727,14 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
     if moved_from is not None:
         state = _("Votre inscription a été déplacée depuis la session du %(start)s.",
                   start=datetime_fr(moved_from.start_at)) + "\n\n" + state
-    body = "\n\n".join([
+    # The public registration's page promises it: the e-mail says how to cancel (from the personal space, until
+    # the course starts; then the office records a drop-out).
+    cancelling = _("Pour annuler, ouvrez votre espace personnel ci-dessous : « Annuler mon inscription ».") \
+        if session.start_at > local_now() else ""
+    body = "\n\n".join(part for part in [
         _("Bonjour %(name)s,", name=trainee.full_name),
         state,
+        cancelling,
         _("Votre espace personnel (vos inscriptions, vos documents) : %(url)s", url=personal_url(trainee)),
         _("Ce lien est personnel : ne le partagez pas. S'il a expiré, vous pouvez en demander un nouveau "
           "depuis la page qu'il ouvre."),

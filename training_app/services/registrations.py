@@ -328,8 +328,9 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
     A known address keeps its record as it is (anonymous input never changes a person's or an employer's
     record): the enrolment names the employer typed when that employer funds the course, and the office's
     e-mail and the enrolment's history show what was typed that the records do not hold. An address already
-    enrolled gets the answer a new request gets, with its enrolment's state: the page tells nobody whether an
-    address was enrolled before; the e-mail, sent to that address, says so."""
+    enrolled records nothing new. Whatever the outcome, the page answers the same (views.public_register): only
+    the e-mail, sent to that address, tells the state, the waiting-list position, and whether it was enrolled
+    before."""
     state = _registration_window(session)
     if state == "closed":
         raise ServiceError(_("Les inscriptions à cette session sont closes."))

@@ -20,7 +20,8 @@ from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, count_against, db
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, committed_unless_stale,
                                  edit_committed, edit_form, edit_status, show_stale)
-from training_app.models import Employer, Enrolment, OutgoingMail, Programme, SessionStatus, Trainee, TrainingSession
+from training_app.models import (Employer, Enrolment, Organisation, OutgoingMail, Programme, SessionStatus, Trainee,
+                                 TrainingSession)
 from training_app.services import (ServiceError, audit, certificates, convocations, enrolment_import, enrolments, mail,
                                    registrations)
 from training_app.services.registrations import PersonDetails
@@ -510,20 +511,16 @@ def public_register(session_id: int):
         if form.website.data:  # the hidden field: a robot. Answer as if it worked; record nothing.
             if not count_against(REGISTRATION_LIMITS, "public_register"):
                 abort(429)
-            return render_template("enrolments/public_registered.html", session=session, status="requested",
-                                   position=None)
+            return _registered(session)
         try:
-            registration = registrations.register_public(session, _details(form), form.funding_mode.data)
+            registrations.register_public(session, _details(form), form.funding_mode.data)
         except ServiceError as error:
             db.session.rollback()
             attach_service_error(form, error)
         else:
             if count_against(REGISTRATION_LIMITS, "public_register"):
                 commit_keeping_loaded()  # the session's lock is released; the answer needs no row read again
-                # An address enrolled before gets the page a new request gets, with its enrolment's state: the
-                # page tells nobody whether it was (its e-mail does, to that address).
-                return render_template("enrolments/public_registered.html", session=session,
-                                       status=registration.enrolment.status, position=registration.position)
+                return _registered(session)
             db.session.rollback()  # nothing recorded, nobody e-mailed; what was typed stays in the form
             form.form_errors.append(_("Trop de demandes d'inscription depuis votre adresse en peu de temps : "
                                       "celle-ci n'a pas été enregistrée. Réessayez dans quelques minutes."))
@@ -531,6 +528,16 @@ def public_register(session_id: int):
     state, seats_left = registrations.public_offer(session)
     return render_template("enrolments/public_register.html", session=session, programme=programme, form=form,
                            state=state, seats_left=seats_left), status
+
+
+def _registered(session: TrainingSession) -> str:
+    """The one answer to every request accepted (a robot's included), whatever became of it: a new enrolment
+    confirmed, waitlisted or to be validated, or a request for an enrolment the address already held. Nothing
+    on it depends on the address typed, so nobody learns from it whether that address was enrolled; the state
+    goes by e-mail to that address (enrolments.notify_state). The organisation's row is read, never created,
+    here (a public page writes nothing for it)."""
+    return render_template("enrolments/public_registered.html", session=session,
+                           organisation=db.session.get(Organisation, 1))
 
 
 # --- the trainee, through their personal link ---------------------------------------------------------
