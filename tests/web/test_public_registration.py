@@ -210,7 +210,7 @@ def test_every_accepted_request_gets_the_same_page_whatever_the_address_and_its_
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 6  # one each, none again
     by_session = {session_id: answers.pop() for session_id, answers in pages.items()}
     for page in by_session.values():
-        assert _result_of(page) == ANSWER and "Une question ? Contactez Si on s'alliait ?" in page
+        assert _result_of(page) == ANSWER and "Une question ? Contactez-nous :" in page
         assert 'href="mailto:contact@si-on-s-alliait.example"' in page and "</a> · 02 99 00 00 00</p>" in page
     # Across sessions, only what names the session differs: its title and dates, the link to its programme.
     assert len({re.sub(r'<p class="lead">.*?</p>|/formations/\d+"', "", page) for page in by_session.values()}) == 1
