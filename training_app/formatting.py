@@ -86,12 +86,13 @@ def datetime_fr(value: datetime | None) -> str:
     return f"{value:%d/%m/%Y} à {time_fr(value)}"
 
 
-def utc_datetime_fr(value: datetime | None) -> str:
-    """A stored UTC timestamp, shown in the local time zone."""
-    if value is None:
+def utc_datetime_fr(value: datetime | str | None) -> str:
+    """A stored UTC timestamp, shown in the local time zone; also one kept as ISO text in a snapshot
+    (the versions of an attendance sheet)."""
+    if not value:
         return ""
     from training_app.clock import to_local
-    return datetime_fr(to_local(value))
+    return datetime_fr(to_local(datetime.fromisoformat(value) if isinstance(value, str) else value))
 
 
 def hours(minutes: int | None) -> str:

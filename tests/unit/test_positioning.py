@@ -19,6 +19,7 @@ from training_app.services.surveys import QuestionData
 
 OLD = ("Préparer une négociation", "Suivre une négociation")
 NEW = ("Préparer une négociation", "Suivre et évaluer une négociation")  # the second one reworded
+WHILE_2024_RUNS = datetime(2024, 3, 6, 9, 30)  # a session that is over gets no positioning questionnaire
 
 
 def _asked(questionnaire) -> list[str]:
@@ -73,7 +74,8 @@ def test_a_session_started_under_the_old_objectives_keeps_them():
     assert [o.text for o in db.session.get(type(started), started.id).course.objectives] == list(OLD)
 
     live = survey_service.ensure_positioning(db.session.get(type(upcoming), upcoming.id))
-    kept = survey_service.attach_positioning(db.session.get(type(started), started.id))
+    with frozen_at(WHILE_2024_RUNS):
+        kept = survey_service.attach_positioning(db.session.get(type(started), started.id))
     db.session.commit()
     assert _asked(live) == list(NEW) and not live.archived
     assert kept.questionnaire_id == v1.id and v1.archived  # the archived version it was taught under
@@ -83,7 +85,8 @@ def test_a_version_made_for_a_session_that_keeps_former_objectives_is_not_offere
     programme = factories.make_programme(objectives=OLD)
     started = _session(programme, 2024)
     _edit(programme, NEW)  # the session keeps OLD; no positioning questionnaire was ever made
-    survey = survey_service.attach_positioning(db.session.get(type(started), started.id))
+    with frozen_at(WHILE_2024_RUNS):
+        survey = survey_service.attach_positioning(db.session.get(type(started), started.id))
     db.session.commit()
     assert _asked(survey.questionnaire) == list(OLD) and survey.questionnaire.archived
     assert survey.questionnaire not in survey_service.live_questionnaires()
@@ -99,7 +102,8 @@ def test_an_objective_removed_from_the_catalogue_stays_asked_in_the_session_that
     v1 = survey_service.ensure_positioning(_session(programme, 2030))
     db.session.commit()
     _edit(programme, OLD[:1])  # "Suivre une négociation" removed: its row is gone
-    kept = survey_service.attach_positioning(db.session.get(type(started), started.id))
+    with frozen_at(WHILE_2024_RUNS):
+        kept = survey_service.attach_positioning(db.session.get(type(started), started.id))
     db.session.commit()
     assert kept.questionnaire_id == v1.id and _asked(v1) == list(OLD)
     later = survey_service.ensure_positioning(_session(programme, 2031))
@@ -118,7 +122,8 @@ def test_an_objective_removed_from_the_catalogue_stays_asked_in_the_session_that
 
 def test_unanswered_positioning_of_upcoming_sessions_follows_an_edit_answered_and_started_ones_stay():
     programme = factories.make_programme(objectives=OLD)
-    started = survey_service.attach_positioning(_session(programme, 2024))
+    with frozen_at(WHILE_2024_RUNS):
+        started = survey_service.attach_positioning(_session(programme, 2024))
     answered = survey_service.attach_positioning(_session(programme, 2030))
     waiting = survey_service.attach_positioning(_session(programme, 2031), datetime(2031, 1, 5, 9),
                                                 datetime(2031, 3, 1, 18))

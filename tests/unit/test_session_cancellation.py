@@ -1,14 +1,14 @@
 """Cancelling a whole session: its live enrolments are cancelled (one audit entry each), every trainee is
 told after the commit, nobody is promoted, and the session is closed to enrolments and convocations."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AuditEntry, Enrolment, Organisation, SessionStatus, TrainingSession
-from training_app.services import ServiceError, audit, convocations, enrolments, registrations
+from training_app.models import AuditEntry, Enrolment, Organisation, SessionStatus, Signature, Survey, TrainingSession
+from training_app.services import ServiceError, attendance, audit, convocations, enrolments, registrations, surveys
 from training_app.services import sessions as session_service
 from training_app.services.registrations import PersonDetails
 
@@ -289,3 +289,40 @@ def test_a_registration_at_the_moment_of_the_cancellation_leaves_no_live_enrolme
     assert set(statuses) <= {"cancelled"}
     refused = [r for r in results if isinstance(r, ServiceError)]
     assert len(statuses) + len(refused) == 1  # registered then cancelled, or refused
+
+
+def test_a_cancelled_session_expects_no_signature_and_its_sheets_are_not_closed(outbox):
+    trainer = factories.make_user("trainer")
+    session, _enrolments = factories.make_attendance_session(trainees=2, trainers=(trainer,))
+    with frozen_at(datetime(2030, 2, 20, 9, 0)):
+        session_service.cancel_session(session, REASON)
+    db.session.commit()
+    slot = session.slots[0]
+    with frozen_at(datetime(2030, 4, 1, 9, 0)):
+        grid = attendance.session_grid(session)
+        assert grid.missing == 0 and not any(c.trainer_missing for c in grid.columns)
+        assert attendance.signable_slot(session) is None
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        assert attendance.signable_slot(session) is None
+        with pytest.raises(ServiceError, match="Cette session est annulée : ses demi-journées ne s'émargent pas."):
+            attendance.close_slot(slot, trainer, factories.signature_data_url(9))
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
+
+
+def test_neither_a_cancelled_nor_an_ended_session_gets_a_positioning_questionnaire(crowded_session, outbox):
+    cancelled = crowded_session[0]
+    ended = factories.make_session(programme=cancelled.programme)  # Tue 5 Mar 2030 - Fri 8 Mar 12:30
+    with frozen_at(datetime(2030, 2, 20, 9, 0)):
+        session_service.cancel_session(cancelled, REASON)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="Cette session est annulée : elle n'a pas de questionnaire"):
+            surveys.attach_positioning(cancelled)
+        db.session.rollback()
+    with frozen_at(datetime(2030, 3, 8, 12, 30)):
+        with pytest.raises(ServiceError, match="Cette session est terminée : le positionnement se fait avant"):
+            surveys.attach_positioning(ended)
+        db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(Survey.id))) == 0
+    with frozen_at(datetime(2030, 3, 8, 12, 0)):  # still running: trainees may still position themselves
+        assert surveys.positioning_refusal(ended) is None

@@ -5,7 +5,7 @@ from training_app.demo.cancellation import REASON, cancelled_session
 from training_app.demo.sessions import upcoming_session
 from training_app.extensions import db
 from training_app.models import AuditEntry, ConvocationSending, Enrolment
-from training_app.services import audit, convocations, registrations
+from training_app.services import attendance, audit, convocations, registrations, surveys
 from training_app.services import sessions as session_service
 
 
@@ -23,6 +23,8 @@ def test_demo_cancelled_session(outbox):
     cancelled_mails = [m for m in outbox if m.tag.startswith("session_cancelled:")]
     assert len(cancelled_mails) == 6 and all(REASON in m.body for m in cancelled_mails)
     assert registrations.public_state(session) == "closed"
+    assert attendance.session_grid(session).missing == 0  # its half-days are past, yet nothing is missing
+    assert "annulée" in surveys.positioning_refusal(session)
     assert upcoming_session().id != session.id and upcoming_session().status != "cancelled"
 
     counts = [db.session.scalar(db.select(db.func.count()).select_from(model))

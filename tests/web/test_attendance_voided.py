@@ -44,3 +44,20 @@ def test_the_office_voids_by_correcting_the_closed_sheet_and_the_history_shows_i
     assert response.status_code == 302
     history = text(admin_client.get(f"{url}/historique"))
     assert history.count('data-testid="version-voided"') == 1 and REASON in history
+
+
+def test_the_history_shows_signature_times_in_local_time_like_the_sheet(admin_client, trainer):
+    # Tuesday 5 March 2030 (Paris, UTC+1): signed at 14:05, closed by the trainer at 17:55, local time.
+    session, slot, awa, julien = wrong_row(trainer)
+    close(slot, trainer)
+    url = f"/sessions/{session.id}/emargement/{slot.id}"
+    with frozen_at(datetime(2030, 3, 12, 10, 0)):
+        admin_client.post(f"{url}/statut/{awa.id}", data={
+            f"r{awa.id}-status": "absent_unjustified", f"r{awa.id}-reason": REASON})
+    assert "Signé le 05/03/2030 à 14h05" in text(admin_client.get(url))
+    history = text(admin_client.get(f"{url}/historique"))
+    rows = history.split('data-testid="version"')[1:]  # newest first: the correction, then the closing
+    assert rows[1].count("<td>05/03/2030 à 14h05\n") == 2  # both signatures, before the correction
+    assert "Tom Trainer (05/03/2030 à 17h55)" in rows[1]
+    assert "Signature du 05/03/2030 à 14h05 annulée par " in rows[0]
+    assert "UTC" not in history

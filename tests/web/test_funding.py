@@ -170,6 +170,21 @@ def test_agreement_request_grant_and_annex_costs(admin_client, world):
     assert negative.status_code == 422 and "ne peut pas être négatif" in text(negative)
 
 
+def test_only_trainees_whose_funding_needs_an_agreement_are_listed_without_one(admin_client, world):
+    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    awa.funding_mode, sophie.funding_mode, leila.funding_mode = "opco", "employer", "opco"
+    self_paying = factories.make_enrolment(session, factories.make_trainee("Inès", "Barbier"))
+    self_paying.funding_mode = "personal"
+    db.session.commit()
+    factories.make_agreement(session, [leila], world["funder"], status="requested")
+    page = text(admin_client.get(f"/financement/sessions/{session.id}"))
+    uncovered = page[page.index('data-testid="uncovered"'):].split("</ul>")[0]
+    assert "Awa Diallo" in uncovered and f"stagiaire={awa.id}" in uncovered
+    assert "Sophie Renaud" not in uncovered  # her employer pays on its own funds
+    assert "Inès Barbier" not in uncovered and f"stagiaire={self_paying.id}" not in uncovered  # pays personally
+    assert "Leïla Haddad" not in uncovered  # already requested
+
+
 def test_duplicate_file_number_for_one_funder_is_refused(admin_client, world):
     session, (awa, sophie, _leila) = world["session"], world["enrolments"]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")

@@ -241,6 +241,18 @@ def signing_window(slot: Slot) -> tuple[datetime, datetime]:
     return opens, slot.ends_at
 
 
+def expects_attendance(session: TrainingSession) -> bool:
+    """Whether the half-days of `session` are signed and closed: not once it is cancelled. Its enrolments were
+    cancelled with it (and cancellation_refusal keeps a session where attendance was taken from being
+    cancelled), so nothing is missing there and no sheet of it is signed or closed."""
+    return session.status != SessionStatus.CANCELLED
+
+
+def _refuse_cancelled(slot: Slot) -> None:
+    if not expects_attendance(slot.session):
+        raise ServiceError(_("Cette session est annulée : ses demi-journées ne s'émargent pas."))
+
+
 def is_signing_open(slot: Slot, now: datetime | None = None) -> bool:
     opens, closes = signing_window(slot)
     return opens <= (now or local_now()) <= closes
@@ -452,8 +464,7 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
     enrolment = _fresh(enrolment)
     _check_enrolment(slot, enrolment)
     name = enrolment.trainee.full_name
-    if slot.session.status == SessionStatus.CANCELLED:
-        raise ServiceError(_("Cette session est annulée."))
+    _refuse_cancelled(slot)
     if sheet.is_closed:
         raise _closed_error()
     if not is_signing_open(slot):
@@ -602,7 +613,8 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     sign any more, an administrator closes it with a `reason`: the sheet, its versions and its documents
     say it was closed by the office without the trainer's signature, and why."""
     image = decode_signature(signature_data_url) if signature_data_url else None
-    sheet = _lock(slot)
+    sheet = _lock(slot)  # then check: a cancellation committed meanwhile is seen
+    _refuse_cancelled(slot)
     if sheet.is_closed:
         raise ServiceError(_("Cette feuille est déjà close."))
     now = local_now()
@@ -913,7 +925,8 @@ class GridCell:
     slot: Slot
     record: AttendanceRecord | None
     signature: Signature | None
-    # signed, missing, absent_justified, absent_unjustified, upcoming, paper, withdrawn, corrected, not_enrolled
+    # signed, missing, absent_justified, absent_unjustified, upcoming (not asked yet, or ever in a cancelled
+    # session), paper, withdrawn, corrected, not_enrolled
     state: str
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
     correction: Correction | None = None  # when the status comes from an administrator's correction
@@ -944,6 +957,7 @@ class SlotColumn:
     missing: int = 0
     attended_minutes: int = 0
     trainer_missing: bool = False  # started, and no trainer signature nor paper scan
+    expected: bool = True  # its signatures are asked for (expects_attendance: not in a cancelled session)
 
     @property
     def is_closed(self) -> bool:
@@ -960,6 +974,10 @@ class SessionGrid:
     session: TrainingSession
     columns: list[SlotColumn]
     rows: list[GridRow]
+
+    @property
+    def expected(self) -> bool:
+        return expects_attendance(self.session)
 
     @property
     def planned_minutes(self) -> int:
@@ -991,11 +1009,12 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
     signature_at = {(s.slot_id, s.enrolment_id): s for s in signatures if s.enrolment_id and not s.is_voided}
     voided = _voided_by_key(signatures)
     now = local_now()
-    columns = [SlotColumn(slot, sheets.get(slot.id)) for slot in slots]
+    expected = expects_attendance(session)
+    columns = [SlotColumn(slot, sheets.get(slot.id), expected=expected) for slot in slots]
     for column in columns:
         column.trainer_signatures = sorted((s for s in signatures if s.trainer_id and s.slot_id == column.slot.id),
                                            key=lambda s: s.signed_at)
-        column.trainer_missing = (not column.trainer_signatures and now >= column.slot.starts_at
+        column.trainer_missing = (expected and not column.trainer_signatures and now >= column.slot.starts_at
                                   and not (column.sheet and column.sheet.scan_path)
                                   and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])
@@ -1046,7 +1065,7 @@ def _cell_state(column: SlotColumn, record, signature, now: datetime, span: Span
         return "not_enrolled"
     if record is None and after_withdrawal(column.slot, span.withdrawn_on):
         return "withdrawn"
-    if record is None and now < signing_window(column.slot)[0]:
+    if record is None and (not column.expected or now < signing_window(column.slot)[0]):
         return "upcoming"
     return "missing"
 
@@ -1097,6 +1116,8 @@ def _current(slots: list[Slot], now: datetime) -> Slot:
 
 def signable_slot(session: TrainingSession) -> Slot | None:
     """The half-day of `session` open for signatures right now, if any."""
+    if not expects_attendance(session):
+        return None
     now = local_now()
     return next((slot for slot in session.slots if is_signing_open(slot, now)), None)
 

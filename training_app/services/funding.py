@@ -615,7 +615,8 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
         employer = enrolment.employer  # the employer of the course, not the trainee's record now
         if enrolment.id in covering:
             employer = covering[enrolment.id].employer or employer  # as the claim's line (_employer_of)
-        elif _needs_agreement(claim, enrolment, covered_elsewhere):
+        elif needs_agreement(enrolment, claim.funder_id) and enrolment.id not in covered_elsewhere:
+            # one whom another funder's request covers is none of this claim's business
             problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
                                       name=enrolment.trainee.full_name, employer=employer.name,
                                       funder=claim.funder.name), "funding.agreement_create", session_values))
@@ -642,13 +643,13 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
     return problems
 
 
-def _needs_agreement(claim: FundingClaim, enrolment: Enrolment, covered_elsewhere: set[int]) -> bool:
-    """A trainee not covered by the claim's funder whom it should cover: one who said an OPCO pays
-    (funding_mode), whose employer belongs to this funder, and whom no other funder's request covers. One
-    whose employer pays on its own funds, or whom another OPCO covers, is none of this claim's business."""
+def needs_agreement(enrolment: Enrolment, funder_id: int | None = None) -> bool:
+    """Whether a funder's agreement is to pay for this enrolment: the trainee said an OPCO pays (funding_mode)
+    and came through an employer — belonging to funder `funder_id` when given (a claim's check). One who pays
+    personally, or whose employer pays on its own funds, needs none (nor is listed as without one)."""
     employer = enrolment.employer  # the employer of the course
-    return (enrolment.funding_mode == "opco" and employer is not None and employer.funder_id == claim.funder_id
-            and enrolment.id not in covered_elsewhere)
+    return (enrolment.funding_mode == "opco" and employer is not None
+            and (funder_id is None or employer.funder_id == funder_id))
 
 
 def _twice_covered(claim: FundingClaim, agreements: list[FundingAgreement]) -> list[Problem]:

@@ -30,8 +30,8 @@ from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, Programme, ProgrammeObjective, Question, Questionnaire,
-                                 QuestionnaireKind, QuestionType, Survey, SurveyAnswer, SurveyParticipation,
-                                 SurveyPendingAnswers, SurveyResponse, Trainee, TrainingSession)
+                                 QuestionnaireKind, QuestionType, SessionStatus, Survey, SurveyAnswer,
+                                 SurveyParticipation, SurveyPendingAnswers, SurveyResponse, Trainee, TrainingSession)
 from training_app.models.sessions import CourseObjective
 from training_app.models.surveys import _random_id
 from training_app.services import ServiceError, audit, mail, trainee_links
@@ -473,15 +473,28 @@ def _new_positioning_version(session: TrainingSession, objectives, latest: Quest
     return copy
 
 
+def positioning_refusal(session: TrainingSession) -> str | None:
+    """Why the session gets no positioning questionnaire (French), or None when it may: trainees position
+    themselves before the course, so neither a cancelled session nor one that is over gets one."""
+    from training_app.services.sessions import is_over  # services/sessions imports this module
+    if session.status == SessionStatus.CANCELLED:
+        return _("Cette session est annulée : elle n'a pas de questionnaire de positionnement.")
+    if is_over(session):
+        return _("Cette session est terminée : le positionnement se fait avant la formation.")
+    return None
+
+
 def attach_positioning(session: TrainingSession, opens_at: datetime | None = None,
                        closes_at: datetime | None = None) -> Survey:
     """Give the session its positioning questionnaire (ensure_positioning), even an archived version of it:
-    that is the one asking about the objectives this session keeps.
+    that is the one asking about the objectives this session keeps. Refused as positioning_refusal says.
 
     The session's row is locked before the programme's (ensure_positioning), the order every other path takes
     (a programme's edit updates its started sessions, then the programme; a session moved to another programme
     realigns its positioning under the session's lock): taken the other way round, the two could deadlock."""
-    lock_session(session.id)
+    refusal = positioning_refusal(lock_session(session.id))  # a cancellation committed meanwhile is seen
+    if refusal:
+        raise ServiceError(refusal)
     return attach(session, ensure_positioning(session), opens_at, closes_at, archived_ok=True)
 
 

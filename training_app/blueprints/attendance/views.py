@@ -103,12 +103,14 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
             forms[row.enrolment.id] = form
         if row.signature is not None and not data.is_closed:  # an absence would void the signature
             form.reason.label.text = _("Motif de l'annulation de la signature")
+    expected = attendance.expects_attendance(session)  # a cancelled session's sheet is neither signed nor closed
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
         employers=attendance_sheet.employer_names(data),
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
-        signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
+        expected=expected, signing_open=expected and attendance.is_signing_open(slot),
+        window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
         is_trainer=session.has_trainer(current_user),
@@ -431,7 +433,8 @@ def _today():
 
 def _section(session: TrainingSession) -> dict:
     open_slots = attendance.open_slots(session)
-    return {"open": len(open_slots), "total": len(session.slots), "current": attendance.signable_slot(session)}
+    return {"open": len(open_slots), "total": len(session.slots), "current": attendance.signable_slot(session),
+            "expected": attendance.expects_attendance(session)}
 
 
 def _trainee_info(enrolment: Enrolment) -> dict | None:

@@ -177,7 +177,9 @@ def session_funding(session_id: int):
     claim_form = SessionClaimForm()
     claim_form.funder_id.choices = _funder_choices()
     return render_template("funding/session.html", session=session, agreements=agreements, claims=claims,
-                           uncovered=[e for e in enrolments if e.id not in covered], claim_form=claim_form)
+                           uncovered=[e for e in enrolments
+                                      if e.id not in covered and funding_service.needs_agreement(e)],
+                           claim_form=claim_form)
 
 
 def _prepare_agreement_form(form: AgreementForm, session: TrainingSession) -> list[Enrolment]:

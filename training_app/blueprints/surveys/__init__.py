@@ -11,6 +11,13 @@ def surveys_of_session(session):
 
 
 @bp.app_template_global()
+def positioning_refusal(session):
+    """For surveys/_session_section.html: why the session gets no positioning questionnaire, or None."""
+    from training_app.services import surveys
+    return surveys.positioning_refusal(session)
+
+
+@bp.app_template_global()
 def surveys_for_enrolment(enrolment):
     """For surveys/_trainee_enrolment.html: the questionnaires a trainee can open for `enrolment`."""
     from training_app.services import surveys
