@@ -146,6 +146,31 @@ def test_unanswered_positioning_of_upcoming_sessions_follows_an_edit_answered_an
     assert [q.id for q in survey_service.live_questionnaires()] == [v1]
 
 
+def test_an_edit_returns_the_answered_positioning_left_on_other_objectives_while_it_still_asks():
+    programme = factories.make_programme(objectives=OLD)
+    answered = survey_service.attach_positioning(_session(programme, 2030))  # open from 12 February to 5 March
+    closed = survey_service.attach_positioning(_session(programme, 2031), datetime(2030, 1, 5, 9),
+                                               datetime(2030, 2, 1, 18))  # closed by hand before the edit
+    waiting = survey_service.attach_positioning(_session(programme, 2032))
+    db.session.commit()
+    _answer(answered)
+    factories.answer_survey(closed, factories.make_enrolment(closed.session).trainee, {1: "3", 2: "3"})
+
+    with frozen_at(datetime(2030, 2, 20, 10)):
+        reordered = programme_service.save_programme_reporting(programme, {}, list(reversed(OLD)))
+        db.session.commit()
+        saved = programme_service.save_programme_reporting(programme, {}, list(NEW))
+        db.session.commit()
+    assert reordered.surveys_left == []  # the same objectives in another order: the answers still fit
+    assert [survey.id for survey in saved.surveys_left] == [answered.id]  # not the closed one, nor the moved one
+    assert _asked(db.session.get(Survey, waiting.id).questionnaire) == list(NEW)
+    assert programme_service.left_behind_message(saved.surveys_left[0]).startswith(
+        "Session du 05/03/2030 : son questionnaire de positionnement a déjà des réponses, ses questions ne peuvent "
+        "plus changer. Il interroge encore sur « Suivre une négociation », que la formation n'enseigne plus. Il "
+        "ne demande rien sur « Suivre et évaluer une négociation ». Les stagiaires qui n'ont pas répondu le "
+        "recevront tel quel jusqu'au 05/03/2030 à 14h00 : avancez sa date de fermeture")
+
+
 def test_a_new_version_keeps_the_questions_the_office_added():
     programme = factories.make_programme(objectives=OLD)
     v1 = survey_service.ensure_positioning(_session(programme, 2030))

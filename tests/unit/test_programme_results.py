@@ -243,3 +243,24 @@ def test_no_public_rate_on_fewer_than_three_ratings_even_with_three_respondents(
     with frozen_at(AFTER_2030):
         results = programme_results.results(programme.id)
     assert (results.ratings, results.respondents, results.satisfaction_rate) == (1, 3, None)
+
+
+def test_a_trainee_answering_two_satisfaction_questionnaires_is_one_person_in_the_report_and_the_public_page():
+    """Invited and respondents are (trainee, session) pairs; the anonymity threshold stays per questionnaire."""
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme()
+    session, enrolments = _session(programme, datetime(2030, 3, 5, 14, 0), 5, trainer)
+    _survey(session, enrolments[:3], [5, 4, 2])
+    _survey(session, enrolments[:3], [5, 5, 1])
+    _survey(session, [enrolments[3], enrolments[0]], [1, 1])  # two respondents: not shown to the public
+
+    with frozen_at(AFTER_2030):
+        results = programme_results.results(programme.id)
+        report = annual_report.build(2030)
+        db.session.commit()
+
+    assert (results.respondents, results.ratings, results.satisfaction_rate) == (3, 6, 67)  # 5 4 5 5 of 6
+    satisfaction = report.indicators.satisfaction
+    assert (satisfaction.responded, satisfaction.invited, satisfaction.rate) == (4, 5, 80)
+    assert (satisfaction.ratings, satisfaction.counted_responded, satisfaction.left_out) == (8, 4, 0)
+    assert ("Stagiaires ayant répondu / interrogé·es", "4 / 5", False) in annual_report.indicator_rows(report)

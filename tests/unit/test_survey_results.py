@@ -1,6 +1,9 @@
 """Aggregation of questionnaire answers: plain data in, results out; then the loaders on real rows."""
+import io
 from datetime import date, datetime
 from decimal import Decimal
+
+from openpyxl import load_workbook
 
 from tests import factories
 from training_app.clock import frozen_at
@@ -142,3 +145,42 @@ def test_programme_results_gather_every_session_of_the_period_and_every_version(
     rating = results.questions[0]
     assert rating.answered == 6 and rating.average == Decimal("3.3")  # (5 + 4 + 2 + 1 + 3 + 5) / 6
     assert _bars(results.questions[3]) == [("Oui", 2, 67), ("Non", 1, 33)]
+
+
+def test_two_questions_worded_alike_stay_two_and_each_gathers_its_own_across_versions():
+    """"Commentaire" after each part of one questionnaire: two questions, in the programme's results and export as
+    in the session's; the next version's first "Commentaire" gathers with the first, its second with the second."""
+    programme = factories.make_programme()
+    questionnaire = factories.make_questionnaire([
+        QuestionData("rating", "Le contenu"), QuestionData("free_text", "Commentaire", required=False),
+        QuestionData("rating", "L'animation"), QuestionData("free_text", " commentaire ", required=False)],
+        anonymous=False)
+    first = factories.make_session(programme=programme)
+    survey = factories.make_survey(first, questionnaire)
+    for n in range(3):
+        factories.answer_survey(survey, factories.make_enrolment(first).trainee,
+                                {1: "5", 2: f"contenu-{n}", 3: "2", 4: f"animation-{n}"})
+    second_version = survey_service.new_version(questionnaire)
+    db.session.commit()
+    second = factories.make_session(programme=programme, start=datetime(2030, 6, 4, 14),
+                                    end=datetime(2030, 6, 7, 12, 30))
+    later = factories.make_survey(second, second_version, opens_at=datetime(2030, 6, 7, 9, 30),
+                                  closes_at=datetime(2030, 6, 21, 18))
+    factories.answer_survey(later, factories.make_enrolment(second).trainee,
+                            {1: "4", 2: "contenu-later", 3: "3", 4: "animation-later"})
+
+    query = results_service.ProgrammeQuery(programme, questionnaire.lineage_id, date(2030, 1, 1), date(2030, 12, 31))
+    with frozen_at(datetime(2030, 7, 1)):
+        results, _surveys = results_service.programme_results(query)
+        book = load_workbook(io.BytesIO(results_service.programme_export(query)))
+        session_results = results_service.survey_results(survey)
+    assert [(q.text, q.answered) for q in results.questions] == [
+        ("Le contenu", 4), ("Commentaire", 4), ("L'animation", 4), ("commentaire", 4)]
+    assert sorted(results.questions[1].texts) == ["contenu-0", "contenu-1", "contenu-2", "contenu-later"]
+    assert sorted(results.questions[3].texts) == ["animation-0", "animation-1", "animation-2", "animation-later"]
+    rows = [[cell.value for cell in row] for row in book["Réponses"].iter_rows()]
+    assert rows[0] == ["Stagiaire", "Le contenu", "Commentaire", "L'animation", "commentaire"]
+    assert sorted(row[1:] for row in rows[1:]) == sorted(
+        [[5, f"contenu-{n}", 2, f"animation-{n}"] for n in range(3)] + [[4, "contenu-later", 3, "animation-later"]])
+    assert [(q.text, q.answered) for q in session_results.questions] == [
+        ("Le contenu", 3), ("Commentaire", 3), ("L'animation", 3), ("commentaire", 3)]

@@ -32,6 +32,21 @@ def _form(survey, values_by_position):
             if q.position in values_by_position}
 
 
+def _office_acts_while_the_answers_are_sent(app, monkeypatch, act):
+    """`act()` runs and commits in its own transaction (another thread) just before the answers are recorded."""
+    from tests.unit.test_enrolment_concurrency import _run_together
+    real_submit = survey_service.submit
+
+    def office_first(*args, **kwargs):
+        def run(_):
+            act()
+            db.session.commit()
+        assert _run_together(app, 1, run) == []
+        return real_submit(*args, **kwargs)
+
+    monkeypatch.setattr(survey_service, "submit", office_first)
+
+
 # --- trainees answer ------------------------------------------------------------------------------
 
 def test_a_trainee_answers_through_their_personal_link(client):
@@ -79,6 +94,41 @@ def test_answering_twice_and_answering_a_closed_questionnaire_are_refused(client
     with frozen_at(survey.opens_at - timedelta(days=1)):
         assert "pas encore ouvert" in _text(client.get(_answer_url(survey, late)))
     assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 1  # anonymous: until it closes
+
+
+@pytest.mark.parametrize("position, value", [(2, "²"), (3, ["²", "1"]), (2, "9" * 5000), (1, "0_3")])
+def test_odd_numbers_sent_as_answers_get_the_french_message_of_their_question(client, position, value):
+    """"²" is a digit that int() refuses, 5000 nines a number it refuses to read, "0_3" a number it reads (3):
+    none is an answer offered on the page."""
+    questionnaire = factories.make_questionnaire([
+        QuestionData("rating", "Note"), QuestionData("single_choice", "Un choix", options=["A", "B", "C"]),
+        QuestionData("multiple_choice", "Plusieurs", options=["X", "Y", "Z"], required=False)], anonymous=False)
+    survey = factories.make_survey(questionnaire=questionnaire)
+    trainee = factories.make_enrolment(survey.session).trainee
+    with frozen_at(OPEN):
+        response = client.post(_answer_url(survey, trainee), data=_form(survey, {1: "3", 2: "0", position: value}))
+    errors = re.findall(r'invalid-feedback d-block" role="alert">([^<]*)<', _text(response))
+    assert response.status_code == 200
+    assert errors == [("La note doit être un nombre entier de 1 à 5." if position == 1
+                       else "Ce choix n'existe pas : choisissez parmi les réponses proposées.")]
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+
+
+def test_a_questionnaire_removed_from_the_session_while_the_answers_are_sent(app, client, monkeypatch):
+    """The office removes the questionnaire (nobody had answered it) while a trainee's answers are on their way:
+    the trainee is told on their page, nothing is kept."""
+    survey = factories.make_survey()
+    trainee = factories.make_enrolment(survey.session).trainee
+    survey_id = survey.id
+    _office_acts_while_the_answers_are_sent(
+        app, monkeypatch, lambda: survey_service.detach(db.session.get(Survey, survey_id)))
+    with frozen_at(OPEN):
+        response = client.post(_answer_url(survey, trainee), data=_form(survey, {1: "4", 2: "yes"}))
+        assert response.status_code == 302 and response.headers["Location"].endswith(factories.personal_path(trainee))
+        page = _text(client.get(response.headers["Location"]))
+    assert "Ce questionnaire n'est plus proposé : vos réponses n'ont pas été enregistrées." in page
+    assert db.session.scalar(db.select(db.func.count(Survey.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 0
 
 
 def test_a_tampered_link_or_someone_else_s_questionnaire_shows_nothing(client):
@@ -244,7 +294,6 @@ def test_positioning_asks_a_session_planned_after_an_edit_about_the_new_objectiv
 def test_answers_sent_while_the_office_changed_the_objectives_lead_to_the_new_questions(app, client, monkeypatch):
     """The office saves new objectives while the trainee's answers are on their way: the answers to questions
     no longer asked are not kept; the trainee is told and shown the new questions."""
-    from tests.unit.test_enrolment_concurrency import _run_together
     from training_app.models import Programme
     from training_app.services import programmes as programme_service
     session = factories.make_session(start=datetime(2030, 3, 25, 9, 30), end=datetime(2030, 3, 26, 18))
@@ -252,16 +301,8 @@ def test_answers_sent_while_the_office_changed_the_objectives_lead_to_the_new_qu
     trainee = factories.make_enrolment(session).trainee
     db.session.commit()
     programme_id, survey_id = session.programme_id, survey.id
-    real_submit = survey_service.submit
-
-    def office_saves_first(*args, **kwargs):
-        def save(_):
-            programme_service.save_programme(db.session.get(Programme, programme_id), {}, ["Conduire une délégation"])
-            db.session.commit()
-        assert _run_together(app, 1, save) == []
-        return real_submit(*args, **kwargs)
-
-    monkeypatch.setattr(survey_service, "submit", office_saves_first)
+    _office_acts_while_the_answers_are_sent(app, monkeypatch, lambda: programme_service.save_programme(
+        db.session.get(Programme, programme_id), {}, ["Conduire une délégation"]))
     with frozen_at(OPEN):
         response = client.post(_answer_url(survey, trainee), data=_form(survey, {1: "2", 2: "3"}))
         assert response.status_code == 302
@@ -270,6 +311,32 @@ def test_answers_sent_while_the_office_changed_the_objectives_lead_to_the_new_qu
     assert "« Conduire une délégation »" in page and "Préparer une négociation" not in page
     assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
     assert db.session.get(Survey, survey_id).questionnaire.lineage_id == survey.questionnaire.lineage_id
+
+
+def test_the_office_is_told_which_answered_positioning_still_asks_about_the_former_objectives(admin_client, client):
+    """An answered positioning questionnaire keeps its questions when the objectives change: its other trainees
+    are still asked about the former ones, so the office is told which session, why and what to do."""
+    from tests.web.test_catalogue import FORM
+    session = factories.make_session(start=datetime(2030, 3, 25, 9, 30), end=datetime(2030, 3, 26, 18))
+    programme = session.programme
+    survey = survey_service.attach_positioning(session, datetime(2030, 3, 1, 9), datetime(2030, 3, 24, 18))
+    first, second = factories.make_enrolment(session).trainee, factories.make_enrolment(session).trainee
+    db.session.commit()
+    factories.answer_survey(survey, first, {1: "2", 2: "3"})
+    with frozen_at(OPEN):
+        response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(
+            FORM, version=factories.version_of(programme), title=programme.title,
+            objectives="Préparer une négociation\nConduire une délégation"), follow_redirects=True)
+        asked = _text(client.get(_answer_url(survey, second)))
+    page = _text(response)
+    assert "La formation a été mise à jour." in page
+    assert ("Session du 25/03/2030 : son questionnaire de positionnement a déjà des réponses, ses questions ne "
+            "peuvent plus changer. Il interroge encore sur « Suivre une négociation », que la formation "
+            "n'enseigne plus. Il ne demande rien sur « Conduire une délégation ». Les stagiaires qui n'ont pas "
+            "répondu le recevront tel quel jusqu'au 24/03/2030 à 18h00 : avancez sa date de fermeture sur la page "
+            "de la session pour ne plus l'envoyer, et faites le point sur les nouveaux objectifs en début de "
+            "formation.") in page
+    assert "« Suivre une négociation »" in asked  # as the warning says: the answered version stays
 
 
 @pytest.mark.parametrize("required", [True, False])

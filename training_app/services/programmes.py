@@ -1,4 +1,6 @@
 """Catalogue: programmes and their ordered objectives."""
+from dataclasses import dataclass, field
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -6,9 +8,9 @@ from sqlalchemy import distinct, func
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
-from training_app.formatting import datetime_fr
+from training_app.formatting import date_fr, datetime_fr
 from training_app.models import (BpfObjective, Enrolment, LearningOutcome, Programme, ProgrammeObjective,
-                                 SessionStatus, TrainingSession)
+                                 SessionStatus, Survey, TrainingSession)
 from training_app.models.programmes import competency_lines
 from training_app.services import ServiceError, audit, surveys
 
@@ -45,7 +47,20 @@ def objective_lines(text: str) -> list[str]:
     return lines
 
 
+@dataclass
+class ProgrammeSaved:
+    programme: Programme
+    # Positioning questionnaires already answered, open or upcoming, left asking about the former objectives
+    # (surveys.realign_positioning): the office is told.
+    surveys_left: list[Survey] = field(default_factory=list)
+
+
 def save_programme(programme: Programme | None, data: dict, objectives: list[str]) -> Programme:
+    """save_programme_reporting(), for the programme alone."""
+    return save_programme_reporting(programme, data, objectives).programme
+
+
+def save_programme_reporting(programme: Programme | None, data: dict, objectives: list[str]) -> ProgrammeSaved:
     """Create (programme=None) or update a programme with its objectives, in order.
 
     The learning outcomes recorded against an objective stay with it (they are printed on the
@@ -63,6 +78,9 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
     Sessions that have already started keep the title, objectives and competencies they were taught under
     (see _keep_taught_content); upcoming ones follow the catalogue. "Dernière mise à jour" (updated_at)
     moves when the objectives alone change too.
+
+    Their positioning questionnaires follow the new objectives, unless already answered: those, while open or
+    upcoming, are returned in `surveys_left` for the office to be told (left_behind_message).
     """
     existing = list(programme.objectives) if programme is not None else []
     kept, removed = _match_objectives(existing, objectives)
@@ -95,12 +113,37 @@ def save_programme(programme: Programme | None, data: dict, objectives: list[str
         else:
             objective.position, objective.text = position, text
     programme.objectives.sort(key=lambda objective: objective.position)
+    surveys_left = []
     if objectives_changed and not creating:
         programme.updated_at = utcnow()  # the programme's own row may not change: its onupdate would not fire
         db.session.flush()
-        surveys.realign_positioning(programme)  # unanswered positioning follows the new objectives
+        surveys_left = surveys.realign_positioning(programme)  # unanswered positioning follows the new objectives
     audit.record(programme, "created" if creating else "updated")
-    return programme
+    return ProgrammeSaved(programme, surveys_left)
+
+
+def _quoted(texts: list[str]) -> str:
+    return ", ".join(f"« {text} »" for text in texts)
+
+
+def left_behind_message(survey: Survey) -> str:
+    """Why a positioning questionnaire did not follow the programme's new objectives, and what to do (French)."""
+    session = survey.session
+    asked = [surveys.objective_of_question(text) for text in surveys.objectives_asked(survey.questionnaire)]
+    taught = [objective.text for objective in session.course.objectives]
+    message = _("Session du %(start)s : son questionnaire de positionnement a déjà des réponses, ses questions "
+                "ne peuvent plus changer.", start=date_fr(session.start_at, "short"))
+    former = [text for text in asked if text not in taught]
+    if former:
+        message += " " + _("Il interroge encore sur %(objectives)s, que la formation n'enseigne plus.",
+                           objectives=_quoted(former))
+    missing = [text for text in taught if text not in asked]
+    if missing:
+        message += " " + _("Il ne demande rien sur %(objectives)s.", objectives=_quoted(missing))
+    return message + " " + _(
+        "Les stagiaires qui n'ont pas répondu le recevront tel quel jusqu'au %(closes)s : avancez sa date de "
+        "fermeture sur la page de la session pour ne plus l'envoyer, et faites le point sur les nouveaux "
+        "objectifs en début de formation.", closes=datetime_fr(survey.closes_at))
 
 
 def _keep_taught_content(programme: Programme, data: dict, existing: list[ProgrammeObjective],

@@ -14,7 +14,8 @@ subtracted down to a small group.
 Anonymous answers become responses only when their survey is closed (services/surveys.release_pending):
 the loaders of closed results release them first, in the caller's transaction, which the views commit.
 The number of trainees who answered always comes from the participations, released or not, of the
-trainees still invited (responded_per_survey): one who answered and then cancelled is not counted.
+trainees still invited (_responded; responded_per_survey per survey): one who answered and then cancelled is
+not counted; one who answered two questionnaires of a session is one person.
 """
 import io
 import json
@@ -46,7 +47,7 @@ WITHHELD_TOO_FEW = "too_few"  # an anonymous survey closed with fewer than MIN_A
 
 @dataclass(frozen=True)
 class QuestionSpec:
-    """A question as results see it. Across versions, the same (type, text) is the same question."""
+    """A question as results see it. Across versions, the same (type, text) is the same question (see _spec_keys)."""
     key: object
     type: str
     text: str
@@ -202,15 +203,31 @@ def aggregate_counts(specs: list[QuestionSpec], counts, *, invited: int, respond
 
 # --- reading answers ------------------------------------------------------------------------------
 
-def _spec_key(question: Question) -> tuple[str, str]:
-    return (question.type, " ".join(question.text.split()).casefold())
+def _spec_keys(questions: list[Question]) -> dict[int, tuple[str, str, int]]:
+    """Question id -> its key in results over several versions: its type, its wording, and how many questions
+    of its questionnaire have that type and wording before it. The same question in two versions has one key;
+    two questions worded alike in one questionnaire (a "Commentaire" after each part) keep two. `questions`
+    holds every question of that type of each questionnaire concerned."""
+    keys, before = {}, defaultdict(int)
+    for question in sorted(questions, key=lambda q: (q.questionnaire_id, q.position, q.id)):
+        wording = (question.type, " ".join(question.text.split()).casefold())
+        keys[question.id] = (*wording, before[question.questionnaire_id, wording])
+        before[question.questionnaire_id, wording] += 1
+    return keys
 
 
-def _specs(questions: list[Question], key=_spec_key) -> tuple[list[QuestionSpec], dict[int, Question]]:
-    """One spec per distinct question (first seen first); options merged across versions."""
+def _by_question_id(questions: list[Question]) -> dict[int, int]:
+    """Question id -> itself: the key of results within one version, where each question is its own."""
+    return {question.id: question.id for question in questions}
+
+
+def _specs(questions: list[Question], key=_spec_keys) -> tuple[list[QuestionSpec], dict[int, Question], dict]:
+    """One spec per distinct question (first seen first); options merged across versions. Also the questions
+    by id, and the spec key of each question id (`key`: _spec_keys or _by_question_id)."""
+    keys = key(questions)
     specs: dict[object, QuestionSpec] = {}
     for question in questions:
-        k = key(question)
+        k = keys[question.id]
         options = tuple(question.options or ())
         if k in specs:
             merged = specs[k].options + tuple(o for o in options if o not in specs[k].options)
@@ -218,7 +235,7 @@ def _specs(questions: list[Question], key=_spec_key) -> tuple[list[QuestionSpec]
             specs[k] = QuestionSpec(k, question.type, specs[k].text, options)
         else:
             specs[k] = QuestionSpec(k, question.type, question.text, options)
-    return list(specs.values()), {q.id: q for q in questions}
+    return list(specs.values()), {q.id: q for q in questions}, keys
 
 
 def answer_value(question: Question, answer) -> object:
@@ -268,7 +285,7 @@ class _Answer:
         self.rating, self.yes, self.choice, self.choices, self.text = rating, yes, choice, choices, text
 
 
-def _counted_values(survey_ids: list[int], by_id: dict[int, Question], key) -> tuple[list, dict]:
+def _counted_values(survey_ids: list[int], by_id: dict[int, Question], keys: dict) -> tuple[list, dict]:
     """The answers of these surveys counted by the database: (spec key, value, count) triples, and
     the number of written answers per spec key. Two queries, whatever the number of answers:
     choices and ratings come grouped; free texts come in the order of the random response ids,
@@ -292,7 +309,7 @@ def _counted_values(survey_ids: list[int], by_id: dict[int, Question], key) -> t
         question = by_id[question_id]
         answer = _Answer(rating, yes, choice, json.loads(choices) if choices else None)
         value = answer_value(question, answer)
-        counts.append((key(question), tuple(value) if isinstance(value, list) else value, count))
+        counts.append((keys[question_id], tuple(value) if isinstance(value, list) else value, count))
     written = (SurveyAnswer.text.is_not(None)) & (SurveyAnswer.text != "")
     ranked = (
         db.select(SurveyAnswer.question_id, SurveyAnswer.text, SurveyAnswer.response_id,
@@ -306,7 +323,7 @@ def _counted_values(survey_ids: list[int], by_id: dict[int, Question], key) -> t
     for question_id, text_, rank, total in db.session.execute(
             db.select(ranked.c.question_id, ranked.c.text, ranked.c.rank, ranked.c.total)
             .where(ranked.c.rank <= TEXTS_SHOWN).order_by(ranked.c.response_id, ranked.c.question_id)):
-        spec_key = key(by_id[question_id])
+        spec_key = keys[question_id]
         counts.append((spec_key, text_, 1))
         if question_id not in seen:
             seen.add(question_id)
@@ -330,7 +347,7 @@ def _responses_fingerprint(survey_ids: list[int]) -> tuple:
         .where(_counted_responses(survey_ids))).one())
 
 
-def _counted_results(surveys: list[Survey], questions: list[Question], anonymous: bool, key=_spec_key, *,
+def _counted_results(surveys: list[Survey], questions: list[Question], anonymous: bool, key=_spec_keys, *,
                      responded: int | None = None) -> Results:
     """Results for a page: counted by the database, a bounded number of written answers.
 
@@ -339,13 +356,13 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
     kept between requests and counted again only then (a programme's results over years are read often and change rarely).
     `responded`, when the caller has counted it already, saves a query.
     """
-    specs, by_id = _specs(questions, key)
+    specs, by_id, keys = _specs(questions, key)
     ids = [s.id for s in surveys]
-    fingerprint = (tuple(ids), tuple((q.id, q.type, q.text, tuple(q.options or ())) for q in questions), key,
-                   TEXTS_SHOWN, _responses_fingerprint(ids))
+    fingerprint = (tuple(ids), tuple((q.id, q.type, q.text, tuple(q.options or ()), q.position) for q in questions),
+                   key, TEXTS_SHOWN, _responses_fingerprint(ids))
     counted = _kept_counts.get(fingerprint)
     if counted is None:
-        counted = _counted_values(ids, by_id, key)
+        counted = _counted_values(ids, by_id, keys)
         _kept_counts[fingerprint] = counted
         while len(_kept_counts) > KEPT_COUNTS:
             _kept_counts.popitem(last=False)
@@ -359,42 +376,44 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
 
 
 def _invited(surveys: list[Survey]) -> int:
-    session_ids = [s.session_id for s in surveys]
+    """Trainees asked to answer these surveys: the eligible enrolments of their sessions, each (trainee, session)
+    once however many of these surveys its session gives (two questionnaires do not make two people)."""
+    session_ids = {s.session_id for s in surveys}
     if not session_ids:
         return 0
-    per_session = dict(db.session.execute(
-        db.select(Enrolment.session_id, func.count(Enrolment.id))
-        .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(ELIGIBLE_STATUSES))
-        .group_by(Enrolment.session_id)).all())
-    return sum(per_session.get(s.session_id, 0) for s in surveys)
+    pairs = (db.select(Enrolment.session_id, Enrolment.trainee_id)
+             .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(ELIGIBLE_STATUSES)).distinct())
+    return db.session.scalar(db.select(func.count()).select_from(pairs.subquery()))
 
 
 def _responded(survey_ids: list[int]) -> int:
-    """Invited trainees who answered these surveys (see responded_per_survey)."""
-    return sum(responded_per_survey(survey_ids).values())
+    """Invited trainees who answered at least one of these surveys, each (trainee, session) once (as _invited
+    counts them; responded_per_survey gives the count of each survey, which the anonymity threshold reads)."""
+    if not survey_ids:
+        return 0
+    pairs = (db.select(Survey.session_id, SurveyParticipation.trainee_id)
+             .join(Survey, Survey.id == SurveyParticipation.survey_id)
+             .where(SurveyParticipation.survey_id.in_(survey_ids), is_invited()).distinct())
+    return db.session.scalar(db.select(func.count()).select_from(pairs.subquery()))
 
 
 def _results(surveys: list[Survey], questions: list[Question], anonymous: bool,
-             key=_spec_key) -> tuple[Results, list[QuestionSpec], list]:
-    specs, by_id = _specs(questions, key)
+             key=_spec_keys) -> tuple[Results, list[QuestionSpec], list, dict]:
+    specs, by_id, keys = _specs(questions, key)
     ids = [s.id for s in surveys]
     rows = _answer_rows(ids)
     values = []
     for row in rows:
         question = by_id.get(row.question_id)
         if question is not None:
-            values.append((key(question), answer_value(question, row)))
+            values.append((keys[question.id], answer_value(question, row)))
     results = aggregate(specs, values, invited=_invited(surveys), responded=_responded(ids), anonymous=anonymous)
-    return results, specs, rows
+    return results, specs, rows, keys
 
 
 def _survey_questions(survey: Survey) -> list[Question]:
     return list(db.session.scalars(db.select(Question).where(
         Question.questionnaire_id == survey.questionnaire_id).order_by(Question.position)))
-
-
-def _by_question_id(question: Question) -> int:
-    return question.id
 
 
 def survey_results(survey: Survey, now: datetime | None = None) -> Results:
@@ -460,13 +479,14 @@ class ProgrammeSurveys:
     not closed, or closed with fewer than MIN_ANONYMOUS_RESPONSES responses of their own)."""
     counted: list[Survey]
     left_out: list[tuple[Survey, str]]  # (survey, WITHHELD_* reason)
-    responded: int  # trainees who answered the counted surveys
+    responded: int  # trainees who answered the counted surveys, each (trainee, session) once
 
 
 def _split_programme_surveys(surveys: list[Survey], now: datetime | None = None, *,
                              public: bool = False) -> ProgrammeSurveys:
-    """Apply withheld_reason session by session (one query): a total over several sessions must not
-    let one subtract two periods down to a small group, nor watch an open survey through the total."""
+    """Apply withheld_reason session by session (on each survey's own count of respondents: two queries): a total
+    over several sessions must not let one subtract two periods down to a small group, nor watch an open survey
+    through the total."""
     per_survey = responded_per_survey([s.id for s in surveys])
     now = now or local_now()
     counted, left_out = [], []
@@ -476,7 +496,7 @@ def _split_programme_surveys(surveys: list[Survey], now: datetime | None = None,
             counted.append(survey)
         else:
             left_out.append((survey, reason))
-    return ProgrammeSurveys(counted, left_out, sum(per_survey.get(s.id, 0) for s in counted))
+    return ProgrammeSurveys(counted, left_out, _responded([s.id for s in counted]))
 
 
 def _programme_material(query: ProgrammeQuery) -> tuple[ProgrammeSurveys, list[Questionnaire], list[Question]]:
@@ -508,7 +528,8 @@ def programme_results(query: ProgrammeQuery) -> tuple[Results, ProgrammeSurveys]
 @dataclass
 class RatingsSummary:
     """Rating answers of several surveys together: how many, and how many at or above a threshold;
-    with the response rate of every survey (those whose answers are withheld too)."""
+    with the response rate of every survey (those whose answers are withheld too). People are counted as
+    (trainee, session) pairs: one who answered two questionnaires of a session is one respondent."""
     invited: int
     responded: int
     ratings: int
@@ -544,8 +565,7 @@ def ratings_summary(surveys: list[Survey], threshold: int = 4, *, public: bool =
     for question in results.questions:
         for value, bar in enumerate(question.bars, start=1):
             per_value[value] += bar.count
-    per_survey = responded_per_survey([s.id for s in surveys])
-    return RatingsSummary(invited=_invited(surveys), responded=sum(per_survey.values()),
+    return RatingsSummary(invited=_invited(surveys), responded=_responded([s.id for s in surveys]),
                           ratings=sum(per_value.values()),
                           ratings_at_least=sum(n for value, n in per_value.items() if value >= threshold),
                           threshold=threshold, left_out=len(split.left_out), counted_responded=split.responded)
@@ -595,12 +615,12 @@ def named_responses(survey: Survey) -> list[dict]:
 
 
 def export_workbook(title: str, scope: str, surveys: list[Survey], questions: list[Question], anonymous: bool,
-                    key=_spec_key) -> bytes:
+                    key=_spec_keys) -> bytes:
     """A workbook: the summary per question, then one row per response (no names if anonymous).
 
     Every value that comes from a user goes through write_text: it is never a formula.
     """
-    results, specs, rows = _results(surveys, questions, anonymous, key)
+    results, specs, rows, keys = _results(surveys, questions, anonymous, key)
     if results.hidden:
         raise ServiceError(_("Trop peu de réponses pour un export anonyme (%(n)d au moins).",
                              n=MIN_ANONYMOUS_RESPONSES))
@@ -653,7 +673,7 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
         put(sheet, 1, 1, _("Stagiaire"), bold)
     for spec in specs:
         put(sheet, 1, column_of[spec.key], spec.text, bold).alignment = Alignment(wrap_text=True)
-    by_id = _specs(questions, key)[1]
+    by_id = {question.id: question for question in questions}
     line, current = 1, None
     for row in rows:
         question = by_id.get(row.question_id)
@@ -663,7 +683,7 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
             current, line = row.response_id, line + 1
             if not anonymous:
                 put(sheet, line, 1, names.get(row.response_id, ""))
-        put(sheet, line, column_of[key(question)], _display(answer_value(question, row)))
+        put(sheet, line, column_of[keys[question.id]], _display(answer_value(question, row)))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

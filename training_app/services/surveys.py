@@ -400,6 +400,13 @@ def objectives_asked(questionnaire: Questionnaire) -> list[str]:
     return [q.text for q in questionnaire.questions if _asks_about_an_objective(q)]
 
 
+def objective_of_question(text: str) -> str:
+    """The objective a positioning question asks about, as written in it (objective_question's reverse)."""
+    if text.startswith(_OBJECTIVE_PREFIX) and text.endswith(_OBJECTIVE_SUFFIX):
+        return text[len(_OBJECTIVE_PREFIX):len(text) - len(_OBJECTIVE_SUFFIX)]
+    return text
+
+
 def ensure_positioning(session: TrainingSession) -> Questionnaire:
     """The positioning questionnaire for this session: one rating per objective the session teaches
     (session.course: the catalogue's current objectives, or those an edit left it with once started).
@@ -498,25 +505,27 @@ def attach_positioning(session: TrainingSession, opens_at: datetime | None = Non
     return attach(session, ensure_positioning(session), opens_at, closes_at, archived_ok=True)
 
 
-def realign_positioning(programme: Programme) -> int:
+def realign_positioning(programme: Programme) -> list[Survey]:
     """After the programme's objectives changed: each positioning survey that nobody has answered yet, in
     a session of it that follows the catalogue, moves to the version asking about the current objectives
     (its dates stay). Answered ones keep the version answered; sessions that keep the objectives they were
-    taught are not concerned. Return how many moved."""
+    taught are not concerned. Return the answered ones left behind that are not closed yet (their trainees who
+    have not answered are still asked about the former objectives), for the office to look at."""
     return _realign(programme.id,
-                    (TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))
+                    (TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))[1]
 
 
 def realign_session_positioning(session: TrainingSession) -> int:
     """After a session moved to another programme: its positioning survey, if nobody has answered it yet,
     moves to the new programme's version asking about its objectives (0 or 1)."""
-    return _realign(session.programme_id, Survey.session_id == session.id)
+    return _realign(session.programme_id, Survey.session_id == session.id)[0]
 
 
-def _realign(programme_id: int, condition) -> int:
+def _realign(programme_id: int, condition) -> tuple[int, list[Survey]]:
     """Move the unanswered positioning surveys matching `condition`, in sessions of the programme `programme_id`
     that follow the catalogue, to ensure_positioning()'s version; a session whose course has no objectives keeps
-    its survey as it is.
+    its survey as it is. Return how many moved, and the answered surveys left asking about other objectives
+    than their session's (not only in another order) while still open or upcoming.
 
     The programme's row is locked first (lock_programme: the order new_version and the other changes of its
     questionnaires take), then the surveys' rows, then their answers counted: an answer being written (`submit`
@@ -528,10 +537,16 @@ def _realign(programme_id: int, condition) -> int:
         .order_by(Survey.id).with_for_update(of=Survey)).all()
     with_answers = set(db.session.scalars(db.select(Survey.id).where(
         Survey.id.in_([survey.id for survey in surveys]), answered()))) if surveys else set()
-    moved = 0
+    moved, left = 0, []
     by_programme: dict[int, Questionnaire] = {}  # these sessions follow the catalogue: one version per programme
+    now = local_now()
     for survey in surveys:
-        if survey.id in with_answers or not survey.session.course.objectives:
+        if survey.id in with_answers:
+            taught = {objective_question(objective.text) for objective in survey.session.course.objectives}
+            if set(objectives_asked(survey.questionnaire)) != taught and window_state(survey, now) != "closed":
+                left.append(survey)  # other objectives than the session's, not only in another order
+            continue
+        if not survey.session.course.objectives:
             continue
         programme_id = survey.session.programme_id
         if programme_id not in by_programme:
@@ -542,7 +557,7 @@ def _realign(programme_id: int, condition) -> int:
                 "from_questionnaire_id": survey.questionnaire_id, "to_questionnaire_id": questionnaire.id})
             survey.questionnaire = questionnaire
             moved += 1
-    return moved
+    return moved, left
 
 
 # --- surveys: a questionnaire given in a session --------------------------------------------------
@@ -795,14 +810,23 @@ def _is_blank(value) -> bool:
     return not str(value).strip()
 
 
+def _whole_number(value) -> int | None:
+    """A posted number made of decimal digits only ("3"), else None: "²" is a digit that int() refuses,
+    "1_0" and "+1" are numbers that int() accepts; neither is an answer offered on the page."""
+    text = str(value).strip()
+    if not text.isdecimal() or len(text) > 9:  # no answer offered is that long (int() refuses the longest)
+        return None
+    try:
+        return int(text)
+    except ValueError:  # a decimal character int() would not read: refused as any other odd value
+        return None
+
+
 def _parse_answer(question: Question, value) -> dict:
     """The answer columns for `value`, or raise ValueError with a French message."""
     if question.type == QuestionType.RATING:
-        try:
-            rating = int(str(value).strip())
-        except ValueError:
-            raise ValueError(_("La note doit être un nombre entier de 1 à 5.")) from None
-        if not 1 <= rating <= 5:
+        rating = _whole_number(value)
+        if rating is None or not 1 <= rating <= 5:
             raise ValueError(_("La note doit être un nombre entier de 1 à 5."))
         return {"rating": rating}
     if question.type == QuestionType.YES_NO:
@@ -817,10 +841,11 @@ def _parse_answer(question: Question, value) -> dict:
             item = str(item).strip()
             if not item:
                 continue
-            if not item.isdigit() or int(item) >= len(question.options or []):
+            index = _whole_number(item)
+            if index is None or index >= len(question.options or []):
                 raise ValueError(_("Ce choix n'existe pas : choisissez parmi les réponses proposées."))
-            if int(item) not in indexes:
-                indexes.append(int(item))
+            if index not in indexes:
+                indexes.append(index)
         if question.type == QuestionType.SINGLE_CHOICE:
             if len(indexes) != 1:
                 raise ValueError(_("Choisissez une seule réponse."))

@@ -93,11 +93,14 @@ def _edit_form(programme: Programme, stored: bool = False) -> ProgrammeEditForm:
 def programme_edit(programme_id: int):
     programme = db.get_or_404(Programme, programme_id)
     form = _edit_form(programme)
-    if form.validate_on_submit() and edit_committed(
-            form, programme, lambda: programme_service.save_programme(
-                programme, _form_data(form), programme_service.objective_lines(form.objectives.data)),
-            lambda: _edit_form(programme, stored=True)) is not REFUSED:
+    saved = form.validate_on_submit() and edit_committed(
+        form, programme, lambda: programme_service.save_programme_reporting(
+            programme, _form_data(form), programme_service.objective_lines(form.objectives.data)),
+        lambda: _edit_form(programme, stored=True))
+    if saved and saved is not REFUSED:
         flash(_("La formation a été mise à jour."), "success")
+        for survey in saved.surveys_left:
+            flash(programme_service.left_behind_message(survey), "warning")
         return redirect(url_for("catalogue.programme_detail", programme_id=programme.id))
     return render_template("catalogue/form.html", form=form, programme=programme), edit_status(form)
 

@@ -452,6 +452,9 @@ def answer(survey_id: int):
             flash(_("Merci ! Vos réponses sont enregistrées."), "success")
             return redirect(url_for("surveys.answer", token=g.trainee_token, survey_id=survey_id))
         survey = db.session.get(Survey, survey_id)
+        if survey is None:  # removed from the session while the answers were sent (nobody had answered it yet)
+            flash(_("Ce questionnaire n'est plus proposé : vos réponses n'ont pas été enregistrées."), "warning")
+            return redirect(url_for("trainee.home", token=g.trainee_token))
     return render_template(
         "surveys/answer.html", survey=survey, questions=questions, form=form, trainee=g.trainee,
         token=g.trainee_token, answered=survey_service.has_answered(survey, g.trainee),
