@@ -61,3 +61,16 @@ def form_data(meta, form, formdata):
 def install_form_data() -> None:
     """Every form of the app (all are FlaskForms) reads its submitted data through form_data()."""
     FlaskForm.Meta.wrap_formdata = form_data
+
+
+def whole_number(value) -> int | None:
+    """A posted number made of decimal digits only ("3"), else None: "²" is a digit that int() refuses,
+    "1_0" and "+1" are numbers that int() accepts; neither is a number a page offers. At most 9 digits (no
+    number a page posts is that long; a database integer holds them all)."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdecimal() or len(text) > 9:
+        return None
+    try:
+        return int(text)
+    except ValueError:  # a decimal character int() would not read: refused as any other odd value
+        return None

@@ -440,6 +440,10 @@ def test_the_same_payment_form_sent_twice_records_one_payment(admin_client, worl
 def test_payment_and_rejection_bad_input(admin_client, world, sources):
     claim = make_sent_claim(world, sources)
     with frozen_at(datetime(2019, 3, 1, 10)):
+        for odd in ("²", "1_0", "9" * 40):  # a hand-made count of the payments shown: read as not given
+            odd_count = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                          data={"received_on": "2019-02-15", "amount": "0", "payments_seen": odd})
+            assert odd_count.status_code == 422 and "doit être positif" in text(odd_count)
         zero = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
                                  data={"received_on": "2019-02-15", "amount": "0"})
         assert zero.status_code == 422 and "doit être positif" in text(zero)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
+from training_app.form_input import whole_number
 from training_app.formatting import datetime_fr, utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, Programme, ProgrammeObjective, Question, Questionnaire,
                                  QuestionnaireKind, QuestionType, SessionStatus, Survey, SurveyAnswer,
@@ -810,22 +811,10 @@ def _is_blank(value) -> bool:
     return not str(value).strip()
 
 
-def _whole_number(value) -> int | None:
-    """A posted number made of decimal digits only ("3"), else None: "²" is a digit that int() refuses,
-    "1_0" and "+1" are numbers that int() accepts; neither is an answer offered on the page."""
-    text = str(value).strip()
-    if not text.isdecimal() or len(text) > 9:  # no answer offered is that long (int() refuses the longest)
-        return None
-    try:
-        return int(text)
-    except ValueError:  # a decimal character int() would not read: refused as any other odd value
-        return None
-
-
 def _parse_answer(question: Question, value) -> dict:
     """The answer columns for `value`, or raise ValueError with a French message."""
     if question.type == QuestionType.RATING:
-        rating = _whole_number(value)
+        rating = whole_number(value)
         if rating is None or not 1 <= rating <= 5:
             raise ValueError(_("La note doit être un nombre entier de 1 à 5."))
         return {"rating": rating}
@@ -841,7 +830,7 @@ def _parse_answer(question: Question, value) -> dict:
             item = str(item).strip()
             if not item:
                 continue
-            index = _whole_number(item)
+            index = whole_number(item)
             if index is None or index >= len(question.options or []):
                 raise ValueError(_("Ce choix n'existe pas : choisissez parmi les réponses proposées."))
             if index not in indexes:

@@ -4,6 +4,7 @@ from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectF
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
+from training_app.form_input import whole_number
 from training_app.forms import FrenchDateField, Versioned, euros_field
 
 DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
@@ -98,7 +99,7 @@ class PaymentForm(FlaskForm):
     payments_seen = HiddenField()  # how many payments the page showed: a second click is not a second payment
 
     def seen(self) -> int | None:
-        return int(self.payments_seen.data) if (self.payments_seen.data or "").isdigit() else None
+        return whole_number(self.payments_seen.data)
 
 
 class RejectForm(FlaskForm):
