@@ -1,5 +1,6 @@
 """Cancelling a whole session: its live enrolments are cancelled (one audit entry each), every trainee is
 told after the commit, nobody is promoted, and the session is closed to enrolments and convocations."""
+import io
 from datetime import datetime, timedelta
 
 import pytest
@@ -326,3 +327,21 @@ def test_neither_a_cancelled_nor_an_ended_session_gets_a_positioning_questionnai
     assert db.session.scalar(db.select(db.func.count(Survey.id))) == 0
     with frozen_at(datetime(2030, 3, 8, 12, 0)):  # still running: trainees may still position themselves
         assert surveys.positioning_refusal(ended) is None
+
+
+def test_a_cancelled_session_gets_no_questionnaire_and_no_scan_of_a_sheet(crowded_session, outbox):
+    from werkzeug.datastructures import FileStorage
+    cancelled = crowded_session[0]
+    admin = factories.make_user("admin")
+    questionnaire = surveys.ensure_default_satisfaction()
+    with frozen_at(datetime(2030, 2, 20, 9, 0)):
+        session_service.cancel_session(cancelled, REASON)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="Cette session est annulée : elle n'a pas de questionnaire."):
+            surveys.attach(cancelled, questionnaire)
+        db.session.rollback()
+        scan = FileStorage(io.BytesIO(b"%PDF-1.4 feuille papier"), filename="feuille.pdf")
+        with pytest.raises(ServiceError, match="Cette session est annulée : ses demi-journées ne s'émargent pas."):
+            attendance.attach_scan(cancelled.slots[0], scan, admin)
+        db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(Survey.id))) == 0

@@ -35,7 +35,8 @@ def test_the_attendance_overview_of_a_cancelled_session_asks_for_no_signature(ad
     assert 'class="grid-cell missing"' not in page  # the trainer's row: no "!"
 
 
-def test_the_trainers_sheet_of_a_cancelled_session_offers_no_signing_nor_closing(trainer_client, cancelled):
+def test_the_trainers_sheet_of_a_cancelled_session_offers_no_signing_nor_closing(trainer_client, admin_client,
+                                                                                 cancelled):
     slot = cancelled.slots[0]
     url = f"/sessions/{cancelled.id}/emargement/{slot.id}"
     with frozen_at(slot.ends_at - timedelta(minutes=5)):  # when a trainer signs and closes
@@ -43,6 +44,7 @@ def test_the_trainers_sheet_of_a_cancelled_session_offers_no_signing_nor_closing
         assert "Session annulée" in page and "Feuille ouverte" not in page
         assert "Signer et clore la feuille" not in page and "Clore la feuille" not in page
         assert "Afficher le QR code" not in page
+        assert "Joindre le scan" not in _page(admin_client.get(url))  # nor a paper sheet to attach
         response = trainer_client.post(f"{url}/clore", data={"signature": factories.signature_data_url(9)},
                                        follow_redirects=True)
     assert "Cette session est annulée : ses demi-journées ne s'émargent pas." in _page(response)
@@ -56,7 +58,7 @@ def test_the_page_of_a_cancelled_session_offers_no_seat_no_review_no_positioning
     assert "Session annulée le 20/02/2030 à 9h00 par" in page and f"Motif : {REASON}" in page  # kept
     assert "place(s) libre(s)" not in page and "elle n'offre plus de place" in page
     assert "Bilan de la session à rédiger" not in page and "Évaluer les acquis" not in page
-    assert "Positionnement à partir des objectifs" not in page
+    assert "Positionnement à partir des objectifs" not in page and "Ajouter un questionnaire" not in page
     assert "Feuille de la demi-journée en cours" not in page and "demi-journée(s) close(s)" not in page
     assert "Les documents s'émettent une fois la session terminée" not in page
 

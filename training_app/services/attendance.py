@@ -711,6 +711,7 @@ def attach_scan(slot: Slot, file_storage, actor: User, reason: str = "") -> Atte
     reason = (reason or "").strip()
     content, kind = uploads.check_upload(file_storage, UPLOAD_KINDS, _upload_max_bytes())
     sheet = _lock(slot)
+    _refuse_cancelled(slot)
     replaced = _scan_file(sheet)
     if sheet.is_closed and replaced["scan_file"] and not reason:
         raise ServiceError(_("Indiquez le motif du remplacement du scan : la feuille est close et le scan actuel "

@@ -641,6 +641,8 @@ def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: dat
     the objectives a session keeps may be an archived one).
     """
     lock_session(session.id)  # a second click waits, then finds the questionnaire given
+    if session.status == SessionStatus.CANCELLED:  # read under the lock: a cancellation may just have committed
+        raise ServiceError(_("Cette session est annulée : elle n'a pas de questionnaire."), "questionnaire_id")
     # The version's row is read again under a key-share lock (the one the new survey's foreign key takes anyway):
     # a new version being made of it (new_version locks it for update) is waited for, then seen archived.
     archived = db.session.scalar(db.select(Questionnaire.archived).where(Questionnaire.id == questionnaire.id)
