@@ -2,7 +2,9 @@
 the pre-flight check, payments and the dashboard; bad input refused with a French message. What a claim asks of
 the funder (subrogation lines only) and what stays paid when the funder refuses the balance."""
 import io
+import os
 import re
+import stat
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -737,3 +739,42 @@ def test_export_failing_while_writing_leaves_no_file(app, world, sources, tmp_pa
     result = app.test_cli_runner().invoke(args=["funding", "export", str(claim.id), "--out", str(out)])
     assert result.exit_code == 1 and "le disque est plein" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["claim.xlsx"] and out.read_bytes() == b"earlier export"
+
+
+def test_export_over_an_existing_path_replaces_only_a_regular_file_it_may_write(app, world, sources, tmp_path):
+    """A private file keeps its permissions; a read-only file is refused and kept; a symbolic link is followed (its
+    target written, the link kept); a named pipe (anything not a regular file) is refused, never replaced."""
+    claim = make_sent_claim(world, sources)
+    runner = app.test_cli_runner()
+
+    def export(path):
+        return runner.invoke(args=["funding", "export", str(claim.id), "--out", str(path)])
+
+    private = tmp_path / "private.xlsx"
+    private.write_bytes(b"old")
+    private.chmod(0o600)
+    assert export(private).exit_code == 0
+    assert private.read_bytes()[:2] == b"PK" and stat.S_IMODE(private.stat().st_mode) == 0o600
+
+    readonly = tmp_path / "readonly.xlsx"
+    readonly.write_bytes(b"keep me")
+    readonly.chmod(0o444)
+    result = export(readonly)
+    assert result.exit_code == 1 and "le fichier existant est en lecture seule" in result.output
+    assert readonly.read_bytes() == b"keep me" and stat.S_IMODE(readonly.stat().st_mode) == 0o444
+
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "real.xlsx"
+    real.write_bytes(b"x")
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(real)
+    assert export(link).exit_code == 0
+    assert link.is_symlink() and real.read_bytes()[:2] == b"PK"
+
+    pipe = tmp_path / "pipe.xlsx"
+    os.mkfifo(pipe)
+    result = export(pipe)
+    assert result.exit_code == 1 and "ce n'est pas un fichier ordinaire" in result.output
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xlsx", "pipe.xlsx", "private.xlsx", "readonly.xlsx",
+                                                          "shared"]  # no temporary file left
