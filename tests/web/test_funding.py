@@ -17,6 +17,7 @@ from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import (AgreementStatus, ClaimStatus, Employer, FunderHourlyCap, FundingAgreement,
                                  FundingClaim, Organisation)
+from training_app.documents import funding_claim
 from training_app.services import ServiceError, annual_report, funding_sources
 from training_app.services import funding as funding_service
 
@@ -567,13 +568,15 @@ def test_trainers_cannot_see_funding(trainer_client, world):
 
 
 # --- what a claim asks of the funder, what stays paid ---------------------------------------------------------
-def make_mixed_claim(world, sources, sent_on=date(2019, 1, 10)):
-    """Awa and Sophie in subrogation (UNI-100), Leïla in reimbursement of her employer (UNI-200): 21 h at 15 €."""
+def make_mixed_claim(world, sources, sent_on=date(2019, 1, 10), travel_cents=0):
+    """Awa and Sophie in subrogation (UNI-100), Leïla in reimbursement of her employer (UNI-200): 21 h at 15 €,
+    Leïla's travel (agreed and spent) `travel_cents`."""
     session, (awa, sophie, leila) = world["session"], world["enrolments"]
     factories.make_agreement(session, [awa, sophie], funder=world["funder"], file_number="UNI-100",
                              hourly_rate_cents=1500, employer=world["employer"])
     factories.make_agreement(session, [leila], funder=world["funder"], file_number="UNI-200",
-                             hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement")
+                             hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement",
+                             travel_agreed_cents=travel_cents, travel_actual_cents=travel_cents)
     sources["hours"] = full_hours(world["enrolments"])
     with frozen_at(datetime(2019, 1, 10, 10)):
         claim = funding_service.create_claim(world["funder"], session=session)
@@ -618,6 +621,33 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only(admin_clie
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert revenue["opco"] == claim.total_cents
     assert revenue["employer"] == sum(prices) - claim.total_cents and prices[2] >= 31500
+
+
+def test_what_the_employer_pays_us_leaves_out_its_own_annex_costs(admin_client, world, sources):
+    """Leïla in reimbursement with 50 € of travel: her employer pays us the 315 € of training (as the annual report
+    counts it); the travel is the employer's own expense, reimbursed to it by the funder. Page, workbook and invoice
+    say the same; the funder is asked for the subrogation lines only."""
+    claim = make_mixed_claim(world, sources, travel_cents=5000)
+    assert claim.total_cents == 63000
+
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    employer_pays = re.search(r'data-testid="claim-employer-pays">([^<]*)', page).group(1)
+    assert employer_pays.startswith("315,00 € pour 1 stagiaire(s), pour information : l'employeur nous les paie")
+    assert "Leurs frais annexes (50,00 €) sont les propres dépenses de l'employeur" in employer_pays
+    invoice = Document(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/facture.docx").data))
+    totals = {row.cells[0].text: row.cells[1].text for row in invoice.tables[1].rows}
+    assert (totals["Total hors taxes"], totals["Net à payer"]) == ("995,00 €", "630,00 €")
+    assert (totals[funding_claim.EMPLOYER_PAYS_LABEL], totals[funding_claim.EMPLOYER_ANNEX_LABEL]) == (
+        "− 315,00 €", "− 50,00 €")
+    workbook = openpyxl.load_workbook(io.BytesIO(admin_client.get(
+        f"/financement/demandes/{claim.id}/classeur.xlsx").data), data_only=True)
+    summary = workbook["Récapitulatif"]
+    values = {summary[f"A{r}"].value: summary[f"B{r}"].value for r in range(1, summary.max_row + 1)}
+    assert (values[funding_claim.EMPLOYER_PAYS_LABEL], values[funding_claim.EMPLOYER_ANNEX_LABEL],
+            values["Total demandé"]) == (315, 50, 630)
+    # the annual report counts for the employer Leïla's price, never her travel (the employer's own cost)
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert revenue["employer"] == sum(e.price_cents for e in world["enrolments"]) - 63000
 
 
 def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, sources):
