@@ -650,7 +650,8 @@ def test_what_the_employer_pays_us_leaves_out_its_own_annex_costs(admin_client, 
     assert revenue["employer"] == sum(e.price_cents for e in world["enrolments"]) - 63000
 
 
-def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, sources):
+def make_reimbursement_claim(world, sources):
+    """The three trainees in reimbursement of their employer (UNI-300): the claim asks the funder nothing."""
     session = world["session"]
     factories.make_agreement(session, world["enrolments"], funder=world["funder"], file_number="UNI-300",
                              hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement")
@@ -659,11 +660,71 @@ def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, so
         claim = funding_service.create_claim(world["funder"], session=session)
         funding_service.send(claim, date(2019, 1, 10))
     db.session.commit()
+    return claim
+
+
+def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, sources):
+    claim = make_reimbursement_claim(world, sources)
     assert claim.total_cents == 0
     with frozen_at(datetime(2019, 6, 1, 10)):
         board = funding_service.dashboard()
         assert (board.expected_cents, board.overdue) == (0, [])
         assert not funding_service.is_overdue(claim)
+
+
+def test_a_claim_that_asks_nothing_is_sent_for_information_and_takes_no_payment_nor_rejection(admin_client, world,
+                                                                                              sources):
+    """Nothing is due from the funder: the claim says it is sent for information, a payment or a rejection is
+    refused in French (a rejection would count its trainees as refused by the OPCO), and the annual report counts
+    the prices for the employers, who pay us."""
+    claim = make_reimbursement_claim(world, sources)
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert 'data-testid="claim-status">Transmise pour information' in page
+    assert "Enregistrer le paiement" not in page and "Enregistrer le rejet" not in page
+    with frozen_at(datetime(2019, 6, 1, 10)):
+        response = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                     data={"received_on": "2019-02-15", "amount": "100"}, follow_redirects=True)
+        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande" in text(response)
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-02-25", "reason": "Rien à payer"},
+                                     follow_redirects=True)
+        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande" in text(response)
+        with pytest.raises(ServiceError, match="ni paiement ni rejet"):
+            funding_service.reject(claim, "Rien à payer", date(2019, 6, 1))
+        db.session.rollback()
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert (claim.status, claim.paid_cents, claim.payments) == (ClaimStatus.SENT, 0, [])
+    prices = sum(e.price_cents for e in world["enrolments"])
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert (revenue["employer"], revenue["opco_refused"]) == (prices, 0)
+    claim.status = ClaimStatus.REJECTED  # as one could be rejected before: its trainees' employers still pay us
+    db.session.commit()
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert (revenue["employer"], revenue["opco_refused"]) == (prices, 0)
+
+
+@pytest.mark.parametrize("first_status", [ClaimStatus.REJECTED, ClaimStatus.BALANCE_REFUSED])
+def test_the_annual_report_adds_up_the_money_of_every_claim_closed_after_a_payment(world, sources, first_status):
+    """A session claimed twice before revision 0030 (a rejected claim could be made again), each claim partly paid
+    then rejected: 0030 leaves the first rejected (the newest becomes balance_refused; an earlier 0030 made both
+    balance_refused). The 300 € received count for the OPCO, what the prices leave for the refused lines."""
+    for enrolment in world["enrolments"]:
+        enrolment.price_cents = 40000
+    first = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(first, 20000, date(2019, 2, 15))
+        funding_service.reject(first, "x", date(2019, 2, 20))
+        first.status = ClaimStatus.REJECTED  # as before 0030, so that the session could be claimed again
+        db.session.commit()
+        second = funding_service.create_claim(world["funder"], session=world["session"])
+        funding_service.send(second, date(2019, 3, 1))
+        funding_service.record_payment(second, 10000, date(2019, 3, 1))
+        funding_service.reject(second, "y", date(2019, 3, 1))
+        first.status = first_status
+        db.session.commit()
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert (revenue["opco"], revenue["opco_refused"]) == (30000, 3 * 40000 - 30000)
 
 
 def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(admin_client, world, sources):
