@@ -50,22 +50,25 @@ def build(path: str) -> None:
         cell.text = text
     table.rows[3].cells[0].text = "{%tr endfor %}"
 
-    # A claim mixing both modes lists the reimbursement lines for information: the employer pays them (the
-    # funder reimburses the employer), so they are taken off what the funder is asked to pay.
-    totals = document.add_table(rows=7, cols=2)
-    totals.style = "Table Grid"
-    for row, (label, value) in zip(totals.rows, [
-            ("Total des frais pédagogiques", "{{ totals.pedagogical }}"),
+    # A claim mixing both modes lists the reimbursement lines for information: the employer pays us their
+    # pedagogical costs, their annex costs are its own expenses, the funder reimburses the employer both; so they
+    # are taken off what the funder is asked to pay (funding_claim.EMPLOYER_PAYS_LABEL, EMPLOYER_ANNEX_LABEL).
+    rows = [("Total des frais pédagogiques", "{{ totals.pedagogical }}"),
             ("Total des frais annexes", "{{ totals.annex }}"),
             ("Total hors taxes", "{{ totals.total }}"),
-            ("{%tr if totals.employer_pays %}", ""),
-            ("Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)",
-             "− {{ totals.employer_pays }}"),
+            ("{%tr if totals.not_asked %}", ""),
+            ("Dont frais pédagogiques en remboursement de l'employeur (payés par l'employeur, non demandés au "
+             "financeur)", "− {{ totals.employer_pays }}"),
+            ("Dont frais annexes de l'employeur en remboursement (ses propres dépenses, non demandés au financeur)",
+             "− {{ totals.employer_annex }}"),
             ("{%tr endif %}", ""),
-            ("Net à payer", "{{ totals.due }}")]):
+            ("Net à payer", "{{ totals.due }}")]
+    totals = document.add_table(rows=len(rows), cols=2)
+    totals.style = "Table Grid"
+    for row, (label, value) in zip(totals.rows, rows):
         row.cells[0].text, row.cells[1].text = label, value
-    totals.rows[6].cells[0].paragraphs[0].runs[0].bold = True
-    totals.rows[6].cells[1].paragraphs[0].runs[0].bold = True
+    totals.rows[-1].cells[0].paragraphs[0].runs[0].bold = True
+    totals.rows[-1].cells[1].paragraphs[0].runs[0].bold = True
 
     document.add_paragraph("{{ vat_mention }}")
     document.add_paragraph("{{ payment_mention }}")

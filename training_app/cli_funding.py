@@ -1,6 +1,7 @@
 """flask funding ...: the funding claims' files from the command line."""
 import errno
 import os
+import stat
 import tempfile
 
 import click
@@ -40,24 +41,57 @@ def export(claim_id: int, out: str) -> None:
     try:
         write_whole(out, content)
     except OSError as error:
-        reason = WRITE_ERRORS.get(error.errno, "erreur du système de fichiers")
+        reason = error.reason if isinstance(error, Refused) else WRITE_ERRORS.get(error.errno,
+                                                                                  "erreur du système de fichiers")
         raise click.ClickException(f"Impossible d'écrire le classeur dans {out} : {reason}. "
                                    "Aucun fichier n'a été écrit.") from None
     click.echo(f"Demande {claim.number} ({claim.funder.name}) : classeur écrit dans {out}.")
 
 
+class Refused(OSError):
+    """A path write_whole will not write over (not a regular file, or read-only), with the reason in French."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def write_whole(path: str, content: bytes) -> None:
-    """Write `content` to `path` whole or not at all: a temporary file in the same folder, renamed over `path`
-    once written (an OSError leaves neither it nor a half-written `path`)."""
-    folder = os.path.dirname(os.path.abspath(path))
+    """Write `content` to `path` whole or not at all: a temporary file in the same folder, renamed over the
+    file once written (an OSError leaves neither it nor a half-written file).
+
+    Only a regular file is ever replaced, and only one that may be written: it keeps its permissions (and its
+    owner, when we may set it). A symbolic link is followed: its target is written, the link stays. Anything
+    else there (a folder, a device, a named pipe, a socket) or a read-only file is refused (Refused), never
+    replaced."""
+    target = os.path.realpath(path)  # a symbolic link (or a folder of the path that is one) followed
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None:
+        if stat.S_ISDIR(existing.st_mode):
+            raise OSError(errno.EISDIR, "Is a directory", path)
+        if not stat.S_ISREG(existing.st_mode):
+            raise Refused("ce n'est pas un fichier ordinaire (périphérique, tube…), il ne sera pas remplacé")
+        if not existing.st_mode & 0o222 or not os.access(target, os.W_OK):  # 0o444 even for root
+            raise Refused("le fichier existant est en lecture seule, il n'a pas été modifié")
+    folder = os.path.dirname(target)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
-        umask = os.umask(0)  # the permissions a plain open() gives (mkstemp's are the owner's only)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+        if existing is None:
+            umask = os.umask(0)  # the permissions a plain open() gives (mkstemp's are the owner's only)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+        else:
+            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
+            try:
+                os.chown(temporary, existing.st_uid, existing.st_gid)
+            except OSError:
+                pass  # another user's file we may write: it becomes ours, with its permissions
+        os.replace(temporary, target)
     except BaseException:
         try:
             os.unlink(temporary)

@@ -141,7 +141,9 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only():
     document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
     rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
     assert rows["Total hors taxes"] == "910,00 €"
-    assert rows["Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)"] == "− 340,00 €"
+    # of Sophie's 340 €, her employer pays us the 315 € of training; its 25 € of travel are its own expenses
+    assert rows[funding_claim.EMPLOYER_PAYS_LABEL] == "− 315,00 €"
+    assert rows[funding_claim.EMPLOYER_ANNEX_LABEL] == "− 25,00 €"
     assert rows["Net à payer"] == "570,00 €"
     cells = [cell.text for row in document.tables[0].rows for cell in row.cells]
     assert "UNI-2 (remboursement de l'employeur, pour information)" in cells and "UNI-1" in cells
@@ -152,7 +154,7 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only():
     book = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data)), data_only=True)
     values = summary_values(book)
     assert values["Total des stagiaires"] == 910
-    assert values["Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)"] == 340
+    assert (values[funding_claim.EMPLOYER_PAYS_LABEL], values[funding_claim.EMPLOYER_ANNEX_LABEL]) == (315, 25)
     assert values["Total demandé"] == 570
     assert "ne sont pas demandés au financeur" in values["Paiement"]
     trainees = book["Stagiaires"]
@@ -160,9 +162,10 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only():
     assert [trainees[f"{col['Mode de financement']}{r}"].value for r in range(2, 5)] == [
         "Subrogation", "Subrogation", "Remboursement de l'employeur"]
     formulas = summary_values(openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data))))
-    assert formulas["Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)"] == (
-        f"=SUMIF('Stagiaires'!{col['Mode de financement']}2:{col['Mode de financement']}4,"
-        f"\"Remboursement de l'employeur\",'Stagiaires'!{col['Total']}2:{col['Total']}4)")
+    modes = f"'Stagiaires'!{col['Mode de financement']}2:{col['Mode de financement']}4"
+    for label, column in ((funding_claim.EMPLOYER_PAYS_LABEL, col["Frais pédagogiques"]),
+                          (funding_claim.EMPLOYER_ANNEX_LABEL, col["Frais annexes"])):
+        assert formulas[label] == f"=SUMIF({modes},\"Remboursement de l'employeur\",'Stagiaires'!{column}2:{column}4)"
 
     # in subrogation only, the invoice has no reimbursement row
     data = snapshot([AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260),), hourly_rate_cents=1500)])

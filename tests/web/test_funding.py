@@ -2,7 +2,9 @@
 the pre-flight check, payments and the dashboard; bad input refused with a French message. What a claim asks of
 the funder (subrogation lines only) and what stays paid when the funder refuses the balance."""
 import io
+import os
 import re
+import stat
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -15,6 +17,7 @@ from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import (AgreementStatus, ClaimStatus, Employer, FunderHourlyCap, FundingAgreement,
                                  FundingClaim, Organisation)
+from training_app.documents import funding_claim
 from training_app.services import ServiceError, annual_report, funding_sources
 from training_app.services import funding as funding_service
 
@@ -584,13 +587,15 @@ def test_trainers_cannot_see_funding(trainer_client, world):
 
 
 # --- what a claim asks of the funder, what stays paid ---------------------------------------------------------
-def make_mixed_claim(world, sources, sent_on=date(2019, 1, 10)):
-    """Awa and Sophie in subrogation (UNI-100), Leïla in reimbursement of her employer (UNI-200): 21 h at 15 €."""
+def make_mixed_claim(world, sources, sent_on=date(2019, 1, 10), travel_cents=0):
+    """Awa and Sophie in subrogation (UNI-100), Leïla in reimbursement of her employer (UNI-200): 21 h at 15 €,
+    Leïla's travel (agreed and spent) `travel_cents`."""
     session, (awa, sophie, leila) = world["session"], world["enrolments"]
     factories.make_agreement(session, [awa, sophie], funder=world["funder"], file_number="UNI-100",
                              hourly_rate_cents=1500, employer=world["employer"])
     factories.make_agreement(session, [leila], funder=world["funder"], file_number="UNI-200",
-                             hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement")
+                             hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement",
+                             travel_agreed_cents=travel_cents, travel_actual_cents=travel_cents)
     sources["hours"] = full_hours(world["enrolments"])
     with frozen_at(datetime(2019, 1, 10, 10)):
         claim = funding_service.create_claim(world["funder"], session=session)
@@ -637,7 +642,35 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only(admin_clie
     assert revenue["employer"] == sum(prices) - claim.total_cents and prices[2] >= 31500
 
 
-def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, sources):
+def test_what_the_employer_pays_us_leaves_out_its_own_annex_costs(admin_client, world, sources):
+    """Leïla in reimbursement with 50 € of travel: her employer pays us the 315 € of training (as the annual report
+    counts it); the travel is the employer's own expense, reimbursed to it by the funder. Page, workbook and invoice
+    say the same; the funder is asked for the subrogation lines only."""
+    claim = make_mixed_claim(world, sources, travel_cents=5000)
+    assert claim.total_cents == 63000
+
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    employer_pays = re.search(r'data-testid="claim-employer-pays">([^<]*)', page).group(1)
+    assert employer_pays.startswith("315,00 € pour 1 stagiaire(s), pour information : l'employeur nous les paie")
+    assert "Leurs frais annexes (50,00 €) sont les propres dépenses de l'employeur" in employer_pays
+    invoice = Document(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/facture.docx").data))
+    totals = {row.cells[0].text: row.cells[1].text for row in invoice.tables[1].rows}
+    assert (totals["Total hors taxes"], totals["Net à payer"]) == ("995,00 €", "630,00 €")
+    assert (totals[funding_claim.EMPLOYER_PAYS_LABEL], totals[funding_claim.EMPLOYER_ANNEX_LABEL]) == (
+        "− 315,00 €", "− 50,00 €")
+    workbook = openpyxl.load_workbook(io.BytesIO(admin_client.get(
+        f"/financement/demandes/{claim.id}/classeur.xlsx").data), data_only=True)
+    summary = workbook["Récapitulatif"]
+    values = {summary[f"A{r}"].value: summary[f"B{r}"].value for r in range(1, summary.max_row + 1)}
+    assert (values[funding_claim.EMPLOYER_PAYS_LABEL], values[funding_claim.EMPLOYER_ANNEX_LABEL],
+            values["Total demandé"]) == (315, 50, 630)
+    # the annual report counts for the employer Leïla's price, never her travel (the employer's own cost)
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert revenue["employer"] == sum(e.price_cents for e in world["enrolments"]) - 63000
+
+
+def make_reimbursement_claim(world, sources):
+    """The three trainees in reimbursement of their employer (UNI-300): the claim asks the funder nothing."""
     session = world["session"]
     factories.make_agreement(session, world["enrolments"], funder=world["funder"], file_number="UNI-300",
                              hourly_rate_cents=1500, employer=world["employer"], mode="reimbursement")
@@ -646,11 +679,71 @@ def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, so
         claim = funding_service.create_claim(world["funder"], session=session)
         funding_service.send(claim, date(2019, 1, 10))
     db.session.commit()
+    return claim
+
+
+def test_a_claim_in_reimbursement_only_is_neither_expected_nor_overdue(world, sources):
+    claim = make_reimbursement_claim(world, sources)
     assert claim.total_cents == 0
     with frozen_at(datetime(2019, 6, 1, 10)):
         board = funding_service.dashboard()
         assert (board.expected_cents, board.overdue) == (0, [])
         assert not funding_service.is_overdue(claim)
+
+
+def test_a_claim_that_asks_nothing_is_sent_for_information_and_takes_no_payment_nor_rejection(admin_client, world,
+                                                                                              sources):
+    """Nothing is due from the funder: the claim says it is sent for information, a payment or a rejection is
+    refused in French (a rejection would count its trainees as refused by the OPCO), and the annual report counts
+    the prices for the employers, who pay us."""
+    claim = make_reimbursement_claim(world, sources)
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert 'data-testid="claim-status">Transmise pour information' in page
+    assert "Enregistrer le paiement" not in page and "Enregistrer le rejet" not in page
+    with frozen_at(datetime(2019, 6, 1, 10)):
+        response = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
+                                     data={"received_on": "2019-02-15", "amount": "100"}, follow_redirects=True)
+        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande" in text(response)
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-02-25", "reason": "Rien à payer"},
+                                     follow_redirects=True)
+        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande" in text(response)
+        with pytest.raises(ServiceError, match="ni paiement ni rejet"):
+            funding_service.reject(claim, "Rien à payer", date(2019, 6, 1))
+        db.session.rollback()
+    db.session.expire_all()
+    claim = db.session.get(FundingClaim, claim.id)
+    assert (claim.status, claim.paid_cents, claim.payments) == (ClaimStatus.SENT, 0, [])
+    prices = sum(e.price_cents for e in world["enrolments"])
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert (revenue["employer"], revenue["opco_refused"]) == (prices, 0)
+    claim.status = ClaimStatus.REJECTED  # as one could be rejected before: its trainees' employers still pay us
+    db.session.commit()
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert (revenue["employer"], revenue["opco_refused"]) == (prices, 0)
+
+
+@pytest.mark.parametrize("first_status", [ClaimStatus.REJECTED, ClaimStatus.BALANCE_REFUSED])
+def test_the_annual_report_adds_up_the_money_of_every_claim_closed_after_a_payment(world, sources, first_status):
+    """A session claimed twice before revision 0030 (a rejected claim could be made again), each claim partly paid
+    then rejected: 0030 leaves the first rejected (the newest becomes balance_refused; an earlier 0030 made both
+    balance_refused). The 300 € received count for the OPCO, what the prices leave for the refused lines."""
+    for enrolment in world["enrolments"]:
+        enrolment.price_cents = 40000
+    first = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(first, 20000, date(2019, 2, 15))
+        funding_service.reject(first, "x", date(2019, 2, 20))
+        first.status = ClaimStatus.REJECTED  # as before 0030, so that the session could be claimed again
+        db.session.commit()
+        second = funding_service.create_claim(world["funder"], session=world["session"])
+        funding_service.send(second, date(2019, 3, 1))
+        funding_service.record_payment(second, 10000, date(2019, 3, 1))
+        funding_service.reject(second, "y", date(2019, 3, 1))
+        first.status = first_status
+        db.session.commit()
+    revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
+    assert (revenue["opco"], revenue["opco_refused"]) == (30000, 3 * 40000 - 30000)
 
 
 def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(admin_client, world, sources):
@@ -756,3 +849,42 @@ def test_export_failing_while_writing_leaves_no_file(app, world, sources, tmp_pa
     result = app.test_cli_runner().invoke(args=["funding", "export", str(claim.id), "--out", str(out)])
     assert result.exit_code == 1 and "le disque est plein" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["claim.xlsx"] and out.read_bytes() == b"earlier export"
+
+
+def test_export_over_an_existing_path_replaces_only_a_regular_file_it_may_write(app, world, sources, tmp_path):
+    """A private file keeps its permissions; a read-only file is refused and kept; a symbolic link is followed (its
+    target written, the link kept); a named pipe (anything not a regular file) is refused, never replaced."""
+    claim = make_sent_claim(world, sources)
+    runner = app.test_cli_runner()
+
+    def export(path):
+        return runner.invoke(args=["funding", "export", str(claim.id), "--out", str(path)])
+
+    private = tmp_path / "private.xlsx"
+    private.write_bytes(b"old")
+    private.chmod(0o600)
+    assert export(private).exit_code == 0
+    assert private.read_bytes()[:2] == b"PK" and stat.S_IMODE(private.stat().st_mode) == 0o600
+
+    readonly = tmp_path / "readonly.xlsx"
+    readonly.write_bytes(b"keep me")
+    readonly.chmod(0o444)
+    result = export(readonly)
+    assert result.exit_code == 1 and "le fichier existant est en lecture seule" in result.output
+    assert readonly.read_bytes() == b"keep me" and stat.S_IMODE(readonly.stat().st_mode) == 0o444
+
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "real.xlsx"
+    real.write_bytes(b"x")
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(real)
+    assert export(link).exit_code == 0
+    assert link.is_symlink() and real.read_bytes()[:2] == b"PK"
+
+    pipe = tmp_path / "pipe.xlsx"
+    os.mkfifo(pipe)
+    result = export(pipe)
+    assert result.exit_code == 1 and "ce n'est pas un fichier ordinaire" in result.output
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xlsx", "pipe.xlsx", "private.xlsx", "readonly.xlsx",
+                                                          "shared"]  # no temporary file left

@@ -1,4 +1,5 @@
 """`flask db upgrade` on an empty database gives exactly the models' schema."""
+import json
 import logging
 import os
 import uuid
@@ -274,37 +275,103 @@ def test_0028_keeps_on_each_enrolment_the_employer_of_its_course(empty_database_
         db.engine.dispose()
 
 
-def test_0030_turns_a_rejected_claim_that_received_money_into_a_refused_balance(empty_database_url, tmp_path):
-    """A rejected claim with money received becomes 'balance_refused', unless another claim to the same funder
-    (not rejected) has since taken one of its sessions; one that received nothing stays rejected. Back: rejected."""
+def _insert_session(conn, session_id: int) -> None:
+    conn.execute(text("INSERT INTO training_sessions (id, programme_id, start_at, end_at, place, access_info, "
+                      "modality, capacity, status, contact_person, notes, created_at) VALUES (:id, 1, "
+                      "'2018-12-11 14:00', '2018-12-14 12:30', '', '', 'in_person', 10, 'completed', '', '', "
+                      "'2018-01-01')"), {"id": session_id})
+
+
+def _insert_claim(conn, claim_id: int, status: str, paid: int, session_ids, total: int = 50000,
+                  snapshot: str = "{}") -> None:
+    """A claim to funder 1 as revision 0029 holds it; with a payment of `paid` when it received money."""
+    conn.execute(text("INSERT INTO funding_claims (id, number, funder_id, status, total_cents, paid_cents, snapshot, "
+                      "rejection_reason, created_at) VALUES (:id, :number, 1, :status, :total, :paid, :snapshot, '', "
+                      "'2019-01-01')"), {"id": claim_id, "number": f"2019-{claim_id:04d}", "status": status,
+                                          "total": total, "paid": paid, "snapshot": snapshot})
+    for session_id in session_ids:
+        conn.execute(text("INSERT INTO funding_claim_sessions (claim_id, session_id) VALUES (:c, :s)"),
+                     {"c": claim_id, "s": session_id})
+    if paid:
+        conn.execute(text("INSERT INTO funding_claim_payments (claim_id, received_on, amount_cents, "
+                          "overpayment_cents, note, created_at) VALUES (:c, '2019-02-01', :paid, 0, '', "
+                          "'2019-02-01')"), {"c": claim_id, "paid": paid})
+
+
+def _migrate_0030(url: str, tmp_path, insert):
+    """Up to 0029, `insert(conn)`, up to 0030: the claims' (id, status, total_cents) and the payments'
+    overpayment by claim; then back to 0029: the same again."""
     os.environ["INSTANCE_PATH"] = str(tmp_path)
-    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    read = []
     with migrated.app_context():
         upgrade(revision="0029")
         with db.engine.begin() as conn:
             _insert_funder_and_programme(conn)
-            for session_id in (1, 2, 3):
-                conn.execute(text("INSERT INTO training_sessions (id, programme_id, start_at, end_at, place, "
-                                  "access_info, modality, capacity, status, contact_person, notes, created_at) "
-                                  "VALUES (:id, 1, '2018-12-11 14:00', '2018-12-14 12:30', '', '', 'in_person', 10, "
-                                  "'completed', '', '', '2018-01-01')"), {"id": session_id})
-            # 1: paid part, rejected; 2: nothing paid, rejected; 3: paid part, rejected, its session claimed again (4)
-            for claim_id, status, paid, session_id in ((1, "rejected", 20000, 1), (2, "rejected", 0, 2),
-                                                        (3, "rejected", 5000, 3), (4, "sent", 0, 3)):
-                conn.execute(text("INSERT INTO funding_claims (id, number, funder_id, status, total_cents, paid_cents, "
-                                  "snapshot, rejection_reason, created_at) VALUES (:id, :number, 1, :status, 50000, "
-                                  ":paid, '{}', '', '2019-01-01')"),
-                             {"id": claim_id, "number": f"2019-000{claim_id}", "status": status, "paid": paid})
-                conn.execute(text("INSERT INTO funding_claim_sessions (claim_id, session_id) VALUES (:c, :s)"),
-                             {"c": claim_id, "s": session_id})
-        upgrade(revision="0030")
-        with db.engine.connect() as conn:
-            statuses = conn.execute(text("SELECT id, status FROM funding_claims ORDER BY id")).all()
-        assert [tuple(row) for row in statuses] == [(1, "balance_refused"), (2, "rejected"), (3, "rejected"),
-                                                    (4, "sent")]
-        downgrade(revision="0029")
-        with db.engine.connect() as conn:
-            statuses = conn.execute(text("SELECT status FROM funding_claims ORDER BY id")).scalars().all()
-        assert statuses == ["rejected", "rejected", "rejected", "sent"]
+            insert(conn)
+        for step in (lambda: upgrade(revision="0030"), lambda: downgrade(revision="0029")):
+            step()
+            with db.engine.connect() as conn:
+                read.append(([tuple(row) for row in conn.execute(text(
+                              "SELECT id, status, total_cents FROM funding_claims ORDER BY id"))],
+                             dict(conn.execute(text("SELECT claim_id, overpayment_cents FROM funding_claim_payments")
+                                               ).all())))
         downgrade(revision="base")
         db.engine.dispose()
+    return read
+
+
+def test_0030_turns_a_rejected_claim_that_received_money_into_a_refused_balance(empty_database_url, tmp_path):
+    """A rejected claim with money received becomes 'balance_refused', unless another claim to the same funder
+    (not rejected) has since taken one of its sessions; one that received nothing stays rejected. A session
+    claimed again after a rejection, both claims partly paid then rejected: only the newest (one claim per funder
+    and session not rejected). Back: rejected."""
+    def insert(conn):
+        for session_id in (1, 2, 3, 4):
+            _insert_session(conn, session_id)
+        # 1: paid part, rejected; 2: nothing paid, rejected; 3: paid part, rejected, its session claimed again (4);
+        # 5 and 6: paid part and rejected, both for session 4
+        for claim_id, status, paid, session_id in ((1, "rejected", 20000, 1), (2, "rejected", 0, 2),
+                                                    (3, "rejected", 5000, 3), (4, "sent", 0, 3),
+                                                    (5, "rejected", 20000, 4), (6, "rejected", 10000, 4)):
+            _insert_claim(conn, claim_id, status, paid, [session_id])
+
+    (upgraded, _), (downgraded, _) = _migrate_0030(empty_database_url, tmp_path, insert)
+    assert [row[:2] for row in upgraded] == [(1, "balance_refused"), (2, "rejected"), (3, "rejected"), (4, "sent"),
+                                             (5, "rejected"), (6, "balance_refused")]
+    assert [status for _id, status, _total in downgraded] == ["rejected", "rejected", "rejected", "sent",
+                                                               "rejected", "rejected"]
+
+
+def _lines(*modes_and_totals) -> str:
+    """A snapshot whose lines have these (mode, pedagogical, annex) figures."""
+    return json.dumps({"lines": [{"mode": mode, "pedagogical_cents": pedagogical, "annex_cents": annex,
+                                  "total_cents": pedagogical + annex}
+                                 for mode, pedagogical, annex in modes_and_totals]})
+
+
+def test_0030_asks_the_funder_for_the_subrogation_lines_only_of_a_claim_sent(empty_database_url, tmp_path):
+    """A claim sent with reimbursement lines asked for them too: its total becomes its subrogation lines' (a draft
+    is recalculated anyway), one paid at least that much is paid, its payments' overpayment follows. Back: the
+    total of every line, 'paid' below it 'partially_paid' (the one rejected after a payment that became paid too)."""
+    mixed = _lines(("subrogation", 31500, 0), ("subrogation", 31500, 0), ("reimbursement", 31500, 5000))
+    reimbursed = _lines(("reimbursement", 31500, 0))
+    subrogation = _lines(("subrogation", 50000, 0))
+
+    def insert(conn):
+        _insert_session(conn, 1)
+        for claim_id, status, paid, snapshot, total in (
+                (1, "partially_paid", 63000, mixed, 99500), (2, "sent", 0, mixed, 99500),
+                (3, "paid", 99500, mixed, 99500), (4, "draft", 0, mixed, 99500),
+                (5, "partially_paid", 10000, reimbursed, 31500), (6, "sent", 0, reimbursed, 31500),
+                (7, "partially_paid", 20000, subrogation, 50000), (8, "rejected", 63000, mixed, 99500)):
+            _insert_claim(conn, claim_id, status, paid, [1] if claim_id == 8 else [], total, snapshot)
+
+    (upgraded, overpaid), (downgraded, overpaid_back) = _migrate_0030(empty_database_url, tmp_path, insert)
+    assert upgraded == [(1, "paid", 63000), (2, "sent", 63000), (3, "paid", 63000), (4, "draft", 99500),
+                        (5, "paid", 0), (6, "sent", 0), (7, "partially_paid", 50000), (8, "paid", 63000)]
+    assert overpaid == {1: 0, 3: 36500, 5: 10000, 7: 0, 8: 0}
+    assert downgraded == [(1, "partially_paid", 99500), (2, "sent", 99500), (3, "paid", 99500),
+                          (4, "draft", 99500), (5, "partially_paid", 31500), (6, "sent", 31500),
+                          (7, "partially_paid", 50000), (8, "partially_paid", 99500)]
+    assert overpaid_back == {1: 0, 3: 0, 5: 0, 7: 0, 8: 0}

@@ -4,7 +4,8 @@ the Excel workbook the funder reads and the invoice (Word template certificates/
 Every value a user typed goes through excel.write_text; only totals are formulas, saved with their value
 (excel.save), so that a reader that does not calculate shows them too.
 
-A claim may hold reimbursement lines beside subrogation ones: the funder reimburses the employer, who pays us;
+A claim may hold reimbursement lines beside subrogation ones: the employer pays us their pedagogical costs, their
+annex costs are its own expenses, and the funder reimburses the employer both (claim_calculation.employer_share);
 they are listed for information and never in what the funder is asked to pay ("Total demandé", "Net à payer").
 """
 from datetime import date, datetime
@@ -17,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from training_app.documents import excel, word
 from training_app.formatting import hours as hours_label
 from training_app.formatting import money
-from training_app.services.claim_calculation import REIMBURSEMENT, due_cents, is_reimbursement
+from training_app.services.claim_calculation import REIMBURSEMENT, employer_share, is_reimbursement
 
 EUROS = '#,##0.00 "€"'
 HOURS = "0.00"
@@ -28,6 +29,11 @@ HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 ANNEX_KINDS = ("travel", "accommodation", "meals")
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
 MODE_LABELS = {"subrogation": "Subrogation", REIMBURSEMENT: "Remboursement de l'employeur"}
+# The reimbursement lines, not asked of the funder (claim_calculation.employer_share), as workbook and invoice say
+EMPLOYER_PAYS_LABEL = ("Dont frais pédagogiques en remboursement de l'employeur (payés par l'employeur, "
+                       "non demandés au financeur)")
+EMPLOYER_ANNEX_LABEL = ("Dont frais annexes de l'employeur en remboursement (ses propres dépenses, "
+                        "non demandés au financeur)")
 
 # Sheet "Stagiaires": (title, key, kind); kind says how the cell is written and summed.
 TRAINEE_COLUMNS = [
@@ -219,17 +225,20 @@ def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: tuple[str, 
                ("Frais pédagogiques", totals["pedagogical_cents"], EUROS),
                ("Frais annexes", annex_total, EUROS)]
     total_reference, total_value = totals["total_cents"]
-    employer_pays = employer_pays_cents(snapshot["lines"])
-    if employer_pays:
-        # "=SUMIF(modes, label, totals)": the reimbursement lines, taken off what the funder is asked to pay
-        modes, line_totals = totals["range:mode"][0], totals["range:total_cents"][0]
-        employer_row = row + len(figures) + 1
+    share = employer_share(snapshot["lines"])
+    if share.trainees:
+        # "=SUMIF(modes, label, amounts)": the reimbursement lines, taken off what the funder is asked to pay
+        modes = totals["range:mode"][0]
+        first_row = row + len(figures) + 1
         figures += [("Total des stagiaires", totals["total_cents"], EUROS),
-                    ("Dont remboursement de l'employeur (payé par l'employeur, non demandé au financeur)",
-                     (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",{line_totals})', cents_to_euros(employer_pays)),
-                     EUROS),
-                    ("Total demandé", (f"{total_reference}-B{employer_row}", total_value - cents_to_euros(employer_pays)),
-                     EUROS)]
+                    (EMPLOYER_PAYS_LABEL, (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",'
+                                           f'{totals["range:pedagogical_cents"][0]})',
+                                           cents_to_euros(share.pays_us_cents)), EUROS),
+                    (EMPLOYER_ANNEX_LABEL, (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",'
+                                            f'{totals["range:annex_cents"][0]})',
+                                            cents_to_euros(share.own_annex_cents)), EUROS),
+                    ("Total demandé", (f"{total_reference}-B{first_row}-B{first_row + 1}",
+                                       total_value - cents_to_euros(share.not_asked_cents)), EUROS)]
     else:
         figures.append(("Total demandé", totals["total_cents"], EUROS))
     for label, (reference, value), number_format in figures:
@@ -253,7 +262,7 @@ def _label(sheet, row: int, text: str) -> None:
 def invoice_context(snapshot: dict, invoice_date: date) -> dict:
     """Plain data for certificates/facture.docx."""
     organisation, funder, totals = snapshot["organisation"], snapshot["funder"], snapshot["totals"]
-    employer_pays = employer_pays_cents(snapshot["lines"])
+    share = employer_share(snapshot["lines"])
     sessions = [{"title": s["title"], "start": f"{_d(s['start']):%d/%m/%Y}", "end": f"{_d(s['end']):%d/%m/%Y}",
                  "planned_hours": hours_label(s["planned_minutes"]), "place": " ".join((s["place"] or "").split())}
                 for s in snapshot["sessions"]]
@@ -274,17 +283,12 @@ def invoice_context(snapshot: dict, invoice_date: date) -> dict:
                    "annex": money(line["annex_cents"])} for line in snapshot["lines"]],
         "totals": {"pedagogical": money(totals["pedagogical_cents"]), "annex": money(totals["annex_cents"]),
                    "total": money(totals["total_cents"]),
-                   "employer_pays": money(employer_pays) if employer_pays else "",
-                   "due": money(totals["total_cents"] - employer_pays)},
+                   "not_asked": share.not_asked_cents, "employer_pays": money(share.pays_us_cents),
+                   "employer_annex": money(share.own_annex_cents),
+                   "due": money(totals["total_cents"] - share.not_asked_cents)},
         "vat_mention": organisation.get("vat_mention") or "",
         "payment_mention": payment_mention(snapshot["lines"]),
     }
-
-
-def employer_pays_cents(lines: list[dict]) -> int:
-    """The reimbursement lines' total: the employer pays it, the funder reimburses the employer (read from the
-    lines, so that a claim stored before the totals said it reads the same)."""
-    return sum(line["total_cents"] for line in lines) - due_cents(lines)
 
 
 def payment_mention(lines: list[dict]) -> str:
@@ -296,9 +300,9 @@ def payment_mention(lines: list[dict]) -> str:
         return ("Remboursement de l'employeur : l'employeur règle la formation à l'organisme, le financeur le "
                 "rembourse ; facture adressée pour information au financeur, rien ne lui est demandé.")
     return ("Paiement direct à l'organisme de formation (subrogation) du net à payer. Dossier(s) en remboursement "
-            f"de l'employeur ({', '.join(n or 'sans numéro' for n in reimbursed)}) : réglés à l'organisme par "
-            "l'employeur, que le financeur rembourse ; indiqués pour information, ils ne sont pas demandés au "
-            "financeur.")
+            f"de l'employeur ({', '.join(n or 'sans numéro' for n in reimbursed)}) : leurs frais pédagogiques sont "
+            "réglés à l'organisme par l'employeur, leurs frais annexes sont ses propres dépenses, le financeur lui "
+            "rembourse les uns et les autres ; indiqués pour information, ils ne sont pas demandés au financeur.")
 
 
 def _rate_label(rate_cents: str) -> str:

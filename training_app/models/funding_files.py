@@ -183,6 +183,12 @@ class FundingClaim(db.Model):
     def balance_cents(self) -> int:
         return self.total_cents - self.paid_cents
 
+    @property
+    def employer_share(self):
+        """Its reimbursement lines: what the employer pays us, its own annex costs (claim_calculation)."""
+        from training_app.services.claim_calculation import employer_share
+        return employer_share((self.snapshot or {}).get("lines", []))
+
     def __repr__(self) -> str:
         return f"<FundingClaim {self.number} {self.status}>"
 

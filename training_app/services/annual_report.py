@@ -18,9 +18,12 @@ Rules (each is said on the page):
   the price leaves (absences, a rate below the price) to the employer, annex costs (travel, meals) included
   in the line, since the funder pays them to us; in reimbursement: the employer pays the price (the line's
   pedagogical costs when there is no price) and reclaims its own annex costs from the funder, so they are not
-  our revenue; in a claim whose balance the funder refused after paying part of it: the line's share of the
-  money received to the OPCO, what the price leaves to the employer (refused line); in a rejected claim only:
-  its price, on a line of its own; otherwise its price, by the funding mode given when enrolling. The price is the one fixed at
+  our revenue, whatever the funder answers (the claim asked it nothing for that line); in a claim whose balance
+  the funder refused after paying part of it: the line's share of the money received to the OPCO (added up over
+  every such claim of the enrolment; a claim rejected after a payment, before revision 0030, counts as one), what
+  the price leaves to the employer (refused line); in a rejected claim only: its price, on a line of its own;
+  a claim sent, partly paid or paid counts before the others; otherwise its price, by the funding mode given
+  when enrolling. The price is the one fixed at
   enrolment (0 in an internal programme, the cycle's special price), whatever the catalogue says today
   (a claim's pedagogical amount never exceeds that price: claim_calculation caps it).
 
@@ -310,55 +313,82 @@ def _revenue(ending: set[int]) -> list[RevenueLine]:
         .where(Enrolment.session_id.in_(ending or {0}), Enrolment.status.in_(BILLABLE_STATUSES))).all()
     for enrolment_id, mode, price_cents in enrolments:
         price = price_cents or 0
-        status, line = claimed.pop(enrolment_id, (None, None))
-        if line is None:
+        found = claimed.pop(enrolment_id, None)
+        if found is None:
             lines[MODE_LINES.get(mode, "unknown")].cents += price
-        elif status == ClaimStatus.REJECTED:
-            lines["opco_refused"].cents += price
         else:
-            _count_claim_line(lines, line, price, status)
-    for status, line in claimed.values():  # money claimed for an enrolment no longer billed (cancelled since)
-        if status != ClaimStatus.REJECTED:
-            _count_claim_line(lines, line, 0, status)
+            _count_claim_line(lines, found, price)
+    for found in claimed.values():  # money claimed for an enrolment no longer billed (cancelled since)
+        if found.status != ClaimStatus.REJECTED:
+            _count_claim_line(lines, found, 0)
     return list(lines.values())
 
 
-def _claim_lines(ending: set[int]) -> dict[int, tuple[str, dict]]:
-    """{enrolment id: (claim status, its line)} of the claims sent, paid or rejected for the sessions ending in
-    the year; an enrolment in several claims counts once, a live claim before a rejected one."""
+@dataclass
+class _Claimed:
+    """What the claims of the year say of one enrolment: the claim that counts (its status and the enrolment's
+    line) and, for a claim the funder closed without paying it all, the money received for the line."""
+    status: str
+    line: dict
+    received_cents: int = 0
+
+
+CLOSED_WITH_MONEY = (ClaimStatus.BALANCE_REFUSED, ClaimStatus.REJECTED)
+
+
+def _claim_lines(ending: set[int]) -> dict[int, _Claimed]:
+    """{enrolment id: _Claimed} of the claims sent, paid or rejected for the sessions ending in the year. An
+    enrolment in several claims counts once: a claim sent, partly paid or paid first (a live claim bills its hours
+    again: what an earlier claim received is the office's to settle with the funder); else the claims the funder
+    closed after paying part of them, the line's share of each one's money added up (the same session claimed
+    again after a rejection, before revision 0030, may have left two); else a rejected claim."""
     claims = db.session.execute(
         select(FundingClaim.status, FundingClaim.snapshot, FundingClaim.paid_cents).where(
             FundingClaim.status.in_((*CLAIMED_STATUSES, ClaimStatus.REJECTED)),
             exists().where(claim_sessions.c.claim_id == FundingClaim.id,
                            claim_sessions.c.session_id.in_(ending or {0}))).order_by(FundingClaim.id))
-    found: dict[int, tuple[str, dict]] = {}
+    found: dict[int, _Claimed] = {}
     for status, snapshot, paid_cents in claims:
         claim_lines = (snapshot or {}).get("lines", [])
-        if status == ClaimStatus.BALANCE_REFUSED:  # each line with its share of the money received
+        closed_with_money = status in CLOSED_WITH_MONEY and paid_cents > 0
+        if closed_with_money:  # each line with its share of the money received
+            status = ClaimStatus.BALANCE_REFUSED
             shares = claim_calculation.received_by_line(claim_lines, paid_cents)
-            claim_lines = [{**line, "received_cents": share} for line, share in zip(claim_lines, shares)]
-        for line in claim_lines:
+        else:
+            shares = [0] * len(claim_lines)
+        for line, share in zip(claim_lines, shares):
             if line.get("session_id") not in ending:
                 continue  # a claim over a period: this line is another year's
             kept = found.get(line["enrolment_id"])
-            if kept is None or (kept[0] == ClaimStatus.REJECTED and status != ClaimStatus.REJECTED):
-                found[line["enrolment_id"]] = (status, line)
+            if kept is None or _RANK[status] < _RANK[kept.status]:
+                found[line["enrolment_id"]] = _Claimed(status, line, share)
+            elif status == kept.status == ClaimStatus.BALANCE_REFUSED:
+                kept.received_cents += share
     return found
 
 
-def _count_claim_line(lines: dict[str, RevenueLine], line: dict, price: int, status: str) -> None:
+# which claim of an enrolment counts: a live one, else those closed after a payment, else a rejected one
+_RANK = {**{status: 0 for status in CLAIMED_STATUSES if status != ClaimStatus.BALANCE_REFUSED},
+         ClaimStatus.BALANCE_REFUSED: 1, ClaimStatus.REJECTED: 2}
+
+
+def _count_claim_line(lines: dict[str, RevenueLine], claimed: _Claimed, price: int) -> None:
     """Subrogation: the funder pays us the line, pedagogical and annex costs (travel, meals) alike, and the
     employer what the price leaves; reimbursement: the employer pays us the price (the line's pedagogical costs
-    when there is none) and reclaims from the funder what it paid, its own annex costs included: those are
-    never our revenue. A subrogation line whose balance the funder refused: the funder paid its share of the
-    money received (claim_calculation.received_by_line), the employer owes what the price leaves."""
+    when there is none: claim_calculation.employer_share) and reclaims from the funder what it paid, its own annex
+    costs included: those are never our revenue; the funder rejecting the claim changes nothing to it (the claim
+    asked nothing of the funder for that line). A subrogation line whose balance the funder refused: the funder
+    paid its share of the money received (claim_calculation.received_by_line), the employer owes what the price
+    leaves; rejected with nothing received: the price, on a line of its own."""
+    line, status = claimed.line, claimed.status
     pedagogical = int(line.get("pedagogical_cents") or 0)
     if line.get("mode") == FundingMode.REIMBURSEMENT:
         lines["employer"].cents += price or pedagogical
+    elif status == ClaimStatus.REJECTED:
+        lines["opco_refused"].cents += price
     elif status == ClaimStatus.BALANCE_REFUSED:
-        received = int(line.get("received_cents") or 0)
-        lines["opco"].cents += received
-        lines["opco_refused"].cents += max(0, price - received)
+        lines["opco"].cents += claimed.received_cents
+        lines["opco_refused"].cents += max(0, price - claimed.received_cents)
     else:
         lines["opco"].cents += int(line.get("total_cents") or 0)
         lines["employer"].cents += max(0, price - pedagogical)

@@ -13,8 +13,9 @@ Annex costs (travel, accommodation, meals) are billed at the actual amount withi
 one, when the funder accepts them.
 
 A claim may hold lines of both modes: the funder pays the training organisation the subrogation lines only
-(`due_cents`); a reimbursement line is the employer's to pay us, the funder reimbursing the employer: it is
-listed for information (`reimbursement_cents`), never asked of the funder.
+(`due_cents`); a reimbursement line is listed for information (`reimbursement_cents`), never asked of the funder:
+the employer pays us its pedagogical costs, its annex costs are the employer's own expenses, and the funder
+reimburses the employer both (`employer_share`).
 """
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -139,6 +140,28 @@ def is_reimbursement(line: dict) -> bool:
 def due_cents(lines: list[dict]) -> int:
     """What the funder owes the training organisation: the subrogation lines."""
     return sum(line["total_cents"] for line in lines if not is_reimbursement(line))
+
+
+@dataclass(frozen=True)
+class EmployerShare:
+    """The reimbursement lines of a claim, never asked of the funder, split as the annual report counts them."""
+    trainees: int
+    pays_us_cents: int    # their pedagogical costs: what the employer pays the training organisation
+    own_annex_cents: int  # their annex costs (travel, meals): the employer's own expenses, which the funder
+    #                       reimburses to the employer; never paid to the training organisation
+
+    @property
+    def not_asked_cents(self) -> int:
+        return self.pays_us_cents + self.own_annex_cents
+
+
+def employer_share(lines: list[dict]) -> EmployerShare:
+    """The one computation of what the reimbursement lines are (claim page, workbook, invoice), read from the lines
+    so that a claim stored before the totals said it reads the same."""
+    reimbursed = [line for line in lines if is_reimbursement(line)]
+    return EmployerShare(trainees=len(reimbursed),
+                         pays_us_cents=sum(line["pedagogical_cents"] for line in reimbursed),
+                         own_annex_cents=sum(line["annex_cents"] for line in reimbursed))
 
 
 def received_by_line(lines: list[dict], received_cents: int) -> list[int]:

@@ -773,6 +773,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
                              "enregistrez-le à nouveau."))
     if claim.status not in SETTLED_OR_OPEN:
         raise ServiceError(_("On enregistre un paiement sur une demande envoyée."))
+    _refuse_if_nothing_asked(claim)
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError(_("Le montant reçu doit être positif."), "amount")
     if received_on is None:
@@ -800,6 +801,16 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     return warning
 
 
+def _refuse_if_nothing_asked(claim: FundingClaim) -> None:
+    """A claim that asks the funder nothing (its lines all in reimbursement of the employer, or 0 €) is sent to it
+    for information: nothing is due, so it takes neither a payment nor a rejection (a rejection would count its
+    trainees as refused by the OPCO in the annual report, whereas their employers pay us)."""
+    if not claim.total_cents:
+        raise ServiceError(_("Rien n'est demandé au financeur dans cette demande (0,00 €) : elle lui est transmise "
+                             "pour information, il n'y a ni paiement ni rejet à enregistrer. Une somme versée malgré "
+                             "tout par le financeur est un trop-perçu, à lui rembourser."))
+
+
 def _payment_count(claim: FundingClaim) -> int:
     """The payments recorded on the claim, counted in the database (not from a collection loaded earlier)."""
     return db.session.scalar(select(func.count(ClaimPayment.id)).where(ClaimPayment.claim_id == claim.id))
@@ -812,6 +823,7 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> str:
     _lock(claim)
     if claim.status not in OPEN_CLAIM_STATUSES:
         raise ServiceError(_("Seule une demande envoyée peut être rejetée."))
+    _refuse_if_nothing_asked(claim)
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du rejet."), "reason")
     if rejected_on is None:
