@@ -241,6 +241,21 @@ def test_the_convocation_names_the_employer_of_the_course_and_a_correction_of_it
         assert "Le Relais" in _text(convocations.render(enrolment))
 
 
+def test_an_employer_corrected_after_the_course_leaves_the_convocation_sent_valid(convoked_session, admin):
+    """Funding often asks for the employer to be corrected once the course is over: no new convocation can go
+    then, so the one sent stays what the trainee was told (and can still be downloaded)."""
+    enrolment = factories.enrol(convoked_session, factories.make_trainee(
+        "Awa", "Diallo", employer=factories.make_employer(name="CCAS de Rennes")))
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        convocations.send(enrolment, actor=admin)
+        db.session.commit()
+    with frozen_at(datetime(2030, 4, 2, 10, 0)):  # the course ended on 8 March
+        enrolments.set_employer(enrolment, factories.make_employer(name="Association Les Liens"), actor=admin)
+        db.session.commit()
+        assert convocations.outdated_enrolment_ids(convoked_session) == set()
+        assert not convocations.is_outdated(convocations.last_sent_document(enrolment))
+
+
 def test_a_sending_recorded_before_the_fingerprint_covered_the_employer_is_judged_on_the_session(convoked_session,
                                                                                                   admin):
     enrolment = factories.enrol(convoked_session)

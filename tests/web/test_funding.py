@@ -178,11 +178,15 @@ def test_only_trainees_whose_funding_needs_an_agreement_are_listed_without_one(a
     awa.funding_mode, sophie.funding_mode, leila.funding_mode = "opco", "employer", "opco"
     self_paying = factories.make_enrolment(session, factories.make_trainee("Inès", "Barbier"))
     self_paying.funding_mode = "personal"
+    factories.make_enrolment(session, factories.make_trainee("Noé", "Importé"))  # no mode recorded
+    cpf = factories.make_enrolment(session, factories.make_trainee("Lou", "Cépéef"))
+    cpf.funding_mode = "other"  # France Travail, CPF: another funder's agreement may be requested
     db.session.commit()
     factories.make_agreement(session, [leila], world["funder"], status="requested")
     page = text(admin_client.get(f"/financement/sessions/{session.id}"))
     uncovered = page[page.index('data-testid="uncovered"'):].split("</ul>")[0]
     assert "Awa Diallo" in uncovered and f"stagiaire={awa.id}" in uncovered
+    assert "Noé Importé" in uncovered and "Lou Cépéef" in uncovered
     assert "Sophie Renaud" not in uncovered  # her employer pays on its own funds
     assert "Inès Barbier" not in uncovered and f"stagiaire={self_paying.id}" not in uncovered  # pays personally
     assert "Leïla Haddad" not in uncovered  # already requested

@@ -25,6 +25,8 @@ class OutgoingMail(db.Model):
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'captured', 'dismissed')", name="status"),
         # The sender's look-up of what is left to send: only pending rows, oldest first.
         Index("ix_outgoing_mail_pending", "status", "queued_at"),
+        # The outbox page: the most recent first, by the time each was written (read backwards).
+        Index("ix_outgoing_mail_queued_at", "queued_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -192,8 +192,10 @@ def _stated_slots(session: TrainingSession) -> list:
 def _no_longer_holds(stated: str, session: TrainingSession, employer) -> bool:
     """Whether a sending's fingerprint (`stated`) differs from what the trainee's convocation would state now
     (`employer`: the employer of their course now). Sendings recorded without a fingerprint are not known to be
-    outdated; older ones are compared on what they covered."""
-    if not stated:
+    outdated; older ones are compared on what they covered. Once the session is over or cancelled no new
+    convocation can go (_session_refusal): the one sent stays valid as what the trainee was told (an employer
+    corrected after the course, as funding often asks, does not void it)."""
+    if not stated or _session_refusal(session) is not None:
         return False
     if stated.startswith(FINGERPRINT_VERSION):
         return stated != fingerprint(session, employer)

@@ -643,6 +643,18 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
     return problems
 
 
+# Funding that asks no funder's agreement: the trainee pays personally, or the employer on its own funds.
+SELF_FUNDED = ("personal", "employer")
+
+
+def may_need_agreement(enrolment: Enrolment) -> bool:
+    """Whether the office may have a funder's agreement to request for this enrolment (the session's funding page
+    lists those without one): any funding but SELF_FUNDED, so an OPCO's, another funder's (France Travail, CPF)
+    and a mode not recorded (a list imported without it) too. The claim's check asks only for what
+    needs_agreement() says."""
+    return enrolment.funding_mode not in SELF_FUNDED
+
+
 def needs_agreement(enrolment: Enrolment, funder_id: int | None = None) -> bool:
     """Whether a funder's agreement is to pay for this enrolment: the trainee said an OPCO pays (funding_mode)
     and came through an employer — belonging to funder `funder_id` when given (a claim's check). One who pays

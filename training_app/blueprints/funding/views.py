@@ -178,7 +178,7 @@ def session_funding(session_id: int):
     claim_form.funder_id.choices = _funder_choices()
     return render_template("funding/session.html", session=session, agreements=agreements, claims=claims,
                            uncovered=[e for e in enrolments
-                                      if e.id not in covered and funding_service.needs_agreement(e)],
+                                      if e.id not in covered and funding_service.may_need_agreement(e)],
                            claim_form=claim_form)
 
 
