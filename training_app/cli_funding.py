@@ -56,6 +56,18 @@ class Refused(OSError):
         self.reason = reason
 
 
+def _keep_owner(path: str, existing: os.stat_result) -> None:
+    """The replacement keeps the existing file's owner and group when the exporter may give them: another user's
+    file becomes the exporter's, but in the file's group when the exporter belongs to it (a shared office folder
+    stays writable by the colleagues of that group)."""
+    for uid in (existing.st_uid, -1):
+        try:
+            os.chown(path, uid, existing.st_gid)
+            return
+        except OSError:
+            continue
+
+
 def write_whole(path: str, content: bytes) -> None:
     """Write `content` to `path` whole or not at all: a temporary file in the same folder, renamed over the
     file once written (an OSError leaves neither it nor a half-written file).
@@ -87,10 +99,7 @@ def write_whole(path: str, content: bytes) -> None:
             os.chmod(temporary, 0o666 & ~umask)
         else:
             os.chmod(temporary, stat.S_IMODE(existing.st_mode))
-            try:
-                os.chown(temporary, existing.st_uid, existing.st_gid)
-            except OSError:
-                pass  # another user's file we may write: it becomes ours, with its permissions
+            _keep_owner(temporary, existing)
         os.replace(temporary, target)
     except BaseException:
         try:

@@ -727,6 +727,26 @@ def test_a_claim_that_asks_nothing_is_sent_for_information_and_takes_no_payment_
     assert (revenue["employer"], revenue["opco_refused"]) == (prices, 0)
 
 
+def test_a_subrogation_claim_sent_at_0_euros_can_be_rejected_and_its_session_claimed_again(admin_client, world,
+                                                                                          sources):
+    """Sent while the sheets said 0 h (the pre-send check allows it), corrected since: the funder's rejection is
+    recorded, which frees the session for a new claim. It is not "for information": its lines are subrogation."""
+    claim = make_sent_claim(world, sources)
+    claim.total_cents = 0  # as sent with 0 h attended
+    db.session.commit()
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    assert "Transmise pour information" not in page and "Enregistrer le rejet" in page
+    with frozen_at(datetime(2019, 6, 1, 10)):
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-02-25", "reason": "0 h facturées"})
+        assert response.status_code == 302
+        db.session.expire_all()
+        assert db.session.get(FundingClaim, claim.id).status == ClaimStatus.REJECTED
+        again = funding_service.create_claim(world["funder"], session=world["session"])
+        db.session.commit()
+    assert again.total_cents == 94500
+
+
 @pytest.mark.parametrize("first_status", [ClaimStatus.REJECTED, ClaimStatus.BALANCE_REFUSED])
 def test_the_annual_report_adds_up_the_money_of_every_claim_closed_after_a_payment(world, sources, first_status):
     """A session claimed twice before revision 0030 (a rejected claim could be made again), each claim partly paid
@@ -892,3 +912,21 @@ def test_export_over_an_existing_path_replaces_only_a_regular_file_it_may_write(
     assert stat.S_ISFIFO(pipe.lstat().st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xlsx", "pipe.xlsx", "private.xlsx", "readonly.xlsx",
                                                           "shared"]  # no temporary file left
+
+
+def test_an_export_over_a_colleagues_file_keeps_the_files_group_when_its_owner_cannot_be_kept(tmp_path, monkeypatch):
+    """As another member of the office's group: the owner cannot be given back (EPERM), the group can."""
+    from training_app import cli_funding
+    shared = tmp_path / "demande.xlsx"
+    shared.write_bytes(b"old")
+    calls = []
+
+    def chown(path, uid, gid):
+        calls.append((uid, gid))
+        if uid != -1:
+            raise PermissionError("not the owner")
+    monkeypatch.setattr(cli_funding.os, "chown", chown)
+    cli_funding.write_whole(str(shared), b"PK new")
+    existing = shared.stat()
+    assert calls == [(existing.st_uid, existing.st_gid), (-1, existing.st_gid)]
+    assert shared.read_bytes() == b"PK new"

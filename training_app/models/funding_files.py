@@ -189,6 +189,16 @@ class FundingClaim(db.Model):
         from training_app.services.claim_calculation import employer_share
         return employer_share((self.snapshot or {}).get("lines", []))
 
+    @property
+    def for_information(self) -> bool:
+        """Whether it asks the funder nothing because all its lines are in reimbursement of the employer: sent to
+        the funder for information only, it takes neither a payment nor a rejection. (A claim of subrogation
+        lines at 0 € — hours corrected after sending — is a claim like any other: it can be rejected, which frees
+        its sessions for a new one.)"""
+        from training_app.services.claim_calculation import is_reimbursement
+        lines = (self.snapshot or {}).get("lines", [])
+        return not self.total_cents and bool(lines) and all(is_reimbursement(line) for line in lines)
+
     def __repr__(self) -> str:
         return f"<FundingClaim {self.number} {self.status}>"
 

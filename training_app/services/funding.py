@@ -814,10 +814,11 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
 
 
 def _refuse_if_nothing_asked(claim: FundingClaim) -> None:
-    """A claim that asks the funder nothing (its lines all in reimbursement of the employer, or 0 €) is sent to it
-    for information: nothing is due, so it takes neither a payment nor a rejection (a rejection would count its
-    trainees as refused by the OPCO in the annual report, whereas their employers pay us)."""
-    if not claim.total_cents:
+    """A claim that asks the funder nothing (FundingClaim.for_information: its lines all in reimbursement of the
+    employer) is sent to it for information: nothing is due, so it takes neither a payment nor a rejection. A
+    claim of subrogation lines billing 0 € (0 h, corrected since) is a claim like the others: it can be rejected,
+    which frees its sessions for a new claim, and money paid on it is a trop-perçu."""
+    if claim.for_information:
         raise ServiceError(_("Rien n'est demandé au financeur dans cette demande (0,00 €) : elle lui est transmise "
                              "pour information, il n'y a ni paiement ni rejet à enregistrer. Une somme versée malgré "
                              "tout par le financeur est un trop-perçu, à lui rembourser."))
