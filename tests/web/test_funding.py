@@ -617,7 +617,7 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only(admin_clie
 
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
     assert 'data-testid="claim-total">630,00 €' in page
-    assert "315,00 € pour 1 stagiaire(s), pour information : l'employeur nous les paie" in page
+    assert "315,00 € de frais pédagogiques pour 1 stagiaire(s), pour information : l'employeur paie sa formation" in page
     assert page.count('data-testid="employer-pays"') == 1
     board = funding_service.dashboard()
     assert board.expected_cents == 63000
@@ -655,7 +655,7 @@ def test_what_the_employer_pays_us_leaves_out_its_own_annex_costs(admin_client, 
 
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
     employer_pays = re.search(r'data-testid="claim-employer-pays">([^<]*)', page).group(1)
-    assert employer_pays.startswith("315,00 € pour 1 stagiaire(s), pour information : l'employeur nous les paie")
+    assert employer_pays.startswith("315,00 € de frais pédagogiques pour 1 stagiaire(s), pour information : l'employeur paie sa formation")
     assert "Leurs frais annexes (50,00 €) sont les propres dépenses de l'employeur" in employer_pays
     invoice = Document(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/facture.docx").data))
     totals = {row.cells[0].text: row.cells[1].text for row in invoice.tables[1].rows}
