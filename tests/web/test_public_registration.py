@@ -247,6 +247,9 @@ def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):
         "Indiquez le nom de la structure employeuse qui a ce SIRET.": {"employer_name": "", "funding_mode": "personal"},
         "Indiquez le nom de votre structure employeuse : c'est elle qui finance": {
             "employer_name": "", "employer_siret": "", "funding_mode": "employer"},
+        # a name is printed at the head of the organisation's e-mails: no link may be written there
+        "Le prénom ne peut contenir ni adresse web": {"first_name": "URGENT : réglez sur https://evil.example"},
+        "Le nom ne peut contenir ni adresse web": {"last_name": "www.evil.example"},
     }
     for message, overrides in cases.items():
         response = client.post(_url(session), data=registration(**overrides))

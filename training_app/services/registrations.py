@@ -33,6 +33,11 @@ EMPLOYER_FUNDED = ("opco", "employer")  # a public registration naming these mod
 PUBLIC_LABEL = enrolments.PUBLIC_LABEL
 
 
+# What no name holds, but a link or an address does: a name is printed at the head of the e-mails the
+# organisation sends ("Bonjour …"), and the public form must not let anyone write a link there.
+_NOT_IN_A_NAME = re.compile(r"[:/@<>]|www\.", re.IGNORECASE)
+
+
 @dataclass
 class PersonDetails:
     """What we learn about a person asking for a place (public form, office form, import row)."""
@@ -56,6 +61,10 @@ class PersonDetails:
             raise ServiceError(_("Indiquez le prénom."), "first_name")
         if not details.last_name:
             raise ServiceError(_("Indiquez le nom."), "last_name")
+        for field, named in (("first_name", _("Le prénom")), ("last_name", _("Le nom"))):
+            if _NOT_IN_A_NAME.search(getattr(details, field)):
+                raise ServiceError(_("%(field)s ne peut contenir ni adresse web ni les signes « : », « / », « @ », "
+                                     "« < », « > ».", field=named), field)
         if details.employer_siret and not details.employer_name:
             raise ServiceError(_("Indiquez le nom de la structure employeuse qui a ce SIRET."), "employer_name")
         for field, message in too_long(details.__dict__):
