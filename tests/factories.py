@@ -143,6 +143,24 @@ def enrol(session: TrainingSession, trainee: Trainee | None = None, **options) -
     return enrolment
 
 
+def rezipped(content: bytes, edit=None, added: dict | None = None) -> bytes:
+    """The zip `content` (a .docx, an .xlsx) packed again at the highest compression, each part's data through
+    `edit(name, data)` when given, then the `added` parts {name: data} (which replace parts of the same name)."""
+    import io
+    import zipfile
+    added = added or {}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as packed:
+        for item in source.infolist():
+            if item.filename not in added:
+                data = source.read(item.filename)
+                packed.writestr(item, edit(item.filename, data) if edit else data)
+        for name, data in added.items():
+            packed.writestr(name, data)
+    return out.getvalue()
+
+
 def xlsx_bytes(rows) -> bytes:
     """A workbook whose first sheet holds `rows` (lists of cell values)."""
     import io

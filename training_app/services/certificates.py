@@ -364,21 +364,19 @@ def test_render(content: bytes, kind: str = CertificateKind.ATTESTATION) -> byte
 
 def check_word_package(content: bytes) -> None:
     """Refuse (ServiceError on "file") what is not a Word document, or unpacks to more than
-    MAX_TEMPLATE_UNPACKED_BYTES, before anything reads its parts. The sizes the zip declares bind: Python's zipfile
-    stops at them and refuses a part that holds more (its checksum then fails)."""
+    MAX_TEMPLATE_UNPACKED_BYTES (uploads.check_zip_bounds), before anything reads its parts; and a template that
+    every document issued from it would carry macros or links Word follows on opening (uploads.check_no_active_content)."""
     not_word = _("Ce fichier n'est pas un document Word (.docx) lisible.")
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(entry.file_size for entry in archive.infolist())
-            if unpacked > MAX_TEMPLATE_UNPACKED_BYTES:
-                raise ServiceError(_("Ce document Word est trop volumineux une fois décompressé (plus de %(max)s "
-                                     "Mo) : allégez-le (des images plus petites, par exemple) puis envoyez-le.",
-                                     max=f"{MAX_TEMPLATE_UNPACKED_BYTES / 1024 / 1024:g}"), "file")
-            content_types = archive.read("[Content_Types].xml")
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, zlib.error):
+            uploads.check_zip_bounds(archive, MAX_TEMPLATE_UNPACKED_BYTES, _(
+                "Ce document Word est trop volumineux une fois décompressé (plus de %(max)s Mo) : allégez-le (des "
+                "images plus petites, par exemple) puis envoyez-le."))
+            if WORD_MAIN_PART not in archive.read("[Content_Types].xml"):  # a spreadsheet is a zip of the same kind
+                raise ServiceError(not_word, "file")
+            uploads.check_no_active_content(archive)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, zlib.error, SyntaxError):
         raise ServiceError(not_word, "file") from None
-    if WORD_MAIN_PART not in content_types:  # a spreadsheet or a presentation is a zip of the same kind
-        raise ServiceError(not_word, "file")
 
 
 def explain_template_error(error: Exception) -> str:

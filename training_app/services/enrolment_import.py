@@ -50,6 +50,10 @@ HEADER_NAMES = {
 MAX_ROWS = 500
 MAX_COLUMNS = 50  # an import's columns are read up to here (a sheet may declare 16,384 of them)
 MAX_SCANNED_ROWS = 20_000  # a sheet's rows read at most, empty ones included (it may declare a million)
+# What the parts of an .xlsx may add up to once unpacked (checked before openpyxl reads them: 1.5 Mo of zip could
+# unpack to 1.5 Go, all in memory). A list of 500 participants unpacks to well under 1 Mo.
+MAX_XLSX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_CELL_CHARS = 1000  # a cell's text is cut there: longer than any column allows (the row is then refused)
 # What openpyxl and zipfile raise on a damaged .xlsx (ParseError is a SyntaxError).
 UNREADABLE_XLSX = (zipfile.BadZipFile, zlib.error, EOFError, InvalidFileException, SyntaxError, KeyError,
                    IndexError, TypeError, ValueError, OSError)
@@ -114,6 +118,10 @@ def _xlsx_rows(content: bytes):
     # A read-only workbook is read lazily: a damaged file may fail while its rows are read, not only
     # when it is opened (truncated or corrupt zip, broken XML, missing parts).
     try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            uploads.check_zip_bounds(archive, MAX_XLSX_UNPACKED_BYTES, _(
+                "Ce classeur Excel est trop volumineux une fois décompressé (plus de %(max)s Mo) : enregistrez "
+                "seulement le tableau des participant·es, sans images, dans un nouveau classeur."))
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:
             for row in workbook.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True):
@@ -142,7 +150,7 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return without_invisible(str(value)).strip()
+    return without_invisible(str(value)[:MAX_CELL_CHARS]).strip()
 
 
 def _header_key(text: str) -> str:
