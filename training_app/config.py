@@ -82,14 +82,19 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Flask-Limiter's default, named: a sign-in counted as failed before its password is checked is given back
+    # when it succeeds (blueprints/auth/views.py), which fixed windows allow.
+    RATELIMIT_STRATEGY = "fixed-window"
     # "Recevoir un nouveau lien" (blueprints/trainee/views.py): per e-mail address typed, and per network address
     # (a whole group asks from the room's Wi-Fi: one address for all of them).
     LINK_REQUESTS_PER_ADDRESS = os.environ.get("LINK_REQUESTS_PER_ADDRESS", "3 per hour")
     LINK_REQUESTS_PER_NETWORK = os.environ.get("LINK_REQUESTS_PER_NETWORK", "30 per minute; 300 per day")
-    # Sign-in attempts (POST /connexion), successful or not: per e-mail address typed, whatever the network address
-    # (against guessing one account's password from many machines), and per network address.
-    SIGN_IN_ATTEMPTS_PER_ACCOUNT = os.environ.get("SIGN_IN_ATTEMPTS_PER_ACCOUNT", "10 per hour; 30 per day")
-    SIGN_IN_ATTEMPTS_PER_NETWORK = os.environ.get("SIGN_IN_ATTEMPTS_PER_NETWORK", "10 per minute; 300 per day")
+    # Failed sign-ins (POST /connexion, wrong password or unknown address; a successful one is not counted): per
+    # network address, and per account typed from each network address (a new password starts its count again).
+    # Once one is spent, that network is refused, even the right password; other networks are not (strangers who
+    # type a trainer's address cannot lock the trainer out), each with its own bounded number of guesses.
+    SIGN_IN_FAILURES_PER_ACCOUNT = os.environ.get("SIGN_IN_FAILURES_PER_ACCOUNT", "10 per hour; 30 per day")
+    SIGN_IN_FAILURES_PER_NETWORK = os.environ.get("SIGN_IN_FAILURES_PER_NETWORK", "10 per minute; 300 per day")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     BABEL_DEFAULT_LOCALE = "fr"

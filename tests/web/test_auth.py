@@ -1,10 +1,12 @@
 import html
 import re
+from contextlib import contextmanager
 
 from tests import factories
 from training_app import create_app
 from training_app.extensions import db, limiter
 from training_app.models import User
+from training_app.services import users
 
 
 def _text(response) -> str:
@@ -135,29 +137,91 @@ def test_a_temporary_password_keeps_only_local_addresses(client):
         passwords.reverse()
 
 
-# --- sign-in attempts: limited per account typed (from any network) and per network address ---------------
+# --- failed sign-ins: limited per network address, and per account typed from each network address ------------
 
 def _attempt(client, email, password="pas-le-bon-mot-de-passe", network="10.0.0.1"):
     return client.post("/connexion", data={"email": email, "password": password},
                        environ_base={"REMOTE_ADDR": network})
 
 
-def test_one_account_gets_ten_attempts_an_hour_from_any_network(rate_limited_app):
-    """It was 10 a minute per network address only: one account's password could be guessed from many
-    machines. The right password is held back too once the account's attempts are spent."""
+@contextmanager
+def _limited_app(app, **config):
+    """Like the `rate_limited_app` fixture, with other limits."""
+    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                     "STORAGE_DIR": app.config["STORAGE_DIR"], "RATELIMIT_ENABLED": True, **config})
+    try:
+        yield limited
+    finally:
+        limiter.enabled = False
+        limiter.reset()
+
+
+def test_strangers_who_type_an_address_do_not_lock_its_owner_out(rate_limited_app):
+    """It was: 10 attempts an hour per address typed, from any network, the right password refused after them (a
+    password link did not help): anyone could keep a trainer from the attendance sheets on a training day."""
+    admin = factories.make_user("admin", email="direction@example.org")
+    attacker = rate_limited_app.test_client()
+    for n in range(40):
+        assert _attempt(attacker, admin.email, network=f"198.51.100.{n}").status_code == 200
+    owner = rate_limited_app.test_client()
+    response = _attempt(owner, f"  {admin.email.upper()} ", password=factories.PASSWORD, network="203.0.113.7")
+    assert response.status_code == 302
+    assert owner.get("/tableau-de-bord").status_code == 200
+
+
+def test_a_network_gets_a_bounded_number_of_guesses_at_one_account_then_not_even_the_right_password(app):
+    with _limited_app(app, SIGN_IN_FAILURES_PER_ACCOUNT="3 per hour; 30 per day") as limited:
+        admin, trainer = factories.make_user("admin"), factories.make_user("trainer")
+        client = limited.test_client()
+        assert [_attempt(client, admin.email).status_code for _ in range(3)] == [200] * 3
+        refused = _attempt(client, admin.email.upper(), password=factories.PASSWORD)
+        assert refused.status_code == 429
+        assert re.search(r"Trop de tentatives de connexion échouées depuis votre adresse réseau : "
+                         r"réessayez dans (\d+ minutes|1 heure)\.", _text(refused))
+        assert client.get("/tableau-de-bord").status_code == 302  # not signed in
+        assert _attempt(client, trainer.email, password=factories.PASSWORD).status_code == 302  # another account
+        elsewhere = limited.test_client()
+        assert _attempt(elsewhere, admin.email, password=factories.PASSWORD, network="10.0.0.2").status_code == 302
+
+
+def test_successful_sign_ins_are_not_counted(rate_limited_app):
     admin = factories.make_user("admin")
     client = rate_limited_app.test_client()
-    codes = [_attempt(client, admin.email, network=f"10.0.{n}.1").status_code for n in range(10)]
-    assert codes == [200] * 10
-    refused = _attempt(client, f"  {admin.email.upper()} ", password=factories.PASSWORD, network="10.9.9.9")
-    assert refused.status_code == 429
-    assert re.search(r"Trop de demandes en peu de temps : réessayez dans (\d+ minutes|1 heure)\.", _text(refused))
-    assert client.get("/tableau-de-bord").status_code == 302  # not signed in
-    other = factories.make_user("trainer")
-    assert _attempt(client, other.email, password=factories.PASSWORD, network="10.9.9.9").status_code == 302
+    for _ in range(12):  # more than a network's failures a minute and an account's an hour
+        assert _attempt(client, admin.email, password=factories.PASSWORD).status_code == 302
+        client.post("/deconnexion")
+    assert [_attempt(client, admin.email).status_code for _ in range(10)] == [200] * 10
+    assert _attempt(client, admin.email, password=factories.PASSWORD).status_code == 429
 
 
-def test_one_network_address_gets_ten_attempts_a_minute_whatever_the_account(rate_limited_app):
+def test_failures_sent_together_cannot_pass_the_limit_together(rate_limited_app):
+    """Each attempt is counted before its password is checked, atomically, and given back if it succeeds:
+    a check before the request and a count after it (Flask-Limiter's deduct_when) let every attempt arriving
+    together through. The sign-ins that succeeded first are not counted."""
+    admin = factories.make_user("admin")
+    client = rate_limited_app.test_client()
+    for _ in range(5):
+        assert _attempt(client, admin.email, password=factories.PASSWORD).status_code == 302
+        client.post("/deconnexion")
+    guesses = [lambda n=n: _attempt(rate_limited_app.test_client(), f"p{n}@example.org").status_code
+               for n in range(14)]
+    codes, errors = factories.run_together(rate_limited_app, *guesses)
+    assert errors == []
+    assert sorted(codes) == [200] * 10 + [429] * 4
+
+
+def test_a_password_chosen_through_the_link_starts_the_account_count_again(app):
+    with _limited_app(app, SIGN_IN_FAILURES_PER_ACCOUNT="3 per hour; 30 per day") as limited:
+        trainer = factories.make_user("trainer")
+        client = limited.test_client()
+        assert [_attempt(client, trainer.email).status_code for _ in range(4)] == [200] * 3 + [429]
+        new_password = "un-tout-nouveau-mot-de-passe"
+        link = f"/mot-de-passe-oublie/{users.make_reset_link_token(trainer)}"
+        assert client.post(link, data={"password": new_password, "confirm": new_password}).status_code == 302
+        assert _attempt(client, trainer.email, password=new_password).status_code == 302
+
+
+def test_one_network_address_gets_ten_failures_a_minute_whatever_the_account(rate_limited_app):
     client = rate_limited_app.test_client()
     codes = [_attempt(client, f"personne{n}@example.org").status_code for n in range(11)]
     assert codes == [200] * 10 + [429]
@@ -165,16 +229,10 @@ def test_one_network_address_gets_ten_attempts_a_minute_whatever_the_account(rat
 
 
 def test_the_limits_have_a_daily_cap_and_come_from_the_configuration(app):
-    assert "per day" in app.config["SIGN_IN_ATTEMPTS_PER_ACCOUNT"]
-    assert "per day" in app.config["SIGN_IN_ATTEMPTS_PER_NETWORK"]
-    limited = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                                     "STORAGE_DIR": app.config["STORAGE_DIR"], "RATELIMIT_ENABLED": True,
-                                     "SIGN_IN_ATTEMPTS_PER_ACCOUNT": "100 per hour; 3 per day"})
-    try:
+    assert "per day" in app.config["SIGN_IN_FAILURES_PER_ACCOUNT"]
+    assert "per day" in app.config["SIGN_IN_FAILURES_PER_NETWORK"]
+    with _limited_app(app, SIGN_IN_FAILURES_PER_ACCOUNT="100 per hour; 3 per day") as limited:
         client = limited.test_client()
-        codes = [_attempt(client, "camille@example.org", network=f"10.0.{n}.1").status_code for n in range(4)]
+        codes = [_attempt(client, "camille@example.org").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         assert re.search(r"réessayez dans 2[34] heures\.", _text(_attempt(client, "camille@example.org")))
-    finally:
-        limiter.enabled = False
-        limiter.reset()

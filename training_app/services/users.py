@@ -290,6 +290,17 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == (email or "").strip().lower()))
 
 
+def sign_in_failures_key(email: str) -> str:
+    """Whom the failed sign-ins with this typed address are counted against (blueprints/auth/views.py): a known
+    account with its current password, so that a new password (chosen through the e-mailed link, say) starts the
+    count again; an unknown address as typed."""
+    user = find_by_email(email)
+    if user is None:
+        return f"email:{(email or '').strip().lower()}"
+    fingerprint = hashlib.sha256(f"sign-in failures:{user.password_hash}".encode()).hexdigest()[:16]
+    return f"account:{user.id}:{fingerprint}"
+
+
 def _checked_name(name: str) -> str:
     name = (name or "").strip()
     if not name:

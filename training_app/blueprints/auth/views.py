@@ -1,13 +1,18 @@
+import math
+import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
+from limits import RateLimitItem, parse_many
 
 from training_app.access import PUBLIC, STAFF, access
 from training_app.blueprints.auth import bp
 from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordForm
 from training_app.extensions import commit_keeping_loaded, db, limiter, typed_email_key
+from training_app.formatting import wait_fr
 from training_app.forms import attach_service_error
 from training_app.services import ServiceError, users
 
@@ -23,27 +28,59 @@ def _safe_next(target: str | None) -> str:
     return _local_path(target) or url_for("dashboard.home")
 
 
-def _sign_ins_per_account() -> str:
-    return current_app.config["SIGN_IN_ATTEMPTS_PER_ACCOUNT"]
+# Failed sign-ins are counted (SIGN_IN_FAILURES_PER_NETWORK, SIGN_IN_FAILURES_PER_ACCOUNT), never the
+# successful ones: the limits hold back whoever guesses, not the owner of the account they guess. Each attempt is
+# counted as a failure before the password is checked (atomically: attempts arriving together cannot all pass a
+# check made before any of them is counted; Flask-Limiter's deduct_when tests first and counts after the
+# request), and given back when it succeeds. Fixed windows (Flask-Limiter's default strategy) can give back.
+FAILURE_SCOPE_NETWORK = "sign_in_failures_network"
+FAILURE_SCOPE_ACCOUNT = "sign_in_failures_account"
 
 
-def _sign_ins_per_network() -> str:
-    return current_app.config["SIGN_IN_ATTEMPTS_PER_NETWORK"]
+def _failure_counters(email: str) -> list[tuple[RateLimitItem, str, str]]:
+    """(limit, key, scope) of each count a failed sign-in with `email` from this network address goes to."""
+    network = get_remote_address()
+    account = f"{users.sign_in_failures_key(email)}@{network}"
+    config = current_app.config
+    return ([(item, network, FAILURE_SCOPE_NETWORK) for item in parse_many(config["SIGN_IN_FAILURES_PER_NETWORK"])]
+            + [(item, account, FAILURE_SCOPE_ACCOUNT) for item in parse_many(config["SIGN_IN_FAILURES_PER_ACCOUNT"])])
+
+
+def _count_failure(counters) -> float | None:
+    """Count one failure against each counter; None if none is over its limit, else how many seconds until the
+    longest spent one allows again (the counts are then given back: a refused attempt checks no password)."""
+    spent = [(item, key, scope) for item, key, scope in counters if not limiter.limiter.hit(item, key, scope)]
+    if not spent:
+        return None
+    _give_back(counters)
+    now = time.time()
+    return max(min(limiter.limiter.get_window_stats(item, key, scope).reset_time - now, item.get_expiry())
+               for item, key, scope in spent)
+
+
+def _give_back(counters) -> None:
+    for item, key, scope in counters:
+        limiter.limiter.hit(item, key, scope, cost=-1)
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit(_sign_ins_per_account, methods=["POST"], key_func=typed_email_key)  # known address or not
-@limiter.limit(_sign_ins_per_network, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        counters = _failure_counters(form.email.data) if limiter.enabled else []
+        wait = _count_failure(counters)
+        if wait is not None:  # this network guessed too much (this account's password, or any)
+            form.form_errors.append(_("Trop de tentatives de connexion échouées depuis votre adresse réseau : "
+                                      "réessayez dans %(wait)s.", wait=wait_fr(wait)))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(max(1, math.ceil(wait)))}
         user = users.authenticate(form.email.data, form.password.data)
-        if user is None:
+        if user is None:  # the failure stays counted
             form.form_errors.append(_("Adresse e-mail ou mot de passe incorrect."))
         else:
+            _give_back(counters)
             users.start_sign_in(user)
             commit_keeping_loaded()
             login_user(user, remember=form.remember.data)
