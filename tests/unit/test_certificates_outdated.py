@@ -115,3 +115,43 @@ def test_the_session_page_shows_them_and_offers_the_reissue(admin_client):
                       data={"confirm_unrecorded": "y"})
     page = admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True)
     assert page.count('data-testid="outdated-place"') == 1 and 'data-testid="outdated-employer"' not in page
+
+
+def test_reclassifying_the_programme_after_issuing_flags_the_documents_stating_the_former_nature(admin_client):
+    from tests.certificate_course import docx_text
+    from training_app.models import BpfObjective
+    from training_app.services import programmes
+
+    course = _issued_course()
+    awa, julien = course.enrolments
+    assert {doc.nature for doc in certificate_service.current_documents(awa).values()} == {"formation"}
+    programmes.save_programme(course.programme, {"bpf_objective": BpfObjective.SKILLS_REVIEW},
+                              [objective.text for objective in course.programme.objectives])
+    db.session.commit()
+    rows = _rows(course.session)
+    assert all(row.nature_outdated and row.outdated for row in rows.values())
+    assert rows["Awa"].stated_nature_label == "Action de formation"
+    assert not any(row.place_outdated or row.employer_outdated or row.hours_outdated for row in rows.values())
+
+    certificate_service.issue_for_enrolment(julien, unrecorded_confirmed=True)
+    db.session.commit()
+    rows = _rows(course.session)
+    assert rows["Awa"].nature_outdated and not rows["Julien"].outdated
+    attestation = rows["Julien"].documents["attestation"]
+    assert attestation.nature == "bilan" and "Bilan de compétences" in docx_text(
+        certificate_service.document_bytes(attestation))
+
+    page = html.unescape(admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True))
+    assert page.count('data-testid="outdated-nature"') == 1
+    assert "les documents indiquent « Action de formation » : programme reclassé depuis (objectif BPF)" in page
+
+
+def test_documents_issued_before_their_nature_was_kept_are_not_compared():
+    from training_app.models import BpfObjective
+
+    course = completed_course(trainees=("Awa Diallo",))
+    factories.make_issued_certificate(course.enrolments[0])  # as revision 0032 leaves older ones: NULL
+    course.programme.bpf_objective = BpfObjective.VAE
+    db.session.commit()
+    row = _rows(course.session)["Awa"]
+    assert row.documents and not row.nature_outdated and not row.outdated

@@ -78,6 +78,7 @@ NATURES = {
                                  "travail)")),
 }
 TRAINING_NATURE = ("formation", _l("Action de formation (article L. 6313-1 du code du travail)"))
+NATURE_LABELS = dict([TRAINING_NATURE, *NATURES.values()])  # box -> the nature as the attestation states it
 _EMPLOYER_OF_ENROLMENT = object()  # certificate_context(): the employer is the enrolment's (course_employer)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
@@ -208,6 +209,11 @@ def course_nature(bpf_objective: str) -> tuple[str, str]:
     """(the box ticked on the certificat de réalisation, the nature the attestation states) of a programme with
     this BPF objective: a bilan de compétences (e), a VAE (f), otherwise an action de formation."""
     return NATURES.get(bpf_objective, TRAINING_NATURE)
+
+
+def stated_nature(session: TrainingSession) -> str:
+    """The nature a document of `session` states (the box of course_nature(), kept as IssuedCertificate.nature)."""
+    return course_nature(session.programme.bpf_objective)[0]
 
 
 def stated_results(results) -> list[dict]:
@@ -748,7 +754,7 @@ class _Batch:
             start_date=session.start_at.date(), end_date=session.end_at.date(),
             planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes,
             results=rendered.results, place=session.place, modality=session.modality, employer_name=employer_name,
-            employer_siret=employer_siret)
+            employer_siret=employer_siret, nature=stated_nature(session))
         db.session.add(doc)
         db.session.flush()
         if previous is not None:
@@ -829,8 +835,24 @@ class OverviewRow:
     @property
     def outdated(self) -> bool:
         """The current documents no longer state what the data says: the sheets (hours attended), the results
-        per objective, the session's place or modality, or the employer of the course changed after issuing."""
-        return self.hours_outdated or self.results_outdated or self.place_outdated or self.employer_outdated
+        per objective, the session's place or modality, the employer of the course, or the nature of the action
+        (the programme's BPF objective) changed after issuing."""
+        return (self.hours_outdated or self.results_outdated or self.place_outdated or self.employer_outdated
+                or self.nature_outdated)
+
+    @property
+    def nature_outdated(self) -> bool:
+        """A document states another nature of the action than the programme's BPF objective gives now (it was
+        reclassified since). Documents issued before their nature was kept (revision 0032) are not compared."""
+        nature = stated_nature(self.enrolment.session)
+        return any(doc.nature is not None and doc.nature != nature for doc in self.documents.values())
+
+    @property
+    def stated_nature_label(self) -> str:
+        """The nature the outdated documents state ("Action de formation"; "" when none is)."""
+        nature = stated_nature(self.enrolment.session)
+        return next((str(NATURE_LABELS.get(doc.nature, doc.nature)).split(" (")[0] for doc in self.documents.values()
+                     if doc.nature is not None and doc.nature != nature), "")
 
     @property
     def place_outdated(self) -> bool:
