@@ -155,3 +155,58 @@ def test_documents_issued_before_their_nature_was_kept_are_not_compared():
     db.session.commit()
     row = _rows(course.session)["Awa"]
     assert row.documents and not row.nature_outdated and not row.outdated
+
+
+def _correct(trainee, **changes):
+    from training_app.services import registrations
+
+    details = registrations.PersonDetails(
+        civility=trainee.civility, first_name=trainee.first_name, last_name=trainee.last_name, email=trainee.email,
+        phone=trainee.phone or "", job_title=trainee.job_title or "", category=trainee.category,
+        employer_name=trainee.employer.name if trainee.employer else "",
+        employer_siret=(trainee.employer.siret or "") if trainee.employer else "")
+    for key, value in changes.items():
+        setattr(details, key, value)
+    assert registrations.update_trainee(trainee, details, actor=factories.make_user("admin"))
+    db.session.commit()
+
+
+def test_correcting_a_trainees_name_or_civility_after_issuing_makes_their_documents_outdated(admin_client):
+    course = _issued_course()
+    awa, julien = course.enrolments
+    _correct(julien.trainee, last_name="Le Bihan-Morvan")
+    rows = _rows(course.session)
+    assert rows["Julien"].name_outdated and rows["Julien"].outdated and not rows["Awa"].outdated
+    assert rows["Julien"].stated_name.endswith("Julien Le Bihan")
+    assert not (rows["Julien"].place_outdated or rows["Julien"].employer_outdated or rows["Julien"].hours_outdated)
+
+    civility = "M." if awa.trainee.civility == "Mme" else "Mme"
+    _correct(awa.trainee, civility=civility)
+    assert _rows(course.session)["Awa"].name_outdated
+
+    page = html.unescape(admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True))
+    assert page.count('data-testid="outdated-name"') == 2
+    assert "Julien Le Bihan : nom corrigé depuis, réémettez" in page
+
+    certificate_service.issue_for_enrolment(julien, unrecorded_confirmed=True)
+    db.session.commit()
+    assert not _rows(course.session)["Julien"].outdated
+
+
+def test_names_of_documents_are_not_compared_for_older_documents_civility_nor_records_made_anonymous():
+    from training_app.clock import utcnow
+
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    factories.make_issued_certificate(awa)  # as revision 0032 leaves older ones: no civility kept
+    factories.make_issued_certificate(julien)
+    awa.trainee.civility = "M." if awa.trainee.civility == "Mme" else "Mme"
+    julien.trainee.last_name, julien.trainee.first_name = "[effacé]", ""
+    julien.trainee.records_expired_at = utcnow()
+    db.session.commit()
+    rows = _rows(course.session)
+    assert not rows["Awa"].outdated
+    assert not {row.enrolment.trainee.last_name: row for row in rows.values()}["[effacé]"].outdated
+    awa.trainee.last_name = "Diallo-Traoré"
+    db.session.commit()
+    assert _rows(course.session)["Awa"].name_outdated

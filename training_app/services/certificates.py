@@ -750,7 +750,7 @@ class _Batch:
             number=rendered.number, version=rendered.version, verification_code=rendered.code,
             sha256=hashlib.sha256(content).hexdigest(), storage_path=path, filename=filename,
             file_format=file_format, template_sha256=rendered.template_sha, issued_at=now, issued_by=self.actor,
-            trainee_name=trainee.full_name[:250], course_title=session.title[:300],
+            trainee_name=trainee.full_name[:250], trainee_civility=trainee.civility, course_title=session.title[:300],
             start_date=session.start_at.date(), end_date=session.end_at.date(),
             planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes,
             results=rendered.results, place=session.place, modality=session.modality, employer_name=employer_name,
@@ -835,10 +835,28 @@ class OverviewRow:
     @property
     def outdated(self) -> bool:
         """The current documents no longer state what the data says: the sheets (hours attended), the results
-        per objective, the session's place or modality, the employer of the course, or the nature of the action
-        (the programme's BPF objective) changed after issuing."""
+        per objective, the session's place or modality, the employer of the course, the nature of the action
+        (the programme's BPF objective) or the trainee's name or civility changed after issuing."""
         return (self.hours_outdated or self.results_outdated or self.place_outdated or self.employer_outdated
-                or self.nature_outdated)
+                or self.nature_outdated or self.name_outdated)
+
+    @property
+    def name_outdated(self) -> bool:
+        """A document names the trainee otherwise than their record does now (name or civility corrected since).
+        Not for trainees whose data was erased or whose kept records were made anonymous (no name to print); the
+        civility of documents issued before it was kept (revision 0032) is not compared."""
+        return bool(self.stated_name)
+
+    @property
+    def stated_name(self) -> str:
+        """How the documents naming the trainee otherwise name them ("Mme Awa Diallo"; "" when none does)."""
+        trainee = self.enrolment.trainee
+        if trainee.is_erased or trainee.records_expired:
+            return ""
+        return next((" ".join(part for part in (doc.trainee_civility, doc.trainee_name) if part)
+                     for doc in self.documents.values()
+                     if doc.trainee_name != trainee.full_name[:250] or doc.trainee_civility not in (None, trainee.civility)),
+                    "")
 
     @property
     def nature_outdated(self) -> bool:
