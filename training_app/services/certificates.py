@@ -859,6 +859,14 @@ class OverviewRow:
                     "")
 
     @property
+    def outdated_reasons(self) -> list[str]:
+        """What the outdated documents state otherwise than the data now, in words."""
+        reasons = ((self.hours_outdated, _l("heures suivies")), (self.results_outdated, _l("résultats par objectif")),
+                   (self.place_outdated, _l("lieu ou modalité")), (self.employer_outdated, _l("structure employeuse")),
+                   (self.nature_outdated, _l("nature de l'action")), (self.name_outdated, _l("nom")))
+        return [label for outdated, label in reasons if outdated]
+
+    @property
     def nature_outdated(self) -> bool:
         """A document states another nature of the action than the programme's BPF objective gives now (it was
         reclassified since). Documents issued before their nature was kept (revision 0032) are not compared."""
@@ -926,15 +934,22 @@ def session_overview(session: TrainingSession) -> list[OverviewRow]:
     last = last_versions_for_session(session)
     enrolments = _eligible_enrolments(session)
     employers = enrolment_service.course_employers(enrolments)
-    rows = []
-    for enrolment in enrolments:
-        documents = last.get(enrolment.id, {})
-        current = _current(documents)
-        rows.append(OverviewRow(
-            enrolment, current, totals[enrolment.id].attended_minutes if enrolment.id in totals else 0,
-            stated_results(results.get(enrolment.id, [])),
-            {kind: doc for kind, doc in documents.items() if kind not in current}, employers[enrolment.id]))
-    return rows
+    return [_overview_row(enrolment, last.get(enrolment.id, {}),
+                          totals[enrolment.id].attended_minutes if enrolment.id in totals else 0,
+                          results.get(enrolment.id, []), employers[enrolment.id]) for enrolment in enrolments]
+
+
+def enrolment_overview(enrolment: Enrolment) -> OverviewRow:
+    """One enrolment's row of session_overview()."""
+    documents = _last_versions(IssuedCertificate.enrolment_id == enrolment.id).get(enrolment.id, {})
+    return _overview_row(enrolment, documents, attendance.totals_for(enrolment).attended_minutes,
+                         outcomes.results_for(enrolment), enrolment_service.course_employer(enrolment))
+
+
+def _overview_row(enrolment, documents, attended_minutes, results, employer) -> OverviewRow:
+    current = _current(documents)
+    return OverviewRow(enrolment, current, attended_minutes, stated_results(results),
+                       {kind: doc for kind, doc in documents.items() if kind not in current}, employer)
 
 
 def current_documents_by_enrolment(session: TrainingSession) -> list[tuple[Enrolment, dict]]:
@@ -989,10 +1004,48 @@ def zip_filename(session: TrainingSession) -> str:
 
 
 def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mail:
-    """E-mail the trainee their current documents (delivered once the transaction commits)."""
+    """E-mail the trainee their current documents (delivered once the transaction commits); refused when they are
+    outdated (OverviewRow.outdated): they are reissued first."""
+    return _send(enrolment_overview(enrolment), actor)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    left_out: list[OverviewRow] = field(default_factory=list)  # outdated documents: not sent, to reissue first
+
+
+def send_for_session(session: TrainingSession, actor: User | None = None) -> SendReport:
+    """E-mail every trainee of the session who has documents, except those whose documents are outdated (left out,
+    listed: reissue them first) and those whose data was erased (they have no address)."""
+    report = SendReport()
+    for row in session_overview(session):
+        if not row.documents or row.enrolment.trainee.erased_at is not None:
+            continue
+        if row.outdated:
+            report.left_out.append(row)
+        else:
+            _send(row, actor)
+            report.sent += 1
+    if not report.sent:
+        if report.left_out:
+            raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=left_out_message(report.left_out)))
+        raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
+    return report
+
+
+def left_out_message(rows: list[OverviewRow]) -> str:
+    """Why the documents of `rows` were not sent (French)."""
+    return ngettext("les documents de %(names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
+                    "les documents de %(names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
+                    names=", ".join(row.enrolment.trainee.full_name for row in rows),
+                    reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+
+
+def _send(row: OverviewRow, actor: User | None) -> mail.Mail:
     from training_app.services import trainee_links
 
-    documents = current_documents(enrolment)
+    enrolment, documents = row.enrolment, row.documents
     trainee = enrolment.trainee
     if trainee.erased_at is None:  # read again under a shared lock: an erasure runs before this or after it
         lock_trainee(trainee, _("Les données de %(name)s viennent d'être effacées : rien n'a été envoyé.",
@@ -1002,6 +1055,8 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
                              "attestations.", name=trainee.full_name))
     if not documents:
         raise ServiceError(_("Aucune attestation n'a été émise pour %(name)s.", name=trainee.full_name))
+    if row.outdated:  # the name is compared as read under the lock
+        raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=left_out_message([row])))
     ordered = [documents[kind] for kind in KINDS if kind in documents]
     attachments = [mail.Attachment(doc.filename, document_bytes(doc), doc.mimetype) for doc in ordered]
     listing = "\n".join(f"- {KIND_LABELS[doc.kind]} n° {doc.number}" for doc in ordered)
@@ -1016,19 +1071,6 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
     for doc in ordered:
         audit.record(doc, "sent", actor=actor, details={"to": trainee.email})
     return message
-
-
-def send_for_session(session: TrainingSession, actor: User | None = None) -> int:
-    """E-mail every trainee of the session who has documents; returns how many were e-mailed (not those whose
-    data was erased: they have no address)."""
-    sent = 0
-    for enrolment, documents in current_documents_by_enrolment(session):
-        if documents and enrolment.trainee.erased_at is None:
-            send_to_trainee(enrolment, actor)
-            sent += 1
-    if not sent:
-        raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
-    return sent
 
 
 def find_by_code(code: str) -> IssuedCertificate | None:
