@@ -210,3 +210,29 @@ def test_names_of_documents_are_not_compared_for_older_documents_civility_nor_re
     awa.trainee.last_name = "Diallo-Traoré"
     db.session.commit()
     assert _rows(course.session)["Awa"].name_outdated
+
+
+def test_only_what_each_kind_prints_is_compared():
+    from training_app.services import registrations
+
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))  # Julien for the CCAS
+    course.employer.siret = ""
+    db.session.commit()
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    registrations.find_or_create_employer(course.employer.name, "26350001200018")  # the SIRET, filled in later
+    db.session.commit()
+    row = _rows(course.session)["Julien"]
+    attestation, realisation = row.documents["attestation"], row.documents["realisation"]
+    assert course.employer.siret == "26350001200018" and row.employer_outdated  # the attestation prints it
+    assert certificate_service._states_other_employer(attestation, row.employer)
+    assert not certificate_service._states_other_employer(realisation, row.employer)  # it prints the name only
+
+    course.session.place, course.session.modality = "Maison des associations, Rennes", "remote"
+    db.session.commit()
+    assert certificate_service._states_other_place(attestation, course.session)
+    assert not certificate_service._states_other_place(realisation, course.session)  # it prints neither
+
+    certificate_service.issue_for_enrolment(course.enrolments[1], unrecorded_confirmed=True)
+    db.session.commit()
+    assert not _rows(course.session)["Julien"].outdated

@@ -909,13 +909,22 @@ class OverviewRow:
 
 
 def _states_other_place(doc: IssuedCertificate, session: TrainingSession) -> bool:
-    """Documents issued before their place and modality were kept (revision 0029) are not compared."""
-    return doc.place is not None and (doc.place, doc.modality) != (session.place, session.modality)
+    """Only the attestation prints the place and modality. Documents issued before they were kept (revision 0029)
+    are not compared."""
+    return (doc.kind == CertificateKind.ATTESTATION and doc.place is not None
+            and (doc.place, doc.modality) != (session.place, session.modality))
 
 
 def _states_other_employer(doc: IssuedCertificate, employer) -> bool:
-    """Documents issued before their employer was kept (revision 0029) are not compared."""
-    return doc.employer_name is not None and (doc.employer_name, doc.employer_siret) != stated_employer(employer)
+    """The attestation prints the employer's name and SIRET, the certificat de réalisation its name only (a SIRET
+    filled in later changes nothing it says). Documents issued before their employer was kept (revision 0029) are
+    not compared."""
+    if doc.employer_name is None:
+        return False
+    name, siret = stated_employer(employer)
+    if doc.kind == CertificateKind.REALISATION:
+        return doc.employer_name != name
+    return (doc.employer_name, doc.employer_siret) != (name, siret)
 
 
 def naming_another_employer(enrolment: Enrolment) -> list[IssuedCertificate]:
