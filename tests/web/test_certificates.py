@@ -283,6 +283,18 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
 
 
+def test_cli_reissue_prints_the_documents_it_withdraws(app):
+    from tests.certificate_course import corrected_to_no_attendance
+
+    course, sophie, _slot, _admin, issued = corrected_to_no_attendance()
+    result = app.test_cli_runner().invoke(args=["certificates", "issue", str(course.session.id), "--reissue",
+                                               "--allow-unrecorded"])
+    assert result.exit_code == 0, result.output
+    numbers = ", ".join(doc.number for doc in certificate_service.last_versions_for_session(course.session)[
+        sophie.id].values())
+    assert sorted(numbers.split(", ")) == sorted(doc.number for doc in issued.values())
+    assert f"Documents retirés (plus aucune présence après correction des feuilles) : n° {numbers}" in result.output
+
 
 def test_the_dashboard_lists_ended_sessions_without_certificates(admin_client, trainer_client):
     course = completed_course(trainees=("Awa Diallo",))
