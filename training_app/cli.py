@@ -185,6 +185,9 @@ def certificates_issue(session_id: int, reissue: bool, allow_unrecorded: bool) -
         click.echo(f"{report.already_issued} stagiaire(s) avaient déjà leurs documents (--reissue pour réémettre).")
     for enrolment in report.without_attendance:
         click.echo(f"Sans présence, pas de document : {enrolment.trainee.full_name}")
+    if report.withdrawn:
+        click.echo("Documents retirés (plus aucune présence après correction des feuilles) : n° "
+                   + ", ".join(doc.number for doc in report.withdrawn))
     if report.records_expired:
         click.echo(certificates.records_expired_refusal(len(report.records_expired)))
 

@@ -115,3 +115,124 @@ def test_the_session_page_shows_them_and_offers_the_reissue(admin_client):
                       data={"confirm_unrecorded": "y"})
     page = admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True)
     assert page.count('data-testid="outdated-place"') == 1 and 'data-testid="outdated-employer"' not in page
+
+
+def test_reclassifying_the_programme_after_issuing_flags_the_documents_stating_the_former_nature(admin_client):
+    from tests.certificate_course import docx_text
+    from training_app.models import BpfObjective
+    from training_app.services import programmes
+
+    course = _issued_course()
+    awa, julien = course.enrolments
+    assert {doc.nature for doc in certificate_service.current_documents(awa).values()} == {"formation"}
+    programmes.save_programme(course.programme, {"bpf_objective": BpfObjective.SKILLS_REVIEW},
+                              [objective.text for objective in course.programme.objectives])
+    db.session.commit()
+    rows = _rows(course.session)
+    assert all(row.nature_outdated and row.outdated for row in rows.values())
+    assert rows["Awa"].stated_nature_label == "Action de formation"
+    assert not any(row.place_outdated or row.employer_outdated or row.hours_outdated for row in rows.values())
+
+    certificate_service.issue_for_enrolment(julien, unrecorded_confirmed=True)
+    db.session.commit()
+    rows = _rows(course.session)
+    assert rows["Awa"].nature_outdated and not rows["Julien"].outdated
+    attestation = rows["Julien"].documents["attestation"]
+    assert attestation.nature == "bilan" and "Bilan de compétences" in docx_text(
+        certificate_service.document_bytes(attestation))
+
+    page = html.unescape(admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True))
+    assert page.count('data-testid="outdated-nature"') == 1
+    assert "les documents indiquent « Action de formation » : programme reclassé depuis (objectif BPF)" in page
+
+
+def test_documents_issued_before_their_nature_was_kept_are_not_compared():
+    from training_app.models import BpfObjective
+
+    course = completed_course(trainees=("Awa Diallo",))
+    factories.make_issued_certificate(course.enrolments[0])  # as revision 0032 leaves older ones: NULL
+    course.programme.bpf_objective = BpfObjective.VAE
+    db.session.commit()
+    row = _rows(course.session)["Awa"]
+    assert row.documents and not row.nature_outdated and not row.outdated
+
+
+def _correct(trainee, **changes):
+    from training_app.services import registrations
+
+    details = registrations.PersonDetails(
+        civility=trainee.civility, first_name=trainee.first_name, last_name=trainee.last_name, email=trainee.email,
+        phone=trainee.phone or "", job_title=trainee.job_title or "", category=trainee.category,
+        employer_name=trainee.employer.name if trainee.employer else "",
+        employer_siret=(trainee.employer.siret or "") if trainee.employer else "")
+    for key, value in changes.items():
+        setattr(details, key, value)
+    assert registrations.update_trainee(trainee, details, actor=factories.make_user("admin"))
+    db.session.commit()
+
+
+def test_correcting_a_trainees_name_or_civility_after_issuing_makes_their_documents_outdated(admin_client):
+    course = _issued_course()
+    awa, julien = course.enrolments
+    _correct(julien.trainee, last_name="Le Bihan-Morvan")
+    rows = _rows(course.session)
+    assert rows["Julien"].name_outdated and rows["Julien"].outdated and not rows["Awa"].outdated
+    assert rows["Julien"].stated_name.endswith("Julien Le Bihan")
+    assert not (rows["Julien"].place_outdated or rows["Julien"].employer_outdated or rows["Julien"].hours_outdated)
+
+    civility = "M." if awa.trainee.civility == "Mme" else "Mme"
+    _correct(awa.trainee, civility=civility)
+    assert _rows(course.session)["Awa"].name_outdated
+
+    page = html.unescape(admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True))
+    assert page.count('data-testid="outdated-name"') == 2
+    assert "Julien Le Bihan : nom corrigé depuis, réémettez" in page
+
+    certificate_service.issue_for_enrolment(julien, unrecorded_confirmed=True)
+    db.session.commit()
+    assert not _rows(course.session)["Julien"].outdated
+
+
+def test_names_of_documents_are_not_compared_for_older_documents_civility_nor_records_made_anonymous():
+    from training_app.clock import utcnow
+
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    factories.make_issued_certificate(awa)  # as revision 0032 leaves older ones: no civility kept
+    factories.make_issued_certificate(julien)
+    awa.trainee.civility = "M." if awa.trainee.civility == "Mme" else "Mme"
+    julien.trainee.last_name, julien.trainee.first_name = "[effacé]", ""
+    julien.trainee.records_expired_at = utcnow()
+    db.session.commit()
+    rows = _rows(course.session)
+    assert not rows["Awa"].outdated
+    assert not {row.enrolment.trainee.last_name: row for row in rows.values()}["[effacé]"].outdated
+    awa.trainee.last_name = "Diallo-Traoré"
+    db.session.commit()
+    assert _rows(course.session)["Awa"].name_outdated
+
+
+def test_only_what_each_kind_prints_is_compared():
+    from training_app.services import registrations
+
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))  # Julien for the CCAS
+    course.employer.siret = ""
+    db.session.commit()
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    registrations.find_or_create_employer(course.employer.name, "26350001200018")  # the SIRET, filled in later
+    db.session.commit()
+    row = _rows(course.session)["Julien"]
+    attestation, realisation = row.documents["attestation"], row.documents["realisation"]
+    assert course.employer.siret == "26350001200018" and row.employer_outdated  # the attestation prints it
+    assert certificate_service._states_other_employer(attestation, row.employer)
+    assert not certificate_service._states_other_employer(realisation, row.employer)  # it prints the name only
+
+    course.session.place, course.session.modality = "Maison des associations, Rennes", "remote"
+    db.session.commit()
+    assert certificate_service._states_other_place(attestation, course.session)
+    assert not certificate_service._states_other_place(realisation, course.session)  # it prints neither
+
+    certificate_service.issue_for_enrolment(course.enrolments[1], unrecorded_confirmed=True)
+    db.session.commit()
+    assert not _rows(course.session)["Julien"].outdated

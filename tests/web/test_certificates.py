@@ -3,6 +3,8 @@ import io
 import re
 import zipfile
 
+import pytest
+
 from tests import factories
 from tests.certificate_course import WEDNESDAY_AFTERNOON, assess, completed_course, docx_text, word_template
 from training_app.documents import storage
@@ -281,6 +283,18 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
 
 
+def test_cli_reissue_prints_the_documents_it_withdraws(app):
+    from tests.certificate_course import corrected_to_no_attendance
+
+    course, sophie, _slot, _admin, issued = corrected_to_no_attendance()
+    result = app.test_cli_runner().invoke(args=["certificates", "issue", str(course.session.id), "--reissue",
+                                               "--allow-unrecorded"])
+    assert result.exit_code == 0, result.output
+    numbers = ", ".join(doc.number for doc in certificate_service.last_versions_for_session(course.session)[
+        sophie.id].values())
+    assert sorted(numbers.split(", ")) == sorted(doc.number for doc in issued.values())
+    assert f"Documents retirés (plus aucune présence après correction des feuilles) : n° {numbers}" in result.output
+
 
 def test_the_dashboard_lists_ended_sessions_without_certificates(admin_client, trainer_client):
     course = completed_course(trainees=("Awa Diallo",))
@@ -361,3 +375,44 @@ def test_a_session_whose_outcomes_are_all_recorded_shows_no_list_nor_box(admin_c
     assert 'data-testid="unrecorded-outcomes"' not in page and 'name="confirm_unrecorded"' not in page
     page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre", follow_redirects=True))
     assert "2 documents émis." in page
+
+
+def test_outdated_documents_are_not_emailed_until_reissued(admin_client, outbox):
+    from tests.certificate_course import slot_named
+
+    course = completed_course()
+    _issue(course)
+    awa = course.enrolments[0]
+    attendance.mark(slot_named(course.session, WEDNESDAY_AFTERNOON), awa, "absent_unjustified",
+                    actor=factories.make_user("admin"), reason="Erreur de saisie")
+    db.session.commit()
+    base = f"/sessions/{course.session.id}/attestations"
+    page = _text(admin_client.post(f"{base}/inscription/{awa.id}/envoyer", follow_redirects=True))
+    assert ("Rien n'a été envoyé : les documents de Awa Diallo ne sont plus à jour (heures suivies) : réémettez-les "
+            "d'abord.") in page
+    assert outbox == []
+
+    page = _text(admin_client.post(f"{base}/envoyer", follow_redirects=True))
+    assert "Documents envoyés par e-mail à 2 stagiaires." in page
+    assert "Non envoyés : les documents de Awa Diallo ne sont plus à jour (heures suivies) : réémettez-les" in page
+    assert len(outbox) == 2 and [awa.trainee.email] not in [m.to for m in outbox]
+    sent = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "sent")).all()
+    assert awa.id not in {db.session.get(IssuedCertificate, e.entity_id).enrolment_id for e in sent}
+
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
+    db.session.commit()
+    admin_client.post(f"{base}/inscription/{awa.id}/envoyer")
+    assert outbox[-1].to == [awa.trainee.email]
+
+
+def test_nothing_is_emailed_when_every_document_is_outdated(outbox):
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    _issue(course)
+    course.session.place = "Ailleurs"
+    db.session.commit()
+    with pytest.raises(certificate_service.ServiceError) as refused:
+        certificate_service.send_for_session(course.session)
+    assert refused.value.message == ("Rien n'a été envoyé : les documents de Awa Diallo, Julien Le Bihan ne sont "
+                                     "plus à jour : réémettez-les d'abord.")
+    db.session.rollback()
+    assert outbox == []

@@ -89,6 +89,12 @@ class IssuedCertificate(db.Model):
     modality: Mapped[str | None] = mapped_column(String(20))
     employer_name: Mapped[str | None] = mapped_column(String(300))
     employer_siret: Mapped[str | None] = mapped_column(String(14))
+    # The nature of the action it states (the box of course_nature(): "formation", "bilan", "vae"), from the
+    # programme's BPF objective when issued; None for documents issued before it was kept (revision 0032).
+    nature: Mapped[str | None] = mapped_column(String(20))
+    # The civility it prints with trainee_name (trainee.formal_name); None for documents issued before it was kept
+    # (revision 0032): only their name is compared.
+    trainee_civility: Mapped[str | None] = mapped_column(String(20))
 
     enrolment: Mapped[Enrolment] = relationship()
     issued_by: Mapped[User | None] = relationship()

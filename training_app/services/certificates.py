@@ -78,6 +78,7 @@ NATURES = {
                                  "travail)")),
 }
 TRAINING_NATURE = ("formation", _l("Action de formation (article L. 6313-1 du code du travail)"))
+NATURE_LABELS = dict([TRAINING_NATURE, *NATURES.values()])  # box -> the nature as the attestation states it
 _EMPLOYER_OF_ENROLMENT = object()  # certificate_context(): the employer is the enrolment's (course_employer)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
@@ -208,6 +209,11 @@ def course_nature(bpf_objective: str) -> tuple[str, str]:
     """(the box ticked on the certificat de réalisation, the nature the attestation states) of a programme with
     this BPF objective: a bilan de compétences (e), a VAE (f), otherwise an action de formation."""
     return NATURES.get(bpf_objective, TRAINING_NATURE)
+
+
+def stated_nature(session: TrainingSession) -> str:
+    """The nature a document of `session` states (the box of course_nature(), kept as IssuedCertificate.nature)."""
+    return course_nature(session.programme.bpf_objective)[0]
 
 
 def stated_results(results) -> list[dict]:
@@ -742,11 +748,11 @@ class _Batch:
             number=rendered.number, version=rendered.version, verification_code=rendered.code,
             sha256=hashlib.sha256(content).hexdigest(), storage_path=path, filename=filename,
             file_format=file_format, template_sha256=rendered.template_sha, issued_at=now, issued_by=self.actor,
-            trainee_name=trainee.full_name[:250], course_title=session.title[:300],
+            trainee_name=trainee.full_name[:250], trainee_civility=trainee.civility, course_title=session.title[:300],
             start_date=session.start_at.date(), end_date=session.end_at.date(),
             planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes,
             results=rendered.results, place=session.place, modality=session.modality, employer_name=employer_name,
-            employer_siret=employer_siret)
+            employer_siret=employer_siret, nature=stated_nature(session))
         db.session.add(doc)
         db.session.flush()
         if previous is not None:
@@ -827,8 +833,50 @@ class OverviewRow:
     @property
     def outdated(self) -> bool:
         """The current documents no longer state what the data says: the sheets (hours attended), the results
-        per objective, the session's place or modality, or the employer of the course changed after issuing."""
-        return self.hours_outdated or self.results_outdated or self.place_outdated or self.employer_outdated
+        per objective, the session's place or modality, the employer of the course, the nature of the action
+        (the programme's BPF objective) or the trainee's name or civility changed after issuing."""
+        return (self.hours_outdated or self.results_outdated or self.place_outdated or self.employer_outdated
+                or self.nature_outdated or self.name_outdated)
+
+    @property
+    def name_outdated(self) -> bool:
+        """A document names the trainee otherwise than their record does now (name or civility corrected since).
+        Not for trainees whose data was erased or whose kept records were made anonymous (no name to print); the
+        civility of documents issued before it was kept (revision 0032) is not compared."""
+        return bool(self.stated_name)
+
+    @property
+    def stated_name(self) -> str:
+        """How the documents naming the trainee otherwise name them ("Mme Awa Diallo"; "" when none does)."""
+        trainee = self.enrolment.trainee
+        if trainee.is_erased or trainee.records_expired:
+            return ""
+        return next((" ".join(part for part in (doc.trainee_civility, doc.trainee_name) if part)
+                     for doc in self.documents.values()
+                     if doc.trainee_name != trainee.full_name[:250] or doc.trainee_civility not in (None, trainee.civility)),
+                    "")
+
+    @property
+    def outdated_reasons(self) -> list[str]:
+        """What the outdated documents state otherwise than the data now, in words."""
+        reasons = ((self.hours_outdated, _l("heures suivies")), (self.results_outdated, _l("résultats par objectif")),
+                   (self.place_outdated, _l("lieu ou modalité")), (self.employer_outdated, _l("structure employeuse")),
+                   (self.nature_outdated, _l("nature de l'action")), (self.name_outdated, _l("nom")))
+        return [label for outdated, label in reasons if outdated]
+
+    @property
+    def nature_outdated(self) -> bool:
+        """A document states another nature of the action than the programme's BPF objective gives now (it was
+        reclassified since). Documents issued before their nature was kept (revision 0032) are not compared."""
+        nature = stated_nature(self.enrolment.session)
+        return any(doc.nature is not None and doc.nature != nature for doc in self.documents.values())
+
+    @property
+    def stated_nature_label(self) -> str:
+        """The nature the outdated documents state ("Action de formation"; "" when none is)."""
+        nature = stated_nature(self.enrolment.session)
+        return next((str(NATURE_LABELS.get(doc.nature, doc.nature)).split(" (")[0] for doc in self.documents.values()
+                     if doc.nature is not None and doc.nature != nature), "")
 
     @property
     def place_outdated(self) -> bool:
@@ -859,13 +907,22 @@ class OverviewRow:
 
 
 def _states_other_place(doc: IssuedCertificate, session: TrainingSession) -> bool:
-    """Documents issued before their place and modality were kept (revision 0029) are not compared."""
-    return doc.place is not None and (doc.place, doc.modality) != (session.place, session.modality)
+    """Only the attestation prints the place and modality. Documents issued before they were kept (revision 0029)
+    are not compared."""
+    return (doc.kind == CertificateKind.ATTESTATION and doc.place is not None
+            and (doc.place, doc.modality) != (session.place, session.modality))
 
 
 def _states_other_employer(doc: IssuedCertificate, employer) -> bool:
-    """Documents issued before their employer was kept (revision 0029) are not compared."""
-    return doc.employer_name is not None and (doc.employer_name, doc.employer_siret) != stated_employer(employer)
+    """The attestation prints the employer's name and SIRET, the certificat de réalisation its name only (a SIRET
+    filled in later changes nothing it says). Documents issued before their employer was kept (revision 0029) are
+    not compared."""
+    if doc.employer_name is None:
+        return False
+    name, siret = stated_employer(employer)
+    if doc.kind == CertificateKind.REALISATION:
+        return doc.employer_name != name
+    return (doc.employer_name, doc.employer_siret) != (name, siret)
 
 
 def naming_another_employer(enrolment: Enrolment) -> list[IssuedCertificate]:
@@ -884,15 +941,22 @@ def session_overview(session: TrainingSession) -> list[OverviewRow]:
     last = last_versions_for_session(session)
     enrolments = _eligible_enrolments(session)
     employers = enrolment_service.course_employers(enrolments)
-    rows = []
-    for enrolment in enrolments:
-        documents = last.get(enrolment.id, {})
-        current = _current(documents)
-        rows.append(OverviewRow(
-            enrolment, current, totals[enrolment.id].attended_minutes if enrolment.id in totals else 0,
-            stated_results(results.get(enrolment.id, [])),
-            {kind: doc for kind, doc in documents.items() if kind not in current}, employers[enrolment.id]))
-    return rows
+    return [_overview_row(enrolment, last.get(enrolment.id, {}),
+                          totals[enrolment.id].attended_minutes if enrolment.id in totals else 0,
+                          results.get(enrolment.id, []), employers[enrolment.id]) for enrolment in enrolments]
+
+
+def enrolment_overview(enrolment: Enrolment) -> OverviewRow:
+    """One enrolment's row of session_overview()."""
+    documents = _last_versions(IssuedCertificate.enrolment_id == enrolment.id).get(enrolment.id, {})
+    return _overview_row(enrolment, documents, attendance.totals_for(enrolment).attended_minutes,
+                         outcomes.results_for(enrolment), enrolment_service.course_employer(enrolment))
+
+
+def _overview_row(enrolment, documents, attended_minutes, results, employer) -> OverviewRow:
+    current = _current(documents)
+    return OverviewRow(enrolment, current, attended_minutes, stated_results(results),
+                       {kind: doc for kind, doc in documents.items() if kind not in current}, employer)
 
 
 def current_documents_by_enrolment(session: TrainingSession) -> list[tuple[Enrolment, dict]]:
@@ -947,10 +1011,48 @@ def zip_filename(session: TrainingSession) -> str:
 
 
 def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mail:
-    """E-mail the trainee their current documents (delivered once the transaction commits)."""
+    """E-mail the trainee their current documents (delivered once the transaction commits); refused when they are
+    outdated (OverviewRow.outdated): they are reissued first."""
+    return _send(enrolment_overview(enrolment), actor)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    left_out: list[OverviewRow] = field(default_factory=list)  # outdated documents: not sent, to reissue first
+
+
+def send_for_session(session: TrainingSession, actor: User | None = None) -> SendReport:
+    """E-mail every trainee of the session who has documents, except those whose documents are outdated (left out,
+    listed: reissue them first) and those whose data was erased (they have no address)."""
+    report = SendReport()
+    for row in session_overview(session):
+        if not row.documents or row.enrolment.trainee.erased_at is not None:
+            continue
+        if row.outdated:
+            report.left_out.append(row)
+        else:
+            _send(row, actor)
+            report.sent += 1
+    if not report.sent:
+        if report.left_out:
+            raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=left_out_message(report.left_out)))
+        raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
+    return report
+
+
+def left_out_message(rows: list[OverviewRow]) -> str:
+    """Why the documents of `rows` were not sent (French)."""
+    return ngettext("les documents de %(names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
+                    "les documents de %(names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
+                    names=", ".join(row.enrolment.trainee.full_name for row in rows),
+                    reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+
+
+def _send(row: OverviewRow, actor: User | None) -> mail.Mail:
     from training_app.services import trainee_links
 
-    documents = current_documents(enrolment)
+    enrolment, documents = row.enrolment, row.documents
     trainee = enrolment.trainee
     if trainee.erased_at is None:  # read again under a shared lock: an erasure runs before this or after it
         lock_trainee(trainee, _("Les données de %(name)s viennent d'être effacées : rien n'a été envoyé.",
@@ -960,6 +1062,8 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
                              "attestations.", name=trainee.full_name))
     if not documents:
         raise ServiceError(_("Aucune attestation n'a été émise pour %(name)s.", name=trainee.full_name))
+    if row.outdated:  # the name is compared as read under the lock
+        raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=left_out_message([row])))
     ordered = [documents[kind] for kind in KINDS if kind in documents]
     attachments = [mail.Attachment(doc.filename, document_bytes(doc), doc.mimetype) for doc in ordered]
     listing = "\n".join(f"- {KIND_LABELS[doc.kind]} n° {doc.number}" for doc in ordered)
@@ -974,19 +1078,6 @@ def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mai
     for doc in ordered:
         audit.record(doc, "sent", actor=actor, details={"to": trainee.email})
     return message
-
-
-def send_for_session(session: TrainingSession, actor: User | None = None) -> int:
-    """E-mail every trainee of the session who has documents; returns how many were e-mailed (not those whose
-    data was erased: they have no address)."""
-    sent = 0
-    for enrolment, documents in current_documents_by_enrolment(session):
-        if documents and enrolment.trainee.erased_at is None:
-            send_to_trainee(enrolment, actor)
-            sent += 1
-    if not sent:
-        raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
-    return sent
 
 
 def find_by_code(code: str) -> IssuedCertificate | None:

@@ -185,10 +185,13 @@ def send_session(session_id: int):
     session = _load_session(session_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    count = commit_or_flash(lambda: certificate_service.send_for_session(session))
-    if count is not REFUSED:
+    report = commit_or_flash(lambda: certificate_service.send_for_session(session))
+    if report is not REFUSED:
         flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
-                       "Documents envoyés par e-mail à %(num)d stagiaires.", count), "success")
+                       "Documents envoyés par e-mail à %(num)d stagiaires.", report.sent), "success")
+        if report.left_out:
+            flash(_("Non envoyés : %(refusal)s", refusal=certificate_service.left_out_message(report.left_out)),
+                  "warning")
     return _back(session_id)
 
 
