@@ -819,7 +819,7 @@ def _expire_certificates(ids: list[int], files: list[str]) -> int:
         doc.storage_path = f"{EXPIRED_FOLDER}/{doc.number}.{doc.file_format}"
         doc.trainee_name = ERASED_TEXT
         doc.results = None
-        doc.employer_name = doc.employer_siret = None
+        doc.employer_name = doc.employer_siret = doc.trainee_civility = None
         doc.filename = f"{doc.kind}-{doc.number}.{doc.file_format}"
     return len(documents)
 
