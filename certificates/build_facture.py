@@ -53,12 +53,16 @@ def build(path: str) -> None:
     # A claim mixing both modes lists the reimbursement lines for information: the employer pays us their
     # pedagogical costs, their annex costs are its own expenses, the funder reimburses the employer both; so they
     # are taken off what the funder is asked to pay (funding_claim.EMPLOYER_PAYS_LABEL, EMPLOYER_ANNEX_LABEL).
+    # Each of these rows is printed only when it carries money (a reimbursement line without annex costs: no
+    # "− 0,00 €" row).
     rows = [("Total des frais pédagogiques", "{{ totals.pedagogical }}"),
             ("Total des frais annexes", "{{ totals.annex }}"),
             ("Total hors taxes", "{{ totals.total }}"),
-            ("{%tr if totals.not_asked %}", ""),
+            ("{%tr if totals.employer_pays_cents %}", ""),
             ("Dont frais pédagogiques en remboursement de l'employeur (payés par l'employeur, non demandés au "
              "financeur)", "− {{ totals.employer_pays }}"),
+            ("{%tr endif %}", ""),
+            ("{%tr if totals.employer_annex_cents %}", ""),
             ("Dont frais annexes de l'employeur en remboursement (ses propres dépenses, non demandés au financeur)",
              "− {{ totals.employer_annex }}"),
             ("{%tr endif %}", ""),

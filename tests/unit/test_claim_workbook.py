@@ -9,6 +9,7 @@ from docx import Document
 
 from training_app.documents import funding_claim
 from training_app.services.claim_calculation import AgreementTerms, TraineeFigures, calculate
+from tests.factories import docx_text
 
 ORGANISATION = {"name": "Si on s'alliait ?", "address_lines": ["4 rue du Bourbonnais", "35000 Rennes"],
                 "siret": "44195127000004", "declaration_number": "53350999935", "city": "Rennes",
@@ -175,6 +176,38 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only():
                     "Total hors taxes": "315,00 €", "Net à payer": "315,00 €"}
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Paiement direct à l'organisme de formation (subrogation)." in text
+
+
+def invoice_totals(data) -> tuple[dict, str]:
+    """The invoice's totals rows ({label: amount}) and its whole text, read back from the .docx."""
+    content = funding_claim.invoice(data, date(2019, 1, 10))
+    document = Document(io.BytesIO(content))
+    rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
+    return rows, docx_text(content)
+
+
+def test_the_invoice_prints_only_the_reimbursement_rows_that_carry_money():
+    """A reimbursement line without annex costs: no "− 0,00 €" row of the employer's annex costs; one that bills
+    annex costs only (no hour attended): no "− 0,00 €" row of its pedagogical costs. The totals stay right."""
+    without_annex = snapshot([
+        AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260),), hourly_rate_cents=1500),
+        AgreementTerms("UNI-2", (figures(3, "Sophie RENAUD", 1260, employer="Mairie"),), hourly_rate_cents=1500,
+                       mode="reimbursement")])
+    rows, text = invoice_totals(without_annex)
+    assert rows == {"Total des frais pédagogiques": "630,00 €", "Total des frais annexes": "0,00 €",
+                    "Total hors taxes": "630,00 €", funding_claim.EMPLOYER_PAYS_LABEL: "− 315,00 €",
+                    "Net à payer": "315,00 €"}
+    assert "− 0,00 €" not in text and "Dont frais annexes" not in text
+
+    annex_only = snapshot([
+        AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260),), hourly_rate_cents=1500),
+        AgreementTerms("UNI-2", (figures(3, "Sophie RENAUD", 0, employer="Mairie", annex={"travel": (3000, 2500)}),),
+                       hourly_rate_cents=1500, mode="reimbursement")])
+    rows, text = invoice_totals(annex_only)
+    assert rows == {"Total des frais pédagogiques": "315,00 €", "Total des frais annexes": "25,00 €",
+                    "Total hors taxes": "340,00 €", funding_claim.EMPLOYER_ANNEX_LABEL: "− 25,00 €",
+                    "Net à payer": "315,00 €"}
+    assert "− 0,00 €" not in text and "Dont frais pédagogiques" not in text
 
 
 def test_a_claim_in_reimbursement_only_asks_the_funder_nothing():

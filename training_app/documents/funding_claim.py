@@ -283,8 +283,9 @@ def invoice_context(snapshot: dict, invoice_date: date) -> dict:
                    "annex": money(line["annex_cents"])} for line in snapshot["lines"]],
         "totals": {"pedagogical": money(totals["pedagogical_cents"]), "annex": money(totals["annex_cents"]),
                    "total": money(totals["total_cents"]),
-                   "not_asked": share.not_asked_cents, "employer_pays": money(share.pays_us_cents),
-                   "employer_annex": money(share.own_annex_cents),
+                   # the reimbursement lines' rows, each printed only when it carries money
+                   "employer_pays_cents": share.pays_us_cents, "employer_pays": money(share.pays_us_cents),
+                   "employer_annex_cents": share.own_annex_cents, "employer_annex": money(share.own_annex_cents),
                    "due": money(totals["total_cents"] - share.not_asked_cents)},
         "vat_mention": organisation.get("vat_mention") or "",
         "payment_mention": payment_mention(snapshot["lines"]),
