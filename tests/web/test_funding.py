@@ -192,6 +192,64 @@ def test_only_trainees_whose_funding_needs_an_agreement_are_listed_without_one(a
     assert "Leïla Haddad" not in uncovered  # already requested
 
 
+def test_a_trainee_whose_funding_is_unknown_is_asked_for_before_the_claim(admin_client, world, sources):
+    """A trainee imported without a funding mode is listed on the funding page as without an agreement: the claim's
+    check says so too (their funder may be the claim's), with a link to record the mode; once recorded (her
+    employer pays on its own funds), neither lists her. One whose employer belongs to another funder is that
+    funder's claims' business."""
+    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    awa.funding_mode, sophie.funding_mode, leila.funding_mode = "opco", "opco", ""
+    akto = factories.make_funder("Akto")
+    lou = factories.make_enrolment(session, factories.make_trainee(  # no mode, her employer's funder is Akto
+        "Lou", "Martin", employer=factories.make_employer("Mairie de Brest", funder=akto)))
+    db.session.commit()
+    factories.make_agreement(session, [awa, sophie], funder=world["funder"], file_number="UNI-100",
+                             employer=world["employer"])
+    sources["hours"] = full_hours([awa, sophie])
+    page = text(admin_client.get(f"/financement/sessions/{session.id}"))
+    uncovered = page[page.index('data-testid="uncovered"'):].split("</ul>")[0]
+    assert "Leïla Haddad" in uncovered and "financement non indiqué" in uncovered
+    assert f'href="/inscriptions/{leila.id}/financement"' in uncovered
+    assert f'href="/inscriptions/{lou.id}/financement"' in uncovered  # the page lists every unknown mode
+
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        db.session.commit()
+        problems = [p.message for p in funding_service.preflight(claim)]
+        assert problems == ["Le financement de Leïla Haddad n'est pas indiqué sur son inscription : indiquez-le "
+                            "avant la demande de paiement (une prise en charge par Uniformation demande aussi son "
+                            "accord)."]
+        page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+        assert f'href="/inscriptions/{leila.id}/financement"' in page and "Lou Martin" not in page
+        refused = admin_client.post(f"/financement/demandes/{claim.id}/envoyer", data={"sent_on": "2019-01-10"})
+        assert refused.status_code == 422 and "ne peut pas partir" in text(refused)
+        akto_claim = funding_service.create_claim(akto, session=session)  # Lou's is Akto's business
+        assert any("Le financement de Lou Martin n'est pas indiqué" in p.message
+                   for p in funding_service.preflight(akto_claim))
+        db.session.rollback()
+
+    bogus = admin_client.post(f"/inscriptions/{leila.id}/financement", data={"funding_mode": "bogus"})
+    assert bogus.status_code == 200 and "Choisissez un mode de financement." in text(bogus)
+    assert "Choisissez un mode de financement." in text(admin_client.post(f"/inscriptions/{leila.id}/financement",
+                                                                         data={"funding_mode": ""}))
+    db.session.expire_all()
+    assert db.session.get(factories.Enrolment, leila.id).funding_mode == ""
+    form = text(admin_client.get(f"/inscriptions/{leila.id}/financement"))
+    assert "Financement de cette formation" in form
+    saved = admin_client.post(f"/inscriptions/{leila.id}/financement", data={"funding_mode": "employer"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    detail = text(admin_client.get(f"/inscriptions/{leila.id}"))
+    assert "Financement indiqué" in detail and "Par l'employeur, sur ses fonds propres" in detail
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = db.session.get(FundingClaim, claim.id)
+        assert funding_service.preflight(claim) == []
+        page = text(admin_client.get(f"/financement/sessions/{session.id}"))
+        assert "Leïla Haddad" not in page.split('data-testid="uncovered"')[-1].split("</ul>")[0]
+        assert admin_client.post(f"/financement/demandes/{claim.id}/envoyer",
+                                 data={"sent_on": "2019-01-10"}).status_code == 302
+
+
 def test_duplicate_file_number_for_one_funder_is_refused(admin_client, world):
     session, (awa, sophie, _leila) = world["session"], world["enrolments"]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")

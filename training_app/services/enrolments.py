@@ -547,6 +547,23 @@ def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User
     return True
 
 
+def set_funding_mode(enrolment: Enrolment, funding_mode: str, *, actor: User | None = None) -> bool:
+    """The office records (or corrects) how the trainee's course is paid for (registrations.FUNDING_LABELS): a
+    list imported without it leaves it unknown, and a funding claim waits for it (funding.preflight). Returns
+    False when nothing changed."""
+    from training_app.services.registrations import FUNDING_MODES, funding_label
+    if funding_mode not in FUNDING_MODES:
+        raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
+    before = enrolment.funding_mode or ""
+    if before == funding_mode:
+        return False
+    enrolment.funding_mode = funding_mode
+    audit.record(enrolment, "funding_mode_changed", actor=actor,
+                 reason=" → ".join(funding_label(mode) for mode in (before, funding_mode)),
+                 details={"from": before, "to": funding_mode})
+    return True
+
+
 def follow_trainee_employer(trainee: Trainee, previous_employer_id: int | None) -> None:
     """The trainee's record names another employer: their live enrolments in courses not over yet that named the
     previous one follow it. A course over keeps the employer it was followed for, and an enrolment the office

@@ -620,6 +620,14 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
             problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
                                       name=enrolment.trainee.full_name, employer=employer.name,
                                       funder=claim.funder.name), "funding.agreement_create", session_values))
+        elif funding_unknown(enrolment, claim.funder_id) and enrolment.id not in covered_elsewhere:
+            # listed on the session's funding page as without an agreement: it may be this funder's to pay
+            problems.append(Problem(_("Le financement de %(name)s n'est pas indiqué sur son inscription : indiquez-le "
+                                      "avant la demande de paiement (une prise en charge par %(funder)s demande "
+                                      "aussi son accord).", name=enrolment.trainee.full_name,
+                                      funder=claim.funder.name),
+                                    "enrolments.enrolment_funding", {"enrolment_id": enrolment.id}))
+            continue
         else:
             continue
         if employer is None:
@@ -650,9 +658,19 @@ SELF_FUNDED = ("personal", "employer")
 def may_need_agreement(enrolment: Enrolment) -> bool:
     """Whether the office may have a funder's agreement to request for this enrolment (the session's funding page
     lists those without one): any funding but SELF_FUNDED, so an OPCO's, another funder's (France Travail, CPF)
-    and a mode not recorded (a list imported without it) too. The claim's check asks only for what
-    needs_agreement() says."""
+    and a mode not recorded (a list imported without it) too. The claim's check asks for an agreement where
+    needs_agreement() says, and for the mode where funding_unknown() says."""
     return enrolment.funding_mode not in SELF_FUNDED
+
+
+def funding_unknown(enrolment: Enrolment, funder_id: int | None = None) -> bool:
+    """No funding mode recorded (a list imported without it): nobody knows whether a funder's agreement is needed,
+    so a claim's check asks for the mode before billing (the funding page lists the trainee as without an
+    agreement). With `funder_id` (a claim's check): unless the employer of the course belongs to another funder,
+    whose claims it concerns."""
+    employer = enrolment.employer
+    return not enrolment.funding_mode and (funder_id is None or employer is None
+                                           or employer.funder_id in (None, funder_id))
 
 
 def needs_agreement(enrolment: Enrolment, funder_id: int | None = None) -> bool:

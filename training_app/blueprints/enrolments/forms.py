@@ -72,6 +72,13 @@ class EnrolmentEmployerForm(FlaskForm):
     employer_id = SelectField(_l("Structure employeuse pour cette formation"), coerce=int, validate_choice=False)
 
 
+class EnrolmentFundingForm(FlaskForm):
+    """The office records how a trainee's course is paid for (a list imported without it, a mistake)."""
+    funding_mode = SelectField(_l("Financement de cette formation"),
+                               choices=[("", _l("— Choisissez —"))] + FUNDING_CHOICES, validate_choice=False,
+                               validators=[InputRequired(message=_l("Choisissez un mode de financement."))])
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Motif"), validators=[DataRequired(message=_l("Indiquez le motif.")),
                                                     Length(max=2000)])

@@ -12,6 +12,7 @@ from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_acce
 from training_app.blueprints.enrolments import bp
 from training_app.blueprints.personal_data.forms import EraseForm
 from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, EnrolmentEmployerForm,
+                                                      EnrolmentFundingForm,
                                                       ImportConfirmForm, ImportUploadForm, MoveForm, PostForm,
                                                       PublicRegistrationForm, ReasonForm, SendAllForm,
                                                       TraineeCancelForm, TraineeForm, WithdrawForm)
@@ -188,8 +189,8 @@ def enrolment_withdraw(enrolment_id: int):
 
 
 def _closing_form(enrolment_id: int, form, perform, *, done: str, title: str, button: str, prefill=None):
-    """Cancel, withdraw or correct the employer: the form, the service call (which may promote the waiting list),
-    the answer."""
+    """Cancel, withdraw, correct the employer or the funding: the form, the service call (which may promote the
+    waiting list), the answer."""
     enrolment = _load_enrolment(enrolment_id)
     if prefill and not form.is_submitted():
         prefill(enrolment)
@@ -280,6 +281,23 @@ def _employer_choices() -> list[tuple[int, str]]:
     employers = db.session.scalars(db.select(Employer).order_by(func.lower(Employer.name), Employer.id))
     return [(0, _("Aucune (à titre individuel)"))] + [
         (e.id, f"{e.name} (SIRET {e.siret})" if e.siret else e.name) for e in employers]
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/financement", methods=["GET", "POST"])
+@access(ADMIN)
+def enrolment_funding(enrolment_id: int):
+    """Record how the trainee's course is paid for (a funding claim waits for it when it is unknown)."""
+    form = EnrolmentFundingForm()
+    return _closing_form(enrolment_id, form,
+                         _set_funding_mode,
+                         done=_("Financement de l'inscription enregistré."),
+                         title=_("Financement de cette formation"), button=_("Enregistrer"),
+                         prefill=lambda e: setattr(form.funding_mode, "data", e.funding_mode or None))
+
+
+def _set_funding_mode(enrolment: Enrolment, form: EnrolmentFundingForm) -> list:
+    enrolments.set_funding_mode(enrolment, form.funding_mode.data, actor=current_user._get_current_object())
+    return []  # nobody promoted
 
 
 @bp.route("/inscriptions/<int:enrolment_id>/revoquer-liens", methods=["POST"])
