@@ -853,6 +853,12 @@ def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(adm
         with pytest.raises(ServiceError, match="payée en partie, solde refusé"):
             funding_service.create_claim(world["funder"], session=world["session"])
         db.session.rollback()
+        # a second attempt, the dossier completed, is a payment on this claim: the page says where
+        response = admin_client.post(f"/financement/sessions/{world['session'].id}/demandes",
+                                     data={"funder_id": world["funder"].id}, follow_redirects=True)
+        assert (f"Si le financeur revient sur son refus (dossier complété), enregistrez son paiement sur la demande "
+                f"n° {claim.number}.") in text(response)
+        assert db.session.scalar(db.select(db.func.count(FundingClaim.id))) == 1
     # what the claim states of the agreement no longer changes (_claimed counts the claim)
     agreement = db.session.scalar(db.select(FundingAgreement))
     data = funding_service._data_of(agreement)

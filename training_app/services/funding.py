@@ -420,8 +420,9 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
 
 def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> None:
     """One claim to a funder per session, but for a rejected one (which may be made again; one whose balance was
-    refused may not: the funder paid part of it): the same hours are never billed twice. The sessions' rows are locked first (in id order), so that two claims made at once
-    for the same session see each other."""
+    refused may not: the funder paid part of it, and a payment it makes after all, the dossier completed, is
+    recorded on that claim): the same hours are never billed twice. The sessions' rows are locked first (in id
+    order), so that two claims made at once for the same session see each other."""
     for session_id in sorted(s.id for s in sessions):
         lock_session(session_id)
     earlier = db.session.execute(
@@ -431,12 +432,18 @@ def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> N
         .where(FundingClaim.funder_id == funder.id, FundingClaim.status != ClaimStatus.REJECTED,
                claim_sessions.c.session_id.in_([s.id for s in sessions]))
         .order_by(TrainingSession.start_at).limit(1)).first()
-    if earlier is not None:
-        raise ServiceError(_("La session du %(date)s figure déjà dans la demande de paiement n° %(number)s à "
-                             "%(funder)s (%(state)s) : les mêmes heures ne se facturent pas deux fois. Ouvrez "
-                             "cette demande, ou choisissez une autre période.",
-                             date=earlier.start_at.strftime("%d/%m/%Y"), number=earlier.number,
-                             funder=funder.name, state=CLAIM_STATES[earlier.status]))
+    if earlier is None:
+        return
+    message = _("La session du %(date)s figure déjà dans la demande de paiement n° %(number)s à %(funder)s "
+                "(%(state)s) : les mêmes heures ne se facturent pas deux fois.",
+                date=earlier.start_at.strftime("%d/%m/%Y"), number=earlier.number, funder=funder.name,
+                state=CLAIM_STATES[earlier.status])
+    if earlier.status == ClaimStatus.BALANCE_REFUSED:
+        # a second attempt once the dossier is completed goes to the same claim: the funder pays its balance
+        raise ServiceError(message + " " + _("Si le financeur revient sur son refus (dossier complété), "
+                                             "enregistrez son paiement sur la demande n° %(number)s.",
+                                             number=earlier.number))
+    raise ServiceError(message + " " + _("Ouvrez cette demande, ou choisissez une autre période."))
 
 
 def _check_completed(session: TrainingSession) -> None:
