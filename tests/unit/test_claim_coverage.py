@@ -102,7 +102,7 @@ def test_a_trainee_covered_by_another_funder_does_not_stop_the_claim():
     sophie = _sophie_not_covered(course, "opco")
     claim = _claim(course)
     assert [p.message for p in funding.preflight(claim)] == [
-        "Sophie Renaud (CCAS de Rennes) n'a pas d'accord de financement de Uniformation."]
+        "Sophie Renaud (CCAS de Rennes) n'a pas d'accord de financement avec Uniformation."]
     factories.make_agreement(course["session"], [sophie], funder=factories.make_funder("AFDAS"), status="requested",
                              file_number="AF-1")
     assert funding.preflight(claim) == []

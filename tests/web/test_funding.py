@@ -168,6 +168,7 @@ def test_agreement_request_grant_and_annex_costs(admin_client, world):
     assert agreement.trainees[0].travel_actual_cents == 3250
     page = text(admin_client.get(f"/financement/accords/{agreement.id}"))
     assert "accord enregistré (demandé → accordé)" in page and "Accordé le 20/11/2018" in page
+    assert "Enregistrer les frais pour Awa Diallo" in page  # not "de Awa"
     negative = admin_client.post(f"/financement/accords/{agreement.id}/frais/{awa.id}", data={
         f"frais{awa.id}-meals_actual": "-5"})
     assert negative.status_code == 422 and "ne peut pas être négatif" in text(negative)
@@ -216,15 +217,14 @@ def test_a_trainee_whose_funding_is_unknown_is_asked_for_before_the_claim(admin_
         claim = funding_service.create_claim(world["funder"], session=session)
         db.session.commit()
         problems = [p.message for p in funding_service.preflight(claim)]
-        assert problems == ["Le financement de Leïla Haddad n'est pas indiqué sur son inscription : indiquez-le "
-                            "avant la demande de paiement (une prise en charge par Uniformation demande aussi son "
-                            "accord)."]
+        assert problems == ["Leïla Haddad : financement non indiqué sur son inscription ; indiquez-le avant la "
+                            "demande de paiement (une prise en charge par Uniformation demande aussi son accord)."]
         page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
         assert f'href="/inscriptions/{leila.id}/financement"' in page and "Lou Martin" not in page
         refused = admin_client.post(f"/financement/demandes/{claim.id}/envoyer", data={"sent_on": "2019-01-10"})
         assert refused.status_code == 422 and "ne peut pas partir" in text(refused)
         akto_claim = funding_service.create_claim(akto, session=session)  # Lou's is Akto's business
-        assert any("Le financement de Lou Martin n'est pas indiqué" in p.message
+        assert any("Lou Martin : financement non indiqué" in p.message
                    for p in funding_service.preflight(akto_claim))
         db.session.rollback()
 
@@ -386,9 +386,9 @@ def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources)
         claim = funding_service.create_claim(world["funder"], session=session)
     db.session.commit()
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
-    assert "Numéro de dossier manquant pour l'accord de Awa Diallo" in page
-    assert "Sophie Renaud (CCAS de Rennes) n'a pas d'accord de financement de Uniformation" in page
-    assert "Le SIRET de CCAS de Rennes (78324521000002) n'est pas valide" in page
+    assert "Numéro de dossier manquant pour l'accord couvrant Awa Diallo" in page
+    assert "Sophie Renaud (CCAS de Rennes) n'a pas d'accord de financement avec Uniformation" in page
+    assert "SIRET non valide pour CCAS de Rennes (78324521000002)" in page
     assert "ne sont pas clôturées" in page
     assert "Certificat de réalisation non émis pour : Awa Diallo" in page
     assert f'href="/financement/structures/{world["employer"].id}"' in page

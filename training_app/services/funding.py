@@ -201,7 +201,7 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
                                  name=enrolment.trainee.full_name), "enrolments")
         if data.employer is not None and enrolment.employer_id != data.employer.id:
             # the employer the trainee follows this course for (kept on the enrolment), not their record now
-            raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session comme salarié·e de %(employer)s "
+            raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session comme salarié·e de la structure %(employer)s "
                                  "(corrigez la structure employeuse de son inscription si besoin).",
                                  name=enrolment.trainee.full_name, employer=data.employer.name), "enrolments")
     _check_coverage(agreement, data.enrolments)
@@ -613,7 +613,7 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                       "pas enregistrée.", date=agreement.requested_on.strftime("%d/%m/%Y"),
                                       names=names), *link))
         if not agreement.file_number:
-            problems.append(Problem(_("Numéro de dossier manquant pour l'accord de %(names)s.", names=names), *link))
+            problems.append(Problem(_("Numéro de dossier manquant pour l'accord couvrant %(names)s.", names=names), *link))
     problems.extend(_twice_covered(claim, agreements))
     covered_elsewhere = {item.enrolment_id for agreement in agreements
                          if agreement.status != AgreementStatus.REFUSED and agreement.funder_id != claim.funder_id
@@ -624,15 +624,14 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
             employer = covering[enrolment.id].employer or employer  # as the claim's line (_employer_of)
         elif needs_agreement(enrolment, claim.funder_id) and enrolment.id not in covered_elsewhere:
             # one whom another funder's request covers is none of this claim's business
-            problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement de %(funder)s.",
+            problems.append(Problem(_("%(name)s (%(employer)s) n'a pas d'accord de financement avec %(funder)s.",
                                       name=enrolment.trainee.full_name, employer=employer.name,
                                       funder=claim.funder.name), "funding.agreement_create", session_values))
         elif funding_unknown(enrolment, claim.funder_id) and enrolment.id not in covered_elsewhere:
             # listed on the session's funding page as without an agreement: it may be this funder's to pay
-            problems.append(Problem(_("Le financement de %(name)s n'est pas indiqué sur son inscription : indiquez-le "
-                                      "avant la demande de paiement (une prise en charge par %(funder)s demande "
-                                      "aussi son accord).", name=enrolment.trainee.full_name,
-                                      funder=claim.funder.name),
+            problems.append(Problem(_("%(name)s : financement non indiqué sur son inscription ; indiquez-le avant "
+                                      "la demande de paiement (une prise en charge par %(funder)s demande aussi "
+                                      "son accord).", name=enrolment.trainee.full_name, funder=claim.funder.name),
                                     "enrolments.enrolment_funding", {"enrolment_id": enrolment.id}))
             continue
         else:
@@ -644,7 +643,7 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
             problems.append(Problem(_("SIRET manquant pour %(employer)s.", employer=employer.name),
                                     "funding.employer_edit", {"employer_id": employer.id}))
         elif not is_valid_siret(employer.siret):
-            problems.append(Problem(_("Le SIRET de %(employer)s (%(siret)s) n'est pas valide.",
+            problems.append(Problem(_("SIRET non valide pour %(employer)s (%(siret)s).",
                                       employer=employer.name, siret=employer.siret),
                                     "funding.employer_edit", {"employer_id": employer.id}))
     open_slots = funding_sources.open_slots(session)
