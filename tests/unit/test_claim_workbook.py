@@ -73,7 +73,9 @@ def test_workbook_sheets_totals_and_text_cells():
     assert Decimal(str(values["Heures prévues"])) == 21
     annex = book["Frais annexes"]
     assert annex["A3"].value == "Julien LE BIHAN"
-    assert [c.value for c in annex[1]][-1] == "Total facturé"
+    assert [c.value for c in annex[1]] == [
+        "Stagiaire", "N° de dossier", "Transport accordé", "Transport réel", "Transport facturé", "Hébergement accordé",
+        "Hébergement réel", "Hébergement facturé", "Repas accordés", "Repas réels", "Repas facturés", "Total facturé"]
 
 
 def test_invoice_lists_trainees_totals_and_vat_mention():

@@ -28,6 +28,9 @@ BOLD = Font(bold=True)  # shared: a 500-line claim sets it on hundreds of cells
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 ANNEX_KINDS = ("travel", "accommodation", "meals")
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
+# The annex sheet's column titles, agreeing with each kind ("Repas accordés", as the agreement's form says)
+ANNEX_TITLES = {kind: [f"{ANNEX_LABELS[kind]} {word}{'s' if kind == 'meals' else ''}"
+                       for word in ("accordé", "réel", "facturé")] for kind in ANNEX_KINDS}
 MODE_LABELS = {"subrogation": "Subrogation", REIMBURSEMENT: "Remboursement de l'employeur"}
 # The reimbursement lines, not asked of the funder (claim_calculation.employer_share), as workbook and invoice say
 EMPLOYER_PAYS_LABEL = ("Dont frais pédagogiques en remboursement de l'employeur (payés par l'employeur, "
@@ -144,8 +147,7 @@ def _trainee_sheet(sheet, lines: list[dict]) -> dict:
 def _annex_sheet(sheet, lines: list[dict], accepted: bool) -> tuple[str, Decimal]:
     titles = ["Stagiaire", "N° de dossier"]
     for kind in ANNEX_KINDS:
-        label = ANNEX_LABELS[kind]
-        titles += [f"{label} accordé", f"{label} réel", f"{label} facturé"]
+        titles += ANNEX_TITLES[kind]
     titles.append("Total facturé")
     _header(sheet, 1, titles)
     for row, line in enumerate(lines, start=2):
