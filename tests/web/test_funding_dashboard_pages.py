@@ -1,4 +1,5 @@
 """The funding dashboard sums every claim in the database and lists them a page at a time (bench/README.md)."""
+import re
 from datetime import date, datetime
 
 from tests import factories
@@ -34,3 +35,27 @@ def test_totals_count_every_claim_and_the_list_is_paginated(app, admin_client, m
     assert first.count('data-testid="claim-row"') == 3 and second.count('data-testid="claim-row"') == 3
     assert "2019-0101" in first and "2019-0100" in first  # newest first
     assert "page=2" in first and "300,00" in first  # expected: 4 x 75,00 €
+
+
+def test_the_list_shows_a_balance_only_where_money_is_left(admin_client):
+    """A draft, a rejected claim: no balance (nothing is expected); a refused balance says so; money received
+    beyond what was asked is a trop-perçu, not a negative balance."""
+    funder = factories.make_funder(name="Uniformation")
+    states = [("2019-0001", "draft", 94500, 0), ("2019-0002", "sent", 94500, 0),
+              ("2019-0003", "partially_paid", 94500, 50000), ("2019-0004", "balance_refused", 94500, 50000),
+              ("2019-0005", "rejected", 94500, 0), ("2019-0006", "paid", 94500, 100000)]
+    for i, (number, status, total, paid) in enumerate(states):
+        db.session.add(FundingClaim(number=number, funder=funder, status=status, total_cents=total, paid_cents=paid,
+                                    sent_on=None if status == "draft" else date(2019, 1, 10), snapshot={},
+                                    created_at=datetime(2019, 2, 1, 9, i)))
+    db.session.commit()
+    page = admin_client.get("/financement/").get_data(as_text=True).replace("\u202f", " ").replace("&nbsp;", " ")
+    balances = dict(zip(re.findall(r'<td><a href="/financement/demandes/\d+">([^<]+)</a></td>', page),
+                        re.findall(r'data-testid="claim-row-balance">([^<]*)</td>', page)))
+    assert balances == {"2019-0001": "—", "2019-0002": "945,00 €", "2019-0003": "445,00 €",
+                        "2019-0004": "445,00 € refusés", "2019-0005": "—", "2019-0006": "trop-perçu 55,00 €"}
+    board = funding_service.dashboard()
+    assert (board.expected_cents, board.received_cents) == (94500 + 44500, 200000)
+    paid = db.session.scalar(db.select(FundingClaim).where(FundingClaim.number == "2019-0006"))
+    claim_page = admin_client.get(f"/financement/demandes/{paid.id}").get_data(as_text=True).replace("\u202f", " ")
+    assert 'data-testid="claim-balance">1 000,00 € / trop-perçu 55,00 €' in claim_page
