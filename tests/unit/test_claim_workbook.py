@@ -200,6 +200,16 @@ def test_the_invoice_prints_only_the_reimbursement_rows_that_carry_money():
                     "Total hors taxes": "630,00 €", funding_claim.EMPLOYER_PAYS_LABEL: "− 315,00 €",
                     "Net à payer": "315,00 €"}
     assert "− 0,00 €" not in text and "Dont frais annexes" not in text
+    # the workbook's summary too: no row of annex costs, what is asked still the total less the employer's share
+    book = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(without_annex)), data_only=True)
+    values = summary_values(book)
+    assert funding_claim.EMPLOYER_ANNEX_LABEL not in values
+    assert (values["Total des stagiaires"], values[funding_claim.EMPLOYER_PAYS_LABEL], values["Total demandé"]) == (
+        630, 315, 315)
+    summary = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(without_annex)))["Récapitulatif"]
+    formula = {summary[f"A{r}"].value: (r, summary[f"B{r}"].value) for r in range(1, summary.max_row + 1)}
+    pays_row = formula[funding_claim.EMPLOYER_PAYS_LABEL][0]
+    assert formula["Total demandé"][1] == f"{formula['Total des stagiaires'][1]}-B{pays_row}"
 
     annex_only = snapshot([
         AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260),), hourly_rate_cents=1500),

@@ -229,18 +229,18 @@ def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: tuple[str, 
     total_reference, total_value = totals["total_cents"]
     share = employer_share(snapshot["lines"])
     if share.trainees:
-        # "=SUMIF(modes, label, amounts)": the reimbursement lines, taken off what the funder is asked to pay
+        # "=SUMIF(modes, label, amounts)": the reimbursement lines, taken off what the funder is asked to pay; as on
+        # the invoice, a row only where it carries money (no annex costs: no row of them)
         modes = totals["range:mode"][0]
+        taken_off = [(label, column, cents) for label, column, cents in (
+            (EMPLOYER_PAYS_LABEL, "pedagogical_cents", share.pays_us_cents),
+            (EMPLOYER_ANNEX_LABEL, "annex_cents", share.own_annex_cents)) if cents]
         first_row = row + len(figures) + 1
-        figures += [("Total des stagiaires", totals["total_cents"], EUROS),
-                    (EMPLOYER_PAYS_LABEL, (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",'
-                                           f'{totals["range:pedagogical_cents"][0]})',
-                                           cents_to_euros(share.pays_us_cents)), EUROS),
-                    (EMPLOYER_ANNEX_LABEL, (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",'
-                                            f'{totals["range:annex_cents"][0]})',
-                                            cents_to_euros(share.own_annex_cents)), EUROS),
-                    ("Total demandé", (f"{total_reference}-B{first_row}-B{first_row + 1}",
-                                       total_value - cents_to_euros(share.not_asked_cents)), EUROS)]
+        figures.append(("Total des stagiaires", totals["total_cents"], EUROS))
+        figures += [(label, (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",{totals["range:" + column][0]})',
+                             cents_to_euros(cents)), EUROS) for label, column, cents in taken_off]
+        figures.append(("Total demandé", (total_reference + "".join(f"-B{first_row + i}" for i in range(len(taken_off))),
+                                          total_value - cents_to_euros(share.not_asked_cents)), EUROS))
     else:
         figures.append(("Total demandé", totals["total_cents"], EUROS))
     for label, (reference, value), number_format in figures:
