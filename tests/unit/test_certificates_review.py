@@ -126,7 +126,8 @@ def test_an_agreement_for_the_employer_of_the_course_is_taken_after_the_trainee_
         funder=funder, enrolments=[julien], requested_on=date(2018, 11, 5), employer=course.employer))
     db.session.commit()
     assert agreement.employer == course.employer
-    with pytest.raises(ServiceError, match="n'est pas inscrit·e à cette session comme salarié·e de la structure Mairie"):
+    with pytest.raises(ServiceError,
+                       match="n'est pas inscrit·e à cette session comme salarié·e de la structure Mairie"):
         funding.create_agreement(course.session, funding.AgreementData(
             funder=funder, enrolments=[course.enrolments[0]], requested_on=date(2018, 11, 5),
             employer=julien.trainee.employer))

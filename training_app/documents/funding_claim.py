@@ -239,7 +239,8 @@ def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: tuple[str, 
         figures.append(("Total des stagiaires", totals["total_cents"], EUROS))
         figures += [(label, (f'SUMIF({modes},"{MODE_LABELS[REIMBURSEMENT]}",{totals["range:" + column][0]})',
                              cents_to_euros(cents)), EUROS) for label, column, cents in taken_off]
-        figures.append(("Total demandé", (total_reference + "".join(f"-B{first_row + i}" for i in range(len(taken_off))),
+        less = "".join(f"-B{first_row + i}" for i in range(len(taken_off)))
+        figures.append(("Total demandé", (total_reference + less,
                                           total_value - cents_to_euros(share.not_asked_cents)), EUROS))
     else:
         figures.append(("Total demandé", totals["total_cents"], EUROS))

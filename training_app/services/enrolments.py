@@ -533,8 +533,8 @@ def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User
     agreement = _agreement_naming_an_employer(enrolment)
     if agreement is not None and (employer is None or agreement.employer_id != employer.id):
         raise ServiceError(_("Cette inscription est couverte par l'accord de financement %(number)s (%(funder)s), "
-                             "au nom de la structure %(employer)s : c'est cette structure qui figure sur les attestations et la "
-                             "demande de paiement. Corrigez l'accord si ce n'est pas la bonne.",
+                             "au nom de la structure %(employer)s : c'est elle qui figure sur les attestations et "
+                             "la demande de paiement. Corrigez l'accord si ce n'est pas la bonne.",
                              number=agreement.file_number or _("sans numéro"), funder=agreement.funder.name,
                              employer=agreement.employer.name), "employer_id")
     before = enrolment.employer

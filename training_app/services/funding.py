@@ -201,8 +201,8 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
                                  name=enrolment.trainee.full_name), "enrolments")
         if data.employer is not None and enrolment.employer_id != data.employer.id:
             # the employer the trainee follows this course for (kept on the enrolment), not their record now
-            raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session comme salarié·e de la structure %(employer)s "
-                                 "(corrigez la structure employeuse de son inscription si besoin).",
+            raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session comme salarié·e de la structure "
+                                 "%(employer)s (corrigez la structure employeuse de son inscription si besoin).",
                                  name=enrolment.trainee.full_name, employer=data.employer.name), "enrolments")
     _check_coverage(agreement, data.enrolments)
     file_number = (data.file_number or "").strip()
@@ -613,7 +613,8 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
                                       "pas enregistrée.", date=agreement.requested_on.strftime("%d/%m/%Y"),
                                       names=names), *link))
         if not agreement.file_number:
-            problems.append(Problem(_("Numéro de dossier manquant pour l'accord couvrant %(names)s.", names=names), *link))
+            problems.append(Problem(_("Numéro de dossier manquant pour l'accord couvrant %(names)s.", names=names),
+                                    *link))
     problems.extend(_twice_covered(claim, agreements))
     covered_elsewhere = {item.enrolment_id for agreement in agreements
                          if agreement.status != AgreementStatus.REFUSED and agreement.funder_id != claim.funder_id
