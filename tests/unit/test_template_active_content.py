@@ -56,6 +56,7 @@ def test_a_template_that_writes_a_field_for_real_trainees_only_issues_nothing():
     course = completed_course(trainees=("Awa Diallo",))
     upload(word_template([TO_REAL_TRAINEES_ONLY, "{{ document.verification_code }}"]))
     db.session.commit()
+    before = _stored_files()
     with pytest.raises(ServiceError) as refused:
         certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
     assert refused.value.message.startswith(
@@ -64,6 +65,9 @@ def test_a_template_that_writes_a_field_for_real_trainees_only_issues_nothing():
         refused.value.message
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
-    folder = storage.absolute("certificates")
-    assert not os.path.isdir(folder) or not any(files for _root, _dirs, files in os.walk(folder))
+    assert _stored_files() == before
+
+
+def _stored_files() -> set[str]:
+    return {os.path.join(folder, name) for folder, _dirs, names in os.walk(storage.root()) for name in names}
 
