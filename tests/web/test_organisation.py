@@ -91,6 +91,16 @@ def _png_header(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b""))
 
 
+def _png_with_resolution(pixels_a_metre: int) -> bytes:
+    """_png() stating its resolution (a pHYs chunk) in pixels a metre."""
+    import struct
+    import zlib
+    data = struct.pack(">IIB", pixels_a_metre, pixels_a_metre, 1)
+    chunk = struct.pack(">I", len(data)) + b"pHYs" + data + struct.pack(">I", zlib.crc32(b"pHYs" + data) & 0xFFFFFFFF)
+    png = _png()
+    return png[:33] + chunk + png[33:]  # after the signature (8 bytes) and IHDR (25)
+
+
 def _stored_organisation_files() -> list[str]:
     import os
 
@@ -115,8 +125,10 @@ def _error_under(page: str, field: str) -> str:
     ("stamp_image", _png_header(30000, 30000), "L'image « cachet » est trop grande : 4000 pixels de côté"),
     ("signature_image", _png((4001, 2), "L"), "L'image « signature » est trop grande"),
     ("logo_image", _jpeg()[:2] + _jpeg()[20:], "JPEG que Word ne sait pas placer"),  # without its JFIF segment
+    ("stamp_image", _png_with_resolution(1), "L'image « cachet » indique une résolution (en points par pouce) que "
+     "Word ne sait pas utiliser"),  # 1 pixel a metre: 0 dpi, and placing it divided by zero
 ], ids=["damaged-png", "jpeg-of-zeros", "jpeg-cut-short", "png-without-end", "900-mpx-png", "4001-px-png",
-        "jpeg-without-jfif"])
+        "jpeg-without-jfif", "png-of-0-dpi"])
 def test_a_damaged_or_huge_image_is_refused_on_its_field_and_nothing_is_stored(admin_client, field, content,
                                                                                  expected):
     """A damaged image used to be taken on its first bytes, then every certificate and template upload failed

@@ -1,5 +1,6 @@
 """Checking uploaded files: the type comes from the content (magic bytes), never from the name."""
 import codecs
+import re
 import zipfile
 from xml.etree import ElementTree
 
@@ -47,10 +48,17 @@ def check_zip_bounds(archive: zipfile.ZipFile, max_unpacked: int, too_big: str) 
 
 
 def check_no_active_content(archive: zipfile.ZipFile) -> None:
-    """Refuse (ServiceError on "file") an Office file holding macros, or relationships Word follows when it opens
-    the file: an attached template, or any part outside the file (TargetMode="External": a remote template, a
-    linked image, a \\\\server\\share that leaks the reader's Windows credentials, a tracking address). Only
-    hyperlinks, followed when clicked, may point outside. Raises ElementTree.ParseError on broken XML."""
+    """Refuse (ServiceError on "file", naming what was found) an Office file holding what Word runs, loads or
+    follows by itself: every document issued from a template carries it to its readers.
+    - Macros.
+    - Relationships Word follows when it opens the file: an attached template, or any part outside the file
+      (TargetMode="External": a remote template, a linked image, a \\\\server\\share that leaks the reader's
+      Windows credentials, a tracking address). Only hyperlinks, followed when clicked, may point outside.
+    - ActiveX controls, embedded OLE objects (another program's document, or a program, opened by a double
+      click) and altChunk parts (a web page, an RTF or MHT file Word imports on opening): by their parts'
+      names and content types, their relationships and their elements.
+    - Fields that fetch or run something (ACTIVE_FIELDS), in every part that holds text (TEXT_PART_TYPES).
+    Raises ElementTree.ParseError on broken XML."""
     names = archive.namelist()
     content_types = ElementTree.fromstring(archive.read("[Content_Types].xml"))
     declared = [element.get("ContentType", "").lower() for element in content_types.iter()]
@@ -58,21 +66,158 @@ def check_no_active_content(archive: zipfile.ZipFile) -> None:
             any("macroenabled" in kind or "vba" in kind for kind in declared):
         raise ServiceError(_("Ce fichier contient des macros : enregistrez-le au format « Document Word (*.docx) » "
                              "(sans macros), puis envoyez-le."), "file")
+    part_types = _part_content_types(content_types, names)
     for name in names:
-        if not name.lower().endswith(".rels"):
-            continue
-        for relationship in ElementTree.fromstring(archive.read(name)).iter():
-            kind = relationship.get("Type", "")
-            if kind.endswith("/attachedTemplate"):
-                raise ServiceError(_("Ce fichier est rattaché à un autre modèle Word (%(target)s) : dans Word, "
-                                     "Développeur > Modèle de document, choisissez le modèle « Normal », "
-                                     "enregistrez puis envoyez-le.", target=relationship.get("Target", "")[:120]),
-                                   "file")
-            if relationship.get("TargetMode", "").lower() == "external" and not kind.endswith("/hyperlink"):
-                raise ServiceError(_("Ce fichier fait charger par Word un élément extérieur (%(target)s, dans "
-                                     "%(part)s) : une image liée ou un modèle distant, par exemple. Insérez les "
-                                     "images dans le document lui-même (sans lien), puis envoyez-le.",
-                                     target=relationship.get("Target", "")[:120], part=name), "file")
+        _refuse_embedded(_embedded_kind(name, part_types[name]), name)
+    for name in names:
+        if name.lower().endswith(".rels"):
+            _check_relationships(name, ElementTree.fromstring(archive.read(name)))
+    for name in names:
+        if part_types[name].endswith(TEXT_PART_TYPES):
+            _check_markup(name, ElementTree.fromstring(archive.read(name)))
+
+
+# Fields Word evaluates by fetching a file or an address, or by running a program, when the document opens or its
+# fields are updated (printing updates them). INCLUDE is INCLUDETEXT's old name; DATABASE queries a data source.
+ACTIVE_FIELDS = frozenset({"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "DDE", "DDEAUTO", "LINK", "IMPORT",
+                           "DATABASE"})
+FIELD_NAME = re.compile(r"[\s\"']*([A-Za-z]+)")  # a field's code starts with its name
+# The content types of the parts Word shows text from, where fields and objects go: the document (or template)
+# itself, headers, footers, footnotes, endnotes, comments, the glossary (building blocks). Word reads a part by its
+# content type, whatever its name.
+TEXT_PART_TYPES = (".main+xml", ".header+xml", ".footer+xml", ".footnotes+xml", ".endnotes+xml", ".comments+xml",
+                   ".glossary+xml")
+# Elements that place an ActiveX control, an OLE object or an altChunk (their parts are refused too): by local
+# name, (what it places, the name Word's XML gives it).
+EMBEDDING_ELEMENTS = {"control": ("activex", "w:control"), "OLEObject": ("ole", "o:OLEObject"),
+                      "altChunk": ("altchunk", "w:altChunk")}
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _attribute(element: ElementTree.Element, name: str) -> str:
+    """An attribute by its local name, whatever its namespace (w:instr, w:fldCharType...)."""
+    return next((value for key, value in element.attrib.items() if _local_name(key) == name), "")
+
+
+def _part_content_types(content_types: ElementTree.Element, names: list[str]) -> dict[str, str]:
+    """The content type of each part (lowercase): its Override, else the Default of its extension."""
+    defaults, overrides = {}, {}
+    for element in content_types.iter():
+        if _local_name(element.tag) == "Default":
+            defaults[element.get("Extension", "").lower()] = element.get("ContentType", "").lower()
+        elif _local_name(element.tag) == "Override":
+            overrides[element.get("PartName", "").lstrip("/").lower()] = element.get("ContentType", "").lower()
+    return {name: overrides.get(name.lower()) or defaults.get(name.lower().rsplit(".", 1)[-1], "")
+            for name in names}
+
+
+def _embedded_kind(name: str, kind: str) -> str | None:
+    """"activex", "ole" or "altchunk" when a part's name (or a relationship's target) or its type (a content
+    type, a relationship type) says it is one; else None."""
+    name, kind = "/" + name.lower().replace("\\", "/"), kind.lower()
+    if "/activex/" in name or "activex" in kind or kind.endswith("/control"):
+        return "activex"
+    if name.rsplit("/", 1)[-1].startswith("oleobject") or "oleobject" in kind:
+        return "ole"
+    if kind.endswith("/afchunk"):
+        return "altchunk"
+    return None
+
+
+def _refuse_embedded(kind: str | None, found: str, part: str = "") -> None:
+    """Refuse the ActiveX control, OLE object or altChunk (`kind`): the part `found`, or what `found` names in
+    `part` (a relationship's target, an element)."""
+    found = _("%(found)s, dans %(part)s", found=found[:120], part=part) if part else found[:120]
+    if kind == "activex":
+        raise ServiceError(_("Ce fichier contient un contrôle ActiveX (%(found)s) : un programme que Word lance "
+                             "à l'ouverture. Supprimez les contrôles (Développeur > Mode Création), puis "
+                             "envoyez-le.", found=found), "file")
+    if kind == "ole":
+        raise ServiceError(_("Ce fichier contient un objet incorporé (%(found)s) : le document ou le programme "
+                             "d'une autre application, que Word ouvre ou lance. Remplacez-le par une image (ou "
+                             "supprimez-le), puis envoyez-le.", found=found), "file")
+    if kind == "altchunk":
+        raise ServiceError(_("Ce fichier incorpore un autre document (%(found)s) que Word importe à l'ouverture : "
+                             "une page web ou un fichier RTF inséré comme « Texte d'un fichier », par exemple. "
+                             "Copiez son contenu dans le document lui-même, puis envoyez-le.", found=found), "file")
+
+
+def _check_relationships(name: str, relationships: ElementTree.Element) -> None:
+    for relationship in relationships.iter():
+        kind, target = relationship.get("Type", ""), relationship.get("Target", "")
+        if kind.endswith("/attachedTemplate"):
+            raise ServiceError(_("Ce fichier est rattaché à un autre modèle Word (%(target)s) : dans Word, "
+                                 "Développeur > Modèle de document, choisissez le modèle « Normal », "
+                                 "enregistrez puis envoyez-le.", target=target[:120]), "file")
+        if relationship.get("TargetMode", "").lower() == "external" and not kind.endswith("/hyperlink"):
+            raise ServiceError(_("Ce fichier fait charger par Word un élément extérieur (%(target)s, dans "
+                                 "%(part)s) : une image liée ou un modèle distant, par exemple. Insérez les "
+                                 "images dans le document lui-même (sans lien), puis envoyez-le.",
+                                 target=target[:120], part=name), "file")
+        if _local_name(relationship.tag) == "Relationship":  # by its type, and by its target inside the file
+            external = relationship.get("TargetMode", "").lower() == "external"
+            _refuse_embedded(_embedded_kind("" if external else target, kind), target, name)
+
+
+def _check_markup(name: str, root: ElementTree.Element) -> None:
+    """Refuse, in the XML part `name`, an element placing an ActiveX control, an OLE object or an altChunk, and
+    a field of ACTIVE_FIELDS: simple (w:fldSimple w:instr) or complex (its code in w:instrText runs, maybe many,
+    between its w:fldChar begin and separate or end; a field may hold others). A field whose name is left to
+    another field nested at its start is refused too: Word would name it when updating it."""
+    for element in root.iter():
+        kind, shown = EMBEDDING_ELEMENTS.get(_local_name(element.tag), (None, ""))
+        if kind is not None:
+            _refuse_embedded(kind, " ".join(filter(None, (shown, _attribute(element, "ProgID")))), name)
+    for code, named_by_field in _field_codes(root):
+        field = FIELD_NAME.match(code)
+        field = field.group(1).upper() if field else ""
+        if named_by_field:
+            raise ServiceError(_("Ce fichier contient un champ Word dont le nom est donné par un autre champ "
+                                 "(dans %(part)s : « %(code)s ») : Word pourrait en faire un champ qui va chercher "
+                                 "ou lance un élément extérieur. Dans Word, Alt+F9 affiche les codes des champs : "
+                                 "supprimez celui-ci, puis envoyez le fichier.", part=name,
+                                 code=" ".join(code.split())[:120]), "file")
+        if field in ACTIVE_FIELDS:
+            raise ServiceError(_("Ce fichier contient un champ Word %(field)s (dans %(part)s : « %(code)s ») : Word "
+                                 "va chercher ou lance par lui-même ce qu'il désigne. Dans Word, Alt+F9 affiche les "
+                                 "codes des champs : supprimez celui-ci (une image s'insère dans le document "
+                                 "lui-même, sans lien), puis envoyez le fichier.", field=field, part=name,
+                                 code=" ".join(code.split())[:120]), "file")
+
+
+def _field_codes(root: ElementTree.Element):
+    """(code, named_by_field) of every field of a part, in document order: the instruction of a w:fldSimple; the
+    w:instrText (or deleted w:delInstrText) runs of a complex field joined, from its begin to its separate (or
+    end). `named_by_field`: a field nested in the code came before the code's name."""
+    open_fields = []  # the fields begun, not ended, innermost last: [code parts, still in its code, named by field]
+    for element in root.iter():
+        tag = _local_name(element.tag)
+        if tag == "fldSimple":
+            yield _attribute(element, "instr"), False
+        elif tag in ("instrText", "delInstrText"):
+            if open_fields and open_fields[-1][1]:
+                open_fields[-1][0].append(element.text or "")
+            else:  # code outside a field's code: checked on its own
+                yield element.text or "", False
+        elif tag == "fldChar":
+            position = _attribute(element, "fldCharType").lower()
+            if position == "begin":
+                if open_fields and open_fields[-1][1] and not FIELD_NAME.match("".join(open_fields[-1][0])):
+                    open_fields[-1][2] = True
+                open_fields.append([[], True, False])
+            elif position in ("separate", "end") and open_fields:
+                field = open_fields[-1]
+                if field[1]:
+                    field[1] = False
+                    yield "".join(field[0]), field[2]
+                if position == "end":
+                    open_fields.pop()
+    for parts, in_code, named_by_field in open_fields:  # begun, never ended
+        if in_code:
+            yield "".join(parts), named_by_field
 
 
 def detect(content: bytes, allowed: tuple[str, ...]) -> str | None:

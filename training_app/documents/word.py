@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from docx.image.image import Image as WordImage
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
@@ -59,3 +60,14 @@ def _with_pictures(document: DocxTemplate, value):
 
 def image(document: DocxTemplate, content: bytes, width_mm: float) -> InlineImage:
     return InlineImage(document, io.BytesIO(content), width=Mm(width_mm))
+
+
+def placeable(content: bytes) -> bool:
+    """Whether python-docx can place the image `content` in a document. It reads the image's header itself (not
+    with Pillow) and sizes the image by the resolution the file states: a PNG whose pHYs chunk says 1 pixel a
+    metre is 0 dpi, and placing it divides by zero."""
+    try:
+        WordImage.from_blob(content).scaled_dimensions(Mm(10), None)
+    except Exception:  # noqa: BLE001 - whatever python-docx stumbles on, the image cannot go into a document
+        return False
+    return True

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 
 from training_app.clock import local_now, to_local, utcnow
-from training_app.documents import storage, uploads
+from training_app.documents import storage, uploads, word
 from training_app.extensions import db
 from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
                                  AuditEntry, Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus,
@@ -327,6 +327,8 @@ def decode_signature(data_url: str | None) -> bytes:
                 raise ServiceError(_("La signature reçue n'est pas une image PNG de taille raisonnable."),
                                    "signature")
             probe.verify()
+        if not word.placeable(content):  # the sheets could not be made any more (their download would fail)
+            raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature")
         with Image.open(io.BytesIO(content)) as picture:
             rgba = picture.convert("RGBA")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):

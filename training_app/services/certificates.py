@@ -362,10 +362,15 @@ def test_render(content: bytes, kind: str = CertificateKind.ATTESTATION) -> byte
         Document(io.BytesIO(rendered))
     except Exception as error:  # noqa: BLE001 - every failure is explained, never a 500
         raise ServiceError(explain_template_error(error), "file") from None
+    check_rendered(rendered)
     if sample_code not in _document_xml_text(rendered):
         raise ServiceError(_("Le modèle n'affiche pas le code de vérification : ajoutez la balise "
                              "{{ document.verification_code }} (et {{ qr_code }} pour le QR code)."), "file")
     return rendered
+
+
+# What reading a broken .docx raises (ElementTree's ParseError is a SyntaxError).
+UNREADABLE_PACKAGE = (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, zlib.error, SyntaxError)
 
 
 def check_word_package(content: bytes) -> None:
@@ -381,8 +386,20 @@ def check_word_package(content: bytes) -> None:
             if WORD_MAIN_PART not in archive.read("[Content_Types].xml"):  # a spreadsheet is a zip of the same kind
                 raise ServiceError(not_word, "file")
             uploads.check_no_active_content(archive)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, zlib.error, SyntaxError):
+    except UNREADABLE_PACKAGE:
         raise ServiceError(not_word, "file") from None
+
+
+def check_rendered(rendered: bytes) -> None:
+    """Refuse (ServiceError on "file") a document rendered from a template that holds what
+    uploads.check_no_active_content refuses. A template's tags may write it although the template itself does
+    not hold it: a tag's text is Word's markup once rendered (`{{ '<w:instrText>INCLUDEPICTURE …' | safe }}`),
+    a tag may complete a field's code (`INCLUDE{{ 'PICTURE' }}`), and only for some trainees (`{% if %}`)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(rendered)) as archive:
+            uploads.check_no_active_content(archive)
+    except UNREADABLE_PACKAGE:  # a part of a template uploaded before its parts were all read
+        raise ServiceError(_("Ce fichier n'est pas un document Word (.docx) lisible."), "file") from None
 
 
 def explain_template_error(error: Exception) -> str:
@@ -393,9 +410,11 @@ def explain_template_error(error: Exception) -> str:
 
 def explain_issue_error(kind: str, error: Exception) -> str:
     """Why a document of `kind` could not be issued: its template, unless an organisation image is the cause."""
-    return _organisation_image_problems(error) or _(
-        "Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s", kind=KIND_LABELS[kind],
-        reason=_explain_template_itself(error))
+    return _organisation_image_problems(error) or unusable_template(kind, _explain_template_itself(error))
+
+
+def unusable_template(kind: str, reason: str) -> str:
+    return _("Le modèle « %(kind)s » ne peut pas être utilisé : %(reason)s", kind=KIND_LABELS[kind], reason=reason)
 
 
 def _explain_template_itself(error: Exception) -> str:
@@ -699,6 +718,10 @@ class _Batch:
             content = word.render(template, context, images)
         except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
             raise ServiceError(explain_issue_error(kind, error)) from None
+        try:
+            check_rendered(content)
+        except ServiceError as error:
+            raise ServiceError(unusable_template(kind, error.message)) from None
         rendered = _Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
                              context["hours"]["planned_minutes"], totals.attended_minutes,
                              stated_results(results) if kind == CertificateKind.ATTESTATION else None)

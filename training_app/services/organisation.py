@@ -1,12 +1,11 @@
 """The organisation's identity, printed on every document."""
 import io
 
-from docx.image.image import Image as WordImage
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 
-from training_app.documents import storage, uploads
+from training_app.documents import storage, uploads, word
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import Organisation
 from training_app.services import ServiceError, audit
@@ -82,7 +81,8 @@ def image_problem(field: str, content: bytes) -> str | None:
                 "à l'impression.", image=label, max=MAX_IMAGE_SIDE)
     try:
         with Image.open(io.BytesIO(content)) as probe:
-            if probe.format not in ("PNG", "JPEG"):
+            kind = probe.format
+            if kind not in ("PNG", "JPEG"):
                 return unreadable
             if max(probe.size) > MAX_IMAGE_SIDE:
                 return too_big
@@ -93,12 +93,14 @@ def image_problem(field: str, content: bytes) -> str | None:
         return too_big
     except (OSError, SyntaxError, ValueError):
         return unreadable
-    try:
-        WordImage.from_blob(content)
-    except Exception:  # noqa: BLE001 - whatever python-docx stumbles on, the image cannot go into a document
+    if word.placeable(content):
+        return None
+    if kind == "JPEG":
         return _("L'image « %(image)s » est d'une variante de JPEG que Word ne sait pas placer : enregistrez-la "
                  "en PNG, puis envoyez-la.", image=label)
-    return None
+    return _("L'image « %(image)s » indique une résolution (en points par pouce) que Word ne sait pas utiliser "
+             "pour la placer : enregistrez-la à nouveau en PNG avec un logiciel d'images, puis envoyez-la.",
+             image=label)
 
 
 def image_problems() -> list[str]:
