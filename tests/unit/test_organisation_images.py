@@ -47,3 +47,40 @@ def test_an_image_saved_in_a_savepoint_rolled_back_leaves_no_file_and_the_commit
     assert not storage.exists(dropped) and storage.exists(kept)
     db.session.commit()
     assert storage.exists(kept) and Organisation.get().signature_image == kept
+
+
+def test_an_image_replaced_then_removed_leaves_no_file_once_committed():
+    """A signature or a stamp is personal data: the file replaced, then the one removed, is deleted at the commit."""
+    factories.make_organisation()
+    db.session.commit()
+    before = _stored()
+    organisation_service.set_image("signature_image", _png())
+    db.session.commit()
+    first = Organisation.get().signature_image
+    organisation_service.set_image("signature_image", _png())
+    assert storage.exists(first)  # still named by the stored row until the commit
+    db.session.commit()
+    second = Organisation.get().signature_image
+    assert not storage.exists(first) and storage.exists(second)
+    organisation_service.remove_image("signature_image")
+    db.session.commit()
+    assert Organisation.get().signature_image == "" and not storage.exists(second)
+    assert _stored() == before
+
+
+def test_an_image_replaced_or_removed_in_a_transaction_rolled_back_keeps_its_file():
+    factories.make_organisation()
+    organisation_service.set_image("stamp_image", _png())
+    db.session.commit()
+    kept = Organisation.get().stamp_image
+    organisation_service.set_image("stamp_image", _png())
+    replacement = Organisation.get().stamp_image
+    db.session.rollback()
+    assert storage.exists(kept) and not storage.exists(replacement)
+    organisation_service.remove_image("stamp_image")
+    db.session.rollback()
+    savepoint = db.session.begin_nested()
+    organisation_service.remove_image("stamp_image")
+    savepoint.rollback()
+    db.session.commit()  # the removal rolled back with its savepoint: nothing to delete
+    assert Organisation.get().stamp_image == kept and storage.exists(kept)

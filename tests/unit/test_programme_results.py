@@ -64,7 +64,7 @@ def test_results_count_the_sessions_over_and_their_people_completion_and_satisfa
     trainer = factories.make_user("trainer")
     programme = factories.make_programme(title="Négocier")
     # Over (Tue 5 - Fri 8 March 2030), four trainees: one withdraws on Wednesday after attending Tuesday, one
-    # is absent throughout (confirmed: goes "to the end" for completion, but trained nobody), two present.
+    # is absent throughout (confirmed, never came: in neither completion nor the people trained), two present.
     over = factories.make_session(programme=programme, trainers=[trainer])
     withdrawn, absent, present, other = (factories.make_enrolment(over) for _ in range(4))
     _mark(over, trainer, [withdrawn, absent, present, other],
@@ -73,8 +73,8 @@ def test_results_count_the_sessions_over_and_their_people_completion_and_satisfa
     _set(withdrawn, status="withdrawn", withdrawn_on=date(2030, 3, 6))
     _survey(over, [present, other, absent], [5, 4, 2])  # named: 2 of 3 ratings satisfied
     # Over, with an anonymous questionnaire closed on two answers only: its ratings are not counted.
-    small, small_enrolments = _session(programme, datetime(2030, 5, 7, 14, 0), 2, trainer)
-    _survey(small, small_enrolments, [1, 1], anonymous=True)
+    small, small_enrolments = _session(programme, datetime(2030, 5, 7, 14, 0), 3, trainer)
+    _survey(small, small_enrolments[:2], [1, 1], anonymous=True)
     # Not over on 1 February 2031: counts for nothing (its trainee attended, its withdrawal and its ratings).
     later, later_enrolments = _session(programme, datetime(2031, 2, 4, 14, 0), 1, trainer)
     factories.make_enrolment(later, status="withdrawn")
@@ -90,8 +90,8 @@ def test_results_count_the_sessions_over_and_their_people_completion_and_satisfa
         results = programme_results.results(programme.id)
         db.session.commit()
 
-    assert (results.sessions, results.trainees) == (2, 3 + 2)  # the withdrawn trainee attended; the absent did not
-    assert results.completion_rate == 83  # confirmed 3 + 2, withdrawn 1: 5 / 6
+    assert (results.sessions, results.trainees) == (2, 3 + 3)  # the withdrawn trainee attended; the absent did not
+    assert results.completion_rate == 83  # went to the end 2 + 3, withdrawn 1: 5 / 6 (the absent never came)
     assert (results.ratings, results.respondents, results.satisfaction_rate) == (3, 3, 67)
     assert (results.since, results.recent) == (2028, True)
 
@@ -197,8 +197,9 @@ def test_the_figures_are_the_annual_report_s_for_the_same_sessions():
     assert (results.ratings, results.satisfaction_rate) == (6, 67)
 
 
-def test_a_person_who_followed_two_sessions_counts_twice_as_in_the_annual_report():
-    """"Stagiaires formé·es" counts as the BPF and the annual report count: once per session followed."""
+def test_a_person_who_followed_two_sessions_is_one_person_trained_on_the_public_page():
+    """"Stagiaires formé·es" counts people; the annual report's tables count a person once per session followed
+    (as the BPF does)."""
     trainer = factories.make_user("trainer")
     programme = factories.make_programme()
     first, (awa, _other) = _session(programme, datetime(2030, 3, 5, 14, 0), 2, trainer)
@@ -208,7 +209,71 @@ def test_a_person_who_followed_two_sessions_counts_twice_as_in_the_annual_report
     with frozen_at(AFTER_2030):
         report = annual_report.build(2030)
         results = programme_results.results(programme.id)
-    assert results.trainees == report.programmes[0].trainees == 3
+    assert (results.sessions, results.trainees) == (2, 2)
+    assert report.programmes[0].trainees == 3
+
+
+def _withdraw_after_the_first_half_day_and_never_come(session, trainer, trainees: int):
+    """`trainees` confirmed in `session`: the first withdraws on Wednesday after attending Tuesday, the second is
+    absent from every half-day (never came), the others present throughout. Returns the enrolments."""
+    enrolments = [factories.make_enrolment(session) for _ in range(trainees)]
+    withdrawn, absent = enrolments[:2]
+    _mark(session, trainer, enrolments, {**{(withdrawn.id, i): None for i in range(1, 6)},
+                                         **{(absent.id, i): "absent_unjustified" for i in range(6)}})
+    _set(withdrawn, status="withdrawn", withdrawn_on=session.start_at.date() + timedelta(days=1))
+    return enrolments
+
+
+def test_completion_counts_neither_a_session_never_held_nor_a_trainee_who_never_came():
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme()
+    held = factories.make_session(programme=programme, trainers=[trainer])  # 5-8 March 2030
+    _withdraw_after_the_first_half_day_and_never_come(held, trainer, 5)  # 3 to the end, 1 withdrawn, 1 never came
+    # Over in May, nobody attended: not held; its trainees, confirmed or withdrawn, count for nothing.
+    not_held, _ = _session(programme, datetime(2030, 5, 7, 14, 0), 0, trainer)
+    for _n in range(8):
+        factories.make_enrolment(not_held)
+    factories.make_enrolment(not_held, status="withdrawn")
+
+    with frozen_at(AFTER_2030):
+        results = programme_results.results(programme.id)
+        report = annual_report.build(2030)
+
+    assert (results.sessions, results.trainees, results.completion_rate) == (1, 4, 75)
+    indicators = report.indicators
+    assert (indicators.completed_sessions, indicators.confirmed, indicators.withdrawn, indicators.never_came) == (
+        1, 3, 1, 1)
+    assert (indicators.completion_rate, indicators.dropout_rate) == (75, 25)
+    assert ("Stagiaires confirmé·es jamais venu·es (hors taux)", 1, False) in annual_report.indicator_rows(report)
+
+
+def test_the_public_completion_rate_counts_only_sessions_of_at_least_three_trainees():
+    """As the public satisfaction rate counts only questionnaires with three respondents: the rate of a group of
+    two, or what its session changes to the programme's rate, would tell that one known trainee dropped out."""
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme()
+    _session(programme, datetime(2030, 3, 5, 14, 0), 3, trainer)  # three to the end
+    small = factories.make_session(programme=programme, start=datetime(2030, 5, 7, 14, 0),
+                                   end=datetime(2030, 5, 10, 12, 30), trainers=[trainer])
+    # one withdrawn, one who never came (not one of the group), one to the end: a group of two
+    _withdraw_after_the_first_half_day_and_never_come(small, trainer, 3)
+
+    with frozen_at(AFTER_2030):
+        results = programme_results.results(programme.id)
+        report = annual_report.build(2030).indicators
+        internal = annual_report.results_of_sessions({session_id for session_id, _day
+                                                      in programme_results.over_sessions(programme.id)})
+
+    assert (results.sessions, results.trainees, results.completion_rate) == (2, 5, 100)  # the small one left out
+    assert report.completion_rate == internal.indicators.completion_rate == 80  # the office's figures: 4 / 5
+
+    alone = factories.make_programme()
+    small = factories.make_session(programme=alone, start=datetime(2030, 9, 3, 14, 0),
+                                   end=datetime(2030, 9, 6, 12, 30), trainers=[trainer])
+    _withdraw_after_the_first_half_day_and_never_come(small, trainer, 3)
+    with frozen_at(AFTER_2030):
+        results = programme_results.results(alone.id)
+    assert (results.sessions, results.trainees, results.completion_rate) == (1, 2, None)
 
 
 def test_statements_do_not_grow_with_the_number_of_sessions():

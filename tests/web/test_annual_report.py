@@ -155,6 +155,8 @@ def test_the_workbook_gives_the_figures_of_the_page(admin_client, year_2030):
     assert cells["Taux d'achèvement"].data_type == "n" and cells["Taux d'achèvement"].number_format == "0%"
     assert indicators["Taux de satisfaction (notes de 4 ou 5 sur 5)"] == "—"  # no questionnaire
     assert indicators["Sessions annulées"] == 0
+    assert indicators["Stagiaires confirmé·es jamais venu·es (hors taux)"] == 0
+    assert "n'est jamais venu·e : ni allé·e au bout ni en abandon" in page  # the rule, on the page
 
 
 @pytest.mark.parametrize("year", ["abc", "0", "99999", "", "2030abc", "-5", "1e3", "²", pytest.param("1" * 5000, id="5000-digits")])

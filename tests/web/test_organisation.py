@@ -3,6 +3,7 @@ import io
 import pytest
 
 from tests import factories
+from training_app.documents import storage
 from training_app.extensions import db
 from training_app.identifiers import is_valid_siret
 from training_app.models import Organisation
@@ -42,6 +43,25 @@ def test_admin_saves_the_organisation_with_a_signature(admin_client):
     assert organisation_service.missing_for_documents() == []
     image = admin_client.get("/admin/organisme/image/signature_image")
     assert image.status_code == 200 and image.data == PNG and image.mimetype == "image/png"
+
+
+def test_a_signature_replaced_then_removed_on_the_page_leaves_no_file(admin_client):
+    response = admin_client.post("/admin/organisme/", data=dict(FORM, signature_image=(io.BytesIO(PNG), "a.png")),
+                                 content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.expire_all()
+    first = Organisation.get().signature_image
+    response = admin_client.post("/admin/organisme/", data=dict(FORM, version=2, signature_image=(
+        io.BytesIO(PNG), "b.png")), content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.expire_all()
+    second = Organisation.get().signature_image
+    assert not storage.exists(first) and storage.exists(second)
+    response = admin_client.post("/admin/organisme/", data=dict(FORM, version=3, remove_signature_image="y"),
+                                 content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert Organisation.get().signature_image == "" and not storage.exists(second)
 
 
 def test_invalid_siret_and_disguised_image_are_refused_and_nothing_saved(admin_client):

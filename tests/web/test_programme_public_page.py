@@ -118,6 +118,20 @@ def test_without_a_session_over_or_with_too_few_ratings_the_page_says_so(client)
            "questionnaire clos auquel au moins 3 stagiaires ont répondu, et au moins 3 notes." in page
 
 
+def test_the_page_gives_no_completion_rate_on_a_group_of_two(client):
+    """One of two trainees dropped out: a rate of 50 % would tell the other trainee, or a colleague, who did."""
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme(title="Négocier localement")
+    _session, (stays, leaves) = _over_session(programme, trainer, trainees=2, ratings=())
+    leaves.status, leaves.withdrawn_on = "withdrawn", date(2030, 3, 6)
+    db.session.commit()
+    with frozen_at(AFTER_2030):
+        page = _text(client.get(f"/formations/{programme.id}"))
+    assert "Sessions réalisées 1 " in page and "Stagiaires formé·es 2 " in page
+    assert ("Taux d'achèvement Pas encore assez de stagiaires pour donner un taux d'achèvement : il faut une "
+            "session terminée suivie par au moins 3 stagiaires.") in page
+
+
 def test_the_public_page_runs_a_constant_number_of_statements(client):
     counts = []
     for size in (1, 5):

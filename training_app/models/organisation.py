@@ -1,4 +1,5 @@
 from sqlalchemy import String, Text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training_app.extensions import db
@@ -33,10 +34,12 @@ class Organisation(EditVersionChecked, db.Model):
 
     @classmethod
     def get(cls) -> "Organisation":
-        """The organisation row, created empty on first use."""
+        """The organisation row, created empty on first use with INSERT ... ON CONFLICT DO NOTHING: two first
+        uses at once (each request found no row) both read the one row, the second waiting for the first's
+        INSERT, instead of failing on the duplicate key."""
         org = db.session.get(cls, 1)
         if org is None:
-            org = cls(id=1)
-            db.session.add(org)
-            db.session.flush()
+            insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            db.session.execute(insert(cls).values(id=1).on_conflict_do_nothing(index_elements=[cls.id]))
+            org = db.session.get(cls, 1)
         return org

@@ -11,6 +11,9 @@ Rules (each is said on the page):
 - a session belongs to the year of its last day for revenue and indicators (it is invoiced and
   assessed when over; a session is over once its last day has passed, or the office marked it completed);
   a session counts as held (completed, or in a programme's sessions) once somebody attended it;
+  completion counts the enrolments of the sessions held: a trainee withdrawn dropped out, one confirmed who
+  attended at least one minute went to the end, one confirmed who attended nothing (absent from every half-day)
+  never came: neither, counted apart (_completion);
   cancelled sessions count for nothing but their number; trainers' hours count only the half-days that took
   place (a closed sheet, or attendance recorded);
 - revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed), each counted once:
@@ -117,9 +120,10 @@ class RevenueLine:
 class Indicators:
     satisfaction: survey_results.RatingsSummary
     completed_sessions: int
-    confirmed: int   # trainees of completed sessions who went to the end
+    confirmed: int   # trainees of completed sessions who went to the end (_completion)
     withdrawn: int   # ... who dropped out
     cancelled_sessions: int
+    never_came: int = 0  # ... confirmed, who attended nothing: in neither rate
 
     @property
     def completion_rate(self) -> int | None:
@@ -152,7 +156,7 @@ class SessionResults:
     """What a group of sessions that are over achieved, by this report's rules (the results a programme's
     public page shows: Qualiopi indicator 2)."""
     sessions: int
-    trainees: int  # distinct people with at least one minute attended
+    trainees: int  # distinct people with at least one minute attended (once, however many sessions they followed)
     indicators: Indicators
 
 
@@ -213,24 +217,28 @@ def build(year: int) -> AnnualReport:
         programme_total=programme_total, objectives=objectives, specialities=specialities, trainers=trainers,
         trainer_minutes=trainer_minutes, revenue=revenue,
         revenue_cents=sum(line.cents for line in revenue),
-        indicators=_indicators(ending, over, len(sessions) - len(held),
-                               attended=attendance.attended_in_sessions(over)), sessions=len(held))
+        indicators=_indicators(ending, over, len(sessions) - len(held), attended=_attended_enrolments(over)),
+        sessions=len(held))
 
 
 def results_of_sessions(session_ids: set[int], *, public: bool = False) -> SessionResults:
     """The results of the sessions `session_ids`, chosen by the caller among those that are over and not
-    cancelled, counted as the report counts a year's: the trainees who attended at least one minute (a person
-    once per session followed), completion
-    (confirmed against withdrawn, _indicators) and satisfaction (ratings of SATISFIED_FROM or more in their
-    satisfaction questionnaires; anonymous ones, or every one when the figures are `public`, only once closed
-    with enough responses). Closed anonymous questionnaires release their pending answers: the caller commits.
-    A constant number of SQL statements."""
+    cancelled, counted as the report counts a year's: the people who attended at least one minute (each once,
+    however many of the sessions they followed: the report's tables count a person once per session, as the BPF
+    does), completion (_completion; when the figures are `public`, only over the sessions with enough trainees
+    counted) and satisfaction (ratings of SATISFIED_FROM or more in their satisfaction questionnaires; anonymous
+    ones, or every one when the figures are `public`, only once closed with enough responses). Closed anonymous
+    questionnaires release their pending answers: the caller commits. A constant number of SQL statements."""
     ids = set(session_ids)
-    attended = attendance.attended_in_sessions(ids)
-    # one per trainee and session attended, as the report's tables count (_trainees_and_hours)
-    trainees = {(trainee_id, session_id) for trainee_id, session_id, minutes in attended if minutes}
+    attended = _attended_enrolments(ids)
+    people = {trainee_id for trainee_id, _session_id, _enrolment_id, minutes in attended if minutes}
     indicators = _indicators(ids, ids, 0, attended=attended, public=public)
-    return SessionResults(sessions=indicators.completed_sessions, trainees=len(trainees), indicators=indicators)
+    return SessionResults(sessions=indicators.completed_sessions, trainees=len(people), indicators=indicators)
+
+
+def _attended_enrolments(session_ids: set[int]):
+    """Rows (trainee_id, session_id, enrolment_id, minutes attended) of the sessions `session_ids` (one query)."""
+    return attendance.attended_in_sessions(session_ids, Enrolment.id)
 
 
 def _trainees_and_hours(first: date, last: date, held):
@@ -395,20 +403,52 @@ def _count_claim_line(lines: dict[str, RevenueLine], claimed: _Claimed, price: i
 
 
 def _indicators(ending: set[int], over: set[int], cancelled: int, *, attended, public: bool = False) -> Indicators:
-    """`attended`: attendance.attended_in_sessions(over). A session over counts as completed once somebody
-    attended it: one scheduled in the past that nobody came to (or typed in by mistake) was not held."""
-    counts = dict(db.session.execute(
-        select(Enrolment.status, func.count(Enrolment.id))
-        .where(Enrolment.session_id.in_(over or {0}), Enrolment.status.in_(BILLABLE_STATUSES))
-        .group_by(Enrolment.status)).all())
+    """`attended`: _attended_enrolments(over). A session over counts as completed once somebody attended it: one
+    scheduled in the past that nobody came to (or typed in by mistake) was not held."""
+    held = {session_id for _trainee, session_id, _enrolment, minutes in attended if minutes}
+    confirmed, withdrawn, never_came = _completion(held, attended, public=public)
     surveys = list(db.session.scalars(
         select(Survey).join(Survey.questionnaire).options(contains_eager(Survey.questionnaire))
         .where(Survey.session_id.in_(ending or {0}), Questionnaire.kind == QuestionnaireKind.SATISFACTION)
         .order_by(Survey.id)))
     return Indicators(satisfaction=survey_results.ratings_summary(surveys, SATISFIED_FROM, public=public),
-                      completed_sessions=len({session_id for _trainee, session_id, minutes in attended if minutes}),
-                      confirmed=counts.get(EnrolmentStatus.CONFIRMED, 0),
-                      withdrawn=counts.get(EnrolmentStatus.WITHDRAWN, 0), cancelled_sessions=cancelled)
+                      completed_sessions=len(held), confirmed=confirmed, withdrawn=withdrawn, never_came=never_came,
+                      cancelled_sessions=cancelled)
+
+
+# A completion rate shown to the public counts a session only with this many trainees (who went to the end or
+# dropped out), as the public satisfaction counts a questionnaire only with this many respondents: a smaller
+# group's rate, or the change it makes to the programme's, would tell whether one known trainee dropped out.
+PUBLIC_MIN_GROUP = survey_results.MIN_ANONYMOUS_RESPONSES
+
+
+def _completion(held: set[int], attended, *, public: bool) -> tuple[int, int, int]:
+    """(went to the end, dropped out, never came): the enrolments confirmed or withdrawn of the sessions `held`
+    (over, and attended by somebody), `attended` giving each one's minutes (_attended_enrolments). Withdrawn: the
+    trainee dropped out (a withdrawal is recorded from the session's first day on, enrolments.withdraw), whatever
+    they attended. Confirmed with at least one minute attended: went to the end. Confirmed with nothing attended
+    (absent from every half-day, or never marked present): never came, so neither went to the end nor dropped out
+    (as a session nobody came to was not held), counted apart and in neither rate. `public`: only the sessions
+    where at least PUBLIC_MIN_GROUP people went to the end or dropped out (and so never a rate on fewer)."""
+    came = {enrolment_id for _trainee, _session, enrolment_id, minutes in attended if minutes}
+    rows = db.session.execute(
+        select(Enrolment.id, Enrolment.session_id, Enrolment.trainee_id, Enrolment.status)
+        .where(Enrolment.session_id.in_(held or {0}), Enrolment.status.in_(BILLABLE_STATUSES))).all()
+    outcomes = defaultdict(list)  # session id: [(trainee id, "end" | "dropout" | "never"), ...]
+    for enrolment_id, session_id, trainee_id, status in rows:
+        if status == EnrolmentStatus.WITHDRAWN:
+            outcome = "dropout"
+        else:
+            outcome = "end" if enrolment_id in came else "never"
+        outcomes[session_id].append((trainee_id, outcome))
+    counts = defaultdict(int)
+    for session_outcomes in outcomes.values():
+        counted = {trainee_id for trainee_id, outcome in session_outcomes if outcome != "never"}
+        if public and len(counted) < PUBLIC_MIN_GROUP:
+            continue
+        for _trainee_id, outcome in session_outcomes:
+            counts[outcome] += 1
+    return counts["end"], counts["dropout"], counts["never"]
 
 
 # --- the workbook -------------------------------------------------------------------------------------------
@@ -490,6 +530,7 @@ def indicator_rows(report: AnnualReport) -> list[tuple[str, object, bool]]:
         (_("Taux d'achèvement"), ind.completion_rate, True),
         (_("Taux d'abandon"), ind.dropout_rate, True),
         (_("Stagiaires ayant abandonné"), ind.withdrawn, False),
+        (_("Stagiaires confirmé·es jamais venu·es (hors taux)"), ind.never_came, False),
         (_("Sessions annulées"), ind.cancelled_sessions, False),
     ]
 

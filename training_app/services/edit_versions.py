@@ -40,11 +40,27 @@ def version_of(record) -> int:
     return getattr(record, type(record).edit_version_key) or 1
 
 
+# {model: lock(record)} for the records whose service may lock other rows in an order of its own (a staff
+# account: every active administrator's row, in id order, users._ensure_an_active_admin_remains): save() has
+# `lock` take the record's row together with those, in that one order, before its own refresh, so that two
+# saves, or a save and the same service called from another page, never each hold a row the other waits for.
+_LOCKED_WITH = {}
+
+
+def lock_with(model, lock) -> None:
+    """Have save() call `lock(record)` for a record of `model` (see _LOCKED_WITH) before locking its row."""
+    _LOCKED_WITH[model] = lock
+
+
 def save(record, opened_version: int, operation):
     """Run `operation()` (a service call that changes `record`) if `record` is still at `opened_version`, under
-    its row lock; move the version by one when the record changed. Returns what `operation` returned; raises
-    StaleEdit when the record moved on (the caller rolls back: nothing is written)."""
+    its row lock (taken with the rows its service locks, in their order: lock_with); move the version by one when
+    the record changed. Returns what `operation` returned; raises StaleEdit when the record moved on (the caller
+    rolls back: nothing is written)."""
+    lock = _LOCKED_WITH.get(type(record))
     try:
+        if lock is not None:
+            lock(record)
         db.session.refresh(record, with_for_update=True)
     except InvalidRequestError:  # its row is gone since the page read it
         raise ServiceError(_("Cette fiche vient d'être supprimée : vos modifications n'ont pas été "

@@ -50,7 +50,7 @@ def set_images(uploaded: dict) -> None:
     """Store uploaded PNG or JPEG images ({field: file}) as the signature, stamp or logo, once each is known
     to be a whole image of a sensible size that Word can place (image_problem). A refusal names its image's
     field, and then no file is written at all; a file written is deleted if the transaction (or the savepoint it
-    was written in) rolls back (storage.save_in_transaction)."""
+    was written in) rolls back (storage.save_in_transaction), the file it replaces once it commits (_forget)."""
     checked = {}
     for field, file_storage in uploaded.items():
         if field not in IMAGE_FIELDS:
@@ -65,6 +65,7 @@ def set_images(uploaded: dict) -> None:
         checked[field] = (content, kind)
     organisation = Organisation.get()
     for field, (content, kind) in checked.items():
+        _forget(organisation, field)
         setattr(organisation, field, storage.save_in_transaction(
             "organisation", f"{field}.{'png' if kind == 'png' else 'jpg'}", content))
         audit.record(organisation, "image_changed", details={"field": field})
@@ -116,9 +117,18 @@ def image_problems() -> list[str]:
 
 
 def remove_image(field: str) -> None:
+    """The image is no longer printed; its file is deleted once the transaction commits (_forget)."""
     organisation = Organisation.get()
+    _forget(organisation, field)
     setattr(organisation, field, "")
     audit.record(organisation, "image_removed", details={"field": field})
+
+
+def _forget(organisation: Organisation, field: str) -> None:
+    """The file of the image `field` (a signature, a stamp: personal data) is deleted once the transaction that
+    replaces or removes it commits, and kept if it rolls back: no file is left that nothing names, and nothing
+    names a file gone. Each upload has a name of its own (storage.save): no other row names it."""
+    storage.delete_after_commit([getattr(organisation, field)])
 
 
 def image_bytes(field: str) -> bytes | None:

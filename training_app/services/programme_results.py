@@ -6,8 +6,14 @@ Rules (the page says the period):
   marked them completed) and not cancelled, which ended in the RECENT_YEARS calendar years before this one or
   in this year so far; when none did, every such session of the programme's history ("depuis <first year>");
 - their figures are those of the annual report (annual_report.results_of_sessions): people trained (at least
-  one minute attended), completion rate (confirmed against withdrawn), satisfaction rate (ratings of 4 or 5
-  out of 5 in the satisfaction questionnaires; anonymous ones only once closed with enough responses);
+  one minute attended; a person once, however many of the sessions they followed), completion rate (went to
+  the end against dropped out; a trainee who never came counts in neither: annual_report._completion),
+  satisfaction rate (ratings of 4 or 5 out of 5 in the satisfaction questionnaires; anonymous ones only once
+  closed with enough responses);
+- the completion rate counts, as the satisfaction rate does, only the sessions with at least MIN_RESPONDENTS
+  trainees who went to the end or dropped out (annual_report.PUBLIC_MIN_GROUP): one trainee's drop-out is never
+  told by a small group's rate, nor by the change one small session makes to the programme's; none is given
+  without such a session;
 - shown to the public, every satisfaction questionnaire counts as an anonymous one does: once closed, with at
   least MIN_RESPONDENTS respondents in its session (a named one is no exception: the public must not read
   one trainee's ratings, nor watch them arrive); no rate is given on fewer than MIN_RESPONDENTS respondents, nor
@@ -38,7 +44,7 @@ class ProgrammeResults:
     recent: bool  # True: the RECENT_YEARS years before this one and this year; False: since the first session
     sessions: int
     trainees: int
-    completion_rate: int | None  # percent; None without any trainee confirmed or withdrawn
+    completion_rate: int | None  # percent; None without a session of MIN_RESPONDENTS trainees or more counted
     satisfaction_rate: int | None  # percent of ratings of 4 or 5; None below MIN_RESPONDENTS respondents or ratings
     ratings: int  # ratings counted
     respondents: int  # trainees whose answers are counted

@@ -2,7 +2,9 @@
 
 Rules: e-mails are unique (kept in lower case); at least one active administrator always remains (an
 account change that would leave none is refused, and the check locks the administrators' rows so that two
-administrators stepping down at once cannot both succeed); nobody deactivates their own account. A password
+administrators stepping down at once cannot both succeed; an account's edit form locks them with the account's
+own row, in the same id order, so that two administrators changing each other's role, or one deactivating the
+other, queue instead of deadlocking); nobody deactivates their own account. A password
 set by somebody else (an administrator at creation or reset, or `flask reset-password`) is temporary: its
 owner must choose their own at the next sign-in.
 
@@ -33,7 +35,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from training_app.clock import utcnow
 from training_app.extensions import db
 from training_app.models import AuditEntry, Role, SignIn, User
-from training_app.services import ServiceError, audit, flush_or_refuse, mail
+from training_app.services import ServiceError, audit, edit_versions, flush_or_refuse, mail
 from training_app.services.registrations import normalise_email
 
 MIN_PASSWORD_LENGTH = 10
@@ -341,8 +343,21 @@ def _ensure_an_active_admin_remains(user: User, *, role: str, active: bool) -> N
     active administrators' rows are locked in id order (PostgreSQL), so that concurrent changes queue."""
     if not (user.role == Role.ADMIN and user.active) or (role == Role.ADMIN and active):
         return
-    admins = db.session.scalars(db.select(User.id).where(User.role == Role.ADMIN, User.active.is_(True))
-                                .order_by(User.id).with_for_update()).all()
-    if not [admin_id for admin_id in admins if admin_id != user.id]:
+    if not [admin_id for admin_id in _lock_administrators() if admin_id != user.id]:
         raise ServiceError(_("Il doit rester au moins un compte administrateur actif : nommez d'abord "
                              "un·e autre administrateur·rice."), "role")
+
+
+def _lock_administrators(also: User | None = None) -> list[int]:
+    """Lock the rows of the active administrators (and of `also`) in id order (PostgreSQL), in one statement:
+    every path that may change an administrator takes its locks in this one order. Returns the active
+    administrators' ids."""
+    is_admin = (User.role == Role.ADMIN) & User.active.is_(True)
+    locked = is_admin if also is None else is_admin | (User.id == also.id)
+    rows = db.session.execute(db.select(User.id, is_admin.label("admin")).where(locked)
+                              .order_by(User.id).with_for_update()).all()
+    return [row.id for row in rows if row.admin]
+
+
+# An account's edit form (edit_versions.save) locks its row with the administrators', before update_user runs.
+edit_versions.lock_with(User, _lock_administrators)
