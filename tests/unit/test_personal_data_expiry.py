@@ -66,6 +66,8 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
     documents = {d.id: (d.number, d.verification_code, d.sha256, d.issued_at, d.attended_minutes, d.storage_path)
                  for d in db.session.scalars(db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))}
     assert len(documents) == 4 and all(storage.exists(d[-1]) for d in documents.values()) and storage.exists(justification)
+    assert {d.trainee_job_title for d in db.session.scalars(db.select(IssuedCertificate).where(
+        IssuedCertificate.enrolment_id == awa.id, IssuedCertificate.kind == "attestation"))} == {"Assistante sociale"}
     assert {(d.employer_name, d.employer_siret) for d in certificate_service.current_documents(awa).values()} == {
         AWA_EMPLOYER}
     name, siret = AWA_EMPLOYER
@@ -88,8 +90,8 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
     # Nor the employer of her course (it stays among the employers, it may have other employees)
     assert name not in _dump(but=["employers"]) and siret not in _dump(but=["employers"])
     assert db.session.get(type(awa), awa.id).employer_id is None
-    assert {(d.employer_name, d.employer_siret, d.trainee_civility) for d in db.session.scalars(
-        db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))} == {(None, None, None)}
+    assert {(d.employer_name, d.employer_siret, d.trainee_civility, d.trainee_job_title) for d in db.session.scalars(
+        db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))} == {(None, None, None, None)}
     [corrected] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "employer_changed")).all()
     assert (corrected.reason, corrected.details) == ("[effacé]", {"from": None, "to": "[effacé]"})
     trainee = db.session.get(Trainee, awa_id)

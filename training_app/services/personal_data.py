@@ -700,8 +700,9 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     - enrolments: the employer of the course (a funding agreement keeps the one it names: its own party);
     - signatures: image, IP address, device, signer's name, the reason of a voided one (time, method stay);
     - attendance records: the justification and its file (status and minutes stay);
-    - certificates: the file, the name, the results and the employer stated (number, code, SHA-256, dates,
-      hours, place and modality stay; the public verification page then says the document's data were deleted);
+    - certificates: the file, the name, civility and job title, the results and the employer stated (number,
+      code, SHA-256, dates, hours, place and modality stay; the public verification page then says the document's
+      data were deleted);
     - learning outcomes: the comment (the result stays); funding lines keep their amounts;
     - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name,
       justification and employer, any text naming them (their names, past and present) loses it;
@@ -811,15 +812,16 @@ def _expire_justifications(ids: list[int], files: list[str]) -> int:
 def _expire_certificates(ids: list[int], files: list[str]) -> int:
     """The stored file goes, and its name, which names the person: the row points at no file (a download says it
     is missing); it keeps its number, verification code, SHA-256, kind, version, dates, hours, place and modality.
-    The employer it names goes too: NULL, not known (as on documents issued before revision 0029), so the
-    document is never found to name another employer than the enrolment's (which has none any more)."""
+    The civility and job title it printed go, and the employer it names: NULL, not known (as on documents issued
+    before revisions 0029 to 0033), so the document is never found to state others than the records' (which have
+    none any more)."""
     documents = db.session.scalars(select(IssuedCertificate).where(IssuedCertificate.enrolment_id.in_(ids))).all()
     for doc in documents:
         files.append(doc.storage_path)
         doc.storage_path = f"{EXPIRED_FOLDER}/{doc.number}.{doc.file_format}"
         doc.trainee_name = ERASED_TEXT
         doc.results = None
-        doc.employer_name = doc.employer_siret = doc.trainee_civility = None
+        doc.employer_name = doc.employer_siret = doc.trainee_civility = doc.trainee_job_title = None
         doc.filename = f"{doc.kind}-{doc.number}.{doc.file_format}"
     return len(documents)
 
