@@ -1,10 +1,12 @@
 """Certificates are flagged outdated (certificates.OverviewRow) when what they state changes after issuing: the
 session's place or modality, the employer of the course (corrected on the enrolment, or named by a funding
-agreement), as they already were for the hours attended and the results per objective."""
+agreement), the nature of the action, the trainee's name, civility or job title, as they already were for the hours
+attended and the results per objective; each document on what its own template printed."""
 import html
 
 from tests import factories
-from tests.certificate_course import completed_course
+from tests.certificate_course import assess, completed_course
+from training_app.documents import word
 from training_app.extensions import db
 from training_app.models import Enrolment, IssuedCertificate
 from training_app.services import enrolments
@@ -236,3 +238,153 @@ def test_only_what_each_kind_prints_is_compared():
     certificate_service.issue_for_enrolment(course.enrolments[1], unrecorded_confirmed=True)
     db.session.commit()
     assert not _rows(course.session)["Julien"].outdated
+
+
+def test_correcting_a_trainees_job_title_after_issuing_flags_the_attestation_that_prints_it():
+    course = _issued_course()
+    awa, julien = course.enrolments
+    documents = certificate_service.current_documents(awa)
+    # The attestation prints it (« Fonction »), the certificat de réalisation does not: only the first keeps it.
+    assert (documents["attestation"].trainee_job_title, documents["realisation"].trainee_job_title) == (
+        "Assistante sociale", None)
+    _correct(awa.trainee, job_title="Conseillère en économie sociale et familiale")
+    rows = _rows(course.session)
+    assert rows["Awa"].job_title_outdated and rows["Awa"].outdated and not rows["Julien"].outdated
+    assert rows["Awa"].stated_job_title == "Assistante sociale" and rows["Awa"].outdated_reasons == ["fonction"]
+    assert not certificate_service._states_other_job_title(documents["realisation"], awa.trainee)
+
+    _correct(julien.trainee, job_title="")  # none now: the attestation printed one
+    assert _rows(course.session)["Julien"].job_title_outdated
+
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
+    db.session.commit()
+    rows = _rows(course.session)
+    assert not rows["Awa"].outdated and rows["Julien"].outdated
+    attestation = rows["Awa"].documents["attestation"]
+    assert attestation.trainee_job_title == "Conseillère en économie sociale et familiale"
+
+
+def test_a_job_title_filled_in_after_issuing_flags_the_attestation_that_printed_none():
+    course = completed_course(trainees=("Awa Diallo",))
+    course.enrolments[0].trainee.job_title = ""
+    db.session.commit()
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    assert certificate_service.current_documents(course.enrolments[0])["attestation"].trainee_job_title == ""
+    _correct(course.enrolments[0].trainee, job_title="Animatrice")
+    row = _rows(course.session)["Awa"]
+    assert row.job_title_outdated and row.stated_job_title == ""
+
+
+def test_documents_issued_before_their_job_title_was_kept_are_not_compared():
+    course = completed_course(trainees=("Awa Diallo",))
+    factories.make_issued_certificate(course.enrolments[0])  # as revision 0033 leaves older ones: NULL
+    course.enrolments[0].trainee.job_title = "Animatrice"
+    db.session.commit()
+    row = _rows(course.session)["Awa"]
+    assert row.documents and not row.job_title_outdated and not row.outdated
+
+
+# --- each document compared on what its own template printed --------------------------------------------------
+
+def _upload(kind: str, paragraphs, footer: str = ""):
+    """A template of these paragraphs (and footer) replacing the shipped one of `kind`."""
+    import io
+
+    from docx import Document
+    from werkzeug.datastructures import FileStorage
+
+    document = Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    document.sections[0].footer.paragraphs[0].text = footer
+    out = io.BytesIO()
+    document.save(out)
+    certificate_service.upload_template(kind, FileStorage(io.BytesIO(out.getvalue()), filename="modele.docx"))
+    db.session.commit()
+
+
+def test_the_shipped_templates_print_what_older_documents_are_compared_on():
+    course = _issued_course()
+    for doc in certificate_service.current_documents(course.enrolments[0]).values():
+        assert doc.printed == list(certificate_service.SHIPPED_PRINTS[doc.kind]), doc.kind
+
+
+def test_a_certificat_de_realisation_from_a_template_printing_the_siret_is_flagged_when_it_changes():
+    from training_app.services import registrations
+
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))  # Julien for the CCAS
+    course.employer.siret = ""  # not known yet
+    _upload("realisation", ["{{ trainee.formal_name }}, {{ employer.phrase }}", "{{ hours.attended_words }}",
+                            "{{ document.verification_code }}"], footer="SIRET : {{ employer.siret }}")
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    realisation = _rows(course.session)["Julien"].documents["realisation"]
+    assert realisation.printed == ["hours", "employer_name", "employer_siret", "name", "civility"]
+
+    registrations.find_or_create_employer(course.employer.name, "26350001200018")  # the SIRET, filled in later
+    db.session.commit()
+    row = _rows(course.session)["Julien"]
+    assert certificate_service._states_other_employer(realisation, row.employer)  # its footer printed none
+    assert row.employer_outdated and certificate_service.naming_another_employer(course.enrolments[1]) == [
+        row.documents["attestation"], realisation]
+    # What it does not print is not compared: the programme reclassified, the nature its template left out.
+    from training_app.models import BpfObjective
+    course.programme.bpf_objective = BpfObjective.VAE
+    db.session.commit()
+    row = _rows(course.session)["Julien"]
+    assert row.nature_outdated and [doc.kind for doc in row._other_natures] == ["attestation"]
+
+
+def test_a_template_printing_less_is_not_flagged_for_what_it_does_not_print():
+    course = completed_course(trainees=("Awa Diallo",))
+    _upload("attestation", ["{{ trainee.formal_name }} — {{ course.title }} — {{ hours.attended }}",
+                            "{{ document.verification_code }}"])
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    awa = course.enrolments[0]
+    attestation = certificate_service.current_documents(awa)["attestation"]
+    assert attestation.printed == ["hours", "name", "civility"] and attestation.results is None
+    assert attestation.trainee_job_title is None
+    course.session.place, course.session.modality = "Ailleurs", "remote"
+    awa.trainee.job_title = "Animatrice"
+    db.session.commit()
+    assess(course, awa, {1: ("acquired", "Très bien")})
+    row = _rows(course.session)["Awa"]
+    assert not (row.place_outdated or row.job_title_outdated or row.results_outdated or row.outdated)
+    awa.trainee.civility = "M."
+    db.session.commit()
+    assert _rows(course.session)["Awa"].name_outdated
+
+
+def test_what_a_template_prints_is_read_from_its_tags_however_written():
+    import jinja2
+
+    context = certificate_service.sample_context()
+    env = jinja2.Environment()
+
+    def printed(source):
+        return certificate_service.printed_fields(word.read_paths(env.parse(source)), context)
+
+    assert printed("{{ trainee['job_title']|upper }}") == ["job_title"]
+    assert printed("{{ trainee.job_title.upper() }}") == ["job_title"]
+    assert printed("{% for key, value in employer.items() %}{{ value }}{% endfor %}") == [
+        "employer_name", "employer_siret", "civility"]  # all of employer, its phrase included
+    assert printed("{{ trainee }}") == ["name", "civility", "job_title"]
+    assert printed("{{ boxes.vae }} {{ course.title }}") == ["nature"]
+    assert printed("{% for r in results %}{{ r.objective }}{% endfor %}") == ["results"]
+    assert printed("{{ organisation.name }} {{ document.number }} {{ unknown.thing }}") == []
+
+
+def test_hours_are_compared_on_the_documents_printing_them_and_on_all_once_no_attendance_is_left():
+    course = completed_course(trainees=("Awa Diallo",))
+    _upload("attestation", ["{{ trainee.formal_name }} — {{ course.title }}", "{{ document.verification_code }}"])
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    awa = course.enrolments[0]
+    documents = certificate_service.current_documents(awa)
+    assert "hours" not in documents["attestation"].printed and "hours" in documents["realisation"].printed
+    attestation_only = {"attestation": documents["attestation"]}
+    assert not certificate_service.OverviewRow(awa, attestation_only, attended_minutes=600).hours_outdated
+    assert certificate_service.OverviewRow(awa, documents, attended_minutes=600).hours_outdated  # the realisation
+    assert certificate_service.OverviewRow(awa, attestation_only, attended_minutes=0).hours_outdated

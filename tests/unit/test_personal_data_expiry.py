@@ -66,6 +66,8 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
     documents = {d.id: (d.number, d.verification_code, d.sha256, d.issued_at, d.attended_minutes, d.storage_path)
                  for d in db.session.scalars(db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))}
     assert len(documents) == 4 and all(storage.exists(d[-1]) for d in documents.values()) and storage.exists(justification)
+    assert {d.trainee_job_title for d in db.session.scalars(db.select(IssuedCertificate).where(
+        IssuedCertificate.enrolment_id == awa.id, IssuedCertificate.kind == "attestation"))} == {"Assistante sociale"}
     assert {(d.employer_name, d.employer_siret) for d in certificate_service.current_documents(awa).values()} == {
         AWA_EMPLOYER}
     name, siret = AWA_EMPLOYER
@@ -88,8 +90,8 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
     # Nor the employer of her course (it stays among the employers, it may have other employees)
     assert name not in _dump(but=["employers"]) and siret not in _dump(but=["employers"])
     assert db.session.get(type(awa), awa.id).employer_id is None
-    assert {(d.employer_name, d.employer_siret, d.trainee_civility) for d in db.session.scalars(
-        db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))} == {(None, None, None)}
+    assert {(d.employer_name, d.employer_siret, d.trainee_civility, d.trainee_job_title) for d in db.session.scalars(
+        db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id))} == {(None, None, None, None)}
     [corrected] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "employer_changed")).all()
     assert (corrected.reason, corrected.details) == ("[effacé]", {"from": None, "to": "[effacé]"})
     trainee = db.session.get(Trainee, awa_id)
@@ -206,3 +208,35 @@ def test_what_the_public_form_typed_beside_the_records_goes_at_the_end_of_the_re
     assert entry.details["typed"] == dict.fromkeys(("job_title", "employer_name", "employer_siret"),
                                                    personal_data.ERASED_TEXT)
     assert "Lutins" not in _dump() and "petite enfance" not in _dump()
+
+
+def test_the_reason_the_office_gave_for_closing_a_sheet_loses_the_names_of_the_person(trainer, admin):
+    """A sheet closed by the office without the trainer's signature keeps the reason typed (the sheet and its
+    Word document print it, its version and the audit trail keep it): a free text, which may name a trainee."""
+    from tests.unit.test_attendance_office_closing import forgotten_sheet, next_morning
+    from training_app.models import AttendanceSheet, Enrolment
+
+    session, slot = forgotten_sheet(trainer)
+    awa, julien = db.session.scalars(db.select(Enrolment).where(Enrolment.session_id == session.id)
+                                     .order_by(Enrolment.id)).all()
+    awa.trainee.first_name, awa.trainee.last_name = "Awa", "Diallo"
+    julien.trainee.first_name, julien.trainee.last_name = "Julien", "Le Bihan"
+    db.session.commit()
+    with next_morning(slot):
+        attendance.close_slot(slot, admin, reason="Awa Diallo et Julien Le Bihan ont signé, la formatrice est "
+                                                  "partie sans signer ; DIALLO l'a signalé")
+        db.session.commit()
+    with frozen_at(datetime(2037, 3, 10, 10, 0)):
+        personal_data.erase(awa.trainee, "Demande de la personne", admin)
+        expiry = personal_data.expire_records(awa.trainee)
+        db.session.commit()
+    db.session.expire_all()
+    expected = "[effacé] et Julien Le Bihan ont signé, la formatrice est partie sans signer ; [effacé] l'a signalé"
+    sheet = db.session.scalar(db.select(AttendanceSheet).where(AttendanceSheet.slot_id == slot.id))
+    assert sheet.office_closing_reason == expected and expiry.counts["closing_reasons"] == 1
+    (version,) = attendance.versions(slot)
+    assert (version.reason, version.snapshot["office_closing_reason"]) == (expected, expected)
+    closed = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "closed"))
+    assert closed.reason == expected
+    text = factories.docx_text(attendance_sheet.word_sheet(session))
+    assert expected in text and "diallo" not in text.lower() and not re.search(r"\bawa\b", text, re.IGNORECASE)

@@ -416,3 +416,28 @@ def test_nothing_is_emailed_when_every_document_is_outdated(outbox):
                                      "plus à jour : réémettez-les d'abord.")
     db.session.rollback()
     assert outbox == []
+
+
+def test_a_job_title_corrected_after_issuing_is_flagged_on_the_session_page_until_reissued(admin_client):
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    _issue(course)
+    awa = course.enrolments[0]
+    trainee = awa.trainee
+    response = admin_client.post(f"/inscriptions/{awa.id}/stagiaire", follow_redirects=True, data={
+        "civility": trainee.civility, "first_name": trainee.first_name, "last_name": trainee.last_name,
+        "email": trainee.email, "phone": "", "job_title": "Conseillère en insertion", "category": trainee.category,
+        "employer_name": "", "employer_siret": "", "version": factories.version_of(trainee)})
+    assert "Fiche de Awa Diallo enregistrée." in _text(response)
+
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert page.count('data-testid="outdated-job-title"') == 1 and 'data-testid="outdated-name"' not in page
+    assert "les documents indiquent la fonction « Assistante sociale » : fonction corrigée depuis, réémettez" in page
+    assert page.count("btn btn-sm btn-warning") == 1  # Awa's « Réémettre » stands out, not Julien's
+
+    admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre",
+                      data={"confirm_unrecorded": "y"})
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    assert 'data-testid="outdated-job-title"' not in page and "btn btn-sm btn-warning" not in page
+    attestation = certificate_service.current_documents(awa)["attestation"]
+    assert attestation.version == 2 and "Fonction | Conseillère en insertion" in docx_text(
+        certificate_service.document_bytes(attestation))

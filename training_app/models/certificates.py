@@ -95,6 +95,13 @@ class IssuedCertificate(db.Model):
     # The civility it prints with trainee_name (trainee.formal_name); None for documents issued before it was kept
     # (revision 0032): only their name is compared.
     trainee_civility: Mapped[str | None] = mapped_column(String(20))
+    # The trainee's job title it prints ("" for none: the document shows « — »), kept only on the documents whose
+    # template prints it; None for the others and for documents issued before it was kept (revision 0033).
+    trainee_job_title: Mapped[str | None] = mapped_column(String(200))
+    # What its template printed among what is compared when the records change (certificates.COMPARED_FIELDS:
+    # "place", "employer_siret"...), read from the template when issued; None for documents issued before it was
+    # kept (revision 0033): compared on what the shipped template of their kind prints (certificates.SHIPPED_PRINTS).
+    printed: Mapped[list | None] = mapped_column(JSON)
 
     enrolment: Mapped[Enrolment] = relationship()
     issued_by: Mapped[User | None] = relationship()

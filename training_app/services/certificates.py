@@ -79,6 +79,27 @@ NATURES = {
 }
 TRAINING_NATURE = ("formation", _l("Action de formation (article L. 6313-1 du code du travail)"))
 NATURE_LABELS = dict([TRAINING_NATURE, *NATURES.values()])  # box -> the nature as the attestation states it
+# What a document is compared on when the records change (OverviewRow), and the data of certificate_context() that
+# print each: a document is compared on those its template printed (IssuedCertificate.printed, printed_fields()).
+COMPARED_FIELDS = {
+    "hours": ("hours.attended", "hours.attended_minutes", "hours.attended_words"),
+    "results": ("results",),
+    "place": ("course.place",),
+    "modality": ("course.modality",),
+    "employer_name": ("employer.name", "employer.label", "employer.phrase"),
+    "employer_siret": ("employer.siret", "employer.label"),
+    "nature": ("course.nature", "boxes"),
+    "name": ("trainee.first_name", "trainee.last_name", "trainee.full_name", "trainee.formal_name"),
+    "civility": ("trainee.civility", "trainee.formal_name", "employer.phrase"),  # « salariée de la structure… »
+    "job_title": ("trainee.job_title",),
+}
+# What the shipped templates (certificates/) print of them: documents issued before each kept what its template
+# printed (revision 0033) are compared on these.
+SHIPPED_PRINTS = {
+    CertificateKind.ATTESTATION: ("hours", "results", "place", "modality", "employer_name", "employer_siret",
+                                  "nature", "name", "civility", "job_title"),
+    CertificateKind.REALISATION: ("hours", "employer_name", "nature", "name", "civility"),
+}
 _EMPLOYER_OF_ENROLMENT = object()  # certificate_context(): the employer is the enrolment's (course_employer)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
@@ -226,6 +247,32 @@ def stated_employer(employer) -> tuple[str, str]:
     """(name, SIRET) of the employer of the course as a document keeps them (IssuedCertificate.employer_name,
     employer_siret): ("", "") on the trainee's own account."""
     return (employer.name[:300], employer.siret or "") if employer else ("", "")
+
+
+def printed_fields(read: set[str], context: dict) -> list[str]:
+    """The COMPARED_FIELDS a template prints, from the data its tags read (word.render's `read`) and the context
+    it was given: a path is cut where the context has no such key ("trainee.items" reads all of trainee, and
+    "trainee.job_title.upper" the job title); a key read whole prints all it holds."""
+    used = set()
+    for path in read:
+        value, known = context, []
+        for key in path.split("."):
+            if not isinstance(value, dict) or key not in value:
+                break
+            value = value[key]
+            known.append(key)
+        if known:
+            used.add(".".join(known))
+    return [name for name, paths in COMPARED_FIELDS.items()
+            if any(path == one or path.startswith(one + ".") or one.startswith(path + ".")
+                   for path in paths for one in used)]
+
+
+def prints(doc: IssuedCertificate, field_name: str) -> bool:
+    """Whether the document printed this field of COMPARED_FIELDS (that of its template, or of the shipped one of
+    its kind for documents issued before it was kept)."""
+    printed = doc.printed if doc.printed is not None else SHIPPED_PRINTS.get(doc.kind, ())
+    return field_name in printed
 
 
 def format_siret(siret: str) -> str:
@@ -671,7 +718,8 @@ class _Rendered:
     template_sha: str
     planned_minutes: int
     attended_minutes: int
-    results: list[dict] | None  # what an attestation states per objective
+    results: list[dict] | None  # what it states per objective, when its template prints them
+    printed: list[str]          # what its template printed of COMPARED_FIELDS
 
 
 class _Batch:
@@ -714,17 +762,19 @@ class _Batch:
             "number": number, "version": version, "verification_code": code, "verify_url": link,
             "issued_on": issued_on}, employer=self.employers[enrolment.id])
         images = document_images(document_organisation_images(kind, self.organisation, self.images), link)
+        read: set[str] = set()
         try:
-            content = word.render(template, context, images)
+            content = word.render(template, context, images, read=read)
         except Exception as error:  # noqa: BLE001 - a broken template is explained, nothing is issued
             raise ServiceError(explain_issue_error(kind, error)) from None
         try:
             check_rendered(content)
         except ServiceError as error:
             raise ServiceError(unusable_template(kind, error.message)) from None
+        printed = printed_fields(read, context)
         rendered = _Rendered(enrolment, kind, previous, year, sequence, number, version, code, template_sha,
                              context["hours"]["planned_minutes"], totals.attended_minutes,
-                             stated_results(results) if kind == CertificateKind.ATTESTATION else None)
+                             stated_results(results) if "results" in printed else None, printed)
         if not self.as_pdf:
             self.issued.append(self._record(rendered, content, "docx"))
             return
@@ -772,6 +822,8 @@ class _Batch:
             sha256=hashlib.sha256(content).hexdigest(), storage_path=path, filename=filename,
             file_format=file_format, template_sha256=rendered.template_sha, issued_at=now, issued_by=self.actor,
             trainee_name=trainee.full_name[:250], trainee_civility=trainee.civility, course_title=session.title[:300],
+            trainee_job_title=(trainee.job_title or "")[:200] if "job_title" in rendered.printed else None,
+            printed=rendered.printed,
             start_date=session.start_at.date(), end_date=session.end_at.date(),
             planned_minutes=rendered.planned_minutes, attended_minutes=rendered.attended_minutes,
             results=rendered.results, place=session.place, modality=session.modality, employer_name=employer_name,
@@ -857,9 +909,10 @@ class OverviewRow:
     def outdated(self) -> bool:
         """The current documents no longer state what the data says: the sheets (hours attended), the results
         per objective, the session's place or modality, the employer of the course, the nature of the action
-        (the programme's BPF objective) or the trainee's name or civility changed after issuing."""
+        (the programme's BPF objective), the trainee's name, civility or job title changed after issuing. Each
+        document is compared on what its template printed (prints())."""
         return (self.hours_outdated or self.results_outdated or self.place_outdated or self.employer_outdated
-                or self.nature_outdated or self.name_outdated)
+                or self.nature_outdated or self.name_outdated or self.job_title_outdated)
 
     @property
     def name_outdated(self) -> bool:
@@ -871,35 +924,58 @@ class OverviewRow:
     @property
     def stated_name(self) -> str:
         """How the documents naming the trainee otherwise name them ("Mme Awa Diallo"; "" when none does)."""
-        trainee = self.enrolment.trainee
-        if trainee.is_erased or trainee.records_expired:
+        if not self._compares_the_person:
             return ""
+        trainee = self.enrolment.trainee
         return next((" ".join(part for part in (doc.trainee_civility, doc.trainee_name) if part)
                      for doc in self.documents.values()
-                     if doc.trainee_name != trainee.full_name[:250] or doc.trainee_civility not in (None, trainee.civility)),
-                    "")
+                     if (prints(doc, "name") and doc.trainee_name != trainee.full_name[:250])
+                     or (prints(doc, "civility") and doc.trainee_civility not in (None, trainee.civility))), "")
+
+    @property
+    def job_title_outdated(self) -> bool:
+        """A document prints another job title than the trainee's record says now (corrected since). Only the
+        documents whose template prints it keep it; those issued before it was kept (revision 0033) are not
+        compared, nor the documents of trainees whose data was erased or whose kept records were made anonymous."""
+        return self._compares_the_person and any(_states_other_job_title(doc, self.enrolment.trainee)
+                                                 for doc in self.documents.values())
+
+    @property
+    def stated_job_title(self) -> str:
+        """The job title the outdated documents print ("" for none)."""
+        return next((doc.trainee_job_title for doc in self.documents.values()
+                     if _states_other_job_title(doc, self.enrolment.trainee)), "")
+
+    @property
+    def _compares_the_person(self) -> bool:
+        trainee = self.enrolment.trainee
+        return not (trainee.is_erased or trainee.records_expired)
 
     @property
     def outdated_reasons(self) -> list[str]:
         """What the outdated documents state otherwise than the data now, in words."""
         reasons = ((self.hours_outdated, _l("heures suivies")), (self.results_outdated, _l("résultats par objectif")),
                    (self.place_outdated, _l("lieu ou modalité")), (self.employer_outdated, _l("structure employeuse")),
-                   (self.nature_outdated, _l("nature de l'action")), (self.name_outdated, _l("nom")))
+                   (self.nature_outdated, _l("nature de l'action")), (self.name_outdated, _l("nom")),
+                   (self.job_title_outdated, _l("fonction")))
         return [label for outdated, label in reasons if outdated]
 
     @property
     def nature_outdated(self) -> bool:
         """A document states another nature of the action than the programme's BPF objective gives now (it was
         reclassified since). Documents issued before their nature was kept (revision 0032) are not compared."""
-        nature = stated_nature(self.enrolment.session)
-        return any(doc.nature is not None and doc.nature != nature for doc in self.documents.values())
+        return bool(self._other_natures)
 
     @property
     def stated_nature_label(self) -> str:
         """The nature the outdated documents state ("Action de formation"; "" when none is)."""
+        return next((str(NATURE_LABELS.get(doc.nature, doc.nature)).split(" (")[0] for doc in self._other_natures), "")
+
+    @property
+    def _other_natures(self) -> list[IssuedCertificate]:
         nature = stated_nature(self.enrolment.session)
-        return next((str(NATURE_LABELS.get(doc.nature, doc.nature)).split(" (")[0] for doc in self.documents.values()
-                     if doc.nature is not None and doc.nature != nature), "")
+        return [doc for doc in self.documents.values()
+                if doc.nature is not None and prints(doc, "nature") and doc.nature != nature]
 
     @property
     def place_outdated(self) -> bool:
@@ -919,33 +995,44 @@ class OverviewRow:
 
     @property
     def hours_outdated(self) -> bool:
-        return any(doc.attended_minutes != self.attended_minutes for doc in self.documents.values())
+        """A document states other hours attended than the sheets now; whatever it prints, once no attendance is
+        left (reissuing withdraws it)."""
+        return any(doc.attended_minutes != self.attended_minutes and (prints(doc, "hours") or not self.attended_minutes)
+                   for doc in self.documents.values())
 
     @property
     def results_outdated(self) -> bool:
-        """An attestation states other results than those recorded now (objective, result or comment).
-        Attestations issued before their results were kept on them (revision 0011) are not compared."""
+        """A document states other results than those recorded now (objective, result or comment): the documents
+        keep them when their template prints them (the attestation's). Attestations issued before their results
+        were kept on them (revision 0011) are not compared."""
         return self.results is not None and any(
-            doc.results is not None and doc.results != self.results for doc in self.documents.values())
+            doc.results is not None and prints(doc, "results") and doc.results != self.results
+            for doc in self.documents.values())
 
 
 def _states_other_place(doc: IssuedCertificate, session: TrainingSession) -> bool:
-    """Only the attestation prints the place and modality. Documents issued before they were kept (revision 0029)
-    are not compared."""
-    return (doc.kind == CertificateKind.ATTESTATION and doc.place is not None
-            and (doc.place, doc.modality) != (session.place, session.modality))
+    """Of the shipped templates, only the attestation prints the place and modality. Documents issued before they
+    were kept (revision 0029) are not compared."""
+    return doc.place is not None and (
+        (prints(doc, "place") and doc.place != session.place)
+        or (prints(doc, "modality") and doc.modality != session.modality))
 
 
 def _states_other_employer(doc: IssuedCertificate, employer) -> bool:
-    """The attestation prints the employer's name and SIRET, the certificat de réalisation its name only (a SIRET
-    filled in later changes nothing it says). Documents issued before their employer was kept (revision 0029) are
-    not compared."""
+    """Of the shipped templates, the attestation prints the employer's name and SIRET, the certificat de réalisation
+    its name only (a SIRET filled in later changes nothing it says). Documents issued before their employer was
+    kept (revision 0029) are not compared."""
     if doc.employer_name is None:
         return False
     name, siret = stated_employer(employer)
-    if doc.kind == CertificateKind.REALISATION:
-        return doc.employer_name != name
-    return (doc.employer_name, doc.employer_siret) != (name, siret)
+    return ((prints(doc, "employer_name") and doc.employer_name != name)
+            or (prints(doc, "employer_siret") and doc.employer_siret != siret))
+
+
+def _states_other_job_title(doc: IssuedCertificate, trainee: Trainee) -> bool:
+    """Kept only when its template prints it (revision 0033)."""
+    return (doc.trainee_job_title is not None and prints(doc, "job_title")
+            and doc.trainee_job_title != (trainee.job_title or "")[:200])
 
 
 def naming_another_employer(enrolment: Enrolment) -> list[IssuedCertificate]:

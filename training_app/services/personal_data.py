@@ -700,11 +700,13 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     - enrolments: the employer of the course (a funding agreement keeps the one it names: its own party);
     - signatures: image, IP address, device, signer's name, the reason of a voided one (time, method stay);
     - attendance records: the justification and its file (status and minutes stay);
-    - certificates: the file, the name, the results and the employer stated (number, code, SHA-256, dates,
-      hours, place and modality stay; the public verification page then says the document's data were deleted);
+    - certificates: the file, the name, civility and job title, the results and the employer stated (number,
+      code, SHA-256, dates, hours, place and modality stay; the public verification page then says the document's
+      data were deleted);
     - learning outcomes: the comment (the result stays); funding lines keep their amounts;
     - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name,
-      justification and employer, any text naming them (their names, past and present) loses it;
+      justification and employer, any text naming them (their names, past and present) loses it, as does the
+      reason the office typed when closing a sheet of their sessions without the trainer's signature;
     - the files that print several people (the paper scans of a session's sheets, a claim's dossier as sent) go
       with the last of them whose records expire.
     The erasure must have been done (erase): contact details, answers and e-mails are gone already."""
@@ -722,7 +724,7 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     names = _names_pattern(trainee, ids)
     files: list[str] = []
     counts = {"signatures": 0, "attendance_records": 0, "certificates": 0, "learning_outcomes": 0,
-              "sheet_versions": 0, "claims": 0, "shared_files": 0, "audit_entries": 0}
+              "sheet_versions": 0, "closing_reasons": 0, "claims": 0, "shared_files": 0, "audit_entries": 0}
     if ids:
         counts["signatures"] = _expire_signatures(ids)
         counts["attendance_records"] = _expire_justifications(ids, files)
@@ -731,6 +733,7 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
             update(LearningOutcome).where(LearningOutcome.enrolment_id.in_(ids), LearningOutcome.comment != "")
             .values(comment=ERASED_TEXT).execution_options(synchronize_session=False)).rowcount
         counts["sheet_versions"] = _expire_sheet_versions(session_ids, set(ids), names, files)
+        counts["closing_reasons"] = _expire_closing_reasons(session_ids, names)
         counts["claims"] = _expire_claims(session_ids, set(ids), names)
         counts["shared_files"] = _expire_shared_files(trainee.id, session_ids, set(ids), files)
     counts["audit_entries"] = _expire_audit(trainee, ids, session_ids, names, files)
@@ -811,15 +814,16 @@ def _expire_justifications(ids: list[int], files: list[str]) -> int:
 def _expire_certificates(ids: list[int], files: list[str]) -> int:
     """The stored file goes, and its name, which names the person: the row points at no file (a download says it
     is missing); it keeps its number, verification code, SHA-256, kind, version, dates, hours, place and modality.
-    The employer it names goes too: NULL, not known (as on documents issued before revision 0029), so the
-    document is never found to name another employer than the enrolment's (which has none any more)."""
+    The civility and job title it printed go, and the employer it names: NULL, not known (as on documents issued
+    before revisions 0029 to 0033), so the document is never found to state others than the records' (which have
+    none any more)."""
     documents = db.session.scalars(select(IssuedCertificate).where(IssuedCertificate.enrolment_id.in_(ids))).all()
     for doc in documents:
         files.append(doc.storage_path)
         doc.storage_path = f"{EXPIRED_FOLDER}/{doc.number}.{doc.file_format}"
         doc.trainee_name = ERASED_TEXT
         doc.results = None
-        doc.employer_name = doc.employer_siret = doc.trainee_civility = None
+        doc.employer_name = doc.employer_siret = doc.trainee_civility = doc.trainee_job_title = None
         doc.filename = f"{doc.kind}-{doc.number}.{doc.file_format}"
     return len(documents)
 
@@ -858,9 +862,27 @@ def _expire_sheet_versions(session_ids, ids: set[int], names: re.Pattern | None,
         rows = (snapshot or {}).get("rows") or []
         new_rows = [_expire_row(row, names, files) if row.get("enrolment_id") in ids else row for row in rows]
         new_reason = _without_names(reason, names)
-        if new_rows != rows or new_reason != reason:
+        closing = (snapshot or {}).get("office_closing_reason")  # the sheet's (_expire_closing_reasons)
+        new_closing = _without_names(closing, names)
+        if new_rows != rows or new_reason != reason or new_closing != closing:
+            new_snapshot = {**snapshot, "rows": new_rows}
+            if closing is not None:
+                new_snapshot["office_closing_reason"] = new_closing
             db.session.execute(table.update().where(table.c.id == version_id)
-                               .values(snapshot={**snapshot, "rows": new_rows}, reason=new_reason))
+                               .values(snapshot=new_snapshot, reason=new_reason))
+            changed += 1
+    return changed
+
+
+def _expire_closing_reasons(session_ids, names: re.Pattern | None) -> int:
+    """The reason the office typed when closing a sheet without the trainer's signature (free text printed on the
+    sheet, which may name a trainee) loses the person's names, as the versions' reasons do; the rest stays."""
+    changed = 0
+    for sheet in db.session.scalars(select(AttendanceSheet).where(AttendanceSheet.id.in_(_sheet_ids(session_ids)),
+                                                                  AttendanceSheet.office_closing_reason != "")):
+        reason = _without_names(sheet.office_closing_reason, names)
+        if reason != sheet.office_closing_reason:
+            sheet.office_closing_reason = reason
             changed += 1
     return changed
 
@@ -963,7 +985,13 @@ def _expire_audit(trainee: Trainee, ids: list[int], session_ids, names: re.Patte
     for entry in entries:
         about_row = entry.entity_type == "attendance_sheets"
         if about_row and not (isinstance(entry.details, dict) and entry.details.get("enrolment_id") in wanted):
-            continue  # another trainee's row, or the sheet itself
+            if not (isinstance(entry.details, dict) and "enrolment_id" in entry.details):
+                # the sheet itself (closed, reopened, scan replaced): its reason loses the names, as its versions'
+                reason = _without_names(entry.reason, names)
+                if reason != entry.reason:
+                    entry.reason = reason
+                    changed += 1
+            continue  # another trainee's row
         before = (entry.actor_label, entry.reason, entry.details)
         if entry.actor_id is None:  # the person acting ("Awa Diallo (lien personnel)"), not a staff member
             entry.actor_label = _without_names(entry.actor_label, names)
