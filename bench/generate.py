@@ -12,7 +12,9 @@ through the ORM. Everything is drawn from a seeded random generator: two runs gi
 data, except for dates, which follow today's date.
 
 Landmarks the load benchmark uses are found again by query (see `landmarks()`): a past
-session with its satisfaction answers, a full upcoming session with a waiting list.
+session with its satisfaction answers, a full upcoming session with a waiting list. The requests of
+the public page that its confirmation page confirms are written for each run (`pending_requests()`):
+a request is confirmed once.
 """
 import argparse
 import hashlib
@@ -756,6 +758,41 @@ def _signature_png() -> bytes:
     out = io.BytesIO()
     picture.save(out, "PNG")
     return out.getvalue()
+
+
+# --- requests of the public page, for the confirmation's benchmark ----------------------------------
+
+def pending_requests(url: str, session_id: int, count: int) -> list[str]:
+    """Write `count` requests of the public registration page on `session_id`, waiting for their confirmation
+    (as the page records them: services/registration_requests.ask, without the e-mail), and return the secrets
+    of their links: bench/load.py confirms each once. Written afresh for each run (a confirmed request cannot be
+    confirmed again; a run consumes a few thousand), with unique addresses, valid for a week."""
+    import secrets
+
+    from sqlalchemy import create_engine, insert
+
+    from training_app.clock import utcnow
+    from training_app.models import RegistrationRequest
+    from training_app.services.registration_requests import token_hash
+
+    tag = secrets.token_hex(4)
+    now = utcnow()  # naive UTC, as every stored time
+    tokens = [f"bench-{tag}-{n}" for n in range(count)]
+    rows = [{"session_id": session_id, "email": f"bench-confirm-{tag}-{n}@example.org",
+             "details": {"civility": "Mme", "first_name": "Camille", "last_name": f"Confirmation {n}",
+                         "phone": "0600000000", "job_title": "Animatrice",
+                         "employer_name": "Association du banc d'essai", "employer_siret": "", "category": "employee"},
+             "funding_mode": "opco", "token_hash": token_hash(token), "requested_at": now,
+             "expires_at": now + timedelta(days=7), "confirmed_at": None, "enrolment_id": None, "duplicate": False}
+            for n, token in enumerate(tokens)]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for start in range(0, len(rows), BATCH):
+                conn.execute(insert(RegistrationRequest.__table__), rows[start:start + BATCH])
+    finally:
+        engine.dispose()
+    return tokens
 
 
 # --- building a size -------------------------------------------------------------------------------

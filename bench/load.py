@@ -7,11 +7,14 @@ port of 127.0.0.1, with the production configuration, the benchmark database, a 
 from the environment (a random one when unset), rate limiting off (RATELIMIT_ENABLED=0) and
 cookies allowed over plain HTTP on the loopback (SESSION_COOKIE_SECURE=0). This process is
 the client: CLIENTS threads, each with its own cookies (staff pages sign in first; the public
-registration reads its form's CSRF token first), each sending requests one after the other
-for a bounded time and number of requests, loopback only. A page's answer counts when it has its
+registration and its confirmation read the form's CSRF token first), each sending requests one after the
+other for a bounded time and number of requests, loopback only. A page's answer counts when it has its
 status and, for some, a marker: the public registration's is its answer to an accepted request
-(REGISTERED), the same page whatever the request's outcome (the state and the waiting-list position
-go by e-mail), so a registration that came back as the form with its errors is counted an error.
+(REGISTERED: check your mailbox, the same page whatever the address typed; the request holds no seat), so a
+registration that came back as the form with its errors is counted an error. The confirmation (the button of
+the link e-mailed for a request, which enrols: a seat or the waiting list, under the session's lock) posts
+the secrets of requests written for the run (bench/generate.pending_requests), each once; its marker is
+CONFIRMED, the answer of a request confirmed by this very post.
 
 Per page: requests per second, p50 and p95 latency, and SQL statements per request. The
 statement count comes from the server itself (BENCH_COUNT_QUERIES adds an X-SQL-Queries
@@ -46,7 +49,7 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, text
 
 from bench import bare as bare_app
-from bench import databases, relay
+from bench import databases, generate, relay
 from bench.generate import ADMIN_EMAIL, ADMIN_PASSWORD
 
 ROOT = databases.ROOT
@@ -192,13 +195,18 @@ class Page:
     expect: int = 200
     marker: bytes = b""  # must appear in the answer (e.g. REGISTERED: the registration was accepted)
     smtp: bool = False  # served with MAIL_SERVER set: e-mail sent to the SMTP relay (bench/relay.py), not captured
+    form: str = ""  # a post's page whose form gives the CSRF token, when not `path`
+    # The confirmation: the secrets of the requests it confirms (`path` + secret), given before each use
+    # (measure_pages: Tokens of bench/generate.pending_requests)
+    tokens: "Tokens | None" = None
+    confirms: bool = False
 
     def prepare(self, client: Client) -> dict:
         if self.staff:
             client.sign_in()
         state = {"n": 0, "tag": secrets.token_hex(4)}
         if self.post:
-            state["csrf"] = client.csrf_token(self.path)
+            state["csrf"] = client.csrf_token(self.form or self.path)
         return state
 
     def send(self, client: Client, state: dict, *, render: bool = False) -> Response:
@@ -206,6 +214,8 @@ class Page:
         (training_app/page_cache.py)."""
         if not self.post:
             return client.get(self.path, {"Cache-Control": "no-cache"} if render else None)
+        if self.confirms:
+            return client.post(self.path + self.tokens.take(), {"csrf_token": state["csrf"]})
         state["n"] += 1
         n, tag = state["n"], state["tag"]
         return client.post(self.path, {
@@ -216,6 +226,20 @@ class Page:
 
     def ok(self, response: Response) -> bool:
         return response.status == self.expect and (not self.marker or self.marker in response.body)
+
+
+class Tokens:
+    """The secrets of the requests the confirmation confirms, each handed to one request (threads share it).
+    Once all are spent, the last one again: its answer (confirmed before) lacks CONFIRMED, an error."""
+
+    def __init__(self, tokens: list[str]):
+        self._tokens, self._next, self._lock = tokens, 0, threading.Lock()
+
+    def take(self) -> str:
+        with self._lock:
+            token = self._tokens[min(self._next, len(self._tokens) - 1)]
+            self._next += 1
+        return token
 
 
 @dataclass
@@ -280,6 +304,11 @@ def landmarks(url: str) -> dict[str, int]:
 # The same page for every accepted request, new or repeated, whatever its state: it never tells whether the
 # address was enrolled, nor the waiting-list position; the e-mail to that address does (kept as rows here).
 REGISTERED = b'data-testid="registration-result"'
+# The confirmation's answer when this very post confirmed the request (one confirmed before says so instead).
+CONFIRMED = b'data-testid="confirmed-now"'
+CONFIRM_PATH = "/formations/inscription/confirmer/"
+# Requests written for the timed confirmation, per second of the run (plus the warm-ups): more than it confirms.
+CONFIRMATIONS_PER_SECOND = 500
 
 
 def pages(marks: dict[str, int]) -> list[Page]:
@@ -302,7 +331,18 @@ def pages(marks: dict[str, int]) -> list[Page]:
         Page(f"public registration, e-mail by SMTP (relay {RELAY_LATENCY_MS:.0f} ms away)",
              f"/formations/sessions/{marks['full_session']}/inscription", post=True, marker=REGISTERED,
              smtp=True),
+        Page("registration confirmed by its link (waiting list)", CONFIRM_PATH, post=True, marker=CONFIRMED,
+             form=f"/formations/sessions/{marks['full_session']}/inscription", confirms=True),
     ]
+
+
+def _with_requests(group: list[Page], url: str, marks: dict[str, int], count: int) -> list[Page]:
+    """The pages of `group`, the confirmation given `count` requests to confirm, written now on the full
+    session (bench/generate.pending_requests)."""
+    for page in group:
+        if page.confirms:
+            page.tokens = Tokens(generate.pending_requests(url, marks["full_session"], count))
+    return group
 
 
 def run(page: Page, port: int, *, clients: int = CLIENTS, seconds: float = SECONDS,
@@ -425,7 +465,9 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
                 by_size[size] = {}
                 # One worker, one request at a time: what a page keeps is kept for the next request, the CPU
                 # time is the page's own.
-                for smtp, group in _by_mail(pages(landmarks(url))):
+                size_marks = landmarks(url)
+                for smtp, group in _by_mail(pages(size_marks)):
+                    group = _with_requests(group, url, size_marks, 20)  # server_cost: 3 warm-ups, 5 counted
                     with gunicorn("training_app:create_app()", app_env(
                             url, instance, count_queries=True, smtp_port=smtp_port if smtp else None), 1,
                             "/healthz") as port:
@@ -437,6 +479,8 @@ def measure_pages(base: str, *, sizes=("small", "large"), clients=CLIENTS, secon
             marks = landmarks(url)
             measures = []
             for smtp, group in _by_mail(pages(marks)):
+                group = _with_requests(group, url, marks, min(MAX_REQUESTS, int(seconds * CONFIRMATIONS_PER_SECOND))
+                                       + clients * 2)  # run()'s two warm-ups per client
                 with gunicorn("training_app:create_app()", app_env(
                         url, instance, count_queries=False, smtp_port=smtp_port if smtp else None), workers,
                         "/healthz") as port:

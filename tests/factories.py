@@ -143,6 +143,34 @@ def enrol(session: TrainingSession, trainee: Trainee | None = None, **options) -
     return enrolment
 
 
+# --- the public registration: a request, then its confirmation through the link e-mailed ------------------
+
+REQUESTED_MARK = b'data-testid="registration-result"'  # the answer to a request accepted (registration_requests)
+
+
+def confirmation_path(email: str) -> str:
+    """The path of the confirmation link last e-mailed to `email` for a request of the public registration page
+    (services/registration_requests.py), read in the outbox's rows as the person reads their mailbox."""
+    from training_app.models import OutgoingMail
+    for recipients, body in db.session.execute(
+            db.select(OutgoingMail.recipients, OutgoingMail.body)
+            .where(OutgoingMail.tag.like("registration_request:%")).order_by(OutgoingMail.id.desc())):
+        if email.strip().lower() in recipients:
+            url = next(word for word in body.split() if "/formations/inscription/confirmer/" in word)
+            return url[url.index("/", len("http://")):]
+    raise AssertionError(f"no confirmation link was e-mailed to {email}")
+
+
+def register_and_confirm(client, session: TrainingSession, data: dict):
+    """What a person does on the public page: post the registration form with `data`, then open the link
+    e-mailed to the address typed and confirm. Returns the confirmation's answer, or the form's answer when the
+    request was refused (or was a robot's: nothing e-mailed)."""
+    response = client.post(f"/formations/sessions/{session.id}/inscription", data=data)
+    if REQUESTED_MARK not in response.data or data.get("website"):
+        return response
+    return client.post(confirmation_path(data["email"]))
+
+
 def rezipped(content: bytes, edit=None, added: dict | None = None) -> bytes:
     """The zip `content` (a .docx, an .xlsx) packed again at the highest compression, each part's data through
     `edit(name, data)` when given, then the `added` parts {name: data} (which replace parts of the same name)."""

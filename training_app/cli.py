@@ -77,7 +77,8 @@ def send_mail(wait_seconds: float) -> None:
 @click.command("purge-expired")
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted or erased, change nothing.")
 def purge_expired(dry_run: bool) -> None:
-    """Delete the e-mails sent, filed or captured more than MAIL_KEEP_DAYS ago, erase the personal data of the
+    """Delete the requests of the public registration page whose confirmation link expired (confirmed or not),
+    the e-mails sent, filed or captured more than MAIL_KEEP_DAYS ago, erase the personal data of the
     trainees whose last session ended (or who were created, without any enrolment) more than
     RECORD_RETENTION_YEARS ago, and make anonymous the kept records (attendance, certificates, funding) of those
     whose retention period is over: RECORD_RETENTION_YEARS after their last session, or after the last payment
@@ -88,6 +89,8 @@ def purge_expired(dry_run: bool) -> None:
     plan = personal_data.purge_plan()
     config = current_app.config
     verb = "seraient" if dry_run else "sont"
+    click.echo(f"{len(plan.request_ids)} demande(s) d'inscription de la page publique dont le lien de confirmation "
+               f"a expiré (confirmées ou non) {verb} supprimée(s).")
     click.echo(f"{len(plan.mail_ids)} courriel(s) envoyé(s), classé(s) ou conservé(s) depuis plus de "
                f"{config['MAIL_KEEP_DAYS']} jours {verb} supprimé(s).")
     click.echo(f"{len(plan.trainees)} stagiaire(s) dont la dernière session s'est terminée (ou, sans inscription, "
@@ -120,6 +123,7 @@ def purge_expired(dry_run: bool) -> None:
     click.echo(f"Fait : {len(plan.mail_ids)} courriel(s) supprimé(s), {len(done.erasures)} stagiaire(s) effacé(e)s "
                f"(dont {deleted} supprimé(e)s entièrement, sans document à conserver), {len(done.expiries)} dont "
                f"les pièces conservées sont rendues anonymes.")
+    click.echo(f"{len(plan.request_ids)} demande(s) d'inscription expirée(s) supprimée(s).")
     click.echo(f"{sign_ins} connexion(s) terminée(s) supprimée(s).")
 
 

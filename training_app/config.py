@@ -60,6 +60,9 @@ class Config:
 
     # Trainees' personal links: valid this many days, then renewable by e-mail.
     TRAINEE_LINK_MAX_AGE_DAYS = int(os.environ.get("TRAINEE_LINK_MAX_AGE_DAYS", 120))
+    # A request on the public registration page holds no seat until the person opens the link e-mailed to the
+    # address typed and confirms it: the link works this many hours (services/registration_requests.py).
+    REGISTRATION_CONFIRM_HOURS = int(os.environ.get("REGISTRATION_CONFIRM_HOURS", 48))
     # Wall-clock time zone of the schedule (slots are stored as local dates and times).
     TIMEZONE = os.environ.get("TIMEZONE", "Europe/Paris")
     # Signing window: from this many minutes before a slot starts to its end.

@@ -1,6 +1,7 @@
-"""A person registers on the public page: first a session with seats, then a full one. The page answers both
-alike (it tells nobody whether an address is enrolled); the e-mails tell the person they are confirmed, then
-their position on the waiting list, and their personal link shows both enrolments."""
+"""A person registers on the public page: first a session with seats, then a full one. Each request answers
+alike (it tells nobody whether an address is enrolled) and holds nothing until the person opens the link
+e-mailed to the address typed and confirms; the confirmation then shows the outcome (confirmed, then a
+position on the waiting list), the e-mails tell it too, and the personal link shows both enrolments."""
 from datetime import datetime
 
 import pytest
@@ -22,6 +23,15 @@ def _fill_and_send(page, email):
     page.get_by_role("button", name="Envoyer ma demande").click()
 
 
+def _confirm(page, email) -> str:
+    """Open the confirmation link e-mailed to `email` (read in the outbox's rows) and press its button; the
+    outcome shown."""
+    page.goto(factories.confirmation_path(email))
+    assert "CCAS de Rennes" in page.get_by_test_id("request-details").inner_text()
+    page.get_by_role("button", name="Confirmer ma demande").click()
+    return page.get_by_test_id("confirmation-result").inner_text()
+
+
 def test_registering_on_a_session_with_seats_then_on_a_full_one(page, live_server):
     programme = factories.make_programme(title="Du dialogue à la négociation")
     factories.make_session(programme=programme, capacity=15)
@@ -35,7 +45,12 @@ def test_registering_on_a_session_with_seats_then_on_a_full_one(page, live_serve
     page.get_by_role("link", name="S'inscrire", exact=True).click()
     _fill_and_send(page, "awa.diallo@example.org")
     answer = page.get_by_test_id("registration-result").inner_text()
-    assert answer.startswith("Votre demande est enregistrée. Nous vous avons envoyé un e-mail")
+    assert answer.startswith("Consultez votre messagerie : nous avons envoyé un e-mail à l'adresse indiquée.")
+    assert "Votre place n'est pas réservée tant que votre demande n'est pas confirmée." in answer
+    page.goto(f"/formations/{programme.id}")
+    assert "15 place(s) disponible(s)" in page.content()  # the request holds no seat
+    outcome = _confirm(page, "awa.diallo@example.org")
+    assert "Merci, votre adresse e-mail est confirmée." in outcome and "Votre place est confirmée." in outcome
     mails = [m for m in live_server.extensions["outbox"] if m.to == ["awa.diallo@example.org"]]
     assert "Votre inscription à la formation « Du dialogue à la négociation »" in mails[-1].body
     assert "est confirmée" in mails[-1].body
@@ -46,6 +61,8 @@ def test_registering_on_a_session_with_seats_then_on_a_full_one(page, live_serve
     assert "Cette session est complète" in page.get_by_role("status").first.inner_text()
     _fill_and_send(page, "awa.diallo@example.org")
     assert page.get_by_test_id("registration-result").inner_text() == answer  # the same answer
+    outcome = _confirm(page, "awa.diallo@example.org")
+    assert "vous êtes sur la liste d'attente, en position 2." in outcome
 
     mails = [m for m in live_server.extensions["outbox"] if m.to == ["awa.diallo@example.org"]]
     assert "liste d'attente, en position 2" in mails[-1].body

@@ -48,12 +48,18 @@ def test_the_generator_fills_the_current_schema_and_the_load_benchmark_finds_its
     assert without_employer == 0
     marks = load.landmarks(databases.url_for_size(tiny_base, TINY))
     assert set(marks) == {"past_session", "survey", "lineage", "busiest_programme", "full_session", "slot"}
+    # The requests the confirmation's benchmark confirms, written for a run, are those the public page records.
+    tokens = generate.pending_requests(databases.url_for_size(tiny_base, TINY), marks["full_session"], 3)
 
     # The document benchmarks call the services as the product does: they follow the services' signatures.
     bench_app = documents.make_app(databases.url_for_size(tiny_base, TINY), str(tmp_path / "storage"))
     measures = [documents.convocations(bench_app), documents.claim_workbook(bench_app)]
     with bench_app.app_context():
         from training_app.extensions import db
+        from training_app.services import registration_requests
+        done = registration_requests.confirm(tokens[1])
+        assert done.just_confirmed and done.enrolment.status == "waitlisted"
+        db.session.rollback()
         db.engine.dispose()
     convocations, workbook = measures
     assert convocations.documents > 0 and workbook.documents == 1

@@ -60,3 +60,23 @@ def test_the_demo_upcoming_session_has_one_request_waiting_for_the_office(app):
     [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.entity_type == "enrolments",
                                                              AuditEntry.entity_id == request.id)).all()
     assert (entry.action, entry.actor.name) == ("requested", "Claire Bernard")
+
+
+def test_the_demo_upcoming_session_has_one_public_request_not_confirmed_yet(app, client):
+    """A request made on the public page a couple of hours ago: its link waits in the outbox, it holds no place
+    and is on the session's page for the office; made once however often the demo is loaded."""
+    from tests import factories
+    from training_app.models import OutgoingMail, RegistrationRequest, Trainee
+    from training_app.services import enrolments, registration_requests
+    demo.seed()
+    demo.seed()
+    upcoming = demo.sessions.upcoming_session()
+    [asked] = registration_requests.unconfirmed(upcoming)
+    assert (asked.full_name, asked.details["employer_name"]) == ("Erwan Le Dantec", "Collectif Logement Bretagne")
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 1
+    assert db.session.scalar(db.select(Trainee.id).where(Trainee.email == asked.email)) is None
+    assert enrolments.seats_left(upcoming) == 0 and len(enrolments.waitlist(upcoming)) == 3
+    [link] = db.session.scalars(db.select(OutgoingMail).where(OutgoingMail.tag == f"registration_request:{asked.id}"))
+    assert link.recipients == [asked.email]
+    page = client.get(factories.confirmation_path(asked.email)).get_data(as_text=True)
+    assert "Confirmer ma demande" in page and "Erwan Le Dantec" in page

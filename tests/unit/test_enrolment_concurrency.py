@@ -13,7 +13,8 @@ from tests import factories
 from tests.conftest import is_postgres
 from training_app.extensions import db
 from training_app.models import Enrolment, OutgoingMail, Trainee, TrainingSession
-from training_app.services import ServiceError, enrolments
+from training_app.services import ServiceError, enrolments, registration_requests
+from training_app.services.registrations import PersonDetails
 
 pytestmark = pytest.mark.postgres_only
 
@@ -105,26 +106,38 @@ def gunicorn(app, tmp_path):
 
 
 def test_40_simultaneous_public_registrations_through_gunicorn_workers(app, gunicorn):
+    """40 people ask at once, then confirm at once through the links e-mailed to them: the seats and the
+    waiting list are decided at the confirmation, under the session's lock."""
     session_id = factories.make_session(capacity=CAPACITY).id
     db.session.remove()
     url = f"{gunicorn}/formations/sessions/{session_id}/inscription"
-    answers = [None] * PEOPLE
+    answers, confirmations = [None] * PEOPLE, [None] * PEOPLE
+
+    def post(target, form: dict | None = None) -> tuple[int, str]:
+        data = urllib.parse.urlencode(form or {}).encode()
+        with urllib.request.urlopen(urllib.request.Request(target, data=data), timeout=120) as response:
+            return response.status, response.read().decode()
 
     def register(i):
-        form = urllib.parse.urlencode({
+        answers[i] = post(url, {
             "civility": "Mme", "first_name": "Personne", "last_name": f"Numéro {i}",
             "email": f"personne{i}@example.org", "job_title": "Animatrice", "employer_name": "",
-            "funding_mode": "personal", "consent": "y"}).encode()
-        with urllib.request.urlopen(urllib.request.Request(url, data=form), timeout=120) as response:
-            answers[i] = (response.status, response.read().decode())
+            "funding_mode": "personal", "consent": "y"})
 
     assert _run_together(app, PEOPLE, register) == []
-    # One page for all (it tells nobody's state); each person's e-mail, written by the worker, tells theirs.
-    assert all(status == 200 and "Votre demande est enregistrée. Nous vous avons envoyé un e-mail" in body
-               for status, body in answers)
+    # One page for all (it tells nobody's state): check your mailbox. Nothing is enrolled yet.
+    assert all(status == 200 and "Consultez votre messagerie" in body for status, body in answers)
+    assert _counts(session_id) == {}
+    links = [gunicorn + factories.confirmation_path(f"personne{i}@example.org") for i in range(PEOPLE)]
+
+    def confirm(i):
+        confirmations[i] = post(links[i])
+
+    assert _run_together(app, PEOPLE, confirm) == []
+    assert all(status == 200 and 'data-testid="confirmed-now"' in body for status, body in confirmations)
     db.session.expire_all()
     told = {mail.recipients[0]: mail.body for mail in db.session.scalars(db.select(OutgoingMail))
-            if mail.recipients[0].startswith("personne")}
+            if mail.recipients[0].startswith("personne") and not mail.tag.startswith("registration_request:")}
     assert len(told) == PEOPLE
     assert sum("est confirmée" in body for body in told.values()) == CAPACITY
     assert sum("liste d'attente, en position" in body for body in told.values()) == PEOPLE - CAPACITY
@@ -351,7 +364,6 @@ def test_a_public_request_and_the_opening_at_once_leave_no_pre_registration_behi
     lock first, the pre-registration made before gets the seat and the new request joins the waiting list."""
     from training_app.services import registrations
     from training_app.services import sessions as session_service
-    from training_app.services.registrations import PersonDetails
 
     session = factories.make_session(capacity=1, status="planned")
     early = registrations.register_public(session, PersonDetails("Awa", "Diallo", "awa@example.org"), "personal")
@@ -391,3 +403,26 @@ def test_a_thread_that_neither_waits_for_a_lock_nor_finishes_fails_the_race_at_o
 
     with pytest.raises(AssertionError, match=r"after 3 looks only 0 waited for a lock and \[\] had finished"):
         _first_holds_second_waits(app, first, lambda: never.wait(3))
+
+
+def test_two_confirmations_of_one_request_at_the_same_moment_enrol_once(app, outbox):
+    """A double click, or the link opened on two devices: the request's row is locked, the second confirmation
+    waits, then finds it confirmed and gives its outcome. One enrolment, one e-mail to the person, one to the
+    office (not a second "your enrolment already exists")."""
+    session = factories.make_session(capacity=5)
+    registration_requests.ask(session, PersonDetails("Awa", "Diallo", "awa@example.org"), "personal")
+    db.session.commit()
+    token = factories.confirmation_path("awa@example.org").rsplit("/", 1)[1]
+    outbox.clear()
+
+    def confirm():
+        return registration_requests.confirm(token)
+
+    results, errors = factories.run_together(app, confirm, confirm)
+    assert errors == []
+    assert sorted(done.just_confirmed for done in results) == [False, True]
+    db.session.expire_all()
+    assert _counts(session.id) == {"confirmed": 1}
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
+    assert sorted(m.subject for m in outbox) == ["Inscription : Awa Diallo — " + session.title,
+                                                 "Votre inscription est confirmée"]

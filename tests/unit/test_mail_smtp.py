@@ -22,7 +22,7 @@ from sqlalchemy import create_engine
 
 from training_app.clock import frozen_at, utcnow
 from training_app.extensions import db
-from training_app.models import Enrolment, OutgoingMail, OutgoingMailAttachment
+from training_app.models import Enrolment, OutgoingMail, OutgoingMailAttachment, RegistrationRequest
 from training_app.page_cache import data_token
 from training_app.services import ServiceError, mail, users
 from training_app.services.convocations import DOCX_MIMETYPE
@@ -110,14 +110,25 @@ def test_a_registration_is_answered_without_waiting_for_the_smtp_server(smtp_app
     smtp_server.hold.clear()  # the server takes nothing until told
     session = factories.make_session(capacity=2)
     response = client.post(f"/formations/sessions/{session.id}/inscription", data=registration())
-    assert response.status_code == 200 and "Votre demande est enregistrée. Nous vous avons envoyé un e-mail" in \
-        response.get_data(as_text=True)
-    assert db.session.scalar(db.select(Enrolment.status)) == "confirmed"
-    assert smtp_server.holding.wait(WAIT)  # the first message reached the server, which still holds it
+    assert response.status_code == 200 and "Consultez votre messagerie" in response.get_data(as_text=True)
+    assert smtp_server.holding.wait(WAIT)  # the request's message reached the server, which still holds it
     assert smtp_server.messages == [] and outbox == []  # answered meanwhile; nothing captured instead
     smtp_server.hold.set()
     assert _sender(smtp_app).wait(WAIT)
-    to_person, to_office = sorted(smtp_server.messages, key=lambda m: m["To"] == smtp_app.config["MAIL_OFFICE"])
+    [asking] = smtp_server.messages
+    assert asking["To"] == "awa.diallo@example.org" and asking["Subject"] == "Confirmez votre demande d'inscription"
+    link = re.search(r"http://\S+(/formations/inscription/confirmer/\S+)", asking.get_content()).group(1)
+    # Sent: the row keeps the message without the link's secret (only the person proves the address).
+    assert "/formations/inscription/confirmer/[masqué]" in db.session.scalar(db.select(OutgoingMail.body))
+
+    smtp_server.hold.clear()
+    response = client.post(link)  # the person confirms: enrolled, told, the office too
+    assert 'data-testid="confirmed-now"' in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(Enrolment.status)) == "confirmed"
+    assert smtp_server.holding.wait(WAIT)
+    smtp_server.hold.set()
+    assert _sender(smtp_app).wait(WAIT)
+    to_person, to_office = sorted(smtp_server.messages[1:], key=lambda m: m["To"] == smtp_app.config["MAIL_OFFICE"])
     assert to_person["To"] == "awa.diallo@example.org"
     assert to_person["Subject"] == "Votre inscription est confirmée"
     assert to_person["From"] == smtp_app.config["MAIL_SENDER"]
@@ -197,12 +208,12 @@ def test_an_unreachable_server_is_tried_again_then_the_loss_is_logged(smtp_app, 
         response = client.post(f"/formations/sessions/{session.id}/inscription", data=registration())
         assert response.status_code == 200
         assert sender.wait(WAIT)
-    assert db.session.scalar(db.select(Enrolment.status)) == "confirmed"
+    assert db.session.scalar(db.select(RegistrationRequest.email)) == "awa.diallo@example.org"
     messages = [r.getMessage() for r in caplog.records]
     retries = [m for m in messages if "tried again" in m]
     lost = [m for m in messages if m.startswith("could not send e-mail")]
-    assert len(lost) == 2 and any("awa.diallo@example.org" in m for m in lost)
-    assert len(retries) == 4  # two for each message (each thread takes one)
+    assert len(lost) == 1 and "awa.diallo@example.org" in lost[0]  # the confirmation link, still pending
+    assert len(retries) == 2
 
 
 def test_a_server_back_after_a_failure_gets_the_messages(smtp_app):
@@ -425,24 +436,32 @@ def test_flask_send_mail_without_a_server_says_so(app):
 
 
 def test_the_office_never_sees_the_recipients_links(smtp_app, smtp_server, client, admin_client):
-    """A trainee's personal link lets whoever holds it sign as the trainee; a password link, sign in as its
-    owner. The outbox page hides them, and a sent message keeps no working link."""
+    """A trainee's personal link lets whoever holds it sign as the trainee; a request's confirmation link, prove
+    an address that is not theirs; a password link, sign in as its owner. The outbox page hides them, and a sent
+    message keeps no working link."""
     smtp_server.refuse.add("karim.benali@example.org")
     session = factories.make_session(capacity=2)
     assert client.post(f"/formations/sessions/{session.id}/inscription", data=registration()).status_code == 200
     assert client.post(f"/formations/sessions/{session.id}/inscription", data=registration(
         first_name="Karim", last_name="Benali", email="karim.benali@example.org")).status_code == 200
     assert _sender(smtp_app).wait(WAIT)
-    (received,) = [m for m in smtp_server.messages if m["To"] == "awa.diallo@example.org"]
+    (asking,) = [m for m in smtp_server.messages if m["To"] == "awa.diallo@example.org"]
+    confirming = re.search(r"/formations/inscription/confirmer/[^\s/]+", asking.get_content()).group(0)
+    assert client.post(confirming).status_code == 200  # Awa confirms her request: her state, her link
+    assert _sender(smtp_app).wait(WAIT)
+    (received,) = [m for m in smtp_server.messages if m["To"] == "awa.diallo@example.org" and m is not asking]
     link = re.search(r"/moi/[^\s/]+", received.get_content()).group(0)
     assert len(link) > len("/moi/") + 20  # the real link went to Awa
 
-    sent, failed = (next(r for r in _records() if r.recipients == [address])
-                    for address in ("awa.diallo@example.org", "karim.benali@example.org"))
+    sent = next(r for r in _records() if r.recipients == ["awa.diallo@example.org"] and "/moi/" in r.body)
+    failed = next(r for r in _records() if r.recipients == ["karim.benali@example.org"])
     assert sent.status == "sent" and link not in sent.body and "/moi/[masqué]" in sent.body
-    assert failed.status == "failed" and re.search(r"/moi/[^\s/\[]{20,}", failed.body)  # kept whole: sent again
+    secret = r"/formations/inscription/confirmer/[^\s/\[]{20,}"
+    assert failed.status == "failed" and re.search(secret, failed.body)  # kept whole: sent again
     page = admin_client.get("/admin/courriels").get_data(as_text=True)
     assert link not in page and not re.search(r"/moi/[^\s/\[]{20,}", page) and "/moi/[masqué]" in page
+    assert confirming not in page and not re.search(secret, page)
+    assert "/formations/inscription/confirmer/[masqué]" in page
 
 
 # --- claims: a message is sent once, whatever waits, fails or is clicked twice ------------------------------

@@ -42,7 +42,8 @@ SLOT_OPEN = datetime(2030, 3, 5, 14, 10)  # the world's first half-day (Tue 14:0
 SURVEY_OPEN = datetime(2030, 3, 8, 10, 0)  # the world's questionnaire opens on Fri 8 at 9:30
 BEFORE_START = datetime(2030, 2, 1, 10, 0)  # registrations to the world's session are open
 # endpoint -> the moment its form is live (default SLOT_OPEN)
-MOMENTS = {"surveys.answer": SURVEY_OPEN, "enrolments.public_register": BEFORE_START}
+MOMENTS = {"surveys.answer": SURVEY_OPEN, "enrolments.public_register": BEFORE_START,
+           "enrolments.public_confirm": BEFORE_START}  # the world's request's link works then
 
 LONG = ("Élodie " * 715)[:5000]
 BAD_VALUES = ("abc", "-1", "99999999999999999999", "2024-02-30")

@@ -9,7 +9,7 @@ from itsdangerous import TimestampSigner
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AuditEntry, Employer, Enrolment, Trainee
+from training_app.models import AuditEntry, Employer, Enrolment, RegistrationRequest, Trainee
 from training_app.services import convocations, trainee_links
 
 
@@ -30,9 +30,19 @@ def _url(session):
 
 
 # The one answer to every request accepted: nothing on it depends on the address typed nor on its enrolment.
-ANSWER = ("Votre demande est enregistrée. Nous vous avons envoyé un e-mail à l'adresse indiquée : il vous dit si "
-          "votre place est confirmée, si vous êtes sur la liste d'attente (et à quelle position) ou si l'organisme "
-          "doit d'abord valider votre demande, et comment annuler.")
+ANSWER = ("Consultez votre messagerie : nous avons envoyé un e-mail à l'adresse indiquée. Ouvrez le lien qu'il "
+          "contient dans les 48 heures et cliquez sur « Confirmer ma demande ». Votre place n'est pas réservée tant "
+          "que votre demande n'est pas confirmée.")
+
+
+def _confirmed(client, session, **overrides):
+    """The form posted with registration(**overrides), then the request confirmed through its link."""
+    return factories.register_and_confirm(client, session, registration(**overrides))
+
+
+def _outcome(response) -> str:
+    """What the confirmation's page says became of the request."""
+    return _page(response).split('data-testid="confirmation-result">')[1].split("</div>")[0]
 
 
 def _told(outbox, email: str):
@@ -58,13 +68,19 @@ def test_registering_with_seats_left_confirms_and_tells_the_person_and_the_offic
     session = factories.make_session(capacity=2)
     response = client.post(_url(session), data=registration())
     assert response.status_code == 200
-    assert ANSWER in _page(response) and "confirmée." not in _result(response)
+    assert _result(response) == ANSWER and "Votre place est confirmée" not in _page(response)
+    [asking] = outbox  # the request: its link only, nothing recorded for the person, the office not told
+    assert asking.to == ["awa.diallo@example.org"] and asking.subject == "Confirmez votre demande d'inscription"
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 0
+    assert "2 place(s) disponible(s)" in _page(client.get(f"/formations/{session.programme_id}"))
+    confirmed = client.post(factories.confirmation_path("awa.diallo@example.org"))
+    assert "Votre place est confirmée." in _outcome(confirmed)
     trainee = db.session.scalar(db.select(Trainee))
     assert (trainee.email, trainee.employer.name, trainee.employer.siret, trainee.category) == (
         "awa.diallo@example.org", "CCAS de Rennes", "78324521000001", "employee")
     enrolment = db.session.scalar(db.select(Enrolment))
     assert (enrolment.status, enrolment.funding_mode, enrolment.price_cents) == ("confirmed", "opco", 84000)
-    to_person, to_office = outbox
+    _asking, to_person, to_office = outbox
     assert to_person.to == ["awa.diallo@example.org"] and "est confirmée" in to_person.body
     assert "Pour annuler, ouvrez votre espace personnel" in to_person.body  # as the page says
     path = to_person.body.split("http://127.0.0.1:5000")[1].split()[0]
@@ -79,7 +95,10 @@ def test_registering_for_a_full_session_gives_the_waiting_list_position(client, 
     factories.enrol(session)
     response = client.post(_url(session), data=registration())
     assert ANSWER in _page(response) and "en position" not in _page(response)
-    assert "en position 2" in outbox[0].body and outbox[0].subject == "Vous êtes sur la liste d'attente"
+    confirmed = client.post(factories.confirmation_path("awa.diallo@example.org"))
+    assert "vous êtes sur la liste d'attente, en position 2." in _outcome(confirmed)
+    told = _told(outbox, "awa.diallo@example.org")
+    assert "en position 2" in told.body and told.subject == "Vous êtes sur la liste d'attente"
 
 
 def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(client, outbox):
@@ -90,9 +109,11 @@ def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(c
             factories.enrol(session)
         url, data = _url(session), registration(email=f"file-{waiting}@example.org", employer_name="",
                                                 employer_siret="", funding_mode="personal")
-        with factories.count_queries() as statements:
-            response = client.post(url, data=data)
-        assert ANSWER in _page(response) and f"en position {waiting + 1}" in _told(outbox, data["email"]).body
+        assert ANSWER in _page(client.post(url, data=data))
+        link = factories.confirmation_path(data["email"])
+        with factories.count_queries() as statements:  # the confirmation enrols
+            client.post(link)
+        assert f"en position {waiting + 1}" in _told(outbox, data["email"]).body
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
 
@@ -102,9 +123,12 @@ def test_checking_the_person_under_lock_reads_only_what_an_erasure_changes(clien
     rest: the employer looked up before is not read again for the office's notification."""
     session = factories.make_session(capacity=1)
     factories.enrol(session)
-    with factories.count_queries() as statements:
-        response = client.post(_url(session), data=registration(email="verrou@example.org"))
-    assert ANSWER in _page(response) and "en position 1" in _told(outbox, "verrou@example.org").body
+    response = client.post(_url(session), data=registration(email="verrou@example.org"))
+    assert ANSWER in _page(response)
+    link = factories.confirmation_path("verrou@example.org")
+    with factories.count_queries() as statements:  # the confirmation enrols
+        client.post(link)
+    assert "en position 1" in _told(outbox, "verrou@example.org").body
     employers = [s for s in statements if s.startswith("SELECT employers.")]
     assert len(employers) == 2, employers  # by SIRET, then by name; not a third time after the lock
     locked = [s for s in statements if s.startswith("SELECT trainees.email, trainees.phone")]
@@ -113,8 +137,8 @@ def test_checking_the_person_under_lock_reads_only_what_an_erasure_changes(clien
 
 def test_a_planned_session_takes_pre_registrations_that_the_office_confirms(client, admin_client, outbox):
     session = factories.make_session(status="planned")
-    response = client.post(_url(session), data=registration())
-    assert ANSWER in _page(response)
+    response = _confirmed(client, session)
+    assert "nous vous confirmerons votre place dès l'ouverture des inscriptions" in _outcome(response)
     assert "dès l'ouverture des inscriptions" in _told(outbox, "awa.diallo@example.org").body
     enrolment = db.session.scalar(db.select(Enrolment))
     assert enrolment.status == "requested"
@@ -133,8 +157,8 @@ def test_an_internal_course_for_members_takes_requests_that_the_office_confirms(
     assert "Formation réservée aux adhérent·es" in page and "Demander une place" in page
     assert "place(s) disponible(s)" not in page
     assert "votre demande sera confirmée par l'équipe" in _page(client.get(_url(session)))
-    response = client.post(_url(session), data=registration())
-    assert ANSWER in _page(response)
+    response = _confirmed(client, session)
+    assert "l'équipe vous confirmera votre place" in _outcome(response)
     mail = next(m for m in outbox if m.subject == "Votre demande d'inscription est enregistrée")
     assert "L'équipe vous confirmera votre place." in mail.body and "ouverture des inscriptions" not in mail.body
     enrolment = db.session.scalar(db.select(Enrolment))
@@ -151,17 +175,22 @@ def _result(response) -> str:
 
 
 def test_a_duplicate_registration_creates_nothing_and_its_e_mail_says_so(client, outbox):
-    """The page does not tell whether an address was already enrolled (anyone may type anyone's address); the
-    e-mail, to that address, says a new request came for the enrolment it holds, and its state."""
+    """The request's page does not tell whether an address was already enrolled (anyone may type anyone's
+    address); once confirmed through the link sent to that address, the page and the e-mail say that the
+    enrolment existed, and its state."""
     session = factories.make_session()
     first = client.post(_url(session), data=registration())
+    client.post(factories.confirmation_path("awa.diallo@example.org"))
     outbox.clear()
     response = client.post(_url(session), data=registration(first_name="Autre", email="awa.diallo@example.org"))
     assert response.status_code == 200 and _result(response) == _result(first) == ANSWER
     assert "existe" not in _page(response)
+    confirmed = client.post(factories.confirmation_path("awa.diallo@example.org"))
+    assert "Vous étiez déjà inscrit·e à cette session : rien n'a été modifié." in _outcome(confirmed)
+    assert "Votre place est confirmée." in _outcome(confirmed)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
     assert db.session.scalar(db.select(Trainee.first_name)) == "Awa"  # a public form never rewrites a record
-    [to_person] = outbox  # the office is not told again
+    _asking, to_person = outbox  # the office is not told again
     assert to_person.to == ["awa.diallo@example.org"] and to_person.subject.startswith("Nouvelle demande reçue")
     assert "nouvelle demande d'inscription à cette session" in to_person.body and "est confirmée" in to_person.body
 
@@ -175,7 +204,8 @@ def test_every_accepted_request_gets_the_same_page_whatever_the_address_and_its_
     """Anyone may type anyone's address: the answer is the same for a new address and for one already confirmed,
     waitlisted or awaiting the office, on an open, a full, a planned or an internal session, and for a robot.
     Before, on a full session, an enrolled address got "confirmée" and any other the waiting list. Only the
-    e-mail, sent to that address, tells the state and the position (and that the enrolment existed)."""
+    link e-mailed to that address confirms the request, and then tells the state and the position (and that
+    the enrolment existed)."""
     factories.make_organisation(email="contact@si-on-s-alliait.example", phone="02 99 00 00 00")
     programme = factories.make_programme()
     open_ = factories.make_session(programme=programme, capacity=2)
@@ -201,11 +231,13 @@ def test_every_accepted_request_gets_the_same_page_whatever_the_address_and_its_
         response = client.post(_url(session), data=registration(email=address))
         assert response.status_code == 200
         pages.setdefault(session.id, set()).add(_answer_page(response))
+        client.post(factories.confirmation_path(address))
         mail = _told(outbox, address)
         assert state in mail.body and mail.subject.startswith("Nouvelle demande reçue") == again, (address, mail)
         assert "Pour annuler, ouvrez votre espace personnel" in mail.body
     robot = client.post(_url(open_), data=registration(email="robot@example.org", website="http://spam.example"))
     pages[open_.id].add(_answer_page(robot))
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == len(cases)  # none for the robot
     assert [len(answers) for answers in pages.values()] == [1, 1, 1, 1]  # byte for byte, per session
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 6  # one each, none again
     by_session = {session_id: answers.pop() for session_id, answers in pages.items()}
@@ -221,18 +253,26 @@ def _result_of(page: str) -> str:
 
 
 def test_the_load_benchmark_counts_an_accepted_registration_by_its_answer(client):
-    """bench/load.py posts registrations on a full session and counts those whose answer has its marker."""
+    """bench/load.py posts registrations on a full session and counts those whose answer has its marker; it
+    confirms requests through their links and counts those its post confirmed."""
     from bench import load
 
     session = factories.make_session(capacity=1)
     factories.enrol(session)
     posted = [page for page in load.pages(dict.fromkeys(["past_session", "survey", "lineage", "busiest_programme",
                                                          "full_session", "slot"], session.id)) if page.post]
+    registering = [page for page in posted if not page.confirms]
     accepted = client.post(_url(session), data=registration()).data
     again = client.post(_url(session), data=registration()).data
     refused = client.post(_url(session), data=registration(email="awa@")).data
-    assert len(posted) == 2 and all(page.marker in accepted and page.marker in again for page in posted)
-    assert not any(page.marker in refused for page in posted)
+    assert len(registering) == 2 and all(page.marker in accepted and page.marker in again for page in registering)
+    assert not any(page.marker in refused for page in registering)
+    [confirming] = [page for page in posted if page.confirms]
+    token = factories.confirmation_path("awa.diallo@example.org").rsplit("/", 1)[1]
+    assert confirming.form == _url(session) and confirming.path + token == factories.confirmation_path(
+        "awa.diallo@example.org")
+    confirmed, shown_again = (client.post(confirming.path + token).data for _ in range(2))
+    assert confirming.marker in confirmed and confirming.marker not in shown_again
 
 
 def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):
@@ -255,6 +295,7 @@ def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):
         response = client.post(_url(session), data=registration(**overrides))
         assert response.status_code == 200
         assert message in _page(response), message
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 0
     assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 0
     assert db.session.scalar(db.select(db.func.count(Employer.id))) == 0
     assert outbox == []
@@ -263,7 +304,8 @@ def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):
 def test_a_robot_filling_the_hidden_field_records_nothing(client, outbox):
     session = factories.make_session()
     response = client.post(_url(session), data=registration(website="http://spam.example"))
-    assert response.status_code == 200
+    assert response.status_code == 200 and ANSWER in _page(response)
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 0
     assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 0 and outbox == []
 
 
@@ -276,7 +318,7 @@ def test_past_or_cancelled_sessions_are_closed_to_registration(client):
             assert told in page and 'name="email"' not in page
     cancelled_page = _page(client.get(_url(cancelled)))
     assert "Voir les autres dates de la formation" in cancelled_page and "840,00" not in cancelled_page
-    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 0
     assert client.get("/formations/sessions/999/inscription").status_code == 404
 
 
@@ -288,7 +330,7 @@ def test_registrations_are_rate_limited_per_address(rate_limited_app):
     assert codes == [200] * 5 + [429]
     assert "Trop de demandes" in _page(client.post(_url(session), data=registration(email="p9@example.org")))
     assert client.get(_url(session)).status_code == 200  # reading the page is not limited
-    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 5
 
 
 def test_registrations_sent_at_the_same_moment_cannot_pass_the_limit_together(app, rate_limited_app):
@@ -325,7 +367,7 @@ def test_registrations_sent_at_the_same_moment_cannot_pass_the_limit_together(ap
         server.shutdown()
     db.session.expire_all()
     assert sorted(codes) == [200] * 5 + [429] * 4
-    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 5
 
 
 def test_a_mistyped_form_does_not_count_against_the_limit(rate_limited_app):
@@ -336,7 +378,7 @@ def test_a_mistyped_form_does_not_count_against_the_limit(rate_limited_app):
     codes = [client.post(_url(session), data=registration(email=f"p{i}@example.org")).status_code
              for i in range(5)]
     assert codes == [200] * 5
-    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 5
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 5
     assert client.post(_url(session), data=registration(email="p9@example.org")).status_code == 429
 
 

@@ -1,8 +1,9 @@
-"""What an anonymous public registration may write: a new person and a new employer, an enrolment; never a
+"""What an anonymous public registration may write, once confirmed through the link e-mailed to the address typed
+(tests/factories.register_and_confirm): a new person and a new employer, an enrolment; never a
 change to a known person's record nor to an existing employer. What was typed that the records do not hold
 reaches the office (its e-mail, the enrolment's history) and the enrolment's employer when it funds the course."""
 from tests import factories
-from tests.web.test_public_registration import ANSWER, _page, _url, registration
+from tests.web.test_public_registration import _page, registration
 from training_app.extensions import db
 from training_app.models import AuditEntry, Employer, Enrolment, Trainee
 from training_app.services import enrolments
@@ -27,11 +28,11 @@ def test_a_returning_trainee_funded_by_another_employer_enrols_for_it_and_keeps_
     trainee = _returning()
     trainee_id, old_id = trainee.id, trainee.employer_id
     session = factories.make_session()
-    response = client.post(_url(session), data=registration(
+    response = factories.register_and_confirm(client, session, registration(
         first_name="Awa", last_name=trainee.last_name, email="awa@example.org", funding_mode="opco",
         employer_name="Nouvelle Structure", employer_siret="732 829 320 00074", job_title="Cheffe de service"))
-    assert response.status_code == 200 and ANSWER in _page(response)
-    assert outbox[0].to == ["awa@example.org"] and "est confirmée" in outbox[0].body
+    assert response.status_code == 200 and "Votre place est confirmée." in _page(response)
+    assert outbox[1].to == ["awa@example.org"] and "est confirmée" in outbox[1].body
     db.session.expire_all()
     kept = db.session.get(Trainee, trainee_id)
     assert (kept.employer_id, kept.job_title) == (old_id, "Animatrice")  # anonymous input changes no record
@@ -55,8 +56,9 @@ def test_a_returning_trainee_naming_a_known_employer_enrols_for_it_without_a_new
     _returning()
     known = factories.make_employer(name="CCAS de Rennes", siret="")
     session = factories.make_session()
-    client.post(_url(session), data=registration(email="awa@example.org", funding_mode="employer",
-                                                 employer_name="ccas de rennes", employer_siret="783 245 210 00001"))
+    factories.register_and_confirm(client, session, registration(
+        email="awa@example.org", funding_mode="employer", employer_name="ccas de rennes",
+        employer_siret="783 245 210 00001"))
     assert _enrolment(session).employer_id == known.id
     assert db.session.scalar(db.select(db.func.count(Employer.id))) == 2
     assert db.session.get(Employer, known.id).siret == ""  # told to the office, not written
@@ -66,15 +68,16 @@ def test_a_returning_trainee_naming_a_known_employer_enrols_for_it_without_a_new
 def test_a_returning_trainee_naming_their_own_employer_or_leaving_it_blank_gets_no_remark(client, outbox):
     trainee = _returning()
     session = factories.make_session()
-    client.post(_url(session), data=registration(email="awa@example.org", funding_mode="opco", job_title="Animatrice",
-                                                 employer_name="ANCIENNE STRUCTURE", employer_siret=""))
+    factories.register_and_confirm(client, session, registration(
+        email="awa@example.org", funding_mode="opco", job_title="Animatrice", employer_name="ANCIENNE STRUCTURE",
+        employer_siret=""))
     assert _enrolment(session).employer_id == trainee.employer_id
     lines = _office_mail(outbox)
     assert "Fonction : Animatrice" in lines and "Structure employeuse : ANCIENNE STRUCTURE" in lines
     personal = factories.make_session()
     outbox.clear()
-    client.post(_url(personal), data=registration(email="awa@example.org", funding_mode="personal", job_title="",
-                                                  employer_name="", employer_siret=""))
+    factories.register_and_confirm(client, personal, registration(
+        email="awa@example.org", funding_mode="personal", job_title="", employer_name="", employer_siret=""))
     assert _enrolment(personal).employer_id == trainee.employer_id  # as before: their record's
     lines = _office_mail(outbox)
     assert "Fonction : Animatrice" in lines
@@ -87,7 +90,7 @@ def test_a_public_registration_writes_no_siret_on_an_existing_employer_and_tells
     employer = factories.make_employer(name="CCAS de Rennes", siret="")  # the office left the SIRET blank
     employer_id, version = employer.id, employer.version
     session = factories.make_session()
-    response = client.post(_url(session), data=registration(
+    response = factories.register_and_confirm(client, session, registration(
         email="eve@example.net", employer_name="ccas de rennes", employer_siret="732 829 320 00074"))
     assert response.status_code == 200
     db.session.expire_all()

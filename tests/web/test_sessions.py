@@ -199,7 +199,7 @@ def test_full_is_counted_from_the_seats_not_chosen_in_the_form(admin_client):
 def test_opening_a_planned_session_gives_its_pre_registrations_their_seats(admin_client, client, outbox):
     session = factories.make_session(capacity=1, status="planned")
     for n in (1, 2):
-        client.post(f"/formations/sessions/{session.id}/inscription", data={
+        factories.register_and_confirm(client, session, {
             "first_name": f"Personne{n}", "last_name": "Test", "email": f"personne{n}@example.org",
             "funding_mode": "personal", "consent": "y"})
     outbox.clear()

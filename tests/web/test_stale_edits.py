@@ -314,7 +314,7 @@ def test_an_employer_form_opened_before_an_enrolment_gave_its_siret_cannot_blank
     employer_id, url = employer.id, f"/financement/structures/{employer.id}"
     mine = edit_form(admin_client, url)
     session = factories.make_session()
-    registered = client.post(f"/formations/sessions/{session.id}/inscription", data=registration(
+    registered = factories.register_and_confirm(client, session, registration(
         employer_name="CCAS de Rennes", employer_siret="783 245 210 00001"))
     assert registered.status_code == 200 and _stored(Employer, employer_id, "siret") == ""
     enrolled = other_admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form(

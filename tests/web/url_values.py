@@ -8,7 +8,10 @@ from datetime import datetime
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.services import attendance, mail, trainee_links, users
+from training_app.services import attendance, mail, registration_requests, trainee_links, users
+from training_app.services.registrations import PersonDetails
+
+REQUESTED = datetime(2030, 2, 1, 9, 0)  # the world's request of the public page: its link works for two days
 
 
 def build_world(trainer) -> dict:
@@ -26,7 +29,10 @@ def build_world(trainer) -> dict:
     db.session.commit()
     certificate = factories.make_issued_certificate(enrolment)
     funding = _funding_world(session, enrolment)
-    mail.queue(trainee.email, "Votre inscription est confirmée", "Bonjour")  # the outbox (a captured message)
+    captured = mail.queue(trainee.email, "Votre inscription est confirmée", "Bonjour")  # the outbox's message
+    db.session.commit()
+    with frozen_at(REQUESTED):  # a request of the public page, its link valid while registrations are open
+        registration_requests.ask(session, PersonDetails("Inès", "Barbier", "ines@example.org"), "personal")
     db.session.commit()
     return {
         "programme_id": programme.id,
@@ -47,7 +53,8 @@ def build_world(trainer) -> dict:
         "certificate_id": certificate.id,
         "kind": "attestation",
         "code": certificate.verification_code,
-        "mail_id": mail.outbox(limit=1)[0].id,
+        "mail_id": captured.record_id,
+        "request_token": factories.confirmation_path("ines@example.org").rsplit("/", 1)[1],
         **funding,
     }
 

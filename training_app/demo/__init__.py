@@ -11,7 +11,7 @@ STEPS = [
     catalogue.seed,      # organisation, staff accounts, cycle and programmes
     people.seed,         # funder, employers, trainees
     sessions.seed,       # the past session (Dec 2018) and an upcoming one
-    enrolments.seed,     # past session: 12 confirmed; upcoming: full, with a waiting list and a request to confirm
+    enrolments.seed,     # past session: 12 confirmed; upcoming: full, waiting list, a request to confirm, one unconfirmed
     attendance.seed,     # past session: every half-day signed and closed; one afternoon absence (17 h)
     surveys.seed,        # questionnaires (past session answered), learning outcomes and review
     certificates.seed,   # past session: each trainee's attestation and certificat de réalisation

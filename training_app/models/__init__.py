@@ -15,6 +15,7 @@ from training_app.models.organisation import Organisation
 from training_app.models.outcomes import LearningOutcome, OutcomeResult, SessionReview
 from training_app.models.people import Employer, Trainee, TraineeCategory
 from training_app.models.programmes import BpfObjective, Cycle, Programme, ProgrammeKind, ProgrammeObjective
+from training_app.models.registration_requests import RegistrationRequest
 from training_app.models.sessions import Modality, SessionStatus, Slot, TrainingSession, session_trainers
 from training_app.models.surveys import (Question, Questionnaire, QuestionnaireKind, QuestionType, Survey,
                                          SurveyAnswer, SurveyParticipation, SurveyPendingAnswers,
@@ -25,7 +26,8 @@ __all__ = [
     "AttendanceRecord", "AttendanceSheet", "AttendanceSheetVersion", "AttendanceStatus", "SheetStatus",
     "Signature", "SignatureMethod",
     "AuditEntry", "BpfObjective", "Cycle", "Employer", "Enrolment", "EnrolmentStatus", "Funder", "Modality",
-    "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "Role", "SessionStatus",
+    "Organisation", "Programme", "ProgrammeKind", "ProgrammeObjective", "RegistrationRequest", "Role",
+    "SessionStatus",
     "SignIn", "Slot", "Trainee", "TraineeCategory", "TrainingSession", "User", "session_trainers",
     "ConvocationSending", "ConvocationText", "DataVersion", "MailStatus", "OutgoingMail", "OutgoingMailAttachment",
     "CertificateCounter", "CertificateKind", "CertificateTemplate", "IssuedCertificate",

@@ -128,9 +128,10 @@ def deliver(message: Mail) -> None:
         app.extensions["outbox"].append(message)  # what the tests read; the row is kept as well
 
 
-# The secret part of the links an e-mail may carry: a trainee's personal link (/moi/<token>/...) and a staff
-# member's password link (/mot-de-passe-oublie/<link>). Whoever reads them can act as their owner.
-_PERSONAL_LINKS = re.compile(r"(/moi/)[^\s/]+")
+# The secret part of the links an e-mail may carry: a trainee's personal link (/moi/<token>/...), the link that
+# confirms a request of the public registration page (/formations/inscription/confirmer/<request_token>) and a
+# staff member's password link (/mot-de-passe-oublie/<link>). Whoever reads them can act as their owner.
+_PERSONAL_LINKS = re.compile(r"(/moi/|/formations/inscription/confirmer/)[^\s/]+")
 _PASSWORD_LINKS = re.compile(r"(/mot-de-passe-oublie/)[^\s/]+")
 
 
@@ -149,7 +150,8 @@ def shown_to_staff(text: str) -> str:
     address on the public « Mot de passe oublié ? » page, and whoever opens it takes the account (without
     MAIL_SERVER, an administrator sets a temporary password instead). A trainee's personal link: hidden with
     MAIL_SERVER, where it is the trainee's own (nobody may sign as them); without, nothing leaves and the office
-    hands the messages over itself."""
+    hands the messages over itself. A request's confirmation link likewise (only the person may prove that the
+    address is theirs)."""
     text = _masked(_PASSWORD_LINKS, text)
     return _masked(_PERSONAL_LINKS, text) if current_app.config.get("MAIL_SERVER") else text
 

@@ -7,8 +7,9 @@ sheets print or the annual report counts (withdrawals): they and what they print
 job title: certificates/ and the claim workbook) survive an erasure. Everything else about the person goes:
 e-mail address (replaced by a placeholder that cannot receive mail), phone (and past ones in the audit trail),
 the free-text reasons of their kept enrolments (cancellation, withdrawal), named questionnaire answers, e-mails
-written to them, enrolments that hold no kept record and what hangs on them, their personal links. A person
-with no kept record is deleted entirely.
+written to them, enrolments that hold no kept record and what hangs on them, their personal links, the requests
+they made on the public registration page (services/registration_requests.py). A person with no kept record is
+deleted entirely.
 
 The retention period runs from the end of the person's last session, or from the last payment received for a
 claim covering one of their funding lines when later (retention_end). Once it is over, `flask purge-expired`
@@ -45,7 +46,7 @@ from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceS
                                  SurveyParticipation, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.models.funding_files import claim_sessions
-from training_app.services import ServiceError, audit, flush_or_refuse
+from training_app.services import ServiceError, audit, flush_or_refuse, registration_requests
 from training_app.services.attendance import before_enrolment
 
 # Every table pointing at a trainee (trainee_id) or at one of their enrolments (enrolment_id), and what the
@@ -59,6 +60,7 @@ PERSON_TABLES = {
     "convocation_sendings": "convocations",
     "issued_certificates": "attestations",
     "funding_agreement_trainees": "financements",
+    "registration_requests": "demandes d'inscription (confirmation par e-mail)",
 }
 # The kept records: an enrolment holding one of these stays, and so does its trainee (names, employer, job).
 KEPT_RECORDS = (AttendanceRecord, Signature, IssuedCertificate, AgreementTrainee)
@@ -232,7 +234,18 @@ def export(trainee: Trainee) -> dict:
                       for m, _theirs in _mails_of(trainee, ids)],
         "courriels_au_bureau": [{"objet": m.subject, "mis_en_file_le": _iso(m.queued_at), "etat": _word(m.status)}
                                 for m in _office_mails(ids)],
+        "demandes_d_inscription": [_request_export(r) for r in registration_requests.of_person(addresses(trainee),
+                                                                                              ids)],
     }
+
+
+def _request_export(asked) -> dict:
+    """A request of the public page (services/registration_requests.py): what was typed, kept until its link
+    expires."""
+    return {"session": {"id": asked.session_id, "titre": asked.session.title, "debut": _iso(asked.session.start_at)},
+            "adresse_email": asked.email, "indique": asked.details, "financement_indique": asked.funding_mode,
+            "demandee_le": _iso(asked.requested_at), "lien_valable_jusqu_au": _iso(asked.expires_at),
+            "confirmee_le": _iso(asked.confirmed_at), "inscription_id": asked.enrolment_id}
 
 
 def _signature_export(signature: Signature, expired: bool) -> dict:
@@ -376,6 +389,10 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         raise ServiceError(_("Indiquez le motif de l'effacement."), "reason")
     if len(reason) > REASON_MAX:
         raise ServiceError(_("Le motif dépasse %(n)d caractères.", n=REASON_MAX), "reason")
+    # The requests of the public page made with their addresses, confirmed or not (one waiting can then no longer
+    # be confirmed): first, before the trainee's lock, which a confirmation holding a request's takes after it.
+    requests = registration_requests.delete_requests(
+        [r.id for r in registration_requests.of_person(addresses(trainee), [e.id for e in _enrolments(trainee)])])
     trainee = db.session.scalar(select(Trainee).where(Trainee.id == trainee.id).with_for_update()
                                 .execution_options(populate_existing=True))
     if trainee is None:
@@ -386,7 +403,7 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
     enrolments = _enrolments(trainee)
     kept_ids = _kept_enrolments(enrolments)
     emails = addresses(trainee)
-    removed = {"enrolments": 0, "named_answers": 0, "mails": 0}
+    removed = {"enrolments": 0, "named_answers": 0, "mails": 0, "registration_requests": requests}
     gone = [e for e in enrolments if e.id not in kept_ids]
     # The convocations' Word files print the name, the employer and a personal link; no law keeps them.
     storage.delete_after_commit(db.session.scalars(select(ConvocationSending.document_path).where(
@@ -615,11 +632,13 @@ class PurgePlan:
     mail_ids: list[int]
     trainees: list[Trainee]  # to erase
     expired: list[Trainee] = field(default_factory=list)  # whose kept records expire (erased first if need be)
+    request_ids: list[int] = field(default_factory=list)  # requests of the public page whose link expired
 
 
 def purge_plan() -> PurgePlan:
-    """What `purge` would do now: the messages sent, filed or captured (never sent: no mail server) more than
-    MAIL_KEEP_DAYS ago (a failed one waits for the office's decision); the trainees not erased yet whose
+    """What `purge` would do now: the requests of the public registration page whose confirmation link expired,
+    confirmed or not (registration_requests.expired_ids); the messages sent, filed or captured (never sent: no
+    mail server) more than MAIL_KEEP_DAYS ago (a failed one waits for the office's decision); the trainees not erased yet whose
     last session ended more than RECORD_RETENTION_YEARS ago (so none of their enrolments is still live), or
     who have no enrolment at all and were created more than RECORD_RETENTION_YEARS ago; and the trainees, erased
     or not, whose kept records expired (retention_end passed) and are still there."""
@@ -646,7 +665,8 @@ def purge_plan() -> PurgePlan:
         .where(Trainee.records_expired_at.is_(None), last_end.c.last_end < session_cutoff,
                db.or_(last_paid.c.last_paid.is_(None), last_paid.c.last_paid < payment_cutoff))
         .order_by(Trainee.id)))
-    return PurgePlan(mail_ids=mail_ids, trainees=trainees, expired=expired)
+    return PurgePlan(mail_ids=mail_ids, trainees=trainees, expired=expired,
+                     request_ids=registration_requests.expired_ids())
 
 
 def _years_before(moment, years: int):
@@ -670,8 +690,10 @@ class PurgeResult:
 
 
 def purge(plan: PurgePlan) -> PurgeResult:
-    """Carry out `plan` in the caller's transaction: delete the old messages, erase, then expire the records
-    of those whose retention period is over (someone erased just now and deleted entirely has none left)."""
+    """Carry out `plan` in the caller's transaction: delete the expired requests and the old messages, erase,
+    then expire the records of those whose retention period is over (someone erased just now and deleted
+    entirely has none left)."""
+    registration_requests.delete_requests(plan.request_ids)
     _delete_mail_rows(plan.mail_ids)
     erasures = [erase(t, RETENTION_REASON, None, actor_label=PURGE_ACTOR) for t in plan.trainees]
     deleted = {e.trainee_id for e in erasures if e.deleted}

@@ -305,6 +305,11 @@ def public_state(session: TrainingSession) -> str:
     return public_offer(session)[0]
 
 
+def closed_to_registration(session: TrainingSession) -> bool:
+    """Whether the public page takes no request for the session (public_offer's "closed", without counting seats)."""
+    return _registration_window(session) == "closed"
+
+
 def _registration_window(session: TrainingSession) -> str:
     """"closed", "preregister" (planned: requests only, given seats when it opens), "members" (an internal course,
     free and for the association's members: requests only, the office confirms each) or "enrol" (a seat or the
@@ -330,25 +335,30 @@ class Registration:
     position: int | None = None  # on the waiting list
 
 
-def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str) -> Registration:
-    """A person asks for a place on the public page: enrolled (confirmed, waitlisted, or requested
-    before the session opens); they get their state and personal link by e-mail, the office is told.
-
-    A known address keeps its record as it is (anonymous input never changes a person's or an employer's
-    record): the enrolment names the employer typed when that employer funds the course, and the office's
-    e-mail and the enrolment's history show what was typed that the records do not hold. An address already
-    enrolled records nothing new. Whatever the outcome, the page answers the same (views.public_register): only
-    the e-mail, sent to that address, tells the state, the waiting-list position, and whether it was enrolled
-    before."""
-    state = _registration_window(session)
-    if state == "closed":
+def check_public_request(session: TrainingSession, details: PersonDetails, funding_mode: str) -> PersonDetails:
+    """What the public form typed, checked and cleaned; a ServiceError (French, on its field) otherwise. Run
+    when the request is made (services/registration_requests.ask: the person sees a mistake at once) and again
+    when it is confirmed (register_public)."""
+    if closed_to_registration(session):
         raise ServiceError(_("Les inscriptions à cette session sont closes."))
     if funding_mode not in FUNDING_MODES:
         raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
     if funding_mode in EMPLOYER_FUNDED and not (details.employer_name or "").strip():
         raise ServiceError(_("Indiquez le nom de votre structure employeuse : c'est elle qui finance la formation "
                              "(ou choisissez « À titre personnel »)."), "employer_name")
-    details = details.cleaned()
+    return details.cleaned()
+
+
+def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str) -> Registration:
+    """A person confirmed the request they made on the public page (services/registration_requests.confirm,
+    through the link e-mailed to the address typed): enrolled (confirmed, waitlisted, or requested before the
+    session opens); they get their state and personal link by e-mail, the office is told.
+
+    A known address keeps its record as it is (anonymous input never changes a person's or an employer's
+    record): the enrolment names the employer typed when that employer funds the course, and the office's
+    e-mail and the enrolment's history show what was typed that the records do not hold. An address already
+    enrolled records nothing new (`duplicate`): its state is e-mailed again."""
+    details = check_public_request(session, details, funding_mode)
     trainee, created = find_or_create_trainee(details, complete_employer=False)
     existing = None if created else enrolments.live_enrolment(session, trainee)
     if existing is not None:

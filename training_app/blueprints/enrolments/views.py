@@ -18,13 +18,13 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
                                                       TraineeCancelForm, TraineeForm, WithdrawForm)
 from training_app.clock import local_now
 from training_app.documents import storage
-from training_app.extensions import commit_keeping_loaded, count_against, db
+from training_app.extensions import commit_keeping_loaded, count_against, db, limiter
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, committed_unless_stale,
                                  edit_committed, edit_form, edit_status, show_stale)
 from training_app.models import (Employer, Enrolment, Organisation, OutgoingMail, Programme, SessionStatus, Trainee,
                                  TrainingSession)
 from training_app.services import (ServiceError, audit, certificates, convocations, enrolment_import, enrolments, mail,
-                                   registrations)
+                                   registration_requests, registrations)
 from training_app.services.registrations import PersonDetails
 from training_app.services import trainee_links
 from training_app.services.trainee_links import trainee_view
@@ -509,14 +509,19 @@ def _outbox_button(mail_id: int, operation, done: str):
 
 # --- the public -----------------------------------------------------------------------------------------
 
-REGISTRATION_LIMITS = "5 per minute; 40 per day"  # per address: registrations made (robots' included)
+REGISTRATION_LIMITS = "5 per minute; 40 per day"  # per address: requests made (robots' included)
+# Per address, the confirmation links opened and confirmed: a group confirming from the room's Wi-Fi passes, a
+# robot trying secrets does not (they are random: 256 bits).
+CONFIRMATION_LIMITS = "30 per minute; 300 per day"
 
 @bp.route("/formations/sessions/<int:session_id>/inscription", methods=["GET", "POST"])
 @access(PUBLIC)
 def public_register(session_id: int):
-    """Only registrations (and robots' answers) count against REGISTRATION_LIMITS: a person correcting a
-    mistyped form, or an office registering its staff one after another from one address, is not turned away
-    for it. A registration is counted once made, before its commit, and undone when over the limit."""
+    """A request made here holds no seat and writes no person: it e-mails a confirmation link to the address
+    typed (services/registration_requests.py). Only requests (and robots' answers) count against
+    REGISTRATION_LIMITS: a person correcting a mistyped form, or an office registering its staff one after
+    another from one address, is not turned away for it. A request is counted once made, before its commit,
+    and undone when over the limit."""
     # The programme and its cycle come with the session: the page and the price need them.
     session = db.get_or_404(TrainingSession, session_id,
                             options=[joinedload(TrainingSession.programme).joinedload(Programme.cycle)])
@@ -525,19 +530,19 @@ def public_register(session_id: int):
         abort(404)
     form = PublicRegistrationForm()
     status = 200
-    if form.validate_on_submit():  # register_public() refuses a session whose registrations are closed
+    if form.validate_on_submit():  # ask() refuses a session whose registrations are closed
         if form.website.data:  # the hidden field: a robot. Answer as if it worked; record nothing.
             if not count_against(REGISTRATION_LIMITS, "public_register"):
                 abort(429)
             return _registered(session)
         try:
-            registrations.register_public(session, _details(form), form.funding_mode.data)
+            registration_requests.ask(session, _details(form), form.funding_mode.data)
         except ServiceError as error:
             db.session.rollback()
             attach_service_error(form, error)
         else:
             if count_against(REGISTRATION_LIMITS, "public_register"):
-                commit_keeping_loaded()  # the session's lock is released; the answer needs no row read again
+                commit_keeping_loaded()  # the answer needs no row read again
                 return _registered(session)
             db.session.rollback()  # nothing recorded, nobody e-mailed; what was typed stays in the form
             form.form_errors.append(_("Trop de demandes d'inscription depuis votre adresse en peu de temps : "
@@ -549,13 +554,44 @@ def public_register(session_id: int):
 
 
 def _registered(session: TrainingSession) -> str:
-    """The one answer to every request accepted (a robot's included), whatever became of it: a new enrolment
-    confirmed, waitlisted or to be validated, or a request for an enrolment the address already held. Nothing
-    on it depends on the address typed, so nobody learns from it whether that address was enrolled; the state
-    goes by e-mail to that address (enrolments.notify_state). The organisation's row is read, never created,
-    here (a public page writes nothing for it)."""
+    """The one answer to every request accepted (a robot's included): check your mailbox. Nothing on it depends
+    on the address typed, so nobody learns from it whether that address was enrolled; the confirmation link
+    goes to that address. The organisation's row is read, never created, here (a public page writes nothing
+    for it)."""
     return render_template("enrolments/public_registered.html", session=session,
-                           organisation=db.session.get(Organisation, 1))
+                           organisation=db.session.get(Organisation, 1),
+                           hours=current_app.config["REGISTRATION_CONFIRM_HOURS"])
+
+
+@bp.route("/formations/inscription/confirmer/<request_token>", methods=["GET", "POST"])
+@access(PUBLIC)  # the link's secret is the key
+@limiter.limit(CONFIRMATION_LIMITS)
+def public_confirm(request_token: str):
+    """The link e-mailed for a request: GET shows it (mail scanners open links: nothing is confirmed), its
+    button (POST) confirms it, once; a confirmed request shows what became of it."""
+    try:
+        if request.method == "POST" and PostForm().validate_on_submit():
+            try:
+                done = registration_requests.confirm(request_token)
+            except ServiceError as error:
+                db.session.rollback()
+                return _confirmation_page(registration_requests.find(request_token), error=error.message), 409
+            commit_keeping_loaded()  # the answer needs no row read again
+            return _confirmation_page(done.asked, done=done)
+        asked = registration_requests.find(request_token)
+    except registration_requests.RequestLinkError as error:
+        db.session.rollback()
+        return render_template("enrolments/public_confirm_invalid.html", reason=error.reason, asked=error.asked,
+                               hours=current_app.config["REGISTRATION_CONFIRM_HOURS"]), \
+            (410 if error.reason == "expired" else 404)
+    if asked.confirmed_at is not None:
+        return _confirmation_page(asked, done=registration_requests.outcome(asked))
+    return _confirmation_page(asked, error=registration_requests.closed_since(asked.session))
+
+
+def _confirmation_page(asked, *, done=None, error: str = ""):
+    return render_template("enrolments/public_confirm.html", asked=asked, session=asked.session, done=done,
+                           error=error, form=PostForm(), funding=registrations.funding_label(asked.funding_mode))
 
 
 # --- the trainee, through their personal link ---------------------------------------------------------
@@ -631,6 +667,13 @@ def enrolment_section(session: TrainingSession) -> dict:
         "convoked": convocations.sent_enrolment_ids(session),
         "outdated": convocations.outdated_enrolment_ids(session, employers),
     }
+
+
+@bp.app_template_global()
+def unconfirmed_requests(session: TrainingSession) -> list:
+    """The session's requests of the public page waiting for their confirmation (administrators only: the
+    template asks for them on their page alone)."""
+    return registration_requests.unconfirmed(session)
 
 
 @bp.app_template_global()
