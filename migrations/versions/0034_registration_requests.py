@@ -5,16 +5,16 @@ session (or its waiting list) with made-up addresses, and a person's record was 
 had confirmed. The request is now a row of its own, with what was typed and the hash of a link e-mailed to the
 address typed; opening the link and confirming enrols, as the page used to. Deleted once expired.
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-11-24 04:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0033'
-down_revision = '0032'
+revision = '0034'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 
