@@ -74,6 +74,7 @@ def create_session(data: SessionData) -> TrainingSession:
     if not slots:
         raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
                            "end_at")
+    _check_programme_offered(data.programme)
     session = TrainingSession(programme=data.programme)
     _apply(session, data)
     session.slots = [Slot(date=d, start_time=s, end_time=e) for d, s, e in slots]
@@ -108,6 +109,8 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
             raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
+    if programme_changed:
+        _check_programme_offered(data.programme)  # its row after the session's: the documented lock order
     _check_status_change(session, data.status)
     _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
@@ -352,6 +355,16 @@ def _check_programme_changeable(session: TrainingSession) -> None:
                              "ni quand des stagiaires y sont inscrit·es (l'intitulé et le tarif leur ont été "
                              "annoncés) ou que des présences, des acquis ou des attestations y sont enregistrés. "
                              "Programmez plutôt une nouvelle session."), "programme_id")
+
+
+def _check_programme_offered(programme: Programme) -> None:
+    """A new session, or a session moved, runs a programme of the catalogue, not an archived one: read under the
+    programme row's key-share lock (enrolments.programme_archived), so that an archiving under way is waited for,
+    then seen, and one that comes after waits for the session to be written."""
+    if enrolment_service.programme_archived(programme.id):
+        raise ServiceError(_("La formation « %(title)s » est archivée : on n'y programme plus de session. "
+                             "Remettez-la au catalogue d'abord, si elle doit reprendre.", title=programme.title),
+                           "programme_id")
 
 
 def _signing_opened(slot: Slot) -> bool:
