@@ -215,11 +215,53 @@ def test_a_session_moved_to_another_programme_before_anyone_answered_is_asked_ab
         programme=other, start_at=session.start_at, end_at=session.end_at, place=session.place,
         capacity=session.capacity, price_cents=session.price_cents, status=session.status, trainers=(),
         timetable=session_service.DEFAULT_TIMETABLE)
-    session_service.update_session(session, data)
+    update = session_service.update_session(session, data)
     db.session.commit()
     survey = db.session.get(Survey, survey.id)
     assert _asked(survey.questionnaire) == ["Animer une réunion", "Rédiger un compte rendu"]
     assert survey.questionnaire.programme_id == other.id
+    assert update.positioning_left == []  # it followed: nothing to tell
+
+
+def _moved(session, programme):
+    return session_service.update_session(session, session_service.SessionData(
+        programme=programme, start_at=session.start_at, end_at=session.end_at, place=session.place,
+        capacity=session.capacity, price_cents=session.price_cents, status=session.status, trainers=(),
+        timetable=session_service.DEFAULT_TIMETABLE))
+
+
+def test_a_session_moved_to_another_programme_tells_the_office_its_answered_positioning_stays_on_the_former_one():
+    """Someone answered its positioning questionnaire, then cancelled (the session may move again): the answered
+    version keeps its questions, so the others would be asked about the former programme's objectives; moving
+    the session returns it, and the office is told as for an edit of the objectives (left_behind_message). One
+    already closed is not returned: nobody is asked any more."""
+    from training_app.services import enrolments
+    programme = factories.make_programme(objectives=OLD)
+    session = _session(programme, 2030)
+    closed_session = _session(programme, 2031)
+    survey = survey_service.attach_positioning(session)  # open from 12 February to 5 March 2030
+    closed = survey_service.attach_positioning(closed_session, datetime(2030, 1, 6, 9), datetime(2030, 1, 31, 18))
+    db.session.commit()
+    for answered in (survey, closed):
+        enrolment = factories.make_enrolment(answered.session)
+        factories.answer_survey(answered, enrolment.trainee, {1: "2", 2: "4"})
+        enrolments.cancel(enrolment, "Empêchement")
+    db.session.commit()
+    other = factories.make_programme(objectives=("Préparer une négociation", "Animer une réunion"))
+
+    with frozen_at(datetime(2030, 2, 20, 10)):
+        update = _moved(session, other)
+        db.session.commit()
+        assert [left.id for left in update.positioning_left] == [survey.id]
+        assert _moved(closed_session, other).positioning_left == []
+        db.session.commit()
+    assert _asked(db.session.get(Survey, survey.id).questionnaire) == list(OLD)  # answered: kept as answered
+    assert programme_service.left_behind_message(update.positioning_left[0]) == (
+        "Session du 05/03/2030 : son questionnaire de positionnement a déjà des réponses, ses questions ne peuvent "
+        "plus changer. Il interroge encore sur « Suivre une négociation », que la formation n'enseigne plus. Il "
+        "ne demande rien sur « Animer une réunion ». Les stagiaires qui n'ont pas répondu le recevront tel quel "
+        "jusqu'au 05/03/2030 à 14h00 : avancez sa date de fermeture sur la page de la session pour ne plus "
+        "l'envoyer, et faites le point sur les nouveaux objectifs en début de formation.")
 
 
 def test_objectives_emptied_leave_the_unanswered_positioning_as_it_is():

@@ -11,7 +11,7 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import (Question, Questionnaire, Survey, SurveyParticipation, SurveyPendingAnswers,
-                                 SurveyResponse)
+                                 SurveyResponse, TrainingSession)
 from training_app.services import surveys as survey_service
 from training_app.services.surveys import QuestionData
 
@@ -337,6 +337,33 @@ def test_the_office_is_told_which_answered_positioning_still_asks_about_the_form
             "de la session pour ne plus l'envoyer, et faites le point sur les nouveaux objectifs en début de "
             "formation.") in page
     assert "« Suivre une négociation »" in asked  # as the warning says: the answered version stays
+
+
+def test_moving_a_session_to_another_programme_tells_which_answered_positioning_stays_on_the_former_one(
+        admin_client):
+    """As an edit of the objectives does: the session's positioning questionnaire was answered (by someone who
+    cancelled since), it keeps its questions, so the office is told on saving the session."""
+    from tests.web.test_stale_edits import edit_form
+    from training_app.services import enrolments
+    session = factories.make_session(start=datetime(2030, 3, 25, 9, 30), end=datetime(2030, 3, 26, 18))
+    survey = survey_service.attach_positioning(session, datetime(2030, 3, 1, 9), datetime(2030, 3, 24, 18))
+    enrolment = factories.make_enrolment(session)
+    db.session.commit()
+    factories.answer_survey(survey, enrolment.trainee, {1: "2", 2: "3"})
+    enrolments.cancel(enrolment, "Empêchement")
+    other = factories.make_programme(objectives=("Préparer une négociation", "Conduire une délégation"))
+    url = f"/sessions/{session.id}/modifier"
+    with frozen_at(OPEN):
+        response = admin_client.post(url, data=dict(edit_form(admin_client, url), programme_id=str(other.id)),
+                                     follow_redirects=True)
+    page = _text(response)
+    assert "Session mise à jour." in page
+    assert ("Session du 25/03/2030 : son questionnaire de positionnement a déjà des réponses, ses questions ne "
+            "peuvent plus changer. Il interroge encore sur « Suivre une négociation », que la formation "
+            "n'enseigne plus. Il ne demande rien sur « Conduire une délégation ». Les stagiaires qui n'ont pas "
+            "répondu le recevront tel quel jusqu'au 24/03/2030 à 18h00") in page
+    db.session.expire_all()
+    assert db.session.get(TrainingSession, session.id).programme_id == other.id
 
 
 @pytest.mark.parametrize("required", [True, False])

@@ -91,6 +91,9 @@ class SessionUpdate:
     slots_regenerated: bool  # the dates changed: the half-days were generated again
     preregistrations: list[Enrolment]  # given a seat or the waiting list as the session opened
     surveys_left: list = field(default_factory=list)  # questionnaires already answered, not moved with the dates
+    # Moved to another programme: its positioning questionnaire already answered, open or upcoming, left asking
+    # about the former programme's objectives (surveys.realign_session_positioning): the office is told.
+    positioning_left: list = field(default_factory=list)
 
 
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
@@ -123,9 +126,10 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     old_status = session.status
     windows = surveys.windows_before(session) if dates_changed else []
     _apply(session, data)
+    positioning_left = []
     if programme_changed:
         db.session.flush()
-        surveys.realign_session_positioning(session)  # its positioning asks about the new programme's objectives
+        positioning_left = surveys.realign_session_positioning(session)  # asks about the new objectives if it can
     surveys_left = []
     if dates_changed:
         _replace_slots(session, slots)
@@ -137,7 +141,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
         opened = enrolment_service.open_registrations(session)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return SessionUpdate(dates_changed, opened, surveys_left)
+    return SessionUpdate(dates_changed, opened, surveys_left, positioning_left)
 
 
 def _check_signing_trainers_kept(session: TrainingSession, trainers) -> None:

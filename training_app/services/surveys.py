@@ -516,10 +516,12 @@ def realign_positioning(programme: Programme) -> list[Survey]:
                     (TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))[1]
 
 
-def realign_session_positioning(session: TrainingSession) -> int:
+def realign_session_positioning(session: TrainingSession) -> list[Survey]:
     """After a session moved to another programme: its positioning survey, if nobody has answered it yet,
-    moves to the new programme's version asking about its objectives (0 or 1)."""
-    return _realign(session.programme_id, Survey.session_id == session.id)[0]
+    moves to the new programme's version asking about its objectives. Return it if answered and left asking
+    about other objectives than the new programme's while not closed yet (as realign_positioning does), for the
+    office to be told (programmes.left_behind_message)."""
+    return _realign(session.programme_id, Survey.session_id == session.id)[1]
 
 
 def _realign(programme_id: int, condition) -> tuple[int, list[Survey]]:
