@@ -171,6 +171,41 @@ def test_an_edit_returns_the_answered_positioning_left_on_other_objectives_while
         "recevront tel quel jusqu'au 05/03/2030 à 14h00 : avancez sa date de fermeture")
 
 
+def test_a_positioning_version_is_offered_again_only_if_it_asks_about_the_current_objectives():
+    """The live positioning version is the one asking about the catalogue's objectives: a version asking about
+    others is not restored (beside the live one, or once that one is archived by hand); the one asking about them
+    is, and the version left live on other objectives (nobody to move when they changed back) is archived."""
+    from training_app.services import ServiceError
+    programme = factories.make_programme(objectives=OLD)
+    first = survey_service.attach_positioning(_session(programme, 2030))
+    db.session.commit()
+    _answer(first)  # answered: stays on the first version when the objectives change
+    _edit(programme, NEW)
+    second = survey_service.attach_positioning(_session(programme, 2031))
+    db.session.commit()
+    _answer(second)
+    v1, v2 = db.session.get(Survey, first.id).questionnaire, db.session.get(Survey, second.id).questionnaire
+    assert (v1.version, v1.archived, v2.version, v2.archived) == (1, True, 2, False)
+    former = "Cette version n'interroge pas sur les objectifs actuels de la formation"
+    with pytest.raises(ServiceError) as error:
+        survey_service.set_archived(v1, False)
+    assert error.value.message.startswith(former)
+    db.session.rollback()
+
+    _edit(programme, OLD)  # back to the first objectives; no unanswered survey to realign: v2 stays live
+    v1, v2 = db.session.get(Questionnaire, v1.id), db.session.get(Questionnaire, v2.id)
+    assert (v1.archived, v2.archived) == (True, False)
+    survey_service.set_archived(v1, False)
+    db.session.commit()
+    db.session.expire_all()
+    assert (db.session.get(Questionnaire, v1.id).archived, db.session.get(Questionnaire, v2.id).archived) == (
+        False, True)
+    with pytest.raises(ServiceError) as error:
+        survey_service.set_archived(db.session.get(Questionnaire, v2.id), False)
+    assert error.value.message.startswith(former)
+    db.session.rollback()
+
+
 def test_a_new_version_keeps_the_questions_the_office_added():
     programme = factories.make_programme(objectives=OLD)
     v1 = survey_service.ensure_positioning(_session(programme, 2030))

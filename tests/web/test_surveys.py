@@ -221,6 +221,26 @@ def test_archiving_a_questionnaire_twice_leaves_it_archived(admin_client):
     assert not db.session.get(Questionnaire, questionnaire.id).archived
 
 
+def test_a_version_replaced_by_a_newer_one_is_not_offered_again_from_its_page(admin_client):
+    """Its page says why instead of offering the button; the request sent anyway (another tab, a page kept) is
+    refused in French, nothing changed: never two versions offered at once."""
+    first = factories.make_questionnaire(anonymous=False)
+    second = survey_service.new_version(first)
+    db.session.commit()
+    why = "Une version plus récente de ce questionnaire existe (version 2) : seule celle-là peut être proposée"
+
+    page = _text(admin_client.get(f"/admin/questionnaires/{first.id}"))
+    assert why in page and 'name="archived" value="0"' not in page
+    response = admin_client.post(f"/admin/questionnaires/{first.id}/archiver", data={"archived": "0"},
+                                 follow_redirects=True)
+    assert response.status_code == 200 and why in _text(response)
+    assert "Questionnaire de nouveau proposé." not in _text(response)
+    db.session.expire_all()
+    assert [(q.version, q.archived) for q in db.session.scalars(db.select(Questionnaire).where(
+        Questionnaire.lineage_id == first.lineage_id).order_by(Questionnaire.version))] == [(1, True), (2, False)]
+    assert 'name="archived" value="1"' in _text(admin_client.get(f"/admin/questionnaires/{second.id}"))
+
+
 def test_attaching_a_new_version_to_a_session_that_answered_the_old_one_is_refused_on_the_form(admin_client):
     survey = factories.make_survey()
     factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "5", 2: "yes"})
