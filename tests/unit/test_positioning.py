@@ -171,6 +171,41 @@ def test_an_edit_returns_the_answered_positioning_left_on_other_objectives_while
         "recevront tel quel jusqu'au 05/03/2030 à 14h00 : avancez sa date de fermeture")
 
 
+def test_a_positioning_version_is_offered_again_only_if_it_asks_about_the_current_objectives():
+    """The live positioning version is the one asking about the catalogue's objectives: a version asking about
+    others is not restored (beside the live one, or once that one is archived by hand); the one asking about them
+    is, and the version left live on other objectives (nobody to move when they changed back) is archived."""
+    from training_app.services import ServiceError
+    programme = factories.make_programme(objectives=OLD)
+    first = survey_service.attach_positioning(_session(programme, 2030))
+    db.session.commit()
+    _answer(first)  # answered: stays on the first version when the objectives change
+    _edit(programme, NEW)
+    second = survey_service.attach_positioning(_session(programme, 2031))
+    db.session.commit()
+    _answer(second)
+    v1, v2 = db.session.get(Survey, first.id).questionnaire, db.session.get(Survey, second.id).questionnaire
+    assert (v1.version, v1.archived, v2.version, v2.archived) == (1, True, 2, False)
+    former = "Cette version n'interroge pas sur les objectifs actuels de la formation"
+    with pytest.raises(ServiceError) as error:
+        survey_service.set_archived(v1, False)
+    assert error.value.message.startswith(former)
+    db.session.rollback()
+
+    _edit(programme, OLD)  # back to the first objectives; no unanswered survey to realign: v2 stays live
+    v1, v2 = db.session.get(Questionnaire, v1.id), db.session.get(Questionnaire, v2.id)
+    assert (v1.archived, v2.archived) == (True, False)
+    survey_service.set_archived(v1, False)
+    db.session.commit()
+    db.session.expire_all()
+    assert (db.session.get(Questionnaire, v1.id).archived, db.session.get(Questionnaire, v2.id).archived) == (
+        False, True)
+    with pytest.raises(ServiceError) as error:
+        survey_service.set_archived(db.session.get(Questionnaire, v2.id), False)
+    assert error.value.message.startswith(former)
+    db.session.rollback()
+
+
 def test_a_new_version_keeps_the_questions_the_office_added():
     programme = factories.make_programme(objectives=OLD)
     v1 = survey_service.ensure_positioning(_session(programme, 2030))
@@ -215,11 +250,53 @@ def test_a_session_moved_to_another_programme_before_anyone_answered_is_asked_ab
         programme=other, start_at=session.start_at, end_at=session.end_at, place=session.place,
         capacity=session.capacity, price_cents=session.price_cents, status=session.status, trainers=(),
         timetable=session_service.DEFAULT_TIMETABLE)
-    session_service.update_session(session, data)
+    update = session_service.update_session(session, data)
     db.session.commit()
     survey = db.session.get(Survey, survey.id)
     assert _asked(survey.questionnaire) == ["Animer une réunion", "Rédiger un compte rendu"]
     assert survey.questionnaire.programme_id == other.id
+    assert update.positioning_left == []  # it followed: nothing to tell
+
+
+def _moved(session, programme):
+    return session_service.update_session(session, session_service.SessionData(
+        programme=programme, start_at=session.start_at, end_at=session.end_at, place=session.place,
+        capacity=session.capacity, price_cents=session.price_cents, status=session.status, trainers=(),
+        timetable=session_service.DEFAULT_TIMETABLE))
+
+
+def test_a_session_moved_to_another_programme_tells_the_office_its_answered_positioning_stays_on_the_former_one():
+    """Someone answered its positioning questionnaire, then cancelled (the session may move again): the answered
+    version keeps its questions, so the others would be asked about the former programme's objectives; moving
+    the session returns it, and the office is told as for an edit of the objectives (left_behind_message). One
+    already closed is not returned: nobody is asked any more."""
+    from training_app.services import enrolments
+    programme = factories.make_programme(objectives=OLD)
+    session = _session(programme, 2030)
+    closed_session = _session(programme, 2031)
+    survey = survey_service.attach_positioning(session)  # open from 12 February to 5 March 2030
+    closed = survey_service.attach_positioning(closed_session, datetime(2030, 1, 6, 9), datetime(2030, 1, 31, 18))
+    db.session.commit()
+    for answered in (survey, closed):
+        enrolment = factories.make_enrolment(answered.session)
+        factories.answer_survey(answered, enrolment.trainee, {1: "2", 2: "4"})
+        enrolments.cancel(enrolment, "Empêchement")
+    db.session.commit()
+    other = factories.make_programme(objectives=("Préparer une négociation", "Animer une réunion"))
+
+    with frozen_at(datetime(2030, 2, 20, 10)):
+        update = _moved(session, other)
+        db.session.commit()
+        assert [left.id for left in update.positioning_left] == [survey.id]
+        assert _moved(closed_session, other).positioning_left == []
+        db.session.commit()
+    assert _asked(db.session.get(Survey, survey.id).questionnaire) == list(OLD)  # answered: kept as answered
+    assert programme_service.left_behind_message(update.positioning_left[0]) == (
+        "Session du 05/03/2030 : son questionnaire de positionnement a déjà des réponses, ses questions ne peuvent "
+        "plus changer. Il interroge encore sur « Suivre une négociation », que la formation n'enseigne plus. Il "
+        "ne demande rien sur « Animer une réunion ». Les stagiaires qui n'ont pas répondu le recevront tel quel "
+        "jusqu'au 05/03/2030 à 14h00 : avancez sa date de fermeture sur la page de la session pour ne plus "
+        "l'envoyer, et faites le point sur les nouveaux objectifs en début de formation.")
 
 
 def test_objectives_emptied_leave_the_unanswered_positioning_as_it_is():

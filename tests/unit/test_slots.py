@@ -229,6 +229,34 @@ def test_session_takes_programme_defaults_and_internal_is_free():
     assert factories.make_session(programme=internal, price_cents=9900).price_cents == 0
 
 
+def test_no_session_is_created_in_or_moved_to_an_archived_programme_one_of_it_is_still_edited():
+    from training_app.services import programmes as programme_service
+    archived = factories.make_programme(title="Ancienne formation")
+    kept = factories.make_session(programme=archived)
+    other = factories.make_session(start=datetime(2030, 5, 7, 14), end=datetime(2030, 5, 10, 12, 30))
+    programme_service.set_archived(archived, True)
+    db.session.commit()
+
+    def data(session, programme, **changes):
+        return session_service.SessionData(**{
+            "programme": programme, "start_at": session.start_at, "end_at": session.end_at, "place": session.place,
+            "capacity": session.capacity, "price_cents": session.price_cents, "status": session.status, **changes})
+
+    refusal = "La formation « Ancienne formation » est archivée : on n'y programme plus de session."
+    with pytest.raises(ServiceError) as error:
+        session_service.create_session(data(other, archived))
+    assert error.value.field == "programme_id" and error.value.message.startswith(refusal)
+    db.session.rollback()
+    with pytest.raises(ServiceError) as error:
+        session_service.update_session(other, data(other, archived))
+    assert error.value.message.startswith(refusal)
+    db.session.rollback()
+    session_service.update_session(kept, data(kept, archived, place="Brest"))  # its own programme: still edited
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count()).select_from(type(kept)).where(
+        type(kept).programme_id == archived.id)) == 1 and other.programme_id != archived.id
+
+
 def test_phase():
     session = factories.make_session()
     assert session_service.phase(session, datetime(2030, 3, 1)) == "upcoming"

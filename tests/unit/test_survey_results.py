@@ -1,8 +1,10 @@
 """Aggregation of questionnaire answers: plain data in, results out; then the loaders on real rows."""
 import io
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
 
 from tests import factories
@@ -184,3 +186,70 @@ def test_two_questions_worded_alike_stay_two_and_each_gathers_its_own_across_ver
         [[5, f"contenu-{n}", 2, f"animation-{n}"] for n in range(3)] + [[4, "contenu-later", 3, "animation-later"]])
     assert [(q.text, q.answered) for q in session_results.questions] == [
         ("Le contenu", 3), ("Commentaire", 3), ("L'animation", 3), ("commentaire", 3)]
+
+
+def _comments_per_column(sheet) -> dict[str, list[str]]:
+    """The "Réponses" sheet: the answers in each "Commentaire" column, named by the part they are about."""
+    header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    columns = {}
+    for index, title in enumerate(header):
+        if title == "Commentaire":
+            written = sorted(row[index] for row in rows if row[index])
+            columns[written[0].split("-")[0]] = written
+    return columns
+
+
+def _comments_per_question(sheet) -> dict[str, list[str]]:
+    """The "Synthèse" sheet: the answers listed under each "Commentaire" question, named as above."""
+    listed, current = [], None
+    for (line,) in sheet.iter_rows(min_col=1, max_col=1, values_only=True):
+        heading = re.match(r"^\d+\. (.*)$", str(line or ""))
+        if heading:  # "3. Commentaire": a question, its bars or answers below it
+            current = [] if heading.group(1) == "Commentaire" else None
+            if current is not None:
+                listed.append(current)
+        elif current is not None and line:
+            current.append(line)
+    return {sorted(texts)[0].split("-")[0]: sorted(texts) for texts in listed}
+
+
+@pytest.mark.parametrize("removed", ["first", "second"])
+def test_the_only_comment_left_in_the_next_version_gathers_with_the_one_after_the_same_part(removed):
+    """Version 1 asks "Commentaire" after each of its two parts; version 2 drops one part with its "Commentaire".
+    Its only "Commentaire" follows the part kept: in the programme's results and export it gathers with the one
+    that followed that part in version 1 (counting occurrences gathered it with the first one of version 1, even
+    when it follows the second part)."""
+    programme = factories.make_programme()
+    questionnaire = factories.make_questionnaire([
+        QuestionData("rating", "Le contenu"), QuestionData("free_text", "Commentaire", required=False),
+        QuestionData("rating", "L'animation"), QuestionData("free_text", "Commentaire", required=False)],
+        anonymous=False)
+    survey = factories.make_survey(factories.make_session(programme=programme), questionnaire)
+    for n in range(2):
+        factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee,
+                                {1: "5", 2: f"contenu-{n}", 3: "2", 4: f"animation-{n}"})
+    second_version = survey_service.new_version(questionnaire)
+    db.session.commit()
+    part = 0 if removed == "first" else 2
+    for _ in range(2):  # the part's rating, then its comment
+        survey_service.delete_question(second_version.questions[part])
+    db.session.commit()
+    kept = "animation" if removed == "first" else "contenu"
+    second = factories.make_session(programme=programme, start=datetime(2030, 6, 4, 14),
+                                    end=datetime(2030, 6, 7, 12, 30))
+    later = factories.make_survey(second, second_version, opens_at=datetime(2030, 6, 7, 9, 30),
+                                  closes_at=datetime(2030, 6, 21, 18))
+    factories.answer_survey(later, factories.make_enrolment(second).trainee, {1: "3", 2: f"{kept}-later"})
+
+    query = results_service.ProgrammeQuery(programme, questionnaire.lineage_id, date(2030, 1, 1), date(2030, 12, 31))
+    with frozen_at(datetime(2030, 7, 1)):
+        results, _surveys = results_service.programme_results(query)
+        book = load_workbook(io.BytesIO(results_service.programme_export(query)))
+    expected = {part: [f"{part}-0", f"{part}-1"] + ([f"{part}-later"] if part == kept else [])
+                for part in ("contenu", "animation")}
+    assert {q.texts[0].split("-")[0]: sorted(q.texts) for q in results.questions if q.type == "free_text"} == expected
+    assert _comments_per_question(book["Synthèse"]) == expected
+    assert _comments_per_column(book["Réponses"]) == expected
+    ratings = {q.text: (q.answered, q.average) for q in results.questions if q.type == "rating"}
+    assert ratings == ({"Le contenu": (2, 5), "L'animation": (3, Decimal("2.3"))} if kept == "animation"
+                       else {"Le contenu": (3, Decimal("4.3")), "L'animation": (2, 2)})

@@ -142,6 +142,38 @@ def test_an_answered_questionnaire_cannot_change_a_new_version_is_made():
                               questionnaire)
 
 
+def _live(questionnaire) -> list[int]:
+    db.session.expire_all()
+    return sorted(db.session.scalars(db.select(Questionnaire.version).where(
+        Questionnaire.lineage_id == questionnaire.lineage_id, Questionnaire.archived.is_(False))))
+
+
+def test_only_the_latest_version_of_a_questionnaire_is_offered_again():
+    """A version replaced by a newer one is not restored: it would be offered beside the newer one (two live
+    versions), or instead of it once that one was archived by hand. The latest one is."""
+    first = factories.make_questionnaire(anonymous=False)
+    second = survey_service.new_version(first)
+    db.session.commit()
+    newer = "Une version plus récente de ce questionnaire existe (version 2) : seule celle-là peut être proposée"
+    assert survey_service.restore_refusal(first).startswith(newer)
+    with pytest.raises(ServiceError) as error:
+        survey_service.set_archived(first, False)
+    assert error.value.message.startswith(newer)
+    db.session.rollback()
+    assert _live(first) == [2]
+
+    survey_service.set_archived(second, True)  # no version offered any more
+    db.session.commit()
+    with pytest.raises(ServiceError, match="version plus récente"):
+        survey_service.set_archived(first, False)
+    db.session.rollback()
+    assert _live(first) == []
+    assert survey_service.restore_refusal(second) is None
+    survey_service.set_archived(second, False)
+    db.session.commit()
+    assert _live(first) == [2]
+
+
 def test_attach_refuses_twice_and_a_bad_window():
     session = factories.make_session()
     questionnaire = factories.make_questionnaire()

@@ -11,7 +11,7 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import (Question, Questionnaire, Survey, SurveyParticipation, SurveyPendingAnswers,
-                                 SurveyResponse)
+                                 SurveyResponse, TrainingSession)
 from training_app.services import surveys as survey_service
 from training_app.services.surveys import QuestionData
 
@@ -221,6 +221,26 @@ def test_archiving_a_questionnaire_twice_leaves_it_archived(admin_client):
     assert not db.session.get(Questionnaire, questionnaire.id).archived
 
 
+def test_a_version_replaced_by_a_newer_one_is_not_offered_again_from_its_page(admin_client):
+    """Its page says why instead of offering the button; the request sent anyway (another tab, a page kept) is
+    refused in French, nothing changed: never two versions offered at once."""
+    first = factories.make_questionnaire(anonymous=False)
+    second = survey_service.new_version(first)
+    db.session.commit()
+    why = "Une version plus récente de ce questionnaire existe (version 2) : seule celle-là peut être proposée"
+
+    page = _text(admin_client.get(f"/admin/questionnaires/{first.id}"))
+    assert why in page and 'name="archived" value="0"' not in page
+    response = admin_client.post(f"/admin/questionnaires/{first.id}/archiver", data={"archived": "0"},
+                                 follow_redirects=True)
+    assert response.status_code == 200 and why in _text(response)
+    assert "Questionnaire de nouveau proposé." not in _text(response)
+    db.session.expire_all()
+    assert [(q.version, q.archived) for q in db.session.scalars(db.select(Questionnaire).where(
+        Questionnaire.lineage_id == first.lineage_id).order_by(Questionnaire.version))] == [(1, True), (2, False)]
+    assert 'name="archived" value="1"' in _text(admin_client.get(f"/admin/questionnaires/{second.id}"))
+
+
 def test_attaching_a_new_version_to_a_session_that_answered_the_old_one_is_refused_on_the_form(admin_client):
     survey = factories.make_survey()
     factories.answer_survey(survey, factories.make_enrolment(survey.session).trainee, {1: "5", 2: "yes"})
@@ -337,6 +357,33 @@ def test_the_office_is_told_which_answered_positioning_still_asks_about_the_form
             "de la session pour ne plus l'envoyer, et faites le point sur les nouveaux objectifs en début de "
             "formation.") in page
     assert "« Suivre une négociation »" in asked  # as the warning says: the answered version stays
+
+
+def test_moving_a_session_to_another_programme_tells_which_answered_positioning_stays_on_the_former_one(
+        admin_client):
+    """As an edit of the objectives does: the session's positioning questionnaire was answered (by someone who
+    cancelled since), it keeps its questions, so the office is told on saving the session."""
+    from tests.web.test_stale_edits import edit_form
+    from training_app.services import enrolments
+    session = factories.make_session(start=datetime(2030, 3, 25, 9, 30), end=datetime(2030, 3, 26, 18))
+    survey = survey_service.attach_positioning(session, datetime(2030, 3, 1, 9), datetime(2030, 3, 24, 18))
+    enrolment = factories.make_enrolment(session)
+    db.session.commit()
+    factories.answer_survey(survey, enrolment.trainee, {1: "2", 2: "3"})
+    enrolments.cancel(enrolment, "Empêchement")
+    other = factories.make_programme(objectives=("Préparer une négociation", "Conduire une délégation"))
+    url = f"/sessions/{session.id}/modifier"
+    with frozen_at(OPEN):
+        response = admin_client.post(url, data=dict(edit_form(admin_client, url), programme_id=str(other.id)),
+                                     follow_redirects=True)
+    page = _text(response)
+    assert "Session mise à jour." in page
+    assert ("Session du 25/03/2030 : son questionnaire de positionnement a déjà des réponses, ses questions ne "
+            "peuvent plus changer. Il interroge encore sur « Suivre une négociation », que la formation "
+            "n'enseigne plus. Il ne demande rien sur « Conduire une délégation ». Les stagiaires qui n'ont pas "
+            "répondu le recevront tel quel jusqu'au 24/03/2030 à 18h00") in page
+    db.session.expire_all()
+    assert db.session.get(TrainingSession, session.id).programme_id == other.id
 
 
 @pytest.mark.parametrize("required", [True, False])

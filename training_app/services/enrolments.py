@@ -59,6 +59,15 @@ def lock_session(session_id: int) -> TrainingSession:
     return session
 
 
+def programme_archived(programme_id: int) -> bool:
+    """Whether the programme is archived, read again under a key-share lock on its row, taken after the session's
+    (the lock order: session, then programme, see surveys.lock_programme). An archiving under way
+    (programmes.set_archived holds the row FOR UPDATE) is waited for, then seen; one that comes after waits for
+    this transaction. The ORM object is not reloaded: a programme's row is checked against its edit version."""
+    return bool(db.session.scalar(db.select(Programme.archived).where(Programme.id == programme_id)
+                                  .with_for_update(read=True, key_share=True)))
+
+
 def lock_trainee(trainee: Trainee, refusal: str = "") -> Trainee:
     """Reload the trainee's row and hold it (FOR SHARE) until the end of the transaction, so that an erasure
     (services/personal_data, which locks it FOR UPDATE) cannot happen in between; refuse one who is gone or
@@ -281,7 +290,8 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     trainee = lock_trainee(trainee)
     check_open_for_enrolment(session)
     if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
-        if session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL):
+        if (session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL)
+                or programme_archived(session.programme_id)):  # the public page no longer offers an archived one
             raise ServiceError(_("Les inscriptions à cette session sont closes."))
         actor_label = actor_label or PUBLIC_LABEL
         confirm = session.status != SessionStatus.PLANNED and not session.programme.is_internal

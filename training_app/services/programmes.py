@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import distinct, func
+from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
@@ -250,7 +251,18 @@ def _refuse_removing_assessed(removed: list[ProgrammeObjective]) -> None:
 
 
 def set_archived(programme: Programme, archived: bool) -> None:
-    if programme.archived == archived:  # asked twice (a double click): nothing to change or record
+    """Archive a programme (no longer in the public catalogue, no new session, no public registration) or put it
+    back.
+
+    Its row is locked FOR UPDATE (surveys.lock_programme) and its state read again under the lock. A session
+    being created or moved to it, or a public registration to one of its sessions, reads the row under a
+    key-share lock taken after its session's (enrolments.programme_archived): one under way is waited for (it
+    was made before the archiving), one that comes after waits, then is refused. Only the programme's row is
+    held here, never a session's after it: the order session -> programme holds, no deadlock."""
+    surveys.lock_programme(programme.id)
+    stored = db.session.scalar(db.select(Programme.archived).where(Programme.id == programme.id))
+    if stored == archived:  # asked twice (a double click), or done meanwhile: nothing to change or record
+        set_committed_value(programme, "archived", stored)  # as stored: the page tells it, nothing is written
         return
     programme.archived = archived
     audit.record(programme, "archived" if archived else "restored")

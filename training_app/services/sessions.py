@@ -74,6 +74,7 @@ def create_session(data: SessionData) -> TrainingSession:
     if not slots:
         raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
                            "end_at")
+    _check_programme_offered(data.programme)
     session = TrainingSession(programme=data.programme)
     _apply(session, data)
     session.slots = [Slot(date=d, start_time=s, end_time=e) for d, s, e in slots]
@@ -90,6 +91,9 @@ class SessionUpdate:
     slots_regenerated: bool  # the dates changed: the half-days were generated again
     preregistrations: list[Enrolment]  # given a seat or the waiting list as the session opened
     surveys_left: list = field(default_factory=list)  # questionnaires already answered, not moved with the dates
+    # Moved to another programme: its positioning questionnaire already answered, open or upcoming, left asking
+    # about the former programme's objectives (surveys.realign_session_positioning): the office is told.
+    positioning_left: list = field(default_factory=list)
 
 
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
@@ -108,6 +112,8 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
             raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
+    if programme_changed:
+        _check_programme_offered(data.programme)  # its row after the session's: the documented lock order
     _check_status_change(session, data.status)
     _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
@@ -120,9 +126,10 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     old_status = session.status
     windows = surveys.windows_before(session) if dates_changed else []
     _apply(session, data)
+    positioning_left = []
     if programme_changed:
         db.session.flush()
-        surveys.realign_session_positioning(session)  # its positioning asks about the new programme's objectives
+        positioning_left = surveys.realign_session_positioning(session)  # asks about the new objectives if it can
     surveys_left = []
     if dates_changed:
         _replace_slots(session, slots)
@@ -134,7 +141,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
         opened = enrolment_service.open_registrations(session)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return SessionUpdate(dates_changed, opened, surveys_left)
+    return SessionUpdate(dates_changed, opened, surveys_left, positioning_left)
 
 
 def _check_signing_trainers_kept(session: TrainingSession, trainers) -> None:
@@ -352,6 +359,16 @@ def _check_programme_changeable(session: TrainingSession) -> None:
                              "ni quand des stagiaires y sont inscrit·es (l'intitulé et le tarif leur ont été "
                              "annoncés) ou que des présences, des acquis ou des attestations y sont enregistrés. "
                              "Programmez plutôt une nouvelle session."), "programme_id")
+
+
+def _check_programme_offered(programme: Programme) -> None:
+    """A new session, or a session moved, runs a programme of the catalogue, not an archived one: read under the
+    programme row's key-share lock (enrolments.programme_archived), so that an archiving under way is waited for,
+    then seen, and one that comes after waits for the session to be written."""
+    if enrolment_service.programme_archived(programme.id):
+        raise ServiceError(_("La formation « %(title)s » est archivée : on n'y programme plus de session. "
+                             "Remettez-la au catalogue d'abord, si elle doit reprendre.", title=programme.title),
+                           "programme_id")
 
 
 def _signing_opened(slot: Slot) -> bool:

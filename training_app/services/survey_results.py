@@ -19,7 +19,7 @@ not counted; one who answered two questionnaires of a session is one person.
 """
 import io
 import json
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -47,7 +47,8 @@ WITHHELD_TOO_FEW = "too_few"  # an anonymous survey closed with fewer than MIN_A
 
 @dataclass(frozen=True)
 class QuestionSpec:
-    """A question as results see it. Across versions, the same (type, text) is the same question (see _spec_keys)."""
+    """A question as results see it. Across versions, the same (type, text) is the same question; one asked twice
+    in a questionnaire is told apart by the question before it (see _spec_keys)."""
     key: object
     type: str
     text: str
@@ -203,16 +204,36 @@ def aggregate_counts(specs: list[QuestionSpec], counts, *, invited: int, respond
 
 # --- reading answers ------------------------------------------------------------------------------
 
-def _spec_keys(questions: list[Question]) -> dict[int, tuple[str, str, int]]:
-    """Question id -> its key in results over several versions: its type, its wording, and how many questions
-    of its questionnaire have that type and wording before it. The same question in two versions has one key;
-    two questions worded alike in one questionnaire (a "Commentaire" after each part) keep two. `questions`
-    holds every question of that type of each questionnaire concerned."""
-    keys, before = {}, defaultdict(int)
+def _spec_keys(questions: list[Question]) -> dict[int, tuple]:
+    """Question id -> its key in results over several versions, from its wording: its type and its text (spaces
+    and case aside). A wording asked once in each questionnaire concerned is one question in all of them, wherever
+    it stands. A wording asked twice in one of them (a "Commentaire" after each part) is two questions, told apart
+    by the question each follows: the nearest one before it worded otherwise (none at the start), and how many of
+    the same wording stand in between. So the next version's only "Commentaire", after "L'animation", gathers
+    with the one that followed "L'animation" before, also once the first part and its "Commentaire" are removed
+    (counting occurrences would gather it with the first one). One whose question before was reworded stands
+    apart: never with another one's answers. `questions`: those of each questionnaire concerned, all of them or
+    all of one type (the keys of one call agree with each other)."""
+    by_questionnaire = defaultdict(list)
     for question in sorted(questions, key=lambda q: (q.questionnaire_id, q.position, q.id)):
-        wording = (question.type, " ".join(question.text.split()).casefold())
-        keys[question.id] = (*wording, before[question.questionnaire_id, wording])
-        before[question.questionnaire_id, wording] += 1
+        by_questionnaire[question.questionnaire_id].append(question)
+    wording = {q.id: (q.type, " ".join(q.text.split()).casefold()) for q in questions}
+    repeated = {words for asked in by_questionnaire.values()
+                for words, count in Counter(wording[q.id] for q in asked).items() if count > 1}
+    keys = {}
+    for asked in by_questionnaire.values():
+        seen = Counter()
+        for index, question in enumerate(asked):
+            words = wording[question.id]
+            if words not in repeated:
+                keys[question.id] = words
+                continue
+            start = index  # the first of the questions worded alike just before it, itself included
+            while start and wording[asked[start - 1].id] == words:
+                start -= 1
+            place = (*words, wording[asked[start - 1].id] if start else None, index - start)
+            keys[question.id] = (*place, seen[place])  # two alike after alike questions: still two
+            seen[place] += 1
     return keys
 
 

@@ -288,7 +288,8 @@ def new_version(questionnaire: Questionnaire) -> Questionnaire:
 
 
 def set_archived(questionnaire: Questionnaire, archived: bool) -> None:
-    """Archive a questionnaire (no longer offered to sessions; those giving it keep it) or restore it.
+    """Archive a questionnaire (no longer offered to sessions; those giving it keep it) or restore it, if
+    restore_refusal() allows it (ServiceError otherwise).
 
     Under the locks every change of a questionnaire takes (_lock_with_its_surveys), its state read again: a
     session being given it (attach holds a key-share lock on its row) is waited for, and one given it after is
@@ -296,8 +297,53 @@ def set_archived(questionnaire: Questionnaire, archived: bool) -> None:
     _lock_with_its_surveys(questionnaire)
     if questionnaire.archived == archived:  # asked twice (a double click): nothing to change or record
         return
-    questionnaire.archived = archived
+    if not archived:
+        refusal = restore_refusal(questionnaire)
+        if refusal:
+            raise ServiceError(refusal)
+    if not archived and questionnaire.origin == ORIGIN_POSITIONING and questionnaire.programme_id is not None:
+        _make_live(questionnaire)  # as ensure_positioning would: the version left live asks about other objectives
+    else:
+        questionnaire.archived = archived
     audit.record(questionnaire, "archived" if archived else "restored")
+
+
+def restore_refusal(questionnaire: Questionnaire) -> str | None:
+    """Why this archived version may not be offered to sessions again (French), or None when it may.
+
+    One version of a questionnaire is live at a time, the others archived: the latest one (new_version makes it
+    from the live one and archives that); for a programme's positioning questionnaire, the newest version asking
+    about the programme's current objectives (ensure_positioning makes it live when a session is given it, and
+    so does set_archived: the version it replaces asks about other objectives). Restoring another version would
+    leave two live ones, or offer sessions a wording (objectives) that a newer version replaced. Read under
+    set_archived's locks: the programme's row for a positioning questionnaire (every change of its versions takes
+    it first), this version's row otherwise (a version is made only from the live one, and this one is not)."""
+    lineage_id = questionnaire.lineage_id or questionnaire.id
+    positioning = questionnaire.origin == ORIGIN_POSITIONING and questionnaire.programme_id is not None
+    versions = db.session.scalars(
+        db.select(Questionnaire).where(Questionnaire.lineage_id == lineage_id)
+        .options(selectinload(Questionnaire.questions))
+        .order_by(Questionnaire.version.desc(), Questionnaire.id.desc())).all() or [questionnaire]
+    newest = versions[0]
+    if positioning:
+        wanted = [objective_question(text) for text in db.session.scalars(
+            db.select(ProgrammeObjective.text).where(ProgrammeObjective.programme_id == questionnaire.programme_id)
+            .order_by(ProgrammeObjective.position))]
+        if objectives_asked(questionnaire) != wanted:
+            return _("Cette version n'interroge pas sur les objectifs actuels de la formation : le positionnement "
+                     "proposé aux sessions suit le catalogue (la version qui convient est choisie, ou créée, quand "
+                     "vous le donnez à une session).")
+        newest = next(version for version in versions if objectives_asked(version) == wanted)
+    if newest.id != questionnaire.id:
+        return _("Une version plus récente de ce questionnaire existe (version %(n)d) : seule celle-là peut être "
+                 "proposée aux sessions. Pour reprendre les questions de celle-ci, partez de la version %(n)d "
+                 "(proposez-la de nouveau si elle est archivée) : créez-en une nouvelle version et modifiez-la.",
+                 n=newest.version)
+    live = next((version for version in versions if not version.archived and version.id != questionnaire.id), None)
+    if live is not None and not positioning:
+        return _("La version %(n)d de ce questionnaire est déjà proposée aux sessions : une seule version l'est à "
+                 "la fois.", n=live.version)
+    return None
 
 
 def live_questionnaires() -> list[Questionnaire]:
@@ -516,10 +562,12 @@ def realign_positioning(programme: Programme) -> list[Survey]:
                     (TrainingSession.programme_id == programme.id) & (Questionnaire.programme_id == programme.id))[1]
 
 
-def realign_session_positioning(session: TrainingSession) -> int:
+def realign_session_positioning(session: TrainingSession) -> list[Survey]:
     """After a session moved to another programme: its positioning survey, if nobody has answered it yet,
-    moves to the new programme's version asking about its objectives (0 or 1)."""
-    return _realign(session.programme_id, Survey.session_id == session.id)[0]
+    moves to the new programme's version asking about its objectives. Return it if answered and left asking
+    about other objectives than the new programme's while not closed yet (as realign_positioning does), for the
+    office to be told (programmes.left_behind_message)."""
+    return _realign(session.programme_id, Survey.session_id == session.id)[1]
 
 
 def _realign(programme_id: int, condition) -> tuple[int, list[Survey]]:

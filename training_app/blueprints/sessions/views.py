@@ -16,6 +16,7 @@ from training_app.forms import (REFUSED, attach_service_error, committed_or_flas
 from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError, convocations
+from training_app.services import programmes as programme_service
 from training_app.services import sessions as session_service
 
 
@@ -148,6 +149,8 @@ def session_edit(session_id: int):
                 flash(_("Le questionnaire « %(title)s » a déjà des réponses : ses dates (du %(opens)s au %(closes)s) "
                         "n'ont pas bougé ; vérifiez-les.", title=survey.questionnaire.title,
                         opens=formatting.datetime_fr(survey.opens_at), closes=formatting.datetime_fr(survey.closes_at)), "warning")
+            for survey in update.positioning_left:  # moved to another programme: told as a programme's edit tells it
+                flash(programme_service.left_behind_message(survey), "warning")
             if update.preregistrations:
                 statuses = [enrolment.status for enrolment in update.preregistrations]
                 flash(_("Inscriptions ouvertes : %(confirmed)d pré-inscription(s) confirmée(s), %(waiting)d en "

@@ -78,8 +78,10 @@ def questionnaire_detail(questionnaire_id: int):
     questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     versions = db.session.scalars(db.select(Questionnaire).where(
         Questionnaire.lineage_id == questionnaire.lineage_id).order_by(Questionnaire.version.desc())).all()
+    restore_refusal = survey_service.restore_refusal(questionnaire) if questionnaire.archived else None
     return render_template("surveys/questionnaire_detail.html", questionnaire=questionnaire, versions=versions,
-                           answered=survey_service.has_answers(questionnaire), question_form=QuestionForm())
+                           answered=survey_service.has_answers(questionnaire), question_form=QuestionForm(),
+                           restore_refusal=restore_refusal)
 
 
 def _editable_or_redirect(questionnaire: Questionnaire):
@@ -212,7 +214,12 @@ def questionnaire_new_version(questionnaire_id: int):
 @access(ADMIN)
 def questionnaire_archive(questionnaire_id: int):
     questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
-    survey_service.set_archived(questionnaire, posted_state("archived"))
+    try:
+        survey_service.set_archived(questionnaire, posted_state("archived"))
+    except ServiceError as error:  # a version that another one replaced is not offered again
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id))
     db.session.commit()
     flash(_("Questionnaire archivé.") if questionnaire.archived else _("Questionnaire de nouveau proposé."), "info")
     return redirect(url_for("surveys.questionnaire_detail", questionnaire_id=questionnaire_id))
