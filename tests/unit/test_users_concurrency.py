@@ -3,16 +3,16 @@
 changing each other's account at the same moment (the edit form, the activation button) queue, neither gets a 500.
 A password link used twice at the same moment sets the password once."""
 import threading
-import time
 
 import pytest
 
 from tests import factories
 from tests.conftest import is_postgres
-from tests.unit.test_enrolment_concurrency import _first_holds_second_waits, _run_together
+from tests.unit.test_enrolment_concurrency import (_first_holds_second_waits, _look_until, _run_together,
+                                                   _someone_waits_for_a_row_lock)
 from training_app.extensions import db
 from training_app.models import User
-from training_app.services import ServiceError, edit_versions, users
+from training_app.services import ServiceError, audit, edit_versions, users
 
 pytestmark = pytest.mark.postgres_only
 
@@ -119,11 +119,64 @@ def test_an_administrator_demoted_through_the_edit_form_while_deactivating_the_o
         meet()
         users.set_active(db.session.get(User, alice), False, actor=db.session.get(User, bob))
 
-    outcomes = _at_once(app, _edit_form_demotes(bob, alice, before=lambda: time.sleep(0.5)), deactivate)
+    # The form's save holds its locks until the deactivation waits for one of them.
+    outcomes = _at_once(app, _edit_form_demotes(bob, alice, before=lambda: _look_until(_someone_waits_for_a_row_lock)),
+                        deactivate)
 
     assert outcomes == ["committed", "committed"]
     accounts = db.session.scalars(db.select(User).order_by(User.id)).all()
     assert [(u.role, u.active) for u in accounts] == [("admin", False), ("trainer", True), ("admin", True)]
+
+
+def test_an_account_edited_while_another_administrator_deactivates_it_queue(app, monkeypatch):
+    """Bob deactivates the trainer (his UPDATE holds the trainer's row) while Alice saves the trainer's edit form,
+    which locks the administrators' rows with the trainer's and waits for the trainer's. Bob's audit entry names
+    him: its foreign key needs a share of his row, which Alice's save held FOR UPDATE (deadlock, a 500). The save
+    now locks the administrators FOR NO KEY UPDATE, which foreign keys pass."""
+    alice, bob, tom = (factories.make_user(role).id for role in ("admin", "admin", "trainer"))
+    db.session.remove()
+    original, updated = audit.record, threading.Event()
+
+    def record(entity, action, **values):
+        if threading.current_thread().name == "deactivation":
+            db.session.flush()  # the trainer's row is now Bob's
+            updated.set()
+            _look_until(_someone_waits_for_a_row_lock)  # Alice's save waits for it
+        return original(entity, action, **values)
+    monkeypatch.setattr(audit, "record", record)
+
+    def deactivate():
+        users.set_active(db.session.get(User, tom), False, actor=db.session.get(User, bob))
+
+    def edit():
+        updated.wait(10)
+        trainer, actor = db.session.get(User, tom), db.session.get(User, alice)
+        edit_versions.save(trainer, trainer.version, lambda: users.update_user(
+            trainer, name="Tom Nouveau", email=trainer.email, role="trainer", actor=actor))
+
+    outcomes = {}
+
+    def run(name, action):
+        with app.app_context():
+            try:
+                action()
+                db.session.commit()
+                outcomes[name] = "committed"
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                db.session.rollback()
+                outcomes[name] = repr(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(name, action), name=name)
+               for name, action in (("deactivation", deactivate), ("edit", edit))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == {"deactivation": "committed", "edit": "committed"}
+    trainer = db.session.get(User, tom)
+    assert (trainer.name, trainer.active) == ("Tom Nouveau", False)
 
 
 def test_a_password_link_used_twice_at_once_sets_the_password_once(app):

@@ -354,8 +354,11 @@ def _lock_administrators(also: User | None = None) -> list[int]:
     administrators' ids."""
     is_admin = (User.role == Role.ADMIN) & User.active.is_(True)
     locked = is_admin if also is None else is_admin | (User.id == also.id)
+    # FOR NO KEY UPDATE: the rows queue every path that locks them here, but not the foreign-key checks of
+    # rows that name these accounts (an audit entry an administrator writes in another transaction), which
+    # would otherwise wait for this one while it waits for them.
     rows = db.session.execute(db.select(User.id, is_admin.label("admin")).where(locked)
-                              .order_by(User.id).with_for_update()).all()
+                              .order_by(User.id).with_for_update(key_share=True)).all()
     return [row.id for row in rows if row.admin]
 
 
