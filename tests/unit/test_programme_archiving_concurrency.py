@@ -3,17 +3,19 @@ its sessions on the public page: one after the other, never a new session or a p
 archived programme. Archiving locks the programme's row (FOR UPDATE); the others read it under a key-share lock
 taken after their session's (the documented order: session, then programme). Real concurrency needs PostgreSQL:
 skipped on SQLite."""
+import threading
 from datetime import datetime
 
 import pytest
 
 from tests import factories
 from tests.conftest import is_postgres
-from tests.unit.test_enrolment_concurrency import _first_holds_second_waits
+from tests.unit.test_enrolment_concurrency import (_first_holds_second_waits, _join, _look_until,
+                                                   _someone_waits_for_a_row_lock)
 from training_app.extensions import db
 from training_app.models import Enrolment, Programme, TrainingSession
 from training_app.services import programmes as programme_service
-from training_app.services import registrations
+from training_app.services import registrations, surveys
 from training_app.services import sessions as session_service
 from training_app.services.registrations import PersonDetails
 
@@ -94,3 +96,43 @@ def test_archiving_while_a_session_is_created_or_moved_or_a_registration_made_wa
     assert outcome == {"first": "committed", "second": "committed", "waited": 1}, outcome
     assert _made(ids)[other] == 1
     assert db.session.get(Programme, ids["programme"]).archived
+
+
+def test_two_sessions_moved_to_one_programme_at_once_are_both_moved(app, monkeypatch):
+    """Each move read the target programme under a key share, then its realignment wanted the row for update:
+    with both moves holding a key share, each waited for the other (deadlock, a 500). A move now takes the
+    target's row for update at once: the second waits, then moves too."""
+    target = factories.make_programme()
+    moved = [factories.make_session(factories.make_programme(), start=datetime(2031, month, 6, 14),
+                                    end=datetime(2031, month, 9, 12, 30), status="open").id for month in (5, 6)]
+    target_id = target.id
+    db.session.remove()
+    realigning, realign = set(), surveys.realign_session_positioning
+
+    def meet_then_realign(session):  # both at the realignment, unless one waits for the other's locks
+        realigning.add(session.id)
+        _look_until(lambda: len(realigning) == 2 or _someone_waits_for_a_row_lock())
+        return realign(session)
+    monkeypatch.setattr(surveys, "realign_session_positioning", meet_then_realign)
+    outcomes = {}
+
+    def move(session_id):
+        with app.app_context():
+            try:
+                session = db.session.get(TrainingSession, session_id)
+                session_service.update_session(
+                    session, _data(db.session.get(Programme, target_id), session.start_at, session.end_at))
+                db.session.commit()
+                outcomes[session_id] = "committed"
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                db.session.rollback()
+                outcomes[session_id] = repr(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=move, args=(session_id,)) for session_id in moved]
+    for thread in threads:
+        thread.start()
+    _join(threads)
+    assert outcomes == {session_id: "committed" for session_id in moved}
+    assert {db.session.get(TrainingSession, session_id).programme_id for session_id in moved} == {target_id}

@@ -113,7 +113,10 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
                                "end_at")
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     if programme_changed:
-        _check_programme_offered(data.programme)  # its row after the session's: the documented lock order
+        # Its row after the session's (the documented lock order), for update at once: the realignment below
+        # locks it so, and two moves to one programme that each held a key share first would deadlock there.
+        surveys.lock_programme(data.programme.id)
+        _check_programme_offered(data.programme)
     _check_status_change(session, data.status)
     _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
