@@ -109,7 +109,8 @@ def harmless_template() -> bytes:
     return template(
         complex_field(" PA", "GE "), complex_field("NUMPAGES \\* MERGEFORMAT"), simple_field('DATE \\@ "dd/MM/yyyy"'),
         complex_field("MERGEFIELD nom \\* MERGEFORMAT"), simple_field('HYPERLINK "https://example.org/formation"'),
-        nested_field('IF "', "MERGEFIELD ville", '" = "Rennes" "Rennes" "Ailleurs"'), picture=True)
+        nested_field('IF "', "MERGEFIELD ville", '" = "Rennes" "Rennes" "Ailleurs"'),
+        nested_field(" = ", "NUMPAGES", " - 1 "), nested_field("=", "PAGE", "+1"), picture=True)
 
 
 # The refusals' starts
@@ -159,6 +160,10 @@ REFUSED = [
         " ", 'QUOTE "INCLUDEPICTURE"', ' "https://evil.example/d.png"')),
      "Ce fichier contient un champ Word dont le nom est donné par un autre champ (dans word/document.xml : "
      "« \"https://evil.example/d.png\" »)"),
+    ("a field whose name a nested field ends", lambda: in_part("word/document.xml", nested_field(
+        "INCLUDEPIC", 'QUOTE "TURE"', ' "https://evil.example/f.png"')),
+     "Ce fichier contient un champ Word dont le nom est donné par un autre champ (dans word/document.xml : "
+     "« INCLUDEPIC \"https://evil.example/f.png\" »)"),
     ("a field written by a tag: the template's code shows no field name", lambda: template(complex_field(
         "{{ 'INCLUDE' }}PICTURE \"https://evil.example/e.png\"")),
      FIELD + "INCLUDEPICTURE (dans word/document.xml : « INCLUDEPICTURE \"https://evil.example/e.png\" »)"),

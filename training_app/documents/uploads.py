@@ -205,7 +205,7 @@ def _field_codes(root: ElementTree.Element):
         elif tag == "fldChar":
             position = _attribute(element, "fldCharType").lower()
             if position == "begin":
-                if open_fields and open_fields[-1][1] and not FIELD_NAME.match("".join(open_fields[-1][0])):
+                if open_fields and open_fields[-1][1] and _name_unfinished("".join(open_fields[-1][0])):
                     open_fields[-1][2] = True
                 open_fields.append([[], True, False])
             elif position in ("separate", "end") and open_fields:
@@ -218,6 +218,18 @@ def _field_codes(root: ElementTree.Element):
     for parts, in_code, named_by_field in open_fields:  # begun, never ended
         if in_code:
             yield "".join(parts), named_by_field
+
+
+def _name_unfinished(code: str) -> bool:
+    """Whether a field nested at the end of `code` (a field's code so far) would give or end the field's name:
+    nothing named yet (only spaces or quotes), or a name running up to the nested field ("INCLUDEPIC" then a field
+    giving "TURE"). A formula ("= {NUMPAGES} - 1") is named by its "=", and a name followed by a space is finished
+    ("IF {PAGE} = 1 ...")."""
+    code = code.lstrip(" \t\r\n\"'")
+    if code.startswith("="):
+        return False
+    name = re.match(r"[A-Za-z]*", code).group()
+    return name == code
 
 
 def detect(content: bytes, allowed: tuple[str, ...]) -> str | None:
