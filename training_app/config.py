@@ -91,6 +91,9 @@ class Config:
     # "Recevoir un nouveau lien" (blueprints/trainee/views.py): per e-mail address typed, and per network address
     # (a whole group asks from the room's Wi-Fi: one address for all of them).
     LINK_REQUESTS_PER_ADDRESS = os.environ.get("LINK_REQUESTS_PER_ADDRESS", "3 per hour")
+    # Public registration requests accepted for one e-mail address typed, from any network (each mails it a
+    # confirmation link): enough for someone asking for several courses, not to flood a mailbox.
+    REGISTRATION_REQUESTS_PER_ADDRESS = os.environ.get("REGISTRATION_REQUESTS_PER_ADDRESS", "5 per hour; 20 per day")
     LINK_REQUESTS_PER_NETWORK = os.environ.get("LINK_REQUESTS_PER_NETWORK", "30 per minute; 300 per day")
     # Failed sign-ins (POST /connexion, wrong password or unknown address; a successful one is not counted): per
     # network address, and per account typed from each network address (a new password starts its count again).

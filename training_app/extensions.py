@@ -33,14 +33,17 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
-def count_against(limits: str, scope: str) -> bool:
-    """Count one more `scope` for this client's address against `limits` ("5 per minute; 40 per day"), in the
-    limiter's storage, atomically: False once one of them is spent. For a limit on what succeeded only: the
-    caller does the work, counts it, and undoes it when refused, so that requests arriving together cannot all
-    pass a check made before any of them is counted (Flask-Limiter's deduct_when)."""
+def count_against(limits: str, scope: str, key: str | None = None) -> bool:
+    """Count one more `scope` for this client's address (or for `key`, e.g. typed_email_key(); "" skips the
+    count) against `limits` ("5 per minute; 40 per day"), in the limiter's storage, atomically: False once one of
+    them is spent. For a limit on what succeeded only: the caller does the work, counts it, and undoes it when
+    refused, so that requests arriving together cannot all pass a check made before any of them is counted
+    (Flask-Limiter's deduct_when)."""
     if not limiter.enabled:
         return True
-    key = get_remote_address()
+    key = get_remote_address() if key is None else key
+    if not key:
+        return True
     return all(limiter.limiter.hit(item, scope, key) for item in parse_many(limits))
 
 

@@ -9,7 +9,7 @@ from itsdangerous import TimestampSigner
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AuditEntry, Employer, Enrolment, RegistrationRequest, Trainee
+from training_app.models import AuditEntry, Employer, Enrolment, OutgoingMail, RegistrationRequest, Trainee
 from training_app.services import convocations, trainee_links
 
 
@@ -331,6 +331,25 @@ def test_registrations_are_rate_limited_per_address(rate_limited_app):
     assert "Trop de demandes" in _page(client.post(_url(session), data=registration(email="p9@example.org")))
     assert client.get(_url(session)).status_code == 200  # reading the page is not limited
     assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 5
+
+
+def test_one_mailbox_is_not_flooded_from_many_networks(rate_limited_app):
+    """Each request mails a link to the address typed: from any number of networks, an address gets at most
+    REGISTRATION_REQUESTS_PER_ADDRESS requests (5 an hour), then a French refusal, nothing written nor mailed."""
+    session = factories.make_session()
+    codes = [rate_limited_app.test_client().post(_url(session), data=registration(email="cible@example.org"),
+                                                 environ_base={"REMOTE_ADDR": f"203.0.113.{i}"}).status_code
+             for i in range(7)]
+    assert codes == [200] * 5 + [429] * 2
+    refused = _page(rate_limited_app.test_client().post(
+        _url(session), data=registration(email="Cible@Example.org"), environ_base={"REMOTE_ADDR": "198.51.100.1"}))
+    assert "Trop de demandes d'inscription pour cette adresse e-mail" in refused
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 5
+    mailed = db.session.scalars(db.select(OutgoingMail.recipients)).all()
+    assert mailed.count(["cible@example.org"]) == 5
+    other = rate_limited_app.test_client().post(_url(session), data=registration(email="autre@example.org"),
+                                                environ_base={"REMOTE_ADDR": "203.0.113.1"})
+    assert other.status_code == 200  # another address from the same network still passes
 
 
 def test_registrations_sent_at_the_same_moment_cannot_pass_the_limit_together(app, rate_limited_app):

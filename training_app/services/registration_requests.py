@@ -78,7 +78,8 @@ def _mail_link(asked: RegistrationRequest, token: str) -> None:
           "sur « Confirmer ma demande » :", until=utc_datetime_fr(asked.expires_at), hours=hours),
         confirm_url(token),
         _("Votre place n'est pas réservée tant que la demande n'est pas confirmée. Si cette demande ne vient pas "
-          "de vous, ignorez ce message : rien ne sera enregistré."),
+          "de vous, ignorez ce message : aucune inscription ne sera faite, et la demande sera supprimée une fois le "
+          "lien expiré."),
     ]) + "\n"
     mail.queue(asked.email, _("Confirmez votre demande d'inscription"), body, tag=f"registration_request:{asked.id}")
 

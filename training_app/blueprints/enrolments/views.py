@@ -18,7 +18,7 @@ from training_app.blueprints.enrolments.forms import (ConvocationTextForm, Enrol
                                                       TraineeCancelForm, TraineeForm, WithdrawForm)
 from training_app.clock import local_now
 from training_app.documents import storage
-from training_app.extensions import commit_keeping_loaded, count_against, db, limiter
+from training_app.extensions import commit_keeping_loaded, count_against, db, limiter, typed_email_key
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, committed_unless_stale,
                                  edit_committed, edit_form, edit_status, show_stale)
 from training_app.models import (Employer, Enrolment, Organisation, OutgoingMail, Programme, SessionStatus, Trainee,
@@ -541,12 +541,18 @@ def public_register(session_id: int):
             db.session.rollback()
             attach_service_error(form, error)
         else:
-            if count_against(REGISTRATION_LIMITS, "public_register"):
+            if not count_against(REGISTRATION_LIMITS, "public_register"):
+                refusal = _("Trop de demandes d'inscription depuis votre adresse en peu de temps : celle-ci n'a "
+                            "pas été enregistrée. Réessayez dans quelques minutes.")
+            elif not count_against(current_app.config["REGISTRATION_REQUESTS_PER_ADDRESS"],
+                                   "public_register_email", key=typed_email_key()):  # each person's mailbox
+                refusal = _("Trop de demandes d'inscription pour cette adresse e-mail en peu de temps : celle-ci "
+                            "n'a pas été enregistrée. Réessayez plus tard.")
+            else:
                 commit_keeping_loaded()  # the answer needs no row read again
                 return _registered(session)
             db.session.rollback()  # nothing recorded, nobody e-mailed; what was typed stays in the form
-            form.form_errors.append(_("Trop de demandes d'inscription depuis votre adresse en peu de temps : "
-                                      "celle-ci n'a pas été enregistrée. Réessayez dans quelques minutes."))
+            form.form_errors.append(refusal)
             status = 429
     state, seats_left = registrations.public_offer(session)
     return render_template("enrolments/public_register.html", session=session, programme=programme, form=form,
