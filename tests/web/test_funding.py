@@ -785,6 +785,25 @@ def test_a_claim_that_asks_nothing_is_sent_for_information_and_takes_no_payment_
     assert (revenue["employer"], revenue["opco_refused"]) == (prices, 0)
 
 
+def test_the_claims_list_reads_the_lines_of_claims_sent_at_0_euros_in_one_statement(admin_client, world, sources):
+    """The list shows "Transmise pour information" from a claim's lines, which it does not load (their snapshot):
+    read one claim at a time, its statements grew with the claims sent at 0 € (the benchmark's funding dashboard)."""
+    first = make_reimbursement_claim(world, sources)
+    alone = factories.rendered_page_queries(admin_client, "/financement/")
+    db.session.add(FundingClaim(number=f"{first.number}-1", funder=first.funder, status=ClaimStatus.SENT,
+                                total_cents=50000, snapshot=first.snapshot, sent_on=first.sent_on,
+                                sessions=list(first.sessions)))  # one that asks money: no lines to read
+    db.session.commit()
+    assert factories.rendered_page_queries(admin_client, "/financement/") == alone
+    for number in range(2, 5):  # three more claims sent at 0 €, for information
+        db.session.add(FundingClaim(number=f"{first.number}-{number}", funder=first.funder, status=ClaimStatus.SENT,
+                                    snapshot=first.snapshot, sent_on=first.sent_on, sessions=list(first.sessions)))
+    db.session.commit()
+    assert factories.rendered_page_queries(admin_client, "/financement/") == alone
+    page = text(admin_client.get("/financement/", headers={"Cache-Control": "no-cache"}))
+    assert page.count("Transmise pour information") == 4 and page.count('data-testid="claim-status"') == 5
+
+
 def test_a_subrogation_claim_sent_at_0_euros_can_be_rejected_and_its_session_claimed_again(admin_client, world,
                                                                                           sources):
     """Sent while the sheets said 0 h (the pre-send check allows it), corrected since: the funder's rejection is

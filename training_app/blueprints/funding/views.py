@@ -68,6 +68,7 @@ def dashboard():
     form.funder_id.choices = _funder_choices()
     page = db.paginate(funding_service.claims_query(), per_page=current_app.config["CLAIMS_PER_PAGE"],
                        error_out=False)
+    funding_service.load_information_snapshots(page.items)
     return render_template("funding/dashboard.html", board=funding_service.dashboard(), page=page,
                            today=local_now().date(), is_overdue=funding_service.is_overdue, period_form=form)
 
