@@ -111,6 +111,27 @@ def test_only_valid_rows_are_imported_in_file_order_then_the_waiting_list(outbox
     assert len(outbox) == 3
 
 
+def test_the_list_may_give_each_funding_mode_and_an_unknown_word_is_refused():
+    """Imported without a mode, a trainee is asked for it before the funder's claim (funding.funding_unknown): the
+    list may give it in a "Financement" column, in the words an office uses."""
+    session = factories.make_session(capacity=10)
+    csv_text = ("nom;prénom;e-mail;employeur;financement\n"
+                "Diallo;Awa;awa@example.org;CCAS de Rennes;OPCO\n"
+                "Benali;Karim;karim@example.org;CCAS de Rennes;Employeur (fonds propres)\n"
+                "Ndiaye;Fatou;fatou@example.org;;À titre personnel\n"
+                "Martin;Léa;lea@example.org;;France Travail\n"
+                "Petit;Jean;jean@example.org;;\n"
+                "Roux;Inès;ines@example.org;;la mairie\n")
+    content, kind = enrolment_import.read_upload(_upload(csv_text.encode(), "liste.csv"), 10**6)
+    rows = enrolment_import.import_rows(session, enrolment_import.parse(content, kind))
+    db.session.commit()
+    assert [r.outcome for r in rows] == ["confirmed"] * 5 + ["rejected"]
+    assert rows[5].errors == ["Financement « la mairie » inconnu : OPCO, employeur, personnel, autre, ou vide."]
+    modes = dict(db.session.execute(db.select(Trainee.email, Enrolment.funding_mode).join(Enrolment.trainee)).all())
+    assert modes == {"awa@example.org": "opco", "karim@example.org": "employer", "fatou@example.org": "personal",
+                     "lea@example.org": "other", "jean@example.org": ""}
+
+
 def test_a_file_without_header_uses_the_documented_column_order():
     session = factories.make_session()
     content = b"Mme,Diallo,Awa,awa@example.org,Assistante sociale,CCAS,\n"
@@ -190,7 +211,7 @@ def test_the_stashed_file_is_bound_to_its_session():
 def test_the_template_workbook_reads_back_as_a_valid_list():
     session = factories.make_session()
     rows = _check(session, enrolment_import.template_workbook(), "modele.xlsx")
-    assert len(rows) == 1 and rows[0].ok
+    assert len(rows) == 1 and rows[0].ok and rows[0].funding_mode == "opco"
 
 
 def test_csv_is_told_from_its_content_utf8_or_windows_1252_and_binaries_are_not_text():

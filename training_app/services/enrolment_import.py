@@ -30,11 +30,13 @@ from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, enrolments, registrations
 from training_app.services.registrations import PersonDetails
 
-COLUMNS = ("civility", "last_name", "first_name", "email", "job_title", "employer_name", "employer_siret")
+COLUMNS = ("civility", "last_name", "first_name", "email", "job_title", "employer_name", "employer_siret",
+           "funding_mode")
 REQUIRED = ("last_name", "first_name", "email")
 COLUMN_LABELS = {
     "civility": "Civilité", "last_name": "Nom", "first_name": "Prénom", "email": "E-mail",
     "job_title": "Fonction", "employer_name": "Structure employeuse", "employer_siret": "SIRET de la structure",
+    "funding_mode": "Financement",
 }
 HEADER_NAMES = {
     "civility": ("civilite", "civ", "titre", "civility", "title"),
@@ -46,6 +48,15 @@ HEADER_NAMES = {
                       "organisme", "employer", "nomdelastructure", "nomemployeur"),
     "employer_siret": ("siret", "siretemployeur", "siretdelastructure", "siretdelemployeur", "siretstructure",
                        "employersiret"),
+    "funding_mode": ("financement", "modedefinancement", "priseencharge", "funding", "fundingmode"),
+}
+# The words a list may give for each funding mode (registrations.FUNDING_MODES), compared as header names are
+# (_header_key: no case, accent, space or sign). An empty cell records no mode: the claim's check asks for it.
+FUNDING_WORDS = {
+    "opco": ("opco", "opca", "employeuropco", "employeuravecopco", "priseenchargeopco", "uniformation"),
+    "employer": ("employeur", "fondspropres", "employeurfondspropres", "employeursursesfondspropres", "employer"),
+    "personal": ("personnel", "atitrepersonnel", "individuel", "personal", "soimeme"),
+    "other": ("autre", "other", "francetravail", "cpf"),
 }
 MAX_ROWS = 500
 MAX_COLUMNS = 50  # an import's columns are read up to here (a sheet may declare 16,384 of them)
@@ -70,6 +81,7 @@ class ImportRow:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     outcome: str = ""              # after import: confirmed, waitlisted, or rejected
+    funding_mode: str = ""         # registrations.FUNDING_MODES, or "" when the list gives none
 
     @property
     def ok(self) -> bool:
@@ -230,6 +242,7 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
                 first_name=values["first_name"], last_name=values["last_name"], email=email,
                 civility=cleaned["civility"], job_title=values["job_title"], employer_name=values["employer_name"],
                 employer_siret=cleaned["employer_siret"])
+            row.funding_mode = cleaned["funding_mode"]
     return rows
 
 
@@ -252,8 +265,21 @@ def _clean(row: ImportRow) -> dict:
         row.errors.append(_("Le prénom manque."))
     if values["employer_siret"] and not values["employer_name"]:
         row.errors.append(_("Un SIRET est indiqué sans le nom de la structure."))
+    cleaned["funding_mode"] = funding_mode(values.get("funding_mode", ""))
+    if cleaned["funding_mode"] is None:
+        row.errors.append(_("Financement « %(value)s » inconnu : OPCO, employeur, personnel, autre, ou vide.",
+                            value=values["funding_mode"][:60]))
+        cleaned["funding_mode"] = ""
     row.errors.extend(message for _field, message in registrations.too_long(values))
     return cleaned
+
+
+def funding_mode(text: str) -> str | None:
+    """The funding mode a list's cell names (FUNDING_WORDS), "" for an empty cell, None for a word unknown."""
+    key = _header_key(text)
+    if not key:
+        return ""
+    return next((mode for mode, words in FUNDING_WORDS.items() if key in words), None)
 
 
 def _known_trainees(session: TrainingSession, emails: set[str]) -> tuple[dict[str, Trainee], set[int]]:
@@ -280,7 +306,8 @@ def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User 
         try:
             with db.session.begin_nested():
                 trainee, _created = registrations.find_or_create_trainee(row.details)
-                enrolment: Enrolment = enrolments.enrol(session, trainee, actor=actor, notify=notify)
+                enrolment: Enrolment = enrolments.enrol(session, trainee, actor=actor, notify=notify,
+                                                        funding_mode=row.funding_mode)
         except ServiceError as error:
             row.errors.append(error.message)
             row.outcome = "rejected"
@@ -363,7 +390,7 @@ def template_workbook() -> bytes:
         write_text(sheet.cell(row=1, column=index), COLUMN_LABELS[column])
         sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = 24
     example = ("Mme", "Diallo", "Awa", "awa.diallo@example.org", "Assistante sociale", "CCAS de Rennes",
-               "78324521000001")
+               "78324521000001", "OPCO")
     for index, value in enumerate(example, start=1):
         write_text(sheet.cell(row=2, column=index), value)
     out = io.BytesIO()
