@@ -186,6 +186,30 @@ def _look_until(condition, changed: threading.Event | None = None) -> bool:
     return False
 
 
+def _run_each(app, actions: dict) -> dict:
+    """Run each action (name=callable) in a thread of that name, with its own app context and transaction, then
+    commit: {name: "committed", or the exception's repr (a deadlock: the 500 a page would give)}."""
+    outcomes = {}
+
+    def run(name, action):
+        with app.app_context():
+            try:
+                action()
+                db.session.commit()
+                outcomes[name] = "committed"
+            except Exception as error:  # noqa: BLE001 - reported by the caller's assertion
+                db.session.rollback()
+                outcomes[name] = repr(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(name, action), name=name) for name, action in actions.items()]
+    for thread in threads:
+        thread.start()
+    _join(threads)
+    return outcomes
+
+
 def _join(threads) -> None:
     for thread in threads:
         thread.join(JOIN_TIMEOUT)

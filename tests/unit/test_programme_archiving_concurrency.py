@@ -3,14 +3,13 @@ its sessions on the public page: one after the other, never a new session or a p
 archived programme. Archiving locks the programme's row (FOR UPDATE); the others read it under a key-share lock
 taken after their session's (the documented order: session, then programme). Real concurrency needs PostgreSQL:
 skipped on SQLite."""
-import threading
 from datetime import datetime
 
 import pytest
 
 from tests import factories
 from tests.conftest import is_postgres
-from tests.unit.test_enrolment_concurrency import (_first_holds_second_waits, _join, _look_until,
+from tests.unit.test_enrolment_concurrency import (_first_holds_second_waits, _look_until, _run_each,
                                                    _someone_waits_for_a_row_lock)
 from training_app.extensions import db
 from training_app.models import Enrolment, Programme, TrainingSession
@@ -114,25 +113,11 @@ def test_two_sessions_moved_to_one_programme_at_once_are_both_moved(app, monkeyp
         _look_until(lambda: len(realigning) == 2 or _someone_waits_for_a_row_lock())
         return realign(session)
     monkeypatch.setattr(surveys, "realign_session_positioning", meet_then_realign)
-    outcomes = {}
-
     def move(session_id):
-        with app.app_context():
-            try:
-                session = db.session.get(TrainingSession, session_id)
-                session_service.update_session(
-                    session, _data(db.session.get(Programme, target_id), session.start_at, session.end_at))
-                db.session.commit()
-                outcomes[session_id] = "committed"
-            except Exception as error:  # noqa: BLE001 - reported by the assertion below
-                db.session.rollback()
-                outcomes[session_id] = repr(error)
-            finally:
-                db.session.remove()
+        session = db.session.get(TrainingSession, session_id)
+        session_service.update_session(
+            session, _data(db.session.get(Programme, target_id), session.start_at, session.end_at))
 
-    threads = [threading.Thread(target=move, args=(session_id,)) for session_id in moved]
-    for thread in threads:
-        thread.start()
-    _join(threads)
+    outcomes = _run_each(app, {session_id: (lambda s=session_id: move(s)) for session_id in moved})
     assert outcomes == {session_id: "committed" for session_id in moved}
     assert {db.session.get(TrainingSession, session_id).programme_id for session_id in moved} == {target_id}

@@ -8,8 +8,8 @@ import pytest
 
 from tests import factories
 from tests.conftest import is_postgres
-from tests.unit.test_enrolment_concurrency import (_first_holds_second_waits, _look_until, _run_together,
-                                                   _someone_waits_for_a_row_lock)
+from tests.unit.test_enrolment_concurrency import (_first_holds_second_waits, _look_until, _run_each,
+                                                   _run_together, _someone_waits_for_a_row_lock)
 from training_app.extensions import db
 from training_app.models import User
 from training_app.services import ServiceError, audit, edit_versions, users
@@ -154,26 +154,7 @@ def test_an_account_edited_while_another_administrator_deactivates_it_queue(app,
         edit_versions.save(trainer, trainer.version, lambda: users.update_user(
             trainer, name="Tom Nouveau", email=trainer.email, role="trainer", actor=actor))
 
-    outcomes = {}
-
-    def run(name, action):
-        with app.app_context():
-            try:
-                action()
-                db.session.commit()
-                outcomes[name] = "committed"
-            except Exception as error:  # noqa: BLE001 - reported by the assertion below
-                db.session.rollback()
-                outcomes[name] = repr(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(name, action), name=name)
-               for name, action in (("deactivation", deactivate), ("edit", edit))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = _run_each(app, {"deactivation": deactivate, "edit": edit})
     assert outcomes == {"deactivation": "committed", "edit": "committed"}
     trainer = db.session.get(User, tom)
     assert (trainer.name, trainer.active) == ("Tom Nouveau", False)
