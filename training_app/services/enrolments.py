@@ -748,9 +748,8 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
                   "L'équipe vous confirmera votre place.", title=title, dates=dates)
     if asked_again:
         subject = _("Nouvelle demande reçue : votre inscription existe déjà")
-        state = _("Nous avons reçu une nouvelle demande d'inscription à cette session pour votre adresse e-mail. "
-                  "Votre inscription existait déjà : rien n'a été modifié. Si cette demande ne vient pas de vous, "
-                  "vous n'avez rien à faire. Voici où en est votre inscription.") + "\n\n" + state
+        state = _("Vous avez confirmé une nouvelle demande d'inscription à cette session. Votre inscription "
+                  "existait déjà : rien n'a été modifié. Voici où en est votre inscription.") + "\n\n" + state
     if moved_from is not None:
         state = _("Votre inscription a été déplacée depuis la session du %(start)s.",
                   start=datetime_fr(moved_from.start_at)) + "\n\n" + state
