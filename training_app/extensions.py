@@ -9,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so that Alembic can drop and alter them on every database.
@@ -54,6 +55,11 @@ def typed_email_key() -> str:
     one account's password is not guessed from many network addresses."""
     email = (request.form.get("email") or "").strip().lower()
     return f"email:{email}" if email else ""
+
+
+def dialect_insert():
+    """The INSERT of the session's database dialect, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def commit_keeping_loaded() -> None:

@@ -1,8 +1,7 @@
 from sqlalchemy import String, Text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from training_app.extensions import db
+from training_app.extensions import db, dialect_insert
 from training_app.models.edit_version import EditVersionChecked
 
 
@@ -39,7 +38,6 @@ class Organisation(EditVersionChecked, db.Model):
         INSERT, instead of failing on the duplicate key."""
         org = db.session.get(cls, 1)
         if org is None:
-            insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-            db.session.execute(insert(cls).values(id=1).on_conflict_do_nothing(index_elements=[cls.id]))
+            db.session.execute(dialect_insert()(cls).values(id=1).on_conflict_do_nothing(index_elements=[cls.id]))
             org = db.session.get(cls, 1)
         return org

@@ -33,13 +33,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from training_app import formatting
 from training_app.clock import local_now, utcnow
 from training_app.documents import pdf, storage, uploads, word
-from training_app.extensions import db
+from training_app.extensions import db, dialect_insert
 from training_app.models import (BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
                                  EnrolmentStatus, IssuedCertificate, Organisation, SessionStatus, Trainee,
                                  TrainingSession, User)
@@ -853,9 +852,7 @@ def next_number(year: int) -> int:
     (PostgreSQL); the unique (year, sequence) constraint backs it up.
     """
     table = CertificateCounter.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(table).values(year=year, last_number=0).on_conflict_do_nothing(
+    db.session.execute(dialect_insert()(table).values(year=year, last_number=0).on_conflict_do_nothing(
         index_elements=["year"]))
     return db.session.execute(
         update(table).where(table.c.year == year).values(last_number=table.c.last_number + 1)

@@ -8,11 +8,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.clock import local_now
-from training_app.extensions import db
+from training_app.extensions import db, dialect_insert
 from training_app.formatting import datetime_fr, label
 from training_app.identifiers import is_valid_siret
 from training_app.models import (Employer, Enrolment, ProgrammeKind, SessionStatus, Trainee, TraineeCategory,
@@ -174,7 +173,7 @@ def find_or_create_trainee(details: PersonDetails, *, update: bool = False,
     # INSERT ... ON CONFLICT (email) DO NOTHING: nothing comes back when a simultaneous registration with this
     # address has just created the trainee (its INSERT is waited for), who is then read.
     trainee = db.session.scalar(
-        _dialect_insert()(Trainee).values(
+        dialect_insert()(Trainee).values(
             email=details.email, civility=details.civility, first_name=details.first_name,
             last_name=details.last_name, phone=details.phone, job_title=details.job_title,
             category=details.category, employer_id=employer.id if employer else None)
@@ -186,11 +185,6 @@ def find_or_create_trainee(details: PersonDetails, *, update: bool = False,
         return find_trainee(details.email), False
     set_committed_value(trainee, "employer", employer)  # as written: nothing to load again
     return trainee, True
-
-
-def _dialect_insert():
-    """The INSERT of this database's dialect, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _apply_details(trainee: Trainee, details: PersonDetails) -> None:
