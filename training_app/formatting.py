@@ -117,8 +117,24 @@ def money(cents: int | None, on_request: str | None = None) -> str:
     return f"{sign}{grouped},{rest:02d} €"
 
 
+_VOWELS = frozenset("AEIOUÉÈÊËÀÂÄÎÏÔÖÛÜŒÆ" "aeiouéèêëàâäîïôöûüœæ")
+
+
+def de(name) -> str:
+    """"de" before a name, elided before a vowel as French requires: "d'Awa Diallo", "d'Élodie Le Goff",
+    "d'Uniformation", "d'Yves" but "de Julien Le Bihan", "de Yasmine" (a y before a vowel is heard as a
+    consonant). A mute h is not guessed (one says "d'Hélène" but "de Hollande"): a name starting with h keeps "de H…".
+    None or an empty name gives "de". Messages say "Fiche %(of_name)s enregistrée." with of_name=de(name);
+    templates write `trainee.full_name|de`."""
+    text = "" if name is None else str(name)
+    first, second = text[:1], text[1:2]
+    if first in _VOWELS or (first in ("Y", "y") and second and second not in _VOWELS):
+        return f"d'{text}"
+    return f"de {text}".rstrip()
+
+
 FILTERS = {
     "label": label, "date_fr": date_fr, "time_fr": time_fr, "datetime_fr": datetime_fr,
-    "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money,
+    "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money, "de": de,
 }
 GLOBALS = {"label": label}

@@ -128,6 +128,22 @@ def test_money():
     assert formatting.money(None) == "Sur demande"
 
 
+@pytest.mark.parametrize("name, shown", [
+    ("Awa Diallo", "d'Awa Diallo"), ("Uniformation", "d'Uniformation"), ("Association Bretagne", "d'Association Bretagne"),
+    ("Élodie Le Goff", "d'Élodie Le Goff"), ("Èva", "d'Èva"), ("Île-de-France Mobilités", "d'Île-de-France Mobilités"),
+    ("Œuvre commune", "d'Œuvre commune"), ("Yves Marchand", "d'Yves Marchand"), ("élodie", "d'élodie"),
+    ("Julien Le Bihan", "de Julien Le Bihan"), ("Yasmine Haddad", "de Yasmine Haddad"),  # y before a vowel
+    ("Hélène Roux", "de Hélène Roux"), ("Hugo", "de Hugo"),  # a mute h is not guessed
+    ("3F Habitat", "de 3F Habitat"), ("« Ensemble »", "de « Ensemble »"), ("", "de"), (None, "de"),
+])
+def test_de_elides_before_a_vowel(name, shown):
+    assert formatting.de(name) == shown
+
+
+def test_de_is_a_template_filter(app):
+    assert app.jinja_env.from_string("Fiche {{ name|de }}").render(name="Awa Diallo") == "Fiche d&#39;Awa Diallo"
+
+
 def test_confirm_messages_cannot_break_out_of_javascript(app):
     with app.test_request_context():
         macros = app.jinja_env.get_template("_macros.html").module
