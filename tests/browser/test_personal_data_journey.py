@@ -40,7 +40,7 @@ def test_the_office_exports_then_erases_a_trainees_data(page, live_server):
     section.get_by_label("Je confirme l'effacement").check()
     section.get_by_role("button", name="Effacer ses données").click()
 
-    expect(page.get_by_role("status").first).to_contain_text("Les données de Élodie Le Goff sont effacées")
+    expect(page.get_by_role("status").first).to_contain_text("Les données d'Élodie Le Goff sont effacées")
     expect(page.get_by_test_id("erased")).to_contain_text("Données effacées le")
     # what stays, and until when: six years after the course of December 2018
     expect(page.get_by_test_id("kept-until")).to_contain_text("conservés jusqu'au 14 décembre 2024")

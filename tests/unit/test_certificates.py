@@ -578,7 +578,7 @@ def test_nothing_is_sent_counted_or_audited_for_a_trainee_whose_data_was_erased(
     with pytest.raises(ServiceError) as refused:
         certificate_service.send_to_trainee(awa)
     db.session.rollback()
-    assert "Les données de Awa Diallo ont été effacées" in refused.value.message
+    assert "Les données d'Awa Diallo ont été effacées" in refused.value.message
     assert certificate_service.send_for_session(course.session).sent == 1  # Julien only
     db.session.commit()
     assert [m.to for m in outbox] == [[julien.trainee.email]]

@@ -90,5 +90,5 @@ def test_certificates_e_mailed_while_an_erasure_is_under_way_are_not_sent(app, c
 
     outcome = _first_holds_second_waits(app, _erase(course), send)
     assert outcome["waited"] and outcome["first"] == "committed"
-    assert outcome["second"] == "Les données de Awa Diallo viennent d'être effacées : rien n'a été envoyé."
+    assert outcome["second"] == "Les données d'Awa Diallo viennent d'être effacées : rien n'a été envoyé."
     assert [m for m in db.session.scalars(db.select(OutgoingMail)) if address in str(m.recipients)] == []

@@ -388,13 +388,13 @@ def test_outdated_documents_are_not_emailed_until_reissued(admin_client, outbox)
     db.session.commit()
     base = f"/sessions/{course.session.id}/attestations"
     page = _text(admin_client.post(f"{base}/inscription/{awa.id}/envoyer", follow_redirects=True))
-    assert ("Rien n'a été envoyé : les documents de Awa Diallo ne sont plus à jour (heures suivies) : réémettez-les "
+    assert ("Rien n'a été envoyé : les documents d'Awa Diallo ne sont plus à jour (heures suivies) : réémettez-les "
             "d'abord.") in page
     assert outbox == []
 
     page = _text(admin_client.post(f"{base}/envoyer", follow_redirects=True))
     assert "Documents envoyés par e-mail à 2 stagiaires." in page
-    assert "Non envoyés : les documents de Awa Diallo ne sont plus à jour (heures suivies) : réémettez-les" in page
+    assert "Non envoyés : les documents d'Awa Diallo ne sont plus à jour (heures suivies) : réémettez-les" in page
     assert len(outbox) == 2 and [awa.trainee.email] not in [m.to for m in outbox]
     sent = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "sent")).all()
     assert awa.id not in {db.session.get(IssuedCertificate, e.entity_id).enrolment_id for e in sent}
@@ -412,7 +412,7 @@ def test_nothing_is_emailed_when_every_document_is_outdated(outbox):
     db.session.commit()
     with pytest.raises(certificate_service.ServiceError) as refused:
         certificate_service.send_for_session(course.session)
-    assert refused.value.message == ("Rien n'a été envoyé : les documents de Awa Diallo, Julien Le Bihan ne sont "
+    assert refused.value.message == ("Rien n'a été envoyé : les documents d'Awa Diallo, Julien Le Bihan ne sont "
                                      "plus à jour : réémettez-les d'abord.")
     db.session.rollback()
     assert outbox == []
@@ -427,7 +427,7 @@ def test_a_job_title_corrected_after_issuing_is_flagged_on_the_session_page_unti
         "civility": trainee.civility, "first_name": trainee.first_name, "last_name": trainee.last_name,
         "email": trainee.email, "phone": "", "job_title": "Conseillère en insertion", "category": trainee.category,
         "employer_name": "", "employer_siret": "", "version": factories.version_of(trainee)})
-    assert "Fiche de Awa Diallo enregistrée." in _text(response)
+    assert "Fiche d'Awa Diallo enregistrée." in _text(response)
 
     page = _text(admin_client.get(f"/sessions/{course.session.id}"))
     assert page.count('data-testid="outdated-job-title"') == 1 and 'data-testid="outdated-name"' not in page

@@ -103,7 +103,7 @@ def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbo
                                  data={"reason": "Demande écrite du 2 mars", "confirm": "y"})
     assert response.status_code == 302 and response.headers["Location"].endswith(_page(enrolment))
     text = _text(admin_client.get(response.headers["Location"]))
-    assert "Les données de Élodie Le Goff sont effacées" in text
+    assert "Les données d'Élodie Le Goff sont effacées" in text
     assert "Conservés, car les documents obligatoires les impriment" in text and "feuilles d'émargement (6)" in text
     assert "Données effacées le" in text and email not in text and "06 12 34 56 78" not in text
     # The course ended on 14 December 2018: the records are kept six years from then.

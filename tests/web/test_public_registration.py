@@ -555,7 +555,7 @@ def test_an_administrator_revokes_the_links_and_the_trainee_gets_a_new_one(app, 
     assert phone.get(old_link).status_code == 200
     response = admin_client.post(f"/inscriptions/{enrolment.id}/revoquer-liens", follow_redirects=True)
     page = _page(response)
-    assert "Les liens personnels de Awa Diallo sont révoqués" in page and "Derniers liens révoqués le" in page
+    assert "Les liens personnels d'Awa Diallo sont révoqués" in page and "Derniers liens révoqués le" in page
     assert phone.get(old_link).status_code == 403
     assert "ne fonctionnent plus" in outbox[-1].body and outbox[-1].to == ["awa@example.org"]
     new_link = outbox[-1].body.split("http://127.0.0.1:5000")[1].split()[0]

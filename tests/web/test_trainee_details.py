@@ -53,7 +53,7 @@ def test_the_form_is_reached_from_the_enrolment_list_and_page(admin_client):
     assert "Modifier la fiche de Mme Awa DIALLO" in form
     assert 'value="awa@exemple.org"' in form and 'value="06 00 00 00 00"' in form
     (title,) = re.findall(r"<title>(.*?)</title>", form, re.S)
-    assert "Modifier la fiche de Awa Diallo" in title and "<" not in title  # no section's markup in the tab
+    assert "Modifier la fiche d'Awa Diallo" in title and "<" not in title  # no section's markup in the tab
 
 
 def test_an_administrator_corrects_a_mistyped_address_and_the_trainee_gets_a_working_link(app, admin_client,
@@ -66,7 +66,7 @@ def test_an_administrator_corrects_a_mistyped_address_and_the_trainee_gets_a_wor
     response = admin_client.post(_url(enrolment), data=_form(enrolment, email="Awa@Example.org",
                                                              last_name="Diallo-Traoré"), follow_redirects=True)
     text = _text(response)
-    assert ("Fiche de Awa Diallo-Traoré enregistrée. Ses liens personnels précédents sont révoqués ; un nouveau "
+    assert ("Fiche d'Awa Diallo-Traoré enregistrée. Ses liens personnels précédents sont révoqués ; un nouveau "
             "lien a été envoyé à awa@example.org.") in text
     assert "awa@example.org" in text and "Diallo-Traoré" in text  # the enrolment's page, updated
     assert phone.get(old_link).status_code == 403
@@ -90,7 +90,7 @@ def test_other_details_change_without_touching_the_links(app, admin_client, outb
     response = admin_client.post(_url(enrolment), data=_form(enrolment, job_title="Coordinatrice",
                                                              employer_name="Mission locale", category="employee"),
                                  follow_redirects=True)
-    assert "Fiche de Awa Diallo enregistrée." in _text(response) and "révoqués" not in _text(response)
+    assert "Fiche d'Awa Diallo enregistrée." in _text(response) and "révoqués" not in _text(response)
     assert "Mission locale" in _text(response) and "Coordinatrice" in _text(response)
     assert outbox == [] and app.test_client().get(link).status_code == 200
     db.session.expire_all()  # the trainee as the request left it

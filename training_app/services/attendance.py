@@ -31,6 +31,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage, uploads, word
 from training_app.extensions import db
+from training_app.formatting import de
 from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
                                  AuditEntry, Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus,
                                  Signature, SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
@@ -454,8 +455,8 @@ def _check_enrolment(slot: Slot, enrolment: Enrolment, marking: bool = False) ->
     withdrawn_later = (enrolment.status == EnrolmentStatus.WITHDRAWN
                        and not after_withdrawal(slot, enrolment.withdrawn_on))
     if enrolment.status != EnrolmentStatus.CONFIRMED and not (marking and (withdrawn_later or _record(slot, enrolment))):
-        raise ServiceError(_("L'inscription de %(name)s n'est pas confirmée : on ne peut pas l'émarger.",
-                             name=name))
+        raise ServiceError(_("L'inscription %(of_name)s n'est pas confirmée : on ne peut pas l'émarger.",
+                             of_name=de(name)))
 
 
 def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str, ip_address: str = "",
@@ -597,8 +598,8 @@ def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, ac
                              "ce statut ; si la signature a été faite sur sa ligne par quelqu'un d'autre, indiquez "
                              "le motif de son annulation.", name=name), "reason")
     if not sheet.is_closed and not actor.is_admin and trainer_signing_over(slot):
-        raise ServiceError(_("La signature de %(name)s ne s'annule que le jour même de la demi-journée : "
-                             "adressez-vous à un·e administrateur·rice.", name=name), "status")
+        raise ServiceError(_("La signature %(of_name)s ne s'annule que le jour même de la demi-journée : "
+                             "adressez-vous à un·e administrateur·rice.", of_name=de(name)), "status")
     signature.voided_at, signature.voided_by_id, signature.voided_reason = utcnow(), actor.id, reason
     db.session.flush()
     audit.record(sheet, "signature_voided", actor=actor, reason=reason, details={

@@ -1150,9 +1150,9 @@ def send_for_session(session: TrainingSession, actor: User | None = None) -> Sen
 
 def left_out_message(rows: list[OverviewRow]) -> str:
     """Why the documents of `rows` were not sent (French)."""
-    return ngettext("les documents de %(names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
-                    "les documents de %(names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
-                    names=", ".join(row.enrolment.trainee.full_name for row in rows),
+    return ngettext("les documents %(of_names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
+                    "les documents %(of_names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
+                    of_names=formatting.de(", ".join(row.enrolment.trainee.full_name for row in rows)),
                     reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
 
 
@@ -1162,11 +1162,11 @@ def _send(row: OverviewRow, actor: User | None) -> mail.Mail:
     enrolment, documents = row.enrolment, row.documents
     trainee = enrolment.trainee
     if trainee.erased_at is None:  # read again under a shared lock: an erasure runs before this or after it
-        lock_trainee(trainee, _("Les données de %(name)s viennent d'être effacées : rien n'a été envoyé.",
-                                name=trainee.full_name))
+        lock_trainee(trainee, _("Les données %(of_name)s viennent d'être effacées : rien n'a été envoyé.",
+                                of_name=formatting.de(trainee.full_name)))
     if trainee.erased_at is not None:  # their address is a placeholder: nothing would be written or sent
-        raise ServiceError(_("Les données de %(name)s ont été effacées : aucune adresse e-mail où envoyer ses "
-                             "attestations.", name=trainee.full_name))
+        raise ServiceError(_("Les données %(of_name)s ont été effacées : aucune adresse e-mail où envoyer ses "
+                             "attestations.", of_name=formatting.de(trainee.full_name)))
     if not documents:
         raise ServiceError(_("Aucune attestation n'a été émise pour %(name)s.", name=trainee.full_name))
     if row.outdated:  # the name is compared as read under the lock

@@ -19,7 +19,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage, word
 from training_app.extensions import db
-from training_app.formatting import date_fr, datetime_fr, hours, label, time_fr
+from training_app.formatting import date_fr, datetime_fr, de, hours, label, time_fr
 from training_app.models import (ConvocationSending, ConvocationText, Enrolment, EnrolmentStatus, Organisation,
                                  SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, edit_versions, mail
@@ -259,8 +259,8 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
     stated = fingerprint(enrolment.session, employer)
     last = _last_sendings(enrolment_id=enrolment.id).get(enrolment.id)
     if _just_sent(last, enrolment, stated):
-        raise ServiceError(_("La convocation de %(name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
-                             "nouveau, attendez quelques minutes.", name=enrolment.trainee.full_name,
+        raise ServiceError(_("La convocation %(of_name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
+                             "nouveau, attendez quelques minutes.", of_name=de(enrolment.trainee.full_name),
                              time=time_fr(to_local(last.sent_at))))
     return _send(enrolment, employer, stated, actor, actor_label)
 

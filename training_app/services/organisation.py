@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image
 
 from training_app.documents import storage, uploads, word
+from training_app.formatting import de
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import Organisation
 from training_app.services import ServiceError, audit
@@ -160,10 +161,10 @@ def missing_signature_image() -> str | None:
                        "signatory_name": organisation.signatory_name})
             or not organisation.signature_image or organisation.legal_representative_signature_image):
         return None
-    return _("Image manquante : la signature de %(legal)s, représentant·e légal·e, qui signe les certificats de "
+    return _("Image manquante : la signature %(of_legal)s, représentant·e légal·e, qui signe les certificats de "
              "réalisation (%(signatory)s signe les attestations). Ajoutez-la sur la page « Organisme » "
              "(« %(field)s ») ; d'ici là, les certificats de réalisation sont émis sans image de signature.",
-             legal=organisation.legal_representative, signatory=organisation.signatory_name,
+             of_legal=de(organisation.legal_representative), signatory=organisation.signatory_name,
              field=_("Image de la signature du ou de la représentant·e légal·e"))
 
 

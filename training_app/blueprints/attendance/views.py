@@ -16,6 +16,7 @@ from training_app.clock import local_now
 from training_app.documents import attendance_sheet, storage, uploads
 from training_app.extensions import db
 from training_app.forms import attach_service_error
+from training_app.formatting import de
 from training_app.models import Enrolment, Modality, SignatureMethod, Slot, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
@@ -143,7 +144,7 @@ def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
         flash(error.message, "danger")
     else:
         db.session.commit()
-        flash(_("Signature de %(name)s enregistrée.", name=enrolment.trainee.full_name), "success")
+        flash(_("Signature %(of_name)s enregistrée.", of_name=de(enrolment.trainee.full_name)), "success")
     return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
 
 
@@ -163,7 +164,7 @@ def mark(session_id: int, slot_id: int, enrolment_id: int):
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(_("Statut de %(name)s enregistré.", name=enrolment.trainee.full_name), "success")
+            flash(_("Statut %(of_name)s enregistré.", of_name=de(enrolment.trainee.full_name)), "success")
             return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
     if form.form_errors:
         for message in form.form_errors:

@@ -11,7 +11,7 @@ from training_app.blueprints.certificates.forms import (ActionForm, EnrolmentIss
 from training_app.extensions import db, limiter
 from training_app.forms import REFUSED, attach_service_error, commit_or_flash
 from training_app.models import Enrolment, IssuedCertificate, TrainingSession
-from training_app.formatting import date_fr
+from training_app.formatting import date_fr, de
 from training_app.services import ServiceError, personal_data
 from training_app.services import certificates as certificate_service
 from training_app.services import organisation as organisation_service
@@ -141,8 +141,8 @@ def issue_enrolment(session_id: int, enrolment_id: int):
         flash(_("Documents émis pour %(name)s : %(numbers)s.", name=enrolment.trainee.full_name,
                 numbers=", ".join(doc.number for doc in documents)), "success")
     else:
-        flash(_("Documents de %(name)s retirés : plus aucune présence après correction des feuilles.",
-                name=enrolment.trainee.full_name), "warning")
+        flash(_("Documents %(of_name)s retirés : plus aucune présence après correction des feuilles.",
+                of_name=de(enrolment.trainee.full_name)), "warning")
     return _back(session_id)
 
 

@@ -21,6 +21,7 @@ from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, count_against, db, limiter, typed_email_key
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, committed_unless_stale,
                                  edit_committed, edit_form, edit_status, show_stale)
+from training_app.formatting import de
 from training_app.models import (Employer, Enrolment, Organisation, OutgoingMail, Programme, SessionStatus, Trainee,
                                  TrainingSession)
 from training_app.services import (ServiceError, audit, certificates, convocations, enrolment_import, enrolments, mail,
@@ -309,8 +310,8 @@ def revoke_links(enrolment_id: int):
         trainee_links.revoke_links(enrolment.trainee, actor=current_user._get_current_object(),
                                    enrolment_id=enrolment.id)
         db.session.commit()
-        flash(_("Les liens personnels de %(name)s sont révoqués ; un nouveau lien a été envoyé à %(email)s.",
-                name=enrolment.trainee.full_name, email=enrolment.trainee.email), "success")
+        flash(_("Les liens personnels %(of_name)s sont révoqués ; un nouveau lien a été envoyé à %(email)s.",
+                of_name=de(enrolment.trainee.full_name), email=enrolment.trainee.email), "success")
     return _to_enrolment(enrolment_id)
 
 
@@ -328,10 +329,10 @@ def trainee_edit(enrolment_id: int):
         if not changes:
             flash(_("Aucune modification : la fiche est déjà à jour."), "info")
         elif "email" in changes:
-            flash(_("Fiche de %(name)s enregistrée. Ses liens personnels précédents sont révoqués ; un nouveau "
-                    "lien a été envoyé à %(email)s.", name=trainee.full_name, email=trainee.email), "success")
+            flash(_("Fiche %(of_name)s enregistrée. Ses liens personnels précédents sont révoqués ; un nouveau "
+                    "lien a été envoyé à %(email)s.", of_name=de(trainee.full_name), email=trainee.email), "success")
         else:
-            flash(_("Fiche de %(name)s enregistrée.", name=trainee.full_name), "success")
+            flash(_("Fiche %(of_name)s enregistrée.", of_name=de(trainee.full_name)), "success")
         return _to_enrolment(enrolment_id)
     return render_template("enrolments/trainee_form.html", form=form, enrolment=enrolment, erase_form=EraseForm(),
                            trainee=enrolment.trainee, history=[e for e in audit.history(enrolment.trainee)

@@ -9,7 +9,7 @@ from training_app.access import ADMIN, access
 from training_app.blueprints.personal_data import bp
 from training_app.blueprints.personal_data.forms import EraseForm
 from training_app.extensions import db
-from training_app.formatting import date_fr
+from training_app.formatting import date_fr, de
 from training_app.forms import REFUSED, commit_or_flash
 from training_app.models import Enrolment, Trainee
 from training_app.services import personal_data
@@ -51,13 +51,13 @@ def erase(trainee_id: int):
         if erasure is REFUSED:
             return redirect(back)
         if erasure.deleted:
-            flash(_("Les données de %(name)s sont effacées : sans émargement, attestation ni financement à "
-                    "conserver, la personne a été supprimée entièrement.", name=name), "success")
+            flash(_("Les données %(of_name)s sont effacées : sans émargement, attestation ni financement à "
+                    "conserver, la personne a été supprimée entièrement.", of_name=de(name)), "success")
             return redirect(url_for("dashboard.home"))
-        flash(_("Les données de %(name)s sont effacées (adresse e-mail, téléphone, réponses nominatives, "
+        flash(_("Les données %(of_name)s sont effacées (adresse e-mail, téléphone, réponses nominatives, "
                 "courriels, liens personnels). Conservés, car les documents obligatoires les impriment pendant "
                 "la durée de conservation : nom, civilité, structure employeuse, fonction, et %(kept)s.",
-                name=name, kept=erasure.kept_text), "success")
+                of_name=de(name), kept=erasure.kept_text), "success")
         until = personal_data.retention_end(trainee)
         if until is not None:
             flash(_("Ces pièces seront rendues anonymes, et leurs fichiers supprimés, à partir du %(date)s (fin de la "

@@ -8,6 +8,7 @@ from training_app.blueprints.users import bp
 from training_app.blueprints.users.forms import AccountEditForm, TemporaryPasswordForm, UserForm
 from training_app.extensions import db
 from training_app.forms import REFUSED, committed, edit_committed, edit_status, posted_state
+from training_app.formatting import de
 from training_app.models import User
 from training_app.services import ServiceError, audit, users
 
@@ -33,7 +34,7 @@ def user_edit(user_id: int):
     if form.validate_on_submit() and edit_committed(form, user, lambda: users.update_user(
             user, name=form.name.data, email=form.email.data, role=form.role.data,
             actor=current_user._get_current_object()), lambda: AccountEditForm(formdata=None, obj=user)) is not REFUSED:
-        flash(_("Compte de %(name)s enregistré.", name=user.name), "success")
+        flash(_("Compte %(of_name)s enregistré.", of_name=de(user.name)), "success")
         if not current_user.is_admin:  # stepped down: the accounts pages are no longer theirs
             return redirect(url_for("dashboard.home"))
         return redirect(url_for("users.user_list"))

@@ -47,7 +47,7 @@
     document.querySelectorAll("[data-sign-action]").forEach(function (button) {
       button.addEventListener("click", function () {
         dialog.querySelector("form").action = button.getAttribute("data-sign-action");
-        dialog.querySelector("[data-sign-name]").textContent = button.getAttribute("data-sign-name");
+        dialog.querySelector("[data-sign-title]").textContent = button.getAttribute("data-sign-title");
         shared.pad.clear();
         dialog.showModal();
         shared.fit();
