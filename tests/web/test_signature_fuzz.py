@@ -1,6 +1,7 @@
 """The signature pad's input fuzzed through the page a trainee signs on: odd PNG data URLs (seeded, so every run
 posts the same ones). Each is refused in French with nothing written, or accepted as a signature that the
-attendance sheet can then print; never a 500."""
+attendance sheet can then print, stored re-encoded (a plain 8-bit PNG of the first frame: no animation, nothing
+after IEND, no ancillary chunk, not interlaced) with the pixels posted; never a 500."""
 import base64
 import html
 import io
@@ -17,6 +18,7 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AttendanceRecord, AuditEntry, Signature
+from training_app.services.attendance import MAX_SIGNATURE_SIDE
 
 SEED = 318
 MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -116,6 +118,7 @@ def odd_signatures(seed: int = SEED) -> list[tuple[str, str, str]]:
                                    for i, (k, d) in enumerate(chunks))
         cases.append((f"wrong CRC of {kind.decode()}", flipped, "either" if kind == b"IEND" else "refused"))
     for width, height in ((2**31 - 1, 120), (300, 2**31 - 1), (2**32 - 1, 2**32 - 1), (65535, 65535), (3001, 120),
+                          (MAX_SIGNATURE_SIDE + 1, 120), (120, MAX_SIGNATURE_SIDE + 1), (20_000, 20_000),
                           (100_000, 1), (0, 120), (300, 0), (0, 0)):
         cases.append((f"a header saying {width}x{height}", MAGIC + _header(width, height) +
                       b"".join(_chunk(k, d) for k, d in chunks[1:]), "refused"))
@@ -148,8 +151,8 @@ def odd_signatures(seed: int = SEED) -> list[tuple[str, str, str]]:
          "refused"),
         ("a zTXt bomb", _with_chunk(good, b"zTXt", b"Comment\x00\x00" + zlib.compress(b"a" * 20_000_000, 9)),
          "refused"),
-        ("pHYs of 1 pixel a metre (0 dpi: Word cannot place it)", _with_chunk(good, b"pHYs",
-                                                                                struct.pack(">IIB", 1, 1, 1)), "refused"),
+        # 0 dpi: python-docx could not place it as posted; re-encoded, the pHYs chunk is gone
+        ("pHYs of 1 pixel a metre (0 dpi)", _with_chunk(good, b"pHYs", struct.pack(">IIB", 1, 1, 1)), "accepted"),
         ("pHYs of 0", _with_chunk(good, b"pHYs", struct.pack(">IIB", 0, 0, 1)), "accepted"),
         ("pHYs at its largest", _with_chunk(good, b"pHYs", struct.pack(">IIB", 2**32 - 1, 2**32 - 1, 1)), "accepted"),
         ("an ICC profile of garbage", _with_chunk(good, b"iCCP", b"icc\x00\x00" + zlib.compress(b"garbage")),
@@ -165,6 +168,8 @@ def odd_signatures(seed: int = SEED) -> list[tuple[str, str, str]]:
         for _flip in range(flips):
             content[rng.randrange(8, len(content))] = rng.randrange(256)
         cases.append((label, bytes(content), "either"))
+    cases.append(("the largest drawing allowed", _drawn(random.Random(seed + 1), size=(MAX_SIGNATURE_SIDE, 500)),
+                  "accepted"))
     urls = [(label, _url(content), expected) for label, content, expected in cases]
     encoded = base64.b64encode(good).decode()
     prefix = "data:image/png;base64,"
@@ -186,6 +191,19 @@ def odd_signatures(seed: int = SEED) -> list[tuple[str, str, str]]:
     # Every form value loses its invisible characters (form_input) before the service reads it: this one is whole.
     urls.append(("base64 with a NUL", prefix + encoded[:40] + "\x00" + encoded[40:], "accepted"))
     return urls
+
+
+def _assert_stored_plain(stored: bytes, posted: bytes, label: str) -> None:
+    """`stored` is `posted` re-encoded: IHDR, IDAT and IEND only (8-bit, not interlaced, grey or colour, with
+    alpha or not), nothing after IEND, and the pixels of the first frame posted."""
+    assert stored.startswith(MAGIC), label
+    chunks = _chunks(stored)
+    assert {kind for kind, _data in chunks} == {b"IHDR", b"IDAT", b"IEND"} and chunks[-1] == (b"IEND", b""), label
+    assert len(MAGIC) + sum(12 + len(data) for _kind, data in chunks) == len(stored), label  # nothing after IEND
+    _width, _height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (depth, interlace) == (8, 0) and colour in (0, 2, 4, 6), (label, depth, colour, interlace)
+    with Image.open(io.BytesIO(stored)) as kept, Image.open(io.BytesIO(posted)) as sent:
+        assert kept.size == sent.size and kept.convert("RGBA").tobytes() == sent.convert("RGBA").tobytes(), label
 
 
 def _counts() -> list[int]:
@@ -217,7 +235,7 @@ def test_odd_signature_images_are_refused_in_french_or_accepted_and_printable_ne
             outcomes[label] = "accepted"
             assert _counts()[:2] == [before[0] + 1, before[1] + 1], label
             signed = db.session.scalar(db.select(Signature).where(Signature.enrolment_id == signer.id))
-            assert signed.image == base64.b64decode(data_url.split(",", 1)[1]), label
+            _assert_stored_plain(signed.image, base64.b64decode(data_url.split(",", 1)[1]), label)
             signer = factories.make_enrolment(session, factories.make_trainee())  # the next one signs afresh
         else:
             outcomes[label] = "refused"

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 
 from training_app.clock import local_now, to_local, utcnow
-from training_app.documents import storage, uploads, word
+from training_app.documents import images, storage, uploads
 from training_app.extensions import db
 from training_app.formatting import de
 from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
@@ -41,9 +41,12 @@ from training_app.services.enrolments import lock_session
 
 PNG_DATA_URL = "data:image/png;base64,"
 MAX_SIGNATURE_BYTES = 150 * 1024   # a pad drawing is a few kilobytes
-MAX_SIGNATURE_SIDE = 3000          # pixels
 PAD_EXPORT_MAX_SIDE = 1500         # the pads' script draws (and exports) at most this many pixels a side, whatever
                                    # the screen's pixel ratio: well inside MAX_SIGNATURE_SIDE and the byte limit
+MAX_SIGNATURE_SIDE = 2000          # pixels, read from the header before decoding. Was 3000: every pad exports at
+                                   # most PAD_EXPORT_MAX_SIDE, and a tablet's whole screen is about 2000 pixels
+                                   # wide, so 2000 still leaves a third of margin while a square of the most
+                                   # allowed is 4 million pixels to decode (16 Mo as RGBA) instead of 9 million
 INK_LEVEL = 128                    # a pixel is ink when darker than this (0-255) once laid on white paper
 MIN_INK_PIXELS = 20                # a pen stroke of a few millimetres has hundreds
 UPLOAD_KINDS = ("pdf", "jpeg", "png")
@@ -306,9 +309,11 @@ def _hm(value: time) -> str:
 # --- signature images -----------------------------------------------------------------------------
 
 def decode_signature(data_url: str | None) -> bytes:
-    """The PNG bytes of a signature pad's data URL (text), or a ServiceError: a real, bounded, non-blank PNG
-    whose ink shows on paper (some pixels dark enough once the image is laid on white, as the sheets print
-    it: an almost transparent or a white stroke is refused)."""
+    """The PNG bytes to store for a signature pad's data URL (text), or a ServiceError: a real, bounded, non-blank
+    PNG whose ink shows on paper (some pixels dark enough once the image is laid on white, as the sheets print
+    it: an almost transparent or a white stroke is refused). What is returned is the drawing re-encoded
+    (images.reencoded: first frame only, 8-bit, nothing after its end, no text or metadata), never the bytes
+    posted; a header saying more than MAX_SIGNATURE_SIDE pixels a side is refused before any pixel is decoded."""
     if not data_url:
         raise ServiceError(_("Signez dans le cadre avant de valider."), "signature")
     if not isinstance(data_url, str) or not data_url.startswith(PNG_DATA_URL):
@@ -323,24 +328,20 @@ def decode_signature(data_url: str | None) -> bytes:
     if uploads.detect(content, ("png",)) != "png":
         raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature")
     try:
-        with Image.open(io.BytesIO(content)) as probe:
-            if probe.format != "PNG" or max(probe.size) > MAX_SIGNATURE_SIDE:
-                raise ServiceError(_("La signature reçue n'est pas une image PNG de taille raisonnable."),
-                                   "signature")
-            probe.verify()
-        if not word.placeable(content):  # the sheets could not be made any more (their download would fail)
-            raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature")
-        with Image.open(io.BytesIO(content)) as picture:
-            rgba = picture.convert("RGBA")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        plain = images.reencoded(content, ("png",), MAX_SIGNATURE_SIDE)
+    except images.TooLarge:
+        raise ServiceError(_("La signature reçue n'est pas une image PNG de taille raisonnable."),
+                           "signature") from None
+    except images.Unreadable:
         raise ServiceError(_("La signature reçue n'est pas une image PNG."), "signature") from None
+    rgba = plain.image if plain.image.mode == "RGBA" else plain.image.convert("RGBA")
     low, high = rgba.convert("L").getextrema()
     if rgba.getchannel("A").getbbox() is None or (low == high and rgba.getchannel("A").getextrema()[0] == 255):
         raise ServiceError(_("La signature est vide : signez dans le cadre."), "signature")
     on_paper = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("L")
     if sum(on_paper.histogram()[:INK_LEVEL]) < MIN_INK_PIXELS:
         raise ServiceError(_("La signature est vide ou invisible : signez dans le cadre."), "signature")
-    return content
+    return plain.content
 
 
 # --- room QR codes --------------------------------------------------------------------------------

@@ -1,11 +1,8 @@
 """The organisation's identity, printed on every document."""
-import io
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from PIL import Image
 
-from training_app.documents import storage, uploads, word
+from training_app.documents import images, storage, uploads, word
 from training_app.formatting import de
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import Organisation
@@ -49,55 +46,65 @@ def set_image(field: str, file_storage) -> None:
 
 def set_images(uploaded: dict) -> None:
     """Store uploaded PNG or JPEG images ({field: file}) as the signature, stamp or logo, once each is known
-    to be a whole image of a sensible size that Word can place (image_problem). A refusal names its image's
-    field, and then no file is written at all; a file written is deleted if the transaction (or the savepoint it
-    was written in) rolls back (storage.save_in_transaction), the file it replaces once it commits (_forget)."""
+    to be a whole image of a sensible size that Word can place (_checked), re-encoded: what is stored is
+    the first frame written anew, without metadata (images.reencoded), never the bytes sent. A refusal names its
+    image's field, and then no file is written at all; a file written is deleted if the transaction (or the
+    savepoint it was written in) rolls back (storage.save_in_transaction), the file it replaces once it commits
+    (_forget)."""
     checked = {}
     for field, file_storage in uploaded.items():
         if field not in IMAGE_FIELDS:
             raise ValueError(field)
         try:
-            content, kind = uploads.check_upload(file_storage, ("png", "jpeg"), MAX_IMAGE_BYTES)
+            content, _kind = uploads.check_upload(file_storage, ("png", "jpeg"), MAX_IMAGE_BYTES)
         except ServiceError as error:
             raise ServiceError(error.message, field) from None
-        problem = image_problem(field, content)
+        plain = _checked(field, images.reencoded, content)
+        problem = _placement_problem(field, plain.content, plain.kind)
         if problem:
             raise ServiceError(problem, field)
-        checked[field] = (content, kind)
+        checked[field] = plain
     organisation = Organisation.get()
-    for field, (content, kind) in checked.items():
+    for field, plain in checked.items():
         _forget(organisation, field)
         setattr(organisation, field, storage.save_in_transaction(
-            "organisation", f"{field}.{'png' if kind == 'png' else 'jpg'}", content))
+            "organisation", f"{field}.{'png' if plain.kind == 'png' else 'jpg'}", plain.content))
         audit.record(organisation, "image_changed", details={"field": field})
 
 
 def image_problem(field: str, content: bytes) -> str | None:
-    """Why the image `content` cannot be the organisation's `field` (in French), or None: it must open and
-    decode whole as PNG or JPEG (a damaged file would make every document fail), be at most MAX_IMAGE_SIDE
-    pixels a side, and have the header Word reads to place it."""
-    label = IMAGE_FIELDS[field]
-    unreadable = _("L'image « %(image)s » est illisible ou abîmée : enregistrez-la à nouveau en PNG ou en JPEG, "
-                   "puis envoyez-la.", image=label)
-    too_big = _("L'image « %(image)s » est trop grande : %(max)d pixels de côté au plus, ce qui suffit largement "
-                "à l'impression.", image=label, max=MAX_IMAGE_SIDE)
+    """Why the image `content`, as stored, cannot be the organisation's `field` (in French), or None: it must
+    open and decode whole as PNG or JPEG (a damaged file would make every document fail), be at most
+    MAX_IMAGE_SIDE pixels a side, and have the header Word reads to place it. Images stored before uploads were
+    re-encoded may lack that header; those stored since have it."""
     try:
-        with Image.open(io.BytesIO(content)) as probe:
-            kind = probe.format
-            if kind not in ("PNG", "JPEG"):
-                return unreadable
-            if max(probe.size) > MAX_IMAGE_SIDE:
-                return too_big
-            probe.verify()
-        with Image.open(io.BytesIO(content)) as picture:
-            picture.load()  # every pixel: verify() does not decode a JPEG
-    except Image.DecompressionBombError:  # Pillow's own limit, far above ours: refused before reading a pixel
-        return too_big
-    except (OSError, SyntaxError, ValueError):
-        return unreadable
+        _image, kind, _tables = _checked(field, images.decoded, content)  # decoded only: nothing to store
+    except ServiceError as error:
+        return error.message
+    return _placement_problem(field, content, kind)
+
+
+def _checked(field: str, read, content: bytes):
+    """read(content, kinds, max_side): images.reencoded (an upload) or images.decoded (an image stored), on
+    PNG or JPEG within MAX_IMAGE_SIDE, its refusals given in French on `field`. The size is read from the header
+    before anything is decoded."""
+    label = IMAGE_FIELDS[field]
+    try:
+        return read(content, ("png", "jpeg"), MAX_IMAGE_SIDE)
+    except images.TooLarge:
+        raise ServiceError(_("L'image « %(image)s » est trop grande : %(max)d pixels de côté au plus, ce qui suffit "
+                             "largement à l'impression.", image=label, max=MAX_IMAGE_SIDE), field) from None
+    except images.Unreadable:
+        raise ServiceError(_("L'image « %(image)s » est illisible ou abîmée : enregistrez-la à nouveau en PNG ou en "
+                             "JPEG, puis envoyez-la.", image=label), field) from None
+
+
+def _placement_problem(field: str, content: bytes, kind: str) -> str | None:
+    """Why Word cannot place the image `content` (of `kind`), in French, or None."""
     if word.placeable(content):
         return None
-    if kind == "JPEG":
+    label = IMAGE_FIELDS[field]
+    if kind == "jpeg":
         return _("L'image « %(image)s » est d'une variante de JPEG que Word ne sait pas placer : enregistrez-la "
                  "en PNG, puis envoyez-la.", image=label)
     return _("L'image « %(image)s » indique une résolution (en points par pouce) que Word ne sait pas utiliser "
