@@ -289,10 +289,30 @@ def test_qr_code_signing_is_refused_outside_the_window(app, course):
         path = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id,
                                        qr=attendance.qr_token(slot))
         page = text(phone.get(path))
-        assert "La signature est ouverte de 13h45 à 18h00" in page and "<canvas" not in page
+        assert "La signature était ouverte de 13h45 à 18h00 le mardi 5 mars 2030 ; elle est terminée." in page
+        assert "<canvas" not in page
         response = phone.post(path, data={"signature": DATA_URL(), "qr": attendance.qr_token(slot)})
         assert response.status_code == 422 and "ouverte de 13h45 à 18h00 seulement" in text(response)
     assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
+
+
+@pytest.mark.parametrize("moment, said", [
+    (datetime(2030, 3, 5, 9, 0), "La signature ouvrira à 13h45 le mardi 5 mars 2030."),
+    (datetime(2030, 3, 5, 14, 5), "La signature est ouverte jusqu'à 18h00."),
+    (datetime(2030, 3, 7, 10, 0), "La signature était ouverte de 13h45 à 18h00 le mardi 5 mars 2030 ; elle est "
+                                  "terminée."),
+])
+def test_the_signing_page_says_whether_signing_will_open_is_open_or_is_over(app, trainer, moment, said):
+    """Tuesday afternoon's half-day (13h45 to 18h00 for trainees), on Tuesday morning, during it, and on Thursday
+    (its sheet never closed): one sentence each, and the pad only while it is open."""
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer], modality="mixed")
+    slot = session.slots[0]
+    with frozen_at(moment):
+        page = text(app.test_client().get(
+            factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id)))
+    shown = re.search(r'data-testid="signing-window">([^<]+)<', page).group(1)
+    assert shown == said and page.count('data-testid="signing-window"') == 1
+    assert ("<canvas" in page) == (moment == datetime(2030, 3, 5, 14, 5))
 
 
 def test_a_trainee_cannot_sign_a_session_they_are_not_in(app, course):

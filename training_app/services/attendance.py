@@ -254,8 +254,16 @@ def _refuse_cancelled(slot: Slot) -> None:
 
 
 def is_signing_open(slot: Slot, now: datetime | None = None) -> bool:
+    return signing_phase(slot, now) == "open"
+
+
+def signing_phase(slot: Slot, now: datetime | None = None) -> str:
+    """"before", "open" or "after" the slot's signing window (signing_window, local time)."""
     opens, closes = signing_window(slot)
-    return opens <= (now or local_now()) <= closes
+    now = now or local_now()
+    if now < opens:
+        return "before"
+    return "open" if now <= closes else "after"
 
 
 def closing_opens(slot: Slot) -> datetime:

@@ -361,7 +361,7 @@ def trainee_sign(slot_id: int):
     return render_template("attendance/trainee_sign.html", slot=slot, enrolment=enrolment, form=form,
                            trainee=g.trainee, row=row, closed=data.is_closed, needs_qr=needs_qr,
                            qr_expired=qr_expired,
-                           signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
+                           signing_phase=attendance.signing_phase(slot), window=attendance.signing_window(slot),
                            forget_form=ForgetDeviceForm(formdata=None)), 200 if not form.errors else 422
 
 
