@@ -138,3 +138,38 @@ def test_a_high_density_screen_signs_within_the_image_limits(browser, live_serve
     sizes = [Image.open(io.BytesIO(s.image)).size for s in signatures]
     assert all(max(size) <= attendance.PAD_EXPORT_MAX_SIDE for size in sizes), sizes
     assert sizes[1][0] > 1000  # still sharp: the wide pad is drawn at more than one pixel per CSS pixel
+
+
+def test_a_trainee_scans_the_room_qr_code_on_her_phone_and_signs(page):
+    """Her phone opened her personal link (the e-mail's): the room's QR code knows her and leads to her pad.
+    Her pages are not kept by the phone, and only the pages on the way to the room set the device cookie."""
+    from training_app.blueprints.attendance.views import DEVICE_COOKIE, DEVICE_COOKIE_PATH
+    from training_app.services import attendance
+
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    session, (awa,) = running_session(trainer, [("Awa", "Diallo")])
+    certificate = factories.make_issued_certificate(awa)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+
+    download = page.request.get(factories.personal_path(  # the phone's cookies, without leaving the page
+        awa.trainee, "certificates.trainee_download", certificate_id=certificate.id))
+    assert download.ok and download.body().startswith(b"PK")
+    assert [c for c in page.context.cookies() if c["name"] == DEVICE_COOKIE] == []  # a document alone: not known
+
+    home = page.goto(factories.personal_path(awa.trainee))
+    assert home.headers["cache-control"] == "private, no-store"
+    assert [c["path"] for c in page.context.cookies() if c["name"] == DEVICE_COOKIE] == [DEVICE_COOKIE_PATH]
+
+    page.goto(f"/emargement/salle/{attendance.qr_token(session.slots[0])}")  # the QR code scanned
+    expect(page.get_by_test_id("remembered")).to_have_text("Awa Diallo")
+    page.get_by_role("link", name="C'est moi : signer ma présence").click()
+    expect(page.get_by_test_id("signer")).to_have_text("Awa Diallo")
+    assert page.get_by_test_id("signing-window").inner_text().startswith("La signature est ouverte jusqu'à ")
+    page.wait_for_load_state()
+    draw(page, "pad-stagiaire")
+    page.get_by_role("button", name="Valider ma signature").click()
+    expect(page.get_by_test_id("signed")).to_contain_text("Votre signature est enregistrée")
+
+    db.session.expire_all()
+    signature = db.session.scalar(db.select(Signature))
+    assert (signature.enrolment_id, signature.method) == (awa.id, "qr")

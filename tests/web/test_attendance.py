@@ -213,7 +213,7 @@ def test_qr_code_flow_signs_for_the_trainee_of_the_personal_link(app, trainer_cl
         assert response.status_code == 302
         assert "Votre signature est enregistrée" in text(phone.get(response.headers["Location"]))
         again = phone.post(sign_page, data={"signature": DATA_URL(), "qr": qr})
-        assert "a déjà signé" in text(again)
+        assert "Vous avez déjà signé cette demi-journée." in text(again)
     signature = db.session.scalar(db.select(Signature))
     assert (signature.enrolment_id, signature.method) == (awa.id, "qr")
     assert db.session.scalar(db.select(db.func.count(Signature.id))) == 1
@@ -289,10 +289,59 @@ def test_qr_code_signing_is_refused_outside_the_window(app, course):
         path = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id,
                                        qr=attendance.qr_token(slot))
         page = text(phone.get(path))
-        assert "La signature est ouverte de 13h45 à 18h00" in page and "<canvas" not in page
+        assert "La signature était ouverte de 13h45 à 18h00 le mardi 5 mars 2030 ; elle est terminée." in page
+        assert "<canvas" not in page
         response = phone.post(path, data={"signature": DATA_URL(), "qr": attendance.qr_token(slot)})
         assert response.status_code == 422 and "ouverte de 13h45 à 18h00 seulement" in text(response)
     assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
+
+
+@pytest.mark.parametrize("moment, said", [
+    (datetime(2030, 3, 5, 9, 0), "La signature ouvrira à 13h45 le mardi 5 mars 2030."),
+    (datetime(2030, 3, 5, 14, 5), "La signature est ouverte jusqu'à 18h00."),
+    (datetime(2030, 3, 7, 10, 0), "La signature était ouverte de 13h45 à 18h00 le mardi 5 mars 2030 ; elle est "
+                                  "terminée."),
+])
+def test_the_signing_page_says_whether_signing_will_open_is_open_or_is_over(app, trainer, moment, said):
+    """Tuesday afternoon's half-day (13h45 to 18h00 for trainees), on Tuesday morning, during it, and on Thursday
+    (its sheet never closed): one sentence each, and the pad only while it is open."""
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer], modality="mixed")
+    slot = session.slots[0]
+    with frozen_at(moment):
+        page = text(app.test_client().get(
+            factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id)))
+    shown = re.search(r'data-testid="signing-window">([^<]+)<', page).group(1)
+    assert shown == said and page.count('data-testid="signing-window"') == 1
+    assert ("<canvas" in page) == (moment == datetime(2030, 3, 5, 14, 5))
+
+
+def test_a_trainee_refused_on_their_own_signing_page_is_spoken_to(app, trainer_client, trainer, monkeypatch):
+    """The trainer marks her absent while her pad is open; another tab signs first, seen before the write or
+    only by the database's unique index: each refusal says "vous", never her name as to the trainer."""
+    session, (awa, julien) = factories.make_attendance_session(trainees=2, trainers=[trainer], modality="mixed")
+    slot = session.slots[0]
+    awa_page = factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id)
+    julien_page = factories.personal_path(julien.trainee, "attendance.trainee_sign", slot_id=slot.id)
+    with during(slot):
+        assert "<canvas" in text(app.test_client().get(awa_page))  # her pad is open...
+        trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
+                            data={f"r{awa.id}-status": "absent_unjustified"})  # ...when the trainer marks her
+        refused = app.test_client().post(awa_page, data={"signature": DATA_URL()})
+        page = text(refused)
+        assert refused.status_code == 422
+        assert page.count("Vous êtes noté·e absent·e sur cette demi-journée. Adressez-vous au / à la "
+                          "formateur·rice.") == 1
+        assert "changez d'abord son statut" not in page and "est marqué·e absent·e" not in page
+
+        assert app.test_client().post(julien_page, data={"signature": DATA_URL()}).status_code == 302
+        for seen_by in ("the check", "the unique index"):
+            if seen_by == "the unique index":  # the other tab's signature written between the check and the write
+                monkeypatch.setattr(attendance, "_signature_of", lambda *_args: None)
+            refused = app.test_client().post(julien_page, data={"signature": DATA_URL(2)})
+            page = text(refused)
+            assert refused.status_code == 422 and "Vous avez déjà signé cette demi-journée." in page
+            assert "a déjà signé" not in page and "Votre signature est enregistrée" in page
+    assert [s.enrolment_id for s in db.session.scalars(db.select(Signature))] == [julien.id]
 
 
 def test_a_trainee_cannot_sign_a_session_they_are_not_in(app, course):

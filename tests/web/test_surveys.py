@@ -557,6 +557,24 @@ def test_reminders_e_mail_those_who_have_not_answered(admin_client, outbox):
     assert "pas ouvert" in _text(response) and len(outbox) == 1
 
 
+def test_the_reminders_of_a_positioning_questionnaire_say_it_comes_before_the_course(admin_client, outbox):
+    """Sent before the course: it asks where the trainee stands, not their opinion of the course."""
+    session = factories.make_session()  # 5 to 8 March 2030
+    questionnaire = factories.make_questionnaire(kind="positioning", title="Positionnement")
+    survey = factories.make_survey(session, questionnaire, opens_at=datetime(2030, 2, 10, 9),
+                                   closes_at=datetime(2030, 2, 25, 23))
+    factories.make_enrolment(session)
+    title = session.title
+    for day in (15, 18):
+        with frozen_at(datetime(2030, 2, day, 10)):
+            response = admin_client.post(f"/sessions/{session.id}/questionnaires/{survey.id}/relancer",
+                                         follow_redirects=True)
+        assert "Relance envoyée à 1 stagiaire(s)" in _text(response)
+    assert [m.subject for m in outbox] == [f"Avant la formation « {title} » : votre positionnement",
+                                           f"Rappel avant la formation « {title} » : votre positionnement"]
+    assert all("avis" not in m.body for m in outbox)
+
+
 def test_programme_results_over_a_period_and_their_export(admin_client):
     survey, _ = _answered_survey()
     programme = survey.session.programme

@@ -258,8 +258,16 @@ def _refuse_cancelled(slot: Slot) -> None:
 
 
 def is_signing_open(slot: Slot, now: datetime | None = None) -> bool:
+    return signing_phase(slot, now) == "open"
+
+
+def signing_phase(slot: Slot, now: datetime | None = None) -> str:
+    """"before", "open" or "after" the slot's signing window (signing_window, local time)."""
     opens, closes = signing_window(slot)
-    return opens <= (now or local_now()) <= closes
+    now = now or local_now()
+    if now < opens:
+        return "before"
+    return "open" if now <= closes else "after"
 
 
 def closing_opens(slot: Slot) -> datetime:
@@ -461,8 +469,10 @@ def _check_enrolment(slot: Slot, enrolment: Enrolment, marking: bool = False) ->
 
 
 def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str, ip_address: str = "",
-         user_agent: str = "", actor: User | None = None) -> Signature:
-    """A trainee's signature on a half-day: inside the signing window, once, on an open sheet."""
+         user_agent: str = "", actor: User | None = None, as_trainee: bool = False) -> Signature:
+    """A trainee's signature on a half-day: inside the signing window, once, on an open sheet.
+
+    `as_trainee`: the trainee signs on their own page, and a refusal speaks to them ("vous"), not to the trainer."""
     image = decode_signature(data_url)
     sheet = _lock(slot)  # then check: a withdrawal or a cancellation committed meanwhile is seen
     enrolment = _fresh(enrolment)
@@ -475,10 +485,12 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
         raise ServiceError(_("La signature de cette demi-journée est ouverte de %(opens)s à %(closes)s seulement.",
                              opens=_window_text(signing_window(slot)[0]), closes=_hm(slot.end_time)), "signature")
     if _signature_of(slot, enrolment) is not None:
-        raise ServiceError(_("%(name)s a déjà signé cette demi-journée.", name=name), "signature")
+        raise ServiceError(_already_signed(name, as_trainee), "signature")
     record = _record(slot, enrolment)
     if record is not None and record.is_absent:
-        raise ServiceError(_("%(name)s est marqué·e absent·e sur cette demi-journée : changez d'abord son statut.",
+        raise ServiceError(_("Vous êtes noté·e absent·e sur cette demi-journée. Adressez-vous au / à la "
+                             "formateur·rice.") if as_trainee else
+                           _("%(name)s est marqué·e absent·e sur cette demi-journée : changez d'abord son statut.",
                              name=name), "signature")
     signature = Signature(slot_id=slot.id, enrolment_id=enrolment.id, signer_name=name, signed_at=utcnow(),
                           method=method, ip_address=(ip_address or "")[:45], user_agent=(user_agent or "")[:400],
@@ -487,11 +499,17 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
     if record is None:
         db.session.add(AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id, status=AttendanceStatus.PRESENT,
                                         minutes_attended=slot.minutes, updated_by_id=actor.id if actor else None))
-    _flush_or_refuse(_("%(name)s a déjà signé cette demi-journée.", name=name))
+    _flush_or_refuse(_already_signed(name, as_trainee))
     audit.record(sheet, "signed", actor=actor, actor_label="" if actor else _("%(name)s (stagiaire)", name=name),
                  details={"enrolment_id": enrolment.id, "trainee": name, "method": method,
                           "slot": _describe(slot)})
     return signature
+
+
+def _already_signed(name: str, as_trainee: bool) -> str:
+    if as_trainee:
+        return _("Vous avez déjà signé cette demi-journée.")
+    return _("%(name)s a déjà signé cette demi-journée.", name=name)
 
 
 def _window_text(moment: datetime) -> str:
@@ -527,7 +545,8 @@ def sign_as_trainee(slot: Slot, trainee: Trainee, data_url: str | None, *, qr: s
     else:
         raise ServiceError(_("Pour une session en présentiel, scannez le QR code affiché dans la salle pour "
                              "signer."), "signature")
-    return sign(slot, enrolment, data_url, method=method, ip_address=ip_address, user_agent=user_agent)
+    return sign(slot, enrolment, data_url, method=method, ip_address=ip_address, user_agent=user_agent,
+                as_trainee=True)
 
 
 def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival: time | None = None,

@@ -1106,8 +1106,7 @@ def send_reminders(survey: Survey) -> int:
         raise ServiceError(_("Tous les stagiaires ont répondu : personne à relancer."))
     title = survey.session.title
     first = survey.reminders_sent == 0
-    subject = (f"Votre avis sur la formation « {title} »" if first
-               else f"Rappel : votre avis sur la formation « {title} »")
+    subject = _reminder_subject(survey.questionnaire.kind, title, first)
     anonymity = ("Vos réponses sont anonymes.\n\n" if survey.questionnaire.anonymous else "")
     for trainee in trainees:
         link = trainee_links.personal_url(trainee, "surveys.answer", survey_id=survey.id)
@@ -1122,6 +1121,15 @@ def send_reminders(survey: Survey) -> int:
     survey.last_reminded_at = utcnow()
     audit.record(survey, "reminded", details={"count": len(trainees)})  # a count: never names (anonymity)
     return len(trainees)
+
+
+def _reminder_subject(kind: str, title: str, first: bool) -> str:
+    """A positioning questionnaire comes before the course: it asks where the trainee stands, not their opinion."""
+    if kind == QuestionnaireKind.POSITIONING:
+        return (f"Avant la formation « {title} » : votre positionnement" if first
+                else f"Rappel avant la formation « {title} » : votre positionnement")
+    return (f"Votre avis sur la formation « {title} »" if first
+            else f"Rappel : votre avis sur la formation « {title} »")
 
 
 # --- the trainee's side ---------------------------------------------------------------------------

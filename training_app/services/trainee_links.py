@@ -5,12 +5,13 @@ for a new link (anybody may, knowing the address) sends a fresh token and revoke
 nothing; only an administrator revokes every link issued before (`revoke_links`, which
 bumps the version). A view for trainees is decorated with
 `trainee_view`, which resolves the token of the URL into `g.trainee` or shows a
-clear page (no data) with a way to get a new link.
+clear page (no data) with a way to get a new link, and asks that none of its answers be kept
+(`Cache-Control: private, no-store`): phones are shared in the room.
 """
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import current_app, g, render_template
+from flask import after_this_request, current_app, g, render_template
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -86,6 +87,7 @@ def trainee_view(view):
     """Declare a view as reached through a personal link: `<token>` in its URL."""
     @wraps(view)
     def wrapper(token, *args, **kwargs):
+        after_this_request(_not_kept)  # every answer: pages, downloads, redirects, and the errors (abort) too
         try:
             g.trainee = trainee_from_token(token)
         except LinkError as error:
@@ -93,6 +95,12 @@ def trainee_view(view):
         g.trainee_token = token
         return view(*args, **kwargs)
     return access(TRAINEE)(wrapper)
+
+
+def _not_kept(response):
+    """A trainee's pages and documents are personal and phones are shared: no browser or proxy keeps a copy."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def send_new_link(email: str) -> None:

@@ -362,7 +362,7 @@ def trainee_sign(slot_id: int):
     return render_template("attendance/trainee_sign.html", slot=slot, enrolment=enrolment, form=form,
                            trainee=g.trainee, row=row, closed=data.is_closed, needs_qr=needs_qr,
                            qr_expired=qr_expired,
-                           signing_open=attendance.is_signing_open(slot), window=attendance.signing_window(slot),
+                           signing_phase=attendance.signing_phase(slot), window=attendance.signing_window(slot),
                            forget_form=ForgetDeviceForm(formdata=None)), 200 if not form.errors else 422
 
 
@@ -404,11 +404,18 @@ def forget_device():
     return response
 
 
+# The pages that teach a phone whose it is, for the room's QR code: the personal home page (the link of every
+# e-mail, which the room page asks to open) and the signing page (where the room page leads). Not the other
+# personal pages nor the downloads. The browser sends the cookie to the room page only, so these pages cannot
+# see whether it is already there: each of them sets it again.
+REMEMBERING_PAGES = {"trainee.home", "attendance.trainee_sign"}
+
+
 @bp.after_app_request
 def remember_trainee_device(response):
     """A phone that opened a personal link remembers it for the room QR code (that page only)."""
     token = g.get("trainee_token")
-    if token and response.status_code == 200 and request.cookies.get(DEVICE_COOKIE) != token:
+    if token and response.status_code == 200 and request.endpoint in REMEMBERING_PAGES:
         response.set_cookie(DEVICE_COOKIE, token, path=DEVICE_COOKIE_PATH, httponly=True, samesite="Lax",
                             secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
                             max_age=current_app.config["TRAINEE_LINK_MAX_AGE_DAYS"] * 86400)
