@@ -122,3 +122,46 @@ def test_the_session_page_lists_the_trainees_a_trainer_teaches(app, people, role
     assert "1 en liste d'attente" in page and "1 demande à confirmer" in page and "Abandons (1)" in page
     assert "Liste d'attente (" not in page and "Demandes à confirmer" not in page
     assert 'data-testid="taught-only"' in page
+
+
+LEAKS = ("Wanda", "Rita", "Gaston", "06 00 00 00", "@example.org", SICK_LEAVE, MOVED_AWAY, "Demandeur")
+
+
+def _readable(response) -> str:
+    """A page, a Word document or a workbook, as text."""
+    kind = response.headers.get("Content-Type", "")
+    if "wordprocessingml" in kind:
+        return factories.docx_text(response.data)
+    if "spreadsheetml" in kind:
+        import io
+
+        import openpyxl
+        book = openpyxl.load_workbook(io.BytesIO(response.data))
+        return "\n".join(str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row
+                         if cell.value is not None)
+    return _text(response)
+
+
+def test_no_page_nor_export_of_the_session_tells_a_trainer_about_others(app, people, trainer_client):
+    """Every page and file a trainer opens about their session (sheets, overview, outcomes, questionnaires,
+    certificates, Word and Excel exports): the trainees they teach, nobody else, nothing of the office's."""
+    from training_app.access import STAFF, access_level_of
+    session = people["session"]
+    survey = factories.make_survey(session, factories.make_questionnaire(anonymous=False))
+    values = {"session_id": session.id, "slot_id": session.slots[2].id, "survey_id": survey.id,
+              "enrolment_id": people["confirmed"].id}
+    opened, leaks = [], []
+    with frozen_at(DURING):
+        for rule in app.url_map.iter_rules():
+            if (access_level_of(rule.endpoint) != STAFF or "GET" not in rule.methods
+                    or not rule.arguments or not rule.arguments <= set(values)):
+                continue
+            url = rule.build({a: values[a] for a in rule.arguments}, append_unknown=False)[1]
+            response = trainer_client.get(url)
+            if response.status_code != 200:
+                continue
+            opened.append(url)
+            text = _readable(response)
+            leaks += [(url, word) for word in LEAKS if word in text]
+    assert len(opened) >= 10 and f"/sessions/{session.id}/emargement/grille.xlsx" in opened
+    assert leaks == []
