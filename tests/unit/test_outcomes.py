@@ -229,8 +229,9 @@ def test_two_first_reviews_at_once_neither_collide_nor_overwrite(app):
 
     def first_save(text):
         def save():
-            outcomes.save_review(db.session.get(TrainingSession, session_id), text,
-                                 loaded_version=outcomes.review_version(None))
+            with frozen_at(DURING_THE_COURSE):  # a thread of its own: the review is written from the start on
+                outcomes.save_review(db.session.get(TrainingSession, session_id), text,
+                                     loaded_version=outcomes.review_version(None))
             return text
         return save
 
