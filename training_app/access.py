@@ -69,3 +69,27 @@ def check_session_access(training_session) -> None:
     if not training_session.has_trainer(current_user):
         abort(403)
 
+
+# --- whom a trainer sees of a session's enrolments (personal data: only what they need) --------------------
+# Administrators see every enrolment and all it holds. A trainer sees, in the sessions they teach, only the
+# trainees they teach (Enrolment.is_taught: confirmed, or withdrawn during the course), and of them only what the
+# attendance sheet shows (name, employer) and the job title: not the waiting list, the requests nor the
+# cancellations, and never the contact details, category, funding, price, reasons or history of an enrolment
+# (domain.md: absences are reported to the office, which convokes and contacts the trainees).
+
+def sees_office_details() -> bool:
+    """Whether the user sees every enrolment of a session and what only the office needs of them."""
+    return current_user.is_admin
+
+
+def shown_enrolments(enrolments) -> list:
+    """Of a session's enrolments (its access already checked), those the user may see."""
+    return list(enrolments) if sees_office_details() else [e for e in enrolments if e.is_taught]
+
+
+def check_enrolment_access(enrolment) -> None:
+    """403 unless the user may see this enrolment (see above)."""
+    check_session_access(enrolment.session)
+    if not shown_enrolments([enrolment]):
+        abort(403)
+

@@ -186,6 +186,25 @@ def test_cells_left_as_loaded_are_not_written_so_an_earlier_page_keeps_a_later_c
         ("acquired", "Vu en jeu de rôle"), ("not_acquired", ""), ("not_assessed", "")]
 
 
+def test_no_review_before_the_start_nor_on_a_cancelled_session():
+    """As the outcomes (not_yet_assessable), the review is written from the session's start on; a cancelled
+    session has none."""
+    session, _ = _session_with(1)
+    with frozen_at(datetime(2030, 1, 10, 10)):  # two months before the start
+        assert outcomes.review_refusal(session).startswith("Le bilan de la session se rédige à partir de son début")
+        with pytest.raises(ServiceError, match="se rédige à partir de son début \\(05/03/2030 à 14h00\\)"):
+            outcomes.save_review(session, "Le groupe a tout compris.")
+    db.session.rollback()
+    with frozen_at(datetime(2030, 3, 5, 14, 0)):  # from the first minute on
+        assert outcomes.review_refusal(session) == ""
+    cancelled = factories.make_session(status="cancelled", start=datetime(2030, 3, 4, 9, 30),
+                                       end=datetime(2030, 3, 4, 18))
+    with pytest.raises(ServiceError, match="Cette session est annulée : elle n'a pas de bilan à rédiger."):
+        outcomes.save_review(cancelled, "Bilan d'une session annulée")
+    db.session.rollback()
+    assert outcomes.review_for(session) is None and outcomes.review_for(cancelled) is None
+
+
 def test_a_review_changed_since_the_page_was_loaded_is_not_overwritten():
     session, _ = _session_with(1)
     first, second = factories.make_user("trainer", name="Camille"), factories.make_user("trainer")
@@ -210,8 +229,9 @@ def test_two_first_reviews_at_once_neither_collide_nor_overwrite(app):
 
     def first_save(text):
         def save():
-            outcomes.save_review(db.session.get(TrainingSession, session_id), text,
-                                 loaded_version=outcomes.review_version(None))
+            with frozen_at(DURING_THE_COURSE):  # a thread of its own: the review is written from the start on
+                outcomes.save_review(db.session.get(TrainingSession, session_id), text,
+                                     loaded_version=outcomes.review_version(None))
             return text
         return save
 

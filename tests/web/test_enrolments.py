@@ -93,9 +93,11 @@ def test_the_session_page_lists_confirmed_and_waitlisted_with_seats_left(admin_c
     assert "Confirmé·es (2)" in page and "Liste d'attente (2)" in page
     assert "Inscrire un·e stagiaire" in page
     trainer_page = _page(trainer_client.get(f"/sessions/{session.id}"))
-    assert "Liste d'attente (2)" in trainer_page and "Inscrire un·e stagiaire" not in trainer_page
+    assert "Confirmé·es (2)" in trainer_page and "Inscrire un·e stagiaire" not in trainer_page
+    # the trainer is told how many wait, not who (tests/web/test_trainer_personal_data.py)
+    assert "2 en liste d'attente" in trainer_page and "Liste d'attente (2)" not in trainer_page
     enrolment = enrolments.waitlist(session)[0]
-    assert trainer_client.get(f"/inscriptions/{enrolment.id}").status_code == 200
+    assert trainer_client.get(f"/inscriptions/{enrolment.id}").status_code == 403
     assert trainer_client.post(f"/inscriptions/{enrolment.id}/confirmer").status_code == 403
 
 

@@ -112,6 +112,45 @@ def test_the_session_review_is_written(trainer_client, trainer):
     assert "Bilan de la session rédigé." in _text(trainer_client.get(f"/sessions/{session.id}"))
 
 
+@pytest.mark.parametrize("role", ["admin", "trainer", "unassigned trainer", "anonymous"])
+def test_the_review_is_refused_before_the_start_and_on_a_cancelled_session(app, role, trainer, admin):
+    """Refused in French with the form hidden (admin, trainer of the session); 403 to another trainer; sign-in
+    to the anonymous. Nothing is written."""
+    client = app.test_client()
+    if role != "anonymous":
+        factories.login(client, {"admin": admin, "trainer": trainer}.get(role) or factories.make_user("trainer"))
+    upcoming, _ = _session(trainer)
+    cancelled = factories.make_session(trainers=[trainer], status="cancelled", start=datetime(2030, 3, 4, 9, 30),
+                                       end=datetime(2030, 3, 4, 18))
+    cases = ((upcoming, datetime(2030, 1, 10, 10), "Le bilan de la session se rédige à partir de son début"),
+             (cancelled, DURING_THE_COURSE, "Cette session est annulée : elle n'a pas de bilan à rédiger."))
+    for session, moment, refusal in cases:
+        with frozen_at(moment):
+            page = client.get(f"/sessions/{session.id}/acquis")
+            response = client.post(f"/sessions/{session.id}/bilan", data={"text": "Le groupe a tout compris."})
+        if role == "anonymous":
+            assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+        elif role == "unassigned trainer":
+            assert (page.status_code, response.status_code) == (403, 403)
+        else:
+            for shown in (_text(page), _text(response)):
+                assert refusal in shown and 'data-testid="review-refused"' in shown
+                assert f'action="/sessions/{session.id}/bilan"' not in shown  # no form to fill in for nothing
+            assert response.status_code == 422
+        assert outcomes.review_for(session) is None
+
+
+def test_a_review_written_before_the_session_was_cancelled_stays_readable(trainer_client, trainer):
+    session, _ = _session(trainer)
+    with frozen_at(datetime(2030, 3, 5, 15, 0)):
+        outcomes.save_review(session, "Premier jour : groupe très engagé.")
+        db.session.commit()
+    session.status = "cancelled"  # test data: as a session whose review a previous version accepted
+    db.session.commit()
+    page = _text(trainer_client.get(f"/sessions/{session.id}/acquis"))
+    assert "Premier jour : groupe très engagé." in page and 'data-testid="review-refused"' in page
+
+
 def test_other_trainers_cannot_assess(trainer_client):
     other_session, _ = _session(factories.make_user("trainer"))
     assert trainer_client.get(f"/sessions/{other_session.id}/acquis").status_code == 403

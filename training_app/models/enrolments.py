@@ -20,6 +20,10 @@ class EnrolmentStatus(StrEnum):
 
 LIVE_STATUSES = (EnrolmentStatus.REQUESTED, EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED)
 _LIVE_SQL = "status IN ('requested', 'confirmed', 'waitlisted')"
+# The trainees a session's trainers teach: confirmed, and withdrawn (a withdrawal is dated from the first day on,
+# so the trainee was in the group: on the sheets, assessed, certified for the hours attended). Trainers see these
+# and no other enrolment of their sessions (training_app/access.may_see_enrolment).
+TAUGHT_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
 
 
 class Enrolment(db.Model):
@@ -71,6 +75,10 @@ class Enrolment(db.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def is_taught(self) -> bool:
+        return self.status in TAUGHT_STATUSES
 
     def __repr__(self) -> str:
         return f"<Enrolment {self.id} {self.status}>"

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import InvalidRequestError
@@ -339,9 +340,9 @@ def confirm(enrolment: Enrolment, *, actor: User | None = None, actor_label: str
         _join_waitlist(enrolment, places, "waitlisted", actor=actor, actor_label=actor_label,
                        reason=_("Session complète"))
     else:
-        raise ServiceError(_("La session est complète (%(taken)d places occupées sur %(capacity)d) : "
-                             "l'inscription reste en liste d'attente.",
-                             taken=places.taken, capacity=session.capacity))
+        raise ServiceError(_("La session est complète (%(taken)s sur %(capacity)d) : l'inscription reste en liste "
+                             "d'attente.", capacity=session.capacity,
+                             taken=ngettext("%(num)d place occupée", "%(num)d places occupées", places.taken)))
     _sync_session_status(session, actor=actor, actor_label=actor_label)
     if notify:
         notify_state(enrolment)

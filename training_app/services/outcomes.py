@@ -20,7 +20,7 @@ from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, utc_datetime_fr
 from training_app.models import (Enrolment, EnrolmentStatus, LearningOutcome, OutcomeResult, ProgrammeObjective,
-                                 SessionReview, Trainee, TrainingSession, User)
+                                 SessionReview, SessionStatus, Trainee, TrainingSession, User)
 from training_app.models.sessions import CourseObjective
 from training_app.services import ServiceError, audit
 from training_app.services.edit_versions import StaleEdit
@@ -168,6 +168,17 @@ def not_yet_assessable(session: TrainingSession) -> str:
     return ""
 
 
+def review_refusal(session: TrainingSession) -> str:
+    """Why the session's review (bilan final) cannot be written ("" when it can): a cancelled session has none,
+    and, as its outcomes (not_yet_assessable), it is written from the session's start on, never before."""
+    if session.status == SessionStatus.CANCELLED:
+        return _("Cette session est annulée : elle n'a pas de bilan à rédiger.")
+    if not_yet_assessable(session):
+        return _("Le bilan de la session se rédige à partir de son début (%(start)s), comme l'évaluation des "
+                 "acquis.", start=datetime_fr(session.start_at))
+    return ""
+
+
 def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, actor: User | None = None) -> int:
     """Record several assessments of a session at once; return how many changed.
 
@@ -286,14 +297,17 @@ def save_review(session: TrainingSession, text: str, *, actor: User | None = Non
                 loaded_version: str | None = None) -> SessionReview:
     """Write or rewrite the session's final review (bilan final).
 
-    Under the session row lock (two first saves at once cannot both insert the review). With
-    `loaded_version` (review_version() of the review the page showed), a review saved meanwhile
-    is not overwritten: ReviewChanged is raised.
+    Under the session row lock (two first saves at once cannot both insert the review), refused on a session
+    that is cancelled or not started (review_refusal, read under the lock). With `loaded_version`
+    (review_version() of the review the page showed), a review saved meanwhile is not overwritten:
+    ReviewChanged is raised.
     """
     text = (text or "").strip()
     if len(text) > MAX_REVIEW:
         raise ServiceError(_("Le bilan est trop long (%(n)d caractères au plus).", n=MAX_REVIEW), "text")
-    lock_session(session.id)
+    refusal = review_refusal(lock_session(session.id))
+    if refusal:
+        raise ServiceError(refusal)
     review = db.session.scalar(db.select(SessionReview).where(SessionReview.session_id == session.id)
                                .execution_options(populate_existing=True))
     if review is not None and loaded_version is not None and review_version(review) != loaded_version:

@@ -664,14 +664,14 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
     line += 1
     put(summary, line, 1, _("Réponses"))
     put(summary, line, 2, results.responded)
-    put(summary, line, 3, _("sur %(n)d stagiaires", n=results.invited))
+    put(summary, line, 3, ngettext("sur %(num)d stagiaire", "sur %(num)d stagiaires", results.invited))
     put(summary, line, 4, f"{results.rate} %" if results.rate is not None else "")
     put(summary, line, 5, _("Anonyme") if anonymous else _("Nominatif"))
     line += 2
     for question in results.questions:
         put(summary, line, 1, f"{question.number}. {question.text}", bold)
         put(summary, line, 2, label(question.type))
-        put(summary, line, 3, _("%(n)d réponses", n=question.answered))
+        put(summary, line, 3, ngettext("%(num)d réponse", "%(num)d réponses", question.answered))
         if question.average is not None:
             put(summary, line, 4, _("Moyenne"))
             put(summary, line, 5, float(question.average))

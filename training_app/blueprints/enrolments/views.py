@@ -8,7 +8,8 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy.orm import joinedload
 
-from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
+from training_app.access import (ADMIN, PUBLIC, STAFF, access, check_enrolment_access, check_session_access,
+                                 sees_office_details, shown_enrolments)
 from training_app.blueprints.enrolments import bp
 from training_app.blueprints.personal_data.forms import EraseForm
 from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, EnrolmentEmployerForm,
@@ -42,7 +43,7 @@ def _load_session(session_id: int) -> TrainingSession:
 
 def _load_enrolment(enrolment_id: int) -> Enrolment:
     enrolment = db.get_or_404(Enrolment, enrolment_id)
-    check_session_access(enrolment.session)
+    check_enrolment_access(enrolment)
     return enrolment
 
 
@@ -138,17 +139,24 @@ def _state_text(status: str, position: int | None) -> str:
 @bp.route("/inscriptions/<int:enrolment_id>")
 @access(STAFF)
 def enrolment_detail(enrolment_id: int):
+    """The office's page of an enrolment; a trainer of the session sees, of a trainee they teach, only what the
+    sheet shows and the job title (access.sees_office_details): the office's part is not even given to them."""
     enrolment = _load_enrolment(enrolment_id)
-    sendings = convocations.sendings(enrolment=enrolment)  # latest first
     return render_template(
         "enrolments/detail.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
+        course_employer=enrolments.course_employer(enrolment),
+        office=_office_details(enrolment) if sees_office_details() else None)
+
+
+def _office_details(enrolment: Enrolment) -> dict:
+    sendings = convocations.sendings(enrolment=enrolment)  # latest first
+    return dict(
         started=enrolment.session.start_at <= local_now(),
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
         convocation_outdated=bool(sendings) and convocations.is_outdated(sendings[0]),
         links_revoked=[e for e in audit.history(enrolment.trainee) if e.action == "links_revoked"][-1:],
-        funding=registrations.funding_label(enrolment.funding_mode),
-        course_employer=enrolments.course_employer(enrolment))
+        funding=registrations.funding_label(enrolment.funding_mode))
 
 
 @bp.route("/inscriptions/<int:enrolment_id>/confirmer", methods=["POST"])
@@ -654,19 +662,24 @@ def trainee_cancel(enrolment_id: int):
 @bp.app_template_global()
 def enrolment_section(session: TrainingSession) -> dict:
     """The session page's lists: confirmed, waiting list (in promotion order), requests, closed; with the
-    employer of each one's course (enrolments.course_employers, as the sheets and certificates name it)."""
-    rows = db.session.scalars(
+    employer of each one's course (enrolments.course_employers, as the sheets and certificates name it). A
+    trainer gets only the trainees they teach (access.shown_enrolments), and the others as numbers."""
+    every = db.session.scalars(
         db.select(Enrolment).where(Enrolment.session_id == session.id)
         .options(db.joinedload(Enrolment.trainee), db.joinedload(Enrolment.employer))
         .order_by(Enrolment.requested_at, Enrolment.id)).all()
+    rows = shown_enrolments(every)
     by_name = sorted(rows, key=lambda e: (e.trainee.last_name.lower(), e.trainee.first_name.lower()))
     places = enrolments.count_places(session)
-    employers = enrolments.course_employers(rows)
+    employers = enrolments.course_employers(every)
     return {
+        "office": sees_office_details(),
         "confirmed": [e for e in by_name if e.status == "confirmed"],
         "waitlisted": sorted((e for e in rows if e.status == "waitlisted"), key=enrolments.waitlist_key),
         "requested": [e for e in rows if e.status == "requested"],
         "closed": [e for e in by_name if e.status in ("cancelled", "withdrawn")],
+        "waitlisted_count": places.waiting,
+        "requested_count": sum(e.status == "requested" for e in every),
         "employers": employers,
         "seats_taken": places.taken,
         "seats_left": places.left,

@@ -33,6 +33,7 @@ def _page(session, enrolments, objectives, form=None, review_form=None, status=2
                            employers=enrolment_service.course_employers(enrolments),  # of their course
                            form=form, review_form=review_form, review=review,
                            not_yet=outcome_service.not_yet_assessable(session),
+                           review_refused=outcome_service.review_refusal(session),
                            review_changed=review_changed), status
 
 
