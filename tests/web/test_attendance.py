@@ -416,6 +416,7 @@ def test_overview_highlights_missing_signatures_and_shows_hours(trainer_client, 
         attendance.mark(slot, julien, "present", actor=trainer)
         attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
         db.session.commit()
+    with near_end(slot):  # the trainer can sign from closing_opens
         page = text(trainer_client.get(f"/sessions/{session.id}/emargement"))
     assert "2 signature(s) manquante(s)" in page  # Julien's, and the trainer's
     assert page.count('class="grid-cell missing"') == 2

@@ -959,7 +959,7 @@ class SlotColumn:
     signed: int = 0
     missing: int = 0
     attended_minutes: int = 0
-    trainer_missing: bool = False  # started, and no trainer signature nor paper scan
+    trainer_missing: bool = False  # closing opened (closing_opens), and no trainer signature nor paper scan
     expected: bool = True  # its signatures are asked for (expects_attendance: not in a cancelled session)
 
     @property
@@ -1017,7 +1017,7 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
     for column in columns:
         column.trainer_signatures = sorted((s for s in signatures if s.trainer_id and s.slot_id == column.slot.id),
                                            key=lambda s: s.signed_at)
-        column.trainer_missing = (expected and not column.trainer_signatures and now >= column.slot.starts_at
+        column.trainer_missing = (expected and not column.trainer_signatures and now >= closing_opens(column.slot)
                                   and not (column.sheet and column.sheet.scan_path)
                                   and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])
