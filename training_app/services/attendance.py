@@ -532,6 +532,7 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
          departure: time | None = None, justification: str = "", document=None, reason: str = "") -> AttendanceRecord:
     """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason.
 
+    A signed trainee's times agree with their signature: arrived at or before it, left at or after it.
     Marking absent a trainee who signed voids their signature (see _void_signature): it was made in the
     wrong row (the trainer opened this trainee's row and someone else signed). That takes a reason, and on
     an open sheet a trainer may do it on the half-day's day only (the room still remembers who signed
@@ -560,9 +561,11 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
             raise ServiceError(_("Indiquez le motif de la correction."), "reason")
     elif local_now() < signing_window(slot)[0]:
         raise ServiceError(_("Cette demi-journée n'a pas encore commencé : on ne peut pas encore l'émarger."))
-    signature = _signature_of(slot, enrolment) if status in ABSENT_STATUSES else None
-    if signature is not None:
+    signature = _signature_of(slot, enrolment)
+    if signature is not None and status in ABSENT_STATUSES:
         _void_signature(slot, sheet, signature, actor, reason)
+    elif signature is not None:
+        _check_times_against(signature, arrival, departure)
     record = _record(slot, enrolment)
     before = _record_state(record)
     if record is None:
@@ -586,6 +589,20 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     if correcting:
         _new_version(sheet, "corrected", actor, reason)
     return record
+
+
+def _check_times_against(signature: Signature, arrival: time | None, departure: time | None) -> None:
+    """Refuse an arrival later than the trainee's signature, or a departure earlier (to the minute, as the
+    sheets print them): the sheet would say both."""
+    signed = to_local(signature.signed_at).time().replace(second=0, microsecond=0)
+    if arrival is not None and arrival > signed:
+        raise ServiceError(_("%(name)s a signé à %(signed)s : son heure d'arrivée (%(arrival)s) ne peut pas être "
+                             "plus tardive.", name=signature.signer_name, signed=_hm(signed),
+                             arrival=_hm(arrival)), "arrival_time")
+    if departure is not None and departure < signed:
+        raise ServiceError(_("%(name)s a signé à %(signed)s : son heure de départ (%(departure)s) ne peut pas "
+                             "la précéder.", name=signature.signer_name, signed=_hm(signed),
+                             departure=_hm(departure)), "departure_time")
 
 
 def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, actor: User, reason: str) -> None:
