@@ -2,6 +2,7 @@
 
 - A signed trainee's times agree with their signature.
 - The trainer's signature is "missing" only once the trainer can sign (closing_opens).
+- The sheet handed round for signing does not show absence reasons: left blank there, a reason stays.
 """
 import io
 from datetime import timedelta
@@ -13,6 +14,7 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.documents import attendance_sheet
 from training_app.extensions import db
+from training_app.models import AttendanceRecord
 from training_app.services import ServiceError, attendance
 
 
@@ -59,3 +61,21 @@ def test_the_trainers_signature_is_missing_only_once_it_can_be_given(trainer):
         assert trainer_state() == (False, 0, None)
     with frozen_at(attendance.closing_opens(slot)):
         assert trainer_state() == (True, 0, "signature manquante")
+
+
+def record_of(slot, enrolment):
+    return db.session.scalar(db.select(AttendanceRecord).where(AttendanceRecord.slot_id == slot.id,
+                                                               AttendanceRecord.enrolment_id == enrolment.id))
+
+
+def test_a_justified_absence_keeps_its_reason_when_left_blank(trainer):
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=20)):
+        with pytest.raises(ServiceError, match="motif de l'absence justifiée"):
+            attendance.mark(slot, awa, "absent_justified", actor=trainer)
+        db.session.rollback()
+        attendance.mark(slot, awa, "absent_justified", actor=trainer, justification="Hospitalisation")
+        attendance.mark(slot, awa, "absent_justified", actor=trainer)  # the open sheet does not show the reason
+        db.session.commit()
+    assert record_of(slot, awa).justification == "Hospitalisation"

@@ -544,8 +544,6 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
         arrival = departure = None  # a late arrival may also leave early, and the other way round
     minutes = attended_minutes(slot, status, arrival, departure)
     justification = (justification or "").strip()
-    if status == AttendanceStatus.ABSENT_JUSTIFIED and not justification:
-        raise ServiceError(_("Indiquez le motif de l'absence justifiée."), "justification")
     upload = None
     if status == AttendanceStatus.ABSENT_JUSTIFIED and document is not None and getattr(document, "filename", ""):
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
@@ -561,12 +559,17 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
             raise ServiceError(_("Indiquez le motif de la correction."), "reason")
     elif local_now() < signing_window(slot)[0]:
         raise ServiceError(_("Cette demi-journée n'a pas encore commencé : on ne peut pas encore l'émarger."))
+    record = _record(slot, enrolment)
+    if status == AttendanceStatus.ABSENT_JUSTIFIED and not justification:
+        # left blank, a justified absence keeps its reason (the open sheet does not show it: see the sheet page)
+        justification = record.justification if record is not None and record.status == status else ""
+        if not justification:
+            raise ServiceError(_("Indiquez le motif de l'absence justifiée."), "justification")
     signature = _signature_of(slot, enrolment)
     if signature is not None and status in ABSENT_STATUSES:
         _void_signature(slot, sheet, signature, actor, reason)
     elif signature is not None:
         _check_times_against(signature, arrival, departure)
-    record = _record(slot, enrolment)
     before = _record_state(record)
     if record is None:
         record = AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id)

@@ -99,7 +99,8 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
             if row.record is not None:
                 form.status.data = row.record.status
                 form.arrival_time.data, form.departure_time.data = row.record.arrival_time, row.record.departure_time
-                form.justification.data = row.record.justification
+                if data.is_closed:  # an open sheet is handed round for signing: absence reasons stay off it
+                    form.justification.data = row.record.justification
             forms[row.enrolment.id] = form
         if row.signature is not None and not data.is_closed:  # an absence would void the signature
             form.reason.label.text = _("Motif de l'annulation de la signature")
