@@ -288,18 +288,19 @@ def test_a_closed_slot_is_locked_and_corrected_by_an_administrator_with_a_reason
         db.session.rollback()
         attendance.reopen_slot(slot, admin, "Retard de Julien à corriger")
         db.session.commit()
-        attendance.mark(slot, julien, "late", actor=trainer, arrival=factories.t("14:20"))
-        attendance.close_slot(slot, trainer)  # the trainer's signature is already there
+        # The day is over: the office changes the sheet, and closes it (the reopening voided the trainer's signature)
+        attendance.mark(slot, julien, "late", actor=admin, arrival=factories.t("14:05"))
+        attendance.close_slot(slot, admin, reason="Retard de Julien corrigé")
         db.session.commit()
     versions = attendance.versions(slot)
     assert [(v.number, v.action) for v in versions] == [
-        (1, "closed"), (2, "corrected"), (3, "reopened"), (4, "closed")]
+        (1, "closed"), (2, "corrected"), (3, "reopened"), (4, "closed_by_office")]
     assert versions[1].reason == "Certificat médical reçu"
     statuses = [{r["trainee"]: r["status"] for r in v.snapshot["rows"]} for v in versions]
     assert statuses[0][sophie.trainee.full_name] == "absent_unjustified"
     assert statuses[1][sophie.trainee.full_name] == "absent_justified"
     assert statuses[3][julien.trainee.full_name] == "late"
-    assert attendance.totals_for(julien).attended_minutes == 220
+    assert attendance.totals_for(julien).attended_minutes == 235
 
 
 def test_versions_are_append_only(course, trainer):

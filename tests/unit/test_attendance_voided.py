@@ -115,7 +115,7 @@ def test_the_trainer_voids_on_the_open_sheet_of_the_day_with_a_reason_and_the_tr
 def test_after_the_day_only_the_office_voids_a_signature_of_a_sheet_left_open(trainer, admin):
     session, slot, awa, julien = wrong_row(trainer)
     with frozen_at(slot.ends_at + timedelta(hours=15)):
-        with pytest.raises(ServiceError, match="ne s'annule que le jour même"):
+        with pytest.raises(ServiceError, match="Le jour de cette demi-journée est passé"):
             attendance.mark(slot, awa, "absent_unjustified", actor=trainer, reason=REASON)
         db.session.rollback()
         attendance.mark(slot, awa, "absent_unjustified", actor=admin, reason=REASON)

@@ -140,7 +140,7 @@ def test_a_half_day_before_the_withdrawal_left_unmarked_is_marked_before_its_she
         with pytest.raises(ServiceError, match=f"marquez absent·e : {bob.trainee.full_name}"):
             attendance.close_slot(tuesday, admin)
         db.session.rollback()
-        attendance.mark(tuesday, bob, "absent_unjustified", actor=trainer)
+        attendance.mark(tuesday, bob, "absent_unjustified", actor=admin)  # Tuesday is over: the office marks
         db.session.commit()
         with pytest.raises(ServiceError, match="n'est pas confirmée"):
             attendance.mark(wednesday, bob, "absent_unjustified", actor=trainer)  # withdrawn by then

@@ -142,12 +142,18 @@ def test_admin_reopens_with_a_reason_and_the_history_shows_every_version(admin_c
         awa = enrolments[0]
         admin_client.post(sheet_url(session, slot, f"/statut/{awa.id}"), data={
             f"r{awa.id}-status": "late", f"r{awa.id}-arrival_time": "14:30"})
+        # the reopening voided the trainer's signature: the office closes, with a reason
         response = admin_client.post(sheet_url(session, slot, "/clore"), data={}, follow_redirects=True)
-        assert "Feuille signée et close." in text(response)
+        assert "La réouverture a annulé la signature du / de la formateur·rice" in text(response)
+        response = admin_client.post(sheet_url(session, slot, "/clore"), data={"reason": "Arrivée d'Awa corrigée"},
+                                     follow_redirects=True)
+        assert "Feuille close par l'administration" in text(response)
     history = text(admin_client.get(sheet_url(session, slot, "/historique")))
     assert history.count('data-testid="version"') == 3
     assert "Arrivée tardive oubliée" in history and "Réouverture" in history
     assert "arrivée 14:30" in history
+    assert history.count('data-testid="version-trainer-voided"') == 2  # in the reopened and the closed versions
+    assert "Feuille rouverte : Arrivée tardive oubliée" in history
 
 
 def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer, course):
@@ -465,6 +471,7 @@ def test_overview_highlights_missing_signatures_and_shows_hours(trainer_client, 
         attendance.mark(slot, julien, "present", actor=trainer)
         attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
         db.session.commit()
+    with near_end(slot):  # the trainer can sign from closing_opens
         page = text(trainer_client.get(f"/sessions/{session.id}/emargement"))
     assert "2 signature(s) manquante(s)" in page  # Julien's, and the trainer's
     assert page.count('class="grid-cell missing"') == 2

@@ -159,13 +159,25 @@ def _office_closing_text(column) -> str:
              reason=column.office_closing_reason)
 
 
+def _with_voided_trainers(column, text: str) -> str:
+    """`text`, then the trainers' signatures a reopening voided (services/attendance.reopen_slot): they vouched
+    for the sheet as it was closed then, not for what it says now; their images are not printed."""
+    voided = " ; ".join(_("signature de %(name)s (%(time)s) annulée à la réouverture du %(date)s",
+                        name=s.signer_name, time=time_fr(to_local(s.signed_at)),
+                        date=date_fr(to_local(s.voided_at), "short"))
+                      for s in column.voided_trainer_signatures)
+    return " — ".join(p for p in (text, voided) if p)
+
+
 def _trainer_cell(column) -> dict:
     if not column.trainer_signatures:
-        return {"image": "", "text": _office_closing_text(column) if column.office_closing_reason else ""}
+        text = _office_closing_text(column) if column.office_closing_reason else ""
+        return {"image": "", "text": _with_voided_trainers(column, text)}
     signature = column.trainer_signatures[0]
     names = ", ".join(s.signer_name for s in column.trainer_signatures)
+    text = _("%(names)s, signé à %(time)s", names=names, time=time_fr(to_local(signature.signed_at)))
     return {"image": word.Picture(signature.image, SIGNATURE_WIDTH_MM),
-            "text": _("%(names)s, signé à %(time)s", names=names, time=time_fr(to_local(signature.signed_at)))}
+            "text": _with_voided_trainers(column, text)}
 
 
 def excel_grid(session: TrainingSession) -> bytes:
@@ -231,12 +243,15 @@ def excel_grid(session: TrainingSession) -> bytes:
 
 
 def _excel_trainer(column) -> str:
-    """Who signed the half-day as trainer, or why the office closed it without."""
+    """Who signed the half-day as trainer, or why the office closed it without; then the signatures a
+    reopening voided."""
     if column.trainer_signatures:
-        return _("signé par %(names)s", names=", ".join(s.signer_name for s in column.trainer_signatures))
-    if column.office_closing_reason:
-        return _office_closing_text(column)
-    return _("signature manquante") if column.trainer_missing else ""
+        text = _("signé par %(names)s", names=", ".join(s.signer_name for s in column.trainer_signatures))
+    elif column.office_closing_reason:
+        text = _office_closing_text(column)
+    else:
+        text = _("signature manquante") if column.trainer_missing else ""
+    return _with_voided_trainers(column, text)
 
 
 def _excel_status(cell) -> str:

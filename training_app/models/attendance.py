@@ -5,9 +5,9 @@
   enrolment and slot, enforced by a unique constraint).
 - Signature: who signed which slot, when (UTC), how, from where, with the image (PNG, kept in
   the database so that the evidence and its image are written in one transaction). One valid
-  signature per trainee per slot and one per trainer per slot, enforced by unique indexes. A
-  trainee's signature made in the wrong row is voided (when, by whom, why), never deleted: it
-  stays as evidence and no longer counts as attendance.
+  valid signature per trainee per slot and one per trainer per slot, enforced by unique indexes.
+  A trainee's signature made in the wrong row, and a trainer's when an administrator reopens the
+  sheet, is voided (when, by whom, why), never deleted: it stays as evidence and no longer counts.
 - AttendanceSheetVersion: append-only snapshots of a sheet at each close, reopen and correction.
 """
 from datetime import datetime, time
@@ -122,20 +122,22 @@ _VALID_SQL = "voided_at IS NULL"
 class Signature(db.Model):
     """A signature: a trainee's (enrolment_id) or a trainer's (trainer_id) on one half-day.
 
-    A trainee's signature can be voided (voided_at, voided_by, voided_reason: services/attendance.mark, when a
-    signed trainee is marked absent with a reason): it is kept, shown as voided, and counts for nothing."""
+    A signature can be voided (voided_at, voided_by, voided_reason): a trainee's when they are marked absent with
+    a reason (services/attendance.mark), a trainer's when an administrator reopens the sheet (reopen_slot: the
+    closing it validated is undone). It is kept, shown as voided, and counts for nothing."""
 
     __tablename__ = "attendance_signatures"
     __table_args__ = (
         # One valid signature per trainee per slot (voided ones stay beside it).
         Index("uq_attendance_signatures_valid", "slot_id", "enrolment_id", unique=True,
               sqlite_where=text(_VALID_SQL), postgresql_where=text(_VALID_SQL)),
-        UniqueConstraint("slot_id", "trainer_id"),    # one signature per trainer per slot
+        # One valid signature per trainer per slot: a reopening voids it, the trainer signs the sheet again.
+        Index("uq_attendance_signatures_trainer_valid", "slot_id", "trainer_id", unique=True,
+              sqlite_where=text(_VALID_SQL), postgresql_where=text(_VALID_SQL)),
         CheckConstraint("(enrolment_id IS NULL AND trainer_id IS NOT NULL) OR "
                         "(enrolment_id IS NOT NULL AND trainer_id IS NULL)", name="one_signer"),
         CheckConstraint(f"method IN ({_in(SignatureMethod)})", name="method"),
-        CheckConstraint("voided_at IS NULL OR (enrolment_id IS NOT NULL AND voided_reason != '')",
-                        name="voided_with_reason"),
+        CheckConstraint("voided_at IS NULL OR voided_reason != ''", name="voided_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -553,10 +553,12 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
          departure: time | None = None, justification: str = "", document=None, reason: str = "") -> AttendanceRecord:
     """Set a trainee's status on a half-day. On a closed sheet only an administrator may, with a reason.
 
+    A trainer marks on the half-day's day only (until trainer_signing_over, as they sign the sheet): what they
+    mark then is what their signature of the sheet vouches for. Afterwards, changes are the office's.
+
+    A signed trainee's times agree with their signature: arrived at or before it, left at or after it.
     Marking absent a trainee who signed voids their signature (see _void_signature): it was made in the
-    wrong row (the trainer opened this trainee's row and someone else signed). That takes a reason, and on
-    an open sheet a trainer may do it on the half-day's day only (the room still remembers who signed
-    where); afterwards, and on a closed sheet, it is an administrator's correction."""
+    wrong row (the trainer opened this trainee's row and someone else signed). That takes a reason."""
     if status not in set(AttendanceStatus):
         raise ServiceError(_("Choisissez un statut."), "status")
     name = enrolment.trainee.full_name
@@ -564,8 +566,6 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
         arrival = departure = None  # a late arrival may also leave early, and the other way round
     minutes = attended_minutes(slot, status, arrival, departure)
     justification = (justification or "").strip()
-    if status == AttendanceStatus.ABSENT_JUSTIFIED and not justification:
-        raise ServiceError(_("Indiquez le motif de l'absence justifiée."), "justification")
     upload = None
     if status == AttendanceStatus.ABSENT_JUSTIFIED and document is not None and getattr(document, "filename", ""):
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
@@ -581,10 +581,19 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
             raise ServiceError(_("Indiquez le motif de la correction."), "reason")
     elif local_now() < signing_window(slot)[0]:
         raise ServiceError(_("Cette demi-journée n'a pas encore commencé : on ne peut pas encore l'émarger."))
-    signature = _signature_of(slot, enrolment) if status in ABSENT_STATUSES else None
-    if signature is not None:
-        _void_signature(slot, sheet, signature, actor, reason)
+    elif not actor.is_admin and trainer_signing_over(slot):
+        raise _day_over_error()
     record = _record(slot, enrolment)
+    if status == AttendanceStatus.ABSENT_JUSTIFIED and not justification:
+        # left blank, a justified absence keeps its reason (the open sheet does not show it: see the sheet page)
+        justification = record.justification if record is not None and record.status == status else ""
+        if not justification:
+            raise ServiceError(_("Indiquez le motif de l'absence justifiée."), "justification")
+    signature = _signature_of(slot, enrolment)
+    if signature is not None and status in ABSENT_STATUSES:
+        _void_signature(slot, sheet, signature, actor, reason)
+    elif signature is not None:
+        _check_times_against(signature, arrival, departure)
     before = _record_state(record)
     if record is None:
         record = AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id)
@@ -609,6 +618,26 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     return record
 
 
+def _day_over_error() -> ServiceError:
+    return ServiceError(_("Le jour de cette demi-journée est passé : sa feuille ne se modifie plus que par "
+                          "l'administration. Adressez-vous à un·e administrateur·rice, qui la corrige avec un "
+                          "motif."))
+
+
+def _check_times_against(signature: Signature, arrival: time | None, departure: time | None) -> None:
+    """Refuse an arrival later than the trainee's signature, or a departure earlier (to the minute, as the
+    sheets print them): the sheet would say both."""
+    signed = to_local(signature.signed_at).time().replace(second=0, microsecond=0)
+    if arrival is not None and arrival > signed:
+        raise ServiceError(_("%(name)s a signé à %(signed)s : son heure d'arrivée (%(arrival)s) ne peut pas être "
+                             "plus tardive.", name=signature.signer_name, signed=_hm(signed),
+                             arrival=_hm(arrival)), "arrival_time")
+    if departure is not None and departure < signed:
+        raise ServiceError(_("%(name)s a signé à %(signed)s : son heure de départ (%(departure)s) ne peut pas "
+                             "la précéder.", name=signature.signer_name, signed=_hm(signed),
+                             departure=_hm(departure)), "departure_time")
+
+
 def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, actor: User, reason: str) -> None:
     """Void a trainee's signature (the caller marks them absent): kept with its image, when, by whom and why,
     shown as voided on the sheet, its versions and documents; it no longer counts as attendance."""
@@ -617,9 +646,6 @@ def _void_signature(slot: Slot, sheet: AttendanceSheet, signature: Signature, ac
         raise ServiceError(_("%(name)s a signé cette demi-journée. Pour un retard ou un départ anticipé, choisissez "
                              "ce statut ; si la signature a été faite sur sa ligne par quelqu'un d'autre, indiquez "
                              "le motif de son annulation.", name=name), "reason")
-    if not sheet.is_closed and not actor.is_admin and trainer_signing_over(slot):
-        raise ServiceError(_("La signature %(of_name)s ne s'annule que le jour même de la demi-journée : "
-                             "adressez-vous à un·e administrateur·rice.", of_name=de(name)), "status")
     signature.voided_at, signature.voided_by_id, signature.voided_reason = utcnow(), actor.id, reason
     db.session.flush()
     audit.record(sheet, "signature_voided", actor=actor, reason=reason, details={
@@ -663,7 +689,10 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
         raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
     if by_office and not reason:
-        raise ServiceError(_("Aucun·e formateur·rice n'a signé cette feuille le jour de la demi-journée et il est "
+        raise ServiceError(_("La réouverture a annulé la signature du / de la formateur·rice et il est trop tard "
+                             "pour signer à nouveau : indiquez le motif de la clôture par l'administration.")
+                           if data.voided_trainer_signatures else
+                           _("Aucun·e formateur·rice n'a signé cette feuille le jour de la demi-journée et il est "
                              "trop tard pour le faire : indiquez le motif de la clôture par l'administration."),
                            "reason")
     sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.CLOSED, utcnow(), actor.id
@@ -682,8 +711,8 @@ def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, use
     if not signing_window(slot)[0] <= now <= _trainer_window_closes(slot):
         raise ServiceError(_("La feuille se signe le jour même de la demi-journée : un·e administrateur·rice peut "
                              "maintenant la clore sans votre signature, avec un motif."), "signature")
-    if db.session.scalar(select(Signature.id).where(Signature.slot_id == slot.id,
-                                                     Signature.trainer_id == actor.id)) is not None:
+    if db.session.scalar(select(Signature.id).where(Signature.slot_id == slot.id, Signature.trainer_id == actor.id,
+                                                     Signature.voided_at.is_(None))) is not None:
         raise ServiceError(_("Vous avez déjà signé cette feuille."), "signature")
     signature = Signature(slot_id=slot.id, trainer_id=actor.id, signer_name=actor.name, signed_at=utcnow(),
                           method=SignatureMethod.DEVICE, ip_address=(ip_address or "")[:45],
@@ -705,7 +734,11 @@ def _flush_or_refuse(message: str) -> None:
 
 
 def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
-    """An administrator reopens a closed sheet, with a reason; the closed version stays in the history."""
+    """An administrator reopens a closed sheet, with a reason; the closed version stays in the history.
+
+    The trainers' signatures vouched for the sheet as it was closed: the reopening voids them (kept, shown as
+    voided, in the audit entry too), so closing again takes a new trainer's signature of the day, or after it an
+    administrator's closing with a reason (close_slot)."""
     if not actor.is_admin:
         raise ServiceError(_("Seul·e un·e administrateur·rice peut rouvrir une feuille close."))
     reason = (reason or "").strip()
@@ -716,9 +749,17 @@ def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
         raise ServiceError(_("Cette feuille n'est pas close."))
     sheet.status, sheet.closed_at, sheet.closed_by_id = SheetStatus.OPEN, None, None
     sheet.office_closing_reason = ""  # the closed version keeps it
+    voided = list(db.session.scalars(select(Signature).where(
+        Signature.slot_id == slot.id, Signature.trainer_id.is_not(None), Signature.voided_at.is_(None))))
+    for signature in voided:
+        signature.voided_at, signature.voided_by_id = utcnow(), actor.id
+        signature.voided_reason = _("Feuille rouverte : %(reason)s", reason=reason)
     db.session.flush()
     audit.record(sheet, "reopened", actor=actor, from_state=SheetStatus.CLOSED, to_state=SheetStatus.OPEN,
-                 reason=reason, details={"slot": _describe(slot)})
+                 reason=reason, details={"slot": _describe(slot), "trainer_signatures_voided": [
+                     {"signature_id": s.id, "trainer": s.signer_name,
+                      "signed_at": s.signed_at.isoformat(timespec="seconds"), "image_sha256": s.image_sha256}
+                     for s in voided]})
     _new_version(sheet, "reopened", actor, reason)
     return sheet
 
@@ -806,6 +847,9 @@ def snapshot(slot: Slot, sheet: AttendanceSheet) -> dict:
         **_scan_file(sheet),
         "trainers": [{"name": s.signer_name, "signed_at": s.signed_at.isoformat(timespec="seconds")}
                      for s in data.trainer_signatures],
+        "trainers_voided": [{"name": s.signer_name, "signed_at": s.signed_at.isoformat(timespec="seconds"),
+                             "voided_at": s.voided_at.isoformat(timespec="seconds"), "reason": s.voided_reason}
+                            for s in data.voided_trainer_signatures],
         "rows": [{
             "enrolment_id": row.enrolment.id, "trainee": row.name,
             "status": row.record.status if row.record else None,
@@ -870,7 +914,8 @@ class SlotSheet:
     slot: Slot
     sheet: AttendanceSheet | None
     rows: list[SheetRow]
-    trainer_signatures: list[Signature]
+    trainer_signatures: list[Signature]  # valid ones
+    voided_trainer_signatures: list[Signature] = field(default_factory=list)  # voided by a reopening
 
     @property
     def is_closed(self) -> bool:
@@ -922,7 +967,8 @@ def slot_sheet(slot: Slot) -> SlotSheet:
         rows.append(SheetRow(enrolment, record, by_enrolment.get(enrolment.id),
                              withdrawn_on if record is None and after_withdrawal(slot, withdrawn_on) else None,
                              voided.get((slot.id, enrolment.id), [])))
-    return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id])
+    return SlotSheet(slot, sheet, rows, [s for s in signatures if s.trainer_id and not s.is_voided],
+                     [s for s in signatures if s.trainer_id and s.is_voided])
 
 
 def _voided_by_key(signatures) -> dict[tuple[int, int], list[Signature]]:
@@ -976,11 +1022,12 @@ class GridRow:
 class SlotColumn:
     slot: Slot
     sheet: AttendanceSheet | None
-    trainer_signatures: list[Signature] = field(default_factory=list)
+    trainer_signatures: list[Signature] = field(default_factory=list)  # valid ones
+    voided_trainer_signatures: list[Signature] = field(default_factory=list)  # voided by a reopening
     signed: int = 0
     missing: int = 0
     attended_minutes: int = 0
-    trainer_missing: bool = False  # started, and no trainer signature nor paper scan
+    trainer_missing: bool = False  # closing opened (closing_opens), and no trainer signature nor paper scan
     expected: bool = True  # its signatures are asked for (expects_attendance: not in a cancelled session)
 
     @property
@@ -1036,9 +1083,11 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
     expected = expects_attendance(session)
     columns = [SlotColumn(slot, sheets.get(slot.id), expected=expected) for slot in slots]
     for column in columns:
-        column.trainer_signatures = sorted((s for s in signatures if s.trainer_id and s.slot_id == column.slot.id),
-                                           key=lambda s: s.signed_at)
-        column.trainer_missing = (expected and not column.trainer_signatures and now >= column.slot.starts_at
+        trainers = sorted((s for s in signatures if s.trainer_id and s.slot_id == column.slot.id),
+                          key=lambda s: (s.signed_at, s.id))
+        column.trainer_signatures = [s for s in trainers if not s.is_voided]
+        column.voided_trainer_signatures = [s for s in trainers if s.is_voided]
+        column.trainer_missing = (expected and not column.trainer_signatures and now >= closing_opens(column.slot)
                                   and not (column.sheet and column.sheet.scan_path)
                                   and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])

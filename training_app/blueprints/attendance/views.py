@@ -89,18 +89,21 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     # A closed sheet is read far more often than corrected: its correction form is built for the
     # row an administrator asked to correct (?corriger=<enrolment id>) only.
     correcting = request.args.get("corriger", type=int)
+    # After the half-day's day, its sheet is the office's (services/attendance.mark, close_slot).
+    marking_over = not current_user.is_admin and attendance.trainer_signing_over(slot)
     forms = {}
     for row in data.rows:
         if failed and failed[0] == row.enrolment.id:
             forms[row.enrolment.id] = form = failed[1]
-        elif row.withdrawn_on is not None or (data.is_closed and row.enrolment.id != correcting):
+        elif row.withdrawn_on is not None or marking_over or (data.is_closed and row.enrolment.id != correcting):
             continue  # a half-day after the trainee's withdrawal is neither signed nor marked
         else:
             form = MarkForm(prefix=f"r{row.enrolment.id}", formdata=None)
             if row.record is not None:
                 form.status.data = row.record.status
                 form.arrival_time.data, form.departure_time.data = row.record.arrival_time, row.record.departure_time
-                form.justification.data = row.record.justification
+                if data.is_closed:  # an open sheet is handed round for signing: absence reasons stay off it
+                    form.justification.data = row.record.justification
             forms[row.enrolment.id] = form
         if row.signature is not None and not data.is_closed:  # an absence would void the signature
             form.reason.label.text = _("Motif de l'annulation de la signature")
@@ -114,7 +117,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
-        is_trainer=session.has_trainer(current_user),
+        is_trainer=session.has_trainer(current_user), marking_over=marking_over,
         office_closing=(current_user.is_admin and not data.is_closed and not data.trainer_signatures
                         and not data.has_scan and attendance.trainer_signing_over(slot))), status
 
