@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from training_app.clock import local_now, to_local
 from training_app.documents import excel, word
-from training_app.formatting import date_fr, hours, label, time_fr
+from training_app.formatting import date_fr, de, hours, label, time_fr
 from training_app.models import Organisation, TrainingSession
 from training_app.services import attendance
 from training_app.services.enrolments import course_employers
@@ -162,8 +162,8 @@ def _office_closing_text(column) -> str:
 def _with_voided_trainers(column, text: str) -> str:
     """`text`, then the trainers' signatures a reopening voided (services/attendance.reopen_slot): they vouched
     for the sheet as it was closed then, not for what it says now; their images are not printed."""
-    voided = " ; ".join(_("signature de %(name)s (%(time)s) annulée à la réouverture du %(date)s",
-                        name=s.signer_name, time=time_fr(to_local(s.signed_at)),
+    voided = " ; ".join(_("signature %(of_name)s (%(time)s) annulée à la réouverture du %(date)s",
+                        of_name=de(s.signer_name), time=time_fr(to_local(s.signed_at)),
                         date=date_fr(to_local(s.voided_at), "short"))
                       for s in column.voided_trainer_signatures)
     return " — ".join(p for p in (text, voided) if p)
