@@ -14,6 +14,7 @@ import sys
 
 BENCHMARKS = [
     "certificates",  # issuing a 15-trainee session's certificates vs a bare docxtpl render
+    "data_version",  # what the kept pages' data token costs concurrent writers (PostgreSQL)
 ]
 
 

@@ -5,9 +5,10 @@ signed-in user, its address (host, path and query string) and the time, to the m
 one of the busy staff pages costs 10 to 50 ms of CPU (bench/README.md); giving back the HTML
 rendered for the same four things costs about one. So:
 
-- every committed transaction that wrote something gives the one row of `data_version` a new
-  random token, in that same transaction (an engine event: the ORM, Core and text statements,
-  the CLI and every process of the application alike);
+- every committed transaction that wrote something gives one of the DATA_VERSION_ROWS rows of
+  `data_version`, taken at random, a new random token, in that same transaction (an engine event:
+  the ORM, Core and text statements, the CLI and every process of the application alike);
+- the data's token is made of all those rows' tokens, so any committed write changes it;
 - a kept page is found by (token, user, address, minute); otherwise the view renders it and it
   is kept. A page can therefore never show data older than the last commit its request could
   see, nor time-dependent states (signing windows, phases, deadlines) older than a minute.
@@ -24,10 +25,15 @@ the application does not send (COPY, procedures, a raw driver cursor, two-phase 
 pages then last until the minute ends. Transactions that change the schema (migrations) leave the
 token alone: the application is restarted after a migration. The table must exist before the
 application serves (`flask db upgrade` first, as the README says): every write renews its row.
-On PostgreSQL, writers queue on that row from their renewal to their commit (a few milliseconds at
-the end of each writing transaction; it is the last lock they take, so it cannot deadlock).
+On PostgreSQL, a writer holds the row it renewed from then until its commit is on disk (the last lock
+it takes, so it cannot deadlock). With one row, every writer of the application queued there: writes
+were committed one at a time, whatever the number of processes (bench/README.md, thirteenth round:
+8 writers of one row each reached a quarter of the rate of the same writes without it). Spread over
+DATA_VERSION_ROWS rows, two writers queue only when they draw the same row.
 """
 import functools
+import hashlib
+import random
 import re
 import secrets
 import threading
@@ -47,9 +53,10 @@ from training_app.models import DataVersion
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|TRUNCATE|MERGE|REPLACE|WITH)\b", re.IGNORECASE)
 _SCHEMA = re.compile(r"\s*(CREATE|ALTER|DROP)\b", re.IGNORECASE)
 _WROTE, _CHANGED_SCHEMA = "data_version.wrote", "data_version.schema"
-_NEW_TOKEN = ("INSERT INTO data_version (id, token) VALUES (1, '{token}') "
+DATA_VERSION_ROWS = 32
+_NEW_TOKEN = ("INSERT INTO data_version (id, token) VALUES ({row}, '{token}') "
               "ON CONFLICT (id) DO UPDATE SET token = excluded.token")
-_READ_TOKEN = select(DataVersion.token).where(DataVersion.id == 1)
+_READ_TOKENS = select(DataVersion.token).order_by(DataVersion.id)
 _CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
 
 
@@ -85,9 +92,14 @@ def _on_commit(conn) -> None:
         return
     cursor = conn.connection.cursor()  # the driver's own: not seen by _note_statement
     try:
-        cursor.execute(_NEW_TOKEN.format(token=secrets.token_hex(16)))
+        cursor.execute(_NEW_TOKEN.format(row=token_row(), token=secrets.token_hex(16)))
     finally:
         cursor.close()
+
+
+def token_row() -> int:
+    """The row of `data_version` a writing transaction renews: any one, so that writers rarely share it."""
+    return random.randint(1, DATA_VERSION_ROWS)
 
 
 def _forget(conn) -> None:
@@ -100,20 +112,27 @@ def _forget_info(info: dict) -> None:
 
 
 def data_token() -> str | None:
-    """The data's current token (None before anything was ever written, or when it cannot be read).
+    """The data's current token, made of every row's (None before anything was ever written, or when it
+    cannot be read).
 
     On PostgreSQL it is read on a connection of its own in autocommit mode: one round trip, no
-    transaction to begin and end, no ping (a broken connection is dropped and the page rendered).
+    transaction to begin and end, no ping (a broken connection is dropped and the page rendered). Its
+    rows are read in one statement, hence as of one moment.
     """
     engine = current_app.extensions.get("data_version_engine")
     if engine is None:
-        return db.session.scalar(_READ_TOKEN)
+        return _token_of(db.session.scalars(_READ_TOKENS))
     try:
         with engine.connect() as conn:
-            return conn.scalar(_READ_TOKEN)
+            return _token_of(conn.scalars(_READ_TOKENS))
     except DBAPIError:
         current_app.logger.warning("data version unreadable: pages rendered without the kept ones")
         return None
+
+
+def _token_of(tokens) -> str | None:
+    joined = ",".join(tokens)
+    return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest() if joined else None
 
 
 # --- kept pages ------------------------------------------------------------------------------------

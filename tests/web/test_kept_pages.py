@@ -7,10 +7,12 @@ import pytest
 from sqlalchemy import insert, text
 
 from tests import factories
+from tests.conftest import is_postgres
 from training_app import create_app
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AuditEntry, Organisation
+from training_app import page_cache
+from training_app.models import AuditEntry, DataVersion, Organisation
 from training_app.page_cache import KeptPages, data_token
 from training_app.services import programmes as programme_service
 
@@ -96,6 +98,37 @@ def test_a_transaction_that_changes_the_schema_leaves_the_token_alone(app):
     finally:
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE scratch_schema_change"))
+
+
+def test_each_write_renews_one_row_of_the_token_and_any_row_changes_it(app, monkeypatch):
+    factories.make_programme()
+    before = data_token()
+    monkeypatch.setattr(page_cache, "token_row", lambda: 7)
+    factories.make_programme()
+    after_seventh = data_token()
+    assert after_seventh != before
+    assert db.session.get(DataVersion, 7) is not None
+    monkeypatch.setattr(page_cache, "token_row", lambda: 3)
+    factories.make_programme()
+    assert data_token() not in (before, after_seventh)
+    assert len(db.session.scalars(db.select(DataVersion)).all()) <= page_cache.DATA_VERSION_ROWS
+
+
+@pytest.mark.postgres_only
+def test_a_writer_does_not_wait_for_another_that_renewed_another_row(app, monkeypatch):
+    """A writer holds the row it renewed until its commit: one still open on row 1 (as between its renewal and
+    the end of its commit) does not hold back a writer that drew row 2. With a single row, this commit would
+    wait for the other (and meet the lock timeout)."""
+    if not is_postgres(app):
+        pytest.skip("row locks need PostgreSQL (set TEST_DATABASE_URL)")
+    factories.make_programme()
+    with db.engine.connect() as other:
+        other.execute(text(page_cache._NEW_TOKEN.format(row=1, token="ouvert-sur-la-ligne-1")))  # not committed
+        monkeypatch.setattr(page_cache, "token_row", lambda: 2)
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        factories.make_programme(title="Écrite pendant ce temps")
+        other.rollback()
+    assert db.session.scalar(db.select(DataVersion.token).where(DataVersion.id == 1)) != "ouvert-sur-la-ligne-1"
 
 
 def test_kept_pages_forget_the_least_recently_used_beyond_their_size():

@@ -118,6 +118,37 @@ def test_a_registration_runs_the_same_statements_however_long_the_waiting_list(c
     assert counts[0] == counts[1], counts
 
 
+def test_an_accepted_request_opens_one_transaction(client, outbox):
+    """The answer page's organisation row is read before the commit: one connection checked out (and pinged on
+    PostgreSQL) per request, not two (bench/README.md, thirteenth round)."""
+    from sqlalchemy import event
+    url = _url(factories.make_session(capacity=1))
+    began = []
+    record = lambda conn: began.append(conn)  # noqa: E731
+    event.listen(db.engine, "begin", record)
+    try:
+        response = client.post(url, data=registration(email="une-transaction@example.org"))
+    finally:
+        event.remove(db.engine, "begin", record)
+    assert ANSWER in _page(response)
+    assert len(began) == 1, began
+
+
+def test_the_confirmation_reads_the_programme_once(client, outbox):
+    """Locking the session reads its row again, which unloads its programme: the lock's statement brings it,
+    so that the work under the lock does not read it a second time."""
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    assert ANSWER in _page(client.post(_url(session), data=registration(email="programme@example.org")))
+    link = factories.confirmation_path("programme@example.org")
+    db.session.expunge_all()  # as in a new request: nothing of the page above is kept
+    with factories.count_queries() as statements:
+        client.post(link)
+    assert "en position 1" in _told(outbox, "programme@example.org").body
+    programmes = [s for s in statements if s.lstrip().startswith("SELECT programmes.id")]
+    assert programmes == [], programmes
+
+
 def test_checking_the_person_under_lock_reads_only_what_an_erasure_changes(client, outbox):
     """The registration locks the trainee's row (an erasure may not happen in between) without reloading the
     rest: the employer looked up before is not read again for the office's notification."""

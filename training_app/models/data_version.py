@@ -5,7 +5,8 @@ from training_app.extensions import db
 
 
 class DataVersion(db.Model):
-    """One row whose token changes with every committed change of the data (training_app/page_cache.py).
+    """Rows whose tokens together change with every committed change of the data: each writing transaction
+    renews one of them (training_app/page_cache.py; up to DATA_VERSION_ROWS, the first made by the migration).
 
     The token is random, never a counter: a table emptied and filled again (tests) can never give
     back a token that was seen before.

@@ -51,10 +51,13 @@ PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made 
 # --- locks and counts -------------------------------------------------------------------------------
 
 def lock_session(session_id: int) -> TrainingSession:
-    """Load the session row and lock it until the end of the transaction."""
+    """Load the session row and lock it until the end of the transaction. Its programme (and cycle) come in the
+    same statement, unlocked: reading the row again unloads the session's programme, which the identity map
+    holds only while something refers to it, so the work under the lock would otherwise read it again."""
     session = db.session.scalar(
         db.select(TrainingSession).where(TrainingSession.id == session_id)
-        .with_for_update().execution_options(populate_existing=True))
+        .options(joinedload(TrainingSession.programme))
+        .with_for_update(of=TrainingSession).execution_options(populate_existing=True))
     if session is None:
         raise ServiceError(_("Cette session n'existe pas."))
     return session

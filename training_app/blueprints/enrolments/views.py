@@ -543,7 +543,7 @@ def public_register(session_id: int):
         if form.website.data:  # the hidden field: a robot. Answer as if it worked; record nothing.
             if not count_against(REGISTRATION_LIMITS, "public_register"):
                 abort(429)
-            return _registered(session)
+            return _registered(session, db.session.get(Organisation, 1))
         try:
             registration_requests.ask(session, _details(form), form.funding_mode.data)
         except ServiceError as error:
@@ -558,8 +558,11 @@ def public_register(session_id: int):
                 refusal = _("Trop de demandes d'inscription pour cette adresse e-mail en peu de temps : celle-ci "
                             "n'a pas été enregistrée. Réessayez plus tard.")
             else:
+                # Read before the commit, so that the answer opens no second transaction (a connection checked
+                # out and pinged again: bench/README.md, thirteenth round).
+                organisation = db.session.get(Organisation, 1)
                 commit_keeping_loaded()  # the answer needs no row read again
-                return _registered(session)
+                return _registered(session, organisation)
             db.session.rollback()  # nothing recorded, nobody e-mailed; what was typed stays in the form
             form.form_errors.append(refusal)
             status = 429
@@ -568,13 +571,12 @@ def public_register(session_id: int):
                            state=state, seats_left=seats_left), status
 
 
-def _registered(session: TrainingSession) -> str:
+def _registered(session: TrainingSession, organisation: Organisation | None) -> str:
     """The one answer to every request accepted (a robot's included): check your mailbox. Nothing on it depends
     on the address typed, so nobody learns from it whether that address was enrolled; the confirmation link
-    goes to that address. The organisation's row is read, never created, here (a public page writes nothing
-    for it)."""
-    return render_template("enrolments/public_registered.html", session=session,
-                           organisation=db.session.get(Organisation, 1),
+    goes to that address. The organisation's row is read, never created, by the caller (a public page writes
+    nothing for it)."""
+    return render_template("enrolments/public_registered.html", session=session, organisation=organisation,
                            hours=current_app.config["REGISTRATION_CONFIRM_HOURS"])
 
 
