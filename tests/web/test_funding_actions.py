@@ -174,16 +174,6 @@ def test_a_draft_offers_its_sending_and_recalculation_only(admin_client, world, 
     assert "Recalculer" in page
 
 
-def test_a_claim_sent_for_information_offers_neither_payment_nor_rejection(admin_client, world, sources):
-    claim = funding_tests.make_reimbursement_claim(world, sources)
-    page = _claim_page(admin_client, claim)
-    assert shown(page, *CLAIM_FORMS) == dict.fromkeys(CLAIM_FORMS, False)
-    with frozen_at(datetime(2019, 3, 1, 10)):
-        paid = admin_client.post(f"/financement/demandes/{claim.id}/paiements", data={
-            "received_on": "2019-02-15", "amount": "10", "payments_seen": "0"})
-    assert paid.status_code == 422 and "elle lui est transmise pour information" in text(paid)
-
-
 def _claim_form_choices(page: str) -> list[str]:
     form = page.split('data-testid="claim-form"')[1].split("</form>")[0]
     return [option.split(">")[1].split("<")[0] for option in form.split("<option")[1:]]

@@ -65,13 +65,15 @@ def test_the_session_page_shows_the_newest_waiting_requests_their_number_and_a_l
         assert beyond.status_code == 200 and "Aucune demande en attente sur cette page." in _text(beyond)
 
 
-def test_a_few_waiting_requests_are_all_on_the_session_page_without_a_link(admin_client):
-    session = factories.make_session()
-    _waiting(session, 3)
-    with frozen_at(NOW):
-        page = _text(admin_client.get(f"/sessions/{session.id}"))
-    assert "Demandes en attente de confirmation par e-mail (3)" in page and len(_rows(page)) == 3
-    assert 'data-testid="unconfirmed-requests-more"' not in page
+def test_up_to_20_waiting_requests_are_all_on_the_session_page_the_21st_brings_the_link(admin_client):
+    for size, linked in ((20, False), (21, True)):
+        session = factories.make_session()
+        _waiting(session, size)
+        with frozen_at(NOW):
+            page = _text(admin_client.get(f"/sessions/{session.id}"))
+        assert f"Demandes en attente de confirmation par e-mail ({size})" in page
+        assert len(_rows(page)) == PER_PAGE
+        assert ('data-testid="unconfirmed-requests-more"' in page) == linked
 
 
 @pytest.mark.parametrize("url", ["/sessions/{id}", "/sessions/{id}/demandes-en-attente"])
