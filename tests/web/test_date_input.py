@@ -99,6 +99,8 @@ def test_a_half_day_typed_badly_is_refused_on_the_session_page_with_the_times_ke
         page = _text(response)
         assert response.status_code == 422
         assert _field_error(page, "date") == "Date : saisissez une date au format JJ/MM/AAAA."
+        assert "La demi-journée n'a pas été ajoutée : voyez le formulaire « Ajouter une demi-journée » plus bas." \
+            in page  # at the top of the page
         form = page.split('data-testid="slot-form"')[1].split("</form>")[0]
         assert 'value="20/13/2030"' in form and 'value="09:30"' in form and 'value="12:30"' in form
         assert not any(default in page for default in WTFORMS_DEFAULTS)

@@ -204,7 +204,10 @@ def slot_add(session_id: int):
     form = SlotForm()
     if not form.validate_on_submit() or not committed(form, lambda: session_service.add_slot(
             session, form.date.data, form.start_time.data, form.end_time.data)):
-        return _detail_page(_load(session_id), form, 422)  # what was typed, with its messages
+        # the page as it was, with the form as typed and its messages (the top of the page says where)
+        flash(_("La demi-journée n'a pas été ajoutée : voyez le formulaire « Ajouter une demi-journée » plus bas."),
+              "danger")
+        return _detail_page(_load(session_id), form, 422)
     flash(_("Demi-journée ajoutée."), "success")
     _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
