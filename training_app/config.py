@@ -120,6 +120,8 @@ class Config:
     SIGN_IN_LIFETIME = REMEMBER_COOKIE_DURATION
     SESSIONS_PER_PAGE = 20
     CLAIMS_PER_PAGE = 50
+    # The public page's requests waiting for their confirmation: the newest on the session's page, then a page each.
+    WAITING_REQUESTS_PER_PAGE = 20
     # Rendered pages each process keeps until the data changes (training_app/page_cache.py); 0: none.
     PAGE_CACHE_ENTRIES = 200
     PAGE_CACHE_BYTES = 20_000_000

@@ -2,9 +2,10 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, DecimalField, FileField, HiddenField, PasswordField, SubmitField
+from wtforms import (BooleanField, DateField, DecimalField, FileField, HiddenField, PasswordField, SubmitField,
+                     TimeField)
 from wtforms.fields.choices import SelectFieldBase
-from wtforms.validators import NumberRange, Optional, StopValidation
+from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
 
 CAPACITY_RANGE = (NumberRange(min=1, message=_l("La capacité doit être d'au moins 1 place.")),
@@ -27,23 +28,81 @@ class FrenchDecimalField(DecimalField):
 
 
 DATE_YEARS = (2000, 2100)  # a date typed outside is a typo (9999 for 2029): refused before any rule sees it
+# What a date field reads. A browser's <input type="date"> sends 2030-03-05 whatever it shows (jj/mm/aaaa in
+# French) once the date is complete, nothing while it is not, and a year typed in part as such (0020-03-05, refused
+# by DATE_YEARS); a browser without a date picker, or a hand-made request, sends what was typed: 05/03/2030 is read
+# too (the format the messages ask for).
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]  # the first one is also the value written into the page's input
+TIME_FORMATS = ["%H:%M"]  # <input type="time"> sends 09:30
 
 
-class FrenchDateField(DateField):
-    """A date of the training office's work: a year outside DATE_YEARS is refused next to the field, with
-    what was typed kept (a date near 9999 overflowed once combined with a time: a 400 page, the form lost)."""
+def format_message(label, expected) -> str:
+    """"<field> : saisissez <expected>." — the message of a date or time field that is empty or cannot be read:
+    which field, and the format expected. A label holding a colon ("Matin : début") is quoted, so that the
+    sentence still reads."""
+    label = str(label)
+    named = f"« {label} »" if ":" in label else label[:1].upper() + label[1:]
+    return str(_l("%(field)s : saisissez %(expected)s.", field=named, expected=expected))
+
+
+class _NamedFormat:
+    """A date or time field whose value cannot be read is refused with format_message() (WTForms said "N'est pas
+    une date valide.", naming neither the field nor the format), what was typed kept in the form."""
+
+    expected = ""
+
+    def format_message(self, expected=None) -> str:
+        return format_message(self.label.text, expected or self.expected)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(self.format_message()) from None
+
+
+class Filled(InputRequired):
+    """InputRequired for a FrenchDateField or FrenchTimeField, with the same message as a value it cannot read
+    (format_message): empty is also what a browser sends for a date typed in part."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except StopValidation:
+            raise StopValidation(field.format_message()) from None
+
+
+class FrenchTimeField(_NamedFormat, TimeField):
+    """A time of day (hh:mm), refused with a message naming the field and the format."""
+
+    expected = _l("une heure au format HH:MM (par exemple 09:30)")
+
+    def __init__(self, label=None, validators=None, format=None, **kwargs):
+        super().__init__(label, validators, format or list(TIME_FORMATS), **kwargs)
+
+
+class FrenchDateField(_NamedFormat, DateField):
+    """A date of the training office's work, read as the browser sends it or as a person writes it (DATE_FORMATS);
+    anything else is refused with a message naming the field and the format. A year outside DATE_YEARS is
+    refused next to the field, with what was typed kept (a date near 9999 overflowed once combined with a time:
+    a 400 page, the form lost)."""
+
+    expected = _l("une date au format JJ/MM/AAAA")
+
+    def __init__(self, label=None, validators=None, format=None, **kwargs):
+        super().__init__(label, validators, format or list(DATE_FORMATS), **kwargs)
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
         if self.data is not None and not DATE_YEARS[0] <= self.data.year <= DATE_YEARS[1]:
             self.data = None
-            raise ValueError(_l("Indiquez une date entre %(first)d et %(last)d.", first=DATE_YEARS[0],
-                                last=DATE_YEARS[1]))
+            raise ValueError(self.format_message(_l("une date entre %(first)d et %(last)d, au format JJ/MM/AAAA",
+                                                    first=DATE_YEARS[0], last=DATE_YEARS[1])))
 
 
 def euros_field(label, required=False):
     """A price in euros (two decimals, not negative, at most MAX_EUROS); services take integer cents."""
-    from wtforms.validators import InputRequired
     validators = [InputRequired(message=_l("Indiquez un montant."))] if required else [Optional()]
     validators += [NumberRange(min=0, message=_l("Le montant ne peut pas être négatif.")),
                    NumberRange(max=MAX_EUROS, message=_l("Le montant ne peut pas dépasser 10 000 000 €."))]

@@ -60,3 +60,31 @@ def test_admin_opens_a_planned_session_and_its_pre_registrations_get_their_seats
                for text in page.get_by_role("status").all_inner_texts())
     assert "TEST Awa" in page.get_by_test_id("confirmed").inner_text()
     assert "TEST Julien" in page.get_by_test_id("waitlisted").inner_text()
+
+
+def test_a_half_day_date_typed_incompletely_is_refused_on_its_field_and_the_times_kept(page):
+    """What the browser sends: <input type="date"> sends 2030-03-20 once the date is complete, nothing while only
+    the day and month are typed, and a year typed in part as it is (0020 for "20"). Either way the page comes back
+    at the form, the message under the date naming the format, the times typed still there."""
+    admin = factories.make_user("admin", name="Claire Bernard")
+    session = factories.make_session()
+    factories.sign_in_browser(page, admin)
+    page.goto(f"/sessions/{session.id}")
+    for typed, message in (("0503", "Date : saisissez une date au format JJ/MM/AAAA."),
+                           ("050320", "Date : saisissez une date entre 2000 et 2100, au format JJ/MM/AAAA.")):
+        form = page.get_by_test_id("slot-form")
+        form.get_by_label("Date", exact=True).fill("")
+        form.get_by_label("Date", exact=True).press_sequentially(typed)
+        form.get_by_label("Début", exact=True).fill("09:30")
+        form.get_by_label("Fin", exact=True).fill("12:30")
+        form.get_by_role("button", name="Ajouter").click()
+
+        assert page.url.endswith("/creneaux#ajout-demi-journee")
+        form = page.get_by_test_id("slot-form")
+        assert form.locator("#date-erreur").inner_text() == message
+        assert form.get_by_label("Début", exact=True).input_value() == "09:30"
+        assert form.get_by_label("Fin", exact=True).input_value() == "12:30"
+    form.get_by_label("Date", exact=True).fill("2030-03-20")
+    form.get_by_role("button", name="Ajouter").click()
+    assert "Demi-journée ajoutée." in page.get_by_role("status").first.inner_text()
+    assert "mercredi 20 mars 2030" in page.get_by_test_id("slot-row").last.inner_text()

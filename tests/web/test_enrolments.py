@@ -144,7 +144,7 @@ def test_cancel_and_withdraw_forms_refuse_bad_input_and_save_nothing(admin_clien
         assert "ne peut pas être dans le futur" in _page(response)
         response = admin_client.post(f"/inscriptions/{enrolment.id}/abandon",
                                      data={"withdrawn_on": "31/02/2030", "reason": "Malade"})
-        assert "pas une date valide" in _page(response)
+        assert "Date de l'abandon : saisissez une date au format JJ/MM/AAAA." in _page(response)
         db.session.expire_all()
         assert enrolment.status == "confirmed"
         response = admin_client.post(f"/inscriptions/{enrolment.id}/abandon",

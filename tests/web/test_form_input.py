@@ -73,7 +73,8 @@ def test_a_date_of_an_impossible_year_is_refused_on_its_field_and_the_form_kept(
                                  data=session_form(programme, place="Salle Jean Jaurès", **{field: value}))
     page = _text(response)
     assert response.status_code == 200
-    assert "Indiquez une date entre 2000 et 2100." in page
+    label = {"start_date": "Date de début", "end_date": "Date de fin"}[field]
+    assert f"{label} : saisissez une date entre 2000 et 2100, au format JJ/MM/AAAA." in page
     assert "Salle Jean Jaurès" in page  # what was typed is still there
     assert db.session.scalar(db.select(db.func.count(TrainingSession.id))) == 0
 
@@ -84,13 +85,13 @@ def test_a_half_day_or_a_funding_date_of_an_impossible_year_is_refused_on_its_fi
         added = admin_client.post(f"/sessions/{session.id}/creneaux",
                                   data={"date": "9999-12-31", "start_time": "09:30", "end_time": "12:30"},
                                   follow_redirects=True)
-        assert "Indiquez une date entre 2000 et 2100." in _text(added)
+        assert "Date : saisissez une date entre 2000 et 2100, au format JJ/MM/AAAA." in _text(added)
         funder = factories.make_funder()
         agreement = admin_client.post(f"/financement/sessions/{session.id}/accords/nouveau", data={
             "funder_id": str(funder.id), "employer_id": "0", "enrolments": [], "requested_on": "9999-01-01",
             "file_number": "", "mode": "subrogation", "hourly_rate": "15", "amount": "", "hourly_cap": "",
             "notes": ""})
-        assert "Indiquez une date entre 2000 et 2100." in _text(agreement)
+        assert "Date de la demande : saisissez une date entre 2000 et 2100, au format JJ/MM/AAAA." in _text(agreement)
     assert db.session.scalar(db.select(db.func.count(Slot.id))) == 6
 
 

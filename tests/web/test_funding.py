@@ -42,6 +42,10 @@ def set_organisation():
 
 @pytest.fixture
 def world():
+    return make_world()
+
+
+def make_world() -> dict:
     """A completed 21-hour session, Uniformation, an employer and three confirmed trainees."""
     set_organisation()
     funder = factories.make_funder("Uniformation")
@@ -55,6 +59,10 @@ def world():
 
 @pytest.fixture
 def sources(monkeypatch):
+    return stub_sources(monkeypatch)
+
+
+def stub_sources(monkeypatch) -> dict:
     """Attendance and certificates as the other features report them (set per test)."""
     state = {"hours": {}, "open_slots": [], "certificates": None, "outdated": set()}
 

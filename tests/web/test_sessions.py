@@ -32,7 +32,7 @@ def test_bad_session_input_gets_french_messages_and_saves_nothing(admin_client, 
     programme = factories.make_programme()
     cases = {
         "La fin doit être postérieure au début.": {"end_date": "2030-03-01"},
-        "pas une date valide": {"start_date": "31/02/2030"},
+        "Date de début : saisissez une date au format JJ/MM/AAAA.": {"start_date": "31/02/2030"},
         "au moins 1 place": {"capacity": "0"},
         "ne peut pas être négatif": {"price": "-1"},
         "se chevauchent": {"morning_end": "15:00"},

@@ -247,8 +247,7 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
           hourly_rate_cents: int | None = None) -> None:
     """The funder agreed: the granted amount (and its rate, when it gives one)."""
     lock_session(agreement.session_id)
-    if agreement.status == AgreementStatus.GRANTED and _claimed(agreement):
-        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : il ne change plus."))
+    agreement_actions(agreement).check("grant")
     if amount_cents is None:
         raise ServiceError(_("Indiquez le montant accordé."), "amount")
     _not_negative(amount_cents, "amount")
@@ -274,8 +273,7 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
 
 
 def refuse(agreement: FundingAgreement, reason: str, decided_on: date) -> None:
-    if _claimed(agreement):
-        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : il ne change plus."))
+    agreement_actions(agreement).check("refuse")
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du refus."), "reason")
     _check_decided_on(agreement, decided_on)
@@ -314,9 +312,7 @@ def _not_in_future(day: date, message: str, field_name: str) -> None:
 def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
     """amounts: {"travel_agreed_cents": ..., "travel_actual_cents": ..., ...}; none negative. Not once a claim
     sent bills them."""
-    if _claimed(covered.agreement):
-        raise ServiceError(_("Cet accord figure dans une demande de paiement envoyée : ses frais annexes ne "
-                             "changent plus."))
+    agreement_actions(covered.agreement).check("annex_costs")
     for kind in ANNEX_KINDS:
         for which in ("agreed", "actual"):
             key = f"{kind}_{which}_cents"
@@ -334,14 +330,69 @@ def _data_of(agreement: FundingAgreement) -> AgreementData:
                          hourly_cap_cents=agreement.hourly_cap_cents, notes=agreement.notes)
 
 
-def _claimed(agreement: FundingAgreement) -> bool:
-    """Whether a claim sent to the funder, and not rejected, bills this agreement's session (one whose balance
-    was refused counts: the funder paid part of it). A rejected claim stays as it was sent; the agreement may
-    then be corrected for the next one."""
-    return agreement.id is not None and db.session.scalar(
-        select(func.count(FundingClaim.id)).join(FundingClaim.sessions)
+def _claiming(agreement: FundingAgreement) -> FundingClaim | None:
+    """The claim sent to the funder, and not rejected, that bills this agreement's session (one whose balance
+    was refused counts: the funder paid part of it), if any. A rejected claim stays as it was sent; the
+    agreement may then be corrected for the next one."""
+    if agreement.id is None:
+        return None
+    return db.session.scalar(
+        select(FundingClaim).join(FundingClaim.sessions).options(defer(FundingClaim.snapshot))
         .where(TrainingSession.id == agreement.session_id, FundingClaim.funder_id == agreement.funder_id,
-               FundingClaim.status.not_in([ClaimStatus.DRAFT, ClaimStatus.REJECTED]))) > 0
+               FundingClaim.status.not_in([ClaimStatus.DRAFT, ClaimStatus.REJECTED]))
+        .order_by(FundingClaim.id).limit(1))
+
+
+def _claimed(agreement: FundingAgreement) -> bool:
+    return _claiming(agreement) is not None
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What a record's state allows now: the actions offered and, for each one that is not, why (French). A page
+    shows the forms of the actions offered (`"grant" in actions`) and `notice`, saying why the others are not;
+    the service refuses an action not offered with its reason (`check`), for a page left open meanwhile."""
+    offered: frozenset[str]
+    reasons: dict[str, str] = field(default_factory=dict)
+    notice: str = ""
+
+    def __contains__(self, action: str) -> bool:
+        return action in self.offered
+
+    def check(self, action: str) -> None:
+        if action not in self.offered:
+            raise ServiceError(self.reasons[action])
+
+
+AGREEMENT_ACTIONS = frozenset({"grant", "refuse", "annex_costs"})
+
+
+def agreement_actions(agreement: FundingAgreement) -> Actions:
+    """The funder's answers (grant, refuse) and the annex costs (annex_costs) an agreement takes now: all of them,
+    until a claim sent to its funder bills its session. Then a granted agreement no longer changes (the claim
+    states it: the notes aside, update_agreement), and another one may only be granted (its trainees were not
+    billed)."""
+    claim = _claiming(agreement)
+    if claim is None:
+        return Actions(AGREEMENT_ACTIONS)
+    values = {"number": claim.number, "state": CLAIM_STATES[claim.status]}
+    if agreement.status == AgreementStatus.GRANTED:
+        frozen = _("Accord déjà repris dans la demande de paiement n° %(number)s (%(state)s) : il ne change plus.",
+                   **values)
+        annex = _("Accord déjà repris dans la demande de paiement n° %(number)s (%(state)s) : ses frais annexes ne "
+                  "changent plus.", **values)
+        notice = _("Accord déjà repris dans la demande de paiement n° %(number)s (%(state)s) : la réponse du "
+                   "financeur et les frais annexes ne changent plus ; seules les notes peuvent encore être "
+                   "modifiées.", **values)
+        return Actions(frozenset(), {"grant": frozen, "refuse": frozen, "annex_costs": annex}, notice)
+    frozen = _("La session figure déjà dans la demande de paiement n° %(number)s (%(state)s) à ce financeur : "
+               "cet accord ne peut plus être refusé.", **values)
+    annex = _("La session figure déjà dans la demande de paiement n° %(number)s (%(state)s) à ce financeur : "
+              "les frais annexes de cet accord ne changent plus.", **values)
+    notice = _("La session figure déjà dans la demande de paiement n° %(number)s (%(state)s) à ce financeur : "
+               "cet accord peut encore être accordé, mais plus refusé ; ses frais annexes et ce qu'il indique (en "
+               "dehors des notes) ne changent plus.", **values)
+    return Actions(frozenset({"grant"}), {"refuse": frozen, "annex_costs": annex}, notice)
 
 
 def _refuse_changing_what_was_claimed(agreement: FundingAgreement, data: AgreementData) -> None:
@@ -408,7 +459,9 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
             raise ServiceError(_("Aucune session de cette période n'a d'accord accordé par %(funder)s.",
                                  funder=funder.name), "period_start")
     for candidate in sessions:
-        _check_completed(candidate)
+        refusal = _not_completed(candidate)
+        if refusal:
+            raise ServiceError(refusal)
     _refuse_claiming_twice(funder, sessions)
     claim = FundingClaim(funder=funder, sessions=sessions, status=ClaimStatus.DRAFT,
                          period_start=period_start if session is None else None,
@@ -426,13 +479,8 @@ def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> N
     order), so that two claims made at once for the same session see each other."""
     for session_id in sorted(s.id for s in sessions):
         lock_session(session_id)
-    earlier = db.session.execute(
-        select(FundingClaim.number, FundingClaim.status, TrainingSession.start_at)
-        .join(claim_sessions, claim_sessions.c.claim_id == FundingClaim.id)
-        .join(TrainingSession, TrainingSession.id == claim_sessions.c.session_id)
-        .where(FundingClaim.funder_id == funder.id, FundingClaim.status != ClaimStatus.REJECTED,
-               claim_sessions.c.session_id.in_([s.id for s in sessions]))
-        .order_by(TrainingSession.start_at).limit(1)).first()
+    earlier = db.session.execute(_claims_billing([s.id for s in sessions])
+                                 .where(FundingClaim.funder_id == funder.id).limit(1)).first()
     if earlier is None:
         return
     message = _("La session du %(date)s figure déjà dans la demande de paiement n° %(number)s à %(funder)s "
@@ -447,13 +495,53 @@ def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> N
     raise ServiceError(message + " " + _("Ouvrez cette demande, ou choisissez une autre période."))
 
 
-def _check_completed(session: TrainingSession) -> None:
+def _claims_billing(session_ids: list[int]):
+    """The claims not rejected that bill one of these sessions (to any funder), earliest session first: (number,
+    status, funder_id, start_at) rows."""
+    return (select(FundingClaim.number, FundingClaim.status, FundingClaim.funder_id, TrainingSession.start_at)
+            .join(claim_sessions, claim_sessions.c.claim_id == FundingClaim.id)
+            .join(TrainingSession, TrainingSession.id == claim_sessions.c.session_id)
+            .where(FundingClaim.status != ClaimStatus.REJECTED, claim_sessions.c.session_id.in_(session_ids))
+            .order_by(TrainingSession.start_at, FundingClaim.id))
+
+
+def _not_completed(session: TrainingSession) -> str:
+    """Why no claim bills `session` yet (cancelled, or not over), or ""."""
     if session.status == SessionStatus.CANCELLED:
-        raise ServiceError(_("La session du %(date)s est annulée : il n'y a rien à facturer.",
-                             date=session.start_at.strftime("%d/%m/%Y")))
+        return _("La session du %(date)s est annulée : il n'y a rien à facturer.",
+                 date=session.start_at.strftime("%d/%m/%Y"))
     if session.end_at > local_now():
-        raise ServiceError(_("La session du %(date)s n'est pas terminée : la demande de paiement se fait "
-                             "après la formation.", date=session.start_at.strftime("%d/%m/%Y")))
+        return _("La session du %(date)s n'est pas terminée : la demande de paiement se fait après la formation.",
+                 date=session.start_at.strftime("%d/%m/%Y"))
+    return ""
+
+
+@dataclass(frozen=True)
+class ClaimOffer:
+    """What the session's funding page offers: the funders a claim for the session may be made to now
+    (create_claim refuses the others), and why some, or all, are not offered."""
+    funders: list[Funder]
+    notice: str = ""
+
+
+def session_claim_offer(session: TrainingSession) -> ClaimOffer:
+    """The funders create_claim(funder, session=session) would take now: none while the session is not over
+    (or cancelled); else those without a claim, not rejected, for it."""
+    refusal = _not_completed(session)
+    if refusal:
+        return ClaimOffer([], refusal)
+    claimed = {row.funder_id for row in db.session.execute(_claims_billing([session.id]))}
+    every = funders()
+    offered = [funder for funder in every if funder.id not in claimed]
+    if not every:
+        return ClaimOffer([], _("Aucun financeur n'est enregistré : ajoutez d'abord l'OPCO."))
+    if not offered:
+        return ClaimOffer([], _("Chaque financeur a déjà sa demande de paiement pour cette session (voir la liste "
+                                "ci-dessus) : les mêmes heures ne se facturent pas deux fois."))
+    if claimed:
+        return ClaimOffer(offered, _("Les financeurs qui ont déjà une demande de paiement pour cette session ne sont "
+                                     "pas proposés : les mêmes heures ne se facturent pas deux fois."))
+    return ClaimOffer(offered)
 
 
 def _insert_numbered(claim: FundingClaim) -> None:
@@ -522,8 +610,7 @@ def _employer_of(agreement: FundingAgreement, covered: AgreementTrainee) -> Empl
 
 def refresh(claim: FundingClaim) -> None:
     """Recalculate a draft claim's figures from the agreements and the attendance sheets."""
-    if claim.status != ClaimStatus.DRAFT:
-        raise ServiceError(_("Cette demande a été envoyée : ses montants ne changent plus."))
+    claim_actions(claim).check("refresh")
     _store_figures(claim, _figures(claim))
 
 
@@ -747,8 +834,7 @@ def _covered(agreements: list[FundingAgreement], funder_id: int) -> list[Agreeme
 def send(claim: FundingClaim, sent_on: date) -> None:
     """draft -> sent: figures recalculated and frozen; refused while the pre-flight check finds problems."""
     _lock(claim)  # a double click waits for the first sending, then is refused: one dossier, one audit entry
-    if claim.status != ClaimStatus.DRAFT:
-        raise ServiceError(_("Cette demande a déjà été envoyée."))
+    claim_actions(claim).check("send")
     if sent_on is None:
         raise ServiceError(_("Indiquez la date d'envoi."), "sent_on")
     _not_in_future(sent_on, _("La date d'envoi ne peut pas être dans le futur."), "sent_on")
@@ -809,9 +895,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
         raise ServiceError(_("Un paiement vient d'être enregistré sur cette demande pendant votre saisie : "
                              "vérifiez la liste des paiements. S'il s'agit bien d'un autre versement, "
                              "enregistrez-le à nouveau."))
-    if claim.status not in SETTLED_OR_OPEN:
-        raise ServiceError(_("On enregistre un paiement sur une demande envoyée."))
-    _refuse_if_nothing_asked(claim)
+    claim_actions(claim).check("payment")
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError(_("Le montant reçu doit être positif."), "amount")
     if received_on is None:
@@ -839,15 +923,33 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     return warning
 
 
-def _refuse_if_nothing_asked(claim: FundingClaim) -> None:
-    """A claim that asks the funder nothing (FundingClaim.for_information: its lines all in reimbursement of the
+CLAIM_ACTIONS = frozenset({"refresh", "send", "payment", "reject"})
+
+
+def claim_actions(claim: FundingClaim) -> Actions:
+    """What a claim takes now: a draft is recalculated (refresh) and sent (send; refused while preflight() finds
+    problems); a sent one takes payments (payment: a paid one too, the excess a trop-perçu; one whose balance was
+    refused too, the funder paying after all) and, while money is expected, a rejection (reject).
+
+    A claim that asks the funder nothing (FundingClaim.for_information: its lines all in reimbursement of the
     employer) is sent to it for information: nothing is due, so it takes neither a payment nor a rejection. A
     claim of subrogation lines billing 0 € (0 h, corrected since) is a claim like the others: it can be rejected,
     which frees its sessions for a new claim, and money paid on it is a trop-perçu."""
-    if claim.for_information:
-        raise ServiceError(_("Rien n'est demandé au financeur dans cette demande (0,00 €) : elle lui est transmise "
-                             "pour information, il n'y a ni paiement ni rejet à enregistrer. Une somme versée malgré "
-                             "tout par le financeur est un trop-perçu, à lui rembourser."))
+    reasons = {}
+    if claim.status != ClaimStatus.DRAFT:
+        reasons["refresh"] = _("Cette demande a été envoyée : ses montants ne changent plus.")
+        reasons["send"] = _("Cette demande a déjà été envoyée.")
+    if claim.status not in SETTLED_OR_OPEN:
+        reasons["payment"] = _("On enregistre un paiement sur une demande envoyée.")
+    if claim.status not in OPEN_CLAIM_STATUSES:
+        reasons["reject"] = _("Seule une demande envoyée peut être rejetée.")
+    if claim.status in SETTLED_OR_OPEN and claim.for_information:
+        nothing_asked = _("Rien n'est demandé au financeur dans cette demande (0,00 €) : elle lui est transmise pour "
+                          "information, il n'y a ni paiement ni rejet à enregistrer. Une somme versée malgré tout "
+                          "par le financeur est un trop-perçu, à lui rembourser.")
+        reasons.setdefault("payment", nothing_asked)
+        reasons.setdefault("reject", nothing_asked)
+    return Actions(CLAIM_ACTIONS - reasons.keys(), reasons)
 
 
 def _payment_count(claim: FundingClaim) -> int:
@@ -860,9 +962,7 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> str:
     lock, so a payment recorded meanwhile counts) it refuses the balance: the claim becomes "solde refusé", what
     was paid stays paid and the sessions are not billed to this funder again. Returns the new status."""
     _lock(claim)
-    if claim.status not in OPEN_CLAIM_STATUSES:
-        raise ServiceError(_("Seule une demande envoyée peut être rejetée."))
-    _refuse_if_nothing_asked(claim)
+    claim_actions(claim).check("reject")
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du rejet."), "reason")
     if rejected_on is None:

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from training_app.clock import local_now, utcnow
@@ -173,14 +173,38 @@ def _refuse_closed(session: TrainingSession) -> None:
 
 # --- the office -----------------------------------------------------------------------------------------
 
+def _waiting(session: TrainingSession):
+    """The conditions of the session's requests not confirmed yet whose link still works."""
+    return (RegistrationRequest.session_id == session.id, RegistrationRequest.confirmed_at.is_(None),
+            RegistrationRequest.expires_at > utcnow())
+
+
 def unconfirmed(session: TrainingSession) -> list[RegistrationRequest]:
-    """The session's requests not confirmed yet whose link still works, oldest first (the session's page: the
-    office can tell someone who says they got nothing that their request is there, and until when)."""
-    return list(db.session.scalars(
-        select(RegistrationRequest).where(RegistrationRequest.session_id == session.id,
-                                          RegistrationRequest.confirmed_at.is_(None),
-                                          RegistrationRequest.expires_at > utcnow())
-        .order_by(RegistrationRequest.requested_at, RegistrationRequest.id)))
+    """The session's requests not confirmed yet whose link still works, oldest first."""
+    return list(db.session.scalars(select(RegistrationRequest).where(*_waiting(session))
+                                   .order_by(RegistrationRequest.requested_at, RegistrationRequest.id)))
+
+
+def unconfirmed_query(session: TrainingSession):
+    """The same requests, newest first (the office looks for someone who says they just asked and got nothing:
+    their request is there, and until when its link works), to paginate."""
+    return (select(RegistrationRequest).where(*_waiting(session))
+            .order_by(RegistrationRequest.requested_at.desc(), RegistrationRequest.id.desc()))
+
+
+@dataclass
+class Waiting:
+    """The newest requests waiting for their confirmation, and how many wait in all."""
+    newest: list[RegistrationRequest]
+    total: int
+
+
+def newest_unconfirmed(session: TrainingSession, limit: int) -> Waiting:
+    """The session's page: its `limit` newest requests waiting, and their number (two statements, however many
+    there are; the others on a page of their own)."""
+    total = db.session.scalar(select(func.count(RegistrationRequest.id)).where(*_waiting(session)))
+    newest = list(db.session.scalars(unconfirmed_query(session).limit(limit))) if total else []
+    return Waiting(newest, total)
 
 
 # --- personal data --------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, SelectField, StringField, TimeField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
+from training_app.forms import FrenchTimeField
 from training_app.services.attendance import STATUS_LABELS
 
 
@@ -17,8 +18,8 @@ class MarkForm(FlaskForm):
     """One trainee's status on a half-day; each row of the sheet uses its own prefix."""
     status = SelectField(_l("Statut"), choices=list(STATUS_LABELS.items()),
                          validators=[DataRequired(message=_l("Choisissez un statut."))])
-    arrival_time = TimeField(_l("Heure d'arrivée"), validators=[Optional()])
-    departure_time = TimeField(_l("Heure de départ"), validators=[Optional()])
+    arrival_time = FrenchTimeField(_l("Heure d'arrivée"), validators=[Optional()])
+    departure_time = FrenchTimeField(_l("Heure de départ"), validators=[Optional()])
     justification = StringField(_l("Motif de l'absence"))
     document = FileField(_l("Justificatif (PDF, JPEG ou PNG)"))
     reason = StringField(_l("Motif de la correction (obligatoire sur une feuille close)"))

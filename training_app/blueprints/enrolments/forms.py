@@ -5,7 +5,7 @@ from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectFi
                      TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from training_app.forms import FrenchDateField, Versioned
+from training_app.forms import Filled, FrenchDateField, Versioned
 from training_app.services.registrations import FUNDING_LABELS
 
 CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
@@ -86,7 +86,7 @@ class ReasonForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     withdrawn_on = FrenchDateField(_l("Date de l'abandon"),
-                             validators=[InputRequired(message=_l("Indiquez une date valide (jj/mm/aaaa)."))])
+                             validators=[Filled()])
     reason = TextAreaField(_l("Motif"), validators=[DataRequired(message=_l("Indiquez le motif de l'abandon.")),
                                                     Length(max=2000)])
 

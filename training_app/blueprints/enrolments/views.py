@@ -692,10 +692,20 @@ def enrolment_section(session: TrainingSession) -> dict:
 
 
 @bp.app_template_global()
-def unconfirmed_requests(session: TrainingSession) -> list:
-    """The session's requests of the public page waiting for their confirmation (administrators only: the
-    template asks for them on their page alone)."""
-    return registration_requests.unconfirmed(session)
+def unconfirmed_requests(session: TrainingSession) -> registration_requests.Waiting:
+    """The newest of the session's requests of the public page waiting for their confirmation, and their number
+    (administrators only: the template asks for them on their page alone; all of them: unconfirmed_list)."""
+    return registration_requests.newest_unconfirmed(session, current_app.config["WAITING_REQUESTS_PER_PAGE"])
+
+
+@bp.route("/sessions/<int:session_id>/demandes-en-attente")
+@access(ADMIN)
+def unconfirmed_list(session_id: int):
+    """Every request of the public page waiting for its confirmation, newest first, a page at a time."""
+    session = db.get_or_404(TrainingSession, session_id)
+    page = db.paginate(registration_requests.unconfirmed_query(session),
+                       per_page=current_app.config["WAITING_REQUESTS_PER_PAGE"], error_out=False)
+    return render_template("enrolments/unconfirmed_requests.html", session=session, page=page)
 
 
 @bp.app_template_global()

@@ -5,9 +5,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
 from training_app.form_input import whole_number
-from training_app.forms import FrenchDateField, Versioned, euros_field
-
-DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
+from training_app.forms import Filled, FrenchDateField, Versioned, euros_field
 
 
 class FunderForm(FlaskForm):
@@ -45,7 +43,7 @@ class AgreementForm(FlaskForm):
                             validators=[DataRequired(message=_l("Choisissez le financeur."))])
     employer_id = SelectField(_l("Structure employeuse (accord collectif pour ses salarié·es)"), coerce=int)
     enrolments = MultiCheckboxField(_l("Stagiaires couvert·es"), coerce=int)
-    requested_on = FrenchDateField(_l("Date de la demande"), validators=[InputRequired(message=DATE_MSG)])
+    requested_on = FrenchDateField(_l("Date de la demande"), validators=[Filled()])
     file_number = StringField(_l("Numéro de dossier"), validators=[Length(max=60)])
     mode = SelectField(_l("Paiement"), choices=[("subrogation", _l("Subrogation (le financeur paie l'organisme)")),
                                                 ("reimbursement", _l("Remboursement de l'employeur"))])
@@ -56,14 +54,14 @@ class AgreementForm(FlaskForm):
 
 
 class GrantForm(FlaskForm):
-    decided_on = FrenchDateField(_l("Date de la réponse"), validators=[InputRequired(message=DATE_MSG)])
+    decided_on = FrenchDateField(_l("Date de la réponse"), validators=[Filled()])
     file_number = StringField(_l("Numéro de dossier"), validators=[Length(max=60)])
     amount = euros_field(_l("Montant accordé (€)"), required=True)
     hourly_rate = euros_field(_l("Taux horaire accordé (€/h)"))
 
 
 class RefuseForm(FlaskForm):
-    decided_on = FrenchDateField(_l("Date de la réponse"), validators=[InputRequired(message=DATE_MSG)])
+    decided_on = FrenchDateField(_l("Date de la réponse"), validators=[Filled()])
     reason = TextAreaField(_l("Motif du refus"), validators=[DataRequired(message=_l("Indiquez le motif du refus."))])
 
 
@@ -84,16 +82,16 @@ class SessionClaimForm(FlaskForm):
 class PeriodClaimForm(FlaskForm):
     funder_id = SelectField(_l("Financeur"), coerce=int,
                             validators=[DataRequired(message=_l("Choisissez le financeur."))])
-    period_start = FrenchDateField(_l("Du"), validators=[InputRequired(message=DATE_MSG)])
-    period_end = FrenchDateField(_l("Au"), validators=[InputRequired(message=DATE_MSG)])
+    period_start = FrenchDateField(_l("Du"), validators=[Filled()])
+    period_end = FrenchDateField(_l("Au"), validators=[Filled()])
 
 
 class SendForm(FlaskForm):
-    sent_on = FrenchDateField(_l("Date d'envoi"), validators=[InputRequired(message=DATE_MSG)])
+    sent_on = FrenchDateField(_l("Date d'envoi"), validators=[Filled()])
 
 
 class PaymentForm(FlaskForm):
-    received_on = FrenchDateField(_l("Date de réception"), validators=[InputRequired(message=DATE_MSG)])
+    received_on = FrenchDateField(_l("Date de réception"), validators=[Filled()])
     amount = euros_field(_l("Montant reçu (€)"), required=True)
     note = StringField(_l("Remarque (référence du virement…)"), validators=[Length(max=300)])
     payments_seen = HiddenField()  # how many payments the page showed: a second click is not a second payment
@@ -103,7 +101,7 @@ class PaymentForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
-    rejected_on = FrenchDateField(_l("Date du rejet"), validators=[InputRequired(message=DATE_MSG)])
+    rejected_on = FrenchDateField(_l("Date du rejet"), validators=[Filled()])
     reason = TextAreaField(_l("Motif du rejet"), validators=[DataRequired(message=_l("Indiquez le motif du rejet."))])
 
 

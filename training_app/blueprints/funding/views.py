@@ -175,12 +175,13 @@ def session_funding(session_id: int):
     enrolments = funding_service.billable_enrolments(session)
     claims = db.session.scalars(db.select(FundingClaim).join(FundingClaim.sessions)
                                 .where(TrainingSession.id == session.id).order_by(FundingClaim.id)).all()
+    offer = funding_service.session_claim_offer(session)
     claim_form = SessionClaimForm()
-    claim_form.funder_id.choices = _funder_choices()
+    claim_form.funder_id.choices = [(f.id, f.name) for f in offer.funders]  # posted: any funder, the service says
     return render_template("funding/session.html", session=session, agreements=agreements, claims=claims,
                            uncovered=[e for e in enrolments
                                       if e.id not in covered and funding_service.may_need_agreement(e)],
-                           claim_form=claim_form)
+                           claim_form=claim_form, claim_offer=offer)
 
 
 def _prepare_agreement_form(form: AgreementForm, session: TrainingSession) -> list[Enrolment]:
@@ -264,7 +265,7 @@ def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, ann
                 for kind in ANNEX_KINDS for which in ("agreed", "actual")})
     return render_template("funding/agreement.html", agreement=agreement, form=form, grant_form=grant_form,
                            refuse_form=refuse_form, annex_forms=annex_forms, history=audit.history(agreement),
-                           session=agreement.session), status
+                           session=agreement.session, actions=funding_service.agreement_actions(agreement)), status
 
 
 @bp.route("/accords/<int:agreement_id>/accorder", methods=["POST"])
@@ -360,9 +361,10 @@ def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, stat
     if funding_service.bring_up_to_date(claim):  # a draft shows today's figures, as sending would make them
         db.session.commit()
     today = local_now().date()
+    actions = funding_service.claim_actions(claim)
     return render_template(
-        "funding/claim.html", claim=claim, snapshot=claim.snapshot,
-        problems=funding_service.preflight(claim) if claim.status == "draft" else [],
+        "funding/claim.html", claim=claim, snapshot=claim.snapshot, actions=actions,
+        problems=funding_service.preflight(claim) if "send" in actions else [],
         changes=funding_service.changes_since_sent(claim),
         send_form=send_form or SendForm(formdata=None, sent_on=today),
         payment_form=_payment_form(claim, payment_form, today),

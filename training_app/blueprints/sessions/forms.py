@@ -2,15 +2,11 @@ from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from training_app.forms import CAPACITY_RANGE, FrenchDateField, Versioned, euros_field
-
-DATE_MSG = _l("Indiquez une date valide (jj/mm/aaaa).")
-TIME_MSG = _l("Indiquez une heure valide (hh:mm).")
-
+from training_app.forms import CAPACITY_RANGE, Filled, FrenchDateField, FrenchTimeField, Versioned, euros_field
 
 # No "full" either: a session is full when its seats are taken, open again when one frees up (counted by
 # services/enrolments.py). "Inscriptions ouvertes" covers both; the session page shows which it is.
@@ -27,16 +23,14 @@ class MultiCheckboxField(SelectMultipleField):
 class SessionForm(FlaskForm):
     programme_id = SelectField(_l("Formation"), coerce=int,
                                validators=[DataRequired(message=_l("Choisissez une formation."))])
-    start_date = FrenchDateField(_l("Date de début"), validators=[InputRequired(message=DATE_MSG)])
-    start_time = TimeField(_l("Heure de début"), default=time(9, 30), validators=[InputRequired(message=TIME_MSG)])
-    end_date = FrenchDateField(_l("Date de fin"), validators=[InputRequired(message=DATE_MSG)])
-    end_time = TimeField(_l("Heure de fin"), default=time(18, 0), validators=[InputRequired(message=TIME_MSG)])
-    morning_start = TimeField(_l("Matin : début"), default=time(9, 30), validators=[InputRequired(message=TIME_MSG)])
-    morning_end = TimeField(_l("Matin : fin"), default=time(12, 30), validators=[InputRequired(message=TIME_MSG)])
-    afternoon_start = TimeField(_l("Après-midi : début"), default=time(14, 0),
-                                validators=[InputRequired(message=TIME_MSG)])
-    afternoon_end = TimeField(_l("Après-midi : fin"), default=time(18, 0),
-                              validators=[InputRequired(message=TIME_MSG)])
+    start_date = FrenchDateField(_l("Date de début"), validators=[Filled()])
+    start_time = FrenchTimeField(_l("Heure de début"), default=time(9, 30), validators=[Filled()])
+    end_date = FrenchDateField(_l("Date de fin"), validators=[Filled()])
+    end_time = FrenchTimeField(_l("Heure de fin"), default=time(18, 0), validators=[Filled()])
+    morning_start = FrenchTimeField(_l("Matin : début"), default=time(9, 30), validators=[Filled()])
+    morning_end = FrenchTimeField(_l("Matin : fin"), default=time(12, 30), validators=[Filled()])
+    afternoon_start = FrenchTimeField(_l("Après-midi : début"), default=time(14, 0), validators=[Filled()])
+    afternoon_end = FrenchTimeField(_l("Après-midi : fin"), default=time(18, 0), validators=[Filled()])
     place = TextAreaField(_l("Lieu (adresse, ou « dans les locaux de la structure »)"))
     access_info = TextAreaField(_l("Accès et conditions matérielles"))
     modality = SelectField(_l("Modalité"), choices=[("in_person", _l("Présentiel")), ("remote", _l("À distance")),
@@ -57,9 +51,9 @@ class CancelSessionForm(FlaskForm):
 
 
 class SlotForm(FlaskForm):
-    date = FrenchDateField(_l("Date"), validators=[InputRequired(message=DATE_MSG)])
-    start_time = TimeField(_l("Début"), validators=[InputRequired(message=TIME_MSG)])
-    end_time = TimeField(_l("Fin"), validators=[InputRequired(message=TIME_MSG)])
+    date = FrenchDateField(_l("Date"), validators=[Filled()])
+    start_time = FrenchTimeField(_l("Début"), validators=[Filled()])
+    end_time = FrenchTimeField(_l("Fin"), validators=[Filled()])
 
 
 class FilterForm(FlaskForm):

@@ -11,8 +11,8 @@ from training_app.blueprints.sessions import bp
 from training_app.blueprints.sessions.forms import (CANCELLED_CHOICES, STATUS_CHOICES, CancelSessionForm,
                                                    FilterForm, SessionEditForm, SessionForm, SlotForm)
 from training_app.extensions import db
-from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed, edit_form,
-                                 edit_status, from_cents, to_cents)
+from training_app.forms import (REFUSED, attach_service_error, committed, committed_or_flashed, edit_committed,
+                                 edit_form, edit_status, from_cents, to_cents)
 from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError, convocations
@@ -111,12 +111,16 @@ def session_create():
 @access(STAFF)
 @kept_page
 def session_detail(session_id: int):
-    session = _load(session_id)
-    return render_template("sessions/detail.html", session=session, slot_form=SlotForm(),
+    return _detail_page(_load(session_id))
+
+
+def _detail_page(session: TrainingSession, slot_form: SlotForm | None = None, status: int = 200):
+    """The session's page; with `slot_form`, the half-day form as typed, refused (its messages on its fields)."""
+    return render_template("sessions/detail.html", session=session, slot_form=slot_form or SlotForm(formdata=None),
                            phase=session_service.phase(session),
                            confirmed=session_service.confirmed_count(session),
                            cancellable=session_service.cancellation_refusal(session) is None,
-                           cancellation=session_service.cancellation(session))
+                           cancellation=session_service.cancellation(session)), status
 
 
 def _edit_form(session: TrainingSession, stored: bool = False) -> SessionEditForm:
@@ -198,18 +202,14 @@ def session_cancel(session_id: int):
 def slot_add(session_id: int):
     session = _load(session_id)
     form = SlotForm()
-    if form.validate_on_submit():
-        try:
-            session_service.add_slot(session, form.date.data, form.start_time.data, form.end_time.data)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Demi-journée ajoutée."), "success")
-            _flash_outdated_convocations(session)
-    else:
-        _flash_form_errors(form)
+    if not form.validate_on_submit() or not committed(form, lambda: session_service.add_slot(
+            session, form.date.data, form.start_time.data, form.end_time.data)):
+        # the page as it was, with the form as typed and its messages (the top of the page says where)
+        flash(_("La demi-journée n'a pas été ajoutée : voyez le formulaire « Ajouter une demi-journée » plus bas."),
+              "danger")
+        return _detail_page(_load(session_id), form, 422)
+    flash(_("Demi-journée ajoutée."), "success")
+    _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
 
 
@@ -255,7 +255,3 @@ def _flash_outdated_convocations(session: TrainingSession) -> None:
                 "(page « Convocations »).", n=len(outdated)), "warning")
 
 
-def _flash_form_errors(form) -> None:
-    for field in form:
-        for message in field.errors:
-            flash(f"{field.label.text} : {message}", "danger")

@@ -2,12 +2,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField,
-                     TimeField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from training_app.blueprints.sessions.forms import DATE_MSG, TIME_MSG, MultiCheckboxField
-from training_app.forms import FrenchDateField, Versioned
+from training_app.blueprints.sessions.forms import MultiCheckboxField
+from training_app.forms import Filled, FrenchDateField, FrenchTimeField, Versioned
 from training_app.models import QuestionType
 from training_app.services.survey_results import rating_label
 
@@ -48,9 +47,9 @@ class QuestionEditForm(Versioned, QuestionForm):
 
 class WindowForm(FlaskForm):
     opens_date = FrenchDateField(_l("Ouverture : date"), validators=[Optional()])
-    opens_time = TimeField(_l("Ouverture : heure"), validators=[Optional()])
+    opens_time = FrenchTimeField(_l("Ouverture : heure"), validators=[Optional()])
     closes_date = FrenchDateField(_l("Fermeture : date"), validators=[Optional()])
-    closes_time = TimeField(_l("Fermeture : heure"), validators=[Optional()])
+    closes_time = FrenchTimeField(_l("Fermeture : heure"), validators=[Optional()])
 
     def _moment(self, day, hour):
         if day.data is None:
@@ -77,10 +76,10 @@ class AttachForm(WindowForm):
 
 class EditWindowForm(WindowForm):
     """Changing the dates of a survey: both are needed."""
-    opens_date = FrenchDateField(_l("Ouverture : date"), validators=[InputRequired(message=DATE_MSG)])
-    opens_time = TimeField(_l("Ouverture : heure"), validators=[InputRequired(message=TIME_MSG)])
-    closes_date = FrenchDateField(_l("Fermeture : date"), validators=[InputRequired(message=DATE_MSG)])
-    closes_time = TimeField(_l("Fermeture : heure"), validators=[InputRequired(message=TIME_MSG)])
+    opens_date = FrenchDateField(_l("Ouverture : date"), validators=[Filled()])
+    opens_time = FrenchTimeField(_l("Ouverture : heure"), validators=[Filled()])
+    closes_date = FrenchDateField(_l("Fermeture : date"), validators=[Filled()])
+    closes_time = FrenchTimeField(_l("Fermeture : heure"), validators=[Filled()])
 
 
 class ProgrammeResultsForm(FlaskForm):
