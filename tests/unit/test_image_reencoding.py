@@ -282,3 +282,66 @@ def test_the_images_module_reencodes_one_way_for_both_paths():
     assert plain.kind == "png" and attendance.decode_signature(_url(drawing)) == plain.content
     assert _uploaded(drawing) == plain.content
     assert storage.read(Organisation.get().stamp_image) == plain.content
+
+
+def test_a_cmyk_jpeg_from_print_software_is_taken_and_word_can_place_it():
+    """Pillow writes no JFIF header for a CMYK JPEG saved without a resolution, and Word places no JPEG without one:
+    the resolution is always given (the upload's, else 72 dpi)."""
+    out = io.BytesIO()
+    Image.new("CMYK", (80, 40), (0, 90, 90, 10)).save(out, format="JPEG", dpi=(300, 300))
+    sent = out.getvalue()
+    assert word.placeable(sent)
+    stored = _uploaded(sent, "cachet.jpg", "stamp_image")
+    assert word.placeable(stored)
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.mode == "CMYK" and image.info["dpi"] == (300, 300)
+
+
+def _grey_png(depth: int, transparent: int) -> bytes:
+    """A 2- or 4-bit grey PNG written by hand (Pillow writes none): a black stroke on a background of value
+    `transparent`, which tRNS makes transparent."""
+    width, height, top = 16, 4, 2 ** depth - 1
+    per_byte = 8 // depth
+    rows = b""
+    for y in range(height):
+        values = [0 if y == 1 else transparent for _ in range(width)]
+        packed = bytes(sum(v << (8 - depth * (i + 1)) for i, v in enumerate(values[k:k + per_byte]))
+                       for k in range(0, width, per_byte))
+        rows += b"\x00" + packed
+    assert transparent <= top
+    return (MAGIC + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, 0, 0, 0, 0))
+            + _chunk(b"tRNS", struct.pack(">H", transparent)) + _chunk(b"IDAT", zlib.compress(rows))
+            + _chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("depth", [2, 4])
+def test_a_grey_png_under_8_bits_keeps_its_transparent_background(depth):
+    stored = _uploaded(_grey_png(depth, 2 ** depth - 1), "cachet.png", "stamp_image")
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.mode == "LA"
+        assert image.getpixel((0, 0)) == (255, 0)  # the background: transparent, not a white box
+        assert image.getpixel((0, 1)) == (0, 255)  # the stroke: black, opaque
+
+
+def test_a_jpeg_of_too_many_scans_is_refused_before_decoding(nothing_decoded):
+    """Each scan of a progressive JPEG is a pass over every pixel: thousands of them in a small file would cost
+    minutes of CPU. Counted from the markers, before any pixel is decoded."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), "navy").save(out, format="JPEG", progressive=True)
+    content = out.getvalue()
+    scan = content.index(b"\xff\xda")
+    many = content[:scan] + content[scan:-2] * 0 + (content[scan:-2] * (images.MAX_JPEG_SCANS + 1)) + b"\xff\xd9"
+    factories.make_organisation()
+    with pytest.raises(ServiceError) as refused:
+        organisation_service.set_image("logo_image", FileStorage(io.BytesIO(many), filename="logo.jpg"))
+    assert "illisible ou abîmée" in refused.value.message
+    assert Organisation.get().logo_image in (None, "")
+
+
+def test_a_cmyk_jpeg_stating_no_resolution_is_given_72_dpi_so_that_word_can_place_it():
+    out = io.BytesIO()
+    Image.new("CMYK", (80, 40), (0, 90, 90, 10)).save(out, format="JPEG")
+    stored = _uploaded(out.getvalue(), "cachet.jpg", "stamp_image")
+    assert word.placeable(stored)
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.info["dpi"] == (72, 72)

@@ -17,6 +17,12 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image, ImageMath, ImageOps, JpegImagePlugin
 
+# A progressive JPEG is decoded once per scan: a normal one has about ten, a hostile one thousands (each costing a
+# pass over every pixel: 10,000 scans of 4000 x 4000 took 18 s). Counted from the markers before decoding.
+MAX_JPEG_SCANS = 100
+# Rows of grey PNGs under 8 bits a pixel, whose transparent value Pillow leaves unscaled (see decoded).
+_LOW_DEPTH_GREY = {"L;2": 2, "L;2I": 2, "L;4": 4, "L;4I": 4}
+
 # What Pillow may raise on a damaged or hostile file, whatever its format.
 BROKEN = (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, TypeError, ZeroDivisionError)
 
@@ -63,10 +69,15 @@ def decoded(content: bytes, kinds: tuple[str, ...], max_side: int) -> tuple[Imag
             if max(probe.size) > max_side:
                 raise TooLarge()
             probe.verify()  # every chunk's checksum (PNG), before decoding
+            if probe.format == "JPEG" and content.count(b"\xff\xda") > MAX_JPEG_SCANS:  # its start-of-scan markers
+                raise Unreadable()
         with Image.open(io.BytesIO(content)) as picture:
             kind = "png" if picture.format == "PNG" else "jpeg"
             jpeg_tables = _jpeg_tables(picture) if kind == "jpeg" else {}
+            depth = _LOW_DEPTH_GREY.get(_raw_mode(picture))
             picture.load()  # the first frame, every pixel
+            if depth and isinstance(picture.info.get("transparency"), int):  # scaled to 8 bits like the pixels
+                picture.info["transparency"] = picture.info["transparency"] * 255 // (2 ** depth - 1)
             image = _plain(_upright(picture), kind)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise TooLarge() from None  # Pillow's own limit, far above ours: refused on the header too
@@ -76,10 +87,23 @@ def decoded(content: bytes, kinds: tuple[str, ...], max_side: int) -> tuple[Imag
     return image, kind, jpeg_tables
 
 
+def _raw_mode(picture: Image.Image) -> str:
+    """How the file stores its pixels ("L;2": grey, 2 bits each), before they are decoded."""
+    args = picture.tile[0].args if picture.tile else ""
+    return args if isinstance(args, str) else (args[0] if args and isinstance(args[0], str) else "")
+
+
 def _jpeg_tables(picture: Image.Image) -> dict:
+    """The save options of a JPEG re-encoded: its own quantisation and sampling, and the resolution it states.
+    A CMYK one stating none is given 72 dpi: only then does Pillow write it a JFIF header, without which Word
+    places no JPEG (word.placeable)."""
     sampling = JpegImagePlugin.get_sampling(picture)
     tables = {"qtables": picture.quantization} if getattr(picture, "quantization", None) else {"quality": 90}
-    return tables | ({"subsampling": sampling} if sampling != -1 else {})
+    dpi = tuple(round(value) for value in picture.info.get("dpi", ()) if isinstance(value, (int, float)))
+    if not (len(dpi) == 2 and all(1 <= value <= 65535 for value in dpi)):
+        dpi = (72, 72) if picture.mode == "CMYK" else None
+    return (tables | ({"dpi": dpi} if dpi else {})
+            | ({"subsampling": sampling} if sampling != -1 else {}))
 
 
 def _upright(picture: Image.Image) -> Image.Image:
