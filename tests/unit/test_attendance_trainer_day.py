@@ -86,7 +86,8 @@ def test_a_reopening_voids_the_trainers_signature_and_the_trainer_signs_again_th
         db.session.commit()
     voided, new = trainer_signatures(slot)
     assert voided.id == old.id and voided.image_sha256 == old.image_sha256  # kept, not deleted
-    assert (voided.voided_by_id, voided.voided_reason) == (admin.id, "Feuille rouverte : Départ de Julien oublié")
+    assert (voided.voided_by_id, voided.voided_reason) == (
+        admin.id, "Feuille rouverte (motif dans l'historique de la feuille)")
     assert new.voided_at is None and new.trainer_id == trainer.id
     data = attendance.slot_sheet(slot)
     assert data.is_closed and data.trainer_signatures == [new] and data.voided_trainer_signatures == [voided]

@@ -62,7 +62,7 @@ def test_after_the_day_the_trainer_sees_the_sheet_read_only_and_the_office_corre
         assert 'data-testid="marking-over"' in page and "data-status-form" not in page
         assert "Signer et clore la feuille" not in page and 'data-testid="closing-by-office"' in page
         assert 'data-testid="voided-trainer-signature"' in page
-        assert "Feuille rouverte : Corriger l'heure de départ de Julien" in page
+        assert "Feuille rouverte (motif dans l'historique de la feuille)" in page
         response = trainer_client.post(f"{url}/statut/{awa.id}", data={
             f"r{awa.id}-status": "left_early", f"r{awa.id}-departure_time": "10:00"}, follow_redirects=True)
         assert response.status_code == 422 and "Le jour de cette demi-journée est passé" in text(response)

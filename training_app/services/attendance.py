@@ -753,7 +753,10 @@ def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
         Signature.slot_id == slot.id, Signature.trainer_id.is_not(None), Signature.voided_at.is_(None))))
     for signature in voided:
         signature.voided_at, signature.voided_by_id = utcnow(), actor.id
-        signature.voided_reason = _("Feuille rouverte : %(reason)s", reason=reason)
+        # Not the free-text reason, which may name a trainee: it stays in the audit entry and the version, where
+        # the end of the retention period takes the names out (personal_data.expire_records); copied here and in
+        # every later version's snapshot, it would outlive them.
+        signature.voided_reason = _("Feuille rouverte (motif dans l'historique de la feuille)")
     db.session.flush()
     audit.record(sheet, "reopened", actor=actor, from_state=SheetStatus.CLOSED, to_state=SheetStatus.OPEN,
                  reason=reason, details={"slot": _describe(slot), "trainer_signatures_voided": [
