@@ -192,3 +192,65 @@ def test_a_justified_absence_keeps_its_reason_when_left_blank(trainer):
         attendance.mark(slot, awa, "absent_justified", actor=trainer)  # the open sheet does not show the reason
         db.session.commit()
     assert record_of(slot, awa).justification == "Hospitalisation"
+
+
+def test_a_trainee_marked_late_who_signs_earlier_arrived_at_her_signatures_time(trainer):
+    """Marked late first, then signing before that arrival: the signature proves her there, the arrival (and the
+    minutes) follow it, and the audit entry of the signature keeps the record before and after."""
+    session, (awa, julien, sophie) = factories.make_attendance_session(trainees=3, trainers=[trainer])
+    slot = session.slots[1]  # 9:30-12:30; trainees sign from 9:15
+    with frozen_at(slot.starts_at - timedelta(minutes=10)):  # 9:20: announced late by phone
+        attendance.mark(slot, awa, "late", actor=trainer, arrival=factories.t("10:30"))
+        attendance.mark(slot, julien, "late", actor=trainer, arrival=factories.t("10:30"),
+                        departure=factories.t("12:00"))
+        attendance.mark(slot, sophie, "late", actor=trainer, arrival=factories.t("10:30"))
+        db.session.commit()
+    with frozen_at(slot.starts_at - timedelta(minutes=5)):  # 9:25, before the start: not late at all
+        attendance.sign(slot, sophie, factories.signature_data_url(3), method="device", actor=trainer)
+        attendance.sign(slot, julien, factories.signature_data_url(2), method="qr", as_trainee=True)
+        db.session.commit()
+    with frozen_at(slot.starts_at + timedelta(minutes=10, seconds=40)):  # 9:40:40
+        attendance.sign(slot, awa, factories.signature_data_url(1), method="qr", as_trainee=True)
+        db.session.commit()
+    db.session.expire_all()
+    states = {e.id: (r.status, r.arrival_time, r.departure_time, r.minutes_attended)
+              for e in (awa, julien, sophie) for r in [record_of(slot, e)]}
+    assert states == {awa.id: ("late", factories.t("9:40"), None, 170),
+                      julien.id: ("left_early", None, factories.t("12:00"), 150),
+                      sophie.id: ("present", None, None, 180)}
+    signed = {e.details["enrolment_id"]: e for e in db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "signed"))}
+    assert (signed[awa.id].details["before"]["arrival"], signed[awa.id].details["after"]["arrival"]) == (
+        "10:30", "09:40")
+    assert signed[awa.id].details["after"]["minutes"] == 170
+    assert signed[sophie.id].details["after"]["status"] == "present"
+    text = factories.docx_text(attendance_sheet.word_sheet(session))
+    assert "arrivée 9h40, signé à 9h40" in text and "10h30" not in text
+
+
+def test_a_trainee_marked_gone_cannot_sign_after_her_departure(trainer):
+    """Marked as having left at 10:00, a signature at 10:40 would say she was there: refused, to her (she sees
+    the trainer) and on the trainer's device (correct the departure first, if she came back)."""
+    session, (awa, julien) = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    slot = session.slots[1]  # 9:30-12:30
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        attendance.mark(slot, awa, "left_early", actor=trainer, departure=factories.t("10:00"))
+        attendance.mark(slot, julien, "left_early", actor=trainer, departure=factories.t("10:00"))
+        attendance.sign(slot, julien, factories.signature_data_url(2), method="device", actor=trainer)  # 9:35
+        db.session.commit()
+    with frozen_at(slot.starts_at + timedelta(minutes=70)):  # 10:40
+        with pytest.raises(ServiceError, match="^Vous êtes noté·e parti·e à 10h00 sur cette demi-journée") as refused:
+            attendance.sign(slot, awa, factories.signature_data_url(1), method="qr", as_trainee=True)
+        assert "formateur·rice" in refused.value.message and refused.value.field == "signature"
+        db.session.rollback()
+        with pytest.raises(ServiceError, match=f"^{awa.trainee.full_name} est noté·e parti·e à 10h00 sur cette "
+                                               "demi-journée : corrigez d'abord son heure de départ"):
+            attendance.sign(slot, awa, factories.signature_data_url(1), method="device", actor=trainer)
+        db.session.rollback()
+        attendance.mark(slot, awa, "present", actor=trainer)  # she came back
+        attendance.sign(slot, awa, factories.signature_data_url(1), method="device", actor=trainer)
+        db.session.commit()
+    db.session.expire_all()
+    assert (record_of(slot, awa).status, record_of(slot, awa).minutes_attended) == ("present", 180)
+    assert (record_of(slot, julien).departure_time, record_of(slot, julien).minutes_attended) == (
+        factories.t("10:00"), 30)

@@ -472,6 +472,12 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
          user_agent: str = "", actor: User | None = None, as_trainee: bool = False) -> Signature:
     """A trainee's signature on a half-day: inside the signing window, once, on an open sheet.
 
+    The times already marked agree with the signature, as mark() keeps them (_check_times_against): a late
+    arrival marked after the signature's time is brought back to it (the signature proves the trainee there
+    then: _arrived_when_signed); a departure marked before it is refused, the trainee being recorded as gone
+    (a signature drawn after leaving, or from home through the personal link, proves nothing of the hours
+    missed): the trainer corrects the departure first, if the trainee came back.
+
     `as_trainee`: the trainee signs on their own page, and a refusal speaks to them ("vous"), not to the trainer."""
     image = decode_signature(data_url)
     sheet = _lock(slot)  # then check: a withdrawal or a cancellation committed meanwhile is seen
@@ -492,18 +498,48 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
                              "formateur·rice.") if as_trainee else
                            _("%(name)s est marqué·e absent·e sur cette demi-journée : changez d'abord son statut.",
                              name=name), "signature")
-    signature = Signature(slot_id=slot.id, enrolment_id=enrolment.id, signer_name=name, signed_at=utcnow(),
+    now = utcnow()
+    signed = _minute(now)
+    if record is not None and record.departure_time is not None and record.departure_time < signed:
+        raise ServiceError(_("Vous êtes noté·e parti·e à %(departure)s sur cette demi-journée : vous ne pouvez plus "
+                             "la signer. Adressez-vous au / à la formateur·rice.", departure=_hm(record.departure_time))
+                           if as_trainee else
+                           _("%(name)s est noté·e parti·e à %(departure)s sur cette demi-journée : corrigez d'abord "
+                             "son heure de départ.", name=name, departure=_hm(record.departure_time)), "signature")
+    signature = Signature(slot_id=slot.id, enrolment_id=enrolment.id, signer_name=name, signed_at=now,
                           method=method, ip_address=(ip_address or "")[:45], user_agent=(user_agent or "")[:400],
                           image=image, image_sha256=hashlib.sha256(image).hexdigest())
     db.session.add(signature)
+    details = {"enrolment_id": enrolment.id, "trainee": name, "method": method, "slot": _describe(slot)}
     if record is None:
         db.session.add(AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id, status=AttendanceStatus.PRESENT,
                                         minutes_attended=slot.minutes, updated_by_id=actor.id if actor else None))
+    elif record.arrival_time is not None and record.arrival_time > signed:
+        details.update(before=_record_state(record), after=_arrived_when_signed(slot, record, signed, actor))
     _flush_or_refuse(_already_signed(name, as_trainee))
     audit.record(sheet, "signed", actor=actor, actor_label="" if actor else _("%(name)s (stagiaire)", name=name),
-                 details={"enrolment_id": enrolment.id, "trainee": name, "method": method,
-                          "slot": _describe(slot)})
+                 details=details)
     return signature
+
+
+def _minute(moment: datetime) -> time:
+    """The local time of a UTC `moment`, to the minute, as the sheets print a signature's time."""
+    return to_local(moment).time().replace(second=0, microsecond=0)
+
+
+def _arrived_when_signed(slot: Slot, record: AttendanceRecord, signed: time, actor: User | None) -> dict:
+    """A trainee marked late (arrival expected or guessed) signs before that arrival: the signature proves them
+    there at `signed`, so the arrival becomes the signature's time, or none when they signed before the start (no
+    lateness left: present, or still leaving early). The minutes follow; the caller's audit entry keeps the
+    record before and after (sign)."""
+    arrival = signed if signed > slot.start_time else None
+    status = record.status
+    if arrival is None and status == AttendanceStatus.LATE:
+        status = AttendanceStatus.LEFT_EARLY if record.departure_time is not None else AttendanceStatus.PRESENT
+    record.status, record.arrival_time = status, arrival
+    record.minutes_attended = attended_minutes(slot, status, arrival, record.departure_time)
+    record.updated_by_id = actor.id if actor else None
+    return _record_state(record)
 
 
 def _already_signed(name: str, as_trainee: bool) -> str:
@@ -627,7 +663,7 @@ def _day_over_error() -> ServiceError:
 def _check_times_against(signature: Signature, arrival: time | None, departure: time | None) -> None:
     """Refuse an arrival later than the trainee's signature, or a departure earlier (to the minute, as the
     sheets print them): the sheet would say both."""
-    signed = to_local(signature.signed_at).time().replace(second=0, microsecond=0)
+    signed = _minute(signature.signed_at)
     if arrival is not None and arrival > signed:
         raise ServiceError(_("%(name)s a signé à %(signed)s : son heure d'arrivée (%(arrival)s) ne peut pas être "
                              "plus tardive.", name=signature.signer_name, signed=_hm(signed),
