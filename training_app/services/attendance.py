@@ -654,10 +654,14 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     return record
 
 
+def day_over_message() -> str:
+    """What a trainer is told of an open sheet after its half-day's day (mark, close_slot, the sheet page)."""
+    return _("Le jour de cette demi-journée est passé : sa feuille ne se modifie et ne se clôt plus que par "
+             "l'administration. Adressez-vous à un·e administrateur·rice.")
+
+
 def _day_over_error() -> ServiceError:
-    return ServiceError(_("Le jour de cette demi-journée est passé : sa feuille ne se modifie plus que par "
-                          "l'administration. Adressez-vous à un·e administrateur·rice, qui la corrige avec un "
-                          "motif."))
+    return ServiceError(day_over_message())
 
 
 def _check_times_against(signature: Signature, arrival: time | None, departure: time | None) -> None:
