@@ -113,7 +113,7 @@ def test_days_later_a_reopened_sheet_is_changed_and_closed_by_the_office_only(ap
         with pytest.raises(ServiceError, match=DAY_OVER):
             attendance.mark(slot, awa, "left_early", actor=trainer, departure=factories.t("10:00"))
         db.session.rollback()
-        with pytest.raises(ServiceError, match="Signez la feuille"):
+        with pytest.raises(ServiceError, match=DAY_OVER):
             attendance.close_slot(slot, trainer)
         db.session.rollback()
         with pytest.raises(ServiceError, match="le jour même"):

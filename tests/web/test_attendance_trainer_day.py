@@ -67,7 +67,7 @@ def test_after_the_day_the_trainer_sees_the_sheet_read_only_and_the_office_corre
             f"r{awa.id}-status": "left_early", f"r{awa.id}-departure_time": "10:00"}, follow_redirects=True)
         assert response.status_code == 422 and "Le jour de cette demi-journée est passé" in text(response)
         response = trainer_client.post(f"{url}/clore", data={}, follow_redirects=True)
-        assert "Signez la feuille (formateur·rice) avant de la clore." in text(response)
+        assert "ne se modifie et ne se clôt plus que par l'administration" in text(response)
         admin_page = text(admin_client.get(url))
         assert "data-status-form" in admin_page and 'data-testid="office-closing-help"' in admin_page
         assert "La réouverture a annulé la signature" in admin_page

@@ -698,9 +698,11 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
                ip_address: str = "", user_agent: str = "") -> AttendanceSheet:
     """The trainer signs (if not done yet) and closes the sheet, which is then locked.
 
-    Without a trainer's signature (nor a paper scan) once the half-day's day is over, when no trainer can
-    sign any more, an administrator closes it with a `reason`: the sheet, its versions and its documents
-    say it was closed by the office without the trainer's signature, and why."""
+    A trainer closes on the half-day's day only (as they mark and sign: trainer_signing_over); afterwards only
+    an administrator does, scan or not. Without a trainer's signature (nor a paper scan that stands for it:
+    scan_stands_for_trainer) once the half-day's day is over, when no trainer can sign any more, an
+    administrator closes it with a `reason`: the sheet, its versions and its documents say it was closed by
+    the office without the trainer's signature, and why."""
     image = decode_signature(signature_data_url) if signature_data_url else None
     sheet = _lock(slot)  # then check: a cancellation committed meanwhile is seen
     _refuse_cancelled(slot)
@@ -714,6 +716,8 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
                              day=f"{opens:%d/%m/%Y}", time=_window_text(opens), end=_hm(slot.end_time)))
     if image is not None:
         _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
+    if not actor.is_admin and trainer_signing_over(slot, now):
+        raise _day_over_error()
     data = slot_sheet(slot)
     has_scan = bool(sheet.scan_path)
     unmarked = [r.name for r in data.rows if r.record is None and r.withdrawn_on is None]
@@ -724,14 +728,14 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if unsigned and not has_scan:
         raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
                              names=", ".join(unsigned)))
-    by_office = not data.trainer_signatures and not has_scan
+    by_office = not data.trainer_signatures and not scan_stands_for_trainer(sheet)
     reason = (reason or "").strip() if by_office else ""
     if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
         raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
     if by_office and not reason:
         raise ServiceError(_("La réouverture a annulé la signature du / de la formateur·rice et il est trop tard "
                              "pour signer à nouveau : indiquez le motif de la clôture par l'administration.")
-                           if data.voided_trainer_signatures else
+                           if was_reopened(sheet) else
                            _("Aucun·e formateur·rice n'a signé cette feuille le jour de la demi-journée et il est "
                              "trop tard pour le faire : indiquez le motif de la clôture par l'administration."),
                            "reason")
@@ -742,6 +746,23 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
                  reason=reason, details={"slot": _describe(slot), "without_trainer_signature": by_office})
     _new_version(sheet, "closed_by_office" if by_office else "closed", actor, reason)
     return sheet
+
+
+def was_reopened(sheet: AttendanceSheet | None) -> bool:
+    """Whether an open sheet was closed, then reopened: its first version is kept at its first closing
+    (_new_version), so an open sheet with a version was reopened since."""
+    return sheet is not None and not sheet.is_closed and sheet.version > 0
+
+
+def scan_stands_for_trainer(sheet: AttendanceSheet | None) -> bool:
+    """Whether the sheet's paper scan stands for the trainer's signature of the half-day.
+
+    A paper scan is the sheet the room signed on paper, trainees and trainer, on the day: it stands for the
+    trainees' signatures missing in the application (close_slot, _cell_state) and for the trainer's, of the
+    sheet as it was then. A reopening undoes what vouched for the closed sheet, the trainer's signature on
+    paper as much as in the application (reopen_slot voids the latter): once reopened, closing again takes a
+    trainer's new signature of the day, or the office's closing with a reason, scan or not."""
+    return sheet is not None and bool(sheet.scan_path) and not was_reopened(sheet)
 
 
 def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, user_agent: str,
@@ -1070,7 +1091,7 @@ class SlotColumn:
     signed: int = 0
     missing: int = 0
     attended_minutes: int = 0
-    trainer_missing: bool = False  # closing opened (closing_opens), and no trainer signature nor paper scan
+    trainer_missing: bool = False  # closing opened (closing_opens), no trainer signature nor scan_stands_for_trainer
     expected: bool = True  # its signatures are asked for (expects_attendance: not in a cancelled session)
 
     @property
@@ -1131,7 +1152,7 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
         column.trainer_signatures = [s for s in trainers if not s.is_voided]
         column.voided_trainer_signatures = [s for s in trainers if s.is_voided]
         column.trainer_missing = (expected and not column.trainer_signatures and now >= closing_opens(column.slot)
-                                  and not (column.sheet and column.sheet.scan_path)
+                                  and not scan_stands_for_trainer(column.sheet)
                                   and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])
     spans = {e.id: _span(e) for e in enrolments}
