@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import openpyxl
 import pytest
+from werkzeug.datastructures import FileStorage
 
 from tests import factories
 from training_app.clock import frozen_at
@@ -16,6 +17,14 @@ from training_app.services import ServiceError, attendance
 
 REASON = "Feuille oubliée le soir, présences confirmées par la formatrice au téléphone"
 SAID = f"Clôturée par l'administration sans signature du / de la formateur·rice : {REASON}"
+DAY_OVER = "Le jour de cette demi-journée est passé"
+
+
+def with_paper_scan(slot, admin):
+    """The paper sheet the room signed, trainees and trainer, scanned and attached by the office."""
+    attendance.attach_scan(slot, FileStorage(io.BytesIO(b"%PDF-1.4 la feuille papier"), filename="feuille.pdf"),
+                           admin)
+    db.session.commit()
 
 
 def forgotten_sheet(trainer):
@@ -40,8 +49,8 @@ def test_the_office_closes_a_forgotten_sheet_with_a_reason(trainer, admin):
         with pytest.raises(ServiceError, match="le jour même"):
             attendance.close_slot(slot, trainer, factories.signature_data_url(9))
         db.session.rollback()
-        with pytest.raises(ServiceError, match="Signez la feuille"):
-            attendance.close_slot(slot, trainer)  # a trainer never closes without their signature
+        with pytest.raises(ServiceError, match="Le jour de cette demi-journée est passé"):
+            attendance.close_slot(slot, trainer)  # after the day, the sheet is the office's
         db.session.rollback()
         with pytest.raises(ServiceError, match="indiquez le motif de la clôture") as refused:
             attendance.close_slot(slot, admin, reason="  ")
@@ -95,3 +104,54 @@ def test_the_word_and_excel_sheets_say_who_closed_it_and_why_and_a_reopening_cle
         db.session.commit()
     assert attendance.slot_sheet(slot).sheet.office_closing_reason == ""
     assert SAID not in factories.docx_text(attendance_sheet.word_sheet(session))
+
+
+def test_a_paper_scan_stands_for_the_trainers_signature_of_the_day_only(trainer, admin):
+    """The scan of the paper sheet stands for the trainer's signature of the sheet as the room signed it: the
+    office closes it after the day without a reason; a trainer closes nothing after the day, scan or not; once
+    reopened, the scan no longer vouches for the sheet, and the office's closing takes a reason."""
+    session, slot = forgotten_sheet(trainer)
+    with next_morning(slot):
+        with_paper_scan(slot, admin)
+        with pytest.raises(ServiceError, match=DAY_OVER):
+            attendance.close_slot(slot, trainer)
+        db.session.rollback()
+        sheet = attendance.close_slot(slot, admin)
+        db.session.commit()
+    assert (sheet.closed_by_id, sheet.office_closing_reason, attendance.versions(slot)[-1].action) == (
+        admin.id, "", "closed")
+    with frozen_at(slot.ends_at + timedelta(days=2)):
+        attendance.reopen_slot(slot, admin, "Erreur de saisie")
+        db.session.commit()
+        assert attendance.session_grid(session).columns[0].trainer_missing
+        with pytest.raises(ServiceError, match=DAY_OVER):
+            attendance.close_slot(slot, trainer)
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="La réouverture a annulé la signature du / de la formateur·rice "
+                                               "et il est trop tard") as refused:
+            attendance.close_slot(slot, admin)
+        assert refused.value.field == "reason"
+        db.session.rollback()
+        sheet = attendance.close_slot(slot, admin, reason=REASON)
+        db.session.commit()
+    assert sheet.office_closing_reason == REASON and attendance.versions(slot)[-1].action == "closed_by_office"
+
+
+def test_a_sheet_reopened_on_its_day_is_signed_again_by_the_trainer_scan_or_not(trainer, admin):
+    session, slot = forgotten_sheet(trainer)
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        with_paper_scan(slot, admin)
+        attendance.close_slot(slot, trainer)  # the paper bears the trainer's signature
+        db.session.commit()
+        attendance.reopen_slot(slot, admin, "Erreur de saisie")
+        db.session.commit()
+        with pytest.raises(ServiceError, match="Signez la feuille"):
+            attendance.close_slot(slot, trainer)
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="Signez la feuille"):
+            attendance.close_slot(slot, admin, reason=REASON)  # the trainer can still sign today
+        db.session.rollback()
+        sheet = attendance.close_slot(slot, trainer, factories.signature_data_url(9))
+        db.session.commit()
+    assert sheet.is_closed and [s.signer_name for s in attendance.slot_sheet(slot).trainer_signatures] == [
+        trainer.name]

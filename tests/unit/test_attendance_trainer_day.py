@@ -59,7 +59,8 @@ def test_a_trainer_marks_on_the_half_days_day_only_then_the_office_does(trainer,
     with frozen_at(slot.ends_at + timedelta(days=5)):  # the sheet was never closed; five days later
         with pytest.raises(ServiceError, match=DAY_OVER) as refused:
             attendance.mark(slot, awa, "late", actor=trainer, arrival=factories.t("9:35"))
-        assert "administrateur·rice" in refused.value.message
+        # the office changes an open sheet without a reason: the message does not say one is needed
+        assert "administrateur·rice" in refused.value.message and "motif" not in refused.value.message
         db.session.rollback()
         with pytest.raises(ServiceError, match=DAY_OVER):
             attendance.mark(slot, julien, "absent_justified", actor=trainer, justification="Malade")
@@ -86,7 +87,8 @@ def test_a_reopening_voids_the_trainers_signature_and_the_trainer_signs_again_th
         db.session.commit()
     voided, new = trainer_signatures(slot)
     assert voided.id == old.id and voided.image_sha256 == old.image_sha256  # kept, not deleted
-    assert (voided.voided_by_id, voided.voided_reason) == (admin.id, "Feuille rouverte : Départ de Julien oublié")
+    assert (voided.voided_by_id, voided.voided_reason) == (
+        admin.id, "Feuille rouverte (motif dans l'historique de la feuille)")
     assert new.voided_at is None and new.trainer_id == trainer.id
     data = attendance.slot_sheet(slot)
     assert data.is_closed and data.trainer_signatures == [new] and data.voided_trainer_signatures == [voided]
@@ -111,7 +113,7 @@ def test_days_later_a_reopened_sheet_is_changed_and_closed_by_the_office_only(ap
         with pytest.raises(ServiceError, match=DAY_OVER):
             attendance.mark(slot, awa, "left_early", actor=trainer, departure=factories.t("10:00"))
         db.session.rollback()
-        with pytest.raises(ServiceError, match="Signez la feuille"):
+        with pytest.raises(ServiceError, match=DAY_OVER):
             attendance.close_slot(slot, trainer)
         db.session.rollback()
         with pytest.raises(ServiceError, match="le jour même"):
@@ -191,3 +193,65 @@ def test_a_justified_absence_keeps_its_reason_when_left_blank(trainer):
         attendance.mark(slot, awa, "absent_justified", actor=trainer)  # the open sheet does not show the reason
         db.session.commit()
     assert record_of(slot, awa).justification == "Hospitalisation"
+
+
+def test_a_trainee_marked_late_who_signs_earlier_arrived_at_her_signatures_time(trainer):
+    """Marked late first, then signing before that arrival: the signature proves her there, the arrival (and the
+    minutes) follow it, and the audit entry of the signature keeps the record before and after."""
+    session, (awa, julien, sophie) = factories.make_attendance_session(trainees=3, trainers=[trainer])
+    slot = session.slots[1]  # 9:30-12:30; trainees sign from 9:15
+    with frozen_at(slot.starts_at - timedelta(minutes=10)):  # 9:20: announced late by phone
+        attendance.mark(slot, awa, "late", actor=trainer, arrival=factories.t("10:30"))
+        attendance.mark(slot, julien, "late", actor=trainer, arrival=factories.t("10:30"),
+                        departure=factories.t("12:00"))
+        attendance.mark(slot, sophie, "late", actor=trainer, arrival=factories.t("10:30"))
+        db.session.commit()
+    with frozen_at(slot.starts_at - timedelta(minutes=5)):  # 9:25, before the start: not late at all
+        attendance.sign(slot, sophie, factories.signature_data_url(3), method="device", actor=trainer)
+        attendance.sign(slot, julien, factories.signature_data_url(2), method="qr", as_trainee=True)
+        db.session.commit()
+    with frozen_at(slot.starts_at + timedelta(minutes=10, seconds=40)):  # 9:40:40
+        attendance.sign(slot, awa, factories.signature_data_url(1), method="qr", as_trainee=True)
+        db.session.commit()
+    db.session.expire_all()
+    states = {e.id: (r.status, r.arrival_time, r.departure_time, r.minutes_attended)
+              for e in (awa, julien, sophie) for r in [record_of(slot, e)]}
+    assert states == {awa.id: ("late", factories.t("9:40"), None, 170),
+                      julien.id: ("left_early", None, factories.t("12:00"), 150),
+                      sophie.id: ("present", None, None, 180)}
+    signed = {e.details["enrolment_id"]: e for e in db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "signed"))}
+    assert (signed[awa.id].details["before"]["arrival"], signed[awa.id].details["after"]["arrival"]) == (
+        "10:30", "09:40")
+    assert signed[awa.id].details["after"]["minutes"] == 170
+    assert signed[sophie.id].details["after"]["status"] == "present"
+    text = factories.docx_text(attendance_sheet.word_sheet(session))
+    assert "arrivée 9h40, signé à 9h40" in text and "10h30" not in text
+
+
+def test_a_trainee_marked_gone_cannot_sign_after_her_departure(trainer):
+    """Marked as having left at 10:00, a signature at 10:40 would say she was there: refused, to her (she sees
+    the trainer) and on the trainer's device (correct the departure first, if she came back)."""
+    session, (awa, julien) = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    slot = session.slots[1]  # 9:30-12:30
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        attendance.mark(slot, awa, "left_early", actor=trainer, departure=factories.t("10:00"))
+        attendance.mark(slot, julien, "left_early", actor=trainer, departure=factories.t("10:00"))
+        attendance.sign(slot, julien, factories.signature_data_url(2), method="device", actor=trainer)  # 9:35
+        db.session.commit()
+    with frozen_at(slot.starts_at + timedelta(minutes=70)):  # 10:40
+        with pytest.raises(ServiceError, match="^Vous êtes noté·e parti·e à 10h00 sur cette demi-journée") as refused:
+            attendance.sign(slot, awa, factories.signature_data_url(1), method="qr", as_trainee=True)
+        assert "formateur·rice" in refused.value.message and refused.value.field == "signature"
+        db.session.rollback()
+        with pytest.raises(ServiceError, match=f"^{awa.trainee.full_name} est noté·e parti·e à 10h00 sur cette "
+                                               "demi-journée : corrigez d'abord son heure de départ"):
+            attendance.sign(slot, awa, factories.signature_data_url(1), method="device", actor=trainer)
+        db.session.rollback()
+        attendance.mark(slot, awa, "present", actor=trainer)  # she came back
+        attendance.sign(slot, awa, factories.signature_data_url(1), method="device", actor=trainer)
+        db.session.commit()
+    db.session.expire_all()
+    assert (record_of(slot, awa).status, record_of(slot, awa).minutes_attended) == ("present", 180)
+    assert (record_of(slot, julien).departure_time, record_of(slot, julien).minutes_attended) == (
+        factories.t("10:00"), 30)

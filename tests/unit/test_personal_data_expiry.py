@@ -240,3 +240,40 @@ def test_the_reason_the_office_gave_for_closing_a_sheet_loses_the_names_of_the_p
     assert closed.reason == expected
     text = factories.docx_text(attendance_sheet.word_sheet(session))
     assert expected in text and "diallo" not in text.lower() and not re.search(r"\bawa\b", text, re.IGNORECASE)
+
+
+def test_the_reason_of_a_reopening_that_names_a_trainee_is_nowhere_once_her_records_expire(trainer, admin,
+                                                                                          admin_client):
+    """A reopening voids the trainer's signature: the signature and every later version's snapshot say so with a
+    fixed text, not with the reason typed (kept in the audit entry and the version, which lose the names)."""
+    from datetime import timedelta
+
+    from tests.unit.test_attendance_trainer_day import signed_and_closed
+
+    session, slot, (awa, julien) = signed_and_closed(trainer)
+    awa.trainee.first_name, awa.trainee.last_name = "Awa", "Diallo"
+    db.session.commit()
+    with frozen_at(slot.ends_at + timedelta(days=2)):
+        attendance.reopen_slot(slot, admin, "Awa Diallo est partie à 11h (hospitalisation)")
+        attendance.mark(slot, awa, "left_early", actor=admin, departure=factories.t("11:00"))
+        attendance.close_slot(slot, admin, reason="Départ corrigé")
+        db.session.commit()
+    assert "diallo est partie" in _dump().lower()  # the audit entry and the version, until the end of the period
+    with frozen_at(datetime(2037, 3, 10, 10, 0)):
+        personal_data.erase(awa.trainee, "Demande de la personne", admin)
+        personal_data.expire_records(awa.trainee)
+        db.session.commit()
+    db.session.expire_all()
+    (voided,) = db.session.scalars(db.select(Signature).where(Signature.trainer_id.is_not(None)))
+    assert voided.voided_reason == "Feuille rouverte (motif dans l'historique de la feuille)"
+    assert [v.snapshot["trainers_voided"][0]["reason"] for v in attendance.versions(slot)[1:]] == [
+        voided.voided_reason] * 2
+    assert attendance.versions(slot)[1].reason == "[effacé] est partie à 11h (hospitalisation)"
+    assert "diallo" not in _dump().lower()
+    url = f"/sessions/{session.id}/emargement/{slot.id}"
+    with frozen_at(datetime(2037, 3, 10, 11, 0)):
+        pages = {"sheet": admin_client.get(url), "history": admin_client.get(f"{url}/historique"),
+                 "overview": admin_client.get(f"/sessions/{session.id}/emargement")}
+    for page, response in pages.items():
+        assert response.status_code == 200 and "Diallo" not in response.get_data(as_text=True), page
+    assert "diallo" not in factories.docx_text(attendance_sheet.word_sheet(session)).lower()

@@ -153,7 +153,7 @@ def test_admin_reopens_with_a_reason_and_the_history_shows_every_version(admin_c
     assert "Arrivée tardive oubliée" in history and "Réouverture" in history
     assert "arrivée 14:30" in history
     assert history.count('data-testid="version-trainer-voided"') == 2  # in the reopened and the closed versions
-    assert "Feuille rouverte : Arrivée tardive oubliée" in history
+    assert "Feuille rouverte (motif dans l'historique de la feuille)" in history
 
 
 def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer, course):

@@ -62,16 +62,34 @@ def test_after_the_day_the_trainer_sees_the_sheet_read_only_and_the_office_corre
         assert 'data-testid="marking-over"' in page and "data-status-form" not in page
         assert "Signer et clore la feuille" not in page and 'data-testid="closing-by-office"' in page
         assert 'data-testid="voided-trainer-signature"' in page
-        assert "Feuille rouverte : Corriger l'heure de départ de Julien" in page
+        assert "Feuille rouverte (motif dans l'historique de la feuille)" in page
         response = trainer_client.post(f"{url}/statut/{awa.id}", data={
             f"r{awa.id}-status": "left_early", f"r{awa.id}-departure_time": "10:00"}, follow_redirects=True)
         assert response.status_code == 422 and "Le jour de cette demi-journée est passé" in text(response)
         response = trainer_client.post(f"{url}/clore", data={}, follow_redirects=True)
-        assert "Signez la feuille (formateur·rice) avant de la clore." in text(response)
+        assert "ne se modifie et ne se clôt plus que par l'administration" in text(response)
         admin_page = text(admin_client.get(url))
         assert "data-status-form" in admin_page and 'data-testid="office-closing-help"' in admin_page
         assert "La réouverture a annulé la signature" in admin_page
     assert attendance.slot_sheet(slot).rows[0].record.status == "present"
     assert not attendance.slot_sheet(slot).is_closed
     overview = text(admin_client.get(f"/sessions/{session.id}/emargement"))
-    assert f"signature de {trainer.name} annulée à la réouverture" in overview
+    assert f"signature de {trainer.name} (12h25) annulée à la réouverture du 09/03/2030" in overview
+
+
+def test_the_overview_says_each_trainers_signature_a_reopening_voided_with_its_time(app, trainer, admin,
+                                                                                    admin_client):
+    elodie = factories.make_user("trainer", name="Élodie Martin")
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer, elodie])
+    slot = session.slots[1]  # Wednesday 6 March 2030, 9:30-12:30
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        attendance.sign(slot, awa, factories.signature_data_url(1), method="device")
+    for minute, who in ((25, trainer), (26, elodie)):
+        with frozen_at(slot.ends_at - timedelta(minutes=30 - minute)):  # 12:25, then 12:26
+            attendance.close_slot(slot, who, factories.signature_data_url(9))
+            attendance.reopen_slot(slot, admin, "Vérification")
+            db.session.commit()
+    overview = text(admin_client.get(f"/sessions/{session.id}/emargement"))
+    said = ("signature de Tom Trainer (12h25) annulée à la réouverture du 06/03/2030 ; "
+            "signature d'Élodie Martin (12h26) annulée à la réouverture du 06/03/2030")
+    assert f'data-testid="voided-trainer">{said}<' in overview and f'title="{said}"' in overview

@@ -375,3 +375,94 @@ def test_0030_asks_the_funder_for_the_subrogation_lines_only_of_a_claim_sent(emp
                           (4, "draft", 99500), (5, "partially_paid", 31500), (6, "sent", 31500),
                           (7, "partially_paid", 50000), (8, "partially_paid", 99500)]
     assert overpaid_back == {1: 0, 3: 0, 5: 0, 7: 0, 8: 0}
+
+
+def test_0035_voids_the_trainers_signatures_a_reopening_left_on_an_open_sheet_and_back(empty_database_url,
+                                                                                       tmp_path):
+    """A trainer signs a sheet only when closing it: a valid trainer's signature on an open sheet is what a
+    reopening before 0035 left. It is voided as a reopening now does, dated from the sheet's latest reopening and
+    by whom reopened it (or now and nobody, when no version tells), so the sheet is no longer closed under it.
+    A closed sheet's signature stays. Back: the signatures 0035 voided are valid again."""
+    from datetime import timedelta
+
+    from tests import factories
+    from training_app.clock import frozen_at
+    from training_app.models import Slot, User
+    from training_app.services import ServiceError, attendance
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    reopened_at = datetime(2030, 3, 8, 10, 0)
+    with migrated.app_context():
+        upgrade(revision="0034")
+        trainer, admin = factories.make_user("trainer", name="Tom Trainer"), factories.make_user("admin")
+        session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+        reopened, closed, unversioned = session.slots[1], session.slots[2], session.slots[3]
+        for slot in (reopened, closed, unversioned):
+            with frozen_at(slot.starts_at + timedelta(minutes=5)):
+                attendance.sign(slot, awa, factories.signature_data_url(1), method="device")
+            with frozen_at(slot.ends_at - timedelta(minutes=5)):
+                if slot is not unversioned:
+                    attendance.close_slot(slot, trainer, factories.signature_data_url(9))
+            db.session.commit()
+        ids = {slot.id: db.session.scalar(text("SELECT id FROM attendance_signatures WHERE slot_id = :s AND "
+                                               "trainer_id IS NOT NULL"), {"s": slot.id})
+               for slot in (reopened, closed)}
+        sheet_of = {slot.id: db.session.scalar(text("SELECT id FROM attendance_sheets WHERE slot_id = :s"),
+                                               {"s": slot.id}) for slot in (reopened, closed, unversioned)}
+        # reopened before 0035: the sheet open again, a version saying so, the trainer's signature still valid
+        db.session.execute(text("UPDATE attendance_sheets SET status = 'open', closed_at = NULL, closed_by_id = NULL, "
+                                "version = 2 WHERE id = :id"), {"id": sheet_of[reopened.id]})
+        _insert("attendance_sheet_versions", {"sheet_id": sheet_of[reopened.id], "number": 2, "action": "reopened",
+                                              "reason": "Erreur", "at": reopened_at, "actor_id": admin.id,
+                                              "actor_name": admin.name, "snapshot": "{}"})
+        ids[unversioned.id] = _insert("attendance_signatures", {
+            "slot_id": unversioned.id, "trainer_id": trainer.id, "signer_name": trainer.name,
+            "signed_at": datetime(2030, 3, 7, 11, 25), "method": "device", "ip_address": "", "user_agent": "",
+            "image_sha256": "0" * 64, "image": b"png", "voided_reason": ""})
+        reopened_id, unversioned_id, admin_id, trainer_id = reopened.id, unversioned.id, admin.id, trainer.id
+        ids = {name: ids[slot.id] for name, slot in (("reopened", reopened), ("closed", closed),
+                                                     ("unversioned", unversioned))}
+        sheets = {name: sheet_of[slot.id] for name, slot in (("reopened", reopened), ("unversioned", unversioned))}
+        db.session.remove()
+
+        def signatures():
+            db.session.remove()
+            with db.engine.connect() as conn:
+                return {name: tuple(conn.execute(text(
+                    "SELECT voided_at, voided_by_id, voided_reason FROM attendance_signatures WHERE id = :id"),
+                    {"id": signature_id}).one())
+                    for name, signature_id in ids.items()}
+
+        def entries():
+            with db.engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(text(
+                    "SELECT entity_id, action FROM audit_entries WHERE actor_label = 'migration 0035' ORDER BY id"))]
+
+        upgrade(revision="0035")
+        after = signatures()
+        assert after["closed"] == (None, None, "")
+        at, by, reason = after["reopened"]
+        assert (datetime.fromisoformat(str(at)), by) == (reopened_at, admin_id)
+        assert reason.startswith("Feuille rouverte avant le 24/11/2026 : cette signature ne valait que pour la feuille")
+        at, by, same_reason = after["unversioned"]
+        assert at is not None and by is None and same_reason == reason
+        assert entries() == [(sheets["reopened"], "trainer_signature_voided"),
+                             (sheets["unversioned"], "trainer_signature_voided")]
+        with frozen_at(reopened_at + timedelta(hours=1)):  # no longer closed under the old signature
+            slot = db.session.get(Slot, reopened_id)
+            assert attendance.slot_sheet(slot).trainer_signatures == []
+            with pytest.raises(ServiceError, match="La réouverture a annulé la signature"):
+                attendance.close_slot(slot, db.session.get(User, admin_id))
+            db.session.rollback()
+        downgrade(revision="0034")
+        assert set(signatures().values()) == {(None, None, "")} and entries() == []
+        upgrade(revision="0035")
+        with frozen_at(datetime(2030, 3, 7, 12, 25)):  # the trainer signs the unversioned sheet again on its day
+            slot = db.session.get(Slot, unversioned_id)
+            attendance.close_slot(slot, db.session.get(User, trainer_id), factories.signature_data_url(8))
+            db.session.commit()
+        voided = signatures()
+        with pytest.raises(SystemExit):  # refused (flask_migrate logs why): it could not stay beside the new one
+            downgrade(revision="0034")
+        assert signatures() == voided and len(entries()) == 2
+        db.engine.dispose()

@@ -159,14 +159,19 @@ def _office_closing_text(column) -> str:
              reason=column.office_closing_reason)
 
 
-def _with_voided_trainers(column, text: str) -> str:
-    """`text`, then the trainers' signatures a reopening voided (services/attendance.reopen_slot): they vouched
-    for the sheet as it was closed then, not for what it says now; their images are not printed."""
-    voided = " ; ".join(_("signature %(of_name)s (%(time)s) annulée à la réouverture du %(date)s",
+def voided_trainers_text(column) -> str:
+    """The trainers' signatures a reopening voided (services/attendance.reopen_slot), one each with its time, as
+    the Word and Excel sheets and the session's grid say them: they vouched for the sheet as it was closed then,
+    not for what it says now."""
+    return " ; ".join(_("signature %(of_name)s (%(time)s) annulée à la réouverture du %(date)s",
                         of_name=de(s.signer_name), time=time_fr(to_local(s.signed_at)),
                         date=date_fr(to_local(s.voided_at), "short"))
                       for s in column.voided_trainer_signatures)
-    return " — ".join(p for p in (text, voided) if p)
+
+
+def _with_voided_trainers(column, text: str) -> str:
+    """`text`, then the signatures a reopening voided (voided_trainers_text); their images are not printed."""
+    return " — ".join(p for p in (text, voided_trainers_text(column)) if p)
 
 
 def _trainer_cell(column) -> dict:

@@ -472,6 +472,12 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
          user_agent: str = "", actor: User | None = None, as_trainee: bool = False) -> Signature:
     """A trainee's signature on a half-day: inside the signing window, once, on an open sheet.
 
+    The times already marked agree with the signature, as mark() keeps them (_check_times_against): a late
+    arrival marked after the signature's time is brought back to it (the signature proves the trainee there
+    then: _arrived_when_signed); a departure marked before it is refused, the trainee being recorded as gone
+    (a signature drawn after leaving, or from home through the personal link, proves nothing of the hours
+    missed): the trainer corrects the departure first, if the trainee came back.
+
     `as_trainee`: the trainee signs on their own page, and a refusal speaks to them ("vous"), not to the trainer."""
     image = decode_signature(data_url)
     sheet = _lock(slot)  # then check: a withdrawal or a cancellation committed meanwhile is seen
@@ -492,18 +498,48 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
                              "formateur·rice.") if as_trainee else
                            _("%(name)s est marqué·e absent·e sur cette demi-journée : changez d'abord son statut.",
                              name=name), "signature")
-    signature = Signature(slot_id=slot.id, enrolment_id=enrolment.id, signer_name=name, signed_at=utcnow(),
+    now = utcnow()
+    signed = _minute(now)
+    if record is not None and record.departure_time is not None and record.departure_time < signed:
+        raise ServiceError(_("Vous êtes noté·e parti·e à %(departure)s sur cette demi-journée : vous ne pouvez plus "
+                             "la signer. Adressez-vous au / à la formateur·rice.", departure=_hm(record.departure_time))
+                           if as_trainee else
+                           _("%(name)s est noté·e parti·e à %(departure)s sur cette demi-journée : corrigez d'abord "
+                             "son heure de départ.", name=name, departure=_hm(record.departure_time)), "signature")
+    signature = Signature(slot_id=slot.id, enrolment_id=enrolment.id, signer_name=name, signed_at=now,
                           method=method, ip_address=(ip_address or "")[:45], user_agent=(user_agent or "")[:400],
                           image=image, image_sha256=hashlib.sha256(image).hexdigest())
     db.session.add(signature)
+    details = {"enrolment_id": enrolment.id, "trainee": name, "method": method, "slot": _describe(slot)}
     if record is None:
         db.session.add(AttendanceRecord(slot_id=slot.id, enrolment_id=enrolment.id, status=AttendanceStatus.PRESENT,
                                         minutes_attended=slot.minutes, updated_by_id=actor.id if actor else None))
+    elif record.arrival_time is not None and record.arrival_time > signed:
+        details.update(before=_record_state(record), after=_arrived_when_signed(slot, record, signed, actor))
     _flush_or_refuse(_already_signed(name, as_trainee))
     audit.record(sheet, "signed", actor=actor, actor_label="" if actor else _("%(name)s (stagiaire)", name=name),
-                 details={"enrolment_id": enrolment.id, "trainee": name, "method": method,
-                          "slot": _describe(slot)})
+                 details=details)
     return signature
+
+
+def _minute(moment: datetime) -> time:
+    """The local time of a UTC `moment`, to the minute, as the sheets print a signature's time."""
+    return to_local(moment).time().replace(second=0, microsecond=0)
+
+
+def _arrived_when_signed(slot: Slot, record: AttendanceRecord, signed: time, actor: User | None) -> dict:
+    """A trainee marked late (arrival expected or guessed) signs before that arrival: the signature proves them
+    there at `signed`, so the arrival becomes the signature's time, or none when they signed before the start (no
+    lateness left: present, or still leaving early). The minutes follow; the caller's audit entry keeps the
+    record before and after (sign)."""
+    arrival = signed if signed > slot.start_time else None
+    status = record.status
+    if arrival is None and status == AttendanceStatus.LATE:
+        status = AttendanceStatus.LEFT_EARLY if record.departure_time is not None else AttendanceStatus.PRESENT
+    record.status, record.arrival_time = status, arrival
+    record.minutes_attended = attended_minutes(slot, status, arrival, record.departure_time)
+    record.updated_by_id = actor.id if actor else None
+    return _record_state(record)
 
 
 def _already_signed(name: str, as_trainee: bool) -> str:
@@ -618,16 +654,20 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     return record
 
 
+def day_over_message() -> str:
+    """What a trainer is told of an open sheet after its half-day's day (mark, close_slot, the sheet page)."""
+    return _("Le jour de cette demi-journée est passé : sa feuille ne se modifie et ne se clôt plus que par "
+             "l'administration. Adressez-vous à un·e administrateur·rice.")
+
+
 def _day_over_error() -> ServiceError:
-    return ServiceError(_("Le jour de cette demi-journée est passé : sa feuille ne se modifie plus que par "
-                          "l'administration. Adressez-vous à un·e administrateur·rice, qui la corrige avec un "
-                          "motif."))
+    return ServiceError(day_over_message())
 
 
 def _check_times_against(signature: Signature, arrival: time | None, departure: time | None) -> None:
     """Refuse an arrival later than the trainee's signature, or a departure earlier (to the minute, as the
     sheets print them): the sheet would say both."""
-    signed = to_local(signature.signed_at).time().replace(second=0, microsecond=0)
+    signed = _minute(signature.signed_at)
     if arrival is not None and arrival > signed:
         raise ServiceError(_("%(name)s a signé à %(signed)s : son heure d'arrivée (%(arrival)s) ne peut pas être "
                              "plus tardive.", name=signature.signer_name, signed=_hm(signed),
@@ -658,9 +698,11 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
                ip_address: str = "", user_agent: str = "") -> AttendanceSheet:
     """The trainer signs (if not done yet) and closes the sheet, which is then locked.
 
-    Without a trainer's signature (nor a paper scan) once the half-day's day is over, when no trainer can
-    sign any more, an administrator closes it with a `reason`: the sheet, its versions and its documents
-    say it was closed by the office without the trainer's signature, and why."""
+    A trainer closes on the half-day's day only (as they mark and sign: trainer_signing_over); afterwards only
+    an administrator does, scan or not. Without a trainer's signature (nor a paper scan that stands for it:
+    scan_stands_for_trainer) once the half-day's day is over, when no trainer can sign any more, an
+    administrator closes it with a `reason`: the sheet, its versions and its documents say it was closed by
+    the office without the trainer's signature, and why."""
     image = decode_signature(signature_data_url) if signature_data_url else None
     sheet = _lock(slot)  # then check: a cancellation committed meanwhile is seen
     _refuse_cancelled(slot)
@@ -674,6 +716,8 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
                              day=f"{opens:%d/%m/%Y}", time=_window_text(opens), end=_hm(slot.end_time)))
     if image is not None:
         _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
+    if not actor.is_admin and trainer_signing_over(slot, now):
+        raise _day_over_error()
     data = slot_sheet(slot)
     has_scan = bool(sheet.scan_path)
     unmarked = [r.name for r in data.rows if r.record is None and r.withdrawn_on is None]
@@ -684,14 +728,14 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if unsigned and not has_scan:
         raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
                              names=", ".join(unsigned)))
-    by_office = not data.trainer_signatures and not has_scan
+    by_office = not data.trainer_signatures and not scan_stands_for_trainer(sheet)
     reason = (reason or "").strip() if by_office else ""
     if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
         raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
     if by_office and not reason:
         raise ServiceError(_("La réouverture a annulé la signature du / de la formateur·rice et il est trop tard "
                              "pour signer à nouveau : indiquez le motif de la clôture par l'administration.")
-                           if data.voided_trainer_signatures else
+                           if was_reopened(sheet) else
                            _("Aucun·e formateur·rice n'a signé cette feuille le jour de la demi-journée et il est "
                              "trop tard pour le faire : indiquez le motif de la clôture par l'administration."),
                            "reason")
@@ -702,6 +746,23 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
                  reason=reason, details={"slot": _describe(slot), "without_trainer_signature": by_office})
     _new_version(sheet, "closed_by_office" if by_office else "closed", actor, reason)
     return sheet
+
+
+def was_reopened(sheet: AttendanceSheet | None) -> bool:
+    """Whether an open sheet was closed, then reopened: its first version is kept at its first closing
+    (_new_version), so an open sheet with a version was reopened since."""
+    return sheet is not None and not sheet.is_closed and sheet.version > 0
+
+
+def scan_stands_for_trainer(sheet: AttendanceSheet | None) -> bool:
+    """Whether the sheet's paper scan stands for the trainer's signature of the half-day.
+
+    A paper scan is the sheet the room signed on paper, trainees and trainer, on the day: it stands for the
+    trainees' signatures missing in the application (close_slot, _cell_state) and for the trainer's, of the
+    sheet as it was then. A reopening undoes what vouched for the closed sheet, the trainer's signature on
+    paper as much as in the application (reopen_slot voids the latter): once reopened, closing again takes a
+    trainer's new signature of the day, or the office's closing with a reason, scan or not."""
+    return sheet is not None and bool(sheet.scan_path) and not was_reopened(sheet)
 
 
 def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, user_agent: str,
@@ -753,7 +814,10 @@ def reopen_slot(slot: Slot, actor: User, reason: str) -> AttendanceSheet:
         Signature.slot_id == slot.id, Signature.trainer_id.is_not(None), Signature.voided_at.is_(None))))
     for signature in voided:
         signature.voided_at, signature.voided_by_id = utcnow(), actor.id
-        signature.voided_reason = _("Feuille rouverte : %(reason)s", reason=reason)
+        # Not the free-text reason, which may name a trainee: it stays in the audit entry and the version, where
+        # the end of the retention period takes the names out (personal_data.expire_records); copied here and in
+        # every later version's snapshot, it would outlive them.
+        signature.voided_reason = _("Feuille rouverte (motif dans l'historique de la feuille)")
     db.session.flush()
     audit.record(sheet, "reopened", actor=actor, from_state=SheetStatus.CLOSED, to_state=SheetStatus.OPEN,
                  reason=reason, details={"slot": _describe(slot), "trainer_signatures_voided": [
@@ -1027,7 +1091,7 @@ class SlotColumn:
     signed: int = 0
     missing: int = 0
     attended_minutes: int = 0
-    trainer_missing: bool = False  # closing opened (closing_opens), and no trainer signature nor paper scan
+    trainer_missing: bool = False  # closing opened (closing_opens), no trainer signature nor scan_stands_for_trainer
     expected: bool = True  # its signatures are asked for (expects_attendance: not in a cancelled session)
 
     @property
@@ -1088,7 +1152,7 @@ def session_grid(session: TrainingSession, with_images: bool = False) -> Session
         column.trainer_signatures = [s for s in trainers if not s.is_voided]
         column.voided_trainer_signatures = [s for s in trainers if s.is_voided]
         column.trainer_missing = (expected and not column.trainer_signatures and now >= closing_opens(column.slot)
-                                  and not (column.sheet and column.sheet.scan_path)
+                                  and not scan_stands_for_trainer(column.sheet)
                                   and not column.office_closing_reason)
     corrections = _corrections([sheet.id for sheet in sheets.values()])
     spans = {e.id: _span(e) for e in enrolments}

@@ -79,7 +79,8 @@ def today():
 @kept_page
 def overview(session_id: int):
     session = _load_session(session_id)
-    return render_template("attendance/overview.html", session=session, grid=attendance.session_grid(session))
+    return render_template("attendance/overview.html", session=session, grid=attendance.session_grid(session),
+                           voided_trainers=attendance_sheet.voided_trainers_text)
 
 
 def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,
@@ -117,9 +118,11 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
-        is_trainer=session.has_trainer(current_user), marking_over=marking_over,
+        is_trainer=session.has_trainer(current_user),
+        marking_over=attendance.day_over_message() if marking_over else "", reopened=attendance.was_reopened(data.sheet),
         office_closing=(current_user.is_admin and not data.is_closed and not data.trainer_signatures
-                        and not data.has_scan and attendance.trainer_signing_over(slot))), status
+                        and not attendance.scan_stands_for_trainer(data.sheet)
+                        and attendance.trainer_signing_over(slot))), status
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>")
