@@ -34,6 +34,9 @@ def seed_demo(force: bool) -> None:
     click.echo("Données de démonstration prêtes. Comptes de démonstration :")
     for email, name, role, password in demo.ACCOUNTS:
         click.echo(f"  {label(role):<20} {email:<34} mot de passe : {password}   ({name})")
+    name, link = demo.trainee_link()
+    click.echo(f"  {'Stagiaire':<20} {name}, sans mot de passe : son lien personnel (session passée, "
+               f"attestations ; session à venir, convocation)\n  {link}")
 
 
 @click.command("create-user")

@@ -80,3 +80,19 @@ def test_the_demo_upcoming_session_has_one_public_request_not_confirmed_yet(app,
     assert link.recipients == [asked.email]
     page = client.get(factories.confirmation_path(asked.email)).get_data(as_text=True)
     assert "Confirmer ma demande" in page and "Erwan Le Dantec" in page
+
+
+def test_seed_demo_prints_a_trainee_personal_link_that_opens_his_page(app):
+    """Trainees have no account: `make run` prints the demo trainee's personal link, which opens his page with
+    both sessions (the past one's hours and certificates, the upcoming one's convocation)."""
+    from urllib.parse import urlsplit
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    index = next(i for i, line in enumerate(lines) if "Stagiaire" in line)
+    assert "Karim Benali" in lines[index] and "sans mot de passe" in lines[index]
+    link = lines[index + 1].strip()
+    assert link.startswith(app.config["PUBLIC_URL"])
+    page = app.test_client().get(urlsplit(link).path).get_data(as_text=True)
+    assert "Bonjour Karim Benali" in page
+    assert "17 h sur 21 h" in page and "Certificat de réalisation" in page and "Convocation" in page

@@ -22,6 +22,17 @@ STEPS = [
 ACCOUNTS = catalogue.ACCOUNTS
 
 
+def trainee_link() -> tuple[str, str]:
+    """The demo's trainee (no account: a personal link, as the convocation e-mail gives it): Karim Benali,
+    absent one afternoon of the past session (his certificates say 17 h) and enrolled in the upcoming one.
+    Returns his name and link, valid TRAINEE_LINK_MAX_AGE_DAYS from now."""
+    from training_app.extensions import db
+    from training_app.models import Trainee
+    from training_app.services.trainee_links import personal_url
+    trainee = db.session.scalar(db.select(Trainee).where(Trainee.email == attendance.ABSENT_EMAIL))
+    return trainee.full_name, personal_url(trainee)
+
+
 def seed() -> None:
     from training_app.extensions import db
     for step in STEPS:
