@@ -13,18 +13,33 @@ CAPACITY_RANGE = (NumberRange(min=1, message=_l("La capacité doit être d'au mo
 MAX_EUROS = 10_000_000  # amounts are stored in integer cents (a 32-bit column): far above any course's figures
 
 
+NOT_A_NUMBER = _l("Indiquez un nombre, par exemple 840 ou 840,50.")
+
+
 class FrenchDecimalField(DecimalField):
     """A decimal number typed the French way too: "25,50" and "1 200,00" are read as 25.50 and 1200.00.
-    "NaN", "Infinity" and the like are not numbers here (a browser's number input lets "1e30" through)."""
+    "NaN", "Infinity" and the like are not numbers here (a browser's number input lets "1e30" through).
+    What cannot be read gets one message (NOT_A_NUMBER): the range checks, which would say the nothing read is
+    out of range, are not run."""
 
     def process_formdata(self, valuelist):
         if valuelist:
             valuelist = [value.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
                          for value in valuelist]
-        super().process_formdata(valuelist)
+            if not valuelist[0]:
+                self.data = None  # nothing typed: Optional or InputRequired says what it means
+                return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(NOT_A_NUMBER) from None
         if self.data is not None and not self.data.is_finite():
             self.data = None
-            raise ValueError(_l("Indiquez un nombre, par exemple 840 ou 840,50."))
+            raise ValueError(NOT_A_NUMBER)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # the message is already there
 
 
 DATE_YEARS = (2000, 2100)  # a date typed outside is a typo (9999 for 2029): refused before any rule sees it
@@ -101,16 +116,23 @@ class FrenchDateField(_NamedFormat, DateField):
                                                     first=DATE_YEARS[0], last=DATE_YEARS[1])))
 
 
+def _cents(form, field) -> None:
+    """An amount in euros has two decimals at most (15,545 € is a typo, not 15,54 € nor 15,55 €)."""
+    if field.data is not None and field.data.normalize().as_tuple().exponent < -2:
+        raise StopValidation(_l("Indiquez au plus deux décimales (les centimes), par exemple 15,55."))
+
+
 def euros_field(label, required=False):
     """A price in euros (two decimals, not negative, at most MAX_EUROS); services take integer cents."""
     validators = [InputRequired(message=_l("Indiquez un montant."))] if required else [Optional()]
     validators += [NumberRange(min=0, message=_l("Le montant ne peut pas être négatif.")),
-                   NumberRange(max=MAX_EUROS, message=_l("Le montant ne peut pas dépasser 10 000 000 €."))]
+                   NumberRange(max=MAX_EUROS, message=_l("Le montant ne peut pas dépasser 10 000 000 €.")), _cents]
     return FrenchDecimalField(label, places=2, validators=validators,
                               render_kw={"inputmode": "decimal", "step": "0.01", "min": "0"})
 
 
 def to_cents(value: Decimal | None) -> int | None:
+    """Euros (two decimals at most, as euros_field takes them) in integer cents."""
     if value is None:
         return None
     return int((value * 100).quantize(Decimal("1")))

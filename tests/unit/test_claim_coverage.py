@@ -183,3 +183,44 @@ def test_once_a_claim_is_sent_what_it_states_of_the_agreement_no_longer_changes(
     funding.update_agreement(agreement, data)
     db.session.commit()
     assert _agreement().file_number == "UNI-2018-0100"
+
+
+def test_a_covered_trainee_cancelled_since_stays_covered_through_a_grant_and_an_edit_without_them():
+    """Uniformation was asked 630 € for Awa and Julien (2 × 21 h) before Julien cancelled: the request is granted
+    with its file number, then edited by a caller that no longer lists him (as the edit form): he stays covered,
+    and the claim bills Awa her 315 €, not the 630 €. A new request may not cover him."""
+    course = make_course()
+    awa, julien, sophie = course["enrolments"]
+    agreement = _agreement()
+    agreement.status, agreement.file_number, agreement.hourly_rate_cents = AgreementStatus.REQUESTED, "", None
+    agreement.trainees = [t for t in agreement.trainees if t.enrolment_id != sophie.id]
+    julien.status = "cancelled"
+    db.session.commit()
+    funding.grant(agreement, 63000, date(2018, 11, 28), file_number="UNI-42")
+    db.session.commit()
+    data = funding._data_of(agreement)
+    data.enrolments, data.notes = [awa], "Julien a annulé."
+    funding.update_agreement(agreement, data)
+    db.session.commit()
+    assert sorted(t.enrolment_id for t in _agreement().trainees) == [awa.id, julien.id]
+    assert funding.unbillable_covered(_agreement()) == [julien]
+    issue_certificates(course)
+    assert [line["total_cents"] for line in _claim(course).snapshot["lines"]] == [31500]
+    data.enrolments = [sophie, julien]
+    with pytest.raises(ServiceError, match="Julien Le Bihan n'a pas d'inscription confirmée"):
+        funding.create_agreement(course["session"], data)
+
+
+def test_a_grant_never_reads_the_cap_again():
+    """No cap was recorded when the request was made; the funder's cap for the year recorded since is not brought
+    in by the grant, with or without the file number (the cap is the request's, as the edit form shows it)."""
+    course = make_course()
+    agreement = _agreement()
+    agreement.status, agreement.hourly_cap_cents = AgreementStatus.REQUESTED, None
+    funding.set_hourly_cap(course["funder"], 2018, 1000)
+    db.session.commit()
+    funding.grant(agreement, 94500, date(2018, 11, 28), file_number="UNI-2018-0043")
+    assert agreement.hourly_cap_cents is None
+    db.session.rollback()
+    funding.grant(_agreement(), 94500, date(2018, 11, 28))
+    assert _agreement().hourly_cap_cents is None

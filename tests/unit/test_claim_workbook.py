@@ -119,6 +119,28 @@ def test_rate_of_an_amount_spread_over_hours_times_hours_gives_each_line():
         assert shown_decimals >= 6  # the cell shows the rate it holds, not 15,8730
 
 
+def test_hours_not_a_whole_number_of_hundredths_give_the_amounts_billed_and_the_totals_of_the_page():
+    """Three trainees with 20 h 40 attended (and 20 min missed) at 15 €/h: 310 € each. The cells hold the exact
+    hours (shown with two decimals): 20,666… × 15 € = 310 €, not 20,67 × 15 € = 310,05 €; the totals are the
+    sums of the minutes (62 h, as the page and the invoice say), not of the rounded cells (62,01 h)."""
+    data = snapshot([AgreementTerms("UNI-1", tuple(
+        figures(n, f"Stagiaire {n}", 1240, absent_unjustified_minutes=20) for n in (1, 2, 3)), hourly_rate_cents=1500)])
+    book = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data)), data_only=True)
+    sheet = book["Stagiaires"]
+    col = {cell.value: cell.column_letter for cell in sheet[1]}
+    for row in range(2, 5):
+        hours = sheet[f"{col['Heures réalisées']}{row}"]
+        rate = Decimal(str(sheet[f"{col['Taux horaire']}{row}"].value))
+        amount = Decimal(str(sheet[f"{col['Frais pédagogiques']}{row}"].value))
+        assert hours.number_format == "0.00" and abs(Decimal(str(hours.value)) - Decimal(1240) / 60) < Decimal("1e-9")
+        assert (rate * Decimal(str(hours.value))).quantize(Decimal("0.01")) == amount == Decimal(310)
+    assert Decimal(str(sheet[f"{col['Heures réalisées']}5"].value)) == 62
+    assert Decimal(str(sheet[f"{col['Absences non justifiées (h)']}5"].value)) == 1
+    values = summary_values(book)
+    assert (Decimal(str(values["Heures réalisées"])), Decimal(str(values["Absences non justifiées (h)"])),
+            Decimal(str(values["Frais pédagogiques"]))) == (62, 1, 930)
+
+
 def mixed_snapshot():
     """UNI-1 in subrogation (Awa 21 h, Julien 17 h at 15 €: 570 €), UNI-2 in reimbursement of the employer
     (Sophie 21 h at 15 € and 25 € of travel: 340 €)."""

@@ -7,7 +7,7 @@ import pytest
 from tests import factories
 from tests.conftest import is_postgres
 from tests.unit.test_enrolment_concurrency import _first_holds_second_waits, _run_together
-from training_app.clock import frozen_at
+from training_app.clock import frozen_at, utcnow
 from training_app.extensions import db
 from training_app.models import Enrolment, Funder, FundingAgreement, FundingClaim, TrainingSession
 from training_app.services import ServiceError
@@ -107,6 +107,30 @@ def test_a_double_click_on_send_sends_the_claim_once(app):
     sent = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "sent")).all()
     assert len(sent) == 1
 
+
+
+def test_a_recalculation_clicked_while_the_claim_is_being_sent_is_refused_once_it_is_sent(app):
+    """"Recalculer" on a page left open, while a colleague's sending holds the claim: the recalculation waits for
+    the claim's lock, then reads it sent and is refused; the figures and the dossier sent are not written over."""
+    from tests.unit.test_claim_certificates import funded_course, new_claim
+    claim_id = new_claim(funded_course()).id
+    db.session.remove()
+
+    def send():
+        with frozen_at(datetime(2019, 1, 10, 10)):
+            funding_service.send(db.session.get(FundingClaim, claim_id), datetime(2019, 1, 10).date())
+
+    def recalculate():
+        with frozen_at(datetime(2019, 1, 10, 11)):
+            funding_service.refresh(db.session.get(FundingClaim, claim_id))
+
+    outcome = _first_holds_second_waits(app, send, recalculate)
+    assert outcome["waited"] and outcome["first"] == "committed"
+    assert outcome["second"] == "Cette demande a été envoyée : ses montants ne changent plus."
+    claim = db.session.get(FundingClaim, claim_id)
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        sent_at = utcnow()
+    assert claim.status == "sent" and claim.calculated_at.replace(tzinfo=None) == sent_at.replace(tzinfo=None)
 
 
 def _sent_claim_id() -> int:

@@ -11,6 +11,7 @@ from tests.web import test_funding as funding_tests
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AgreementStatus, ClaimStatus, FundingAgreement, FundingClaim
+from training_app.services import ServiceError
 from training_app.services import funding as funding_service
 
 text = funding_tests.text
@@ -172,6 +173,21 @@ def test_a_draft_offers_its_sending_and_recalculation_only(admin_client, world, 
         page = _claim_page(admin_client, claim)
     assert shown(page, *CLAIM_FORMS) == {"send-form": True, "payment-form": False, "reject-form": False}
     assert "Recalculer" in page
+
+
+def test_a_recalculation_of_a_draft_sent_meanwhile_is_refused_not_written_over_it(world, sources):
+    """The "Recalculer" of a page left open, run while a colleague's sending commits: it reads the claim's state
+    under its lock, finds it sent and is refused; the figures sent stay as they were."""
+    factories.make_agreement(world["session"], world["enrolments"], funder=world["funder"])
+    sources["hours"] = funding_tests.full_hours(world["enrolments"])
+    claim = factories.make_claim(world["funder"], world["session"])
+    assert claim.status == ClaimStatus.DRAFT  # as read before the sending
+    claims = FundingClaim.__table__
+    db.session.connection().execute(claims.update().where(claims.c.id == claim.id)
+                                    .values(status=ClaimStatus.SENT, total_cents=1))  # the sending, not seen
+    with pytest.raises(ServiceError, match="a été envoyée : ses montants ne changent plus"):
+        funding_service.refresh(claim)
+    assert claim.total_cents == 1
 
 
 def _claim_form_choices(page: str) -> list[str]:

@@ -21,7 +21,7 @@ from training_app.formatting import money
 from training_app.services.claim_calculation import REIMBURSEMENT, employer_share, is_reimbursement
 
 EUROS = '#,##0.00 "€"'
-HOURS = "0.00"
+HOURS = "0.00"  # shown with two decimals; the cell holds the exact hours (minutes / 60), so that rate × hours = amount
 RATE = '#,##0.00#### "€"'  # every decimal of the rate applied (kept to 1/10000 of a cent), so rate × hours = amount
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BOLD = Font(bold=True)  # shared: a 500-line claim sets it on hundreds of cells
@@ -62,7 +62,9 @@ SUMMARY_SHEET = "Récapitulatif"
 
 
 def minutes_to_hours(minutes: int) -> Decimal:
-    return (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+    """The exact hours (20 h 40 min: 20.666…), not rounded: a cell shows them with two decimals (HOURS), and
+    the rate times them gives the line's amount, their sum the total of the page and of the invoice."""
+    return Decimal(minutes) / 60
 
 
 def cents_to_euros(cents) -> Decimal:
@@ -95,9 +97,9 @@ def _header(sheet, row: int, titles: list[str]) -> None:
         cell.alignment = HEADER_ALIGNMENT
 
 
-def _cell_value(value, kind: str) -> Decimal:
-    """The number a cell of this kind holds (hours, euros): what a SUM over it gives, to the cent."""
-    return minutes_to_hours(value) if kind == "hours" else cents_to_euros(value)
+def _column_total(values, kind: str) -> Decimal:
+    """What a SUM over a column of this kind (hours, euros) gives: from the exact minutes or cents, summed first."""
+    return (minutes_to_hours if kind == "hours" else cents_to_euros)(sum(values))
 
 
 def _write_value(cell, value, kind: str) -> None:
@@ -133,7 +135,7 @@ def _trainee_sheet(sheet, lines: list[dict]) -> dict:
         if kind not in ("hours", "euros"):
             continue
         cell = sheet.cell(row=total_row, column=column)
-        value = sum((_cell_value(line[key], kind) for line in lines), Decimal(0))
+        value = _column_total((line[key] for line in lines), kind)
         excel.write_formula(cell, f"=SUM({letter}2:{letter}{total_row - 1})" if lines else "=0", value)
         cell.number_format = HOURS if kind == "hours" else EUROS
         cell.font = BOLD

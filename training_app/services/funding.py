@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
@@ -148,15 +148,31 @@ def create_agreement(session: TrainingSession, data: AgreementData) -> FundingAg
 
 
 def update_agreement(agreement: FundingAgreement, data: AgreementData) -> FundingAgreement:
+    """Change a request (or its recorded answer). The trainees it covers whose enrolment is no longer billable
+    (cancelled since) stay covered whatever data.enrolments says: the edit form no longer offers them, and the
+    agreed amount was spread over their planned hours too (claim_terms), so that dropping them would bill the
+    others more."""
     lock_session(agreement.session_id)
-    if _claimed(agreement):
+    chosen = {e.id for e in data.enrolments}
+    data = replace(data, enrolments=[*data.enrolments,
+                                     *(e for e in unbillable_covered(agreement) if e.id not in chosen)])
+    claimed = _claimed(agreement)
+    if claimed:
         _refuse_changing_what_was_claimed(agreement, data)
-    _apply_agreement(agreement, data)
+    _apply_agreement(agreement, data, resolve_cap=not claimed)
     audit.record(agreement, "updated", details={"enrolments": [e.id for e in data.enrolments]})
     return agreement
 
 
-def _apply_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
+def unbillable_covered(agreement: FundingAgreement) -> list[Enrolment]:
+    """The enrolments the agreement covers that are no longer billable (cancelled after the request): they stay
+    covered, unchanged (update_agreement), and are billed nothing."""
+    return [t.enrolment for t in agreement.trainees if t.enrolment.status not in BILLABLE_STATUSES]
+
+
+def _apply_agreement(agreement: FundingAgreement, data: AgreementData, resolve_cap: bool = True) -> None:
+    """Store `data`. No cap given (data.hourly_cap_cents None): the funder's cap for the session's year, read now
+    when `resolve_cap`, else the stored one kept (a grant, an agreement a claim sent states)."""
     with db.session.no_autoflush:
         _check_agreement(agreement, data)
     file_number = (data.file_number or "").strip()
@@ -167,8 +183,10 @@ def _apply_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
     agreement.mode = data.mode
     agreement.hourly_rate_cents = data.hourly_rate_cents
     agreement.amount_cents = data.amount_cents
-    agreement.hourly_cap_cents = (data.hourly_cap_cents if data.hourly_cap_cents is not None
-                                  else hourly_cap_for(data.funder, agreement.session.start_at.year))
+    if data.hourly_cap_cents is not None:
+        agreement.hourly_cap_cents = data.hourly_cap_cents
+    elif resolve_cap:
+        agreement.hourly_cap_cents = hourly_cap_for(data.funder, agreement.session.start_at.year)
     agreement.notes = (data.notes or "").strip()
     kept = {t.enrolment_id: t for t in agreement.trainees}
     wanted = {e.id: e for e in data.enrolments}
@@ -194,10 +212,11 @@ def _check_agreement(agreement: FundingAgreement, data: AgreementData) -> None:
     _not_in_future(data.requested_on, _("La date de la demande ne peut pas être dans le futur."), "requested_on")
     if not data.enrolments:
         raise ServiceError(_("Choisissez au moins un·e stagiaire couvert·e par l'accord."), "enrolments")
+    already_covered = {t.enrolment_id for t in agreement.trainees}  # kept when cancelled since (update_agreement)
     for enrolment in data.enrolments:
         if enrolment.session_id != session.id:
             raise ServiceError(_("Un·e stagiaire choisi·e n'est pas inscrit·e à cette session."), "enrolments")
-        if enrolment.status not in BILLABLE_STATUSES:
+        if enrolment.status not in BILLABLE_STATUSES and enrolment.id not in already_covered:
             raise ServiceError(_("%(name)s n'a pas d'inscription confirmée à cette session.",
                                  name=enrolment.trainee.full_name), "enrolments")
         if data.employer is not None and enrolment.employer_id != data.employer.id:
@@ -256,7 +275,7 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
     if file_number is not None and file_number.strip() != agreement.file_number:
         data = _data_of(agreement)
         data.file_number = file_number
-        _apply_agreement(agreement, data)
+        _apply_agreement(agreement, data, resolve_cap=False)  # the cap stays the one of the request
     else:
         with db.session.no_autoflush:
             _check_coverage(agreement, agreement.enrolments)
@@ -609,7 +628,11 @@ def _employer_of(agreement: FundingAgreement, covered: AgreementTrainee) -> Empl
 
 
 def refresh(claim: FundingClaim) -> None:
-    """Recalculate a draft claim's figures from the agreements and the attendance sheets."""
+    """Recalculate a draft claim's figures from the agreements and the attendance sheets. The claim's state is
+    read under its lock (as bring_up_to_date does): a recalculation waiting for a sending under way is then
+    refused, instead of writing its figures over the claim sent. (A claim not inserted yet has no row to lock.)"""
+    if inspect(claim).persistent:
+        _lock(claim)
     claim_actions(claim).check("refresh")
     _store_figures(claim, _figures(claim))
 
