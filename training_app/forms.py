@@ -2,8 +2,8 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (BooleanField, DateField, DecimalField, FileField, HiddenField, PasswordField, SubmitField,
-                     TimeField)
+from wtforms import (BooleanField, DateField, DecimalField, FileField, HiddenField, IntegerField, PasswordField,
+                     SubmitField, TimeField)
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
@@ -86,6 +86,23 @@ class Filled(InputRequired):
             super().__call__(form, field)
         except StopValidation:
             raise StopValidation(field.format_message()) from None
+
+
+class FrenchIntegerField(_NamedFormat, IntegerField):
+    """A whole number (a year, seats, days). What cannot be read gets one message naming the field (WTForms said
+    "N'est pas un entier valide.", then the range checks said the nothing read was out of range)."""
+
+    expected = _l("un nombre entier")
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None  # nothing typed: Optional or InputRequired says what it means
+            return
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # the message is already there
 
 
 class FrenchTimeField(_NamedFormat, TimeField):

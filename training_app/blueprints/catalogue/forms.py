@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, Versioned, euros_field
+from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, FrenchIntegerField, Versioned, euros_field
 from training_app.models import BpfObjective
 from training_app.services.programmes import BPF_OBJECTIVE_LABELS, NSF_CODE_PATTERN
 
@@ -29,7 +29,7 @@ class ProgrammeForm(FlaskForm):
         InputRequired(message=_l("Indiquez une durée.")),
         NumberRange(max=1000, message=_l("La durée ne peut pas dépasser 1000 heures."))],
         render_kw={"inputmode": "decimal", "step": "any", "min": "0"})
-    default_capacity = IntegerField(_l("Capacité par défaut (places)"), default=15, validators=[
+    default_capacity = FrenchIntegerField(_l("Capacité par défaut (places)"), default=15, validators=[
         InputRequired(message=_l("Indiquez une capacité.")),
         *CAPACITY_RANGE])
     price_on_request = BooleanField(_l("Tarif sur demande"))

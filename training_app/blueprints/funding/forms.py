@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
 from training_app.form_input import whole_number
-from training_app.forms import Filled, FrenchDateField, Versioned, euros_field
+from training_app.forms import Filled, FrenchDateField, FrenchIntegerField, Versioned, euros_field
 
 
 class FunderForm(FlaskForm):
@@ -19,7 +19,7 @@ class FunderForm(FlaskForm):
 
 
 class HourlyCapForm(FlaskForm):
-    year = IntegerField(_l("Année"), validators=[
+    year = FrenchIntegerField(_l("Année"), validators=[
         InputRequired(message=_l("Indiquez l'année.")),
         NumberRange(min=2000, max=2100, message=_l("Indiquez une année entre 2000 et 2100."))])
     cap = euros_field(_l("Plafond horaire par stagiaire (€/h)"), required=True)

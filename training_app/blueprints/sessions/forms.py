@@ -2,11 +2,12 @@ from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from training_app.forms import CAPACITY_RANGE, Filled, FrenchDateField, FrenchTimeField, Versioned, euros_field
+from training_app.forms import (CAPACITY_RANGE, Filled, FrenchDateField, FrenchIntegerField, FrenchTimeField, Versioned,
+                                euros_field)
 
 # No "full" either: a session is full when its seats are taken, open again when one frees up (counted by
 # services/enrolments.py). "Inscriptions ouvertes" covers both; the session page shows which it is.
@@ -35,7 +36,7 @@ class SessionForm(FlaskForm):
     access_info = TextAreaField(_l("Accès et conditions matérielles"))
     modality = SelectField(_l("Modalité"), choices=[("in_person", _l("Présentiel")), ("remote", _l("À distance")),
                                                     ("mixed", _l("Mixte"))])
-    capacity = IntegerField(_l("Capacité (places)"), validators=[
+    capacity = FrenchIntegerField(_l("Capacité (places)"), validators=[
         Optional(), *CAPACITY_RANGE])
     price = euros_field(_l("Prix par stagiaire (€) — vide : prix de la formation"))
     # No "cancelled" here: a session is cancelled with its own action (CancelSessionForm), which cancels

@@ -2,11 +2,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
-from training_app.forms import Filled, FrenchDateField, FrenchTimeField, Versioned
+from training_app.forms import Filled, FrenchDateField, FrenchIntegerField, FrenchTimeField, Versioned
 from training_app.models import QuestionType
 from training_app.services.survey_results import rating_label
 
@@ -23,7 +23,7 @@ class QuestionnaireForm(FlaskForm):
                                                  Length(max=300, message=_l("300 caractères au plus."))])
     kind = SelectField(_l("Moment"), choices=KIND_CHOICES)
     anonymous = BooleanField(_l("Anonyme : les réponses ne sont reliées à personne"))
-    follow_up_days = IntegerField(_l("Suivi : ouverture N jours après la fin"), validators=[
+    follow_up_days = FrenchIntegerField(_l("Suivi : ouverture N jours après la fin"), validators=[
         Optional(), NumberRange(min=0, max=730, message=_l("Le délai doit être compris entre 0 et 730 jours."))])
     introduction = TextAreaField(_l("Texte d'introduction montré aux stagiaires"))
 
