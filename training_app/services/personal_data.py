@@ -234,9 +234,19 @@ def export(trainee: Trainee) -> dict:
                       for m, _theirs in _mails_of(trainee, ids)],
         "courriels_au_bureau": [{"objet": m.subject, "mis_en_file_le": _iso(m.queued_at), "etat": _word(m.status)}
                                 for m in _office_mails(ids)],
-        "demandes_d_inscription": [_request_export(r) for r in registration_requests.of_person(addresses(trainee),
-                                                                                              ids)],
+        "demandes_d_inscription": [_request_export(r) for r in _requests_of(trainee, ids)],
     }
+
+
+def _requests_of(trainee: Trainee, enrolment_ids) -> list:
+    """The requests of the public page the trainee made: those that became one of their enrolments, and those
+    made with an address while it was theirs and not become somebody else's enrolment (a former address given
+    to somebody else since brings none of that person's requests), as _mails_of does for e-mails."""
+    periods = address_periods(trainee)
+    ids = set(enrolment_ids)
+    return [r for r in registration_requests.of_person(set(periods), sorted(ids))
+            if r.enrolment_id in ids or (r.enrolment_id is None
+                                         and _held(periods.get(r.email.lower(), []), r.requested_at))]
 
 
 def _request_export(asked) -> dict:
@@ -392,7 +402,7 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
     # The requests of the public page made with their addresses, confirmed or not (one waiting can then no longer
     # be confirmed): first, before the trainee's lock, which a confirmation holding a request's takes after it.
     requests = registration_requests.delete_requests(
-        [r.id for r in registration_requests.of_person(addresses(trainee), [e.id for e in _enrolments(trainee)])])
+        [r.id for r in _requests_of(trainee, [e.id for e in _enrolments(trainee)])])
     trainee = db.session.scalar(select(Trainee).where(Trainee.id == trainee.id).with_for_update()
                                 .execution_options(populate_existing=True))
     if trainee is None:
