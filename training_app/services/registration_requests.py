@@ -13,8 +13,9 @@ second confirmation finds it done and shows what became of it (`outcome`), writi
 
 Personal data: `flask purge-expired` deletes the requests whose link has expired, confirmed or not (the
 enrolment holds the data once confirmed: expired_ids); an erasure deletes those of the person's enrolments and
-those made with one of their addresses while it was theirs (of_person narrows, personal_data decides). Lock order: the request's row, then the session's and the trainee's (enrolments.enrol);
-an erasure deletes the person's requests before it locks the trainee.
+those made with one of their addresses while it was theirs (of_person narrows, personal_data decides). Lock
+order: the request's row, then the session's and the trainee's (enrolments.enrol); an erasure deletes the
+person's requests before it locks the trainee.
 """
 import hashlib
 import secrets
