@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from training_app.config import CONFIGS, ProductionConfig, instance_secret_key
+from training_app.config import CONFIGS, ProductionConfig, check_settings, instance_secret_key
 from training_app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from training_app.form_input import CleanFormRequest, install_form_data
 from training_app.formatting import wait_fr
@@ -35,6 +35,7 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
         config.check()
     app.config.from_object(config)
     app.config.update(overrides)
+    check_settings(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
@@ -44,7 +45,7 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
         app.config["STORAGE_DIR"] = os.path.join(app.instance_path, "storage")
     os.makedirs(app.config["STORAGE_DIR"], exist_ok=True)
 
-    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops > 0:
         # Behind the reverse proxy, the client's address (signature evidence, rate limits) and the
         # scheme come from the proxy's headers, trusted for that many hops only.

@@ -5,6 +5,7 @@ from flask import current_app
 
 from training_app.extensions import db
 from training_app.services import ServiceError
+from training_app.urls import is_id
 
 
 def register(app) -> None:
@@ -176,7 +177,7 @@ def certificates_issue(session_id: int, reissue: bool, allow_unrecorded: bool) -
     from training_app.models import TrainingSession
     from training_app.services import certificates
 
-    session = db.session.get(TrainingSession, session_id)
+    session = db.session.get(TrainingSession, session_id) if is_id(session_id) else None
     if session is None:
         raise click.ClickException(f"Aucune session n°{session_id}.")
     try:

@@ -7,6 +7,7 @@ import tempfile
 import click
 
 from training_app.extensions import db
+from training_app.urls import is_id
 
 WRITE_ERRORS = {  # why a file cannot be written, in French (the system's message is in English)
     errno.ENOENT: "le dossier n'existe pas",
@@ -33,7 +34,7 @@ def export(claim_id: int, out: str) -> None:
     from training_app.models import FundingClaim
     from training_app.services import funding as funding_service
 
-    claim = db.session.get(FundingClaim, claim_id)
+    claim = db.session.get(FundingClaim, claim_id) if is_id(claim_id) else None
     if claim is None:
         raise click.ClickException(f"Aucune demande de paiement n° {claim_id}.")
     content = funding_service.workbook_bytes(claim)

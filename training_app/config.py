@@ -30,28 +30,92 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int):
+    """A whole number from the environment; what is not one is kept as typed, and check_settings refuses it
+    (naming the setting) when the application starts."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+HUNDRED_YEARS_DAYS = 36500
+
+
+def _days(count) -> timedelta | None:
+    """`count` days (None when check_settings refuses it)."""
+    return timedelta(days=count) if isinstance(count, int) and 0 < count <= HUNDRED_YEARS_DAYS else None
+
+
+class SettingError(RuntimeError):
+    """A setting cannot be used: the application refuses to start (create_app), saying which and why."""
+
+
+# The whole-number settings read from the environment: {configuration key: (variable, least, greatest or None)}.
+# A duration's greatest keeps dates within the calendar (100 years).
+INTEGER_SETTINGS = {
+    "MAX_CONTENT_LENGTH": ("MAX_UPLOAD_BYTES", 1, None),
+    "MAIL_PORT": ("MAIL_PORT", 1, 65535),
+    "MAIL_SENDER_THREADS": ("MAIL_SENDER_THREADS", 1, None),
+    "MAIL_RETRY_MINUTES": ("MAIL_RETRY_MINUTES", 1, HUNDRED_YEARS_DAYS * 1440),
+    "MAIL_CLAIM_MINUTES": ("MAIL_CLAIM_MINUTES", 1, HUNDRED_YEARS_DAYS * 1440),
+    "MAIL_GIVE_UP_HOURS": ("MAIL_GIVE_UP_HOURS", 1, HUNDRED_YEARS_DAYS * 24),
+    "TRAINEE_LINK_MAX_AGE_DAYS": ("TRAINEE_LINK_MAX_AGE_DAYS", 1, HUNDRED_YEARS_DAYS),
+    "REGISTRATION_CONFIRM_HOURS": ("REGISTRATION_CONFIRM_HOURS", 1, HUNDRED_YEARS_DAYS * 24),
+    "SIGNING_OPENS_MINUTES_BEFORE": ("SIGNING_OPENS_MINUTES_BEFORE", 0, HUNDRED_YEARS_DAYS * 1440),
+    "CLOSING_OPENS_MINUTES_BEFORE_END": ("CLOSING_OPENS_MINUTES_BEFORE_END", 0, HUNDRED_YEARS_DAYS * 1440),
+    "ATTENDANCE_UPLOAD_MAX_BYTES": ("ATTENDANCE_UPLOAD_MAX_BYTES", 1, None),
+    "RECORD_RETENTION_YEARS": ("RECORD_RETENTION_YEARS", 4, 100),
+    "MAIL_KEEP_DAYS": ("MAIL_KEEP_DAYS", 1, HUNDRED_YEARS_DAYS),
+    "TRUSTED_PROXY_HOPS": ("TRUSTED_PROXY_HOPS", 0, None),
+    "REMEMBER_COOKIE_DAYS": ("REMEMBER_COOKIE_DAYS", 1, HUNDRED_YEARS_DAYS),
+}
+# Why a bound, when the number alone does not say it.
+BOUND_REASONS = {
+    "RECORD_RETENTION_YEARS": "le certificat de réalisation engage à conserver les pièces 3 ans à compter de la "
+                              "fin de l'année du dernier paiement, et la durée court ici de la date de ce paiement",
+}
+
+
+def check_settings(config) -> None:
+    """Refuse to start (SettingError, in French) on a whole-number setting that is not one, or out of its
+    bounds: better than a traceback on every command, or a purge that erases records still to be kept."""
+    for key, (variable, least, greatest) in INTEGER_SETTINGS.items():
+        value = config.get(key)
+        fits = (isinstance(value, int) and not isinstance(value, bool) and value >= least
+                and (greatest is None or value <= greatest))
+        if not fits:
+            bounds = (f"entre {least} et {greatest}" if greatest is not None else f"d'au moins {least}")
+            why = f" ({BOUND_REASONS[key]})" if key in BOUND_REASONS else ""
+            raise SettingError(f"Réglage {variable} invalide (« {value} ») : un nombre entier {bounds} est "
+                               f"attendu{why}. Corrigez la variable d'environnement puis relancez.")
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: instance_secret_key() (production refuses to start)
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"), "sqlite:///training_app.db")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Generated documents (certificates, claims, convocations, uploads); default: <instance>/storage
     STORAGE_DIR = os.environ.get("STORAGE_DIR")
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 
     # Mail: sent through SMTP when MAIL_SERVER is set, otherwise captured in the outbox.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", 587))
+    MAIL_PORT = _int("MAIL_PORT", 587)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
     # Connections each process opens at once to the SMTP server (some providers allow only a few).
-    MAIL_SENDER_THREADS = int(os.environ.get("MAIL_SENDER_THREADS", 4))
+    MAIL_SENDER_THREADS = _int("MAIL_SENDER_THREADS", 4)
     # A message the SMTP server did not take is tried again every MAIL_RETRY_MINUTES by each serving process
     # (and by `flask send-mail`), then marked failed MAIL_GIVE_UP_HOURS after it was written. A process sending a
     # message holds it for MAIL_CLAIM_MINUTES (longer than its own retries: no other process sends it meanwhile).
-    MAIL_RETRY_MINUTES = int(os.environ.get("MAIL_RETRY_MINUTES", 5))
-    MAIL_CLAIM_MINUTES = int(os.environ.get("MAIL_CLAIM_MINUTES", 10))
-    MAIL_GIVE_UP_HOURS = int(os.environ.get("MAIL_GIVE_UP_HOURS", 72))
+    MAIL_RETRY_MINUTES = _int("MAIL_RETRY_MINUTES", 5)
+    MAIL_CLAIM_MINUTES = _int("MAIL_CLAIM_MINUTES", 10)
+    MAIL_GIVE_UP_HOURS = _int("MAIL_GIVE_UP_HOURS", 72)
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "formation@example.org")
     MAIL_OFFICE = os.environ.get("MAIL_OFFICE", "formation@example.org")  # notified of registrations
 
@@ -59,29 +123,29 @@ class Config:
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
 
     # Trainees' personal links: valid this many days, then renewable by e-mail.
-    TRAINEE_LINK_MAX_AGE_DAYS = int(os.environ.get("TRAINEE_LINK_MAX_AGE_DAYS", 120))
+    TRAINEE_LINK_MAX_AGE_DAYS = _int("TRAINEE_LINK_MAX_AGE_DAYS", 120)
     # A request on the public registration page holds no seat until the person opens the link e-mailed to the
     # address typed and confirms it: the link works this many hours (services/registration_requests.py).
-    REGISTRATION_CONFIRM_HOURS = int(os.environ.get("REGISTRATION_CONFIRM_HOURS", 48))
+    REGISTRATION_CONFIRM_HOURS = _int("REGISTRATION_CONFIRM_HOURS", 48)
     # Wall-clock time zone of the schedule (slots are stored as local dates and times).
     TIMEZONE = os.environ.get("TIMEZONE", "Europe/Paris")
     # Signing window: from this many minutes before a slot starts to its end.
-    SIGNING_OPENS_MINUTES_BEFORE = int(os.environ.get("SIGNING_OPENS_MINUTES_BEFORE", 15))
+    SIGNING_OPENS_MINUTES_BEFORE = _int("SIGNING_OPENS_MINUTES_BEFORE", 15)
     # A trainer closes a half-day's sheet from this many minutes before its end (early departures first).
-    CLOSING_OPENS_MINUTES_BEFORE_END = int(os.environ.get("CLOSING_OPENS_MINUTES_BEFORE_END", 30))
+    CLOSING_OPENS_MINUTES_BEFORE_END = _int("CLOSING_OPENS_MINUTES_BEFORE_END", 30)
     # Largest scan of a paper attendance sheet or absence justification (checked by content too).
-    ATTENDANCE_UPLOAD_MAX_BYTES = int(os.environ.get("ATTENDANCE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+    ATTENDANCE_UPLOAD_MAX_BYTES = _int("ATTENDANCE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
     # Records (attendance, certificates, funding evidence) are kept this many years.
-    RECORD_RETENTION_YEARS = int(os.environ.get("RECORD_RETENTION_YEARS", 6))
+    RECORD_RETENTION_YEARS = _int("RECORD_RETENTION_YEARS", 6)
     # `flask purge-expired` deletes the e-mails sent or filed more than this many days ago.
-    MAIL_KEEP_DAYS = int(os.environ.get("MAIL_KEEP_DAYS", 90))
+    MAIL_KEEP_DAYS = _int("MAIL_KEEP_DAYS", 90)
     # Convert issued documents to PDF through LibreOffice when it is installed.
     DOCUMENTS_AS_PDF = _bool("DOCUMENTS_AS_PDF", False)
 
     # Reverse proxies in front of the app (nginx, a load balancer...): with N > 0, the client's address
     # and scheme are read from the last N X-Forwarded-For / X-Forwarded-Proto values. Leave 0 when the
     # app is reached directly: those headers could then be forged by anyone.
-    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+    TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
@@ -113,7 +177,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     REMEMBER_COOKIE_HTTPONLY = True
     # "Se souvenir de moi": a month, not Flask-Login's year, and not sent along with another site's requests.
-    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS", 30)))
+    REMEMBER_COOKIE_DAYS = _int("REMEMBER_COOKIE_DAYS", 30)
+    REMEMBER_COOKIE_DURATION = _days(REMEMBER_COOKIE_DAYS)
     REMEMBER_COOKIE_SAMESITE = "Lax"
     # How long a sign-in lasts, "remember me" or not, whatever the browser keeps (a copy of a cookie, a browser
     # that ignores its expiry): the server refuses it afterwards (services/users.py). As long as "remember me".

@@ -6,6 +6,12 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2_147_483_647  # the largest INTEGER of PostgreSQL: every id of the app fits in it
 
 
+def is_id(value: int) -> bool:
+    """Whether `value` may be a database id (an id typed on the command line: a larger one is "not found", not
+    an "integer out of range" from the database)."""
+    return 1 <= value <= MAX_ID
+
+
 class IdConverter(IntegerConverter):
     """`<int:...>` in every route: a database id, 1 to MAX_ID. A larger number is a 404 (it matches no
     rule) instead of an "integer out of range" from the database."""

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from training_app import create_app
-from training_app.config import PUBLIC_SECRET_KEY, instance_secret_key
+from training_app.config import PUBLIC_SECRET_KEY, SettingError, instance_secret_key
 
 PRINT_KEY = "from training_app import create_app; print(create_app().config['SECRET_KEY'])"
 
@@ -55,3 +55,30 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, monkeyp
     with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
         create_app("production")
     assert not (tmp_path / "secret_key").exists()
+
+
+# --- whole-number settings ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key, value", [
+    ("RECORD_RETENTION_YEARS", 0), ("RECORD_RETENTION_YEARS", -1), ("RECORD_RETENTION_YEARS", 3),
+    ("RECORD_RETENTION_YEARS", 1000), ("MAIL_KEEP_DAYS", 0), ("TRAINEE_LINK_MAX_AGE_DAYS", 0),
+    ("MAIL_PORT", 70000), ("REGISTRATION_CONFIRM_HOURS", "48h"), ("MAIL_RETRY_MINUTES", True)])
+def test_a_whole_number_setting_out_of_its_bounds_is_refused_at_start(tmp_path, monkeypatch, key, value):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingError, match=f"Réglage {key} invalide .* un nombre entier (entre|d'au moins)"):
+        create_app("testing", {key: value})
+
+
+def test_the_shortest_retention_that_keeps_the_certificates_promise_is_accepted(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    assert create_app("testing", {"RECORD_RETENTION_YEARS": 4, "MAIL_KEEP_DAYS": 1}).config[
+        "RECORD_RETENTION_YEARS"] == 4
+
+
+def test_a_setting_that_is_no_number_says_which_in_french_instead_of_a_value_error(tmp_path):
+    env = {**os.environ, "INSTANCE_PATH": str(tmp_path), "RECORD_RETENTION_YEARS": "six",
+           "REMEMBER_COOKIE_DAYS": "trente"}
+    started = subprocess.run([sys.executable, "-m", "flask", "--app", "training_app", "purge-expired", "--dry-run"],
+                             env=env, capture_output=True, text=True)
+    assert started.returncode != 0 and "ValueError" not in started.stderr
+    assert "Réglage RECORD_RETENTION_YEARS invalide (« six ») : un nombre entier entre 4 et 100" in started.stderr

@@ -551,6 +551,20 @@ def test_the_free_text_reasons_of_kept_enrolments_are_erased_and_nobody_elses():
     assert "Hospitalisée" not in dump
 
 
+def test_the_comments_on_her_results_go_but_those_her_kept_attestation_prints():
+    course, awa, _julien, _claim = _course_with_everything()  # her attestation prints "Très bien", "À consolider"
+    certificate_course.assess(course, awa, {2: ("partly_acquired", "Souvent absente, raisons de santé")})
+    assert certificate_service.enrolment_overview(awa).results_outdated  # written after the attestation
+    erasure = personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalars(db.select(LearningOutcome.comment).where(LearningOutcome.enrolment_id == awa.id)
+                              .order_by(LearningOutcome.objective_id)).all() == ["Très bien", "[effacé]"]
+    assert erasure.removed["outcome_comments"] == 1
+    assert "raisons de santé" not in _dump(personal_data.export(db.session.get(Trainee, awa.trainee_id)))
+    assert certificate_service.enrolment_overview(db.session.get(Enrolment, awa.id)).results_outdated  # as before
+
+
 def test_purge_takes_people_never_enrolled_created_long_ago_and_captured_mail_kept_too_long(app):
     lonely = factories.make_trainee("Sans", "Inscription", phone="06 00 00 00 00")
     lonely.created_at = datetime(2018, 6, 1, 9, 0)

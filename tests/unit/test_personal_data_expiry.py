@@ -277,3 +277,58 @@ def test_the_reason_of_a_reopening_that_names_a_trainee_is_nowhere_once_her_reco
     for page, response in pages.items():
         assert response.status_code == 200 and "Diallo" not in response.get_data(as_text=True), page
     assert "diallo" not in factories.docx_text(attendance_sheet.word_sheet(session)).lower()
+
+
+def _write_free_texts(course, julien, claim, text: str) -> None:
+    """What the office and the trainers type about Awa's course, none of it a kept record: the session's notes and
+    review, the agreement's and the claim's texts, a payment's note, and about Julien: a comment on his result,
+    his reason, a justification."""
+    from tests import certificate_course
+    from training_app.models import FundingAgreement, SessionReview
+    course.session.notes = text
+    review = db.session.scalar(db.select(SessionReview)) or SessionReview(session_id=course.session.id)
+    review.text = text
+    db.session.add(review)
+    agreement = db.session.scalar(db.select(FundingAgreement))
+    agreement.notes = agreement.refusal_reason = claim.rejection_reason = julien.status_reason = text
+    payment = db.session.scalar(db.select(ClaimPayment)) or ClaimPayment(
+        claim=claim, received_on=date(2018, 12, 30), amount_cents=1000)
+    payment.note = text
+    db.session.add(payment)
+    db.session.scalars(db.select(AttendanceRecord).where(AttendanceRecord.enrolment_id == julien.id)).first() \
+        .justification = text
+    db.session.commit()
+    certificate_course.assess(course, julien, {1: ("acquired", text)})
+
+
+def _free_texts(course, julien) -> list[str]:
+    from training_app.models import Enrolment, FundingAgreement, FundingClaim, SessionReview, TrainingSession
+    db.session.expire_all()
+    julien = db.session.get(Enrolment, julien.id)
+    agreement = db.session.scalar(db.select(FundingAgreement))
+    return [db.session.get(TrainingSession, course.session.id).notes, db.session.scalar(db.select(SessionReview.text)),
+            agreement.notes, agreement.refusal_reason, db.session.scalar(db.select(FundingClaim.rejection_reason)),
+            db.session.scalar(db.select(ClaimPayment.note)), julien.status_reason,
+            db.session.scalar(db.select(LearningOutcome.comment).where(LearningOutcome.enrolment_id == julien.id)),
+            db.session.scalars(db.select(AttendanceRecord.justification).where(
+                AttendanceRecord.enrolment_id == julien.id)).first()]
+
+
+def test_what_others_typed_about_her_sessions_loses_her_names_at_the_erasure_and_at_the_end(app):
+    """Not kept records: her erasure takes her names out of them (her kept records keep them until they expire),
+    and the end of the retention period out of those written since."""
+    course, awa, julien, claim = _course_with_everything()
+    factories.make_enrolment(factories.make_session(start=datetime(2024, 3, 5, 14, 0), end=datetime(2024, 3, 8, 12, 30),
+                                                    status="completed"), julien.trainee)  # he stays
+    _write_free_texts(course, julien, claim, "Awa Diallo et Julien en binôme")
+    with frozen_at(datetime(2019, 6, 1, 10, 0)):
+        erasure = personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+    assert _free_texts(course, julien) == ["[effacé] et Julien en binôme"] * 9
+    assert erasure.removed["texts_naming_them"] == 9
+    assert db.session.get(Trainee, awa.trainee_id).last_name == "Diallo"  # her kept records still name her
+    _write_free_texts(course, julien, claim, "DIALLO absente le mardi")
+    with frozen_at(EXPIRED):
+        _run(app)
+    assert _free_texts(course, julien) == ["[effacé] absente le mardi"] * 9
+    assert "diallo" not in _dump().lower()

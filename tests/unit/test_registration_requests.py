@@ -226,6 +226,27 @@ def test_erasing_a_trainee_deletes_the_requests_made_with_their_address():
     assert gone.value.reason == "unknown"
 
 
+def test_a_former_address_given_to_someone_else_brings_none_of_their_requests():
+    from tests.unit.test_personal_data import _details_of
+    from training_app.services import registrations
+    awa = factories.make_trainee("Awa", "Diallo", email="partagee@example.org")
+    session = factories.make_session()
+    hers, _token = _ask(session, at=ASKED - timedelta(days=2), email="partagee@example.org", first_name="Awa")
+    with frozen_at(ASKED - timedelta(days=1)):
+        registrations.update_trainee(awa, _details_of(awa, email="awa@example.org"),
+                                     actor=factories.make_user("admin"))
+        db.session.commit()
+    brunos, _token = _ask(session, email="partagee@example.org", first_name="Bruno", phone="07 99 88 77 66")
+    with frozen_at(ASKED + timedelta(hours=1)):
+        exported = personal_data.export(awa)["demandes_d_inscription"]
+        assert [r["indique"]["first_name"] for r in exported] == ["Awa"]
+        assert "07 99 88 77 66" not in str(exported)
+        assert personal_data.erase(awa, "Demande de la personne", None, actor_label="test").removed[
+            "registration_requests"] == 1
+        db.session.commit()
+    assert db.session.scalars(db.select(RegistrationRequest.id)).all() == [brunos.id]
+
+
 def test_purge_deletes_the_requests_whose_link_expired_confirmed_or_not(app):
     session = factories.make_session()
     confirmed, token = _ask(session, email="confirmee@example.org")

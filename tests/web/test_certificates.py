@@ -280,7 +280,9 @@ def test_cli_issues_a_session_and_prints_where_the_files_are(app):
     db.session.commit()
     refused = runner.invoke(args=["certificates", "issue", str(course.session.id), "--reissue", "--allow-unrecorded"])
     assert refused.exit_code != 0 and "ne sont pas clôturées" in refused.output
-    assert runner.invoke(args=["certificates", "issue", "999999"]).exit_code != 0
+    for number in ("999999", "99999999999999999999"):  # the second does not fit an id: not found all the same
+        missing = runner.invoke(args=["certificates", "issue", number])
+        assert missing.exit_code == 1 and f"Aucune session n°{number}." in missing.output
 
 
 def test_cli_reissue_prints_the_documents_it_withdraws(app):

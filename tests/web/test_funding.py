@@ -646,8 +646,9 @@ def test_claim_files_download_and_cli_export(app, admin_client, world, sources, 
     result = app.test_cli_runner().invoke(args=["funding", "export", str(claim.id), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:2] == b"PK" and claim.number in result.output
-    missing = app.test_cli_runner().invoke(args=["funding", "export", "999999", "--out", str(out)])
-    assert missing.exit_code != 0 and "Aucune demande" in missing.output
+    for number in ("999999", "99999999999999999999"):  # the second does not fit an id: not found all the same
+        missing = app.test_cli_runner().invoke(args=["funding", "export", number, "--out", str(out)])
+        assert missing.exit_code == 1 and f"Aucune demande de paiement n° {number}." in missing.output
 
 
 def test_trainers_cannot_see_funding(trainer_client, world):

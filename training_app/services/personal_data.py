@@ -6,8 +6,10 @@ RECORD_RETENTION_YEARS (6 by default, see domain.md, "Keeping records"), and so 
 sheets print or the annual report counts (withdrawals): they and what they print (civility, names, employer,
 job title: certificates/ and the claim workbook) survive an erasure. Everything else about the person goes:
 e-mail address (replaced by a placeholder that cannot receive mail), phone (and past ones in the audit trail),
-the free-text reasons of their kept enrolments (cancellation, withdrawal), named questionnaire answers, e-mails
-written to them, enrolments that hold no kept record and what hangs on them, their personal links, the requests
+the free-text reasons of their kept enrolments (cancellation, withdrawal), the trainers' comments on their results
+that no kept attestation prints, their names in what the office and trainers typed about their sessions (notes,
+reviews, funding texts, other trainees' reasons and comments), named questionnaire answers, e-mails written to
+them, enrolments that hold no kept record and what hangs on them, their personal links, the requests
 they made on the public registration page (services/registration_requests.py). A person with no kept record is
 deleted entirely.
 
@@ -42,7 +44,7 @@ from training_app.formatting import label
 from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceSheet, AttendanceSheetVersion,
                                  AuditEntry, ClaimPayment, ConvocationSending, Enrolment, EnrolmentStatus,
                                  FundingAgreement, FundingClaim, IssuedCertificate, LearningOutcome, MailStatus,
-                                 OutgoingMail, OutgoingMailAttachment, Signature, Slot, SheetStatus,
+                                 OutgoingMail, OutgoingMailAttachment, SessionReview, Signature, Slot, SheetStatus,
                                  SurveyParticipation, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.models.funding_files import claim_sessions
@@ -234,9 +236,19 @@ def export(trainee: Trainee) -> dict:
                       for m, _theirs in _mails_of(trainee, ids)],
         "courriels_au_bureau": [{"objet": m.subject, "mis_en_file_le": _iso(m.queued_at), "etat": _word(m.status)}
                                 for m in _office_mails(ids)],
-        "demandes_d_inscription": [_request_export(r) for r in registration_requests.of_person(addresses(trainee),
-                                                                                              ids)],
+        "demandes_d_inscription": [_request_export(r) for r in _requests_of(trainee, ids)],
     }
+
+
+def _requests_of(trainee: Trainee, enrolment_ids) -> list:
+    """The requests of the public page the trainee made: those that became one of their enrolments, and those
+    made with an address while it was theirs and not become somebody else's enrolment (a former address given
+    to somebody else since brings none of that person's requests), as _mails_of does for e-mails."""
+    periods = address_periods(trainee)
+    ids = set(enrolment_ids)
+    return [r for r in registration_requests.of_person(set(periods), sorted(ids))
+            if r.enrolment_id in ids or (r.enrolment_id is None
+                                         and _held(periods.get(r.email.lower(), []), r.requested_at))]
 
 
 def _request_export(asked) -> dict:
@@ -392,7 +404,7 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
     # The requests of the public page made with their addresses, confirmed or not (one waiting can then no longer
     # be confirmed): first, before the trainee's lock, which a confirmation holding a request's takes after it.
     requests = registration_requests.delete_requests(
-        [r.id for r in registration_requests.of_person(addresses(trainee), [e.id for e in _enrolments(trainee)])])
+        [r.id for r in _requests_of(trainee, [e.id for e in _enrolments(trainee)])])
     trainee = db.session.scalar(select(Trainee).where(Trainee.id == trainee.id).with_for_update()
                                 .execution_options(populate_existing=True))
     if trainee is None:
@@ -404,6 +416,9 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
     kept_ids = _kept_enrolments(enrolments)
     emails = addresses(trainee)
     removed = {"enrolments": 0, "named_answers": 0, "mails": 0, "registration_requests": requests}
+    # What others typed about their sessions and claims names them no more (their kept records still do).
+    removed["texts_naming_them"] = _texts_without_names(
+        {e.session_id for e in enrolments}, {e.id for e in enrolments}, _names_pattern(trainee, sorted(kept_ids)))
     gone = [e for e in enrolments if e.id not in kept_ids]
     # The convocations' Word files print the name, the employer and a personal link; no law keeps them.
     storage.delete_after_commit(db.session.scalars(select(ConvocationSending.document_path).where(
@@ -429,6 +444,7 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         # Free text about the person (why they cancelled or dropped out); no kept document prints it.
         db.session.execute(update(Enrolment).where(Enrolment.id.in_(kept_ids), Enrolment.status_reason != "")
                            .values(status_reason=ERASED_TEXT).execution_options(synchronize_session="fetch"))
+        removed["outcome_comments"] = _erase_unprinted_comments(kept_ids)
         trainee.email = f"efface-{trainee.id}-{secrets.token_hex(6)}@{ERASED_DOMAIN}"
         trainee.phone = ""
         trainee.link_version += 1  # every personal link stops working
@@ -490,6 +506,71 @@ def _kept_counts(ids: list[int]) -> dict:
     return {"attendance_records": count(AttendanceRecord), "signatures": count(Signature),
             "certificates": count(IssuedCertificate), "funding_lines": count(AgreementTrainee),
             "enrolments": len(ids)}
+
+
+def _erase_unprinted_comments(enrolment_ids: set[int]) -> int:
+    """The trainers' comments on the person's results (free text about them) go, but those one of their
+    certificates states: printed on a kept attestation (as it kept them, IssuedCertificate.results, or all of
+    them when it predates that), they stay with it until the records expire, and the documents are not found
+    to state other results than the records (certificates.results_outdated). Returns how many went."""
+    from training_app.services.certificates import prints
+    stated, unknown = defaultdict(set), set()
+    for doc in db.session.scalars(select(IssuedCertificate).where(IssuedCertificate.enrolment_id.in_(enrolment_ids))):
+        if not prints(doc, "results"):
+            continue
+        if doc.results is None:
+            unknown.add(doc.enrolment_id)
+        else:
+            stated[doc.enrolment_id].update(r.get("comment") for r in doc.results if isinstance(r, dict))
+    n = 0
+    for outcome in db.session.scalars(select(LearningOutcome).where(
+            LearningOutcome.enrolment_id.in_(enrolment_ids), LearningOutcome.comment != "",
+            LearningOutcome.comment != ERASED_TEXT)):
+        if outcome.enrolment_id not in unknown and outcome.comment not in stated[outcome.enrolment_id]:
+            outcome.comment = ERASED_TEXT
+            n += 1
+    return n
+
+
+def _texts_without_names(session_ids: set[int], own_ids: set[int], names: re.Pattern | None) -> int:
+    """The free texts about the person's sessions, typed by the office or the trainers, lose the person's names:
+    the sessions' notes and reviews, the funding agreements' notes and refusal reasons, the claims' rejection
+    reasons and payments' notes, and what concerns the other trainees of those sessions (comments on their
+    results, the reasons of their cancellation or withdrawal, their absences' justifications). At an erasure
+    (the kept records keep the names until they expire) and at the end of the retention period (texts written
+    since). Returns how many changed."""
+    if names is None or not session_ids:
+        return 0
+    sessions = sorted(session_ids)
+    others = select(Enrolment.id).where(Enrolment.session_id.in_(sessions), Enrolment.id.not_in(sorted(own_ids)))
+    claims = select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(sessions))
+    texts = ((TrainingSession.notes, TrainingSession.id.in_(sessions)),
+             (SessionReview.text, SessionReview.session_id.in_(sessions)),
+             (FundingAgreement.notes, FundingAgreement.session_id.in_(sessions)),
+             (FundingAgreement.refusal_reason, FundingAgreement.session_id.in_(sessions)),
+             (FundingClaim.rejection_reason, FundingClaim.id.in_(claims)),
+             (ClaimPayment.note, ClaimPayment.claim_id.in_(claims)),
+             (LearningOutcome.comment, LearningOutcome.enrolment_id.in_(others)),
+             (Enrolment.status_reason, Enrolment.id.in_(others)),
+             (AttendanceRecord.justification, AttendanceRecord.enrolment_id.in_(others)))
+    return sum(_without_names_in(column, where, names) for column, where in texts)
+
+
+def _without_names_in(column, where, names: re.Pattern) -> int:
+    """`column` of the rows `where` selects, without the person's names; the rows keep their time of last change
+    (a name taken out is no edit) and their edit version."""
+    model = column.class_
+    changed = 0
+    for row_id, text in db.session.execute(select(model.id, column).where(where, column != "")).all():
+        new = _without_names(text, names)
+        if new != text:
+            values = {column.key: new}
+            if "updated_at" in model.__table__.c:
+                values["updated_at"] = model.updated_at
+            db.session.execute(update(model).where(model.id == row_id).values(**values)
+                               .execution_options(synchronize_session="fetch"))
+            changed += 1
+    return changed
 
 
 def _delete_mails(trainee: Trainee, enrolment_ids: list[int]) -> int:
@@ -726,6 +807,8 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
       code, SHA-256, dates, hours, place and modality stay; the public verification page then says the document's
       data were deleted);
     - learning outcomes: the comment (the result stays); funding lines keep their amounts;
+    - the free texts about their sessions (notes, reviews, the claims' and agreements' texts, what concerns the
+      other trainees: _texts_without_names) lose their names again (some may have been written since the erasure);
     - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name,
       justification and employer, any text naming them (their names, past and present) loses it, as does the
       reason the office typed when closing a sheet of their sessions without the trainer's signature;
@@ -746,7 +829,8 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     names = _names_pattern(trainee, ids)
     files: list[str] = []
     counts = {"signatures": 0, "attendance_records": 0, "certificates": 0, "learning_outcomes": 0,
-              "sheet_versions": 0, "closing_reasons": 0, "claims": 0, "shared_files": 0, "audit_entries": 0}
+              "sheet_versions": 0, "closing_reasons": 0, "claims": 0, "texts": 0, "shared_files": 0,
+              "audit_entries": 0}
     if ids:
         counts["signatures"] = _expire_signatures(ids)
         counts["attendance_records"] = _expire_justifications(ids, files)
@@ -756,7 +840,8 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
             .values(comment=ERASED_TEXT).execution_options(synchronize_session=False)).rowcount
         counts["sheet_versions"] = _expire_sheet_versions(session_ids, set(ids), names, files)
         counts["closing_reasons"] = _expire_closing_reasons(session_ids, names)
-        counts["claims"] = _expire_claims(session_ids, set(ids), names)
+        counts["claims"] = _expire_claims(session_ids, set(ids))
+        counts["texts"] = _texts_without_names(session_ids, set(ids), names)
         counts["shared_files"] = _expire_shared_files(trainee.id, session_ids, set(ids), files)
     counts["audit_entries"] = _expire_audit(trainee, ids, session_ids, names, files)
     trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title = "", ERASED_TEXT, "", ""
@@ -909,10 +994,10 @@ def _expire_closing_reasons(session_ids, names: re.Pattern | None) -> int:
     return changed
 
 
-def _expire_claims(session_ids, ids: set[int], names: re.Pattern | None) -> int:
+def _expire_claims(session_ids, ids: set[int]) -> int:
     """The claims' figures (their snapshot: the workbook and the invoice are made from it) keep the person's
     lines, without their name, job title and employer (the agreement keeps the one it names: its own party); the
-    agreements' free texts lose their names."""
+    free texts of the claims and agreements lose their names (_texts_without_names)."""
     claims = db.session.scalars(select(FundingClaim).where(FundingClaim.id.in_(
         select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(session_ids or {0}))))
         .order_by(FundingClaim.id)).all()
@@ -925,12 +1010,6 @@ def _expire_claims(session_ids, ids: set[int], names: re.Pattern | None) -> int:
                 if line.get("enrolment_id") in ids else line
                 for line in lines]}
             changed += 1
-    agreements = db.session.scalars(select(FundingAgreement).where(FundingAgreement.id.in_(
-        select(AgreementTrainee.agreement_id).where(AgreementTrainee.enrolment_id.in_(ids or {0}))))
-        .order_by(FundingAgreement.id)).all()
-    for agreement in agreements:
-        agreement.notes = _without_names(agreement.notes, names)
-        agreement.refusal_reason = _without_names(agreement.refusal_reason, names)
     return changed
 
 

@@ -12,9 +12,10 @@ e-mailed with the personal link, the office told). A request is confirmed once: 
 second confirmation finds it done and shows what became of it (`outcome`), writing nothing.
 
 Personal data: `flask purge-expired` deletes the requests whose link has expired, confirmed or not (the
-enrolment holds the data once confirmed: expired_ids); an erasure deletes those of the person's addresses and
-enrolments (of_person). Lock order: the request's row, then the session's and the trainee's (enrolments.enrol);
-an erasure deletes the person's requests before it locks the trainee.
+enrolment holds the data once confirmed: expired_ids); an erasure deletes those of the person's enrolments and
+those made with one of their addresses while it was theirs (of_person narrows, personal_data decides). Lock
+order: the request's row, then the session's and the trainee's (enrolments.enrol); an erasure deletes the
+person's requests before it locks the trainee.
 """
 import hashlib
 import secrets
@@ -210,7 +211,8 @@ def newest_unconfirmed(session: TrainingSession, limit: int) -> Waiting:
 # --- personal data --------------------------------------------------------------------------------------
 
 def of_person(emails: set[str], enrolment_ids: list[int]) -> list[RegistrationRequest]:
-    """The requests made with one of these addresses, or that became one of these enrolments."""
+    """The requests made with one of these addresses, or that became one of these enrolments (personal_data keeps
+    those made while the address was the person's)."""
     if not emails and not enrolment_ids:
         return []
     return list(db.session.scalars(
