@@ -490,7 +490,8 @@ def test_current_documents_for_session_uses_one_query():
 
 
 @pytest.mark.parametrize("minutes, words", [(1020, "17 heures"), (1050, "17,5 heures"), (45, "0,75 heure"),
-                                            (60, "1 heure")])
+                                            (60, "1 heure"), (90, "1,5 heure"), (119, "1,98 heure"),
+                                            (120, "2 heures"), (150, "2,5 heures")])
 def test_hours_in_words(minutes, words):
     assert certificate_service.hours_in_words(minutes) == words
 

@@ -283,9 +283,10 @@ def format_siret(siret: str) -> str:
 
 
 def hours_in_words(minutes: int) -> str:
-    """1020 -> "17 heures", 1050 -> "17,5 heures" (decimal hours, as funders count them)."""
+    """1020 -> "17 heures", 1050 -> "17,5 heures" (decimal hours, as funders count them); singular below two, as
+    French has it: "1,5 heure"."""
     value = f"{minutes / 60:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-    return f"{value} {'heure' if minutes <= 60 else 'heures'}"
+    return f"{value} {'heure' if value.split(',')[0] in ('0', '1') else 'heures'}"
 
 
 def _employee_word(civility: str) -> str:
