@@ -161,7 +161,7 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
     `enrolment` gives the trainee and session; `totals` the minutes (planned_minutes,
     attended_minutes); `results` the [(objective, code, comment)] of the trainee; `organisation`
     is organisation_service.identity(); `document` has number, version, verification_code,
-    verify_url and issued_on (a date); `employer` the employer the trainee followed the course for
+    verify_url, issued_on (a date) and, for a new version, replaces (the number of the one it replaces); `employer` the employer the trainee followed the course for
     (None: on their own account), by default the enrolment's (enrolments.course_employer), never the
     trainee's record as it is now.
     """
@@ -218,7 +218,7 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
         "boxes": {box: TICKED if box == nature_box else UNTICKED
                   for box in ("formation", "bilan", "vae", "apprentissage")},
         "document": {
-            "number": document["number"], "version": document["version"],
+            "number": document["number"], "version": document["version"], "replaces": document.get("replaces", ""),
             "verification_code": document["verification_code"], "verify_url": document["verify_url"],
             "issued_on": formatting.date_fr(document["issued_on"], "d MMMM y"),
         },
@@ -759,8 +759,9 @@ class _Batch:
         if enrolment.id not in self.employers:
             self.employers[enrolment.id] = enrolment_service.course_employer(enrolment)
         context = certificate_context(enrolment, totals, results, self.organisation, {
-            "number": number, "version": version, "verification_code": code, "verify_url": link,
-            "issued_on": issued_on}, employer=self.employers[enrolment.id])
+            "number": number, "version": version, "replaces": previous.number if previous else "",
+            "verification_code": code, "verify_url": link, "issued_on": issued_on},
+            employer=self.employers[enrolment.id])
         images = document_images(document_organisation_images(kind, self.organisation, self.images), link)
         read: set[str] = set()
         try:
