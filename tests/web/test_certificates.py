@@ -242,6 +242,26 @@ def test_admin_replaces_a_template_and_a_broken_one_is_refused(admin_client):
     assert certificate_service.template_in_use("attestation") is None
 
 
+def test_an_uploaded_template_whose_file_is_gone_is_explained_not_a_500(admin_client):
+    import os
+    course = completed_course(trainees=("Awa Diallo",))
+    template = word_template(["Attestation de {{ trainee.formal_name }}", "{{ document.verification_code }}"])
+    admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
+                      data={"attestation-file": (io.BytesIO(template), "maison.docx")})
+    os.remove(storage.absolute(certificate_service.template_in_use("attestation").storage_path))
+    missing = "Le fichier du modèle « Attestation individuelle de fin de formation » en service (« maison.docx »"
+    download = admin_client.get("/admin/attestations/modeles/attestation/telecharger", follow_redirects=True)
+    assert download.status_code == 200 and missing in _text(download) and "est introuvable sur le serveur" in _text(
+        download)
+    issued = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre",
+                               data={"confirm_unrecorded": "y"}, follow_redirects=True)
+    assert issued.status_code == 200 and missing in _text(issued)
+    one = admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{course.enrolments[0].id}"
+                            "/emettre", data={"confirm_unrecorded": "y"}, follow_redirects=True)
+    assert one.status_code == 200 and missing in _text(one)
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+
+
 def test_a_template_cannot_reach_pythons_internals(admin_client, tmp_path):
     """Templates are rendered in Jinja's sandbox: an uploaded one cannot run a command on the server."""
     marker = tmp_path / "ran"

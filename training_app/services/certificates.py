@@ -342,9 +342,17 @@ def template_in_use(kind: str) -> CertificateTemplate | None:
 
 
 def template_bytes(kind: str) -> bytes:
+    """The template in use: the uploaded one, refused in French when its file is missing, or the shipped one."""
     uploaded = template_in_use(kind)
     if uploaded is not None:
-        return storage.read(uploaded.storage_path)
+        try:
+            return storage.read(uploaded.storage_path)
+        except OSError:
+            raise ServiceError(_(
+                "Le fichier du modèle « %(kind)s » en service (« %(filename)s », déposé le %(date)s) est introuvable "
+                "sur le serveur : restaurez-le depuis la sauvegarde, ou, sur la page « Modèles Word des "
+                "attestations », déposez-en un nouveau ou rétablissez le modèle d'origine.", kind=KIND_LABELS[kind],
+                filename=uploaded.original_filename, date=formatting.utc_datetime_fr(uploaded.uploaded_at))) from None
     with open(word.template_path(TEMPLATE_FILES[kind]), "rb") as handle:
         return handle.read()
 

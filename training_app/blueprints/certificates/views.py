@@ -255,7 +255,12 @@ def template_restore(kind: str):
 def template_download(kind: str):
     if kind not in certificate_service.KINDS:
         abort(404)
-    return _send_file(certificate_service.template_bytes(kind), certificate_service.TEMPLATE_FILES[kind],
+    try:
+        content = certificate_service.template_bytes(kind)
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("certificates.templates"))
+    return _send_file(content, certificate_service.TEMPLATE_FILES[kind],
                       "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
