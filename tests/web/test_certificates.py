@@ -179,7 +179,8 @@ def test_the_verification_page_shows_only_what_is_needed(client):
     _issue(course)
     doc = certificate_service.current_documents(course.enrolments[0])["realisation"]
     page = _text(client.get(f"/verify/{doc.verification_code}"))
-    assert "Document valide" in page
+    assert "Document valide" in page and "Certificat de réalisation" in page
+    assert "Vérification d'un document" in page and "attestation" not in page.lower()  # a certificat is no attestation
     for shown in ("Awa Diallo", course.programme.title, "mardi 11 décembre 2018", "vendredi 14 décembre 2018",
                   "17 h"):
         assert shown in page
