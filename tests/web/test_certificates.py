@@ -317,6 +317,16 @@ def test_cli_reissue_prints_the_documents_it_withdraws(app):
     assert f"Documents retirés (plus aucune présence après correction des feuilles) : n° {numbers}" in result.output
 
 
+def test_cli_issue_names_the_documents_it_keeps_of_a_trainee_left_with_no_attendance(app):
+    from tests.certificate_course import corrected_to_no_attendance
+
+    course = corrected_to_no_attendance()[0]
+    result = app.test_cli_runner().invoke(args=["certificates", "issue", str(course.session.id), "--allow-unrecorded"])
+    assert result.exit_code == 0, result.output
+    assert "Les documents de Sophie Renaud restent valides" in result.output and "(--reissue)." in result.output
+    assert "Sans présence" not in result.output
+
+
 def test_the_dashboard_lists_ended_sessions_without_certificates(admin_client, trainer_client):
     course = completed_course(trainees=("Awa Diallo",))
     factories.make_session()  # upcoming: not listed

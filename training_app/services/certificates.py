@@ -541,8 +541,9 @@ def sample_context(code: str = "ABCD-EFGH-JK23") -> dict:
 @dataclass
 class IssueReport:
     issued: list[IssuedCertificate] = field(default_factory=list)
-    without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued
-    already_issued: int = 0  # enrolments whose documents exist and were kept
+    without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued, none kept
+    already_issued: int = 0  # enrolments (with attendance) whose documents exist and were kept
+    outdated: list["OverviewRow"] = field(default_factory=list)  # documents kept (not reissued) but outdated
     withdrawn: list[IssuedCertificate] = field(default_factory=list)  # no attendance left: no longer valid
     records_expired: list[Enrolment] = field(default_factory=list)  # their names are gone: nothing issued
 
@@ -610,7 +611,9 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
                       unrecorded_confirmed: bool = False) -> IssueReport:
     """Issue both documents to every trainee of the session who attended at least one slot.
 
-    Documents already issued are kept unless `reissue`, which issues new versions of all of them.
+    Documents already issued are kept unless `reissue`, which issues new versions of all of them (and withdraws
+    those of trainees left with no attendance): the outdated ones kept are listed (IssueReport.outdated), to be
+    reissued, like those of trainees left with no attendance, whose reissue withdraws them.
     Trainees with objectives whose outcome was never recorded get them only with `unrecorded_confirmed`
     (check_unrecorded_outcomes); nothing is issued otherwise.
     The session row stays locked until the transaction ends, so two people issuing at once wait for
@@ -623,6 +626,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     report = IssueReport()
     to_render = []  # (enrolment, its totals, its last documents)
     to_withdraw = []
+    kept = []  # (enrolment, its last documents, minutes attended): current documents not reissued
     enrolments = _eligible_enrolments(session)
     _read_records_expiry([enrolment.trainee_id for enrolment in enrolments])
     for enrolment in enrolments:
@@ -630,11 +634,14 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
         documents = last.get(enrolment.id, {})
         existing = _current(documents)
         if enrolment_totals is None or enrolment_totals.attended_minutes <= 0:
-            report.without_attendance.append(enrolment)
-            if reissue:
+            if existing and not reissue:
+                kept.append((enrolment, documents, 0))
+            else:
+                report.without_attendance.append(enrolment)
                 to_withdraw += existing.values()
         elif not reissue and all(kind in existing for kind in KINDS):
             report.already_issued += 1
+            kept.append((enrolment, documents, enrolment_totals.attended_minutes))
         elif enrolment.trainee.records_expired:
             report.records_expired.append(enrolment)
         else:
@@ -644,6 +651,9 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     results = outcomes.results_for_session(session)
     batch = _Batch(actor)
     batch.employers = enrolment_service.course_employers(enrolments)
+    report.outdated = [row for row in (
+        _overview_row(enrolment, documents, minutes, results.get(enrolment.id, []), batch.employers[enrolment.id])
+        for enrolment, documents, minutes in kept) if row.outdated]
     try:
         report.withdrawn = withdraw(to_withdraw, str(NO_ATTENDANCE), actor=batch.actor)
         for enrolment, enrolment_totals, documents in to_render:
@@ -656,7 +666,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     except BaseException:
         batch.discard_files()
         raise
-    if not report.issued and not report.already_issued and not report.withdrawn:
+    if not report.issued and not report.already_issued and not report.withdrawn and not report.outdated:
         if report.records_expired:
             raise ServiceError(records_expired_refusal(len(report.records_expired)))
         raise ServiceError(_("Aucun·e stagiaire n'a assisté à une demi-journée de cette session : "
@@ -1162,8 +1172,32 @@ def left_out_message(rows: list[OverviewRow]) -> str:
     """Why the documents of `rows` were not sent (French)."""
     return ngettext("les documents %(of_names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
                     "les documents %(of_names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
-                    of_names=formatting.de(", ".join(row.enrolment.trainee.full_name for row in rows)),
-                    reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+                    of_names=_names_of(rows), reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+
+
+def kept_outdated_messages(rows: list[OverviewRow]) -> list[str]:
+    """What to do about the outdated documents an issue without reissuing kept (IssueReport.outdated), in French:
+    those of trainees left with no attendance first (they are still valid: reissuing withdraws them)."""
+    messages = []
+    none_left = [row for row in rows if not row.attended_minutes]
+    others = [row for row in rows if row.attended_minutes]
+    if none_left:
+        messages.append(ngettext(
+            "Les documents %(of_names)s restent valides alors que les feuilles corrigées ne comptent plus aucune "
+            "présence : réémettez-les pour les retirer.",
+            "Les documents %(of_names)s restent valides alors que les feuilles corrigées ne leur comptent plus "
+            "aucune présence : réémettez-les pour les retirer.", len(none_left),
+            of_names=_names_of(none_left)))
+    if others:
+        messages.append(ngettext(
+            "Les documents %(of_names)s, déjà émis, ne sont plus à jour (%(reasons)s) : réémettez-les.",
+            "Les documents %(of_names)s, déjà émis, ne sont plus à jour : réémettez-les.", len(others),
+            of_names=_names_of(others), reasons=", ".join(str(reason) for reason in others[0].outdated_reasons)))
+    return messages
+
+
+def _names_of(rows: list[OverviewRow]) -> str:
+    return formatting.de(", ".join(row.enrolment.trainee.full_name for row in rows))
 
 
 def _send(row: OverviewRow, actor: User | None) -> mail.Mail:

@@ -115,8 +115,14 @@ def issue_session(session_id: int):
     if report is not REFUSED:
         if report.issued:
             flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
-        else:
-            flash(_("Rien à émettre : les documents de chaque stagiaire sont déjà émis."), "info")
+        elif report.already_issued:
+            flash(ngettext("Rien à émettre : %(num)d stagiaire a déjà ses documents.",
+                           "Rien à émettre : %(num)d stagiaires ont déjà leurs documents.", report.already_issued),
+                  "info")
+        elif not report.withdrawn:
+            flash(_("Rien à émettre."), "info")
+        for message in certificate_service.kept_outdated_messages(report.outdated):
+            flash(message, "warning")
         if report.without_attendance:
             flash(_("Sans présence, donc sans attestation : %(names)s.",
                     names=", ".join(e.trainee.full_name for e in report.without_attendance)), "warning")
