@@ -121,16 +121,26 @@ def current_documents(enrolment: Enrolment) -> dict[str, IssuedCertificate]:
     return {doc.kind: doc for doc in documents}
 
 
-def current_documents_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
-    """enrolment_id -> kind -> current document, for every enrolment of the session (one query)."""
-    documents = db.session.scalars(
+def current_documents_for_trainee(trainee_id: int) -> dict[int, dict[str, IssuedCertificate]]:
+    """enrolment_id -> kind -> current document, for every enrolment of the trainee (one query)."""
+    return _by_enrolment(db.session.scalars(
         db.select(IssuedCertificate).join(IssuedCertificate.enrolment)
-        .where(Enrolment.session_id == session.id, IssuedCertificate.replaced_at.is_(None))
-        .order_by(IssuedCertificate.year, IssuedCertificate.sequence))
+        .where(Enrolment.trainee_id == trainee_id, IssuedCertificate.replaced_at.is_(None))))
+
+
+def _by_enrolment(documents) -> dict[int, dict[str, IssuedCertificate]]:
     result: dict[int, dict[str, IssuedCertificate]] = {}
     for doc in documents:
         result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
     return result
+
+
+def current_documents_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
+    """enrolment_id -> kind -> current document, for every enrolment of the session (one query)."""
+    return _by_enrolment(db.session.scalars(
+        db.select(IssuedCertificate).join(IssuedCertificate.enrolment)
+        .where(Enrolment.session_id == session.id, IssuedCertificate.replaced_at.is_(None))
+        .order_by(IssuedCertificate.year, IssuedCertificate.sequence)))
 
 
 def last_versions_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
@@ -139,13 +149,9 @@ def last_versions_for_session(session: TrainingSession) -> dict[int, dict[str, I
 
 
 def _last_versions(where) -> dict[int, dict[str, IssuedCertificate]]:
-    result: dict[int, dict[str, IssuedCertificate]] = {}
-    documents = db.session.scalars(
+    return _by_enrolment(db.session.scalars(
         db.select(IssuedCertificate).where(where, IssuedCertificate.replaced_by_id.is_(None))
-        .order_by(IssuedCertificate.year, IssuedCertificate.sequence))
-    for doc in documents:
-        result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
-    return result
+        .order_by(IssuedCertificate.year, IssuedCertificate.sequence)))
 
 
 def _current(documents: dict[str, IssuedCertificate]) -> dict[str, IssuedCertificate]:

@@ -16,7 +16,7 @@ from training_app.services import ServiceError, personal_data
 from training_app.services import certificates as certificate_service
 from training_app.services import organisation as organisation_service
 from training_app.services import outcomes as outcome_service
-from training_app.services.trainee_links import trainee_view
+from training_app.services.trainee_links import per_trainee, trainee_view
 
 VERIFY_LIMIT = "20 per minute; 200 per hour"
 
@@ -37,8 +37,10 @@ def unrecorded_outcomes(session: TrainingSession) -> dict[int, int]:
 
 @bp.app_template_global()
 def trainee_certificates(enrolment: Enrolment) -> list[IssuedCertificate]:
-    """For certificates/_trainee_enrolment.html: the trainee's current documents, in order."""
-    documents = certificate_service.current_documents(enrolment)
+    """For certificates/_trainee_enrolment.html: the trainee's current documents, in order (those of all their
+    enrolments read at once)."""
+    documents = per_trainee("certificates", enrolment.trainee_id,
+                            certificate_service.current_documents_for_trainee).get(enrolment.id, {})
     return [documents[kind] for kind in certificate_service.KINDS if kind in documents]
 
 
