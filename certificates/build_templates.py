@@ -95,8 +95,8 @@ def title(document, text: str) -> None:
     paragraph(document, "", after=4)
     paragraph(document, text, bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
     paragraph(document, "N° {{ document.number }}{% if document.version > 1 %} — version {{ document.version }}, "
-                        "qui remplace la précédente{% endif %}", align=WD_ALIGN_PARAGRAPH.CENTER, color=GREY,
-              after=10)
+                        "qui remplace le n° {{ document.replaces }}{% endif %}", align=WD_ALIGN_PARAGRAPH.CENTER,
+              color=GREY, after=10)
 
 
 def set_widths(table, *widths) -> None:
@@ -136,7 +136,7 @@ def build_attestation() -> Document:
     title(document, "ATTESTATION INDIVIDUELLE DE FIN DE FORMATION")
     paragraph(document, "Je soussigné·e {{ organisation.signatory_name }}, {{ organisation.signatory_role }} de "
                         "{{ organisation.name }}, atteste que la personne désignée ci-dessous a suivi "
-                        "l'action de formation suivante :", after=6)
+                        "l'action suivante :", after=6)
 
     rows = [
         ("Stagiaire", "{{ trainee.formal_name }}"),

@@ -191,6 +191,8 @@ def certificates_issue(session_id: int, reissue: bool, allow_unrecorded: bool) -
         click.echo(f"  {doc.number}  {doc.trainee_name:<30}  {storage.absolute(doc.storage_path)}")
     if report.already_issued:
         click.echo(f"{report.already_issued} stagiaire(s) avaient déjà leurs documents (--reissue pour réémettre).")
+    for message in certificates.kept_outdated_messages(report.outdated):
+        click.echo(f"{message.rstrip('.')} (--reissue).")
     for enrolment in report.without_attendance:
         click.echo(f"Sans présence, pas de document : {enrolment.trainee.full_name}")
     if report.withdrawn:

@@ -1,5 +1,6 @@
 """How things are shown in French: dates, times, hours, money and the labels of states."""
 import math
+import re
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -69,7 +70,18 @@ def date_fr(value: date | datetime | None, fmt: str = "EEEE d MMMM y") -> str:
 @lru_cache(maxsize=4096)
 def _formatted_date(value: date, fmt: str, locale: str | None) -> str:
     """Babel's formatting is slow and lists show the same dates again and again."""
+    if value.day == 1 and (locale or "").startswith("fr"):
+        fmt = first_of_month(fmt)
     return babel_format_date(value, fmt, locale=locale)
+
+
+def first_of_month(fmt: str) -> str:
+    """A Babel date pattern that writes the first of the month as French does, "1er" ("mardi 1er décembre",
+    "le 1er octobre 2018"): the day number "d" standing alone (not "dd", nor inside a quoted 'text') gets "er"."""
+    parts = fmt.split("'")  # the even parts are the pattern, the odd ones quoted text
+    for index in range(0, len(parts), 2):
+        parts[index] = re.sub(r"(?<!d)d(?!d)", "d'er'", parts[index])
+    return "'".join(parts)
 
 
 def time_fr(value: time | datetime | None) -> str:

@@ -15,7 +15,7 @@ from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.documents import storage
 from training_app.extensions import db
-from training_app.models import CertificateCounter, IssuedCertificate, Organisation
+from training_app.models import BpfObjective, CertificateCounter, IssuedCertificate, Organisation
 from training_app.services import ServiceError, attendance, outcomes
 from training_app.services import certificates as certificate_service
 
@@ -118,6 +118,27 @@ def test_a_template_change_or_a_rename_does_not_alter_an_issued_document_but_rei
     page = client.get(f"/verify/{old_code}").get_data(as_text=True)
     assert "Document remplacé" in page
     assert "Document valide" in client.get(f"/verify/{attestation.verification_code}").get_data(as_text=True)
+
+
+def test_a_new_version_names_the_number_it_replaces_and_the_attestation_fits_any_nature_of_action():
+    course = completed_course(trainees=("Awa Diallo",))
+    course.programme.bpf_objective = BpfObjective.SKILLS_REVIEW
+    db.session.commit()
+    with frozen_at(datetime(2019, 1, 1, 10)):
+        first = {doc.kind: doc for doc in certificate_service.issue_for_enrolment(
+            course.enrolments[0], unrecorded_confirmed=True)}
+    db.session.commit()
+    attestation = stored_text(first["attestation"])
+    assert "atteste que la personne désignée ci-dessous a suivi l'action suivante :" in attestation
+    assert "action de formation" not in attestation and "Nature de l'action | Bilan de compétences" in attestation
+    assert "Fait à Rennes, le 1er janvier 2019" in attestation
+    assert "Le : 1er janvier 2019" in stored_text(first["realisation"])
+    assert all("version" not in stored_text(doc) for doc in first.values())
+
+    second = certificate_service.issue_for_enrolment(course.enrolments[0], unrecorded_confirmed=True)
+    db.session.commit()
+    for doc in second:
+        assert f"N° {doc.number} — version 2, qui remplace le n° {first[doc.kind].number}" in stored_text(doc)
 
 
 def test_session_issue_keeps_what_exists_unless_asked_to_reissue():
@@ -490,7 +511,8 @@ def test_current_documents_for_session_uses_one_query():
 
 
 @pytest.mark.parametrize("minutes, words", [(1020, "17 heures"), (1050, "17,5 heures"), (45, "0,75 heure"),
-                                            (60, "1 heure")])
+                                            (60, "1 heure"), (90, "1,5 heure"), (119, "1,98 heure"),
+                                            (120, "2 heures"), (150, "2,5 heures")])
 def test_hours_in_words(minutes, words):
     assert certificate_service.hours_in_words(minutes) == words
 

@@ -38,6 +38,22 @@ def test_reissuing_withdraws_the_documents_of_a_trainee_left_with_no_attendance(
     assert issued["realisation"].replaced_at == withdrawn_at and issued["realisation"].is_withdrawn
 
 
+def test_issuing_without_reissuing_keeps_outdated_documents_and_lists_them():
+    course, sophie, _slot, _admin, issued = corrected_to_no_attendance()
+    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    assert (report.issued, report.withdrawn, report.without_attendance, report.already_issued) == ([], [], [], 2)
+    assert [row.enrolment for row in report.outdated] == [sophie] and report.outdated[0].hours_outdated
+    assert certificate_service.current_documents(sophie) == issued
+    # with no other trainee to issue for, her documents are still named rather than refused as "nobody attended"
+    db.session.rollback()
+    only = corrected_to_no_attendance()[0]
+    for enrolment in only.enrolments[:2]:
+        enrolment.status = "cancelled"
+    db.session.commit()
+    report = certificate_service.issue_for_session(only.session, unrecorded_confirmed=True)
+    assert [row.enrolment.trainee.full_name for row in report.outdated] == ["Sophie Renaud"]
+
+
 def test_reissuing_one_trainee_left_with_no_attendance_withdraws_their_documents():
     _course, sophie, _slot, _admin, issued = corrected_to_no_attendance()
     assert certificate_service.issue_for_enrolment(sophie, unrecorded_confirmed=True) == []

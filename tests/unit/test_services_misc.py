@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -121,6 +121,16 @@ def test_captured_mail_is_dated_when_it_was_written(app, monkeypatch):
 @pytest.mark.parametrize("minutes, shown", [(420, "7 h"), (210, "3 h 30"), (0, "0 h")])
 def test_hours(minutes, shown):
     assert formatting.hours(minutes) == shown
+
+
+@pytest.mark.parametrize("day, fmt, shown", [
+    (date(2018, 12, 1), "d MMMM y", "1er décembre 2018"), (date(2018, 12, 1), None, "samedi 1er décembre 2018"),
+    (date(2018, 10, 1), "'le' d MMMM", "le 1er octobre"), (date(2018, 12, 11), "d MMMM y", "11 décembre 2018"),
+    (date(2018, 12, 21), None, "vendredi 21 décembre 2018"), (date(2018, 12, 1), "dd/MM/y", "01/12/2018"),
+    (datetime(2018, 12, 1, 9, 30), "short", "01/12/2018"),
+])
+def test_dates_in_words_write_the_first_of_the_month_1er(app, day, fmt, shown):
+    assert (formatting.date_fr(day) if fmt is None else formatting.date_fr(day, fmt)) == shown
 
 
 def test_money():

@@ -137,4 +137,4 @@ def test_last_update_moves_when_only_the_objectives_change(admin_client):
     programme = db.session.get(Programme, programme.id)
     assert len(programme.objectives) == 3 and programme.updated_at.date() == date(2025, 6, 1)
     page = html.unescape(admin_client.get(f"/formations/{programme.id}").get_data(as_text=True))
-    assert "1 juin 2025" in page and "10 janvier 2024" not in page
+    assert "1er juin 2025" in page and "10 janvier 2024" not in page

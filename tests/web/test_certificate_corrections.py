@@ -3,6 +3,7 @@ result changed."""
 from tests import factories
 from tests.certificate_course import assess, completed_course, corrected_to_no_attendance
 from training_app.extensions import db
+from training_app.services import attendance
 from training_app.services import certificates as certificate_service
 
 
@@ -29,6 +30,22 @@ def test_documents_withdrawn_after_attendance_corrected_to_none_are_no_longer_va
     assert "Du dialogue à la négociation" in home and issued["realisation"].number not in home
     assert admin_client.get(factories.personal_path(sophie.trainee, "certificates.trainee_download",
                                                     certificate_id=issued["realisation"].id)).status_code == 404
+
+
+def test_issuing_without_reissuing_names_the_documents_still_valid_of_a_trainee_left_with_no_attendance(
+        admin_client):
+    course, sophie, slot, admin, issued = corrected_to_no_attendance()
+    awa = course.enrolments[0]
+    attendance.mark(slot, awa, "absent_justified", actor=admin, reason="Erreur", justification="Arrêt maladie")
+    db.session.commit()
+    page = _text(admin_client.post(f"/sessions/{course.session.id}/attestations/emettre",
+                                   data={"confirm_unrecorded": "y"}, follow_redirects=True))
+    assert "Rien à émettre : 2 stagiaires ont déjà leurs documents." in page and "de chaque stagiaire" not in page
+    assert ("Les documents de Sophie Renaud restent valides alors que les feuilles corrigées ne comptent plus aucune "
+            "présence : réémettez-les pour les retirer.") in page
+    assert "Les documents d'Awa Diallo, déjà émis, ne sont plus à jour (heures suivies) : réémettez-les." in page
+    assert "Sans présence" not in page  # she has documents: they are what needs doing
+    assert all(doc.is_current for doc in issued.values())  # kept, like every outdated document, until reissued
 
 
 def test_a_result_corrected_after_issuing_is_flagged_on_the_session_page(admin_client):

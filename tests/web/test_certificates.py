@@ -179,7 +179,8 @@ def test_the_verification_page_shows_only_what_is_needed(client):
     _issue(course)
     doc = certificate_service.current_documents(course.enrolments[0])["realisation"]
     page = _text(client.get(f"/verify/{doc.verification_code}"))
-    assert "Document valide" in page
+    assert "Document valide" in page and "Certificat de réalisation" in page
+    assert "Vérification d'un document" in page and "attestation" not in page.lower()  # a certificat is no attestation
     for shown in ("Awa Diallo", course.programme.title, "mardi 11 décembre 2018", "vendredi 14 décembre 2018",
                   "17 h"):
         assert shown in page
@@ -242,6 +243,26 @@ def test_admin_replaces_a_template_and_a_broken_one_is_refused(admin_client):
     assert certificate_service.template_in_use("attestation") is None
 
 
+def test_an_uploaded_template_whose_file_is_gone_is_explained_not_a_500(admin_client):
+    import os
+    course = completed_course(trainees=("Awa Diallo",))
+    template = word_template(["Attestation de {{ trainee.formal_name }}", "{{ document.verification_code }}"])
+    admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
+                      data={"attestation-file": (io.BytesIO(template), "maison.docx")})
+    os.remove(storage.absolute(certificate_service.template_in_use("attestation").storage_path))
+    missing = "Le fichier du modèle « Attestation individuelle de fin de formation » en service (« maison.docx »"
+    download = admin_client.get("/admin/attestations/modeles/attestation/telecharger", follow_redirects=True)
+    assert download.status_code == 200 and missing in _text(download) and "est introuvable sur le serveur" in _text(
+        download)
+    issued = admin_client.post(f"/sessions/{course.session.id}/attestations/emettre",
+                               data={"confirm_unrecorded": "y"}, follow_redirects=True)
+    assert issued.status_code == 200 and missing in _text(issued)
+    one = admin_client.post(f"/sessions/{course.session.id}/attestations/inscription/{course.enrolments[0].id}"
+                            "/emettre", data={"confirm_unrecorded": "y"}, follow_redirects=True)
+    assert one.status_code == 200 and missing in _text(one)
+    assert db.session.scalar(db.select(db.func.count(IssuedCertificate.id))) == 0
+
+
 def test_a_template_cannot_reach_pythons_internals(admin_client, tmp_path):
     """Templates are rendered in Jinja's sandbox: an uploaded one cannot run a command on the server."""
     marker = tmp_path / "ran"
@@ -296,6 +317,16 @@ def test_cli_reissue_prints_the_documents_it_withdraws(app):
         sophie.id].values())
     assert sorted(numbers.split(", ")) == sorted(doc.number for doc in issued.values())
     assert f"Documents retirés (plus aucune présence après correction des feuilles) : n° {numbers}" in result.output
+
+
+def test_cli_issue_names_the_documents_it_keeps_of_a_trainee_left_with_no_attendance(app):
+    from tests.certificate_course import corrected_to_no_attendance
+
+    course = corrected_to_no_attendance()[0]
+    result = app.test_cli_runner().invoke(args=["certificates", "issue", str(course.session.id), "--allow-unrecorded"])
+    assert result.exit_code == 0, result.output
+    assert "Les documents de Sophie Renaud restent valides" in result.output and "(--reissue)." in result.output
+    assert "Sans présence" not in result.output
 
 
 def test_the_dashboard_lists_ended_sessions_without_certificates(admin_client, trainer_client):

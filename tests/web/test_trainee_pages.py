@@ -126,3 +126,24 @@ def test_a_phone_that_only_downloaded_a_document_is_not_remembered_and_the_home_
         assert "ne sait pas encore qui vous êtes" in phone.get(room).get_data(as_text=True)
         assert _home(phone, world).status_code == 200
         assert world.trainee.full_name in phone.get(room).get_data(as_text=True)
+
+
+def test_the_home_page_runs_as_many_statements_for_five_enrolments_as_for_one(client, world):
+    """Each feature's part of the page (convocation, attendance, questionnaires, certificates) reads what it shows
+    of every enrolment of the trainee at once."""
+    with frozen_at(SURVEY_OPEN):
+        one, page = factories.page_statements(client, _path(world))
+    assert page.count('data-testid="trainee-certificates"') == 1 and "Répondre" in page
+    for index in range(4):
+        session = factories.make_session(start=datetime(2030, 3, 5 + index, 9, 0),
+                                         end=datetime(2030, 3, 5 + index, 17, 0))
+        enrolment = factories.make_enrolment(session, world.trainee)
+        with frozen_at(datetime(2030, 2, 1, 9)):
+            convocations.send_one(enrolment)
+        db.session.commit()
+        factories.make_survey(session)
+        factories.make_issued_certificate(enrolment, "realisation")
+    with frozen_at(SURVEY_OPEN):
+        five, page = factories.page_statements(client, _path(world))
+    assert page.count('data-testid="trainee-certificates"') == 5 and page.count("Répondre") == 5
+    assert page.count("Convocation (Word)") == 5 and five == one

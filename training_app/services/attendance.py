@@ -100,6 +100,24 @@ def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
     return _sum_totals(listed, slots, records, closed)
 
 
+def totals_for_trainee(trainee_id: int) -> dict[int, AttendanceTotals]:
+    """Totals of each confirmed or withdrawn enrolment of the trainee, as totals_for() (3 queries)."""
+    enrolments = list(db.session.scalars(select(Enrolment).where(
+        Enrolment.trainee_id == trainee_id, Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))))
+    if not enrolments:
+        return {}
+    slots = _slots_of({enrolment.session_id for enrolment in enrolments})
+    records: dict[int, list[AttendanceRecord]] = {enrolment.id: [] for enrolment in enrolments}
+    for record in db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id.in_(records))):
+        records[record.enrolment_id].append(record)
+    totals = {}
+    for enrolment in enrolments:
+        session_slots, closed = slots[enrolment.session_id]
+        totals[enrolment.id] = _sum_totals({enrolment.id: _span(enrolment)}, session_slots, records[enrolment.id],
+                                           closed)[enrolment.id]
+    return totals
+
+
 def totals_for(enrolment: Enrolment) -> AttendanceTotals:
     slots, closed = _session_slots(enrolment.session_id)
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id)))
@@ -198,11 +216,20 @@ def open_slots(session: TrainingSession) -> list[Slot]:
 def _session_slots(session_id: int) -> tuple[list[Slot], dict[int, datetime]]:
     """The session's half-days in order, and {slot id: when its sheet was closed} for the closed ones
     (before_enrolment's `closed_at`). One query."""
-    rows = db.session.execute(
-        select(Slot, AttendanceSheet.closed_at)
-        .outerjoin(AttendanceSheet, (AttendanceSheet.slot_id == Slot.id) & (AttendanceSheet.status == SheetStatus.CLOSED))
-        .where(Slot.session_id == session_id).order_by(Slot.date, Slot.start_time)).all()
-    return [slot for slot, _closed in rows], {slot.id: closed for slot, closed in rows if closed is not None}
+    return _slots_of({session_id})[session_id]
+
+
+def _slots_of(session_ids: set[int]) -> dict[int, tuple[list[Slot], dict[int, datetime]]]:
+    """_session_slots() of each of these sessions, in one query."""
+    result: dict[int, tuple[list[Slot], dict[int, datetime]]] = {session_id: ([], {}) for session_id in session_ids}
+    for slot, closed in db.session.execute(
+            select(Slot, AttendanceSheet.closed_at)
+            .outerjoin(AttendanceSheet, (AttendanceSheet.slot_id == Slot.id) & (AttendanceSheet.status == SheetStatus.CLOSED))
+            .where(Slot.session_id.in_(session_ids)).order_by(Slot.date, Slot.start_time)):
+        result[slot.session_id][0].append(slot)
+        if closed is not None:
+            result[slot.session_id][1][slot.id] = closed
+    return result
 
 
 def _records(slot_ids) -> list[AttendanceRecord]:

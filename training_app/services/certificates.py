@@ -121,16 +121,26 @@ def current_documents(enrolment: Enrolment) -> dict[str, IssuedCertificate]:
     return {doc.kind: doc for doc in documents}
 
 
-def current_documents_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
-    """enrolment_id -> kind -> current document, for every enrolment of the session (one query)."""
-    documents = db.session.scalars(
+def current_documents_for_trainee(trainee_id: int) -> dict[int, dict[str, IssuedCertificate]]:
+    """enrolment_id -> kind -> current document, for every enrolment of the trainee (one query)."""
+    return _by_enrolment(db.session.scalars(
         db.select(IssuedCertificate).join(IssuedCertificate.enrolment)
-        .where(Enrolment.session_id == session.id, IssuedCertificate.replaced_at.is_(None))
-        .order_by(IssuedCertificate.year, IssuedCertificate.sequence))
+        .where(Enrolment.trainee_id == trainee_id, IssuedCertificate.replaced_at.is_(None))))
+
+
+def _by_enrolment(documents) -> dict[int, dict[str, IssuedCertificate]]:
     result: dict[int, dict[str, IssuedCertificate]] = {}
     for doc in documents:
         result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
     return result
+
+
+def current_documents_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
+    """enrolment_id -> kind -> current document, for every enrolment of the session (one query)."""
+    return _by_enrolment(db.session.scalars(
+        db.select(IssuedCertificate).join(IssuedCertificate.enrolment)
+        .where(Enrolment.session_id == session.id, IssuedCertificate.replaced_at.is_(None))
+        .order_by(IssuedCertificate.year, IssuedCertificate.sequence)))
 
 
 def last_versions_for_session(session: TrainingSession) -> dict[int, dict[str, IssuedCertificate]]:
@@ -139,13 +149,9 @@ def last_versions_for_session(session: TrainingSession) -> dict[int, dict[str, I
 
 
 def _last_versions(where) -> dict[int, dict[str, IssuedCertificate]]:
-    result: dict[int, dict[str, IssuedCertificate]] = {}
-    documents = db.session.scalars(
+    return _by_enrolment(db.session.scalars(
         db.select(IssuedCertificate).where(where, IssuedCertificate.replaced_by_id.is_(None))
-        .order_by(IssuedCertificate.year, IssuedCertificate.sequence))
-    for doc in documents:
-        result.setdefault(doc.enrolment_id, {})[doc.kind] = doc
-    return result
+        .order_by(IssuedCertificate.year, IssuedCertificate.sequence)))
 
 
 def _current(documents: dict[str, IssuedCertificate]) -> dict[str, IssuedCertificate]:
@@ -161,7 +167,7 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
     `enrolment` gives the trainee and session; `totals` the minutes (planned_minutes,
     attended_minutes); `results` the [(objective, code, comment)] of the trainee; `organisation`
     is organisation_service.identity(); `document` has number, version, verification_code,
-    verify_url and issued_on (a date); `employer` the employer the trainee followed the course for
+    verify_url, issued_on (a date) and, for a new version, replaces (the number of the one it replaces); `employer` the employer the trainee followed the course for
     (None: on their own account), by default the enrolment's (enrolments.course_employer), never the
     trainee's record as it is now.
     """
@@ -218,7 +224,7 @@ def certificate_context(enrolment, totals, results, organisation: dict, document
         "boxes": {box: TICKED if box == nature_box else UNTICKED
                   for box in ("formation", "bilan", "vae", "apprentissage")},
         "document": {
-            "number": document["number"], "version": document["version"],
+            "number": document["number"], "version": document["version"], "replaces": document.get("replaces", ""),
             "verification_code": document["verification_code"], "verify_url": document["verify_url"],
             "issued_on": formatting.date_fr(document["issued_on"], "d MMMM y"),
         },
@@ -283,9 +289,10 @@ def format_siret(siret: str) -> str:
 
 
 def hours_in_words(minutes: int) -> str:
-    """1020 -> "17 heures", 1050 -> "17,5 heures" (decimal hours, as funders count them)."""
+    """1020 -> "17 heures", 1050 -> "17,5 heures" (decimal hours, as funders count them); singular below two, as
+    French has it: "1,5 heure"."""
     value = f"{minutes / 60:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-    return f"{value} {'heure' if minutes <= 60 else 'heures'}"
+    return f"{value} {'heure' if value.split(',')[0] in ('0', '1') else 'heures'}"
 
 
 def _employee_word(civility: str) -> str:
@@ -341,9 +348,17 @@ def template_in_use(kind: str) -> CertificateTemplate | None:
 
 
 def template_bytes(kind: str) -> bytes:
+    """The template in use: the uploaded one, refused in French when its file is missing, or the shipped one."""
     uploaded = template_in_use(kind)
     if uploaded is not None:
-        return storage.read(uploaded.storage_path)
+        try:
+            return storage.read(uploaded.storage_path)
+        except OSError:
+            raise ServiceError(_(
+                "Le fichier du modèle « %(kind)s » en service (« %(filename)s », déposé le %(date)s) est introuvable "
+                "sur le serveur : restaurez-le depuis la sauvegarde, ou, sur la page « Modèles Word des "
+                "attestations », déposez-en un nouveau ou rétablissez le modèle d'origine.", kind=KIND_LABELS[kind],
+                filename=uploaded.original_filename, date=formatting.utc_datetime_fr(uploaded.uploaded_at))) from None
     with open(word.template_path(TEMPLATE_FILES[kind]), "rb") as handle:
         return handle.read()
 
@@ -532,8 +547,9 @@ def sample_context(code: str = "ABCD-EFGH-JK23") -> dict:
 @dataclass
 class IssueReport:
     issued: list[IssuedCertificate] = field(default_factory=list)
-    without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued
-    already_issued: int = 0  # enrolments whose documents exist and were kept
+    without_attendance: list[Enrolment] = field(default_factory=list)  # attended no slot: nothing issued, none kept
+    already_issued: int = 0  # enrolments (with attendance) whose documents exist and were kept
+    outdated: list["OverviewRow"] = field(default_factory=list)  # documents kept (not reissued) but outdated
     withdrawn: list[IssuedCertificate] = field(default_factory=list)  # no attendance left: no longer valid
     records_expired: list[Enrolment] = field(default_factory=list)  # their names are gone: nothing issued
 
@@ -601,7 +617,9 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
                       unrecorded_confirmed: bool = False) -> IssueReport:
     """Issue both documents to every trainee of the session who attended at least one slot.
 
-    Documents already issued are kept unless `reissue`, which issues new versions of all of them.
+    Documents already issued are kept unless `reissue`, which issues new versions of all of them (and withdraws
+    those of trainees left with no attendance): the outdated ones kept are listed (IssueReport.outdated), to be
+    reissued, like those of trainees left with no attendance, whose reissue withdraws them.
     Trainees with objectives whose outcome was never recorded get them only with `unrecorded_confirmed`
     (check_unrecorded_outcomes); nothing is issued otherwise.
     The session row stays locked until the transaction ends, so two people issuing at once wait for
@@ -614,6 +632,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     report = IssueReport()
     to_render = []  # (enrolment, its totals, its last documents)
     to_withdraw = []
+    kept = []  # (enrolment, its last documents, minutes attended): current documents not reissued
     enrolments = _eligible_enrolments(session)
     _read_records_expiry([enrolment.trainee_id for enrolment in enrolments])
     for enrolment in enrolments:
@@ -621,11 +640,14 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
         documents = last.get(enrolment.id, {})
         existing = _current(documents)
         if enrolment_totals is None or enrolment_totals.attended_minutes <= 0:
-            report.without_attendance.append(enrolment)
-            if reissue:
+            if existing and not reissue:
+                kept.append((enrolment, documents, 0))
+            else:
+                report.without_attendance.append(enrolment)
                 to_withdraw += existing.values()
         elif not reissue and all(kind in existing for kind in KINDS):
             report.already_issued += 1
+            kept.append((enrolment, documents, enrolment_totals.attended_minutes))
         elif enrolment.trainee.records_expired:
             report.records_expired.append(enrolment)
         else:
@@ -635,6 +657,9 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     results = outcomes.results_for_session(session)
     batch = _Batch(actor)
     batch.employers = enrolment_service.course_employers(enrolments)
+    report.outdated = [row for row in (
+        _overview_row(enrolment, documents, minutes, results.get(enrolment.id, []), batch.employers[enrolment.id])
+        for enrolment, documents, minutes in kept) if row.outdated]
     try:
         report.withdrawn = withdraw(to_withdraw, str(NO_ATTENDANCE), actor=batch.actor)
         for enrolment, enrolment_totals, documents in to_render:
@@ -647,7 +672,7 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     except BaseException:
         batch.discard_files()
         raise
-    if not report.issued and not report.already_issued and not report.withdrawn:
+    if not report.issued and not report.already_issued and not report.withdrawn and not report.outdated:
         if report.records_expired:
             raise ServiceError(records_expired_refusal(len(report.records_expired)))
         raise ServiceError(_("Aucun·e stagiaire n'a assisté à une demi-journée de cette session : "
@@ -758,8 +783,9 @@ class _Batch:
         if enrolment.id not in self.employers:
             self.employers[enrolment.id] = enrolment_service.course_employer(enrolment)
         context = certificate_context(enrolment, totals, results, self.organisation, {
-            "number": number, "version": version, "verification_code": code, "verify_url": link,
-            "issued_on": issued_on}, employer=self.employers[enrolment.id])
+            "number": number, "version": version, "replaces": previous.number if previous else "",
+            "verification_code": code, "verify_url": link, "issued_on": issued_on},
+            employer=self.employers[enrolment.id])
         images = document_images(document_organisation_images(kind, self.organisation, self.images), link)
         read: set[str] = set()
         try:
@@ -1152,8 +1178,32 @@ def left_out_message(rows: list[OverviewRow]) -> str:
     """Why the documents of `rows` were not sent (French)."""
     return ngettext("les documents %(of_names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
                     "les documents %(of_names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
-                    of_names=formatting.de(", ".join(row.enrolment.trainee.full_name for row in rows)),
-                    reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+                    of_names=_names_of(rows), reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+
+
+def kept_outdated_messages(rows: list[OverviewRow]) -> list[str]:
+    """What to do about the outdated documents an issue without reissuing kept (IssueReport.outdated), in French:
+    those of trainees left with no attendance first (they are still valid: reissuing withdraws them)."""
+    messages = []
+    none_left = [row for row in rows if not row.attended_minutes]
+    others = [row for row in rows if row.attended_minutes]
+    if none_left:
+        messages.append(ngettext(
+            "Les documents %(of_names)s restent valides alors que les feuilles corrigées ne comptent plus aucune "
+            "présence : réémettez-les pour les retirer.",
+            "Les documents %(of_names)s restent valides alors que les feuilles corrigées ne leur comptent plus "
+            "aucune présence : réémettez-les pour les retirer.", len(none_left),
+            of_names=_names_of(none_left)))
+    if others:
+        messages.append(ngettext(
+            "Les documents %(of_names)s, déjà émis, ne sont plus à jour (%(reasons)s) : réémettez-les.",
+            "Les documents %(of_names)s, déjà émis, ne sont plus à jour : réémettez-les.", len(others),
+            of_names=_names_of(others), reasons=", ".join(str(reason) for reason in others[0].outdated_reasons)))
+    return messages
+
+
+def _names_of(rows: list[OverviewRow]) -> str:
+    return formatting.de(", ".join(row.enrolment.trainee.full_name for row in rows))
 
 
 def _send(row: OverviewRow, actor: User | None) -> mail.Mail:

@@ -394,7 +394,8 @@ def outdated_notice() -> str:
              "elle n'est plus valable. Une nouvelle convocation vous sera envoyée par e-mail.")
 
 
-def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None) -> list[ConvocationSending]:
+def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | None = None,
+             trainee_id: int | None = None) -> list[ConvocationSending]:
     """Sendings, latest first, with the trainee and the sender loaded (one query)."""
     query = (db.select(ConvocationSending).join(ConvocationSending.enrolment)
              .options(contains_eager(ConvocationSending.enrolment).joinedload(Enrolment.trainee),
@@ -404,6 +405,8 @@ def sendings(*, enrolment: Enrolment | None = None, session: TrainingSession | N
         query = query.where(ConvocationSending.enrolment_id == enrolment.id)
     if session is not None:
         query = query.where(Enrolment.session_id == session.id)
+    if trainee_id is not None:
+        query = query.where(Enrolment.trainee_id == trainee_id)
     return list(db.session.scalars(query))
 
 
@@ -415,3 +418,15 @@ def still_valid(enrolment: Enrolment) -> bool:
 def last_sent_document(enrolment: Enrolment) -> ConvocationSending | None:
     found = sendings(enrolment=enrolment)
     return found[0] if found else None
+
+
+def last_sent_documents(trainee_id: int) -> dict[int, tuple[ConvocationSending, bool]]:
+    """enrolment id -> (last_sent_document(), whether it is_outdated()), for every enrolment of the trainee that
+    was sent one (two queries)."""
+    last: dict[int, ConvocationSending] = {}
+    for sending in sendings(trainee_id=trainee_id):
+        last.setdefault(sending.enrolment_id, sending)
+    employers = course_employers([sending.enrolment for sending in last.values()])
+    return {enrolment_id: (sending, _no_longer_holds(sending.fingerprint, sending.enrolment.session,
+                                                     employers[enrolment_id]))
+            for enrolment_id, sending in last.items()}

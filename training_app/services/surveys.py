@@ -1134,22 +1134,22 @@ def _reminder_subject(kind: str, title: str, first: bool) -> str:
 
 # --- the trainee's side ---------------------------------------------------------------------------
 
-def surveys_for_enrolment(enrolment: Enrolment) -> list[dict]:
-    """The surveys a trainee can see for one enrolment: open or answered ones (two queries)."""
-    if enrolment.status not in ELIGIBLE_STATUSES:
-        return []
-    surveys = db.session.scalars(
-        db.select(Survey).where(Survey.session_id == enrolment.session_id)
+def surveys_for_trainee(trainee_id: int) -> dict[int, list[dict]]:
+    """enrolment id -> the surveys the trainee can see for it: open, upcoming or answered ones, for each of their
+    confirmed or withdrawn enrolments (two queries)."""
+    rows = db.session.execute(
+        db.select(Enrolment.id, Survey).join(Survey, Survey.session_id == Enrolment.session_id)
+        .where(Enrolment.trainee_id == trainee_id, Enrolment.status.in_(ELIGIBLE_STATUSES))
         .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
-    if not surveys:
-        return []
+    if not rows:
+        return {}
     answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
-        SurveyParticipation.trainee_id == enrolment.trainee_id,
-        SurveyParticipation.survey_id.in_([s.id for s in surveys]))))
+        SurveyParticipation.trainee_id == trainee_id,
+        SurveyParticipation.survey_id.in_({survey.id for _enrolment_id, survey in rows}))))
     now = local_now()
-    items = []
-    for survey in surveys:
+    items: dict[int, list[dict]] = {}
+    for enrolment_id, survey in rows:
         state = "answered" if survey.id in answered else window_state(survey, now)
         if state in ("open", "answered", "upcoming"):
-            items.append({"survey": survey, "state": state})
+            items.setdefault(enrolment_id, []).append({"survey": survey, "state": state})
     return items

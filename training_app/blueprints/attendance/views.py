@@ -21,7 +21,7 @@ from training_app.models import Enrolment, Modality, SignatureMethod, Slot, Trai
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
 from training_app.services import attendance, personal_data
-from training_app.services.trainee_links import LinkError, trainee_from_token, trainee_view
+from training_app.services.trainee_links import LinkError, per_trainee, trainee_from_token, trainee_view
 
 DEVICE_COOKIE = "trainee_link"        # the personal link last opened on this phone
 DEVICE_COOKIE_PATH = "/emargement/salle"  # sent only to the room QR code's page
@@ -454,7 +454,7 @@ def _section(session: TrainingSession) -> dict:
 def _trainee_info(enrolment: Enrolment) -> dict | None:
     if enrolment.status not in ("confirmed", "withdrawn"):
         return None
-    totals = attendance.totals_for(enrolment)
+    totals = per_trainee("attendance", enrolment.trainee_id, attendance.totals_for_trainee)[enrolment.id]
     marked = totals.attended_minutes + totals.absent_justified_minutes + totals.absent_unjustified_minutes
     current = attendance.signable_slot(enrolment.session) if enrolment.status == "confirmed" else None
     return {"totals": totals, "marked": marked, "current": current,

@@ -16,7 +16,7 @@ from training_app.services import ServiceError, personal_data
 from training_app.services import certificates as certificate_service
 from training_app.services import organisation as organisation_service
 from training_app.services import outcomes as outcome_service
-from training_app.services.trainee_links import trainee_view
+from training_app.services.trainee_links import per_trainee, trainee_view
 
 VERIFY_LIMIT = "20 per minute; 200 per hour"
 
@@ -37,8 +37,10 @@ def unrecorded_outcomes(session: TrainingSession) -> dict[int, int]:
 
 @bp.app_template_global()
 def trainee_certificates(enrolment: Enrolment) -> list[IssuedCertificate]:
-    """For certificates/_trainee_enrolment.html: the trainee's current documents, in order."""
-    documents = certificate_service.current_documents(enrolment)
+    """For certificates/_trainee_enrolment.html: the trainee's current documents, in order (those of all their
+    enrolments read at once)."""
+    documents = per_trainee("certificates", enrolment.trainee_id,
+                            certificate_service.current_documents_for_trainee).get(enrolment.id, {})
     return [documents[kind] for kind in certificate_service.KINDS if kind in documents]
 
 
@@ -115,8 +117,14 @@ def issue_session(session_id: int):
     if report is not REFUSED:
         if report.issued:
             flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
-        else:
-            flash(_("Rien à émettre : les documents de chaque stagiaire sont déjà émis."), "info")
+        elif report.already_issued:
+            flash(ngettext("Rien à émettre : %(num)d stagiaire a déjà ses documents.",
+                           "Rien à émettre : %(num)d stagiaires ont déjà leurs documents.", report.already_issued),
+                  "info")
+        elif not report.withdrawn:
+            flash(_("Rien à émettre."), "info")
+        for message in certificate_service.kept_outdated_messages(report.outdated):
+            flash(message, "warning")
         if report.without_attendance:
             flash(_("Sans présence, donc sans attestation : %(names)s.",
                     names=", ".join(e.trainee.full_name for e in report.without_attendance)), "warning")
@@ -255,7 +263,12 @@ def template_restore(kind: str):
 def template_download(kind: str):
     if kind not in certificate_service.KINDS:
         abort(404)
-    return _send_file(certificate_service.template_bytes(kind), certificate_service.TEMPLATE_FILES[kind],
+    try:
+        content = certificate_service.template_bytes(kind)
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("certificates.templates"))
+    return _send_file(content, certificate_service.TEMPLATE_FILES[kind],
                       "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 

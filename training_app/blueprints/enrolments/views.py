@@ -717,12 +717,15 @@ def public_session_offer(session: TrainingSession) -> dict:
 
 @bp.app_template_global()
 def trainee_enrolment_info(enrolment: Enrolment) -> dict:
-    convocation = convocations.last_sent_document(enrolment) if convocations.still_valid(enrolment) else None
+    """For enrolments/_trainee_enrolment.html (the convocations of all the trainee's enrolments read at once)."""
+    sent = (trainee_links.per_trainee("convocations", enrolment.trainee_id,
+                                      convocations.last_sent_documents).get(enrolment.id)
+            if convocations.still_valid(enrolment) else None)
+    convocation, outdated = sent or (None, False)
     return {
         "position": enrolments.waitlist_position(enrolment),
         "convocation": convocation,
-        "convocation_outdated": (convocations.outdated_notice()  # instead of the link: not valid any more
-                                 if convocation and convocations.is_outdated(convocation) else ""),
+        "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
         "convocation_to_come": convocation is None and convocations.may_be_convoked(enrolment),
         "can_cancel": enrolment.is_live and enrolment.session.start_at > local_now(),
         "cancel_form": TraineeCancelForm(),

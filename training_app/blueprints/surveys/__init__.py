@@ -19,9 +19,11 @@ def positioning_refusal(session):
 
 @bp.app_template_global()
 def surveys_for_enrolment(enrolment):
-    """For surveys/_trainee_enrolment.html: the questionnaires a trainee can open for `enrolment`."""
+    """For surveys/_trainee_enrolment.html: the questionnaires a trainee can open for `enrolment` (those of all
+    their enrolments read at once)."""
     from training_app.services import surveys
-    return surveys.surveys_for_enrolment(enrolment)
+    from training_app.services.trainee_links import per_trainee
+    return per_trainee("surveys", enrolment.trainee_id, surveys.surveys_for_trainee).get(enrolment.id, [])
 
 
 from training_app.blueprints.surveys import views  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """A trainee's own pages, reached through their personal link (no password)."""
 from flask import current_app, g, render_template
+from sqlalchemy.orm import contains_eager
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.trainee import bp
@@ -13,8 +14,11 @@ from training_app.services.trainee_links import trainee_view
 @bp.route("/<token>")
 @trainee_view
 def home():
+    session = contains_eager(Enrolment.session)
     enrolments = db.session.scalars(
         db.select(Enrolment).join(Enrolment.session).where(Enrolment.trainee_id == g.trainee.id)
+        .options(session, session.selectinload(TrainingSession.programme),
+                 session.selectinload(TrainingSession.slots))
         .order_by(TrainingSession.start_at.desc())).all()
     return render_template("trainee/home.html", trainee=g.trainee, enrolments=enrolments)
 
