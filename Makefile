@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := training_app
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test system-packages bench lint
+.PHONY: install run test system-packages bench lint translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,12 @@ bench: install
 
 lint: install
 	$(BIN)/python -m pip install -q ruff && $(BIN)/ruff check training_app tests
+
+## translations: after adding or changing an ngettext() (README, « Pluriels »): the French plurals' catalogue
+translations: install
+	@mkdir -p build
+	$(BIN)/pybabel -q extract -F babel.cfg --no-default-keywords -k ngettext:1,2 --no-location --sort-output \
+		--project training_app --version 0.1.0 -o build/messages.pot .
+	$(BIN)/pybabel -q update -i build/messages.pot -d training_app/translations -l fr --no-fuzzy-matching \
+		--ignore-obsolete
+	$(BIN)/pybabel -q compile -d training_app/translations -l fr

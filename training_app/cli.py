@@ -2,6 +2,7 @@
 release, funding export."""
 import click
 from flask import current_app
+from flask_babel import ngettext
 
 from training_app.extensions import db
 from training_app.services import ServiceError
@@ -73,8 +74,8 @@ def send_mail(wait_seconds: float) -> None:
     handed = mail.send_pending(app)
     finished = mail.smtp_sender(app).close(wait_seconds)
     attention = mail.count_needing_attention()
-    click.echo(f"{handed} courriel(s) en attente repris ; "
-               f"{'tous traités' if finished else 'certains restent en attente'} ; "
+    click.echo(ngettext("%(num)d courriel en attente repris", "%(num)d courriels en attente repris", handed)
+               + f" ; {'tous traités' if finished else 'certains restent en attente'} ; "
                f"{attention} à regarder (en échec, ou en attente depuis plus de 30 minutes).")
 
 
@@ -92,25 +93,44 @@ def purge_expired(dry_run: bool) -> None:
 
     plan = personal_data.purge_plan()
     config = current_app.config
-    verb = "seraient" if dry_run else "sont"
-    click.echo(f"{len(plan.request_ids)} demande(s) d'inscription de la page publique dont le lien de confirmation "
-               f"a expiré (confirmées ou non) {verb} supprimée(s).")
-    click.echo(f"{len(plan.mail_ids)} courriel(s) envoyé(s), classé(s) ou conservé(s) depuis plus de "
-               f"{config['MAIL_KEEP_DAYS']} jours {verb} supprimé(s).")
-    click.echo(f"{len(plan.trainees)} stagiaire(s) dont la dernière session s'est terminée (ou, sans inscription, "
-               f"la fiche a été créée) il y a plus de {config['RECORD_RETENTION_YEARS']} ans {verb} effacé(e)s :")
+    years = config["RECORD_RETENTION_YEARS"]
+
+    def verb(count: int) -> str:
+        return ngettext("serait", "seraient", count) if dry_run else ngettext("est", "sont", count)
+
+    count = len(plan.request_ids)
+    click.echo(ngettext("%(num)d demande d'inscription de la page publique dont le lien de confirmation a expiré "
+                        "(confirmée ou non) %(verb)s supprimée.",
+                        "%(num)d demandes d'inscription de la page publique dont le lien de confirmation a expiré "
+                        "(confirmées ou non) %(verb)s supprimées.", count, verb=verb(count)))
+    count = len(plan.mail_ids)
+    click.echo(ngettext("%(num)d courriel envoyé, classé ou conservé depuis plus de %(days)d jours %(verb)s supprimé.",
+                        "%(num)d courriels envoyés, classés ou conservés depuis plus de %(days)d jours %(verb)s "
+                        "supprimés.", count, days=config["MAIL_KEEP_DAYS"], verb=verb(count)))
+    count = len(plan.trainees)
+    click.echo(ngettext("%(num)d stagiaire dont la dernière session s'est terminée (ou, sans inscription, la fiche a "
+                        "été créée) il y a plus de %(years)d ans %(verb)s effacé·e :",
+                        "%(num)d stagiaires dont la dernière session s'est terminée (ou, sans inscription, la fiche "
+                        "a été créée) il y a plus de %(years)d ans %(verb)s effacé·es :", count,
+                        years=years, verb=verb(count)))
     for trainee in plan.trainees:
         click.echo(f"  n° {trainee.id} {trainee.full_name}")
-    click.echo(f"{len(plan.expired)} stagiaire(s) dont les pièces conservées (émargement, attestations, financements) "
-               f"ont passé leur durée de conservation ({config['RECORD_RETENTION_YEARS']} ans après la dernière "
-               f"session, ou le dernier paiement de leur financement) : ces pièces {verb} rendues anonymes et leurs "
-               f"fichiers supprimés :")
+    click.echo(ngettext("%(num)d stagiaire", "%(num)d stagiaires", len(plan.expired))
+               + " dont les pièces conservées (émargement, attestations, financements) ont passé leur durée de "
+               f"conservation ({years} ans après la dernière session, ou le dernier paiement de leur financement) : "
+               f"ces pièces {'seraient' if dry_run else 'sont'} rendues anonymes et leurs fichiers supprimés :")
     for trainee in plan.expired:
         click.echo(f"  n° {trainee.id} {trainee.full_name}")
-    click.echo(f"{len(enrolment_import.stale_stashes())} fichier(s) d'import de participant·es prévisualisé(s) il y a "
-               f"plus d'un jour, jamais confirmé(s), {verb} supprimé(s).")
-    click.echo(f"{users.sign_ins_over()} connexion(s) de l'équipe terminée(s) (ouvertes il y a "
-               f"{config['SIGN_IN_LIFETIME'].days} jours ou plus) {verb} supprimée(s).")
+    count = len(enrolment_import.stale_stashes())
+    click.echo(ngettext("%(num)d fichier d'import de participant·es prévisualisé il y a plus d'un jour, jamais "
+                        "confirmé, %(verb)s supprimé.",
+                        "%(num)d fichiers d'import de participant·es prévisualisés il y a plus d'un jour, jamais "
+                        "confirmés, %(verb)s supprimés.", count, verb=verb(count)))
+    count = users.sign_ins_over()
+    click.echo(ngettext("%(num)d connexion de l'équipe terminée (ouverte il y a %(days)d jours ou plus) %(verb)s "
+                        "supprimée.",
+                        "%(num)d connexions de l'équipe terminées (ouvertes il y a %(days)d jours ou plus) %(verb)s "
+                        "supprimées.", count, days=config["SIGN_IN_LIFETIME"].days, verb=verb(count)))
     if dry_run:
         db.session.rollback()
         click.echo("Essai (--dry-run) : rien n'a été modifié.")
@@ -124,11 +144,16 @@ def purge_expired(dry_run: bool) -> None:
     db.session.commit()
     enrolment_import.purge_stale_stashes()
     deleted = sum(1 for e in done.erasures if e.deleted)
-    click.echo(f"Fait : {len(plan.mail_ids)} courriel(s) supprimé(s), {len(done.erasures)} stagiaire(s) effacé(e)s "
-               f"(dont {deleted} supprimé(e)s entièrement, sans document à conserver), {len(done.expiries)} dont "
-               f"les pièces conservées sont rendues anonymes.")
-    click.echo(f"{len(plan.request_ids)} demande(s) d'inscription expirée(s) supprimée(s).")
-    click.echo(f"{sign_ins} connexion(s) terminée(s) supprimée(s).")
+    click.echo("Fait : " + ngettext("%(num)d courriel supprimé", "%(num)d courriels supprimés", len(plan.mail_ids))
+               + ", " + ngettext("%(num)d stagiaire effacé·e", "%(num)d stagiaires effacé·es", len(done.erasures))
+               + " (" + ngettext("dont %(num)d supprimé·e entièrement", "dont %(num)d supprimé·es entièrement",
+                                 deleted)
+               + f", sans document à conserver), {len(done.expiries)} dont les pièces conservées sont rendues "
+               "anonymes.")
+    click.echo(ngettext("%(num)d demande d'inscription expirée supprimée.",
+                        "%(num)d demandes d'inscription expirées supprimées.", len(plan.request_ids)))
+    click.echo(ngettext("%(num)d connexion terminée supprimée.", "%(num)d connexions terminées supprimées.",
+                        sign_ins))
 
 
 @click.command("reset-password")
@@ -186,11 +211,15 @@ def certificates_issue(session_id: int, reissue: bool, allow_unrecorded: bool) -
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
-    click.echo(f"{len(report.issued)} document(s) émis pour « {session.title} » ({session.start_at:%d/%m/%Y}).")
+    click.echo(ngettext("%(num)d document émis pour « %(title)s » (%(date)s).",
+                        "%(num)d documents émis pour « %(title)s » (%(date)s).", len(report.issued),
+                        title=session.title, date=f"{session.start_at:%d/%m/%Y}"))
     for doc in report.issued:
         click.echo(f"  {doc.number}  {doc.trainee_name:<30}  {storage.absolute(doc.storage_path)}")
     if report.already_issued:
-        click.echo(f"{report.already_issued} stagiaire(s) avaient déjà leurs documents (--reissue pour réémettre).")
+        click.echo(ngettext("%(num)d stagiaire avait déjà ses documents (--reissue pour réémettre).",
+                            "%(num)d stagiaires avaient déjà leurs documents (--reissue pour réémettre).",
+                            report.already_issued))
     for message in certificates.kept_outdated_messages(report.outdated):
         click.echo(f"{message.rstrip('.')} (--reissue).")
     for enrolment in report.without_attendance:
@@ -215,4 +244,5 @@ def surveys_release() -> None:
     closed = surveys.closed_with_pending()
     released = surveys.release_closed(closed)
     db.session.commit()
-    click.echo(f"{released} réponse(s) anonyme(s) publiée(s), {len(closed)} questionnaire(s) clos.")
+    click.echo(ngettext("%(num)d réponse anonyme publiée", "%(num)d réponses anonymes publiées", released) + ", "
+               + ngettext("%(num)d questionnaire clos.", "%(num)d questionnaires clos.", len(closed)))

@@ -56,7 +56,7 @@ def test_admin_opens_a_planned_session_and_its_pre_registrations_get_their_seats
     status.select_option(label="Inscriptions ouvertes")
     page.get_by_role("button", name="Enregistrer").click()
 
-    assert any("Inscriptions ouvertes : 1 pré-inscription(s) confirmée(s), 1 en liste d'attente" in text
+    assert any("Inscriptions ouvertes : 1 pré-inscription confirmée, 1 en liste d'attente" in text
                for text in page.get_by_role("status").all_inner_texts())
     assert "TEST Awa" in page.get_by_test_id("confirmed").inner_text()
     assert "TEST Julien" in page.get_by_test_id("waitlisted").inner_text()

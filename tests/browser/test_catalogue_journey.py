@@ -79,7 +79,7 @@ def test_admin_publishes_a_programme_and_its_session_then_archives_it(page, visi
     assert "Première session à venir" in results.inner_text()
     expect(visitor.get_by_text("Du 11/06/2030 à 9h30 au 12/06/2030 à 18h00")).to_be_visible()
     expect(visitor.get_by_text("Maison de quartier de Villejean, Rennes")).to_be_visible()
-    expect(visitor.get_by_text("12 place(s) disponible(s)")).to_be_visible()
+    expect(visitor.get_by_text("12 places disponibles")).to_be_visible()
     expect(visitor.get_by_role("link", name="S'inscrire", exact=True)).to_be_visible()
 
     # The administrator archives the programme: the catalogue the visitor reloads no longer shows it.

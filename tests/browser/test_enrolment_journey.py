@@ -66,7 +66,7 @@ def test_admin_enrols_up_to_capacity_then_the_waiting_list_is_promoted(page, ser
     expect(_flash(page)).to_contain_text("Karim Benali est inscrit·e : liste d'attente, position 2.")
 
     seats = page.get_by_test_id("seats").inner_text()
-    assert "2 place(s) occupée(s) sur 2" in seats and "0 place(s) libre(s)" in seats
+    assert "2 places occupées sur 2" in seats and "0 place libre" in seats
     assert "2 en liste d'attente" in seats
     assert _names(page, "confirmed-row") == ["DIALLO Awa", "LE BIHAN Julien"]
     assert _names(page, "waitlisted-row") == ["RENAUD Sophie", "BENALI Karim"] and _ranks(page) == ["1", "2"]
@@ -148,7 +148,7 @@ def test_admin_imports_a_participant_list_with_one_invalid_row(page, served_outb
     _upload_participants(page, session)
 
     summary = page.get_by_test_id("import-summary").inner_text()
-    assert "3 ligne(s) valide(s) sur 4, 1 rejetée(s)." in summary and "Places libres : 2" in summary
+    assert "3 lignes valides sur 4, 1 rejetée." in summary and "Places libres : 2" in summary
     rows = page.get_by_test_id("import-row")
     assert rows.count() == 4
     rejected = rows.filter(has_text="Le Bihan")
@@ -160,12 +160,12 @@ def test_admin_imports_a_participant_list_with_one_invalid_row(page, served_outb
     # Nothing is enrolled before the confirmation (the session page, in another tab, says so).
     other = page.context.new_page()
     other.goto(f"/sessions/{session.id}")
-    assert "0 place(s) occupée(s) sur 2" in other.get_by_test_id("seats").inner_text()
+    assert "0 place occupée sur 2" in other.get_by_test_id("seats").inner_text()
     other.close()
 
     page.get_by_label("Prévenir chaque stagiaire par e-mail (état et lien personnel)").check()
-    page.get_by_role("button", name="Importer les 3 ligne(s) valide(s)").click()
-    expect(_flash(page)).to_contain_text("3 ligne(s) importée(s), 1 rejetée(s).")
+    page.get_by_role("button", name="Importer les 3 lignes valides").click()
+    expect(_flash(page)).to_contain_text("3 lignes importées, 1 rejetée.")
     rows = page.get_by_test_id("import-row")
     assert "Confirmée" in rows.filter(has_text="Diallo").inner_text()
     assert "Confirmée" in rows.filter(has_text="Benali").inner_text()
@@ -204,7 +204,7 @@ def test_admin_sends_the_convocations_and_each_trainee_receives_theirs(browser, 
     factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")
     page.get_by_role("link", name="Convocations", exact=True).click()
-    expect(page.get_by_text("2 personne(s) confirmée(s), dont 0 déjà convoquée(s).")).to_be_visible()
+    expect(page.get_by_text("2 personnes confirmées, dont 0 déjà convoquée.")).to_be_visible()
     expect(page.get_by_text("Aucune convocation envoyée pour cette session.")).to_be_visible()
 
     page.get_by_label("Mot d'accompagnement en tête de l'e-mail (facultatif)").fill(
@@ -213,8 +213,8 @@ def test_admin_sends_the_convocations_and_each_trainee_receives_theirs(browser, 
     expect(_flash(page)).to_contain_text("Textes de la convocation enregistrés.")
 
     page.get_by_role("button", name="Envoyer à celles et ceux qui ne l'ont pas reçue").click()
-    expect(_flash(page)).to_contain_text("2 convocation(s) envoyée(s).")
-    expect(page.get_by_text("2 personne(s) confirmée(s), dont 2 déjà convoquée(s).")).to_be_visible()
+    expect(_flash(page)).to_contain_text("2 convocations envoyées.")
+    expect(page.get_by_text("2 personnes confirmées, dont 2 déjà convoquées.")).to_be_visible()
     sendings = page.get_by_test_id("sendings").locator("tbody tr")
     assert sendings.count() == 2
     for row_text in sendings.all_inner_texts():

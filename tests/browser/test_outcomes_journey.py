@@ -66,7 +66,7 @@ def test_a_trainer_assesses_the_objectives_of_the_trainees_of_their_own_session(
     assert listed_titles(page) == [TITLE]
 
     page.get_by_role("link", name=TITLE).click()
-    assert "0 objectifs évalués sur 4 (2 stagiaires, 2 objectifs chacun)." in \
+    assert "0 objectif évalué sur 4 (2 stagiaires, 2 objectifs chacun)." in \
         page.get_by_test_id("outcomes-progress").inner_text()
     page.get_by_role("link", name="Évaluer les acquis et rédiger le bilan").click()
     expect(page.get_by_role("heading", name="Évaluation des acquis", exact=True)).to_be_visible()
@@ -89,7 +89,7 @@ def test_a_trainer_assesses_the_objectives_of_the_trainees_of_their_own_session(
     assert comment(page, "Julien Le Bihan", 2).input_value() == "Absent au jeu de rôle : à évaluer plus tard"
     result(page, "Julien Le Bihan", 2).select_option(label="Non évalué")  # left not assessed, on purpose
     page.get_by_role("button", name="Enregistrer l'évaluation").click()
-    assert "Évaluation des acquis enregistrée (4 modification(s))." in page.get_by_role("status").first.inner_text()
+    assert "Évaluation des acquis enregistrée (4 modifications)." in page.get_by_role("status").first.inner_text()
 
     page.reload()
     assert [shown(result(page, "Awa Diallo", n)) for n in (1, 2)] == ["Acquis", "Partiellement acquis"]
@@ -102,7 +102,7 @@ def test_a_trainer_assesses_the_objectives_of_the_trainees_of_their_own_session(
     # Julien is assessed later on his second objective: only that change is saved.
     result(page, "Julien Le Bihan", 2).select_option(label="Partiellement acquis")
     page.get_by_role("button", name="Enregistrer l'évaluation").click()
-    assert "Évaluation des acquis enregistrée (1 modification(s))." in page.get_by_role("status").first.inner_text()
+    assert "Évaluation des acquis enregistrée (1 modification)." in page.get_by_role("status").first.inner_text()
     assert shown(result(page, "Julien Le Bihan", 2)) == "Partiellement acquis"
     assert shown(result(page, "Awa Diallo", 1)) == "Acquis"
 

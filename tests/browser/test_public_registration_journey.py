@@ -41,14 +41,14 @@ def test_registering_on_a_session_with_seats_then_on_a_full_one(page, live_serve
     factories.enrol(full)   # first on the waiting list
 
     page.goto(f"/formations/{programme.id}")
-    assert "15 place(s) disponible(s)" in page.content()
+    assert "15 places disponibles" in page.content()
     page.get_by_role("link", name="S'inscrire", exact=True).click()
     _fill_and_send(page, "awa.diallo@example.org")
     answer = page.get_by_test_id("registration-result").inner_text()
     assert answer.startswith("Consultez votre messagerie : nous avons envoyé un e-mail à l'adresse indiquée.")
     assert "Votre place n'est pas réservée tant que votre demande n'est pas confirmée." in answer
     page.goto(f"/formations/{programme.id}")
-    assert "15 place(s) disponible(s)" in page.content()  # the request holds no seat
+    assert "15 places disponibles" in page.content()  # the request holds no seat
     outcome = _confirm(page, "awa.diallo@example.org")
     assert "Merci, votre adresse e-mail est confirmée." in outcome and "Votre place est confirmée." in outcome
     mails = [m for m in live_server.extensions["outbox"] if m.to == ["awa.diallo@example.org"]]
@@ -56,7 +56,7 @@ def test_registering_on_a_session_with_seats_then_on_a_full_one(page, live_serve
     assert "est confirmée" in mails[-1].body
 
     page.goto(f"/formations/{programme.id}")
-    assert "14 place(s) disponible(s)" in page.content()
+    assert "14 places disponibles" in page.content()
     page.get_by_role("link", name="S'inscrire sur la liste d'attente").click()
     assert "Cette session est complète" in page.get_by_role("status").first.inner_text()
     _fill_and_send(page, "awa.diallo@example.org")

@@ -19,7 +19,7 @@ def test_admin_cancels_a_session_after_confirming(page, live_server):
     factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")
     page.get_by_role("link", name="Annuler la session").click()
-    assert "2 inscription(s) seront annulée(s)" in page.get_by_test_id("cancel-consequences").inner_text()
+    assert "2 inscriptions seront annulées" in page.get_by_test_id("cancel-consequences").inner_text()
 
     dialogs, answers = [], [False, True]  # first dismissed, then accepted
 

@@ -84,7 +84,7 @@ def test_the_command_line_says_whose_documents_were_not_reissued(app):
     result = CliRunner().invoke(app.cli, ["certificates", "issue", str(course.session.id), "--reissue",
                                           "--allow-unrecorded"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "2 document(s) émis" in result.output and REFUSED in result.output
+    assert "2 documents émis" in result.output and REFUSED in result.output
     assert _versions(awa) == [1, 1]
 
 

@@ -301,7 +301,7 @@ def test_flask_purge_expired_deletes_the_import_files_previewed_and_never_confir
     two_days_ago = time.time() - 2 * 86400
     os.utime(storage.absolute(forgotten), (two_days_ago, two_days_ago))
     dry = CliRunner().invoke(app.cli, ["purge-expired", "--dry-run"], catch_exceptions=False).output
-    assert "1 fichier(s) d'import de participant·es prévisualisé(s) il y a plus d'un jour" in dry
+    assert "1 fichier d'import de participant·es prévisualisé il y a plus d'un jour, jamais confirmé, serait supprimé." in dry
     assert storage.exists(forgotten)
     CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False)
     assert not storage.exists(forgotten) and storage.exists(recent)

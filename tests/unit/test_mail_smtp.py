@@ -425,7 +425,7 @@ def test_flask_send_mail_sends_what_is_pending(smtp_app, smtp_server):
     db.session.commit()
     result = smtp_app.test_cli_runner().invoke(args=["send-mail", "--wait", str(WAIT)])
     assert result.exit_code == 0, result.output
-    assert "1 courriel(s) en attente repris" in result.output and "0 à regarder" in result.output
+    assert "1 courriel en attente repris" in result.output and "0 à regarder" in result.output
     assert [m["Subject"] for m in smtp_server.messages] == ["Convocation"]
     assert _records()[0].status == "sent"
 

@@ -320,13 +320,14 @@ def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what
     before = _rows()
     with frozen_at(datetime(2025, 1, 15, 10, 0)):  # six years after December 2018
         output = _run(app, "--dry-run")
-    assert "1 courriel(s)" in output and "2 stagiaire(s) dont la dernière session" in output and "Awa Diallo" in output
-    assert "2 stagiaire(s) dont les pièces conservées" in output
+    assert "1 courriel envoyé, classé ou conservé depuis plus de 90 jours serait supprimé." in output
+    assert "2 stagiaires dont la dernière session" in output and "ans seraient effacé·es :" in output and "Awa Diallo" in output
+    assert "2 stagiaires dont les pièces conservées" in output
     assert "Karim" not in output and "rien n'a été modifié" in output
     assert _rows() == before
     with frozen_at(datetime(2025, 1, 15, 10, 0)):
         output = _run(app)
-    assert "Fait : 1 courriel(s) supprimé(s), 2 stagiaire(s) effacé(e)s" in output
+    assert "Fait : 1 courriel supprimé, 2 stagiaires effacé·es" in output
     assert "2 dont les pièces conservées sont rendues anonymes" in output  # their retention period is over too
     db.session.expire_all()
     assert db.session.get(OutgoingMail, old_sent.record_id) is None
@@ -340,7 +341,8 @@ def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what
     assert (entry.reason, entry.actor_label) == ("durée de conservation échue", "flask purge-expired")
     with frozen_at(datetime(2025, 1, 15, 10, 0)):
         again = _run(app, "--dry-run")
-    assert "0 stagiaire(s) dont la dernière session" in again and "0 stagiaire(s) dont les pièces" in again
+    assert "0 stagiaire dont la dernière session" in again and "ans serait effacé·e :" in again
+    assert "0 stagiaire dont les pièces" in again and "0 courriel envoyé" in again
 
 
 # --- an erasure racing an enrolment or an edit -------------------------------------------------------------
@@ -582,7 +584,7 @@ def test_purge_takes_people_never_enrolled_created_long_ago_and_captured_mail_ke
         assert [t.full_name for t in plan.trainees] == ["Sans Inscription"]
         assert plan.mail_ids == [old_captured.record_id]
         output = _run(app)
-    assert "Fait : 1 courriel(s) supprimé(s), 1 stagiaire(s) effacé(e)s (dont 1 supprimé(e)s entièrement" in output
+    assert "Fait : 1 courriel supprimé, 1 stagiaire effacé·e (dont 1 supprimé·e entièrement" in output
     db.session.expire_all()
     assert db.session.get(Trainee, lonely.id) is None and db.session.get(Trainee, newcomer.id) is not None
     assert [m.id for m in db.session.scalars(db.select(OutgoingMail))] == [recent_captured.record_id]

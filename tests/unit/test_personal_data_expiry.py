@@ -81,7 +81,7 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
         # erased on request in 2019, she is not erased again, but her records expire
         assert [t.id for t in plan.trainees] == [] and [t.id for t in plan.expired] == [awa_id]
         output = _run(app)
-    assert "1 stagiaire(s) dont les pièces conservées" in output and "1 dont les pièces conservées sont rendues anonymes" in output
+    assert "1 stagiaire dont les pièces conservées" in output and "1 dont les pièces conservées sont rendues anonymes" in output
     db.session.expire_all()
     # Nothing names her any more: not the rows, the sheets' versions, the claim's figures or the audit trail.
     dump = _dump()
@@ -146,7 +146,7 @@ def test_someone_never_erased_is_erased_then_expired_in_the_same_run(app):
         plan = personal_data.purge_plan()
         assert {t.id for t in plan.trainees} == {t.id for t in plan.expired} == {awa.trainee_id, julien.trainee_id}
         output = _run(app)
-    assert "2 stagiaire(s) effacé(e)s (dont 0 supprimé(e)s entièrement" in output
+    assert "2 stagiaires effacé·es (dont 0 supprimé·e entièrement" in output
     assert "2 dont les pièces conservées sont rendues anonymes" in output
     db.session.expire_all()
     assert all(t.erased_at and t.records_expired_at for t in db.session.scalars(db.select(Trainee)))

@@ -256,8 +256,8 @@ def test_purge_deletes_the_requests_whose_link_expired_confirmed_or_not(app):
     with frozen_at(EXPIRES + timedelta(hours=1)):
         assert personal_data.purge_plan().request_ids == [confirmed.id, expired.id]
         output = CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False).output
-    assert "2 demande(s) d'inscription de la page publique dont le lien de confirmation a expiré" in output
-    assert "2 demande(s) d'inscription expirée(s) supprimée(s)." in output
+    assert "2 demandes d'inscription de la page publique dont le lien de confirmation a expiré" in output
+    assert "2 demandes d'inscription expirées supprimées." in output
     assert db.session.scalars(db.select(RegistrationRequest.id)).all() == [recent.id]
     assert _count(Enrolment) == 1  # the enrolment holds the data of the confirmed one
 

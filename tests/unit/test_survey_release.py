@@ -93,13 +93,13 @@ def test_several_closed_surveys_are_released_at_once_and_the_cli_releases_the_re
         db.session.commit()
         result = app.test_cli_runner().invoke(args=["surveys", "release"])
     assert result.exit_code == 0, result.output
-    assert "1 réponse(s) anonyme(s) publiée(s), 1 questionnaire(s) clos." in result.output
+    assert "1 réponse anonyme publiée, 1 questionnaire clos." in result.output
     db.session.expire_all()
     assert _stored_answers(second) == [(5, True, "C")]
     assert db.session.scalars(db.select(SurveyPendingAnswers.survey_id)).all() == [still_open.id]
     with frozen_at(CLOSED):
         again = app.test_cli_runner().invoke(args=["surveys", "release"])
-    assert "0 réponse(s) anonyme(s) publiée(s), 0 questionnaire(s) clos." in again.output
+    assert "0 réponse anonyme publiée, 0 questionnaire clos." in again.output
 
 
 def test_a_named_questionnaire_keeps_its_responses_linked_at_once():

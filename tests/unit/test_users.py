@@ -371,10 +371,10 @@ def test_purge_expired_deletes_the_sign_ins_that_are_over_of_people_who_no_longe
         db.session.expire_all()
         return list(db.session.scalars(db.select(SignIn.user_id)))
 
-    assert "2 connexion(s) de l'équipe terminée(s) (ouvertes il y a 30 jours ou plus) seraient supprimée(s)." \
+    assert "2 connexions de l'équipe terminées (ouvertes il y a 30 jours ou plus) seraient supprimées." \
         in purge("--dry-run")
     assert sorted(left()) == sorted([gone.id, gone.id, staying.id])
-    assert "2 connexion(s) terminée(s) supprimée(s)." in purge()
+    assert "2 connexions terminées supprimées." in purge()
     assert left() == [staying.id]
     with frozen_at(datetime(2030, 6, 10, 9, 0)):
         assert users.signed_in_user(staying_id) == staying

@@ -50,7 +50,7 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
     assert _cells(page, "revenue-other")[1] == "600,00 €"
     assert _cells(page, "revenue-personal")[1] == "450,00 €"  # withdrawn after attending: still billed
     assert _cells(page, "revenue-total")[1] == "1\u202f890,00 €"
-    assert "1 personne(s), 21 h de formation dispensées" in page
+    assert "1 personne, 21 h de formation dispensées" in page
     assert "demi-journée tenue, c'est-à-dire dont la feuille d'émargement est close ou porte des présences" in page
     assert "Taux d&#39;achèvement</th><td class=\"text-end\">67 %" in page
     assert "Taux d&#39;abandon</th><td class=\"text-end\">33 %" in page

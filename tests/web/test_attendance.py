@@ -473,7 +473,7 @@ def test_overview_highlights_missing_signatures_and_shows_hours(trainer_client, 
         db.session.commit()
     with near_end(slot):  # the trainer can sign from closing_opens
         page = text(trainer_client.get(f"/sessions/{session.id}/emargement"))
-    assert "2 signature(s) manquante(s)" in page  # Julien's, and the trainer's
+    assert "2 signatures manquantes" in page  # Julien's, and the trainer's
     assert page.count('class="grid-cell missing"') == 2
     assert page.count('data-testid="grid-row"') == 3
     assert re.search(r'data-testid="total-attended">8 h<', page)
@@ -531,7 +531,7 @@ def test_today_page_and_dashboard_panel_lead_to_the_current_slot(trainer_client,
         detail = text(trainer_client.get(f"/sessions/{session.id}"))
     assert sheet_url(session, slot) in today and "Afficher le QR code" in today
     assert sheet_url(session, slot) in dashboard and 'data-testid="attendance-today"' in dashboard
-    assert sheet_url(session, slot) in detail and "0 demi-journée(s) close(s) sur 6." in detail
+    assert sheet_url(session, slot) in detail and "0 demi-journée close sur 6." in detail
     with frozen_at(datetime(2030, 3, 10, 10, 0)):
         assert "Aucune demi-journée de formation aujourd'hui." in text(trainer_client.get("/emargement"))
 

@@ -27,7 +27,7 @@ def test_the_trainer_voids_from_the_open_sheet_with_a_reason_and_the_sheet_says_
     awa_row = page[page.index(f'id="stagiaire-{awa.id}"'):].split("</section>")[0]
     assert 'data-testid="voided-signature"' in awa_row and "Signature annulée" in awa_row and REASON in awa_row
     assert "Absent·e, sans justificatif" in awa_row and "Faire signer" not in awa_row
-    assert "1 signature(s) sur 2 stagiaire(s), 1 absence(s)." in page
+    assert "1 signature sur 2 stagiaires, 1 absence." in page
     grid = text(trainer_client.get(f"/sessions/{session.id}/emargement"))
     assert f"signature annulée : {REASON}" in grid
 

@@ -34,7 +34,7 @@ def test_a_no_show_is_on_the_open_sheet_and_the_grid_page_as_withdrawn(trainer_c
         assert "Abandon le 05/03/2030" in bob_row
         assert "Faire signer" not in bob_row and "data-status-form" not in bob_row
         assert "Signature manquante" not in bob_row
-        assert "0 signature(s) sur 2 stagiaire(s), 1 absence(s)." in page
+        assert "0 signature sur 2 stagiaires, 1 absence." in page
         trainer_client.post(f"{url}/signer/{awa.id}", data={"signature": factories.signature_data_url()})
     with frozen_at(slot.ends_at - timedelta(minutes=5)):
         response = trainer_client.post(f"{url}/clore", data={"signature": factories.signature_data_url(9)})

@@ -397,7 +397,7 @@ def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources)
     assert "Numéro de dossier manquant pour l'accord couvrant Awa Diallo" in page
     assert "Sophie Renaud (CCAS de Rennes) n'a pas d'accord de financement avec Uniformation" in page
     assert "SIRET non valide pour CCAS de Rennes (78324521000002)" in page
-    assert "ne sont pas clôturées" in page
+    assert "1 demi-journée de la session du" in page and "pas clôturée :" in page
     assert "Certificat de réalisation non émis pour : Awa Diallo" in page
     assert f'href="/financement/structures/{world["employer"].id}"' in page
     assert f'href="/financement/sessions/{session.id}/accords/nouveau"' in page
@@ -588,7 +588,7 @@ def test_overdue_claims_on_the_dashboard(admin_client, world, sources):
         page = text(admin_client.get("/financement/"))
         assert "en retard" in page
         home = text(admin_client.get("/tableau-de-bord"))
-        assert "1 demande(s) en retard" in home
+        assert "1 demande en retard" in home
 
 
 def test_a_sent_claim_is_frozen(world, sources):
@@ -684,7 +684,7 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only(admin_clie
 
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
     assert 'data-testid="claim-total">630,00 €' in page
-    assert "315,00 € de frais pédagogiques pour 1 stagiaire(s), pour information : l'employeur paie sa formation" in page
+    assert "315,00 € de frais pédagogiques pour 1 stagiaire, pour information : l'employeur paie sa formation" in page
     assert page.count('data-testid="employer-pays"') == 1
     board = funding_service.dashboard()
     assert board.expected_cents == 63000
@@ -722,7 +722,7 @@ def test_what_the_employer_pays_us_leaves_out_its_own_annex_costs(admin_client, 
 
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
     employer_pays = re.search(r'data-testid="claim-employer-pays">([^<]*)', page).group(1)
-    assert employer_pays.startswith("315,00 € de frais pédagogiques pour 1 stagiaire(s), pour information : l'employeur paie sa formation")
+    assert employer_pays.startswith("315,00 € de frais pédagogiques pour 1 stagiaire, pour information : l'employeur paie sa formation")
     assert "Leurs frais annexes (50,00 €) sont les propres dépenses de l'employeur" in employer_pays
     invoice = Document(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/facture.docx").data))
     totals = {row.cells[0].text: row.cells[1].text for row in invoice.tables[1].rows}

@@ -112,6 +112,6 @@ def test_preflight_lists_the_half_days_still_open_with_a_link_to_the_sheets(admi
         claim = funding_service.create_claim(funder, session=session)
     factories.db.session.commit()
     page = admin_client.get(f"/financement/demandes/{claim.id}").get_data(as_text=True)
-    assert "6 demi-journée(s) de la session du 11/12/2018 ne sont pas clôturées" in page
+    assert "6 demi-journées de la session du 11/12/2018 ne sont pas clôturées" in page
     assert f'href="/sessions/{session.id}/emargement"' in page
     assert claim.snapshot["lines"][0]["attended_minutes"] == 0  # nothing marked, nothing billed

@@ -55,7 +55,7 @@ def test_a_trainer_assesses_the_trainees_of_their_session(trainer_client, traine
         session, enrolments, [("acquired", "partly_acquired"), ("not_acquired", "not_assessed")],
         {(enrolments[0].id, second.id): "À consolider en situation réelle"}), follow_redirects=True)
     # the explicit "non évalué" is recorded too: it is the trainer's choice, not a cell left to fill
-    assert "Évaluation des acquis enregistrée (4 modification(s))." in _text(response)
+    assert "Évaluation des acquis enregistrée (4 modifications)." in _text(response)
     rows = outcomes.results_for(enrolments[0])
     assert [(code, comment) for _o, code, comment in rows] == [
         ("acquired", ""), ("partly_acquired", "À consolider en situation réelle")]
@@ -76,7 +76,7 @@ def test_cells_nobody_filled_start_on_to_fill_and_an_explicit_not_assessed_is_ke
             for part in ("r", "c", "lr", "lc")}
     data[f"r_{awa.id}_{first.id}"] = "not_assessed"
     response = trainer_client.post(url, data=data, follow_redirects=True)
-    assert "Évaluation des acquis enregistrée (1 modification(s))." in _text(response)
+    assert "Évaluation des acquis enregistrée (1 modification)." in _text(response)
     assert [(o.enrolment_id, o.objective_id, o.result) for o in db.session.scalars(db.select(LearningOutcome))] == [
         (awa.id, first.id, "not_assessed")]
     page = _text(trainer_client.get(url))
@@ -193,7 +193,7 @@ def test_two_trainers_saving_pages_loaded_at_different_times_keep_each_others_ch
     mine[f"r_{julien.id}_{second.id}"] = "not_acquired"
     mine[f"c_{julien.id}_{second.id}"] = "Absent au jeu de rôle"
     response = trainer_client.post(url, data=mine, follow_redirects=True)
-    assert "Évaluation des acquis enregistrée (1 modification(s))." in _text(response)
+    assert "Évaluation des acquis enregistrée (1 modification)." in _text(response)
     assert [code for _o, code, _c in outcomes.results_for(awa)] == ["acquired", "not_assessed"]
     assert [(code, c) for _o, code, c in outcomes.results_for(julien)] == [
         ("not_assessed", ""), ("not_acquired", "Absent au jeu de rôle")]
@@ -282,7 +282,7 @@ def test_a_cell_both_trainers_changed_is_refused_keeping_what_was_typed_then_sav
     assert again[f"lr_{awa.id}_{first.id}"] == "acquired"  # as loaded: the stored values
 
     response = trainer_client.post(url, data=again, follow_redirects=True)
-    assert "Évaluation des acquis enregistrée (2 modification(s))." in _text(response)
+    assert "Évaluation des acquis enregistrée (2 modifications)." in _text(response)
     db.session.expire_all()
     assert [(code, c) for _o, code, c in outcomes.results_for(awa)] == [("partly_acquired", "Très à l'aise"),
                                                                        ("not_assessed", "")]
@@ -298,7 +298,7 @@ def test_the_same_change_or_the_two_halves_of_a_cell_changed_by_two_trainers_are
     mine[f"r_{awa.id}_{first.id}"] = "acquired"  # the same result
     mine[f"c_{julien.id}_{first.id}"] = "Absent le matin"  # the comment of the cell whose result they set
     response = trainer_client.post(url, data=mine, follow_redirects=True)
-    assert "Évaluation des acquis enregistrée (1 modification(s))." in _text(response)
+    assert "Évaluation des acquis enregistrée (1 modification)." in _text(response)
     assert [code for _o, code, _c in outcomes.results_for(awa)] == ["acquired", "not_assessed"]
     assert [(code, c) for _o, code, c in outcomes.results_for(julien)][0] == ("not_acquired", "Absent le matin")
 

@@ -24,7 +24,7 @@ def test_the_session_page_counts_one_trainee_and_one_objective_in_the_singular(t
     awa = factories.make_enrolment(session)
     page = _text(trainer_client.get(f"/sessions/{session.id}"))
     assert "1 confirmée sur 15" in page
-    assert "0 objectifs évalués sur 1 (1 stagiaire, 1 objectif chacun)." in page
+    assert "0 objectif évalué sur 1 (1 stagiaire, 1 objectif chacun)." in page
     with frozen_at(DURING):
         outcomes.record_outcome(awa, session.course.objectives[0], "acquired")
         db.session.commit()

@@ -59,7 +59,7 @@ def test_the_programme_page_offers_a_place_a_waiting_list_or_a_pre_registration(
     factories.make_session(programme=programme, status="planned", start=datetime(2030, 5, 7, 9, 30),
                            end=datetime(2030, 5, 7, 18))
     page = _page(client.get(f"/formations/{programme.id}"))
-    assert "2 place(s) disponible(s)" in page and f'href="{_url(open_session)}"' in page
+    assert "2 places disponibles" in page and f'href="{_url(open_session)}"' in page
     assert "S'inscrire sur la liste d'attente" in page and f'href="{_url(full)}"' in page
     assert "Se pré-inscrire" in page
 
@@ -72,7 +72,7 @@ def test_registering_with_seats_left_confirms_and_tells_the_person_and_the_offic
     [asking] = outbox  # the request: its link only, nothing recorded for the person, the office not told
     assert asking.to == ["awa.diallo@example.org"] and asking.subject == "Confirmez votre demande d'inscription"
     assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 0
-    assert "2 place(s) disponible(s)" in _page(client.get(f"/formations/{session.programme_id}"))
+    assert "2 places disponibles" in _page(client.get(f"/formations/{session.programme_id}"))
     confirmed = client.post(factories.confirmation_path("awa.diallo@example.org"))
     assert "Votre place est confirmée." in _outcome(confirmed)
     trainee = db.session.scalar(db.select(Trainee))
@@ -186,7 +186,7 @@ def test_an_internal_course_for_members_takes_requests_that_the_office_confirms(
                                      price_cents=0)
     page = _page(client.get(f"/formations/{session.programme_id}"))
     assert "Formation réservée aux adhérent·es" in page and "Demander une place" in page
-    assert "place(s) disponible(s)" not in page
+    assert "place disponible" not in page and "places disponibles" not in page
     assert "votre demande sera confirmée par l'équipe" in _page(client.get(_url(session)))
     response = _confirmed(client, session)
     assert "l'équipe vous confirmera votre place" in _outcome(response)

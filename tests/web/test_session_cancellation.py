@@ -47,7 +47,7 @@ def test_admin_cancels_a_session_from_its_page(admin_client, enrolled_session, o
     assert f'href="/sessions/{session_id}/annuler"' in detail and "Annuler la session" in detail
 
     page = _page(admin_client.get(f"/sessions/{session_id}/annuler"))
-    assert "3 inscription(s) seront annulée(s) avec ce motif (1 confirmée(s), 1 en liste d'attente, 1 demande(s))" \
+    assert "3 inscriptions seront annulées avec ce motif (1 confirmée, 1 en liste d'attente, 1 demande)" \
         in page
     assert 'onsubmit="return confirm("Annuler d\\u00e9finitivement cette session' in page  # JSON in the attribute
     assert 'name="csrf_token"' in page
@@ -60,7 +60,7 @@ def test_admin_cancels_a_session_from_its_page(admin_client, enrolled_session, o
     assert all(REASON in m.body and "sionsalliait@example.org" in m.body for m in outbox)
 
     detail = _page(admin_client.get(response.headers["Location"]))
-    assert "Session annulée. 3 inscription(s) annulée(s)" in detail
+    assert "Session annulée. 3 inscriptions annulées" in detail
     assert "Session annulée le" in detail and "Alice Admin" in detail and f"Motif : {REASON}" in detail
     assert f'href="/sessions/{session_id}/annuler"' not in detail
     assert f'href="/sessions/{session_id}/inscrire"' not in detail

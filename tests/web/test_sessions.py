@@ -207,7 +207,7 @@ def test_opening_a_planned_session_gives_its_pre_registrations_their_seats(admin
                                  data=session_form(session.programme, version=factories.version_of(session),
                                                    capacity="1", status="open"))
     page = response.get_data(as_text=True)
-    assert ("Inscriptions ouvertes : 1 pré-inscription(s) confirmée(s), 1 en liste d&#39;attente, dans l&#39;ordre "
+    assert ("Inscriptions ouvertes : 1 pré-inscription confirmée, 1 en liste d&#39;attente, dans l&#39;ordre "
             "des demandes") in page
     assert [(m.to[0], m.subject) for m in outbox] == [
         ("personne1@example.org", "Votre inscription est confirmée"),

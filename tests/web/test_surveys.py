@@ -550,7 +550,7 @@ def test_reminders_e_mail_those_who_have_not_answered(admin_client, outbox):
     with frozen_at(OPEN):
         assert "Relancer la personne qui n'a pas répondu" in _text(admin_client.get(url))
         response = admin_client.post(f"{url}/relancer", follow_redirects=True)
-    assert "Relance envoyée à 1 stagiaire(s)" in _text(response)
+    assert "Relance envoyée à 1 stagiaire qui n'a pas répondu." in _text(response)
     assert [m.to for m in outbox] == [[trainees[3].email]]
     with frozen_at(datetime(2030, 5, 1)):
         response = admin_client.post(f"{url}/relancer", follow_redirects=True)
@@ -569,7 +569,7 @@ def test_the_reminders_of_a_positioning_questionnaire_say_it_comes_before_the_co
         with frozen_at(datetime(2030, 2, day, 10)):
             response = admin_client.post(f"/sessions/{session.id}/questionnaires/{survey.id}/relancer",
                                          follow_redirects=True)
-        assert "Relance envoyée à 1 stagiaire(s)" in _text(response)
+        assert "Relance envoyée à 1 stagiaire qui n'a pas répondu." in _text(response)
     assert [m.subject for m in outbox] == [f"Avant la formation « {title} » : votre positionnement",
                                            f"Rappel avant la formation « {title} » : votre positionnement"]
     assert all("avis" not in m.body for m in outbox)
@@ -584,7 +584,7 @@ def test_programme_results_over_a_period_and_their_export(admin_client):
         page = _text(admin_client.get(url))
         assert "3 réponses sur 4 stagiaires (75 %)" in page and "<svg" in page and "05/03/2030" in page
         page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2030-04-01")))
-        assert "réponses sur 0 stagiaires" in page and "<svg" not in page
+        assert "0 réponse sur 0 stagiaire" in page and "<svg" not in page
         page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2031-01-01")))
         assert "La fin de la période doit suivre son début." in page
         assert admin_client.get("/questionnaires/resultats?programme=abc&start=zzz").status_code == 200

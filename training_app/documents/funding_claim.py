@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import openpyxl
+from flask_babel import ngettext
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -305,10 +306,16 @@ def payment_mention(lines: list[dict]) -> str:
     if all(is_reimbursement(line) for line in lines):
         return ("Remboursement de l'employeur : l'employeur règle la formation à l'organisme, le financeur le "
                 "rembourse ; facture adressée pour information au financeur, rien ne lui est demandé.")
-    return ("Paiement direct à l'organisme de formation (subrogation) du net à payer. Dossier(s) en remboursement "
-            f"de l'employeur ({', '.join(n or 'sans numéro' for n in reimbursed)}) : leurs frais pédagogiques sont "
-            "réglés à l'organisme par l'employeur, leurs frais annexes sont ses propres dépenses, le financeur lui "
-            "rembourse les uns et les autres ; indiqués pour information, ils ne sont pas demandés au financeur.")
+    return ngettext(
+        "Paiement direct à l'organisme de formation (subrogation) du net à payer. Dossier en remboursement de "
+        "l'employeur (%(numbers)s) : ses frais pédagogiques sont réglés à l'organisme par l'employeur, ses frais "
+        "annexes sont les propres dépenses de l'employeur, le financeur lui rembourse les uns et les autres ; "
+        "indiqués pour information, ils ne sont pas demandés au financeur.",
+        "Paiement direct à l'organisme de formation (subrogation) du net à payer. Dossiers en remboursement de "
+        "l'employeur (%(numbers)s) : leurs frais pédagogiques sont réglés à l'organisme par l'employeur, leurs "
+        "frais annexes sont ses propres dépenses, le financeur lui rembourse les uns et les autres ; indiqués pour "
+        "information, ils ne sont pas demandés au financeur.", len(reimbursed),
+        numbers=", ".join(n or "sans numéro" for n in reimbursed))
 
 
 def _rate_label(rate_cents: str) -> str:

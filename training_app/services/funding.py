@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import case, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
@@ -761,9 +762,11 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
     open_slots = funding_sources.open_slots(session)
     if open_slots:
         endpoint, values, anchor = funding_sources.attendance_link(session)
-        problems.append(Problem(_("%(n)d demi-journée(s) de la session du %(date)s ne sont pas clôturées : "
-                                  "%(slots)s.", n=len(open_slots), date=session.start_at.strftime("%d/%m/%Y"),
-                                  slots=", ".join(f"{s.date:%d/%m} {s.start_time:%H:%M}" for s in open_slots)),
+        problems.append(Problem(ngettext("%(num)d demi-journée de la session du %(date)s n'est pas clôturée : "
+                                         "%(slots)s.",
+                                         "%(num)d demi-journées de la session du %(date)s ne sont pas clôturées : "
+                                         "%(slots)s.", len(open_slots), date=session.start_at.strftime("%d/%m/%Y"),
+                                         slots=", ".join(f"{s.date:%d/%m} {s.start_time:%H:%M}" for s in open_slots)),
                                 endpoint, values, anchor))
     problems.extend(_certificate_problems(claim, session, agreements))
     return problems
@@ -815,10 +818,12 @@ def _twice_covered(claim: FundingClaim, agreements: list[FundingAgreement]) -> l
         if len(covering) > 1 and any(a.funder_id == claim.funder_id for a in covering):
             enrolment = enrolments[enrolment_id]
             problems.append(Problem(
-                _("%(name)s est couvert·e par %(n)d accords accordés (dossiers %(numbers)s) : ses heures seraient "
-                  "facturées deux fois. Enregistrez le refus de l'un d'eux, ou retirez-le·la de l'un d'eux.",
-                  name=enrolment.trainee.full_name, n=len(covering),
-                  numbers=", ".join(a.file_number or _("sans numéro") for a in covering)),
+                ngettext("%(name)s est couvert·e par %(num)d accord accordé (dossier %(numbers)s) : ses heures seraient "
+                         "facturées deux fois. Enregistrez le refus de cet accord, ou retirez-le·la de cet accord.",
+                         "%(name)s est couvert·e par %(num)d accords accordés (dossiers %(numbers)s) : ses heures "
+                         "seraient facturées deux fois. Enregistrez le refus de l'un d'eux, ou retirez-le·la de "
+                         "l'un d'eux.", len(covering), name=enrolment.trainee.full_name,
+                         numbers=", ".join(a.file_number or _("sans numéro") for a in covering)),
                 "funding.agreement_edit", {"agreement_id": covering[-1].id}))
     return problems
 
@@ -872,8 +877,9 @@ def send(claim: FundingClaim, sent_on: date) -> None:
     refresh(claim)
     problems = preflight(claim)
     if problems:
-        raise ServiceError(_("La demande ne peut pas partir : %(n)d point(s) à régler (voir la liste).",
-                             n=len(problems)))
+        raise ServiceError(ngettext("La demande ne peut pas partir : %(num)d point à régler (voir la liste).",
+                                    "La demande ne peut pas partir : %(num)d points à régler (voir la liste).",
+                                    len(problems)))
     claim.status = ClaimStatus.SENT
     claim.sent_on = sent_on
     _store_bundle(claim)

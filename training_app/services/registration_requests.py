@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -75,8 +76,10 @@ def _mail_link(asked: RegistrationRequest, token: str) -> None:
         _("Nous avons reçu une demande d'inscription à la formation « %(title)s » (du %(start)s au %(end)s) pour "
           "cette adresse e-mail.", title=session.title, start=datetime_fr(session.start_at),
           end=datetime_fr(session.end_at)),
-        _("Pour la confirmer, ouvrez ce lien d'ici le %(until)s (il est valable %(hours)d heures), puis cliquez "
-          "sur « Confirmer ma demande » :", until=utc_datetime_fr(asked.expires_at), hours=hours),
+        ngettext("Pour la confirmer, ouvrez ce lien d'ici le %(until)s (il est valable %(num)d heure), puis cliquez "
+                 "sur « Confirmer ma demande » :",
+                 "Pour la confirmer, ouvrez ce lien d'ici le %(until)s (il est valable %(num)d heures), puis "
+                 "cliquez sur « Confirmer ma demande » :", hours, until=utc_datetime_fr(asked.expires_at)),
         confirm_url(token),
         _("Votre place n'est pas réservée tant que la demande n'est pas confirmée. Si cette demande ne vient pas "
           "de vous, ignorez ce message : aucune inscription ne sera faite, et la demande sera supprimée une fois le "

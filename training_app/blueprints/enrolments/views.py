@@ -4,6 +4,7 @@ import io
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy.orm import joinedload
@@ -254,8 +255,9 @@ def _move_choices(enrolment: Enrolment) -> list[tuple[int, str]]:
             TrainingSession.start_at > local_now(), TrainingSession.status != SessionStatus.CANCELLED)
         .order_by(TrainingSession.start_at)).all()
     return [(0, _("— Choisir —"))] + [
-        (s.id, _("Du %(start)s au %(end)s — %(state)s, %(n)d place(s) libre(s)", start=datetime_fr(s.start_at),
-                 end=datetime_fr(s.end_at), state=label(s.status), n=enrolments.seats_left(s)))
+        (s.id, ngettext("Du %(start)s au %(end)s — %(state)s, %(num)d place libre",
+                        "Du %(start)s au %(end)s — %(state)s, %(num)d places libres", enrolments.seats_left(s),
+                        start=datetime_fr(s.start_at), end=datetime_fr(s.end_at), state=label(s.status)))
         for s in sessions]
 
 
@@ -424,10 +426,12 @@ def convocations_send_all(session_id: int):
         else:
             db.session.commit()
             if done.sent:
-                flash(_("%(n)d convocation(s) envoyée(s).", n=len(done.sent)), "success")
+                flash(ngettext("%(num)d convocation envoyée.", "%(num)d convocations envoyées.", len(done.sent)), "success")
                 if done.skipped:
-                    flash(_("Pas renvoyée(s), car envoyée(s) il y a moins de deux minutes : %(names)s.",
-                            names=", ".join(e.trainee.full_name for e in done.skipped)), "info")
+                    flash(ngettext("Pas renvoyée, car envoyée il y a moins de deux minutes : %(names)s.",
+                                   "Pas renvoyées, car envoyées il y a moins de deux minutes : %(names)s.",
+                                   len(done.skipped), names=", ".join(e.trainee.full_name for e in done.skipped)),
+                          "info")
             else:
                 flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation à jour."), "info")
     return redirect(url_for("enrolments.session_convocations", session_id=session_id))
@@ -473,7 +477,9 @@ def import_confirm(session_id: int):
     db.session.commit()
     enrolment_import.discard(path)
     imported = [r for r in rows if r.outcome in ("confirmed", "waitlisted")]
-    flash(_("%(n)d ligne(s) importée(s), %(r)d rejetée(s).", n=len(imported), r=len(rows) - len(imported)),
+    flash(_("%(imported)s, %(rejected)s.",
+            imported=ngettext("%(num)d ligne importée", "%(num)d lignes importées", len(imported)),
+            rejected=ngettext("%(num)d rejetée", "%(num)d rejetées", len(rows) - len(imported))),
           "success" if imported else "warning")
     return render_template("enrolments/import_result.html", session=session, rows=rows)
 

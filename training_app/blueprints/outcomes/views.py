@@ -2,6 +2,7 @@
 and writes the session review."""
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from training_app.access import STAFF, access, check_session_access
@@ -62,7 +63,8 @@ def assess(session_id: int):
         changed = committed_unless_stale(form, lambda: outcome_service.record_outcomes(
             session, assessments, actor=current_user._get_current_object()), show_changed_cells)
         if changed is not REFUSED:
-            flash(_("Évaluation des acquis enregistrée (%(n)d modification(s)).", n=changed), "success")
+            flash(ngettext("Évaluation des acquis enregistrée (%(num)d modification).",
+                           "Évaluation des acquis enregistrée (%(num)d modifications).", changed), "success")
             return redirect(url_for("outcomes.assess", session_id=session_id))
         session = _load(session_id)
     return _page(session, enrolments, objectives, form=form, status=edit_status(form))

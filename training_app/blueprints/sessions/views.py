@@ -3,6 +3,7 @@ from datetime import datetime
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from training_app import formatting
@@ -157,9 +158,11 @@ def session_edit(session_id: int):
                 flash(programme_service.left_behind_message(survey), "warning")
             if update.preregistrations:
                 statuses = [enrolment.status for enrolment in update.preregistrations]
-                flash(_("Inscriptions ouvertes : %(confirmed)d pré-inscription(s) confirmée(s), %(waiting)d en "
-                        "liste d'attente, dans l'ordre des demandes ; chaque personne est prévenue par e-mail.",
-                        confirmed=statuses.count("confirmed"), waiting=statuses.count("waitlisted")), "info")
+                flash(_("Inscriptions ouvertes : %(confirmed)s, %(waiting)d en liste d'attente, dans l'ordre des "
+                        "demandes ; chaque personne est prévenue par e-mail.",
+                        confirmed=ngettext("%(num)d pré-inscription confirmée", "%(num)d pré-inscriptions confirmées",
+                                           statuses.count("confirmed")),
+                        waiting=statuses.count("waitlisted")), "info")
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
         _prepare(form, session)
@@ -189,8 +192,10 @@ def session_cancel(session_id: int):
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(_("Session annulée. %(n)d inscription(s) annulée(s) ; chaque stagiaire concerné·e est "
-                    "prévenu·e par e-mail.", n=len(cancelled)), "success")
+            flash(ngettext("Session annulée. %(num)d inscription annulée ; chaque stagiaire concerné·e est "
+                           "prévenu·e par e-mail.",
+                           "Session annulée. %(num)d inscriptions annulées ; chaque stagiaire concerné·e est "
+                           "prévenu·e par e-mail.", len(cancelled)), "success")
             return redirect(url_for("sessions.session_detail", session_id=session_id))
     counts = session_service.live_enrolment_counts(session)
     return render_template("sessions/cancel.html", session=session, form=form, counts=counts,
@@ -251,7 +256,9 @@ def _flash_outdated_convocations(session: TrainingSession) -> None:
     """After a change of the session or its half-days: the convocations that now state wrong ones."""
     outdated = convocations.outdated_enrolment_ids(session)
     if outdated:
-        flash(_("%(n)d convocation(s) déjà envoyée(s) ne sont plus à jour : envoyez à nouveau les convocations "
-                "(page « Convocations »).", n=len(outdated)), "warning")
+        flash(ngettext("%(num)d convocation déjà envoyée n'est plus à jour : envoyez à nouveau les convocations "
+                       "(page « Convocations »).",
+                       "%(num)d convocations déjà envoyées ne sont plus à jour : envoyez à nouveau les convocations "
+                       "(page « Convocations »).", len(outdated)), "warning")
 
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from training_app.access import ADMIN, STAFF, access, check_session_access
 from training_app.blueprints.surveys import bp
@@ -362,7 +363,8 @@ def survey_remind(session_id: int, survey_id: int):
         flash(error.message, "warning")
     else:
         db.session.commit()
-        flash(_("Relance envoyée à %(n)d stagiaire(s) qui n'ont pas répondu.", n=count), "success")
+        flash(ngettext("Relance envoyée à %(num)d stagiaire qui n'a pas répondu.",
+                       "Relance envoyée à %(num)d stagiaires qui n'ont pas répondu.", count), "success")
     return redirect(url_for("surveys.survey_results", session_id=session_id, survey_id=survey_id))
 
 
