@@ -529,3 +529,105 @@ def test_trainer_hours_count_only_the_half_days_that_took_place():
         report = annual_report.build(2030)
 
     assert (report.trainers, report.trainer_minutes) == (2, 21 * 60 + 4 * 60)
+
+
+def _revenue(report):
+    return {line.key: line.cents for line in report.revenue if line.cents}
+
+
+def test_an_enrolment_without_a_claim_counts_by_its_granted_agreement():
+    """An OPCO reimbursing the employer: the employer pays us; only a subrogation agreement is OPCO money to come."""
+    trainer = factories.make_user("trainer")
+    session, (reimbursed, subrogated, requested) = factories.make_attendance_session(trainees=3, trainers=[trainer])
+    for enrolment in (reimbursed, subrogated, requested):
+        _set(enrolment, funding_mode="opco", price_cents=84000)
+    _mark(session, trainer)
+    funder = factories.make_funder()
+    factories.make_agreement(session, [reimbursed], funder=funder, mode="reimbursement")
+    factories.make_agreement(session, [subrogated], funder=funder, mode="subrogation")
+    factories.make_agreement(session, [requested], funder=funder, mode="reimbursement", status="requested")
+
+    assert _revenue(annual_report.build(2030)) == {"employer": 84000, "opco_not_claimed": 2 * 84000}
+
+
+def test_a_session_over_that_nobody_attended_brings_no_revenue_and_no_line_and_is_pointed_out():
+    trainer = factories.make_user("trainer")
+    held, (came,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    _set(came, funding_mode="personal", price_cents=45000)
+    _mark(held, trainer)
+    empty, (a, b) = factories.make_attendance_session(
+        trainees=2, trainers=[trainer], programme=factories.make_programme(title="Personne"),
+        start=datetime(2030, 5, 7, 14, 0), end=datetime(2030, 5, 10, 12, 30))
+    _set(a, funding_mode="employer", price_cents=84000)
+    _set(b, funding_mode="personal", price_cents=45000)
+    to_come = factories.make_session(start=datetime(2030, 12, 10, 14, 0), end=datetime(2030, 12, 13, 12, 30))
+    _set(factories.make_enrolment(to_come), funding_mode="employer", price_cents=30000)
+
+    with frozen_at(datetime(2030, 6, 1, 10, 0)):  # May's session is over, December's still to come
+        report = annual_report.build(2030)
+
+    assert _revenue(report) == {"personal": 45000, "employer": 30000}
+    assert "Personne" not in [line.title for line in report.programmes]
+    assert [(note.session_id, note.title, note.start) for note in report.unattended_sessions] == [
+        (empty.id, "Personne", date(2030, 5, 7))]
+    assert annual_report.unattended_notice(report).startswith("1 session terminée sans personne présente")
+
+
+def test_billed_enrolments_without_a_price_are_listed_by_session():
+    trainer = factories.make_user("trainer")
+    session, (unpriced, reimbursed, priced) = factories.make_attendance_session(
+        trainees=3, trainers=[trainer], programme=factories.make_programme(title="Sur demande"))
+    _set(unpriced, funding_mode="employer", price_cents=None)
+    _set(reimbursed, funding_mode="opco", price_cents=None)
+    _set(priced, funding_mode="employer", price_cents=84000)
+    _mark(session, trainer)
+    _set(session, status="completed")
+    funder = factories.make_funder()
+    factories.make_agreement(session, [reimbursed], funder=funder, mode="reimbursement", hourly_rate_cents=1000)
+    factories.make_claim(funder, session, status="sent")  # its line stands for the price: nothing missing
+
+    report = annual_report.build(2030)
+
+    assert _revenue(report) == {"employer": 84000 + 21 * 1000}
+    assert [(note.session_id, note.count) for note in report.unpriced] == [(session.id, 1)]
+    assert annual_report.unpriced_notice(report).startswith("1 inscription facturée n'a pas de prix")
+    assert annual_report.session_label(report.unpriced[0], enrolments=True) == (
+        "Sur demande, session du 5 mars 2030 (1 inscription)")
+
+
+def test_annex_costs_billed_in_subrogation_are_revenue_whatever_the_funder_answers():
+    """Price 840 € and travel 50 € billed on the line: 890 € of revenue, only the payer changes."""
+    trainer = factories.make_user("trainer")
+    session, (enrolment,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    _set(enrolment, funding_mode="opco", price_cents=84000)
+    _mark(session, trainer)
+    _set(session, status="completed")
+    funder = factories.make_funder()
+    factories.make_agreement(session, [enrolment], funder=funder, hourly_rate_cents=1500,
+                             travel_agreed_cents=5000, travel_actual_cents=5000)
+    claim = factories.make_claim(funder, session, status="sent")
+    assert _revenue(annual_report.build(2030)) == {"opco": 21 * 1500 + 5000, "employer": 84000 - 21 * 1500}
+    _set(claim, status="balance_refused", paid_cents=20000)
+    assert _revenue(annual_report.build(2030)) == {"opco": 20000, "opco_refused": 89000 - 20000}
+    _set(claim, status="rejected", paid_cents=0)
+    assert _revenue(annual_report.build(2030)) == {"opco_refused": 89000}
+
+
+def test_the_table_by_programme_keeps_the_title_each_session_was_taught_under():
+    from training_app.services import programmes as programme_service
+    trainer = factories.make_user("trainer")
+    programme = factories.make_programme(title="Ancien titre")
+    before = _held_session(programme, datetime(2030, 3, 5, 14, 0), trainer,
+                           [factories.make_trainee(), factories.make_trainee()])
+    with frozen_at(datetime(2030, 4, 1, 10, 0)):  # renamed after the March session, before the June one
+        programme_service.save_programme(programme, {"title": "Nouveau titre"},
+                                         [objective.text for objective in programme.objectives])
+        db.session.commit()
+    _held_session(programme, datetime(2030, 6, 4, 14, 0), trainer, [factories.make_trainee()])
+
+    report = annual_report.build(2030)
+
+    assert before.taught_title == "Ancien titre"
+    assert [(line.title, line.sessions, line.trainees) for line in report.programmes] == [
+        ("Ancien titre", 1, 2), ("Nouveau titre", 1, 1)]
+    assert report.programme_total.sessions == 2

@@ -52,8 +52,8 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
     assert _cells(page, "revenue-total")[1] == "1\u202f890,00 €"
     assert "1 personne, 21 h de formation dispensées" in page
     assert "demi-journée tenue, c'est-à-dire dont la feuille d'émargement est close ou porte des présences" in page
-    assert "Taux d&#39;achèvement</th><td class=\"text-end\">67 %" in page
-    assert "Taux d&#39;abandon</th><td class=\"text-end\">33 %" in page
+    assert "Taux d&#39;achèvement</th><td class=\"text-end\">67&nbsp;%" in page  # never 67 at a line's end
+    assert "Taux d&#39;abandon</th><td class=\"text-end\">33&nbsp;%" in page
     assert "une session à cheval sur deux années est partagée entre elles" in page
     assert "chaque inscription facturée (confirmée, ou abandon en cours de formation) compte une fois" in page
     # the rules of the counts and of the revenue, said on the page
@@ -206,3 +206,41 @@ def test_the_page_runs_the_same_number_of_statements_for_1_and_5_sessions(admin_
     _year_with_sessions(5, 2032)
     counts = [factories.rendered_page_queries(admin_client, f"/rapports/bilan?annee={year}") for year in (2030, 2032)]
     assert counts[0] == counts[1], counts
+
+
+def test_the_page_and_the_workbook_point_out_unpriced_enrolments_and_sessions_nobody_attended(admin_client,
+                                                                                              year_2030):
+    employee = db.session.scalar(db.select(Enrolment).where(Enrolment.funding_mode == "employer"))
+    _set(employee, price_cents=None)  # "sur demande"
+    empty = factories.make_session(programme=factories.make_programme(title="Personne n'est venu"),
+                                   start=datetime(2030, 5, 7, 14, 0), end=datetime(2030, 5, 10, 12, 30))
+    _set(factories.make_enrolment(empty), funding_mode="employer", price_cents=84000)
+
+    with frozen_at(datetime(2031, 2, 1, 10, 0)):
+        page = admin_client.get("/rapports/bilan?annee=2030").get_data(as_text=True)
+        workbook = load_workbook(io.BytesIO(admin_client.get("/rapports/bilan.xlsx?annee=2030").data))
+
+    unpriced = re.search(r'data-testid="unpriced">(.*?)</div>', page, re.S).group(1)
+    assert "1 inscription facturée n&#39;a pas de prix (« sur demande »)" in unpriced
+    assert f'href="/sessions/{year_2030.id}">Du dialogue à la négociation, session du 5 mars 2030 (1 inscription)' \
+        in unpriced
+    unattended = re.search(r'data-testid="unattended">(.*?)</div>', page, re.S).group(1)
+    assert "1 session terminée sans personne présente n&#39;est pas comptée" in unattended
+    assert f'href="/sessions/{empty.id}">Personne n&#39;est venu, session du 7 mai 2030</a>' in unattended
+    assert _cells(page, "revenue-total")[1] == "1\u202f050,00 €"  # neither the unpriced nor the empty session
+    assert "Personne n&#39;est venu</td>" not in page  # no line of zeros by programme
+    notes = [row[0].value for row in workbook["Produits"].iter_rows(min_row=4) if row[0].value]
+    assert notes[-4:] == ["1 inscription facturée n'a pas de prix (« sur demande ») : il compte pour 0\u00a0€, les "
+                          "produits sont incomplets.",
+                          "Du dialogue à la négociation, session du 5 mars 2030 (1 inscription)",
+                          "1 session terminée sans personne présente n'est pas comptée (ni produits, ni ligne par "
+                          "formation) : elle n'a pas eu lieu. Si elle a eu lieu, faites saisir les présences sur ses "
+                          "feuilles d'émargement.",
+                          "Personne n'est venu, session du 7 mai 2030"]
+
+
+def test_without_unpriced_enrolments_nor_empty_sessions_the_page_says_nothing_of_them(admin_client, year_2030):
+    page = admin_client.get("/rapports/bilan?annee=2030").get_data(as_text=True)
+    assert 'data-testid="unpriced"' not in page and 'data-testid="unattended"' not in page
+    assert "Les frais annexes demandés en subrogation sont des produits quelle que soit la réponse de l'OPCO" \
+        in page

@@ -92,6 +92,13 @@ def stub_certificates(monkeypatch, certificates) -> None:
         if "realisation" in certificates(session).get(e_id, {})})
 
 
+def held(session) -> None:
+    """The sheets of `session` filled in, its trainees present (the claims read the stubbed hours, `sources`): the
+    annual report counts the revenue of a session over only once somebody attended it."""
+    from tests.unit.test_annual_report import _mark
+    _mark(session, factories.make_user("trainer"))
+
+
 def full_hours(enrolments, planned=1260):
     return {e.id: funding_sources.Hours(planned, planned, 0, 0) for e in enrolments}
 
@@ -708,6 +715,7 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only(admin_clie
     # the annual report counts for the OPCO what the claim asked of it; the employers what the prices leave,
     # Leïla's price in full (her employer pays it, the funder reimburses the employer)
     prices = [e.price_cents for e in world["enrolments"]]
+    held(world["session"])
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert revenue["opco"] == claim.total_cents
     assert revenue["employer"] == sum(prices) - claim.total_cents and prices[2] >= 31500
@@ -736,6 +744,7 @@ def test_what_the_employer_pays_us_leaves_out_its_own_annex_costs(admin_client, 
     assert (values[funding_claim.EMPLOYER_PAYS_LABEL], values[funding_claim.EMPLOYER_ANNEX_LABEL],
             values["Total demandé"]) == (315, 50, 630)
     # the annual report counts for the employer Leïla's price, never her travel (the employer's own cost)
+    held(world["session"])
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert revenue["employer"] == sum(e.price_cents for e in world["enrolments"]) - 63000
 
@@ -786,6 +795,7 @@ def test_a_claim_that_asks_nothing_is_sent_for_information_and_takes_no_payment_
     claim = db.session.get(FundingClaim, claim.id)
     assert (claim.status, claim.paid_cents, claim.payments) == (ClaimStatus.SENT, 0, [])
     prices = sum(e.price_cents for e in world["enrolments"])
+    held(world["session"])
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert (revenue["employer"], revenue["opco_refused"]) == (prices, 0)
     claim.status = ClaimStatus.REJECTED  # as one could be rejected before: its trainees' employers still pay us
@@ -852,6 +862,7 @@ def test_the_annual_report_adds_up_the_money_of_every_claim_closed_after_a_payme
         funding_service.reject(second, "y", date(2019, 3, 1))
         first.status = first_status
         db.session.commit()
+    held(world["session"])
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert (revenue["opco"], revenue["opco_refused"]) == (30000, 3 * 40000 - 30000)
 
@@ -895,6 +906,7 @@ def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(adm
         funding_service.update_agreement(agreement, data)
     db.session.rollback()
     # the annual report counts what the funder paid, spread over the trainees' lines
+    held(world["session"])
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert revenue["opco"] == 50000
 
@@ -930,6 +942,7 @@ def test_the_annual_report_splits_the_money_of_a_refused_balance_over_the_lines(
         funding_service.record_payment(claim, 50000, date(2019, 2, 15))
         funding_service.reject(claim, "Dossier incomplet", date(2019, 2, 20))
     db.session.commit()
+    held(world["session"])
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert revenue["opco"] == 50000 and revenue["opco_refused"] == 3 * 40000 - 50000
     assert annual_report.build(2018).revenue_cents == 3 * 40000

@@ -97,3 +97,15 @@ def test_the_claim_page_runs_a_constant_number_of_queries(admin_client):
             factories.db.session.commit()
             counts["sent"].append(factories.rendered_page_queries(admin_client, url))
     assert counts["draft"][0] == counts["draft"][1] and counts["sent"][0] == counts["sent"][1], counts
+
+
+def test_the_dashboard_s_enrolment_requests_run_a_constant_number_of_queries(admin_client):
+    counts = []
+    for size in (1, 6):
+        for _ in range(size):  # each in a session of its own programme
+            factories.make_enrolment(factories.make_session(programme=factories.make_programme()),
+                                     status="requested")
+        with frozen_at(datetime(2030, 1, 10, 10, 0)):
+            assert "Demandes d'inscription à confirmer" in admin_client.get("/tableau-de-bord").get_data(as_text=True)
+            counts.append(factories.rendered_page_queries(admin_client, "/tableau-de-bord"))
+    assert counts[0] == counts[1], counts

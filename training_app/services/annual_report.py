@@ -16,31 +16,39 @@ Rules (each is said on the page):
   never came: neither, counted apart (_completion);
   cancelled sessions count for nothing but their number; trainers' hours count only the half-days that took
   place (a closed sheet, or attendance recorded);
-- revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed), each counted once:
+- revenue, per enrolment billed (confirmed or withdrawn: hours attended are billed) of the sessions ending in
+  the year but those over that nobody attended (not held: they are neither revenue nor a line by programme, the
+  page says how many), each counted once:
   in a funding claim sent, partly paid or paid, in subrogation: the claim's line goes to the OPCO and what
   the price leaves (absences, a rate below the price) to the employer, annex costs (travel, meals) included
   in the line, since the funder pays them to us; in reimbursement: the employer pays the price (the line's
   pedagogical costs when there is no price) and reclaims its own annex costs from the funder, so they are not
   our revenue, whatever the funder answers (the claim asked it nothing for that line); in a claim whose balance
   the funder refused after paying part of it: the line's share of the money received to the OPCO (added up over
-  every such claim of the enrolment; a claim rejected after a payment, before revision 0030, counts as one), what
-  the price leaves to the employer (refused line); in a rejected claim only: its price, on a line of its own;
-  a claim sent, partly paid or paid counts before the others; otherwise its price, by the funding mode given
+  every such claim of the enrolment; a claim rejected after a payment, before revision 0030, counts as one), the
+  rest of the price and of the annex costs billed to the employer (refused line); in a rejected claim only: its
+  price and annex costs billed, on that line: annex costs billed in subrogation are revenue whoever pays them;
+  a claim sent, partly paid or paid counts before the others; otherwise its price, by its granted funding
+  agreement (reimbursement: the employer; subrogation: the OPCO, not yet claimed), else by the funding mode given
   when enrolling. The price is the one fixed at
   enrolment (0 in an internal programme, the cycle's special price), whatever the catalogue says today
-  (a claim's pedagogical amount never exceeds that price: claim_calculation caps it).
+  (a claim's pedagogical amount never exceeds that price: claim_calculation caps it); an enrolment without a
+  price (on request) counts 0 for it, and the page lists those enrolments by session;
+- the table by programme has a line per programme and title the sessions were taught under (the title kept on
+  the session when the catalogue entry was renamed after it started).
 
 A constant number of SQL statements whatever the number of sessions or trainees.
 """
 import io
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import exists, func, or_, select
@@ -50,12 +58,13 @@ from training_app.clock import local_now
 from training_app.documents.excel import write_text
 from training_app.documents.funding_claim import EUROS, HOURS
 from training_app.extensions import db
-from training_app.formatting import cents_to_decimal
+from training_app.formatting import cents_to_decimal, date_fr
 from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, Questionnaire,
                                  QuestionnaireKind, SessionStatus, Slot, Survey, Trainee, TraineeCategory,
                                  TrainingSession, session_trainers)
 from training_app.models.attendance import AttendanceRecord, AttendanceSheet, SheetStatus
-from training_app.models.funding_files import ClaimStatus, FundingMode, claim_sessions
+from training_app.models.funding_files import (AgreementStatus, AgreementTrainee, ClaimStatus, FundingAgreement,
+                                               FundingMode, claim_sessions)
 from training_app.services import ServiceError, attendance, claim_calculation, survey_results
 from training_app.services import sessions as session_service
 from training_app.services.funding import BILLABLE_STATUSES
@@ -72,7 +81,8 @@ REVENUE_LABELS = {
     "opco": _l("OPCO (demandes de paiement envoyées ou payées, en subrogation)"),
     "employer": _l("Employeurs, pour la formation de leurs salarié·es"),
     "opco_not_claimed": _l("Prise en charge OPCO annoncée, pas encore demandée (prix de l'inscription)"),
-    "opco_refused": _l("Prise en charge OPCO refusée (prix de l'inscription, dû par l'employeur)"),
+    "opco_refused": _l("Prise en charge OPCO refusée (prix de l'inscription et frais annexes demandés, dus par "
+                       "l'employeur)"),
     "personal": _l("Particuliers à leurs propres frais"),
     "other": _l("Autres financeurs (France Travail, CPF…)"),
     "unknown": _l("Mode de financement non précisé"),
@@ -149,6 +159,17 @@ class AnnualReport:
     revenue_cents: int
     indicators: Indicators
     sessions: int  # sessions not cancelled with a half-day in the year
+    unattended_sessions: list["SessionNote"]  # over, ending in the year, nobody attended: left out (count 1)
+    unpriced: list["SessionNote"]  # billed enrolments without a price (on request), by session: revenue incomplete
+
+
+@dataclass
+class SessionNote:
+    """A session the page points out, with the number of its enrolments (or 1) concerned."""
+    session_id: int
+    title: str  # as taught
+    start: date
+    count: int
 
 
 @dataclass
@@ -201,24 +222,36 @@ def build(year: int) -> AnnualReport:
     in_year = exists().where(Slot.session_id == TrainingSession.id, Slot.date >= first, Slot.date <= last)
     sessions = db.session.execute(
         select(TrainingSession.id.label("session_id"), TrainingSession.status, TrainingSession.end_at,
-               Programme.id.label("programme_id"), Programme.title, Programme.bpf_objective,
+               TrainingSession.start_at, func.coalesce(TrainingSession.taught_title, Programme.title).label("title"),
+               Programme.id.label("programme_id"), Programme.bpf_objective,
                Programme.nsf_code, Programme.nsf_label)
         .join(Programme, Programme.id == TrainingSession.programme_id).where(in_year)).all()
     held = [s for s in sessions if s.status != SessionStatus.CANCELLED]
     ending = {s.session_id for s in held if first <= s.end_at.date() <= last}  # revenue and indicators
     over = {s.session_id for s in held if s.session_id in ending and session_service.is_over(s)}
+    attended = _attended_enrolments(over)
+    # over, and nobody attended: not held (as in the indicators), so neither revenue nor a line by programme
+    unattended = over - {session_id for _trainee, session_id, _enrolment, minutes in attended if minutes}
 
     categories, category_total, programmes, programme_total, objectives, specialities = _trainees_and_hours(
-        first, last, held)
+        first, last, [s for s in held if s.session_id not in unattended])
     trainers, trainer_minutes = _trainers(first, last)
-    revenue = _revenue(ending)
+    revenue, unpriced = _revenue(ending - unattended)
     return AnnualReport(
         year=year, categories=categories, category_total=category_total, programmes=programmes,
         programme_total=programme_total, objectives=objectives, specialities=specialities, trainers=trainers,
         trainer_minutes=trainer_minutes, revenue=revenue,
         revenue_cents=sum(line.cents for line in revenue),
-        indicators=_indicators(ending, over, len(sessions) - len(held), attended=_attended_enrolments(over)),
-        sessions=len(held))
+        indicators=_indicators(ending, over, len(sessions) - len(held), attended=attended),
+        sessions=len(held),
+        unattended_sessions=_session_notes(held, Counter(unattended)),
+        unpriced=_session_notes(held, unpriced))
+
+
+def _session_notes(sessions, counts: Counter) -> list[SessionNote]:
+    """The sessions (rows of build) counted in `counts` ({session id: number}), by date."""
+    return [SessionNote(s.session_id, s.title, s.start_at.date(), counts[s.session_id])
+            for s in sorted(sessions, key=lambda s: (s.start_at, s.session_id)) if counts[s.session_id]]
 
 
 def results_of_sessions(session_ids: set[int], *, public: bool = False) -> SessionResults:
@@ -246,27 +279,28 @@ def _trainees_and_hours(first: date, last: date, held):
     year, as the BPF counts a trainee once per training action followed: a person in two sessions counts twice,
     so that each table's lines add up to its total and every table has the same total."""
     rows = attendance.attended_between(first, last, Trainee.category, TrainingSession.programme_id)
-    titles = {s.programme_id: s.title for s in held}
+    course_of = {s.session_id: (s.programme_id, s.title) for s in held}  # a line per programme and title taught
     by_category = {key: [0, 0] for key in CATEGORY_LABELS}  # [enrolments, minutes]
-    by_programme = {programme_id: [0, 0] for programme_id in titles}
+    by_programme = {course: [0, 0] for course in course_of.values()}
     objective_of = {s.programme_id: s.bpf_objective for s in held}
     speciality_of = {s.programme_id: _speciality(s.nsf_code) for s in held}
     by_objective = defaultdict(lambda: [0, 0])
     by_speciality = defaultdict(lambda: [0, 0])
-    attended_sessions = defaultdict(set)  # a programme's sessions in the year that somebody attended
+    attended_sessions = defaultdict(set)  # a line's sessions in the year that somebody attended
     for _trainee_id, session_id, category, programme_id, minutes in rows:
         if not minutes:
             continue
-        attended_sessions[programme_id].add(session_id)
-        for bucket in (by_category.setdefault(category, [0, 0]), by_programme[programme_id],
+        course = course_of[session_id]
+        attended_sessions[course].add(session_id)
+        for bucket in (by_category.setdefault(category, [0, 0]), by_programme[course],
                        by_objective[objective_of[programme_id]], by_speciality[speciality_of[programme_id]]):
             bucket[0] += 1
             bucket[1] += minutes
     total = [sum(bucket[i] for bucket in by_category.values()) for i in (0, 1)]
     categories = [CategoryLine(key, str(CATEGORY_LABELS.get(key, key)), count, minutes)
                   for key, (count, minutes) in by_category.items()]
-    programmes = sorted((ProgrammeLine(titles[pid], len(attended_sessions[pid]), count, minutes)
-                         for pid, (count, minutes) in by_programme.items()),
+    programmes = sorted((ProgrammeLine(title, len(attended_sessions[(pid, title)]), count, minutes)
+                         for (pid, title), (count, minutes) in by_programme.items()),
                         key=lambda line: (-line.minutes, line.title))
     objectives = [GroupLine(key, bpf_objective_label(key), count, minutes)
                   for key, (count, minutes) in sorted(by_objective.items())]
@@ -310,26 +344,55 @@ def _trainers(first: date, last: date) -> tuple[int, int]:
     return len({row.user_id for row in rows}), minutes
 
 
-def _revenue(ending: set[int]) -> list[RevenueLine]:
-    """The price is the one fixed at enrolment (Enrolment.price_cents, enrolments.price_for: 0 in an internal
-    programme, the cycle's special price from the third programme), so that editing the catalogue (a programme
-    turned internal, a new price) never changes a past year's report."""
+def _revenue(ending: set[int]) -> tuple[list[RevenueLine], Counter]:
+    """(the revenue lines, {session id: number of its billed enrolments without a price}) of the sessions
+    `ending`. The price is the one fixed at enrolment (Enrolment.price_cents, enrolments.price_for: 0 in an
+    internal programme, the cycle's special price from the third programme), so that editing the catalogue (a
+    programme turned internal, a new price) never changes a past year's report. An enrolment without a price (on
+    request) counts 0 for its price, so the page says which: only a line in reimbursement of a claim, which
+    stands for it, leaves nothing missing."""
     lines = {key: RevenueLine(key, str(label)) for key, label in REVENUE_LABELS.items()}
     claimed = _claim_lines(ending)
+    agreed = _granted_modes(ending)
+    unpriced = Counter()
     enrolments = db.session.execute(
-        select(Enrolment.id, Enrolment.funding_mode, Enrolment.price_cents)
+        select(Enrolment.id, Enrolment.session_id, Enrolment.funding_mode, Enrolment.price_cents)
         .where(Enrolment.session_id.in_(ending or {0}), Enrolment.status.in_(BILLABLE_STATUSES))).all()
-    for enrolment_id, mode, price_cents in enrolments:
-        price = price_cents or 0
+    for enrolment_id, session_id, mode, price_cents in enrolments:
         found = claimed.pop(enrolment_id, None)
         if found is None:
-            lines[MODE_LINES.get(mode, "unknown")].cents += price
+            lines[_unclaimed_line(mode, agreed.get(enrolment_id, ()))].cents += price_cents or 0
         else:
-            _count_claim_line(lines, found, price)
+            _count_claim_line(lines, found, price_cents or 0)
+        if price_cents is None and (found is None or found.line.get("mode") != FundingMode.REIMBURSEMENT):
+            unpriced[session_id] += 1
     for found in claimed.values():  # money claimed for an enrolment no longer billed (cancelled since)
         if found.status != ClaimStatus.REJECTED:
-            _count_claim_line(lines, found, 0)
-    return list(lines.values())
+            _count_claim_line(lines, found, 0, billed=False)
+    return list(lines.values()), unpriced
+
+
+def _granted_modes(ending: set[int]) -> dict[int, set[str]]:
+    """{enrolment id: the modes of its granted agreements} in the sessions `ending` (one query)."""
+    modes = defaultdict(set)
+    for enrolment_id, mode in db.session.execute(
+            select(AgreementTrainee.enrolment_id, FundingAgreement.mode)
+            .join(FundingAgreement, FundingAgreement.id == AgreementTrainee.agreement_id)
+            .where(FundingAgreement.session_id.in_(ending or {0}),
+                   FundingAgreement.status == AgreementStatus.GRANTED)):
+        modes[enrolment_id].add(mode)
+    return modes
+
+
+def _unclaimed_line(mode: str, agreed) -> str:
+    """The line of an enrolment in no claim sent, paid or rejected: by its granted agreement if it has one (the
+    employer pays us when the funder reimburses it; an OPCO in subrogation only is announced, not yet claimed),
+    else by the funding mode given when enrolling."""
+    if FundingMode.REIMBURSEMENT in agreed:
+        return "employer"
+    if FundingMode.SUBROGATION in agreed:
+        return "opco_not_claimed"
+    return MODE_LINES.get(mode, "unknown")
 
 
 @dataclass
@@ -380,25 +443,30 @@ _RANK = {**{status: 0 for status in CLAIMED_STATUSES if status != ClaimStatus.BA
          ClaimStatus.BALANCE_REFUSED: 1, ClaimStatus.REJECTED: 2}
 
 
-def _count_claim_line(lines: dict[str, RevenueLine], claimed: _Claimed, price: int) -> None:
-    """Subrogation: the funder pays us the line, pedagogical and annex costs (travel, meals) alike, and the
-    employer what the price leaves; reimbursement: the employer pays us the price (the line's pedagogical costs
-    when there is none: claim_calculation.employer_share) and reclaims from the funder what it paid, its own annex
-    costs included: those are never our revenue; the funder rejecting the claim changes nothing to it (the claim
-    asked nothing of the funder for that line). A subrogation line whose balance the funder refused: the funder
-    paid its share of the money received (claim_calculation.received_by_line), the employer owes what the price
-    leaves; rejected with nothing received: the price, on a line of its own."""
+def _count_claim_line(lines: dict[str, RevenueLine], claimed: _Claimed, price: int, billed: bool = True) -> None:
+    """Subrogation: the line is worth its price (its pedagogical costs if more, or when there is no price) and the
+    annex costs (travel, meals) it bills, whatever the funder answers: the funder pays us the line, the employer
+    what the price leaves; the funder refusing the balance after paying part of it paid its share of the money
+    received (claim_calculation.received_by_line), the rest, annex costs included, is due by the employer (line
+    "OPCO refusée"); rejected with nothing received: all of it on that line. An enrolment no longer `billed`
+    (cancelled since) is worth only what the funder paid. Reimbursement: the employer pays us the price (the
+    line's pedagogical costs when there is none: claim_calculation.employer_share) and reclaims from the funder
+    what it paid, its own annex costs included: those are never our revenue; the funder rejecting the claim
+    changes nothing to it (the claim asked nothing of the funder for that line)."""
     line, status = claimed.line, claimed.status
     pedagogical = int(line.get("pedagogical_cents") or 0)
+    total = int(line.get("total_cents") or 0)
     if line.get("mode") == FundingMode.REIMBURSEMENT:
         lines["employer"].cents += price or pedagogical
-    elif status == ClaimStatus.REJECTED:
-        lines["opco_refused"].cents += price
+        return
+    worth = max(price, pedagogical) + total - pedagogical  # the price and the annex costs billed
+    if status == ClaimStatus.REJECTED:
+        lines["opco_refused"].cents += worth
     elif status == ClaimStatus.BALANCE_REFUSED:
         lines["opco"].cents += claimed.received_cents
-        lines["opco_refused"].cents += max(0, price - claimed.received_cents)
+        lines["opco_refused"].cents += max(0, worth - claimed.received_cents) if billed else 0
     else:
-        lines["opco"].cents += int(line.get("total_cents") or 0)
+        lines["opco"].cents += total
         lines["employer"].cents += max(0, price - pedagogical)
 
 
@@ -502,8 +570,9 @@ def workbook_bytes(report: AnnualReport) -> bytes:
           [(_("Formateur·rices de l'organisme"), report.trainers, hours(report.trainer_minutes))],
           formats={3: HOURS})
     sheet(_("Produits"), [_("Origine des produits"), _("Montant (€)")],
-          [(line.label, euros(line.cents)) for line in report.revenue] + [(_("Total"), euros(report.revenue_cents))],
-          formats={2: EUROS})
+          [(line.label, euros(line.cents)) for line in report.revenue] + [(_("Total"), euros(report.revenue_cents))]
+          + _notice_rows(unpriced_notice(report), report.unpriced, enrolments=True)
+          + _notice_rows(unattended_notice(report), report.unattended_sessions), formats={2: EUROS})
     indicators = indicator_rows(report)
     ws = sheet(_("Indicateurs"), [_("Indicateur"), _("Valeur")],
                [(label, "—" if value is None else Decimal(value) / 100 if rate else value)
@@ -514,6 +583,13 @@ def workbook_bytes(report: AnnualReport) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _notice_rows(notice: str, notes: list[SessionNote], enrolments: bool = False) -> list[tuple]:
+    """Rows under a table: a blank one, the notice, then its sessions (none when there is no notice)."""
+    if not notice:
+        return []
+    return [(), (notice,), *((session_label(note, enrolments),) for note in notes)]
 
 
 def indicator_rows(report: AnnualReport) -> list[tuple[str, object, bool]]:
@@ -533,6 +609,35 @@ def indicator_rows(report: AnnualReport) -> list[tuple[str, object, bool]]:
         (_("Stagiaires confirmé·es jamais venu·es (hors taux)"), ind.never_came, False),
         (_("Sessions annulées"), ind.cancelled_sessions, False),
     ]
+
+
+def unattended_notice(report: AnnualReport) -> str:
+    """What the page and the workbook say of the sessions over that nobody attended ("" when none)."""
+    count = len(report.unattended_sessions)
+    return ngettext(
+        "%(num)d session terminée sans personne présente n'est pas comptée (ni produits, ni ligne par formation) : "
+        "elle n'a pas eu lieu. Si elle a eu lieu, faites saisir les présences sur ses feuilles d'émargement.",
+        "%(num)d sessions terminées sans personne présente ne sont pas comptées (ni produits, ni ligne par "
+        "formation) : elles n'ont pas eu lieu. Si elles ont eu lieu, faites saisir les présences sur leurs feuilles "
+        "d'émargement.", count) if count else ""
+
+
+def unpriced_notice(report: AnnualReport) -> str:
+    """What the page and the workbook say of the billed enrolments without a price ("" when none)."""
+    count = sum(note.count for note in report.unpriced)
+    return ngettext(
+        "%(num)d inscription facturée n'a pas de prix (« sur demande ») : il compte pour 0\u00a0€, les produits "
+        "sont incomplets.",
+        "%(num)d inscriptions facturées n'ont pas de prix (« sur demande ») : il compte pour 0\u00a0€, les produits "
+        "sont incomplets.", count) if count else ""
+
+
+def session_label(note: SessionNote, enrolments: bool = False) -> str:
+    """"Négocier, session du 5 mars 2030", with the number of enrolments concerned when `enrolments`."""
+    label = _("%(title)s, session du %(date)s", title=note.title, date=date_fr(note.start, "d MMMM y"))
+    if enrolments:
+        label += " (" + ngettext("%(num)d inscription", "%(num)d inscriptions", note.count) + ")"
+    return label
 
 
 def filename(year: int) -> str:

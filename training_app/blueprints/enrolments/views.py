@@ -744,7 +744,8 @@ def enrolment_requests() -> list[Enrolment]:
     return list(db.session.scalars(
         db.select(Enrolment).join(Enrolment.session)
         .where(Enrolment.status == "requested", TrainingSession.end_at >= local_now())
-        .options(db.joinedload(Enrolment.trainee), db.joinedload(Enrolment.session))
+        .options(db.joinedload(Enrolment.trainee),
+                 db.joinedload(Enrolment.session).joinedload(TrainingSession.programme))  # its title
         .order_by(Enrolment.requested_at).limit(10)))
 
 

@@ -23,7 +23,10 @@ def _page(report=None, error: str | None = None):
     return render_template("reports/annual.html", report=report, error=error,
                            years=annual_report.years_with_sessions(), year=report.year if report else None,
                            default_year=annual_report.default_year(),
-                           indicators=annual_report.indicator_rows(report) if report else [])
+                           indicators=annual_report.indicator_rows(report) if report else [],
+                           unpriced_notice=annual_report.unpriced_notice(report) if report else "",
+                           unattended_notice=annual_report.unattended_notice(report) if report else "",
+                           session_label=annual_report.session_label)
 
 
 def _asked_report():
