@@ -744,6 +744,13 @@ def update_window(survey: Survey, opens_at: datetime, closes_at: datetime) -> No
 
 
 def detach(survey: Survey) -> None:
+    """Remove a questionnaire from its session while nobody has answered it. Its row is locked first (FOR UPDATE):
+    an answer being written (submit holds a shared lock on it) is waited for, then counted and the removal refused;
+    an answer coming after finds the questionnaire gone."""
+    try:
+        db.session.refresh(survey, with_for_update=True)
+    except InvalidRequestError:  # removed meanwhile (a second click)
+        raise ServiceError(_("Ce questionnaire a déjà été retiré de la session.")) from None
     if response_count(survey):
         raise ServiceError(_("Des stagiaires ont déjà répondu : ce questionnaire ne peut plus être retiré de la "
                              "session. Vous pouvez avancer sa date de fermeture."))
