@@ -542,6 +542,8 @@ def attach_positioning(session: TrainingSession, opens_at: datetime | None = Non
                        closes_at: datetime | None = None) -> Survey:
     """Give the session its positioning questionnaire (ensure_positioning), even an archived version of it:
     that is the one asking about the objectives this session keeps. Refused as positioning_refusal says.
+    Without dates, the default window (the three weeks before the start); once the session has started, from now
+    to its end (the default one is over, and attach refuses a window already over).
 
     The session's row is locked before the programme's (ensure_positioning), the order every other path takes
     (a programme's edit updates its started sessions, then the programme; a session moved to another programme
@@ -549,7 +551,13 @@ def attach_positioning(session: TrainingSession, opens_at: datetime | None = Non
     refusal = positioning_refusal(lock_session(session.id))  # a cancellation committed meanwhile is seen
     if refusal:
         raise ServiceError(refusal)
-    return attach(session, ensure_positioning(session), opens_at, closes_at, archived_ok=True)
+    questionnaire = ensure_positioning(session)
+    now = local_now()
+    if opens_at is None and closes_at is None and default_window(session, questionnaire)[1] <= now:
+        # The session has started (not ended): its default window, before the start, is over; its trainees may
+        # still position themselves, until its end.
+        opens_at, closes_at = now.replace(second=0, microsecond=0), session.end_at
+    return attach(session, questionnaire, opens_at, closes_at, archived_ok=True)
 
 
 def realign_positioning(programme: Programme) -> list[Survey]:
@@ -713,6 +721,10 @@ def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: dat
     default_opens, default_closes = default_window(session, questionnaire)
     opens_at, closes_at = opens_at or default_opens, closes_at or default_closes
     _check_window(opens_at, closes_at)
+    if closes_at <= local_now():
+        raise ServiceError(_("Ce questionnaire serait déjà fermé (fermeture le %(when)s) : personne ne pourrait y "
+                             "répondre. Choisissez une date de fermeture à venir.", when=datetime_fr(closes_at)),
+                           "closes_date")
     survey = Survey(session=session, questionnaire=questionnaire, opens_at=opens_at, closes_at=closes_at)
     db.session.add(survey)
     audit.record(survey, "attached", details={"questionnaire_id": questionnaire.id,
