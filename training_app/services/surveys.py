@@ -17,6 +17,7 @@ the unanswered positioning surveys of the sessions that follow the catalogue mov
 """
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -124,6 +125,11 @@ def check_editable(questionnaire: Questionnaire) -> None:
                              "Créez-en une nouvelle version."))
 
 
+# An introduction telling the trainees that their answers are anonymous ("Vos réponses sont anonymes"), not that
+# they are not ("ne sont pas anonymes", "non anonyme").
+_PROMISES_ANONYMITY = re.compile(r"(?<!pas )(?<!non )(?<!non-)\banonym", re.IGNORECASE)
+
+
 def _apply(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
     title = (data.title or "").strip()
     if not title:
@@ -135,6 +141,10 @@ def _apply(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
         follow_up_days = DEFAULT_FOLLOW_UP_DAYS
     if follow_up_days is not None and not 0 <= follow_up_days <= 730:
         raise ServiceError(_("Le délai doit être compris entre 0 et 730 jours."), "follow_up_days")
+    if not data.anonymous and _PROMISES_ANONYMITY.search(data.introduction or ""):
+        raise ServiceError(_("L'introduction annonce aux stagiaires que leurs réponses sont anonymes, mais le "
+                             "questionnaire ne l'est pas : corrigez l'introduction, ou cochez « Anonyme »."),
+                           "introduction")
     questionnaire.title = title
     questionnaire.kind = data.kind
     questionnaire.anonymous = bool(data.anonymous)
@@ -216,8 +226,14 @@ def update_question(question: Question, data: QuestionData) -> None:
 
 
 def delete_question(question: Question) -> None:
+    """Remove a question. Not the last one of a questionnaire given in a session (attach refuses a questionnaire
+    without questions: its trainees would send an empty answer, counted as one)."""
     questionnaire = question.questionnaire
     check_editable(questionnaire)
+    if len(questionnaire.questions) == 1 and db.session.scalar(
+            db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id).limit(1)) is not None:
+        raise ServiceError(_("C'est la dernière question de ce questionnaire, qui est proposé dans une session : ses "
+                             "stagiaires n'auraient rien à répondre. Ajoutez d'abord une autre question."))
     position = question.position
     questionnaire.questions.remove(question)
     db.session.flush()
