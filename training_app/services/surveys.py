@@ -362,6 +362,15 @@ def restore_refusal(questionnaire: Questionnaire) -> str | None:
     return None
 
 
+def questionnaire_list() -> list[tuple[Questionnaire, int]]:
+    """Every questionnaire with its programme and its number of questions, for the list page (one query)."""
+    questions = (db.select(func.count(Question.id)).where(Question.questionnaire_id == Questionnaire.id)
+                 .correlate(Questionnaire).scalar_subquery())
+    return [tuple(row) for row in db.session.execute(
+        db.select(Questionnaire, questions).options(joinedload(Questionnaire.programme)).order_by(
+            Questionnaire.archived, Questionnaire.kind, Questionnaire.title, Questionnaire.version.desc()))]
+
+
 def live_questionnaires() -> list[Questionnaire]:
     return list(db.session.scalars(
         db.select(Questionnaire).where(Questionnaire.archived.is_(False))

@@ -41,10 +41,9 @@ def _question_data(form: QuestionForm) -> survey_service.QuestionData:
 @bp.route("/admin/questionnaires")
 @access(ADMIN)
 def questionnaire_list():
-    questionnaires = db.session.scalars(db.select(Questionnaire).order_by(
-        Questionnaire.archived, Questionnaire.kind, Questionnaire.title, Questionnaire.version.desc())).all()
-    has_default = any(q.origin == survey_service.ORIGIN_SATISFACTION and not q.archived for q in questionnaires)
-    return render_template("surveys/questionnaire_list.html", questionnaires=questionnaires, has_default=has_default)
+    listed = survey_service.questionnaire_list()
+    has_default = any(q.origin == survey_service.ORIGIN_SATISFACTION and not q.archived for q, _count in listed)
+    return render_template("surveys/questionnaire_list.html", listed=listed, has_default=has_default)
 
 
 @bp.route("/admin/questionnaires/satisfaction-par-defaut", methods=["POST"])
