@@ -86,6 +86,27 @@ class Results:
     questions: list[QuestionResult]
     withheld: str | None = None  # why an anonymous survey's details are not shown (WITHHELD_*), if so
     closes_at: datetime | None = None  # when the survey closes (set when withheld because it is not closed)
+    responses: int | None = None  # the filled-in questionnaires whose answers are counted (None: not counted)
+
+    @property
+    def answers_of_others(self) -> int:
+        """Counted questionnaires filled in by people no longer among the trainees counted in `responded`: anonymous
+        answers name nobody, so those of a trainee who answered and then cancelled (or whose data was erased) stay
+        in the answers, though not in the response rate. How many, never whose."""
+        return max(0, (self.responses or 0) - self.responded)
+
+    def answers_of_others_sentence(self) -> str | None:
+        """The French sentence saying so (None when the answers and the response rate agree)."""
+        if not self.answers_of_others:
+            return None
+        return ngettext(
+            "Les réponses aux questions comptent aussi celles d'une personne qui n'est plus parmi les stagiaires "
+            "(inscription annulée ou données effacées) : %(total)d questionnaires remplis en tout. Les réponses "
+            "anonymes ne disent pas qui les a données.",
+            "Les réponses aux questions comptent aussi celles de %(num)d personnes qui ne sont plus parmi les "
+            "stagiaires (inscription annulée ou données effacées) : %(total)d questionnaires remplis en tout. Les "
+            "réponses anonymes ne disent pas qui les a données.",
+            self.answers_of_others, total=self.responses)
 
     @property
     def rate(self) -> int | None:
@@ -379,8 +400,9 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
     """
     specs, by_id, keys = _specs(questions, key)
     ids = [s.id for s in surveys]
+    counted_responses = _responses_fingerprint(ids)
     fingerprint = (tuple(ids), tuple((q.id, q.type, q.text, tuple(q.options or ()), q.position) for q in questions),
-                   key, TEXTS_SHOWN, _responses_fingerprint(ids))
+                   key, TEXTS_SHOWN, counted_responses)
     counted = _kept_counts.get(fingerprint)
     if counted is None:
         counted = _counted_values(ids, by_id, keys)
@@ -392,8 +414,10 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
     counts, text_totals = counted
     if responded is None:
         responded = _responded(ids)
-    return aggregate_counts(specs, counts, invited=_invited(surveys), responded=responded,
-                            anonymous=anonymous, text_totals=text_totals)
+    results = aggregate_counts(specs, counts, invited=_invited(surveys), responded=responded,
+                               anonymous=anonymous, text_totals=text_totals)
+    results.responses = counted_responses[0]
+    return results
 
 
 def _invited(surveys: list[Survey]) -> int:
@@ -429,6 +453,7 @@ def _results(surveys: list[Survey], questions: list[Question], anonymous: bool,
         if question is not None:
             values.append((keys[question.id], answer_value(question, row)))
     results = aggregate(specs, values, invited=_invited(surveys), responded=_responded(ids), anonymous=anonymous)
+    results.responses = _responses_fingerprint(ids)[0]
     return results, specs, rows, keys
 
 
@@ -667,7 +692,11 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
     put(summary, line, 3, ngettext("sur %(num)d stagiaire", "sur %(num)d stagiaires", results.invited))
     put(summary, line, 4, f"{results.rate} %" if results.rate is not None else "")
     put(summary, line, 5, _("Anonyme") if anonymous else _("Nominatif"))
-    line += 2
+    line += 1
+    if results.answers_of_others:
+        put(summary, line, 1, results.answers_of_others_sentence())
+        line += 1
+    line += 1
     for question in results.questions:
         put(summary, line, 1, f"{question.number}. {question.text}", bold)
         put(summary, line, 2, label(question.type))
