@@ -38,8 +38,9 @@ from training_app.formatting import date_fr, datetime_fr, label
 from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
 from training_app.services import ServiceError
-from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES, is_invited,
-                                          release_closed, release_pending, responded_per_survey, window_state)
+from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES,
+                                          is_accessibility_question, is_invited, release_closed, release_pending,
+                                          responded_per_survey, window_state)
 
 WITHHELD_OPEN = "open"  # an anonymous survey not closed yet (open, or not open yet)
 WITHHELD_TOO_FEW = "too_few"  # an anonymous survey closed with fewer than MIN_ANONYMOUS_RESPONSES responses
@@ -457,13 +458,17 @@ def _results(surveys: list[Survey], questions: list[Question], anonymous: bool,
     return results, specs, rows, keys
 
 
-def _survey_questions(survey: Survey) -> list[Question]:
-    return list(db.session.scalars(db.select(Question).where(
-        Question.questionnaire_id == survey.questionnaire_id).order_by(Question.position)))
+def _survey_questions(survey: Survey, office: bool = True) -> list[Question]:
+    """The survey's questions, in order; without the accessibility question unless for the `office` (its answers are
+    health data: trainers are not shown them, see surveys.is_accessibility_question)."""
+    questions = db.session.scalars(db.select(Question).where(
+        Question.questionnaire_id == survey.questionnaire_id).order_by(Question.position))
+    return [question for question in questions if office or not is_accessibility_question(question)]
 
 
-def survey_results(survey: Survey, now: datetime | None = None) -> Results:
-    """Results of one survey (a questionnaire in a session): four to six queries.
+def survey_results(survey: Survey, now: datetime | None = None, *, office: bool = True) -> Results:
+    """Results of one survey (a questionnaire in a session): four to six queries. Trainers (not `office`) are not
+    shown the accessibility question (_survey_questions).
 
     An anonymous survey that is not closed, or closed with too few responses, gives its response
     rate only (see withheld_reason): its answers are not even read. A closed one first releases its
@@ -475,7 +480,7 @@ def survey_results(survey: Survey, now: datetime | None = None) -> Results:
     if withheld is not None:
         return Results(invited=_invited([survey]), responded=responded, anonymous=True, questions=[],
                        withheld=withheld, closes_at=survey.closes_at if withheld == WITHHELD_OPEN else None)
-    return _counted_results([survey], _survey_questions(survey), survey.questionnaire.anonymous,
+    return _counted_results([survey], _survey_questions(survey, office), survey.questionnaire.anonymous,
                             key=_by_question_id, responded=responded)
 
 
@@ -638,12 +643,12 @@ def _display(value) -> object:
     return value
 
 
-def named_responses(survey: Survey) -> list[dict]:
+def named_responses(survey: Survey, *, office: bool = True) -> list[dict]:
     """Who answered what, for a questionnaire that is not anonymous (by trainee name): the trainees still
-    invited, those counted in the response rate."""
+    invited, those counted in the response rate. Trainers (not `office`) are not shown the accessibility question."""
     if survey.questionnaire.anonymous:
         raise ServiceError(_("Ce questionnaire est anonyme : les réponses ne sont reliées à personne."))
-    questions = _survey_questions(survey)
+    questions = _survey_questions(survey, office)
     people = db.session.execute(
         db.select(SurveyParticipation.response_id, SurveyParticipation.answered_at, Trainee.first_name,
                   Trainee.last_name)
@@ -749,7 +754,8 @@ def left_out_sentence(count: int) -> str:
         count, min=MIN_ANONYMOUS_RESPONSES)
 
 
-def survey_export(survey: Survey) -> bytes:
+def survey_export(survey: Survey, *, office: bool = True) -> bytes:
+    """The survey's workbook; trainers (not `office`) get it without the accessibility question."""
     release_pending(survey)
     reason = withheld_reason(survey, _responded([survey.id]))
     if reason is not None:
@@ -758,7 +764,7 @@ def survey_export(survey: Survey) -> bytes:
     scope = _("Session du %(start)s au %(end)s", start=date_fr(session.start_at, "short"),
               end=date_fr(session.end_at, "short"))
     return export_workbook(f"{survey.questionnaire.title} — {session.title}", scope, [survey],
-                           _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)
+                           _survey_questions(survey, office), survey.questionnaire.anonymous, key=_by_question_id)
 
 
 def programme_export(query: ProgrammeQuery) -> bytes:

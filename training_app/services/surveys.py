@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, or_
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
@@ -31,13 +32,14 @@ from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.form_input import whole_number
 from training_app.formatting import datetime_fr, utc_datetime_fr
-from training_app.models import (Enrolment, EnrolmentStatus, Programme, ProgrammeObjective, Question, Questionnaire,
-                                 QuestionnaireKind, QuestionType, SessionStatus, Survey, SurveyAnswer,
+from training_app.models import (Enrolment, EnrolmentStatus, Organisation, Programme, ProgrammeObjective, Question,
+                                 Questionnaire, QuestionnaireKind, QuestionType, SessionStatus, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyPendingAnswers, SurveyResponse, Trainee, TrainingSession)
 from training_app.models.sessions import CourseObjective
 from training_app.models.surveys import _random_id
 from training_app.services import ServiceError, audit, mail, trainee_links
 from training_app.services.enrolments import lock_session, lock_trainee
+from training_app.urls import public_url
 
 # Trainees who are asked to answer: those who attend or attended (not waiting, not cancelled).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
@@ -196,8 +198,8 @@ def _clean_question(data: QuestionData) -> QuestionData:
         elif len(options) != 5:
             raise ServiceError(_("Une note de 1 à 5 a cinq libellés, un par ligne, du plus faible au plus fort "
                                  "(laissez vide pour les libellés par défaut)."), "options")
-    else:
-        options = []
+    else:  # a yes/no question keeps the accessibility flag, its only "option" (is_accessibility_question)
+        options = [ACCESSIBILITY_FLAG] if data.type == QuestionType.YES_NO and ACCESSIBILITY_FLAG in options else []
     return QuestionData(type=data.type, text=text, required=bool(data.required),
                         help_text=(data.help_text or "").strip(), options=options, objective_id=data.objective_id)
 
@@ -218,7 +220,12 @@ def add_question(questionnaire: Questionnaire, data: QuestionData) -> Question:
 
 
 def update_question(question: Question, data: QuestionData) -> None:
+    """Change a question; the accessibility question stays one while it is a yes/no question (its edit form does
+    not show the flag)."""
     check_editable(question.questionnaire)
+    if ACCESSIBILITY_FLAG in (question.options or []) and data.type == QuestionType.YES_NO:
+        data = QuestionData(data.type, data.text, data.required, data.help_text,
+                            [*(data.options or []), ACCESSIBILITY_FLAG], data.objective_id)
     data = _clean_question(data)
     question.type, question.text, question.required = data.type, data.text, data.required
     question.help_text, question.options = data.help_text, data.options
@@ -452,11 +459,60 @@ def default_positioning_questions(objectives) -> list[QuestionData]:
         QuestionData(QuestionType.FREE_TEXT, "Qu'attendez-vous de cette formation ?", required=False),
         QuestionData(QuestionType.FREE_TEXT, "Avez-vous une situation concrète de votre pratique que vous "
                      "aimeriez travailler pendant la formation ?", required=False),
-        QuestionData(QuestionType.YES_NO, "Avez-vous besoin d'un aménagement (handicap, accessibilité, "
-                     "contrainte particulière) ?", required=False,
-                     help_text="Si oui, la référente handicap vous contactera avant la formation."),
+        QuestionData(QuestionType.YES_NO, ACCESSIBILITY_QUESTION, required=False, help_text=ACCESSIBILITY_HELP,
+                     options=[ACCESSIBILITY_FLAG]),
     ]
     return questions
+
+
+# The question asking whether a trainee needs an adjustment. Its answer is health data: a "yes" is told to the
+# accessibility contact (tell_accessibility_contact), and trainers do not see its answers (survey_results).
+# It is recognised by a flag among its options (a yes/no question has no choices of its own; the flag is kept by
+# its copies and by its edits, see _clean_question and update_question), or, made before the flag, by its wording.
+ACCESSIBILITY_FLAG = "#besoin-d-amenagement"
+ACCESSIBILITY_QUESTION = "Avez-vous besoin d'un aménagement (handicap, accessibilité, contrainte particulière) ?"
+ACCESSIBILITY_HELP = "Si oui, le ou la référent·e handicap vous contactera avant la formation."
+
+
+def is_accessibility_question(question: Question) -> bool:
+    """Whether `question` asks whether the trainee needs an adjustment (see ACCESSIBILITY_FLAG)."""
+    return question.type == QuestionType.YES_NO and (
+        ACCESSIBILITY_FLAG in (question.options or []) or " ".join(question.text.split()) == ACCESSIBILITY_QUESTION)
+
+
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def tell_accessibility_contact(survey: Survey, trainee: Trainee) -> None:
+    """E-mail the accessibility contact (sent once the transaction commits) that `trainee` answered that they need an
+    adjustment: the session and the trainee's name and address, none of their other answers. The contact is the
+    programme's, else the organisation's (the convocation gives the same); the e-mail addresses written in it receive
+    the message, or the office without any. Tagged with the enrolment, as the office's notifications are: the
+    trainee's erasure deletes it (services/personal_data)."""
+    session = survey.session
+    organisation = Organisation.get()
+    contact = (session.programme.accessibility_contact or organisation.accessibility_contact).strip()
+    addresses = list(dict.fromkeys(_ADDRESS.findall(contact)))
+    enrolment = enrolment_for(survey, trainee)
+    lines = [
+        _("Un·e stagiaire indique avoir besoin d'un aménagement (handicap, accessibilité, contrainte particulière), "
+          "en répondant au questionnaire « %(questionnaire)s ». Le questionnaire lui a annoncé que le ou la "
+          "référent·e handicap la ou le contacterait avant la formation.", questionnaire=survey.questionnaire.title),
+        "",
+        _("Formation : %(title)s", title=session.title),
+        _("Session : %(start)s → %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at)),
+        _("Stagiaire : %(name)s <%(email)s>", name=trainee.formal_name, email=trainee.email),
+    ]
+    if trainee.phone:
+        lines.append(_("Téléphone : %(phone)s", phone=trainee.phone))
+    if not addresses:
+        lines += ["", _("Aucune adresse e-mail n'est indiquée pour le ou la référent·e handicap (fiche de la "
+                        "formation ou de l'organisme) : merci de transmettre ce message.")
+                  + (" " + _("Contact indiqué : %(contact)s", contact=contact) if contact else "")]
+    lines += ["", public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id)]
+    mail.queue(addresses or current_app.config["MAIL_OFFICE"],
+               _("Besoin d'aménagement : %(name)s — %(title)s", name=trainee.full_name, title=session.title),
+               "\n".join(lines) + "\n", tag=f"office:accessibility:{enrolment.id}")
 
 
 def _asks_about_an_objective(question: Question) -> bool:
@@ -1015,6 +1071,11 @@ def submit(survey: Survey, trainee: Trainee, raw: dict, shown: str | None = None
         db.session.rollback()
         raise ServiceError(_("Vous avez déjà répondu à ce questionnaire : on ne répond qu'une fois. Merci !")) \
             from None
+    # A named questionnaire only: for an anonymous one, the message would tie this answer to its author.
+    needs = [question for question in questionnaire.questions
+             if is_accessibility_question(question) and values.get(question.id, {}).get("yes")]
+    if needs and not questionnaire.anonymous:
+        tell_accessibility_contact(survey, trainee)
     return participation
 
 

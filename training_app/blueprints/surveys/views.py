@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from training_app.access import ADMIN, STAFF, access, check_session_access
+from training_app.access import ADMIN, STAFF, access, check_session_access, sees_office_details
 from training_app.blueprints.surveys import bp
 from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, ProgrammeResultsForm,
                                                    QuestionEditForm, QuestionForm, QuestionnaireEditForm,
@@ -160,7 +160,8 @@ def question_edit(questionnaire_id: int, question_id: int):
 def _question_form(question: Question, stored: bool = False) -> QuestionEditForm:
     def prepare(form):
         if isinstance(form.options.data, list):  # the question's own choices (a GET, or a POST without them)
-            form.options.data = "\n".join(form.options.data)
+            # not the accessibility flag (update_question keeps it)
+            form.options.data = "\n".join(o for o in form.options.data if o != survey_service.ACCESSIBILITY_FLAG)
 
     return edit_form(QuestionEditForm, question, stored, prepare)
 
@@ -318,8 +319,11 @@ def survey_detach(session_id: int, survey_id: int):
 @kept_page
 def survey_results(session_id: int, survey_id: int):
     survey = _load_survey(session_id, survey_id)
-    results = results_service.survey_results(survey)
-    named = None if survey.questionnaire.anonymous else results_service.named_responses(survey)
+    office = sees_office_details()  # trainers are not shown the answers to the accessibility question
+    results = results_service.survey_results(survey, office=office)
+    named = None if survey.questionnaire.anonymous else results_service.named_responses(survey, office=office)
+    accessibility_hidden = not office and any(survey_service.is_accessibility_question(question)
+                                              for question in survey.questionnaire.questions)
     waiting = survey_service.non_respondents(survey)
     # Anonymous: who has not answered is not shown either (it would tell who has).
     waiting_names = [] if survey.questionnaire.anonymous else [t.full_name for t in waiting]
@@ -328,7 +332,8 @@ def survey_results(session_id: int, survey_id: int):
     return render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
                            named=named, waiting=len(waiting), waiting_names=waiting_names,
                            state=survey_service.window_state(survey), withheld=withheld,
-                           min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
+                           min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES,
+                           accessibility_hidden=accessibility_hidden)
 
 
 @bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/resultats.xlsx")
@@ -336,7 +341,7 @@ def survey_results(session_id: int, survey_id: int):
 def survey_export(session_id: int, survey_id: int):
     survey = _load_survey(session_id, survey_id)
     try:
-        content = results_service.survey_export(survey)
+        content = results_service.survey_export(survey, office=sees_office_details())
     except ServiceError as error:
         db.session.commit()  # the anonymous answers released, if any (the export was refused, not the release)
         flash(error.message, "warning")
