@@ -221,10 +221,17 @@ def make_questionnaire(questions=None, *, anonymous=True, kind="satisfaction", t
 
 def make_survey(session=None, questionnaire=None, opens_at=datetime(2030, 3, 8, 9, 30),
                 closes_at=datetime(2030, 3, 22, 18, 0)):
-    """A questionnaire given in a session (default: the factory session's last half-day, two weeks)."""
+    """A questionnaire given in a session (default: the factory session's last half-day, two weeks). One closed
+    already is given as it opened (attach refuses a window that is over)."""
+    from training_app.clock import local_now
     from training_app.services import surveys as survey_service
     session = session or make_session()
-    survey = survey_service.attach(session, questionnaire or make_questionnaire(), opens_at, closes_at)
+    questionnaire = questionnaire or make_questionnaire()
+    if closes_at <= local_now():
+        with frozen_at(opens_at):
+            survey = survey_service.attach(session, questionnaire, opens_at, closes_at)
+    else:
+        survey = survey_service.attach(session, questionnaire, opens_at, closes_at)
     db.session.commit()
     return survey
 

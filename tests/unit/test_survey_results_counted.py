@@ -1,6 +1,13 @@
 """Results counted by the database (the pages) agree with results read answer by answer (the export);
 a page lists a bounded number of written answers and says how many more the export holds."""
+import io
+from datetime import datetime
+
+from openpyxl import load_workbook
+
 from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
 from training_app.services import survey_results as results_service
 from training_app.services.survey_results import QuestionSpec, aggregate, aggregate_counts
 from training_app.services.surveys import QuestionData
@@ -51,3 +58,26 @@ def test_a_page_lists_a_bounded_number_of_written_answers(monkeypatch, admin_cli
     assert "… et 3 autres réponses écrites, dans l&#39;export (.xlsx)." in page or \
         "… et 3 autres réponses écrites, dans l'export (.xlsx)." in page
     assert sum(f"Avis numéro {n}" in page for n in range(5)) >= 2  # and the named list keeps every answer
+
+
+def test_anonymous_answers_of_someone_who_cancelled_since_are_said_to_be_counted(admin_client):
+    """3 trainees counted in the response rate, 4 questionnaires in the answers (one who answered then cancelled:
+    anonymous answers name nobody, so they cannot be taken out): the page and the export say so, not whose."""
+    survey = factories.make_survey()  # anonymous, open 8 to 22 March 2030
+    enrolments = [factories.make_enrolment(survey.session) for _ in range(4)]
+    for enrolment in enrolments:
+        factories.answer_survey(survey, enrolment.trainee, {1: "5", 2: "yes", 3: "Bien"})
+    enrolments[0].status = "cancelled"
+    db.session.commit()
+    closed = datetime(2030, 3, 23, 9)
+    with frozen_at(closed):
+        results = results_service.survey_results(survey)
+        db.session.commit()
+        page = admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}").get_data(as_text=True)
+        export = admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}/resultats.xlsx")
+    assert (results.responded, results.responses, results.questions[0].answered) == (3, 4, 4)
+    sentence = ("Les réponses aux questions comptent aussi celles d&#39;une personne qui n&#39;est plus parmi les "
+                "stagiaires (inscription annulée ou données effacées) : 4 questionnaires remplis en tout.")
+    assert sentence in page and enrolments[0].trainee.full_name not in page
+    summary = [row[0] for row in load_workbook(io.BytesIO(export.data))["Synthèse"].iter_rows(values_only=True)]
+    assert sentence.replace("&#39;", "'") + " Les réponses anonymes ne disent pas qui les a données." in summary

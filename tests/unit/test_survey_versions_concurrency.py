@@ -247,3 +247,36 @@ def test_a_new_version_of_the_positioning_and_an_edit_of_the_objectives_lock_the
     assert survey.questionnaire_id == live.id
     assert survey_service.objectives_asked(live) == [survey_service.objective_question(text)
                                                      for text in NEW_OBJECTIVES]
+
+
+@pytest.mark.parametrize("first", ["answer", "detach"])
+def test_a_questionnaire_removed_while_a_trainee_answers_it_is_refused_or_the_answer_is(app, first):
+    """detach locks the survey's row (FOR UPDATE) before counting the answers: an answer being written (submit holds
+    a shared lock on it) is waited for, then counted, and the removal refused in French (it used to delete the row
+    once the answer was committed, and fail on the participation's foreign key: a 500). Removed first: the answer
+    waits, then finds the questionnaire gone."""
+    survey = factories.make_survey(questionnaire=factories.make_questionnaire(anonymous=True))
+    ids = {"survey": survey.id, "trainee": factories.make_enrolment(survey.session).trainee.id}
+    raw = dict(zip([q.id for q in survey.questionnaire.questions], ["5", "no", ""]))
+    db.session.remove()
+
+    def answer():
+        with frozen_at(ANSWERING_TIME):
+            survey_service.submit(db.session.get(Survey, ids["survey"]), db.session.get(Trainee, ids["trainee"]), raw)
+
+    def detach():
+        survey_service.detach(db.session.get(Survey, ids["survey"]))
+
+    actions = {"answer": answer, "detach": detach}
+    second = "detach" if first == "answer" else "answer"
+    outcome = _first_holds_second_waits(app, actions[first], actions[second])
+    assert outcome["first"] == "committed" and outcome["waited"] == 1
+    db.session.remove()
+    if first == "answer":
+        assert outcome["second"] == ("Des stagiaires ont déjà répondu : ce questionnaire ne peut plus être retiré de "
+                                     "la session. Vous pouvez avancer sa date de fermeture.")
+        assert db.session.get(Survey, ids["survey"]) is not None
+        assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 1
+    else:
+        assert outcome["second"] == "Ce questionnaire n'est plus proposé."
+        assert db.session.get(Survey, ids["survey"]) is None

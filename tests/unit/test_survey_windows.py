@@ -3,9 +3,12 @@ window becomes the new dates' default, a window chosen by hand keeps its place a
 edited one by one (a follow-up added weeks later) move none."""
 from datetime import date, datetime, time
 
+import pytest
+
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
+from training_app.services import ServiceError
 from training_app.services import sessions as session_service
 from training_app.services import surveys as survey_service
 
@@ -78,3 +81,17 @@ def test_the_office_is_told_which_answered_questionnaire_did_not_move(admin_clie
     page = response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
     assert "les dates des questionnaires sans réponse les ont suivies" in page
     assert f"Le questionnaire « {positioning.questionnaire.title} » a déjà des réponses" in page
+
+
+def test_a_window_over_already_is_refused_and_a_running_session_is_positioned_until_its_end():
+    session = factories.make_session()  # Tue 5 March 2030 14:00 to Fri 8 March 12:30
+    questionnaire = factories.make_questionnaire()
+    with frozen_at(datetime(2030, 3, 6, 10, 0)):
+        with pytest.raises(ServiceError, match=r"Ce questionnaire serait déjà fermé \(fermeture le 06/03/2030 à "
+                                               r"9h00\) : personne ne pourrait y répondre"):
+            survey_service.attach(session, questionnaire, datetime(2030, 3, 1, 9), datetime(2030, 3, 6, 9))
+        db.session.rollback()
+        positioning = survey_service.attach_positioning(session)
+        db.session.commit()
+        assert survey_service.window_state(positioning) == "open"  # not attached already closed
+    assert (positioning.opens_at, positioning.closes_at) == (datetime(2030, 3, 6, 10, 0), session.end_at)

@@ -112,6 +112,42 @@ def test_questions_move_and_delete_keep_positions():
     assert [(q.position, q.text) for q in questionnaire.questions] == [(1, third.text), (2, second.text)]
 
 
+def test_the_last_question_of_a_questionnaire_given_in_a_session_stays():
+    """Otherwise its trainees would send an empty answer, counted as one (attach refuses such a questionnaire)."""
+    survey = factories.make_survey(questionnaire=factories.make_questionnaire(anonymous=False))
+    questionnaire = survey.questionnaire
+    for question in list(questionnaire.questions)[:2]:
+        survey_service.delete_question(question)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="C'est la dernière question de ce questionnaire, qui est proposé dans "
+                                           "une session"):
+        survey_service.delete_question(questionnaire.questions[0])
+    db.session.rollback()
+    assert len(questionnaire.questions) == 1
+    unused = factories.make_questionnaire()  # given nowhere: may be emptied, then filled again
+    for question in list(unused.questions):
+        survey_service.delete_question(question)
+    assert unused.questions == []
+
+
+def test_a_named_questionnaire_does_not_promise_anonymity_in_its_introduction():
+    questionnaire = survey_service.ensure_default_satisfaction()  # "Vos réponses sont anonymes : ..."
+    db.session.commit()
+
+    def named(introduction):
+        survey_service.update_questionnaire(questionnaire, survey_service.QuestionnaireData(
+            title=questionnaire.title, kind=questionnaire.kind, anonymous=False, introduction=introduction))
+
+    with pytest.raises(ServiceError, match="L'introduction annonce aux stagiaires que leurs réponses sont "
+                                           "anonymes, mais le questionnaire ne l'est pas") as refused:
+        named(questionnaire.introduction)
+    assert refused.value.field == "introduction"
+    db.session.rollback()
+    assert questionnaire.anonymous
+    named("Vos réponses ne sont pas anonymes : l'équipe les lit pour préparer la suite.")
+    assert not questionnaire.anonymous
+
+
 def test_an_answered_questionnaire_cannot_change_a_new_version_is_made():
     survey = factories.make_survey()
     questionnaire = survey.questionnaire

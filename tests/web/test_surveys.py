@@ -284,6 +284,30 @@ def test_admin_attaches_questionnaires_to_a_session(admin_client):
     assert db.session.get(Survey, survey_id) is None
 
 
+def test_a_closing_date_without_a_time_closes_at_the_end_of_that_day_as_the_form_says(admin_client):
+    session = factories.make_session()
+    questionnaire = factories.make_questionnaire()
+    url = f"/sessions/{session.id}/questionnaires/ajouter"
+    assert "Vide : 23:59, la fin de la journée." in _text(admin_client.get(url))
+    assert admin_client.post(url, data={"questionnaire_id": questionnaire.id, "opens_date": "08/03/2030",
+                                        "closes_date": "22/03/2030"}).status_code == 302
+    survey = db.session.scalar(db.select(Survey))
+    assert (survey.opens_at, survey.closes_at) == (datetime(2030, 3, 8, 0, 0), datetime(2030, 3, 22, 23, 59))
+
+
+def test_the_questionnaire_list_runs_as_many_statements_for_twelve_questionnaires_as_for_two(admin_client):
+    statements = []
+    for how_many in (2, 10):
+        for _ in range(how_many):
+            questionnaire = factories.make_questionnaire()
+            questionnaire.programme = factories.make_programme(title=f"Programme {questionnaire.id}")
+        db.session.commit()
+        count, page = factories.page_statements(admin_client, "/admin/questionnaires")
+        statements.append(count)
+    assert statements[0] == statements[1]
+    assert f"Programme {questionnaire.id}" in page and "<td>3</td>" in page  # its programme, its 3 questions
+
+
 def test_positioning_asks_a_session_planned_after_an_edit_about_the_new_objectives(admin_client):
     """The office rewords an objective and adds one: the next session's positioning rates those, while the
     questionnaire answered under the old ones keeps its questions (and its answers their meaning)."""

@@ -38,8 +38,9 @@ from training_app.formatting import date_fr, datetime_fr, label
 from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
 from training_app.services import ServiceError
-from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES, is_invited,
-                                          release_closed, release_pending, responded_per_survey, window_state)
+from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES,
+                                          is_accessibility_question, is_invited, release_closed, release_pending,
+                                          responded_per_survey, window_state)
 
 WITHHELD_OPEN = "open"  # an anonymous survey not closed yet (open, or not open yet)
 WITHHELD_TOO_FEW = "too_few"  # an anonymous survey closed with fewer than MIN_ANONYMOUS_RESPONSES responses
@@ -86,6 +87,27 @@ class Results:
     questions: list[QuestionResult]
     withheld: str | None = None  # why an anonymous survey's details are not shown (WITHHELD_*), if so
     closes_at: datetime | None = None  # when the survey closes (set when withheld because it is not closed)
+    responses: int | None = None  # the filled-in questionnaires whose answers are counted (None: not counted)
+
+    @property
+    def answers_of_others(self) -> int:
+        """Counted questionnaires filled in by people no longer among the trainees counted in `responded`: anonymous
+        answers name nobody, so those of a trainee who answered and then cancelled (or whose data was erased) stay
+        in the answers, though not in the response rate. How many, never whose."""
+        return max(0, (self.responses or 0) - self.responded)
+
+    def answers_of_others_sentence(self) -> str | None:
+        """The French sentence saying so (None when the answers and the response rate agree)."""
+        if not self.answers_of_others:
+            return None
+        return ngettext(
+            "Les réponses aux questions comptent aussi celles d'une personne qui n'est plus parmi les stagiaires "
+            "(inscription annulée ou données effacées) : %(total)d questionnaires remplis en tout. Les réponses "
+            "anonymes ne disent pas qui les a données.",
+            "Les réponses aux questions comptent aussi celles de %(num)d personnes qui ne sont plus parmi les "
+            "stagiaires (inscription annulée ou données effacées) : %(total)d questionnaires remplis en tout. Les "
+            "réponses anonymes ne disent pas qui les a données.",
+            self.answers_of_others, total=self.responses)
 
     @property
     def rate(self) -> int | None:
@@ -379,8 +401,9 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
     """
     specs, by_id, keys = _specs(questions, key)
     ids = [s.id for s in surveys]
+    counted_responses = _responses_fingerprint(ids)
     fingerprint = (tuple(ids), tuple((q.id, q.type, q.text, tuple(q.options or ()), q.position) for q in questions),
-                   key, TEXTS_SHOWN, _responses_fingerprint(ids))
+                   key, TEXTS_SHOWN, counted_responses)
     counted = _kept_counts.get(fingerprint)
     if counted is None:
         counted = _counted_values(ids, by_id, keys)
@@ -392,8 +415,10 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
     counts, text_totals = counted
     if responded is None:
         responded = _responded(ids)
-    return aggregate_counts(specs, counts, invited=_invited(surveys), responded=responded,
-                            anonymous=anonymous, text_totals=text_totals)
+    results = aggregate_counts(specs, counts, invited=_invited(surveys), responded=responded,
+                               anonymous=anonymous, text_totals=text_totals)
+    results.responses = counted_responses[0]
+    return results
 
 
 def _invited(surveys: list[Survey]) -> int:
@@ -429,16 +454,21 @@ def _results(surveys: list[Survey], questions: list[Question], anonymous: bool,
         if question is not None:
             values.append((keys[question.id], answer_value(question, row)))
     results = aggregate(specs, values, invited=_invited(surveys), responded=_responded(ids), anonymous=anonymous)
+    results.responses = _responses_fingerprint(ids)[0]
     return results, specs, rows, keys
 
 
-def _survey_questions(survey: Survey) -> list[Question]:
-    return list(db.session.scalars(db.select(Question).where(
-        Question.questionnaire_id == survey.questionnaire_id).order_by(Question.position)))
+def _survey_questions(survey: Survey, office: bool = True) -> list[Question]:
+    """The survey's questions, in order; without the accessibility question unless for the `office` (its answers are
+    health data: trainers are not shown them, see surveys.is_accessibility_question)."""
+    questions = db.session.scalars(db.select(Question).where(
+        Question.questionnaire_id == survey.questionnaire_id).order_by(Question.position))
+    return [question for question in questions if office or not is_accessibility_question(question)]
 
 
-def survey_results(survey: Survey, now: datetime | None = None) -> Results:
-    """Results of one survey (a questionnaire in a session): four to six queries.
+def survey_results(survey: Survey, now: datetime | None = None, *, office: bool = True) -> Results:
+    """Results of one survey (a questionnaire in a session): four to six queries. Trainers (not `office`) are not
+    shown the accessibility question (_survey_questions).
 
     An anonymous survey that is not closed, or closed with too few responses, gives its response
     rate only (see withheld_reason): its answers are not even read. A closed one first releases its
@@ -450,7 +480,7 @@ def survey_results(survey: Survey, now: datetime | None = None) -> Results:
     if withheld is not None:
         return Results(invited=_invited([survey]), responded=responded, anonymous=True, questions=[],
                        withheld=withheld, closes_at=survey.closes_at if withheld == WITHHELD_OPEN else None)
-    return _counted_results([survey], _survey_questions(survey), survey.questionnaire.anonymous,
+    return _counted_results([survey], _survey_questions(survey, office), survey.questionnaire.anonymous,
                             key=_by_question_id, responded=responded)
 
 
@@ -613,12 +643,12 @@ def _display(value) -> object:
     return value
 
 
-def named_responses(survey: Survey) -> list[dict]:
+def named_responses(survey: Survey, *, office: bool = True) -> list[dict]:
     """Who answered what, for a questionnaire that is not anonymous (by trainee name): the trainees still
-    invited, those counted in the response rate."""
+    invited, those counted in the response rate. Trainers (not `office`) are not shown the accessibility question."""
     if survey.questionnaire.anonymous:
         raise ServiceError(_("Ce questionnaire est anonyme : les réponses ne sont reliées à personne."))
-    questions = _survey_questions(survey)
+    questions = _survey_questions(survey, office)
     people = db.session.execute(
         db.select(SurveyParticipation.response_id, SurveyParticipation.answered_at, Trainee.first_name,
                   Trainee.last_name)
@@ -667,7 +697,11 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
     put(summary, line, 3, ngettext("sur %(num)d stagiaire", "sur %(num)d stagiaires", results.invited))
     put(summary, line, 4, f"{results.rate} %" if results.rate is not None else "")
     put(summary, line, 5, _("Anonyme") if anonymous else _("Nominatif"))
-    line += 2
+    line += 1
+    if results.answers_of_others:
+        put(summary, line, 1, results.answers_of_others_sentence())
+        line += 1
+    line += 1
     for question in results.questions:
         put(summary, line, 1, f"{question.number}. {question.text}", bold)
         put(summary, line, 2, label(question.type))
@@ -720,7 +754,8 @@ def left_out_sentence(count: int) -> str:
         count, min=MIN_ANONYMOUS_RESPONSES)
 
 
-def survey_export(survey: Survey) -> bytes:
+def survey_export(survey: Survey, *, office: bool = True) -> bytes:
+    """The survey's workbook; trainers (not `office`) get it without the accessibility question."""
     release_pending(survey)
     reason = withheld_reason(survey, _responded([survey.id]))
     if reason is not None:
@@ -729,7 +764,7 @@ def survey_export(survey: Survey) -> bytes:
     scope = _("Session du %(start)s au %(end)s", start=date_fr(session.start_at, "short"),
               end=date_fr(session.end_at, "short"))
     return export_workbook(f"{survey.questionnaire.title} — {session.title}", scope, [survey],
-                           _survey_questions(survey), survey.questionnaire.anonymous, key=_by_question_id)
+                           _survey_questions(survey, office), survey.questionnaire.anonymous, key=_by_question_id)
 
 
 def programme_export(query: ProgrammeQuery) -> bytes:

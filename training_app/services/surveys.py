@@ -17,10 +17,12 @@ the unanswered positioning surveys of the sessions that follow the catalogue mov
 """
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, or_
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
@@ -30,13 +32,14 @@ from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.form_input import whole_number
 from training_app.formatting import datetime_fr, utc_datetime_fr
-from training_app.models import (Enrolment, EnrolmentStatus, Programme, ProgrammeObjective, Question, Questionnaire,
-                                 QuestionnaireKind, QuestionType, SessionStatus, Survey, SurveyAnswer,
+from training_app.models import (Enrolment, EnrolmentStatus, Organisation, Programme, ProgrammeObjective, Question,
+                                 Questionnaire, QuestionnaireKind, QuestionType, SessionStatus, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyPendingAnswers, SurveyResponse, Trainee, TrainingSession)
 from training_app.models.sessions import CourseObjective
 from training_app.models.surveys import _random_id
 from training_app.services import ServiceError, audit, mail, trainee_links
 from training_app.services.enrolments import lock_session, lock_trainee
+from training_app.urls import public_url
 
 # Trainees who are asked to answer: those who attend or attended (not waiting, not cancelled).
 ELIGIBLE_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
@@ -124,6 +127,11 @@ def check_editable(questionnaire: Questionnaire) -> None:
                              "Créez-en une nouvelle version."))
 
 
+# An introduction telling the trainees that their answers are anonymous ("Vos réponses sont anonymes"), not that
+# they are not ("ne sont pas anonymes", "non anonyme").
+_PROMISES_ANONYMITY = re.compile(r"(?<!pas )(?<!non )(?<!non-)\banonym", re.IGNORECASE)
+
+
 def _apply(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
     title = (data.title or "").strip()
     if not title:
@@ -135,6 +143,10 @@ def _apply(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
         follow_up_days = DEFAULT_FOLLOW_UP_DAYS
     if follow_up_days is not None and not 0 <= follow_up_days <= 730:
         raise ServiceError(_("Le délai doit être compris entre 0 et 730 jours."), "follow_up_days")
+    if not data.anonymous and _PROMISES_ANONYMITY.search(data.introduction or ""):
+        raise ServiceError(_("L'introduction annonce aux stagiaires que leurs réponses sont anonymes, mais le "
+                             "questionnaire ne l'est pas : corrigez l'introduction, ou cochez « Anonyme »."),
+                           "introduction")
     questionnaire.title = title
     questionnaire.kind = data.kind
     questionnaire.anonymous = bool(data.anonymous)
@@ -186,8 +198,8 @@ def _clean_question(data: QuestionData) -> QuestionData:
         elif len(options) != 5:
             raise ServiceError(_("Une note de 1 à 5 a cinq libellés, un par ligne, du plus faible au plus fort "
                                  "(laissez vide pour les libellés par défaut)."), "options")
-    else:
-        options = []
+    else:  # a yes/no question keeps the accessibility flag, its only "option" (is_accessibility_question)
+        options = [ACCESSIBILITY_FLAG] if data.type == QuestionType.YES_NO and ACCESSIBILITY_FLAG in options else []
     return QuestionData(type=data.type, text=text, required=bool(data.required),
                         help_text=(data.help_text or "").strip(), options=options, objective_id=data.objective_id)
 
@@ -208,7 +220,12 @@ def add_question(questionnaire: Questionnaire, data: QuestionData) -> Question:
 
 
 def update_question(question: Question, data: QuestionData) -> None:
+    """Change a question; the accessibility question stays one while it is a yes/no question (its edit form does
+    not show the flag)."""
     check_editable(question.questionnaire)
+    if ACCESSIBILITY_FLAG in (question.options or []) and data.type == QuestionType.YES_NO:
+        data = QuestionData(data.type, data.text, data.required, data.help_text,
+                            [*(data.options or []), ACCESSIBILITY_FLAG], data.objective_id)
     data = _clean_question(data)
     question.type, question.text, question.required = data.type, data.text, data.required
     question.help_text, question.options = data.help_text, data.options
@@ -216,8 +233,14 @@ def update_question(question: Question, data: QuestionData) -> None:
 
 
 def delete_question(question: Question) -> None:
+    """Remove a question. Not the last one of a questionnaire given in a session (attach refuses a questionnaire
+    without questions: its trainees would send an empty answer, counted as one)."""
     questionnaire = question.questionnaire
     check_editable(questionnaire)
+    if len(questionnaire.questions) == 1 and db.session.scalar(
+            db.select(Survey.id).where(Survey.questionnaire_id == questionnaire.id).limit(1)) is not None:
+        raise ServiceError(_("C'est la dernière question de ce questionnaire, qui est proposé dans une session : ses "
+                             "stagiaires n'auraient rien à répondre. Ajoutez d'abord une autre question."))
     position = question.position
     questionnaire.questions.remove(question)
     db.session.flush()
@@ -346,6 +369,15 @@ def restore_refusal(questionnaire: Questionnaire) -> str | None:
     return None
 
 
+def questionnaire_list() -> list[tuple[Questionnaire, int]]:
+    """Every questionnaire with its programme and its number of questions, for the list page (one query)."""
+    questions = (db.select(func.count(Question.id)).where(Question.questionnaire_id == Questionnaire.id)
+                 .correlate(Questionnaire).scalar_subquery())
+    return [tuple(row) for row in db.session.execute(
+        db.select(Questionnaire, questions).options(joinedload(Questionnaire.programme)).order_by(
+            Questionnaire.archived, Questionnaire.kind, Questionnaire.title, Questionnaire.version.desc()))]
+
+
 def live_questionnaires() -> list[Questionnaire]:
     return list(db.session.scalars(
         db.select(Questionnaire).where(Questionnaire.archived.is_(False))
@@ -427,11 +459,60 @@ def default_positioning_questions(objectives) -> list[QuestionData]:
         QuestionData(QuestionType.FREE_TEXT, "Qu'attendez-vous de cette formation ?", required=False),
         QuestionData(QuestionType.FREE_TEXT, "Avez-vous une situation concrète de votre pratique que vous "
                      "aimeriez travailler pendant la formation ?", required=False),
-        QuestionData(QuestionType.YES_NO, "Avez-vous besoin d'un aménagement (handicap, accessibilité, "
-                     "contrainte particulière) ?", required=False,
-                     help_text="Si oui, la référente handicap vous contactera avant la formation."),
+        QuestionData(QuestionType.YES_NO, ACCESSIBILITY_QUESTION, required=False, help_text=ACCESSIBILITY_HELP,
+                     options=[ACCESSIBILITY_FLAG]),
     ]
     return questions
+
+
+# The question asking whether a trainee needs an adjustment. Its answer is health data: a "yes" is told to the
+# accessibility contact (tell_accessibility_contact), and trainers do not see its answers (survey_results).
+# It is recognised by a flag among its options (a yes/no question has no choices of its own; the flag is kept by
+# its copies and by its edits, see _clean_question and update_question), or, made before the flag, by its wording.
+ACCESSIBILITY_FLAG = "#besoin-d-amenagement"
+ACCESSIBILITY_QUESTION = "Avez-vous besoin d'un aménagement (handicap, accessibilité, contrainte particulière) ?"
+ACCESSIBILITY_HELP = "Si oui, le ou la référent·e handicap vous contactera avant la formation."
+
+
+def is_accessibility_question(question: Question) -> bool:
+    """Whether `question` asks whether the trainee needs an adjustment (see ACCESSIBILITY_FLAG)."""
+    return question.type == QuestionType.YES_NO and (
+        ACCESSIBILITY_FLAG in (question.options or []) or " ".join(question.text.split()) == ACCESSIBILITY_QUESTION)
+
+
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def tell_accessibility_contact(survey: Survey, trainee: Trainee) -> None:
+    """E-mail the accessibility contact (sent once the transaction commits) that `trainee` answered that they need an
+    adjustment: the session and the trainee's name and address, none of their other answers. The contact is the
+    programme's, else the organisation's (the convocation gives the same); the e-mail addresses written in it receive
+    the message, or the office without any. Tagged with the enrolment, as the office's notifications are: the
+    trainee's erasure deletes it (services/personal_data)."""
+    session = survey.session
+    organisation = Organisation.get()
+    contact = (session.programme.accessibility_contact or organisation.accessibility_contact).strip()
+    addresses = list(dict.fromkeys(_ADDRESS.findall(contact)))
+    enrolment = enrolment_for(survey, trainee)
+    lines = [
+        _("Un·e stagiaire indique avoir besoin d'un aménagement (handicap, accessibilité, contrainte particulière), "
+          "en répondant au questionnaire « %(questionnaire)s ». Le questionnaire lui a annoncé que le ou la "
+          "référent·e handicap la ou le contacterait avant la formation.", questionnaire=survey.questionnaire.title),
+        "",
+        _("Formation : %(title)s", title=session.title),
+        _("Session : %(start)s → %(end)s", start=datetime_fr(session.start_at), end=datetime_fr(session.end_at)),
+        _("Stagiaire : %(name)s <%(email)s>", name=trainee.formal_name, email=trainee.email),
+    ]
+    if trainee.phone:
+        lines.append(_("Téléphone : %(phone)s", phone=trainee.phone))
+    if not addresses:
+        lines += ["", _("Aucune adresse e-mail n'est indiquée pour le ou la référent·e handicap (fiche de la "
+                        "formation ou de l'organisme) : merci de transmettre ce message.")
+                  + (" " + _("Contact indiqué : %(contact)s", contact=contact) if contact else "")]
+    lines += ["", public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id)]
+    mail.queue(addresses or current_app.config["MAIL_OFFICE"],
+               _("Besoin d'aménagement : %(name)s — %(title)s", name=trainee.full_name, title=session.title),
+               "\n".join(lines) + "\n", tag=f"office:accessibility:{enrolment.id}")
 
 
 def _asks_about_an_objective(question: Question) -> bool:
@@ -542,6 +623,8 @@ def attach_positioning(session: TrainingSession, opens_at: datetime | None = Non
                        closes_at: datetime | None = None) -> Survey:
     """Give the session its positioning questionnaire (ensure_positioning), even an archived version of it:
     that is the one asking about the objectives this session keeps. Refused as positioning_refusal says.
+    Without dates, the default window (the three weeks before the start); once the session has started, from now
+    to its end (the default one is over, and attach refuses a window already over).
 
     The session's row is locked before the programme's (ensure_positioning), the order every other path takes
     (a programme's edit updates its started sessions, then the programme; a session moved to another programme
@@ -549,7 +632,13 @@ def attach_positioning(session: TrainingSession, opens_at: datetime | None = Non
     refusal = positioning_refusal(lock_session(session.id))  # a cancellation committed meanwhile is seen
     if refusal:
         raise ServiceError(refusal)
-    return attach(session, ensure_positioning(session), opens_at, closes_at, archived_ok=True)
+    questionnaire = ensure_positioning(session)
+    now = local_now()
+    if opens_at is None and closes_at is None and default_window(session, questionnaire)[1] <= now:
+        # The session has started (not ended): its default window, before the start, is over; its trainees may
+        # still position themselves, until its end.
+        opens_at, closes_at = now.replace(second=0, microsecond=0), session.end_at
+    return attach(session, questionnaire, opens_at, closes_at, archived_ok=True)
 
 
 def realign_positioning(programme: Programme) -> list[Survey]:
@@ -713,6 +802,10 @@ def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: dat
     default_opens, default_closes = default_window(session, questionnaire)
     opens_at, closes_at = opens_at or default_opens, closes_at or default_closes
     _check_window(opens_at, closes_at)
+    if closes_at <= local_now():
+        raise ServiceError(_("Ce questionnaire serait déjà fermé (fermeture le %(when)s) : personne ne pourrait y "
+                             "répondre. Choisissez une date de fermeture à venir.", when=datetime_fr(closes_at)),
+                           "closes_date")
     survey = Survey(session=session, questionnaire=questionnaire, opens_at=opens_at, closes_at=closes_at)
     db.session.add(survey)
     audit.record(survey, "attached", details={"questionnaire_id": questionnaire.id,
@@ -744,6 +837,13 @@ def update_window(survey: Survey, opens_at: datetime, closes_at: datetime) -> No
 
 
 def detach(survey: Survey) -> None:
+    """Remove a questionnaire from its session while nobody has answered it. Its row is locked first (FOR UPDATE):
+    an answer being written (submit holds a shared lock on it) is waited for, then counted and the removal refused;
+    an answer coming after finds the questionnaire gone."""
+    try:
+        db.session.refresh(survey, with_for_update=True)
+    except InvalidRequestError:  # removed meanwhile (a second click)
+        raise ServiceError(_("Ce questionnaire a déjà été retiré de la session.")) from None
     if response_count(survey):
         raise ServiceError(_("Des stagiaires ont déjà répondu : ce questionnaire ne peut plus être retiré de la "
                              "session. Vous pouvez avancer sa date de fermeture."))
@@ -971,6 +1071,11 @@ def submit(survey: Survey, trainee: Trainee, raw: dict, shown: str | None = None
         db.session.rollback()
         raise ServiceError(_("Vous avez déjà répondu à ce questionnaire : on ne répond qu'une fois. Merci !")) \
             from None
+    # A named questionnaire only: for an anonymous one, the message would tie this answer to its author.
+    needs = [question for question in questionnaire.questions
+             if is_accessibility_question(question) and values.get(question.id, {}).get("yes")]
+    if needs and not questionnaire.anonymous:
+        tell_accessibility_contact(survey, trainee)
     return participation
 
 

@@ -26,4 +26,11 @@ def surveys_for_enrolment(enrolment):
     return per_trainee("surveys", enrolment.trainee_id, surveys.surveys_for_trainee).get(enrolment.id, [])
 
 
+@bp.app_template_global()
+def is_accessibility_question(question):
+    """For surveys/questionnaire_detail.html: whether a "yes" to `question` tells the accessibility contact."""
+    from training_app.services import surveys
+    return surveys.is_accessibility_question(question)
+
+
 from training_app.blueprints.surveys import views  # noqa: E402,F401

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -45,24 +45,30 @@ class QuestionEditForm(Versioned, QuestionForm):
     """The form of an existing question, with the version it was opened at."""
 
 
+CLOSES_WITHOUT_TIME = time(23, 59)
+
+
 class WindowForm(FlaskForm):
     opens_date = FrenchDateField(_l("Ouverture : date"), validators=[Optional()])
     opens_time = FrenchTimeField(_l("Ouverture : heure"), validators=[Optional()])
     closes_date = FrenchDateField(_l("Fermeture : date"), validators=[Optional()])
     closes_time = FrenchTimeField(_l("Fermeture : heure"), validators=[Optional()])
 
-    def _moment(self, day, hour):
+    @staticmethod
+    def _moment(day, hour, without_hour: time):
         if day.data is None:
             return None
-        return datetime.combine(day.data, hour.data or datetime.min.time())
+        return datetime.combine(day.data, hour.data if hour.data is not None else without_hour)
 
     @property
     def opens_at(self):
-        return self._moment(self.opens_date, self.opens_time)
+        """A date without a time opens at the start of the day."""
+        return self._moment(self.opens_date, self.opens_time, time(0, 0))
 
     @property
     def closes_at(self):
-        return self._moment(self.closes_date, self.closes_time)
+        """A date without a time closes at the end of the day (23:59), not as it begins."""
+        return self._moment(self.closes_date, self.closes_time, CLOSES_WITHOUT_TIME)
 
     def set(self, opens_at: datetime, closes_at: datetime) -> None:
         self.opens_date.data, self.opens_time.data = opens_at.date(), opens_at.time()

@@ -7,7 +7,7 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from training_app.access import ADMIN, STAFF, access, check_session_access
+from training_app.access import ADMIN, STAFF, access, check_session_access, sees_office_details
 from training_app.blueprints.surveys import bp
 from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, ProgrammeResultsForm,
                                                    QuestionEditForm, QuestionForm, QuestionnaireEditForm,
@@ -42,10 +42,9 @@ def _question_data(form: QuestionForm) -> survey_service.QuestionData:
 @bp.route("/admin/questionnaires")
 @access(ADMIN)
 def questionnaire_list():
-    questionnaires = db.session.scalars(db.select(Questionnaire).order_by(
-        Questionnaire.archived, Questionnaire.kind, Questionnaire.title, Questionnaire.version.desc())).all()
-    has_default = any(q.origin == survey_service.ORIGIN_SATISFACTION and not q.archived for q in questionnaires)
-    return render_template("surveys/questionnaire_list.html", questionnaires=questionnaires, has_default=has_default)
+    listed = survey_service.questionnaire_list()
+    has_default = any(q.origin == survey_service.ORIGIN_SATISFACTION and not q.archived for q, _count in listed)
+    return render_template("surveys/questionnaire_list.html", listed=listed, has_default=has_default)
 
 
 @bp.route("/admin/questionnaires/satisfaction-par-defaut", methods=["POST"])
@@ -162,7 +161,8 @@ def question_edit(questionnaire_id: int, question_id: int):
 def _question_form(question: Question, stored: bool = False) -> QuestionEditForm:
     def prepare(form):
         if isinstance(form.options.data, list):  # the question's own choices (a GET, or a POST without them)
-            form.options.data = "\n".join(form.options.data)
+            # not the accessibility flag (update_question keeps it)
+            form.options.data = "\n".join(o for o in form.options.data if o != survey_service.ACCESSIBILITY_FLAG)
 
     return edit_form(QuestionEditForm, question, stored, prepare)
 
@@ -320,8 +320,11 @@ def survey_detach(session_id: int, survey_id: int):
 @kept_page
 def survey_results(session_id: int, survey_id: int):
     survey = _load_survey(session_id, survey_id)
-    results = results_service.survey_results(survey)
-    named = None if survey.questionnaire.anonymous else results_service.named_responses(survey)
+    office = sees_office_details()  # trainers are not shown the answers to the accessibility question
+    results = results_service.survey_results(survey, office=office)
+    named = None if survey.questionnaire.anonymous else results_service.named_responses(survey, office=office)
+    accessibility_hidden = not office and any(survey_service.is_accessibility_question(question)
+                                              for question in survey.questionnaire.questions)
     waiting = survey_service.non_respondents(survey)
     # Anonymous: who has not answered is not shown either (it would tell who has).
     waiting_names = [] if survey.questionnaire.anonymous else [t.full_name for t in waiting]
@@ -330,7 +333,8 @@ def survey_results(session_id: int, survey_id: int):
     return render_template("surveys/results.html", survey=survey, session=survey.session, results=results,
                            named=named, waiting=len(waiting), waiting_names=waiting_names,
                            state=survey_service.window_state(survey), withheld=withheld,
-                           min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES)
+                           min_anonymous=results_service.MIN_ANONYMOUS_RESPONSES,
+                           accessibility_hidden=accessibility_hidden)
 
 
 @bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/resultats.xlsx")
@@ -338,7 +342,7 @@ def survey_results(session_id: int, survey_id: int):
 def survey_export(session_id: int, survey_id: int):
     survey = _load_survey(session_id, survey_id)
     try:
-        content = results_service.survey_export(survey)
+        content = results_service.survey_export(survey, office=sees_office_details())
     except ServiceError as error:
         db.session.commit()  # the anonymous answers released, if any (the export was refused, not the release)
         flash(error.message, "warning")
