@@ -311,7 +311,9 @@ def _not_in_future(day: date, message: str, field_name: str) -> None:
 
 def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
     """amounts: {"travel_agreed_cents": ..., "travel_actual_cents": ..., ...}; none negative. Not once a claim
-    sent bills them."""
+    sent bills them: under the session's lock, as the agreement's other changes, so that a sending under way is
+    waited for (send), then seen."""
+    lock_session(covered.agreement.session_id)
     agreement_actions(covered.agreement).check("annex_costs")
     for kind in ANNEX_KINDS:
         for which in ("agreed", "actual"):
@@ -832,7 +834,14 @@ def _covered(agreements: list[FundingAgreement], funder_id: int) -> list[Agreeme
 
 
 def send(claim: FundingClaim, sent_on: date) -> None:
-    """draft -> sent: figures recalculated and frozen; refused while the pre-flight check finds problems."""
+    """draft -> sent: figures recalculated and frozen; refused while the pre-flight check finds problems.
+
+    Lock order: the claim's sessions (lock_session, in id order, as create_claim takes them), then the claim's row.
+    The agreements of a session and their annex costs change under its lock (update_agreement, grant,
+    set_annex_costs): a change under way is waited for, then billed as saved; one made after waits for the
+    sending, then finds the agreement claimed. The dossier sent states what the agreements say."""
+    for session_id in sorted(s.id for s in claim.sessions):
+        lock_session(session_id)
     _lock(claim)  # a double click waits for the first sending, then is refused: one dossier, one audit entry
     claim_actions(claim).check("send")
     if sent_on is None:
