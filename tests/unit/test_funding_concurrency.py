@@ -25,19 +25,29 @@ def _postgres_only(app):
         pytest.skip("real concurrency needs PostgreSQL (set TEST_DATABASE_URL)")
 
 
-def test_claims_created_at_once_get_distinct_numbers(app):
-    funder_id = factories.make_funder("Uniformation").id
-    session_ids = [factories.make_session(start=datetime(2018, 12, 3 + i, 9, 30), end=datetime(2018, 12, 3 + i, 18),
-                                          status="completed").id for i in range(SESSIONS)]
+def test_claims_sent_at_once_are_numbered_one_after_the_other(app, monkeypatch):
+    """Numbers are given at the sending, under a lock that serialises numbering: continuous, none taken twice."""
+    from tests.web import test_funding as funding_tests
+    sources = funding_tests.stub_sources(monkeypatch)
+    world = funding_tests.make_world()
+    enrolments = []
+    for i in range(SESSIONS):
+        session = factories.make_session(start=datetime(2018, 12, 3 + i, 9, 30), end=datetime(2018, 12, 3 + i, 18),
+                                         status="completed")
+        enrolments.append(factories.make_enrolment(session, factories.make_trainee(employer=world["employer"])))
+        factories.make_agreement(session, enrolments[-1:], funder=world["funder"], employer=world["employer"])
+    sources["hours"] = funding_tests.full_hours(enrolments)
+    with frozen_at(datetime(2019, 1, 8, 10)):
+        claim_ids = [funding_service.create_claim(world["funder"], session=e.session).id for e in enrolments]
+    db.session.commit()
     db.session.remove()
 
-    def create(i):
+    def send(i):
         with frozen_at(datetime(2019, 1, 8, 10)):
-            funding_service.create_claim(db.session.get(Funder, funder_id),
-                                         session=db.session.get(TrainingSession, session_ids[i]))
+            funding_service.send(db.session.get(FundingClaim, claim_ids[i]), datetime(2019, 1, 8).date())
         db.session.commit()
 
-    assert _run_together(app, SESSIONS, create) == []
+    assert _run_together(app, SESSIONS, send) == []
     numbers = sorted(db.session.scalars(db.select(FundingClaim.number)))
     assert numbers == [f"2019-{n:04d}" for n in range(1, SESSIONS + 1)]
 
