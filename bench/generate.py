@@ -700,16 +700,21 @@ class Generator:
             infos = [self.sessions_info[n] for n in session_ids]
             funder_id = group[0][1]
             end = max(i["end_at"] for i in infos)
-            year = end.year
-            numbers[year] += 1
+            period = len(group) > 1
+            recent = end > self.now - timedelta(days=90)
+            status = "sent" if period else (rng.choice(["draft", "sent"]) if recent else rng.choices(
+                ["paid", "partially_paid", "rejected", "sent"], [80, 8, 4, 8])[0])
+            invoice_number = None  # a draft has none: sending gives it
+            if status != "draft":
+                numbers[end.year] += 1
+                invoice_number = f"{end.year}-{numbers[end.year]:04d}"
             result = calculate(terms, True)
             for line in result["lines"]:
                 session = self.sessions_info[line["session_id"]]
                 line["session_title"] = self.programme_titles[session["programme_id"]]
                 line["session_dates"] = f"{session['start_at']:%d/%m/%Y} – {session['end_at']:%d/%m/%Y}"
-            period = len(group) > 1
             snapshot = {
-                "number": f"{year}-{numbers[year]:04d}", "organisation": organisation,
+                "number": invoice_number, "organisation": organisation,
                 "funder": {"name": FUNDERS[funder_id - 1], "address": "", "contact_name": "", "contact_email": "",
                            "accepts_annex_costs": True},
                 "period": [infos[0]["start_at"].date().isoformat(), end.date().isoformat()] if period else None,
@@ -719,13 +724,10 @@ class Generator:
                              for n, i in zip(session_ids, infos)],
                 "lines": result["lines"], "totals": result["totals"]}
             total = result["totals"]["total_cents"]
-            recent = end > self.now - timedelta(days=90)
-            status = "sent" if period else (rng.choice(["draft", "sent"]) if recent else rng.choices(
-                ["paid", "partially_paid", "rejected", "sent"], [80, 8, 4, 8])[0])
             paid = total if status == "paid" else (total * 7 // 10 if status == "partially_paid" else 0)
             sent_on = None if status == "draft" else end.date() + timedelta(days=10)
             claims.append({
-                "id": number, "number": snapshot["number"], "funder_id": funder_id,
+                "id": number, "number": invoice_number, "funder_id": funder_id,
                 "period_start": infos[0]["start_at"].date() if period else None,
                 "period_end": end.date() if period else None, "status": status, "total_cents": total,
                 "paid_cents": paid, "snapshot": snapshot, "calculated_at": end + timedelta(days=9),

@@ -399,11 +399,12 @@ def make_agreement(session: TrainingSession, enrolments, funder: Funder | None =
 
 
 def make_claim(funder: Funder, session: TrainingSession, status: str = "draft", number: str | None = None):
-    """Test data: a claim with its figures calculated, inserted as it is (whatever the session's dates)."""
+    """Test data: a claim with its figures calculated, inserted as it is (whatever the session's dates); numbered
+    unless a draft."""
     from training_app.models import FundingClaim
     from training_app.services import funding as funding_service
     claim = FundingClaim(funder=funder, sessions=[session], status="draft",
-                         number=number or f"2099-{next(_counter):04d}")
+                         number=number or (None if status == "draft" else f"2099-{next(_counter):04d}"))
     db.session.add(claim)
     funding_service.refresh(claim)
     claim.status = status

@@ -46,7 +46,7 @@ def export(claim_id: int, out: str) -> None:
                                                                                   "erreur du système de fichiers")
         raise click.ClickException(f"Impossible d'écrire le classeur dans {out} : {reason}. "
                                    "Aucun fichier n'a été écrit.") from None
-    click.echo(f"Demande {claim.number} ({claim.funder.name}) : classeur écrit dans {out}.")
+    click.echo(f"Demande {claim.reference} ({claim.funder.name}) : classeur écrit dans {out}.")
 
 
 class Refused(OSError):

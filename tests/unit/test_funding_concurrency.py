@@ -1,5 +1,6 @@
 """Simultaneous requests on PostgreSQL: invoice numbers stay unique and gapless, a file number is
-taken once per funder (the unique index decides; the loser gets a clear refusal, not a 500)."""
+taken once per funder (the unique index decides; the loser gets a clear refusal, not a 500), a claim sent states
+its agreements as saved."""
 from datetime import datetime
 
 import pytest
@@ -9,7 +10,8 @@ from tests.conftest import is_postgres
 from tests.unit.test_enrolment_concurrency import _first_holds_second_waits, _run_together
 from training_app.clock import frozen_at, utcnow
 from training_app.extensions import db
-from training_app.models import Enrolment, Funder, FundingAgreement, FundingClaim, TrainingSession
+from training_app.models import (AgreementTrainee, Enrolment, Funder, FundingAgreement, FundingClaim,
+                                 TrainingSession)
 from training_app.services import ServiceError
 from training_app.services import funding as funding_service
 
@@ -23,19 +25,29 @@ def _postgres_only(app):
         pytest.skip("real concurrency needs PostgreSQL (set TEST_DATABASE_URL)")
 
 
-def test_claims_created_at_once_get_distinct_numbers(app):
-    funder_id = factories.make_funder("Uniformation").id
-    session_ids = [factories.make_session(start=datetime(2018, 12, 3 + i, 9, 30), end=datetime(2018, 12, 3 + i, 18),
-                                          status="completed").id for i in range(SESSIONS)]
+def test_claims_sent_at_once_are_numbered_one_after_the_other(app, monkeypatch):
+    """Numbers are given at the sending, under a lock that serialises numbering: continuous, none taken twice."""
+    from tests.web import test_funding as funding_tests
+    sources = funding_tests.stub_sources(monkeypatch)
+    world = funding_tests.make_world()
+    enrolments = []
+    for i in range(SESSIONS):
+        session = factories.make_session(start=datetime(2018, 12, 3 + i, 9, 30), end=datetime(2018, 12, 3 + i, 18),
+                                         status="completed")
+        enrolments.append(factories.make_enrolment(session, factories.make_trainee(employer=world["employer"])))
+        factories.make_agreement(session, enrolments[-1:], funder=world["funder"], employer=world["employer"])
+    sources["hours"] = funding_tests.full_hours(enrolments)
+    with frozen_at(datetime(2019, 1, 8, 10)):
+        claim_ids = [funding_service.create_claim(world["funder"], session=e.session).id for e in enrolments]
+    db.session.commit()
     db.session.remove()
 
-    def create(i):
+    def send(i):
         with frozen_at(datetime(2019, 1, 8, 10)):
-            funding_service.create_claim(db.session.get(Funder, funder_id),
-                                         session=db.session.get(TrainingSession, session_ids[i]))
+            funding_service.send(db.session.get(FundingClaim, claim_ids[i]), datetime(2019, 1, 8).date())
         db.session.commit()
 
-    assert _run_together(app, SESSIONS, create) == []
+    assert _run_together(app, SESSIONS, send) == []
     numbers = sorted(db.session.scalars(db.select(FundingClaim.number)))
     assert numbers == [f"2019-{n:04d}" for n in range(1, SESSIONS + 1)]
 
@@ -131,6 +143,56 @@ def test_a_recalculation_clicked_while_the_claim_is_being_sent_is_refused_once_i
     with frozen_at(datetime(2019, 1, 10, 10)):
         sent_at = utcnow()
     assert claim.status == "sent" and claim.calculated_at.replace(tzinfo=None) == sent_at.replace(tzinfo=None)
+
+
+def _edit_agreement(agreement_id):
+    """The rate raised to 25 €/h, 90 € of travel for the first trainee: the agreement's changes (under its session's
+    lock)."""
+    def edit():
+        agreement = db.session.get(FundingAgreement, agreement_id)
+        data = funding_service._data_of(agreement)
+        data.hourly_rate_cents = 2500
+        funding_service.update_agreement(agreement, data)
+        funding_service.set_annex_costs(agreement.trainees[0], {"travel_agreed_cents": 9000,
+                                                                "travel_actual_cents": 9000})
+    return edit
+
+
+def _send(claim_id):
+    def send():
+        with frozen_at(datetime(2019, 1, 10, 10)):
+            funding_service.send(db.session.get(FundingClaim, claim_id), datetime(2019, 1, 10).date())
+    return send
+
+
+def test_a_claim_sent_while_its_agreement_is_edited_states_the_agreement_as_saved(app):
+    """The sending waits for the change under way (the session's lock), then bills the rate and the annex costs
+    saved: the dossier sent says what the agreement, frozen from then on, says."""
+    from tests.unit.test_claim_certificates import funded_course, new_claim
+    claim_id = new_claim(funded_course()).id
+    agreement_id = db.session.scalar(db.select(FundingAgreement.id))
+    db.session.remove()
+    outcome = _first_holds_second_waits(app, _edit_agreement(agreement_id), _send(claim_id))
+    assert outcome == {"first": "committed", "second": "committed", "waited": True}
+    claim = db.session.get(FundingClaim, claim_id)
+    assert [float(line["hourly_rate_cents"]) for line in claim.snapshot["lines"]] == [2500, 2500]
+    assert sorted(line["annex_cents"] for line in claim.snapshot["lines"]) == [0, 9000]
+
+
+def test_annex_costs_set_while_the_claim_is_sent_wait_and_are_refused(app):
+    from tests.unit.test_claim_certificates import funded_course, new_claim
+    claim_id = new_claim(funded_course()).id
+    covered_id = db.session.scalar(db.select(AgreementTrainee.id).order_by(AgreementTrainee.id))
+    db.session.remove()
+
+    def annex_costs():
+        funding_service.set_annex_costs(db.session.get(AgreementTrainee, covered_id),
+                                        {"travel_agreed_cents": 9000, "travel_actual_cents": 9000})
+
+    outcome = _first_holds_second_waits(app, _send(claim_id), annex_costs)
+    assert outcome["waited"] and outcome["first"] == "committed"
+    assert outcome["second"].endswith(": ses frais annexes ne changent plus.")
+    assert db.session.get(AgreementTrainee, covered_id).travel_agreed_cents == 0
 
 
 def _sent_claim_id() -> int:

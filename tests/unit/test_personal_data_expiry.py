@@ -155,7 +155,7 @@ def test_someone_never_erased_is_erased_then_expired_in_the_same_run(app):
 
 def test_the_retention_period_runs_from_the_last_payment_of_the_funding_when_later(app):
     _course, awa, julien, claim = _course_with_everything()
-    claim.status, claim.sent_on = "paid", date(2019, 1, 10)
+    claim.status, claim.sent_on, claim.number = "paid", date(2019, 1, 10), "2019-0001"
     db.session.add(ClaimPayment(claim=claim, received_on=date(2019, 3, 4), amount_cents=1000))
     db.session.add(ClaimPayment(claim=claim, received_on=date(2020, 3, 2), amount_cents=1000))
     db.session.commit()

@@ -103,7 +103,7 @@ def test_a_request_whose_session_was_claimed_meanwhile_may_still_be_granted_only
     sources["hours"] = funding_tests.full_hours([awa, sophie])
     with frozen_at(datetime(2019, 1, 10, 10)):
         claim = funding_service.create_claim(world["funder"], session=world["session"])
-        claim.status, claim.sent_on = ClaimStatus.SENT, date(2019, 1, 10)
+        claim.status, claim.sent_on, claim.number = ClaimStatus.SENT, date(2019, 1, 10), "2019-0001"
         db.session.commit()
     assert billed.id != request.id
     page = _agreement_page(admin_client, request)
@@ -212,7 +212,7 @@ def test_the_session_s_claim_form_offers_the_funders_a_claim_may_still_go_to(adm
     assert _claim_form_choices(text(admin_client.get(url))) == ["Uniformation"]
     # a page left open meanwhile: the service's refusal, told on the page
     response = admin_client.post(f"{url}/demandes", data={"funder_id": str(other.id)}, follow_redirects=True)
-    assert "figure déjà dans la demande de paiement" in text(response)
+    assert "figure déjà dans une demande de paiement en brouillon" in text(response)
     assert db.session.scalar(db.select(db.func.count(FundingClaim.id))) == 2
 
 

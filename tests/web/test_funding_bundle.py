@@ -76,11 +76,11 @@ def test_bundle_holds_every_expected_file_and_the_figures_agree(admin_client, co
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     names = set(archive.namelist())
     expected_certificates = {f"certificats-de-realisation/{c['realisation'].filename}" for c in issued.values()}
-    assert names == {f"demande-{claim.number}.xlsx", f"facture-{claim.number}.docx",
+    assert names == {f"demande-brouillon-{claim.id}.xlsx", f"facture-brouillon-{claim.id}.docx",
                      "emargement/feuille-emargement-2018-12-11.docx"} | expected_certificates
 
     # Workbook: hours and amounts per trainee.
-    sheet = openpyxl.load_workbook(io.BytesIO(archive.read(f"demande-{claim.number}.xlsx")))["Stagiaires"]
+    sheet = openpyxl.load_workbook(io.BytesIO(archive.read(f"demande-brouillon-{claim.id}.xlsx")))["Stagiaires"]
     col = {cell.value: cell.column_letter for cell in sheet[1]}
     lines = {sheet[f"{col['Stagiaire']}{r}"].value: r for r in range(2, 5)}
     hours = {name: Decimal(str(sheet[f"{col['Heures réalisées']}{r}"].value)) for name, r in lines.items()}
@@ -111,7 +111,7 @@ def test_bundle_holds_every_expected_file_and_the_figures_agree(admin_client, co
         assert Decimal(totals[enrolment.id].attended_minutes) / 60 == hours[enrolment.trainee.formal_name]
 
     # Invoice: one line per trainee with the workbook's amounts, the same total.
-    invoice = docx_text(archive.read(f"facture-{claim.number}.docx"))
+    invoice = docx_text(archive.read(f"facture-brouillon-{claim.id}.docx"))
     assert "UNI-2018-0042" in invoice and "255,00 €" in invoice and "17 h" in invoice
     assert f"{Decimal(claim.total_cents) / 100:.2f}".replace(".", ",") + " €" in invoice.replace("\u202f", "")
     assert claim.total_cents == int(sum(amounts.values()) * 100) == (21 + 17 + 21) * 1500

@@ -283,11 +283,11 @@ def _insert_session(conn, session_id: int) -> None:
 
 
 def _insert_claim(conn, claim_id: int, status: str, paid: int, session_ids, total: int = 50000,
-                  snapshot: str = "{}") -> None:
+                  snapshot: str = "{}", number: str = "") -> None:
     """A claim to funder 1 as revision 0029 holds it; with a payment of `paid` when it received money."""
     conn.execute(text("INSERT INTO funding_claims (id, number, funder_id, status, total_cents, paid_cents, snapshot, "
                       "rejection_reason, created_at) VALUES (:id, :number, 1, :status, :total, :paid, :snapshot, '', "
-                      "'2019-01-01')"), {"id": claim_id, "number": f"2019-{claim_id:04d}", "status": status,
+                      "'2019-01-01')"), {"id": claim_id, "number": number or f"2019-{claim_id:04d}", "status": status,
                                           "total": total, "paid": paid, "snapshot": snapshot})
     for session_id in session_ids:
         conn.execute(text("INSERT INTO funding_claim_sessions (claim_id, session_id) VALUES (:c, :s)"),
@@ -465,4 +465,35 @@ def test_0035_voids_the_trainers_signatures_a_reopening_left_on_an_open_sheet_an
         with pytest.raises(SystemExit):  # refused (flask_migrate logs why): it could not stay beside the new one
             downgrade(revision="0034")
         assert signatures() == voided and len(entries()) == 2
+        db.engine.dispose()
+
+
+def test_0036_takes_off_the_numbers_of_drafts_that_leave_no_gap_and_back(empty_database_url, tmp_path):
+    """Numbers are given at the sending now. A draft numbered after every claim sent of its year loses its number
+    (the next sending takes it again); one below a claim sent keeps it (dropped, it would be a gap among the
+    invoices sent). Back: a draft without a number takes "brouillon-<id>"; up again, it has none."""
+    os.environ["INSTANCE_PATH"] = str(tmp_path)
+    migrated = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with migrated.app_context():
+        upgrade(revision="0035")
+        with db.engine.begin() as conn:
+            _insert_funder_and_programme(conn)
+            for claim_id, status, number in ((1, "sent", "2019-0001"), (2, "draft", "2019-0002"),
+                                             (3, "paid", "2019-0003"), (4, "draft", "2019-0004"),
+                                             (5, "draft", "2018-0001"), (6, "draft", "2019-0010")):
+                _insert_claim(conn, claim_id, status, 0, [], number=number)
+
+        def numbers():
+            with db.engine.connect() as conn:
+                return [row[0] for row in conn.execute(text("SELECT number FROM funding_claims ORDER BY id"))]
+
+        upgrade(revision="0036")
+        assert numbers() == ["2019-0001", "2019-0002", "2019-0003", None, None, None]
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:  # a claim sent has a number
+            conn.execute(text("UPDATE funding_claims SET status = 'sent' WHERE id = 4"))
+        downgrade(revision="0035")
+        assert numbers() == ["2019-0001", "2019-0002", "2019-0003", "brouillon-4", "brouillon-5", "brouillon-6"]
+        upgrade(revision="0036")
+        assert numbers() == ["2019-0001", "2019-0002", "2019-0003", None, None, None]
+        downgrade(revision="base")
         db.engine.dispose()

@@ -57,6 +57,8 @@ TRAINEE_COLUMNS = [
     ("Frais annexes", "annex_cents", "euros"),
     ("Total", "total_cents", "euros"),
 ]
+# A draft's workbook and invoice (a preview): no invoice number until the claim is sent (services/funding.send)
+DRAFT_NUMBER = "— (brouillon : numéro donné à l'envoi)"
 TRAINEES_SHEET = "Stagiaires"
 ANNEX_SHEET = "Frais annexes"
 SUMMARY_SHEET = "Récapitulatif"
@@ -190,7 +192,7 @@ def _summary_sheet(sheet, snapshot: dict, totals: dict, annex_total: tuple[str, 
     organisation, funder = snapshot["organisation"], snapshot["funder"]
     sessions = snapshot["sessions"]
     title = sheet.cell(row=1, column=1)
-    excel.write_text(title, f"Demande de paiement n° {snapshot['number']}")
+    excel.write_text(title, f"Demande de paiement n° {snapshot['number'] or DRAFT_NUMBER}")
     title.font = Font(bold=True, size=14)
     rows = [
         ("Organisme de formation", organisation.get("name", "")),
@@ -273,7 +275,7 @@ def invoice_context(snapshot: dict, invoice_date: date) -> dict:
                  "planned_hours": hours_label(s["planned_minutes"]), "place": " ".join((s["place"] or "").split())}
                 for s in snapshot["sessions"]]
     return {
-        "number": snapshot["number"],
+        "number": snapshot["number"] or DRAFT_NUMBER,
         "invoice_date": f"{invoice_date:%d/%m/%Y}",
         "organisation": organisation,
         "funder": {"name": funder["name"], "address": ", ".join(

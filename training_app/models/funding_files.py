@@ -152,10 +152,14 @@ class FundingClaim(db.Model):
                         name="status"),
         CheckConstraint("total_cents >= 0", name="total_positive"),
         CheckConstraint("paid_cents >= 0", name="paid_positive"),
+        CheckConstraint("status = 'draft' OR number IS NOT NULL", name="numbered_once_sent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(30), unique=True)  # invoice number, e.g. "2018-0001"
+    # The invoice number, e.g. "2018-0001": given when the claim is sent (services/funding.send), in the order of
+    # the sendings, for the sending date's year, without gaps. None while a draft (a draft numbered before
+    # revision 0036 between claims since sent keeps its number: dropped, it would leave a gap).
+    number: Mapped[str | None] = mapped_column(String(30), unique=True)
     funder_id: Mapped[int] = mapped_column(ForeignKey("funders.id", ondelete="RESTRICT"), index=True)
     period_start: Mapped[date | None] = mapped_column(Date)  # set for a claim over a date range
     period_end: Mapped[date | None] = mapped_column(Date)
@@ -201,8 +205,13 @@ class FundingClaim(db.Model):
         lines = (self.snapshot or {}).get("lines", [])
         return bool(lines) and all(is_reimbursement(line) for line in lines)
 
+    @property
+    def reference(self) -> str:
+        """How files name it: its invoice number, or "brouillon-<id>" while a draft has none."""
+        return self.number or f"brouillon-{self.id}"
+
     def __repr__(self) -> str:
-        return f"<FundingClaim {self.number} {self.status}>"
+        return f"<FundingClaim {self.reference} {self.status}>"
 
 
 class ClaimPayment(db.Model):

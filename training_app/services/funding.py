@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import case, func, inspect, select
+from sqlalchemy import case, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -331,7 +331,9 @@ def _not_in_future(day: date, message: str, field_name: str) -> None:
 
 def set_annex_costs(covered: AgreementTrainee, amounts: dict) -> None:
     """amounts: {"travel_agreed_cents": ..., "travel_actual_cents": ..., ...}; none negative. Not once a claim
-    sent bills them."""
+    sent bills them: under the session's lock, as the agreement's other changes, so that a sending under way is
+    waited for (send), then seen."""
+    lock_session(covered.agreement.session_id)
     agreement_actions(covered.agreement).check("annex_costs")
     for kind in ANNEX_KINDS:
         for which in ("agreed", "actual"):
@@ -486,7 +488,8 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
     claim = FundingClaim(funder=funder, sessions=sessions, status=ClaimStatus.DRAFT,
                          period_start=period_start if session is None else None,
                          period_end=period_end if session is None else None)
-    _insert_numbered(claim)
+    db.session.add(claim)
+    db.session.flush()  # no invoice number: send() gives it
     refresh(claim)
     audit.record(claim, "created", to_state=ClaimStatus.DRAFT)
     return claim
@@ -503,6 +506,11 @@ def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> N
                                  .where(FundingClaim.funder_id == funder.id).limit(1)).first()
     if earlier is None:
         return
+    if earlier.number is None:  # a draft: its invoice number comes when it is sent
+        raise ServiceError(_("La session du %(date)s figure déjà dans une demande de paiement en brouillon à "
+                             "%(funder)s : les mêmes heures ne se facturent pas deux fois. Ouvrez cette demande, "
+                             "ou choisissez une autre période.", date=earlier.start_at.strftime("%d/%m/%Y"),
+                             funder=funder.name))
     message = _("La session du %(date)s figure déjà dans la demande de paiement n° %(number)s à %(funder)s "
                 "(%(state)s) : les mêmes heures ne se facturent pas deux fois.",
                 date=earlier.start_at.strftime("%d/%m/%Y"), number=earlier.number, funder=funder.name,
@@ -562,29 +570,6 @@ def session_claim_offer(session: TrainingSession) -> ClaimOffer:
         return ClaimOffer(offered, _("Les financeurs qui ont déjà une demande de paiement pour cette session ne sont "
                                      "pas proposés : les mêmes heures ne se facturent pas deux fois."))
     return ClaimOffer(offered)
-
-
-def _insert_numbered(claim: FundingClaim) -> None:
-    """Insert the claim with the next invoice number of the year; a number taken meanwhile by another
-    request (the unique index says so) is retried with the next one."""
-    for _attempt in range(5):
-        claim.number = _next_number()
-        try:
-            with db.session.begin_nested():
-                db.session.add(claim)
-                db.session.flush()
-            return
-        except IntegrityError:
-            continue
-    raise ServiceError(_("Trop de demandes créées en même temps : réessayez."))
-
-
-def _next_number() -> str:
-    year = local_now().year
-    prefix = f"{year}-"
-    last = db.session.scalar(select(func.max(FundingClaim.number)).where(FundingClaim.number.like(prefix + "%")))
-    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{sequence:04d}"
 
 
 def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
@@ -860,7 +845,16 @@ def _covered(agreements: list[FundingAgreement], funder_id: int) -> list[Agreeme
 
 
 def send(claim: FundingClaim, sent_on: date) -> None:
-    """draft -> sent: figures recalculated and frozen; refused while the pre-flight check finds problems."""
+    """draft -> sent: figures recalculated and frozen, the invoice numbered (_number_invoice); refused while the
+    pre-flight check finds problems.
+
+    Lock order: the claim's sessions (lock_session, in id order, as create_claim takes them), then the claim's row,
+    then the invoice numbering. The agreements of a session and their annex costs change under its lock
+    (update_agreement, grant, set_annex_costs): a change under way is waited for, then billed as saved; one made
+    after waits for the sending, then finds the agreement claimed. The dossier sent states what the agreements
+    say."""
+    for session_id in sorted(s.id for s in claim.sessions):
+        lock_session(session_id)
     _lock(claim)  # a double click waits for the first sending, then is refused: one dossier, one audit entry
     claim_actions(claim).check("send")
     if sent_on is None:
@@ -880,12 +874,43 @@ def send(claim: FundingClaim, sent_on: date) -> None:
         raise ServiceError(ngettext("La demande ne peut pas partir : %(num)d point à régler (voir la liste).",
                                     "La demande ne peut pas partir : %(num)d points à régler (voir la liste).",
                                     len(problems)))
+    if claim.number is None:
+        claim.number = _number_invoice(sent_on)
+        claim.snapshot = {**claim.snapshot, "number": claim.number}  # the workbook and the invoice state it
     claim.status = ClaimStatus.SENT
     claim.sent_on = sent_on
     _store_bundle(claim)
     audit.record(claim, "sent", from_state=ClaimStatus.DRAFT, to_state=ClaimStatus.SENT,
                  details={"total_cents": claim.total_cents, "sent_on": sent_on.isoformat(),
                           "dossier_sha256": claim.dossier_sha256})
+
+
+INVOICE_NUMBERING_LOCK = 7_302_001  # the key of PostgreSQL's advisory lock serialising the invoice numbering
+
+
+def _number_invoice(sent_on: date) -> str:
+    """The next invoice number of the sending date's year ("2019-0001", "2019-0002"...). Invoices are numbered
+    continuously and in the order of their dates (French invoicing rules): the number is taken when the claim is
+    sent, under a lock that serialises numbering until the transaction ends (PostgreSQL's advisory lock; SQLite
+    writes one transaction at a time), after the greatest number of the year; a sending rolled back takes none,
+    so none is skipped. Refused when the sending date precedes the latest invoice's of the year: its number
+    would come after an invoice dated later. The unique index on the number backs it all up."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INVOICE_NUMBERING_LOCK})
+    prefix = f"{sent_on.year}-"
+    of_the_year = FundingClaim.number.like(prefix + "%")
+    latest = db.session.execute(
+        select(FundingClaim.number, FundingClaim.sent_on).where(of_the_year, FundingClaim.sent_on.is_not(None))
+        .order_by(FundingClaim.sent_on.desc(), FundingClaim.id.desc()).limit(1)).first()
+    if latest is not None and sent_on < latest.sent_on:
+        raise ServiceError(_("La date d'envoi ne peut pas précéder celle de la dernière facture de %(year)d "
+                             "(n° %(number)s du %(date)s) : les factures se numérotent dans l'ordre de leurs dates.",
+                             year=sent_on.year, number=latest.number, date=latest.sent_on.strftime("%d/%m/%Y")),
+                           "sent_on")
+    last = db.session.scalar(select(FundingClaim.number).where(of_the_year)
+                             .order_by(func.length(FundingClaim.number).desc(), FundingClaim.number.desc()).limit(1))
+    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{sequence:04d}"
 
 
 def _lock(claim: FundingClaim) -> None:
@@ -1098,7 +1123,11 @@ def _invoice(claim: FundingClaim) -> bytes:
 
 
 def file_stem(claim: FundingClaim) -> str:
-    return f"demande-{claim.number}"
+    return f"demande-{claim.reference}"
+
+
+def invoice_filename(claim: FundingClaim) -> str:
+    return f"facture-{claim.reference}.docx"
 
 
 def bundle_bytes(claim: FundingClaim) -> bytes:
@@ -1139,7 +1168,7 @@ def _build_bundle(claim: FundingClaim) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{file_stem(claim)}.xlsx", _workbook(claim))
-        archive.writestr(f"facture-{claim.number}.docx", _invoice(claim))
+        archive.writestr(invoice_filename(claim), _invoice(claim))
         lines_by_session: dict[int, list[int]] = {}
         for line in claim.snapshot.get("lines", []):
             if line["attended_minutes"] > 0:  # a trainee who attended nothing bills 0 € and has no certificate

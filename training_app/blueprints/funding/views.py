@@ -349,7 +349,7 @@ def claim_create_period():
 
 
 def _claim_created(claim) -> str:
-    return _("Demande de paiement n° %(number)s créée (brouillon).", number=claim.number)
+    return _("Demande de paiement créée (brouillon) : son numéro de facture lui sera donné à l'envoi.")
 
 
 @bp.route("/demandes/<int:claim_id>")
@@ -449,7 +449,7 @@ def claim_invoice(claim_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
     content = funding_service.invoice_bytes(claim)
     db.session.commit()  # a draft's figures brought up to date
-    return _download(content, f"facture-{claim.number}.docx", MIMETYPES["docx"])
+    return _download(content, funding_service.invoice_filename(claim), MIMETYPES["docx"])
 
 
 @bp.route("/demandes/<int:claim_id>/dossier.zip")
