@@ -60,8 +60,9 @@ FUNDING_WORDS = {
     "other": ("autre", "other", "francetravail", "cpf"),
 }
 # The template's example row (template_workbook): left under the header when the list is filled in, it is read
-# back, shown as the example, and never imported (told by its address, which no real person has).
-EXAMPLE_ROW = ("Mme", "Diallo", "Awa", "awa.diallo@example.org", "Assistante sociale", "CCAS de Rennes",
+# back, shown as the example, and never imported (told by its address, which no real person has: the persona of
+# the tests and the demo, Awa Diallo, is a real trainee there).
+EXAMPLE_ROW = ("Mme", "Exemple", "Camille", "camille.exemple@example.org", "Assistante sociale", "CCAS de Rennes",
                "78324521000001", "OPCO")
 EXAMPLE_EMAIL = EXAMPLE_ROW[3]
 MAX_ROWS = 500
