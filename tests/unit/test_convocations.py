@@ -335,3 +335,25 @@ def test_send_to_all_leaves_out_only_those_whose_convocation_just_went(convoked_
         db.session.commit()
     assert [s.enrolment_id for s in done.sent] == [second.id] and done.skipped == [first]
     assert sorted(m.to[0] for m in outbox) == sorted([first.trainee.email, second.trainee.email])
+
+
+def test_a_new_contact_person_title_or_objective_outdates_the_convocation_sent(convoked_session, admin):
+    """The convocation states them: a change makes it wrong. A sending recorded before they were covered is
+    judged on what its fingerprint covered."""
+    enrolment = factories.enrol(convoked_session)
+    programme = convoked_session.programme
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        older = convocations.send(enrolment, actor=admin)
+        older.fingerprint = convocations._hashed(convocations.EMPLOYER_FINGERPRINT_VERSION, {
+            **convocations._stated(convoked_session),
+            "employer": convocations._employer_name(convocations.course_employer(enrolment))})
+        db.session.commit()
+        for change in (lambda: setattr(convoked_session, "contact_person", "Paul, 02 99 00 00 01"),
+                       lambda: setattr(programme, "title", "Négocier"),
+                       lambda: setattr(programme.objectives[0], "text", "Préparer un accord")):
+            convocations.send(enrolment, actor=admin)
+            db.session.commit()
+            change()
+            db.session.commit()
+            assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
+        assert not convocations.is_outdated(older)

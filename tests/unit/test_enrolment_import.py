@@ -208,10 +208,27 @@ def test_the_stashed_file_is_bound_to_its_session():
             enrolment_import.unstash(bad_session, bad_token)
 
 
-def test_the_template_workbook_reads_back_as_a_valid_list():
+def test_the_template_workbook_reads_back_its_columns_and_its_example_row_is_never_imported():
     session = factories.make_session()
-    rows = _check(session, enrolment_import.template_workbook(), "modele.xlsx")
-    assert len(rows) == 1 and rows[0].ok and rows[0].funding_mode == "opco"
+    template = enrolment_import.template_workbook()
+    rows = _check(session, template, "modele.xlsx")
+    assert len(rows) == 1 and rows[0].example and tuple(rows[0].values.values()) == enrolment_import.EXAMPLE_ROW
+    assert rows[0].errors == ["Ligne d'exemple du modèle : elle n'est pas importée. Remplacez-la par une personne "
+                              "à inscrire, ou supprimez-la."]
+    filled = factories.xlsx_bytes([*_sheet_rows(template), ["M.", "Dupont", "Jean", "jean@example.org"]])
+    rows = enrolment_import.import_rows(session, enrolment_import.parse(filled, "xlsx"), notify=False)
+    assert [row.outcome for row in rows] == ["rejected", "confirmed"]
+    assert not db.session.scalar(db.select(Trainee).where(Trainee.email == enrolment_import.EXAMPLE_EMAIL))
+
+
+def _sheet_rows(content):
+    import openpyxl
+    return [list(row) for row in openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True)]
+
+
+def test_a_header_alone_says_there_is_no_row():
+    with pytest.raises(ServiceError, match="que la ligne d'en-tête : aucune ligne de participant·e"):
+        enrolment_import.parse(factories.xlsx_bytes([HEADER]), "xlsx")
 
 
 def test_csv_is_told_from_its_content_utf8_or_windows_1252_and_binaries_are_not_text():

@@ -79,7 +79,7 @@ def test_the_office_is_told_which_answered_questionnaire_did_not_move(admin_clie
             session.programme, version=factories.version_of(session), start_date="2030-03-12",
             end_date="2030-03-15"))
     page = response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
-    assert "les dates des questionnaires sans réponse les ont suivies" in page
+    assert "Les dates des questionnaires sans réponse ont suivi." in page
     assert f"Le questionnaire « {positioning.questionnaire.title} » a déjà des réponses" in page
 
 

@@ -47,7 +47,7 @@ def seed() -> None:
     if past_session() is None:
         with frozen_at(datetime(2018, 10, 1, 9, 0)):
             session_service.create_session(session_service.SessionData(
-                start_at=PAST_START, end_at=PAST_END, status=SessionStatus.COMPLETED, **common))
+                start_at=PAST_START, end_at=PAST_END, status=SessionStatus.OPEN, **common))  # completed once over
     if upcoming_session() is None:
         start = upcoming_start(local_now().date())
         end = datetime.combine(start.date() + timedelta(days=3), time(12, 30))

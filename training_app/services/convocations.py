@@ -155,7 +155,8 @@ def filename(enrolment: Enrolment) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-").lower() + ".docx"
 
 
-FINGERPRINT_VERSION = "v3:"
+FINGERPRINT_VERSION = "v4:"
+EMPLOYER_FINGERPRINT_VERSION = "v3:"  # sendings recorded before the course's title, objectives and contact person
 SESSION_FINGERPRINT_VERSION = "v2:"  # sendings recorded before the employer was covered: the session's part only
 # Sendings before "v2:" hold a bare hash of the half-days and the place only (_first_fingerprint).
 
@@ -163,9 +164,13 @@ SESSION_FINGERPRINT_VERSION = "v2:"  # sendings recorded before the employer was
 def fingerprint(session: TrainingSession, employer) -> str:
     """A hash of what a trainee's convocation states that later changes can make wrong: the session's half-days
     (so the dates and the day-by-day timetable), the place, how to get there, the modality and the trainers,
-    and the employer of the course (`employer`: course_employer, None: on their own account). It fits the 64
-    characters of ConvocationSending.fingerprint."""
-    return _hashed(FINGERPRINT_VERSION, {**_stated(session), "employer": _employer_name(employer)})
+    and the employer of the course (`employer`: course_employer, None: on their own account), the course's title
+    and objectives and the person to contact. It fits the 64 characters of ConvocationSending.fingerprint."""
+    course = session.course
+    return _hashed(FINGERPRINT_VERSION, {
+        **_stated(session), "employer": _employer_name(employer), "title": course.title,
+        "objectives": [objective.text for objective in course.objectives],
+        "contact_person": session.contact_person or ""})
 
 
 def _stated(session: TrainingSession) -> dict:
@@ -199,6 +204,9 @@ def _no_longer_holds(stated: str, session: TrainingSession, employer) -> bool:
         return False
     if stated.startswith(FINGERPRINT_VERSION):
         return stated != fingerprint(session, employer)
+    if stated.startswith(EMPLOYER_FINGERPRINT_VERSION):
+        return stated != _hashed(EMPLOYER_FINGERPRINT_VERSION,
+                                 {**_stated(session), "employer": _employer_name(employer)})
     if stated.startswith(SESSION_FINGERPRINT_VERSION):
         return stated != _hashed(SESSION_FINGERPRINT_VERSION, _stated(session))
     return stated != _first_fingerprint(session)

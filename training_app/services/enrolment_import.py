@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import openpyxl
+from openpyxl.styles import Font
 from flask import current_app
 from flask_babel import format_number
 from flask_babel import gettext as _
@@ -58,6 +59,12 @@ FUNDING_WORDS = {
     "personal": ("personnel", "atitrepersonnel", "individuel", "personal", "soimeme"),
     "other": ("autre", "other", "francetravail", "cpf"),
 }
+# The template's example row (template_workbook): left under the header when the list is filled in, it is read
+# back, shown as the example, and never imported (told by its address, which no real person has: the persona of
+# the tests and the demo, Awa Diallo, is a real trainee there).
+EXAMPLE_ROW = ("Mme", "Exemple", "Camille", "camille.exemple@example.org", "Assistante sociale", "CCAS de Rennes",
+               "78324521000001", "OPCO")
+EXAMPLE_EMAIL = EXAMPLE_ROW[3]
 MAX_ROWS = 500
 MAX_COLUMNS = 50  # an import's columns are read up to here (a sheet may declare 16,384 of them)
 MAX_SCANNED_ROWS = 20_000  # a sheet's rows read at most, empty ones included (it may declare a million)
@@ -82,6 +89,7 @@ class ImportRow:
     notes: list[str] = field(default_factory=list)
     outcome: str = ""              # after import: confirmed, waitlisted, or rejected
     funding_mode: str = ""         # registrations.FUNDING_MODES, or "" when the list gives none
+    example: bool = False          # the template's example row (EXAMPLE_ROW): never imported
 
     @property
     def ok(self) -> bool:
@@ -193,6 +201,9 @@ def parse(content: bytes, kind: str) -> list[ImportRow]:
             raise ServiceError(_("Colonnes manquantes dans l'en-tête : %(columns)s.", columns=", ".join(missing)),
                                "file")
         numbered = numbered[1:]
+        if not numbered:
+            raise ServiceError(_("Le fichier ne contient que la ligne d'en-tête : aucune ligne de participant·e à "
+                                 "importer."), "file")
     else:
         mapping = dict(enumerate(COLUMNS))
     if len(numbered) > MAX_ROWS:
@@ -204,7 +215,8 @@ def parse(content: bytes, kind: str) -> list[ImportRow]:
         for index, column in mapping.items():
             if index < len(cells):
                 values[column] = cells[index]
-        rows.append(ImportRow(line=line, values=values))
+        rows.append(ImportRow(line=line, values=values,
+                              example=values["email"].strip().lower() == EXAMPLE_EMAIL))
     return rows
 
 
@@ -222,6 +234,10 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
     cleaned_rows = [_clean(row) for row in rows]
     known, enrolled = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
     for row, cleaned in zip(rows, cleaned_rows):
+        if row.example:
+            row.errors = [_("Ligne d'exemple du modèle : elle n'est pas importée. Remplacez-la par une personne à "
+                            "inscrire, ou supprimez-la.")]
+            continue
         email = cleaned["email"]
         if email:
             if email in seen:
@@ -389,10 +405,11 @@ def template_workbook() -> bytes:
     for index, column in enumerate(COLUMNS, start=1):
         write_text(sheet.cell(row=1, column=index), COLUMN_LABELS[column])
         sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = 24
-    example = ("Mme", "Diallo", "Awa", "awa.diallo@example.org", "Assistante sociale", "CCAS de Rennes",
-               "78324521000001", "OPCO")
-    for index, value in enumerate(example, start=1):
+    example_font = Font(italic=True, color="808080")
+    for index, value in enumerate(EXAMPLE_ROW + (_("← exemple, jamais importé : remplacez ou supprimez cette "
+                                                   "ligne"),), start=1):
         write_text(sheet.cell(row=2, column=index), value)
+        sheet.cell(row=2, column=index).font = example_font
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

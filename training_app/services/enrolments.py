@@ -239,7 +239,9 @@ def check_open_for_enrolment(session: TrainingSession, *, lock: bool = True) -> 
     services/enrolment_import.check), which the enrolment checks again under the locks."""
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : on ne peut plus s'y inscrire."))
-    if session.end_at < local_now():
+    # Marked completed by the office, or past its end (as sessions.is_over). One marked running by hand before its
+    # start takes trainees as one the calendar made running does, until its last sheet is closed.
+    if session.status == SessionStatus.COMPLETED or session.end_at <= local_now():
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
     if session.start_at <= local_now():  # a sheet closes once its half-day has begun (attendance.closing_opens)
         _check_last_sheet_open(session, lock=lock)

@@ -54,6 +54,8 @@ class ProgrammeSaved:
     # Positioning questionnaires already answered, open or upcoming, left asking about the former objectives
     # (surveys.realign_positioning): the office is told.
     surveys_left: list[Survey] = field(default_factory=list)
+    # An internal course made external: its upcoming sessions priced 0 now take the programme's price.
+    sessions_repriced: int = 0
 
 
 def save_programme(programme: Programme | None, data: dict, objectives: list[str]) -> Programme:
@@ -87,8 +89,10 @@ def save_programme_reporting(programme: Programme | None, data: dict, objectives
     kept, removed = _match_objectives(existing, objectives)
     creating = programme is None
     objectives_changed = [objective.text for objective in existing] != list(objectives)
+    repriced = 0
     if not creating:
         _keep_taught_content(programme, data, existing, objectives_changed)
+        repriced = _reprice_upcoming_sessions(programme, data)  # sessions' rows before the programme's, too
         # Its row before its objectives' (moved, reworded or removed below) and its questionnaires': the order a
         # new version of its positioning questionnaire takes (surveys.lock_programme), or the two could deadlock.
         surveys.lock_programme(programme.id)
@@ -120,7 +124,21 @@ def save_programme_reporting(programme: Programme | None, data: dict, objectives
         db.session.flush()
         surveys_left = surveys.realign_positioning(programme)  # unanswered positioning follows the new objectives
     audit.record(programme, "created" if creating else "updated")
-    return ProgrammeSaved(programme, surveys_left)
+    return ProgrammeSaved(programme, surveys_left, repriced)
+
+
+def _reprice_upcoming_sessions(programme: Programme, data: dict) -> int:
+    """An internal course (free) made external: its sessions not started yet, neither cancelled nor over, priced 0
+    as internal ones are, take the programme's price (an enrolment keeps the price it was made at). How many."""
+    price = data.get("price_cents", programme.price_cents)
+    if not programme.is_internal or data.get("kind", programme.kind) == programme.kind or not price:
+        return 0
+    return db.session.execute(
+        db.update(TrainingSession)
+        .where(TrainingSession.programme_id == programme.id, TrainingSession.start_at > local_now(),
+               TrainingSession.price_cents == 0,
+               TrainingSession.status.not_in((SessionStatus.CANCELLED, SessionStatus.COMPLETED)))
+        .values(price_cents=price)).rowcount
 
 
 def _quoted(texts: list[str]) -> str:

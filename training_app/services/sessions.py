@@ -1,4 +1,5 @@
 """Sessions and their half-day slots: generation from a timetable and the scheduling rules."""
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
+from training_app.formatting import datetime_fr
 from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, EnrolmentStatus, IssuedCertificate,
                                  LearningOutcome, Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
@@ -16,6 +18,7 @@ from training_app.services import ServiceError, attendance, audit, surveys
 from training_app.services import enrolments as enrolment_service
 
 DEFAULT_TIMETABLE = ((time(9, 30), time(12, 30)), (time(14, 0), time(18, 0)))
+NOON = time(12, 0)  # a half-day starting before is a morning (session_timetable)
 
 
 @dataclass
@@ -32,7 +35,10 @@ class SessionData:
     status: str = SessionStatus.PLANNED
     contact_person: str = ""
     trainers: tuple[User, ...] = ()
-    timetable: tuple[tuple[time, time], ...] = DEFAULT_TIMETABLE
+    # How the half-days are generated; None: the session's own (session_timetable, has_weekend_half_days), or
+    # for a new session DEFAULT_TIMETABLE and no weekend. Changing them (or the dates) generates them again.
+    timetable: tuple[tuple[time, time], ...] | None = None
+    include_weekends: bool | None = None
 
 
 def generate_slots(start_at: datetime, end_at: datetime, timetable=DEFAULT_TIMETABLE,
@@ -66,18 +72,50 @@ def validate_timetable(timetable) -> None:
         previous_end = end
 
 
-def create_session(data: SessionData) -> TrainingSession:
-    data = replace(data, status=_status_asked(None, data.status))
-    _check_times(data.start_at, data.end_at)
+def session_timetable(session: TrainingSession) -> tuple[tuple[time, time], tuple[time, time]]:
+    """The session's own timetable: its most frequent morning and afternoon half-days (the default's where it has
+    none), what its edit form shows and what moving its dates generates again."""
+    mornings = Counter((s.start_time, s.end_time) for s in session.slots if s.start_time < NOON)
+    afternoons = Counter((s.start_time, s.end_time) for s in session.slots if s.start_time >= NOON)
+    return (mornings.most_common(1)[0][0] if mornings else DEFAULT_TIMETABLE[0],
+            afternoons.most_common(1)[0][0] if afternoons else DEFAULT_TIMETABLE[1])
+
+
+def has_weekend_half_days(session: TrainingSession) -> bool:
+    return any(slot.date.weekday() >= 5 for slot in session.slots)
+
+
+def weekend_half_days_left_out(data: SessionData) -> int:
+    """How many Saturday or Sunday half-days of its timetable `data`'s dates cover and it leaves out."""
+    if data.include_weekends:
+        return 0
+    return sum(day.weekday() >= 5 for day, _s, _e in
+               generate_slots(data.start_at, data.end_at, data.timetable or DEFAULT_TIMETABLE, True))
+
+
+def _generated(data: SessionData) -> list[tuple[date, time, time]]:
+    """The half-days `data` generates (its timetable set), or a refusal naming the weekend when it alone left none."""
     validate_timetable(data.timetable)
-    slots = generate_slots(data.start_at, data.end_at, data.timetable)
-    if not slots:
-        raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
-                           "end_at")
+    slots = generate_slots(data.start_at, data.end_at, data.timetable, data.include_weekends)
+    if slots:
+        return slots
+    if not data.include_weekends and generate_slots(data.start_at, data.end_at, data.timetable, True):
+        raise ServiceError(_("Entre le début et la fin, l'emploi du temps ne donne de demi-journée que le samedi ou "
+                             "le dimanche, que la session ne compte pas : cochez « Inclure le samedi et le "
+                             "dimanche » pour une session le week-end."), "include_weekends")
+    raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."), "end_at")
+
+
+def create_session(data: SessionData) -> TrainingSession:
+    data = replace(data, status=_status_asked(None, data.status), timetable=data.timetable or DEFAULT_TIMETABLE,
+                   include_weekends=bool(data.include_weekends))
+    _check_times(data.start_at, data.end_at)
+    slots = _generated(data)
     _check_programme_offered(data.programme)
     session = TrainingSession(programme=data.programme)
     _apply(session, data)
     session.slots = [Slot(date=d, start_time=s, end_time=e) for d, s, e in slots]
+    _span_half_days(session)  # from the first half-day's start: 8:00 typed with a 9:30 timetable starts at 9:30
     db.session.add(session)
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
@@ -88,12 +126,14 @@ def create_session(data: SessionData) -> TrainingSession:
 @dataclass
 class SessionUpdate:
     """What update_session() did beyond saving the form."""
-    slots_regenerated: bool  # the dates changed: the half-days were generated again
+    slots_regenerated: bool  # the dates or the timetable changed: the half-days were generated again, or moved
     preregistrations: list[Enrolment]  # given a seat or the waiting list as the session opened
     surveys_left: list = field(default_factory=list)  # questionnaires already answered, not moved with the dates
     # Moved to another programme: its positioning questionnaire already answered, open or upcoming, left asking
     # about the former programme's objectives (surveys.realign_session_positioning): the office is told.
     positioning_left: list = field(default_factory=list)
+    half_days_before: tuple[int, int] = (0, 0)  # (count, planned minutes) before the half-days changed
+    shifted_days: int = 0  # the half-days were moved as they were by this many days (not generated again)
 
 
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
@@ -103,14 +143,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     programme_changed = data.programme.id != session.programme_id
     if programme_changed:
         _check_programme_changeable(session)
-    dates_changed = (data.start_at, data.end_at) != (session.start_at, session.end_at)
-    if dates_changed:
-        _check_not_started(session)
-        validate_timetable(data.timetable)
-        slots = generate_slots(data.start_at, data.end_at, data.timetable)
-        if not slots:
-            raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."),
-                               "end_at")
+    slots, shifted_days = _planned_half_days(session, data)
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     if programme_changed:
         # Its row after the session's (the documented lock order), for update at once: the realignment below
@@ -118,6 +151,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
         surveys.lock_programme(data.programme.id)
         _check_programme_offered(data.programme)
     _check_status_change(session, data.status)
+    _check_completed_after_end(data.status, session.status, data.end_at)
     _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
     capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
@@ -127,15 +161,17 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
                              "inscriptions confirmées et abandons en cours de formation compris.",
                              count=taken), "capacity")
     old_status = session.status
-    windows = surveys.windows_before(session) if dates_changed else []
+    before = (len(session.slots), session.planned_minutes)
+    windows = surveys.windows_before(session) if slots is not None else []
     _apply(session, data)
     positioning_left = []
     if programme_changed:
         db.session.flush()
         positioning_left = surveys.realign_session_positioning(session)  # asks about the new objectives if it can
     surveys_left = []
-    if dates_changed:
+    if slots is not None:
         _replace_slots(session, slots)
+        _span_half_days(session)
         surveys_left = surveys.follow_session_dates(session, windows)
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
@@ -144,7 +180,50 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
         opened = enrolment_service.open_registrations(session)
     enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return SessionUpdate(dates_changed, opened, surveys_left, positioning_left)
+    return SessionUpdate(slots is not None, opened, surveys_left, positioning_left, before, shifted_days)
+
+
+def _half_day_plan(session: TrainingSession) -> list[tuple[date, time, time]]:
+    return sorted((slot.date, slot.start_time, slot.end_time) for slot in session.slots)
+
+
+def _planned_half_days(session: TrainingSession, data: SessionData) -> tuple[list | None, int]:
+    """The half-days `data` gives the session, and by how many days they were moved as they were (0 when
+    generated again): (None, 0) when they stay. The dates, timetable or weekends changed: a session whose
+    half-days are what its own timetable generates gets them generated again; one whose half-days were
+    edited one by one (a follow-up weeks later, a day removed...) gets them moved as they are when both dates
+    move by the same whole number of days, and is refused otherwise (a rebuild would bring back removed
+    half-days and fill the weeks up to a follow-up)."""
+    own_timetable, own_weekends = session_timetable(session), has_weekend_half_days(session)
+    data = replace(data, timetable=data.timetable or own_timetable,
+                   include_weekends=own_weekends if data.include_weekends is None else data.include_weekends)
+    dates_changed = (data.start_at, data.end_at) != (session.start_at, session.end_at)
+    current = _half_day_plan(session)
+    if current == generate_slots(session.start_at, session.end_at, own_timetable, own_weekends):
+        if not dates_changed and data.timetable == own_timetable and data.include_weekends == own_weekends:
+            return None, 0
+        _check_half_days_editable(session)
+        wanted = _generated(data)
+        return (None if wanted == current else wanted), 0
+    if not dates_changed and data.timetable == own_timetable:
+        return None, 0
+    _check_half_days_editable(session)
+    shift = data.start_at - session.start_at
+    if (data.timetable != own_timetable or data.end_at - session.end_at != shift
+            or shift % timedelta(days=1)):
+        raise ServiceError(_(
+            "Les demi-journées de cette session ont été modifiées une à une (ajoutées, supprimées ou changées) : "
+            "elles ne suivent plus l'emploi du temps, qui ne peut donc pas les recalculer. Pour déplacer la "
+            "session, décalez la date de début et la date de fin du même nombre de jours, sans changer les heures "
+            "ni l'emploi du temps : ses demi-journées suivront telles quelles. Sinon, modifiez-les une à une "
+            "dans la liste des demi-journées de la session."), "start_date")
+    wanted = [(day + shift, start, end) for day, start, end in current]
+    weekend = next((day for day, _s, _e in wanted if day.weekday() >= 5), None)
+    if weekend and not data.include_weekends:
+        raise ServiceError(_("Ainsi décalée, la session aurait une demi-journée le %(day)s, un samedi ou un "
+                             "dimanche : cochez « Inclure le samedi et le dimanche », ou choisissez d'autres dates.",
+                             day=weekend.strftime("%d/%m/%Y")), "include_weekends")
+    return wanted, shift.days
 
 
 def _check_signing_trainers_kept(session: TrainingSession, trainers) -> None:
@@ -206,6 +285,14 @@ def _check_status_change(session: TrainingSession, status: str) -> None:
     if session.status == SessionStatus.CANCELLED and status != SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée et ses stagiaires ont été prévenu·es : elle ne peut pas "
                              "être rouverte. Programmez plutôt une nouvelle session."), "status")
+
+
+def _check_completed_after_end(status: str, current: str | None, end_at: datetime) -> None:
+    """A session is marked completed after its end, not before: until then it takes trainees and its half-days
+    are signed (it becomes completed by itself once over, shown_status)."""
+    if status == SessionStatus.COMPLETED and current != SessionStatus.COMPLETED and end_at > local_now():
+        raise ServiceError(_("La session ne peut être marquée « Terminée » qu'après sa fin (%(end)s) : elle le "
+                             "devient d'elle-même à cette date.", end=datetime_fr(end_at)), "status")
 
 
 # --- over ------------------------------------------------------------------------------------------
@@ -340,6 +427,18 @@ def _check_times(start_at: datetime, end_at: datetime) -> None:
                              "en plusieurs sessions."), "end_date")
 
 
+def _check_not_cancelled(session: TrainingSession) -> None:
+    """A cancelled session's half-days stay as its trainees were told they were cancelled."""
+    if session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée : ses dates et ses demi-journées ne peuvent plus être "
+                             "modifiées. Programmez plutôt une nouvelle session."))
+
+
+def _check_half_days_editable(session: TrainingSession) -> None:
+    _check_not_cancelled(session)
+    _check_not_started(session)
+
+
 def _check_not_started(session: TrainingSession) -> None:
     """Half-days are regenerated only before anyone could sign: trainees sign from a few minutes before a
     half-day starts (attendance.signing_window), and a signature must keep the half-day it was given for."""
@@ -415,6 +514,7 @@ def _check_trainers_free(session: TrainingSession, trainers) -> None:
 
 def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slot:
     enrolment_service.lock_session(session.id)  # one change of the timetable at a time (see _half_days_changed)
+    _check_not_cancelled(session)
     if is_over(session):  # its certificates, claims and results say when it ended
         raise ServiceError(_("Cette session est terminée : programmez la suite (un retour d'expérience, par "
                              "exemple) comme une nouvelle session."), "date")
@@ -431,6 +531,7 @@ def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slo
 def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
     session = enrolment_service.lock_session(slot.session_id)
     before = _describe(slot)
+    _check_not_cancelled(session)
     _check_not_started_slot(slot)
     candidate = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, candidate, ignore=slot)
@@ -444,6 +545,7 @@ def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
 
 def delete_slot(slot: Slot) -> None:
     session = enrolment_service.lock_session(slot.session_id)
+    _check_not_cancelled(session)
     _check_not_started_slot(slot)
     if len(session.slots) <= 1:
         raise ServiceError(_("Une session garde au moins une demi-journée."))
@@ -460,9 +562,13 @@ def _half_days_changed(session: TrainingSession) -> None:
     (update_session). The session's edit version moves (services/edit_versions, under the session's row lock
     taken by the caller): a session form opened before holds the old dates, and saving it would rebuild the
     old half-days."""
+    _span_half_days(session)
+    session.version += 1
+
+
+def _span_half_days(session: TrainingSession) -> None:
     slots = sorted(session.slots, key=lambda slot: slot.starts_at)
     session.start_at, session.end_at = slots[0].starts_at, slots[-1].ends_at
-    session.version += 1
 
 
 def _check_not_started_slot(slot: Slot) -> None:

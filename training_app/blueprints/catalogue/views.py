@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from training_app.access import ADMIN, access
 from training_app.blueprints.catalogue import bp
@@ -101,6 +102,12 @@ def programme_edit(programme_id: int):
         flash(_("La formation a été mise à jour."), "success")
         for survey in saved.surveys_left:
             flash(programme_service.left_behind_message(survey), "warning")
+        if saved.sessions_repriced:
+            flash(ngettext("La formation n'est plus interne : sa session à venir, gratuite jusqu'ici, passe à son "
+                           "prix. Les inscriptions déjà faites gardent le leur : vérifiez-les.",
+                           "La formation n'est plus interne : ses %(num)d sessions à venir, gratuites jusqu'ici, "
+                           "passent à son prix. Les inscriptions déjà faites gardent le leur : vérifiez-les.",
+                           saved.sessions_repriced), "warning")
         return redirect(url_for("catalogue.programme_detail", programme_id=programme.id))
     return render_template("catalogue/form.html", form=form, programme=programme), edit_status(form)
 

@@ -29,6 +29,7 @@ from training_app.models import (Employer, Enrolment, Organisation, OutgoingMail
 from training_app.services import (ServiceError, audit, certificates, convocations, enrolment_import, enrolments, mail,
                                    registration_requests, registrations)
 from training_app.services.registrations import PersonDetails
+from training_app.services import sessions as session_service
 from training_app.services import trainee_links
 from training_app.services.trainee_links import trainee_view
 
@@ -692,6 +693,7 @@ def enrolment_section(session: TrainingSession) -> dict:
         "seats_taken": places.taken,
         "seats_left": places.left,
         "started": session.start_at <= local_now(),
+        "over": session_service.is_over(session),
         "convoked": convocations.sent_enrolment_ids(session),
         "outdated": convocations.outdated_enrolment_ids(session, employers),
     }

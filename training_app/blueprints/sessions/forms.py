@@ -2,7 +2,7 @@ from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -13,6 +13,8 @@ from training_app.forms import (CAPACITY_RANGE, Filled, FrenchDateField, FrenchI
 # services/enrolments.py). "Inscriptions ouvertes" covers both; the session page shows which it is.
 STATUS_CHOICES = [("planned", _l("Planifiée")), ("open", _l("Inscriptions ouvertes")),
                   ("running", _l("En cours")), ("completed", _l("Terminée"))]
+# Before its end a session is not marked completed (services/sessions: it becomes so by itself).
+NOT_OVER_CHOICES = STATUS_CHOICES[:-1]
 CANCELLED_CHOICES = [("cancelled", _l("Annulée"))]
 
 
@@ -32,6 +34,7 @@ class SessionForm(FlaskForm):
     morning_end = FrenchTimeField(_l("Matin : fin"), default=time(12, 30), validators=[Filled()])
     afternoon_start = FrenchTimeField(_l("Après-midi : début"), default=time(14, 0), validators=[Filled()])
     afternoon_end = FrenchTimeField(_l("Après-midi : fin"), default=time(18, 0), validators=[Filled()])
+    include_weekends = BooleanField(_l("Inclure le samedi et le dimanche"))
     place = TextAreaField(_l("Lieu (adresse, ou « dans les locaux de la structure »)"))
     access_info = TextAreaField(_l("Accès et conditions matérielles"))
     modality = SelectField(_l("Modalité"), choices=[("in_person", _l("Présentiel")), ("remote", _l("À distance")),

@@ -9,8 +9,9 @@ from flask_login import current_user
 from training_app import formatting
 from training_app.access import ADMIN, STAFF, access, check_session_access
 from training_app.blueprints.sessions import bp
-from training_app.blueprints.sessions.forms import (CANCELLED_CHOICES, STATUS_CHOICES, CancelSessionForm,
-                                                   FilterForm, SessionEditForm, SessionForm, SlotForm)
+from training_app.blueprints.sessions.forms import (CANCELLED_CHOICES, NOT_OVER_CHOICES, STATUS_CHOICES,
+                                                   CancelSessionForm, FilterForm, SessionEditForm, SessionForm,
+                                                   SlotForm)
 from training_app.extensions import db
 from training_app.forms import (REFUSED, attach_service_error, committed, committed_or_flashed, edit_committed,
                                  edit_form, edit_status, from_cents, to_cents)
@@ -37,8 +38,12 @@ def _trainer_choices(session=None):
 def _prepare(form: SessionForm, session=None) -> None:
     form.programme_id.choices = _programme_choices(session.programme_id if session else None)
     form.trainers.choices = _trainer_choices(session)
-    cancelled = session is not None and session.status == SessionStatus.CANCELLED
-    form.status.choices = CANCELLED_CHOICES if cancelled else STATUS_CHOICES
+    if session is not None and session.status == SessionStatus.CANCELLED:
+        form.status.choices = CANCELLED_CHOICES
+    elif session is None or session_service.is_over(session):  # a past session may be recorded afterwards
+        form.status.choices = STATUS_CHOICES
+    else:
+        form.status.choices = NOT_OVER_CHOICES
 
 
 def _session_data(form: SessionForm) -> session_service.SessionData:
@@ -52,6 +57,7 @@ def _session_data(form: SessionForm) -> session_service.SessionData:
         contact_person=form.contact_person.data or "", trainers=tuple(trainers),
         timetable=((form.morning_start.data, form.morning_end.data),
                    (form.afternoon_start.data, form.afternoon_end.data)),
+        include_weekends=bool(form.include_weekends.data),
     )
 
 
@@ -94,8 +100,9 @@ def session_create():
             form.capacity.data = programme.default_capacity
             form.price.data = from_cents(programme.price_cents)
     if form.validate_on_submit():
+        data = _session_data(form)
         try:
-            session = session_service.create_session(_session_data(form))
+            session = session_service.create_session(data)
         except ServiceError as error:
             db.session.rollback()
             _prepare(form)
@@ -104,6 +111,7 @@ def session_create():
             db.session.commit()
             flash(_("Session créée : %(n)d demi-journées, %(hours)s prévues.", n=len(session.slots),
                     hours=formatting.hours(session.planned_minutes)), "success")
+            _flash_weekend_left_out(data)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
     return render_template("sessions/form.html", form=form, session=None)
 
@@ -131,6 +139,9 @@ def _edit_form(session: TrainingSession, stored: bool = False) -> SessionEditFor
         form.price.data = from_cents(session.price_cents)
         form.trainers.data = [t.id for t in session.trainers]
         form.programme_id.data = session.programme_id
+        (form.morning_start.data, form.morning_end.data), (form.afternoon_start.data, form.afternoon_end.data) = \
+            session_service.session_timetable(session)
+        form.include_weekends.data = session_service.has_weekend_half_days(session)
         if session.status == SessionStatus.FULL:  # not a choice: an open session whose seats are all taken
             form.status.data = SessionStatus.OPEN
 
@@ -143,13 +154,15 @@ def session_edit(session_id: int):
     session = _load(session_id)
     form = _edit_form(session)
     if form.validate_on_submit():
-        update = edit_committed(form, session, lambda: session_service.update_session(
-            session, _session_data(form)), lambda: _edit_form(session, stored=True))
+        data = _session_data(form)
+        update = edit_committed(form, session, lambda: session_service.update_session(session, data),
+                                lambda: _edit_form(session, stored=True))
         if update is not REFUSED:
             flash(_("Session mise à jour."), "success")
             if update.slots_regenerated:
-                flash(_("Les dates ont changé : les demi-journées ont été recalculées, et les dates des "
-                        "questionnaires sans réponse les ont suivies."), "info")
+                flash(_half_days_message(session, update), "info")
+                if not update.shifted_days:
+                    _flash_weekend_left_out(data)
             for survey in update.surveys_left:
                 flash(_("Le questionnaire « %(title)s » a déjà des réponses : ses dates (du %(opens)s au %(closes)s) "
                         "n'ont pas bougé ; vérifiez-les.", title=survey.questionnaire.title,
@@ -250,6 +263,35 @@ def slot_delete(session_id: int, slot_id: int):
                                                                _("Demi-journée supprimée.")):
         _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
+
+
+def _half_days_message(session: TrainingSession, update: session_service.SessionUpdate) -> str:
+    """What became of the half-days when the dates or the timetable changed: how many, how many hours, before."""
+    count, minutes = len(session.slots), session.planned_minutes
+    before_count, before_minutes = update.half_days_before
+    if update.shifted_days:
+        moved = (ngettext("avancées de %(num)d jour", "avancées de %(num)d jours", -update.shifted_days)
+                 if update.shifted_days < 0 else
+                 ngettext("repoussées de %(num)d jour", "repoussées de %(num)d jours", update.shifted_days))
+        done = ngettext("La demi-journée de la session a été %(moved)s, telle quelle (%(hours)s prévues).",
+                        "Les %(num)d demi-journées de la session ont été %(moved)s, telles quelles (%(hours)s "
+                        "prévues).", count, moved=moved, hours=formatting.hours(minutes))
+    else:
+        done = ngettext("Les demi-journées ont été recalculées selon l'emploi du temps : %(num)d demi-journée, "
+                        "%(hours)s prévues", "Les demi-journées ont été recalculées selon l'emploi du temps : "
+                        "%(num)d demi-journées, %(hours)s prévues", count, hours=formatting.hours(minutes))
+        done += " " + ngettext("(avant : %(num)d demi-journée, %(hours)s).", "(avant : %(num)d demi-journées, "
+                               "%(hours)s).", before_count, hours=formatting.hours(before_minutes))
+    return done + " " + _("Les dates des questionnaires sans réponse ont suivi.")
+
+
+def _flash_weekend_left_out(data: session_service.SessionData) -> None:
+    left_out = session_service.weekend_half_days_left_out(data)
+    if left_out:
+        flash(ngettext("%(num)d demi-journée tombant un samedi ou un dimanche n'a pas été prévue : cochez « Inclure "
+                       "le samedi et le dimanche » si la session a lieu le week-end.",
+                       "%(num)d demi-journées tombant un samedi ou un dimanche n'ont pas été prévues : cochez "
+                       "« Inclure le samedi et le dimanche » si la session a lieu le week-end.", left_out), "warning")
 
 
 def _flash_outdated_convocations(session: TrainingSession) -> None:
