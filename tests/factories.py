@@ -65,13 +65,14 @@ def make_programme(title=None, objectives=("Préparer une négociation", "Suivre
 
 
 def make_session(programme=None, start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30),
-                 capacity=15, trainers=(), status="open", price_cents=84000, timetable=None) -> TrainingSession:
+                 capacity=15, trainers=(), status="open", price_cents=84000, timetable=None,
+                 include_weekends=False) -> TrainingSession:
     """A session with its generated slots (default: Tue 14:00 to Fri 12:30, 6 slots, 21 h)."""
     programme = programme or make_programme()
     data = session_service.SessionData(
         programme=programme, start_at=start, end_at=end, place="4 rue du Bourbonnais, Rennes",
         capacity=capacity, price_cents=price_cents, status=status, trainers=tuple(trainers),
-        timetable=timetable or session_service.DEFAULT_TIMETABLE)
+        timetable=timetable or session_service.DEFAULT_TIMETABLE, include_weekends=include_weekends)
     with frozen_at(datetime(2000, 1, 1)):
         session = session_service.create_session(data)
     db.session.commit()

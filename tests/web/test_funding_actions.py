@@ -184,7 +184,7 @@ def test_a_recalculation_of_a_draft_sent_meanwhile_is_refused_not_written_over_i
     assert claim.status == ClaimStatus.DRAFT  # as read before the sending
     claims = FundingClaim.__table__
     db.session.connection().execute(claims.update().where(claims.c.id == claim.id)
-                                    .values(status=ClaimStatus.SENT, total_cents=1))  # the sending, not seen
+                                    .values(status=ClaimStatus.SENT, number="2030-0001", total_cents=1))  # the sending, not seen
     with pytest.raises(ServiceError, match="a été envoyée : ses montants ne changent plus"):
         funding_service.refresh(claim)
     assert claim.total_cents == 1

@@ -684,7 +684,7 @@ def test_a_named_questionnaire_shows_its_answers_while_open(admin_client):
 
 def _programme_survey(programme, questionnaire, day, ratings, closes_at=datetime(2030, 3, 22, 18)):
     session = factories.make_session(programme=programme, start=datetime(2030, 3, day, 14),
-                                     end=datetime(2030, 3, day + 3, 12, 30))
+                                     end=datetime(2030, 3, day + 3, 12, 30), include_weekends=True)  # 2-3 March: a weekend
     survey = factories.make_survey(session, questionnaire, opens_at=datetime(2030, 3, 8, 9, 30), closes_at=closes_at)
     for rating in ratings:
         factories.answer_survey(survey, factories.make_enrolment(session).trainee,
