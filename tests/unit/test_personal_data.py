@@ -305,7 +305,7 @@ def _run(app, *args):
     return result.output
 
 
-def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what_expired(app):
+def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what_expired(app, monkeypatch):
     course, awa, julien, _claim = _course_with_everything()  # the course ended on 14 Dec 2018
     recent = factories.make_trainee("Karim", "Recent", email="karim@exemple.org")
     factories.make_enrolment(factories.make_session(start=datetime(2024, 3, 5, 14, 0), end=datetime(2024, 3, 8, 12, 30),
@@ -343,6 +343,10 @@ def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what
         again = _run(app, "--dry-run")
     assert "0 stagiaire dont la dernière session" in again and "ans serait effacé·e :" in again
     assert "0 stagiaire dont les pièces" in again and "0 courriel envoyé" in again
+    monkeypatch.setitem(app.config, "MAIL_KEEP_DAYS", 1)
+    monkeypatch.setitem(app.config, "SIGN_IN_LIFETIME", timedelta(days=1))
+    output = _run(app, "--dry-run")
+    assert "depuis plus de 1 jour serait supprimé." in output and "(ouverte il y a 1 jour ou plus)" in output
 
 
 # --- an erasure racing an enrolment or an edit -------------------------------------------------------------
