@@ -98,15 +98,18 @@ def purge_expired(dry_run: bool) -> None:
     def verb(count: int) -> str:
         return ngettext("serait", "seraient", count) if dry_run else ngettext("est", "sont", count)
 
+    def days(count: int) -> str:
+        return ngettext("%(num)d jour", "%(num)d jours", count)
+
     count = len(plan.request_ids)
     click.echo(ngettext("%(num)d demande d'inscription de la page publique dont le lien de confirmation a expiré "
                         "(confirmée ou non) %(verb)s supprimée.",
                         "%(num)d demandes d'inscription de la page publique dont le lien de confirmation a expiré "
                         "(confirmées ou non) %(verb)s supprimées.", count, verb=verb(count)))
     count = len(plan.mail_ids)
-    click.echo(ngettext("%(num)d courriel envoyé, classé ou conservé depuis plus de %(days)d jours %(verb)s supprimé.",
-                        "%(num)d courriels envoyés, classés ou conservés depuis plus de %(days)d jours %(verb)s "
-                        "supprimés.", count, days=config["MAIL_KEEP_DAYS"], verb=verb(count)))
+    click.echo(ngettext("%(num)d courriel envoyé, classé ou conservé depuis plus de %(days)s %(verb)s supprimé.",
+                        "%(num)d courriels envoyés, classés ou conservés depuis plus de %(days)s %(verb)s supprimés.",
+                        count, days=days(config["MAIL_KEEP_DAYS"]), verb=verb(count)))
     count = len(plan.trainees)
     click.echo(ngettext("%(num)d stagiaire dont la dernière session s'est terminée (ou, sans inscription, la fiche a "
                         "été créée) il y a plus de %(years)d ans %(verb)s effacé·e :",
@@ -127,10 +130,10 @@ def purge_expired(dry_run: bool) -> None:
                         "%(num)d fichiers d'import de participant·es prévisualisés il y a plus d'un jour, jamais "
                         "confirmés, %(verb)s supprimés.", count, verb=verb(count)))
     count = users.sign_ins_over()
-    click.echo(ngettext("%(num)d connexion de l'équipe terminée (ouverte il y a %(days)d jours ou plus) %(verb)s "
+    click.echo(ngettext("%(num)d connexion de l'équipe terminée (ouverte il y a %(days)s ou plus) %(verb)s "
                         "supprimée.",
-                        "%(num)d connexions de l'équipe terminées (ouvertes il y a %(days)d jours ou plus) %(verb)s "
-                        "supprimées.", count, days=config["SIGN_IN_LIFETIME"].days, verb=verb(count)))
+                        "%(num)d connexions de l'équipe terminées (ouvertes il y a %(days)s ou plus) %(verb)s "
+                        "supprimées.", count, days=days(config["SIGN_IN_LIFETIME"].days), verb=verb(count)))
     if dry_run:
         db.session.rollback()
         click.echo("Essai (--dry-run) : rien n'a été modifié.")

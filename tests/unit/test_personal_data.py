@@ -305,7 +305,7 @@ def _run(app, *args):
     return result.output
 
 
-def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what_expired(app):
+def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what_expired(app, monkeypatch):
     course, awa, julien, _claim = _course_with_everything()  # the course ended on 14 Dec 2018
     recent = factories.make_trainee("Karim", "Recent", email="karim@exemple.org")
     factories.make_enrolment(factories.make_session(start=datetime(2024, 3, 5, 14, 0), end=datetime(2024, 3, 8, 12, 30),
@@ -343,6 +343,10 @@ def test_purge_expired_dry_run_changes_nothing_and_the_real_run_purges_only_what
         again = _run(app, "--dry-run")
     assert "0 stagiaire dont la dernière session" in again and "ans serait effacé·e :" in again
     assert "0 stagiaire dont les pièces" in again and "0 courriel envoyé" in again
+    monkeypatch.setitem(app.config, "MAIL_KEEP_DAYS", 1)
+    monkeypatch.setitem(app.config, "SIGN_IN_LIFETIME", timedelta(days=1))
+    output = _run(app, "--dry-run")
+    assert "depuis plus de 1 jour serait supprimé." in output and "(ouverte il y a 1 jour ou plus)" in output
 
 
 # --- an erasure racing an enrolment or an edit -------------------------------------------------------------
@@ -750,3 +754,63 @@ def test_a_trainee_confirmed_after_the_only_closed_sheet_was_closed_is_not_kept_
         erasure = personal_data.erase(zoe.trainee, "Demande de la personne", admin)
         db.session.commit()
     assert erasure.deleted and db.session.get(Enrolment, zoe.id) is None
+
+
+def _course_of_namesakes():
+    """Claire Martin and Julien Martin on the completed course; Julien's comment on his first result, printed on
+    his attestation, names her."""
+    course = certificate_course.completed_course(trainees=("Claire Martin", "Julien Martin"))
+    claire, julien = course.enrolments
+    certificate_course.assess(course, julien, {1: ("acquired", "A bien aidé Claire Martin pendant les exercices")})
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    return course, claire, julien
+
+
+def test_erasing_her_changes_nothing_another_trainee_s_kept_attestation_prints():
+    course, claire, julien = _course_of_namesakes()
+    certificate_course.assess(course, julien, {2: ("acquired", "Excellent binôme avec Claire Martin")})  # not printed
+    printed_before = certificate_service.enrolment_overview(julien).results_outdated
+    personal_data.erase(claire.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalars(db.select(LearningOutcome.comment).where(LearningOutcome.enrolment_id == julien.id)
+                              .order_by(LearningOutcome.objective_id)).all() == [
+        "A bien aidé Claire Martin pendant les exercices", "Excellent binôme avec [effacé]"]
+    assert certificate_service.enrolment_overview(db.session.get(Enrolment, julien.id)).results_outdated \
+        == printed_before
+
+
+def test_erasing_her_takes_her_full_names_only_out_of_what_others_typed():
+    """A first or last name alone may be another trainee's (Julien Martin) or a word ("Salle claire")."""
+    course, claire, julien = _course_of_namesakes()
+    course.session.notes = ("Salle claire ; M. Martin (Julien) arrive avant Claire Martin ; MARTIN  Claire partie, "
+                            "Mme Claire MARTIN excusée ; Marie-Claire Martin viendra")
+    julien.status_reason = "Remplacé par M. Martin"
+    db.session.commit()
+    personal_data.erase(claire.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    db.session.expire_all()
+    assert course.session.notes == ("Salle claire ; M. Martin (Julien) arrive avant [effacé] ; [effacé] partie, "
+                                    "[effacé] excusée ; Marie-Claire Martin viendra")
+    assert db.session.get(Enrolment, julien.id).status_reason == "Remplacé par M. Martin"
+
+
+def test_the_erasure_cleans_the_texts_before_locking_the_trainee_and_moves_the_edit_versions(monkeypatch):
+    """Lock order: the sessions' rows (which the cleaning updates), then the trainee's (enrolments.lock_trainee).
+    An edit form opened before on the session or the agreement is then stale: it would write the name back."""
+    from training_app.models import FundingAgreement
+    course, awa, julien, _claim = _course_with_everything()
+    course.session.notes = "Awa Diallo en retard"
+    agreement = db.session.scalar(db.select(FundingAgreement))
+    agreement.notes = "Pour Awa Diallo"
+    db.session.commit()
+    versions = (factories.version_of(course.session), factories.version_of(agreement))
+    calls = []
+    for name in ("_texts_without_names", "_locked"):
+        original = getattr(personal_data, name)
+        monkeypatch.setattr(personal_data, name, lambda *a, _o=original, _n=name: calls.append(_n) or _o(*a))
+    personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    assert calls == ["_texts_without_names", "_locked"]
+    assert (factories.version_of(course.session), factories.version_of(agreement)) == (versions[0] + 1, versions[1] + 1)

@@ -327,8 +327,28 @@ def test_what_others_typed_about_her_sessions_loses_her_names_at_the_erasure_and
     assert _free_texts(course, julien) == ["[effacé] et Julien en binôme"] * 9
     assert erasure.removed["texts_naming_them"] == 9
     assert db.session.get(Trainee, awa.trainee_id).last_name == "Diallo"  # her kept records still name her
-    _write_free_texts(course, julien, claim, "DIALLO absente le mardi")
+    _write_free_texts(course, julien, claim, "DIALLO  Awa absente le mardi")  # her full name, either way
     with frozen_at(EXPIRED):
         _run(app)
     assert _free_texts(course, julien) == ["[effacé] absente le mardi"] * 9
     assert "diallo" not in _dump().lower()
+
+
+def test_at_the_end_of_the_period_another_trainee_s_name_stays_in_the_texts(app):
+    """The texts only others' records hold lose her full names only; the sheets' texts and her own records her
+    first and last names alone too, but not those of another trainee of her sessions (Julien Martin)."""
+    from tests.unit.test_personal_data import _course_of_namesakes
+    course, claire, _julien = _course_of_namesakes()
+    with frozen_at(datetime(2019, 6, 1, 10, 0)):
+        personal_data.erase(claire.trainee, "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+    pattern = personal_data._names_pattern(claire.trainee, [claire.id], personal_data._others_names(
+        claire.trainee, {course.session.id}))
+    assert pattern.sub("[effacé]", "Salle claire ; M. Martin (Julien) ; MARTIN Claire") == \
+        "Salle [effacé] ; M. Martin (Julien) ; [effacé]"
+    course.session.notes = "Salle claire ; M. Martin (Julien) ; Claire Martin partie"
+    db.session.commit()
+    with frozen_at(EXPIRED):
+        _run(app)
+    db.session.expire_all()
+    assert course.session.notes == "Salle claire ; M. Martin (Julien) ; [effacé] partie"

@@ -230,7 +230,7 @@ def test_the_page_and_the_workbook_point_out_unpriced_enrolments_and_sessions_no
     assert _cells(page, "revenue-total")[1] == "1\u202f050,00 €"  # neither the unpriced nor the empty session
     assert "Personne n&#39;est venu</td>" not in page  # no line of zeros by programme
     notes = [row[0].value for row in workbook["Produits"].iter_rows(min_row=4) if row[0].value]
-    assert notes[-4:] == ["1 inscription facturée n'a pas de prix (« sur demande ») : il compte pour 0\u00a0€, les "
+    assert notes[-4:] == ["1 inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0\u00a0€, les "
                           "produits sont incomplets.",
                           "Du dialogue à la négociation, session du 5 mars 2030 (1 inscription)",
                           "1 session terminée sans personne présente n'est pas comptée (ni produits, ni ligne par "

@@ -626,10 +626,10 @@ def unpriced_notice(report: AnnualReport) -> str:
     """What the page and the workbook say of the billed enrolments without a price ("" when none)."""
     count = sum(note.count for note in report.unpriced)
     return ngettext(
-        "%(num)d inscription facturée n'a pas de prix (« sur demande ») : il compte pour 0\u00a0€, les produits "
+        "%(num)d inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0\u00a0€, les produits "
         "sont incomplets.",
-        "%(num)d inscriptions facturées n'ont pas de prix (« sur demande ») : il compte pour 0\u00a0€, les produits "
-        "sont incomplets.", count) if count else ""
+        "%(num)d inscriptions facturées n'ont pas de prix (« sur demande ») : elles comptent pour 0\u00a0€, les "
+        "produits sont incomplets.", count) if count else ""
 
 
 def session_label(note: SessionNote, enrolments: bool = False) -> str:

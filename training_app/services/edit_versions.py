@@ -8,7 +8,9 @@ so that nobody silently undoes another's changes; otherwise the changes are made
 with `UPDATE ... SET version = n + 1 WHERE id = ... AND version = n`, which also refuses a save that raced
 past the check where rows are not locked (SQLite). Only these saves move it: status changes, enrolment locks,
 erasure and the other paths that update the row leave it alone, so they never make an open form stale; a save
-that changes nothing leaves it alone too."""
+that changes nothing leaves it alone too. One exception: an erasure that takes a person's name out of a text the
+form edits (a session's notes, an agreement's: personal_data._without_names_in) moves it, so that the form opened
+before does not write the name back."""
 from flask_babel import gettext as _
 from sqlalchemy import event, inspect, update
 from sqlalchemy.exc import InvalidRequestError

@@ -7,10 +7,10 @@ sheets print or the annual report counts (withdrawals): they and what they print
 job title: certificates/ and the claim workbook) survive an erasure. Everything else about the person goes:
 e-mail address (replaced by a placeholder that cannot receive mail), phone (and past ones in the audit trail),
 the free-text reasons of their kept enrolments (cancellation, withdrawal), the trainers' comments on their results
-that no kept attestation prints, their names in what the office and trainers typed about their sessions (notes,
-reviews, funding texts, other trainees' reasons and comments), named questionnaire answers, e-mails written to
-them, enrolments that hold no kept record and what hangs on them, their personal links, the requests
-they made on the public registration page (services/registration_requests.py). A person with no kept record is
+that no kept attestation prints, their full names in what the office and trainers typed about their sessions
+(notes, reviews, funding texts, other trainees' reasons and comments but those a kept attestation prints),
+named questionnaire answers, e-mails written to them, enrolments that hold no kept record and what hangs on
+them, their personal links, the requests they made on the public registration page (services/registration_requests.py). A person with no kept record is
 deleted entirely.
 
 The retention period runs from the end of the person's last session, or from the last payment received for a
@@ -30,6 +30,7 @@ import json
 import re
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -403,10 +404,14 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         raise ServiceError(_("Le motif dépasse %(n)d caractères.", n=REASON_MAX), "reason")
     # The requests of the public page made with their addresses, confirmed or not (one waiting can then no longer
     # be confirmed): first, before the trainee's lock, which a confirmation holding a request's takes after it.
-    requests = registration_requests.delete_requests(
-        [r.id for r in _requests_of(trainee, [e.id for e in _enrolments(trainee)])])
-    trainee = db.session.scalar(select(Trainee).where(Trainee.id == trainee.id).with_for_update()
-                                .execution_options(populate_existing=True))
+    before = _enrolments(trainee)
+    requests = registration_requests.delete_requests([r.id for r in _requests_of(trainee, [e.id for e in before])])
+    # What others typed about their sessions and claims names them no more (their kept records still do). Before
+    # the trainee's lock too: it updates the sessions' rows, which the lock order takes before the trainee's
+    # (enrolments.lock_trainee).
+    texts = _texts_without_names({e.session_id for e in before}, {e.id for e in before},
+                                 _full_names_pattern(trainee, [e.id for e in before]))
+    trainee = _locked(trainee)
     if trainee is None:
         raise ServiceError(_("Cette personne n'existe plus."))
     if trainee.erased_at is not None:
@@ -415,10 +420,8 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
     enrolments = _enrolments(trainee)
     kept_ids = _kept_enrolments(enrolments)
     emails = addresses(trainee)
-    removed = {"enrolments": 0, "named_answers": 0, "mails": 0, "registration_requests": requests}
-    # What others typed about their sessions and claims names them no more (their kept records still do).
-    removed["texts_naming_them"] = _texts_without_names(
-        {e.session_id for e in enrolments}, {e.id for e in enrolments}, _names_pattern(trainee, sorted(kept_ids)))
+    removed = {"enrolments": 0, "named_answers": 0, "mails": 0, "registration_requests": requests,
+               "texts_naming_them": texts}
     gone = [e for e in enrolments if e.id not in kept_ids]
     # The convocations' Word files print the name, the employer and a personal link; no law keeps them.
     storage.delete_after_commit(db.session.scalars(select(ConvocationSending.document_path).where(
@@ -455,6 +458,12 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
                  details={"deleted": erasure.deleted, "kept": erasure.kept, "removed": erasure.removed})
     db.session.flush()
     return erasure
+
+
+def _locked(trainee: Trainee) -> Trainee | None:
+    """The trainee's row read again and held (FOR UPDATE) until the commit; None if it is gone."""
+    return db.session.scalar(select(Trainee).where(Trainee.id == trainee.id).with_for_update()
+                             .execution_options(populate_existing=True))
 
 
 class _Gone:
@@ -510,9 +519,22 @@ def _kept_counts(ids: list[int]) -> dict:
 
 def _erase_unprinted_comments(enrolment_ids: set[int]) -> int:
     """The trainers' comments on the person's results (free text about them) go, but those one of their
-    certificates states: printed on a kept attestation (as it kept them, IssuedCertificate.results, or all of
-    them when it predates that), they stay with it until the records expire, and the documents are not found
-    to state other results than the records (certificates.results_outdated). Returns how many went."""
+    certificates states (_printed_comments): they stay with it until the records expire, and the documents are not
+    found to state other results than the records (certificates.results_outdated). Returns how many went."""
+    printed = _printed_comments(enrolment_ids)
+    n = 0
+    for outcome in db.session.scalars(select(LearningOutcome).where(
+            LearningOutcome.enrolment_id.in_(enrolment_ids), LearningOutcome.comment != "",
+            LearningOutcome.comment != ERASED_TEXT)):
+        if not printed(outcome.enrolment_id, outcome.comment):
+            outcome.comment = ERASED_TEXT
+            n += 1
+    return n
+
+
+def _printed_comments(enrolment_ids) -> Callable[[int, str], bool]:
+    """printed(enrolment_id, comment): whether one of the enrolment's certificates states that comment on a result,
+    printed on it as it kept them (IssuedCertificate.results), or any comment when it predates that."""
     from training_app.services.certificates import prints
     stated, unknown = defaultdict(set), set()
     for doc in db.session.scalars(select(IssuedCertificate).where(IssuedCertificate.enrolment_id.in_(enrolment_ids))):
@@ -522,51 +544,54 @@ def _erase_unprinted_comments(enrolment_ids: set[int]) -> int:
             unknown.add(doc.enrolment_id)
         else:
             stated[doc.enrolment_id].update(r.get("comment") for r in doc.results if isinstance(r, dict))
-    n = 0
-    for outcome in db.session.scalars(select(LearningOutcome).where(
-            LearningOutcome.enrolment_id.in_(enrolment_ids), LearningOutcome.comment != "",
-            LearningOutcome.comment != ERASED_TEXT)):
-        if outcome.enrolment_id not in unknown and outcome.comment not in stated[outcome.enrolment_id]:
-            outcome.comment = ERASED_TEXT
-            n += 1
-    return n
+    return lambda enrolment_id, comment: enrolment_id in unknown or comment in stated[enrolment_id]
 
 
 def _texts_without_names(session_ids: set[int], own_ids: set[int], names: re.Pattern | None) -> int:
-    """The free texts about the person's sessions, typed by the office or the trainers, lose the person's names:
-    the sessions' notes and reviews, the funding agreements' notes and refusal reasons, the claims' rejection
-    reasons and payments' notes, and what concerns the other trainees of those sessions (comments on their
-    results, the reasons of their cancellation or withdrawal, their absences' justifications). At an erasure
-    (the kept records keep the names until they expire) and at the end of the retention period (texts written
-    since). Returns how many changed."""
+    """The free texts about the person's sessions, typed by the office or the trainers, lose the person's names
+    (`names`: their full names, _full_names_pattern, never a first or last name alone, which may be somebody
+    else's or a word): the sessions' notes and reviews, the funding agreements' notes and refusal reasons, the
+    claims' rejection reasons and payments' notes, and what concerns the other trainees of those sessions
+    (comments on their results, but those their certificates print: _printed_comments; the reasons of their
+    cancellation or withdrawal, their absences' justifications). At an erasure (the kept records keep the names
+    until they expire) and at the end of the retention period (texts written since). Returns how many changed."""
     if names is None or not session_ids:
         return 0
     sessions = sorted(session_ids)
-    others = select(Enrolment.id).where(Enrolment.session_id.in_(sessions), Enrolment.id.not_in(sorted(own_ids)))
+    others = list(db.session.scalars(select(Enrolment.id).where(Enrolment.session_id.in_(sessions),
+                                                               Enrolment.id.not_in(sorted(own_ids)))))
+    printed = _printed_comments(others)
+    stated = [row_id for row_id, enrolment_id, comment in db.session.execute(
+        select(LearningOutcome.id, LearningOutcome.enrolment_id, LearningOutcome.comment).where(
+            LearningOutcome.enrolment_id.in_(others), LearningOutcome.comment != "")) if printed(enrolment_id, comment)]
     claims = select(claim_sessions.c.claim_id).where(claim_sessions.c.session_id.in_(sessions))
-    texts = ((TrainingSession.notes, TrainingSession.id.in_(sessions)),
+    texts = ((TrainingSession.notes, TrainingSession.id.in_(sessions)),  # first: the lock order, session first
              (SessionReview.text, SessionReview.session_id.in_(sessions)),
              (FundingAgreement.notes, FundingAgreement.session_id.in_(sessions)),
              (FundingAgreement.refusal_reason, FundingAgreement.session_id.in_(sessions)),
              (FundingClaim.rejection_reason, FundingClaim.id.in_(claims)),
              (ClaimPayment.note, ClaimPayment.claim_id.in_(claims)),
-             (LearningOutcome.comment, LearningOutcome.enrolment_id.in_(others)),
+             (LearningOutcome.comment, LearningOutcome.enrolment_id.in_(others) & LearningOutcome.id.not_in(stated)),
              (Enrolment.status_reason, Enrolment.id.in_(others)),
              (AttendanceRecord.justification, AttendanceRecord.enrolment_id.in_(others)))
     return sum(_without_names_in(column, where, names) for column, where in texts)
 
 
 def _without_names_in(column, where, names: re.Pattern) -> int:
-    """`column` of the rows `where` selects, without the person's names; the rows keep their time of last change
-    (a name taken out is no edit) and their edit version."""
+    """`column` of the rows `where` selects (in id order: the order their locks are taken), without the person's
+    names; the rows keep their time of last change (a name taken out is no edit), but their edit version moves
+    (services/edit_versions): a form opened before on the text would otherwise write the name back."""
     model = column.class_
     changed = 0
-    for row_id, text in db.session.execute(select(model.id, column).where(where, column != "")).all():
+    for row_id, text in db.session.execute(select(model.id, column).where(where, column != "").order_by(model.id)):
         new = _without_names(text, names)
         if new != text:
             values = {column.key: new}
             if "updated_at" in model.__table__.c:
                 values["updated_at"] = model.updated_at
+            if hasattr(model, "edit_version_key"):
+                version = getattr(model, model.edit_version_key)
+                values[version.key] = version + 1
             db.session.execute(update(model).where(model.id == row_id).values(**values)
                                .execution_options(synchronize_session="fetch"))
             changed += 1
@@ -808,7 +833,7 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
       data were deleted);
     - learning outcomes: the comment (the result stays); funding lines keep their amounts;
     - the free texts about their sessions (notes, reviews, the claims' and agreements' texts, what concerns the
-      other trainees: _texts_without_names) lose their names again (some may have been written since the erasure);
+      other trainees: _texts_without_names) lose their full names again (some may have been written since the erasure);
     - the versions of the sheets, the claims' figures, the audit trail: the person's rows lose their name,
       justification and employer, any text naming them (their names, past and present) loses it, as does the
       reason the office typed when closing a sheet of their sessions without the trainer's signature;
@@ -826,7 +851,9 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     enrolments = _enrolments(trainee)
     ids = [e.id for e in enrolments]
     session_ids = {e.session_id for e in enrolments}
-    names = _names_pattern(trainee, ids)
+    # Their own records and the sheets' texts lose their first and last names alone too, but other trainees'
+    # (M. Martin may be Julien Martin); the texts only others' records hold lose their full names only.
+    names = _names_pattern(trainee, ids, _others_names(trainee, session_ids))
     files: list[str] = []
     counts = {"signatures": 0, "attendance_records": 0, "certificates": 0, "learning_outcomes": 0,
               "sheet_versions": 0, "closing_reasons": 0, "claims": 0, "texts": 0, "shared_files": 0,
@@ -841,7 +868,7 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
         counts["sheet_versions"] = _expire_sheet_versions(session_ids, set(ids), names, files)
         counts["closing_reasons"] = _expire_closing_reasons(session_ids, names)
         counts["claims"] = _expire_claims(session_ids, set(ids))
-        counts["texts"] = _texts_without_names(session_ids, set(ids), names)
+        counts["texts"] = _texts_without_names(session_ids, set(ids), _full_names_pattern(trainee, ids))
         counts["shared_files"] = _expire_shared_files(trainee.id, session_ids, set(ids), files)
     counts["audit_entries"] = _expire_audit(trainee, ids, session_ids, names, files)
     trainee.first_name, trainee.last_name, trainee.civility, trainee.job_title = "", ERASED_TEXT, "", ""
@@ -869,25 +896,59 @@ def expired_trainee_with_documents(session: TrainingSession) -> Trainee | None:
                Trainee.records_expired_at.is_not(None)).order_by(Trainee.id).limit(1))
 
 
-def _names_pattern(trainee: Trainee, enrolment_ids: list[int]) -> re.Pattern | None:
-    """The person's names as any kept text may hold them: today's, those changed since (the audit trail), as
-    signed and as printed on their certificates; matched as whole words, in any case."""
-    values = {trainee.first_name, trainee.last_name, trainee.full_name, trainee.formal_name}
+def _names_pattern(trainee: Trainee, enrolment_ids: list[int], spare=frozenset()) -> re.Pattern | None:
+    """The person's names as their kept records may hold them (_name_forms), the first and last names alone too,
+    but those in `spare` (lower case: the other trainees' of their sessions, _others_names)."""
+    firsts, lasts, whole = _name_forms(trainee, enrolment_ids)
+    return _pattern(whole | {v for v in firsts | lasts if v.strip().lower() not in spare})
+
+
+def _full_names_pattern(trainee: Trainee, enrolment_ids: list[int]) -> re.Pattern | None:
+    """The person's full names only (_name_forms; of two words at least), never a first or last name alone: for
+    the texts others typed, where that may be somebody else's or a word ("Salle claire ; M. Martin")."""
+    whole = _name_forms(trainee, enrolment_ids)[2]
+    return _pattern({v for v in whole if len(v.split()) >= 2})
+
+
+def _name_forms(trainee: Trainee, enrolment_ids: list[int]) -> tuple[set[str], set[str], set[str]]:
+    """(first names, last names, full names) of the person: today's, those changed since (the audit trail); the
+    full names are each first with each last name, either way round, the formal one, and as signed and as printed
+    on their certificates."""
+    firsts, lasts = {trainee.first_name}, {trainee.last_name}
     for entry in _history("trainees", [trainee.id]):
         changes = (entry.details or {}).get("changes") or {}
-        for key in ("first_name", "last_name"):
+        for key, values in (("first_name", firsts), ("last_name", lasts)):
             if isinstance(changes.get(key), list):
                 values.update(v for v in changes[key] if isinstance(v, str))
+    firsts = {v.strip() for v in firsts if v and v.strip()}
+    lasts = {v.strip() for v in lasts if v and v.strip() and v.strip() != ERASED_TEXT}
+    whole = {trainee.full_name, trainee.formal_name}
+    whole.update(f"{a} {b}" for first in firsts for last in lasts for a, b in ((first, last), (last, first)))
     if enrolment_ids:
-        values.update(db.session.scalars(select(Signature.signer_name).distinct().where(
+        whole.update(db.session.scalars(select(Signature.signer_name).distinct().where(
             Signature.enrolment_id.in_(enrolment_ids))))
-        values.update(db.session.scalars(select(IssuedCertificate.trainee_name).distinct().where(
+        whole.update(db.session.scalars(select(IssuedCertificate.trainee_name).distinct().where(
             IssuedCertificate.enrolment_id.in_(enrolment_ids))))
+    return firsts, lasts, whole
+
+
+def _pattern(values) -> re.Pattern | None:
+    """The values matched as whole words (a hyphen joins: "Claire" is not in "Marie-Claire"), in any case and
+    whatever the spaces between their words."""
     words = sorted({v.strip() for v in values if v and len(v.strip()) >= 2 and v.strip() != ERASED_TEXT},
                    key=lambda v: (-len(v), v))
     if not words:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in words)
+                      + r")(?![\w-])", re.IGNORECASE)
+
+
+def _others_names(trainee: Trainee, session_ids) -> frozenset[str]:
+    """The first and last names (lower case) of the other trainees of these sessions."""
+    rows = db.session.execute(select(Trainee.first_name, Trainee.last_name).join(
+        Enrolment, Enrolment.trainee_id == Trainee.id).where(Enrolment.session_id.in_(session_ids or {0}),
+                                                             Trainee.id != trainee.id)).all()
+    return frozenset(v.strip().lower() for row in rows for v in row if v)
 
 
 def _without_names(text, names: re.Pattern | None):
