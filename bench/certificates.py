@@ -67,7 +67,7 @@ def build_session() -> int:
 
     catalogue.seed()
     trainer = db.session.scalar(db.select(User).where(User.role == "trainer").order_by(User.id))
-    with frozen_at(datetime(2018, 10, 1, 9)):
+    with frozen_at(datetime(2018, 12, 14, 18)):  # marked completed once over
         session = session_service.create_session(session_service.SessionData(
             programme=reference_programme(), start_at=datetime(2018, 12, 11, 14),
             end_at=datetime(2018, 12, 14, 12, 30), place="4 rue du Bourbonnais, 35000 Rennes", capacity=15,

@@ -140,3 +140,20 @@ def test_a_session_is_marked_completed_only_after_its_end():
     with frozen_at(datetime(2030, 3, 9)):
         session_service.update_session(session, _data(session, session.start_at, session.end_at, status="completed"))
     assert session.status == "completed"
+
+
+def test_a_future_session_cannot_be_created_completed():
+    programme = factories.make_programme()
+    with frozen_at(PLANNING), pytest.raises(ServiceError, match="« Terminée » qu'après sa fin") as error:
+        session_service.create_session(session_service.SessionData(
+            programme=programme, start_at=datetime(2030, 3, 5, 10), end_at=datetime(2030, 3, 6, 16),
+            status="completed"))
+    assert error.value.field == "status"
+
+
+def test_a_start_typed_before_the_first_half_day_is_its_start_when_the_half_days_stay():
+    session = factories.make_session()  # first half-day Tue 5 Mar 14:00 - 18:00
+    with frozen_at(PLANNING):
+        update = session_service.update_session(session, _data(session, datetime(2030, 3, 5, 13), session.end_at))
+    db.session.commit()
+    assert not update.slots_regenerated and session.start_at == datetime(2030, 3, 5, 14)

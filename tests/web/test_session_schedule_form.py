@@ -48,6 +48,23 @@ def test_the_edit_form_shows_the_sessions_own_timetable_and_a_move_keeps_it(admi
         (t("09:00"), t("12:00")), (t("13:30"), t("17:00"))}
 
 
+def test_a_session_starting_at_ten_keeps_the_default_timetable_and_can_be_extended(admin_client):
+    """Tue 10:00 - Wed 16:00: its first morning and last afternoon are cut by its times, not edited."""
+    session = factories.make_session(start=datetime(2030, 3, 5, 10), end=datetime(2030, 3, 6, 16))
+    with frozen_at(PLANNING):
+        values = _form_values(admin_client.get(f"/sessions/{session.id}/modifier").get_data(as_text=True))
+        assert [values[name] for name in ("morning_start", "morning_end", "afternoon_start", "afternoon_end")] == [
+            "09:30", "12:30", "14:00", "18:00"]
+        response = admin_client.post(f"/sessions/{session.id}/modifier", follow_redirects=True,
+                                     data=dict(values, end_date="07/03/2030"))
+    assert "modifiées une à une" not in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [(s.date.day, s.start_time, s.end_time) for s in sorted(
+        db.session.get(TrainingSession, session.id).slots, key=lambda s: s.starts_at)] == [
+        (5, t("10:00"), t("12:30")), (5, t("14:00"), t("18:00")), (6, t("09:30"), t("12:30")),
+        (6, t("14:00"), t("18:00")), (7, t("09:30"), t("12:30")), (7, t("14:00"), t("16:00"))]
+
+
 def test_a_session_with_a_follow_up_is_moved_as_it_is_and_the_message_says_so(admin_client):
     session = factories.make_session()
     with frozen_at(PLANNING):

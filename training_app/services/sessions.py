@@ -74,11 +74,34 @@ def validate_timetable(timetable) -> None:
 
 def session_timetable(session: TrainingSession) -> tuple[tuple[time, time], tuple[time, time]]:
     """The session's own timetable: its most frequent morning and afternoon half-days (the default's where it has
-    none), what its edit form shows and what moving its dates generates again."""
-    mornings = Counter((s.start_time, s.end_time) for s in session.slots if s.start_time < NOON)
-    afternoons = Counter((s.start_time, s.end_time) for s in session.slots if s.start_time >= NOON)
-    return (mornings.most_common(1)[0][0] if mornings else DEFAULT_TIMETABLE[0],
-            afternoons.most_common(1)[0][0] if afternoons else DEFAULT_TIMETABLE[1])
+    none), what its edit form shows and what moving its dates generates again. The first half-day starts and the
+    last one ends at the session's own times, not the timetable's (10:00 to 16:00 the next day with 9:30-12:30 /
+    14:00-18:00 gives 10:00-12:30 and 14:00-16:00): they are read only for the times they were not cut at, so
+    that this session has the default timetable."""
+    mornings = [slot for slot in session.slots if slot.start_time < NOON]
+    afternoons = [slot for slot in session.slots if slot.start_time >= NOON]
+    return (_usual_half_day(session, mornings) or DEFAULT_TIMETABLE[0],
+            _usual_half_day(session, afternoons) or DEFAULT_TIMETABLE[1])
+
+
+def _usual_half_day(session: TrainingSession, half_days: list[Slot]) -> tuple[time, time] | None:
+    """The most frequent of these half-days uncut by the session's start or end; without one, the most frequent
+    start of those not cut by its start with the most frequent end of those not cut by its end."""
+    if not half_days:
+        return None
+    uncut_start = [slot for slot in half_days if slot.starts_at != session.start_at] or half_days
+    uncut_end = [slot for slot in half_days if slot.ends_at != session.end_at] or half_days
+    full = [(slot.start_time, slot.end_time) for slot in half_days
+            if slot.starts_at != session.start_at and slot.ends_at != session.end_at]
+    if full:
+        return _most_common(full)
+    start = _most_common([slot.start_time for slot in uncut_start])
+    end = _most_common([slot.end_time for slot in uncut_end])
+    return (start, end) if start < end else _most_common([(slot.start_time, slot.end_time) for slot in half_days])
+
+
+def _most_common(values: list):
+    return Counter(values).most_common(1)[0][0]
 
 
 def has_weekend_half_days(session: TrainingSession) -> bool:
@@ -110,6 +133,7 @@ def create_session(data: SessionData) -> TrainingSession:
     data = replace(data, status=_status_asked(None, data.status), timetable=data.timetable or DEFAULT_TIMETABLE,
                    include_weekends=bool(data.include_weekends))
     _check_times(data.start_at, data.end_at)
+    _check_completed_after_end(data.status, None, data.end_at)
     slots = _generated(data)
     _check_programme_offered(data.programme)
     session = TrainingSession(programme=data.programme)
@@ -163,6 +187,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     old_status = session.status
     before = (len(session.slots), session.planned_minutes)
     windows = surveys.windows_before(session) if slots is not None else []
+    dates_changed = (data.start_at, data.end_at) != (session.start_at, session.end_at)
     _apply(session, data)
     positioning_left = []
     if programme_changed:
@@ -173,6 +198,8 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
         _replace_slots(session, slots)
         _span_half_days(session)
         surveys_left = surveys.follow_session_dates(session, windows)
+    elif dates_changed:  # the same half-days (13:00 typed before a 14:00 one): from the first one's start
+        _span_half_days(session)
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
     audit.record(session, "updated", from_state=old_status, to_state=session.status)
