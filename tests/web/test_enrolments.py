@@ -287,6 +287,9 @@ def test_the_outbox_page_shows_captured_mail(admin_client, app):
     assert "Renvoyer" not in page  # nothing to send it with
 
 
+CHANGES_NAMED = "l'intitulé, les objectifs, la personne à contacter ou les formateur·rices de la session"
+
+
 def test_a_convocation_outdated_by_a_changed_half_day_is_flagged_withheld_and_sent_again(admin_client, app, outbox):
     factories.make_organisation()
     session = factories.make_session()
@@ -299,12 +302,14 @@ def test_a_convocation_outdated_by_a_changed_half_day_is_flagged_withheld_and_se
     page = _page(admin_client.get(response.headers["Location"]))
     assert "1 convocation déjà envoyée n'est plus à jour : envoyez à nouveau les convocations" in page
     assert "1 convocation envoyée n'est plus à jour" in page and "convocation à renvoyer" in page
+    assert CHANGES_NAMED in page  # all the fingerprint covers
     page = _page(admin_client.get(f"/sessions/{session.id}/convocations"))
-    assert "1 convocation envoyée n'est plus à jour" in page
+    assert "1 convocation envoyée n'est plus à jour" in page and CHANGES_NAMED in page
 
     trainee_client = app.test_client()
     page = _page(trainee_client.get(factories.personal_path(trainee)))
     assert "Une nouvelle convocation vous sera envoyée par e-mail." in page and "Convocation (Word)" not in page
+    assert "l'intitulé, les objectifs, la personne à contacter ou les formateur·rices de la formation" in page
     download = trainee_client.get(factories.personal_path(trainee, "enrolments.trainee_convocation",
                                                           enrolment_id=enrolment.id), follow_redirects=True)
     assert not download.data.startswith(b"PK") and "n'est plus valable" in _page(download)

@@ -397,8 +397,9 @@ def is_outdated(sending: ConvocationSending) -> bool:
 
 def outdated_notice() -> str:
     """What the trainee reads instead of an outdated convocation."""
-    return _("Les dates, les horaires, le lieu, l'accès, les modalités ou les formateur·rices de la formation, ou "
-             "la structure employeuse pour laquelle vous la suivez, ont changé depuis l'envoi de votre convocation : "
+    return _("Les dates, les horaires, le lieu, l'accès, les modalités, l'intitulé, les objectifs, la personne à "
+             "contacter ou les formateur·rices de la formation, ou la structure employeuse pour laquelle vous la "
+             "suivez, ont changé depuis l'envoi de votre convocation : "
              "elle n'est plus valable. Une nouvelle convocation vous sera envoyée par e-mail.")
 
 
