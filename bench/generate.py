@@ -704,10 +704,7 @@ class Generator:
             recent = end > self.now - timedelta(days=90)
             status = "sent" if period else (rng.choice(["draft", "sent"]) if recent else rng.choices(
                 ["paid", "partially_paid", "rejected", "sent"], [80, 8, 4, 8])[0])
-            invoice_number = None  # a draft has none: sending gives it
-            if status != "draft":
-                numbers[end.year] += 1
-                invoice_number = f"{end.year}-{numbers[end.year]:04d}"
+            invoice_number = None  # a draft has none: sending gives it (numbered below, in sending order)
             result = calculate(terms, True)
             for line in result["lines"]:
                 session = self.sessions_info[line["session_id"]]
@@ -741,6 +738,11 @@ class Generator:
                                  "created_at": end + timedelta(days=55)})
             self.audit_extra.append(self._audit("funding_claims", number, "created", None, "draft",
                                                 end + timedelta(days=9)))
+        # Numbered as sending numbers them: in the order they were sent, in the year of the sending.
+        for claim in sorted((c for c in claims if c["sent_on"]), key=lambda c: (c["sent_on"], c["id"])):
+            year = claim["sent_on"].year
+            numbers[year] += 1
+            claim["number"] = claim["snapshot"]["number"] = f"{year}-{numbers[year]:04d}"
         self.insert(conn, "funding_claims", claims)
         self.insert(conn, "funding_claim_sessions", claim_sessions)
         self.insert(conn, "funding_claim_payments", payments)

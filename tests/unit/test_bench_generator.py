@@ -40,12 +40,17 @@ def test_the_generator_fills_the_current_schema_and_the_load_benchmark_finds_its
         waiting_without_date = conn.scalar(text(
             "SELECT COUNT(*) FROM enrolments WHERE status = 'waitlisted' AND waitlisted_at IS NULL"))
         waiting = conn.scalar(text("SELECT COUNT(*) FROM enrolments WHERE status = 'waitlisted'"))
+        sent = conn.execute(text("SELECT sent_on, number FROM funding_claims WHERE sent_on IS NOT NULL "
+                                 "ORDER BY sent_on, id")).all()
         without_employer = conn.scalar(text(
             "SELECT COUNT(*) FROM enrolments e JOIN trainees t ON t.id = e.trainee_id "
             "WHERE t.employer_id IS NOT NULL AND e.employer_id IS NULL"))
     engine.dispose()
     assert waiting > 0 and waiting_without_date == 0
     assert without_employer == 0
+    years = [str(sent_on)[:4] for sent_on, _number in sent]  # numbered in sending order, in the sending's year
+    assert [number for _sent_on, number in sent] == [
+        f"{year}-{years[:index + 1].count(year):04d}" for index, year in enumerate(years)] and sent
     marks = load.landmarks(databases.url_for_size(tiny_base, TINY))
     assert set(marks) == {"past_session", "survey", "lineage", "busiest_programme", "full_session", "slot"}
     # The requests the confirmation's benchmark confirms, written for a run, are those the public page records.
