@@ -35,6 +35,12 @@ def test_the_generator_fills_the_current_schema_and_the_load_benchmark_finds_its
     assert inserted["enrolments"] == counts["enrolments"]
     assert inserted["training_sessions"] == counts["sessions"]
     assert generate.is_generated(tiny_base, TINY)
+    # Data made by another version of the generator is made again (bench/__main__.py), not reused.
+    monkeypatch.setattr(generate, "generator_fingerprint", lambda seed=8: "an older generator")
+    assert not generate.is_generated(tiny_base, TINY)
+    monkeypatch.undo()
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setitem(generate.SCALES, TINY, 0.01)
     engine = create_engine(databases.url_for_size(tiny_base, TINY))
     with engine.connect() as conn:
         waiting_without_date = conn.scalar(text(
