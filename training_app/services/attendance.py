@@ -781,6 +781,12 @@ def was_reopened(sheet: AttendanceSheet | None) -> bool:
     return sheet is not None and not sheet.is_closed and sheet.version > 0
 
 
+def trainer_signed(slot: Slot) -> bool:
+    """Whether a trainer's signature (not voided) is on the half-day's sheet."""
+    return db.session.scalar(select(select(Signature.id).where(
+        Signature.slot_id == slot.id, Signature.trainer_id.is_not(None), Signature.voided_at.is_(None)).exists()))
+
+
 def scan_stands_for_trainer(sheet: AttendanceSheet | None) -> bool:
     """Whether the sheet's paper scan stands for the trainer's signature of the half-day.
 
@@ -1129,6 +1135,12 @@ class SlotColumn:
     def office_closing_reason(self) -> str:
         """Why the office closed it without a trainer's signature ("" when it did not)."""
         return self.sheet.office_closing_reason if self.is_closed else ""
+
+    @property
+    def trainer_on_paper(self) -> bool:
+        """No trainer signed it in the application, the paper sheet's scan standing for their signature
+        (scan_stands_for_trainer): the sheets say to look at the paper sheet, not an empty box."""
+        return not self.trainer_signatures and scan_stands_for_trainer(self.sheet)
 
 
 @dataclass

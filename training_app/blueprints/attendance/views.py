@@ -195,8 +195,12 @@ def close(session_id: int, slot_id: int):
                 flash(error.message, "danger")
             return _render_sheet(session, slot, close_form=form, status=422)
         db.session.commit()
-        flash(_("Feuille close par l'administration, sans signature du / de la formateur·rice.")
-              if sheet.office_closing_reason else _("Feuille signée et close."), "success")
+        if sheet.office_closing_reason:
+            flash(_("Feuille close par l'administration, sans signature du / de la formateur·rice."), "success")
+        elif attendance.trainer_signed(slot):
+            flash(_("Feuille signée et close."), "success")
+        else:  # the paper sheet's scan stands for the trainer's signature (attendance.scan_stands_for_trainer)
+            flash(_("Feuille close (feuille papier jointe)."), "success")
     else:
         _flash_form_errors(form)
     return redirect(_sheet_url(session_id, slot_id))
