@@ -176,7 +176,8 @@ def _with_voided_trainers(column, text: str) -> str:
 
 def _trainer_cell(column) -> dict:
     if not column.trainer_signatures:
-        text = _office_closing_text(column) if column.office_closing_reason else ""
+        text = (_office_closing_text(column) if column.office_closing_reason
+                else _("voir la feuille papier") if column.trainer_on_paper else "")
         return {"image": "", "text": _with_voided_trainers(column, text)}
     signature = column.trainer_signatures[0]
     names = ", ".join(s.signer_name for s in column.trainer_signatures)
@@ -248,12 +249,14 @@ def excel_grid(session: TrainingSession) -> bytes:
 
 
 def _excel_trainer(column) -> str:
-    """Who signed the half-day as trainer, or why the office closed it without; then the signatures a
-    reopening voided."""
+    """Who signed the half-day as trainer, the paper sheet standing for it, or why the office closed it without;
+    then the signatures a reopening voided."""
     if column.trainer_signatures:
         text = _("signé par %(names)s", names=", ".join(s.signer_name for s in column.trainer_signatures))
     elif column.office_closing_reason:
         text = _office_closing_text(column)
+    elif column.trainer_on_paper:
+        text = _("voir la feuille papier")
     else:
         text = _("signature manquante") if column.trainer_missing else ""
     return _with_voided_trainers(column, text)
