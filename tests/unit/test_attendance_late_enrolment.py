@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from tests import factories
-from training_app.clock import frozen_at
+from training_app.clock import frozen_at, utcnow
 from training_app.documents import attendance_sheet
 from training_app.extensions import db
 from training_app.services import ServiceError, attendance, enrolments
@@ -129,3 +129,39 @@ def test_a_half_day_closed_before_the_enrolment_is_not_expected_of_the_trainee_u
         attendance.close_slot(first, admin, reason="Clôture après correction")
         db.session.commit()
     assert attendance.totals_for(zoe) == AttendanceTotals(21 * 60, 17 * 60, 0, 4 * 60)
+
+
+def confirmed_after_the_first_half_day(trainer):
+    """Awa is confirmed from the start; Zoé's enrolment is confirmed at 18:10, after Tuesday's 14:00-18:00."""
+    session, (awa,) = factories.make_attendance_session(trainees=1, trainers=[trainer])
+    first = session.slots[0]
+    zoe = factories.make_enrolment(session)
+    with frozen_at(first.ends_at + timedelta(minutes=10)):
+        zoe.confirmed_at = utcnow()
+        db.session.commit()
+    return session, first, zoe
+
+
+@pytest.mark.parametrize("status", ["absent_unjustified", "present"])
+def test_a_half_day_over_before_the_enrolment_cannot_be_marked(trainer, status):
+    session, first, zoe = confirmed_after_the_first_half_day(trainer)
+    with frozen_at(first.ends_at + timedelta(minutes=20)):
+        with pytest.raises(ServiceError, match="n'était pas encore inscrit·e pour cette demi-journée "
+                                               r"\(inscription confirmée le 05/03/2030 à 18h10\)"):
+            attendance.mark(first, zoe, status, actor=trainer)
+        db.session.rollback()
+    assert attendance.totals_for(zoe) == AttendanceTotals(17 * 60, 0, 0, 0)  # no 4 h of unjustified absence
+    with frozen_at(session.slots[1].starts_at + timedelta(minutes=5)):  # the half-days after: as anyone
+        attendance.mark(session.slots[1], zoe, "absent_unjustified", actor=trainer)
+        db.session.commit()
+    assert attendance.totals_for(zoe) == AttendanceTotals(17 * 60, 0, 0, 3 * 60)
+
+
+def test_the_office_may_still_correct_a_closed_sheet_before_the_enrolment(trainer, admin):
+    """An administrator's correction of the closed sheet, with a reason, is theirs to make (mark's `correcting`)."""
+    session, awa, zoe = late_course(trainer, admin)
+    first = session.slots[0]
+    with frozen_at(datetime(2030, 3, 6, 9, 0)):
+        attendance.mark(first, zoe, "present", actor=admin, reason="Présente mardi, inscrite le lendemain")
+        db.session.commit()
+    assert attendance.totals_for(zoe) == AttendanceTotals(21 * 60, 4 * 60, 0, 0)

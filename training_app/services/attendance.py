@@ -31,7 +31,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload, undefer
 from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import images, storage, uploads
 from training_app.extensions import db
-from training_app.formatting import de
+from training_app.formatting import datetime_fr, de
 from training_app.models import (AttendanceRecord, AttendanceSheet, AttendanceSheetVersion, AttendanceStatus,
                                  AuditEntry, Enrolment, EnrolmentStatus, Modality, SessionStatus, SheetStatus,
                                  Signature, SignatureMethod, Slot, Trainee, TrainingSession, User, session_trainers)
@@ -620,6 +620,9 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     mark then is what their signature of the sheet vouches for. Afterwards, changes are the office's.
 
     A signed trainee's times agree with their signature: arrived at or before it, left at or after it.
+    A half-day over (or closed) before the trainee's enrolment was confirmed (before_enrolment) is not theirs
+    to be marked on, but by an administrator's correction of the closed sheet, with a reason.
+
     Marking absent a trainee who signed voids their signature (see _void_signature): it was made in the
     wrong row (the trainer opened this trainee's row and someone else signed). That takes a reason."""
     if status not in set(AttendanceStatus):
@@ -647,6 +650,11 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     elif not actor.is_admin and trainer_signing_over(slot):
         raise _day_over_error()
     record = _record(slot, enrolment)
+    if record is None and not correcting and before_enrolment(slot, enrolment.confirmed_at, _closed_at(sheet)):
+        # the sheet does not show them (slot_sheet): nothing was expected of them there, not even an absence
+        raise ServiceError(_("%(name)s n'était pas encore inscrit·e pour cette demi-journée (inscription confirmée "
+                             "le %(when)s) : on ne peut pas l'émarger.", name=name,
+                             when=datetime_fr(to_local(enrolment.confirmed_at))))
     if status == AttendanceStatus.ABSENT_JUSTIFIED and not justification:
         # left blank, a justified absence keeps its reason (the open sheet does not show it: see the sheet page)
         justification = record.justification if record is not None and record.status == status else ""
