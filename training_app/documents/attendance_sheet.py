@@ -31,7 +31,7 @@ def _times(slot) -> str:
 
 def _cell_text(cell) -> str:
     record = cell.record
-    if cell.state in ("withdrawn", "not_enrolled"):
+    if cell.state in ("withdrawn", "not_enrolled") or (cell.state == "not_expected" and record is None):
         return _not_expected_text(cell)
     if record is None:
         return ""
@@ -90,9 +90,12 @@ def _notes_text(notes: list[str]) -> str:
 
 
 def _not_expected_text(cell) -> str:
-    """A half-day the trainee was not expected at: after their withdrawal, or over before they enrolled."""
+    """A half-day the trainee was not expected at: after their withdrawal, over before they enrolled, or any
+    without a record once their enrolment was cancelled (or moved, or is not confirmed)."""
     if cell.state == "not_enrolled":
         return _("pas encore inscrit·e")
+    if cell.state == "not_expected":
+        return _("non attendu·e")
     return _("abandon le %(date)s", date=date_fr(cell.withdrawn_on, "short"))
 
 
@@ -265,7 +268,7 @@ def _excel_trainer(column) -> str:
 def _excel_status(cell) -> str:
     if cell.state == "upcoming":
         return ""
-    if cell.state in ("withdrawn", "not_enrolled"):
+    if cell.state in ("withdrawn", "not_enrolled") or (cell.state == "not_expected" and cell.record is None):
         return _not_expected_text(cell)
     if cell.record is None:
         return _("non émargé")

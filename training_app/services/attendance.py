@@ -83,7 +83,8 @@ class AttendanceTotals:
 
 
 def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
-    """Totals for every confirmed or withdrawn enrolment, and any other with a record (3 queries).
+    """Totals for every confirmed or withdrawn enrolment, and any other with a record (3 queries): such an other
+    one (cancelled, moved, not confirmed: EXPECTED_STATUSES) plans only the half-days it has a record of.
 
     Planned minutes are the session's, but for half-days over before the trainee joined (see
     `before_enrolment`); a half-day not marked yet counts neither as attended nor as absent, but one
@@ -92,11 +93,11 @@ def totals_for_session(session: TrainingSession) -> dict[int, AttendanceTotals]:
     """
     slots, closed = _session_slots(session.id)
     records = _records(select(Slot.id).where(Slot.session_id == session.id))
-    listed = {r.enrolment_id: Span() for r in records}
+    listed = {r.enrolment_id: Span(expected=False) for r in records}
     listed.update((id_, Span(withdrawn_on, confirmed_at)) for id_, withdrawn_on, confirmed_at in db.session.execute(
         select(Enrolment.id, Enrolment.withdrawn_on, Enrolment.confirmed_at).where(
             Enrolment.session_id == session.id,
-            Enrolment.status.in_((EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)))))
+            Enrolment.status.in_(EXPECTED_STATUSES))))
     return _sum_totals(listed, slots, records, closed)
 
 
@@ -193,16 +194,24 @@ def _closed_at(sheet: AttendanceSheet | None) -> datetime | None:
     return sheet.closed_at if sheet is not None and sheet.is_closed else None
 
 
+# The enrolments whose trainee is expected on the half-days (planned, to sign or be marked, missing otherwise):
+# the others (cancelled, moved, requested, waitlisted) have no half-day but those with a record, kept as evidence.
+EXPECTED_STATUSES = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WITHDRAWN)
+
+
 @dataclass(frozen=True)
 class Span:
-    """When an enrolment joined (confirmed, UTC) and left (withdrawal day) the session; None: did not."""
+    """When an enrolment joined (confirmed, UTC) and left (withdrawal day) the session; None: did not.
+    `expected`: False for an enrolment not in EXPECTED_STATUSES, expected on no half-day but those it has a
+    record of."""
     withdrawn_on: date | None = None
     confirmed_at: datetime | None = None
+    expected: bool = True
 
 
 def _span(enrolment: Enrolment) -> Span:
     withdrawn_on = enrolment.withdrawn_on if enrolment.status == EnrolmentStatus.WITHDRAWN else None
-    return Span(withdrawn_on, enrolment.confirmed_at)
+    return Span(withdrawn_on, enrolment.confirmed_at, enrolment.status in EXPECTED_STATUSES)
 
 
 def open_slots(session: TrainingSession) -> list[Slot]:
@@ -244,7 +253,7 @@ def _sum_totals(spans: dict[int, Span], slots: list[Slot], records,
     recorded = {(r.slot_id, r.enrolment_id) for r in records}
     slot_minutes = {slot.id: slot.minutes for slot in slots}
     expected = {i: [slot for slot in slots if (slot.id, i) in recorded
-                    or not before_enrolment(slot, span.confirmed_at, closed.get(slot.id))]
+                    or (span.expected and not before_enrolment(slot, span.confirmed_at, closed.get(slot.id)))]
                 for i, span in spans.items()}
     totals = {i: AttendanceTotals(sum(slot.minutes for slot in expected[i]), 0, 0, 0) for i in spans}
     for record in records:
@@ -483,14 +492,16 @@ def _fresh(enrolment: Enrolment) -> Enrolment:
 
 def _check_enrolment(slot: Slot, enrolment: Enrolment, marking: bool = False) -> None:
     """Only a confirmed enrolment signs. Marking also reaches a trainee who withdrew later, on a half-day
-    before the withdrawal day (they were expected there: totals_for_session plans it), and corrects one
-    who already has a record on the half-day."""
+    before the withdrawal day (they were expected there: totals_for_session plans it), and corrects a withdrawn
+    one who already has a record on the half-day. A cancelled (or moved, or not confirmed) enrolment kept on the
+    sheet by a record is not marked: nothing is expected of it (EXPECTED_STATUSES)."""
     name = enrolment.trainee.full_name
     if enrolment.session_id != slot.session_id:
         raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session.", name=name))
-    withdrawn_later = (enrolment.status == EnrolmentStatus.WITHDRAWN
-                       and not after_withdrawal(slot, enrolment.withdrawn_on))
-    if enrolment.status != EnrolmentStatus.CONFIRMED and not (marking and (withdrawn_later or _record(slot, enrolment))):
+    withdrawn = enrolment.status == EnrolmentStatus.WITHDRAWN
+    withdrawn_later = withdrawn and not after_withdrawal(slot, enrolment.withdrawn_on)
+    if enrolment.status != EnrolmentStatus.CONFIRMED and not (marking and withdrawn
+                                                              and (withdrawn_later or _record(slot, enrolment))):
         raise ServiceError(_("L'inscription %(of_name)s n'est pas confirmée : on ne peut pas l'émarger.",
                              of_name=de(name)))
 
@@ -756,7 +767,7 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     data = slot_sheet(slot)
     has_scan = bool(sheet.scan_path)
     unmarked = [r.name for r in data.rows if r.record is None and r.withdrawn_on is None]
-    unsigned = [r.name for r in data.rows if r.record is not None and not r.record.is_absent and r.signature is None]
+    unsigned = [r.name for r in data.rows if r.record is not None and r.signature_missing]
     if unmarked:
         raise ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
                              names=", ".join(unmarked)))
@@ -1010,8 +1021,14 @@ class SheetRow:
         return self.withdrawn_on is not None or (self.record is not None and self.record.is_absent)
 
     @property
+    def expected(self) -> bool:
+        """Whether the trainee is expected on the half-day: not when their enrolment was cancelled (or moved, or
+        is not confirmed) though a record keeps them on the sheet; nothing is missing of them there."""
+        return self.enrolment.status in EXPECTED_STATUSES
+
+    @property
     def signature_missing(self) -> bool:
-        return self.signature is None and not self.is_absent
+        return self.expected and self.signature is None and not self.is_absent
 
 
 @dataclass
@@ -1101,7 +1118,7 @@ class GridCell:
     record: AttendanceRecord | None
     signature: Signature | None
     # signed, missing, absent_justified, absent_unjustified, upcoming (not asked yet, or ever in a cancelled
-    # session), paper, withdrawn, corrected, not_enrolled
+    # session), paper, withdrawn, corrected, not_enrolled, not_expected (an enrolment not in EXPECTED_STATUSES)
     state: str
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
     correction: Correction | None = None  # when the status comes from an administrator's correction
@@ -1249,6 +1266,8 @@ def _cell_state(column: SlotColumn, record, signature, now: datetime, span: Span
         return "not_enrolled"
     if record is None and after_withdrawal(column.slot, span.withdrawn_on):
         return "withdrawn"
+    if not span.expected:
+        return "not_expected"  # its enrolment was cancelled (or moved, or is not confirmed): nothing is missing
     if record is None and (not column.expected or now < signing_window(column.slot)[0]):
         return "upcoming"
     return "missing"
