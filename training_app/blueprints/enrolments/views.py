@@ -153,7 +153,7 @@ def enrolment_detail(enrolment_id: int):
 def _office_details(enrolment: Enrolment) -> dict:
     sendings = convocations.sendings(enrolment=enrolment)  # latest first
     return dict(
-        started=enrolment.session.start_at <= local_now(),
+        started=enrolments.leaves_by_withdrawal(enrolment),
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
         convocation_outdated=bool(sendings) and convocations.is_outdated(sendings[0]),
@@ -735,7 +735,8 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
         "convocation": convocation,
         "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
         "convocation_to_come": convocation is None and convocations.may_be_convoked(enrolment),
-        "can_cancel": enrolment.is_live and enrolment.session.start_at > local_now(),
+        "can_cancel": (enrolment.is_live and enrolment.session.start_at > local_now()
+                       and not enrolments.attendance_begun(enrolment)),
         "cancel_form": TraineeCancelForm(),
     }
 
