@@ -2,7 +2,7 @@
 does, once; an expired, unknown or altered link, or a session closed since, is told in French and writes
 nothing (services/registration_requests.py, enrolments.public_confirm)."""
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from training_app import create_app
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import Enrolment, OutgoingMail, RegistrationRequest, Trainee
-from training_app.services import mail, sessions
+from training_app.services import enrolments, mail, sessions
 
 ASKED = datetime(2030, 2, 1, 10, 0)  # the sessions made here start on Tue 5 March 2030
 BUTTON = ">Confirmer ma demande</button>"
@@ -68,6 +68,20 @@ def test_opening_the_link_shows_the_request_and_only_its_button_confirms_it_once
             assert "Cette demande a déjà été confirmée, le 01/02/2030 à 10h00" in outcome
             assert "en position 1." in outcome and "Merci" not in outcome
     assert _count(Enrolment) == 2 and _count(Trainee) == 2 and len(outbox) == 2
+
+
+def test_a_confirmed_request_tells_what_became_of_its_enrolment_since(client):
+    session = factories.make_session(capacity=2)  # starts on Tue 5 March 2030 at 9:30
+    with frozen_at(datetime(2030, 3, 4, 12, 0)):  # the link works 48 hours
+        link = _ask(client, session)
+        assert "Votre place est confirmée." in _outcome(client.post(link))
+    with frozen_at(datetime(2030, 3, 5, 16, 0)):  # dropped out on the first day: not a cancellation
+        enrolments.withdraw(db.session.scalars(db.select(Enrolment)).one(), date(2030, 3, 5), "Raisons personnelles",
+                            actor_label="test")
+        db.session.commit()
+        withdrawn = _outcome(client.get(link))
+    assert "un abandon en cours de formation a été enregistré" in withdrawn
+    assert "annulée" not in withdrawn
 
 
 def test_the_confirmation_needs_the_page_s_csrf_token(app):
