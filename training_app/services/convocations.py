@@ -308,6 +308,21 @@ def _session_refusal(session: TrainingSession) -> str | None:
     return None
 
 
+def resending_refusal(enrolment: Enrolment) -> str | None:
+    """Why the convocation last e-mailed to the enrolment's trainee may not be sent again as written (the
+    outbox's « Renvoyer », services/mail.outdated_reason), or None: the enrolment may no longer be convoked, or
+    the convocation states what the session or the course no longer does."""
+    refusal = _refusal(enrolment)
+    if refusal:
+        return refusal
+    last = last_sent_document(enrolment)
+    if last is not None and is_outdated(last):
+        return _("La convocation qu'il porte n'est plus à jour : les dates, les horaires, le lieu, l'accès, les "
+                 "modalités, l'intitulé, les objectifs, la personne à contacter, les formateur·rices ou la "
+                 "structure employeuse ont changé depuis.")
+    return None
+
+
 def _check_sendable(enrolment: Enrolment) -> None:
     refusal = _refusal(enrolment)
     if refusal:
