@@ -121,6 +121,20 @@ def test_a_rolled_back_sending_sends_nothing(convoked_session, outbox):
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 0
 
 
+def test_a_rolled_back_sending_leaves_no_document(convoked_session):
+    """The convocation's file names the trainee, their employer and their personal link: no row would name it,
+    and erasing the trainee's data would never delete it (storage.save_in_transaction)."""
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        rolled_back = convocations.send(enrolment).document_path
+        assert storage.exists(rolled_back)
+        db.session.rollback()
+        assert not storage.exists(rolled_back)
+        kept = convocations.send(enrolment).document_path
+        db.session.commit()
+    assert storage.exists(kept)
+
+
 def test_only_confirmed_trainees_of_live_sessions_are_convoked(convoked_session):
     convoked_session.capacity = 1
     db.session.commit()

@@ -363,7 +363,7 @@ def _send(enrolment: Enrolment, employer, common: Common, actor: User | None, ac
     session, trainee = enrolment.session, enrolment.trainee
     content = render(enrolment, employer=employer, common=common)
     name = filename(enrolment)
-    path = storage.save(f"convocations/{session.id}", name, content)
+    path = storage.save_in_transaction(f"convocations/{session.id}", name, content)
     sending = ConvocationSending(enrolment=enrolment, sent_to=trainee.email, channel="email", actor=actor,
                                  actor_label=actor_label or (actor.name if actor else ""), document_path=path,
                                  fingerprint=common.fingerprints.now(employer), sent_at=utcnow())
