@@ -765,3 +765,27 @@ def test_a_notice_of_an_enrolment_state_that_changed_since_is_not_sent_again(app
     waiting.status = "confirmed"  # a seat freed (the notice of it may not have been written: the state decides)
     db.session.commit()
     assert "L'inscription a changé d'état depuis : elle est maintenant « Confirmée »." == mail.outdated_reason(record)
+
+
+# --- what the sender did not expect is said on the message, not left pending unseen -----------------------
+
+def test_an_unexpected_error_while_sending_marks_the_messages_failed_with_the_reason(smtp_app, smtp_server,
+                                                                                     monkeypatch, caplog):
+    def broken(self, message):
+        raise RuntimeError("en-tête illisible")
+    monkeypatch.setattr(mail.SmtpSender, "_email", broken)
+    _queue("Votre convocation")
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    assert (record.status, record.attempts) == ("failed", 1) and record.claim is not None
+    assert record.error == f"{mail.UNEXPECTED_ERROR} RuntimeError: en-tête illisible"
+    assert smtp_server.messages == [] and "unexpected error" in caplog.text and mail.count_needing_attention() == 1
+
+
+def test_a_subject_is_one_line_whatever_it_was_written_with(smtp_app, smtp_server):
+    """A line feed (a programme title or a name typed with one, a cell of an imported list) makes no header."""
+    _queue("Inscription annulée :  Du dialogue\nà la négociation\r\n")
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    assert record.subject == "Inscription annulée : Du dialogue à la négociation" and record.status == "sent"
+    assert [m["Subject"] for m in smtp_server.messages] == [record.subject]

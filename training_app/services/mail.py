@@ -64,6 +64,7 @@ class Mail:
     claimed_at: datetime | None = None
 
 
+UNEXPECTED_ERROR = "Erreur de l'application à l'envoi :"  # on a message's row (the sender's threads: no Babel)
 LATE = timedelta(minutes=30)  # a message pending for longer is shown to the office (the server may be down)
 PASSWORD_TAG = "password-reset:"  # a staff member's password link: dead after an hour, never sent again
 
@@ -79,6 +80,7 @@ def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str
     message to nobody else is not written at all."""
     from training_app.services.personal_data import is_erased_address
 
+    subject = " ".join(subject.split())  # one line: a line feed (a title typed so) makes no header
     message = Mail(to=[a for a in ([to] if isinstance(to, str) else list(to)) if not is_erased_address(a)],
                    subject=subject, body=body, attachments=list(attachments), tag=tag)
     if not message.to:
@@ -553,8 +555,10 @@ class SmtpSender:
             unsent = [message]
             try:
                 self._send_with_retries(unsent)
-            except Exception:  # the thread must outlive any message
-                self.logger.exception("e-mail sender: unexpected error, %d message(s) left pending", len(unsent))
+            except Exception as error:  # the thread must outlive any message
+                self.logger.exception("e-mail sender: unexpected error, %d message(s) refused", len(unsent))
+                for left in unsent:  # failed, with the reason, for the office to see: not retried unseen for days
+                    self.outcomes.refused(left, f"{UNEXPECTED_ERROR} {type(error).__name__}: {error}")
                 self._finished(unsent)
 
     def _send_with_retries(self, unsent: list[Mail]) -> None:
@@ -625,7 +629,7 @@ class SmtpSender:
         email["Message-ID"] = message.message_id
         email["From"] = self.sender
         email["To"] = ", ".join(message.to)
-        email["Subject"] = message.subject
+        email["Subject"] = " ".join(message.subject.split())  # a row written before queue() made it one line
         email.set_content(message.body)
         for attachment in message.attachments:
             maintype, _, subtype = attachment.mimetype.partition("/")
