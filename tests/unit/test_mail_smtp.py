@@ -789,3 +789,10 @@ def test_a_subject_is_one_line_whatever_it_was_written_with(smtp_app, smtp_serve
     (record,) = _records()
     assert record.subject == "Inscription annulée : Du dialogue à la négociation" and record.status == "sent"
     assert [m["Subject"] for m in smtp_server.messages] == [record.subject]
+
+
+@pytest.mark.parametrize("hours, said", [(72, "toujours pas parti après 3 jours"), (24, "après 1 jour,"),
+                                         (36, "après 36 heures"), (1, "après 1 heure,")])
+def test_the_outbox_says_when_a_message_not_taken_is_given_up(smtp_app, admin_client, monkeypatch, hours, said):
+    monkeypatch.setitem(smtp_app.config, "MAIL_GIVE_UP_HOURS", hours)
+    assert said in admin_client.get("/admin/courriels").get_data(as_text=True)
