@@ -79,6 +79,20 @@ def test_a_document_is_stored_once_with_its_hash_number_and_snapshot():
     assert docs[0].filename.startswith("attestation-fin-de-formation_2019-00001")
 
 
+def test_documents_issued_in_a_transaction_rolled_back_leave_no_file():
+    """Issued, then the commit fails or the caller rolls back: no row names the files (storage.save_in_transaction)."""
+    course = completed_course(trainees=("Awa Diallo",))
+    with frozen_at(datetime(2019, 1, 7, 10, 0)):
+        rolled_back = [doc.storage_path for doc in certificate_service.issue_for_session(
+            course.session, unrecorded_confirmed=True).issued]
+        assert rolled_back and all(storage.exists(path) for path in rolled_back)
+        db.session.rollback()
+        assert not any(storage.exists(path) for path in rolled_back)
+        kept = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True).issued
+        db.session.commit()
+    assert all(storage.exists(doc.storage_path) for doc in kept)
+
+
 def test_numbers_are_sequential_per_year():
     with frozen_at(datetime(2018, 12, 31, 10)):
         assert [certificate_service.next_number(2018) for _ in range(3)] == [1, 2, 3]

@@ -121,6 +121,20 @@ def test_a_rolled_back_sending_sends_nothing(convoked_session, outbox):
     assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 0
 
 
+def test_a_rolled_back_sending_leaves_no_document(convoked_session):
+    """The convocation's file names the trainee, their employer and their personal link: no row would name it,
+    and erasing the trainee's data would never delete it (storage.save_in_transaction)."""
+    enrolment = factories.enrol(convoked_session)
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        rolled_back = convocations.send(enrolment).document_path
+        assert storage.exists(rolled_back)
+        db.session.rollback()
+        assert not storage.exists(rolled_back)
+        kept = convocations.send(enrolment).document_path
+        db.session.commit()
+    assert storage.exists(kept)
+
+
 def test_only_confirmed_trainees_of_live_sessions_are_convoked(convoked_session):
     convoked_session.capacity = 1
     db.session.commit()
@@ -357,3 +371,37 @@ def test_a_new_contact_person_title_or_objective_outdates_the_convocation_sent(c
             db.session.commit()
             assert convocations.outdated_enrolment_ids(convoked_session) == {enrolment.id}
         assert not convocations.is_outdated(older)
+
+
+def test_sending_to_all_and_finding_the_outdated_run_a_constant_number_of_queries(convoked_session, admin):
+    """The course's objectives, the organisation and the session's texts are read once per call, not once per
+    trainee (convocations.Common, Fingerprints)."""
+    def queries(count):
+        session = factories.make_session(programme=factories.make_programme(objectives=("Préparer", "Négocier")),
+                                         start=datetime(2030, 6, 4, 9, 30), end=datetime(2030, 6, 4, 18))
+        for _ in range(count):
+            factories.enrol(session, factories.make_trainee(employer=factories.make_employer()))
+        db.session.commit()
+        with frozen_at(datetime(2030, 2, 1, 10, 0)):
+            with factories.count_queries() as sending:
+                assert len(convocations.send_all(session, actor=admin).sent) == count
+            db.session.commit()
+            session.place = "Maison des associations"
+            db.session.commit()
+            with factories.count_queries() as finding:
+                assert len(convocations.outdated_enrolment_ids(session)) == count
+            with factories.count_queries() as sending_again:
+                assert len(convocations.send_all(session, only_new=True, actor=admin).sent) == count
+            db.session.commit()
+        return len(sending), len(finding), len(sending_again)
+
+    assert queries(2) == queries(6)
+
+
+def test_the_fingerprint_of_a_convocation_is_the_one_recorded_before(convoked_session):
+    """Reading the session once per call changes no fingerprint: the sendings recorded before stay up to date."""
+    employer = factories.make_employer(name="CCAS de Rennes")
+    course = convoked_session.course
+    assert convocations.fingerprint(convoked_session, employer) == convocations._hashed("v4:", {
+        **convocations._stated(convoked_session), "employer": "CCAS de Rennes", "title": course.title,
+        "objectives": [objective.text for objective in course.objectives], "contact_person": ""})

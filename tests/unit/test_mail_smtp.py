@@ -638,3 +638,161 @@ def test_each_serving_process_sends_what_is_pending_from_its_first_request(app, 
         assert sender.close(WAIT)
     assert [m["Subject"] for m in smtp_server.messages] == ["Laissée par un autre processus"]
     assert _records()[0].status == "sent"
+
+
+# --- « Renvoyer » refuses a message that no longer holds: the office redoes the sending instead -------------
+
+REDO = "refaites l'envoi depuis l'inscription"
+
+
+def _failed_convocation(app, server, enrolment, admin) -> OutgoingMail:
+    """A convocation the server refused (a full mailbox, say), then the server takes mail again."""
+    from training_app.services import convocations
+    server.refuse.add(enrolment.trainee.email)
+    convocations.send(enrolment, actor=admin)
+    db.session.commit()
+    assert _sender(app).wait(WAIT)
+    server.refuse.clear()
+    (record,) = [r for r in _records() if r.tag == f"convocation:{enrolment.id}" and r.status == "failed"]
+    return record
+
+
+def _send_again_refused(admin_client, record: OutgoingMail, reason: str) -> None:
+    answer = admin_client.post(f"/admin/courriels/{record.id}/renvoyer", follow_redirects=True)
+    text = answer.get_data(as_text=True).replace("&#39;", "'")
+    assert answer.status_code == 200 and REDO in text.lower() and reason in text, text
+    db.session.refresh(record)
+    assert record.status == "failed"
+
+
+@pytest.fixture
+def convoked(smtp_app, smtp_server, admin):
+    factories.make_organisation(email="contact@example.org", phone="02 99 00 00 00")
+    enrolment = factories.enrol(factories.make_session(), factories.make_trainee("Awa", "Diallo"))
+    with frozen_at(datetime(2030, 2, 1, 10, 0)):
+        yield enrolment, _failed_convocation(smtp_app, smtp_server, enrolment, admin)
+
+
+def _convocations_received(server) -> list:
+    return [m for m in server.messages if m["Subject"].startswith("Convocation")]
+
+
+def test_a_failed_convocation_still_valid_is_sent_again(smtp_app, smtp_server, convoked, admin_client):
+    _enrolment, record = convoked
+    answer = admin_client.post(f"/admin/courriels/{record.id}/renvoyer", follow_redirects=True)
+    assert "est remis en file" in answer.get_data(as_text=True)
+    assert _sender(smtp_app).wait(WAIT)
+    db.session.refresh(record)
+    assert len(_convocations_received(smtp_server)) == 1 and record.status == "sent"
+
+
+def test_a_convocation_of_an_enrolment_cancelled_since_is_not_sent_again(smtp_app, smtp_server, convoked, admin,
+                                                                          admin_client):
+    from training_app.services import enrolments
+    enrolment, record = convoked
+    enrolments.cancel(enrolment, "annulée par le bureau", actor=admin)
+    db.session.commit()
+    _send_again_refused(admin_client, record, "La convocation n'est envoyée qu'aux inscriptions confirmées")
+    assert _sender(smtp_app).wait(WAIT) and _convocations_received(smtp_server) == []
+
+
+def test_a_convocation_outdated_or_superseded_since_is_not_sent_again(smtp_app, smtp_server, convoked, admin,
+                                                                       admin_client):
+    from training_app.services import convocations
+    enrolment, record = convoked
+    enrolment.session.place = "Maison des associations, Rennes"
+    db.session.commit()
+    _send_again_refused(admin_client, record, "La convocation qu'il porte n'est plus à jour")
+    convocations.send(enrolment, actor=admin)  # the new place
+    db.session.commit()
+    assert _sender(smtp_app).wait(WAIT)
+    _send_again_refused(admin_client, record, "Un courriel plus récent sur le même sujet a été écrit depuis.")
+    assert len(_convocations_received(smtp_server)) == 1
+
+
+def test_a_message_to_an_address_corrected_since_is_not_sent_again(smtp_app, smtp_server, convoked, admin,
+                                                                     admin_client):
+    from training_app.services import registrations
+    enrolment, record = convoked
+    trainee = enrolment.trainee
+    registrations.update_trainee(trainee, registrations.PersonDetails(
+        first_name=trainee.first_name, last_name=trainee.last_name, email="awa.diallo@example.org",
+        civility=trainee.civility, category=trainee.category), actor=admin)  # revokes the personal links
+    db.session.commit()
+    assert _sender(smtp_app).wait(WAIT)
+    _send_again_refused(admin_client, record, "L'adresse d'Awa Diallo est maintenant awa.diallo@example.org.")
+    assert _convocations_received(smtp_server) == []
+
+
+def test_a_message_whose_personal_link_was_revoked_since_is_not_sent_again(app, admin):
+    from training_app.services import trainee_links
+    trainee = factories.make_trainee("Awa", "Diallo")
+    mail.queue(trainee.email, "Questionnaire", f"Répondre : {trainee_links.personal_url(trainee)}\n",
+               tag="survey_reminder:1")
+    db.session.commit()
+    (record,) = _records()
+    assert mail.outdated_reason(record) is None
+    trainee_links.revoke_links(trainee, actor=admin, reason="Téléphone perdu")
+    db.session.commit()
+    assert "ne fonctionne plus" in mail.outdated_reason(record)
+
+
+def test_a_newer_message_on_the_same_subject_to_the_same_people_outdates_a_message(app):
+    """A reminder of the same survey to another trainee leaves it alone; a newer notice of the same enrolment's
+    state, or the same reminder to the same trainee, does not."""
+    mail.queue("awa@example.org", "Relance", "Corps", tag="survey_reminder:7")
+    mail.queue("julien@example.org", "Relance", "Corps", tag="survey_reminder:7")
+    mail.queue("office@example.org", "Annulation", "Corps", tag="office:cancelled:3")
+    mail.queue("office@example.org", "Annulation", "Corps", tag="office:cancelled:31")
+    db.session.commit()
+    awa, _julien, office, _other = _records()
+    assert mail.outdated_reason(awa) is None and mail.outdated_reason(office) is None
+    mail.queue("awa@example.org", "Relance", "Corps", tag="survey_reminder:7")
+    mail.queue("office@example.org", "Annulation", "Corps", tag="office:cancelled:3")
+    db.session.commit()
+    assert "plus récent" in mail.outdated_reason(awa) and "plus récent" in mail.outdated_reason(office)
+
+
+def test_a_notice_of_an_enrolment_state_that_changed_since_is_not_sent_again(app):
+    from training_app.services import enrolments
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    waiting = factories.enrol(session)
+    enrolments.notify_state(waiting)  # on the waiting list: told so
+    db.session.commit()
+    (record,) = [r for r in _records() if r.tag == f"enrolment:{waiting.id}:waitlisted"]
+    assert mail.outdated_reason(record) is None
+    waiting.status = "confirmed"  # a seat freed (the notice of it may not have been written: the state decides)
+    db.session.commit()
+    assert "L'inscription a changé d'état depuis : elle est maintenant « Confirmée »." == mail.outdated_reason(record)
+
+
+# --- what the sender did not expect is said on the message, not left pending unseen -----------------------
+
+def test_an_unexpected_error_while_sending_marks_the_messages_failed_with_the_reason(smtp_app, smtp_server,
+                                                                                     monkeypatch, caplog):
+    def broken(self, message):
+        raise RuntimeError("en-tête illisible")
+    monkeypatch.setattr(mail.SmtpSender, "_email", broken)
+    _queue("Votre convocation")
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    assert (record.status, record.attempts) == ("failed", 1) and record.claim is not None
+    assert record.error == f"{mail.UNEXPECTED_ERROR} RuntimeError: en-tête illisible"
+    assert smtp_server.messages == [] and "unexpected error" in caplog.text and mail.count_needing_attention() == 1
+
+
+def test_a_subject_is_one_line_whatever_it_was_written_with(smtp_app, smtp_server):
+    """A line feed (a programme title or a name typed with one, a cell of an imported list) makes no header."""
+    _queue("Inscription annulée :  Du dialogue\nà la négociation\r\n")
+    assert _sender(smtp_app).wait(WAIT)
+    (record,) = _records()
+    assert record.subject == "Inscription annulée : Du dialogue à la négociation" and record.status == "sent"
+    assert [m["Subject"] for m in smtp_server.messages] == [record.subject]
+
+
+@pytest.mark.parametrize("hours, said", [(72, "toujours pas parti après 3 jours"), (24, "après 1 jour,"),
+                                         (36, "après 36 heures"), (1, "après 1 heure,")])
+def test_the_outbox_says_when_a_message_not_taken_is_given_up(smtp_app, admin_client, monkeypatch, hours, said):
+    monkeypatch.setitem(smtp_app.config, "MAIL_GIVE_UP_HOURS", hours)
+    assert said in admin_client.get("/admin/courriels").get_data(as_text=True)

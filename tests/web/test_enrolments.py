@@ -305,6 +305,9 @@ def test_a_convocation_outdated_by_a_changed_half_day_is_flagged_withheld_and_se
     assert CHANGES_NAMED in page  # all the fingerprint covers
     page = _page(admin_client.get(f"/sessions/{session.id}/convocations"))
     assert "1 convocation envoyée n'est plus à jour" in page and CHANGES_NAMED in page
+    page = _page(admin_client.get(f"/inscriptions/{enrolment.id}"))  # the badge of the last sending
+    assert ("plus à jour : dates, horaires, lieu, accès, modalités, intitulé, objectifs, personne à contacter, "
+            "formateur·rices ou structure employeuse modifiés depuis") in page
 
     trainee_client = app.test_client()
     page = _page(trainee_client.get(factories.personal_path(trainee)))

@@ -109,3 +109,24 @@ def test_the_dashboard_s_enrolment_requests_run_a_constant_number_of_queries(adm
             assert "Demandes d'inscription à confirmer" in admin_client.get("/tableau-de-bord").get_data(as_text=True)
             counts.append(factories.rendered_page_queries(admin_client, "/tableau-de-bord"))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("page", ["/sessions/{id}", "/sessions/{id}/convocations"])
+def test_pages_judging_the_convocations_sent_run_a_constant_number_of_queries(admin_client, admin, page):
+    """Each trainee's convocation sent is checked against what it would state now (convocations.Fingerprints):
+    the course's objectives are read once, not once per trainee."""
+    from training_app.services import convocations
+    factories.make_organisation(email="contact@example.org", phone="02 99 00 00 00")
+    counts = []
+    for size in (2, 7):
+        session, enrolments = _session_with(size)
+        with frozen_at(datetime(2030, 2, 1, 10, 0)):
+            convocations.send_all(session, actor=admin)
+            factories.db.session.commit()
+            session.contact_person = "Paul, 02 99 00 00 01"  # every convocation sent is outdated now
+            factories.db.session.commit()
+            url = page.format(id=session.id)
+            shown = admin_client.get(url).get_data(as_text=True)
+            assert f"{size} convocations envoyées ne sont plus à jour" in shown
+            counts.append(factories.rendered_page_queries(admin_client, url))
+    assert counts[0] == counts[1], counts

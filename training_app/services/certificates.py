@@ -834,7 +834,7 @@ class _Batch:
         now = utcnow()
         enrolment, previous = rendered.enrolment, rendered.previous
         filename = document_filename(rendered.kind, rendered.number, enrolment.trainee, file_format)
-        path = storage.save(f"certificates/{rendered.year}", filename, content)
+        path = storage.save_in_transaction(f"certificates/{rendered.year}", filename, content)
         self.written.append(path)
         if previous is not None and previous.is_current:  # first free the "one current" slot, then link it
             previous.replaced_at = now

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from itertools import groupby
 
 from docxtpl import Listing
@@ -98,16 +99,18 @@ def day_by_day(session: TrainingSession) -> list[dict]:
     return days
 
 
-def context(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_COURSE) -> dict:
+def context(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_COURSE,
+            common: "Common | None" = None) -> dict:
     """Plain data for the template (never ORM objects). `for_office`: the office's preview, whose personal
     link is shown as the outbox shows it (mail.shown_to_staff); `employer`: the employer of the course
-    (course_employer, None: on their own account) when the caller has it, never the trainee's record now."""
+    (course_employer, None: on their own account) when the caller has it, never the trainee's record now;
+    `common`: what the session's convocations share, when the caller convokes several trainees (read once)."""
     session, trainee = enrolment.session, enrolment.trainee
+    common = common or Common(session)
+    course, organisation, own = common.course, common.organisation, common.texts
     if employer is _OF_THE_COURSE:
         employer = course_employer(enrolment)
     programme = session.programme
-    organisation = Organisation.get()
-    own = texts(session)
     contact = session.contact_person or " — ".join(
         part for part in (organisation.name, organisation.email, organisation.phone) if part)
     return {
@@ -118,8 +121,8 @@ def context(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_
         },
         "trainee_name": trainee.formal_name,
         "employer": _employer_name(employer),
-        "title": session.course.title,
-        "objectives": [objective.text for objective in session.course.objectives],
+        "title": course.title,
+        "objectives": [objective.text for objective in course.objectives],
         "start": long_datetime(session.start_at),
         "end": long_datetime(session.end_at),
         "days": day_by_day(session),
@@ -140,8 +143,10 @@ def context(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_
     }
 
 
-def render(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_COURSE) -> bytes:
-    return word.render(word.template_path(TEMPLATE), context(enrolment, for_office=for_office, employer=employer))
+def render(enrolment: Enrolment, *, for_office: bool = False, employer=_OF_THE_COURSE,
+           common: "Common | None" = None) -> bytes:
+    return word.render(word.template_path(TEMPLATE), context(enrolment, for_office=for_office, employer=employer,
+                                                             common=common))
 
 
 def _employer_name(employer) -> str:
@@ -165,12 +170,90 @@ def fingerprint(session: TrainingSession, employer) -> str:
     """A hash of what a trainee's convocation states that later changes can make wrong: the session's half-days
     (so the dates and the day-by-day timetable), the place, how to get there, the modality and the trainers,
     and the employer of the course (`employer`: course_employer, None: on their own account), the course's title
-    and objectives and the person to contact. It fits the 64 characters of ConvocationSending.fingerprint."""
-    course = session.course
-    return _hashed(FINGERPRINT_VERSION, {
-        **_stated(session), "employer": _employer_name(employer), "title": course.title,
-        "objectives": [objective.text for objective in course.objectives],
-        "contact_person": session.contact_person or ""})
+    and objectives and the person to contact. It fits the 64 characters of ConvocationSending.fingerprint.
+    For several trainees of a session, Fingerprints reads the session's part once."""
+    return Fingerprints(session).now(employer)
+
+
+class Fingerprints:
+    """The fingerprints of a session's convocations for one call: what the session states (its half-days,
+    place, trainers, course's title and objectives...) is read once, the hash made once per employer, so that
+    checking every trainee's convocation runs as many queries as checking one."""
+
+    def __init__(self, session: TrainingSession):
+        self.session = session
+        self._hashes: dict[tuple[str, str], str] = {}
+
+    def now(self, employer) -> str:
+        """What fingerprint(self.session, employer) gives."""
+        return self._hash(FINGERPRINT_VERSION, employer)
+
+    def no_longer_holds(self, stated: str, employer) -> bool:
+        """Whether a sending's fingerprint (`stated`) differs from what the trainee's convocation would state
+        now (`employer`: the employer of their course now). Sendings recorded without a fingerprint are not
+        known to be outdated; older ones are compared on what they covered. Once the session is over or
+        cancelled no new convocation can go (_session_refusal): the one sent stays valid as what the trainee
+        was told (an employer corrected after the course, as funding often asks, does not void it)."""
+        if not stated or _session_refusal(self.session) is not None:
+            return False
+        for version in (FINGERPRINT_VERSION, EMPLOYER_FINGERPRINT_VERSION, SESSION_FINGERPRINT_VERSION):
+            if stated.startswith(version):
+                return stated != self._hash(version, employer)
+        return stated != self._hash("", None)
+
+    def _hash(self, version: str, employer) -> str:
+        name = _employer_name(employer) if version in (FINGERPRINT_VERSION, EMPLOYER_FINGERPRINT_VERSION) else ""
+        key = (version, name)
+        if key not in self._hashes:
+            self._hashes[key] = self._made(version, name)
+        return self._hashes[key]
+
+    def _made(self, version: str, employer_name: str) -> str:
+        if version == FINGERPRINT_VERSION:  # the keys in this order: the hashes recorded since stay equal
+            return _hashed(version, {**self._session_part, "employer": employer_name, **self._course_part})
+        if version == EMPLOYER_FINGERPRINT_VERSION:
+            return _hashed(version, {**self._session_part, "employer": employer_name})
+        if version == SESSION_FINGERPRINT_VERSION:
+            return _hashed(version, self._session_part)
+        return _first_fingerprint(self.session)  # before SESSION_FINGERPRINT_VERSION: a bare hash
+
+    @cached_property
+    def _session_part(self) -> dict:
+        return _stated(self.session)
+
+    @cached_property
+    def course(self):
+        """The session's CourseContent, its objectives read once (the convocations rendered with them too)."""
+        return self.session.course
+
+    @cached_property
+    def _course_part(self) -> dict:
+        course = self.course
+        return {"title": course.title, "objectives": [objective.text for objective in course.objectives],
+                "contact_person": self.session.contact_person or ""}
+
+
+class Common:
+    """What every trainee's convocation of a session shares, read once for a call: sending to thirty trainees
+    runs as many queries as sending to two. The course (its objectives) and the fingerprints (Fingerprints), the
+    organisation and the session's texts (kept here: the session's identity map would let them go, and texts not
+    written yet are no row at all)."""
+
+    def __init__(self, session: TrainingSession):
+        self.session = session
+        self.fingerprints = Fingerprints(session)
+
+    @property
+    def course(self):
+        return self.fingerprints.course
+
+    @cached_property
+    def organisation(self) -> Organisation:
+        return Organisation.get()
+
+    @cached_property
+    def texts(self) -> ConvocationText:
+        return texts(self.session)
 
 
 def _stated(session: TrainingSession) -> dict:
@@ -195,21 +278,8 @@ def _stated_slots(session: TrainingSession) -> list:
 
 
 def _no_longer_holds(stated: str, session: TrainingSession, employer) -> bool:
-    """Whether a sending's fingerprint (`stated`) differs from what the trainee's convocation would state now
-    (`employer`: the employer of their course now). Sendings recorded without a fingerprint are not known to be
-    outdated; older ones are compared on what they covered. Once the session is over or cancelled no new
-    convocation can go (_session_refusal): the one sent stays valid as what the trainee was told (an employer
-    corrected after the course, as funding often asks, does not void it)."""
-    if not stated or _session_refusal(session) is not None:
-        return False
-    if stated.startswith(FINGERPRINT_VERSION):
-        return stated != fingerprint(session, employer)
-    if stated.startswith(EMPLOYER_FINGERPRINT_VERSION):
-        return stated != _hashed(EMPLOYER_FINGERPRINT_VERSION,
-                                 {**_stated(session), "employer": _employer_name(employer)})
-    if stated.startswith(SESSION_FINGERPRINT_VERSION):
-        return stated != _hashed(SESSION_FINGERPRINT_VERSION, _stated(session))
-    return stated != _first_fingerprint(session)
+    """Fingerprints.no_longer_holds for one sending (several of a session: one Fingerprints for all)."""
+    return Fingerprints(session).no_longer_holds(stated, employer)
 
 
 def missing_identity() -> list[str]:
@@ -235,6 +305,21 @@ def _session_refusal(session: TrainingSession) -> str | None:
         return _("Cette session est annulée : pas de convocation.")
     if session.end_at < local_now():
         return _("Cette session est terminée : pas de convocation.")
+    return None
+
+
+def resending_refusal(enrolment: Enrolment) -> str | None:
+    """Why the convocation last e-mailed to the enrolment's trainee may not be sent again as written (the
+    outbox's « Renvoyer », services/mail.outdated_reason), or None: the enrolment may no longer be convoked, or
+    the convocation states what the session or the course no longer does."""
+    refusal = _refusal(enrolment)
+    if refusal:
+        return refusal
+    last = last_sent_document(enrolment)
+    if last is not None and is_outdated(last):
+        return _("La convocation qu'il porte n'est plus à jour : les dates, les horaires, le lieu, l'accès, les "
+                 "modalités, l'intitulé, les objectifs, la personne à contacter, les formateur·rices ou la "
+                 "structure employeuse ont changé depuis.")
     return None
 
 
@@ -264,25 +349,26 @@ def send(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = 
     The same convocation (same fingerprint) to the same address within RESEND_GAP is refused."""
     _check_sendable(enrolment)
     employer = course_employer(enrolment)
-    stated = fingerprint(enrolment.session, employer)
+    common = Common(enrolment.session)
+    stated = common.fingerprints.now(employer)
     last = _last_sendings(enrolment_id=enrolment.id).get(enrolment.id)
     if _just_sent(last, enrolment, stated):
         raise ServiceError(_("La convocation %(of_name)s vient de lui être envoyée (à %(time)s) : pour l'envoyer de "
                              "nouveau, attendez quelques minutes.", of_name=de(enrolment.trainee.full_name),
                              time=time_fr(to_local(last.sent_at))))
-    return _send(enrolment, employer, stated, actor, actor_label)
+    return _send(enrolment, employer, common, actor, actor_label)
 
 
-def _send(enrolment: Enrolment, employer, stated: str, actor: User | None, actor_label: str) -> ConvocationSending:
+def _send(enrolment: Enrolment, employer, common: Common, actor: User | None, actor_label: str) -> ConvocationSending:
     session, trainee = enrolment.session, enrolment.trainee
-    content = render(enrolment, employer=employer)
+    content = render(enrolment, employer=employer, common=common)
     name = filename(enrolment)
-    path = storage.save(f"convocations/{session.id}", name, content)
+    path = storage.save_in_transaction(f"convocations/{session.id}", name, content)
     sending = ConvocationSending(enrolment=enrolment, sent_to=trainee.email, channel="email", actor=actor,
                                  actor_label=actor_label or (actor.name if actor else ""), document_path=path,
-                                 fingerprint=stated)
+                                 fingerprint=common.fingerprints.now(employer), sent_at=utcnow())
     db.session.add(sending)
-    own = texts(session)
+    own = common.texts
     body = "\n\n".join(part for part in [
         _("Bonjour %(name)s,", name=trainee.full_name),
         own.message,
@@ -341,13 +427,14 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
     if not confirmed:
         raise ServiceError(_("Aucune inscription confirmée : aucune convocation à envoyer."))
     employers = course_employers(confirmed)
-    stated = {enrolment.id: fingerprint(session, employers[enrolment.id]) for enrolment in confirmed}
+    common = Common(session)
+    fingerprints = common.fingerprints
     last = _last_sendings(session_id=session.id)
     if only_new:
         confirmed = [enrolment for enrolment in confirmed if enrolment.id not in last
-                     or _no_longer_holds(last[enrolment.id].fingerprint, session, employers[enrolment.id])]
+                     or fingerprints.no_longer_holds(last[enrolment.id].fingerprint, employers[enrolment.id])]
     skipped = [enrolment for enrolment in confirmed
-               if _just_sent(last.get(enrolment.id), enrolment, stated[enrolment.id])]
+               if _just_sent(last.get(enrolment.id), enrolment, fingerprints.now(employers[enrolment.id]))]
     if confirmed and len(skipped) == len(confirmed):  # "send to all" clicked twice
         raise ServiceError(_("Ces convocations viennent d'être envoyées : pour les envoyer de nouveau, attendez "
                              "quelques minutes."))
@@ -357,7 +444,7 @@ def send_all(session: TrainingSession, *, only_new: bool = False, actor: User | 
         if refusal:
             raise ServiceError(refusal)
         _check_identity()
-    return SendAllResult([_send(enrolment, employers[enrolment.id], stated[enrolment.id], actor, "")
+    return SendAllResult([_send(enrolment, employers[enrolment.id], common, actor, "")
                           for enrolment in wanted], skipped)
 
 
@@ -386,8 +473,9 @@ def outdated_enrolment_ids(session: TrainingSession, employers: dict | None = No
         employers = course_employers(db.session.scalars(
             db.select(Enrolment).where(Enrolment.id.in_(list(last))).options(joinedload(Enrolment.employer)))
             if last else [])
+    fingerprints = Fingerprints(session)
     return {enrolment_id for enrolment_id, sending in last.items()
-            if _no_longer_holds(sending.fingerprint, session, employers.get(enrolment_id))}
+            if fingerprints.no_longer_holds(sending.fingerprint, employers.get(enrolment_id))}
 
 
 def is_outdated(sending: ConvocationSending) -> bool:
@@ -436,6 +524,7 @@ def last_sent_documents(trainee_id: int) -> dict[int, tuple[ConvocationSending, 
     for sending in sendings(trainee_id=trainee_id):
         last.setdefault(sending.enrolment_id, sending)
     employers = course_employers([sending.enrolment for sending in last.values()])
-    return {enrolment_id: (sending, _no_longer_holds(sending.fingerprint, sending.enrolment.session,
-                                                     employers[enrolment_id]))
+    by_session: dict[int, Fingerprints] = {}
+    return {enrolment_id: (sending, by_session.setdefault(sending.enrolment.session_id, Fingerprints(
+        sending.enrolment.session)).no_longer_holds(sending.fingerprint, employers[enrolment_id]))
             for enrolment_id, sending in last.items()}

@@ -64,6 +64,7 @@ class Mail:
     claimed_at: datetime | None = None
 
 
+UNEXPECTED_ERROR = "Erreur de l'application à l'envoi :"  # on a message's row (the sender's threads: no Babel)
 LATE = timedelta(minutes=30)  # a message pending for longer is shown to the office (the server may be down)
 PASSWORD_TAG = "password-reset:"  # a staff member's password link: dead after an hour, never sent again
 
@@ -79,6 +80,7 @@ def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str
     message to nobody else is not written at all."""
     from training_app.services.personal_data import is_erased_address
 
+    subject = " ".join(subject.split())  # one line: a line feed (a title typed so) makes no header
     message = Mail(to=[a for a in ([to] if isinstance(to, str) else list(to)) if not is_erased_address(a)],
                    subject=subject, body=body, attachments=list(attachments), tag=tag)
     if not message.to:
@@ -185,18 +187,108 @@ def count_needing_attention() -> int:
 
 def send_again(record: OutgoingMail) -> Mail:
     """The office sends a failed message again: pending anew (one UPDATE conditional on its being failed: a
-    second click, or another administrator at the same moment, sends nothing more), sent after the commit."""
+    second click, or another administrator at the same moment, sends nothing more), sent after the commit.
+    A message that no longer holds (outdated_reason) is refused: the office redoes the sending instead."""
     if not current_app.config.get("MAIL_SERVER"):
         raise ServiceError(_("Aucun serveur SMTP n'est configuré : les courriels ne partent pas."))
     if record.tag.startswith(PASSWORD_TAG):
         raise ServiceError(_("Le lien de ce courriel ne sert qu'une heure : la personne doit en demander un "
                              "nouveau (« Mot de passe oublié ? ») ou recevoir un mot de passe temporaire."))
+    reason = outdated_reason(record) if record.status == MailStatus.FAILED else None
+    if reason:
+        raise ServiceError(_("Ce courriel n'est plus à jour : il n'est pas renvoyé. %(reason)s Refaites l'envoi "
+                             "depuis l'inscription s'il y a lieu, puis classez ce courriel.", reason=reason))
     claim, now = _new_claim(), utcnow()
     if not _change_if_failed(record, status=MailStatus.PENDING, claim=claim, claimed_at=now):
         raise ServiceError(_("Seul un courriel en échec peut être renvoyé."))
     message = _mail_of(record, claim, now)
     _after_this_transaction(message, record)
     return message
+
+
+# Tags "<kind>:<enrolment id>[:...]" of the messages to an enrolment's trainee, "trainee_link:<trainee id>" of
+# those carrying a new personal link. Others name what they are about in the same way: "office:cancelled:<id>",
+# "survey_reminder:<survey id>"..., up to their first number (_subject_of).
+_TO_THE_TRAINEE = ("convocation", "enrolment", "cancelled", "session_cancelled", "certificates")
+_TRAINEE_LINK = "trainee_link"
+
+
+def outdated_reason(record: OutgoingMail) -> str | None:
+    """Why a message written earlier would be wrong if sent now (a French sentence), or None: a message to a
+    trainee whose address changed since, or whose personal links in it no longer open (revoked, as when the
+    office corrects the address, or expired); a newer message on the same subject to the same recipients; a
+    convocation for an enrolment that may no longer be convoked, or that states what the session no longer
+    does (convocations.resending_refusal); a notice of an enrolment's state that changed since."""
+    from training_app.formatting import label
+    from training_app.models import Enrolment, Trainee
+    from training_app.services import convocations
+    from training_app.services.trainee_links import LinkError, trainee_from_token
+
+    kind, number = _subject_of(record.tag)
+    trainee = enrolment = None
+    if kind in _TO_THE_TRAINEE and number is not None:
+        enrolment = db.session.get(Enrolment, number)
+        if enrolment is None:
+            return _("L'inscription qu'il concerne n'existe plus.")
+        trainee = enrolment.trainee
+    elif kind == _TRAINEE_LINK and number is not None:
+        trainee = db.session.get(Trainee, number) or _ERASED
+    if trainee is not None and (reason := _not_to_the_trainee(record, trainee)):
+        return reason
+    for token in _LINK_TOKENS.findall(record.body):
+        try:
+            linked = trainee_from_token(token)
+        except LinkError:
+            return _("Le lien personnel qu'il contient ne fonctionne plus (révoqué, par exemple après une "
+                     "correction de l'adresse, ou expiré).")
+        if reason := _not_to_the_trainee(record, linked):
+            return reason
+    if _newer_on_the_same_subject(record, kind, number):
+        return _("Un courriel plus récent sur le même sujet a été écrit depuis.")
+    if kind == "convocation" and enrolment is not None:
+        return convocations.resending_refusal(enrolment)
+    if kind == "enrolment" and enrolment is not None and record.tag.split(":")[2:] != [enrolment.status]:
+        return _("L'inscription a changé d'état depuis : elle est maintenant « %(state)s ».",
+                 state=label(enrolment.status))
+    return None
+
+
+_LINK_TOKENS = re.compile(r"/moi/([^\s/]+)")  # a trainee's personal link (_PERSONAL_LINKS): its token
+_ERASED = object()  # a trainee no longer in the database
+
+
+def _not_to_the_trainee(record: OutgoingMail, trainee) -> str | None:
+    """Why `record` is no longer a message to `trainee` (_ERASED: gone), or None."""
+    from training_app.formatting import de
+
+    if trainee is _ERASED or trainee.erased_at is not None:
+        return _("Les données de la personne ont été effacées.")
+    if [address.lower() for address in record.recipients] != [trainee.email.lower()]:
+        return _("L'adresse %(of_name)s est maintenant %(email)s.", of_name=de(trainee.full_name),
+                 email=trainee.email)
+    return None
+
+
+def _subject_of(tag: str) -> tuple[str, int | None]:
+    """("convocation", 12) of "convocation:12", ("office:cancelled", 5) of "office:cancelled:5",
+    ("survey_reminder", 3) of "survey_reminder:3"; (the tag, None) when it names no number."""
+    parts = tag.split(":")
+    for position, part in enumerate(parts):
+        if part.isdigit():
+            return ":".join(parts[:position]), int(part)
+    return tag, None
+
+
+def _newer_on_the_same_subject(record: OutgoingMail, kind: str, number: int | None) -> bool:
+    """Whether a message on the same subject (its tag up to its number: "enrolment:5:waitlisted" is then followed
+    by "enrolment:5:confirmed") to the same recipients was written after `record`."""
+    if number is None:
+        return False
+    subject = f"{kind}:{number}"
+    newer = db.session.scalars(select(OutgoingMail.recipients).where(
+        OutgoingMail.id > record.id,
+        or_(OutgoingMail.tag == subject, OutgoingMail.tag.startswith(subject + ":", autoescape=True))))
+    return any(list(recipients) == list(record.recipients) for recipients in newer)
 
 
 def dismiss(record: OutgoingMail) -> None:
@@ -463,8 +555,10 @@ class SmtpSender:
             unsent = [message]
             try:
                 self._send_with_retries(unsent)
-            except Exception:  # the thread must outlive any message
-                self.logger.exception("e-mail sender: unexpected error, %d message(s) left pending", len(unsent))
+            except Exception as error:  # the thread must outlive any message
+                self.logger.exception("e-mail sender: unexpected error, %d message(s) refused", len(unsent))
+                for left in unsent:  # failed, with the reason, for the office to see: not retried unseen for days
+                    self.outcomes.refused(left, f"{UNEXPECTED_ERROR} {type(error).__name__}: {error}")
                 self._finished(unsent)
 
     def _send_with_retries(self, unsent: list[Mail]) -> None:
@@ -535,7 +629,7 @@ class SmtpSender:
         email["Message-ID"] = message.message_id
         email["From"] = self.sender
         email["To"] = ", ".join(message.to)
-        email["Subject"] = message.subject
+        email["Subject"] = " ".join(message.subject.split())  # a row written before queue() made it one line
         email.set_content(message.body)
         for attachment in message.attachments:
             maintype, _, subtype = attachment.mimetype.partition("/")

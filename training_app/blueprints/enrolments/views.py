@@ -501,6 +501,7 @@ def outbox():
                            attention_count=mail.count_needing_attention(), messages=mail.outbox(),
                            form=PostForm(), shown_body=mail.shown_body, password_tag=mail.PASSWORD_TAG,
                            retry_minutes=current_app.config["MAIL_RETRY_MINUTES"],
+                           give_up_hours=current_app.config["MAIL_GIVE_UP_HOURS"],
                            smtp=bool(current_app.config.get("MAIL_SERVER")))
 
 
