@@ -8,6 +8,9 @@ import logging
 import os
 import secrets
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse_many
 
 # The development default of earlier versions, public in this repository: refused in production.
 PUBLIC_SECRET_KEY = "dev-only-not-secret"
@@ -82,7 +85,8 @@ BOUND_REASONS = {
 
 def check_settings(config) -> None:
     """Refuse to start (SettingError, in French) on a whole-number setting that is not one, or out of its
-    bounds: better than a traceback on every command, or a purge that erases records still to be kept."""
+    bounds: better than a traceback on every command, or a purge that erases records still to be kept. So with a
+    rate limit or the time zone that cannot be read: better than an error page on every sign-in or schedule."""
     for key, (variable, least, greatest) in INTEGER_SETTINGS.items():
         value = config.get(key)
         fits = (isinstance(value, int) and not isinstance(value, bool) and value >= least
@@ -92,6 +96,36 @@ def check_settings(config) -> None:
             why = f" ({BOUND_REASONS[key]})" if key in BOUND_REASONS else ""
             raise SettingError(f"Réglage {variable} invalide (« {value} ») : un nombre entier {bounds} est "
                                f"attendu{why}. Corrigez la variable d'environnement puis relancez.")
+    for key in RATE_LIMIT_SETTINGS:
+        _check_rate_limits(key, config.get(key))
+    for key in ("TIMEZONE", "BABEL_DEFAULT_TIMEZONE"):  # both read from the variable TIMEZONE
+        _check_time_zone(config.get(key))
+
+
+# The rate-limit settings, read during requests only (blueprints/auth/views.py, blueprints/trainee/views.py,
+# blueprints/enrolments/views.py): checked at start, or a typo would answer every sign-in with an error page.
+RATE_LIMIT_SETTINGS = ("SIGN_IN_FAILURES_PER_ACCOUNT", "SIGN_IN_FAILURES_PER_NETWORK", "LINK_REQUESTS_PER_ADDRESS",
+                       "LINK_REQUESTS_PER_NETWORK", "REGISTRATION_REQUESTS_PER_ADDRESS")
+
+
+def _check_rate_limits(variable: str, value) -> None:
+    try:
+        items = parse_many(value) if isinstance(value, str) else None
+    except ValueError:
+        items = None
+    if not items or any(item.amount < 1 for item in items):
+        raise SettingError(f"Réglage {variable} invalide (« {value} ») : une ou plusieurs limites en anglais, "
+                           f"séparées par des points-virgules, chacune d'au moins 1, sont attendues (par exemple "
+                           f"« 10 per hour; 30 per day »). Corrigez la variable d'environnement puis relancez.")
+
+
+def _check_time_zone(value) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise SettingError(f"Réglage TIMEZONE invalide (« {value} ») : un fuseau horaire de la base IANA est "
+                           f"attendu (par exemple « Europe/Paris »). Corrigez la variable d'environnement puis "
+                           f"relancez.") from None
 
 
 class Config:

@@ -82,3 +82,39 @@ def test_a_setting_that_is_no_number_says_which_in_french_instead_of_a_value_err
                              env=env, capture_output=True, text=True)
     assert started.returncode != 0 and "ValueError" not in started.stderr
     assert "Réglage RECORD_RETENTION_YEARS invalide (« six ») : un nombre entier entre 4 et 100" in started.stderr
+
+
+# --- settings read during requests only: checked at start ---------------------------------------------------
+
+@pytest.mark.parametrize("key", ["SIGN_IN_FAILURES_PER_ACCOUNT", "SIGN_IN_FAILURES_PER_NETWORK",
+                                 "LINK_REQUESTS_PER_ADDRESS", "LINK_REQUESTS_PER_NETWORK",
+                                 "REGISTRATION_REQUESTS_PER_ADDRESS"])
+@pytest.mark.parametrize("value", ["10 par heure", "", "10 per hour;", "0 per hour; 30 per day"])
+def test_a_rate_limit_that_cannot_be_read_is_refused_at_start(tmp_path, monkeypatch, key, value):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingError, match=f"Réglage {key} invalide \\(« {value} »\\) : une ou plusieurs limites"):
+        create_app("testing", {key: value})
+
+
+@pytest.mark.parametrize("value", ["Europe/Pariss", "", "Europe/Paris ", "../etc/passwd"])
+def test_a_time_zone_that_does_not_exist_is_refused_at_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingError, match=f"Réglage TIMEZONE invalide \\(« {value} »\\) : un fuseau horaire"):
+        create_app("testing", {"TIMEZONE": value})
+
+
+def test_readable_rate_limits_and_time_zone_are_accepted(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    started = create_app("testing", {"SIGN_IN_FAILURES_PER_ACCOUNT": "5/minute; 20 per day",
+                                     "TIMEZONE": "America/Cayenne"})
+    assert started.config["TIMEZONE"] == "America/Cayenne"
+
+
+def test_a_typo_in_a_limit_or_the_time_zone_stops_the_command_with_a_french_message(tmp_path):
+    for variable, value in (("SIGN_IN_FAILURES_PER_ACCOUNT", "10 par heure"), ("TIMEZONE", "Europe/Pariss")):
+        env = {**os.environ, "INSTANCE_PATH": str(tmp_path), variable: value}
+        started = subprocess.run([sys.executable, "-m", "flask", "--app", "training_app", "purge-expired",
+                                  "--dry-run"], env=env, capture_output=True, text=True)
+        assert started.returncode != 0 and "ValueError" not in started.stderr
+        assert "ZoneInfoNotFoundError" not in started.stderr
+        assert f"Réglage {variable} invalide (« {value} »)" in started.stderr
