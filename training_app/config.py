@@ -8,12 +8,15 @@ import logging
 import os
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse_many
 
 # The development default of earlier versions, public in this repository: refused in production.
 PUBLIC_SECRET_KEY = "dev-only-not-secret"
+# The address of the development server (`flask run`): the links e-mailed in production must not lead there.
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 def _database_url(value: str | None, default: str) -> str:
@@ -154,7 +157,7 @@ class Config:
     MAIL_OFFICE = os.environ.get("MAIL_OFFICE", "formation@example.org")  # notified of registrations
 
     # Public address used in e-mails and QR codes (links must work outside a request).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", DEVELOPMENT_PUBLIC_URL)
 
     # Trainees' personal links: valid this many days, then renewable by e-mail.
     TRAINEE_LINK_MAX_AGE_DAYS = _int("TRAINEE_LINK_MAX_AGE_DAYS", 120)
@@ -248,15 +251,32 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")  # no default: check() refuses to start without it
 
     @classmethod
-    def check(cls) -> None:
+    def check(cls, settings) -> None:
+        """Refuse to start without a real SECRET_KEY (from the environment), or without the site's own
+        PUBLIC_URL in `settings` (the configuration with create_app's overrides): every link e-mailed (password
+        links, trainees' personal links, convocations) and every QR code would lead to the loopback."""
         key = os.environ.get("SECRET_KEY")
         if not key or key == PUBLIC_SECRET_KEY or len(key) < 16:
             raise RuntimeError(
                 "SECRET_KEY must be set to a long random value in production "
                 "(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+        check_public_url(settings.get("PUBLIC_URL"))
+
+
+def check_public_url(value) -> None:
+    """SettingError unless `value` is an http(s) address with a host, other than the development server's."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or value == DEVELOPMENT_PUBLIC_URL:
+        typed = f"« {value} »" if value else "non défini"
+        raise SettingError(f"Réglage PUBLIC_URL invalide ({typed}) : l'adresse publique du site, avec "
+                           f"http:// ou https:// et son nom (par exemple « https://formation.example.org »), est "
+                           f"attendue en production, car les liens envoyés par e-mail (mots de passe, liens "
+                           f"personnels des stagiaires, convocations) et les QR codes y mènent. Définissez la "
+                           f"variable d'environnement puis relancez.")
 
 
 def instance_secret_key(instance_path: str) -> str:

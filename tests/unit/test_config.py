@@ -118,3 +118,37 @@ def test_a_typo_in_a_limit_or_the_time_zone_stops_the_command_with_a_french_mess
         assert started.returncode != 0 and "ValueError" not in started.stderr
         assert "ZoneInfoNotFoundError" not in started.stderr
         assert f"Réglage {variable} invalide (« {value} »)" in started.stderr
+
+
+# --- the public address, in production ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [None, "", "http://127.0.0.1:5000", "formation.example.org", "ftp://example.org",
+                                   "https://", "https:///formation"])
+def test_production_refuses_to_start_without_the_sites_public_address(tmp_path, monkeypatch, value):
+    """Every link e-mailed (password links, trainees' personal links, convocations) and QR code leads there."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingError, match="Réglage PUBLIC_URL invalide .* l'adresse publique du site"):
+        create_app("production", {"PUBLIC_URL": value})
+
+
+@pytest.mark.parametrize("value", ["https://formation.example.org", "http://formation.example.org:8080/accueil"])
+def test_production_starts_with_the_sites_public_address_and_links_lead_there(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    started = create_app("production", {"PUBLIC_URL": value})
+    with started.app_context():
+        from training_app.urls import public_url
+        assert public_url("auth.login") == value + "/connexion"
+
+
+def test_production_started_without_public_url_in_its_environment_says_so_in_french(tmp_path):
+    """As gunicorn starts it: TRAINING_APP_CONFIG=production, a SECRET_KEY, no PUBLIC_URL."""
+    env = {name: value for name, value in os.environ.items() if name != "PUBLIC_URL"}
+    env.update({"INSTANCE_PATH": str(tmp_path), "TRAINING_APP_CONFIG": "production", "SECRET_KEY": "x" * 64})
+    started = subprocess.run([sys.executable, "-c", PRINT_KEY], env=env, capture_output=True, text=True)
+    assert started.returncode != 0
+    assert "Réglage PUBLIC_URL invalide (non défini) : l'adresse publique du site" in started.stderr
+    env["PUBLIC_URL"] = "https://formation.example.org"
+    started = subprocess.run([sys.executable, "-c", PRINT_KEY], env=env, capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
