@@ -4,14 +4,13 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from limits import RateLimitItem, parse_many
 
 from training_app.access import PUBLIC, STAFF, access
 from training_app.blueprints.auth import bp
 from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordForm
-from training_app.extensions import commit_keeping_loaded, db, limiter, typed_email_key
+from training_app.extensions import commit_keeping_loaded, db, limiter, network_key, typed_email_key
 from training_app.formatting import wait_fr
 from training_app.forms import attach_service_error
 from training_app.services import ServiceError, users
@@ -38,8 +37,9 @@ FAILURE_SCOPE_ACCOUNT = "sign_in_failures_account"
 
 
 def _failure_counters(email: str) -> list[tuple[RateLimitItem, str, str]]:
-    """(limit, key, scope) of each count a failed sign-in with `email` from this network address goes to."""
-    network = get_remote_address()
+    """(limit, key, scope) of each count a failed sign-in with `email` from this network goes to (an IPv6
+    network's addresses together: network_key)."""
+    network = network_key()
     account = f"{users.sign_in_failures_key(email)}@{network}"
     config = current_app.config
     return ([(item, network, FAILURE_SCOPE_NETWORK) for item in parse_many(config["SIGN_IN_FAILURES_PER_NETWORK"])]
