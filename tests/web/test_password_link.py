@@ -159,3 +159,13 @@ def test_password_links_are_always_hidden_from_staff_personal_links_only_when_ma
         assert "/moi/[masqué]/" in shown and "abcdefghijklmnop" not in shown
     else:  # the office hands the convocations over itself
         assert "/moi/eyJ0IjoxMn0.abcdefghijklmnop/" in shown
+
+
+def test_an_address_with_a_punycode_domain_signs_in_and_gets_its_link_as_typed(client, outbox):
+    user = users.create_user("Jean@XN--BCHER-KVA.de", "Jean", "trainer", NEW, temporary=False)
+    db.session.commit()
+    client.post("/mot-de-passe-oublie", data={"email": "Jean@XN--BCHER-KVA.de"})
+    assert [m.to for m in outbox] == [["jean@bücher.de"]]
+    response = client.post("/connexion", data={"email": "Jean@XN--BCHER-KVA.de", "password": NEW})
+    assert response.status_code == 302
+    assert client.get("/tableau-de-bord").status_code == 200 and user.active
