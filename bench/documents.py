@@ -72,6 +72,7 @@ def make_app(url: str, storage: str):
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     from training_app import create_app
     return create_app("production", {"SQLALCHEMY_DATABASE_URI": url, "STORAGE_DIR": storage,
+                                     "PUBLIC_URL": "http://localhost",  # no server: links are not followed
                                      "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False})
 
 

@@ -4,7 +4,7 @@
 
 The application runs in gunicorn (the README's production command: sync workers) on a free
 port of 127.0.0.1, with the production configuration, the benchmark database, a SECRET_KEY
-from the environment (a random one when unset), rate limiting off (RATELIMIT_ENABLED=0) and
+from the environment (a random one when unset), PUBLIC_URL the address served, rate limiting off (RATELIMIT_ENABLED=0) and
 cookies allowed over plain HTTP on the loopback (SESSION_COOKIE_SECURE=0). This process is
 the client: CLIENTS threads, each with its own cookies (staff pages sign in first; the public
 registration and its confirmation read the form's CSRF token first), each sending requests one after the
@@ -71,6 +71,8 @@ def free_port() -> int:
 def gunicorn(app_spec: str, env: dict[str, str], workers: int = WORKERS, ready_path: str = "/"):
     """Serve `app_spec` with gunicorn on a free loopback port; yields the port. Stops it afterwards."""
     port = free_port()
+    # The production configuration refuses to start without PUBLIC_URL: the links it e-mails lead here.
+    env = {**env, "PUBLIC_URL": f"http://127.0.0.1:{port}"}
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning", "--timeout", "60", app_spec]
     with tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log") as log:

@@ -31,6 +31,7 @@ def main(argv=None) -> None:
     from training_app import create_app
     url = databases.url_for_size(databases.base_url(args.database_url), args.size)
     app = create_app("production", {"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
+                                    "PUBLIC_URL": "http://localhost",  # the test client's address
                                     "SESSION_COOKIE_SECURE": False, "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     if args.staff:

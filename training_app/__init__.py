@@ -31,10 +31,10 @@ def create_app(config=None, overrides: dict | None = None) -> Flask:
         config = os.environ.get("TRAINING_APP_CONFIG", "development")
     if isinstance(config, str):
         config = CONFIGS[config]
-    if config is ProductionConfig or (isinstance(config, type) and issubclass(config, ProductionConfig)):
-        config.check()
     app.config.from_object(config)
     app.config.update(overrides)
+    if config is ProductionConfig or (isinstance(config, type) and issubclass(config, ProductionConfig)):
+        config.check(app.config)
     check_settings(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):

@@ -8,9 +8,15 @@ import logging
 import os
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse_many
 
 # The development default of earlier versions, public in this repository: refused in production.
 PUBLIC_SECRET_KEY = "dev-only-not-secret"
+# The address of the development server (`flask run`): the links e-mailed in production must not lead there.
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 def _database_url(value: str | None, default: str) -> str:
@@ -82,7 +88,8 @@ BOUND_REASONS = {
 
 def check_settings(config) -> None:
     """Refuse to start (SettingError, in French) on a whole-number setting that is not one, or out of its
-    bounds: better than a traceback on every command, or a purge that erases records still to be kept."""
+    bounds: better than a traceback on every command, or a purge that erases records still to be kept. So with a
+    rate limit or the time zone that cannot be read: better than an error page on every sign-in or schedule."""
     for key, (variable, least, greatest) in INTEGER_SETTINGS.items():
         value = config.get(key)
         fits = (isinstance(value, int) and not isinstance(value, bool) and value >= least
@@ -92,6 +99,36 @@ def check_settings(config) -> None:
             why = f" ({BOUND_REASONS[key]})" if key in BOUND_REASONS else ""
             raise SettingError(f"Réglage {variable} invalide (« {value} ») : un nombre entier {bounds} est "
                                f"attendu{why}. Corrigez la variable d'environnement puis relancez.")
+    for key in RATE_LIMIT_SETTINGS:
+        _check_rate_limits(key, config.get(key))
+    for key in ("TIMEZONE", "BABEL_DEFAULT_TIMEZONE"):  # both read from the variable TIMEZONE
+        _check_time_zone(config.get(key))
+
+
+# The rate-limit settings, read during requests only (blueprints/auth/views.py, blueprints/trainee/views.py,
+# blueprints/enrolments/views.py): checked at start, or a typo would answer every sign-in with an error page.
+RATE_LIMIT_SETTINGS = ("SIGN_IN_FAILURES_PER_ACCOUNT", "SIGN_IN_FAILURES_PER_NETWORK", "LINK_REQUESTS_PER_ADDRESS",
+                       "LINK_REQUESTS_PER_NETWORK", "REGISTRATION_REQUESTS_PER_ADDRESS")
+
+
+def _check_rate_limits(variable: str, value) -> None:
+    try:
+        items = parse_many(value) if isinstance(value, str) else None
+    except ValueError:
+        items = None
+    if not items or any(item.amount < 1 for item in items):
+        raise SettingError(f"Réglage {variable} invalide (« {value} ») : une ou plusieurs limites en anglais, "
+                           f"séparées par des points-virgules, chacune d'au moins 1, sont attendues (par exemple "
+                           f"« 10 per hour; 30 per day »). Corrigez la variable d'environnement puis relancez.")
+
+
+def _check_time_zone(value) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise SettingError(f"Réglage TIMEZONE invalide (« {value} ») : un fuseau horaire de la base IANA est "
+                           f"attendu (par exemple « Europe/Paris »). Corrigez la variable d'environnement puis "
+                           f"relancez.") from None
 
 
 class Config:
@@ -120,7 +157,7 @@ class Config:
     MAIL_OFFICE = os.environ.get("MAIL_OFFICE", "formation@example.org")  # notified of registrations
 
     # Public address used in e-mails and QR codes (links must work outside a request).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", DEVELOPMENT_PUBLIC_URL)
 
     # Trainees' personal links: valid this many days, then renewable by e-mail.
     TRAINEE_LINK_MAX_AGE_DAYS = _int("TRAINEE_LINK_MAX_AGE_DAYS", 120)
@@ -208,21 +245,42 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False  # tests/web/test_csrf.py switches it back on and checks every form
     RATELIMIT_ENABLED = False
     MAIL_SERVER = None
+    # The tests read the e-mails kept (the `outbox` fixture) as the mailboxes that would get them: the pages that
+    # tell "an e-mail was sent" (« Mot de passe oublié ») say so and send it. tests/web/test_password_link.py
+    # turns it off to see what the site says without MAIL_SERVER.
+    MAIL_CAPTURED_AS_DELIVERED = True
     SERVER_NAME = None
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")  # no default: check() refuses to start without it
 
     @classmethod
-    def check(cls) -> None:
+    def check(cls, settings) -> None:
+        """Refuse to start without a real SECRET_KEY (from the environment), or without the site's own
+        PUBLIC_URL in `settings` (the configuration with create_app's overrides): every link e-mailed (password
+        links, trainees' personal links, convocations) and every QR code would lead to the loopback."""
         key = os.environ.get("SECRET_KEY")
         if not key or key == PUBLIC_SECRET_KEY or len(key) < 16:
             raise RuntimeError(
                 "SECRET_KEY must be set to a long random value in production "
                 "(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+        check_public_url(settings.get("PUBLIC_URL"))
+
+
+def check_public_url(value) -> None:
+    """SettingError unless `value` is an http(s) address with a host, other than the development server's."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or value == DEVELOPMENT_PUBLIC_URL:
+        typed = f"« {value} »" if value else "non défini"
+        raise SettingError(f"Réglage PUBLIC_URL invalide ({typed}) : l'adresse publique du site, avec "
+                           f"http:// ou https:// et son nom (par exemple « https://formation.example.org »), est "
+                           f"attendue en production, car les liens envoyés par e-mail (mots de passe, liens "
+                           f"personnels des stagiaires, convocations) et les QR codes y mènent. Définissez la "
+                           f"variable d'environnement puis relancez.")
 
 
 def instance_secret_key(instance_path: str) -> str:

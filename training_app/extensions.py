@@ -1,4 +1,6 @@
 """Every Flask extension, created once here and initialised in create_app()."""
+import ipaddress
+
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -46,6 +48,23 @@ def count_against(limits: str, scope: str, key: str | None = None) -> bool:
     if not key:
         return True
     return all(limiter.limiter.hit(item, scope, key) for item in parse_many(limits))
+
+
+def network_key() -> str:
+    """A rate-limit key: the client's network. An IPv4 address as it is; an IPv6 address by its /64, the
+    smallest network handed to a home or an office, whose every address its owner may use (otherwise each of
+    them would be a network of its own, with its own guesses). An IPv4 address written as IPv6 (::ffff:a.b.c.d)
+    is that IPv4 address."""
+    address = get_remote_address()
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return address
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.IPv6Network((parsed, 64), strict=False))
 
 
 def typed_email_key() -> str:

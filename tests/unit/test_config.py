@@ -82,3 +82,73 @@ def test_a_setting_that_is_no_number_says_which_in_french_instead_of_a_value_err
                              env=env, capture_output=True, text=True)
     assert started.returncode != 0 and "ValueError" not in started.stderr
     assert "Réglage RECORD_RETENTION_YEARS invalide (« six ») : un nombre entier entre 4 et 100" in started.stderr
+
+
+# --- settings read during requests only: checked at start ---------------------------------------------------
+
+@pytest.mark.parametrize("key", ["SIGN_IN_FAILURES_PER_ACCOUNT", "SIGN_IN_FAILURES_PER_NETWORK",
+                                 "LINK_REQUESTS_PER_ADDRESS", "LINK_REQUESTS_PER_NETWORK",
+                                 "REGISTRATION_REQUESTS_PER_ADDRESS"])
+@pytest.mark.parametrize("value", ["10 par heure", "", "10 per hour;", "0 per hour; 30 per day"])
+def test_a_rate_limit_that_cannot_be_read_is_refused_at_start(tmp_path, monkeypatch, key, value):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingError, match=f"Réglage {key} invalide \\(« {value} »\\) : une ou plusieurs limites"):
+        create_app("testing", {key: value})
+
+
+@pytest.mark.parametrize("value", ["Europe/Pariss", "", "Europe/Paris ", "../etc/passwd"])
+def test_a_time_zone_that_does_not_exist_is_refused_at_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingError, match=f"Réglage TIMEZONE invalide \\(« {value} »\\) : un fuseau horaire"):
+        create_app("testing", {"TIMEZONE": value})
+
+
+def test_readable_rate_limits_and_time_zone_are_accepted(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    started = create_app("testing", {"SIGN_IN_FAILURES_PER_ACCOUNT": "5/minute; 20 per day",
+                                     "TIMEZONE": "America/Cayenne"})
+    assert started.config["TIMEZONE"] == "America/Cayenne"
+
+
+def test_a_typo_in_a_limit_or_the_time_zone_stops_the_command_with_a_french_message(tmp_path):
+    for variable, value in (("SIGN_IN_FAILURES_PER_ACCOUNT", "10 par heure"), ("TIMEZONE", "Europe/Pariss")):
+        env = {**os.environ, "INSTANCE_PATH": str(tmp_path), variable: value}
+        started = subprocess.run([sys.executable, "-m", "flask", "--app", "training_app", "purge-expired",
+                                  "--dry-run"], env=env, capture_output=True, text=True)
+        assert started.returncode != 0 and "ValueError" not in started.stderr
+        assert "ZoneInfoNotFoundError" not in started.stderr
+        assert f"Réglage {variable} invalide (« {value} »)" in started.stderr
+
+
+# --- the public address, in production ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [None, "", "http://127.0.0.1:5000", "formation.example.org", "ftp://example.org",
+                                   "https://", "https:///formation"])
+def test_production_refuses_to_start_without_the_sites_public_address(tmp_path, monkeypatch, value):
+    """Every link e-mailed (password links, trainees' personal links, convocations) and QR code leads there."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingError, match="Réglage PUBLIC_URL invalide .* l'adresse publique du site"):
+        create_app("production", {"PUBLIC_URL": value})
+
+
+@pytest.mark.parametrize("value", ["https://formation.example.org", "http://formation.example.org:8080/accueil"])
+def test_production_starts_with_the_sites_public_address_and_links_lead_there(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    started = create_app("production", {"PUBLIC_URL": value})
+    with started.app_context():
+        from training_app.urls import public_url
+        assert public_url("auth.login") == value + "/connexion"
+
+
+def test_production_started_without_public_url_in_its_environment_says_so_in_french(tmp_path):
+    """As gunicorn starts it: TRAINING_APP_CONFIG=production, a SECRET_KEY, no PUBLIC_URL."""
+    env = {name: value for name, value in os.environ.items() if name != "PUBLIC_URL"}
+    env.update({"INSTANCE_PATH": str(tmp_path), "TRAINING_APP_CONFIG": "production", "SECRET_KEY": "x" * 64})
+    started = subprocess.run([sys.executable, "-c", PRINT_KEY], env=env, capture_output=True, text=True)
+    assert started.returncode != 0
+    assert "Réglage PUBLIC_URL invalide (non défini) : l'adresse publique du site" in started.stderr
+    env["PUBLIC_URL"] = "https://formation.example.org"
+    started = subprocess.run([sys.executable, "-c", PRINT_KEY], env=env, capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr

@@ -208,3 +208,17 @@ def test_a_link_that_does_not_open_says_why(monkeypatch, kind):
 ])
 def test_a_wait_is_shown_rounded_up(seconds, shown):
     assert wait_fr(seconds) == shown
+
+
+def test_a_new_link_is_sent_to_an_address_with_a_punycode_domain_as_typed(outbox):
+    """Addresses are stored as normalise_email writes them (a punycode domain in Unicode): « Recevoir un nouveau
+    lien » looks for the address typed written the same way."""
+    admin = factories.make_user("admin")
+    awa = _awa()
+    registrations.update_trainee(awa, _details(awa, email="Awa@XN--BCHER-KVA.de"), actor=admin)
+    db.session.commit()
+    assert awa.email == "awa@bücher.de"
+    outbox.clear()
+    trainee_links.send_new_link(" AWA@xn--bcher-kva.de")
+    db.session.commit()
+    assert [m.to for m in outbox] == [["awa@bücher.de"]]

@@ -378,3 +378,23 @@ def test_purge_expired_deletes_the_sign_ins_that_are_over_of_people_who_no_longe
     assert left() == [staying.id]
     with frozen_at(datetime(2030, 6, 10, 9, 0)):
         assert users.signed_in_user(staying_id) == staying
+
+
+@pytest.mark.parametrize("typed", ["Jean@XN--BCHER-KVA.de", " jean@xn--bcher-kva.de ", "JEAN@BÜCHER.DE",
+                                   "jean@bücher.de"])
+def test_an_account_is_found_by_its_address_however_its_domain_is_written(typed):
+    """It was stored as the forms normalise it (a punycode domain in Unicode), but looked for only in lower case:
+    its owner could neither sign in nor get a password link with the address as typed."""
+    user = users.create_user("Jean@XN--BCHER-KVA.de", "Jean", "trainer", NEW, temporary=False)
+    db.session.commit()
+    assert user.email == "jean@bücher.de"
+    assert users.find_by_email(typed) == user
+    assert users.authenticate(typed, NEW) == user
+    assert users.sign_in_failures_key(typed) == users.sign_in_failures_key(user.email)
+
+
+def test_an_address_that_is_not_valid_finds_nobody_and_is_counted_as_typed():
+    factories.make_user("trainer", email="camille@example.org")
+    assert users.find_by_email("camille@") is None and users.find_by_email("") is None
+    assert users.sign_in_failures_key("  Camille@ ") == "email:camille@"
+    assert users.sign_in_failures_key("Inconnu@XN--BCHER-KVA.de") == "email:inconnu@bücher.de"

@@ -236,3 +236,34 @@ def test_the_limits_have_a_daily_cap_and_come_from_the_configuration(app):
         codes = [_attempt(client, "camille@example.org").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         assert re.search(r"réessayez dans 2[34] heures\.", _text(_attempt(client, "camille@example.org")))
+
+
+def test_the_addresses_of_one_ipv6_network_share_its_failures(rate_limited_app):
+    """It was: each IPv6 address its own network, so one /64 (any home or office has one) could guess without
+    end, one address per guess. Another /64 is another network."""
+    admin = factories.make_user("admin", email="direction@example.org")
+    client = rate_limited_app.test_client()
+    codes = [_attempt(client, f"personne{n}@example.org", network=f"2001:db8:1:2::{n:x}").status_code
+             for n in range(11)]
+    assert codes == [200] * 10 + [429]
+    refused = _attempt(client, admin.email, password=factories.PASSWORD, network="2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert refused.status_code == 429
+    assert _attempt(client, admin.email, password=factories.PASSWORD, network="2001:db8:1:3::1").status_code == 302
+
+
+def test_one_account_typed_from_the_addresses_of_one_ipv6_network_is_counted_once(app):
+    with _limited_app(app, SIGN_IN_FAILURES_PER_ACCOUNT="3 per hour; 30 per day") as limited:
+        trainer = factories.make_user("trainer")
+        client = limited.test_client()
+        codes = [_attempt(client, trainer.email, network=f"2001:db8:a:b:{n}::1").status_code for n in range(4)]
+        assert codes == [200] * 3 + [429]
+        other = _attempt(client, trainer.email, password=factories.PASSWORD, network="2001:db8:a:c::1")
+        assert other.status_code == 302
+
+
+def test_ipv4_addresses_stay_networks_of_their_own_even_written_as_ipv6(rate_limited_app):
+    client = rate_limited_app.test_client()
+    codes = [_attempt(client, f"personne{n}@example.org", network="10.0.0.1" if n % 2 else "::ffff:10.0.0.1")
+             .status_code for n in range(11)]
+    assert codes == [200] * 10 + [429]
+    assert _attempt(client, "autre@example.org", network="10.0.0.2").status_code == 200

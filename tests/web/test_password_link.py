@@ -159,3 +159,42 @@ def test_password_links_are_always_hidden_from_staff_personal_links_only_when_ma
         assert "/moi/[masqué]/" in shown and "abcdefghijklmnop" not in shown
     else:  # the office hands the convocations over itself
         assert "/moi/eyJ0IjoxMn0.abcdefghijklmnop/" in shown
+
+
+def test_an_address_with_a_punycode_domain_signs_in_and_gets_its_link_as_typed(client, outbox):
+    user = users.create_user("Jean@XN--BCHER-KVA.de", "Jean", "trainer", NEW, temporary=False)
+    db.session.commit()
+    client.post("/mot-de-passe-oublie", data={"email": "Jean@XN--BCHER-KVA.de"})
+    assert [m.to for m in outbox] == [["jean@bücher.de"]]
+    response = client.post("/connexion", data={"email": "Jean@XN--BCHER-KVA.de", "password": NEW})
+    assert response.status_code == 302
+    assert client.get("/tableau-de-bord").status_code == 200 and user.active
+
+
+def _without_mail_server(app, monkeypatch):
+    """As the site runs without MAIL_SERVER (the tests otherwise read the outbox as the mailboxes)."""
+    monkeypatch.setitem(app.config, "MAIL_CAPTURED_AS_DELIVERED", False)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", None)
+
+
+def test_without_a_mail_server_the_page_says_no_link_can_arrive_and_sends_none(app, client, admin, outbox,
+                                                                               monkeypatch):
+    """It was: « un lien ... vient d'y être envoyé », while the e-mail was only kept in the outbox, its password
+    link masked there: it could never arrive."""
+    from training_app.models import OutgoingMail
+    _without_mail_server(app, monkeypatch)
+    assert 'href="/mot-de-passe-oublie"' in client.get("/connexion").get_data(as_text=True)
+    asked = client.post("/mot-de-passe-oublie", data={"email": admin.email})
+    for answer in (client.get("/mot-de-passe-oublie"), asked):
+        said = _text(answer)
+        assert answer.status_code == 200
+        assert "Ce site n'envoie pas d'e-mails" in said and "un mot de passe provisoire" in said
+        assert "vient d'y être envoyé" not in said and 'name="email"' not in answer.get_data(as_text=True)
+    assert outbox == [] and db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0
+
+
+def test_with_a_mail_server_the_page_offers_the_link(app, client, monkeypatch):
+    _without_mail_server(app, monkeypatch)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.org")
+    said = _text(client.get("/mot-de-passe-oublie"))
+    assert "Envoyer le lien" in said and "Ce site n'envoie pas d'e-mails" not in said

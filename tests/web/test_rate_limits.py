@@ -34,8 +34,8 @@ def test_limits_kept_in_redis_hold_across_processes(app, tmp_path):
     """Two servers (as two workers, whichever takes each request): the limit counts their requests together."""
     storage = f"redis://127.0.0.1:6379/{REDIS_DATABASE}"
     redis.Redis.from_url(storage).flushdb()
-    production = {"config": "production", "SECRET_KEY": "x" * 64, "RATELIMIT_STORAGE_URI": storage,
-                  "RATELIMIT_ENABLED": "1", "SESSION_COOKIE_SECURE": "0"}
+    production = {"config": "production", "SECRET_KEY": "x" * 64, "PUBLIC_URL": "https://formation.example.org",
+                  "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_ENABLED": "1", "SESSION_COOKIE_SECURE": "0"}
     with factories.gunicorn_serving(app, tmp_path / "a", workers=1, **production) as first, \
             factories.gunicorn_serving(app, tmp_path / "b", workers=1, **production) as second:
         half = VERIFY_PER_MINUTE // 2

@@ -105,6 +105,16 @@ def normalise_email(value: str) -> str:
         raise ServiceError(_("L'adresse e-mail « %(value)s » n'est pas valide.", value=value), "email") from None
 
 
+def email_to_look_up(value: str) -> str:
+    """An address typed to find an account or a trainee (signing in, asking for a link), written as the
+    addresses are stored (normalise_email: a punycode domain in Unicode, say); one that is not valid as typed,
+    stripped and in lower case (it matches nobody)."""
+    try:
+        return normalise_email(value)
+    except ServiceError:
+        return (value or "").strip().lower()
+
+
 def normalise_civility(value: str) -> str:
     key = (value or "").strip().lower()
     if key not in CIVILITIES:

@@ -121,7 +121,9 @@ def send_new_link(email: str) -> None:
     The caller answers the same way whether or not the address is known, so nobody learns
     who is enrolled.
     """
-    trainee = db.session.scalar(db.select(Trainee).where(Trainee.email == email.strip().lower()))
+    from training_app.services.registrations import email_to_look_up  # registrations imports this module
+
+    trainee = db.session.scalar(db.select(Trainee).where(Trainee.email == email_to_look_up(email)))
     if trainee is None:
         return
     _mail_link(trainee, _("Voici votre lien personnel, pour signer vos présences, répondre aux questionnaires et "

@@ -36,7 +36,7 @@ from training_app.clock import utcnow
 from training_app.extensions import db
 from training_app.models import AuditEntry, Role, SignIn, User
 from training_app.services import ServiceError, audit, edit_versions, flush_or_refuse, mail
-from training_app.services.registrations import normalise_email
+from training_app.services.registrations import email_to_look_up, normalise_email
 
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 200
@@ -289,7 +289,7 @@ def _unused_password_hash() -> str:
 
 
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(db.select(User).where(User.email == (email or "").strip().lower()))
+    return db.session.scalar(db.select(User).where(User.email == email_to_look_up(email)))
 
 
 def sign_in_failures_key(email: str) -> str:
@@ -298,7 +298,7 @@ def sign_in_failures_key(email: str) -> str:
     count again; an unknown address as typed."""
     user = find_by_email(email)
     if user is None:
-        return f"email:{(email or '').strip().lower()}"
+        return f"email:{email_to_look_up(email)}"
     fingerprint = hashlib.sha256(f"sign-in failures:{user.password_hash}".encode()).hexdigest()[:16]
     return f"account:{user.id}:{fingerprint}"
 

@@ -4,14 +4,13 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from limits import RateLimitItem, parse_many
 
 from training_app.access import PUBLIC, STAFF, access
 from training_app.blueprints.auth import bp
 from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordForm
-from training_app.extensions import commit_keeping_loaded, db, limiter, typed_email_key
+from training_app.extensions import commit_keeping_loaded, db, limiter, network_key, typed_email_key
 from training_app.formatting import wait_fr
 from training_app.forms import attach_service_error
 from training_app.services import ServiceError, users
@@ -38,8 +37,9 @@ FAILURE_SCOPE_ACCOUNT = "sign_in_failures_account"
 
 
 def _failure_counters(email: str) -> list[tuple[RateLimitItem, str, str]]:
-    """(limit, key, scope) of each count a failed sign-in with `email` from this network address goes to."""
-    network = get_remote_address()
+    """(limit, key, scope) of each count a failed sign-in with `email` from this network goes to (an IPv6
+    network's addresses together: network_key)."""
+    network = network_key()
     account = f"{users.sign_in_failures_key(email)}@{network}"
     config = current_app.config
     return ([(item, network, FAILURE_SCOPE_NETWORK) for item in parse_many(config["SIGN_IN_FAILURES_PER_NETWORK"])]
@@ -125,12 +125,21 @@ def change_password():
 @limiter.limit("3 per hour", methods=["POST"], key_func=typed_email_key)  # each person's mailbox
 @limiter.limit("5 per minute; 30 per day", methods=["POST"])
 def forgotten_password():
+    if not _mail_leaves():  # the link would only be kept in the outbox, masked there: it could never arrive
+        return render_template("auth/forgotten.html", form=None, sent=False, mail_leaves=False)
     form = ForgottenPasswordForm()
     sent = form.validate_on_submit()  # then the same answer whether or not the address is known
     if sent:
         users.send_reset_link(form.email.data)
         db.session.commit()
-    return render_template("auth/forgotten.html", form=form, sent=sent)
+    return render_template("auth/forgotten.html", form=form, sent=sent, mail_leaves=True)
+
+
+def _mail_leaves() -> bool:
+    """Whether the e-mails written reach their mailboxes: sent through MAIL_SERVER (the tests read their outbox
+    as the mailboxes: MAIL_CAPTURED_AS_DELIVERED)."""
+    config = current_app.config
+    return bool(config.get("MAIL_SERVER") or config.get("MAIL_CAPTURED_AS_DELIVERED"))
 
 
 @bp.route("/mot-de-passe-oublie/<link>", methods=["GET", "POST"])
