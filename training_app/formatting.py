@@ -22,6 +22,8 @@ LABELS = {
     # enrolment states
     "requested": _l("Demandée"), "confirmed": _l("Confirmée"), "waitlisted": _l("Liste d'attente"),
     "withdrawn": _l("Abandon"),
+    # what a trainee's own page says of an enrolment once its session is over (enrolments.trainee_state)
+    "course_followed": _l("Formation suivie"), "ended_without_seat": _l("Terminée, sans place obtenue"),
     # trainee categories
     "employee": _l("Salarié·e"), "job_seeker": _l("Demandeur·se d'emploi"),
     "individual": _l("Particulier"), "other": _l("Autre"),

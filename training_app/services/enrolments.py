@@ -191,6 +191,25 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
     return (ahead or 0) + 1
 
 
+def trainee_state(enrolment: Enrolment, attended_minutes) -> str:
+    """The state a trainee's own page shows for their enrolment (a key of formatting.LABELS): the stored one
+    until the session is over (sessions.is_over), never "confirmed" after. Then a confirmed trainee reads that
+    they followed the course when hours attended were recorded ("course_followed"), or that it is over
+    ("completed") when none were; a request or a waiting list place never given reads "ended_without_seat".
+    A cancelled session, a cancelled enrolment and a drop-out keep their state. `attended_minutes()` gives the
+    enrolment's minutes attended, asked only for a confirmed enrolment of a session over."""
+    from training_app.services.sessions import is_over  # services/sessions imports this module
+
+    session = enrolment.session
+    if session.status == SessionStatus.CANCELLED or not is_over(session):
+        return enrolment.status
+    if enrolment.status == CONFIRMED:
+        return "course_followed" if attended_minutes() > 0 else "completed"
+    if enrolment.status in (REQUESTED, WAITLISTED):
+        return "ended_without_seat"
+    return enrolment.status
+
+
 def live_enrolment(session: TrainingSession, trainee: Trainee) -> Enrolment | None:
     return db.session.scalar(
         db.select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.trainee_id == trainee.id,
