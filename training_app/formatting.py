@@ -121,14 +121,26 @@ def cents_to_decimal(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+# French typography: thousands are grouped, and "€" and "%" follow the number, after a narrow no-break space, so
+# that an amount or a rate is never cut at the end of a line (pages, Word and Excel documents alike).
+NNBSP = "\u202f"
+
+
 def money(cents: int | None, on_request: str | None = None) -> str:
-    """120000 -> "1 200,00 €"; None -> "sur demande"."""
+    """120000 -> "1 200,00 €" (both spaces narrow no-break ones, NNBSP); None -> "sur demande"."""
     if cents is None:
         return on_request or str(_l("Sur demande"))
     units, rest = divmod(abs(int(cents)), 100)
-    grouped = f"{units:,}".replace(",", "\u202f")
+    grouped = f"{units:,}".replace(",", NNBSP)
     sign = "-" if cents < 0 else ""
-    return f"{sign}{grouped},{rest:02d} €"
+    return f"{sign}{grouped},{rest:02d}{NNBSP}€"
+
+
+def percent(value: int | None) -> str:
+    """87 -> "87 %" (a narrow no-break space, NNBSP); None -> ""."""
+    if value is None:
+        return ""
+    return f"{value}{NNBSP}%"
 
 
 _VOWELS = frozenset("AEIOUÉÈÊËÀÂÄÎÏÔÖÛÜŒÆ" "aeiouéèêëàâäîïôöûüœæ")
@@ -149,6 +161,6 @@ def de(name) -> str:
 
 FILTERS = {
     "label": label, "date_fr": date_fr, "time_fr": time_fr, "datetime_fr": datetime_fr,
-    "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money, "de": de,
+    "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money, "percent": percent, "de": de,
 }
 GLOBALS = {"label": label}
