@@ -22,6 +22,8 @@ LABELS = {
     # enrolment states
     "requested": _l("Demandée"), "confirmed": _l("Confirmée"), "waitlisted": _l("Liste d'attente"),
     "withdrawn": _l("Abandon"),
+    # what a trainee's own page says of an enrolment once its session is over (enrolments.trainee_state)
+    "course_followed": _l("Formation suivie"), "ended_without_seat": _l("Terminée, sans place obtenue"),
     # trainee categories
     "employee": _l("Salarié·e"), "job_seeker": _l("Demandeur·se d'emploi"),
     "individual": _l("Particulier"), "other": _l("Autre"),
@@ -119,14 +121,26 @@ def cents_to_decimal(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+# French typography: thousands are grouped, and "€" and "%" follow the number, after a narrow no-break space, so
+# that an amount or a rate is never cut at the end of a line (pages, Word and Excel documents alike).
+NNBSP = "\u202f"
+
+
 def money(cents: int | None, on_request: str | None = None) -> str:
-    """120000 -> "1 200,00 €"; None -> "sur demande"."""
+    """120000 -> "1 200,00 €" (both spaces narrow no-break ones, NNBSP); None -> "sur demande"."""
     if cents is None:
         return on_request or str(_l("Sur demande"))
     units, rest = divmod(abs(int(cents)), 100)
-    grouped = f"{units:,}".replace(",", "\u202f")
+    grouped = f"{units:,}".replace(",", NNBSP)
     sign = "-" if cents < 0 else ""
-    return f"{sign}{grouped},{rest:02d} €"
+    return f"{sign}{grouped},{rest:02d}{NNBSP}€"
+
+
+def percent(value: int | None) -> str:
+    """87 -> "87 %" (a narrow no-break space, NNBSP); None -> ""."""
+    if value is None:
+        return ""
+    return f"{value}{NNBSP}%"
 
 
 _VOWELS = frozenset("AEIOUÉÈÊËÀÂÄÎÏÔÖÛÜŒÆ" "aeiouéèêëàâäîïôöûüœæ")
@@ -147,6 +161,6 @@ def de(name) -> str:
 
 FILTERS = {
     "label": label, "date_fr": date_fr, "time_fr": time_fr, "datetime_fr": datetime_fr,
-    "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money, "de": de,
+    "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money, "percent": percent, "de": de,
 }
 GLOBALS = {"label": label}

@@ -30,7 +30,7 @@ def test_admin_reads_and_downloads_the_annual_report(page):
     total = page.get_by_test_id("category-total")
     assert total.inner_text().split("\t") == ["Total", "2", "38 h"]
     assert "Organiser une mobilisation" in page.get_by_test_id("programmes").inner_text()
-    assert page.get_by_test_id("revenue-total").inner_text().split("\t") == ["Total", "1\u202f290,00 €"]
+    assert page.get_by_test_id("revenue-total").inner_text().split("\t") == ["Total", "1\u202f290,00\u202f€"]
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger (.xlsx)").click()

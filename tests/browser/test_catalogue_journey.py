@@ -69,7 +69,7 @@ def test_admin_publishes_a_programme_and_its_session_then_archives_it(page, visi
     visitor.goto("/")
     assert _public_titles(visitor) == ["Du dialogue à la négociation", TITLE]
     card = visitor.locator("article").filter(has_text=TITLE)
-    assert "14 h" in card.inner_text() and "560,00 €" in card.inner_text()
+    assert "14 h" in card.inner_text() and "560,00\u202f€" in card.inner_text()
     card.get_by_role("link", name=TITLE).click()
     assert visitor.get_by_role("heading", level=1).inner_text() == TITLE
     assert visitor.locator(".programme-fields ol li").all_inner_texts() == OBJECTIVES
@@ -135,5 +135,5 @@ def test_a_visitor_reads_the_results_of_a_programme_s_sessions_over(visitor):
     figures = results.locator("dd").all_inner_texts()
     assert terms == ["Sessions réalisées", "Stagiaires formé·es", "Taux d'achèvement", "Taux de satisfaction"]
     assert figures[:2] == ["1", "4"]
-    assert figures[2].startswith("75 %")  # 3 went to the end, 1 withdrew
-    assert figures[3].startswith("75 %") and "(4 notes, 4 stagiaires ayant répondu)" in figures[3]
+    assert figures[2].startswith("75\u202f%")  # 3 went to the end, 1 withdrew
+    assert figures[3].startswith("75\u202f%") and "(4 notes, 4 stagiaires ayant répondu)" in figures[3]

@@ -50,8 +50,8 @@ def test_admin_builds_sends_and_follows_a_claim(page, monkeypatch):
     expect(page.get_by_test_id("no-problem")).to_be_visible()
     lines = page.get_by_test_id("claim-line")
     assert lines.count() == 2
-    assert "17 h" in lines.nth(1).inner_text() and "255,00 €" in lines.nth(1).inner_text()
-    assert "570,00 €" in page.get_by_test_id("claim-total").inner_text()
+    assert "17 h" in lines.nth(1).inner_text() and "255,00\u202f€" in lines.nth(1).inner_text()
+    assert "570,00\u202f€" in page.get_by_test_id("claim-total").inner_text()
 
     page.get_by_role("button", name="Marquer comme envoyée").click()
     assert page.get_by_test_id("claim-status").inner_text() == "Envoyée"
@@ -59,8 +59,8 @@ def test_admin_builds_sends_and_follows_a_claim(page, monkeypatch):
     payment.get_by_label("Montant reçu (€)").fill("500")
     payment.get_by_role("button", name="Enregistrer le paiement").click()
     assert page.get_by_test_id("claim-status").inner_text() == "Payée en partie"
-    assert "70,00 €" in page.get_by_test_id("claim-balance").inner_text()
+    assert "70,00\u202f€" in page.get_by_test_id("claim-balance").inner_text()
 
     page.get_by_role("link", name="Financement", exact=True).click()
-    assert "70,00 €" in page.get_by_test_id("expected").inner_text()
-    assert "500,00 €" in page.get_by_test_id("received").inner_text()
+    assert "70,00\u202f€" in page.get_by_test_id("expected").inner_text()
+    assert "500,00\u202f€" in page.get_by_test_id("received").inner_text()

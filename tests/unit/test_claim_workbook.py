@@ -88,7 +88,7 @@ def test_invoice_lists_trainees_totals_and_vat_mention():
     assert "TVA non applicable, article 261-4-4° du CGI" in text
     assert "Si on s'alliait ?" in text and "53350999935" in text and "Uniformation" in text
     assert "Awa DIALLO" in cells and "Julien LE BIHAN" in cells and "UNI-1" in cells
-    assert "570,00 €" in cells  # 315 + 255
+    assert "570,00\u202f€" in cells  # 315 + 255
     assert "17 h" in cells
 
 
@@ -99,13 +99,13 @@ def test_rate_of_an_amount_spread_over_hours_times_hours_gives_each_line():
     document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
     rows = [[cell.text for cell in row.cells] for table in document.tables for row in table.rows]
     printed = [(row[i - 1], row[i], row[i + 1]) for row in rows for i, cell in enumerate(row) if cell.endswith("€/h")]
-    assert [rate for _hours, rate, _amount in printed] == ["15,873016 €/h"] * 3
+    assert [rate for _hours, rate, _amount in printed] == ["15,873016\u202f€/h"] * 3
     for hours, rate, amount in printed:
         hours = Decimal(hours.removesuffix(" h"))
-        rate = Decimal(rate.removesuffix(" €/h").replace(",", "."))
-        amount = Decimal(amount.removesuffix(" €").replace("\u202f", "").replace(",", "."))
+        rate = Decimal(rate.removesuffix("\u202f€/h").replace(",", "."))
+        amount = Decimal(amount.removesuffix("\u202f€").replace("\u202f", "").replace(",", "."))
         assert (rate * hours).quantize(Decimal("0.01")) == amount
-    assert [amount for _h, _r, amount in printed] == ["333,33 €", "269,84 €", "333,33 €"]
+    assert [amount for _h, _r, amount in printed] == ["333,33\u202f€", "269,84\u202f€", "333,33\u202f€"]
 
     sheet = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(data)))["Stagiaires"]
     col = {cell.value: cell.column_letter for cell in sheet[1]}
@@ -165,11 +165,11 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only():
         91000, 57000, 34000)
     document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
     rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
-    assert rows["Total hors taxes"] == "910,00 €"
+    assert rows["Total hors taxes"] == "910,00\u202f€"
     # of Sophie's 340 €, her employer pays us the 315 € of training; its 25 € of travel are its own expenses
-    assert rows[funding_claim.EMPLOYER_PAYS_LABEL] == "− 315,00 €"
-    assert rows[funding_claim.EMPLOYER_ANNEX_LABEL] == "− 25,00 €"
-    assert rows["Net à payer"] == "570,00 €"
+    assert rows[funding_claim.EMPLOYER_PAYS_LABEL] == "− 315,00\u202f€"
+    assert rows[funding_claim.EMPLOYER_ANNEX_LABEL] == "− 25,00\u202f€"
+    assert rows["Net à payer"] == "570,00\u202f€"
     cells = [cell.text for row in document.tables[0].rows for cell in row.cells]
     assert "UNI-2 (remboursement de l'employeur, pour information)" in cells and "UNI-1" in cells
     text = "\n".join(p.text for p in document.paragraphs)
@@ -196,8 +196,8 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only():
     data = snapshot([AgreementTerms("UNI-1", (figures(1, "Awa DIALLO", 1260),), hourly_rate_cents=1500)])
     document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
     rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
-    assert rows == {"Total des frais pédagogiques": "315,00 €", "Total des frais annexes": "0,00 €",
-                    "Total hors taxes": "315,00 €", "Net à payer": "315,00 €"}
+    assert rows == {"Total des frais pédagogiques": "315,00\u202f€", "Total des frais annexes": "0,00\u202f€",
+                    "Total hors taxes": "315,00\u202f€", "Net à payer": "315,00\u202f€"}
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Paiement direct à l'organisme de formation (subrogation)." in text
 
@@ -218,10 +218,10 @@ def test_the_invoice_prints_only_the_reimbursement_rows_that_carry_money():
         AgreementTerms("UNI-2", (figures(3, "Sophie RENAUD", 1260, employer="Mairie"),), hourly_rate_cents=1500,
                        mode="reimbursement")])
     rows, text = invoice_totals(without_annex)
-    assert rows == {"Total des frais pédagogiques": "630,00 €", "Total des frais annexes": "0,00 €",
-                    "Total hors taxes": "630,00 €", funding_claim.EMPLOYER_PAYS_LABEL: "− 315,00 €",
-                    "Net à payer": "315,00 €"}
-    assert "− 0,00 €" not in text and "Dont frais annexes" not in text
+    assert rows == {"Total des frais pédagogiques": "630,00\u202f€", "Total des frais annexes": "0,00\u202f€",
+                    "Total hors taxes": "630,00\u202f€", funding_claim.EMPLOYER_PAYS_LABEL: "− 315,00\u202f€",
+                    "Net à payer": "315,00\u202f€"}
+    assert "− 0,00\u202f€" not in text and "Dont frais annexes" not in text
     # the workbook's summary too: no row of annex costs, what is asked still the total less the employer's share
     book = openpyxl.load_workbook(io.BytesIO(funding_claim.workbook(without_annex)), data_only=True)
     values = summary_values(book)
@@ -238,10 +238,10 @@ def test_the_invoice_prints_only_the_reimbursement_rows_that_carry_money():
         AgreementTerms("UNI-2", (figures(3, "Sophie RENAUD", 0, employer="Mairie", annex={"travel": (3000, 2500)}),),
                        hourly_rate_cents=1500, mode="reimbursement")])
     rows, text = invoice_totals(annex_only)
-    assert rows == {"Total des frais pédagogiques": "315,00 €", "Total des frais annexes": "25,00 €",
-                    "Total hors taxes": "340,00 €", funding_claim.EMPLOYER_ANNEX_LABEL: "− 25,00 €",
-                    "Net à payer": "315,00 €"}
-    assert "− 0,00 €" not in text and "Dont frais pédagogiques" not in text
+    assert rows == {"Total des frais pédagogiques": "315,00\u202f€", "Total des frais annexes": "25,00\u202f€",
+                    "Total hors taxes": "340,00\u202f€", funding_claim.EMPLOYER_ANNEX_LABEL: "− 25,00\u202f€",
+                    "Net à payer": "315,00\u202f€"}
+    assert "− 0,00\u202f€" not in text and "Dont frais pédagogiques" not in text
 
 
 def test_a_claim_in_reimbursement_only_asks_the_funder_nothing():
@@ -249,7 +249,7 @@ def test_a_claim_in_reimbursement_only_asks_the_funder_nothing():
                                     mode="reimbursement")])
     document = Document(io.BytesIO(funding_claim.invoice(data, date(2019, 1, 10))))
     rows = {row.cells[0].text: row.cells[1].text for table in document.tables[1:] for row in table.rows}
-    assert rows["Net à payer"] == "0,00 €"
+    assert rows["Net à payer"] == "0,00\u202f€"
     assert "facture adressée pour information au financeur" in "\n".join(p.text for p in document.paragraphs)
 
 

@@ -3,11 +3,13 @@ import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from training_app import create_app
-from training_app.config import PUBLIC_SECRET_KEY, SettingError, instance_secret_key
+from training_app.config import (INTEGER_SETTINGS, PUBLIC_SECRET_KEY, RATE_LIMIT_SETTINGS, SettingError,
+                                 instance_secret_key)
 
 PRINT_KEY = "from training_app import create_app; print(create_app().config['SECRET_KEY'])"
 
@@ -152,3 +154,15 @@ def test_production_started_without_public_url_in_its_environment_says_so_in_fre
     env["PUBLIC_URL"] = "https://formation.example.org"
     started = subprocess.run([sys.executable, "-c", PRINT_KEY], env=env, capture_output=True, text=True)
     assert started.returncode == 0, started.stderr
+
+
+def test_the_guide_tells_every_setting_checked_at_start_up_and_the_retention_bound():
+    """docs/README.md, « Réglages vérifiés au démarrage »: the settings check_settings refuses to start with."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "README.md").read_text()
+    section = guide.split("## Réglages vérifiés au démarrage", 1)[1].split("\n## ", 1)[0]
+    checked = [variable for variable, _least, _greatest in INTEGER_SETTINGS.values()]
+    missing = [variable for variable in [*checked, *RATE_LIMIT_SETTINGS, "TIMEZONE", "PUBLIC_URL"]
+               if f"`{variable}`" not in section]
+    assert not missing, f"docs/README.md does not name: {missing}"
+    least, greatest = INTEGER_SETTINGS["RECORD_RETENTION_YEARS"][1:]
+    assert f"entre {least} et {greatest} ans" in section and "`check_settings`" in section

@@ -134,8 +134,14 @@ def test_dates_in_words_write_the_first_of_the_month_1er(app, day, fmt, shown):
 
 
 def test_money():
-    assert formatting.money(123456) == "1\u202f234,56 €"
+    assert formatting.money(123456) == "1\u202f234,56\u202f€"
     assert formatting.money(None) == "Sur demande"
+    assert formatting.money(120000) == "1\u202f200,00\u202f€" and formatting.money(-5) == "-0,05\u202f€"
+    assert " " not in formatting.money(123456789)  # never cut at the end of a line
+
+
+def test_percent():
+    assert formatting.percent(87) == "87\u202f%" and formatting.percent(None) == ""
 
 
 @pytest.mark.parametrize("name, shown", [

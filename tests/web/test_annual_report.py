@@ -46,10 +46,10 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
     assert _cells(page, "category-individual") == ["Particuliers à leurs propres frais", "1", "21 h"]
     assert _cells(page, "category-total") == ["Total", "3", "60 h"]
     assert _cells(page, "programme-row") == ["Du dialogue à la négociation", "1", "3", "60 h"]
-    assert _cells(page, "revenue-employer")[1] == "840,00 €"
-    assert _cells(page, "revenue-other")[1] == "600,00 €"
-    assert _cells(page, "revenue-personal")[1] == "450,00 €"  # withdrawn after attending: still billed
-    assert _cells(page, "revenue-total")[1] == "1\u202f890,00 €"
+    assert _cells(page, "revenue-employer")[1] == "840,00\u202f€"
+    assert _cells(page, "revenue-other")[1] == "600,00\u202f€"
+    assert _cells(page, "revenue-personal")[1] == "450,00\u202f€"  # withdrawn after attending: still billed
+    assert _cells(page, "revenue-total")[1] == "1\u202f890,00\u202f€"
     assert "1 personne, 21 h de formation dispensées" in page
     assert "demi-journée tenue, c'est-à-dire dont la feuille d'émargement est close ou porte des présences" in page
     assert "Taux d&#39;achèvement</th><td class=\"text-end\">67&nbsp;%" in page  # never 67 at a line's end
@@ -227,7 +227,7 @@ def test_the_page_and_the_workbook_point_out_unpriced_enrolments_and_sessions_no
     unattended = re.search(r'data-testid="unattended">(.*?)</div>', page, re.S).group(1)
     assert "1 session terminée sans personne présente n&#39;est pas comptée" in unattended
     assert f'href="/sessions/{empty.id}">Personne n&#39;est venu, session du 7 mai 2030</a>' in unattended
-    assert _cells(page, "revenue-total")[1] == "1\u202f050,00 €"  # neither the unpriced nor the empty session
+    assert _cells(page, "revenue-total")[1] == "1\u202f050,00\u202f€"  # neither the unpriced nor the empty session
     assert "Personne n&#39;est venu</td>" not in page  # no line of zeros by programme
     notes = [row[0].value for row in workbook["Produits"].iter_rows(min_row=4) if row[0].value]
     assert notes[-4:] == ["1 inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0\u00a0€, les "

@@ -70,7 +70,7 @@ def test_public_catalogue_shows_what_must_be_public(client):
     listing = client.get("/").get_data(as_text=True)
     assert "Négocier localement" in listing and "Vieille formation" not in listing
     page = client.get(f"/formations/{programme.id}").get_data(as_text=True)
-    for expected in ("Aucun prérequis", "Préparer une négociation", "21 h", "840,00 €",
+    for expected in ("Aucun prérequis", "Préparer une négociation", "21 h", "840,00\u202f€",
                      "Référente handicap : Claire", "Dernière mise à jour"):
         assert expected in page
     assert client.get(f"/formations/{archived.id}").status_code == 404

@@ -119,7 +119,7 @@ def test_admin_creates_a_funder_and_edits_its_yearly_caps(admin_client):
     db.session.expire_all()
     assert funding_service.hourly_cap_for(funder, 2018) == 2750
     page = text(admin_client.get(f"/financement/opco/{funder.id}"))
-    assert "27,50 €/h" in page
+    assert "27,50\u202f€/h" in page
     refused = admin_client.post(f"/financement/opco/{funder.id}/plafonds", data={"year": "2019", "cap": "-3"})
     assert refused.status_code == 422 and "ne peut pas être négatif" in text(refused)
     assert funding_service.hourly_cap_for(funder, 2019) is None
@@ -479,10 +479,10 @@ def test_claim_states_partial_payment_overpayment_and_dashboard(admin_client, wo
         claim = db.session.get(FundingClaim, claim.id)
         assert claim.status == ClaimStatus.PARTIALLY_PAID and claim.balance_cents == 44500
         board = admin_client.get("/financement/")
-        assert "445,00 €" in text(board)  # expected
+        assert "445,00\u202f€" in text(board)  # expected
         response = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
                                      data={"received_on": "2019-02-20", "amount": "450"}, follow_redirects=True)
-        assert "trop-perçu" in text(response) and "5,00 €" in text(response)
+        assert "trop-perçu" in text(response) and "5,00\u202f€" in text(response)
     db.session.expire_all()
     claim = db.session.get(FundingClaim, claim.id)
     assert claim.status == ClaimStatus.PAID and claim.paid_cents == 95000 and claim.balance_cents == -500
@@ -691,16 +691,16 @@ def test_a_mixed_claim_asks_the_funder_for_the_subrogation_lines_only(admin_clie
     assert claim.snapshot["totals"]["reimbursement_cents"] == 31500
 
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
-    assert 'data-testid="claim-total">630,00 €' in page
-    assert "315,00 € de frais pédagogiques pour 1 stagiaire, pour information : l'employeur paie sa formation" in page
+    assert 'data-testid="claim-total">630,00\u202f€' in page
+    assert "315,00\u202f€ de frais pédagogiques pour 1 stagiaire, pour information : l'employeur paie sa formation" in page
     assert page.count('data-testid="employer-pays"') == 1
     board = funding_service.dashboard()
     assert board.expected_cents == 63000
-    assert 'data-testid="expected">630,00 €' in text(admin_client.get("/financement/"))
+    assert 'data-testid="expected">630,00\u202f€' in text(admin_client.get("/financement/"))
 
     invoice = Document(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/facture.docx").data))
     totals = {row.cells[0].text: row.cells[1].text for row in invoice.tables[1].rows}
-    assert totals["Net à payer"] == "630,00 €" and totals["Total hors taxes"] == "945,00 €"
+    assert totals["Net à payer"] == "630,00\u202f€" and totals["Total hors taxes"] == "945,00\u202f€"
     mention = "\n".join(p.text for p in invoice.paragraphs)
     assert "remboursement de l'employeur (UNI-200)" in mention
     workbook = openpyxl.load_workbook(io.BytesIO(admin_client.get(
@@ -731,13 +731,13 @@ def test_what_the_employer_pays_us_leaves_out_its_own_annex_costs(admin_client, 
 
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
     employer_pays = re.search(r'data-testid="claim-employer-pays">([^<]*)', page).group(1)
-    assert employer_pays.startswith("315,00 € de frais pédagogiques pour 1 stagiaire, pour information : l'employeur paie sa formation")
-    assert "Leurs frais annexes (50,00 €) sont les propres dépenses de l'employeur" in employer_pays
+    assert employer_pays.startswith("315,00\u202f€ de frais pédagogiques pour 1 stagiaire, pour information : l'employeur paie sa formation")
+    assert "Leurs frais annexes (50,00\u202f€) sont les propres dépenses de l'employeur" in employer_pays
     invoice = Document(io.BytesIO(admin_client.get(f"/financement/demandes/{claim.id}/facture.docx").data))
     totals = {row.cells[0].text: row.cells[1].text for row in invoice.tables[1].rows}
-    assert (totals["Total hors taxes"], totals["Net à payer"]) == ("995,00 €", "630,00 €")
+    assert (totals["Total hors taxes"], totals["Net à payer"]) == ("995,00\u202f€", "630,00\u202f€")
     assert (totals[funding_claim.EMPLOYER_PAYS_LABEL], totals[funding_claim.EMPLOYER_ANNEX_LABEL]) == (
-        "− 315,00 €", "− 50,00 €")
+        "− 315,00\u202f€", "− 50,00\u202f€")
     workbook = openpyxl.load_workbook(io.BytesIO(admin_client.get(
         f"/financement/demandes/{claim.id}/classeur.xlsx").data), data_only=True)
     summary = workbook["Récapitulatif"]
@@ -874,17 +874,17 @@ def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(adm
         funding_service.record_payment(claim, 50000, date(2019, 2, 15), "Acompte")
         db.session.commit()
         page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
-        assert "Refus du solde par le financeur" in page and "500,00 € ont été reçus : ils restent acquis" in page
+        assert "Refus du solde par le financeur" in page and "500,00\u202f€ ont été reçus : ils restent acquis" in page
         response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
                                      data={"rejected_on": "2019-02-25", "reason": "Heures non justifiées"},
                                      follow_redirects=True)
-        assert "Solde refusé enregistré : les 500,00 € reçus restent acquis" in text(response)
+        assert "Solde refusé enregistré : les 500,00\u202f€ reçus restent acquis" in text(response)
         db.session.expire_all()
         claim = db.session.get(FundingClaim, claim.id)
         assert (claim.status, claim.paid_cents, claim.balance_cents) == (ClaimStatus.BALANCE_REFUSED, 50000, 44500)
         page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
         assert "Payée en partie, solde refusé" in page and "Heures non justifiées" in page
-        assert 'data-testid="claim-balance">500,00 € / 445,00 €' in page
+        assert 'data-testid="claim-balance">500,00\u202f€ / 445,00\u202f€' in page
         assert "payée en partie → payée en partie, solde refusé" in page  # the history
         board = funding_service.dashboard()
         assert (board.received_cents, board.expected_cents) == (50000, 0)

@@ -112,8 +112,8 @@ def test_bundle_holds_every_expected_file_and_the_figures_agree(admin_client, co
 
     # Invoice: one line per trainee with the workbook's amounts, the same total.
     invoice = docx_text(archive.read(f"facture-brouillon-{claim.id}.docx"))
-    assert "UNI-2018-0042" in invoice and "255,00 €" in invoice and "17 h" in invoice
-    assert f"{Decimal(claim.total_cents) / 100:.2f}".replace(".", ",") + " €" in invoice.replace("\u202f", "")
+    assert "UNI-2018-0042" in invoice and "255,00\u202f€" in invoice and "17 h" in invoice
+    assert f"{Decimal(claim.total_cents) / 100:.2f}".replace(".", ",") + "€" in invoice.replace("\u202f", "")
     assert claim.total_cents == int(sum(amounts.values()) * 100) == (21 + 17 + 21) * 1500
 
 

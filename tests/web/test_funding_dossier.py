@@ -79,7 +79,7 @@ def test_the_paid_demo_claims_dossier_stays_as_sent_after_a_correction(admin_cli
     sheet = docx_text(archive.read(f"emargement/feuille-emargement-{session.start_at:%Y-%m-%d}.docx"))
     assert "En retard" not in sheet and "corrigé" not in sheet
     invoice = docx_text(archive.read(f"facture-{claim.number}.docx"))
-    assert "255,00 €" in invoice
+    assert "255,00\u202f€" in invoice
 
     # The claim page warns the office, naming the trainee and the figures.
     page = page_text(admin_client.get(f"/financement/demandes/{claim.id}"))

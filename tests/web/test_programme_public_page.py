@@ -158,3 +158,19 @@ def test_the_demo_reference_programme_shows_its_access_delay_and_its_2018_result
     assert "Taux d'achèvement 100 %" in page
     # Ten of the twelve answered the anonymous questionnaire (closed): three ratings each, 26 of 30 are 4 or 5.
     assert "Taux de satisfaction 87 % " in page and "(30 notes, 10 stagiaires ayant répondu)" in page
+
+
+def test_rates_and_prices_keep_their_sign_on_the_number_s_line(client):
+    """French typography: "87 %", "840,00 €" with a narrow no-break space (formatting.NNBSP), never a plain one
+    that a narrow screen could break the line at."""
+    demo.seed()
+    programme = reference_programme()
+    factories.make_session(programme=factories.make_programme(title="Payante"), price_cents=84000)
+
+    page = client.get(f"/formations/{programme.id}").get_data(as_text=True)
+    paid = client.get(f"/formations/{db.session.scalar(db.select(Programme.id).filter_by(title='Payante'))}")
+
+    assert "100\u202f%" in page and "87\u202f%" in page
+    assert "840,00\u202f€" in paid.get_data(as_text=True)
+    for shown in (page, paid.get_data(as_text=True)):
+        assert not re.search(r"\d[ \u00a0](%|€)", shown)

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from training_app.documents import excel, word
 from training_app.formatting import hours as hours_label
-from training_app.formatting import money
+from training_app.formatting import NNBSP, money
 from training_app.services.claim_calculation import REIMBURSEMENT, employer_share, is_reimbursement
 
 EUROS = '#,##0.00 "€"'
@@ -325,7 +325,7 @@ def _rate_label(rate_cents: str) -> str:
     hours gives 15,873016 €/h, which times 21 h gives the line's 333,33 €; rounded to 15,87 it would not."""
     euros = f"{Decimal(rate_cents) / 100:.6f}".rstrip("0")
     whole, decimals = euros.split(".")
-    return f"{whole},{decimals.ljust(2, '0')} €/h"
+    return f"{whole},{decimals.ljust(2, '0')}{NNBSP}€/h"
 
 
 def invoice(snapshot: dict, invoice_date: date) -> bytes:

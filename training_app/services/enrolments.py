@@ -133,6 +133,27 @@ def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Pl
     return Places(session.capacity, *row)
 
 
+def places_of(sessions) -> dict[int, Places]:
+    """count_places() of every session of a list's page, in one statement whatever their number (none for an
+    empty page): {session id: Places}."""
+    by_id = {session.id: session for session in sessions}
+    places = {id_: Places(session.capacity, 0, 0) for id_, session in by_id.items()}
+    if not by_id:
+        return places
+    rows = db.session.execute(
+        db.select(Enrolment.session_id, Enrolment.status, Enrolment.withdrawn_on, func.count(Enrolment.id))
+        .where(Enrolment.session_id.in_(by_id), Enrolment.status.in_((CONFIRMED, WAITLISTED, WITHDRAWN)))
+        .group_by(Enrolment.session_id, Enrolment.status, Enrolment.withdrawn_on))
+    for session_id, status, withdrawn_on, count in rows:
+        counted = places[session_id]
+        if status == WAITLISTED:
+            counted.waiting += count
+        elif status == CONFIRMED or (withdrawn_on is not None
+                                     and withdrawn_on >= by_id[session_id].start_at.date()):
+            counted.taken += count  # as count_places: a drop-out from the first day on keeps the seat
+    return places
+
+
 def seats_taken(session: TrainingSession) -> int:
     return count_places(session).taken
 
@@ -168,6 +189,25 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
             or_(Enrolment.waitlisted_at < enrolment.waitlisted_at,
                 (Enrolment.waitlisted_at == enrolment.waitlisted_at) & (Enrolment.id < enrolment.id))))
     return (ahead or 0) + 1
+
+
+def trainee_state(enrolment: Enrolment, attended_minutes) -> str:
+    """The state a trainee's own page shows for their enrolment (a key of formatting.LABELS): the stored one
+    until the session is over (sessions.is_over), never "confirmed" after. Then a confirmed trainee reads that
+    they followed the course when hours attended were recorded ("course_followed"), or that it is over
+    ("completed") when none were; a request or a waiting list place never given reads "ended_without_seat".
+    A cancelled session, a cancelled enrolment and a drop-out keep their state. `attended_minutes()` gives the
+    enrolment's minutes attended, asked only for a confirmed enrolment of a session over."""
+    from training_app.services.sessions import is_over  # services/sessions imports this module
+
+    session = enrolment.session
+    if session.status == SessionStatus.CANCELLED or not is_over(session):
+        return enrolment.status
+    if enrolment.status == CONFIRMED:
+        return "course_followed" if attended_minutes() > 0 else "completed"
+    if enrolment.status in (REQUESTED, WAITLISTED):
+        return "ended_without_seat"
+    return enrolment.status
 
 
 def live_enrolment(session: TrainingSession, trainee: Trainee) -> Enrolment | None:

@@ -731,8 +731,10 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
                                       convocations.last_sent_documents).get(enrolment.id)
             if convocations.still_valid(enrolment) else None)
     convocation, outdated = sent or (None, False)
+    over = session_service.is_over(enrolment.session)  # nobody waits for a place in a session over
     return {
-        "position": enrolments.waitlist_position(enrolment),
+        "over": over,
+        "position": None if over else enrolments.waitlist_position(enrolment),
         "convocation": convocation,
         "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
         "convocation_to_come": convocation is None and convocations.may_be_convoked(enrolment),

@@ -18,6 +18,7 @@ from training_app.forms import (REFUSED, attach_service_error, committed, commit
 from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError, convocations
+from training_app.services import enrolments as enrolment_service
 from training_app.services import programmes as programme_service
 from training_app.services import sessions as session_service
 
@@ -85,7 +86,8 @@ def session_list():
         current_user, phase_filter=phase, programme_id=form.programme.data if form.validate() else None,
         trainer_id=form.trainer.data or None)
     page = db.paginate(query, per_page=current_app.config["SESSIONS_PER_PAGE"], error_out=False)
-    return render_template("sessions/list.html", page=page, form=form, phase=phase)
+    places = enrolment_service.places_of(page.items)  # one statement for the page's sessions
+    return render_template("sessions/list.html", page=page, form=form, phase=phase, places=places)
 
 
 @bp.route("/sessions/nouvelle", methods=["GET", "POST"])

@@ -1,4 +1,6 @@
 """A trainee's own pages, reached through their personal link (no password)."""
+from functools import partial
+
 from flask import current_app, g, render_template
 from sqlalchemy.orm import contains_eager
 
@@ -7,7 +9,8 @@ from training_app.blueprints.trainee import bp
 from training_app.blueprints.trainee.forms import RequestLinkForm
 from training_app.extensions import db, limiter, typed_email_key
 from training_app.models import Enrolment, TrainingSession
-from training_app.services import trainee_links
+from training_app.services import attendance, trainee_links
+from training_app.services import enrolments as enrolment_service
 from training_app.services.trainee_links import trainee_view
 
 
@@ -20,7 +23,14 @@ def home():
         .options(session, session.selectinload(TrainingSession.programme),
                  session.selectinload(TrainingSession.slots))
         .order_by(TrainingSession.start_at.desc())).all()
-    return render_template("trainee/home.html", trainee=g.trainee, enrolments=enrolments)
+    states = {e.id: enrolment_service.trainee_state(e, partial(_attended_minutes, e)) for e in enrolments}
+    return render_template("trainee/home.html", trainee=g.trainee, enrolments=enrolments, states=states)
+
+
+def _attended_minutes(enrolment: Enrolment) -> int:
+    """Read with the totals the page's attendance part shows (attendance/_trainee_enrolment.html), once."""
+    totals = trainee_links.per_trainee("attendance", enrolment.trainee_id, attendance.totals_for_trainee)
+    return totals[enrolment.id].attended_minutes
 
 
 # A whole group asks from the room's Wi-Fi (one address): the limit that protects each trainee's mailbox is
