@@ -138,10 +138,20 @@ def test_the_public_page_runs_a_constant_number_of_statements(client):
         trainer, programme = factories.make_user("trainer"), factories.make_programme()
         for n in range(size):
             _over_session(programme, trainer, start=datetime(2030, 1, 1, 14, 0) + timedelta(weeks=n))
+            upcoming = factories.make_session(programme=programme, capacity=2, status="open",
+                                              start=datetime(2031, 3, 4, 9, 30) + timedelta(weeks=n),
+                                              end=datetime(2031, 3, 5, 18, 0) + timedelta(weeks=n))
+            for _ in range(n % 3):  # 0, 1 or 2 of its 2 seats taken
+                factories.enrol(upcoming)
+        db.session.commit()
         with frozen_at(AFTER_2030):
-            assert f"Sessions réalisées {size} " in _text(client.get(f"/formations/{programme.id}"))
+            page = _text(client.get(f"/formations/{programme.id}"))
+            assert f"Sessions réalisées {size} " in page
             counts.append(factories.rendered_page_queries(client, f"/formations/{programme.id}"))
     assert counts[0] == counts[1], counts
+    # The seats counted together are each session's own: 2, 1 and 0 left.
+    assert page.count("2 places disponibles") == 2 and page.count("1 place disponible ") == 2
+    assert page.count("Session complète") == 1
 
 
 def test_the_demo_reference_programme_shows_its_access_delay_and_its_2018_results(client):

@@ -296,10 +296,12 @@ def _taken_message(other: Trainee | None = None) -> str:
 
 # --- the public form ------------------------------------------------------------------------------
 
-def public_offer(session: TrainingSession) -> tuple[str, int]:
-    """What the public page offers, and the seats left (counted once): "open" (a seat), "waitlist" (full),
-    "preregister" (planned), "members" (an internal course: requests the office confirms) or "closed"."""
-    window, left = _registration_window(session), enrolments.seats_left(session)
+def public_offer(session: TrainingSession, seats_left: int | None = None) -> tuple[str, int]:
+    """What the public page offers, and the seats left (counted once, or given: a list counts its sessions
+    together, enrolments.places_of): "open" (a seat), "waitlist" (full), "preregister" (planned), "members" (an
+    internal course: requests the office confirms) or "closed"."""
+    window = _registration_window(session)
+    left = enrolments.seats_left(session) if seats_left is None else seats_left
     if window != "enrol":
         return window, left
     return ("open" if left > 0 else "waitlist"), left

@@ -718,9 +718,9 @@ def unconfirmed_list(session_id: int):
 
 
 @bp.app_template_global()
-def public_session_offer(session: TrainingSession) -> dict:
-    """What the public page offers for a session: its state and the seats left."""
-    state, seats_left = registrations.public_offer(session)
+def public_session_offer(session: TrainingSession, seats_left: int | None = None) -> dict:
+    """What the public page offers for a session: its state and the seats left (counted here unless given)."""
+    state, seats_left = registrations.public_offer(session, seats_left)
     return {"state": state, "seats_left": seats_left}
 
 

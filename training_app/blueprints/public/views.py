@@ -8,7 +8,7 @@ from training_app.clock import local_now
 from training_app.extensions import commit_keeping_loaded, db
 from training_app.models import Organisation, Programme, SessionStatus, TrainingSession
 from training_app.page_cache import kept_page
-from training_app.services import programme_results
+from training_app.services import enrolments, programme_results
 from training_app.services import programmes as programme_service
 
 
@@ -32,7 +32,10 @@ def programme(programme_id: int):
         .where(TrainingSession.programme_id == programme.id, TrainingSession.start_at > local_now(),
                TrainingSession.status.in_([SessionStatus.OPEN, SessionStatus.FULL, SessionStatus.PLANNED]))
         .order_by(TrainingSession.start_at)).all()
+    # The seats of every upcoming session counted in one statement, however many there are.
+    seats_left = {id_: places.left for id_, places in enrolments.places_of(upcoming).items()}
     results = programme_results.results(programme.id)
     commit_keeping_loaded()  # closed anonymous questionnaires release their pending answers when first counted
     return render_template("public/programme.html", programme=programme, upcoming=upcoming, results=results,
+                           seats_left=seats_left,
                            min_respondents=programme_results.MIN_RESPONDENTS, organisation=Organisation.get())
