@@ -33,28 +33,14 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-def count_against(limits: str, scope: str, key: str | None = None) -> bool:
-    """Count one more `scope` for this client's address (or for `key`, e.g. typed_email_key(); "" skips the
-    count) against `limits` ("5 per minute; 40 per day"), in the limiter's storage, atomically: False once one of
-    them is spent. For a limit on what succeeded only: the caller does the work, counts it, and undoes it when
-    refused, so that requests arriving together cannot all pass a check made before any of them is counted
-    (Flask-Limiter's deduct_when)."""
-    if not limiter.enabled:
-        return True
-    key = get_remote_address() if key is None else key
-    if not key:
-        return True
-    return all(limiter.limiter.hit(item, scope, key) for item in parse_many(limits))
 
 
 def network_key() -> str:
     """A rate-limit key: the client's network. An IPv4 address as it is; an IPv6 address by its /64, the
     smallest network handed to a home or an office, whose every address its owner may use (otherwise each of
     them would be a network of its own, with its own guesses). An IPv4 address written as IPv6 (::ffff:a.b.c.d)
-    is that IPv4 address."""
+    is that IPv4 address. Every rate limit counts a network by this key: Flask-Limiter's (the limiter's
+    key_func) and count_against's alike."""
     address = get_remote_address()
     try:
         parsed = ipaddress.ip_address(address)
@@ -65,6 +51,23 @@ def network_key() -> str:
     if parsed.ipv4_mapped is not None:
         return str(parsed.ipv4_mapped)
     return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+
+
+limiter = Limiter(key_func=network_key, default_limits=[])
+
+
+def count_against(limits: str, scope: str, key: str | None = None) -> bool:
+    """Count one more `scope` for this client's network (network_key), or for `key` (e.g. typed_email_key(); ""
+    skips the count), against `limits` ("5 per minute; 40 per day"), in the limiter's storage, atomically: False
+    once one of them is spent. For a limit on what succeeded only: the caller does the work, counts it, and
+    undoes it when refused, so that requests arriving together cannot all pass a check made before any of them
+    is counted (Flask-Limiter's deduct_when)."""
+    if not limiter.enabled:
+        return True
+    key = network_key() if key is None else key
+    if not key:
+        return True
+    return all(limiter.limiter.hit(item, scope, key) for item in parse_many(limits))
 
 
 def typed_email_key() -> str:
