@@ -74,9 +74,12 @@ def typed_email_key() -> str:
     """A rate-limit key: the e-mail address typed in the form ("" when none: that limit is then skipped). A
     form that mails someone a link is limited per address, so that nobody's mailbox is flooded from many
     network addresses, whether or not the address is known (the answer tells nobody); so is signing in, so that
-    one account's password is not guessed from many network addresses."""
-    email = (request.form.get("email") or "").strip().lower()
-    return f"email:{email}" if email else ""
+    one account's password is not guessed from many network addresses. The address is written as accounts and
+    trainees store it (email_to_look_up: a punycode domain in Unicode...), so that its spellings share one count."""
+    # registrations imports this module (db): imported when a request is counted, once everything is loaded.
+    from training_app.services.registrations import email_to_look_up
+    email = (request.form.get("email") or "").strip()
+    return f"email:{email_to_look_up(email)}" if email else ""
 
 
 def dialect_insert():

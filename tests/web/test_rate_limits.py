@@ -54,10 +54,12 @@ def test_limits_kept_in_redis_hold_across_processes(app, tmp_path):
 
 @pytest.fixture
 def limited_app(app):
-    """Rate limiting on; the trainees' link requests 3 a minute per network (30 otherwise)."""
+    """Rate limiting on; the trainees' link requests 3 a minute per network (30 otherwise), the registration
+    requests 3 an hour per typed address (5 otherwise), as its link requests and forgotten passwords."""
     yield create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                                  "STORAGE_DIR": app.config["STORAGE_DIR"], "RATELIMIT_ENABLED": True,
-                                 "LINK_REQUESTS_PER_NETWORK": "3 per minute"})
+                                 "LINK_REQUESTS_PER_NETWORK": "3 per minute",
+                                 "REGISTRATION_REQUESTS_PER_ADDRESS": "3 per hour"})
     limiter.enabled = False
     limiter.reset()
 
@@ -123,3 +125,19 @@ def test_an_ipv4_address_keeps_its_own_budget_even_written_as_ipv6(limited_app, 
     assert ask(client, budget, "::ffff:10.0.0.1").status_code == 429
     assert ask(client, budget + 1, "10.0.0.2").status_code != 429  # its neighbour is another network
 
+
+# --- the limits per typed e-mail address count an address however it is spelt ---------------------------------
+
+# One address as accounts and trainees store it (registrations.email_to_look_up), spelt four ways.
+SPELLINGS = ["jean@bücher.de", "Jean@XN--BCHER-KVA.de", "jean@xn--bcher-kva.DE", "JEAN@BÜCHER.DE"]
+
+
+@pytest.mark.parametrize("ask", [_forgotten_password_for, _link_request_for, _registration_for],
+                         ids=["forgotten-password", "trainee-link-request", "public-registration"])
+def test_the_spellings_of_one_address_share_its_budget(limited_app, ask):
+    """It was: the typed address only stripped and lowered, so its punycode and Unicode spellings were as many
+    addresses, each with its own budget: one mailbox got several times as many e-mails."""
+    client = limited_app.test_client()
+    codes = [ask(client, email, f"203.0.113.{n}").status_code for n, email in enumerate(SPELLINGS)]
+    assert codes == [200, 200, 200, 429]
+    assert ask(client, "jeanne@bücher.de", "203.0.113.9").status_code == 200  # another address
