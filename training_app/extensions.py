@@ -33,28 +33,14 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-def count_against(limits: str, scope: str, key: str | None = None) -> bool:
-    """Count one more `scope` for this client's address (or for `key`, e.g. typed_email_key(); "" skips the
-    count) against `limits` ("5 per minute; 40 per day"), in the limiter's storage, atomically: False once one of
-    them is spent. For a limit on what succeeded only: the caller does the work, counts it, and undoes it when
-    refused, so that requests arriving together cannot all pass a check made before any of them is counted
-    (Flask-Limiter's deduct_when)."""
-    if not limiter.enabled:
-        return True
-    key = get_remote_address() if key is None else key
-    if not key:
-        return True
-    return all(limiter.limiter.hit(item, scope, key) for item in parse_many(limits))
 
 
 def network_key() -> str:
     """A rate-limit key: the client's network. An IPv4 address as it is; an IPv6 address by its /64, the
     smallest network handed to a home or an office, whose every address its owner may use (otherwise each of
     them would be a network of its own, with its own guesses). An IPv4 address written as IPv6 (::ffff:a.b.c.d)
-    is that IPv4 address."""
+    is that IPv4 address. Every rate limit counts a network by this key: Flask-Limiter's (the limiter's
+    key_func) and count_against's alike."""
     address = get_remote_address()
     try:
         parsed = ipaddress.ip_address(address)
@@ -67,13 +53,33 @@ def network_key() -> str:
     return str(ipaddress.IPv6Network((parsed, 64), strict=False))
 
 
+limiter = Limiter(key_func=network_key, default_limits=[])
+
+
+def count_against(limits: str, scope: str, key: str | None = None) -> bool:
+    """Count one more `scope` for this client's network (network_key), or for `key` (e.g. typed_email_key(); ""
+    skips the count), against `limits` ("5 per minute; 40 per day"), in the limiter's storage, atomically: False
+    once one of them is spent. For a limit on what succeeded only: the caller does the work, counts it, and
+    undoes it when refused, so that requests arriving together cannot all pass a check made before any of them
+    is counted (Flask-Limiter's deduct_when)."""
+    if not limiter.enabled:
+        return True
+    key = network_key() if key is None else key
+    if not key:
+        return True
+    return all(limiter.limiter.hit(item, scope, key) for item in parse_many(limits))
+
+
 def typed_email_key() -> str:
     """A rate-limit key: the e-mail address typed in the form ("" when none: that limit is then skipped). A
     form that mails someone a link is limited per address, so that nobody's mailbox is flooded from many
     network addresses, whether or not the address is known (the answer tells nobody); so is signing in, so that
-    one account's password is not guessed from many network addresses."""
-    email = (request.form.get("email") or "").strip().lower()
-    return f"email:{email}" if email else ""
+    one account's password is not guessed from many network addresses. The address is written as accounts and
+    trainees store it (email_to_look_up: a punycode domain in Unicode...), so that its spellings share one count."""
+    # registrations imports this module (db): imported when a request is counted, once everything is loaded.
+    from training_app.services.registrations import email_to_look_up
+    email = (request.form.get("email") or "").strip()
+    return f"email:{email_to_look_up(email)}" if email else ""
 
 
 def dialect_insert():
