@@ -7,6 +7,8 @@ from wtforms import (BooleanField, DateField, DecimalField, FileField, HiddenFie
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
+from training_app.formatting import money
+
 
 CAPACITY_RANGE = (NumberRange(min=1, message=_l("La capacité doit être d'au moins 1 place.")),
                   NumberRange(max=1000, message=_l("La capacité ne peut pas dépasser 1000 places.")))
@@ -143,7 +145,8 @@ def euros_field(label, required=False):
     """A price in euros (two decimals, not negative, at most MAX_EUROS); services take integer cents."""
     validators = [InputRequired(message=_l("Indiquez un montant."))] if required else [Optional()]
     validators += [NumberRange(min=0, message=_l("Le montant ne peut pas être négatif.")),
-                   NumberRange(max=MAX_EUROS, message=_l("Le montant ne peut pas dépasser 10 000 000 €.")), _cents]
+                   NumberRange(max=MAX_EUROS, message=_l("Le montant ne peut pas dépasser %(max)s.",
+                                                          max=money(MAX_EUROS * 100))), _cents]
     return FrenchDecimalField(label, places=2, validators=validators,
                               render_kw={"inputmode": "decimal", "step": "0.01", "min": "0"})
 

@@ -34,7 +34,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     factories.sign_in_browser(page, admin)
     page.goto(f"/sessions/{session.id}")
     page.get_by_role("link", name="Résultats").click()
-    assert "2 réponses sur 4 stagiaires (50 %)" in page.get_by_test_id("response-rate").inner_text()
+    assert "2 réponses sur 4 stagiaires (50\u202f%)" in page.get_by_test_id("response-rate").inner_text()
     assert page.locator("svg.survey-chart").count() == 0
     assert "seront visibles après sa clôture" in page.get_by_test_id("results-withheld").inner_text()
 
@@ -78,7 +78,7 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     # The administrator reloads: three answers, but still open, so still no answers shown (the new one
     # would be the trainee's who just answered).
     page.reload()
-    assert "3 réponses sur 4 stagiaires (75 %)" in page.get_by_test_id("response-rate").inner_text()
+    assert "3 réponses sur 4 stagiaires (75\u202f%)" in page.get_by_test_id("response-rate").inner_text()
     assert page.locator("svg.survey-chart").count() == 0
     assert "Des journées denses et bienveillantes" not in page.content()
 
@@ -92,14 +92,14 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     page.get_by_role("button", name="Enregistrer").click()
     assert "Dates du questionnaire modifiées." in page.get_by_role("status").first.inner_text()
     page.get_by_role("link", name="Résultats").click()
-    assert "3 réponses sur 4 stagiaires (75 %)" in page.get_by_test_id("response-rate").inner_text()
+    assert "3 réponses sur 4 stagiaires (75\u202f%)" in page.get_by_test_id("response-rate").inner_text()
     first = page.get_by_test_id("question-result").first
     assert "moyenne 4,3 / 5" in first.inner_text()  # (4 + 4 + 5) / 3
     chart = first.locator("svg.survey-chart")
     expect(chart).to_be_visible()
     description = chart.locator("desc").text_content()
-    assert "4 – Bien : 2 (67 %)" in description and "5 – Très bien : 1 (33 %)" in description
+    assert "4 – Bien : 2 (67\u202f%)" in description and "5 – Très bien : 1 (33\u202f%)" in description
     bars = chart.get_by_test_id("chart-bar")
-    assert bars.count() == 5 and "1 (33 %)" in bars.nth(4).text_content()
+    assert bars.count() == 5 and "1 (33\u202f%)" in bars.nth(4).text_content()
     assert "Des journées denses et bienveillantes" in page.content()
     assert trainees[2].last_name not in page.content()  # anonymous: nobody is named

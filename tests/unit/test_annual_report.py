@@ -591,11 +591,11 @@ def test_billed_enrolments_without_a_price_are_listed_by_session():
     assert _revenue(report) == {"employer": 84000 + 21 * 1000}
     assert [(note.session_id, note.count) for note in report.unpriced] == [(session.id, 1)]
     assert annual_report.unpriced_notice(report).startswith(
-        "1 inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0\u00a0€")
+        "1 inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0,00\u202f€")
     assert annual_report.session_label(report.unpriced[0], enrolments=True) == (
         "Sur demande, session du 5 mars 2030 (1 inscription)")
     report.unpriced[0].count = 2
-    assert "2 inscriptions facturées n'ont pas de prix (« sur demande ») : elles comptent pour 0\u00a0€" \
+    assert "2 inscriptions facturées n'ont pas de prix (« sur demande ») : elles comptent pour 0,00\u202f€" \
         in annual_report.unpriced_notice(report)
 
 

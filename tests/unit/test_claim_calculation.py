@@ -100,7 +100,7 @@ def test_a_trainee_is_never_billed_more_than_the_price_of_their_enrolment():
                            hourly_rate_cents=9900)
     capped, below, without_price = calculate([terms])["lines"]
     assert capped["pedagogical_cents"] == 12050
-    assert "montant limité au prix de l'inscription (120,50 €)" in capped["notes"]
+    assert "montant limité au prix de l'inscription (120,50\u202f€)" in capped["notes"]
     assert below["pedagogical_cents"] == 9900 and below["notes"] == []  # 1 h at 99 €: under the price
     assert without_price["pedagogical_cents"] == 21 * 9900  # no price set: nothing to cap
 
@@ -110,9 +110,19 @@ def test_the_price_cap_comes_before_the_agreed_amount_and_the_hourly_cap_still_s
                            hourly_rate_cents=5000, hourly_cap_cents=4000, amount_cents=50000)
     first, second = calculate([terms])["lines"]
     assert first["pedagogical_cents"] == 30000 and second["pedagogical_cents"] == 20000
-    assert any("plafond horaire" in note for note in first["notes"])
-    assert any("prix de l'inscription" in note for note in first["notes"])
-    assert any("limité à l'accord" in note for note in second["notes"])
+    assert "taux limité au plafond horaire (40,00\u202f€/h)" in first["notes"]
+    assert "montant limité au prix de l'inscription (300,00\u202f€)" in first["notes"]
+    assert "montant limité à l'accord (500,00\u202f€)" in second["notes"]
+
+
+def test_the_notes_write_amounts_as_money_does():
+    """The amounts of the notes go through formatting.money: thousands grouped, a narrow no-break space (U+202F)
+    before "€", never a plain one."""
+    terms = AgreementTerms("D-1", (trainee(1, 1260, price=123456),), hourly_rate_cents=1_000_000,
+                           hourly_cap_cents=250_000)
+    notes = calculate([terms])["lines"][0]["notes"]
+    assert notes == ["taux limité au plafond horaire (2\u202f500,00\u202f€/h)",
+                     "montant limité au prix de l'inscription (1\u202f234,56\u202f€)"]
 
 
 def sent_line(enrolment_id, attended, planned=1260, name="M. Karim BENALI"):

@@ -52,8 +52,9 @@ def test_the_administrator_sees_the_year_s_figures(admin_client, year_2030):
     assert _cells(page, "revenue-total")[1] == "1\u202f890,00\u202f€"
     assert "1 personne, 21 h de formation dispensées" in page
     assert "demi-journée tenue, c'est-à-dire dont la feuille d'émargement est close ou porte des présences" in page
-    assert "Taux d&#39;achèvement</th><td class=\"text-end\">67&nbsp;%" in page  # never 67 at a line's end
-    assert "Taux d&#39;abandon</th><td class=\"text-end\">33&nbsp;%" in page
+    assert "Taux d&#39;achèvement</th><td class=\"text-end\">67\u202f%" in page  # never 67 at a line's end
+    assert "Taux d&#39;abandon</th><td class=\"text-end\">33\u202f%" in page
+    assert not re.search(r"\d[ \u00a0](%|€)", page)  # every rate and amount through formatting
     assert "une session à cheval sur deux années est partagée entre elles" in page
     assert "chaque inscription facturée (confirmée, ou abandon en cours de formation) compte une fois" in page
     # the rules of the counts and of the revenue, said on the page
@@ -221,7 +222,7 @@ def test_the_page_and_the_workbook_point_out_unpriced_enrolments_and_sessions_no
         workbook = load_workbook(io.BytesIO(admin_client.get("/rapports/bilan.xlsx?annee=2030").data))
 
     unpriced = re.search(r'data-testid="unpriced">(.*?)</div>', page, re.S).group(1)
-    assert "1 inscription facturée n&#39;a pas de prix (« sur demande »)" in unpriced
+    assert "1 inscription facturée n&#39;a pas de prix (« sur demande ») : elle compte pour 0,00\u202f€" in unpriced
     assert f'href="/sessions/{year_2030.id}">Du dialogue à la négociation, session du 5 mars 2030 (1 inscription)' \
         in unpriced
     unattended = re.search(r'data-testid="unattended">(.*?)</div>', page, re.S).group(1)
@@ -230,7 +231,7 @@ def test_the_page_and_the_workbook_point_out_unpriced_enrolments_and_sessions_no
     assert _cells(page, "revenue-total")[1] == "1\u202f050,00\u202f€"  # neither the unpriced nor the empty session
     assert "Personne n&#39;est venu</td>" not in page  # no line of zeros by programme
     notes = [row[0].value for row in workbook["Produits"].iter_rows(min_row=4) if row[0].value]
-    assert notes[-4:] == ["1 inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0\u00a0€, les "
+    assert notes[-4:] == ["1 inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0,00\u202f€, les "
                           "produits sont incomplets.",
                           "Du dialogue à la négociation, session du 5 mars 2030 (1 inscription)",
                           "1 session terminée sans personne présente n'est pas comptée (ni produits, ni ligne par "

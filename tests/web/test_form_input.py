@@ -34,7 +34,7 @@ def registration(**overrides):
 
 
 @pytest.mark.parametrize("amount, message", [
-    ("1e30", "ne peut pas dépasser 10 000 000 €"), ("Infinity", "Indiquez un nombre"), ("NaN", "Indiquez un nombre"),
+    ("1e30", "ne peut pas dépasser 10\u202f000\u202f000,00\u202f€"), ("Infinity", "Indiquez un nombre"), ("NaN", "Indiquez un nombre"),
     ("-5", "ne peut pas être négatif"),
 ])
 def test_amounts_that_are_not_prices_are_refused_on_their_field(admin_client, amount, message):

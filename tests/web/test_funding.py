@@ -439,7 +439,8 @@ def test_a_trainee_is_never_billed_more_than_their_enrolments_price(admin_client
     amounts = {line["enrolment_id"]: line["pedagogical_cents"] for line in claim.snapshot["lines"]}
     assert amounts == {awa.id: 12050, sophie.id: 21 * 9900}
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
-    assert "montant limité au prix de l'inscription (120,50 €)" in page
+    assert "montant limité au prix de l'inscription (120,50\u202f€)" in page
+    assert not re.search(r"\d[ \u00a0](%|€)", page)  # every amount through formatting.money
 
 
 def test_missing_siret_and_organisation_identity_are_listed(world, sources):
@@ -784,11 +785,11 @@ def test_a_claim_that_asks_nothing_is_sent_for_information_and_takes_no_payment_
     with frozen_at(datetime(2019, 6, 1, 10)):
         response = admin_client.post(f"/financement/demandes/{claim.id}/paiements",
                                      data={"received_on": "2019-02-15", "amount": "100"}, follow_redirects=True)
-        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande" in text(response)
+        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande (0,00\u202f€)" in text(response)
         response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
                                      data={"rejected_on": "2019-02-25", "reason": "Rien à payer"},
                                      follow_redirects=True)
-        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande" in text(response)
+        assert response.status_code == 422 and "Rien n'est demandé au financeur dans cette demande (0,00\u202f€)" in text(response)
         with pytest.raises(ServiceError, match="ni paiement ni rejet"):
             funding_service.reject(claim, "Rien à payer", date(2019, 6, 1))
         db.session.rollback()

@@ -490,10 +490,10 @@ def test_results_show_the_rate_the_chart_and_the_texts_but_not_who_answered(admi
     survey, trainees = _answered_survey()
     with frozen_at(CLOSED):
         page = _text(admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}"))
-    assert "3 réponses sur 4 stagiaires (75 %)" in page
+    assert "3 réponses sur 4 stagiaires (75\u202f%)" in page
     assert "moyenne 3,7 / 5" in page
     assert '<svg class="survey-chart" role="img"' in page and "<title id=" in page and "<desc id=" in page
-    assert "4 – Satisfait·e : 1 (33 %)" in page  # the numbers are in the chart's description too
+    assert "4 – Satisfait·e : 1 (33\u202f%)" in page  # the numbers are in the chart's description too
     assert "Très utile" in page and "=1+2" in page
     for trainee in trainees:  # neither who answered nor who did not
         assert trainee.last_name not in page
@@ -599,6 +599,24 @@ def test_the_reminders_of_a_positioning_questionnaire_say_it_comes_before_the_co
     assert all("avis" not in m.body for m in outbox)
 
 
+def test_rates_keep_their_sign_on_the_number_s_line_on_the_page_the_chart_and_the_export(admin_client):
+    """Every percentage goes through formatting.percent: "75 %" with a narrow no-break space (U+202F), in the
+    page's text and table, the chart's bars and description, and the workbook's cells."""
+    survey, _ = _answered_survey()
+    url = f"/sessions/{survey.session_id}/questionnaires/{survey.id}"
+    with frozen_at(CLOSED):
+        page = admin_client.get(url).get_data(as_text=True)  # the raw HTML, blanks as they are sent
+        book = _workbook(admin_client.get(f"{url}/resultats.xlsx"))
+    assert "(75\u202f%)" in page  # the response rate
+    assert '<td class="text-end">33\u202f%</td>' in page  # a bar of the table
+    assert re.search(r"<desc [^>]*>[^<]*: 1 \(33\u202f%\)", page)  # the chart's description
+    assert re.search(r"<text [^>]*>1 \(33\u202f%\)</text>", page)  # the label next to a bar
+    assert not re.search(r"\d[ \u00a0]%", page)
+    summary = [cell.value for row in book["Synthèse"].iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert "75\u202f%" in summary and "33\u202f%" in summary and "67\u202f%" in summary
+    assert not [value for value in summary if re.search(r"\d[ \u00a0]%", value)]
+
+
 def test_programme_results_over_a_period_and_their_export(admin_client):
     survey, _ = _answered_survey()
     programme = survey.session.programme
@@ -606,7 +624,7 @@ def test_programme_results_over_a_period_and_their_export(admin_client):
            f"&start=2030-01-01&end=2030-12-31")
     with frozen_at(CLOSED):
         page = _text(admin_client.get(url))
-        assert "3 réponses sur 4 stagiaires (75 %)" in page and "<svg" in page and "05/03/2030" in page
+        assert "3 réponses sur 4 stagiaires (75\u202f%)" in page and "<svg" in page and "05/03/2030" in page
         page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2030-04-01")))
         assert "0 réponse sur 0 stagiaire" in page and "<svg" not in page
         page = _text(admin_client.get(url.replace("start=2030-01-01", "start=2031-01-01")))
@@ -635,7 +653,7 @@ def test_an_open_anonymous_questionnaire_shows_its_response_rate_only(admin_clie
                                                  (2, "no", "Salle froide")))
     with frozen_at(OPEN):
         page = _text(admin_client.get(_results_url(survey)))
-        assert "3 réponses sur 4 stagiaires (75 %)" in page
+        assert "3 réponses sur 4 stagiaires (75\u202f%)" in page
         assert ("Les réponses de ce questionnaire anonyme seront visibles après sa clôture, le 22/03/2030 à 18h00, "
                 "s'il a reçu au moins 3 réponses") in page
         for detail in ("<svg", "moyenne", "Très utile", "Trop court", "Salle froide", 'data-testid="question-result"',
@@ -648,11 +666,11 @@ def test_an_open_anonymous_questionnaire_shows_its_response_rate_only(admin_clie
         # a fourth answer comes in: still the rate only
         factories.answer_survey(survey, trainees[3], {1: "1", 2: "no", 3: "Dernier avis"})
         page = _text(admin_client.get(_results_url(survey)))
-        assert "4 réponses sur 4 stagiaires (100 %)" in page and "Dernier avis" not in page
+        assert "4 réponses sur 4 stagiaires (100\u202f%)" in page and "Dernier avis" not in page
 
     with frozen_at(CLOSED):  # closed: everything shows, and exports
         page = _text(admin_client.get(_results_url(survey)))
-        assert "4 réponses sur 4 stagiaires (100 %)" in page and "moyenne 3,0 / 5" in page and "<svg" in page
+        assert "4 réponses sur 4 stagiaires (100\u202f%)" in page and "moyenne 3,0 / 5" in page and "<svg" in page
         assert all(text in page for text in ("Très utile", "Trop court", "Salle froide", "Dernier avis"))
         assert "seront visibles après sa clôture" not in page
         book = _workbook(admin_client.get(_results_url(survey, "/resultats.xlsx")))
@@ -663,7 +681,7 @@ def test_a_closed_anonymous_questionnaire_with_two_answers_stays_hidden(admin_cl
     survey, _ = _answered_survey(answers=((5, "yes", "Premier avis"), (1, "no", "Second avis")))
     with frozen_at(CLOSED):
         page = _text(admin_client.get(_results_url(survey)))
-        assert "2 réponses sur 3 stagiaires (67 %)" in page
+        assert "2 réponses sur 3 stagiaires (67\u202f%)" in page
         assert "Ce questionnaire anonyme a reçu moins de 3 réponses : ses résultats ne sont pas affichés" in page
         assert "Premier avis" not in page and "Second avis" not in page and "<svg" not in page
         response = admin_client.get(_results_url(survey, "/resultats.xlsx"), follow_redirects=True)
@@ -675,7 +693,7 @@ def test_a_named_questionnaire_shows_its_answers_while_open(admin_client):
     survey, trainees = _answered_survey(anonymous=False, answers=((5, "yes", "Très utile"),))
     with frozen_at(OPEN):
         page = _text(admin_client.get(_results_url(survey)))
-        assert "1 réponse sur 2 stagiaires (50 %)" in page and "<svg" in page and "moyenne 5,0 / 5" in page
+        assert "1 réponse sur 2 stagiaires (50\u202f%)" in page and "<svg" in page and "moyenne 5,0 / 5" in page
         assert trainees[0].full_name in page and "Très utile" in page
         assert "seront visibles après sa clôture" not in page
         book = _workbook(admin_client.get(_results_url(survey, "/resultats.xlsx")))
@@ -708,7 +726,7 @@ def test_programme_results_leave_out_open_and_small_anonymous_sessions(admin_cli
         alone = _text(admin_client.get(url.replace("start=2030-01-01", "start=2030-03-04")
                                        .replace("end=2030-12-31", "end=2030-03-04")))
     # counted: the sessions of 2 and 3 March, 7 answers out of 9 trainees, average (5+5+4+3+2+4+1) / 7 = 3.4
-    assert "7 réponses sur 9 stagiaires (78 %)" in page and "moyenne 3,4 / 5" in page
+    assert "7 réponses sur 9 stagiaires (78\u202f%)" in page and "moyenne 3,4 / 5" in page
     assert "Avis de la session du 2" in page and "Avis de la session du 3" in page
     assert "Avis de la session du 4" not in page and "Avis de la session du 5" not in page
     assert ("2 sessions ne sont pas comptées : leur questionnaire anonyme n'est pas encore clos ou a reçu moins de "
@@ -767,7 +785,7 @@ def test_the_results_page_after_closing_releases_and_shows_the_answers(admin_cli
     assert (_pending(survey), _responses(survey)) == (3, 0)  # looking while open releases nothing
     with frozen_at(CLOSED):
         page = _text(admin_client.get(_results_url(survey)))
-    assert "3 réponses sur 4 stagiaires (75 %)" in page and "moyenne 3,7 / 5" in page
+    assert "3 réponses sur 4 stagiaires (75\u202f%)" in page and "moyenne 3,7 / 5" in page
     assert all(text in page for text in ("Très utile", "Trop court", "Salle froide"))
     db.session.expire_all()
     assert (_pending(survey), _responses(survey)) == (0, 3)  # committed by the page

@@ -58,7 +58,7 @@ from training_app.clock import local_now
 from training_app.documents.excel import write_text
 from training_app.documents.funding_claim import EUROS, HOURS
 from training_app.extensions import db
-from training_app.formatting import cents_to_decimal, date_fr
+from training_app.formatting import cents_to_decimal, date_fr, money
 from training_app.models import (Enrolment, EnrolmentStatus, FundingClaim, Programme, Questionnaire,
                                  QuestionnaireKind, SessionStatus, Slot, Survey, Trainee, TraineeCategory,
                                  TrainingSession, session_trainers)
@@ -183,7 +183,7 @@ class SessionResults:
 
 def _percent(part: int, whole: int) -> int | None:
     """As the questionnaires' results round a percent; None when there is nothing to count."""
-    return survey_results.percent(part, whole) if whole else None
+    return survey_results.percent_of(part, whole) if whole else None
 
 
 def check_year(value) -> int:
@@ -626,10 +626,10 @@ def unpriced_notice(report: AnnualReport) -> str:
     """What the page and the workbook say of the billed enrolments without a price ("" when none)."""
     count = sum(note.count for note in report.unpriced)
     return ngettext(
-        "%(num)d inscription facturée n'a pas de prix (« sur demande ») : elle compte pour 0\u00a0€, les produits "
+        "%(num)d inscription facturée n'a pas de prix (« sur demande ») : elle compte pour %(zero)s, les produits "
         "sont incomplets.",
-        "%(num)d inscriptions facturées n'ont pas de prix (« sur demande ») : elles comptent pour 0\u00a0€, les "
-        "produits sont incomplets.", count) if count else ""
+        "%(num)d inscriptions facturées n'ont pas de prix (« sur demande ») : elles comptent pour %(zero)s, les "
+        "produits sont incomplets.", count, zero=money(0)) if count else ""
 
 
 def session_label(note: SessionNote, enrolments: bool = False) -> str:

@@ -20,6 +20,8 @@ reimburses the employer both (`employer_share`).
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from training_app.formatting import money
+
 ANNEX_KINDS = ("travel", "accommodation", "meals")
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
 RATE_PLACES = Decimal("0.0001")  # rates are kept to 1/10000 of a cent, amounts to the cent
@@ -86,13 +88,13 @@ def calculate(agreements: list[AgreementTerms] | tuple[AgreementTerms, ...],
             amount = round_cents(rate * billable_minutes / 60)
             notes = []
             if capped:
-                notes.append(f"taux limité au plafond horaire ({_euros(terms.hourly_cap_cents)} €/h)")
+                notes.append(f"taux limité au plafond horaire ({money(terms.hourly_cap_cents)}/h)")
             if trainee.price_cents is not None and amount > trainee.price_cents:
                 amount = trainee.price_cents
-                notes.append(f"montant limité au prix de l'inscription ({_euros(trainee.price_cents)} €)")
+                notes.append(f"montant limité au prix de l'inscription ({money(trainee.price_cents)})")
             if terms.amount_cents is not None and billed_so_far + amount > terms.amount_cents:
                 amount = max(0, terms.amount_cents - billed_so_far)
-                notes.append(f"montant limité à l'accord ({_euros(terms.amount_cents)} €)")
+                notes.append(f"montant limité à l'accord ({money(terms.amount_cents)})")
             billed_so_far += amount
             annex = {}
             for kind in ANNEX_KINDS:
@@ -179,10 +181,6 @@ def received_by_line(lines: list[dict], received_cents: int) -> list[int]:
     for i in order[:received - sum(shares)]:
         shares[i] += 1
     return shares
-
-
-def _euros(cents: int) -> str:
-    return f"{Decimal(cents) / 100:.2f}".replace(".", ",")
 
 
 def hours_changes(lines: list[dict], sheet_minutes: dict[int, int],

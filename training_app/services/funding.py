@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage
 from training_app.extensions import db
+from training_app.formatting import money
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus, Employer, Enrolment,
                                  EnrolmentStatus, Funder, FunderHourlyCap, FundingAgreement, FundingClaim,
@@ -970,7 +971,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     warning = None
     if overpayment:
         warning = _("Paiement supérieur au montant demandé : %(amount)s de trop-perçu, à rembourser ou à "
-                    "régulariser avec le financeur.", amount=_money(overpayment))
+                    "régulariser avec le financeur.", amount=money(overpayment))
     audit.record(claim, "payment", from_state=before, to_state=claim.status, reason=warning or "",
                  details={"amount_cents": amount_cents, "received_on": received_on.isoformat(),
                           "overpayment_cents": overpayment})
@@ -998,9 +999,9 @@ def claim_actions(claim: FundingClaim) -> Actions:
     if claim.status not in OPEN_CLAIM_STATUSES:
         reasons["reject"] = _("Seule une demande envoyée peut être rejetée.")
     if claim.status in SETTLED_OR_OPEN and claim.for_information:
-        nothing_asked = _("Rien n'est demandé au financeur dans cette demande (0,00 €) : elle lui est transmise pour "
+        nothing_asked = _("Rien n'est demandé au financeur dans cette demande (%(zero)s) : elle lui est transmise pour "
                           "information, il n'y a ni paiement ni rejet à enregistrer. Une somme versée malgré tout "
-                          "par le financeur est un trop-perçu, à lui rembourser.")
+                          "par le financeur est un trop-perçu, à lui rembourser.", zero=money(0))
         reasons.setdefault("payment", nothing_asked)
         reasons.setdefault("reject", nothing_asked)
     return Actions(CLAIM_ACTIONS - reasons.keys(), reasons)
@@ -1033,11 +1034,6 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> str:
                  from_state=before, to_state=claim.status, reason=claim.rejection_reason,
                  details={"paid_cents": claim.paid_cents, "refused_cents": max(0, claim.balance_cents)})
     return claim.status
-
-
-def _money(cents: int) -> str:
-    from training_app.formatting import money
-    return money(cents)
 
 
 # --- dashboard --------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased, contains_eager
 from training_app.clock import local_now
 from training_app.documents.excel import write_text
 from training_app.extensions import db
-from training_app.formatting import date_fr, datetime_fr, label
+from training_app.formatting import date_fr, datetime_fr, label, percent
 from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
 from training_app.services import ServiceError
@@ -114,7 +114,7 @@ class Results:
         """Response rate in percent (None when nobody was asked)."""
         if not self.invited:
             return None
-        return percent(min(self.responded, self.invited), self.invited)
+        return percent_of(min(self.responded, self.invited), self.invited)
 
     @property
     def hidden(self) -> bool:
@@ -153,8 +153,8 @@ def withheld_message(reason: str, survey: Survey) -> str:
              "devinerait qui a répondu quoi.", n=MIN_ANONYMOUS_RESPONSES)
 
 
-def percent(part: int, whole: int) -> int:
-    """`part` of `whole` in percent, rounded half up (0 without a whole)."""
+def percent_of(part: int, whole: int) -> int:
+    """`part` of `whole` in percent, rounded half up (0 without a whole); a number, shown by formatting.percent."""
     if not whole:
         return 0
     return int((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -200,7 +200,7 @@ def aggregate_counts(specs: list[QuestionSpec], counts, *, invited: int, respond
             per_value = {n: 0 for n in range(1, 6)}
             for value, count in answers:
                 per_value[int(value)] += count
-            result.bars = [Bar(rating_label(n, spec.options), per_value[n], percent(per_value[n], answered))
+            result.bars = [Bar(rating_label(n, spec.options), per_value[n], percent_of(per_value[n], answered))
                            for n in range(1, 6)]
             if answered:
                 total = sum(n * per_value[n] for n in per_value)
@@ -208,13 +208,13 @@ def aggregate_counts(specs: list[QuestionSpec], counts, *, invited: int, respond
         elif spec.type == QuestionType.YES_NO:
             yes = sum(count for value, count in answers if value is True)
             no = answered - yes
-            result.bars = [Bar(_("Oui"), yes, percent(yes, answered)), Bar(_("Non"), no, percent(no, answered))]
+            result.bars = [Bar(_("Oui"), yes, percent_of(yes, answered)), Bar(_("Non"), no, percent_of(no, answered))]
         elif spec.type in CHOICE_TYPES:
             per_option = {option: 0 for option in spec.options}
             for value, count in answers:
                 for option in (value if isinstance(value, (list, tuple)) else [value]):
                     per_option[option] = per_option.get(option, 0) + count
-            result.bars = [Bar(option, count, percent(count, answered)) for option, count in per_option.items()]
+            result.bars = [Bar(option, count, percent_of(count, answered)) for option, count in per_option.items()]
         else:
             result.texts = [str(value) for value, count in answers for _ in range(count)]
             if text_totals is not None:
@@ -597,7 +597,7 @@ class RatingsSummary:
     @property
     def share(self) -> int | None:
         """Percent of the ratings at or above the threshold (None without any rating)."""
-        return percent(self.ratings_at_least, self.ratings) if self.ratings else None
+        return percent_of(self.ratings_at_least, self.ratings) if self.ratings else None
 
 
 def ratings_summary(surveys: list[Survey], threshold: int = 4, *, public: bool = False) -> RatingsSummary:
@@ -695,7 +695,7 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
     put(summary, line, 1, _("Réponses"))
     put(summary, line, 2, results.responded)
     put(summary, line, 3, ngettext("sur %(num)d stagiaire", "sur %(num)d stagiaires", results.invited))
-    put(summary, line, 4, f"{results.rate} %" if results.rate is not None else "")
+    put(summary, line, 4, percent(results.rate))
     put(summary, line, 5, _("Anonyme") if anonymous else _("Nominatif"))
     line += 1
     if results.answers_of_others:
@@ -713,7 +713,7 @@ def export_workbook(title: str, scope: str, surveys: list[Survey], questions: li
         for bar in question.bars:
             put(summary, line, 1, bar.label)
             put(summary, line, 2, bar.count)
-            put(summary, line, 3, f"{bar.percent} %")
+            put(summary, line, 3, percent(bar.percent))
             line += 1
         for text in question.texts:
             put(summary, line, 1, text).alignment = Alignment(wrap_text=True)
