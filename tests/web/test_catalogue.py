@@ -138,3 +138,14 @@ def test_last_update_moves_when_only_the_objectives_change(admin_client):
     assert len(programme.objectives) == 3 and programme.updated_at.date() == date(2025, 6, 1)
     page = html.unescape(admin_client.get(f"/formations/{programme.id}").get_data(as_text=True))
     assert "1er juin 2025" in page and "10 janvier 2024" not in page
+
+
+def test_the_cycle_special_price_is_printed_on_paid_courses_only(client, admin_client):
+    cycle = factories.make_cycle(name="Négocier", special_price_cents=45000)
+    external = factories.make_programme(cycle=cycle, price_cents=84000)
+    internal = factories.make_programme(kind="internal", price_cents=0, cycle=cycle)
+    line = "tarif spécifique de 450,00"
+    assert line in client.get(f"/formations/{external.id}").get_data(as_text=True)
+    for page in (client.get(f"/formations/{internal.id}"), admin_client.get(f"/admin/formations/{internal.id}")):
+        text = page.get_data(as_text=True)
+        assert "Gratuite (formation interne)" in text and "tarif spécifique" not in text
