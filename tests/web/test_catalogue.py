@@ -149,3 +149,21 @@ def test_the_cycle_special_price_is_printed_on_paid_courses_only(client, admin_c
     for page in (client.get(f"/formations/{internal.id}"), admin_client.get(f"/admin/formations/{internal.id}")):
         text = page.get_data(as_text=True)
         assert "Gratuite (formation interne)" in text and "tarif spécifique" not in text
+
+
+def test_last_update_is_the_local_day_not_the_utc_one(admin_client, client):
+    """Edited at 00:30 in Paris on 15 June: stored as 22:30 UTC on the 14th, shown as the 15th everywhere."""
+    programme = factories.make_programme(title="Négocier")
+    with frozen_at(datetime(2029, 6, 15, 0, 30)):
+        response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
+                                     data=dict(FORM, version=factories.version_of(programme), title="Négocier mieux"))
+        assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Programme, programme.id).updated_at == datetime(2029, 6, 14, 22, 30)
+    pages = [admin_client.get(f"/admin/formations/{programme.id}"), client.get(f"/formations/{programme.id}"),
+             client.get("/")]
+    for page in pages:
+        text = html.unescape(page.get_data(as_text=True))
+        assert "15 juin 2029" in text and "14 juin 2029" not in text
+    listed = admin_client.get("/admin/formations").get_data(as_text=True)
+    assert "15/06/2029" in listed and "14/06/2029" not in listed
