@@ -109,6 +109,15 @@ def utc_datetime_fr(value: datetime | str | None) -> str:
     return datetime_fr(to_local(datetime.fromisoformat(value) if isinstance(value, str) else value))
 
 
+def utc_date_fr(value: datetime | None, fmt: str = "EEEE d MMMM y") -> str:
+    """date_fr() of a stored UTC timestamp, its day in the local time zone: edited at 00:30 in Paris on 15 June
+    (22:30 UTC on the 14th), the 15th."""
+    if value is None:
+        return ""
+    from training_app.clock import to_local
+    return date_fr(to_local(value), fmt)
+
+
 def hours(minutes: int | None) -> str:
     """420 -> "7 h", 210 -> "3 h 30"."""
     if minutes is None:
@@ -162,5 +171,6 @@ def de(name) -> str:
 FILTERS = {
     "label": label, "date_fr": date_fr, "time_fr": time_fr, "datetime_fr": datetime_fr,
     "utc_datetime_fr": utc_datetime_fr, "hours": hours, "money": money, "percent": percent, "de": de,
+    "utc_date_fr": utc_date_fr,
 }
 GLOBALS = {"label": label}

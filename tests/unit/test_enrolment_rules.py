@@ -437,6 +437,33 @@ def test_prices_internal_free_session_price_and_the_cycle_special_price_from_the
     assert factories.enrol(internal, trainee).price_cents == 0
 
 
+def test_the_cycle_special_price_counts_only_seats_taken_in_paid_courses_of_the_cycle():
+    """A waiting list or a request not accepted yet is not a course taken (the trainee may never take it), and an
+    internal course of the cycle is free: none of them brings the special price of the third course."""
+    cycle = factories.make_cycle(special_price_cents=45000)
+    programmes = [factories.make_programme(cycle_id=cycle.id, price_cents=56000) for _ in range(3)]
+    sessions = [factories.make_session(programme=p, price_cents=56000, start=datetime(2030, 3 + i, 5, 14),
+                                       end=datetime(2030, 3 + i, 8, 12, 30)) for i, p in enumerate(programmes)]
+    internal = factories.make_session(
+        programme=factories.make_programme(kind="internal", price_cents=0, cycle_id=cycle.id),
+        start=datetime(2030, 9, 3, 14), end=datetime(2030, 9, 6, 12, 30))
+    trainee = factories.make_trainee()
+    waitlisted = factories.make_enrolment(sessions[0], trainee, status="waitlisted")
+    requested = factories.make_enrolment(sessions[1], trainee, status="requested")
+    assert enrolments.price_for(sessions[2], trainee) == 56000
+    for enrolment in (waitlisted, requested):
+        enrolment.status = "confirmed"
+    db.session.commit()
+    assert enrolments.price_for(sessions[2], trainee) == 45000  # seats taken in two other courses
+    requested.status = "withdrawn"  # a course begun and left is a course taken
+    db.session.commit()
+    assert enrolments.price_for(sessions[2], trainee) == 45000
+
+    waitlisted.status = "cancelled"
+    factories.make_enrolment(internal, trainee)  # a free course of the cycle: nothing to discount
+    assert enrolments.price_for(sessions[2], trainee) == 56000
+
+
 def test_a_move_keeps_the_agreed_price_when_the_list_price_is_the_same_else_takes_the_targets():
     """The cycle's special price goes to the third course taken: moving the first course to another date once
     the trainee holds two others must not silently lower (or otherwise change) what was agreed."""

@@ -11,6 +11,7 @@ from training_app.extensions import db
 from training_app.models import AuditEntry, Enrolment, LearningOutcome, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import outcomes
+from training_app.services import sessions as session_service
 from training_app.services.outcomes import Assessment
 
 
@@ -203,6 +204,23 @@ def test_no_review_before_the_start_nor_on_a_cancelled_session():
         outcomes.save_review(cancelled, "Bilan d'une session annulée")
     db.session.rollback()
     assert outcomes.review_for(session) is None and outcomes.review_for(cancelled) is None
+
+
+def test_no_outcomes_recorded_on_a_cancelled_session_not_even_for_a_withdrawn_trainee():
+    """Cancelling a session cancels its seats, not its withdrawals: a withdrawn trainee stays listed, yet a
+    cancelled session has no outcomes to assess. Refused in French, nothing written."""
+    session = factories.make_session()
+    factories.make_enrolment(session)
+    withdrawn = factories.make_enrolment(session, status="withdrawn")
+    session_service.cancel_session(session, "Formatrice malade")
+    db.session.commit()
+    assert [e.id for e in outcomes.assessed_enrolments(session)] == [withdrawn.id]
+    objective = session.programme.objectives[0]
+    with pytest.raises(ServiceError, match="^Cette session est annulée : pas d'acquis à évaluer.$"):
+        outcomes.record_outcomes(session, [Assessment(withdrawn.id, objective.id, "acquired")])
+    db.session.rollback()
+    assert outcomes.assessment_refusal(session) == "Cette session est annulée : pas d'acquis à évaluer."
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0
 
 
 def test_a_review_changed_since_the_page_was_loaded_is_not_overwritten():

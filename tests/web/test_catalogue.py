@@ -138,3 +138,32 @@ def test_last_update_moves_when_only_the_objectives_change(admin_client):
     assert len(programme.objectives) == 3 and programme.updated_at.date() == date(2025, 6, 1)
     page = html.unescape(admin_client.get(f"/formations/{programme.id}").get_data(as_text=True))
     assert "1er juin 2025" in page and "10 janvier 2024" not in page
+
+
+def test_the_cycle_special_price_is_printed_on_paid_courses_only(client, admin_client):
+    cycle = factories.make_cycle(name="Négocier", special_price_cents=45000)
+    external = factories.make_programme(cycle=cycle, price_cents=84000)
+    internal = factories.make_programme(kind="internal", price_cents=0, cycle=cycle)
+    line = "tarif spécifique de 450,00"
+    assert line in client.get(f"/formations/{external.id}").get_data(as_text=True)
+    for page in (client.get(f"/formations/{internal.id}"), admin_client.get(f"/admin/formations/{internal.id}")):
+        text = page.get_data(as_text=True)
+        assert "Gratuite (formation interne)" in text and "tarif spécifique" not in text
+
+
+def test_last_update_is_the_local_day_not_the_utc_one(admin_client, client):
+    """Edited at 00:30 in Paris on 15 June: stored as 22:30 UTC on the 14th, shown as the 15th everywhere."""
+    programme = factories.make_programme(title="Négocier")
+    with frozen_at(datetime(2029, 6, 15, 0, 30)):
+        response = admin_client.post(f"/admin/formations/{programme.id}/modifier",
+                                     data=dict(FORM, version=factories.version_of(programme), title="Négocier mieux"))
+        assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Programme, programme.id).updated_at == datetime(2029, 6, 14, 22, 30)
+    pages = [admin_client.get(f"/admin/formations/{programme.id}"), client.get(f"/formations/{programme.id}"),
+             client.get("/")]
+    for page in pages:
+        text = html.unescape(page.get_data(as_text=True))
+        assert "15 juin 2029" in text and "14 juin 2029" not in text
+    listed = admin_client.get("/admin/formations").get_data(as_text=True)
+    assert "15/06/2029" in listed and "14/06/2029" not in listed

@@ -10,6 +10,7 @@ from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import LearningOutcome
 from training_app.services import outcomes
+from training_app.services import sessions as session_service
 
 
 # Objectives are assessed from the session's start: these tests run on the last half-day of the default session
@@ -149,6 +150,24 @@ def test_a_review_written_before_the_session_was_cancelled_stays_readable(traine
     db.session.commit()
     page = _text(trainer_client.get(f"/sessions/{session.id}/acquis"))
     assert "Premier jour : groupe très engagé." in page and 'data-testid="review-refused"' in page
+
+
+def test_a_cancelled_session_shows_no_outcomes_form_and_refuses_a_posted_one(trainer_client, trainer):
+    """Its withdrawn trainees stay listed as the session's, but a cancelled session has no outcomes to assess: the
+    page says so without a form, and a posted grid is refused in French, nothing written."""
+    session = factories.make_session(trainers=[trainer])
+    withdrawn = factories.make_enrolment(session, status="withdrawn")
+    session_service.cancel_session(session, "Formatrice malade")
+    db.session.commit()
+    objective = session.programme.objectives[0]
+    response = trainer_client.post(f"/sessions/{session.id}/acquis", data={
+        f"r_{withdrawn.id}_{objective.id}": "acquired", f"c_{withdrawn.id}_{objective.id}": ""})
+    page = _text(trainer_client.get(f"/sessions/{session.id}/acquis"))
+    for shown in (_text(response), page):
+        assert "Cette session est annulée : pas d'acquis à évaluer." in shown
+        assert f'action="/sessions/{session.id}/acquis"' not in shown and "Enregistrer l'évaluation" not in shown
+    assert response.status_code == 200  # the page again, as for the grid's other refusals: not saved
+    assert db.session.scalar(db.select(db.func.count(LearningOutcome.id))) == 0
 
 
 def test_other_trainers_cannot_assess(trainer_client):

@@ -38,13 +38,15 @@ from training_app.models import (AgreementStatus, AgreementTrainee, AttendanceRe
                                  Employer, Enrolment, EnrolmentStatus, FundingAgreement, Organisation, Programme,
                                  SessionStatus, SheetStatus, Signature, Slot, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
+from training_app.models.programmes import ProgrammeKind
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
 from training_app.urls import public_url
 
 CONFIRMED, WAITLISTED, REQUESTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED
 CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
-# Statuses that count towards the cycle's special price (the trainee took or takes that course).
-PRICED_STATUSES = (REQUESTED, CONFIRMED, WAITLISTED, WITHDRAWN)
+# Statuses that count towards the cycle's special price: the trainee got a seat in that course (took it, or takes
+# it). A waiting list or a request not yet accepted is not a course taken.
+CYCLE_COUNTED_STATUSES = (CONFIRMED, WITHDRAWN)
 PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made on the public page
 
 
@@ -222,7 +224,8 @@ def price_for(session: TrainingSession, trainee: Trainee) -> int | None:
     """The price this trainee pays for this session, in cents (None: on request).
 
     Internal programmes are free. A trainee who already takes two other programmes of
-    the same cycle gets the cycle's special price for the third one (and any further).
+    the same cycle gets the cycle's special price for the third one (and any further): paid (external) programmes
+    where the trainee got a seat (CYCLE_COUNTED_STATUSES), not a waiting list nor a pending request.
     """
     programme = session.programme
     if programme.is_internal:
@@ -234,8 +237,9 @@ def price_for(session: TrainingSession, trainee: Trainee) -> int | None:
     others = db.session.scalar(
         db.select(func.count(func.distinct(TrainingSession.programme_id)))
         .select_from(Enrolment).join(Enrolment.session).join(TrainingSession.programme)
-        .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(PRICED_STATUSES),
-               Programme.cycle_id == cycle.id, Programme.id != programme.id)) or 0
+        .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(CYCLE_COUNTED_STATUSES),
+               Programme.cycle_id == cycle.id, Programme.id != programme.id,
+               Programme.kind == ProgrammeKind.EXTERNAL)) or 0
     if others >= 2 and (price is None or cycle.special_price_cents < price):
         return cycle.special_price_cents
     return price

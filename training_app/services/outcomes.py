@@ -168,6 +168,14 @@ def not_yet_assessable(session: TrainingSession) -> str:
     return ""
 
 
+def assessment_refusal(session: TrainingSession) -> str:
+    """Why the session's outcomes cannot be recorded ("" when they can): a cancelled session has none to assess
+    (its withdrawn trainees included), and they are assessed from its start (not_yet_assessable)."""
+    if session.status == SessionStatus.CANCELLED:
+        return _("Cette session est annulée : pas d'acquis à évaluer.")
+    return not_yet_assessable(session)
+
+
 def review_refusal(session: TrainingSession) -> str:
     """Why the session's review (bilan final) cannot be written ("" when it can): a cancelled session has none,
     and, as its outcomes (not_yet_assessable), it is written from the session's start on, never before."""
@@ -186,7 +194,8 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     to the other half of a cell (its comment, its result), are kept. A result or comment changed on the page
     that someone else changed too since it was loaded, to another value, refuses the whole save
     (AssessmentsChanged, nothing written): the page shows the stored values and, once saved again from it,
-    overwrites them on purpose. A result of NOT_RECORDED ("") leaves a cell nobody filled in as it is;
+    overwrites them on purpose. Refused on a cancelled or not yet started session (assessment_refusal).
+    A result of NOT_RECORDED ("") leaves a cell nobody filled in as it is;
     "not_assessed" is the trainer's explicit "non évalué", recorded like the other results. The session row is
     locked so that two trainers saving at the same moment are applied one after the other, the second one
     compared with what the first wrote (the unique (enrolment, objective) is never raced), then the rows of the
@@ -194,10 +203,9 @@ def record_outcomes(session: TrainingSession, assessments: list[Assessment], *, 
     committed result with it (see _lock_written_objectives).
     """
     assessments = [item for item in assessments if not item.untouched]
-    refusal = not_yet_assessable(session)
+    refusal = assessment_refusal(lock_session(session.id))  # read under the lock: a cancelling meanwhile is seen
     if refusal:
         raise ServiceError(refusal)
-    lock_session(session.id)
     enrolments = {e.id for e in assessed_enrolments(session)}
     objectives = {o.id for o in assessable_objectives(session)}
     objectives = _lock_written_objectives(objectives, assessments)

@@ -129,9 +129,10 @@ def save_programme_reporting(programme: Programme | None, data: dict, objectives
 
 def _reprice_upcoming_sessions(programme: Programme, data: dict) -> int:
     """An internal course (free) made external: its sessions not started yet, neither cancelled nor over, priced 0
-    as internal ones are, take the programme's price (an enrolment keeps the price it was made at). How many."""
+    as internal ones are, take the programme's price, "sur demande" (None) included (an enrolment keeps the price it
+    was made at). How many."""
     price = data.get("price_cents", programme.price_cents)
-    if not programme.is_internal or data.get("kind", programme.kind) == programme.kind or not price:
+    if not programme.is_internal or data.get("kind", programme.kind) == programme.kind or price == 0:
         return 0
     return db.session.execute(
         db.update(TrainingSession)

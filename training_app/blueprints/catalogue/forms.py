@@ -60,8 +60,10 @@ class ProgrammeForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        if ok and self.kind.data == "external" and not self.price_on_request.data and self.price.data is None:
-            self.price.errors = [str(_l("Indiquez un prix, ou cochez « Tarif sur demande »."))]
+        if ok and self.kind.data == "external" and not self.price_on_request.data and not self.price.data:
+            # None or 0: an external course is paid (internal ones are the free ones)
+            self.price.errors = [str(_l("Indiquez un prix supérieur à 0 €, ou cochez « Tarif sur demande » : une "
+                                        "formation externe est payante."))]
             return False
         return ok
 

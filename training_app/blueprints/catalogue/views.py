@@ -81,7 +81,7 @@ def _edit_form(programme: Programme, stored: bool = False) -> ProgrammeEditForm:
         form.objectives.data = "\n".join(o.text for o in programme.objectives)
         form.duration_hours.data = _hours(programme.default_duration_minutes)
         form.price_on_request.data = programme.price_cents is None and not programme.is_internal
-        form.price.data = from_cents(programme.price_cents)
+        form.price.data = None if programme.is_internal else from_cents(programme.price_cents)  # not "0.00"
 
     def prepare(form):
         form.cycle_id.choices = _cycle_choices()

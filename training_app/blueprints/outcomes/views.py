@@ -33,7 +33,7 @@ def _page(session, enrolments, objectives, form=None, review_form=None, status=2
     return render_template("outcomes/assess.html", session=session, enrolments=enrolments, objectives=objectives,
                            employers=enrolment_service.course_employers(enrolments),  # of their course
                            form=form, review_form=review_form, review=review,
-                           not_yet=outcome_service.not_yet_assessable(session),
+                           not_yet=outcome_service.assessment_refusal(session),
                            review_refused=outcome_service.review_refusal(session),
                            review_changed=review_changed), status
 
