@@ -16,7 +16,8 @@ REQUESTED = datetime(2030, 2, 1, 9, 0)  # the world's request of the public page
 
 def build_world(trainer) -> dict:
     """Objects the trainer may see (their session) and the values naming them."""
-    programme = factories.make_programme()
+    cycle = factories.make_cycle()
+    programme = factories.make_programme(cycle_id=cycle.id)  # the cycle in use: deleting it is refused
     session = factories.make_session(programme=programme, trainers=[trainer],
                                      start=datetime(2030, 3, 5, 14), end=datetime(2030, 3, 8, 12, 30))
     trainee = factories.make_trainee()
@@ -36,6 +37,7 @@ def build_world(trainer) -> dict:
     db.session.commit()
     return {
         "programme_id": programme.id,
+        "cycle_id": cycle.id,
         "session_id": session.id,
         "slot_id": session.slots[0].id,
         "user_id": other.id,

@@ -24,8 +24,9 @@ class BpfObjective(StrEnum):
     VAE = "f"            # actions d'accompagnement à la validation des acquis de l'expérience
 
 
-class Cycle(db.Model):
-    """A group of programmes; taking three of them gives the cycle's special price."""
+class Cycle(EditVersionChecked, db.Model):
+    """A group of programmes; taking three of them gives the cycle's special price. Administrators keep them
+    (services/cycles.py), with an edit form carrying its version."""
 
     __tablename__ = "cycles"
     __table_args__ = (CheckConstraint("special_price_cents IS NULL OR special_price_cents >= 0",

@@ -13,7 +13,7 @@ from training_app.formatting import date_fr, datetime_fr
 from training_app.models import (BpfObjective, Enrolment, LearningOutcome, Programme, ProgrammeObjective,
                                  SessionStatus, Survey, TrainingSession)
 from training_app.models.programmes import competency_lines
-from training_app.services import ServiceError, audit, surveys
+from training_app.services import ServiceError, audit, cycles, surveys
 
 PROGRAMME_FIELDS = (
     "title", "rationale", "audience", "prerequisites", "content", "competencies", "teaching_methods",
@@ -85,6 +85,7 @@ def save_programme_reporting(programme: Programme | None, data: dict, objectives
     Their positioning questionnaires follow the new objectives, unless already answered: those, while open or
     upcoming, are returned in `surveys_left` for the office to be told (left_behind_message).
     """
+    cycles.lock_chosen(data.get("cycle_id"))  # not deleted while the programme joins it
     existing = list(programme.objectives) if programme is not None else []
     kept, removed = _match_objectives(existing, objectives)
     creating = programme is None

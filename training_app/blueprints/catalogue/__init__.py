@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("catalogue", __name__)
 
-from training_app.blueprints.catalogue import views  # noqa: E402,F401
+from training_app.blueprints.catalogue import cycle_views, views  # noqa: E402,F401

@@ -70,3 +70,17 @@ class ProgrammeForm(FlaskForm):
 
 class ProgrammeEditForm(Versioned, ProgrammeForm):
     """The catalogue form of an existing programme, with the version it was opened at."""
+
+
+class CycleForm(FlaskForm):
+    """A cycle of programmes (services/cycles.py checks the rules again)."""
+
+    name = StringField(_l("Nom du cycle"), filters=[lambda value: " ".join((value or "").split())], validators=[
+        DataRequired(message=_l("Indiquez le nom du cycle.")),
+        Length(max=200, message=_l("Le nom du cycle tient en %(max)d caractères au plus."))])
+    description = TextAreaField(_l("Description"))
+    special_price = euros_field(_l("Tarif spécifique par formation, à partir de la troisième (€)"))
+
+
+class CycleEditForm(Versioned, CycleForm):
+    """The form of an existing cycle, with the version it was opened at."""
