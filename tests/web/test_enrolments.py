@@ -191,7 +191,8 @@ def test_admin_moves_an_enrolment_and_confirms_a_request(admin_client):
     response = admin_client.post(f"/inscriptions/{enrolment.id}/deplacer", data={"target": str(target.id)})
     assert response.status_code == 302
     new = db.session.scalar(db.select(Enrolment).where(Enrolment.session_id == target.id))
-    assert new.status == "confirmed" and response.headers["Location"].endswith(f"/inscriptions/{new.id}")
+    # A request (« à confirmer plus tard ») stays one in the target session: no seat until the office confirms.
+    assert new.status == "requested" and response.headers["Location"].endswith(f"/inscriptions/{new.id}")
     response = admin_client.post(f"/inscriptions/{enrolment.id}/deplacer", data={"target": "0"})
     assert "Choisissez une session." in _page(response)
 
