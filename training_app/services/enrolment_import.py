@@ -250,6 +250,7 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
             elif trainee is not None:
                 row.notes.append(_("Stagiaire déjà connu·e (%(name)s) : sa fiche est conservée.",
                                    name=trainee.full_name))
+                row.notes.extend(_employer_notes(trainee, cleaned))
         if row.ok and refused:
             row.errors.append(refused)
         if row.ok:
@@ -290,6 +291,29 @@ def _clean(row: ImportRow) -> dict:
     return cleaned
 
 
+def _employer_notes(trainee: Trainee, cleaned: dict) -> list[str]:
+    """What the preview says of a known trainee's row whose enrolment will not name the employer the file names
+    (import_rows: the file's when the employer funds the course, else the one of the trainee's record)."""
+    name, siret = " ".join(cleaned["employer_name"].split()), cleaned["employer_siret"]
+    if not name:
+        return []
+    if cleaned["funding_mode"] in registrations.EMPLOYER_FUNDED:
+        used = registrations.employer_for_course(trainee, name, siret, cleaned["funding_mode"], create=False)
+        if used is None or not registrations.other_employer(name, siret, used):
+            return []  # the file's, as it names it (created if new)
+        return [_("L'inscription nommera la structure %(employer)s, enregistrée avec ce SIRET, et non « %(name)s ».",
+                  employer=registrations.employer_label(used), name=name)]
+    recorded = trainee.employer
+    if not registrations.other_employer(name, siret, recorded):
+        return []
+    if recorded is None:
+        return [_("L'inscription ne nommera aucune structure employeuse, comme sa fiche, et non « %(name)s » : "
+                  "indiquez un financement OPCO ou employeur pour retenir celle du fichier.", name=name)]
+    return [_("L'inscription nommera la structure de sa fiche, %(employer)s, et non « %(name)s » : indiquez un "
+              "financement OPCO ou employeur pour retenir celle du fichier.",
+              employer=registrations.employer_label(recorded), name=name)]
+
+
 def funding_mode(text: str) -> str | None:
     """The funding mode a list's cell names (FUNDING_WORDS), "" for an empty cell, None for a word unknown."""
     key = _header_key(text)
@@ -321,9 +345,14 @@ def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User 
             continue
         try:
             with db.session.begin_nested():
-                trainee, _created = registrations.find_or_create_trainee(row.details)
+                trainee, created = registrations.find_or_create_trainee(row.details)
+                # A known trainee's enrolment names the file's employer when it funds the course, as the public
+                # form does (registrations.register_public); their record is left as it is.
+                details = row.details.cleaned()
+                employer = None if created else registrations.employer_for_course(
+                    trainee, details.employer_name, details.employer_siret, row.funding_mode)
                 enrolment: Enrolment = enrolments.enrol(session, trainee, actor=actor, notify=notify,
-                                                        funding_mode=row.funding_mode)
+                                                        funding_mode=row.funding_mode, employer=employer)
         except ServiceError as error:
             row.errors.append(error.message)
             row.outcome = "rejected"
