@@ -410,3 +410,18 @@ def test_a_known_trainees_employer_funded_row_names_the_files_employer_and_the_p
                      "Ines": ("CCAS de Rennes", "78324521000001", "CCAS de Rennes")}
     assert {t.employer_id for t in db.session.scalars(db.select(Trainee))} == {ccas.id}  # records unchanged
     assert mairie.name == "Mairie de Brest"
+
+
+def test_the_preview_refuses_a_name_the_import_would_refuse():
+    """A name holding an address or a link (PersonDetails.cleaned) is refused by the import: the preview says so
+    instead of « Valide »."""
+    session = factories.make_session(capacity=10)
+    content = factories.xlsx_bytes([HEADER, ["Mme", "Diallo", "Awa", "awa@example.org", "", "", ""],
+                                    ["M.", "www.exemple.fr", "Karim", "karim@example.org", "", "", ""],
+                                    ["M.", "Benali", "<b>Julien</b>", "julien@example.org", "", "", ""]])
+    awa, karim, julien = _check(session, content, "liste.xlsx")
+    assert awa.ok
+    assert karim.errors == ["Le nom ne peut contenir ni adresse web ni les signes « : », « / », « @ », « < », « > »."]
+    assert not julien.ok and "Le prénom ne peut contenir" in julien.errors[0]
+    assert [r.outcome for r in enrolment_import.import_rows(session, [awa, karim, julien])] == [
+        "confirmed", "rejected", "rejected"]

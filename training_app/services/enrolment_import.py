@@ -255,10 +255,15 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
             row.errors.append(refused)
         if row.ok:
             values = row.values
-            row.details = PersonDetails(
+            details = PersonDetails(
                 first_name=values["first_name"], last_name=values["last_name"], email=email,
                 civility=cleaned["civility"], job_title=values["job_title"], employer_name=values["employer_name"],
                 employer_siret=cleaned["employer_siret"])
+            try:  # the checks the import makes (a name holding a link or an address...): refused in the preview
+                row.details = details.cleaned()
+            except ServiceError as error:
+                row.errors.append(error.message)
+                continue
             row.funding_mode = cleaned["funding_mode"]
     return rows
 
@@ -348,9 +353,8 @@ def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User 
                 trainee, created = registrations.find_or_create_trainee(row.details)
                 # A known trainee's enrolment names the file's employer when it funds the course, as the public
                 # form does (registrations.register_public); their record is left as it is.
-                details = row.details.cleaned()
                 employer = None if created else registrations.employer_for_course(
-                    trainee, details.employer_name, details.employer_siret, row.funding_mode)
+                    trainee, row.details.employer_name, row.details.employer_siret, row.funding_mode)
                 enrolment: Enrolment = enrolments.enrol(session, trainee, actor=actor, notify=notify,
                                                         funding_mode=row.funding_mode, employer=employer)
         except ServiceError as error:
