@@ -19,7 +19,10 @@ from training_app.models import (Employer, Enrolment, ProgrammeKind, SessionStat
 from training_app.services import ServiceError, audit, enrolments, flush_or_refuse, mail, trainee_links
 from training_app.urls import public_url
 
-CIVILITIES = {"": "", "mme": "Mme", "madame": "Mme", "mlle": "Mme", "m": "M.", "m.": "M.", "monsieur": "M.",
+# What a form or a list may write, to the civilities stored (those the forms offer and the certificates print:
+# « Mme Awa DIALLO, salariée de… »). « Mademoiselle » is no longer used by the administration: Mme.
+CIVILITIES = {"": "", "mme": "Mme", "mme.": "Mme", "madame": "Mme", "mlle": "Mme", "mlle.": "Mme",
+              "mademoiselle": "Mme", "m": "M.", "m.": "M.", "mr": "M.", "mr.": "M.", "monsieur": "M.",
               "mx": "Mx", "mx.": "Mx"}
 FUNDING_LABELS = {
     "opco": _l("Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)"),
