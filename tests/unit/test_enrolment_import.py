@@ -425,3 +425,22 @@ def test_the_preview_refuses_a_name_the_import_would_refuse():
     assert not julien.ok and "Le prénom ne peut contenir" in julien.errors[0]
     assert [r.outcome for r in enrolment_import.import_rows(session, [awa, karim, julien])] == [
         "confirmed", "rejected", "rejected"]
+
+
+def test_a_siret_typed_as_a_number_gets_its_leading_zero_back():
+    """Excel reads 01234567800002 typed in a cell formatted as a number as 1234567800002: the SIRET column puts
+    the zeros back; a SIRET typed as text, or another column, is read as it is."""
+    session = factories.make_session(capacity=10)
+    content = factories.xlsx_bytes([
+        HEADER,
+        ["Mme", "Diallo", "Awa", "awa@example.org", "", "Centre social Ty Blosne", 1234567800002],
+        ["M.", "Benali", "Karim", "karim@example.org", "", "Centre social Ty Blosne", 1234567800002.0],
+        ["M.", "Renaud", "Yann", "yann@example.org", "", "Centre social Ty Blosne", "1234567800002"],
+        ["Mme", "Martin", "Léa", "lea@example.org", 42, "CCAS de Rennes", 78324521000001],
+    ])
+    awa, karim, yann, lea = _check(session, content, "liste.xlsx")
+    assert (awa.ok, awa.values["employer_siret"], awa.details.employer_siret) == (True, "01234567800002",
+                                                                                   "01234567800002")
+    assert karim.ok and karim.details.employer_siret == "01234567800002"
+    assert yann.errors == ["Le SIRET « 1234567800002 » doit compter 14 chiffres."]  # text: as typed
+    assert lea.details.employer_siret == "78324521000001" and lea.values["job_title"] == "42"

@@ -165,12 +165,25 @@ def _csv_rows(content: bytes):
                              "enregistrez-le de nouveau au format CSV ou .xlsx."), "file") from None
 
 
+class _Number(str):
+    """The text of a cell the workbook holds as a whole number (see _siret_text)."""
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return without_invisible(str(value)[:MAX_CELL_CHARS]).strip()
+    text = without_invisible(str(value)[:MAX_CELL_CHARS]).strip()
+    return _Number(text) if isinstance(value, int) and not isinstance(value, bool) else text
+
+
+def _siret_text(text: str) -> str:
+    """A SIRET typed in a cell formatted as a number lost its leading zeros (01234567800002 is read as
+    1234567800002): they are put back. A SIRET typed as text is read as it is."""
+    if isinstance(text, _Number) and text.isdigit() and len(text) <= 13:
+        return text.zfill(14)
+    return text
 
 
 def _header_key(text: str) -> str:
@@ -214,7 +227,7 @@ def parse(content: bytes, kind: str) -> list[ImportRow]:
         values = {column: "" for column in COLUMNS}
         for index, column in mapping.items():
             if index < len(cells):
-                values[column] = cells[index]
+                values[column] = _siret_text(cells[index]) if column == "employer_siret" else cells[index]
         rows.append(ImportRow(line=line, values=values,
                               example=values["email"].strip().lower() == EXAMPLE_EMAIL))
     return rows
