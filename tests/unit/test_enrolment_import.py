@@ -372,3 +372,75 @@ def test_a_long_cell_is_cut_and_its_row_refused():
     [row] = enrolment_import.check(factories.make_session(), enrolment_import.parse(content, "xlsx"))
     assert len(row.values["last_name"]) == enrolment_import.MAX_CELL_CHARS
     assert row.errors == ["Le nom dépasse 100 caractères."]
+
+
+def test_a_known_trainees_employer_funded_row_names_the_files_employer_and_the_preview_says_when_it_does_not():
+    """As the public form does (registrations.register_public): the employer funding the course is the one the
+    file names, not the one the trainee's record names (that record is left as it is). The preview says which
+    employer the enrolment will name when it is not the file's."""
+    from training_app.services.enrolments import course_employer
+    session = factories.make_session(capacity=10)
+    ccas = factories.make_employer("CCAS de Rennes", siret="78324521000001")
+    mairie = factories.make_employer("Mairie de Brest", siret="73282932000074")
+    for first, last in (("Karim", "Benali"), ("Awa", "Diallo"), ("Lea", "Martin"), ("Ines", "Roux")):
+        factories.make_trainee(first, last, email=f"{first.lower()}@example.org", employer=ccas)
+    csv_text = ("nom;prénom;e-mail;employeur;siret;financement\n"
+                "Benali;Karim;karim@example.org;Centre social Ty Blosne;01234567800002;OPCO\n"
+                "Diallo;Awa;awa@example.org;Ville de Brest;73282932000074;Employeur\n"
+                "Martin;Lea;lea@example.org;Centre social Ty Blosne;;\n"
+                "Roux;Ines;ines@example.org;CCAS de Rennes;;OPCO\n")
+    content, kind = enrolment_import.read_upload(_upload(csv_text.encode(), "liste.csv"), 10**6)
+    karim, awa, lea, ines = enrolment_import.check(session, enrolment_import.parse(content, kind))
+    assert len(karim.notes) == 1 and len(ines.notes) == 1  # the file's employer, as the file names it
+    assert awa.notes[1] == ("L'inscription nommera la structure Mairie de Brest (SIRET 73282932000074), "
+                            "enregistrée avec ce SIRET, et non « Ville de Brest ».")
+    assert lea.notes[1] == ("L'inscription nommera la structure de sa fiche, CCAS de Rennes (SIRET "
+                            "78324521000001), et non « Centre social Ty Blosne » : indiquez un financement OPCO ou "
+                            "employeur pour retenir celle du fichier.")
+    assert db.session.scalar(db.select(db.func.count(Employer.id))) == 2  # the preview writes nothing
+
+    rows = enrolment_import.import_rows(session, enrolment_import.parse(content, kind), notify=False)
+    db.session.commit()
+    assert [r.outcome for r in rows] == ["confirmed"] * 4
+    named = {e.trainee.first_name: (e.employer.name, e.employer.siret, course_employer(e).name)
+             for e in db.session.scalars(db.select(Enrolment))}
+    assert named == {"Karim": ("Centre social Ty Blosne", "01234567800002", "Centre social Ty Blosne"),
+                     "Awa": ("Mairie de Brest", "73282932000074", "Mairie de Brest"),
+                     "Lea": ("CCAS de Rennes", "78324521000001", "CCAS de Rennes"),
+                     "Ines": ("CCAS de Rennes", "78324521000001", "CCAS de Rennes")}
+    assert {t.employer_id for t in db.session.scalars(db.select(Trainee))} == {ccas.id}  # records unchanged
+    assert mairie.name == "Mairie de Brest"
+
+
+def test_the_preview_refuses_a_name_the_import_would_refuse():
+    """A name holding an address or a link (PersonDetails.cleaned) is refused by the import: the preview says so
+    instead of « Valide »."""
+    session = factories.make_session(capacity=10)
+    content = factories.xlsx_bytes([HEADER, ["Mme", "Diallo", "Awa", "awa@example.org", "", "", ""],
+                                    ["M.", "www.exemple.fr", "Karim", "karim@example.org", "", "", ""],
+                                    ["M.", "Benali", "<b>Julien</b>", "julien@example.org", "", "", ""]])
+    awa, karim, julien = _check(session, content, "liste.xlsx")
+    assert awa.ok
+    assert karim.errors == ["Le nom ne peut contenir ni adresse web ni les signes « : », « / », « @ », « < », « > »."]
+    assert not julien.ok and "Le prénom ne peut contenir" in julien.errors[0]
+    assert [r.outcome for r in enrolment_import.import_rows(session, [awa, karim, julien])] == [
+        "confirmed", "rejected", "rejected"]
+
+
+def test_a_siret_typed_as_a_number_gets_its_leading_zero_back():
+    """Excel reads 01234567800002 typed in a cell formatted as a number as 1234567800002: the SIRET column puts
+    the zeros back; a SIRET typed as text, or another column, is read as it is."""
+    session = factories.make_session(capacity=10)
+    content = factories.xlsx_bytes([
+        HEADER,
+        ["Mme", "Diallo", "Awa", "awa@example.org", "", "Centre social Ty Blosne", 1234567800002],
+        ["M.", "Benali", "Karim", "karim@example.org", "", "Centre social Ty Blosne", 1234567800002.0],
+        ["M.", "Renaud", "Yann", "yann@example.org", "", "Centre social Ty Blosne", "1234567800002"],
+        ["Mme", "Martin", "Léa", "lea@example.org", 42, "CCAS de Rennes", 78324521000001],
+    ])
+    awa, karim, yann, lea = _check(session, content, "liste.xlsx")
+    assert (awa.ok, awa.values["employer_siret"], awa.details.employer_siret) == (True, "01234567800002",
+                                                                                   "01234567800002")
+    assert karim.ok and karim.details.employer_siret == "01234567800002"
+    assert yann.errors == ["Le SIRET « 1234567800002 » doit compter 14 chiffres."]  # text: as typed
+    assert lea.details.employer_siret == "78324521000001" and lea.values["job_title"] == "42"

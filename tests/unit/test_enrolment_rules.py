@@ -414,6 +414,27 @@ def test_a_confirmed_trainee_cannot_be_moved_out_of_a_started_session(outbox):
     assert (moved.status, _states(source)) == ("confirmed", ["confirmed", "cancelled"])
 
 
+def test_a_request_moved_stays_a_request_in_the_target_and_takes_no_seat(outbox):
+    """A request the office entered « à confirmer plus tard » (funding awaited): moved to a session with free
+    seats, it is still a request there, and the trainee is not told their seat is confirmed."""
+    programme = factories.make_programme()
+    source = factories.make_session(programme=programme, capacity=1)
+    target = factories.make_session(programme=programme, capacity=1, start=datetime(2030, 4, 2, 9, 30),
+                                    end=datetime(2030, 4, 3, 18))
+    request = factories.enrol(source, confirm=False)
+    outbox.clear()
+    moved = enrolments.move(request, target)
+    db.session.commit()
+    assert (request.status, moved.status, moved.confirmed_at) == ("cancelled", "requested", None)
+    assert (enrolments.seats_left(target), target.status) == (1, SessionStatus.OPEN)
+    arrived = audit.history(moved)[-1]
+    assert (arrived.action, arrived.to_state, arrived.details["from_enrolment_id"]) == (
+        "moved_in", "requested", request.id)
+    [message] = outbox
+    assert "confirmée" not in message.subject and "L'équipe vous confirmera votre place." in message.body
+    assert enrolments.confirm(moved).status == "confirmed"  # the office confirms it when the funding is agreed
+
+
 def test_prices_internal_free_session_price_and_the_cycle_special_price_from_the_third_programme():
     cycle = factories.make_cycle(special_price_cents=45000)
     programmes = [factories.make_programme(cycle_id=cycle.id, price_cents=56000) for _ in range(4)]

@@ -115,3 +115,12 @@ def test_two_simultaneous_first_registrations_with_one_address_give_one_person_a
     assert sorted(results) == [False, True]  # one registered, the other told it already exists
     assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
     assert [e.status for e in db.session.scalars(db.select(Enrolment))] == ["confirmed"]
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("Mme.", "Mme"), ("MLLE.", "Mme"), ("Mademoiselle", "Mme"), (" mr ", "M."), ("Mr.", "M."), ("M", "M."),
+    ("Mx.", "Mx"), ("", "")])
+def test_the_civilities_lists_write_are_stored_as_the_certificates_print_them(typed, stored):
+    from training_app.blueprints.enrolments.forms import CIVILITY_CHOICES
+    assert registrations.normalise_civility(typed) == stored
+    assert stored in {value for value, _label in CIVILITY_CHOICES}  # what the forms offer and certificates print

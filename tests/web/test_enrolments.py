@@ -191,7 +191,8 @@ def test_admin_moves_an_enrolment_and_confirms_a_request(admin_client):
     response = admin_client.post(f"/inscriptions/{enrolment.id}/deplacer", data={"target": str(target.id)})
     assert response.status_code == 302
     new = db.session.scalar(db.select(Enrolment).where(Enrolment.session_id == target.id))
-    assert new.status == "confirmed" and response.headers["Location"].endswith(f"/inscriptions/{new.id}")
+    # A request (« à confirmer plus tard ») stays one in the target session: no seat until the office confirms.
+    assert new.status == "requested" and response.headers["Location"].endswith(f"/inscriptions/{new.id}")
     response = admin_client.post(f"/inscriptions/{enrolment.id}/deplacer", data={"target": "0"})
     assert "Choisissez une session." in _page(response)
 
@@ -199,6 +200,25 @@ def test_admin_moves_an_enrolment_and_confirms_a_request(admin_client):
     admin_client.post(f"/inscriptions/{request.id}/confirmer")
     db.session.expire_all()
     assert request.status == "confirmed"
+
+
+def test_the_move_page_counts_the_seats_of_every_session_offered_in_one_statement(admin_client):
+    programme = factories.make_programme()
+    enrolment = factories.enrol(factories.make_session(programme=programme))
+
+    def later_session(month):
+        session = factories.make_session(programme=programme, capacity=3, start=datetime(2030, month, 2, 9, 30),
+                                         end=datetime(2030, month, 3, 18))
+        factories.enrol(session)
+        return session
+
+    later_session(4)
+    one = factories.rendered_page_queries(admin_client, f"/inscriptions/{enrolment.id}/deplacer")
+    for month in range(5, 10):
+        later_session(month)
+    six = factories.rendered_page_queries(admin_client, f"/inscriptions/{enrolment.id}/deplacer")
+    assert _page(admin_client.get(f"/inscriptions/{enrolment.id}/deplacer")).count("2 places libres") == 6
+    assert six == one
 
 
 def test_lowering_capacity_below_the_confirmed_count_is_refused_with_the_count(admin_client):

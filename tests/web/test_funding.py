@@ -134,20 +134,34 @@ def test_duplicate_funder_name_is_refused(admin_client):
     assert response.status_code == 200 and "Un financeur porte déjà ce nom" in text(response)
 
 
+def _save_employer(admin_client, employer, siret, name=None, funder_id="0"):
+    """Post the employer's form; returns (response, the employer's SIRET and name as stored afterwards)."""
+    response = admin_client.post(f"/financement/structures/{employer.id}",
+                                 data={"name": name or employer.name, "siret": siret, "funder_id": funder_id,
+                                       "version": factories.version_of(employer)})
+    db.session.expire_all()
+    stored = db.session.get(Employer, employer.id)
+    return response, (stored.siret, stored.name)
+
+
 def test_employer_siret_is_checked(admin_client, world):
     employer = world["employer"]
-    response = admin_client.post(f"/financement/structures/{employer.id}",
-                                 data={"name": employer.name, "siret": "78324521000002", "funder_id": "0",
-                                       "version": factories.version_of(employer)})
-    assert "SIRET n'est pas valide" in text(response)
-    db.session.expire_all()
-    assert db.session.get(Employer, employer.id).siret == "78324521000001"
-    response = admin_client.post(f"/financement/structures/{employer.id}",
-                                 data={"name": employer.name, "siret": "301 247 880 00018", "version": factories.version_of(employer),
-                                       "funder_id": str(world["funder"].id)})
-    assert response.status_code == 302
-    db.session.expire_all()
-    assert db.session.get(Employer, employer.id).siret == "30124788000018"
+    response, stored = _save_employer(admin_client, employer, "78324521000002")
+    assert "SIRET n'est pas valide" in text(response) and stored[0] == "78324521000001"
+    response, stored = _save_employer(admin_client, employer, "301 247 880 00018", funder_id=str(world["funder"].id))
+    assert response.status_code == 302 and stored[0] == "30124788000018"
+
+
+def test_an_employer_cannot_take_the_siret_of_another(admin_client, world):
+    """Registrations and imports find an employer by its SIRET: two employers with one SIRET would send them to
+    the other one."""
+    employer, other = world["employer"], factories.make_employer("Mairie de Brest", siret="73282932000074")
+    response, stored = _save_employer(admin_client, employer, "732 829 320 00074")
+    assert "Ce SIRET est déjà celui de la structure Mairie de Brest." in text(response)
+    assert stored == ("78324521000001", employer.name)
+    # Its own SIRET, kept: saved.
+    response, stored = _save_employer(admin_client, other, "73282932000074", name="Mairie de Brest (service RH)")
+    assert response.status_code == 302 and stored == ("73282932000074", "Mairie de Brest (service RH)")
 
 
 # --- agreements ----------------------------------------------------------------------------------------

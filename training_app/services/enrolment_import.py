@@ -165,12 +165,25 @@ def _csv_rows(content: bytes):
                              "enregistrez-le de nouveau au format CSV ou .xlsx."), "file") from None
 
 
+class _Number(str):
+    """The text of a cell the workbook holds as a whole number (see _siret_text)."""
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return without_invisible(str(value)[:MAX_CELL_CHARS]).strip()
+    text = without_invisible(str(value)[:MAX_CELL_CHARS]).strip()
+    return _Number(text) if isinstance(value, int) and not isinstance(value, bool) else text
+
+
+def _siret_text(text: str) -> str:
+    """A SIRET typed in a cell formatted as a number lost its leading zeros (01234567800002 is read as
+    1234567800002): they are put back. A SIRET typed as text is read as it is."""
+    if isinstance(text, _Number) and text.isdigit() and len(text) <= 13:
+        return text.zfill(14)
+    return text
 
 
 def _header_key(text: str) -> str:
@@ -214,7 +227,7 @@ def parse(content: bytes, kind: str) -> list[ImportRow]:
         values = {column: "" for column in COLUMNS}
         for index, column in mapping.items():
             if index < len(cells):
-                values[column] = cells[index]
+                values[column] = _siret_text(cells[index]) if column == "employer_siret" else cells[index]
         rows.append(ImportRow(line=line, values=values,
                               example=values["email"].strip().lower() == EXAMPLE_EMAIL))
     return rows
@@ -250,14 +263,20 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
             elif trainee is not None:
                 row.notes.append(_("Stagiaire déjà connu·e (%(name)s) : sa fiche est conservée.",
                                    name=trainee.full_name))
+                row.notes.extend(_employer_notes(trainee, cleaned))
         if row.ok and refused:
             row.errors.append(refused)
         if row.ok:
             values = row.values
-            row.details = PersonDetails(
+            details = PersonDetails(
                 first_name=values["first_name"], last_name=values["last_name"], email=email,
                 civility=cleaned["civility"], job_title=values["job_title"], employer_name=values["employer_name"],
                 employer_siret=cleaned["employer_siret"])
+            try:  # the checks the import makes (a name holding a link or an address...): refused in the preview
+                row.details = details.cleaned()
+            except ServiceError as error:
+                row.errors.append(error.message)
+                continue
             row.funding_mode = cleaned["funding_mode"]
     return rows
 
@@ -288,6 +307,29 @@ def _clean(row: ImportRow) -> dict:
         cleaned["funding_mode"] = ""
     row.errors.extend(message for _field, message in registrations.too_long(values))
     return cleaned
+
+
+def _employer_notes(trainee: Trainee, cleaned: dict) -> list[str]:
+    """What the preview says of a known trainee's row whose enrolment will not name the employer the file names
+    (import_rows: the file's when the employer funds the course, else the one of the trainee's record)."""
+    name, siret = " ".join(cleaned["employer_name"].split()), cleaned["employer_siret"]
+    if not name:
+        return []
+    if cleaned["funding_mode"] in registrations.EMPLOYER_FUNDED:
+        used = registrations.employer_for_course(trainee, name, siret, cleaned["funding_mode"], create=False)
+        if used is None or not registrations.other_employer(name, siret, used):
+            return []  # the file's, as it names it (created if new)
+        return [_("L'inscription nommera la structure %(employer)s, enregistrée avec ce SIRET, et non « %(name)s ».",
+                  employer=registrations.employer_label(used), name=name)]
+    recorded = trainee.employer
+    if not registrations.other_employer(name, siret, recorded):
+        return []
+    if recorded is None:
+        return [_("L'inscription ne nommera aucune structure employeuse, comme sa fiche, et non « %(name)s » : "
+                  "indiquez un financement OPCO ou employeur pour retenir celle du fichier.", name=name)]
+    return [_("L'inscription nommera la structure de sa fiche, %(employer)s, et non « %(name)s » : indiquez un "
+              "financement OPCO ou employeur pour retenir celle du fichier.",
+              employer=registrations.employer_label(recorded), name=name)]
 
 
 def funding_mode(text: str) -> str | None:
@@ -321,9 +363,13 @@ def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User 
             continue
         try:
             with db.session.begin_nested():
-                trainee, _created = registrations.find_or_create_trainee(row.details)
+                trainee, created = registrations.find_or_create_trainee(row.details)
+                # A known trainee's enrolment names the file's employer when it funds the course, as the public
+                # form does (registrations.register_public); their record is left as it is.
+                employer = None if created else registrations.employer_for_course(
+                    trainee, row.details.employer_name, row.details.employer_siret, row.funding_mode)
                 enrolment: Enrolment = enrolments.enrol(session, trainee, actor=actor, notify=notify,
-                                                        funding_mode=row.funding_mode)
+                                                        funding_mode=row.funding_mode, employer=employer)
         except ServiceError as error:
             row.errors.append(error.message)
             row.outcome = "rejected"

@@ -544,7 +544,8 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     """Move a live enrolment to another session of the same programme.
 
     The old enrolment is cancelled (its seat goes to that session's waiting list) and a
-    new one is made in the target session, confirmed or waitlisted by its capacity, at the
+    new one is made in the target session, confirmed or waitlisted by its capacity (a request
+    stays a request there, taking no seat, as enrol(confirm=False)), at the
     price agreed when both sessions have the same list price (see _moved_price).
     """
     if target.id == enrolment.session_id:
@@ -568,7 +569,7 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     trainee = enrolment.trainee
     if live_enrolment(target, trainee) is not None:
         raise ServiceError(_("%(name)s est déjà inscrit·e à la session choisie.", name=trainee.full_name), "target")
-    was_confirmed = enrolment.status == CONFIRMED
+    was_confirmed, was_requested = enrolment.status == CONFIRMED, enrolment.status == REQUESTED
     new = Enrolment(session=target, trainee=trainee, status=REQUESTED, funding_mode=enrolment.funding_mode,
                     requested_at=utcnow(), price_cents=_moved_price(enrolment, source, target),
                     employer_id=enrolment.employer_id)
@@ -581,7 +582,9 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     moved_in = {"actor": actor, "actor_label": actor_label, "details": {"from_enrolment_id": enrolment.id,
                                                                        "from_session_id": source.id},
                 "reason": _("Venant de la session du %(start)s", start=datetime_fr(source.start_at))}
-    if places.left > 0:
+    if was_requested:  # « à confirmer plus tard » (funding awaited...): still a request there, no seat yet
+        audit.record(new, "moved_in", to_state=REQUESTED, **moved_in)
+    elif places.left > 0:
         _set_status(new, CONFIRMED, "moved_in", **moved_in)
     else:  # behind those already waiting in the target session
         _join_waitlist(new, places, "moved_in", now=new.requested_at, **moved_in)

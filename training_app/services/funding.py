@@ -113,6 +113,12 @@ def update_employer(employer: Employer, data: dict) -> Employer:
     siret = normalise_siret(data.get("siret"))
     if siret and not is_valid_siret(siret):
         raise ServiceError(_("Ce SIRET n'est pas valide (14 chiffres, clé de contrôle incorrecte)."), "siret")
+    # One establishment, one record: registrations and imports find an employer by its SIRET
+    # (registrations.find_or_create_employer), and would otherwise take the other one.
+    other = siret and db.session.scalar(select(Employer).where(Employer.siret == siret, Employer.id != employer.id)
+                                        .order_by(Employer.id).limit(1))
+    if other:
+        raise ServiceError(_("Ce SIRET est déjà celui de la structure %(name)s.", name=other.name), "siret")
     employer.name, employer.siret = name, siret
     for key in ("address", "contact_name", "contact_email", "phone"):
         if key in data:

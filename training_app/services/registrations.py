@@ -19,7 +19,10 @@ from training_app.models import (Employer, Enrolment, ProgrammeKind, SessionStat
 from training_app.services import ServiceError, audit, enrolments, flush_or_refuse, mail, trainee_links
 from training_app.urls import public_url
 
-CIVILITIES = {"": "", "mme": "Mme", "madame": "Mme", "mlle": "Mme", "m": "M.", "m.": "M.", "monsieur": "M.",
+# What a form or a list may write, to the civilities stored (those the forms offer and the certificates print:
+# « Mme Awa DIALLO, salariée de… »). « Mademoiselle » is no longer used by the administration: Mme.
+CIVILITIES = {"": "", "mme": "Mme", "mme.": "Mme", "madame": "Mme", "mlle": "Mme", "mlle.": "Mme",
+              "mademoiselle": "Mme", "m": "M.", "m.": "M.", "mr": "M.", "mr.": "M.", "monsieur": "M.",
               "mx": "Mx", "mx.": "Mx"}
 FUNDING_LABELS = {
     "opco": _l("Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)"),
@@ -141,6 +144,19 @@ def find_or_create_employer(name: str, siret: str, *, complete: bool = True) -> 
     never changes an existing record; the office is told the SIRET typed, see _notify_office)."""
     if not name and not siret:
         return None
+    employer = find_employer(name, siret)
+    if employer is None:
+        employer = Employer(name=name, siret=siret)
+        db.session.add(employer)
+    elif siret and not employer.siret and complete:
+        employer.siret = siret
+        employer.version += 1  # an employer form opened before must not blank it (services/edit_versions)
+    return employer
+
+
+def find_employer(name: str, siret: str) -> Employer | None:
+    """The employer find_or_create_employer() takes (nothing written): the one with this SIRET, else with this
+    name (any case) unless it has another SIRET; None when it would create one."""
     employer = None
     if siret:
         employer = db.session.scalar(db.select(Employer).where(Employer.siret == siret).order_by(Employer.id))
@@ -149,12 +165,6 @@ def find_or_create_employer(name: str, siret: str, *, complete: bool = True) -> 
             db.select(Employer).where(func.lower(Employer.name) == name.lower()).order_by(Employer.id))
         if employer is not None and siret and employer.siret and employer.siret != siret:
             employer = None  # same name, another establishment
-    if employer is None:
-        employer = Employer(name=name, siret=siret)
-        db.session.add(employer)
-    elif siret and not employer.siret and complete:
-        employer.siret = siret
-        employer.version += 1  # an employer form opened before must not blank it (services/edit_versions)
     return employer
 
 
@@ -235,7 +245,7 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
     before = _snapshot(trainee)
     employer = _edited_employer(trainee.employer, details.employer_name, details.employer_siret)
     after = {**{field: getattr(details, field) for field in EDITED_FIELDS if field != "employer"},
-             "employer": _employer_label(employer)}
+             "employer": employer_label(employer)}
     changes = {field: [before[field], after[field]] for field in EDITED_FIELDS if before[field] != after[field]}
     if not changes:
         return changes
@@ -259,22 +269,40 @@ def update_trainee(trainee: Trainee, details: PersonDetails, *, actor: User) -> 
 
 def _snapshot(trainee: Trainee) -> dict:
     values = {field: getattr(trainee, field) or "" for field in EDITED_FIELDS if field != "employer"}
-    return {**values, "employer": _employer_label(trainee.employer)}
+    return {**values, "employer": employer_label(trainee.employer)}
 
 
-def _edited_employer(current: Employer | None, name: str, siret: str, *, complete: bool = True) -> Employer | None:
+def _edited_employer(current: Employer | None, name: str, siret: str, *, complete: bool = True,
+                     create: bool = True) -> Employer | None:
     """The employer a form names for someone whose record names `current`. The same name (any case) with the
     same SIRET, or with the SIRET left blank, is the current employer: a blank SIRET never moves the trainee to a
     namesake establishment. Otherwise the employer is found or created as everywhere (a SIRET it lacked is
-    completed, unless `complete` is False)."""
+    completed, unless `complete` is False). With create=False nothing is written: None for one to be created."""
     if not name:
         return None
     if current is not None and current.name.lower() == name.lower() and siret in ("", current.siret or ""):
         return current
+    if not create:
+        return find_employer(name, siret)
     return find_or_create_employer(name, siret, complete=complete)
 
 
-def _employer_label(employer: Employer | None) -> str | None:
+def employer_for_course(trainee: Trainee, name: str, siret: str, funding_mode: str, *, complete: bool = True,
+                        create: bool = True) -> Employer | None:
+    """The employer a known trainee's new enrolment names when it is not their record's (enrolments.enrol's
+    `employer`): the one named with the request (found or created as _edited_employer does) when that employer
+    funds the course (EMPLOYER_FUNDED); the trainee's record is left as it is. None: their record's (the course
+    is not employer-funded, or no employer is named). create=False writes nothing (None also for an employer
+    that would be created)."""
+    if funding_mode not in EMPLOYER_FUNDED or not name:
+        return None
+    employer = _edited_employer(trainee.employer, name, siret, complete=complete, create=create)
+    if employer is not None and employer.id is None:
+        db.session.flush()  # the new employer's id
+    return employer
+
+
+def employer_label(employer: Employer | None) -> str | None:
     """How the history names an employer: a change of establishment or of SIRET is a change."""
     if employer is None:
         return None
@@ -369,11 +397,9 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
     existing = None if created else enrolments.live_enrolment(session, trainee)
     if existing is not None:
         return _asked_again(existing)
-    employer = None  # the trainee's: the one just found or created for a new trainee
-    if not created and funding_mode in EMPLOYER_FUNDED:  # the one funding this course, as typed
-        employer = _edited_employer(trainee.employer, details.employer_name, details.employer_siret, complete=False)
-        if employer.id is None:
-            db.session.flush()  # the new employer's id
+    # A new trainee's record names the employer typed; a known one's enrolment names the one funding the course.
+    employer = None if created else employer_for_course(trainee, details.employer_name, details.employer_siret,
+                                                        funding_mode, complete=False)
     typed = _typed_unrecorded(details, trainee, employer or trainee.employer)
     try:
         # The session's state is read again under its lock (it may have opened meanwhile): enrol(public=True).
@@ -401,17 +427,18 @@ def _typed_unrecorded(details: PersonDetails, trainee: Trainee, employer: Employ
     typed = {}
     if details.job_title and details.job_title != (trainee.job_title or ""):
         typed["job_title"] = details.job_title
-    if details.employer_name and _other_employer(details, trainee.employer):
+    if details.employer_name and other_employer(details.employer_name, details.employer_siret, trainee.employer):
         typed["employer_name"] = details.employer_name
     if details.employer_siret and details.employer_siret != (employer.siret if employer else ""):
         typed["employer_siret"] = details.employer_siret
     return typed
 
 
-def _other_employer(details: PersonDetails, recorded: Employer | None) -> bool:
-    if recorded is None or details.employer_name.lower() != recorded.name.lower():
+def other_employer(name: str, siret: str, recorded: Employer | None) -> bool:
+    """Whether an employer named (`name`, `siret`) is another than `recorded`."""
+    if recorded is None or name.lower() != recorded.name.lower():
         return True
-    return bool(details.employer_siret and recorded.siret and details.employer_siret != recorded.siret)
+    return bool(siret and recorded.siret and siret != recorded.siret)
 
 
 def _notify_office(registration: Registration, details: PersonDetails, typed: dict) -> None:
@@ -432,7 +459,7 @@ def _notify_office(registration: Registration, details: PersonDetails, typed: di
         f"{_('Stagiaire')} : {trainee.formal_name} <{trainee.email}>",
         f"{_('Fonction')} : {flagged('job_title', details.job_title, trainee.job_title)}",
         f"{_('Structure employeuse')} : "
-        f"{flagged('employer_name', details.employer_name, _employer_label(trainee.employer))}",
+        f"{flagged('employer_name', details.employer_name, employer_label(trainee.employer))}",
     ]
     if "employer_siret" in typed:
         lines.append(_("SIRET indiqué : %(siret)s (pas sur la fiche de la structure : à vérifier)",

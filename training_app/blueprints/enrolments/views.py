@@ -255,9 +255,10 @@ def _move_choices(enrolment: Enrolment) -> list[tuple[int, str]]:
             TrainingSession.programme_id == enrolment.session.programme_id, TrainingSession.id != enrolment.session_id,
             TrainingSession.start_at > local_now(), TrainingSession.status != SessionStatus.CANCELLED)
         .order_by(TrainingSession.start_at)).all()
+    places = enrolments.places_of(sessions)  # one statement, whatever the number of sessions
     return [(0, _("— Choisir —"))] + [
         (s.id, ngettext("Du %(start)s au %(end)s — %(state)s, %(num)d place libre",
-                        "Du %(start)s au %(end)s — %(state)s, %(num)d places libres", enrolments.seats_left(s),
+                        "Du %(start)s au %(end)s — %(state)s, %(num)d places libres", places[s.id].left,
                         start=datetime_fr(s.start_at), end=datetime_fr(s.end_at), state=label(s.status)))
         for s in sessions]
 
