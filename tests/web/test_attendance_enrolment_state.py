@@ -1,13 +1,15 @@
 """Who a half-day's sheet may be marked for (a hand-made request included), and how the pages show an enrolment
 whose attendance has begun."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests import factories
 from tests.unit.test_attendance_late_enrolment import confirmed_after_the_first_half_day
-from tests.unit.test_enrolment_attendance_begun import cancelled_on_the_sheet, started_course
+from tests.unit.test_enrolment_attendance_begun import (cancelled_on_the_sheet, closed_with_a_cancelled_record,
+                                                        started_course)
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AttendanceRecord
+from training_app.services import attendance
 
 
 def text(response) -> str:
@@ -38,17 +40,52 @@ def test_a_cancelled_enrolment_on_the_sheet_shows_its_state_and_no_status_form(t
     row = row[:row.index("</section>")]
     assert 'data-testid="row-enrolment-state"' in row and "Inscription : " in row
     assert "data-status-form" not in row and "Signature manquante" not in row
+    with frozen_at(slot.starts_at + timedelta(minutes=10)):
+        overview = text(trainer_client.get(f"/sessions/{session.id}/emargement"))
+    row = overview[overview.index(julien.trainee.full_name):]
+    first_cell = row[row.index('<td class="grid-cell'):row.index("</td>")]
+    assert "grid-cell recorded" in first_cell and ">Présent·e" in first_cell  # as the Word and Excel sheets
 
 
-def test_once_signing_opens_the_pages_offer_a_withdrawal_not_a_cancellation(trainer, admin_client, client):
+def test_the_pages_offer_a_withdrawal_once_the_trainee_signed_not_when_signing_opens(trainer, admin_client, client):
     session, slot, _awa, julien, _other = started_course(trainer)
-    with frozen_at(slot.starts_at - timedelta(minutes=10)):
+    with frozen_at(slot.starts_at - timedelta(minutes=10)):  # signing open, nothing recorded: as before
+        office = text(admin_client.get(f"/inscriptions/{julien.id}"))
+        personal = text(client.get(factories.personal_path(julien.trainee)))
+        assert "Enregistrer un abandon" not in office and "Déplacer vers une autre session" in office
+        assert "Annuler mon inscription" in personal
+        attendance.sign(slot, julien, factories.signature_data_url(1), method="device")
+        db.session.commit()
         office = text(admin_client.get(f"/inscriptions/{julien.id}"))
         personal = text(client.get(factories.personal_path(julien.trainee)))
     assert "Enregistrer un abandon" in office and "Déplacer vers une autre session" not in office
     assert "Annuler mon inscription" not in personal
-    with frozen_at(slot.starts_at - timedelta(minutes=20)):  # before: as it was
-        office = text(admin_client.get(f"/inscriptions/{julien.id}"))
-        personal = text(client.get(factories.personal_path(julien.trainee)))
-    assert "Enregistrer un abandon" not in office and "Déplacer vers une autre session" in office
-    assert "Annuler mon inscription" in personal
+
+
+def test_an_administrator_is_given_the_correction_form_of_a_cancelled_enrolment_on_a_closed_sheet(
+        trainer, admin_client):
+    session, slot, julien = closed_with_a_cancelled_record(trainer)
+    url = f"/sessions/{session.id}/emargement/{slot.id}"
+    with frozen_at(slot.ends_at + timedelta(days=2)):
+        page = text(admin_client.get(f"{url}?corriger={julien.id}"))
+        row = page[page.index(f'id="stagiaire-{julien.id}"'):]
+        assert "data-status-form" in row[:row.index("</section>")]
+        response = admin_client.post(f"{url}/statut/{julien.id}", data={
+            f"r{julien.id}-status": "absent_unjustified", f"r{julien.id}-reason": "Erreur de ligne : jamais venu"})
+    assert response.status_code == 302, text(response)
+    db.session.expire_all()
+    assert [r.status for r in records_of(julien)] == ["absent_unjustified"]
+
+
+def test_the_personal_page_asks_whether_attendance_began_once_for_all_the_enrolments(client):
+    trainee = factories.make_trainee("Awa", "Diallo")
+    counts = []
+    for week in range(1, 4):
+        session = factories.make_session(start=datetime(2030, 3, 5, 14, 0) + timedelta(weeks=week),
+                                         end=datetime(2030, 3, 8, 12, 30) + timedelta(weeks=week))
+        factories.make_enrolment(session, trainee)
+        with frozen_at(datetime(2030, 2, 1, 10)):
+            statements, page = factories.page_statements(client, factories.personal_path(trainee))
+        assert page.count("/annuler") == week  # each enrolment offers its cancellation
+        counts.append(statements)
+    assert counts[0] == counts[1] == counts[2]

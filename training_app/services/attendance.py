@@ -490,18 +490,20 @@ def _fresh(enrolment: Enrolment) -> Enrolment:
                              .execution_options(populate_existing=True))
 
 
-def _check_enrolment(slot: Slot, enrolment: Enrolment, marking: bool = False) -> None:
+def _check_enrolment(slot: Slot, enrolment: Enrolment, marking: bool = False, correcting: bool = False) -> None:
     """Only a confirmed enrolment signs. Marking also reaches a trainee who withdrew later, on a half-day
     before the withdrawal day (they were expected there: totals_for_session plans it), and corrects a withdrawn
     one who already has a record on the half-day. A cancelled (or moved, or not confirmed) enrolment kept on the
-    sheet by a record is not marked: nothing is expected of it (EXPECTED_STATUSES)."""
+    sheet by a record is not marked: nothing is expected of it (EXPECTED_STATUSES); but its record is still
+    corrected by an administrator's correction of the closed sheet (`correcting`: the sheet and totals count it,
+    e.g. marked present at 13:50 then cancelled, before attendance_begun refused that)."""
     name = enrolment.trainee.full_name
     if enrolment.session_id != slot.session_id:
         raise ServiceError(_("%(name)s n'est pas inscrit·e à cette session.", name=name))
     withdrawn = enrolment.status == EnrolmentStatus.WITHDRAWN
     withdrawn_later = withdrawn and not after_withdrawal(slot, enrolment.withdrawn_on)
-    if enrolment.status != EnrolmentStatus.CONFIRMED and not (marking and withdrawn
-                                                              and (withdrawn_later or _record(slot, enrolment))):
+    if enrolment.status != EnrolmentStatus.CONFIRMED and not (
+            marking and (withdrawn or correcting) and (withdrawn_later or _record(slot, enrolment))):
         raise ServiceError(_("L'inscription %(of_name)s n'est pas confirmée : on ne peut pas l'émarger.",
                              of_name=de(name)))
 
@@ -648,8 +650,8 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
     sheet = _lock(slot)  # then check: a withdrawal or a move committed meanwhile is seen
     enrolment = _fresh(enrolment)
-    _check_enrolment(slot, enrolment, marking=True)
     correcting = sheet.is_closed
+    _check_enrolment(slot, enrolment, marking=True, correcting=correcting and actor.is_admin)
     reason = (reason or "").strip()
     if correcting:
         if not actor.is_admin:
@@ -1118,7 +1120,8 @@ class GridCell:
     record: AttendanceRecord | None
     signature: Signature | None
     # signed, missing, absent_justified, absent_unjustified, upcoming (not asked yet, or ever in a cancelled
-    # session), paper, withdrawn, corrected, not_enrolled, not_expected (an enrolment not in EXPECTED_STATUSES)
+    # session), paper, withdrawn, corrected, not_enrolled, not_expected (an enrolment not in EXPECTED_STATUSES),
+    # recorded (such an enrolment's record of some minutes attended, without a signature: its status shows)
     state: str
     withdrawn_on: date | None = None  # the withdrawal day, on a "withdrawn" cell
     correction: Correction | None = None  # when the status comes from an administrator's correction
@@ -1266,8 +1269,8 @@ def _cell_state(column: SlotColumn, record, signature, now: datetime, span: Span
         return "not_enrolled"
     if record is None and after_withdrawal(column.slot, span.withdrawn_on):
         return "withdrawn"
-    if not span.expected:
-        return "not_expected"  # its enrolment was cancelled (or moved, or is not confirmed): nothing is missing
+    if not span.expected:  # its enrolment was cancelled (or moved, or is not confirmed): nothing is missing,
+        return "not_expected" if record is None else "recorded"  # but what was recorded shows, as the sheets print it
     if record is None and (not column.expected or now < signing_window(column.slot)[0]):
         return "upcoming"
     return "missing"

@@ -309,19 +309,28 @@ def _check_last_sheet_open(session: TrainingSession, *, lock: bool) -> None:
 
 
 def attendance_begun(enrolment: Enrolment) -> bool:
-    """Whether attendance has begun for `enrolment`: an attendance record or a signature (voided ones too) of it,
-    or, for a confirmed one, its session's first half-day open for signing (attendance.signing_window: a few
-    minutes before the start, when it may be marked or sign). Its hours are then evidence: the enrolment is no
-    longer cancelled nor moved, the office records a withdrawal (see _check_not_started, withdraw)."""
-    from training_app.services.attendance import signing_window
-    if enrolment.status == CONFIRMED:
-        first = db.session.scalar(db.select(Slot).where(Slot.session_id == enrolment.session_id)
-                                  .order_by(Slot.date, Slot.start_time).limit(1))
-        if first is not None and signing_window(first)[0] <= local_now():
-            return True
-    return bool(db.session.scalar(db.select(
-        db.exists().where(AttendanceRecord.enrolment_id == enrolment.id)
-        | db.exists().where(Signature.enrolment_id == enrolment.id))))
+    """Whether attendance has really begun for `enrolment`: a signature of it (not voided), or an attendance
+    record of some minutes attended (present, late, left early). Its hours are then evidence: the enrolment is no
+    longer cancelled nor moved, the office records a withdrawal (see _check_not_started, withdraw). Neither the
+    signing window opening (a few minutes before the start) nor an absence recorded is a beginning: a trainee
+    who warned they would not come is still cancelled at 13:50 (their seat goes to the waiting list), and the
+    absence recorded stays on the sheet, the enrolment expected nowhere (attendance.EXPECTED_STATUSES)."""
+    return enrolment.id in _begun_among(Enrolment.id == enrolment.id)
+
+
+def attendance_begun_of_trainee(trainee_id: int) -> set[int]:
+    """The ids of the trainee's enrolments for which attendance has begun (attendance_begun), in one statement:
+    the trainee's personal page asks it of every enrolment it shows."""
+    return _begun_among(Enrolment.trainee_id == trainee_id)
+
+
+def _begun_among(which) -> set[int]:
+    """The ids of the enrolments matching `which` with a signature not voided or some minutes attended."""
+    attended = (db.select(AttendanceRecord.enrolment_id).join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
+                .where(which, AttendanceRecord.minutes_attended > 0))
+    signed = (db.select(Signature.enrolment_id).join(Enrolment, Enrolment.id == Signature.enrolment_id)
+              .where(which, Signature.voided_at.is_(None)))
+    return set(db.session.scalars(db.union(attended, signed)))
 
 
 def leaves_by_withdrawal(enrolment: Enrolment) -> bool:
@@ -334,9 +343,9 @@ def leaves_by_withdrawal(enrolment: Enrolment) -> bool:
 def _check_not_started(session: TrainingSession, enrolment: Enrolment, *, by_trainee: bool = False) -> None:
     """A confirmed trainee leaves a started session only through a withdrawal (its seat was used), which the
     office records: a trainee is told to let the office know. So does one for whom attendance has begun
-    (attendance_begun: signing opens a few minutes before the start), whatever their enrolment's state: their
-    hours stay attested on the sheet, and an enrolment cancelled or moved would stay there, neither expected nor
-    able to sign."""
+    (attendance_begun: signed, or marked present, late or leaving early, before the start), whatever their
+    enrolment's state: their hours stay attested on the sheet, and an enrolment cancelled or moved would stay
+    there, neither expected nor able to sign."""
     if enrolment.status == CONFIRMED and session.start_at <= local_now():
         if by_trainee:
             raise ServiceError(_("La formation a commencé : votre inscription ne peut plus être annulée ici. "
@@ -344,11 +353,11 @@ def _check_not_started(session: TrainingSession, enrolment: Enrolment, *, by_tra
         raise ServiceError(_("La session a commencé : enregistrez plutôt un abandon, avec sa date et son motif."))
     if attendance_begun(enrolment):
         if by_trainee:
-            raise ServiceError(_("L'émargement de la formation a commencé : votre inscription ne peut plus être "
-                                 "annulée ici. Prévenez l'équipe de formation."))
-        raise ServiceError(_("L'émargement a commencé pour %(name)s : son inscription ne peut plus être annulée ni "
-                             "déplacée, car ses heures doivent rester attestées. Enregistrez plutôt un abandon, avec "
-                             "sa date et son motif.", name=enrolment.trainee.full_name))
+            raise ServiceError(_("Votre présence à la formation est déjà enregistrée : votre inscription ne peut "
+                                 "plus être annulée ici. Prévenez l'équipe de formation."))
+        raise ServiceError(_("%(name)s a déjà signé ou été relevé·e présent·e : son inscription ne peut plus être "
+                             "annulée ni déplacée, car ses heures doivent rester attestées. Enregistrez plutôt un "
+                             "abandon, avec sa date et son motif.", name=enrolment.trainee.full_name))
 
 
 class AlreadyEnrolled(ServiceError):
@@ -489,8 +498,8 @@ def cancel_for_cancelled_session(training_session: TrainingSession, reason: str,
 def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User | None = None,
              actor_label: str = "") -> list[Enrolment]:
     """Record that a confirmed trainee dropped out on `on`, from the session's first day on (before, it is a
-    cancellation), once the session has started or attendance has begun for them (attendance_begun). The seat was used: it stays taken, nobody is promoted. Returns [] (as cancel() does its
-    promoted enrolments)."""
+    cancellation), once the session has started or attendance has begun for them (attendance_begun). The seat
+    was used: it stays taken, nobody is promoted. Returns [] (as cancel() does its promoted enrolments)."""
     session, enrolment = _lock_enrolment(enrolment)
     reason = (reason or "").strip()
     if on is None:
@@ -514,7 +523,7 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     if local_now() < session.start_at and not attendance_begun(enrolment):
         # The seat counts as used from the first day on (count_places): a trainee who stops before the
         # start on that day is a cancellation, which gives the seat to the waiting list; not once attendance has
-        # begun for them (signing opens a few minutes before the start), when a cancellation is refused.
+        # begun for them (signed or marked present before the start), when a cancellation is refused.
         raise ServiceError(_("La session n'a pas encore commencé : annulez plutôt l'inscription (sa place "
                              "revient à la liste d'attente)."), "withdrawn_on")
     last_present = last_attended_day(enrolment)

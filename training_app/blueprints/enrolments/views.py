@@ -740,7 +740,8 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
         "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
         "convocation_to_come": convocation is None and convocations.may_be_convoked(enrolment),
         "can_cancel": (enrolment.is_live and enrolment.session.start_at > local_now()
-                       and not enrolments.attendance_begun(enrolment)),
+                       and enrolment.id not in trainee_links.per_trainee(  # all the trainee's at once
+                           "attendance_begun", enrolment.trainee_id, enrolments.attendance_begun_of_trainee)),
         "cancel_form": TraineeCancelForm(),
     }
 
