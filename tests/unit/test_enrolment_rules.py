@@ -458,9 +458,10 @@ def test_prices_internal_free_session_price_and_the_cycle_special_price_from_the
     assert factories.enrol(internal, trainee).price_cents == 0
 
 
-def test_the_cycle_special_price_counts_only_seats_taken_in_paid_courses_of_the_cycle():
-    """A waiting list or a request not accepted yet is not a course taken (the trainee may never take it), and an
-    internal course of the cycle is free: none of them brings the special price of the third course."""
+def test_the_cycle_special_price_counts_the_paid_courses_of_the_cycle_asked_for_or_taken():
+    """The price is fixed when the enrolment is made: requests and waiting-list places count (a trainee who
+    pre-registers for three courses is owed the special price on the third), cancelled ones and free internal
+    courses of the cycle do not."""
     cycle = factories.make_cycle(special_price_cents=45000)
     programmes = [factories.make_programme(cycle_id=cycle.id, price_cents=56000) for _ in range(3)]
     sessions = [factories.make_session(programme=p, price_cents=56000, start=datetime(2030, 3 + i, 5, 14),
@@ -471,7 +472,7 @@ def test_the_cycle_special_price_counts_only_seats_taken_in_paid_courses_of_the_
     trainee = factories.make_trainee()
     waitlisted = factories.make_enrolment(sessions[0], trainee, status="waitlisted")
     requested = factories.make_enrolment(sessions[1], trainee, status="requested")
-    assert enrolments.price_for(sessions[2], trainee) == 56000
+    assert enrolments.price_for(sessions[2], trainee) == 45000  # asked for two other courses
     for enrolment in (waitlisted, requested):
         enrolment.status = "confirmed"
     db.session.commit()

@@ -152,3 +152,34 @@ def test_a_request_sent_while_the_session_opens_is_decided_under_its_lock(outbox
     assert session.status == "planned" and registrations.public_state(session) == "preregister"
     enrolment = _register(session, 1)
     assert enrolment.status == "confirmed" and "est confirmée" in outbox[0].body
+
+
+def test_a_pre_registration_the_office_moves_gets_a_seat_or_the_waiting_list_there(outbox):
+    """Promised a seat at the opening, it is not turned into an office request left for someone to notice."""
+    planned = factories.make_session(capacity=2, status="planned")  # starts 5 Mar 2030
+    target = factories.make_session(programme=planned.programme, capacity=1, start=datetime(2030, 4, 2, 9, 30),
+                                    end=datetime(2030, 4, 3, 18))
+    first, second = _register(planned, 1), _register(planned, 2)
+    assert enrolments.is_preregistration(first) and enrolments.is_preregistration(second)
+    outbox.clear()
+    moved = [enrolments.move(first, target), enrolments.move(second, target)]
+    db.session.commit()
+    assert [e.status for e in moved] == ["confirmed", "waitlisted"]
+    assert "est confirmée" in outbox[0].body and "liste d'attente, en position 1" in outbox[1].body
+
+
+def test_three_pre_registrations_in_one_cycle_keep_the_special_price_of_the_third_at_the_opening(outbox):
+    """The price is fixed at the request: the third course of the cycle asked for is at the special price, and
+    stays so when the sessions open and give the seats."""
+    cycle = factories.make_cycle(special_price_cents=45000)
+    planned = [factories.make_session(programme=factories.make_programme(cycle_id=cycle.id, price_cents=56000),
+                                      price_cents=56000, capacity=2, status="planned",
+                                      start=datetime(2030, 3 + i, 5, 14), end=datetime(2030, 3 + i, 8, 12, 30))
+               for i in range(3)]
+    asked = [_register(session, 1) for session in planned]
+    assert [e.price_cents for e in asked] == [56000, 56000, 45000]
+    for session in planned:
+        session_service.update_session(session, _data(session))
+        db.session.commit()
+    assert [(e.status, e.price_cents) for e in asked] == [("confirmed", 56000), ("confirmed", 56000),
+                                                          ("confirmed", 45000)]

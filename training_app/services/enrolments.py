@@ -44,9 +44,11 @@ from training_app.urls import public_url
 
 CONFIRMED, WAITLISTED, REQUESTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED, EnrolmentStatus.REQUESTED
 CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
-# Statuses that count towards the cycle's special price: the trainee got a seat in that course (took it, or takes
-# it). A waiting list or a request not yet accepted is not a course taken.
-CYCLE_COUNTED_STATUSES = (CONFIRMED, WITHDRAWN)
+# Statuses that count towards the cycle's special price: the trainee takes, took or asked for that course. The
+# price is fixed when the enrolment is made and not computed again when a request or a waiting-list place gets
+# its seat (confirm, promotion, the opening): someone who pre-registers for three courses of a cycle is owed the
+# special price on the third, so requests and waiting lists count.
+CYCLE_COUNTED_STATUSES = (REQUESTED, CONFIRMED, WAITLISTED, WITHDRAWN)
 PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made on the public page
 
 
@@ -225,7 +227,7 @@ def price_for(session: TrainingSession, trainee: Trainee) -> int | None:
 
     Internal programmes are free. A trainee who already takes two other programmes of
     the same cycle gets the cycle's special price for the third one (and any further): paid (external) programmes
-    where the trainee got a seat (CYCLE_COUNTED_STATUSES), not a waiting list nor a pending request.
+    of the cycle the trainee is enrolled in (CYCLE_COUNTED_STATUSES), not free internal ones.
     """
     programme = session.programme
     if programme.is_internal:
@@ -553,8 +555,8 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     """Move a live enrolment to another session of the same programme.
 
     The old enrolment is cancelled (its seat goes to that session's waiting list) and a
-    new one is made in the target session, confirmed or waitlisted by its capacity (a request
-    stays a request there, taking no seat, as enrol(confirm=False)), at the
+    new one is made in the target session, confirmed or waitlisted by its capacity (an office's request
+    stays a request there, taking no seat, as enrol(confirm=False); a pre-registration does not), at the
     price agreed when both sessions have the same list price (see _moved_price).
     """
     if target.id == enrolment.session_id:
@@ -578,7 +580,10 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     trainee = enrolment.trainee
     if live_enrolment(target, trainee) is not None:
         raise ServiceError(_("%(name)s est déjà inscrit·e à la session choisie.", name=trainee.full_name), "target")
-    was_confirmed, was_requested = enrolment.status == CONFIRMED, enrolment.status == REQUESTED
+    was_confirmed = enrolment.status == CONFIRMED
+    # An office request (« à confirmer plus tard ») stays one; a public pre-registration, promised a seat at the
+    # opening, gets a seat or the waiting list in the session the office chose for it.
+    was_requested = enrolment.status == REQUESTED and not is_preregistration(enrolment)
     new = Enrolment(session=target, trainee=trainee, status=REQUESTED, funding_mode=enrolment.funding_mode,
                     requested_at=utcnow(), price_cents=_moved_price(enrolment, source, target),
                     employer_id=enrolment.employer_id)
