@@ -162,6 +162,10 @@ def test_an_employer_cannot_take_the_siret_of_another(admin_client, world):
     # Its own SIRET, kept: saved.
     response, stored = _save_employer(admin_client, other, "73282932000074", name="Mairie de Brest (service RH)")
     assert response.status_code == 302 and stored == ("73282932000074", "Mairie de Brest (service RH)")
+    # Two records sharing a SIRET from before the rule: each can still be edited, keeping it.
+    twin = factories.make_employer("Mairie de Brest (doublon)", siret="73282932000074")
+    response, stored = _save_employer(admin_client, twin, "73282932000074", name="Mairie de Brest - doublon")
+    assert response.status_code == 302 and stored == ("73282932000074", "Mairie de Brest - doublon")
 
 
 # --- agreements ----------------------------------------------------------------------------------------

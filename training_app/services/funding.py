@@ -114,8 +114,9 @@ def update_employer(employer: Employer, data: dict) -> Employer:
     if siret and not is_valid_siret(siret):
         raise ServiceError(_("Ce SIRET n'est pas valide (14 chiffres, clé de contrôle incorrecte)."), "siret")
     # One establishment, one record: registrations and imports find an employer by its SIRET
-    # (registrations.find_or_create_employer), and would otherwise take the other one.
-    other = siret and db.session.scalar(select(Employer).where(Employer.siret == siret, Employer.id != employer.id)
+    # (registrations.find_or_create_employer), and would otherwise take the other one. Checked when the SIRET
+    # changes: two records sharing one from before this rule can still be edited (address, contact...).
+    other = siret and siret != employer.siret and db.session.scalar(select(Employer).where(Employer.siret == siret, Employer.id != employer.id)
                                         .order_by(Employer.id).limit(1))
     if other:
         raise ServiceError(_("Ce SIRET est déjà celui de la structure %(name)s.", name=other.name), "siret")
