@@ -274,7 +274,8 @@ class ProductionConfig(Config):
 def check_public_url(value) -> None:
     """SettingError unless `value` is an http(s) address with a host, other than the development server's."""
     parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or value == DEVELOPMENT_PUBLIC_URL:
+    if (parts is None or parts.scheme not in {"http", "https"} or not parts.hostname
+            or value.rstrip("/") == DEVELOPMENT_PUBLIC_URL):
         typed = f"« {value} »" if value else "non défini"
         raise SettingError(f"Réglage PUBLIC_URL invalide ({typed}) : l'adresse publique du site, avec "
                            f"http:// ou https:// et son nom (par exemple « https://formation.example.org »), est "

@@ -124,8 +124,8 @@ def test_a_typo_in_a_limit_or_the_time_zone_stops_the_command_with_a_french_mess
 
 # --- the public address, in production ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [None, "", "http://127.0.0.1:5000", "formation.example.org", "ftp://example.org",
-                                   "https://", "https:///formation"])
+@pytest.mark.parametrize("value", [None, "", "http://127.0.0.1:5000", "http://127.0.0.1:5000/", "formation.example.org",
+                                   "ftp://example.org", "https://", "https:///formation"])
 def test_production_refuses_to_start_without_the_sites_public_address(tmp_path, monkeypatch, value):
     """Every link e-mailed (password links, trainees' personal links, convocations) and QR code leads there."""
     monkeypatch.setenv("SECRET_KEY", "x" * 64)

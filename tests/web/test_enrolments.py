@@ -57,6 +57,7 @@ def test_bad_enrolment_input_is_explained_next_to_the_field_and_nothing_is_saved
     session = factories.make_session()
     existing = factories.make_trainee(email="deja@example.org")
     factories.enrol(session, existing)
+    factories.make_trainee(email="jean@exämple.fr")  # as stored: the domain in Unicode
     cases = {
         "Indiquez le prénom.": {"first_name": ""},
         "Cette adresse e-mail n'est pas valide.": {"email": "awa@"},
@@ -64,6 +65,7 @@ def test_bad_enrolment_input_is_explained_next_to_the_field_and_nothing_is_saved
         "doit compter 14 chiffres": {"employer_siret": "1234"},
         "clé de contrôle": {"employer_siret": "78324521000002"},
         "a déjà cette adresse e-mail": {"email": "deja@example.org"},
+        "a déjà cette adresse e-mail : choisissez": {"email": "Jean@XN--EXMPLE-CUA.FR"},  # jean@exämple.fr's
     }
     for message, overrides in cases.items():
         response = admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form(**overrides))
@@ -72,7 +74,7 @@ def test_bad_enrolment_input_is_explained_next_to_the_field_and_nothing_is_saved
     response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
         "trainee_id": str(existing.id), "employer_id": "0", "category": "employee", "funding_mode": "opco"})
     assert "est déjà inscrit·e à cette session" in _page(response)
-    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 2
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
     past = factories.make_session(start=datetime(2018, 12, 11, 14), end=datetime(2018, 12, 14, 12, 30))
     response = admin_client.post(f"/sessions/{past.id}/inscrire", data=new_trainee_form())
@@ -81,7 +83,7 @@ def test_bad_enrolment_input_is_explained_next_to_the_field_and_nothing_is_saved
                                        end=datetime(2030, 6, 4, 18))
     response = admin_client.post(f"/sessions/{cancelled.id}/inscrire", data=new_trainee_form())
     assert "Cette session est annulée" in _page(response)
-    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 2
 
 
 def test_the_session_page_lists_confirmed_and_waitlisted_with_seats_left(admin_client, trainer_client, trainer):

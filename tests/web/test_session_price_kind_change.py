@@ -67,7 +67,7 @@ def test_an_external_course_needs_a_price_above_zero_or_on_request(admin_client,
             programme_form(title=programme.title, price=price), version=factories.version_of(programme)))
     assert response.status_code == 200
     page = html.unescape(response.get_data(as_text=True))
-    assert re.search(r'name="price"[^>]*>\s*<div id="price-erreur"[^>]*>Indiquez un prix supérieur à 0 €, '
+    assert re.search(r'name="price"[^>]*>\s*<div id="price-erreur"[^>]*>Indiquez un prix supérieur à 0,00\u202f€, '
                      r"ou cochez « Tarif sur demande »", page)
     db.session.expire_all()
     assert (db.session.get(Programme, programme.id).kind, db.session.get(Programme, programme.id).price_cents) == (

@@ -68,12 +68,14 @@ def test_a_request_or_a_waiting_list_place_never_given_is_over_too(client):
 
     states, page = _states(client, waiting.trainee, BEFORE)
     assert states == {session.title: "Liste d'attente"} and 'data-testid="waitlist-position"' in page
+    assert "Tarif :" in page
     assert "nous vous confirmerons votre place" in _states(client, requested.trainee, BEFORE)[1]
 
     for enrolment in (waiting, requested):
         states, page = _states(client, enrolment.trainee, AFTER)
         assert states == {session.title: "Terminée, sans place obtenue"}
         assert 'data-testid="waitlist-position"' not in page and "nous vous confirmerons votre place" not in page
+        assert "Tarif :" not in page  # no price for a seat never obtained
 
 
 def test_cancelled_and_withdrawn_keep_their_state(client):

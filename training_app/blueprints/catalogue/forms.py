@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from training_app.formatting import money
 from training_app.forms import CAPACITY_RANGE, FrenchDecimalField, FrenchIntegerField, Versioned, euros_field
 from training_app.models import BpfObjective
 from training_app.services.programmes import BPF_OBJECTIVE_LABELS, NSF_CODE_PATTERN
@@ -62,8 +63,8 @@ class ProgrammeForm(FlaskForm):
         ok = super().validate(extra_validators)
         if ok and self.kind.data == "external" and not self.price_on_request.data and not self.price.data:
             # None or 0: an external course is paid (internal ones are the free ones)
-            self.price.errors = [str(_l("Indiquez un prix supérieur à 0 €, ou cochez « Tarif sur demande » : une "
-                                        "formation externe est payante."))]
+            self.price.errors = [str(_l("Indiquez un prix supérieur à %(zero)s, ou cochez « Tarif sur demande » : "
+                                        "une formation externe est payante.", zero=money(0)))]
             return False
         return ok
 

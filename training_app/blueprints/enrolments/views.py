@@ -125,7 +125,7 @@ def _trainee_for(form: EnrolForm) -> Trainee:
         details.employer_name, details.employer_siret = employer.name, employer.siret
     elif form.employer_id.data == 0:
         details.employer_name = details.employer_siret = ""
-    if registrations.find_trainee((details.email or "").strip().lower()) is not None:
+    if registrations.find_trainee(registrations.email_to_look_up(details.email or "")) is not None:
         raise ServiceError(_("Un·e stagiaire a déjà cette adresse e-mail : choisissez-le ou la dans la liste."),
                            "email")
     trainee, _created = registrations.find_or_create_trainee(details)
