@@ -368,7 +368,8 @@ class AlreadyEnrolled(ServiceError):
 
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
           actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
-          public: bool = False, employer: Employer | None = None, audit_details: dict | None = None) -> Enrolment:
+          public: bool = False, employer: Employer | None = None, audit_details: dict | None = None,
+          new_trainee: bool = False) -> Enrolment:
     """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full.
 
     With confirm=False the enrolment stays `requested` (e.g. funding not yet agreed) and
@@ -380,10 +381,15 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     `employer`: the employer of the course (written, with its id), when not the one the trainee's record names
     (the public form's, for a known person whose course their employer funds). `audit_details` go in the
     enrolment's first history entry. A live enrolment of the trainee in the session: AlreadyEnrolled.
+    `new_trainee`: the trainee was created by this transaction, which no other one sees: nothing can erase them
+    in between, their row is not locked (one statement less while the session's lock is held).
     """
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
-    trainee = lock_trainee(trainee)
+    if not new_trainee:
+        trainee = lock_trainee(trainee)
+    elif trainee.id is None:
+        db.session.flush()
     check_open_for_enrolment(session)
     if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
         if (session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL)

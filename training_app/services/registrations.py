@@ -404,7 +404,7 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
     try:
         # The session's state is read again under its lock (it may have opened meanwhile): enrol(public=True).
         enrolment = enrolments.enrol(session, trainee, funding_mode=funding_mode, public=True, employer=employer,
-                                     audit_details={"typed": typed} if typed else None)
+                                     audit_details={"typed": typed} if typed else None, new_trainee=created)
     except enrolments.AlreadyEnrolled:  # by a simultaneous request, after the look-up above
         return _asked_again(enrolments.live_enrolment(session, trainee))
     registration = Registration(enrolment, position=enrolment.position_when_enrolled)
