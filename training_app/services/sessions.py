@@ -350,17 +350,25 @@ def shown_status(session: TrainingSession) -> str:
 # --- cancelling a whole session ---------------------------------------------------------------------
 
 def cancellation_refusal(session: TrainingSession) -> str | None:
-    """Why this session cannot be cancelled (French), or None when it can: before its end, and before any
-    attendance was taken (hours attended are evidence: they are kept, trainees who stop then withdraw)."""
+    """Why this session cannot be cancelled (French), or None when it can: before its end, and before anybody
+    attended (hours attended are evidence: they are kept, trainees who stop then withdraw). Attending is what
+    enrolments.attendance_begun counts: a signature not voided or some minutes attended. Absences marked and
+    signatures voided are no attendance: they stay on the sheets of the cancelled session, which expect nothing
+    more (attendance.expects_attendance)."""
     if session.status == SessionStatus.CANCELLED:
         return _("Cette session est déjà annulée.")
     if is_over(session):
         return _("Cette session est terminée : elle ne peut plus être annulée.")
-    if _attendance_taken(session):
+    if _anybody_attended(session):
         return _("Des présences ont déjà été relevées pour cette session : elle ne peut plus être annulée, "
                  "car ces heures doivent rester attestées. Enregistrez plutôt l'abandon de chaque stagiaire "
                  "(avec sa date et son motif) et modifiez les demi-journées restantes.")
     return None
+
+
+def _anybody_attended(session: TrainingSession) -> bool:
+    """Whether attendance has really begun for some enrolment of the session (enrolments.attendance_begun)."""
+    return bool(enrolment_service._begun_among(Enrolment.session_id == session.id))
 
 
 def _attendance_taken(session: TrainingSession) -> bool:
