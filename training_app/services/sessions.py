@@ -165,11 +165,10 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     (services/enrolments.open_registrations)."""
     _check_times(data.start_at, data.end_at)
     programme_changed = data.programme.id != session.programme_id
-    if programme_changed:
-        _check_programme_changeable(session)
     slots, shifted_days = _planned_half_days(session, data)
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     if programme_changed:
+        _check_programme_changeable(session)  # under the lock: an enrolment committed meanwhile is seen
         # Its row after the session's (the documented lock order), for update at once: the realignment below
         # locks it so, and two moves to one programme that each held a key share first would deadlock there.
         surveys.lock_programme(data.programme.id)
