@@ -10,11 +10,11 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
-from training_app.formatting import datetime_fr
+from training_app.formatting import datetime_fr, utc_datetime_fr
 from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, EnrolmentStatus, IssuedCertificate,
                                  LearningOutcome, Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
-from training_app.services import ServiceError, attendance, audit, surveys
+from training_app.services import ServiceError, attendance, audit, registration_requests, surveys
 from training_app.services import enrolments as enrolment_service
 
 DEFAULT_TIMETABLE = ((time(9, 30), time(12, 30)), (time(14, 0), time(18, 0)))
@@ -485,7 +485,8 @@ def _check_not_started(session: TrainingSession) -> None:
 def _check_programme_changeable(session: TrainingSession) -> None:
     """A session runs one programme once it has started, has trainees or holds evidence of it: its trainees
     were told the course's title and price (and may hold its convocation), its sheets, results and
-    certificates name that course and its objectives (results are recorded against them)."""
+    certificates name that course and its objectives (results are recorded against them). So does a public
+    request awaiting its confirmation (services/registration_requests): the person asked for this course."""
     enrolments = db.select(Enrolment.id).where(Enrolment.session_id == session.id)
     if (session.start_at <= local_now() or _attendance_taken(session) or db.session.scalar(db.select(
             db.exists().where(Enrolment.session_id == session.id, Enrolment.status.in_(LIVE_STATUSES))
@@ -495,6 +496,14 @@ def _check_programme_changeable(session: TrainingSession) -> None:
                              "ni quand des stagiaires y sont inscrit·es (l'intitulé et le tarif leur ont été "
                              "annoncés) ou que des présences, des acquis ou des attestations y sont enregistrés. "
                              "Programmez plutôt une nouvelle session."), "programme_id")
+    waiting = registration_requests.unconfirmed(session)
+    if waiting:
+        raise ServiceError(_("Des demandes d'inscription faites sur la page publique attendent la confirmation de "
+                             "leur adresse pour cette session : ces personnes ont demandé cette formation-ci, et "
+                             "la confirmation les inscrirait à une autre. Sa formation pourra être changée une "
+                             "fois leurs liens expirés (le %(until)s) ; sinon, programmez plutôt une nouvelle "
+                             "session.", until=utc_datetime_fr(max(asked.expires_at for asked in waiting))),
+                           "programme_id")
 
 
 def _check_programme_offered(programme: Programme) -> None:
