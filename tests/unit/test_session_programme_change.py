@@ -85,3 +85,18 @@ def test_a_public_request_awaiting_its_confirmation_keeps_the_programme_until_it
         session_service.update_session(session, _data(session, other))
         db.session.commit()
     assert _programme_id(session.id) == other.id
+
+
+def test_a_cancelled_session_keeps_its_programme(outbox):
+    """Its trainees were told that this course was cancelled: it is not reused for another one."""
+    session = factories.make_session()
+    factories.enrol(session)
+    session_service.cancel_session(session, "La formatrice est malade.")
+    db.session.commit()
+    other = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",))
+    with pytest.raises(ServiceError, match="Cette session est annulée : sa formation ne peut plus être changée") \
+            as refused:
+        session_service.update_session(session, _data(session, other))
+    assert refused.value.field == "programme_id"
+    db.session.rollback()
+    assert _programme_id(session.id) != other.id

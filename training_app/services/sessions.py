@@ -461,11 +461,16 @@ def _check_times(start_at: datetime, end_at: datetime) -> None:
                              "en plusieurs sessions."), "end_date")
 
 
-def _check_not_cancelled(session: TrainingSession) -> None:
-    """A cancelled session's half-days stay as its trainees were told they were cancelled."""
-    if session.status == SessionStatus.CANCELLED:
-        raise ServiceError(_("Cette session est annulée : ses dates et ses demi-journées ne peuvent plus être "
-                             "modifiées. Programmez plutôt une nouvelle session."))
+def _check_not_cancelled(session: TrainingSession, *, programme: bool = False) -> None:
+    """A cancelled session's half-days, and its programme (`programme`), stay as its trainees were told they were
+    cancelled."""
+    if session.status != SessionStatus.CANCELLED:
+        return
+    if programme:
+        raise ServiceError(_("Cette session est annulée : sa formation ne peut plus être changée. Programmez "
+                             "plutôt une nouvelle session."), "programme_id")
+    raise ServiceError(_("Cette session est annulée : ses dates et ses demi-journées ne peuvent plus être "
+                         "modifiées. Programmez plutôt une nouvelle session."))
 
 
 def _check_half_days_editable(session: TrainingSession) -> None:
@@ -487,6 +492,7 @@ def _check_programme_changeable(session: TrainingSession) -> None:
     were told the course's title and price (and may hold its convocation), its sheets, results and
     certificates name that course and its objectives (results are recorded against them). So does a public
     request awaiting its confirmation (services/registration_requests): the person asked for this course."""
+    _check_not_cancelled(session, programme=True)
     enrolments = db.select(Enrolment.id).where(Enrolment.session_id == session.id)
     if (session.start_at <= local_now() or _attendance_taken(session) or db.session.scalar(db.select(
             db.exists().where(Enrolment.session_id == session.id, Enrolment.status.in_(LIVE_STATUSES))
