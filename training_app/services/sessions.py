@@ -664,8 +664,9 @@ def phase(session: TrainingSession, now: datetime | None = None) -> str:
 
 
 def sessions_query(user: User, *, phase_filter: str = "", programme_id: int | None = None,
-                   trainer_id: int | None = None):
-    """The sessions `user` may see, filtered; trainers only get the sessions they teach.
+                   trainer_id: int | None = None, held_only: bool = False):
+    """The sessions `user` may see, filtered; trainers only get the sessions they teach. `held_only`: not the
+    cancelled ones (the dashboard: a cancelled session neither comes nor runs; the sessions' list shows them).
 
     Each session comes with its programme and trainers (what the lists show), in a constant
     number of queries whatever the page size.
@@ -680,6 +681,8 @@ def sessions_query(user: User, *, phase_filter: str = "", programme_id: int | No
             db.select(session_trainers.c.session_id).where(session_trainers.c.user_id == trainer_id)))
     if programme_id:
         query = query.where(TrainingSession.programme_id == programme_id)
+    if held_only:
+        query = query.where(TrainingSession.status != SessionStatus.CANCELLED)
     if phase_filter == "upcoming":
         query = query.where(TrainingSession.start_at > now).order_by(TrainingSession.start_at)
     elif phase_filter == "running":
