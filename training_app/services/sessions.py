@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, utc_datetime_fr
-from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, EnrolmentStatus, IssuedCertificate,
+from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, IssuedCertificate,
                                  LearningOutcome, Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, attendance, audit, registration_requests, surveys
@@ -524,14 +524,6 @@ def _check_programme_offered(programme: Programme) -> None:
 
 def _signing_opened(slot: Slot) -> bool:
     return attendance.signing_window(slot)[0] <= local_now()
-
-
-def confirmed_count(session: TrainingSession) -> int:
-    if session.id is None:
-        return 0
-    return db.session.scalar(
-        db.select(func.count(Enrolment.id))
-        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)) or 0
 
 
 def _check_trainers_free(session: TrainingSession, trainers) -> None:
