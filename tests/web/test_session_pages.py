@@ -3,9 +3,11 @@ import re
 from datetime import datetime
 
 from tests import factories
+from tests.web.test_sessions import session_form
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.services import sessions as session_service
+from training_app.services.sessions import SessionData
 
 DURING = datetime(2030, 3, 6, 10)  # the factory session runs Tue 5 March 2030 14:00 - Fri 8 March 12:30
 
@@ -38,3 +40,28 @@ def test_the_session_page_counts_the_seats_taken_as_its_enrolment_list_does(trai
     places = re.search(r"Places</dt>\s*<dd[^>]*>([^<]*)</dd>", page).group(1).strip()
     assert places == "2 places occupées sur 2"
     assert re.search(r'data-testid="seats">\s*2 places occupées sur 2', page)
+
+
+def test_raising_the_capacity_tells_the_office_who_got_a_seat_from_the_waiting_list(admin_client, outbox):
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    waiting = [factories.enrol(session), factories.enrol(session)]
+    db.session.commit()
+    data = session_form(session.programme, version=factories.version_of(session), capacity="3")
+    response = admin_client.post(f"/sessions/{session.id}/modifier", data=data, follow_redirects=True)
+    page = _text(response)
+    assert "Session mise à jour." in page
+    assert "2 personnes de la liste d'attente ont obtenu une place (places ajoutées) ; chacune est prévenue par " \
+           "e-mail." in page
+    db.session.expire_all()
+    assert [e.status for e in waiting] == ["confirmed", "confirmed"]
+
+
+def test_promotions_from_the_waiting_list_are_returned_by_the_update(outbox):
+    session = factories.make_session(capacity=1)
+    factories.enrol(session)
+    waiting = factories.enrol(session)
+    update = session_service.update_session(session, SessionData(
+        programme=session.programme, start_at=session.start_at, end_at=session.end_at, capacity=2,
+        status=session.status))
+    assert update.promoted == [waiting] and waiting.status == "confirmed"

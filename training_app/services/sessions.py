@@ -158,6 +158,7 @@ class SessionUpdate:
     positioning_left: list = field(default_factory=list)
     half_days_before: tuple[int, int] = (0, 0)  # (count, planned minutes) before the half-days changed
     shifted_days: int = 0  # the half-days were moved as they were by this many days (not generated again)
+    promoted: list = field(default_factory=list)  # given a seat from the waiting list (a raised capacity)
 
 
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
@@ -205,8 +206,8 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     opened = []
     if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
         opened = enrolment_service.open_registrations(session)
-    enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return SessionUpdate(slots is not None, opened, surveys_left, positioning_left, before, shifted_days)
+    promoted = enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
+    return SessionUpdate(slots is not None, opened, surveys_left, positioning_left, before, shifted_days, promoted)
 
 
 def _half_day_plan(session: TrainingSession) -> list[tuple[date, time, time]]:

@@ -178,6 +178,11 @@ def session_edit(session_id: int):
                         confirmed=ngettext("%(num)d pré-inscription confirmée", "%(num)d pré-inscriptions confirmées",
                                            statuses.count("confirmed")),
                         waiting=statuses.count("waitlisted")), "info")
+            if update.promoted:
+                flash(ngettext("%(num)d personne de la liste d'attente a obtenu une place (places ajoutées) ; elle "
+                               "est prévenue par e-mail.",
+                               "%(num)d personnes de la liste d'attente ont obtenu une place (places ajoutées) ; "
+                               "chacune est prévenue par e-mail.", len(update.promoted)), "info")
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
         _prepare(form, session)
