@@ -432,7 +432,7 @@ def _apply(session: TrainingSession, data: SessionData) -> None:
     programme = data.programme
     session.programme = programme
     session.start_at, session.end_at = data.start_at, data.end_at
-    session.place, session.access_info = data.place, data.access_info
+    session.place, session.access_info = (data.place or "").strip(), data.access_info
     session.modality = data.modality
     session.capacity = _capacity(data)
     if programme.is_internal:
