@@ -212,10 +212,14 @@ def session_cancel(session_id: int):
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(ngettext("Session annulée. %(num)d inscription annulée ; chaque stagiaire concerné·e est "
-                           "prévenu·e par e-mail.",
-                           "Session annulée. %(num)d inscriptions annulées ; chaque stagiaire concerné·e est "
-                           "prévenu·e par e-mail.", len(cancelled)), "success")
+            if cancelled:
+                flash(ngettext("Session annulée. %(num)d inscription annulée ; chaque stagiaire concerné·e est "
+                               "prévenu·e par e-mail.",
+                               "Session annulée. %(num)d inscriptions annulées ; chaque stagiaire concerné·e est "
+                               "prévenu·e par e-mail.", len(cancelled)), "success")
+            else:
+                flash(_("Session annulée. Elle n'avait aucune inscription en cours : personne n'est à prévenir."),
+                      "success")
             return redirect(url_for("sessions.session_detail", session_id=session_id))
     counts = session_service.live_enrolment_counts(session)
     return render_template("sessions/cancel.html", session=session, form=form, counts=counts,
