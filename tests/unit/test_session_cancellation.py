@@ -173,6 +173,48 @@ def test_a_session_whose_attendance_was_taken_cannot_be_cancelled(outbox):
     assert (session.status, enrolment.status) == ("open", "confirmed") and outbox == []
 
 
+def test_a_session_where_nobody_attended_can_still_be_cancelled(outbox):
+    """Absences marked, or a signature voided (signed in the wrong row, then marked absent with a reason), are no
+    attendance: nobody's hours are evidence (enrolments.attendance_begun), so the session can still be cancelled.
+    The records stay on the sheet as they were."""
+    trainer = factories.make_user("trainer")
+    session, (awa, julien) = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    slot = session.slots[0]
+    with frozen_at(slot.starts_at + timedelta(minutes=10)):
+        attendance.sign(slot, julien, factories.signature_data_url(1), method="device")
+        attendance.mark(slot, julien, "absent_unjustified", actor=trainer, reason="Signé sur la mauvaise ligne")
+        attendance.mark(slot, awa, "absent_justified", actor=trainer, justification="Malade")
+        db.session.commit()
+        assert session_service.cancellation_refusal(session) is None
+        cancelled = session_service.cancel_session(session, REASON)
+    db.session.commit()
+    assert sorted(e.id for e in cancelled) == sorted([awa.id, julien.id])
+    assert (session.status, awa.status, julien.status) == ("cancelled", "cancelled", "cancelled")
+    voided = db.session.scalars(db.select(Signature).where(Signature.enrolment_id == julien.id)).all()
+    assert len(voided) == 1 and voided[0].voided_at is not None
+
+
+@pytest.mark.parametrize("how", ["present", "late", "signed"])
+def test_one_real_presence_keeps_the_session_from_being_cancelled(outbox, how):
+    trainer = factories.make_user("trainer")
+    session, (awa, julien) = factories.make_attendance_session(trainees=2, trainers=[trainer])
+    slot = session.slots[0]
+    with frozen_at(slot.starts_at + timedelta(minutes=10)):
+        attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
+        if how == "signed":
+            attendance.sign(slot, julien, factories.signature_data_url(1), method="device")
+        elif how == "late":
+            attendance.mark(slot, julien, how, actor=trainer, arrival=slot.start_time.replace(minute=5))
+        else:
+            attendance.mark(slot, julien, how, actor=trainer)
+        db.session.commit()
+        assert "Des présences ont déjà été relevées" in session_service.cancellation_refusal(session)
+        with pytest.raises(ServiceError, match="Des présences ont déjà été"):
+            session_service.cancel_session(session, REASON)
+    db.session.rollback()
+    assert (session.status, awa.status, julien.status) == ("open", "confirmed", "confirmed") and outbox == []
+
+
 def test_a_cancelled_session_refuses_enrolments_public_registrations_and_convocations(crowded_session, outbox):
     session, confirmed, waitlisted, _requested, _earlier = crowded_session
     session_service.cancel_session(session, REASON)

@@ -1,4 +1,4 @@
-"""A count of one reads in the singular: "1 stagiaire", "1 objectif", "1 confirmée", "chaque minute", "1 an"
+"""A count of one reads in the singular: "1 stagiaire", "1 objectif", "1 place occupée", "chaque minute", "1 an"
 (ngettext; the pages used to print "1 stagiaires, 1 objectifs chacun", "1 confirmées")."""
 import io
 import re
@@ -23,7 +23,7 @@ def test_the_session_page_counts_one_trainee_and_one_objective_in_the_singular(t
                                      trainers=[trainer])
     awa = factories.make_enrolment(session)
     page = _text(trainer_client.get(f"/sessions/{session.id}"))
-    assert "1 confirmée sur 15" in page
+    assert "1 place occupée sur 15" in page
     assert "0 objectif évalué sur 1 (1 stagiaire, 1 objectif chacun)." in page
     with frozen_at(DURING):
         outcomes.record_outcome(awa, session.course.objectives[0], "acquired")
@@ -31,7 +31,7 @@ def test_the_session_page_counts_one_trainee_and_one_objective_in_the_singular(t
     assert "1 objectif évalué sur 1 (1 stagiaire, 1 objectif chacun)." in _text(
         trainer_client.get(f"/sessions/{session.id}"))
     factories.make_enrolment(session)
-    assert "2 confirmées sur 15" in _text(trainer_client.get(f"/sessions/{session.id}"))
+    assert "2 places occupées sur 15" in _text(trainer_client.get(f"/sessions/{session.id}"))
 
 
 def test_survey_results_of_one_trainee(trainer_client, trainer):

@@ -185,3 +185,25 @@ def test_after_cancelling_the_entry_points_refuse_in_french(app, admin_client, e
     assert "sa convocation n'est plus valable" in _page(download)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id)).where(Enrolment.session_id == session_id)) == 3
     assert outbox == []
+
+
+def test_a_session_without_enrolments_is_cancelled_without_counting_zero(admin_client, outbox):
+    session = factories.make_session()
+    response = admin_client.post(f"/sessions/{session.id}/annuler", data={"reason": REASON}, follow_redirects=True)
+    page = _page(response)
+    assert "Session annulée. Elle n'avait aucune inscription en cours : personne n'est à prévenir." in page
+    assert "0 inscription" not in page and outbox == []
+
+
+def test_a_cancelled_session_page_offers_no_half_day_action(admin_client, outbox):
+    """Every change of a cancelled session's half-days is refused (sessions._check_not_cancelled): the page does
+    not offer them."""
+    session = factories.make_session()
+    slot = session.slots[0]
+    detail = _page(admin_client.get(f"/sessions/{session.id}"))
+    assert f"/sessions/{session.id}/creneaux/{slot.id}\"" in detail and 'data-testid="slot-form"' in detail
+    admin_client.post(f"/sessions/{session.id}/annuler", data={"reason": REASON})
+    detail = _page(admin_client.get(f"/sessions/{session.id}"))
+    assert f"/sessions/{session.id}/creneaux/{slot.id}" not in detail  # neither edited nor deleted
+    assert 'data-testid="slot-form"' not in detail and "Ajouter une demi-journée" not in detail
+    assert "Demi-journées (6)" in detail  # still listed, as its trainees were told

@@ -27,11 +27,13 @@ REQUIRED_FOR_DOCUMENTS = {
 
 
 def update(data: dict) -> Organisation:
+    """Set the TEXT_FIELDS given in `data` (trimmed); those absent are kept as they are, the SIRET too."""
     organisation = Organisation.get()
-    siret = normalise_siret(data.get("siret"))
-    if siret and not is_valid_siret(siret):
-        raise ServiceError(_("Ce SIRET n'est pas valide (14 chiffres, clé de contrôle incorrecte)."), "siret")
-    data = dict(data, siret=siret)
+    if "siret" in data:
+        siret = normalise_siret(data["siret"])
+        if siret and not is_valid_siret(siret):
+            raise ServiceError(_("Ce SIRET n'est pas valide (14 chiffres, clé de contrôle incorrecte)."), "siret")
+        data = dict(data, siret=siret)
     for name in TEXT_FIELDS:
         if name in data:
             setattr(organisation, name, (data[name] or "").strip())

@@ -10,11 +10,11 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
-from training_app.formatting import datetime_fr
-from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, EnrolmentStatus, IssuedCertificate,
+from training_app.formatting import datetime_fr, utc_datetime_fr
+from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, IssuedCertificate,
                                  LearningOutcome, Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
-from training_app.services import ServiceError, attendance, audit, surveys
+from training_app.services import ServiceError, attendance, audit, registration_requests, surveys
 from training_app.services import enrolments as enrolment_service
 
 DEFAULT_TIMETABLE = ((time(9, 30), time(12, 30)), (time(14, 0), time(18, 0)))
@@ -158,6 +158,7 @@ class SessionUpdate:
     positioning_left: list = field(default_factory=list)
     half_days_before: tuple[int, int] = (0, 0)  # (count, planned minutes) before the half-days changed
     shifted_days: int = 0  # the half-days were moved as they were by this many days (not generated again)
+    promoted: list = field(default_factory=list)  # given a seat from the waiting list (a raised capacity)
 
 
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
@@ -165,11 +166,10 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     (services/enrolments.open_registrations)."""
     _check_times(data.start_at, data.end_at)
     programme_changed = data.programme.id != session.programme_id
-    if programme_changed:
-        _check_programme_changeable(session)
     slots, shifted_days = _planned_half_days(session, data)
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
     if programme_changed:
+        _check_programme_changeable(session)  # under the lock: an enrolment committed meanwhile is seen
         # Its row after the session's (the documented lock order), for update at once: the realignment below
         # locks it so, and two moves to one programme that each held a key share first would deadlock there.
         surveys.lock_programme(data.programme.id)
@@ -206,8 +206,8 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
     opened = []
     if old_status == SessionStatus.PLANNED and session.status == SessionStatus.OPEN:
         opened = enrolment_service.open_registrations(session)
-    enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
-    return SessionUpdate(slots is not None, opened, surveys_left, positioning_left, before, shifted_days)
+    promoted = enrolment_service.seats_changed(session)  # a raised capacity promotes the waiting list
+    return SessionUpdate(slots is not None, opened, surveys_left, positioning_left, before, shifted_days, promoted)
 
 
 def _half_day_plan(session: TrainingSession) -> list[tuple[date, time, time]]:
@@ -350,17 +350,25 @@ def shown_status(session: TrainingSession) -> str:
 # --- cancelling a whole session ---------------------------------------------------------------------
 
 def cancellation_refusal(session: TrainingSession) -> str | None:
-    """Why this session cannot be cancelled (French), or None when it can: before its end, and before any
-    attendance was taken (hours attended are evidence: they are kept, trainees who stop then withdraw)."""
+    """Why this session cannot be cancelled (French), or None when it can: before its end, and before anybody
+    attended (hours attended are evidence: they are kept, trainees who stop then withdraw). Attending is what
+    enrolments.attendance_begun counts: a signature not voided or some minutes attended. Absences marked and
+    signatures voided are no attendance: they stay on the sheets of the cancelled session, which expect nothing
+    more (attendance.expects_attendance)."""
     if session.status == SessionStatus.CANCELLED:
         return _("Cette session est déjà annulée.")
     if is_over(session):
         return _("Cette session est terminée : elle ne peut plus être annulée.")
-    if _attendance_taken(session):
+    if _anybody_attended(session):
         return _("Des présences ont déjà été relevées pour cette session : elle ne peut plus être annulée, "
                  "car ces heures doivent rester attestées. Enregistrez plutôt l'abandon de chaque stagiaire "
                  "(avec sa date et son motif) et modifiez les demi-journées restantes.")
     return None
+
+
+def _anybody_attended(session: TrainingSession) -> bool:
+    """Whether attendance has really begun for some enrolment of the session (enrolments.attendance_begun)."""
+    return bool(enrolment_service._begun_among(Enrolment.session_id == session.id))
 
 
 def _attendance_taken(session: TrainingSession) -> bool:
@@ -424,7 +432,7 @@ def _apply(session: TrainingSession, data: SessionData) -> None:
     programme = data.programme
     session.programme = programme
     session.start_at, session.end_at = data.start_at, data.end_at
-    session.place, session.access_info = data.place, data.access_info
+    session.place, session.access_info = (data.place or "").strip(), data.access_info
     session.modality = data.modality
     session.capacity = _capacity(data)
     if programme.is_internal:
@@ -454,11 +462,16 @@ def _check_times(start_at: datetime, end_at: datetime) -> None:
                              "en plusieurs sessions."), "end_date")
 
 
-def _check_not_cancelled(session: TrainingSession) -> None:
-    """A cancelled session's half-days stay as its trainees were told they were cancelled."""
-    if session.status == SessionStatus.CANCELLED:
-        raise ServiceError(_("Cette session est annulée : ses dates et ses demi-journées ne peuvent plus être "
-                             "modifiées. Programmez plutôt une nouvelle session."))
+def _check_not_cancelled(session: TrainingSession, *, programme: bool = False) -> None:
+    """A cancelled session's half-days, and its programme (`programme`), stay as its trainees were told they were
+    cancelled."""
+    if session.status != SessionStatus.CANCELLED:
+        return
+    if programme:
+        raise ServiceError(_("Cette session est annulée : sa formation ne peut plus être changée. Programmez "
+                             "plutôt une nouvelle session."), "programme_id")
+    raise ServiceError(_("Cette session est annulée : ses dates et ses demi-journées ne peuvent plus être "
+                         "modifiées. Programmez plutôt une nouvelle session."))
 
 
 def _check_half_days_editable(session: TrainingSession) -> None:
@@ -478,7 +491,9 @@ def _check_not_started(session: TrainingSession) -> None:
 def _check_programme_changeable(session: TrainingSession) -> None:
     """A session runs one programme once it has started, has trainees or holds evidence of it: its trainees
     were told the course's title and price (and may hold its convocation), its sheets, results and
-    certificates name that course and its objectives (results are recorded against them)."""
+    certificates name that course and its objectives (results are recorded against them). So does a public
+    request awaiting its confirmation (services/registration_requests): the person asked for this course."""
+    _check_not_cancelled(session, programme=True)
     enrolments = db.select(Enrolment.id).where(Enrolment.session_id == session.id)
     if (session.start_at <= local_now() or _attendance_taken(session) or db.session.scalar(db.select(
             db.exists().where(Enrolment.session_id == session.id, Enrolment.status.in_(LIVE_STATUSES))
@@ -488,6 +503,14 @@ def _check_programme_changeable(session: TrainingSession) -> None:
                              "ni quand des stagiaires y sont inscrit·es (l'intitulé et le tarif leur ont été "
                              "annoncés) ou que des présences, des acquis ou des attestations y sont enregistrés. "
                              "Programmez plutôt une nouvelle session."), "programme_id")
+    waiting = registration_requests.unconfirmed(session)
+    if waiting:
+        raise ServiceError(_("Des demandes d'inscription faites sur la page publique attendent la confirmation de "
+                             "leur adresse pour cette session : ces personnes ont demandé cette formation-ci, et "
+                             "la confirmation les inscrirait à une autre. Sa formation pourra être changée une "
+                             "fois leurs liens expirés (le %(until)s) ; sinon, programmez plutôt une nouvelle "
+                             "session.", until=utc_datetime_fr(max(asked.expires_at for asked in waiting))),
+                           "programme_id")
 
 
 def _check_programme_offered(programme: Programme) -> None:
@@ -502,14 +525,6 @@ def _check_programme_offered(programme: Programme) -> None:
 
 def _signing_opened(slot: Slot) -> bool:
     return attendance.signing_window(slot)[0] <= local_now()
-
-
-def confirmed_count(session: TrainingSession) -> int:
-    if session.id is None:
-        return 0
-    return db.session.scalar(
-        db.select(func.count(Enrolment.id))
-        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.CONFIRMED)) or 0
 
 
 def _check_trainers_free(session: TrainingSession, trainers) -> None:
@@ -642,8 +657,9 @@ def phase(session: TrainingSession, now: datetime | None = None) -> str:
 
 
 def sessions_query(user: User, *, phase_filter: str = "", programme_id: int | None = None,
-                   trainer_id: int | None = None):
-    """The sessions `user` may see, filtered; trainers only get the sessions they teach.
+                   trainer_id: int | None = None, held_only: bool = False):
+    """The sessions `user` may see, filtered; trainers only get the sessions they teach. `held_only`: not the
+    cancelled ones (the dashboard: a cancelled session neither comes nor runs; the sessions' list shows them).
 
     Each session comes with its programme and trainers (what the lists show), in a constant
     number of queries whatever the page size.
@@ -658,6 +674,8 @@ def sessions_query(user: User, *, phase_filter: str = "", programme_id: int | No
             db.select(session_trainers.c.session_id).where(session_trainers.c.user_id == trainer_id)))
     if programme_id:
         query = query.where(TrainingSession.programme_id == programme_id)
+    if held_only:
+        query = query.where(TrainingSession.status != SessionStatus.CANCELLED)
     if phase_filter == "upcoming":
         query = query.where(TrainingSession.start_at > now).order_by(TrainingSession.start_at)
     elif phase_filter == "running":

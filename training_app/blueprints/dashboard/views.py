@@ -13,7 +13,7 @@ from training_app.services import sessions as session_service
 @kept_page
 def home():
     upcoming = db.session.scalars(
-        session_service.sessions_query(current_user, phase_filter="upcoming").limit(5)).all()
+        session_service.sessions_query(current_user, phase_filter="upcoming", held_only=True).limit(5)).all()
     running = db.session.scalars(
-        session_service.sessions_query(current_user, phase_filter="running").limit(5)).all()
+        session_service.sessions_query(current_user, phase_filter="running", held_only=True).limit(5)).all()
     return render_template("dashboard/home.html", upcoming=upcoming, running=running)

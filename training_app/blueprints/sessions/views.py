@@ -129,7 +129,7 @@ def _detail_page(session: TrainingSession, slot_form: SlotForm | None = None, st
     """The session's page; with `slot_form`, the half-day form as typed, refused (its messages on its fields)."""
     return render_template("sessions/detail.html", session=session, slot_form=slot_form or SlotForm(formdata=None),
                            phase=session_service.phase(session),
-                           confirmed=session_service.confirmed_count(session),
+                           places=enrolment_service.count_places(session),  # as its enrolments' section
                            cancellable=session_service.cancellation_refusal(session) is None,
                            cancellation=session_service.cancellation(session)), status
 
@@ -178,6 +178,11 @@ def session_edit(session_id: int):
                         confirmed=ngettext("%(num)d pré-inscription confirmée", "%(num)d pré-inscriptions confirmées",
                                            statuses.count("confirmed")),
                         waiting=statuses.count("waitlisted")), "info")
+            if update.promoted:
+                flash(ngettext("%(num)d personne de la liste d'attente a obtenu une place (places ajoutées) ; elle "
+                               "est prévenue par e-mail.",
+                               "%(num)d personnes de la liste d'attente ont obtenu une place (places ajoutées) ; "
+                               "chacune est prévenue par e-mail.", len(update.promoted)), "info")
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
         _prepare(form, session)
@@ -207,10 +212,14 @@ def session_cancel(session_id: int):
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(ngettext("Session annulée. %(num)d inscription annulée ; chaque stagiaire concerné·e est "
-                           "prévenu·e par e-mail.",
-                           "Session annulée. %(num)d inscriptions annulées ; chaque stagiaire concerné·e est "
-                           "prévenu·e par e-mail.", len(cancelled)), "success")
+            if cancelled:
+                flash(ngettext("Session annulée. %(num)d inscription annulée ; chaque stagiaire concerné·e est "
+                               "prévenu·e par e-mail.",
+                               "Session annulée. %(num)d inscriptions annulées ; chaque stagiaire concerné·e est "
+                               "prévenu·e par e-mail.", len(cancelled)), "success")
+            else:
+                flash(_("Session annulée. Elle n'avait aucune inscription en cours : personne n'est à prévenir."),
+                      "success")
             return redirect(url_for("sessions.session_detail", session_id=session_id))
     counts = session_service.live_enrolment_counts(session)
     return render_template("sessions/cancel.html", session=session, form=form, counts=counts,
