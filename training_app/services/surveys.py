@@ -154,12 +154,23 @@ def _apply(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
     questionnaire.follow_up_days = follow_up_days if data.kind == QuestionnaireKind.FOLLOW_UP else None
 
 
+def _check_anonymity_allows(anonymous: bool, questions, field: str = "anonymous") -> None:
+    """An anonymous questionnaire does not hold the question on adjustments (is_accessibility_question): it
+    promises that the accessibility contact will get in touch, and a "yes" there reaches nobody (telling them
+    would tie the anonymous answer to its author, see submit)."""
+    if anonymous and any(is_accessibility_question(question) for question in questions):
+        raise ServiceError(_("Un questionnaire anonyme ne peut pas contenir la question sur les besoins "
+                             "d'aménagement : le ou la référent·e handicap ne saurait pas qui a répondu « oui ». "
+                             "Posez-la dans un questionnaire non anonyme (le positionnement, par exemple)."), field)
+
+
 def create_questionnaire(data: QuestionnaireData, questions: list[QuestionData] = (), *, origin: str = "",
                          programme: Programme | None = None) -> Questionnaire:
+    new_questions = [_new_question(question, position) for position, question in enumerate(questions, start=1)]
+    _check_anonymity_allows(data.anonymous, new_questions)
     questionnaire = Questionnaire(version=1, origin=origin, programme=programme)
     _apply(questionnaire, data)
-    for position, question in enumerate(questions, start=1):
-        questionnaire.questions.append(_new_question(question, position))
+    questionnaire.questions.extend(new_questions)
     db.session.add(questionnaire)
     db.session.flush()
     questionnaire.lineage_id = questionnaire.id
@@ -169,6 +180,7 @@ def create_questionnaire(data: QuestionnaireData, questions: list[QuestionData] 
 
 def update_questionnaire(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
     check_editable(questionnaire)
+    _check_anonymity_allows(data.anonymous, questionnaire.questions)
     _apply(questionnaire, data)
     audit.record(questionnaire, "updated")
 
@@ -214,6 +226,7 @@ def add_question(questionnaire: Questionnaire, data: QuestionData) -> Question:
     check_editable(questionnaire)
     position = max((q.position for q in questionnaire.questions), default=0) + 1
     question = _new_question(data, position)
+    _check_anonymity_allows(questionnaire.anonymous, [question], "text")
     questionnaire.questions.append(question)
     audit.record(questionnaire, "question_added", details={"position": position})
     return question
@@ -227,6 +240,7 @@ def update_question(question: Question, data: QuestionData) -> None:
         data = QuestionData(data.type, data.text, data.required, data.help_text,
                             [*(data.options or []), ACCESSIBILITY_FLAG], data.objective_id)
     data = _clean_question(data)
+    _check_anonymity_allows(question.questionnaire.anonymous, [data], "text")
     question.type, question.text, question.required = data.type, data.text, data.required
     question.help_text, question.options = data.help_text, data.options
     audit.record(question.questionnaire, "question_changed", details={"position": question.position})
