@@ -888,7 +888,14 @@ def eligible_enrolments(session_id: int):
 
 
 def invited_count(survey: Survey) -> int:
-    return db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(survey.session_id).subquery()))
+    return _invited_trainees(survey.session_id)
+
+
+def _invited_trainees(session_id: int) -> int:
+    """Trainees asked to answer the session's surveys: distinct trainees, not enrolments (one who withdrew and was
+    enrolled again holds two eligible enrolments, and is one person)."""
+    return db.session.scalar(db.select(func.count(func.distinct(Enrolment.trainee_id))).where(
+        Enrolment.session_id == session_id, Enrolment.status.in_(ELIGIBLE_STATUSES))) or 0
 
 
 def is_invited(participation=SurveyParticipation, survey=Survey):
@@ -917,7 +924,7 @@ def surveys_of_session(session: TrainingSession) -> list[dict]:
         db.select(Survey).where(Survey.session_id == session.id)
         .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
     counts = responded_per_survey([s.id for s in surveys])
-    invited = db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(session.id).subquery()))
+    invited = _invited_trainees(session.id)
     now = local_now()
     return [{"survey": s, "responded": counts.get(s.id, 0), "invited": invited, "state": window_state(s, now)}
             for s in surveys]
