@@ -963,6 +963,8 @@ def has_answered(survey: Survey, trainee: Trainee) -> bool:
 def check_can_answer(survey: Survey, trainee: Trainee) -> None:
     if enrolment_for(survey, trainee) is None:
         raise ServiceError(_("Ce questionnaire ne vous est pas destiné."))
+    if survey.session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée : ce questionnaire n'est plus proposé."))
     if has_answered(survey, trainee):
         raise ServiceError(_("Vous avez déjà répondu à ce questionnaire : on ne répond qu'une fois. Merci !"))
     state = window_state(survey)
@@ -1225,6 +1227,8 @@ def send_reminders(survey: Survey) -> int:
     if survey.last_reminded_at is not None and utcnow() - survey.last_reminded_at < REMINDER_GAP:
         raise ServiceError(_("Une relance vient d'être envoyée (le %(when)s) : attendez quelques minutes avant "
                              "d'en envoyer une autre.", when=utc_datetime_fr(survey.last_reminded_at)))
+    if survey.session.status == SessionStatus.CANCELLED:  # read under the lock
+        raise ServiceError(_("Cette session est annulée : ses stagiaires ne sont pas relancé·es."))
     if window_state(survey) != "open":
         raise ServiceError(_("Le questionnaire n'est pas ouvert : on ne relance que pendant qu'il est ouvert."))
     trainees = non_respondents(survey)
@@ -1266,7 +1270,8 @@ def surveys_for_trainee(trainee_id: int) -> dict[int, list[dict]]:
     rows = db.session.execute(
         db.select(Enrolment.id, Survey).join(Survey, Survey.session_id == Enrolment.session_id)
         .where(Enrolment.trainee_id == trainee_id, Enrolment.status.in_(ELIGIBLE_STATUSES))
-        .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
+        .options(joinedload(Survey.questionnaire), joinedload(Survey.session))
+        .order_by(Survey.opens_at, Survey.id)).all()
     if not rows:
         return {}
     answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
@@ -1276,6 +1281,8 @@ def surveys_for_trainee(trainee_id: int) -> dict[int, list[dict]]:
     items: dict[int, list[dict]] = {}
     for enrolment_id, survey in rows:
         state = "answered" if survey.id in answered else window_state(survey, now)
+        if state != "answered" and survey.session.status == SessionStatus.CANCELLED:
+            continue  # a cancelled session's questionnaire is offered to nobody; one answered stays listed
         if state in ("open", "answered", "upcoming"):
             items.setdefault(enrolment_id, []).append({"survey": survey, "state": state})
     return items
