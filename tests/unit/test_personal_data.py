@@ -13,7 +13,7 @@ from training_app.documents import attendance_sheet, storage
 from training_app.extensions import db
 from training_app.models import (AgreementTrainee, AttendanceRecord, AuditEntry, ConvocationSending, Enrolment,
                                  IssuedCertificate, LearningOutcome, OutgoingMail, Signature, SurveyAnswer,
-                                 SurveyParticipation, SurveyResponse, Trainee)
+                                 SurveyParticipation, SurveyPendingAnswers, SurveyResponse, Trainee)
 from training_app.services import ServiceError, audit, mail, personal_data, trainee_links
 from training_app.services import certificates as certificate_service
 from training_app.services import funding as funding_service
@@ -814,3 +814,32 @@ def test_the_erasure_cleans_the_texts_before_locking_the_trainee_and_moves_the_e
     db.session.commit()
     assert calls == ["_texts_without_names", "_locked"]
     assert (factories.version_of(course.session), factories.version_of(agreement)) == (versions[0] + 1, versions[1] + 1)
+
+
+def test_the_participations_in_the_sessions_of_her_deleted_enrolments_go_her_kept_ones_stay():
+    """She withdrew from one session (kept: the sheets print it) and attended another without any record (that
+    enrolment goes): her participations in the second session's surveys go with it; the anonymous answers
+    stay, tied to nobody."""
+    factories.make_organisation()
+    trainee = factories.make_trainee("Awa", "Diallo")
+    kept_session = factories.make_session()
+    factories.make_enrolment(kept_session, trainee, status="withdrawn")
+    other = factories.make_session(start=datetime(2030, 3, 12, 14, 0), end=datetime(2030, 3, 15, 12, 30))
+    gone = factories.make_enrolment(other, trainee)
+    kept_survey = factories.make_survey(kept_session)
+    named = factories.make_survey(other, factories.make_questionnaire(anonymous=False, title="Nominatif"),
+                                  datetime(2030, 3, 15, 9, 30), datetime(2030, 3, 29, 18, 0))
+    anonymous = factories.make_survey(other, factories.make_questionnaire(anonymous=True, title="Anonyme"),
+                                      datetime(2030, 3, 15, 9, 30), datetime(2030, 3, 29, 18, 0))
+    for survey in (kept_survey, named, anonymous):
+        factories.answer_survey(survey, trainee, {1: 4, 2: "yes", 3: "Bien"})
+    db.session.commit()
+    pending = _count(SurveyPendingAnswers)
+    with frozen_at(datetime(2030, 4, 2, 10, 0)):
+        erasure = personal_data.erase(trainee, "Demande de la personne", None, actor_label="x")
+        db.session.commit()
+    assert not erasure.deleted and db.session.get(Enrolment, gone.id) is None
+    assert [p.survey_id for p in db.session.scalars(db.select(SurveyParticipation).where(
+        SurveyParticipation.trainee_id == trainee.id))] == [kept_survey.id]
+    assert _count(SurveyPendingAnswers) == pending  # the anonymous answers stay, naming nobody
+    assert erasure.removed["survey_participations"] == 2

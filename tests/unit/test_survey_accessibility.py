@@ -45,7 +45,8 @@ def test_the_default_question_is_recognised_promises_a_referent_and_keeps_its_fl
     survey_service.update_question(copy.questions[-1], QuestionData("yes_no", "Un besoin d'aménagement ?"))
     assert survey_service.is_accessibility_question(copy.questions[-1])  # reworded, still the one
     # made before the flag existed: its wording tells it
-    old = factories.make_questionnaire([QuestionData("yes_no", survey_service.ACCESSIBILITY_QUESTION)])
+    old = factories.make_questionnaire([QuestionData("yes_no", survey_service.ACCESSIBILITY_QUESTION)],
+                                       anonymous=False)
     assert old.questions[0].options == [] and survey_service.is_accessibility_question(old.questions[0])
 
 
@@ -76,8 +77,12 @@ def test_without_an_address_the_office_is_told_and_an_anonymous_questionnaire_te
     [message] = outbox
     assert message.to == [app.config["MAIL_OFFICE"]]
     assert "Aucune adresse e-mail" in message.body and "Claire Martin, au 06 12 34 56 78" in message.body
-    anonymous = factories.make_survey(questionnaire=factories.make_questionnaire(
-        [QuestionData("yes_no", survey_service.ACCESSIBILITY_QUESTION)], anonymous=True))
+    # made before anonymous questionnaires refused the question (see the tests below)
+    legacy = factories.make_questionnaire([QuestionData("yes_no", survey_service.ACCESSIBILITY_QUESTION)],
+                                          anonymous=False)
+    legacy.anonymous = True
+    db.session.commit()
+    anonymous = factories.make_survey(questionnaire=legacy)
     trainee = factories.make_enrolment(anonymous.session).trainee
     factories.answer_survey(anonymous, trainee, {1: "yes"})
     assert len(outbox) == 1  # a message naming them would tie the anonymous answer to its author
@@ -123,3 +128,49 @@ def test_its_edit_form_hides_the_flag_and_the_list_says_what_a_yes_does(admin_cl
     assert 'data-testid="accessibility-question"' in page and survey_service.ACCESSIBILITY_FLAG not in page
     form = admin_client.get(f"/admin/questionnaires/{questionnaire.id}/questions/{need.id}").get_data(as_text=True)
     assert survey_service.ACCESSIBILITY_FLAG not in form
+
+
+# --- an anonymous questionnaire never holds the question (a "yes" there could reach nobody) ------------
+
+_ANONYMOUS_REFUSAL = "anonyme ne peut pas contenir la question sur les besoins d'aménagement"
+
+
+def test_an_anonymous_questionnaire_is_not_created_with_the_question():
+    from training_app.services import ServiceError
+    from training_app.services.surveys import QuestionnaireData
+    for need in (QuestionData("yes_no", "Un besoin ?", options=[survey_service.ACCESSIBILITY_FLAG]),
+                 QuestionData("yes_no", survey_service.ACCESSIBILITY_QUESTION)):
+        with pytest.raises(ServiceError, match=_ANONYMOUS_REFUSAL):
+            survey_service.create_questionnaire(QuestionnaireData(title="Anonyme", anonymous=True),
+                                                [QuestionData("rating", "Note ?"), need])
+        db.session.rollback()
+    named = survey_service.create_questionnaire(QuestionnaireData(title="Nommé", anonymous=False), [need])
+    assert survey_service.is_accessibility_question(named.questions[0])
+
+
+def test_the_question_is_not_added_to_an_anonymous_questionnaire_nor_made_there_by_an_edit():
+    from training_app.services import ServiceError
+    questionnaire = factories.make_questionnaire([QuestionData("yes_no", "Un souci ?")], anonymous=True)
+    with pytest.raises(ServiceError, match=_ANONYMOUS_REFUSAL) as refused:
+        survey_service.add_question(questionnaire, QuestionData(
+            "yes_no", "Un besoin ?", options=[survey_service.ACCESSIBILITY_FLAG]))
+    assert refused.value.field == "text"
+    db.session.rollback()
+    with pytest.raises(ServiceError, match=_ANONYMOUS_REFUSAL):
+        survey_service.update_question(questionnaire.questions[0],
+                                       QuestionData("yes_no", survey_service.ACCESSIBILITY_QUESTION))
+    db.session.rollback()
+    assert [q.text for q in questionnaire.questions] == ["Un souci ?"]
+
+
+def test_a_questionnaire_holding_the_question_is_not_made_anonymous():
+    from training_app.services import ServiceError
+    from training_app.services.surveys import QuestionnaireData
+    questionnaire = factories.make_questionnaire([QuestionData("yes_no", survey_service.ACCESSIBILITY_QUESTION)],
+                                                 anonymous=False, title="Besoins")
+    with pytest.raises(ServiceError, match=_ANONYMOUS_REFUSAL) as refused:
+        survey_service.update_questionnaire(questionnaire, QuestionnaireData(title="Besoins", anonymous=True))
+    assert refused.value.field == "anonymous"
+    db.session.rollback()
+    assert not db.session.get(type(questionnaire), questionnaire.id).anonymous
+

@@ -116,6 +116,7 @@ class Places:
     waiting: int  # on the waiting list
     last_joined: datetime | None = None  # when the last one still waiting joined the list
     trainee_live: int = 0  # live enrolments of the trainee asked about (0 or 1)
+    trainee_withdrawn: int = 0  # withdrawals of the trainee asked about (who dropped out of this session)
 
     @property
     def left(self) -> int:
@@ -123,7 +124,8 @@ class Places:
 
 
 def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Places:
-    """Seats taken and waiting list of `session`, and whether `trainee` already holds a live enrolment there."""
+    """Seats taken and waiting list of `session`, and whether `trainee` already holds a live enrolment there or
+    dropped out of it (a withdrawal)."""
     counted = func.count(Enrolment.id)
     columns = [
         counted.filter(or_(Enrolment.status == CONFIRMED,
@@ -133,6 +135,7 @@ def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Pl
     ]
     if trainee is not None:
         columns.append(counted.filter((Enrolment.trainee_id == trainee.id) & Enrolment.status.in_(LIVE_STATUSES)))
+        columns.append(counted.filter((Enrolment.trainee_id == trainee.id) & (Enrolment.status == WITHDRAWN)))
     row = db.session.execute(db.select(*columns).where(Enrolment.session_id == session.id)).one()
     return Places(session.capacity, *row)
 
@@ -401,6 +404,10 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     places = count_places(session, trainee)
     if places.trainee_live:
         raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+    if places.trainee_withdrawn:
+        raise ServiceError(_("%(name)s a abandonné cette session : on ne peut pas l'y inscrire de nouveau. Si "
+                             "l'abandon a été enregistré par erreur, annulez-le depuis la liste des inscriptions.",
+                             name=trainee.full_name))
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price,
@@ -544,6 +551,34 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
                 details={"withdrawn_on": on.isoformat()})
     _sync_session_status(session, actor=actor, actor_label=actor_label)
     return []  # the seat was used: nobody is promoted into it
+
+
+def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> Enrolment:
+    """A withdrawal recorded by mistake: the enrolment goes back to confirmed, under the session's lock, if a seat
+    is free for it (its withdrawal held one when dated from the first day on, see count_places; not one recorded
+    before that rule). It keeps when it was confirmed: the sheets closed meanwhile print it as they did."""
+    session, enrolment = _lock_enrolment(enrolment)
+    if enrolment.status != WITHDRAWN:
+        raise ServiceError(_("Seul un abandon peut être annulé (état actuel : %(state)s).",
+                             state=label(enrolment.status)))
+    if session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée : l'abandon ne peut plus être annulé."))
+    places = count_places(session, enrolment.trainee)
+    if places.trainee_live:
+        raise ServiceError(_("%(name)s a déjà une autre inscription en cours à cette session.",
+                             name=enrolment.trainee.full_name))
+    held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
+    if places.taken - (1 if held else 0) >= session.capacity:
+        raise ServiceError(_("La session est complète (%(capacity)d places) : aucune place n'est libre pour "
+                             "annuler cet abandon.", capacity=session.capacity))
+    withdrawn_on, confirmed_at = enrolment.withdrawn_on, enrolment.confirmed_at
+    _set_status(enrolment, CONFIRMED, "withdrawal_cancelled", actor=actor, actor_label=actor_label,
+                details={"withdrawn_on": withdrawn_on.isoformat() if withdrawn_on else None})
+    enrolment.confirmed_at = confirmed_at or enrolment.confirmed_at
+    enrolment.withdrawn_on = None
+    enrolment.status_reason = ""
+    _sync_session_status(session, actor=actor, actor_label=actor_label)
+    return enrolment
 
 
 def last_attended_day(enrolment: Enrolment) -> date | None:

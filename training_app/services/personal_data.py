@@ -46,7 +46,7 @@ from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceS
                                  AuditEntry, ClaimPayment, ConvocationSending, Enrolment, EnrolmentStatus,
                                  FundingAgreement, FundingClaim, IssuedCertificate, LearningOutcome, MailStatus,
                                  OutgoingMail, OutgoingMailAttachment, SessionReview, Signature, Slot, SheetStatus,
-                                 SurveyParticipation, Trainee, TrainingSession, User)
+                                 Survey, SurveyParticipation, Trainee, TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.models.funding_files import claim_sessions
 from training_app.services import ServiceError, audit, flush_or_refuse, registration_requests
@@ -428,6 +428,7 @@ def erase(trainee: Trainee, reason: str, actor: User | None, *, actor_label: str
         ConvocationSending.enrolment_id.in_([e.id for e in enrolments]))))
     removed["mails"] = _delete_mails(trainee, [e.id for e in enrolments])
     removed["named_answers"] = _delete_named_answers(trainee)
+    removed["survey_participations"] = _delete_participations(trainee, enrolments, kept_ids)
     removed["enrolments"] = _delete_enrolments(gone)
     trainee_id = trainee.id
     if not kept_ids:
@@ -637,6 +638,19 @@ def _delete_named_answers(trainee: Trainee) -> int:
         db.session.delete(response)
     db.session.flush()
     return len(responses)
+
+
+def _delete_participations(trainee: Trainee, enrolments: list[Enrolment], kept_ids: set[int]) -> int:
+    """Her participations in the surveys of the sessions whose enrolments go (not of a session where an enrolment
+    of hers is kept): nothing ties her to these sessions any more. The anonymous answers stay, tying nobody."""
+    sessions = ({e.session_id for e in enrolments if e.id not in kept_ids}
+                - {e.session_id for e in enrolments if e.id in kept_ids})
+    if not sessions:
+        return 0
+    return db.session.execute(delete(SurveyParticipation).where(
+        SurveyParticipation.trainee_id == trainee.id,
+        SurveyParticipation.survey_id.in_(select(Survey.id).where(Survey.session_id.in_(sessions))))
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def _delete_enrolments(enrolments: list[Enrolment]) -> int:

@@ -154,12 +154,23 @@ def _apply(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
     questionnaire.follow_up_days = follow_up_days if data.kind == QuestionnaireKind.FOLLOW_UP else None
 
 
+def _check_anonymity_allows(anonymous: bool, questions, field: str = "anonymous") -> None:
+    """An anonymous questionnaire does not hold the question on adjustments (is_accessibility_question): it
+    promises that the accessibility contact will get in touch, and a "yes" there reaches nobody (telling them
+    would tie the anonymous answer to its author, see submit)."""
+    if anonymous and any(is_accessibility_question(question) for question in questions):
+        raise ServiceError(_("Un questionnaire anonyme ne peut pas contenir la question sur les besoins "
+                             "d'aménagement : le ou la référent·e handicap ne saurait pas qui a répondu « oui ». "
+                             "Posez-la dans un questionnaire non anonyme (le positionnement, par exemple)."), field)
+
+
 def create_questionnaire(data: QuestionnaireData, questions: list[QuestionData] = (), *, origin: str = "",
                          programme: Programme | None = None) -> Questionnaire:
+    new_questions = [_new_question(question, position) for position, question in enumerate(questions, start=1)]
+    _check_anonymity_allows(data.anonymous, new_questions)
     questionnaire = Questionnaire(version=1, origin=origin, programme=programme)
     _apply(questionnaire, data)
-    for position, question in enumerate(questions, start=1):
-        questionnaire.questions.append(_new_question(question, position))
+    questionnaire.questions.extend(new_questions)
     db.session.add(questionnaire)
     db.session.flush()
     questionnaire.lineage_id = questionnaire.id
@@ -169,6 +180,7 @@ def create_questionnaire(data: QuestionnaireData, questions: list[QuestionData] 
 
 def update_questionnaire(questionnaire: Questionnaire, data: QuestionnaireData) -> None:
     check_editable(questionnaire)
+    _check_anonymity_allows(data.anonymous, questionnaire.questions)
     _apply(questionnaire, data)
     audit.record(questionnaire, "updated")
 
@@ -214,6 +226,7 @@ def add_question(questionnaire: Questionnaire, data: QuestionData) -> Question:
     check_editable(questionnaire)
     position = max((q.position for q in questionnaire.questions), default=0) + 1
     question = _new_question(data, position)
+    _check_anonymity_allows(questionnaire.anonymous, [question], "text")
     questionnaire.questions.append(question)
     audit.record(questionnaire, "question_added", details={"position": position})
     return question
@@ -227,6 +240,7 @@ def update_question(question: Question, data: QuestionData) -> None:
         data = QuestionData(data.type, data.text, data.required, data.help_text,
                             [*(data.options or []), ACCESSIBILITY_FLAG], data.objective_id)
     data = _clean_question(data)
+    _check_anonymity_allows(question.questionnaire.anonymous, [data], "text")
     question.type, question.text, question.required = data.type, data.text, data.required
     question.help_text, question.options = data.help_text, data.options
     audit.record(question.questionnaire, "question_changed", details={"position": question.position})
@@ -874,7 +888,14 @@ def eligible_enrolments(session_id: int):
 
 
 def invited_count(survey: Survey) -> int:
-    return db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(survey.session_id).subquery()))
+    return _invited_trainees(survey.session_id)
+
+
+def _invited_trainees(session_id: int) -> int:
+    """Trainees asked to answer the session's surveys: distinct trainees, not enrolments (one who withdrew and was
+    enrolled again holds two eligible enrolments, and is one person)."""
+    return db.session.scalar(db.select(func.count(func.distinct(Enrolment.trainee_id))).where(
+        Enrolment.session_id == session_id, Enrolment.status.in_(ELIGIBLE_STATUSES))) or 0
 
 
 def is_invited(participation=SurveyParticipation, survey=Survey):
@@ -903,7 +924,7 @@ def surveys_of_session(session: TrainingSession) -> list[dict]:
         db.select(Survey).where(Survey.session_id == session.id)
         .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
     counts = responded_per_survey([s.id for s in surveys])
-    invited = db.session.scalar(db.select(func.count()).select_from(eligible_enrolments(session.id).subquery()))
+    invited = _invited_trainees(session.id)
     now = local_now()
     return [{"survey": s, "responded": counts.get(s.id, 0), "invited": invited, "state": window_state(s, now)}
             for s in surveys]
@@ -942,6 +963,8 @@ def has_answered(survey: Survey, trainee: Trainee) -> bool:
 def check_can_answer(survey: Survey, trainee: Trainee) -> None:
     if enrolment_for(survey, trainee) is None:
         raise ServiceError(_("Ce questionnaire ne vous est pas destiné."))
+    if survey.session.status == SessionStatus.CANCELLED:
+        raise ServiceError(_("Cette session est annulée : ce questionnaire n'est plus proposé."))
     if has_answered(survey, trainee):
         raise ServiceError(_("Vous avez déjà répondu à ce questionnaire : on ne répond qu'une fois. Merci !"))
     state = window_state(survey)
@@ -1204,6 +1227,8 @@ def send_reminders(survey: Survey) -> int:
     if survey.last_reminded_at is not None and utcnow() - survey.last_reminded_at < REMINDER_GAP:
         raise ServiceError(_("Une relance vient d'être envoyée (le %(when)s) : attendez quelques minutes avant "
                              "d'en envoyer une autre.", when=utc_datetime_fr(survey.last_reminded_at)))
+    if survey.session.status == SessionStatus.CANCELLED:  # read under the lock
+        raise ServiceError(_("Cette session est annulée : ses stagiaires ne sont pas relancé·es."))
     if window_state(survey) != "open":
         raise ServiceError(_("Le questionnaire n'est pas ouvert : on ne relance que pendant qu'il est ouvert."))
     trainees = non_respondents(survey)
@@ -1245,7 +1270,8 @@ def surveys_for_trainee(trainee_id: int) -> dict[int, list[dict]]:
     rows = db.session.execute(
         db.select(Enrolment.id, Survey).join(Survey, Survey.session_id == Enrolment.session_id)
         .where(Enrolment.trainee_id == trainee_id, Enrolment.status.in_(ELIGIBLE_STATUSES))
-        .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
+        .options(joinedload(Survey.questionnaire), joinedload(Survey.session))
+        .order_by(Survey.opens_at, Survey.id)).all()
     if not rows:
         return {}
     answered = set(db.session.scalars(db.select(SurveyParticipation.survey_id).where(
@@ -1255,6 +1281,8 @@ def surveys_for_trainee(trainee_id: int) -> dict[int, list[dict]]:
     items: dict[int, list[dict]] = {}
     for enrolment_id, survey in rows:
         state = "answered" if survey.id in answered else window_state(survey, now)
+        if state != "answered" and survey.session.status == SessionStatus.CANCELLED:
+            continue  # a cancelled session's questionnaire is offered to nobody; one answered stays listed
         if state in ("open", "answered", "upcoming"):
             items.setdefault(enrolment_id, []).append({"survey": survey, "state": state})
     return items

@@ -199,6 +199,24 @@ def enrolment_withdraw(enrolment_id: int):
                                                    min(local_now().date(), e.session.end_at.date())))
 
 
+@bp.route("/inscriptions/<int:enrolment_id>/annuler-abandon", methods=["POST"])
+@access(ADMIN)
+def enrolment_cancel_withdrawal(enrolment_id: int):
+    """A withdrawal recorded by mistake: back to confirmed (the button of the session's enrolment list)."""
+    enrolment = _load_enrolment(enrolment_id)
+    session_id = enrolment.session_id
+    if PostForm().validate_on_submit():
+        try:
+            enrolments.cancel_withdrawal(enrolment, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Abandon annulé : l'inscription est de nouveau confirmée."), "success")
+    return _to_session(session_id)
+
+
 def _closing_form(enrolment_id: int, form, perform, *, done: str, title: str, button: str, prefill=None):
     """Cancel, withdraw, correct the employer or the funding: the form, the service call (which may promote the
     waiting list), the answer."""

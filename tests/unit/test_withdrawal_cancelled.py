@@ -1,0 +1,79 @@
+"""A trainee who dropped out of a session is not enrolled in it again; a withdrawal recorded by mistake is cancelled
+instead (enrolments.cancel_withdrawal): back to confirmed, if a seat is free."""
+from datetime import date, datetime
+
+import pytest
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import AuditEntry, Enrolment
+from training_app.services import ServiceError, enrolments
+
+DURING = datetime(2030, 3, 6, 12)  # the factory session runs from Tue 5 March 2030 14:00 to Fri 8 March 12:30
+
+
+def _withdrawn(session, trainee=None) -> Enrolment:
+    enrolment = factories.enrol(session, trainee)
+    with frozen_at(DURING):
+        enrolments.withdraw(enrolment, date(2030, 3, 6), "Malade")
+    db.session.commit()
+    return enrolment
+
+
+def _count(session) -> int:
+    return db.session.scalar(db.select(db.func.count(Enrolment.id)).where(Enrolment.session_id == session.id))
+
+
+def test_a_trainee_who_withdrew_is_not_enrolled_again_in_the_same_session():
+    session = factories.make_session(capacity=3)
+    withdrawn = _withdrawn(session)
+    places = enrolments.count_places(session, withdrawn.trainee)
+    assert (places.trainee_live, places.trainee_withdrawn, places.taken) == (0, 1, 1)
+    assert enrolments.count_places(session, factories.make_trainee()).trainee_withdrawn == 0
+    with frozen_at(DURING), pytest.raises(ServiceError) as refused:
+        enrolments.enrol(session, withdrawn.trainee)
+    db.session.rollback()
+    assert "a abandonné cette session" in refused.value.message
+    assert _count(session) == 1 and db.session.get(Enrolment, withdrawn.id).status == "withdrawn"
+    other = factories.make_session(start=datetime(2030, 3, 12, 14), end=datetime(2030, 3, 15, 12, 30))
+    with frozen_at(DURING):  # another session of hers is not concerned
+        assert enrolments.enrol(other, withdrawn.trainee).status == "confirmed"
+
+
+def test_a_withdrawal_cancelled_goes_back_to_confirmed_keeping_when_it_was_confirmed():
+    session = factories.make_session(capacity=1)
+    enrolment = _withdrawn(session)
+    confirmed_at = enrolment.confirmed_at
+    admin = factories.make_user("admin")
+    with frozen_at(datetime(2030, 3, 7, 10)):
+        enrolments.cancel_withdrawal(enrolment, actor=admin)
+    db.session.commit()
+    enrolment = db.session.get(Enrolment, enrolment.id)
+    assert (enrolment.status, enrolment.withdrawn_on, enrolment.status_reason) == ("confirmed", None, "")
+    assert enrolment.confirmed_at == confirmed_at  # the sheets closed before keep printing her as they did
+    [entry] = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "withdrawal_cancelled")).all()
+    assert (entry.entity_id, entry.from_state, entry.to_state, entry.actor_id) == (
+        enrolment.id, "withdrawn", "confirmed", admin.id)
+    assert enrolments.seats_left(session) == 0
+    with pytest.raises(ServiceError, match="Seul un abandon peut être annulé"):  # a second click
+        enrolments.cancel_withdrawal(enrolment)
+
+
+def test_a_withdrawal_is_not_cancelled_when_its_seat_was_given_or_the_session_cancelled():
+    session = factories.make_session(capacity=1)
+    # Recorded before withdrawals were dated from the first day on: its seat went to someone else.
+    old = factories.make_enrolment(session, status="withdrawn")
+    old.withdrawn_on = date(2030, 3, 1)
+    factories.make_enrolment(session)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="aucune place n'est libre"):
+        enrolments.cancel_withdrawal(old)
+    db.session.rollback()
+    assert db.session.get(Enrolment, old.id).status == "withdrawn"
+    cancelled = factories.make_session(capacity=5, status="cancelled")
+    gone = factories.make_enrolment(cancelled, status="withdrawn")
+    gone.withdrawn_on = date(2030, 3, 6)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="session est annulée"):
+        enrolments.cancel_withdrawal(gone)

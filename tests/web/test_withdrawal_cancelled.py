@@ -1,0 +1,79 @@
+"""Cancelling a withdrawal recorded by mistake: POST /inscriptions/<id>/annuler-abandon, administrators only, from a
+button next to the withdrawn trainee in the session's enrolment list."""
+from datetime import date, datetime
+
+from tests import factories
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import Enrolment
+from training_app.services import enrolments
+
+DURING = datetime(2030, 3, 6, 12)
+
+
+def _withdrawn(trainer=None):
+    session = factories.make_session(capacity=2, trainers=(trainer,) if trainer else ())
+    enrolment = factories.enrol(session, factories.make_trainee("Awa", "Diallo"))
+    with frozen_at(DURING):
+        enrolments.withdraw(enrolment, date(2030, 3, 6), "Malade")
+    db.session.commit()
+    return enrolment
+
+
+def _status(enrolment) -> str:
+    db.session.expire_all()
+    return db.session.get(Enrolment, enrolment.id).status
+
+
+def test_the_office_cancels_a_withdrawal_from_the_button_of_the_enrolment_list(admin_client):
+    enrolment = _withdrawn()
+    url = f"/inscriptions/{enrolment.id}/annuler-abandon"
+    with frozen_at(DURING):
+        page = admin_client.get(f"/sessions/{enrolment.session_id}").get_data(as_text=True)
+        assert f'action="{url}"' in page and 'data-testid="cancel-withdrawal"' in page
+        response = admin_client.post(url)
+        assert response.status_code == 302
+        assert "Abandon annulé" in admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _status(enrolment) == "confirmed"
+    with frozen_at(DURING):  # a second click: a French refusal, not an error page
+        response = admin_client.post(url, follow_redirects=True)
+    assert response.status_code == 200 and "Seul un abandon peut être annulé" in response.get_data(as_text=True)
+
+
+def test_the_office_enrolling_again_someone_who_withdrew_is_told_why(admin_client):
+    enrolment = _withdrawn()
+    with frozen_at(DURING):
+        response = admin_client.post(f"/sessions/{enrolment.session_id}/inscrire", data={
+            "trainee_id": str(enrolment.trainee_id), "employer_id": "0", "category": "employee",
+            "funding_mode": "opco"})
+    assert "a abandonné cette session" in response.get_data(as_text=True).replace("&#39;", "'")
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
+
+
+def test_nobody_else_may_cancel_a_withdrawal_nor_sees_the_button(app, client, trainer, trainer_client):
+    enrolment = _withdrawn(trainer)
+    url = f"/inscriptions/{enrolment.id}/annuler-abandon"
+    with frozen_at(DURING):
+        page = trainer_client.get(f"/sessions/{enrolment.session_id}").get_data(as_text=True)
+        assert page and url not in page
+        assert trainer_client.post(url).status_code == 403
+        response = client.post(url)  # anonymous
+        assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+        trainee = app.test_client()  # the trainee, through her personal link
+        trainee.get(factories.personal_path(enrolment.trainee))
+        response = trainee.post(url)
+        assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+    assert _status(enrolment) == "withdrawn"
+
+
+def test_the_cancellation_of_a_withdrawal_needs_the_csrf_token(app, admin):
+    from training_app import create_app
+    protected = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                       "WTF_CSRF_ENABLED": True})
+    enrolment = _withdrawn()
+    client = protected.test_client()
+    factories.sign_in_session(client, admin)
+    with frozen_at(DURING):
+        response = client.post(f"/inscriptions/{enrolment.id}/annuler-abandon", data={})
+    assert response.status_code == 400 and "Le formulaire a expiré" in response.get_data(as_text=True)
+    assert _status(enrolment) == "withdrawn"
