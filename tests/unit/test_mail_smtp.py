@@ -753,6 +753,26 @@ def test_a_newer_message_on_the_same_subject_to_the_same_people_outdates_a_messa
     assert "plus récent" in mail.outdated_reason(awa) and "plus récent" in mail.outdated_reason(office)
 
 
+def test_a_newer_message_to_the_same_address_written_otherwise_outdates_a_message(app):
+    """« Marie@Exemple.fr » and « marie@exemple.fr » are one person: the newer reminder outdates the older."""
+    mail.queue("Marie@Exemple.fr", "Relance", "Corps", tag="survey_reminder:7")
+    db.session.commit()
+    (marie,) = _records()
+    assert mail.outdated_reason(marie) is None
+    mail.queue("marie@exemple.fr", "Relance", "Corps", tag="survey_reminder:7")
+    db.session.commit()
+    assert mail.outdated_reason(marie) == "Un courriel plus récent sur le même sujet a été écrit depuis."
+
+
+def test_a_message_to_the_trainee_s_address_written_otherwise_is_still_to_them(app):
+    """A punycode domain and upper case letters: the address the trainee has, written otherwise."""
+    trainee = factories.make_trainee("Élodie", "Martin", email="élodie@café.fr")
+    mail.queue("Élodie@XN--CAF-DMA.FR", "Relance", "Corps", tag=f"trainee_link:{trainee.id}")
+    db.session.commit()
+    (record,) = _records()
+    assert mail.outdated_reason(record) is None
+
+
 def test_a_notice_of_an_enrolment_state_that_changed_since_is_not_sent_again(app):
     from training_app.services import enrolments
     session = factories.make_session(capacity=1)

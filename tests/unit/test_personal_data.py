@@ -484,6 +484,29 @@ def test_mails_to_an_address_with_accents_are_exported_and_erased():
     assert left == [("Autre", ["autre@exemple.org"]), ("Copie", ["bureau@exemple.org"])]
 
 
+def test_mails_to_her_address_written_otherwise_are_found_whatever_the_case_or_the_domain_s_form():
+    """« élodie@café.fr » is also « élodie@xn--caf-dma.fr » (punycode), and « Marie.Dupont@Exemple.FR » is
+    « marie.dupont@exemple.fr »: the export finds those messages and the erasure takes them."""
+    elodie, _created = registrations.find_or_create_trainee(PersonDetails(
+        first_name="Élodie", last_name="Lé", email="élodie@café.fr", category="individual"))
+    marie, _created = registrations.find_or_create_trainee(PersonDetails(
+        first_name="Marie", last_name="Dupont", email="marie.dupont@exemple.fr", category="individual"))
+    db.session.commit()
+    assert (elodie.email, marie.email) == ("élodie@café.fr", "marie.dupont@exemple.fr")
+    mail.queue("élodie@xn--caf-dma.fr", "Punycode", "Pour Élodie")
+    mail.queue(["ÉLODIE@XN--CAF-DMA.FR", "bureau@exemple.org"], "Copie", "Pour Élodie et le bureau")
+    mail.queue("Marie.Dupont@Exemple.FR", "Majuscules", "Pour Marie")
+    mail.queue("autre@café.fr", "Autre", "Rien à voir")
+    db.session.commit()
+    assert sorted(m["objet"] for m in personal_data.export(elodie)["courriels"]) == ["Copie", "Punycode"]
+    assert [m["objet"] for m in personal_data.export(marie)["courriels"]] == ["Majuscules"]
+    personal_data.erase(elodie, "Demande de la personne", None, actor_label="x")
+    personal_data.erase(marie, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    left = sorted((m.subject, m.recipients) for m in db.session.scalars(db.select(OutgoingMail)))
+    assert left == [("Autre", ["autre@café.fr"]), ("Copie", ["bureau@exemple.org"])]
+
+
 # --- personal links issued before links named their trainee's creation ("c") -------------------------------
 
 def _legacy_link(trainee: Trainee, monkeypatch, signed_at: datetime) -> str:

@@ -1,5 +1,6 @@
 """Who a half-day's sheet may be marked for (a hand-made request included), and how the pages show an enrolment
 whose attendance has begun."""
+import re
 from datetime import datetime, timedelta
 
 from tests import factories
@@ -45,6 +46,19 @@ def test_a_cancelled_enrolment_on_the_sheet_shows_its_state_and_no_status_form(t
     row = overview[overview.index(julien.trainee.full_name):]
     first_cell = row[row.index('<td class="grid-cell'):row.index("</td>")]
     assert "grid-cell recorded" in first_cell and ">Présent·e" in first_cell  # as the Word and Excel sheets
+
+
+def test_every_cell_of_a_cancelled_enrolment_on_the_overview_says_so_on_hover(trainer, trainer_client):
+    """Its half-day marked present before the cancellation too: « Présent·e — inscription : Annulée »."""
+    session, slot, _awa, julien = cancelled_on_the_sheet(trainer)
+    with frozen_at(slot.starts_at + timedelta(minutes=10)):
+        overview = text(trainer_client.get(f"/sessions/{session.id}/emargement"))
+    row = overview[overview.index(julien.trainee.full_name):]
+    row = row[:row.index("</tr>")]
+    titles = re.findall(r'<td class="grid-cell [^"]*" title="([^"]*)"', row)
+    assert titles == ["Présent·e — inscription : Annulée"] + ["inscription : Annulée"] * 5
+    first_cell = row[row.index('<td class="grid-cell'):row.index("</td>")]
+    assert '<span class="visually-hidden">inscription : Annulée</span>' in first_cell
 
 
 def test_the_pages_offer_a_withdrawal_once_the_trainee_signed_not_when_signing_opens(trainer, admin_client, client):

@@ -44,6 +44,28 @@ def test_amounts_that_are_not_prices_are_refused_on_their_field(admin_client, am
     assert db.session.scalar(db.select(db.func.count(Programme.id))) == 0
 
 
+NOT_A_CHOICE, NOT_A_NUMBER = "N'est pas un choix valide.", "Choix non valide, ne peut pas être converti."
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("cycle_id", "abc", NOT_A_NUMBER), ("cycle_id", "1.5", NOT_A_NUMBER), ("cycle_id", "999999", NOT_A_CHOICE),
+    ("cycle_id", "99999999999999999999", NOT_A_CHOICE), ("kind", "bogus", NOT_A_CHOICE), ("kind", "", NOT_A_CHOICE),
+])
+def test_a_programme_with_an_odd_cycle_or_kind_gets_a_french_message(admin_client, field, value, message):
+    """A cycle deleted since the page was read, or a forged value: the form says so in French on the field,
+    writes nothing, no 500."""
+    response = admin_client.post("/admin/formations/nouvelle", data=programme_form(**{field: value}))
+    assert response.status_code == 200 and message in _text(response)
+    assert 'value="Négocier"' in _text(response)
+    assert db.session.scalar(db.select(db.func.count(Programme.id))) == 0
+    programme = factories.make_programme(title="Accueillir", objectives=("Préparer",))
+    response = admin_client.post(f"/admin/formations/{programme.id}/modifier", data=dict(
+        programme_form(title="Accueillir autrement", **{field: value}), version=factories.version_of(programme)))
+    assert response.status_code == 200 and message in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Programme, programme.id).title == "Accueillir"
+
+
 def test_a_capacity_too_large_says_so(admin_client):
     response = admin_client.post("/admin/formations/nouvelle", data=programme_form(default_capacity="5000"))
     assert "ne peut pas dépasser 1000 places" in _text(response) and "au moins 1 place" not in _text(response)

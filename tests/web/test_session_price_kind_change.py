@@ -37,7 +37,7 @@ def test_an_internal_course_made_external_on_request_puts_its_upcoming_sessions_
         response = admin_client.post(f"/admin/formations/{programme.id}/modifier", follow_redirects=True, data=dict(
             programme_form(title=programme.title, price="", price_on_request="y"),
             version=factories.version_of(programme)))
-        assert "sa session à venir, gratuite jusqu'ici, passe à son prix" in response.get_data(
+        assert "sa session à venir, gratuite jusqu'ici, passe au tarif sur demande." in response.get_data(
             as_text=True).replace("&#39;", "'")
         db.session.expire_all()
         session = db.session.get(TrainingSession, upcoming.id)
@@ -45,6 +45,20 @@ def test_an_internal_course_made_external_on_request_puts_its_upcoming_sessions_
         assert enrolments.price_for(session, factories.make_trainee()) is None
         page = client.get(f"/formations/{programme.id}").get_data(as_text=True)
     assert "Sur demande" in page and "0,00" not in page
+
+
+def test_upcoming_sessions_made_on_request_are_said_to_pass_to_the_price_on_request(admin_client):
+    programme = factories.make_programme(kind="internal", price_cents=0, objectives=("Préparer",))
+    factories.make_session(programme=programme, price_cents=0)
+    factories.make_session(programme=programme, price_cents=0, start=datetime(2030, 4, 9, 9, 30),
+                           end=datetime(2030, 4, 9, 18))
+    with frozen_at(datetime(2030, 1, 10, 10)):
+        response = admin_client.post(f"/admin/formations/{programme.id}/modifier", follow_redirects=True, data=dict(
+            programme_form(title=programme.title, price="", price_on_request="y"),
+            version=factories.version_of(programme)))
+    text = response.get_data(as_text=True).replace("&#39;", "'")
+    assert "ses 2 sessions à venir, gratuites jusqu'ici, passent au tarif sur demande." in text
+    assert "passent à son prix" not in text
 
 
 def test_the_edit_form_of_an_internal_course_leaves_the_price_blank(admin_client):

@@ -263,7 +263,7 @@ def _not_to_the_trainee(record: OutgoingMail, trainee) -> str | None:
 
     if trainee is _ERASED or trainee.erased_at is not None:
         return _("Les données de la personne ont été effacées.")
-    if [address.lower() for address in record.recipients] != [trainee.email.lower()]:
+    if _addresses(record.recipients) != _addresses([trainee.email]):
         return _("L'adresse %(of_name)s est maintenant %(email)s.", of_name=de(trainee.full_name),
                  email=trainee.email)
     return None
@@ -288,7 +288,15 @@ def _newer_on_the_same_subject(record: OutgoingMail, kind: str, number: int | No
     newer = db.session.scalars(select(OutgoingMail.recipients).where(
         OutgoingMail.id > record.id,
         or_(OutgoingMail.tag == subject, OutgoingMail.tag.startswith(subject + ":", autoescape=True))))
-    return any(list(recipients) == list(record.recipients) for recipients in newer)
+    return any(_addresses(recipients) == _addresses(record.recipients) for recipients in newer)
+
+
+def _addresses(recipients) -> list[str]:
+    """Recipients written as the application stores addresses (registrations.email_to_look_up: in lower case,
+    a punycode domain in Unicode), so that « Marie@Exemple.fr » and « marie@exemple.fr » are one person."""
+    from training_app.services.registrations import email_to_look_up
+
+    return [email_to_look_up(address) for address in recipients]
 
 
 def dismiss(record: OutgoingMail) -> None:

@@ -50,6 +50,7 @@ from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceS
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.models.funding_files import claim_sessions
 from training_app.services import ServiceError, audit, flush_or_refuse, registration_requests
+from training_app.services.registrations import email_to_look_up
 from training_app.services.attendance import before_enrolment
 
 # Every table pointing at a trainee (trainee_id) or at one of their enrolments (enrolment_id), and what the
@@ -141,16 +142,17 @@ Period = tuple[datetime | None, datetime | None]  # (from, until), UTC; None: op
 def address_periods(trainee: Trainee) -> dict[str, list[Period]]:
     """{address: when it was the trainee's}: the address they have now, since their last change of address
     (ever, without one), and those they had before, each until the change that replaced it (the changes of
-    details recorded in the audit trail). An address given up may have gone to somebody else since."""
+    details recorded in the audit trail). An address given up may have gone to somebody else since. Each is
+    written as addresses are stored (email_to_look_up: lower case, a punycode domain in Unicode)."""
     periods: dict[str, list[Period]] = defaultdict(list)
     since = None
     for entry in _history("trainees", [trainee.id]):
         change = ((entry.details or {}).get("changes") or {}).get("email")
         if not (isinstance(change, list) and len(change) == 2 and all(isinstance(v, str) for v in change)):
             continue
-        periods[change[0].lower()].append((since, entry.at))
+        periods[email_to_look_up(change[0])].append((since, entry.at))
         since = entry.at
-    periods[(trainee.email or "").lower()].append((since, None))
+    periods[email_to_look_up(trainee.email or "")].append((since, None))
     return {address: spans for address, spans in periods.items()
             if address and address != ERASED_TEXT and not is_erased_address(address)}
 
@@ -186,22 +188,50 @@ def _mails_of(trainee: Trainee, enrolment_ids) -> list[tuple[OutgoingMail, set[s
     found = []
     for message in _mails_to(set(periods)):
         theirs = {r.lower() for r in message.recipients or []
-                  if r.lower() in periods and _held(periods[r.lower()], message.queued_at)}
+                  if _held(periods.get(email_to_look_up(r), []), message.queued_at)}
         if theirs and not _about_someone_else(message.tag, trainee.id, ids):
             found.append((message, theirs))
     return found
 
 
 def _mails_to(emails: set[str]) -> list[OutgoingMail]:
-    """Messages with one of these addresses among their recipients (a LIKE narrows, the list decides). The JSON
-    text may hold an address as it is or with \\uXXXX escapes for its non-ASCII letters: both are looked for."""
+    """Messages with one of these addresses (as email_to_look_up writes them) among their recipients, whatever
+    the case and the form of the domain (Unicode or punycode): an ILIKE narrows, the list decides. The JSON text
+    may hold an address as it is or with \\uXXXX escapes for its non-ASCII letters: both are looked for, any
+    non-ASCII letter standing for any (an upper case "É" is escaped otherwise than "é")."""
     if not emails:
         return []
     text = cast(OutgoingMail.recipients, Text)
-    forms = {form for e in emails for form in (e, json.dumps(e)[1:-1])}
+    patterns = {pattern for e in emails for form in _address_forms(e) for pattern in _like_patterns(form)}
     candidates = db.session.scalars(select(OutgoingMail).where(db.or_(*(
-        text.like("%" + _escaped(f) + "%", escape="\\") for f in sorted(forms)))).order_by(OutgoingMail.queued_at))
-    return [m for m in candidates if emails & {r.lower() for r in m.recipients or []}]
+        text.ilike("%" + p + "%", escape="\\") for p in sorted(patterns)))).order_by(OutgoingMail.queued_at))
+    return [m for m in candidates if emails & {email_to_look_up(r) for r in m.recipients or []}]
+
+
+def _address_forms(address: str) -> set[str]:
+    """The address with its domain in Unicode and in punycode (xn--): a message may have been written to either."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return {address}
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return {address}
+    return {address, f"{local}@{ascii_domain}"}
+
+
+def _like_patterns(address: str) -> tuple[str, str]:
+    """LIKE patterns (escaped with a backslash) of the address as it is and as JSON escapes it, each non-ASCII
+    letter matching any letter (one character, or its escape of the same length)."""
+    raw, escaped = [], []
+    for char in address:
+        if char.isascii():
+            raw.append(_escaped(char))
+            escaped.append(_escaped(json.dumps(char)[1:-1]))
+        else:
+            raw.append("_")
+            escaped.append("_" * len(json.dumps(char)[1:-1]))
+    return "".join(raw), "".join(escaped)
 
 
 def _escaped(value: str) -> str:
@@ -249,7 +279,7 @@ def _requests_of(trainee: Trainee, enrolment_ids) -> list:
     ids = set(enrolment_ids)
     return [r for r in registration_requests.of_person(set(periods), sorted(ids))
             if r.enrolment_id in ids or (r.enrolment_id is None
-                                         and _held(periods.get(r.email.lower(), []), r.requested_at))]
+                                         and _held(periods.get(email_to_look_up(r.email), []), r.requested_at))]
 
 
 def _request_export(asked) -> dict:

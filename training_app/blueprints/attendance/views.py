@@ -80,7 +80,8 @@ def today():
 def overview(session_id: int):
     session = _load_session(session_id)
     return render_template("attendance/overview.html", session=session, grid=attendance.session_grid(session),
-                           voided_trainers=attendance_sheet.voided_trainers_text)
+                           voided_trainers=attendance_sheet.voided_trainers_text,
+                           expected_statuses=attendance.EXPECTED_STATUSES)
 
 
 def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,

@@ -102,7 +102,14 @@ def programme_edit(programme_id: int):
         flash(_("La formation a été mise à jour."), "success")
         for survey in saved.surveys_left:
             flash(programme_service.left_behind_message(survey), "warning")
-        if saved.sessions_repriced:
+        if saved.sessions_repriced and programme.price_cents is None:
+            flash(ngettext("La formation n'est plus interne : sa session à venir, gratuite jusqu'ici, passe au tarif "
+                           "sur demande. Les inscriptions déjà faites gardent leur prix : vérifiez-les.",
+                           "La formation n'est plus interne : ses %(num)d sessions à venir, gratuites jusqu'ici, "
+                           "passent au tarif sur demande. Les inscriptions déjà faites gardent leur prix : "
+                           "vérifiez-les.",
+                           saved.sessions_repriced), "warning")
+        elif saved.sessions_repriced:
             flash(ngettext("La formation n'est plus interne : sa session à venir, gratuite jusqu'ici, passe à son "
                            "prix. Les inscriptions déjà faites gardent le leur : vérifiez-les.",
                            "La formation n'est plus interne : ses %(num)d sessions à venir, gratuites jusqu'ici, "
