@@ -41,9 +41,19 @@ CLAIM_STATES = {ClaimStatus.DRAFT: _l("brouillon"), ClaimStatus.SENT: _l("envoy�
                 ClaimStatus.REJECTED: _l("rejetée"), ClaimStatus.BALANCE_REFUSED: _l("payée en partie, solde refusé")}
 
 
+MAX_CENTS = 2**31 - 1  # amounts are integer cents in 32-bit columns (PostgreSQL's INTEGER): none above it
+
+
 def _not_negative(value: int | None, field_name: str) -> None:
     if value is not None and value < 0:
         raise ServiceError(_("Un montant ne peut pas être négatif."), field_name)
+    _not_too_large(value, field_name)
+
+
+def _not_too_large(value: int | None, field_name: str | None = None) -> None:
+    """Refused in French rather than by the database (an error 500 on PostgreSQL): an amount beyond MAX_CENTS."""
+    if value is not None and value > MAX_CENTS:
+        raise ServiceError(_("Montant trop élevé : %(amount)s au plus.", amount=money(MAX_CENTS)), field_name)
 
 
 # --- funders and their hourly caps -----------------------------------------------------------------
@@ -301,6 +311,9 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
 
 
 def refuse(agreement: FundingAgreement, reason: str, decided_on: date) -> None:
+    """The funder refused. Under the session's lock, as the agreement's other changes: a claim being sent meanwhile
+    is waited for, then found (agreement_actions)."""
+    lock_session(agreement.session_id)
     agreement_actions(agreement).check("refuse")
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du refus."), "reason")
@@ -470,7 +483,8 @@ def billable_enrolments(session: TrainingSession) -> list[Enrolment]:
 
 def create_claim(funder: Funder, session: TrainingSession | None = None, period_start: date | None = None,
                  period_end: date | None = None) -> FundingClaim:
-    """A draft claim to `funder` for one completed session, or for the sessions of a period."""
+    """A draft claim to `funder` for one completed session, or for the sessions ending in a period (one begun
+    before it included: a session is claimed with the period it ends in)."""
     if session is not None:
         sessions = [session]
     else:
@@ -482,7 +496,8 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
             select(TrainingSession).where(
                 TrainingSession.id.in_(select(FundingAgreement.session_id).where(
                     FundingAgreement.funder_id == funder.id, FundingAgreement.status == AgreementStatus.GRANTED)),
-                func.date(TrainingSession.start_at) >= period_start, func.date(TrainingSession.end_at) <= period_end,
+                # a session is claimed with the period it ends in (one begun before the period included)
+                func.date(TrainingSession.end_at) >= period_start, func.date(TrainingSession.end_at) <= period_end,
                 TrainingSession.status != SessionStatus.CANCELLED)
             .order_by(TrainingSession.start_at)))
         if not sessions:
@@ -672,6 +687,10 @@ def _figures(claim: FundingClaim) -> dict:
 
 
 def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
+    if snapshot["totals"]["due_cents"] > MAX_CENTS:
+        raise ServiceError(_("Montant trop élevé : la demande atteindrait %(total)s, %(amount)s au plus. Vérifiez "
+                             "les taux et montants des accords.", total=money(snapshot["totals"]["due_cents"]),
+                             amount=money(MAX_CENTS)))
     claim.snapshot = snapshot
     claim.total_cents = snapshot["totals"]["due_cents"]  # reimbursement lines: the employer pays them
     claim.calculated_at = utcnow()
@@ -827,7 +846,8 @@ def _certificate_problems(claim: FundingClaim, session: TrainingSession,
     show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €; one
     corrected to 0 h after issuing keeps a certificate stating other hours: issued again, it is withdrawn."""
     hours = funding_sources.hours_by_enrolment(session)
-    covered = _covered(agreements, claim.funder_id)
+    # a trainee covered whose enrolment was cancelled since is billed nothing (claim_terms): no certificate needed
+    covered = [item for item in _covered(agreements, claim.funder_id) if item.enrolment.status in BILLABLE_STATUSES]
     attended = [item for item in covered
                 if item.enrolment_id in hours and hours[item.enrolment_id].attended_minutes > 0]
     certificates = funding_sources.certificates_by_enrolment(session)
@@ -960,6 +980,10 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     claim_actions(claim).check("payment")
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError(_("Le montant reçu doit être positif."), "amount")
+    if claim.paid_cents + amount_cents > MAX_CENTS:
+        raise ServiceError(_("Montant trop élevé : les paiements de la demande atteindraient %(total)s, %(amount)s "
+                             "au plus.", total=money(claim.paid_cents + amount_cents), amount=money(MAX_CENTS)),
+                           "amount")
     if received_on is None:
         raise ServiceError(_("Indiquez la date de réception."), "received_on")
     if claim.sent_on and received_on < claim.sent_on:

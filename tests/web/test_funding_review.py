@@ -1,0 +1,88 @@
+"""Funding claims after review: a cancelled enrolment's certificate, the lock of a refusal, period claims by end
+date, amounts beyond the database's integer columns."""
+from datetime import date, datetime
+
+import pytest
+
+from tests import factories
+from tests.web.test_funding import full_hours, make_sent_claim, make_world, stub_sources, text
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import EnrolmentStatus, FundingClaim
+from training_app.services import ServiceError
+from training_app.services import funding as funding_service
+
+
+@pytest.fixture
+def world():
+    return make_world()
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    return stub_sources(monkeypatch)
+
+
+def test_a_cancelled_enrolment_without_certificate_does_not_block_the_claim(admin_client, world, sources):
+    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa, sophie], funder=world["funder"], file_number="UNI-001")
+    leila.funding_mode = "personal"
+    sophie.status = EnrolmentStatus.CANCELLED  # cancelled after the request: covered, billed nothing
+    db.session.commit()
+    sources["hours"] = full_hours([awa, sophie])  # the sheets still count hours for her
+    sources["certificates"] = {awa.id: {"realisation": object()}}
+    sources["outdated"] = {sophie.id}
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    assert funding_service.preflight(claim) == []
+    assert "Sophie Renaud" not in text(admin_client.get(f"/financement/demandes/{claim.id}"))
+
+
+def test_refusing_an_agreement_locks_its_session(world, monkeypatch):
+    agreement = factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"],
+                                         status="requested")
+    locked = []
+    real_lock = funding_service.lock_session
+    monkeypatch.setattr(funding_service, "lock_session", lambda session_id: locked.append(session_id)
+                        or real_lock(session_id))
+    funding_service.refuse(agreement, "Hors critères", date(2018, 11, 25))
+    assert locked == [world["session"].id]
+
+
+def test_a_period_claim_takes_the_sessions_ending_in_the_period(world, sources):
+    first = world["session"]  # 11 -> 14 December 2018
+    factories.make_agreement(first, world["enrolments"][:1], funder=world["funder"])
+    across = factories.make_session(start=datetime(2018, 11, 29, 9, 30), end=datetime(2018, 12, 3, 18, 0))
+    factories.make_agreement(across, [factories.make_enrolment(across)], funder=world["funder"])
+    later = factories.make_session(start=datetime(2018, 12, 28, 9, 30), end=datetime(2019, 1, 4, 18, 0))
+    factories.make_agreement(later, [factories.make_enrolment(later)], funder=world["funder"])
+    with frozen_at(datetime(2019, 2, 1, 10)):
+        claim = funding_service.create_claim(world["funder"], period_start=date(2018, 12, 1),
+                                             period_end=date(2018, 12, 31))
+    # begun in November, ended in December: claimed with December; ended in January: with January
+    assert [s.id for s in claim.sessions] == [across.id, first.id]
+
+
+def test_a_claim_total_beyond_what_the_database_stores_is_refused(world, sources):
+    session, enrolments = world["session"], world["enrolments"]
+    for enrolment in enrolments:
+        enrolment.price_cents = None  # nothing caps the lines
+    factories.make_agreement(session, enrolments, funder=world["funder"], hourly_rate_cents=1_000_000_000)
+    sources["hours"] = full_hours(enrolments)
+    with frozen_at(datetime(2019, 1, 10, 10)), pytest.raises(ServiceError, match="trop élevé"):
+        funding_service.create_claim(world["funder"], session=session)
+    db.session.rollback()
+    assert db.session.scalar(db.select(FundingClaim)) is None
+
+
+def test_payments_adding_up_beyond_what_the_database_stores_are_refused(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 2, 1, 10)):
+        funding_service.record_payment(claim, 1_000_000_000, date(2019, 2, 1))
+        funding_service.record_payment(claim, 1_000_000_000, date(2019, 2, 1))
+        db.session.commit()
+        with pytest.raises(ServiceError, match="trop élevé"):
+            funding_service.record_payment(claim, 1_000_000_000, date(2019, 2, 1))
+    db.session.rollback()
+    assert db.session.get(FundingClaim, claim.id).paid_cents == 2_000_000_000
