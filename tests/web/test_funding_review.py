@@ -8,7 +8,7 @@ from tests import factories
 from tests.web.test_funding import full_hours, make_sent_claim, make_world, stub_sources, text
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import EnrolmentStatus, FundingClaim
+from training_app.models import AuditEntry, EnrolmentStatus, FundingClaim
 from training_app.services import ServiceError
 from training_app.services import funding as funding_service
 
@@ -86,3 +86,65 @@ def test_payments_adding_up_beyond_what_the_database_stores_are_refused(admin_cl
             funding_service.record_payment(claim, 1_000_000_000, date(2019, 2, 1))
     db.session.rollback()
     assert db.session.get(FundingClaim, claim.id).paid_cents == 2_000_000_000
+
+
+def _draft(world, sources):
+    factories.make_agreement(world["session"], world["enrolments"][:1], funder=world["funder"])
+    sources["hours"] = full_hours(world["enrolments"][:1])
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=world["session"])
+    db.session.commit()
+    return claim
+
+
+def test_the_admin_deletes_a_draft_claim_and_the_session_may_be_claimed_again(admin_client, world, sources):
+    claim = _draft(world, sources)
+    claim_id = claim.id
+    page = text(admin_client.get(f"/financement/demandes/{claim_id}"))
+    assert "Supprimer le brouillon" in page and f'action="/financement/demandes/{claim_id}/supprimer"' in page
+    response = admin_client.post(f"/financement/demandes/{claim_id}/supprimer", follow_redirects=True)
+    assert "Demande de paiement en brouillon supprimée." in text(response)
+    db.session.expire_all()
+    assert db.session.get(FundingClaim, claim_id) is None
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.entity_type == "funding_claims",
+                                                          AuditEntry.entity_id == claim_id,
+                                                          AuditEntry.action == "deleted"))
+    assert entry.details["session_ids"] == [world["session"].id]
+    with frozen_at(datetime(2019, 1, 11, 10)):
+        again = funding_service.create_claim(world["funder"], session=world["session"])
+    assert again.sessions == [world["session"]]
+
+
+def test_a_sent_claim_cannot_be_deleted(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)
+    assert "Supprimer le brouillon" not in text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    response = admin_client.post(f"/financement/demandes/{claim.id}/supprimer", follow_redirects=True)
+    assert "Seule une demande en brouillon, sans numéro de facture, peut être supprimée" in text(response)
+    db.session.expire_all()
+    assert db.session.get(FundingClaim, claim.id).status == "sent"
+
+
+def test_a_numbered_draft_cannot_be_deleted(world, sources):
+    claim = _draft(world, sources)
+    claim.number = "2019-0001"  # numbered by a sending rolled back before revision 0036: its number is kept
+    db.session.commit()
+    with pytest.raises(ServiceError, match="sans numéro de facture"):
+        funding_service.delete_draft(claim)
+
+
+@pytest.mark.parametrize("role, expected", [("trainer", 403), ("anonymous", "sign-in"), ("trainee", "sign-in")])
+def test_only_an_administrator_deletes_a_draft_claim(app, world, sources, role, expected):
+    claim = _draft(world, sources)
+    client = app.test_client()
+    if role == "trainer":
+        factories.login(client, factories.make_user("trainer"))
+    elif role == "trainee":
+        trainee = world["enrolments"][0].trainee
+        assert client.get(factories.personal_path(trainee)).status_code == 200
+    response = client.post(f"/financement/demandes/{claim.id}/supprimer")
+    if expected == 403:
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(FundingClaim, claim.id) is not None

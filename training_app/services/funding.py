@@ -518,6 +518,23 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
     return claim
 
 
+def delete_draft(claim: FundingClaim) -> None:
+    """Delete a draft claim (made by mistake, for the wrong funder or period): its sessions may be claimed again.
+    Not a claim sent (nor one numbered): its invoice number and dossier belong to the invoices' continuous
+    sequence and to the funder. Read under the claim's lock: a sending under way is waited for, then refuses
+    the deletion. The audit keeps a trace of it (its funder, sessions and total)."""
+    _lock(claim)
+    if claim.status != ClaimStatus.DRAFT or claim.number is not None:
+        raise ServiceError(_("Seule une demande en brouillon, sans numéro de facture, peut être supprimée : "
+                             "celle-ci a été envoyée (n° %(number)s).", number=claim.number or "—"))
+    audit.record(claim, "deleted", from_state=claim.status,
+                 details={"funder_id": claim.funder_id, "session_ids": sorted(s.id for s in claim.sessions),
+                          "total_cents": claim.total_cents})
+    claim.sessions = []
+    db.session.delete(claim)
+    db.session.flush()
+
+
 def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> None:
     """One claim to a funder per session, but for a rejected one (which may be made again; one whose balance was
     refused may not: the funder paid part of it, and a payment it makes after all, the dossier completed, is
