@@ -31,7 +31,7 @@ def test_a_cancelled_enrolment_without_certificate_does_not_block_the_claim(admi
     db.session.commit()
     sources["hours"] = full_hours([awa, sophie])  # the sheets still count hours for her
     sources["certificates"] = {awa.id: {"realisation": object()}}
-    sources["outdated"] = {sophie.id}
+    sources["outdated"] = {sophie.id: ["heures suivies"]}
     with frozen_at(datetime(2019, 1, 10, 10)):
         claim = funding_service.create_claim(world["funder"], session=session)
     db.session.commit()

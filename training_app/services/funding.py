@@ -871,7 +871,8 @@ def _certificate_problems(claim: FundingClaim, session: TrainingSession,
     outdated = funding_sources.outdated_certificates(session)
     without = [item.enrolment.trainee.full_name for item in attended
                if "realisation" not in certificates.get(item.enrolment_id, {})]
-    stale = [item.enrolment.trainee.full_name for item in covered
+    stale = [_("%(name)s (%(reasons)s)", name=item.enrolment.trainee.full_name,
+               reasons=", ".join(outdated[item.enrolment_id])) for item in covered
              if item.enrolment_id in outdated and "realisation" in certificates.get(item.enrolment_id, {})]
     endpoint, values, anchor = funding_sources.certificates_link(session)
     problems = []
@@ -879,8 +880,8 @@ def _certificate_problems(claim: FundingClaim, session: TrainingSession,
         problems.append(Problem(_("Certificat de réalisation non émis pour : %(names)s.", names=", ".join(without)),
                                 endpoint, values, anchor))
     if stale:
-        problems.append(Problem(_("Certificat de réalisation à réémettre, les heures ont changé depuis son "
-                                  "émission : %(names)s.", names=", ".join(stale)), endpoint, values, anchor))
+        problems.append(Problem(_("Certificat de réalisation à réémettre, il ne correspond plus à ce qui est "
+                                  "enregistré : %(names)s.", names=", ".join(stale)), endpoint, values, anchor))
     return problems
 
 
