@@ -1,7 +1,9 @@
 """Funding claims after review: a cancelled enrolment's certificate, the lock of a refusal, period claims by end
-date, amounts beyond the database's integer columns."""
+date, amounts beyond the database's integer columns, deleting a draft, the workbook's observations."""
+import io
 from datetime import date, datetime
 
+import openpyxl
 import pytest
 
 from tests import factories
@@ -9,7 +11,7 @@ from tests.web.test_funding import full_hours, make_sent_claim, make_world, stub
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, EnrolmentStatus, FundingClaim
-from training_app.services import ServiceError
+from training_app.services import ServiceError, funding_sources
 from training_app.services import funding as funding_service
 
 
@@ -148,3 +150,25 @@ def test_only_an_administrator_deletes_a_draft_claim(app, world, sources, role, 
         assert response.status_code == 302 and "/connexion" in response.headers["Location"]
     db.session.expire_all()
     assert db.session.get(FundingClaim, claim.id) is not None
+
+
+def test_the_workbook_says_why_hours_differ_from_the_planned_ones(world, sources):
+    session, (awa, sophie, leila) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa, sophie, leila], funder=world["funder"], hourly_rate_cents=1500,
+                             hourly_cap_cents=1200)
+    sophie.status = EnrolmentStatus.WITHDRAWN  # left after the first day
+    db.session.commit()
+    sources["hours"] = {awa.id: funding_sources.Hours(1260, 1050, 210, 0),
+                        sophie.id: funding_sources.Hours(1260, 420, 0, 0),
+                        leila.id: funding_sources.Hours(1260, 1260, 0, 0)}
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        content = funding_service.workbook_bytes(claim)
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["Stagiaires"]
+    headers = [cell.value for cell in sheet[1]]
+    assert headers[-1] == "Observations"
+    observations = {row[2].value: row[-1].value for row in sheet.iter_rows(min_row=2, max_row=4)}
+    assert observations == {
+        "Mme Awa DIALLO": "absence justifiée : 3 h 30 ; taux limité au plafond horaire (12,00\u202f€/h)",
+        "Mme Sophie RENAUD": "abandon en cours de formation ; taux limité au plafond horaire (12,00\u202f€/h)",
+        "Mme Leïla HADDAD": "taux limité au plafond horaire (12,00\u202f€/h)"}

@@ -638,7 +638,8 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
                     attended_minutes=h.attended_minutes, absent_justified_minutes=h.absent_justified_minutes,
                     absent_unjustified_minutes=h.absent_unjustified_minutes, price_cents=item.enrolment.price_cents,
                     annex={kind: (getattr(item, f"{kind}_agreed_cents"), getattr(item, f"{kind}_actual_cents"))
-                           for kind in ANNEX_KINDS}))
+                           for kind in ANNEX_KINDS},
+                    withdrawn=item.enrolment.status == EnrolmentStatus.WITHDRAWN))
             terms.append(claim_calculation.AgreementTerms(
                 file_number=agreement.file_number, trainees=tuple(figures), mode=agreement.mode,
                 hourly_rate_cents=agreement.hourly_rate_cents, amount_cents=agreement.amount_cents,
