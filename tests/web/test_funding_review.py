@@ -172,3 +172,18 @@ def test_the_workbook_says_why_hours_differ_from_the_planned_ones(world, sources
         "Mme Awa DIALLO": "absence justifiée : 3 h 30 ; taux limité au plafond horaire (12,00\u202f€/h)",
         "Mme Sophie RENAUD": "abandon en cours de formation ; taux limité au plafond horaire (12,00\u202f€/h)",
         "Mme Leïla HADDAD": "taux limité au plafond horaire (12,00\u202f€/h)"}
+
+
+def test_the_invoice_says_why_hours_differ_from_the_planned_ones(world, sources):
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa, sophie], funder=world["funder"], hourly_rate_cents=1500)
+    sophie.status = EnrolmentStatus.WITHDRAWN
+    db.session.commit()
+    sources["hours"] = {awa.id: funding_sources.Hours(1260, 1050, 0, 210),
+                        sophie.id: funding_sources.Hours(1260, 420, 0, 0)}
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+        content = funding_service.invoice_bytes(claim)
+    invoice = factories.docx_text(content)
+    assert "Observations" in invoice
+    assert "absence non justifiée : 3 h 30" in invoice and "abandon en cours de formation" in invoice

@@ -290,7 +290,8 @@ def invoice_context(snapshot: dict, invoice_date: date) -> dict:
                    "mode_note": " (remboursement de l'employeur, pour information)"
                    if is_reimbursement(line) else "",
                    "rate": _rate_label(line["hourly_rate_cents"]), "pedagogical": money(line["pedagogical_cents"]),
-                   "annex": money(line["annex_cents"])} for line in snapshot["lines"]],
+                   "annex": money(line["annex_cents"]), "observations": observations(line)}
+                  for line in snapshot["lines"]],
         "totals": {"pedagogical": money(totals["pedagogical_cents"]), "annex": money(totals["annex_cents"]),
                    "total": money(totals["total_cents"]),
                    # the reimbursement lines' rows, each printed only when it carries money
