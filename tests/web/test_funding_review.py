@@ -187,3 +187,16 @@ def test_the_invoice_says_why_hours_differ_from_the_planned_ones(world, sources)
     invoice = factories.docx_text(content)
     assert "Observations" in invoice
     assert "absence non justifiée : 3 h 30" in invoice and "abandon en cours de formation" in invoice
+
+
+def test_a_payment_beyond_what_the_database_stores_is_refused_on_the_page(admin_client, world, sources):
+    claim = make_sent_claim(world, sources)
+    with frozen_at(datetime(2019, 2, 1, 10)):
+        for _ in range(2):
+            funding_service.record_payment(claim, 1_000_000_000, date(2019, 2, 1))
+        db.session.commit()
+        response = admin_client.post(f"/financement/demandes/{claim.id}/paiements", data={
+            "received_on": "2019-02-01", "amount": "10000000", "payments_seen": "2"})
+    assert response.status_code == 422 and "Montant trop élevé" in text(response)
+    db.session.expire_all()
+    assert db.session.get(FundingClaim, claim.id).paid_cents == 2_000_000_000
