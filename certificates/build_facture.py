@@ -35,17 +35,17 @@ def build(path: str) -> None:
                            "{% for s in sessions %}{{ s.title }}, du {{ s.start }} au {{ s.end }}"
                            " ({{ s.planned_hours }} prévues), {{ s.place }}\n{% endfor %}")
 
-    table = document.add_table(rows=4, cols=7)
+    table = document.add_table(rows=4, cols=8)
     table.style = "Table Grid"
     headers = ["Stagiaire", "Structure employeuse", "N° de dossier", "Heures réalisées", "Taux horaire",
-               "Frais pédagogiques", "Frais annexes"]
+               "Frais pédagogiques", "Frais annexes", "Observations"]
     for cell, text in zip(table.rows[0].cells, headers + []):
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
     table.rows[1].cells[0].text = "{%tr for l in lines %}"
     values = ["{{ l.trainee_name }}", "{{ l.employer_name }}", "{{ l.file_number }}{{ l.mode_note }}",
               "{{ l.attended_hours }}",
-              "{{ l.rate }}", "{{ l.pedagogical }}", "{{ l.annex }}"]
+              "{{ l.rate }}", "{{ l.pedagogical }}", "{{ l.annex }}", "{{ l.observations }}"]
     for cell, text in zip(table.rows[2].cells, values):
         cell.text = text
     table.rows[3].cells[0].text = "{%tr endfor %}"

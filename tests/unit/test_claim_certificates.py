@@ -12,7 +12,7 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import ClaimStatus
-from training_app.services import ServiceError, attendance, certificates, funding
+from training_app.services import ServiceError, attendance, certificates, funding, funding_sources
 
 
 def funded_course(no_show=()):
@@ -47,7 +47,8 @@ def test_certificate_outdated_by_a_corrected_sheet_stops_the_claim_until_reissue
     db.session.commit()
     claim = new_claim(course)
     assert [p.message for p in funding.preflight(claim)] == [
-        "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Julien Le Bihan."]
+        "Certificat de réalisation à réémettre, il ne correspond plus à ce qui est enregistré : Julien Le Bihan "
+        "(heures suivies)."]
     with frozen_at(datetime(2019, 1, 10, 10)), pytest.raises(ServiceError, match="ne peut pas partir"):
         funding.send(claim, date(2019, 1, 10))
     db.session.rollback()
@@ -138,7 +139,8 @@ def test_a_trainee_corrected_to_no_attendance_keeps_no_certificate_in_the_dossie
     db.session.commit()
     claim = new_claim(course)
     assert [p.message for p in funding.preflight(claim)] == [
-        "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Julien Le Bihan."]
+        "Certificat de réalisation à réémettre, il ne correspond plus à ce qui est enregistré : Julien Le Bihan "
+        "(heures suivies)."]
     draft = zipfile.ZipFile(io.BytesIO(funding.bundle_bytes(claim)))
     assert not [name for name in draft.namelist() if "Le-Bihan" in name]
     with frozen_at(datetime(2019, 1, 10, 10)), pytest.raises(ServiceError, match="ne peut pas partir"):
@@ -156,3 +158,20 @@ def test_a_trainee_corrected_to_no_attendance_keeps_no_certificate_in_the_dossie
     sent = zipfile.ZipFile(io.BytesIO(funding.bundle_bytes(claim)))
     assert [name for name in sent.namelist() if "certificat" in name and "Diallo" in name]
     assert not [name for name in sent.namelist() if "Le-Bihan" in name]
+
+
+def test_the_claim_says_why_each_certificate_is_to_reissue():
+    """Julien's certificate names another employer and another civility than his records now; Awa's another name:
+    the claim's check names each trainee with what changed."""
+    course = funded_course()
+    awa, julien = course.enrolments
+    julien.employer = factories.make_employer("Mairie de Brest", siret="21290019700006", funder=course.funder)
+    julien.trainee.civility = "Mme"
+    awa.trainee.last_name = "Diallo-Sow"
+    db.session.commit()
+    claim = new_claim(course)
+    outdated = funding_sources.outdated_certificates(course.session)
+    assert outdated == {awa.id: ["nom"], julien.id: ["structure employeuse", "civilité"]}
+    assert [p.message for p in funding.preflight(claim)] == [
+        "Certificat de réalisation à réémettre, il ne correspond plus à ce qui est enregistré : Awa Diallo-Sow (nom), "
+        "Julien Le Bihan (structure employeuse, civilité)."]

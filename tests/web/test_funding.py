@@ -64,7 +64,7 @@ def sources(monkeypatch):
 
 def stub_sources(monkeypatch) -> dict:
     """Attendance and certificates as the other features report them (set per test)."""
-    state = {"hours": {}, "open_slots": [], "certificates": None, "outdated": set()}
+    state = {"hours": {}, "open_slots": [], "certificates": None, "outdated": {}}
 
     def certificates(session):
         if state["certificates"] is not None:
@@ -436,12 +436,14 @@ def test_preflight_lists_certificates_to_reissue_with_a_link(admin_client, world
     session, awa = world["session"], world["enrolments"][0]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")
     sources["hours"] = full_hours([awa])
-    sources["outdated"] = {awa.id}  # the sheets were corrected after the certificate was issued
+    # the sheets and her employer were corrected after the certificate was issued
+    sources["outdated"] = {awa.id: ["heures suivies", "structure employeuse"]}
     with frozen_at(datetime(2019, 1, 10, 10)):
         claim = funding_service.create_claim(world["funder"], session=session)
     db.session.commit()
     page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
-    assert "Certificat de réalisation à réémettre, les heures ont changé depuis son émission : Awa Diallo." in page
+    assert ("Certificat de réalisation à réémettre, il ne correspond plus à ce qui est enregistré : Awa Diallo "
+            "(heures suivies, structure employeuse).") in page
     assert f'href="/sessions/{session.id}/attestations"' in page
 
 

@@ -87,11 +87,11 @@ def test_a_sending_dated_before_the_latest_invoice_is_refused_and_takes_no_numbe
     db.session.expire_all()
     assert (second.status, second.number, second.snapshot["number"]) == (ClaimStatus.DRAFT, None, None)
     # a sending refused by the pre-flight check (a certificate to issue again) takes none either
-    sources["outdated"] = {line["enrolment_id"] for line in second.snapshot["lines"]}
+    sources["outdated"] = {line["enrolment_id"]: ["heures suivies"] for line in second.snapshot["lines"]}
     with frozen_at(datetime(2019, 3, 2, 10)), pytest.raises(ServiceError, match="ne peut pas partir"):
         funding_service.send(second, date(2019, 3, 2))
     db.session.rollback()
-    sources["outdated"] = set()
+    sources["outdated"] = {}
     _send(second, date(2019, 3, 2))
     assert second.number == "2019-0002"
     assert db.session.scalar(db.select(db.func.count(FundingClaim.id)).where(FundingClaim.number.is_(None))) == 0

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from training_app.documents import excel, word
 from training_app.formatting import hours as hours_label
 from training_app.formatting import NNBSP, money
-from training_app.services.claim_calculation import REIMBURSEMENT, employer_share, is_reimbursement
+from training_app.services.claim_calculation import REIMBURSEMENT, employer_share, is_reimbursement, observations
 
 EUROS = '#,##0.00 "€"'
 HOURS = "0.00"  # shown with two decimals; the cell holds the exact hours (minutes / 60), so that rate × hours = amount
@@ -56,6 +56,7 @@ TRAINEE_COLUMNS = [
     ("Frais pédagogiques", "pedagogical_cents", "euros"),
     ("Frais annexes", "annex_cents", "euros"),
     ("Total", "total_cents", "euros"),
+    ("Observations", "observations", "observations"),  # why the hours differ (absence, withdrawal), caps applied
 ]
 # A draft's workbook and invoice (a preview): no invoice number until the claim is sent (services/funding.send)
 DRAFT_NUMBER = "— (brouillon : numéro donné à l'envoi)"
@@ -106,7 +107,7 @@ def _column_total(values, kind: str) -> Decimal:
 
 
 def _write_value(cell, value, kind: str) -> None:
-    if kind == "text":
+    if kind in ("text", "observations"):
         excel.write_text(cell, value or "")
     elif kind == "mode":
         excel.write_text(cell, MODE_LABELS.get(value, value or ""))
@@ -127,7 +128,8 @@ def _trainee_sheet(sheet, lines: list[dict]) -> dict:
     _header(sheet, 1, [title for title, _key, _kind in TRAINEE_COLUMNS])
     for row, line in enumerate(lines, start=2):
         for column, (_title, key, kind) in enumerate(TRAINEE_COLUMNS, start=1):
-            _write_value(sheet.cell(row=row, column=column), line[key], kind)
+            _write_value(sheet.cell(row=row, column=column), observations(line) if kind == "observations" else line[key],
+                         kind)
     total_row = len(lines) + 2
     excel.write_text(sheet.cell(row=total_row, column=1), "Total")
     sheet.cell(row=total_row, column=1).font = BOLD
@@ -143,7 +145,7 @@ def _trainee_sheet(sheet, lines: list[dict]) -> dict:
         cell.number_format = HOURS if kind == "hours" else EUROS
         cell.font = BOLD
         references[key] = (f"'{TRAINEES_SHEET}'!{letter}{total_row}", value)
-    for column, width in enumerate((30, 16, 28, 26, 16, 18, 24, 10, 10, 12, 12, 11, 14, 12, 12), start=1):
+    for column, width in enumerate((30, 16, 28, 26, 16, 18, 24, 10, 10, 12, 12, 11, 14, 12, 12, 40), start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
     return references
@@ -288,7 +290,8 @@ def invoice_context(snapshot: dict, invoice_date: date) -> dict:
                    "mode_note": " (remboursement de l'employeur, pour information)"
                    if is_reimbursement(line) else "",
                    "rate": _rate_label(line["hourly_rate_cents"]), "pedagogical": money(line["pedagogical_cents"]),
-                   "annex": money(line["annex_cents"])} for line in snapshot["lines"]],
+                   "annex": money(line["annex_cents"]), "observations": observations(line)}
+                  for line in snapshot["lines"]],
         "totals": {"pedagogical": money(totals["pedagogical_cents"]), "annex": money(totals["annex_cents"]),
                    "total": money(totals["total_cents"]),
                    # the reimbursement lines' rows, each printed only when it carries money

@@ -20,7 +20,7 @@ reimburses the employer both (`employer_share`).
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from training_app.formatting import money
+from training_app.formatting import hours, money
 
 ANNEX_KINDS = ("travel", "accommodation", "meals")
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
@@ -43,6 +43,7 @@ class TraineeFigures:
     absent_unjustified_minutes: int = 0
     price_cents: int | None = None  # the enrolment's price (None: not set, nothing to cap)
     annex: dict = field(default_factory=dict)  # kind -> (agreed_cents, actual_cents)
+    withdrawn: bool = False  # left the course before its end (hours after the withdrawal not attended)
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,20 @@ def calculate(agreements: list[AgreementTerms] | tuple[AgreementTerms, ...],
                 "absent_unjustified_minutes": trainee.absent_unjustified_minutes,
                 "hourly_rate_cents": str(rate), "pedagogical_cents": amount,
                 "annex": annex, "annex_cents": annex_cents, "total_cents": amount + annex_cents,
-                "notes": notes,
+                "notes": notes, "withdrawn": trainee.withdrawn,
             })
     return {"lines": lines, "totals": totals(lines)}
+
+
+def observations(line: dict) -> str:
+    """Why the line's hours or amount differ from the planned ones, in words (workbook, invoice): the withdrawal,
+    the absences, then the line's notes (a cap applied). A line stored before `withdrawn` was kept reads without."""
+    parts = ["abandon en cours de formation"] if line.get("withdrawn") else []
+    if line["absent_justified_minutes"]:
+        parts.append(f"absence justifiée : {hours(line['absent_justified_minutes'])}")
+    if line["absent_unjustified_minutes"]:
+        parts.append(f"absence non justifiée : {hours(line['absent_unjustified_minutes'])}")
+    return " ; ".join([*parts, *line.get("notes", [])])
 
 
 def totals(lines: list[dict]) -> dict:

@@ -41,9 +41,19 @@ CLAIM_STATES = {ClaimStatus.DRAFT: _l("brouillon"), ClaimStatus.SENT: _l("envoy�
                 ClaimStatus.REJECTED: _l("rejetée"), ClaimStatus.BALANCE_REFUSED: _l("payée en partie, solde refusé")}
 
 
+MAX_CENTS = 2**31 - 1  # amounts are integer cents in 32-bit columns (PostgreSQL's INTEGER): none above it
+
+
 def _not_negative(value: int | None, field_name: str) -> None:
     if value is not None and value < 0:
         raise ServiceError(_("Un montant ne peut pas être négatif."), field_name)
+    _not_too_large(value, field_name)
+
+
+def _not_too_large(value: int | None, field_name: str | None = None) -> None:
+    """Refused in French rather than by the database (an error 500 on PostgreSQL): an amount beyond MAX_CENTS."""
+    if value is not None and value > MAX_CENTS:
+        raise ServiceError(_("Montant trop élevé : %(amount)s au plus.", amount=money(MAX_CENTS)), field_name)
 
 
 # --- funders and their hourly caps -----------------------------------------------------------------
@@ -301,6 +311,9 @@ def grant(agreement: FundingAgreement, amount_cents: int | None, decided_on: dat
 
 
 def refuse(agreement: FundingAgreement, reason: str, decided_on: date) -> None:
+    """The funder refused. Under the session's lock, as the agreement's other changes: a claim being sent meanwhile
+    is waited for, then found (agreement_actions)."""
+    lock_session(agreement.session_id)
     agreement_actions(agreement).check("refuse")
     if not (reason or "").strip():
         raise ServiceError(_("Indiquez le motif du refus."), "reason")
@@ -470,7 +483,8 @@ def billable_enrolments(session: TrainingSession) -> list[Enrolment]:
 
 def create_claim(funder: Funder, session: TrainingSession | None = None, period_start: date | None = None,
                  period_end: date | None = None) -> FundingClaim:
-    """A draft claim to `funder` for one completed session, or for the sessions of a period."""
+    """A draft claim to `funder` for one completed session, or for the sessions ending in a period (one begun
+    before it included: a session is claimed with the period it ends in)."""
     if session is not None:
         sessions = [session]
     else:
@@ -482,7 +496,8 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
             select(TrainingSession).where(
                 TrainingSession.id.in_(select(FundingAgreement.session_id).where(
                     FundingAgreement.funder_id == funder.id, FundingAgreement.status == AgreementStatus.GRANTED)),
-                func.date(TrainingSession.start_at) >= period_start, func.date(TrainingSession.end_at) <= period_end,
+                # a session is claimed with the period it ends in (one begun before the period included)
+                func.date(TrainingSession.end_at) >= period_start, func.date(TrainingSession.end_at) <= period_end,
                 TrainingSession.status != SessionStatus.CANCELLED)
             .order_by(TrainingSession.start_at)))
         if not sessions:
@@ -501,6 +516,23 @@ def create_claim(funder: Funder, session: TrainingSession | None = None, period_
     refresh(claim)
     audit.record(claim, "created", to_state=ClaimStatus.DRAFT)
     return claim
+
+
+def delete_draft(claim: FundingClaim) -> None:
+    """Delete a draft claim (made by mistake, for the wrong funder or period): its sessions may be claimed again.
+    Not a claim sent (nor one numbered): its invoice number and dossier belong to the invoices' continuous
+    sequence and to the funder. Read under the claim's lock: a sending under way is waited for, then refuses
+    the deletion. The audit keeps a trace of it (its funder, sessions and total)."""
+    _lock(claim)
+    if claim.status != ClaimStatus.DRAFT or claim.number is not None:
+        raise ServiceError(_("Seule une demande en brouillon, sans numéro de facture, peut être supprimée : "
+                             "celle-ci a été envoyée (n° %(number)s).", number=claim.number or "—"))
+    audit.record(claim, "deleted", from_state=claim.status,
+                 details={"funder_id": claim.funder_id, "session_ids": sorted(s.id for s in claim.sessions),
+                          "total_cents": claim.total_cents})
+    claim.sessions = []
+    db.session.delete(claim)
+    db.session.flush()
 
 
 def _refuse_claiming_twice(funder: Funder, sessions: list[TrainingSession]) -> None:
@@ -606,7 +638,8 @@ def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
                     attended_minutes=h.attended_minutes, absent_justified_minutes=h.absent_justified_minutes,
                     absent_unjustified_minutes=h.absent_unjustified_minutes, price_cents=item.enrolment.price_cents,
                     annex={kind: (getattr(item, f"{kind}_agreed_cents"), getattr(item, f"{kind}_actual_cents"))
-                           for kind in ANNEX_KINDS}))
+                           for kind in ANNEX_KINDS},
+                    withdrawn=item.enrolment.status == EnrolmentStatus.WITHDRAWN))
             terms.append(claim_calculation.AgreementTerms(
                 file_number=agreement.file_number, trainees=tuple(figures), mode=agreement.mode,
                 hourly_rate_cents=agreement.hourly_rate_cents, amount_cents=agreement.amount_cents,
@@ -672,6 +705,10 @@ def _figures(claim: FundingClaim) -> dict:
 
 
 def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
+    if snapshot["totals"]["due_cents"] > MAX_CENTS:
+        raise ServiceError(_("Montant trop élevé : la demande atteindrait %(total)s, %(amount)s au plus. Vérifiez "
+                             "les taux et montants des accords.", total=money(snapshot["totals"]["due_cents"]),
+                             amount=money(MAX_CENTS)))
     claim.snapshot = snapshot
     claim.total_cents = snapshot["totals"]["due_cents"]  # reimbursement lines: the employer pays them
     claim.calculated_at = utcnow()
@@ -827,14 +864,16 @@ def _certificate_problems(claim: FundingClaim, session: TrainingSession,
     show now. One who attended nothing gets none (the certificates feature issues none) and bills 0 €; one
     corrected to 0 h after issuing keeps a certificate stating other hours: issued again, it is withdrawn."""
     hours = funding_sources.hours_by_enrolment(session)
-    covered = _covered(agreements, claim.funder_id)
+    # a trainee covered whose enrolment was cancelled since is billed nothing (claim_terms): no certificate needed
+    covered = [item for item in _covered(agreements, claim.funder_id) if item.enrolment.status in BILLABLE_STATUSES]
     attended = [item for item in covered
                 if item.enrolment_id in hours and hours[item.enrolment_id].attended_minutes > 0]
     certificates = funding_sources.certificates_by_enrolment(session)
     outdated = funding_sources.outdated_certificates(session)
     without = [item.enrolment.trainee.full_name for item in attended
                if "realisation" not in certificates.get(item.enrolment_id, {})]
-    stale = [item.enrolment.trainee.full_name for item in covered
+    stale = [_("%(name)s (%(reasons)s)", name=item.enrolment.trainee.full_name,
+               reasons=", ".join(outdated[item.enrolment_id])) for item in covered
              if item.enrolment_id in outdated and "realisation" in certificates.get(item.enrolment_id, {})]
     endpoint, values, anchor = funding_sources.certificates_link(session)
     problems = []
@@ -842,8 +881,8 @@ def _certificate_problems(claim: FundingClaim, session: TrainingSession,
         problems.append(Problem(_("Certificat de réalisation non émis pour : %(names)s.", names=", ".join(without)),
                                 endpoint, values, anchor))
     if stale:
-        problems.append(Problem(_("Certificat de réalisation à réémettre, les heures ont changé depuis son "
-                                  "émission : %(names)s.", names=", ".join(stale)), endpoint, values, anchor))
+        problems.append(Problem(_("Certificat de réalisation à réémettre, il ne correspond plus à ce qui est "
+                                  "enregistré : %(names)s.", names=", ".join(stale)), endpoint, values, anchor))
     return problems
 
 
@@ -960,6 +999,10 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     claim_actions(claim).check("payment")
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError(_("Le montant reçu doit être positif."), "amount")
+    if claim.paid_cents + amount_cents > MAX_CENTS:
+        raise ServiceError(_("Montant trop élevé : les paiements de la demande atteindraient %(total)s, %(amount)s "
+                             "au plus.", total=money(claim.paid_cents + amount_cents), amount=money(MAX_CENTS)),
+                           "amount")
     if received_on is None:
         raise ServiceError(_("Indiquez la date de réception."), "received_on")
     if claim.sent_on and received_on < claim.sent_on:

@@ -4,7 +4,7 @@ Every call into the attendance and certificates features goes through this modul
 that the claim's rules do not depend on how those features store their data (tests of the
 claim alone replace these functions).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from training_app.models import Slot, TrainingSession
 
@@ -45,14 +45,42 @@ def certificates_by_enrolment(session: TrainingSession) -> dict[int, dict]:
     return certificates.current_documents_for_session(session)
 
 
-def outdated_certificates(session: TrainingSession) -> set[int]:
-    """Enrolments whose issued documents state other hours than the sheets now do (a closed sheet was
-    corrected after issuing): their documents must be issued again."""
+def outdated_certificates(session: TrainingSession) -> dict[int, list[str]]:
+    """{enrolment_id: [why, in French]} of the enrolments whose current certificat de réalisation no longer states
+    what the data says now: the hours attended (a closed sheet corrected after issuing), the employer of the
+    course, the nature of the action, the trainee's name or civility (what its template printed): it must be
+    issued again. A changed learning result outdates the attestation only, which does not go to the funder."""
+    from flask_babel import gettext as _
+
     from training_app.services import certificates
 
-    # The certificat de réalisation states hours only: a changed learning result outdates the attestation,
-    # which does not go to the funder.
-    return {row.enrolment.id for row in certificates.session_overview(session) if row.hours_outdated}
+    outdated = {}
+    for row in certificates.session_overview(session):
+        document = row.documents.get("realisation")
+        if document is None:
+            continue
+        alone = replace(row, documents={"realisation": document})  # compared on what this document printed
+        reasons = [label for changed, label in (
+            (alone.hours_outdated, _("heures suivies")), (alone.place_outdated, _("lieu ou modalité")),
+            (alone.employer_outdated, _("structure employeuse")), (alone.nature_outdated, _("nature de l'action")),
+            (alone.name_outdated and _other_name(document, row), _("nom")),
+            (alone.name_outdated and _other_civility(document, row), _("civilité")),
+            (alone.job_title_outdated, _("fonction"))) if changed]
+        if reasons:
+            outdated[row.enrolment.id] = reasons
+    return outdated
+
+
+def _other_name(document, row) -> bool:
+    from training_app.services.certificates import prints
+
+    return prints(document, "name") and document.trainee_name != row.enrolment.trainee.full_name[:250]
+
+
+def _other_civility(document, row) -> bool:
+    from training_app.services.certificates import prints
+
+    return prints(document, "civility") and document.trainee_civility not in (None, row.enrolment.trainee.civility)
 
 
 def certificates_link(session: TrainingSession) -> tuple[str, dict, str]:

@@ -382,6 +382,16 @@ def claim_refresh(claim_id: int):
     return redirect(url_for("funding.claim_detail", claim_id=claim_id))
 
 
+@bp.route("/demandes/<int:claim_id>/supprimer", methods=["POST"])
+@access(ADMIN)
+def claim_delete(claim_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    if committed_or_flashed(lambda: funding_service.delete_draft(claim), _("Demande de paiement en brouillon "
+                                                                           "supprimée.")):
+        return redirect(url_for("funding.dashboard"))
+    return redirect(url_for("funding.claim_detail", claim_id=claim_id))
+
+
 def _payment_form(claim, form, today):
     """The payment form as typed (after a refusal) or filled with the balance; either way it carries the
     number of payments the page now lists."""
