@@ -12,5 +12,6 @@ def test_an_uploaded_template_with_a_huge_loop_is_refused(admin_client):
     response = admin_client.post("/admin/attestations/modeles/attestation", content_type="multipart/form-data",
                                  data={"attestation-file": (io.BytesIO(costly), "modele.docx")})
     assert response.status_code == 400
-    assert "trop coûteux à produire" in response.get_data(as_text=True)
+    assert ("Le modèle ne peut pas être rempli (ce modèle est trop coûteux à produire : plus de 1\u202f000\u202f000 "
+            "tours de boucle ou appels ; simplifiez ses boucles et ses textes)") in response.get_data(as_text=True)
     assert certificate_service.template_in_use("attestation") is None

@@ -17,6 +17,8 @@ from docx.image.image import Image as WordImage
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
+from training_app.formatting import NNBSP
+
 TEMPLATES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "certificates")
 
 
@@ -75,12 +77,16 @@ class TooCostly(jinja2.TemplateError):
     """The template would take too much time or memory to fill (a French message: why)."""
 
     def __init__(self, reason: str):
-        super().__init__(_("ce modèle est trop coûteux à produire (%(reason)s) : simplifiez ses boucles et ses "
-                           "textes.", reason=reason))
+        super().__init__(_("ce modèle est trop coûteux à produire : %(reason)s ; simplifiez ses boucles et ses "
+                           "textes", reason=reason))
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", NNBSP)
 
 
 def _too_long() -> TooCostly:
-    return TooCostly(_("un texte de plus de %(max)s caractères", max=f"{MAX_TEXT:,}".replace(",", "\u202f")))
+    return TooCostly(_("un texte de plus de %(max)s caractères", max=_count(MAX_TEXT)))
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -139,14 +145,14 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def _range(self, *args):
         numbers = range(*args)
         if len(numbers) > MAX_RANGE:
-            raise TooCostly(_("une boucle de plus de %(max)s tours", max=f"{MAX_RANGE:,}".replace(",", "\u202f")))
+            raise TooCostly(_("une boucle de plus de %(max)s tours", max=_count(MAX_RANGE)))
         return numbers
 
     def _step(self) -> None:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise TooCostly(_("plus de %(max)s tours de boucle ou appels",
-                              max=f"{MAX_STEPS:,}".replace(",", "\u202f")))
+                              max=_count(MAX_STEPS)))
 
     def _turns(self, iterable):
         for item in iterable:
@@ -162,7 +168,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             self.printed += len(value)
             if self.printed > MAX_PRINTED:
                 raise TooCostly(_("plus de %(max)s caractères écrits",
-                                  max=f"{MAX_PRINTED:,}".replace(",", "\u202f")))
+                                  max=_count(MAX_PRINTED)))
         return value
 
     def _capped_filter(self, name, function):
@@ -195,7 +201,7 @@ def _check_arguments(args, kwargs) -> None:
     for value in (*args, *kwargs.values()):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ARGUMENT:
             raise TooCostly(_("un nombre de plus de %(max)s donné à une fonction",
-                              max=f"{MAX_ARGUMENT:,}".replace(",", "\u202f")))
+                              max=_count(MAX_ARGUMENT)))
 
 
 def _check_string_method(text: str, name: str, args, kwargs) -> None:
