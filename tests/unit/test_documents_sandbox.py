@@ -46,6 +46,11 @@ def test_a_template_cannot_change_the_data_it_reads():
     "{% set ns = namespace(s='xx') %}{% for a in range(60) %}{% set ns.s %}{{ ns.s }}{{ ns.s }}{% endset %}"
     "{% endfor %}",
     "{% macro m(n) %}{{ m(n) }}{{ m(n) }}{% endmacro %}{{ m(1) }}",
+    # lists of long texts, printed whole: their size is counted as they are made, not once printed
+    "{% set s = 'x' * 100000 %}{% set a = [s, s, s, s, s, s, s, s, s, s] %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}"
+    "{{ b }}",
+    "{{ (['x' * 1000000] * 1000000)|join }}",
+    "{% set s = 'x' * 100000 %}{{ [s, s, s, s, s, s, s, s, s, s, s, s]|string }}",
 ])
 def test_a_costly_template_is_refused_in_french(tag):
     with pytest.raises(word.TooCostly, match="trop coûteux à produire") as refused:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import jinja2
 from flask_babel import gettext as _
 from jinja2 import nodes
+from jinja2.utils import Namespace
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 from docx.image.image import Image as WordImage
@@ -133,7 +134,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context, operator_name, left, right):
         if operator_name == "*":
             for text, times in ((left, right), (right, left)):
-                if isinstance(text, (str, list, tuple)) and isinstance(times, int) and len(text) * times > MAX_TEXT:
+                if isinstance(text, (str, list, tuple)) and isinstance(times, int) \
+                        and _size(text, MAX_TEXT) * times > MAX_TEXT:
                     raise _too_long()
         if operator_name == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
                 and right * abs(left).bit_length() > MAX_NUMBER_BITS:
@@ -164,8 +166,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return _checked(value)
 
     def _printed(self, value):
-        if isinstance(value, (str, list, tuple, dict)):
-            self.printed += len(value)
+        if isinstance(value, (str, list, tuple, dict, Namespace)):
+            self.printed += _size(value, MAX_PRINTED)
             if self.printed > MAX_PRINTED:
                 raise TooCostly(_("plus de %(max)s caractères écrits",
                                   max=_count(MAX_PRINTED)))
@@ -196,6 +198,18 @@ class _Capping(NodeTransformer):
         self.generic_visit(node)
         return nodes.Filter(node, "_sized", [], [], None, None, lineno=node.lineno)
 
+    def visit_List(self, node):
+        self.generic_visit(node)
+        return nodes.Filter(node, "_sized", [], [], None, None, lineno=node.lineno)
+
+    visit_Dict = visit_List
+
+    def visit_Tuple(self, node):
+        self.generic_visit(node)
+        if node.ctx != "load":  # {% for a, b in … %}, {% set a, b = … %}: names to assign, not a value
+            return node
+        return nodes.Filter(node, "_sized", [], [], None, None, lineno=node.lineno)
+
 
 def _check_arguments(args, kwargs) -> None:
     for value in (*args, *kwargs.values()):
@@ -219,12 +233,31 @@ def _check_string_method(text: str, name: str, args, kwargs) -> None:
 
 
 def _checked(value):
-    """`value`, refused when it is a text (or list) longer than MAX_TEXT or a number too large."""
-    if isinstance(value, (str, list, tuple)) and len(value) > MAX_TEXT:
+    """`value`, refused when it is a text (or list, dict, namespace: what printing it would write) longer than
+    MAX_TEXT, or a number too large."""
+    if isinstance(value, (str, list, tuple, dict, Namespace)) and _size(value, MAX_TEXT) > MAX_TEXT:
         raise _too_long()
     if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
         raise TooCostly(_("un nombre trop grand"))
     return value
+
+
+def _size(value, limit: int) -> int:
+    """About how many characters printing `value` writes, counted up to just past `limit`."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, Namespace):
+        value = object.__getattribute__(value, "_Namespace__attrs")
+    if isinstance(value, dict):
+        value = [item for pair in value.items() for item in pair]
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        return 20
+    total = 2
+    for item in value:
+        total += 2 + _size(item, limit - total)
+        if total > limit:
+            break
+    return total
 
 
 def read_paths(tree: nodes.Node) -> set[str]:
