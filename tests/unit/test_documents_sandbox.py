@@ -51,6 +51,12 @@ def test_a_template_cannot_change_the_data_it_reads():
     "{{ b }}",
     "{{ (['x' * 1000000] * 1000000)|join }}",
     "{% set s = 'x' * 100000 %}{{ [s, s, s, s, s, s, s, s, s, s, s, s]|string }}",
+    # one long thing repeated for each part of another
+    "{{ ('x' * 100000)|replace('', 'y' * 1000) }}",
+    "{{ ('x' * 100000).replace('', 'y' * 1000) }}",
+    "{{ range(10000)|map('string')|join('y' * 10000) }}",
+    "{{ ('y' * 10000).join(range(10000)|map('string')) }}",
+    "{{ ('x\\n' * 50000)|indent('y' * 10000) }}",
 ])
 def test_a_costly_template_is_refused_in_french(tag):
     with pytest.raises(word.TooCostly, match="trop coûteux à produire") as refused:

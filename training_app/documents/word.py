@@ -6,6 +6,7 @@ import functools
 import io
 import os
 import re
+import types
 from dataclasses import dataclass
 
 import jinja2
@@ -178,13 +179,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         def capped(*args, **kwargs):
             self._step()
             _check_arguments(args, kwargs)
-            if name in ("replace", "join", "format"):
-                texts = [a for a in args if isinstance(a, str)]
-                if name == "format" and texts and _LONG_NUMBER.search(texts[0]):
-                    raise _too_long()
-                if name == "replace" and len(texts) >= 3 and (len(texts[0]) + 1) * len(texts[2]) > MAX_TEXT:
-                    raise _too_long()
-            return _checked(function(*args, **kwargs))
+            _check_repeated(args, kwargs)
+            if name == "format" and any(isinstance(a, str) and _LONG_NUMBER.search(a) for a in args[:1]):
+                raise _too_long()
+            result = function(*args, **kwargs)
+            if isinstance(result, types.GeneratorType):  # map, select…: sized now, not once joined or printed
+                result = list(result)
+            return _checked(result)
         return capped
 
 
@@ -219,16 +220,22 @@ def _check_arguments(args, kwargs) -> None:
 
 
 def _check_string_method(text: str, name: str, args, kwargs) -> None:
-    """What a method of a text would make, before it makes it: the format of a width of a million or more,
-    a replacement repeated at every character, texts joined."""
+    """What a method of a text would make, before it makes it: the format of a width of a million or more, a
+    text repeated (_check_repeated)."""
     if name in ("format", "format_map") and _LONG_NUMBER.search(text):
         raise _too_long()
-    if name == "replace" and len(args) >= 2 and isinstance(args[1], str) \
-            and (len(text) + 1) * len(args[1]) > MAX_TEXT:
-        raise _too_long()
-    if name == "join" and args and isinstance(args[0], (list, tuple)) \
-            and sum(len(item) if isinstance(item, str) else 1 for item in args[0]) \
-            + len(text) * len(args[0]) > MAX_TEXT:
+    if name == "join" and args and not isinstance(args[0], (str, list, tuple)):
+        raise TooCostly(_("des textes à joindre qui ne sont pas une liste"))
+    _check_repeated((text, *args), kwargs)
+
+
+def _check_repeated(args, kwargs) -> None:
+    """Refuse a filter or a method given two long things, one of which it may repeat for each part of the other (a
+    replacement at every character, a separator between items, an indentation on every line): the product of the
+    two longest texts or lists is capped (10 × MAX_TEXT)."""
+    lengths = sorted((_size(value, MAX_TEXT) for value in (*args, *kwargs.values())
+                      if isinstance(value, (str, list, tuple))), reverse=True)
+    if len(lengths) >= 2 and lengths[0] * lengths[1] > 10 * MAX_TEXT:
         raise _too_long()
 
 
