@@ -2,16 +2,24 @@
 
 Templates receive plain data (strings, numbers, lists, dicts), never ORM objects.
 """
+import functools
 import io
 import os
+import re
+import types
 from dataclasses import dataclass
 
 import jinja2
+from flask_babel import gettext as _
 from jinja2 import nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import Namespace
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.visitor import NodeTransformer
 from docx.image.image import Image as WordImage
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
+
+from training_app.formatting import NNBSP
 
 TEMPLATES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "certificates")
 
@@ -43,25 +51,220 @@ def render(template: str | bytes, context: dict, images: dict | None = None, str
     for key, value in (images or {}).items():
         context[key] = image(document, *value) if value and value[0] else ""
     # Sandboxed: templates can be uploaded by an administrator, and a template's expressions must not reach
-    # Python's internals (e.g. os.system through a function's globals).
+    # Python's internals (e.g. os.system through a function's globals), change the data they read, or make the
+    # server work without end (_Sandbox: TooCostly).
     environment = _Sandbox(undefined=jinja2.StrictUndefined if strict else jinja2.Undefined)
     environment.read = read
-    document.render(context, environment, autoescape=True)
+    try:
+        document.render(context, environment, autoescape=True)
+    except (RecursionError, MemoryError):
+        raise TooCostly(_("des macros ou des boucles s'appellent sans fin")) from None
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox templates render in; notes in `read` (when set) what each part rendered reads. docxtpl renders
-    every part of the document (body, headers, footers, footnotes, properties) through from_string."""
+# What a template may cost: rendering stops (TooCostly) beyond these. Far above what the shipped templates need
+# (a session's attendance sheets, an invoice's lines), far below what would keep a worker busy for long.
+MAX_STEPS = 1_000_000      # loop turns and calls, in all the parts of one document
+MAX_RANGE = 10_000         # numbers in one range()
+MAX_ARGUMENT = 100_000     # a whole number given to a function or filter (a width, a count)
+MAX_TEXT = 1_000_000       # characters (or items) of one value the template makes
+MAX_PRINTED = 10_000_000   # characters the tags print, in all the parts of one document
+MAX_NUMBER_BITS = 256      # size of a whole number the template computes
+_LONG_NUMBER = re.compile(r"\d{7,}")  # a width of a million or more in a format ("%0100000000d")
+
+
+class TooCostly(jinja2.TemplateError):
+    """The template would take too much time or memory to fill (a French message: why)."""
+
+    def __init__(self, reason: str):
+        super().__init__(_("ce modèle est trop coûteux à produire : %(reason)s ; simplifiez ses boucles et ses "
+                           "textes", reason=reason))
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", NNBSP)
+
+
+def _too_long() -> TooCostly:
+    return TooCostly(_("un texte de plus de %(max)s caractères", max=_count(MAX_TEXT)))
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox templates render in: immutable (a template cannot change the lists and dicts it reads), an
+    attribute it may not read is refused at once (not an empty text), and its cost is capped (TooCostly): loop
+    turns and calls (MAX_STEPS), range() (MAX_RANGE), the numbers given to functions and filters (MAX_ARGUMENT),
+    texts made by *, +, ~, %, filters and methods (MAX_TEXT), what the tags print (MAX_PRINTED).
+    Notes in `read` (when set) what each part rendered reads. docxtpl renders every part of the document (body,
+    headers, footers, footnotes, properties) through from_string."""
 
     read: set[str] | None = None
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, finalize=self._printed, **kwargs)
+        self.steps = 0
+        self.printed = 0
+        self.globals = {"range": self._range, "dict": dict, "cycler": self.globals["cycler"],
+                        "joiner": self.globals["joiner"], "namespace": self.globals["namespace"]}
+        self.filters = {name: self._capped_filter(name, function) for name, function in self.filters.items()}
+        self.filters["_turns"] = self._turns
+        self.filters["_sized"] = self._sized
 
     def from_string(self, source, *args, **kwargs):
         if self.read is not None and isinstance(source, str):
             self.read.update(read_paths(self.parse(source)))
         return super().from_string(source, *args, **kwargs)
+
+    def _parse(self, source, name, filename):
+        """Every loop counts its turns, every ~ checks the text it makes (no operator hook reaches them)."""
+        return _Capping().visit(super()._parse(source, name, filename))
+
+    def unsafe_undefined(self, obj, attribute):
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - the parent's signature
+        __self._step()
+        _check_arguments(args, kwargs)
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            _check_string_method(owner, getattr(__obj, "__name__", ""), args, kwargs)
+        return _checked(super().call(__context, __obj, *args, **kwargs))
+
+    def call_binop(self, context, operator_name, left, right):
+        if operator_name == "*":
+            for text, times in ((left, right), (right, left)):
+                if isinstance(text, (str, list, tuple)) and isinstance(times, int) \
+                        and _size(text, MAX_TEXT) * times > MAX_TEXT:
+                    raise _too_long()
+        if operator_name == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
+                and right * abs(left).bit_length() > MAX_NUMBER_BITS:
+            raise TooCostly(_("un nombre trop grand"))
+        if operator_name == "%" and isinstance(left, str) and _LONG_NUMBER.search(left):
+            raise _too_long()
+        return _checked(super().call_binop(context, operator_name, left, right))
+
+    def _range(self, *args):
+        numbers = range(*args)
+        if len(numbers) > MAX_RANGE:
+            raise TooCostly(_("une boucle de plus de %(max)s tours", max=_count(MAX_RANGE)))
+        return numbers
+
+    def _step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise TooCostly(_("plus de %(max)s tours de boucle ou appels",
+                              max=_count(MAX_STEPS)))
+
+    def _turns(self, iterable):
+        for item in iterable:
+            self._step()
+            yield item
+
+    @staticmethod
+    def _sized(value):
+        return _checked(value)
+
+    def _printed(self, value):
+        if isinstance(value, (str, list, tuple, dict, Namespace)):
+            self.printed += _size(value, MAX_PRINTED)
+            if self.printed > MAX_PRINTED:
+                raise TooCostly(_("plus de %(max)s caractères écrits",
+                                  max=_count(MAX_PRINTED)))
+        return value
+
+    def _capped_filter(self, name, function):
+        @functools.wraps(function)
+        def capped(*args, **kwargs):
+            self._step()
+            _check_arguments(args, kwargs)
+            _check_repeated(args, kwargs)
+            if name == "format" and any(isinstance(a, str) and _LONG_NUMBER.search(a) for a in args[:1]):
+                raise _too_long()
+            result = function(*args, **kwargs)
+            if isinstance(result, types.GeneratorType):  # map, select…: sized now, not once joined or printed
+                result = list(result)
+            return _checked(result)
+        return capped
+
+
+class _Capping(NodeTransformer):
+    def visit_For(self, node):
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, "_turns", [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node):
+        self.generic_visit(node)
+        return nodes.Filter(node, "_sized", [], [], None, None, lineno=node.lineno)
+
+    def visit_List(self, node):
+        self.generic_visit(node)
+        return nodes.Filter(node, "_sized", [], [], None, None, lineno=node.lineno)
+
+    visit_Dict = visit_List
+
+    def visit_Tuple(self, node):
+        self.generic_visit(node)
+        if node.ctx != "load":  # {% for a, b in … %}, {% set a, b = … %}: names to assign, not a value
+            return node
+        return nodes.Filter(node, "_sized", [], [], None, None, lineno=node.lineno)
+
+
+def _check_arguments(args, kwargs) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ARGUMENT:
+            raise TooCostly(_("un nombre de plus de %(max)s donné à une fonction",
+                              max=_count(MAX_ARGUMENT)))
+
+
+def _check_string_method(text: str, name: str, args, kwargs) -> None:
+    """What a method of a text would make, before it makes it: the format of a width of a million or more, a
+    text repeated (_check_repeated)."""
+    if name in ("format", "format_map") and _LONG_NUMBER.search(text):
+        raise _too_long()
+    if name == "join" and args and not isinstance(args[0], (str, list, tuple)):
+        raise TooCostly(_("des textes à joindre qui ne sont pas une liste"))
+    _check_repeated((text, *args), kwargs)
+
+
+def _check_repeated(args, kwargs) -> None:
+    """Refuse a filter or a method given two long things, one of which it may repeat for each part of the other (a
+    replacement at every character, a separator between items, an indentation on every line): the product of the
+    two longest texts or lists is capped (10 × MAX_TEXT)."""
+    lengths = sorted((_size(value, MAX_TEXT) for value in (*args, *kwargs.values())
+                      if isinstance(value, (str, list, tuple))), reverse=True)
+    if len(lengths) >= 2 and lengths[0] * lengths[1] > 10 * MAX_TEXT:
+        raise _too_long()
+
+
+def _checked(value):
+    """`value`, refused when it is a text (or list, dict, namespace: what printing it would write) longer than
+    MAX_TEXT, or a number too large."""
+    if isinstance(value, (str, list, tuple, dict, Namespace)) and _size(value, MAX_TEXT) > MAX_TEXT:
+        raise _too_long()
+    if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
+        raise TooCostly(_("un nombre trop grand"))
+    return value
+
+
+def _size(value, limit: int) -> int:
+    """About how many characters printing `value` writes, counted up to just past `limit`."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, Namespace):
+        value = object.__getattribute__(value, "_Namespace__attrs")
+    if isinstance(value, dict):
+        value = [item for pair in value.items() for item in pair]
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        return 20
+    total = 2
+    for item in value:
+        total += 2 + _size(item, limit - total)
+        if total > limit:
+            break
+    return total
 
 
 def read_paths(tree: nodes.Node) -> set[str]:

@@ -12,10 +12,11 @@ from training_app.extensions import db, limiter
 from training_app.forms import REFUSED, attach_service_error, commit_or_flash
 from training_app.models import Enrolment, IssuedCertificate, TrainingSession
 from training_app.formatting import date_fr, de
-from training_app.services import ServiceError, personal_data
+from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
 from training_app.services import organisation as organisation_service
 from training_app.services import outcomes as outcome_service
+from training_app.services import session_zip as session_zip_service
 from training_app.services.trainee_links import per_trainee, trainee_view
 
 VERIFY_LIMIT = "20 per minute; 200 per hour"
@@ -175,12 +176,8 @@ def download(session_id: int, certificate_id: int):
 @access(STAFF)
 def download_zip(session_id: int):
     session = _load_session(session_id)
-    expired = personal_data.expired_trainee_with_documents(session)
-    if expired is not None:
-        flash(_expired_message(expired), "warning")
-        return _back(session_id)
     try:
-        content = certificate_service.session_zip(session)
+        content = session_zip_service.session_zip(session)
     except ServiceError as error:
         flash(error.message, "warning")
         return _back(session_id)

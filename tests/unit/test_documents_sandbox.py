@@ -1,0 +1,71 @@
+"""Word templates render in an immutable sandbox with caps: a template reaches neither Python's internals nor
+unbounded work (loops, calls, text); a costly one is refused in French, never a hang or a 500."""
+import io
+
+import jinja2
+import pytest
+from docx import Document
+from jinja2.sandbox import SecurityError
+
+from training_app.documents import word
+
+
+def _docx(*paragraphs: str) -> bytes:
+    document = Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _text(rendered: bytes) -> str:
+    return "\n".join(p.text for p in Document(io.BytesIO(rendered)).paragraphs)
+
+
+@pytest.mark.parametrize("tag", ["{{ ''.__class__ }}", "{{ ''.__class__.__mro__ }}",
+                                 "{{ cycler.__init__.__globals__ }}"])
+def test_a_template_reading_pythons_internals_is_refused_even_when_not_strict(tag):
+    with pytest.raises(SecurityError):
+        word.render(_docx(tag), {})
+
+
+def test_a_template_cannot_change_the_data_it_reads():
+    with pytest.raises(SecurityError):
+        word.render(_docx("{{ trainees.append('x') }}{{ trainees }}"), {"trainees": ["Awa"]})
+
+
+@pytest.mark.parametrize("tag", [
+    "{% set r = range(3000)|list %}{% for a in r %}{% for b in r %}{% endfor %}{% endfor %}",  # 9 million turns
+    "{% for a in range(200000) %}{% endfor %}",
+    "{% for a in range(2000) %}{{ 'x' * 10000 }}{% endfor %}",  # 20 million characters
+    "{{ 'x' * 100000000 }}",
+    "{{ 'x'.ljust(100000000) }}",
+    "{{ 'x'|center(100000000) }}",
+    "{{ 10 ** 100000000 }}",
+    "{% set ns = namespace(s='xx') %}{% for a in range(60) %}{% set ns.s %}{{ ns.s }}{{ ns.s }}{% endset %}"
+    "{% endfor %}",
+    "{% macro m(n) %}{{ m(n) }}{{ m(n) }}{% endmacro %}{{ m(1) }}",
+    # lists of long texts, printed whole: their size is counted as they are made, not once printed
+    "{% set s = 'x' * 100000 %}{% set a = [s, s, s, s, s, s, s, s, s, s] %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}"
+    "{{ b }}",
+    "{{ (['x' * 1000000] * 1000000)|join }}",
+    "{% set s = 'x' * 100000 %}{{ [s, s, s, s, s, s, s, s, s, s, s, s]|string }}",
+    # one long thing repeated for each part of another
+    "{{ ('x' * 100000)|replace('', 'y' * 1000) }}",
+    "{{ ('x' * 100000).replace('', 'y' * 1000) }}",
+    "{{ range(10000)|map('string')|join('y' * 10000) }}",
+    "{{ ('y' * 10000).join(range(10000)|map('string')) }}",
+    "{{ ('x\\n' * 50000)|indent('y' * 10000) }}",
+])
+def test_a_costly_template_is_refused_in_french(tag):
+    with pytest.raises(word.TooCostly, match="trop coûteux à produire") as refused:
+        word.render(_docx(tag), {})
+    assert isinstance(refused.value, jinja2.TemplateError)  # explained like any template's fault
+
+
+def test_ordinary_loops_and_data_still_render():
+    rendered = word.render(_docx("{% for t in trainees %}{{ loop.index }}. {{ t.name|upper }} {% endfor %}"
+                                 "{{ range(3)|list|join(',') }} {{ 'ab' * 3 }} {{ total * 60 }}"),
+                           {"trainees": [{"name": "Awa"}, {"name": "Julien"}], "total": 21})
+    assert "1. AWA 2. JULIEN 0,1,2 ababab 1260" in _text(rendered)
