@@ -283,8 +283,9 @@ def signing_window(slot: Slot) -> tuple[datetime, datetime]:
 
 def expects_attendance(session: TrainingSession) -> bool:
     """Whether the half-days of `session` are signed and closed: not once it is cancelled. Its enrolments were
-    cancelled with it (and cancellation_refusal keeps a session where attendance was taken from being
-    cancelled), so nothing is missing there and no sheet of it is signed or closed."""
+    cancelled with it (and cancellation_refusal keeps a session where somebody attended from being cancelled:
+    absences marked or signatures voided may stay on its sheets), so nothing is missing there and no sheet of it
+    is signed or closed any more."""
     return session.status != SessionStatus.CANCELLED
 
 

@@ -320,16 +320,16 @@ def attendance_begun(enrolment: Enrolment) -> bool:
     signing window opening (a few minutes before the start) nor an absence recorded is a beginning: a trainee
     who warned they would not come is still cancelled at 13:50 (their seat goes to the waiting list), and the
     absence recorded stays on the sheet, the enrolment expected nowhere (attendance.EXPECTED_STATUSES)."""
-    return enrolment.id in _begun_among(Enrolment.id == enrolment.id)
+    return enrolment.id in begun_among(Enrolment.id == enrolment.id)
 
 
 def attendance_begun_of_trainee(trainee_id: int) -> set[int]:
     """The ids of the trainee's enrolments for which attendance has begun (attendance_begun), in one statement:
     the trainee's personal page asks it of every enrolment it shows."""
-    return _begun_among(Enrolment.trainee_id == trainee_id)
+    return begun_among(Enrolment.trainee_id == trainee_id)
 
 
-def _begun_among(which) -> set[int]:
+def begun_among(which) -> set[int]:
     """The ids of the enrolments matching `which` with a signature not voided or some minutes attended."""
     attended = (db.select(AttendanceRecord.enrolment_id).join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
                 .where(which, AttendanceRecord.minutes_attended > 0))

@@ -368,7 +368,7 @@ def cancellation_refusal(session: TrainingSession) -> str | None:
 
 def _anybody_attended(session: TrainingSession) -> bool:
     """Whether attendance has really begun for some enrolment of the session (enrolments.attendance_begun)."""
-    return bool(enrolment_service._begun_among(Enrolment.session_id == session.id))
+    return bool(enrolment_service.begun_among(Enrolment.session_id == session.id))
 
 
 def _attendance_taken(session: TrainingSession) -> bool:
