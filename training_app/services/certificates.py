@@ -21,7 +21,7 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 import jinja2
@@ -39,7 +39,7 @@ from training_app import formatting
 from training_app.clock import local_now, utcnow
 from training_app.documents import pdf, storage, uploads, word
 from training_app.extensions import db, dialect_insert
-from training_app.models import (BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
+from training_app.models import (AuditEntry, BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
                                  EnrolmentStatus, IssuedCertificate, Organisation, SessionStatus, Trainee,
                                  TrainingSession, User)
 from training_app.services import ServiceError, attendance, audit, mail, outcomes
@@ -108,6 +108,9 @@ MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
 MAX_TEMPLATE_UNPACKED_BYTES = 50 * 1024 * 1024
 WORD_MAIN_PART = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 TICKED, UNTICKED = "\u2612", "\u2610"  # ☒ ☐
+# Documents e-mailed less than this ago are not sent again (a double click, a second tab): send_for_session skips
+# them (SendReport.skipped), send_to_trainee refuses.
+RESEND_GAP = timedelta(minutes=2)
 NO_ATTENDANCE = _l("aucune demi-journée suivie d'après les feuilles d'émargement corrigées")
 
 
@@ -1145,29 +1148,43 @@ def zip_filename(session: TrainingSession) -> str:
 
 def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mail:
     """E-mail the trainee their current documents (delivered once the transaction commits); refused when they are
-    outdated (OverviewRow.outdated): they are reissued first."""
-    return _send(enrolment_overview(enrolment), actor)
+    outdated (OverviewRow.outdated): they are reissued first; refused too when they were sent less than RESEND_GAP
+    ago (a double click). The session stays locked until the transaction ends (as in send_for_session)."""
+    lock_session(enrolment.session_id)
+    row = enrolment_overview(enrolment)
+    if row.documents and _all_sent_recently(row.documents.values(), _sent_recently(row.documents.values())):
+        raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=skipped_message([row])))
+    return _send(row, actor)
 
 
 @dataclass
 class SendReport:
     sent: int = 0
     left_out: list[OverviewRow] = field(default_factory=list)  # outdated documents: not sent, to reissue first
+    skipped: list[OverviewRow] = field(default_factory=list)  # sent less than RESEND_GAP ago: not sent again
 
 
 def send_for_session(session: TrainingSession, actor: User | None = None) -> SendReport:
     """E-mail every trainee of the session who has documents, except those whose documents are outdated (left out,
-    listed: reissue them first) and those whose data was erased (they have no address)."""
+    listed: reissue them first), those whose documents were sent less than RESEND_GAP ago (skipped, listed: a
+    double click or a second tab sends nothing twice) and those whose data was erased (they have no address).
+
+    The session row stays locked until the transaction ends: a second sending at the same moment waits for the
+    first to commit, then finds its documents just sent."""
+    session = lock_session(session.id)
     report = SendReport()
-    for row in session_overview(session):
-        if not row.documents or row.enrolment.trainee.erased_at is not None:
-            continue
-        if row.outdated:
+    rows = [row for row in session_overview(session)
+            if row.documents and row.enrolment.trainee.erased_at is None]
+    recent = _sent_recently([doc for row in rows for doc in row.documents.values()])
+    for row in rows:
+        if _all_sent_recently(row.documents.values(), recent):
+            report.skipped.append(row)
+        elif row.outdated:
             report.left_out.append(row)
         else:
             _send(row, actor)
             report.sent += 1
-    if not report.sent:
+    if not report.sent and not report.skipped:
         if report.left_out:
             raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=left_out_message(report.left_out)))
         raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
@@ -1179,6 +1196,30 @@ def left_out_message(rows: list[OverviewRow]) -> str:
     return ngettext("les documents %(of_names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
                     "les documents %(of_names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
                     of_names=_names_of(rows), reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+
+
+def skipped_message(rows: list[OverviewRow]) -> str:
+    """Why the documents of `rows` were not sent again (French): they were sent less than RESEND_GAP ago."""
+    minutes = int(RESEND_GAP.total_seconds() // 60)
+    return ngettext("les documents %(of_names)s ont déjà été envoyés il y a moins de %(num)d minute : ils ne sont "
+                    "pas renvoyés.",
+                    "les documents %(of_names)s ont déjà été envoyés il y a moins de %(num)d minutes : ils ne sont "
+                    "pas renvoyés.", minutes, of_names=_names_of(rows))
+
+
+def _sent_recently(documents) -> set[int]:
+    """The ids of `documents` e-mailed less than RESEND_GAP ago (their "sent" audit entries; one query)."""
+    ids = [doc.id for doc in documents]
+    if not ids:
+        return set()
+    return set(db.session.scalars(db.select(AuditEntry.entity_id).where(
+        AuditEntry.entity_type == IssuedCertificate.__tablename__, AuditEntry.entity_id.in_(ids),
+        AuditEntry.action == "sent", AuditEntry.at > utcnow() - RESEND_GAP)))
+
+
+def _all_sent_recently(documents, recent: set[int]) -> bool:
+    documents = list(documents)
+    return bool(documents) and all(doc.id in recent for doc in documents)
 
 
 def kept_outdated_messages(rows: list[OverviewRow]) -> list[str]:

@@ -195,8 +195,12 @@ def send_session(session_id: int):
         abort(400)
     report = commit_or_flash(lambda: certificate_service.send_for_session(session))
     if report is not REFUSED:
-        flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
-                       "Documents envoyés par e-mail à %(num)d stagiaires.", report.sent), "success")
+        if report.sent:
+            flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
+                           "Documents envoyés par e-mail à %(num)d stagiaires.", report.sent), "success")
+        if report.skipped:
+            flash(_("Non renvoyés : %(refusal)s", refusal=certificate_service.skipped_message(report.skipped)),
+                  "info")
         if report.left_out:
             flash(_("Non envoyés : %(refusal)s", refusal=certificate_service.left_out_message(report.left_out)),
                   "warning")
