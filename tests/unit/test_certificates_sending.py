@@ -9,7 +9,7 @@ from tests.certificate_course import completed_course
 from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import OutgoingMail, TrainingSession
+from training_app.models import IssuedCertificate, OutgoingMail, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
 
@@ -94,3 +94,44 @@ def test_two_sendings_of_a_session_at_once_send_each_trainee_once(app, outbox):
         thread.join()
     assert errors == [] and sorted(results) == [(0, 2), (0, 2), (2, 0)]
     assert db.session.scalar(db.select(db.func.count()).select_from(OutgoingMail)) == 2
+
+
+def test_issuing_from_a_page_shown_before_the_documents_changed_is_refused_and_issues_nothing():
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    seen = certificate_service.documents_fingerprint(course.session)
+    seen_awa = certificate_service.enrolment_overview(awa).documents_seen
+    seen_julien = certificate_service.enrolment_overview(julien).documents_seen
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)  # someone else, meanwhile
+    db.session.commit()
+    count = db.session.scalar(db.select(db.func.count()).select_from(IssuedCertificate))
+
+    with pytest.raises(ServiceError) as refused:
+        certificate_service.issue_for_session(course.session, unrecorded_confirmed=True, documents_seen=seen)
+    db.session.rollback()
+    assert "Rechargez la page" in refused.value.message
+    with pytest.raises(ServiceError):
+        certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True, documents_seen=seen_awa)
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count()).select_from(IssuedCertificate)) == count
+
+    # Julien's own documents did not change: his button still works; the page as it is now works too.
+    assert len(certificate_service.issue_for_enrolment(julien, unrecorded_confirmed=True,
+                                                       documents_seen=seen_julien)) == 2
+    db.session.commit()
+    report = certificate_service.issue_for_session(
+        course.session, reissue=True, unrecorded_confirmed=True,
+        documents_seen=certificate_service.documents_fingerprint(course.session))
+    assert len(report.issued) == 4
+
+
+def test_a_withdrawal_changes_what_the_page_saw():
+    course = completed_course(trainees=("Awa Diallo",))
+    awa = course.enrolments[0]
+    certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
+    db.session.commit()
+    seen = certificate_service.documents_fingerprint(course.session)
+    assert certificate_service.documents_fingerprint(course.session) == seen
+    certificate_service.withdraw(certificate_service.current_documents(awa).values(), "test")
+    db.session.commit()
+    assert certificate_service.documents_fingerprint(course.session) != seen

@@ -1,7 +1,10 @@
 """The certificates section after review: no double sending, no issuing from a stale page, buttons that say what
 they do."""
+import re
+
 from tests.certificate_course import completed_course
 from training_app.extensions import db
+from training_app.models import IssuedCertificate
 from training_app.services import certificates as certificate_service
 
 
@@ -31,3 +34,31 @@ def test_a_double_click_on_send_sends_once_and_says_why_not_twice(admin_client, 
                                    follow_redirects=True))
     assert "Rien n'a été envoyé : les documents d'Awa Diallo ont déjà été envoyés il y a moins de 2 minutes" in page
     assert len(outbox) == 2
+
+
+def _seen(page: str, action: str) -> str:
+    """The documents_seen of the form posting to `action` on the page."""
+    form = page[page.index(f'action="{action}"'):]
+    return re.search(r'name="documents_seen" value="([^"]*)"', form[:form.index("</form>")]).group(1)
+
+
+def test_issuing_from_a_stale_page_is_refused_with_a_french_message_and_nothing_issued(admin_client):
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    awa = course.enrolments[0]
+    base = f"/sessions/{course.session.id}/attestations"
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))
+    seen_session = _seen(page, f"{base}/emettre")
+    seen_awa = _seen(page, f"{base}/inscription/{awa.id}/emettre")
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)  # another tab, meanwhile
+    db.session.commit()
+
+    for url, seen in ((f"{base}/emettre", seen_session), (f"{base}/inscription/{awa.id}/emettre", seen_awa)):
+        page = _text(admin_client.post(url, data={"confirm_unrecorded": "y", "documents_seen": seen},
+                                       follow_redirects=True))
+        assert "Les documents ont changé depuis l'affichage de la page" in page and "Rechargez la page" in page
+        assert db.session.scalar(db.select(db.func.count()).select_from(IssuedCertificate)) == 2
+
+    page = _text(admin_client.get(f"/sessions/{course.session.id}"))  # reloaded: issuing works
+    response = admin_client.post(f"{base}/emettre", follow_redirects=True,
+                                 data={"confirm_unrecorded": "y", "documents_seen": _seen(page, f"{base}/emettre")})
+    assert "2 documents émis." in _text(response)

@@ -161,6 +161,30 @@ def _current(documents: dict[str, IssuedCertificate]) -> dict[str, IssuedCertifi
     return {kind: doc for kind, doc in documents.items() if doc.is_current}
 
 
+def fingerprint(documents) -> str:
+    """What a page showed of `documents`, the last versions (current or withdrawn) of a session's or an
+    enrolment's documents: a new version, a replacement or a withdrawal changes it. The issuing forms carry it
+    (documents_seen) so that issuing from a page shown before someone else changed the documents is refused."""
+    digest = hashlib.sha256()
+    for doc in sorted(documents, key=lambda doc: doc.id):
+        digest.update(f"{doc.id}:{doc.replaced_at.isoformat() if doc.replaced_at else ''};".encode())
+    return digest.hexdigest()[:16]
+
+
+def documents_fingerprint(session: TrainingSession) -> str:
+    """fingerprint() of every last version of the session's documents (one query)."""
+    return fingerprint(doc for documents in last_versions_for_session(session).values()
+                       for doc in documents.values())
+
+
+def check_documents_seen(seen: str | None, now: str) -> None:
+    """Refuse (ServiceError) an issue from a page that showed other documents than there are now (`seen`, its
+    fingerprint(), None: not checked)."""
+    if seen is not None and seen != now:
+        raise ServiceError(_("Les documents ont changé depuis l'affichage de la page (émis, réémis ou retirés "
+                             "entre-temps) : rien n'a été émis. Rechargez la page et vérifiez-les avant d'émettre."))
+
+
 # --- the template context: plain data, built in one place ----------------------------------------
 
 def certificate_context(enrolment, totals, results, organisation: dict, document: dict,
@@ -617,7 +641,7 @@ def check_unrecorded_outcomes(session: TrainingSession, enrolments: list[Enrolme
 
 
 def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor: User | None = None,
-                      unrecorded_confirmed: bool = False) -> IssueReport:
+                      unrecorded_confirmed: bool = False, documents_seen: str | None = None) -> IssueReport:
     """Issue both documents to every trainee of the session who attended at least one slot.
 
     Documents already issued are kept unless `reissue`, which issues new versions of all of them (and withdraws
@@ -626,12 +650,14 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     Trainees with objectives whose outcome was never recorded get them only with `unrecorded_confirmed`
     (check_unrecorded_outcomes); nothing is issued otherwise.
     The session row stays locked until the transaction ends, so two people issuing at once wait for
-    each other instead of issuing twice.
+    each other instead of issuing twice. `documents_seen`: the documents_fingerprint() of the page the office
+    issued from; refused when the documents changed since (check_documents_seen).
     """
     session = lock_session(session.id)
     check_can_issue(session)
     totals = attendance.totals_for_session(session)
     last = last_versions_for_session(session)
+    check_documents_seen(documents_seen, fingerprint(doc for documents in last.values() for doc in documents.values()))
     report = IssueReport()
     to_render = []  # (enrolment, its totals, its last documents)
     to_withdraw = []
@@ -683,13 +709,15 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     return report
 
 
-def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None,
-                        unrecorded_confirmed: bool = False) -> list[IssuedCertificate]:
+def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None, unrecorded_confirmed: bool = False,
+                        documents_seen: str | None = None) -> list[IssuedCertificate]:
     """Issue (or re-issue, as a new version) both documents of one trainee.
 
     A trainee left with no attendance gets nothing: their current documents, if any, are withdrawn
     (see withdraw()) and the list returned is empty; with none, the refusal says why. One with objectives
     whose outcome was never recorded gets them only with `unrecorded_confirmed` (check_unrecorded_outcomes).
+    `documents_seen`: the OverviewRow.documents_seen of the page the office issued from; refused when the
+    trainee's documents changed since (check_documents_seen).
     """
     session = lock_session(enrolment.session_id)
     if enrolment.status not in ELIGIBLE_STATUSES:
@@ -698,6 +726,7 @@ def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None,
     check_can_issue(session)
     totals = attendance.totals_for(enrolment)
     documents = _last_versions(IssuedCertificate.enrolment_id == enrolment.id).get(enrolment.id, {})
+    check_documents_seen(documents_seen, fingerprint(documents.values()))
     if totals.attended_minutes <= 0:
         if _current(documents):
             withdraw(_current(documents).values(), str(NO_ATTENDANCE), actor=actor)
@@ -930,6 +959,11 @@ class OverviewRow:
     results: list[dict] | None = None        # the results per objective recorded now (stated_results())
     withdrawn: dict[str, IssuedCertificate] = field(default_factory=dict)  # kind -> withdrawn, not reissued
     employer: object = None                  # the employer of the course now (enrolments.course_employers)
+
+    @property
+    def documents_seen(self) -> str:
+        """fingerprint() of the row's documents (current and withdrawn): what its issue button carries."""
+        return fingerprint([*self.documents.values(), *self.withdrawn.values()])
 
     @property
     def outdated(self) -> bool:
