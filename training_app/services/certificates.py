@@ -39,7 +39,7 @@ from training_app import formatting
 from training_app.clock import local_now, utcnow
 from training_app.documents import pdf, storage, uploads, word
 from training_app.extensions import db, dialect_insert
-from training_app.models import (AuditEntry, BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
+from training_app.models import (AttendanceRecord, AuditEntry, BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
                                  EnrolmentStatus, IssuedCertificate, Organisation, SessionStatus, Trainee,
                                  TrainingSession, User)
 from training_app.services import ServiceError, attendance, audit, mail, outcomes
@@ -1136,15 +1136,18 @@ def current_documents_by_enrolment(session: TrainingSession) -> list[tuple[Enrol
 
 
 def sessions_awaiting_certificates(limit: int = 5) -> list[TrainingSession]:
-    """Ended sessions with confirmed trainees of whom none has a document yet (latest first)."""
-    has_confirmed = db.select(Enrolment.id).where(
-        Enrolment.session_id == TrainingSession.id, Enrolment.status == EnrolmentStatus.CONFIRMED).exists()
+    """Ended sessions with trainees (confirmed, or who dropped out) who attended something, of whom none has a
+    document yet (latest first). Enrolments with no minutes attended get no document: they do not count."""
+    has_attended = db.select(Enrolment.id).where(
+        Enrolment.session_id == TrainingSession.id, Enrolment.status.in_(ELIGIBLE_STATUSES),
+        db.select(AttendanceRecord.id).where(AttendanceRecord.enrolment_id == Enrolment.id,
+                                             AttendanceRecord.minutes_attended > 0).exists()).exists()
     has_documents = db.select(IssuedCertificate.id).join(IssuedCertificate.enrolment).where(
         Enrolment.session_id == TrainingSession.id).exists()
     return list(db.session.scalars(
         db.select(TrainingSession)
         .where(TrainingSession.end_at < local_now(), TrainingSession.status != SessionStatus.CANCELLED,
-               has_confirmed, ~has_documents)
+               has_attended, ~has_documents)
         .options(selectinload(TrainingSession.programme))
         .order_by(TrainingSession.end_at.desc()).limit(limit)))
 
