@@ -1235,6 +1235,35 @@ def left_out_message(rows: list[OverviewRow]) -> str:
                     of_names=_names_of(rows), reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
 
 
+def resending_refusal(enrolment: Enrolment, attached: list[str] | None = None) -> str | None:
+    """Why the certificates e-mailed to the enrolment's trainee may not be sent again as written (the outbox's
+    « Renvoyer », services/mail.outdated_reason), or None: the trainee has no current documents (none issued, or
+    withdrawn since), the files `attached` to it are no longer the current ones (replaced by new versions since),
+    or the current documents no longer state what the data says (OverviewRow.outdated, as _send refuses)."""
+    row = enrolment_overview(enrolment)
+    if not row.documents:
+        if row.withdrawn:
+            withdrawn = [row.withdrawn[kind] for kind in KINDS if kind in row.withdrawn]
+            return ngettext("Le document joint (n° %(numbers)s) a été retiré depuis (%(reason)s).",
+                            "Les documents joints (n° %(numbers)s) ont été retirés depuis (%(reason)s).",
+                            len(withdrawn), numbers=", ".join(doc.number for doc in withdrawn),
+                            reason=withdrawn[0].withdrawn_reason)
+        return _("Aucune attestation n'a été émise pour %(name)s.", name=enrolment.trainee.full_name)
+    if attached is not None:
+        current = {doc.filename for doc in row.documents.values()}
+        replaced = [name for name in attached if name not in current]
+        if replaced:
+            return ngettext("Le document joint %(files)s a été remplacé par une nouvelle version depuis.",
+                            "Les documents joints %(files)s ont été remplacés par de nouvelles versions depuis.",
+                            len(replaced), files=", ".join(replaced))
+    if row.outdated:
+        return ngettext("Le document joint n'est plus à jour (%(reasons)s) : réémettez-le, puis envoyez-le.",
+                        "Les documents joints ne sont plus à jour (%(reasons)s) : réémettez-les, puis envoyez-les.",
+                        len(attached) if attached is not None else len(row.documents),
+                        reasons=", ".join(str(reason) for reason in row.outdated_reasons))
+    return None
+
+
 def skipped_message(rows: list[OverviewRow]) -> str:
     """Why the documents of `rows` were not sent again (French): they were sent less than RESEND_GAP ago."""
     minutes = int(RESEND_GAP.total_seconds() // 60)
