@@ -21,7 +21,7 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 import jinja2
@@ -39,7 +39,7 @@ from training_app import formatting
 from training_app.clock import local_now, utcnow
 from training_app.documents import pdf, storage, uploads, word
 from training_app.extensions import db, dialect_insert
-from training_app.models import (BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
+from training_app.models import (AttendanceRecord, AuditEntry, BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
                                  EnrolmentStatus, IssuedCertificate, Organisation, SessionStatus, Trainee,
                                  TrainingSession, User)
 from training_app.services import ServiceError, attendance, audit, mail, outcomes
@@ -108,6 +108,9 @@ MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
 MAX_TEMPLATE_UNPACKED_BYTES = 50 * 1024 * 1024
 WORD_MAIN_PART = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 TICKED, UNTICKED = "\u2612", "\u2610"  # ☒ ☐
+# Documents e-mailed less than this ago are not sent again (a double click, a second tab): send_for_session skips
+# them (SendReport.skipped), send_to_trainee refuses.
+RESEND_GAP = timedelta(minutes=2)
 NO_ATTENDANCE = _l("aucune demi-journée suivie d'après les feuilles d'émargement corrigées")
 
 
@@ -156,6 +159,30 @@ def _last_versions(where) -> dict[int, dict[str, IssuedCertificate]]:
 
 def _current(documents: dict[str, IssuedCertificate]) -> dict[str, IssuedCertificate]:
     return {kind: doc for kind, doc in documents.items() if doc.is_current}
+
+
+def fingerprint(documents) -> str:
+    """What a page showed of `documents`, the last versions (current or withdrawn) of a session's or an
+    enrolment's documents: a new version, a replacement or a withdrawal changes it. The issuing forms carry it
+    (documents_seen) so that issuing from a page shown before someone else changed the documents is refused."""
+    digest = hashlib.sha256()
+    for doc in sorted(documents, key=lambda doc: doc.id):
+        digest.update(f"{doc.id}:{doc.replaced_at.isoformat() if doc.replaced_at else ''};".encode())
+    return digest.hexdigest()[:16]
+
+
+def documents_fingerprint(session: TrainingSession) -> str:
+    """fingerprint() of every last version of the session's documents (one query)."""
+    return fingerprint(doc for documents in last_versions_for_session(session).values()
+                       for doc in documents.values())
+
+
+def check_documents_seen(seen: str | None, now: str) -> None:
+    """Refuse (ServiceError) an issue from a page that showed other documents than there are now (`seen`, its
+    fingerprint(), None: not checked)."""
+    if seen is not None and seen != now:
+        raise ServiceError(_("Les documents ont changé depuis l'affichage de la page (émis, réémis ou retirés "
+                             "entre-temps) : rien n'a été émis. Rechargez la page et vérifiez-les avant d'émettre."))
 
 
 # --- the template context: plain data, built in one place ----------------------------------------
@@ -614,7 +641,7 @@ def check_unrecorded_outcomes(session: TrainingSession, enrolments: list[Enrolme
 
 
 def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor: User | None = None,
-                      unrecorded_confirmed: bool = False) -> IssueReport:
+                      unrecorded_confirmed: bool = False, documents_seen: str | None = None) -> IssueReport:
     """Issue both documents to every trainee of the session who attended at least one slot.
 
     Documents already issued are kept unless `reissue`, which issues new versions of all of them (and withdraws
@@ -623,12 +650,14 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     Trainees with objectives whose outcome was never recorded get them only with `unrecorded_confirmed`
     (check_unrecorded_outcomes); nothing is issued otherwise.
     The session row stays locked until the transaction ends, so two people issuing at once wait for
-    each other instead of issuing twice.
+    each other instead of issuing twice. `documents_seen`: the documents_fingerprint() of the page the office
+    issued from; refused when the documents changed since (check_documents_seen).
     """
     session = lock_session(session.id)
     check_can_issue(session)
     totals = attendance.totals_for_session(session)
     last = last_versions_for_session(session)
+    check_documents_seen(documents_seen, fingerprint(doc for documents in last.values() for doc in documents.values()))
     report = IssueReport()
     to_render = []  # (enrolment, its totals, its last documents)
     to_withdraw = []
@@ -680,13 +709,15 @@ def issue_for_session(session: TrainingSession, *, reissue: bool = False, actor:
     return report
 
 
-def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None,
-                        unrecorded_confirmed: bool = False) -> list[IssuedCertificate]:
+def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None, unrecorded_confirmed: bool = False,
+                        documents_seen: str | None = None) -> list[IssuedCertificate]:
     """Issue (or re-issue, as a new version) both documents of one trainee.
 
     A trainee left with no attendance gets nothing: their current documents, if any, are withdrawn
     (see withdraw()) and the list returned is empty; with none, the refusal says why. One with objectives
     whose outcome was never recorded gets them only with `unrecorded_confirmed` (check_unrecorded_outcomes).
+    `documents_seen`: the OverviewRow.documents_seen of the page the office issued from; refused when the
+    trainee's documents changed since (check_documents_seen).
     """
     session = lock_session(enrolment.session_id)
     if enrolment.status not in ELIGIBLE_STATUSES:
@@ -695,6 +726,7 @@ def issue_for_enrolment(enrolment: Enrolment, *, actor: User | None = None,
     check_can_issue(session)
     totals = attendance.totals_for(enrolment)
     documents = _last_versions(IssuedCertificate.enrolment_id == enrolment.id).get(enrolment.id, {})
+    check_documents_seen(documents_seen, fingerprint(documents.values()))
     if totals.attended_minutes <= 0:
         if _current(documents):
             withdraw(_current(documents).values(), str(NO_ATTENDANCE), actor=actor)
@@ -929,6 +961,11 @@ class OverviewRow:
     employer: object = None                  # the employer of the course now (enrolments.course_employers)
 
     @property
+    def documents_seen(self) -> str:
+        """fingerprint() of the row's documents (current and withdrawn): what its issue button carries."""
+        return fingerprint([*self.documents.values(), *self.withdrawn.values()])
+
+    @property
     def outdated(self) -> bool:
         """The current documents no longer state what the data says: the sheets (hours attended), the results
         per objective, the session's place or modality, the employer of the course, the nature of the action
@@ -1099,15 +1136,18 @@ def current_documents_by_enrolment(session: TrainingSession) -> list[tuple[Enrol
 
 
 def sessions_awaiting_certificates(limit: int = 5) -> list[TrainingSession]:
-    """Ended sessions with confirmed trainees of whom none has a document yet (latest first)."""
-    has_confirmed = db.select(Enrolment.id).where(
-        Enrolment.session_id == TrainingSession.id, Enrolment.status == EnrolmentStatus.CONFIRMED).exists()
+    """Ended sessions with trainees (confirmed, or who dropped out) who attended something, of whom none has a
+    document yet (latest first). Enrolments with no minutes attended get no document: they do not count."""
+    has_attended = db.select(Enrolment.id).where(
+        Enrolment.session_id == TrainingSession.id, Enrolment.status.in_(ELIGIBLE_STATUSES),
+        db.select(AttendanceRecord.id).where(AttendanceRecord.enrolment_id == Enrolment.id,
+                                             AttendanceRecord.minutes_attended > 0).exists()).exists()
     has_documents = db.select(IssuedCertificate.id).join(IssuedCertificate.enrolment).where(
         Enrolment.session_id == TrainingSession.id).exists()
     return list(db.session.scalars(
         db.select(TrainingSession)
         .where(TrainingSession.end_at < local_now(), TrainingSession.status != SessionStatus.CANCELLED,
-               has_confirmed, ~has_documents)
+               has_attended, ~has_documents)
         .options(selectinload(TrainingSession.programme))
         .order_by(TrainingSession.end_at.desc()).limit(limit)))
 
@@ -1145,29 +1185,43 @@ def zip_filename(session: TrainingSession) -> str:
 
 def send_to_trainee(enrolment: Enrolment, actor: User | None = None) -> mail.Mail:
     """E-mail the trainee their current documents (delivered once the transaction commits); refused when they are
-    outdated (OverviewRow.outdated): they are reissued first."""
-    return _send(enrolment_overview(enrolment), actor)
+    outdated (OverviewRow.outdated): they are reissued first; refused too when they were sent less than RESEND_GAP
+    ago (a double click). The session stays locked until the transaction ends (as in send_for_session)."""
+    lock_session(enrolment.session_id)
+    row = enrolment_overview(enrolment)
+    if row.documents and _all_sent_recently(row.documents.values(), _sent_recently(row.documents.values())):
+        raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=skipped_message([row])))
+    return _send(row, actor)
 
 
 @dataclass
 class SendReport:
     sent: int = 0
     left_out: list[OverviewRow] = field(default_factory=list)  # outdated documents: not sent, to reissue first
+    skipped: list[OverviewRow] = field(default_factory=list)  # sent less than RESEND_GAP ago: not sent again
 
 
 def send_for_session(session: TrainingSession, actor: User | None = None) -> SendReport:
     """E-mail every trainee of the session who has documents, except those whose documents are outdated (left out,
-    listed: reissue them first) and those whose data was erased (they have no address)."""
+    listed: reissue them first), those whose documents were sent less than RESEND_GAP ago (skipped, listed: a
+    double click or a second tab sends nothing twice) and those whose data was erased (they have no address).
+
+    The session row stays locked until the transaction ends: a second sending at the same moment waits for the
+    first to commit, then finds its documents just sent."""
+    session = lock_session(session.id)
     report = SendReport()
-    for row in session_overview(session):
-        if not row.documents or row.enrolment.trainee.erased_at is not None:
-            continue
-        if row.outdated:
+    rows = [row for row in session_overview(session)
+            if row.documents and row.enrolment.trainee.erased_at is None]
+    recent = _sent_recently([doc for row in rows for doc in row.documents.values()])
+    for row in rows:
+        if _all_sent_recently(row.documents.values(), recent):
+            report.skipped.append(row)
+        elif row.outdated:
             report.left_out.append(row)
         else:
             _send(row, actor)
             report.sent += 1
-    if not report.sent:
+    if not report.sent and not report.skipped:
         if report.left_out:
             raise ServiceError(_("Rien n'a été envoyé : %(refusal)s", refusal=left_out_message(report.left_out)))
         raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
@@ -1179,6 +1233,59 @@ def left_out_message(rows: list[OverviewRow]) -> str:
     return ngettext("les documents %(of_names)s ne sont plus à jour (%(reasons)s) : réémettez-les d'abord.",
                     "les documents %(of_names)s ne sont plus à jour : réémettez-les d'abord.", len(rows),
                     of_names=_names_of(rows), reasons=", ".join(str(reason) for reason in rows[0].outdated_reasons))
+
+
+def resending_refusal(enrolment: Enrolment, attached: list[str] | None = None) -> str | None:
+    """Why the certificates e-mailed to the enrolment's trainee may not be sent again as written (the outbox's
+    « Renvoyer », services/mail.outdated_reason), or None: the trainee has no current documents (none issued, or
+    withdrawn since), the files `attached` to it are no longer the current ones (replaced by new versions since),
+    or the current documents no longer state what the data says (OverviewRow.outdated, as _send refuses)."""
+    row = enrolment_overview(enrolment)
+    if not row.documents:
+        if row.withdrawn:
+            withdrawn = [row.withdrawn[kind] for kind in KINDS if kind in row.withdrawn]
+            return ngettext("Le document joint (n° %(numbers)s) a été retiré depuis (%(reason)s).",
+                            "Les documents joints (n° %(numbers)s) ont été retirés depuis (%(reason)s).",
+                            len(withdrawn), numbers=", ".join(doc.number for doc in withdrawn),
+                            reason=withdrawn[0].withdrawn_reason)
+        return _("Aucune attestation n'a été émise pour %(name)s.", name=enrolment.trainee.full_name)
+    if attached is not None:
+        current = {doc.filename for doc in row.documents.values()}
+        replaced = [name for name in attached if name not in current]
+        if replaced:
+            return ngettext("Le document joint %(files)s a été remplacé par une nouvelle version depuis.",
+                            "Les documents joints %(files)s ont été remplacés par de nouvelles versions depuis.",
+                            len(replaced), files=", ".join(replaced))
+    if row.outdated:
+        return ngettext("Le document joint n'est plus à jour (%(reasons)s) : réémettez-le, puis envoyez-le.",
+                        "Les documents joints ne sont plus à jour (%(reasons)s) : réémettez-les, puis envoyez-les.",
+                        len(attached) if attached is not None else len(row.documents),
+                        reasons=", ".join(str(reason) for reason in row.outdated_reasons))
+    return None
+
+
+def skipped_message(rows: list[OverviewRow]) -> str:
+    """Why the documents of `rows` were not sent again (French): they were sent less than RESEND_GAP ago."""
+    minutes = int(RESEND_GAP.total_seconds() // 60)
+    return ngettext("les documents %(of_names)s ont déjà été envoyés il y a moins de %(num)d minute : ils ne sont "
+                    "pas renvoyés.",
+                    "les documents %(of_names)s ont déjà été envoyés il y a moins de %(num)d minutes : ils ne sont "
+                    "pas renvoyés.", minutes, of_names=_names_of(rows))
+
+
+def _sent_recently(documents) -> set[int]:
+    """The ids of `documents` e-mailed less than RESEND_GAP ago (their "sent" audit entries; one query)."""
+    ids = [doc.id for doc in documents]
+    if not ids:
+        return set()
+    return set(db.session.scalars(db.select(AuditEntry.entity_id).where(
+        AuditEntry.entity_type == IssuedCertificate.__tablename__, AuditEntry.entity_id.in_(ids),
+        AuditEntry.action == "sent", AuditEntry.at > utcnow() - RESEND_GAP)))
+
+
+def _all_sent_recently(documents, recent: set[int]) -> bool:
+    documents = list(documents)
+    return bool(documents) and all(doc.id in recent for doc in documents)
 
 
 def kept_outdated_messages(rows: list[OverviewRow]) -> list[str]:

@@ -218,7 +218,8 @@ def outdated_reason(record: OutgoingMail) -> str | None:
     trainee whose address changed since, or whose personal links in it no longer open (revoked, as when the
     office corrects the address, or expired); a newer message on the same subject to the same recipients; a
     convocation for an enrolment that may no longer be convoked, or that states what the session no longer
-    does (convocations.resending_refusal); a notice of an enrolment's state that changed since."""
+    does (convocations.resending_refusal); certificates no longer current or outdated (certificates.resending_refusal);
+    a notice of an enrolment's state that changed since."""
     from training_app.formatting import label
     from training_app.models import Enrolment, Trainee
     from training_app.services import convocations
@@ -247,6 +248,9 @@ def outdated_reason(record: OutgoingMail) -> str | None:
         return _("Un courriel plus récent sur le même sujet a été écrit depuis.")
     if kind == "convocation" and enrolment is not None:
         return convocations.resending_refusal(enrolment)
+    if kind == "certificates" and enrolment is not None:
+        from training_app.services import certificates
+        return certificates.resending_refusal(enrolment, list(record.attachment_names or []))
     if kind == "enrolment" and enrolment is not None and record.tag.split(":")[2:] != [enrolment.status]:
         return _("L'inscription a changé d'état depuis : elle est maintenant « %(state)s ».",
                  state=label(enrolment.status))

@@ -46,6 +46,12 @@ def trainee_certificates(enrolment: Enrolment) -> list[IssuedCertificate]:
 
 
 @bp.app_template_global()
+def certificate_documents_seen(session: TrainingSession) -> str:
+    """For certificates/_session_section.html: what the session's issue form carries of the documents shown."""
+    return certificate_service.documents_fingerprint(session)
+
+
+@bp.app_template_global()
 def sessions_awaiting_certificates():
     """For certificates/_dashboard.html (administrators)."""
     return certificate_service.sessions_awaiting_certificates()
@@ -114,7 +120,8 @@ def issue_session(session_id: int):
     if not form.validate_on_submit():
         abort(400)
     report = commit_or_flash(lambda: certificate_service.issue_for_session(
-        session, reissue=form.reissue.data, unrecorded_confirmed=form.confirm_unrecorded.data))
+        session, reissue=form.reissue.data, unrecorded_confirmed=form.confirm_unrecorded.data,
+        documents_seen=form.documents_seen.data or None))
     if report is not REFUSED:
         if report.issued:
             flash(ngettext("%(num)d document émis.", "%(num)d documents émis.", len(report.issued)), "success")
@@ -141,9 +148,9 @@ def issue_session(session_id: int):
 @access(ADMIN)
 def issue_enrolment(session_id: int, enrolment_id: int):
     enrolment = _load_enrolment(session_id, enrolment_id)
-    confirmed = EnrolmentIssueForm().confirm_unrecorded.data
+    form = EnrolmentIssueForm()
     documents = commit_or_flash(lambda: certificate_service.issue_for_enrolment(
-        enrolment, unrecorded_confirmed=confirmed))
+        enrolment, unrecorded_confirmed=form.confirm_unrecorded.data, documents_seen=form.documents_seen.data or None))
     if documents is REFUSED:
         return _back(session_id)
     if documents:
@@ -192,8 +199,12 @@ def send_session(session_id: int):
         abort(400)
     report = commit_or_flash(lambda: certificate_service.send_for_session(session))
     if report is not REFUSED:
-        flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
-                       "Documents envoyés par e-mail à %(num)d stagiaires.", report.sent), "success")
+        if report.sent:
+            flash(ngettext("Documents envoyés par e-mail à %(num)d stagiaire.",
+                           "Documents envoyés par e-mail à %(num)d stagiaires.", report.sent), "success")
+        if report.skipped:
+            flash(_("Non renvoyés : %(refusal)s", refusal=certificate_service.skipped_message(report.skipped)),
+                  "info")
         if report.left_out:
             flash(_("Non envoyés : %(refusal)s", refusal=certificate_service.left_out_message(report.left_out)),
                   "warning")
