@@ -1166,19 +1166,6 @@ def document_bytes(doc: IssuedCertificate) -> bytes:
     return content
 
 
-def session_zip(session: TrainingSession) -> bytes:
-    """Every current document of the session in one .zip (the stored files, as issued)."""
-    current = current_documents_for_session(session)
-    if not current:
-        raise ServiceError(_("Aucune attestation n'a encore été émise pour cette session."))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for documents in current.values():
-            for doc in documents.values():
-                archive.writestr(doc.filename, document_bytes(doc))
-    return out.getvalue()
-
-
 def zip_filename(session: TrainingSession) -> str:
     return f"attestations_session-{session.id}_{session.start_at:%Y-%m-%d}.zip"
 

@@ -930,16 +930,6 @@ def expire_records(trainee: Trainee, *, actor_label: str = PURGE_ACTOR) -> Expir
     return Expiry(trainee.id, counts)
 
 
-def expired_trainee_with_documents(session: TrainingSession) -> Trainee | None:
-    """A trainee of `session` whose certificates' files were deleted at the end of the retention period, if any
-    of its current documents is theirs (one query)."""
-    return db.session.scalar(
-        select(Trainee).join(Enrolment, Enrolment.trainee_id == Trainee.id)
-        .join(IssuedCertificate, IssuedCertificate.enrolment_id == Enrolment.id)
-        .where(Enrolment.session_id == session.id, IssuedCertificate.replaced_at.is_(None),
-               Trainee.records_expired_at.is_not(None)).order_by(Trainee.id).limit(1))
-
-
 def _names_pattern(trainee: Trainee, enrolment_ids: list[int], spare=frozenset()) -> re.Pattern | None:
     """The person's names as their kept records may hold them (_name_forms), the first and last names alone too,
     but those in `spare` (lower case: the other trainees' of their sessions, _others_names)."""
