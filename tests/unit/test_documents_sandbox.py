@@ -7,16 +7,8 @@ import pytest
 from docx import Document
 from jinja2.sandbox import SecurityError
 
+from tests.certificate_course import word_template
 from training_app.documents import word
-
-
-def _docx(*paragraphs: str) -> bytes:
-    document = Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 def _text(rendered: bytes) -> str:
@@ -27,12 +19,12 @@ def _text(rendered: bytes) -> str:
                                  "{{ cycler.__init__.__globals__ }}"])
 def test_a_template_reading_pythons_internals_is_refused_even_when_not_strict(tag):
     with pytest.raises(SecurityError):
-        word.render(_docx(tag), {})
+        word.render(word_template([tag]), {})
 
 
 def test_a_template_cannot_change_the_data_it_reads():
     with pytest.raises(SecurityError):
-        word.render(_docx("{{ trainees.append('x') }}{{ trainees }}"), {"trainees": ["Awa"]})
+        word.render(word_template(["{{ trainees.append('x') }}{{ trainees }}"]), {"trainees": ["Awa"]})
 
 
 @pytest.mark.parametrize("tag", [
@@ -60,12 +52,12 @@ def test_a_template_cannot_change_the_data_it_reads():
 ])
 def test_a_costly_template_is_refused_in_french(tag):
     with pytest.raises(word.TooCostly, match="trop coûteux à produire") as refused:
-        word.render(_docx(tag), {})
+        word.render(word_template([tag]), {})
     assert isinstance(refused.value, jinja2.TemplateError)  # explained like any template's fault
 
 
 def test_ordinary_loops_and_data_still_render():
-    rendered = word.render(_docx("{% for t in trainees %}{{ loop.index }}. {{ t.name|upper }} {% endfor %}"
-                                 "{{ range(3)|list|join(',') }} {{ 'ab' * 3 }} {{ total * 60 }}"),
+    rendered = word.render(word_template(["{% for t in trainees %}{{ loop.index }}. {{ t.name|upper }} {% endfor %}"
+                                 "{{ range(3)|list|join(',') }} {{ 'ab' * 3 }} {{ total * 60 }}"]),
                            {"trainees": [{"name": "Awa"}, {"name": "Julien"}], "total": 21})
     assert "1. AWA 2. JULIEN 0,1,2 ababab 1260" in _text(rendered)

@@ -3,19 +3,12 @@ they do."""
 import re
 
 from tests.certificate_course import completed_course, corrected_to_no_attendance
+from tests.web.test_certificates import _issue, _text
 from training_app.extensions import db
 from training_app.models import IssuedCertificate
 from training_app.services import certificates as certificate_service
 
 
-def _text(response) -> str:
-    return response.get_data(as_text=True).replace("&#39;", "'")
-
-
-def _issue(course):
-    report = certificate_service.issue_for_session(course.session, unrecorded_confirmed=True)
-    db.session.commit()
-    return report
 
 
 def test_a_double_click_on_send_sends_once_and_says_why_not_twice(admin_client, outbox):
