@@ -78,6 +78,32 @@ def test_a_claim_total_beyond_what_the_database_stores_is_refused(world, sources
     assert db.session.scalar(db.select(FundingClaim)) is None
 
 
+def test_a_draft_whose_total_grows_beyond_what_the_database_stores_keeps_its_figures_and_says_why(
+        admin_client, world, sources):
+    session, enrolments = world["session"], world["enrolments"]
+    for enrolment in enrolments:
+        enrolment.price_cents = None
+    agreement = factories.make_agreement(session, enrolments, funder=world["funder"], hourly_rate_cents=1000)
+    sources["hours"] = full_hours(enrolments)
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    total = claim.total_cents
+    agreement.hourly_rate_cents = 1_000_000_000  # the agreement corrected while its claim is a draft
+    db.session.commit()
+    page = admin_client.get(f"/financement/demandes/{claim.id}")
+    assert page.status_code == 200
+    assert "Montant trop élevé : la demande atteindrait" in text(page)
+    assert admin_client.get(f"/financement/demandes/{claim.id}/classeur.xlsx").status_code == 200
+    claim_id = claim.id
+    db.session.expire_all()
+    assert db.session.get(FundingClaim, claim_id).total_cents == total
+    deleted = admin_client.post(f"/financement/demandes/{claim_id}/supprimer")
+    assert deleted.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(FundingClaim, claim_id) is None
+
+
 def test_payments_adding_up_beyond_what_the_database_stores_are_refused(admin_client, world, sources):
     claim = make_sent_claim(world, sources)
     with frozen_at(datetime(2019, 2, 1, 10)):
@@ -121,16 +147,18 @@ def test_a_sent_claim_cannot_be_deleted(admin_client, world, sources):
     claim = make_sent_claim(world, sources)
     assert "Supprimer le brouillon" not in text(admin_client.get(f"/financement/demandes/{claim.id}"))
     response = admin_client.post(f"/financement/demandes/{claim.id}/supprimer", follow_redirects=True)
-    assert "Seule une demande en brouillon, sans numéro de facture, peut être supprimée" in text(response)
+    assert (f"Cette demande a été envoyée (n° {claim.number}) : elle ne peut plus être supprimée"
+            in text(response))
     db.session.expire_all()
     assert db.session.get(FundingClaim, claim.id).status == "sent"
 
 
-def test_a_numbered_draft_cannot_be_deleted(world, sources):
+def test_a_numbered_draft_cannot_be_deleted(admin_client, world, sources):
     claim = _draft(world, sources)
     claim.number = "2019-0001"  # numbered by a sending rolled back before revision 0036: its number is kept
     db.session.commit()
-    with pytest.raises(ServiceError, match="sans numéro de facture"):
+    assert "Supprimer le brouillon" not in text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    with pytest.raises(ServiceError, match="Ce brouillon porte déjà le numéro de facture 2019-0001 : il ne peut"):
         funding_service.delete_draft(claim)
 
 

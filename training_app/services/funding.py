@@ -524,9 +524,7 @@ def delete_draft(claim: FundingClaim) -> None:
     sequence and to the funder. Read under the claim's lock: a sending under way is waited for, then refuses
     the deletion. The audit keeps a trace of it (its funder, sessions and total)."""
     _lock(claim)
-    if claim.status != ClaimStatus.DRAFT or claim.number is not None:
-        raise ServiceError(_("Seule une demande en brouillon, sans numéro de facture, peut être supprimée : "
-                             "celle-ci a été envoyée (n° %(number)s).", number=claim.number or "—"))
+    claim_actions(claim).check("delete")
     audit.record(claim, "deleted", from_state=claim.status,
                  details={"funder_id": claim.funder_id, "session_ids": sorted(s.id for s in claim.sessions),
                           "total_cents": claim.total_cents})
@@ -673,6 +671,8 @@ def bring_up_to_date(claim: FundingClaim) -> bool:
     snapshot = _figures(claim)
     if snapshot == claim.snapshot:
         return False
+    if _amount_refusal(snapshot):  # kept as they were: preflight() says why, sending refuses
+        return False
     _lock(claim)  # not over a sending under way: its figures are the ones sent
     if claim.status != ClaimStatus.DRAFT:
         return False
@@ -704,11 +704,18 @@ def _figures(claim: FundingClaim) -> dict:
     return json.loads(json.dumps(snapshot))  # as read back from the database: compared with the stored one
 
 
-def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
+def _amount_refusal(snapshot: dict) -> str | None:
+    """Why these figures cannot be stored (French), or None: a total beyond MAX_CENTS."""
     if snapshot["totals"]["due_cents"] > MAX_CENTS:
-        raise ServiceError(_("Montant trop élevé : la demande atteindrait %(total)s, %(amount)s au plus. Vérifiez "
-                             "les taux et montants des accords.", total=money(snapshot["totals"]["due_cents"]),
-                             amount=money(MAX_CENTS)))
+        return _("Montant trop élevé : la demande atteindrait %(total)s, %(amount)s au plus. Vérifiez les taux et "
+                 "montants des accords.", total=money(snapshot["totals"]["due_cents"]), amount=money(MAX_CENTS))
+    return None
+
+
+def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
+    refusal = _amount_refusal(snapshot)
+    if refusal:
+        raise ServiceError(refusal)
     claim.snapshot = snapshot
     claim.total_cents = snapshot["totals"]["due_cents"]  # reimbursement lines: the employer pays them
     claim.calculated_at = utcnow()
@@ -735,6 +742,9 @@ def preflight(claim: FundingClaim) -> list[Problem]:
     if not claim.snapshot.get("lines"):
         problems.append(Problem(_("Aucun·e stagiaire n'a d'accord accordé par %(funder)s pour cette demande.",
                                   funder=claim.funder.name), "funding.claim_detail", {"claim_id": claim.id}))
+    too_high = claim.status == ClaimStatus.DRAFT and _amount_refusal(_figures(claim))
+    if too_high:  # bring_up_to_date() kept the figures stored before
+        problems.append(Problem(too_high, "funding.claim_detail", {"claim_id": claim.id}))
     return problems
 
 
@@ -1028,12 +1038,12 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     return warning
 
 
-CLAIM_ACTIONS = frozenset({"refresh", "send", "payment", "reject"})
+CLAIM_ACTIONS = frozenset({"refresh", "send", "payment", "reject", "delete"})
 
 
 def claim_actions(claim: FundingClaim) -> Actions:
-    """What a claim takes now: a draft is recalculated (refresh) and sent (send; refused while preflight() finds
-    problems); a sent one takes payments (payment: a paid one too, the excess a trop-perçu; one whose balance was
+    """What a claim takes now: a draft is recalculated (refresh), sent (send; refused while preflight() finds
+    problems) and, while it has no invoice number, deleted (delete_draft); a sent one takes payments (payment: a paid one too, the excess a trop-perçu; one whose balance was
     refused too, the funder paying after all) and, while money is expected, a rejection (reject).
 
     A claim that asks the funder nothing (FundingClaim.for_information: its lines all in reimbursement of the
@@ -1044,6 +1054,11 @@ def claim_actions(claim: FundingClaim) -> Actions:
     if claim.status != ClaimStatus.DRAFT:
         reasons["refresh"] = _("Cette demande a été envoyée : ses montants ne changent plus.")
         reasons["send"] = _("Cette demande a déjà été envoyée.")
+        reasons["delete"] = _("Cette demande a été envoyée (n° %(number)s) : elle ne peut plus être supprimée, son "
+                              "numéro de facture appartient à la suite continue des factures.", number=claim.number)
+    elif claim.number is not None:
+        reasons["delete"] = _("Ce brouillon porte déjà le numéro de facture %(number)s : il ne peut plus être "
+                              "supprimé, ce numéro appartient à la suite continue des factures.", number=claim.number)
     if claim.status not in SETTLED_OR_OPEN:
         reasons["payment"] = _("On enregistre un paiement sur une demande envoyée.")
     if claim.status not in OPEN_CLAIM_STATUSES:
