@@ -49,6 +49,10 @@ def test_a_template_cannot_change_the_data_it_reads():
     "{{ range(10000)|map('string')|join('y' * 10000) }}",
     "{{ ('y' * 10000).join(range(10000)|map('string')) }}",
     "{{ ('x\\n' * 50000)|indent('y' * 10000) }}",
+    # a width of a hundred million in a format
+    "{{ '%0100000000d' % 1 }}",
+    "{{ '%0100000000d'|format(1) }}",
+    "{{ '{:>100000000}'.format('x') }}",
 ])
 def test_a_costly_template_is_refused_in_french(tag):
     with pytest.raises(word.TooCostly, match="trop coûteux à produire") as refused:
@@ -58,6 +62,16 @@ def test_a_costly_template_is_refused_in_french(tag):
 
 def test_ordinary_loops_and_data_still_render():
     rendered = word.render(word_template(["{% for t in trainees %}{{ loop.index }}. {{ t.name|upper }} {% endfor %}"
-                                 "{{ range(3)|list|join(',') }} {{ 'ab' * 3 }} {{ total * 60 }}"]),
+                                          "{{ range(3)|list|join(',') }} {{ 'ab' * 3 }} {{ total * 60 }}"]),
                            {"trainees": [{"name": "Awa"}, {"name": "Julien"}], "total": 21})
     assert "1. AWA 2. JULIEN 0,1,2 ababab 1260" in _text(rendered)
+
+
+def test_long_numbers_and_large_amounts_are_ordinary_data():
+    """A file number or a SIRET in a format's text, an amount in cents filtered or formatted: not a width."""
+    rendered = word.render(word_template(["{{ 'Dossier n° 2019000123 : %s' % name }} {{ total|string }} "
+                                          "{{ '%s €'|format(total) }} {{ 'SIRET 12345678901234 : {}'.format(total) }} "
+                                          "{{ '%08d'|format(total) }}"]),
+                           {"name": "Awa", "total": 250000})
+    assert ("Dossier n° 2019000123 : Awa 250000 250000 € SIRET 12345678901234 : 250000 00250000"
+            in _text(rendered))

@@ -72,7 +72,10 @@ MAX_ARGUMENT = 100_000     # a whole number given to a function or filter (a wid
 MAX_TEXT = 1_000_000       # characters (or items) of one value the template makes
 MAX_PRINTED = 10_000_000   # characters the tags print, in all the parts of one document
 MAX_NUMBER_BITS = 256      # size of a whole number the template computes
-_LONG_NUMBER = re.compile(r"\d{7,}")  # a width of a million or more in a format ("%0100000000d")
+# A width or precision of a million or more in a format ("%0100000000d", "{:>100000000}"); not any long number
+# of the text (a SIRET, a file number).
+_PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\d{7,}|\d*\.\d{7,})")
+_FORMAT_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\d{7,}[^{}]*\}")
 
 
 class TooCostly(jinja2.TemplateError):
@@ -126,11 +129,22 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - the parent's signature
         __self._step()
-        _check_arguments(args, kwargs)
+        if not getattr(__obj, "formats_values", False):  # a format's values are not widths: those are in its text
+            _check_arguments(args, kwargs)
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
             _check_string_method(owner, getattr(__obj, "__name__", ""), args, kwargs)
         return _checked(super().call(__context, __obj, *args, **kwargs))
+
+    def wrap_str_format(self, value):
+        """A text's format method, as the sandbox wraps it (the wrapper hides the text): refused at once for a
+        width of a million or more, its values not taken for widths (call)."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            if _FORMAT_WIDTH.search(value.__self__):
+                raise _too_long()
+            wrapped.formats_values = True
+        return wrapped
 
     def call_binop(self, context, operator_name, left, right):
         if operator_name == "*":
@@ -141,7 +155,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if operator_name == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
                 and right * abs(left).bit_length() > MAX_NUMBER_BITS:
             raise TooCostly(_("un nombre trop grand"))
-        if operator_name == "%" and isinstance(left, str) and _LONG_NUMBER.search(left):
+        if operator_name == "%" and isinstance(left, str) and _PERCENT_WIDTH.search(left):
             raise _too_long()
         return _checked(super().call_binop(context, operator_name, left, right))
 
@@ -178,9 +192,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         @functools.wraps(function)
         def capped(*args, **kwargs):
             self._step()
-            _check_arguments(args, kwargs)
+            value_at = 1 if getattr(function, "jinja_pass_arg", None) else 0  # after the context it is given
+            if name != "format":  # the values a format is given are not widths: those are in its text
+                _check_arguments(args[value_at + 1:], kwargs)  # nor is the value filtered (an amount, a number)
             _check_repeated(args, kwargs)
-            if name == "format" and any(isinstance(a, str) and _LONG_NUMBER.search(a) for a in args[:1]):
+            if name == "format" and isinstance(args[value_at], str) and _PERCENT_WIDTH.search(args[value_at]):
                 raise _too_long()
             result = function(*args, **kwargs)
             if isinstance(result, types.GeneratorType):  # map, select…: sized now, not once joined or printed
@@ -220,10 +236,8 @@ def _check_arguments(args, kwargs) -> None:
 
 
 def _check_string_method(text: str, name: str, args, kwargs) -> None:
-    """What a method of a text would make, before it makes it: the format of a width of a million or more, a
-    text repeated (_check_repeated)."""
-    if name in ("format", "format_map") and _LONG_NUMBER.search(text):
-        raise _too_long()
+    """What a method of a text would make, before it makes it: a text repeated (_check_repeated). (Its format
+    method comes wrapped by the sandbox: wrap_str_format.)"""
     if name == "join" and args and not isinstance(args[0], (str, list, tuple)):
         raise TooCostly(_("des textes à joindre qui ne sont pas une liste"))
     _check_repeated((text, *args), kwargs)
