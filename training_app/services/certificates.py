@@ -1152,15 +1152,29 @@ def sessions_awaiting_certificates(limit: int = 5) -> list[TrainingSession]:
         .order_by(TrainingSession.end_at.desc()).limit(limit)))
 
 
-def document_bytes(doc: IssuedCertificate) -> bytes:
-    """The stored file, as issued: refused in French when it is missing or no longer matches its SHA-256."""
-    label = KIND_LABELS.get(doc.kind, doc.kind)
+MISSING, ALTERED = "missing", "altered"  # what stored_content() finds wrong with a stored file
+
+
+def stored_content(doc: IssuedCertificate) -> tuple[bytes | None, str]:
+    """The stored file, as issued, and "" ; or None and what is wrong: MISSING on the server, or ALTERED (no longer
+    matching its SHA-256)."""
     try:
         content = storage.read(doc.storage_path)
     except OSError:
-        raise ServiceError(_("Le fichier du document « %(label)s » n° %(number)s est introuvable sur le serveur : "
-                             "restaurez-le depuis la sauvegarde.", label=label, number=doc.number)) from None
+        return None, MISSING
     if hashlib.sha256(content).hexdigest() != doc.sha256:
+        return None, ALTERED
+    return content, ""
+
+
+def document_bytes(doc: IssuedCertificate) -> bytes:
+    """The stored file, as issued: refused in French when it is missing or no longer matches its SHA-256."""
+    content, problem = stored_content(doc)
+    label = KIND_LABELS.get(doc.kind, doc.kind)
+    if problem == MISSING:
+        raise ServiceError(_("Le fichier du document « %(label)s » n° %(number)s est introuvable sur le serveur : "
+                             "restaurez-le depuis la sauvegarde.", label=label, number=doc.number))
+    if problem == ALTERED:
         raise ServiceError(_("Le fichier du document « %(label)s » n° %(number)s ne correspond plus à son empreinte "
                              "(SHA-256) : il a été modifié sur le serveur.", label=label, number=doc.number))
     return content

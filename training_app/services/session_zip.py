@@ -1,7 +1,6 @@
 """A session's current documents in one .zip, as issued (the stored files). Those that cannot be in it are listed,
 with why, in documents-non-inclus.txt inside the .zip: a trainee's records expired at the end of the retention
 period (their files were deleted), a file missing on the server or changed since it was issued (its SHA-256)."""
-import hashlib
 import io
 import zipfile
 from dataclasses import dataclass
@@ -11,7 +10,6 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from training_app.documents import storage
 from training_app.extensions import db
 from training_app.formatting import date_fr
 from training_app.models import Enrolment, IssuedCertificate, TrainingSession
@@ -77,12 +75,11 @@ def left_out_text(left_out: list[LeftOut]) -> str:
 
 
 def _stored(doc: IssuedCertificate) -> tuple[bytes | None, str]:
-    """The stored file as issued, or None and why it cannot be given (certificates.document_bytes' checks)."""
-    try:
-        content = storage.read(doc.storage_path)
-    except OSError:
+    """The stored file as issued, or None and why it cannot be given (certificates.stored_content)."""
+    content, problem = certificate_service.stored_content(doc)
+    if problem == certificate_service.MISSING:
         return None, _("le fichier est introuvable sur le serveur : restaurez-le depuis la sauvegarde.")
-    if hashlib.sha256(content).hexdigest() != doc.sha256:
+    if problem == certificate_service.ALTERED:
         return None, _("le fichier ne correspond plus à son empreinte (SHA-256) : il a été modifié sur le serveur "
                        "depuis son émission.")
     return content, ""
