@@ -989,8 +989,7 @@ class OverviewRow:
         trainee = self.enrolment.trainee
         return next((" ".join(part for part in (doc.trainee_civility, doc.trainee_name) if part)
                      for doc in self.documents.values()
-                     if (prints(doc, "name") and doc.trainee_name != trainee.full_name[:250])
-                     or (prints(doc, "civility") and doc.trainee_civility not in (None, trainee.civility))), "")
+                     if states_other_name(doc, trainee) or states_other_civility(doc, trainee)), "")
 
     @property
     def job_title_outdated(self) -> bool:
@@ -1087,6 +1086,16 @@ def _states_other_employer(doc: IssuedCertificate, employer) -> bool:
     name, siret = stated_employer(employer)
     return ((prints(doc, "employer_name") and doc.employer_name != name)
             or (prints(doc, "employer_siret") and doc.employer_siret != siret))
+
+
+def states_other_name(doc: IssuedCertificate, trainee: Trainee) -> bool:
+    """The document prints the trainee's name, otherwise than their record says now (corrected since)."""
+    return prints(doc, "name") and doc.trainee_name != trainee.full_name[:250]
+
+
+def states_other_civility(doc: IssuedCertificate, trainee: Trainee) -> bool:
+    """The document prints a civility the record no longer says (not compared when it was not kept: None)."""
+    return prints(doc, "civility") and doc.trainee_civility not in (None, trainee.civility)
 
 
 def _states_other_job_title(doc: IssuedCertificate, trainee: Trainee) -> bool:

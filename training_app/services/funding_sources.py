@@ -60,27 +60,16 @@ def outdated_certificates(session: TrainingSession) -> dict[int, list[str]]:
         if document is None:
             continue
         alone = replace(row, documents={"realisation": document})  # compared on what this document printed
+        trainee = row.enrolment.trainee
         reasons = [label for changed, label in (
             (alone.hours_outdated, _("heures suivies")), (alone.place_outdated, _("lieu ou modalité")),
             (alone.employer_outdated, _("structure employeuse")), (alone.nature_outdated, _("nature de l'action")),
-            (alone.name_outdated and _other_name(document, row), _("nom")),
-            (alone.name_outdated and _other_civility(document, row), _("civilité")),
+            (alone.name_outdated and certificates.states_other_name(document, trainee), _("nom")),
+            (alone.name_outdated and certificates.states_other_civility(document, trainee), _("civilité")),
             (alone.job_title_outdated, _("fonction"))) if changed]
         if reasons:
             outdated[row.enrolment.id] = reasons
     return outdated
-
-
-def _other_name(document, row) -> bool:
-    from training_app.services.certificates import prints
-
-    return prints(document, "name") and document.trainee_name != row.enrolment.trainee.full_name[:250]
-
-
-def _other_civility(document, row) -> bool:
-    from training_app.services.certificates import prints
-
-    return prints(document, "civility") and document.trainee_civility not in (None, row.enrolment.trainee.civility)
 
 
 def certificates_link(session: TrainingSession) -> tuple[str, dict, str]:
