@@ -166,8 +166,8 @@ def claim_workbook(app) -> DocumentMeasure:
                    "rate": lambda value: claim_document.cents_to_euros(Decimal(value)), "text": lambda value: value,
                    "mode": lambda value: claim_document.MODE_LABELS.get(value, value or "")}
         trainee_kinds = [kind for _title, _key, kind in claim_document.TRAINEE_COLUMNS]
-        trainee_rows = [[convert[kind](line[key]) for _title, key, kind in claim_document.TRAINEE_COLUMNS]
-                        for line in lines]
+        trainee_rows = [[claim_document.observations(line) if kind == "observations" else convert[kind](line[key])
+                         for _title, key, kind in claim_document.TRAINEE_COLUMNS] for line in lines]
         annex_rows = [[line["trainee_name"], line["file_number"]]
                       + [claim_document.cents_to_euros(line["annex"][kind][key]) for kind in claim_document.ANNEX_KINDS
                          for key in ("agreed_cents", "actual_cents", "billed_cents")]
