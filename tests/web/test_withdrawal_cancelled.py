@@ -77,3 +77,12 @@ def test_the_cancellation_of_a_withdrawal_needs_the_csrf_token(app, admin):
         response = client.post(f"/inscriptions/{enrolment.id}/annuler-abandon", data={})
     assert response.status_code == 400 and "Le formulaire a expiré" in response.get_data(as_text=True)
     assert _status(enrolment) == "withdrawn"
+
+
+def test_the_enrolment_history_names_the_cancelled_withdrawal_in_french(admin_client):
+    enrolment = _withdrawn()
+    with frozen_at(DURING):
+        enrolments.cancel_withdrawal(enrolment)
+        db.session.commit()
+        page = admin_client.get(f"/inscriptions/{enrolment.id}").get_data(as_text=True)
+    assert "<td>Abandon annulé</td>" in page and "withdrawal_cancelled" not in page
