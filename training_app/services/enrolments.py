@@ -569,8 +569,10 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_
                              name=enrolment.trainee.full_name))
     held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
     if places.taken - (1 if held else 0) >= session.capacity:
-        raise ServiceError(_("La session est complète (%(capacity)d places) : aucune place n'est libre pour "
-                             "annuler cet abandon.", capacity=session.capacity))
+        raise ServiceError(ngettext(
+            "La session est complète (%(num)d place) : aucune place n'est libre pour annuler cet abandon.",
+            "La session est complète (%(num)d places) : aucune place n'est libre pour annuler cet abandon.",
+            session.capacity))
     withdrawn_on, confirmed_at = enrolment.withdrawn_on, enrolment.confirmed_at
     _set_status(enrolment, CONFIRMED, "withdrawal_cancelled", actor=actor, actor_label=actor_label,
                 details={"withdrawn_on": withdrawn_on.isoformat() if withdrawn_on else None})
