@@ -123,6 +123,12 @@ class Places:
         return max(0, self.capacity - self.taken)
 
 
+def withdrawn_refusal(trainee: Trainee) -> str:
+    """Why a trainee who withdrew from a session is not enrolled in it again (enrol() and the import's preview)."""
+    return _("%(name)s a abandonné cette session : on ne peut pas l'y inscrire de nouveau. Si l'abandon a été "
+             "enregistré par erreur, annulez-le depuis la liste des inscriptions.", name=trainee.full_name)
+
+
 def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Places:
     """Seats taken and waiting list of `session`, and whether `trainee` already holds a live enrolment there or
     dropped out of it (a withdrawal)."""
@@ -405,9 +411,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     if places.trainee_live:
         raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
     if places.trainee_withdrawn:
-        raise ServiceError(_("%(name)s a abandonné cette session : on ne peut pas l'y inscrire de nouveau. Si "
-                             "l'abandon a été enregistré par erreur, annulez-le depuis la liste des inscriptions.",
-                             name=trainee.full_name))
+        raise ServiceError(withdrawn_refusal(trainee))
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price,
