@@ -153,6 +153,24 @@ def test_a_questionnaire_removed_from_the_session_while_the_answers_are_sent(app
     assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 0
 
 
+def test_answers_sent_while_the_office_cancels_the_session_are_refused(app, admin, client, monkeypatch):
+    """submit() takes the session's lock before reading its status (as cancel_session does): a cancellation
+    committed just before is seen, nothing is kept."""
+    from training_app.models import EnrolmentStatus
+    from training_app.services import sessions as session_service
+    survey = factories.make_survey()
+    trainee = factories.make_enrolment(survey.session, status=EnrolmentStatus.WITHDRAWN).trainee
+    session_id, admin_id = survey.session_id, admin.id
+    db.session.commit()
+    _office_acts_while_the_answers_are_sent(app, monkeypatch, lambda: session_service.cancel_session(
+        db.session.get(TrainingSession, session_id), "Formatrice malade", actor=db.session.get(type(admin), admin_id)))
+    with frozen_at(OPEN):
+        page = _text(client.post(_answer_url(survey, trainee), data=_form(survey, {1: "4", 2: "yes"})))
+    assert "Cette session est annulée : ce questionnaire n'est plus proposé." in page
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 0
+
+
 def test_a_tampered_link_or_someone_else_s_questionnaire_shows_nothing(client):
     survey = factories.make_survey()
     trainee = factories.make_enrolment(survey.session).trainee

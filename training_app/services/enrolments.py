@@ -54,16 +54,17 @@ PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made 
 
 # --- locks and counts -------------------------------------------------------------------------------
 
-def lock_session(session_id: int) -> TrainingSession:
-    """Load the session row and lock it until the end of the transaction. Its programme comes in the same
-    statement, not locked, as of that statement's start (a programme edited while this waited for the lock is
+def lock_session(session_id: int, *, shared: bool = False) -> TrainingSession:
+    """Load the session row and lock it until the end of the transaction (`shared`: FOR SHARE, for a work that
+    only needs the session to stay as read, e.g. its status, while others do the same). Its programme comes in
+    the same statement, not locked, as of that statement's start (a programme edited while this waited for the lock is
     read as it was: programmes.save_programme keeps what a started session was taught in the session's own row).
     Reading the session's row again unloads its programme, which the identity map holds only while something
     refers to it: the work under the lock would otherwise read it a second time."""
     session = db.session.scalar(
         db.select(TrainingSession).where(TrainingSession.id == session_id)
         .options(joinedload(TrainingSession.programme))
-        .with_for_update(of=TrainingSession).execution_options(populate_existing=True))
+        .with_for_update(of=TrainingSession, read=shared).execution_options(populate_existing=True))
     if session is None:
         raise ServiceError(_("Cette session n'existe pas."))
     return session

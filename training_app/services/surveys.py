@@ -1057,14 +1057,19 @@ def submit(survey: Survey, trainee: Trainee, raw: dict, shown: str | None = None
     response once the survey is closed; the participation points at nothing. Both are written in this
     transaction: a trainee counts as having answered if and only if their answers are kept.
 
-    The survey's row is read again under a shared lock first, so that the office's changes and this answer
-    happen one after the other: a realignment (`_realign`) waiting for the lock then sees this answer and
-    leaves the survey alone; one that went first makes this answer refused (QuestionnaireChanged), never
+    The session's row is locked first (a cancellation and this answer happen one after the other), then the
+    survey's row is read again under a shared lock, so that the office's changes and this answer happen one
+    after the other: a realignment (`_realign`) waiting for the lock then sees this answer and leaves the
+    survey alone; one that went first makes this answer refused (QuestionnaireChanged), never
     stored against questions the survey no longer asks. A window changed meanwhile is seen too.
     `shown` is what the trainee's page showed (shown_version, sent back by the answer form): a change made
     before this request (a new version, a question or the anonymity edited in place) is seen by it.
     """
     questionnaire_id = survey.questionnaire_id
+    # The session's row first (the lock order, lock_programme), shared (answers of one session do not wait for
+    # each other): a cancellation (sessions.cancel_session, FOR UPDATE) either went first, and its status is read
+    # below, or waits for this answer.
+    lock_session(survey.session_id, shared=True)
     try:
         db.session.refresh(survey, with_for_update={"read": True})
     except InvalidRequestError:  # removed from the session meanwhile (only possible before any answer)
