@@ -558,6 +558,23 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     return []  # the seat was used: nobody is promoted into it
 
 
+def _seat_for_withdrawal(session: TrainingSession, enrolment: Enrolment, taken: int) -> bool:
+    """Whether cancelling this withdrawal finds a seat: one dated from the first day on still holds its own."""
+    held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
+    return taken - (1 if held else 0) < session.capacity
+
+
+def cancellable_withdrawals(session: TrainingSession, every: list[Enrolment], places: Places) -> set[int]:
+    """The ids of the session's withdrawals that cancel_withdrawal would accept now, from all the session's
+    enrolments (`every`) and its count_places (no query): not in a cancelled session, the trainee holding no
+    other live enrolment in it, a seat found."""
+    if session.status == SessionStatus.CANCELLED:
+        return set()
+    live = {e.trainee_id for e in every if e.status in LIVE_STATUSES}
+    return {e.id for e in every if e.status == WITHDRAWN and e.trainee_id not in live
+            and _seat_for_withdrawal(session, e, places.taken)}
+
+
 def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> Enrolment:
     """A withdrawal recorded by mistake: the enrolment goes back to confirmed, under the session's lock, if a seat
     is free for it (its withdrawal held one when dated from the first day on, see count_places; not one recorded
@@ -572,8 +589,7 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_
     if places.trainee_live:
         raise ServiceError(_("%(name)s a déjà une autre inscription en cours à cette session.",
                              name=enrolment.trainee.full_name))
-    held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
-    if places.taken - (1 if held else 0) >= session.capacity:
+    if not _seat_for_withdrawal(session, enrolment, places.taken):
         raise ServiceError(ngettext(
             "La session est complète (%(num)d place) : aucune place n'est libre pour annuler cet abandon.",
             "La session est complète (%(num)d places) : aucune place n'est libre pour annuler cet abandon.",
