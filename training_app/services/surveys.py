@@ -887,15 +887,15 @@ def eligible_enrolments(session_id: int):
     return db.select(Enrolment).where(Enrolment.session_id == session_id, Enrolment.status.in_(ELIGIBLE_STATUSES))
 
 
-def invited_count(survey: Survey) -> int:
-    return _invited_trainees(survey.session_id)
-
-
-def _invited_trainees(session_id: int) -> int:
-    """Trainees asked to answer the session's surveys: distinct trainees, not enrolments (one who withdrew and was
-    enrolled again holds two eligible enrolments, and is one person)."""
-    return db.session.scalar(db.select(func.count(func.distinct(Enrolment.trainee_id))).where(
-        Enrolment.session_id == session_id, Enrolment.status.in_(ELIGIBLE_STATUSES))) or 0
+def invited_trainees(session_ids: set[int]) -> int:
+    """Trainees asked to answer these sessions' surveys: their eligible enrolments, each (trainee, session) once
+    (one who withdrew and was enrolled again holds two eligible enrolments, and is one person; two questionnaires
+    of a session do not make two people). The surveys' pages and their results count alike."""
+    if not session_ids:
+        return 0
+    pairs = (db.select(Enrolment.session_id, Enrolment.trainee_id)
+             .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(ELIGIBLE_STATUSES)).distinct())
+    return db.session.scalar(db.select(func.count()).select_from(pairs.subquery())) or 0
 
 
 def is_invited(participation=SurveyParticipation, survey=Survey):
@@ -924,7 +924,7 @@ def surveys_of_session(session: TrainingSession) -> list[dict]:
         db.select(Survey).where(Survey.session_id == session.id)
         .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
     counts = responded_per_survey([s.id for s in surveys])
-    invited = _invited_trainees(session.id)
+    invited = invited_trainees({session.id})
     now = local_now()
     return [{"survey": s, "responded": counts.get(s.id, 0), "invited": invited, "state": window_state(s, now)}
             for s in surveys]
