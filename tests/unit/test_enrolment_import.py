@@ -61,6 +61,24 @@ def test_xlsx_rows_are_checked_one_by_one_with_the_reason_of_each_rejection():
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1  # nothing written
 
 
+def test_the_preview_refuses_a_trainee_who_withdrew_from_the_session_as_the_import_does():
+    session = factories.make_session(capacity=5)
+    awa = factories.make_trainee("Awa", "Diallo", email="awa@example.org")
+    enrolment = factories.enrol(session, awa)
+    with frozen_at(datetime(2030, 3, 6, 12)):
+        enrolments.withdraw(enrolment, datetime(2030, 3, 6).date(), "Malade")
+    db.session.commit()
+    content = factories.xlsx_bytes([HEADER, ["Mme", "Diallo", "Awa", "awa@example.org", "", "", ""]])
+    preview = _check(session, content, "liste.xlsx")
+    assert not preview[0].ok and preview[0].errors == [
+        "Awa Diallo a abandonné cette session : on ne peut pas l'y inscrire de nouveau. Si l'abandon a été "
+        "enregistré par erreur, annulez-le depuis la liste des inscriptions."]
+    imported = enrolment_import.import_rows(session, enrolment_import.parse(
+        *enrolment_import.read_upload(_upload(content, "liste.xlsx"), 10**6)))
+    assert [(r.outcome, r.errors) for r in imported] == [("rejected", preview[0].errors)]
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1
+
+
 def test_the_preview_refuses_the_rows_that_the_confirmation_would_once_the_last_sheet_is_closed(trainer):
     """The last half-day's sheet is closed: nobody may join the session any more. The preview says so on each
     row otherwise valid, in the words the confirmation uses, instead of offering to import them."""

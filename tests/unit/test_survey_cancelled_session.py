@@ -51,3 +51,42 @@ def test_the_results_page_offers_no_reminder_for_a_cancelled_session(admin_clien
     with frozen_at(OPEN):
         page = admin_client.get(f"/sessions/{survey.session_id}/questionnaires/{survey.id}").get_data(as_text=True)
     assert "/relancer" not in page
+
+
+@pytest.mark.postgres_only
+def test_an_answer_sent_while_the_session_is_being_cancelled_waits_for_it_and_is_refused(app):
+    """submit() takes the session's row (shared) before reading its status, as cancel_session holds it: an answer
+    arriving during the cancellation waits, then is refused; nothing is kept."""
+    from tests.conftest import is_postgres
+    from tests.unit.test_enrolment_concurrency import _first_holds_second_waits
+    from training_app.models import SurveyParticipation, Trainee, TrainingSession
+    from training_app.models import Survey
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+    session = factories.make_session()
+    survey = factories.make_survey(session)
+    awa = factories.make_enrolment(session, factories.make_trainee("Awa", "Diallo"), status="withdrawn")
+    awa.withdrawn_on = date(2030, 3, 6)
+    db.session.commit()
+    session_id, survey_id, trainee_id = session.id, survey.id, awa.trainee_id
+    db.session.remove()
+    during = datetime(2030, 3, 8, 10)  # the survey is open, the session not over
+
+    def cancel():
+        with frozen_at(during):
+            session_service.cancel_session(db.session.get(TrainingSession, session_id), "Formatrice malade")
+
+    def answer():
+        with frozen_at(during):
+            survey = db.session.get(Survey, survey_id)
+            survey_service.submit(survey, db.session.get(Trainee, trainee_id), _answers(survey))
+
+    outcome = _first_holds_second_waits(app, cancel, answer)
+    assert outcome["waited"] and outcome["first"] == "committed"
+    assert outcome["second"] == "Cette session est annulée : ce questionnaire n'est plus proposé."
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
+
+
+def _answers(survey) -> dict:
+    values = {1: "4", 2: "yes", 3: ""}
+    return {q.id: values[q.position] for q in survey.questionnaire.questions}

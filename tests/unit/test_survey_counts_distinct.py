@@ -26,7 +26,7 @@ def test_the_invited_and_the_respondents_of_a_session_are_distinct_trainees():
     survey = factories.make_survey(session)
     factories.answer_survey(survey, awa, {1: 4, 2: "yes", 3: "Bien"})
     db.session.commit()
-    assert survey_service.invited_count(survey) == 2
+    assert survey_service.invited_trainees({session.id}) == 2
     with frozen_at(datetime(2030, 3, 10, 9)):
         [row] = survey_service.surveys_of_session(session)
     assert (row["responded"], row["invited"]) == (1, 2)

@@ -67,8 +67,9 @@ def test_a_withdrawal_is_not_cancelled_when_its_seat_was_given_or_the_session_ca
     old.withdrawn_on = date(2030, 3, 1)
     factories.make_enrolment(session)
     db.session.commit()
-    with pytest.raises(ServiceError, match="aucune place n'est libre"):
+    with pytest.raises(ServiceError, match="aucune place n'est libre") as refused:
         enrolments.cancel_withdrawal(old)
+    assert refused.value.message.startswith("La session est complète (1 place) :")  # singular for one seat
     db.session.rollback()
     assert db.session.get(Enrolment, old.id).status == "withdrawn"
     cancelled = factories.make_session(capacity=5, status="cancelled")

@@ -96,6 +96,26 @@ def test_answering_twice_and_answering_a_closed_questionnaire_are_refused(client
     assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 1  # anonymous: until it closes
 
 
+def test_the_questionnaire_of_a_cancelled_session_is_no_longer_offered_through_the_link(admin, client):
+    """A trainee who withdrew keeps her link after the session is cancelled: it shows why instead of the form;
+    an answer already given still shows as given."""
+    from training_app.models import EnrolmentStatus
+    from training_app.services import sessions as session_service
+    survey = factories.make_survey()
+    answered = factories.make_enrolment(survey.session, status=EnrolmentStatus.WITHDRAWN).trainee
+    other = factories.make_enrolment(survey.session, status=EnrolmentStatus.WITHDRAWN).trainee
+    factories.answer_survey(survey, answered, {1: "5", 2: "yes"})
+    with frozen_at(survey.session.start_at - timedelta(days=1)):
+        session_service.cancel_session(survey.session, "Formatrice malade", actor=admin)
+    db.session.commit()
+    with frozen_at(OPEN):
+        page = _text(client.get(_answer_url(survey, other)))
+        assert "Cette session est annulée : ce questionnaire n'est plus proposé." in page
+        assert "Envoyer mes réponses" not in page and 'data-testid="question"' not in page
+        page = _text(client.get(_answer_url(survey, answered)))
+        assert "Vous avez répondu à ce questionnaire" in page and "Envoyer mes réponses" not in page
+
+
 @pytest.mark.parametrize("position, value", [(2, "²"), (3, ["²", "1"]), (2, "9" * 5000), (1, "0_3")])
 def test_odd_numbers_sent_as_answers_get_the_french_message_of_their_question(client, position, value):
     """"²" is a digit that int() refuses, 5000 nines a number it refuses to read, "0_3" a number it reads (3):
@@ -130,6 +150,24 @@ def test_a_questionnaire_removed_from_the_session_while_the_answers_are_sent(app
         page = _text(client.get(response.headers["Location"]))
     assert "Ce questionnaire n'est plus proposé : vos réponses n'ont pas été enregistrées." in page
     assert db.session.scalar(db.select(db.func.count(Survey.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 0
+
+
+def test_answers_sent_while_the_office_cancels_the_session_are_refused(app, admin, client, monkeypatch):
+    """submit() takes the session's lock before reading its status (as cancel_session does): a cancellation
+    committed just before is seen, nothing is kept."""
+    from training_app.models import EnrolmentStatus
+    from training_app.services import sessions as session_service
+    survey = factories.make_survey()
+    trainee = factories.make_enrolment(survey.session, status=EnrolmentStatus.WITHDRAWN).trainee
+    session_id, admin_id = survey.session_id, admin.id
+    db.session.commit()
+    _office_acts_while_the_answers_are_sent(app, monkeypatch, lambda: session_service.cancel_session(
+        db.session.get(TrainingSession, session_id), "Formatrice malade", actor=db.session.get(type(admin), admin_id)))
+    with frozen_at(OPEN):
+        page = _text(client.post(_answer_url(survey, trainee), data=_form(survey, {1: "4", 2: "yes"})))
+    assert "Cette session est annulée : ce questionnaire n'est plus proposé." in page
+    assert db.session.scalar(db.select(db.func.count(SurveyParticipation.id))) == 0
     assert db.session.scalar(db.select(db.func.count(SurveyPendingAnswers.id))) == 0
 
 

@@ -77,3 +77,34 @@ def test_the_cancellation_of_a_withdrawal_needs_the_csrf_token(app, admin):
         response = client.post(f"/inscriptions/{enrolment.id}/annuler-abandon", data={})
     assert response.status_code == 400 and "Le formulaire a expiré" in response.get_data(as_text=True)
     assert _status(enrolment) == "withdrawn"
+
+
+def test_the_enrolment_history_names_the_cancelled_withdrawal_in_french(admin_client):
+    enrolment = _withdrawn()
+    with frozen_at(DURING):
+        enrolments.cancel_withdrawal(enrolment)
+        db.session.commit()
+        page = admin_client.get(f"/inscriptions/{enrolment.id}").get_data(as_text=True)
+    assert "<td>Abandon annulé</td>" in page and "withdrawal_cancelled" not in page
+
+
+def test_the_button_is_not_offered_when_the_withdrawal_could_not_be_cancelled(admin_client):
+    """No seat left (the withdrawal, dated before the start, gave its seat away), or the trainee holds another live
+    enrolment in the session: cancel_withdrawal would refuse, the list offers no button."""
+    session = factories.make_session(capacity=1)
+    gave_away = factories.make_enrolment(session, status="withdrawn")
+    gave_away.withdrawn_on = date(2030, 3, 1)
+    factories.make_enrolment(session)
+    other = factories.make_session(capacity=5)
+    again = factories.make_enrolment(other, status="withdrawn")
+    again.withdrawn_on = date(2030, 3, 6)
+    factories.make_enrolment(other, again.trainee)
+    kept = factories.make_enrolment(other, status="withdrawn")
+    kept.withdrawn_on = date(2030, 3, 6)
+    db.session.commit()
+    with frozen_at(DURING):
+        page = admin_client.get(f"/sessions/{session.id}").get_data(as_text=True)
+        assert 'data-testid="cancel-withdrawal"' not in page
+        page = admin_client.get(f"/sessions/{other.id}").get_data(as_text=True)
+    assert f"/inscriptions/{again.id}/annuler-abandon" not in page
+    assert f"/inscriptions/{kept.id}/annuler-abandon" in page

@@ -26,7 +26,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from training_app.documents import storage, uploads
 from training_app.extensions import db
 from training_app.form_input import without_invisible
-from training_app.models import Enrolment, Trainee, TrainingSession, User
+from training_app.models import Enrolment, EnrolmentStatus, Trainee, TrainingSession, User
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, enrolments, registrations
 from training_app.services.registrations import PersonDetails
@@ -245,7 +245,7 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
         refused = error.message
     seen: dict[str, int] = {}
     cleaned_rows = [_clean(row) for row in rows]
-    known, enrolled = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
+    known, enrolled, withdrawn = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
     for row, cleaned in zip(rows, cleaned_rows):
         if row.example:
             row.errors = [_("Ligne d'exemple du modèle : elle n'est pas importée. Remplacez-la par une personne à "
@@ -260,6 +260,8 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
             trainee = known.get(email)
             if trainee is not None and trainee.id in enrolled:
                 row.errors.append(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+            elif trainee is not None and trainee.id in withdrawn:  # as enrol() refuses it
+                row.errors.append(enrolments.withdrawn_refusal(trainee))
             elif trainee is not None:
                 row.notes.append(_("Stagiaire déjà connu·e (%(name)s) : sa fiche est conservée.",
                                    name=trainee.full_name))
@@ -340,17 +342,20 @@ def funding_mode(text: str) -> str | None:
     return next((mode for mode, words in FUNDING_WORDS.items() if key in words), None)
 
 
-def _known_trainees(session: TrainingSession, emails: set[str]) -> tuple[dict[str, Trainee], set[int]]:
-    """Trainees already known by these addresses, and which of them hold a live enrolment in the session
-    (two queries for the whole file)."""
+def _known_trainees(session: TrainingSession, emails: set[str]
+                    ) -> tuple[dict[str, Trainee], set[int], set[int]]:
+    """Trainees already known by these addresses, which of them hold a live enrolment in the session and which
+    withdrew from it (two queries for the whole file)."""
     if not emails:
-        return {}, set()
+        return {}, set(), set()
     known = {t.email: t for t in db.session.scalars(db.select(Trainee).where(Trainee.email.in_(emails)))}
-    enrolled = set(db.session.scalars(
-        db.select(Enrolment.trainee_id).where(Enrolment.session_id == session.id,
-                                              Enrolment.trainee_id.in_([t.id for t in known.values()]),
-                                              Enrolment.status.in_(LIVE_STATUSES))))
-    return known, enrolled
+    statuses = db.session.execute(
+        db.select(Enrolment.trainee_id, Enrolment.status).where(
+            Enrolment.session_id == session.id, Enrolment.trainee_id.in_([t.id for t in known.values()]),
+            Enrolment.status.in_((*LIVE_STATUSES, EnrolmentStatus.WITHDRAWN)))).all()
+    enrolled = {trainee_id for trainee_id, status in statuses if status in LIVE_STATUSES}
+    withdrawn = {trainee_id for trainee_id, status in statuses if status == EnrolmentStatus.WITHDRAWN}
+    return known, enrolled, withdrawn
 
 
 def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User | None = None,

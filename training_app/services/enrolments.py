@@ -54,16 +54,17 @@ PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made 
 
 # --- locks and counts -------------------------------------------------------------------------------
 
-def lock_session(session_id: int) -> TrainingSession:
-    """Load the session row and lock it until the end of the transaction. Its programme comes in the same
-    statement, not locked, as of that statement's start (a programme edited while this waited for the lock is
+def lock_session(session_id: int, *, shared: bool = False) -> TrainingSession:
+    """Load the session row and lock it until the end of the transaction (`shared`: FOR SHARE, for a work that
+    only needs the session to stay as read, e.g. its status, while others do the same). Its programme comes in
+    the same statement, not locked, as of that statement's start (a programme edited while this waited for the lock is
     read as it was: programmes.save_programme keeps what a started session was taught in the session's own row).
     Reading the session's row again unloads its programme, which the identity map holds only while something
     refers to it: the work under the lock would otherwise read it a second time."""
     session = db.session.scalar(
         db.select(TrainingSession).where(TrainingSession.id == session_id)
         .options(joinedload(TrainingSession.programme))
-        .with_for_update(of=TrainingSession).execution_options(populate_existing=True))
+        .with_for_update(of=TrainingSession, read=shared).execution_options(populate_existing=True))
     if session is None:
         raise ServiceError(_("Cette session n'existe pas."))
     return session
@@ -121,6 +122,12 @@ class Places:
     @property
     def left(self) -> int:
         return max(0, self.capacity - self.taken)
+
+
+def withdrawn_refusal(trainee: Trainee) -> str:
+    """Why a trainee who withdrew from a session is not enrolled in it again (enrol() and the import's preview)."""
+    return _("%(name)s a abandonné cette session : on ne peut pas l'y inscrire de nouveau. Si l'abandon a été "
+             "enregistré par erreur, annulez-le depuis la liste des inscriptions.", name=trainee.full_name)
 
 
 def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Places:
@@ -405,9 +412,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     if places.trainee_live:
         raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
     if places.trainee_withdrawn:
-        raise ServiceError(_("%(name)s a abandonné cette session : on ne peut pas l'y inscrire de nouveau. Si "
-                             "l'abandon a été enregistré par erreur, annulez-le depuis la liste des inscriptions.",
-                             name=trainee.full_name))
+        raise ServiceError(withdrawn_refusal(trainee))
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price,
@@ -553,6 +558,23 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     return []  # the seat was used: nobody is promoted into it
 
 
+def _seat_for_withdrawal(session: TrainingSession, enrolment: Enrolment, taken: int) -> bool:
+    """Whether cancelling this withdrawal finds a seat: one dated from the first day on still holds its own."""
+    held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
+    return taken - (1 if held else 0) < session.capacity
+
+
+def cancellable_withdrawals(session: TrainingSession, every: list[Enrolment], places: Places) -> set[int]:
+    """The ids of the session's withdrawals that cancel_withdrawal would accept now, from all the session's
+    enrolments (`every`) and its count_places (no query): not in a cancelled session, the trainee holding no
+    other live enrolment in it, a seat found."""
+    if session.status == SessionStatus.CANCELLED:
+        return set()
+    live = {e.trainee_id for e in every if e.status in LIVE_STATUSES}
+    return {e.id for e in every if e.status == WITHDRAWN and e.trainee_id not in live
+            and _seat_for_withdrawal(session, e, places.taken)}
+
+
 def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> Enrolment:
     """A withdrawal recorded by mistake: the enrolment goes back to confirmed, under the session's lock, if a seat
     is free for it (its withdrawal held one when dated from the first day on, see count_places; not one recorded
@@ -567,10 +589,11 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_
     if places.trainee_live:
         raise ServiceError(_("%(name)s a déjà une autre inscription en cours à cette session.",
                              name=enrolment.trainee.full_name))
-    held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
-    if places.taken - (1 if held else 0) >= session.capacity:
-        raise ServiceError(_("La session est complète (%(capacity)d places) : aucune place n'est libre pour "
-                             "annuler cet abandon.", capacity=session.capacity))
+    if not _seat_for_withdrawal(session, enrolment, places.taken):
+        raise ServiceError(ngettext(
+            "La session est complète (%(num)d place) : aucune place n'est libre pour annuler cet abandon.",
+            "La session est complète (%(num)d places) : aucune place n'est libre pour annuler cet abandon.",
+            session.capacity))
     withdrawn_on, confirmed_at = enrolment.withdrawn_on, enrolment.confirmed_at
     _set_status(enrolment, CONFIRMED, "withdrawal_cancelled", actor=actor, actor_label=actor_label,
                 details={"withdrawn_on": withdrawn_on.isoformat() if withdrawn_on else None})

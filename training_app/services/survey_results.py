@@ -35,10 +35,10 @@ from training_app.clock import local_now
 from training_app.documents.excel import write_text
 from training_app.extensions import db
 from training_app.formatting import date_fr, datetime_fr, label, percent
-from training_app.models import (Enrolment, Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
+from training_app.models import (Programme, Question, Questionnaire, QuestionType, Survey, SurveyAnswer,
                                  SurveyParticipation, SurveyResponse, Trainee, TrainingSession)
 from training_app.services import ServiceError
-from training_app.services.surveys import (CHOICE_TYPES, ELIGIBLE_STATUSES, MIN_ANONYMOUS_RESPONSES,
+from training_app.services.surveys import (CHOICE_TYPES, MIN_ANONYMOUS_RESPONSES, invited_trainees,
                                           is_accessibility_question, is_invited, release_closed, release_pending,
                                           responded_per_survey, window_state)
 
@@ -422,14 +422,8 @@ def _counted_results(surveys: list[Survey], questions: list[Question], anonymous
 
 
 def _invited(surveys: list[Survey]) -> int:
-    """Trainees asked to answer these surveys: the eligible enrolments of their sessions, each (trainee, session)
-    once however many of these surveys its session gives (two questionnaires do not make two people)."""
-    session_ids = {s.session_id for s in surveys}
-    if not session_ids:
-        return 0
-    pairs = (db.select(Enrolment.session_id, Enrolment.trainee_id)
-             .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(ELIGIBLE_STATUSES)).distinct())
-    return db.session.scalar(db.select(func.count()).select_from(pairs.subquery()))
+    """Trainees asked to answer these surveys (surveys.invited_trainees of their sessions)."""
+    return invited_trainees({s.session_id for s in surveys})
 
 
 def _responded(survey_ids: list[int]) -> int:

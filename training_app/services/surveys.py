@@ -887,15 +887,15 @@ def eligible_enrolments(session_id: int):
     return db.select(Enrolment).where(Enrolment.session_id == session_id, Enrolment.status.in_(ELIGIBLE_STATUSES))
 
 
-def invited_count(survey: Survey) -> int:
-    return _invited_trainees(survey.session_id)
-
-
-def _invited_trainees(session_id: int) -> int:
-    """Trainees asked to answer the session's surveys: distinct trainees, not enrolments (one who withdrew and was
-    enrolled again holds two eligible enrolments, and is one person)."""
-    return db.session.scalar(db.select(func.count(func.distinct(Enrolment.trainee_id))).where(
-        Enrolment.session_id == session_id, Enrolment.status.in_(ELIGIBLE_STATUSES))) or 0
+def invited_trainees(session_ids: set[int]) -> int:
+    """Trainees asked to answer these sessions' surveys: their eligible enrolments, each (trainee, session) once
+    (one who withdrew and was enrolled again holds two eligible enrolments, and is one person; two questionnaires
+    of a session do not make two people). The surveys' pages and their results count alike."""
+    if not session_ids:
+        return 0
+    pairs = (db.select(Enrolment.session_id, Enrolment.trainee_id)
+             .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(ELIGIBLE_STATUSES)).distinct())
+    return db.session.scalar(db.select(func.count()).select_from(pairs.subquery())) or 0
 
 
 def is_invited(participation=SurveyParticipation, survey=Survey):
@@ -924,7 +924,7 @@ def surveys_of_session(session: TrainingSession) -> list[dict]:
         db.select(Survey).where(Survey.session_id == session.id)
         .options(joinedload(Survey.questionnaire)).order_by(Survey.opens_at, Survey.id)).all()
     counts = responded_per_survey([s.id for s in surveys])
-    invited = _invited_trainees(session.id)
+    invited = invited_trainees({session.id})
     now = local_now()
     return [{"survey": s, "responded": counts.get(s.id, 0), "invited": invited, "state": window_state(s, now)}
             for s in surveys]
@@ -1057,14 +1057,19 @@ def submit(survey: Survey, trainee: Trainee, raw: dict, shown: str | None = None
     response once the survey is closed; the participation points at nothing. Both are written in this
     transaction: a trainee counts as having answered if and only if their answers are kept.
 
-    The survey's row is read again under a shared lock first, so that the office's changes and this answer
-    happen one after the other: a realignment (`_realign`) waiting for the lock then sees this answer and
-    leaves the survey alone; one that went first makes this answer refused (QuestionnaireChanged), never
+    The session's row is locked first (a cancellation and this answer happen one after the other), then the
+    survey's row is read again under a shared lock, so that the office's changes and this answer happen one
+    after the other: a realignment (`_realign`) waiting for the lock then sees this answer and leaves the
+    survey alone; one that went first makes this answer refused (QuestionnaireChanged), never
     stored against questions the survey no longer asks. A window changed meanwhile is seen too.
     `shown` is what the trainee's page showed (shown_version, sent back by the answer form): a change made
     before this request (a new version, a question or the anonymity edited in place) is seen by it.
     """
     questionnaire_id = survey.questionnaire_id
+    # The session's row first (the lock order, lock_programme), shared (answers of one session do not wait for
+    # each other): a cancellation (sessions.cancel_session, FOR UPDATE) either went first, and its status is read
+    # below, or waits for this answer.
+    lock_session(survey.session_id, shared=True)
     try:
         db.session.refresh(survey, with_for_update={"read": True})
     except InvalidRequestError:  # removed from the session meanwhile (only possible before any answer)

@@ -712,6 +712,7 @@ def enrolment_section(session: TrainingSession) -> dict:
         "employers": employers,
         "seats_taken": places.taken,
         "seats_left": places.left,
+        "cancellable_withdrawals": enrolments.cancellable_withdrawals(session, every, places),
         "started": session.start_at <= local_now(),
         "over": session_service.is_over(session),
         "convoked": convocations.sent_enrolment_ids(session),

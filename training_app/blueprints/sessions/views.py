@@ -129,7 +129,6 @@ def _detail_page(session: TrainingSession, slot_form: SlotForm | None = None, st
     """The session's page; with `slot_form`, the half-day form as typed, refused (its messages on its fields)."""
     return render_template("sessions/detail.html", session=session, slot_form=slot_form or SlotForm(formdata=None),
                            phase=session_service.phase(session),
-                           places=enrolment_service.count_places(session),  # as its enrolments' section
                            cancellable=session_service.cancellation_refusal(session) is None,
                            cancellation=session_service.cancellation(session)), status
 

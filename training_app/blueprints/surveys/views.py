@@ -17,7 +17,7 @@ from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import commit_keeping_loaded, db
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed, edit_form,
                                  edit_status, posted_state)
-from training_app.models import Programme, Question, Questionnaire, Survey, TrainingSession
+from training_app.models import Programme, Question, Questionnaire, SessionStatus, Survey, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
 from training_app.services import survey_results as results_service
@@ -471,4 +471,5 @@ def answer(survey_id: int):
     return render_template(
         "surveys/answer.html", survey=survey, questions=questions, form=form, trainee=g.trainee,
         token=g.trainee_token, answered=survey_service.has_answered(survey, g.trainee),
-        state=survey_service.window_state(survey), closes_soon=survey.closes_at - local_now() < timedelta(days=1))
+        cancelled=survey.session.status == SessionStatus.CANCELLED, state=survey_service.window_state(survey),
+        closes_soon=survey.closes_at - local_now() < timedelta(days=1))
