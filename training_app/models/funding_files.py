@@ -147,6 +147,9 @@ class FundingClaim(db.Model):
     """
 
     __tablename__ = "funding_claims"
+    # Not stored: why today's figures of a draft could not replace `snapshot` (funding.bring_up_to_date), which
+    # preflight() then lists; None while they could.
+    figures_refusal = None
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'sent', 'partially_paid', 'paid', 'rejected', 'balance_refused')",
                         name="status"),

@@ -671,7 +671,8 @@ def bring_up_to_date(claim: FundingClaim) -> bool:
     snapshot = _figures(claim)
     if snapshot == claim.snapshot:
         return False
-    if _amount_refusal(snapshot):  # kept as they were: preflight() says why, sending refuses
+    claim.figures_refusal = _amount_refusal(snapshot)
+    if claim.figures_refusal:  # kept as they were: preflight() says why, sending refuses
         return False
     _lock(claim)  # not over a sending under way: its figures are the ones sent
     if claim.status != ClaimStatus.DRAFT:
@@ -742,9 +743,8 @@ def preflight(claim: FundingClaim) -> list[Problem]:
     if not claim.snapshot.get("lines"):
         problems.append(Problem(_("Aucun·e stagiaire n'a d'accord accordé par %(funder)s pour cette demande.",
                                   funder=claim.funder.name), "funding.claim_detail", {"claim_id": claim.id}))
-    too_high = claim.status == ClaimStatus.DRAFT and _amount_refusal(_figures(claim))
-    if too_high:  # bring_up_to_date() kept the figures stored before
-        problems.append(Problem(too_high, "funding.claim_detail", {"claim_id": claim.id}))
+    if claim.figures_refusal:  # bring_up_to_date() kept the figures stored before
+        problems.append(Problem(claim.figures_refusal, "funding.claim_detail", {"claim_id": claim.id}))
     return problems
 
 
@@ -1043,8 +1043,9 @@ CLAIM_ACTIONS = frozenset({"refresh", "send", "payment", "reject", "delete"})
 
 def claim_actions(claim: FundingClaim) -> Actions:
     """What a claim takes now: a draft is recalculated (refresh), sent (send; refused while preflight() finds
-    problems) and, while it has no invoice number, deleted (delete_draft); a sent one takes payments (payment: a paid one too, the excess a trop-perçu; one whose balance was
-    refused too, the funder paying after all) and, while money is expected, a rejection (reject).
+    problems) and, while it has no invoice number, deleted (delete_draft); a sent one takes payments (payment: a
+    paid one too, the excess a trop-perçu; one whose balance was refused too, the funder paying after all) and,
+    while money is expected, a rejection (reject).
 
     A claim that asks the funder nothing (FundingClaim.for_information: its lines all in reimbursement of the
     employer) is sent to it for information: nothing is due, so it takes neither a payment nor a rejection. A
