@@ -78,3 +78,24 @@ def test_a_withdrawal_is_not_cancelled_when_its_seat_was_given_or_the_session_ca
     db.session.commit()
     with pytest.raises(ServiceError, match="session est annulée"):
         enrolments.cancel_withdrawal(gone)
+
+
+def test_a_trainee_who_withdrew_is_not_moved_back_into_that_session(outbox):
+    """As enrol() refuses it (withdrawn_refusal): the withdrawal is cancelled instead, if it was a mistake. A
+    withdrawal is recorded once the session has started, which a move's target may not have: one dated before
+    the start (recorded before that rule) stays in a session still to come."""
+    programme = factories.make_programme()
+    source = factories.make_session(programme=programme, capacity=3)
+    target = factories.make_session(programme=programme, capacity=3, start=datetime(2030, 4, 2, 9, 30),
+                                    end=datetime(2030, 4, 3, 18))
+    left = factories.make_enrolment(target, status="withdrawn")
+    left.withdrawn_on = date(2030, 3, 1)
+    moving = factories.make_enrolment(source, left.trainee)
+    with pytest.raises(ServiceError) as refused:
+        enrolments.move(moving, target)
+    db.session.rollback()
+    assert refused.value.message == enrolments.withdrawn_refusal(left.trainee) and refused.value.field == "target"
+    assert db.session.get(Enrolment, moving.id).status == "confirmed" and _count(target) == 1
+    moved = enrolments.move(factories.make_enrolment(source), target)  # someone else goes there
+    db.session.commit()
+    assert moved.status == "confirmed" and _count(target) == 2

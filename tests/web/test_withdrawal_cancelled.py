@@ -108,3 +108,25 @@ def test_the_button_is_not_offered_when_the_withdrawal_could_not_be_cancelled(ad
         page = admin_client.get(f"/sessions/{other.id}").get_data(as_text=True)
     assert f"/inscriptions/{again.id}/annuler-abandon" not in page
     assert f"/inscriptions/{kept.id}/annuler-abandon" in page
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def test_the_office_moving_someone_into_a_session_they_withdrew_from_is_told_why(admin_client):
+    programme = factories.make_programme()
+    source = factories.make_session(programme=programme, capacity=3)
+    target = factories.make_session(programme=programme, capacity=3, start=datetime(2030, 4, 2, 9, 30),
+                                    end=datetime(2030, 4, 3, 18))
+    trainee = factories.make_trainee("Awa", "Diallo")
+    left = factories.make_enrolment(target, trainee, status="withdrawn")
+    left.withdrawn_on = date(2030, 3, 1)  # recorded before withdrawals were dated from the first day on
+    moving = factories.make_enrolment(source, trainee)
+    with frozen_at(datetime(2030, 3, 1, 10)):
+        response = admin_client.post(f"/inscriptions/{moving.id}/deplacer",
+                                     data={"target": str(target.id), "reason": "Dates plus pratiques"})
+    assert response.status_code == 200
+    assert "Awa Diallo a abandonné cette session : on ne peut pas l'y inscrire de nouveau." in _text(response)
+    assert _status(moving) == "confirmed"
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id)).where(Enrolment.session_id == target.id)) == 1

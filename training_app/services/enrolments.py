@@ -642,8 +642,13 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     if target.start_at <= local_now():
         raise ServiceError(_("La session choisie a déjà commencé."), "target")
     trainee = enrolment.trainee
-    if live_enrolment(target, trainee) is not None:
+    # One statement: the target's seats and waiting list, and the trainee's own enrolments there (as enrol()).
+    # The new enrolment, a request until its status is set, and the one cancelled in the source change none of it.
+    places = count_places(target, trainee)
+    if places.trainee_live:
         raise ServiceError(_("%(name)s est déjà inscrit·e à la session choisie.", name=trainee.full_name), "target")
+    if places.trainee_withdrawn:
+        raise ServiceError(withdrawn_refusal(trainee), "target")
     was_confirmed = enrolment.status == CONFIRMED
     # An office request (« à confirmer plus tard ») stays one; a public pre-registration, promised a seat at the
     # opening, gets a seat or the waiting list in the session the office chose for it.
@@ -656,7 +661,6 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     moved_reason = reason.strip() or _("Déplacement vers la session du %(start)s", start=datetime_fr(target.start_at))
     _set_status(enrolment, CANCELLED, "moved_out", reason=moved_reason, actor=actor, actor_label=actor_label,
                 details={"to_enrolment_id": new.id, "to_session_id": target.id})
-    places = count_places(target)
     moved_in = {"actor": actor, "actor_label": actor_label, "details": {"from_enrolment_id": enrolment.id,
                                                                        "from_session_id": source.id},
                 "reason": _("Venant de la session du %(start)s", start=datetime_fr(source.start_at))}
