@@ -80,6 +80,99 @@ def test_a_withdrawal_is_not_cancelled_when_its_seat_was_given_or_the_session_ca
         enrolments.cancel_withdrawal(gone)
 
 
+def _claimed(enrolment, status: str):
+    """A claim to a funder, in `status`, billing the session with a line for `enrolment` (a granted agreement)."""
+    funder = factories.make_funder("Uniformation")
+    factories.make_agreement(enrolment.session, [enrolment], funder=funder)
+    claim = factories.make_claim(funder, enrolment.session, status=status)
+    assert enrolment.id in {line["enrolment_id"] for line in claim.snapshot["lines"]}
+    return claim
+
+
+def _offered(session) -> set[int]:
+    every = db.session.scalars(db.select(Enrolment).where(Enrolment.session_id == session.id)).all()
+    return enrolments.cancellable_withdrawals(session, every, enrolments.count_places(session))
+
+
+@pytest.mark.parametrize("status", ["sent", "partially_paid", "paid", "balance_refused"])
+def test_a_withdrawal_billed_by_a_claim_the_funder_holds_is_neither_cancelled_nor_offered(status):
+    """The funder holds the claim as it was sent, withdrawal and hours included: cancelling the withdrawal would
+    contradict it. The refusal names the claim, its funder and that it was sent."""
+    session = factories.make_session(capacity=3)
+    enrolment = _withdrawn(session)
+    claim = _claimed(enrolment, status)
+    claim.sent_on = date(2030, 3, 20)
+    db.session.commit()
+    assert _offered(session) == set()
+    with pytest.raises(ServiceError) as refused:
+        enrolments.cancel_withdrawal(enrolment)
+    db.session.rollback()
+    assert claim.number and (f"la demande de paiement n° {claim.number}, envoyée le 20/03/2030 à Uniformation"
+                             in refused.value.message)
+    assert "l'abandon ne peut plus être annulé" in refused.value.message
+    assert ("(payée)" in refused.value.message) == (status == "paid")  # the funder's answer, once there is one
+    assert db.session.get(Enrolment, enrolment.id).status == "withdrawn"
+
+
+@pytest.mark.parametrize("status", ["draft", "rejected"])
+def test_a_draft_or_a_rejected_claim_does_not_keep_a_withdrawal_from_being_cancelled(status):
+    """A draft is recalculated until it is sent; a rejected claim is made again with the data as it then is."""
+    session = factories.make_session(capacity=3)
+    enrolment = _withdrawn(session)
+    _claimed(enrolment, status)
+    assert _offered(session) == {enrolment.id}
+    assert enrolments.cancel_withdrawal(enrolment) == []  # no document issued
+    db.session.commit()
+    assert db.session.get(Enrolment, enrolment.id).status == "confirmed"
+
+
+def test_a_claim_sent_for_another_trainee_of_the_session_keeps_the_withdrawal_cancellable():
+    session = factories.make_session(capacity=3)
+    billed, enrolment = factories.enrol(session), _withdrawn(session)
+    _claimed(billed, "sent")
+    assert _offered(session) == {enrolment.id}
+    enrolments.cancel_withdrawal(enrolment)
+    db.session.commit()
+    assert db.session.get(Enrolment, enrolment.id).status == "confirmed"
+
+
+def test_the_offer_costs_one_query_for_the_whole_session_and_none_without_a_withdrawal():
+    session = factories.make_session(capacity=10)
+    withdrawn = [_withdrawn(session) for _ in range(3)]
+    factories.enrol(session)
+    _claimed(withdrawn[0], "sent")
+    every = db.session.scalars(db.select(Enrolment).where(Enrolment.session_id == session.id)).all()
+    places = enrolments.count_places(session)
+    with factories.count_queries() as statements:
+        offered = enrolments.cancellable_withdrawals(session, every, places)
+    assert offered == {withdrawn[1].id, withdrawn[2].id} and len(statements) == 1
+    quiet = factories.make_session(capacity=3)
+    factories.enrol(quiet)
+    every = db.session.scalars(db.select(Enrolment).where(Enrolment.session_id == quiet.id)).all()
+    places = enrolments.count_places(quiet)
+    with factories.count_queries() as statements:
+        assert enrolments.cancellable_withdrawals(quiet, every, places) == set()
+    assert statements == []
+
+
+def test_a_withdrawal_cancelled_after_its_documents_were_issued_returns_them_to_be_reissued():
+    """As after any correction of what issued documents state (the employer of the course, a sheet, a withdrawal
+    recorded after issue), the cancellation is accepted; the current documents are returned for the office to be
+    told, the replaced ones are not."""
+    session = factories.make_session(capacity=3)
+    enrolment = _withdrawn(session)
+    replaced = factories.make_issued_certificate(enrolment, "attestation")
+    replaced.replaced_at, replaced.version = datetime(2030, 3, 9, 10), 2  # (test data: the numbers aside)
+    db.session.commit()
+    attestation = factories.make_issued_certificate(enrolment, "attestation")
+    realisation = factories.make_issued_certificate(enrolment, "realisation")
+    db.session.commit()
+    assert _offered(session) == {enrolment.id}
+    assert enrolments.cancel_withdrawal(enrolment) == [attestation, realisation]
+    db.session.commit()
+    assert db.session.get(Enrolment, enrolment.id).status == "confirmed"
+
+
 def test_a_trainee_who_withdrew_is_not_moved_back_into_that_session(outbox):
     """As enrol() refuses it (withdrawn_refusal): the withdrawal is cancelled instead, if it was a mistake. A
     withdrawal is recorded once the session has started, which a move's target may not have: one dated before

@@ -114,6 +114,41 @@ def _text(response) -> str:
     return response.get_data(as_text=True).replace("&#39;", "'")
 
 
+def test_a_withdrawal_billed_by_a_claim_sent_has_no_button_and_the_refusal_names_the_claim(admin_client):
+    enrolment = _withdrawn()
+    funder = factories.make_funder("Uniformation")
+    factories.make_agreement(enrolment.session, [enrolment], funder=funder)
+    claim = factories.make_claim(funder, enrolment.session, status="sent")
+    claim.sent_on = date(2030, 3, 20)
+    db.session.commit()
+    url = f"/inscriptions/{enrolment.id}/annuler-abandon"
+    with frozen_at(datetime(2030, 3, 21, 10)):
+        assert url not in admin_client.get(f"/sessions/{enrolment.session_id}").get_data(as_text=True)
+        response = admin_client.post(url, follow_redirects=True)  # a page left open before the sending
+    assert response.status_code == 200
+    assert (f"Awa Diallo figure dans la demande de paiement n° {claim.number}, envoyée le 20/03/2030 à "
+            "Uniformation : l'abandon ne peut plus être annulé") in _text(response)
+    assert _status(enrolment) == "withdrawn"
+
+
+def test_a_withdrawal_cancelled_after_its_documents_were_issued_tells_the_office_to_reissue_them(admin_client):
+    enrolment = _withdrawn()
+    attestation = factories.make_issued_certificate(enrolment, "attestation")
+    realisation = factories.make_issued_certificate(enrolment, "realisation")
+    with frozen_at(datetime(2030, 3, 21, 10)):
+        response = admin_client.post(f"/inscriptions/{enrolment.id}/annuler-abandon", follow_redirects=True)
+    page = _text(response)
+    assert "Abandon annulé : l'inscription est de nouveau confirmée." in page
+    assert (f"Documents déjà émis : Attestation individuelle de fin de formation n° {attestation.number}, "
+            f"Certificat de réalisation n° {realisation.number}. Ils indiquent les heures suivies jusqu'à "
+            "l'abandon") in page and "signalés comme à réémettre" in page
+    assert _status(enrolment) == "confirmed"
+    other = _withdrawn()  # none issued: nothing to say about documents
+    with frozen_at(datetime(2030, 3, 21, 10)):
+        response = admin_client.post(f"/inscriptions/{other.id}/annuler-abandon", follow_redirects=True)
+    assert "Abandon annulé" in _text(response) and "Documents déjà émis" not in _text(response)
+
+
 def test_the_office_moving_someone_into_a_session_they_withdrew_from_is_told_why(admin_client):
     programme = factories.make_programme()
     source = factories.make_session(programme=programme, capacity=3)

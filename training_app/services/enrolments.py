@@ -35,8 +35,9 @@ from training_app.clock import local_now, utcnow
 from training_app.extensions import db
 from training_app.formatting import datetime_fr, label
 from training_app.models import (AgreementStatus, AgreementTrainee, AttendanceRecord, AttendanceSheet, AuditEntry,
-                                 Employer, Enrolment, EnrolmentStatus, FundingAgreement, Organisation, Programme,
-                                 SessionStatus, SheetStatus, Signature, Slot, Trainee, TrainingSession, User)
+                                 Employer, Enrolment, EnrolmentStatus, FundingAgreement, IssuedCertificate,
+                                 Organisation, Programme, SessionStatus, SheetStatus, Signature, Slot, Trainee,
+                                 TrainingSession, User)
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.models.programmes import ProgrammeKind
 from training_app.services import ServiceError, audit, flush_or_refuse, mail
@@ -566,25 +567,46 @@ def _seat_for_withdrawal(session: TrainingSession, enrolment: Enrolment, taken: 
 
 def cancellable_withdrawals(session: TrainingSession, every: list[Enrolment], places: Places) -> set[int]:
     """The ids of the session's withdrawals that cancel_withdrawal would accept now, from all the session's
-    enrolments (`every`) and its count_places (no query): not in a cancelled session, the trainee holding no
-    other live enrolment in it, a seat found."""
+    enrolments (`every`) and its count_places: not in a cancelled session, the trainee holding no other live
+    enrolment in it, a seat found, no claim sent to a funder billing it (one query, only when a withdrawal is left
+    to ask about)."""
     if session.status == SessionStatus.CANCELLED:
         return set()
     live = {e.trainee_id for e in every if e.status in LIVE_STATUSES}
-    return {e.id for e in every if e.status == WITHDRAWN and e.trainee_id not in live
-            and _seat_for_withdrawal(session, e, places.taken)}
+    found = {e.id for e in every if e.status == WITHDRAWN and e.trainee_id not in live
+             and _seat_for_withdrawal(session, e, places.taken)}
+    return found - set(_sent_claims(session)) if found else found
 
 
-def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_label: str = "") -> Enrolment:
+def _sent_claims(session: TrainingSession) -> dict:
+    from training_app.services import funding  # services/funding imports this module
+    return funding.sent_claims_by_enrolment(session)
+
+
+def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
+                      actor_label: str = "") -> list[IssuedCertificate]:
     """A withdrawal recorded by mistake: the enrolment goes back to confirmed, under the session's lock, if a seat
     is free for it (its withdrawal held one when dated from the first day on, see count_places; not one recorded
-    before that rule). It keeps when it was confirmed: the sheets closed meanwhile print it as they did."""
+    before that rule). It keeps when it was confirmed: the sheets closed meanwhile print it as they did.
+
+    Refused once a claim sent to a funder (not a draft, not rejected) bills the enrolment: the funder holds the
+    dossier as it was sent (the withdrawal, the hours, the certificates), which nothing here can change; the
+    office settles it with the funder. (A sending locks the session first: one under way is waited for.)
+    Documents already issued are no reason to refuse, as after any correction of what they state (a withdrawal
+    or a sheet corrected after issue, the employer of the course): they state the hours attended up to the
+    withdrawal, and are reported outdated (certificates.OverviewRow) once the sheets of the half-days after it are
+    corrected, to be reissued. Returns them (the current ones, attestation first), for the office to be told."""
     session, enrolment = _lock_enrolment(enrolment)
     if enrolment.status != WITHDRAWN:
         raise ServiceError(_("Seul un abandon peut être annulé (état actuel : %(state)s).",
                              state=label(enrolment.status)))
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : l'abandon ne peut plus être annulé."))
+    claim = _sent_claims(session).get(enrolment.id)
+    if claim is not None:
+        raise ServiceError(_("%(name)s figure dans %(claim)s : l'abandon ne peut plus être annulé, le financeur a "
+                             "reçu cette demande telle qu'elle était. Si l'abandon était une erreur, voyez-le avec "
+                             "le financeur.", name=enrolment.trainee.full_name, claim=claim.describe()))
     places = count_places(session, enrolment.trainee)
     if places.trainee_live:
         raise ServiceError(_("%(name)s a déjà une autre inscription en cours à cette session.",
@@ -601,7 +623,10 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None, actor_
     enrolment.withdrawn_on = None
     enrolment.status_reason = ""
     _sync_session_status(session, actor=actor, actor_label=actor_label)
-    return enrolment
+    return list(db.session.scalars(
+        db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == enrolment.id,
+                                           IssuedCertificate.replaced_at.is_(None))
+        .order_by(IssuedCertificate.kind)))
 
 
 def last_attended_day(enrolment: Enrolment) -> date | None:

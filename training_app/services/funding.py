@@ -391,6 +391,43 @@ def _claimed(agreement: FundingAgreement) -> bool:
 
 
 @dataclass(frozen=True)
+class SentClaim:
+    """A claim the funder holds (sent, not rejected), as a refusal names it."""
+    number: str
+    funder: str
+    status: str
+    sent_on: date | None
+
+    def describe(self) -> str:
+        """« la demande de paiement n° 2030-0004, envoyée le 20/03/2030 à Uniformation », and its state once the
+        funder answered (« (payée) »)."""
+        values = {"number": self.number, "funder": self.funder}
+        claim = (_("la demande de paiement n° %(number)s, envoyée à %(funder)s", **values) if self.sent_on is None
+                 else _("la demande de paiement n° %(number)s, envoyée le %(date)s à %(funder)s",
+                        date=self.sent_on.strftime("%d/%m/%Y"), **values))
+        return claim if self.status == ClaimStatus.SENT else f"{claim} ({CLAIM_STATES[self.status]})"
+
+
+def sent_claims_by_enrolment(session: TrainingSession) -> dict[int, SentClaim]:
+    """enrolment id -> the first claim sent and not rejected (SETTLED_OR_OPEN: the funder holds it, paid or not)
+    billing `session` with a line for that enrolment (its frozen snapshot's lines), one query. A draft is
+    recalculated until it is sent, and a rejected claim is made again with the data as it then is
+    (_refuse_claiming_twice): neither holds anything the data must keep agreeing with."""
+    found: dict[int, SentClaim] = {}
+    for number, status, sent_on, funder, snapshot in db.session.execute(
+            select(FundingClaim.number, FundingClaim.status, FundingClaim.sent_on, Funder.name,
+                   FundingClaim.snapshot)
+            .join(Funder, Funder.id == FundingClaim.funder_id)
+            .join(claim_sessions, claim_sessions.c.claim_id == FundingClaim.id)
+            .where(claim_sessions.c.session_id == session.id, FundingClaim.status.in_(SETTLED_OR_OPEN))
+            .order_by(FundingClaim.id)):
+        for line in (snapshot or {}).get("lines") or []:
+            if line.get("enrolment_id") is not None:
+                found.setdefault(line["enrolment_id"], SentClaim(number, funder, status, sent_on))
+    return found
+
+
+@dataclass(frozen=True)
 class Actions:
     """What a record's state allows now: the actions offered and, for each one that is not, why (French). A page
     shows the forms of the actions offered (`"grant" in actions`) and `notice`, saying why the others are not;

@@ -207,13 +207,20 @@ def enrolment_cancel_withdrawal(enrolment_id: int):
     session_id = enrolment.session_id
     if PostForm().validate_on_submit():
         try:
-            enrolments.cancel_withdrawal(enrolment, actor=current_user)
+            issued = enrolments.cancel_withdrawal(enrolment, actor=current_user)
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "danger")
         else:
             db.session.commit()
             flash(_("Abandon annulé : l'inscription est de nouveau confirmée."), "success")
+            if issued:
+                flash(_("Documents déjà émis : %(numbers)s. Ils indiquent les heures suivies jusqu'à l'abandon : "
+                        "corrigez les feuilles d'émargement des demi-journées qui l'ont suivi, puis réémettez-les "
+                        "(ils seront signalés comme à réémettre dans la section « Attestations » de la page de la "
+                        "session).",
+                        numbers=", ".join(f"{certificates.KIND_LABELS[doc.kind]} n° {doc.number}" for doc in issued)),
+                      "warning")
     return _to_session(session_id)
 
 
