@@ -2,6 +2,8 @@
 to it confirms the request, once, and only then enrols (services/registration_requests.py)."""
 from datetime import datetime, timedelta
 
+import threading
+
 import pytest
 from click.testing import CliRunner
 
@@ -9,7 +11,7 @@ from tests import factories
 from tests.unit.test_registrations import _details
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import Enrolment, OutgoingMail, RegistrationRequest, Trainee
+from training_app.models import Enrolment, OutgoingMail, RegistrationRequest, Trainee, TrainingSession
 from training_app.services import ServiceError, enrolments, personal_data, registration_requests, sessions
 
 ASKED = datetime(2030, 2, 1, 10, 0)  # a month before the sessions made here (Tue 5 March 2030)
@@ -54,7 +56,8 @@ def test_a_request_writes_the_request_and_one_e_mail_to_the_address_typed_and_no
         "awa.diallo@example.org", "opco", None, None)
     assert asked.details == {"civility": "Mme", "first_name": "Awa", "last_name": "Diallo", "phone": "06 00 00 00 00",
                              "job_title": "Assistante sociale", "employer_name": "CCAS de Rennes",
-                             "employer_siret": "78324521000001", "category": "employee"}
+                             "employer_siret": "78324521000001", "category": "employee",
+                             "programme_id": session.programme_id}  # the course asked for (PROGRAMME_KEY)
     assert asked.expires_at == asked.requested_at + timedelta(hours=app.config["REGISTRATION_CONFIRM_HOURS"])
     [sent] = outbox
     assert sent.to == ["awa.diallo@example.org"] and sent.subject == "Confirmez votre demande d'inscription"
@@ -190,6 +193,96 @@ def test_a_session_closed_since_the_request_refuses_the_confirmation(outbox, mea
     assert refused.value.message == message
     assert _count(Enrolment) == _count(Trainee) == 0 and outbox == []
     assert db.session.get(RegistrationRequest, asked.id).confirmed_at is None
+
+
+MOVED = ("Cette session propose désormais une autre formation que celle que vous avez demandée : votre demande ne "
+         "peut plus être confirmée.")
+
+
+def _moved_meanwhile(session, monkeypatch):
+    """The session moved to another programme through the service, its check run before the request was
+    committed (ask() takes no lock: the race of a request made at the moment of the move), so that it found no
+    request waiting. Returns the other programme."""
+    other = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",))
+    data = sessions.SessionData(programme=other, start_at=session.start_at, end_at=session.end_at,
+                                place=session.place, capacity=session.capacity, price_cents=session.price_cents,
+                                status=session.status, trainers=tuple(session.trainers))
+    with monkeypatch.context() as patched, frozen_at(ASKED):
+        patched.setattr(registration_requests, "unconfirmed", lambda _session: [])
+        sessions.update_session(session, data)
+        db.session.commit()
+    return other
+
+
+def test_a_request_made_as_its_session_moves_to_another_programme_is_not_confirmed(outbox, monkeypatch):
+    """The person asked for the former course: the confirmation would enrol them in another one."""
+    session = factories.make_session()
+    asked, token = _ask(session)
+    asked_for = session.programme_id
+    assert _moved_meanwhile(session, monkeypatch).id == session.programme_id != asked_for
+    outbox.clear()
+    with frozen_at(ASKED + timedelta(hours=1)):
+        assert registration_requests.closed_since(asked) == MOVED  # the link's page says so
+        with pytest.raises(ServiceError) as refused:
+            registration_requests.confirm(token)
+    db.session.rollback()
+    assert refused.value.message == MOVED
+    assert _count(Enrolment) == _count(Trainee) == 0 and outbox == []
+    assert db.session.get(RegistrationRequest, asked.id).confirmed_at is None
+
+
+def test_a_move_committed_while_the_confirmation_waits_for_the_session_s_lock_is_seen(app, outbox, monkeypatch):
+    """The request's programme is compared again under the session's lock (enrolments.enrol): a move committed
+    after the confirmation read the session, before it was granted the lock, refuses it as well."""
+    session = factories.make_session()
+    factories.make_trainee(email="awa.diallo@example.org",  # known: nothing written before the lock
+                           employer=factories.make_employer("CCAS de Rennes"))
+    asked, token = _ask(session)
+    session_id, asked_for = session.id, session.programme_id
+    other_id = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",)).id
+    db.session.commit()
+    real_lock, moved = enrolments.lock_session, []
+
+    def move_elsewhere():  # as update_session, in its own transaction, its check passed before the request
+        with app.app_context():
+            try:
+                db.session.execute(db.update(TrainingSession).where(TrainingSession.id == session_id)
+                                   .values(programme_id=other_id))
+                db.session.commit()
+                moved.append(True)
+            finally:
+                db.session.remove()
+
+    def lock_after_a_move(locked_id, **kwargs):
+        if not moved and threading.current_thread() is threading.main_thread():
+            assert asked.session.programme_id == asked_for  # what the confirmation read before the lock
+            thread = threading.Thread(target=move_elsewhere)
+            thread.start()
+            thread.join(timeout=30)
+            assert moved, "the other transaction's move did not commit"
+        return real_lock(locked_id, **kwargs)
+
+    monkeypatch.setattr(enrolments, "lock_session", lock_after_a_move)
+    outbox.clear()
+    with frozen_at(ASKED + timedelta(hours=1)), pytest.raises(ServiceError) as refused:
+        registration_requests.confirm(token)
+    db.session.rollback()
+    assert moved and refused.value.message == MOVED
+    assert _count(Enrolment) == 0 and outbox == []
+    assert db.session.get(RegistrationRequest, asked.id).confirmed_at is None
+
+
+def test_a_request_recorded_before_its_programme_was_kept_confirms_as_before(outbox):
+    session = factories.make_session()
+    asked, token = _ask(session)
+    asked.details = {key: value for key, value in asked.details.items()
+                     if key != registration_requests.PROGRAMME_KEY}  # as a request of the former version
+    db.session.commit()
+    db.session.expire_all()
+    assert registration_requests.asked_programme_id(db.session.get(RegistrationRequest, asked.id)) is None
+    done = _confirm(token)
+    assert done.just_confirmed and done.enrolment.status == "confirmed"
+    assert done.enrolment.session_id == session.id and _count(Enrolment) == 1
 
 
 def test_the_seat_goes_to_whoever_confirms_first_not_to_whoever_asked_first():

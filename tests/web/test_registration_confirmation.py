@@ -13,7 +13,7 @@ from tests.web.url_values import REQUESTED, build_world
 from training_app import create_app
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import Enrolment, OutgoingMail, RegistrationRequest, Trainee
+from training_app.models import Enrolment, OutgoingMail, RegistrationRequest, Trainee, TrainingSession
 from training_app.services import enrolments, mail, sessions
 
 ASKED = datetime(2030, 2, 1, 10, 0)  # the sessions made here start on Tue 5 March 2030
@@ -161,6 +161,29 @@ def test_a_session_cancelled_since_the_request_refuses_the_confirmation_in_frenc
         opened = _page(client.get(link))  # said as soon as the link is opened
     assert "Cette session a été annulée : votre demande ne peut plus être confirmée." in opened
     assert BUTTON not in opened
+    assert _count(Enrolment) == _count(Trainee) == 0 and outbox == []
+    assert db.session.scalar(db.select(RegistrationRequest.confirmed_at)) is None
+
+
+def test_a_session_moved_to_another_programme_since_the_request_refuses_the_confirmation(client, outbox):
+    """A request made at the very moment its session moved to another programme (the move's check ran before the
+    request was committed, simulated here by moving it in the database): the person asked for the former course."""
+    moved = ("Cette session propose désormais une autre formation que celle que vous avez demandée : votre demande "
+             "ne peut plus être confirmée.")
+    session = factories.make_session()
+    other = factories.make_programme(title="Mobiliser les habitant·es", objectives=("Aller vers",))
+    with frozen_at(ASKED):
+        link = _ask(client, session)
+        db.session.execute(db.update(TrainingSession).where(TrainingSession.id == session.id)
+                           .values(programme_id=other.id))
+        db.session.commit()
+        outbox.clear()
+        response = client.post(link)
+        opened = _page(client.get(link))  # said as soon as the link is opened
+    page = _page(response)
+    assert response.status_code == 409
+    assert moved in page and BUTTON not in page
+    assert moved in opened and BUTTON not in opened
     assert _count(Enrolment) == _count(Trainee) == 0 and outbox == []
     assert db.session.scalar(db.select(RegistrationRequest.confirmed_at)) is None
 

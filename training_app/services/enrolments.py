@@ -131,6 +131,13 @@ def withdrawn_refusal(trainee: Trainee) -> str:
              "enregistré par erreur, annulez-le depuis la liste des inscriptions.", name=trainee.full_name)
 
 
+def programme_changed_refusal() -> str:
+    """Why a public request made for the session's former programme is not confirmed (enrol(public=True) under
+    the session's lock, registration_requests.closed_since before it): the person asked for that course."""
+    return _("Cette session propose désormais une autre formation que celle que vous avez demandée : votre demande "
+             "ne peut plus être confirmée.")
+
+
 def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Places:
     """Seats taken and waiting list of `session`, and whether `trainee` already holds a live enrolment there or
     dropped out of it (a withdrawal)."""
@@ -380,7 +387,7 @@ class AlreadyEnrolled(ServiceError):
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
           actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
           public: bool = False, employer: Employer | None = None, audit_details: dict | None = None,
-          new_trainee: bool = False) -> Enrolment:
+          new_trainee: bool = False, programme_id: int | None = None) -> Enrolment:
     """Enrol `trainee`: confirmed while seats are left, waitlisted once the session is full.
 
     With confirm=False the enrolment stays `requested` (e.g. funding not yet agreed) and
@@ -394,6 +401,10 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     enrolment's first history entry. A live enrolment of the trainee in the session: AlreadyEnrolled.
     `new_trainee`: the trainee was created by this transaction, which no other one sees: nothing can erase them
     in between, their row is not locked (one statement less while the session's lock is held).
+    `programme_id` (public=True): the programme the person asked for (services/registration_requests), compared
+    under the lock with the one the session runs (its locked row's, no statement more): a session moved to
+    another programme since is refused (programme_changed_refusal); None (a request older than this check)
+    checks nothing.
     """
     price = price_for(training_session, trainee)  # the trainee's other courses: nothing the lock protects
     session = lock_session(training_session.id)
@@ -403,6 +414,8 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
         db.session.flush()
     check_open_for_enrolment(session)
     if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
+        if programme_id is not None and session.programme_id != programme_id:
+            raise ServiceError(programme_changed_refusal())
         if (session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL)
                 or programme_archived(session.programme_id)):  # the public page no longer offers an archived one
             raise ServiceError(_("Les inscriptions à cette session sont closes."))

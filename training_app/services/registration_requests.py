@@ -9,7 +9,8 @@ works REGISTRATION_CONFIRM_HOURS. Opening it shows the request (`find`); only it
 (mail scanners open links): `confirm` then enrols as the public page used to (registrations.register_public:
 the trainee found or created, a seat or the waiting list decided now, under the session's lock, the state
 e-mailed with the personal link, the office told). A request is confirmed once: its row is locked first, and a
-second confirmation finds it done and shows what became of it (`outcome`), writing nothing.
+second confirmation finds it done and shows what became of it (`outcome`), writing nothing. A request keeps the
+programme it was made for (PROGRAMME_KEY): a session moved to another one since refuses its confirmation.
 
 Personal data: `flask purge-expired` deletes the requests whose link has expired, confirmed or not (the
 enrolment holds the data once confirmed: expired_ids); an erasure deletes those of the person's enrolments and
@@ -40,6 +41,11 @@ CONFIRM_ENDPOINT = "enrolments.public_confirm"
 # What a request keeps of the details typed, besides the address (its own column).
 KEPT_DETAILS = ("civility", "first_name", "last_name", "phone", "job_title", "employer_name", "employer_siret",
                 "category")
+# The programme the request was made for, kept in `details` beside what was typed (no column of its own): the
+# session may move to another programme while the request is being recorded (ask() takes no lock, and
+# sessions._check_programme_changeable sees the request only once committed); its confirmation is then refused
+# (closed_since, and enrolments.enrol under the session's lock). A request recorded before it was kept has none.
+PROGRAMME_KEY = "programme_id"
 
 
 def token_hash(token: str) -> str:
@@ -54,12 +60,14 @@ def confirm_url(token: str) -> str:
 
 def ask(session: TrainingSession, details: PersonDetails, funding_mode: str) -> RegistrationRequest:
     """Record a request of the public page and e-mail its confirmation link to the address typed (sent after the
-    commit). Refused, nothing written, when the form's details are wrong or registrations are closed."""
+    commit). Refused, nothing written, when the form's details are wrong or registrations are closed. The
+    programme the session runs as read here is kept (PROGRAMME_KEY): the person asked for that course."""
     details = registrations.check_public_request(session, details, funding_mode)
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    kept = {key: getattr(details, key) for key in KEPT_DETAILS} | {PROGRAMME_KEY: session.programme_id}
     asked = RegistrationRequest(
-        session=session, email=details.email, details={key: getattr(details, key) for key in KEPT_DETAILS},
+        session=session, email=details.email, details=kept,
         funding_mode=funding_mode, token_hash=token_hash(token), requested_at=now,
         expires_at=now + timedelta(hours=current_app.config["REGISTRATION_CONFIRM_HOURS"]))
     db.session.add(asked)
@@ -142,35 +150,46 @@ def confirm(token: str) -> Outcome:
     """The person confirms their request (the button of the link's page): enrolled as registrations.register_public
     decides, once. A request confirmed before (a second click, two at the same moment: the second waits for the
     request's row) gives its outcome again and writes nothing. Refused (ServiceError, nothing written) when the
-    session was cancelled, has started or closed its registrations since the request; RequestLinkError when the
-    link expired or names no request (gone since)."""
+    session was cancelled, has started, closed its registrations or moved to another programme since the
+    request (the last checked again under the session's lock); RequestLinkError when the link expired or names
+    no request (gone since)."""
     asked = find(token, lock=True)
     if asked.confirmed_at is not None:
         return outcome(asked)
-    _refuse_closed(asked.session)
+    _refuse_closed(asked)
     details = PersonDetails(email=asked.email, **{key: asked.details.get(key) or "" for key in KEPT_DETAILS})
-    registration = registrations.register_public(asked.session, details, asked.funding_mode)
+    registration = registrations.register_public(asked.session, details, asked.funding_mode,
+                                                 programme_id=asked_programme_id(asked))
     asked.confirmed_at = utcnow()
     asked.enrolment = registration.enrolment
     asked.duplicate = registration.duplicate
     return outcome(asked, position=registration.position, just_confirmed=True)
 
 
-def closed_since(session: TrainingSession) -> str:
-    """Why a request for `session` can no longer be confirmed (it was cancelled, has started or closed its
-    registrations since), in the person's words; "" while it can (register_public checks again, under the
-    session's lock)."""
+def asked_programme_id(asked: RegistrationRequest) -> int | None:
+    """The programme the request was made for; None for a request recorded before it was kept."""
+    return asked.details.get(PROGRAMME_KEY)
+
+
+def closed_since(asked: RegistrationRequest) -> str:
+    """Why the request can no longer be confirmed (its session was cancelled, has started, moved to another
+    programme or closed its registrations since), in the person's words; "" while it can (register_public checks
+    again, under the session's lock)."""
+    session = asked.session
     if session.status == SessionStatus.CANCELLED:
         return _("Cette session a été annulée : votre demande ne peut plus être confirmée.")
     if session.start_at <= local_now():
         return _("Cette session a commencé : votre demande ne peut plus être confirmée.")
+    programme_id = asked_programme_id(asked)
+    if programme_id is not None and programme_id != session.programme_id:
+        return enrolments.programme_changed_refusal()
     if registrations.closed_to_registration(session):
         return _("Les inscriptions à cette session sont closes : votre demande ne peut plus être confirmée.")
     return ""
 
 
-def _refuse_closed(session: TrainingSession) -> None:
-    refusal = closed_since(session)
+def _refuse_closed(asked: RegistrationRequest) -> None:
+    refusal = closed_since(asked)
     if refusal:
         raise ServiceError(refusal)
 

@@ -383,7 +383,8 @@ def check_public_request(session: TrainingSession, details: PersonDetails, fundi
     return details.cleaned()
 
 
-def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str) -> Registration:
+def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str, *,
+                    programme_id: int | None = None) -> Registration:
     """A person confirmed the request they made on the public page (services/registration_requests.confirm,
     through the link e-mailed to the address typed): enrolled (confirmed, waitlisted, or requested before the
     session opens); they get their state and personal link by e-mail, the office is told.
@@ -391,7 +392,8 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
     A known address keeps its record as it is (anonymous input never changes a person's or an employer's
     record): the enrolment names the employer typed when that employer funds the course, and the office's
     e-mail and the enrolment's history show what was typed that the records do not hold. An address already
-    enrolled records nothing new (`duplicate`): its state is e-mailed again."""
+    enrolled records nothing new (`duplicate`): its state is e-mailed again. `programme_id`: the programme the
+    request was made for, checked again under the session's lock (enrolments.enrol)."""
     details = check_public_request(session, details, funding_mode)
     trainee, created = find_or_create_trainee(details, complete_employer=False)
     existing = None if created else enrolments.live_enrolment(session, trainee)
@@ -402,9 +404,11 @@ def register_public(session: TrainingSession, details: PersonDetails, funding_mo
                                                         funding_mode, complete=False)
     typed = _typed_unrecorded(details, trainee, employer or trainee.employer)
     try:
-        # The session's state is read again under its lock (it may have opened meanwhile): enrol(public=True).
+        # The session's state and programme are read again under its lock (it may have opened meanwhile, or
+        # moved to another programme: see registration_requests.ask): enrol(public=True).
         enrolment = enrolments.enrol(session, trainee, funding_mode=funding_mode, public=True, employer=employer,
-                                     audit_details={"typed": typed} if typed else None, new_trainee=created)
+                                     audit_details={"typed": typed} if typed else None, new_trainee=created,
+                                     programme_id=programme_id)
     except enrolments.AlreadyEnrolled:  # by a simultaneous request, after the look-up above
         return _asked_again(enrolments.live_enrolment(session, trainee))
     registration = Registration(enrolment, position=enrolment.position_when_enrolled)

@@ -492,7 +492,9 @@ def _check_programme_changeable(session: TrainingSession) -> None:
     """A session runs one programme once it has started, has trainees or holds evidence of it: its trainees
     were told the course's title and price (and may hold its convocation), its sheets, results and
     certificates name that course and its objectives (results are recorded against them). So does a public
-    request awaiting its confirmation (services/registration_requests): the person asked for this course."""
+    request awaiting its confirmation (services/registration_requests): the person asked for this course. One
+    recorded while the move is under way (ask() takes no lock: not seen here until committed) keeps the
+    programme it was made for, and its confirmation is refused (enrolments.enrol, under the session's lock)."""
     _check_not_cancelled(session, programme=True)
     enrolments = db.select(Enrolment.id).where(Enrolment.session_id == session.id)
     if (session.start_at <= local_now() or _attendance_taken(session) or db.session.scalar(db.select(

@@ -637,7 +637,7 @@ def public_confirm(request_token: str):
             (410 if error.reason == "expired" else 404)
     if asked.confirmed_at is not None:
         return _confirmation_page(asked, done=registration_requests.outcome(asked))
-    return _confirmation_page(asked, error=registration_requests.closed_since(asked.session))
+    return _confirmation_page(asked, error=registration_requests.closed_since(asked))
 
 
 def _confirmation_page(asked, *, done=None, error: str = ""):
