@@ -333,6 +333,7 @@ def test_a_former_address_given_to_someone_else_brings_none_of_their_requests():
     with frozen_at(ASKED + timedelta(hours=1)):
         exported = personal_data.export(awa)["demandes_d_inscription"]
         assert [r["indique"]["first_name"] for r in exported] == ["Awa"]
+        assert "programme_id" not in exported[0]["indique"]  # what she typed, not what the request keeps beside it
         assert "07 99 88 77 66" not in str(exported)
         assert personal_data.erase(awa, "Demande de la personne", None, actor_label="test").removed[
             "registration_requests"] == 1

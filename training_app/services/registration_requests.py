@@ -157,13 +157,18 @@ def confirm(token: str) -> Outcome:
     if asked.confirmed_at is not None:
         return outcome(asked)
     _refuse_closed(asked)
-    details = PersonDetails(email=asked.email, **{key: asked.details.get(key) or "" for key in KEPT_DETAILS})
+    details = PersonDetails(email=asked.email, **{key: value or "" for key, value in typed(asked).items()})
     registration = registrations.register_public(asked.session, details, asked.funding_mode,
                                                  programme_id=asked_programme_id(asked))
     asked.confirmed_at = utcnow()
     asked.enrolment = registration.enrolment
     asked.duplicate = registration.duplicate
     return outcome(asked, position=registration.position, just_confirmed=True)
+
+
+def typed(asked: RegistrationRequest) -> dict:
+    """What the person typed on the form, besides the address (KEPT_DETAILS: not the programme kept beside it)."""
+    return {key: asked.details.get(key) for key in KEPT_DETAILS}
 
 
 def asked_programme_id(asked: RegistrationRequest) -> int | None:
