@@ -87,6 +87,30 @@ def test_a_public_request_awaiting_its_confirmation_keeps_the_programme_until_it
     assert _programme_id(session.id) == other.id
 
 
+def test_a_request_made_for_another_programme_keeps_no_session_on_its_programme(app, outbox):
+    """A request recorded while its session moved (ask() takes no lock) kept the programme it was made for: it can
+    never be confirmed in this one, so it does not hold the session on it; one made before the programme was kept
+    (none stored) still does."""
+    session = factories.make_session()
+    asked_for, other = session.programme, factories.make_programme(title="Mobiliser", objectives=("Aller vers",))
+    with frozen_at(ASKED):
+        stale = registration_requests.ask(session, _details(), "opco")
+        db.session.commit()
+    session.programme = other  # the move that raced with the request, committed
+    db.session.commit()
+    with frozen_at(ASKED + timedelta(hours=1)):
+        session_service.update_session(session, _data(session, asked_for))  # back, or on to a third one
+        db.session.commit()
+        assert _programme_id(session.id) == asked_for.id
+        stale.details = {key: value for key, value in stale.details.items()
+                         if key != registration_requests.PROGRAMME_KEY}  # as recorded before it was kept
+        db.session.commit()
+        session = db.session.get(TrainingSession, session.id)
+        with pytest.raises(ServiceError, match="attendent la confirmation de leur adresse"):
+            session_service.update_session(session, _data(session, other))
+        db.session.rollback()
+
+
 def test_a_cancelled_session_keeps_its_programme(outbox):
     """Its trainees were told that this course was cancelled: it is not reused for another one."""
     session = factories.make_session()

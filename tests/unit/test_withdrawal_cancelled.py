@@ -163,9 +163,11 @@ def test_a_withdrawal_cancelled_after_its_documents_were_issued_returns_them_to_
     enrolment = _withdrawn(session)
     replaced = factories.make_issued_certificate(enrolment, "attestation")
     replaced.replaced_at, replaced.version = datetime(2030, 3, 9, 10), 2  # (test data: the numbers aside)
+    replaced.issued_at = datetime(2030, 3, 8, 15)
     db.session.commit()
     attestation = factories.make_issued_certificate(enrolment, "attestation")
     realisation = factories.make_issued_certificate(enrolment, "realisation")
+    attestation.issued_at = realisation.issued_at = datetime(2030, 3, 9, 10)  # after the withdrawal, recorded
     db.session.commit()
     assert _offered(session) == {enrolment.id}
     assert enrolments.cancel_withdrawal(enrolment) == [attestation, realisation]
@@ -192,3 +194,50 @@ def test_a_trainee_who_withdrew_is_not_moved_back_into_that_session(outbox):
     moved = enrolments.move(factories.make_enrolment(source), target)  # someone else goes there
     db.session.commit()
     assert moved.status == "confirmed" and _count(target) == 2
+
+
+def test_documents_issued_before_the_withdrawal_was_recorded_are_not_returned():
+    """Issued while the trainee was confirmed, they state every hour attended: a withdrawal recorded afterwards by
+    mistake, then cancelled, changes nothing they say."""
+    session = factories.make_session(capacity=3)
+    enrolment = factories.enrol(session)
+    before = factories.make_issued_certificate(enrolment, "attestation")
+    before.issued_at = datetime(2030, 3, 6, 9)
+    db.session.commit()
+    with frozen_at(datetime(2030, 3, 6, 12)):
+        enrolments.withdraw(enrolment, date(2030, 3, 6), "Saisie sur la mauvaise personne")
+    db.session.commit()
+    assert enrolments.cancel_withdrawal(enrolment) == []
+    db.session.commit()
+    assert db.session.get(Enrolment, enrolment.id).status == "confirmed"
+
+
+def test_a_claim_sent_while_the_trainee_attended_keeps_a_withdrawal_recorded_since_cancellable():
+    """The claim billed her as attending (its line says no withdrawal): a withdrawal recorded afterwards by mistake
+    contradicts it, and cancelling it makes the data agree with the claim again."""
+    session = factories.make_session(capacity=3)
+    enrolment = factories.enrol(session)
+    claim = _claimed(enrolment, "sent")
+    assert [line["withdrawn"] for line in claim.snapshot["lines"]] == [False]
+    with frozen_at(DURING):
+        enrolments.withdraw(enrolment, date(2030, 3, 6), "Saisie sur la mauvaise personne")
+    db.session.commit()
+    assert _offered(session) == {enrolment.id}
+    enrolments.cancel_withdrawal(enrolment)
+    db.session.commit()
+    assert db.session.get(Enrolment, enrolment.id).status == "confirmed"
+
+
+def test_a_claim_line_stored_before_withdrawals_were_flagged_is_taken_as_billing_the_withdrawal():
+    session = factories.make_session(capacity=3)
+    enrolment = factories.enrol(session)
+    claim = _claimed(enrolment, "sent")
+    claim.snapshot = {**claim.snapshot, "lines": [{k: v for k, v in line.items() if k != "withdrawn"}
+                                                  for line in claim.snapshot["lines"]]}
+    db.session.commit()
+    with frozen_at(DURING):
+        enrolments.withdraw(enrolment, date(2030, 3, 6), "Saisie sur la mauvaise personne")
+    db.session.commit()
+    assert _offered(session) == set()
+    with pytest.raises(ServiceError, match="l'abandon ne peut plus être annulé"):
+        enrolments.cancel_withdrawal(enrolment)

@@ -135,6 +135,8 @@ def test_a_withdrawal_cancelled_after_its_documents_were_issued_tells_the_office
     enrolment = _withdrawn()
     attestation = factories.make_issued_certificate(enrolment, "attestation")
     realisation = factories.make_issued_certificate(enrolment, "realisation")
+    attestation.issued_at = realisation.issued_at = datetime(2030, 3, 9, 10)  # after the withdrawal, recorded
+    db.session.commit()
     with frozen_at(datetime(2030, 3, 21, 10)):
         response = admin_client.post(f"/inscriptions/{enrolment.id}/annuler-abandon", follow_redirects=True)
     page = _text(response)

@@ -588,7 +588,9 @@ def cancellable_withdrawals(session: TrainingSession, every: list[Enrolment], pl
     live = {e.trainee_id for e in every if e.status in LIVE_STATUSES}
     found = {e.id for e in every if e.status == WITHDRAWN and e.trainee_id not in live
              and _seat_for_withdrawal(session, e, places.taken)}
-    return found - set(_sent_claims(session)) if found else found
+    if not found:
+        return found
+    return found - _sent_claims(session).keys()
 
 
 def _sent_claims(session: TrainingSession) -> dict:
@@ -602,13 +604,14 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
     is free for it (its withdrawal held one when dated from the first day on, see count_places; not one recorded
     before that rule). It keeps when it was confirmed: the sheets closed meanwhile print it as they did.
 
-    Refused once a claim sent to a funder (not a draft, not rejected) bills the enrolment: the funder holds the
-    dossier as it was sent (the withdrawal, the hours, the certificates), which nothing here can change; the
-    office settles it with the funder. (A sending locks the session first: one under way is waited for.)
-    Documents already issued are no reason to refuse, as after any correction of what they state (a withdrawal
-    or a sheet corrected after issue, the employer of the course): they state the hours attended up to the
-    withdrawal, and are reported outdated (certificates.OverviewRow) once the sheets of the half-days after it are
-    corrected, to be reissued. Returns them (the current ones, attestation first), for the office to be told."""
+    - Refused once a claim sent to a funder (not a draft, not rejected) bills the enrolment's withdrawal: the
+      funder holds the dossier as it was sent, which nothing here can change; the office settles it with the
+      funder. (A sending locks the session first: one under way is waited for.)
+    - Documents already issued are no reason to refuse, as after any correction of what they state (a sheet
+      corrected after issue, the employer of the course): those issued since the withdrawal was recorded state
+      the hours attended up to it, and are reported outdated (certificates.OverviewRow) once the sheets of the
+      half-days after it are corrected, to be reissued.
+    - Returns those documents (the current ones, attestation first), for the office to be told."""
     session, enrolment = _lock_enrolment(enrolment)
     if enrolment.status != WITHDRAWN:
         raise ServiceError(_("Seul un abandon peut être annulé (état actuel : %(state)s).",
@@ -629,6 +632,7 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
             "La session est complète (%(num)d place) : aucune place n'est libre pour annuler cet abandon.",
             "La session est complète (%(num)d places) : aucune place n'est libre pour annuler cet abandon.",
             session.capacity))
+    stating_it = _documents_since_withdrawal(enrolment)
     withdrawn_on, confirmed_at = enrolment.withdrawn_on, enrolment.confirmed_at
     _set_status(enrolment, CONFIRMED, "withdrawal_cancelled", actor=actor, actor_label=actor_label,
                 details={"withdrawn_on": withdrawn_on.isoformat() if withdrawn_on else None})
@@ -636,9 +640,19 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
     enrolment.withdrawn_on = None
     enrolment.status_reason = ""
     _sync_session_status(session, actor=actor, actor_label=actor_label)
+    return stating_it
+
+
+def _documents_since_withdrawal(enrolment: Enrolment) -> list[IssuedCertificate]:
+    """The enrolment's current documents issued since its withdrawal was recorded (all of them when its record
+    is missing), attestation first: one statement."""
+    recorded = (db.select(func.max(AuditEntry.at))
+                .where(AuditEntry.entity_type == Enrolment.__tablename__, AuditEntry.entity_id == enrolment.id,
+                       AuditEntry.action == "withdrawn").scalar_subquery())
     return list(db.session.scalars(
         db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == enrolment.id,
-                                           IssuedCertificate.replaced_at.is_(None))
+                                           IssuedCertificate.replaced_at.is_(None),
+                                           or_(recorded.is_(None), IssuedCertificate.issued_at >= recorded))
         .order_by(IssuedCertificate.kind)))
 
 

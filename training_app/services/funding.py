@@ -410,9 +410,9 @@ class SentClaim:
 
 def sent_claims_by_enrolment(session: TrainingSession) -> dict[int, SentClaim]:
     """enrolment id -> the first claim sent and not rejected (SETTLED_OR_OPEN: the funder holds it, paid or not)
-    billing `session` with a line for that enrolment (its frozen snapshot's lines), one query. A draft is
-    recalculated until it is sent, and a rejected claim is made again with the data as it then is
-    (_refuse_claiming_twice): neither holds anything the data must keep agreeing with."""
+    billing `session` with a line for that enrolment stating its withdrawal (its frozen snapshot's lines), one
+    query. A draft is recalculated until it is sent, and a rejected claim is made again with the data as it then
+    is (_refuse_claiming_twice): neither holds anything the data must keep agreeing with."""
     found: dict[int, SentClaim] = {}
     for number, status, sent_on, funder, snapshot in db.session.execute(
             select(FundingClaim.number, FundingClaim.status, FundingClaim.sent_on, Funder.name,
@@ -422,7 +422,9 @@ def sent_claims_by_enrolment(session: TrainingSession) -> dict[int, SentClaim]:
             .where(claim_sessions.c.session_id == session.id, FundingClaim.status.in_(SETTLED_OR_OPEN))
             .order_by(FundingClaim.id)):
         for line in (snapshot or {}).get("lines") or []:
-            if line.get("enrolment_id") is not None:
+            # A line that billed the trainee as attending (sent before a withdrawal recorded by mistake) agrees
+            # with the withdrawal cancelled; one without the flag (older figures) is taken as billing it.
+            if line.get("enrolment_id") is not None and line.get("withdrawn", True):
                 found.setdefault(line["enrolment_id"], SentClaim(number, funder, status, sent_on))
     return found
 

@@ -286,7 +286,8 @@ def _request_export(asked) -> dict:
     """A request of the public page (services/registration_requests.py): what was typed, kept until its link
     expires."""
     return {"session": {"id": asked.session_id, "titre": asked.session.title, "debut": _iso(asked.session.start_at)},
-            "adresse_email": asked.email, "indique": registration_requests.typed(asked), "financement_indique": asked.funding_mode,
+            "adresse_email": asked.email, "indique": registration_requests.typed(asked),
+            "financement_indique": asked.funding_mode,
             "demandee_le": _iso(asked.requested_at), "lien_valable_jusqu_au": _iso(asked.expires_at),
             "confirmee_le": _iso(asked.confirmed_at), "inscription_id": asked.enrolment_id}
 

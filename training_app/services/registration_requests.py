@@ -213,6 +213,13 @@ def unconfirmed(session: TrainingSession) -> list[RegistrationRequest]:
                                    .order_by(RegistrationRequest.requested_at, RegistrationRequest.id)))
 
 
+def unconfirmed_for_its_programme(session: TrainingSession) -> list[RegistrationRequest]:
+    """The unconfirmed requests made for the programme the session runs (or before the programme was kept): those
+    a change of programme would betray. One made for another programme (the session moved while it was being
+    recorded) can no longer be confirmed whatever the session runs next (closed_since)."""
+    return [asked for asked in unconfirmed(session) if asked_programme_id(asked) in (None, session.programme_id)]
+
+
 def unconfirmed_query(session: TrainingSession):
     """The same requests, newest first (the office looks for someone who says they just asked and got nothing:
     their request is there, and until when its link works), to paginate."""
