@@ -59,7 +59,7 @@ class Mail:
     tag: str = ""  # what the message is about, e.g. "convocation:12"
     message_id: str = ""  # given by the SMTP sender on the first attempt, kept by the next ones
     queued_at: datetime = field(default_factory=utcnow)  # UTC: when the application wrote it
-    record_id: int | None = None  # its row of outgoing_mail, once committed (None: a message of no row)
+    record_id: int | None = None  # its row of outgoing_mail, once written (None: a message of no row)
     claim: str = ""  # the sender's hold on its row: only the holder sends it and records what became of it
     claimed_at: datetime | None = None
 
@@ -96,6 +96,8 @@ def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str
         status=MailStatus.PENDING if sending else MailStatus.CAPTURED,
         claim=message.claim or None, claimed_at=message.claimed_at)
     db.session.add(record)
+    db.session.flush()  # its id, which the caller may keep (certificates: in the "sent" audit entries)
+    message.record_id = record.id
     _after_this_transaction(message, record)
     return message
 
