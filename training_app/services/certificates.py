@@ -1356,7 +1356,7 @@ def _send(row: OverviewRow, actor: User | None) -> mail.Mail:
         name=trainee.full_name, title=enrolment.session.title, listing=listing,
         link=trainee_links.personal_url(trainee))
     message = mail.queue(trainee.email, _("Vos attestations de formation : %(title)s", title=enrolment.session.title),
-                         body, attachments, tag=f"certificates:{enrolment.id}")
+                         body, attachments, tag=f"certificates:{enrolment.id}", with_id=True)
     for doc in ordered:  # the message's row is named: a sending whose e-mail failed holds nothing back
         audit.record(doc, "sent", actor=actor, details={"to": trainee.email, "mail": message.record_id})
     return message
