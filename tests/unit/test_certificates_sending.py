@@ -9,7 +9,7 @@ from tests.certificate_course import completed_course
 from tests.conftest import is_postgres
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import IssuedCertificate, OutgoingMail, TrainingSession
+from training_app.models import IssuedCertificate, MailStatus, OutgoingMail, TrainingSession
 from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
 
@@ -135,3 +135,50 @@ def test_a_withdrawal_changes_what_the_page_saw():
     certificate_service.withdraw(certificate_service.current_documents(awa).values(), "test")
     db.session.commit()
     assert certificate_service.documents_fingerprint(course.session) != seen
+
+
+def _refused_by_the_relay(enrolment, status=MailStatus.FAILED):
+    """The relay refused the address at once (services/mail: the sender marks the row failed)."""
+    record = db.session.scalars(db.select(OutgoingMail).where(OutgoingMail.tag == f"certificates:{enrolment.id}")
+                                .order_by(OutgoingMail.id.desc())).first()
+    record.status, record.error = status, "550 5.1.1 Adresse inconnue"
+    db.session.commit()
+
+
+@pytest.mark.parametrize("status", [MailStatus.FAILED, MailStatus.DISMISSED])
+def test_a_sending_whose_email_failed_does_not_hold_back_the_next_one(outbox, status):
+    course = _issued_course(("Awa Diallo", "Julien Le Bihan"))
+    awa, julien = course.enrolments
+    with frozen_at(ISSUED + timedelta(minutes=5)):
+        assert certificate_service.send_for_session(course.session).sent == 2
+        db.session.commit()
+    _refused_by_the_relay(awa, status)
+    awa.trainee.email = "awa.diallo@exemple.fr"  # the office corrects the address
+    db.session.commit()
+    with frozen_at(ISSUED + timedelta(minutes=6)):
+        certificate_service.send_to_trainee(awa)  # not refused: the first one never left
+        db.session.commit()
+    assert outbox[-1].to == ["awa.diallo@exemple.fr"]
+    _refused_by_the_relay(awa, status)
+    with frozen_at(ISSUED + timedelta(minutes=6, seconds=30)):
+        report = certificate_service.send_for_session(course.session)
+        db.session.commit()
+    # Awa's failed again: sent again; Julien's e-mail did not fail: his documents are not sent twice
+    assert report.sent == 1 and [row.enrolment for row in report.skipped] == [julien]
+    assert [m.to for m in outbox][-1] == ["awa.diallo@exemple.fr"] and len(outbox) == 4
+
+
+def test_a_sending_whose_email_is_still_on_its_way_or_captured_holds_back_the_next_one(outbox):
+    course = _issued_course(("Awa Diallo",))
+    awa = course.enrolments[0]
+    with frozen_at(ISSUED + timedelta(minutes=5)):
+        certificate_service.send_to_trainee(awa)
+        db.session.commit()
+    for status in (MailStatus.PENDING, MailStatus.SENT, MailStatus.CAPTURED):
+        _refused_by_the_relay(awa, status)
+        with frozen_at(ISSUED + timedelta(minutes=6)):
+            with pytest.raises(ServiceError) as refused:
+                certificate_service.send_to_trainee(awa)
+            db.session.rollback()
+        assert "moins de 2 minutes" in refused.value.message
+    assert len(outbox) == 1

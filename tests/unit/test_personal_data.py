@@ -466,6 +466,27 @@ def test_past_phones_and_addresses_of_a_kept_person_leave_the_audit_trail_which_
     assert personal_data.addresses(erased) == set()  # the blanked values are no address to look for
 
 
+def test_her_address_written_otherwise_leaves_the_kept_audit_trail_too():
+    """The audit trail may hold her address in another case, or with its domain in punycode (xn--), as typed or
+    written before addresses were stored in one form: the erasure blanks it there as well (value and free text)."""
+    course = certificate_course.completed_course(trainees=("Awa Diallo",))
+    [awa] = course.enrolments
+    awa.trainee.email = "élodie@café.fr"  # as stored (a punycode domain in Unicode)
+    db.session.commit()
+    audit.record(awa.trainee, "sent", actor_label="x", details={"to": "ÉLODIE@XN--CAF-DMA.FR"},
+                 reason="Refusé par le relais pour Élodie@xn--caf-dma.fr")
+    audit.record(awa, "sent", actor_label="x", details={"cc": ["élodie@xn--caf-dma.fr", "bureau@exemple.org"]})
+    audit.record(awa.trainee, "sent", actor_label="x", details={"to": "Élodie@CAFÉ.fr"},
+                 reason="Renvoyé à élodie@café.fr")
+    db.session.commit()
+    personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
+    db.session.commit()
+    entries = [e for e in db.session.scalars(db.select(AuditEntry)) if e.action == "sent"]
+    dump = _dump([(e.details, e.reason) for e in entries]).lower()
+    assert "caf-dma" not in dump and "café" not in dump and "élodie" not in dump
+    assert sorted(_dump(e.details) for e in entries) == sorted(_dump(d) for d in (
+        {"to": "[effacé]"}, {"cc": ["[effacé]", "bureau@exemple.org"]}, {"to": "[effacé]"}))
+
 def test_mails_to_an_address_with_accents_are_exported_and_erased():
     someone, _created = registrations.find_or_create_trainee(PersonDetails(
         first_name="Élodie", last_name="Lé", email="élodie@exemple.org", category="individual"))

@@ -32,7 +32,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import selectinload
 
 from training_app import formatting
@@ -40,8 +40,8 @@ from training_app.clock import local_now, utcnow
 from training_app.documents import pdf, storage, uploads, word
 from training_app.extensions import db, dialect_insert
 from training_app.models import (AttendanceRecord, AuditEntry, BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
-                                 EnrolmentStatus, IssuedCertificate, Organisation, SessionStatus, Trainee,
-                                 TrainingSession, User)
+                                 EnrolmentStatus, IssuedCertificate, MailStatus, Organisation, OutgoingMail,
+                                 SessionStatus, Trainee, TrainingSession, User)
 from training_app.services import ServiceError, attendance, audit, mail, outcomes
 from training_app.services import enrolments as enrolment_service
 from training_app.services import organisation as organisation_service
@@ -111,6 +111,8 @@ TICKED, UNTICKED = "\u2612", "\u2610"  # ☒ ☐
 # Documents e-mailed less than this ago are not sent again (a double click, a second tab): send_for_session skips
 # them (SendReport.skipped), send_to_trainee refuses.
 RESEND_GAP = timedelta(minutes=2)
+# A sending whose e-mail ended so holds nothing back (_sent_recently): it never left (a dismissed one had failed).
+MAIL_FAILED = (MailStatus.FAILED, MailStatus.DISMISSED)
 NO_ATTENDANCE = _l("aucune demi-journée suivie d'après les feuilles d'émargement corrigées")
 
 
@@ -1284,13 +1286,19 @@ def skipped_message(rows: list[OverviewRow]) -> str:
 
 
 def _sent_recently(documents) -> set[int]:
-    """The ids of `documents` e-mailed less than RESEND_GAP ago (their "sent" audit entries; one query)."""
+    """The ids of `documents` e-mailed less than RESEND_GAP ago (their "sent" audit entries; one query), but by an
+    e-mail that failed since (refused by the relay, e.g. a bad address, or then filed by the office): the office
+    corrects the address and sends again at once. An entry naming no message (written before the message's id
+    was kept in it) counts as sent."""
     ids = [doc.id for doc in documents]
     if not ids:
         return set()
-    return set(db.session.scalars(db.select(AuditEntry.entity_id).where(
-        AuditEntry.entity_type == IssuedCertificate.__tablename__, AuditEntry.entity_id.in_(ids),
-        AuditEntry.action == "sent", AuditEntry.at > utcnow() - RESEND_GAP)))
+    return set(db.session.scalars(
+        db.select(AuditEntry.entity_id)
+        .outerjoin(OutgoingMail, OutgoingMail.id == AuditEntry.details["mail"].as_integer())
+        .where(AuditEntry.entity_type == IssuedCertificate.__tablename__, AuditEntry.entity_id.in_(ids),
+               AuditEntry.action == "sent", AuditEntry.at > utcnow() - RESEND_GAP,
+               or_(OutgoingMail.id.is_(None), OutgoingMail.status.not_in(MAIL_FAILED)))))
 
 
 def _all_sent_recently(documents, recent: set[int]) -> bool:
@@ -1348,9 +1356,9 @@ def _send(row: OverviewRow, actor: User | None) -> mail.Mail:
         name=trainee.full_name, title=enrolment.session.title, listing=listing,
         link=trainee_links.personal_url(trainee))
     message = mail.queue(trainee.email, _("Vos attestations de formation : %(title)s", title=enrolment.session.title),
-                         body, attachments, tag=f"certificates:{enrolment.id}")
-    for doc in ordered:
-        audit.record(doc, "sent", actor=actor, details={"to": trainee.email})
+                         body, attachments, tag=f"certificates:{enrolment.id}", with_id=True)
+    for doc in ordered:  # the message's row is named: a sending whose e-mail failed holds nothing back
+        audit.record(doc, "sent", actor=actor, details={"to": trainee.email, "mail": message.record_id})
     return message
 
 

@@ -59,7 +59,7 @@ class Mail:
     tag: str = ""  # what the message is about, e.g. "convocation:12"
     message_id: str = ""  # given by the SMTP sender on the first attempt, kept by the next ones
     queued_at: datetime = field(default_factory=utcnow)  # UTC: when the application wrote it
-    record_id: int | None = None  # its row of outgoing_mail, once committed (None: a message of no row)
+    record_id: int | None = None  # its row of outgoing_mail, once committed (with_id: at once; None: no row)
     claim: str = ""  # the sender's hold on its row: only the holder sends it and records what became of it
     claimed_at: datetime | None = None
 
@@ -73,8 +73,10 @@ def _new_claim() -> str:
     return secrets.token_hex(16)
 
 
-def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str = "") -> Mail:
-    """Write a message in the current transaction; it leaves once the transaction commits.
+def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str = "", *,
+          with_id: bool = False) -> Mail:
+    """Write a message in the current transaction; it leaves once the transaction commits. With `with_id`, the row
+    is flushed at once and the message's record_id given (the caller keeps it: certificates, in their audit trail).
 
     The placeholder address of a trainee whose data was erased (services/personal_data) receives nothing: a
     message to nobody else is not written at all."""
@@ -96,6 +98,9 @@ def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str
         status=MailStatus.PENDING if sending else MailStatus.CAPTURED,
         claim=message.claim or None, claimed_at=message.claimed_at)
     db.session.add(record)
+    if with_id:  # written at once: its id is known before the commit
+        db.session.flush()
+        message.record_id = record.id
     _after_this_transaction(message, record)
     return message
 

@@ -704,7 +704,8 @@ def _delete_enrolments(enrolments: list[Enrolment]) -> int:
 def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -> None:
     """The audit trail about the person keeps what happened, not their address or phone: neither those they
     have now (wherever they appear) nor any they had before (the `email` and `phone` of a change of details,
-    by key); nor the free-text reasons of their enrolments' changes."""
+    by key); nor the free-text reasons of their enrolments' changes. An address is found whatever its case and
+    the form of its domain (Unicode or punycode, as _mails_to finds their messages)."""
     values = {v for v in values if v}
     certificate_ids = list(db.session.scalars(select(IssuedCertificate.id).where(
         IssuedCertificate.enrolment_id.in_(enrolment_ids))))
@@ -712,7 +713,7 @@ def _scrub_audit(trainee: Trainee, enrolment_ids: list[int], values: set[str]) -
         (AuditEntry.entity_type == "trainees") & (AuditEntry.entity_id == trainee.id),
         (AuditEntry.entity_type == "enrolments") & AuditEntry.entity_id.in_(enrolment_ids or [-1]),
         (AuditEntry.entity_type == "issued_certificates") & AuditEntry.entity_id.in_(certificate_ids or [-1]))))
-    lowered = {v.lower() for v in values}
+    lowered = {form.lower() for v in values for form in _address_forms(v)}  # the case, the domain's form
     for entry in entries:
         scrubbed = _scrub_changes(_scrub(entry.details, lowered))
         if scrubbed != entry.details:
