@@ -1,6 +1,6 @@
 import html
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from tests import factories
 from training_app.clock import frozen_at
@@ -167,3 +167,71 @@ def test_last_update_is_the_local_day_not_the_utc_one(admin_client, client):
         assert "15 juin 2029" in text and "14 juin 2029" not in text
     listed = admin_client.get("/admin/formations").get_data(as_text=True)
     assert "15/06/2029" in listed and "14/06/2029" not in listed
+
+
+def _public_text(response) -> str:
+    """A page's visible text, tags removed and ASCII blanks folded (the narrow no-break spaces kept)."""
+    assert response.status_code == 200
+    return re.sub(r"[ \t\r\n]+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+
+
+def _catalogue_price(client, title: str) -> str:
+    return re.search(re.escape(title) + r" .+? · 21 h · (.+?) Mise à jour", _public_text(client.get("/"))).group(1)
+
+
+def _programme_price(client, programme) -> str:
+    page = _public_text(client.get(f"/formations/{programme.id}"))
+    return re.search(r"Tarif par stagiaire (.+?) Délais d'accès", page).group(1)
+
+
+def test_a_programme_on_request_shows_the_price_of_its_upcoming_sessions(client):
+    """The catalogue and the programme's page agree with the sessions' pages, where one registers: a programme
+    "sur demande" whose upcoming sessions have a price shows it; "Sur demande" only when none has one."""
+    def session(programme, day, price, **kwargs):
+        return factories.make_session(programme=programme, start=datetime(2030, 1, day, 14), price_cents=price,
+                                      end=datetime(2030, 1, day + 3, 12, 30), **kwargs)
+    priced = factories.make_programme(title="Tarifée", price_cents=84000)
+    session(priced, 8, 96000)  # the programme's own price is the one given
+    one = factories.make_programme(title="Une session", price_cents=None)
+    session(one, 15, 84000)
+    factories.make_session(programme=one, start=datetime(2019, 1, 8, 14), end=datetime(2019, 1, 11, 12, 30),
+                           status="completed", price_cents=50000)  # over: not offered
+    same = factories.make_programme(title="Même prix", price_cents=None)
+    session(same, 8, 84000), session(same, 15, 84000, status="planned")
+    different = factories.make_programme(title="Prix différents", price_cents=None)
+    session(different, 8, 96000), session(different, 15, 84000), session(different, 22, None)
+    unpriced = factories.make_programme(title="Sessions sans prix", price_cents=None)
+    session(unpriced, 8, None)
+    none = factories.make_programme(title="Sans session", price_cents=None)
+    expected = {
+        priced: ("840,00\u202f€", "840,00\u202f€"),
+        one: ("840,00\u202f€ par stagiaire (session du 15/01/2030)", "840,00\u202f€ (session du 15/01/2030)"),
+        same: ("840,00\u202f€ par stagiaire (sessions à venir)", "840,00\u202f€ (sessions à venir)"),
+        different: ("à partir de 840,00\u202f€ par stagiaire (selon la session)",
+                    "À partir de 840,00\u202f€ (selon la session)"),
+        unpriced: ("Sur demande", "Sur demande"),
+        none: ("Sur demande", "Sur demande"),
+    }
+    with frozen_at(datetime(2029, 12, 1, 10)):
+        for programme, (listed, shown) in expected.items():
+            assert _catalogue_price(client, programme.title) == listed, programme.title
+            assert _programme_price(client, programme) == shown, programme.title
+    with frozen_at(datetime(2030, 1, 10, 10)):  # the sessions of the 8th have started: no longer offered
+        assert _catalogue_price(client, "Même prix") == "840,00\u202f€ par stagiaire (session du 15/01/2030)"
+        assert _programme_price(client, different) == "840,00\u202f€ (session du 15/01/2030)"
+    with frozen_at(datetime(2030, 1, 20, 10)):
+        assert _catalogue_price(client, "Prix différents") == "Sur demande"
+        assert _programme_price(client, one) == "Sur demande"
+
+
+def test_the_catalogue_runs_a_constant_number_of_statements(client):
+    counts = []
+    for size in (1, 6):
+        for n in range(size):
+            programme = factories.make_programme(price_cents=None if n % 2 else 84000)
+            for week in range(n % 3):
+                factories.make_session(programme=programme, start=datetime(2030, 3, 5, 14) + timedelta(weeks=week),
+                                       end=datetime(2030, 3, 8, 12, 30) + timedelta(weeks=week),
+                                       price_cents=84000 + 1000 * week)
+        counts.append(factories.rendered_page_queries(client, "/"))
+    assert counts[0] == counts[1], counts

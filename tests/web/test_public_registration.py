@@ -348,6 +348,34 @@ def test_bad_input_is_explained_and_nothing_is_saved(client, outbox):
     assert outbox == []
 
 
+def test_one_submit_shows_every_field_s_mistake_the_siret_s_included(client, outbox):
+    """The SIRET is checked by the form too (the service's function): its mistake is shown with the others, not
+    on a later submit once they are corrected."""
+    session = factories.make_session()
+    for siret, said in (("1234", "Le SIRET « 1234 » doit compter 14 chiffres."),
+                        ("783 245 210 00002", "Le SIRET « 783 245 210 00002 » n'est pas valide (clé de contrôle)")):
+        response = client.post(_url(session), data=registration(
+            email="jean.dupont@exemple", employer_siret=siret, funding_mode=""))
+        page = _page(response)
+        assert response.status_code == 200
+        assert "Cette adresse e-mail n'est pas valide." in page
+        assert "Choisissez un mode de financement." in page
+        assert said in page and page.count(said) == 1, said
+    # Alone, the SIRET's mistake is still told once (the form's; the service is not asked).
+    alone = _page(client.post(_url(session), data=registration(employer_siret="1234")))
+    assert alone.count("doit compter 14 chiffres") == 1
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 0 and outbox == []
+
+
+def test_the_required_fields_are_marked(client):
+    page = _page(client.get(_url(factories.make_session())))
+    marked = set(re.findall(r'<label class="form-label" for="(\w+)">[^<]*</label> <span aria-hidden="true">\*</span>',
+                            page))
+    assert marked == {"first_name", "last_name", "email"}
+    assert re.search(r'<legend[^>]*>Comment la formation sera-t-elle financée \? <span aria-hidden="true">\*</span>',
+                     page)
+
+
 def test_a_robot_filling_the_hidden_field_records_nothing(client, outbox):
     session = factories.make_session()
     response = client.post(_url(session), data=registration(website="http://spam.example"))

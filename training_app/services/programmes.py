@@ -1,5 +1,6 @@
 """Catalogue: programmes and their ordered objectives."""
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -288,10 +289,47 @@ def set_archived(programme: Programme, archived: bool) -> None:
     audit.record(programme, "archived" if archived else "restored")
 
 
+# The sessions the public pages offer: not started yet, neither cancelled nor over.
+PUBLIC_UPCOMING_STATUSES = (SessionStatus.OPEN, SessionStatus.FULL, SessionStatus.PLANNED)
+
+
+def public_upcoming():
+    """The conditions of a session the public pages offer (at the time asked)."""
+    return (TrainingSession.start_at > local_now(), TrainingSession.status.in_(PUBLIC_UPCOMING_STATUSES))
+
+
+@dataclass(frozen=True)
+class SessionPrices:
+    """What the upcoming sessions with a price of their own cost: the lowest and highest price, how many there
+    are, and the first one's start (the date a single one is named by). A programme "sur demande" whose sessions
+    have a price shows it (public/_price.html): a price read on the session's page is the one the public sees."""
+    low: int | None = None
+    high: int | None = None
+    priced: int = 0
+    first_start: datetime | None = None
+
+
+def session_prices(sessions) -> SessionPrices:
+    """SessionPrices of sessions already read (the programme's public page lists them)."""
+    priced = sorted((s for s in sessions if s.price_cents is not None), key=lambda s: s.start_at)
+    if not priced:
+        return SessionPrices()
+    prices = [s.price_cents for s in priced]
+    return SessionPrices(min(prices), max(prices), len(priced), priced[0].start_at)
+
+
 def public_catalogue() -> list:
     """What the public catalogue lists of each programme, as plain rows (id, title, kind, duration, price,
-    last update)."""
+    last update, and the SessionPrices of its upcoming sessions: low, high, priced, first_start), in one
+    statement however many programmes and sessions there are."""
+    upcoming = (db.select(TrainingSession.programme_id, func.min(TrainingSession.price_cents).label("low"),
+                          func.max(TrainingSession.price_cents).label("high"), func.count().label("priced"),
+                          func.min(TrainingSession.start_at).label("first_start"))
+                .where(*public_upcoming(), TrainingSession.price_cents.is_not(None))
+                .group_by(TrainingSession.programme_id).subquery())
     return list(db.session.execute(
         db.select(Programme.id, Programme.title, Programme.kind, Programme.default_duration_minutes,
-                  Programme.price_cents, Programme.updated_at)
+                  Programme.price_cents, Programme.updated_at, upcoming.c.low, upcoming.c.high,
+                  func.coalesce(upcoming.c.priced, 0).label("priced"), upcoming.c.first_start)
+        .outerjoin(upcoming, upcoming.c.programme_id == Programme.id)
         .where(Programme.archived.is_(False)).order_by(Programme.title, Programme.id)))

@@ -6,7 +6,8 @@ from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectFi
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from training_app.forms import Filled, FrenchDateField, Versioned
-from training_app.services.registrations import FUNDING_LABELS
+from training_app.services import ServiceError
+from training_app.services.registrations import FUNDING_LABELS, normalise_siret
 
 CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
 CATEGORY_CHOICES = [("employee", _l("Salarié·e")), ("job_seeker", _l("Demandeur·se d'emploi")),
@@ -122,6 +123,9 @@ class PostForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+PUBLIC_REQUIRED = ("first_name", "last_name", "email")  # what a public request cannot do without (_require)
+
+
 class PublicRegistrationForm(PersonFieldsMixin, FlaskForm):
     funding_mode = RadioField(_l("Comment la formation sera-t-elle financée ?"), choices=FUNDING_CHOICES,
                               validators=[InputRequired(message=_l("Choisissez un mode de financement."))])
@@ -131,9 +135,23 @@ class PublicRegistrationForm(PersonFieldsMixin, FlaskForm):
                               "formation."), validators=[DataRequired(message=_l("Cochez cette case pour "
                                                                                    "envoyer votre demande."))])
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in PUBLIC_REQUIRED:  # marked « * » as fields with DataRequired are (_macros.field)
+            getattr(self, name).flags.required = True
+
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        return _require(self, "first_name", "last_name", "email") and ok
+        ok = _require(self, *PUBLIC_REQUIRED) and ok
+        # The SIRET checked here too, by the service's own function (which checks it again for every caller):
+        # one submit shows every field's mistake, the SIRET's with the e-mail's and the funding's.
+        if not self.employer_siret.errors:
+            try:
+                normalise_siret(self.employer_siret.data)
+            except ServiceError as error:
+                self.employer_siret.errors = list(self.employer_siret.errors) + [error.message]
+                ok = False
+        return ok
 
 
 class TraineeCancelForm(FlaskForm):

@@ -4,9 +4,8 @@ from flask import abort, render_template
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.public import bp
-from training_app.clock import local_now
 from training_app.extensions import commit_keeping_loaded, db
-from training_app.models import Organisation, Programme, SessionStatus, TrainingSession
+from training_app.models import Organisation, Programme, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import enrolments, programme_results
 from training_app.services import programmes as programme_service
@@ -29,13 +28,12 @@ def programme(programme_id: int):
         abort(404)
     upcoming = db.session.scalars(
         db.select(TrainingSession)
-        .where(TrainingSession.programme_id == programme.id, TrainingSession.start_at > local_now(),
-               TrainingSession.status.in_([SessionStatus.OPEN, SessionStatus.FULL, SessionStatus.PLANNED]))
+        .where(TrainingSession.programme_id == programme.id, *programme_service.public_upcoming())
         .order_by(TrainingSession.start_at)).all()
     # The seats of every upcoming session counted in one statement, however many there are.
     seats_left = {id_: places.left for id_, places in enrolments.places_of(upcoming).items()}
     results = programme_results.results(programme.id)
     commit_keeping_loaded()  # closed anonymous questionnaires release their pending answers when first counted
     return render_template("public/programme.html", programme=programme, upcoming=upcoming, results=results,
-                           seats_left=seats_left,
+                           seats_left=seats_left, session_prices=programme_service.session_prices(upcoming),
                            min_respondents=programme_results.MIN_RESPONDENTS, organisation=Organisation.get())
