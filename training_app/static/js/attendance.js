@@ -62,9 +62,21 @@
 
   document.querySelectorAll("[data-status-form]").forEach(function (form) {
     var select = form.querySelector("select");
+    function listed(group, name) {
+      return (group.getAttribute(name) || "").split(" ").indexOf(select.value) >= 0;
+    }
+    function filled(group) {
+      return Array.prototype.some.call(group.querySelectorAll("input"), function (input) {
+        return input.type !== "file" && input.value.trim() !== "";
+      });
+    }
+    // A group shows for the statuses of data-show-for, and for those of data-keep-for while it holds a value
+    // (a late arrival who also left early). A hidden group's fields are disabled: a time typed, then hidden by
+    // another status, is not sent with it.
     function sync() {
       form.querySelectorAll("[data-show-for]").forEach(function (group) {
-        group.hidden = group.getAttribute("data-show-for").split(" ").indexOf(select.value) < 0;
+        group.hidden = !(listed(group, "data-show-for") || (listed(group, "data-keep-for") && filled(group)));
+        group.querySelectorAll("input, select, textarea").forEach(function (input) { input.disabled = group.hidden; });
       });
     }
     select.addEventListener("change", sync);
