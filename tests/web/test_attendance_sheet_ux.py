@@ -1,4 +1,5 @@
-"""The trainer's half-day sheet on a tablet: the time fields each status asks for."""
+"""The trainer's half-day sheet on a tablet: the time fields each status asks for, an error on one row named at
+the top and brought into view."""
 import re
 from datetime import timedelta
 
@@ -49,3 +50,29 @@ def test_the_arrival_time_shows_for_a_late_arrival_and_the_departure_time_for_an
     departure = re.search(r'<div class="col-6" data-show-for="([^"]*)" data-keep-for="([^"]*)">\s*'
                           r'<div class="mb-3 ">\s*<label[^>]*for="r\d+-departure_time"', row)
     assert arrival.groups() == ("late", "left_early") and departure.groups() == ("left_early", "late")
+
+
+def test_a_refused_status_is_named_at_the_top_and_its_field_brought_into_view(trainer_client, course):
+    session, (nolwenn, awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=30)):
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{nolwenn.id}"),
+                                       data={f"r{nolwenn.id}-status": "late"})
+    assert response.status_code == 422
+    page = text(response)
+    top = page[:page.index('data-testid="row"')]
+    assert "Statut non enregistré pour Nolwenn Guégan : indiquez l'heure d'arrivée." in top
+    assert page.count("autofocus") == 1
+    assert re.search(rf'<input[^>]*autofocus[^>]*id="r{nolwenn.id}-arrival_time"'
+                     rf'|<input[^>]*id="r{nolwenn.id}-arrival_time"[^>]*autofocus', page)
+    assert "failed" in page[page.rindex("<section", 0, page.index(f'id="stagiaire-{nolwenn.id}"')):
+                            page.index(f'id="stagiaire-{nolwenn.id}"')]
+    assert "Indiquez l'heure d'arrivée." in card(page, nolwenn)
+    with frozen_at(slot.starts_at + timedelta(minutes=30)):  # a refusal of the service, on no field: the status
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
+                                       data={f"r{awa.id}-status": "nonsense"})
+    page = text(response)
+    assert response.status_code == 422 and "Statut non enregistré pour Awa Diallo : " in page
+    assert re.search(rf'<select[^>]*autofocus[^>]*id="r{awa.id}-status"|<select[^>]*id="r{awa.id}-status"[^>]*'
+                     r'autofocus', page)
+    assert statuses() == {}

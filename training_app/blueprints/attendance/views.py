@@ -97,6 +97,10 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     for row in data.rows:
         if failed and failed[0] == row.enrolment.id:
             forms[row.enrolment.id] = form = failed[1]
+            # The browser brings the first field in error (or the status) into view, with or without the script.
+            invalid = next((f for f in form if f.errors and f.type not in ("CSRFTokenField", "HiddenField")),
+                           form.status)
+            invalid.render_kw = {**(invalid.render_kw or {}), "autofocus": True}
         elif row.withdrawn_on is not None or marking_over or (data.is_closed and row.enrolment.id != correcting):
             continue  # a half-day after the trainee's withdrawal is neither signed nor marked
         else:
@@ -112,6 +116,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     expected = attendance.expects_attendance(session)  # a cancelled session's sheet is neither signed nor closed
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
+        failed_id=failed[0] if failed else None,
         employers=attendance_sheet.employer_names(data),
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
@@ -173,10 +178,19 @@ def mark(session_id: int, slot_id: int, enrolment_id: int):
             db.session.commit()
             flash(_("Statut %(of_name)s enregistré.", of_name=de(enrolment.trainee.full_name)), "success")
             return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
-    if form.form_errors:
-        for message in form.form_errors:
-            flash(message, "danger")
+    # The sheet is long: the page names the trainee at its top and its script-free autofocus (on the first field
+    # in error, or the status) brings their card into view (sheet.html).
+    flash(_("Statut non enregistré pour %(name)s : %(errors)s", name=enrolment.trainee.full_name,
+            errors=_errors_text(form, enrolment.trainee.full_name)), "danger")
     return _render_sheet(session, slot, failed=(enrolment_id, form), status=422)
+
+
+def _errors_text(form, name: str) -> str:
+    """A form's messages as the end of a sentence: « Indiquez l'heure d'arrivée. » becomes « indiquez l'heure
+    d'arrivée. » (a message that begins with the trainee's name keeps it as it is)."""
+    messages = list(form.form_errors) + [m for f in form for m in f.errors]
+    text = " ".join(str(m) for m in messages) or _("le formulaire n'est pas valide.")
+    return text if text.startswith(name) or text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/clore", methods=["POST"])
