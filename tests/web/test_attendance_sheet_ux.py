@@ -1,5 +1,5 @@
 """The trainer's half-day sheet on a tablet: the time fields each status asks for, an error on one row named at
-the top and brought into view."""
+the top and brought into view, confirmations in the row."""
 import re
 from datetime import timedelta
 
@@ -9,6 +9,8 @@ from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AttendanceRecord
+
+DATA_URL = factories.signature_data_url
 
 
 def sheet_url(session, slot, suffix=""):
@@ -76,3 +78,23 @@ def test_a_refused_status_is_named_at_the_top_and_its_field_brought_into_view(tr
     assert re.search(rf'<select[^>]*autofocus[^>]*id="r{awa.id}-status"|<select[^>]*id="r{awa.id}-status"[^>]*'
                      r'autofocus', page)
     assert statuses() == {}
+
+
+def test_a_signature_and_a_status_are_confirmed_in_their_row_and_at_the_top(trainer_client, course):
+    session, (nolwenn, awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()})
+        assert response.headers["Location"].endswith(f"#stagiaire-{nolwenn.id}")
+        page = text(trainer_client.get(response.headers["Location"]))
+        assert page.count("Signature de Nolwenn Guégan enregistrée.") == 2  # the flash, and in the row
+        assert re.search(r'role="status" data-testid="row-notice">Signature de Nolwenn Guégan enregistrée\.',
+                         card(page, nolwenn))
+        again = text(trainer_client.get(sheet_url(session, slot)))  # shown once
+        assert "enregistrée" not in again
+        response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()},
+                                       follow_redirects=True)  # a refusal too
+        assert 'role="alert" data-testid="row-notice">Nolwenn Guégan a déjà signé' in card(text(response), nolwenn)
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
+                                       data={f"r{awa.id}-status": "absent_unjustified"}, follow_redirects=True)
+        assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(text(response), awa)

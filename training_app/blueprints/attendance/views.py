@@ -5,6 +5,7 @@ import io
 
 from flask import (abort, current_app, flash, g, make_response, redirect, render_template, request, send_file,
                    url_for)
+from flask import session as browser_session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -55,6 +56,17 @@ def _sheet_url(session_id: int, slot_id: int, anchor: str = "") -> str:
     return url + (f"#{anchor}" if anchor else "")
 
 
+ROW_NOTICE = "attendance_row_notice"
+
+
+def _notify_row(slot_id: int, enrolment_id: int, message: str, category: str = "success") -> None:
+    """Say `message` (also flashed at the top of the sheet) in the trainee's card, where the redirect to its
+    anchor brings the trainer's eyes: shown once, by the next display of that sheet (slot_sheet)."""
+    flash(message, category)
+    browser_session[ROW_NOTICE] = {"slot": slot_id, "enrolment": enrolment_id, "message": message,
+                                   "category": category}
+
+
 def _client() -> dict:
     return {"ip_address": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")}
 
@@ -86,7 +98,7 @@ def overview(session_id: int):
 
 def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,
                   close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None,
-                  scan_form: ScanForm | None = None, status: int = 200):
+                  scan_form: ScanForm | None = None, status: int = 200, row_notice: dict | None = None):
     data = attendance.slot_sheet(slot)
     # A closed sheet is read far more often than corrected: its correction form is built for the
     # row an administrator asked to correct (?corriger=<enrolment id>) only.
@@ -116,7 +128,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     expected = attendance.expects_attendance(session)  # a cancelled session's sheet is neither signed nor closed
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
-        failed_id=failed[0] if failed else None,
+        failed_id=failed[0] if failed else None, row_notice=row_notice,
         employers=attendance_sheet.employer_names(data),
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
@@ -136,7 +148,8 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
 @kept_page
 def slot_sheet(session_id: int, slot_id: int):
     session, slot = _load_slot(session_id, slot_id)
-    return _render_sheet(session, slot)
+    notice = browser_session.pop(ROW_NOTICE, None)
+    return _render_sheet(session, slot, row_notice=notice if notice and notice.get("slot") == slot.id else None)
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/signer/<int:enrolment_id>", methods=["POST"])
@@ -153,10 +166,11 @@ def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
                         actor=current_user, **_client())
     except ServiceError as error:
         db.session.rollback()
-        flash(error.message, "danger")
+        _notify_row(slot_id, enrolment_id, error.message, "danger")
     else:
         db.session.commit()
-        flash(_("Signature %(of_name)s enregistrée.", of_name=de(enrolment.trainee.full_name)), "success")
+        _notify_row(slot_id, enrolment_id,
+                    _("Signature %(of_name)s enregistrée.", of_name=de(enrolment.trainee.full_name)))
     return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
 
 
@@ -176,7 +190,8 @@ def mark(session_id: int, slot_id: int, enrolment_id: int):
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(_("Statut %(of_name)s enregistré.", of_name=de(enrolment.trainee.full_name)), "success")
+            _notify_row(slot_id, enrolment_id,
+                        _("Statut %(of_name)s enregistré.", of_name=de(enrolment.trainee.full_name)))
             return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
     # The sheet is long: the page names the trainee at its top and its script-free autofocus (on the first field
     # in error, or the status) brings their card into view (sheet.html).
