@@ -1,14 +1,16 @@
 """The trainer's half-day sheet on a tablet: the time fields each status asks for, an error on one row named at
-the top and brought into view, confirmations in the row."""
+the top and brought into view, confirmations in the row, and closing: who is left, marking the unmarked absent in
+one go, a confirmation that counts."""
 import re
 from datetime import timedelta
 
 import pytest
 
 from tests import factories
+from training_app import create_app
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AttendanceRecord
+from training_app.models import AttendanceRecord, AttendanceSheet, AuditEntry
 
 DATA_URL = factories.signature_data_url
 
@@ -98,3 +100,93 @@ def test_a_signature_and_a_status_are_confirmed_in_their_row_and_at_the_top(trai
         response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
                                        data={f"r{awa.id}-status": "absent_unjustified"}, follow_redirects=True)
         assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(text(response), awa)
+
+
+def test_closing_lists_who_is_left_marks_the_unmarked_absent_at_once_then_confirms_with_the_counts(
+        trainer_client, course):
+    session, (nolwenn, awa, julien, sophie) = course
+    slot = session.slots[1]
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        trainer_client.post(sheet_url(session, slot, f"/signer/{awa.id}"), data={"signature": DATA_URL()})
+        trainer_client.post(sheet_url(session, slot, f"/statut/{julien.id}"), data={
+            f"r{julien.id}-status": "absent_justified", f"r{julien.id}-justification": "Malade"})
+        page = text(trainer_client.get(sheet_url(session, slot)))
+        closing = page[page.index('id="cloture"'):]
+        left = closing[closing.index('data-testid="to-settle"'):closing.index("</ul>")]
+        assert re.findall(r'<a href="#stagiaire-(\d+)">([^<]+)</a>', left) == [
+            (str(nolwenn.id), "Nolwenn Guégan"), (str(sophie.id), "Sophie Renaud")]
+        assert "Marquer absent·es (sans justificatif) les 2 personnes non émargées" in closing
+        assert 'data-confirm="Marquer absent·es, sans justificatif, les 2 personnes non émargées ?"' in closing
+        assert "clore la feuille ?" not in closing  # closing would be refused: nothing to confirm
+        ids = re.search(r'name="enrolments" type="hidden" value="([^"]*)"', closing).group(1)
+        assert ids == f"{nolwenn.id},{sophie.id}"
+
+        response = trainer_client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids})
+        assert response.headers["Location"].endswith("#cloture")
+        page = text(trainer_client.get(response.headers["Location"]))
+        assert "2 personnes marquées absentes (sans justificatif)." in page
+        assert statuses() == {awa.id: "present", julien.id: "absent_justified", nolwenn.id: "absent_unjustified",
+                              sophie.id: "absent_unjustified"}
+        closing = page[page.index('id="cloture"'):]
+        assert 'data-testid="to-settle"' not in closing
+        assert 'data-confirm="1 signature, 3 absences : clore la feuille ?"' in closing
+        assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "marked")) == 3
+
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL(5)},
+                                       follow_redirects=True)
+        assert "Feuille signée et close." in text(response)
+        response = trainer_client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids},
+                                       follow_redirects=True)
+        assert "est close" in text(response)
+
+
+def test_one_unmarked_trainee_is_named_in_the_question(trainer_client, course):
+    session, (nolwenn, *others) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        for enrolment in others:
+            trainer_client.post(sheet_url(session, slot, f"/signer/{enrolment.id}"), data={"signature": DATA_URL()})
+        page = text(trainer_client.get(sheet_url(session, slot)))
+    assert "Marquer absent·e (sans justificatif) la personne non émargée" in page
+    assert 'data-confirm="Marquer absent·e, sans justificatif, la personne non émargée (Nolwenn Guégan) ?"' in page
+
+
+def test_marking_the_unmarked_absent_is_for_the_session_s_trainers_and_administrators(app, admin_client, course):
+    session, enrolments = course
+    slot = session.slots[1]
+    ids = ",".join(str(e.id) for e in enrolments)
+    outsider = factories.make_user("trainer")
+    other = app.test_client()
+    factories.login(other, outsider)
+    anonymous = app.test_client()  # a trainee has no staff account: their personal link does not open this
+    trainee_page = app.test_client()
+    trainee_page.get(factories.personal_path(enrolments[0].trainee))
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        assert other.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids}).status_code == 403
+        for client in (anonymous, trainee_page):
+            response = client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids})
+            assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+        assert statuses() == {}
+        response = admin_client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids})
+    assert response.status_code == 302
+    assert set(statuses().values()) == {"absent_unjustified"} and len(statuses()) == 4
+    other_session, _enrolments = factories.make_attendance_session(trainees=1)
+    assert admin_client.post(f"/sessions/{other_session.id}/emargement/{slot.id}/absents",
+                             data={"enrolments": ids}).status_code == 404  # another session's half-day
+
+
+def test_marking_the_unmarked_absent_takes_the_csrf_token(app, trainer, course):
+    session, enrolments = course
+    slot = session.slots[1]
+    protected = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                       "WTF_CSRF_ENABLED": True})
+    client = protected.test_client()
+    factories.sign_in_session(client, trainer)
+    ids = ",".join(str(e.id) for e in enrolments)
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        assert client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids}).status_code == 400
+        page = client.get(sheet_url(session, slot)).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids, "csrf_token": token})
+    assert response.status_code == 302 and len(statuses()) == 4
+    assert db.session.scalar(db.select(AttendanceSheet.status)) == "open"

@@ -7,12 +7,13 @@ from flask import (abort, current_app, flash, g, make_response, redirect, render
                    url_for)
 from flask import session as browser_session
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
 from training_app.blueprints.attendance import bp
-from training_app.blueprints.attendance.forms import (CloseForm, ForgetDeviceForm, MarkForm, ReopenForm, ScanForm,
-                                                      SignatureForm)
+from training_app.blueprints.attendance.forms import (BulkAbsenceForm, CloseForm, ForgetDeviceForm, MarkForm,
+                                                      ReopenForm, ScanForm, SignatureForm)
 from training_app.clock import local_now
 from training_app.documents import attendance_sheet, storage, uploads
 from training_app.extensions import db
@@ -132,6 +133,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         employers=attendance_sheet.employer_names(data),
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
+        bulk_form=BulkAbsenceForm(formdata=None, enrolments=",".join(str(r.enrolment.id) for r in data.unmarked)),
         expected=expected, signing_open=expected and attendance.is_signing_open(slot),
         window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
@@ -206,6 +208,27 @@ def _errors_text(form, name: str) -> str:
     messages = list(form.form_errors) + [m for f in form for m in f.errors]
     text = " ".join(str(m) for m in messages) or _("le formulaire n'est pas valide.")
     return text if text.startswith(name) or text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/absents", methods=["POST"])
+@access(STAFF)
+def mark_unmarked_absent(session_id: int, slot_id: int):
+    """Mark absent (without justification) everyone the sheet listed as neither signed nor marked."""
+    session, slot = _load_slot(session_id, slot_id)
+    form = BulkAbsenceForm()
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Le formulaire n'est pas valide : rechargez la page."))
+        ids = [int(i) for i in (form.enrolments.data or "").split(",") if i.strip().isdigit()]
+        records = attendance.mark_unmarked_absent(slot, current_user, ids)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(ngettext("%(num)d personne marquée absente (sans justificatif).",
+                       "%(num)d personnes marquées absentes (sans justificatif).", len(records)), "success")
+    return redirect(_sheet_url(session_id, slot_id, "cloture"))
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/clore", methods=["POST"])
