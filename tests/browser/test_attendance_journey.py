@@ -45,6 +45,17 @@ def row(page, name):
     return page.get_by_test_id("row").filter(has_text=name)
 
 
+def accept_dialogs(page) -> list[str]:
+    """Answer OK to the page's confirmations; returns the list of the questions asked, filled as they come."""
+    questions = []
+
+    def accept(dialog):
+        questions.append(dialog.message)
+        dialog.accept()
+    page.on("dialog", accept)
+    return questions
+
+
 def test_trainer_takes_attendance_on_the_tablet(page):
     trainer = factories.make_user("trainer", name="Camille Le Gall")
     _session, (awa, julien, sophie) = running_session(
@@ -76,13 +87,16 @@ def test_trainer_takes_attendance_on_the_tablet(page):
     assert "Statut de Sophie Renaud enregistré." in page.get_by_role("status").first.inner_text()
 
     page.wait_for_load_state()  # the pad's script checks the signature before the form leaves
+    questions = accept_dialogs(page)
     pad_error = page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.")
     expect(pad_error).to_be_hidden()  # no reproach before anyone has tried
     page.get_by_role("button", name="Signer et clore la feuille").click()  # an empty pad is refused
     expect(pad_error).to_be_visible()
+    assert questions == []  # refused before being asked
     draw(page, "pad-formateur")
     page.get_by_role("button", name="Signer et clore la feuille").click()
     assert "Feuille signée et close." in page.get_by_role("status").first.inner_text()
+    assert questions == ["2 signatures, 1 absence : clore la feuille ?"]
     assert page.get_by_test_id("sheet-status").inner_text() == "Feuille close"
     assert page.get_by_role("button", name="Faire signer").count() == 0
     assert page.get_by_test_id("trainer-signature").count() == 1
@@ -100,6 +114,62 @@ def test_trainer_takes_attendance_on_the_tablet(page):
     assert all(s.method == "device" and len(s.image) > 200 for s in signatures)
     assert db.session.scalar(db.select(AttendanceRecord.status).where(AttendanceRecord.enrolment_id == sophie.id)) \
         == "absent_unjustified"
+
+
+def test_a_refused_status_then_the_unmarked_marked_absent_at_once_then_closing(page):
+    """The time fields follow the status; a refused status is named at the top and its field comes into view
+    on a long sheet; the trainees nobody marked are marked absent in one go, after a question that counts them;
+    closing asks with the counts."""
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    names = [("Awa", "Diallo"), ("Nolwenn", "Guégan"), ("Julien", "Le Bihan"), ("Sophie", "Renaud")]
+    names += [(f"Stagiaire{i}", f"Zz{i:02d}") for i in range(8)]  # a sheet longer than the screen
+    _session, (awa, nolwenn, *others) = running_session(trainer, names)
+    page.set_viewport_size({"width": 820, "height": 1180})
+    factories.sign_in_browser(page, trainer)
+    page.get_by_role("link", name="Émargement", exact=True).click()
+    page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
+    page.wait_for_load_state()
+    questions = accept_dialogs(page)
+
+    row(page, "Awa Diallo").get_by_role("button", name="Faire signer").click()
+    draw(page, "pad-stagiaire")
+    page.locator("#pad-dialog").get_by_role("button", name="Valider la signature").click()
+    notice = row(page, "Awa Diallo").get_by_test_id("row-notice")  # where the trainer looks, after the jump
+    expect(notice).to_have_text("Signature d'Awa Diallo enregistrée.")
+    expect(notice).to_be_in_viewport()
+
+    nolwenn_row = row(page, "Nolwenn Guégan")
+    arrival, departure = nolwenn_row.get_by_label("Heure d'arrivée"), nolwenn_row.get_by_label("Heure de départ")
+    expect(arrival).to_be_hidden()
+    nolwenn_row.get_by_label("Statut").select_option("late")
+    expect(arrival).to_be_visible()
+    expect(departure).to_be_hidden()
+    nolwenn_row.get_by_label("Statut").select_option("left_early")
+    expect(arrival).to_be_hidden()
+    expect(departure).to_be_visible()
+    nolwenn_row.get_by_label("Statut").select_option("late")
+    nolwenn_row.get_by_role("button", name="Enregistrer le statut").click()  # no arrival time
+    expect(page.get_by_role("alert").first).to_have_text(
+        "Statut non enregistré pour Nolwenn Guégan : indiquez l'heure d'arrivée.")
+    expect(arrival).to_be_focused()
+    expect(arrival).to_be_in_viewport()
+
+    page.wait_for_load_state()
+    left = page.get_by_test_id("to-settle")
+    expect(left.get_by_role("listitem")).to_have_count(11)
+    left.get_by_role("button", name="Marquer absent·es (sans justificatif) les 11 personnes non émargées").click()
+    expect(page.get_by_role("status").first).to_have_text("11 personnes marquées absentes (sans justificatif).")
+    assert questions == ["Marquer absent·es, sans justificatif, les 11 personnes non émargées ?"]
+    expect(page.get_by_test_id("to-settle")).to_have_count(0)
+
+    page.wait_for_load_state()
+    draw(page, "pad-formateur")
+    page.get_by_role("button", name="Signer et clore la feuille").click()
+    expect(page.get_by_test_id("sheet-status")).to_have_text("Feuille close")
+    assert questions[1:] == ["1 signature, 11 absences : clore la feuille ?"]
+    db.session.expire_all()
+    assert sorted(db.session.execute(db.select(AttendanceRecord.enrolment_id, AttendanceRecord.status)).all()) == \
+        sorted([(awa.id, "present")] + [(e.id, "absent_unjustified") for e in (nolwenn, *others)])
 
 
 def test_a_high_density_screen_signs_within_the_image_limits(browser, live_server):
@@ -127,6 +197,7 @@ def test_a_high_density_screen_signs_within_the_image_limits(browser, live_serve
         page.locator("#pad-dialog").get_by_role("button", name="Valider la signature").click()
         assert "Signature d'Awa Diallo enregistrée." in page.get_by_role("status").first.inner_text()
         page.wait_for_load_state()
+        accept_dialogs(page)
         draw(page, "pad-formateur")
         page.get_by_role("button", name="Signer et clore la feuille").click()
         assert "Feuille signée et close." in page.get_by_role("status").first.inner_text()

@@ -703,6 +703,27 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     return record
 
 
+def mark_unmarked_absent(slot: Slot, actor: User, enrolment_ids) -> list[AttendanceRecord]:
+    """Mark absent without justification, in one go, the trainees of an open sheet whom nobody signed nor marked
+    (SlotSheet.unmarked) among `enrolment_ids`, the ones the trainer saw listed and confirmed: neither someone
+    who signed or was marked meanwhile, nor someone the trainer did not see. Each goes through mark(), under
+    the same lock and rules as one absence, with the same audit entry. Refused on a closed sheet (an
+    administrator corrects it row by row, with a reason) and for a user who is neither a trainer of the
+    session nor an administrator."""
+    if not (actor.is_admin or slot.session.has_trainer(actor)):
+        raise ServiceError(_("Seul·e un·e formateur·rice de la session ou un·e administrateur·rice émarge cette "
+                             "feuille."))
+    sheet = _lock(slot)  # then read who is unmarked: a signature or a mark committed meanwhile is seen
+    _refuse_cancelled(slot)
+    if sheet.is_closed:
+        raise _closed_error()
+    wanted = {int(i) for i in enrolment_ids}
+    rows = [r for r in slot_sheet(slot).unmarked if r.enrolment.id in wanted]
+    if not rows:
+        raise ServiceError(_("Personne n'est plus à marquer absent·e : tout le monde a signé ou a un statut."))
+    return [mark(slot, row.enrolment, AttendanceStatus.ABSENT_UNJUSTIFIED, actor=actor) for row in rows]
+
+
 def day_over_message() -> str:
     """What a trainer is told of an open sheet after its half-day's day (mark, close_slot, the sheet page)."""
     return _("Le jour de cette demi-journée est passé : sa feuille ne se modifie et ne se clôt plus que par "
@@ -768,15 +789,12 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if not actor.is_admin and trainer_signing_over(slot, now):
         raise _day_over_error()
     data = slot_sheet(slot)
-    has_scan = bool(sheet.scan_path)
-    unmarked = [r.name for r in data.rows if r.record is None and r.withdrawn_on is None]
-    unsigned = [r.name for r in data.rows if r.record is not None and r.signature_missing]
-    if unmarked:
+    if data.unmarked:  # the sheet lists them beside its closing button (sheet.html)
         raise ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
-                             names=", ".join(unmarked)))
-    if unsigned and not has_scan:
+                             names=", ".join(r.name for r in data.unmarked)))
+    if data.unsigned:
         raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
-                             names=", ".join(unsigned)))
+                             names=", ".join(r.name for r in data.unsigned)))
     by_office = not data.trainer_signatures and not scan_stands_for_trainer(sheet)
     reason = (reason or "").strip() if by_office else ""
     if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
@@ -1057,6 +1075,22 @@ class SlotSheet:
     @property
     def absent_count(self) -> int:
         return sum(1 for row in self.rows if row.is_absent)
+
+    @property
+    def unmarked(self) -> list[SheetRow]:
+        """The rows nobody signed nor marked (mark_unmarked_absent)."""
+        return [r for r in self.rows if r.record is None and r.withdrawn_on is None]
+
+    @property
+    def unsigned(self) -> list[SheetRow]:
+        """The rows marked (present, late...) without the trainee's signature; a paper scan stands for them."""
+        return [r for r in self.rows if r.record is not None and r.signature_missing and not self.has_scan]
+
+    @property
+    def to_settle(self) -> list[SheetRow]:
+        """Who keeps the sheet from closing (close_slot), in the sheet's order."""
+        blocking = {id(r) for r in self.unmarked + self.unsigned}
+        return [r for r in self.rows if id(r) in blocking]
 
 
 def _enrolments_on(session_id: int, slot_ids) -> list[Enrolment]:

@@ -31,6 +31,12 @@ class CloseForm(FlaskForm):
     reason = StringField(_l("Motif de la clôture sans signature du / de la formateur·rice"))
 
 
+class BulkAbsenceForm(FlaskForm):
+    """Mark absent without justification the trainees listed as unmarked: `enrolments` holds the ids the page
+    listed (services/attendance.mark_unmarked_absent marks no one else)."""
+    enrolments = HiddenField()
+
+
 class ReopenForm(FlaskForm):
     reason = StringField(_l("Motif de la réouverture"),
                          validators=[DataRequired(message=_l("Indiquez le motif de la réouverture."))])

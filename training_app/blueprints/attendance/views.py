@@ -5,13 +5,15 @@ import io
 
 from flask import (abort, current_app, flash, g, make_response, redirect, render_template, request, send_file,
                    url_for)
+from flask import session as browser_session
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
 from training_app.blueprints.attendance import bp
-from training_app.blueprints.attendance.forms import (CloseForm, ForgetDeviceForm, MarkForm, ReopenForm, ScanForm,
-                                                      SignatureForm)
+from training_app.blueprints.attendance.forms import (BulkAbsenceForm, CloseForm, ForgetDeviceForm, MarkForm,
+                                                      ReopenForm, ScanForm, SignatureForm)
 from training_app.clock import local_now
 from training_app.documents import attendance_sheet, storage, uploads
 from training_app.extensions import db
@@ -55,6 +57,17 @@ def _sheet_url(session_id: int, slot_id: int, anchor: str = "") -> str:
     return url + (f"#{anchor}" if anchor else "")
 
 
+ROW_NOTICE = "attendance_row_notice"
+
+
+def _notify_row(slot_id: int, enrolment_id: int, message: str, category: str = "success") -> None:
+    """Say `message` (also flashed at the top of the sheet) in the trainee's card, where the redirect to its
+    anchor brings the trainer's eyes: shown once, by the next display of that sheet (slot_sheet)."""
+    flash(message, category)
+    browser_session[ROW_NOTICE] = {"slot": slot_id, "enrolment": enrolment_id, "message": message,
+                                   "category": category}
+
+
 def _client() -> dict:
     return {"ip_address": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")}
 
@@ -86,7 +99,7 @@ def overview(session_id: int):
 
 def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,
                   close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None,
-                  scan_form: ScanForm | None = None, status: int = 200):
+                  scan_form: ScanForm | None = None, status: int = 200, row_notice: dict | None = None):
     data = attendance.slot_sheet(slot)
     # A closed sheet is read far more often than corrected: its correction form is built for the
     # row an administrator asked to correct (?corriger=<enrolment id>) only.
@@ -97,6 +110,10 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     for row in data.rows:
         if failed and failed[0] == row.enrolment.id:
             forms[row.enrolment.id] = form = failed[1]
+            # The browser brings the first field in error (or the status) into view, with or without the script.
+            invalid = next((f for f in form if f.errors and f.type not in ("CSRFTokenField", "HiddenField")),
+                           form.status)
+            invalid.render_kw = {**(invalid.render_kw or {}), "autofocus": True}
         elif row.withdrawn_on is not None or marking_over or (data.is_closed and row.enrolment.id != correcting):
             continue  # a half-day after the trainee's withdrawal is neither signed nor marked
         else:
@@ -112,9 +129,11 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     expected = attendance.expects_attendance(session)  # a cancelled session's sheet is neither signed nor closed
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
+        failed_id=failed[0] if failed else None, row_notice=row_notice,
         employers=attendance_sheet.employer_names(data),
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
+        bulk_form=BulkAbsenceForm(formdata=None, enrolments=",".join(str(r.enrolment.id) for r in data.unmarked)),
         expected=expected, signing_open=expected and attendance.is_signing_open(slot),
         window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
@@ -131,7 +150,8 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
 @kept_page
 def slot_sheet(session_id: int, slot_id: int):
     session, slot = _load_slot(session_id, slot_id)
-    return _render_sheet(session, slot)
+    notice = browser_session.pop(ROW_NOTICE, None)
+    return _render_sheet(session, slot, row_notice=notice if notice and notice.get("slot") == slot.id else None)
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/signer/<int:enrolment_id>", methods=["POST"])
@@ -148,10 +168,11 @@ def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
                         actor=current_user, **_client())
     except ServiceError as error:
         db.session.rollback()
-        flash(error.message, "danger")
+        _notify_row(slot_id, enrolment_id, error.message, "danger")
     else:
         db.session.commit()
-        flash(_("Signature %(of_name)s enregistrée.", of_name=de(enrolment.trainee.full_name)), "success")
+        _notify_row(slot_id, enrolment_id,
+                    _("Signature %(of_name)s enregistrée.", of_name=de(enrolment.trainee.full_name)))
     return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
 
 
@@ -171,12 +192,43 @@ def mark(session_id: int, slot_id: int, enrolment_id: int):
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(_("Statut %(of_name)s enregistré.", of_name=de(enrolment.trainee.full_name)), "success")
+            _notify_row(slot_id, enrolment_id,
+                        _("Statut %(of_name)s enregistré.", of_name=de(enrolment.trainee.full_name)))
             return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
-    if form.form_errors:
-        for message in form.form_errors:
-            flash(message, "danger")
+    # The sheet is long: the page names the trainee at its top and its script-free autofocus (on the first field
+    # in error, or the status) brings their card into view (sheet.html).
+    flash(_("Statut non enregistré pour %(name)s : %(errors)s", name=enrolment.trainee.full_name,
+            errors=_errors_text(form, enrolment.trainee.full_name)), "danger")
     return _render_sheet(session, slot, failed=(enrolment_id, form), status=422)
+
+
+def _errors_text(form, name: str) -> str:
+    """A form's messages as the end of a sentence: « Indiquez l'heure d'arrivée. » becomes « indiquez l'heure
+    d'arrivée. » (a message that begins with the trainee's name keeps it as it is)."""
+    messages = list(form.form_errors) + [m for f in form for m in f.errors]
+    text = " ".join(str(m) for m in messages) or _("le formulaire n'est pas valide.")
+    return text if text.startswith(name) or text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+@bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/absents", methods=["POST"])
+@access(STAFF)
+def mark_unmarked_absent(session_id: int, slot_id: int):
+    """Mark absent (without justification) everyone the sheet listed as neither signed nor marked."""
+    session, slot = _load_slot(session_id, slot_id)
+    form = BulkAbsenceForm()
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Le formulaire n'est pas valide : rechargez la page."))
+        ids = [int(i) for i in (form.enrolments.data or "").split(",") if i.strip().isdigit()]
+        records = attendance.mark_unmarked_absent(slot, current_user, ids)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(ngettext("%(num)d personne marquée absente (sans justificatif).",
+                       "%(num)d personnes marquées absentes (sans justificatif).", len(records)), "success")
+    return redirect(_sheet_url(session_id, slot_id, "cloture"))
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/clore", methods=["POST"])

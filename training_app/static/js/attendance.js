@@ -60,11 +60,30 @@
     if (!box.closest("dialog")) { makePad(box); }
   });
 
+  // A form with data-confirm asks first (after its own checks: a pad left empty is reproached, not confirmed).
+  // The question never starts with « Annuler », which the browser's cancel button already says.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !event.defaultPrevented && !window.confirm(question)) { event.preventDefault(); }
+  });
+
   document.querySelectorAll("[data-status-form]").forEach(function (form) {
     var select = form.querySelector("select");
+    function listed(group, name) {
+      return (group.getAttribute(name) || "").split(" ").indexOf(select.value) >= 0;
+    }
+    function filled(group) {
+      return Array.prototype.some.call(group.querySelectorAll("input"), function (input) {
+        return input.type !== "file" && input.value.trim() !== "";
+      });
+    }
+    // A group shows for the statuses of data-show-for, and for those of data-keep-for while it holds a value
+    // (a late arrival who also left early). A hidden group's fields are disabled: a time typed, then hidden by
+    // another status, is not sent with it.
     function sync() {
       form.querySelectorAll("[data-show-for]").forEach(function (group) {
-        group.hidden = group.getAttribute("data-show-for").split(" ").indexOf(select.value) < 0;
+        group.hidden = !(listed(group, "data-show-for") || (listed(group, "data-keep-for") && filled(group)));
+        group.querySelectorAll("input, select, textarea").forEach(function (input) { input.disabled = group.hidden; });
       });
     }
     select.addEventListener("change", sync);

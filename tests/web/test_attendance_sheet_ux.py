@@ -1,0 +1,192 @@
+"""The trainer's half-day sheet on a tablet: the time fields each status asks for, an error on one row named at
+the top and brought into view, confirmations in the row, and closing: who is left, marking the unmarked absent in
+one go, a confirmation that counts."""
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests import factories
+from training_app import create_app
+from training_app.clock import frozen_at
+from training_app.extensions import db
+from training_app.models import AttendanceRecord, AttendanceSheet, AuditEntry
+
+DATA_URL = factories.signature_data_url
+
+
+def sheet_url(session, slot, suffix=""):
+    return f"/sessions/{session.id}/emargement/{slot.id}{suffix}"
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def card(page: str, enrolment) -> str:
+    start = page.index(f'id="stagiaire-{enrolment.id}"')
+    return page[start:page.index("</section>", start)]
+
+
+@pytest.fixture
+def course(trainer):
+    session, enrolments = factories.make_attendance_session(trainees=4, trainers=[trainer])
+    names = [("Nolwenn", "Guégan"), ("Awa", "Diallo"), ("Julien", "Le Bihan"), ("Sophie", "Renaud")]
+    for enrolment, (first, last) in zip(enrolments, names):
+        enrolment.trainee.first_name, enrolment.trainee.last_name = first, last
+    db.session.commit()
+    return session, enrolments  # sorted on the sheet: Diallo, Guégan, Le Bihan, Renaud
+
+
+def statuses():
+    db.session.expire_all()
+    return dict(db.session.execute(db.select(AttendanceRecord.enrolment_id, AttendanceRecord.status)).all())
+
+
+def test_the_arrival_time_shows_for_a_late_arrival_and_the_departure_time_for_an_early_departure(
+        trainer_client, course):
+    session, (nolwenn, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=30)):
+        row = card(text(trainer_client.get(sheet_url(session, slot))), nolwenn)
+    arrival = re.search(r'<div class="col-6" data-show-for="([^"]*)" data-keep-for="([^"]*)">\s*'
+                        r'<div class="mb-3 ">\s*<label[^>]*for="r\d+-arrival_time"', row)
+    departure = re.search(r'<div class="col-6" data-show-for="([^"]*)" data-keep-for="([^"]*)">\s*'
+                          r'<div class="mb-3 ">\s*<label[^>]*for="r\d+-departure_time"', row)
+    assert arrival.groups() == ("late", "left_early") and departure.groups() == ("left_early", "late")
+
+
+def test_a_refused_status_is_named_at_the_top_and_its_field_brought_into_view(trainer_client, course):
+    session, (nolwenn, awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=30)):
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{nolwenn.id}"),
+                                       data={f"r{nolwenn.id}-status": "late"})
+    assert response.status_code == 422
+    page = text(response)
+    top = page[:page.index('data-testid="row"')]
+    assert "Statut non enregistré pour Nolwenn Guégan : indiquez l'heure d'arrivée." in top
+    assert page.count("autofocus") == 1
+    assert re.search(rf'<input[^>]*autofocus[^>]*id="r{nolwenn.id}-arrival_time"'
+                     rf'|<input[^>]*id="r{nolwenn.id}-arrival_time"[^>]*autofocus', page)
+    assert "failed" in page[page.rindex("<section", 0, page.index(f'id="stagiaire-{nolwenn.id}"')):
+                            page.index(f'id="stagiaire-{nolwenn.id}"')]
+    assert "Indiquez l'heure d'arrivée." in card(page, nolwenn)
+    with frozen_at(slot.starts_at + timedelta(minutes=30)):  # a refusal of the service, on no field: the status
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
+                                       data={f"r{awa.id}-status": "nonsense"})
+    page = text(response)
+    assert response.status_code == 422 and "Statut non enregistré pour Awa Diallo : " in page
+    assert re.search(rf'<select[^>]*autofocus[^>]*id="r{awa.id}-status"|<select[^>]*id="r{awa.id}-status"[^>]*'
+                     r'autofocus', page)
+    assert statuses() == {}
+
+
+def test_a_signature_and_a_status_are_confirmed_in_their_row_and_at_the_top(trainer_client, course):
+    session, (nolwenn, awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()})
+        assert response.headers["Location"].endswith(f"#stagiaire-{nolwenn.id}")
+        page = text(trainer_client.get(response.headers["Location"]))
+        assert page.count("Signature de Nolwenn Guégan enregistrée.") == 2  # the flash, and in the row
+        assert re.search(r'role="status" data-testid="row-notice">Signature de Nolwenn Guégan enregistrée\.',
+                         card(page, nolwenn))
+        again = text(trainer_client.get(sheet_url(session, slot)))  # shown once
+        assert "enregistrée" not in again
+        response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()},
+                                       follow_redirects=True)  # a refusal too
+        assert 'role="alert" data-testid="row-notice">Nolwenn Guégan a déjà signé' in card(text(response), nolwenn)
+        response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
+                                       data={f"r{awa.id}-status": "absent_unjustified"}, follow_redirects=True)
+        assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(text(response), awa)
+
+
+def test_closing_lists_who_is_left_marks_the_unmarked_absent_at_once_then_confirms_with_the_counts(
+        trainer_client, course):
+    session, (nolwenn, awa, julien, sophie) = course
+    slot = session.slots[1]
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        trainer_client.post(sheet_url(session, slot, f"/signer/{awa.id}"), data={"signature": DATA_URL()})
+        trainer_client.post(sheet_url(session, slot, f"/statut/{julien.id}"), data={
+            f"r{julien.id}-status": "absent_justified", f"r{julien.id}-justification": "Malade"})
+        page = text(trainer_client.get(sheet_url(session, slot)))
+        closing = page[page.index('id="cloture"'):]
+        left = closing[closing.index('data-testid="to-settle"'):closing.index("</ul>")]
+        assert re.findall(r'<a href="#stagiaire-(\d+)">([^<]+)</a>', left) == [
+            (str(nolwenn.id), "Nolwenn Guégan"), (str(sophie.id), "Sophie Renaud")]
+        assert "Marquer absent·es (sans justificatif) les 2 personnes non émargées" in closing
+        assert 'data-confirm="Marquer absent·es, sans justificatif, les 2 personnes non émargées ?"' in closing
+        assert "clore la feuille ?" not in closing  # closing would be refused: nothing to confirm
+        ids = re.search(r'name="enrolments" type="hidden" value="([^"]*)"', closing).group(1)
+        assert ids == f"{nolwenn.id},{sophie.id}"
+
+        response = trainer_client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids})
+        assert response.headers["Location"].endswith("#cloture")
+        page = text(trainer_client.get(response.headers["Location"]))
+        assert "2 personnes marquées absentes (sans justificatif)." in page
+        assert statuses() == {awa.id: "present", julien.id: "absent_justified", nolwenn.id: "absent_unjustified",
+                              sophie.id: "absent_unjustified"}
+        closing = page[page.index('id="cloture"'):]
+        assert 'data-testid="to-settle"' not in closing
+        assert 'data-confirm="1 signature, 3 absences : clore la feuille ?"' in closing
+        assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "marked")) == 3
+
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL(5)},
+                                       follow_redirects=True)
+        assert "Feuille signée et close." in text(response)
+        response = trainer_client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids},
+                                       follow_redirects=True)
+        assert "est close" in text(response)
+
+
+def test_one_unmarked_trainee_is_named_in_the_question(trainer_client, course):
+    session, (nolwenn, *others) = course
+    slot = session.slots[1]
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        for enrolment in others:
+            trainer_client.post(sheet_url(session, slot, f"/signer/{enrolment.id}"), data={"signature": DATA_URL()})
+        page = text(trainer_client.get(sheet_url(session, slot)))
+    assert "Marquer absent·e (sans justificatif) la personne non émargée" in page
+    assert 'data-confirm="Marquer absent·e, sans justificatif, la personne non émargée (Nolwenn Guégan) ?"' in page
+
+
+def test_marking_the_unmarked_absent_is_for_the_session_s_trainers_and_administrators(app, admin_client, course):
+    session, enrolments = course
+    slot = session.slots[1]
+    ids = ",".join(str(e.id) for e in enrolments)
+    outsider = factories.make_user("trainer")
+    other = app.test_client()
+    factories.login(other, outsider)
+    anonymous = app.test_client()  # a trainee has no staff account: their personal link does not open this
+    trainee_page = app.test_client()
+    trainee_page.get(factories.personal_path(enrolments[0].trainee))
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        assert other.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids}).status_code == 403
+        for client in (anonymous, trainee_page):
+            response = client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids})
+            assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+        assert statuses() == {}
+        response = admin_client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids})
+    assert response.status_code == 302
+    assert set(statuses().values()) == {"absent_unjustified"} and len(statuses()) == 4
+    other_session, _enrolments = factories.make_attendance_session(trainees=1)
+    assert admin_client.post(f"/sessions/{other_session.id}/emargement/{slot.id}/absents",
+                             data={"enrolments": ids}).status_code == 404  # another session's half-day
+
+
+def test_marking_the_unmarked_absent_takes_the_csrf_token(app, trainer, course):
+    session, enrolments = course
+    slot = session.slots[1]
+    protected = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                       "WTF_CSRF_ENABLED": True})
+    client = protected.test_client()
+    factories.sign_in_session(client, trainer)
+    ids = ",".join(str(e.id) for e in enrolments)
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        assert client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids}).status_code == 400
+        page = client.get(sheet_url(session, slot)).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids, "csrf_token": token})
+    assert response.status_code == 302 and len(statuses()) == 4
+    assert db.session.scalar(db.select(AttendanceSheet.status)) == "open"
