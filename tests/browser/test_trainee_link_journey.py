@@ -72,8 +72,8 @@ def test_a_trainee_sees_their_courses_and_downloads_their_convocation_and_certif
     attestation, realisation = documents["attestation"], documents["realisation"]
     links = completed.get_by_test_id("trainee-certificates").get_by_role("link")
     assert links.all_inner_texts() == [
-        f"Télécharger : Attestation individuelle de fin de formation (n° {attestation.number})",
-        f"Télécharger : Certificat de réalisation (n° {realisation.number})"]
+        f"Attestation individuelle de fin de formation n° {attestation.number} (Word)",
+        f"Certificat de réalisation n° {realisation.number} (Word)"]
 
     name, text = downloaded_text(page, links.nth(0))
     assert name == attestation.filename
