@@ -38,6 +38,7 @@ def test_admin_issues_the_certificates_and_the_public_page_confirms_one(page):
         awa_row.get_by_role("link", name=f"n° {documents['attestation'].number}").click()
     assert download.value.suggested_filename == documents["attestation"].filename
 
+    page.get_by_test_id("account-menu").locator("summary").click()  # the menu under the user's name
     page.get_by_role("button", name="Se déconnecter").click()
     page.goto("/verify")
     page.get_by_label("Code de vérification").fill(documents["realisation"].verification_code.lower())

@@ -30,7 +30,8 @@ def test_admin_cancels_a_session_after_confirming(page, live_server):
     page.on("dialog", answer)
     page.get_by_label("Motif de l'annulation").fill("Formatrice indisponible.")
     page.get_by_role("button", name="Annuler la session").click()
-    assert dialogs == ["Annuler définitivement cette session et prévenir les stagiaires inscrit·es ?"]
+    assert dialogs == ["Les stagiaires inscrit·es seront prévenu·es par e-mail. "
+                       "Confirmer l'annulation définitive de cette session ?"]
     assert page.url.endswith(f"/sessions/{session.id}/annuler")  # dismissed: nothing sent
     db.session.expire_all()
     assert db.session.get(TrainingSession, session.id).status == "full"

@@ -72,8 +72,8 @@ def test_a_trainee_sees_their_courses_and_downloads_their_convocation_and_certif
     attestation, realisation = documents["attestation"], documents["realisation"]
     links = completed.get_by_test_id("trainee-certificates").get_by_role("link")
     assert links.all_inner_texts() == [
-        f"Télécharger : Attestation individuelle de fin de formation (n° {attestation.number})",
-        f"Télécharger : Certificat de réalisation (n° {realisation.number})"]
+        f"Attestation individuelle de fin de formation n° {attestation.number} (Word)",
+        f"Certificat de réalisation n° {realisation.number} (Word)"]
 
     name, text = downloaded_text(page, links.nth(0))
     assert name == attestation.filename
@@ -161,3 +161,31 @@ def test_a_completed_course_never_convoked_does_not_promise_a_convocation(page):
     completed = card(page, TITLE)
     expect(completed.get_by_test_id("trainee-certificates")).to_be_visible()
     assert "Votre convocation vous sera envoyée avant la formation." not in completed.inner_text()
+
+
+def test_a_trainee_cancels_their_enrolment_after_a_question_whose_ok_cancels_it(page):
+    """The browser's dialog answers « OK » / « Annuler »: its question asks to confirm the cancellation, so
+    « Annuler » (dismissed) keeps the enrolment and OK cancels it."""
+    session = factories.make_session(programme=factories.make_programme(title=NEXT_TITLE),
+                                     start=datetime(2030, 3, 5, 14, 0), end=datetime(2030, 3, 8, 12, 30))
+    awa = factories.enrol(session, factories.make_trainee("Awa", "Diallo"))
+    dialogs, answers = [], [False, True]  # first dismissed, then accepted
+
+    def answer(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept() if answers.pop(0) else dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.goto(factories.personal_path(awa.trainee))
+    page.get_by_text("Annuler mon inscription").first.click()  # opens the <details>
+    page.get_by_role("button", name="Annuler mon inscription").click()
+    assert dialogs == ["Votre place sera proposée à une autre personne. "
+                       "Confirmer l'annulation de votre inscription ?"]
+    db.session.expire_all()
+    assert db.session.get(type(awa), awa.id).status == "confirmed"  # dismissed: nothing sent
+
+    page.get_by_role("button", name="Annuler mon inscription").click()
+    expect(page.get_by_text("Votre inscription est annulée.")).to_be_visible()
+    assert len(dialogs) == 2
+    db.session.expire_all()
+    assert db.session.get(type(awa), awa.id).status == "cancelled"

@@ -37,7 +37,7 @@ def signed_out(response) -> bool:
 
 def test_the_navigation_links_to_the_password_change(trainer_client):
     page = trainer_client.get("/tableau-de-bord").get_data(as_text=True)
-    assert re.search(r'<a class="nav-link" href="/mot-de-passe">Changer de mot de passe</a>', page)
+    assert re.search(r'<a class="dropdown-item" href="/mot-de-passe">Changer de mot de passe</a>', page)
 
 
 def test_the_account_list_links_to_each_edit_page(admin_client, trainer):

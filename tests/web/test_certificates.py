@@ -134,7 +134,7 @@ def test_a_trainee_downloads_their_own_current_documents_only(client):
     awa, julien = course.enrolments[0], course.enrolments[1]
     home = _text(client.get(factories.personal_path(awa.trainee)))
     mine = certificate_service.current_documents(awa)
-    assert f"Certificat de réalisation (n° {mine['realisation'].number})" in home
+    assert f"Certificat de réalisation n° {mine['realisation'].number} (Word)" in home
     response = client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                                   certificate_id=mine["attestation"].id))
     assert response.status_code == 200 and response.data == storage.read(mine["attestation"].storage_path)
@@ -146,6 +146,23 @@ def test_a_trainee_downloads_their_own_current_documents_only(client):
     assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                               certificate_id=mine["attestation"].id)).status_code == 404
     assert client.get(f"/moi/not-a-token/attestations/{mine['attestation'].id}").status_code == 403
+
+
+def test_a_trainee_s_links_name_the_format_each_document_was_issued_in(client):
+    """Issued as Word, the links say « (Word) » like the convocation's; issued as PDF (DOCUMENTS_AS_PDF with
+    LibreOffice), « (PDF) »: the trainee downloads the stored file, in the one format it was issued in."""
+    course = completed_course()
+    _issue(course)
+    awa = course.enrolments[0]
+    mine = certificate_service.current_documents(awa)
+    home = _text(client.get(factories.personal_path(awa.trainee)))
+    assert f"Attestation individuelle de fin de formation n° {mine['attestation'].number} (Word)" in home
+    assert "Télécharger :" not in home
+    mine["realisation"].file_format = "pdf"  # as LibreOffice would have issued it
+    db.session.commit()
+    home = _text(client.get(factories.personal_path(awa.trainee)))
+    assert f"Attestation individuelle de fin de formation n° {mine['attestation'].number} (Word)" in home
+    assert f"Certificat de réalisation n° {mine['realisation'].number} (PDF)" in home
 
 
 def test_a_missing_or_altered_stored_file_is_explained_not_a_500(admin_client, client, outbox):

@@ -122,6 +122,24 @@ def test_a_request_confirmed_late_is_listed_behind_those_already_waiting(admin_c
     assert re.findall(r"(LE BIHAN Julien|DIALLO Awa)</a>", waiting_list) == ["LE BIHAN Julien", "DIALLO Awa"]
 
 
+def test_the_enrolment_page_s_button_says_a_request_joins_the_waiting_list_when_the_session_is_full(admin_client):
+    """« Confirmer » gives a seat; in a full session the same button puts a request on the waiting list (behind
+    those already waiting): it says so. A place on the waiting list of a full session has no seat to be given."""
+    session = factories.make_session(capacity=1)
+    asked = factories.enrol(session, factories.make_trainee("Awa", "Diallo"), confirm=False)
+    page = _page(admin_client.get(f"/inscriptions/{asked.id}"))
+    assert ">Confirmer</button>" in page and "Mettre en liste d'attente" not in page
+    factories.enrol(session)
+    waiting = factories.enrol(session, factories.make_trainee("Julien", "Le Bihan"))
+    page = _page(admin_client.get(f"/inscriptions/{asked.id}"))
+    assert ">Mettre en liste d'attente (session complète)</button>" in page and ">Confirmer</button>" not in page
+    page = _page(admin_client.get(f"/inscriptions/{waiting.id}"))
+    assert ">Confirmer</button>" not in page and "Mettre en liste d'attente" not in page
+    assert "Session complète : aucune place à donner pour l'instant." in page
+    page = _page(admin_client.post(f"/inscriptions/{asked.id}/confirmer", follow_redirects=True))
+    assert "Inscription : liste d'attente, position 2." in page  # behind Julien, as the button said
+
+
 def test_the_enrolment_page_shows_the_audit_trail(admin_client, admin):
     session = factories.make_session(capacity=1)
     seated = factories.enrol(session, factories.make_trainee("Awa", "Diallo"))
