@@ -1,4 +1,5 @@
 """Public registration on a session's page, and the trainee's personal page reached by their link."""
+import html
 import re
 import time
 from datetime import datetime
@@ -367,6 +368,44 @@ def test_one_submit_shows_every_field_s_mistake_the_siret_s_included(client, out
     assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 0 and outbox == []
 
 
+def _field_error(page: str, name: str) -> str:
+    """The mistake shown under a field ("" when none)."""
+    found = re.search(rf'<div id="{name}-erreur" class="invalid-feedback d-block" role="alert">(.*?)</div>', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_one_submit_shows_the_service_s_mistakes_with_the_form_s(client, outbox):
+    """The service's rules the form's validators lacked (the employer's name when the employer pays or has a
+    SIRET, no link in a name) are checked by the form too, with the service's functions: one submit lists every
+    field's mistake next to its field, rather than one more on each later submit."""
+    session = factories.make_session()
+    links = {"first_name": "URGENT : réglez sur https://evil.example", "last_name": "www.evil.example"}
+    response = client.post(_url(session), data=registration(
+        email="awa@", employer_name=" ", employer_siret="783 245 210 00001", funding_mode="opco", **links))
+    page = _page(response)
+    assert response.status_code == 200
+    assert {name: _field_error(page, name) for name in ("first_name", "last_name", "email", "employer_name",
+                                                        "employer_siret", "funding_mode")} == {
+        "first_name": "Le prénom ne peut contenir ni adresse web ni les signes « : », « / », « @ », « < », « > ».",
+        "last_name": "Le nom ne peut contenir ni adresse web ni les signes « : », « / », « @ », « < », « > ».",
+        "email": "Cette adresse e-mail n'est pas valide.",
+        # the first of the employer's name's two mistakes (it pays, and has a SIRET): one message a field
+        "employer_name": "Indiquez le nom de votre structure employeuse : c'est elle qui finance la formation "
+                         "(ou choisissez « À titre personnel »).",
+        "employer_siret": "", "funding_mode": ""}
+    # Paid personally, a SIRET still needs its structure's name: said with the other fields' mistakes.
+    page = _page(client.post(_url(session), data=registration(
+        employer_name="", funding_mode="personal", consent="", **links)))
+    assert _field_error(page, "employer_name") == "Indiquez le nom de la structure employeuse qui a ce SIRET."
+    assert _field_error(page, "first_name").startswith("Le prénom ne peut contenir ni adresse web")
+    assert _field_error(page, "last_name").startswith("Le nom ne peut contenir ni adresse web")
+    assert _field_error(page, "consent") == "Cochez cette case pour envoyer votre demande."
+    # A name left blank is told once (the form's own check and the service's say the same).
+    page = _page(client.post(_url(session), data=registration(first_name=" ")))
+    assert _field_error(page, "first_name") == "Indiquez le prénom." and page.count("Indiquez le prénom.") == 1
+    assert db.session.scalar(db.select(db.func.count(RegistrationRequest.id))) == 0 and outbox == []
+
+
 def test_the_required_fields_are_marked(client):
     page = _page(client.get(_url(factories.make_session())))
     marked = set(re.findall(r'<label class="form-label" for="(\w+)">[^<]*</label> <span aria-hidden="true">\*</span>',
@@ -374,6 +413,7 @@ def test_the_required_fields_are_marked(client):
     assert marked == {"first_name", "last_name", "email"}
     assert re.search(r'<legend[^>]*>Comment la formation sera-t-elle financée \? <span aria-hidden="true">\*</span>',
                      page)
+
 
 
 def test_a_robot_filling_the_hidden_field_records_nothing(client, outbox):

@@ -55,25 +55,34 @@ class PersonDetails:
 
     def cleaned(self) -> "PersonDetails":
         """Trimmed values, e-mail in lower case, civility and SIRET normalised; raises ServiceError."""
-        details = PersonDetails(**{k: " ".join(str(v or "").split()) for k, v in self.__dict__.items()})
+        details = self.trimmed()
         details.email = normalise_email(details.email)
         details.civility = normalise_civility(details.civility)
         details.employer_siret = normalise_siret(details.employer_siret)
-        if not details.first_name:
-            raise ServiceError(_("Indiquez le prénom."), "first_name")
-        if not details.last_name:
-            raise ServiceError(_("Indiquez le nom."), "last_name")
-        for field, named in (("first_name", _("Le prénom")), ("last_name", _("Le nom"))):
-            if _NOT_IN_A_NAME.search(getattr(details, field)):
-                raise ServiceError(_("%(field)s ne peut contenir ni adresse web ni les signes « : », « / », « @ », "
-                                     "« < », « > ».", field=named), field)
-        if details.employer_siret and not details.employer_name:
-            raise ServiceError(_("Indiquez le nom de la structure employeuse qui a ce SIRET."), "employer_name")
-        for field, message in too_long(details.__dict__):
+        for field, message in details.mistakes():
             raise ServiceError(message, field)
         if not details.category:
             details.category = "employee" if details.employer_name else "individual"
         return details
+
+    def trimmed(self) -> "PersonDetails":
+        """The values with their blanks trimmed and folded, nothing else changed."""
+        return PersonDetails(**{k: " ".join(str(v or "").split()) for k, v in self.__dict__.items()})
+
+    def mistakes(self) -> list[tuple[str, str]]:
+        """(field, French message) for each rule the details break besides the e-mail's, civility's and SIRET's
+        own (normalise_*), in the order cleaned() refuses them; on trimmed() details. The public form shows them
+        all at once (PublicRegistrationForm)."""
+        found = [(field, message) for field, message in (("first_name", _("Indiquez le prénom.")),
+                                                         ("last_name", _("Indiquez le nom.")))
+                 if not getattr(self, field)]
+        for field, named in (("first_name", _("Le prénom")), ("last_name", _("Le nom"))):
+            if _NOT_IN_A_NAME.search(getattr(self, field)):
+                found.append((field, _("%(field)s ne peut contenir ni adresse web ni les signes « : », « / », "
+                                       "« @ », « < », « > ».", field=named)))
+        if _siret_digits(self.employer_siret) and not self.employer_name:
+            found.append(("employer_name", _("Indiquez le nom de la structure employeuse qui a ce SIRET.")))
+        return found + too_long(self.__dict__)
 
 
 # The longest text each detail may hold: its column's size (PostgreSQL refuses longer text).
@@ -125,9 +134,14 @@ def normalise_civility(value: str) -> str:
     return CIVILITIES[key]
 
 
+def _siret_digits(value: str) -> str:
+    """A SIRET as typed, its spaces, dots and dashes removed."""
+    return re.sub(r"[\s.\-]", "", str(value or ""))
+
+
 def normalise_siret(value: str) -> str:
     """14 digits (spaces and dots removed) with a valid check digit, or empty."""
-    digits = re.sub(r"[\s.\-]", "", str(value or ""))
+    digits = _siret_digits(value)
     if not digits:
         return ""
     if not re.fullmatch(r"[0-9]{14}", digits):  # str.isdigit() accepts other scripts' digits
@@ -375,12 +389,25 @@ def check_public_request(session: TrainingSession, details: PersonDetails, fundi
     when it is confirmed (register_public)."""
     if closed_to_registration(session):
         raise ServiceError(_("Les inscriptions à cette session sont closes."))
-    if funding_mode not in FUNDING_MODES:
-        raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
-    if funding_mode in EMPLOYER_FUNDED and not (details.employer_name or "").strip():
-        raise ServiceError(_("Indiquez le nom de votre structure employeuse : c'est elle qui finance la formation "
-                             "(ou choisissez « À titre personnel »)."), "employer_name")
+    for field, message in _funding_mistakes(details, funding_mode):
+        raise ServiceError(message, field)
     return details.cleaned()
+
+
+def public_request_mistakes(details: PersonDetails, funding_mode: str) -> list[tuple[str, str]]:
+    """(field, French message) for each rule of check_public_request() that what the public form typed breaks,
+    besides the e-mail's, civility's and SIRET's own (the form checks those with its validators): the form shows
+    them all on one submit, with its own, rather than the service's first one on a later submit."""
+    return _funding_mistakes(details, funding_mode) + details.trimmed().mistakes()
+
+
+def _funding_mistakes(details: PersonDetails, funding_mode: str) -> list[tuple[str, str]]:
+    if funding_mode not in FUNDING_MODES:
+        return [("funding_mode", _("Choisissez un mode de financement."))]
+    if funding_mode in EMPLOYER_FUNDED and not (details.employer_name or "").strip():
+        return [("employer_name", _("Indiquez le nom de votre structure employeuse : c'est elle qui finance la "
+                                    "formation (ou choisissez « À titre personnel »)."))]
+    return []
 
 
 def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str, *,

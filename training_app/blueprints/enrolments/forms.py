@@ -7,7 +7,8 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from training_app.forms import Filled, FrenchDateField, Versioned
 from training_app.services import ServiceError
-from training_app.services.registrations import FUNDING_LABELS, normalise_siret
+from training_app.services.registrations import (FUNDING_LABELS, PersonDetails, normalise_siret,
+                                                 public_request_mistakes)
 
 CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
 CATEGORY_CHOICES = [("employee", _l("Salarié·e")), ("job_seeker", _l("Demandeur·se d'emploi")),
@@ -26,6 +27,15 @@ class PersonFieldsMixin:
     job_title = StringField(_l("Fonction"), validators=[Length(max=200)])
     employer_name = StringField(_l("Structure employeuse"), validators=[Length(max=300)])
     employer_siret = StringField(_l("SIRET de la structure (14 chiffres)"), validators=[Length(max=20)])
+
+    def details(self) -> PersonDetails:
+        """What the form typed, as the services take it."""
+        category = getattr(self, "category", None)
+        return PersonDetails(
+            civility=self.civility.data or "", first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "", email=self.email.data or "", phone=self.phone.data or "",
+            job_title=self.job_title.data or "", employer_name=self.employer_name.data or "",
+            employer_siret=self.employer_siret.data or "", category=category and category.data or "")
 
 
 def _require(form, *names) -> bool:
@@ -150,6 +160,13 @@ class PublicRegistrationForm(PersonFieldsMixin, FlaskForm):
                 normalise_siret(self.employer_siret.data)
             except ServiceError as error:
                 self.employer_siret.errors = list(self.employer_siret.errors) + [error.message]
+                ok = False
+        # So are the service's other rules (the employer's name when it pays or has a SIRET, no link in a name):
+        # each field's first mistake, unless the form's own validators found one there.
+        for name, message in public_request_mistakes(self.details(), self.funding_mode.data):
+            field = getattr(self, name)
+            if not field.errors:
+                field.errors = list(field.errors) + [message]
                 ok = False
         return ok
 

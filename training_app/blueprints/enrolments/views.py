@@ -28,7 +28,6 @@ from training_app.models import (Employer, Enrolment, Organisation, OutgoingMail
                                  TrainingSession)
 from training_app.services import (ServiceError, audit, certificates, convocations, enrolment_import, enrolments, mail,
                                    registration_requests, registrations)
-from training_app.services.registrations import PersonDetails
 from training_app.services import sessions as session_service
 from training_app.services import trainee_links
 from training_app.services.trainee_links import trainee_view
@@ -55,14 +54,6 @@ def _to_session(session_id: int, anchor: str = "inscriptions"):
 
 def _to_enrolment(enrolment_id: int):
     return redirect(url_for("enrolments.enrolment_detail", enrolment_id=enrolment_id))
-
-
-def _details(form) -> PersonDetails:
-    return PersonDetails(
-        civility=form.civility.data or "", first_name=form.first_name.data or "", last_name=form.last_name.data or "",
-        email=form.email.data or "", phone=form.phone.data or "", job_title=form.job_title.data or "",
-        employer_name=form.employer_name.data or "", employer_siret=form.employer_siret.data or "",
-        category=getattr(form, "category", None) and form.category.data or "")
 
 
 def _promoted_flash(promoted) -> None:
@@ -117,7 +108,7 @@ def _trainee_for(form: EnrolForm) -> Trainee:
         if trainee is None or trainee.erased_at is not None:
             raise ServiceError(_("Ce ou cette stagiaire n'existe plus."), "trainee_id")
         return trainee
-    details = _details(form)
+    details = form.details()
     if form.employer_id.data and form.employer_id.data > 0:
         employer = db.session.get(Employer, form.employer_id.data)
         if employer is None:
@@ -361,7 +352,7 @@ def trainee_edit(enrolment_id: int):
     form = _trainee_form(trainee)
     changes = {}
     if form.validate_on_submit() and edit_committed(form, trainee, lambda: changes.update(registrations.update_trainee(
-            trainee, _details(form), actor=current_user._get_current_object())),
+            trainee, form.details(), actor=current_user._get_current_object())),
             lambda: _trainee_form(trainee, stored=True)) is not REFUSED:
         if not changes:
             flash(_("Aucune modification : la fiche est déjà à jour."), "info")
@@ -579,7 +570,7 @@ def public_register(session_id: int):
                 abort(429)
             return _registered(session, db.session.get(Organisation, 1))
         try:
-            registration_requests.ask(session, _details(form), form.funding_mode.data)
+            registration_requests.ask(session, form.details(), form.funding_mode.data)
         except ServiceError as error:
             db.session.rollback()
             attach_service_error(form, error)
