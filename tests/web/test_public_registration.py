@@ -415,6 +415,12 @@ def test_the_required_fields_are_marked(client):
                      page)
 
 
+def test_the_consent_box_is_marked_required(client):
+    """The consent is required (DataRequired): its box is marked « * » as the other required fields are."""
+    page = _page(client.get(_url(factories.make_session())))
+    assert re.search(r'<label class="form-check-label" for="consent">J\'accepte que mes données servent à gérer mon '
+                     r'inscription et le suivi de la formation.</label> <span aria-hidden="true">\*</span>', page)
+
 
 def test_a_robot_filling_the_hidden_field_records_nothing(client, outbox):
     session = factories.make_session()
