@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from tests import factories
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import Programme
+from training_app.models import Programme, TrainingSession
 from training_app.services import outcomes
 
 FORM = {
@@ -191,7 +191,7 @@ def test_a_programme_on_request_shows_the_price_of_its_upcoming_sessions(client)
         return factories.make_session(programme=programme, start=datetime(2030, 1, day, 14), price_cents=price,
                                       end=datetime(2030, 1, day + 3, 12, 30), **kwargs)
     priced = factories.make_programme(title="Tarifée", price_cents=84000)
-    session(priced, 8, 96000)  # the programme's own price is the one given
+    session(priced, 8, 96000)  # the session's price, which the trainee pays, rather than the programme's
     one = factories.make_programme(title="Une session", price_cents=None)
     session(one, 15, 84000)
     factories.make_session(programme=one, start=datetime(2019, 1, 8, 14), end=datetime(2019, 1, 11, 12, 30),
@@ -204,7 +204,7 @@ def test_a_programme_on_request_shows_the_price_of_its_upcoming_sessions(client)
     session(unpriced, 8, None)
     none = factories.make_programme(title="Sans session", price_cents=None)
     expected = {
-        priced: ("840,00\u202f€", "840,00\u202f€"),
+        priced: ("960,00\u202f€ par stagiaire (session du 08/01/2030)", "960,00\u202f€ (session du 08/01/2030)"),
         one: ("840,00\u202f€ par stagiaire (session du 15/01/2030)", "840,00\u202f€ (session du 15/01/2030)"),
         same: ("840,00\u202f€ par stagiaire (sessions à venir)", "840,00\u202f€ (sessions à venir)"),
         different: ("à partir de 840,00\u202f€ par stagiaire (selon la session)",
@@ -222,6 +222,53 @@ def test_a_programme_on_request_shows_the_price_of_its_upcoming_sessions(client)
     with frozen_at(datetime(2030, 1, 20, 10)):
         assert _catalogue_price(client, "Prix différents") == "Sur demande"
         assert _programme_price(client, one) == "Sur demande"
+
+
+def _listed_session_prices(client, programme) -> list[str]:
+    """The price each upcoming session of the programme's page states, in date order."""
+    page = _public_text(client.get(f"/formations/{programme.id}"))
+    return re.findall(r"Rennes · Présentiel · (.+?) \d+ places? disponibles?", page)
+
+
+def test_a_priced_programme_shows_its_sessions_price_when_one_has_another(client):
+    """The price the trainee pays is the session's: a programme with a price of its own whose upcoming sessions
+    have another shows theirs, on the catalogue and its page, and each session listed its own (a session without
+    a price of its own costs the programme's); the programme's price alone when every upcoming one costs it."""
+    def session(programme, day, price):
+        made = factories.make_session(programme=programme, start=datetime(2030, 1, day, 14), price_cents=price,
+                                      end=datetime(2030, 1, day + 3, 12, 30))
+        made.price_cents = price  # None too: planned while the programme was « sur demande », priced since
+        db.session.commit()
+        return made
+    dearer = factories.make_programme(title="Sessions plus chères", price_cents=84000)
+    session(dearer, 8, 96000), session(dearer, 15, 96000)
+    mixed = factories.make_programme(title="Prix mêlés", price_cents=84000)
+    session(mixed, 8, 96000), session(mixed, 15, None), session(mixed, 22, 72000)
+    alike = factories.make_programme(title="Prix du programme", price_cents=84000)
+    session(alike, 8, 84000), session(alike, 15, None)
+    expected = {
+        dearer: ("960,00\u202f€ par stagiaire (sessions à venir)", "960,00\u202f€ (sessions à venir)",
+                 ["960,00\u202f€", "960,00\u202f€"]),
+        mixed: ("à partir de 720,00\u202f€ par stagiaire (selon la session)", "À partir de 720,00\u202f€ (selon la session)",
+                ["960,00\u202f€", "840,00\u202f€", "720,00\u202f€"]),
+        alike: ("840,00\u202f€", "840,00\u202f€", ["840,00\u202f€", "840,00\u202f€"]),
+    }
+    with frozen_at(datetime(2029, 12, 1, 10)):
+        for programme, (listed, shown, each) in expected.items():
+            assert _catalogue_price(client, programme.title) == listed, programme.title
+            assert _programme_price(client, programme) == shown, programme.title
+            assert _listed_session_prices(client, programme) == each, programme.title
+        # The registration page of a session without a price of its own states the programme's.
+        without = db.session.scalar(db.select(TrainingSession).where(
+            TrainingSession.programme_id == mixed.id, TrainingSession.price_cents.is_(None)))
+        page = _public_text(client.get(f"/formations/sessions/{without.id}/inscription"))
+        assert "Rennes · Présentiel · 840,00\u202f€ " in page
+    with frozen_at(datetime(2030, 1, 10, 10)):  # the sessions of the 8th have started: no longer offered
+        assert _catalogue_price(client, "Prix mêlés") == "à partir de 720,00\u202f€ par stagiaire (selon la session)"
+        assert _programme_price(client, dearer) == "960,00\u202f€ (session du 15/01/2030)"
+    with frozen_at(datetime(2030, 1, 20, 10)):
+        assert _catalogue_price(client, "Prix mêlés") == "720,00\u202f€ par stagiaire (session du 22/01/2030)"
+        assert _programme_price(client, alike) == "840,00\u202f€"  # none left: the programme's price
 
 
 def test_the_catalogue_runs_a_constant_number_of_statements(client):
