@@ -233,7 +233,8 @@ def _listed_session_prices(client, programme) -> list[str]:
 def test_a_priced_programme_shows_its_sessions_price_when_one_has_another(client):
     """The price the trainee pays is the session's: a programme with a price of its own whose upcoming sessions
     have another shows theirs, on the catalogue and its page, and each session listed its own (a session without
-    a price of its own costs the programme's); the programme's price alone when every upcoming one costs it."""
+    a price is « sur demande », as its enrolments record: enrolments.price_for); the programme's price alone when
+    every upcoming priced one costs it."""
     def session(programme, day, price):
         made = factories.make_session(programme=programme, start=datetime(2030, 1, day, 14), price_cents=price,
                                       end=datetime(2030, 1, day + 3, 12, 30))
@@ -250,21 +251,21 @@ def test_a_priced_programme_shows_its_sessions_price_when_one_has_another(client
         dearer: ("960,00\u202f€ par stagiaire (sessions à venir)", "960,00\u202f€ (sessions à venir)",
                  ["960,00\u202f€", "960,00\u202f€"]),
         mixed: ("à partir de 720,00\u202f€ par stagiaire (selon la session)", "À partir de 720,00\u202f€ (selon la session)",
-                ["960,00\u202f€", "840,00\u202f€", "720,00\u202f€"]),
-        alike: ("840,00\u202f€", "840,00\u202f€", ["840,00\u202f€", "840,00\u202f€"]),
+                ["960,00\u202f€", "Sur demande", "720,00\u202f€"]),
+        alike: ("840,00\u202f€", "840,00\u202f€", ["840,00\u202f€", "Sur demande"]),
     }
     with frozen_at(datetime(2029, 12, 1, 10)):
         for programme, (listed, shown, each) in expected.items():
             assert _catalogue_price(client, programme.title) == listed, programme.title
             assert _programme_price(client, programme) == shown, programme.title
             assert _listed_session_prices(client, programme) == each, programme.title
-        # The registration page of a session without a price of its own states the programme's.
+        # The registration page of a session without a price says so, not the programme's.
         without = db.session.scalar(db.select(TrainingSession).where(
             TrainingSession.programme_id == mixed.id, TrainingSession.price_cents.is_(None)))
         page = _public_text(client.get(f"/formations/sessions/{without.id}/inscription"))
-        assert "Rennes · Présentiel · 840,00\u202f€ " in page
+        assert "Rennes · Présentiel · Sur demande " in page
     with frozen_at(datetime(2030, 1, 10, 10)):  # the sessions of the 8th have started: no longer offered
-        assert _catalogue_price(client, "Prix mêlés") == "à partir de 720,00\u202f€ par stagiaire (selon la session)"
+        assert _catalogue_price(client, "Prix mêlés") == "720,00\u202f€ par stagiaire (session du 22/01/2030)"
         assert _programme_price(client, dearer) == "960,00\u202f€ (session du 15/01/2030)"
     with frozen_at(datetime(2030, 1, 20, 10)):
         assert _catalogue_price(client, "Prix mêlés") == "720,00\u202f€ par stagiaire (session du 22/01/2030)"

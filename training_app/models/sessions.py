@@ -88,12 +88,6 @@ class TrainingSession(EditVersioned, db.Model):
     def title(self) -> str:
         return self.course.title
 
-    @property
-    def public_price_cents(self) -> int | None:
-        """The price the public pages give the session: its own, else its programme's (None: « sur demande »).
-        services/programmes.public_catalogue reads it in SQL (public_price)."""
-        return self.price_cents if self.price_cents is not None else self.programme.price_cents
-
     def has_trainer(self, user: User) -> bool:
         return any(t.id == user.id for t in self.trainers)
 

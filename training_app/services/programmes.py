@@ -298,15 +298,11 @@ def public_upcoming():
     return (TrainingSession.start_at > local_now(), TrainingSession.status.in_(PUBLIC_UPCOMING_STATUSES))
 
 
-# TrainingSession.public_price_cents in SQL (the statement joins the session's programme).
-public_price = func.coalesce(TrainingSession.price_cents, Programme.price_cents)
-
-
 @dataclass(frozen=True)
 class SessionPrices:
-    """What the upcoming sessions with a price cost (TrainingSession.public_price_cents: their own, else their
-    programme's): the lowest and highest price, how many there are, and the first one's start (the date a single
-    one is named by). The public pages give the price of the sessions one registers for, which the trainee pays,
+    """What the upcoming sessions with a price cost (the price their enrolments record, enrolments.price_for; a
+    session's is set from its programme's when scheduled; None: « sur demande »): the lowest and highest price,
+    how many there are, and the first one's start (the date a single one is named by). The public pages give the price of the sessions one registers for, which the trainee pays,
     rather than the programme's when a session has another (public/_price.html)."""
     low: int | None = None
     high: int | None = None
@@ -315,11 +311,11 @@ class SessionPrices:
 
 
 def session_prices(sessions) -> SessionPrices:
-    """SessionPrices of sessions already read, with their programme (the programme's public page lists them)."""
-    priced = sorted((s for s in sessions if s.public_price_cents is not None), key=lambda s: s.start_at)
+    """SessionPrices of sessions already read (the programme's public page lists them)."""
+    priced = sorted((s for s in sessions if s.price_cents is not None), key=lambda s: s.start_at)
     if not priced:
         return SessionPrices()
-    prices = [s.public_price_cents for s in priced]
+    prices = [s.price_cents for s in priced]
     return SessionPrices(min(prices), max(prices), len(priced), priced[0].start_at)
 
 
@@ -327,11 +323,10 @@ def public_catalogue() -> list:
     """What the public catalogue lists of each programme, as plain rows (id, title, kind, duration, price,
     last update, and the SessionPrices of its upcoming sessions: low, high, priced, first_start), in one
     statement however many programmes and sessions there are."""
-    upcoming = (db.select(TrainingSession.programme_id, func.min(public_price).label("low"),
-                          func.max(public_price).label("high"), func.count().label("priced"),
+    upcoming = (db.select(TrainingSession.programme_id, func.min(TrainingSession.price_cents).label("low"),
+                          func.max(TrainingSession.price_cents).label("high"), func.count().label("priced"),
                           func.min(TrainingSession.start_at).label("first_start"))
-                .join(Programme, Programme.id == TrainingSession.programme_id)
-                .where(*public_upcoming(), public_price.is_not(None))
+                .where(*public_upcoming(), TrainingSession.price_cents.is_not(None))
                 .group_by(TrainingSession.programme_id).subquery())
     return list(db.session.execute(
         db.select(Programme.id, Programme.title, Programme.kind, Programme.default_duration_minutes,
