@@ -235,10 +235,14 @@ def test_a_claim_sent_while_the_trainee_attended_keeps_a_withdrawal_recorded_sin
     assert db.session.get(Enrolment, enrolment.id).status == "confirmed"
 
 
-def test_a_claim_line_stored_before_withdrawals_were_flagged_is_taken_as_billing_the_withdrawal():
+def test_a_claim_line_stored_before_withdrawals_were_flagged_is_taken_as_billing_the_enrolment_as_it_is():
+    """Older figures: a withdrawn trainee's line is taken as billing the withdrawal (not cancelled), a confirmed
+    one's as billing her attending (no withdrawal recorded, enrolments.withdrawal_refusal)."""
     session = factories.make_session(capacity=3)
-    enrolment = factories.enrol(session)
-    claim = _claimed(enrolment, "draft")
+    attending, enrolment = factories.enrol(session), factories.enrol(session)
+    funder = factories.make_funder("Uniformation")
+    factories.make_agreement(session, [attending, enrolment], funder=funder)
+    claim = factories.make_claim(funder, session)
     claim.snapshot = {**claim.snapshot, "lines": [{k: v for k, v in line.items() if k != "withdrawn"}
                                                   for line in claim.snapshot["lines"]]}
     db.session.commit()
@@ -248,3 +252,8 @@ def test_a_claim_line_stored_before_withdrawals_were_flagged_is_taken_as_billing
     assert _offered(session) == set()
     with pytest.raises(ServiceError, match="l'abandon ne peut plus être annulé"):
         enrolments.cancel_withdrawal(enrolment)
+    db.session.rollback()
+    with frozen_at(DURING), pytest.raises(ServiceError, match="l'abandon ne peut pas être enregistré"):
+        enrolments.withdraw(attending, date(2030, 3, 6), "Malade")
+    db.session.rollback()
+    assert [db.session.get(Enrolment, e.id).status for e in (attending, enrolment)] == ["confirmed", "withdrawn"]

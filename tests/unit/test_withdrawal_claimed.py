@@ -97,20 +97,6 @@ def test_once_the_funder_s_rejection_is_recorded_the_withdrawal_is_recorded():
     assert [line["withdrawn"] for line in again.snapshot["lines"]] == [True]
 
 
-def test_a_claim_line_stored_before_withdrawals_were_flagged_keeps_the_trainee_from_being_withdrawn():
-    """A line without the flag (older figures) is taken as billing the enrolment as it is: confirmed, attending."""
-    session = factories.make_session(capacity=3)
-    enrolment = factories.enrol(session)
-    claim = _billed(enrolment, "sent")
-    claim.snapshot = {**claim.snapshot, "lines": [{k: v for k, v in line.items() if k != "withdrawn"}
-                                                  for line in claim.snapshot["lines"]]}
-    db.session.commit()
-    with frozen_at(DURING), pytest.raises(ServiceError, match="l'abandon ne peut pas être enregistré"):
-        enrolments.withdraw(enrolment, date(2030, 3, 6), "Malade")
-    db.session.rollback()
-    assert _status(enrolment) == "confirmed"
-
-
 def test_asking_whether_a_withdrawal_is_refused_costs_one_query():
     session = factories.make_session(capacity=3)
     enrolment, other = factories.enrol(session), factories.enrol(session)
