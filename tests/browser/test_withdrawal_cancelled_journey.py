@@ -1,6 +1,6 @@
 """An administrator cancels a withdrawal recorded by mistake: in a session under way, the trainee marked as having
-dropped out is listed under « Annulations et abandons » with a button « Annuler l'abandon »; one click, and she is
-confirmed again, her page's history saying « Abandon annulé »."""
+dropped out is listed under « Annulations et abandons » with a button « Annuler l'abandon », which asks to confirm;
+confirmed, she is enrolled again, her page's history saying « Abandon annulé »."""
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -48,7 +48,22 @@ def test_admin_cancels_a_withdrawal_recorded_by_mistake(page):
     button = withdrawn.get_by_role("button", name="Annuler l'abandon d'Awa Diallo (enregistré par erreur)")
     assert button.inner_text() == "Annuler l'abandon"
 
+    questions = []
+
+    def answer(accept):
+        def handle(dialog):
+            questions.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handle
+
+    page.once("dialog", answer(False))  # « Annuler » in the dialog: the withdrawal stays
     button.click()
+    assert questions == ["Confirmer l'annulation de l'abandon d'Awa Diallo ?"]
+    expect(button).to_be_visible()
+    assert page.url.endswith(f"/sessions/{session.id}")
+    page.once("dialog", answer(True))
+    button.click()
+    assert len(questions) == 2
     expect(page.get_by_role("status").first).to_contain_text(
         "Abandon annulé : l'inscription est de nouveau confirmée.")
     assert page.url.endswith(f"/sessions/{session.id}#inscriptions")  # back to the enrolment list

@@ -231,6 +231,25 @@ def test_a_request_made_as_its_session_moves_to_another_programme_is_not_confirm
     assert db.session.get(RegistrationRequest, asked.id).confirmed_at is None
 
 
+def test_a_request_made_as_its_session_moves_to_another_programme_no_longer_waits_for_the_office(monkeypatch):
+    """Its confirmation is refused whatever the session runs next: the office's lists and counts leave it out,
+    the same everywhere (registration_requests._waiting)."""
+    session = factories.make_session()
+    asked, _token = _ask(session)
+    kept, _token = _ask(session, email="avant@example.org")  # recorded before the programme was kept: it waits
+    kept.details = {key: value for key, value in kept.details.items() if key != registration_requests.PROGRAMME_KEY}
+    db.session.commit()
+    with frozen_at(ASKED + timedelta(hours=1)):
+        assert [a.id for a in registration_requests.unconfirmed(session)] == [asked.id, kept.id]
+    _moved_meanwhile(session, monkeypatch)
+    with frozen_at(ASKED + timedelta(hours=1)):
+        assert registration_requests.closed_since(asked) == MOVED
+        assert [a.id for a in registration_requests.unconfirmed(session)] == [kept.id]
+        waiting = registration_requests.newest_unconfirmed(session, 20)
+        assert (waiting.total, [a.id for a in waiting.newest]) == (1, [kept.id])
+        assert db.session.scalars(registration_requests.unconfirmed_query(session)).all() == [kept]
+
+
 def test_a_move_committed_while_the_confirmation_waits_for_the_session_s_lock_is_seen(app, outbox, monkeypatch):
     """The request's programme is compared again under the session's lock (enrolments.enrol): a move committed
     after the confirmation read the session, before it was granted the lock, refuses it as well."""

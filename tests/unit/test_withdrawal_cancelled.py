@@ -89,6 +89,13 @@ def _claimed(enrolment, status: str):
     return claim
 
 
+def _sent_as_calculated(claim) -> None:
+    """Test data: the draft `claim` sent with the figures it was calculated with, the withdrawal recorded since
+    (before withdraw() refused one contradicting a claim sent, or as data of an earlier version)."""
+    claim.status, claim.number, claim.sent_on = "sent", "2030-0001", date(2030, 3, 20)
+    db.session.commit()
+
+
 def _offered(session) -> set[int]:
     every = db.session.scalars(db.select(Enrolment).where(Enrolment.session_id == session.id)).all()
     return enrolments.cancellable_withdrawals(session, every, enrolments.count_places(session))
@@ -217,27 +224,36 @@ def test_a_claim_sent_while_the_trainee_attended_keeps_a_withdrawal_recorded_sin
     contradicts it, and cancelling it makes the data agree with the claim again."""
     session = factories.make_session(capacity=3)
     enrolment = factories.enrol(session)
-    claim = _claimed(enrolment, "sent")
+    claim = _claimed(enrolment, "draft")
     assert [line["withdrawn"] for line in claim.snapshot["lines"]] == [False]
     with frozen_at(DURING):
         enrolments.withdraw(enrolment, date(2030, 3, 6), "Saisie sur la mauvaise personne")
-    db.session.commit()
+    _sent_as_calculated(claim)
     assert _offered(session) == {enrolment.id}
     enrolments.cancel_withdrawal(enrolment)
     db.session.commit()
     assert db.session.get(Enrolment, enrolment.id).status == "confirmed"
 
 
-def test_a_claim_line_stored_before_withdrawals_were_flagged_is_taken_as_billing_the_withdrawal():
+def test_a_claim_line_stored_before_withdrawals_were_flagged_is_taken_as_billing_the_enrolment_as_it_is():
+    """Older figures: a withdrawn trainee's line is taken as billing the withdrawal (not cancelled), a confirmed
+    one's as billing her attending (no withdrawal recorded, enrolments.withdrawal_refusal)."""
     session = factories.make_session(capacity=3)
-    enrolment = factories.enrol(session)
-    claim = _claimed(enrolment, "sent")
+    attending, enrolment = factories.enrol(session), factories.enrol(session)
+    funder = factories.make_funder("Uniformation")
+    factories.make_agreement(session, [attending, enrolment], funder=funder)
+    claim = factories.make_claim(funder, session)
     claim.snapshot = {**claim.snapshot, "lines": [{k: v for k, v in line.items() if k != "withdrawn"}
                                                   for line in claim.snapshot["lines"]]}
     db.session.commit()
     with frozen_at(DURING):
         enrolments.withdraw(enrolment, date(2030, 3, 6), "Saisie sur la mauvaise personne")
-    db.session.commit()
+    _sent_as_calculated(claim)
     assert _offered(session) == set()
     with pytest.raises(ServiceError, match="l'abandon ne peut plus être annulé"):
         enrolments.cancel_withdrawal(enrolment)
+    db.session.rollback()
+    with frozen_at(DURING), pytest.raises(ServiceError, match="l'abandon ne peut pas être enregistré"):
+        enrolments.withdraw(attending, date(2030, 3, 6), "Malade")
+    db.session.rollback()
+    assert [db.session.get(Enrolment, e.id).status for e in (attending, enrolment)] == ["confirmed", "withdrawn"]

@@ -109,3 +109,31 @@ def test_only_administrators_see_the_list_of_waiting_requests(app, role, expecte
         assert response.status_code == expected and session_page.status_code == 200
         assert ("personne1@example.org" in _text(response)) == (role == "admin")
         assert ("personne1@example.org" in _text(session_page)) == (role == "admin")
+
+
+def test_a_request_made_for_the_session_s_former_programme_is_not_listed_nor_counted_as_waiting(admin_client):
+    """It can no longer be confirmed (registration_requests.closed_since: the person asked for another course, and
+    is told so on the link's page): the office has nothing to wait for. One recorded before the programme was
+    kept (none stored) still waits."""
+    session = factories.make_session()
+    current, former, unknown = _waiting(session, 3)
+    current.details = {**current.details, registration_requests.PROGRAMME_KEY: session.programme_id}
+    former.details = {**former.details, registration_requests.PROGRAMME_KEY: factories.make_programme().id}
+    db.session.commit()
+    with frozen_at(NOW):
+        page = _text(admin_client.get(f"/sessions/{session.id}"))
+        assert "Demandes en attente de confirmation par e-mail (2)" in page
+        assert _rows(page) == [unknown.email, current.email]
+        every = _text(admin_client.get(f"/sessions/{session.id}/demandes-en-attente"))
+        assert "Demandes en attente de confirmation par e-mail (2)" in every
+        assert _rows(every) == [unknown.email, current.email]
+        assert [asked.id for asked in registration_requests.unconfirmed(session)] == [current.id, unknown.id]
+        assert registration_requests.closed_since(former) != ""
+    current.details = {**current.details, registration_requests.PROGRAMME_KEY: factories.make_programme().id}
+    unknown.confirmed_at = NOW - timedelta(hours=1)
+    db.session.commit()
+    with frozen_at(NOW):  # none left waiting: no section at all
+        page = _text(admin_client.get(f"/sessions/{session.id}"))
+        assert "Demandes en attente de confirmation" not in page
+        every = _text(admin_client.get(f"/sessions/{session.id}/demandes-en-attente"))
+    assert 'data-testid="no-unconfirmed-requests"' in every

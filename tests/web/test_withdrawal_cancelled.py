@@ -1,5 +1,8 @@
 """Cancelling a withdrawal recorded by mistake: POST /inscriptions/<id>/annuler-abandon, administrators only, from a
 button next to the withdrawn trainee in the session's enrolment list."""
+import html
+import json
+import re
 from datetime import date, datetime
 
 from tests import factories
@@ -38,6 +41,18 @@ def test_the_office_cancels_a_withdrawal_from_the_button_of_the_enrolment_list(a
     with frozen_at(DURING):  # a second click: a French refusal, not an error page
         response = admin_client.post(url, follow_redirects=True)
     assert response.status_code == 200 and "Seul un abandon peut être annulé" in response.get_data(as_text=True)
+
+
+def test_the_button_asks_to_confirm_the_cancellation_naming_the_trainee(admin_client):
+    """As the other buttons that undo something (post_button's confirm): the browser's dialog answers « OK » /
+    « Annuler », so the question asks to confirm and « Annuler » keeps the withdrawal."""
+    enrolment = _withdrawn()
+    with frozen_at(DURING):
+        page = admin_client.get(f"/sessions/{enrolment.session_id}").get_data(as_text=True)
+    form = re.search(r'<form [^>]*data-testid="cancel-withdrawal"[^>]*>', page, re.S).group(0)
+    handler = html.unescape(re.search(r'onsubmit="([^"]*)"', form).group(1))
+    assert handler.startswith("return confirm(") and handler.endswith(")")
+    assert json.loads(handler[len("return confirm("):-1]) == "Confirmer l'annulation de l'abandon d'Awa Diallo ?"
 
 
 def test_the_office_enrolling_again_someone_who_withdrew_is_told_why(admin_client):

@@ -543,6 +543,9 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     if enrolment.status != CONFIRMED:
         raise ServiceError(_("Seule une inscription confirmée peut faire l'objet d'un abandon "
                              "(état actuel : %(state)s).", state=label(enrolment.status)))
+    refusal = withdrawal_refusal(enrolment)
+    if refusal:
+        raise ServiceError(refusal)
     if on > local_now().date():
         raise ServiceError(_("La date de l'abandon ne peut pas être dans le futur."), "withdrawn_on")
     if on > session.end_at.date():
@@ -572,6 +575,27 @@ def withdraw(enrolment: Enrolment, on: date | None, reason: str, *, actor: User 
     return []  # the seat was used: nobody is promoted into it
 
 
+def withdrawal_refusal(enrolment: Enrolment) -> str | None:
+    """Why a withdrawal of this confirmed enrolment is refused whatever its date and reason, or None: a claim sent
+    to a funder (not a draft, not rejected) bills it as attending, its line saying no withdrawal. The funder holds
+    the dossier as it was sent, which nothing here can change: the office settles it with the funder first (as
+    cancel_withdrawal refuses to contradict a claim billing the withdrawal). One query (and the claim's, to word a
+    refusal); withdraw() asks it under the session's lock (a sending locks the session first), the enrolment's
+    page to offer the action or say why not."""
+    claim = _sent_claims(enrolment.session, withdrawn=False).get(enrolment.id)
+    if claim is None:
+        return None
+    values = {"name": enrolment.trainee.full_name, "claim": claim.describe()}
+    if claim.freed_by_rejection():
+        return _("%(name)s figure sans abandon dans %(claim)s : l'abandon ne peut pas être enregistré, le "
+                 "financeur a reçu cette demande telle qu'elle était. Voyez-le d'abord avec le financeur : une fois "
+                 "le rejet de cette demande enregistré (sur sa page), l'abandon pourra l'être, et la demande "
+                 "refaite.", **values)
+    return _("%(name)s figure sans abandon dans %(claim)s : l'abandon ne peut pas être enregistré, le financeur a "
+             "reçu cette demande telle qu'elle était. Si l'abandon doit y figurer, voyez-le avec le financeur.",
+             **values)
+
+
 def _seat_for_withdrawal(session: TrainingSession, enrolment: Enrolment, taken: int) -> bool:
     """Whether cancelling this withdrawal finds a seat: one dated from the first day on still holds its own."""
     held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
@@ -590,12 +614,12 @@ def cancellable_withdrawals(session: TrainingSession, every: list[Enrolment], pl
              and _seat_for_withdrawal(session, e, places.taken)}
     if not found:
         return found
-    return found - _sent_claims(session).keys()
+    return found - _sent_claims(session, withdrawn=True).keys()
 
 
-def _sent_claims(session: TrainingSession) -> dict:
+def _sent_claims(session: TrainingSession, *, withdrawn: bool) -> dict:
     from training_app.services import funding  # services/funding imports this module
-    return funding.sent_claims_by_enrolment(session)
+    return funding.sent_claims_by_enrolment(session, withdrawn=withdrawn)
 
 
 def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
@@ -618,7 +642,7 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
                              state=label(enrolment.status)))
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : l'abandon ne peut plus être annulé."))
-    claim = _sent_claims(session).get(enrolment.id)
+    claim = _sent_claims(session, withdrawn=True).get(enrolment.id)
     if claim is not None:
         raise ServiceError(_("%(name)s figure dans %(claim)s : l'abandon ne peut plus être annulé, le financeur a "
                              "reçu cette demande telle qu'elle était. Si l'abandon était une erreur, voyez-le avec "

@@ -397,6 +397,7 @@ class SentClaim:
     funder: str
     status: str
     sent_on: date | None
+    claim_id: int | None = None
 
     def describe(self) -> str:
         """« la demande de paiement n° 2030-0004, envoyée le 20/03/2030 à Uniformation », and its state once the
@@ -407,25 +408,33 @@ class SentClaim:
                         date=self.sent_on.strftime("%d/%m/%Y"), **values))
         return claim if self.status == ClaimStatus.SENT else f"{claim} ({CLAIM_STATES[self.status]})"
 
+    def freed_by_rejection(self) -> bool:
+        """Whether recording the funder's rejection of this claim (reject: claim_actions offers it) would free what
+        it bills: a claim nothing was paid on becomes rejected, no longer held; one paid in part would have its
+        balance refused, which the funder still holds. Reads the claim (a refusal's wording, not a page's)."""
+        claim = db.session.get(FundingClaim, self.claim_id) if self.claim_id is not None else None
+        return claim is not None and "reject" in claim_actions(claim) and claim.paid_cents == 0
 
-def sent_claims_by_enrolment(session: TrainingSession) -> dict[int, SentClaim]:
+
+def sent_claims_by_enrolment(session: TrainingSession, *, withdrawn: bool) -> dict[int, SentClaim]:
     """enrolment id -> the first claim sent and not rejected (SETTLED_OR_OPEN: the funder holds it, paid or not)
-    billing `session` with a line for that enrolment stating its withdrawal (its frozen snapshot's lines), one
-    query. A draft is recalculated until it is sent, and a rejected claim is made again with the data as it then
-    is (_refuse_claiming_twice): neither holds anything the data must keep agreeing with."""
+    billing `session` with a line for that enrolment stating its withdrawal (`withdrawn`), or billing it as
+    attending, its line saying no withdrawal (not `withdrawn`): its frozen snapshot's lines, one query. Changing
+    the enrolment from what such a line states (recording or cancelling a withdrawal) would contradict what the
+    funder received. A line without the flag (older figures) is taken as stating the enrolment as it is: it keeps
+    both changes. A draft is recalculated until it is sent, and a rejected claim is made again with the data as it
+    then is (_refuse_claiming_twice): neither holds anything the data must keep agreeing with."""
     found: dict[int, SentClaim] = {}
-    for number, status, sent_on, funder, snapshot in db.session.execute(
-            select(FundingClaim.number, FundingClaim.status, FundingClaim.sent_on, Funder.name,
+    for claim_id, number, status, sent_on, funder, snapshot in db.session.execute(
+            select(FundingClaim.id, FundingClaim.number, FundingClaim.status, FundingClaim.sent_on, Funder.name,
                    FundingClaim.snapshot)
             .join(Funder, Funder.id == FundingClaim.funder_id)
             .join(claim_sessions, claim_sessions.c.claim_id == FundingClaim.id)
             .where(claim_sessions.c.session_id == session.id, FundingClaim.status.in_(SETTLED_OR_OPEN))
             .order_by(FundingClaim.id)):
         for line in (snapshot or {}).get("lines") or []:
-            # A line that billed the trainee as attending (sent before a withdrawal recorded by mistake) agrees
-            # with the withdrawal cancelled; one without the flag (older figures) is taken as billing it.
-            if line.get("enrolment_id") is not None and line.get("withdrawn", True):
-                found.setdefault(line["enrolment_id"], SentClaim(number, funder, status, sent_on))
+            if line.get("enrolment_id") is not None and line.get("withdrawn", withdrawn) == withdrawn:
+                found.setdefault(line["enrolment_id"], SentClaim(number, funder, status, sent_on, claim_id))
     return found
 
 

@@ -202,22 +202,22 @@ def _refuse_closed(asked: RegistrationRequest) -> None:
 # --- the office -----------------------------------------------------------------------------------------
 
 def _waiting(session: TrainingSession):
-    """The conditions of the session's requests not confirmed yet whose link still works."""
+    """The conditions of the session's requests waiting for their confirmation: not confirmed yet, their link still
+    working, made for the programme the session runs (or before the programme was kept, PROGRAMME_KEY). One made
+    for another programme (the session moved while it was being recorded) can no longer be confirmed whatever the
+    session runs next (closed_since): the office has nothing to wait for, the person is told on the link's page.
+    The session's page, the list of them all and the check of a change of programme (sessions) count the same."""
+    asked_for = RegistrationRequest.details[PROGRAMME_KEY].as_integer()
     return (RegistrationRequest.session_id == session.id, RegistrationRequest.confirmed_at.is_(None),
-            RegistrationRequest.expires_at > utcnow())
+            RegistrationRequest.expires_at > utcnow(),
+            or_(asked_for.is_(None), asked_for == session.programme_id))
 
 
 def unconfirmed(session: TrainingSession) -> list[RegistrationRequest]:
-    """The session's requests not confirmed yet whose link still works, oldest first."""
+    """The session's requests waiting for their confirmation (_waiting), oldest first: those a change of programme
+    would betray (sessions._check_programme_changeable)."""
     return list(db.session.scalars(select(RegistrationRequest).where(*_waiting(session))
                                    .order_by(RegistrationRequest.requested_at, RegistrationRequest.id)))
-
-
-def unconfirmed_for_its_programme(session: TrainingSession) -> list[RegistrationRequest]:
-    """The unconfirmed requests made for the programme the session runs (or before the programme was kept): those
-    a change of programme would betray. One made for another programme (the session moved while it was being
-    recorded) can no longer be confirmed whatever the session runs next (closed_since)."""
-    return [asked for asked in unconfirmed(session) if asked_programme_id(asked) in (None, session.programme_id)]
 
 
 def unconfirmed_query(session: TrainingSession):

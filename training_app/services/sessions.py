@@ -505,7 +505,7 @@ def _check_programme_changeable(session: TrainingSession) -> None:
                              "ni quand des stagiaires y sont inscrit·es (l'intitulé et le tarif leur ont été "
                              "annoncés) ou que des présences, des acquis ou des attestations y sont enregistrés. "
                              "Programmez plutôt une nouvelle session."), "programme_id")
-    waiting = registration_requests.unconfirmed_for_its_programme(session)
+    waiting = registration_requests.unconfirmed(session)
     if waiting:
         raise ServiceError(_("Des demandes d'inscription faites sur la page publique attendent la confirmation de "
                              "leur adresse pour cette session : ces personnes ont demandé cette formation-ci, et "

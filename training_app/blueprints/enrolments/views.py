@@ -143,8 +143,9 @@ def enrolment_detail(enrolment_id: int):
 
 def _office_details(enrolment: Enrolment) -> dict:
     sendings = convocations.sendings(enrolment=enrolment)  # latest first
+    started = enrolments.leaves_by_withdrawal(enrolment)
     return dict(
-        started=enrolments.leaves_by_withdrawal(enrolment),
+        started=started, withdrawal_refusal=enrolments.withdrawal_refusal(enrolment) if started else None,
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
         convocation_outdated=bool(sendings) and convocations.is_outdated(sendings[0]),
