@@ -261,3 +261,12 @@ def test_the_history_names_a_password_chosen_through_an_e_mailed_link(admin_clie
     db.session.commit()
     page = admin_client.get(f"/admin/comptes/{trainer.id}/modifier").get_data(as_text=True)
     assert "Mot de passe choisi par la personne (lien par e-mail)" in page and "password_reset_by_link" not in page
+
+
+def test_an_address_failing_two_checks_with_one_message_says_it_once(admin_client):
+    """A 10,000-character address fails both the length and the format check, which say the same: said once."""
+    data = {"name": "Inès", "email": "x" * 10_000 + "@example.org", "role": "trainer", "password": TEMPORARY}
+    response = admin_client.post("/admin/comptes", data=data)
+    assert response.status_code == 200
+    assert _text(response).count("Cette adresse e-mail n'est pas valide.") == 1
+    assert db.session.scalar(db.select(User).where(User.name == "Inès")) is None
