@@ -1,4 +1,8 @@
 """The cycles' pages: administrators list, create, edit and delete cycles of programmes."""
+import html
+import json
+import re
+
 import pytest
 
 from tests import factories
@@ -124,3 +128,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, method, path):
     response = client.open(_url(path, cycle.id), method=method, data=dict(FORM, version=1))
     assert response.status_code == 302 and "/connexion" in response.headers["Location"]
     assert _stored(cycle.id).name == "Vide" and _count() == 1
+
+
+def test_the_deletion_question_names_a_cycle_with_an_apostrophe_as_typed(admin_client):
+    factories.make_cycle(name="L'organisation collective")
+    page = admin_client.get("/admin/cycles").get_data(as_text=True)
+    asked = re.search(r'onsubmit="return confirm\(([^"]*)\)"', page).group(1)
+    assert json.loads(html.unescape(asked)) == "Supprimer le cycle « L'organisation collective » ?"
