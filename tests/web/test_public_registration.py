@@ -400,6 +400,14 @@ def test_one_submit_shows_the_service_s_mistakes_with_the_form_s(client, outbox)
     assert _field_error(page, "first_name").startswith("Le prénom ne peut contenir ni adresse web")
     assert _field_error(page, "last_name").startswith("Le nom ne peut contenir ni adresse web")
     assert _field_error(page, "consent") == "Cochez cette case pour envoyer votre demande."
+    # A SIRET the form refuses asks for no structure name: typed by mistake, it is to be cleared.
+    page = _page(client.post(_url(session), data=registration(employer_name="", employer_siret="abc",
+                                                               funding_mode="personal")))
+    assert _field_error(page, "employer_siret") == "Le SIRET « abc » doit compter 14 chiffres."
+    assert _field_error(page, "employer_name") == ""
+    # No funding mode chosen: said under the choice.
+    page = _page(client.post(_url(session), data=registration(funding_mode="")))
+    assert _field_error(page, "funding_mode") == "Choisissez un mode de financement."
     # A name left blank is told once (the form's own check and the service's say the same).
     page = _page(client.post(_url(session), data=registration(first_name=" ")))
     assert _field_error(page, "first_name") == "Indiquez le prénom." and page.count("Indiquez le prénom.") == 1

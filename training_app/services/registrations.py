@@ -397,8 +397,14 @@ def check_public_request(session: TrainingSession, details: PersonDetails, fundi
 def public_request_mistakes(details: PersonDetails, funding_mode: str) -> list[tuple[str, str]]:
     """(field, French message) for each rule of check_public_request() that what the public form typed breaks,
     besides the e-mail's, civility's and SIRET's own (the form checks those with its validators): the form shows
-    them all on one submit, with its own, rather than the service's first one on a later submit."""
-    return _funding_mistakes(details, funding_mode) + details.trimmed().mistakes()
+    them all on one submit, with its own, rather than the service's first one on a later submit. A SIRET the form
+    refuses asks for no structure name (cleaned() refuses it first: one typed by mistake is to be cleared)."""
+    typed = details.trimmed()
+    try:
+        normalise_siret(typed.employer_siret)
+    except ServiceError:
+        typed.employer_siret = ""
+    return _funding_mistakes(details, funding_mode) + typed.mistakes()
 
 
 def _funding_mistakes(details: PersonDetails, funding_mode: str) -> list[tuple[str, str]]:
