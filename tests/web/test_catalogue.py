@@ -247,12 +247,15 @@ def test_a_priced_programme_shows_its_sessions_price_when_one_has_another(client
     session(mixed, 8, 96000), session(mixed, 15, None), session(mixed, 22, 72000)
     alike = factories.make_programme(title="Prix du programme", price_cents=84000)
     session(alike, 8, 84000), session(alike, 15, None)
+    asked = factories.make_programme(title="Sessions sur demande", price_cents=84000)
+    session(asked, 8, None)
     expected = {
         dearer: ("960,00\u202f€ par stagiaire (sessions à venir)", "960,00\u202f€ (sessions à venir)",
                  ["960,00\u202f€", "960,00\u202f€"]),
         mixed: ("à partir de 720,00\u202f€ par stagiaire (selon la session)", "À partir de 720,00\u202f€ (selon la session)",
                 ["960,00\u202f€", "Sur demande", "720,00\u202f€"]),
         alike: ("840,00\u202f€", "840,00\u202f€", ["840,00\u202f€", "Sur demande"]),
+        asked: ("Sur demande", "Sur demande", ["Sur demande"]),
     }
     with frozen_at(datetime(2029, 12, 1, 10)):
         for programme, (listed, shown, each) in expected.items():

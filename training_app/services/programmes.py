@@ -5,7 +5,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import distinct, func
+from sqlalchemy import case, distinct, func
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.clock import local_now, utcnow
@@ -300,37 +300,42 @@ def public_upcoming():
 
 @dataclass(frozen=True)
 class SessionPrices:
-    """What the upcoming sessions with a price cost (the price their enrolments record, enrolments.price_for; a
-    session's is set from its programme's when scheduled; None: « sur demande »): the lowest and highest price,
-    how many there are, and the first one's start (the date a single one is named by). The public pages give the price of the sessions one registers for, which the trainee pays,
-    rather than the programme's when a session has another (public/_price.html)."""
+    """What the upcoming sessions cost, as their enrolments record it (enrolments.price_for; a session's price is
+    set from its programme's when scheduled; None: « sur demande »): the lowest and highest price, how many have
+    one (`priced`) and how many not (`unpriced`), and the first priced one's start (the date a single one is named
+    by). The public pages give these prices rather than the programme's when they differ (public/_price.html)."""
     low: int | None = None
     high: int | None = None
     priced: int = 0
     first_start: datetime | None = None
+    unpriced: int = 0
 
 
 def session_prices(sessions) -> SessionPrices:
     """SessionPrices of sessions already read (the programme's public page lists them)."""
     priced = sorted((s for s in sessions if s.price_cents is not None), key=lambda s: s.start_at)
+    unpriced = len(sessions) - len(priced)
     if not priced:
-        return SessionPrices()
+        return SessionPrices(unpriced=unpriced)
     prices = [s.price_cents for s in priced]
-    return SessionPrices(min(prices), max(prices), len(priced), priced[0].start_at)
+    return SessionPrices(min(prices), max(prices), len(priced), priced[0].start_at, unpriced)
 
 
 def public_catalogue() -> list:
     """What the public catalogue lists of each programme, as plain rows (id, title, kind, duration, price,
-    last update, and the SessionPrices of its upcoming sessions: low, high, priced, first_start), in one
+    last update, and the SessionPrices of its upcoming sessions: low, high, priced, first_start, unpriced), in one
     statement however many programmes and sessions there are."""
-    upcoming = (db.select(TrainingSession.programme_id, func.min(TrainingSession.price_cents).label("low"),
-                          func.max(TrainingSession.price_cents).label("high"), func.count().label("priced"),
-                          func.min(TrainingSession.start_at).label("first_start"))
-                .where(*public_upcoming(), TrainingSession.price_cents.is_not(None))
+    price = TrainingSession.price_cents
+    upcoming = (db.select(TrainingSession.programme_id, func.min(price).label("low"),
+                          func.max(price).label("high"), func.count(price).label("priced"),
+                          func.min(case((price.is_not(None), TrainingSession.start_at))).label("first_start"),
+                          (func.count() - func.count(price)).label("unpriced"))
+                .where(*public_upcoming())
                 .group_by(TrainingSession.programme_id).subquery())
     return list(db.session.execute(
         db.select(Programme.id, Programme.title, Programme.kind, Programme.default_duration_minutes,
                   Programme.price_cents, Programme.updated_at, upcoming.c.low, upcoming.c.high,
-                  func.coalesce(upcoming.c.priced, 0).label("priced"), upcoming.c.first_start)
+                  func.coalesce(upcoming.c.priced, 0).label("priced"), upcoming.c.first_start,
+                  func.coalesce(upcoming.c.unpriced, 0).label("unpriced"))
         .outerjoin(upcoming, upcoming.c.programme_id == Programme.id)
         .where(Programme.archived.is_(False)).order_by(Programme.title, Programme.id)))
