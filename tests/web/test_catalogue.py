@@ -184,24 +184,31 @@ def _programme_price(client, programme) -> str:
     return re.search(r"Tarif par stagiaire (.+?) Délais d'accès", page).group(1)
 
 
+def _january_session(programme, day, price, **kwargs):
+    """A session of January 2030 at this price: its own, None too (planned while its programme was « sur
+    demande », priced since)."""
+    made = factories.make_session(programme=programme, start=datetime(2030, 1, day, 14), price_cents=price,
+                                  end=datetime(2030, 1, day + 3, 12, 30), **kwargs)
+    made.price_cents = price
+    db.session.commit()
+    return made
+
+
 def test_a_programme_on_request_shows_the_price_of_its_upcoming_sessions(client):
     """The catalogue and the programme's page agree with the sessions' pages, where one registers: a programme
     "sur demande" whose upcoming sessions have a price shows it; "Sur demande" only when none has one."""
-    def session(programme, day, price, **kwargs):
-        return factories.make_session(programme=programme, start=datetime(2030, 1, day, 14), price_cents=price,
-                                      end=datetime(2030, 1, day + 3, 12, 30), **kwargs)
     priced = factories.make_programme(title="Tarifée", price_cents=84000)
-    session(priced, 8, 96000)  # the session's price, which the trainee pays, rather than the programme's
+    _january_session(priced, 8, 96000)  # the session's price, which the trainee pays, rather than the programme's
     one = factories.make_programme(title="Une session", price_cents=None)
-    session(one, 15, 84000)
+    _january_session(one, 15, 84000)
     factories.make_session(programme=one, start=datetime(2019, 1, 8, 14), end=datetime(2019, 1, 11, 12, 30),
                            status="completed", price_cents=50000)  # over: not offered
     same = factories.make_programme(title="Même prix", price_cents=None)
-    session(same, 8, 84000), session(same, 15, 84000, status="planned")
+    _january_session(same, 8, 84000), _january_session(same, 15, 84000, status="planned")
     different = factories.make_programme(title="Prix différents", price_cents=None)
-    session(different, 8, 96000), session(different, 15, 84000), session(different, 22, None)
+    _january_session(different, 8, 96000), _january_session(different, 15, 84000), _january_session(different, 22, None)
     unpriced = factories.make_programme(title="Sessions sans prix", price_cents=None)
-    session(unpriced, 8, None)
+    _january_session(unpriced, 8, None)
     none = factories.make_programme(title="Sans session", price_cents=None)
     expected = {
         priced: ("960,00\u202f€ par stagiaire (session du 08/01/2030)", "960,00\u202f€ (session du 08/01/2030)"),
@@ -235,20 +242,14 @@ def test_a_priced_programme_shows_its_sessions_price_when_one_has_another(client
     have another shows theirs, on the catalogue and its page, and each session listed its own (a session without
     a price is « sur demande », as its enrolments record: enrolments.price_for); the programme's price alone when
     every upcoming priced one costs it."""
-    def session(programme, day, price):
-        made = factories.make_session(programme=programme, start=datetime(2030, 1, day, 14), price_cents=price,
-                                      end=datetime(2030, 1, day + 3, 12, 30))
-        made.price_cents = price  # None too: planned while the programme was « sur demande », priced since
-        db.session.commit()
-        return made
     dearer = factories.make_programme(title="Sessions plus chères", price_cents=84000)
-    session(dearer, 8, 96000), session(dearer, 15, 96000)
+    _january_session(dearer, 8, 96000), _january_session(dearer, 15, 96000)
     mixed = factories.make_programme(title="Prix mêlés", price_cents=84000)
-    session(mixed, 8, 96000), session(mixed, 15, None), session(mixed, 22, 72000)
+    _january_session(mixed, 8, 96000), _january_session(mixed, 15, None), _january_session(mixed, 22, 72000)
     alike = factories.make_programme(title="Prix du programme", price_cents=84000)
-    session(alike, 8, 84000), session(alike, 15, None)
+    _january_session(alike, 8, 84000), _january_session(alike, 15, None)
     asked = factories.make_programme(title="Sessions sur demande", price_cents=84000)
-    session(asked, 8, None)
+    _january_session(asked, 8, None)
     expected = {
         dearer: ("960,00\u202f€ par stagiaire (sessions à venir)", "960,00\u202f€ (sessions à venir)",
                  ["960,00\u202f€", "960,00\u202f€"]),
