@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from tests import certificate_course, factories
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, Trainee
 
@@ -99,10 +100,11 @@ def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbo
     enrolment = _attended()
     trainee = enrolment.trainee
     email, link = trainee.email, factories.personal_path(trainee)
-    response = admin_client.post(f"/stagiaires/{trainee.id}/effacer",
-                                 data={"reason": "Demande écrite du 2 mars", "confirm": "y"})
-    assert response.status_code == 302 and response.headers["Location"].endswith(_page(enrolment))
-    text = _text(admin_client.get(response.headers["Location"]))
+    with frozen_at(datetime(2020, 3, 3, 10, 0)):  # during the retention period
+        response = admin_client.post(f"/stagiaires/{trainee.id}/effacer",
+                                     data={"reason": "Demande écrite du 2 mars", "confirm": "y"})
+        assert response.status_code == 302 and response.headers["Location"].endswith(_page(enrolment))
+        text = _text(admin_client.get(response.headers["Location"]))
     assert "Les données d'Élodie Le Goff sont effacées" in text
     assert "Conservés, car les documents obligatoires les impriment" in text and "feuilles d'émargement (6)" in text
     assert "Données effacées le" in text and email not in text and "06 12 34 56 78" not in text
@@ -125,6 +127,34 @@ def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbo
     assert "ont déjà été effacées" in _text(again)
 
 
+def test_once_the_retention_period_is_over_the_page_says_the_records_are_due_for_anonymisation(app, admin_client):
+    """The course ended on 14 December 2018: six years later the records are no longer kept « until » a past day,
+    they wait for `flask purge-expired`."""
+    from click.testing import CliRunner
+    enrolment = _attended()
+    trainee = enrolment.trainee
+    with frozen_at(datetime(2024, 12, 13, 10, 0)):
+        text = _text(admin_client.get(f"/stagiaires/{trainee.id}/effacer"))
+    assert "À ce jour : jusqu'au 14 décembre 2024." in text and "a pris fin" not in text
+    with frozen_at(datetime(2026, 11, 25, 10, 0)):
+        text = _text(admin_client.get(f"/stagiaires/{trainee.id}/effacer"))
+        assert "jusqu'au 14 décembre 2024" not in text
+        assert ("Pour cette personne, la durée a pris fin le 14 décembre 2024 : ses données sont à effacer et ces "
+                "pièces à rendre anonymes. La purge périodique du serveur (commande « flask purge-expired ») s'en "
+                "charge à son prochain passage.") in text
+        response = admin_client.post(f"/stagiaires/{trainee.id}/effacer", data={"reason": "Demande", "confirm": "y"},
+                                     follow_redirects=True)
+        text = _text(response)
+        assert "La durée de conservation de ces pièces a pris fin le 14 décembre 2024 : elles sont à rendre " \
+               "anonymes, et leurs fichiers à supprimer. La purge périodique du serveur" in text
+        assert "seront rendues anonymes" not in text and "conservés jusqu'au" not in text
+        assert "a pris fin le 14 décembre 2024 : ils sont à rendre anonymes, et les fichiers à supprimer." in text
+        output = CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False).output
+    assert "rendues anonymes" in output
+    text = _text(admin_client.get(_page(enrolment)))
+    assert "Pièces conservées rendues anonymes le" in text and "a pris fin" not in text
+
+
 def test_a_person_without_records_is_deleted_and_the_flash_says_so(admin_client):
     trainee = factories.make_trainee("Awa", "Diallo")
     enrolment = factories.make_enrolment(factories.make_session(), trainee, status="cancelled")
@@ -142,7 +172,6 @@ def test_once_the_records_expired_the_pages_say_so_and_name_nobody(app, admin_cl
     downloads and the public verification page."""
     from click.testing import CliRunner
 
-    from training_app.clock import frozen_at
     from training_app.models import IssuedCertificate, Signature
     from training_app.services import certificates as certificate_service
     enrolment = _attended()
@@ -183,7 +212,6 @@ def test_a_sheets_scan_and_a_claims_dossier_go_with_the_last_person_they_print(a
     from click.testing import CliRunner
     from werkzeug.datastructures import FileStorage
 
-    from training_app.clock import frozen_at
     from training_app.documents import storage
     from training_app.services import attendance
     from training_app.services import funding as funding_service

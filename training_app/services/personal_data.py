@@ -779,6 +779,12 @@ def retention_end(trainee: Trainee) -> date | None:
     return ends
 
 
+def retention_over(until: date | None) -> bool:
+    """Whether the retention period ending on `until` (retention_end) is over: the kept records are due for
+    anonymisation, which `flask purge-expired` (run from cron) carries out on its next run."""
+    return until is not None and until <= local_now().date()
+
+
 @dataclass
 class PurgePlan:
     mail_ids: list[int]

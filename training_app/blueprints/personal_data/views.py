@@ -17,8 +17,16 @@ from training_app.services import personal_data
 
 @bp.app_template_global()
 def kept_records_until(trainee: Trainee):
-    """For personal_data/_section.html: (the day the kept records expire or None, the retention in years)."""
-    return personal_data.retention_end(trainee), current_app.config["RECORD_RETENTION_YEARS"]
+    """For personal_data/_section.html: (the day the kept records expire or None, the retention in years, whether
+    that day has come: the records are then due for anonymisation by `flask purge-expired`)."""
+    until = personal_data.retention_end(trainee)
+    return until, current_app.config["RECORD_RETENTION_YEARS"], personal_data.retention_over(until)
+
+
+@bp.app_template_global()
+def records_purge_note() -> str:
+    """How records whose retention period is over get anonymised (services/personal_data.py, purge)."""
+    return _("La purge périodique du serveur (commande « flask purge-expired ») s'en charge à son prochain passage.")
 
 
 def trainee_page(trainee: Trainee):
@@ -59,7 +67,10 @@ def erase(trainee_id: int):
                 "la durée de conservation : nom, civilité, structure employeuse, fonction, et %(kept)s.",
                 of_name=de(name), kept=erasure.kept_text), "success")
         until = personal_data.retention_end(trainee)
-        if until is not None:
+        if personal_data.retention_over(until):
+            flash(_("La durée de conservation de ces pièces a pris fin le %(date)s : elles sont à rendre anonymes, et "
+                    "leurs fichiers à supprimer.", date=date_fr(until, "d MMMM y")) + " " + records_purge_note(), "warning")
+        elif until is not None:
             flash(_("Ces pièces seront rendues anonymes, et leurs fichiers supprimés, à partir du %(date)s (fin de la "
                     "durée de conservation).", date=date_fr(until, "d MMMM y")), "info")
         return redirect(trainee_page(trainee))
