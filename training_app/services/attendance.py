@@ -649,7 +649,8 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     upload = None
     if status == AttendanceStatus.ABSENT_JUSTIFIED and document is not None and getattr(document, "filename", ""):
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
-    sheet = _lock(slot)  # then check: a withdrawal or a move committed meanwhile is seen
+    sheet = _lock(slot)  # then check: a withdrawal, a move or a cancellation committed meanwhile is seen
+    _refuse_cancelled(slot)
     enrolment = _fresh(enrolment)
     correcting = sheet.is_closed
     _check_enrolment(slot, enrolment, marking=True, correcting=correcting and actor.is_admin)
