@@ -82,24 +82,43 @@ def test_a_refused_status_is_named_at_the_top_and_its_field_brought_into_view(tr
     assert statuses() == {}
 
 
-def test_a_signature_and_a_status_are_confirmed_in_their_row_and_at_the_top(trainer_client, course):
+def test_a_signature_and_a_status_are_confirmed_once_in_their_row_not_at_the_top(trainer_client, course):
     session, (nolwenn, awa, *_rest) = course
     slot = session.slots[1]
     with frozen_at(slot.starts_at + timedelta(minutes=5)):
         response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()})
         assert response.headers["Location"].endswith(f"#stagiaire-{nolwenn.id}")
         page = text(trainer_client.get(response.headers["Location"]))
-        assert page.count("Signature de Nolwenn Guégan enregistrée.") == 2  # the flash, and in the row
+        assert page.count("Signature de Nolwenn Guégan enregistrée.") == 1  # in the row only, not flashed at the top
         assert re.search(r'role="status" data-testid="row-notice">Signature de Nolwenn Guégan enregistrée\.',
                          card(page, nolwenn))
         again = text(trainer_client.get(sheet_url(session, slot)))  # shown once
         assert "enregistrée" not in again
+        # A refusal too: nothing was written, yet the sheet kept just above is not given again without it.
         response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()},
-                                       follow_redirects=True)  # a refusal too
-        assert 'role="alert" data-testid="row-notice">Nolwenn Guégan a déjà signé' in card(text(response), nolwenn)
+                                       follow_redirects=True)
+        page = text(response)
+        assert page.count("Nolwenn Guégan a déjà signé") == 1
+        assert 'role="alert" data-testid="row-notice">Nolwenn Guégan a déjà signé' in card(page, nolwenn)
+        assert "a déjà signé" not in text(trainer_client.get(sheet_url(session, slot)))
         response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
                                        data={f"r{awa.id}-status": "absent_unjustified"}, follow_redirects=True)
-        assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(text(response), awa)
+        page = text(response)
+        assert page.count("Statut d'Awa Diallo enregistré.") == 1
+        assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(page, awa)
+
+
+def test_a_row_notice_without_its_row_on_the_sheet_shows_at_the_top(trainer_client, course):
+    session, (nolwenn, *_rest) = course
+    slot, other = session.slots[1], session.slots[0]
+    with trainer_client.session_transaction() as browser_session:  # as left by a status saved on another sheet
+        browser_session["attendance_row_notice"] = {"slot": other.id, "enrolment": nolwenn.id, "category": "success",
+                                                    "message": "Statut de Nolwenn Guégan enregistré."}
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        page = text(trainer_client.get(sheet_url(session, slot)))
+    assert page.count("Statut de Nolwenn Guégan enregistré.") == 1
+    assert 'data-testid="row-notice"' not in page
+    assert page.index("Statut de Nolwenn Guégan enregistré.") < page.index('data-testid="row"')
 
 
 def test_closing_lists_who_is_left_marks_the_unmarked_absent_at_once_then_confirms_with_the_counts(
