@@ -209,3 +209,36 @@ def test_marking_the_unmarked_absent_takes_the_csrf_token(app, trainer, course):
         response = client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids, "csrf_token": token})
     assert response.status_code == 302 and len(statuses()) == 4
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "open"
+
+
+def _closing(page: str) -> str:
+    start = page.index('id="cloture"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_else_posted(trainer_client, course):
+    session, (nolwenn, awa, julien, sophie) = course
+    slot = session.slots[1]
+    signature = DATA_URL(5)
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        trainer_client.post(sheet_url(session, slot, f"/signer/{awa.id}"), data={"signature": DATA_URL()})
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": signature})
+        assert response.status_code == 422
+        page = text(response)
+        assert "Avant de clore, faites signer ou marquez absent·e : " in page
+        closing = _closing(page)
+        assert f'data-signature-pad data-max-side="1500" data-initial="{signature}">' in closing  # the trainer's pad
+        assert re.search(r'name="signature" type="hidden" value="([^"]*)"', closing).group(1) == signature
+        for posted in ('data:image/png;base64,"><script>alert(1)</script>', "data:image/png;base64,AAAA",
+                       "javascript:alert(1)", DATA_URL(5).replace("png", "svg+xml", 1)):
+            response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": posted})
+            page = text(response)
+            assert response.status_code == 422 and "data-initial" not in page
+            assert "<script>alert" not in page and "alert(1)" not in page and "AAAA" not in page
+            assert re.search(r'name="signature" type="hidden" value="([^"]*)"', _closing(page)).group(1) == ""
+        trainer_client.post(sheet_url(session, slot, "/absents"), data={
+            "enrolments": f"{nolwenn.id},{julien.id},{sophie.id}"})
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": signature},
+                                       follow_redirects=True)  # what the pad posts again, not drawn anew
+    assert "Feuille signée et close." in text(response)
+    assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"

@@ -389,6 +389,17 @@ def decode_signature(data_url: str | None) -> bytes:
     return plain.content
 
 
+def signature_to_redraw(data_url: str | None) -> str:
+    """The pad's data URL to draw again on the page that refused what it was posted with (a sheet's closing):
+    `data_url` itself if decode_signature accepts it (a PNG data URL: nothing but base64 after its prefix),
+    else "" — what else was posted is never put back into the page."""
+    try:
+        decode_signature(data_url)
+    except ServiceError:
+        return ""
+    return data_url
+
+
 # --- room QR codes --------------------------------------------------------------------------------
 
 def _qr_serializer(salt: str = QR_SALT) -> URLSafeSerializer:

@@ -250,6 +250,7 @@ def close(session_id: int, slot_id: int):
                 attach_service_error(form, error)
             else:
                 flash(error.message, "danger")
+            form.signature.data = attendance.signature_to_redraw(form.signature.data)  # not drawn again by hand
             return _render_sheet(session, slot, close_form=form, status=422)
         db.session.commit()
         if sheet.office_closing_reason:
