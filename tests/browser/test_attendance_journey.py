@@ -116,6 +116,17 @@ def test_trainer_takes_attendance_on_the_tablet(page):
         == "absent_unjustified"
 
 
+def open_todays_sheet(page, trainer, viewport) -> list[str]:
+    """The trainer signs in and opens the running half-day's sheet from their day; returns the confirmations
+    asked (accept_dialogs)."""
+    page.set_viewport_size(viewport)
+    factories.sign_in_browser(page, trainer)
+    page.get_by_role("link", name="Émargement", exact=True).click()
+    page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
+    page.wait_for_load_state()
+    return accept_dialogs(page)
+
+
 INKED_PIXELS = """(canvas) => {
     const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
     let inked = 0;
@@ -127,12 +138,7 @@ INKED_PIXELS = """(canvas) => {
 def test_a_refused_closing_keeps_the_trainer_signature_on_the_pad(page):
     trainer = factories.make_user("trainer", name="Camille Le Gall")
     running_session(trainer, [("Sophie", "Renaud")])
-    page.set_viewport_size({"width": 1180, "height": 820})
-    factories.sign_in_browser(page, trainer)
-    page.get_by_role("link", name="Émargement", exact=True).click()
-    page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
-    page.wait_for_load_state()
-    questions = accept_dialogs(page)
+    questions = open_todays_sheet(page, trainer, {"width": 1180, "height": 820})
     draw(page, "pad-formateur")
     page.get_by_role("button", name="Signer et clore la feuille").click()  # Sophie is neither signed nor marked
     expect(page.get_by_role("alert").first).to_have_text(
@@ -165,12 +171,7 @@ def test_a_refused_status_then_the_unmarked_marked_absent_at_once_then_closing(p
     names = [("Awa", "Diallo"), ("Nolwenn", "Guégan"), ("Julien", "Le Bihan"), ("Sophie", "Renaud")]
     names += [(f"Stagiaire{i}", f"Zz{i:02d}") for i in range(8)]  # a sheet longer than the screen
     _session, (awa, nolwenn, *others) = running_session(trainer, names)
-    page.set_viewport_size({"width": 820, "height": 1180})
-    factories.sign_in_browser(page, trainer)
-    page.get_by_role("link", name="Émargement", exact=True).click()
-    page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
-    page.wait_for_load_state()
-    questions = accept_dialogs(page)
+    questions = open_todays_sheet(page, trainer, {"width": 820, "height": 1180})
 
     row(page, "Awa Diallo").get_by_role("button", name="Faire signer").click()
     draw(page, "pad-stagiaire")
