@@ -261,6 +261,26 @@ def test_closing_needs_everyone_signed_or_absent_and_the_trainer_signature(cours
     assert attendance.open_slots(session) == session.slots[1:]
 
 
+def test_a_refused_closing_names_every_blocker_at_once(course, trainer):
+    """One trainee late without a signature, another unmarked, no trainer's signature: one refusal names them all,
+    not one blocker, then the next once that one is settled."""
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with frozen_at(near_the_end(slot)):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.mark(slot, julien, "late", actor=trainer, arrival=factories.t("14:30"))
+        db.session.commit()
+        with pytest.raises(ServiceError) as refused:
+            attendance.close_slot(slot, trainer)
+    db.session.rollback()
+    assert refused.value.message == (
+        f"Avant de clore, faites signer ou marquez absent·e : {sophie.trainee.full_name}. "
+        f"Signature manquante pour : {julien.trainee.full_name}. Faites signer ou marquez absent·e. "
+        "Signez la feuille (formateur·rice) avant de la clore.")
+    assert refused.value.field is None
+    assert not attendance.slot_sheet(slot).is_closed
+
+
 def test_a_trainer_closes_only_near_the_end_so_an_early_departure_can_still_be_recorded(app, course, trainer,
                                                                                         monkeypatch):
     session, (awa, julien, sophie) = course

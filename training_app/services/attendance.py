@@ -801,16 +801,22 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if not actor.is_admin and trainer_signing_over(slot, now):
         raise _day_over_error()
     data = slot_sheet(slot)
-    if data.unmarked:  # the sheet lists them beside its closing button (sheet.html)
-        raise ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
-                             names=", ".join(r.name for r in data.unmarked)))
-    if data.unsigned:
-        raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
-                             names=", ".join(r.name for r in data.unsigned)))
     by_office = not data.trainer_signatures and not scan_stands_for_trainer(sheet)
     reason = (reason or "").strip() if by_office else ""
+    # Every blocker in one refusal, each kind with its names: not one, then the next once that one is settled.
+    blockers = []
+    if data.unmarked:  # the sheet lists them beside its closing button (sheet.html)
+        blockers.append(ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
+                                       names=", ".join(r.name for r in data.unmarked))))
+    if data.unsigned:
+        blockers.append(ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
+                                       names=", ".join(r.name for r in data.unsigned))))
     if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
-        raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
+        blockers.append(ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature"))
+    if len(blockers) == 1:
+        raise blockers[0]
+    if blockers:
+        raise ServiceError(" ".join(b.message for b in blockers))
     if by_office and not reason:
         raise ServiceError(_("La réouverture a annulé la signature du / de la formateur·rice et il est trop tard "
                              "pour signer à nouveau : indiquez le motif de la clôture par l'administration.")
