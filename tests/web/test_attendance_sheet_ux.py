@@ -258,3 +258,31 @@ def test_a_refused_closing_names_every_trainee_left_in_one_refusal(trainer_clien
     assert ("Avant de clore, faites signer ou marquez absent·e : Sophie Renaud. Signature manquante pour : "
             "Julien Le Bihan. Faites signer ou marquez absent·e.") in page
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "open"
+
+
+def test_reloading_a_refused_status_or_closing_brings_the_sheet_back_not_an_error_405(app, trainer_client, course):
+    """A refusal serves the sheet at the URL posted to: a refresh, a tab restored or "back" on the tablet GETs it."""
+    session, (nolwenn, awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        refused = trainer_client.post(sheet_url(session, slot, f"/statut/{nolwenn.id}"),
+                                      data={f"r{nolwenn.id}-status": "late"})
+        assert refused.status_code == 422
+        response = trainer_client.get(sheet_url(session, slot, f"/statut/{nolwenn.id}"))
+        assert response.status_code == 302
+        assert response.headers["Location"] == sheet_url(session, slot, f"#stagiaire-{nolwenn.id}")
+        assert trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL()}).status_code == 422
+        for suffix in ("/clore", "/absents", "/rouvrir"):
+            response = trainer_client.get(sheet_url(session, slot, suffix))
+            assert response.status_code == 302 and response.headers["Location"] == sheet_url(session, slot, "#cloture")
+        response = trainer_client.get(sheet_url(session, slot, f"/signer/{awa.id}"))
+        assert response.headers["Location"] == sheet_url(session, slot, f"#stagiaire-{awa.id}")
+        assert trainer_client.get(response.headers["Location"]).status_code == 200
+        # who may not see the sheet is not sent to it: the same refusal as the sheet's
+        outsider = app.test_client()
+        factories.login(outsider, factories.make_user("trainer"))
+        assert outsider.get(sheet_url(session, slot, "/clore")).status_code == 403
+        assert app.test_client().get(sheet_url(session, slot, "/clore")).headers["Location"].startswith("/connexion")
+    assert statuses() == {}  # a GET changes nothing
+    assert db.session.scalar(db.select(AttendanceSheet.status)) in (None, "open")
+    assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "closed")) == 0

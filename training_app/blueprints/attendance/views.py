@@ -158,6 +158,20 @@ def slot_sheet(session_id: int, slot_id: int):
     return _render_sheet(session, slot, row_notice=page_cache.pop_message(ROW_NOTICE))
 
 
+# A refused status or closing serves the sheet at the URL it was posted to (status 422): a refresh, a tab restored or
+# "back" on the tablet then GETs that URL. It brings the trainer back to the sheet (which checks who may see it)
+# instead of « Erreur 405 »; a GET changes nothing.
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/signer/<int:enrolment_id>", endpoint="sign_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/statut/<int:enrolment_id>", endpoint="mark_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/absents", endpoint="absents_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/clore", endpoint="close_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/rouvrir", endpoint="reopen_reloaded")
+@access(STAFF)
+def back_to_sheet(session_id: int, slot_id: int, enrolment_id: int | None = None):
+    _load_slot(session_id, slot_id)
+    return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}" if enrolment_id else "cloture"))
+
+
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/signer/<int:enrolment_id>", methods=["POST"])
 @access(STAFF)
 def sign_on_device(session_id: int, slot_id: int, enrolment_id: int):
