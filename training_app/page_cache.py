@@ -15,8 +15,9 @@ rendered for the same four things costs about one. So:
 
 The CSRF token of a page's forms belongs to the browser session: it is kept as a placeholder and
 put back for each request. Not kept: answers other than a rendered template, pages of a request
-that shows a flash message, the reload a browser forces (`Cache-Control: no-cache`), which renders
-the page again, and requests whose user is not in the session yet (signed in by the "remember me"
+that shows a flash message (or another message kept in the browser session for the next page:
+message_key), the reload a browser forces (`Cache-Control: no-cache`), which renders the page
+again, and requests whose user is not in the session yet (signed in by the "remember me"
 cookie: Flask-Login finds them during the request). Each process keeps at most
 PAGE_CACHE_ENTRIES pages (0 turns this off) and PAGE_CACHE_BYTES bytes of them.
 
@@ -58,6 +59,7 @@ _NEW_TOKEN = ("INSERT INTO data_version (id, token) VALUES ({row}, '{token}') "
               "ON CONFLICT (id) DO UPDATE SET token = excluded.token")
 _READ_TOKENS = select(DataVersion.token).order_by(DataVersion.id)
 _CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
+_MESSAGE_KEYS = {"_flashes"}  # the browser session's keys holding a message for the next page (message_key)
 
 
 def init_app(app: Flask) -> None:
@@ -186,6 +188,25 @@ def kept_page(view):
     return keeping
 
 
+def message_key(key: str) -> str:
+    """Declare `key` a key of the browser session holding a message for the next page, as Flask's flashes: while
+    one is pending no kept page is given, and the page that takes it out (pop_message) is not kept."""
+    _MESSAGE_KEYS.add(key)
+    return key
+
+
+def pop_message(key: str):
+    """Take the message under `key` (declared with message_key) out of the browser session, for this page."""
+    message = session.pop(key, None)
+    if message is not None:
+        g.kept_page_shows_message = True
+    return message
+
+
+def _message_pending() -> bool:
+    return any(session.get(key) for key in _MESSAGE_KEYS)
+
+
 def _serve_kept_page():
     """Before anything else, even the access check: the page kept for this key, if any.
 
@@ -194,7 +215,7 @@ def _serve_kept_page():
     user's account, rights or sessions is a change of the data, hence of the token.
     """
     pages: KeptPages = current_app.extensions["kept_pages"]
-    if pages.size <= 0 or request.method != "GET" or session.get("_flashes"):
+    if pages.size <= 0 or request.method != "GET" or _message_pending():
         return None
     view = current_app.view_functions.get(request.endpoint)
     if not getattr(view, "keeps_page", False):
@@ -225,7 +246,7 @@ def _keepable(answer) -> bytes | None:
     pending)."""
     if isinstance(answer, tuple) and len(answer) == 2 and answer[1] == 200:
         answer = answer[0]  # (page, status)
-    if not isinstance(answer, str) or session.get("_flashes") or request_ctx.flashes:
+    if not isinstance(answer, str) or _message_pending() or request_ctx.flashes or g.get("kept_page_shows_message"):
         return None
     page = answer.encode()
     csrf_token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))

@@ -116,6 +116,53 @@ def test_trainer_takes_attendance_on_the_tablet(page):
         == "absent_unjustified"
 
 
+def open_todays_sheet(page, trainer, viewport) -> list[str]:
+    """The trainer signs in and opens the running half-day's sheet from their day; returns the confirmations
+    asked (accept_dialogs)."""
+    page.set_viewport_size(viewport)
+    factories.sign_in_browser(page, trainer)
+    page.get_by_role("link", name="Émargement", exact=True).click()
+    page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
+    page.wait_for_load_state()
+    return accept_dialogs(page)
+
+
+INKED_PIXELS = """(canvas) => {
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let inked = 0;
+    for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) { inked += 1; } }
+    return inked;
+}"""
+
+
+def test_a_refused_closing_keeps_the_trainer_signature_on_the_pad(page):
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    running_session(trainer, [("Sophie", "Renaud")])
+    questions = open_todays_sheet(page, trainer, {"width": 1180, "height": 820})
+    draw(page, "pad-formateur")
+    page.get_by_role("button", name="Signer et clore la feuille").click()  # Sophie is neither signed nor marked
+    expect(page.get_by_role("alert").first).to_have_text(
+        "Avant de clore, faites signer ou marquez absent·e : Sophie Renaud.")
+    pad = page.get_by_test_id("pad-formateur")
+    pad.scroll_into_view_if_needed()
+    page.wait_for_function(f"() => ({INKED_PIXELS})(document.querySelector('[data-testid=pad-formateur]')) > 100")
+
+    other = page.context.new_page()  # Sophie is marked meanwhile (in another tab)
+    other.goto(page.url.removesuffix("/clore"))  # the refused page was the answer to the closing
+    row(other, "Sophie Renaud").get_by_label("Statut").select_option("absent_unjustified")
+    row(other, "Sophie Renaud").get_by_role("button", name="Enregistrer le statut").click()
+    expect(row(other, "Sophie Renaud").get_by_test_id("row-notice")).to_have_text("Statut de Sophie Renaud enregistré.")
+    other.close()
+
+    page.bring_to_front()
+    page.get_by_role("button", name="Signer et clore la feuille").click()  # not drawn again
+    expect(page.get_by_test_id("sheet-status")).to_have_text("Feuille close")
+    assert questions == []
+    db.session.expire_all()
+    signatures = db.session.scalars(db.select(Signature)).all()
+    assert [s.trainer_id for s in signatures] == [trainer.id] and len(signatures[0].image) > 200
+
+
 def test_a_refused_status_then_the_unmarked_marked_absent_at_once_then_closing(page):
     """The time fields follow the status; a refused status is named at the top and its field comes into view
     on a long sheet; the trainees nobody marked are marked absent in one go, after a question that counts them;
@@ -124,12 +171,7 @@ def test_a_refused_status_then_the_unmarked_marked_absent_at_once_then_closing(p
     names = [("Awa", "Diallo"), ("Nolwenn", "Guégan"), ("Julien", "Le Bihan"), ("Sophie", "Renaud")]
     names += [(f"Stagiaire{i}", f"Zz{i:02d}") for i in range(8)]  # a sheet longer than the screen
     _session, (awa, nolwenn, *others) = running_session(trainer, names)
-    page.set_viewport_size({"width": 820, "height": 1180})
-    factories.sign_in_browser(page, trainer)
-    page.get_by_role("link", name="Émargement", exact=True).click()
-    page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
-    page.wait_for_load_state()
-    questions = accept_dialogs(page)
+    questions = open_todays_sheet(page, trainer, {"width": 820, "height": 1180})
 
     row(page, "Awa Diallo").get_by_role("button", name="Faire signer").click()
     draw(page, "pad-stagiaire")

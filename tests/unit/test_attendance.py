@@ -186,6 +186,28 @@ def test_marking_before_the_window_opens_is_refused(course, trainer):
         attendance.mark(slot, awa, "absent_unjustified", actor=trainer)
 
 
+def test_a_cancelled_session_is_not_marked_even_on_a_closed_sheet_by_an_administrator(course, trainer, admin):
+    """mark() refuses a cancelled session itself (as mark_unmarked_absent, sign and close_slot do), whatever the
+    state of its enrolments: here still confirmed, so that only the session's cancellation can refuse."""
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    run_slot(slot, course[1], trainer)
+    session.status = "cancelled"
+    db.session.commit()
+    message = "Cette session est annulée : ses demi-journées ne s'émargent pas."
+    with frozen_at(at(slot)), pytest.raises(ServiceError, match=message):
+        attendance.mark(slot, awa, "absent_unjustified", actor=admin, reason="Erreur de ligne")
+    db.session.rollback()
+    other = session.slots[1]
+    with frozen_at(at(other)), pytest.raises(ServiceError, match=message):
+        attendance.mark(other, awa, "present", actor=trainer)
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id)).where(
+        AttendanceRecord.slot_id == other.id)) == 0
+    assert db.session.scalar(db.select(AttendanceRecord.status).where(
+        AttendanceRecord.slot_id == slot.id, AttendanceRecord.enrolment_id == awa.id)) == "present"
+
+
 def test_a_signed_trainee_is_not_marked_absent_without_a_reason_and_an_absent_one_does_not_sign(course, trainer):
     session, (awa, julien, _sophie) = course
     slot = session.slots[0]
@@ -237,6 +259,26 @@ def test_closing_needs_everyone_signed_or_absent_and_the_trainer_signature(cours
         db.session.commit()
     assert sheet.is_closed and sheet.version == 1
     assert attendance.open_slots(session) == session.slots[1:]
+
+
+def test_a_refused_closing_names_every_blocker_at_once(course, trainer):
+    """One trainee late without a signature, another unmarked, no trainer's signature: one refusal names them all,
+    not one blocker, then the next once that one is settled."""
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with frozen_at(near_the_end(slot)):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.mark(slot, julien, "late", actor=trainer, arrival=factories.t("14:30"))
+        db.session.commit()
+        with pytest.raises(ServiceError) as refused:
+            attendance.close_slot(slot, trainer)
+    db.session.rollback()
+    assert refused.value.message == (
+        f"Avant de clore, faites signer ou marquez absent·e : {sophie.trainee.full_name}. "
+        f"Signature manquante pour : {julien.trainee.full_name}. Faites signer ou marquez absent·e. "
+        "Signez la feuille (formateur·rice) avant de la clore.")
+    assert refused.value.field is None
+    assert not attendance.slot_sheet(slot).is_closed
 
 
 def test_a_trainer_closes_only_near_the_end_so_an_early_departure_can_still_be_recorded(app, course, trainer,

@@ -82,24 +82,43 @@ def test_a_refused_status_is_named_at_the_top_and_its_field_brought_into_view(tr
     assert statuses() == {}
 
 
-def test_a_signature_and_a_status_are_confirmed_in_their_row_and_at_the_top(trainer_client, course):
+def test_a_signature_and_a_status_are_confirmed_once_in_their_row_not_at_the_top(trainer_client, course):
     session, (nolwenn, awa, *_rest) = course
     slot = session.slots[1]
     with frozen_at(slot.starts_at + timedelta(minutes=5)):
         response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()})
         assert response.headers["Location"].endswith(f"#stagiaire-{nolwenn.id}")
         page = text(trainer_client.get(response.headers["Location"]))
-        assert page.count("Signature de Nolwenn Guégan enregistrée.") == 2  # the flash, and in the row
+        assert page.count("Signature de Nolwenn Guégan enregistrée.") == 1  # in the row only, not flashed at the top
         assert re.search(r'role="status" data-testid="row-notice">Signature de Nolwenn Guégan enregistrée\.',
                          card(page, nolwenn))
         again = text(trainer_client.get(sheet_url(session, slot)))  # shown once
         assert "enregistrée" not in again
+        # A refusal too: nothing was written, yet the sheet kept just above is not given again without it.
         response = trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL()},
-                                       follow_redirects=True)  # a refusal too
-        assert 'role="alert" data-testid="row-notice">Nolwenn Guégan a déjà signé' in card(text(response), nolwenn)
+                                       follow_redirects=True)
+        page = text(response)
+        assert page.count("Nolwenn Guégan a déjà signé") == 1
+        assert 'role="alert" data-testid="row-notice">Nolwenn Guégan a déjà signé' in card(page, nolwenn)
+        assert "a déjà signé" not in text(trainer_client.get(sheet_url(session, slot)))
         response = trainer_client.post(sheet_url(session, slot, f"/statut/{awa.id}"),
                                        data={f"r{awa.id}-status": "absent_unjustified"}, follow_redirects=True)
-        assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(text(response), awa)
+        page = text(response)
+        assert page.count("Statut d'Awa Diallo enregistré.") == 1
+        assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(page, awa)
+
+
+def test_a_row_notice_without_its_row_on_the_sheet_shows_at_the_top(trainer_client, course):
+    session, (nolwenn, *_rest) = course
+    slot, other = session.slots[1], session.slots[0]
+    with trainer_client.session_transaction() as browser_session:  # as left by a status saved on another sheet
+        browser_session["attendance_row_notice"] = {"slot": other.id, "enrolment": nolwenn.id, "category": "success",
+                                                    "message": "Statut de Nolwenn Guégan enregistré."}
+    with frozen_at(slot.starts_at + timedelta(minutes=5)):
+        page = text(trainer_client.get(sheet_url(session, slot)))
+    assert page.count("Statut de Nolwenn Guégan enregistré.") == 1
+    assert 'data-testid="row-notice"' not in page
+    assert page.index("Statut de Nolwenn Guégan enregistré.") < page.index('data-testid="row"')
 
 
 def test_closing_lists_who_is_left_marks_the_unmarked_absent_at_once_then_confirms_with_the_counts(
@@ -190,3 +209,80 @@ def test_marking_the_unmarked_absent_takes_the_csrf_token(app, trainer, course):
         response = client.post(sheet_url(session, slot, "/absents"), data={"enrolments": ids, "csrf_token": token})
     assert response.status_code == 302 and len(statuses()) == 4
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "open"
+
+
+def _closing(page: str) -> str:
+    start = page.index('id="cloture"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_else_posted(trainer_client, course):
+    session, (nolwenn, awa, julien, sophie) = course
+    slot = session.slots[1]
+    signature = DATA_URL(5)
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        trainer_client.post(sheet_url(session, slot, f"/signer/{awa.id}"), data={"signature": DATA_URL()})
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": signature})
+        assert response.status_code == 422
+        page = text(response)
+        assert "Avant de clore, faites signer ou marquez absent·e : " in page
+        closing = _closing(page)
+        assert f'data-signature-pad data-max-side="1500" data-initial="{signature}">' in closing  # the trainer's pad
+        assert re.search(r'name="signature" type="hidden" value="([^"]*)"', closing).group(1) == signature
+        for posted in ('data:image/png;base64,"><script>alert(1)</script>', "data:image/png;base64,AAAA",
+                       "javascript:alert(1)", DATA_URL(5).replace("png", "svg+xml", 1)):
+            response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": posted})
+            page = text(response)
+            assert response.status_code == 422 and "data-initial" not in page
+            assert "<script>alert" not in page and "alert(1)" not in page and "AAAA" not in page
+            assert re.search(r'name="signature" type="hidden" value="([^"]*)"', _closing(page)).group(1) == ""
+        trainer_client.post(sheet_url(session, slot, "/absents"), data={
+            "enrolments": f"{nolwenn.id},{julien.id},{sophie.id}"})
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": signature},
+                                       follow_redirects=True)  # what the pad posts again, not drawn anew
+    assert "Feuille signée et close." in text(response)
+    assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"
+
+
+def test_a_refused_closing_names_every_trainee_left_in_one_refusal(trainer_client, course):
+    session, (nolwenn, awa, julien, sophie) = course
+    slot = session.slots[1]
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        trainer_client.post(sheet_url(session, slot, f"/signer/{awa.id}"), data={"signature": DATA_URL()})
+        trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL(1)})
+        trainer_client.post(sheet_url(session, slot, f"/statut/{julien.id}"), data={
+            f"r{julien.id}-status": "late", f"r{julien.id}-arrival_time": "10:00"})
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL(5)})
+    assert response.status_code == 422
+    page = text(response)
+    assert ("Avant de clore, faites signer ou marquez absent·e : Sophie Renaud. Signature manquante pour : "
+            "Julien Le Bihan. Faites signer ou marquez absent·e.") in page
+    assert db.session.scalar(db.select(AttendanceSheet.status)) == "open"
+
+
+def test_reloading_a_refused_status_or_closing_brings_the_sheet_back_not_an_error_405(app, trainer_client, course):
+    """A refusal serves the sheet at the URL posted to: a refresh, a tab restored or "back" on the tablet GETs it."""
+    session, (nolwenn, awa, *_rest) = course
+    slot = session.slots[1]
+    with frozen_at(slot.ends_at - timedelta(minutes=5)):
+        refused = trainer_client.post(sheet_url(session, slot, f"/statut/{nolwenn.id}"),
+                                      data={f"r{nolwenn.id}-status": "late"})
+        assert refused.status_code == 422
+        response = trainer_client.get(sheet_url(session, slot, f"/statut/{nolwenn.id}"))
+        assert response.status_code == 302
+        assert response.headers["Location"] == sheet_url(session, slot, f"#stagiaire-{nolwenn.id}")
+        assert trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL()}).status_code == 422
+        for suffix in ("/clore", "/absents", "/rouvrir"):
+            response = trainer_client.get(sheet_url(session, slot, suffix))
+            assert response.status_code == 302 and response.headers["Location"] == sheet_url(session, slot, "#cloture")
+        response = trainer_client.get(sheet_url(session, slot, f"/signer/{awa.id}"))
+        assert response.headers["Location"] == sheet_url(session, slot, f"#stagiaire-{awa.id}")
+        assert trainer_client.get(response.headers["Location"]).status_code == 200
+        # who may not see the sheet is not sent to it: the same refusal as the sheet's
+        outsider = app.test_client()
+        factories.login(outsider, factories.make_user("trainer"))
+        assert outsider.get(sheet_url(session, slot, "/clore")).status_code == 403
+        assert app.test_client().get(sheet_url(session, slot, "/clore")).headers["Location"].startswith("/connexion")
+    assert statuses() == {}  # a GET changes nothing
+    assert db.session.scalar(db.select(AttendanceSheet.status)) in (None, "open")
+    assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "closed")) == 0

@@ -389,6 +389,17 @@ def decode_signature(data_url: str | None) -> bytes:
     return plain.content
 
 
+def signature_to_redraw(data_url: str | None) -> str:
+    """The pad's data URL to draw again on the page that refused what it was posted with (a sheet's closing):
+    `data_url` itself if decode_signature accepts it (a PNG data URL: nothing but base64 after its prefix),
+    else "" — what else was posted is never put back into the page."""
+    try:
+        decode_signature(data_url)
+    except ServiceError:
+        return ""
+    return data_url
+
+
 # --- room QR codes --------------------------------------------------------------------------------
 
 def _qr_serializer(salt: str = QR_SALT) -> URLSafeSerializer:
@@ -649,7 +660,8 @@ def mark(slot: Slot, enrolment: Enrolment, status: str, *, actor: User, arrival:
     upload = None
     if status == AttendanceStatus.ABSENT_JUSTIFIED and document is not None and getattr(document, "filename", ""):
         upload = uploads.check_upload(document, UPLOAD_KINDS, _upload_max_bytes())
-    sheet = _lock(slot)  # then check: a withdrawal or a move committed meanwhile is seen
+    sheet = _lock(slot)  # then check: a withdrawal, a move or a cancellation committed meanwhile is seen
+    _refuse_cancelled(slot)
     enrolment = _fresh(enrolment)
     correcting = sheet.is_closed
     _check_enrolment(slot, enrolment, marking=True, correcting=correcting and actor.is_admin)
@@ -789,16 +801,22 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if not actor.is_admin and trainer_signing_over(slot, now):
         raise _day_over_error()
     data = slot_sheet(slot)
-    if data.unmarked:  # the sheet lists them beside its closing button (sheet.html)
-        raise ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
-                             names=", ".join(r.name for r in data.unmarked)))
-    if data.unsigned:
-        raise ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
-                             names=", ".join(r.name for r in data.unsigned)))
     by_office = not data.trainer_signatures and not scan_stands_for_trainer(sheet)
     reason = (reason or "").strip() if by_office else ""
+    # Every blocker in one refusal, each kind with its names: not one, then the next once that one is settled.
+    blockers = []
+    if data.unmarked:  # the sheet lists them beside its closing button (sheet.html)
+        blockers.append(ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
+                                       names=", ".join(r.name for r in data.unmarked))))
+    if data.unsigned:
+        blockers.append(ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
+                                       names=", ".join(r.name for r in data.unsigned))))
     if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
-        raise ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature")
+        blockers.append(ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature"))
+    if len(blockers) == 1:
+        raise blockers[0]
+    if blockers:
+        raise ServiceError(" ".join(b.message for b in blockers))
     if by_office and not reason:
         raise ServiceError(_("La réouverture a annulé la signature du / de la formateur·rice et il est trop tard "
                              "pour signer à nouveau : indiquez le motif de la clôture par l'administration.")

@@ -20,6 +20,7 @@ from training_app.extensions import db
 from training_app.forms import attach_service_error
 from training_app.formatting import de
 from training_app.models import Enrolment, Modality, SignatureMethod, Slot, TrainingSession
+from training_app import page_cache
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
 from training_app.services import attendance, personal_data
@@ -57,13 +58,13 @@ def _sheet_url(session_id: int, slot_id: int, anchor: str = "") -> str:
     return url + (f"#{anchor}" if anchor else "")
 
 
-ROW_NOTICE = "attendance_row_notice"
+ROW_NOTICE = page_cache.message_key("attendance_row_notice")
 
 
 def _notify_row(slot_id: int, enrolment_id: int, message: str, category: str = "success") -> None:
-    """Say `message` (also flashed at the top of the sheet) in the trainee's card, where the redirect to its
-    anchor brings the trainer's eyes: shown once, by the next display of that sheet (slot_sheet)."""
-    flash(message, category)
+    """Say `message` in the trainee's card, where the redirect to its anchor brings the trainer's eyes (not at the
+    top of the sheet too, which is for the sheet-wide messages): shown once, by the next display of that sheet
+    (slot_sheet), at its top if that sheet has no row for the trainee."""
     browser_session[ROW_NOTICE] = {"slot": slot_id, "enrolment": enrolment_id, "message": message,
                                    "category": category}
 
@@ -101,6 +102,10 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
                   close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None,
                   scan_form: ScanForm | None = None, status: int = 200, row_notice: dict | None = None):
     data = attendance.slot_sheet(slot)
+    if row_notice and (row_notice.get("slot") != slot.id
+                       or not any(r.enrolment.id == row_notice.get("enrolment") for r in data.rows)):
+        flash(row_notice["message"], row_notice["category"])  # no row of this sheet to say it in
+        row_notice = None
     # A closed sheet is read far more often than corrected: its correction form is built for the
     # row an administrator asked to correct (?corriger=<enrolment id>) only.
     correcting = request.args.get("corriger", type=int)
@@ -150,8 +155,21 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
 @kept_page
 def slot_sheet(session_id: int, slot_id: int):
     session, slot = _load_slot(session_id, slot_id)
-    notice = browser_session.pop(ROW_NOTICE, None)
-    return _render_sheet(session, slot, row_notice=notice if notice and notice.get("slot") == slot.id else None)
+    return _render_sheet(session, slot, row_notice=page_cache.pop_message(ROW_NOTICE))
+
+
+# A refused status or closing serves the sheet at the URL it was posted to (status 422): a refresh, a tab restored or
+# "back" on the tablet then GETs that URL. It brings the trainer back to the sheet (which checks who may see it)
+# instead of « Erreur 405 »; a GET changes nothing.
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/signer/<int:enrolment_id>", endpoint="sign_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/statut/<int:enrolment_id>", endpoint="mark_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/absents", endpoint="absents_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/clore", endpoint="close_reloaded")
+@bp.get("/sessions/<int:session_id>/emargement/<int:slot_id>/rouvrir", endpoint="reopen_reloaded")
+@access(STAFF)
+def back_to_sheet(session_id: int, slot_id: int, enrolment_id: int | None = None):
+    _load_slot(session_id, slot_id)
+    return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}" if enrolment_id else "cloture"))
 
 
 @bp.route("/sessions/<int:session_id>/emargement/<int:slot_id>/signer/<int:enrolment_id>", methods=["POST"])
@@ -246,6 +264,7 @@ def close(session_id: int, slot_id: int):
                 attach_service_error(form, error)
             else:
                 flash(error.message, "danger")
+            form.signature.data = attendance.signature_to_redraw(form.signature.data)  # not drawn again by hand
             return _render_sheet(session, slot, close_form=form, status=422)
         db.session.commit()
         if sheet.office_closing_reason:

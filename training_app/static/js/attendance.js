@@ -9,6 +9,9 @@
     var input = form.querySelector("input[name$='signature']");
     var error = box.querySelector("[data-pad-error]");
     var maxSide = parseInt(box.getAttribute("data-max-side"), 10) || 1500;
+    // A signature drawn before a refused closing, put back by the server: drawn again, with any stroke added since.
+    var initial = box.getAttribute("data-initial") || "";
+    if (initial.indexOf("data:image/png;base64,") !== 0) { initial = ""; }
 
     function fit() {
       var width = canvas.offsetWidth, height = canvas.offsetHeight;
@@ -20,7 +23,8 @@
       canvas.height = Math.floor(height * ratio);
       canvas.getContext("2d").scale(ratio, ratio);
       pad.clear();
-      pad.fromData(strokes);
+      if (initial) { pad.fromDataURL(initial, { ratio: ratio }); }
+      pad.fromData(strokes, { clear: false });
     }
 
     window.addEventListener("resize", fit);
@@ -28,7 +32,7 @@
     pad.addEventListener("beginStroke", function () { if (error) { error.hidden = true; } });
     var clear = box.querySelector("[data-pad-clear]");
     if (clear) {
-      clear.addEventListener("click", function () { pad.clear(); });
+      clear.addEventListener("click", function () { initial = ""; pad.clear(); });
     }
     form.addEventListener("submit", function (event) {
       if (pad.isEmpty()) {
