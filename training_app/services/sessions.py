@@ -132,8 +132,8 @@ def _generated(data: SessionData) -> list[tuple[date, time, time]]:
 def create_session(data: SessionData) -> TrainingSession:
     data = replace(data, status=_status_asked(None, data.status), timetable=data.timetable or DEFAULT_TIMETABLE,
                    include_weekends=bool(data.include_weekends))
-    _check_times(data.start_at, data.end_at)
-    _check_completed_after_end(data.status, None, data.end_at)
+    check_dates(data.start_at, data.end_at)
+    check_completed_after_end(data.status, None, data.end_at)
     slots = _generated(data)
     _check_programme_offered(data.programme)
     session = TrainingSession(programme=data.programme)
@@ -164,7 +164,7 @@ class SessionUpdate:
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
     """Update a session. Opening it to registrations (leaving "planned") gives its pre-registrations their seats
     (services/enrolments.open_registrations)."""
-    _check_times(data.start_at, data.end_at)
+    check_dates(data.start_at, data.end_at, session)
     programme_changed = data.programme.id != session.programme_id
     slots, shifted_days = _planned_half_days(session, data)
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
@@ -175,7 +175,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
         surveys.lock_programme(data.programme.id)
         _check_programme_offered(data.programme)
     _check_status_change(session, data.status)
-    _check_completed_after_end(data.status, session.status, data.end_at)
+    check_completed_after_end(data.status, session.status, data.end_at)
     _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
     capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
@@ -314,7 +314,7 @@ def _check_status_change(session: TrainingSession, status: str) -> None:
                              "être rouverte. Programmez plutôt une nouvelle session."), "status")
 
 
-def _check_completed_after_end(status: str, current: str | None, end_at: datetime) -> None:
+def check_completed_after_end(status: str, current: str | None, end_at: datetime) -> None:
     """A session is marked completed after its end, not before: until then it takes trainees and its half-days
     are signed (it becomes completed by itself once over, shown_status)."""
     if status == SessionStatus.COMPLETED and current != SessionStatus.COMPLETED and end_at > local_now():
@@ -454,12 +454,21 @@ def _capacity(data: SessionData) -> int:
 MAX_SESSION_DAYS = 366  # beyond, a date typed wrong (2099 for 2030) would create thousands of half-days
 
 
-def _check_times(start_at: datetime, end_at: datetime) -> None:
+def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession | None = None) -> None:
+    """The dates of a new session, or those `session` is given: the end after the start, within a year, and not
+    already past when it is set (a new session, or an end moved). A session over takes no enrolment
+    (enrolments.enrol) and nobody signs its sheets: created, or moved, into the past it would be a dead end. A
+    session that is over keeps its end as it was recorded, and may still be edited otherwise. Run by the
+    session form too (SessionForm.validate), so that one submit lists every mistake."""
     if end_at <= start_at:
-        raise ServiceError(_("La fin doit être postérieure au début."), "end_at")
+        raise ServiceError(_("La fin doit être postérieure au début."), "end_date")
     if end_at - start_at > timedelta(days=MAX_SESSION_DAYS):
         raise ServiceError(_("Une session dure au plus un an : vérifiez la date de fin, ou découpez la formation "
                              "en plusieurs sessions."), "end_date")
+    if end_at < local_now() and (session is None or end_at != session.end_at):
+        raise ServiceError(_("La fin de la session (%(end)s) est déjà passée : personne ne pourrait plus s'y "
+                             "inscrire ni émarger. Choisissez des dates à venir.", end=datetime_fr(end_at)),
+                           "end_date")
 
 
 def _check_not_cancelled(session: TrainingSession, *, programme: bool = False) -> None:
