@@ -140,3 +140,37 @@ def test_planned_hours_as_the_programmes_give_no_warning(admin_client):
     programme = factories.make_programme()
     response = admin_client.post("/sessions/nouvelle", data=session_form(programme))
     assert "Les demi-journées prévues font" not in _flashes(admin_client, response)
+
+
+def test_a_new_account_with_every_mistake_gets_every_message_at_once(admin_client, trainer):
+    from training_app.models import User
+
+    response = admin_client.post("/admin/comptes", data={"name": "", "email": trainer.email.upper(),
+                                                         "role": "trainer", "password": "court"})
+    errors = _errors(response)
+    assert errors["name"] == "Indiquez le nom."
+    assert errors["email"] == "Un compte existe déjà avec cette adresse e-mail."
+    assert errors["password"] == "Le mot de passe doit compter au moins 10 caractères."
+    assert _count(User) == 2  # the administrator and the trainer
+
+
+def test_an_account_edit_with_every_mistake_gets_every_message_at_once(admin_client, admin, trainer):
+    response = admin_client.post(f"/admin/comptes/{trainer.id}/modifier", data={
+        "name": "", "email": admin.email, "role": "trainer", "version": trainer.version})
+    errors = _errors(response)
+    assert errors["name"] == "Indiquez le nom."
+    assert errors["email"] == "Un compte existe déjà avec cette adresse e-mail."
+    response = admin_client.post(f"/admin/comptes/{trainer.id}/modifier", data={
+        "name": "Thomas", "email": trainer.email, "role": "trainer", "version": trainer.version})
+    assert response.status_code == 302  # its own address is no other account's
+
+
+def test_a_programme_with_every_mistake_gets_every_message_at_once(admin_client):
+    from tests.web.test_catalogue import FORM as PROGRAMME_FORM
+    from training_app.models import Programme
+
+    response = admin_client.post("/admin/formations/nouvelle", data=dict(PROGRAMME_FORM, title="", price=""))
+    errors = _errors(response)
+    assert errors["title"] == "Indiquez l'intitulé."
+    assert errors["price"].startswith("Indiquez un prix supérieur à")
+    assert _count(Programme) == 0
