@@ -34,13 +34,14 @@ def test_a_new_session_with_every_mistake_gets_every_message_at_once(admin_clien
     assert _count(TrainingSession) == 0 and _count(Slot) == 0
 
 
-def test_a_session_marked_completed_before_its_end_with_a_bad_capacity_gets_both_messages(admin_client):
+def test_an_overlapping_timetable_is_told_with_the_other_mistakes(admin_client):
     programme = factories.make_programme()
-    response = admin_client.post("/sessions/nouvelle", data=session_form(programme, capacity="0",
-                                                                         status="completed"))
+    response = admin_client.post("/sessions/nouvelle", data=session_form(
+        programme, capacity="0", end_date="2030-03-01", morning_end="15:00"))
     errors = _errors(response)
     assert errors["capacity"] == "La capacité doit être d'au moins 1 place."
-    assert errors["status"].startswith("La session ne peut être marquée « Terminée » qu'après sa fin")
+    assert errors["end_date"] == "La fin doit être postérieure au début."
+    assert "Les demi-journées de l'emploi du temps se chevauchent." in html.unescape(response.get_data(as_text=True))
     assert _count(TrainingSession) == 0
 
 

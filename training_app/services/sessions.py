@@ -129,11 +129,13 @@ def _generated(data: SessionData) -> list[tuple[date, time, time]]:
     raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."), "end_at")
 
 
-def create_session(data: SessionData) -> TrainingSession:
+def create_session(data: SessionData, *, recorded_afterwards: bool = False) -> TrainingSession:
+    """A new session and its half-days. `recorded_afterwards`: a session that took place, recorded once over
+    (the bench's completed course; never the form): its end may be past (check_dates)."""
     data = replace(data, status=_status_asked(None, data.status), timetable=data.timetable or DEFAULT_TIMETABLE,
                    include_weekends=bool(data.include_weekends))
-    check_dates(data.start_at, data.end_at)
-    check_completed_after_end(data.status, None, data.end_at)
+    check_dates(data.start_at, data.end_at, past_allowed=recorded_afterwards)
+    _check_completed_after_end(data.status, None, data.end_at)
     slots = _generated(data)
     _check_programme_offered(data.programme)
     session = TrainingSession(programme=data.programme)
@@ -175,7 +177,7 @@ def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate
         surveys.lock_programme(data.programme.id)
         _check_programme_offered(data.programme)
     _check_status_change(session, data.status)
-    check_completed_after_end(data.status, session.status, data.end_at)
+    _check_completed_after_end(data.status, session.status, data.end_at)
     _check_signing_trainers_kept(session, data.trainers)  # under the lock: the sheets are signed under it too
     data = replace(data, status=_status_asked(session.status, data.status))
     capacity = _capacity(data)  # what _apply() will set: an empty field means the programme's default
@@ -314,7 +316,7 @@ def _check_status_change(session: TrainingSession, status: str) -> None:
                              "être rouverte. Programmez plutôt une nouvelle session."), "status")
 
 
-def check_completed_after_end(status: str, current: str | None, end_at: datetime) -> None:
+def _check_completed_after_end(status: str, current: str | None, end_at: datetime) -> None:
     """A session is marked completed after its end, not before: until then it takes trainees and its half-days
     are signed (it becomes completed by itself once over, shown_status)."""
     if status == SessionStatus.COMPLETED and current != SessionStatus.COMPLETED and end_at > local_now():
@@ -454,18 +456,20 @@ def _capacity(data: SessionData) -> int:
 MAX_SESSION_DAYS = 366  # beyond, a date typed wrong (2099 for 2030) would create thousands of half-days
 
 
-def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession | None = None) -> None:
+def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession | None = None, *,
+                past_allowed: bool = False) -> None:
     """The dates of a new session, or those `session` is given: the end after the start, within a year, and not
     already past when it is set (a new session, or an end moved). A session over takes no enrolment
     (enrolments.enrol) and nobody signs its sheets: created, or moved, into the past it would be a dead end. A
     session that is over keeps its end as it was recorded, and may still be edited otherwise. Run by the
-    session form too (SessionForm.validate), so that one submit lists every mistake."""
+    session form too (SessionForm.validate), so that one submit lists every mistake. `past_allowed`: a session
+    recorded once over (create_session(recorded_afterwards=True)), never from the form."""
     if end_at <= start_at:
         raise ServiceError(_("La fin doit être postérieure au début."), "end_date")
     if end_at - start_at > timedelta(days=MAX_SESSION_DAYS):
         raise ServiceError(_("Une session dure au plus un an : vérifiez la date de fin, ou découpez la formation "
                              "en plusieurs sessions."), "end_date")
-    if end_at < local_now() and (session is None or end_at != session.end_at):
+    if not past_allowed and end_at < local_now() and (session is None or end_at != session.end_at):
         raise ServiceError(_("La fin de la session (%(end)s) est déjà passée : personne ne pourrait plus s'y "
                              "inscrire ni émarger. Choisissez des dates à venir.", end=datetime_fr(end_at)),
                            "end_date")

@@ -52,8 +52,9 @@ class SessionForm(FlaskForm):
     session = None  # the session edited (views._prepare), None for a new one
 
     def validate(self, extra_validators=None):
-        """The fields, then the services' rules on the dates, timetable and state (session_service.check_dates,
-        validate_timetable, check_completed_after_end) whatever the fields said: every mistake at once."""
+        """The fields, then the services' rules on the dates and the timetable (session_service.check_dates,
+        validate_timetable) whatever the fields said: every mistake at once. (« Terminée » is offered only once
+        the session is over: _prepare.)"""
         valid = super().validate(extra_validators)
         checks = []
         dates = (self.start_date.data, self.start_time.data, self.end_date.data, self.end_time.data)
@@ -61,9 +62,6 @@ class SessionForm(FlaskForm):
                                                                      self.end_date, self.end_time)):
             start_at, end_at = datetime.combine(*dates[:2]), datetime.combine(*dates[2:])
             checks.append(lambda: session_service.check_dates(start_at, end_at, self.session))
-            if not self.status.errors:
-                checks.append(lambda: session_service.check_completed_after_end(
-                    self.status.data, self.session.status if self.session else None, end_at))
         timetable = ((self.morning_start.data, self.morning_end.data),
                      (self.afternoon_start.data, self.afternoon_end.data))
         if None not in timetable[0] + timetable[1]:

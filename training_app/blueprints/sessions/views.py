@@ -42,7 +42,7 @@ def _prepare(form: SessionForm, session=None) -> None:
     form.session = session
     if session is not None and session.status == SessionStatus.CANCELLED:
         form.status.choices = CANCELLED_CHOICES
-    elif session is None or session_service.is_over(session):  # a past session may be recorded afterwards
+    elif session is not None and session_service.is_over(session):  # one over may be marked so
         form.status.choices = STATUS_CHOICES
     else:
         form.status.choices = NOT_OVER_CHOICES
