@@ -71,7 +71,7 @@ def build_session() -> int:
         session = session_service.create_session(session_service.SessionData(
             programme=reference_programme(), start_at=datetime(2018, 12, 11, 14),
             end_at=datetime(2018, 12, 14, 12, 30), place="4 rue du Bourbonnais, 35000 Rennes", capacity=15,
-            status="completed", trainers=(trainer,)))
+            status="completed", trainers=(trainer,)), recorded_afterwards=True)
     employer = Employer(name="CCAS de Rennes", siret="78324521000001")
     db.session.add(employer)
     enrolments = []

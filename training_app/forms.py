@@ -173,6 +173,23 @@ def attach_service_error(form, error) -> None:
         form.form_errors.append(error.message)
 
 
+def rules_passed(form, *checks) -> bool:
+    """Run a service's own checks (callables raising ServiceError) on what `form` read, from its validate(): each
+    refusal is shown next to its field (attach_service_error), all of them at once, so that one submit lists every
+    mistake rather than one more at each submit. The rules stay in the service, which runs them again when it
+    saves."""
+    from training_app.services import ServiceError
+
+    passed = True
+    for check in checks:
+        try:
+            check()
+        except ServiceError as error:
+            attach_service_error(form, error)
+            passed = False
+    return passed
+
+
 REFUSED = object()  # what commit_or_flash() returns when a rule refused the operation
 
 

@@ -48,7 +48,7 @@ def test_reversed_dates_are_refused():
     with pytest.raises(ServiceError) as error:
         session_service.create_session(session_service.SessionData(
             programme=programme, start_at=datetime(2030, 3, 8), end_at=datetime(2030, 3, 5)))
-    assert error.value.field == "end_at"
+    assert error.value.field == "end_date"
     assert "postérieure" in error.value.message
 
 

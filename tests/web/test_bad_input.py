@@ -259,7 +259,8 @@ REFUSAL_FLASHES = {"danger", "warning"}
 
 def _refused(response, client) -> bool:
     """The app said no: an error status, a form shown again with its errors, or a redirect with an error
-    message waiting to be shown."""
+    message waiting to be shown and no success one (a session created is told so, then warned when its hours
+    differ from its programme's: a warning after a success is no refusal)."""
     with client.session_transaction() as session:  # the messages this answer left (taken: not seen again)
         flashed = session.pop("_flashes", [])
     if response.status_code >= 400:
@@ -267,7 +268,8 @@ def _refused(response, client) -> bool:
     if response.status_code == 200 and response.mimetype == "text/html":
         page = response.get_data(as_text=True)
         return any(mark in page for mark in REFUSAL_MARKS)
-    return any(category in REFUSAL_FLASHES for category, _ in flashed)
+    categories = {category for category, _ in flashed}
+    return bool(categories & REFUSAL_FLASHES) and "success" not in categories
 
 
 def _rows() -> dict[str, list]:

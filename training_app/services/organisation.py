@@ -30,15 +30,21 @@ def update(data: dict) -> Organisation:
     """Set the TEXT_FIELDS given in `data` (trimmed); those absent are kept as they are, the SIRET too."""
     organisation = Organisation.get()
     if "siret" in data:
-        siret = normalise_siret(data["siret"])
-        if siret and not is_valid_siret(siret):
-            raise ServiceError(_("Ce SIRET n'est pas valide (14 chiffres, clé de contrôle incorrecte)."), "siret")
-        data = dict(data, siret=siret)
+        data = dict(data, siret=checked_siret(data["siret"]))
     for name in TEXT_FIELDS:
         if name in data:
             setattr(organisation, name, (data[name] or "").strip())
     audit.record(organisation, "updated")
     return organisation
+
+
+def checked_siret(value: str | None) -> str:
+    """The SIRET typed, normalised (spaces and dots taken out), or a refusal on "siret"; empty is accepted (the
+    page then lists it among what the documents lack). Run by the organisation form too: every mistake at once."""
+    siret = normalise_siret(value)
+    if siret and not is_valid_siret(siret):
+        raise ServiceError(_("Ce SIRET n'est pas valide (14 chiffres, clé de contrôle incorrecte)."), "siret")
+    return siret
 
 
 def set_image(field: str, file_storage) -> None:

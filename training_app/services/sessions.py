@@ -129,10 +129,12 @@ def _generated(data: SessionData) -> list[tuple[date, time, time]]:
     raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."), "end_at")
 
 
-def create_session(data: SessionData) -> TrainingSession:
+def create_session(data: SessionData, *, recorded_afterwards: bool = False) -> TrainingSession:
+    """A new session and its half-days. `recorded_afterwards`: a session that took place, recorded once over
+    (the bench's completed course; never the form): its end may be past (check_dates)."""
     data = replace(data, status=_status_asked(None, data.status), timetable=data.timetable or DEFAULT_TIMETABLE,
                    include_weekends=bool(data.include_weekends))
-    _check_times(data.start_at, data.end_at)
+    check_dates(data.start_at, data.end_at, past_allowed=recorded_afterwards)
     _check_completed_after_end(data.status, None, data.end_at)
     slots = _generated(data)
     _check_programme_offered(data.programme)
@@ -164,7 +166,7 @@ class SessionUpdate:
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
     """Update a session. Opening it to registrations (leaving "planned") gives its pre-registrations their seats
     (services/enrolments.open_registrations)."""
-    _check_times(data.start_at, data.end_at)
+    check_dates(data.start_at, data.end_at, session)
     programme_changed = data.programme.id != session.programme_id
     slots, shifted_days = _planned_half_days(session, data)
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
@@ -454,12 +456,23 @@ def _capacity(data: SessionData) -> int:
 MAX_SESSION_DAYS = 366  # beyond, a date typed wrong (2099 for 2030) would create thousands of half-days
 
 
-def _check_times(start_at: datetime, end_at: datetime) -> None:
+def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession | None = None, *,
+                past_allowed: bool = False) -> None:
+    """The dates of a new session, or those `session` is given: the end after the start, within a year, and not
+    already past when it is set (a new session, or an end moved). A session over takes no enrolment
+    (enrolments.enrol) and nobody signs its sheets: created, or moved, into the past it would be a dead end. A
+    session that is over keeps its end as it was recorded, and may still be edited otherwise. Run by the
+    session form too (SessionForm.validate), so that one submit lists every mistake. `past_allowed`: a session
+    recorded once over (create_session(recorded_afterwards=True)), never from the form."""
     if end_at <= start_at:
-        raise ServiceError(_("La fin doit être postérieure au début."), "end_at")
+        raise ServiceError(_("La fin doit être postérieure au début."), "end_date")
     if end_at - start_at > timedelta(days=MAX_SESSION_DAYS):
         raise ServiceError(_("Une session dure au plus un an : vérifiez la date de fin, ou découpez la formation "
                              "en plusieurs sessions."), "end_date")
+    if not past_allowed and end_at < local_now() and (session is None or end_at != session.end_at):
+        raise ServiceError(_("La fin de la session (%(end)s) est déjà passée : personne ne pourrait plus s'y "
+                             "inscrire ni émarger. Choisissez des dates à venir.", end=datetime_fr(end_at)),
+                           "end_date")
 
 
 def _check_not_cancelled(session: TrainingSession, *, programme: bool = False) -> None:

@@ -338,6 +338,11 @@ def _check_email_free(email: str, but: User | None = None) -> None:
         raise ServiceError(_email_taken(), "email")
 
 
+def check_email_free(email: str, but: User | None = None) -> None:
+    """The address typed names no account (but `but`'s): run by the account forms too, with their other checks."""
+    _check_email_free(normalise_email(email), but)
+
+
 def _ensure_an_active_admin_remains(user: User, *, role: str, active: bool) -> None:
     """Refuse a change of `user` to (`role`, `active`) that would leave no active administrator. The
     active administrators' rows are locked in id order (PostgreSQL), so that concurrent changes queue."""

@@ -61,7 +61,8 @@ class ProgrammeForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        if ok and self.kind.data == "external" and not self.price_on_request.data and not self.price.data:
+        if (self.kind.data == "external" and not self.price_on_request.data and not self.price.data
+                and not self.price.errors):  # checked with the other fields: every mistake at once
             # None or 0: an external course is paid (internal ones are the free ones)
             self.price.errors = [str(_l("Indiquez un prix supérieur à %(zero)s, ou cochez « Tarif sur demande » : "
                                         "une formation externe est payante.", zero=money(0)))]

@@ -4,7 +4,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from training_app.forms import Versioned
+from training_app.forms import Versioned, rules_passed
+from training_app.services import organisation as organisation_service
 
 
 class OrganisationForm(Versioned, FlaskForm):
@@ -33,3 +34,10 @@ class OrganisationForm(Versioned, FlaskForm):
     remove_logo_image = BooleanField(_l("Retirer le logo"))
     remove_legal_representative_signature_image = BooleanField(_l("Retirer la signature du ou de la "
                                                                   "représentant·e légal·e"))
+
+    def validate(self, extra_validators=None):
+        """The fields, then the SIRET's check (organisation_service.checked_siret) whatever they said."""
+        valid = super().validate(extra_validators)
+        if self.siret.errors:
+            return valid
+        return rules_passed(self, lambda: organisation_service.checked_siret(self.siret.data)) and valid

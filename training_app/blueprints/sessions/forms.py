@@ -1,4 +1,4 @@
-from datetime import time
+from datetime import datetime, time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -7,7 +7,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from training_app.forms import (CAPACITY_RANGE, Filled, FrenchDateField, FrenchIntegerField, FrenchTimeField, Versioned,
-                                euros_field)
+                                euros_field, rules_passed)
+from training_app.services import sessions as session_service
 
 # No "full" either: a session is full when its seats are taken, open again when one frees up (counted by
 # services/enrolments.py). "Inscriptions ouvertes" covers both; the session page shows which it is.
@@ -47,6 +48,25 @@ class SessionForm(FlaskForm):
     status = SelectField(_l("État"), choices=STATUS_CHOICES)
     contact_person = StringField(_l("Personne à contacter"), validators=[Length(max=200)])
     trainers = MultiCheckboxField(_l("Formateur·rices"), coerce=int)
+
+    session = None  # the session edited (views._prepare), None for a new one
+
+    def validate(self, extra_validators=None):
+        """The fields, then the services' rules on the dates and the timetable (session_service.check_dates,
+        validate_timetable) whatever the fields said: every mistake at once. (« Terminée » is offered only once
+        the session is over: _prepare.)"""
+        valid = super().validate(extra_validators)
+        checks = []
+        dates = (self.start_date.data, self.start_time.data, self.end_date.data, self.end_time.data)
+        if None not in dates and not any(field.errors for field in (self.start_date, self.start_time,
+                                                                     self.end_date, self.end_time)):
+            start_at, end_at = datetime.combine(*dates[:2]), datetime.combine(*dates[2:])
+            checks.append(lambda: session_service.check_dates(start_at, end_at, self.session))
+        timetable = ((self.morning_start.data, self.morning_end.data),
+                     (self.afternoon_start.data, self.afternoon_end.data))
+        if None not in timetable[0] + timetable[1]:
+            checks.append(lambda: session_service.validate_timetable(timetable))
+        return rules_passed(self, *checks) and valid
 
 
 class CancelSessionForm(FlaskForm):

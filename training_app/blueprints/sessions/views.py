@@ -39,9 +39,10 @@ def _trainer_choices(session=None):
 def _prepare(form: SessionForm, session=None) -> None:
     form.programme_id.choices = _programme_choices(session.programme_id if session else None)
     form.trainers.choices = _trainer_choices(session)
+    form.session = session
     if session is not None and session.status == SessionStatus.CANCELLED:
         form.status.choices = CANCELLED_CHOICES
-    elif session is None or session_service.is_over(session):  # a past session may be recorded afterwards
+    elif session is not None and session_service.is_over(session):  # one over may be marked so
         form.status.choices = STATUS_CHOICES
     else:
         form.status.choices = NOT_OVER_CHOICES
@@ -113,6 +114,7 @@ def session_create():
             db.session.commit()
             flash(_("Session créée : %(n)d demi-journées, %(hours)s prévues.", n=len(session.slots),
                     hours=formatting.hours(session.planned_minutes)), "success")
+            _flash_hours_unlike_programme(session)
             _flash_weekend_left_out(data)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
     return render_template("sessions/form.html", form=form, session=None)
@@ -156,12 +158,15 @@ def session_edit(session_id: int):
     form = _edit_form(session)
     if form.validate_on_submit():
         data = _session_data(form)
+        programme_changed = data.programme.id != session.programme_id
         update = edit_committed(form, session, lambda: session_service.update_session(session, data),
                                 lambda: _edit_form(session, stored=True))
         if update is not REFUSED:
             flash(_("Session mise à jour."), "success")
             if update.slots_regenerated:
                 flash(_half_days_message(session, update), "info")
+            if update.slots_regenerated or programme_changed:
+                _flash_hours_unlike_programme(session)
                 if not update.shifted_days:
                     _flash_weekend_left_out(data)
             for survey in update.surveys_left:
@@ -293,6 +298,16 @@ def _half_days_message(session: TrainingSession, update: session_service.Session
         done += " " + ngettext("(avant : %(num)d demi-journée, %(hours)s).", "(avant : %(num)d demi-journées, "
                                "%(hours)s).", before_count, hours=formatting.hours(before_minutes))
     return done + " " + _("Les dates des questionnaires sans réponse ont suivi.")
+
+
+def _flash_hours_unlike_programme(session: TrainingSession) -> None:
+    """A warning, not a refusal (a shorter session may be meant): the half-days planned do not add up to the
+    programme's duration (its certificates and claims count the hours attended against the session's)."""
+    planned, duration = session.planned_minutes, session.programme.default_duration_minutes
+    if duration and planned != duration:
+        flash(_("Les demi-journées prévues font %(planned)s, alors que la formation « %(title)s » dure %(duration)s : "
+                "vérifiez les dates et l'emploi du temps.", planned=formatting.hours(planned),
+                title=session.programme.title, duration=formatting.hours(duration)), "warning")
 
 
 def _flash_weekend_left_out(data: session_service.SessionData) -> None:

@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from training_app.forms import Versioned
+from training_app.forms import Versioned, rules_passed
+from training_app.services import users as user_service
 
 ROLE_CHOICES = [("trainer", _l("Formateur·rice")), ("admin", _l("Administrateur·rice"))]
 
@@ -19,6 +20,18 @@ class AccountForm(FlaskForm):
         Email(message=_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False)])
     role = SelectField(_l("Rôle"), choices=ROLE_CHOICES)
 
+    account = None  # the account edited (views.user_edit), None for a new one
+
+    def validate(self, extra_validators=None):
+        """The fields, then the services' checks (user_service) whatever they said: every mistake at once."""
+        valid = super().validate(extra_validators)
+        return rules_passed(self, *self.service_checks()) and valid
+
+    def service_checks(self) -> list:
+        if self.email.errors:
+            return []
+        return [lambda: user_service.check_email_free(self.email.data, but=self.account)]
+
 
 def temporary_password_field():
     return PasswordField(_l("Mot de passe provisoire (10 caractères au moins)"),
@@ -28,12 +41,23 @@ def temporary_password_field():
                          render_kw={"autocomplete": "new-password"})
 
 
+def _password_checks(form) -> list:
+    return [] if form.password.errors else [lambda: user_service.check_password_strength(form.password.data)]
+
+
 class UserForm(AccountForm):
     password = temporary_password_field()
+
+    def service_checks(self) -> list:
+        return super().service_checks() + _password_checks(self)
 
 
 class TemporaryPasswordForm(FlaskForm):
     password = temporary_password_field()
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        return rules_passed(self, *_password_checks(self)) and valid
 
 
 class AccountEditForm(Versioned, AccountForm):

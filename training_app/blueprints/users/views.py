@@ -31,6 +31,7 @@ def user_list():
 def user_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = AccountEditForm(obj=user)
+    form.account = user
     if form.validate_on_submit() and edit_committed(form, user, lambda: users.update_user(
             user, name=form.name.data, email=form.email.data, role=form.role.data,
             actor=current_user._get_current_object()), lambda: AccountEditForm(formdata=None, obj=user)) is not REFUSED:
