@@ -75,6 +75,9 @@ def enrol_create(session_id: int):
             trainee = _trainee_for(form)
             enrolment = enrolments.enrol(session, trainee, funding_mode=form.funding_mode.data,
                                          confirm=not form.pending.data, notify=form.notify.data)
+            # Checked on the employer the enrolment names, once enrol()'s refusals (a session closed, someone
+            # already enrolled) have had their say; a refusal rolls everything back.
+            registrations.check_funding_employer(enrolment.funding_mode, enrolment.employer_id is not None)
         except ServiceError as error:
             db.session.rollback()
             session = _load_session(session_id)
