@@ -8,6 +8,7 @@ from datetime import datetime
 
 from tests import factories
 from tests.web.test_enrolments import new_trainee_form
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import Enrolment, Trainee
 
@@ -98,3 +99,17 @@ def test_an_imported_row_with_an_employer_funding_and_no_employer_is_rejected_in
     page = _text(response)
     assert "2 lignes valides sur 4, 2 rejetées." in page
     assert page.count(NO_EMPLOYER) == 2
+
+
+def test_the_trainee_page_promises_a_convocation_only_before_the_course(client):
+    factories.make_organisation()
+    trainee = factories.make_trainee("Awa", "Diallo")
+    factories.enrol(factories.make_session(), trainee)
+    promise = "Votre convocation vous sera envoyée avant la formation."
+    with frozen_at(datetime(2030, 3, 5, 13, 59)):
+        assert promise in _text(client.get(factories.personal_path(trainee)))
+    for moment in (datetime(2030, 3, 5, 14), DURING, datetime(2030, 3, 9, 9)):  # started, under way, over
+        with frozen_at(moment):
+            page = _text(client.get(factories.personal_path(trainee)))
+        assert promise not in page, moment
+        assert "Aucun document pour l'instant." in page or moment > DURING, moment

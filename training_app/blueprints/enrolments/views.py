@@ -758,7 +758,9 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
         "position": None if over else enrolments.waitlist_position(enrolment),
         "convocation": convocation,
         "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
-        "convocation_to_come": convocation is None and convocations.may_be_convoked(enrolment),
+        # Promised only before the course: once it has begun, a convocation still sent is not « avant la formation ».
+        "convocation_to_come": (convocation is None and enrolment.session.start_at > local_now()
+                                and convocations.may_be_convoked(enrolment)),
         "can_cancel": (enrolment.is_live and enrolment.session.start_at > local_now()
                        and enrolment.id not in trainee_links.per_trainee(  # all the trainee's at once
                            "attendance_begun", enrolment.trainee_id, enrolments.attendance_begun_of_trainee)),
