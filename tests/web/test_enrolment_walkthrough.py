@@ -4,13 +4,14 @@ withdrawal's seat without saying so."""
 import html
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from tests import factories
 from tests.web.test_enrolments import new_trainee_form
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import Enrolment, Trainee
+from training_app.services import enrolments
 
 DURING = datetime(2030, 3, 6, 12)  # factories.make_session: Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
 PRIVATE = {"employer_id": "0", "employer_name": "", "employer_siret": "", "category": ""}
@@ -113,3 +114,36 @@ def test_the_trainee_page_promises_a_convocation_only_before_the_course(client):
             page = _text(client.get(factories.personal_path(trainee)))
         assert promise not in page, moment
         assert "Aucun document pour l'instant." in page or moment > DURING, moment
+
+
+def test_the_seat_count_says_which_seats_withdrawals_hold(admin_client):
+    session = factories.make_session(capacity=5)
+    first, second, third = (factories.enrol(session) for _ in range(3))
+    seats = r'data-testid="seats">\s*{}'
+    with frozen_at(DURING):
+        enrolments.withdraw(first, date(2030, 3, 6), "Malade")
+        db.session.commit()
+        page = _text(admin_client.get(f"/sessions/{session.id}"))
+        assert re.search(seats.format(re.escape("3 places occupées sur 5, ")), page)
+        assert re.search(r'data-testid="withdrawn-seats">dont 1 abandon \(la place reste occupée\)</span>', page)
+        assert "Confirmé·es (2)" in page
+        enrolments.withdraw(second, date(2030, 3, 6), "Empêchement")
+        db.session.commit()
+        page = _text(admin_client.get(f"/sessions/{session.id}"))
+        assert "dont 2 abandons (les places restent occupées)" in page
+    with frozen_at(datetime(2030, 3, 9, 9)):  # over: the same count, the same explanation
+        page = " ".join(re.sub(r"<[^>]+>", "", _text(admin_client.get(f"/sessions/{session.id}"))).split())
+        assert ("Session terminée : elle ne prend plus d'inscription. 3 places occupées sur 5, dont 2 abandons (les "
+                "places restent occupées)") in page
+    assert third.status == "confirmed"
+
+
+def test_the_seat_count_says_nothing_of_withdrawals_when_none_holds_a_seat(admin_client):
+    session = factories.make_session(capacity=5)
+    factories.enrol(session)
+    enrolment = factories.enrol(session)
+    enrolments.cancel(enrolment, "Ne viendra pas")
+    db.session.commit()
+    page = _text(admin_client.get(f"/sessions/{session.id}"))
+    assert re.search(r'data-testid="seats">\s*1 place occupée sur 5 ·', page)
+    assert "withdrawn-seats" not in page and "abandon (la place" not in page

@@ -712,6 +712,7 @@ def enrolment_section(session: TrainingSession) -> dict:
         "requested_count": sum(e.status == "requested" for e in every),
         "employers": employers,
         "seats_taken": places.taken,
+        "withdrawn_seats": sum(enrolments.keeps_seat(e) for e in every),  # counted in seats_taken
         "seats_left": places.left,
         "cancellable_withdrawals": enrolments.cancellable_withdrawals(session, every, places),
         "started": session.start_at <= local_now(),
