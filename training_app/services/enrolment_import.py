@@ -275,10 +275,15 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
                 civility=cleaned["civility"], job_title=values["job_title"], employer_name=values["employer_name"],
                 employer_siret=cleaned["employer_siret"])
             try:  # the checks the import makes (a name holding a link or an address...): refused in the preview
-                row.details = details.cleaned()
+                cleaned_details = details.cleaned()
+                # The enrolment names the file's employer, else the one of a known trainee's record (import_rows).
+                known_trainee = known.get(email)
+                registrations.check_funding_employer(cleaned["funding_mode"], bool(cleaned_details.employer_name) or (
+                    known_trainee is not None and known_trainee.employer_id is not None))
             except ServiceError as error:
                 row.errors.append(error.message)
                 continue
+            row.details = cleaned_details
             row.funding_mode = cleaned["funding_mode"]
     return rows
 

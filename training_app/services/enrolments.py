@@ -176,6 +176,12 @@ def places_of(sessions) -> dict[int, Places]:
     return places
 
 
+def keeps_seat(enrolment: Enrolment) -> bool:
+    """Whether a withdrawal holds its seat, as count_places and places_of count it: dated from the first day on."""
+    return (enrolment.status == WITHDRAWN and enrolment.withdrawn_on is not None
+            and enrolment.withdrawn_on >= enrolment.session.start_at.date())
+
+
 def seats_taken(session: TrainingSession) -> int:
     return count_places(session).taken
 

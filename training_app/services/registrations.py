@@ -410,10 +410,25 @@ def public_request_mistakes(details: PersonDetails, funding_mode: str) -> list[t
 def _funding_mistakes(details: PersonDetails, funding_mode: str) -> list[tuple[str, str]]:
     if funding_mode not in FUNDING_MODES:
         return [("funding_mode", _("Choisissez un mode de financement."))]
-    if funding_mode in EMPLOYER_FUNDED and not (details.employer_name or "").strip():
+    if lacks_employer(funding_mode, bool((details.employer_name or "").strip())):
         return [("employer_name", _("Indiquez le nom de votre structure employeuse : c'est elle qui finance la "
                                     "formation (ou choisissez « À titre personnel »)."))]
     return []
+
+
+def lacks_employer(funding_mode: str, employer_named: bool) -> bool:
+    """The rule every way of enrolling follows: a course its employer pays for (EMPLOYER_FUNDED) names that
+    employer. The public form (_funding_mistakes, in its own words, on the employer's field), the office's form
+    (enrolments' enrol_create) and a list imported (enrolment_import.check): check_funding_employer."""
+    return funding_mode in EMPLOYER_FUNDED and not employer_named
+
+
+def check_funding_employer(funding_mode: str, employer_named: bool) -> None:
+    """lacks_employer() as the office's form and the import refuse it: a ServiceError on the funding's field."""
+    if lacks_employer(funding_mode, employer_named):
+        raise ServiceError(_("Ce financement passe par l'employeur, mais aucune structure employeuse n'est "
+                             "indiquée (ni sur la fiche de la personne) : indiquez-la, ou choisissez un autre "
+                             "financement (« À titre personnel » ou « Autre »)."), "funding_mode")
 
 
 def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str, *,

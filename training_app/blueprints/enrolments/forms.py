@@ -53,9 +53,14 @@ def _require(form, *names) -> bool:
 class EnrolForm(PersonFieldsMixin, FlaskForm):
     """The office enrols an existing trainee, or a new one (with their employer)."""
     trainee_id = SelectField(_l("Stagiaire"), coerce=int, validators=[Optional()])
-    category = SelectField(_l("Catégorie (bilan pédagogique et financier)"), choices=CATEGORY_CHOICES)
+    # No default for a new trainee's category nor for the funding: none follows from a form left as it is (the
+    # category then follows the employer, PersonDetails.cleaned; an employer funding names one, the view checks).
+    category = SelectField(_l("Catégorie (bilan pédagogique et financier)"),
+                           choices=[("", _l("— Selon la structure : salarié·e, sinon particulier —"))]
+                           + CATEGORY_CHOICES)
     employer_id = SelectField(_l("Structure employeuse existante"), coerce=int, validators=[Optional()])
-    funding_mode = SelectField(_l("Financement"), choices=FUNDING_CHOICES)
+    funding_mode = SelectField(_l("Financement"), choices=[("", _l("— Choisissez —"))] + FUNDING_CHOICES,
+                               validators=[InputRequired(message=_l("Choisissez un mode de financement."))])
     pending = BooleanField(_l("Demande à confirmer plus tard (elle ne prend pas encore de place)"))
     notify = BooleanField(_l("Prévenir le ou la stagiaire par e-mail (état et lien personnel)"), default=True)
 

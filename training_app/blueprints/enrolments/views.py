@@ -75,6 +75,9 @@ def enrol_create(session_id: int):
             trainee = _trainee_for(form)
             enrolment = enrolments.enrol(session, trainee, funding_mode=form.funding_mode.data,
                                          confirm=not form.pending.data, notify=form.notify.data)
+            # Checked on the employer the enrolment names, once enrol()'s refusals (a session closed, someone
+            # already enrolled) have had their say; a refusal rolls everything back.
+            registrations.check_funding_employer(enrolment.funding_mode, enrolment.employer_id is not None)
         except ServiceError as error:
             db.session.rollback()
             session = _load_session(session_id)
@@ -710,6 +713,7 @@ def enrolment_section(session: TrainingSession) -> dict:
         "requested_count": sum(e.status == "requested" for e in every),
         "employers": employers,
         "seats_taken": places.taken,
+        "withdrawn_seats": sum(enrolments.keeps_seat(e) for e in every),  # counted in seats_taken
         "seats_left": places.left,
         "cancellable_withdrawals": enrolments.cancellable_withdrawals(session, every, places),
         "started": session.start_at <= local_now(),
@@ -756,7 +760,9 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
         "position": None if over else enrolments.waitlist_position(enrolment),
         "convocation": convocation,
         "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
-        "convocation_to_come": convocation is None and convocations.may_be_convoked(enrolment),
+        # Promised only before the course: once it has begun, a convocation still sent is not « avant la formation ».
+        "convocation_to_come": (convocation is None and enrolment.session.start_at > local_now()
+                                and convocations.may_be_convoked(enrolment)),
         "can_cancel": (enrolment.is_live and enrolment.session.start_at > local_now()
                        and enrolment.id not in trainee_links.per_trainee(  # all the trainee's at once
                            "attendance_begun", enrolment.trainee_id, enrolments.attendance_begun_of_trainee)),
