@@ -32,6 +32,7 @@ def _enrol_new(page, first_name, last_name, email):
     page.get_by_label("Prénom").fill(first_name)
     page.get_by_label("Nom", exact=True).fill(last_name)
     page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Financement", exact=True).select_option("personal")  # no employer: paid personally
     page.get_by_role("button", name="Inscrire", exact=True).click()
 
 
@@ -81,6 +82,7 @@ def test_admin_enrols_up_to_capacity_then_the_waiting_list_is_promoted(page, ser
     # Enrolling the same person twice: chosen from the list, or typed again with the same address.
     page.get_by_role("link", name="Inscrire un·e stagiaire").click()
     page.get_by_label("Stagiaire", exact=True).select_option(label="DIALLO Awa <awa.diallo@example.org>")
+    page.get_by_label("Financement", exact=True).select_option("personal")
     page.get_by_role("button", name="Inscrire", exact=True).click()
     assert "Awa Diallo est déjà inscrit·e à cette session." in page.get_by_role("alert").first.inner_text()
     page.get_by_role("link", name="Retour à la session").click()
