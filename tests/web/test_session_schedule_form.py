@@ -99,6 +99,22 @@ def test_weekends_are_a_choice_of_the_form(admin_client):
     assert values["include_weekends"] == "y"
 
 
+def test_a_change_of_programme_alone_does_not_tell_again_of_the_weekend_left_out(admin_client):
+    programme, other = factories.make_programme(), factories.make_programme(title="Autre formation")
+    with frozen_at(PLANNING):
+        admin_client.post("/sessions/nouvelle", data=session_form(
+            programme, start_date="13/12/2030", start_time="09:30", end_date="16/12/2030", end_time="18:00"))
+        session = db.session.scalars(db.select(TrainingSession).order_by(TrainingSession.id.desc())).first()
+        values = _form_values(admin_client.get(f"/sessions/{session.id}/modifier").get_data(as_text=True))
+        response = admin_client.post(f"/sessions/{session.id}/modifier", follow_redirects=True,
+                                     data=dict(values, programme_id=str(other.id)))
+    told = " ".join(_flashes(response))
+    assert "Session mise à jour." in told
+    assert "samedi ou un dimanche" not in told
+    db.session.expire_all()
+    assert db.session.get(TrainingSession, session.id).programme_id == other.id
+
+
 def test_completed_is_offered_only_once_the_session_is_over(admin_client):
     session = factories.make_session()
 

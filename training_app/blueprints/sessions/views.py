@@ -165,10 +165,10 @@ def session_edit(session_id: int):
             flash(_("Session mise à jour."), "success")
             if update.slots_regenerated:
                 flash(_half_days_message(session, update), "info")
-            if update.slots_regenerated or programme_changed:
-                _flash_hours_unlike_programme(session)
                 if not update.shifted_days:
                     _flash_weekend_left_out(data)
+            if update.slots_regenerated or programme_changed:
+                _flash_hours_unlike_programme(session)
             for survey in update.surveys_left:
                 flash(_("Le questionnaire « %(title)s » a déjà des réponses : ses dates (du %(opens)s au %(closes)s) "
                         "n'ont pas bougé ; vérifiez-les.", title=survey.questionnaire.title,
