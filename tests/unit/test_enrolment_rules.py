@@ -588,3 +588,19 @@ def test_a_trainee_may_join_a_running_session_until_its_last_sheet_is_closed(tra
     with frozen_at(session.slots[-1].starts_at + timedelta(minutes=30)):  # the last half-day runs, sheet open
         late = enrolments.enrol(session, factories.make_trainee("Zoé", "Tardive"))
     assert late.status == "confirmed"
+
+
+@pytest.mark.parametrize("promoted", [True, False])
+def test_a_seat_given_once_the_course_has_begun_promises_no_convocation_before_it(outbox, promoted):
+    session = factories.make_session()  # 5 to 8 March 2030
+    enrolment = factories.enrol(session)
+    outbox.clear()
+    for now, told in ((datetime(2030, 3, 1, 9), "Votre convocation vous sera envoyée avant la formation."),
+                      (datetime(2030, 3, 6, 9), "La formation a commencé : l'équipe de formation vous dira "
+                                                "comment la rejoindre.")):
+        with frozen_at(now):
+            enrolments.notify_state(enrolment, promoted=promoted)
+            db.session.commit()
+        body = outbox[-1].body.replace("\n", " ")
+        assert told in " ".join(body.split()), now
+    assert "avant la formation" not in outbox[-1].body.replace("\n", " ")

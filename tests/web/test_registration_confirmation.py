@@ -74,7 +74,12 @@ def test_a_confirmed_request_tells_what_became_of_its_enrolment_since(client):
     session = factories.make_session(capacity=2)  # starts on Tue 5 March 2030 at 9:30
     with frozen_at(datetime(2030, 3, 4, 12, 0)):  # the link works 48 hours
         link = _ask(client, session)
-        assert "Votre place est confirmée." in _outcome(client.post(link))
+        assert "Votre place est confirmée. Votre convocation vous sera envoyée avant la formation." in _outcome(
+            client.post(link))
+    with frozen_at(datetime(2030, 3, 5, 15, 0)):  # the link again once the course has begun: no promise before it
+        outcome = " ".join(_outcome(client.get(link)).split())
+        assert "La formation a commencé : l'équipe de formation vous dira comment la rejoindre." in outcome
+        assert "avant la formation" not in outcome
     with frozen_at(datetime(2030, 3, 5, 16, 0)):  # dropped out on the first day: not a cancellation
         enrolments.withdraw(db.session.scalars(db.select(Enrolment)).one(), date(2030, 3, 5), "Raisons personnelles",
                             actor_label="test")

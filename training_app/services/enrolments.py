@@ -962,6 +962,14 @@ def _sync_session_status(session: TrainingSession, *, actor: User | None = None,
 
 # --- telling the trainee ------------------------------------------------------------------------------
 
+def what_comes_next(session: TrainingSession) -> str:
+    """What a trainee whose seat is confirmed is told comes next: the convocation before the course, or, once the
+    course has begun (a seat freed or given during it), that the training team will say how to join."""
+    if session.start_at <= local_now():
+        return _("La formation a commencé : l'équipe de formation vous dira comment la rejoindre.")
+    return _("Votre convocation vous sera envoyée avant la formation.")
+
+
 def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: TrainingSession | None = None,
                  position: int | None = None, asked_again: bool = False) -> None:
     """E-mail the trainee their state and their personal link (sent after commit). `position`: their place
@@ -975,16 +983,11 @@ def notify_state(enrolment: Enrolment, *, promoted: bool = False, moved_from: Tr
     if promoted:
         subject = _("Une place s'est libérée : votre inscription est confirmée")
         state = _("Une place s'est libérée : votre inscription à la formation « %(title)s » (%(dates)s) est "
-                  "maintenant confirmée. Votre convocation vous sera envoyée avant la formation.",
-                  title=title, dates=dates)
-    elif enrolment.status == CONFIRMED and session.start_at <= local_now():  # the office confirms during it
+                  "maintenant confirmée. %(next)s", title=title, dates=dates, next=what_comes_next(session))
+    elif enrolment.status == CONFIRMED:  # the office may confirm during the course
         subject = _("Votre inscription est confirmée")
-        state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. La formation a "
-                  "commencé : l'équipe de formation vous dira comment la rejoindre.", title=title, dates=dates)
-    elif enrolment.status == CONFIRMED:
-        subject = _("Votre inscription est confirmée")
-        state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. Votre convocation "
-                  "vous sera envoyée avant la formation.", title=title, dates=dates)
+        state = _("Votre inscription à la formation « %(title)s » (%(dates)s) est confirmée. %(next)s",
+                  title=title, dates=dates, next=what_comes_next(session))
     elif enrolment.status == WAITLISTED:
         subject = _("Vous êtes sur la liste d'attente")
         state = _("La session de la formation « %(title)s » (%(dates)s) est complète : vous êtes inscrit·e sur "

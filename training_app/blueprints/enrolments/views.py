@@ -637,7 +637,8 @@ def public_confirm(request_token: str):
 
 def _confirmation_page(asked, *, done=None, error: str = ""):
     return render_template("enrolments/public_confirm.html", asked=asked, session=asked.session, done=done,
-                           error=error, form=PostForm(), funding=registrations.funding_label(asked.funding_mode))
+                           error=error, form=PostForm(), funding=registrations.funding_label(asked.funding_mode),
+                           next_step=enrolments.what_comes_next(asked.session))
 
 
 # --- the trainee, through their personal link ---------------------------------------------------------
