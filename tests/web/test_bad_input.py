@@ -254,13 +254,12 @@ def _french_page_or_redirect(response) -> bool:
 
 
 REFUSAL_MARKS = ('class="invalid-feedback', 'class="alert alert-danger"', 'class="alert alert-warning"')
-REFUSAL_FLASHES = {"danger", "warning"}
 
 
 def _refused(response, client) -> bool:
     """The app said no: an error status, a form shown again with its errors, or a redirect with an error
-    message waiting to be shown and no success one (a session created is told so, then warned when its hours
-    differ from its programme's: a warning after a success is no refusal)."""
+    message waiting to be shown: a danger one, or a warning without a success (a session created is told so,
+    then warned when its hours differ from its programme's: a warning after a success is no refusal)."""
     with client.session_transaction() as session:  # the messages this answer left (taken: not seen again)
         flashed = session.pop("_flashes", [])
     if response.status_code >= 400:
@@ -269,7 +268,7 @@ def _refused(response, client) -> bool:
         page = response.get_data(as_text=True)
         return any(mark in page for mark in REFUSAL_MARKS)
     categories = {category for category, _ in flashed}
-    return bool(categories & REFUSAL_FLASHES) and "success" not in categories
+    return "danger" in categories or ("warning" in categories and "success" not in categories)
 
 
 def _rows() -> dict[str, list]:

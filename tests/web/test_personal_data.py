@@ -133,20 +133,24 @@ def test_once_the_retention_period_is_over_the_page_says_the_records_are_due_for
     from click.testing import CliRunner
     enrolment = _attended()
     trainee = enrolment.trainee
-    with frozen_at(datetime(2024, 12, 13, 10, 0)):
-        text = _text(admin_client.get(f"/stagiaires/{trainee.id}/effacer"))
-    assert "À ce jour : jusqu'au 14 décembre 2024." in text and "a pris fin" not in text
+    # The page says it is over when the purge takes them: on the day itself, not yet (purge_plan), the day after.
+    for day, over in ((13, False), (14, False), (15, True)):
+        with frozen_at(datetime(2024, 12, day, 10, 0)):
+            text = _text(admin_client.get(f"/stagiaires/{trainee.id}/effacer"))
+            assert ("À ce jour : jusqu'au 14 décembre 2024." in text) is not over, day
+            assert ("a pris fin le 14 décembre 2024" in text) is over, day
+            planned = CliRunner().invoke(app.cli, ["purge-expired", "--dry-run"], catch_exceptions=False).output
+            assert (f"n° {trainee.id} {trainee.full_name}" in planned) is over, day
     with frozen_at(datetime(2026, 11, 25, 10, 0)):
         text = _text(admin_client.get(f"/stagiaires/{trainee.id}/effacer"))
         assert "jusqu'au 14 décembre 2024" not in text
         assert ("Pour cette personne, la durée a pris fin le 14 décembre 2024 : ses données sont à effacer et ces "
-                "pièces à rendre anonymes. La purge périodique du serveur (commande « flask purge-expired ») s'en "
-                "charge à son prochain passage.") in text
+                "pièces à rendre anonymes. La purge automatique s'en charge à son prochain passage.") in text
         response = admin_client.post(f"/stagiaires/{trainee.id}/effacer", data={"reason": "Demande", "confirm": "y"},
                                      follow_redirects=True)
         text = _text(response)
         assert "La durée de conservation de ces pièces a pris fin le 14 décembre 2024 : elles sont à rendre " \
-               "anonymes, et leurs fichiers à supprimer. La purge périodique du serveur" in text
+               "anonymes, et leurs fichiers à supprimer. La purge automatique" in text
         assert "seront rendues anonymes" not in text and "conservés jusqu'au" not in text
         assert "a pris fin le 14 décembre 2024 : ils sont à rendre anonymes, et les fichiers à supprimer." in text
         output = CliRunner().invoke(app.cli, ["purge-expired"], catch_exceptions=False).output

@@ -782,7 +782,7 @@ def retention_end(trainee: Trainee) -> date | None:
 def retention_over(until: date | None) -> bool:
     """Whether the retention period ending on `until` (retention_end) is over: the kept records are due for
     anonymisation, which `flask purge-expired` (run from cron) carries out on its next run."""
-    return until is not None and until <= local_now().date()
+    return until is not None and until < local_now().date()  # purge_plan: strictly before its cutoffs
 
 
 @dataclass

@@ -26,7 +26,7 @@ def kept_records_until(trainee: Trainee):
 @bp.app_template_global()
 def records_purge_note() -> str:
     """How records whose retention period is over get anonymised (services/personal_data.py, purge)."""
-    return _("La purge périodique du serveur (commande « flask purge-expired ») s'en charge à son prochain passage.")
+    return _("La purge automatique s'en charge à son prochain passage.")
 
 
 def trainee_page(trainee: Trainee):
