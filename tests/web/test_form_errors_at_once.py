@@ -175,3 +175,12 @@ def test_a_programme_with_every_mistake_gets_every_message_at_once(admin_client)
     assert errors["title"] == "Indiquez l'intitulé."
     assert errors["price"].startswith("Indiquez un prix supérieur à")
     assert _count(Programme) == 0
+
+
+def test_dates_between_which_no_half_day_falls_are_told_next_to_the_end(admin_client):
+    programme = factories.make_programme()
+    response = admin_client.post("/sessions/nouvelle", data=session_form(
+        programme, start_date="2030-03-05", start_time="18:30", end_date="2030-03-05", end_time="19:30"))
+    assert response.status_code == 200
+    assert _errors(response)["end_date"] == "Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."
+    assert _count(TrainingSession) == 0

@@ -126,7 +126,7 @@ def _generated(data: SessionData) -> list[tuple[date, time, time]]:
         raise ServiceError(_("Entre le début et la fin, l'emploi du temps ne donne de demi-journée que le samedi ou "
                              "le dimanche, que la session ne compte pas : cochez « Inclure le samedi et le "
                              "dimanche » pour une session le week-end."), "include_weekends")
-    raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."), "end_at")
+    raise ServiceError(_("Aucune demi-journée de l'emploi du temps ne tombe entre le début et la fin."), "end_date")
 
 
 def create_session(data: SessionData, *, recorded_afterwards: bool = False) -> TrainingSession:
