@@ -143,7 +143,7 @@ def count_places(session: TrainingSession, trainee: Trainee | None = None) -> Pl
     dropped out of it (a withdrawal)."""
     counted = func.count(Enrolment.id)
     columns = [
-        counted.filter(or_(Enrolment.status == CONFIRMED,
+        counted.filter(or_(Enrolment.status == CONFIRMED,  # a withdrawal holding its seat: _withdrawal_holds_seat
                            (Enrolment.status == WITHDRAWN) & (Enrolment.withdrawn_on >= session.start_at.date()))),
         counted.filter(Enrolment.status == WAITLISTED),
         func.max(Enrolment.waitlisted_at).filter(Enrolment.status == WAITLISTED),
@@ -170,16 +170,20 @@ def places_of(sessions) -> dict[int, Places]:
         counted = places[session_id]
         if status == WAITLISTED:
             counted.waiting += count
-        elif status == CONFIRMED or (withdrawn_on is not None
-                                     and withdrawn_on >= by_id[session_id].start_at.date()):
-            counted.taken += count  # as count_places: a drop-out from the first day on keeps the seat
+        elif status == CONFIRMED or _withdrawal_holds_seat(withdrawn_on, by_id[session_id]):
+            counted.taken += count
     return places
 
 
+def _withdrawal_holds_seat(withdrawn_on: date | None, session: TrainingSession) -> bool:
+    """The rule count_places says in SQL: a drop-out dated from the session's first day on keeps its seat (before,
+    it was recorded before that rule)."""
+    return withdrawn_on is not None and withdrawn_on >= session.start_at.date()
+
+
 def keeps_seat(enrolment: Enrolment) -> bool:
-    """Whether a withdrawal holds its seat, as count_places and places_of count it: dated from the first day on."""
-    return (enrolment.status == WITHDRAWN and enrolment.withdrawn_on is not None
-            and enrolment.withdrawn_on >= enrolment.session.start_at.date())
+    """Whether a withdrawal holds its seat, as count_places and places_of count it."""
+    return enrolment.status == WITHDRAWN and _withdrawal_holds_seat(enrolment.withdrawn_on, enrolment.session)
 
 
 def seats_taken(session: TrainingSession) -> int:
@@ -604,8 +608,7 @@ def withdrawal_refusal(enrolment: Enrolment) -> str | None:
 
 def _seat_for_withdrawal(session: TrainingSession, enrolment: Enrolment, taken: int) -> bool:
     """Whether cancelling this withdrawal finds a seat: one dated from the first day on still holds its own."""
-    held = enrolment.withdrawn_on is not None and enrolment.withdrawn_on >= session.start_at.date()
-    return taken - (1 if held else 0) < session.capacity
+    return taken - (1 if _withdrawal_holds_seat(enrolment.withdrawn_on, session) else 0) < session.capacity
 
 
 def cancellable_withdrawals(session: TrainingSession, every: list[Enrolment], places: Places) -> set[int]:
