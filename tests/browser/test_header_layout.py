@@ -60,6 +60,7 @@ def test_a_trainer_s_header_has_no_administration_menu(page):
     trainer = factories.make_user("trainer", name="Karim Haddad")
     page.set_viewport_size({"width": 1366, "height": 768})
     factories.sign_in_browser(page, trainer)
+    page.goto("/tableau-de-bord")  # loaded, its styles applied (the sign-in's click does not wait for them)
     header = _header(page)
     assert header.bounding_box()["height"] < 80
     expect(header.get_by_test_id("admin-menu")).to_have_count(0)

@@ -91,6 +91,7 @@ def test_the_menu_button_works_without_script(browser, live_server):
     page = context.new_page()
     try:
         factories.sign_in_browser(page, trainer)
+        page.goto("/tableau-de-bord")  # loaded, its styles applied (the sign-in's click does not wait for them)
         header = _header(page)
         assert header.bounding_box()["height"] < 80
         expect(header.get_by_role("link", name="Émargement")).to_be_hidden()
