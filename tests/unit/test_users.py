@@ -209,7 +209,7 @@ def test_an_address_taken_by_another_request_past_the_check_is_refused_in_french
     the second: a French message on the e-mail field and nothing of it written, never a 500."""
     factories.make_user("trainer", email="camille@example.org")
     ines = factories.make_user("trainer", name="Inès Moreau", email="ines@example.org")
-    monkeypatch.setattr(users, "_check_email_free", lambda *args, **kwargs: None)  # the other request's moment
+    monkeypatch.setattr(users, "check_email_free", lambda *args, **kwargs: None)  # the other request's moment
     with pytest.raises(ServiceError, match="Un compte existe déjà avec cette adresse e-mail") as error:
         users.create_user("camille@example.org", "Camille Bis", "trainer", "un-mot-de-passe-solide")
     assert error.value.field == "email"

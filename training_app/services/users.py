@@ -62,7 +62,7 @@ def create_user(email: str, name: str, role: str, password: str, *, temporary: b
     email = _checked_email(email)
     name = _checked_name(name)
     _check_role(role)
-    _check_email_free(email)
+    check_email_free(email)
     check_password_strength(password)
     user = User(email=email, name=name, role=role, active=True, must_change_password=temporary)
     user.set_password(password)
@@ -77,7 +77,7 @@ def update_user(user: User, *, name: str, email: str, role: str, actor: User | N
     name, email = _checked_name(name), _checked_email(email)
     _check_role(role)
     if email != user.email:
-        _check_email_free(email, but=user)
+        check_email_free(email, but=user)
     if role != user.role:
         _ensure_an_active_admin_remains(user, role=role, active=user.active)
     changes = {key: {"from": getattr(user, key), "to": value}
@@ -330,17 +330,14 @@ def _email_taken() -> str:
     return _("Un compte existe déjà avec cette adresse e-mail.")
 
 
-def _check_email_free(email: str, but: User | None = None) -> None:
-    query = db.select(User.id).where(User.email == email)
+def check_email_free(email: str, but: User | None = None) -> None:
+    """The address (as typed, or normalised already) names no account (but `but`'s): run by the account forms too,
+    with their other checks."""
+    query = db.select(User.id).where(User.email == normalise_email(email))
     if but is not None:
         query = query.where(User.id != but.id)
     if db.session.scalar(query) is not None:
         raise ServiceError(_email_taken(), "email")
-
-
-def check_email_free(email: str, but: User | None = None) -> None:
-    """The address typed names no account (but `but`'s): run by the account forms too, with their other checks."""
-    _check_email_free(normalise_email(email), but)
 
 
 def _ensure_an_active_admin_remains(user: User, *, role: str, active: bool) -> None:
