@@ -204,3 +204,21 @@ def page(browser, live_server):
 def second_page(browser, live_server):
     """Another person's browser: a second administrator, or a visitor never signed in."""
     yield from _new_page(browser, live_server)
+
+
+# --- the funding tests' world (tests.web.test_funding builds it) ----------------------------------------------
+
+@pytest.fixture
+def world():
+    """A completed 21-hour session, Uniformation, an employer and three confirmed trainees
+    (tests.web.test_funding.make_world). A test file may define its own `world`."""
+    from tests.web.test_funding import make_world
+    return make_world()
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    """The attendance and certificates the funding claims read, stubbed and set per test
+    (tests.web.test_funding.stub_sources; the live server of the browser tests runs in this process)."""
+    from tests.web.test_funding import stub_sources
+    return stub_sources(monkeypatch)

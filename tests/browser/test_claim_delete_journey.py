@@ -7,24 +7,13 @@ from datetime import datetime
 import pytest
 
 from tests import factories
-from tests.web.test_funding import full_hours, make_sent_claim, make_world, stub_sources
+from tests.web.test_funding import full_hours, make_sent_claim
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import FundingClaim
 from training_app.services import funding as funding_service
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def world():
-    return make_world()
-
-
-@pytest.fixture
-def sources(monkeypatch):
-    """The attendance and certificates the claims read, stubbed (the live server runs in this process)."""
-    return stub_sources(monkeypatch)
 
 
 def _row(page, title):

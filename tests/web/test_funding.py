@@ -40,11 +40,6 @@ def set_organisation():
     db.session.commit()
 
 
-@pytest.fixture
-def world():
-    return make_world()
-
-
 def make_world() -> dict:
     """A completed 21-hour session, Uniformation, an employer and three confirmed trainees."""
     set_organisation()
@@ -55,11 +50,6 @@ def make_world() -> dict:
                                                                            job_title="Assistante sociale"))
                   for first, last in (("Awa", "Diallo"), ("Sophie", "Renaud"), ("Leïla", "Haddad"))]
     return {"funder": funder, "employer": employer, "session": session, "enrolments": enrolments}
-
-
-@pytest.fixture
-def sources(monkeypatch):
-    return stub_sources(monkeypatch)
 
 
 def stub_sources(monkeypatch) -> dict:

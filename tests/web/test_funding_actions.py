@@ -18,16 +18,6 @@ text = funding_tests.text
 FORMS = ("grant-form", "refuse-form", "annex-form")
 
 
-@pytest.fixture
-def world():
-    return funding_tests.make_world()
-
-
-@pytest.fixture
-def sources(monkeypatch):
-    return funding_tests.stub_sources(monkeypatch)
-
-
 def shown(page: str, *testids) -> dict:
     return {testid: f'data-testid="{testid}"' in page for testid in testids}
 

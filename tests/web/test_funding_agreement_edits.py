@@ -14,11 +14,6 @@ from training_app.models import FundingAgreement, FundingClaim
 from training_app.services import funding as funding_service
 
 
-@pytest.fixture
-def world():
-    return funding_tests.make_world()
-
-
 def _stored(agreement_id: int) -> FundingAgreement:
     db.session.expire_all()
     return db.session.get(FundingAgreement, agreement_id)

@@ -7,22 +7,12 @@ import openpyxl
 import pytest
 
 from tests import factories
-from tests.web.test_funding import full_hours, make_sent_claim, make_world, stub_sources, text
+from tests.web.test_funding import full_hours, make_sent_claim, text
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, EnrolmentStatus, FundingClaim
 from training_app.services import ServiceError, funding_sources
 from training_app.services import funding as funding_service
-
-
-@pytest.fixture
-def world():
-    return make_world()
-
-
-@pytest.fixture
-def sources(monkeypatch):
-    return stub_sources(monkeypatch)
 
 
 def test_a_cancelled_enrolment_without_certificate_does_not_block_the_claim(admin_client, world, sources):
