@@ -75,3 +75,23 @@ def test_long_numbers_and_large_amounts_are_ordinary_data():
                            {"name": "Awa", "total": 250000})
     assert ("Dossier n° 2019000123 : Awa 250000 250000 € SIRET 12345678901234 : 250000 00250000"
             in _text(rendered))
+
+
+def test_a_template_part_is_compiled_once_and_each_document_keeps_its_own_counters_and_escaping(monkeypatch):
+    """A session's certificates render the same parts again and again: the code of a part's text is compiled once
+    (word._compiled), and every document still runs it in its own sandbox, with its own cost counters (a loop
+    under the cap in each of two documents is not summed) and escaping."""
+    compilations = []
+    real_compile = jinja2.sandbox.ImmutableSandboxedEnvironment.compile
+    monkeypatch.setattr(jinja2.sandbox.ImmutableSandboxedEnvironment, "compile",
+                        lambda self, source, *args, **kwargs: compilations.append(source) or real_compile(
+                            self, source, *args, **kwargs))
+    word._compiled.cache_clear()
+    # 600,000 turns: under MAX_STEPS in one document, over it if the two documents' turns were added up
+    template = word_template(["{% for a in range(600) %}{% for b in range(999) %}{% endfor %}{% endfor %}"
+                              "{{ name }}"])
+    first = _text(word.render(template, {"name": "Awa <Diallo>"}))
+    compiled_once = len(compilations)
+    second = _text(word.render(template, {"name": "Sophie & Renaud"}))
+    assert compiled_once > 0 and len(compilations) == compiled_once  # the second document compiled nothing
+    assert "Awa <Diallo>" in first and "Sophie & Renaud" in second  # escaped in the XML, read back as typed

@@ -120,6 +120,15 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             self.read.update(read_paths(self.parse(source)))
         return super().from_string(source, *args, **kwargs)
 
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        """A part's code is compiled once per text (_compiled): issuing a session's certificates renders the same
+        template parts thirty times. The code depends only on the text, on autoescaping and on what every _Sandbox
+        shares (its class: the capping transform, the intercepted operators, the finalize hook); each document's
+        own environment still runs it, with its own counters."""
+        if isinstance(source, str) and (name, filename, raw, defer_init) == (None, None, False, False):
+            return _compiled(source, bool(self.autoescape))
+        return super().compile(source, name, filename, raw, defer_init)
+
     def _parse(self, source, name, filename):
         """Every loop counts its turns, every ~ checks the text it makes (no operator hook reaches them)."""
         return _Capping().visit(super()._parse(source, name, filename))
@@ -203,6 +212,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 result = list(result)
             return _checked(result)
         return capped
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str, autoescape: bool):
+    """The code of a template part's text (_Sandbox.compile); a few dozen parts at most are in use at a time (the
+    shipped templates and those uploaded)."""
+    return ImmutableSandboxedEnvironment.compile(_Sandbox(autoescape=autoescape), source)
 
 
 class _Capping(NodeTransformer):
