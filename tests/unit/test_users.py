@@ -398,3 +398,23 @@ def test_an_address_that_is_not_valid_finds_nobody_and_is_counted_as_typed():
     assert users.find_by_email("camille@") is None and users.find_by_email("") is None
     assert users.sign_in_failures_key("  Camille@ ") == "email:camille@"
     assert users.sign_in_failures_key("Inconnu@XN--BCHER-KVA.de") == "email:inconnu@bücher.de"
+
+
+@pytest.mark.parametrize("length", [129, 10_000])
+def test_a_password_longer_than_128_characters_is_refused_everywhere_one_is_chosen(length):
+    """A passphrase or a password manager's password fits in 128 characters; a paste gone wrong does not, and is
+    refused in French on the password's field, whichever way the password is chosen."""
+    admin, trainer = factories.make_user("admin"), factories.make_user("trainer")
+    too_long = "x" * length
+    attempts = [lambda: users.create_user("nouveau@example.org", "Nouveau", "trainer", too_long),
+                lambda: users.reset_password(trainer, too_long, actor=admin),
+                lambda: users.change_password(trainer, factories.PASSWORD, too_long),
+                lambda: users.set_password_from_link(users.make_reset_link_token(trainer), too_long)]
+    for attempt in attempts:
+        with pytest.raises(ServiceError, match="au plus 128 caractères") as refused:
+            attempt()
+        assert refused.value.field == "password"
+    db.session.rollback()
+    assert _reloaded(trainer).check_password(factories.PASSWORD)
+    users.reset_password(trainer, "y" * 128, actor=admin)  # 128 is still accepted
+    assert trainer.check_password("y" * 128)

@@ -39,6 +39,8 @@ from training_app.services import ServiceError, audit, edit_versions, flush_or_r
 from training_app.services.registrations import email_to_look_up, normalise_email
 
 MIN_PASSWORD_LENGTH = 10
+# A passphrase fits well within it; a password manager's too. Beyond, a paste gone wrong.
+MAX_PASSWORD_LENGTH = 128
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254
 ROLES = (Role.ADMIN, Role.TRAINER)
@@ -49,6 +51,9 @@ RESET_LINK_SALT = "staff-password-reset"
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ServiceError(_("Le mot de passe doit compter au moins %(n)d caractères.", n=MIN_PASSWORD_LENGTH),
+                           "password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ServiceError(_("Le mot de passe doit compter au plus %(n)d caractères.", n=MAX_PASSWORD_LENGTH),
                            "password")
 
 
