@@ -85,16 +85,18 @@ def test_bad_marks_show_a_message_next_to_the_field_and_save_nothing(trainer_cli
     assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
 
 
-def test_marking_a_trainee_who_is_not_confirmed_is_refused(trainer_client, course):
+def test_marking_a_trainee_who_is_not_confirmed_is_refused(admin_client, course):
+    """Refused by the service, as the office sees it (a trainer does not even find the person: see
+    test_attendance_enrolment_state)."""
     session, _enrolments = course
     slot = session.slots[0]
     waiting = factories.make_enrolment(session, status="waitlisted")
     with during(slot):
-        response = trainer_client.post(sheet_url(session, slot, f"/statut/{waiting.id}"),
-                                       data={f"r{waiting.id}-status": "present"})
+        response = admin_client.post(sheet_url(session, slot, f"/statut/{waiting.id}"),
+                                     data={f"r{waiting.id}-status": "present"})
         assert "n'est pas confirmée" in text(response)
-        response = trainer_client.post(sheet_url(session, slot, f"/signer/{waiting.id}"),
-                                       data={"signature": DATA_URL()}, follow_redirects=True)
+        response = admin_client.post(sheet_url(session, slot, f"/signer/{waiting.id}"),
+                                     data={"signature": DATA_URL()}, follow_redirects=True)
         assert "n'est pas confirmée" in text(response)
     assert db.session.scalar(db.select(db.func.count(AttendanceRecord.id))) == 0
 

@@ -103,3 +103,25 @@ def test_the_personal_page_asks_whether_attendance_began_once_for_all_the_enrolm
         assert page.count("/annuler") == week  # each enrolment offers its cancellation
         counts.append(statements)
     assert counts[0] == counts[1] == counts[2]
+
+
+def test_a_trainer_posting_for_a_person_the_sheet_does_not_show_finds_nobody_and_learns_no_name(trainer,
+                                                                                                trainer_client):
+    """A trainer sees the confirmed trainees of their session (access.shown_enrolments), not the waiting list,
+    the requests nor the cancelled enrolments: a status or a signature posted with such an enrolment's id is not
+    found, and no refusal names the person (the ids follow one another)."""
+    session = factories.make_session(trainers=(trainer,))
+    slot = session.slots[0]
+    hidden = [factories.make_enrolment(session, factories.make_trainee("Secret", f"Personne{status}"), status=status)
+              for status in ("waitlisted", "requested", "cancelled")]
+    url = f"/sessions/{session.id}/emargement/{slot.id}"
+    with frozen_at(slot.starts_at + timedelta(minutes=10)):
+        for enrolment in hidden:
+            answers = [trainer_client.post(f"{url}/statut/{enrolment.id}",
+                                           data={f"r{enrolment.id}-status": "absent_unjustified"}),
+                       trainer_client.post(f"{url}/signer/{enrolment.id}", data={"signature": "data:image/png;base64,"})]
+            assert [answer.status_code for answer in answers] == [404, 404]
+            assert all("Secret" not in text(answer) for answer in answers)
+            assert "Secret" not in text(trainer_client.get(url))  # nor a message left for the sheet
+    db.session.expire_all()
+    assert all(records_of(enrolment) == [] for enrolment in hidden)

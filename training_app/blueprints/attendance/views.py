@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access
+from training_app.access import ADMIN, PUBLIC, STAFF, access, check_session_access, shown_enrolments
 from training_app.blueprints.attendance import bp
 from training_app.blueprints.attendance.forms import (BulkAbsenceForm, CloseForm, ForgetDeviceForm, MarkForm,
                                                       ReopenForm, ScanForm, SignatureForm)
@@ -46,9 +46,11 @@ def _load_slot(session_id: int, slot_id: int) -> tuple[TrainingSession, Slot]:
 
 
 def _load_enrolment(session: TrainingSession, enrolment_id: int) -> Enrolment:
-    """An enrolment of this session only: another session's trainee is not found here (nor named)."""
+    """An enrolment of this session the user may see (access.shown_enrolments): another session's trainee, and
+    for a trainer a person on the waiting list, a request or a cancelled enrolment, is not found here (nor
+    named by a refusal)."""
     enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.session_id != session.id:
+    if enrolment.session_id != session.id or not shown_enrolments([enrolment]):
         abort(404)
     return enrolment
 
