@@ -30,7 +30,7 @@ def seed_demo(force: bool) -> None:
     from training_app import demo
     from training_app.formatting import label
 
-    if current_app.config.get("SESSION_COOKIE_SECURE") and not force:
+    if current_app.config["PRODUCTION"] and not force:
         raise click.ClickException("seed-demo refuses to run with the production configuration.")
     demo.seed()
     click.echo("Données de démonstration prêtes. Comptes de démonstration :")

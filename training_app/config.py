@@ -229,6 +229,7 @@ class Config:
     PAGE_CACHE_BYTES = 20_000_000
     # Benchmarks only (bench/load.py): an X-SQL-Queries header on every response. Off in real use.
     BENCH_COUNT_QUERIES = _bool("BENCH_COUNT_QUERIES", False)
+    PRODUCTION = False
 
 
 class DevelopmentConfig(Config):
@@ -253,6 +254,8 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Real data: `flask seed-demo` refuses to run (cli.py), whatever the cookies' settings.
+    PRODUCTION = True
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # no default: check() refuses to start without it

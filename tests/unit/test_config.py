@@ -166,3 +166,19 @@ def test_the_guide_tells_every_setting_checked_at_start_up_and_the_retention_bou
     assert not missing, f"docs/README.md does not name: {missing}"
     least, greatest = INTEGER_SETTINGS["RECORD_RETENTION_YEARS"][1:]
     assert f"entre {least} et {greatest} ans" in section and "`check_settings`" in section
+
+
+@pytest.mark.parametrize("secure_cookies", [True, False])
+def test_seed_demo_refuses_the_production_configuration_even_with_plain_http_cookies(tmp_path, monkeypatch,
+                                                                                    secure_cookies):
+    """The demo's accounts have published passwords: never on real data, even served over plain HTTP
+    (SESSION_COOKIE_SECURE=0, which the refusal used to go by)."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    started = create_app("production", {"PUBLIC_URL": "https://formation.example.org",
+                                        "SESSION_COOKIE_SECURE": secure_cookies,
+                                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/real.db"})
+    with started.app_context():  # the command's app, not the suite's (whose context is pushed for every test)
+        result = started.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0 and "refuses to run with the production configuration" in result.output
+    assert not (tmp_path / "real.db").exists() or (tmp_path / "real.db").stat().st_size == 0
