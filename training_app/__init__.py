@@ -16,14 +16,25 @@ from training_app.form_input import CleanFormRequest, install_form_data
 from training_app.formatting import wait_fr
 
 
+class TrainingApp(Flask):
+    def log_exception(self, exc_info) -> None:
+        """As Flask logs an unexpected error, the path's secret hidden (mail.mask_links): a trainee's personal
+        link, a registration's confirmation link or a password link carries it in its path, and logs are read
+        and kept by others than the person it belongs to."""
+        from flask import request
+
+        from training_app.services.mail import mask_links
+        self.logger.error("Exception on %s [%s]", mask_links(request.path), request.method, exc_info=exc_info)
+
+
 def create_app(config=None, overrides: dict | None = None) -> Flask:
     """Build the application.
 
     `config` is a config class or its name ("development", "testing", "production"; default:
     $TRAINING_APP_CONFIG or development); `overrides` are settings applied on top.
     """
-    app = Flask(__name__, instance_relative_config=False,
-                instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
+    app = TrainingApp(__name__, instance_relative_config=False,
+                      instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
     app.request_class = CleanFormRequest  # form values without invisible characters (form_input.py)
     install_form_data()  # forms read files in their file fields only (form_input.py)
     overrides = overrides or {}
