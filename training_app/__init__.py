@@ -3,11 +3,12 @@ import logging
 import os
 import time
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from training_app.config import CONFIGS, ProductionConfig, check_settings, instance_secret_key
@@ -21,8 +22,6 @@ class TrainingApp(Flask):
         """As Flask logs an unexpected error, the path's secret hidden (mail.mask_links): a trainee's personal
         link, a registration's confirmation link or a password link carries it in its path, and logs are read
         and kept by others than the person it belongs to."""
-        from flask import request
-
         from training_app.services.mail import mask_links
         self.logger.error("Exception on %s [%s]", mask_links(request.path), request.method, exc_info=exc_info)
 
@@ -127,11 +126,18 @@ def _register_error_pages(app: Flask) -> None:
         500: _("Une erreur inattendue s'est produite. Rien n'a été enregistré ; réessayez ou prévenez l'équipe."),
     }
 
-    def render_error(code, message):
-        return render_template("error.html", code=code, message=message), code
+    def render_error(code, message, back_url=None):
+        return render_template("error.html", code=code, message=message, back_url=back_url), code
 
     for code, message in messages.items():
         app.register_error_handler(code, lambda e, code=code, message=message: render_error(code, message))
+
+    @app.errorhandler(405)
+    def not_here(e):
+        # An action's address opened as a page (a link copied, the address typed): the page it belongs to is
+        # usually the address without its last part (…/demandes/2/envoyer → …/demandes/2), offered when it is one.
+        above = _page_above(request.path)
+        return render_error(405, messages[405], request.script_root + above if above else None)
 
     @app.errorhandler(429)
     def too_many_requests(e):
@@ -170,6 +176,18 @@ def _register_error_pages(app: Flask) -> None:
     def server_error(e):
         db.session.rollback()
         return render_error(500, messages[500])
+
+
+def _page_above(path: str) -> str | None:
+    """`path` without its last part, when that is a page (a GET route); None otherwise."""
+    parent = path.rstrip("/").rsplit("/", 1)[0]
+    if not parent:
+        return None
+    try:
+        current_app.url_map.bind("").match(parent, method="GET")
+    except HTTPException:
+        return None
+    return parent
 
 
 def _security_headers(response):

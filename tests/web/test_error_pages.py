@@ -1,9 +1,11 @@
-"""An unexpected error is logged as Flask does, without the secret that personal, confirmation and password
-links carry in their path; the visitor gets the French 500 page."""
+"""Error pages: an unexpected error is logged as Flask does, without the secret that personal, confirmation and
+password links carry in their path, and the visitor gets the French 500 page; an action's address opened as a
+page offers the way back to the page it belongs to."""
 import logging
 
 import pytest
 
+from tests import factories
 from training_app.access import PUBLIC, access
 from training_app.extensions import db
 
@@ -31,3 +33,17 @@ def test_an_unexpected_error_is_logged_without_the_links_secret(client, failing_
     assert "SECRET" not in logged.getMessage() and "[masqué]" in logged.getMessage()
     assert logged.exc_info and "panne imprévue" in str(logged.exc_info[1])  # the error itself is still logged
     db.session.rollback()
+
+
+def test_an_actions_address_opened_as_a_page_leads_back_to_its_page(admin_client):
+    """« Erreur 405 » with only « Retour à l'accueil » was a dead end for a link copied from a form."""
+    session = factories.make_session()
+    response = admin_client.get(f"/sessions/{session.id}/creneaux")  # adds a half-day: POST only
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == 405 and "Cette action n'est pas possible ici." in page
+    assert f'href="/sessions/{session.id}" data-testid="error-back"' in page
+
+
+def test_the_way_back_is_offered_only_when_the_address_above_is_a_page(client):
+    response = client.get("/connexion/inexistante/envoyer")
+    assert response.status_code == 404 and 'data-testid="error-back"' not in response.get_data(as_text=True)
