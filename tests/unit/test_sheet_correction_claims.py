@@ -61,9 +61,9 @@ def test_a_correction_changing_billed_hours_names_the_claim_with_both_hours(stat
     [difference] = funding.billed_differences(session, awa)
     assert (difference.claim.claim_id, difference.billed_minutes, difference.sheet_minutes) == (claim.id, 1260, 1020)
     assert difference.describe(awa.trainee.full_name) == (
-        f"Les heures d'Awa Stagiaire00 facturées dans {difference.claim.describe()} (21 h) ne correspondent plus aux "
-        "feuilles d'émargement (17 h) : le dossier envoyé reste tel qu'il est, la différence est à régler avec le "
-        "financeur.")
+        f"Les heures d'Awa Stagiaire00 facturées dans {difference.claim.describe()} ne correspondent plus aux feuilles "
+        "d'émargement : 21 h facturées, 17 h sur les feuilles. Le dossier envoyé reste tel qu'il est, la différence "
+        "est à régler avec le financeur.")
     # as the claim's page says it
     assert [(c["billed_minutes"], c["sheet_minutes"]) for c in funding.changes_since_sent(claim)] == [(1260, 1020)]
 

@@ -61,8 +61,8 @@ def test_a_correction_changing_billed_hours_is_followed_by_a_warning_linking_the
     page = admin_client.get(_sheet_url(session)).get_data(as_text=True)
     assert page.count('data-testid="row-warning"') == 1
     assert (f"Les heures d&#39;Awa Stagiaire00 facturées dans la demande de paiement n° {claim.number}, envoyée le "
-            "20/03/2030 à Uniformation (21 h) ne correspondent plus aux feuilles d&#39;émargement (17 h) : le dossier "
-            "envoyé reste tel qu&#39;il est, la différence est à régler avec le financeur.") in page
+            "20/03/2030 à Uniformation ne correspondent plus aux feuilles d&#39;émargement : 21 h facturées, 17 h sur "
+            "les feuilles. Le dossier envoyé reste tel qu&#39;il est, la différence est à régler avec le financeur.") in page
     assert (f'<a href="/financement/demandes/{claim.id}">Voir la demande de paiement n° {claim.number}</a>'
             in page)
     assert 'data-testid="row-warning"' not in admin_client.get(_sheet_url(session)).get_data(as_text=True)  # once
@@ -89,7 +89,7 @@ def test_the_reopened_sheet_names_the_claim_above_its_rows(admin_client, trainer
     with frozen_at(datetime(2030, 3, 21, 10)):
         assert _correct(admin_client, session, awa, "left_early", departure_time="17:00").status_code == 302
     page = admin_client.get(_sheet_url(session)).get_data(as_text=True)
-    assert "(21 h) ne correspondent plus aux feuilles d&#39;émargement (20 h)" in page
+    assert "21 h facturées, 20 h sur les feuilles." in page
 
 
 def test_a_trainer_reading_the_sheet_is_not_shown_the_claims(trainer_client, trainer):

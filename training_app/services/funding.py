@@ -487,9 +487,9 @@ class BilledDifference:
 
     def describe(self, name: str) -> str:
         """What the office is told once a correction made the difference (French)."""
-        return _("Les heures %(of_name)s facturées dans %(claim)s (%(billed)s) ne correspondent plus aux feuilles "
-                 "d'émargement (%(sheets)s) : le dossier envoyé reste tel qu'il est, la différence est à régler "
-                 "avec le financeur.", of_name=de(name), claim=self.claim.describe(),
+        return _("Les heures %(of_name)s facturées dans %(claim)s ne correspondent plus aux feuilles d'émargement "
+                 ": %(billed)s facturées, %(sheets)s sur les feuilles. Le dossier envoyé reste tel qu'il est, la "
+                 "différence est à régler avec le financeur.", of_name=de(name), claim=self.claim.describe(),
                  billed=hours(self.billed_minutes), sheets=hours(self.sheet_minutes))
 
 
