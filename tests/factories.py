@@ -413,6 +413,22 @@ def make_claim(funder: Funder, session: TrainingSession, status: str = "draft", 
     return claim
 
 
+def make_billed_course(trainer: User, status: str):
+    """Test data: the reference session, its six half-days signed and closed by `trainer` (21 h each); the first
+    trainee covered by Uniformation and billed by a claim in `status` (sent on 20 March 2030 unless a draft), the
+    second billed by no claim. Returns (session, billed, unbilled, claim)."""
+    from datetime import date
+    session, (billed, unbilled) = make_attendance_session(trainees=2, trainers=[trainer])
+    take_attendance(session, trainer)
+    funder = make_funder("Uniformation")
+    make_agreement(session, [billed], funder=funder)
+    claim = make_claim(funder, session, status=status)
+    if status != "draft":
+        claim.sent_on = date(2030, 3, 20)
+    db.session.commit()
+    return session, billed, unbilled, claim
+
+
 def take_attendance(session: TrainingSession, trainer: User, absent: dict | None = None) -> None:
     """Each half-day of `session`, as it happened: trainees sign on the room's device, `absent`
     ({(enrolment_id, slot_index): (status, justification)}) are marked absent, the trainer signs

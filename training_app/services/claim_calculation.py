@@ -195,6 +195,12 @@ def received_by_line(lines: list[dict], received_cents: int) -> list[int]:
     return shares
 
 
+def billable_minutes(line: dict, sheet_minutes: int) -> int:
+    """The minutes a claim's line would bill for `sheet_minutes` attended on the sheets: never beyond the
+    planned ones."""
+    return max(0, min(sheet_minutes, line["planned_minutes"]))
+
+
 def hours_changes(lines: list[dict], sheet_minutes: dict[int, int],
                   certificates: dict[int, tuple[int, int]]) -> list[dict]:
     """The lines of a sent claim whose billed hours differ from what the attendance sheets, or the current
@@ -206,7 +212,7 @@ def hours_changes(lines: list[dict], sheet_minutes: dict[int, int],
     changes = []
     for line in lines:
         enrolment_id, billed, planned = line["enrolment_id"], line["attended_minutes"], line["planned_minutes"]
-        on_sheets = max(0, min(sheet_minutes.get(enrolment_id, 0), planned))
+        on_sheets = billable_minutes(line, sheet_minutes.get(enrolment_id, 0))
         certificate = certificates.get(enrolment_id)
         certified = max(0, min(certificate[0], planned)) if certificate else None
         if on_sheets != billed or certified != billed and (certificate is not None or billed > 0):

@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from training_app.clock import local_now, to_local, utcnow
 from training_app.documents import storage
 from training_app.extensions import db
-from training_app.formatting import money
+from training_app.formatting import de, hours, money
 from training_app.identifiers import is_valid_siret, normalise_siret
 from training_app.models import (AgreementStatus, AgreementTrainee, ClaimPayment, ClaimStatus, Employer, Enrolment,
                                  EnrolmentStatus, Funder, FunderHourlyCap, FundingAgreement, FundingClaim,
@@ -425,6 +425,16 @@ def sent_claims_by_enrolment(session: TrainingSession, *, withdrawn: bool) -> di
     both changes. A draft is recalculated until it is sent, and a rejected claim is made again with the data as it
     then is (_refuse_claiming_twice): neither holds anything the data must keep agreeing with."""
     found: dict[int, SentClaim] = {}
+    for claim, line in _held_claim_lines(session):
+        if line.get("withdrawn", withdrawn) == withdrawn:
+            found.setdefault(line["enrolment_id"], claim)
+    return found
+
+
+def _held_claim_lines(session: TrainingSession):
+    """(SentClaim, line) for each line naming an enrolment of the frozen snapshots of the claims sent and not
+    rejected (SETTLED_OR_OPEN: the funder holds them, paid or not) billing `session`, earliest claim first: one
+    query."""
     for claim_id, number, status, sent_on, funder, snapshot in db.session.execute(
             select(FundingClaim.id, FundingClaim.number, FundingClaim.status, FundingClaim.sent_on, Funder.name,
                    FundingClaim.snapshot)
@@ -432,10 +442,73 @@ def sent_claims_by_enrolment(session: TrainingSession, *, withdrawn: bool) -> di
             .join(claim_sessions, claim_sessions.c.claim_id == FundingClaim.id)
             .where(claim_sessions.c.session_id == session.id, FundingClaim.status.in_(SETTLED_OR_OPEN))
             .order_by(FundingClaim.id)):
+        claim = SentClaim(number, funder, status, sent_on, claim_id)
         for line in (snapshot or {}).get("lines") or []:
-            if line.get("enrolment_id") is not None and line.get("withdrawn", withdrawn) == withdrawn:
-                found.setdefault(line["enrolment_id"], SentClaim(number, funder, status, sent_on, claim_id))
-    return found
+            if line.get("enrolment_id") is not None:
+                yield claim, line
+
+
+@dataclass(frozen=True)
+class SheetClaims:
+    """The claims the funder holds that bill the hours of a half-day sheet's trainees: a correction of the sheet
+    (reopening it, changing a trainee's status or hours) is the truth and stays possible, but changes nothing in
+    the dossier sent; the office settles the difference with the funder (changes_since_sent lists it)."""
+    by_enrolment: dict[int, list[SentClaim]] = field(default_factory=dict)
+
+    @property
+    def claims(self) -> list[SentClaim]:
+        """Each claim once, earliest first."""
+        found = {claim.claim_id: claim for claims in self.by_enrolment.values() for claim in claims}
+        return sorted(found.values(), key=lambda claim: claim.claim_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_enrolment)
+
+
+def claims_billing_sheet(session: TrainingSession, enrolment_ids) -> SheetClaims:
+    """The claims sent and not rejected (paid or not) billing `session` with a line for one of `enrolment_ids`
+    (the trainees a half-day's sheet shows): every half-day of the session counts in the hours such a line
+    bills. A draft is recalculated until it is sent, a rejected claim is made again with the sheets as they then
+    are: neither is named. One query, whatever the number of trainees."""
+    wanted = set(enrolment_ids)
+    by_enrolment: dict[int, list[SentClaim]] = {}
+    for claim, line in _held_claim_lines(session):
+        if line["enrolment_id"] in wanted:
+            by_enrolment.setdefault(line["enrolment_id"], []).append(claim)
+    return SheetClaims(by_enrolment)
+
+
+@dataclass(frozen=True)
+class BilledDifference:
+    """A claim the funder holds whose hours billed for a trainee are no longer those of the sheets."""
+    claim: SentClaim
+    billed_minutes: int
+    sheet_minutes: int
+
+    def describe(self, name: str) -> str:
+        """What the office is told once a correction made the difference (French)."""
+        return _("Les heures %(of_name)s facturées dans %(claim)s ne correspondent plus aux feuilles d'émargement "
+                 ": %(billed)s facturées, %(sheets)s sur les feuilles. Le dossier envoyé reste tel qu'il est, la "
+                 "différence est à régler avec le financeur.", of_name=de(name), claim=self.claim.describe(),
+                 billed=hours(self.billed_minutes), sheets=hours(self.sheet_minutes))
+
+
+def billed_differences(session: TrainingSession, enrolment: Enrolment) -> list[BilledDifference]:
+    """The claims sent and not rejected (paid or not) billing `enrolment` whose hours billed differ from what the
+    sheets state now (claim_calculation.billable_minutes, as changes_since_sent compares them): what a
+    correction of one of its half-days (attendance.mark) is to be followed by. One query, and the session's
+    hours only when a claim bills the enrolment."""
+    lines = [(claim, line) for claim, line in _held_claim_lines(session) if line["enrolment_id"] == enrolment.id]
+    if not lines:
+        return []
+    hours_now = funding_sources.hours_by_enrolment(session).get(enrolment.id)
+    attended = hours_now.attended_minutes if hours_now is not None else 0
+    differences = []
+    for claim, line in lines:
+        on_sheets = claim_calculation.billable_minutes(line, attended)
+        if on_sheets != line["attended_minutes"]:
+            differences.append(BilledDifference(claim, line["attended_minutes"], on_sheets))
+    return differences
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from training_app.models import Enrolment, Modality, SignatureMethod, Slot, Trai
 from training_app import page_cache
 from training_app.page_cache import kept_page
 from training_app.services import ServiceError
-from training_app.services import attendance, personal_data
+from training_app.services import attendance, funding, personal_data
 from training_app.services.trainee_links import LinkError, per_trainee, trainee_from_token, trainee_view
 
 DEVICE_COOKIE = "trainee_link"        # the personal link last opened on this phone
@@ -63,12 +63,22 @@ def _sheet_url(session_id: int, slot_id: int, anchor: str = "") -> str:
 ROW_NOTICE = page_cache.message_key("attendance_row_notice")
 
 
-def _notify_row(slot_id: int, enrolment_id: int, message: str, category: str = "success") -> None:
+def _notify_row(slot_id: int, enrolment_id: int, message: str, category: str = "success",
+                warnings: list[dict] | None = None) -> None:
     """Say `message` in the trainee's card, where the redirect to its anchor brings the trainer's eyes (not at the
     top of the sheet too, which is for the sheet-wide messages): shown once, by the next display of that sheet
-    (slot_sheet), at its top if that sheet has no row for the trainee."""
+    (slot_sheet), at its top if that sheet has no row for the trainee. `warnings` follow it, each a message and
+    the address of the page it names ({"message", "url", "link"}: url may be empty)."""
     browser_session[ROW_NOTICE] = {"slot": slot_id, "enrolment": enrolment_id, "message": message,
-                                   "category": category}
+                                   "category": category, "warnings": warnings or []}
+
+
+def _claim_warnings(differences: list[funding.BilledDifference], name: str) -> list[dict]:
+    """The row's warnings after a correction that makes a claim sent differ from the sheets: each names the
+    claim, with a link to its page (an administrator's only: the page is theirs)."""
+    return [{"message": d.describe(name),
+             "url": url_for("funding.claim_detail", claim_id=d.claim.claim_id) if current_user.is_admin else "",
+             "link": _("Voir la demande de paiement n° %(number)s", number=d.claim.number)} for d in differences]
 
 
 def _client() -> dict:
@@ -107,6 +117,8 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     if row_notice and (row_notice.get("slot") != slot.id
                        or not any(r.enrolment.id == row_notice.get("enrolment") for r in data.rows)):
         flash(row_notice["message"], row_notice["category"])  # no row of this sheet to say it in
+        for warning in row_notice.get("warnings") or []:
+            flash(warning["message"], "warning")
         row_notice = None
     # A closed sheet is read far more often than corrected: its correction form is built for the
     # row an administrator asked to correct (?corriger=<enrolment id>) only.
@@ -134,9 +146,12 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         if row.signature is not None and not data.is_closed:  # an absence would void the signature
             form.reason.label.text = _("Motif de l'annulation de la signature")
     expected = attendance.expects_attendance(session)  # a cancelled session's sheet is neither signed nor closed
+    # What the office is told before correcting: the claims sent to a funder that bill the sheet's trainees.
+    billing = (funding.claims_billing_sheet(session, [r.enrolment.id for r in data.rows]) if current_user.is_admin
+               else funding.SheetClaims())
     return render_template(
         "attendance/sheet.html", session=session, slot=slot, data=data, forms=forms,
-        failed_id=failed[0] if failed else None, row_notice=row_notice,
+        failed_id=failed[0] if failed else None, row_notice=row_notice, billing=billing,
         employers=attendance_sheet.employer_names(data),
         sign_form=SignatureForm(formdata=None), close_form=close_form or CloseForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None), scan_form=scan_form or ScanForm(formdata=None),
@@ -211,9 +226,11 @@ def mark(session_id: int, slot_id: int, enrolment_id: int):
             db.session.rollback()
             attach_service_error(form, error)
         else:
+            name = enrolment.trainee.full_name
+            differences = funding.billed_differences(session, enrolment)
             db.session.commit()
-            _notify_row(slot_id, enrolment_id,
-                        _("Statut %(of_name)s enregistré.", of_name=de(enrolment.trainee.full_name)))
+            _notify_row(slot_id, enrolment_id, _("Statut %(of_name)s enregistré.", of_name=de(name)),
+                        warnings=_claim_warnings(differences, name))
             return redirect(_sheet_url(session_id, slot_id, f"stagiaire-{enrolment_id}"))
     # The sheet is long: the page names the trainee at its top and its script-free autofocus (on the first field
     # in error, or the status) brings their card into view (sheet.html).
