@@ -863,3 +863,20 @@ def test_the_programme_results_and_export_release_the_closed_surveys_only(admin_
     assert sorted(row[0].value for row in book["Réponses"].iter_rows(min_row=2)) == [1, 2, 2, 3, 4, 5]
     db.session.expire_all()
     assert (_pending(still_open), _responses(still_open)) == (0, 3)
+
+
+def test_programme_results_count_every_session_when_the_period_is_left_to_its_default(admin_client):
+    """The empty form shows no start date (it would be sent with the programme chosen, and hide the programme's
+    earlier sessions): once a programme is chosen, the period starts at its first session."""
+    survey, _ = _answered_survey()
+    programme = survey.session.programme
+    with frozen_at(CLOSED):
+        empty = _text(admin_client.get("/questionnaires/resultats"))
+        start_field = re.search(r'<input[^>]*name="start"[^>]*>', empty).group(0)
+        assert 'value="' not in start_field or 'value=""' in start_field
+        assert "— Choisissez d'abord une formation —" in empty
+        chosen = _text(admin_client.get(f"/questionnaires/resultats?programme={programme.id}&questionnaire=0"
+                                         f"&start=&end="))
+    start_field = re.search(r'<input[^>]*name="start"[^>]*>', chosen).group(0)
+    assert 'value="2030-03-05"' in start_field, start_field  # the programme's first session
+    assert "3 réponses sur 4 stagiaires (75\u202f%)" in chosen

@@ -379,17 +379,20 @@ def _programme_query(form: ProgrammeResultsForm) -> results_service.ProgrammeQue
     form.programme.choices = [(0, _("— Choisissez —"))] + [(p.id, p.title) for p in programmes]
     programme = db.session.get(Programme, form.programme.data) if form.programme.data else None
     lineages = results_service.lineages(programme) if programme else []
-    form.questionnaire.choices = [(q.lineage_id, q.title) for q in lineages] or [(0, _("— Aucun —"))]
+    form.questionnaire.choices = [(q.lineage_id, q.title) for q in lineages] or [
+        (0, _("— Aucun —") if programme else _("— Choisissez d'abord une formation —"))]
     form.validate()
     today = local_now().date()
-    if form.start.data is None and not form.start.errors:  # default: since the programme's first session
-        form.start.data = (results_service.first_session_date(programme) if programme else None) \
-            or date(today.year - 1, 1, 1)
+    # Default: since the programme's first session. Left empty until a programme is chosen: a date shown with the
+    # empty form would be sent with the programme chosen, and hide its earlier sessions.
+    if form.start.data is None and not form.start.errors and programme is not None:
+        form.start.data, form.start.raw_data = results_service.first_session_date(programme) or \
+            date(today.year - 1, 1, 1), None  # shown as set here, not as sent (empty)
     if form.end.data is None and not form.end.errors:
-        form.end.data = today
+        form.end.data, form.end.raw_data = today, None
     if form.start.errors or form.end.errors:
         return None
-    if form.start.data > form.end.data:
+    if form.start.data is not None and form.start.data > form.end.data:
         form.end.errors = [_("La fin de la période doit suivre son début.")]
         return None
     if programme is None or not lineages:
