@@ -233,7 +233,8 @@ def _closing(page: str) -> str:
     return page[start:page.index("</section>", start)]
 
 
-def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_else_posted(trainer_client, course):
+def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_else_posted(trainer, trainer_client,
+                                                                                            course):
     session, (nolwenn, awa, julien, sophie) = course
     slot = session.slots[1]
     signature = DATA_URL(5)
@@ -244,7 +245,8 @@ def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_
         page = text(response)
         assert "Avant de clore, faites signer ou marquez absent·e : " in page
         closing = _closing(page)
-        assert f'data-signature-pad data-max-side="1500" data-initial="{signature}">' in closing  # the trainer's pad
+        assert (f'data-signature-pad data-max-side="1500" data-initial="{signature}" '  # the trainer's pad, which
+                f'data-keep="emargement-signature-{trainer.id}-{slot.id}">') in closing  # the tab keeps (attendance.js)
         assert re.search(r'name="signature" type="hidden" value="([^"]*)"', closing).group(1) == signature
         for posted in ('data:image/png;base64,"><script>alert(1)</script>', "data:image/png;base64,AAAA",
                        "javascript:alert(1)", DATA_URL(5).replace("png", "svg+xml", 1)):
