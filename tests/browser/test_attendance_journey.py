@@ -163,6 +163,69 @@ def test_a_refused_closing_keeps_the_trainer_signature_on_the_pad(page):
     assert [s.trainer_id for s in signatures] == [trainer.id] and len(signatures[0].image) > 200
 
 
+def kept_signatures(page) -> dict:
+    """What the tab keeps of a drawing in its sessionStorage (attendance.js)."""
+    return page.evaluate("() => Object.fromEntries(Object.entries(window.sessionStorage)"
+                         ".filter(([key]) => key.startsWith('emargement-signature-')))")
+
+
+def wait_for_ink(page):
+    pad = page.get_by_test_id("pad-formateur")
+    pad.scroll_into_view_if_needed()
+    page.wait_for_function(f"() => ({INKED_PIXELS})(document.querySelector('[data-testid=pad-formateur]')) > 100")
+
+
+def test_the_drawing_of_a_refused_closing_stays_on_the_pad_while_a_status_is_fixed(page):
+    """A status fixed from the refused page (a POST, then a redirect) keeps the trainer's drawing, kept by the tab
+    for this half-day and sent by the closing only; once the sheet is closed the tab forgets it."""
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    session, _enrolments = running_session(trainer, [("Sophie", "Renaud")])
+    key = f"emargement-signature-{trainer.id}-{session.slots[0].id}"
+    questions = open_todays_sheet(page, trainer, {"width": 1180, "height": 820})
+    draw(page, "pad-formateur")
+    assert kept_signatures(page) == {}  # a drawing is kept after a refused closing only
+    page.get_by_role("button", name="Signer et clore la feuille").click()
+    expect(page.get_by_role("alert").first).to_have_text(
+        "Avant de clore, faites signer ou marquez absent·e : Sophie Renaud.")
+    wait_for_ink(page)
+    assert list(kept_signatures(page)) == [key]
+
+    posted = []
+    page.on("request", lambda request: posted.append(request.post_data or "") if request.method == "POST" else None)
+    row(page, "Sophie Renaud").get_by_label("Statut").select_option("absent_unjustified")
+    row(page, "Sophie Renaud").get_by_role("button", name="Enregistrer le statut").click()
+    expect(row(page, "Sophie Renaud").get_by_test_id("row-notice")).to_have_text("Statut de Sophie Renaud enregistré.")
+    assert len(posted) == 1 and "data:image" not in posted[0] and "signature" not in posted[0]
+    wait_for_ink(page)  # drawn again from the tab, not by hand
+
+    page.get_by_role("button", name="Signer et clore la feuille").click()
+    expect(page.get_by_test_id("sheet-status")).to_have_text("Feuille close")
+    assert questions == ["0 signature, 1 absence : clore la feuille ?"]
+    page.wait_for_load_state()  # the closed sheet's script has run: the tab forgot the drawing
+    assert kept_signatures(page) == {}
+    db.session.expire_all()
+    signatures = db.session.scalars(db.select(Signature)).all()
+    assert [s.trainer_id for s in signatures] == [trainer.id] and len(signatures[0].image) > 200
+
+
+def test_a_cleared_pad_is_not_drawn_again_after_a_status_is_fixed(page):
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    running_session(trainer, [("Sophie", "Renaud")])
+    open_todays_sheet(page, trainer, {"width": 1180, "height": 820})
+    draw(page, "pad-formateur")
+    page.get_by_role("button", name="Signer et clore la feuille").click()
+    wait_for_ink(page)
+    page.locator("#cloture").get_by_role("button", name="Effacer").click()
+    assert kept_signatures(page) == {}
+    row(page, "Sophie Renaud").get_by_label("Statut").select_option("absent_unjustified")
+    row(page, "Sophie Renaud").get_by_role("button", name="Enregistrer le statut").click()
+    expect(row(page, "Sophie Renaud").get_by_test_id("row-notice")).to_have_text("Statut de Sophie Renaud enregistré.")
+    page.wait_for_load_state()
+    assert page.get_by_test_id("pad-formateur").evaluate(INKED_PIXELS) == 0
+    page.get_by_role("button", name="Signer et clore la feuille").click()
+    expect(page.locator("#cloture").get_by_text("Signez dans le cadre avant de valider.")).to_be_visible()
+
+
 def test_a_refused_status_then_the_unmarked_marked_absent_at_once_then_closing(page):
     """The time fields follow the status; a refused status is named at the top and its field comes into view
     on a long sheet; the trainees nobody marked are marked absent in one go, after a question that counts them;

@@ -2,7 +2,7 @@
 the top and brought into view, confirmations in the row, and closing: who is left, marking the unmarked absent in
 one go, a confirmation that counts."""
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from tests import factories
 from training_app import create_app
 from training_app.clock import frozen_at
 from training_app.extensions import db
-from training_app.models import AttendanceRecord, AttendanceSheet, AuditEntry
+from training_app.models import AttendanceRecord, AttendanceSheet, AuditEntry, Slot
 
 DATA_URL = factories.signature_data_url
 
@@ -108,17 +108,34 @@ def test_a_signature_and_a_status_are_confirmed_once_in_their_row_not_at_the_top
         assert 'data-testid="row-notice">Statut d\'Awa Diallo enregistré.' in card(page, awa)
 
 
-def test_a_row_notice_without_its_row_on_the_sheet_shows_at_the_top(trainer_client, course):
+def test_a_row_notice_without_its_row_on_the_sheet_shows_at_the_top_naming_its_half_day(trainer, trainer_client,
+                                                                                        course):
+    """A status saved on a half-day's sheet, then another sheet opened before that one came back: the notice, shown
+    at the top of the other sheet, says which half-day (and session) it is about; about a half-day gone, or of a
+    session the user does not see, it is dropped."""
     session, (nolwenn, *_rest) = course
-    slot, other = session.slots[1], session.slots[0]
-    with trainer_client.session_transaction() as browser_session:  # as left by a status saved on another sheet
-        browser_session["attendance_row_notice"] = {"slot": other.id, "enrolment": nolwenn.id, "category": "success",
-                                                    "message": "Statut de Nolwenn Guégan enregistré."}
-    with frozen_at(slot.starts_at + timedelta(minutes=5)):
-        page = text(trainer_client.get(sheet_url(session, slot)))
-    assert page.count("Statut de Nolwenn Guégan enregistré.") == 1
-    assert 'data-testid="row-notice"' not in page
-    assert page.index("Statut de Nolwenn Guégan enregistré.") < page.index('data-testid="row"')
+    slot, other = session.slots[1], session.slots[0]  # Wed 6 March morning; Tue 5 March afternoon
+    april_2 = {"start": datetime(2030, 4, 2, 9, 30), "end": datetime(2030, 4, 2, 12, 30)}
+    elsewhere, not_taught = factories.make_session(trainers=[trainer], **april_2), factories.make_session(**april_2)
+    gone = db.session.scalar(db.select(db.func.max(Slot.id))) + 1  # a half-day deleted since
+    expected = {
+        other.id: "Feuille du mardi 5 mars 2030, après-midi — Statut de Nolwenn Guégan enregistré.",
+        elsewhere.slots[0].id: (f"Session « {elsewhere.title} », feuille du mardi 2 avril 2030, matin — "
+                                "Statut de Nolwenn Guégan enregistré."),
+        not_taught.slots[0].id: None, gone: None}
+    for left_on, message in expected.items():
+        with trainer_client.session_transaction() as browser_session:  # as left by a status saved on that sheet
+            browser_session["attendance_row_notice"] = {"slot": left_on, "enrolment": nolwenn.id,
+                                                        "category": "success",
+                                                        "message": "Statut de Nolwenn Guégan enregistré."}
+        with frozen_at(slot.starts_at + timedelta(minutes=5)):
+            page = text(trainer_client.get(sheet_url(session, slot)))
+        assert 'data-testid="row-notice"' not in page
+        if message is None:
+            assert "Statut de Nolwenn Guégan enregistré." not in page
+        else:
+            assert page.count("Statut de Nolwenn Guégan enregistré.") == 1
+            assert message in page[:page.index('data-testid="row"')]
 
 
 def test_closing_lists_who_is_left_marks_the_unmarked_absent_at_once_then_confirms_with_the_counts(
@@ -216,7 +233,8 @@ def _closing(page: str) -> str:
     return page[start:page.index("</section>", start)]
 
 
-def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_else_posted(trainer_client, course):
+def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_else_posted(trainer, trainer_client,
+                                                                                            course):
     session, (nolwenn, awa, julien, sophie) = course
     slot = session.slots[1]
     signature = DATA_URL(5)
@@ -227,7 +245,8 @@ def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_
         page = text(response)
         assert "Avant de clore, faites signer ou marquez absent·e : " in page
         closing = _closing(page)
-        assert f'data-signature-pad data-max-side="1500" data-initial="{signature}">' in closing  # the trainer's pad
+        assert (f'data-signature-pad data-max-side="1500" data-initial="{signature}" '  # the trainer's pad, which
+                f'data-keep="emargement-signature-{trainer.id}-{slot.id}">') in closing  # the tab keeps (attendance.js)
         assert re.search(r'name="signature" type="hidden" value="([^"]*)"', closing).group(1) == signature
         for posted in ('data:image/png;base64,"><script>alert(1)</script>', "data:image/png;base64,AAAA",
                        "javascript:alert(1)", DATA_URL(5).replace("png", "svg+xml", 1)):
@@ -245,18 +264,20 @@ def test_a_refused_closing_gives_the_trainer_pad_its_signature_back_and_nothing_
 
 
 def test_a_refused_closing_names_every_trainee_left_in_one_refusal(trainer_client, course):
+    """The advice is said once, the trainees grouped by what they lack."""
     session, (nolwenn, awa, julien, sophie) = course
     slot = session.slots[1]
     with frozen_at(slot.ends_at - timedelta(minutes=5)):
         trainer_client.post(sheet_url(session, slot, f"/signer/{awa.id}"), data={"signature": DATA_URL()})
-        trainer_client.post(sheet_url(session, slot, f"/signer/{nolwenn.id}"), data={"signature": DATA_URL(1)})
         trainer_client.post(sheet_url(session, slot, f"/statut/{julien.id}"), data={
             f"r{julien.id}-status": "late", f"r{julien.id}-arrival_time": "10:00"})
         response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL(5)})
     assert response.status_code == 422
     page = text(response)
-    assert ("Avant de clore, faites signer ou marquez absent·e : Sophie Renaud. Signature manquante pour : "
-            "Julien Le Bihan. Faites signer ou marquez absent·e.") in page
+    top = page[:page.index('data-testid="row"')]
+    assert ("Avant de clore, faites signer ou marquez absent·e. Non émargé·es : Nolwenn Guégan, Sophie Renaud. "
+            "Signature manquante : Julien Le Bihan.") in top
+    assert top.lower().count("faites signer ou marquez absent·e") == 1
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "open"
 
 

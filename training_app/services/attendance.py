@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from PIL import Image
 from sqlalchemy import func, or_, select
@@ -803,20 +804,14 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     data = slot_sheet(slot)
     by_office = not data.trainer_signatures and not scan_stands_for_trainer(sheet)
     reason = (reason or "").strip() if by_office else ""
-    # Every blocker in one refusal, each kind with its names: not one, then the next once that one is settled.
-    blockers = []
-    if data.unmarked:  # the sheet lists them beside its closing button (sheet.html)
-        blockers.append(ServiceError(_("Avant de clore, faites signer ou marquez absent·e : %(names)s.",
-                                       names=", ".join(r.name for r in data.unmarked))))
-    if data.unsigned:
-        blockers.append(ServiceError(_("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.",
-                                       names=", ".join(r.name for r in data.unsigned))))
+    # Every blocker in one refusal: not one, then the next once that one is settled. Each advice is said once,
+    # the trainees left grouped by what they lack (as the sheet lists them beside its closing button: sheet.html).
+    blockers = [_trainees_left_text(data)] if data.to_settle else []
     if by_office and not (actor.is_admin and trainer_signing_over(slot, now)):
-        blockers.append(ServiceError(_("Signez la feuille (formateur·rice) avant de la clore."), "signature"))
-    if len(blockers) == 1:
-        raise blockers[0]
+        blockers.append(_("Signez aussi la feuille (formateur·rice).") if blockers
+                        else _("Signez la feuille (formateur·rice) avant de la clore."))
     if blockers:
-        raise ServiceError(" ".join(b.message for b in blockers))
+        raise ServiceError(" ".join(blockers), None if data.to_settle else "signature")
     if by_office and not reason:
         raise ServiceError(_("La réouverture a annulé la signature du / de la formateur·rice et il est trop tard "
                              "pour signer à nouveau : indiquez le motif de la clôture par l'administration.")
@@ -831,6 +826,20 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
                  reason=reason, details={"slot": _describe(slot), "without_trainer_signature": by_office})
     _new_version(sheet, "closed_by_office" if by_office else "closed", actor, reason)
     return sheet
+
+
+def _trainees_left_text(data: "SlotSheet") -> str:
+    """What close_slot says of the trainees neither marked nor signed: one advice, their names by what they lack."""
+    unmarked, unsigned = (", ".join(r.name for r in rows) for rows in (data.unmarked, data.unsigned))
+    if not data.unsigned:
+        return _("Avant de clore, faites signer ou marquez absent·e : %(names)s.", names=unmarked)
+    if not data.unmarked:
+        return _("Signature manquante pour : %(names)s. Faites signer ou marquez absent·e.", names=unsigned)
+    return " ".join((_("Avant de clore, faites signer ou marquez absent·e."),
+                     ngettext("Non émargé·e : %(names)s.", "Non émargé·es : %(names)s.", len(data.unmarked),
+                              names=unmarked),
+                     ngettext("Signature manquante : %(names)s.", "Signatures manquantes : %(names)s.",
+                              len(data.unsigned), names=unsigned)))
 
 
 def was_reopened(sheet: AttendanceSheet | None) -> bool:

@@ -18,7 +18,7 @@ from training_app.clock import local_now
 from training_app.documents import attendance_sheet, storage, uploads
 from training_app.extensions import db
 from training_app.forms import attach_service_error
-from training_app.formatting import de
+from training_app.formatting import date_fr, de
 from training_app.models import Enrolment, Modality, SignatureMethod, Slot, TrainingSession
 from training_app import page_cache
 from training_app.page_cache import kept_page
@@ -81,6 +81,24 @@ def _claim_warnings(differences: list[funding.BilledDifference], name: str) -> l
              "link": _("Voir la demande de paiement n° %(number)s", number=d.claim.number)} for d in differences]
 
 
+def _row_notice_at_the_top(notice: dict, slot: Slot) -> str | None:
+    """A row notice (_notify_row) shown at the top of `slot`'s sheet, which has no row for it: as it is when it is
+    about this half-day; naming the half-day (and the session) it is about when it was left for another one (the
+    trainer opened another sheet before that one came back); None when that half-day is gone (its statuses and
+    signatures with it) or is not the signed-in user's to see."""
+    if notice["slot"] == slot.id:
+        return notice["message"]
+    other = db.session.get(Slot, notice["slot"])
+    if other is None or not (current_user.is_admin or other.session.has_trainer(current_user)):
+        return None
+    half_day = {"day": date_fr(other.date), "part": _("matin") if other.is_morning else _("après-midi"),
+                "message": notice["message"]}
+    if other.session_id == slot.session_id:
+        return _("Feuille du %(day)s, %(part)s — %(message)s", **half_day)
+    return _("Session « %(title)s », feuille du %(day)s, %(part)s — %(message)s", title=other.session.title,
+             **half_day)
+
+
 def _client() -> dict:
     return {"ip_address": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")}
 
@@ -116,9 +134,11 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
     data = attendance.slot_sheet(slot)
     if row_notice and (row_notice.get("slot") != slot.id
                        or not any(r.enrolment.id == row_notice.get("enrolment") for r in data.rows)):
-        flash(row_notice["message"], row_notice["category"])  # no row of this sheet to say it in
-        for warning in row_notice.get("warnings") or []:
-            flash(warning["message"], "warning")
+        message = _row_notice_at_the_top(row_notice, slot)  # no row of this sheet to say it in
+        if message:
+            flash(message, row_notice["category"])
+            for warning in row_notice.get("warnings") or []:
+                flash(warning["message"], "warning")
         row_notice = None
     # A closed sheet is read far more often than corrected: its correction form is built for the
     # row an administrator asked to correct (?corriger=<enrolment id>) only.

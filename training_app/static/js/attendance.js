@@ -2,6 +2,18 @@
 (function () {
   "use strict";
 
+  // The trainer's drawing after a refused closing, kept in this tab (sessionStorage, keyed by user and half-day:
+  // data-keep of the pad, data-signature-key of the sheet) across the status fixes that follow it (a POST, then a
+  // redirect): never sent to the server but by the closing form. Out of sessionStorage once the pad is cleared, or
+  // on the sheet's display without that pad (closed, or signed by the trainer).
+  function kept(key, value) {
+    try {
+      if (value === undefined) { return window.sessionStorage.getItem(key) || ""; }
+      if (value) { window.sessionStorage.setItem(key, value); } else { window.sessionStorage.removeItem(key); }
+    } catch (error) { /* storage refused (private browsing, quota): the drawing is only not kept */ }
+    return "";
+  }
+
   function makePad(box) {
     var canvas = box.querySelector("canvas");
     var pad = new window.SignaturePad(canvas, { penColor: "#10224d", minWidth: 1, maxWidth: 3 });
@@ -11,6 +23,8 @@
     var maxSide = parseInt(box.getAttribute("data-max-side"), 10) || 1500;
     // A signature drawn before a refused closing, put back by the server: drawn again, with any stroke added since.
     var initial = box.getAttribute("data-initial") || "";
+    var keep = box.getAttribute("data-keep") || "";
+    if (keep && initial) { kept(keep, initial); } else if (keep) { initial = kept(keep); }
     if (initial.indexOf("data:image/png;base64,") !== 0) { initial = ""; }
 
     function fit() {
@@ -30,9 +44,12 @@
     window.addEventListener("resize", fit);
     fit();
     pad.addEventListener("beginStroke", function () { if (error) { error.hidden = true; } });
+    if (keep) {  // strokes added to a kept drawing are kept with it
+      pad.addEventListener("endStroke", function () { if (kept(keep)) { kept(keep, pad.toDataURL("image/png")); } });
+    }
     var clear = box.querySelector("[data-pad-clear]");
     if (clear) {
-      clear.addEventListener("click", function () { initial = ""; pad.clear(); });
+      clear.addEventListener("click", function () { initial = ""; pad.clear(); if (keep) { kept(keep, ""); } });
     }
     form.addEventListener("submit", function (event) {
       if (pad.isEmpty()) {
@@ -62,6 +79,13 @@
 
   document.querySelectorAll("[data-signature-pad]").forEach(function (box) {
     if (!box.closest("dialog")) { makePad(box); }
+  });
+  document.querySelectorAll("[data-signature-key]").forEach(function (sheet) {
+    var key = sheet.getAttribute("data-signature-key");
+    var pads = document.querySelectorAll("[data-signature-pad][data-keep]");
+    if (!Array.prototype.some.call(pads, function (box) { return box.getAttribute("data-keep") === key; })) {
+      kept(key, "");
+    }
   });
 
   // A form with data-confirm asks first (after its own checks: a pad left empty is reproached, not confirmed).
