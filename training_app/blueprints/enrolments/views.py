@@ -477,7 +477,8 @@ def import_upload(session_id: int):
             token = enrolment_import.stash(session, content, kind)
             return render_template("enrolments/import_preview.html", session=session, rows=rows,
                                    confirm_form=ImportConfirmForm(formdata=None, upload=token),
-                                   valid=[r for r in rows if r.ok], seats_left=enrolments.seats_left(session))
+                                   valid=[r for r in rows if r.ok and not r.doubtful],
+                                   doubtful=[r for r in rows if r.doubtful], seats_left=enrolments.seats_left(session))
     return render_template("enrolments/import_upload.html", session=session, form=form)
 
 
@@ -491,7 +492,7 @@ def import_confirm(session_id: int):
     try:
         content, kind, path = enrolment_import.unstash(session, form.upload.data)
         rows = enrolment_import.import_rows(session, enrolment_import.parse(content, kind), actor=current_user,
-                                            notify=form.notify.data)
+                                            notify=form.notify.data, include=frozenset(form.include.data or ()))
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
