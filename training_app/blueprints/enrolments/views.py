@@ -752,9 +752,10 @@ def public_session_offer(session: TrainingSession, seats_left: int | None = None
 @bp.app_template_global()
 def trainee_enrolment_info(enrolment: Enrolment) -> dict:
     """For enrolments/_trainee_enrolment.html (the convocations of all the trainee's enrolments read at once)."""
+    still_valid = convocations.still_valid(enrolment)
     sent = (trainee_links.per_trainee("convocations", enrolment.trainee_id,
                                       convocations.last_sent_documents).get(enrolment.id)
-            if convocations.still_valid(enrolment) else None)
+            if still_valid else None)
     convocation, outdated = sent or (None, False)
     over = session_service.is_over(enrolment.session)  # nobody waits for a place in a session over
     return {
@@ -762,6 +763,9 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
         "position": None if over else enrolments.waitlist_position(enrolment),
         "convocation": convocation,
         "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
+        # A cancelled enrolment, or one of a cancelled session, gets no document: its « Documents » part is left out
+        # (« Aucun document pour l'instant » would promise some).
+        "documents_expected": still_valid,
         # Promised only before the course: once it has begun, a convocation still sent is not « avant la formation ».
         "convocation_to_come": (convocation is None and enrolment.session.start_at > local_now()
                                 and convocations.may_be_convoked(enrolment)),
