@@ -302,11 +302,15 @@ def _set_employer(enrolment: Enrolment, form: EnrolmentEmployerForm) -> list:
     enrolments.set_employer(enrolment, employer, actor=current_user._get_current_object())
     outdated = certificates.naming_another_employer(enrolment)
     if outdated:
-        flash(_("Les documents déjà émis nomment encore %(employer)s : %(numbers)s. Ils sont signalés comme à "
-                "réémettre dans la section « Attestations » de la page de la session.",
-                employer=outdated[0].employer_name or _("aucune structure (à titre individuel)"),
-                numbers=", ".join(f"{certificates.KIND_LABELS[doc.kind]} n° {doc.number}" for doc in outdated)),
-              "warning")
+        numbers = ", ".join(f"{certificates.KIND_LABELS[doc.kind]} n° {doc.number}" for doc in outdated)
+        if outdated[0].employer_name:
+            stated = _("Les documents déjà émis nomment encore %(employer)s : %(numbers)s.",
+                       employer=outdated[0].employer_name, numbers=numbers)
+        else:
+            stated = _("Les documents déjà émis ne nomment aucune structure employeuse (à titre individuel) : "
+                       "%(numbers)s.", numbers=numbers)
+        flash(stated + " " + _("Ils sont signalés comme à réémettre dans la section « Attestations » de la page "
+                               "de la session."), "warning")
     return []  # nobody promoted
 
 
