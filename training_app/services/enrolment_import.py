@@ -93,7 +93,7 @@ class ImportRow:
     outcome: str = ""              # after import: confirmed, waitlisted, or rejected
     funding_mode: str = ""         # registrations.FUNDING_MODES, or "" when the list gives none
     example: bool = False          # the template's example row (EXAMPLE_ROW): never imported
-    # Why the row is probably someone already known under another address (_likely_duplicates): valid, yet imported
+    # Why the row is probably someone already known under another address (_doubts): valid, yet imported
     # only when the office ticks it in the preview (import_rows' `include`).
     doubts: list[str] = field(default_factory=list)
 
