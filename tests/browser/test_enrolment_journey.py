@@ -184,6 +184,28 @@ def test_admin_imports_a_participant_list_with_one_invalid_row(page, served_outb
         "awa.diallo@example.org", "karim.benali@example.org", "sophie.renaud@example.org"]
 
 
+def test_a_likely_duplicate_is_imported_only_once_the_office_ticks_it(page, served_outbox):
+    """Karim Benali is already confirmed under his work address: the list's Karim Benali (another address) is
+    « À vérifier »; ticked, the office says it is someone else and he is enrolled."""
+    admin = factories.make_user("admin", name="Claire Bernard")
+    session = factories.make_session(capacity=3)
+    ccas = factories.make_employer(name="CCAS de Rennes", siret="78324521000001")
+    factories.enrol(session, factories.make_trainee("Karim", "Bénali", email="k.benali@ccas-rennes.fr", employer=ccas))
+
+    factories.sign_in_browser(page, admin)
+    _upload_participants(page, session)
+    summary = page.get_by_test_id("import-summary").inner_text()
+    assert "2 lignes valides sur 4, 1 rejetée." in summary and "1 ligne à vérifier (doublon probable)" in summary
+    benali = page.get_by_test_id("import-row").filter(has_text="karim.benali@example.org")
+    assert "À vérifier" in benali.inner_text() and "Même nom que Karim Bénali" in benali.inner_text()
+    benali.get_by_label("C'est une autre personne : l'inscrire quand même").check()  # outside the <form>: form=
+    page.get_by_role("button", name="Importer les lignes valides et les lignes cochées").click()
+    expect(_flash(page)).to_contain_text("3 lignes importées, 1 rejetée.")
+    rows = page.get_by_test_id("import-row")
+    assert "Confirmée" in rows.filter(has_text="karim.benali@example.org").inner_text()
+    assert "Liste d'attente" in rows.filter(has_text="Renaud").inner_text()
+
+
 def test_the_import_preview_offers_to_tell_each_trainee_by_default(page):
     admin = factories.make_user("admin", name="Claire Bernard")
     session = factories.make_session(capacity=2)

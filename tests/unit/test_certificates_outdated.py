@@ -104,12 +104,14 @@ def test_the_session_page_shows_them_and_offers_the_reissue(admin_client):
     numbers = [doc.number for doc in db.session.scalars(
         db.select(IssuedCertificate).where(IssuedCertificate.enrolment_id == awa.id)
         .order_by(IssuedCertificate.kind))]
-    assert (f"Les documents déjà émis nomment encore aucune structure (à titre individuel) : Attestation "
-            f"individuelle de fin de formation n° {numbers[0]}, Certificat de réalisation n° {numbers[1]}.") in text
+    assert (f"Les documents déjà émis ne nomment aucune structure employeuse (à titre individuel) : Attestation "
+            f"individuelle de fin de formation n° {numbers[0]}, Certificat de réalisation n° {numbers[1]}. Ils sont "
+            f"signalés comme à réémettre") in text
 
     page = html.unescape(admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True))
     assert page.count('data-testid="outdated-place"') == 2 and page.count('data-testid="outdated-employer"') == 1
-    assert "les documents nomment aucune structure (à titre individuel) : structure employeuse corrigée" in page
+    assert ("les documents ne nomment aucune structure employeuse (à titre individuel) : structure employeuse "
+            "corrigée") in page
     assert f'action="/sessions/{course.session.id}/attestations/inscription/{awa.id}/emettre"' in page
     assert page.count("btn btn-sm btn-warning") == 2  # the « Réémettre » buttons of both rows stand out
 
@@ -117,6 +119,17 @@ def test_the_session_page_shows_them_and_offers_the_reissue(admin_client):
                       data={"confirm_unrecorded": "y"})
     page = admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True)
     assert page.count('data-testid="outdated-place"') == 1 and 'data-testid="outdated-employer"' not in page
+
+
+def test_the_office_is_told_which_employer_the_documents_still_name(admin_client):
+    course = _issued_course()
+    julien = course.enrolments[1]
+    response = admin_client.post(f"/inscriptions/{julien.id}/employeur", data={"employer_id": 0},
+                                 follow_redirects=True)
+    text = html.unescape(response.get_data(as_text=True))
+    assert "Les documents déjà émis nomment encore CCAS de Rennes : Attestation individuelle de fin de formation" in text
+    page = html.unescape(admin_client.get(f"/sessions/{course.session.id}").get_data(as_text=True))
+    assert "les documents nomment CCAS de Rennes : structure employeuse corrigée depuis, réémettez" in page
 
 
 def test_reclassifying_the_programme_after_issuing_flags_the_documents_stating_the_former_nature(admin_client):

@@ -462,3 +462,92 @@ def test_a_siret_typed_as_a_number_gets_its_leading_zero_back():
     assert karim.ok and karim.details.employer_siret == "01234567800002"
     assert yann.errors == ["Le SIRET « 1234567800002 » doit compter 14 chiffres."]  # text: as typed
     assert lea.details.employer_siret == "78324521000001" and lea.values["job_title"] == "42"
+
+
+def _import(session, content, name, **options):
+    return enrolment_import.import_rows(session, enrolment_import.parse(
+        *enrolment_import.read_upload(_upload(content, name), 10**6)), **options)
+
+
+def _namesakes_course():
+    """A full session (one seat) where Karim Benali of the CCAS is confirmed, and Élise Morvan of the CCAS known."""
+    session = factories.make_session(capacity=1)
+    ccas = factories.make_employer(name="CCAS de Rennes", siret="78324521000001")
+    karim = factories.make_trainee("Karim", "Benali", email="karim.benali@ccas-rennes.fr", employer=ccas)
+    factories.enrol(session, karim)
+    factories.make_trainee("Élise", "Morvan", email="elise.morvan@ccas-rennes.fr", employer=ccas)
+    factories.make_trainee("Yann", "Kerhervé", email="yann@ccas-rennes.fr", employer=ccas)
+    return session
+
+
+NAMESAKES_CSV = ("Nom;Prénom;E-mail;Structure employeuse\n"
+                 " Benali ; Karim ;kbenali@gmail.com;CCAS de Rennes\n"          # enrolled, another address
+                 "MORVAN;Elise;e.morvan@free.fr;ccas de rennes\n"               # known, same employer
+                 "Kerhervé;Yann;yann.k@example.org;Centre social Ty Blosne\n"  # known, another employer
+                 "Ndiaye;Fatou;fatou@example.org;\n").encode()
+
+
+def test_a_likely_duplicate_is_shown_in_the_preview_and_not_imported_unless_the_office_includes_it(outbox):
+    session = _namesakes_course()
+    rows = _check(session, NAMESAKES_CSV, "liste.csv")
+    assert [(row.line, row.ok, row.doubtful) for row in rows] == [
+        (2, True, True), (3, True, True), (4, True, False), (5, True, False)]
+    assert rows[0].doubts == [
+        "Même nom que Karim Benali, déjà inscrit·e à cette session (inscription : Confirmée) avec l'adresse "
+        "karim.benali@ccas-rennes.fr : sans doute la même personne."]
+    assert rows[1].doubts == [
+        "Même nom et même structure (CCAS de Rennes) que Élise Morvan, stagiaire déjà connu·e avec l'adresse "
+        "elise.morvan@ccas-rennes.fr : sans doute la même personne, qui aurait alors deux fiches."]
+
+    imported = _import(session, NAMESAKES_CSV, "liste.csv")
+    db.session.commit()
+    assert [(row.line, row.outcome) for row in imported] == [
+        (2, "rejected"), (3, "rejected"), (4, "waitlisted"), (5, "waitlisted")]
+    assert imported[0].errors == ["Non importée : doublon probable, non coché lors de la vérification. S'il s'agit "
+                                  "bien d'une autre personne, importez de nouveau cette ligne en la cochant."]
+    emails = set(db.session.scalars(db.select(Trainee.email)))
+    assert "kbenali@gmail.com" not in emails and "e.morvan@free.fr" not in emails
+    told = {message.to[0] for message in outbox}
+    assert {"yann.k@example.org", "fatou@example.org"} <= told and not {"kbenali@gmail.com", "e.morvan@free.fr"} & told
+
+
+def test_a_likely_duplicate_the_office_includes_is_imported_and_still_reported():
+    session = _namesakes_course()
+    imported = _import(session, NAMESAKES_CSV, "liste.csv", include=frozenset({2, 4}), notify=False)
+    db.session.commit()
+    assert [(row.line, row.outcome) for row in imported] == [
+        (2, "waitlisted"), (3, "rejected"), (4, "waitlisted"), (5, "waitlisted")]
+    assert imported[0].doubts and imported[0].ok  # the result page still says why it was checked
+    assert db.session.scalar(db.select(db.func.count(Trainee.id)).where(Trainee.last_name == "Benali")) == 2
+
+
+def test_names_are_compared_without_case_accents_hyphens_or_spaces_and_an_erased_record_is_nobody():
+    assert enrolment_import.name_key(" Jean-Pierre ", "LE  BIHAN") == enrolment_import.name_key(
+        "jean pierre", "Le Bihan")
+    assert enrolment_import.name_key("Élise", "Guégan") == enrolment_import.name_key("ELISE", "Guegan")
+    assert enrolment_import.name_key("Élise", "Guégan") != enrolment_import.name_key("Elisa", "Guegan")
+    session = factories.make_session()
+    ccas = factories.make_employer(name="CCAS de Rennes", siret="78324521000001")
+    factories.make_trainee("Awa", "Diallo", email="awa@example.org", employer=ccas, erased_at=datetime(2029, 1, 1))
+    factories.make_trainee("Julien", "Le Bihan", email="julien@example.org", employer=ccas)
+    rows = _check(session, ("Nom;Prénom;E-mail;Structure employeuse;SIRET\n"
+                            "Diallo;Awa;awa.diallo@example.org;CCAS de Rennes;\n"
+                            "LE-BIHAN;Julien;j.lebihan@example.org;Autre nom du CCAS;78324521000001\n").encode(),
+                  "liste.csv")
+    assert [row.doubtful for row in rows] == [False, True]  # the same SIRET is the same employer
+
+
+def test_the_likely_duplicates_cost_one_query_whatever_the_number_of_rows():
+    session = _namesakes_course()
+
+    def statements(count: int) -> int:
+        namesakes = ("Benali;Karim", "Morvan;Élise")  # enrolled; known with the same employer
+        lines = "".join(f"{namesakes[n % 2]};personne{n}@example.org;CCAS de Rennes\n" for n in range(count))
+        content = ("Nom;Prénom;E-mail;Structure employeuse\n" + lines).encode()
+        with factories.count_queries() as found:
+            rows = _check(session, content, "liste.csv")
+        assert all(row.doubtful for row in rows)
+        return len(found)
+
+    statements(1)  # the session's state, read once after the factories' commit
+    assert statements(2) == statements(40)

@@ -252,6 +252,25 @@ def test_on_a_shared_phone_the_next_trainee_says_it_is_not_them_and_signs_with_t
     assert [s.enrolment_id for s in db.session.scalars(db.select(Signature))] == [julien.id]
 
 
+def test_the_signing_page_leads_back_to_my_space_and_offers_to_forget_the_phone_only_from_the_room(app, course):
+    """The personal link's signing page is the trainee's own (« ← Mon espace »); « Oublier ce téléphone » is for
+    the room's QR code, on a phone that may be shared."""
+    session, (awa, *_rest) = course
+    slot = session.slots[0]
+    phone = app.test_client()
+    with during(slot):
+        own = text(phone.get(factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=slot.id)))
+        back = re.search(r'<a href="/moi/([^"/]+)" data-testid="back-home">← Mon espace</a>', own)
+        assert back and text(phone.get(f"/moi/{back.group(1)}")).count(awa.trainee.full_name) >= 1
+        assert "Oublier ce téléphone" not in own
+        room = text(phone.get(f"/emargement/salle/{attendance.qr_token(slot)}"))
+        sign_page = re.search(r'href="([^"]+)">C\'est moi', room).group(1).replace("&amp;", "&")
+        from_room = text(phone.get(sign_page))
+        assert "Ce n'est pas vous ? Oublier ce téléphone" in from_room and 'data-testid="back-home"' in from_room
+        refused = phone.get(factories.personal_path(awa.trainee, "attendance.trainee_sign", slot_id=10**6))
+        assert refused.status_code == 403 and 'data-testid="back-home"' in text(refused)
+
+
 def test_a_mixed_session_trainee_whose_room_pass_expired_signs_through_the_personal_link(app, trainer):
     """Came through the room's QR code, drew the signature 20 minutes later: the page neither says the pass
     expired nor sends it again, and the signature is the personal link's (it is enough outside the room)."""

@@ -116,6 +116,19 @@ def test_the_trainee_page_promises_a_convocation_only_before_the_course(client):
         assert "Aucun document pour l'instant." in page or moment > DURING, moment
 
 
+def test_an_enrolment_the_trainee_cancelled_promises_no_document(client):
+    factories.make_organisation()
+    trainee = factories.make_trainee("Awa", "Diallo")
+    enrolment = factories.enrol(factories.make_session(), trainee)
+    with frozen_at(datetime(2030, 3, 1, 10)):
+        response = client.post(factories.personal_path(trainee, "enrolments.trainee_cancel",
+                                                       enrolment_id=enrolment.id), data={"reason": ""})
+        assert response.status_code == 302
+        page = _text(client.get(factories.personal_path(trainee)))
+    assert "Votre inscription est annulée." in page and 'data-testid="enrolment-state">Annulée' in page
+    assert "Aucun document pour l'instant." not in page and "Documents" not in page
+
+
 def test_the_seat_count_says_which_seats_withdrawals_hold(admin_client):
     session = factories.make_session(capacity=5)
     first, second, third = (factories.enrol(session) for _ in range(3))

@@ -22,11 +22,14 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import contains_eager
 
 from training_app.documents import storage, uploads
 from training_app.extensions import db
 from training_app.form_input import without_invisible
-from training_app.models import Enrolment, EnrolmentStatus, Trainee, TrainingSession, User
+from training_app.formatting import label
+from training_app.models import Employer, Enrolment, EnrolmentStatus, Trainee, TrainingSession, User
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.services import ServiceError, enrolments, registrations
 from training_app.services.registrations import PersonDetails
@@ -90,10 +93,18 @@ class ImportRow:
     outcome: str = ""              # after import: confirmed, waitlisted, or rejected
     funding_mode: str = ""         # registrations.FUNDING_MODES, or "" when the list gives none
     example: bool = False          # the template's example row (EXAMPLE_ROW): never imported
+    # Why the row is probably someone already known under another address (_doubts): valid, yet imported
+    # only when the office ticks it in the preview (import_rows' `include`).
+    doubts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def doubtful(self) -> bool:
+        """Valid, but likely a duplicate: imported only when the office confirms it."""
+        return self.ok and bool(self.doubts)
 
     @property
     def name(self) -> str:
@@ -246,6 +257,7 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
     seen: dict[str, int] = {}
     cleaned_rows = [_clean(row) for row in rows]
     known, enrolled, withdrawn = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
+    namesakes = _namesakes(session, rows, cleaned_rows)
     for row, cleaned in zip(rows, cleaned_rows):
         if row.example:
             row.errors = [_("Ligne d'exemple du modèle : elle n'est pas importée. Remplacez-la par une personne à "
@@ -285,12 +297,14 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
                 continue
             row.details = cleaned_details
             row.funding_mode = cleaned["funding_mode"]
+            row.doubts = _doubts(cleaned_details, known.get(email),
+                                 namesakes.get(name_key(values["first_name"], values["last_name"]), []))
     return rows
 
 
 def _clean(row: ImportRow) -> dict:
     """The row's normalised values (an invalid e-mail becomes ""); its errors are noted on the row."""
-    row.errors, row.notes, row.details = [], [], None
+    row.errors, row.notes, row.details, row.doubts = [], [], None, []
     values = row.values
     cleaned = dict(values)
     for column, normalise in (("email", registrations.normalise_email),
@@ -363,11 +377,81 @@ def _known_trainees(session: TrainingSession, emails: set[str]
     return known, enrolled, withdrawn
 
 
+def name_key(first_name: str, last_name: str) -> tuple[str, str]:
+    """A person's names as compared for likely duplicates: no case, accent, hyphen or extra space
+    (« Bénali ; KARIM » is « Benali ; Karim »)."""
+    def fold(text: str) -> str:
+        letters = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        return " ".join("".join(c if c.isalnum() else " " for c in letters.casefold()).split())
+    return fold(first_name), fold(last_name)
+
+
+def _namesakes(session: TrainingSession, rows: list[ImportRow], cleaned_rows: list[dict]
+               ) -> dict[tuple[str, str], list[tuple[Trainee, str | None]]]:
+    """name_key -> [(trainee, status of their live enrolment in the session, or None)] for the trainees who may
+    be the file's rows under another address: those enrolled in the session (live), and those whose employer is
+    one the file names (by SIRET or name, as registrations.find_employer tells an employer). One query."""
+    keys = {name_key(row.values["first_name"], row.values["last_name"]) for row in rows}
+    names = {" ".join(c["employer_name"].split()).lower() for c in cleaned_rows} - {""}
+    sirets = {c["employer_siret"] for c in cleaned_rows} - {""}
+    same_employer = [condition for condition in (func.lower(Employer.name).in_(names) if names else None,
+                                                 Employer.siret.in_(sirets) if sirets else None)
+                     if condition is not None]
+    wanted = Enrolment.id.is_not(None)
+    if same_employer:
+        wanted = or_(wanted, and_(Trainee.erased_at.is_(None), or_(*same_employer)))
+    found: dict[tuple[str, str], list[tuple[Trainee, str | None]]] = {}
+    for trainee, status in db.session.execute(
+            db.select(Trainee, Enrolment.status)
+            .outerjoin(Enrolment, and_(Enrolment.trainee_id == Trainee.id, Enrolment.session_id == session.id,
+                                       Enrolment.status.in_(LIVE_STATUSES)))
+            .outerjoin(Trainee.employer).options(contains_eager(Trainee.employer))
+            .where(wanted).order_by(Trainee.id)):
+        key = name_key(trainee.first_name, trainee.last_name)
+        if key in keys:
+            found.setdefault(key, []).append((trainee, status))
+    return found
+
+
+def _doubts(details: PersonDetails, known: Trainee | None, namesakes: list[tuple[Trainee, str | None]]
+            ) -> list[str]:
+    """Why a valid row is likely someone already known under another address: a namesake enrolled in the session,
+    or (for an address nobody has yet: the import would create a record) a namesake with the same employer."""
+    doubts = []
+    for trainee, status in namesakes:
+        if known is not None and trainee.id == known.id:
+            continue  # the row's own address: that is them
+        if status is not None:
+            doubts.append(_("Même nom que %(name)s, déjà inscrit·e à cette session (inscription : %(state)s) avec "
+                            "l'adresse %(email)s : sans doute la même personne.",
+                            name=trainee.full_name, state=label(status), email=trainee.email))
+        elif known is None and _same_employer(details.employer_name, details.employer_siret, trainee.employer):
+            doubts.append(_("Même nom et même structure (%(employer)s) que %(name)s, stagiaire déjà connu·e avec "
+                            "l'adresse %(email)s : sans doute la même personne, qui aurait alors deux fiches.",
+                            employer=trainee.employer.name, name=trainee.full_name, email=trainee.email))
+    return doubts
+
+
+def _same_employer(name: str, siret: str, employer: Employer | None) -> bool:
+    """Whether a row's employer (`name`, `siret`) is `employer`, as registrations.find_employer tells them: the
+    same SIRET, else the same name (any case) when one of them has no SIRET."""
+    if employer is None or not name:
+        return False
+    if siret and employer.siret:
+        return siret == employer.siret
+    return " ".join(name.split()).lower() == employer.name.lower()
+
+
 def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User | None = None,
-                notify: bool = True) -> list[ImportRow]:
-    """Enrol the valid rows, in file order (seats first, then the waiting list). Rejected rows stay reported."""
+                notify: bool = True, include: frozenset[int] = frozenset()) -> list[ImportRow]:
+    """Enrol the valid rows, in file order (seats first, then the waiting list). Rejected rows stay reported.
+    A likely duplicate (ImportRow.doubtful) is enrolled only when its line is in `include`: the office ticked it
+    in the preview."""
     check(session, rows)
     for row in rows:
+        if row.doubtful and row.line not in include:
+            row.errors.append(_("Non importée : doublon probable, non coché lors de la vérification. S'il s'agit "
+                                "bien d'une autre personne, importez de nouveau cette ligne en la cochant."))
         if not row.ok:
             row.outcome = "rejected"
             continue

@@ -462,6 +462,8 @@ def trainee_sign(slot_id: int):
         return render_template("attendance/trainee_sign.html", slot=None, enrolment=None, form=None,
                                trainee=g.trainee), 403
     form = SignatureForm(qr=request.args.get("qr", ""))
+    # Opened from the room's QR code (room(): the phone may be shared) rather than from the trainee's own link.
+    from_room = bool(form.qr.data)
     scanned = attendance.scanned_in_room(slot, g.trainee, form.qr.data or "")
     needs_qr = slot.session.modality == Modality.IN_PERSON and not scanned
     qr_expired = bool(form.qr.data) and not scanned
@@ -482,7 +484,7 @@ def trainee_sign(slot_id: int):
     row = next((r for r in data.rows if r.enrolment.id == enrolment.id), None)
     return render_template("attendance/trainee_sign.html", slot=slot, enrolment=enrolment, form=form,
                            trainee=g.trainee, row=row, closed=data.is_closed, needs_qr=needs_qr,
-                           qr_expired=qr_expired,
+                           qr_expired=qr_expired, from_room=from_room,
                            signing_phase=attendance.signing_phase(slot), window=attendance.signing_window(slot),
                            forget_form=ForgetDeviceForm(formdata=None)), 200 if not form.errors else 422
 

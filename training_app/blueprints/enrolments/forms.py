@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from training_app.forms import Filled, FrenchDateField, Versioned
@@ -120,6 +120,8 @@ class ImportUploadForm(FlaskForm):
 class ImportConfirmForm(FlaskForm):
     upload = HiddenField()
     notify = BooleanField(_l("Prévenir chaque stagiaire par e-mail (état et lien personnel)"), default=True)
+    # The lines of the likely duplicates the office confirms (a checkbox per such row of the preview's table).
+    include = SelectMultipleField(coerce=int, validate_choice=False)
 
 
 class ConvocationTextForm(Versioned, FlaskForm):

@@ -302,11 +302,15 @@ def _set_employer(enrolment: Enrolment, form: EnrolmentEmployerForm) -> list:
     enrolments.set_employer(enrolment, employer, actor=current_user._get_current_object())
     outdated = certificates.naming_another_employer(enrolment)
     if outdated:
-        flash(_("Les documents déjà émis nomment encore %(employer)s : %(numbers)s. Ils sont signalés comme à "
-                "réémettre dans la section « Attestations » de la page de la session.",
-                employer=outdated[0].employer_name or _("aucune structure (à titre individuel)"),
-                numbers=", ".join(f"{certificates.KIND_LABELS[doc.kind]} n° {doc.number}" for doc in outdated)),
-              "warning")
+        numbers = ", ".join(f"{certificates.KIND_LABELS[doc.kind]} n° {doc.number}" for doc in outdated)
+        if outdated[0].employer_name:
+            stated = _("Les documents déjà émis nomment encore %(employer)s : %(numbers)s.",
+                       employer=outdated[0].employer_name, numbers=numbers)
+        else:
+            stated = _("Les documents déjà émis ne nomment aucune structure employeuse (à titre individuel) : "
+                       "%(numbers)s.", numbers=numbers)
+        flash(stated + " " + _("Ils sont signalés comme à réémettre dans la section « Attestations » de la page "
+                               "de la session."), "warning")
     return []  # nobody promoted
 
 
@@ -477,7 +481,8 @@ def import_upload(session_id: int):
             token = enrolment_import.stash(session, content, kind)
             return render_template("enrolments/import_preview.html", session=session, rows=rows,
                                    confirm_form=ImportConfirmForm(formdata=None, upload=token),
-                                   valid=[r for r in rows if r.ok], seats_left=enrolments.seats_left(session))
+                                   valid=[r for r in rows if r.ok and not r.doubtful],
+                                   doubtful=[r for r in rows if r.doubtful], seats_left=enrolments.seats_left(session))
     return render_template("enrolments/import_upload.html", session=session, form=form)
 
 
@@ -491,7 +496,7 @@ def import_confirm(session_id: int):
     try:
         content, kind, path = enrolment_import.unstash(session, form.upload.data)
         rows = enrolment_import.import_rows(session, enrolment_import.parse(content, kind), actor=current_user,
-                                            notify=form.notify.data)
+                                            notify=form.notify.data, include=frozenset(form.include.data or ()))
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
@@ -751,9 +756,10 @@ def public_session_offer(session: TrainingSession, seats_left: int | None = None
 @bp.app_template_global()
 def trainee_enrolment_info(enrolment: Enrolment) -> dict:
     """For enrolments/_trainee_enrolment.html (the convocations of all the trainee's enrolments read at once)."""
+    still_valid = convocations.still_valid(enrolment)
     sent = (trainee_links.per_trainee("convocations", enrolment.trainee_id,
                                       convocations.last_sent_documents).get(enrolment.id)
-            if convocations.still_valid(enrolment) else None)
+            if still_valid else None)
     convocation, outdated = sent or (None, False)
     over = session_service.is_over(enrolment.session)  # nobody waits for a place in a session over
     return {
@@ -761,6 +767,9 @@ def trainee_enrolment_info(enrolment: Enrolment) -> dict:
         "position": None if over else enrolments.waitlist_position(enrolment),
         "convocation": convocation,
         "convocation_outdated": convocations.outdated_notice() if outdated else "",  # instead of the link
+        # A cancelled enrolment, or one of a cancelled session, gets no document: its « Documents » part is left out
+        # (« Aucun document pour l'instant » would promise some).
+        "documents_expected": still_valid,
         # Promised only before the course: once it has begun, a convocation still sent is not « avant la formation ».
         "convocation_to_come": (convocation is None and enrolment.session.start_at > local_now()
                                 and convocations.may_be_convoked(enrolment)),

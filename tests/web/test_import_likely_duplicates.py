@@ -1,0 +1,52 @@
+"""The import's preview shows a likely duplicate (a namesake enrolled in the session, or known with the same
+employer) with a box to tick; unticked, the confirmation leaves it out and says why."""
+import html
+import io
+import re
+
+from tests import factories
+from training_app.extensions import db
+from training_app.models import Trainee
+
+LIST = ("Nom;Prénom;E-mail;Structure employeuse\n"
+        " Benali ; Karim ;kbenali@gmail.com;CCAS de Rennes\n"
+        "Ndiaye;Fatou;fatou@example.org;\n").encode()
+
+
+def _preview(admin_client, session) -> tuple[str, str]:
+    response = admin_client.post(f"/sessions/{session.id}/import", data={"file": (io.BytesIO(LIST), "liste.csv")},
+                                 content_type="multipart/form-data")
+    page = html.unescape(response.get_data(as_text=True))
+    return page, page.split('name="upload" type="hidden" value="')[1].split('"')[0]
+
+
+def _session():
+    session = factories.make_session(capacity=1)
+    ccas = factories.make_employer(name="CCAS de Rennes")
+    factories.enrol(session, factories.make_trainee("Karim", "Benali", email="karim.benali@ccas-rennes.fr",
+                                                    employer=ccas))
+    return session
+
+
+def test_the_preview_asks_about_a_likely_duplicate_and_the_import_leaves_it_out_unless_ticked(admin_client, outbox):
+    session = _session()
+    page, token = _preview(admin_client, session)
+    assert re.search(r'data-testid="import-summary">\s*1 ligne valide sur 2, 0 rejetée.', page)
+    assert ("1 ligne à vérifier (doublon probable) : elle n'est importée que si vous la cochez." in page)
+    assert "À vérifier" in page and "Même nom que Karim Benali, déjà inscrit·e à cette session" in page
+    assert re.search(r'<input [^>]*form="import-confirm" name="include" value="2"', page)
+    assert 'id="import-confirm"' in page and "Importer les lignes valides et les lignes cochées" in page
+
+    response = admin_client.post(f"/sessions/{session.id}/import/confirmer", data={"upload": token, "notify": "y"})
+    result = html.unescape(response.get_data(as_text=True))
+    assert "1 ligne importée, 1 rejetée." in result and "Non importée : doublon probable" in result
+    assert db.session.scalar(db.select(Trainee).where(Trainee.email == "kbenali@gmail.com")) is None
+    assert "kbenali@gmail.com" not in {message.to[0] for message in outbox}
+
+
+def test_a_ticked_likely_duplicate_is_imported(admin_client):
+    session = _session()
+    _page, token = _preview(admin_client, session)
+    response = admin_client.post(f"/sessions/{session.id}/import/confirmer", data={"upload": token, "include": ["2"]})
+    assert "2 lignes importées, 0 rejetée." in html.unescape(response.get_data(as_text=True))
+    assert db.session.scalar(db.select(Trainee).where(Trainee.email == "kbenali@gmail.com")) is not None
