@@ -795,7 +795,9 @@ def _agreement_naming_an_employer(enrolment: Enrolment) -> FundingAgreement | No
 def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User | None = None) -> bool:
     """The office corrects the employer the trainee follows this course for (None: on their own account).
     Refused when a funding agreement covering the enrolment names another one: the agreement's employer is the
-    one on the documents. Returns False when nothing changed."""
+    one on the documents; and None while the employer pays for the course (registrations.lacks_employer): its
+    funding is changed first. Returns False when nothing changed."""
+    from training_app.services.registrations import funding_label, lacks_employer
     agreement = _agreement_naming_an_employer(enrolment)
     if agreement is not None and (employer is None or agreement.employer_id != employer.id):
         raise ServiceError(_("Cette inscription est couverte par l'accord de financement %(number)s (%(funder)s), "
@@ -806,6 +808,11 @@ def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User
     before = enrolment.employer
     if (before.id if before else None) == (employer.id if employer else None):
         return False
+    if lacks_employer(enrolment.funding_mode, employer is not None):
+        raise ServiceError(_("Le financement de cette inscription passe par l'employeur (« %(funding)s ») : changez "
+                             "d'abord son financement sur la page de l'inscription (« Financement », « corriger » : "
+                             "« À titre personnel » ou « Autre »), puis retirez sa structure employeuse.",
+                             funding=funding_label(enrolment.funding_mode)), "employer_id")
     enrolment.employer = employer
     names = [e.name if e else _("à titre individuel") for e in (before, employer)]
     audit.record(enrolment, "employer_changed", actor=actor, reason=" → ".join(names), details={
@@ -816,13 +823,19 @@ def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User
 def set_funding_mode(enrolment: Enrolment, funding_mode: str, *, actor: User | None = None) -> bool:
     """The office records (or corrects) how the trainee's course is paid for (registrations.FUNDING_LABELS): a
     list imported without it leaves it unknown, and a funding claim waits for it (funding.preflight). Returns
-    False when nothing changed."""
-    from training_app.services.registrations import FUNDING_MODES, funding_label
+    False when nothing changed. An employer's funding is refused while the enrolment names no employer
+    (registrations.lacks_employer, on course_employer): the office names it first."""
+    from training_app.services.registrations import FUNDING_MODES, funding_label, lacks_employer
     if funding_mode not in FUNDING_MODES:
         raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
     before = enrolment.funding_mode or ""
     if before == funding_mode:
         return False
+    if lacks_employer(funding_mode, course_employer(enrolment) is not None):
+        raise ServiceError(_("Ce financement passe par l'employeur, mais cette inscription ne nomme aucune structure "
+                             "employeuse : indiquez-la d'abord sur la page de l'inscription (« Structure employeuse », "
+                             "« corriger pour cette formation »), ou choisissez « À titre personnel » ou « Autre »."),
+                           "funding_mode")
     enrolment.funding_mode = funding_mode
     audit.record(enrolment, "funding_mode_changed", actor=actor,
                  reason=" → ".join(funding_label(mode) for mode in (before, funding_mode)),

@@ -1,0 +1,68 @@
+"""One rule wherever an enrolment's funding or employer changes: a course its employer pays for (OPCO, own funds)
+names that employer (registrations.lacks_employer). The enrolment's page refuses an employer's funding for an
+enrolment naming no employer, and the removal of the employer of an employer-funded one."""
+import pytest
+
+from tests import factories
+from training_app.extensions import db
+from training_app.models import AuditEntry, Enrolment
+from training_app.services import ServiceError, enrolments
+
+NO_EMPLOYER_ON_THE_ENROLMENT = (
+    "Ce financement passe par l'employeur, mais cette inscription ne nomme aucune structure employeuse : "
+    "indiquez-la d'abord sur la page de l'inscription (« Structure employeuse », « corriger pour cette formation »), "
+    "ou choisissez « À titre personnel » ou « Autre ».")
+
+
+def _audited(action: str) -> list[AuditEntry]:
+    return db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == action)).all()
+
+
+def test_an_employer_funding_is_refused_for_an_enrolment_naming_no_employer():
+    enrolment = factories.make_enrolment(factories.make_session(), factories.make_trainee("Julien", "Le Bihan"))
+    for mode in ("opco", "employer"):
+        with pytest.raises(ServiceError) as refused:
+            enrolments.set_funding_mode(enrolment, mode)
+        assert (refused.value.message, refused.value.field) == (NO_EMPLOYER_ON_THE_ENROLMENT, "funding_mode")
+        db.session.rollback()
+        assert db.session.get(Enrolment, enrolment.id).funding_mode == "" and _audited("funding_mode_changed") == []
+    assert enrolments.set_funding_mode(enrolment, "personal")
+    assert enrolments.set_funding_mode(enrolment, "other")
+
+    enrolments.set_employer(enrolment, factories.make_employer(name="Centre social"))  # named first: accepted
+    assert enrolments.set_funding_mode(enrolment, "opco")
+    db.session.commit()
+    assert db.session.get(Enrolment, enrolment.id).funding_mode == "opco"
+
+
+def test_the_employer_named_by_a_funding_agreement_is_the_enrolments():
+    """course_employer: the agreement covering the enrolment names its employer, whatever the enrolment kept."""
+    session = factories.make_session()
+    enrolment = factories.make_enrolment(session, factories.make_trainee("Julien", "Le Bihan"))
+    factories.make_agreement(session, [enrolment], employer=factories.make_employer(name="Centre social"))
+    assert enrolment.employer is None
+    assert enrolments.set_funding_mode(enrolment, "opco")
+
+
+def test_the_employer_of_an_employer_funded_enrolment_is_not_removed():
+    employer = factories.make_employer(name="CCAS de Rennes")
+    enrolment = factories.make_enrolment(factories.make_session(), factories.make_trainee("Awa", "Diallo",
+                                                                                         employer=employer))
+    assert enrolments.set_funding_mode(enrolment, "opco")
+    db.session.commit()
+    with pytest.raises(ServiceError) as refused:
+        enrolments.set_employer(enrolment, None)
+    assert refused.value.field == "employer_id"
+    assert refused.value.message == (
+        "Le financement de cette inscription passe par l'employeur (« Par l'employeur, avec une prise en charge de "
+        "son OPCO (ex. Uniformation) ») : changez d'abord son financement sur la page de l'inscription "
+        "(« Financement », « corriger » : « À titre personnel » ou « Autre »), puis retirez sa structure employeuse.")
+    db.session.rollback()
+    assert db.session.get(Enrolment, enrolment.id).employer_id == employer.id and _audited("employer_changed") == []
+
+    assert enrolments.set_employer(enrolment, factories.make_employer(name="Mairie de Vitré"))  # another: fine
+    assert enrolments.set_funding_mode(enrolment, "personal")
+    assert enrolments.set_employer(enrolment, None)  # the funding changed first
+    db.session.commit()
+    assert db.session.get(Enrolment, enrolment.id).employer_id is None
+

@@ -1,0 +1,39 @@
+"""The funding/employer rule through the office's forms: the enrolment's page (its funding, its employer)."""
+from tests import factories
+from tests.unit.test_funding_employer_rule import NO_EMPLOYER_ON_THE_ENROLMENT
+from tests.web.test_enrolment_walkthrough import _field_error, _text
+from training_app.extensions import db
+from training_app.models import Enrolment
+
+
+def _saved(enrolment_id: int) -> Enrolment:
+    db.session.expire_all()
+    return db.session.get(Enrolment, enrolment_id)
+
+
+def test_the_funding_form_refuses_an_employer_funding_for_an_enrolment_naming_no_employer(admin_client):
+    enrolment = factories.make_enrolment(factories.make_session(), factories.make_trainee("Julien", "Le Bihan"))
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/financement", data={"funding_mode": "opco"})
+    assert response.status_code == 200
+    assert _field_error(_text(response), "funding_mode") == NO_EMPLOYER_ON_THE_ENROLMENT
+    assert _saved(enrolment.id).funding_mode == ""
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/financement", data={"funding_mode": "personal"})
+    assert response.status_code == 302 and _saved(enrolment.id).funding_mode == "personal"
+
+
+def test_the_employer_form_keeps_the_employer_of_an_employer_funded_enrolment(admin_client):
+    employer = factories.make_employer(name="CCAS de Rennes")
+    session = factories.make_session()
+    enrolment = factories.enrol(session, factories.make_trainee("Awa", "Diallo", employer=employer),
+                                funding_mode="employer")
+    response = admin_client.post(f"/inscriptions/{enrolment.id}/employeur", data={"employer_id": 0})
+    assert response.status_code == 200
+    assert _field_error(_text(response), "employer_id").startswith(
+        "Le financement de cette inscription passe par l'employeur (« Par l'employeur, sur ses fonds propres ») : "
+        "changez d'abord son financement")
+    assert _saved(enrolment.id).employer_id == employer.id
+    assert admin_client.post(f"/inscriptions/{enrolment.id}/financement",
+                             data={"funding_mode": "personal"}).status_code == 302
+    assert admin_client.post(f"/inscriptions/{enrolment.id}/employeur", data={"employer_id": 0}).status_code == 302
+    assert _saved(enrolment.id).employer_id is None
+
