@@ -1,12 +1,13 @@
 """One rule wherever an enrolment's funding or employer changes: a course its employer pays for (OPCO, own funds)
 names that employer (registrations.lacks_employer). The enrolment's page refuses an employer's funding for an
-enrolment naming no employer, and the removal of the employer of an employer-funded one."""
+enrolment naming no employer, and the removal of the employer of an employer-funded one; the office's form and
+the import say which case they refuse."""
 import pytest
 
 from tests import factories
 from training_app.extensions import db
 from training_app.models import AuditEntry, Enrolment
-from training_app.services import ServiceError, enrolments
+from training_app.services import ServiceError, enrolments, registrations
 
 NO_EMPLOYER_ON_THE_ENROLMENT = (
     "Ce financement passe par l'employeur, mais cette inscription ne nomme aucune structure employeuse : "
@@ -66,3 +67,16 @@ def test_the_employer_of_an_employer_funded_enrolment_is_not_removed():
     db.session.commit()
     assert db.session.get(Enrolment, enrolment.id).employer_id is None
 
+
+def test_the_office_and_the_import_are_told_which_case_they_refuse():
+    julien = factories.make_trainee("Julien", "Le Bihan")
+    registrations.check_funding_employer("opco", True, known=julien)
+    registrations.check_funding_employer("personal", False)
+    for known, expected in ((None, "aucune structure employeuse n'est indiquée pour cette personne : indiquez la "
+                                   "sienne"),
+                            (julien, "la fiche de Julien Le Bihan ne nomme aucune structure employeuse : "
+                                     "indiquez-la d'abord sur sa fiche")):
+        with pytest.raises(ServiceError) as refused:
+            registrations.check_funding_employer("employer", False, known=known)
+        assert expected in refused.value.message and refused.value.field == "funding_mode"
+        assert "ni sur la fiche" not in refused.value.message

@@ -1,7 +1,9 @@
-"""The funding/employer rule through the office's forms: the enrolment's page (its funding, its employer)."""
+"""The funding/employer rule through the office's forms: the enrolment's page (its funding, its employer) and the
+« Inscrire un·e stagiaire » form, which lists this mistake with the others on one submit."""
 from tests import factories
 from tests.unit.test_funding_employer_rule import NO_EMPLOYER_ON_THE_ENROLMENT
-from tests.web.test_enrolment_walkthrough import _field_error, _text
+from tests.web.test_enrolment_walkthrough import NO_EMPLOYER, PRIVATE, _counts, _field_error, _text
+from tests.web.test_enrolments import new_trainee_form
 from training_app.extensions import db
 from training_app.models import Enrolment
 
@@ -37,3 +39,20 @@ def test_the_employer_form_keeps_the_employer_of_an_employer_funded_enrolment(ad
     assert admin_client.post(f"/inscriptions/{enrolment.id}/employeur", data={"employer_id": 0}).status_code == 302
     assert _saved(enrolment.id).employer_id is None
 
+
+def test_one_submit_of_the_enrol_form_lists_the_funding_mistake_with_the_others(admin_client, outbox):
+    session = factories.make_session()
+    response = admin_client.post(f"/sessions/{session.id}/inscrire",
+                                 data=new_trainee_form(first_name="", funding_mode="opco", **PRIVATE))
+    page = _text(response)
+    assert response.status_code == 200
+    assert _field_error(page, "first_name") == "Indiquez le prénom."
+    assert _field_error(page, "funding_mode") == NO_EMPLOYER
+    assert _counts() == (0, 0) and outbox == []
+
+    julien = factories.make_trainee("Julien", "Le Bihan", email="julien@example.org")  # no employer on his record
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
+        "trainee_id": str(julien.id), "employer_id": "0", "category": "", "funding_mode": "opco"})
+    assert "ni sur la fiche" not in _text(response)
+    assert "la fiche de Julien Le Bihan ne nomme aucune structure employeuse" in _field_error(_text(response),
+                                                                                             "funding_mode")
