@@ -8,6 +8,7 @@ from tests import factories
 from training_app.extensions import db
 from training_app.models import AuditEntry, Enrolment
 from training_app.services import ServiceError, enrolments, registrations
+from training_app.services.registrations import PersonDetails
 
 NO_EMPLOYER_ON_THE_ENROLMENT = (
     "Ce financement passe par l'employeur, mais cette inscription ne nomme aucune structure employeuse : "
@@ -66,6 +67,23 @@ def test_the_employer_of_an_employer_funded_enrolment_is_not_removed():
     assert enrolments.set_employer(enrolment, None)  # the funding changed first
     db.session.commit()
     assert db.session.get(Enrolment, enrolment.id).employer_id is None
+
+
+def test_an_employer_funded_enrolment_keeps_its_employer_when_the_trainee_record_names_none_any_more():
+    """enrolments.follow_trainee_employer: the enrolment names who pays until the office changes its funding; one
+    paid otherwise follows the record, as any enrolment follows another employer the record names."""
+    employer = factories.make_employer(name="CCAS de Rennes")
+    awa = factories.make_trainee("Awa", "Diallo", email="awa@exemple.org", employer=employer, category="employee")
+    paid_by_employer = factories.enrol(factories.make_session(), awa, funding_mode="opco")
+    paid_by_herself = factories.enrol(factories.make_session(), awa, funding_mode="personal")
+    details = PersonDetails(civility=awa.civility, first_name="Awa", last_name="Diallo", email=awa.email,
+                            category="individual")
+    registrations.update_trainee(awa, details, actor=factories.make_user("admin"))
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Enrolment, paid_by_employer.id).employer_id == employer.id
+    assert db.session.get(Enrolment, paid_by_herself.id).employer_id is None
+    assert awa.employer is None
 
 
 def test_the_office_and_the_import_are_told_which_case_they_refuse():

@@ -846,11 +846,15 @@ def set_funding_mode(enrolment: Enrolment, funding_mode: str, *, actor: User | N
 def follow_trainee_employer(trainee: Trainee, previous_employer_id: int | None) -> None:
     """The trainee's record names another employer: their live enrolments in courses not over yet that named the
     previous one follow it. A course over keeps the employer it was followed for, and an enrolment the office
-    gave another employer keeps it."""
+    gave another employer keeps it; so does one its employer pays for when the record names none any more
+    (registrations.lacks_employer, said in SQL): the enrolment names who pays until the office changes its
+    funding."""
+    from training_app.services.registrations import EMPLOYER_FUNDED
+    keeps_payer = [] if trainee.employer_id is not None else [Enrolment.funding_mode.not_in(EMPLOYER_FUNDED)]
     db.session.execute(
         sa_update(Enrolment)
         .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(LIVE_STATUSES),
-               Enrolment.employer_id.is_not_distinct_from(previous_employer_id),
+               Enrolment.employer_id.is_not_distinct_from(previous_employer_id), *keeps_payer,
                Enrolment.session_id.in_(db.select(TrainingSession.id).where(TrainingSession.end_at > local_now())))
         .values(employer_id=trainee.employer_id).execution_options(synchronize_session="fetch"))
 
