@@ -1,7 +1,8 @@
 """One rule wherever an enrolment's funding or employer changes: a course its employer pays for (OPCO, own funds)
 names that employer (registrations.lacks_employer). The enrolment's page refuses an employer's funding for an
-enrolment naming no employer, and the removal of the employer of an employer-funded one; the office's form and
-the import say which case they refuse."""
+enrolment naming no employer, and the removal of the employer of an employer-funded one; such an enrolment keeps
+its employer when the trainee's record names none any more; the office's form and the import say which case they
+refuse, and the form reads enrol()'s own refusals before it (check_enrolment_possible)."""
 import pytest
 
 from tests import factories
@@ -98,3 +99,23 @@ def test_the_office_and_the_import_are_told_which_case_they_refuse():
             registrations.check_funding_employer("employer", False, known=known)
         assert expected in refused.value.message and refused.value.field == "funding_mode"
         assert "ni sur la fiche" not in refused.value.message
+
+
+def test_what_enrol_refuses_is_read_before_it_for_the_office_form():
+    """enrolments.check_enrolment_possible: enrol()'s own refusals, read without a lock, so that the office's form
+    tells them with the funding's on one submit; nothing written."""
+    session = factories.make_session()
+    julien, awa = factories.make_trainee("Julien", "Le Bihan"), factories.make_trainee("Awa", "Diallo")
+    enrolments.check_enrolment_possible(session, julien)
+    enrolments.check_enrolment_possible(session)
+    factories.make_enrolment(session, julien)
+    factories.make_enrolment(session, awa, status="withdrawn")
+    for trainee, expected in ((julien, "Julien Le Bihan est déjà inscrit·e à cette session."),
+                              (awa, enrolments.withdrawn_refusal(awa))):
+        with pytest.raises(ServiceError) as refused:
+            enrolments.check_enrolment_possible(session, trainee)
+        assert refused.value.message == expected
+    with pytest.raises(ServiceError) as refused:
+        enrolments.check_enrolment_possible(factories.make_session(status="cancelled"))
+    assert refused.value.message == "Cette session est annulée : on ne peut plus s'y inscrire."
+    assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 2

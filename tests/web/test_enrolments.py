@@ -72,7 +72,7 @@ def test_bad_enrolment_input_is_explained_next_to_the_field_and_nothing_is_saved
         assert response.status_code == 200
         assert message in _page(response), message
     response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
-        "trainee_id": str(existing.id), "employer_id": "0", "category": "employee", "funding_mode": "personal"})
+        "trainee_id": str(existing.id), "employer_id": "0", "category": "employee", "funding_mode": "opco"})
     assert "est déjà inscrit·e à cette session" in _page(response)
     assert db.session.scalar(db.select(db.func.count(Trainee.id))) == 2
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 1

@@ -50,9 +50,24 @@ def test_one_submit_of_the_enrol_form_lists_the_funding_mistake_with_the_others(
     assert _field_error(page, "funding_mode") == NO_EMPLOYER
     assert _counts() == (0, 0) and outbox == []
 
+    cancelled = factories.make_session(status="cancelled")  # what enrol() refuses is told with the rest
+    response = admin_client.post(f"/sessions/{cancelled.id}/inscrire",
+                                 data=new_trainee_form(first_name="", funding_mode="opco", **PRIVATE))
+    page = _text(response)
+    assert "Cette session est annulée : on ne peut plus s'y inscrire." in page
+    assert _field_error(page, "first_name") == "Indiquez le prénom."
+    assert _field_error(page, "funding_mode") == NO_EMPLOYER
+
     julien = factories.make_trainee("Julien", "Le Bihan", email="julien@example.org")  # no employer on his record
     response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
         "trainee_id": str(julien.id), "employer_id": "0", "category": "", "funding_mode": "opco"})
     assert "ni sur la fiche" not in _text(response)
     assert "la fiche de Julien Le Bihan ne nomme aucune structure employeuse" in _field_error(_text(response),
                                                                                              "funding_mode")
+    factories.enrol(session, julien, funding_mode="personal")
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
+        "trainee_id": str(julien.id), "employer_id": "0", "category": "", "funding_mode": "opco"})
+    page = _text(response)
+    assert "Julien Le Bihan est déjà inscrit·e à cette session." in page
+    assert "la fiche de Julien Le Bihan ne nomme aucune" in _field_error(page, "funding_mode")
+    assert _counts() == (1, 1)

@@ -394,6 +394,23 @@ class AlreadyEnrolled(ServiceError):
     """enrol() found, under the session's lock, a live enrolment of the trainee in the session."""
 
 
+def _refuse_trainee_there(places: Places, trainee: Trainee) -> None:
+    """enrol()'s refusal of a trainee who already holds a live enrolment in the session, or withdrew from it."""
+    if places.trainee_live:
+        raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+    if places.trainee_withdrawn:
+        raise ServiceError(withdrawn_refusal(trainee))
+
+
+def check_enrolment_possible(session: TrainingSession, trainee: Trainee | None = None) -> None:
+    """What enrol() refuses before counting seats (the session's state, a `trainee` already there or who
+    withdrew), read without holding anything (check_open_for_enrolment(lock=False)): a form shows it with its
+    other mistakes on one submit (the office's EnrolForm); enrol() checks it again under the locks."""
+    check_open_for_enrolment(session, lock=False)
+    if trainee is not None:
+        _refuse_trainee_there(count_places(session, trainee), trainee)
+
+
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
           actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
           public: bool = False, employer: Employer | None = None, audit_details: dict | None = None,
@@ -433,10 +450,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
         confirm = session.status != SessionStatus.PLANNED and not session.programme.is_internal
     # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
     places = count_places(session, trainee)
-    if places.trainee_live:
-        raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
-    if places.trainee_withdrawn:
-        raise ServiceError(withdrawn_refusal(trainee))
+    _refuse_trainee_there(places, trainee)
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price,

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from training_app.extensions import db
 from training_app.forms import Filled, FrenchDateField, Versioned, rules_passed
 from training_app.models import Trainee
-from training_app.services import ServiceError
+from training_app.services import ServiceError, enrolments
 from training_app.services.registrations import (FUNDING_LABELS, PersonDetails, check_funding_employer,
                                                  normalise_siret, public_request_mistakes)
 
@@ -66,27 +66,31 @@ class EnrolForm(PersonFieldsMixin, FlaskForm):
     pending = BooleanField(_l("Demande à confirmer plus tard (elle ne prend pas encore de place)"))
     notify = BooleanField(_l("Prévenir le ou la stagiaire par e-mail (état et lien personnel)"), default=True)
 
+    session = None  # the session enrolled in (views.enrol_create)
+
     def validate(self, extra_validators=None):
-        """The fields, a new person's details, and the funding's rule whatever they said: every mistake at once."""
+        """The fields, a new person's details, then the services' rules whatever they said (the session takes
+        them, the funding's employer): every mistake at once."""
         ok = super().validate(extra_validators)
         if not self.trainee_id.data:
             needed = ["first_name", "last_name", "email"]
             if self.employer_id.data == -1:
                 needed.append("employer_name")
             ok = _require(self, *needed) and ok
-        return rules_passed(self, *self._funding_checks()) and ok
+        known = self.chosen_trainee()
+        return rules_passed(self, lambda: enrolments.check_enrolment_possible(self.session, known),
+                            *self._funding_checks(known)) and ok
 
     def chosen_trainee(self) -> Trainee | None:
         """The known trainee chosen; None for a new person, or for one no longer there (erased meanwhile)."""
         trainee = db.session.get(Trainee, self.trainee_id.data) if self.trainee_id.data else None
         return trainee if trainee is not None and trainee.erased_at is None else None
 
-    def _funding_checks(self) -> list:
+    def _funding_checks(self, known: Trainee | None) -> list:
         """registrations.check_funding_employer on the employer the enrolment will name (views.enrol_create): a
         known trainee's record's (the form names none for them), a new person's chosen or typed one."""
         mode = self.funding_mode.data
         if self.trainee_id.data:
-            known = self.chosen_trainee()
             if known is None:
                 return []  # the view says so (_trainee_for)
             return [lambda: check_funding_employer(mode, known.employer_id is not None, known=known)]

@@ -69,6 +69,7 @@ def _promoted_flash(promoted) -> None:
 def enrol_create(session_id: int):
     session = _load_session(session_id)
     form = EnrolForm()
+    form.session = session
     _enrol_choices(form)
     if form.validate_on_submit():
         try:
