@@ -15,9 +15,15 @@ from training_app.services import enrolments
 
 DURING = datetime(2030, 3, 6, 12)  # factories.make_session: Tue 5 Mar 2030 14:00 to Fri 8 Mar 12:30
 PRIVATE = {"employer_id": "0", "employer_name": "", "employer_siret": "", "category": ""}
-NO_EMPLOYER = ("Ce financement passe par l'employeur, mais aucune structure employeuse n'est indiquée (ni sur la "
-               "fiche de la personne) : indiquez-la, ou choisissez un autre financement (« À titre personnel » ou "
+NO_EMPLOYER = ("Ce financement passe par l'employeur, mais aucune structure employeuse n'est indiquée pour cette "
+               "personne : indiquez la sienne, ou choisissez un autre financement (« À titre personnel » ou "
                "« Autre »).")
+
+
+def no_employer_on_the_record(name: str) -> str:
+    return (f"Ce financement passe par l'employeur, mais la fiche de {name} ne nomme aucune structure employeuse : "
+            "indiquez-la d'abord sur sa fiche, ou choisissez un autre financement (« À titre personnel » ou "
+            "« Autre »).")
 
 
 def _text(response) -> str:
@@ -55,7 +61,7 @@ def test_an_existing_trainee_without_employer_is_refused_an_employer_funding(adm
     trainee = factories.make_trainee("Julien", "Le Bihan")  # no employer on the record
     response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
         "trainee_id": str(trainee.id), "employer_id": "0", "category": "", "funding_mode": "opco"})
-    assert _field_error(_text(response), "funding_mode") == NO_EMPLOYER
+    assert _field_error(_text(response), "funding_mode") == no_employer_on_the_record("Julien Le Bihan")
     assert _counts() == (1, 0)
 
 
@@ -99,7 +105,8 @@ def test_an_imported_row_with_an_employer_funding_and_no_employer_is_rejected_in
                                  content_type="multipart/form-data")
     page = _text(response)
     assert "2 lignes valides sur 4, 2 rejetées." in page
-    assert page.count(NO_EMPLOYER) == 2
+    assert page.count(NO_EMPLOYER) == 1  # Awa, new
+    assert page.count(no_employer_on_the_record("Julien Le Bihan")) == 1
 
 
 def test_the_trainee_page_promises_a_convocation_only_before_the_course(client):

@@ -396,7 +396,7 @@ def test_enrolling_someone_deleted_by_another_request_meanwhile_is_refused_in_fr
 
     monkeypatch.setattr(enrolments, "price_for", deleted_meanwhile)
     response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
-        "trainee_id": str(trainee_id), "employer_id": "0", "category": "employee", "funding_mode": "opco"})
+        "trainee_id": str(trainee_id), "employer_id": "0", "category": "employee", "funding_mode": "personal"})
     assert response.status_code == 200
     assert "viennent d'être effacées : l'inscription n'a pas été enregistrée" in _page(response)
     assert db.session.scalar(db.select(db.func.count(Enrolment.id))) == 0 and outbox == []

@@ -291,7 +291,7 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
                 # The enrolment names the file's employer, else the one of a known trainee's record (import_rows).
                 known_trainee = known.get(email)
                 registrations.check_funding_employer(cleaned["funding_mode"], bool(cleaned_details.employer_name) or (
-                    known_trainee is not None and known_trainee.employer_id is not None))
+                    known_trainee is not None and known_trainee.employer_id is not None), known=known_trainee)
             except ServiceError as error:
                 row.errors.append(error.message)
                 continue

@@ -394,6 +394,23 @@ class AlreadyEnrolled(ServiceError):
     """enrol() found, under the session's lock, a live enrolment of the trainee in the session."""
 
 
+def _refuse_trainee_there(places: Places, trainee: Trainee) -> None:
+    """enrol()'s refusal of a trainee who already holds a live enrolment in the session, or withdrew from it."""
+    if places.trainee_live:
+        raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
+    if places.trainee_withdrawn:
+        raise ServiceError(withdrawn_refusal(trainee))
+
+
+def check_enrolment_possible(session: TrainingSession, trainee: Trainee | None = None) -> None:
+    """What enrol() refuses before counting seats (the session's state, a `trainee` already there or who
+    withdrew), read without holding anything (check_open_for_enrolment(lock=False)): a form shows it with its
+    other mistakes on one submit (the office's EnrolForm); enrol() checks it again under the locks."""
+    check_open_for_enrolment(session, lock=False)
+    if trainee is not None:
+        _refuse_trainee_there(count_places(session, trainee), trainee)
+
+
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
           actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
           public: bool = False, employer: Employer | None = None, audit_details: dict | None = None,
@@ -433,10 +450,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
         confirm = session.status != SessionStatus.PLANNED and not session.programme.is_internal
     # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
     places = count_places(session, trainee)
-    if places.trainee_live:
-        raise AlreadyEnrolled(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.full_name))
-    if places.trainee_withdrawn:
-        raise ServiceError(withdrawn_refusal(trainee))
+    _refuse_trainee_there(places, trainee)
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price,
@@ -795,7 +809,9 @@ def _agreement_naming_an_employer(enrolment: Enrolment) -> FundingAgreement | No
 def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User | None = None) -> bool:
     """The office corrects the employer the trainee follows this course for (None: on their own account).
     Refused when a funding agreement covering the enrolment names another one: the agreement's employer is the
-    one on the documents. Returns False when nothing changed."""
+    one on the documents; and None while the employer pays for the course (registrations.lacks_employer): its
+    funding is changed first. Returns False when nothing changed."""
+    from training_app.services.registrations import funding_label, lacks_employer
     agreement = _agreement_naming_an_employer(enrolment)
     if agreement is not None and (employer is None or agreement.employer_id != employer.id):
         raise ServiceError(_("Cette inscription est couverte par l'accord de financement %(number)s (%(funder)s), "
@@ -806,6 +822,11 @@ def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User
     before = enrolment.employer
     if (before.id if before else None) == (employer.id if employer else None):
         return False
+    if lacks_employer(enrolment.funding_mode, employer is not None):
+        raise ServiceError(_("Le financement de cette inscription passe par l'employeur (« %(funding)s ») : changez "
+                             "d'abord son financement sur la page de l'inscription (« Financement », « corriger » : "
+                             "« À titre personnel » ou « Autre »), puis retirez sa structure employeuse.",
+                             funding=funding_label(enrolment.funding_mode)), "employer_id")
     enrolment.employer = employer
     names = [e.name if e else _("à titre individuel") for e in (before, employer)]
     audit.record(enrolment, "employer_changed", actor=actor, reason=" → ".join(names), details={
@@ -816,13 +837,19 @@ def set_employer(enrolment: Enrolment, employer: Employer | None, *, actor: User
 def set_funding_mode(enrolment: Enrolment, funding_mode: str, *, actor: User | None = None) -> bool:
     """The office records (or corrects) how the trainee's course is paid for (registrations.FUNDING_LABELS): a
     list imported without it leaves it unknown, and a funding claim waits for it (funding.preflight). Returns
-    False when nothing changed."""
-    from training_app.services.registrations import FUNDING_MODES, funding_label
+    False when nothing changed. An employer's funding is refused while the enrolment names no employer
+    (registrations.lacks_employer, on course_employer): the office names it first."""
+    from training_app.services.registrations import FUNDING_MODES, funding_label, lacks_employer
     if funding_mode not in FUNDING_MODES:
         raise ServiceError(_("Choisissez un mode de financement."), "funding_mode")
     before = enrolment.funding_mode or ""
     if before == funding_mode:
         return False
+    if lacks_employer(funding_mode, course_employer(enrolment) is not None):
+        raise ServiceError(_("Ce financement passe par l'employeur, mais cette inscription ne nomme aucune structure "
+                             "employeuse : indiquez-la d'abord sur la page de l'inscription (« Structure employeuse », "
+                             "« corriger pour cette formation »), ou choisissez « À titre personnel » ou « Autre »."),
+                           "funding_mode")
     enrolment.funding_mode = funding_mode
     audit.record(enrolment, "funding_mode_changed", actor=actor,
                  reason=" → ".join(funding_label(mode) for mode in (before, funding_mode)),
@@ -833,11 +860,15 @@ def set_funding_mode(enrolment: Enrolment, funding_mode: str, *, actor: User | N
 def follow_trainee_employer(trainee: Trainee, previous_employer_id: int | None) -> None:
     """The trainee's record names another employer: their live enrolments in courses not over yet that named the
     previous one follow it. A course over keeps the employer it was followed for, and an enrolment the office
-    gave another employer keeps it."""
+    gave another employer keeps it; so does one its employer pays for when the record names none any more
+    (registrations.lacks_employer, said in SQL): the enrolment names who pays until the office changes its
+    funding."""
+    from training_app.services.registrations import EMPLOYER_FUNDED
+    keeps_payer = [] if trainee.employer_id is not None else [Enrolment.funding_mode.not_in(EMPLOYER_FUNDED)]
     db.session.execute(
         sa_update(Enrolment)
         .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(LIVE_STATUSES),
-               Enrolment.employer_id.is_not_distinct_from(previous_employer_id),
+               Enrolment.employer_id.is_not_distinct_from(previous_employer_id), *keeps_payer,
                Enrolment.session_id.in_(db.select(TrainingSession.id).where(TrainingSession.end_at > local_now())))
         .values(employer_id=trainee.employer_id).execution_options(synchronize_session="fetch"))
 

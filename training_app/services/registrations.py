@@ -417,18 +417,29 @@ def _funding_mistakes(details: PersonDetails, funding_mode: str) -> list[tuple[s
 
 
 def lacks_employer(funding_mode: str, employer_named: bool) -> bool:
-    """The rule every way of enrolling follows: a course its employer pays for (EMPLOYER_FUNDED) names that
-    employer. The public form (_funding_mistakes, in its own words, on the employer's field), the office's form
-    (enrolments' enrol_create) and a list imported (enrolment_import.check): check_funding_employer."""
+    """The rule every way of enrolling follows, and every change of an enrolment's funding or employer: a course
+    its employer pays for (EMPLOYER_FUNDED) names that employer. The public form (_funding_mistakes, in its own
+    words, on the employer's field), the office's form (enrolments' EnrolForm) and a list imported
+    (enrolment_import.check): check_funding_employer; an enrolment's page (enrolments.set_funding_mode and
+    set_employer, in words about the enrolment)."""
     return funding_mode in EMPLOYER_FUNDED and not employer_named
 
 
-def check_funding_employer(funding_mode: str, employer_named: bool) -> None:
-    """lacks_employer() as the office's form and the import refuse it: a ServiceError on the funding's field."""
-    if lacks_employer(funding_mode, employer_named):
-        raise ServiceError(_("Ce financement passe par l'employeur, mais aucune structure employeuse n'est "
-                             "indiquée (ni sur la fiche de la personne) : indiquez-la, ou choisissez un autre "
-                             "financement (« À titre personnel » ou « Autre »)."), "funding_mode")
+def check_funding_employer(funding_mode: str, employer_named: bool, *, known: Trainee | None = None) -> None:
+    """lacks_employer() as the office's form and the import refuse it: a ServiceError on the funding's field, in
+    words fitting who is enrolled: a new person, given no employer (None), or `known`, a trainee whose record names
+    none (their enrolment names their record's employer: the office names it there)."""
+    if not lacks_employer(funding_mode, employer_named):
+        return
+    if known is None:
+        message = _("Ce financement passe par l'employeur, mais aucune structure employeuse n'est indiquée pour "
+                    "cette personne : indiquez la sienne, ou choisissez un autre financement (« À titre personnel » "
+                    "ou « Autre »).")
+    else:
+        message = _("Ce financement passe par l'employeur, mais la fiche de %(name)s ne nomme aucune structure "
+                    "employeuse : indiquez-la d'abord sur sa fiche, ou choisissez un autre financement (« À titre "
+                    "personnel » ou « Autre »).", name=known.full_name)
+    raise ServiceError(message, "funding_mode")
 
 
 def register_public(session: TrainingSession, details: PersonDetails, funding_mode: str, *,

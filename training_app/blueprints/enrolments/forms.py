@@ -5,10 +5,12 @@ from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectFi
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from training_app.forms import Filled, FrenchDateField, Versioned
-from training_app.services import ServiceError
-from training_app.services.registrations import (FUNDING_LABELS, PersonDetails, normalise_siret,
-                                                 public_request_mistakes)
+from training_app.extensions import db
+from training_app.forms import Filled, FrenchDateField, Versioned, rules_passed
+from training_app.models import Trainee
+from training_app.services import ServiceError, enrolments
+from training_app.services.registrations import (FUNDING_LABELS, PersonDetails, check_funding_employer,
+                                                 normalise_siret, public_request_mistakes)
 
 CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
 CATEGORY_CHOICES = [("employee", _l("Salarié·e")), ("job_seeker", _l("Demandeur·se d'emploi")),
@@ -54,7 +56,7 @@ class EnrolForm(PersonFieldsMixin, FlaskForm):
     """The office enrols an existing trainee, or a new one (with their employer)."""
     trainee_id = SelectField(_l("Stagiaire"), coerce=int, validators=[Optional()])
     # No default for a new trainee's category nor for the funding: none follows from a form left as it is (the
-    # category then follows the employer, PersonDetails.cleaned; an employer funding names one, the view checks).
+    # category then follows the employer, PersonDetails.cleaned; an employer funding names one, validate checks).
     category = SelectField(_l("Catégorie (bilan pédagogique et financier)"),
                            choices=[("", _l("— Selon la structure : salarié·e, sinon particulier —"))]
                            + CATEGORY_CHOICES)
@@ -64,14 +66,39 @@ class EnrolForm(PersonFieldsMixin, FlaskForm):
     pending = BooleanField(_l("Demande à confirmer plus tard (elle ne prend pas encore de place)"))
     notify = BooleanField(_l("Prévenir le ou la stagiaire par e-mail (état et lien personnel)"), default=True)
 
+    session = None  # the session enrolled in (views.enrol_create)
+
     def validate(self, extra_validators=None):
+        """The fields, a new person's details, then the services' rules whatever they said (the session takes
+        them, the funding's employer): every mistake at once."""
         ok = super().validate(extra_validators)
+        if not self.trainee_id.data:
+            needed = ["first_name", "last_name", "email"]
+            if self.employer_id.data == -1:
+                needed.append("employer_name")
+            ok = _require(self, *needed) and ok
+        known = self.chosen_trainee()
+        return rules_passed(self, lambda: enrolments.check_enrolment_possible(self.session, known),
+                            *self._funding_checks(known)) and ok
+
+    def chosen_trainee(self) -> Trainee | None:
+        """The known trainee chosen; None for a new person, or for one no longer there (erased meanwhile)."""
+        trainee = db.session.get(Trainee, self.trainee_id.data) if self.trainee_id.data else None
+        return trainee if trainee is not None and trainee.erased_at is None else None
+
+    def _funding_checks(self, known: Trainee | None) -> list:
+        """registrations.check_funding_employer on the employer the enrolment will name (views.enrol_create): a
+        known trainee's record's (the form names none for them), a new person's chosen or typed one."""
+        mode = self.funding_mode.data
         if self.trainee_id.data:
-            return ok
-        needed = ["first_name", "last_name", "email"]
-        if self.employer_id.data == -1:
-            needed.append("employer_name")
-        return _require(self, *needed) and ok
+            if known is None:
+                return []  # the view says so (_trainee_for)
+            return [lambda: check_funding_employer(mode, known.employer_id is not None, known=known)]
+        # An existing structure, or « Nouvelle structure » (whose name is required above), or, with no choice
+        # posted, the name typed (_trainee_for); « Aucune (particulier) » names none.
+        chosen = self.employer_id.data
+        named = chosen != 0 and (chosen is not None or bool((self.employer_name.data or "").strip()))
+        return [lambda: check_funding_employer(mode, named)]
 
 
 class TraineeForm(Versioned, PersonFieldsMixin, FlaskForm):

@@ -69,15 +69,14 @@ def _promoted_flash(promoted) -> None:
 def enrol_create(session_id: int):
     session = _load_session(session_id)
     form = EnrolForm()
+    form.session = session
     _enrol_choices(form)
     if form.validate_on_submit():
         try:
             trainee = _trainee_for(form)
+            # The funding's rule (an employer's funding names the employer) was checked by the form's validation.
             enrolment = enrolments.enrol(session, trainee, funding_mode=form.funding_mode.data,
                                          confirm=not form.pending.data, notify=form.notify.data)
-            # Checked on the employer the enrolment names, once enrol()'s refusals (a session closed, someone
-            # already enrolled) have had their say; a refusal rolls everything back.
-            registrations.check_funding_employer(enrolment.funding_mode, enrolment.employer_id is not None)
         except ServiceError as error:
             db.session.rollback()
             session = _load_session(session_id)
@@ -107,8 +106,8 @@ def _enrol_choices(form: EnrolForm) -> None:
 
 def _trainee_for(form: EnrolForm) -> Trainee:
     if form.trainee_id.data:
-        trainee = db.session.get(Trainee, form.trainee_id.data)
-        if trainee is None or trainee.erased_at is not None:
+        trainee = form.chosen_trainee()
+        if trainee is None:
             raise ServiceError(_("Ce ou cette stagiaire n'existe plus."), "trainee_id")
         return trainee
     details = form.details()
