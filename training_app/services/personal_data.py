@@ -542,14 +542,29 @@ class _Gone:
 
 
 def _refuse_live_enrolments(trainee: Trainee) -> None:
+    refusal = erasure_refusal(trainee)
+    if refusal is not None:
+        raise ServiceError(refusal)
+
+
+def erasure_refusal(trainee: Trainee) -> str | None:
+    """Why erasing the trainee is refused now (a live enrolment in a session not over), or None: erase() refuses
+    it, the trainee's page says it before the reason is typed."""
     live = db.session.execute(
         select(TrainingSession.start_at, TrainingSession.end_at).join(Enrolment, Enrolment.session_id == TrainingSession.id)
         .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(LIVE_STATUSES),
                TrainingSession.end_at > local_now()).order_by(TrainingSession.start_at)).first()
-    if live is not None:
-        from training_app.formatting import date_fr
-        raise ServiceError(_("%(name)s a une inscription en cours (session du %(start)s) : annulez-la d'abord, "
-                             "puis effacez ses données.", name=trainee.full_name, start=date_fr(live.start_at)))
+    if live is None:
+        return None
+    from training_app.formatting import date_fr
+    return _("%(name)s a une inscription en cours (session du %(start)s) : annulez-la d'abord, puis effacez ses "
+             "données.", name=trainee.full_name, start=date_fr(live.start_at))
+
+
+def keeps_records(trainee: Trainee) -> bool:
+    """Whether an erasure now would keep records of the trainee (_kept_enrolments: sheets, certificates, funding
+    lines, withdrawals); without any, it deletes the person entirely."""
+    return bool(_kept_enrolments(_enrolments(trainee)))
 
 
 def _kept_enrolments(enrolments: list[Enrolment]) -> set[int]:
