@@ -36,7 +36,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import selectinload
 
 from training_app import formatting
-from training_app.clock import local_now, to_local, utcnow
+from training_app.clock import local_now, utcnow
 from training_app.documents import pdf, storage, uploads, word
 from training_app.extensions import db, dialect_insert
 from training_app.models import (AttendanceRecord, AuditEntry, BpfObjective, CertificateCounter, CertificateKind, CertificateTemplate, Enrolment,
@@ -1394,15 +1394,16 @@ def replaced_notice(doc: IssuedCertificate) -> str:
                  "c'est elle qui est valable, téléchargez-la ci-dessous.", kind=kind, old=doc.number, new=current.number)
     return _("Ce document (%(kind)s n° %(old)s) a été retiré le %(date)s : il n'est plus valable. Pour toute "
              "question, adressez-vous à l'équipe de formation.", kind=kind, old=doc.number,
-             date=formatting.date_fr(_withdrawn_on(doc), "d MMMM y"))
+             date=formatting.utc_date_fr(_last_version(doc).replaced_at, "d MMMM y"))
 
 
-def _withdrawn_on(doc: IssuedCertificate) -> date:
-    """The day the last version of `doc` was withdrawn (the chain of replacements followed)."""
+def _last_version(doc: IssuedCertificate) -> IssuedCertificate:
+    """The last version of `doc`, the chain of replacements followed (withdrawn, when no version is current)."""
     while doc.replaced_by is not None:
         doc = doc.replaced_by
-    return to_local(doc.replaced_at).date()
+    return doc
 
 
 def issued_on_local(doc: IssuedCertificate) -> date:
+    from training_app.clock import to_local
     return to_local(doc.issued_at).date()

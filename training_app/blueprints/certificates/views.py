@@ -328,6 +328,5 @@ def verify(code: str):
     return render_template("certificates/verify.html", doc=doc, code=doc.verification_code,
                            kind_label=certificate_service.KIND_LABELS[doc.kind],
                            issuer=Organisation.get().name or _("l'organisme de formation"),
-                           issued_on=certificate_service.issued_on_local(doc),
                            current=None if doc.is_current else certificate_service.current_version(doc),
                            expired_at=doc.enrolment.trainee.records_expired_at)
