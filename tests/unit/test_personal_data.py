@@ -81,27 +81,28 @@ def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_anothe
     assert enrolment["etat"] == "Confirmée" and enrolment["session"]["titre"] == course.session.title
     assert enrolment["en_liste_d_attente_le"] is None  # every stored date of the enrolment, this one never set
     [entry] = enrolment["historique"]
-    assert (entry["par"], entry["etat_precedent"], entry["nouvel_etat"]) == ("Claire Bernard", "requested", "confirmed")
+    assert (entry["par"], entry["action"], entry["etat_precedent"], entry["nouvel_etat"]) == (
+        "Claire Bernard", "Confirmation", "Demandée", "Confirmée")
     assert len(enrolment["emargement"]) == 6
     first = enrolment["emargement"][0]
-    assert first["statut"] == "présent·e" and first["minutes_suivies"] == 240
+    assert first["statut"] == "Présent·e" and first["minutes_suivies"] == 240
     signature = first["signature"]
-    assert signature["methode"] == "sur l'appareil du formateur ou de la formatrice"
+    assert signature["methode"] == "sur l'appareil du / de la formateur·rice"
     assert signature["image"] == "image de signature conservée" and "adresse_ip" in signature
     assert "appareil" in signature and signature["signee_le"].startswith("2018-12-11T")
     # The sheets' audit trail of her own signatures (not the sheets' closing, not Julien's).
     history = enrolment["historique_emargement"]
-    assert [e["action"] for e in history] == ["signed"] * 6
+    assert [e["action"] for e in history] == ["Signature"] * 6
     assert {e["details"]["trainee"] for e in history} == {"Awa Diallo"}
-    assert [e["details"]["method"] for e in history] == ["device"] * 6
+    assert [e["details"]["method"] for e in history] == ["sur l'appareil du / de la formateur·rice"] * 6
     assert [(o["objectif"], o["resultat"], o["commentaire"]) for o in enrolment["acquis"]] == [
         (certificate_course.OBJECTIVES[0], "Acquis", "Très bien"),
         (certificate_course.OBJECTIVES[1], "Partiellement acquis", "À consolider")]
     documents = {d["type"]: d for d in enrolment["attestations"]}
     issued = certificate_service.current_documents(awa)
-    assert set(documents) == {"attestation individuelle de fin de formation", "certificat de réalisation"}
-    assert documents["certificat de réalisation"]["numero"] == issued["realisation"].number
-    assert documents["certificat de réalisation"]["code_de_verification"] == issued["realisation"].verification_code
+    assert set(documents) == {"Attestation individuelle de fin de formation", "Certificat de réalisation"}
+    assert documents["Certificat de réalisation"]["numero"] == issued["realisation"].number
+    assert documents["Certificat de réalisation"]["code_de_verification"] == issued["realisation"].verification_code
     [line] = enrolment["financements"]
     assert (line["financeur"], line["numero_de_dossier"], line["frais_annexes_centimes"]["travel"]) == (
         "Uniformation", "UNI-2018-42", {"accordes": 3000, "reels": 2500})
@@ -119,6 +120,50 @@ def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_anothe
     # Nothing of Julien.
     assert "Julien" not in text and "Bihan" not in text and julien.trainee.email not in text
     assert "Parfait" not in text
+
+
+def test_the_export_gives_french_words_in_those_of_the_pages_not_the_stored_codes():
+    """A French person reads their export: the actions, states, statuses, signing methods, who cancelled and the
+    funding they indicated are in the words the pages use (not "enrolled", "opco", "absent_justified", "qr")."""
+    from training_app.models import AttendanceSheet
+    course, awa, _julien, _claim = _course_with_everything()
+    awa.funding_mode = "opco"
+    sheet = db.session.scalar(db.select(AttendanceSheet).where(AttendanceSheet.slot_id == course.session.slots[0].id))
+    audit.record(sheet, "marked", actor_label="Claire Bernard", details={
+        "enrolment_id": awa.id, "trainee": "Awa Diallo", "before": {"status": "present", "minutes": 240},
+        "after": {"status": "absent_justified", "minutes": 0}})
+    audit.record(sheet, "signed", actor_label="Awa Diallo (stagiaire)", details={"enrolment_id": awa.id, "method": "qr"})
+    audit.record(awa, "enrolled", actor_label="Claire Bernard", to_state="requested")
+    audit.record(awa, "cancelled", actor_label="Awa Diallo", from_state="confirmed", to_state="cancelled",
+                 reason="Empêchement", details={"by": "trainee"})
+    audit.record(awa.trainee, "details_changed", details={"changes": {"phone": ["06 00 00 00 00", "06 11 22 33 44"]}})
+    db.session.commit()
+    data = personal_data.export(awa.trainee)
+    [enrolment] = data["inscriptions"]
+    assert enrolment["financement_indique"] == "Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)"
+    rows = [(e["action"], e["etat_precedent"], e["nouvel_etat"], e["details"]) for e in enrolment["historique"]]
+    assert rows[1:] == [("Inscription", None, "Demandée", None),
+                        ("Annulation", "Confirmée", "Annulée", {"by": "la personne elle-même"})]
+    marked, signed = enrolment["historique_emargement"][-2:]
+    assert marked["action"] == "Statut noté" and marked["details"]["before"] == {"status": "Présent·e", "minutes": 240}
+    assert marked["details"]["after"]["status"] == "Absent·e, absence justifiée"
+    assert (signed["action"], signed["details"]["method"]) == ("Signature", "par le QR code de la salle")
+    assert [e["action"] for e in data["historique_de_la_fiche"]] == ["Coordonnées modifiées"]
+    codes = {"enrolled", "requested", "confirmed", "cancelled", "marked", "signed", "present", "absent_justified",
+             "qr", "device", "trainee", "opco", "details_changed"}
+    assert not codes & set(_values(data))
+
+
+def _values(data):
+    """Every value of the export (not its keys), at any depth."""
+    if isinstance(data, dict):
+        for item in data.values():
+            yield from _values(item)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _values(item)
+    else:
+        yield data
 
 
 def test_every_table_pointing_at_a_trainee_or_an_enrolment_is_covered():

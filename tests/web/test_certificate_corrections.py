@@ -28,8 +28,12 @@ def test_documents_withdrawn_after_attendance_corrected_to_none_are_no_longer_va
     assert "Document valide" not in verify and "n'est plus valable" in verify
     home = _text(admin_client.get(factories.personal_path(sophie.trainee)))
     assert "Du dialogue à la négociation" in home and issued["realisation"].number not in home
-    assert admin_client.get(factories.personal_path(sophie.trainee, "certificates.trainee_download",
-                                                    certificate_id=issued["realisation"].id)).status_code == 404
+    # her e-mail's link to it says so (and serves nothing)
+    old_link = admin_client.get(factories.personal_path(sophie.trainee, "certificates.trainee_download",
+                                                        certificate_id=issued["realisation"].id), follow_redirects=True)
+    assert old_link.status_code == 200 and old_link.mimetype == "text/html"
+    assert (f"Ce document (Certificat de réalisation n° {issued['realisation'].number}) a été retiré le "
+            in _text(old_link)) and "il n'est plus valable" in _text(old_link)
 
 
 def test_issuing_without_reissuing_names_the_documents_still_valid_of_a_trainee_left_with_no_attendance(

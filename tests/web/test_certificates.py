@@ -9,6 +9,7 @@ from tests import factories
 from tests.certificate_course import WEDNESDAY_AFTERNOON, assess, completed_course, docx_text, word_template
 from training_app.documents import storage
 from training_app.extensions import db
+from training_app.formatting import date_fr
 from training_app.models import AuditEntry, IssuedCertificate
 from training_app.services import attendance
 from training_app.services import certificates as certificate_service
@@ -141,11 +142,32 @@ def test_a_trainee_downloads_their_own_current_documents_only(client):
     theirs = certificate_service.current_documents(julien)["attestation"]
     assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
                                               certificate_id=theirs.id)).status_code == 404
-    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
-    db.session.commit()
-    assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
-                                              certificate_id=mine["attestation"].id)).status_code == 404
     assert client.get(f"/moi/not-a-token/attestations/{mine['attestation'].id}").status_code == 403
+
+
+def test_a_trainee_s_old_link_to_a_replaced_document_says_which_number_replaces_it(client):
+    """The e-mail of the first version links to it: after a re-issue, the link says which document is valid now and
+    leads to « Mon espace », which offers it; never another trainee's document, replaced or not."""
+    course = completed_course(trainees=("Awa Diallo", "Julien Le Bihan"))
+    _issue(course)
+    awa, julien = course.enrolments
+    old = certificate_service.current_documents(awa)["attestation"]
+    theirs = certificate_service.current_documents(julien)["attestation"]
+    certificate_service.issue_for_session(course.session, reissue=True, unrecorded_confirmed=True)
+    db.session.commit()
+    new = certificate_service.current_documents(awa)["attestation"]
+    url = factories.personal_path(awa.trainee, "certificates.trainee_download", certificate_id=old.id)
+    response = client.get(url)
+    assert response.status_code == 302 and response.headers["Location"].endswith(factories.personal_path(awa.trainee))
+    page = _text(client.get(url, follow_redirects=True))
+    assert (f"Ce document (Attestation individuelle de fin de formation n° {old.number}) a été remplacé par une "
+            f"version corrigée, le n° {new.number} : c'est elle qui est valable") in page
+    assert f"Attestation individuelle de fin de formation n° {new.number} (Word)" in page
+    assert "Mon espace" in page
+    assert client.get(factories.personal_path(awa.trainee, "certificates.trainee_download",
+                                              certificate_id=theirs.id)).status_code == 404
+    assert new.number not in _text(client.get(factories.personal_path(
+        julien.trainee, "certificates.trainee_download", certificate_id=old.id), follow_redirects=True))
 
 
 def test_a_trainee_s_links_name_the_format_each_document_was_issued_in(client):
@@ -207,6 +229,33 @@ def test_the_verification_page_shows_only_what_is_needed(client):
         assert shown in page
     for hidden in (course.enrolments[0].trainee.email, "Assistante sociale", "CCAS", "Acquis", doc.sha256):
         assert hidden not in page
+
+
+def test_the_verification_page_names_the_organisation_and_the_document_s_own_identity(client):
+    """A funder holding a paper copy matches it: who issued it, its kind, number, version and issue date; a replaced
+    one says which number replaces it. The trainee's data stay as they were (name, course, dates, hours)."""
+    course = completed_course(trainees=("Awa Diallo",))
+    _issue(course)
+    awa = course.enrolments[0]
+    first = certificate_service.current_documents(awa)["realisation"]
+    page = _text(client.get(f"/verifier/{first.verification_code}"))
+    assert "Document valide : il a bien été émis par Si on s'alliait ? et n'a pas été remplacé." in page
+    issued_on = date_fr(certificate_service.issued_on_local(first))
+    for shown in ("Certificat de réalisation", f"n° {first.number}, version 1", f"Émis le</dt><dd class=\"col-sm-9\">{issued_on}"):
+        assert shown in page
+    assert "Remplacé par" not in page
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
+    db.session.commit()
+    second = certificate_service.current_documents(awa)["realisation"]
+    page = _text(client.get(f"/verifier/{first.verification_code}"))
+    assert f"Document remplacé : il a bien été émis par Si on s'alliait ?, mais une version corrigée, le n° {second.number}" in page
+    assert f"n° {first.number}, version 1" in page and f"n° {second.number}, version 2, émis le" in page
+    certificate_service.issue_for_enrolment(awa, unrecorded_confirmed=True)
+    db.session.commit()
+    third = certificate_service.current_documents(awa)["realisation"]
+    page = _text(client.get(f"/verifier/{first.verification_code}"))
+    assert f"n° {second.number}, version 2" in page and f"version en vigueur : n° {third.number}" in page
+    assert f"n° {third.number}, version 3" in _text(client.get(f"/verifier/{third.verification_code}"))
 
 
 def test_a_typed_code_is_found_and_an_unknown_one_is_not(client):

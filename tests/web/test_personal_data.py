@@ -96,6 +96,38 @@ def test_a_live_upcoming_enrolment_is_refused_with_a_french_message(admin_client
     assert _rows() == before and enrolment.id
 
 
+def test_a_live_enrolment_s_refusal_is_told_before_the_reason_is_typed(admin_client):
+    trainee = factories.make_trainee("Awa", "Diallo")
+    enrolment = factories.enrol(factories.make_session(start=datetime(2030, 3, 5, 14, 0)), trainee)
+    page = admin_client.get(_page(enrolment)).get_data(as_text=True)
+    text = _text(admin_client.get(_page(enrolment)))
+    assert ("Effacement impossible pour l'instant : Awa Diallo a une inscription en cours (session du mardi 5 mars "
+            "2030) : annulez-la d'abord, puis effacez ses données.") in text
+    assert 'data-testid="erase-form"' not in page and "Exporter ses données" in text
+
+
+def test_the_enrolment_page_leads_to_the_personal_data_section(admin_client):
+    enrolment = _attended()
+    page = admin_client.get(f"/inscriptions/{enrolment.id}").get_data(as_text=True)
+    assert f'href="{_page(enrolment)}#donnees-personnelles"' in page and "Données personnelles (export, effacement)" in page
+    assert 'id="donnees-personnelles"' in admin_client.get(_page(enrolment)).get_data(as_text=True)
+
+
+def test_a_person_who_never_attended_is_not_told_records_are_kept_until_a_date(admin_client):
+    """Cancelled before a session now over: nothing is kept, the erasure deletes her entirely; the page says so
+    instead of « jusqu'au <date> »."""
+    trainee = factories.make_trainee("Awa", "Diallo")
+    enrolment = factories.make_enrolment(factories.make_session(start=datetime(2024, 3, 5, 14, 0),
+                                                                end=datetime(2024, 3, 8, 12, 30)), trainee,
+                                         status="cancelled")
+    text = _text(admin_client.get(_page(enrolment)))
+    assert "À ce jour, aucune de ces pièces n'existe pour cette personne : l'effacement la supprimerait entièrement." in text
+    assert "À ce jour : jusqu'au" not in text and 'data-testid="erase-form"' in admin_client.get(_page(enrolment)).get_data(as_text=True)
+    attended = _attended()
+    text = _text(admin_client.get(_page(attended)))
+    assert "aucune de ces pièces" not in text
+
+
 def test_erasure_keeps_the_records_and_the_page_says_so(app, admin_client, outbox):
     enrolment = _attended()
     trainee = enrolment.trainee

@@ -66,6 +66,15 @@ STATUS_LABELS = {
     AttendanceStatus.ABSENT_JUSTIFIED: _l("Absent·e, absence justifiée"),
     AttendanceStatus.ABSENT_UNJUSTIFIED: _l("Absent·e, sans justificatif"),
 }
+# What a sheet's history says of each action: its versions (history.html), and the entries about one trainee
+# (the personal-data export).
+SHEET_ACTION_LABELS = {
+    "closed": _l("Clôture"), "closed_by_office": _l("Clôture par l'administration, sans signature du / de la "
+                                                    "formateur·rice"),
+    "reopened": _l("Réouverture"), "corrected": _l("Correction"), "scan_attached": _l("Scan joint"),
+    "scan_replaced": _l("Scan remplacé"), "signed": _l("Signature"), "marked": _l("Statut noté"),
+    "signature_voided": _l("Signature annulée"),
+}
 METHOD_LABELS = {
     SignatureMethod.DEVICE: _l("sur l'appareil du / de la formateur·rice"),
     SignatureMethod.PERSONAL_LINK: _l("par le lien personnel"),

@@ -1370,10 +1370,37 @@ def find_by_code(code: str) -> IssuedCertificate | None:
 
 
 def trainee_document(trainee: Trainee, certificate_id: int) -> IssuedCertificate | None:
-    """A current document of this trainee (None for anybody else's or a replaced one)."""
+    """A document of this trainee, any version (None for anybody else's): a replaced or withdrawn one is not served
+    (replaced_notice says why)."""
     doc = db.session.get(IssuedCertificate, certificate_id)
-    if doc is None or not doc.is_current or doc.enrolment.trainee_id != trainee.id:
+    if doc is None or doc.enrolment.trainee_id != trainee.id:
         return None
+    return doc
+
+
+def current_version(doc: IssuedCertificate) -> IssuedCertificate | None:
+    """The document in force of the same trainee's enrolment and kind (`doc` itself when current); None when the
+    last version was withdrawn."""
+    return current_documents(doc.enrolment).get(doc.kind)
+
+
+def replaced_notice(doc: IssuedCertificate) -> str:
+    """What a trainee following a link to a version no longer valid is told: which number replaces it, or that
+    it was withdrawn."""
+    kind = KIND_LABELS[doc.kind]
+    current = current_version(doc)
+    if current is not None:
+        return _("Ce document (%(kind)s n° %(old)s) a été remplacé par une version corrigée, le n° %(new)s : "
+                 "c'est elle qui est valable, téléchargez-la ci-dessous.", kind=kind, old=doc.number, new=current.number)
+    return _("Ce document (%(kind)s n° %(old)s) a été retiré le %(date)s : il n'est plus valable. Pour toute "
+             "question, adressez-vous à l'équipe de formation.", kind=kind, old=doc.number,
+             date=formatting.utc_date_fr(_last_version(doc).replaced_at, "d MMMM y"))
+
+
+def _last_version(doc: IssuedCertificate) -> IssuedCertificate:
+    """The last version of `doc`, the chain of replacements followed (withdrawn, when no version is current)."""
+    while doc.replaced_by is not None:
+        doc = doc.replaced_by
     return doc
 
 

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import func, or_
 from sqlalchemy import update as sa_update
@@ -51,6 +52,22 @@ CANCELLED, WITHDRAWN = EnrolmentStatus.CANCELLED, EnrolmentStatus.WITHDRAWN
 # special price on the third, so requests and waiting lists count.
 CYCLE_COUNTED_STATUSES = (REQUESTED, CONFIRMED, WAITLISTED, WITHDRAWN)
 PUBLIC_LABEL = "inscription publique"  # who the audit names for a request made on the public page
+# What an enrolment's history says of each action (its page, the personal-data export: action_label).
+ACTION_LABELS = {
+    "enrolled": _l("Inscription"), "requested": _l("Demande enregistrée"), "confirmed": _l("Confirmation"),
+    "waitlisted": _l("Mise en liste d'attente"), "promoted": _l("Sortie de la liste d'attente"),
+    "cancelled": _l("Annulation"), "session_cancelled": _l("Annulation de la session"), "withdrawn": _l("Abandon"),
+    "withdrawal_cancelled": _l("Abandon annulé"), "moved_out": _l("Déplacement (départ)"),
+    "moved_in": _l("Déplacement (arrivée)"), "employer_changed": _l("Structure employeuse corrigée"),
+    "funding_mode_changed": _l("Financement indiqué"), "full": _l("Session complète"),
+    "reopened": _l("Place disponible"),
+}
+# Who cancelled (the details of a cancellation's audit entry).
+CANCELLED_BY_LABELS = {"trainee": _l("la personne elle-même"), "office": _l("l'organisme de formation")}
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
 
 
 # --- locks and counts -------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Text, case, cast, delete, func, select, update
 
 from training_app.clock import local_now, utcnow
@@ -50,7 +51,10 @@ from training_app.models import (AgreementTrainee, AttendanceRecord, AttendanceS
 from training_app.models.enrolments import LIVE_STATUSES
 from training_app.models.funding_files import claim_sessions
 from training_app.services import ServiceError, audit, flush_or_refuse, registration_requests
-from training_app.services.registrations import email_to_look_up
+from training_app.services import attendance as attendance_service
+from training_app.services import enrolments as enrolment_service
+from training_app.services.certificates import KIND_LABELS
+from training_app.services.registrations import email_to_look_up, funding_label
 from training_app.services.attendance import before_enrolment
 
 # Every table pointing at a trainee (trainee_id) or at one of their enrolments (enrolment_id), and what the
@@ -85,21 +89,29 @@ ENROLMENT_TAGS = ("enrolment", "convocation", "certificates", "cancelled", "sess
 TRAINEE_TAGS = ("trainee_link",)
 
 
-# French words for the stored codes the export shows (formatting.label has the others).
+# French words for the stored codes the export shows that no Python dictionary of the pages holds (formatting.label,
+# the attendance statuses and signing methods and the kinds of certificate have theirs: _word).
 WORDS = {
-    "present": "présent·e", "late": "en retard", "left_early": "parti·e en avance",
-    "absent_justified": "absent·e (justifié)", "absent_unjustified": "absent·e (non justifié)",
-    "device": "sur l'appareil du formateur ou de la formatrice", "personal_link": "par le lien personnel",
-    "qr": "par le QR code de la salle",
     "pending": "en attente d'envoi", "sent": "envoyé", "failed": "échec", "captured": "conservé, non envoyé",
     "dismissed": "classé",
-    "attestation": "attestation individuelle de fin de formation", "realisation": "certificat de réalisation",
     "granted": "accordé", "refused": "refusé", "subrogation": "subrogation (paiement à l'organisme)",
     "reimbursement": "remboursement de l'employeur",
 }
+# What the history of the person's record says of each action (those of enrolments and sheets have theirs).
+TRAINEE_ACTION_LABELS = {
+    "details_changed": _l("Coordonnées modifiées"), "links_revoked": _l("Liens personnels révoqués"),
+    "personal_data_erased": _l("Données personnelles effacées"),
+    "records_expired": _l("Pièces conservées rendues anonymes (durée de conservation échue)"),
+}
+# The French words of the codes an audit entry's details hold, by key (at any depth: "before", "after"...).
+DETAIL_WORDS = {"status": attendance_service.STATUS_LABELS, "method": attendance_service.METHOD_LABELS,
+                "by": enrolment_service.CANCELLED_BY_LABELS}
 
 
 def _word(value: str) -> str:
+    for labels in (attendance_service.STATUS_LABELS, attendance_service.METHOD_LABELS, KIND_LABELS):
+        if value in labels:
+            return str(labels[value])
     return WORDS[value] if value in WORDS else label(value)
 
 
@@ -131,9 +143,32 @@ def _trainee_history(trainee: Trainee) -> list[AuditEntry]:
             if e.action != "personal_data_erased" or trainee.erased_at is not None]
 
 
-def _audit_rows(entries: list[AuditEntry]) -> list[dict]:
-    return [{"le": _iso(e.at), "par": e.who, "action": e.action, "etat_precedent": e.from_state,
-             "nouvel_etat": e.to_state, "motif": e.reason, "details": e.details} for e in entries]
+def _audit_rows(entries: list[AuditEntry], actions: dict) -> list[dict]:
+    """The entries in French: the action in the words of `actions` (those of its history's page), the states and
+    the codes of the details (DETAIL_WORDS) in those of the pages."""
+    return [{"le": _iso(e.at), "par": e.who, "action": str(actions.get(e.action, e.action)),
+             "etat_precedent": _state(e.from_state), "nouvel_etat": _state(e.to_state), "motif": e.reason,
+             "details": _details_in_french(e.details)} for e in entries]
+
+
+def _state(value: str | None) -> str | None:
+    return label(value) if value else value
+
+
+def _details_in_french(value, key: str | None = None):
+    if isinstance(value, dict):
+        return {k: _details_in_french(item, k) for k, item in value.items()}
+    if isinstance(value, list):
+        return [_details_in_french(item) for item in value]
+    words = DETAIL_WORDS.get(key)
+    if words is not None and isinstance(value, str) and value in words:
+        return str(words[value])
+    return value
+
+
+def _funding(mode: str | None) -> str | None:
+    """The funding the person indicated, in the words of the registration form (None if none)."""
+    return funding_label(mode) if mode else None
 
 
 Period = tuple[datetime | None, datetime | None]  # (from, until), UTC; None: open
@@ -259,7 +294,7 @@ def export(trainee: Trainee) -> dict:
         },
         "structure_employeuse": None if employer is None else {
             "nom": employer.name, "siret": employer.siret, "adresse": employer.address},
-        "historique_de_la_fiche": _audit_rows(_trainee_history(trainee)),
+        "historique_de_la_fiche": _audit_rows(_trainee_history(trainee), TRAINEE_ACTION_LABELS),
         "inscriptions": [_enrolment_export(e) for e in enrolments],
         "questionnaires": _surveys_export(trainee),
         "courriels": [{"objet": m.subject, "mis_en_file_le": _iso(m.queued_at), "envoye_le": _iso(m.sent_at),
@@ -287,7 +322,7 @@ def _request_export(asked) -> dict:
     expires."""
     return {"session": {"id": asked.session_id, "titre": asked.session.title, "debut": _iso(asked.session.start_at)},
             "adresse_email": asked.email, "indique": registration_requests.typed(asked),
-            "financement_indique": asked.funding_mode,
+            "financement_indique": _funding(asked.funding_mode),
             "demandee_le": _iso(asked.requested_at), "lien_valable_jusqu_au": _iso(asked.expires_at),
             "confirmee_le": _iso(asked.confirmed_at), "inscription_id": asked.enrolment_id}
 
@@ -340,10 +375,10 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
         "en_liste_d_attente_le": _iso(enrolment.waitlisted_at),
         "confirmee_le": _iso(enrolment.confirmed_at), "annulee_le": _iso(enrolment.cancelled_at),
         "abandon_le": _iso(enrolment.withdrawn_on), "motif": enrolment.status_reason,
-        "financement_indique": enrolment.funding_mode, "prix_centimes": enrolment.price_cents,
-        "historique": _audit_rows(_history("enrolments", [enrolment.id])),
+        "financement_indique": _funding(enrolment.funding_mode), "prix_centimes": enrolment.price_cents,
+        "historique": _audit_rows(_history("enrolments", [enrolment.id]), enrolment_service.ACTION_LABELS),
         "emargement": attendance,
-        "historique_emargement": _audit_rows(_sheet_history(enrolment)),
+        "historique_emargement": _audit_rows(_sheet_history(enrolment), attendance_service.SHEET_ACTION_LABELS),
         "convocations": [{"envoyee_le": _iso(s.sent_at), "a": s.sent_to, "canal": s.channel} for s in sendings],
         "acquis": [{"objectif": o.objective.text, "resultat": label(o.result), "commentaire": o.comment,
                     "evalue_le": _iso(o.assessed_at)} for o in outcomes],
@@ -507,14 +542,29 @@ class _Gone:
 
 
 def _refuse_live_enrolments(trainee: Trainee) -> None:
+    refusal = erasure_refusal(trainee)
+    if refusal is not None:
+        raise ServiceError(refusal)
+
+
+def erasure_refusal(trainee: Trainee) -> str | None:
+    """Why erasing the trainee is refused now (a live enrolment in a session not over), or None: erase() refuses
+    it, the trainee's page says it before the reason is typed."""
     live = db.session.execute(
         select(TrainingSession.start_at, TrainingSession.end_at).join(Enrolment, Enrolment.session_id == TrainingSession.id)
         .where(Enrolment.trainee_id == trainee.id, Enrolment.status.in_(LIVE_STATUSES),
                TrainingSession.end_at > local_now()).order_by(TrainingSession.start_at)).first()
-    if live is not None:
-        from training_app.formatting import date_fr
-        raise ServiceError(_("%(name)s a une inscription en cours (session du %(start)s) : annulez-la d'abord, "
-                             "puis effacez ses données.", name=trainee.full_name, start=date_fr(live.start_at)))
+    if live is None:
+        return None
+    from training_app.formatting import date_fr
+    return _("%(name)s a une inscription en cours (session du %(start)s) : annulez-la d'abord, puis effacez ses "
+             "données.", name=trainee.full_name, start=date_fr(live.start_at))
+
+
+def keeps_records(trainee: Trainee) -> bool:
+    """Whether an erasure now would keep records of the trainee (_kept_enrolments: sheets, certificates, funding
+    lines, withdrawals); without any, it deletes the person entirely."""
+    return bool(_kept_enrolments(_enrolments(trainee)))
 
 
 def _kept_enrolments(enrolments: list[Enrolment]) -> set[int]:

@@ -553,7 +553,8 @@ bp.add_app_template_global(attendance.PAD_EXPORT_MAX_SIDE, "signature_pad_max_si
 @bp.app_context_processor
 def template_helpers():
     return {"attendance_today": _today, "attendance_section": _section, "attendance_trainee": _trainee_info,
-            "attendance_labels": attendance.STATUS_LABELS, "attendance_method_labels": attendance.METHOD_LABELS}
+            "attendance_labels": attendance.STATUS_LABELS, "attendance_method_labels": attendance.METHOD_LABELS,
+            "sheet_action_labels": attendance.SHEET_ACTION_LABELS}
 
 
 def _today():

@@ -10,7 +10,7 @@ from training_app.blueprints.certificates.forms import (ActionForm, EnrolmentIss
                                                         VerifyForm)
 from training_app.extensions import db, limiter
 from training_app.forms import REFUSED, attach_service_error, commit_or_flash
-from training_app.models import Enrolment, IssuedCertificate, TrainingSession
+from training_app.models import Enrolment, IssuedCertificate, Organisation, TrainingSession
 from training_app.formatting import date_fr, de
 from training_app.services import ServiceError
 from training_app.services import certificates as certificate_service
@@ -288,6 +288,9 @@ def trainee_download(certificate_id: int):
     doc = certificate_service.trainee_document(g.trainee, certificate_id)
     if doc is None:
         abort(404)
+    if not doc.is_current:  # an old link (an e-mail of the first version): which one is valid now
+        flash(certificate_service.replaced_notice(doc), "warning")
+        return redirect(url_for("trainee.home", token=g.trainee_token))
     try:
         return _send_file(certificate_service.document_bytes(doc), doc.filename, doc.mimetype)
     except ServiceError:
@@ -324,4 +327,6 @@ def verify(code: str):
         return render_template("certificates/verify.html", doc=None, code=code[:40], form=VerifyForm()), 404
     return render_template("certificates/verify.html", doc=doc, code=doc.verification_code,
                            kind_label=certificate_service.KIND_LABELS[doc.kind],
+                           issuer=Organisation.get().name or _("l'organisme de formation"),
+                           current=None if doc.is_current else certificate_service.current_version(doc),
                            expired_at=doc.enrolment.trainee.records_expired_at)

@@ -696,6 +696,12 @@ def trainee_cancel(enrolment_id: int):
 # --- data for the template hooks (sessions/detail.html, public/programme.html, trainee/home.html) ----
 
 @bp.app_template_global()
+def enrolment_action_label(action: str) -> str:
+    """For enrolments/_office_details.html: the history's words for an action."""
+    return enrolments.action_label(action)
+
+
+@bp.app_template_global()
 def enrolment_section(session: TrainingSession) -> dict:
     """The session page's lists: confirmed, waiting list (in promotion order), requests, closed; with the
     employer of each one's course (enrolments.course_employers, as the sheets and certificates name it). A

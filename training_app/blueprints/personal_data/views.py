@@ -24,6 +24,13 @@ def kept_records_until(trainee: Trainee):
 
 
 @bp.app_template_global()
+def erasure_outlook(trainee: Trainee):
+    """For personal_data/_section.html: (why an erasure would be refused now or None, whether it would keep
+    records: without any, the person is deleted entirely)."""
+    return personal_data.erasure_refusal(trainee), personal_data.keeps_records(trainee)
+
+
+@bp.app_template_global()
 def records_purge_note() -> str:
     """How records whose retention period is over get anonymised (services/personal_data.py, purge)."""
     return _("La purge automatique s'en charge à son prochain passage.")
