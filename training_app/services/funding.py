@@ -1072,10 +1072,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     claim.payments.append(ClaimPayment(amount_cents=amount_cents, received_on=received_on,
                                        overpayment_cents=overpayment, note=(note or "").strip()))
     claim.paid_cents += amount_cents
-    if claim.paid_cents >= claim.total_cents:
-        claim.status = ClaimStatus.PAID
-    elif claim.status != ClaimStatus.BALANCE_REFUSED:
-        claim.status = ClaimStatus.PARTIALLY_PAID
+    claim.status = _status_from_payments(claim)
     warning = None
     if overpayment:
         warning = _("Paiement supérieur au montant demandé : %(amount)s de trop-perçu, à rembourser ou à "
@@ -1084,6 +1081,48 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
                  details={"amount_cents": amount_cents, "received_on": received_on.isoformat(),
                           "overpayment_cents": overpayment})
     return warning
+
+
+def _status_from_payments(claim: FundingClaim) -> str:
+    """A sent claim's state from the money it received (`paid_cents`) and whether the funder refused it
+    (`rejected_on`, set by reject): paid once it received what it asks; below that, paid in part (its balance
+    refused, if so); nothing received, sent (rejected, if refused)."""
+    if claim.paid_cents <= 0:
+        return ClaimStatus.REJECTED if claim.rejected_on else ClaimStatus.SENT
+    if claim.paid_cents >= claim.total_cents:
+        return ClaimStatus.PAID
+    return ClaimStatus.BALANCE_REFUSED if claim.rejected_on else ClaimStatus.PARTIALLY_PAID
+
+
+def cancel_payment(claim: FundingClaim, payment_id: int, reason: str) -> str:
+    """An administrator cancels a payment typed by mistake (wrong amount, wrong claim), trop-perçu or not: it stays
+    in the claim's list, marked cancelled with its reason, and no longer counts in the money received; the claim's
+    state follows (_status_from_payments) and the trop-perçu of the payments left is worked out again, in the order
+    they were recorded, as record_payment did. The audit entry says who, when, why and the amount. Under the
+    claim's row lock, as record_payment: a payment recorded meanwhile counts. Returns the claim's new status."""
+    _lock(claim)
+    payment = db.session.scalar(select(ClaimPayment).where(ClaimPayment.id == payment_id,
+                                                           ClaimPayment.claim_id == claim.id))
+    if payment is None:
+        raise ServiceError(_("Ce paiement n'est pas enregistré sur cette demande."))
+    if payment.cancelled:
+        raise ServiceError(_("Ce paiement a déjà été annulé le %(date)s.",
+                             date=to_local(payment.cancelled_at).strftime("%d/%m/%Y")))
+    if not (reason or "").strip():
+        raise ServiceError(_("Indiquez le motif de l'annulation du paiement."), "reason")
+    before = claim.status
+    payment.cancelled_at = utcnow()
+    payment.cancel_reason = reason.strip()
+    claim.paid_cents -= payment.amount_cents
+    claim.status = _status_from_payments(claim)
+    received = 0
+    for kept in sorted((p for p in claim.payments if not p.cancelled), key=lambda p: p.id):
+        kept.overpayment_cents = max(0, kept.amount_cents - max(0, claim.total_cents - received))
+        received += kept.amount_cents
+    audit.record(claim, "payment_cancelled", from_state=before, to_state=claim.status, reason=payment.cancel_reason,
+                 details={"payment_id": payment.id, "amount_cents": payment.amount_cents,
+                          "received_on": payment.received_on.isoformat()})
+    return claim.status
 
 
 CLAIM_ACTIONS = frozenset({"refresh", "send", "payment", "reject", "delete"})
