@@ -933,6 +933,27 @@ def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(adm
     assert revenue["opco"] == 50000
 
 
+def test_a_refused_balance_is_not_offered_as_the_amount_received(admin_client, world, sources):
+    """After « Enregistrer le refus du solde » the page still takes a late payment (the funder may pay after all),
+    but its form is empty and says the balance was refused: one click must not record the money refused."""
+    claim = make_sent_claim(world, sources)  # 945 €
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 50000, date(2019, 2, 15))
+        db.session.commit()
+        page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+        assert re.search(r'name="amount"[^>]*value="445.00"', page)  # still expected: offered
+        assert 'data-testid="payment-after-refusal"' not in page
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-02-25", "reason": "Heures non justifiées"},
+                                     follow_redirects=True)
+    page = text(response)
+    form = page.split('data-testid="payment-form"')[1].split("</form>")[0]
+    amount = re.search(r'<input[^>]*name="amount"[^>]*>', form).group(0)
+    assert 'value="' not in amount or 'value=""' in amount
+    assert ("Le financeur a refusé le solde (445,00\u202f€) le 25/02/2019 : n'enregistrez un paiement que s'il "
+            "l'a versé malgré tout.") in page
+
+
 def test_the_funder_may_still_pay_a_refused_balance(world, sources):
     claim = make_sent_claim(world, sources)
     with frozen_at(datetime(2019, 3, 1, 10)):

@@ -396,10 +396,11 @@ def claim_delete(claim_id: int):
 
 
 def _payment_form(claim, form, today):
-    """The payment form as typed (after a refusal) or filled with the balance; either way it carries the
-    number of payments the page now lists."""
-    form = form or PaymentForm(formdata=None, received_on=today,
-                               amount=from_cents(max(0, claim.balance_cents)) or None)
+    """The payment form as typed (after a refusal) or filled with the balance money is still expected of (an open
+    claim: not the balance the funder refused, one click from being recorded as received); either way it carries
+    the number of payments the page now lists."""
+    expected = claim.balance_cents if claim.status in funding_service.OPEN_CLAIM_STATUSES else 0
+    form = form or PaymentForm(formdata=None, received_on=today, amount=from_cents(max(0, expected)) or None)
     form.payments_seen.data = str(len(claim.payments))
     return form
 
