@@ -432,6 +432,32 @@ def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources)
     assert db.session.get(FundingClaim, claim.id).status == ClaimStatus.DRAFT
 
 
+def test_preflight_links_to_the_page_where_each_problem_is_corrected(admin_client, world, sources):
+    """A trainee without an employer is corrected on their enrolment's employer form; a claim without any line
+    (no agreement granted yet) on the session's funding page, where agreements are answered: not on the claim's
+    own page, where nothing can be corrected."""
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001", employer=None)
+    factories.make_agreement(session, [sophie], funder=world["funder"], file_number="UNI-002", status="requested")
+    awa.employer_id = None  # the course followed on no employer's behalf, the agreement naming none
+    db.session.commit()
+    sources["hours"] = full_hours([awa])
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    problem = page.split("Awa Diallo n'a pas de structure employeuse.")[1].split("</li>")[0]
+    assert f'href="/inscriptions/{awa.id}/employeur"' in problem
+    assert admin_client.get(f"/inscriptions/{awa.id}/employeur").status_code == 200
+
+    db.session.delete(db.session.scalar(db.select(FundingAgreement).where(FundingAgreement.file_number == "UNI-001")))
+    db.session.commit()
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    problem = page.split("Aucun·e stagiaire n'a d'accord accordé par Uniformation pour cette demande.")[1]
+    assert problem.split("</li>")[0].count(f'href="/financement/sessions/{session.id}"') == 1
+
+
 def test_preflight_lists_certificates_to_reissue_with_a_link(admin_client, world, sources):
     session, awa = world["session"], world["enrolments"][0]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")

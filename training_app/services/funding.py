@@ -788,11 +788,14 @@ def preflight(claim: FundingClaim) -> list[Problem]:
                                 "organisation.edit"))
     for session in claim.sessions:
         problems.extend(_session_problems(claim, session))
+    # the agreements are recorded on a session's funding page (the first session's, for a claim over a period)
+    agreements_page = (("funding.session_funding", {"session_id": claim.sessions[0].id}) if claim.sessions
+                       else ("funding.claim_detail", {"claim_id": claim.id}))
     if not claim.snapshot.get("lines"):
         problems.append(Problem(_("Aucun·e stagiaire n'a d'accord accordé par %(funder)s pour cette demande.",
-                                  funder=claim.funder.name), "funding.claim_detail", {"claim_id": claim.id}))
-    if claim.figures_refusal:  # bring_up_to_date() kept the figures stored before
-        problems.append(Problem(claim.figures_refusal, "funding.claim_detail", {"claim_id": claim.id}))
+                                  funder=claim.funder.name), *agreements_page))
+    if claim.figures_refusal:  # bring_up_to_date() kept the figures stored before: the agreements' rates say why
+        problems.append(Problem(claim.figures_refusal, *agreements_page))
     return problems
 
 
@@ -837,9 +840,9 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
             continue
         else:
             continue
-        if employer is None:
+        if employer is None:  # the enrolment's employer (which an agreement naming none bills) is set on its form
             problems.append(Problem(_("%(name)s n'a pas de structure employeuse.", name=enrolment.trainee.full_name),
-                                    "funding.session_funding", session_values))
+                                    "enrolments.enrolment_employer", {"enrolment_id": enrolment.id}))
         elif not employer.siret:
             problems.append(Problem(_("SIRET manquant pour %(employer)s.", employer=employer.name),
                                     "funding.employer_edit", {"employer_id": employer.id}))
