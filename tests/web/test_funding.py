@@ -536,6 +536,28 @@ def test_claim_states_partial_payment_overpayment_and_dashboard(admin_client, wo
     assert claim.payments[-1].overpayment_cents == 500
 
 
+def test_the_dashboard_says_its_money_received_counts_the_trop_percu_unlike_the_annual_report(
+        admin_client, world, sources):
+    """« Reçu » is cash: every payment, the trop-perçu included (to pay back); the annual report's OPCO revenue is
+    what was billed for the year's sessions. Both figures are right; the labels say which is which."""
+    claim = make_sent_claim(world, sources)  # 945 €
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 95000, date(2019, 2, 15))
+        db.session.commit()
+        board = funding_service.dashboard()
+        assert (board.received_cents, board.overpaid_cents) == (95000, 500)
+        page = text(admin_client.get("/financement/"))
+        home = text(admin_client.get("/tableau-de-bord"))
+    note = page.split('data-testid="received-note">')[1].split("</small>")[0]
+    assert "Reçu des financeurs" in page
+    assert note.startswith("dont 5,00\u202f€ de trop-perçu, à rembourser ou à régulariser ; sommes encaissées")
+    assert "pas le chiffre d'affaires OPCO du bilan pédagogique et financier" in note
+    assert "reçu des financeurs : 950,00\u202f€ (dont 5,00\u202f€ de trop-perçu)" in home
+    held(world["session"])
+    opco = next(line for line in annual_report.build(2018).revenue if line.key == "opco")
+    assert opco.cents == 94500 and "montants facturés, hors trop-perçu" in str(opco.label)
+
+
 def payments_seen(page) -> str:
     return re.search(r'name="payments_seen" type="hidden" value="(\d+)"', text(page)).group(1)
 

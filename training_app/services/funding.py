@@ -1197,7 +1197,8 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> str:
 @dataclass
 class Dashboard:
     expected_cents: int        # still to be received on sent claims (their subrogation lines)
-    received_cents: int        # received on every claim
+    received_cents: int        # received on every claim, all years, trop-perçus included (cash, not revenue)
+    overpaid_cents: int        # of which received beyond what the claims asked: to pay back to the funders
     overdue_cents: int         # balance of the overdue claims
     overdue: list[FundingClaim]
     drafts: int
@@ -1209,17 +1210,19 @@ def dashboard(today: date | None = None) -> Dashboard:
     today = today or local_now().date()
     balance = case((FundingClaim.total_cents > FundingClaim.paid_cents,
                     FundingClaim.total_cents - FundingClaim.paid_cents), else_=0)
+    overpaid = case((FundingClaim.paid_cents > FundingClaim.total_cents,
+                     FundingClaim.paid_cents - FundingClaim.total_cents), else_=0)
     is_open = FundingClaim.status.in_(OPEN_CLAIM_STATUSES)
-    count, received, expected, drafts = db.session.execute(select(
+    count, received, overpaid, expected, drafts = db.session.execute(select(
         func.count(FundingClaim.id), func.coalesce(func.sum(FundingClaim.paid_cents), 0),
-        func.coalesce(func.sum(case((is_open, balance), else_=0)), 0),
+        func.coalesce(func.sum(overpaid), 0), func.coalesce(func.sum(case((is_open, balance), else_=0)), 0),
         func.count(FundingClaim.id).filter(FundingClaim.status == ClaimStatus.DRAFT))).one()
     overdue = list(db.session.scalars(
         select(FundingClaim).options(defer(FundingClaim.snapshot))
         .where(is_open, FundingClaim.total_cents > FundingClaim.paid_cents,
                FundingClaim.sent_on < today - timedelta(days=OVERDUE_AFTER_DAYS))
         .order_by(FundingClaim.sent_on, FundingClaim.id)))
-    return Dashboard(expected_cents=int(expected), received_cents=int(received),
+    return Dashboard(expected_cents=int(expected), received_cents=int(received), overpaid_cents=int(overpaid),
                      overdue_cents=sum(max(0, c.balance_cents) for c in overdue), overdue=overdue,
                      drafts=drafts, count=count)
 
