@@ -19,13 +19,9 @@ text = funding_tests.text
 
 
 @pytest.fixture
-def world():
-    return funding_tests.make_world()
-
-
-@pytest.fixture
-def sources(monkeypatch):
-    return funding_tests.stub_sources(monkeypatch)
+def claim(monkeypatch) -> FundingClaim:
+    """A claim of 945 € sent to Uniformation on 10 January 2019 (the funding pages' world)."""
+    return funding_tests.make_sent_claim(funding_tests.make_world(), funding_tests.stub_sources(monkeypatch))
 
 
 def _stored(claim_id: int) -> FundingClaim:
@@ -33,8 +29,7 @@ def _stored(claim_id: int) -> FundingClaim:
     return db.session.get(FundingClaim, claim_id)
 
 
-def test_a_payment_typed_by_mistake_is_cancelled_with_its_reason_and_no_longer_counts(admin_client, world, sources):
-    claim = funding_tests.make_sent_claim(world, sources)  # 945 €
+def test_a_payment_typed_by_mistake_is_cancelled_with_its_reason_and_no_longer_counts(admin_client, claim):
     claim_id = claim.id
     with frozen_at(datetime(2019, 3, 1, 10)):
         funding_service.record_payment(claim, 94500, date(2019, 2, 15), "Virement 123")
@@ -72,8 +67,7 @@ def test_a_payment_typed_by_mistake_is_cancelled_with_its_reason_and_no_longer_c
     assert (board.received_cents, board.expected_cents) == (0, 94500)
 
 
-def test_cancelling_a_payment_works_out_the_trop_percu_of_those_left_again(world, sources):
-    claim = funding_tests.make_sent_claim(world, sources)  # 945 €
+def test_cancelling_a_payment_works_out_the_trop_percu_of_those_left_again(claim):
     with frozen_at(datetime(2019, 3, 1, 10)):
         typo = funding_service.record_payment(claim, 90000, date(2019, 2, 15))  # typed for the wrong claim
         assert typo is None
@@ -88,8 +82,7 @@ def test_cancelling_a_payment_works_out_the_trop_percu_of_those_left_again(world
         assert claim.status == ClaimStatus.PARTIALLY_PAID and claim.payments[-1].overpayment_cents == 0
 
 
-def test_a_cancelled_payment_after_a_refused_balance_leaves_the_claim_refused(world, sources):
-    claim = funding_tests.make_sent_claim(world, sources)
+def test_a_cancelled_payment_after_a_refused_balance_leaves_the_claim_refused(claim):
     with frozen_at(datetime(2019, 3, 1, 10)):
         funding_service.record_payment(claim, 50000, date(2019, 2, 15))
         assert funding_service.reject(claim, "Dossier incomplet", date(2019, 2, 20)) == ClaimStatus.BALANCE_REFUSED
@@ -102,8 +95,7 @@ def test_a_cancelled_payment_after_a_refused_balance_leaves_the_claim_refused(wo
         assert claim.paid_cents == 0
 
 
-def test_a_payment_is_cancelled_once_and_on_its_own_claim_only(world, sources):
-    claim = funding_tests.make_sent_claim(world, sources)
+def test_a_payment_is_cancelled_once_and_on_its_own_claim_only(claim):
     with frozen_at(datetime(2019, 3, 1, 10)):
         funding_service.record_payment(claim, 50000, date(2019, 2, 15))
         payment_id = claim.payments[0].id
