@@ -109,3 +109,15 @@ def test_a_payment_is_cancelled_once_and_on_its_own_claim_only(claim):
         with pytest.raises(ServiceError, match="n'est pas enregistré sur cette demande"):
             funding_service.cancel_payment(claim, payment_id + 1, "Erreur")
     assert _stored(claim.id).paid_cents == 0
+
+
+def test_a_payment_of_a_claim_rejected_before_revision_0030_is_cancelled_and_the_claim_stays_rejected(claim):
+    """A claim rejected after a payment, left "rejected" by revision 0030 (its session claimed again since): its
+    payment typed by mistake no longer counts, and the claim does not come back to life beside the new one."""
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 30000, date(2019, 2, 15))
+        funding_service.record_payment(claim, 10000, date(2019, 2, 16))
+        claim.status, claim.rejected_on, claim.rejection_reason = ClaimStatus.REJECTED, date(2019, 2, 20), "Hors délai"
+        db.session.commit()
+        assert funding_service.cancel_payment(claim, claim.payments[1].id, "Doublon") == ClaimStatus.REJECTED
+    assert claim.paid_cents == 30000

@@ -1117,7 +1117,8 @@ def cancel_payment(claim: FundingClaim, payment_id: int, reason: str) -> str:
     payment.cancelled_at = utcnow()
     payment.cancel_reason = reason.strip()
     claim.paid_cents -= payment.amount_cents
-    claim.status = _status_from_payments(claim)
+    if claim.status != ClaimStatus.REJECTED:  # rejected after a payment before revision 0030: it stays closed
+        claim.status = _status_from_payments(claim)
     received = 0
     for kept in sorted((p for p in claim.payments if not p.cancelled), key=lambda p: p.id):
         kept.overpayment_cents = max(0, kept.amount_cents - max(0, claim.total_cents - received))
