@@ -358,7 +358,9 @@ def claim_detail(claim_id: int):
     return _claim_page(db.get_or_404(FundingClaim, claim_id))
 
 
-def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, cancel_form=None, status=200):
+def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, cancel=None, status=200):
+    """`cancel`: (payment id, its cancellation form as sent) when that was refused."""
+    cancelled_id, cancel_form = cancel or (None, None)
     if funding_service.bring_up_to_date(claim):  # a draft shows today's figures, as sending would make them
         db.session.commit()
     today = local_now().date()
@@ -370,7 +372,7 @@ def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, canc
         send_form=send_form or SendForm(formdata=None, sent_on=today),
         payment_form=_payment_form(claim, payment_form, today),
         reject_form=reject_form or RejectForm(formdata=None, rejected_on=today),
-        cancel_forms={payment.id: (cancel_form if cancel_form and cancel_form._prefix == _cancel_prefix(payment.id)
+        cancel_forms={payment.id: (cancel_form if payment.id == cancelled_id
                                    else CancelPaymentForm(formdata=None, prefix=_cancel_prefix(payment.id)))
                       for payment in claim.payments if not payment.cancelled},
         cancel_form=cancel_form, history=audit.history(claim), overdue=funding_service.is_overdue(claim)), status
@@ -442,7 +444,7 @@ def claim_payment_cancel(claim_id: int, payment_id: int):
     done = _submit(form, lambda: funding_service.cancel_payment(claim, payment_id, form.reason.data),
                    _("Paiement annulé : il reste dans la liste, il ne compte plus dans les sommes reçues."),
                    url_for("funding.claim_detail", claim_id=claim_id))
-    return done or _claim_page(claim, cancel_form=form, status=422)
+    return done or _claim_page(claim, cancel=(payment_id, form), status=422)
 
 
 @bp.route("/demandes/<int:claim_id>/rejet", methods=["POST"])
