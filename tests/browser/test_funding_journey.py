@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.browser.test_attendance_journey import accept_dialogs
 from tests.web.test_funding import issued, set_organisation, stub_certificates
 from training_app.services import funding_sources
 
@@ -58,6 +59,20 @@ def test_admin_builds_sends_and_follows_a_claim(page, monkeypatch):
     payment = page.locator("form", has=page.get_by_role("button", name="Enregistrer le paiement"))
     payment.get_by_label("Montant reçu (€)").fill("500")
     payment.get_by_role("button", name="Enregistrer le paiement").click()
+    assert page.get_by_test_id("claim-status").inner_text() == "Payée en partie"
+    assert "70,00\u202f€" in page.get_by_test_id("claim-balance").inner_text()
+
+    # another claim's transfer recorded here by mistake: cancelled, with its reason, after the page's question
+    payment.get_by_label("Montant reçu (€)").fill("50")
+    payment.get_by_role("button", name="Enregistrer le paiement").click()
+    assert "20,00\u202f€" in page.get_by_test_id("claim-balance").inner_text()
+    questions = accept_dialogs(page)
+    mistake = page.get_by_test_id("payment").filter(has_text=": 50,00")
+    mistake.locator("summary").click()
+    mistake.get_by_label("Motif de l'annulation").fill("Virement d'une autre demande")
+    mistake.get_by_role("button", name="Annuler ce paiement").click()
+    expect(page.get_by_test_id("payment-cancelled")).to_contain_text("Virement d'une autre demande")
+    assert questions and questions[0].startswith("Annuler le paiement de 50,00\u202f€ reçu le")
     assert page.get_by_test_id("claim-status").inner_text() == "Payée en partie"
     assert "70,00\u202f€" in page.get_by_test_id("claim-balance").inner_text()
 

@@ -250,6 +250,27 @@ def test_a_rejection_recorded_while_a_payment_is_under_way_refuses_the_balance(a
     assert (claim.status, claim.paid_cents) == (ClaimStatus.BALANCE_REFUSED, 10000)
 
 
+def test_a_payment_cancelled_while_another_is_recorded_leaves_the_other_counted(app):
+    """A payment typed by mistake is cancelled while a colleague records the funder's next one: the cancellation
+    waits for the claim's lock, then reads the money received: only the cancelled amount is taken off."""
+    from training_app.models import ClaimStatus
+    claim_id = _sent_claim_id()
+    _pay(claim_id, 30000, None)()
+    db.session.commit()
+    mistake_id = db.session.get(FundingClaim, claim_id).payments[0].id
+    db.session.remove()
+
+    def cancel():
+        with frozen_at(datetime(2019, 3, 1, 10)):
+            funding_service.cancel_payment(db.session.get(FundingClaim, claim_id), mistake_id, "Erreur de saisie")
+
+    outcome = _first_holds_second_waits(app, _pay(claim_id, 10000, None), cancel)
+    assert outcome["waited"] and outcome["first"] == outcome["second"] == "committed"
+    claim = db.session.get(FundingClaim, claim_id)
+    assert (claim.status, claim.paid_cents) == (ClaimStatus.PARTIALLY_PAID, 10000)
+    assert sorted((p.amount_cents, p.cancelled) for p in claim.payments) == [(10000, False), (30000, True)]
+
+
 def _agreement_request(funder_id, session_id, enrolment_ids, file_number=""):
     def request():
         data = funding_service.AgreementData(

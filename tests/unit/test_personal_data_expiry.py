@@ -176,6 +176,16 @@ def test_the_retention_period_runs_from_the_last_payment_of_the_funding_when_lat
     assert db.session.get(Trainee, awa.trainee_id).records_expired_at is not None
 
 
+def test_a_payment_cancelled_as_typed_by_mistake_does_not_lengthen_the_retention_period(app):
+    _course, awa, _julien, claim = _course_with_everything()
+    claim.status, claim.sent_on, claim.number = "paid", date(2019, 1, 10), "2019-0001"
+    db.session.add(ClaimPayment(claim=claim, received_on=date(2019, 3, 4), amount_cents=1000))
+    db.session.add(ClaimPayment(claim=claim, received_on=date(2020, 3, 2), amount_cents=1000,
+                                cancelled_at=datetime(2020, 3, 5, 9), cancel_reason="Saisi sur la mauvaise demande"))
+    db.session.commit()
+    assert personal_data.retention_end(awa.trainee) == date(2025, 3, 4)
+
+
 def test_a_failure_while_expiring_leaves_everything_and_every_file_as_it_was(app, monkeypatch):
     _course, awa, _julien, _claim, justification = _erased_on_request()
     paths = [d.storage_path for d in db.session.scalars(db.select(IssuedCertificate))]

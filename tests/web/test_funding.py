@@ -422,6 +422,32 @@ def test_preflight_lists_every_problem_with_a_link(admin_client, world, sources)
     assert db.session.get(FundingClaim, claim.id).status == ClaimStatus.DRAFT
 
 
+def test_preflight_links_to_the_page_where_each_problem_is_corrected(admin_client, world, sources):
+    """A trainee without an employer is corrected on their enrolment's employer form; a claim without any line
+    (no agreement granted yet) on the session's funding page, where agreements are answered: not on the claim's
+    own page, where nothing can be corrected."""
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001", employer=None)
+    factories.make_agreement(session, [sophie], funder=world["funder"], file_number="UNI-002", status="requested")
+    awa.employer_id = None  # the course followed on no employer's behalf, the agreement naming none
+    db.session.commit()
+    sources["hours"] = full_hours([awa])
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        claim = funding_service.create_claim(world["funder"], session=session)
+    db.session.commit()
+    page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    problem = page.split("Awa Diallo n'a pas de structure employeuse.")[1].split("</li>")[0]
+    assert f'href="/inscriptions/{awa.id}/employeur"' in problem
+    assert admin_client.get(f"/inscriptions/{awa.id}/employeur").status_code == 200
+
+    db.session.delete(db.session.scalar(db.select(FundingAgreement).where(FundingAgreement.file_number == "UNI-001")))
+    db.session.commit()
+    with frozen_at(datetime(2019, 1, 10, 10)):
+        page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+    problem = page.split("Aucun·e stagiaire n'a d'accord accordé par Uniformation pour cette demande.")[1]
+    assert problem.split("</li>")[0].count(f'href="/financement/sessions/{session.id}"') == 1
+
+
 def test_preflight_lists_certificates_to_reissue_with_a_link(admin_client, world, sources):
     session, awa = world["session"], world["enrolments"][0]
     factories.make_agreement(session, [awa], funder=world["funder"], file_number="UNI-001")
@@ -498,6 +524,28 @@ def test_claim_states_partial_payment_overpayment_and_dashboard(admin_client, wo
     claim = db.session.get(FundingClaim, claim.id)
     assert claim.status == ClaimStatus.PAID and claim.paid_cents == 95000 and claim.balance_cents == -500
     assert claim.payments[-1].overpayment_cents == 500
+
+
+def test_the_dashboard_says_its_money_received_counts_the_trop_percu_unlike_the_annual_report(
+        admin_client, world, sources):
+    """« Reçu » is cash: every payment, the trop-perçu included (to pay back); the annual report's OPCO revenue is
+    what was billed for the year's sessions. Both figures are right; the labels say which is which."""
+    claim = make_sent_claim(world, sources)  # 945 €
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 95000, date(2019, 2, 15))
+        db.session.commit()
+        board = funding_service.dashboard()
+        assert (board.received_cents, board.overpaid_cents) == (95000, 500)
+        page = text(admin_client.get("/financement/"))
+        home = text(admin_client.get("/tableau-de-bord"))
+    note = page.split('data-testid="received-note">')[1].split("</small>")[0]
+    assert "Reçu des financeurs" in page
+    assert note.startswith("dont 5,00\u202f€ de trop-perçu, à rembourser ou à régulariser ; sommes encaissées")
+    assert "pas le chiffre d'affaires OPCO du bilan pédagogique et financier" in note
+    assert "reçu des financeurs : 950,00\u202f€ (dont 5,00\u202f€ de trop-perçu)" in home
+    held(world["session"])
+    opco = next(line for line in annual_report.build(2018).revenue if line.key == "opco")
+    assert opco.cents == 94500 and "montants facturés, hors trop-perçu" in str(opco.label)
 
 
 def payments_seen(page) -> str:
@@ -921,6 +969,27 @@ def test_the_balance_refused_after_a_partial_payment_keeps_what_was_received(adm
     held(world["session"])
     revenue = {line.key: line.cents for line in annual_report.build(2018).revenue}
     assert revenue["opco"] == 50000
+
+
+def test_a_refused_balance_is_not_offered_as_the_amount_received(admin_client, world, sources):
+    """After « Enregistrer le refus du solde » the page still takes a late payment (the funder may pay after all),
+    but its form is empty and says the balance was refused: one click must not record the money refused."""
+    claim = make_sent_claim(world, sources)  # 945 €
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 50000, date(2019, 2, 15))
+        db.session.commit()
+        page = text(admin_client.get(f"/financement/demandes/{claim.id}"))
+        assert re.search(r'name="amount"[^>]*value="445.00"', page)  # still expected: offered
+        assert 'data-testid="payment-after-refusal"' not in page
+        response = admin_client.post(f"/financement/demandes/{claim.id}/rejet",
+                                     data={"rejected_on": "2019-02-25", "reason": "Heures non justifiées"},
+                                     follow_redirects=True)
+    page = text(response)
+    form = page.split('data-testid="payment-form"')[1].split("</form>")[0]
+    amount = re.search(r'<input[^>]*name="amount"[^>]*>', form).group(0)
+    assert 'value="' not in amount or 'value=""' in amount
+    assert ("Le financeur a refusé le solde (445,00\u202f€) le 25/02/2019 : n'enregistrez un paiement que s'il "
+            "l'a versé malgré tout.") in page
 
 
 def test_the_funder_may_still_pay_a_refused_balance(world, sources):

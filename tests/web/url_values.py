@@ -3,7 +3,7 @@
 A feature that adds a parameter adds it here: the matrix test fails on a rule whose
 parameters it cannot fill.
 """
-from datetime import datetime
+from datetime import date, datetime
 
 from tests import factories
 from training_app.clock import frozen_at
@@ -63,11 +63,17 @@ def build_world(trainer) -> dict:
 
 def _funding_world(session, enrolment) -> dict:
     """Funding (issue 7): a funder with a cap, an employer, an agreement and a draft claim."""
+    from training_app.models import ClaimPayment
     from training_app.services import funding as funding_service
     funder = factories.make_funder()
     cap = funding_service.set_hourly_cap(funder, 2030, 1800)
     employer = factories.make_employer(funder=funder)
     agreement = factories.make_agreement(session, [enrolment], funder=funder)
     claim = factories.make_claim(funder, session)
+    paid = factories.make_claim(factories.make_funder(), session, status="partially_paid")  # a payment to cancel
+    paid.sent_on, paid.paid_cents = date(2030, 3, 9), 1000
+    payment = ClaimPayment(claim=paid, received_on=date(2030, 3, 10), amount_cents=1000)
+    db.session.add(payment)
+    db.session.commit()
     return {"funder_id": funder.id, "cap_id": cap.id, "employer_id": employer.id, "agreement_id": agreement.id,
-            "claim_id": claim.id}
+            "claim_id": claim.id, "payment_id": payment.id}

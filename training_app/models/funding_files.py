@@ -218,10 +218,12 @@ class FundingClaim(db.Model):
 
 
 class ClaimPayment(db.Model):
-    """Money received from the funder for a claim."""
+    """Money received from the funder for a claim. A payment typed by mistake is cancelled (funding.cancel_payment),
+    never deleted: it stays in the claim's list, marked cancelled with its reason, and no longer counts."""
 
     __tablename__ = "funding_claim_payments"
-    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),
+                      CheckConstraint("cancelled_at IS NULL OR cancel_reason != ''", name="cancelled_with_reason"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("funding_claims.id", ondelete="CASCADE"), index=True)
@@ -230,5 +232,11 @@ class ClaimPayment(db.Model):
     overpayment_cents: Mapped[int] = mapped_column(Integer, default=0)  # above the balance: recorded, flagged
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)  # UTC; who did it: the claim's audit entry
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     claim: Mapped[FundingClaim] = relationship(back_populates="payments")
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None

@@ -78,7 +78,8 @@ CATEGORY_LABELS = {  # the F-1 lines of the BPF
     TraineeCategory.OTHER: _l("Autres stagiaires"),
 }
 REVENUE_LABELS = {
-    "opco": _l("OPCO (demandes de paiement envoyées ou payées, en subrogation)"),
+    "opco": _l("OPCO (demandes de paiement envoyées ou payées, en subrogation : montants facturés, hors "
+               "trop-perçu)"),
     "employer": _l("Employeurs, pour la formation de leurs salarié·es"),
     "opco_not_claimed": _l("Prise en charge OPCO annoncée, pas encore demandée (prix de l'inscription)"),
     "opco_refused": _l("Prise en charge OPCO refusée (prix de l'inscription et frais annexes demandés, dus par "

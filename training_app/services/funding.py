@@ -861,11 +861,14 @@ def preflight(claim: FundingClaim) -> list[Problem]:
                                 "organisation.edit"))
     for session in claim.sessions:
         problems.extend(_session_problems(claim, session))
+    # the agreements are recorded on a session's funding page (the first session's, for a claim over a period)
+    agreements_page = (("funding.session_funding", {"session_id": claim.sessions[0].id}) if claim.sessions
+                       else ("funding.claim_detail", {"claim_id": claim.id}))
     if not claim.snapshot.get("lines"):
         problems.append(Problem(_("Aucun·e stagiaire n'a d'accord accordé par %(funder)s pour cette demande.",
-                                  funder=claim.funder.name), "funding.claim_detail", {"claim_id": claim.id}))
-    if claim.figures_refusal:  # bring_up_to_date() kept the figures stored before
-        problems.append(Problem(claim.figures_refusal, "funding.claim_detail", {"claim_id": claim.id}))
+                                  funder=claim.funder.name), *agreements_page))
+    if claim.figures_refusal:  # bring_up_to_date() kept the figures stored before: the agreements' rates say why
+        problems.append(Problem(claim.figures_refusal, *agreements_page))
     return problems
 
 
@@ -910,9 +913,9 @@ def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Pro
             continue
         else:
             continue
-        if employer is None:
+        if employer is None:  # the enrolment's employer (which an agreement naming none bills) is set on its form
             problems.append(Problem(_("%(name)s n'a pas de structure employeuse.", name=enrolment.trainee.full_name),
-                                    "funding.session_funding", session_values))
+                                    "enrolments.enrolment_employer", {"enrolment_id": enrolment.id}))
         elif not employer.siret:
             problems.append(Problem(_("SIRET manquant pour %(employer)s.", employer=employer.name),
                                     "funding.employer_edit", {"employer_id": employer.id}))
@@ -1145,10 +1148,7 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
     claim.payments.append(ClaimPayment(amount_cents=amount_cents, received_on=received_on,
                                        overpayment_cents=overpayment, note=(note or "").strip()))
     claim.paid_cents += amount_cents
-    if claim.paid_cents >= claim.total_cents:
-        claim.status = ClaimStatus.PAID
-    elif claim.status != ClaimStatus.BALANCE_REFUSED:
-        claim.status = ClaimStatus.PARTIALLY_PAID
+    claim.status = _status_from_payments(claim)
     warning = None
     if overpayment:
         warning = _("Paiement supérieur au montant demandé : %(amount)s de trop-perçu, à rembourser ou à "
@@ -1157,6 +1157,49 @@ def record_payment(claim: FundingClaim, amount_cents: int | None, received_on: d
                  details={"amount_cents": amount_cents, "received_on": received_on.isoformat(),
                           "overpayment_cents": overpayment})
     return warning
+
+
+def _status_from_payments(claim: FundingClaim) -> str:
+    """A sent claim's state from the money it received (`paid_cents`) and whether the funder refused it
+    (`rejected_on`, set by reject): paid once it received what it asks; below that, paid in part (its balance
+    refused, if so); nothing received, sent (rejected, if refused)."""
+    if claim.paid_cents <= 0:
+        return ClaimStatus.REJECTED if claim.rejected_on else ClaimStatus.SENT
+    if claim.paid_cents >= claim.total_cents:
+        return ClaimStatus.PAID
+    return ClaimStatus.BALANCE_REFUSED if claim.rejected_on else ClaimStatus.PARTIALLY_PAID
+
+
+def cancel_payment(claim: FundingClaim, payment_id: int, reason: str) -> str:
+    """An administrator cancels a payment typed by mistake (wrong amount, wrong claim), trop-perçu or not: it stays
+    in the claim's list, marked cancelled with its reason, and no longer counts in the money received; the claim's
+    state follows (_status_from_payments) and the trop-perçu of the payments left is worked out again, in the order
+    they were recorded, as record_payment did. The audit entry says who, when, why and the amount. Under the
+    claim's row lock, as record_payment: a payment recorded meanwhile counts. Returns the claim's new status."""
+    _lock(claim)
+    payment = db.session.scalar(select(ClaimPayment).where(ClaimPayment.id == payment_id,
+                                                           ClaimPayment.claim_id == claim.id))
+    if payment is None:
+        raise ServiceError(_("Ce paiement n'est pas enregistré sur cette demande."))
+    if payment.cancelled:
+        raise ServiceError(_("Ce paiement a déjà été annulé le %(date)s.",
+                             date=to_local(payment.cancelled_at).strftime("%d/%m/%Y")))
+    if not (reason or "").strip():
+        raise ServiceError(_("Indiquez le motif de l'annulation du paiement."), "reason")
+    before = claim.status
+    payment.cancelled_at = utcnow()
+    payment.cancel_reason = reason.strip()
+    claim.paid_cents -= payment.amount_cents
+    if claim.status != ClaimStatus.REJECTED:  # rejected after a payment before revision 0030: it stays closed
+        claim.status = _status_from_payments(claim)
+    received = 0
+    for kept in sorted((p for p in claim.payments if not p.cancelled), key=lambda p: p.id):
+        kept.overpayment_cents = max(0, kept.amount_cents - max(0, claim.total_cents - received))
+        received += kept.amount_cents
+    audit.record(claim, "payment_cancelled", from_state=before, to_state=claim.status, reason=payment.cancel_reason,
+                 details={"payment_id": payment.id, "amount_cents": payment.amount_cents,
+                          "received_on": payment.received_on.isoformat()})
+    return claim.status
 
 
 CLAIM_ACTIONS = frozenset({"refresh", "send", "payment", "reject", "delete"})
@@ -1228,7 +1271,8 @@ def reject(claim: FundingClaim, reason: str, rejected_on: date) -> str:
 @dataclass
 class Dashboard:
     expected_cents: int        # still to be received on sent claims (their subrogation lines)
-    received_cents: int        # received on every claim
+    received_cents: int        # received on every claim, all years, trop-perçus included (cash, not revenue)
+    overpaid_cents: int        # of which received beyond what the claims asked: to pay back to the funders
     overdue_cents: int         # balance of the overdue claims
     overdue: list[FundingClaim]
     drafts: int
@@ -1240,17 +1284,19 @@ def dashboard(today: date | None = None) -> Dashboard:
     today = today or local_now().date()
     balance = case((FundingClaim.total_cents > FundingClaim.paid_cents,
                     FundingClaim.total_cents - FundingClaim.paid_cents), else_=0)
+    overpaid = case((FundingClaim.paid_cents > FundingClaim.total_cents,
+                     FundingClaim.paid_cents - FundingClaim.total_cents), else_=0)
     is_open = FundingClaim.status.in_(OPEN_CLAIM_STATUSES)
-    count, received, expected, drafts = db.session.execute(select(
+    count, received, overpaid, expected, drafts = db.session.execute(select(
         func.count(FundingClaim.id), func.coalesce(func.sum(FundingClaim.paid_cents), 0),
-        func.coalesce(func.sum(case((is_open, balance), else_=0)), 0),
+        func.coalesce(func.sum(overpaid), 0), func.coalesce(func.sum(case((is_open, balance), else_=0)), 0),
         func.count(FundingClaim.id).filter(FundingClaim.status == ClaimStatus.DRAFT))).one()
     overdue = list(db.session.scalars(
         select(FundingClaim).options(defer(FundingClaim.snapshot))
         .where(is_open, FundingClaim.total_cents > FundingClaim.paid_cents,
                FundingClaim.sent_on < today - timedelta(days=OVERDUE_AFTER_DAYS))
         .order_by(FundingClaim.sent_on, FundingClaim.id)))
-    return Dashboard(expected_cents=int(expected), received_cents=int(received),
+    return Dashboard(expected_cents=int(expected), received_cents=int(received), overpaid_cents=int(overpaid),
                      overdue_cents=sum(max(0, c.balance_cents) for c in overdue), overdue=overdue,
                      drafts=drafts, count=count)
 

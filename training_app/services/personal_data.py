@@ -802,7 +802,7 @@ def _last_session_ends():
 
 def _last_payments():
     """(trainee_id, the last payment received for a claim covering one of their funding lines: a claim of the
-    line's funder for the line's session)."""
+    line's funder for the line's session; a payment cancelled, typed by mistake, was not received)."""
     return (select(Enrolment.trainee_id.label("trainee_id"), func.max(ClaimPayment.received_on).label("last_paid"))
             .select_from(Enrolment)
             .join(AgreementTrainee, AgreementTrainee.enrolment_id == Enrolment.id)
@@ -810,7 +810,7 @@ def _last_payments():
             .join(claim_sessions, claim_sessions.c.session_id == FundingAgreement.session_id)
             .join(FundingClaim, (FundingClaim.id == claim_sessions.c.claim_id)
                   & (FundingClaim.funder_id == FundingAgreement.funder_id))
-            .join(ClaimPayment, ClaimPayment.claim_id == FundingClaim.id)
+            .join(ClaimPayment, (ClaimPayment.claim_id == FundingClaim.id) & ClaimPayment.cancelled_at.is_(None))
             .group_by(Enrolment.trainee_id))
 
 

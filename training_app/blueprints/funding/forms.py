@@ -100,6 +100,13 @@ class PaymentForm(FlaskForm):
         return whole_number(self.payments_seen.data)
 
 
+class CancelPaymentForm(FlaskForm):
+    """Cancelling one payment (typed by mistake): prefixed with the payment's id, one form per payment listed."""
+    reason = TextAreaField(_l("Motif de l'annulation"),
+                           validators=[DataRequired(message=_l("Indiquez le motif de l'annulation du paiement.")),
+                                       Length(max=300)])
+
+
 class RejectForm(FlaskForm):
     rejected_on = FrenchDateField(_l("Date du rejet"), validators=[Filled()])
     reason = TextAreaField(_l("Motif du rejet"), validators=[DataRequired(message=_l("Indiquez le motif du rejet."))])

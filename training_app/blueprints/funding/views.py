@@ -4,8 +4,8 @@ from flask_babel import gettext as _
 
 from training_app.access import ADMIN, access
 from training_app.blueprints.funding import bp
-from training_app.blueprints.funding.forms import (AgreementEditForm, AgreementForm, AnnexCostsForm, EmployerForm,
-                                                   FunderEditForm, FunderForm, GrantForm,
+from training_app.blueprints.funding.forms import (AgreementEditForm, AgreementForm, AnnexCostsForm,
+                                                   CancelPaymentForm, EmployerForm, FunderEditForm, FunderForm, GrantForm,
                                                    HourlyCapForm, PaymentForm, PeriodClaimForm, RefuseForm,
                                                    RejectForm, SendForm, SessionClaimForm)
 from training_app.clock import local_now
@@ -358,7 +358,9 @@ def claim_detail(claim_id: int):
     return _claim_page(db.get_or_404(FundingClaim, claim_id))
 
 
-def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, status=200):
+def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, cancel=None, status=200):
+    """`cancel`: (payment id, its cancellation form as sent) when that was refused."""
+    cancelled_id, cancel_form = cancel or (None, None)
     if funding_service.bring_up_to_date(claim):  # a draft shows today's figures, as sending would make them
         db.session.commit()
     today = local_now().date()
@@ -370,7 +372,10 @@ def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, stat
         send_form=send_form or SendForm(formdata=None, sent_on=today),
         payment_form=_payment_form(claim, payment_form, today),
         reject_form=reject_form or RejectForm(formdata=None, rejected_on=today),
-        history=audit.history(claim), overdue=funding_service.is_overdue(claim)), status
+        cancel_forms={payment.id: (cancel_form if payment.id == cancelled_id
+                                   else CancelPaymentForm(formdata=None, prefix=_cancel_prefix(payment.id)))
+                      for payment in claim.payments if not payment.cancelled},
+        cancel_form=cancel_form, history=audit.history(claim), overdue=funding_service.is_overdue(claim)), status
 
 
 @bp.route("/demandes/<int:claim_id>/recalculer", methods=["POST"])
@@ -393,10 +398,11 @@ def claim_delete(claim_id: int):
 
 
 def _payment_form(claim, form, today):
-    """The payment form as typed (after a refusal) or filled with the balance; either way it carries the
-    number of payments the page now lists."""
-    form = form or PaymentForm(formdata=None, received_on=today,
-                               amount=from_cents(max(0, claim.balance_cents)) or None)
+    """The payment form as typed (after a refusal) or filled with the balance money is still expected of (an open
+    claim: not the balance the funder refused, one click from being recorded as received); either way it carries
+    the number of payments the page now lists."""
+    expected = claim.balance_cents if claim.status in funding_service.OPEN_CLAIM_STATUSES else 0
+    form = form or PaymentForm(formdata=None, received_on=today, amount=from_cents(max(0, expected)) or None)
     form.payments_seen.data = str(len(claim.payments))
     return form
 
@@ -424,6 +430,21 @@ def claim_payment(claim_id: int):
                    lambda warning: (warning, "warning") if warning else _("Paiement enregistré."),
                    url_for("funding.claim_detail", claim_id=claim_id))
     return done or _claim_page(claim, payment_form=form, status=422)
+
+
+def _cancel_prefix(payment_id: int) -> str:
+    return f"annulation-{payment_id}-"
+
+
+@bp.route("/demandes/<int:claim_id>/paiements/<int:payment_id>/annulation", methods=["POST"])
+@access(ADMIN)
+def claim_payment_cancel(claim_id: int, payment_id: int):
+    claim = db.get_or_404(FundingClaim, claim_id)
+    form = CancelPaymentForm(prefix=_cancel_prefix(payment_id))
+    done = _submit(form, lambda: funding_service.cancel_payment(claim, payment_id, form.reason.data),
+                   _("Paiement annulé : il reste dans la liste, il ne compte plus dans les sommes reçues."),
+                   url_for("funding.claim_detail", claim_id=claim_id))
+    return done or _claim_page(claim, cancel=(payment_id, form), status=422)
 
 
 @bp.route("/demandes/<int:claim_id>/rejet", methods=["POST"])
