@@ -291,7 +291,7 @@ def test_the_reason_of_a_reopening_that_names_a_trainee_is_nowhere_once_her_reco
 
 def _write_free_texts(course, julien, claim, text: str) -> None:
     """What the office and the trainers type about Awa's course, none of it a kept record: the session's notes and
-    review, the agreement's and the claim's texts, a payment's note, and about Julien: a comment on his result,
+    review, the agreement's and the claim's texts, a payment's note, a cancelled payment's reason, and about Julien: a comment on his result,
     his reason, a justification."""
     from tests import certificate_course
     from training_app.models import FundingAgreement, SessionReview
@@ -301,10 +301,14 @@ def _write_free_texts(course, julien, claim, text: str) -> None:
     db.session.add(review)
     agreement = db.session.scalar(db.select(FundingAgreement))
     agreement.notes = agreement.refusal_reason = claim.rejection_reason = julien.status_reason = text
-    payment = db.session.scalar(db.select(ClaimPayment)) or ClaimPayment(
+    payment = db.session.scalar(db.select(ClaimPayment).where(ClaimPayment.cancelled_at.is_(None))) or ClaimPayment(
         claim=claim, received_on=date(2018, 12, 30), amount_cents=1000)
     payment.note = text
     db.session.add(payment)
+    mistake = db.session.scalar(db.select(ClaimPayment).where(ClaimPayment.cancelled_at.is_not(None))) or ClaimPayment(
+        claim=claim, received_on=date(2018, 12, 31), amount_cents=500, cancelled_at=datetime(2019, 1, 2, 9))
+    mistake.cancel_reason = text  # a payment typed by mistake, cancelled
+    db.session.add(mistake)
     db.session.scalars(db.select(AttendanceRecord).where(AttendanceRecord.enrolment_id == julien.id)).first() \
         .justification = text
     db.session.commit()
@@ -318,7 +322,9 @@ def _free_texts(course, julien) -> list[str]:
     agreement = db.session.scalar(db.select(FundingAgreement))
     return [db.session.get(TrainingSession, course.session.id).notes, db.session.scalar(db.select(SessionReview.text)),
             agreement.notes, agreement.refusal_reason, db.session.scalar(db.select(FundingClaim.rejection_reason)),
-            db.session.scalar(db.select(ClaimPayment.note)), julien.status_reason,
+            db.session.scalar(db.select(ClaimPayment.note).where(ClaimPayment.cancelled_at.is_(None))),
+            db.session.scalar(db.select(ClaimPayment.cancel_reason).where(ClaimPayment.cancelled_at.is_not(None))),
+            julien.status_reason,
             db.session.scalar(db.select(LearningOutcome.comment).where(LearningOutcome.enrolment_id == julien.id)),
             db.session.scalars(db.select(AttendanceRecord.justification).where(
                 AttendanceRecord.enrolment_id == julien.id)).first()]
@@ -334,13 +340,13 @@ def test_what_others_typed_about_her_sessions_loses_her_names_at_the_erasure_and
     with frozen_at(datetime(2019, 6, 1, 10, 0)):
         erasure = personal_data.erase(awa.trainee, "Demande de la personne", None, actor_label="x")
         db.session.commit()
-    assert _free_texts(course, julien) == ["[effacé] et Julien en binôme"] * 9
-    assert erasure.removed["texts_naming_them"] == 9
+    assert _free_texts(course, julien) == ["[effacé] et Julien en binôme"] * 10
+    assert erasure.removed["texts_naming_them"] == 10
     assert db.session.get(Trainee, awa.trainee_id).last_name == "Diallo"  # her kept records still name her
     _write_free_texts(course, julien, claim, "DIALLO  Awa absente le mardi")  # her full name, either way
     with frozen_at(EXPIRED):
         _run(app)
-    assert _free_texts(course, julien) == ["[effacé] absente le mardi"] * 9
+    assert _free_texts(course, julien) == ["[effacé] absente le mardi"] * 10
     assert "diallo" not in _dump().lower()
 
 

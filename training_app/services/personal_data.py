@@ -653,6 +653,7 @@ def _texts_without_names(session_ids: set[int], own_ids: set[int], names: re.Pat
              (FundingAgreement.refusal_reason, FundingAgreement.session_id.in_(sessions)),
              (FundingClaim.rejection_reason, FundingClaim.id.in_(claims)),
              (ClaimPayment.note, ClaimPayment.claim_id.in_(claims)),
+             (ClaimPayment.cancel_reason, ClaimPayment.claim_id.in_(claims)),
              (LearningOutcome.comment, LearningOutcome.enrolment_id.in_(others) & LearningOutcome.id.not_in(stated)),
              (Enrolment.status_reason, Enrolment.id.in_(others)),
              (AttendanceRecord.justification, AttendanceRecord.enrolment_id.in_(others)))
