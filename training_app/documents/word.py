@@ -106,7 +106,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, finalize=self._printed, **kwargs)
+        # Not optimized: Jinja's optimizer works out constant expressions while compiling, out of reach of the caps,
+        # which see only what runs (_Capping.visit_Output does the same for what the tags print).
+        super().__init__(*args, finalize=self._printed, optimized=False, **kwargs)
         self.steps = 0
         self.printed = 0
         self.globals = {"range": self._range, "dict": dict, "cycler": self.globals["cycler"],
@@ -114,6 +116,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         self.filters = {name: self._capped_filter(name, function) for name, function in self.filters.items()}
         self.filters["_turns"] = self._turns
         self.filters["_sized"] = self._sized
+        self.filters["_at_run"] = self._at_run
 
     def from_string(self, source, *args, **kwargs):
         if self.read is not None and isinstance(source, str):
@@ -189,6 +192,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def _sized(value):
         return _checked(value)
 
+    @staticmethod
+    @jinja2.pass_context  # never worked out while compiling (Jinja does so with a constant it prints)
+    def _at_run(_context, value):
+        return value
+
     def _printed(self, value):
         if isinstance(value, (str, list, tuple, dict, Namespace)):
             self.printed += _size(value, MAX_PRINTED)
@@ -222,6 +230,15 @@ def _compiled(source: str, autoescape: bool):
 
 
 class _Capping(NodeTransformer):
+    def visit_Output(self, node):
+        """What a tag prints is worked out as the template runs, each time, and counted then (_printed): Jinja
+        works out a constant while compiling ({{ 'a'|center(100000) }}), once, even inside a loop."""
+        self.generic_visit(node)
+        node.nodes = [child if isinstance(child, nodes.TemplateData)
+                      else nodes.Filter(child, "_at_run", [], [], None, None, lineno=child.lineno)
+                      for child in node.nodes]
+        return node
+
     def visit_For(self, node):
         self.generic_visit(node)
         node.iter = nodes.Filter(node.iter, "_turns", [], [], None, None, lineno=node.lineno)
