@@ -71,3 +71,26 @@ def test_one_submit_of_the_enrol_form_lists_the_funding_mistake_with_the_others(
     assert "Julien Le Bihan est déjà inscrit·e à cette session." in page
     assert "la fiche de Julien Le Bihan ne nomme aucune" in _field_error(page, "funding_mode")
     assert _counts() == (1, 1)
+
+
+def test_an_employer_removed_from_the_record_while_enrolling_is_caught_on_the_enrolment_written(admin_client,
+                                                                                                monkeypatch):
+    """The form checked the rule on the record as it read it; a colleague removing the trainee's employer before
+    the enrolment is written leaves an enrolment paid by an employer and naming none: refused, nothing saved."""
+    from training_app.services import enrolments as enrolment_service
+    awa = factories.make_trainee("Awa", "Diallo", employer=factories.make_employer(name="CCAS de Rennes"))
+    session = factories.make_session()
+    real_enrol = enrolment_service.enrol
+
+    def enrol_after_a_colleague(training_session, trainee, **options):
+        trainee.employer = None  # saved by someone else meanwhile
+        db.session.flush()
+        return real_enrol(training_session, trainee, **options)
+
+    monkeypatch.setattr(enrolment_service, "enrol", enrol_after_a_colleague)
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data={
+        "trainee_id": str(awa.id), "employer_id": "0", "category": "", "funding_mode": "opco"})
+    assert response.status_code == 200
+    assert "la fiche de Awa Diallo ne nomme aucune structure employeuse" in _field_error(_text(response),
+                                                                                         "funding_mode")
+    assert _counts()[1] == 0  # no enrolment

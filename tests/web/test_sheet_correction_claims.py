@@ -2,7 +2,7 @@
 Before: the sheet's correction form, its reopening and the reopened sheet name the claims (number, funder, date
 sent) and say the dossier sent stays as it is. After a correction that makes the hours billed differ from the
 sheets: a warning in the trainee's card names the claim, with a link to its page (where the difference shows)."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -96,3 +96,17 @@ def test_a_trainer_reading_the_sheet_is_not_shown_the_claims(trainer_client, tra
     session, _awa, _julien, _claim = _billed_course(trainer, "sent")
     page = trainer_client.get(_sheet_url(session)).get_data(as_text=True)
     assert "billing-claims" not in page and "/financement/demandes/" not in page
+
+
+def test_a_trainer_correcting_a_sheet_the_office_reopened_is_not_told_of_the_claim(admin_client, trainer_client,
+                                                                                   trainer):
+    """The claims are the office's business (their page is the office's): a trainer marking a trainee on a sheet
+    reopened during the half-day gets the usual notice, no claim named."""
+    session, awa, _julien, claim = _billed_course(trainer, "sent")
+    slot = session.slots[0]
+    with frozen_at(slot.ends_at - timedelta(minutes=30)):
+        assert admin_client.post(f"{_sheet_url(session)}/rouvrir", data={"reason": "Retard oublié"}).status_code == 302
+        assert _correct(trainer_client, session, awa, "absent_unjustified").status_code == 302
+        page = trainer_client.get(_sheet_url(session)).get_data(as_text=True)
+    assert "enregistré." in page  # the status was saved
+    assert 'data-testid="row-warning"' not in page and claim.number not in page and "Uniformation" not in page

@@ -247,7 +247,8 @@ def mark(session_id: int, slot_id: int, enrolment_id: int):
             attach_service_error(form, error)
         else:
             name = enrolment.trainee.full_name
-            differences = funding.billed_differences(session, enrolment)
+            # The office's business (the claim's page is theirs): a trainer correcting a reopened sheet is not told.
+            differences = funding.billed_differences(session, enrolment) if current_user.is_admin else []
             db.session.commit()
             _notify_row(slot_id, enrolment_id, _("Statut %(of_name)s enregistré.", of_name=de(name)),
                         warnings=_claim_warnings(differences, name))

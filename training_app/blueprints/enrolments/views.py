@@ -74,9 +74,12 @@ def enrol_create(session_id: int):
     if form.validate_on_submit():
         try:
             trainee = _trainee_for(form)
-            # The funding's rule (an employer's funding names the employer) was checked by the form's validation.
+            # The funding's rule (an employer's funding names the employer) was checked by the form's validation,
+            # and is again on the enrolment written (the trainee's record may have changed since).
             enrolment = enrolments.enrol(session, trainee, funding_mode=form.funding_mode.data,
                                          confirm=not form.pending.data, notify=form.notify.data)
+            registrations.check_funding_employer(enrolment.funding_mode, enrolment.employer_id is not None,
+                                                 known=trainee)
         except ServiceError as error:
             db.session.rollback()
             session = _load_session(session_id)
