@@ -121,3 +121,21 @@ def test_a_payment_of_a_claim_rejected_before_revision_0030_is_cancelled_and_the
         db.session.commit()
         assert funding_service.cancel_payment(claim, claim.payments[1].id, "Doublon") == ClaimStatus.REJECTED
     assert claim.paid_cents == 30000
+
+
+def test_cancelling_the_only_payment_of_a_refused_balance_says_the_claim_becomes_rejected(admin_client, claim):
+    """Its sessions become free for a new claim, and nothing can be recorded on it any more: the question says it
+    before, the message after."""
+    claim_id = claim.id
+    with frozen_at(datetime(2019, 3, 1, 10)):
+        funding_service.record_payment(claim, 50000, date(2019, 2, 15))
+        funding_service.reject(claim, "Dossier incomplet", date(2019, 2, 20))
+        db.session.commit()
+        payment_id = claim.payments[0].id
+        page = text(admin_client.get(f"/financement/demandes/{claim_id}"))
+        asked = json.loads(html.unescape(re.search(r'onsubmit="return confirm\(([^"]*)\)"', page).group(1)))
+        assert asked.endswith("Le solde ayant été refusé, la demande deviendra rejetée.")
+        done = admin_client.post(f"/financement/demandes/{claim_id}/paiements/{payment_id}/annulation",
+                                 data={f"annulation-{payment_id}-reason": "Doublon"}, follow_redirects=True)
+    assert "La demande est maintenant rejetée" in text(done)
+    assert _stored(claim_id).status == ClaimStatus.REJECTED

@@ -436,14 +436,22 @@ def _cancel_prefix(payment_id: int) -> str:
     return f"annulation-{payment_id}-"
 
 
+def _cancelled_payment_message(status: str):
+    message = _("Paiement annulé : il reste dans la liste, il ne compte plus dans les sommes reçues.")
+    if status == ClaimStatus.REJECTED:  # its balance refused and nothing paid any more: the claim is closed
+        return message + " " + _("La demande est maintenant rejetée (le financeur a refusé le solde et plus rien "
+                                 "n'y est payé) : ses sessions peuvent faire l'objet d'une nouvelle demande."), \
+            "warning"
+    return message
+
+
 @bp.route("/demandes/<int:claim_id>/paiements/<int:payment_id>/annulation", methods=["POST"])
 @access(ADMIN)
 def claim_payment_cancel(claim_id: int, payment_id: int):
     claim = db.get_or_404(FundingClaim, claim_id)
     form = CancelPaymentForm(prefix=_cancel_prefix(payment_id))
     done = _submit(form, lambda: funding_service.cancel_payment(claim, payment_id, form.reason.data),
-                   _("Paiement annulé : il reste dans la liste, il ne compte plus dans les sommes reçues."),
-                   url_for("funding.claim_detail", claim_id=claim_id))
+                   _cancelled_payment_message, url_for("funding.claim_detail", claim_id=claim_id))
     return done or _claim_page(claim, cancel=(payment_id, form), status=422)
 
 
