@@ -1,6 +1,7 @@
 """training_app: funded training courses end to end."""
 import logging
 import os
+import re
 import time
 
 from flask import Flask, current_app, render_template, request
@@ -17,13 +18,19 @@ from training_app.form_input import CleanFormRequest, install_form_data
 from training_app.formatting import wait_fr
 
 
+# Paths whose last part is a secret besides those of the e-mails (mail.mask_links): the room's QR code, which lets
+# a phone sign, and a certificate's verification code, which shows a trainee's name.
+_SECRET_PATHS = re.compile(r"(/emargement/salle/|/verifier/)[^/]+")
+
+
 class TrainingApp(Flask):
     def log_exception(self, exc_info) -> None:
-        """As Flask logs an unexpected error, the path's secret hidden (mail.mask_links): a trainee's personal
-        link, a registration's confirmation link or a password link carries it in its path, and logs are read
-        and kept by others than the person it belongs to."""
+        """As Flask logs an unexpected error, the path's secret hidden: a trainee's personal link, a registration's
+        confirmation link, a password link (mail.mask_links), a room's QR code or a verification code carries it
+        in its path, and logs are read and kept by others than the person it belongs to."""
         from training_app.services.mail import mask_links
-        self.logger.error("Exception on %s [%s]", mask_links(request.path), request.method, exc_info=exc_info)
+        path = _SECRET_PATHS.sub(lambda found: found.group(1) + "[masqué]", mask_links(request.path))
+        self.logger.error("Exception on %s [%s]", path, request.method, exc_info=exc_info)
 
 
 def create_app(config=None, overrides: dict | None = None) -> Flask:

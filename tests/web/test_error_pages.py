@@ -24,7 +24,8 @@ def failing_view(app, monkeypatch):
 
 
 @pytest.mark.parametrize("path", ["/moi/SECRET-du-stagiaire-123", "/formations/inscription/confirmer/SECRET-abc",
-                                  "/mot-de-passe-oublie/SECRET.xyz"])
+                                  "/mot-de-passe-oublie/SECRET.xyz", "/emargement/salle/SECRET-qr",
+                                  "/verifier/SECRET-CODE"])
 def test_an_unexpected_error_is_logged_without_the_links_secret(client, failing_view, caplog, path):
     with caplog.at_level(logging.ERROR):
         response = client.get(path)
