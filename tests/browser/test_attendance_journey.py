@@ -349,3 +349,19 @@ def test_a_trainee_scans_the_room_qr_code_on_her_phone_and_signs(page):
     db.session.expire_all()
     signature = db.session.scalar(db.select(Signature))
     assert (signature.enrolment_id, signature.method) == (awa.id, "qr")
+
+
+def test_signing_out_forgets_the_drawing_the_tab_kept(page):
+    """A shared tablet: once its trainer has signed out, the tab keeps no image of their signature."""
+    trainer = factories.make_user("trainer", name="Camille Le Gall")
+    running_session(trainer, [("Sophie", "Renaud")])
+    open_todays_sheet(page, trainer, {"width": 1180, "height": 820})
+    draw(page, "pad-formateur")
+    page.get_by_role("button", name="Signer et clore la feuille").click()
+    wait_for_ink(page)
+    assert len(kept_signatures(page)) == 1
+    page.get_by_test_id("account-menu").locator("summary").click()
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
+    page.wait_for_load_state()
+    assert kept_signatures(page) == {}

@@ -270,6 +270,29 @@ def _check_coverage(agreement: FundingAgreement, enrolments: list[Enrolment]) ->
                                "enrolments")
 
 
+def agreement_doubts(agreement: FundingAgreement) -> list[str]:
+    """What looks wrong in what an agreement covers, said on its page (not refused: the office may know better):
+    a trainee whose course is paid personally or by the employer's own funds (SELF_FUNDED: no funder pays it), and
+    one whose employer of the course belongs to another funder than the agreement's (an OPCO pays for its members'
+    staff). The employers of the course: one query (course_employers)."""
+    from training_app.services.enrolments import course_employers
+    from training_app.services.registrations import funding_label
+    enrolments = [covered.enrolment for covered in agreement.trainees]
+    employers = course_employers(enrolments)
+    doubts = []
+    for enrolment in sorted(enrolments, key=lambda e: e.trainee.full_name):
+        name, employer = enrolment.trainee.full_name, employers[enrolment.id]
+        if enrolment.funding_mode in SELF_FUNDED:
+            doubts.append(_("%(name)s est inscrit·e avec le financement « %(funding)s » : aucun financeur ne prend sa "
+                            "formation en charge. Corrigez son financement, ou retirez cette personne de l'accord.",
+                            name=name, funding=funding_label(enrolment.funding_mode)))
+        if employer is not None and employer.funder_id not in (None, agreement.funder_id):
+            doubts.append(_("La structure de %(name)s, %(employer)s, adhère à %(its_funder)s, pas à %(funder)s : "
+                            "vérifiez le financeur de l'accord, ou celui de la structure.", name=name,
+                            employer=employer.name, its_funder=employer.funder.name, funder=agreement.funder.name))
+    return doubts
+
+
 def _flush_unique(file_number: str, funder: Funder) -> None:
     """Flush, turning a file number taken meanwhile by another request into a clear refusal (the
     transaction is rolled back, as the view does on any refusal)."""

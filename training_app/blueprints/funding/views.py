@@ -266,7 +266,8 @@ def _agreement_page(agreement, form=None, grant_form=None, refuse_form=None, ann
     return render_template("funding/agreement.html", agreement=agreement, form=form, grant_form=grant_form,
                            refuse_form=refuse_form, annex_forms=annex_forms, history=audit.history(agreement),
                            session=agreement.session, actions=funding_service.agreement_actions(agreement),
-                           unbillable=funding_service.unbillable_covered(agreement)), status
+                           unbillable=funding_service.unbillable_covered(agreement),
+                           doubts=funding_service.agreement_doubts(agreement)), status
 
 
 @bp.route("/accords/<int:agreement_id>/accorder", methods=["POST"])

@@ -1,0 +1,38 @@
+"""An agreement's page says what looks wrong in what it covers (funding.agreement_doubts), without refusing it: a
+trainee whose course no funder pays (« À titre personnel », the employer's own funds), and one whose employer
+belongs to another funder than the agreement's (walkthrough: an AKTO agreement for a Uniformation member's
+employee, an OPCO agreement for a private person, both accepted without a word)."""
+from tests import factories
+from tests.web.test_funding import text
+from training_app.extensions import db
+from training_app.services import funding as funding_service
+
+
+def _doubts(page: str) -> str:
+    if 'data-testid="agreement-doubts"' not in page:
+        return ""
+    return page.split('data-testid="agreement-doubts"')[1].split("</div>")[0]
+
+
+def test_an_agreement_names_a_self_funded_trainee_and_an_employer_of_another_funder(admin_client, world):
+    session, (awa, _sophie, leila) = world["session"], world["enrolments"]
+    akto = factories.make_funder("AKTO")
+    leila.funding_mode = "personal"
+    db.session.commit()
+    agreement = factories.make_agreement(session, [awa, leila], funder=akto)
+    doubts = _doubts(text(admin_client.get(f"/financement/accords/{agreement.id}")))
+    assert ("La structure de Awa Diallo, CCAS de Rennes, adhère à Uniformation, pas à AKTO : vérifiez le financeur "
+            "de l'accord, ou celui de la structure.") in doubts
+    assert ("Leïla Haddad est inscrit·e avec le financement « À titre personnel » : aucun financeur ne prend sa "
+            "formation en charge.") in doubts
+    assert doubts.count("<li>") == 3  # Leïla's employer belongs to Uniformation too
+
+
+def test_an_agreement_of_the_employers_own_funder_for_opco_funded_trainees_raises_no_doubt(admin_client, world):
+    session, (awa, sophie, _leila) = world["session"], world["enrolments"]
+    for enrolment in (awa, sophie):
+        enrolment.funding_mode = "opco"
+    db.session.commit()
+    agreement = factories.make_agreement(session, [awa, sophie], funder=world["funder"])
+    assert funding_service.agreement_doubts(agreement) == []
+    assert _doubts(text(admin_client.get(f"/financement/accords/{agreement.id}"))) == ""
