@@ -208,13 +208,18 @@ def test_the_drawing_of_a_refused_closing_stays_on_the_pad_while_a_status_is_fix
     assert [s.trainer_id for s in signatures] == [trainer.id] and len(signatures[0].image) > 200
 
 
-def test_a_cleared_pad_is_not_drawn_again_after_a_status_is_fixed(page):
+def refused_closing_with_a_drawing(page) -> None:
+    """Camille's sheet on a tablet, Sophie not marked: the trainer signs and closes, refused, the drawing back."""
     trainer = factories.make_user("trainer", name="Camille Le Gall")
     running_session(trainer, [("Sophie", "Renaud")])
     open_todays_sheet(page, trainer, {"width": 1180, "height": 820})
     draw(page, "pad-formateur")
     page.get_by_role("button", name="Signer et clore la feuille").click()
     wait_for_ink(page)
+
+
+def test_a_cleared_pad_is_not_drawn_again_after_a_status_is_fixed(page):
+    refused_closing_with_a_drawing(page)
     page.locator("#cloture").get_by_role("button", name="Effacer").click()
     assert kept_signatures(page) == {}
     row(page, "Sophie Renaud").get_by_label("Statut").select_option("absent_unjustified")
@@ -353,12 +358,7 @@ def test_a_trainee_scans_the_room_qr_code_on_her_phone_and_signs(page):
 
 def test_signing_out_forgets_the_drawing_the_tab_kept(page):
     """A shared tablet: once its trainer has signed out, the tab keeps no image of their signature."""
-    trainer = factories.make_user("trainer", name="Camille Le Gall")
-    running_session(trainer, [("Sophie", "Renaud")])
-    open_todays_sheet(page, trainer, {"width": 1180, "height": 820})
-    draw(page, "pad-formateur")
-    page.get_by_role("button", name="Signer et clore la feuille").click()
-    wait_for_ink(page)
+    refused_closing_with_a_drawing(page)
     assert len(kept_signatures(page)) == 1
     page.get_by_test_id("account-menu").locator("summary").click()
     page.get_by_role("button", name="Se déconnecter").click()
