@@ -7,6 +7,7 @@ Requests made with `client` run in a fresh application context (as in production
 so a view never sees the test's own SQLAlchemy session: what the test reads back
 after a request is what the request committed.
 """
+import contextlib
 import contextvars
 import os
 import threading
@@ -189,10 +190,22 @@ def browser():
 
 def _new_page(browser, live_server):
     """A page in a browser context of its own (its own cookies: another person), on the live server."""
-    context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR")
+    with browser_context(browser, live_server) as context:
+        yield context.new_page()
+
+
+@contextlib.contextmanager
+def browser_context(browser, live_server, **options):
+    """A browser context on the live server (`options`: Playwright's, e.g. a phone's viewport), closed at the end.
+    Whatever the journey, the browser refused nothing under the Content-Security-Policy (its console says so)."""
+    context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR", **options)
     context.set_default_timeout(10_000)
-    yield context.new_page()
+    refused = []
+    context.on("console", lambda message: refused.append(message.text)
+               if "Content Security Policy" in message.text else None)
+    yield context
     context.close()
+    assert refused == []
 
 
 @pytest.fixture

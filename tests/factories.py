@@ -1,7 +1,9 @@
 """Short, readable test data: each helper commits what it makes."""
 import contextlib
+import html
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -537,3 +539,8 @@ def version_of(record) -> int:
     [identity] = inspect(record).identity
     return db.session.scalar(db.select(getattr(model, model.edit_version_key))
                              .where(inspect(model).primary_key[0] == identity))
+
+
+def asked(html_text: str) -> str:
+    """The question the first form of `html_text` with data-confirm asks before it is sent (static/js/confirm.js)."""
+    return html.unescape(re.search(r'data-confirm="([^"]*)"', html_text).group(1))

@@ -197,7 +197,15 @@ def _page_above(path: str) -> str | None:
     return parent
 
 
+# Only the app's own files: no inline script, handler or style (confirmations are static/js/confirm.js); images
+# may also be data: URLs (the room's QR code, Bootstrap's icons); no plugin, no <base>, no form posted elsewhere,
+# no framing by another site.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+                           "form-action 'self'; frame-ancestors 'self'")
+
+
 def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     # Personal links carry a token in their path: never send it to another site as a Referer.
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

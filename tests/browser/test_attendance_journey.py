@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.conftest import browser_context
 from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.models import AttendanceRecord, AttendanceSheet, Signature, Slot
@@ -293,11 +294,9 @@ def test_a_high_density_screen_signs_within_the_image_limits(browser, live_serve
 
     trainer = factories.make_user("trainer", name="Camille Le Gall")
     _session, (awa,) = running_session(trainer, [("Awa", "Diallo")])
-    context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR",
-                                  viewport={"width": 1400, "height": 900}, device_scale_factor=3)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with browser_context(browser, live_server, viewport={"width": 1400, "height": 900},
+                         device_scale_factor=3) as context:
+        page = context.new_page()
         factories.sign_in_browser(page, trainer)
         page.get_by_role("link", name="Émargement", exact=True).click()
         page.get_by_role("link", name="Ouvrir la feuille d'émargement").click()
@@ -311,8 +310,6 @@ def test_a_high_density_screen_signs_within_the_image_limits(browser, live_serve
         draw(page, "pad-formateur")
         page.get_by_role("button", name="Signer et clore la feuille").click()
         assert "Feuille signée et close." in page.get_by_role("status").first.inner_text()
-    finally:
-        context.close()
     db.session.expire_all()
     signatures = db.session.scalars(db.select(Signature).order_by(Signature.id)).all()
     assert [s.enrolment_id for s in signatures] == [awa.id, None]

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.conftest import browser_context
 
 pytestmark = pytest.mark.browser
 
@@ -272,8 +273,7 @@ def test_admin_sends_the_convocations_and_each_trainee_receives_theirs(browser, 
 
     # The trainee's personal link, from the e-mail, gives the same convocation.
     link = mail.body.split(live_server.config["PUBLIC_URL"])[1].split()[0]
-    trainee = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR")
-    try:
+    with browser_context(browser, live_server) as trainee:
         space = trainee.new_page()
         space.goto(link)
         with space.expect_download() as download:
@@ -281,5 +281,3 @@ def test_admin_sends_the_convocations_and_each_trainee_receives_theirs(browser, 
         assert download.value.suggested_filename == "convocation-diallo-awa.docx"
         with open(download.value.path(), "rb") as handle:
             assert handle.read() == attachment.content
-    finally:
-        trainee.close()

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.conftest import browser_context
 
 pytestmark = pytest.mark.browser
 
@@ -127,17 +128,13 @@ def test_a_review_saved_by_the_co_trainer_meanwhile_is_not_overwritten_and_the_t
     assert review.input_value() == ""
 
     # Meanwhile Inès, on her own computer, writes the review and saves it.
-    other = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR")
-    other.set_default_timeout(10_000)
-    try:
+    with browser_context(browser, live_server) as other:
         hers = other.new_page()
         factories.sign_in_browser(hers, ines)
         hers.goto(f"/sessions/{session.id}/acquis")
         hers.get_by_label("Bilan de la session (bilan final oral)").fill("Le groupe veut une suite en juin.")
         hers.get_by_role("button", name="Enregistrer le bilan").click()
         assert "Bilan de la session enregistré." in hers.get_by_role("status").first.inner_text()
-    finally:
-        other.close()
 
     review.fill("Groupe très engagé ; la grille de préparation a servi.")
     page.get_by_role("button", name="Enregistrer le bilan").click()

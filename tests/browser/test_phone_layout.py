@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.conftest import browser_context
 from training_app.extensions import db
 from training_app.models import FunderHourlyCap
 
@@ -85,11 +86,8 @@ def test_on_a_phone_the_header_folds_its_links_behind_a_menu_button(page):
 
 def test_the_menu_button_works_without_script(browser, live_server):
     trainer = factories.make_user("trainer", name="Karim Haddad")
-    context = browser.new_context(base_url=live_server.config["PUBLIC_URL"], locale="fr-FR",
-                                  java_script_enabled=False, viewport=PHONE)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with browser_context(browser, live_server, java_script_enabled=False, viewport=PHONE) as context:
+        page = context.new_page()
         factories.sign_in_browser(page, trainer)
         page.goto("/tableau-de-bord")  # loaded, its styles applied (the sign-in's click does not wait for them)
         header = _header(page)
@@ -98,8 +96,6 @@ def test_the_menu_button_works_without_script(browser, live_server):
         header.get_by_test_id("main-menu").locator("summary").click()
         header.get_by_role("link", name="Émargement").click()
         expect(page).to_have_url(re.compile(r"/emargement"))
-    finally:
-        context.close()
 
 
 def test_a_visitor_s_header_stays_one_short_row_on_a_phone(page):

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.conftest import browser_context
 from training_app.clock import local_now
 from training_app.extensions import db
 from training_app.services import surveys as survey_service
@@ -39,11 +40,9 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
     assert "seront visibles après sa clôture" in page.get_by_test_id("results-withheld").inner_text()
 
     # The trainee, on a phone, through the personal link of the convocation.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.config["PUBLIC_URL"],
-                                locale="fr-FR", is_mobile=True, has_touch=True)
-    phone.set_default_timeout(10_000)
-    mobile = phone.new_page()
-    try:
+    with browser_context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
+                         has_touch=True) as phone:
+        mobile = phone.new_page()
         mobile.goto(factories.personal_path(trainees[2]))
         mobile.get_by_role("link", name="Répondre : Questionnaire de satisfaction (à chaud)").click()
         expect(mobile.get_by_text("Vos réponses ne sont pas reliées à votre nom.")).to_be_visible()
@@ -72,8 +71,6 @@ def test_trainee_answers_on_a_phone_and_the_admin_sees_the_chart(browser, live_s
         expect(mobile.get_by_test_id("answered")).to_be_visible()
         mobile.get_by_role("link", name="Mon espace").click()
         assert "merci, vous avez répondu" in mobile.content()
-    finally:
-        phone.close()
 
     # The administrator reloads: three answers, but still open, so still no answers shown (the new one
     # would be the trainee's who just answered).

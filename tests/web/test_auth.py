@@ -80,6 +80,9 @@ def test_security_headers(client):
     response = client.get("/")
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    policy = dict(directive.split(" ", 1) for directive in response.headers["Content-Security-Policy"].split("; "))
+    assert policy["default-src"] == "'self'" and "unsafe" not in response.headers["Content-Security-Policy"]
+    assert policy["form-action"] == "'self'" and policy["object-src"] == "'none'"
 
 
 # --- a temporary password keeps the address the person was going to ------------------------------------

@@ -1,7 +1,4 @@
 """The cycles' pages: administrators list, create, edit and delete cycles of programmes."""
-import html
-import json
-import re
 
 import pytest
 
@@ -133,5 +130,4 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, method, path):
 def test_the_deletion_question_names_a_cycle_with_an_apostrophe_as_typed(admin_client):
     factories.make_cycle(name="L'organisation collective")
     page = admin_client.get("/admin/cycles").get_data(as_text=True)
-    asked = re.search(r'onsubmit="return confirm\(([^"]*)\)"', page).group(1)
-    assert json.loads(html.unescape(asked)) == "Supprimer le cycle « L'organisation collective » ?"
+    assert factories.asked(page) == "Supprimer le cycle « L'organisation collective » ?"

@@ -1,13 +1,12 @@
 """A payment typed by mistake (wrong amount, wrong claim), a trop-perçu too, is cancelled by an administrator with a
 reason (funding.cancel_payment): kept in the claim's list as cancelled, named in the history (who, when, why, the
 amount), it no longer counts in the money received, and the claim's state follows."""
-import html
-import json
 import re
 from datetime import date, datetime
 
 import pytest
 
+from tests import factories
 from tests.web import test_funding as funding_tests
 from training_app.clock import frozen_at
 from training_app.extensions import db
@@ -37,8 +36,7 @@ def test_a_payment_typed_by_mistake_is_cancelled_with_its_reason_and_no_longer_c
         payment_id = claim.payments[0].id
         page = text(admin_client.get(f"/financement/demandes/{claim_id}"))
         assert page.count('data-testid="cancel-payment-form"') == 1
-        asked = json.loads(html.unescape(re.search(r'onsubmit="return confirm\(([^"]*)\)"', page).group(1)))
-        assert asked.startswith("Annuler le paiement de 945,00\u202f€ reçu le 15/02/2019 ?")  # the confirmation
+        assert factories.asked(page).startswith("Annuler le paiement de 945,00\u202f€ reçu le 15/02/2019 ?")  # the confirmation
         url = f"/financement/demandes/{claim_id}/paiements/{payment_id}/annulation"
 
         missing = admin_client.post(url, data={f"annulation-{payment_id}-reason": "  "})
@@ -133,8 +131,7 @@ def test_cancelling_the_only_payment_of_a_refused_balance_says_the_claim_becomes
         db.session.commit()
         payment_id = claim.payments[0].id
         page = text(admin_client.get(f"/financement/demandes/{claim_id}"))
-        asked = json.loads(html.unescape(re.search(r'onsubmit="return confirm\(([^"]*)\)"', page).group(1)))
-        assert asked.endswith("Le solde ayant été refusé, la demande deviendra rejetée.")
+        assert factories.asked(page).endswith("Le solde ayant été refusé, la demande deviendra rejetée.")
         done = admin_client.post(f"/financement/demandes/{claim_id}/paiements/{payment_id}/annulation",
                                  data={f"annulation-{payment_id}-reason": "Doublon"}, follow_redirects=True)
     assert "La demande est maintenant rejetée" in text(done)

@@ -88,13 +88,6 @@
     }
   });
 
-  // A form with data-confirm asks first (after its own checks: a pad left empty is reproached, not confirmed).
-  // The question never starts with « Annuler », which the browser's cancel button already says.
-  document.addEventListener("submit", function (event) {
-    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
-    if (question && !event.defaultPrevented && !window.confirm(question)) { event.preventDefault(); }
-  });
-
   document.querySelectorAll("[data-status-form]").forEach(function (form) {
     var select = form.querySelector("select");
     function listed(group, name) {
