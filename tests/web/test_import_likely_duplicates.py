@@ -50,3 +50,38 @@ def test_a_ticked_likely_duplicate_is_imported(admin_client):
     response = admin_client.post(f"/sessions/{session.id}/import/confirmer", data={"upload": token, "include": ["2"]})
     assert "2 lignes importées, 0 rejetée." in html.unescape(response.get_data(as_text=True))
     assert db.session.scalar(db.select(Trainee).where(Trainee.email == "kbenali@gmail.com")) is not None
+
+
+def _confirm(admin_client, session, token, include):
+    response = admin_client.post(f"/sessions/{session.id}/import/confirmer",
+                                 data={"upload": token, "notify": "y", "include": include})
+    return response, html.unescape(response.get_data(as_text=True))
+
+
+def test_a_ticked_line_edited_by_hand_imports_nothing_says_why_and_the_same_file_can_be_confirmed_again(
+        admin_client, outbox):
+    session = _session()
+    _page, token = _preview(admin_client, session)
+    for include in (["abc"], ["2", "99"], ["1"], ["-2"]):  # not a number; a line beyond the file; its header
+        response, page = _confirm(admin_client, session, token, include)
+        assert response.status_code == 200
+        assert (f"La ligne cochée « {include[-1]} » n'est pas une ligne de ce fichier : rien n'a été importé. Cochez "
+                "de nouveau les lignes à vérifier que vous voulez importer, puis confirmez.") in page
+        # The preview again, naming the same file: the office ticks and confirms once more.
+        assert "Vérification de la liste" in page and f'value="{token}"' in page
+        assert re.search(r'<input [^>]*form="import-confirm" name="include" value="2"', page)
+    assert db.session.scalar(db.select(db.func.count(Trainee.id)).where(
+        Trainee.email.in_(("kbenali@gmail.com", "fatou@example.org")))) == 0
+    assert outbox == []
+
+    _response, result = _confirm(admin_client, session, token, ["2"])
+    assert "2 lignes importées, 0 rejetée." in result
+
+
+def test_a_ticked_line_of_the_file_that_is_no_likely_duplicate_changes_nothing(admin_client):
+    """Its row may have been a likely duplicate when the preview was shown (the records changed since)."""
+    session = _session()
+    _page, token = _preview(admin_client, session)
+    _response, result = _confirm(admin_client, session, token, ["3"])
+    assert "1 ligne importée, 1 rejetée." in result and "Non importée : doublon probable" in result
+    assert db.session.scalar(db.select(Trainee).where(Trainee.email == "fatou@example.org")) is not None

@@ -13,6 +13,7 @@ import time
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import openpyxl
@@ -443,11 +444,12 @@ def _same_employer(name: str, siret: str, employer: Employer | None) -> bool:
 
 
 def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User | None = None,
-                notify: bool = True, include: frozenset[int] = frozenset()) -> list[ImportRow]:
+                notify: bool = True, include: Iterable[int | str] = ()) -> list[ImportRow]:
     """Enrol the valid rows, in file order (seats first, then the waiting list). Rejected rows stay reported.
     A likely duplicate (ImportRow.doubtful) is enrolled only when its line is in `include`: the office ticked it
-    in the preview."""
+    in the preview (included_lines: anything but the file's lines is refused before anything is written)."""
     check(session, rows)
+    include = included_lines(rows, include)
     for row in rows:
         if row.doubtful and row.line not in include:
             row.errors.append(_("Non importée : doublon probable, non coché lors de la vérification. S'il s'agit "
@@ -470,6 +472,24 @@ def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User 
         else:
             row.outcome = enrolment.status
     return rows
+
+
+def included_lines(rows: list[ImportRow], include: Iterable[int | str]) -> frozenset[int]:
+    """The lines the office ticked in the preview (`include`, as the form sends them), refused in French unless
+    each is one of the file's lines: a value edited by hand. A line of the file whose row is not a likely
+    duplicate (any more: the records may have changed since the preview) is allowed, and changes nothing."""
+    lines, file_lines = set(), {row.line for row in rows}
+    for value in include:
+        try:
+            line = int(str(value).strip())
+        except ValueError:
+            line = None
+        if line not in file_lines:
+            raise ServiceError(_("La ligne cochée « %(value)s » n'est pas une ligne de ce fichier : rien n'a été "
+                                 "importé. Cochez de nouveau les lignes à vérifier que vous voulez importer, puis "
+                                 "confirmez.", value=str(value)[:20]), "include")
+        lines.add(line)
+    return frozenset(lines)
 
 
 # --- keeping the uploaded file between the preview and the confirmation ------------------------------
