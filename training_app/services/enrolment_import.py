@@ -94,8 +94,9 @@ class ImportRow:
     outcome: str = ""              # after import: confirmed, waitlisted, or rejected
     funding_mode: str = ""         # registrations.FUNDING_MODES, or "" when the list gives none
     example: bool = False          # the template's example row (EXAMPLE_ROW): never imported
-    # Why the row is probably someone already known under another address (_doubts): valid, yet imported
-    # only when the office ticks it in the preview (import_rows' `include`).
+    # Why the row is probably someone already known under another address (_doubts), or an earlier valid row of
+    # the file under the same name (check): valid, yet imported only when the office ticks it in the preview
+    # (import_rows' `include`).
     doubts: list[str] = field(default_factory=list)
 
     @property
@@ -256,6 +257,7 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
     except ServiceError as error:
         refused = error.message
     seen: dict[str, int] = {}
+    named: dict[tuple[str, str], ImportRow] = {}  # name_key -> the first valid row of that name
     cleaned_rows = [_clean(row) for row in rows]
     known, enrolled, withdrawn = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
     namesakes = _namesakes(session, rows, cleaned_rows)
@@ -298,8 +300,13 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
                 continue
             row.details = cleaned_details
             row.funding_mode = cleaned["funding_mode"]
-            row.doubts = _doubts(cleaned_details, known.get(email),
-                                 namesakes.get(name_key(values["first_name"], values["last_name"]), []))
+            key = name_key(values["first_name"], values["last_name"])
+            row.doubts = _doubts(cleaned_details, known.get(email), namesakes.get(key, []))
+            earlier = named.setdefault(key, row)
+            if earlier is not row:
+                row.doubts.append(_("Même nom que la ligne %(line)d (%(name)s, adresse %(email)s) de ce fichier : "
+                                    "sans doute la même personne, sous deux adresses.",
+                                    line=earlier.line, name=earlier.name, email=earlier.details.email))
     return rows
 
 
