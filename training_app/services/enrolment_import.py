@@ -23,11 +23,11 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import contains_eager
 
 from training_app.documents import storage, uploads
-from training_app.extensions import db
+from training_app.extensions import db, lowered
 from training_app.form_input import without_invisible
 from training_app.formatting import label
 from training_app.models import Employer, Enrolment, EnrolmentStatus, Trainee, TrainingSession, User
@@ -398,11 +398,12 @@ def _namesakes(session: TrainingSession, rows: list[ImportRow], cleaned_rows: li
                ) -> dict[tuple[str, str], list[tuple[Trainee, str | None]]]:
     """name_key -> [(trainee, status of their live enrolment in the session, or None)] for the trainees who may
     be the file's rows under another address: those enrolled in the session (live), and those whose employer is
-    one the file names (by SIRET or name, as registrations.find_employer tells an employer). One query."""
+    one the file names (by SIRET or name, as _same_employer tells an employer: the name any case, accented capitals
+    included, on SQLite too). One query."""
     keys = {name_key(row.values["first_name"], row.values["last_name"]) for row in rows}
     names = {" ".join(c["employer_name"].split()).lower() for c in cleaned_rows} - {""}
     sirets = {c["employer_siret"] for c in cleaned_rows} - {""}
-    same_employer = [condition for condition in (func.lower(Employer.name).in_(names) if names else None,
+    same_employer = [condition for condition in (lowered(Employer.name).in_(names) if names else None,
                                                  Employer.siret.in_(sirets) if sirets else None)
                      if condition is not None]
     wanted = Enrolment.id.is_not(None)
