@@ -1,5 +1,6 @@
 """Every Flask extension, created once here and initialised in create_app()."""
 import ipaddress
+import sqlite3
 
 from flask import request
 from flask_babel import Babel
@@ -10,7 +11,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
@@ -85,6 +86,27 @@ def typed_email_key() -> str:
 def dialect_insert():
     """The INSERT of the session's database dialect, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
     return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def lowered(expression):
+    """`expression` in lower case, every letter of it, on every database, as Python's str.lower writes it:
+    PostgreSQL's lower() folds them all, SQLite's only the ASCII ones (« ÉLAN » would stay « Élan »), so on SQLite
+    it is str.lower itself (_sqlite_functions), which no index holds. PostgreSQL keeps its plain lower(), and the
+    indexes on it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.lower(expression)
+    return func.unicode_lower(expression)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_functions(dbapi_connection, _record) -> None:
+    """The SQL functions SQLite lacks, on each of its connections (lowered)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("unicode_lower", 1, _lower, deterministic=True)
+
+
+def _lower(text):
+    return text.lower() if isinstance(text, str) else text
 
 
 def commit_keeping_loaded() -> None:

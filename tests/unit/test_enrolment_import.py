@@ -551,3 +551,16 @@ def test_the_likely_duplicates_cost_one_query_whatever_the_number_of_rows():
 
     statements(1)  # the session's state, read once after the factories' commit
     assert statements(2) == statements(40)
+
+
+def test_the_same_employer_is_told_from_its_name_whatever_the_case_of_its_accented_capitals():
+    """SQLite's lower() folds only ASCII letters (« ÉLAN » would stay « Élan »): the match is the same there as on
+    PostgreSQL."""
+    session = factories.make_session()
+    elan = factories.make_employer(name="ÉLAN Solidaire")
+    factories.make_trainee("Awa", "Diallo", email="awa@elan.example.org", employer=elan)
+    rows = _check(session, ("Nom;Prénom;E-mail;Structure employeuse\n"
+                            "Diallo;Awa;awa.diallo@example.org;élan  solidaire\n").encode(), "liste.csv")
+    assert rows[0].doubts == [
+        "Même nom et même structure (ÉLAN Solidaire) que Awa Diallo, stagiaire déjà connu·e avec l'adresse "
+        "awa@elan.example.org : sans doute la même personne, qui aurait alors deux fiches."]

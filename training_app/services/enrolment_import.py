@@ -13,6 +13,7 @@ import time
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import openpyxl
@@ -22,11 +23,11 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import contains_eager
 
 from training_app.documents import storage, uploads
-from training_app.extensions import db
+from training_app.extensions import db, lowered
 from training_app.form_input import without_invisible
 from training_app.formatting import label
 from training_app.models import Employer, Enrolment, EnrolmentStatus, Trainee, TrainingSession, User
@@ -93,8 +94,9 @@ class ImportRow:
     outcome: str = ""              # after import: confirmed, waitlisted, or rejected
     funding_mode: str = ""         # registrations.FUNDING_MODES, or "" when the list gives none
     example: bool = False          # the template's example row (EXAMPLE_ROW): never imported
-    # Why the row is probably someone already known under another address (_doubts): valid, yet imported
-    # only when the office ticks it in the preview (import_rows' `include`).
+    # Why the row is probably someone already known under another address (_doubts), or an earlier valid row of
+    # the file under the same name (check): valid, yet imported only when the office ticks it in the preview
+    # (import_rows' `include`).
     doubts: list[str] = field(default_factory=list)
 
     @property
@@ -255,6 +257,7 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
     except ServiceError as error:
         refused = error.message
     seen: dict[str, int] = {}
+    named: dict[tuple[str, str], ImportRow] = {}  # name_key -> the first valid row of that name
     cleaned_rows = [_clean(row) for row in rows]
     known, enrolled, withdrawn = _known_trainees(session, {c["email"] for c in cleaned_rows if c["email"]})
     namesakes = _namesakes(session, rows, cleaned_rows)
@@ -297,8 +300,13 @@ def check(session: TrainingSession, rows: list[ImportRow]) -> list[ImportRow]:
                 continue
             row.details = cleaned_details
             row.funding_mode = cleaned["funding_mode"]
-            row.doubts = _doubts(cleaned_details, known.get(email),
-                                 namesakes.get(name_key(values["first_name"], values["last_name"]), []))
+            key = name_key(values["first_name"], values["last_name"])
+            row.doubts = _doubts(cleaned_details, known.get(email), namesakes.get(key, []))
+            earlier = named.setdefault(key, row)
+            if earlier is not row:
+                row.doubts.append(_("Même nom que la ligne %(line)d (%(name)s, adresse %(email)s) de ce fichier : "
+                                    "sans doute la même personne, sous deux adresses.",
+                                    line=earlier.line, name=earlier.name, email=earlier.details.email))
     return rows
 
 
@@ -390,11 +398,12 @@ def _namesakes(session: TrainingSession, rows: list[ImportRow], cleaned_rows: li
                ) -> dict[tuple[str, str], list[tuple[Trainee, str | None]]]:
     """name_key -> [(trainee, status of their live enrolment in the session, or None)] for the trainees who may
     be the file's rows under another address: those enrolled in the session (live), and those whose employer is
-    one the file names (by SIRET or name, as registrations.find_employer tells an employer). One query."""
+    one the file names (by SIRET or name, as _same_employer tells an employer: the name any case, accented capitals
+    included, on SQLite too). One query."""
     keys = {name_key(row.values["first_name"], row.values["last_name"]) for row in rows}
     names = {" ".join(c["employer_name"].split()).lower() for c in cleaned_rows} - {""}
     sirets = {c["employer_siret"] for c in cleaned_rows} - {""}
-    same_employer = [condition for condition in (func.lower(Employer.name).in_(names) if names else None,
+    same_employer = [condition for condition in (lowered(Employer.name).in_(names) if names else None,
                                                  Employer.siret.in_(sirets) if sirets else None)
                      if condition is not None]
     wanted = Enrolment.id.is_not(None)
@@ -443,11 +452,12 @@ def _same_employer(name: str, siret: str, employer: Employer | None) -> bool:
 
 
 def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User | None = None,
-                notify: bool = True, include: frozenset[int] = frozenset()) -> list[ImportRow]:
+                notify: bool = True, include: Iterable[int | str] = ()) -> list[ImportRow]:
     """Enrol the valid rows, in file order (seats first, then the waiting list). Rejected rows stay reported.
     A likely duplicate (ImportRow.doubtful) is enrolled only when its line is in `include`: the office ticked it
-    in the preview."""
+    in the preview (included_lines: anything but the file's lines is refused before anything is written)."""
     check(session, rows)
+    include = included_lines(rows, include)
     for row in rows:
         if row.doubtful and row.line not in include:
             row.errors.append(_("Non importée : doublon probable, non coché lors de la vérification. S'il s'agit "
@@ -470,6 +480,24 @@ def import_rows(session: TrainingSession, rows: list[ImportRow], *, actor: User 
         else:
             row.outcome = enrolment.status
     return rows
+
+
+def included_lines(rows: list[ImportRow], include: Iterable[int | str]) -> frozenset[int]:
+    """The lines the office ticked in the preview (`include`, as the form sends them), refused in French unless
+    each is one of the file's lines: a value edited by hand. A line of the file whose row is not a likely
+    duplicate (any more: the records may have changed since the preview) is allowed, and changes nothing."""
+    lines, file_lines = set(), {row.line for row in rows}
+    for value in include:
+        try:
+            line = int(str(value).strip())
+        except ValueError:
+            line = None
+        if line not in file_lines:
+            raise ServiceError(_("La ligne cochée « %(value)s » n'est pas une ligne de ce fichier : rien n'a été "
+                                 "importé. Cochez de nouveau les lignes à vérifier que vous voulez importer, puis "
+                                 "confirmez.", value=str(value)[:20]), "include")
+        lines.add(line)
+    return frozenset(lines)
 
 
 # --- keeping the uploaded file between the preview and the confirmation ------------------------------

@@ -148,7 +148,8 @@ class ImportConfirmForm(FlaskForm):
     upload = HiddenField()
     notify = BooleanField(_l("Prévenir chaque stagiaire par e-mail (état et lien personnel)"), default=True)
     # The lines of the likely duplicates the office confirms (a checkbox per such row of the preview's table).
-    include = SelectMultipleField(coerce=int, validate_choice=False)
+    # Read as typed: enrolment_import.included_lines refuses, in French, what is not a line of the file.
+    include = SelectMultipleField(validate_choice=False)
 
 
 class ConvocationTextForm(Versioned, FlaskForm):

@@ -480,12 +480,16 @@ def import_upload(session_id: int):
         except ServiceError as error:
             attach_service_error(form, error)
         else:
-            token = enrolment_import.stash(session, content, kind)
-            return render_template("enrolments/import_preview.html", session=session, rows=rows,
-                                   confirm_form=ImportConfirmForm(formdata=None, upload=token),
-                                   valid=[r for r in rows if r.ok and not r.doubtful],
-                                   doubtful=[r for r in rows if r.doubtful], seats_left=enrolments.seats_left(session))
+            return _import_preview(session, rows, enrolment_import.stash(session, content, kind))
     return render_template("enrolments/import_upload.html", session=session, form=form)
+
+
+def _import_preview(session, rows, token: str):
+    """The preview of a checked list (enrolment_import.check), whose confirmation names the stashed file."""
+    return render_template("enrolments/import_preview.html", session=session, rows=rows,
+                           confirm_form=ImportConfirmForm(formdata=None, upload=token),
+                           valid=[r for r in rows if r.ok and not r.doubtful],
+                           doubtful=[r for r in rows if r.doubtful], seats_left=enrolments.seats_left(session))
 
 
 @bp.route("/sessions/<int:session_id>/import/confirmer", methods=["POST"])
@@ -498,10 +502,13 @@ def import_confirm(session_id: int):
     try:
         content, kind, path = enrolment_import.unstash(session, form.upload.data)
         rows = enrolment_import.import_rows(session, enrolment_import.parse(content, kind), actor=current_user,
-                                            notify=form.notify.data, include=frozenset(form.include.data or ()))
+                                            notify=form.notify.data, include=form.include.data or ())
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
+        if error.field == "include":  # a ticked line edited by hand: nothing imported, the same file previewed again
+            return _import_preview(session, enrolment_import.check(session, enrolment_import.parse(content, kind)),
+                                   form.upload.data)
         return redirect(url_for("enrolments.import_upload", session_id=session_id))
     db.session.commit()
     enrolment_import.discard(path)
