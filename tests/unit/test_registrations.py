@@ -41,6 +41,19 @@ def test_a_known_address_gives_the_same_person_unchanged_and_no_new_employer():
     assert db.session.scalar(db.select(Employer).where(Employer.name == "Ailleurs")) is None
 
 
+def test_an_employer_typed_with_other_accented_capitals_is_the_known_one_on_every_database():
+    """SQLite's lower() folds ASCII only: « ÉLAN Solidaire » would stay « Élan … » and a second employer be created."""
+    known = Employer(name="ÉLAN Solidaire")
+    db.session.add(known)
+    db.session.commit()
+    assert registrations.find_employer("élan solidaire", "") is known
+    trainee, _created = registrations.find_or_create_trainee(_details(employer_name="élan  solidaire",
+                                                                     employer_siret=""))
+    db.session.commit()
+    assert trainee.employer_id == known.id
+    assert db.session.scalar(db.select(db.func.count(Employer.id))) == 1
+
+
 def test_an_address_registered_meanwhile_meets_the_unique_e_mail_and_gives_that_person(monkeypatch):
     """The other registration committed between our look-up and our INSERT: ON CONFLICT DO NOTHING, then read."""
     earlier = factories.make_trainee(first_name="Awa", last_name="Diallo", email="awa.diallo@example.org")

@@ -7,11 +7,10 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training_app.clock import local_now
-from training_app.extensions import db, dialect_insert
+from training_app.extensions import db, dialect_insert, lowered
 from training_app.formatting import datetime_fr, label
 from training_app.identifiers import is_valid_siret
 from training_app.models import (Employer, Enrolment, ProgrammeKind, SessionStatus, Trainee, TraineeCategory,
@@ -170,13 +169,14 @@ def find_or_create_employer(name: str, siret: str, *, complete: bool = True) -> 
 
 def find_employer(name: str, siret: str) -> Employer | None:
     """The employer find_or_create_employer() takes (nothing written): the one with this SIRET, else with this
-    name (any case) unless it has another SIRET; None when it would create one."""
+    name (any case, accented capitals included: lowered) unless it has another SIRET; None when it would create
+    one."""
     employer = None
     if siret:
         employer = db.session.scalar(db.select(Employer).where(Employer.siret == siret).order_by(Employer.id))
     if employer is None and name:
         employer = db.session.scalar(
-            db.select(Employer).where(func.lower(Employer.name) == name.lower()).order_by(Employer.id))
+            db.select(Employer).where(lowered(Employer.name) == name.lower()).order_by(Employer.id))
         if employer is not None and siret and employer.siret and employer.siret != siret:
             employer = None  # same name, another establishment
     return employer
