@@ -36,3 +36,29 @@ def test_an_agreement_of_the_employers_own_funder_for_opco_funded_trainees_raise
     agreement = factories.make_agreement(session, [awa, sophie], funder=world["funder"])
     assert funding_service.agreement_doubts(agreement) == []
     assert _doubts(text(admin_client.get(f"/financement/accords/{agreement.id}"))) == ""
+
+
+def _agreement_of(session, count: int):
+    """An agreement of its own funder for `count` trainees, each working for an employer of another funder, one in
+    two paying personally: every trainee raises a doubt, every employer's funder is named."""
+    agreement_funder = factories.make_funder()
+    enrolments = []
+    for n in range(count):
+        employer = factories.make_employer(funder=factories.make_funder())
+        enrolment = factories.make_enrolment(session, factories.make_trainee(employer=employer))
+        enrolment.funding_mode = "personal" if n % 2 else "opco"
+        enrolments.append(enrolment)
+    db.session.commit()
+    return factories.make_agreement(session, enrolments, funder=agreement_funder)
+
+
+def test_an_agreements_doubts_take_as_many_statements_for_six_trainees_as_for_two(world):
+    few, many = _agreement_of(world["session"], 2), _agreement_of(world["session"], 6)
+    statements = {}
+    for agreement in (few, many):
+        db.session.expire_all()  # nothing loaded yet, as in a new request
+        with factories.count_queries() as run:
+            doubts = funding_service.agreement_doubts(agreement)
+        statements[len(agreement.trainees)] = len(run)
+        assert len(doubts) == len(agreement.trainees) * 3 // 2
+    assert statements[2] == statements[6]
