@@ -767,14 +767,17 @@ def session_claim_offer(session: TrainingSession) -> ClaimOffer:
     return ClaimOffer(offered)
 
 
+def _billed(claim: FundingClaim, agreements: list[FundingAgreement]) -> list[FundingAgreement]:
+    """The agreements a claim bills: its funder's, granted."""
+    return [a for a in agreements if a.funder_id == claim.funder_id and a.status == AgreementStatus.GRANTED]
+
+
 def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
     """The granted agreements of the claim's funder for its sessions, with each trainee's hours."""
     terms = []
     for session in claim.sessions:
         hours = funding_sources.hours_by_enrolment(session)
-        agreements = [a for a in agreements_for_session(session)
-                      if a.funder_id == claim.funder_id and a.status == AgreementStatus.GRANTED]
-        for agreement in agreements:
+        for agreement in _billed(claim, agreements_for_session(session)):
             # A covered trainee whose enrolment was cancelled (or never confirmed) attended nothing and gets no
             # line; the agreed amount was spread over their planned hours too (their share is not billed).
             unbilled = [t for t in agreement.trainees if t.enrolment.status not in BILLABLE_STATUSES]
@@ -881,7 +884,8 @@ def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
 
 @dataclass
 class Problem:
-    """Something that stops a claim from being sent, and where to fix it."""
+    """Something that stops a claim from being sent (preflight), or that looks wrong without stopping it
+    (claim_doubts), and where to fix it."""
     message: str
     endpoint: str
     values: dict = field(default_factory=dict)
@@ -906,6 +910,14 @@ def preflight(claim: FundingClaim) -> list[Problem]:
     if claim.figures_refusal:  # bring_up_to_date() kept the figures stored before: the agreements' rates say why
         problems.append(Problem(claim.figures_refusal, *agreements_page))
     return problems
+
+
+def claim_doubts(claim: FundingClaim) -> list[Problem]:
+    """What looks wrong in the granted agreements the claim bills (agreement_doubts), each with its agreement's
+    page: warnings shown with preflight()'s problems, which never stop the claim from being sent."""
+    return [Problem(doubt, "funding.agreement_edit", {"agreement_id": agreement.id})
+            for session in claim.sessions for agreement in _billed(claim, agreements_for_session(session))
+            for doubt in agreement_doubts(agreement)]
 
 
 def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Problem]:
