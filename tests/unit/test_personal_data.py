@@ -63,6 +63,28 @@ def _course_with_everything():
     return course, awa, julien, claim
 
 
+# The English keys the audit entries' details and the annex costs are stored with: the export names them in French.
+ENGLISH_KEYS = {
+    "by", "session_cancelled", "withdrawn_on", "to_enrolment_id", "to_session_id", "from_enrolment_id",
+    "from_session_id", "from", "to", "before", "after", "typed", "employer_name", "employer_siret", "enrolment_id",
+    "trainee", "slot", "method", "signed_at", "image_sha256", "status", "minutes", "arrival", "departure",
+    "justification_file", "justification_kind", "changes", "civility", "first_name", "last_name", "email", "phone",
+    "job_title", "category", "employer", "link_version", "deleted", "kept", "removed", "counts", "enrolments",
+    "attendance_records", "certificates", "funding_lines", "named_answers", "mails", "registration_requests",
+    "texts_naming_them", "survey_participations", "outcome_comments", "learning_outcomes", "sheet_versions",
+    "closing_reasons", "claims", "texts", "shared_files", "audit_entries", "travel", "accommodation", "meals",
+}
+
+
+def _keys(data) -> set[str]:
+    """Every key of the export, at any depth."""
+    if isinstance(data, dict):
+        return set(data) | {k for item in data.values() for k in _keys(item)}
+    if isinstance(data, list):
+        return {k for item in data for k in _keys(item)}
+    return set()
+
+
 def _dump(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, default=str)
 
@@ -93,8 +115,8 @@ def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_anothe
     # The sheets' audit trail of her own signatures (not the sheets' closing, not Julien's).
     history = enrolment["historique_emargement"]
     assert [e["action"] for e in history] == ["Signature"] * 6
-    assert {e["details"]["trainee"] for e in history} == {"Awa Diallo"}
-    assert [e["details"]["method"] for e in history] == ["sur l'appareil du / de la formateur·rice"] * 6
+    assert {e["details"]["stagiaire"] for e in history} == {"Awa Diallo"}
+    assert [e["details"]["methode"] for e in history] == ["sur l'appareil du / de la formateur·rice"] * 6
     assert [(o["objectif"], o["resultat"], o["commentaire"]) for o in enrolment["acquis"]] == [
         (certificate_course.OBJECTIVES[0], "Acquis", "Très bien"),
         (certificate_course.OBJECTIVES[1], "Partiellement acquis", "À consolider")]
@@ -104,7 +126,7 @@ def test_the_export_holds_every_kind_of_data_of_the_person_and_nothing_of_anothe
     assert documents["Certificat de réalisation"]["numero"] == issued["realisation"].number
     assert documents["Certificat de réalisation"]["code_de_verification"] == issued["realisation"].verification_code
     [line] = enrolment["financements"]
-    assert (line["financeur"], line["numero_de_dossier"], line["frais_annexes_centimes"]["travel"]) == (
+    assert (line["financeur"], line["numero_de_dossier"], line["frais_annexes_centimes"]["transport"]) == (
         "Uniformation", "UNI-2018-42", {"accordes": 3000, "reels": 2500})
     [sending] = enrolment["convocations"]
     assert sending["a"] == awa.trainee.email
@@ -143,11 +165,12 @@ def test_the_export_gives_french_words_in_those_of_the_pages_not_the_stored_code
     assert enrolment["financement_indique"] == "Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)"
     rows = [(e["action"], e["etat_precedent"], e["nouvel_etat"], e["details"]) for e in enrolment["historique"]]
     assert rows[1:] == [("Inscription", None, "Demandée", None),
-                        ("Annulation", "Confirmée", "Annulée", {"by": "la personne elle-même"})]
+                        ("Annulation", "Confirmée", "Annulée", {"par": "la personne elle-même"})]
     marked, signed = enrolment["historique_emargement"][-2:]
-    assert marked["action"] == "Statut noté" and marked["details"]["before"] == {"status": "Présent·e", "minutes": 240}
-    assert marked["details"]["after"]["status"] == "Absent·e, absence justifiée"
-    assert (signed["action"], signed["details"]["method"]) == ("Signature", "par le QR code de la salle")
+    assert marked["action"] == "Statut noté"
+    assert marked["details"]["avant"] == {"statut": "Présent·e", "minutes_suivies": 240}
+    assert marked["details"]["apres"]["statut"] == "Absent·e, absence justifiée"
+    assert (signed["action"], signed["details"]["methode"]) == ("Signature", "par le QR code de la salle")
     assert [e["action"] for e in data["historique_de_la_fiche"]] == ["Coordonnées modifiées"]
     codes = {"enrolled", "requested", "confirmed", "cancelled", "marked", "signed", "present", "absent_justified",
              "qr", "device", "trainee", "opco", "details_changed"}
@@ -327,6 +350,9 @@ def test_a_person_with_kept_records_keeps_them_unchanged_and_loses_the_rest(outb
     # The export says what is left.
     data = personal_data.export(trainee)
     assert data["personne"]["adresse_email"] == "" and data["personne"]["donnees_effacees_le"]
+    [erased] = [e["details"] for e in data["historique_de_la_fiche"] if e["action"] == "Données personnelles effacées"]
+    assert erased["personne_supprimee"] is False and erased["conserves"]["emargements"] == 6
+    assert erased["supprimes_ou_vides"]["courriels"] >= 1 and not _keys(erased) & ENGLISH_KEYS
 
 
 def test_a_failure_in_the_middle_leaves_everything_as_it_was(monkeypatch):

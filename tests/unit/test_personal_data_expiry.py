@@ -11,7 +11,8 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from tests import factories
-from tests.unit.test_personal_data import _count, _course_with_everything, _details_of, _rows, _run
+from tests.unit.test_personal_data import (ENGLISH_KEYS, _count, _course_with_everything, _details_of, _keys, _rows,
+                                          _run)
 from training_app.clock import frozen_at
 from training_app.documents import attendance_sheet, storage
 from training_app.extensions import db
@@ -135,6 +136,10 @@ def test_at_the_end_of_the_retention_period_the_kept_records_lose_the_person_and
     data = personal_data.export(trainee)
     assert data["personne"]["pieces_conservees_anonymisees_le"] and "diallo" not in json.dumps(data).lower()
     assert data["inscriptions"][0]["emargement"][1]["signature"]["image"] == personal_data.SIGNATURE_IMAGE_EXPIRED
+    [expired] = [e["details"] for e in data["historique_de_la_fiche"]
+                 if e["action"] == "Pièces conservées rendues anonymes (durée de conservation échue)"]
+    assert expired["rendus_anonymes"]["signatures"] == 6 and expired["rendus_anonymes"]["entrees_d_historique"] > 0
+    assert not _keys(expired) & ENGLISH_KEYS
     with frozen_at(EXPIRED):
         plan = personal_data.purge_plan()
     assert plan.trainees == [] and plan.expired == []

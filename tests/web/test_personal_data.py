@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from tests import certificate_course, factories
+from tests.unit.test_personal_data import ENGLISH_KEYS, _keys
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import AuditEntry, Trainee
@@ -279,3 +280,41 @@ def test_a_sheets_scan_and_a_claims_dossier_go_with_the_last_person_they_print(a
     assert response.status_code == 200 and "Le scan de cette feuille a été supprimé" in _text(response)
     response = admin_client.get(f"/financement/demandes/{claim_id}/dossier.zip", follow_redirects=True)
     assert response.status_code == 200 and "Le dossier envoyé a été supprimé" in _text(response)
+
+
+def test_the_export_of_the_demos_trainee_names_every_key_in_french(admin_client):
+    """Karim Benali of the demo (signatures, a justified absence, a funding line with its annex costs), whose details
+    the office corrected, whose funding was recorded and whose links were revoked: the export downloaded has no
+    English key, in the audit entries' details as elsewhere, and keeps their values."""
+    from training_app import demo
+    from training_app.demo.attendance import ABSENT_EMAIL
+    from training_app.services import enrolments as enrolment_service
+    from training_app.services import registrations, trainee_links
+    from training_app.services.registrations import PersonDetails
+    demo.seed()
+    db.session.commit()
+    karim = db.session.scalar(db.select(Trainee).where(Trainee.email == ABSENT_EMAIL))
+    admin = factories.make_user("admin")
+    registrations.update_trainee(karim, PersonDetails(
+        civility=karim.civility, first_name=karim.first_name, last_name=karim.last_name, email=karim.email,
+        phone="06 98 76 54 32", job_title=karim.job_title, category=karim.category,
+        employer_name=karim.employer.name if karim.employer else "",
+        employer_siret=karim.employer.siret if karim.employer else ""), actor=admin)
+    enrolment = db.session.scalars(db.select(factories.Enrolment).where(
+        factories.Enrolment.trainee_id == karim.id).order_by(factories.Enrolment.id)).first()
+    enrolment_service.set_funding_mode(enrolment, "personal" if enrolment.funding_mode != "personal" else "other",
+                                       actor=admin)
+    trainee_links.revoke_links(karim, actor=admin, reason="Téléphone perdu", enrolment_id=enrolment.id)
+    db.session.commit()
+    response = admin_client.get(f"/stagiaires/{karim.id}/donnees.json")
+    assert response.status_code == 200
+    data = json.loads(response.get_data(as_text=True))
+    assert not _keys(data) & ENGLISH_KEYS
+    [revoked] = [e for e in data["historique_de_la_fiche"] if e["action"] == "Liens personnels révoqués"]
+    assert revoked["details"] == {"version_des_liens_personnels": [1, 2], "inscription_id": enrolment.id}
+    [changed] = [e for e in data["historique_de_la_fiche"] if e["action"] == "Coordonnées modifiées"]
+    assert changed["details"]["modifications"]["telephone"][1] == "06 98 76 54 32"
+    sheets = [e["details"] for i in data["inscriptions"] for e in i["historique_emargement"]]
+    assert sheets and all(d["stagiaire"] == "Karim Benali" for d in sheets)
+    annex = [f["frais_annexes_centimes"] for i in data["inscriptions"] for f in i["financements"]]
+    assert annex and all(set(costs) == {"transport", "hébergement", "repas"} for costs in annex)

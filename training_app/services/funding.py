@@ -274,11 +274,16 @@ def agreement_doubts(agreement: FundingAgreement) -> list[str]:
     """What looks wrong in what an agreement covers, said on its page (not refused: the office may know better):
     a trainee whose course is paid personally or by the employer's own funds (SELF_FUNDED: no funder pays it), and
     one whose employer of the course belongs to another funder than the agreement's (an OPCO pays for its members'
-    staff). The employers of the course: one query (course_employers)."""
+    staff). A fixed number of queries whatever the number of trainees: the covered enrolments with their trainees,
+    the employers of the course (course_employers), then the funders named."""
     from training_app.services.enrolments import course_employers
     from training_app.services.registrations import funding_label
-    enrolments = [covered.enrolment for covered in agreement.trainees]
+    enrolments = db.session.scalars(
+        select(Enrolment).join(AgreementTrainee, AgreementTrainee.enrolment_id == Enrolment.id)
+        .where(AgreementTrainee.agreement_id == agreement.id)
+        .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer))).all()
     employers = course_employers(enrolments)
+    funders = _funder_names({agreement.funder_id} | {e.funder_id for e in employers.values() if e is not None})
     doubts = []
     for enrolment in sorted(enrolments, key=lambda e: e.trainee.full_name):
         name, employer = enrolment.trainee.full_name, employers[enrolment.id]
@@ -289,8 +294,16 @@ def agreement_doubts(agreement: FundingAgreement) -> list[str]:
         if employer is not None and employer.funder_id not in (None, agreement.funder_id):
             doubts.append(_("La structure de %(name)s, %(employer)s, adhère à %(its_funder)s, pas à %(funder)s : "
                             "vérifiez le financeur de l'accord, ou celui de la structure.", name=name,
-                            employer=employer.name, its_funder=employer.funder.name, funder=agreement.funder.name))
+                            employer=employer.name, its_funder=funders[employer.funder_id],
+                            funder=funders[agreement.funder_id]))
     return doubts
+
+
+def _funder_names(funder_ids: set[int | None]) -> dict[int, str]:
+    """funder id -> its name, in one query (rather than one `employer.funder` each)."""
+    funder_ids.discard(None)
+    return dict(db.session.execute(select(Funder.id, Funder.name).where(Funder.id.in_(funder_ids))).all()
+                ) if funder_ids else {}
 
 
 def _flush_unique(file_number: str, funder: Funder) -> None:
@@ -754,14 +767,17 @@ def session_claim_offer(session: TrainingSession) -> ClaimOffer:
     return ClaimOffer(offered)
 
 
+def _billed(claim: FundingClaim, agreements: list[FundingAgreement]) -> list[FundingAgreement]:
+    """The agreements a claim bills: its funder's, granted."""
+    return [a for a in agreements if a.funder_id == claim.funder_id and a.status == AgreementStatus.GRANTED]
+
+
 def claim_terms(claim: FundingClaim) -> list[claim_calculation.AgreementTerms]:
     """The granted agreements of the claim's funder for its sessions, with each trainee's hours."""
     terms = []
     for session in claim.sessions:
         hours = funding_sources.hours_by_enrolment(session)
-        agreements = [a for a in agreements_for_session(session)
-                      if a.funder_id == claim.funder_id and a.status == AgreementStatus.GRANTED]
-        for agreement in agreements:
+        for agreement in _billed(claim, agreements_for_session(session)):
             # A covered trainee whose enrolment was cancelled (or never confirmed) attended nothing and gets no
             # line; the agreed amount was spread over their planned hours too (their share is not billed).
             unbilled = [t for t in agreement.trainees if t.enrolment.status not in BILLABLE_STATUSES]
@@ -868,7 +884,8 @@ def _store_figures(claim: FundingClaim, snapshot: dict) -> None:
 
 @dataclass
 class Problem:
-    """Something that stops a claim from being sent, and where to fix it."""
+    """Something that stops a claim from being sent (preflight), or that looks wrong without stopping it
+    (claim_doubts), and where to fix it."""
     message: str
     endpoint: str
     values: dict = field(default_factory=dict)
@@ -893,6 +910,14 @@ def preflight(claim: FundingClaim) -> list[Problem]:
     if claim.figures_refusal:  # bring_up_to_date() kept the figures stored before: the agreements' rates say why
         problems.append(Problem(claim.figures_refusal, *agreements_page))
     return problems
+
+
+def claim_doubts(claim: FundingClaim) -> list[Problem]:
+    """What looks wrong in the granted agreements the claim bills (agreement_doubts), each with its agreement's
+    page: warnings shown with preflight()'s problems, which never stop the claim from being sent."""
+    return [Problem(doubt, "funding.agreement_edit", {"agreement_id": agreement.id})
+            for session in claim.sessions for agreement in _billed(claim, agreements_for_session(session))
+            for doubt in agreement_doubts(agreement)]
 
 
 def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Problem]:

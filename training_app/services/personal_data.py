@@ -54,6 +54,7 @@ from training_app.services import ServiceError, audit, flush_or_refuse, registra
 from training_app.services import attendance as attendance_service
 from training_app.services import enrolments as enrolment_service
 from training_app.services.certificates import KIND_LABELS
+from training_app.services.claim_calculation import ANNEX_KINDS, ANNEX_LABELS
 from training_app.services.registrations import email_to_look_up, funding_label
 from training_app.services.attendance import before_enrolment
 
@@ -106,6 +107,37 @@ TRAINEE_ACTION_LABELS = {
 # The French words of the codes an audit entry's details hold, by key (at any depth: "before", "after"...).
 DETAIL_WORDS = {"status": attendance_service.STATUS_LABELS, "method": attendance_service.METHOD_LABELS,
                 "by": enrolment_service.CANCELLED_BY_LABELS}
+# The French names the export gives the keys of an audit entry's details (at any depth), the values kept as they are
+# (or in French words: DETAIL_WORDS). A key not listed (an id's name, "justification") is French already.
+DETAIL_KEYS = {
+    # the enrolment's history (services/enrolments.py)
+    "by": "par", "session_cancelled": "session_annulee", "withdrawn_on": "abandon_le",
+    "to_enrolment_id": "vers_inscription_id", "to_session_id": "vers_session_id",
+    "from_enrolment_id": "depuis_inscription_id", "from_session_id": "depuis_session_id",
+    "from": "avant", "to": "apres", "before": "avant", "after": "apres",
+    "typed": "indique_sur_le_formulaire_public", "employer_name": "nom_de_la_structure",
+    "employer_siret": "siret_de_la_structure",
+    # the attendance sheets' history about the enrolment (services/attendance.py)
+    "enrolment_id": "inscription_id", "trainee": "stagiaire", "slot": "demi_journee", "method": "methode",
+    "signed_at": "signee_le", "image_sha256": "empreinte_sha256_de_l_image", "status": "statut",
+    "minutes": "minutes_suivies", "arrival": "heure_arrivee", "departure": "heure_depart",
+    "justification_file": "fichier_justificatif", "justification_kind": "type_de_fichier_justificatif",
+    # the record's history: a change of details (services/registrations.py), revoked links, erasure, expiry
+    "changes": "modifications", "civility": "civilite", "first_name": "prenom", "last_name": "nom",
+    "email": "adresse_email", "phone": "telephone", "job_title": "fonction", "category": "categorie",
+    "employer": "structure_employeuse", "link_version": "version_des_liens_personnels",
+    "deleted": "personne_supprimee", "kept": "conserves", "removed": "supprimes_ou_vides",
+    "counts": "rendus_anonymes",
+    # what an erasure kept and removed, what an expiry made anonymous (how many of each)
+    "enrolments": "inscriptions", "attendance_records": "emargements", "certificates": "attestations",
+    "funding_lines": "lignes_de_financement", "named_answers": "reponses_nominatives", "mails": "courriels",
+    "registration_requests": "demandes_d_inscription",
+    "texts_naming_them": "textes_la_nommant", "survey_participations": "participations_aux_questionnaires",
+    "outcome_comments": "commentaires_des_acquis", "learning_outcomes": "acquis",
+    "sheet_versions": "versions_des_feuilles_d_emargement", "closing_reasons": "motifs_de_cloture",
+    "claims": "demandes_de_paiement", "texts": "textes", "shared_files": "fichiers_partages",
+    "audit_entries": "entrees_d_historique",
+}
 
 
 def _word(value: str) -> str:
@@ -157,7 +189,7 @@ def _state(value: str | None) -> str | None:
 
 def _details_in_french(value, key: str | None = None):
     if isinstance(value, dict):
-        return {k: _details_in_french(item, k) for k, item in value.items()}
+        return {DETAIL_KEYS.get(k, k): _details_in_french(item, k) for k, item in value.items()}
     if isinstance(value, list):
         return [_details_in_french(item) for item in value]
     words = DETAIL_WORDS.get(key)
@@ -389,9 +421,9 @@ def _enrolment_export(enrolment: Enrolment) -> dict:
         "financements": [{"financeur": line.agreement.funder.name, "numero_de_dossier": line.agreement.file_number,
                           "etat": _word(line.agreement.status), "mode": _word(line.agreement.mode),
                           "frais_annexes_centimes": {
-                              kind: {"accordes": getattr(line, f"{kind}_agreed_cents"),
-                                     "reels": getattr(line, f"{kind}_actual_cents")}
-                              for kind in ("travel", "accommodation", "meals")}} for line in lines],
+                              ANNEX_LABELS[kind].lower(): {"accordes": getattr(line, f"{kind}_agreed_cents"),
+                                                           "reels": getattr(line, f"{kind}_actual_cents")}
+                              for kind in ANNEX_KINDS}} for line in lines],
     }
 
 

@@ -35,7 +35,7 @@ def _flash_form_errors(form) -> None:
 
 def _submit(form, call, success, target, record=None, stored_form=None):
     """Validate `form` and run `call()` (one service call). Success: commit, flash `success` (a string, or
-    a function of the result), redirect to `target` (a URL, or a function of the result). Refusal: roll
+    a function of the result; a (text, category) pair, or a list of them), redirect to `target` (a URL, or a function of the result). Refusal: roll
     back, show the message next to its field, return None so that the view shows the form again.
     An edit form of `record` is saved only if the record is still at the form's version (edit_committed)."""
     if not form.validate_on_submit():
@@ -53,7 +53,8 @@ def _submit(form, call, success, target, record=None, stored_form=None):
             return None
         db.session.commit()
     message = success(result) if callable(success) else success
-    for text, category in ([message] if isinstance(message, tuple) else [(message, "success")]):
+    messages = message if isinstance(message, list) else [message]
+    for text, category in (m if isinstance(m, tuple) else (m, "success") for m in messages):
         flash(text, category)
     return redirect(target(result) if callable(target) else target)
 
@@ -215,9 +216,15 @@ def agreement_create(session_id: int):
         if request.args.get("stagiaire", type=int):
             form.enrolments.data = [request.args.get("stagiaire", type=int)]
     done = _submit(form, lambda: funding_service.create_agreement(session, _agreement_data(form, enrolments)),
-                   _("Demande de prise en charge enregistrée."),
+                   _saved_with_doubts(_("Demande de prise en charge enregistrée.")),
                    lambda agreement: url_for("funding.agreement_edit", agreement_id=agreement.id))
     return done or render_template("funding/agreement_form.html", form=form, session=session, agreement=None)
+
+
+def _saved_with_doubts(saved: str):
+    """The success message of an agreement saved, then what looks wrong in what it covers (agreement_doubts), as
+    warnings: the agreement is saved all the same."""
+    return lambda agreement: [saved] + [(doubt, "warning") for doubt in funding_service.agreement_doubts(agreement)]
 
 
 def _agreement_form(agreement: FundingAgreement, stored: bool = False):
@@ -243,7 +250,7 @@ def agreement_edit(agreement_id: int):
     agreement = db.get_or_404(FundingAgreement, agreement_id)
     form, enrolments = _agreement_form(agreement)
     done = _submit(form, lambda: funding_service.update_agreement(agreement, _agreement_data(form, enrolments)),
-                   _("Accord enregistré."), url_for("funding.agreement_edit", agreement_id=agreement_id),
+                   _saved_with_doubts(_("Accord enregistré.")), url_for("funding.agreement_edit", agreement_id=agreement_id),
                    agreement, lambda: _agreement_form(agreement, stored=True)[0])
     return done or _agreement_page(agreement, form, status=edit_status(form))
 
@@ -369,6 +376,7 @@ def _claim_page(claim, send_form=None, payment_form=None, reject_form=None, canc
     return render_template(
         "funding/claim.html", claim=claim, snapshot=claim.snapshot, actions=actions,
         problems=funding_service.preflight(claim) if "send" in actions else [],
+        doubts=funding_service.claim_doubts(claim) if "send" in actions else [],
         changes=funding_service.changes_since_sent(claim),
         send_form=send_form or SendForm(formdata=None, sent_on=today),
         payment_form=_payment_form(claim, payment_form, today),
