@@ -111,6 +111,7 @@ def test_a_claim_billing_an_agreement_with_doubts_shows_them_without_stopping_it
         doubts = page.split('data-testid="claim-doubts"')[1].split("</ul>")[0]
         assert SELF_FUNDED_LEILA in doubts and doubts.count("<li") == 1
         assert f'href="/financement/accords/{agreement.id}"' in doubts
+        assert "Rien n'empêche l'envoi du dossier." in page and "complet et cohérent" not in page
         send_form = page.split('data-testid="send-form"')[1].split("</form>")[0]
         assert "disabled" not in send_form
         assert admin_client.post(f"/financement/demandes/{claim.id}/envoyer",
