@@ -611,6 +611,25 @@ def delete_slot(slot: Slot) -> None:
     _half_days_changed(session)
 
 
+def half_days_addable(session: TrainingSession) -> bool:
+    """Whether a half-day may still be added to the session (add_slot): neither cancelled nor over. A session
+    that has started keeps taking half-days to come (the days left, once some trainees have dropped out)."""
+    return session.status != SessionStatus.CANCELLED and not is_over(session)
+
+
+def changeable_half_days(session: TrainingSession) -> set[int]:
+    """The ids of the session's half-days that may still be moved or removed (update_slot, delete_slot): the
+    session is not cancelled, signing has not opened and nothing was recorded on them (one query). Once the
+    session has started, its remaining half-days stay changeable one by one."""
+    if session.status == SessionStatus.CANCELLED:
+        return set()
+    slot_ids = db.select(Slot.id).where(Slot.session_id == session.id)
+    recorded = set(db.session.scalars(
+        db.select(AttendanceRecord.slot_id).where(AttendanceRecord.slot_id.in_(slot_ids))
+        .union(db.select(Signature.slot_id).where(Signature.slot_id.in_(slot_ids)))))
+    return {slot.id for slot in session.slots if slot.id not in recorded and not _signing_opened(slot)}
+
+
 def _half_days_changed(session: TrainingSession) -> None:
     """Once its half-days are edited one by one, a session runs from the first one's start to the last one's
     end: the convocations, the public pages, the certificates and the enrolment window read these dates. Its

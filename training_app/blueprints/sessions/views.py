@@ -131,6 +131,9 @@ def _detail_page(session: TrainingSession, slot_form: SlotForm | None = None, st
     """The session's page; with `slot_form`, the half-day form as typed, refused (its messages on its fields)."""
     return render_template("sessions/detail.html", session=session, slot_form=slot_form or SlotForm(formdata=None),
                            phase=session_service.phase(session),
+                           half_days_addable=current_user.is_admin and session_service.half_days_addable(session),
+                           changeable_half_days=(session_service.changeable_half_days(session)
+                                                 if current_user.is_admin else set()),
                            cancellable=session_service.cancellation_refusal(session) is None,
                            cancellation=session_service.cancellation(session)), status
 
