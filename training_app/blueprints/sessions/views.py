@@ -238,13 +238,15 @@ def session_cancel(session_id: int):
 def slot_add(session_id: int):
     session = _load(session_id)
     form = SlotForm()
-    if not form.validate_on_submit() or not committed(form, lambda: session_service.add_slot(
-            session, form.date.data, form.start_time.data, form.end_time.data)):
+    added = []  # the half-day, once added
+    if not form.validate_on_submit() or not committed(form, lambda: added.append(session_service.add_slot(
+            session, form.date.data, form.start_time.data, form.end_time.data))):
         # the page as it was, with the form as typed and its messages (the top of the page says where)
         flash(_("La demi-journée n'a pas été ajoutée : voyez le formulaire « Ajouter une demi-journée » plus bas."),
               "danger")
         return _detail_page(_load(session_id), form, 422)
     flash(_("Demi-journée ajoutée."), "success")
+    _flash_half_day_warnings(added[0])
     _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
 
@@ -267,6 +269,7 @@ def slot_edit(session_id: int, slot_id: int):
         else:
             db.session.commit()
             flash(_("Demi-journée modifiée."), "success")
+            _flash_half_day_warnings(slot)
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
     return render_template("sessions/slot_form.html", form=form, session=session, slot=slot)
@@ -279,6 +282,7 @@ def slot_delete(session_id: int, slot_id: int):
     slot = db.get_or_404(Slot, slot_id)
     if slot.session_id == session.id and committed_or_flashed(lambda: session_service.delete_slot(slot),
                                                                _("Demi-journée supprimée.")):
+        _flash_hours_unlike_programme(session)
         _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
 
@@ -311,6 +315,14 @@ def _flash_hours_unlike_programme(session: TrainingSession) -> None:
         flash(_("Les demi-journées prévues font %(planned)s, alors que la formation « %(title)s » dure %(duration)s : "
                 "vérifiez les dates et l'emploi du temps.", planned=formatting.hours(planned),
                 title=session.programme.title, duration=formatting.hours(duration)), "warning")
+
+
+def _flash_half_day_warnings(slot: Slot) -> None:
+    """After a half-day was added or moved: what looks odd about it, and the session's planned hours unlike its
+    programme's duration (warnings: a follow-up, a shorter session may be meant)."""
+    for warning in session_service.half_day_warnings(slot):
+        flash(warning, "warning")
+    _flash_hours_unlike_programme(slot.session)
 
 
 def _flash_weekend_left_out(data: session_service.SessionData) -> None:
