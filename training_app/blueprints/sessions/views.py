@@ -233,6 +233,16 @@ def session_cancel(session_id: int):
                            affected=sum(counts.values()))
 
 
+# A refused half-day serves the session's page at the address the form was posted to (status 422): reloading it
+# (Enter in the address bar, a tab restored) GETs that address. It brings the office back to the form instead of
+# « Erreur 405 », as the attendance sheet's actions do (attendance.back_to_sheet); a GET changes nothing.
+@bp.get("/sessions/<int:session_id>/creneaux", endpoint="slot_add_reloaded")
+@access(ADMIN)
+def back_to_slot_form(session_id: int):
+    _load(session_id)
+    return redirect(url_for("sessions.session_detail", session_id=session_id) + "#ajout-demi-journee")
+
+
 @bp.route("/sessions/<int:session_id>/creneaux", methods=["POST"])
 @access(ADMIN)
 def slot_add(session_id: int):
