@@ -66,3 +66,15 @@ def test_a_weekend_day_or_a_date_months_away_is_only_warned_about():
             "au 10/03/2030) : vérifiez sa date."]
     db.session.commit()
     assert session.end_at == datetime(2030, 8, 30, 12, 30)  # added, not refused; the session's end follows
+
+
+def test_a_half_day_moved_into_the_past_is_told_so():
+    session = factories.make_session()
+    last = session.slots[-1]
+    with frozen_at(datetime(2030, 3, 6, 8, 0)):
+        with pytest.raises(ServiceError) as error:
+            session_service.update_slot(last, date(2030, 3, 5), t("09:30"), t("12:30"))  # yesterday
+        assert (error.value.message, error.value.field) == (
+            "On ne peut pas déplacer une demi-journée dans le passé.", "date")
+        with pytest.raises(ServiceError, match="On ne peut pas ajouter une demi-journée dans le passé"):
+            session_service.add_slot(session, date(2030, 3, 5), t("09:30"), t("12:30"))

@@ -1,8 +1,10 @@
 """A half-day added or moved from the session's page: an absurd length is refused with its message on the form; a
 weekend day, a date months away and planned hours unlike the programme's duration are told, not refused."""
 import html
+from datetime import datetime
 
 from tests import factories
+from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.models import TrainingSession
 
@@ -48,3 +50,13 @@ def test_an_odd_half_day_is_taken_with_warnings(admin_client):
     response = admin_client.post(f"/sessions/{session.id}/creneaux/{session.slots[0].id}/supprimer")
     assert f"Les demi-journées prévues font 17 h, alors que la formation « {title} » dure 21 h" in _page_after(
         admin_client, response)
+
+
+def test_a_half_day_moved_to_yesterday_is_refused_in_words_that_fit_editing(admin_client):
+    session = factories.make_session()
+    with frozen_at(datetime(2030, 3, 6, 8, 0)):
+        response = admin_client.post(f"/sessions/{session.id}/creneaux/{session.slots[-1].id}", data={
+            "date": "2030-03-05", "start_time": "09:30", "end_time": "12:30"})
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and "On ne peut pas déplacer une demi-journée dans le passé." in page
+    assert "ajouter une demi-journée dans le passé" not in page

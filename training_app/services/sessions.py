@@ -703,7 +703,8 @@ def _check_slot(session: TrainingSession, slot: Slot, ignore: Slot | None = None
     if slot.end_time <= slot.start_time:
         raise ServiceError(_("L'heure de fin doit être après l'heure de début."), "end_time")
     if slot.starts_at < local_now():
-        raise ServiceError(_("On ne peut pas ajouter une demi-journée dans le passé."), "date")
+        raise ServiceError(_("On ne peut pas ajouter une demi-journée dans le passé.") if ignore is None
+                           else _("On ne peut pas déplacer une demi-journée dans le passé."), "date")
     others = [other for other in session.slots if other is not ignore]
     if others and (max([slot.ends_at] + [other.ends_at for other in others])
                    - min([slot.starts_at] + [other.starts_at for other in others])) > timedelta(days=MAX_SESSION_DAYS):
