@@ -112,8 +112,9 @@ def session_create():
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(_("Session créée : %(n)d demi-journées, %(hours)s prévues.", n=len(session.slots),
-                    hours=formatting.hours(session.planned_minutes)), "success")
+            flash(ngettext("Session créée : %(num)d demi-journée, %(hours)s prévues.",
+                           "Session créée : %(num)d demi-journées, %(hours)s prévues.", len(session.slots),
+                           hours=formatting.hours(session.planned_minutes)), "success")
             _flash_hours_unlike_programme(session)
             _flash_weekend_left_out(data)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
