@@ -7,6 +7,7 @@ from datetime import datetime
 import openpyxl
 
 from tests import factories
+from tests.web.test_sessions import session_form
 from training_app.clock import frozen_at
 from training_app.extensions import db
 from training_app.services import outcomes
@@ -82,3 +83,13 @@ def test_confirming_a_waiting_trainee_of_a_full_session_of_one_seat(admin_client
     waiting = factories.make_enrolment(session, status="waitlisted")
     page = _text(admin_client.post(f"/inscriptions/{waiting.id}/confirmer", follow_redirects=True))
     assert "La session est complète (1 place occupée sur 1) : l'inscription reste en liste d'attente." in page
+
+
+def test_a_session_of_one_half_day_is_created_in_the_singular(admin_client):
+    """« Session créée : 1 demi-journées, 1 h 45 prévues. » read wrong."""
+    programme = factories.make_programme()
+    response = admin_client.post("/sessions/nouvelle", data=session_form(
+        programme, start_date="2030-03-05", start_time="14:00", end_date="2030-03-05", end_time="15:45"))
+    assert response.status_code == 302
+    page = _text(admin_client.get(response.headers["Location"]))
+    assert "Session créée : 1 demi-journée, 1 h 45 prévues." in page

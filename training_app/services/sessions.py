@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from training_app.clock import local_now
 from training_app.extensions import db
-from training_app.formatting import datetime_fr, utc_datetime_fr
+from training_app.formatting import datetime_fr, hours, utc_datetime_fr
 from training_app.models import (AttendanceRecord, AttendanceSheet, Enrolment, IssuedCertificate,
                                  LearningOutcome, Programme, SessionStatus, Signature, Slot, TrainingSession, User, session_trainers)
 from training_app.models.enrolments import LIVE_STATUSES
@@ -70,6 +70,8 @@ def validate_timetable(timetable) -> None:
         if previous_end and start < previous_end:
             raise ServiceError(_("Les demi-journées de l'emploi du temps se chevauchent."), "timetable")
         previous_end = end
+    for start, end in timetable:
+        check_half_day_length(start, end, "timetable")
 
 
 def session_timetable(session: TrainingSession) -> tuple[tuple[time, time], tuple[time, time]]:
@@ -577,6 +579,7 @@ def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slo
                              "exemple) comme une nouvelle session."), "date")
     slot = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, slot)
+    check_half_day_length(start, end)
     session.slots.append(slot)
     _half_days_changed(session)
     db.session.flush()
@@ -592,6 +595,7 @@ def update_slot(slot: Slot, day: date, start: time, end: time) -> Slot:
     _check_not_started_slot(slot)
     candidate = Slot(date=day, start_time=start, end_time=end)
     _check_slot(session, candidate, ignore=slot)
+    check_half_day_length(start, end)
     slot.date, slot.start_time, slot.end_time = day, start, end
     _half_days_changed(session)
     db.session.flush()
@@ -609,6 +613,67 @@ def delete_slot(slot: Slot) -> None:
     audit.record(session, "slot_removed", details={"slot": _describe(slot)})
     session.slots.remove(slot)
     _half_days_changed(session)
+
+
+# A half-day of the reference timetable lasts 3 h (9:30-12:30) or 4 h (14:00-18:00): some slack for other
+# timetables (13:00-18:00), but a whole day typed as one half-day (its sheet is signed once) or a few minutes
+# typed by mistake (14:00-14:05) are refused.
+HALF_DAY_MINUTES = (30, 5 * 60)
+HALF_DAY_MONTH_AWAY = 31  # days between a half-day and the session's others beyond which half_day_warnings asks
+
+
+def check_half_day_length(start: time, end: time, field: str = "end_time") -> None:
+    """A half-day (typed one by one, or a period of a session's timetable) lasts 30 minutes to 5 hours."""
+    minutes = Slot.minutes_between(start, end)
+    shortest, longest = HALF_DAY_MINUTES
+    if minutes < shortest:
+        raise ServiceError(_("Une demi-journée dure au moins %(shortest)d minutes : vérifiez les heures de début et "
+                             "de fin.", shortest=shortest), field)
+    if minutes > longest:
+        raise ServiceError(_("Une demi-journée dure au plus %(longest)s (l'emploi du temps de référence : 9 h 30 – "
+                             "12 h 30 et 14 h – 18 h) : vérifiez les heures, ou comptez une journée entière comme "
+                             "deux demi-journées, le matin et l'après-midi.", longest=hours(longest)),
+                           field)
+
+
+def half_day_warnings(slot: Slot) -> list[str]:
+    """What looks odd about a half-day just added or moved, to be checked rather than refused (French): a
+    Saturday or a Sunday in a session without other weekend half-days, a date more than a month away from the
+    session's other half-days (a follow-up some weeks later is common; months later is more likely a typo)."""
+    others = [other for other in slot.session.slots if other is not slot]
+    warnings = []
+    if slot.date.weekday() >= 5 and not any(other.date.weekday() >= 5 for other in others):
+        warnings.append(_("La demi-journée du %(day)s tombe un %(weekday)s : vérifiez sa date.",
+                          day=slot.date.strftime("%d/%m/%Y"),
+                          weekday=_("samedi") if slot.date.weekday() == 5 else _("dimanche")))
+    if others:
+        first, last = min(other.date for other in others), max(other.date for other in others)
+        away = max((first - slot.date).days, (slot.date - last).days)
+        if away > HALF_DAY_MONTH_AWAY:
+            warnings.append(_("La demi-journée du %(day)s tombe à %(away)d jours des autres demi-journées de la "
+                              "session (du %(first)s au %(last)s) : vérifiez sa date.",
+                              day=slot.date.strftime("%d/%m/%Y"), away=away, first=first.strftime("%d/%m/%Y"),
+                              last=last.strftime("%d/%m/%Y")))
+    return warnings
+
+
+def half_days_addable(session: TrainingSession) -> bool:
+    """Whether a half-day may still be added to the session (add_slot): neither cancelled nor over. A session
+    that has started keeps taking half-days to come (the days left, once some trainees have dropped out)."""
+    return session.status != SessionStatus.CANCELLED and not is_over(session)
+
+
+def changeable_half_days(session: TrainingSession) -> set[int]:
+    """The ids of the session's half-days that may still be moved or removed (update_slot, delete_slot): the
+    session is not cancelled, signing has not opened and nothing was recorded on them (one query). Once the
+    session has started, its remaining half-days stay changeable one by one."""
+    if session.status == SessionStatus.CANCELLED:
+        return set()
+    slot_ids = db.select(Slot.id).where(Slot.session_id == session.id)
+    recorded = set(db.session.scalars(
+        db.select(AttendanceRecord.slot_id).where(AttendanceRecord.slot_id.in_(slot_ids))
+        .union(db.select(Signature.slot_id).where(Signature.slot_id.in_(slot_ids)))))
+    return {slot.id for slot in session.slots if slot.id not in recorded and not _signing_opened(slot)}
 
 
 def _half_days_changed(session: TrainingSession) -> None:
@@ -638,7 +703,8 @@ def _check_slot(session: TrainingSession, slot: Slot, ignore: Slot | None = None
     if slot.end_time <= slot.start_time:
         raise ServiceError(_("L'heure de fin doit être après l'heure de début."), "end_time")
     if slot.starts_at < local_now():
-        raise ServiceError(_("On ne peut pas ajouter une demi-journée dans le passé."), "date")
+        raise ServiceError(_("On ne peut pas ajouter une demi-journée dans le passé.") if ignore is None
+                           else _("On ne peut pas déplacer une demi-journée dans le passé."), "date")
     others = [other for other in session.slots if other is not ignore]
     if others and (max([slot.ends_at] + [other.ends_at for other in others])
                    - min([slot.starts_at] + [other.starts_at for other in others])) > timedelta(days=MAX_SESSION_DAYS):

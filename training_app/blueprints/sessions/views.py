@@ -112,8 +112,9 @@ def session_create():
             attach_service_error(form, error)
         else:
             db.session.commit()
-            flash(_("Session créée : %(n)d demi-journées, %(hours)s prévues.", n=len(session.slots),
-                    hours=formatting.hours(session.planned_minutes)), "success")
+            flash(ngettext("Session créée : %(num)d demi-journée, %(hours)s prévues.",
+                           "Session créée : %(num)d demi-journées, %(hours)s prévues.", len(session.slots),
+                           hours=formatting.hours(session.planned_minutes)), "success")
             _flash_hours_unlike_programme(session)
             _flash_weekend_left_out(data)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
@@ -131,6 +132,9 @@ def _detail_page(session: TrainingSession, slot_form: SlotForm | None = None, st
     """The session's page; with `slot_form`, the half-day form as typed, refused (its messages on its fields)."""
     return render_template("sessions/detail.html", session=session, slot_form=slot_form or SlotForm(formdata=None),
                            phase=session_service.phase(session),
+                           half_days_addable=current_user.is_admin and session_service.half_days_addable(session),
+                           changeable_half_days=(session_service.changeable_half_days(session)
+                                                 if current_user.is_admin else set()),
                            cancellable=session_service.cancellation_refusal(session) is None,
                            cancellation=session_service.cancellation(session)), status
 
@@ -230,18 +234,30 @@ def session_cancel(session_id: int):
                            affected=sum(counts.values()))
 
 
+# A refused half-day serves the session's page at the address the form was posted to (status 422): reloading it
+# (Enter in the address bar, a tab restored) GETs that address. It brings the office back to the form instead of
+# « Erreur 405 », as the attendance sheet's actions do (attendance.back_to_sheet); a GET changes nothing.
+@bp.get("/sessions/<int:session_id>/creneaux", endpoint="slot_add_reloaded")
+@access(ADMIN)
+def back_to_slot_form(session_id: int):
+    _load(session_id)
+    return redirect(url_for("sessions.session_detail", session_id=session_id) + "#ajout-demi-journee")
+
+
 @bp.route("/sessions/<int:session_id>/creneaux", methods=["POST"])
 @access(ADMIN)
 def slot_add(session_id: int):
     session = _load(session_id)
     form = SlotForm()
-    if not form.validate_on_submit() or not committed(form, lambda: session_service.add_slot(
-            session, form.date.data, form.start_time.data, form.end_time.data)):
+    added = []  # the half-day, once added
+    if not form.validate_on_submit() or not committed(form, lambda: added.append(session_service.add_slot(
+            session, form.date.data, form.start_time.data, form.end_time.data))):
         # the page as it was, with the form as typed and its messages (the top of the page says where)
         flash(_("La demi-journée n'a pas été ajoutée : voyez le formulaire « Ajouter une demi-journée » plus bas."),
               "danger")
         return _detail_page(_load(session_id), form, 422)
     flash(_("Demi-journée ajoutée."), "success")
+    _flash_half_day_warnings(added[0])
     _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
 
@@ -264,6 +280,7 @@ def slot_edit(session_id: int, slot_id: int):
         else:
             db.session.commit()
             flash(_("Demi-journée modifiée."), "success")
+            _flash_half_day_warnings(slot)
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
     return render_template("sessions/slot_form.html", form=form, session=session, slot=slot)
@@ -276,6 +293,7 @@ def slot_delete(session_id: int, slot_id: int):
     slot = db.get_or_404(Slot, slot_id)
     if slot.session_id == session.id and committed_or_flashed(lambda: session_service.delete_slot(slot),
                                                                _("Demi-journée supprimée.")):
+        _flash_hours_unlike_programme(session)
         _flash_outdated_convocations(session)
     return redirect(url_for("sessions.session_detail", session_id=session_id) + "#creneaux")
 
@@ -308,6 +326,14 @@ def _flash_hours_unlike_programme(session: TrainingSession) -> None:
         flash(_("Les demi-journées prévues font %(planned)s, alors que la formation « %(title)s » dure %(duration)s : "
                 "vérifiez les dates et l'emploi du temps.", planned=formatting.hours(planned),
                 title=session.programme.title, duration=formatting.hours(duration)), "warning")
+
+
+def _flash_half_day_warnings(slot: Slot) -> None:
+    """After a half-day was added or moved: what looks odd about it, and the session's planned hours unlike its
+    programme's duration (warnings: a follow-up, a shorter session may be meant)."""
+    for warning in session_service.half_day_warnings(slot):
+        flash(warning, "warning")
+    _flash_hours_unlike_programme(slot.session)
 
 
 def _flash_weekend_left_out(data: session_service.SessionData) -> None:
