@@ -70,6 +70,25 @@ def test_trainer_takes_attendance_and_closes_then_changes_are_refused(trainer_cl
     assert signatures[0].user_agent == "Tablette" and signatures[0].ip_address == "127.0.0.1"
 
 
+def test_before_closing_opens_the_close_button_is_disabled_and_says_from_when(trainer_client, course):
+    session, _enrolments = course
+    slot = session.slots[0]
+    opens = attendance.closing_opens(slot)
+    with frozen_at(opens - timedelta(minutes=45)):
+        page = text(trainer_client.get(sheet_url(session, slot)))
+        button = re.search(r"<button [^>]*>Signer et clore la feuille</button>", page).group(0)
+        assert "disabled" in button and 'aria-describedby="closing-not-yet"' in button
+        said = re.search(r'data-testid="closing-not-yet">([^<]*)<', page).group(1)
+        assert said.startswith("Cette feuille se signe et se clôt à partir du ") and "à 17h30" in said
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL(5)},
+                                       follow_redirects=True)
+        assert said in text(response)  # the server still refuses
+    with frozen_at(opens):
+        page = text(trainer_client.get(sheet_url(session, slot)))
+        assert "disabled" not in re.search(r"<button [^>]*>Signer et clore la feuille</button>", page).group(0)
+        assert 'data-testid="closing-not-yet"' not in page
+
+
 def test_bad_marks_show_a_message_next_to_the_field_and_save_nothing(trainer_client, course):
     session, (awa, *_rest) = course
     slot = session.slots[1]  # 9:30-12:30
