@@ -196,6 +196,36 @@ def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer,
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"
 
 
+def test_the_overview_shows_reasons_as_numbered_notes_and_its_legend_outside_the_scrolling_table(
+        admin_client, admin, trainer, course):
+    """A touch screen has no hover: the reasons are numbered in their cells and listed under the table, and the
+    legend is not a caption cut at the edge of the horizontally scrolling box."""
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with near_end(slot):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.mark(slot, julien, "absent_justified", actor=trainer, justification="Rendez-vous médical")
+        attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
+        attendance.close_slot(slot, trainer, DATA_URL(9))
+        db.session.commit()
+    with frozen_at(slot.ends_at + timedelta(hours=1)):
+        attendance.mark(slot, sophie, "absent_justified", actor=admin,
+                        justification="Arrêt maladie", reason="Certificat reçu le lendemain")
+        db.session.commit()
+        page = text(admin_client.get(f"/sessions/{session.id}/emargement"))
+    scrolling = page[page.index('<div class="table-responsive">'):page.index("</table></div>")]
+    assert "<caption>" not in scrolling and "survol" not in page
+    assert page.index('id="grid-legend"') < page.index('<div class="table-responsive">')
+    assert scrolling.count('data-testid="note-mark"') == 2
+    notes = re.findall(r"<li><strong>([^<]*)</strong> : ([^<]*)</li>",
+                       page[page.index('data-testid="grid-notes"'):])
+    (julien_where, julien_reasons), (sophie_where, sophie_reasons) = notes
+    assert julien.trainee.last_name in julien_where and julien_reasons == "motif : Rendez-vous médical"
+    assert sophie.trainee.last_name in sophie_where and sophie_reasons.startswith(
+        "motif : Arrêt maladie — corrigé par l'administration le ")
+    assert sophie_reasons.endswith(" : Certificat reçu le lendemain")
+
+
 def test_an_enrolment_of_another_session_is_not_found_on_a_sheet_and_not_named(trainer_client, course):
     session, _enrolments = course
     slot = session.slots[0]
