@@ -218,6 +218,21 @@ def test_admin_builds_a_questionnaire_and_bad_questions_are_explained(admin_clie
     assert page.index("Qu'avez-vous changé") < page.index("Avez-vous utilisé les outils")
 
 
+def test_choices_typed_for_a_yes_no_question_are_refused_not_dropped(admin_client):
+    questionnaire = factories.make_questionnaire()
+    db.session.commit()
+    url = f"/admin/questionnaires/{questionnaire.id}"
+    before = len(questionnaire.questions)
+    response = admin_client.post(f"{url}/questions/nouvelle", data={
+        "type": "yes_no", "text": "Recommanderiez-vous la formation ?", "options": "Oui\nNon\nPeut-être"})
+    page = _text(response)
+    assert response.status_code != 302 and "Question ajoutée." not in page
+    assert "Une question « Oui / non » n'a pas de choix à indiquer" in page and "« Oui / Non / Peut-être »" in page
+    assert "Oui\nNon\nPeut-être</textarea>" in page  # what was typed is kept
+    db.session.expire_all()
+    assert len(db.session.get(Questionnaire, questionnaire.id).questions) == before
+
+
 def test_editing_an_answered_questionnaire_is_refused_and_a_new_version_is_made(admin_client):
     survey = factories.make_survey()
     questionnaire = survey.questionnaire

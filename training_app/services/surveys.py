@@ -211,6 +211,12 @@ def _clean_question(data: QuestionData) -> QuestionData:
             raise ServiceError(_("Une note de 1 à 5 a cinq libellés, un par ligne, du plus faible au plus fort "
                                  "(laissez vide pour les libellés par défaut)."), "options")
     else:  # a yes/no question keeps the accessibility flag, its only "option" (is_accessibility_question)
+        typed = [option for option in options if option != ACCESSIBILITY_FLAG]
+        if typed:  # refused, not dropped: the choices typed would silently vanish from the question
+            raise ServiceError(_("Une question « %(type)s » n'a pas de choix à indiquer : videz le champ des choix, "
+                                 "ou choisissez le type « Choix unique » ou « Choix multiple » pour proposer « %(choices)s ».",
+                                 type=_("Oui / non") if data.type == QuestionType.YES_NO else _("Texte libre"),
+                                 choices=" / ".join(typed)), "options")
         options = [ACCESSIBILITY_FLAG] if data.type == QuestionType.YES_NO and ACCESSIBILITY_FLAG in options else []
     return QuestionData(type=data.type, text=text, required=bool(data.required),
                         help_text=(data.help_text or "").strip(), options=options, objective_id=data.objective_id)
