@@ -9,6 +9,8 @@ from tests import factories
 from tests.conftest import browser_context
 from training_app.extensions import db
 from training_app.models import FunderHourlyCap
+from training_app.services import surveys as survey_service
+from training_app.services.surveys import QuestionData
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +40,19 @@ def test_the_office_s_tables_stay_within_a_phone_s_width(page):
     expect(caps.locator("xpath=..")).to_have_class(re.compile(r"\btable-responsive\b"))
     caps.get_by_role("button", name="Supprimer").scroll_into_view_if_needed()
     expect(caps.get_by_role("button", name="Supprimer")).to_be_in_viewport()
+
+
+def test_a_long_word_typed_by_someone_breaks_instead_of_widening_a_phone_s_page(page):
+    admin = factories.make_user("admin", name="Claire Bernard")
+    questionnaire = factories.make_questionnaire(title="Satisfaction" + "x" * 300)
+    survey_service.add_question(questionnaire, QuestionData("free_text", "Pourquoi" + "y" * 600, required=False))
+    db.session.commit()
+    page.set_viewport_size(PHONE)
+    factories.sign_in_browser(page, admin)
+    for path in (f"/admin/questionnaires/{questionnaire.id}", "/admin/questionnaires"):
+        page.goto(path)
+        expect(page.get_by_text("Satisfaction" + "x" * 300).first).to_be_visible()
+        assert _page_width(page) <= PHONE["width"], path
 
 
 def _header(page):

@@ -90,13 +90,15 @@ def test_question_validation():
         (QuestionData("rating", "Note ?", options=["1", "2", "3"]), "cinq libellés"),
         (QuestionData("rating", "  "), "texte de la question"),
         (QuestionData("slider", "Note ?"), "Type de question inconnu"),
+        (QuestionData("yes_no", "Oui ?", options=["x"]), "« Oui / non » n'a pas de choix à indiquer"),
+        (QuestionData("free_text", "Quoi ?", options=["x"]), "« Texte libre » n'a pas de choix à indiquer"),
     ]
     for data, message in cases:
         with pytest.raises(ServiceError, match=message):
             survey_service.add_question(questionnaire, data)
     question = survey_service.add_question(questionnaire, QuestionData("rating", "Note ?"))
     assert question.options == survey_service.DEFAULT_RATING_LABELS
-    yes_no = survey_service.add_question(questionnaire, QuestionData("yes_no", "Oui ?", options=["x"]))
+    yes_no = survey_service.add_question(questionnaire, QuestionData("yes_no", "Oui ?", options=[" ", ""]))
     assert yes_no.options == []
 
 

@@ -70,6 +70,25 @@ def test_trainer_takes_attendance_and_closes_then_changes_are_refused(trainer_cl
     assert signatures[0].user_agent == "Tablette" and signatures[0].ip_address == "127.0.0.1"
 
 
+def test_before_closing_opens_the_close_button_is_disabled_and_says_from_when(trainer_client, course):
+    session, _enrolments = course
+    slot = session.slots[0]
+    opens = attendance.closing_opens(slot)
+    with frozen_at(opens - timedelta(minutes=45)):
+        page = text(trainer_client.get(sheet_url(session, slot)))
+        button = re.search(r"<button [^>]*>Signer et clore la feuille</button>", page).group(0)
+        assert "disabled" in button and 'aria-describedby="closing-not-yet"' in button
+        said = re.search(r'data-testid="closing-not-yet">([^<]*)<', page).group(1)
+        assert said.startswith("Cette feuille se signe et se clôt à partir du ") and "à 17h30" in said
+        response = trainer_client.post(sheet_url(session, slot, "/clore"), data={"signature": DATA_URL(5)},
+                                       follow_redirects=True)
+        assert said in text(response)  # the server still refuses
+    with frozen_at(opens):
+        page = text(trainer_client.get(sheet_url(session, slot)))
+        assert "disabled" not in re.search(r"<button [^>]*>Signer et clore la feuille</button>", page).group(0)
+        assert 'data-testid="closing-not-yet"' not in page
+
+
 def test_bad_marks_show_a_message_next_to_the_field_and_save_nothing(trainer_client, course):
     session, (awa, *_rest) = course
     slot = session.slots[1]  # 9:30-12:30
@@ -175,6 +194,36 @@ def test_admin_corrects_a_closed_sheet_only_with_a_reason(admin_client, trainer,
     db.session.expire_all()
     assert [v.action for v in attendance.versions(slot)] == ["closed", "corrected"]
     assert db.session.scalar(db.select(AttendanceSheet.status)) == "closed"
+
+
+def test_the_overview_shows_reasons_as_numbered_notes_and_its_legend_outside_the_scrolling_table(
+        admin_client, admin, trainer, course):
+    """A touch screen has no hover: the reasons are numbered in their cells and listed under the table, and the
+    legend is not a caption cut at the edge of the horizontally scrolling box."""
+    session, (awa, julien, sophie) = course
+    slot = session.slots[0]
+    with near_end(slot):
+        attendance.sign(slot, awa, DATA_URL(), method="device")
+        attendance.mark(slot, julien, "absent_justified", actor=trainer, justification="Rendez-vous médical")
+        attendance.mark(slot, sophie, "absent_unjustified", actor=trainer)
+        attendance.close_slot(slot, trainer, DATA_URL(9))
+        db.session.commit()
+    with frozen_at(slot.ends_at + timedelta(hours=1)):
+        attendance.mark(slot, sophie, "absent_justified", actor=admin,
+                        justification="Arrêt maladie", reason="Certificat reçu le lendemain")
+        db.session.commit()
+        page = text(admin_client.get(f"/sessions/{session.id}/emargement"))
+    scrolling = page[page.index('<div class="table-responsive">'):page.index("</table></div>")]
+    assert "<caption>" not in scrolling and "survol" not in page
+    assert page.index('id="grid-legend"') < page.index('<div class="table-responsive">')
+    assert scrolling.count('data-testid="note-mark"') == 2
+    notes = re.findall(r"<li><strong>([^<]*)</strong> : ([^<]*)</li>",
+                       page[page.index('data-testid="grid-notes"'):])
+    (julien_where, julien_reasons), (sophie_where, sophie_reasons) = notes
+    assert julien.trainee.last_name in julien_where and julien_reasons == "motif : Rendez-vous médical"
+    assert sophie.trainee.last_name in sophie_where and sophie_reasons.startswith(
+        "motif : Arrêt maladie — corrigé par l'administration le ")
+    assert sophie_reasons.endswith(" : Certificat reçu le lendemain")
 
 
 def test_an_enrolment_of_another_session_is_not_found_on_a_sheet_and_not_named(trainer_client, course):

@@ -315,6 +315,31 @@ def test_convocations_are_sent_from_the_session_and_recorded(admin_client, outbo
     assert preview.status_code == 200 and preview.data.startswith(b"PK")
 
 
+def test_the_send_buttons_send_the_texts_as_typed_and_save_them(admin_client, outbox):
+    factories.make_organisation()
+    session = factories.make_session(capacity=2)
+    factories.enrol(session)
+    page = _page(admin_client.get(f"/sessions/{session.id}/convocations"))
+    form = re.search(r'<form method="post" novalidate.*?</form>', page, re.S).group(0)
+    assert 'name="only_new" value="1"' in form and f'formaction="/sessions/{session.id}/convocations/envoyer"' in form
+    typed = {"message": "Bonjour, pensez à apporter vos questions !", "what_to_bring": "", "absence_procedure": ""}
+    with frozen_at(datetime(2030, 2, 19, 10)):
+        response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer",
+                                     data={**typed, "version": "1", "only_new": "1"})
+        assert response.status_code == 302
+        page = _page(admin_client.get(response.headers["Location"]))
+    assert "1 convocation envoyée." in page and "Bonjour, pensez à apporter vos questions !</textarea>" in page
+    assert len(outbox) == 1 and "Bonjour, pensez à apporter vos questions !" in outbox[0].body
+
+    # Texts saved by a colleague meanwhile: nothing sent, nothing overwritten, the typed texts kept.
+    with frozen_at(datetime(2030, 2, 19, 11)):
+        response = admin_client.post(f"/sessions/{session.id}/convocations/envoyer",
+                                     data={**typed, "message": "Autre mot", "version": "1", "only_new": "0"})
+    page = _page(response)
+    assert response.status_code == 409 and "Autre mot</textarea>" in page and len(outbox) == 1
+    assert db.session.scalar(db.select(db.func.count(ConvocationSending.id))) == 1
+
+
 def test_the_outbox_page_shows_captured_mail(admin_client, app):
     with frozen_at(datetime(2030, 2, 19, 10)):
         mail.queue("awa@example.org", "Votre inscription est confirmée", "Bonjour Awa",

@@ -221,21 +221,21 @@ def test_two_trainers_saving_pages_loaded_at_different_times_keep_each_others_ch
 def test_a_review_saved_by_someone_else_since_the_page_was_loaded_is_not_overwritten(app, trainer_client,
                                                                                       trainer):
     session, _, other_client, url = _two_trainers(app, trainer_client, trainer)
-    mine = _loaded_form(_text(trainer_client.get(url)), "/bilan")
-    theirs = _loaded_form(_text(other_client.get(url)), "/bilan")
+    mine = _loaded_form(_text(trainer_client.get(url)), "/acquis")
+    theirs = _loaded_form(_text(other_client.get(url)), "/acquis")
     theirs["text"] = "Le groupe veut une suite en juin."
-    assert other_client.post(f"/sessions/{session.id}/bilan", data=theirs).status_code == 302
+    assert other_client.post(url, data=theirs).status_code == 302
     mine["text"] = "Groupe très engagé."
-    response = trainer_client.post(f"/sessions/{session.id}/bilan", data=mine)
+    response = trainer_client.post(url, data=mine)
     page = _text(response)
     assert response.status_code == 409
     assert "Inès Colleague a enregistré le bilan" in page and "Le groupe veut une suite en juin." in page
     assert outcomes.review_for(session).text == "Le groupe veut une suite en juin."
     # Having read the colleague's version, the trainer merges it and saves again.
-    again = _loaded_form(page, "/bilan")
+    again = _loaded_form(page, "/acquis")
     assert again["text"] == "Groupe très engagé."
     again["text"] = "Groupe très engagé. Le groupe veut une suite en juin."
-    assert trainer_client.post(f"/sessions/{session.id}/bilan", data=again).status_code == 302
+    assert trainer_client.post(url, data=again).status_code == 302
     db.session.expire_all()
     assert outcomes.review_for(session).text == "Groupe très engagé. Le groupe veut une suite en juin."
 
@@ -320,6 +320,28 @@ def test_the_same_change_or_the_two_halves_of_a_cell_changed_by_two_trainers_are
     assert "Évaluation des acquis enregistrée (1 modification)." in _text(response)
     assert [code for _o, code, _c in outcomes.results_for(awa)] == ["acquired", "not_assessed"]
     assert [(code, c) for _o, code, c in outcomes.results_for(julien)][0] == ("not_acquired", "Absent le matin")
+
+
+def test_the_review_typed_is_saved_by_the_evaluation_button_and_the_grid_by_the_review_button(trainer_client,
+                                                                                               trainer):
+    """The grid and the review are one form: whichever « Enregistrer » is clicked, nothing typed is lost."""
+    session, (awa, _julien) = _session(trainer)
+    first = session.programme.objectives[0]
+    url = f"/sessions/{session.id}/acquis"
+    page = _text(trainer_client.get(url))
+    assert f'action="/sessions/{session.id}/bilan"' not in page  # the review is in the grid's form
+    typed = _loaded_form(page, "/acquis")
+    typed["text"] = "Le groupe retient la méthode."
+    response = trainer_client.post(url, data=typed, follow_redirects=True)  # « Enregistrer l'évaluation »
+    assert "Bilan de la session enregistré." in _text(response)
+    assert "Le groupe retient la méthode.</textarea>" in _text(response)
+    assert outcomes.review_for(session).text == "Le groupe retient la méthode."
+
+    again = _loaded_form(_text(response), "/acquis")
+    again[f"r_{awa.id}_{first.id}"] = "acquired"  # then « Enregistrer le bilan », the review unchanged
+    response = trainer_client.post(url, data=again, follow_redirects=True)
+    assert "Évaluation des acquis enregistrée (1 modification)." in _text(response)
+    assert "Bilan de la session enregistré." not in _text(response)  # not rewritten for nothing
 
 
 def test_a_refused_grid_does_not_mark_the_review_as_changed(app, trainer_client, trainer):

@@ -184,3 +184,11 @@ def test_rates_and_prices_keep_their_sign_on_the_number_s_line(client):
     assert "840,00\u202f€" in paid.get_data(as_text=True)
     for shown in (page, paid.get_data(as_text=True)):
         assert not re.search(r"\d[ \u00a0](%|€)", shown)
+
+
+def test_the_site_has_an_icon_where_browsers_look_for_it(client):
+    page = client.get("/").get_data(as_text=True)
+    linked = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    for path in ("/favicon.ico", linked):
+        response = client.get(path)
+        assert response.status_code == 200 and response.data.startswith(b"\x00\x00\x01\x00"), path  # an ICO file

@@ -218,6 +218,21 @@ def test_admin_builds_a_questionnaire_and_bad_questions_are_explained(admin_clie
     assert page.index("Qu'avez-vous changé") < page.index("Avez-vous utilisé les outils")
 
 
+def test_choices_typed_for_a_yes_no_question_are_refused_not_dropped(admin_client):
+    questionnaire = factories.make_questionnaire()
+    db.session.commit()
+    url = f"/admin/questionnaires/{questionnaire.id}"
+    before = len(questionnaire.questions)
+    response = admin_client.post(f"{url}/questions/nouvelle", data={
+        "type": "yes_no", "text": "Recommanderiez-vous la formation ?", "options": "Oui\nNon\nPeut-être"})
+    page = _text(response)
+    assert response.status_code != 302 and "Question ajoutée." not in page
+    assert "Une question « Oui / non » n'a pas de choix à indiquer" in page and "« Oui / Non / Peut-être »" in page
+    assert "Oui\nNon\nPeut-être</textarea>" in page  # what was typed is kept
+    db.session.expire_all()
+    assert len(db.session.get(Questionnaire, questionnaire.id).questions) == before
+
+
 def test_editing_an_answered_questionnaire_is_refused_and_a_new_version_is_made(admin_client):
     survey = factories.make_survey()
     questionnaire = survey.questionnaire
@@ -322,11 +337,42 @@ def test_admin_attaches_questionnaires_to_a_session(admin_client):
     assert db.session.get(Survey, survey_id) is None
 
 
+def test_a_window_that_does_not_fit_its_kind_is_warned_of_once_saved(admin_client):
+    session = factories.make_session()  # Tue 5 March 2030 14:00 to Fri 8 March 12:30
+    survey = factories.make_survey(session)  # satisfaction
+    url = f"/sessions/{session.id}/questionnaires/{survey.id}/dates"
+    page = _text(admin_client.post(url, data={"opens_date": "01/01/2020", "opens_time": "09:00",
+                                              "closes_date": "05/01/2020", "closes_time": "18:00"},
+                                   follow_redirects=True))
+    assert "Ouvert aux réponses du 01/01/2020 à 9h00 au 05/01/2020 à 18h00." in page
+    assert ("Attention : ce questionnaire ferme avant le début de la session (05/03/2030 à 14h00) : les stagiaires "
+            "ne pourront pas y répondre sur la formation suivie.") in page
+    page = _text(admin_client.post(url, data={"opens_date": "01/03/2030", "opens_time": "09:00",
+                                              "closes_date": "22/03/2030", "closes_time": "18:00"},
+                                   follow_redirects=True))
+    assert "Dates du questionnaire modifiées." in page and "ouvre avant le début de la session" in page
+    page = _text(admin_client.post(url, data={"opens_date": "08/03/2030", "opens_time": "09:30",
+                                              "closes_date": "22/03/2030", "closes_time": "18:00"},
+                                   follow_redirects=True))
+    assert "Dates du questionnaire modifiées." in page and "Attention" not in page
+
+
+def test_an_opening_date_alone_says_the_closing_it_took(admin_client):
+    session = factories.make_session()
+    questionnaire = factories.make_questionnaire(kind="positioning")
+    url = f"/sessions/{session.id}/questionnaires/ajouter"
+    assert "positionnement pendant les trois semaines avant le début, jusqu'à l'heure du début" in _text(
+        admin_client.get(url))
+    page = _text(admin_client.post(url, data={"questionnaire_id": questionnaire.id, "opens_date": "01/03/2030"},
+                                   follow_redirects=True))
+    assert "Ouvert aux réponses du 01/03/2030 à 0h00 au 05/03/2030 à 14h00." in page
+
+
 def test_a_closing_date_without_a_time_closes_at_the_end_of_that_day_as_the_form_says(admin_client):
     session = factories.make_session()
     questionnaire = factories.make_questionnaire()
     url = f"/sessions/{session.id}/questionnaires/ajouter"
-    assert "Vide : 23:59, la fin de la journée." in _text(admin_client.get(url))
+    assert "Vide : 23:59, la fin de la journée de fermeture indiquée." in _text(admin_client.get(url))
     assert admin_client.post(url, data={"questionnaire_id": questionnaire.id, "opens_date": "08/03/2030",
                                         "closes_date": "22/03/2030"}).status_code == 302
     survey = db.session.scalar(db.select(Survey))

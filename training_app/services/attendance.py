@@ -327,6 +327,16 @@ def closing_opens(slot: Slot) -> datetime:
     return max(opens, slot.starts_at)
 
 
+def closing_too_early(slot: Slot, now: datetime) -> str:
+    """Why the sheet cannot be signed by the trainer and closed yet, at `now` (closing_opens), or ""."""
+    opens = closing_opens(slot)
+    if now >= opens:
+        return ""
+    return _("Cette feuille se signe et se clôt à partir du %(day)s à %(time)s, peu avant la fin de la demi-journée "
+             "(%(end)s) : notez d'ici là les retards et départs anticipés.",
+             day=f"{opens:%d/%m/%Y}", time=_window_text(opens), end=_hm(slot.end_time))
+
+
 def _trainer_window_closes(slot: Slot) -> datetime:
     """A trainer may sign the sheet until the end of the half-day's day (after the last trainee left)."""
     return datetime.combine(slot.date, time(23, 59, 59))
@@ -801,11 +811,9 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     if sheet.is_closed:
         raise ServiceError(_("Cette feuille est déjà close."))
     now = local_now()
-    opens = closing_opens(slot)
-    if now < opens:
-        raise ServiceError(_("Cette feuille se signe et se clôt à partir du %(day)s à %(time)s, peu avant la fin "
-                             "de la demi-journée (%(end)s) : notez d'ici là les retards et départs anticipés.",
-                             day=f"{opens:%d/%m/%Y}", time=_window_text(opens), end=_hm(slot.end_time)))
+    too_early = closing_too_early(slot, now)
+    if too_early:
+        raise ServiceError(too_early)
     if image is not None:
         _sign_as_trainer(slot, actor, image, ip_address, user_agent, now)
     if not actor.is_admin and trainer_signing_over(slot, now):

@@ -298,7 +298,16 @@ class ReviewChanged(ServiceError):
 
 def review_version(review: SessionReview | None) -> str:
     """A fingerprint of the review's text, posted back by the page that showed it."""
-    return hashlib.sha256((review.text if review else "").encode()).hexdigest()[:32]
+    return _text_version(review.text if review else "")
+
+
+def review_typed(text: str | None, loaded_version: str | None) -> bool:
+    """Whether `text` (as posted) is not the review the page showed (`loaded_version`): the trainer wrote in it."""
+    return _text_version((text or "").strip()) != (loaded_version or review_version(None))
+
+
+def _text_version(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def save_review(session: TrainingSession, text: str, *, actor: User | None = None,

@@ -211,6 +211,12 @@ def _clean_question(data: QuestionData) -> QuestionData:
             raise ServiceError(_("Une note de 1 à 5 a cinq libellés, un par ligne, du plus faible au plus fort "
                                  "(laissez vide pour les libellés par défaut)."), "options")
     else:  # a yes/no question keeps the accessibility flag, its only "option" (is_accessibility_question)
+        typed = [option for option in options if option != ACCESSIBILITY_FLAG]
+        if typed:  # refused, not dropped: the choices typed would silently vanish from the question
+            raise ServiceError(_("Une question « %(type)s » n'a pas de choix à indiquer : videz le champ des choix, "
+                                 "ou choisissez le type « Choix unique » ou « Choix multiple » pour proposer « %(choices)s ».",
+                                 type=_("Oui / non") if data.type == QuestionType.YES_NO else _("Texte libre"),
+                                 choices=" / ".join(typed)), "options")
         options = [ACCESSIBILITY_FLAG] if data.type == QuestionType.YES_NO and ACCESSIBILITY_FLAG in options else []
     return QuestionData(type=data.type, text=text, required=bool(data.required),
                         help_text=(data.help_text or "").strip(), options=options, objective_id=data.objective_id)
@@ -780,6 +786,33 @@ def follow_session_dates(session: TrainingSession, before: list[WindowBefore]) -
 def _check_window(opens_at: datetime, closes_at: datetime) -> None:
     if closes_at <= opens_at:
         raise ServiceError(_("La fermeture doit être postérieure à l'ouverture."), "closes_date")
+
+
+def window_warning(survey: Survey) -> str:
+    """What is wrong or unusual in a survey's window for its kind ("" when nothing), said once it is saved: a
+    positioning (answered before the course) opening once it is over or still open once it has begun; a
+    satisfaction or follow-up questionnaire (about the course) closing before it starts, a satisfaction one
+    opening before it begins, a follow-up before it ends. Not refused: closing a questionnaire now, whatever its
+    session's dates, is how the office ends one that has answers (detach)."""
+    session, kind = survey.session, survey.questionnaire.kind
+    if kind == QuestionnaireKind.POSITIONING and survey.opens_at >= session.end_at:
+        return _("Attention : ce questionnaire de positionnement ouvre après la fin de la session (%(end)s), alors "
+                 "qu'il se remplit avant la formation : vérifiez ses dates.", end=datetime_fr(session.end_at))
+    if kind != QuestionnaireKind.POSITIONING and survey.closes_at <= session.start_at:
+        return _("Attention : ce questionnaire ferme avant le début de la session (%(start)s) : les stagiaires ne "
+                 "pourront pas y répondre sur la formation suivie. Vérifiez ses dates.",
+                 start=datetime_fr(session.start_at))
+    if kind == QuestionnaireKind.POSITIONING and survey.closes_at > session.start_at:
+        return _("Attention : ce questionnaire de positionnement reste ouvert après le début de la session "
+                 "(%(start)s) ; il se remplit d'ordinaire avant.", start=datetime_fr(session.start_at))
+    if kind == QuestionnaireKind.SATISFACTION and survey.opens_at < session.start_at:
+        return _("Attention : ce questionnaire de satisfaction ouvre avant le début de la session (%(start)s) : "
+                 "les stagiaires pourraient y répondre avant d'avoir suivi la formation.",
+                 start=datetime_fr(session.start_at))
+    if kind == QuestionnaireKind.FOLLOW_UP and survey.opens_at < session.end_at:
+        return _("Attention : ce questionnaire de suivi ouvre avant la fin de la session (%(end)s) ; il se remplit "
+                 "d'ordinaire quelques semaines après.", end=datetime_fr(session.end_at))
+    return ""
 
 
 def attach(session: TrainingSession, questionnaire: Questionnaire, opens_at: datetime | None = None,

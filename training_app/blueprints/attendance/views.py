@@ -179,6 +179,7 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         expected=expected, signing_open=expected and attendance.is_signing_open(slot),
         window=attendance.signing_window(slot),
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
+        closing_too_early=attendance.closing_too_early(slot, local_now()),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
         is_trainer=session.has_trainer(current_user),
         marking_over=attendance.day_over_message() if marking_over else "", reopened=attendance.was_reopened(data.sheet),

@@ -160,10 +160,6 @@ class ConvocationTextForm(Versioned, FlaskForm):
                                       validators=[Length(max=4000)])
 
 
-class SendAllForm(FlaskForm):
-    only_new = HiddenField(default="1")
-
-
 class PostForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 

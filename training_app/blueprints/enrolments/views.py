@@ -16,13 +16,14 @@ from training_app.blueprints.personal_data.forms import EraseForm
 from training_app.blueprints.enrolments.forms import (ConvocationTextForm, EnrolForm, EnrolmentEmployerForm,
                                                       EnrolmentFundingForm,
                                                       ImportConfirmForm, ImportUploadForm, MoveForm, PostForm,
-                                                      PublicRegistrationForm, ReasonForm, SendAllForm,
+                                                      PublicRegistrationForm, ReasonForm,
                                                       TraineeCancelForm, TraineeForm, WithdrawForm)
 from training_app.clock import local_now
 from training_app.documents import storage
 from training_app.extensions import commit_keeping_loaded, count_against, db, limiter, typed_email_key
-from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, committed_unless_stale,
-                                 edit_committed, edit_form, edit_status, show_stale)
+from training_app.forms import (REFUSED, attach_service_error, commit_or_flash, committed_or_flashed,
+                                 committed_unless_stale, edit_committed, edit_form, edit_status, posted_state,
+                                 show_stale)
 from training_app.formatting import de
 from training_app.models import (Employer, Enrolment, Organisation, OutgoingMail, Programme, SessionStatus, Trainee,
                                  TrainingSession)
@@ -423,13 +424,17 @@ def session_convocations(session_id: int):
             lambda _error: show_stale(form, _convocation_text_form(session, stored=True))) is not REFUSED:
         flash(_("Textes de la convocation enregistrés."), "success")
         return redirect(url_for("enrolments.session_convocations", session_id=session_id))
+    return _convocations_page(session, form)
+
+
+def _convocations_page(session: TrainingSession, form: ConvocationTextForm):
+    """The session's convocation page, its texts as `form` holds them (typed, or as stored)."""
     confirmed = convocations.confirmed_enrolments(session)
     sent_ids = convocations.sent_enrolment_ids(session)
     return render_template("enrolments/convocations.html", session=session, form=form, confirmed=confirmed,
                            sent_ids=sent_ids, outdated_ids=convocations.outdated_enrolment_ids(session),
                            missing_identity=convocations.missing_identity(),
                            sendings=convocations.sendings(session=session),
-                           send_new=SendAllForm(only_new="1"), send_every=SendAllForm(only_new="0"),
                            defaults={"what_to_bring": convocations.default_what_to_bring(),
                                      "absence_procedure": convocations.default_absence_procedure(
                                          convocations.Organisation.get())}), edit_status(form)
@@ -443,25 +448,39 @@ def _convocation_text_form(session: TrainingSession, stored: bool = False) -> Co
 @bp.route("/sessions/<int:session_id>/convocations/envoyer", methods=["POST"])
 @access(ADMIN)
 def convocations_send_all(session_id: int):
+    """Send the convocations. The page's send buttons belong to the texts' form: the texts as typed are saved
+    first, in the same transaction (with the stale-edit check), so that what is sent is what the office sees;
+    if either is refused, nothing is written and the page comes back with the texts as typed."""
     session = _load_session(session_id)
-    form = SendAllForm()
-    if form.validate_on_submit():
-        try:
-            done = convocations.send_all(session, only_new=form.only_new.data != "0", actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            if done.sent:
-                flash(ngettext("%(num)d convocation envoyée.", "%(num)d convocations envoyées.", len(done.sent)), "success")
-                if done.skipped:
-                    flash(ngettext("Pas renvoyée, car envoyée il y a moins de deux minutes : %(names)s.",
-                                   "Pas renvoyées, car envoyées il y a moins de deux minutes : %(names)s.",
-                                   len(done.skipped), names=", ".join(e.trainee.full_name for e in done.skipped)),
-                          "info")
-            else:
-                flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation à jour."), "info")
+    only_new = posted_state("only_new")
+    if "message" in request.form:
+        form = _convocation_text_form(session)
+        if not form.validate_on_submit():
+            return _convocations_page(session, form)
+
+        def save_and_send():
+            convocations.save_texts(session, form.what_to_bring.data, form.absence_procedure.data,
+                                    form.message.data, opened_version=form.version.data)
+            return convocations.send_all(session, only_new=only_new, actor=current_user)
+
+        done = committed_unless_stale(form, save_and_send, lambda _error: show_stale(
+            form, _convocation_text_form(session, stored=True)))
+        if done is REFUSED:
+            return _convocations_page(session, form)
+    else:  # a bare post (no texts in it): the texts as stored
+        if not PostForm().validate_on_submit():
+            return redirect(url_for("enrolments.session_convocations", session_id=session_id))
+        done = commit_or_flash(lambda: convocations.send_all(session, only_new=only_new, actor=current_user))
+        if done is REFUSED:
+            return redirect(url_for("enrolments.session_convocations", session_id=session_id))
+    if done.sent:
+        flash(ngettext("%(num)d convocation envoyée.", "%(num)d convocations envoyées.", len(done.sent)), "success")
+        if done.skipped:
+            flash(ngettext("Pas renvoyée, car envoyée il y a moins de deux minutes : %(names)s.",
+                           "Pas renvoyées, car envoyées il y a moins de deux minutes : %(names)s.",
+                           len(done.skipped), names=", ".join(e.trainee.full_name for e in done.skipped)), "info")
+    else:
+        flash(_("Toutes les personnes confirmées ont déjà reçu leur convocation à jour."), "info")
     return redirect(url_for("enrolments.session_convocations", session_id=session_id))
 
 

@@ -11,15 +11,23 @@ RESULT_CHOICES = [("not_assessed", _l("Non évalué")), ("acquired", _l("Acquis"
 BLANK_CHOICE = (NOT_RECORDED, _l("— à renseigner —"))
 
 
-def outcomes_form(enrolments, objectives, recorded: dict, stored: bool = False):
+class ReviewForm(FlaskForm):
+    loaded = HiddenField()  # services/outcomes.review_version() of the review the page showed
+    text = TextAreaField(_l("Bilan de la session (bilan final oral)"), render_kw={"rows": 8}, validators=[
+        Length(max=MAX_REVIEW, message=_l("Le bilan est trop long."))])
+
+
+def outcomes_form(enrolments, objectives, recorded: dict, stored: bool = False, review_text: str | None = None):
     """One result and one comment per trainee and objective (fields r_<enrolment>_<objective>, c_...),
     with the values as loaded (hidden lr_..., lc_...): as posted, or with `stored` as `recorded` says only.
 
     `recorded` is services/outcomes.recorded_cells(): a cell without a recorded result offers "à renseigner"
     and starts on it. The service checks the codes. The fields' labels name the trainee and the objective (the
     list of values saved meanwhile shows them: forms.show_stale).
+    With `review_text` (the review as stored), the form also holds the session's review (ReviewForm's fields),
+    so that each save button of the page saves both, as the trainer sees them.
     """
-    class OutcomesForm(FlaskForm):
+    class OutcomesForm(FlaskForm if review_text is None else ReviewForm):
         pass
 
     for enrolment in enrolments:
@@ -36,7 +44,8 @@ def outcomes_form(enrolments, objectives, recorded: dict, stored: bool = False):
             # The cell as loaded: only the cells changed on this page are written.
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "lr"), HiddenField(default=result))
             setattr(OutcomesForm, field_name(enrolment.id, objective.id, "lc"), HiddenField(default=comment))
-    return OutcomesForm(formdata=None) if stored else OutcomesForm()
+    review = {} if review_text is None else {"text": review_text}
+    return OutcomesForm(formdata=None, **review) if stored else OutcomesForm(**review)
 
 
 def show_stored_cells(form, stored) -> None:
@@ -49,9 +58,3 @@ def show_stored_cells(form, stored) -> None:
             if (typed.data or "").strip() == (loaded.data or "").strip():
                 typed.data = stored_field.data
             loaded.data = stored_field.data
-
-
-class ReviewForm(FlaskForm):
-    loaded = HiddenField()  # services/outcomes.review_version() of the review the page showed
-    text = TextAreaField(_l("Bilan de la session (bilan final oral)"), render_kw={"rows": 8}, validators=[
-        Length(max=MAX_REVIEW, message=_l("Le bilan est trop long."))])

@@ -1,6 +1,6 @@
 """The public catalogue: what must be public (prerequisites, objectives, duration, price, accessibility, access
 delays, and each programme's results: Qualiopi indicators 1 and 2)."""
-from flask import abort, render_template
+from flask import abort, current_app, render_template
 
 from training_app.access import PUBLIC, access
 from training_app.blueprints.public import bp
@@ -9,6 +9,13 @@ from training_app.models import Organisation, Programme, TrainingSession
 from training_app.page_cache import kept_page
 from training_app.services import enrolments, programme_results
 from training_app.services import programmes as programme_service
+
+
+@bp.route("/favicon.ico")
+@access(PUBLIC)
+def favicon():
+    """The site's icon where browsers ask for it by default (base.html links the same static file)."""
+    return current_app.send_static_file("favicon.ico")
 
 
 @bp.route("/")

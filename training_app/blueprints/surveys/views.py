@@ -15,6 +15,7 @@ from training_app.blueprints.surveys.forms import (AttachForm, EditWindowForm, P
 from training_app.clock import local_now
 from training_app.documents.uploads import MIMETYPES
 from training_app.extensions import commit_keeping_loaded, db
+from training_app.formatting import datetime_fr
 from training_app.forms import (REFUSED, attach_service_error, committed_or_flashed, edit_committed, edit_form,
                                  edit_status, posted_state)
 from training_app.models import Programme, Question, Questionnaire, SessionStatus, Survey, TrainingSession
@@ -258,7 +259,7 @@ def survey_attach(session_id: int):
         try:
             if questionnaire is None:
                 raise ServiceError(_("Choisissez un questionnaire."), "questionnaire_id")
-            survey_service.attach(session, questionnaire, form.opens_at, form.closes_at)
+            survey = survey_service.attach(session, questionnaire, form.opens_at, form.closes_at)
         except ServiceError as error:
             db.session.rollback()
             session = _load_session(session_id)
@@ -266,6 +267,7 @@ def survey_attach(session_id: int):
         else:
             db.session.commit()
             flash(_("Questionnaire ajouté à la session."), "success")
+            _flash_window(survey)
             return _back_to_session(session_id)
     return render_template("surveys/survey_form.html", form=form, session=session, survey=None)
 
@@ -303,8 +305,18 @@ def survey_edit(session_id: int, survey_id: int):
         else:
             db.session.commit()
             flash(_("Dates du questionnaire modifiées."), "success")
+            _flash_window(survey)
             return _back_to_session(session_id)
     return render_template("surveys/survey_form.html", form=form, session=survey.session, survey=survey)
+
+
+def _flash_window(survey) -> None:
+    """Say the window saved (dates left empty took their default) and what is unusual in it for its kind."""
+    flash(_("Ouvert aux réponses du %(opens)s au %(closes)s.", opens=datetime_fr(survey.opens_at),
+            closes=datetime_fr(survey.closes_at)), "info")
+    warning = survey_service.window_warning(survey)
+    if warning:
+        flash(warning, "warning")
 
 
 @bp.route("/sessions/<int:session_id>/questionnaires/<int:survey_id>/retirer", methods=["POST"])
