@@ -74,9 +74,17 @@ def test_a_session_over_not_recorded_afterwards_still_takes_no_enrolment():
         enrolment_service.enrol(session, factories.make_trainee())
 
 
+def test_a_session_still_to_come_is_not_recorded_afterwards():
+    with frozen_at(datetime(2030, 3, 5, 13, 59)), pytest.raises(ServiceError) as refused:
+        session_service.create_session(_data(factories.make_programme()), recorded_afterwards=True)
+    assert refused.value.field == "recorded_afterwards"
+    assert refused.value.message.startswith("Une session déjà réalisée a commencé : son début (05/03/2030 à 14h00) "
+                                            "est à venir.")
+
+
 def test_the_public_cannot_register_to_it(admin):
-    """Not even one recorded ahead of its start, open for registrations: it is not on the public pages."""
-    with frozen_at(datetime(2030, 3, 1, 9)):
+    """Not even to one marked open for registrations."""
+    with frozen_at(NOW):
         session = session_service.create_session(_data(factories.make_programme(), status="open"),
                                                  recorded_afterwards=True)
         db.session.commit()
@@ -99,7 +107,7 @@ def test_it_takes_a_half_day_in_the_past(admin):
 def test_nobody_signs_it_in_the_application(admin, trainer):
     """Not a trainee on the trainer's device nor through their personal link, not the trainer: even while one
     of its half-days runs, a signature drawn now would be made after the fact."""
-    with frozen_at(datetime(2030, 3, 5, 9)):
+    with frozen_at(datetime(2030, 3, 5, 14, 10)):  # entered as its first half-day runs
         session = session_service.create_session(_data(factories.make_programme(), trainers=(trainer,)),
                                                  recorded_afterwards=True)
         db.session.commit()

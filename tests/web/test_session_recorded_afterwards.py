@@ -56,12 +56,13 @@ def test_with_the_box_the_past_session_is_created_recorded_afterwards_by_whom_ti
     assert "Saisie a posteriori d'après les feuilles d'émargement papier" in enrolments
 
 
-def test_a_session_ticked_with_dates_to_come_is_recorded_afterwards_too(admin_client):
+def test_the_box_ticked_for_a_session_to_come_is_refused_on_it_and_nothing_is_saved(admin_client):
     programme = factories.make_programme()
     with frozen_at(datetime(2030, 3, 1, 9)):
-        assert admin_client.post("/sessions/nouvelle", data=session_form(
-            programme, recorded_afterwards="y")).status_code == 302
-    assert db.session.scalar(db.select(TrainingSession)).recorded_afterwards
+        response = admin_client.post("/sessions/nouvelle", data=session_form(programme, recorded_afterwards="y"))
+    assert response.status_code == 200
+    assert "Une session déjà réalisée a commencé : son début (05/03/2030 à 14h00) est à venir." in _text(response)
+    assert _count(TrainingSession) == 0 and _count(Slot) == 0
 
 
 def test_a_trainer_cannot_create_one(trainer_client):

@@ -470,7 +470,7 @@ def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession |
     session that is over keeps its end as it was recorded, and may still be edited otherwise. Run by the
     session form too (SessionForm.validate), so that one submit lists every mistake. `past_allowed`: a session
     recorded once it took place, from its paper sheets (create_session(recorded_afterwards=True): the form's
-    « Session déjà réalisée » box), whose refusal here names that box."""
+    « Session déjà réalisée » box), whose refusal here names that box; a new one has begun already."""
     if end_at <= start_at:
         raise ServiceError(_("La fin doit être postérieure au début."), "end_date")
     if end_at - start_at > timedelta(days=MAX_SESSION_DAYS):
@@ -481,6 +481,11 @@ def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession |
                              "inscrire ni émarger. Choisissez des dates à venir ou, pour une session qui a déjà "
                              "eu lieu, cochez « %(box)s ».", end=datetime_fr(end_at), box=RECORDED_AFTERWARDS_BOX),
                            "end_date")
+    if past_allowed and session is None and start_at > local_now():  # ticked for a session still to come
+        raise ServiceError(_("Une session déjà réalisée a commencé : son début (%(start)s) est à venir. Décochez "
+                             "« %(box)s » pour programmer une session à venir (elle s'émarge alors dans "
+                             "l'application).", start=datetime_fr(start_at), box=RECORDED_AFTERWARDS_BOX),
+                           "recorded_afterwards")
 
 
 def _check_not_cancelled(session: TrainingSession, *, programme: bool = False) -> None:
