@@ -67,11 +67,13 @@ def build_session() -> int:
 
     catalogue.seed()
     trainer = db.session.scalar(db.select(User).where(User.role == "trainer").order_by(User.id))
-    with frozen_at(datetime(2018, 12, 14, 18)):  # marked completed once over
+    # Scheduled ahead, as the office does (its half-days are then signed in the application, on their days): not
+    # recorded afterwards from paper sheets, which nobody signs in the application. Over, it shows as completed.
+    with frozen_at(datetime(2018, 11, 1, 9)):
         session = session_service.create_session(session_service.SessionData(
             programme=reference_programme(), start_at=datetime(2018, 12, 11, 14),
             end_at=datetime(2018, 12, 14, 12, 30), place="4 rue du Bourbonnais, 35000 Rennes", capacity=15,
-            status="completed", trainers=(trainer,)), recorded_afterwards=True)
+            status="open", trainers=(trainer,)))
     employer = Employer(name="CCAS de Rennes", siret="78324521000001")
     db.session.add(employer)
     enrolments = []

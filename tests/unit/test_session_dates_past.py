@@ -1,5 +1,5 @@
 """A session is not created, nor moved, with an end already past (sessions.check_dates), unless it is recorded
-once over on purpose (create_session(recorded_afterwards=True): the bench's completed course)."""
+once over on purpose (create_session(recorded_afterwards=True): « Session déjà réalisée », from paper sheets)."""
 from dataclasses import replace
 from datetime import datetime
 

@@ -145,7 +145,8 @@ def word_sheet(session: TrainingSession, blank: bool = False) -> bytes:
             _("Chaque stagiaire signe pour chaque demi-journée ; le ou la formateur·rice signe chaque "
               "demi-journée. Horaires en heure locale."), _notes_text(notes)])),
         "mode": _("Feuille vierge, à signer sur papier") if blank else
-        _("Feuille signée électroniquement (signatures horodatées, historique conservé)"),
+        _("Feuille signée électroniquement (signatures horodatées, historique conservé)")
+        if attendance.signs_in_app(session) else attendance.recorded_afterwards_note(),
     }
     return word.render(word.template_path(TEMPLATE), context)
 
@@ -200,6 +201,8 @@ def excel_grid(session: TrainingSession) -> bytes:
     sheet["A1"].font = Font(bold=True, size=12)
     excel.write_text(sheet["A2"], _("Du %(start)s au %(end)s — %(place)s", start=date_fr(session.start_at, "short"),
                                     end=date_fr(session.end_at, "short"), place=session.place.replace("\n", ", ")))
+    if not attendance.signs_in_app(session):
+        excel.write_text(sheet["A3"], attendance.recorded_afterwards_note())
     header = [_("Stagiaire"), _("Structure employeuse")]
     header += [f"{date_fr(c.slot.date, 'short')} {_period(c.slot).lower()} {_times(c.slot)}" for c in grid.columns]
     header += [_("Heures prévues"), _("Heures suivies"), _("Absences justifiées (h)"),

@@ -3,7 +3,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from functools import cached_property
 
-from sqlalchemy import (JSON, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Table,
                         Text, Time, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +68,10 @@ class TrainingSession(EditVersioned, db.Model):
     taught_title: Mapped[str | None] = mapped_column(String(300))
     taught_objectives: Mapped[list | None] = mapped_column(JSON)  # [{"id": objective id, "text": ...}], in order
     taught_competencies: Mapped[str | None] = mapped_column(Text)  # one competency per line
+    # Recorded once it had taken place, from its paper attendance sheets (« Session déjà réalisée »): its dates
+    # may be past, the office enrols and enters each half-day's statuses from the paper sheet, whose scan stands
+    # for the signatures; nobody signs its half-days in the application (services/attendance.signs_in_app).
+    recorded_afterwards: Mapped[bool] = mapped_column(Boolean, default=False)
 
     programme: Mapped[Programme] = relationship()
     slots: Mapped[list["Slot"]] = relationship(

@@ -193,8 +193,11 @@ def before_enrolment(slot: Slot, confirmed_at: datetime | None, closed_at: datet
     closed sheet, so the trainee could never be either attending or absent there. Once an administrator
     reopens the sheet (closed_at None), the half-day is expected again and they are marked before it closes
     again. A half-day running or to come at that moment, its sheet open, is expected.
+
+    A session recorded afterwards from its paper sheets (signs_in_app) expects each trainee on every half-day:
+    the office enrols them once it is over, from the sheets that list them.
     """
-    if confirmed_at is None:
+    if confirmed_at is None or not signs_in_app(slot.session):
         return False
     return slot.ends_at <= to_local(confirmed_at) or (closed_at is not None and closed_at <= confirmed_at)
 
@@ -291,6 +294,29 @@ def signing_window(slot: Slot) -> tuple[datetime, datetime]:
     return opens, slot.ends_at
 
 
+def signs_in_app(session: TrainingSession) -> bool:
+    """Whether the half-days of `session` are signed in the application (the trainer's device, the personal link,
+    the room's QR code): not for a session recorded afterwards from its paper sheets (« Session déjà réalisée »),
+    whose trainees and trainers signed on paper. The office enters each half-day's statuses from the paper
+    sheet, attaches its scan (attach_scan), which stands for the signatures (scan_stands_for_trainer), and closes
+    it: a signature drawn now would be one made after the fact."""
+    return not session.recorded_afterwards
+
+
+def recorded_afterwards_note() -> str:
+    """What the sheets of a session recorded afterwards (signs_in_app) say, on the page and the printouts, so that
+    nobody takes its statuses for electronic signatures."""
+    return _("Saisie a posteriori d'après la feuille papier jointe : présences relevées par l'administration, "
+             "sans signature électronique ; le scan de la feuille papier signée tient lieu de signatures.")
+
+
+def _refuse_signing_after_the_fact(slot: Slot) -> None:
+    if not signs_in_app(slot.session):
+        raise ServiceError(_("Cette session a été saisie a posteriori d'après ses feuilles d'émargement papier : "
+                             "on ne la signe pas dans l'application. L'administration saisit les présences et "
+                             "joint le scan de la feuille papier."), "signature")
+
+
 def expects_attendance(session: TrainingSession) -> bool:
     """Whether the half-days of `session` are signed and closed: not once it is cancelled. Its enrolments were
     cancelled with it (and cancellation_refusal keeps a session where somebody attended from being cancelled:
@@ -309,7 +335,10 @@ def is_signing_open(slot: Slot, now: datetime | None = None) -> bool:
 
 
 def signing_phase(slot: Slot, now: datetime | None = None) -> str:
-    """"before", "open" or "after" the slot's signing window (signing_window, local time)."""
+    """"before", "open" or "after" the slot's signing window (signing_window, local time); "paper" for a session
+    signed on paper only (signs_in_app)."""
+    if not signs_in_app(slot.session):
+        return "paper"
     opens, closes = signing_window(slot)
     now = now or local_now()
     if now < opens:
@@ -557,6 +586,7 @@ def sign(slot: Slot, enrolment: Enrolment, data_url: str | None, *, method: str,
     _check_enrolment(slot, enrolment)
     name = enrolment.trainee.full_name
     _refuse_cancelled(slot)
+    _refuse_signing_after_the_fact(slot)
     if sheet.is_closed:
         raise _closed_error()
     if not is_signing_open(slot):
@@ -810,6 +840,10 @@ def close_slot(slot: Slot, actor: User, signature_data_url: str | None = None, *
     _refuse_cancelled(slot)
     if sheet.is_closed:
         raise ServiceError(_("Cette feuille est déjà close."))
+    if not signs_in_app(slot.session) and not sheet.scan_path:  # its only evidence of the signatures
+        raise ServiceError(_("Joignez d'abord le scan de la feuille papier signée : pour une session saisie a "
+                             "posteriori, il tient lieu des signatures des stagiaires et du / de la "
+                             "formateur·rice."))
     now = local_now()
     too_early = closing_too_early(slot, now)
     if too_early:
@@ -886,6 +920,7 @@ def _sign_as_trainer(slot: Slot, actor: User, image: bytes, ip_address: str, use
                      now: datetime) -> Signature:
     if not slot.session.has_trainer(actor):
         raise ServiceError(_("Seul·e un·e formateur·rice de la session signe la feuille."), "signature")
+    _refuse_signing_after_the_fact(slot)
     if not signing_window(slot)[0] <= now <= _trainer_window_closes(slot):
         raise ServiceError(_("La feuille se signe le jour même de la demi-journée : un·e administrateur·rice peut "
                              "maintenant la clore sans votre signature, avec un motif."), "signature")
@@ -1401,7 +1436,7 @@ def _current(slots: list[Slot], now: datetime) -> Slot:
 
 def signable_slot(session: TrainingSession) -> Slot | None:
     """The half-day of `session` open for signatures right now, if any."""
-    if not expects_attendance(session):
+    if not (expects_attendance(session) and signs_in_app(session)):
         return None
     now = local_now()
     return next((slot for slot in session.slots if is_signing_open(slot, now)), None)

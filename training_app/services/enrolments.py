@@ -331,8 +331,11 @@ def check_open_for_enrolment(session: TrainingSession, *, lock: bool = True) -> 
     if session.status == SessionStatus.CANCELLED:
         raise ServiceError(_("Cette session est annulée : on ne peut plus s'y inscrire."))
     # Marked completed by the office, or past its end (as sessions.is_over). One marked running by hand before its
-    # start takes trainees as one the calendar made running does, until its last sheet is closed.
-    if session.status == SessionStatus.COMPLETED or session.end_at <= local_now():
+    # start takes trainees as one the calendar made running does, until its last sheet is closed. One recorded
+    # afterwards from its paper sheets takes the trainees the office enrols from them, over or not (not the
+    # public's: enrol(public=True)), until its last sheet is closed.
+    if not session.recorded_afterwards and (session.status == SessionStatus.COMPLETED
+                                            or session.end_at <= local_now()):
         raise ServiceError(_("Cette session est terminée : on ne peut plus s'y inscrire."))
     if session.start_at <= local_now():  # a sheet closes once its half-day has begun (attendance.closing_opens)
         _check_last_sheet_open(session, lock=lock)
@@ -461,7 +464,7 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
         if programme_id is not None and session.programme_id != programme_id:
             raise ServiceError(programme_changed_refusal())
         if (session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL)
-                or programme_archived(session.programme_id)):  # the public page no longer offers an archived one
+                or session.recorded_afterwards or programme_archived(session.programme_id)):  # the public page no longer offers an archived one
             raise ServiceError(_("Les inscriptions à cette session sont closes."))
         actor_label = actor_label or PUBLIC_LABEL
         confirm = session.status != SessionStatus.PLANNED and not session.programme.is_internal

@@ -289,13 +289,14 @@ def set_archived(programme: Programme, archived: bool) -> None:
     audit.record(programme, "archived" if archived else "restored")
 
 
-# The sessions the public pages offer: not started yet, neither cancelled nor over.
+# The sessions the public pages offer: not started yet, neither cancelled nor over, nor recorded from paper sheets.
 PUBLIC_UPCOMING_STATUSES = (SessionStatus.OPEN, SessionStatus.FULL, SessionStatus.PLANNED)
 
 
 def public_upcoming():
     """The conditions of a session the public pages offer (at the time asked)."""
-    return (TrainingSession.start_at > local_now(), TrainingSession.status.in_(PUBLIC_UPCOMING_STATUSES))
+    return (TrainingSession.start_at > local_now(), TrainingSession.status.in_(PUBLIC_UPCOMING_STATUSES),
+            TrainingSession.recorded_afterwards.is_(False))
 
 
 @dataclass(frozen=True)

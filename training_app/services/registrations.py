@@ -362,7 +362,7 @@ def _registration_window(session: TrainingSession) -> str:
     """"closed", "preregister" (planned: requests only, given seats when it opens), "members" (an internal course,
     free and for the association's members: requests only, the office confirms each) or "enrol" (a seat or the
     waiting list: enrol() decides)."""
-    if session.programme.archived or session.start_at <= local_now():
+    if session.programme.archived or session.start_at <= local_now() or session.recorded_afterwards:
         return "closed"
     # An internal course's requests are confirmed by the office, also before it opens: they are not
     # pre-registrations given seats at the opening (enrolments.open_registrations).

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import func, or_
 from sqlalchemy.orm import contains_eager, selectinload
@@ -132,22 +133,25 @@ def _generated(data: SessionData) -> list[tuple[date, time, time]]:
 
 
 def create_session(data: SessionData, *, recorded_afterwards: bool = False) -> TrainingSession:
-    """A new session and its half-days. `recorded_afterwards`: a session that took place, recorded once over
-    (the bench's completed course; never the form): its end may be past (check_dates)."""
+    """A new session and its half-days. `recorded_afterwards`: a session that took place, recorded from its paper
+    sheets (« Session déjà réalisée » on the form, an administrator's): its dates
+    may be past (check_dates), and it is kept so (TrainingSession.recorded_afterwards): the office enrols into it
+    and adds half-days to it once over, and nobody signs it in the application (attendance.signs_in_app)."""
     data = replace(data, status=_status_asked(None, data.status), timetable=data.timetable or DEFAULT_TIMETABLE,
                    include_weekends=bool(data.include_weekends))
     check_dates(data.start_at, data.end_at, past_allowed=recorded_afterwards)
     _check_completed_after_end(data.status, None, data.end_at)
     slots = _generated(data)
     _check_programme_offered(data.programme)
-    session = TrainingSession(programme=data.programme)
+    session = TrainingSession(programme=data.programme, recorded_afterwards=recorded_afterwards)
     _apply(session, data)
     session.slots = [Slot(date=d, start_time=s, end_time=e) for d, s, e in slots]
     _span_half_days(session)  # from the first half-day's start: 8:00 typed with a 9:30 timetable starts at 9:30
     db.session.add(session)
     _check_trainers_free(session, data.trainers)
     session.trainers = list(data.trainers)
-    audit.record(session, "created", to_state=session.status)
+    audit.record(session, "created", to_state=session.status,
+                 details={"recorded_afterwards": True} if recorded_afterwards else None)
     return session
 
 
@@ -168,7 +172,7 @@ class SessionUpdate:
 def update_session(session: TrainingSession, data: SessionData) -> SessionUpdate:
     """Update a session. Opening it to registrations (leaving "planned") gives its pre-registrations their seats
     (services/enrolments.open_registrations)."""
-    check_dates(data.start_at, data.end_at, session)
+    check_dates(data.start_at, data.end_at, session, past_allowed=session.recorded_afterwards)
     programme_changed = data.programme.id != session.programme_id
     slots, shifted_days = _planned_half_days(session, data)
     enrolment_service.lock_session(session.id)  # seats are counted and given under the session row lock
@@ -455,6 +459,8 @@ def _capacity(data: SessionData) -> int:
     return data.capacity if data.capacity is not None else data.programme.default_capacity
 
 
+# The session form's box for a session recorded once it took place (create_session(recorded_afterwards=True)).
+RECORDED_AFTERWARDS_BOX = _l("Session déjà réalisée : je la saisis à partir des feuilles d'émargement papier")
 MAX_SESSION_DAYS = 366  # beyond, a date typed wrong (2099 for 2030) would create thousands of half-days
 
 
@@ -465,7 +471,8 @@ def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession |
     (enrolments.enrol) and nobody signs its sheets: created, or moved, into the past it would be a dead end. A
     session that is over keeps its end as it was recorded, and may still be edited otherwise. Run by the
     session form too (SessionForm.validate), so that one submit lists every mistake. `past_allowed`: a session
-    recorded once over (create_session(recorded_afterwards=True)), never from the form."""
+    recorded once it took place, from its paper sheets (create_session(recorded_afterwards=True): the form's
+    « Session déjà réalisée » box), whose refusal here names that box; a new one has begun already."""
     if end_at <= start_at:
         raise ServiceError(_("La fin doit être postérieure au début."), "end_date")
     if end_at - start_at > timedelta(days=MAX_SESSION_DAYS):
@@ -473,8 +480,14 @@ def check_dates(start_at: datetime, end_at: datetime, session: TrainingSession |
                              "en plusieurs sessions."), "end_date")
     if not past_allowed and end_at < local_now() and (session is None or end_at != session.end_at):
         raise ServiceError(_("La fin de la session (%(end)s) est déjà passée : personne ne pourrait plus s'y "
-                             "inscrire ni émarger. Choisissez des dates à venir.", end=datetime_fr(end_at)),
+                             "inscrire ni émarger. Choisissez des dates à venir ou, pour une session qui a déjà "
+                             "eu lieu, cochez « %(box)s ».", end=datetime_fr(end_at), box=RECORDED_AFTERWARDS_BOX),
                            "end_date")
+    if past_allowed and session is None and start_at > local_now():  # ticked for a session still to come
+        raise ServiceError(_("Une session déjà réalisée a commencé : son début (%(start)s) est à venir. Décochez "
+                             "« %(box)s » pour programmer une session à venir (elle s'émarge alors dans "
+                             "l'application).", start=datetime_fr(start_at), box=RECORDED_AFTERWARDS_BOX),
+                           "recorded_afterwards")
 
 
 def _check_not_cancelled(session: TrainingSession, *, programme: bool = False) -> None:
@@ -574,7 +587,7 @@ def _check_trainers_free(session: TrainingSession, trainers) -> None:
 def add_slot(session: TrainingSession, day: date, start: time, end: time) -> Slot:
     enrolment_service.lock_session(session.id)  # one change of the timetable at a time (see _half_days_changed)
     _check_not_cancelled(session)
-    if is_over(session):  # its certificates, claims and results say when it ended
+    if is_over(session) and not session.recorded_afterwards:  # its certificates, claims and results say when it ended
         raise ServiceError(_("Cette session est terminée : programmez la suite (un retour d'expérience, par "
                              "exemple) comme une nouvelle session."), "date")
     slot = Slot(date=day, start_time=start, end_time=end)
@@ -658,9 +671,10 @@ def half_day_warnings(slot: Slot) -> list[str]:
 
 
 def half_days_addable(session: TrainingSession) -> bool:
-    """Whether a half-day may still be added to the session (add_slot): neither cancelled nor over. A session
-    that has started keeps taking half-days to come (the days left, once some trainees have dropped out)."""
-    return session.status != SessionStatus.CANCELLED and not is_over(session)
+    """Whether a half-day may still be added to the session (add_slot): neither cancelled nor over (unless it is
+    recorded afterwards from its paper sheets). A session that has started keeps taking half-days to come (the
+    days left, once some trainees have dropped out)."""
+    return session.status != SessionStatus.CANCELLED and (session.recorded_afterwards or not is_over(session))
 
 
 def changeable_half_days(session: TrainingSession) -> set[int]:
@@ -702,7 +716,7 @@ def _check_not_started_slot(slot: Slot) -> None:
 def _check_slot(session: TrainingSession, slot: Slot, ignore: Slot | None = None) -> None:
     if slot.end_time <= slot.start_time:
         raise ServiceError(_("L'heure de fin doit être après l'heure de début."), "end_time")
-    if slot.starts_at < local_now():
+    if slot.starts_at < local_now() and not session.recorded_afterwards:  # one recorded from its paper sheets may
         raise ServiceError(_("On ne peut pas ajouter une demi-journée dans le passé.") if ignore is None
                            else _("On ne peut pas déplacer une demi-journée dans le passé."), "date")
     others = [other for other in session.slots if other is not ignore]

@@ -128,6 +128,13 @@ def overview(session_id: int):
                            expected_statuses=attendance.EXPECTED_STATUSES)
 
 
+@bp.app_template_global()
+def paper_only_note(session: TrainingSession) -> str:
+    """What the sheets of a session recorded afterwards from its paper sheets say (attendance.signs_in_app), ""
+    for any other session."""
+    return "" if attendance.signs_in_app(session) else attendance.recorded_afterwards_note()
+
+
 def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkForm] | None = None,
                   close_form: CloseForm | None = None, reopen_form: ReopenForm | None = None,
                   scan_form: ScanForm | None = None, status: int = 200, row_notice: dict | None = None):
@@ -181,10 +188,11 @@ def _render_sheet(session: TrainingSession, slot: Slot, failed: tuple[int, MarkF
         signing_ahead=local_now() < attendance.signing_window(slot)[0], closing_opens=attendance.closing_opens(slot),
         closing_too_early=attendance.closing_too_early(slot, local_now()),
         trainer_signed=any(s.trainer_id == current_user.id for s in data.trainer_signatures),
-        is_trainer=session.has_trainer(current_user),
+        is_trainer=session.has_trainer(current_user), paper_only=paper_only_note(session),
         marking_over=attendance.day_over_message() if marking_over else "", reopened=attendance.was_reopened(data.sheet),
         office_closing=(current_user.is_admin and not data.is_closed and not data.trainer_signatures
                         and not attendance.scan_stands_for_trainer(data.sheet)
+                        and (attendance.signs_in_app(session) or data.has_scan)  # paper only: its scan first
                         and attendance.trainer_signing_over(slot))), status
 
 
@@ -397,6 +405,8 @@ def history(session_id: int, slot_id: int):
 @access(STAFF)
 def qr(session_id: int, slot_id: int):
     session, slot = _load_slot(session_id, slot_id)
+    if not attendance.signs_in_app(session):  # recorded afterwards from its paper sheets: nobody signs it here
+        abort(404)
     png = base64.b64encode(attendance.qr_png(_public_qr_url(slot))).decode()
     response = make_response(render_template(
         "attendance/qr.html", session=session, slot=slot, png=png, signing_open=attendance.is_signing_open(slot),

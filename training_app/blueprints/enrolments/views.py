@@ -757,7 +757,8 @@ def enrolment_section(session: TrainingSession) -> dict:
         "seats_left": places.left,
         "cancellable_withdrawals": enrolments.cancellable_withdrawals(session, every, places),
         "started": session.start_at <= local_now(),
-        "over": session_service.is_over(session),
+        # takes no enrolment any more; one recorded afterwards from its paper sheets takes the office's
+        "over": session_service.is_over(session) and not session.recorded_afterwards,
         "convoked": convocations.sent_enrolment_ids(session),
         "outdated": convocations.outdated_enrolment_ids(session, employers),
     }

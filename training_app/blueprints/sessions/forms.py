@@ -48,6 +48,8 @@ class SessionForm(FlaskForm):
     status = SelectField(_l("État"), choices=STATUS_CHOICES)
     contact_person = StringField(_l("Personne à contacter"), validators=[Length(max=200)])
     trainers = MultiCheckboxField(_l("Formateur·rices"), coerce=int)
+    # A new session only (SessionEditForm has none): one that already took place, recorded from its paper sheets.
+    recorded_afterwards = BooleanField(session_service.RECORDED_AFTERWARDS_BOX)
 
     session = None  # the session edited (views._prepare), None for a new one
 
@@ -61,12 +63,21 @@ class SessionForm(FlaskForm):
         if None not in dates and not any(field.errors for field in (self.start_date, self.start_time,
                                                                      self.end_date, self.end_time)):
             start_at, end_at = datetime.combine(*dates[:2]), datetime.combine(*dates[2:])
-            checks.append(lambda: session_service.check_dates(start_at, end_at, self.session))
+            checks.append(lambda: session_service.check_dates(start_at, end_at, self.session,
+                                                              past_allowed=self.past_allowed))
         timetable = ((self.morning_start.data, self.morning_end.data),
                      (self.afternoon_start.data, self.afternoon_end.data))
         if None not in timetable[0] + timetable[1]:
             checks.append(lambda: session_service.validate_timetable(timetable))
         return rules_passed(self, *checks) and valid
+
+
+    @property
+    def past_allowed(self) -> bool:
+        """Whether the session's dates may be past: one recorded afterwards from its paper sheets."""
+        if self.session is not None:
+            return self.session.recorded_afterwards
+        return bool(self.recorded_afterwards.data)
 
 
 class CancelSessionForm(FlaskForm):
@@ -93,3 +104,4 @@ class FilterForm(FlaskForm):
 
 class SessionEditForm(Versioned, SessionForm):
     """The form of an existing session, with the version it was opened at."""
+    recorded_afterwards = None  # chosen once, at the creation

@@ -105,7 +105,7 @@ def session_create():
     if form.validate_on_submit():
         data = _session_data(form)
         try:
-            session = session_service.create_session(data)
+            session = session_service.create_session(data, recorded_afterwards=form.past_allowed)
         except ServiceError as error:
             db.session.rollback()
             _prepare(form)
