@@ -531,6 +531,11 @@ def _notify_office(registration: Registration, details: PersonDetails, typed: di
         f"{_('Financement')} : {funding_label(enrolment.funding_mode)}",
         f"{_('État')} : {state}",
         f"{_('Places restantes')} : {0 if position else enrolments.seats_left(session)}",
+    ]
+    conflict = enrolments.double_booking(session, trainee) if enrolment.status == enrolments.REQUESTED else None
+    if conflict:  # enrol(public=True) gave no seat: the office decides (the person was told nothing of it)
+        lines.append(_("À vérifier avant de confirmer : %(conflict)s", conflict=conflict))
+    lines += [
         "",
         public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id),
     ]
