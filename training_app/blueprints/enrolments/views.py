@@ -58,8 +58,12 @@ def _to_enrolment(enrolment_id: int):
 
 def _promoted_flash(promoted) -> None:
     for enrolment in promoted:
-        flash(_("%(name)s quitte la liste d'attente : sa place est confirmée (e-mail envoyé).",
-                name=enrolment.trainee.full_name), "info")
+        if mail.reaches_mailboxes():
+            flash(_("%(name)s quitte la liste d'attente : sa place est confirmée (e-mail envoyé).",
+                    name=enrolment.trainee.full_name), "info")
+        else:
+            flash(_("%(name)s quitte la liste d'attente : sa place est confirmée (e-mail conservé dans « Courriels », "
+                    "non envoyé : aucun serveur d'envoi n'est configuré).", name=enrolment.trainee.full_name), "info")
 
 
 # --- the office -----------------------------------------------------------------------------------
