@@ -54,3 +54,17 @@ def test_the_public_form_and_the_trainee_edit_refuse_a_phone_that_is_not_one(cli
     assert _errors(response)["phone"] == PHONE
     db.session.expire_all()
     assert enrolment.trainee.phone == "06 00 00 00 00"
+
+
+def test_a_person_chosen_in_the_list_and_a_new_one_typed_is_refused_naming_both_ways_out(admin_client):
+    session = factories.make_session()
+    awa = factories.make_trainee("Awa", "Diallo")
+    response = admin_client.post(f"/sessions/{session.id}/inscrire", data=new_trainee_form(
+        trainee_id=str(awa.id), first_name="Jean", last_name="Dupont", email="", employer_id="0",
+        employer_name="", employer_siret="", job_title="", funding_mode="personal"))
+    assert response.status_code == 200
+    assert _errors(response)["trainee_id"] == (
+        "Vous avez choisi Awa Diallo dans la liste et rempli aussi la fiche d'une nouvelle personne : on ne sait pas "
+        "qui inscrire. Pour inscrire la personne choisie, videz la fiche ; pour inscrire la personne saisie, "
+        "choisissez « Nouveau ou nouvelle stagiaire ».")
+    assert _count(Enrolment) == 0 and _count(Trainee) == 1

@@ -64,6 +64,9 @@ def _first_mistakes(form, mistakes: list[tuple[str, str]]) -> bool:
     return ok
 
 
+NEW_PERSON_TYPED = ("first_name", "last_name", "email", "phone", "job_title", "employer_name", "employer_siret")
+
+
 class EnrolForm(PersonFieldsMixin, FlaskForm):
     """The office enrols an existing trainee, or a new one (with their employer)."""
     trainee_id = SelectField(_l("Stagiaire"), coerce=int, validators=[Optional()])
@@ -96,8 +99,18 @@ class EnrolForm(PersonFieldsMixin, FlaskForm):
                 details.employer_name = details.employer_siret = ""  # what is typed there is not used
             ok = _first_mistakes(self, person_mistakes(details)) and ok
         known = self.chosen_trainee()
+        if known is not None and self.typed_new_person():
+            self.trainee_id.errors = list(self.trainee_id.errors) + [str(_l(
+                "Vous avez choisi %(name)s dans la liste et rempli aussi la fiche d'une nouvelle personne : on ne "
+                "sait pas qui inscrire. Pour inscrire la personne choisie, videz la fiche ; pour inscrire la "
+                "personne saisie, choisissez « Nouveau ou nouvelle stagiaire ».", name=known.full_name))]
+            ok = False
         return rules_passed(self, lambda: enrolments.check_enrolment_possible(self.session, known),
                             *self._funding_checks(known)) and ok
+
+    def typed_new_person(self) -> bool:
+        """Whether something is typed in the new person's fields (the choices of its lists have defaults)."""
+        return any((getattr(self, name).data or "").strip() for name in NEW_PERSON_TYPED)
 
     def chosen_trainee(self) -> Trainee | None:
         """The known trainee chosen; None for a new person, or for one no longer there (erased meanwhile)."""
