@@ -154,6 +154,7 @@ def _office_details(enrolment: Enrolment) -> dict:
     sendings = convocations.sendings(enrolment=enrolment)  # latest first
     started = enrolments.leaves_by_withdrawal(enrolment)
     return dict(
+        movable=enrolment.is_live and db.session.scalar(db.select(db.exists().where(*_move_targets(enrolment)))),
         started=started, withdrawal_refusal=enrolments.withdrawal_refusal(enrolment) if started else None,
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
@@ -253,6 +254,12 @@ def enrolment_move(enrolment_id: int):
     enrolment = _load_enrolment(enrolment_id)
     form = MoveForm()
     form.target.choices = _move_choices(enrolment)
+    if len(form.target.choices) == 1:  # only « — Choisir — »: nowhere to go, no form
+        return render_template("enrolments/action_form.html", form=None, enrolment=enrolment,
+                               title=_("Déplacer vers une autre session"), unavailable=_(
+                                   "Aucune autre session de cette formation n'est à venir (programmée, ni commencée "
+                                   "ni annulée) : cette inscription ne peut être déplacée nulle part. Programmez "
+                                   "d'abord une autre session de « %(title)s ».", title=enrolment.session.title))
     if form.validate_on_submit():
         target = db.session.get(TrainingSession, form.target.data)
         try:
@@ -274,13 +281,17 @@ def enrolment_move(enrolment_id: int):
                            title=_("Déplacer vers une autre session"), button=_("Déplacer"))
 
 
+def _move_targets(enrolment: Enrolment):
+    """The sessions an enrolment may be moved to (those enrolments.move accepts): the same programme's others,
+    not started nor cancelled."""
+    return (TrainingSession.programme_id == enrolment.session.programme_id, TrainingSession.id != enrolment.session_id,
+            TrainingSession.start_at > local_now(), TrainingSession.status != SessionStatus.CANCELLED)
+
+
 def _move_choices(enrolment: Enrolment) -> list[tuple[int, str]]:
     from training_app.formatting import datetime_fr, label
     sessions = db.session.scalars(
-        db.select(TrainingSession).where(
-            TrainingSession.programme_id == enrolment.session.programme_id, TrainingSession.id != enrolment.session_id,
-            TrainingSession.start_at > local_now(), TrainingSession.status != SessionStatus.CANCELLED)
-        .order_by(TrainingSession.start_at)).all()
+        db.select(TrainingSession).where(*_move_targets(enrolment)).order_by(TrainingSession.start_at)).all()
     places = enrolments.places_of(sessions)  # one statement, whatever the number of sessions
     return [(0, _("— Choisir —"))] + [
         (s.id, ngettext("Du %(start)s au %(end)s — %(state)s, %(num)d place libre",
