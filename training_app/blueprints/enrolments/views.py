@@ -72,6 +72,10 @@ def _promoted_flash(promoted) -> None:
 @access(ADMIN)
 def enrol_create(session_id: int):
     session = _load_session(session_id)
+    try:  # cancelled, over, its last sheet closed: why nobody is enrolled there, without the form
+        enrolments.check_open_for_enrolment(session, lock=False)
+    except ServiceError as error:
+        return render_template("enrolments/enrol_form.html", form=None, session=session, closed=error.message)
     form = EnrolForm()
     form.session = session
     _enrol_choices(form)
