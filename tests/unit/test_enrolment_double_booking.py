@@ -127,3 +127,25 @@ def test_a_freed_seat_passes_over_a_double_booked_waiting_person_who_keeps_their
     office = [m for m in outbox if "Place non donnée" in m.subject]
     assert len(office) == 1 and REFUSAL.format(title=week.title) in office[0].body
     assert f"/inscriptions/{nadia_waiting.id}" in office[0].body
+
+
+def test_at_the_opening_a_double_booked_pre_registration_waits_for_the_office_and_the_seat_goes_on(outbox):
+    from training_app.services import sessions as session_service
+
+    week = factories.make_session()
+    nadia = factories.make_trainee("Nadia", "Belkacem", email="nadia@example.org")
+    factories.enrol(week, nadia)
+    planned = factories.make_session(**MORNING, capacity=1, status="planned")
+    asked = [registrations.register_public(planned, PersonDetails(first_name=first, last_name="Test", email=email),
+                                           "personal").enrolment for first, email in
+             (("Nadia", "nadia@example.org"), ("Julien", "julien@example.org"))]
+    db.session.commit()
+    outbox.clear()
+    session_service.update_session(planned, session_service.SessionData(
+        programme=planned.programme, start_at=planned.start_at, end_at=planned.end_at, capacity=1, status="open",
+        place=planned.place, price_cents=planned.price_cents))
+    db.session.commit()
+    assert [e.status for e in asked] == ["requested", "confirmed"]
+    office = [m for m in outbox if "Place non donnée" in m.subject]
+    assert len(office) == 1 and REFUSAL.format(title=week.title) in office[0].body
+    assert not [m for m in outbox if "nadia@example.org" in m.to]
