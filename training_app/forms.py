@@ -164,6 +164,17 @@ def from_cents(cents: int | None) -> Decimal | None:
     return Decimal(cents) / 100
 
 
+class PhoneNumber:
+    """A phone number typed, checked by the services' own rule (registrations.phone_mistake), which
+    PersonDetails.cleaned() applies again whoever enrols someone."""
+
+    def __call__(self, form, field) -> None:
+        from training_app.services.registrations import phone_mistake  # services import forms' helpers
+        mistake = phone_mistake(field.data)
+        if mistake:
+            raise StopValidation(mistake)
+
+
 def attach_service_error(form, error) -> None:
     """Show a ServiceError next to its field (or at the top of the form)."""
     field = getattr(form, error.field, None) if error.field else None

@@ -63,6 +63,8 @@ def test_every_cell_of_a_cancelled_enrolment_on_the_overview_says_so_on_hover(tr
 
 def test_the_pages_offer_a_withdrawal_once_the_trainee_signed_not_when_signing_opens(trainer, admin_client, client):
     session, slot, _awa, julien, _other = started_course(trainer)
+    factories.make_session(programme=session.programme, start=datetime(2030, 6, 4, 9, 30),  # somewhere to move to
+                           end=datetime(2030, 6, 4, 12, 30))
     with frozen_at(slot.starts_at - timedelta(minutes=10)):  # signing open, nothing recorded: as before
         office = text(admin_client.get(f"/inscriptions/{julien.id}"))
         personal = text(client.get(factories.personal_path(julien.trainee)))

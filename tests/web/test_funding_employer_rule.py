@@ -50,13 +50,12 @@ def test_one_submit_of_the_enrol_form_lists_the_funding_mistake_with_the_others(
     assert _field_error(page, "funding_mode") == NO_EMPLOYER
     assert _counts() == (0, 0) and outbox == []
 
-    cancelled = factories.make_session(status="cancelled")  # what enrol() refuses is told with the rest
+    cancelled = factories.make_session(status="cancelled")  # why nobody is enrolled there, without the form
     response = admin_client.post(f"/sessions/{cancelled.id}/inscrire",
                                  data=new_trainee_form(first_name="", funding_mode="opco", **PRIVATE))
     page = _text(response)
     assert "Cette session est annulée : on ne peut plus s'y inscrire." in page
-    assert _field_error(page, "first_name") == "Indiquez le prénom."
-    assert _field_error(page, "funding_mode") == NO_EMPLOYER
+    assert _field_error(page, "first_name") == "" and 'name="first_name"' not in page
 
     julien = factories.make_trainee("Julien", "Le Bihan", email="julien@example.org")  # no employer on his record
     response = admin_client.post(f"/sessions/{session.id}/inscrire", data={

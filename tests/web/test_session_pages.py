@@ -50,8 +50,8 @@ def test_raising_the_capacity_tells_the_office_who_got_a_seat_from_the_waiting_l
     response = admin_client.post(f"/sessions/{session.id}/modifier", data=data, follow_redirects=True)
     page = _text(response)
     assert "Session mise à jour." in page
-    assert "2 personnes de la liste d'attente ont obtenu une place (places ajoutées) ; chacune est prévenue par " \
-           "e-mail." in page
+    assert "2 personnes de la liste d'attente ont obtenu une place (places ajoutées). Chaque personne concernée " \
+           "est prévenue par e-mail." in page
     db.session.expire_all()
     assert [e.status for e in waiting] == ["confirmed", "confirmed"]
 

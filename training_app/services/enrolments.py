@@ -30,11 +30,11 @@ from flask_babel import ngettext
 from sqlalchemy import func, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import InvalidRequestError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from training_app.clock import local_now, utcnow
 from training_app.extensions import db
-from training_app.formatting import datetime_fr, label
+from training_app.formatting import datetime_fr, label, time_fr
 from training_app.models import (AgreementStatus, AgreementTrainee, AttendanceRecord, AttendanceSheet, AuditEntry,
                                  Employer, Enrolment, EnrolmentStatus, FundingAgreement, IssuedCertificate,
                                  Organisation, Programme, SessionStatus, SheetStatus, Signature, Slot, Trainee,
@@ -431,6 +431,65 @@ def check_enrolment_possible(session: TrainingSession, trainee: Trainee | None =
         _refuse_trainee_there(count_places(session, trainee), trainee)
 
 
+def double_booking(session: TrainingSession, trainee: Trainee) -> str | None:
+    """Why `trainee` cannot hold a seat in `session`, or None: a half-day of it overlaps a half-day of another
+    session (not cancelled) where they hold a confirmed place: they would be on two attendance sheets for the same
+    hours, funded twice (as a trainer is not put in two sessions at once, sessions._check_trainers_free). One
+    statement; the first such half-day is named. A waiting list place or a request elsewhere is no obstacle: it
+    holds no seat (the check is made again when it gets one)."""
+    own, other = aliased(Slot), aliased(Slot)
+    row = db.session.execute(
+        db.select(func.coalesce(TrainingSession.taught_title, Programme.title), TrainingSession.start_at,
+                  other.date, other.start_time, other.end_time)
+        .select_from(own)
+        .join(other, (other.date == own.date) & (other.session_id != own.session_id)
+              & (other.start_time < own.end_time) & (own.start_time < other.end_time))
+        .join(TrainingSession, TrainingSession.id == other.session_id)
+        .join(Programme, Programme.id == TrainingSession.programme_id)
+        .join(Enrolment, Enrolment.session_id == TrainingSession.id)
+        .where(own.session_id == session.id, Enrolment.trainee_id == trainee.id, Enrolment.status == CONFIRMED,
+               TrainingSession.status != SessionStatus.CANCELLED)
+        .order_by(other.date, other.start_time).limit(1)).first()
+    if row is None:
+        return None
+    title, start, day, start_time, end_time = row
+    return _("%(name)s a déjà une place confirmée à la session « %(title)s » du %(start)s, dont la demi-journée du "
+             "%(day)s de %(from)s à %(to)s a lieu aux mêmes heures qu'une demi-journée de celle-ci : on ne peut pas "
+             "lui donner une place dans les deux. Annulez ou déplacez d'abord cette autre inscription.",
+             name=trainee.full_name, title=title, start=datetime_fr(start), day=day.strftime("%d/%m/%Y"),
+             **{"from": time_fr(start_time), "to": time_fr(end_time)})
+
+
+def _seat_allowed(session: TrainingSession, trainee: Trainee, *, public: bool) -> bool:
+    """enrol()'s check before giving a seat (double_booking): refused in French for the office (its form, the
+    import's row, a move); a public request, whose form knows only an e-mail address, is told nothing of the
+    other enrolment: it stays a request (False), which the office confirms or not (registrations._notify_office
+    says why)."""
+    refusal = double_booking(session, trainee)
+    if refusal is None:
+        return True
+    if public:
+        return False
+    raise ServiceError(refusal)
+
+
+def _passed_over(session: TrainingSession, passed: list[tuple[Enrolment, str]]) -> None:
+    """A seat freed (a promotion, the opening) was not given to these waiting enrolments, each holding a confirmed
+    place elsewhere at the same hours (double_booking): the office is told by e-mail (sent after commit); they keep
+    their place in the queue, and the office may give them the seat once the other enrolment is settled."""
+    lines = [_("Une place s'est libérée à la session « %(title)s » du %(start)s, mais elle n'a pas été donnée "
+               "automatiquement aux personnes suivantes : chacune a déjà une place confirmée à une autre session aux "
+               "mêmes heures. Elles gardent leur rang ; la place est allée à la personne suivante, s'il y en a une.",
+               title=session.title, start=datetime_fr(session.start_at)), ""]
+    for enrolment, refusal in passed:
+        lines += [refusal, public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id), ""]
+    lines.append(_("Pour donner une place à l'une de ces personnes, annulez ou déplacez d'abord son autre "
+                   "inscription, puis confirmez celle-ci depuis sa page."))
+    mail.queue(current_app.config["MAIL_OFFICE"],
+               _("Place non donnée (déjà inscrit·e aux mêmes heures) — %(title)s", title=session.title),
+               "\n".join(lines) + "\n", tag=f"office:passed_over:{session.id}")
+
+
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
           actor_label: str = "", funding_mode: str = "", confirm: bool = True, notify: bool = False,
           public: bool = False, employer: Employer | None = None, audit_details: dict | None = None,
@@ -471,6 +530,8 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     # One statement under the lock, before the new enrolment exists (it is written once, with its final status).
     places = count_places(session, trainee)
     _refuse_trainee_there(places, trainee)
+    if confirm and places.left > 0 and not new_trainee and not _seat_allowed(session, trainee, public=public):
+        confirm = False  # a public request: the office decides
     left = places.left if confirm else None
     enrolment = Enrolment(session=session, trainee=trainee, status=REQUESTED, funding_mode=funding_mode,
                           requested_at=utcnow(), price_cents=price,
@@ -506,6 +567,7 @@ def confirm(enrolment: Enrolment, *, actor: User | None = None, actor_label: str
     check_open_for_enrolment(session)
     places = count_places(session)
     if places.left > 0:
+        _seat_allowed(session, enrolment.trainee, public=False)
         _set_status(enrolment, CONFIRMED, "confirmed", actor=actor, actor_label=actor_label)
     elif enrolment.status == REQUESTED:  # it joins the waiting list now, behind those already waiting
         _join_waitlist(enrolment, places, "waitlisted", actor=actor, actor_label=actor_label,
@@ -786,6 +848,9 @@ def move(enrolment: Enrolment, target: TrainingSession, *, reason: str = "", act
     if was_requested:  # « à confirmer plus tard » (funding awaited...): still a request there, no seat yet
         audit.record(new, "moved_in", to_state=REQUESTED, **moved_in)
     elif places.left > 0:
+        refusal = double_booking(target, trainee)
+        if refusal:
+            raise ServiceError(refusal, "target")
         _set_status(new, CONFIRMED, "moved_in", **moved_in)
     else:  # behind those already waiting in the target session
         _join_waitlist(new, places, "moved_in", now=new.requested_at, **moved_in)
@@ -938,9 +1003,12 @@ def open_registrations(session: TrainingSession, *, actor: User | None = None,
     places = count_places(session)
     free = places.left
     reason = _("Ouverture des inscriptions")
-    told = []
+    told, passed = [], []
     for enrolment in waitlist(session) + pending:
-        if free > 0:
+        refusal = double_booking(session, enrolment.trainee) if free > 0 else None
+        if refusal:  # stays as it is (its rank, or a request for the office), the office is told
+            passed.append((enrolment, refusal))
+        elif free > 0:
             promoted = enrolment.status == WAITLISTED
             _set_status(enrolment, CONFIRMED, "promoted" if promoted else "confirmed", actor=actor,
                         actor_label=actor_label, reason=_("Une place s'est libérée.") if promoted else reason)
@@ -953,6 +1021,8 @@ def open_registrations(session: TrainingSession, *, actor: User | None = None,
     db.session.flush()  # the waiting list as it now is: each one's position
     for enrolment, promoted in told:
         notify_state(enrolment, promoted=promoted)
+    if passed:
+        _passed_over(session, passed)
     _sync_session_status(session, actor=actor, actor_label=actor_label)
     return [enrolment for enrolment, _promoted in told if enrolment in pending]
 
@@ -988,12 +1058,20 @@ def _promote(session: TrainingSession, *, actor: User | None, actor_label: str) 
     if session.status == SessionStatus.CANCELLED or session.start_at <= local_now():
         return []
     free = seats_left(session)
-    promoted = []
-    for enrolment in waitlist(session)[:free]:
+    promoted, passed = [], []
+    for enrolment in waitlist(session) if free > 0 else []:
+        if len(promoted) == free:
+            break
+        refusal = double_booking(session, enrolment.trainee)
+        if refusal:  # keeps its rank; the seat goes to the next one, the office is told
+            passed.append((enrolment, refusal))
+            continue
         _set_status(enrolment, CONFIRMED, "promoted", reason=_("Une place s'est libérée."),
                     actor=actor, actor_label=actor_label)
         notify_state(enrolment, promoted=True)
         promoted.append(enrolment)
+    if passed:
+        _passed_over(session, passed)
     return promoted
 
 

@@ -31,6 +31,7 @@ from email.utils import make_msgid
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.exc import SQLAlchemyError
@@ -103,6 +104,26 @@ def queue(to: str | list[str], subject: str, body: str, attachments=(), tag: str
         message.record_id = record.id
     _after_this_transaction(message, record)
     return message
+
+
+def reaches_mailboxes() -> bool:
+    """Whether the e-mails queued reach their mailboxes: sent through MAIL_SERVER (the tests read their outbox as
+    the mailboxes: MAIL_CAPTURED_AS_DELIVERED). Without, they are only kept in the outbox (« Conservé, non
+    envoyé »): a page must not say they were sent."""
+    config = current_app.config
+    return bool(config.get("MAIL_SERVER") or config.get("MAIL_CAPTURED_AS_DELIVERED"))
+
+
+def told_by_email(count: int) -> str:
+    """What a page says of the e-mails just queued to `count` people (one or more), true whether or not a mail
+    server sends them (reaches_mailboxes)."""
+    if reaches_mailboxes():
+        return ngettext("La personne concernée est prévenue par e-mail.",
+                        "Chaque personne concernée est prévenue par e-mail.", count)
+    return ngettext("L'e-mail qui la prévient est conservé dans « Courriels », sans être envoyé : aucun serveur "
+                    "d'envoi n'est configuré.",
+                    "Les e-mails qui les préviennent sont conservés dans « Courriels », sans être envoyés : aucun "
+                    "serveur d'envoi n'est configuré.", count)
 
 
 def _after_this_transaction(message: Mail, record: OutgoingMail) -> None:

@@ -79,9 +79,41 @@ class PersonDetails:
             if _NOT_IN_A_NAME.search(getattr(self, field)):
                 found.append((field, _("%(field)s ne peut contenir ni adresse web ni les signes « : », « / », "
                                        "« @ », « < », « > ».", field=named)))
+        if phone_mistake(self.phone):
+            found.append(("phone", phone_mistake(self.phone)))
         if _siret_digits(self.employer_siret) and not self.employer_name:
             found.append(("employer_name", _("Indiquez le nom de la structure employeuse qui a ce SIRET.")))
         return found + too_long(self.__dict__)
+
+
+# What a phone number typed may hold: digits, spaces, dots, hyphens, parentheses, a "+" only in front.
+_PHONE = re.compile(r"\+?[0-9 .()-]*")
+PHONE_MIN_DIGITS = 6
+
+
+def phone_mistake(phone: str) -> str | None:
+    """Why `phone` (as typed; blank: none given) is not a phone number, or None: the one rule of every form
+    where a phone is typed (forms.PhoneNumber) and of PersonDetails.cleaned(), which every enrolment goes
+    through."""
+    phone = (phone or "").strip()
+    if not phone or (_PHONE.fullmatch(phone) and sum(c.isdigit() for c in phone) >= PHONE_MIN_DIGITS):
+        return None
+    return _("Ce numéro de téléphone n'est pas valide : il s'écrit avec des chiffres (au moins %(min)d), et "
+             "seulement des espaces, points, tirets ou parenthèses entre eux, et un « + » au début s'il y a lieu.",
+             min=PHONE_MIN_DIGITS)
+
+
+def person_mistakes(details: PersonDetails) -> list[tuple[str, str]]:
+    """(field, French message) for each rule that a person's details typed break (the SIRET's included, as
+    normalise_siret says it): a form shows them all on one submit (the office's EnrolForm), the service refusing
+    the first one again when it saves (cleaned())."""
+    typed = details.trimmed()
+    try:
+        normalise_siret(typed.employer_siret)
+        found = []
+    except ServiceError as error:
+        found, typed.employer_siret = [("employer_siret", error.message)], ""
+    return found + typed.mistakes()
 
 
 # The longest text each detail may hold: its column's size (PostgreSQL refuses longer text).
@@ -531,6 +563,11 @@ def _notify_office(registration: Registration, details: PersonDetails, typed: di
         f"{_('Financement')} : {funding_label(enrolment.funding_mode)}",
         f"{_('État')} : {state}",
         f"{_('Places restantes')} : {0 if position else enrolments.seats_left(session)}",
+    ]
+    conflict = enrolments.double_booking(session, trainee) if enrolment.status == enrolments.REQUESTED else None
+    if conflict:  # enrol(public=True) gave no seat: the office decides (the person was told nothing of it)
+        lines.append(_("À vérifier avant de confirmer : %(conflict)s", conflict=conflict))
+    lines += [
         "",
         public_url("enrolments.enrolment_detail", enrolment_id=enrolment.id),
     ]

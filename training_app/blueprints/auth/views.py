@@ -13,7 +13,7 @@ from training_app.blueprints.auth.forms import ForgottenPasswordForm, LoginForm,
 from training_app.extensions import commit_keeping_loaded, db, limiter, network_key, typed_email_key
 from training_app.formatting import wait_fr
 from training_app.forms import attach_service_error
-from training_app.services import ServiceError, users
+from training_app.services import ServiceError, mail, users
 
 
 def _local_path(target: str | None) -> str | None:
@@ -125,7 +125,7 @@ def change_password():
 @limiter.limit("3 per hour", methods=["POST"], key_func=typed_email_key)  # each person's mailbox
 @limiter.limit("5 per minute; 30 per day", methods=["POST"])
 def forgotten_password():
-    if not _mail_leaves():  # the link would only be kept in the outbox, masked there: it could never arrive
+    if not mail.reaches_mailboxes():  # the link would only be kept in the outbox, masked there: it could never arrive
         return render_template("auth/forgotten.html", form=None, sent=False, mail_leaves=False)
     form = ForgottenPasswordForm()
     sent = form.validate_on_submit()  # then the same answer whether or not the address is known
@@ -133,13 +133,6 @@ def forgotten_password():
         users.send_reset_link(form.email.data)
         db.session.commit()
     return render_template("auth/forgotten.html", form=form, sent=sent, mail_leaves=True)
-
-
-def _mail_leaves() -> bool:
-    """Whether the e-mails written reach their mailboxes: sent through MAIL_SERVER (the tests read their outbox
-    as the mailboxes: MAIL_CAPTURED_AS_DELIVERED)."""
-    config = current_app.config
-    return bool(config.get("MAIL_SERVER") or config.get("MAIL_CAPTURED_AS_DELIVERED"))
 
 
 @bp.route("/mot-de-passe-oublie/<link>", methods=["GET", "POST"])

@@ -6,11 +6,11 @@ from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectFi
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from training_app.extensions import db
-from training_app.forms import Filled, FrenchDateField, Versioned, rules_passed
+from training_app.forms import Filled, FrenchDateField, PhoneNumber, Versioned, rules_passed
 from training_app.models import Trainee
 from training_app.services import ServiceError, enrolments
 from training_app.services.registrations import (FUNDING_LABELS, PersonDetails, check_funding_employer,
-                                                 normalise_siret, public_request_mistakes)
+                                                 normalise_siret, person_mistakes, public_request_mistakes)
 
 CIVILITY_CHOICES = [("", _l("Non précisée")), ("Mme", _l("Madame")), ("M.", _l("Monsieur")), ("Mx", _l("Mx"))]
 CATEGORY_CHOICES = [("employee", _l("Salarié·e")), ("job_seeker", _l("Demandeur·se d'emploi")),
@@ -25,7 +25,7 @@ class PersonFieldsMixin:
     first_name = StringField(_l("Prénom"), validators=[Length(max=100)])
     last_name = StringField(_l("Nom"), validators=[Length(max=100)])
     email = EmailField(_l("Adresse e-mail"), validators=EMAIL_VALIDATORS)
-    phone = StringField(_l("Téléphone"), validators=[Length(max=40)])
+    phone = StringField(_l("Téléphone"), validators=[Length(max=40), PhoneNumber()])
     job_title = StringField(_l("Fonction"), validators=[Length(max=200)])
     employer_name = StringField(_l("Structure employeuse"), validators=[Length(max=300)])
     employer_siret = StringField(_l("SIRET de la structure (14 chiffres)"), validators=[Length(max=20)])
@@ -50,6 +50,21 @@ def _require(form, *names) -> bool:
             field.errors = list(field.errors) + [str(messages[name])]
             ok = False
     return ok
+
+
+def _first_mistakes(form, mistakes: list[tuple[str, str]]) -> bool:
+    """Show each (field, message) of a service's rules next to its field, unless the form's own validators
+    found a mistake there already; False when any was shown."""
+    ok = True
+    for name, message in mistakes:
+        field = getattr(form, name)
+        if not field.errors:
+            field.errors = list(field.errors) + [message]
+            ok = False
+    return ok
+
+
+NEW_PERSON_TYPED = ("first_name", "last_name", "email", "phone", "job_title", "employer_name", "employer_siret")
 
 
 class EnrolForm(PersonFieldsMixin, FlaskForm):
@@ -77,9 +92,25 @@ class EnrolForm(PersonFieldsMixin, FlaskForm):
             if self.employer_id.data == -1:
                 needed.append("employer_name")
             ok = _require(self, *needed) and ok
+            # The rules the service applies when it creates the person (the SIRET's, a name's, the lengths'):
+            # shown with the form's own on one submit, each field's first mistake.
+            details = self.details()
+            if self.employer_id.data is not None and self.employer_id.data >= 0:  # none, or one of the list
+                details.employer_name = details.employer_siret = ""  # what is typed there is not used
+            ok = _first_mistakes(self, person_mistakes(details)) and ok
         known = self.chosen_trainee()
+        if known is not None and self.typed_new_person():
+            self.trainee_id.errors = list(self.trainee_id.errors) + [str(_l(
+                "Vous avez choisi %(name)s dans la liste et rempli aussi la fiche d'une nouvelle personne : on ne "
+                "sait pas qui inscrire. Pour inscrire la personne choisie, videz la fiche ; pour inscrire la "
+                "personne saisie, choisissez « Nouveau ou nouvelle stagiaire ».", name=known.full_name))]
+            ok = False
         return rules_passed(self, lambda: enrolments.check_enrolment_possible(self.session, known),
                             *self._funding_checks(known)) and ok
+
+    def typed_new_person(self) -> bool:
+        """Whether something is typed in the new person's fields (the choices of its lists have defaults)."""
+        return any((getattr(self, name).data or "").strip() for name in NEW_PERSON_TYPED)
 
     def chosen_trainee(self) -> Trainee | None:
         """The known trainee chosen; None for a new person, or for one no longer there (erased meanwhile)."""
@@ -194,12 +225,7 @@ class PublicRegistrationForm(PersonFieldsMixin, FlaskForm):
                 ok = False
         # So are the service's other rules (the employer's name when it pays or has a SIRET, no link in a name):
         # each field's first mistake, unless the form's own validators found one there.
-        for name, message in public_request_mistakes(self.details(), self.funding_mode.data):
-            field = getattr(self, name)
-            if not field.errors:
-                field.errors = list(field.errors) + [message]
-                ok = False
-        return ok
+        return _first_mistakes(self, public_request_mistakes(self.details(), self.funding_mode.data)) and ok
 
 
 class TraineeCancelForm(FlaskForm):

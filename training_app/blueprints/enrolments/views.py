@@ -59,8 +59,12 @@ def _to_enrolment(enrolment_id: int):
 
 def _promoted_flash(promoted) -> None:
     for enrolment in promoted:
-        flash(_("%(name)s quitte la liste d'attente : sa place est confirmée (e-mail envoyé).",
-                name=enrolment.trainee.full_name), "info")
+        if mail.reaches_mailboxes():
+            flash(_("%(name)s quitte la liste d'attente : sa place est confirmée (e-mail envoyé).",
+                    name=enrolment.trainee.full_name), "info")
+        else:
+            flash(_("%(name)s quitte la liste d'attente : sa place est confirmée (e-mail conservé dans « Courriels », "
+                    "non envoyé : aucun serveur d'envoi n'est configuré).", name=enrolment.trainee.full_name), "info")
 
 
 # --- the office -----------------------------------------------------------------------------------
@@ -69,6 +73,10 @@ def _promoted_flash(promoted) -> None:
 @access(ADMIN)
 def enrol_create(session_id: int):
     session = _load_session(session_id)
+    try:  # cancelled, over, its last sheet closed: why nobody is enrolled there, without the form
+        enrolments.check_open_for_enrolment(session, lock=False)
+    except ServiceError as error:
+        return render_template("enrolments/enrol_form.html", form=None, session=session, closed=error.message)
     form = EnrolForm()
     form.session = session
     _enrol_choices(form)
@@ -151,6 +159,7 @@ def _office_details(enrolment: Enrolment) -> dict:
     sendings = convocations.sendings(enrolment=enrolment)  # latest first
     started = enrolments.leaves_by_withdrawal(enrolment)
     return dict(
+        movable=enrolment.is_live and db.session.scalar(db.select(db.exists().where(*_move_targets(enrolment)))),
         started=started, withdrawal_refusal=enrolments.withdrawal_refusal(enrolment) if started else None,
         position=enrolments.waitlist_position(enrolment), history=audit.history(enrolment),
         sendings=sendings, post_form=PostForm(), missing_identity=convocations.missing_identity(),
@@ -250,6 +259,12 @@ def enrolment_move(enrolment_id: int):
     enrolment = _load_enrolment(enrolment_id)
     form = MoveForm()
     form.target.choices = _move_choices(enrolment)
+    if len(form.target.choices) == 1:  # only « — Choisir — »: nowhere to go, no form
+        return render_template("enrolments/action_form.html", form=None, enrolment=enrolment,
+                               title=_("Déplacer vers une autre session"), unavailable=_(
+                                   "Aucune autre session de cette formation n'est à venir (programmée, ni commencée "
+                                   "ni annulée) : cette inscription ne peut être déplacée nulle part. Programmez "
+                                   "d'abord une autre session de « %(title)s ».", title=enrolment.session.title))
     if form.validate_on_submit():
         target = db.session.get(TrainingSession, form.target.data)
         try:
@@ -271,13 +286,17 @@ def enrolment_move(enrolment_id: int):
                            title=_("Déplacer vers une autre session"), button=_("Déplacer"))
 
 
+def _move_targets(enrolment: Enrolment):
+    """The sessions an enrolment may be moved to (those enrolments.move accepts): the same programme's others,
+    not started nor cancelled."""
+    return (TrainingSession.programme_id == enrolment.session.programme_id, TrainingSession.id != enrolment.session_id,
+            TrainingSession.start_at > local_now(), TrainingSession.status != SessionStatus.CANCELLED)
+
+
 def _move_choices(enrolment: Enrolment) -> list[tuple[int, str]]:
     from training_app.formatting import datetime_fr, label
     sessions = db.session.scalars(
-        db.select(TrainingSession).where(
-            TrainingSession.programme_id == enrolment.session.programme_id, TrainingSession.id != enrolment.session_id,
-            TrainingSession.start_at > local_now(), TrainingSession.status != SessionStatus.CANCELLED)
-        .order_by(TrainingSession.start_at)).all()
+        db.select(TrainingSession).where(*_move_targets(enrolment)).order_by(TrainingSession.start_at)).all()
     places = enrolments.places_of(sessions)  # one statement, whatever the number of sessions
     return [(0, _("— Choisir —"))] + [
         (s.id, ngettext("Du %(start)s au %(end)s — %(state)s, %(num)d place libre",

@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from training_app.blueprints.sessions.forms import MultiCheckboxField
 from training_app.form_input import whole_number
-from training_app.forms import Filled, FrenchDateField, FrenchIntegerField, Versioned, euros_field
+from training_app.forms import Filled, FrenchDateField, FrenchIntegerField, PhoneNumber, Versioned, euros_field
 
 
 class FunderForm(FlaskForm):
@@ -34,7 +34,7 @@ class EmployerForm(Versioned, FlaskForm):
     contact_name = StringField(_l("Contact"), validators=[Length(max=200)])
     contact_email = EmailField(_l("E-mail du contact"), validators=[
         Optional(), Email(message=_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False)])
-    phone = StringField(_l("Téléphone"), validators=[Length(max=40)])
+    phone = StringField(_l("Téléphone"), validators=[Length(max=40), PhoneNumber()])
     funder_id = SelectField(_l("OPCO de la structure"), coerce=int)
 
 

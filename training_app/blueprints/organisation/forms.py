@@ -4,7 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from training_app.forms import Versioned, rules_passed
+from training_app.forms import PhoneNumber, Versioned, rules_passed
 from training_app.services import organisation as organisation_service
 
 
@@ -20,7 +20,7 @@ class OrganisationForm(Versioned, FlaskForm):
     city = StringField(_l("Ville pour « Fait à »"), validators=[Length(max=100)])
     email = EmailField(_l("E-mail de contact"), validators=[
         Optional(), Email(message=_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False)])
-    phone = StringField(_l("Téléphone"), validators=[Length(max=40)])
+    phone = StringField(_l("Téléphone"), validators=[Length(max=40), PhoneNumber()])
     accessibility_contact = TextAreaField(_l("Référent·e handicap et contact"))
     vat_mention = TextAreaField(_l("Mention TVA des factures"))
     signature_image = FileField(_l("Image de la signature (PNG ou JPEG, 2 Mo et 4000 pixels de côté au plus)"))

@@ -17,7 +17,7 @@ from training_app.forms import (REFUSED, attach_service_error, committed, commit
                                  edit_form, edit_status, from_cents, to_cents)
 from training_app.models import Programme, SessionStatus, Slot, TrainingSession, User
 from training_app.page_cache import kept_page
-from training_app.services import ServiceError, convocations
+from training_app.services import ServiceError, convocations, mail
 from training_app.services import enrolments as enrolment_service
 from training_app.services import programmes as programme_service
 from training_app.services import sessions as session_service
@@ -182,15 +182,14 @@ def session_edit(session_id: int):
             if update.preregistrations:
                 statuses = [enrolment.status for enrolment in update.preregistrations]
                 flash(_("Inscriptions ouvertes : %(confirmed)s, %(waiting)d en liste d'attente, dans l'ordre des "
-                        "demandes ; chaque personne est prévenue par e-mail.",
+                        "demandes.",
                         confirmed=ngettext("%(num)d pré-inscription confirmée", "%(num)d pré-inscriptions confirmées",
                                            statuses.count("confirmed")),
-                        waiting=statuses.count("waitlisted")), "info")
+                        waiting=statuses.count("waitlisted")) + " " + mail.told_by_email(len(statuses)), "info")
             if update.promoted:
-                flash(ngettext("%(num)d personne de la liste d'attente a obtenu une place (places ajoutées) ; elle "
-                               "est prévenue par e-mail.",
-                               "%(num)d personnes de la liste d'attente ont obtenu une place (places ajoutées) ; "
-                               "chacune est prévenue par e-mail.", len(update.promoted)), "info")
+                flash(ngettext("%(num)d personne de la liste d'attente a obtenu une place (places ajoutées).",
+                               "%(num)d personnes de la liste d'attente ont obtenu une place (places ajoutées).",
+                               len(update.promoted)) + " " + mail.told_by_email(len(update.promoted)), "info")
             _flash_outdated_convocations(session)
             return redirect(url_for("sessions.session_detail", session_id=session.id))
         _prepare(form, session)
@@ -221,10 +220,9 @@ def session_cancel(session_id: int):
         else:
             db.session.commit()
             if cancelled:
-                flash(ngettext("Session annulée. %(num)d inscription annulée ; chaque stagiaire concerné·e est "
-                               "prévenu·e par e-mail.",
-                               "Session annulée. %(num)d inscriptions annulées ; chaque stagiaire concerné·e est "
-                               "prévenu·e par e-mail.", len(cancelled)), "success")
+                flash(ngettext("Session annulée. %(num)d inscription annulée.",
+                               "Session annulée. %(num)d inscriptions annulées.", len(cancelled))
+                      + " " + mail.told_by_email(len(cancelled)), "success")
             else:
                 flash(_("Session annulée. Elle n'avait aucune inscription en cours : personne n'est à prévenir."),
                       "success")
