@@ -3,6 +3,8 @@ names that employer (registrations.lacks_employer). The enrolment's page refuses
 enrolment naming no employer, and the removal of the employer of an employer-funded one; such an enrolment keeps
 its employer when the trainee's record names none any more; the office's form and the import say which case they
 refuse, and the form reads enrol()'s own refusals before it (check_enrolment_possible)."""
+from datetime import datetime
+
 import pytest
 
 from tests import factories
@@ -76,7 +78,9 @@ def test_an_employer_funded_enrolment_keeps_its_employer_when_the_trainee_record
     employer = factories.make_employer(name="CCAS de Rennes")
     awa = factories.make_trainee("Awa", "Diallo", email="awa@exemple.org", employer=employer, category="employee")
     paid_by_employer = factories.enrol(factories.make_session(), awa, funding_mode="opco")
-    paid_by_herself = factories.enrol(factories.make_session(), awa, funding_mode="personal")
+    paid_by_herself = factories.enrol(factories.make_session(start=datetime(2030, 4, 2, 14, 0),  # not at the same hours
+                                                             end=datetime(2030, 4, 5, 12, 30)),
+                                      awa, funding_mode="personal")
     details = PersonDetails(civility=awa.civility, first_name="Awa", last_name="Diallo", email=awa.email,
                             category="individual")
     registrations.update_trainee(awa, details, actor=factories.make_user("admin"))

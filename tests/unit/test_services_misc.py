@@ -160,12 +160,14 @@ def test_de_is_a_template_filter(app):
     assert app.jinja_env.from_string("Fiche {{ name|de }}").render(name="Awa Diallo") == "Fiche d&#39;Awa Diallo"
 
 
-def test_confirm_messages_cannot_break_out_of_javascript(app):
+def test_confirm_messages_cannot_break_out_of_their_attribute(app):
+    """The question is data, never code: an escaped attribute (static/js/confirm.js reads it), no inline handler."""
     with app.test_request_context():
         macros = app.jinja_env.get_template("_macros.html").module
-        html = str(macros.post_button("/x", "Supprimer", confirm="Supprimer O'Brien'); alert(1); ('"))
-    assert "alert(1); ('" not in html
-    assert 'confirm(&#34;Supprimer O&#39;Brien&#39;); alert(1); (&#39;&#34;)' in html or "\\u0027" in html
+        html = str(macros.post_button("/x", "Supprimer", confirm='Supprimer O\'Brien"> <script>alert(1)</script>'))
+    assert "<script>" not in html and "onsubmit" not in html
+    assert 'data-confirm="Supprimer O&#39;Brien&#34;&gt; &lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert factories.asked(html) == 'Supprimer O\'Brien"> <script>alert(1)</script>'
 
 
 def test_the_outbox_lists_the_most_recent_messages_first_whatever_order_they_were_written_in(app, monkeypatch):
