@@ -19,7 +19,8 @@ from openpyxl.utils import get_column_letter
 from training_app.documents import excel, word
 from training_app.formatting import hours as hours_label
 from training_app.formatting import NNBSP, money
-from training_app.services.claim_calculation import REIMBURSEMENT, employer_share, is_reimbursement, observations
+from training_app.services.claim_calculation import (ANNEX_KINDS, ANNEX_LABELS, REIMBURSEMENT, employer_share,
+                                                     is_reimbursement, observations)
 
 EUROS = '#,##0.00 "€"'
 HOURS = "0.00"  # shown with two decimals; the cell holds the exact hours (minutes / 60), so that rate × hours = amount
@@ -27,8 +28,6 @@ RATE = '#,##0.00#### "€"'  # every decimal of the rate applied (kept to 1/1000
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BOLD = Font(bold=True)  # shared: a 500-line claim sets it on hundreds of cells
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
-ANNEX_KINDS = ("travel", "accommodation", "meals")
-ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
 # The annex sheet's column titles, agreeing with each kind ("Repas accordés", as the agreement's form says)
 ANNEX_TITLES = {kind: [f"{ANNEX_LABELS[kind]} {word}{'s' if kind == 'meals' else ''}"
                        for word in ("accordé", "réel", "facturé")] for kind in ANNEX_KINDS}

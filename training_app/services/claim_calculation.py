@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from training_app.formatting import hours, money
-
-ANNEX_KINDS = ("travel", "accommodation", "meals")
+from training_app.models.funding_files import ANNEX_KINDS  # the agreement's columns: one list of kinds
 ANNEX_LABELS = {"travel": "Transport", "accommodation": "Hébergement", "meals": "Repas"}
 RATE_PLACES = Decimal("0.0001")  # rates are kept to 1/10000 of a cent, amounts to the cent
 REIMBURSEMENT = "reimbursement"
