@@ -56,6 +56,19 @@ def sign_in_browser(page, user: User, password: str = PASSWORD) -> None:
     page.get_by_role("button", name="Se connecter").click()
 
 
+def fill_session_form(page, start: str, end: str, programme: str | None = None, capacity: str | None = None) -> None:
+    """Fill the new session form's dates and hours (start and end as "YYYY-MM-DD HH:MM"), in a browser test, and its
+    programme and capacity when given (else the form's own choice stays); the caller fills the rest and saves."""
+    if programme is not None:
+        page.get_by_label("Formation", exact=True).select_option(label=programme)
+    for field, moment in (("début", start), ("fin", end)):
+        day, hour = moment.split()
+        page.get_by_label(f"Date de {field}", exact=True).fill(day)
+        page.get_by_label(f"Heure de {field}", exact=True).fill(hour)
+    if capacity is not None:
+        page.get_by_label("Capacité (places)").fill(capacity)
+
+
 def make_programme(title=None, objectives=("Préparer une négociation", "Suivre une négociation"),
                    price_cents=84000, capacity=15, kind="external", **fields) -> Programme:
     programme = Programme(title=title or f"Formation {next(_counter)}", kind=kind, price_cents=price_cents,

@@ -17,13 +17,9 @@ def test_admin_creates_a_session(page):
     factories.sign_in_browser(page, admin)
     page.get_by_role("link", name="Programmer une session").first.click()
 
-    page.get_by_label("Formation", exact=True).select_option(label="Du dialogue à la négociation")
-    page.get_by_label("Date de début", exact=True).fill("2030-12-10")
-    page.get_by_label("Heure de début", exact=True).fill("14:00")
-    page.get_by_label("Date de fin", exact=True).fill("2030-12-13")
-    page.get_by_label("Heure de fin", exact=True).fill("12:30")
+    factories.fill_session_form(page, "2030-12-10 14:00", "2030-12-13 12:30",
+                                programme="Du dialogue à la négociation", capacity="15")
     page.get_by_label("Lieu (adresse").fill("4 rue du Bourbonnais, Rennes")
-    page.get_by_label("Capacité (places)").fill("15")
     page.get_by_label(trainer.name).check()
     page.get_by_role("button", name="Enregistrer").click()
 

@@ -56,10 +56,7 @@ def test_admin_publishes_a_programme_and_its_session_then_archives_it(page, visi
     page.get_by_role("link", name="Programmer une session").click()
     assert page.get_by_label("Formation", exact=True).locator("option:checked").inner_text() == TITLE
     assert page.get_by_label("Capacité (places)").input_value() == "12"
-    page.get_by_label("Date de début", exact=True).fill("2030-06-11")
-    page.get_by_label("Heure de début", exact=True).fill("09:30")
-    page.get_by_label("Date de fin", exact=True).fill("2030-06-12")
-    page.get_by_label("Heure de fin", exact=True).fill("18:00")
+    factories.fill_session_form(page, "2030-06-11 09:30", "2030-06-12 18:00")
     page.get_by_label("Lieu (adresse").fill("Maison de quartier de Villejean, Rennes")
     page.get_by_label("État").select_option(label="Inscriptions ouvertes")
     page.get_by_role("button", name="Enregistrer").click()

@@ -17,12 +17,8 @@ def test_the_office_records_a_session_held_on_paper(page, tmp_path):
 
     factories.sign_in_browser(page, admin)
     page.get_by_role("link", name="Programmer une session").first.click()
-    page.get_by_label("Formation", exact=True).select_option(label="Du dialogue à la négociation")
-    page.get_by_label("Date de début", exact=True).fill("2025-03-04")
-    page.get_by_label("Heure de début", exact=True).fill("14:00")
-    page.get_by_label("Date de fin", exact=True).fill("2025-03-07")
-    page.get_by_label("Heure de fin", exact=True).fill("12:30")
-    page.get_by_label("Capacité (places)").fill("15")
+    factories.fill_session_form(page, "2025-03-04 14:00", "2025-03-07 12:30",
+                                programme="Du dialogue à la négociation", capacity="15")
     page.get_by_role("button", name="Enregistrer").click()
     assert "est déjà passée" in page.get_by_role("alert").first.inner_text()  # the box not ticked: refused
 
