@@ -149,3 +149,42 @@ def test_at_the_opening_a_double_booked_pre_registration_waits_for_the_office_an
     office = [m for m in outbox if "Place non donnée" in m.subject]
     assert len(office) == 1 and REFUSAL.format(title=week.title) in office[0].body
     assert not [m for m in outbox if "nadia@example.org" in m.to]
+
+
+@pytest.mark.parametrize("opening", [False, True])
+def test_the_waiting_list_is_checked_in_one_statement_however_many_are_passed_over(outbox, opening):
+    """A freed seat (or the opening) goes through the queue checking double bookings in one statement: the
+    statements run are the same with two or five people passed over."""
+    from training_app.services import sessions as session_service
+
+    def waits(morning, trainee) -> Enrolment:
+        if not opening:
+            return factories.enrol(morning, trainee)
+        return registrations.register_public(morning, PersonDetails(
+            first_name=trainee.first_name, last_name=trainee.last_name, email=trainee.email), "personal").enrolment
+
+    def statements_when_seats_free(passed_over: int) -> int:
+        week = factories.make_session()
+        morning = factories.make_session(**MORNING, capacity=1, status="planned" if opening else "open")
+        seated = None if opening else factories.enrol(morning)
+        for _ in range(passed_over):
+            trainee = factories.make_trainee()
+            factories.enrol(week, trainee)
+            waits(morning, trainee)
+        next_one = waits(morning, factories.make_trainee())
+        db.session.commit()
+        with factories.count_queries() as statements:
+            if opening:
+                session_service.update_session(morning, session_service.SessionData(
+                    programme=morning.programme, start_at=morning.start_at, end_at=morning.end_at, capacity=1,
+                    status="open", place=morning.place, price_cents=morning.price_cents))
+            else:
+                enrolments.cancel(seated, "Empêchée")
+            db.session.commit()
+        office = [m for m in outbox if "Place non donnée" in m.subject]
+        assert office and office[-1].body.count("/inscriptions/") == passed_over
+        assert next_one.status == "confirmed"
+        return len(statements)
+
+    statements_when_seats_free(1)  # the first e-mail also creates the organisation's row
+    assert statements_when_seats_free(2) == statements_when_seats_free(5)

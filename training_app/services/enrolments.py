@@ -434,30 +434,40 @@ def check_enrolment_possible(session: TrainingSession, trainee: Trainee | None =
 def double_booking(session: TrainingSession, trainee: Trainee) -> str | None:
     """Why `trainee` cannot hold a seat in `session`, or None: a half-day of it overlaps a half-day of another
     session (not cancelled) where they hold a confirmed place: they would be on two attendance sheets for the same
-    hours, funded twice (as a trainer is not put in two sessions at once, sessions._check_trainers_free). One
-    statement; the first such half-day is named. A waiting list place or a request elsewhere is no obstacle: it
-    holds no seat (the check is made again when it gets one)."""
+    hours, funded twice (as a trainer is not put in two sessions at once, sessions._check_trainers_free). The first
+    such half-day is named. A waiting list place or a request elsewhere is no obstacle: it holds no seat (the check
+    is made again when it gets one)."""
+    return double_bookings(session, [trainee.id]).get(trainee.id)
+
+
+def double_bookings(session: TrainingSession, trainee_ids: list[int]) -> dict[int, str]:
+    """double_booking for several trainees (the waiting list a freed seat goes through) in one statement: the
+    refusal of each trainee who has one, by trainee id."""
+    if not trainee_ids:
+        return {}
     own, other = aliased(Slot), aliased(Slot)
-    row = db.session.execute(
-        db.select(func.coalesce(TrainingSession.taught_title, Programme.title), TrainingSession.start_at,
-                  other.date, other.start_time, other.end_time)
+    rows = db.session.execute(
+        db.select(Trainee, func.coalesce(TrainingSession.taught_title, Programme.title),
+                  TrainingSession.start_at, other.date, other.start_time, other.end_time)
         .select_from(own)
         .join(other, (other.date == own.date) & (other.session_id != own.session_id)
               & (other.start_time < own.end_time) & (own.start_time < other.end_time))
         .join(TrainingSession, TrainingSession.id == other.session_id)
         .join(Programme, Programme.id == TrainingSession.programme_id)
         .join(Enrolment, Enrolment.session_id == TrainingSession.id)
-        .where(own.session_id == session.id, Enrolment.trainee_id == trainee.id, Enrolment.status == CONFIRMED,
-               TrainingSession.status != SessionStatus.CANCELLED)
-        .order_by(other.date, other.start_time).limit(1)).first()
-    if row is None:
-        return None
-    title, start, day, start_time, end_time = row
-    return _("%(name)s a déjà une place confirmée à la session « %(title)s » du %(start)s, dont la demi-journée du "
-             "%(day)s de %(from)s à %(to)s a lieu aux mêmes heures qu'une demi-journée de celle-ci : on ne peut pas "
-             "lui donner une place dans les deux. Annulez ou déplacez d'abord cette autre inscription.",
-             name=trainee.full_name, title=title, start=datetime_fr(start), day=day.strftime("%d/%m/%Y"),
-             **{"from": time_fr(start_time), "to": time_fr(end_time)})
+        .join(Trainee, Trainee.id == Enrolment.trainee_id)
+        .where(own.session_id == session.id, Enrolment.trainee_id.in_(set(trainee_ids)),
+               Enrolment.status == CONFIRMED, TrainingSession.status != SessionStatus.CANCELLED)
+        .order_by(other.date, other.start_time)).all()
+    refusals = {}
+    for trainee, title, start, day, start_time, end_time in rows:
+        refusals.setdefault(trainee.id, _(
+            "%(name)s a déjà une place confirmée à la session « %(title)s » du %(start)s, dont la demi-journée du "
+            "%(day)s de %(from)s à %(to)s a lieu aux mêmes heures qu'une demi-journée de celle-ci : on ne peut pas "
+            "lui donner une place dans les deux. Annulez ou déplacez d'abord cette autre inscription.",
+            name=trainee.full_name, title=title, start=datetime_fr(start), day=day.strftime("%d/%m/%Y"),
+            **{"from": time_fr(start_time), "to": time_fr(end_time)}))
+    return refusals
 
 
 def _seat_allowed(session: TrainingSession, trainee: Trainee, *, public: bool) -> bool:
@@ -522,8 +532,9 @@ def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | 
     if public:  # read again under the lock: an opening in between has already given the pre-registrations seats
         if programme_id is not None and session.programme_id != programme_id:
             raise ServiceError(programme_changed_refusal())
+        # Neither a session recorded afterwards nor an archived programme is offered on the public page any more
         if (session.status not in (SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.FULL)
-                or session.recorded_afterwards or programme_archived(session.programme_id)):  # the public page no longer offers an archived one
+                or session.recorded_afterwards or programme_archived(session.programme_id)):
             raise ServiceError(_("Les inscriptions à cette session sont closes."))
         actor_label = actor_label or PUBLIC_LABEL
         confirm = session.status != SessionStatus.PLANNED and not session.programme.is_internal
@@ -1004,8 +1015,10 @@ def open_registrations(session: TrainingSession, *, actor: User | None = None,
     free = places.left
     reason = _("Ouverture des inscriptions")
     told, passed = [], []
-    for enrolment in waitlist(session) + pending:
-        refusal = double_booking(session, enrolment.trainee) if free > 0 else None
+    queue = waitlist(session) + pending
+    refusals = double_bookings(session, [enrolment.trainee_id for enrolment in queue]) if free > 0 else {}
+    for enrolment in queue:
+        refusal = refusals.get(enrolment.trainee_id) if free > 0 else None
         if refusal:  # stays as it is (its rank, or a request for the office), the office is told
             passed.append((enrolment, refusal))
         elif free > 0:
@@ -1059,10 +1072,12 @@ def _promote(session: TrainingSession, *, actor: User | None, actor_label: str) 
         return []
     free = seats_left(session)
     promoted, passed = [], []
-    for enrolment in waitlist(session) if free > 0 else []:
+    queue = waitlist(session) if free > 0 else []
+    refusals = double_bookings(session, [enrolment.trainee_id for enrolment in queue])
+    for enrolment in queue:
         if len(promoted) == free:
             break
-        refusal = double_booking(session, enrolment.trainee)
+        refusal = refusals.get(enrolment.trainee_id)
         if refusal:  # keeps its rank; the seat goes to the next one, the office is told
             passed.append((enrolment, refusal))
             continue
