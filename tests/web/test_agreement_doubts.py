@@ -118,3 +118,24 @@ def test_a_claim_billing_an_agreement_with_doubts_shows_them_without_stopping_it
                                  data={"sent_on": "2019-01-10"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(FundingClaim, claim.id).status == ClaimStatus.SENT
+
+
+def test_a_claims_doubts_take_as_many_statements_for_three_agreements_as_for_one(world):
+    """claim_doubts reads the doubts of every agreement the claim bills at once (agreements_doubts)."""
+    session, enrolments = world["session"], world["enrolments"]
+    for enrolment in enrolments:
+        enrolment.funding_mode = "personal"
+    db.session.commit()
+    factories.make_agreement(session, enrolments[:1], funder=world["funder"])
+    claim = factories.make_claim(world["funder"], session)
+    statements = {}
+    for billed in (1, 3):
+        if billed == 3:
+            for enrolment in enrolments[1:]:
+                factories.make_agreement(session, [enrolment], funder=world["funder"])
+        db.session.expire_all()  # nothing loaded yet, as in a new request
+        with factories.count_queries() as run:
+            doubts = funding_service.claim_doubts(claim)
+        assert len(doubts) == billed and len({problem.values["agreement_id"] for problem in doubts}) == billed
+        statements[billed] = len(run)
+    assert statements[1] == statements[3]

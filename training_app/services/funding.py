@@ -274,28 +274,38 @@ def agreement_doubts(agreement: FundingAgreement) -> list[str]:
     """What looks wrong in what an agreement covers, said on its page (not refused: the office may know better):
     a trainee whose course is paid personally or by the employer's own funds (SELF_FUNDED: no funder pays it), and
     one whose employer of the course belongs to another funder than the agreement's (an OPCO pays for its members'
-    staff). A fixed number of queries whatever the number of trainees: the covered enrolments with their trainees,
-    the employers of the course (course_employers), then the funders named."""
+    staff). See agreements_doubts."""
+    return agreements_doubts([agreement])[agreement.id]
+
+
+def agreements_doubts(agreements: list[FundingAgreement]) -> dict[int, list[str]]:
+    """agreement_doubts of several agreements (those a claim bills), by agreement id. A fixed number of queries
+    whatever the number of agreements and trainees: the covered enrolments with their trainees, the employers of
+    the course (course_employers), then the funders named."""
     from training_app.services.enrolments import course_employers
     from training_app.services.registrations import funding_label
-    enrolments = db.session.scalars(
-        select(Enrolment).join(AgreementTrainee, AgreementTrainee.enrolment_id == Enrolment.id)
-        .where(AgreementTrainee.agreement_id == agreement.id)
-        .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer))).all()
-    employers = course_employers(enrolments)
-    funders = _funder_names({agreement.funder_id} | {e.funder_id for e in employers.values() if e is not None})
-    doubts = []
-    for enrolment in sorted(enrolments, key=lambda e: e.trainee.full_name):
+    covered = db.session.execute(
+        select(AgreementTrainee.agreement_id, Enrolment)
+        .join(AgreementTrainee, AgreementTrainee.enrolment_id == Enrolment.id)
+        .where(AgreementTrainee.agreement_id.in_([agreement.id for agreement in agreements]))
+        .options(selectinload(Enrolment.trainee), selectinload(Enrolment.employer))).all() if agreements else []
+    employers = course_employers({enrolment.id: enrolment for _id, enrolment in covered}.values())
+    funders = _funder_names({agreement.funder_id for agreement in agreements}
+                            | {e.funder_id for e in employers.values() if e is not None})
+    doubts = {agreement.id: [] for agreement in agreements}
+    funder_of = {agreement.id: agreement.funder_id for agreement in agreements}
+    for agreement_id, enrolment in sorted(covered, key=lambda row: row[1].trainee.full_name):
         name, employer = enrolment.trainee.full_name, employers[enrolment.id]
         if enrolment.funding_mode in SELF_FUNDED:
-            doubts.append(_("%(name)s est inscrit·e avec le financement « %(funding)s » : aucun financeur ne prend sa "
-                            "formation en charge. Corrigez son financement, ou retirez cette personne de l'accord.",
-                            name=name, funding=funding_label(enrolment.funding_mode)))
-        if employer is not None and employer.funder_id not in (None, agreement.funder_id):
-            doubts.append(_("La structure de %(name)s, %(employer)s, adhère à %(its_funder)s, pas à %(funder)s : "
-                            "vérifiez le financeur de l'accord, ou celui de la structure.", name=name,
-                            employer=employer.name, its_funder=funders[employer.funder_id],
-                            funder=funders[agreement.funder_id]))
+            doubts[agreement_id].append(_(
+                "%(name)s est inscrit·e avec le financement « %(funding)s » : aucun financeur ne prend sa "
+                "formation en charge. Corrigez son financement, ou retirez cette personne de l'accord.",
+                name=name, funding=funding_label(enrolment.funding_mode)))
+        if employer is not None and employer.funder_id not in (None, funder_of[agreement_id]):
+            doubts[agreement_id].append(_(
+                "La structure de %(name)s, %(employer)s, adhère à %(its_funder)s, pas à %(funder)s : vérifiez le "
+                "financeur de l'accord, ou celui de la structure.", name=name, employer=employer.name,
+                its_funder=funders[employer.funder_id], funder=funders[funder_of[agreement_id]]))
     return doubts
 
 
@@ -913,11 +923,13 @@ def preflight(claim: FundingClaim) -> list[Problem]:
 
 
 def claim_doubts(claim: FundingClaim) -> list[Problem]:
-    """What looks wrong in the granted agreements the claim bills (agreement_doubts), each with its agreement's
+    """What looks wrong in the granted agreements the claim bills (agreements_doubts), each with its agreement's
     page: warnings shown with preflight()'s problems, which never stop the claim from being sent."""
+    billed = [agreement for session in claim.sessions
+              for agreement in _billed(claim, agreements_for_session(session))]
+    doubts = agreements_doubts(billed)
     return [Problem(doubt, "funding.agreement_edit", {"agreement_id": agreement.id})
-            for session in claim.sessions for agreement in _billed(claim, agreements_for_session(session))
-            for doubt in agreement_doubts(agreement)]
+            for agreement in billed for doubt in doubts[agreement.id]]
 
 
 def _session_problems(claim: FundingClaim, session: TrainingSession) -> list[Problem]:
