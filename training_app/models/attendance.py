@@ -141,7 +141,8 @@ class Signature(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"))  # unique (slot, ...) indexes it
+    # Indexed on its own: the unique indexes above hold valid signatures only, and pages read voided ones too
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), index=True)
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id", ondelete="RESTRICT"), index=True)
     trainer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     signer_name: Mapped[str] = mapped_column(String(200))  # as it was when signing
