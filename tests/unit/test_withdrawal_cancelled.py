@@ -257,3 +257,19 @@ def test_a_claim_line_stored_before_withdrawals_were_flagged_is_taken_as_billing
         enrolments.withdraw(attending, date(2030, 3, 6), "Malade")
     db.session.rollback()
     assert [db.session.get(Enrolment, e.id).status for e in (attending, enrolment)] == ["confirmed", "withdrawn"]
+
+
+def test_a_withdrawal_is_not_cancelled_once_the_trainee_has_a_seat_elsewhere_at_the_same_hours():
+    """Having dropped out, she joined another course on Thursday morning: the withdrawal cancelled would put her
+    on two sheets for the same hours (enrolments.double_booking)."""
+    week = factories.make_session()
+    enrolment = _withdrawn(week)
+    thursday = factories.make_session(start=datetime(2030, 3, 7, 9, 30), end=datetime(2030, 3, 7, 12, 30))
+    with frozen_at(DURING):
+        elsewhere = enrolments.enrol(thursday, enrolment.trainee)
+        db.session.commit()
+        assert elsewhere.status == "confirmed"  # the withdrawn enrolment holds no place she attends
+        with pytest.raises(ServiceError, match=f"a déjà une place confirmée à la session « {thursday.title} »"):
+            enrolments.cancel_withdrawal(enrolment)
+    db.session.rollback()
+    assert db.session.get(Enrolment, enrolment.id).status == "withdrawn"

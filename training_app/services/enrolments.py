@@ -744,6 +744,7 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
     is free for it (its withdrawal held one when dated from the first day on, see count_places; not one recorded
     before that rule). It keeps when it was confirmed: the sheets closed meanwhile print it as they did.
 
+    - Refused when the trainee has since been given a seat in another session at the same hours (double_booking).
     - Refused once a claim sent to a funder (not a draft, not rejected) bills the enrolment's withdrawal: the
       funder holds the dossier as it was sent, which nothing here can change; the office settles it with the
       funder. (A sending locks the session first: one under way is waited for.)
@@ -772,6 +773,9 @@ def cancel_withdrawal(enrolment: Enrolment, *, actor: User | None = None,
             "La session est complète (%(num)d place) : aucune place n'est libre pour annuler cet abandon.",
             "La session est complète (%(num)d places) : aucune place n'est libre pour annuler cet abandon.",
             session.capacity))
+    refusal = double_booking(session, enrolment.trainee)  # a seat taken meanwhile elsewhere at the same hours
+    if refusal:
+        raise ServiceError(refusal)
     stating_it = _documents_since_withdrawal(enrolment)
     withdrawn_on, confirmed_at = enrolment.withdrawn_on, enrolment.confirmed_at
     _set_status(enrolment, CONFIRMED, "withdrawal_cancelled", actor=actor, actor_label=actor_label,
