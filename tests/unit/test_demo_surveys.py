@@ -2,7 +2,8 @@
 from training_app import demo
 from training_app.demo.sessions import past_session, upcoming_session
 from training_app.extensions import db
-from training_app.models import AttendanceRecord, LearningOutcome, Survey, SurveyParticipation, SurveyResponse
+from training_app.models import (AttendanceRecord, Enrolment, LearningOutcome, Survey, SurveyParticipation,
+                                 SurveyResponse)
 from training_app.services import outcomes
 from training_app.services import survey_results
 from training_app.services import surveys as survey_service
@@ -35,7 +36,8 @@ def test_demo_surveys_and_outcomes():
     assert len(assessed) == 12 * 6 and assessed.count("acquired") > 50
     # The comments, printed on the attestations beside the hours, speak of an absence only where the sheets
     # show one: Karim Benali's Thursday afternoon.
-    absent = {r.enrolment_id for r in db.session.scalars(db.select(AttendanceRecord)) if r.is_absent}
+    absent = {r.enrolment_id for r in db.session.scalars(db.select(AttendanceRecord).join(AttendanceRecord.enrolment)
+                                                         .where(Enrolment.session_id == past.id)) if r.is_absent}
     mentions = {enrolment_id for enrolment_id, rows in by_enrolment.items()
                 for _o, _code, comment in rows if "absen" in (comment or "").lower() or "manqué" in (comment or "")}
     assert len(absent) == 1 and mentions == absent

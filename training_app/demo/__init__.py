@@ -4,7 +4,7 @@
 would create before creating it), so `flask seed-demo` can run on every start.
 A feature extends the demo by adding its step to STEPS.
 """
-from training_app.demo import (attendance, cancellation, catalogue, certificates, enrolments, funding, people,
+from training_app.demo import (attendance, cancellation, catalogue, certificates, enrolments, funding, paper, people,
                                sessions, surveys)
 
 STEPS = [
@@ -17,6 +17,7 @@ STEPS = [
     certificates.seed,   # past session: each trainee's attestation and certificat de réalisation
     funding.seed,        # Uniformation: caps, agreements for the past session, the claim (sent when complete)
     cancellation.seed,   # a session of March 2019, six trainees convoked, cancelled a week before (trainer ill)
+    paper.seed,          # a two-day session three weeks ago, recorded afterwards from its paper sheets and scans
 ]
 
 ACCOUNTS = catalogue.ACCOUNTS
