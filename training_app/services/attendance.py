@@ -229,10 +229,10 @@ def _span(enrolment: Enrolment) -> Span:
 
 def open_slots(session: TrainingSession) -> list[Slot]:
     """Half-days of `session` not yet closed by a trainer (certificates refuse them)."""
-    closed = select(AttendanceSheet.slot_id).where(AttendanceSheet.status == SheetStatus.CLOSED)
+    # NOT EXISTS on the sheet of each half-day (its unique index), not NOT IN every closed sheet: that read them all
+    closed = db.exists().where(AttendanceSheet.slot_id == Slot.id, AttendanceSheet.status == SheetStatus.CLOSED)
     return list(db.session.scalars(
-        select(Slot).where(Slot.session_id == session.id, Slot.id.not_in(closed))
-        .order_by(Slot.date, Slot.start_time)))
+        select(Slot).where(Slot.session_id == session.id, ~closed).order_by(Slot.date, Slot.start_time)))
 
 
 def _session_slots(session_id: int) -> tuple[list[Slot], dict[int, datetime]]:
