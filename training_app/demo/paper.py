@@ -56,10 +56,11 @@ def seed() -> None:
     if paper_session() is not None:
         return
     start = datetime.combine(held_on(local_now().date()), time(9, 30))
+    end = datetime.combine(start.date() + timedelta(days=1), time(18, 0))
     office = db.session.scalar(db.select(User).where(User.email == ACCOUNTS[0][0]))
     with frozen_at(local_now() - timedelta(days=2)):  # entered a couple of days ago, from the paper sheets
         session = session_service.create_session(session_service.SessionData(
-            programme=programme_titled(TITLE), start_at=start, end_at=datetime.combine(start.date() + timedelta(days=1), time(18, 0)),
+            programme=programme_titled(TITLE), start_at=start, end_at=end,
             place=PLACE, modality="in_person", capacity=15, price_cents=56000, status="completed",
             contact_person="Claire Bernard, sionsalliait@gmail.com — 02 99 00 00 00", trainers=_trainers()[:1]),
             recorded_afterwards=True)
