@@ -2,7 +2,7 @@
 
 Since signatures can be voided, the only indexes starting with slot_id are partial (valid signatures only): a
 query for every signature of some half-days (changeable_half_days on the session's page, the attendance
-overview's grid) read the whole table. Measured on the benchmark's large data (200,000 attendance rows): 52-79 ms
+overview's grid) read the whole table. Measured on the benchmark's large data (214,512 signatures): 52-79 ms
 for the session page's statement, 0.5 ms with the index; the page's wall time had gone from 73-83 ms to 138-161 ms
 when that statement was added.
 
