@@ -158,6 +158,7 @@ def test_the_export_gives_french_words_in_those_of_the_pages_not_the_stored_code
     audit.record(awa, "enrolled", actor_label="Claire Bernard", to_state="requested")
     audit.record(awa, "cancelled", actor_label="Awa Diallo", from_state="confirmed", to_state="cancelled",
                  reason="Empêchement", details={"by": "trainee"})
+    audit.record(awa, "funding_mode_changed", actor_label="Claire Bernard", details={"from": "personal", "to": "opco"})
     audit.record(awa.trainee, "details_changed", details={"changes": {"phone": ["06 00 00 00 00", "06 11 22 33 44"]}})
     db.session.commit()
     data = personal_data.export(awa.trainee)
@@ -165,7 +166,9 @@ def test_the_export_gives_french_words_in_those_of_the_pages_not_the_stored_code
     assert enrolment["financement_indique"] == "Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)"
     rows = [(e["action"], e["etat_precedent"], e["nouvel_etat"], e["details"]) for e in enrolment["historique"]]
     assert rows[1:] == [("Inscription", None, "Demandée", None),
-                        ("Annulation", "Confirmée", "Annulée", {"par": "la personne elle-même"})]
+                        ("Annulation", "Confirmée", "Annulée", {"par": "la personne elle-même"}),
+                        ("Financement indiqué", None, None, {"avant": "À titre personnel", "apres": (
+                            "Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)")})]
     marked, signed = enrolment["historique_emargement"][-2:]
     assert marked["action"] == "Statut noté"
     assert marked["details"]["avant"] == {"statut": "Présent·e", "minutes_suivies": 240}
@@ -173,7 +176,7 @@ def test_the_export_gives_french_words_in_those_of_the_pages_not_the_stored_code
     assert (signed["action"], signed["details"]["methode"]) == ("Signature", "par le QR code de la salle")
     assert [e["action"] for e in data["historique_de_la_fiche"]] == ["Coordonnées modifiées"]
     codes = {"enrolled", "requested", "confirmed", "cancelled", "marked", "signed", "present", "absent_justified",
-             "qr", "device", "trainee", "opco", "details_changed"}
+             "qr", "device", "trainee", "opco", "personal", "details_changed", "funding_mode_changed"}
     assert not codes & set(_values(data))
 
 

@@ -55,7 +55,7 @@ from training_app.services import attendance as attendance_service
 from training_app.services import enrolments as enrolment_service
 from training_app.services.certificates import KIND_LABELS
 from training_app.services.claim_calculation import ANNEX_KINDS, ANNEX_LABELS
-from training_app.services.registrations import email_to_look_up, funding_label
+from training_app.services.registrations import FUNDING_LABELS, email_to_look_up, funding_label
 from training_app.services.attendance import before_enrolment
 
 # Every table pointing at a trainee (trainee_id) or at one of their enrolments (enrolment_id), and what the
@@ -107,6 +107,8 @@ TRAINEE_ACTION_LABELS = {
 # The French words of the codes an audit entry's details hold, by key (at any depth: "before", "after"...).
 DETAIL_WORDS = {"status": attendance_service.STATUS_LABELS, "method": attendance_service.METHOD_LABELS,
                 "by": enrolment_service.CANCELLED_BY_LABELS}
+# The same, for keys whose words depend on the action: a change of funding keeps the modes it went from and to.
+ACTION_DETAIL_WORDS = {"funding_mode_changed": {"from": FUNDING_LABELS, "to": FUNDING_LABELS}}
 # The French names the export gives the keys of an audit entry's details (at any depth), the values kept as they are
 # (or in French words: DETAIL_WORDS). A key not listed (an id's name, "justification") is French already.
 DETAIL_KEYS = {
@@ -180,21 +182,22 @@ def _audit_rows(entries: list[AuditEntry], actions: dict) -> list[dict]:
     the codes of the details (DETAIL_WORDS) in those of the pages."""
     return [{"le": _iso(e.at), "par": e.who, "action": str(actions.get(e.action, e.action)),
              "etat_precedent": _state(e.from_state), "nouvel_etat": _state(e.to_state), "motif": e.reason,
-             "details": _details_in_french(e.details)} for e in entries]
+             "details": _details_in_french(e.details, words={**DETAIL_WORDS, **ACTION_DETAIL_WORDS.get(e.action, {})})}
+            for e in entries]
 
 
 def _state(value: str | None) -> str | None:
     return label(value) if value else value
 
 
-def _details_in_french(value, key: str | None = None):
+def _details_in_french(value, key: str | None = None, words: dict = DETAIL_WORDS):
     if isinstance(value, dict):
-        return {DETAIL_KEYS.get(k, k): _details_in_french(item, k) for k, item in value.items()}
+        return {DETAIL_KEYS.get(k, k): _details_in_french(item, k, words) for k, item in value.items()}
     if isinstance(value, list):
-        return [_details_in_french(item) for item in value]
-    words = DETAIL_WORDS.get(key)
-    if words is not None and isinstance(value, str) and value in words:
-        return str(words[value])
+        return [_details_in_french(item, words=words) for item in value]
+    labels = words.get(key)
+    if labels is not None and isinstance(value, str) and value in labels:
+        return str(labels[value])
     return value
 
 
