@@ -153,8 +153,8 @@ def test_at_the_opening_a_double_booked_pre_registration_waits_for_the_office_an
 
 @pytest.mark.parametrize("opening", [False, True])
 def test_the_waiting_list_is_checked_in_one_statement_however_many_are_passed_over(outbox, opening):
-    """A freed seat (or the opening) goes through the queue checking double bookings in one statement: the
-    statements run are the same with two or five people passed over."""
+    """A freed seat (or the opening) goes through the queue checking double bookings in one statement: besides
+    each one's history entry, the statements run are the same with two or five people passed over."""
     from training_app.services import sessions as session_service
 
     def waits(morning, trainee) -> Enrolment:
@@ -184,7 +184,44 @@ def test_the_waiting_list_is_checked_in_one_statement_however_many_are_passed_ov
         office = [m for m in outbox if "Place non donnée" in m.subject]
         assert office and office[-1].body.count("/inscriptions/") == passed_over
         assert next_one.status == "confirmed"
-        return len(statements)
+        return len([s for s in statements if not s.lstrip().startswith("INSERT INTO audit_entries")])
 
     statements_when_seats_free(1)  # the first e-mail also creates the organisation's row
     assert statements_when_seats_free(2) == statements_when_seats_free(5)
+
+
+def test_a_person_passed_over_is_written_in_their_history_and_the_office_told_once(nadia_seated, outbox):
+    """Nadia keeps the first rank: each later freed seat passes her over again, without a new history entry or
+    e-mail while nothing happened to her enrolment; once something did (here her funding is recorded), the next
+    one tells the office again."""
+    from training_app.services import audit
+
+    week, nadia, morning = nadia_seated
+    morning.capacity = 2
+    db.session.commit()
+    seated = [factories.enrol(morning), factories.enrol(morning)]
+    nadia_waiting = factories.enrol(morning, nadia)
+    after = [factories.enrol(morning) for _ in range(3)]
+    outbox.clear()
+
+    def office_mails() -> int:
+        return len([m for m in outbox if "Place non donnée" in m.subject])
+
+    enrolments.cancel(seated[0], "Empêchée")
+    db.session.commit()
+    assert after[0].status == "confirmed" and office_mails() == 1
+    [entry] = [e for e in audit.history(nadia_waiting) if e.action == "passed_over"]
+    assert entry.reason == REFUSAL.format(title=week.title)
+    assert enrolments.action_label("passed_over") == "Place libérée non donnée (déjà inscrit·e aux mêmes heures)"
+
+    enrolments.cancel(seated[1], "Empêchée aussi")
+    db.session.commit()
+    assert after[1].status == "confirmed" and office_mails() == 1
+    assert [e.action for e in audit.history(nadia_waiting)].count("passed_over") == 1
+
+    enrolments.set_funding_mode(nadia_waiting, "personal")
+    db.session.commit()
+    enrolments.cancel(after[0], "Empêché")
+    db.session.commit()
+    assert after[2].status == "confirmed" and office_mails() == 2
+    assert nadia_waiting.status == "waitlisted" and enrolments.waitlist_position(nadia_waiting) == 1

@@ -61,6 +61,7 @@ ACTION_LABELS = {
     "moved_in": _l("Déplacement (arrivée)"), "employer_changed": _l("Structure employeuse corrigée"),
     "funding_mode_changed": _l("Financement indiqué"), "full": _l("Session complète"),
     "reopened": _l("Place disponible"),
+    "passed_over": _l("Place libérée non donnée (déjà inscrit·e aux mêmes heures)"),
 }
 # Who cancelled (the details of a cancellation's audit entry).
 CANCELLED_BY_LABELS = {"trainee": _l("la personne elle-même"), "office": _l("l'organisme de formation")}
@@ -483,10 +484,20 @@ def _seat_allowed(session: TrainingSession, trainee: Trainee, *, public: bool) -
     raise ServiceError(refusal)
 
 
-def _passed_over(session: TrainingSession, passed: list[tuple[Enrolment, str]]) -> None:
+def _passed_over(session: TrainingSession, passed: list[tuple[Enrolment, str]], *, actor: User | None,
+                 actor_label: str) -> None:
     """A seat freed (a promotion, the opening) was not given to these waiting enrolments, each holding a confirmed
-    place elsewhere at the same hours (double_booking): the office is told by e-mail (sent after commit); they keep
-    their place in the queue, and the office may give them the seat once the other enrolment is settled."""
+    place elsewhere at the same hours (double_booking). They keep their place in the queue, and the office may give
+    them the seat once the other enrolment is settled. Each is written in the enrolment's history (« Place libérée
+    non donnée ») and the office is told by e-mail (sent after commit), once: a later freed seat passing over the
+    same person, nothing having happened to their enrolment since (its history's last entry is that one), is
+    neither written nor e-mailed again."""
+    told = _told_passed_over([enrolment.id for enrolment, _refusal in passed])
+    passed = [(enrolment, refusal) for enrolment, refusal in passed if enrolment.id not in told]
+    if not passed:
+        return
+    for enrolment, refusal in passed:
+        audit.record(enrolment, "passed_over", actor=actor, actor_label=actor_label, reason=refusal)
     lines = [_("Une place s'est libérée à la session « %(title)s » du %(start)s, mais elle n'a pas été donnée "
                "automatiquement aux personnes suivantes : chacune a déjà une place confirmée à une autre session aux "
                "mêmes heures. Elles gardent leur rang ; la place est allée à la personne suivante, s'il y en a une.",
@@ -498,6 +509,15 @@ def _passed_over(session: TrainingSession, passed: list[tuple[Enrolment, str]]) 
     mail.queue(current_app.config["MAIL_OFFICE"],
                _("Place non donnée (déjà inscrit·e aux mêmes heures) — %(title)s", title=session.title),
                "\n".join(lines) + "\n", tag=f"office:passed_over:{session.id}")
+
+
+def _told_passed_over(enrolment_ids: list[int]) -> set[int]:
+    """The enrolments whose history's last entry says they were passed over (_passed_over): one statement."""
+    latest = (db.select(func.max(AuditEntry.id))
+              .where(AuditEntry.entity_type == Enrolment.__tablename__, AuditEntry.entity_id.in_(enrolment_ids))
+              .group_by(AuditEntry.entity_id))
+    return set(db.session.scalars(db.select(AuditEntry.entity_id).where(
+        AuditEntry.id.in_(latest), AuditEntry.action == "passed_over"))) if enrolment_ids else set()
 
 
 def enrol(training_session: TrainingSession, trainee: Trainee, *, actor: User | None = None,
@@ -1039,7 +1059,7 @@ def open_registrations(session: TrainingSession, *, actor: User | None = None,
     for enrolment, promoted in told:
         notify_state(enrolment, promoted=promoted)
     if passed:
-        _passed_over(session, passed)
+        _passed_over(session, passed, actor=actor, actor_label=actor_label)
     _sync_session_status(session, actor=actor, actor_label=actor_label)
     return [enrolment for enrolment, _promoted in told if enrolment in pending]
 
@@ -1090,7 +1110,7 @@ def _promote(session: TrainingSession, *, actor: User | None, actor_label: str) 
         notify_state(enrolment, promoted=True)
         promoted.append(enrolment)
     if passed:
-        _passed_over(session, passed)
+        _passed_over(session, passed, actor=actor, actor_label=actor_label)
     return promoted
 
 
