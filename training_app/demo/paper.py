@@ -14,7 +14,7 @@ from training_app.demo.catalogue import ACCOUNTS, programme_titled
 from training_app.demo.people import demo_trainees
 from training_app.demo.sessions import _trainers
 from training_app.extensions import db
-from training_app.models import TrainingSession, User
+from training_app.models import SessionStatus, Slot, TrainingSession, User
 from training_app.services import attendance
 from training_app.services import enrolments as enrolment_service
 from training_app.services import sessions as session_service
@@ -24,10 +24,29 @@ PLACE = "Centre social Carrefour 18, 7 rue d'Espagne, 35200 Rennes"
 ABSENT = ("Margot", "Hamon")  # absent the second morning, as the paper sheet says
 
 
+# The fixed public holidays of France (month, day): those based on Easter fall on a Monday or a Thursday
+PUBLIC_HOLIDAYS = {(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)}
+
+
 def held_on(today: date) -> date:
-    """The Tuesday three to four weeks before `today`."""
+    """The Tuesday three to four weeks before `today`, or an earlier one while that Tuesday or the Wednesday after
+    it is a public holiday, falls in the Christmas break, or is a day of another session of the demo (a demo
+    database seeded weeks ago holds earlier upcoming sessions of the reference course, with their trainers and
+    trainees)."""
     day = today - timedelta(days=21)
-    return day - timedelta(days=(day.weekday() - 1) % 7)
+    day -= timedelta(days=(day.weekday() - 1) % 7)
+    while not _free(day):
+        day -= timedelta(days=7)
+    return day
+
+
+def _free(tuesday: date) -> bool:
+    days = (tuesday, tuesday + timedelta(days=1))
+    if any((d.month, d.day) in PUBLIC_HOLIDAYS or (d.month, d.day) >= (12, 15) or (d.month, d.day) <= (1, 5)
+           for d in days):
+        return False
+    return not db.session.scalar(db.select(Slot.id).join(TrainingSession).where(
+        Slot.date.in_(days), TrainingSession.status != SessionStatus.CANCELLED).limit(1))
 
 
 def paper_session() -> TrainingSession | None:
