@@ -158,7 +158,7 @@ def test_the_export_gives_french_words_in_those_of_the_pages_not_the_stored_code
     audit.record(awa, "enrolled", actor_label="Claire Bernard", to_state="requested")
     audit.record(awa, "cancelled", actor_label="Awa Diallo", from_state="confirmed", to_state="cancelled",
                  reason="Empêchement", details={"by": "trainee"})
-    audit.record(awa, "funding_mode_changed", actor_label="Claire Bernard", details={"from": "personal", "to": "opco"})
+    audit.record(awa, "funding_mode_changed", actor_label="Claire Bernard", details={"from": "", "to": "opco"})
     audit.record(awa.trainee, "details_changed", details={"changes": {"phone": ["06 00 00 00 00", "06 11 22 33 44"]}})
     db.session.commit()
     data = personal_data.export(awa.trainee)
@@ -167,7 +167,7 @@ def test_the_export_gives_french_words_in_those_of_the_pages_not_the_stored_code
     rows = [(e["action"], e["etat_precedent"], e["nouvel_etat"], e["details"]) for e in enrolment["historique"]]
     assert rows[1:] == [("Inscription", None, "Demandée", None),
                         ("Annulation", "Confirmée", "Annulée", {"par": "la personne elle-même"}),
-                        ("Financement indiqué", None, None, {"avant": "À titre personnel", "apres": (
+                        ("Financement indiqué", None, None, {"avant": "non indiqué", "apres": (
                             "Par l'employeur, avec une prise en charge de son OPCO (ex. Uniformation)")})]
     marked, signed = enrolment["historique_emargement"][-2:]
     assert marked["action"] == "Statut noté"

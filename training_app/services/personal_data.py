@@ -108,7 +108,8 @@ TRAINEE_ACTION_LABELS = {
 DETAIL_WORDS = {"status": attendance_service.STATUS_LABELS, "method": attendance_service.METHOD_LABELS,
                 "by": enrolment_service.CANCELLED_BY_LABELS}
 # The same, for keys whose words depend on the action: a change of funding keeps the modes it went from and to.
-ACTION_DETAIL_WORDS = {"funding_mode_changed": {"from": FUNDING_LABELS, "to": FUNDING_LABELS}}
+FUNDING_WORDS = {**FUNDING_LABELS, "": "non indiqué"}  # an enrolment imported without its funding
+ACTION_DETAIL_WORDS = {"funding_mode_changed": {"from": FUNDING_WORDS, "to": FUNDING_WORDS}}
 # The French names the export gives the keys of an audit entry's details (at any depth), the values kept as they are
 # (or in French words: DETAIL_WORDS). A key not listed (an id's name, "justification") is French already.
 DETAIL_KEYS = {
